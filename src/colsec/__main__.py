@@ -1,0 +1,5 @@
+"""Allows ``python -m colsec``."""
+
+from colsec.cli import main
+
+main()

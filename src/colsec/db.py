@@ -1,0 +1,109 @@
+"""Engines, sessions and the unit-of-work helpers.
+
+SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` so
+that two writers queue instead of failing half-way with "database is locked".
+On PostgreSQL, writers that assign ``seq``/``date_added`` take one advisory lock
+so that TAXII readers paging by ``(date_added, seq)`` never see a later commit
+appear behind their cursor.  Services flush; only the entry point commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+__all__ = [
+    "Database",
+    "is_sqlite",
+    "lock_for_append",
+]
+
+SEQ_LOCK_KEY = 7_411_903  # arbitrary constant shared by every writer that assigns seq
+
+
+def is_sqlite(bind: Engine | Session) -> bool:
+    engine = bind if isinstance(bind, Engine) else bind.get_bind()
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy drive transactions itself (pysqlite's own BEGIN handling is broken).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """Owns the engine and hands out sessions; one per process."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if url.startswith("sqlite"):
+            if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+                from pathlib import Path
+
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["poolclass"] = NullPool if ":memory:" not in url else None
+            if kwargs["poolclass"] is None:
+                del kwargs["poolclass"]
+        else:
+            kwargs["pool_pre_ping"] = True
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 20
+        self.engine: Engine = create_engine(url, **kwargs)
+        self.sqlite = self.engine.dialect.name == "sqlite"
+        if self.sqlite:
+            _configure_sqlite(self.engine)
+            self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            self._write_engine = self.engine
+        self._read_factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False, autoflush=False)
+
+    def session(self, *, write: bool = True) -> Session:
+        return (self._write_factory if write else self._read_factory)()
+
+    @contextmanager
+    def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
+        """One transaction: commit when the block succeeds, roll back on any error."""
+        session = self.session(write=write)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def lock_for_append(db: Session) -> None:
+    """Serialise writers that assign seq/date_added so commit order equals seq order.
+
+    SQLite already serialises writers (BEGIN IMMEDIATE); PostgreSQL needs a
+    transaction-scoped advisory lock.
+    """
+    if not is_sqlite(db):
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQ_LOCK_KEY})

@@ -1,0 +1,65 @@
+"""Node settings from ``COLSEC_*`` environment variables.
+
+Defaults give a working local node on SQLite under ``./colsec-data``; nothing
+reads the environment at import time: callers build ``Settings()`` explicitly.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "TlpName"]
+
+TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
+
+
+class Settings(BaseSettings):
+    """Everything an operator may configure; tests pass their own instance."""
+
+    model_config = SettingsConfigDict(env_prefix="COLSEC_", extra="ignore")
+
+    data_dir: Path = Path("colsec-data")
+    database_url: str | None = None
+    node_name: str = "colsec-node"
+    default_tlp: TlpName = "amber"
+    secret_key: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    max_body_bytes: int = 100 * 1024 * 1024
+    max_json_depth: int = 64
+    taxii_max_page: int = 1000
+    taxii_default_page: int = 1000
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 900
+    session_max_age_seconds: int = 12 * 3600
+    sync_enabled: bool = True
+    allow_private_peers: bool = True
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "colsec@localhost"
+    cross_member_threshold: int = Field(default=3, ge=2)
+    cross_member_window_hours: int = 72
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'colsec.db').resolve()}"
+
+    def ensure_secret_key(self) -> str:
+        """Return the node secret, generating it once into the data folder (never the repo)."""
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        self.secret_key = path.read_text().strip()
+        return self.secret_key

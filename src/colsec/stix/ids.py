@@ -1,0 +1,95 @@
+"""STIX identifiers and timestamps.
+
+Timestamps are stored in one canonical text form, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``,
+so that they sort lexicographically on SQLite and PostgreSQL alike and keep
+microseconds (TAXII headers need them).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+__all__ = [
+    "TIMESTAMP_RE",
+    "TYPE_RE",
+    "canonical_timestamp",
+    "format_timestamp",
+    "is_valid_id",
+    "new_id",
+    "now_timestamp",
+    "parse_timestamp",
+    "type_of",
+]
+
+TYPE_RE = re.compile(r"^(x-)?[a-z0-9]+(-[a-z0-9]+)*$")
+_ID_RE = re.compile(
+    r"^(?P<type>[a-z0-9]+(?:-[a-z0-9]+)*)--"
+    r"(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
+TIMESTAMP_RE = re.compile(
+    r"^(?P<date>\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))T"
+    r"(?P<time>(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60))(?:\.(?P<frac>\d+))?Z$"
+)
+
+
+def is_valid_id(value: object, expected_type: str | None = None) -> bool:
+    """True for ``type--uuid`` with an RFC 4122 UUID (STIX 2.1, 2.9)."""
+    if not isinstance(value, str):
+        return False
+    m = _ID_RE.match(value)
+    if not m:
+        return False
+    if expected_type is not None and m.group("type") != expected_type:
+        return False
+    try:
+        u = uuid.UUID(m.group("uuid"))
+    except ValueError:
+        return False
+    return u.variant == uuid.RFC_4122
+
+
+def type_of(stix_id: str) -> str:
+    return stix_id.split("--", 1)[0]
+
+
+def new_id(stix_type: str) -> str:
+    return f"{stix_type}--{uuid.uuid4()}"
+
+
+def parse_timestamp(value: object) -> datetime:
+    """Parse a STIX timestamp (UTC, ``Z``, any sub-second precision); ValueError if malformed."""
+    if not isinstance(value, str):
+        raise ValueError(f"timestamp must be a string, got {type(value).__name__}")
+    m = TIMESTAMP_RE.match(value)
+    if not m:
+        raise ValueError(f"malformed timestamp {value!r} (expected YYYY-MM-DDTHH:MM:SS[.s]Z)")
+    frac = (m.group("frac") or "")[:6].ljust(6, "0")
+    base = f"{m.group('date')}T{m.group('time')}"
+    if base.endswith(":60"):  # leap second: clamp, Python has no :60
+        base = base[:-2] + "59"
+        frac = "999999"
+    try:
+        dt = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S")
+    except ValueError as exc:  # e.g. 2023-02-30
+        raise ValueError(f"invalid date in timestamp {value!r}") from exc
+    return dt.replace(microsecond=int(frac), tzinfo=UTC)
+
+
+def format_timestamp(dt: datetime, *, precision: str = "micro") -> str:
+    """RFC 3339 UTC with ``Z``; ``micro`` keeps 6 digits, ``milli`` 3 (STIX's usual)."""
+    dt = dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
+    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if precision == "milli":
+        return f"{base}.{dt.microsecond // 1000:03d}Z"
+    return f"{base}.{dt.microsecond:06d}Z"
+
+
+def canonical_timestamp(value: str) -> str:
+    """Canonical sortable form of a STIX timestamp string."""
+    return format_timestamp(parse_timestamp(value))
+
+
+def now_timestamp() -> str:
+    return format_timestamp(datetime.now(UTC))

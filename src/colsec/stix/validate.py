@@ -1,0 +1,209 @@
+"""STIX 2.1 object validation at the boundary, written against the spec (section 3-7).
+
+Fast enough for bulk imports (plain dict checks, no stix2 objects); the
+reference validators (stix2, stix2-validator) are what the tests compare
+against.  Every error names the object id and the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from colsec.errors import StixValidationError
+from colsec.stix.ids import TYPE_RE, canonical_timestamp, is_valid_id, parse_timestamp
+from colsec.stix.pattern import PatternError
+from colsec.stix.pattern import validate as validate_pattern
+
+__all__ = ["SCO_TYPES", "SDO_TYPES", "SRO_TYPES", "ObjectFacts", "validate_object"]
+
+SDO_TYPES = frozenset(
+    {
+        "attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident",
+        "indicator", "infrastructure", "intrusion-set", "location", "malware", "malware-analysis",
+        "note", "observed-data", "opinion", "report", "threat-actor", "tool", "vulnerability",
+    }
+)  # fmt: skip
+SRO_TYPES = frozenset({"relationship", "sighting"})
+SCO_TYPES = frozenset(
+    {
+        "artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message",
+        "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process",
+        "software", "url", "user-account", "windows-registry-key", "x509-certificate",
+    }
+)  # fmt: skip
+META_TYPES = frozenset({"marking-definition", "language-content", "extension-definition"})
+
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "attack-pattern": ("name",),
+    "campaign": ("name",),
+    "course-of-action": ("name",),
+    "grouping": ("context", "object_refs"),
+    "identity": ("name",),
+    "incident": ("name",),
+    "indicator": ("pattern", "pattern_type", "valid_from"),
+    "infrastructure": ("name",),
+    "intrusion-set": ("name",),
+    "malware": ("is_family",),
+    "malware-analysis": ("product",),
+    "note": ("content", "object_refs"),
+    "observed-data": ("first_observed", "last_observed", "number_observed"),
+    "opinion": ("opinion", "object_refs"),
+    "report": ("name", "published", "object_refs"),
+    "threat-actor": ("name",),
+    "tool": ("name",),
+    "vulnerability": ("name",),
+    "relationship": ("relationship_type", "source_ref", "target_ref"),
+    "sighting": ("sighting_of_ref",),
+    "language-content": ("object_ref", "object_modified", "contents"),
+    "extension-definition": ("name", "schema", "version", "extension_types", "created_by_ref"),
+    "domain-name": ("value",),
+    "email-addr": ("value",),
+    "ipv4-addr": ("value",),
+    "ipv6-addr": ("value",),
+    "mac-addr": ("value",),
+    "mutex": ("name",),
+    "url": ("value",),
+    "software": ("name",),
+    "windows-registry-key": (),
+    "autonomous-system": ("number",),
+    "network-traffic": ("protocols",),
+    "email-message": ("is_multipart",),
+}
+_TIMESTAMP_PROPS = (
+    "created", "modified", "valid_from", "valid_until", "first_seen", "last_seen", "published",
+    "first_observed", "last_observed", "start_time", "stop_time", "object_modified",
+)  # fmt: skip
+_REF_PROPS = ("created_by_ref", "source_ref", "target_ref", "sighting_of_ref", "object_ref")
+_REF_LIST_PROPS = ("object_refs", "where_sighted_refs", "observed_data_refs", "sample_refs")
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectFacts:
+    """What the store needs to know about a validated object."""
+
+    id: str
+    type: str
+    spec_version: str
+    created: str | None
+    modified: str  # canonical; "" for unversioned SCOs
+    created_by_ref: str | None
+    revoked: bool
+
+
+def _fail(obj_id: str | None, problem: str) -> StixValidationError:
+    where = obj_id or "object without id"
+    return StixValidationError(f"{where}: {problem}", object_id=obj_id)
+
+
+def validate_object(obj: Any, *, check_pattern: bool = True) -> ObjectFacts:
+    """Check one STIX 2.1 object; raise StixValidationError naming the id and the problem."""
+    if not isinstance(obj, Mapping):
+        raise _fail(None, f"expected a JSON object, got {type(obj).__name__}")
+    oid = obj.get("id")
+    sid = oid if isinstance(oid, str) else None
+    t = obj.get("type")
+    if not isinstance(t, str) or not TYPE_RE.match(t) or not (3 <= len(t) <= 250):
+        raise _fail(sid, f"invalid or missing 'type': {t!r}")
+    if t == "bundle":
+        raise _fail(sid, "a bundle cannot be stored as an object")
+    if not is_valid_id(oid, t):
+        raise _fail(sid, f"invalid 'id' {oid!r}: must be '{t}--' followed by an RFC 4122 UUID")
+    assert isinstance(oid, str)
+    is_sco = t in SCO_TYPES
+    spec = obj.get("spec_version")
+    if spec is None and not is_sco:
+        raise _fail(oid, "missing 'spec_version' (required for STIX 2.1 domain objects)")
+    if spec is not None and spec != "2.1":
+        raise _fail(oid, f"unsupported spec_version {spec!r} (only '2.1' is accepted)")
+    for prop in _REQUIRED.get(t, ()):
+        if prop not in obj:
+            raise _fail(oid, f"missing required property '{prop}' for type '{t}'")
+    for prop in _TIMESTAMP_PROPS:
+        if prop in obj:
+            try:
+                parse_timestamp(obj[prop])
+            except ValueError as exc:
+                raise _fail(oid, f"property '{prop}': {exc}") from None
+    created = obj.get("created")
+    modified = obj.get("modified")
+    if not is_sco:
+        if created is None:
+            raise _fail(oid, "missing required property 'created'")
+        if modified is None and t not in ("marking-definition",):
+            if t in SDO_TYPES or t in SRO_TYPES or t in META_TYPES:
+                raise _fail(oid, "missing required property 'modified'")
+            modified = created
+        if modified is None:
+            modified = created
+        if canonical_timestamp(modified) < canonical_timestamp(created):
+            raise _fail(oid, "'modified' is earlier than 'created'")
+    for prop in _REF_PROPS:
+        if prop in obj and not is_valid_id(obj[prop]):
+            raise _fail(oid, f"property '{prop}' is not a valid STIX identifier: {obj[prop]!r}")
+    cbr = obj.get("created_by_ref")
+    if cbr is not None and not is_valid_id(cbr, "identity"):
+        raise _fail(oid, "'created_by_ref' must reference an identity")
+    for prop in _REF_LIST_PROPS:
+        if prop in obj:
+            refs = obj[prop]
+            if not isinstance(refs, list) or not all(is_valid_id(r) for r in refs):
+                raise _fail(oid, f"property '{prop}' must be a list of STIX identifiers")
+    omr = obj.get("object_marking_refs")
+    if omr is not None and (
+        not isinstance(omr, list) or not all(is_valid_id(r, "marking-definition") for r in omr)
+    ):
+        raise _fail(oid, "'object_marking_refs' must be a list of marking-definition ids")
+    revoked = obj.get("revoked", False)
+    if not isinstance(revoked, bool):
+        raise _fail(oid, "'revoked' must be a boolean")
+    for prop in ("labels",):
+        if prop in obj and (not isinstance(obj[prop], list) or not all(isinstance(x, str) for x in obj[prop])):
+            raise _fail(oid, f"'{prop}' must be a list of strings")
+    conf = obj.get("confidence")
+    if conf is not None and (isinstance(conf, bool) or not isinstance(conf, int) or not 0 <= conf <= 100):
+        raise _fail(oid, "'confidence' must be an integer 0-100")
+    ext_refs = obj.get("external_references")
+    if ext_refs is not None and (
+        not isinstance(ext_refs, list)
+        or not all(isinstance(r, Mapping) and isinstance(r.get("source_name"), str) for r in ext_refs)
+    ):
+        raise _fail(oid, "'external_references' must be a list of objects with 'source_name'")
+    if t == "indicator":
+        _check_indicator(oid, obj, check_pattern)
+    elif t == "malware" and obj.get("is_family") is True and "name" not in obj:
+        raise _fail(oid, "malware with is_family=true requires 'name'")
+    elif t == "observed-data":
+        n = obj.get("number_observed")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 999_999_999:
+            raise _fail(oid, "'number_observed' must be an integer 1-999999999")
+    elif t == "sighting":
+        c = obj.get("count")
+        if c is not None and (isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 999_999_999):
+            raise _fail(oid, "'count' must be an integer 0-999999999")
+    return ObjectFacts(
+        id=oid,
+        type=t,
+        spec_version=spec or "2.1",
+        created=canonical_timestamp(created) if isinstance(created, str) else None,
+        modified=canonical_timestamp(modified) if isinstance(modified, str) else "",
+        created_by_ref=cbr,
+        revoked=revoked,
+    )
+
+
+def _check_indicator(oid: str, obj: Mapping[str, Any], check_pattern: bool) -> None:
+    ptype = obj.get("pattern_type")
+    pattern = obj.get("pattern")
+    if not isinstance(ptype, str) or not ptype:
+        raise _fail(oid, "'pattern_type' must be a non-empty string")
+    if not isinstance(pattern, str) or not pattern:
+        raise _fail(oid, "'pattern' must be a non-empty string")
+    if "valid_until" in obj and canonical_timestamp(obj["valid_until"]) <= canonical_timestamp(obj["valid_from"]):
+        raise _fail(oid, "'valid_until' must be later than 'valid_from'")
+    if ptype == "stix" and check_pattern:
+        try:
+            validate_pattern(pattern)
+        except PatternError as exc:
+            raise _fail(oid, f"invalid STIX pattern: {exc}") from None
