@@ -1,0 +1,126 @@
+"""Large MISP event import: our streaming converter (+ store import when available) vs misp-stix.
+
+Usage: python bench/misp_import.py [--attributes 200000] [--reference 5000] [--no-store]
+Prints attributes/s and peak RSS for each, side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+TYPES = [
+    ("ip-dst", "198.51.{a}.{b}"),
+    ("ip-src", "203.0.{a}.{b}"),
+    ("domain", "host{n}.example.com"),
+    ("url", "https://host{n}.example.net/path/{n}"),
+    ("md5", "{h32}"),
+    ("sha256", "{h64}"),
+    ("filename|sha1", "file{n}.exe|{h40}"),
+    ("email-src", "user{n}@example.org"),
+    ("hostname", "www{n}.example.org"),
+    ("sha1", "{h40}"),
+]
+
+
+def generate(path: str, n: int) -> None:
+    """Write a MISP event with n attributes of the common kinds (streamed to disk)."""
+    with open(path, "w") as f:
+        head = json.dumps(
+            {"uuid": str(uuid.uuid4()), "info": "bench event", "date": "2026-01-01", "timestamp": "1767225600",
+             "published": False, "distribution": "1", "Orgc": {"name": "Bench CERT", "uuid": str(uuid.uuid4())},
+             "Tag": [{"name": "tlp:amber"}]}
+        )  # fmt: skip
+        f.write('{"Event": ' + head[:-1] + ', "Attribute": [')
+        for i in range(n):
+            t, tmpl = TYPES[i % len(TYPES)]
+            h = uuid.UUID(int=i).hex
+            value = tmpl.format(a=(i >> 8) & 255, b=i & 255, n=i, h32=h, h40=(h + h)[:40], h64=h + h)
+            attr = {
+                "uuid": str(uuid.uuid4()),
+                "type": t,
+                "value": value,
+                "to_ids": i % 3 != 0,
+                "timestamp": "1767225600",
+                "comment": "" if i % 5 else "seen in campaign",
+            }
+            if i % 7 == 0:
+                attr["Tag"] = [{"name": "tlp:green"}, {"name": "kill-chain:Delivery"}]
+            f.write(("," if i else "") + json.dumps(attr))
+        f.write("]}}")
+
+
+def run_child(mode: str, path: str, extra: list[str]) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", mode, path, *extra], capture_output=True, text=True
+    )
+    if out.returncode:
+        print(out.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(out.returncode)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child(mode: str, path: str, no_store: bool) -> None:
+    t0 = time.perf_counter()
+    with open(path, "rb") as f:
+        data = f.read()
+    n_objects = 0
+    if mode == "ours":
+        if no_store:
+            from colsec.formats.misp_to_stix import convert_event
+            from colsec.formats.safejson import loads
+
+            for _ in convert_event(loads(data)):
+                n_objects += 1
+        else:
+            from colsec.formats import misp_import
+
+            n_objects = misp_import.bench_import_file(path)
+    else:
+        from colsec.formats.misp_to_stix import reference_convert
+
+        n_objects = len(reference_convert(json.loads(data)["Event"]))
+    elapsed = time.perf_counter() - t0
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": elapsed, "objects": n_objects, "rss_mb": rss_mb}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--attributes", type=int, default=200_000)
+    ap.add_argument("--reference", type=int, default=5_000, help="attributes for the misp-stix run (0: skip)")
+    ap.add_argument("--no-store", action="store_true", help="convert only, do not write to a database")
+    ap.add_argument("--child", nargs=2)
+    args = ap.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], args.no_store)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        big = os.path.join(tmp, "big.json")
+        generate(big, args.attributes)
+        ours = run_child("ours", big, ["--no-store"] if args.no_store else [])
+        rows = [
+            ("colsec" + (" (convert only)" if args.no_store else " (convert + store)"), args.attributes, ours)
+        ]
+        if args.reference:
+            small = os.path.join(tmp, "small.json")
+            generate(small, args.reference)
+            rows.append(("misp-stix (reference)", args.reference, run_child("ref", small, [])))
+    print(
+        f"{'converter':28} {'attributes':>10} {'objects':>9} {'seconds':>8} {'attr/s':>9} {'peak RSS MB':>11}"
+    )
+    for name, n, r in rows:
+        print(
+            f"{name:28} {n:>10} {r['objects']:>9} {r['seconds']:>8.1f} {n / r['seconds']:>9.0f} {r['rss_mb']:>11.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
