@@ -1,1 +1,1 @@
-
+"""Organisations, users, roles, API tokens and the ``Actor`` that every service receives."""

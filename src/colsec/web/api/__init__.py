@@ -1,1 +1,1 @@
-
+"""JSON API routers (``/api/v1``)."""

@@ -1,0 +1,23 @@
+"""The ``colsec`` command: one Typer app; each domain adds its sub-commands here."""
+
+from __future__ import annotations
+
+import typer
+
+from colsec.cli import accounts, core
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="colsec",
+    help="colsec: collective cyber security and crisis response node.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+core.register(app)
+accounts.register(app)
+
+
+def main() -> None:
+    app()

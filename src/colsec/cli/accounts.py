@@ -1,0 +1,98 @@
+"""Organisation, user and token commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from colsec.accounts import service
+from colsec.accounts.models import User
+from colsec.cli.common import console, fail, open_session, resolve_actor
+
+__all__ = ["register"]
+
+org_app = typer.Typer(help="Organisations (member agencies).", no_args_is_help=True)
+user_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(org_app, name="org")
+    app.add_typer(user_app, name="user")
+    app.add_typer(token_app, name="token")
+
+
+@org_app.command("add")
+def org_add(
+    short_name: str,
+    name: Annotated[str, typer.Option(help="Full name")],
+    country: Annotated[str | None, typer.Option(help="Country code")] = None,
+    kind: Annotated[str, typer.Option(help="member | crisis_centre | external")] = "member",
+    sector: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create an organisation (and its STIX identity)."""
+    with open_session() as s:
+        org = service.create_organisation(
+            s, actor=resolve_actor(s, None), name=name, short_name=short_name, country=country, kind=kind, sector=sector
+        )
+        console.print(f"organisation {org.short_name} created ({org.identity_id})")
+
+
+@org_app.command("list")
+def org_list() -> None:
+    with open_session(write=False) as s:
+        table = Table()
+        for col in ("short name", "name", "kind", "country", "identity"):
+            table.add_column(col)
+        for o in service.list_organisations(s):
+            table.add_row(o.short_name, o.name, o.kind, o.country or "", o.identity_id)
+        console.print(table)
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    org: Annotated[str, typer.Option(help="Organisation short name")],
+    role: Annotated[str, typer.Option(help="admin|coordinator|analyst|representative|viewer|peer")] = "analyst",
+    password: Annotated[str | None, typer.Option(help="Password (prompted if omitted)")] = None,
+    language: Annotated[str, typer.Option(help="en or ru")] = "en",
+    no_password: Annotated[bool, typer.Option(help="Token-only account (e.g. peer)")] = False,
+) -> None:
+    """Create a user in an organisation."""
+    if password is None and not no_password:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with open_session() as s:
+        o = service.get_org_by_name(s, org)
+        u = service.create_user(
+            s, actor=resolve_actor(s, None), username=username, password=password, role=role, org=o, language=language
+        )
+        console.print(f"user {u.username} ({u.role}) created in {o.short_name}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    with open_session(write=False) as s:
+        table = Table()
+        for col in ("username", "role", "organisation id", "language", "active"):
+            table.add_column(col)
+        for u in service.list_users(s):
+            table.add_row(u.username, u.role, str(u.organisation_id), u.language, "yes" if u.is_active else "no")
+        console.print(table)
+
+
+@token_app.command("create")
+def token_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="Token label")] = "cli",
+    days: Annotated[int | None, typer.Option(help="Expires after N days")] = None,
+) -> None:
+    """Create an API token; printed once, stored hashed."""
+    with open_session() as s:
+        user = s.execute(select(User).where(User.username == username.lower())).scalar_one_or_none()
+        if user is None:
+            fail(f"user {username!r} not found", 4)
+        token = service.create_token(s, actor=resolve_actor(s, None), user=user, name=name, expires_days=days)
+    typer.echo(token)

@@ -1,0 +1,76 @@
+"""Shared CLI plumbing: settings, one transaction per command, errors → exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from colsec.accounts.roles import SYSTEM, Actor
+from colsec.db import Database
+from colsec.errors import ColsecError
+from colsec.migrations import upgrade
+from colsec.settings import Settings
+
+__all__ = ["EXIT_CODES", "console", "err_console", "fail", "get_database", "open_session", "resolve_actor"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_CODES = {400: 2, 401: 3, 403: 3, 404: 4, 409: 5, 413: 6, 415: 2, 422: 2, 423: 3, 502: 7}
+
+_db: Database | None = None
+
+
+def get_database(settings: Settings | None = None, *, migrate: bool = True) -> Database:
+    global _db
+    if _db is None:
+        settings = settings or Settings()
+        _db = Database(settings.effective_database_url)
+        if migrate:
+            upgrade(_db.engine)
+    return _db
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def open_session(*, write: bool = True) -> Iterator[Session]:
+    """One unit of work per command; a ColsecError becomes a clear message and an exit code."""
+    db = get_database()
+    try:
+        with db.unit_of_work(write=write) as session:
+            yield session
+    except ColsecError as exc:
+        details = exc.details
+        if isinstance(details, dict) and isinstance(details.get("errors"), list):
+            for e in details["errors"][:20]:
+                err_console.print(f"  - {e.get('message', e)}", highlight=False)
+        fail(exc.message, EXIT_CODES.get(exc.status, 1))
+
+
+def resolve_actor(session: Session, as_user: str | None) -> Actor:
+    """CLI commands act as a named user (their org and role) or as the node itself."""
+    if not as_user:
+        return SYSTEM
+    from sqlalchemy import select
+
+    from colsec.accounts.models import User
+    from colsec.accounts.service import actor_for
+
+    user = session.execute(select(User).where(User.username == as_user.lower())).scalar_one_or_none()
+    if user is None:
+        fail(f"user {as_user!r} not found", 4)
+    return actor_for(session, user)
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,236 @@
+"""Node commands: serve, db, import, export, stats, audit."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from colsec.cli.common import console, fail, get_database, open_session, resolve_actor
+from colsec.settings import Settings
+
+__all__ = ["register"]
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+audit_app = typer.Typer(help="Tamper-evident audit log.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command("import")(import_cmd)
+    app.command()(export)
+    app.command()(stats)
+    app.command()(demo)
+    app.add_typer(db_app, name="db")
+    app.add_typer(audit_app, name="audit")
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="Port")] = None,
+) -> None:
+    """Run the node (web UI, API, TAXII) after upgrading the database."""
+    import uvicorn
+
+    from colsec.web.app import create_app
+
+    settings = Settings()
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    get_database(settings)  # migrates
+    app = create_app(settings)
+    console.print(f"colsec node [bold]{settings.node_name}[/] on http://{settings.host}:{settings.port}/")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    db = get_database(migrate=False)
+    from colsec.migrations import upgrade
+
+    upgrade(db.engine)
+    console.print("database is up to date")
+
+
+def _home_org(session: Any, org: str | None) -> int | None:
+    from sqlalchemy import select
+
+    from colsec.accounts.models import Organisation
+    from colsec.accounts.service import get_org_by_name
+
+    if org:
+        return get_org_by_name(session, org).id
+    return session.execute(select(Organisation.id).order_by(Organisation.id).limit(1)).scalar()
+
+
+def import_cmd(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="STIX 2.1 bundles (.json, .json.gz)")],
+    org: Annotated[str | None, typer.Option(help="Owner organisation (short name)")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
+    tlp: Annotated[str | None, typer.Option(help="TLP for objects without a TLP marking")] = None,
+) -> None:
+    """Import files, one transaction per file (all-or-nothing), with a progress bar."""
+    from colsec.formats.stix_bundle import open_maybe_gzip, read_bundle
+    from colsec.stix.tlp import TLP_BY_NAME
+    from colsec.store.service import import_objects
+
+    settings = Settings()
+    level = TLP_BY_NAME.get((tlp or settings.default_tlp).lower())
+    if level is None:
+        fail(f"unknown TLP {tlp!r}", 2)
+    failures = 0
+    for path in files:
+        started = time.perf_counter()
+        size = path.stat().st_size
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[objects]:>9,} objects"),
+            TextColumn("{task.fields[rate]:>8,.0f} obj/s"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task(path.name, total=size, objects=0, rate=0.0)
+            raw = open_maybe_gzip(path)
+            underlying = getattr(raw, "fileobj", None) or raw
+
+            def tick(n: int) -> None:
+                elapsed = max(time.perf_counter() - started, 1e-6)
+                progress.update(task, completed=min(underlying.tell(), size), objects=n, rate=n / elapsed)
+
+            try:
+                with open_session() as session:
+                    actor = resolve_actor(session, as_user)
+                    owner = actor.org_id if actor.org_id is not None else _home_org(session, org)
+                    result = import_objects(
+                        session,
+                        actor=actor,
+                        objects=read_bundle(raw, source=str(path)),
+                        owner_org_id=owner,
+                        default_tlp=level,
+                        progress=tick,
+                    )
+            except typer.Exit as exc:
+                failures += 1
+                if len(files) == 1:
+                    raise
+                del exc
+                continue
+            finally:
+                raw.close()
+            progress.update(task, completed=size)
+        elapsed = time.perf_counter() - started
+        console.print(
+            f"{path.name}: {result.inserted:,} new, {result.unchanged:,} unchanged "
+            f"of {result.received:,} in {elapsed:.1f}s ({result.received / max(elapsed, 1e-6):,.0f} obj/s)"
+        )
+    if failures:
+        raise typer.Exit(2)
+
+
+def export(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file (default stdout)")] = None,
+    type: Annotated[list[str] | None, typer.Option("--type", help="STIX type(s)")] = None,
+    format: Annotated[str, typer.Option("--format", help="Output format")] = "stix",
+    as_user: Annotated[str | None, typer.Option("--as", help="Export what this user may see")] = None,
+    org: Annotated[str | None, typer.Option(help="Export what this organisation may see")] = None,
+) -> None:
+    """Export the latest visible versions as a STIX 2.1 bundle."""
+    import uuid
+
+    from colsec.store import queries
+
+    if format != "stix":
+        fail(f"unknown export format {format!r}", 2)
+    with open_session(write=False) as session:
+        actor = resolve_actor(session, as_user)
+        org_id = actor.org_id if actor.org_id is not None else _home_org(session, org)
+        viewer = queries.recipient_for_org(session, org_id)
+        out = output.open("wb") if output else None
+        sink = out if out else __import__("sys").stdout.buffer
+        sink.write(b'{"type": "bundle", "id": "bundle--' + str(uuid.uuid4()).encode() + b'", "objects": [')
+        cursor = None
+        first = True
+        count = 0
+        while True:
+            page = queries.list_objects(session, viewer=viewer, types=type or (), cursor=cursor, limit=1000)
+            for row in page.rows:
+                sink.write((b"\n" if first else b",\n") + row.body.encode())
+                first = False
+                count += 1
+            if not page.more:
+                break
+            cursor = page.next
+        sink.write(b"\n]}\n")
+        if out:
+            out.close()
+            console.print(f"exported {count:,} objects to {output}")
+
+
+def stats() -> None:
+    """Object counts by type (latest versions) and totals."""
+    from sqlalchemy import func, select
+
+    from colsec.accounts.models import Organisation, User
+    from colsec.store.models import AuditEntry, Observable, StixObject
+
+    with open_session(write=False) as session:
+        rows = session.execute(
+            select(StixObject.type, func.count()).where(StixObject.is_latest).group_by(StixObject.type)
+        ).all()
+        table = Table(title="STIX objects (latest versions)")
+        table.add_column("type")
+        table.add_column("count", justify="right")
+        for t, n in sorted(rows, key=lambda r: -r[1]):
+            table.add_row(t, f"{n:,}")
+        console.print(table)
+        versions = session.execute(select(func.count()).select_from(StixObject)).scalar()
+        obs = session.execute(select(func.count()).select_from(Observable)).scalar()
+        orgs = session.execute(select(func.count()).select_from(Organisation)).scalar()
+        users = session.execute(select(func.count()).select_from(User)).scalar()
+        audit = session.execute(select(func.count()).select_from(AuditEntry)).scalar()
+        console.print(f"versions: {versions:,}  observables: {obs:,}  organisations: {orgs}  users: {users}  audit rows: {audit:,}")
+
+
+def demo(
+    quiet: Annotated[bool, typer.Option(help="Do not print credentials")] = False,
+) -> None:
+    """Create the demo alliance (idempotent) and print the demo logins."""
+    from colsec.demo import build_demo
+
+    with open_session() as session:
+        creds = build_demo(session)
+    if not quiet:
+        table = Table(title="Demo accounts (local demo only)")
+        for col in ("user", "password", "role", "organisation"):
+            table.add_column(col)
+        for c in creds:
+            table.add_row(c["username"], c["password"], c["role"], c["org"])
+        console.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 if any row was edited or removed."""
+    from colsec.store.audit import verify
+
+    with open_session(write=False) as session:
+        result = verify(session)
+    if result.ok:
+        console.print(f"audit log intact: {result.rows:,} rows")
+    else:
+        fail(f"audit log broken: {result.problem}", 1)
+
+
+def _dump(obj: Any) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode()

@@ -1,0 +1,91 @@
+"""Streaming STIX 2.1 bundle reader: objects are yielded one by one, never the whole file.
+
+Accepts plain or gzip files; checks the envelope shape (a bundle with an
+``objects`` array) and limits nesting depth per object.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+
+from colsec.errors import InvalidInput
+from colsec.jsonutil import MAX_DEPTH, check_depth
+
+__all__ = ["open_maybe_gzip", "read_bundle", "read_bundle_file"]
+
+
+def open_maybe_gzip(path: Path) -> IO[bytes]:
+    f = path.open("rb")
+    magic = f.read(2)
+    f.seek(0)
+    if magic == b"\x1f\x8b":
+        f.close()
+        return gzip.open(path, "rb")
+    return f
+
+
+def read_bundle(stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH) -> Iterator[dict[str, Any]]:
+    """Yield the objects of a bundle; raise InvalidInput naming the problem (and position)."""
+    seen_type = None
+    saw_objects = False
+    try:
+        parser = ijson.parse(stream, use_float=True)
+        builder: Any = None
+        depth = 0
+        for prefix, event, value in parser:
+            if builder is not None:
+                builder.event(event, value)
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                    if depth > max_depth:
+                        raise InvalidInput(f"{source}: JSON nested deeper than {max_depth} levels")
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+                    if depth == 0:
+                        obj = builder.value
+                        builder = None
+                        if not isinstance(obj, dict):
+                            raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
+                        yield obj
+                continue
+            if prefix == "" and event not in ("start_map", "end_map", "map_key"):
+                raise InvalidInput(f"{source}: not a STIX bundle (top level is not a JSON object)")
+            if prefix == "type" and event == "string":
+                seen_type = value
+                if value != "bundle":
+                    raise InvalidInput(f"{source}: not a STIX bundle (type is {value!r})")
+            elif prefix == "objects" and event == "start_array":
+                saw_objects = True
+            elif prefix == "objects.item":
+                if event == "start_map":
+                    builder = ijson.ObjectBuilder()
+                    builder.event(event, value)
+                    depth = 1
+                else:
+                    raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
+            elif prefix == "spec_version" and event == "string" and value not in ("2.1",):
+                raise InvalidInput(f"{source}: bundle spec_version {value!r} is not STIX 2.1")
+    except ijson.common.IncompleteJSONError as exc:
+        raise InvalidInput(f"{source}: invalid or truncated JSON ({str(exc).strip()[:200]})") from None
+    except ijson.common.JSONError as exc:
+        raise InvalidInput(f"{source}: invalid JSON ({str(exc).strip()[:200]})") from None
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise InvalidInput(f"{source}: cannot read input ({exc})") from None
+    if seen_type is None:
+        raise InvalidInput(f"{source}: not a STIX bundle (no 'type': 'bundle')")
+    if not saw_objects:
+        return
+
+
+def read_bundle_file(path: Path) -> Iterator[dict[str, Any]]:
+    with open_maybe_gzip(path) as f:
+        yield from read_bundle(f, source=str(path))
+
+
+def check_object_depth(obj: Any) -> None:
+    check_depth(obj)

@@ -1,0 +1,448 @@
+"""Exact evaluation of a parsed pattern against observations.
+
+This is the semantic core every fast path must agree with; it follows the
+STIX 2.1 patterning spec as the reference matcher (stix2-matcher) reads it:
+
+* a comparison expression holds on one observation; ``AND`` requires the
+  comparisons to hold on the *same* root object, ``OR`` on any;
+* an object path selects values from every object of the type, stepping
+  into dicts, lists (``[n]``, ``[*]``) and through ``_ref``/``_refs``;
+* a comparison holds on a root object when *any* selected value passes the
+  test (``NOT`` and ``!=`` negate per value);
+* observation operators bind distinct observation *instances*
+  (``number_observed`` expands an observation); ``FOLLOWEDBY`` needs the
+  left side's latest ``first_observed`` <= the right side's earliest
+  ``last_observed``; ``WITHIN``, ``REPEATS`` and ``START``/``STOP`` filter or
+  combine bindings.
+
+Bindings are kept as frozensets of instance ids: every later step depends
+only on which instances a binding holds, so deduplicating them is exact and
+keeps the search small.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from colsec.match.ast import (
+    STAR,
+    And,
+    Comparison,
+    CompExpr,
+    FollowedBy,
+    ObsAnd,
+    ObsExpr,
+    ObsOr,
+    Observation,
+    Or,
+    Qualified,
+    Repeats,
+    StartStop,
+    Timestamp,
+    Within,
+)
+from colsec.match.parse import PatternSyntaxError, timestamp_micros
+from colsec.match.regex import compile_like, compile_regex
+
+__all__ = [
+    "MAX_BINDINGS",
+    "Obs",
+    "Predicate",
+    "compile_predicate",
+    "evaluate_comparison",
+    "find_binding",
+    "select",
+]
+
+#: Cap on bindings kept per pattern node; beyond it the search stops widening
+#: (only pathological REPEATS over many observations get near it).
+MAX_BINDINGS = 20_000
+
+Predicate = Callable[[Any], bool]
+Instance = tuple[int, int]
+Binding = frozenset[Instance]
+
+
+@dataclass(slots=True)
+class Obs:
+    """One observation: its objects (id -> SCO dict) and its time interval (µs)."""
+
+    objects: Mapping[str, Mapping[str, Any]]
+    first: int
+    last: int
+    count: int = 1
+    by_type: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def ids_of_type(self, obj_type: str) -> list[str]:
+        if not self.by_type:
+            for oid, obj in self.objects.items():
+                t = obj.get("type") if isinstance(obj, Mapping) else None
+                if isinstance(t, str):
+                    self.by_type.setdefault(t, []).append(oid)
+            if not self.by_type:
+                self.by_type[""] = []
+        return self.by_type.get(obj_type, [])
+
+
+# -- value tests ------------------------------------------------------------
+
+
+def _is_num(v: object) -> bool:
+    return (type(v) is int) or (type(v) is float)
+
+
+def _latin1(text: str) -> bytes | None:
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
+def _coerce_ts(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return Timestamp(timestamp_micros(value))
+        except ValueError:
+            return None
+    return value
+
+
+def _equal(value: Any, lit: Any) -> bool:
+    tv, tl = type(value), type(lit)
+    if tv is tl:
+        return bool(value == lit)
+    if _is_num(value) and _is_num(lit):
+        return bool(value == lit)
+    if tv is bytes and tl is str:
+        return _latin1(lit) == value
+    if tv is str and tl is bytes:
+        return _latin1(value) == lit
+    return False
+
+
+_UNORDERED = object()
+
+
+def _order(value: Any, lit: Any) -> int | object | None:
+    """-1/0/1, None when the types cannot be ordered, _UNORDERED for a bad bytes/str pair."""
+    tv, tl = type(value), type(lit)
+    if not ((tv is tl and tv is not bool) or (_is_num(value) and _is_num(lit))):
+        if tv is bytes and tl is str:
+            lb = _latin1(lit)
+            if lb is None:
+                return _UNORDERED
+            lit = lb
+        elif tv is str and tl is bytes:
+            vb = _latin1(value)
+            if vb is None:
+                return _UNORDERED
+            value = vb
+        else:
+            return None
+    return (value > lit) - (value < lit)
+
+
+def _parse_net(text: str) -> tuple[int, int, int] | None:
+    """(version, network int, prefix length) of an address or CIDR block; None when invalid."""
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+    return net.version, int(net.network_address), net.prefixlen
+
+
+def _subnet_of(inner: str, outer: str) -> bool:
+    a, b = _parse_net(inner), _parse_net(outer)
+    if a is None or b is None or a[0] != b[0] or a[2] < b[2]:
+        return False
+    bits = 32 if a[0] == 4 else 128
+    shift = bits - b[2]
+    return (a[1] >> shift) == (b[1] >> shift)
+
+
+def compile_predicate(comp: Comparison) -> Predicate:
+    """A function value -> bool for one comparison (``NOT`` included)."""
+    op, lit, neg = comp.op, comp.value, comp.negated
+    test: Predicate
+    if op in ("=", "!="):
+        want = op == "="
+        if isinstance(lit, Timestamp):
+
+            def test(v: Any) -> bool:
+                return _equal(_coerce_ts(v), lit) is want
+
+        else:
+
+            def test(v: Any) -> bool:
+                return _equal(v, lit) is want
+
+    elif op in ("<", "<=", ">", ">="):
+        accept = {"<": (-1,), "<=": (-1, 0), ">": (1,), ">=": (1, 0)}[op]
+        is_ts = isinstance(lit, Timestamp)
+
+        def test(v: Any) -> bool:
+            r = _order(_coerce_ts(v) if is_ts else v, lit)
+            if r is None:
+                # The reference treats incomparable types as false even under NOT.
+                return False
+            if r is _UNORDERED:
+                return neg
+            return (r in accept) is not neg
+
+        return test
+    elif op == "IN":
+        members = lit if isinstance(lit, frozenset) else frozenset()
+        ts_set = any(isinstance(m, Timestamp) for m in members)
+
+        def test(v: Any) -> bool:
+            if ts_set:
+                v = _coerce_ts(v)
+            try:
+                return v in members
+            except TypeError:
+                return False
+
+    elif op == "LIKE":
+        pattern = unicodedata.normalize("NFC", str(lit))
+        rx = compile_like(pattern)
+        as_bytes = all(ord(c) < 256 for c in pattern)
+
+        def test(v: Any) -> bool:
+            if type(v) is bytes and as_bytes:
+                try:
+                    v = v.decode("utf-8")
+                except UnicodeDecodeError:
+                    return False
+            if type(v) is not str:
+                return False
+            return rx.search(unicodedata.normalize("NFC", v)) is not None
+
+    elif op == "MATCHES":
+        pattern = unicodedata.normalize("NFC", str(lit))
+        rx = compile_regex(pattern)
+        bin_rx = compile_regex(_latin1(pattern) or b"", latin1=True) if _latin1(pattern) is not None else None
+
+        def test(v: Any) -> bool:
+            if type(v) is str:
+                return rx.search(unicodedata.normalize("NFC", v)) is not None
+            if type(v) is bytes and bin_rx is not None:
+                return bin_rx.search(v) is not None
+            return False
+
+    elif op == "ISSUBSET":
+        outer = str(lit)
+        if _parse_net(outer) is None:
+            raise PatternSyntaxError(f"ISSUBSET needs a CIDR block, got {outer!r}")
+
+        def test(v: Any) -> bool:
+            return type(v) is str and _subnet_of(v, outer)
+
+    elif op == "ISSUPERSET":
+        inner = str(lit)
+        if _parse_net(inner) is None:
+            raise PatternSyntaxError(f"ISSUPERSET needs an address or CIDR block, got {inner!r}")
+
+        def test(v: Any) -> bool:
+            return type(v) is str and _subnet_of(inner, v)
+
+    elif op == "EXISTS":
+        return lambda v: True
+    else:  # pragma: no cover - the parser only produces the operators above
+        raise PatternSyntaxError(f"unsupported operator {op}")
+    if neg:
+        inner_test = test
+        return lambda v: not inner_test(v)
+    return test
+
+
+# -- object paths -----------------------------------------------------------
+
+
+def _suffix_value(key: str, value: Any) -> Any:
+    if key.endswith("_hex") and isinstance(value, str):
+        return binascii.a2b_hex(value)
+    if key.endswith("_bin") and isinstance(value, str):
+        return base64.standard_b64decode(value)
+    return value
+
+
+def _step(values: list[Any], step: Any, objects: Mapping[str, Mapping[str, Any]]) -> list[Any]:
+    if step is STAR:
+        return [x for v in values if isinstance(v, list) for x in v]
+    if isinstance(step, int):
+        return [v[step] for v in values if isinstance(v, list) and 0 <= step < len(v)]
+    out: list[Any] = []
+    for v in values:
+        if isinstance(v, Mapping) and step in v:
+            try:
+                out.append(_suffix_value(step, v[step]))
+            except (ValueError, binascii.Error):
+                continue
+    if step.endswith("_ref"):
+        return [objects[r] for r in out if isinstance(r, str) and r in objects]
+    if step.endswith("_refs"):
+        lists = []
+        for refs in out:
+            if isinstance(refs, list):
+                resolved = [objects[r] for r in refs if isinstance(r, str) and r in objects]
+                if resolved:
+                    lists.append(resolved)
+        return lists
+    return out
+
+
+def select(obs: Obs, obj_type: str, path: tuple[Any, ...]) -> Iterator[tuple[str, list[Any]]]:
+    """(root object id, selected values) for every object of the type with the path."""
+    objects = obs.objects
+    for oid in obs.ids_of_type(obj_type):
+        values: list[Any] = [objects[oid]]
+        for step in path:
+            values = _step(values, step, objects)
+            if not values:
+                break
+        if values:
+            yield oid, values
+
+
+# -- comparison expressions -------------------------------------------------
+
+
+class _PredicateCache:
+    """Compiled predicates keyed by comparison node identity-equality."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Comparison, Predicate] = {}
+
+    def get(self, comp: Comparison) -> Predicate:
+        pred = self._cache.get(comp)
+        if pred is None:
+            pred = self._cache[comp] = compile_predicate(comp)
+        return pred
+
+
+_PREDICATES = _PredicateCache()
+
+
+def evaluate_comparison(expr: CompExpr, obs: Obs, predicates: _PredicateCache = _PREDICATES) -> set[str]:
+    """Root object ids of ``obs`` on which the comparison expression holds."""
+    if isinstance(expr, Comparison):
+        if expr.op == "EXISTS":
+            present = {oid for oid, _ in select(obs, expr.object_type, expr.path)}
+            if expr.negated:
+                return set(obs.ids_of_type(expr.object_type)) - present
+            return present
+        pred = predicates.get(expr)
+        return {oid for oid, values in select(obs, expr.object_type, expr.path) if any(map(pred, values))}
+    if isinstance(expr, And):
+        acc: set[str] | None = None
+        for item in expr.items:
+            roots = evaluate_comparison(item, obs, predicates)
+            acc = roots if acc is None else acc & roots
+            if not acc:
+                return set()
+        return acc or set()
+    result: set[str] = set()
+    for item in expr.items:
+        result |= evaluate_comparison(item, obs, predicates)
+    return result
+
+
+# -- observation expressions ------------------------------------------------
+
+
+def _dedupe(items: Iterable[Binding]) -> list[Binding]:
+    seen: dict[Binding, None] = {}
+    for b in items:
+        if b not in seen:
+            seen[b] = None
+            if len(seen) >= MAX_BINDINGS:
+                break
+    return list(seen)
+
+
+class _Search:
+    def __init__(self, observations: list[Obs], leaf_hits: Mapping[int, list[int]] | None) -> None:
+        self.obs = observations
+        self.leaf_hits = leaf_hits
+
+    def first(self, b: Binding) -> int:
+        return max(self.obs[o].first for o, _ in b)
+
+    def last(self, b: Binding) -> int:
+        return min(self.obs[o].last for o, _ in b)
+
+    def run(self, node: ObsExpr) -> list[Binding]:
+        if isinstance(node, Observation):
+            if self.leaf_hits is not None:
+                hits = self.leaf_hits.get(node.leaf_id, [])
+            else:
+                hits = [i for i, o in enumerate(self.obs) if evaluate_comparison(node.expr, o)]
+            return [frozenset({(i, k)}) for i in hits for k in range(self.obs[i].count)][:MAX_BINDINGS]
+        if isinstance(node, ObsOr):
+            return _dedupe([*self.run(node.left), *self.run(node.right)])
+        if isinstance(node, ObsAnd | FollowedBy):
+            left = self.run(node.left)
+            if not left:
+                return []
+            right = self.run(node.right)
+            if isinstance(node, ObsAnd):
+                return _dedupe(lb | rb for lb in left for rb in right if lb.isdisjoint(rb))
+            return _dedupe(
+                lb | rb
+                for lb in left
+                for rb in right
+                if lb.isdisjoint(rb) and self.first(lb) <= self.last(rb)
+            )
+        assert isinstance(node, Qualified)
+        inner = self.run(node.expr)
+        qual = node.qualifier
+        if isinstance(qual, Within):
+            d = qual.micros
+            return [b for b in inner if self._within(b, d)]
+        if isinstance(qual, StartStop):
+            if qual.start >= qual.stop:
+                return []
+            return [
+                b
+                for b in inner
+                if all(self.obs[o].first < qual.stop and self.obs[o].last >= qual.start for o, _ in b)
+            ]
+        assert isinstance(qual, Repeats)
+        if qual.times == 1:
+            return inner
+        return _dedupe(self._repeats(inner, qual.times))
+
+    def _within(self, b: Binding, d: int) -> bool:
+        earliest_last = min(self.obs[o].last for o, _ in b)
+        return all(self.obs[o].first <= earliest_last + d for o, _ in b)
+
+    def _repeats(self, bindings: list[Binding], n: int) -> Iterator[Binding]:
+        if sum(len(b) for b in bindings) < n:
+            return
+        for combo in combinations(bindings, n):
+            merged: set[Instance] = set()
+            total = 0
+            for b in combo:
+                merged |= b
+                total += len(b)
+            if len(merged) == total:
+                yield frozenset(merged)
+
+
+def find_binding(
+    pattern: ObsExpr, observations: list[Obs], leaf_hits: Mapping[int, list[int]] | None = None
+) -> Binding | None:
+    """One set of (observation index, instance) that satisfies the pattern, or None.
+
+    ``leaf_hits`` (leaf id -> matching observation indexes) lets a caller that
+    already evaluated the bracketed expressions skip re-evaluating them.
+    """
+    result = _Search(observations, leaf_hits).run(pattern)
+    return result[0] if result else None

@@ -1,0 +1,145 @@
+"""Persistence of STIX objects: one row per (id, modified) version, raw JSON body."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from colsec.db_base import Base, BigId, utcnow
+
+__all__ = [
+    "AuditEntry",
+    "Collection",
+    "CollectionObject",
+    "ObjectRecipient",
+    "Observable",
+    "SharingGroup",
+    "SharingGroupMember",
+    "StixObject",
+]
+
+
+class SharingGroup(Base):
+    __tablename__ = "sharing_group"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SharingGroupMember(Base):
+    __tablename__ = "sharing_group_member"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("sharing_group.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class StixObject(Base):
+    """One version of one STIX object.
+
+    ``seq`` is monotonic in commit order and ``date_added`` strictly increasing for
+    objects added by this node, so TAXII paging by ``(date_added, seq)`` is gap-free.
+    Timestamps are canonical text (``colsec.stix.ids``) to sort the same everywhere.
+    """
+
+    __tablename__ = "stix_object"
+    __table_args__ = (
+        UniqueConstraint("id", "modified"),
+        Index("ix_stix_object_date_added_seq", "date_added", "seq"),
+        Index("ix_stix_object_type_latest", "type", "is_latest"),
+        Index("ix_stix_object_owner", "owner_org_id"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(120), index=True)
+    type: Mapped[str] = mapped_column(String(250))
+    spec_version: Mapped[str] = mapped_column(String(8), default="2.1")
+    created: Mapped[str | None] = mapped_column(String(32))
+    modified: Mapped[str] = mapped_column(String(32))
+    created_by_ref: Mapped[str | None] = mapped_column(String(120))
+    owner_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
+    tlp: Mapped[int] = mapped_column(SmallInteger)
+    sharing_group_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_group.id", ondelete="SET NULL"))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_latest: Mapped[bool] = mapped_column(Boolean, default=True)
+    date_added: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str | None] = mapped_column(String(200))  # None = created here; else peer name
+    body: Mapped[str] = mapped_column(Text)
+
+
+class ObjectRecipient(Base):
+    """Explicitly named recipient organisations (the only way RED/AMBER+STRICT leave their owner)."""
+
+    __tablename__ = "object_recipient"
+
+    object_seq: Mapped[int] = mapped_column(ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Observable(Base):
+    __tablename__ = "observable"
+    __table_args__ = (Index("ix_observable_kind_value", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(String(2048))
+    object_seq: Mapped[int] = mapped_column(ForeignKey("stix_object.seq", ondelete="CASCADE"), index=True)
+    object_id: Mapped[str] = mapped_column(String(120))
+
+
+class Collection(Base):
+    """A TAXII collection; rights list organisation short names or roles ("*" = everyone)."""
+
+    __tablename__ = "collection"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    api_root: Mapped[str] = mapped_column(String(100), default="root")
+    alias: Mapped[str | None] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    media_types: Mapped[str] = mapped_column(Text, default='["application/stix+json;version=2.1"]')
+    can_read: Mapped[str] = mapped_column(Text, default='["*"]')
+    can_write: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CollectionObject(Base):
+    __tablename__ = "collection_object"
+
+    collection_id: Mapped[str] = mapped_column(ForeignKey("collection.id", ondelete="CASCADE"), primary_key=True)
+    object_seq: Mapped[int] = mapped_column(
+        ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AuditEntry(Base):
+    """Append-only; ``hash`` = sha256(prev_hash + canonical row), so edits and deletions show."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(120))
+    organisation: Mapped[str | None] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    target: Mapped[str] = mapped_column(String(250), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

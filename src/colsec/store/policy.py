@@ -1,0 +1,84 @@
+"""The sharing policy: one pure function decides who may see an object.
+
+TLP:CLEAR → anyone; TLP:GREEN → every alliance organisation; TLP:AMBER → the
+sharing group's members, or every alliance organisation when no group is set;
+TLP:AMBER+STRICT and TLP:RED → only the owner and explicitly named recipients.
+``visible_clause`` is the same rule as SQL for list queries; a property test keeps
+the two in agreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+
+from colsec.stix.tlp import TLP
+from colsec.store.models import ObjectRecipient, SharingGroupMember, StixObject
+
+__all__ = ["Recipient", "SharedFacts", "may_share", "visible_clause"]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFacts:
+    """What the policy needs to know about one object version."""
+
+    owner_org_id: int | None
+    tlp: TLP
+    sharing_group_members: frozenset[int] | None = None  # None: no group set
+    recipients: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """An organisation that would see the object (a local user's org or a peer node's org)."""
+
+    org_id: int | None
+    alliance_member: bool = True
+
+
+def may_share(obj: SharedFacts, to: Recipient) -> bool:
+    if to.org_id is not None and to.org_id == obj.owner_org_id:
+        return True
+    if to.org_id is not None and to.org_id in obj.recipients:
+        return True
+    if obj.tlp == TLP.CLEAR:
+        return True
+    if not to.alliance_member or to.org_id is None:
+        return False
+    if obj.tlp == TLP.GREEN:
+        return True
+    if obj.tlp == TLP.AMBER:
+        return obj.sharing_group_members is None or to.org_id in obj.sharing_group_members
+    return False
+
+
+def visible_clause(to: Recipient, groups_of_recipient: Collection[int] | None = None) -> ColumnElement[bool]:
+    """SQL predicate over ``StixObject`` equal to ``may_share`` for this recipient.
+
+    ``groups_of_recipient`` may be given to avoid a subquery; otherwise membership is
+    looked up in SQL.
+    """
+    if to.org_id is None:
+        return StixObject.tlp == int(TLP.CLEAR)
+    clear = StixObject.tlp == int(TLP.CLEAR)
+    if not to.alliance_member:
+        green_amber: ColumnElement[bool] = false()
+    else:
+        if groups_of_recipient is not None:
+            in_group: ColumnElement[bool] = (
+                StixObject.sharing_group_id.in_(list(groups_of_recipient)) if groups_of_recipient else false()
+            )
+        else:
+            in_group = StixObject.sharing_group_id.in_(
+                select(SharingGroupMember.group_id).where(SharingGroupMember.organisation_id == to.org_id)
+            )
+        green_amber = or_(
+            StixObject.tlp == int(TLP.GREEN),
+            and_(StixObject.tlp == int(TLP.AMBER), or_(StixObject.sharing_group_id.is_(None), in_group)),
+        )
+    named = exists().where(
+        ObjectRecipient.object_seq == StixObject.seq, ObjectRecipient.organisation_id == to.org_id
+    )
+    return or_(StixObject.owner_org_id == to.org_id, clear, green_amber, named)

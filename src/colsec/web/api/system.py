@@ -1,0 +1,50 @@
+"""Health, node description and statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import text
+
+from colsec import __version__
+from colsec.store import queries
+from colsec.web.deps import ActorDep, DbDep, get_settings
+
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["system"])
+def healthz(db: DbDep) -> dict[str, Any]:
+    db.execute(text("SELECT 1"))
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/api/v1/stats", tags=["system"])
+def stats(db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    viewer = queries.recipient_for_org(db, actor.org_id)
+    by_type = queries.count_by_type(db, viewer=viewer)
+    return {"objects": sum(by_type.values()), "by_type": by_type}
+
+
+@router.get("/api/v1/node", tags=["system"])
+def node(request: Request) -> dict[str, Any]:
+    s = get_settings(request)
+    return {"name": s.node_name, "version": __version__, "default_tlp": s.default_tlp}
+
+
+@router.get("/", include_in_schema=False, response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    from html import escape
+
+    s = get_settings(request)
+    body = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>colsec</title></head><body>"
+        f"<h1>colsec node {escape(s.node_name)}</h1>"
+        "<p>Collective cyber security and crisis response: shared STIX 2.1 intelligence, "
+        "TAXII 2.1 federation, matching, crisis decisions.</p>"
+        "<ul><li><a href='/api/docs'>API documentation</a></li><li><a href='/taxii2/'>TAXII 2.1</a></li></ul>"
+        "</body></html>"
+    )
+    return HTMLResponse(body)

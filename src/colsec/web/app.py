@@ -1,0 +1,107 @@
+"""FastAPI application factory: wiring only (routers, middleware, error rendering)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, ORJSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from colsec import __version__
+from colsec.db import Database
+from colsec.errors import ColsecError
+from colsec.migrations import upgrade
+from colsec.settings import Settings
+from colsec.web.middleware import BodySizeLimit, SecurityHeaders
+
+__all__ = ["create_app"]
+
+TAXII_MEDIA = "application/taxii+json;version=2.1"
+
+
+def _error_response(request: Request, status: int, code: str, detail: Any, extra: Any = None) -> JSONResponse:
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="colsec", Bearer'
+    if request.url.path.startswith("/taxii2"):
+        body: dict[str, Any] = {"title": code.replace("_", " "), "http_status": str(status), "description": str(detail)}
+        if extra is not None:
+            body["details"] = extra
+        return JSONResponse(body, status_code=status, media_type=TAXII_MEDIA, headers=headers)
+    payload: dict[str, Any] = {"error": code, "detail": detail}
+    if extra is not None:
+        payload["details"] = extra
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None, migrate: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    settings.ensure_secret_key()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        db = database or Database(settings.effective_database_url)
+        if owned and migrate:
+            upgrade(db.engine)
+        app.state.database = db
+        for hook in getattr(app.state, "startup_hooks", []):
+            await hook(app)
+        try:
+            yield
+        finally:
+            for hook in getattr(app.state, "shutdown_hooks", []):
+                await hook(app)
+            if owned:
+                db.dispose()
+
+    app = FastAPI(
+        title="colsec",
+        version=__version__,
+        description="Collective cyber security and crisis response node: STIX 2.1 store, TAXII 2.1, "
+        "federation, matching, correlation, crisis response.",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    app.state.settings = settings
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    if database is not None:
+        app.state.database = database
+
+    @app.exception_handler(ColsecError)
+    async def _colsec_error(request: Request, exc: ColsecError) -> JSONResponse:
+        return _error_response(request, exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")} for e in exc.errors()
+        ]
+        msg = "; ".join(f"{'.'.join(p['loc'])}: {p['msg']}" for p in problems[:5])
+        return _error_response(request, 422, "invalid_input", msg or "invalid request", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error_response(request, exc.status_code, code, exc.detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return _error_response(request, 500, "internal_error", "internal server error")
+
+    from colsec.web.api import objects, system
+
+    app.include_router(system.router)
+    app.include_router(objects.router)
+
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

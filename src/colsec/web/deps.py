@@ -1,0 +1,143 @@
+"""Request dependencies: the unit of work and the authenticated caller.
+
+The session dependency owns the transaction: commit when the route returns,
+roll back on any error.  GET/HEAD use a read session, so on SQLite they never
+queue behind writers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from colsec.accounts import service as accounts
+from colsec.accounts.models import User
+from colsec.accounts.roles import Actor, Role
+from colsec.db import Database
+from colsec.errors import ColsecError, Forbidden, Unauthorized
+from colsec.settings import Settings
+
+__all__ = [
+    "ActorDep",
+    "DbDep",
+    "OptionalActorDep",
+    "get_actor",
+    "get_db",
+    "get_optional_actor",
+    "get_settings",
+    "require_role",
+]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    database = get_database(request)
+    session = database.session(write=request.method not in SAFE_METHODS)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _credentials(request: Request) -> tuple[str | None, str] | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    scheme = scheme.lower()
+    if scheme == "bearer" and value.strip():
+        return None, value.strip()
+    if scheme == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthorized("malformed Basic credentials") from None
+        user, sep, secret = decoded.partition(":")
+        if not sep or not user:
+            raise Unauthorized("malformed Basic credentials")
+        return user, secret
+    raise Unauthorized(f"unsupported authorization scheme {scheme!r}")
+
+
+def _authenticate(request: Request) -> User | None:
+    creds = _credentials(request)
+    settings = get_settings(request)
+    database = get_database(request)
+    kwargs: dict[str, Any] = {
+        "max_failures": settings.login_max_failures,
+        "lockout_seconds": settings.login_lockout_seconds,
+    }
+    if creds is None:
+        resolver: Callable[[Request], User | None] | None = getattr(request.app.state, "session_user", None)
+        return resolver(request) if resolver else None
+    username, token = creds
+    with database.unit_of_work(write=False) as s:
+        try:
+            return accounts.authenticate_token(s, token=token, username=username, **kwargs)
+        except ColsecError:
+            pass
+    # Failure: run again in a write transaction so the lockout counter is kept.
+    s = database.session(write=True)
+    try:
+        return accounts.authenticate_token(s, token=token, username=username, **kwargs)
+    except ColsecError:
+        s.commit()
+        raise
+    finally:
+        s.close()
+
+
+def get_optional_actor(request: Request) -> Actor | None:
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    user = _authenticate(request)
+    if user is None:
+        return None
+    with get_database(request).unit_of_work(write=False) as s:
+        actor = accounts.actor_for(s, user)
+    request.state.actor = actor
+    return actor
+
+
+def get_actor(request: Request) -> Actor:
+    actor = get_optional_actor(request)
+    if actor is None:
+        raise Unauthorized("authentication required")
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
+DbDep = Annotated[Session, Depends(get_db)]
+
+
+def require_role(*roles: Role) -> Callable[[Actor], Actor]:
+    """Dependency factory: the caller must hold one of ``roles`` (admin always passes)."""
+
+    def check(actor: ActorDep) -> Actor:
+        if actor.role != Role.ADMIN and actor.role not in roles:
+            raise Forbidden(f"role '{actor.role}' may not do this; needs one of: {', '.join(roles)}")
+        return actor
+
+    return check
