@@ -312,7 +312,7 @@ class _Converter:
         if attr_type in _HASHES:
             algo = _HASHES[attr_type][0]
             path = algo if "-" not in algo else f"'{algo}'"
-            sco: dict[str, Any] = {
+            sco = {
                 "type": "file",
                 "spec_version": sv,
                 "id": f"file--{uid}",
