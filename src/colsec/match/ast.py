@@ -13,13 +13,14 @@ compares equal to a plain number).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TypeAlias
 
 __all__ = [
     "COMPARISON_OPS",
+    "STAR",
     "And",
-    "Comparison",
     "CompExpr",
+    "Comparison",
     "FollowedBy",
     "Literal",
     "ObsAnd",
@@ -29,7 +30,6 @@ __all__ = [
     "Or",
     "PathStep",
     "Qualified",
-    "STAR",
     "Repeats",
     "StartStop",
     "Timestamp",
@@ -44,7 +44,7 @@ class Timestamp:
     micros: int
 
 
-Literal = Union[int, float, str, bool, bytes, Timestamp]
+Literal: TypeAlias = int | float | str | bool | bytes | Timestamp
 
 #: Comparison operators; ``NOT`` is a separate flag on :class:`Comparison`.
 COMPARISON_OPS = frozenset(
@@ -52,7 +52,7 @@ COMPARISON_OPS = frozenset(
 )
 
 #: A path step: a property name, a list index, or ``"*"`` for ``[*]``.
-PathStep = Union[str, int]
+PathStep: TypeAlias = "str | int | _Star"
 
 
 class _Star:
@@ -88,7 +88,7 @@ class Or:
     items: tuple[CompExpr, ...]
 
 
-CompExpr = Union[Comparison, And, Or]
+CompExpr: TypeAlias = Comparison | And | Or
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,7 @@ class StartStop:
     stop: int
 
 
-Qualifier = Union[Within, Repeats, StartStop]
+Qualifier: TypeAlias = Within | Repeats | StartStop
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,4 +142,4 @@ class Qualified:
     qualifier: Qualifier
 
 
-ObsExpr = Union[Observation, ObsAnd, ObsOr, FollowedBy, Qualified]
+ObsExpr: TypeAlias = Observation | ObsAnd | ObsOr | FollowedBy | Qualified

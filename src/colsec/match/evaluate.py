@@ -38,10 +38,9 @@ from colsec.match.ast import (
     CompExpr,
     FollowedBy,
     ObsAnd,
+    Observation,
     ObsExpr,
     ObsOr,
-    Observation,
-    Or,
     Qualified,
     Repeats,
     StartStop,
@@ -116,14 +115,12 @@ def _coerce_ts(value: Any) -> Any:
 
 def _equal(value: Any, lit: Any) -> bool:
     tv, tl = type(value), type(lit)
-    if tv is tl:
-        return bool(value == lit)
-    if _is_num(value) and _is_num(lit):
-        return bool(value == lit)
+    if tv is tl or (_is_num(value) and _is_num(lit)):
+        return value == lit  # type: ignore[no-any-return]
     if tv is bytes and tl is str:
-        return _latin1(lit) == value
+        return bool(_latin1(lit) == value)
     if tv is str and tl is bytes:
-        return _latin1(value) == lit
+        return bool(_latin1(value) == lit)
     return False
 
 
@@ -146,7 +143,7 @@ def _order(value: Any, lit: Any) -> int | object | None:
             value = vb
         else:
             return None
-    return (value > lit) - (value < lit)
+    return int((value > lit) - (value < lit))
 
 
 def _parse_net(text: str) -> tuple[int, int, int] | None:

@@ -28,10 +28,11 @@ from colsec.match.ast import (
     FollowedBy,
     Literal,
     ObsAnd,
+    Observation,
     ObsExpr,
     ObsOr,
-    Observation,
     Or,
+    PathStep,
     Qualified,
     Qualifier,
     Repeats,
@@ -330,13 +331,13 @@ class _Parser:
             return Comparison(obj_type, path, op, _unescape(text), negated)
         raise PatternSyntaxError(f"expected a comparison operator at {tok[2]}, got {tok[1]!r}")
 
-    def object_path(self) -> tuple[str, tuple[str | int | object, ...]]:
+    def object_path(self) -> tuple[str, tuple[PathStep, ...]]:
         tok = self.tokens[self.i]
         if tok[0] != "ident":
             raise PatternSyntaxError(f"expected an object type at {tok[2]}, got {tok[1] or 'end'!r}")
         self.i += 1
         self.take(":")
-        steps: list[str | int | object] = [self.key()]
+        steps: list[PathStep] = [self.key()]
         while True:
             kind = self.peek()
             if kind == ".":
