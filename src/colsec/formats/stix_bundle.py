@@ -59,6 +59,8 @@ def read_bundle(stream: IO[bytes], *, source: str = "input", max_depth: int = MA
                 seen_type = value
                 if value != "bundle":
                     raise InvalidInput(f"{source}: not a STIX bundle (type is {value!r})")
+            elif prefix == "id" and event == "string" and isinstance(value, str) and value.startswith("bundle--"):
+                seen_type = seen_type or "bundle"
             elif prefix == "objects" and event == "start_array":
                 saw_objects = True
             elif prefix == "objects.item":
@@ -77,7 +79,8 @@ def read_bundle(stream: IO[bytes], *, source: str = "input", max_depth: int = MA
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise InvalidInput(f"{source}: cannot read input ({exc})") from None
     if seen_type is None:
-        raise InvalidInput(f"{source}: not a STIX bundle (no 'type': 'bundle')")
+        # Some published bundles omit "type"; a "bundle--" id is accepted instead.
+        raise InvalidInput(f"{source}: not a STIX bundle (neither 'type': 'bundle' nor a bundle id)")
     if not saw_objects:
         return
 

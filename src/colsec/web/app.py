@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from colsec import __version__
@@ -68,7 +68,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         openapi_url="/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     app.state.settings = settings
     app.state.startup_hooks = []

@@ -1,0 +1,111 @@
+"""MISP input: single events, lists of events, REST ``response`` collections, and feeds.
+
+Each MISP event is one unit for the store (``import_objects`` is all-or-nothing per
+call).  The event's distribution and sharing group become the sharing policy of
+the objects that carry no TLP marking of their own, never wider than MISP allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from colsec.errors import InvalidInput
+from colsec.formats.misp_to_stix import MispEventInfo, convert_attributes, convert_event, event_info
+from colsec.stix.tlp import TLP
+
+__all__ = ["MispUnit", "bench_import_file", "iter_misp_units", "looks_like_misp", "sharing_for"]
+
+
+@dataclass
+class MispUnit:
+    """One MISP event (or attribute collection) ready for the store."""
+
+    name: str
+    objects: Iterator[dict[str, Any]]
+    info: MispEventInfo | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def looks_like_misp(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        if isinstance(value.get("Event"), Mapping):
+            return True
+        resp = value.get("response")
+        if isinstance(resp, list):
+            return all(isinstance(e, Mapping) and "Event" in e for e in resp[:5])
+        return isinstance(resp, Mapping) and isinstance(resp.get("Attribute"), list)
+    if isinstance(value, list) and value:
+        return all(isinstance(e, Mapping) and "Event" in e for e in value[:5])
+    return False
+
+
+def iter_misp_units(value: Any) -> Iterator[MispUnit]:
+    """Units for every event in a parsed MISP JSON document; InvalidInput when it is not MISP."""
+    if not looks_like_misp(value):
+        raise InvalidInput("not a MISP document: expected {'Event': ...}, a list of events or a 'response'")
+    if isinstance(value, Mapping) and "Event" in value:
+        events: list[Any] = [value]
+    elif isinstance(value, Mapping) and isinstance(value.get("response"), Mapping):
+        attrs = value["response"]["Attribute"]
+        yield MispUnit(name="attribute collection", objects=convert_attributes(attrs))
+        return
+    elif isinstance(value, Mapping):
+        events = list(value["response"])
+    else:
+        events = list(value)
+    for wrapper in events:
+        event = wrapper["Event"]
+        info = event_info(event) if isinstance(event, Mapping) else None
+        name = f"MISP event {event.get('uuid')}" if isinstance(event, Mapping) else "MISP event"
+        yield MispUnit(name=name, objects=convert_event(wrapper), info=info)
+
+
+@dataclass(frozen=True)
+class Sharing:
+    default_tlp: TLP
+    sharing_group_name: str | None = None
+    note: str | None = None
+
+
+def sharing_for(info: MispEventInfo | None, fallback: TLP) -> Sharing:
+    """MISP distribution → sharing policy for objects without a TLP marking (never wider).
+
+    0 your organisation only → TLP:RED; 1 this community → TLP:AMBER; 2 connected
+    communities and 3 all communities → TLP:GREEN; 4 sharing group → TLP:AMBER limited
+    to the group of the same name (TLP:AMBER+STRICT when no such group exists here).
+    """
+    if info is None:
+        return Sharing(fallback)
+    tag_tlp = info.tlp if any(t.lower().startswith("tlp:") for t in info.tags) else None
+    if info.distribution == 4:
+        name = str((info.sharing_group or {}).get("name") or "") or None
+        return Sharing(tag_tlp if tag_tlp is not None and tag_tlp > TLP.AMBER else TLP.AMBER, name)
+    by_distribution = {0: TLP.RED, 1: TLP.AMBER, 2: TLP.GREEN, 3: TLP.GREEN}.get(info.distribution, fallback)
+    if tag_tlp is not None:
+        return Sharing(tag_tlp)
+    return Sharing(by_distribution)
+
+
+def bench_import_file(path: str) -> int:
+    """Import one MISP file into a fresh SQLite database (used by bench/misp_import.py)."""
+    import tempfile
+    from pathlib import Path
+
+    from colsec.accounts.roles import SYSTEM
+    from colsec.accounts.service import create_organisation
+    from colsec.db import Database
+    from colsec.formats.service import import_source
+    from colsec.migrations import upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{tmp}/bench.db")
+        upgrade(db.engine)
+        with db.unit_of_work() as session:
+            org = create_organisation(session, actor=SYSTEM, name="Bench CERT", short_name="bench")
+            org_id = org.id
+        with db.unit_of_work() as session:
+            report = import_source(session, actor=SYSTEM, data=Path(path).read_bytes(), owner_org_id=org_id)
+        db.dispose()
+    return report.received

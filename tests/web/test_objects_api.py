@@ -1,0 +1,80 @@
+"""Objects API: auth, add, list with the sharing policy, size and shape limits."""
+
+from __future__ import annotations
+
+import uuid
+
+from colsec.accounts.roles import Role
+from colsec.stix.tlp import TLP, marking_id
+
+
+def _indicator(value: str, level: TLP = TLP.AMBER) -> dict[str, object]:
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.uuid4()}",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "pattern": f"[ipv4-addr:value = '{value}']",
+        "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+        "object_marking_refs": [marking_id(level)],
+    }
+
+
+def test_requires_authentication(client) -> None:
+    r = client.get("/api/v1/objects")
+    assert r.status_code == 401
+    assert r.json()["error"] == "unauthorized"
+    assert "WWW-Authenticate" in r.headers
+
+
+def test_add_and_read_back(client, make_account) -> None:
+    a = make_account(Role.ANALYST, "ORG-A")
+    ind = _indicator("198.51.100.1")
+    r = client.post("/api/v1/objects", json=ind, headers=a.headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["inserted"] == 1
+    r = client.get(f"/api/v1/objects/{ind['id']}", headers=a.headers)
+    assert r.status_code == 200
+    assert r.json()["pattern"] == ind["pattern"]
+
+
+def test_red_object_invisible_to_other_org(client, make_account) -> None:
+    a = make_account(Role.ANALYST, "ORG-A")
+    b = make_account(Role.ANALYST, "ORG-B")
+    red = _indicator("198.51.100.2", TLP.RED)
+    green = _indicator("198.51.100.3", TLP.GREEN)
+    client.post("/api/v1/objects", json={"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [red, green]}, headers=a.headers)
+    ids_b = {o["id"] for o in client.get("/api/v1/objects?type=indicator", headers=b.headers).json()["objects"]}
+    assert green["id"] in ids_b and red["id"] not in ids_b
+    assert client.get(f"/api/v1/objects/{red['id']}", headers=b.headers).status_code == 404
+    ids_a = {o["id"] for o in client.get("/api/v1/objects?type=indicator", headers=a.headers).json()["objects"]}
+    assert {red["id"], green["id"]} <= ids_a
+
+
+def test_viewer_cannot_write(client, make_account) -> None:
+    v = make_account(Role.VIEWER, "ORG-A")
+    r = client.post("/api/v1/objects", json=_indicator("198.51.100.4"), headers=v.headers)
+    assert r.status_code == 403
+    assert r.json()["error"] == "forbidden"
+
+
+def test_oversized_body_refused(client, make_account) -> None:
+    a = make_account(Role.ANALYST, "ORG-A")
+    client.app.state.settings.max_body_bytes = 1024  # type: ignore[attr-defined]
+    big = b'{"type": "bundle", "objects": [' + b" " * 300_000_000 + b"]}"
+    del big
+    r = client.post(
+        "/api/v1/objects", content=b"x" * (200 * 1024 * 1024 + 1), headers={**a.headers, "content-type": "application/json"}
+    )
+    assert r.status_code == 413
+    assert r.json()["error"] == "too_large"
+
+
+def test_deeply_nested_json_refused(client, make_account) -> None:
+    a = make_account(Role.ANALYST, "ORG-A")
+    body = "[" * 5000 + "]" * 5000
+    r = client.post("/api/v1/objects", content=body, headers={**a.headers, "content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["error"] == "invalid_input"
