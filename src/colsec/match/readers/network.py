@@ -1,0 +1,247 @@
+"""Network sensor logs: Suricata EVE JSON and Zeek (JSON and native TSV)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from colsec.match.events import Event, EventBuilder, parse_time
+
+__all__ = ["eve_event", "zeek_event", "zeek_tsv_header", "zeek_tsv_record"]
+
+
+def _x509(b: EventBuilder, fingerprint: Any = None, **props: Any) -> None:
+    obj: dict[str, Any] = {"type": "x509-certificate"}
+    if isinstance(fingerprint, str) and fingerprint not in ("", "-"):
+        hexa = fingerprint.replace(":", "").lower()
+        name = {32: "MD5", 40: "SHA-1", 64: "SHA-256"}.get(len(hexa))
+        if name:
+            obj["hashes"] = {name: hexa}
+    for key, value in props.items():
+        if isinstance(value, str) and value not in ("", "-"):
+            obj[key] = value
+    if len(obj) > 1:
+        b.add(obj)
+
+
+def eve_event(rec: Mapping[str, Any], line: int) -> Event | None:
+    """One EVE record (alert, dns, http, tls, fileinfo, flow, smtp, ...) -> Event."""
+    ts = parse_time(rec.get("timestamp"))
+    if ts is None:
+        return None
+    b = EventBuilder()
+    http = rec.get("http")
+    ext: dict[str, Any] | None = None
+    if isinstance(http, Mapping):
+        headers = {}
+        if http.get("hostname"):
+            headers["Host"] = http["hostname"]
+        if http.get("http_user_agent"):
+            headers["User-Agent"] = http["http_user_agent"]
+        ext = {
+            "http-request-ext": {
+                k: v
+                for k, v in (
+                    ("request_method", http.get("http_method")),
+                    ("request_value", http.get("url")),
+                    ("request_header", headers or None),
+                )
+                if v
+            }
+        }
+    b.traffic(
+        rec.get("src_ip"), rec.get("dest_ip"), rec.get("src_port"), rec.get("dest_port"), rec.get("proto"), ext
+    )
+    if isinstance(http, Mapping):
+        host = http.get("hostname")
+        dom = b.domain(host)
+        url = http.get("url")
+        if isinstance(url, str):
+            if url.startswith(("http://", "https://")):
+                b.url(url)
+            elif host:
+                b.url(f"http://{host}{url}")
+        if dom and http.get("http_user_agent"):
+            pass
+    dns = rec.get("dns")
+    if isinstance(dns, Mapping):
+        name = dns.get("rrname")
+        dom_id = b.domain(name)
+        resolved: list[str] = []
+        answers = dns.get("answers")
+        rdatas = [dns.get("rdata")]
+        if isinstance(answers, list):
+            rdatas += [a.get("rdata") for a in answers if isinstance(a, Mapping)]
+        for rdata in rdatas:
+            if isinstance(rdata, str):
+                rid = b.ip(rdata) if (rdata.count(".") == 3 or ":" in rdata) else b.domain(rdata)
+                if rid and rid != dom_id:
+                    resolved.append(rid)
+        for q in dns.get("queries", []) if isinstance(dns.get("queries"), list) else []:
+            if isinstance(q, Mapping):
+                b.domain(q.get("rrname"))
+        if dom_id and resolved:
+            b.objects[dom_id] = {**b.objects[dom_id], "resolves_to_refs": resolved}
+    tls = rec.get("tls")
+    if isinstance(tls, Mapping):
+        b.domain(tls.get("sni"))
+        _x509(b, tls.get("fingerprint"), subject=tls.get("subject"), issuer=tls.get("issuerdn"),
+              serial_number=tls.get("serial"))
+    info = rec.get("fileinfo")
+    if isinstance(info, Mapping):
+        b.file(
+            info.get("filename"),
+            {k: info.get(k) for k in ("md5", "sha1", "sha256") if info.get(k)},
+            info.get("size"),
+            info.get("magic"),
+        )
+    email = rec.get("email")
+    if isinstance(email, Mapping):
+        msg: dict[str, Any] = {"type": "email-message", "is_multipart": False}
+        sender = b.email(email.get("from"))
+        if sender:
+            msg["from_ref"] = sender
+        to = [r for r in (b.email(t) for t in email.get("to") or []) if r]
+        if to:
+            msg["to_refs"] = to
+        if isinstance(email.get("subject"), str):
+            msg["subject"] = email["subject"]
+        b.add(msg)
+    return b.event(ts, "eve", line, rec)
+
+
+# -- Zeek -------------------------------------------------------------------
+
+
+def _zeek_addrs(b: EventBuilder, rec: Mapping[str, Any], ext: dict[str, Any] | None = None) -> None:
+    if "id.orig_h" in rec or "id.resp_h" in rec:
+        b.traffic(
+            rec.get("id.orig_h"), rec.get("id.resp_h"), rec.get("id.orig_p"), rec.get("id.resp_p"),
+            rec.get("proto"), ext,
+        )
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [] if value in (None, "", "-") else [value]
+
+
+def zeek_event(rec: Mapping[str, Any], line: int, path: str | None = None) -> Event | None:
+    """One Zeek record -> Event; ``path`` is the log name (``dns``, ``http``, ...)."""
+    ts = parse_time(rec.get("ts"))
+    if ts is None:
+        return None
+    kind = path or rec.get("_path") or ""
+    b = EventBuilder()
+    if kind == "http":
+        headers = {k: v for k, v in (("Host", rec.get("host")), ("User-Agent", rec.get("user_agent"))) if v}
+        ext = {"http-request-ext": {"request_method": rec.get("method"), "request_value": rec.get("uri"),
+                                    "request_header": headers}}
+        _zeek_addrs(b, rec, ext)
+        host, uri = rec.get("host"), rec.get("uri")
+        b.domain(host)
+        if isinstance(host, str) and isinstance(uri, str):
+            b.url(uri if uri.startswith(("http://", "https://")) else f"http://{host}{uri}")
+    else:
+        _zeek_addrs(b, rec)
+    if kind == "dns":
+        qid = b.domain(rec.get("query"))
+        resolved = []
+        for ans in _as_list(rec.get("answers")):
+            if isinstance(ans, str):
+                rid = b.ip(ans) if (ans.count(".") == 3 and ans.replace(".", "").isdigit()) or ":" in ans \
+                    else b.domain(ans)
+                if rid and rid != qid:
+                    resolved.append(rid)
+        if qid and resolved:
+            b.objects[qid] = {**b.objects[qid], "resolves_to_refs": resolved}
+    elif kind == "ssl":
+        b.domain(rec.get("server_name"))
+        for fp in _as_list(rec.get("cert_chain_fps"))[:1]:
+            _x509(b, fp)
+        _x509(b, None, subject=rec.get("subject"), issuer=rec.get("issuer"))
+    elif kind == "x509":
+        _x509(
+            b, rec.get("fingerprint"), serial_number=rec.get("certificate.serial"),
+            subject=rec.get("certificate.subject"), issuer=rec.get("certificate.issuer"),
+        )
+        for name in _as_list(rec.get("san.dns")):
+            b.domain(name)
+        for ip in _as_list(rec.get("san.ip")):
+            b.ip(ip)
+    elif kind == "files":
+        hashes = {k: rec.get(k) for k in ("md5", "sha1", "sha256") if rec.get(k)}
+        size = rec.get("total_bytes") if isinstance(rec.get("total_bytes"), int) else rec.get("seen_bytes")
+        b.file(rec.get("filename"), hashes, size, rec.get("mime_type"))
+        for ip in _as_list(rec.get("tx_hosts")) + _as_list(rec.get("rx_hosts")):
+            b.ip(ip)
+    elif kind == "smtp":
+        msg: dict[str, Any] = {"type": "email-message", "is_multipart": False}
+        sender = b.email(rec.get("mailfrom")) or b.email(rec.get("from"))
+        if sender:
+            msg["from_ref"] = sender
+        to = [r for r in (b.email(t) for t in _as_list(rec.get("rcptto")) + _as_list(rec.get("to"))) if r]
+        if to:
+            msg["to_refs"] = list(dict.fromkeys(to))
+        if isinstance(rec.get("subject"), str) and rec["subject"] != "-":
+            msg["subject"] = rec["subject"]
+        b.add(msg)
+        for ip in _as_list(rec.get("path")) + _as_list(rec.get("x_originating_ip")):
+            b.ip(ip)
+    elif kind == "notice":
+        b.traffic(rec.get("src"), rec.get("dst"), None, rec.get("p"))
+    elif kind in ("known_hosts", "software"):
+        b.ip(rec.get("host"))
+    elif kind == "pe":
+        pass
+    return b.event(ts, f"zeek-{kind}" if kind else "zeek", line, rec)
+
+
+def zeek_tsv_header(lines: list[str]) -> dict[str, Any]:
+    """Parse the ``#separator``/``#fields``/``#types`` header into reader settings."""
+    meta: dict[str, Any] = {"sep": "\t", "set_sep": ",", "empty": "(empty)", "unset": "-", "path": ""}
+    for line in lines:
+        if line.startswith("#separator"):
+            raw = line.split(" ", 1)[1].strip() if " " in line else "\\x09"
+            meta["sep"] = raw.encode().decode("unicode_escape")
+            continue
+        parts = line.rstrip("\r\n").split(meta["sep"])
+        key = parts[0][1:]
+        if key == "set_separator":
+            meta["set_sep"] = parts[1]
+        elif key == "empty_field":
+            meta["empty"] = parts[1]
+        elif key == "unset_field":
+            meta["unset"] = parts[1]
+        elif key == "path":
+            meta["path"] = parts[1]
+        elif key == "fields":
+            meta["fields"] = parts[1:]
+        elif key == "types":
+            meta["types"] = parts[1:]
+    return meta
+
+
+def zeek_tsv_record(line: str, meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    parts = line.rstrip("\r\n").split(meta["sep"])
+    fields: list[str] = meta.get("fields") or []
+    types: list[str] = meta.get("types") or []
+    if len(parts) != len(fields):
+        return None
+    rec: dict[str, Any] = {}
+    for name, typ, value in zip(fields, types or [""] * len(fields), parts, strict=False):
+        if value == meta["unset"]:
+            continue
+        if typ.startswith(("set[", "vector[")):
+            rec[name] = [] if value == meta["empty"] else value.split(meta["set_sep"])
+        elif typ in ("count", "port", "int"):
+            try:
+                rec[name] = int(value)
+            except ValueError:
+                return None
+        elif typ == "bool":
+            rec[name] = value == "T"
+        else:
+            rec[name] = value
+    return rec
