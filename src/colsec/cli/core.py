@@ -78,7 +78,7 @@ def import_cmd(
     tlp: Annotated[str | None, typer.Option(help="TLP for objects without a TLP marking")] = None,
 ) -> None:
     """Import files, one transaction per file (all-or-nothing), with a progress bar."""
-    from colsec.formats.stix_bundle import open_maybe_gzip, read_bundle
+    from colsec.formats.stix_bundle import open_maybe_gzip, read_stix_file
     from colsec.stix.tlp import TLP_BY_NAME
     from colsec.store.service import import_objects
 
@@ -115,7 +115,7 @@ def import_cmd(
                     result = import_objects(
                         session,
                         actor=actor,
-                        objects=read_bundle(raw, source=str(path)),
+                        objects=read_stix_file(path),
                         owner_org_id=owner,
                         default_tlp=level,
                         progress=tick,

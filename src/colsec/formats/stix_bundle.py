@@ -16,7 +16,7 @@ import ijson
 from colsec.errors import InvalidInput
 from colsec.jsonutil import MAX_DEPTH, check_depth
 
-__all__ = ["open_maybe_gzip", "read_bundle", "read_bundle_file"]
+__all__ = ["open_maybe_gzip", "read_bundle", "read_bundle_file", "read_stix_file"]
 
 
 def open_maybe_gzip(path: Path) -> IO[bytes]:
@@ -92,3 +92,44 @@ def read_bundle_file(path: Path) -> Iterator[dict[str, Any]]:
 
 def check_object_depth(obj: Any) -> None:
     check_depth(obj)
+
+
+SMALL_FILE = 16 * 1024 * 1024
+
+
+def read_stix_file(path: Path) -> Iterator[dict[str, Any]]:
+    """Objects of a bundle, a single STIX object, or a JSON list of objects.
+
+    Small files are parsed whole (so a lone object or a list is recognised);
+    large ones must be bundles and are streamed.
+    """
+    from colsec.jsonutil import loads
+
+    if path.stat().st_size > SMALL_FILE:
+        yield from read_bundle_file(path)
+        return
+    with open_maybe_gzip(path) as f:
+        data = f.read(SMALL_FILE * 8 + 1)
+    if len(data) > SMALL_FILE * 8:
+        yield from read_bundle_file(path)
+        return
+    try:
+        value = loads(data, what=str(path))
+    except InvalidInput:
+        # Re-read with the streaming parser: it reports the position of the problem.
+        yield from read_bundle_file(path)
+        return
+    if isinstance(value, dict) and (value.get("type") == "bundle" or str(value.get("id", "")).startswith("bundle--")):
+        objs = value.get("objects", [])
+        if not isinstance(objs, list):
+            raise InvalidInput(f"{path}: bundle 'objects' must be a list")
+    elif isinstance(value, dict) and isinstance(value.get("type"), str) and "id" in value:
+        objs = [value]
+    elif isinstance(value, list):
+        objs = value
+    else:
+        raise InvalidInput(f"{path}: neither a STIX bundle, a STIX object nor a list of objects")
+    for obj in objs:
+        if not isinstance(obj, dict):
+            raise InvalidInput(f"{path}: bundle 'objects' must contain JSON objects")
+        yield obj

@@ -26,7 +26,7 @@ __all__ = [
 TYPE_RE = re.compile(r"^(x-)?[a-z0-9]+(-[a-z0-9]+)*$")
 _ID_RE = re.compile(
     r"^(?P<type>[a-z0-9]+(?:-[a-z0-9]+)*)--"
-    r"(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+    r"(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12})$"
 )
 TIMESTAMP_RE = re.compile(
     r"^(?P<date>\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))T"
@@ -41,13 +41,8 @@ def is_valid_id(value: object, expected_type: str | None = None) -> bool:
     m = _ID_RE.match(value)
     if not m:
         return False
-    if expected_type is not None and m.group("type") != expected_type:
-        return False
-    try:
-        u = uuid.UUID(m.group("uuid"))
-    except ValueError:
-        return False
-    return u.variant == uuid.RFC_4122
+    # The regex pins the RFC 4122 variant nibble (8, 9, a, b).
+    return expected_type is None or m.group("type") == expected_type
 
 
 def type_of(stix_id: str) -> str:
@@ -86,9 +81,29 @@ def format_timestamp(dt: datetime, *, precision: str = "micro") -> str:
     return f"{base}.{dt.microsecond:06d}Z"
 
 
-def canonical_timestamp(value: str) -> str:
-    """Canonical sortable form of a STIX timestamp string."""
-    return format_timestamp(parse_timestamp(value))
+_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def canonical_timestamp(value: object) -> str:
+    """Canonical sortable form of a STIX timestamp string (ValueError if malformed).
+
+    String work only (no datetime): this runs several times per imported object.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"timestamp must be a string, got {type(value).__name__}")
+    m = TIMESTAMP_RE.match(value)
+    if not m:
+        raise ValueError(f"malformed timestamp {value!r} (expected YYYY-MM-DDTHH:MM:SS[.s]Z)")
+    date = m.group("date")
+    year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if day > _DAYS[month - 1] or (month == 2 and day == 29 and not leap):
+        raise ValueError(f"invalid date in timestamp {value!r}")
+    t = m.group("time")
+    frac = (m.group("frac") or "")[:6].ljust(6, "0")
+    if t.endswith(":60"):
+        t, frac = t[:-2] + "59", "999999"
+    return f"{date}T{t}.{frac}Z"
 
 
 def now_timestamp() -> str:

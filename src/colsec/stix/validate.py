@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from colsec.errors import StixValidationError
-from colsec.stix.ids import TYPE_RE, canonical_timestamp, is_valid_id, parse_timestamp
+from colsec.stix.ids import TYPE_RE, canonical_timestamp, is_valid_id
 from colsec.stix.pattern import PatternError
 from colsec.stix.pattern import validate as validate_pattern
 
@@ -120,10 +120,11 @@ def validate_object(obj: Any, *, check_pattern: bool = True) -> ObjectFacts:
     for prop in _REQUIRED.get(t, ()):
         if prop not in obj:
             raise _fail(oid, f"missing required property '{prop}' for type '{t}'")
+    canon: dict[str, str] = {}
     for prop in _TIMESTAMP_PROPS:
         if prop in obj:
             try:
-                parse_timestamp(obj[prop])
+                canon[prop] = canonical_timestamp(obj[prop])
             except ValueError as exc:
                 raise _fail(oid, f"property '{prop}': {exc}") from None
     created = obj.get("created")
@@ -137,7 +138,7 @@ def validate_object(obj: Any, *, check_pattern: bool = True) -> ObjectFacts:
             modified = created
         if modified is None:
             modified = created
-        if canonical_timestamp(modified) < canonical_timestamp(created):
+        if canon.get("modified", canon["created"]) < canon["created"]:
             raise _fail(oid, "'modified' is earlier than 'created'")
     for prop in _REF_PROPS:
         if prop in obj and not is_valid_id(obj[prop]):
@@ -186,8 +187,8 @@ def validate_object(obj: Any, *, check_pattern: bool = True) -> ObjectFacts:
         id=oid,
         type=t,
         spec_version=spec or "2.1",
-        created=canonical_timestamp(created) if isinstance(created, str) else None,
-        modified=canonical_timestamp(modified) if isinstance(modified, str) else "",
+        created=canon.get("created"),
+        modified=canon.get("modified", canon.get("created", "")) if not is_sco else canon.get("modified", ""),
         created_by_ref=cbr,
         revoked=revoked,
     )

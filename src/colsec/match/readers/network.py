@@ -50,19 +50,22 @@ def eve_event(rec: Mapping[str, Any], line: int) -> Event | None:
             }
         }
     b.traffic(
-        rec.get("src_ip"), rec.get("dest_ip"), rec.get("src_port"), rec.get("dest_port"), rec.get("proto"), ext
+        rec.get("src_ip"),
+        rec.get("dest_ip"),
+        rec.get("src_port"),
+        rec.get("dest_port"),
+        rec.get("proto"),
+        ext,
     )
     if isinstance(http, Mapping):
         host = http.get("hostname")
-        dom = b.domain(host)
+        b.domain(host)
         url = http.get("url")
         if isinstance(url, str):
             if url.startswith(("http://", "https://")):
                 b.url(url)
             elif host:
                 b.url(f"http://{host}{url}")
-        if dom and http.get("http_user_agent"):
-            pass
     dns = rec.get("dns")
     if isinstance(dns, Mapping):
         name = dns.get("rrname")
@@ -85,8 +88,13 @@ def eve_event(rec: Mapping[str, Any], line: int) -> Event | None:
     tls = rec.get("tls")
     if isinstance(tls, Mapping):
         b.domain(tls.get("sni"))
-        _x509(b, tls.get("fingerprint"), subject=tls.get("subject"), issuer=tls.get("issuerdn"),
-              serial_number=tls.get("serial"))
+        _x509(
+            b,
+            tls.get("fingerprint"),
+            subject=tls.get("subject"),
+            issuer=tls.get("issuerdn"),
+            serial_number=tls.get("serial"),
+        )
     info = rec.get("fileinfo")
     if isinstance(info, Mapping):
         b.file(
@@ -116,8 +124,12 @@ def eve_event(rec: Mapping[str, Any], line: int) -> Event | None:
 def _zeek_addrs(b: EventBuilder, rec: Mapping[str, Any], ext: dict[str, Any] | None = None) -> None:
     if "id.orig_h" in rec or "id.resp_h" in rec:
         b.traffic(
-            rec.get("id.orig_h"), rec.get("id.resp_h"), rec.get("id.orig_p"), rec.get("id.resp_p"),
-            rec.get("proto"), ext,
+            rec.get("id.orig_h"),
+            rec.get("id.resp_h"),
+            rec.get("id.orig_p"),
+            rec.get("id.resp_p"),
+            rec.get("proto"),
+            ext,
         )
 
 
@@ -136,8 +148,13 @@ def zeek_event(rec: Mapping[str, Any], line: int, path: str | None = None) -> Ev
     b = EventBuilder()
     if kind == "http":
         headers = {k: v for k, v in (("Host", rec.get("host")), ("User-Agent", rec.get("user_agent"))) if v}
-        ext = {"http-request-ext": {"request_method": rec.get("method"), "request_value": rec.get("uri"),
-                                    "request_header": headers}}
+        ext = {
+            "http-request-ext": {
+                "request_method": rec.get("method"),
+                "request_value": rec.get("uri"),
+                "request_header": headers,
+            }
+        }
         _zeek_addrs(b, rec, ext)
         host, uri = rec.get("host"), rec.get("uri")
         b.domain(host)
@@ -150,8 +167,11 @@ def zeek_event(rec: Mapping[str, Any], line: int, path: str | None = None) -> Ev
         resolved = []
         for ans in _as_list(rec.get("answers")):
             if isinstance(ans, str):
-                rid = b.ip(ans) if (ans.count(".") == 3 and ans.replace(".", "").isdigit()) or ":" in ans \
+                rid = (
+                    b.ip(ans)
+                    if (ans.count(".") == 3 and ans.replace(".", "").isdigit()) or ":" in ans
                     else b.domain(ans)
+                )
                 if rid and rid != qid:
                     resolved.append(rid)
         if qid and resolved:
@@ -163,8 +183,11 @@ def zeek_event(rec: Mapping[str, Any], line: int, path: str | None = None) -> Ev
         _x509(b, None, subject=rec.get("subject"), issuer=rec.get("issuer"))
     elif kind == "x509":
         _x509(
-            b, rec.get("fingerprint"), serial_number=rec.get("certificate.serial"),
-            subject=rec.get("certificate.subject"), issuer=rec.get("certificate.issuer"),
+            b,
+            rec.get("fingerprint"),
+            serial_number=rec.get("certificate.serial"),
+            subject=rec.get("certificate.subject"),
+            issuer=rec.get("certificate.issuer"),
         )
         for name in _as_list(rec.get("san.dns")):
             b.domain(name)

@@ -1,0 +1,270 @@
+"""Text and generic logs: CEF, syslog, JSON lines and CSV with a field mapping.
+
+A field mapping names, for each source field, the STIX object path it fills
+(``{"src": "ipv4-addr:value", "request": "url:value"}``); it is how a
+national CERT plugs in a log format nobody wrote a reader for.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from colsec.match.events import Event, EventBuilder, parse_time
+
+__all__ = ["DEFAULT_JSON_FIELDS", "FieldMapping", "cef_event", "mapped_event", "syslog_event"]
+
+# Fixed, trusted token patterns for free text (never user-supplied).
+_IPV4 = re.compile(
+    r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\d.])"
+)
+_URL = re.compile(r"\bhttps?://[^\s\"'<>]+", re.IGNORECASE)
+_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$", re.IGNORECASE)
+_SYSLOG_TS = re.compile(r"^(?:<\d{1,3}>)?(?:1 )?([A-Z][a-z]{2}\s+\d{1,2}(?: \d{4})? \d\d:\d\d:\d\d):?\s")
+_ISO_TS = re.compile(
+    r"^(?:<\d{1,3}>)?(?:1 )?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
+)
+_EPOCH_TS = re.compile(r"^(\d{9,10}(?:\.\d+)?)\s")
+_CEF_EXT = re.compile(r"(\w+)=((?:\\=|[^=])*?)(?=\s+\w+=|$)")
+
+
+def _syslog_time(line: str, year: int) -> int | None:
+    m = _ISO_TS.match(line)
+    if m:
+        return parse_time(m.group(1))
+    m = _EPOCH_TS.match(line)
+    if m:
+        return parse_time(m.group(1))
+    m = _SYSLOG_TS.match(line)
+    if m:
+        text = m.group(1)
+        fmt = "%b %d %Y %H:%M:%S" if len(text.split()) == 4 else "%Y %b %d %H:%M:%S"
+        try:
+            dt = datetime.strptime(text if "%b %d %Y" in fmt else f"{year} {text}", fmt)
+            dt = dt.replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        return int(dt.timestamp() * 1_000_000)
+    return None
+
+
+def _extract_free_text(b: EventBuilder, text: str) -> None:
+    for url in _URL.findall(text):
+        b.url(url.rstrip(".,;)"))
+        host = url.split("//", 1)[1].split("/", 1)[0].split(":", 1)[0]
+        if _DOMAIN.match(host):
+            b.domain(host)
+    for ip in _IPV4.findall(text):
+        b.ip(ip)
+    for token in text.split():
+        if "." in token and _DOMAIN.match(token) and not token[-1].isdigit():
+            b.domain(token)
+
+
+def syslog_event(line: str, line_no: int, year: int) -> Event | None:
+    """Any syslog-style text line: addresses, URLs and host names found in it."""
+    ts = _syslog_time(line, year)
+    if ts is None:
+        return None
+    b = EventBuilder()
+    _extract_free_text(b, line)
+    return b.event(ts, "syslog", line_no, line)
+
+
+_CEF_UNESCAPE = str.maketrans({"n": "\n", "r": "\r"})
+
+
+def _cef_value(text: str) -> str:
+    return text.replace("\\=", "=").replace("\\\\", "\\").strip()
+
+
+def cef_event(line: str, line_no: int, year: int) -> Event | None:
+    """ArcSight CEF, bare or behind a syslog header."""
+    start = line.find("CEF:")
+    if start < 0:
+        return None
+    header = line[start:]
+    parts: list[str] = []
+    buf: list[str] = []
+    i = 0
+    while i < len(header) and len(parts) < 7:
+        c = header[i]
+        if c == "\\" and i + 1 < len(header):
+            buf.append(header[i + 1])
+            i += 2
+            continue
+        if c == "|":
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(c)
+        i += 1
+    if len(parts) < 7:
+        return None
+    ext = {k: _cef_value(v) for k, v in _CEF_EXT.findall(header[i:])}
+    ts = parse_time(ext.get("rt")) or parse_time(ext.get("end")) or _syslog_time(line, year)
+    if ts is None and "rt" in ext:
+        for fmt in ("%b %d %Y %H:%M:%S", "%b %d %H:%M:%S"):
+            try:
+                dt = datetime.strptime(ext["rt"], fmt)
+            except ValueError:
+                continue
+            ts = int(dt.replace(year=dt.year if "%Y" in fmt else year, tzinfo=UTC).timestamp() * 1e6)
+            break
+    if ts is None:
+        return None
+    b = EventBuilder()
+    b.traffic(ext.get("src"), ext.get("dst"), ext.get("spt"), ext.get("dpt"), ext.get("proto"))
+    for key in ("shost", "dhost", "sntdom", "dntdom"):
+        b.domain(ext.get(key)) if ext.get(key) and _DOMAIN.match(ext[key]) else None
+    if ext.get("request"):
+        b.url(ext["request"])
+    if ext.get("fname") or ext.get("fileHash"):
+        digest = ext.get("fileHash", "")
+        name = {32: "MD5", 40: "SHA-1", 64: "SHA-256", 128: "SHA-512"}.get(len(digest), "SHA-256")
+        b.file(ext.get("fname"), {name: digest} if digest else None)
+    for key in ("suser", "duser"):
+        if ext.get(key):
+            b.add({"type": "user-account", "user_id": ext[key]})
+    if ext.get("requestClientApplication"):
+        b.add({"type": "x-user-agent", "value": ext["requestClientApplication"]})
+    return b.event(ts, "cef", line_no, {"header": parts, "extension": ext})
+
+
+# -- field mappings ---------------------------------------------------------
+
+#: Fields recognised in JSON lines without a mapping (ECS and common names).
+DEFAULT_JSON_FIELDS: dict[str, str] = {
+    "src_ip": "network-traffic:src_ref.value",
+    "source.ip": "network-traffic:src_ref.value",
+    "srcip": "network-traffic:src_ref.value",
+    "dst_ip": "network-traffic:dst_ref.value",
+    "dest_ip": "network-traffic:dst_ref.value",
+    "destination.ip": "network-traffic:dst_ref.value",
+    "dstip": "network-traffic:dst_ref.value",
+    "src_port": "network-traffic:src_port",
+    "source.port": "network-traffic:src_port",
+    "dst_port": "network-traffic:dst_port",
+    "dest_port": "network-traffic:dst_port",
+    "destination.port": "network-traffic:dst_port",
+    "ip": "ipv4-addr:value",
+    "client.ip": "ipv4-addr:value",
+    "server.ip": "ipv4-addr:value",
+    "domain": "domain-name:value",
+    "hostname": "domain-name:value",
+    "dns.question.name": "domain-name:value",
+    "url.domain": "domain-name:value",
+    "url": "url:value",
+    "url.full": "url:value",
+    "url.original": "url:value",
+    "md5": "file:hashes.MD5",
+    "sha1": "file:hashes.SHA-1",
+    "sha256": "file:hashes.SHA-256",
+    "file.hash.md5": "file:hashes.MD5",
+    "file.hash.sha1": "file:hashes.SHA-1",
+    "file.hash.sha256": "file:hashes.SHA-256",
+    "file.name": "file:name",
+    "filename": "file:name",
+    "email": "email-addr:value",
+    "user_agent.original": "x-user-agent:value",
+}
+
+
+class FieldMapping:
+    """Source field -> STIX target; plus where the timestamp is and, for CSV, the columns."""
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        fields = spec.get("fields", {})
+        if not isinstance(fields, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) and ":" in v for k, v in fields.items()
+        ):
+            raise ValueError('mapping "fields" must map field names to "object-type:path" targets')
+        self.fields: dict[str, str] = dict(fields)
+        self.timestamp: str | None = spec.get("timestamp")
+        self.time_format: str | None = spec.get("time_format")
+        self.columns: list[str] | None = spec.get("columns")
+        self.delimiter: str = spec.get("delimiter", ",")
+        self.header: bool = bool(spec.get("header", self.columns is None))
+
+    def time_of(self, rec: Mapping[str, Any]) -> int | None:
+        value = _lookup(rec, self.timestamp) if self.timestamp else None
+        if value is None:
+            return None
+        if self.time_format and isinstance(value, str):
+            try:
+                dt = datetime.strptime(value.strip(), self.time_format)
+            except ValueError:
+                return None
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=UTC)
+            return int(dt.timestamp() * 1_000_000)
+        return parse_time(value)
+
+    def csv_record(self, line: str) -> dict[str, Any] | None:
+        if self.columns is None:
+            return None
+        row = next(csv.reader([line], delimiter=self.delimiter), None)
+        if row is None or len(row) < len(self.columns):
+            return None
+        return dict(zip(self.columns, row, strict=False))
+
+
+def _lookup(rec: Mapping[str, Any], dotted: str) -> Any:
+    if dotted in rec:
+        return rec[dotted]
+    cur: Any = rec
+    for part in dotted.split("."):
+        if not isinstance(cur, Mapping) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def mapped_event(
+    rec: Mapping[str, Any], line_no: int, fields: Mapping[str, str], ts: int | None, source: str
+) -> Event | None:
+    """Build an event from a record and a field -> target mapping."""
+    if ts is None:
+        return None
+    b = EventBuilder()
+    traffic: dict[str, Any] = {}
+    generic: dict[str, dict[str, Any]] = {}
+    file_hashes: dict[str, Any] = {}
+    file_name: Any = None
+    for field_name, target in fields.items():
+        value = _lookup(rec, field_name)
+        if value in (None, "", "-"):
+            continue
+        obj_type, _, path = target.partition(":")
+        if obj_type == "network-traffic":
+            traffic[path] = value
+        elif target in ("ipv4-addr:value", "ipv6-addr:value"):
+            b.ip(str(value))
+        elif target == "domain-name:value":
+            b.domain(str(value))
+        elif target == "url:value":
+            b.url(str(value))
+        elif target == "email-addr:value":
+            b.email(str(value))
+        elif obj_type == "file" and path.startswith("hashes."):
+            file_hashes[path.split(".", 1)[1].strip("'")] = str(value)
+        elif target == "file:name":
+            file_name = value
+        else:
+            generic.setdefault(obj_type, {"type": obj_type})[path] = value
+    if traffic:
+        b.traffic(
+            traffic.get("src_ref.value"),
+            traffic.get("dst_ref.value"),
+            traffic.get("src_port"),
+            traffic.get("dst_port"),
+            traffic.get("protocols[*]") or traffic.get("protocols"),
+        )
+    if file_hashes or file_name:
+        b.file(file_name, file_hashes)
+    for obj in generic.values():
+        b.add(obj)
+    return b.event(ts, source, line_no, rec)

@@ -1,0 +1,121 @@
+"""Every reader on its real samples; malformed lines are counted, never fatal."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import orjson
+import pytest
+
+from colsec.match.events import Event
+from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats, detect_format, read_file, read_lines
+
+
+@pytest.fixture
+def telemetry(shared_data: Path) -> Path:
+    return shared_data / "telemetry"
+
+
+def _types(events: list[Event]) -> set[str]:
+    return {o["type"] for e in events for o in e.objects.values()}
+
+
+# (file, expected format, minimum events, object types that must appear)
+SAMPLES = [
+    ("suricata/suricata-verify/eve-dns.eve.ndjson", ReaderFormat.EVE, 9, {"domain-name", "network-traffic"}),
+    ("suricata/suricata-verify/alert-testmyids.eve.ndjson", ReaderFormat.EVE, 1, {"url", "domain-name"}),
+    ("suricata/suricata-verify/tls-fingerprint-alert.eve.ndjson", ReaderFormat.EVE, 2, {"x509-certificate"}),
+    ("suricata/suricata-verify/output-eve-fileinfo.eve.ndjson", ReaderFormat.EVE, 1, {"file"}),
+    ("suricata/eve_alerts_first-org-conf-2015.json", None, 136, {"network-traffic"}),
+    ("zeek/wrccdc2018_dns.head10000.ndjson", ReaderFormat.ZEEK_JSON, 10_000, {"domain-name", "ipv4-addr"}),
+    ("zeek/wrccdc2018_dns.head3000.tsv.log", ReaderFormat.ZEEK_TSV, 2_992, {"domain-name"}),
+    ("zeek/wrccdc2018_ssl.head8000.ndjson", ReaderFormat.ZEEK_JSON, 8_000, {"x509-certificate"}),
+    ("zeek/wrccdc2018_x509.tsv.log", ReaderFormat.ZEEK_TSV, 348, {"x509-certificate", "domain-name"}),
+    ("zeek/wrccdc2018_smtp.tsv.log", ReaderFormat.ZEEK_TSV, 1_188, {"email-message"}),
+    ("zeek/wrccdc2018_smtp.ndjson", ReaderFormat.ZEEK_JSON, 1_188, {"email-message"}),
+    ("zeek/bro_json_wrapped.metron.ndjson", ReaderFormat.ZEEK_JSON, 31, {"url", "domain-name"}),
+    ("windows/otrf_cmd_mshta_javascript_getobject_sct.sysmon_security.ndjson", ReaderFormat.WINDOWS, 1151,
+     {"process", "file", "windows-registry-key"}),
+    ("windows/otrf_empire_launcher_vbs.sysmon_security_powershell.ndjson.gz", None, 2067, {"process"}),
+    ("firewall/cisco_asa.metron.log", ReaderFormat.SYSLOG, 128, {"ipv4-addr"}),
+    ("proxy/squid_access.metron.log", ReaderFormat.SYSLOG, 5, {"url", "domain-name"}),
+]
+
+
+@pytest.mark.parametrize(("name", "fmt", "minimum", "types"), SAMPLES)
+def test_reader_on_real_sample(telemetry: Path, name: str, fmt: ReaderFormat | None, minimum: int,
+                               types: set[str]) -> None:
+    path = telemetry / name
+    if fmt is not None:
+        with path.open() as f:
+            head = [next(f, "") for _ in range(5)]
+        assert detect_format(head) is fmt
+    stats = ReaderStats()
+    events = list(read_file(path, stats=stats))
+    assert stats.malformed == 0, stats.examples
+    assert len(events) >= minimum
+    assert types <= _types(events)
+    assert all(e.ts > 0 for e in events)
+
+
+def test_known_values_from_samples(telemetry: Path) -> None:
+    events = list(read_file(telemetry / "suricata/suricata-verify/tls-fingerprint-alert.eve.ndjson"))
+    certs = [o for e in events for o in e.objects.values() if o["type"] == "x509-certificate"]
+    assert certs[0]["hashes"] == {"SHA-1": "9086a43bf5cf1b2e4ef79796f9debab96635863f"}
+    events = list(read_file(telemetry / "suricata/suricata-verify/alert-testmyids.eve.ndjson"))
+    urls = [o["value"] for o in events[0].objects.values() if o["type"] == "url"]
+    assert urls == ["http://www.testmyids.com/"]
+    events = list(read_file(telemetry / "windows/otrf_cmd_mshta_javascript_getobject_sct.sysmon_security.ndjson"))
+    sha256 = {o["hashes"].get("SHA-256") for e in events for o in e.objects.values()
+              if o["type"] == "file" and "hashes" in o}
+    assert "229ebba62347b77ea2ffad93308e7052bdae39a24ea828d6ef93fe694ca62197" in sha256
+
+
+def test_csv_with_mapping(telemetry: Path, tmp_path: Path) -> None:
+    mapping = {
+        "columns": ["ts", "gid", "sid", "rev", "msg", "proto", "src", "sport", "dst", "dport"],
+        "timestamp": "ts",
+        "time_format": "%m/%d/%y-%H:%M:%S.%f",
+        "fields": {"src": "network-traffic:src_ref.value", "dst": "network-traffic:dst_ref.value",
+                   "dport": "network-traffic:dst_port", "msg": "x-alert:message"},
+    }
+    (tmp_path / "map.json").write_bytes(orjson.dumps(mapping))
+    m = FieldMapping(mapping)
+    stats = ReaderStats()
+    events = list(read_file(telemetry / "ids/snort_alert_csv.metron.log", fmt=ReaderFormat.CSV, mapping=m,
+                            stats=stats))
+    assert stats.malformed == 0 and len(events) == 3
+    values = {o.get("value") for o in events[1].objects.values()}
+    assert {"96.44.142.5", "10.0.2.15"} <= values
+
+
+def test_cef_line() -> None:
+    line = ("<134>Feb 14 19:04:54 host CEF:0|Vendor|Product|1.0|100|Blocked \\| traffic|5|src=10.0.0.1 "
+            "dst=203.0.113.9 dpt=443 request=https://bad.example/x?a\\=b fileHash=" + "a" * 64 + " suser=bob")
+    events = list(read_lines([line], fmt=ReaderFormat.CEF))
+    objs = list(events[0].objects.values())
+    assert {"type": "url", "value": "https://bad.example/x?a=b"} in objs
+    assert any(o["type"] == "file" and o["hashes"] == {"SHA-256": "a" * 64} for o in objs)
+    assert detect_format([line]) is ReaderFormat.CEF
+
+
+def test_malformed_lines_are_counted_and_skipped(telemetry: Path) -> None:
+    good = (telemetry / "suricata/suricata-verify/eve-dns.eve.ndjson").read_text().splitlines(keepends=True)
+    lines = [good[0], "{not json\n", "[1, 2]\n", '{"timestamp": "never", "event_type": "dns"}\n', *good[1:],
+             "\x00\xff garbage\n"]
+    stats = ReaderStats()
+    events = list(read_lines(iter(lines), stats=stats))
+    assert len(events) == len(good)
+    assert stats.malformed == 4
+    assert stats.reasons["not JSON"] == 2
+
+
+def test_stream_keeps_going_after_bad_lines() -> None:
+    stream = io.StringIO('{"ts": 1.5, "uid": "C1", "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2"}\n'
+                         "garbage\n" * 3
+                         + '{"ts": 2.5, "uid": "C2", "id.orig_h": "10.0.0.3", "id.resp_h": "10.0.0.4"}\n')
+    stats = ReaderStats()
+    events = list(read_lines(stream, stats=stats))
+    assert [e.ts for e in events] == [1_500_000, 2_500_000]
+    assert stats.malformed == 3
