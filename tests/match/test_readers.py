@@ -35,8 +35,12 @@ SAMPLES = [
     ("zeek/wrccdc2018_smtp.tsv.log", ReaderFormat.ZEEK_TSV, 1_188, {"email-message"}),
     ("zeek/wrccdc2018_smtp.ndjson", ReaderFormat.ZEEK_JSON, 1_188, {"email-message"}),
     ("zeek/bro_json_wrapped.metron.ndjson", ReaderFormat.ZEEK_JSON, 31, {"url", "domain-name"}),
-    ("windows/otrf_cmd_mshta_javascript_getobject_sct.sysmon_security.ndjson", ReaderFormat.WINDOWS, 1151,
-     {"process", "file", "windows-registry-key"}),
+    (
+        "windows/otrf_cmd_mshta_javascript_getobject_sct.sysmon_security.ndjson",
+        ReaderFormat.WINDOWS,
+        1151,
+        {"process", "file", "windows-registry-key"},
+    ),
     ("windows/otrf_empire_launcher_vbs.sysmon_security_powershell.ndjson.gz", None, 2067, {"process"}),
     ("firewall/cisco_asa.metron.log", ReaderFormat.SYSLOG, 128, {"ipv4-addr"}),
     ("proxy/squid_access.metron.log", ReaderFormat.SYSLOG, 5, {"url", "domain-name"}),
@@ -44,8 +48,9 @@ SAMPLES = [
 
 
 @pytest.mark.parametrize(("name", "fmt", "minimum", "types"), SAMPLES)
-def test_reader_on_real_sample(telemetry: Path, name: str, fmt: ReaderFormat | None, minimum: int,
-                               types: set[str]) -> None:
+def test_reader_on_real_sample(
+    telemetry: Path, name: str, fmt: ReaderFormat | None, minimum: int, types: set[str]
+) -> None:
     path = telemetry / name
     if fmt is not None:
         with path.open() as f:
@@ -66,9 +71,15 @@ def test_known_values_from_samples(telemetry: Path) -> None:
     events = list(read_file(telemetry / "suricata/suricata-verify/alert-testmyids.eve.ndjson"))
     urls = [o["value"] for o in events[0].objects.values() if o["type"] == "url"]
     assert urls == ["http://www.testmyids.com/"]
-    events = list(read_file(telemetry / "windows/otrf_cmd_mshta_javascript_getobject_sct.sysmon_security.ndjson"))
-    sha256 = {o["hashes"].get("SHA-256") for e in events for o in e.objects.values()
-              if o["type"] == "file" and "hashes" in o}
+    events = list(
+        read_file(telemetry / "windows/otrf_cmd_mshta_javascript_getobject_sct.sysmon_security.ndjson")
+    )
+    sha256 = {
+        o["hashes"].get("SHA-256")
+        for e in events
+        for o in e.objects.values()
+        if o["type"] == "file" and "hashes" in o
+    }
     assert "229ebba62347b77ea2ffad93308e7052bdae39a24ea828d6ef93fe694ca62197" in sha256
 
 
@@ -77,22 +88,29 @@ def test_csv_with_mapping(telemetry: Path, tmp_path: Path) -> None:
         "columns": ["ts", "gid", "sid", "rev", "msg", "proto", "src", "sport", "dst", "dport"],
         "timestamp": "ts",
         "time_format": "%m/%d/%y-%H:%M:%S.%f",
-        "fields": {"src": "network-traffic:src_ref.value", "dst": "network-traffic:dst_ref.value",
-                   "dport": "network-traffic:dst_port", "msg": "x-alert:message"},
+        "fields": {
+            "src": "network-traffic:src_ref.value",
+            "dst": "network-traffic:dst_ref.value",
+            "dport": "network-traffic:dst_port",
+            "msg": "x-alert:message",
+        },
     }
     (tmp_path / "map.json").write_bytes(orjson.dumps(mapping))
     m = FieldMapping(mapping)
     stats = ReaderStats()
-    events = list(read_file(telemetry / "ids/snort_alert_csv.metron.log", fmt=ReaderFormat.CSV, mapping=m,
-                            stats=stats))
+    events = list(
+        read_file(telemetry / "ids/snort_alert_csv.metron.log", fmt=ReaderFormat.CSV, mapping=m, stats=stats)
+    )
     assert stats.malformed == 0 and len(events) == 3
     values = {o.get("value") for o in events[1].objects.values()}
     assert {"96.44.142.5", "10.0.2.15"} <= values
 
 
 def test_cef_line() -> None:
-    line = ("<134>Feb 14 19:04:54 host CEF:0|Vendor|Product|1.0|100|Blocked \\| traffic|5|src=10.0.0.1 "
-            "dst=203.0.113.9 dpt=443 request=https://bad.example/x?a\\=b fileHash=" + "a" * 64 + " suser=bob")
+    line = (
+        "<134>Feb 14 19:04:54 host CEF:0|Vendor|Product|1.0|100|Blocked \\| traffic|5|src=10.0.0.1 "
+        "dst=203.0.113.9 dpt=443 request=https://bad.example/x?a\\=b fileHash=" + "a" * 64 + " suser=bob"
+    )
     events = list(read_lines([line], fmt=ReaderFormat.CEF))
     objs = list(events[0].objects.values())
     assert {"type": "url", "value": "https://bad.example/x?a=b"} in objs
@@ -102,8 +120,14 @@ def test_cef_line() -> None:
 
 def test_malformed_lines_are_counted_and_skipped(telemetry: Path) -> None:
     good = (telemetry / "suricata/suricata-verify/eve-dns.eve.ndjson").read_text().splitlines(keepends=True)
-    lines = [good[0], "{not json\n", "[1, 2]\n", '{"timestamp": "never", "event_type": "dns"}\n', *good[1:],
-             "\x00\xff garbage\n"]
+    lines = [
+        good[0],
+        "{not json\n",
+        "[1, 2]\n",
+        '{"timestamp": "never", "event_type": "dns"}\n',
+        *good[1:],
+        "\x00\xff garbage\n",
+    ]
     stats = ReaderStats()
     events = list(read_lines(iter(lines), stats=stats))
     assert len(events) == len(good)
@@ -112,9 +136,11 @@ def test_malformed_lines_are_counted_and_skipped(telemetry: Path) -> None:
 
 
 def test_stream_keeps_going_after_bad_lines() -> None:
-    stream = io.StringIO('{"ts": 1.5, "uid": "C1", "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2"}\n'
-                         "garbage\n" * 3
-                         + '{"ts": 2.5, "uid": "C2", "id.orig_h": "10.0.0.3", "id.resp_h": "10.0.0.4"}\n')
+    stream = io.StringIO(
+        '{"ts": 1.5, "uid": "C1", "id.orig_h": "10.0.0.1", "id.resp_h": "10.0.0.2"}\n'
+        + "garbage\n" * 3
+        + '{"ts": 2.5, "uid": "C2", "id.orig_h": "10.0.0.3", "id.resp_h": "10.0.0.4"}\n'
+    )
     stats = ReaderStats()
     events = list(read_lines(stream, stats=stats))
     assert [e.ts for e in events] == [1_500_000, 2_500_000]
