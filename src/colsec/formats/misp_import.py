@@ -32,6 +32,8 @@ def looks_like_misp(value: Any) -> bool:
     if isinstance(value, Mapping):
         if isinstance(value.get("Event"), Mapping):
             return True
+        if "uuid" in value and any(k in value for k in ("Attribute", "Object", "Orgc", "info")):
+            return True  # a bare event, as PyMISP writes it
         resp = value.get("response")
         if isinstance(resp, list):
             return all(isinstance(e, Mapping) and "Event" in e for e in resp[:5])
@@ -47,6 +49,8 @@ def iter_misp_units(value: Any) -> Iterator[MispUnit]:
         raise InvalidInput("not a MISP document: expected {'Event': ...}, a list of events or a 'response'")
     if isinstance(value, Mapping) and "Event" in value:
         events: list[Any] = [value]
+    elif isinstance(value, Mapping) and "uuid" in value:
+        events = [{"Event": value}]
     elif isinstance(value, Mapping) and isinstance(value.get("response"), Mapping):
         attrs = value["response"]["Attribute"]
         yield MispUnit(name="attribute collection", objects=convert_attributes(attrs))

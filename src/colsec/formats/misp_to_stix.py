@@ -513,7 +513,35 @@ def misp_stix() -> Any:
         warnings.simplefilter("ignore")
         import misp_stix_converter
 
+    _modernise_six_importers()
     return misp_stix_converter
+
+
+def _modernise_six_importers() -> None:
+    """Give the old vendored ``six`` meta-path finders (mixbox, via misp-stix's STIX 1 side) the
+    ``find_spec`` API, so that every later import in the process stops raising ImportWarning."""
+    import importlib.util
+    import sys
+
+    for finder in sys.meta_path:
+        cls = type(finder)
+        if cls.__name__ != "_SixMetaPathImporter" or "find_spec" in cls.__dict__:
+            continue
+
+        def find_spec(self: Any, fullname: str, path: Any = None, target: Any = None) -> Any:
+            if fullname in self.known_modules:
+                return importlib.util.spec_from_loader(fullname, self)
+            return None
+
+        def create_module(self: Any, spec: Any) -> Any:
+            return self.load_module(spec.name)
+
+        def exec_module(self: Any, module: Any) -> None:
+            return None
+
+        cls.find_spec = find_spec  # type: ignore[attr-defined]
+        cls.create_module = create_module  # type: ignore[attr-defined]
+        cls.exec_module = exec_module  # type: ignore[attr-defined]
 
 
 def reference_convert(event: Mapping[str, Any]) -> list[dict[str, Any]]:

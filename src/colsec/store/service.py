@@ -208,7 +208,7 @@ def _store_batch(
             "modified": facts.modified,
             "created_by_ref": facts.created_by_ref,
             "owner_org_id": prev_owner,
-            "tlp": int(tlp_of(body_obj, TLP.AMBER) or TLP.AMBER),
+            "tlp": int(_level(body_obj)),
             "sharing_group_id": sharing_group_id,
             "revoked": facts.revoked,
             "is_latest": True,
@@ -278,6 +278,11 @@ def _store_batch(
             insert(ObjectRecipient),
             [{"object_seq": s, "organisation_id": o} for s in new_seqs for o in recipient_org_ids],
         )
+
+
+def _level(obj: Mapping[str, Any]) -> TLP:
+    level = tlp_of(obj)
+    return TLP.AMBER if level is None else level  # TLP.CLEAR is 0: never use `or` here
 
 
 def _fix_latest(db: Session, ids: list[str]) -> None:
