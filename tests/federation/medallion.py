@@ -96,7 +96,16 @@ def start_medallion(folder: Path, *, max_page_size: int = 100) -> MedallionNode:
     (folder / "config.json").write_text(json.dumps(config))
     with open(folder / "medallion.log", "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "medallion.scripts.run", "--host", "127.0.0.1", "--port", str(port), str(folder / "config.json")],
+            [
+                sys.executable,
+                "-m",
+                "medallion.scripts.run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                str(folder / "config.json"),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -106,7 +115,11 @@ def start_medallion(folder: Path, *, max_page_size: int = 100) -> MedallionNode:
         if proc.poll() is not None:
             raise RuntimeError(f"medallion exited: {(folder / 'medallion.log').read_text()[-2000:]}")
         try:
-            r = httpx.get(node.discovery_url, auth=(USER, PASSWORD), headers={"Accept": "application/taxii+json;version=2.1"})
+            r = httpx.get(
+                node.discovery_url,
+                auth=(USER, PASSWORD),
+                headers={"Accept": "application/taxii+json;version=2.1"},
+            )
             if r.status_code == 200:
                 return node
         except httpx.TransportError:

@@ -10,7 +10,9 @@ from colsec.stix.tlp import TLP, marking_id
 NS = uuid.UUID("5d1f3c0a-1b7e-4e59-9c55-0c1f6b0e7a11")
 
 
-def indicator(n: int, *, tlp: TLP = TLP.GREEN, tag: str = "t", modified: str = "2026-01-01T00:00:00.000Z", **extra: Any) -> dict[str, Any]:
+def indicator(
+    n: int, *, tlp: TLP = TLP.GREEN, tag: str = "t", modified: str = "2026-01-01T00:00:00.000Z", **extra: Any
+) -> dict[str, Any]:
     ip = f"198.51.{(n // 250) % 250}.{n % 250 + 1}"
     obj = {
         "type": "indicator",

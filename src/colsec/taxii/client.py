@@ -129,7 +129,11 @@ class TaxiiClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInput(f"peer URL must be http(s)://host/...: {url!r}")
         self.url = url if url.endswith("/") else url + "/"
-        self.origin = (parts.scheme, parts.hostname.lower(), parts.port or (443 if parts.scheme == "https" else 80))
+        self.origin = (
+            parts.scheme,
+            parts.hostname.lower(),
+            parts.port or (443 if parts.scheme == "https" else 80),
+        )
         if not allow_private and _is_private(parts.hostname):
             raise TaxiiClientError(
                 f"refusing {parts.hostname}: loopback, private, link-local and metadata addresses are not allowed",
@@ -186,7 +190,9 @@ class TaxiiClient:
     def _read_capped(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            raise TaxiiClientError(f"response of {declared} bytes exceeds the {self.max_bytes}-byte limit", kind="too_large")
+            raise TaxiiClientError(
+                f"response of {declared} bytes exceeds the {self.max_bytes}-byte limit", kind="too_large"
+            )
         chunks: list[bytes] = []
         size = 0
         for chunk in response.iter_bytes():
@@ -233,13 +239,17 @@ class TaxiiClient:
                     time.sleep(self._sleep_for(attempt, None))
                     attempt += 1
                     continue
-                raise TaxiiClientError(f"{method} {url}: timed out ({exc.__class__.__name__})", kind="timeout") from None
+                raise TaxiiClientError(
+                    f"{method} {url}: timed out ({exc.__class__.__name__})", kind="timeout"
+                ) from None
             except httpx.TransportError as exc:
                 if attempt < self.max_retries:
                     time.sleep(self._sleep_for(attempt, None))
                     attempt += 1
                     continue
-                raise TaxiiClientError(f"{method} {url}: {exc.__class__.__name__}: {exc}", kind="connection") from None
+                raise TaxiiClientError(
+                    f"{method} {url}: {exc.__class__.__name__}: {exc}", kind="connection"
+                ) from None
             if response.status_code not in accept_status:
                 raise TaxiiClientError(
                     f"{method} {url}: HTTP {response.status_code}: {_error_text(data)}",
@@ -258,7 +268,9 @@ class TaxiiClient:
             if k.lower() == "version":
                 version = v.strip().strip('"')
         if media != "application/taxii+json" or (version is not None and version != "2.1"):
-            raise TaxiiClientError(f"{url}: unexpected media type {ctype!r} (want {TAXII_MEDIA})", kind="media_type")
+            raise TaxiiClientError(
+                f"{url}: unexpected media type {ctype!r} (want {TAXII_MEDIA})", kind="media_type"
+            )
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -271,7 +283,9 @@ class TaxiiClient:
             raise TaxiiClientError(f"{url}: expected a JSON object", kind="bad_shape")
         return value
 
-    def _get(self, url: str, params: Mapping[str, str] | None = None) -> tuple[httpx.Response, dict[str, Any]]:
+    def _get(
+        self, url: str, params: Mapping[str, str] | None = None
+    ) -> tuple[httpx.Response, dict[str, Any]]:
         return self._request("GET", url, params=params)
 
     # -- TAXII resources ------------------------------------------------------------------
@@ -297,7 +311,9 @@ class TaxiiClient:
     def collections(self, root_url: str | None = None) -> list[dict[str, Any]]:
         data = self._get(urljoin(root_url or self.api_root_url(), "collections/"))[1]
         items = data.get("collections", [])
-        if not isinstance(items, list) or not all(isinstance(c, dict) and isinstance(c.get("id"), str) for c in items):
+        if not isinstance(items, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("id"), str) for c in items
+        ):
             raise TaxiiClientError("collections: malformed list", kind="bad_shape")
         return items
 
@@ -353,9 +369,13 @@ class TaxiiClient:
             if not page.more:
                 return
             if count >= max_pages:
-                raise TaxiiClientError(f"collection {collection_id}: more than {max_pages} pages", kind="bad_shape")
+                raise TaxiiClientError(
+                    f"collection {collection_id}: more than {max_pages} pages", kind="bad_shape"
+                )
             if page.next:
-                nxt = self.get_objects(collection_id, added_after=added_after, next=page.next, limit=limit, root_url=root)
+                nxt = self.get_objects(
+                    collection_id, added_after=added_after, next=page.next, limit=limit, root_url=root
+                )
             elif last is not None:
                 # Servers without ``next`` page by date: ask again after the newest date seen.
                 nxt = self.get_objects(collection_id, added_after=last, limit=limit, root_url=root)
@@ -364,7 +384,11 @@ class TaxiiClient:
                     f"collection {collection_id}: server says 'more' but gives neither 'next' nor dates",
                     kind="bad_shape",
                 )
-            if nxt.date_added_first and last and parse_timestamp(nxt.date_added_first) < parse_timestamp(last):
+            if (
+                nxt.date_added_first
+                and last
+                and parse_timestamp(nxt.date_added_first) < parse_timestamp(last)
+            ):
                 raise TaxiiClientError(
                     f"collection {collection_id}: cursor went backwards ({nxt.date_added_first} < {last})",
                     kind="cursor_backwards",
@@ -392,7 +416,9 @@ class TaxiiClient:
             params["limit"] = str(limit)
         data = self._get(self._collection_url(collection_id, root_url, "manifest/"), params)[1]
         items = data.get("objects", [])
-        if not isinstance(items, list) or not all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in items):
+        if not isinstance(items, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("id"), str) for m in items
+        ):
             raise TaxiiClientError("manifest: malformed list", kind="bad_shape")
         return data
 
@@ -410,13 +436,20 @@ class TaxiiClient:
         return _status(self._get(urljoin(root_url or self.api_root_url(), f"status/{status_id}/"))[1])
 
     def wait_status(
-        self, status: TaxiiStatus, *, timeout: float = 30.0, interval: float = 0.2, root_url: str | None = None
+        self,
+        status: TaxiiStatus,
+        *,
+        timeout: float = 30.0,
+        interval: float = 0.2,
+        root_url: str | None = None,
     ) -> TaxiiStatus:
         """Poll a pending status until it completes (or ``timeout`` passes)."""
         deadline = time.monotonic() + timeout
         while status.status != "complete":
             if time.monotonic() > deadline:
-                raise TaxiiClientError(f"status {status.id} still {status.status} after {timeout}s", kind="timeout")
+                raise TaxiiClientError(
+                    f"status {status.id} still {status.status} after {timeout}s", kind="timeout"
+                )
             time.sleep(interval)
             interval = min(interval * 2, 2.0)
             status = self.get_status(status.id, root_url=root_url)
@@ -447,15 +480,29 @@ def _objects_page(response: httpx.Response, data: dict[str, Any], added_after: s
     objects = data.get("objects", [])
     more = data.get("more", False)
     nxt = data.get("next")
-    if not isinstance(objects, list) or not isinstance(more, bool) or (nxt is not None and not isinstance(nxt, str)):
-        raise TaxiiClientError("objects envelope: 'objects' must be a list, 'more' a boolean, 'next' a string", kind="bad_shape")
+    if (
+        not isinstance(objects, list)
+        or not isinstance(more, bool)
+        or (nxt is not None and not isinstance(nxt, str))
+    ):
+        raise TaxiiClientError(
+            "objects envelope: 'objects' must be a list, 'more' a boolean, 'next' a string", kind="bad_shape"
+        )
     for obj in objects:
-        if not isinstance(obj, dict) or not isinstance(obj.get("type"), str) or not isinstance(obj.get("id"), str):
-            raise TaxiiClientError("objects envelope: every object needs a string 'type' and 'id'", kind="bad_shape")
+        if (
+            not isinstance(obj, dict)
+            or not isinstance(obj.get("type"), str)
+            or not isinstance(obj.get("id"), str)
+        ):
+            raise TaxiiClientError(
+                "objects envelope: every object needs a string 'type' and 'id'", kind="bad_shape"
+            )
     first = _header_ts(response, "X-TAXII-Date-Added-First")
     last = _header_ts(response, "X-TAXII-Date-Added-Last")
     if first and last and parse_timestamp(last) < parse_timestamp(first):
-        raise TaxiiClientError(f"date_added range runs backwards ({first} .. {last})", kind="cursor_backwards")
+        raise TaxiiClientError(
+            f"date_added range runs backwards ({first} .. {last})", kind="cursor_backwards"
+        )
     if added_after and first:
         if parse_timestamp(first) <= parse_timestamp(added_after):
             raise TaxiiClientError(
