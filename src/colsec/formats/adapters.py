@@ -30,7 +30,9 @@ __all__ = [
 def parse_stix(data: bytes) -> Iterator[ImportUnit]:
     from colsec.formats.stix_bundle import read_bundle
 
-    yield ImportUnit(name="STIX bundle", objects=read_bundle(io.BytesIO(data), source="STIX bundle"), origin="stix")
+    yield ImportUnit(
+        name="STIX bundle", objects=read_bundle(io.BytesIO(data), source="STIX bundle"), origin="stix"
+    )
 
 
 def parse_attack(data: bytes) -> Iterator[ImportUnit]:
@@ -38,7 +40,9 @@ def parse_attack(data: bytes) -> Iterator[ImportUnit]:
     from colsec.formats.stix_bundle import read_bundle
 
     yield ImportUnit(
-        name="ATT&CK bundle", objects=attack_objects(read_bundle(io.BytesIO(data), source="ATT&CK bundle")), origin="attack"
+        name="ATT&CK bundle",
+        objects=attack_objects(read_bundle(io.BytesIO(data), source="ATT&CK bundle")),
+        origin="attack",
     )
 
 
@@ -90,7 +94,9 @@ def render_stix(objects: list[dict[str, Any]]) -> dict[str, bytes]:
 
     present = {o["id"] for o in objects}
     extra = []
-    for mid in sorted({m for o in objects for m in o.get("object_marking_refs", []) if isinstance(m, str)} - present):
+    for mid in sorted(
+        {m for o in objects for m in o.get("object_marking_refs", []) if isinstance(m, str)} - present
+    ):
         if mid in TLP2_IDS:
             extra.append(marking_object(TLP2_IDS[mid]))
         elif mid in TLP1_IDS:

@@ -39,7 +39,9 @@ def attack_objects(
         if obj["id"] in outdated:
             stats["dropped"] += 1
             continue
-        if obj.get("type") == "relationship" and (obj.get("source_ref") in outdated or obj.get("target_ref") in outdated):
+        if obj.get("type") == "relationship" and (
+            obj.get("source_ref") in outdated or obj.get("target_ref") in outdated
+        ):
             stats["dropped"] += 1
             continue
         _count(obj, stats)

@@ -524,7 +524,7 @@ def _modernise_six_importers() -> None:
     import sys
 
     for finder in sys.meta_path:
-        cls = type(finder)
+        cls: Any = type(finder)
         if cls.__name__ != "_SixMetaPathImporter" or "find_spec" in cls.__dict__:
             continue
 
@@ -539,9 +539,9 @@ def _modernise_six_importers() -> None:
         def exec_module(self: Any, module: Any) -> None:
             return None
 
-        cls.find_spec = find_spec  # type: ignore[attr-defined]
-        cls.create_module = create_module  # type: ignore[attr-defined]
-        cls.exec_module = exec_module  # type: ignore[attr-defined]
+        cls.find_spec = find_spec
+        cls.create_module = create_module
+        cls.exec_module = exec_module
 
 
 def reference_convert(event: Mapping[str, Any]) -> list[dict[str, Any]]:

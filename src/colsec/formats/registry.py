@@ -94,12 +94,34 @@ def _fill() -> None:
     _add_importer(Importer(ImportFormat.ATTACK, "MITRE ATT&CK STIX bundle (enterprise, ICS)", a.parse_attack))
     _add_importer(Importer(ImportFormat.CSV, "CSV IOC list with a header row", a.parse_csv_unit))
     _add_importer(Importer(ImportFormat.TEXT, "free text (refanged, every candidate kept)", a.parse_text))
-    _add_exporter(Exporter(ExportFormat.STIX, "STIX 2.1 bundle", "application/stix+json;version=2.1", "json", a.render_stix))
+    _add_exporter(
+        Exporter(
+            ExportFormat.STIX, "STIX 2.1 bundle", "application/stix+json;version=2.1", "json", a.render_stix
+        )
+    )
     _add_exporter(Exporter(ExportFormat.MISP, "MISP event JSON", "application/json", "json", a.render_misp))
-    _add_exporter(Exporter(ExportFormat.SURICATA, "Suricata rules + hash lists", "text/plain", "rules", a.render_suricata_files))
-    _add_exporter(Exporter(ExportFormat.ZEEK, "Zeek Intel framework file", "text/tab-separated-values", "intel", a.render_zeek_file))
+    _add_exporter(
+        Exporter(
+            ExportFormat.SURICATA,
+            "Suricata rules + hash lists",
+            "text/plain",
+            "rules",
+            a.render_suricata_files,
+        )
+    )
+    _add_exporter(
+        Exporter(
+            ExportFormat.ZEEK,
+            "Zeek Intel framework file",
+            "text/tab-separated-values",
+            "intel",
+            a.render_zeek_file,
+        )
+    )
     _add_exporter(Exporter(ExportFormat.CSV, "CSV of indicator values", "text/csv", "csv", a.render_csv_file))
-    _add_exporter(Exporter(ExportFormat.VALUES, "plain value list", "text/plain", "txt", a.render_values_file))
+    _add_exporter(
+        Exporter(ExportFormat.VALUES, "plain value list", "text/plain", "txt", a.render_values_file)
+    )
 
 
 _fill()

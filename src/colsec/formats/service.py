@@ -24,7 +24,14 @@ from colsec.stix.ids import canonical_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.models import SharingGroup
 
-__all__ = ["ExportFilter", "ImportReport", "detect_format", "export_selection", "import_source", "select_objects"]
+__all__ = [
+    "ExportFilter",
+    "ImportReport",
+    "detect_format",
+    "export_selection",
+    "import_source",
+    "select_objects",
+]
 
 
 @dataclass
@@ -71,7 +78,9 @@ def detect_format(data: bytes) -> ImportFormat:
         if '"Event":' in window or '"response":' in window:
             return ImportFormat.MISP
         if '"type":"bundle"' in window or '"objects":' in window:
-            return ImportFormat.ATTACK if ("x_mitre_" in text or '"mitre-attack"' in text) else ImportFormat.STIX
+            return (
+                ImportFormat.ATTACK if ("x_mitre_" in text or '"mitre-attack"' in text) else ImportFormat.STIX
+            )
         if '"Attribute":' in window:
             return ImportFormat.MISP
         raise InvalidInput("JSON input is neither a STIX bundle nor a MISP event")
