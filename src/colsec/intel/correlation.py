@@ -1,0 +1,463 @@
+"""Correlation on the observables index: shared values, CIDR containment, parent domains.
+
+One row per shared value (``correlation``), never per object pair.  A value is
+*shared* when at least two distinct latest, unrevoked objects state it; it is
+``capped`` when more than ``cap`` objects do (listed for review, not linked) and
+``warninglisted`` when a benign-values lookup knows it (flagged, not linked).
+Containment is value-level (``correlation_edge``): an IP inside a CIDR, a
+sub-domain, URL host or e-mail domain under a domain; the parent's group is
+every object stating the parent or one of its children, provided the parent
+itself is stated.
+
+The full build is set-based SQL (GROUP BY over the covering ``(kind, value)``
+index, then joins only for the few shared candidates); arrival of new objects
+recomputes only the keys they touch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import bindparam, delete, insert, select, text
+from sqlalchemy.orm import Session
+
+from colsec.db import is_sqlite
+from colsec.intel.models import Correlation, CorrelationEdge
+from colsec.stix.ids import now_timestamp
+from colsec.store.models import Observable, StixObject
+
+__all__ = [
+    "DEFAULT_CAP",
+    "BenignLookup",
+    "CorrelationConfig",
+    "CorrelationStats",
+    "Key",
+    "correlate_new",
+    "key_hash",
+    "parent_domains",
+    "rebuild",
+]
+
+Key = tuple[str, str]
+BenignLookup = Callable[[str, str], str | None]
+"""``(kind, value) -> name of the warninglist that holds it, or None``."""
+
+DEFAULT_CAP = 500
+_CHUNK = 900
+_IP_KINDS = {"ipv4": "cidr4", "ipv6": "cidr6"}
+
+
+@dataclass
+class CorrelationConfig:
+    cap: int = DEFAULT_CAP
+    benign: BenignLookup | None = None
+
+
+@dataclass
+class CorrelationStats:
+    active: int = 0
+    capped: int = 0
+    warninglisted: int = 0
+    edges: int = 0
+    changed: list[Key] = field(default_factory=list)  # keys whose group is (now) active
+
+
+def key_hash(kind: str, value: str) -> str:
+    return hashlib.blake2b(f"{kind}\x00{value}".encode(), digest_size=16).hexdigest()
+
+
+def _edge_hash(kind: str, value: str, pkind: str, pvalue: str) -> str:
+    return hashlib.blake2b(f"{kind}\x00{value}\x00{pkind}\x00{pvalue}".encode(), digest_size=16).hexdigest()
+
+
+def parent_domains(domain: str) -> list[str]:
+    """Ancestors with at least two labels: ``a.b.example.com`` → ``b.example.com``, ``example.com``."""
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
+
+
+def _host_of(kind: str, value: str) -> str | None:
+    """The domain a URL or e-mail address points into, or None (IP hosts are not domains)."""
+    if kind == "email":
+        host = value.rpartition("@")[2]
+    elif kind == "url":
+        try:
+            host = urlsplit(value if "://" in value else "http://" + value).hostname or ""
+        except ValueError:
+            return None
+    else:
+        return None
+    host = host.rstrip(".").lower()
+    if not host or "." not in host:
+        return None
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        return host
+
+
+def _chunks(items: Sequence[Any], n: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def _ipv4_prefix_range(net: ipaddress.IPv4Network) -> tuple[str, str] | None:
+    """Index range of dotted-quad strings that can lie in ``net`` (octet-aligned superset)."""
+    octets = net.prefixlen // 8
+    if octets == 0:
+        return None  # wider than a /8: too broad to correlate by containment
+    prefix = ".".join(str(net.network_address).split(".")[:octets]) + "."
+    return prefix, prefix[:-1] + "/"  # '/' sorts right after '.'
+
+
+def _status(kind: str, value: str, n_objects: int, config: CorrelationConfig) -> tuple[str, str | None]:
+    if config.benign is not None:
+        hit = config.benign(kind, value)
+        if hit:
+            return "warninglisted", hit
+    if n_objects > config.cap:
+        return "capped", None
+    return "active", None
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+_EXACT_SQL = text(
+    "SELECT o.kind, o.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
+    "FROM observable o JOIN stix_object s ON s.seq = o.object_seq "
+    "WHERE o.kind = :k AND o.value IN :vals AND s.is_latest AND NOT s.revoked "
+    "GROUP BY o.kind, o.value"
+).bindparams(bindparam("vals", expanding=True))
+
+_CONTAIN_SQL = text(
+    "SELECT x.pk, x.pv, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) FROM ("
+    "  SELECT parent_kind AS pk, parent_value AS pv, kind AS ck, value AS cv FROM correlation_edge"
+    "  WHERE parent_kind = :k AND parent_value IN :vals"
+    "  UNION SELECT parent_kind, parent_value, parent_kind, parent_value FROM correlation_edge"
+    "  WHERE parent_kind = :k AND parent_value IN :vals"
+    ") x JOIN observable o ON o.kind = x.ck AND o.value = x.cv "
+    "JOIN stix_object s ON s.seq = o.object_seq "
+    "WHERE s.is_latest AND NOT s.revoked GROUP BY x.pk, x.pv "
+    "HAVING sum(CASE WHEN x.ck = x.pk AND x.cv = x.pv THEN 1 ELSE 0 END) > 0"
+).bindparams(bindparam("vals", expanding=True))
+
+
+def _by_kind(keys: Iterable[Key]) -> dict[str, list[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for k, v in keys:
+        out[k].add(v)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _stats_for(db: Session, keys: Iterable[Key]) -> dict[Key, tuple[int, int, bool]]:
+    """(n_objects, n_owners, has_children) per key, containment groups overriding exact ones."""
+    stats: dict[Key, tuple[int, int, bool]] = {}
+    grouped = _by_kind(keys)
+    for kind, values in grouped.items():
+        for chunk in _chunks(values):
+            for k, v, n_obj, n_own in db.execute(_EXACT_SQL, {"k": kind, "vals": list(chunk)}):
+                stats[(k, v)] = (int(n_obj), int(n_own), False)
+    parent_kinds = {"domain", "cidr4", "cidr6"}
+    for kind, values in grouped.items():
+        if kind not in parent_kinds:
+            continue
+        for chunk in _chunks(values):
+            for k, v, n_obj, n_own in db.execute(_CONTAIN_SQL, {"k": kind, "vals": list(chunk)}):
+                stats[(k, v)] = (int(n_obj), int(n_own), True)
+    return stats
+
+
+def _write_groups(
+    db: Session, keys: Iterable[Key], stats: dict[Key, tuple[int, int, bool]], config: CorrelationConfig
+) -> CorrelationStats:
+    """Replace the correlation rows of ``keys`` by the fresh statistics."""
+    out = CorrelationStats()
+    hashes = [key_hash(k, v) for k, v in keys]
+    for chunk in _chunks(hashes):
+        db.execute(delete(Correlation).where(Correlation.key_hash.in_(list(chunk))))
+    now = now_timestamp()
+    rows: list[dict[str, Any]] = []
+    for (kind, value), (n_obj, n_own, contains) in stats.items():
+        if n_obj < 2:
+            continue
+        status, wl = _status(kind, value, n_obj, config)
+        rows.append(
+            {
+                "key_hash": key_hash(kind, value), "kind": kind, "value": value, "n_objects": n_obj,
+                "n_owners": n_own, "status": status, "warninglist": wl, "contains": contains, "updated_at": now,
+            }
+        )  # fmt: skip
+        if status == "active":
+            out.active += 1
+            out.changed.append((kind, value))
+        elif status == "capped":
+            out.capped += 1
+        else:
+            out.warninglisted += 1
+        if len(rows) >= 5000:
+            db.execute(insert(Correlation), rows)
+            rows = []
+    if rows:
+        db.execute(insert(Correlation), rows)
+    return out
+
+
+# -- edges -----------------------------------------------------------------------------------
+
+
+def _insert_edges(db: Session, edges: Iterable[tuple[str, str, str, str]]) -> int:
+    """Insert edges not yet known (dedup by hash in SQL, no read-then-write race on the key)."""
+    uniq = {_edge_hash(*e): e for e in edges}
+    if not uniq:
+        return 0
+    known: set[str] = set()
+    keys = list(uniq)
+    for chunk in _chunks(keys):
+        known.update(
+            db.execute(
+                select(CorrelationEdge.key_hash).where(CorrelationEdge.key_hash.in_(list(chunk)))
+            ).scalars()
+        )
+    rows = [
+        {"key_hash": h, "kind": e[0], "value": e[1], "parent_kind": e[2], "parent_value": e[3]}
+        for h, e in uniq.items()
+        if h not in known
+    ]
+    for chunk in _chunks(rows, 5000):
+        db.execute(insert(CorrelationEdge), list(chunk))
+    return len(rows)
+
+
+def _distinct_values(db: Session, kind: str) -> Iterator[str]:
+    stmt = select(Observable.value).where(Observable.kind == kind).distinct()
+    yield from db.execute(stmt.execution_options(yield_per=50_000)).scalars()
+
+
+def _present(db: Session, kind: str, values: Iterable[str]) -> set[str]:
+    vals = sorted(set(values))
+    found: set[str] = set()
+    for chunk in _chunks(vals):
+        found.update(
+            db.execute(
+                select(Observable.value)
+                .where(Observable.kind == kind, Observable.value.in_(list(chunk)))
+                .distinct()
+            ).scalars()
+        )
+    return found
+
+
+def _ips_in(db: Session, kind: str, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[str]:
+    stmt = select(Observable.value).where(Observable.kind == kind)
+    if isinstance(net, ipaddress.IPv4Network):
+        rng = _ipv4_prefix_range(net)
+        if rng is None:
+            return []
+        stmt = stmt.where(Observable.value >= rng[0], Observable.value < rng[1])
+    elif net.prefixlen < 16:
+        return []
+    out = []
+    for v in db.execute(stmt.distinct()).scalars():
+        try:
+            if ipaddress.ip_address(v) in net:
+                out.append(v)
+        except ValueError:
+            continue
+    return out
+
+
+def _network(kind: str, value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+
+
+def _full_edges(db: Session) -> list[tuple[str, str, str, str]]:
+    edges: list[tuple[str, str, str, str]] = []
+    domains = set(_distinct_values(db, "domain"))
+    for d in domains:
+        for p in parent_domains(d):
+            if p in domains:
+                edges.append(("domain", d, "domain", p))
+    for kind in ("url", "email"):
+        for v in _distinct_values(db, kind):
+            host = _host_of(kind, v)
+            if host is None:
+                continue
+            for p in (host, *parent_domains(host)):
+                if p in domains:
+                    edges.append((kind, v, "domain", p))
+    del domains
+    for ip_kind, cidr_kind in _IP_KINDS.items():
+        for c in list(_distinct_values(db, cidr_kind)):
+            net = _network(cidr_kind, c)
+            if net is not None:
+                edges.extend((ip_kind, ip, cidr_kind, c) for ip in _ips_in(db, ip_kind, net))
+    return edges
+
+
+def _new_edges(db: Session, new: set[Key]) -> list[tuple[str, str, str, str]]:
+    """Edges in which one of the new values is the child or the parent."""
+    edges: list[tuple[str, str, str, str]] = []
+    by_kind = _by_kind(new)
+    # child → existing parent
+    wanted: dict[str, list[tuple[str, str]]] = defaultdict(list)  # parent domain -> children
+    for kind in ("domain", "url", "email"):
+        for v in by_kind.get(kind, []):
+            host = v if kind == "domain" else _host_of(kind, v)
+            if host is None:
+                continue
+            cands = parent_domains(host) if kind == "domain" else [host, *parent_domains(host)]
+            for p in cands:
+                wanted[p].append((kind, v))
+    if wanted:
+        for p in _present(db, "domain", wanted):
+            edges.extend((k, v, "domain", p) for k, v in wanted[p])
+    for ip_kind, cidr_kind in _IP_KINDS.items():
+        ips = by_kind.get(ip_kind, [])
+        if ips:
+            nets = [(c, _network(cidr_kind, c)) for c in _distinct_values(db, cidr_kind)]
+            for ip in ips:
+                addr = ipaddress.ip_address(ip)
+                edges.extend((ip_kind, ip, cidr_kind, c) for c, n in nets if n is not None and addr in n)
+        # new parent → existing children
+        for c in by_kind.get(cidr_kind, []):
+            net = _network(cidr_kind, c)
+            if net is not None:
+                edges.extend((ip_kind, ip, cidr_kind, c) for ip in _ips_in(db, ip_kind, net))
+    new_domains = by_kind.get("domain", [])
+    if new_domains:
+        edges.extend(_children_of(db, new_domains))
+    return edges
+
+
+def _children_of(db: Session, parents: list[str]) -> list[tuple[str, str, str, str]]:
+    """Existing sub-domains (one and two labels deeper) and URLs on a new parent domain."""
+    edges: list[tuple[str, str, str, str]] = []
+    pset = set(parents)
+    pos = "instr(value, '.')" if is_sqlite(db) else "strpos(value, '.')"
+    level1 = text(
+        f"SELECT DISTINCT value FROM observable WHERE kind = 'domain' AND substr(value, {pos} + 1) IN :p"
+    ).bindparams(bindparam("p", expanding=True))
+    for chunk in _chunks(sorted(pset)):
+        found = list(db.execute(level1, {"p": list(chunk)}).scalars())
+        for child in found:
+            for p in parent_domains(child):
+                if p in pset:
+                    edges.append(("domain", child, "domain", p))
+        if found:
+            for child2 in db.execute(level1, {"p": found}).scalars():
+                for p in parent_domains(child2):
+                    if p in pset:
+                        edges.append(("domain", child2, "domain", p))
+    for p in pset:
+        for scheme in ("http://", "https://"):
+            lo = f"{scheme}{p}"
+            stmt = select(Observable.value).where(
+                Observable.kind == "url", Observable.value >= lo + "/", Observable.value < lo + "0"
+            )
+            edges.extend(("url", u, "domain", p) for u in db.execute(stmt.distinct()).scalars())
+    return edges
+
+
+# -- entry points ----------------------------------------------------------------------------
+
+
+def rebuild(db: Session, *, config: CorrelationConfig | None = None) -> CorrelationStats:
+    """Recompute every correlation from the observables index (set-based)."""
+    config = config or CorrelationConfig()
+    db.execute(delete(Correlation))
+    db.execute(delete(CorrelationEdge))
+    n_edges = _insert_edges(db, _full_edges(db))
+    db.execute(text("DROP TABLE IF EXISTS corr_candidate"))
+    db.execute(
+        text(
+            "CREATE TEMPORARY TABLE corr_candidate AS "
+            "SELECT kind, value FROM observable GROUP BY kind, value HAVING count(*) > 1"
+        )
+    )
+    stats: dict[Key, tuple[int, int, bool]] = {}
+    rows = db.execute(
+        text(
+            "SELECT c.kind, c.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
+            "FROM corr_candidate c JOIN observable o ON o.kind = c.kind AND o.value = c.value "
+            "JOIN stix_object s ON s.seq = o.object_seq WHERE s.is_latest AND NOT s.revoked "
+            "GROUP BY c.kind, c.value HAVING count(DISTINCT s.id) > 1"
+        ).execution_options(yield_per=50_000)
+    )
+    for k, v, n_obj, n_own in rows:
+        stats[(k, v)] = (int(n_obj), int(n_own), False)
+    db.execute(text("DROP TABLE corr_candidate"))
+    if n_edges:
+        contain = text(
+            "SELECT x.pk, x.pv, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) FROM ("
+            "  SELECT parent_kind AS pk, parent_value AS pv, kind AS ck, value AS cv FROM correlation_edge"
+            "  UNION SELECT DISTINCT parent_kind, parent_value, parent_kind, parent_value FROM correlation_edge"
+            ") x JOIN observable o ON o.kind = x.ck AND o.value = x.cv "
+            "JOIN stix_object s ON s.seq = o.object_seq "
+            "WHERE s.is_latest AND NOT s.revoked GROUP BY x.pk, x.pv HAVING count(DISTINCT s.id) > 1 "
+            "AND sum(CASE WHEN x.ck = x.pk AND x.cv = x.pv THEN 1 ELSE 0 END) > 0"
+        )
+        for k, v, n_obj, n_own in db.execute(contain):
+            stats[(k, v)] = (int(n_obj), int(n_own), True)
+    out = _write_groups(db, list(stats), stats, config)
+    out.edges = n_edges
+    return out
+
+
+def _keys_of_seqs(db: Session, seqs: Sequence[int]) -> tuple[set[Key], set[Key]]:
+    """(new keys, keys of earlier versions of the same objects) for the inserted seqs."""
+    new: set[Key] = set()
+    ids: set[str] = set()
+    for chunk in _chunks(list(seqs)):
+        for k, v, oid in db.execute(
+            select(Observable.kind, Observable.value, Observable.object_id).where(
+                Observable.object_seq.in_(list(chunk))
+            )
+        ):
+            new.add((k, v))
+            ids.add(oid)
+    old: set[Key] = set()
+    seqset = set(seqs)
+    for chunk in _chunks(sorted(ids)):
+        for k, v, s in db.execute(
+            select(Observable.kind, Observable.value, Observable.object_seq)
+            .join(StixObject, StixObject.seq == Observable.object_seq)
+            .where(StixObject.id.in_(list(chunk)), StixObject.is_latest.is_(False))
+        ):
+            if s not in seqset:
+                old.add((k, v))
+    return new, old
+
+
+def correlate_new(
+    db: Session, seqs: Sequence[int], *, config: CorrelationConfig | None = None
+) -> CorrelationStats:
+    """Correlate freshly inserted object versions: only the keys they touch are recomputed."""
+    config = config or CorrelationConfig()
+    new, old = _keys_of_seqs(db, seqs)
+    if not new and not old:
+        return CorrelationStats()
+    n_edges = _insert_edges(db, _new_edges(db, new))
+    touched = new | old
+    parents: set[Key] = set()
+    for kind, values in _by_kind(touched).items():
+        for chunk in _chunks(values):
+            for pk, pv in db.execute(
+                select(CorrelationEdge.parent_kind, CorrelationEdge.parent_value).where(
+                    CorrelationEdge.kind == kind, CorrelationEdge.value.in_(list(chunk))
+                )
+            ):
+                parents.add((pk, pv))
+    keys = touched | parents
+    out = _write_groups(db, keys, _stats_for(db, keys), config)
+    out.edges = n_edges
+    return out
