@@ -357,11 +357,14 @@ class TaxiiClient:
         added_after: str | None = None,
         limit: int | None = None,
         root_url: str | None = None,
+        version: str | None = None,
         max_pages: int = 1_000_000,
     ) -> Iterator[ObjectsPage]:
         """Every page after ``added_after``, following ``next``; refuses a cursor that goes backwards."""
         root = root_url or self.api_root_url()
-        page = self.get_objects(collection_id, added_after=added_after, limit=limit, root_url=root)
+        page = self.get_objects(
+            collection_id, added_after=added_after, limit=limit, root_url=root, version=version
+        )
         last = page.date_added_last
         count = 1
         while True:
@@ -374,11 +377,18 @@ class TaxiiClient:
                 )
             if page.next:
                 nxt = self.get_objects(
-                    collection_id, added_after=added_after, next=page.next, limit=limit, root_url=root
+                    collection_id,
+                    added_after=added_after,
+                    next=page.next,
+                    limit=limit,
+                    root_url=root,
+                    version=version,
                 )
             elif last is not None:
                 # Servers without ``next`` page by date: ask again after the newest date seen.
-                nxt = self.get_objects(collection_id, added_after=last, limit=limit, root_url=root)
+                nxt = self.get_objects(
+                    collection_id, added_after=last, limit=limit, root_url=root, version=version
+                )
             else:
                 raise TaxiiClientError(
                     f"collection {collection_id}: server says 'more' but gives neither 'next' nor dates",

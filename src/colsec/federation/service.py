@@ -1,0 +1,250 @@
+"""Peers and sharing groups: the operator's verbs.  Services flush; the caller commits.
+
+A sharing group travels with the objects it restricts: ``attach_sharing_group``
+publishes a new version whose body names the group and its members' STIX
+identities (property ``x_colsec_sharing_group``), so every node downstream
+applies the same restriction (see ``colsec.federation.sync``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from colsec.accounts.models import Organisation
+from colsec.accounts.roles import Actor
+from colsec.accounts.service import get_org_by_name
+from colsec.db import is_sqlite
+from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
+from colsec.federation.models import Peer
+from colsec.stix.ids import format_timestamp, now_timestamp, parse_timestamp
+from colsec.store import audit
+from colsec.store.models import SharingGroup, SharingGroupMember, StixObject
+from colsec.store.service import import_objects
+
+__all__ = [
+    "GROUP_PROPERTY",
+    "add_group_member",
+    "attach_sharing_group",
+    "create_peer",
+    "create_sharing_group",
+    "delete_peer",
+    "get_peer",
+    "get_sharing_group",
+    "group_members",
+    "list_peers",
+    "list_sharing_groups",
+    "peer_collections",
+    "update_peer",
+]
+
+GROUP_PROPERTY = "x_colsec_sharing_group"
+
+
+def _insert(db: Session, table: Any) -> Any:
+    return sqlite.insert(table) if is_sqlite(db) else postgresql.insert(table)
+
+
+# -- peers -----------------------------------------------------------------------------------
+
+
+def create_peer(
+    db: Session,
+    *,
+    actor: Actor,
+    name: str,
+    url: str,
+    organisation: str,
+    token: str | None = None,
+    username: str | None = None,
+    collections: Sequence[str] = (),
+    local_org: str | None = None,
+    push_collection: str | None = None,
+    pull_interval_seconds: int = 60,
+) -> Peer:
+    if not name.strip() or len(name) > 100:
+        raise InvalidInput("peer name must be 1-100 characters")
+    if not url.startswith(("http://", "https://")):
+        raise InvalidInput(f"peer URL must start with http:// or https://: {url!r}")
+    if pull_interval_seconds < 1:
+        raise InvalidInput("pull interval must be at least 1 second")
+    if db.execute(select(Peer.id).where(Peer.name == name)).first():
+        raise Conflict(f"peer {name!r} already exists")
+    org = get_org_by_name(db, organisation)
+    local = get_org_by_name(db, local_org) if local_org else None
+    peer = Peer(
+        name=name,
+        url=url if url.endswith("/") else url + "/",
+        token=token,
+        username=username,
+        organisation_id=org.id,
+        local_org_id=local.id if local else None,
+        collections=orjson.dumps(list(collections)).decode(),
+        push_collection=push_collection,
+        pull_interval_seconds=pull_interval_seconds,
+        enabled=True,
+        error_count=0,
+        objects_received=0,
+        objects_rejected=0,
+        objects_pushed=0,
+    )
+    db.add(peer)
+    db.flush()
+    audit.record(
+        db, actor=actor, action="peer.create", target=name, details={"url": peer.url, "org": org.short_name}
+    )
+    return peer
+
+
+def update_peer(db: Session, *, actor: Actor, name: str, **changes: Any) -> Peer:
+    peer = get_peer(db, name)
+    allowed = {
+        "url",
+        "token",
+        "username",
+        "collections",
+        "push_collection",
+        "pull_interval_seconds",
+        "enabled",
+    }
+    for key, value in changes.items():
+        if key not in allowed:
+            raise InvalidInput(f"peer field {key!r} cannot be changed")
+        if value is None:
+            continue
+        if key == "collections":
+            value = orjson.dumps(list(value)).decode()
+        setattr(peer, key, value)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="peer.update",
+        target=name,
+        details={k: k != "token" and str(v) for k, v in changes.items()},
+    )
+    return peer
+
+
+def delete_peer(db: Session, *, actor: Actor, name: str) -> None:
+    peer = get_peer(db, name)
+    db.delete(peer)
+    db.flush()
+    audit.record(db, actor=actor, action="peer.delete", target=name)
+
+
+def get_peer(db: Session, name: str) -> Peer:
+    peer = db.execute(select(Peer).where(Peer.name == name)).scalar_one_or_none()
+    if peer is None:
+        raise NotFound(f"peer {name!r} not found")
+    return peer
+
+
+def list_peers(db: Session) -> list[Peer]:
+    return list(db.execute(select(Peer).order_by(Peer.name)).scalars())
+
+
+def peer_collections(peer: Peer) -> list[str]:
+    value = orjson.loads(peer.collections or "[]")
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+# -- sharing groups ---------------------------------------------------------------------------
+
+
+def create_sharing_group(
+    db: Session, *, actor: Actor, name: str, description: str = "", members: Sequence[str] = ()
+) -> SharingGroup:
+    if not name.strip() or len(name) > 120:
+        raise InvalidInput("sharing group name must be 1-120 characters")
+    if db.execute(select(SharingGroup.id).where(SharingGroup.name == name)).first():
+        raise Conflict(f"sharing group {name!r} already exists")
+    group = SharingGroup(name=name, description=description)
+    db.add(group)
+    db.flush()
+    for m in members:
+        _add_member(db, group, get_org_by_name(db, m))
+    audit.record(
+        db, actor=actor, action="sharing_group.create", target=name, details={"members": list(members)}
+    )
+    return group
+
+
+def _add_member(db: Session, group: SharingGroup, org: Organisation) -> None:
+    db.execute(
+        _insert(db, SharingGroupMember.__table__)
+        .values(group_id=group.id, organisation_id=org.id)
+        .on_conflict_do_nothing()
+    )
+
+
+def add_group_member(db: Session, *, actor: Actor, group: str, organisation: str) -> SharingGroup:
+    g = get_sharing_group(db, group)
+    org = get_org_by_name(db, organisation)
+    _add_member(db, g, org)
+    db.flush()
+    audit.record(
+        db, actor=actor, action="sharing_group.add_member", target=group, details={"org": org.short_name}
+    )
+    return g
+
+
+def get_sharing_group(db: Session, name: str) -> SharingGroup:
+    g = db.execute(select(SharingGroup).where(SharingGroup.name == name)).scalar_one_or_none()
+    if g is None:
+        raise NotFound(f"sharing group {name!r} not found")
+    return g
+
+
+def group_members(db: Session, group_id: int) -> list[Organisation]:
+    return list(
+        db.execute(
+            select(Organisation)
+            .join(SharingGroupMember, SharingGroupMember.organisation_id == Organisation.id)
+            .where(SharingGroupMember.group_id == group_id)
+            .order_by(Organisation.short_name)
+        ).scalars()
+    )
+
+
+def list_sharing_groups(db: Session) -> list[SharingGroup]:
+    return list(db.execute(select(SharingGroup).order_by(SharingGroup.name)).scalars())
+
+
+def attach_sharing_group(db: Session, *, actor: Actor, object_id: str, group: str) -> dict[str, Any]:
+    """Restrict an object to a sharing group: a new version that carries the group with it."""
+    g = get_sharing_group(db, group)
+    row = db.execute(
+        select(StixObject).where(StixObject.id == object_id, StixObject.is_latest)
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"object {object_id} not found")
+    if not actor.is_system and row.owner_org_id != actor.org_id:
+        raise Forbidden(f"{object_id}: only the owning organisation may change its sharing group")
+    body = orjson.loads(row.body)
+    if "modified" not in body:
+        raise InvalidInput(f"{object_id}: objects without versions (SCOs) cannot carry a sharing group")
+    members = [o.identity_id for o in group_members(db, g.id)]
+    body[GROUP_PROPERTY] = {"name": g.name, "members": sorted(members)}
+    now = now_timestamp()
+    body["modified"] = (
+        now
+        if now > row.modified
+        else format_timestamp(parse_timestamp(row.modified) + timedelta(milliseconds=1))
+    )
+    import_objects(
+        db,
+        actor=actor,
+        objects=[body],
+        owner_org_id=row.owner_org_id,
+        sharing_group_id=g.id,
+        origin=row.origin,
+    )
+    audit.record(db, actor=actor, action="sharing_group.attach", target=object_id, details={"group": g.name})
+    return dict(body)
