@@ -1,0 +1,228 @@
+"""Indicator scores that decay with age, and the active set used by matching and exports.
+
+The model follows the shape of MISP's polynomial decay::
+
+    score(t) = base * (1 - (t / lifetime) ** (1 / speed))      for 0 <= t < lifetime, else 0
+
+``base`` comes from the source's confidence plus a bonus per sighting; ``t`` runs
+from the newest of ``valid_from`` and the last sighting (a sighting refreshes the
+indicator).  Lifetime and speed depend on the observable type: IPs churn within
+weeks, hashes stay true for a year.  Because the curve is monotonic, the instant the
+score crosses ``THRESHOLD`` is stored (``expires_at``) and the active set is one
+indexed comparison, with no per-row arithmetic at query time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, delete, exists, insert, select, update
+from sqlalchemy.orm import Session
+
+from colsec.intel.models import IndicatorScore
+from colsec.stix.ids import format_timestamp, now_timestamp, parse_timestamp
+from colsec.store.models import Observable, StixObject
+
+__all__ = [
+    "DECAY",
+    "DEFAULT_CONFIDENCE",
+    "THRESHOLD",
+    "Decay",
+    "active_indicator_filter",
+    "active_indicator_ids",
+    "base_score",
+    "expiry",
+    "score_at",
+    "score_indicators",
+    "update_for_import",
+]
+
+THRESHOLD = 30.0
+DEFAULT_CONFIDENCE = 50
+SIGHTING_BONUS = 5.0
+SIGHTING_BONUS_MAX = 25.0
+
+
+@dataclass(frozen=True, slots=True)
+class Decay:
+    lifetime_days: float
+    speed: float  # > 1: drops fast at first; < 1: holds, then falls
+
+
+_IP = Decay(30, 2.0)
+_HASH = Decay(365, 0.5)
+DECAY: dict[str, Decay] = {
+    "ipv4": _IP,
+    "ipv6": _IP,
+    "cidr4": _IP,
+    "cidr6": _IP,
+    "ip": _IP,
+    "url": Decay(60, 1.5),
+    "domain": Decay(90, 1.0),
+    "email": Decay(180, 1.0),
+    "md5": _HASH,
+    "sha1": _HASH,
+    "sha256": _HASH,
+    "sha512": _HASH,
+    "sha3-256": _HASH,
+    "sha3-512": _HASH,
+    "default": Decay(120, 1.0),
+}
+
+
+def base_score(confidence: int | None, sightings: int) -> float:
+    conf = DEFAULT_CONFIDENCE if confidence is None else max(0, min(100, confidence))
+    return min(100.0, conf + min(SIGHTING_BONUS_MAX, SIGHTING_BONUS * sightings))
+
+
+def score_at(base: float, kind: str, ref_time: datetime, now: datetime) -> float:
+    decay = DECAY.get(kind, DECAY["default"])
+    t = (now - ref_time).total_seconds() / 86400.0
+    if t <= 0:
+        return base
+    if t >= decay.lifetime_days:
+        return 0.0
+    return base * (1.0 - (t / decay.lifetime_days) ** (1.0 / decay.speed))
+
+
+def expiry(base: float, kind: str, ref_time: datetime, threshold: float = THRESHOLD) -> datetime:
+    """The instant ``score_at`` falls to ``threshold`` (the inverse of the decay polynomial)."""
+    if base <= threshold:
+        return ref_time
+    decay = DECAY.get(kind, DECAY["default"])
+    days = decay.lifetime_days * (1.0 - threshold / base) ** decay.speed
+    return ref_time + timedelta(days=days)
+
+
+def active_indicator_filter(now: str | None = None) -> ColumnElement[bool]:
+    """SQL predicate over ``StixObject``: false for indicators whose score has decayed away.
+
+    Objects without a score row (not indicators, or not scored yet) stay active.
+    """
+    at = now or now_timestamp()
+    return ~exists().where(IndicatorScore.object_id == StixObject.id, IndicatorScore.expires_at <= at)
+
+
+def active_indicator_ids(db: Session, *, now: str | None = None) -> set[str]:
+    """Ids of latest, unrevoked indicators still above the threshold (for the matching engine)."""
+    stmt = select(StixObject.id).where(
+        StixObject.type == "indicator",
+        StixObject.is_latest,
+        StixObject.revoked.is_(False),
+        active_indicator_filter(now),
+    )
+    return set(db.execute(stmt).scalars())
+
+
+def _kind_of(db: Session, seqs: Sequence[int]) -> dict[int, str]:
+    kinds: dict[int, str] = {}
+    for i in range(0, len(seqs), 900):
+        chunk = list(seqs[i : i + 900])
+        for seq, kind in db.execute(
+            select(Observable.object_seq, Observable.kind)
+            .where(Observable.object_seq.in_(chunk))
+            .order_by(Observable.id)
+        ):
+            kinds.setdefault(seq, kind)
+    return kinds
+
+
+def _ts(value: Any, fallback: str) -> datetime:
+    try:
+        return parse_timestamp(value)
+    except (ValueError, TypeError):
+        return parse_timestamp(fallback)
+
+
+def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
+    """(Re)score indicator versions given as (seq, id, body); keeps sightings already counted."""
+    if not rows:
+        return 0
+    kinds = _kind_of(db, [r[0] for r in rows])
+    ids = [r[1] for r in rows]
+    prior: dict[str, tuple[int, str]] = {}
+    for i in range(0, len(ids), 900):
+        for oid, n, ref in db.execute(
+            select(IndicatorScore.object_id, IndicatorScore.sightings, IndicatorScore.ref_time).where(
+                IndicatorScore.object_id.in_(ids[i : i + 900])
+            )
+        ):
+            prior[oid] = (n, ref)
+        db.execute(delete(IndicatorScore).where(IndicatorScore.object_id.in_(ids[i : i + 900])))
+    now = now_timestamp()
+    out = []
+    for seq, oid, body in rows:
+        obj = orjson.loads(body)
+        kind = kinds.get(seq, "default")
+        start = _ts(obj.get("valid_from") or obj.get("created"), now)
+        n, last = prior.get(oid, (0, ""))
+        ref = max(start, parse_timestamp(last)) if last else start
+        conf = obj.get("confidence")
+        base = base_score(conf if isinstance(conf, int) else None, n)
+        exp = expiry(base, kind, ref)
+        if obj.get("revoked"):
+            exp = min(exp, ref)
+        if obj.get("valid_until"):
+            exp = min(exp, _ts(obj["valid_until"], now))
+        out.append(
+            {
+                "object_id": oid, "object_seq": seq, "kind": kind,
+                "confidence": conf if isinstance(conf, int) else DEFAULT_CONFIDENCE, "sightings": n,
+                "ref_time": format_timestamp(ref), "base_score": base, "expires_at": format_timestamp(exp),
+                "updated_at": now,
+            }
+        )  # fmt: skip
+    db.execute(insert(IndicatorScore), out)
+    return len(out)
+
+
+def _apply_sightings(db: Session, sightings: Sequence[tuple[str, int, str]]) -> None:
+    """Add sightings (indicator id, count, seen at) to scores and move expiry accordingly."""
+    for oid, count, seen in sightings:
+        row = db.get(IndicatorScore, oid)
+        if row is None:
+            continue
+        n = row.sightings + count
+        ref = max(parse_timestamp(row.ref_time), _ts(seen, row.ref_time))
+        base = base_score(row.confidence, n)
+        db.execute(
+            update(IndicatorScore)
+            .where(IndicatorScore.object_id == oid)
+            .values(
+                sightings=n,
+                ref_time=format_timestamp(ref),
+                base_score=base,
+                expires_at=format_timestamp(expiry(base, row.kind, ref)),
+                updated_at=now_timestamp(),
+            )
+        )
+
+
+def update_for_import(db: Session, seqs: Sequence[int]) -> None:
+    """Score new indicator versions and count new sightings against their indicators."""
+    indicators: list[tuple[int, str, str]] = []
+    sights: list[tuple[str, int, str]] = []
+    for i in range(0, len(seqs), 900):
+        for seq, oid, typ, body, latest in db.execute(
+            select(
+                StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest
+            ).where(
+                StixObject.seq.in_(list(seqs[i : i + 900])), StixObject.type.in_(["indicator", "sighting"])
+            )
+        ):
+            if typ == "indicator" and latest:
+                indicators.append((seq, oid, body))
+            elif typ == "sighting":
+                obj = orjson.loads(body)
+                ref = obj.get("sighting_of_ref")
+                if isinstance(ref, str) and ref.startswith("indicator--"):
+                    count = obj.get("count", 1)
+                    seen = obj.get("last_seen") or obj.get("created")
+                    sights.append((ref, count if isinstance(count, int) and count > 0 else 1, str(seen)))
+    score_indicators(db, indicators)
+    db.flush()
+    _apply_sightings(db, sights)
