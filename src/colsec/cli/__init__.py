@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from colsec.cli import accounts, core
+from colsec.cli import accounts, core, formats
 
 __all__ = ["app", "main"]
 
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 core.register(app)
 accounts.register(app)
+formats.register(app)
 
 
 def main() -> None:

@@ -29,7 +29,9 @@ def open_maybe_gzip(path: Path) -> IO[bytes]:
     return f
 
 
-def read_bundle(stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH) -> Iterator[dict[str, Any]]:
+def read_bundle(
+    stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH
+) -> Iterator[dict[str, Any]]:
     """Yield the objects of a bundle; raise InvalidInput naming the problem (and position)."""
     seen_type = None
     saw_objects = False
@@ -59,7 +61,12 @@ def read_bundle(stream: IO[bytes], *, source: str = "input", max_depth: int = MA
                 seen_type = value
                 if value != "bundle":
                     raise InvalidInput(f"{source}: not a STIX bundle (type is {value!r})")
-            elif prefix == "id" and event == "string" and isinstance(value, str) and value.startswith("bundle--"):
+            elif (
+                prefix == "id"
+                and event == "string"
+                and isinstance(value, str)
+                and value.startswith("bundle--")
+            ):
                 seen_type = seen_type or "bundle"
             elif prefix == "objects" and event == "start_array":
                 saw_objects = True
@@ -119,7 +126,9 @@ def read_stix_file(path: Path) -> Iterator[dict[str, Any]]:
         # Re-read with the streaming parser: it reports the position of the problem.
         yield from read_bundle_file(path)
         return
-    if isinstance(value, dict) and (value.get("type") == "bundle" or str(value.get("id", "")).startswith("bundle--")):
+    if isinstance(value, dict) and (
+        value.get("type") == "bundle" or str(value.get("id", "")).startswith("bundle--")
+    ):
         objs = value.get("objects", [])
         if not isinstance(objs, list):
             raise InvalidInput(f"{path}: bundle 'objects' must be a list")
