@@ -146,12 +146,12 @@ def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
     ids = [r[1] for r in rows]
     prior: dict[str, tuple[int, str]] = {}
     for i in range(0, len(ids), 900):
-        for oid, n, ref in db.execute(
+        for oid, n, prior_ref in db.execute(
             select(IndicatorScore.object_id, IndicatorScore.sightings, IndicatorScore.ref_time).where(
                 IndicatorScore.object_id.in_(ids[i : i + 900])
             )
         ):
-            prior[oid] = (n, ref)
+            prior[oid] = (n, prior_ref)
         db.execute(delete(IndicatorScore).where(IndicatorScore.object_id.in_(ids[i : i + 900])))
     now = now_timestamp()
     out = []
@@ -160,10 +160,10 @@ def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
         kind = kinds.get(seq, "default")
         start = _ts(obj.get("valid_from") or obj.get("created"), now)
         n, last = prior.get(oid, (0, ""))
-        ref = max(start, parse_timestamp(last)) if last else start
+        ref: datetime = max(start, parse_timestamp(last)) if last else start
         conf = obj.get("confidence")
         base = base_score(conf if isinstance(conf, int) else None, n)
-        exp = expiry(base, kind, ref)
+        exp: datetime = expiry(base, kind, ref)
         if obj.get("revoked"):
             exp = min(exp, ref)
         if obj.get("valid_until"):
