@@ -86,7 +86,7 @@ def score_at(base: float, kind: str, ref_time: datetime, now: datetime) -> float
         return base
     if t >= decay.lifetime_days:
         return 0.0
-    return base * (1.0 - (t / decay.lifetime_days) ** (1.0 / decay.speed))
+    return float(base * (1.0 - (t / decay.lifetime_days) ** (1.0 / decay.speed)))
 
 
 def expiry(base: float, kind: str, ref_time: datetime, threshold: float = THRESHOLD) -> datetime:
