@@ -1,0 +1,278 @@
+"""TAXII 2.1 HTTP endpoints under ``/taxii2/``: parse, check media types, call ``taxii.service``, render.
+
+Errors are ``ColsecError``s; the app renders them under ``/taxii2`` as TAXII error
+messages.  Reads are plain ``def`` routes (worker threads); POST parses the body
+off the event loop and stores it in a worker thread, so large envelopes never
+block other requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from colsec.accounts.roles import Actor
+from colsec.errors import BadRequest, InvalidInput, NotAcceptable, NotFound, TooLarge, UnsupportedMediaType
+from colsec.jsonutil import loads
+from colsec.stix.tlp import TLP_BY_NAME
+from colsec.taxii import service
+from colsec.taxii.service import TAXII_MEDIA, Filters
+from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
+
+__all__ = ["SYNC_MAX_OBJECTS", "router"]
+
+log = logging.getLogger(__name__)
+
+# Envelopes up to this many objects are stored before answering (status "complete");
+# larger ones answer at once with a pending status and are stored in the background.
+SYNC_MAX_OBJECTS = 2000
+
+
+def _media(value: str) -> tuple[str, dict[str, str]]:
+    kind, *params = value.split(";")
+    parsed = {}
+    for p in params:
+        k, _, v = p.partition("=")
+        parsed[k.strip().lower()] = v.strip().strip('"')
+    return kind.strip().lower(), parsed
+
+
+def _is_taxii21(kind: str, params: dict[str, str]) -> bool:
+    return kind == "application/taxii+json" and params.get("version", "2.1") == "2.1"
+
+
+def check_accept(request: Request) -> None:
+    """406 unless the client accepts the TAXII 2.1 media type (or anything)."""
+    header = request.headers.get("accept")
+    if not header:
+        return
+    for part in header.split(","):
+        kind, params = _media(part)
+        if params.get("q", "1") in ("0", "0.0", "0.00", "0.000"):
+            continue
+        if kind in ("*/*", "application/*") or _is_taxii21(kind, params):
+            return
+    raise NotAcceptable(f"this server produces {TAXII_MEDIA}; the request accepts only {header!r}")
+
+
+router = APIRouter(prefix="/taxii2", tags=["taxii"], dependencies=[Depends(check_accept)])
+
+
+def _taxii(
+    body: dict[str, Any] | bytes, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(content=content, status_code=status, media_type=TAXII_MEDIA, headers=headers)
+
+
+def _filters(request: Request) -> Filters:
+    settings = get_settings(request)
+    return Filters.parse(
+        request.query_params.multi_items(),
+        default_limit=settings.taxii_default_page,
+        max_limit=settings.taxii_max_page,
+    )
+
+
+def _base_url(request: Request) -> str:
+    public = get_settings(request).public_url
+    if public:
+        return public.rstrip("/") + "/"
+    return str(request.base_url)
+
+
+@router.get("/")
+def get_discovery(request: Request, db: DbDep, actor: ActorDep) -> Response:
+    settings = get_settings(request)
+    return _taxii(service.discovery(db, base_url=_base_url(request), node_name=settings.node_name))
+
+
+@router.get("/{api_root}/")
+def get_api_root(request: Request, db: DbDep, actor: ActorDep, api_root: str) -> Response:
+    info = service.get_api_root(db, api_root, max_body=get_settings(request).max_body_bytes)
+    return _taxii(
+        {
+            "title": info.title,
+            "description": info.description,
+            "versions": [TAXII_MEDIA],
+            "max_content_length": info.max_content_length,
+        }
+    )
+
+
+@router.get("/{api_root}/status/{status_id}/")
+@router.get("/{api_root}/status/{status_id}", include_in_schema=False)
+def get_status(db: DbDep, actor: ActorDep, api_root: str, status_id: str) -> Response:
+    row = service.get_status(db, actor=actor, api_root=api_root, status_id=status_id)
+    return _taxii(service.status_resource(row))
+
+
+@router.get("/{api_root}/collections/")
+def get_collections(request: Request, db: DbDep, actor: ActorDep, api_root: str) -> Response:
+    service.get_api_root(db, api_root, max_body=get_settings(request).max_body_bytes)
+    colls = service.visible_collections(db, actor=actor, api_root=api_root)
+    if not colls:
+        return _taxii({})
+    return _taxii({"collections": [service.collection_resource(c, actor) for c in colls]})
+
+
+@router.get("/{api_root}/collections/{collection_id}/")
+def get_collection(db: DbDep, actor: ActorDep, api_root: str, collection_id: str) -> Response:
+    coll = service.get_collection(db, actor=actor, api_root=api_root, collection_id=collection_id)
+    return _taxii(service.collection_resource(coll, actor))
+
+
+@router.get("/{api_root}/collections/{collection_id}/objects/")
+def get_objects(request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str) -> Response:
+    coll = service.get_collection(
+        db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
+    )
+    page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request))
+    return _taxii(page.envelope(), headers=page.headers)
+
+
+@router.get("/{api_root}/collections/{collection_id}/manifest/")
+def get_manifest(request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str) -> Response:
+    coll = service.get_collection(
+        db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
+    )
+    page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request))
+    return _taxii(page.manifest(), headers=page.headers)
+
+
+@router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/")
+def get_object(
+    request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str, object_id: str
+) -> Response:
+    coll = service.get_collection(
+        db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
+    )
+    filters = _filters(request)
+    page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
+    if not page.rows and filters.next is None:
+        raise NotFound(f"object {object_id} not found in collection {collection_id}")
+    return _taxii(page.envelope(), headers=page.headers)
+
+
+@router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/versions/")
+def get_versions(
+    request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str, object_id: str
+) -> Response:
+    coll = service.get_collection(
+        db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
+    )
+    filters = _filters(request)
+    filters.versions = ["all"]
+    page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
+    if not page.rows and filters.next is None:
+        raise NotFound(f"object {object_id} not found in collection {collection_id}")
+    return _taxii(page.versions(), headers=page.headers)
+
+
+@router.delete("/{api_root}/collections/{collection_id}/objects/{object_id}/")
+def delete_object(
+    request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str, object_id: str
+) -> Response:
+    coll = service.get_collection(
+        db, actor=actor, api_root=api_root, collection_id=collection_id, need="write"
+    )
+    service.delete_object(db, actor=actor, collection=coll, object_id=object_id, filters=_filters(request))
+    return _taxii({})
+
+
+def _envelope_objects(raw: bytes, max_depth: int) -> list[Any]:
+    try:
+        data = loads(raw, max_depth=max_depth, what="envelope")
+    except InvalidInput as exc:
+        raise BadRequest(exc.message) from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a TAXII envelope (a JSON object with an 'objects' list)")
+    objects = data.get("objects", [])
+    if not isinstance(objects, list):
+        raise BadRequest("the envelope's 'objects' must be a list")
+    return objects
+
+
+@router.post("/{api_root}/collections/{collection_id}/objects/")
+async def add_objects(request: Request, actor: ActorDep, api_root: str, collection_id: str) -> Response:
+    settings = get_settings(request)
+    database = get_database(request)
+    kind, params = _media(request.headers.get("content-type", ""))
+    if not _is_taxii21(kind, params):
+        raise UnsupportedMediaType(f"send the envelope as {TAXII_MEDIA}")
+
+    def prepare() -> int:
+        with database.unit_of_work(write=False) as db:
+            info = service.get_api_root(db, api_root, max_body=settings.max_body_bytes)
+            service.get_collection(
+                db, actor=actor, api_root=api_root, collection_id=collection_id, need="write"
+            )
+            return info.max_content_length
+
+    max_length = await run_in_threadpool(prepare)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_length:
+        raise TooLarge(f"envelope larger than this API root's max_content_length ({max_length} bytes)")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_length:
+            raise TooLarge(f"envelope larger than this API root's max_content_length ({max_length} bytes)")
+        chunks.append(chunk)
+    objects = await run_in_threadpool(_envelope_objects, b"".join(chunks), settings.max_json_depth)
+    tlp = TLP_BY_NAME[settings.default_tlp]
+
+    def start() -> str:
+        with database.unit_of_work() as db:
+            return service.create_pending_status(db, actor=actor, api_root=api_root, objects=objects).id
+
+    status_id = await run_in_threadpool(start)
+    work = _AddJob(database, actor, collection_id, status_id, objects, tlp)
+    if len(objects) <= SYNC_MAX_OBJECTS:
+        await run_in_threadpool(work)
+    else:
+        tasks: set[asyncio.Future[None]] = request.app.state.__dict__.setdefault("taxii_jobs", set())
+        future = asyncio.get_running_loop().run_in_executor(None, work)
+        tasks.add(future)
+        future.add_done_callback(tasks.discard)
+
+    def status() -> dict[str, Any]:
+        with database.unit_of_work(write=False) as db:
+            return service.status_resource(
+                service.get_status(db, actor=actor, api_root=api_root, status_id=status_id)
+            )
+
+    return _taxii(await run_in_threadpool(status), status=202)
+
+
+class _AddJob:
+    """Store an envelope; on an unexpected error, complete the status with every object failed."""
+
+    def __init__(
+        self,
+        database: Any,
+        actor: Actor,
+        collection_id: str,
+        status_id: str,
+        objects: Sequence[Any],
+        tlp: Any,
+    ) -> None:
+        self.args = (database, actor, collection_id, status_id, objects, tlp)
+
+    def __call__(self) -> None:
+        database, actor, collection_id, status_id, objects, tlp = self.args
+        try:
+            service.add_objects(
+                database, actor=actor, collection_id=collection_id, status_id=status_id, objects=objects,
+                default_tlp=tlp,
+            )  # fmt: skip
+        except Exception:
+            log.exception("TAXII add_objects failed for status %s", status_id)
+            service.fail_status(database, status_id=status_id, objects=objects)
