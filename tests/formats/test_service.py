@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 import subprocess
@@ -249,4 +248,4 @@ def test_suricata_export_from_store(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "0 rules failed" in proc.stdout + proc.stderr
-    assert copy.copy(files["colsec.rules"]).count(b"\nalert ") > 50
+    assert files["colsec.rules"].count(b"\nalert ") > 30
