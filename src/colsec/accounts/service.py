@@ -181,7 +181,7 @@ def _check_lock(user: User | None) -> None:
 
 
 def _register_failure(db: Session, user: User | None, max_failures: int, lockout_seconds: int) -> None:
-    if user is None:
+    if user is None or max_failures >= 1 << 30:
         return
     # Conditional UPDATE: concurrent failures all count (no read-modify-write race).
     db.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
@@ -210,9 +210,21 @@ def authenticate_password(
 
 
 def authenticate_token(
-    db: Session, *, token: str, username: str | None = None, max_failures: int = 5, lockout_seconds: int = 900
+    db: Session,
+    *,
+    token: str,
+    username: str | None = None,
+    max_failures: int = 5,
+    lockout_seconds: int = 900,
+    count_failures: bool = True,
 ) -> User:
-    """Resolve a bearer/Basic token; with a username (Basic), failures count against that user."""
+    """Resolve a bearer/Basic token; with a username (Basic), failures count against that user.
+
+    ``count_failures=False`` is the read-only first attempt; a failure is then re-checked
+    in a write transaction that counts it exactly once.
+    """
+    if not count_failures:
+        max_failures = 1 << 30
     row = db.execute(
         select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == hash_token(token))
     ).first()

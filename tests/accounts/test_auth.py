@@ -1,0 +1,76 @@
+"""Authentication: tokens stored hashed, Basic and Bearer, one lockout counter for every path."""
+
+from __future__ import annotations
+
+import base64
+
+from sqlalchemy import select
+
+from colsec.accounts.models import ApiToken
+from colsec.accounts.roles import Role
+from colsec.db import Database
+
+
+def _basic(user: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()}
+
+
+def test_token_stored_hashed(database: Database, make_account) -> None:  # type: ignore[no-untyped-def]
+    acc = make_account()
+    with database.unit_of_work(write=False) as s:
+        stored = s.execute(select(ApiToken.token_hash)).scalars().all()
+    assert acc.token not in stored and all(len(h) == 64 for h in stored)
+
+
+def test_bearer_and_basic(client, make_account) -> None:  # type: ignore[no-untyped-def]
+    acc = make_account()
+    assert client.get("/api/v1/stats", headers=acc.headers).status_code == 200
+    assert client.get("/api/v1/stats", headers=_basic(acc.user.username, acc.token)).status_code == 200
+    r = client.get("/api/v1/stats", headers=_basic(acc.user.username, "wrong"))
+    assert r.status_code == 401 and r.json() == {"error": "unauthorized", "detail": "invalid credentials"}
+    assert client.get("/api/v1/stats", headers={"Authorization": "Basic !!!"}).status_code == 401
+
+
+def test_basic_with_someone_elses_token_refused(client, make_account) -> None:  # type: ignore[no-untyped-def]
+    a = make_account(org="ORG-A")
+    b = make_account(org="ORG-B")
+    assert client.get("/api/v1/stats", headers=_basic(a.user.username, b.token)).status_code == 401
+
+
+def test_lockout_counts_every_path(client, database: Database, make_account) -> None:  # type: ignore[no-untyped-def]
+    from colsec.accounts import service
+    from colsec.errors import Locked, Unauthorized
+
+    acc = make_account(Role.ANALYST)
+    # Failures through Basic (API path) and through password checks (form path) share one counter.
+    for _ in range(3):
+        assert client.get("/api/v1/stats", headers=_basic(acc.user.username.upper(), "bad")).status_code == 401
+    for _ in range(2):
+        with database.unit_of_work() as s:
+            try:
+                service.authenticate_password(s, username=acc.user.username, password="nope")
+            except Unauthorized:
+                s.commit()
+    r = client.get("/api/v1/stats", headers=_basic(acc.user.username, acc.token))
+    assert r.status_code == 423 and r.json()["error"] == "locked"
+    with database.unit_of_work() as s:
+        try:
+            service.authenticate_password(s, username=acc.user.username, password=acc.password)
+            raise AssertionError("locked account accepted a correct password")
+        except Locked:
+            pass
+
+
+def test_password_login_resets_counter(database: Database, make_account) -> None:  # type: ignore[no-untyped-def]
+    from colsec.accounts import service
+    from colsec.errors import Unauthorized
+
+    acc = make_account()
+    with database.unit_of_work() as s:
+        try:
+            service.authenticate_password(s, username=acc.user.username, password="bad")
+        except Unauthorized:
+            s.commit()
+    with database.unit_of_work() as s:
+        user = service.authenticate_password(s, username=acc.user.username, password=acc.password)
+        assert user.failed_logins == 0

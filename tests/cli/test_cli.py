@@ -1,0 +1,106 @@
+"""The real ``colsec`` command in subprocesses: demo, accounts, import/export, exit codes, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from colsec.db import Database
+from colsec.store.models import StixObject
+
+COLSEC = [sys.executable, "-m", "colsec"]
+
+
+def _env(tmp_path: Path, database: Database) -> dict[str, str]:
+    return {**os.environ, "COLSEC_DATA_DIR": str(tmp_path / "data"), "COLSEC_DATABASE_URL": database.url, "COLUMNS": "200"}
+
+
+def _run(args: list[str], env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COLSEC, *args], env=env, capture_output=True, text=True, timeout=300, **kw)  # type: ignore[call-overload, no-any-return]
+
+
+def _count(database: Database) -> int:
+    with database.unit_of_work(write=False) as s:
+        return int(s.execute(select(func.count()).select_from(StixObject)).scalar_one())
+
+
+def test_demo_accounts_import_export(tmp_path: Path, database: Database, shared_data: Path) -> None:
+    env = _env(tmp_path, database)
+    r = _run(["demo"], env)
+    assert r.returncode == 0, r.stderr
+    assert "colsec-demo-2026" in r.stdout and "coordinator" in r.stdout
+    n = _count(database)
+    assert n > 400
+    assert _run(["demo", "--quiet"], env).returncode == 0
+    assert _count(database) == n  # idempotent
+
+    r = _run(["org", "add", "TEST-CERT", "--name", "Test CERT"], env)
+    assert r.returncode == 0, r.stderr
+    r = _run(["user", "add", "tester", "--org", "TEST-CERT", "--role", "analyst", "--password", "long enough pw"], env)
+    assert r.returncode == 0, r.stderr
+    r = _run(["token", "create", "tester"], env)
+    assert r.returncode == 0 and r.stdout.strip().startswith("csk_")
+    assert _run(["user", "add", "tester", "--org", "TEST-CERT", "--password", "long enough pw"], env).returncode == 5
+
+    r = _run(["import", str(shared_data / "attack" / "ics-attack-18.1.json"), "--tlp", "clear"], env)
+    assert r.returncode == 0, r.stderr
+    assert "1,826 new" in r.stdout and "obj/s" in r.stdout
+    out = tmp_path / "export.json"
+    r = _run(["export", "--type", "attack-pattern", "-o", str(out), "--as", "tester"], env)
+    assert r.returncode == 0, r.stderr
+    bundle = json.loads(out.read_text())
+    assert bundle["type"] == "bundle" and len(bundle["objects"]) > 50
+    assert {o["type"] for o in bundle["objects"]} == {"attack-pattern"}
+
+    r = _run(["audit", "verify"], env)
+    assert r.returncode == 0 and "intact" in r.stdout
+
+
+def test_import_refuses_broken_file_with_exit_code(tmp_path: Path, database: Database, shared_data: Path) -> None:
+    env = _env(tmp_path, database)
+    r = _run(["import", str(shared_data / "stix" / "tlp2" / "using-tlp2.0-green.example.json")], env)
+    assert r.returncode == 2
+    assert "2022-101-27" in r.stderr and "nothing was imported" in r.stderr
+    assert _count(database) == 0
+
+
+def _big_bundle(path: Path, n: int) -> None:
+    with path.open("w") as f:
+        f.write('{"type": "bundle", "id": "bundle--%s", "objects": [\n' % uuid.uuid4())
+        for i in range(n):
+            obj = {
+                "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}",
+                "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+                "pattern": f"[ipv4-addr:value = '10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}']",
+                "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z", "name": f"planted {i}",
+            }  # fmt: skip
+            f.write(("," if i else "") + json.dumps(obj) + "\n")
+        f.write("]}\n")
+
+
+@pytest.mark.slow
+def test_kill_9_mid_import_leaves_store_unchanged(tmp_path: Path, database: Database) -> None:
+    env = _env(tmp_path, database)
+    assert _run(["demo", "--quiet"], env).returncode == 0
+    before = _count(database)
+    big = tmp_path / "big.json"
+    _big_bundle(big, 60_000)
+    proc = subprocess.Popen([*COLSEC, "import", str(big)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3.0)  # well inside the import: batches have been written, not committed
+    assert proc.poll() is None, "import finished before it could be killed; make the bundle larger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert _count(database) == before
+    r = _run(["import", str(big)], env)
+    assert r.returncode == 0, r.stderr
+    assert _count(database) == before + 60_000
+    assert _run(["audit", "verify"], env).returncode == 0

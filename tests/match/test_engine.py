@@ -1,0 +1,186 @@
+"""The engine's indexes against the exact evaluator, planted indicators on real logs, refresh, warninglists."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from colsec.match.compiler import plan_pattern, required_literal
+from colsec.match.engine import IndicatorRecord, MatchEngine
+from colsec.match.evaluate import find_binding
+from colsec.match.events import Event
+from colsec.match.parse import parse_pattern
+from colsec.match.readers import read_file
+from colsec.match.regex import compile_regex
+
+from .strategies import comparison_expression, scos
+
+T0 = 1_700_000_000_000_000
+
+
+def _event(objects: list[dict[str, Any]], ts: int = T0) -> Event:
+    return Event(ts, {o["id"]: {k: v for k, v in o.items() if k != "id"} for o in objects}, "test", 1)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exprs=st.lists(comparison_expression(), min_size=1, max_size=6), objects=scos("e"))
+def test_engine_agrees_with_evaluator(exprs: list[str], objects: list[dict[str, Any]]) -> None:
+    """Whatever anchors and indexes decide, alerts equal the evaluator's verdict per indicator."""
+    patterns = [f"[{e}]" for e in exprs]
+    engine = MatchEngine()
+    engine.load(IndicatorRecord(f"indicator--{i}", p) for i, p in enumerate(patterns))
+    ev = _event(objects)
+    got = {a.indicator_id for a in engine.match([ev])}
+    expected = {
+        f"indicator--{i}"
+        for i, p in enumerate(patterns)
+        if find_binding(plan_pattern(parse_pattern(p)).ast, [ev.observation()]) is not None
+    }
+    assert got == expected
+
+
+@given(st.text(alphabet="ab.c\\d+*?()[]|^$", max_size=12), st.text(alphabet="abc.d1", max_size=20))
+@settings(max_examples=300, deadline=None)
+def test_required_literal_is_really_required(regex: str, text: str) -> None:
+    try:
+        rx = compile_regex(regex)
+    except ValueError:
+        return
+    lit = required_literal(regex)
+    if lit is not None and rx.search(text) is not None:
+        assert lit in text
+
+
+@pytest.fixture
+def telemetry(shared_data: Path) -> Path:
+    return shared_data / "telemetry"
+
+
+def test_planted_indicators_on_zeek_and_suricata(telemetry: Path) -> None:
+    dns_path = telemetry / "zeek/wrccdc2018_dns.head10000.ndjson"
+    records = [orjson.loads(line) for line in dns_path.read_bytes().splitlines()]
+    queries = collections.Counter(r.get("query") for r in records)
+    # a rare query name, an answer address and a client address known to be in the log
+    name = next(q for q, n in sorted(queries.items(), key=lambda kv: kv[1]) if q and n >= 2)
+    answer = next(a for r in records for a in r.get("answers", []) if a.count(".") == 3 and a[0].isdigit())
+    client = records[123]["id.orig_h"]
+    expected: collections.Counter[str] = collections.Counter()
+    for r in records:
+        # the name may be the query or a CNAME in the answers: both are domain-name objects
+        if name in [r.get("query"), *r.get("answers", [])]:
+            expected["indicator--name"] += 1
+        if answer in r.get("answers", []):
+            expected["indicator--answer"] += 1
+        if r.get("id.orig_h") == client and r.get("id.resp_p") == 53:
+            expected["indicator--client"] += 1
+    eve = telemetry / "suricata/suricata-verify/alert-testmyids.eve.ndjson"
+    engine = MatchEngine()
+    report = engine.load(
+        [
+            IndicatorRecord(
+                "indicator--name", f"[domain-name:value = '{name.upper()}']", owner="org", tlp="green"
+            ),
+            IndicatorRecord("indicator--answer", f"[ipv4-addr:value = '{answer}']"),
+            IndicatorRecord(
+                "indicator--client",
+                f"[network-traffic:src_ref.value = '{client}' AND network-traffic:dst_port = 53]",
+            ),
+            IndicatorRecord("indicator--url", "[url:value = 'http://www.testmyids.com/']"),
+            IndicatorRecord("indicator--never", "[domain-name:value = 'not-in-these-logs.example']"),
+        ]
+    )
+    assert report.loaded == 5 and report.invalid == 0
+    alerts = engine.match(list(read_file(dns_path))) + engine.match(list(read_file(eve)))
+    got = collections.Counter(a.indicator_id for a in alerts)
+    assert got == expected + collections.Counter({"indicator--url": 1})
+    first = next(a for a in alerts if a.indicator_id == "indicator--name").to_json()
+    assert first["owner"] == "org" and first["tlp"] == "green"
+    assert first["matched"] == [{"path": "domain-name:value", "value": name}]
+
+
+def test_windowed_patterns() -> None:
+    def ip(value: str, ts: int) -> Event:
+        return _event([{"id": "a", "type": "ipv4-addr", "value": value}], ts)
+
+    engine = MatchEngine()
+    engine.load(
+        [
+            IndicatorRecord(
+                "indicator--rep", "[ipv4-addr:value = '10.0.0.1'] REPEATS 3 TIMES WITHIN 10 SECONDS"
+            ),
+            IndicatorRecord(
+                "indicator--seq", "[ipv4-addr:value = '10.0.0.2'] FOLLOWEDBY [ipv4-addr:value = '10.0.0.3']"
+            ),
+        ]
+    )
+    s = 1_000_000
+    assert engine.match([ip("10.0.0.1", T0), ip("10.0.0.1", T0 + 20 * s), ip("10.0.0.1", T0 + 25 * s)]) == []
+    alerts = engine.match([ip("10.0.0.1", T0 + 26 * s)])
+    assert [a.indicator_id for a in alerts] == ["indicator--rep"] and len(alerts[0].events) == 3
+    assert engine.match([ip("10.0.0.3", T0 + 30 * s)]) == []  # right side before left side
+    assert engine.match([ip("10.0.0.2", T0 + 31 * s)]) == []
+    alerts = engine.match([ip("10.0.0.3", T0 + 32 * s)])
+    assert [a.indicator_id for a in alerts] == ["indicator--seq"]
+
+
+def test_incremental_refresh_and_validity() -> None:
+    engine = MatchEngine()
+    now = T0
+    engine.load(
+        [
+            IndicatorRecord("indicator--a", "[domain-name:value = 'a.example']"),
+            IndicatorRecord("indicator--old", "[domain-name:value = 'a.example']", valid_until=now - 1),
+            IndicatorRecord("indicator--later", "[domain-name:value = 'a.example']", valid_from=now + 1),
+            IndicatorRecord("indicator--rev", "[domain-name:value = 'a.example']", revoked=True),
+        ],
+        now=now,
+    )
+    ev = _event([{"id": "d", "type": "domain-name", "value": "a.example"}])
+    assert [a.indicator_id for a in engine.match([ev])] == ["indicator--a"]
+    assert engine.add(IndicatorRecord("indicator--b", "[domain-name:value = 'a.example']"), now=now)
+    assert sorted(a.indicator_id for a in engine.match([ev])) == ["indicator--a", "indicator--b"]
+    assert engine.remove("indicator--a")
+    assert [a.indicator_id for a in engine.match([ev])] == ["indicator--b"]
+    engine.add(IndicatorRecord("indicator--b", "[domain-name:value = 'a.example']", revoked=True), now=now)
+    assert engine.match([ev]) == []
+
+
+def test_warninglisted_values_never_alert() -> None:
+    benign = {"8.8.8.8", "google.com"}
+    engine = MatchEngine(warninglist=benign.__contains__)
+    report = engine.load(
+        [
+            IndicatorRecord("indicator--dns", "[ipv4-addr:value = '8.8.8.8']"),
+            IndicatorRecord("indicator--like", "[domain-name:value LIKE '%google.com']"),
+            IndicatorRecord("indicator--bad", "[ipv4-addr:value = '203.0.113.5']"),
+        ]
+    )
+    assert report.warninglisted == 1
+    ev = _event(
+        [
+            {"id": "1", "type": "ipv4-addr", "value": "8.8.8.8"},
+            {"id": "2", "type": "ipv4-addr", "value": "203.0.113.5"},
+            {"id": "3", "type": "domain-name", "value": "google.com"},
+        ]
+    )
+    assert [a.indicator_id for a in engine.match([ev])] == ["indicator--bad"]
+    assert engine.suppressed == 1
+
+
+def test_hash_name_spellings_all_match() -> None:
+    digest = "a" * 64
+    engine = MatchEngine()
+    spellings = ["SHA256", "sha256", "SHA_256", "'SHA-256'", "'sha-256'", "'sha2-256'"]
+    report = engine.load(
+        IndicatorRecord(f"indicator--{i}", f"[file:hashes.{s} = '{digest.upper()}']")
+        for i, s in enumerate(spellings)
+    )
+    assert report.invalid == 0
+    ev = _event([{"id": "f", "type": "file", "hashes": {"SHA-256": digest}}])
+    assert len(engine.match([ev])) == len(spellings)
