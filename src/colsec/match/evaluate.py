@@ -28,7 +28,7 @@ import ipaddress
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, islice
 from typing import Any
 
 from colsec.match.ast import (
@@ -354,14 +354,12 @@ def evaluate_comparison(expr: CompExpr, obs: Obs, predicates: _PredicateCache = 
 # -- observation expressions ------------------------------------------------
 
 
-def _dedupe(items: Iterable[Binding]) -> list[Binding]:
-    seen: dict[Binding, None] = {}
+def _unique(items: Iterable[Binding]) -> Iterator[Binding]:
+    seen: set[Binding] = set()
     for b in items:
         if b not in seen:
-            seen[b] = None
-            if len(seen) >= MAX_BINDINGS:
-                break
-    return list(seen)
+            seen.add(b)
+            yield b
 
 
 class _Search:
@@ -376,45 +374,54 @@ class _Search:
         return min(self.obs[o].last for o, _ in b)
 
     def run(self, node: ObsExpr) -> list[Binding]:
+        """All bindings of ``node`` (deduplicated, capped)."""
+        return list(islice(_unique(self.gen(node)), MAX_BINDINGS))
+
+    def gen(self, node: ObsExpr) -> Iterator[Binding]:
+        """Bindings of ``node``, lazily: the caller stops at the first one it needs."""
         if isinstance(node, Observation):
             if self.leaf_hits is not None:
-                hits = self.leaf_hits.get(node.leaf_id, [])
+                hits: Iterable[int] = self.leaf_hits.get(node.leaf_id, [])
             else:
-                hits = [i for i, o in enumerate(self.obs) if evaluate_comparison(node.expr, o)]
-            return [frozenset({(i, k)}) for i in hits for k in range(self.obs[i].count)][:MAX_BINDINGS]
+                hits = (i for i, o in enumerate(self.obs) if evaluate_comparison(node.expr, o))
+            for i in hits:
+                for k in range(self.obs[i].count):
+                    yield frozenset({(i, k)})
+            return
         if isinstance(node, ObsOr):
-            return _dedupe([*self.run(node.left), *self.run(node.right)])
+            yield from self.gen(node.left)
+            yield from self.gen(node.right)
+            return
         if isinstance(node, ObsAnd | FollowedBy):
-            left = self.run(node.left)
-            if not left:
-                return []
             right = self.run(node.right)
-            if isinstance(node, ObsAnd):
-                return _dedupe(lb | rb for lb in left for rb in right if lb.isdisjoint(rb))
-            return _dedupe(
-                lb | rb
-                for lb in left
-                for rb in right
-                if lb.isdisjoint(rb) and self.first(lb) <= self.last(rb)
-            )
+            if not right:
+                return
+            ordered = isinstance(node, FollowedBy)
+            right_last = [self.last(rb) for rb in right] if ordered else []
+            for lb in _unique(self.gen(node.left)):
+                lf = self.first(lb) if ordered else 0
+                for n, rb in enumerate(right):
+                    if lb.isdisjoint(rb) and (not ordered or lf <= right_last[n]):
+                        yield lb | rb
+            return
         assert isinstance(node, Qualified)
-        inner = self.run(node.expr)
         qual = node.qualifier
         if isinstance(qual, Within):
             d = qual.micros
-            return [b for b in inner if self._within(b, d)]
-        if isinstance(qual, StartStop):
-            if qual.start >= qual.stop:
-                return []
-            return [
-                b
-                for b in inner
-                if all(self.obs[o].first < qual.stop and self.obs[o].last >= qual.start for o, _ in b)
-            ]
-        assert isinstance(qual, Repeats)
-        if qual.times == 1:
-            return inner
-        return _dedupe(self._repeats(inner, qual.times))
+            yield from (b for b in self.gen(node.expr) if self._within(b, d))
+        elif isinstance(qual, StartStop):
+            if qual.start < qual.stop:
+                yield from (
+                    b
+                    for b in self.gen(node.expr)
+                    if all(self.obs[o].first < qual.stop and self.obs[o].last >= qual.start for o, _ in b)
+                )
+        else:
+            assert isinstance(qual, Repeats)
+            if qual.times == 1:
+                yield from self.gen(node.expr)
+            else:
+                yield from self._repeats(self.run(node.expr), qual.times)
 
     def _within(self, b: Binding, d: int) -> bool:
         earliest_last = min(self.obs[o].last for o, _ in b)
@@ -434,12 +441,23 @@ class _Search:
 
 
 def find_binding(
-    pattern: ObsExpr, observations: list[Obs], leaf_hits: Mapping[int, list[int]] | None = None
+    pattern: ObsExpr,
+    observations: list[Obs],
+    leaf_hits: Mapping[int, list[int]] | None = None,
+    *,
+    must_include: int | None = None,
 ) -> Binding | None:
     """One set of (observation index, instance) that satisfies the pattern, or None.
 
     ``leaf_hits`` (leaf id -> matching observation indexes) lets a caller that
-    already evaluated the bracketed expressions skip re-evaluating them.
+    already evaluated the bracketed expressions skip re-evaluating them;
+    ``must_include`` asks only for bindings that use that observation (the
+    newest one, in streaming: older combinations were tried before).
     """
-    result = _Search(observations, leaf_hits).run(pattern)
-    return result[0] if result else None
+    found = _Search(observations, leaf_hits).gen(pattern)
+    for n, b in enumerate(found):
+        if must_include is None or any(o == must_include for o, _ in b):
+            return b
+        if n >= MAX_BINDINGS:
+            break
+    return None

@@ -1,0 +1,486 @@
+"""The matching engine: compile the active indicator set once, match event batches many times.
+
+Input is a plain iterable of :class:`IndicatorRecord` (the store integration
+produces them), so the engine never touches the database.  Events are matched
+in batches: values are gathered per (object type, path) across the batch and
+looked up with one vectorised call per index; only candidate
+(event, indicator) pairs reach Python, and only non-exact ones reach the
+evaluator.  Patterns spanning several observations keep a per-indicator
+buffer of recent relevant events (bounded by the pattern's ``WITHIN`` or the
+engine's window and a length cap) and are re-evaluated when it changes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from colsec.match.ast import Comparison, CompExpr
+from colsec.match.compiler import MAX_LEAVES, Anchor, Plan, plan_pattern
+from colsec.match.evaluate import Obs, evaluate_comparison, find_binding, select
+from colsec.match.events import Event
+from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex
+from colsec.match.parse import PatternSyntaxError, parse_pattern
+
+__all__ = ["Alert", "CompileReport", "IndicatorRecord", "MatchEngine", "flatten"]
+
+Key = tuple[str, str]  # (object type, path key)
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorRecord:
+    id: str
+    pattern: str
+    valid_from: int | None = None  # µs
+    valid_until: int | None = None  # µs
+    revoked: bool = False
+    owner: str | None = None
+    tlp: str | None = None
+    name: str | None = None
+
+    def active(self, now: int) -> bool:
+        if self.revoked:
+            return False
+        if self.valid_from is not None and self.valid_from > now:
+            return False
+        return not (self.valid_until is not None and now >= self.valid_until)
+
+
+@dataclass
+class CompileReport:
+    loaded: int = 0
+    inactive: int = 0
+    invalid: int = 0
+    warninglisted: int = 0
+    simple: int = 0
+    complex: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Alert:
+    indicator_id: str
+    events: list[Event]
+    matched: list[tuple[str, Any]]  # ("type:path", value)
+    owner: str | None
+    tlp: str | None
+    name: str | None = None
+
+    @property
+    def ts(self) -> int:
+        return max(e.ts for e in self.events)
+
+    def to_json(self) -> dict[str, Any]:
+        from datetime import UTC, datetime
+
+        def iso(us: int) -> str:
+            return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+        return {
+            "time": iso(self.ts),
+            "indicator_id": self.indicator_id,
+            "indicator_name": self.name,
+            "owner": self.owner,
+            "tlp": self.tlp,
+            "matched": [{"path": p, "value": v} for p, v in self.matched],
+            "events": [
+                {"source": e.source, "line": e.line, "time": iso(e.ts), "raw": e.raw} for e in self.events
+            ],
+        }
+
+
+def flatten(objects: dict[str, dict[str, Any]]) -> Iterator[tuple[Key, str]]:
+    """Every string reachable in an event as ((type, path key), value); refs followed one level."""
+    for obj in objects.values():
+        t = obj.get("type")
+        if not isinstance(t, str):
+            continue
+        yield from _walk(t, "", obj, objects, 2)
+
+
+def _walk(
+    t: str, prefix: str, node: Any, objects: dict[str, dict[str, Any]], refs: int
+) -> Iterator[tuple[Key, str]]:
+    if isinstance(node, str):
+        yield (t, prefix), node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            if k == "type" and not prefix:
+                continue
+            path = f"{prefix}.{k}" if prefix else k
+            if k.endswith("_ref"):
+                if refs and isinstance(v, str) and v in objects:
+                    yield from _walk(t, path, objects[v], objects, refs - 1)
+            elif k.endswith("_refs"):
+                if refs and isinstance(v, list):
+                    for r in v:
+                        if isinstance(r, str) and r in objects:
+                            yield from _walk(t, path + "[*]", objects[r], objects, refs - 1)
+            else:
+                yield from _walk(t, path, v, objects, refs)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _walk(t, prefix + "[*]", item, objects, refs)
+
+
+@dataclass(slots=True)
+class _Complex:
+    plan: Plan
+    buffer: deque[tuple[Obs, Event, frozenset[int]]] = field(default_factory=deque)
+
+
+class MatchEngine:
+    """Compiled indexes over the active indicators plus the windowed state of complex patterns."""
+
+    def __init__(
+        self,
+        *,
+        warninglist: Callable[[str], bool] | None = None,
+        window: float = 3600.0,
+        max_buffer: int = 64,
+    ) -> None:
+        self.warninglisted = warninglist or (lambda v: False)
+        self.window = int(window * 1_000_000)
+        self.max_buffer = max_buffer
+        self.ids: list[str] = []
+        self.owner: list[str | None] = []
+        self.tlp: list[str | None] = []
+        self.names: list[str | None] = []
+        self.alive = np.zeros(0, dtype=bool)
+        self.row_of: dict[str, int] = {}
+        self.complex: dict[int, _Complex] = {}
+        self.eq: dict[Key, HashIndex] = {}
+        self.cidr: dict[Key, CidrIndex] = {}
+        self.suffix: dict[Key, SuffixIndex] = {}
+        self.substr: dict[Key, SubstringIndex] = {}
+        self.scan: dict[str, list[int]] = defaultdict(list)  # object type -> row codes
+        self.suppressed = 0
+        self._strings: dict[str, str] = {}
+
+    # -- building --------------------------------------------------------
+    def _intern(self, s: str | None) -> str | None:
+        return None if s is None else self._strings.setdefault(s, s)
+
+    def _new_row(self, rec: IndicatorRecord) -> int:
+        row = len(self.ids)
+        self.ids.append(rec.id)
+        self.owner.append(self._intern(rec.owner))
+        self.tlp.append(self._intern(rec.tlp))
+        self.names.append(rec.name)
+        self.row_of[rec.id] = row
+        return row
+
+    def _grow_alive(self) -> None:
+        if len(self.alive) < len(self.ids):
+            grown = np.zeros(max(len(self.ids), 2 * len(self.alive), 1024), dtype=bool)
+            grown[: len(self.alive)] = self.alive
+            self.alive = grown
+
+    def load(self, records: Iterable[IndicatorRecord], *, now: int | None = None) -> CompileReport:
+        """Bulk build; simple ``[type:path = 'value']`` patterns take a vectorised path."""
+        start = time.perf_counter()
+        now = now if now is not None else int(time.time() * 1_000_000)
+        report = CompileReport()
+        batch: list[IndicatorRecord] = []
+        for rec in records:
+            if not rec.active(now):
+                report.inactive += 1
+                continue
+            batch.append(rec)
+        if batch:
+            self._bulk(batch, report)
+        report.seconds = time.perf_counter() - start
+        return report
+
+    def _bulk(self, batch: list[IndicatorRecord], report: CompileReport) -> None:
+        patterns = pl.Series("p", [r.pattern for r in batch], dtype=pl.String)
+        parts = patterns.str.extract_groups(
+            r"^\[([A-Za-z_][A-Za-z0-9_-]*):([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
+            r" = '([^'\\]*)'\]$"
+        ).struct.unnest()
+        simple_mask = parts["3"].is_not_null().to_numpy()
+        obj_types = parts["1"].to_list()
+        paths = parts["2"].to_list()
+        values = parts["3"]
+        # hash and domain literals are matched lower-case (readers emit them so)
+        lower = (parts["2"].str.starts_with("hashes.") | (parts["1"] == "domain-name")).fill_null(False)
+        values = pl.select(pl.when(lower).then(values.str.to_lowercase()).otherwise(values)).to_series()
+        vlist = values.to_list()
+        grouped: dict[Key, tuple[list[str], list[int]]] = {}
+        for i, rec in enumerate(batch):
+            if rec.id in self.row_of:
+                self.remove(rec.id)
+            if simple_mask[i]:
+                path = paths[i]
+                if path.startswith("hashes."):
+                    from colsec.match.events import HASH_NAMES
+
+                    name = path[7:]
+                    path = "hashes." + HASH_NAMES.get(name.lower(), name)
+                value = vlist[i]
+                if self.warninglisted(value):
+                    report.warninglisted += 1
+                    continue
+                row = self._new_row(rec)
+                g = grouped.setdefault((obj_types[i], path), ([], []))
+                g[0].append(value)
+                g[1].append(row * MAX_LEAVES)
+                report.simple += 1
+            else:
+                self._add_complex(rec, report)
+        self._grow_alive()
+        for key, (vals, codes) in grouped.items():
+            idx = self.eq.get(key)
+            if idx is None or not len(idx):
+                self.eq[key] = HashIndex.build(
+                    pl.Series(vals, dtype=pl.String), np.asarray(codes, dtype=np.int64)
+                )
+            else:
+                for v, c in zip(vals, codes, strict=True):
+                    idx.add(v, c)
+            rows = np.asarray(codes, dtype=np.int64) // MAX_LEAVES
+            self.alive[rows] = True
+        report.loaded = report.simple + report.complex
+
+    def _add_complex(self, rec: IndicatorRecord, report: CompileReport) -> bool:
+        try:
+            plan = plan_pattern(parse_pattern(rec.pattern))
+        except (PatternSyntaxError, ValueError) as exc:
+            report.invalid += 1
+            if len(report.errors) < 20:
+                report.errors.append(f"{rec.id}: {exc}")
+            return False
+        values = [a[3] for leaf in plan.leaves for a in leaf.anchors if a[0] == "eq"]
+        if (
+            values
+            and all(self.warninglisted(v) for v in values)
+            and all(all(a[0] == "eq" for a in leaf.anchors) for leaf in plan.leaves)
+        ):
+            report.warninglisted += 1
+            return False
+        row = self._new_row(rec)
+        self._grow_alive()
+        self.alive[row] = True
+        self.complex[row] = _Complex(plan)
+        for leaf in plan.leaves:
+            code = row * MAX_LEAVES + leaf.leaf_id
+            for anchor in leaf.anchors:
+                self._add_anchor(anchor, code)
+        report.complex += 1
+        return True
+
+    def _add_anchor(self, anchor: Anchor, code: int) -> None:
+        kind, obj_type, key, value = anchor
+        k = (obj_type, key)
+        if kind == "eq":
+            self.eq.setdefault(k, HashIndex()).add(value, code)
+        elif kind == "cidr":
+            self.cidr.setdefault(k, CidrIndex()).add(value, code)
+        elif kind == "suffix":
+            self.suffix.setdefault(k, SuffixIndex()).add(value, code)
+        elif kind == "substr":
+            self.substr.setdefault(k, SubstringIndex()).add(value, code)
+        else:
+            self.scan[obj_type].append(code)
+
+    # -- incremental refresh ---------------------------------------------
+    def add(self, rec: IndicatorRecord, *, now: int | None = None) -> bool:
+        """Add or replace one indicator without rebuilding anything."""
+        now = now if now is not None else int(time.time() * 1_000_000)
+        if rec.id in self.row_of:
+            self.remove(rec.id)
+        if not rec.active(now):
+            return False
+        report = CompileReport()
+        return self._add_complex(rec, report)
+
+    def remove(self, indicator_id: str) -> bool:
+        """Revoked, expired or withdrawn: the row stops matching at once."""
+        row = self.row_of.pop(indicator_id, None)
+        if row is None:
+            return False
+        self.alive[row] = False
+        self.complex.pop(row, None)
+        return True
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def memory_bytes(self) -> int:
+        import sys
+
+        total = sum(i.nbytes() for i in self.eq.values()) + int(self.alive.nbytes)
+        total += sum(sys.getsizeof(s) for s in self.ids) + sys.getsizeof(self.ids) * 3
+        total += sys.getsizeof(self.row_of) + sum(sys.getsizeof(v) for i in self.eq.values() for v in i.extra)
+        return total
+
+    # -- matching --------------------------------------------------------
+    def match(self, events: Sequence[Event]) -> list[Alert]:
+        """Alerts for a batch of events (in time order for windowed patterns)."""
+        if not events:
+            return []
+        columns: dict[Key, tuple[list[str], list[int]]] = {}
+        types_of: list[set[str]] = []
+        for ei, ev in enumerate(events):
+            types: set[str] = set()
+            for obj in ev.objects.values():
+                t = obj.get("type")
+                if isinstance(t, str):
+                    types.add(t)
+            types_of.append(types)
+            for key, value in flatten(ev.objects):
+                col = columns.get(key)
+                if col is None:
+                    col = columns[key] = ([], [])
+                col[0].append(value)
+                col[1].append(ei)
+        hits: dict[int, dict[int, list[tuple[str, Any]]]] = defaultdict(dict)  # event -> code -> matched
+
+        def record(ei: int, code: int, key: Key, value: Any) -> None:
+            hits[ei].setdefault(code, []).append((f"{key[0]}:{key[1]}", value))
+
+        for key, (vals, eis) in columns.items():
+            series: pl.Series | None = None
+            for table in (self.eq, self.cidr):
+                idx = table.get(key)
+                if idx is None:
+                    continue
+                if series is None:
+                    series = pl.Series(vals, dtype=pl.String)
+                pos, codes = idx.lookup(series)
+                for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
+                    record(eis[p], c, key, vals[p])
+            for table2 in (self.suffix, self.substr):
+                idx2 = table2.get(key)
+                if idx2 is not None:
+                    for p, c in idx2.lookup(vals):
+                        record(eis[p], c, key, vals[p])
+        if self.scan:
+            for ei, types in enumerate(types_of):
+                for t in types:
+                    for c in self.scan.get(t, ()):
+                        hits[ei].setdefault(c, [])
+        alerts: list[Alert] = []
+        for ei in sorted(hits):
+            alerts.extend(self._confirm(events[ei], hits[ei]))
+        if self.complex:
+            self._expire(max(e.ts for e in events))
+        return alerts
+
+    def _confirm(self, ev: Event, codes: dict[int, list[tuple[str, Any]]]) -> Iterator[Alert]:
+        by_row: dict[int, dict[int, list[tuple[str, Any]]]] = defaultdict(dict)
+        alive = self.alive
+        for code, matched in codes.items():
+            row, leaf_no = divmod(code, MAX_LEAVES)
+            if alive[row]:
+                by_row[row][leaf_no] = matched
+        obs: Obs | None = None
+        for row, leaves in by_row.items():
+            cx = self.complex.get(row)
+            if cx is None:  # simple exact equality
+                matched = leaves[0]
+                if not all(self.warninglisted(str(v)) for _, v in matched):
+                    yield self._alert(row, [ev], matched)
+                else:
+                    self.suppressed += 1
+                continue
+            if obs is None:
+                obs = ev.observation()
+            hit_leaves: dict[int, list[tuple[str, Any]]] = {}
+            for leaf in cx.plan.leaves:
+                if leaf.leaf_id not in leaves:
+                    continue
+                if leaf.exact:
+                    hit_leaves[leaf.leaf_id] = leaves[leaf.leaf_id]
+                elif evaluate_comparison(leaf.expr, obs):
+                    hit_leaves[leaf.leaf_id] = leaves[leaf.leaf_id] or _matched_values(leaf.expr, obs)
+            if not hit_leaves:
+                continue
+            matched = [m for ms in hit_leaves.values() for m in ms]
+            if not cx.plan.windowed:
+                if cx.plan.qualified and find_binding(cx.plan.ast, [obs]) is None:
+                    continue
+                if matched and all(self.warninglisted(str(v)) for _, v in matched):
+                    self.suppressed += 1
+                    continue
+                yield self._alert(row, [ev], matched)
+                continue
+            alert = self._windowed(row, cx, obs, ev, frozenset(hit_leaves))
+            if alert is not None:
+                yield alert
+
+    def _windowed(
+        self, row: int, cx: _Complex, obs: Obs, ev: Event, leaf_ids: frozenset[int]
+    ) -> Alert | None:
+        buf = cx.buffer
+        buf.append((obs, ev, leaf_ids))
+        horizon = cx.plan.horizon if cx.plan.horizon is not None else self.window
+        while buf and buf[0][0].last < ev.ts - horizon:
+            buf.popleft()
+        while len(buf) > self.max_buffer:
+            buf.popleft()
+        if cx.plan.counter is not None:
+            # [x] REPEATS n TIMES [WITHIN d] on point-in-time events: n hits in the window.
+            n = cx.plan.counter[0]
+            if len(buf) < n:
+                return None
+            used = list(range(len(buf) - n, len(buf)))
+        else:
+            observations = [b[0] for b in buf]
+            leaf_hits: dict[int, list[int]] = defaultdict(list)
+            for i, (_, _, lids) in enumerate(buf):
+                for lid in lids:
+                    leaf_hits[lid].append(i)
+            binding = find_binding(cx.plan.ast, observations, leaf_hits, must_include=len(buf) - 1)
+            if binding is None:
+                return None
+            used = sorted({i for i, _ in binding})
+        bound = [buf[i][1] for i in used]
+        matched: list[tuple[str, Any]] = []
+        for i in used:
+            for leaf in cx.plan.leaves:
+                if leaf.leaf_id in buf[i][2]:
+                    matched.extend(_matched_values(leaf.expr, buf[i][0]))
+        for i in reversed(used):
+            del buf[i]
+        return self._alert(row, bound, list(dict.fromkeys(matched)))
+
+    def _expire(self, now: int) -> None:
+        for cx in self.complex.values():
+            buf = cx.buffer
+            if buf:
+                horizon = cx.plan.horizon if cx.plan.horizon is not None else self.window
+                while buf and buf[0][0].last < now - horizon:
+                    buf.popleft()
+
+    def _alert(self, row: int, events: list[Event], matched: list[tuple[str, Any]]) -> Alert:
+        return Alert(self.ids[row], events, matched, self.owner[row], self.tlp[row], self.names[row])
+
+
+def _matched_values(expr: CompExpr, obs: Obs) -> list[tuple[str, Any]]:
+    """Values that satisfied the positive comparisons of ``expr`` (for the alert's ``matched``)."""
+    from colsec.match.compiler import path_key
+    from colsec.match.evaluate import compile_predicate
+
+    out: list[tuple[str, Any]] = []
+    stack: list[CompExpr] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Comparison):
+            if node.negated or node.op == "EXISTS":
+                continue
+            pred = compile_predicate(node)
+            for _, values in select(obs, node.object_type, node.path):
+                for v in values:
+                    if isinstance(v, str | int | float) and pred(v):
+                        out.append((f"{node.object_type}:{path_key(node.path)[0]}", v))
+        else:
+            stack.extend(node.items)
+    return out
