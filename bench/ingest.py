@@ -1,0 +1,147 @@
+"""Ingest benchmark: ATT&CK Enterprise into SQLite and PostgreSQL, and a synthetic 1M-indicator bundle.
+
+Each run happens in a fresh subprocess so peak RSS is that import's own.  The
+reference column is the field's library (stix2.parse) on the same objects,
+without storing anything.
+
+    python bench/ingest.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--synthetic 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ATTACK = REPO.parent / "shared" / "data" / "attack" / "enterprise-attack-18.1.stix21.json.gz"
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+from colsec.db import Database
+from colsec.migrations import upgrade
+from colsec.accounts.roles import SYSTEM
+from colsec.formats.stix_bundle import read_stix_file
+from colsec.store.service import import_objects
+from colsec.stix.tlp import TLP
+url, path = sys.argv[1], Path(sys.argv[2])
+db = Database(url)
+upgrade(db.engine)
+t = time.perf_counter()
+with db.unit_of_work() as s:
+    r = import_objects(s, actor=SYSTEM, objects=read_stix_file(path), default_tlp=TLP.CLEAR)
+elapsed = time.perf_counter() - t
+print(json.dumps({"n": r.received, "inserted": r.inserted, "seconds": elapsed,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+REFERENCE = r"""
+import gzip, json, resource, sys, time, warnings
+import stix2
+warnings.simplefilter("ignore")
+path, limit = sys.argv[1], int(sys.argv[2])
+opener = gzip.open if path.endswith(".gz") else open
+with opener(path, "rb") as f:
+    objs = json.load(f)["objects"][:limit]
+t = time.perf_counter()
+n = 0
+for o in objs:
+    try:
+        stix2.parse(o, allow_custom=True)
+    except Exception:
+        pass
+    n += 1
+print(json.dumps({"n": n, "seconds": time.perf_counter() - t}))
+"""
+
+
+def run_child(code: str, *args: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def fresh_pg(url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with create_engine(url).begin() as c:
+        c.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+def drop_pg(url: str, schema_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    schema = schema_url.rsplit("%3D", 1)[1]
+    with create_engine(url).begin() as c:
+        c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+def synthetic(path: Path, n: int) -> None:
+    with path.open("w") as f:
+        f.write('{"type": "bundle", "id": "bundle--%s", "objects": [\n' % uuid.uuid4())
+        for i in range(n):
+            kind = i % 4
+            if kind == 0:
+                pat = f"[ipv4-addr:value = '10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}']"
+            elif kind == 1:
+                pat = f"[domain-name:value = 'host{i}.example.com']"
+            elif kind == 2:
+                pat = f"[file:hashes.'SHA-256' = '{i:064x}']"
+            else:
+                pat = f"[url:value = 'http://files.example.net/{i}.bin']"
+            obj = {
+                "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}",
+                "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+                "pattern": pat, "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+            }  # fmt: skip
+            f.write(("," if i else "") + json.dumps(obj) + "\n")
+        f.write("]}\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pg", default=os.environ.get("COLSEC_TEST_DATABASE_URL"))
+    ap.add_argument("--synthetic", type=int, default=1_000_000)
+    ap.add_argument("--reference-sample", type=int, default=3000)
+    args = ap.parse_args()
+    rows: list[tuple[str, str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run_child(CHILD, f"sqlite:///{tmp}/a.db", str(ATTACK))
+        rows.append(("ATT&CK Enterprise → colsec SQLite", f"{r['n']:,}", f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)", f"{r['rss_mb']:.0f} MB"))
+        if args.pg:
+            schema_url = fresh_pg(args.pg)
+            try:
+                r = run_child(CHILD, schema_url, str(ATTACK))
+            finally:
+                drop_pg(args.pg, schema_url)
+            rows.append(("ATT&CK Enterprise → colsec PostgreSQL", f"{r['n']:,}", f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)", f"{r['rss_mb']:.0f} MB"))
+        ref = run_child(REFERENCE, str(ATTACK), str(args.reference_sample))
+        rows.append(("ATT&CK sample → stix2.parse only (reference)", f"{ref['n']:,}", f"{ref['n'] / ref['seconds']:,.0f} obj/s", "-"))
+        if args.synthetic:
+            big = Path(tmp) / "synthetic.json"
+            t = time.perf_counter()
+            synthetic(big, args.synthetic)
+            gen = time.perf_counter() - t
+            size_mb = big.stat().st_size / 1e6
+            r = run_child(CHILD, f"sqlite:///{tmp}/b.db", str(big))
+            rows.append((f"synthetic {args.synthetic:,} indicators ({size_mb:.0f} MB, gen {gen:.0f} s) → SQLite", f"{r['n']:,}", f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)", f"{r['rss_mb']:.0f} MB"))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'run':<{width}}  {'objects':>10}  {'rate':>28}  {'peak RSS':>9}")
+    for name, n, rate, rss in rows:
+        print(f"{name:<{width}}  {n:>10}  {rate:>28}  {rss:>9}")
+    print("targets: ATT&CK Enterprise into SQLite < 10 s and < 500 MB; 1M-indicator bundle < 1 GB peak RSS")
+    del resource
+
+
+if __name__ == "__main__":
+    main()
