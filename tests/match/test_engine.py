@@ -152,8 +152,8 @@ def test_incremental_refresh_and_validity() -> None:
 
 
 def test_warninglisted_values_never_alert() -> None:
-    benign = {"8.8.8.8", "google.com"}
-    engine = MatchEngine(warninglist=benign.__contains__)
+    benign = {("ipv4", "8.8.8.8"), ("domain", "google.com")}
+    engine = MatchEngine(warninglist=lambda kind, value: (kind, value) in benign)
     report = engine.load(
         [
             IndicatorRecord("indicator--dns", "[ipv4-addr:value = '8.8.8.8']"),

@@ -142,11 +142,11 @@ class MatchEngine:
     def __init__(
         self,
         *,
-        warninglist: Callable[[str], bool] | None = None,
+        warninglist: Callable[[str, str], bool] | None = None,
         window: float = 3600.0,
         max_buffer: int = 64,
     ) -> None:
-        self.warninglisted = warninglist or (lambda v: False)
+        self._warninglist = warninglist
         self.window = int(window * 1_000_000)
         self.max_buffer = max_buffer
         self.ids: list[str] = []
@@ -163,6 +163,16 @@ class MatchEngine:
         self.scan: dict[str, list[int]] = defaultdict(list)  # object type -> row codes
         self.suppressed = 0
         self._strings: dict[str, str] = {}
+
+    def warninglisted(self, where: str, value: Any) -> bool:
+        """Is ``value`` found at ``where`` ("type:path") on a warninglist?  (kind, value) hook."""
+        if self._warninglist is None:
+            return False
+        from colsec.stix.observables import pattern_path_kind
+
+        obj_type, _, path = where.partition(":")
+        kind = pattern_path_kind(obj_type, path) or obj_type
+        return self._warninglist(kind, str(value))
 
     # -- building --------------------------------------------------------
     def _intern(self, s: str | None) -> str | None:
@@ -225,7 +235,7 @@ class MatchEngine:
                     name = path[7:]
                     path = "hashes." + HASH_NAMES.get(name.lower(), name)
                 value = vlist[i]
-                if self.warninglisted(value):
+                if self.warninglisted(f"{obj_types[i]}:{path}", value):
                     report.warninglisted += 1
                     continue
                 row = self._new_row(rec)
@@ -257,10 +267,10 @@ class MatchEngine:
             if len(report.errors) < 20:
                 report.errors.append(f"{rec.id}: {exc}")
             return False
-        values = [a[3] for leaf in plan.leaves for a in leaf.anchors if a[0] == "eq"]
+        values = [(f"{a[1]}:{a[2]}", a[3]) for leaf in plan.leaves for a in leaf.anchors if a[0] == "eq"]
         if (
             values
-            and all(self.warninglisted(v) for v in values)
+            and all(self.warninglisted(w, v) for w, v in values)
             and all(all(a[0] == "eq" for a in leaf.anchors) for leaf in plan.leaves)
         ):
             report.warninglisted += 1
@@ -386,7 +396,7 @@ class MatchEngine:
             cx = self.complex.get(row)
             if cx is None:  # simple exact equality
                 matched = leaves[0]
-                if not all(self.warninglisted(str(v)) for _, v in matched):
+                if not all(self.warninglisted(w, v) for w, v in matched):
                     yield self._alert(row, [ev], matched)
                 else:
                     self.suppressed += 1
@@ -407,7 +417,7 @@ class MatchEngine:
             if not cx.plan.windowed:
                 if cx.plan.qualified and find_binding(cx.plan.ast, [obs]) is None:
                     continue
-                if matched and all(self.warninglisted(str(v)) for _, v in matched):
+                if matched and all(self.warninglisted(w, v) for w, v in matched):
                     self.suppressed += 1
                     continue
                 yield self._alert(row, [ev], matched)
