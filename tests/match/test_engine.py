@@ -184,3 +184,37 @@ def test_hash_name_spellings_all_match() -> None:
     assert report.invalid == 0
     ev = _event([{"id": "f", "type": "file", "hashes": {"SHA-256": digest}}])
     assert len(engine.match([ev])) == len(spellings)
+
+
+def test_sightings_aggregate_per_indicator_and_window() -> None:
+    from stix2 import parse
+
+    from colsec.match.sightings import SightingAggregator
+
+    engine = MatchEngine()
+    engine.load(
+        [
+            IndicatorRecord(
+                "indicator--9a1c0d3e-5c2a-4e55-8a5e-3f0d8f1b2c01",
+                "[ipv4-addr:value = '10.0.0.9']",
+                tlp="amber",
+            )
+        ]
+    )
+    hour = 3_600_000_000
+    base = T0 - T0 % hour
+    events = [
+        _event([{"id": "i", "type": "ipv4-addr", "value": "10.0.0.9"}], base + k * 600_000_000)
+        for k in range(8)
+    ]
+    agg = SightingAggregator(sighter_identity="identity--0e2a5b49-3c7a-4f11-9d3b-5d6b8c1e2f30")
+    agg.add(engine.match(events))
+    sightings = agg.sightings()
+    assert [s["count"] for s in sightings] == [6, 2]  # 00,10,..,50 then 60,70 minutes
+    assert sightings[0]["where_sighted_refs"] == ["identity--0e2a5b49-3c7a-4f11-9d3b-5d6b8c1e2f30"]
+    assert sightings[0]["first_seen"] < sightings[0]["last_seen"] < sightings[1]["first_seen"]
+    for s in sightings:
+        parse(s, allow_custom=False)  # valid STIX 2.1
+    again = SightingAggregator(sighter_identity="identity--0e2a5b49-3c7a-4f11-9d3b-5d6b8c1e2f30")
+    again.add(engine.match(events))
+    assert [s["id"] for s in again.sightings()] == [s["id"] for s in sightings]
