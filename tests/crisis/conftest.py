@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
-
-from typing import Any
 
 from colsec.accounts.roles import Role
 
 Account = Any
-
 
 
 @dataclass

@@ -80,7 +80,9 @@ def _completions(t: Tally) -> set[Outcome]:
     for extra in itertools.product(range(t.pending + 1), repeat=3):
         a, o, b = extra
         if a + o + b <= t.pending:
-            outs.add(outcome_at_close_rule(Tally(t.eligible, t.quorum, t.agree + a, t.object + o, t.abstain + b)))
+            outs.add(
+                outcome_at_close_rule(Tally(t.eligible, t.quorum, t.agree + a, t.object + o, t.abstain + b))
+            )
     return outs
 
 

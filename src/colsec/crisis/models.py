@@ -53,7 +53,9 @@ class Incident(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     stix_id: Mapped[str] = mapped_column(String(100), unique=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
     reported_by: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -143,7 +145,9 @@ class AssistanceRequest(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     crisis_id: Mapped[int] = mapped_column(ForeignKey("crisis.id", ondelete="CASCADE"), index=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
     created_by: Mapped[str] = mapped_column(String(80))
     capability: Mapped[str] = mapped_column(String(40))
     quantity: Mapped[int] = mapped_column(Integer)
@@ -171,7 +175,9 @@ class Consultation(Base):
     __tablename__ = "consultation"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int | None] = mapped_column(ForeignKey("assistance_request.id", ondelete="CASCADE"), index=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assistance_request.id", ondelete="CASCADE"), index=True
+    )
     crisis_id: Mapped[int] = mapped_column(ForeignKey("crisis.id", ondelete="CASCADE"), index=True)
     question: Mapped[str] = mapped_column(Text)
     options: Mapped[str] = mapped_column(Text, default="[]")
@@ -196,7 +202,9 @@ class Consultation(Base):
 class ConsultationMember(Base):
     __tablename__ = "consultation_member"
 
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"), primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation.id", ondelete="CASCADE"), primary_key=True
+    )
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -209,7 +217,9 @@ class ConsultationDelegation(Base):
     __table_args__ = (UniqueConstraint("consultation_id", "organisation_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation.id", ondelete="CASCADE"), index=True
+    )
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     delegate_user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     delegated_by: Mapped[str] = mapped_column(String(80))
@@ -223,7 +233,9 @@ class Position(Base):
     __table_args__ = (UniqueConstraint("consultation_id", "organisation_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id", ondelete="CASCADE"), index=True)
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation.id", ondelete="CASCADE"), index=True
+    )
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
     stance: Mapped[str] = mapped_column(String(10))  # agree | object | abstain
     option: Mapped[str | None] = mapped_column(String(200))
@@ -239,7 +251,9 @@ class Resource(Base):
     __tablename__ = "crisis_resource"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="RESTRICT"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(20))  # team | equipment
     name: Mapped[str] = mapped_column(String(200))
     capability: Mapped[str] = mapped_column(String(40), index=True)
@@ -253,8 +267,12 @@ class ResourceOffer(Base):
     __tablename__ = "resource_offer"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("assistance_request.id", ondelete="CASCADE"), index=True)
-    resource_id: Mapped[int] = mapped_column(ForeignKey("crisis_resource.id", ondelete="RESTRICT"), index=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("assistance_request.id", ondelete="CASCADE"), index=True
+    )
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("crisis_resource.id", ondelete="RESTRICT"), index=True
+    )
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="RESTRICT"))
     quantity: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -292,7 +310,9 @@ class Webhook(Base):
     __tablename__ = "crisis_webhook"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
     url: Mapped[str] = mapped_column(String(500))
     secret: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)

@@ -1,0 +1,444 @@
+"""Consultations: eligible members answer agree / object / abstain before a deadline.
+
+Concurrency design (no read-then-write): a position is one INSERT guarded by the
+unique (consultation, organisation) constraint, then one conditional
+``UPDATE consultation SET <stance>_count = <stance>_count + 1 WHERE id = :id AND
+status = 'open' AND deadline > :now RETURNING counters``.  That UPDATE both refuses
+late or post-decision positions and serialises writers on the consultation row, so
+the figures it returns are exact and the early close (another conditional UPDATE
+``WHERE status = 'open'``) happens exactly once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from colsec.accounts.models import Organisation, User
+from colsec.accounts.roles import SYSTEM, Actor, Role
+from colsec.crisis import notify as notices
+from colsec.crisis.access import require_centre, require_role
+from colsec.crisis.crises import log_event
+from colsec.crisis.errors import ConsultationClosed, InvalidTransition
+from colsec.crisis.models import (
+    AssistanceRequest,
+    Consultation,
+    ConsultationDelegation,
+    ConsultationMember,
+    Position,
+)
+from colsec.crisis.outcome import Outcome, Rule, Tally, decide
+from colsec.crisis.requests import get_request
+from colsec.crisis.schemas import ConsultationIn, PositionIn
+from colsec.crisis.states import REQUEST, REQUEST_NO_DECISION, aware, move, now
+from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
+from colsec.store import audit
+
+__all__ = [
+    "cancel_for_request",
+    "close_due",
+    "delegate",
+    "eligible_org_ids",
+    "get_consultation",
+    "list_consultations",
+    "list_positions",
+    "open_consultation",
+    "post_position",
+    "send_reminders",
+]
+
+_COUNTER = {"agree": "agree_count", "object": "object_count", "abstain": "abstain_count"}
+
+
+def open_consultation(db: Session, *, actor: Actor, request_id: int, data: ConsultationIn) -> Consultation:
+    """Put a submitted request to the members; the request moves to 'in_consultation'."""
+    require_centre(db, actor, doing="open consultations")
+    req = get_request(db, request_id=request_id)
+    at = now()
+    deadline = aware(data.deadline)
+    if deadline <= at:
+        raise InvalidInput("the deadline must be in the future")
+    if data.eligible_org_ids is None:
+        orgs = list(
+            db.execute(
+                select(Organisation.id).where(Organisation.kind == "member").order_by(Organisation.id)
+            ).scalars()
+        )
+    else:
+        orgs = sorted(set(data.eligible_org_ids))
+        known = set(
+            db.execute(
+                select(Organisation.id).where(Organisation.id.in_(orgs), Organisation.kind == "member")
+            ).scalars()
+        )
+        if known != set(orgs):
+            raise InvalidInput(f"not member organisations: {sorted(set(orgs) - known)}")
+    if not orgs:
+        raise InvalidInput("a consultation needs at least one eligible member organisation")
+    quorum = data.quorum if data.quorum is not None else len(orgs) // 2 + 1
+    if quorum > len(orgs):
+        raise InvalidInput(f"quorum {quorum} exceeds the {len(orgs)} eligible members")
+    req = move(
+        db, AssistanceRequest, request_id, machine=REQUEST, to="in_consultation", label=f"request {req.id}"
+    )
+    c = Consultation(
+        request_id=req.id, crisis_id=req.crisis_id, question=data.question, options=orjson.dumps(data.options).decode(),
+        rule=data.rule.value, quorum=quorum, eligible_count=len(orgs), deadline=deadline, status="open",
+        opened_by=actor.username, opened_at=at,
+    )  # fmt: skip
+    db.add(c)
+    db.flush()
+    db.add_all(ConsultationMember(consultation_id=c.id, organisation_id=o) for o in orgs)
+    db.flush()
+    log_event(db, crisis_id=c.crisis_id, actor=actor, kind="consultation.opened",
+              summary=f"consultation {c.id} on request {req.id} ({c.rule}, quorum {quorum}, deadline {deadline.isoformat()})")  # fmt: skip
+    audit.record(
+        db, actor=actor, action="crisis.consultation.open", target=f"consultation:{c.id}",
+        details={"request": req.id, "rule": c.rule, "quorum": quorum, "eligible": orgs, "deadline": deadline.isoformat()},
+    )  # fmt: skip
+    notices.notify(
+        db, kind="consultation.opened", subject=f"Consultation #{c.id}: answer before {deadline:%Y-%m-%d %H:%M} UTC",
+        body=c.question, target=f"consultation:{c.id}",
+        user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=orgs), webhook_org_ids=orgs,
+        payload={"consultation": c.id, "deadline": deadline.isoformat()},
+    )  # fmt: skip
+    return c
+
+
+def get_consultation(db: Session, *, consultation_id: int) -> Consultation:
+    c = db.get(Consultation, consultation_id)
+    if c is None:
+        raise NotFound(f"consultation {consultation_id} not found")
+    return c
+
+
+def list_consultations(
+    db: Session, *, crisis_id: int | None = None, status: str | None = None
+) -> list[Consultation]:
+    stmt = select(Consultation).order_by(Consultation.id)
+    if crisis_id is not None:
+        stmt = stmt.where(Consultation.crisis_id == crisis_id)
+    if status:
+        stmt = stmt.where(Consultation.status == status)
+    return list(db.execute(stmt).scalars())
+
+
+def eligible_org_ids(db: Session, consultation_id: int) -> list[int]:
+    return list(
+        db.execute(
+            select(ConsultationMember.organisation_id)
+            .where(ConsultationMember.consultation_id == consultation_id)
+            .order_by(ConsultationMember.organisation_id)
+        ).scalars()
+    )
+
+
+def list_positions(db: Session, *, consultation_id: int) -> list[Position]:
+    return list(
+        db.execute(
+            select(Position).where(Position.consultation_id == consultation_id).order_by(Position.id)
+        ).scalars()
+    )
+
+
+def _is_eligible(db: Session, consultation_id: int, org_id: int) -> bool:
+    return (
+        db.execute(
+            select(ConsultationMember.organisation_id).where(
+                ConsultationMember.consultation_id == consultation_id,
+                ConsultationMember.organisation_id == org_id,
+            )
+        ).first()
+        is not None
+    )
+
+
+def delegate(
+    db: Session, *, actor: Actor, consultation_id: int, delegate_username: str
+) -> ConsultationDelegation:
+    """A representative hands their organisation's answer in this consultation to another user."""
+    require_role(actor, Role.REPRESENTATIVE, doing="delegate a position")
+    c = get_consultation(db, consultation_id=consultation_id)
+    if c.status != "open":
+        raise ConsultationClosed(f"consultation {c.id} is closed")
+    if actor.org_id is None or not _is_eligible(db, c.id, actor.org_id):
+        raise Forbidden("your organisation is not eligible in this consultation")
+    user = db.execute(select(User).where(User.username == delegate_username.lower())).scalar_one_or_none()
+    if user is None or not user.is_active:
+        raise NotFound(f"user {delegate_username!r} not found")
+    if user.role not in (Role.REPRESENTATIVE.value, Role.ANALYST.value) or user.id == actor.user_id:
+        raise InvalidInput("delegate to another representative or analyst")
+    d = ConsultationDelegation(
+        consultation_id=c.id,
+        organisation_id=actor.org_id,
+        delegate_user_id=user.id,
+        delegated_by=actor.username,
+        created_at=now(),
+    )
+    try:
+        with db.begin_nested():
+            db.add(d)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"{actor.org_short_name} has already delegated in consultation {c.id}") from None
+    audit.record(
+        db,
+        actor=actor,
+        action="crisis.consultation.delegate",
+        target=f"consultation:{c.id}",
+        details={"to": user.username},
+    )
+    notices.notify(
+        db, kind="consultation.delegated", subject=f"Consultation #{c.id}: {actor.org_short_name} delegated its answer to you",
+        body=c.question, target=f"consultation:{c.id}", user_ids=[user.id],
+    )  # fmt: skip
+    return d
+
+
+def _acting_org(db: Session, actor: Actor, c: Consultation, on_behalf_of: int | None) -> tuple[int, bool]:
+    """Which organisation this answer counts for, and whether it is cast under a delegation."""
+    org_id = on_behalf_of if on_behalf_of is not None else actor.org_id
+    if org_id is None:
+        raise Forbidden("positions are cast for an organisation")
+    d = db.execute(
+        select(ConsultationDelegation.delegate_user_id).where(
+            ConsultationDelegation.consultation_id == c.id, ConsultationDelegation.organisation_id == org_id
+        )
+    ).scalar()
+    if d is not None:
+        if d != actor.user_id:
+            raise Forbidden("this organisation's answer has been delegated to another user")
+        return org_id, True
+    if org_id != actor.org_id:
+        raise Forbidden("you hold no delegation for that organisation")
+    require_role(actor, Role.REPRESENTATIVE, doing="answer consultations")
+    return org_id, False
+
+
+def post_position(db: Session, *, actor: Actor, consultation_id: int, data: PositionIn) -> Position:
+    """Record one organisation's answer; may close the consultation when the outcome is certain."""
+    c = get_consultation(db, consultation_id=consultation_id)
+    org_id, delegated = _acting_org(db, actor, c, data.on_behalf_of)
+    if not _is_eligible(db, c.id, org_id):
+        raise Forbidden("this organisation is not eligible in this consultation")
+    options = orjson.loads(c.options)
+    if data.option is not None and data.option not in options:
+        raise InvalidInput(f"unknown option {data.option!r}; one of: {', '.join(options)}")
+    at = now()
+    pos = Position(
+        consultation_id=c.id, organisation_id=org_id, stance=data.stance.value, option=data.option,
+        comment=data.comment, cast_by=actor.username, delegated=delegated, cast_at=at,
+    )  # fmt: skip
+    try:
+        with db.begin_nested():
+            db.add(pos)
+            db.flush()
+    except IntegrityError:
+        raise Conflict("this organisation has already answered this consultation") from None
+    col = getattr(Consultation, _COUNTER[data.stance.value])
+    row = db.execute(
+        update(Consultation)
+        .where(Consultation.id == c.id, Consultation.status == "open", Consultation.deadline > at)
+        .values({col: col + 1})
+        .returning(Consultation.agree_count, Consultation.object_count, Consultation.abstain_count)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        raise ConsultationClosed(f"consultation {c.id} is closed or past its deadline: position refused")
+    audit.record(
+        db, actor=actor, action="crisis.consultation.position", target=f"consultation:{c.id}",
+        details={"org": org_id, "stance": pos.stance, "option": pos.option, "delegated": delegated},
+    )  # fmt: skip
+    tally = Tally(eligible=c.eligible_count, quorum=c.quorum, agree=row[0], object=row[1], abstain=row[2])
+    verdict = decide(Rule(c.rule), tally, deadline_passed=False)
+    if verdict.final:
+        assert verdict.outcome is not None
+        _finalise(db, c.id, verdict.outcome, verdict.reason, actor=actor, at=at)
+    return pos
+
+
+def _chosen_option(db: Session, consultation_id: int, options: list[str]) -> str | None:
+    if not options:
+        return None
+    votes = Counter(
+        o
+        for o in db.execute(
+            select(Position.option).where(
+                Position.consultation_id == consultation_id, Position.stance == "agree"
+            )
+        ).scalars()
+        if o
+    )
+    if not votes:
+        return options[0]
+    best = max(votes.values())
+    return next(o for o in options if votes.get(o) == best)
+
+
+def _finalise(
+    db: Session, consultation_id: int, outcome: Outcome, reason: str, *, actor: Actor, at: datetime
+) -> bool:
+    """Close exactly once (conditional UPDATE) and move the request to its decided state."""
+    c = get_consultation(db, consultation_id=consultation_id)
+    chosen = _chosen_option(db, c.id, orjson.loads(c.options)) if outcome is Outcome.APPROVED else None
+    result: Any = db.execute(
+        update(Consultation)
+        .where(Consultation.id == c.id, Consultation.status == "open")
+        .values(
+            status="closed",
+            outcome=outcome.value,
+            decided_at=at,
+            decided_by=actor.username,
+            decision_reason=reason,
+            chosen_option=chosen,
+        )  # fmt: skip
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.refresh(c)
+    votes = {p.organisation_id: p.stance for p in list_positions(db, consultation_id=c.id)}
+    audit.record(
+        db, actor=actor, action="crisis.consultation.decide", target=f"consultation:{c.id}",
+        details={"outcome": outcome.value, "reason": reason, "votes": {str(k): v for k, v in votes.items()},
+                 "option": chosen, "at": at.isoformat()},
+    )  # fmt: skip
+    log_event(
+        db,
+        crisis_id=c.crisis_id,
+        actor=actor,
+        kind="consultation.decided",
+        summary=f"consultation {c.id}: {outcome.value} ({reason})",
+    )
+    if c.request_id is not None:
+        req = db.get(AssistanceRequest, c.request_id)
+        if req is not None and req.status == "in_consultation":
+            if outcome is Outcome.NO_DECISION:
+                move(
+                    db,
+                    AssistanceRequest,
+                    req.id,
+                    machine=REQUEST_NO_DECISION,
+                    to="submitted",
+                    label=f"request {req.id}",
+                    stamp=False,
+                )
+            else:
+                move(
+                    db,
+                    AssistanceRequest,
+                    req.id,
+                    machine=REQUEST,
+                    to=outcome.value,
+                    label=f"request {req.id}",
+                    at=at,
+                )
+            audit.record(
+                db,
+                actor=actor,
+                action=f"crisis.request.{outcome.value}",
+                target=f"request:{req.id}",
+                details={"consultation": c.id},
+            )
+            members = eligible_org_ids(db, c.id)
+            notices.notify(
+                db, kind=f"request.{outcome.value}",
+                subject=f"Request #{req.id}: {outcome.value.replace('_', ' ')} ({reason})",
+                body="Offer resources against it." if outcome is Outcome.APPROVED else reason,
+                target=f"request:{req.id}",
+                user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=[*members, req.organisation_id])
+                + notices.recipients(db, roles=[Role.COORDINATOR], centre=True),
+                webhook_org_ids=[*members, req.organisation_id],
+                payload={"request": req.id, "consultation": c.id, "outcome": outcome.value},
+            )  # fmt: skip
+    return True
+
+
+def close_due(db: Session, *, at: datetime | None = None, actor: Actor = SYSTEM) -> list[int]:
+    """Close every open consultation whose deadline has passed; returns their ids."""
+    when = at or now()
+    due = list(
+        db.execute(
+            select(Consultation)
+            .where(Consultation.status == "open", Consultation.deadline <= when)
+            .order_by(Consultation.id)
+        ).scalars()
+    )
+    closed = []
+    for c in due:
+        tally = Tally(c.eligible_count, c.quorum, c.agree_count, c.object_count, c.abstain_count)
+        verdict = decide(Rule(c.rule), tally, deadline_passed=True)
+        assert verdict.outcome is not None
+        if _finalise(db, c.id, verdict.outcome, "deadline passed: " + verdict.reason, actor=actor, at=when):
+            closed.append(c.id)
+    return closed
+
+
+def cancel_for_request(db: Session, *, actor: Actor, request_id: int) -> None:
+    """A withdrawn request ends its open consultation without a decision."""
+    db.execute(
+        update(Consultation)
+        .where(Consultation.request_id == request_id, Consultation.status == "open")
+        .values(
+            status="cancelled",
+            outcome=None,
+            decided_at=now(),
+            decided_by=actor.username,
+            decision_reason="request withdrawn",
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def send_reminders(db: Session, *, within: timedelta = timedelta(hours=2), at: datetime | None = None) -> int:
+    """Remind members who have not answered, once per consultation, when the deadline is near."""
+    when = at or now()
+    due = list(
+        db.execute(
+            select(Consultation).where(
+                Consultation.status == "open",
+                Consultation.reminded_at.is_(None),
+                Consultation.deadline <= when + within,
+                Consultation.deadline > when,
+            )
+        ).scalars()
+    )
+    sent = 0
+    for c in due:
+        claimed: Any = db.execute(
+            update(Consultation)
+            .where(Consultation.id == c.id, Consultation.reminded_at.is_(None))
+            .values(reminded_at=when)
+        )
+        if claimed.rowcount != 1:
+            continue
+        answered = set(
+            db.execute(select(Position.organisation_id).where(Position.consultation_id == c.id)).scalars()
+        )
+        missing = [o for o in eligible_org_ids(db, c.id) if o not in answered]
+        sent += notices.notify(
+            db, kind="consultation.reminder",
+            subject=f"Reminder: consultation #{c.id} closes at {aware(c.deadline):%Y-%m-%d %H:%M} UTC",
+            body=c.question, target=f"consultation:{c.id}",
+            user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=missing), webhook_org_ids=missing,
+        )  # fmt: skip
+    return sent
+
+
+def position_count(db: Session, consultation_id: int) -> int:
+    return int(
+        db.execute(
+            select(func.count()).select_from(Position).where(Position.consultation_id == consultation_id)
+        ).scalar_one()
+    )
+
+
+def ensure_open(c: Consultation) -> None:
+    if c.status != "open":
+        raise InvalidTransition(f"consultation {c.id} is '{c.status}'")

@@ -1,0 +1,241 @@
+"""National incidents: reported → triaged → escalated | closed, mirrored as STIX 2.1 ``incident``.
+
+Each incident is also a STIX ``incident`` carrying the OASIS Incident Core extension,
+stored through ``import_objects`` so it is shared like any other intelligence (TLP,
+sharing policy, TAXII).  Every transition publishes a new version of that object.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from colsec.accounts.models import Organisation
+from colsec.accounts.roles import Actor, Role
+from colsec.crisis import notify as notices
+from colsec.crisis.access import NATIONAL_ROLES, org_kind, require_org, require_role
+from colsec.crisis.models import Incident
+from colsec.crisis.schemas import IncidentIn, TransitionIn
+from colsec.crisis.states import INCIDENT, move, now
+from colsec.errors import InvalidInput, NotFound
+from colsec.stix.ids import format_timestamp, is_valid_id, new_id, parse_timestamp
+from colsec.stix.tlp import TLP, marking_id
+from colsec.store import audit
+from colsec.store.models import StixObject
+from colsec.store.service import import_objects
+
+__all__ = [
+    "INCIDENT_CORE_EXTENSION",
+    "close_incident",
+    "escalate_incident",
+    "get_incident",
+    "incident_stix",
+    "list_incidents",
+    "report_incident",
+    "triage_incident",
+]
+
+INCIDENT_CORE_EXTENSION = "extension-definition--ef765651-680c-498d-9894-99799f2fa126"
+
+# Incident Core: investigation_status is new/open/closed; determination describes certainty.
+_INVESTIGATION = {"reported": "new", "triaged": "open", "escalated": "open", "closed": "closed"}
+_DETERMINATION = {
+    "reported": "suspected",
+    "triaged": "confirmed",
+    "escalated": "confirmed",
+    "closed": "confirmed",
+}
+
+
+def incident_stix(inc: Incident, org: Organisation, modified: str) -> dict[str, Any]:
+    """The STIX 2.1 incident for the current state of ``inc``."""
+    return {
+        "type": "incident",
+        "spec_version": "2.1",
+        "id": inc.stix_id,
+        "created": format_timestamp(inc.reported_at, precision="milli"),
+        "modified": modified,
+        "name": inc.title,
+        "description": inc.description or inc.title,
+        "created_by_ref": org.identity_id,
+        "labels": [inc.category, f"severity-{inc.severity}"]
+        + (["critical-infrastructure"] if inc.critical_infrastructure else []),
+        "extensions": {
+            INCIDENT_CORE_EXTENSION: {
+                "extension_type": "property-extension",
+                "investigation_status": _INVESTIGATION[inc.status],
+                "determination": _DETERMINATION[inc.status],
+                "criticality": inc.severity * 20,
+            }
+        },
+        "x_colsec_category": inc.category,
+        "x_colsec_severity": inc.severity,
+        "x_colsec_sector": inc.sector,
+        "x_colsec_critical_infrastructure": inc.critical_infrastructure,
+        "x_colsec_status": inc.status,
+        "object_marking_refs": [marking_id(TLP.AMBER)],
+    }
+
+
+def _publish(db: Session, actor: Actor, inc: Incident, *, refs: list[str] | None = None) -> None:
+    org = db.get(Organisation, inc.organisation_id)
+    assert org is not None
+    last = db.execute(
+        select(StixObject.modified).where(StixObject.id == inc.stix_id, StixObject.is_latest)
+    ).scalar()
+    stamp = now()
+    if last is not None and format_timestamp(stamp, precision="milli") <= last:
+        stamp = parse_timestamp(last) + timedelta(milliseconds=1)
+    modified = format_timestamp(stamp, precision="milli")
+    objects = [incident_stix(inc, org, modified)]
+    for ref in refs or []:
+        objects.append(
+            {
+                "type": "relationship", "spec_version": "2.1", "id": new_id("relationship"),
+                "created": modified, "modified": modified, "relationship_type": "related-to",
+                "source_ref": inc.stix_id, "target_ref": ref, "created_by_ref": org.identity_id,
+                "object_marking_refs": [marking_id(TLP.AMBER)],
+            }
+        )  # fmt: skip
+    import_objects(db, actor=actor, objects=objects, owner_org_id=inc.organisation_id)
+
+
+def report_incident(db: Session, *, actor: Actor, data: IncidentIn) -> Incident:
+    """A member organisation reports an incident (analysts and representatives)."""
+    require_role(actor, *NATIONAL_ROLES, doing="report incidents")
+    if actor.org_id is None:
+        raise InvalidInput("incidents are reported by a member organisation")
+    bad = [r for r in data.stix_refs if not is_valid_id(r)]
+    if bad:
+        raise InvalidInput(f"not STIX identifiers: {', '.join(bad[:5])}")
+    inc = Incident(
+        stix_id=new_id("incident"),
+        organisation_id=actor.org_id,
+        reported_by=actor.username,
+        title=data.title,
+        description=data.description,
+        category=data.category.value,
+        severity=data.severity,
+        sector=data.sector,
+        critical_infrastructure=data.critical_infrastructure,
+        stix_refs=orjson.dumps(data.stix_refs).decode(),
+        status="reported",
+        reported_at=now(),
+    )
+    db.add(inc)
+    db.flush()
+    _publish(db, actor, inc, refs=data.stix_refs)
+    audit.record(
+        db, actor=actor, action="crisis.incident.report", target=inc.stix_id,
+        details={"id": inc.id, "category": inc.category, "severity": inc.severity},
+    )  # fmt: skip
+    notices.notify(
+        db,
+        kind="incident.reported",
+        subject=f"Incident #{inc.id} reported: {inc.title} (severity {inc.severity})",
+        body="Triage it: escalate to the crisis centre or close.",
+        target=f"incident:{inc.id}",
+        user_ids=notices.recipients(db, roles=[Role.ANALYST], org_ids=[actor.org_id]),
+        webhook_org_ids=[actor.org_id],
+    )
+    return inc
+
+
+def get_incident(db: Session, *, actor: Actor, incident_id: int) -> Incident:
+    inc = db.get(Incident, incident_id)
+    if inc is None or not _may_see(db, actor, inc):
+        raise NotFound(f"incident {incident_id} not found")
+    return inc
+
+
+def _may_see(db: Session, actor: Actor, inc: Incident) -> bool:
+    return (
+        actor.is_system
+        or actor.role == Role.ADMIN
+        or actor.org_id == inc.organisation_id
+        or (org_kind(db, actor.org_id) == "crisis_centre")
+    )
+
+
+def list_incidents(
+    db: Session, *, actor: Actor, status: str | None = None, limit: int = 200
+) -> list[Incident]:
+    stmt = select(Incident).order_by(Incident.id.desc()).limit(min(limit, 1000))
+    if not (actor.is_system or actor.role == Role.ADMIN or org_kind(db, actor.org_id) == "crisis_centre"):
+        stmt = stmt.where(or_(Incident.organisation_id == actor.org_id))
+    if status:
+        stmt = stmt.where(Incident.status == status)
+    return list(db.execute(stmt).scalars())
+
+
+def _national_step(db: Session, actor: Actor, incident_id: int, doing: str) -> Incident:
+    inc = get_incident(db, actor=actor, incident_id=incident_id)
+    require_role(actor, *NATIONAL_ROLES, doing=doing)
+    require_org(actor, inc.organisation_id, doing=doing)
+    return inc
+
+
+def triage_incident(db: Session, *, actor: Actor, incident_id: int, data: TransitionIn) -> Incident:
+    _national_step(db, actor, incident_id, "triage this incident")
+    values: dict[str, Any] = {"triage_note": data.note}
+    if data.severity is not None:
+        values["severity"] = data.severity
+    inc = move(
+        db,
+        Incident,
+        incident_id,
+        machine=INCIDENT,
+        to="triaged",
+        label=f"incident {incident_id}",
+        values=values,
+    )
+    _publish(db, actor, inc)
+    audit.record(
+        db,
+        actor=actor,
+        action="crisis.incident.triage",
+        target=inc.stix_id,
+        details={"id": inc.id, "severity": inc.severity},
+    )
+    return inc
+
+
+def escalate_incident(db: Session, *, actor: Actor, incident_id: int, data: TransitionIn) -> Incident:
+    """Hand the incident to the alliance: the crisis centre's coordinators must act."""
+    _national_step(db, actor, incident_id, "escalate this incident")
+    inc = move(db, Incident, incident_id, machine=INCIDENT, to="escalated", label=f"incident {incident_id}")
+    _publish(db, actor, inc)
+    audit.record(
+        db,
+        actor=actor,
+        action="crisis.incident.escalate",
+        target=inc.stix_id,
+        details={"id": inc.id, "note": data.note},
+    )
+    notices.notify(
+        db,
+        kind="incident.escalated",
+        subject=f"Incident #{inc.id} escalated by {actor.org_short_name}: {inc.title}",
+        body="Decide whether to open an alliance crisis from it.",
+        target=f"incident:{inc.id}",
+        user_ids=notices.recipients(db, roles=[Role.COORDINATOR], centre=True),
+    )
+    return inc
+
+
+def close_incident(db: Session, *, actor: Actor, incident_id: int, data: TransitionIn) -> Incident:
+    _national_step(db, actor, incident_id, "close this incident")
+    inc = move(db, Incident, incident_id, machine=INCIDENT, to="closed", label=f"incident {incident_id}")
+    _publish(db, actor, inc)
+    audit.record(
+        db,
+        actor=actor,
+        action="crisis.incident.close",
+        target=inc.stix_id,
+        details={"id": inc.id, "note": data.note},
+    )
+    return inc

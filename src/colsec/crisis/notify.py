@@ -1,0 +1,229 @@
+"""Notifications: written in the caller's transaction, delivered after commit.
+
+``notify`` only inserts rows (the in-app notification doubles as the e-mail outbox,
+plus one webhook-delivery row per active webhook of the concerned organisations).
+``deliver_pending`` runs later in its own unit of work: it claims each row with a
+conditional UPDATE (so two deliverers never send the same message twice), sends
+the e-mail over SMTP and POSTs webhooks signed with HMAC-SHA256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import smtplib
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from colsec.accounts.models import Organisation, User
+from colsec.accounts.roles import Role
+from colsec.crisis.models import Notification, Webhook, WebhookDelivery
+from colsec.crisis.states import now
+from colsec.db import Database
+from colsec.errors import InvalidInput
+from colsec.settings import Settings
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "DeliveryReport",
+    "deliver_pending",
+    "notify",
+    "recipients",
+    "sign",
+    "validate_webhook_url",
+]
+
+SIGNATURE_HEADER = "X-Colsec-Signature"
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def recipients(
+    db: Session,
+    *,
+    roles: Iterable[Role],
+    org_ids: Iterable[int] | None = None,
+    centre: bool = False,
+) -> list[int]:
+    """Active users holding ``roles`` in ``org_ids`` (or in the crisis centre when ``centre``)."""
+    stmt = select(User.id).where(User.is_active, User.role.in_([r.value for r in roles]))
+    if centre:
+        stmt = stmt.join(Organisation, Organisation.id == User.organisation_id).where(
+            Organisation.kind == "crisis_centre"
+        )
+    elif org_ids is not None:
+        ids = list(org_ids)
+        if not ids:
+            return []
+        stmt = stmt.where(User.organisation_id.in_(ids))
+    return list(db.execute(stmt.order_by(User.id)).scalars())
+
+
+def notify(
+    db: Session,
+    *,
+    kind: str,
+    subject: str,
+    body: str = "",
+    target: str = "",
+    user_ids: Iterable[int] = (),
+    webhook_org_ids: Iterable[int] = (),
+    payload: dict[str, Any] | None = None,
+) -> int:
+    """Queue in-app/e-mail notifications and webhook events; nothing leaves the node here."""
+    users = sorted(set(user_ids))
+    if users:
+        orgs = dict(db.execute(select(User.id, User.organisation_id).where(User.id.in_(users))).all())
+        db.add_all(
+            Notification(
+                user_id=u,
+                organisation_id=orgs.get(u),
+                kind=kind,
+                subject=subject[:250],
+                body=body,
+                target=target[:120],
+            )
+            for u in users
+        )
+    org_ids = sorted(set(webhook_org_ids))
+    if org_ids:
+        hooks = db.execute(
+            select(Webhook.id).where(Webhook.organisation_id.in_(org_ids), Webhook.active)
+        ).scalars()
+        event = orjson.dumps(
+            {"event": kind, "subject": subject, "target": target, "data": payload or {}}
+        ).decode()
+        db.add_all(WebhookDelivery(webhook_id=h, event=kind, payload=event) for h in hooks)
+    db.flush()
+    return len(users)
+
+
+def validate_webhook_url(url: str, *, allow_private: bool) -> str:
+    """Webhooks go only to http(s) URLs; loopback/private/link-local only if the operator allows it."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("webhook URL must be http(s)://host/...")
+    if not allow_private:
+        try:
+            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        except OSError:
+            raise InvalidInput(f"webhook host {parts.hostname!r} does not resolve") from None
+        for info in infos:
+            ip = ipaddress.ip_address(info[4][0])
+            if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+                raise InvalidInput("webhook URL points at a private, loopback or link-local address")
+    return url
+
+
+@dataclass
+class DeliveryReport:
+    emails_sent: int = 0
+    emails_failed: int = 0
+    emails_skipped: int = 0
+    webhooks_sent: int = 0
+    webhooks_failed: int = 0
+
+
+def _send_email(settings: Settings, to: str, subject: str, body: str) -> None:
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content(body or subject)
+    assert settings.smtp_host is not None
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+        smtp.send_message(msg)
+
+
+def deliver_pending(database: Database, settings: Settings, *, limit: int = 200) -> DeliveryReport:
+    """Send queued e-mails and webhook events; each row is claimed before it is sent."""
+    report = DeliveryReport()
+    with database.unit_of_work(write=False) as s:
+        pending = s.execute(
+            select(Notification.id, User.email, Notification.subject, Notification.body)
+            .join(User, User.id == Notification.user_id)
+            .where(Notification.email_status == "pending")
+            .order_by(Notification.id)
+            .limit(limit)
+        ).all()
+        hooks = s.execute(
+            select(WebhookDelivery.id, Webhook.url, Webhook.secret, WebhookDelivery.payload)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(WebhookDelivery.status == "pending")
+            .order_by(WebhookDelivery.id)
+            .limit(limit)
+        ).all()
+    for nid, email, subject, body in pending:
+        if not _claim(database, Notification, nid, "email_status"):
+            continue
+        status, error = "sent", ""
+        if not email or not settings.smtp_host:
+            status = "skipped"
+            report.emails_skipped += 1
+        else:
+            try:
+                _send_email(settings, email, subject, body)
+                report.emails_sent += 1
+            except (OSError, smtplib.SMTPException) as exc:
+                status, error = "failed", str(exc)[:500]
+                report.emails_failed += 1
+        with database.unit_of_work() as s:
+            s.execute(
+                update(Notification)
+                .where(Notification.id == nid)
+                .values(email_status=status, email_error=error)
+            )
+    for did, url, secret, payload in hooks:
+        if not _claim(database, WebhookDelivery, did, "status"):
+            continue
+        data = payload.encode()
+        status, error = "sent", ""
+        try:
+            resp = httpx.post(
+                url,
+                content=data,
+                headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, data)},
+                timeout=10,
+                follow_redirects=False,
+            )
+            if resp.status_code >= 300:
+                status, error = "failed", f"HTTP {resp.status_code}"
+        except httpx.HTTPError as exc:
+            status, error = "failed", str(exc)[:500]
+        if status == "sent":
+            report.webhooks_sent += 1
+        else:
+            report.webhooks_failed += 1
+        with database.unit_of_work() as s:
+            s.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == did)
+                .values(
+                    status=status,
+                    last_error=error,
+                    attempts=WebhookDelivery.attempts + 1,
+                    sent_at=now() if status == "sent" else None,
+                )
+            )
+    return report
+
+
+def _claim(database: Database, model: Any, row_id: int, column: str) -> bool:
+    with database.unit_of_work() as s:
+        col = getattr(model, column)
+        result: Any = s.execute(
+            update(model).where(model.id == row_id, col == "pending").values({column: "sending"})
+        )
+        return bool(result.rowcount == 1)
