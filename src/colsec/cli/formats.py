@@ -133,3 +133,29 @@ def warninglist_import(
     with open_session() as session:
         counts = import_warninglists(session, actor=resolve_actor(session, as_user), path=path)
     console.print(f"{len(counts)} warninglists, {sum(counts.values()):,} values")
+
+
+@formats_app.command("feed")
+def feed_cmd(
+    source: Annotated[str, typer.Argument(help="MISP feed folder or http(s) URL (with manifest.json)")],
+    org: Annotated[str | None, typer.Option(help="Owner organisation (short name)")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
+    allow_private: Annotated[
+        bool, typer.Option(help="Allow a feed on a private or loopback address")
+    ] = False,
+) -> None:
+    """Pull a MISP feed: only events whose timestamp changed are fetched; each event is its own unit."""
+    from colsec.formats.misp_feed import import_feed
+
+    with open_session() as session:
+        actor = resolve_actor(session, as_user)
+        owner = _owner(session, org) if actor.org_id is None else actor.org_id
+        report = import_feed(
+            session, actor=actor, source=source, owner_org_id=owner, allow_private=allow_private
+        )
+    console.print(
+        f"{report.events_in_manifest} events in manifest: {report.fetched} fetched, "
+        f"{report.skipped_unchanged} unchanged, {report.inserted:,} objects new, {len(report.failed)} failed"
+    )
+    for failure in report.failed:
+        console.print(f"  failed {failure['event']}: {failure['error']}")

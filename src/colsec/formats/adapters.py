@@ -20,6 +20,7 @@ __all__ = [
     "parse_text",
     "render_csv_file",
     "render_misp",
+    "render_misp_feed",
     "render_stix",
     "render_suricata_files",
     "render_values_file",
@@ -114,6 +115,12 @@ def render_misp(objects: list[dict[str, Any]]) -> dict[str, bytes]:
     if len(events) == 1:
         return {"event.json": orjson.dumps(events[0], option=orjson.OPT_INDENT_2)}
     return {"events.json": orjson.dumps(events, option=orjson.OPT_INDENT_2)}
+
+
+def render_misp_feed(objects: list[dict[str, Any]]) -> dict[str, bytes]:
+    from colsec.formats.misp_export import render_feed
+
+    return render_feed(objects)
 
 
 def render_suricata_files(objects: list[dict[str, Any]]) -> dict[str, bytes]:

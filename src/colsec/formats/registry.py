@@ -36,6 +36,7 @@ class ImportFormat(StrEnum):
 class ExportFormat(StrEnum):
     STIX = "stix"
     MISP = "misp"
+    MISP_FEED = "misp-feed"
     SURICATA = "suricata"
     ZEEK = "zeek"
     CSV = "csv"
@@ -100,6 +101,15 @@ def _fill() -> None:
         )
     )
     _add_exporter(Exporter(ExportFormat.MISP, "MISP event JSON", "application/json", "json", a.render_misp))
+    _add_exporter(
+        Exporter(
+            ExportFormat.MISP_FEED,
+            "MISP feed (manifest, events, hashes.csv)",
+            "application/json",
+            "json",
+            a.render_misp_feed,
+        )
+    )
     _add_exporter(
         Exporter(
             ExportFormat.SURICATA,
