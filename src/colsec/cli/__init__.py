@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from colsec.cli import accounts, core, formats
+from colsec.cli import accounts, core, federation, formats
 
 __all__ = ["app", "main"]
 
@@ -18,6 +18,7 @@ app = typer.Typer(
 core.register(app)
 accounts.register(app)
 formats.register(app)
+federation.register(app)
 
 
 def main() -> None:

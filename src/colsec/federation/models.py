@@ -30,6 +30,8 @@ class Peer(Base):
     local_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
     collections: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; [] = every readable one
     push_collection: Mapped[str | None] = mapped_column(String(100))
+    # Received objects join this local collection (default: the local one with the remote collection's id).
+    local_collection: Mapped[str | None] = mapped_column(String(100))
     pull_interval_seconds: Mapped[int] = mapped_column(Integer, default=60)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -41,6 +41,8 @@ __all__ = [
     "list_peers",
     "list_sharing_groups",
     "peer_collections",
+    "peer_status",
+    "sharing_group_out",
     "update_peer",
 ]
 
@@ -66,6 +68,7 @@ def create_peer(
     collections: Sequence[str] = (),
     local_org: str | None = None,
     push_collection: str | None = None,
+    local_collection: str | None = None,
     pull_interval_seconds: int = 60,
 ) -> Peer:
     if not name.strip() or len(name) > 100:
@@ -87,6 +90,7 @@ def create_peer(
         local_org_id=local.id if local else None,
         collections=orjson.dumps(list(collections)).decode(),
         push_collection=push_collection,
+        local_collection=local_collection,
         pull_interval_seconds=pull_interval_seconds,
         enabled=True,
         error_count=0,
@@ -110,6 +114,7 @@ def update_peer(db: Session, *, actor: Actor, name: str, **changes: Any) -> Peer
         "username",
         "collections",
         "push_collection",
+        "local_collection",
         "pull_interval_seconds",
         "enabled",
     }
@@ -248,3 +253,52 @@ def attach_sharing_group(db: Session, *, actor: Actor, object_id: str, group: st
     )
     audit.record(db, actor=actor, action="sharing_group.attach", target=object_id, details={"group": g.name})
     return dict(body)
+
+
+def peer_status(db: Session, peer: Peer) -> dict[str, Any]:
+    """Everything an operator needs to judge a peer: last success, lag, errors, volumes, cursors."""
+    from datetime import UTC, datetime
+
+    from colsec.federation.models import PeerCursor
+
+    orgs = dict(db.execute(select(Organisation.id, Organisation.short_name)).all())
+    cursors = {
+        c: a
+        for c, a in db.execute(
+            select(PeerCursor.collection_id, PeerCursor.added_after).where(PeerCursor.peer_id == peer.id)
+        ).all()
+    }
+    last = peer.last_success_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return {
+        "name": peer.name,
+        "url": peer.url,
+        "organisation": orgs.get(peer.organisation_id),
+        "local_org": orgs.get(peer.local_org_id) if peer.local_org_id else None,
+        "collections": peer_collections(peer),
+        "push_collection": peer.push_collection,
+        "local_collection": peer.local_collection,
+        "pull_interval_seconds": peer.pull_interval_seconds,
+        "enabled": peer.enabled,
+        "last_attempt_at": peer.last_attempt_at,
+        "last_success_at": peer.last_success_at,
+        "lag_seconds": round((datetime.now(UTC) - last).total_seconds(), 3) if last else None,
+        "last_error": peer.last_error,
+        "last_error_kind": peer.last_error_kind,
+        "last_error_at": peer.last_error_at,
+        "error_count": peer.error_count,
+        "objects_received": peer.objects_received,
+        "objects_rejected": peer.objects_rejected,
+        "objects_pushed": peer.objects_pushed,
+        "newest_date_added": peer.newest_date_added,
+        "cursors": cursors,
+    }
+
+
+def sharing_group_out(db: Session, group: SharingGroup) -> dict[str, Any]:
+    return {
+        "name": group.name,
+        "description": group.description,
+        "members": [o.short_name for o in group_members(db, group.id)],
+    }

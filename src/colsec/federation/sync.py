@@ -32,11 +32,20 @@ from colsec.federation.models import Peer, PeerCursor
 from colsec.federation.service import GROUP_PROPERTY, peer_collections
 from colsec.stix.ids import canonical_timestamp, is_valid_id, parse_timestamp
 from colsec.stix.tlp import TLP, tlp_of
-from colsec.store.models import SharingGroup, SharingGroupMember, StixObject
+from colsec.store.models import Collection, SharingGroup, SharingGroupMember, StixObject
 from colsec.store.service import import_objects
 from colsec.taxii.client import ObjectsPage, TaxiiClient, TaxiiClientError, safe_resume_point
 
-__all__ = ["PeerConfig", "SyncReport", "load_peer", "store_page", "sync_all", "sync_peer"]
+__all__ = [
+    "PeerConfig",
+    "SyncReport",
+    "load_peer",
+    "load_peers",
+    "pull_once",
+    "store_page",
+    "sync_all",
+    "sync_peer",
+]
 
 log = logging.getLogger(__name__)
 MAX_GROUP_MEMBERS = 1000
@@ -55,6 +64,7 @@ class PeerConfig:
     local_org_id: int | None
     collections: tuple[str, ...]
     push_collection: str | None
+    local_collection: str | None
     pull_interval_seconds: int
     enabled: bool
 
@@ -97,6 +107,7 @@ def _config(peer: Peer) -> PeerConfig:
         local_org_id=peer.local_org_id,
         collections=tuple(peer_collections(peer)),
         push_collection=peer.push_collection,
+        local_collection=peer.local_collection,
         pull_interval_seconds=peer.pull_interval_seconds,
         enabled=peer.enabled,
     )
@@ -188,16 +199,30 @@ def store_page(
     """Store one page and move the cursor, in the caller's transaction; (inserted, rejected, why)."""
     rejected: list[dict[str, str]] = []
     ids = list({o["id"] for o in objects})
-    local_ids: set[str] = set()
+    protected: set[str] = set()  # created on this node by one of our organisations
+    pushed: set[str] = set()  # came from this peer by push (stored as local): record the origin
     known_versions: set[tuple[str, str]] = set()
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
-        for oid, modified, origin in db.execute(
-            select(StixObject.id, StixObject.modified, StixObject.origin).where(StixObject.id.in_(chunk))
+        for oid, modified, origin, owner in db.execute(
+            select(StixObject.id, StixObject.modified, StixObject.origin, StixObject.owner_org_id).where(
+                StixObject.id.in_(chunk)
+            )
         ).all():
             known_versions.add((oid, modified))
-            if origin is None:
-                local_ids.add(oid)
+            if origin is None and owner != peer.organisation_id:
+                protected.add(oid)
+            elif origin is None:
+                pushed.add(oid)
+    if pushed:
+        db.execute(
+            update(StixObject)
+            .where(StixObject.id.in_(list(pushed)), StixObject.origin.is_(None))
+            .where(StixObject.owner_org_id == peer.organisation_id)
+            .values(origin=peer.name)
+        )
+    target = peer.local_collection or collection_id
+    collection_ids = [target] if db.get(Collection, target) is not None else []
     refs = list({o["created_by_ref"] for o in objects if isinstance(o.get("created_by_ref"), str)})
     creators = (
         dict(
@@ -212,7 +237,7 @@ def store_page(
     parts: dict[tuple[int, int | None, bool], list[dict[str, Any]]] = defaultdict(list)
     for obj in objects:
         oid = obj["id"]
-        if oid in local_ids and isinstance(obj.get("modified"), str):
+        if oid in protected and isinstance(obj.get("modified"), str):
             try:
                 mod = canonical_timestamp(obj["modified"])
             except ValueError:
@@ -243,6 +268,7 @@ def store_page(
             sharing_group_id=group_id,
             recipient_org_ids=[peer.local_org_id] if addressed and peer.local_org_id else [],
             origin=peer.name,
+            collection_ids=collection_ids,
             keep_going=True,
         )
         inserted += result.inserted
@@ -393,3 +419,52 @@ def sync_all(database: Database, *, only: str | None = None, **kw: Any) -> list[
 
         raise NotFound(f"peer {only!r} not found or disabled")
     return [sync_peer(database, p, **kw) for p in peers]
+
+
+def pull_once(
+    database: Database,
+    url: str,
+    *,
+    actor: Actor,
+    collections: list[str] | None = None,
+    token: str | None = None,
+    username: str | None = None,
+    owner_org_id: int | None = None,
+    origin: str | None = None,
+    added_after: str | None = None,
+    allow_private: bool = True,
+    page_size: int = 1000,
+    on_page: Callable[[SyncReport], None] | None = None,
+) -> SyncReport:
+    """Pull collections from any TAXII 2.1 server once (no stored peer, no cursor); one transaction a page."""
+    from urllib.parse import urlsplit
+
+    source = origin or (urlsplit(url).hostname or url)
+    report = SyncReport(peer=source)
+    started = time.monotonic()
+    with TaxiiClient(url, token=token, username=username, allow_private=allow_private) as client:
+        root = client.api_root_url()
+        cols = collections or [c["id"] for c in client.collections(root) if c.get("can_read", True)]
+        report.collections = list(cols)
+        for col in cols:
+            for page in client.iter_pages(
+                col, added_after=added_after, limit=page_size, root_url=root, version="all"
+            ):
+                with database.unit_of_work() as s:
+                    result = import_objects(
+                        s,
+                        actor=actor,
+                        objects=page.objects,
+                        owner_org_id=owner_org_id,
+                        origin=source,
+                        keep_going=True,
+                    )
+                report.pages += 1
+                report.received += len(page.objects)
+                report.inserted += result.inserted
+                report.rejected += result.received - result.inserted - result.unchanged
+                report.rejections.extend(result.errors[: max(0, 50 - len(report.rejections))])
+                if on_page is not None:
+                    on_page(report)
+    report.seconds = time.monotonic() - started
+    return report

@@ -97,11 +97,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         return _error_response(request, 500, "internal_error", "internal server error")
 
     from colsec.taxii.routes import router as taxii_router
-    from colsec.web.api import objects, system
+    from colsec.web.api import federation, objects, system
 
     app.include_router(system.router)
     app.include_router(objects.router)
     app.include_router(taxii_router)
+    federation.install(app)
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

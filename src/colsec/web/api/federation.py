@@ -1,0 +1,131 @@
+"""Peers and sharing groups over the JSON API (node operators manage peers; analysts attach groups)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+
+from colsec.accounts.roles import Actor, Role
+from colsec.federation import service
+from colsec.federation.schemas import (
+    AttachIn,
+    MemberIn,
+    PeerIn,
+    PeerOut,
+    PeerPatch,
+    SharingGroupIn,
+    SharingGroupOut,
+)
+from colsec.web.deps import ActorDep, DbDep, get_settings, require_role
+
+router = APIRouter(tags=["federation"])
+Admin = Annotated[Actor, Depends(require_role(Role.ADMIN))]
+Manager = Annotated[Actor, Depends(require_role(Role.COORDINATOR))]
+Writer = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
+
+
+@router.get("/api/v1/peers", response_model=list[PeerOut])
+def list_peers(db: DbDep, actor: Admin) -> list[dict[str, Any]]:
+    return [service.peer_status(db, p) for p in service.list_peers(db)]
+
+
+@router.post("/api/v1/peers", response_model=PeerOut, status_code=201)
+def create_peer(db: DbDep, actor: Admin, data: PeerIn) -> dict[str, Any]:
+    peer = service.create_peer(db, actor=actor, **data.model_dump())
+    return service.peer_status(db, peer)
+
+
+@router.get("/api/v1/peers/{name}", response_model=PeerOut)
+def get_peer(db: DbDep, actor: Admin, name: str) -> dict[str, Any]:
+    return service.peer_status(db, service.get_peer(db, name))
+
+
+@router.patch("/api/v1/peers/{name}", response_model=PeerOut)
+def update_peer(db: DbDep, actor: Admin, name: str, data: PeerPatch) -> dict[str, Any]:
+    peer = service.update_peer(db, actor=actor, name=name, **data.model_dump(exclude_unset=True))
+    return service.peer_status(db, peer)
+
+
+@router.delete("/api/v1/peers/{name}", status_code=204)
+def delete_peer(db: DbDep, actor: Admin, name: str) -> None:
+    service.delete_peer(db, actor=actor, name=name)
+
+
+@router.post("/api/v1/peers/{name}/sync")
+async def sync_peer(request: Request, actor: Admin, name: str) -> dict[str, Any]:
+    """Pull from one peer now; each page commits on its own, like the scheduler."""
+    from colsec.federation.sync import sync_peer as run
+
+    settings = get_settings(request)
+    report = await run_in_threadpool(
+        run, request.app.state.database, name, allow_private=settings.allow_private_peers
+    )
+    out = asdict(report)
+    out["ok"] = report.ok
+    return out
+
+
+@router.get("/api/v1/sharing-groups", response_model=list[SharingGroupOut])
+def list_groups(db: DbDep, actor: ActorDep) -> list[dict[str, Any]]:
+    return [service.sharing_group_out(db, g) for g in service.list_sharing_groups(db)]
+
+
+@router.post("/api/v1/sharing-groups", response_model=SharingGroupOut, status_code=201)
+def create_group(db: DbDep, actor: Manager, data: SharingGroupIn) -> dict[str, Any]:
+    g = service.create_sharing_group(db, actor=actor, **data.model_dump())
+    return service.sharing_group_out(db, g)
+
+
+@router.get("/api/v1/sharing-groups/{name}", response_model=SharingGroupOut)
+def get_group(db: DbDep, actor: ActorDep, name: str) -> dict[str, Any]:
+    return service.sharing_group_out(db, service.get_sharing_group(db, name))
+
+
+@router.post("/api/v1/sharing-groups/{name}/members", response_model=SharingGroupOut)
+def add_member(db: DbDep, actor: Manager, name: str, data: MemberIn) -> dict[str, Any]:
+    g = service.add_group_member(db, actor=actor, group=name, organisation=data.organisation)
+    return service.sharing_group_out(db, g)
+
+
+@router.post("/api/v1/sharing-groups/{name}/objects")
+def attach(db: DbDep, actor: Writer, name: str, data: AttachIn) -> dict[str, Any]:
+    """Restrict an object to this group: a new version that carries the group to every peer."""
+    return service.attach_sharing_group(db, actor=actor, object_id=data.object_id, group=name)
+
+
+@router.post("/api/v1/peers/push")
+async def push(request: Request, actor: Writer, data: AttachIn) -> list[dict[str, Any]]:
+    """Push the latest version of one object to every peer inbox that may receive it, now."""
+    from colsec.federation.push import push_ids
+
+    settings = get_settings(request)
+    results = await run_in_threadpool(
+        push_ids, request.app.state.database, [data.object_id], allow_private=settings.allow_private_peers
+    )
+    return [asdict(r) for r in results]
+
+
+def install(app: FastAPI) -> None:
+    """Mount the routes and run the sync scheduler for the app's lifetime (when sync is enabled)."""
+    app.include_router(router)
+
+    async def start(app: FastAPI) -> None:
+        settings = app.state.settings
+        if not settings.sync_enabled:
+            return
+        from colsec.federation.scheduler import Scheduler
+
+        scheduler = Scheduler(app.state.database, allow_private=settings.allow_private_peers)
+        scheduler.start()
+        app.state.federation_scheduler = scheduler
+
+    async def stop(app: FastAPI) -> None:
+        scheduler = getattr(app.state, "federation_scheduler", None)
+        if scheduler is not None:
+            await run_in_threadpool(scheduler.stop)
+
+    app.state.startup_hooks.append(start)
+    app.state.shutdown_hooks.append(stop)
