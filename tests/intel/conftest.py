@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -111,3 +111,17 @@ def no_hooks() -> Callable[[], None]:
     POST_IMPORT_HOOKS.clear()
     yield lambda: None  # type: ignore[misc]
     POST_IMPORT_HOOKS[:] = saved
+
+
+@pytest.fixture
+def intel_hook() -> Iterator[object]:
+    """The import hook installed with a threshold of 2 members and no webhook thread."""
+    from colsec.intel import hooks
+
+    cfg = hooks.config()
+    saved = (cfg.cross_member_threshold, cfg.cross_member_window_hours, cfg.send_webhooks, cfg.benign)
+    cfg.cross_member_threshold, cfg.cross_member_window_hours, cfg.send_webhooks = 2, 72, False
+    hooks.install()
+    yield cfg
+    cfg.cross_member_threshold, cfg.cross_member_window_hours, cfg.send_webhooks, cfg.benign = saved
+    hooks.uninstall()

@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return _error_response(request, 500, "internal_error", "internal server error")
 
+    from colsec.taxii.legacy import LegacyRootPaths
     from colsec.taxii.routes import router as taxii_router
     from colsec.web.api import federation, objects, system
 
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(taxii_router)
     federation.install(app)
 
+    app.add_middleware(LegacyRootPaths)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -1,0 +1,230 @@
+"""Alerts: raised once per dedupe key, delivered to organisations, rendered through the sharing policy.
+
+An organisation becomes a recipient only if it may see at least one object the alert
+is about (or the alert rests on public data only, such as the KEV catalogue).  When
+an alert is read, the objects listed are filtered again with ``visible_clause`` for
+the reader, so an alert never names an object its reader may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from colsec.accounts.models import Organisation
+from colsec.db import is_sqlite
+from colsec.errors import NotFound
+from colsec.intel.models import Alert, AlertDelivery, AlertObject, AlertRecipient, Webhook
+from colsec.stix.ids import now_timestamp
+from colsec.store.models import StixObject
+from colsec.store.policy import visible_clause
+from colsec.store.queries import recipient_for_org
+
+__all__ = [
+    "AlertView",
+    "alert_for",
+    "list_alerts",
+    "mark_read",
+    "raise_alert",
+    "visible_seqs",
+]
+
+PENDING_KEY = "intel_alerts_raised"
+
+
+def _insert(db: Session, table: Any) -> Any:
+    return sqlite.insert(table) if is_sqlite(db) else postgresql.insert(table)
+
+
+def visible_seqs(db: Session, org_id: int, seqs: Sequence[int]) -> list[int]:
+    """The subset of object versions ``org_id`` may see under the sharing policy."""
+    if not seqs:
+        return []
+    viewer = recipient_for_org(db, org_id)
+    out: list[int] = []
+    for i in range(0, len(seqs), 900):
+        out.extend(
+            db.execute(
+                select(StixObject.seq).where(
+                    StixObject.seq.in_(list(seqs[i : i + 900])), visible_clause(viewer)
+                )
+            ).scalars()
+        )
+    return out
+
+
+def raise_alert(
+    db: Session,
+    *,
+    kind: str,
+    dedupe_key: str,
+    severity: str,
+    title: str,
+    recipients: Iterable[int],
+    object_seqs: Sequence[int] = (),
+    value_kind: str | None = None,
+    value: str | None = None,
+    asset_id: int | None = None,
+    cve: str | None = None,
+    details: dict[str, Any] | None = None,
+    public: bool = False,
+) -> Alert | None:
+    """Create (or extend) the alert for ``dedupe_key``; returns it, or None when nobody may receive it.
+
+    ``public``: the alert rests on public data (KEV/NVD), so recipients need not see
+    any object; object refs are still filtered per reader.
+    """
+    allowed = [o for o in dict.fromkeys(recipients) if public or visible_seqs(db, o, object_seqs)]
+    if not allowed:
+        return None
+    now = now_timestamp()
+    db.execute(
+        _insert(db, Alert.__table__)
+        .values(
+            kind=kind, dedupe_key=dedupe_key, severity=severity, title=title[:400], value_kind=value_kind,
+            value=value, asset_id=asset_id, cve=cve, details=orjson.dumps(details or {}).decode(),
+            created_at=now, updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )  # fmt: skip
+    alert = db.execute(select(Alert).where(Alert.dedupe_key == dedupe_key)).scalar_one()
+    if object_seqs:
+        db.execute(
+            _insert(db, AlertObject.__table__)
+            .values([{"alert_id": alert.id, "object_seq": s} for s in dict.fromkeys(object_seqs)])
+            .on_conflict_do_nothing()
+        )
+    known = set(
+        db.execute(
+            select(AlertRecipient.organisation_id).where(AlertRecipient.alert_id == alert.id)
+        ).scalars()
+    )
+    fresh = [o for o in allowed if o not in known]
+    if fresh:
+        db.execute(
+            insert(AlertRecipient),
+            [{"alert_id": alert.id, "organisation_id": o, "created_at": now} for o in fresh],
+        )
+        hooks = db.execute(
+            select(Webhook.id).where(Webhook.organisation_id.in_(fresh), Webhook.active.is_(True))
+        ).scalars()
+        rows = [{"alert_id": alert.id, "webhook_id": h} for h in hooks]
+        if rows:
+            db.execute(_insert(db, AlertDelivery.__table__).values(rows).on_conflict_do_nothing())
+            db.info.setdefault(PENDING_KEY, set()).add(alert.id)
+    if known:
+        db.execute(update(Alert).where(Alert.id == alert.id).values(updated_at=now))
+    return alert
+
+
+@dataclass
+class AlertView:
+    id: int
+    kind: str
+    severity: str
+    title: str
+    value_kind: str | None
+    value: str | None
+    asset_id: int | None
+    cve: str | None
+    created_at: str
+    updated_at: str
+    read: bool
+    details: dict[str, Any]
+    objects: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind, "severity": self.severity, "title": self.title,
+            "value_kind": self.value_kind, "value": self.value, "asset_id": self.asset_id, "cve": self.cve,
+            "created_at": self.created_at, "updated_at": self.updated_at, "read": self.read,
+            "details": self.details, "objects": self.objects,
+        }  # fmt: skip
+
+
+def _render(db: Session, org_id: int, rows: Sequence[tuple[Alert, str | None]]) -> list[AlertView]:
+    if not rows:
+        return []
+    viewer = recipient_for_org(db, org_id)
+    ids = [a.id for a, _ in rows]
+    refs: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    stmt = (
+        select(AlertObject.alert_id, StixObject.id, StixObject.type, Organisation.short_name)
+        .join(StixObject, StixObject.seq == AlertObject.object_seq)
+        .outerjoin(Organisation, Organisation.id == StixObject.owner_org_id)
+        .where(AlertObject.alert_id.in_(ids), visible_clause(viewer))
+        .order_by(AlertObject.alert_id, StixObject.seq)
+    )
+    for alert_id, oid, typ, owner in db.execute(stmt):
+        refs[alert_id].append({"id": oid, "type": typ, "owner": owner})
+    out = []
+    for a, read_at in rows:
+        details = orjson.loads(a.details)
+        if a.kind == "cross_member":
+            # Only organisations whose reports the reader may see are named.
+            details["members"] = sorted({r["owner"] for r in refs[a.id] if r["owner"]})
+            details.pop("n_members", None)
+        out.append(
+            AlertView(
+                id=a.id, kind=a.kind, severity=a.severity, title=a.title, value_kind=a.value_kind, value=a.value,
+                asset_id=a.asset_id, cve=a.cve, created_at=a.created_at, updated_at=a.updated_at,
+                read=read_at is not None, details=details, objects=refs[a.id],
+            )
+        )  # fmt: skip
+    return out
+
+
+def list_alerts(
+    db: Session,
+    *,
+    org_id: int,
+    kind: str | None = None,
+    unread_only: bool = False,
+    after_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AlertView]:
+    """The organisation's alert feed, newest first (keyset paging by id)."""
+    stmt = (
+        select(Alert, AlertRecipient.read_at)
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+        .where(AlertRecipient.organisation_id == org_id)
+    )
+    if kind:
+        stmt = stmt.where(Alert.kind == kind)
+    if unread_only:
+        stmt = stmt.where(AlertRecipient.read_at.is_(None))
+    if after_id is not None:
+        stmt = stmt.where(Alert.id > after_id)
+    if before_id is not None:
+        stmt = stmt.where(Alert.id < before_id)
+    order = Alert.id.asc() if after_id is not None else Alert.id.desc()
+    rows = [(a, r) for a, r in db.execute(stmt.order_by(order).limit(limit)).all()]
+    return _render(db, org_id, rows)
+
+
+def alert_for(db: Session, *, org_id: int, alert_id: int) -> AlertView:
+    row = db.execute(
+        select(Alert, AlertRecipient.read_at)
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+        .where(Alert.id == alert_id, AlertRecipient.organisation_id == org_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"alert {alert_id} not found")
+    return _render(db, org_id, [(row[0], row[1])])[0]
+
+
+def mark_read(db: Session, *, org_id: int, alert_id: int) -> None:
+    res = db.execute(
+        update(AlertRecipient)
+        .where(AlertRecipient.alert_id == alert_id, AlertRecipient.organisation_id == org_id)
+        .values(read_at=func.coalesce(AlertRecipient.read_at, now_timestamp()))
+    )
+    if not res.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"alert {alert_id} not found")
