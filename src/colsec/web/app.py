@@ -98,10 +98,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     from colsec.taxii.legacy import LegacyRootPaths
     from colsec.taxii.routes import router as taxii_router
-    from colsec.web.api import federation, objects, system
+    from colsec.web.api import federation, imports, objects, system
 
     app.include_router(system.router)
     app.include_router(objects.router)
+    app.include_router(imports.router)
     app.include_router(taxii_router)
     federation.install(app)
 

@@ -1,0 +1,123 @@
+"""Imports over HTTP: POST the bytes, get a job id, poll its progress; formats from the registry."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+
+from colsec.accounts.roles import Actor, Role
+from colsec.errors import InvalidInput
+from colsec.formats.freetext import extract_candidates, import_candidates
+from colsec.formats.jobs import JobBoard, run_import_job
+from colsec.formats.registry import EXPORTERS, IMPORTERS, ImportFormat
+from colsec.stix.tlp import TLP, TLP_BY_NAME
+from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
+
+router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
+Writer = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
+
+
+def _board(request: Request) -> JobBoard:
+    board = getattr(request.app.state, "import_jobs", None)
+    if board is None:
+        board = JobBoard()
+        request.app.state.import_jobs = board
+    return board
+
+
+def _format(value: str | None) -> ImportFormat | None:
+    if not value:
+        return None
+    try:
+        return ImportFormat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown format {value!r}; choose from {', '.join(f.value for f in ImportFormat)}"
+        ) from None
+
+
+def _tlp(value: str | None) -> TLP | None:
+    if not value:
+        return None
+    level = TLP_BY_NAME.get(value.lower())
+    if level is None:
+        raise InvalidInput(f"unknown TLP {value!r}")
+    return level
+
+
+@router.get("/formats")
+def formats(actor: ActorDep) -> dict[str, Any]:
+    return {
+        "import": [{"format": f.value, "description": i.description} for f, i in IMPORTERS.items()],
+        "export": [
+            {"format": f.value, "description": e.description, "media_type": e.media_type}
+            for f, e in EXPORTERS.items()
+        ],
+    }
+
+
+@router.post("", status_code=202)
+async def start_import(
+    request: Request,
+    background: BackgroundTasks,
+    actor: Writer,
+    format: str | None = None,
+    tlp: str | None = None,
+) -> dict[str, Any]:
+    """Queue an import of the request body (format detected from content when not given)."""
+    fmt = _format(format)
+    level = _tlp(tlp) or TLP_BY_NAME[get_settings(request).default_tlp]
+    data = await request.body()
+    if not data.strip():
+        raise InvalidInput("request body is empty")
+    job = _board(request).create(actor=actor, fmt=fmt, size=len(data))
+    background.add_task(
+        run_import_job, get_database(request), job, actor=actor, data=data, fmt=fmt, default_tlp=level
+    )
+    return {**job.to_dict(), "url": f"/api/v1/imports/{job.id}"}
+
+
+@router.get("/{job_id}")
+def job_status(request: Request, actor: ActorDep, job_id: str) -> dict[str, Any]:
+    return _board(request).get(job_id, actor=actor).to_dict()
+
+
+@router.post("/candidates")
+async def candidates(request: Request, actor: Writer) -> dict[str, Any]:
+    """Indicator candidates in a text (refanged), for the analyst to review before import."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("text must be UTF-8") from None
+    return {
+        "candidates": [
+            {"kind": c.kind, "value": c.value, "context": c.context} for c in extract_candidates(text)
+        ]
+    }
+
+
+@router.post("/candidates/accept", status_code=201)
+def accept_candidates(db: DbDep, actor: Writer, body: dict[str, Any]) -> dict[str, Any]:
+    """Import the candidates the analyst kept: ``{"candidates": [{"kind", "value"}], "source", "tlp"}``."""
+    items = body.get("candidates")
+    if not isinstance(items, list) or not items:
+        raise InvalidInput("'candidates' must be a non-empty list")
+    pairs = []
+    for item in items:
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("kind"), str)
+            or not isinstance(item.get("value"), str)
+        ):
+            raise InvalidInput("each candidate needs 'kind' and 'value' strings")
+        pairs.append((item["kind"], item["value"]))
+    result = import_candidates(
+        db,
+        actor=actor,
+        candidates=pairs,
+        source=str(body.get("source") or "free text")[:200],
+        default_tlp=_tlp(body.get("tlp")),
+    )
+    return dict(result.to_dict())
