@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
 from colsec import __version__
@@ -34,17 +33,4 @@ def node(request: Request) -> dict[str, Any]:
     return {"name": s.node_name, "version": __version__, "default_tlp": s.default_tlp}
 
 
-@router.get("/", include_in_schema=False, response_class=HTMLResponse)
-def home(request: Request) -> HTMLResponse:
-    from html import escape
-
-    s = get_settings(request)
-    body = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>colsec</title></head><body>"
-        f"<h1>colsec node {escape(s.node_name)}</h1>"
-        "<p>Collective cyber security and crisis response: shared STIX 2.1 intelligence, "
-        "TAXII 2.1 federation, matching, crisis decisions.</p>"
-        "<ul><li><a href='/api/docs'>API documentation</a></li><li><a href='/taxii2/'>TAXII 2.1</a></li></ul>"
-        "</body></html>"
-    )
-    return HTMLResponse(body)
+# The home page ("/") is the UI dashboard: colsec.web.ui.dashboard.

@@ -1,1 +1,67 @@
+"""The server-rendered web UI (Jinja2 + htmx, Russian and English).
 
+``install(app)`` wires it into the FastAPI app: the session cookie codec and the
+``session_user`` hook that ``colsec.web.deps`` consults, the static files, the
+page routers, and HTML error pages for UI paths (API and TAXII paths keep JSON).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from colsec.errors import ColsecError
+from colsec.settings import Settings
+from colsec.web.i18n import WEB_DIR
+
+__all__ = ["install", "is_ui_path"]
+
+_NOT_UI = ("/api/", "/taxii2", "/healthz", "/static/")
+
+
+def is_ui_path(path: str) -> bool:
+    return not path.startswith(_NOT_UI)
+
+
+def install(app: FastAPI) -> None:
+    from colsec.web.sessions import SessionCodec, session_user
+    from colsec.web.ui import admin, auth, dashboard, imports, intel
+    from colsec.web.ui.render import LoginRequired, page
+
+    settings: Settings = app.state.settings
+    app.state.session_codec = SessionCodec(
+        settings.ensure_secret_key(), max_age=settings.session_max_age_seconds
+    )
+    app.state.session_user = session_user
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    for module in (auth, dashboard, intel, imports, admin):
+        app.include_router(module.router)
+
+    api_error_handler: Any = app.exception_handlers.get(ColsecError)
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    async def colsec_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ColsecError)
+        if not is_ui_path(request.url.path) and api_error_handler is not None:
+            return await api_error_handler(request, exc)  # type: ignore[no-any-return]
+        from colsec.web.deps import get_optional_actor
+
+        try:
+            actor = getattr(request.state, "actor", None) or get_optional_actor(request)
+        except ColsecError:
+            actor = None
+        return page(request, "ui/error.html", {"status": exc.status, "code": exc.code, "detail": exc.message},
+                    actor=actor, status=exc.status)  # fmt: skip
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(ColsecError, colsec_error)

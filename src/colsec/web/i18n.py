@@ -1,0 +1,146 @@
+"""Languages of the web UI: Babel catalogs (``en``, ``ru``), negotiation, localised formatting.
+
+One Jinja2 environment per language, each with its own gettext callables and
+Babel-bound date/number filters, so a template never needs to know the locale.
+Autoescaping is on for every template: data from peers is hostile HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_timedelta
+from babel.numbers import format_decimal
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "LOCALE_DIR",
+    "N_",
+    "TEMPLATE_DIR",
+    "environment",
+    "negotiate",
+    "parse_accept_language",
+    "translations",
+]
+
+WEB_DIR = Path(__file__).resolve().parent
+LOCALE_DIR = WEB_DIR / "locale"
+TEMPLATE_DIR = WEB_DIR / "templates"
+LANGUAGES: tuple[str, ...] = ("en", "ru")
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction; it is translated later, where the language is known."""
+    return message
+
+
+@cache
+def translations(lang: str) -> Translations:
+    """The compiled catalog for ``lang``; a missing catalog is a packaging error, not a fallback."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r}")
+    tr = Translations.load(str(LOCALE_DIR), [lang], domain="messages")
+    if not isinstance(tr, Translations):
+        raise RuntimeError(f"message catalog for {lang!r} is missing under {LOCALE_DIR}")
+    return tr
+
+
+def parse_accept_language(header: str | None) -> str | None:
+    """The best supported language from an ``Accept-Language`` header, by q-value."""
+    if not header:
+        return None
+    best: tuple[float, int, str] | None = None
+    for pos, part in enumerate(header.split(",")[:20]):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                q = float(params[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and q > 0 and (best is None or (q, -pos) > (best[0], best[1])):
+            best = (q, -pos, primary)
+    return best[2] if best else None
+
+
+def negotiate(*, user_language: str | None, session_language: str | None, accept_language: str | None) -> str:
+    """The user's setting first, then the language picked before login, then the browser's."""
+    for cand in (user_language, session_language, parse_accept_language(accept_language)):
+        if cand in LANGUAGES:
+            return cand
+    return DEFAULT_LANGUAGE
+
+
+def _to_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        text = value.strip().replace("Z", "+00:00")
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    return None
+
+
+def _filters(lang: str) -> dict[str, Callable[..., str]]:
+    loc = Locale.parse(lang)
+
+    def dt(value: Any, fmt: str = "medium") -> str:
+        parsed = _to_datetime(value)
+        return format_datetime(parsed, fmt, tzinfo=UTC, locale=loc) if parsed else ""
+
+    def d(value: Any, fmt: str = "medium") -> str:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return format_date(value, fmt, locale=loc)
+        parsed = _to_datetime(value)
+        return format_date(parsed.date(), fmt, locale=loc) if parsed else ""
+
+    def num(value: Any) -> str:
+        return format_decimal(value, locale=loc) if value is not None else ""
+
+    def delta(value: Any, *, add_direction: bool = True) -> str:
+        if isinstance(value, datetime | str):
+            parsed = _to_datetime(value)
+            if parsed is None:
+                return ""
+            value = parsed - datetime.now(UTC)
+        if not isinstance(value, timedelta):
+            return ""
+        return format_timedelta(value, locale=loc, add_direction=add_direction, threshold=1.1)
+
+    return {"datetime": dt, "date": d, "number": num, "timedelta": delta}
+
+
+@cache
+def environment(lang: str) -> Environment:
+    """The Jinja2 environment for one language (built once)."""
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(_filters(lang))
+    env.globals["LANG"] = lang
+    env.globals["LANGUAGES"] = LANGUAGES
+    env.globals["LANGUAGE_NAMES"] = LANGUAGE_NAMES
+    return env

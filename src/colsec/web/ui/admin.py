@@ -1,0 +1,103 @@
+"""Administration: organisations, users and API tokens (admins only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from colsec.accounts import service as accounts
+from colsec.accounts.roles import Role
+from colsec.errors import InvalidInput, NotFound
+from colsec.web.deps import DbDep
+from colsec.web.ui import data
+from colsec.web.ui.render import FormActor, PageActor, form_data, page, require
+
+router = APIRouter(include_in_schema=False)
+
+ROLES = [r for r in Role]
+KINDS = ["member", "crisis_centre", "external"]
+
+
+def _field(form: object, name: str) -> str:
+    value = form.get(name) if hasattr(form, "get") else None
+    return value.strip() if isinstance(value, str) else ""
+
+
+@router.get("/admin/organisations", response_class=HTMLResponse)
+def organisations(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
+    require(actor)
+    return page(
+        request, "ui/admin_orgs.html", {"orgs": accounts.list_organisations(db), "kinds": KINDS}, actor=actor
+    )
+
+
+@router.post("/admin/organisations")
+async def create_organisation(request: Request, db: DbDep, actor: FormActor) -> Response:
+    require(actor)
+    form = await form_data(request)
+    kind = _field(form, "kind") or "member"
+    accounts.create_organisation(
+        db,
+        actor=actor,
+        name=_field(form, "name"),
+        short_name=_field(form, "short_name"),
+        country=_field(form, "country").upper()[:3] or None,
+        kind=kind,
+    )
+    return RedirectResponse("/admin/organisations", status_code=303)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
+    require(actor)
+    ctx = {"users": accounts.list_users(db), "orgs": data.org_names(db), "roles": ROLES, "new_token": None}
+    return page(request, "ui/admin_users.html", ctx, actor=actor)
+
+
+@router.post("/admin/users")
+async def create_user(request: Request, db: DbDep, actor: FormActor) -> Response:
+    require(actor)
+    form = await form_data(request)
+    org = accounts.get_org_by_name(db, _field(form, "org"))
+    accounts.create_user(
+        db,
+        actor=actor,
+        username=_field(form, "username"),
+        password=_field(form, "password") or None,
+        role=_field(form, "role"),
+        org=org,
+        display_name=_field(form, "display_name"),
+        language=_field(form, "language") or "en",
+    )
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/admin/tokens", response_class=HTMLResponse)
+def tokens(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
+    require(actor)
+    ctx = {"tokens": data.list_tokens(db), "users": accounts.list_users(db), "new_token": None}
+    return page(request, "ui/admin_tokens.html", ctx, actor=actor)
+
+
+@router.post("/admin/tokens", response_class=HTMLResponse)
+async def create_token(request: Request, db: DbDep, actor: FormActor) -> HTMLResponse:
+    """Create a token and show its value once (it is stored only as a hash)."""
+    require(actor)
+    form = await form_data(request)
+    username = _field(form, "username")
+    user = data.user_by_name(db, username)
+    if user is None:
+        raise NotFound(f"user {username!r} not found")
+    name = _field(form, "name") or "api"
+    if len(name) > 100:
+        raise InvalidInput("token name longer than 100 characters")
+    value = accounts.create_token(db, actor=actor, user=user, name=name)
+    ctx = {
+        "tokens": data.list_tokens(db),
+        "users": accounts.list_users(db),
+        "new_token": (user.username, value),
+    }
+    return page(request, "ui/admin_tokens.html", ctx, actor=actor)
+
+
+__all__ = ["router"]

@@ -1,0 +1,35 @@
+"""The dashboard: the situational picture of the alliance as this organisation sees it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from colsec.web.deps import DbDep
+from colsec.web.ui import crisis_pages, data, federation_panel, worldmap
+from colsec.web.ui.render import PageActor, page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
+    board = data.dashboard(db, actor=actor)
+    by_shape = {}
+    for m in board.members:
+        shape = worldmap.shape_id_for(m.org.country)
+        if shape:
+            by_shape[shape] = m
+    return page(
+        request,
+        "ui/dashboard.html",
+        {
+            "board": board,
+            "shapes": worldmap.country_shapes(),
+            "by_shape": by_shape,
+            "map_size": (worldmap.WIDTH, worldmap.HEIGHT),
+            "crisis": crisis_pages.dashboard_panel(db, actor) if crisis_pages.available() else None,
+            "federation": federation_panel.health(db),
+        },
+        actor=actor,
+    )

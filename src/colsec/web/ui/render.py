@@ -1,0 +1,190 @@
+"""Page rendering and the UI's request dependencies (who is logged in, CSRF on forms).
+
+UI routes never read the Authorization header themselves: they use the same
+``colsec.web.deps`` resolution as the API, whose ``session_user`` hook reads the
+signed session cookie.  Form posts check the CSRF field before the session counts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cache
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment
+from starlette.datastructures import FormData
+
+from colsec.accounts.roles import Actor, Role
+from colsec.errors import ColsecError, Forbidden
+from colsec.stix.tlp import TLP
+from colsec.web.deps import get_optional_actor, get_settings
+from colsec.web.i18n import N_, environment, negotiate, translations
+from colsec.web.sessions import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec, current_session
+
+__all__ = [
+    "FormActor",
+    "LoginRequired",
+    "PageActor",
+    "form_data",
+    "gettext_for",
+    "language_of",
+    "page",
+    "require",
+]
+
+MAX_FIELD_BYTES = 16 * 1024 * 1024
+
+
+class LoginRequired(Exception):
+    """Raised by UI dependencies; rendered as a redirect to the login page."""
+
+
+class CsrfFailed(ColsecError):
+    status = 403
+    code = "csrf_failed"
+
+
+@cache
+def ui_environment(lang: str) -> Environment:
+    """The language's Jinja2 environment with the UI's data filters added."""
+    from colsec.web.ui.data import display_name
+
+    env = environment(lang)
+    env.filters["fromjson"] = orjson.loads
+    env.filters["tlp"] = lambda v: TLP(int(v))
+    env.filters["display_name"] = display_name
+    return env
+
+
+def language_of(request: Request, actor: Actor | None = None) -> str:
+    sess = current_session(request)
+    return negotiate(
+        user_language=actor.language if actor else None,
+        session_language=sess.lang if sess else None,
+        accept_language=request.headers.get("accept-language"),
+    )
+
+
+def gettext_for(lang: str) -> Callable[[str], str]:
+    return translations(lang).gettext
+
+
+def ensure_session(request: Request) -> tuple[Session, bool]:
+    """The request's session, or a fresh anonymous one (True: the cookie must be set)."""
+    sess = current_session(request)
+    if sess is not None:
+        return sess, False
+    sess = Session.new()
+    request.state.ui_session = sess
+    return sess, True
+
+
+def set_session(request: Request, response: Any, sess: Session) -> None:
+    codec: SessionCodec = request.app.state.session_codec
+    codec.set_cookie(response, sess, secure=request.url.scheme == "https")
+    request.state.ui_session = sess
+
+
+def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
+    """Navigation as (path, message); labels are translated in the template."""
+    if actor is None:
+        return []
+    items = [("/", N_("Dashboard")), ("/intel", N_("Intelligence"))]
+    if actor.role in (Role.ADMIN, Role.ANALYST, Role.COORDINATOR):
+        items.append(("/import", N_("Import")))
+    from colsec.web.ui import crisis_pages
+
+    if crisis_pages.available():
+        items.append(("/crisis", N_("Crises")))
+    if actor.role == Role.ADMIN:
+        items.append(("/admin/organisations", N_("Administration")))
+    return items
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    actor: Actor | None = None,
+    status: int = 200,
+    lang: str | None = None,
+) -> HTMLResponse:
+    """Render ``template`` in the negotiated language with the common layout context."""
+    started = getattr(request.state, "ui_started", None)
+    lang = lang or language_of(request, actor)
+    sess, fresh = ensure_session(request)
+    settings = get_settings(request)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "actor": actor,
+        "csrf_token": sess.csrf,
+        "csrf_field": CSRF_FIELD,
+        "nav": nav_items(actor),
+        "path": request.url.path,
+        "node_name": settings.node_name,
+        "hx": request.headers.get("hx-request") == "true",
+    }
+    if context:
+        ctx.update(context)
+    html = ui_environment(lang).get_template(template).render(ctx)
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Content-Language"] = lang
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    if started is not None:
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    if fresh:
+        set_session(request, response, sess)
+    return response
+
+
+async def form_data(request: Request) -> FormData:
+    """The parsed form (cached on the request), with room for pasted text and uploads."""
+    cached: FormData | None = getattr(request.state, "ui_form", None)
+    if cached is None:
+        cached = await request.form(max_part_size=MAX_FIELD_BYTES)
+        request.state.ui_form = cached
+    return cached
+
+
+def _page_actor(request: Request) -> Actor:
+    request.state.ui_started = time.perf_counter()
+    actor = get_optional_actor(request)
+    if actor is None:
+        raise LoginRequired
+    return actor
+
+
+async def _form_actor(request: Request) -> Actor:
+    """For POSTs: the CSRF token (form field or header) must match the session's first."""
+    request.state.ui_started = time.perf_counter()
+    sess = current_session(request)
+    presented = request.headers.get(CSRF_HEADER)
+    if not presented:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await form_data(request)
+            value = form.get(CSRF_FIELD)
+            presented = value if isinstance(value, str) else None
+    if sess is None or not sess.csrf_ok(presented):
+        raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
+    request.state.csrf_ok = True
+    actor = get_optional_actor(request)
+    if actor is None:
+        raise LoginRequired
+    return actor
+
+
+PageActor = Annotated[Actor, Depends(_page_actor)]
+FormActor = Annotated[Actor, Depends(_form_actor)]
+
+
+def require(actor: Actor, *roles: Role) -> None:
+    """Admin always passes; anyone else must hold one of ``roles``."""
+    if actor.role != Role.ADMIN and actor.role not in roles:
+        raise Forbidden(f"role '{actor.role}' may not open this page")
