@@ -77,7 +77,8 @@ class Orgs:
 
     def __call__(self, short: str, kind: str = "member") -> Organisation:
         if short not in self.by_name:
-            self.by_name[short] = accounts.create_organisation(
+            existing = self.db.query(Organisation).filter_by(short_name=short).one_or_none()
+            self.by_name[short] = existing or accounts.create_organisation(
                 self.db, actor=SYSTEM, name=f"{short} agency", short_name=short, kind=kind
             )
         return self.by_name[short]
