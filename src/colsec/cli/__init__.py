@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from colsec.cli import accounts, core, federation, formats
+from colsec.cli import accounts, core, federation, formats, taxii
 
 __all__ = ["app", "main"]
 
@@ -19,6 +19,7 @@ core.register(app)
 accounts.register(app)
 formats.register(app)
 federation.register(app)
+taxii.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,44 @@
+"""Serve API roots migrated from medallion at their old URLs (``/<root>/...`` → ``/taxii2/<root>/...``).
+
+Plain ASGI middleware: only paths whose first segment is an API root marked
+``legacy_path`` are rewritten, so it never shadows another route.  The set of
+names is read from the database at most every ``ttl`` seconds, in a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+from sqlalchemy import select
+
+from colsec.taxii.models import TaxiiApiRoot
+
+__all__ = ["LegacyRootPaths"]
+
+
+class LegacyRootPaths:
+    def __init__(self, app: Any, ttl: float = 10.0) -> None:
+        self.app = app
+        self.ttl = ttl
+        self._names: frozenset[str] = frozenset()
+        self._loaded_at = -1e9
+
+    def _load(self, database: Any) -> frozenset[str]:
+        with database.unit_of_work(write=False) as db:
+            return frozenset(db.execute(select(TaxiiApiRoot.name).where(TaxiiApiRoot.legacy_path)).scalars())
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            path: str = scope.get("path", "")
+            first = path[1:].split("/", 1)[0]
+            if first and first != "taxii2" and path.count("/") >= 2:
+                database = getattr(getattr(scope.get("app"), "state", None), "database", None)
+                if database is not None and time.monotonic() - self._loaded_at > self.ttl:
+                    self._names = await anyio.to_thread.run_sync(self._load, database)
+                    self._loaded_at = time.monotonic()
+                if first in self._names:
+                    new_path = "/taxii2" + path
+                    scope = {**scope, "path": new_path, "raw_path": new_path.encode()}
+        await self.app(scope, receive, send)
