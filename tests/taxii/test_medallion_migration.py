@@ -25,7 +25,11 @@ TAXII = "application/taxii+json;version=2.1"
 
 
 def _medallion_files(folder: Path) -> Path:
-    v1 = {**indicator(1, tag="med"), "created": "2016-01-01T00:00:00.000Z", "modified": "2016-01-01T00:00:00.000Z"}
+    v1 = {
+        **indicator(1, tag="med"),
+        "created": "2016-01-01T00:00:00.000Z",
+        "modified": "2016-01-01T00:00:00.000Z",
+    }
     v2 = {**v1, "modified": "2017-01-27T13:49:53.935Z", "name": "updated"}
     other = indicator(2, tag="med")
     broken = {
