@@ -37,8 +37,11 @@ __all__ = [
     "SIGNATURE_HEADER",
     "DeliveryReport",
     "deliver_pending",
+    "mark_read",
+    "my_notifications",
     "notify",
     "recipients",
+    "register_webhook",
     "sign",
     "validate_webhook_url",
 ]
@@ -227,3 +230,52 @@ def _claim(database: Database, model: Any, row_id: int, column: str) -> bool:
             update(model).where(model.id == row_id, col == "pending").values({column: "sending"})
         )
         return bool(result.rowcount == 1)
+
+
+def register_webhook(db: Session, *, actor: Any, url: str, secret: str, allow_private: bool) -> Webhook:
+    """An organisation's admin, coordinator or representative registers where events are POSTed."""
+    from colsec.crisis.access import require_role
+    from colsec.store import audit
+
+    require_role(actor, Role.COORDINATOR, Role.REPRESENTATIVE, doing="register webhooks")
+    if actor.org_id is None:
+        raise InvalidInput("webhooks belong to an organisation")
+    hook = Webhook(
+        organisation_id=actor.org_id,
+        url=validate_webhook_url(url, allow_private=allow_private),
+        secret=secret,
+    )
+    db.add(hook)
+    db.flush()
+    audit.record(
+        db, actor=actor, action="crisis.webhook.register", target=f"webhook:{hook.id}", details={"url": url}
+    )
+    return hook
+
+
+def my_notifications(
+    db: Session, *, user_id: int | None, unread_only: bool = False, limit: int = 100
+) -> list[Notification]:
+    if user_id is None:
+        return []
+    stmt = (
+        select(Notification)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.id.desc())
+        .limit(min(limit, 500))
+    )
+    if unread_only:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    return list(db.execute(stmt).scalars())
+
+
+def mark_read(db: Session, *, user_id: int | None, notification_id: int) -> None:
+    from colsec.errors import NotFound
+
+    result: Any = db.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.user_id == user_id)
+        .values(read_at=now())
+    )
+    if result.rowcount != 1:
+        raise NotFound(f"notification {notification_id} not found")

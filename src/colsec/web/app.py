@@ -104,6 +104,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(objects.router)
     app.include_router(imports.router)
     app.include_router(taxii_router)
+    from colsec.web.api import crisis as crisis_api
+
+    app.include_router(crisis_api.router)
     from colsec.web import ui
 
     ui.install(app)  # pages, session-cookie login, static files

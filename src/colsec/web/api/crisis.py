@@ -1,0 +1,316 @@
+"""Crisis response over the JSON API: thin routes onto ``colsec.crisis.service``.
+
+Routes that change state deliver queued e-mail/webhook notifications from a route-level
+yield dependency: it is entered before the session dependency, so it exits after the
+session committed (FastAPI background tasks would run before that commit).  The ticker
+picks up anything a crashed process left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from colsec.crisis import notify as notices
+from colsec.crisis import service
+from colsec.crisis.models import Consultation
+from colsec.crisis.notify import deliver_pending
+from colsec.crisis.schemas import (
+    ConsultationIn,
+    ConsultationOut,
+    CrisisIn,
+    CrisisOut,
+    DelegationIn,
+    EventOut,
+    IncidentIn,
+    IncidentOut,
+    LessonIn,
+    LessonOut,
+    NotificationOut,
+    OfferIn,
+    OfferOut,
+    PositionIn,
+    PositionOut,
+    RequestIn,
+    RequestOut,
+    ResourceIn,
+    ResourceOut,
+    SitrepIn,
+    SitrepOut,
+    TransitionIn,
+    WebhookIn,
+    WebhookOut,
+)
+from colsec.crisis.ticker import tick
+from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
+
+router = APIRouter(prefix="/api/v1/crisis", tags=["crisis"])
+
+
+def _deliver_after_commit(request: Request) -> Iterator[None]:
+    """Route-level dependency: set up before the session, so torn down after it committed."""
+    yield
+    if getattr(request.app.state, "crisis_delivery", True):
+        deliver_pending(get_database(request), get_settings(request))
+
+
+Deliver = Depends(_deliver_after_commit)
+
+
+class CrisisTransitionIn(BaseModel):
+    to: Literal["active", "stabilising", "closed", "reviewed"]
+    note: str = Field(default="", max_length=5000)
+
+
+# --- incidents -----------------------------------------------------------------------------
+
+
+@router.post("/incidents", status_code=201, response_model=IncidentOut, dependencies=[Deliver])
+def report_incident(data: IncidentIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.report_incident(db, actor=actor, data=data)
+
+
+@router.get("/incidents", response_model=list[IncidentOut])
+def list_incidents(db: DbDep, actor: ActorDep, status: str | None = None) -> Any:
+    return service.list_incidents(db, actor=actor, status=status)
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentOut)
+def get_incident(incident_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.get_incident(db, actor=actor, incident_id=incident_id)
+
+
+@router.post("/incidents/{incident_id}/{step}", response_model=IncidentOut, dependencies=[Deliver])
+def incident_step(
+    incident_id: int,
+    step: Literal["triage", "escalate", "close"],
+    db: DbDep,
+    actor: ActorDep,
+    data: TransitionIn | None = None,
+) -> Any:
+    verb = {
+        "triage": service.triage_incident,
+        "escalate": service.escalate_incident,
+        "close": service.close_incident,
+    }[step]
+    return verb(db, actor=actor, incident_id=incident_id, data=data or TransitionIn())
+
+
+# --- crises --------------------------------------------------------------------------------
+
+
+@router.post("/crises", status_code=201, response_model=CrisisOut, dependencies=[Deliver])
+def open_crisis(data: CrisisIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.open_crisis(db, actor=actor, data=data)
+
+
+@router.get("/crises", response_model=list[CrisisOut])
+def list_crises(db: DbDep, actor: ActorDep, status: str | None = None) -> Any:
+    return service.list_crises(db, status=status)
+
+
+@router.get("/crises/{crisis_id}", response_model=CrisisOut)
+def get_crisis(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.get_crisis(db, crisis_id=crisis_id)
+
+
+@router.post("/crises/{crisis_id}/transition", response_model=CrisisOut, dependencies=[Deliver])
+def crisis_transition(crisis_id: int, data: CrisisTransitionIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.advance_crisis(db, actor=actor, crisis_id=crisis_id, to=data.to, note=data.note)
+
+
+@router.get("/crises/{crisis_id}/timeline", response_model=list[EventOut])
+def crisis_timeline(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.timeline(db, crisis_id=crisis_id)
+
+
+@router.post("/crises/{crisis_id}/sitreps", status_code=201, response_model=SitrepOut, dependencies=[Deliver])
+def add_sitrep(crisis_id: int, data: SitrepIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.add_sitrep(db, actor=actor, crisis_id=crisis_id, data=data)
+
+
+@router.get("/crises/{crisis_id}/sitreps", response_model=list[SitrepOut])
+def list_sitreps(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.list_sitreps(db, crisis_id=crisis_id)
+
+
+@router.post("/crises/{crisis_id}/lessons", status_code=201, response_model=LessonOut)
+def add_lesson(crisis_id: int, data: LessonIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.add_lesson(db, actor=actor, crisis_id=crisis_id, data=data)
+
+
+@router.get("/crises/{crisis_id}/lessons", response_model=list[LessonOut])
+def list_lessons(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.list_lessons(db, crisis_id=crisis_id)
+
+
+@router.get("/lessons", response_model=list[LessonOut])
+def search_lessons(db: DbDep, actor: ActorDep, q: Annotated[str, Query(min_length=1, max_length=200)]) -> Any:
+    return service.search_lessons(db, query=q)
+
+
+# --- requests, consultations ---------------------------------------------------------------
+
+
+@router.post("/crises/{crisis_id}/requests", status_code=201, response_model=RequestOut)
+def create_request(crisis_id: int, data: RequestIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.create_request(db, actor=actor, crisis_id=crisis_id, data=data)
+
+
+@router.get("/requests", response_model=list[RequestOut])
+def list_requests(db: DbDep, actor: ActorDep, crisis_id: int | None = None, status: str | None = None) -> Any:
+    return service.list_requests(db, crisis_id=crisis_id, status=status)
+
+
+@router.get("/requests/{request_id}", response_model=RequestOut)
+def get_request(request_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.get_request(db, request_id=request_id)
+
+
+@router.post("/requests/{request_id}/submit", response_model=RequestOut, dependencies=[Deliver])
+def submit_request(request_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.submit_request(db, actor=actor, request_id=request_id)
+
+
+@router.post("/requests/{request_id}/withdraw", response_model=RequestOut, dependencies=[Deliver])
+def withdraw_request(request_id: int, db: DbDep, actor: ActorDep, data: TransitionIn | None = None) -> Any:
+    return service.withdraw_request(
+        db, actor=actor, request_id=request_id, note=(data or TransitionIn()).note
+    )
+
+
+@router.get("/requests/{request_id}/coverage")
+def request_coverage(request_id: int, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    return service.coverage(db, request_id=request_id).to_dict()
+
+
+def _consultation_out(db: Session, c: Consultation) -> ConsultationOut:
+    out = ConsultationOut.model_validate(c)
+    out.eligible_org_ids = service.eligible_org_ids(db, c.id)
+    out.positions = [PositionOut.model_validate(p) for p in service.list_positions(db, consultation_id=c.id)]
+    return out
+
+
+@router.post(
+    "/requests/{request_id}/consultations",
+    status_code=201,
+    response_model=ConsultationOut,
+    dependencies=[Deliver],
+)
+def open_consultation(request_id: int, data: ConsultationIn, db: DbDep, actor: ActorDep) -> Any:
+    return _consultation_out(db, service.open_consultation(db, actor=actor, request_id=request_id, data=data))
+
+
+@router.get("/consultations", response_model=list[ConsultationOut])
+def list_consultations(
+    db: DbDep, actor: ActorDep, crisis_id: int | None = None, status: str | None = None
+) -> Any:
+    return [
+        _consultation_out(db, c) for c in service.list_consultations(db, crisis_id=crisis_id, status=status)
+    ]
+
+
+@router.get("/consultations/{consultation_id}", response_model=ConsultationOut)
+def get_consultation(consultation_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return _consultation_out(db, service.get_consultation(db, consultation_id=consultation_id))
+
+
+@router.post(
+    "/consultations/{consultation_id}/positions",
+    status_code=201,
+    response_model=PositionOut,
+    dependencies=[Deliver],
+)
+def post_position(consultation_id: int, data: PositionIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.post_position(db, actor=actor, consultation_id=consultation_id, data=data)
+
+
+@router.post("/consultations/{consultation_id}/delegations", status_code=201, dependencies=[Deliver])
+def delegate(consultation_id: int, data: DelegationIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    d = service.delegate(
+        db, actor=actor, consultation_id=consultation_id, delegate_username=data.delegate_username
+    )
+    return {
+        "consultation_id": d.consultation_id,
+        "organisation_id": d.organisation_id,
+        "delegate_user_id": d.delegate_user_id,
+    }
+
+
+# --- resources and offers ------------------------------------------------------------------
+
+
+@router.post("/resources", status_code=201, response_model=ResourceOut)
+def register_resource(data: ResourceIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.register_resource(db, actor=actor, data=data)
+
+
+@router.get("/resources", response_model=list[ResourceOut])
+def list_resources(
+    db: DbDep, actor: ActorDep, capability: str | None = None, organisation_id: int | None = None
+) -> Any:
+    return service.list_resources(db, capability=capability, org_id=organisation_id)
+
+
+@router.post(
+    "/requests/{request_id}/offers", status_code=201, response_model=OfferOut, dependencies=[Deliver]
+)
+def make_offer(request_id: int, data: OfferIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.make_offer(db, actor=actor, request_id=request_id, data=data)
+
+
+@router.get("/requests/{request_id}/offers", response_model=list[OfferOut])
+def list_offers(request_id: int, db: DbDep, actor: ActorDep) -> Any:
+    return service.list_offers(db, request_id=request_id)
+
+
+@router.post("/offers/{offer_id}/{to}", response_model=OfferOut, dependencies=[Deliver])
+def offer_step(
+    offer_id: int,
+    to: Literal["accepted", "declined", "committed", "deployed", "demobilised"],
+    db: DbDep,
+    actor: ActorDep,
+) -> Any:
+    return service.advance_offer(db, actor=actor, offer_id=offer_id, to=to)
+
+
+# --- metrics, notifications, webhooks, ticker -------------------------------------------------
+
+
+@router.get("/metrics")
+def metrics(db: DbDep, actor: ActorDep, crisis_id: int | None = None) -> dict[str, Any]:
+    return service.crisis_metrics(db, crisis_id=crisis_id)
+
+
+@router.get("/notifications", response_model=list[NotificationOut])
+def my_notifications(db: DbDep, actor: ActorDep, unread: bool = False) -> Any:
+    return notices.my_notifications(db, user_id=actor.user_id, unread_only=unread)
+
+
+@router.post("/notifications/{notification_id}/read", status_code=204)
+def mark_read(notification_id: int, db: DbDep, actor: ActorDep) -> Response:
+    notices.mark_read(db, user_id=actor.user_id, notification_id=notification_id)
+    return Response(status_code=204)
+
+
+@router.post("/webhooks", status_code=201, response_model=WebhookOut)
+def register_webhook(data: WebhookIn, request: Request, db: DbDep, actor: ActorDep) -> Any:
+    allow = get_settings(request).allow_private_peers
+    return notices.register_webhook(db, actor=actor, url=data.url, secret=data.secret, allow_private=allow)
+
+
+@router.post("/tick")
+def run_tick(request: Request, actor: ActorDep) -> dict[str, Any]:
+    """Close due consultations, send reminders and deliver notifications now (coordinators)."""
+    from colsec.accounts.roles import Role
+    from colsec.crisis.access import require_role
+
+    require_role(actor, Role.COORDINATOR, doing="run the crisis ticker")
+    return tick(get_database(request), get_settings(request)).to_dict()
+
+
+__all__ = ["router"]
