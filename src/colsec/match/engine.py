@@ -130,6 +130,48 @@ def _walk(
             yield from _walk(t, prefix + "[*]", item, objects, refs)
 
 
+def _steps(key: str) -> tuple[str | None, ...]:
+    """Path key -> steps; None stands for ``[*]``."""
+    out: list[str | None] = []
+    for part in key.split("."):
+        stars = 0
+        while part.endswith("[*]"):
+            part = part[:-3]
+            stars += 1
+        if part:
+            out.append(part)
+        out.extend([None] * stars)
+    return tuple(out)
+
+
+def _extract(
+    obj: dict[str, Any], steps: tuple[str | None, ...], objects: dict[str, dict[str, Any]]
+) -> list[str]:
+    values: list[Any] = [obj]
+    for step in steps:
+        nxt: list[Any] = []
+        if step is None:
+            for v in values:
+                if isinstance(v, list):
+                    nxt.extend(v)
+        else:
+            for v in values:
+                if isinstance(v, dict) and step in v:
+                    x = v[step]
+                    if step.endswith("_ref"):
+                        if isinstance(x, str) and x in objects:
+                            nxt.append(objects[x])
+                    elif step.endswith("_refs"):
+                        if isinstance(x, list):
+                            nxt.append([objects[r] for r in x if isinstance(r, str) and r in objects])
+                    else:
+                        nxt.append(x)
+        values = nxt
+        if not values:
+            return []
+    return [v for v in values if isinstance(v, str)]
+
+
 @dataclass(slots=True)
 class _Complex:
     plan: Plan
@@ -163,6 +205,17 @@ class MatchEngine:
         self.scan: dict[str, list[int]] = defaultdict(list)  # object type -> row codes
         self.suppressed = 0
         self._strings: dict[str, str] = {}
+        self._wanted: dict[str, list[tuple[str, tuple[str | None, ...]]]] | None = None
+
+    def _wanted_paths(self) -> dict[str, list[tuple[str, tuple[str | None, ...]]]]:
+        """Object type -> the indexed path keys (and their steps) worth extracting from events."""
+        if self._wanted is None:
+            wanted: dict[str, dict[str, tuple[str | None, ...]]] = {}
+            for table in (self.eq, self.cidr, self.suffix, self.substr):
+                for obj_type, key in table:
+                    wanted.setdefault(obj_type, {})[key] = _steps(key)
+            self._wanted = {t: list(d.items()) for t, d in wanted.items()}
+        return self._wanted
 
     def warninglisted(self, where: str, value: Any) -> bool:
         """Is ``value`` found at ``where`` ("type:path") on a warninglist?  (kind, value) hook."""
@@ -212,9 +265,15 @@ class MatchEngine:
     def _bulk(self, batch: list[IndicatorRecord], report: CompileReport) -> None:
         patterns = pl.Series("p", [r.pattern for r in batch], dtype=pl.String)
         parts = patterns.str.extract_groups(
-            r"^\[([A-Za-z_][A-Za-z0-9_-]*):([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
-            r" = '([^'\\]*)'\]$"
+            r"^\[([A-Za-z_][A-Za-z0-9_-]*):((?:[A-Za-z_][A-Za-z0-9_]*|'[A-Za-z0-9_-]+')"
+            r"(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|'[A-Za-z0-9_-]+'))*) (=|ISSUBSET) '([^'\\]*)'\]$"
         ).struct.unnest()
+        parts = parts.with_columns(
+            pl.col("2").str.replace_all("'", "", literal=True),
+            pl.when(pl.col("3") == "=").then(pl.col("4")).alias("3"),
+            pl.when(pl.col("3") == "ISSUBSET").then(pl.col("4")).alias("cidr"),
+        )
+        cidr_list = parts["cidr"].to_list()
         simple_mask = parts["3"].is_not_null().to_numpy()
         obj_types = parts["1"].to_list()
         paths = parts["2"].to_list()
@@ -227,6 +286,10 @@ class MatchEngine:
         for i, rec in enumerate(batch):
             if rec.id in self.row_of:
                 self.remove(rec.id)
+            if cidr_list[i] is not None and self._simple_cidr(
+                rec, obj_types[i], paths[i], cidr_list[i], report
+            ):
+                continue
             if simple_mask[i]:
                 path = paths[i]
                 if path.startswith("hashes."):
@@ -247,17 +310,37 @@ class MatchEngine:
                 self._add_complex(rec, report)
         self._grow_alive()
         for key, (vals, codes) in grouped.items():
-            idx = self.eq.get(key)
-            if idx is None or not len(idx):
-                self.eq[key] = HashIndex.build(
-                    pl.Series(vals, dtype=pl.String), np.asarray(codes, dtype=np.int64)
-                )
-            else:
-                for v, c in zip(vals, codes, strict=True):
-                    idx.add(v, c)
+            self._wanted = None
+            old = self.eq.get(key)
+            values = pl.Series(vals, dtype=pl.String)
+            code_arr = np.asarray(codes, dtype=np.int64)
+            if old is not None and len(old.keys):
+                values = pl.concat([old.values, values])
+                code_arr = np.concatenate([old.rows.astype(np.int64), code_arr])
+            built = HashIndex.build(values, code_arr)
+            if old is not None:
+                built.extra = old.extra
+            self.eq[key] = built
             rows = np.asarray(codes, dtype=np.int64) // MAX_LEAVES
             self.alive[rows] = True
         report.loaded = report.simple + report.complex
+
+    def _simple_cidr(
+        self, rec: IndicatorRecord, obj_type: str, path: str, cidr: str, report: CompileReport
+    ) -> bool:
+        """``[type:path ISSUBSET 'block']`` straight into the CIDR index (exact, no parse)."""
+        self._wanted = None
+        idx = self.cidr.setdefault((obj_type, path), CidrIndex())
+        row = len(self.ids)
+        try:
+            idx.add(cidr, row * MAX_LEAVES)
+        except ValueError:
+            return False  # let the parser report it
+        self._new_row(rec)
+        self._grow_alive()
+        self.alive[row] = True
+        report.simple += 1
+        return True
 
     def _add_complex(self, rec: IndicatorRecord, report: CompileReport) -> bool:
         try:
@@ -288,6 +371,7 @@ class MatchEngine:
 
     def _add_anchor(self, anchor: Anchor, code: int) -> None:
         kind, obj_type, key, value = anchor
+        self._wanted = None
         k = (obj_type, key)
         if kind == "eq":
             self.eq.setdefault(k, HashIndex()).add(value, code)
@@ -338,19 +422,23 @@ class MatchEngine:
             return []
         columns: dict[Key, tuple[list[str], list[int]]] = {}
         types_of: list[set[str]] = []
+        wanted = self._wanted_paths()
         for ei, ev in enumerate(events):
             types: set[str] = set()
-            for obj in ev.objects.values():
+            objects = ev.objects
+            for obj in objects.values():
                 t = obj.get("type")
-                if isinstance(t, str):
-                    types.add(t)
+                if not isinstance(t, str):
+                    continue
+                types.add(t)
+                for pkey, steps in wanted.get(t, ()):
+                    for value in _extract(obj, steps, objects):
+                        col = columns.get((t, pkey))
+                        if col is None:
+                            col = columns[(t, pkey)] = ([], [])
+                        col[0].append(value)
+                        col[1].append(ei)
             types_of.append(types)
-            for key, value in flatten(ev.objects):
-                col = columns.get(key)
-                if col is None:
-                    col = columns[key] = ([], [])
-                col[0].append(value)
-                col[1].append(ei)
         hits: dict[int, dict[int, list[tuple[str, Any]]]] = defaultdict(dict)  # event -> code -> matched
 
         def record(ei: int, code: int, key: Key, value: Any) -> None:

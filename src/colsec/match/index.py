@@ -45,8 +45,7 @@ def ipv4_to_u32(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
         valid = valid & o.is_not_null() & (o.fill_null(256) < 256)
         total = total * 256 + o.fill_null(0)
     mask = valid.fill_null(False).to_numpy()
-    digits_ok = values.str.contains(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$").fill_null(False).to_numpy()
-    return total.to_numpy().astype(np.uint32), mask & digits_ok
+    return total.to_numpy().astype(np.uint32), mask
 
 
 @dataclass
@@ -54,16 +53,17 @@ class HashIndex:
     """Exact string equality: value -> indicator rows, for one (type, path)."""
 
     keys: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint64))
-    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int32))
+    rows: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     values: pl.Series = field(default_factory=lambda: pl.Series([], dtype=pl.String))
     bitmap: np.ndarray = field(default_factory=lambda: np.zeros(1 << (_BITMAP_LOG2 - 6), dtype=np.uint64))
     extra: dict[str, list[int]] = field(default_factory=dict)
+    _extra_series: pl.Series | None = None
 
     @classmethod
     def build(cls, values: pl.Series, rows: np.ndarray) -> HashIndex:
         hashes = hash_strings(values)
         order = np.argsort(hashes, kind="stable")
-        idx = cls(hashes[order], rows[order].astype(np.int32), values.gather(order))
+        idx = cls(hashes[order], rows[order].astype(np.int64), values.gather(order))
         top = idx.keys >> np.uint64(64 - _BITMAP_LOG2)
         np.bitwise_or.at(
             idx.bitmap, (top >> np.uint64(6)).astype(np.int64), np.uint64(1) << (top & np.uint64(63))
@@ -100,8 +100,11 @@ class HashIndex:
                             pos_out.append(np.array([qpos]))
                             row_out.append(self.rows[k : k + 1])
         if self.extra:
-            for i, v in enumerate(values.to_list()):
-                rows = self.extra.get(v) if v is not None else None
+            if self._extra_series is None or len(self._extra_series) != len(self.extra):
+                self._extra_series = pl.Series(list(self.extra), dtype=pl.String)
+            candidates = np.nonzero(values.is_in(self._extra_series.implode()).fill_null(False).to_numpy())[0]
+            for i in candidates.tolist():
+                rows = self.extra.get(values[i])
                 if rows:
                     pos_out.append(np.full(len(rows), i))
                     row_out.append(np.asarray(rows, dtype=np.int32))

@@ -1,0 +1,75 @@
+"""The vectorised EVE path gives exactly the alerts of the event-by-event path."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import orjson
+import polars as pl
+import pytest
+
+from colsec.match.engine import IndicatorRecord, MatchEngine
+from colsec.match.readers import read_file
+from colsec.match.vector import match_eve_file, match_eve_frame
+
+INDICATORS = [
+    IndicatorRecord("indicator--ip", "[ipv4-addr:value = '10.16.1.11']"),
+    IndicatorRecord("indicator--dst", "[network-traffic:dst_ref.value = '8.8.4.4']"),
+    IndicatorRecord("indicator--dom", "[domain-name:value = 'WWW.google.com']"),
+    IndicatorRecord("indicator--url", "[url:value = 'http://www.testmyids.com/']"),
+    IndicatorRecord("indicator--net", "[ipv4-addr:value ISSUBSET '52.85.0.0/16']"),
+    IndicatorRecord("indicator--sfx", "[domain-name:value LIKE '%.dropbox.com']"),
+    IndicatorRecord(
+        "indicator--and", "[network-traffic:dst_ref.value = '10.16.1.1' AND network-traffic:dst_port = 53]"
+    ),
+    IndicatorRecord(
+        "indicator--seq", "[domain-name:value = 'www.google.com'] FOLLOWEDBY [ipv4-addr:value = '8.8.4.4']"
+    ),
+]
+
+
+@pytest.fixture
+def eve_file(shared_data: Path, tmp_path: Path) -> Path:
+    folder = shared_data / "telemetry/suricata/suricata-verify"
+    lines = b"".join(p.read_bytes() for p in sorted(folder.glob("*.ndjson")))
+    out = tmp_path / "eve.ndjson"
+    out.write_bytes(lines)
+    return out
+
+
+def _count(alerts: list) -> collections.Counter[tuple[str, int]]:
+    return collections.Counter((a.indicator_id, a.events[-1].line) for a in alerts)
+
+
+def test_vector_equals_event_path(eve_file: Path) -> None:
+    reference = MatchEngine()
+    reference.load(INDICATORS)
+    expected = reference.match(list(read_file(eve_file)))
+    engine = MatchEngine()
+    engine.load(INDICATORS)
+    got = match_eve_file(engine, eve_file).alerts
+    assert _count(got) == _count(expected)
+    assert {a.indicator_id for a in expected} >= {
+        "indicator--ip",
+        "indicator--dom",
+        "indicator--url",
+        "indicator--net",
+        "indicator--sfx",
+        "indicator--and",
+    }
+
+
+def test_vector_without_hits_builds_no_events() -> None:
+    engine = MatchEngine()
+    engine.load(INDICATORS)
+    df = pl.DataFrame(
+        [
+            orjson.loads(
+                b'{"timestamp": "2024-01-01T00:00:00Z", "event_type": "flow", '
+                b'"src_ip": "192.0.2.1", "dest_ip": "192.0.2.2"}'
+            )
+        ]
+    )
+    res = match_eve_frame(engine, df)
+    assert res.hits == 0 and res.alerts == []
