@@ -200,3 +200,4 @@ def build_demo(db: Session) -> list[dict[str, str]]:
     for extend in DEMO_EXTENSIONS:
         extend(db, orgs)
     return creds
+from colsec.intel import demo as _intel_demo  # noqa: E402,F401  (adds the intel demo extension)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from colsec.cli import accounts, core, federation, formats, taxii
+from colsec.cli import accounts, core, federation, formats, intel, taxii
 
 __all__ = ["app", "main"]
 
@@ -20,6 +20,7 @@ accounts.register(app)
 formats.register(app)
 federation.register(app)
 taxii.register(app)
+intel.register(app)
 
 
 def main() -> None:

@@ -118,6 +118,9 @@ def raise_alert(
         if rows:
             db.execute(_insert(db, AlertDelivery.__table__).values(rows).on_conflict_do_nothing())
             db.info.setdefault(PENDING_KEY, set()).add(alert.id)
+            from colsec.intel.notify import schedule_after_commit
+
+            schedule_after_commit(db)
     if known:
         db.execute(update(Alert).where(Alert.id == alert.id).values(updated_at=now))
     return alert

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from colsec.intel import exposure, scoring, signals
 from colsec.intel.correlation import DEFAULT_CAP, BenignLookup, CorrelationConfig, correlate_new
-from colsec.intel.notify import schedule_after_commit
 from colsec.settings import Settings
 from colsec.store.service import POST_IMPORT_HOOKS
 
@@ -98,5 +97,3 @@ def on_import(db: Session, seqs: Sequence[int]) -> None:
         threshold=cfg.cross_member_threshold,
         window_hours=cfg.cross_member_window_hours,
     )
-    if cfg.send_webhooks:
-        schedule_after_commit(db)

@@ -181,12 +181,15 @@ def deliver_pending(
 
 def schedule_after_commit(db: Session, sender: Callable[[Engine], object] | None = None) -> None:
     """When the session has queued deliveries, send them in a thread once it commits."""
-    if not db.info.get(PENDING_KEY) or db.info.get("intel_delivery_hooked"):
+    from colsec.intel.hooks import config
+
+    if not config().send_webhooks or not db.info.get(PENDING_KEY) or db.info.get("intel_delivery_hooked"):
         return
     db.info["intel_delivery_hooked"] = True
     engine = db.get_bind()
     assert isinstance(engine, Engine)
-    run = sender or (lambda e: deliver_pending(e))
+    allow = config().allow_private_webhooks
+    run = sender or (lambda e: deliver_pending(e, allow_private=allow))
 
     def after_commit(session: Session) -> None:
         session.info.pop(PENDING_KEY, None)

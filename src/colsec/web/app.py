@@ -104,6 +104,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(objects.router)
     app.include_router(imports.router)
     app.include_router(taxii_router)
+    from colsec.web.api import intel as intel_api
+
+    intel_api.install(app, settings)
     from colsec.web.api import crisis as crisis_api
 
     app.include_router(crisis_api.router)

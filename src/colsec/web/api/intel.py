@@ -1,0 +1,209 @@
+"""Correlation, scores, assets, vulnerabilities, alerts (feed, SSE stream) and webhooks over the JSON API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from colsec.accounts.roles import Actor, Role
+from colsec.errors import InvalidInput, TooLarge
+from colsec.intel import alerts, assets, notify, queries
+from colsec.intel.correlation import CorrelationConfig, rebuild
+from colsec.intel.hooks import benign_lookup, config
+from colsec.intel.models import Vulnerability
+from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
+from colsec.settings import Settings
+from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
+
+router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
+Analyst = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
+Admin = Annotated[Actor, Depends(require_role())]
+MAX_CSV = 5 * 1024 * 1024
+
+
+@router.get("/correlations")
+def list_correlations(
+    db: DbDep,
+    actor: ActorDep,
+    status: str = "active",
+    min_owners: Annotated[int, Query(ge=1)] = 1,
+    after_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Shared values (``status=capped``: over-correlated values listed for review)."""
+    rows = queries.list_correlations(
+        db, actor=actor, status=status, min_owners=min_owners, after_id=after_id, limit=limit
+    )
+    return {"correlations": rows, "next_after_id": rows[-1]["id"] if len(rows) == limit else None}
+
+
+@router.post("/correlations/rebuild")
+def rebuild_correlations(db: DbDep, actor: Admin) -> dict[str, Any]:
+    stats = rebuild(db, config=CorrelationConfig(cap=config().cap, benign=benign_lookup(db)))
+    return {
+        "active": stats.active,
+        "capped": stats.capped,
+        "warninglisted": stats.warninglisted,
+        "edges": stats.edges,
+    }
+
+
+@router.get("/objects/{object_id}/related")
+def related(db: DbDep, actor: ActorDep, object_id: str) -> dict[str, Any]:
+    return {"related": queries.related_objects(db, actor=actor, object_id=object_id)}
+
+
+@router.get("/indicators/{object_id}/score")
+def score(db: DbDep, actor: ActorDep, object_id: str, at: str | None = None) -> dict[str, Any]:
+    return queries.indicator_score(db, actor=actor, object_id=object_id, at=at)
+
+
+@router.get("/assets", response_model=list[AssetOut])
+def list_assets(db: DbDep, actor: ActorDep) -> Any:
+    return assets.list_assets(db, actor=actor)
+
+
+@router.post("/assets", response_model=AssetOut, status_code=201)
+def create_asset(db: DbDep, actor: Analyst, data: AssetIn) -> Any:
+    return assets.create_asset(db, actor=actor, data=data)
+
+
+@router.post("/assets/import", response_model=list[AssetOut], status_code=201)
+async def import_assets(request: Request, db: DbDep, actor: Analyst) -> Any:
+    """CSV body (text/csv): name, sector, criticality, ip_ranges, domains, cpes[, description, organisation]."""
+    raw = await request.body()
+    if len(raw) > MAX_CSV:
+        raise TooLarge("CSV larger than 5 MB")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput("CSV must be UTF-8") from None
+    return await run_in_threadpool(assets.import_assets_csv, db, actor=actor, text=text)
+
+
+@router.get("/assets/{asset_id}", response_model=AssetOut)
+def get_asset(db: DbDep, actor: ActorDep, asset_id: int) -> Any:
+    return assets.get_asset(db, actor=actor, asset_id=asset_id)
+
+
+@router.delete("/assets/{asset_id}", status_code=204)
+def delete_asset(db: DbDep, actor: Analyst, asset_id: int) -> None:
+    assets.delete_asset(db, actor=actor, asset_id=asset_id)
+
+
+@router.get("/vulnerabilities")
+def list_vulnerabilities(
+    db: DbDep, actor: ActorDep, kev: bool | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    """The public catalogue (KEV / NVD)."""
+    stmt = select(Vulnerability).order_by(Vulnerability.cve.desc()).limit(limit)
+    if kev is not None:
+        stmt = stmt.where(Vulnerability.in_kev.is_(kev))
+    rows = db.execute(stmt).scalars()
+    return {
+        "vulnerabilities": [
+            {"cve": v.cve, "kev": v.in_kev, "kev_date_added": v.kev_date_added, "vendor": v.vendor,
+             "product": v.product, "name": v.name, "nvd": v.cpe_matches is not None}
+            for v in rows
+        ]
+    }  # fmt: skip
+
+
+@router.get("/alerts")
+def list_alerts(
+    db: DbDep,
+    actor: ActorDep,
+    kind: str | None = None,
+    unread: bool = False,
+    before_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """The caller's organisation's alert feed, newest first."""
+    if actor.org_id is None:
+        return {"alerts": []}
+    views = alerts.list_alerts(
+        db, org_id=actor.org_id, kind=kind, unread_only=unread, before_id=before_id, limit=limit
+    )
+    return {"alerts": [v.to_dict() for v in views]}
+
+
+@router.get("/alerts/stream")
+async def stream_alerts(
+    request: Request, actor: ActorDep, once: bool = False, poll: float = 2.0
+) -> StreamingResponse:
+    """Server-sent events: each new alert for the caller's organisation as an ``alert`` event.
+
+    Resumes after ``Last-Event-ID``; ``once=true`` sends what is pending and closes.
+    """
+    database = get_database(request)
+    org_id = actor.org_id
+    try:
+        last = int(request.headers.get("last-event-id") or request.query_params.get("after") or 0)
+    except ValueError:
+        raise InvalidInput("Last-Event-ID must be an alert id") from None
+    interval = min(max(poll, 0.5), 30.0)
+
+    def fetch(after: int) -> list[dict[str, Any]]:
+        if org_id is None:
+            return []
+        with database.unit_of_work(write=False) as s:
+            return [v.to_dict() for v in alerts.list_alerts(s, org_id=org_id, after_id=after, limit=100)]
+
+    async def events() -> AsyncIterator[bytes]:
+        nonlocal last
+        yield b"retry: 5000\n\n"
+        while True:
+            for item in await run_in_threadpool(fetch, last):
+                last = item["id"]
+                yield b"id: %d\nevent: alert\ndata: %s\n\n" % (last, orjson.dumps(item))
+            if once or await request.is_disconnected():
+                return
+            yield b": keep-alive\n\n"
+            await asyncio.sleep(interval)
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/alerts/{alert_id}")
+def get_alert(db: DbDep, actor: ActorDep, alert_id: int) -> dict[str, Any]:
+    if actor.org_id is None:
+        raise InvalidInput("alerts belong to organisations")
+    return alerts.alert_for(db, org_id=actor.org_id, alert_id=alert_id).to_dict()
+
+
+@router.post("/alerts/{alert_id}/read", status_code=204)
+def mark_read(db: DbDep, actor: ActorDep, alert_id: int) -> None:
+    if actor.org_id is None:
+        raise InvalidInput("alerts belong to organisations")
+    alerts.mark_read(db, org_id=actor.org_id, alert_id=alert_id)
+
+
+@router.get("/webhooks", response_model=list[WebhookOut])
+def list_webhooks(db: DbDep, actor: Analyst) -> Any:
+    return notify.list_webhooks(db, actor=actor)
+
+
+@router.post("/webhooks", response_model=WebhookOut, status_code=201)
+def create_webhook(request: Request, db: DbDep, actor: Analyst, data: WebhookIn) -> Any:
+    allow = get_settings(request).allow_private_peers
+    return notify.create_webhook(db, actor=actor, url=str(data.url), secret=data.secret, allow_private=allow)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204)
+def delete_webhook(db: DbDep, actor: Analyst, webhook_id: int) -> None:
+    notify.delete_webhook(db, actor=actor, webhook_id=webhook_id)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Mount the routes and register the import hook (correlation, scores, alerts on arrival)."""
+    from colsec.intel import hooks
+
+    app.include_router(router)
+    hooks.install(settings)
