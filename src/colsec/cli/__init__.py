@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from colsec.cli import accounts, core, federation, formats, intel, taxii
+from colsec.cli import accounts, core, federation, formats, intel, match, taxii
 
 __all__ = ["app", "main"]
 
@@ -21,6 +21,7 @@ formats.register(app)
 federation.register(app)
 taxii.register(app)
 intel.register(app)
+match.register(app)
 
 
 def main() -> None:

@@ -110,6 +110,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     from colsec.web.api import crisis as crisis_api
 
     app.include_router(crisis_api.router)
+    from colsec.web.api import match as match_api
+
+    app.include_router(match_api.router)
     from colsec.web import ui
 
     ui.install(app)  # pages, session-cookie login, static files

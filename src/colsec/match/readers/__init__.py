@@ -29,6 +29,7 @@ __all__ = [
     "FieldMapping",
     "ReaderFormat",
     "ReaderStats",
+    "StreamDecoder",
     "detect_format",
     "load_mapping",
     "open_text",
@@ -275,6 +276,50 @@ def read_lines(
                 continue
             stats.events += 1
             yield out
+
+
+class StreamDecoder:
+    """Stateful decoder for a followed stream: detects the format once, keeps headers and line numbers."""
+
+    def __init__(
+        self,
+        *,
+        fmt: ReaderFormat | None = None,
+        mapping: FieldMapping | None = None,
+        stats: ReaderStats | None = None,
+    ) -> None:
+        self.fmt = fmt
+        self.mapping = mapping
+        self.stats = stats if stats is not None else ReaderStats()
+        self._decoder: Decoder | None = None
+        self._held: list[str] = []
+        self.line_no = 0
+
+    def feed(self, lines: Iterable[str]) -> list[Event]:
+        out: list[Event] = []
+        if self._decoder is None:
+            self._held.extend(lines)
+            if self.fmt is None and len([h for h in self._held if h.strip()]) < 1:
+                return out
+            self.fmt = self.fmt or detect_format(self._held, mapping=self.mapping)
+            self._decoder = DECODERS[self.fmt](self.fmt, self.mapping)
+            lines, self._held = self._held, []
+        for line in lines:
+            self.line_no += 1
+            if line.strip() and not line.startswith("#"):
+                self.stats.lines += 1
+            if len(line) > MAX_LINE:
+                self.stats.bad(Malformed(self.line_no, "line too long"))
+                continue
+            item = self._decoder.feed(line, self.line_no)
+            if item is None:
+                continue
+            if isinstance(item, Malformed):
+                self.stats.bad(item)
+                continue
+            self.stats.events += 1
+            out.append(item)
+        return out
 
 
 def _read_json_array(f: IO[str], stats: ReaderStats) -> Iterator[Event]:

@@ -1,0 +1,189 @@
+"""``colsec match``: telemetry files or a followed stream against every active indicator."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Annotated
+
+import orjson
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from colsec.cli.common import console, err_console, fail, is_tty, open_session, resolve_actor
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("match")(match_cmd)
+
+
+def _follow(stream: IO[str], poll: float, stop_after: float | None) -> Iterator[list[str]]:
+    """Batches of complete lines as they are appended (tail -f); empty batches mark idle polls."""
+    partial = ""
+    started = time.monotonic()
+    while True:
+        chunk = stream.readline()
+        if chunk:
+            lines = []
+            while chunk:
+                chunk = partial + chunk
+                partial = ""
+                if chunk.endswith("\n"):
+                    lines.append(chunk)
+                else:
+                    partial = chunk
+                    break
+                if len(lines) >= 1000:
+                    break
+                chunk = stream.readline()
+            yield lines
+            continue
+        if stop_after is not None and time.monotonic() - started > stop_after:
+            return
+        if stream is sys.stdin:
+            return
+        yield []
+        time.sleep(poll)
+
+
+def match_cmd(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Telemetry files (gzip allowed); '-' for stdin")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="eve, zeek-json, zeek-tsv, windows, cef, syslog, json, csv (default: detect)"
+        ),
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="Field mapping (JSON) for csv/json telemetry")] = None,
+    follow: Annotated[
+        Path | None, typer.Option("--follow", help="Follow a growing file (or '-' for stdin)")
+    ] = None,
+    alerts_out: Annotated[
+        Path | None, typer.Option("--alerts", help="Write alerts as JSON lines here")
+    ] = None,
+    sightings: Annotated[bool, typer.Option(help="Store aggregated STIX sightings")] = True,
+    window: Annotated[int, typer.Option(help="Sighting aggregation window, seconds")] = 3600,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (their organisation)")] = None,
+    stop_after: Annotated[float | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Match telemetry against every active indicator visible to your organisation."""
+    from colsec.match.readers import (
+        ReaderFormat,
+        ReaderStats,
+        StreamDecoder,
+        load_mapping,
+        read_file,
+        read_lines,
+    )
+    from colsec.match.service import build_engine, sighter_identity, store_sightings
+    from colsec.match.sightings import SightingAggregator
+
+    if not files and follow is None:
+        fail("give telemetry files, or --follow FILE", 2)
+    try:
+        chosen = ReaderFormat(fmt) if fmt else None
+    except ValueError:
+        fail(f"unknown format {fmt!r}; choose from {', '.join(f.value for f in ReaderFormat)}", 2)
+    field_map = load_mapping(mapping) if mapping else None
+    out: IO[str] = alerts_out.open("a", encoding="utf-8") if alerts_out else sys.stdout
+    with open_session(write=False) as session:
+        actor = resolve_actor(session, as_user)
+        t0 = time.perf_counter()
+        engine, report = build_engine(session, actor=actor)
+        sighter = sighter_identity(session, actor=actor) if sightings and actor.org_id is not None else None
+    err_console.print(
+        f"{report.loaded:,} active indicators compiled in {time.perf_counter() - t0:.1f}s "
+        f"({report.simple:,} simple, {report.complex:,} compound; {report.inactive:,} inactive, "
+        f"{report.invalid:,} invalid, {report.warninglisted:,} warninglisted)"
+    )
+    agg = SightingAggregator(sighter_identity=sighter, window_seconds=window) if sighter else None
+    per_indicator: Counter[str] = Counter()
+    stats = ReaderStats()
+
+    def emit(batch: list) -> None:  # type: ignore[type-arg]
+        alerts = engine.match(batch)
+        for a in alerts:
+            per_indicator[a.indicator_id] += 1
+            out.write(orjson.dumps(a.to_json(), default=str).decode() + "\n")
+        if alerts:
+            out.flush()
+        if agg is not None:
+            agg.add(alerts)
+
+    def flush_sightings() -> None:
+        if agg is not None and len(agg):
+            with open_session() as s:
+                res = store_sightings(s, actor=actor, objects=agg.sightings())
+            err_console.print(f"sightings: {res.inserted} stored")
+
+    started = time.perf_counter()
+    if follow is not None:
+        stream: IO[str] = (
+            sys.stdin if str(follow) == "-" else follow.open("r", encoding="utf-8", errors="replace")
+        )
+        last_flush = time.monotonic()
+        decoder = StreamDecoder(fmt=chosen, mapping=field_map, stats=stats)
+        for lines in _follow(stream, 0.05, stop_after):
+            if lines:
+                emit(decoder.feed(lines))
+            if time.monotonic() - last_flush > 60:
+                flush_sightings()
+                last_flush = time.monotonic()
+        flush_sightings()
+    else:
+        paths = [p for p in files or [] if str(p) != "-"]
+        total = sum(p.stat().st_size for p in paths)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=not is_tty(),
+        ) as progress:
+            task = progress.add_task("matching", total=total or None, rate="")
+            for path in files or []:
+                source = (
+                    read_lines(sys.stdin, fmt=chosen, mapping=field_map, stats=stats)
+                    if str(path) == "-"
+                    else read_file(path, fmt=chosen, mapping=field_map, stats=stats)
+                )
+                batch = []
+                for event in source:
+                    batch.append(event)
+                    if len(batch) >= 5_000:
+                        emit(batch)
+                        batch = []
+                        rate = stats.events / max(time.perf_counter() - started, 1e-9)
+                        progress.update(task, rate=f"{rate:,.0f} events/s")
+                emit(batch)
+                if str(path) != "-":
+                    progress.advance(task, path.stat().st_size)
+        flush_sightings()
+    elapsed = time.perf_counter() - started
+    table = Table(title="match summary")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("events", f"{stats.events:,}")
+    table.add_row("malformed lines", f"{stats.malformed:,}")
+    table.add_row("events/s", f"{stats.events / max(elapsed, 1e-9):,.0f}")
+    table.add_row("alerts", f"{sum(per_indicator.values()):,}")
+    table.add_row("indicators hit", f"{len(per_indicator):,}")
+    table.add_row("suppressed (warninglisted)", f"{engine.suppressed:,}")
+    err_console.print(table)
+    for reason, n in stats.reasons.most_common(5):
+        err_console.print(f"  malformed: {n:,} x {reason}")
+    for ind, n in per_indicator.most_common(10):
+        err_console.print(f"  {n:>8,}  {ind}")
+    if alerts_out:
+        out.close()
+    console.file.flush()

@@ -1,0 +1,59 @@
+"""Submit a batch of telemetry for matching: POST the lines, get alerts back, sightings stored."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from colsec.accounts.roles import Actor, Role
+from colsec.errors import InvalidInput
+from colsec.match.readers import ReaderFormat
+from colsec.match.service import match_lines
+from colsec.web.deps import DbDep, require_role
+
+router = APIRouter(prefix="/api/v1/match", tags=["match"])
+Matcher = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
+MAX_ALERTS_RETURNED = 1_000
+
+
+@router.post("")
+async def submit_batch(
+    request: Request,
+    db: DbDep,
+    actor: Matcher,
+    format: Annotated[
+        str | None, Query(description="eve, zeek-json, zeek-tsv, windows, cef, syslog, json")
+    ] = None,
+    sightings: bool = True,
+) -> dict[str, Any]:
+    fmt = None
+    if format:
+        try:
+            fmt = ReaderFormat(format)
+        except ValueError:
+            raise InvalidInput(
+                f"unknown format {format!r}; choose from {', '.join(f.value for f in ReaderFormat)}"
+            ) from None
+    if fmt is ReaderFormat.CSV:
+        raise InvalidInput("CSV needs a field mapping: use the command line (colsec match --mapping)")
+    body = (await request.body()).decode("utf-8", errors="replace")
+    run = await run_in_threadpool(
+        match_lines,
+        db,
+        actor=actor,
+        lines=body.splitlines(keepends=True),
+        fmt=fmt,
+        record_sightings=sightings,
+    )
+    return {
+        "events": run.stats.events,
+        "malformed": run.stats.malformed,
+        "malformed_examples": run.stats.examples,
+        "indicators": run.compile.loaded,
+        "alerts_total": len(run.alerts),
+        "alerts": [a.to_json() for a in run.alerts[:MAX_ALERTS_RETURNED]],
+        "sightings": [s["id"] for s in run.sightings],
+        "seconds": round(run.seconds, 3),
+    }
