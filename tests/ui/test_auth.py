@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from colsec.demo import DEMO_PASSWORD
 from colsec.web.sessions import COOKIE_NAME
+
 from .conftest import csrf_of
 
 
@@ -57,7 +58,9 @@ def test_lockout_after_repeated_failures(ui_client) -> None:
     c = ui_client()
     for _ in range(3):  # ui_settings: login_max_failures=3
         token = csrf_of(c.get("/login").text)
-        r = c.post("/login", data={"csrf_token": token, "username": "ev-analyst", "password": "wrong password"})
+        r = c.post(
+            "/login", data={"csrf_token": token, "username": "ev-analyst", "password": "wrong password"}
+        )
         assert r.status_code == 401
         assert 'data-testid="login-error"' in r.text
     token = csrf_of(c.get("/login").text)
@@ -76,7 +79,9 @@ def test_state_changing_requests_need_the_csrf_token(ui_client) -> None:
     r = c.post("/api/v1/objects", content=b"{}", headers={"content-type": "application/json"})
     assert r.status_code == 401
     token = c.app.state.session_codec.decode(c.cookies.get(COOKIE_NAME)).csrf
-    r = c.post("/api/v1/objects", content=b"{}", headers={"content-type": "application/json", "X-CSRF-Token": token})
+    r = c.post(
+        "/api/v1/objects", content=b"{}", headers={"content-type": "application/json", "X-CSRF-Token": token}
+    )
     assert r.status_code == 422  # authenticated now; the body is what is wrong
 
 

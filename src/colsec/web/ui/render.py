@@ -8,7 +8,7 @@ signed session cookie.  Form posts check the CSRF field before the session count
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from functools import cache
 from typing import Annotated, Any
 
@@ -160,8 +160,11 @@ def _page_actor(request: Request) -> Actor:
     return actor
 
 
-async def _form_actor(request: Request) -> Actor:
-    """For POSTs: the CSRF token (form field or header) must match the session's first."""
+async def _form_actor(request: Request) -> AsyncIterator[Actor]:
+    """For POSTs: the CSRF token (form field or header) must match the session's first.
+
+    Uploaded files of the form are closed when the route is done.
+    """
     request.state.ui_started = time.perf_counter()
     sess = current_session(request)
     presented = request.headers.get(CSRF_HEADER)
@@ -177,7 +180,12 @@ async def _form_actor(request: Request) -> Actor:
     actor = get_optional_actor(request)
     if actor is None:
         raise LoginRequired
-    return actor
+    try:
+        yield actor
+    finally:
+        pending: FormData | None = getattr(request.state, "ui_form", None)
+        if pending is not None:
+            await pending.close()
 
 
 PageActor = Annotated[Actor, Depends(_page_actor)]

@@ -1,0 +1,140 @@
+"""Access control in the UI: roles for admin pages; no other organisation's TLP:RED anywhere."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from colsec.accounts.models import Organisation
+from colsec.accounts.roles import Actor, Role
+from colsec.stix.ids import now_timestamp
+from colsec.stix.tlp import TLP, marking_id
+from colsec.store.service import import_objects
+
+from .conftest import csrf_of
+
+SECRET_VALUE = "203.0.113.199"
+
+
+def results_of(html: str) -> str:
+    """The results section only (the search form echoes the query itself)."""
+    start = html.index('data-testid="results"')
+    return html[start : html.index("</section>", start)]
+
+
+@pytest.mark.parametrize("path", ["/admin/organisations", "/admin/users", "/admin/tokens"])
+def test_viewer_and_analyst_cannot_reach_admin_pages(ui_client, path: str) -> None:
+    for username in ("viewer", "nm-analyst", "coordinator"):
+        c = ui_client(username)
+        r = c.get(path)
+        assert r.status_code == 403, (username, path)
+        assert 'data-testid="error-title"' in r.text
+        r = c.post(
+            path,
+            data={"csrf_token": csrf_of(c.get("/").text), "name": "x", "short_name": "x", "username": "x"},
+        )
+        assert r.status_code == 403
+    admin = ui_client("admin")
+    assert admin.get(path).status_code == 200
+
+
+def test_viewer_cannot_import(ui_client) -> None:
+    c = ui_client("viewer")
+    assert c.get("/import").status_code == 403
+    assert "/import" not in c.get("/").text.split("<main>")[0]  # not offered in the navigation
+
+
+def _red_object(database) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """A TLP:RED indicator and a TLP:RED relationship of EV-CERT, pointing at each other's world."""
+    with database.unit_of_work() as db:
+        org = db.execute(select(Organisation).where(Organisation.short_name == "EV-CERT")).scalar_one()
+        actor = Actor(username="ev-test", role=Role.ANALYST, org_id=org.id, org_short_name="EV-CERT")
+        ts = now_timestamp()
+        ind = "indicator--7a1f0c2e-0000-4000-8000-00000000a001"
+        rel = "relationship--7a1f0c2e-0000-4000-8000-00000000a002"
+        shared_malware = db.execute(
+            select(Organisation.identity_id).where(Organisation.short_name == "NM-CERT")
+        ).scalar_one()
+        import_objects(
+            db,
+            actor=actor,
+            objects=[
+                {
+                    "type": "indicator",
+                    "spec_version": "2.1",
+                    "id": ind,
+                    "created": ts,
+                    "modified": ts,
+                    "name": "red secret indicator",
+                    "pattern": f"[ipv4-addr:value = '{SECRET_VALUE}']",
+                    "pattern_type": "stix",
+                    "valid_from": ts,
+                    "labels": ["red-secret"],
+                    "object_marking_refs": [marking_id(TLP.RED)],
+                },
+                {
+                    "type": "relationship",
+                    "spec_version": "2.1",
+                    "id": rel,
+                    "created": ts,
+                    "modified": ts,
+                    "relationship_type": "related-to",
+                    "source_ref": ind,
+                    "target_ref": shared_malware,
+                    "object_marking_refs": [marking_id(TLP.RED)],
+                },
+            ],  # fmt: skip
+            owner_org_id=org.id,
+        )
+    return ind, rel
+
+
+def test_red_object_of_another_organisation_is_never_shown(ui_client, demo_database) -> None:
+    ind, rel = _red_object(demo_database)
+    other = ui_client("nm-analyst")
+    searches = [
+        f"/intel?q={SECRET_VALUE}",
+        "/intel?q=203.0.113",
+        f"/intel?q={ind}",
+        "/intel?label=red-secret",
+        "/intel?tlp=red",
+        "/intel?type=indicator",
+        "/intel?type=relationship",
+        "/intel",
+    ]
+    for path in searches:
+        r = other.get(path)
+        assert r.status_code == 200
+        found = results_of(r.text)
+        assert ind not in found and rel not in found and "red secret indicator" not in found, path
+    assert other.get(f"/intel/{ind}").status_code == 404
+    assert other.get(f"/intel/{rel}").status_code == 404
+    page = other.get("/")
+    assert ind not in page.text and rel not in page.text
+    # the identity the red relationship points at belongs to NM-CERT: its page must not list the edge
+    ident = other.get("/intel?type=identity").text
+    assert rel not in ident
+    admin = ui_client("admin")  # another organisation (the crisis centre), even as admin
+    for path in searches:
+        assert ind not in results_of(admin.get(path).text)
+    owner = ui_client("ev-analyst")
+    assert ind in results_of(owner.get(f"/intel?q={SECRET_VALUE}").text)
+    assert owner.get(f"/intel/{ind}").status_code == 200
+    assert "red secret indicator" in owner.get("/intel?label=red-secret").text
+
+
+def test_hostile_content_is_escaped(ui_client, demo_database) -> None:
+    with demo_database.unit_of_work() as db:
+        org = db.execute(select(Organisation).where(Organisation.short_name == "SD-CERT")).scalar_one()
+        actor = Actor(username="sd-test", role=Role.ANALYST, org_id=org.id, org_short_name="SD-CERT")
+        ts = now_timestamp()
+        import_objects(db, actor=actor, owner_org_id=org.id, objects=[
+            {"type": "malware", "spec_version": "2.1", "id": "malware--7a1f0c2e-0000-4000-8000-00000000b001",
+             "created": ts, "modified": ts, "name": "<script>alert(1)</script><img src=x onerror=alert(2)>",
+             "is_family": True, "description": "\"'><svg onload=alert(3)>",
+             "object_marking_refs": [marking_id(TLP.GREEN)]}])  # fmt: skip
+    c = ui_client("nm-analyst")
+    for path in ("/intel?type=malware", "/intel/malware--7a1f0c2e-0000-4000-8000-00000000b001"):
+        html = c.get(path).text
+        assert "<script>alert" not in html and "<img src=x" not in html and "<svg onload" not in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -1,0 +1,220 @@
+"""Every page in both languages: no untranslated string; catalogs complete and up to date."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from colsec.web.i18n import LOCALE_DIR, negotiate, parse_accept_language
+
+from .conftest import csrf_of
+
+REPO = Path(__file__).resolve().parents[2]
+# Names that stay in Latin script in Russian text: standards, formats, products, units.
+LATIN_OK = {"TLP", "STIX", "TAXII", "URL", "IP", "IPv4", "IPv6", "MD5", "SHA", "CVE", "API", "MISP", "MITRE",
+            "ATT", "CK", "CSV", "colsec"}  # fmt: skip
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+TEXT_ATTRS = ("placeholder", "title", "aria-label", "alt")
+
+
+class VisibleText(HTMLParser):
+    """Text and labelling attributes outside ``translate="no"`` subtrees, scripts and styles."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []
+        self.texts: list[str] = []
+
+    def _skipping(self) -> bool:
+        return any(skip for _, skip in self.stack)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        skip = a.get("translate") == "no" or tag in ("script", "style")
+        if not skip and not self._skipping():
+            self.texts.extend(v for k, v in attrs if k in TEXT_ATTRS and v)
+            if tag == "input" and a.get("type") in ("submit", "button") and a.get("value"):
+                self.texts.append(a["value"] or "")
+        if tag not in VOID:
+            self.stack.append((tag, skip))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if not self._skipping() and dict(attrs).get("translate") != "no":
+            self.texts.extend(v for k, v in attrs if k in TEXT_ATTRS and v)
+
+    def handle_endtag(self, tag: str) -> None:
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data: str) -> None:
+        if data.strip() and not self._skipping():
+            self.texts.append(data.strip())
+
+
+def visible_texts(html: str) -> list[str]:
+    p = VisibleText()
+    p.feed(html)
+    return p.texts
+
+
+def untranslated(html: str, lang: str) -> list[str]:
+    bad = []
+    for text in visible_texts(html):
+        if lang == "ru":
+            words = set(re.findall(r"[A-Za-z][A-Za-z0-9]*", text)) - LATIN_OK
+            if any(len(w) > 1 and not re.fullmatch(r"[A-Z]?\d*", w) for w in words):
+                bad.append(text)
+        elif re.search(r"[А-Яа-яЁё]", text):
+            bad.append(text)
+    return bad
+
+
+def _switch(c, lang: str) -> None:  # type: ignore[no-untyped-def]
+    r = c.post("/lang", data={"csrf_token": csrf_of(c.get("/").text), "lang": lang, "next": "/"})
+    assert r.status_code == 200 and f'<html lang="{lang}">' in r.text
+
+
+def _pages(c, admin: bool) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Every page of the UI, rendered for this client."""
+    pages = {
+        p: c.get(p).text
+        for p in ("/", "/intel", "/intel?q=198.51.100", "/intel?q=nothing-matches", "/import")
+    }
+    listing = c.get("/intel?type=").text
+    for typ in ("indicator", "malware", "report", "threat-actor", "identity", "relationship"):
+        m = re.search(rf'href="(/intel/{typ}--[^"]+)"', c.get(f"/intel?type={typ}").text)
+        assert m, typ
+        pages[m.group(1)] = c.get(m.group(1)).text
+    del listing
+    pages["404"] = c.get("/intel/indicator--00000000-0000-4000-8000-000000000000").text
+    token = csrf_of(pages["/"])
+    review = c.post("/import", data={"csrf_token": token, "format": "auto", "tlp": "green",
+                                     "text": "Beacon to 198.51.100.44 and evil-update.example.net, hash "
+                                             "d41d8cd98f00b204e9800998ecf8427e, see CVE-2024-3400."})  # fmt: skip
+    assert review.status_code == 200 and 'data-testid="candidate"' in review.text
+    pages["review"] = review.text
+    bundle = (REPO / "tests" / "ui" / "data" / "small_bundle.json").read_bytes()
+    r = c.post("/import", data={"csrf_token": token, "format": "auto", "tlp": "amber"},
+               files={"file": ("small_bundle.json", bundle, "application/json")}, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text[:300]
+    job = r.headers["location"]
+    pages["job-running"] = c.get(job).text
+    for _ in range(100):
+        html = c.get(job).text
+        if 'data-state="running"' not in html:
+            break
+        time.sleep(0.1)
+    pages["job-done"] = html
+    assert 'data-testid="import-done"' in html, html
+    if admin:
+        for p in ("/admin/organisations", "/admin/users", "/admin/tokens"):
+            pages[p] = c.get(p).text
+        pages["token-created"] = c.post(
+            "/admin/tokens", data={"csrf_token": token, "username": "viewer", "name": "t"}
+        ).text
+    else:
+        pages["403"] = c.get("/admin/users").text
+    return pages
+
+
+def test_every_page_renders_in_both_languages_without_untranslated_text(ui_client) -> None:
+    for username, admin in (("admin", True), ("nm-analyst", False)):
+        c = ui_client(username)
+        for lang in ("ru", "en"):
+            _switch(c, lang)
+            for name, html in _pages(c, admin).items():
+                assert f'<html lang="{lang}">' in html, name
+                assert untranslated(html, lang) == [], (username, lang, name)
+    anon = ui_client()
+    for lang in ("ru", "en"):
+        html = anon.get("/login", headers={"Accept-Language": f"{lang};q=0.9"}).text
+        assert f'<html lang="{lang}">' in html
+        assert untranslated(html, lang) == []
+
+
+def test_language_from_user_setting_then_accept_language(ui_client) -> None:
+    ru_user = ui_client("coordinator", **{"Accept-Language": "en-GB,en;q=0.9"})  # demo setting: ru
+    assert '<html lang="ru">' in ru_user.get("/").text
+    en_user = ui_client("admin", **{"Accept-Language": "ru-RU,ru;q=0.9"})  # demo setting: en
+    assert '<html lang="en">' in en_user.get("/").text
+    assert parse_accept_language("de-DE, ru;q=0.5, en;q=0.4") == "ru"
+    assert parse_accept_language("fr") is None
+    assert negotiate(user_language=None, session_language=None, accept_language="ru") == "ru"
+    assert negotiate(user_language="en", session_language="ru", accept_language="ru") == "en"
+
+
+def test_switching_language_is_stored_as_the_users_setting(ui_client) -> None:
+    c = ui_client("admin")
+    _switch(c, "ru")
+    again = ui_client("admin", **{"Accept-Language": "en"})  # a new session of the same user
+    assert '<html lang="ru">' in again.get("/").text
+
+
+def test_dates_and_numbers_are_localised(ui_client) -> None:
+    c = ui_client("admin")
+    _switch(c, "ru")
+    ru = c.get("/intel").text
+    _switch(c, "en")
+    en = c.get("/intel").text
+    assert re.search(r"\d{2}\.\d{2}\.\d{4}, \d{1,2}:\d{2}", ru)  # 25.11.2026, 16:10
+    assert re.search(r"\d{1,2}/\d{1,2}/\d{2}, \d{1,2}:\d{2}\s?[AP]M", en)  # 11/25/26, 4:10 PM
+    from colsec.web.i18n import environment
+
+    assert environment("ru").filters["number"](1234567) == "1\xa0234\xa0567"
+    assert environment("en").filters["number"](1234567) == "1,234,567"
+    assert (
+        environment("ru").filters["date"]("2026-11-20T12:00:00Z").replace("\u202f", " ") == "20 нояб. 2026 г."
+    )
+
+
+def _catalog(lang: str):  # type: ignore[no-untyped-def]
+    with open(LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return read_po(f)
+
+
+def test_catalogs_are_complete_and_compiled() -> None:
+    with open(LOCALE_DIR / "messages.pot", "rb") as f:
+        pot = {m.id for m in read_po(f) if m.id}
+    assert len(pot) > 150
+    for lang in ("en", "ru"):
+        cat = _catalog(lang)
+        ids = {m.id for m in cat if m.id}
+        assert ids == pot, (lang, pot ^ ids)
+        for m in cat:
+            if m.id:
+                assert m.string and not m.fuzzy, (lang, m.id)
+        mo = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.mo"
+        assert mo.stat().st_mtime >= (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").stat().st_mtime - 1
+    ru = _catalog("ru")
+    same = [m.id for m in ru if m.id and m.string == m.id and not set(m.id.split()) <= LATIN_OK | {"URL"}]
+    assert same == [], "Russian entries left in English"
+
+
+def test_template_catalog_is_up_to_date(tmp_path: Path) -> None:
+    """Re-extract the messages from the sources: every message must already be in the catalog."""
+    out = tmp_path / "fresh.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(LOCALE_DIR / "babel.cfg"),
+         "-k", "N_", "-k", "_", "-o", str(out), "--no-location", "."],
+        cwd=REPO, check=True, capture_output=True,
+    )  # fmt: skip
+    with open(out, "rb") as f:
+        fresh = {m.id for m in read_po(f) if m.id}
+    with open(LOCALE_DIR / "messages.pot", "rb") as f:
+        known = {m.id for m in read_po(f) if m.id}
+    assert fresh - known == set(), "run the extraction in src/colsec/web/locale/README.md"
+
+
+def test_the_checker_finds_untranslated_text() -> None:
+    assert untranslated("<p>Поиск <b>Search</b></p>", "ru") == ["Search"]
+    assert untranslated('<p translate="no">Northmark CERT</p><input placeholder="Value">', "ru") == ["Value"]
+    assert untranslated("<p>Протокол TLP, адрес IPv4, хеш SHA-256</p>", "ru") == []
+    assert untranslated("<p>Найти</p>", "en") == ["Найти"]
