@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -88,7 +87,7 @@ def drop_pg(url: str, schema_url: str) -> None:
 
 def synthetic(path: Path, n: int) -> None:
     with path.open("w") as f:
-        f.write('{"type": "bundle", "id": "bundle--%s", "objects": [\n' % uuid.uuid4())
+        f.write(f'{{"type": "bundle", "id": "bundle--{uuid.uuid4()}", "objects": [\n')
         for i in range(n):
             kind = i % 4
             if kind == 0:
@@ -117,16 +116,37 @@ def main() -> None:
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         r = run_child(CHILD, f"sqlite:///{tmp}/a.db", str(ATTACK))
-        rows.append(("ATT&CK Enterprise → colsec SQLite", f"{r['n']:,}", f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)", f"{r['rss_mb']:.0f} MB"))
+        rows.append(
+            (
+                "ATT&CK Enterprise → colsec SQLite",
+                f"{r['n']:,}",
+                f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)",
+                f"{r['rss_mb']:.0f} MB",
+            )
+        )
         if args.pg:
             schema_url = fresh_pg(args.pg)
             try:
                 r = run_child(CHILD, schema_url, str(ATTACK))
             finally:
                 drop_pg(args.pg, schema_url)
-            rows.append(("ATT&CK Enterprise → colsec PostgreSQL", f"{r['n']:,}", f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)", f"{r['rss_mb']:.0f} MB"))
+            rows.append(
+                (
+                    "ATT&CK Enterprise → colsec PostgreSQL",
+                    f"{r['n']:,}",
+                    f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)",
+                    f"{r['rss_mb']:.0f} MB",
+                )
+            )
         ref = run_child(REFERENCE, str(ATTACK), str(args.reference_sample))
-        rows.append(("ATT&CK sample → stix2.parse only (reference)", f"{ref['n']:,}", f"{ref['n'] / ref['seconds']:,.0f} obj/s", "-"))
+        rows.append(
+            (
+                "ATT&CK sample → stix2.parse only (reference)",
+                f"{ref['n']:,}",
+                f"{ref['n'] / ref['seconds']:,.0f} obj/s",
+                "-",
+            )
+        )
         if args.synthetic:
             big = Path(tmp) / "synthetic.json"
             t = time.perf_counter()
@@ -134,13 +154,19 @@ def main() -> None:
             gen = time.perf_counter() - t
             size_mb = big.stat().st_size / 1e6
             r = run_child(CHILD, f"sqlite:///{tmp}/b.db", str(big))
-            rows.append((f"synthetic {args.synthetic:,} indicators ({size_mb:.0f} MB, gen {gen:.0f} s) → SQLite", f"{r['n']:,}", f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)", f"{r['rss_mb']:.0f} MB"))
+            rows.append(
+                (
+                    f"synthetic {args.synthetic:,} indicators ({size_mb:.0f} MB, gen {gen:.0f} s) → SQLite",
+                    f"{r['n']:,}",
+                    f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)",
+                    f"{r['rss_mb']:.0f} MB",
+                )
+            )
     width = max(len(r[0]) for r in rows)
     print(f"{'run':<{width}}  {'objects':>10}  {'rate':>28}  {'peak RSS':>9}")
     for name, n, rate, rss in rows:
         print(f"{name:<{width}}  {n:>10}  {rate:>28}  {rss:>9}")
     print("targets: ATT&CK Enterprise into SQLite < 10 s and < 500 MB; 1M-indicator bundle < 1 GB peak RSS")
-    del resource
 
 
 if __name__ == "__main__":

@@ -73,7 +73,10 @@ def pg_schema_url() -> Iterator[str | None]:
 def _truncate_pg(database: Database) -> None:
     names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with database.engine.begin() as conn:
-        existing = {r[0] for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))}
+        existing = {
+            r[0]
+            for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))
+        }
         tables = [f'"{n}"' for n in existing if n != "alembic_version"]
         if tables:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
@@ -120,7 +123,9 @@ def db(database: Database) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path, database: Database) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database.url, secret_key="test-secret-key-not-for-production")
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database.url, secret_key="test-secret-key-not-for-production"
+    )
 
 
 @pytest.fixture
@@ -159,10 +164,17 @@ def make_account(database: Database) -> Callable[..., Account]:
         with database.unit_of_work() as s:
             o = s.query(Organisation).filter_by(short_name=org).one_or_none()
             if o is None:
-                o = accounts.create_organisation(s, actor=SYSTEM, name=f"{org} agency", short_name=org, kind=kind)
+                o = accounts.create_organisation(
+                    s, actor=SYSTEM, name=f"{org} agency", short_name=org, kind=kind
+                )
             password = "correct horse battery"
             u = accounts.create_user(
-                s, actor=SYSTEM, username=f"{org.lower()}-{Role(role).value}-{counter['n']}", password=password, role=role, org=o
+                s,
+                actor=SYSTEM,
+                username=f"{org.lower()}-{Role(role).value}-{counter['n']}",
+                password=password,
+                role=role,
+                org=o,
             )
             token = accounts.create_token(s, actor=SYSTEM, user=u)
             actor = accounts.actor_for(s, u)

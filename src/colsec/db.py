@@ -71,6 +71,7 @@ class Database:
             kwargs["max_overflow"] = 20
         self.engine: Engine = create_engine(url, **kwargs)
         self.sqlite = self.engine.dialect.name == "sqlite"
+        self._write_engine: Engine
         if self.sqlite:
             _configure_sqlite(self.engine)
             self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")

@@ -56,7 +56,9 @@ def _sid(kind: str, *parts: object) -> str:
 def _ensure_orgs(db: Session) -> dict[str, Organisation]:
     orgs: dict[str, Organisation] = {}
     for short, name, country, kind, sector in DEMO_ORGS:
-        existing = db.execute(select(Organisation).where(Organisation.short_name == short)).scalar_one_or_none()
+        existing = db.execute(
+            select(Organisation).where(Organisation.short_name == short)
+        ).scalar_one_or_none()
         orgs[short] = existing or accounts.create_organisation(
             db, actor=SYSTEM, name=name, short_name=short, country=country, kind=kind, sector=sector
         )
@@ -75,19 +77,29 @@ def _ensure_users(db: Session, orgs: dict[str, Organisation]) -> list[dict[str, 
         if short == "ACC":
             continue
         prefix = short.split("-")[0].lower()
-        wanted.append((f"{prefix}-analyst", Role.ANALYST, short, "ru" if prefix in ("nm", "ev", "kd") else "en"))
+        wanted.append(
+            (f"{prefix}-analyst", Role.ANALYST, short, "ru" if prefix in ("nm", "ev", "kd") else "en")
+        )
         wanted.append((f"{prefix}-rep", Role.REPRESENTATIVE, short, "ru"))
     creds = []
     for username, role, short, lang in wanted:
         if db.execute(select(User.id).where(User.username == username)).first() is None:
             accounts.create_user(
-                db, actor=SYSTEM, username=username, password=DEMO_PASSWORD, role=role, org=orgs[short], language=lang
+                db,
+                actor=SYSTEM,
+                username=username,
+                password=DEMO_PASSWORD,
+                role=role,
+                org=orgs[short],
+                language=lang,
             )
         creds.append({"username": username, "password": DEMO_PASSWORD, "role": role.value, "org": short})
     return creds
 
 
-def _intel_for(org: Organisation, rng: random.Random, base: datetime, shared_pool: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _intel_for(
+    org: Organisation, rng: random.Random, base: datetime, shared_pool: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
     ident = org.identity_id
     objs: list[dict[str, Any]] = []
 
@@ -142,7 +154,9 @@ def _intel_for(org: Organisation, rng: random.Random, base: datetime, shared_poo
         elif kind == "sha256":
             value = hashlib.sha256(f"{org.short_name}{i}".encode()).hexdigest()
         else:
-            value = f"{rng.choice(['hr', 'billing', 'it-support'])}@{rng.choice(['example.com', 'example.org'])}"
+            value = (
+                f"{rng.choice(['hr', 'billing', 'it-support'])}@{rng.choice(['example.com', 'example.org'])}"
+            )
         pattern = {
             "ipv4": f"[ipv4-addr:value = '{value}']",
             "domain": f"[domain-name:value = '{value}']",
@@ -195,9 +209,13 @@ def build_demo(db: Session) -> list[dict[str, str]]:
     for short, org in orgs.items():
         if short == "ACC":
             continue
-        actor = Actor(username=f"{short.lower()}-demo", role=Role.ANALYST, org_id=org.id, org_short_name=short)
+        actor = Actor(
+            username=f"{short.lower()}-demo", role=Role.ANALYST, org_id=org.id, org_short_name=short
+        )
         import_objects(db, actor=actor, objects=_intel_for(org, rng, base, shared_pool), owner_org_id=org.id)
     for extend in DEMO_EXTENSIONS:
         extend(db, orgs)
     return creds
+
+
 from colsec.intel import demo as _intel_demo  # noqa: E402,F401  (adds the intel demo extension)

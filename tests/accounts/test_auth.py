@@ -44,7 +44,9 @@ def test_lockout_counts_every_path(client, database: Database, make_account) -> 
     acc = make_account(Role.ANALYST)
     # Failures through Basic (API path) and through password checks (form path) share one counter.
     for _ in range(3):
-        assert client.get("/api/v1/stats", headers=_basic(acc.user.username.upper(), "bad")).status_code == 401
+        assert (
+            client.get("/api/v1/stats", headers=_basic(acc.user.username.upper(), "bad")).status_code == 401
+        )
     for _ in range(2):
         with database.unit_of_work() as s:
             try:

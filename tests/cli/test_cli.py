@@ -21,7 +21,12 @@ COLSEC = [sys.executable, "-m", "colsec"]
 
 
 def _env(tmp_path: Path, database: Database) -> dict[str, str]:
-    return {**os.environ, "COLSEC_DATA_DIR": str(tmp_path / "data"), "COLSEC_DATABASE_URL": database.url, "COLUMNS": "200"}
+    return {
+        **os.environ,
+        "COLSEC_DATA_DIR": str(tmp_path / "data"),
+        "COLSEC_DATABASE_URL": database.url,
+        "COLUMNS": "200",
+    }
 
 
 def _run(args: list[str], env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
@@ -45,11 +50,17 @@ def test_demo_accounts_import_export(tmp_path: Path, database: Database, shared_
 
     r = _run(["org", "add", "TEST-CERT", "--name", "Test CERT"], env)
     assert r.returncode == 0, r.stderr
-    r = _run(["user", "add", "tester", "--org", "TEST-CERT", "--role", "analyst", "--password", "long enough pw"], env)
+    r = _run(
+        ["user", "add", "tester", "--org", "TEST-CERT", "--role", "analyst", "--password", "long enough pw"],
+        env,
+    )
     assert r.returncode == 0, r.stderr
     r = _run(["token", "create", "tester"], env)
     assert r.returncode == 0 and r.stdout.strip().startswith("csk_")
-    assert _run(["user", "add", "tester", "--org", "TEST-CERT", "--password", "long enough pw"], env).returncode == 5
+    assert (
+        _run(["user", "add", "tester", "--org", "TEST-CERT", "--password", "long enough pw"], env).returncode
+        == 5
+    )
 
     r = _run(["import", str(shared_data / "attack" / "ics-attack-18.1.json"), "--tlp", "clear"], env)
     assert r.returncode == 0, r.stderr
@@ -65,7 +76,9 @@ def test_demo_accounts_import_export(tmp_path: Path, database: Database, shared_
     assert r.returncode == 0 and "intact" in r.stdout
 
 
-def test_import_refuses_broken_file_with_exit_code(tmp_path: Path, database: Database, shared_data: Path) -> None:
+def test_import_refuses_broken_file_with_exit_code(
+    tmp_path: Path, database: Database, shared_data: Path
+) -> None:
     env = _env(tmp_path, database)
     r = _run(["import", str(shared_data / "stix" / "tlp2" / "using-tlp2.0-green.example.json")], env)
     assert r.returncode == 2
@@ -75,7 +88,7 @@ def test_import_refuses_broken_file_with_exit_code(tmp_path: Path, database: Dat
 
 def _big_bundle(path: Path, n: int) -> None:
     with path.open("w") as f:
-        f.write('{"type": "bundle", "id": "bundle--%s", "objects": [\n' % uuid.uuid4())
+        f.write(f'{{"type": "bundle", "id": "bundle--{uuid.uuid4()}", "objects": [\n')
         for i in range(n):
             obj = {
                 "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}",
@@ -94,7 +107,9 @@ def test_kill_9_mid_import_leaves_store_unchanged(tmp_path: Path, database: Data
     before = _count(database)
     big = tmp_path / "big.json"
     _big_bundle(big, 60_000)
-    proc = subprocess.Popen([*COLSEC, "import", str(big)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*COLSEC, "import", str(big)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     time.sleep(3.0)  # well inside the import: batches have been written, not committed
     assert proc.poll() is None, "import finished before it could be killed; make the bundle larger"
     os.kill(proc.pid, signal.SIGKILL)

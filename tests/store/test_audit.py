@@ -50,7 +50,15 @@ def test_rehashing_an_edited_row_still_breaks_the_next_link(database: Database) 
         rows = list(s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars())
         victim = rows[1]
         victim.details = '{"i": 42}'
-        victim.hash = audit._digest(victim.prev_hash, victim.at, victim.actor, victim.organisation, victim.action, victim.target, victim.details)
+        victim.hash = audit._digest(
+            victim.prev_hash,
+            victim.at,
+            victim.actor,
+            victim.organisation,
+            victim.action,
+            victim.target,
+            victim.details,
+        )
     with database.unit_of_work(write=False) as s:
         result = audit.verify(s)
     assert not result.ok and result.row_id == rows[2].id

@@ -82,13 +82,20 @@ def test_newer_version_kept_beside_old(database: Database) -> None:
         assert "name" not in first
         page = queries.list_objects(s, viewer=viewer, ids=[str(v1["id"])], versions=["all"])
         assert len(page.rows) == 2
-        latest = s.execute(select(StixObject.modified).where(StixObject.id == v1["id"], StixObject.is_latest)).all()
+        latest = s.execute(
+            select(StixObject.modified).where(StixObject.id == v1["id"], StixObject.is_latest)
+        ).all()
         assert latest == [("2026-02-01T00:00:00.000000Z",)]
 
 
 def test_observables_indexed_from_patterns_and_scos(database: Database) -> None:
     ind = _indicator(pattern="[ipv4-addr:value = '198.51.100.77' OR domain-name:value = 'Evil.Example.COM']")
-    sco = {"type": "file", "spec_version": "2.1", "id": f"file--{uuid.uuid4()}", "hashes": {"SHA-256": "AB" * 32}}
+    sco = {
+        "type": "file",
+        "spec_version": "2.1",
+        "id": f"file--{uuid.uuid4()}",
+        "hashes": {"SHA-256": "AB" * 32},
+    }
     _import(database, [ind, sco])
     with database.unit_of_work(write=False) as s:
         obs = set(s.execute(select(Observable.kind, Observable.value)).all())
@@ -169,7 +176,9 @@ def test_broken_files_refused(database: Database, tmp_path: Path, content: bytes
 def test_deep_nesting_refused(database: Database, tmp_path: Path) -> None:
     nested = b"[" * 10_000 + b"]" * 10_000
     path = tmp_path / "deep.json"
-    path.write_bytes(b'{"type": "bundle", "id": "bundle--1", "objects": [{"type": "x-deep", "v": ' + nested + b"}]}")
+    path.write_bytes(
+        b'{"type": "bundle", "id": "bundle--1", "objects": [{"type": "x-deep", "v": ' + nested + b"}]}"
+    )
     with pytest.raises(InvalidInput, match="nested deeper"):
         _import(database, read_bundle_file(path))
     with pytest.raises(InvalidInput):

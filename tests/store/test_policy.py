@@ -76,9 +76,16 @@ def test_sql_twin_agrees_with_pure_function(database: Database, make_account) ->
                 sharing_group_members=frozenset({orgs["OWN"].id, orgs["MEM"].id}) if grouped else None,
                 recipients=frozenset({orgs["NAM"].id}) if named else frozenset(),
             )  # fmt: skip
-    recipients = [Recipient(o.id) for o in orgs.values()] + [Recipient(ext.id, alliance_member=False), Recipient(None, False)]
+    recipients = [Recipient(o.id) for o in orgs.values()] + [
+        Recipient(ext.id, alliance_member=False),
+        Recipient(None, False),
+    ]
     with database.unit_of_work(write=False) as s:
         for r in recipients:
-            sql_visible = set(s.execute(select(StixObject.id).where(StixObject.type == "indicator", visible_clause(r))).scalars())
+            sql_visible = set(
+                s.execute(
+                    select(StixObject.id).where(StixObject.type == "indicator", visible_clause(r))
+                ).scalars()
+            )
             pure_visible = {oid for oid, facts in cases.items() if may_share(facts, r)}
             assert sql_visible == pure_visible, r

@@ -45,11 +45,19 @@ def test_red_object_invisible_to_other_org(client, make_account) -> None:
     b = make_account(Role.ANALYST, "ORG-B")
     red = _indicator("198.51.100.2", TLP.RED)
     green = _indicator("198.51.100.3", TLP.GREEN)
-    client.post("/api/v1/objects", json={"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [red, green]}, headers=a.headers)
-    ids_b = {o["id"] for o in client.get("/api/v1/objects?type=indicator", headers=b.headers).json()["objects"]}
+    client.post(
+        "/api/v1/objects",
+        json={"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [red, green]},
+        headers=a.headers,
+    )
+    ids_b = {
+        o["id"] for o in client.get("/api/v1/objects?type=indicator", headers=b.headers).json()["objects"]
+    }
     assert green["id"] in ids_b and red["id"] not in ids_b
     assert client.get(f"/api/v1/objects/{red['id']}", headers=b.headers).status_code == 404
-    ids_a = {o["id"] for o in client.get("/api/v1/objects?type=indicator", headers=a.headers).json()["objects"]}
+    ids_a = {
+        o["id"] for o in client.get("/api/v1/objects?type=indicator", headers=a.headers).json()["objects"]
+    }
     assert {red["id"], green["id"]} <= ids_a
 
 
@@ -66,7 +74,9 @@ def test_oversized_body_refused(client, make_account) -> None:
     big = b'{"type": "bundle", "objects": [' + b" " * 300_000_000 + b"]}"
     del big
     r = client.post(
-        "/api/v1/objects", content=b"x" * (200 * 1024 * 1024 + 1), headers={**a.headers, "content-type": "application/json"}
+        "/api/v1/objects",
+        content=b"x" * (200 * 1024 * 1024 + 1),
+        headers={**a.headers, "content-type": "application/json"},
     )
     assert r.status_code == 413
     assert r.json()["error"] == "too_large"
@@ -75,6 +85,8 @@ def test_oversized_body_refused(client, make_account) -> None:
 def test_deeply_nested_json_refused(client, make_account) -> None:
     a = make_account(Role.ANALYST, "ORG-A")
     body = "[" * 5000 + "]" * 5000
-    r = client.post("/api/v1/objects", content=body, headers={**a.headers, "content-type": "application/json"})
+    r = client.post(
+        "/api/v1/objects", content=body, headers={**a.headers, "content-type": "application/json"}
+    )
     assert r.status_code == 422
     assert r.json()["error"] == "invalid_input"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Actor", "Role", "SYSTEM"]
+__all__ = ["SYSTEM", "Actor", "Role"]
 
 
 class Role(StrEnum):

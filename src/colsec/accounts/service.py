@@ -138,7 +138,13 @@ def create_user(
     )
     db.add(user)
     db.flush()
-    audit.record(db, actor=actor, action="user.create", target=uname, details={"role": role.value, "org": org.short_name})
+    audit.record(
+        db,
+        actor=actor,
+        action="user.create",
+        target=uname,
+        details={"role": role.value, "org": org.short_name},
+    )
     return user
 
 
@@ -155,7 +161,11 @@ def create_token(
     """Create an API token; the clear value is returned once and only its hash is stored."""
     token = new_token()
     expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
-    db.add(ApiToken(user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:8], expires_at=expires))
+    db.add(
+        ApiToken(
+            user_id=user.id, name=name, token_hash=hash_token(token), prefix=token[:8], expires_at=expires
+        )
+    )
     db.flush()
     audit.record(db, actor=actor, action="token.create", target=user.username, details={"name": name})
     return token
@@ -226,7 +236,9 @@ def authenticate_token(
     if not count_failures:
         max_failures = 1 << 30
     row = db.execute(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == hash_token(token))
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token))
     ).first()
     named = None
     if username is not None:
@@ -237,10 +249,16 @@ def authenticate_token(
         raise Unauthorized("invalid credentials")
     tok, user = row
     now = datetime.now(UTC)
-    expired = tok.expires_at is not None and (
-        tok.expires_at if tok.expires_at.tzinfo else tok.expires_at.replace(tzinfo=UTC)
-    ) < now
-    if tok.revoked_at is not None or expired or not user.is_active or (named is not None and named.id != user.id):
+    expired = (
+        tok.expires_at is not None
+        and (tok.expires_at if tok.expires_at.tzinfo else tok.expires_at.replace(tzinfo=UTC)) < now
+    )
+    if (
+        tok.revoked_at is not None
+        or expired
+        or not user.is_active
+        or (named is not None and named.id != user.id)
+    ):
         _register_failure(db, named, max_failures, lockout_seconds)
         raise Unauthorized("invalid credentials")
     _check_lock(user)

@@ -36,7 +36,13 @@ def org_add(
     """Create an organisation (and its STIX identity)."""
     with open_session() as s:
         org = service.create_organisation(
-            s, actor=resolve_actor(s, None), name=name, short_name=short_name, country=country, kind=kind, sector=sector
+            s,
+            actor=resolve_actor(s, None),
+            name=name,
+            short_name=short_name,
+            country=country,
+            kind=kind,
+            sector=sector,
         )
         console.print(f"organisation {org.short_name} created ({org.identity_id})")
 
@@ -56,7 +62,9 @@ def org_list() -> None:
 def user_add(
     username: str,
     org: Annotated[str, typer.Option(help="Organisation short name")],
-    role: Annotated[str, typer.Option(help="admin|coordinator|analyst|representative|viewer|peer")] = "analyst",
+    role: Annotated[
+        str, typer.Option(help="admin|coordinator|analyst|representative|viewer|peer")
+    ] = "analyst",
     password: Annotated[str | None, typer.Option(help="Password (prompted if omitted)")] = None,
     language: Annotated[str, typer.Option(help="en or ru")] = "en",
     no_password: Annotated[bool, typer.Option(help="Token-only account (e.g. peer)")] = False,
@@ -67,7 +75,13 @@ def user_add(
     with open_session() as s:
         o = service.get_org_by_name(s, org)
         u = service.create_user(
-            s, actor=resolve_actor(s, None), username=username, password=password, role=role, org=o, language=language
+            s,
+            actor=resolve_actor(s, None),
+            username=username,
+            password=password,
+            role=role,
+            org=o,
+            language=language,
         )
         console.print(f"user {u.username} ({u.role}) created in {o.short_name}")
 
@@ -79,7 +93,9 @@ def user_list() -> None:
         for col in ("username", "role", "organisation id", "language", "active"):
             table.add_column(col)
         for u in service.list_users(s):
-            table.add_row(u.username, u.role, str(u.organisation_id), u.language, "yes" if u.is_active else "no")
+            table.add_row(
+                u.username, u.role, str(u.organisation_id), u.language, "yes" if u.is_active else "no"
+            )
         console.print(table)
 
 

@@ -68,11 +68,14 @@ def _home_org(session: Any, org: str | None) -> int | None:
 
     if org:
         return get_org_by_name(session, org).id
-    return session.execute(select(Organisation.id).order_by(Organisation.id).limit(1)).scalar()
+    first: int | None = session.execute(select(Organisation.id).order_by(Organisation.id).limit(1)).scalar()
+    return first
 
 
 def import_cmd(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="STIX 2.1 bundles (.json, .json.gz)")],
+    files: Annotated[
+        list[Path], typer.Argument(exists=True, dir_okay=False, help="STIX 2.1 bundles (.json, .json.gz)")
+    ],
     org: Annotated[str | None, typer.Option(help="Owner organisation (short name)")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
     tlp: Annotated[str | None, typer.Option(help="TLP for objects without a TLP marking")] = None,
@@ -104,9 +107,11 @@ def import_cmd(
             raw = open_maybe_gzip(path)
             underlying = getattr(raw, "fileobj", None) or raw
 
-            def tick(n: int) -> None:
+            def tick(
+                n: int, started: float = started, task: Any = task, src: Any = underlying, size: int = size
+            ) -> None:
                 elapsed = max(time.perf_counter() - started, 1e-6)
-                progress.update(task, completed=min(underlying.tell(), size), objects=n, rate=n / elapsed)
+                progress.update(task, completed=min(src.tell(), size), objects=n, rate=n / elapsed)
 
             try:
                 with open_session() as session:
@@ -139,7 +144,9 @@ def import_cmd(
 
 
 def export(
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file (default stdout)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Output file (default stdout)")
+    ] = None,
     type: Annotated[list[str] | None, typer.Option("--type", help="STIX type(s)")] = None,
     format: Annotated[str, typer.Option("--format", help="Output format")] = "stix",
     as_user: Annotated[str | None, typer.Option("--as", help="Export what this user may see")] = None,
@@ -199,7 +206,9 @@ def stats() -> None:
         orgs = session.execute(select(func.count()).select_from(Organisation)).scalar()
         users = session.execute(select(func.count()).select_from(User)).scalar()
         audit = session.execute(select(func.count()).select_from(AuditEntry)).scalar()
-        console.print(f"versions: {versions:,}  observables: {obs:,}  organisations: {orgs}  users: {users}  audit rows: {audit:,}")
+        console.print(
+            f"versions: {versions:,}  observables: {obs:,}  organisations: {orgs}  users: {users}  audit rows: {audit:,}"
+        )
 
 
 def demo(

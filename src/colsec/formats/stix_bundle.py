@@ -25,7 +25,7 @@ def open_maybe_gzip(path: Path) -> IO[bytes]:
     f.seek(0)
     if magic == b"\x1f\x8b":
         f.close()
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return f
 
 

@@ -160,7 +160,9 @@ def validate_object(obj: Any, *, check_pattern: bool = True) -> ObjectFacts:
     if not isinstance(revoked, bool):
         raise _fail(oid, "'revoked' must be a boolean")
     for prop in ("labels",):
-        if prop in obj and (not isinstance(obj[prop], list) or not all(isinstance(x, str) for x in obj[prop])):
+        if prop in obj and (
+            not isinstance(obj[prop], list) or not all(isinstance(x, str) for x in obj[prop])
+        ):
             raise _fail(oid, f"'{prop}' must be a list of strings")
     conf = obj.get("confidence")
     if conf is not None and (isinstance(conf, bool) or not isinstance(conf, int) or not 0 <= conf <= 100):
@@ -201,7 +203,9 @@ def _check_indicator(oid: str, obj: Mapping[str, Any], check_pattern: bool) -> N
         raise _fail(oid, "'pattern_type' must be a non-empty string")
     if not isinstance(pattern, str) or not pattern:
         raise _fail(oid, "'pattern' must be a non-empty string")
-    if "valid_until" in obj and canonical_timestamp(obj["valid_until"]) <= canonical_timestamp(obj["valid_from"]):
+    if "valid_until" in obj and canonical_timestamp(obj["valid_until"]) <= canonical_timestamp(
+        obj["valid_from"]
+    ):
         raise _fail(oid, "'valid_until' must be later than 'valid_from'")
     if ptype == "stix" and check_pattern:
         try:

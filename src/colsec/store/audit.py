@@ -69,7 +69,9 @@ def verify(db: Session) -> VerifyResult:
         # Ids may have gaps (rolled-back transactions consume sequence values on PostgreSQL),
         # so a deleted row shows as the next row no longer chaining to its predecessor.
         if row.prev_hash != prev:
-            return VerifyResult(False, n, f"row {row.id} does not follow the previous row (deleted row?)", row.id)
+            return VerifyResult(
+                False, n, f"row {row.id} does not follow the previous row (deleted row?)", row.id
+            )
         digest = _digest(prev, row.at, row.actor, row.organisation, row.action, row.target, row.details)
         if digest != row.hash:
             return VerifyResult(False, n, f"row {row.id} was altered", row.id)

@@ -43,7 +43,9 @@ class SharingGroup(Base):
 class SharingGroupMember(Base):
     __tablename__ = "sharing_group_member"
 
-    group_id: Mapped[int] = mapped_column(ForeignKey("sharing_group.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("sharing_group.id", ondelete="CASCADE"), primary_key=True
+    )
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -87,7 +89,9 @@ class ObjectRecipient(Base):
 
     __tablename__ = "object_recipient"
 
-    object_seq: Mapped[int] = mapped_column(ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True)
+    object_seq: Mapped[int] = mapped_column(
+        ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True
+    )
     organisation_id: Mapped[int] = mapped_column(
         ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True, index=True
     )
@@ -123,7 +127,9 @@ class Collection(Base):
 class CollectionObject(Base):
     __tablename__ = "collection_object"
 
-    collection_id: Mapped[str] = mapped_column(ForeignKey("collection.id", ondelete="CASCADE"), primary_key=True)
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("collection.id", ondelete="CASCADE"), primary_key=True
+    )
     object_seq: Mapped[int] = mapped_column(
         ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True, index=True
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
@@ -72,22 +72,25 @@ def recipient_for_org(db: Session, org_id: int | None) -> Recipient:
 
 
 def _version_clause(stmt: Select[Any], versions: Sequence[str]) -> Select[Any]:
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     for v in versions:
         if v == "all":
             return stmt
         if v == "last":
-            conds.append(StixObject.is_latest)
+            conds.append(StixObject.is_latest == true())
         elif v == "first":
             o2 = StixObject.__table__.alias("o2")
             conds.append(
-                StixObject.modified == select(func.min(o2.c.modified)).where(o2.c.id == StixObject.id).scalar_subquery()
+                StixObject.modified
+                == select(func.min(o2.c.modified)).where(o2.c.id == StixObject.id).scalar_subquery()
             )
         else:
             try:
                 ts = canonical_timestamp(v)
             except ValueError:
-                raise InvalidInput(f"invalid version filter {v!r}: use first, last, all or a timestamp") from None
+                raise InvalidInput(
+                    f"invalid version filter {v!r}: use first, last, all or a timestamp"
+                ) from None
             conds.append(StixObject.modified == ts)
     return stmt.where(or_(*conds)) if conds else stmt
 

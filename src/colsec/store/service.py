@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,14 @@ from colsec.stix.validate import validate_object
 from colsec.store import audit
 from colsec.store.models import CollectionObject, ObjectRecipient, Observable, StixObject
 
-__all__ = ["BATCH_SIZE", "MAX_REPORTED_ERRORS", "POST_IMPORT_HOOKS", "ImportResult", "import_objects", "revoke_object"]
+__all__ = [
+    "BATCH_SIZE",
+    "MAX_REPORTED_ERRORS",
+    "POST_IMPORT_HOOKS",
+    "ImportResult",
+    "import_objects",
+    "revoke_object",
+]
 
 BATCH_SIZE = 1000
 MAX_REPORTED_ERRORS = 200
@@ -61,7 +68,7 @@ class ImportResult:
         }
 
 
-def _insert_stmt(db: Session, table: Table) -> Any:
+def _insert_stmt(db: Session, table: Any) -> Any:
     return sqlite.insert(table) if is_sqlite(db) else postgresql.insert(table)
 
 
@@ -125,7 +132,10 @@ def import_objects(
         body_obj = dict(obj)
         level = tlp_of(body_obj)
         if level is None and facts.type != "marking-definition":
-            body_obj["object_marking_refs"] = [*body_obj.get("object_marking_refs", []), marking_id(default_tlp)]
+            body_obj["object_marking_refs"] = [
+                *body_obj.get("object_marking_refs", []),
+                marking_id(default_tlp),
+            ]
         body = orjson.dumps(body_obj, option=orjson.OPT_SORT_KEYS)
         key = hashlib.blake2b(f"{facts.id}|{facts.modified}".encode(), digest_size=12).digest()
         digest = hashlib.blake2b(body, digest_size=12).digest()
@@ -133,7 +143,11 @@ def import_objects(
         if prior is not None:
             if prior != digest:
                 failed = True
-                _add_error(result, facts.id, f"{facts.id}: appears twice with the same 'modified' and different content")
+                _add_error(
+                    result,
+                    facts.id,
+                    f"{facts.id}: appears twice with the same 'modified' and different content",
+                )
             else:
                 result.unchanged += 1
             continue
@@ -162,7 +176,11 @@ def import_objects(
             actor=actor,
             action="stix.import",
             target=f"{result.inserted} objects",
-            details={"inserted": result.inserted, "unchanged": result.unchanged, "by_type": dict(result.by_type)},
+            details={
+                "inserted": result.inserted,
+                "unchanged": result.unchanged,
+                "by_type": dict(result.by_type),
+            },
         )
     return result
 
@@ -321,7 +339,11 @@ def revoke_object(db: Session, *, actor: Actor, object_id: str) -> dict[str, Any
         raise InvalidInput(f"{object_id}: objects without versions (SCOs) cannot be revoked")
     now = now_timestamp()
     body["revoked"] = True
-    body["modified"] = now if now > row.modified else format_timestamp(parse_timestamp(row.modified) + timedelta(milliseconds=1))
+    body["modified"] = (
+        now
+        if now > row.modified
+        else format_timestamp(parse_timestamp(row.modified) + timedelta(milliseconds=1))
+    )
     import_objects(db, actor=actor, objects=[body], owner_org_id=row.owner_org_id)
     audit.record(db, actor=actor, action="stix.revoke", target=object_id)
     return dict(body)

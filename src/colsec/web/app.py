@@ -28,7 +28,11 @@ def _error_response(request: Request, status: int, code: str, detail: Any, extra
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="colsec", Bearer'
     if request.url.path.startswith("/taxii2"):
-        body: dict[str, Any] = {"title": code.replace("_", " "), "http_status": str(status), "description": str(detail)}
+        body: dict[str, Any] = {
+            "title": code.replace("_", " "),
+            "http_status": str(status),
+            "description": str(detail),
+        }
         if extra is not None:
             body["details"] = extra
         return JSONResponse(body, status_code=status, media_type=TAXII_MEDIA, headers=headers)
@@ -38,7 +42,9 @@ def _error_response(request: Request, status: int, code: str, detail: Any, extra
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None, migrate: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, database: Database | None = None, migrate: bool = True
+) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_secret_key()
 

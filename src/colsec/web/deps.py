@@ -93,7 +93,9 @@ def _authenticate(request: Request) -> User | None:
     username, token = creds
     with database.unit_of_work(write=False) as s:
         try:
-            return accounts.authenticate_token(s, token=token, username=username, count_failures=False, **kwargs)
+            return accounts.authenticate_token(
+                s, token=token, username=username, count_failures=False, **kwargs
+            )
         except ColsecError:
             pass
     # Failure: run again in a write transaction so the lockout counter is kept.

@@ -54,7 +54,9 @@ def list_objects(
 
 @router.get("/{object_id}")
 def get_object(db: DbDep, actor: ActorDep, object_id: str, version: str = "last") -> dict[str, Any]:
-    return queries.get_object(db, viewer=queries.recipient_for_org(db, actor.org_id), object_id=object_id, version=version)
+    return queries.get_object(
+        db, viewer=queries.recipient_for_org(db, actor.org_id), object_id=object_id, version=version
+    )
 
 
 @router.post("", status_code=201)
@@ -70,9 +72,9 @@ async def add_objects(request: Request, db: DbDep, actor: Writer) -> dict[str, A
         objs = [data]
     else:
         raise InvalidInput("expected a STIX object or bundle")
-    from colsec.stix.tlp import TLP_BY_NAME as names
-
     from starlette.concurrency import run_in_threadpool
+
+    from colsec.stix.tlp import TLP_BY_NAME as names
 
     result = await run_in_threadpool(
         service.import_objects, db, actor=actor, objects=objs, default_tlp=names[settings.default_tlp]
