@@ -151,85 +151,120 @@ def _send_email(settings: Settings, to: str, subject: str, body: str) -> None:
 
 
 def deliver_pending(database: Database, settings: Settings, *, limit: int = 200) -> DeliveryReport:
-    """Send queued e-mails and webhook events; each row is claimed before it is sent."""
+    """Send queued e-mails and webhook events; rows are claimed in one conditional UPDATE first."""
     report = DeliveryReport()
     with database.unit_of_work(write=False) as s:
-        pending = s.execute(
+        mail_ids = list(
+            s.execute(
+                select(Notification.id)
+                .where(Notification.email_status == "pending")
+                .order_by(Notification.id)
+                .limit(limit)
+            ).scalars()
+        )
+        hook_ids = list(
+            s.execute(
+                select(WebhookDelivery.id)
+                .where(WebhookDelivery.status == "pending")
+                .order_by(WebhookDelivery.id)
+                .limit(limit)
+            ).scalars()
+        )
+    if mail_ids:
+        _deliver_mail(database, settings, mail_ids, report)
+    if hook_ids:
+        _deliver_hooks(database, hook_ids, report)
+    return report
+
+
+def _claim(database: Database, model: Any, ids: list[int], column: str) -> list[int]:
+    """pending → sending for the rows nobody else has claimed; returns the ones we got."""
+    with database.unit_of_work() as s:
+        col = getattr(model, column)
+        return list(
+            s.execute(
+                update(model)
+                .where(model.id.in_(ids), col == "pending")
+                .values({column: "sending"})
+                .returning(model.id)
+            ).scalars()
+        )
+
+
+def _deliver_mail(database: Database, settings: Settings, ids: list[int], report: DeliveryReport) -> None:
+    claimed = _claim(database, Notification, ids, "email_status")
+    if not claimed:
+        return
+    with database.unit_of_work(write=False) as s:
+        rows = s.execute(
             select(Notification.id, User.email, Notification.subject, Notification.body)
             .join(User, User.id == Notification.user_id)
-            .where(Notification.email_status == "pending")
-            .order_by(Notification.id)
-            .limit(limit)
+            .where(Notification.id.in_(claimed))
         ).all()
-        hooks = s.execute(
-            select(WebhookDelivery.id, Webhook.url, Webhook.secret, WebhookDelivery.payload)
-            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
-            .where(WebhookDelivery.status == "pending")
-            .order_by(WebhookDelivery.id)
-            .limit(limit)
-        ).all()
-    for nid, email, subject, body in pending:
-        if not _claim(database, Notification, nid, "email_status"):
-            continue
-        status, error = "sent", ""
+    results: dict[str, list[int]] = {"sent": [], "skipped": []}
+    failed: dict[int, str] = {}
+    for nid, email, subject, body in rows:
         if not email or not settings.smtp_host:
-            status = "skipped"
-            report.emails_skipped += 1
-        else:
-            try:
-                _send_email(settings, email, subject, body)
-                report.emails_sent += 1
-            except (OSError, smtplib.SMTPException) as exc:
-                status, error = "failed", str(exc)[:500]
-                report.emails_failed += 1
-        with database.unit_of_work() as s:
+            results["skipped"].append(nid)
+            continue
+        try:
+            _send_email(settings, email, subject, body)
+            results["sent"].append(nid)
+        except (OSError, smtplib.SMTPException) as exc:
+            failed[nid] = str(exc)[:500]
+    report.emails_sent += len(results["sent"])
+    report.emails_skipped += len(results["skipped"])
+    report.emails_failed += len(failed)
+    with database.unit_of_work() as s:
+        for status, done in results.items():
+            if done:
+                s.execute(update(Notification).where(Notification.id.in_(done)).values(email_status=status))
+        for nid, error in failed.items():
             s.execute(
                 update(Notification)
                 .where(Notification.id == nid)
-                .values(email_status=status, email_error=error)
+                .values(email_status="failed", email_error=error)
             )
-    for did, url, secret, payload in hooks:
-        if not _claim(database, WebhookDelivery, did, "status"):
-            continue
-        data = payload.encode()
-        status, error = "sent", ""
-        try:
-            resp = httpx.post(
-                url,
-                content=data,
-                headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, data)},
-                timeout=10,
-                follow_redirects=False,
-            )
-            if resp.status_code >= 300:
-                status, error = "failed", f"HTTP {resp.status_code}"
-        except httpx.HTTPError as exc:
-            status, error = "failed", str(exc)[:500]
-        if status == "sent":
-            report.webhooks_sent += 1
-        else:
-            report.webhooks_failed += 1
-        with database.unit_of_work() as s:
+
+
+def _deliver_hooks(database: Database, ids: list[int], report: DeliveryReport) -> None:
+    claimed = _claim(database, WebhookDelivery, ids, "status")
+    if not claimed:
+        return
+    with database.unit_of_work(write=False) as s:
+        rows = s.execute(
+            select(WebhookDelivery.id, Webhook.url, Webhook.secret, WebhookDelivery.payload)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(WebhookDelivery.id.in_(claimed))
+        ).all()
+    outcomes: dict[int, str] = {}
+    with httpx.Client(timeout=10, follow_redirects=False) as client:
+        for did, url, secret, payload in rows:
+            data = payload.encode()
+            try:
+                resp = client.post(
+                    url,
+                    content=data,
+                    headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, data)},
+                )
+                outcomes[did] = "" if resp.status_code < 300 else f"HTTP {resp.status_code}"
+            except httpx.HTTPError as exc:
+                outcomes[did] = str(exc)[:500] or type(exc).__name__
+    with database.unit_of_work() as s:
+        for did, error in outcomes.items():
+            ok = not error
+            report.webhooks_sent += ok
+            report.webhooks_failed += not ok
             s.execute(
                 update(WebhookDelivery)
                 .where(WebhookDelivery.id == did)
                 .values(
-                    status=status,
+                    status="sent" if ok else "failed",
                     last_error=error,
                     attempts=WebhookDelivery.attempts + 1,
-                    sent_at=now() if status == "sent" else None,
+                    sent_at=now() if ok else None,
                 )
             )
-    return report
-
-
-def _claim(database: Database, model: Any, row_id: int, column: str) -> bool:
-    with database.unit_of_work() as s:
-        col = getattr(model, column)
-        result: Any = s.execute(
-            update(model).where(model.id == row_id, col == "pending").values({column: "sending"})
-        )
-        return bool(result.rowcount == 1)
 
 
 def register_webhook(db: Session, *, actor: Any, url: str, secret: str, allow_private: bool) -> Webhook:

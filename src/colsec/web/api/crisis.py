@@ -1,17 +1,16 @@
 """Crisis response over the JSON API: thin routes onto ``colsec.crisis.service``.
 
-Routes that change state deliver queued e-mail/webhook notifications from a route-level
-yield dependency: it is entered before the session dependency, so it exits after the
-session committed (FastAPI background tasks would run before that commit).  The ticker
-picks up anything a crashed process left behind.
+Routes that change state run their own unit of work (``_run``) and deliver queued
+e-mail/webhook notifications after it committed; the ticker picks up anything a crashed
+process left behind.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -49,16 +48,21 @@ from colsec.crisis.ticker import tick
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
 
 router = APIRouter(prefix="/api/v1/crisis", tags=["crisis"])
+T = TypeVar("T")
 
 
-def _deliver_after_commit(request: Request) -> Iterator[None]:
-    """Route-level dependency: set up before the session, so torn down after it committed."""
-    yield
-    if getattr(request.app.state, "crisis_delivery", True):
-        deliver_pending(get_database(request), get_settings(request))
+def _run(request: Request, work: Callable[[Session], T]) -> T:
+    """One unit of work begun and committed in the same worker thread, then delivery.
 
-
-Deliver = Depends(_deliver_after_commit)
+    Holding a write transaction across FastAPI's threadpool hops (endpoint, then the
+    session dependency's teardown) lets 40 waiting writers starve the one that must
+    commit; here the transaction never outlives this call.
+    """
+    database = get_database(request)
+    with database.unit_of_work() as db:
+        result = work(db)
+    deliver_pending(database, get_settings(request))
+    return result
 
 
 class CrisisTransitionIn(BaseModel):
@@ -69,9 +73,12 @@ class CrisisTransitionIn(BaseModel):
 # --- incidents -----------------------------------------------------------------------------
 
 
-@router.post("/incidents", status_code=201, response_model=IncidentOut, dependencies=[Deliver])
-def report_incident(data: IncidentIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.report_incident(db, actor=actor, data=data)
+@router.post("/incidents", status_code=201, response_model=IncidentOut)
+def report_incident(data: IncidentIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.report_incident(db, actor=actor, data=data)
+
+    return _run(request, work)
 
 
 @router.get("/incidents", response_model=list[IncidentOut])
@@ -84,28 +91,34 @@ def get_incident(incident_id: int, db: DbDep, actor: ActorDep) -> Any:
     return service.get_incident(db, actor=actor, incident_id=incident_id)
 
 
-@router.post("/incidents/{incident_id}/{step}", response_model=IncidentOut, dependencies=[Deliver])
+@router.post("/incidents/{incident_id}/{step}", response_model=IncidentOut)
 def incident_step(
     incident_id: int,
     step: Literal["triage", "escalate", "close"],
-    db: DbDep,
+    request: Request,
     actor: ActorDep,
     data: TransitionIn | None = None,
 ) -> Any:
-    verb = {
-        "triage": service.triage_incident,
-        "escalate": service.escalate_incident,
-        "close": service.close_incident,
-    }[step]
-    return verb(db, actor=actor, incident_id=incident_id, data=data or TransitionIn())
+    def work(db: Session) -> Any:
+        verb = {
+            "triage": service.triage_incident,
+            "escalate": service.escalate_incident,
+            "close": service.close_incident,
+        }[step]
+        return verb(db, actor=actor, incident_id=incident_id, data=data or TransitionIn())
+
+    return _run(request, work)
 
 
 # --- crises --------------------------------------------------------------------------------
 
 
-@router.post("/crises", status_code=201, response_model=CrisisOut, dependencies=[Deliver])
-def open_crisis(data: CrisisIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.open_crisis(db, actor=actor, data=data)
+@router.post("/crises", status_code=201, response_model=CrisisOut)
+def open_crisis(data: CrisisIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.open_crisis(db, actor=actor, data=data)
+
+    return _run(request, work)
 
 
 @router.get("/crises", response_model=list[CrisisOut])
@@ -118,9 +131,12 @@ def get_crisis(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
     return service.get_crisis(db, crisis_id=crisis_id)
 
 
-@router.post("/crises/{crisis_id}/transition", response_model=CrisisOut, dependencies=[Deliver])
-def crisis_transition(crisis_id: int, data: CrisisTransitionIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.advance_crisis(db, actor=actor, crisis_id=crisis_id, to=data.to, note=data.note)
+@router.post("/crises/{crisis_id}/transition", response_model=CrisisOut)
+def crisis_transition(crisis_id: int, data: CrisisTransitionIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.advance_crisis(db, actor=actor, crisis_id=crisis_id, to=data.to, note=data.note)
+
+    return _run(request, work)
 
 
 @router.get("/crises/{crisis_id}/timeline", response_model=list[EventOut])
@@ -128,9 +144,12 @@ def crisis_timeline(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
     return service.timeline(db, crisis_id=crisis_id)
 
 
-@router.post("/crises/{crisis_id}/sitreps", status_code=201, response_model=SitrepOut, dependencies=[Deliver])
-def add_sitrep(crisis_id: int, data: SitrepIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.add_sitrep(db, actor=actor, crisis_id=crisis_id, data=data)
+@router.post("/crises/{crisis_id}/sitreps", status_code=201, response_model=SitrepOut)
+def add_sitrep(crisis_id: int, data: SitrepIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.add_sitrep(db, actor=actor, crisis_id=crisis_id, data=data)
+
+    return _run(request, work)
 
 
 @router.get("/crises/{crisis_id}/sitreps", response_model=list[SitrepOut])
@@ -139,8 +158,11 @@ def list_sitreps(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/crises/{crisis_id}/lessons", status_code=201, response_model=LessonOut)
-def add_lesson(crisis_id: int, data: LessonIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.add_lesson(db, actor=actor, crisis_id=crisis_id, data=data)
+def add_lesson(crisis_id: int, data: LessonIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.add_lesson(db, actor=actor, crisis_id=crisis_id, data=data)
+
+    return _run(request, work)
 
 
 @router.get("/crises/{crisis_id}/lessons", response_model=list[LessonOut])
@@ -157,8 +179,11 @@ def search_lessons(db: DbDep, actor: ActorDep, q: Annotated[str, Query(min_lengt
 
 
 @router.post("/crises/{crisis_id}/requests", status_code=201, response_model=RequestOut)
-def create_request(crisis_id: int, data: RequestIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.create_request(db, actor=actor, crisis_id=crisis_id, data=data)
+def create_request(crisis_id: int, data: RequestIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.create_request(db, actor=actor, crisis_id=crisis_id, data=data)
+
+    return _run(request, work)
 
 
 @router.get("/requests", response_model=list[RequestOut])
@@ -171,16 +196,24 @@ def get_request(request_id: int, db: DbDep, actor: ActorDep) -> Any:
     return service.get_request(db, request_id=request_id)
 
 
-@router.post("/requests/{request_id}/submit", response_model=RequestOut, dependencies=[Deliver])
-def submit_request(request_id: int, db: DbDep, actor: ActorDep) -> Any:
-    return service.submit_request(db, actor=actor, request_id=request_id)
+@router.post("/requests/{request_id}/submit", response_model=RequestOut)
+def submit_request(request_id: int, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.submit_request(db, actor=actor, request_id=request_id)
+
+    return _run(request, work)
 
 
-@router.post("/requests/{request_id}/withdraw", response_model=RequestOut, dependencies=[Deliver])
-def withdraw_request(request_id: int, db: DbDep, actor: ActorDep, data: TransitionIn | None = None) -> Any:
-    return service.withdraw_request(
-        db, actor=actor, request_id=request_id, note=(data or TransitionIn()).note
-    )
+@router.post("/requests/{request_id}/withdraw", response_model=RequestOut)
+def withdraw_request(
+    request_id: int, request: Request, actor: ActorDep, data: TransitionIn | None = None
+) -> Any:
+    def work(db: Session) -> Any:
+        return service.withdraw_request(
+            db, actor=actor, request_id=request_id, note=(data or TransitionIn()).note
+        )
+
+    return _run(request, work)
 
 
 @router.get("/requests/{request_id}/coverage")
@@ -199,10 +232,14 @@ def _consultation_out(db: Session, c: Consultation) -> ConsultationOut:
     "/requests/{request_id}/consultations",
     status_code=201,
     response_model=ConsultationOut,
-    dependencies=[Deliver],
 )
-def open_consultation(request_id: int, data: ConsultationIn, db: DbDep, actor: ActorDep) -> Any:
-    return _consultation_out(db, service.open_consultation(db, actor=actor, request_id=request_id, data=data))
+def open_consultation(request_id: int, data: ConsultationIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return _consultation_out(
+            db, service.open_consultation(db, actor=actor, request_id=request_id, data=data)
+        )
+
+    return _run(request, work)
 
 
 @router.get("/consultations", response_model=list[ConsultationOut])
@@ -223,30 +260,37 @@ def get_consultation(consultation_id: int, db: DbDep, actor: ActorDep) -> Any:
     "/consultations/{consultation_id}/positions",
     status_code=201,
     response_model=PositionOut,
-    dependencies=[Deliver],
 )
-def post_position(consultation_id: int, data: PositionIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.post_position(db, actor=actor, consultation_id=consultation_id, data=data)
+def post_position(consultation_id: int, data: PositionIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.post_position(db, actor=actor, consultation_id=consultation_id, data=data)
+
+    return _run(request, work)
 
 
-@router.post("/consultations/{consultation_id}/delegations", status_code=201, dependencies=[Deliver])
-def delegate(consultation_id: int, data: DelegationIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
-    d = service.delegate(
-        db, actor=actor, consultation_id=consultation_id, delegate_username=data.delegate_username
-    )
-    return {
-        "consultation_id": d.consultation_id,
-        "organisation_id": d.organisation_id,
-        "delegate_user_id": d.delegate_user_id,
-    }
+@router.post("/consultations/{consultation_id}/delegations", status_code=201)
+def delegate(consultation_id: int, data: DelegationIn, request: Request, actor: ActorDep) -> dict[str, Any]:
+    def work(db: Session) -> Any:
+        d = service.delegate(
+            db, actor=actor, consultation_id=consultation_id, delegate_username=data.delegate_username
+        )
+        return {
+            "consultation_id": d.consultation_id,
+            "organisation_id": d.organisation_id,
+            "delegate_user_id": d.delegate_user_id,
+        }
 
+    # --- resources and offers ------------------------------------------------------------------
 
-# --- resources and offers ------------------------------------------------------------------
+    return _run(request, work)
 
 
 @router.post("/resources", status_code=201, response_model=ResourceOut)
-def register_resource(data: ResourceIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.register_resource(db, actor=actor, data=data)
+def register_resource(data: ResourceIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.register_resource(db, actor=actor, data=data)
+
+    return _run(request, work)
 
 
 @router.get("/resources", response_model=list[ResourceOut])
@@ -256,11 +300,12 @@ def list_resources(
     return service.list_resources(db, capability=capability, org_id=organisation_id)
 
 
-@router.post(
-    "/requests/{request_id}/offers", status_code=201, response_model=OfferOut, dependencies=[Deliver]
-)
-def make_offer(request_id: int, data: OfferIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.make_offer(db, actor=actor, request_id=request_id, data=data)
+@router.post("/requests/{request_id}/offers", status_code=201, response_model=OfferOut)
+def make_offer(request_id: int, data: OfferIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.make_offer(db, actor=actor, request_id=request_id, data=data)
+
+    return _run(request, work)
 
 
 @router.get("/requests/{request_id}/offers", response_model=list[OfferOut])
@@ -268,14 +313,17 @@ def list_offers(request_id: int, db: DbDep, actor: ActorDep) -> Any:
     return service.list_offers(db, request_id=request_id)
 
 
-@router.post("/offers/{offer_id}/{to}", response_model=OfferOut, dependencies=[Deliver])
+@router.post("/offers/{offer_id}/{to}", response_model=OfferOut)
 def offer_step(
     offer_id: int,
     to: Literal["accepted", "declined", "committed", "deployed", "demobilised"],
-    db: DbDep,
+    request: Request,
     actor: ActorDep,
 ) -> Any:
-    return service.advance_offer(db, actor=actor, offer_id=offer_id, to=to)
+    def work(db: Session) -> Any:
+        return service.advance_offer(db, actor=actor, offer_id=offer_id, to=to)
+
+    return _run(request, work)
 
 
 # --- metrics, notifications, webhooks, ticker -------------------------------------------------
@@ -292,15 +340,19 @@ def my_notifications(db: DbDep, actor: ActorDep, unread: bool = False) -> Any:
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)
-def mark_read(notification_id: int, db: DbDep, actor: ActorDep) -> Response:
-    notices.mark_read(db, user_id=actor.user_id, notification_id=notification_id)
+def mark_read(notification_id: int, request: Request, actor: ActorDep) -> Response:
+    with get_database(request).unit_of_work() as db:
+        notices.mark_read(db, user_id=actor.user_id, notification_id=notification_id)
     return Response(status_code=204)
 
 
 @router.post("/webhooks", status_code=201, response_model=WebhookOut)
-def register_webhook(data: WebhookIn, request: Request, db: DbDep, actor: ActorDep) -> Any:
+def register_webhook(data: WebhookIn, request: Request, actor: ActorDep) -> Any:
     allow = get_settings(request).allow_private_peers
-    return notices.register_webhook(db, actor=actor, url=data.url, secret=data.secret, allow_private=allow)
+    with get_database(request).unit_of_work() as db:
+        return notices.register_webhook(
+            db, actor=actor, url=data.url, secret=data.secret, allow_private=allow
+        )
 
 
 @router.post("/tick")
