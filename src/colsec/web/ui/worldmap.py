@@ -111,6 +111,9 @@ def country_shapes() -> tuple[MapShape, ...]:
         for polygon in polygons:
             for ring_idx in polygon:
                 ring = _ring(arcs, ring_idx)
+                lons = [lon for lon, _ in ring]
+                if max(lons) - min(lons) > 180:  # wraps the antimeridian (far-east Russia): never in view
+                    continue
                 if not any(
                     LON_MIN - 5 <= lon <= LON_MAX + 5 and LAT_MIN - 5 <= lat <= LAT_MAX + 5
                     for lon, lat in ring
