@@ -31,6 +31,7 @@ def get_database(settings: Settings | None = None, *, migrate: bool = True) -> D
     global _db
     if _db is None:
         settings = settings or Settings()
+        settings.ensure_secret_key()  # first run of any command creates the node secret
         _db = Database(settings.effective_database_url)
         if migrate:
             upgrade(_db.engine)
