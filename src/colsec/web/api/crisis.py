@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from colsec.crisis import alerts, service
 from colsec.crisis import notify as notices
-from colsec.crisis import service
 from colsec.crisis.models import Consultation
 from colsec.crisis.notify import deliver_pending
 from colsec.crisis.schemas import (
@@ -324,6 +324,68 @@ def offer_step(
         return service.advance_offer(db, actor=actor, offer_id=offer_id, to=to)
 
     return _run(request, work)
+
+
+# --- CAP alerts ------------------------------------------------------------------------------
+
+CAP_MEDIA = "application/cap+xml"
+
+
+class AlertOut(BaseModel):
+    model_config = {"from_attributes": True}
+    id: int
+    identifier: str
+    sender: str
+    sent: str
+    status: str
+    msg_type: str
+    scope: str
+    event: str
+    headline: str
+    severity: str
+    urgency: str
+    area: str
+    direction: str
+    crisis_id: int | None
+
+
+@router.post("/crises/{crisis_id}/alerts", status_code=201, response_class=Response)
+def issue_alert(
+    crisis_id: int,
+    request: Request,
+    actor: ActorDep,
+    status: Literal["Actual", "Exercise", "Test"] = "Actual",
+) -> Response:
+    """Issue the crisis as a CAP 1.2 alert; the body is the XML."""
+    node = get_settings(request).node_name
+
+    def work(db: Session) -> str:
+        return alerts.crisis_alert(db, actor=actor, crisis_id=crisis_id, node_name=node, status=status).xml
+
+    return Response(_run(request, work), status_code=201, media_type=CAP_MEDIA)
+
+
+@router.post("/alerts/import", status_code=201, response_model=AlertOut)
+async def import_alert(request: Request, actor: ActorDep, crisis_id: int | None = None) -> Any:
+    """Import a CAP alert sent as the raw request body (XML)."""
+    data = await request.body()
+
+    def work(db: Session) -> Any:
+        return alerts.import_alert(db, actor=actor, data=data, crisis_id=crisis_id)
+
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(_run, request, work)
+
+
+@router.get("/alerts", response_model=list[AlertOut])
+def list_alerts(db: DbDep, actor: ActorDep, crisis_id: int | None = None) -> Any:
+    return alerts.list_alerts(db, crisis_id=crisis_id)
+
+
+@router.get("/alerts/{alert_id}", response_class=Response)
+def get_alert(alert_id: int, db: DbDep, actor: ActorDep) -> Response:
+    return Response(alerts.get_alert(db, alert_id=alert_id).xml, media_type=CAP_MEDIA)
 
 
 # --- metrics, notifications, webhooks, ticker -------------------------------------------------

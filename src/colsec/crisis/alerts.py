@@ -1,0 +1,180 @@
+"""CAP alerts for crises (produced) and from agencies (imported), stored as UTF-8 XML with a summary."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from colsec.accounts.models import Organisation
+from colsec.accounts.roles import Actor, Role
+from colsec.crisis.access import require_centre, require_role
+from colsec.crisis.crises import get_crisis, log_event
+from colsec.crisis.models import AssistanceRequest, CapAlert, Incident, SituationReport
+from colsec.crisis.states import now
+from colsec.errors import Conflict, InvalidInput, NotFound
+from colsec.formats.cap import CapArea, CapInfo, CapMessage, build_alert, cap_time, parse_cap
+from colsec.store import audit
+
+__all__ = ["crisis_alert", "get_alert", "import_alert", "list_alerts"]
+
+_CATEGORIES = {
+    "cyber": ["Infra", "Security"],
+    "biological": ["CBRNE", "Health"],
+    "emergency": ["Safety", "Rescue"],
+    "other": ["Other"],
+}
+_SEVERITY = {5: "Extreme", 4: "Severe", 3: "Moderate", 2: "Minor", 1: "Minor"}
+_URGENCY = {5: "Immediate", 4: "Immediate", 3: "Expected", 2: "Future", 1: "Future"}
+_MSG_TYPE = {
+    "opened": "Alert",
+    "active": "Alert",
+    "stabilising": "Update",
+    "closed": "Cancel",
+    "reviewed": "Cancel",
+}
+
+
+def crisis_alert(
+    db: Session, *, actor: Actor, crisis_id: int, node_name: str, status: str = "Actual"
+) -> CapAlert:
+    """Issue the crisis's current state as a CAP 1.2 alert (Restricted to the alliance)."""
+    require_centre(db, actor, doing="issue CAP alerts")
+    crisis = get_crisis(db, crisis_id=crisis_id)
+    if status not in ("Actual", "Exercise", "Test"):
+        raise InvalidInput("status must be Actual, Exercise or Test")
+    incidents = list(db.execute(select(Incident).where(Incident.crisis_id == crisis_id)).scalars())
+    categories = sorted({c for i in incidents for c in _CATEGORIES.get(i.category, ["Other"])}) or ["Other"]
+    countries = sorted(
+        {
+            c or s
+            for c, s in db.execute(
+                select(Organisation.country, Organisation.short_name).where(
+                    Organisation.id.in_([i.organisation_id for i in incidents])
+                )
+            ).all()
+        }
+    )
+    places = sorted(
+        set(
+            db.execute(
+                select(AssistanceRequest.location).where(AssistanceRequest.crisis_id == crisis_id)
+            ).scalars()
+        )
+    )
+    latest = db.execute(
+        select(SituationReport)
+        .where(SituationReport.crisis_id == crisis_id)
+        .order_by(SituationReport.number.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    sender = "".join(ch for ch in f"{node_name}@colsec" if ch not in " ,<&")
+    previous = list(
+        db.execute(
+            select(CapAlert.sender, CapAlert.identifier, CapAlert.sent)
+            .where(CapAlert.crisis_id == crisis_id, CapAlert.direction == "out")
+            .order_by(CapAlert.id)
+        ).all()
+    )
+    n = len(previous) + 1
+    msg_type = _MSG_TYPE[crisis.status] if previous else "Alert"
+    sent = cap_time(now())
+    msg = CapMessage(
+        identifier=f"colsec-crisis-{crisis.id}-{n}", sender=sender, sent=sent, status=status, msg_type=msg_type,
+        scope="Restricted", restriction="Alliance member organisations only",
+        references=" ".join(f"{s},{i},{t}" for s, i, t in previous) if msg_type != "Alert" else "",
+        incidents=" ".join(i.stix_id for i in incidents),
+        infos=[
+            CapInfo(
+                categories=categories, event=crisis.title, urgency=_URGENCY[crisis.alert_level] if crisis.status not in ("closed", "reviewed") else "Past",
+                severity=_SEVERITY[crisis.alert_level], certainty="Observed", language="en-US",
+                headline=f"Crisis #{crisis.id} ({crisis.status}): {crisis.title}"[:160],
+                description=(latest.summary if latest else crisis.description) or crisis.title,
+                instruction=(latest.actions if latest else ""),
+                response_types=["Monitor"] if crisis.status in ("stabilising",) else (["AllClear"] if crisis.status in ("closed", "reviewed") else ["Prepare"]),
+                areas=[CapArea(area_desc=", ".join(places + countries) or "Alliance")],
+            )
+        ],
+    )  # fmt: skip
+    xml = build_alert(msg)
+    row = _store(db, msg, xml, direction="out", crisis_id=crisis_id, org_id=actor.org_id)
+    log_event(
+        db, crisis_id=crisis_id, actor=actor, kind="cap.issued", summary=f"CAP {msg_type} {msg.identifier}"
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="crisis.cap.issue",
+        target=f"crisis:{crisis_id}",
+        details={"identifier": msg.identifier},
+    )
+    return row
+
+
+def _store(
+    db: Session, msg: CapMessage, xml: bytes, *, direction: str, crisis_id: int | None, org_id: int | None
+) -> CapAlert:
+    info = msg.infos[0] if msg.infos else None
+    row = CapAlert(
+        identifier=msg.identifier[:250], sender=msg.sender[:250], sent=msg.sent[:40], status=msg.status, msg_type=msg.msg_type,
+        scope=msg.scope, event=(info.event if info else "")[:250], headline=info.headline if info else "",
+        severity=info.severity if info else "", urgency=info.urgency if info else "",
+        area="; ".join(a.area_desc for i in msg.infos for a in i.areas)[:5000], direction=direction,
+        crisis_id=crisis_id, organisation_id=org_id, xml=xml.decode("utf-8"), created_at=now(),
+    )  # fmt: skip
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"CAP alert {msg.sender}/{msg.identifier}/{msg.sent} is already stored") from None
+    return row
+
+
+def import_alert(db: Session, *, actor: Actor, data: bytes, crisis_id: int | None = None) -> CapAlert:
+    """Accept a CAP alert from an agency: refused unless safe, schema-valid and rule-abiding."""
+    require_role(actor, Role.COORDINATOR, Role.ANALYST, Role.REPRESENTATIVE, doing="import CAP alerts")
+    msg = parse_cap(data)
+    if crisis_id is not None:
+        get_crisis(db, crisis_id=crisis_id)
+    # stored as UTF-8 (an ISO-8859-1 alert is re-serialised after the safe parse)
+    from lxml import etree
+
+    from colsec.formats.cap import validate_cap
+
+    xml = etree.tostring(validate_cap(data), xml_declaration=True, encoding="UTF-8")
+    row = _store(db, msg, xml, direction="in", crisis_id=crisis_id, org_id=actor.org_id)
+    if crisis_id is not None:
+        log_event(
+            db,
+            crisis_id=crisis_id,
+            actor=actor,
+            kind="cap.imported",
+            summary=f"CAP {msg.msg_type} from {msg.sender}: {row.event}",
+        )
+    audit.record(
+        db,
+        actor=actor,
+        action="crisis.cap.import",
+        target=f"cap:{row.id}",
+        details={"sender": msg.sender, "identifier": msg.identifier},
+    )
+    return row
+
+
+def get_alert(db: Session, *, alert_id: int) -> CapAlert:
+    row = db.get(CapAlert, alert_id)
+    if row is None:
+        raise NotFound(f"CAP alert {alert_id} not found")
+    return row
+
+
+def list_alerts(db: Session, *, crisis_id: int | None = None, limit: int = 200) -> list[CapAlert]:
+    stmt = select(CapAlert).order_by(CapAlert.id.desc()).limit(min(limit, 1000))
+    if crisis_id is not None:
+        stmt = stmt.where(CapAlert.crisis_id == crisis_id)
+    return list(db.execute(stmt).scalars())
+
+
+def alert_count(db: Session) -> int:
+    return int(db.execute(select(func.count()).select_from(CapAlert)).scalar_one())
