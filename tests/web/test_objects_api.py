@@ -70,9 +70,6 @@ def test_viewer_cannot_write(client, make_account) -> None:
 
 def test_oversized_body_refused(client, make_account) -> None:
     a = make_account(Role.ANALYST, "ORG-A")
-    client.app.state.settings.max_body_bytes = 1024  # type: ignore[attr-defined]
-    big = b'{"type": "bundle", "objects": [' + b" " * 300_000_000 + b"]}"
-    del big
     r = client.post(
         "/api/v1/objects",
         content=b"x" * (200 * 1024 * 1024 + 1),
@@ -90,3 +87,74 @@ def test_deeply_nested_json_refused(client, make_account) -> None:
     )
     assert r.status_code == 422
     assert r.json()["error"] == "invalid_input"
+
+
+def test_streamed_body_without_length_is_capped(settings, database, make_account) -> None:
+    from fastapi.testclient import TestClient
+
+    from colsec.web.app import create_app
+
+    a = make_account(Role.ANALYST, "ORG-A")
+    settings.max_body_bytes = 64 * 1024
+    small = create_app(settings, database=database)
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(100):
+            yield b"x" * 1024
+
+    with TestClient(small) as c:
+        r = c.post(
+            "/api/v1/objects", content=chunks(), headers={**a.headers, "content-type": "application/json"}
+        )
+        assert "content-length" not in {k.lower() for k in r.request.headers}
+        assert r.status_code == 413
+        assert r.json()["error"] == "too_large"
+        ok = c.post("/api/v1/objects", json=_indicator("198.51.100.200"), headers=a.headers)
+        assert ok.status_code == 201
+
+
+def test_keyset_paging_sees_every_object_once(client, make_account) -> None:
+    a = make_account(Role.ANALYST, "ORG-A")
+    objs = [_indicator(f"198.51.100.{i}") for i in range(1, 26)]
+    client.post(
+        "/api/v1/objects",
+        json={"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objs},
+        headers=a.headers,
+    )
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"type": "indicator", "limit": 7, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/objects", params=params, headers=a.headers).json()
+        seen += [o["id"] for o in page["objects"]]
+        if not page["more"]:
+            break
+        cursor = page["next"]
+    assert sorted(seen) == sorted(o["id"] for o in objs)
+    assert client.get("/api/v1/objects", params={"cursor": "garbage"}, headers=a.headers).status_code == 422
+
+
+def test_revocation_by_owner_only(client, make_account) -> None:
+    a = make_account(Role.ANALYST, "ORG-A")
+    b = make_account(Role.ANALYST, "ORG-B")
+    ind = _indicator("198.51.100.99", TLP.GREEN)
+    client.post("/api/v1/objects", json=ind, headers=a.headers)
+    assert client.post(f"/api/v1/objects/{ind['id']}/revoke", headers=b.headers).status_code == 403
+    r = client.post(f"/api/v1/objects/{ind['id']}/revoke", headers=a.headers)
+    assert r.status_code == 200 and r.json()["revoked"] is True
+    latest = client.get(f"/api/v1/objects/{ind['id']}", headers=b.headers).json()
+    assert latest["revoked"] is True and latest["modified"] > ind["modified"]  # type: ignore[operator]
+    versions = client.get(
+        "/api/v1/objects", params={"id": ind["id"], "version": "all"}, headers=a.headers
+    ).json()
+    assert len(versions["objects"]) == 2
+
+
+def test_unknown_route_and_bad_params_are_json(client, make_account) -> None:
+    a = make_account(Role.ANALYST, "ORG-A")
+    r = client.get("/api/v1/nope", headers=a.headers)
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    r = client.get("/api/v1/objects", params={"limit": 100000}, headers=a.headers)
+    assert r.status_code == 422 and r.json()["error"] == "invalid_input"
+    r = client.get("/api/v1/objects", params={"added_after": "yesterday"}, headers=a.headers)
+    assert r.status_code == 422 and "added_after" in r.json()["detail"]
