@@ -52,6 +52,12 @@ async def submit_batch(
         "malformed": run.stats.malformed,
         "malformed_examples": run.stats.examples,
         "indicators": run.compile.loaded,
+        "compile": {
+            "inactive": run.compile.inactive,
+            "invalid": run.compile.invalid,
+            "warninglisted": run.compile.warninglisted,
+            "errors": run.compile.errors,
+        },
         "alerts_total": len(run.alerts),
         "alerts": [a.to_json() for a in run.alerts[:MAX_ALERTS_RETURNED]],
         "sightings": [s["id"] for s in run.sightings],

@@ -1,0 +1,190 @@
+"""Matching against the real store: visibility, validity, sightings; the API and the CLI end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from colsec.db import Database
+from colsec.match.service import build_engine, match_lines
+from colsec.stix.ids import now_timestamp
+from colsec.stix.tlp import TLP, marking_id
+from colsec.store.models import StixObject
+from colsec.store.service import import_objects
+
+Account = Any  # tests/conftest.py Account (not importable from a test package)
+
+ZEEK_DNS = (
+    '{"_path":"dns","ts":"2018-03-24T17:15:20.865716Z","uid":"C1","id.orig_h":"10.47.1.100","id.orig_p":41772,'
+    '"id.resp_h":"10.0.0.100","id.resp_p":53,"proto":"udp","query":"ise.wrccdc.org",'
+    '"answers":["ise.wrccdc.cpp.edu","134.71.3.16"]}\n'
+)
+
+
+def indicator(pattern: str, tlp: TLP = TLP.AMBER, **extra: Any) -> dict[str, Any]:
+    # recent dates: indicator scoring (intel) decays old indicators, and decayed ones are not matched
+    now = now_timestamp()
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.uuid4()}",
+        "created": now,
+        "modified": now,
+        "pattern": pattern,
+        "pattern_type": "stix",
+        "valid_from": now,
+        "object_marking_refs": [marking_id(tlp)],
+        **extra,
+    }
+
+
+def seed(database: Database, make_account: Callable[..., Account]) -> tuple[Account, Account, dict[str, str]]:
+    a = make_account(org="ORG-A")
+    b = make_account(org="ORG-B")
+    objs = {
+        "own": indicator("[domain-name:value = 'ise.wrccdc.org']"),
+        "shared": indicator("[ipv4-addr:value = '134.71.3.16']", TLP.GREEN),
+        "red_other": indicator("[ipv4-addr:value = '10.47.1.100']", TLP.RED),
+        "expired": indicator(
+            "[domain-name:value = 'ise.wrccdc.cpp.edu']",
+            valid_from="2025-01-01T00:00:00Z",
+            valid_until="2025-02-01T00:00:00Z",
+        ),
+        "revoked": indicator("[ipv4-addr:value = '10.0.0.100']", revoked=True),
+    }
+    with database.unit_of_work() as s:
+        import_objects(s, actor=a.actor, objects=[objs["own"], objs["expired"], objs["revoked"]])
+        import_objects(s, actor=b.actor, objects=[objs["shared"], objs["red_other"]])
+    return a, b, {k: v["id"] for k, v in objs.items()}
+
+
+def test_engine_sees_only_active_visible_indicators(
+    database: Database, make_account: Callable[..., Account]
+) -> None:
+    a, b, ids = seed(database, make_account)
+    with database.unit_of_work(write=False) as s:
+        engine, report = build_engine(s, actor=a.actor)
+    assert set(engine.row_of) == {ids["own"], ids["shared"]}
+    assert report.inactive == 1  # the expired one; revoked ones are filtered by the store query
+    with database.unit_of_work(write=False) as s:
+        engine_b, _ = build_engine(s, actor=b.actor)
+    assert ids["red_other"] in engine_b.row_of and ids["own"] in engine_b.row_of  # AMBER, no group: alliance
+
+
+def test_match_lines_stores_sightings(database: Database, make_account: Callable[..., Account]) -> None:
+    a, _, ids = seed(database, make_account)
+    with database.unit_of_work() as s:
+        run = match_lines(s, actor=a.actor, lines=[ZEEK_DNS, ZEEK_DNS.replace('"C1"', '"C2"'), "garbage\n"])
+    assert run.stats.events == 2 and run.stats.malformed == 1
+    assert sorted(al.indicator_id for al in run.alerts) == sorted(
+        [ids["own"], ids["own"], ids["shared"], ids["shared"]]
+    )
+    with database.unit_of_work(write=False) as s:
+        rows = s.execute(select(StixObject).where(StixObject.type == "sighting")).scalars().all()
+        bodies = [orjson.loads(r.body) for r in rows]
+    assert sorted((b["sighting_of_ref"], b["count"]) for b in bodies) == sorted(
+        [(ids["own"], 2), (ids["shared"], 2)]
+    )
+    assert all(b["where_sighted_refs"] == [a.org.identity_id] for b in bodies)
+    assert all(r.owner_org_id == a.org.id for r in rows)
+
+
+def test_api_submit_batch(
+    client: TestClient, database: Database, make_account: Callable[..., Account]
+) -> None:
+    a, _, ids = seed(database, make_account)
+    seen = client.get("/api/v1/objects?type=indicator", headers=a.headers).json()
+    assert len(seen["objects"]) == 4, seen
+    r = client.post("/api/v1/match?format=zeek-json", content=ZEEK_DNS, headers=a.headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["events"] == 1 and body["alerts_total"] == 2, {
+        k: body[k] for k in ("indicators", "events", "compile")
+    }
+    assert {al["indicator_id"] for al in body["alerts"]} == {ids["own"], ids["shared"]}
+    assert len(body["sightings"]) == 2
+    r = client.get("/api/v1/objects?type=sighting", headers=a.headers)
+    assert {o["sighting_of_ref"] for o in r.json()["objects"]} == {ids["own"], ids["shared"]}
+    assert client.post("/api/v1/match?format=nope", content=ZEEK_DNS, headers=a.headers).status_code == 422
+    assert client.post("/api/v1/match", content=ZEEK_DNS).status_code == 401
+
+
+def test_cli_batch_and_follow(
+    tmp_path: Path, database: Database, make_account: Callable[..., Account], shared_data: Path
+) -> None:
+    a, _, ids = seed(database, make_account)
+    env = {
+        **os.environ,
+        "COLSEC_DATA_DIR": str(tmp_path / "data"),
+        "COLSEC_DATABASE_URL": database.url,
+        "COLUMNS": "200",
+    }
+    log = shared_data / "telemetry/zeek/wrccdc2018_dns.head3000.tsv.log"
+    alerts = tmp_path / "alerts.jsonl"
+    r = subprocess.run(
+        [sys.executable, "-m", "colsec", "match", str(log), "--as", a.user.username, "--alerts", str(alerts)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "match summary" in r.stderr and "events/s" in r.stderr
+    lines = [orjson.loads(x) for x in alerts.read_text().splitlines()]
+    assert lines and {x["indicator_id"] for x in lines} <= {ids["own"], ids["shared"]}
+
+    # streaming: lines appended to a followed file alert within well under a second
+    stream = tmp_path / "live.ndjson"
+    stream.write_text("")
+    out = tmp_path / "live-alerts.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "colsec",
+            "match",
+            "--follow",
+            str(stream),
+            "--format",
+            "zeek-json",
+            "--as",
+            a.user.username,
+            "--alerts",
+            str(out),
+            "--stop-after",
+            "20",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            "compiled" not in (proc.stderr.readline() if proc.stderr else "") and time.monotonic() < deadline
+        ):
+            pass
+        with stream.open("a") as f:
+            f.write("not json\n")
+            f.write(ZEEK_DNS)
+            f.flush()
+        written = time.monotonic()
+        while time.monotonic() - written < 10 and not (out.exists() and out.read_text().count("\n") >= 2):
+            time.sleep(0.01)
+        latency = time.monotonic() - written
+        assert out.exists() and out.read_text().count("\n") >= 2
+        assert latency < 1.0
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
