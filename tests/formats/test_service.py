@@ -249,3 +249,91 @@ def test_suricata_export_from_store(
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "0 rules failed" in proc.stdout + proc.stderr
     assert files["colsec.rules"].count(b"\nalert ") > 30
+
+
+def test_demo_and_attack_export_passes_stix2_validator(
+    db: Session, make_account: Callable[..., Any], shared_data: Path
+) -> None:
+    """Export of the demo data plus ATT&CK (ICS, the authentic upstream bundle): no validator errors."""
+    import warnings
+
+    from colsec.demo import build_demo
+
+    acc = make_account()
+    build_demo(db)
+    report = import_source(
+        db, actor=acc.actor, data=(shared_data / "attack/ics-attack-18.1.json").read_bytes()
+    )
+    assert report.fmt == ImportFormat.ATTACK
+    files = export_selection(db, actor=acc.actor, fmt=ExportFormat.STIX, flt=ExportFilter())
+    bundle = orjson.loads(files["bundle.json"])
+    types = {o["type"] for o in bundle["objects"]}
+    assert {
+        "attack-pattern",
+        "intrusion-set",
+        "malware",
+        "course-of-action",
+        "indicator",
+        "identity",
+    } <= types
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from stix2validator import ValidationOptions, validate_string
+
+        result = validate_string(
+            files["bundle.json"].decode(), ValidationOptions(version="2.1", strict=False)
+        )
+    errors = [str(e) for r in getattr(result, "object_results", []) for e in r.errors]
+    assert result.is_valid, errors[:10]
+
+
+@pytest.mark.slow
+def test_enterprise_attack_import(db: Session, make_account: Callable[..., Any], shared_data: Path) -> None:
+    """ATT&CK Enterprise: every object lands; revoked stay revoked, deprecated stay marked (USAGE.md)."""
+    import gzip
+
+    from colsec.formats.attack import attack_objects, resolve_revoked
+    from colsec.formats.stix_bundle import read_bundle
+
+    acc = make_account()
+    data = gzip.decompress((shared_data / "attack/enterprise-attack-18.1.stix21.json.gz").read_bytes())
+    report = import_source(db, actor=acc.actor, data=data, default_tlp=TLP.CLEAR)
+    assert report.fmt == ImportFormat.ATTACK and report.received == 24771
+    assert report.by_type["attack-pattern"] == 835 and report.by_type["intrusion-set"] == 187
+    revoked = db.execute(
+        select(func.count()).select_from(StixObject).where(StixObject.revoked.is_(True))
+    ).scalar()
+    assert revoked and revoked > 50
+    import io
+
+    objs = list(read_bundle(io.BytesIO(data), source="enterprise"))
+    current = list(attack_objects(objs, current_only=True))
+    assert all(not o.get("revoked") and not o.get("x_mitre_deprecated") for o in current)
+    replacements = resolve_revoked(objs)
+    ids = {o["id"] for o in objs}
+    assert replacements and all(v in ids for v in replacements.values())
+
+
+def test_label_and_since_filters(db: Session, make_account: Callable[..., Any], shared_data: Path) -> None:
+    acc = make_account()
+    import_source(
+        db, actor=acc.actor, data=(shared_data / "misp/events/pymisp_circl_xorist_57c4445b.json").read_bytes()
+    )
+    flt = ExportFilter(labels=['misp:type="md5"'])
+    got = orjson.loads(export_selection(db, actor=acc.actor, fmt=ExportFormat.STIX, flt=flt)["bundle.json"])[
+        "objects"
+    ]
+    assert got and all(
+        'misp:type="md5"' in o.get("labels", []) for o in got if o["type"] != "marking-definition"
+    )
+    future = ExportFilter(added_since="2999-01-01T00:00:00Z")
+    assert (
+        orjson.loads(export_selection(db, actor=acc.actor, fmt=ExportFormat.STIX, flt=future)["bundle.json"])[
+            "objects"
+        ]
+        == []
+    )
+    with pytest.raises(InvalidInput, match="added since"):
+        export_selection(
+            db, actor=acc.actor, fmt=ExportFormat.STIX, flt=ExportFilter(added_since="yesterday")
+        )
