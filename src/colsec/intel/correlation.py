@@ -25,10 +25,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, delete, insert, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from colsec.db import is_sqlite
-from colsec.intel.models import Correlation, CorrelationEdge
+from colsec.intel.models import Correlation, CorrelationDomain, CorrelationEdge
 from colsec.stix.ids import now_timestamp
 from colsec.store.models import Observable, StixObject
 
@@ -283,6 +284,7 @@ def _network(kind: str, value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Net
 def _full_edges(db: Session) -> list[tuple[str, str, str, str]]:
     edges: list[tuple[str, str, str, str]] = []
     domains = set(_distinct_values(db, "domain"))
+    _remember_domains(db, domains)
     for d in domains:
         for p in parent_domains(d):
             if p in domains:
@@ -336,35 +338,60 @@ def _new_edges(db: Session, new: set[Key]) -> list[tuple[str, str, str, str]]:
     new_domains = by_kind.get("domain", [])
     if new_domains:
         edges.extend(_children_of(db, new_domains))
+        _remember_domains(db, new_domains)
     return edges
 
 
-def _children_of(db: Session, parents: list[str]) -> list[tuple[str, str, str, str]]:
-    """Existing sub-domains (one and two labels deeper) and URLs on a new parent domain."""
-    edges: list[tuple[str, str, str, str]] = []
-    pset = set(parents)
-    pos = "instr(value, '.')" if is_sqlite(db) else "strpos(value, '.')"
-    level1 = text(
-        f"SELECT DISTINCT value FROM observable WHERE kind = 'domain' AND substr(value, {pos} + 1) IN :p"
-    ).bindparams(bindparam("p", expanding=True))
-    for chunk in _chunks(sorted(pset)):
-        found = list(db.execute(level1, {"p": list(chunk)}).scalars())
-        for child in found:
-            for p in parent_domains(child):
-                if p in pset:
-                    edges.append(("domain", child, "domain", p))
-        if found:
-            for child2 in db.execute(level1, {"p": found}).scalars():
-                for p in parent_domains(child2):
-                    if p in pset:
-                        edges.append(("domain", child2, "domain", p))
-    for p in pset:
-        for scheme in ("http://", "https://"):
-            lo = f"{scheme}{p}"
-            stmt = select(Observable.value).where(
-                Observable.kind == "url", Observable.value >= lo + "/", Observable.value < lo + "0"
+def _remember_domains(db: Session, domains: Iterable[str]) -> None:
+    rows = [{"rev": d[::-1]} for d in set(domains) if len(d) <= 260]
+    for chunk in _chunks(rows, 5000):
+        stmt = (sqlite.insert if is_sqlite(db) else postgresql.insert)(CorrelationDomain)
+        db.execute(stmt.on_conflict_do_nothing(), list(chunk))
+
+
+def _temp_ranges(db: Session, rows: list[tuple[str, str, str]]) -> None:
+    """Fill the session's temporary table of (parent, lo, hi) ranges."""
+    if is_sqlite(db):
+        db.execute(text("CREATE TEMP TABLE IF NOT EXISTS corr_range (p TEXT, lo TEXT, hi TEXT)"))
+    else:
+        db.execute(
+            text(
+                "CREATE TEMP TABLE IF NOT EXISTS corr_range (p TEXT, lo TEXT, hi TEXT) ON COMMIT DELETE ROWS"
             )
-            edges.extend(("url", u, "domain", p) for u in db.execute(stmt.distinct()).scalars())
+        )
+    db.execute(text("DELETE FROM corr_range"))
+    for chunk in _chunks(rows, 5000):
+        db.execute(
+            text("INSERT INTO corr_range (p, lo, hi) VALUES (:p, :lo, :hi)"),
+            [{"p": p, "lo": lo, "hi": hi} for p, lo, hi in chunk],
+        )
+
+
+def _children_of(db: Session, parents: list[str]) -> list[tuple[str, str, str, str]]:
+    """Existing sub-domains, and URLs whose host is the parent, of newly stated domains.
+
+    One statement each: index range scans driven by a temporary table of ranges.
+    """
+    edges: list[tuple[str, str, str, str]] = []
+    pset = sorted(set(parents))
+    _temp_ranges(db, [(p, p[::-1] + ".", p[::-1] + "/") for p in pset])
+    for p, rev in db.execute(
+        text(
+            "SELECT t.p, d.rev FROM corr_range t JOIN correlation_domain d ON d.rev >= t.lo AND d.rev < t.hi"
+        )
+    ):
+        edges.append(("domain", rev[::-1], "domain", p))
+    _temp_ranges(
+        db, [(p, f"{scheme}{p}/", f"{scheme}{p}0") for p in pset for scheme in ("http://", "https://")]
+    )
+    for p, url in db.execute(
+        text(
+            "SELECT t.p, o.value FROM corr_range t JOIN observable o "
+            "ON o.kind = 'url' AND o.value >= t.lo AND o.value < t.hi"
+        )
+    ):
+        edges.append(("url", url, "domain", p))
+    db.execute(text("DELETE FROM corr_range"))
     return edges
 
 
@@ -376,6 +403,7 @@ def rebuild(db: Session, *, config: CorrelationConfig | None = None) -> Correlat
     config = config or CorrelationConfig()
     db.execute(delete(Correlation))
     db.execute(delete(CorrelationEdge))
+    db.execute(delete(CorrelationDomain))
     n_edges = _insert_edges(db, _full_edges(db))
     db.execute(text("DROP TABLE IF EXISTS corr_candidate"))
     db.execute(

@@ -32,6 +32,7 @@ __all__ = [
     "AlertRecipient",
     "Asset",
     "Correlation",
+    "CorrelationDomain",
     "CorrelationEdge",
     "IndicatorScore",
     "Vulnerability",
@@ -72,6 +73,15 @@ class CorrelationEdge(Base):
     value: Mapped[str] = mapped_column(String(2048))
     parent_kind: Mapped[str] = mapped_column(String(20))
     parent_value: Mapped[str] = mapped_column(String(2048))
+
+
+class CorrelationDomain(Base):
+    """Every stated domain, reversed (``moc.elpmaxe.live``), so sub-domains of a new parent are one
+    index range scan instead of a suffix scan over all domains."""
+
+    __tablename__ = "correlation_domain"
+
+    rev: Mapped[str] = mapped_column(String(260), primary_key=True)
 
 
 class IndicatorScore(Base):
