@@ -6,6 +6,7 @@ import importlib
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from colsec.cli.common import EXIT_CODES, console, fail, get_database, open_session, resolve_actor
@@ -127,7 +128,7 @@ def peer_status(name: Annotated[str | None, typer.Argument()] = None) -> None:
                 str(st["objects_rejected"]),
                 str(st["objects_pushed"]),
                 str(st["error_count"]),
-                err[:120],
+                escape(err[:120]),
             )
         console.print(table)
 
@@ -160,7 +161,9 @@ def sync(
             )
         else:
             failed = True
-            console.print(f"[red]{r.peer}: failed ({r.error_kind}): {r.error}[/]", highlight=False)
+            console.print(
+                f"[red]{escape(r.peer)}: failed ({r.error_kind}): {escape(r.error or '')}[/]", highlight=False
+            )
     if failed:
         raise typer.Exit(EXIT_CODES[502])
 
