@@ -218,4 +218,5 @@ def build_demo(db: Session) -> list[dict[str, str]]:
     return creds
 
 
+from colsec.crisis import demo as _crisis_demo  # noqa: E402,F401  (adds the live crisis scenario)
 from colsec.intel import demo as _intel_demo  # noqa: E402,F401  (adds the intel demo extension)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from colsec.cli import accounts, core, federation, formats, intel, match, taxii
+from colsec.cli import crisis as crisis_cli
 
 __all__ = ["app", "main"]
 
@@ -22,6 +23,7 @@ federation.register(app)
 taxii.register(app)
 intel.register(app)
 match.register(app)
+crisis_cli.register(app)
 
 
 def main() -> None:
