@@ -214,7 +214,7 @@ def taxii_pull(
         f"{report.inserted} new, {report.rejected} refused"
     )
     for r in report.rejections[:10]:
-        console.print(f"  - {r.get('message')}", highlight=False)
+        console.print(f"  - {escape(str(r.get('message')))}", highlight=False)
 
 
 @group_app.command("create")
