@@ -79,8 +79,12 @@ def import_cmd(
     org: Annotated[str | None, typer.Option(help="Owner organisation (short name)")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
     tlp: Annotated[str | None, typer.Option(help="TLP for objects without a TLP marking")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="stix, misp, attack, csv, text (default: detect)")] = None,
 ) -> None:
     """Import files, one transaction per file (all-or-nothing), with a progress bar."""
+    from colsec.cli.formats import import_non_stix
+
+    files = import_non_stix(files, fmt, org=org, as_user=as_user, tlp=tlp)  # MISP, CSV, text: format registry
     from colsec.formats.stix_bundle import open_maybe_gzip, read_stix_file
     from colsec.stix.tlp import TLP_BY_NAME
     from colsec.store.service import import_objects

@@ -159,3 +159,34 @@ def feed_cmd(
     )
     for failure in report.failed:
         console.print(f"  failed {failure['event']}: {failure['error']}")
+
+
+def import_non_stix(
+    files: list[Path], fmt: str | None, *, org: str | None, as_user: str | None, tlp: str | None
+) -> list[Path]:
+    """For ``colsec import``: import the files that are not STIX bundles through the registry and
+    return the STIX ones (plain or gzipped), which keep the streaming bundle path."""
+    from colsec.errors import ColsecError
+    from colsec.formats.registry import ImportFormat
+    from colsec.formats.service import detect_format
+
+    stix: list[Path] = []
+    others: list[Path] = []
+    for path in files:
+        if fmt in ("stix", "attack") or (fmt is None and path.suffix == ".gz"):
+            stix.append(path)
+            continue
+        if fmt is None:
+            with path.open("rb") as f:
+                head = f.read(65536)
+            try:
+                detected = detect_format(head)
+            except ColsecError as exc:
+                fail(f"{path.name}: {exc.message}", 2)
+            if detected in (ImportFormat.STIX, ImportFormat.ATTACK):
+                stix.append(path)
+                continue
+        others.append(path)
+    if others:
+        import_cmd(others, fmt=fmt, org=org, as_user=as_user, tlp=tlp)
+    return stix
