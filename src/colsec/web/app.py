@@ -115,7 +115,7 @@ def create_app(
     intel_api.install(app, settings)
     from colsec.web.api import crisis as crisis_api
 
-    app.include_router(crisis_api.router)
+    crisis_api.install(app)
     from colsec.web.api import match as match_api
 
     app.include_router(match_api.router)

@@ -7,12 +7,15 @@ process left behind.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from colsec.crisis import alerts, service
 from colsec.crisis import notify as notices
@@ -44,11 +47,12 @@ from colsec.crisis.schemas import (
     WebhookIn,
     WebhookOut,
 )
-from colsec.crisis.ticker import tick
+from colsec.crisis.ticker import TICK_SECONDS, tick
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
 
 router = APIRouter(prefix="/api/v1/crisis", tags=["crisis"])
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _run(request: Request, work: Callable[[Session], T]) -> T:
@@ -373,8 +377,6 @@ async def import_alert(request: Request, actor: ActorDep, crisis_id: int | None 
     def work(db: Session) -> Any:
         return alerts.import_alert(db, actor=actor, data=data, crisis_id=crisis_id)
 
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(_run, request, work)
 
 
@@ -427,4 +429,36 @@ def run_tick(request: Request, actor: ActorDep) -> dict[str, Any]:
     return tick(get_database(request), get_settings(request)).to_dict()
 
 
-__all__ = ["router"]
+__all__ = ["install", "router"]
+
+
+def install(app: FastAPI) -> None:
+    """Mount the router; a node that owns its database also runs the crisis ticker.
+
+    The ticker closes consultations at their deadline, sends reminders and retries
+    deliveries every ``TICK_SECONDS`` in a worker thread.  An app built around an
+    injected database (tests, embedding) has ``state.database`` already and calls
+    ``tick`` itself.
+    """
+    app.include_router(router)
+    if getattr(app.state, "database", None) is not None:
+        return
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                await run_in_threadpool(tick, app.state.database, app.state.settings)
+            except Exception:  # one failed tick must not stop the next
+                log.exception("crisis ticker failed")
+
+    async def start(app: FastAPI) -> None:
+        app.state.crisis_ticker = asyncio.create_task(loop())
+
+    async def stop(app: FastAPI) -> None:
+        task = getattr(app.state, "crisis_ticker", None)
+        if task is not None:
+            task.cancel()
+
+    app.state.startup_hooks.append(start)
+    app.state.shutdown_hooks.append(stop)
