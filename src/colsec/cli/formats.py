@@ -190,3 +190,23 @@ def import_non_stix(
     if others:
         import_cmd(others, fmt=fmt, org=org, as_user=as_user, tlp=tlp)
     return stix
+
+
+@formats_app.command("vocabulary")
+def vocabulary_cmd(
+    taxonomies: Annotated[Path | None, typer.Option(exists=True, help="MISP taxonomies folder")] = None,
+    galaxies: Annotated[
+        Path | None, typer.Option(exists=True, help="MISP galaxy folder (clusters/*.json)")
+    ] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
+) -> None:
+    """Load MISP taxonomies and galaxies as the vocabulary of tags."""
+    from colsec.formats.vocabulary import import_vocabularies
+
+    if taxonomies is None and galaxies is None:
+        fail("give --taxonomies and/or --galaxies", 2)
+    with open_session() as session:
+        counts = import_vocabularies(
+            session, actor=resolve_actor(session, as_user), taxonomies=taxonomies, galaxies=galaxies
+        )
+    console.print(f"{len(counts)} namespaces, {sum(counts.values()):,} tags")
