@@ -107,8 +107,8 @@ def read_galaxy(path: Path) -> Iterator[TagInfo]:
     for cluster in data["values"]:
         if not isinstance(cluster, Mapping) or not isinstance(cluster.get("value"), str):
             continue
-        meta = cluster.get("meta") if isinstance(cluster.get("meta"), Mapping) else {}
-        synonyms = meta.get("synonyms") if isinstance(meta.get("synonyms"), list) else []
+        meta: Mapping[str, Any] = cluster["meta"] if isinstance(cluster.get("meta"), Mapping) else {}
+        synonyms: list[Any] = meta["synonyms"] if isinstance(meta.get("synonyms"), list) else []
         yield TagInfo(
             tag=f'misp-galaxy:{gtype}="{cluster["value"]}"',
             kind="galaxy",
@@ -187,6 +187,10 @@ def find_by_alias(db: Session, name: str, *, namespace: str | None = None) -> li
 def describe_labels(db: Session, labels: Iterable[str]) -> dict[str, TagInfo | None]:
     """Each label with its vocabulary entry (None for free-form labels)."""
     wanted = list(dict.fromkeys(labels))
-    rows = db.execute(select(TagVocabulary).where(TagVocabulary.tag.in_(wanted))).scalars() if wanted else []
+    rows: list[TagVocabulary] = (
+        list(db.execute(select(TagVocabulary).where(TagVocabulary.tag.in_(wanted))).scalars())
+        if wanted
+        else []
+    )
     found = {r.tag: _info(r) for r in rows}
     return {label: found.get(label) for label in wanted}
