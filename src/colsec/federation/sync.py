@@ -33,6 +33,7 @@ from colsec.federation.service import GROUP_PROPERTY, peer_collections
 from colsec.stix.ids import canonical_timestamp, is_valid_id, parse_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.models import Collection, SharingGroup, SharingGroupMember, StixObject
+from colsec.store.policy import SharedFacts, received_facts
 from colsec.store.service import import_objects
 from colsec.taxii.client import ObjectsPage, TaxiiClient, TaxiiClientError, safe_resume_point
 
@@ -234,7 +235,7 @@ def store_page(
         else {}
     )
     groups = _GroupResolver(db)
-    parts: dict[tuple[int, int | None, bool], list[dict[str, Any]]] = defaultdict(list)
+    parts: dict[tuple[int, int | None, tuple[int, ...]], list[dict[str, Any]]] = defaultdict(list)
     for obj in objects:
         oid = obj["id"]
         if oid in protected and isinstance(obj.get("modified"), str):
@@ -254,19 +255,24 @@ def store_page(
             except ColsecError as exc:
                 rejected.append({"id": oid, "message": exc.message})
                 continue
-        owner = creators.get(str(obj.get("created_by_ref") or ""), peer.organisation_id)
-        level = tlp_of(obj, TLP.AMBER)
-        addressed = level is not None and level >= TLP.AMBER_STRICT and peer.local_org_id is not None
-        parts[(owner, group_id, addressed)].append(obj)
+        facts = received_facts(
+            SharedFacts(owner_org_id=None, tlp=tlp_of(obj, TLP.AMBER) or TLP.AMBER),
+            creator_org_id=creators.get(str(obj.get("created_by_ref") or "")),
+            sender_org_id=peer.organisation_id,
+            our_org_id=peer.local_org_id,
+            group_members_here=None,
+        )
+        assert facts.owner_org_id is not None
+        parts[(facts.owner_org_id, group_id, tuple(sorted(facts.recipients)))].append(obj)
     inserted = 0
-    for (owner, group_id, addressed), objs in parts.items():
+    for (owner, group_id, recipients), objs in parts.items():
         result = import_objects(
             db,
             actor=peer.actor,
             objects=objs,
             owner_org_id=owner,
             sharing_group_id=group_id,
-            recipient_org_ids=[peer.local_org_id] if addressed and peer.local_org_id else [],
+            recipient_org_ids=list(recipients),
             origin=peer.name,
             collection_ids=collection_ids,
             keep_going=True,

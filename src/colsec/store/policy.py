@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from colsec.stix.tlp import TLP
 from colsec.store.models import ObjectRecipient, SharingGroupMember, StixObject
 
-__all__ = ["Recipient", "SharedFacts", "may_share", "visible_clause"]
+__all__ = ["Recipient", "SharedFacts", "may_share", "received_facts", "visible_clause"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,30 @@ def may_share(obj: SharedFacts, to: Recipient) -> bool:
     if obj.tlp == TLP.AMBER:
         return obj.sharing_group_members is None or to.org_id in obj.sharing_group_members
     return False
+
+
+def received_facts(
+    sent: SharedFacts,
+    *,
+    creator_org_id: int | None,
+    sender_org_id: int,
+    our_org_id: int | None,
+    group_members_here: frozenset[int] | None,
+) -> SharedFacts:
+    """What a node records for an object it pulled from a peer, so re-sharing is never wider.
+
+    The creator stays the owner when known here (else the sending node's organisation);
+    TLP and sharing group travel with the object (group members: those of the claim
+    known here); explicit recipients never travel: TLP:AMBER+STRICT and RED arrive
+    addressed to our organisation only.
+    """
+    addressed = sent.tlp >= TLP.AMBER_STRICT and our_org_id is not None
+    return SharedFacts(
+        owner_org_id=creator_org_id if creator_org_id is not None else sender_org_id,
+        tlp=sent.tlp,
+        sharing_group_members=group_members_here,
+        recipients=frozenset({our_org_id}) if addressed and our_org_id is not None else frozenset(),
+    )
 
 
 def visible_clause(to: Recipient, groups_of_recipient: Collection[int] | None = None) -> ColumnElement[bool]:
