@@ -337,3 +337,36 @@ def test_label_and_since_filters(db: Session, make_account: Callable[..., Any], 
         export_selection(
             db, actor=acc.actor, fmt=ExportFormat.STIX, flt=ExportFilter(added_since="yesterday")
         )
+
+
+def test_misp_sharing_group_becomes_sharing_policy(
+    db: Session, make_account: Callable[..., Any], shared_data: Path
+) -> None:
+    from colsec.store.models import SharingGroup
+
+    acc = make_account()
+    group = SharingGroup(name="Nordic CERTs", description="")
+    db.add(group)
+    db.flush()
+    wrapper = json.loads((shared_data / "misp/events/pymisp_misp_event.json").read_text())
+    event = wrapper.get("Event", wrapper)
+    event["Tag"] = [t for t in event.get("Tag", []) if not t["name"].lower().startswith("tlp:")]
+    event["distribution"] = "4"
+    event["SharingGroup"] = {"name": "Nordic CERTs", "uuid": "5d0f1d7d-6a43-4c2b-9d5e-2f1b1a3c4d5e"}
+    report = import_source(db, actor=acc.actor, data=orjson.dumps(wrapper))
+    rows = db.execute(
+        select(StixObject.tlp, StixObject.sharing_group_id).where(StixObject.type == "observed-data")
+    ).all()
+    assert rows and all(r.tlp == int(TLP.AMBER) and r.sharing_group_id == group.id for r in rows)
+    assert not report.notes
+    # a group unknown here: never wider than MISP allowed, so it stays with the owner
+    event["uuid"] = "7e0f1d7d-6a43-4c2b-9d5e-2f1b1a3c4d5f"
+    event["SharingGroup"] = {"name": "Unknown Group"}
+    for attr in event.get("Attribute", []):
+        attr["uuid"] = attr["uuid"][:-4] + "ffff"
+    report = import_source(db, actor=acc.actor, data=orjson.dumps(wrapper))
+    assert report.notes and "Unknown Group" in report.notes[0]
+    strict = (
+        db.execute(select(StixObject.tlp).where(StixObject.id.like("observed-data--%ffff"))).scalars().all()
+    )
+    assert strict and set(strict) == {int(TLP.AMBER_STRICT)}
