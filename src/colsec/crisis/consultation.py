@@ -224,13 +224,16 @@ def _acting_org(db: Session, actor: Actor, c: Consultation, on_behalf_of: int | 
 def post_position(db: Session, *, actor: Actor, consultation_id: int, data: PositionIn) -> Position:
     """Record one organisation's answer; may close the consultation when the outcome is certain."""
     c = get_consultation(db, consultation_id=consultation_id)
+    at = now()
+    if c.status != "open" or aware(c.deadline) <= at:
+        # fast, clear refusal; the conditional UPDATE below is what guards the race
+        raise ConsultationClosed(f"consultation {c.id} is closed or past its deadline: position refused")
     org_id, delegated = _acting_org(db, actor, c, data.on_behalf_of)
     if not _is_eligible(db, c.id, org_id):
         raise Forbidden("this organisation is not eligible in this consultation")
     options = orjson.loads(c.options)
     if data.option is not None and data.option not in options:
         raise InvalidInput(f"unknown option {data.option!r}; one of: {', '.join(options)}")
-    at = now()
     pos = Position(
         consultation_id=c.id, organisation_id=org_id, stance=data.stance.value, option=data.option,
         comment=data.comment, cast_by=actor.username, delegated=delegated, cast_at=at,
