@@ -86,6 +86,9 @@ def test_incident_to_lessons_learned(client: TestClient, alliance: Any) -> None:
     _ok(client.post(f"{base}/offers/{offer['id']}/deployed", headers=alliance.reps["EV"].headers))
     cov = _ok(client.get(f"{base}/requests/{req['id']}/coverage", headers=coord))
     assert cov["missing"] == 1 and cov["deployed"] == 3
+    whole = _ok(client.get(f"{base}/crises/{cid}/coverage", headers=coord))
+    assert whole["by_capability"]["forensics"] == {"needed": 4, "covered": 3, "deployed": 3, "missing": 1}
+    assert [m["request_id"] for m in whole["missing"]] == [req["id"]]
     metrics = _ok(client.get(f"{base}/metrics", headers=coord, params={"crisis_id": cid}))
     assert metrics["time_to_decision"]["count"] == 1 and metrics["decision_to_first_deployment"]["count"] == 1
     assert metrics["requests"][0]["time_to_decision_s"] >= 0

@@ -30,6 +30,7 @@ __all__ = [
     "Coverage",
     "advance_offer",
     "coverage",
+    "crisis_coverage",
     "get_offer",
     "list_offers",
     "list_resources",
@@ -196,3 +197,26 @@ def coverage(db: Session, *, request_id: int) -> Coverage:
     return Coverage(
         req.id, req.capability, req.quantity, offered, covered, deployed, max(0, req.quantity - covered)
     )
+
+
+def crisis_coverage(db: Session, *, crisis_id: int) -> dict[str, Any]:
+    """The coordinator's view: every approved request of a crisis, what is covered and what is missing."""
+    rows = [
+        coverage(db, request_id=r_id)
+        for r_id in db.execute(
+            select(AssistanceRequest.id)
+            .where(AssistanceRequest.crisis_id == crisis_id, AssistanceRequest.status == "approved")
+            .order_by(AssistanceRequest.id)
+        ).scalars()
+    ]
+    by_capability: dict[str, dict[str, int]] = {}
+    for c in rows:
+        agg = by_capability.setdefault(c.capability, {"needed": 0, "covered": 0, "deployed": 0, "missing": 0})
+        for key in agg:
+            agg[key] += getattr(c, key)
+    return {
+        "crisis_id": crisis_id,
+        "requests": [c.to_dict() for c in rows],
+        "by_capability": by_capability,
+        "missing": [c.to_dict() for c in rows if c.missing > 0],
+    }

@@ -49,6 +49,7 @@ from colsec.crisis.requests import (
 from colsec.crisis.resources import (
     advance_offer,
     coverage,
+    crisis_coverage,
     get_offer,
     list_offers,
     list_resources,
@@ -65,6 +66,7 @@ __all__ = [
     "close_incident",
     "coverage",
     "create_request",
+    "crisis_coverage",
     "crisis_metrics",
     "delegate",
     "eligible_org_ids",

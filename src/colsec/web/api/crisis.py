@@ -220,6 +220,13 @@ def withdraw_request(
     return _run(request, work)
 
 
+@router.get("/crises/{crisis_id}/coverage")
+def crisis_coverage(crisis_id: int, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    """Which needs of the crisis are covered and what is still missing."""
+    service.get_crisis(db, crisis_id=crisis_id)
+    return service.crisis_coverage(db, crisis_id=crisis_id)
+
+
 @router.get("/requests/{request_id}/coverage")
 def request_coverage(request_id: int, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return service.coverage(db, request_id=request_id).to_dict()
