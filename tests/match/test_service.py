@@ -74,11 +74,11 @@ def test_engine_sees_only_active_visible_indicators(
     a, b, ids = seed(database, make_account)
     with database.unit_of_work(write=False) as s:
         engine, report = build_engine(s, actor=a.actor)
-    assert set(engine.row_of) == {ids["own"], ids["shared"]}
+    assert set(engine.indicator_ids()) == {ids["own"], ids["shared"]}
     assert report.inactive == 1  # the expired one; revoked ones are filtered by the store query
     with database.unit_of_work(write=False) as s:
         engine_b, _ = build_engine(s, actor=b.actor)
-    assert ids["red_other"] in engine_b.row_of and ids["own"] in engine_b.row_of  # AMBER, no group: alliance
+    assert ids["red_other"] in engine_b and ids["own"] in engine_b  # AMBER, no group: alliance
 
 
 def test_match_lines_stores_sightings(database: Database, make_account: Callable[..., Account]) -> None:

@@ -12,6 +12,7 @@ engine's window and a length cap) and are re-evaluated when it changes.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,9 +25,10 @@ import polars as pl
 from colsec.match.ast import Comparison, CompExpr
 from colsec.match.compiler import MAX_LEAVES, Anchor, Plan, plan_pattern
 from colsec.match.evaluate import Obs, evaluate_comparison, find_binding, select
-from colsec.match.events import Event
-from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex
+from colsec.match.events import HASH_NAMES, Event
+from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex, hash_strings
 from colsec.match.parse import PatternSyntaxError, parse_pattern
+from colsec.match.rows import RowTable
 
 __all__ = ["Alert", "CompileReport", "IndicatorRecord", "MatchEngine", "flatten"]
 
@@ -191,12 +193,8 @@ class MatchEngine:
         self._warninglist = warninglist
         self.window = int(window * 1_000_000)
         self.max_buffer = max_buffer
-        self.ids: list[str] = []
-        self.owner: list[str | None] = []
-        self.tlp: list[str | None] = []
-        self.names: list[str | None] = []
+        self.rows = RowTable()
         self.alive = np.zeros(0, dtype=bool)
-        self.row_of: dict[str, int] = {}
         self.complex: dict[int, _Complex] = {}
         self.eq: dict[Key, HashIndex] = {}
         self.cidr: dict[Key, CidrIndex] = {}
@@ -228,23 +226,25 @@ class MatchEngine:
         return self._warninglist(kind, str(value))
 
     # -- building --------------------------------------------------------
-    def _intern(self, s: str | None) -> str | None:
-        return None if s is None else self._strings.setdefault(s, s)
-
     def _new_row(self, rec: IndicatorRecord) -> int:
-        row = len(self.ids)
-        self.ids.append(rec.id)
-        self.owner.append(self._intern(rec.owner))
-        self.tlp.append(self._intern(rec.tlp))
-        self.names.append(rec.name)
-        self.row_of[rec.id] = row
+        row = self.rows.add((rec.id, rec.owner, rec.tlp, rec.name))
+        self._grow_alive()
         return row
 
     def _grow_alive(self) -> None:
-        if len(self.alive) < len(self.ids):
-            grown = np.zeros(max(len(self.ids), 2 * len(self.alive), 1024), dtype=bool)
+        if len(self.alive) < len(self.rows):
+            grown = np.zeros(max(len(self.rows), 2 * len(self.alive), 1024), dtype=bool)
             grown[: len(self.alive)] = self.alive
             self.alive = grown
+
+    def live_rows(self, indicator_ids: Sequence[str]) -> list[int]:
+        return [r for r in self.rows.rows_of(indicator_ids) if r < len(self.alive) and self.alive[r]]
+
+    def __contains__(self, indicator_id: str) -> bool:
+        return bool(self.live_rows([indicator_id]))
+
+    def indicator_ids(self) -> list[str]:
+        return [self.rows.get(int(r))[0] for r in np.nonzero(self.alive)[0]]
 
     def load(self, records: Iterable[IndicatorRecord], *, now: int | None = None) -> CompileReport:
         """Bulk build; simple ``[type:path = 'value']`` patterns take a vectorised path."""
@@ -282,65 +282,62 @@ class MatchEngine:
         lower = (parts["2"].str.starts_with("hashes.") | (parts["1"] == "domain-name")).fill_null(False)
         values = pl.select(pl.when(lower).then(values.str.to_lowercase()).otherwise(values)).to_series()
         vlist = values.to_list()
+        if len(self.rows):
+            for row in self.live_rows([r.id for r in batch]):  # re-loaded ids replace older rows
+                self._kill(row)
+        # simple patterns get consecutive rows in one columnar chunk; compound ones follow
+        start = len(self.rows)
+        simple: list[int] = []
         grouped: dict[Key, tuple[list[str], list[int]]] = {}
+        cidrs: list[tuple[Key, str, int]] = []
+        compound: list[IndicatorRecord] = []
         for i, rec in enumerate(batch):
-            if rec.id in self.row_of:
-                self.remove(rec.id)
-            if cidr_list[i] is not None and self._simple_cidr(
-                rec, obj_types[i], paths[i], cidr_list[i], report
-            ):
+            if cidr_list[i] is not None and _valid_cidr(cidr_list[i]):
+                cidrs.append(((obj_types[i], paths[i]), cidr_list[i], (start + len(simple)) * MAX_LEAVES))
+                simple.append(i)
                 continue
-            if simple_mask[i]:
-                path = paths[i]
-                if path.startswith("hashes."):
-                    from colsec.match.events import HASH_NAMES
-
-                    name = path[7:]
-                    path = "hashes." + HASH_NAMES.get(name.lower(), name)
-                value = vlist[i]
-                if self.warninglisted(f"{obj_types[i]}:{path}", value):
-                    report.warninglisted += 1
-                    continue
-                row = self._new_row(rec)
-                g = grouped.setdefault((obj_types[i], path), ([], []))
-                g[0].append(value)
-                g[1].append(row * MAX_LEAVES)
-                report.simple += 1
-            else:
-                self._add_complex(rec, report)
+            if not simple_mask[i]:
+                compound.append(rec)
+                continue
+            path = paths[i]
+            if path.startswith("hashes."):
+                name = path[7:]
+                path = "hashes." + HASH_NAMES.get(name.lower(), name)
+            value = vlist[i]
+            if self.warninglisted(f"{obj_types[i]}:{path}", value):
+                report.warninglisted += 1
+                continue
+            g = grouped.setdefault((obj_types[i], path), ([], []))
+            g[0].append(value)
+            g[1].append((start + len(simple)) * MAX_LEAVES)
+            simple.append(i)
+        self.rows.add_bulk(
+            [batch[i].id for i in simple],
+            [batch[i].owner for i in simple],
+            [batch[i].tlp for i in simple],
+            [batch[i].name for i in simple],
+        )
         self._grow_alive()
+        self.alive[start : start + len(simple)] = True
+        report.simple += len(simple)
+        for key, cidr, code in cidrs:
+            self._wanted = None
+            self.cidr.setdefault(key, CidrIndex()).add(cidr, code)
         for key, (vals, codes) in grouped.items():
             self._wanted = None
             old = self.eq.get(key)
-            values = pl.Series(vals, dtype=pl.String)
+            new_values = pl.Series(vals, dtype=pl.String)
             code_arr = np.asarray(codes, dtype=np.int64)
             if old is not None and len(old.keys):
-                values = pl.concat([old.values, values])
+                new_values = pl.concat([old.values, new_values])
                 code_arr = np.concatenate([old.rows.astype(np.int64), code_arr])
-            built = HashIndex.build(values, code_arr)
+            built = HashIndex.build(new_values, code_arr)
             if old is not None:
                 built.extra = old.extra
             self.eq[key] = built
-            rows = np.asarray(codes, dtype=np.int64) // MAX_LEAVES
-            self.alive[rows] = True
+        for rec in compound:
+            self._add_complex(rec, report)
         report.loaded = report.simple + report.complex
-
-    def _simple_cidr(
-        self, rec: IndicatorRecord, obj_type: str, path: str, cidr: str, report: CompileReport
-    ) -> bool:
-        """``[type:path ISSUBSET 'block']`` straight into the CIDR index (exact, no parse)."""
-        self._wanted = None
-        idx = self.cidr.setdefault((obj_type, path), CidrIndex())
-        row = len(self.ids)
-        try:
-            idx.add(cidr, row * MAX_LEAVES)
-        except ValueError:
-            return False  # let the parser report it
-        self._new_row(rec)
-        self._grow_alive()
-        self.alive[row] = True
-        report.simple += 1
-        return True
 
     def _add_complex(self, rec: IndicatorRecord, report: CompileReport) -> bool:
         try:
@@ -359,7 +356,6 @@ class MatchEngine:
             report.warninglisted += 1
             return False
         row = self._new_row(rec)
-        self._grow_alive()
         self.alive[row] = True
         self.complex[row] = _Complex(plan)
         for leaf in plan.leaves:
@@ -388,8 +384,7 @@ class MatchEngine:
     def add(self, rec: IndicatorRecord, *, now: int | None = None) -> bool:
         """Add or replace one indicator without rebuilding anything."""
         now = now if now is not None else int(time.time() * 1_000_000)
-        if rec.id in self.row_of:
-            self.remove(rec.id)
+        self.remove(rec.id)
         if not rec.active(now):
             return False
         report = CompileReport()
@@ -397,22 +392,28 @@ class MatchEngine:
 
     def remove(self, indicator_id: str) -> bool:
         """Revoked, expired or withdrawn: the row stops matching at once."""
-        row = self.row_of.pop(indicator_id, None)
-        if row is None:
-            return False
+        rows = self.live_rows([indicator_id])
+        for row in rows:
+            self._kill(row)
+        return bool(rows)
+
+    def _kill(self, row: int) -> None:
         self.alive[row] = False
         self.complex.pop(row, None)
-        return True
 
     def __len__(self) -> int:
-        return len(self.row_of)
+        return int(self.alive.sum())
 
     def memory_bytes(self) -> int:
+        """Bytes the compiled state holds (indexes, metadata; not transient build buffers)."""
         import sys
 
-        total = sum(i.nbytes() for i in self.eq.values()) + int(self.alive.nbytes)
-        total += sum(sys.getsizeof(s) for s in self.ids) + sys.getsizeof(self.ids) * 3
-        total += sys.getsizeof(self.row_of) + sum(sys.getsizeof(v) for i in self.eq.values() for v in i.extra)
+        total = sum(i.nbytes() for i in self.eq.values()) + int(self.alive.nbytes) + self.rows.nbytes()
+        total += sum(sys.getsizeof(v) + 64 for i in self.eq.values() for v in i.extra)
+        for c in self.cidr.values():
+            total += sum(int(n.nbytes + r.nbytes) for n, r in c.v4.values())
+            total += sum(int(b.nbytes) for b in c._bits.values())
+        total += 2_000 * len(self.complex)  # parsed plans: a rough per-pattern figure
         return total
 
     # -- matching --------------------------------------------------------
@@ -444,15 +445,27 @@ class MatchEngine:
         def record(ei: int, code: int, key: Key, value: Any) -> None:
             hits[ei].setdefault(code, []).append((f"{key[0]}:{key[1]}", value))
 
+        # one polars call hashes every value of the batch; each index then reads its slice
+        eq_keys = [k for k in columns if k in self.eq]
+        all_hashes = None
+        if eq_keys:
+            flat = [v for k in eq_keys for v in columns[k][0]]
+            all_hashes = hash_strings(flat)
+        offset = 0
         for key, (vals, eis) in columns.items():
             series: pl.Series | None = None
-            for table in (self.eq, self.cidr):
-                idx = table.get(key)
-                if idx is None:
-                    continue
+            idx = self.eq.get(key)
+            if idx is not None and all_hashes is not None:
+                series = pl.Series(vals, dtype=pl.String)
+                pos, codes = idx.lookup(series, all_hashes[offset : offset + len(vals)])
+                offset += len(vals)
+                for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
+                    record(eis[p], c, key, vals[p])
+            cidx = self.cidr.get(key)
+            if cidx is not None:
                 if series is None:
                     series = pl.Series(vals, dtype=pl.String)
-                pos, codes = idx.lookup(series)
+                pos, codes = cidx.lookup(series, _ipv4_numbers(vals) if len(vals) < 512 else None)
                 for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
                     record(eis[p], c, key, vals[p])
             for table2 in (self.suffix, self.substr):
@@ -559,7 +572,28 @@ class MatchEngine:
                     buf.popleft()
 
     def _alert(self, row: int, events: list[Event], matched: list[tuple[str, Any]]) -> Alert:
-        return Alert(self.ids[row], events, matched, self.owner[row], self.tlp[row], self.names[row])
+        ident, owner, tlp, name = self.rows.get(row)
+        return Alert(ident, events, matched, owner, tlp, name)
+
+
+def _valid_cidr(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _ipv4_numbers(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Dotted quads -> (uint32, valid) in plain Python: cheaper than polars for a handful of values."""
+    nums = np.zeros(len(values), dtype=np.uint32)
+    ok = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        parts = v.split(".")
+        if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts):
+            nums[i] = (int(parts[0]) << 24) | (int(parts[1]) << 16) | (int(parts[2]) << 8) | int(parts[3])
+            ok[i] = True
+    return nums, ok
 
 
 def _matched_values(expr: CompExpr, obs: Obs) -> list[tuple[str, Any]]:

@@ -24,60 +24,94 @@ import polars as pl
 
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import Alert, MatchEngine
+from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex
 from colsec.match.readers.network import eve_event
 
-__all__ = ["VectorResult", "eve_columns", "match_eve_file", "match_eve_frame"]
+__all__ = [
+    "PreparedFrame",
+    "VectorResult",
+    "eve_columns",
+    "match_eve_file",
+    "match_eve_frame",
+    "match_prepared",
+    "prepare_eve_frame",
+]
 
 
-def _field(df: pl.DataFrame, *names: str) -> pl.Series | None:
+def _has(df: pl.DataFrame, *names: str) -> bool:
     if names[0] not in df.columns:
-        return None
-    s = df[names[0]]
+        return False
+    dtype: Any = df.schema[names[0]]
     for n in names[1:]:
-        if not isinstance(s.dtype, pl.Struct) or n not in [f.name for f in s.dtype.fields]:
-            return None
-        s = s.struct.field(n)
-    return s if s.dtype == pl.String else None
+        if not isinstance(dtype, pl.Struct):
+            return False
+        fields = {f.name: f.dtype for f in dtype.fields}
+        if n not in fields:
+            return False
+        dtype = fields[n]
+    return bool(dtype == pl.String)
+
+
+def _col(*names: str) -> pl.Expr:
+    e = pl.col(names[0])
+    for n in names[1:]:
+        e = e.struct.field(n)
+    return e
+
+
+def _ipv4_number(e: pl.Expr) -> pl.Expr:
+    parts = e.str.split_exact(".", 3)
+    octets = [parts.struct.field(f"field_{i}").cast(pl.UInt32, strict=False) for i in range(4)]
+    valid = pl.all_horizontal([o.is_not_null() & (o < 256) for o in octets])
+    number = octets[0] * 16_777_216 + octets[1] * 65_536 + octets[2] * 256 + octets[3]
+    return pl.when(valid).then(number).otherwise(None)
+
+
+def eve_expressions(df: pl.DataFrame) -> list[tuple[tuple[str, str], str, pl.Expr]]:
+    """(STIX object type, path key), column name, expression for every value column EVE offers."""
+    out: list[tuple[tuple[str, str], str, pl.Expr]] = []
+    n = 0
+
+    def put(key: tuple[str, str], expr: pl.Expr) -> None:
+        nonlocal n
+        out.append((key, f"v{n}", expr))
+        n += 1
+
+    for name in ("src_ip", "dest_ip"):
+        if _has(df, name):
+            e = pl.col(name)
+            v6 = e.str.contains(":", literal=True)
+            put(("ipv4-addr", "value"), pl.when(~v6).then(e))
+            put(("ipv6-addr", "value"), pl.when(v6).then(e))
+            put(("network-traffic", "src_ref.value" if name == "src_ip" else "dst_ref.value"), e)
+    if _has(df, "dns", "rdata"):
+        put(("ipv4-addr", "value"), _col("dns", "rdata"))
+    for path in (("dns", "rrname"), ("http", "hostname"), ("tls", "sni")):
+        if _has(df, *path):
+            put(("domain-name", "value"), _col(*path).str.to_lowercase().str.strip_chars_end("."))
+    if _has(df, "http", "hostname") and _has(df, "http", "url"):
+        url, host = _col("http", "url"), _col("http", "hostname")
+        put(
+            ("url", "value"),
+            pl.when(url.str.starts_with("http://") | url.str.starts_with("https://"))
+            .then(url)
+            .otherwise(pl.lit("http://") + host + url),
+        )
+    for algo, key in (("md5", "MD5"), ("sha1", "SHA-1"), ("sha256", "SHA-256")):
+        if _has(df, "fileinfo", algo):
+            put(("file", f"hashes.{key}"), _col("fileinfo", algo).str.to_lowercase())
+    if _has(df, "fileinfo", "filename"):
+        put(("file", "name"), _col("fileinfo", "filename").str.replace(r"^.*[/\\]", ""))
+    return out
 
 
 def eve_columns(df: pl.DataFrame) -> dict[tuple[str, str], list[pl.Series]]:
     """(object type, path key) -> value columns aligned with the frame's rows."""
+    exprs = eve_expressions(df)
+    derived = df.select([e.alias(name) for _, name, e in exprs])
     cols: dict[tuple[str, str], list[pl.Series]] = {}
-
-    def put(key: tuple[str, str], s: pl.Series | None) -> None:
-        if s is not None:
-            cols.setdefault(key, []).append(s)
-
-    src, dst = _field(df, "src_ip"), _field(df, "dest_ip")
-    for s in (src, dst):
-        if s is not None:
-            v6 = s.str.contains(":", literal=True)
-            put(("ipv4-addr", "value"), pl.select(pl.when(~v6).then(s)).to_series())
-            put(("ipv6-addr", "value"), pl.select(pl.when(v6).then(s)).to_series())
-    put(("network-traffic", "src_ref.value"), src)
-    put(("network-traffic", "dst_ref.value"), dst)
-    rdata = _field(df, "dns", "rdata")
-    if rdata is not None:
-        put(("ipv4-addr", "value"), rdata)
-    for path in (("dns", "rrname"), ("http", "hostname"), ("tls", "sni")):
-        s = _field(df, *path)
-        if s is not None:
-            put(("domain-name", "value"), s.str.to_lowercase().str.strip_chars_end("."))
-    host, url = _field(df, "http", "hostname"), _field(df, "http", "url")
-    if host is not None and url is not None:
-        full = pl.select(
-            pl.when(url.str.starts_with("http://") | url.str.starts_with("https://"))
-            .then(url)
-            .otherwise(pl.lit("http://") + host + url)
-        ).to_series()
-        put(("url", "value"), full)
-    for algo, key in (("md5", "MD5"), ("sha1", "SHA-1"), ("sha256", "SHA-256")):
-        s = _field(df, "fileinfo", algo)
-        if s is not None:
-            put(("file", f"hashes.{key}"), s.str.to_lowercase())
-    fname = _field(df, "fileinfo", "filename")
-    if fname is not None:
-        put(("file", "name"), fname.str.replace(r"^.*[/\\]", ""))
+    for key, name, _ in exprs:
+        cols.setdefault(key, []).append(derived[name])
     return cols
 
 
@@ -95,46 +129,92 @@ def match_eve_frame(
     if engine.scan and make_alerts:
         # type-anchored complex indicators need every event: take the event path
         events = [
-            e
+            ev
             for i, rec in enumerate(df.iter_rows(named=True))
-            if (e := eve_event(_drop_nulls(rec), row_offset + i + 1)) is not None
+            if (ev := eve_event(_drop_nulls(rec), row_offset + i + 1)) is not None
         ]
         scan_alerts = engine.match(events)
         return VectorResult(len(df), len({id(a.events[-1]) for a in scan_alerts}), scan_alerts)
+    return match_prepared(
+        engine, prepare_eve_frame(engine, df), df, make_alerts=make_alerts, row_offset=row_offset
+    )
+
+
+@dataclass
+class PreparedFrame:
+    """EVE rows as STIX-path value columns (plus IPv4 numbers where CIDR blocks need them)."""
+
+    rows: int
+    columns: list[tuple[tuple[str, str], str]]
+    derived: pl.DataFrame
+
+
+def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
+    """The reader's half: one vectorised pass from EVE fields to the paths the indexes hold."""
+    exprs = [
+        x
+        for x in eve_expressions(df)
+        if any(x[0] in t for t in (engine.eq, engine.cidr, engine.suffix, engine.substr))
+    ]
+    select: list[pl.Expr] = []
+    for key, name, e in exprs:
+        select.append(e.alias(name))
+        if key in engine.cidr:
+            num = _ipv4_number(e)
+            select += [num.fill_null(0).alias(name + "#ip"), num.is_not_null().alias(name + "#ok")]
+    derived = df.select(select) if select else pl.DataFrame()
+    return PreparedFrame(len(df), [(k, n) for k, n, _ in exprs], derived)
+
+
+def match_prepared(
+    engine: MatchEngine,
+    prepared: PreparedFrame,
+    df: pl.DataFrame | None = None,
+    *,
+    make_alerts: bool = True,
+    row_offset: int = 0,
+) -> VectorResult:
+    """The matcher's half: hash, bitmap, binary search; Python only for the hit rows."""
     hit_rows: list[np.ndarray] = []
     hit_codes: list[np.ndarray] = []
     matched: dict[tuple[int, int], list[tuple[str, Any]]] = {}
-    for key, series_list in eve_columns(df).items():
-        for s in series_list:
-            for table in (engine.eq, engine.cidr):
-                idx = table.get(key)
-                if idx is None:
-                    continue
-                pos, codes = idx.lookup(s)
-                if len(pos):
-                    hit_rows.append(pos)
-                    hit_codes.append(codes)
-                    if make_alerts:
-                        for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
-                            matched.setdefault((p, c), []).append((f"{key[0]}:{key[1]}", s[p]))
-            for table2 in (engine.suffix, engine.substr):
-                idx2 = table2.get(key)
-                if idx2 is not None:
-                    pairs = list(idx2.lookup(s.to_list()))
-                    if pairs:
-                        arr = np.asarray(pairs, dtype=np.int64)
-                        hit_rows.append(arr[:, 0])
-                        hit_codes.append(arr[:, 1])
+    derived = prepared.derived
+    eq_names = [n for k, n in prepared.columns if k in engine.eq]
+    hashes = derived.select([pl.col(n).hash(HASH_SEED).alias(n) for n in eq_names]) if eq_names else None
+    for key, name in prepared.columns:
+        s = derived[name]
+        lookups: list[tuple[np.ndarray, np.ndarray]] = []
+        if key in engine.eq and hashes is not None:
+            lookups.append(engine.eq[key].lookup(s, hashes[name].to_numpy()))
+        if key in engine.cidr:
+            ipv4 = (derived[name + "#ip"].to_numpy(), derived[name + "#ok"].to_numpy())
+            lookups.append(engine.cidr[key].lookup(s, ipv4))
+        for table2 in (engine.suffix, engine.substr):
+            idx2 = table2.get(key)
+            if idx2 is not None:
+                pairs = list(idx2.lookup(_candidates(idx2, s)))
+                if pairs:
+                    arr = np.asarray(pairs, dtype=np.int64)
+                    lookups.append((arr[:, 0], arr[:, 1]))
+        for pos, codes in lookups:
+            if len(pos):
+                hit_rows.append(pos)
+                hit_codes.append(codes)
+                if make_alerts:
+                    where = f"{key[0]}:{key[1]}"
+                    plist = pos.tolist()
+                    for p, c, v in zip(plist, codes.tolist(), s.gather(plist).to_list(), strict=True):
+                        matched.setdefault((p, c), []).append((where, v))
     if not hit_rows:
-        return VectorResult(len(df), 0, [])
+        return VectorResult(prepared.rows, 0, [])
     rows = np.concatenate(hit_rows)
     codes = np.concatenate(hit_codes)
     keep = engine.alive[codes // MAX_LEAVES]
     rows, codes = rows[keep], codes[keep]
     alerts: list[Alert] = []
-    if make_alerts and len(rows):
+    if make_alerts and len(rows) and df is not None:
         alerts = _alerts_for(engine, df, rows, codes, matched, row_offset)
-    return VectorResult(len(df), int(len(np.unique(rows))), alerts)
+    return VectorResult(prepared.rows, int(len(np.unique(rows))), alerts)
 
 
 def _alerts_for(
@@ -156,8 +236,7 @@ def _alerts_for(
             simple.setdefault(r, {}).setdefault(c, []).extend(matched.get((r, c), []))
     wanted = sorted(set(simple) | complex_rows)
     events = {}
-    for r in wanted:
-        rec = df.row(r, named=True)
+    for r, rec in zip(wanted, df[wanted].to_dicts(), strict=True):
         ev = eve_event(_drop_nulls(rec), row_offset + r + 1)
         if ev is not None:
             events[r] = ev
@@ -170,16 +249,23 @@ def _alerts_for(
             if m and all(engine.warninglisted(w, v) for w, v in m):
                 engine.suppressed += 1
                 continue
-            alerts.append(
-                Alert(engine.ids[ind], [ev], m, engine.owner[ind], engine.tlp[ind], engine.names[ind])
-            )
+            ident, owner, tlp, name = engine.rows.get(ind)
+            alerts.append(Alert(ident, [ev], m, owner, tlp, name))
     if complex_rows:
         # exact semantics (and windowed state) come from the event path
         batch = [events[r] for r in sorted(complex_rows) if r in events]
-        alerts.extend(
-            a for a in engine.match(batch) if engine.row_of.get(a.indicator_id, -1) in engine.complex
-        )
+        complex_ids = {engine.rows.get(r)[0] for r in engine.complex}
+        alerts.extend(a for a in engine.match(batch) if a.indicator_id in complex_ids)
     return alerts
+
+
+def _candidates(idx: SuffixIndex | SubstringIndex, s: pl.Series) -> list[str | None]:
+    """The column with values that cannot hit blanked out, decided in one vectorised pass."""
+    needles = list(idx.suffixes) if isinstance(idx, SuffixIndex) else idx.literals()
+    if not needles:
+        return [None] * len(s)
+    mask = s.str.contains_any(needles).fill_null(False)
+    return pl.select(pl.when(mask).then(s)).to_series().to_list()
 
 
 def _drop_nulls(value: Any) -> Any:
