@@ -200,3 +200,45 @@ def test_deadline_reminders_and_closing_by_the_ticker(
         == "submitted"
     )
     assert mail_client.post(f"{base}/tick", headers=alliance.reps["EV"].headers).status_code == 403
+
+
+def test_failed_webhook_is_retried_by_the_ticker_not_by_requests(
+    mail_client: TestClient, alliance: Any, database: Database
+) -> None:
+    calls: list[int] = []
+
+    class Flaky(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server hook name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            calls.append(1)
+            self.send_response(503 if len(calls) == 1 else 204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        h = alliance.reps["NM"].headers
+        assert (
+            mail_client.post(
+                "/api/v1/crisis/webhooks", headers=h, json={"url": url, "secret": "x" * 20}
+            ).status_code
+            == 201
+        )
+        an = alliance.analysts["NM"].headers
+        mail_client.post(
+            "/api/v1/crisis/incidents", headers=an, json={"title": "a", "category": "cyber", "severity": 1}
+        )
+        assert len(calls) == 1  # first attempt failed (503)
+        mail_client.post(
+            "/api/v1/crisis/incidents", headers=an, json={"title": "b", "category": "cyber", "severity": 1}
+        )
+        assert len(calls) == 2  # the new event went out; the failed one was not retried on the request path
+        report = mail_client.post("/api/v1/crisis/tick", headers=alliance.coordinator.headers).json()
+        assert report["delivery"]["webhooks_sent"] == 1 and len(calls) == 3
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -34,6 +34,7 @@ from colsec.errors import InvalidInput
 from colsec.settings import Settings
 
 __all__ = [
+    "MAX_WEBHOOK_ATTEMPTS",
     "SIGNATURE_HEADER",
     "DeliveryReport",
     "deliver_pending",
@@ -150,8 +151,17 @@ def _send_email(settings: Settings, to: str, subject: str, body: str) -> None:
         smtp.send_message(msg)
 
 
-def deliver_pending(database: Database, settings: Settings, *, limit: int = 200) -> DeliveryReport:
-    """Send queued e-mails and webhook events; rows are claimed in one conditional UPDATE first."""
+MAX_WEBHOOK_ATTEMPTS = 5
+
+
+def deliver_pending(
+    database: Database, settings: Settings, *, limit: int = 200, retry_failed: bool = False
+) -> DeliveryReport:
+    """Send queued e-mails and webhook events; rows are claimed in one conditional UPDATE first.
+
+    Failed webhooks are retried only when ``retry_failed`` (the ticker), so a dead endpoint
+    never slows down the requests that queue new events.
+    """
     report = DeliveryReport()
     with database.unit_of_work(write=False) as s:
         mail_ids = list(
@@ -162,10 +172,11 @@ def deliver_pending(database: Database, settings: Settings, *, limit: int = 200)
                 .limit(limit)
             ).scalars()
         )
+        states = ("pending", "failed") if retry_failed else ("pending",)
         hook_ids = list(
             s.execute(
                 select(WebhookDelivery.id)
-                .where(WebhookDelivery.status == "pending")
+                .where(WebhookDelivery.status.in_(states), WebhookDelivery.attempts < MAX_WEBHOOK_ATTEMPTS)
                 .order_by(WebhookDelivery.id)
                 .limit(limit)
             ).scalars()
@@ -173,18 +184,20 @@ def deliver_pending(database: Database, settings: Settings, *, limit: int = 200)
     if mail_ids:
         _deliver_mail(database, settings, mail_ids, report)
     if hook_ids:
-        _deliver_hooks(database, hook_ids, report)
+        _deliver_hooks(database, hook_ids, report, states)
     return report
 
 
-def _claim(database: Database, model: Any, ids: list[int], column: str) -> list[int]:
-    """pending → sending for the rows nobody else has claimed; returns the ones we got."""
+def _claim(
+    database: Database, model: Any, ids: list[int], column: str, states: tuple[str, ...] = ("pending",)
+) -> list[int]:
+    """pending (or failed) → sending for the rows nobody else has claimed; returns the ones we got."""
     with database.unit_of_work() as s:
         col = getattr(model, column)
         return list(
             s.execute(
                 update(model)
-                .where(model.id.in_(ids), col == "pending")
+                .where(model.id.in_(ids), col.in_(states))
                 .values({column: "sending"})
                 .returning(model.id)
             ).scalars()
@@ -227,8 +240,10 @@ def _deliver_mail(database: Database, settings: Settings, ids: list[int], report
             )
 
 
-def _deliver_hooks(database: Database, ids: list[int], report: DeliveryReport) -> None:
-    claimed = _claim(database, WebhookDelivery, ids, "status")
+def _deliver_hooks(
+    database: Database, ids: list[int], report: DeliveryReport, states: tuple[str, ...]
+) -> None:
+    claimed = _claim(database, WebhookDelivery, ids, "status", states)
     if not claimed:
         return
     with database.unit_of_work(write=False) as s:
@@ -238,7 +253,7 @@ def _deliver_hooks(database: Database, ids: list[int], report: DeliveryReport) -
             .where(WebhookDelivery.id.in_(claimed))
         ).all()
     outcomes: dict[int, str] = {}
-    with httpx.Client(timeout=10, follow_redirects=False) as client:
+    with httpx.Client(timeout=5, follow_redirects=False) as client:
         for did, url, secret, payload in rows:
             data = payload.encode()
             try:

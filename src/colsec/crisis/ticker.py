@@ -50,7 +50,7 @@ def tick(database: Database, settings: Settings) -> TickReport:
             audit.record(
                 s, actor=SYSTEM, action="crisis.tick", details={"closed": report.closed_consultations}
             )
-    report.delivery = deliver_pending(database, settings)
+    report.delivery = deliver_pending(database, settings, retry_failed=True)
     return report
 
 
