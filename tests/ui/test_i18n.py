@@ -18,7 +18,7 @@ from .conftest import csrf_of
 REPO = Path(__file__).resolve().parents[2]
 # Names that stay in Latin script in Russian text: standards, formats, products, units.
 LATIN_OK = {"TLP", "STIX", "TAXII", "URL", "IP", "IPv4", "IPv6", "MD5", "SHA", "CVE", "API", "MISP", "MITRE",
-            "ATT", "CK", "CSV", "colsec"}  # fmt: skip
+            "ATT", "CK", "CSV", "CERT", "colsec"}  # fmt: skip
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 TEXT_ATTRS = ("placeholder", "title", "aria-label", "alt")
 

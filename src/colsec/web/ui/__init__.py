@@ -28,7 +28,7 @@ def is_ui_path(path: str) -> bool:
 
 def install(app: FastAPI) -> None:
     from colsec.web.sessions import SessionCodec, session_user
-    from colsec.web.ui import admin, auth, dashboard, imports, intel
+    from colsec.web.ui import admin, auth, crisis_pages, dashboard, imports, intel
     from colsec.web.ui.render import LoginRequired, page
 
     settings: Settings = app.state.settings
@@ -39,6 +39,8 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     for module in (auth, dashboard, intel, imports, admin):
         app.include_router(module.router)
+    if crisis_pages.available():
+        app.include_router(crisis_pages.router)
 
     api_error_handler: Any = app.exception_handlers.get(ColsecError)
 

@@ -6,13 +6,14 @@ so no page can list, count or link an object the sharing policy hides.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation, User
@@ -61,6 +62,7 @@ OBSERVABLE_KINDS = (
     "x509-serial", "md5", "sha1", "sha256", "sha512", "sha3-256", "sha3-512", "ssdeep", "tlsh",
 )  # fmt: skip
 ALERT_WINDOW_DAYS = 3
+MAX_VALUE_MATCHES = 5000  # object versions one value search considers (newest shown first)
 CHART_DAYS = 14
 
 
@@ -109,6 +111,32 @@ def alert_level(recent: int, sightings: int) -> int:
     return 1
 
 
+ACTIVITY_TTL_SECONDS = 15.0
+_ACTIVITY_CACHE: dict[tuple[str, int | None, str], tuple[float, list[Any]]] = {}
+
+
+def _activity(db: Session, viewer: Recipient, since: str, day: Any) -> list[Any]:
+    """Visible latest versions per (day added, type, owner) since ``since``.
+
+    Cached per organisation for ACTIVITY_TTL_SECONDS: the picture refreshes every
+    few seconds instead of recounting the window on every page view.
+    """
+    return list(
+        db.execute(
+            select(day, StixObject.type, StixObject.owner_org_id, func.count())
+            .where(
+                StixObject.date_added >= since,
+                StixObject.is_latest,
+                # ``|| ''``: the type index must not drive this plan; the covering
+                # ix_stix_object_activity (colsec.web.ui.models) answers it from the index alone.
+                StixObject.type.concat("").in_(INTEL_TYPES),
+                visible_clause(viewer),
+            )
+            .group_by(day, StixObject.type, StixObject.owner_org_id)
+        ).all()
+    )
+
+
 def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dashboard:
     now = now or datetime.now(UTC)
     viewer = _viewer(db, actor.org_id)
@@ -116,16 +144,16 @@ def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dash
     first = today - timedelta(days=CHART_DAYS - 1)
     since = first.isoformat()  # date_added is canonical text, so a date prefix compares correctly
     day = func.substr(StixObject.date_added, 1, 10)
-    rows = db.execute(
-        select(day, StixObject.type, StixObject.owner_org_id, func.count())
-        .where(
-            StixObject.date_added >= since,
-            StixObject.is_latest,
-            StixObject.type.in_(INTEL_TYPES),
-            visible_clause(viewer),
-        )
-        .group_by(day, StixObject.type, StixObject.owner_org_id)
-    ).all()
+    bind = db.get_bind()
+    key = (str(bind.engine.url), actor.org_id, since)
+    hit = _ACTIVITY_CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < ACTIVITY_TTL_SECONDS:
+        rows = hit[1]
+    else:
+        rows = _activity(db, viewer, since, day)
+        if len(_ACTIVITY_CACHE) > 1000:
+            _ACTIVITY_CACHE.clear()
+        _ACTIVITY_CACHE[key] = (time.monotonic(), rows)
     orgs = org_names(db)
     days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
     index = {d.isoformat(): i for i, d in enumerate(days)}
@@ -209,6 +237,15 @@ def _cursor(text: str) -> tuple[str, int]:
         raise InvalidInput(f"invalid paging cursor {text!r}") from None
 
 
+DENSE_ROWS = 2000
+
+
+def _dense(db: Session, cond: ColumnElement[bool]) -> bool:
+    """Whether ``cond`` matches more than DENSE_ROWS latest versions (bounded: stops counting there)."""
+    probe = select(StixObject.seq).where(cond, StixObject.is_latest).limit(DENSE_ROWS + 1).subquery()
+    return int(db.execute(select(func.count()).select_from(probe)).scalar_one()) > DENSE_ROWS
+
+
 def search(
     db: Session, *, actor: Actor, query: SearchQuery, cursor: str | None = None, limit: int = 25
 ) -> SearchPage:
@@ -221,19 +258,28 @@ def search(
             stmt = stmt.where(StixObject.id == value)
         else:
             lowered = value.lower()
-            # (kind, value) index: exact value or prefix, every kind listed so the index is used.
-            obs = select(Observable.object_seq).where(
-                Observable.kind.in_(OBSERVABLE_KINDS),
-                or_(
-                    Observable.value == value,
-                    and_(Observable.value >= lowered, Observable.value < lowered + "\uffff"),
+            kinds = Observable.kind.in_(OBSERVABLE_KINDS)
+            # (kind, value) index: the exact value or a prefix, each an index range; every kind
+            # is listed so the index applies (an OR of the two would scan the whole table).
+            obs = union(
+                select(Observable.object_seq).where(kinds, Observable.value == value),
+                select(Observable.object_seq).where(
+                    kinds, Observable.value >= lowered, Observable.value < lowered + "\uffff"
                 ),
             )
-            stmt = stmt.where(StixObject.seq.in_(obs))
+            # Resolve the value first (an index range), then fetch those rows: as one
+            # statement the planner may walk every object and probe the subquery for each.
+            seqs = list(db.execute(obs.limit(MAX_VALUE_MATCHES)).scalars())
+            stmt = stmt.where(StixObject.seq.in_(seqs))
+    # A filter that matches many rows must not drive the plan: walking the (date_added, seq)
+    # index newest-first finds a page at once, while the filter's own index would make the
+    # database sort every match.  Rare values keep their index.  ``|| ''`` / ``+ 0`` hide it.
     if query.type:
-        stmt = stmt.where(StixObject.type == query.type)
+        dense = _dense(db, StixObject.type == query.type)
+        stmt = stmt.where((StixObject.type.concat("") if dense else StixObject.type) == query.type)
     if query.owner is not None:
-        stmt = stmt.where(StixObject.owner_org_id == query.owner)
+        dense = _dense(db, StixObject.owner_org_id == query.owner)
+        stmt = stmt.where((StixObject.owner_org_id + 0 if dense else StixObject.owner_org_id) == query.owner)
     if query.tlp is not None:
         stmt = stmt.where(StixObject.tlp == query.tlp)
     if query.label:
@@ -256,9 +302,20 @@ def search(
     return SearchPage(rows=rows, more=more, next_cursor=nxt)
 
 
+_TYPES_CACHE: dict[str, tuple[float, list[str]]] = {}
+TYPES_TTL_SECONDS = 60.0
+
+
 def visible_types(db: Session) -> list[str]:
-    """Type names for the search filter (types exist for everyone; no visibility needed)."""
-    return sorted(t for (t,) in db.execute(select(StixObject.type).where(StixObject.is_latest).distinct()))
+    """Type names for the search filter (a type name reveals no object; cached for a minute)."""
+    bind = db.get_bind()
+    key = str(bind.engine.url)
+    hit = _TYPES_CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < TYPES_TTL_SECONDS:
+        return hit[1]
+    types = sorted(t for (t,) in db.execute(select(StixObject.type).where(StixObject.is_latest).distinct()))
+    _TYPES_CACHE[key] = (time.monotonic(), types)
+    return types
 
 
 # --------------------------------------------------------------------------- object page

@@ -1,0 +1,94 @@
+"""Crisis workspace pages: list, timeline, sitrep editor, request form, resource board, one-click answers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from colsec.accounts import service as accounts
+from colsec.accounts.models import User
+
+from .conftest import csrf_of
+from .test_i18n import untranslated
+
+crisis_service = pytest.importorskip("colsec.crisis.service")
+
+
+def _actor(db: Any, username: str) -> Any:
+    return accounts.actor_for(db, db.execute(select(User).where(User.username == username)).scalar_one())
+
+
+def _crisis_with_consultation(database: Any) -> tuple[int, int, int]:
+    from colsec.crisis.schemas import ConsultationIn, CrisisIn, IncidentIn, RequestIn, TransitionIn
+
+    soon = datetime.now(UTC) + timedelta(hours=6)
+    with database.unit_of_work() as db:
+        analyst, rep, coord = _actor(db, "nm-analyst"), _actor(db, "nm-rep"), _actor(db, "coordinator")
+        inc = crisis_service.report_incident(db, actor=analyst, data=IncidentIn(
+            title="Ransomware at water utility", category="cyber", severity=4))  # fmt: skip
+        crisis_service.triage_incident(
+            db, actor=analyst, incident_id=inc.id, data=TransitionIn(note="confirmed")
+        )
+        crisis_service.escalate_incident(db, actor=rep, incident_id=inc.id, data=TransitionIn())
+        c = crisis_service.open_crisis(
+            db, actor=coord, data=CrisisIn(title="Water sector attack", incident_ids=[inc.id])
+        )
+        crisis_service.advance_crisis(db, actor=coord, crisis_id=c.id, to="active")
+        req = crisis_service.create_request(db, actor=rep, crisis_id=c.id, data=RequestIn(
+            capability="forensics", quantity=2, location="Northmark capital", needed_by=soon))  # fmt: skip
+        crisis_service.submit_request(db, actor=rep, request_id=req.id)
+        cons = crisis_service.open_consultation(db, actor=coord, request_id=req.id,
+                                                data=ConsultationIn(question="Send forensic teams?", deadline=soon))  # fmt: skip
+        return c.id, req.id, cons.id
+
+
+def test_crisis_workspace_pages_and_one_click_answer(ui_client, demo_database) -> None:
+    crisis_id, request_id, cons_id = _crisis_with_consultation(demo_database)
+    rep = ui_client("ev-rep")
+    home = rep.get("/").text
+    assert 'data-testid="awaiting"' in home and "Send forensic teams?" in home  # countdown on the dashboard
+    listing = rep.get("/crisis").text
+    assert "Water sector attack" in listing
+    page = rep.get(f"/crisis/consultations/{cons_id}").text
+    assert 'data-testid="stance-object"' in page
+    r = rep.post(f"/crisis/consultations/{cons_id}/position",
+                 data={"csrf_token": csrf_of(page), "stance": "abstain", "comment": ""})  # fmt: skip
+    assert r.status_code == 200 and 'data-testid="my-position"' in r.text
+    home = rep.get("/").text
+    assert "Send forensic teams?" not in home.split('data-testid="awaiting"')[-1].split("</ul>")[0]
+    # a cross-site post without the token does nothing
+    other = ui_client("kd-rep")
+    assert (
+        other.post(f"/crisis/consultations/{cons_id}/position", data={"stance": "object"}).status_code == 403
+    )
+
+    coord = ui_client("coordinator")
+    crisis_page = coord.get(f"/crisis/{crisis_id}").text
+    assert 'data-testid="timeline"' in crisis_page
+    r = coord.post(f"/crisis/{crisis_id}/sitreps", data={"csrf_token": csrf_of(crisis_page),
+                   "summary": "Two plants isolated; backups verified.", "needs": "forensics", "actions": ""})  # fmt: skip
+    assert r.status_code == 200 and "Two plants isolated" in r.text
+    board = coord.get(f"/crisis/requests/{request_id}").text
+    assert 'data-testid="coverage"' in board
+
+    nm_rep = ui_client("nm-rep")
+    page = nm_rep.get(f"/crisis/{crisis_id}").text
+    r = nm_rep.post(f"/crisis/{crisis_id}/requests", data={"csrf_token": csrf_of(page), "capability": "water-purification",
+                    "quantity": "3", "location": "Northmark delta", "needed_by": "2030-01-01T12:00", "submit": "1"})  # fmt: skip
+    assert r.status_code == 200 and "Northmark delta" in r.text
+
+    admin = ui_client("admin")
+    for client, lang in ((coord, "ru"), (admin, "en")):  # the demo's language settings
+        for path in (
+            "/",
+            "/crisis",
+            f"/crisis/{crisis_id}",
+            f"/crisis/requests/{request_id}",
+            f"/crisis/consultations/{cons_id}",
+        ):
+            html = client.get(path).text
+            assert f'<html lang="{lang}">' in html
+            assert untranslated(html, lang) == [], (lang, path)
