@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -241,6 +242,7 @@ def main() -> None:
         finally:
             if schema:
                 _drop_pg(args.pg, schema)
+            shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"{'backend':8} {'observables':>12} {'full s':>8} {'full RSS MB':>11} {'active':>9} {'edges':>8} "
           f"{'inc objs':>8} {'inc corr s':>10} {'inc hook s':>10} {'import s':>9}")  # fmt: skip

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, delete, insert, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -95,13 +95,9 @@ def _host_of(kind: str, value: str) -> str | None:
     else:
         return None
     host = host.rstrip(".").lower()
-    if not host or "." not in host:
-        return None
-    try:
-        ipaddress.ip_address(host)
-        return None
-    except ValueError:
-        return host
+    if not host or "." not in host or ":" in host or host.replace(".", "").isdigit():
+        return None  # IP literal hosts are not domains
+    return host
 
 
 def _chunks(items: Sequence[Any], n: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -132,22 +128,54 @@ def _status(kind: str, value: str, n_objects: int, config: CorrelationConfig) ->
 
 _EXACT_SQL = text(
     "SELECT o.kind, o.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
-    "FROM observable o JOIN stix_object s ON s.seq = o.object_seq "
-    "WHERE o.kind = :k AND o.value IN :vals AND s.is_latest AND NOT s.revoked "
-    "GROUP BY o.kind, o.value"
-).bindparams(bindparam("vals", expanding=True))
+    "FROM corr_key k JOIN observable o ON o.kind = k.kind AND o.value = k.value "
+    "JOIN stix_object s ON s.seq = o.object_seq "
+    "WHERE s.is_latest AND NOT s.revoked GROUP BY o.kind, o.value"
+)
 
 _CONTAIN_SQL = text(
     "SELECT x.pk, x.pv, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) FROM ("
-    "  SELECT parent_kind AS pk, parent_value AS pv, kind AS ck, value AS cv FROM correlation_edge"
-    "  WHERE parent_kind = :k AND parent_value IN :vals"
-    "  UNION SELECT parent_kind, parent_value, parent_kind, parent_value FROM correlation_edge"
-    "  WHERE parent_kind = :k AND parent_value IN :vals"
+    "  SELECT e.parent_kind AS pk, e.parent_value AS pv, e.kind AS ck, e.value AS cv"
+    "  FROM corr_key k JOIN correlation_edge e ON e.parent_kind = k.kind AND e.parent_value = k.value"
+    "  UNION SELECT e.parent_kind, e.parent_value, e.parent_kind, e.parent_value"
+    "  FROM corr_key k JOIN correlation_edge e ON e.parent_kind = k.kind AND e.parent_value = k.value"
     ") x JOIN observable o ON o.kind = x.ck AND o.value = x.cv "
     "JOIN stix_object s ON s.seq = o.object_seq "
     "WHERE s.is_latest AND NOT s.revoked GROUP BY x.pk, x.pv "
-    "HAVING sum(CASE WHEN x.ck = x.pk AND x.cv = x.pv THEN 1 ELSE 0 END) > 0"
-).bindparams(bindparam("vals", expanding=True))
+    "HAVING sum(CASE WHEN x.ck = x.pk AND x.cv = x.pv THEN 1 ELSE 0 END) > 0 "
+    "AND count(DISTINCT x.ck || ':' || x.cv) > 1"
+)
+
+
+def _bulk(db: Session, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """executemany straight to the driver (temporary tables only; no ORM parameter processing)."""
+    if not rows:
+        return
+    mark = "?" if is_sqlite(db) else "%s"
+    stmt = sql.format(", ".join([mark] * len(rows[0])))
+    conn = db.connection()
+    for chunk in _chunks(rows, 10_000):
+        conn.exec_driver_sql(stmt, list(chunk))
+
+
+def _temp_keys(db: Session, keys: Iterable[Key]) -> None:
+    """Fill the session's temporary key table (joins beat long IN lists: one statement, no re-compiles)."""
+    if is_sqlite(db):
+        db.execute(text("CREATE TEMP TABLE IF NOT EXISTS corr_key (kind TEXT, value TEXT, h TEXT)"))
+    else:
+        db.execute(
+            text(
+                "CREATE TEMP TABLE IF NOT EXISTS corr_key (kind TEXT, value TEXT, h TEXT) ON COMMIT DELETE ROWS"
+            )
+        )
+    db.execute(text("DELETE FROM corr_key"))
+    _bulk(
+        db,
+        "INSERT INTO corr_key (kind, value, h) VALUES ({})",
+        [(k, v, key_hash(k, v)) for k, v in set(keys)],
+    )
+    if not is_sqlite(db):
+        db.execute(text("ANALYZE corr_key"))
 
 
 def _by_kind(keys: Iterable[Key]) -> dict[str, list[str]]:
@@ -160,29 +188,29 @@ def _by_kind(keys: Iterable[Key]) -> dict[str, list[str]]:
 def _stats_for(db: Session, keys: Iterable[Key]) -> dict[Key, tuple[int, int, bool]]:
     """(n_objects, n_owners, has_children) per key, containment groups overriding exact ones."""
     stats: dict[Key, tuple[int, int, bool]] = {}
-    grouped = _by_kind(keys)
-    for kind, values in grouped.items():
-        for chunk in _chunks(values):
-            for k, v, n_obj, n_own in db.execute(_EXACT_SQL, {"k": kind, "vals": list(chunk)}):
-                stats[(k, v)] = (int(n_obj), int(n_own), False)
-    parent_kinds = {"domain", "cidr4", "cidr6"}
-    for kind, values in grouped.items():
-        if kind not in parent_kinds:
-            continue
-        for chunk in _chunks(values):
-            for k, v, n_obj, n_own in db.execute(_CONTAIN_SQL, {"k": kind, "vals": list(chunk)}):
-                stats[(k, v)] = (int(n_obj), int(n_own), True)
+    _temp_keys(db, keys)
+    for k, v, n_obj, n_own in db.execute(_EXACT_SQL):
+        stats[(k, v)] = (int(n_obj), int(n_own), False)
+    for k, v, n_obj, n_own in db.execute(_CONTAIN_SQL):
+        stats[(k, v)] = (int(n_obj), int(n_own), True)
     return stats
 
 
 def _write_groups(
-    db: Session, keys: Iterable[Key], stats: dict[Key, tuple[int, int, bool]], config: CorrelationConfig
+    db: Session,
+    keys: Iterable[Key],
+    stats: dict[Key, tuple[int, int, bool]],
+    config: CorrelationConfig,
+    *,
+    keys_in_temp: bool = False,
 ) -> CorrelationStats:
     """Replace the correlation rows of ``keys`` by the fresh statistics."""
     out = CorrelationStats()
-    hashes = [key_hash(k, v) for k, v in keys]
-    for chunk in _chunks(hashes):
-        db.execute(delete(Correlation).where(Correlation.key_hash.in_(list(chunk))))
+    if keys_in_temp:
+        db.execute(text("DELETE FROM correlation WHERE key_hash IN (SELECT h FROM corr_key)"))
+    else:
+        for chunk in _chunks([key_hash(k, v) for k, v in keys]):
+            db.execute(delete(Correlation).where(Correlation.key_hash.in_(list(chunk))))
     now = now_timestamp()
     rows: list[dict[str, Any]] = []
     for (kind, value), (n_obj, n_own, contains) in stats.items():
@@ -326,10 +354,21 @@ def _new_edges(db: Session, new: set[Key]) -> list[tuple[str, str, str, str]]:
     for ip_kind, cidr_kind in _IP_KINDS.items():
         ips = by_kind.get(ip_kind, [])
         if ips:
-            nets = [(c, _network(cidr_kind, c)) for c in _distinct_values(db, cidr_kind)]
-            for ip in ips:
+            # networks by (prefix length, network number): one dict probe per length per IP
+            by_prefix: dict[tuple[int, int], list[str]] = defaultdict(list)
+            for c in _distinct_values(db, cidr_kind):
+                n = _network(cidr_kind, c)
+                if n is not None:
+                    by_prefix[
+                        (n.prefixlen, int(n.network_address) >> (n.max_prefixlen - n.prefixlen))
+                    ].append(c)
+            lengths = sorted({plen for plen, _ in by_prefix})
+            for ip in ips if lengths else ():
                 addr = ipaddress.ip_address(ip)
-                edges.extend((ip_kind, ip, cidr_kind, c) for c, n in nets if n is not None and addr in n)
+                num, width = int(addr), addr.max_prefixlen
+                for plen in lengths:
+                    for c in by_prefix.get((plen, num >> (width - plen)), ()):
+                        edges.append((ip_kind, ip, cidr_kind, c))
         # new parent → existing children
         for c in by_kind.get(cidr_kind, []):
             net = _network(cidr_kind, c)
@@ -360,11 +399,7 @@ def _temp_ranges(db: Session, rows: list[tuple[str, str, str]]) -> None:
             )
         )
     db.execute(text("DELETE FROM corr_range"))
-    for chunk in _chunks(rows, 5000):
-        db.execute(
-            text("INSERT INTO corr_range (p, lo, hi) VALUES (:p, :lo, :hi)"),
-            [{"p": p, "lo": lo, "hi": hi} for p, lo, hi in chunk],
-        )
+    _bulk(db, "INSERT INTO corr_range (p, lo, hi) VALUES ({})", rows)
 
 
 def _children_of(db: Session, parents: list[str]) -> list[tuple[str, str, str, str]]:
@@ -477,15 +512,16 @@ def correlate_new(
     n_edges = _insert_edges(db, _new_edges(db, new))
     touched = new | old
     parents: set[Key] = set()
-    for kind, values in _by_kind(touched).items():
-        for chunk in _chunks(values):
-            for pk, pv in db.execute(
-                select(CorrelationEdge.parent_kind, CorrelationEdge.parent_value).where(
-                    CorrelationEdge.kind == kind, CorrelationEdge.value.in_(list(chunk))
-                )
-            ):
-                parents.add((pk, pv))
+    _temp_keys(db, touched)
+    for pk, pv in db.execute(
+        text(
+            "SELECT DISTINCT e.parent_kind, e.parent_value FROM corr_key k "
+            "JOIN correlation_edge e ON e.kind = k.kind AND e.value = k.value"
+        )
+    ):
+        parents.add((pk, pv))
     keys = touched | parents
-    out = _write_groups(db, keys, _stats_for(db, keys), config)
+    out = _write_groups(db, keys, _stats_for(db, keys), config, keys_in_temp=True)
+    db.execute(text("DELETE FROM corr_key"))
     out.edges = n_edges
     return out
