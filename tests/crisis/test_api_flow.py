@@ -121,8 +121,11 @@ def test_incident_to_lessons_learned(client: TestClient, alliance: Any) -> None:
     assert r.status_code == 409
 
 
-def test_unauthenticated_and_unknown(client: TestClient, alliance: Any) -> None:
+def test_unauthenticated_and_unknown(client: TestClient, alliance: Any, make_account: Any) -> None:
     assert client.get("/api/v1/crisis/crises").status_code == 401
+    peer = make_account("peer", org="PEER-NODE")
+    r = client.get("/api/v1/crisis/crises", headers=peer.headers)
+    assert r.status_code == 403 and "peer" in r.json()["detail"]
     r = client.get("/api/v1/crisis/crises/999", headers=alliance.viewer.headers)
     assert r.status_code == 404 and r.json()["error"] == "not_found"
     r = client.post("/api/v1/crisis/incidents", headers=alliance.viewer.headers,

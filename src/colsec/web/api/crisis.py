@@ -12,11 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from colsec.accounts.roles import Role
 from colsec.crisis import alerts, service
 from colsec.crisis import notify as notices
 from colsec.crisis.models import Consultation
@@ -48,9 +49,17 @@ from colsec.crisis.schemas import (
     WebhookOut,
 )
 from colsec.crisis.ticker import TICK_SECONDS, tick
+from colsec.errors import Forbidden
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
 
-router = APIRouter(prefix="/api/v1/crisis", tags=["crisis"])
+
+def _people_only(actor: ActorDep) -> None:
+    """Sync accounts (role ``peer``) exchange intelligence over TAXII; crisis work is for people."""
+    if actor.role == Role.PEER:
+        raise Forbidden("peer (sync) accounts have no access to crisis response")
+
+
+router = APIRouter(prefix="/api/v1/crisis", tags=["crisis"], dependencies=[Depends(_people_only)])
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -429,7 +438,6 @@ def register_webhook(data: WebhookIn, request: Request, actor: ActorDep) -> Any:
 @router.post("/tick")
 def run_tick(request: Request, actor: ActorDep) -> dict[str, Any]:
     """Close due consultations, send reminders and deliver notifications now (coordinators)."""
-    from colsec.accounts.roles import Role
     from colsec.crisis.access import require_role
 
     require_role(actor, Role.COORDINATOR, doing="run the crisis ticker")
