@@ -412,6 +412,7 @@ class MatchEngine:
         total += sum(sys.getsizeof(v) + 64 for i in self.eq.values() for v in i.extra)
         for c in self.cidr.values():
             total += sum(int(n.nbytes + r.nbytes) for n, r in c.v4.values())
+            total += sum(i.nbytes() for i in c.octets.values())
             total += sum(int(b.nbytes) for b in c._bits.values())
         total += 2_000 * len(self.complex)  # parsed plans: a rough per-pattern figure
         return total
@@ -465,7 +466,8 @@ class MatchEngine:
             if cidx is not None:
                 if series is None:
                     series = pl.Series(vals, dtype=pl.String)
-                pos, codes = cidx.lookup(series, _ipv4_numbers(vals) if len(vals) < 512 else None)
+                small = cidx.needs_numbers and len(vals) < 512
+                pos, codes = cidx.lookup(series, _ipv4_numbers(vals) if small else None)
                 for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
                     record(eis[p], c, key, vals[p])
             for table2 in (self.suffix, self.substr):

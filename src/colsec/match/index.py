@@ -127,16 +127,35 @@ def _concat(pos_out: list[np.ndarray], row_out: list[np.ndarray]) -> tuple[np.nd
 
 @dataclass
 class CidrIndex:
-    """``ISSUBSET`` blocks for one (type, path): per prefix length, sorted network numbers."""
+    """``ISSUBSET`` blocks for one (type, path).
+
+    Octet-aligned IPv4 blocks (/8, /16, /24, /32: nearly all of them in
+    practice) are matched as *string prefixes* ("10.1.2." for 10.1.2.0/24)
+    through a hash index, which needs no address parsing at all; other IPv4
+    lengths use sorted network numbers per prefix length; IPv6 is checked per
+    value.  Hits on the string path are re-checked as real dotted quads.
+    """
 
     v4: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     v6: dict[int, dict[int, list[int]]] = field(default_factory=dict)
     pending4: list[tuple[int, int, int]] = field(default_factory=list)
+    octets: dict[int, HashIndex] = field(default_factory=dict)
+    pending_octets: dict[int, tuple[list[str], list[int]]] = field(default_factory=dict)
     _bits: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def needs_numbers(self) -> bool:
+        return bool(self.v4 or self.pending4)
 
     def add(self, cidr: str, row: int) -> None:
         net = ipaddress.ip_network(cidr, strict=False)
-        if net.version == 4:
+        if net.version == 4 and net.prefixlen in (8, 16, 24, 32):
+            parts = str(net.network_address).split(".")[: net.prefixlen // 8]
+            prefix = ".".join(parts) + ("." if net.prefixlen < 32 else "")
+            pend = self.pending_octets.setdefault(net.prefixlen, ([], []))
+            pend[0].append(prefix)
+            pend[1].append(row)
+        elif net.version == 4:
             self.pending4.append((net.prefixlen, int(net.network_address) >> (32 - net.prefixlen), row))
         else:
             self.v6.setdefault(net.prefixlen, {}).setdefault(
@@ -144,6 +163,15 @@ class CidrIndex:
             ).append(row)
 
     def freeze(self) -> None:
+        for plen, (prefixes, code_list) in self.pending_octets.items():
+            old = self.octets.get(plen)
+            values = pl.Series(prefixes, dtype=pl.String)
+            codes = np.asarray(code_list, dtype=np.int64)
+            if old is not None:
+                values = pl.concat([old.values, values])
+                codes = np.concatenate([old.rows, codes])
+            self.octets[plen] = HashIndex.build(values, codes)
+        self.pending_octets = {}
         if not self.pending4:
             return
         merged: dict[int, list[tuple[int, int]]] = {}
@@ -171,6 +199,8 @@ class CidrIndex:
         return (
             sum(len(r) for _, r in self.v4.values())
             + len(self.pending4)
+            + sum(len(i) for i in self.octets.values())
+            + sum(len(p[0]) for p in self.pending_octets.values())
             + sum(len(rows) for d in self.v6.values() for rows in d.values())
         )
 
@@ -181,6 +211,22 @@ class CidrIndex:
         self.freeze()
         pos_out: list[np.ndarray] = []
         row_out: list[np.ndarray] = []
+        if self.octets and len(values):
+            prefix = values
+            for plen in (32, 24, 16, 8):
+                if plen < 32:
+                    prefix = prefix.str.strip_chars_end("0123456789")
+                    if plen < 24:
+                        prefix = prefix.str.strip_chars_end(".").str.strip_chars_end("0123456789")
+                idx8 = self.octets.get(plen)
+                if idx8 is None:
+                    continue
+                pos, codes = idx8.lookup(prefix)
+                if len(pos):
+                    texts = values.gather(pos.tolist()).to_list()
+                    good = np.array([_is_dotted_quad(t) for t in texts], dtype=bool)
+                    pos_out.append(pos[good])
+                    row_out.append(codes[good])
         if self.v4 and len(values):
             ips, ok = ipv4 if ipv4 is not None else ipv4_to_u32(values)
             idx = np.nonzero(ok)[0]
@@ -205,10 +251,10 @@ class CidrIndex:
                     span = rows[left[i] : right[i]]
                     pos_out.append(np.full(len(span), idx[sel[i]]))
                     row_out.append(span)
-        if self.v6:
-            for j, v in enumerate(values.to_list()):
-                if not v or ":" not in v:
-                    continue
+        if self.v6 and len(values):
+            maybe6 = np.nonzero(values.str.contains(":", literal=True).fill_null(False).to_numpy())[0]
+            for j in maybe6.tolist():
+                v = values[j]
                 try:
                     num = int(ipaddress.IPv6Address(v))
                 except ValueError:
@@ -219,6 +265,15 @@ class CidrIndex:
                         pos_out.append(np.full(len(rows6), j))
                         row_out.append(np.asarray(rows6, dtype=np.int64))
         return _concat(pos_out, row_out)
+
+
+def _is_dotted_quad(text: str | None) -> bool:
+    if not text:
+        return False
+    parts = text.split(".")
+    return len(parts) == 4 and all(
+        p.isdigit() and p.isascii() and len(p) <= 3 and int(p) < 256 for p in parts
+    )
 
 
 @dataclass

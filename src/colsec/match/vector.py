@@ -159,7 +159,7 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
     select: list[pl.Expr] = []
     for key, name, e in exprs:
         select.append(e.alias(name))
-        if key in engine.cidr:
+        if key in engine.cidr and engine.cidr[key].needs_numbers:
             num = _ipv4_number(e)
             select += [num.fill_null(0).alias(name + "#ip"), num.is_not_null().alias(name + "#ok")]
     derived = df.select(select) if select else pl.DataFrame()
@@ -187,7 +187,9 @@ def match_prepared(
         if key in engine.eq and hashes is not None:
             lookups.append(engine.eq[key].lookup(s, hashes[name].to_numpy()))
         if key in engine.cidr:
-            ipv4 = (derived[name + "#ip"].to_numpy(), derived[name + "#ok"].to_numpy())
+            ipv4 = None
+            if name + "#ip" in derived.columns:
+                ipv4 = (derived[name + "#ip"].to_numpy(), derived[name + "#ok"].to_numpy())
             lookups.append(engine.cidr[key].lookup(s, ipv4))
         for table2 in (engine.suffix, engine.substr):
             idx2 = table2.get(key)
