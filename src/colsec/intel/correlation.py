@@ -40,6 +40,7 @@ __all__ = [
     "CorrelationStats",
     "Key",
     "correlate_new",
+    "fill_temp_keys",
     "key_hash",
     "parent_domains",
     "rebuild",
@@ -158,7 +159,7 @@ def _bulk(db: Session, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
         conn.exec_driver_sql(stmt, list(chunk))
 
 
-def _temp_keys(db: Session, keys: Iterable[Key]) -> None:
+def fill_temp_keys(db: Session, keys: Iterable[Key]) -> None:
     """Fill the session's temporary key table (joins beat long IN lists: one statement, no re-compiles)."""
     if is_sqlite(db):
         db.execute(text("CREATE TEMP TABLE IF NOT EXISTS corr_key (kind TEXT, value TEXT, h TEXT)"))
@@ -188,7 +189,7 @@ def _by_kind(keys: Iterable[Key]) -> dict[str, list[str]]:
 def _stats_for(db: Session, keys: Iterable[Key]) -> dict[Key, tuple[int, int, bool]]:
     """(n_objects, n_owners, has_children) per key, containment groups overriding exact ones."""
     stats: dict[Key, tuple[int, int, bool]] = {}
-    _temp_keys(db, keys)
+    fill_temp_keys(db, keys)
     for k, v, n_obj, n_own in db.execute(_EXACT_SQL):
         stats[(k, v)] = (int(n_obj), int(n_own), False)
     for k, v, n_obj, n_own in db.execute(_CONTAIN_SQL):
@@ -512,7 +513,7 @@ def correlate_new(
     n_edges = _insert_edges(db, _new_edges(db, new))
     touched = new | old
     parents: set[Key] = set()
-    _temp_keys(db, touched)
+    fill_temp_keys(db, touched)
     for pk, pv in db.execute(
         text(
             "SELECT DISTINCT e.parent_kind, e.parent_value FROM corr_key k "

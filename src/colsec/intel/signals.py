@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.intel.alerts import raise_alert
-from colsec.intel.correlation import Key
+from colsec.intel.correlation import Key, fill_temp_keys
 from colsec.intel.models import Alert, Correlation, CorrelationEdge
 from colsec.stix.ids import parse_timestamp
 from colsec.store.models import Observable, StixObject
@@ -125,16 +125,22 @@ def _raise(
 
 def check_keys(db: Session, keys: Iterable[Key], *, threshold: int, window_hours: float) -> list[Alert]:
     """Cross-member alerts for correlated values (the shared-value groups touched by an import)."""
+    keys = set(keys)
+    if not keys:
+        return []
     members = _members(db)
     alerts: list[Alert] = []
-    for kind, value in set(keys):
-        corr = db.execute(
-            select(Correlation).where(Correlation.kind == kind, Correlation.value == value)
-        ).scalar_one_or_none()
-        if corr is None or corr.status != "active" or corr.n_owners < threshold:
-            continue
+    fill_temp_keys(db, keys)  # one join finds the few groups that reach the threshold
+    candidates = db.execute(
+        select(Correlation.kind, Correlation.value, Correlation.contains).where(
+            Correlation.key_hash.in_(select(text("h")).select_from(text("corr_key"))),
+            Correlation.status == "active",
+            Correlation.n_owners >= threshold,
+        )
+    ).all()
+    for kind, value, contains in candidates:
         pairs = [(kind, value)]
-        if corr.contains:
+        if contains:
             pairs += [
                 (k, v)
                 for k, v in db.execute(
