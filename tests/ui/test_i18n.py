@@ -115,8 +115,9 @@ def _pages(c, admin: bool) -> dict[str, str]:  # type: ignore[no-untyped-def]
     pages["job-done"] = html
     assert 'data-testid="import-done"' in html, html
     if admin:
-        for p in ("/admin/organisations", "/admin/users", "/admin/tokens"):
+        for p in ("/admin/organisations", "/admin/users", "/admin/tokens", "/admin/peers"):
             pages[p] = c.get(p).text
+        assert 'data-testid="peers"' in pages["/admin/peers"]
         pages["token-created"] = c.post(
             "/admin/tokens", data={"csrf_token": token, "username": "viewer", "name": "t"}
         ).text
@@ -125,7 +126,13 @@ def _pages(c, admin: bool) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return pages
 
 
-def test_every_page_renders_in_both_languages_without_untranslated_text(ui_client) -> None:
+def test_every_page_renders_in_both_languages_without_untranslated_text(ui_client, demo_database) -> None:
+    from colsec.accounts.roles import SYSTEM
+    from colsec.federation import service as federation
+
+    with demo_database.unit_of_work() as db:  # so the peers page has a row to render
+        federation.create_peer(db, actor=SYSTEM, name="eastvale-node", url="https://127.0.0.1:9/taxii2/",
+                               organisation="EV-CERT")  # fmt: skip
     for username, admin in (("admin", True), ("nm-analyst", False)):
         c = ui_client(username)
         for lang in ("ru", "en"):

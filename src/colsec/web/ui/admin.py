@@ -9,7 +9,7 @@ from colsec.accounts import service as accounts
 from colsec.accounts.roles import Role
 from colsec.errors import InvalidInput, NotFound
 from colsec.web.deps import DbDep
-from colsec.web.ui import data
+from colsec.web.ui import data, federation_panel
 from colsec.web.ui.render import FormActor, PageActor, form_data, page, require
 
 router = APIRouter(include_in_schema=False)
@@ -101,3 +101,11 @@ async def create_token(request: Request, db: DbDep, actor: FormActor) -> HTMLRes
 
 
 __all__ = ["router"]
+
+
+@router.get("/admin/peers", response_class=HTMLResponse)
+def peers(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
+    """Federation peers and their sync state (operators only: URLs and errors are node configuration)."""
+    require(actor)
+    rows = federation_panel.peer_rows(db)
+    return page(request, "ui/admin_peers.html", {"peers": rows}, actor=actor)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["health"]
+__all__ = ["health", "peer_rows"]
 
 
 def health(db: Session) -> list[dict[str, Any]] | None:
@@ -30,3 +30,12 @@ def health(db: Session) -> list[dict[str, Any]] | None:
         rows.append({"name": peer.name, "ok": bool(ok), "last_sync": peer.last_success_at,
                      "received": peer.objects_received or 0})  # fmt: skip
     return rows
+
+
+def peer_rows(db: Session) -> list[dict[str, Any]] | None:
+    """Full status of every peer for the peers page, or None without a federation domain."""
+    if importlib.util.find_spec("colsec.federation.service") is None:
+        return None
+    from colsec.federation import service
+
+    return [service.peer_status(db, peer) for peer in service.list_peers(db)]
