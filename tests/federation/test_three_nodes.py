@@ -90,14 +90,8 @@ def _seed(nodes: Chain, tag: str) -> dict[str, tuple[TLP, str, str]]:
         analyst = SYSTEM
         for n, (level, gkey, rkey) in enumerate(cases()):
             extra: dict[str, Any] = {"created_by_ref": identities["ORG-A"]}
-            gid = None
-            if gkey != "none":
-                g = groups[gkey]
-                gid = g.id
-                extra[GROUP_PROPERTY] = {
-                    "name": g.name,
-                    "members": sorted(identities[m] for m in GROUPS[gkey] or ()),
-                }
+            # The store embeds the group in the body (GROUP_PROPERTY), so it travels with the object.
+            gid = groups[gkey].id if gkey != "none" else None
             obj = indicator(n, tlp=level, tag=f"{tag}-matrix", **extra)
             import_objects(
                 s,

@@ -26,6 +26,7 @@ from colsec.federation.models import Peer
 from colsec.stix.ids import format_timestamp, now_timestamp, parse_timestamp
 from colsec.store import audit
 from colsec.store.models import SharingGroup, SharingGroupMember, StixObject
+from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.service import import_objects
 
 __all__ = [
@@ -45,8 +46,6 @@ __all__ = [
     "sharing_group_out",
     "update_peer",
 ]
-
-GROUP_PROPERTY = "x_colsec_sharing_group"
 
 
 def _insert(db: Session, table: Any) -> Any:

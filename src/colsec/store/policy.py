@@ -17,7 +17,11 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from colsec.stix.tlp import TLP
 from colsec.store.models import ObjectRecipient, SharingGroupMember, StixObject
 
-__all__ = ["Recipient", "SharedFacts", "may_share", "received_facts", "visible_clause"]
+__all__ = ["GROUP_PROPERTY", "Recipient", "SharedFacts", "may_share", "received_facts", "visible_clause"]
+
+# An object restricted to a sharing group carries the group in its body, so every node downstream
+# applies the same restriction: {"name": ..., "members": [identity ids]}.
+GROUP_PROPERTY = "x_colsec_sharing_group"
 
 
 @dataclass(frozen=True, slots=True)

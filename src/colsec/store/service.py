@@ -28,7 +28,15 @@ from colsec.stix.observables import extract as extract_observables
 from colsec.stix.tlp import TLP, marking_id, tlp_of
 from colsec.stix.validate import validate_object
 from colsec.store import audit
-from colsec.store.models import CollectionObject, ObjectRecipient, Observable, StixObject
+from colsec.store.models import (
+    CollectionObject,
+    ObjectRecipient,
+    Observable,
+    SharingGroup,
+    SharingGroupMember,
+    StixObject,
+)
+from colsec.store.policy import GROUP_PROPERTY
 
 __all__ = [
     "BATCH_SIZE",
@@ -112,6 +120,7 @@ def import_objects(
     seen: dict[bytes, bytes] = {}
     batch: list[tuple[dict[str, Any], Any, bytes]] = []
     failed = False
+    group_claim = _group_claim(db, sharing_group_id) if sharing_group_id is not None else None
 
     def flush() -> None:
         if batch and (keep_going or not failed):
@@ -136,6 +145,8 @@ def import_objects(
                 *body_obj.get("object_marking_refs", []),
                 marking_id(default_tlp),
             ]
+        if group_claim is not None and GROUP_PROPERTY not in body_obj and facts.type != "marking-definition":
+            body_obj[GROUP_PROPERTY] = group_claim  # the restriction travels with the object to peers
         body = orjson.dumps(body_obj, option=orjson.OPT_SORT_KEYS)
         key = hashlib.blake2b(f"{facts.id}|{facts.modified}".encode(), digest_size=12).digest()
         digest = hashlib.blake2b(body, digest_size=12).digest()
@@ -183,6 +194,20 @@ def import_objects(
             },
         )
     return result
+
+
+def _group_claim(db: Session, group_id: int) -> dict[str, Any]:
+    from colsec.accounts.models import Organisation
+
+    name = db.execute(select(SharingGroup.name).where(SharingGroup.id == group_id)).scalar()
+    if name is None:
+        raise NotFound(f"sharing group {group_id} not found")
+    members = db.execute(
+        select(Organisation.identity_id)
+        .join(SharingGroupMember, SharingGroupMember.organisation_id == Organisation.id)
+        .where(SharingGroupMember.group_id == group_id)
+    ).scalars()
+    return {"name": name, "members": sorted(members)}
 
 
 def _add_error(result: ImportResult, object_id: str | None, message: str) -> None:
