@@ -101,12 +101,20 @@ class HashIndex:
                 left = np.searchsorted(self.keys, qm, side="left")
                 right = np.searchsorted(self.keys, qm, side="right")
                 found = right > left
-                for qpos, lo, hi in zip(maybe[found], left[found], right[found], strict=True):
-                    text = values[int(qpos)]
-                    for k in range(int(lo), int(hi)):
-                        if self.values[k] == text:
-                            pos_out.append(np.array([qpos]))
-                            row_out.append(self.rows[k : k + 1])
+                if found.any():
+                    qpos, lo = maybe[found], left[found]
+                    counts = right[found] - lo
+                    qrep = np.repeat(qpos, counts)
+                    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+                    krep = np.repeat(lo, counts) + (np.arange(len(qrep)) - offsets)
+                    # confirm against the stored literal: a hash collision never alerts
+                    got = values.gather(qrep).to_list()
+                    want = self.values.gather(krep).to_list()
+                    same = np.fromiter(
+                        (a == b for a, b in zip(got, want, strict=True)), dtype=bool, count=len(got)
+                    )
+                    pos_out.append(qrep[same])
+                    row_out.append(self.rows[krep[same]])
         if self.extra:
             if self._extra_series is None or len(self._extra_series) != len(self.extra):
                 self._extra_series = pl.Series(list(self.extra), dtype=pl.String)
@@ -205,23 +213,28 @@ class CidrIndex:
         )
 
     def lookup(
-        self, values: pl.Series, ipv4: tuple[np.ndarray, np.ndarray] | None = None
+        self,
+        values: pl.Series,
+        ipv4: tuple[np.ndarray, np.ndarray] | None = None,
+        prefixes: dict[int, tuple[pl.Series, np.ndarray]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Hits for a column of addresses; ``ipv4`` = (uint32 numbers, valid mask) if already computed."""
+        """Hits for a column of addresses.
+
+        ``ipv4`` = (uint32 numbers, valid mask) and ``prefixes`` = {prefix length: (prefix strings,
+        their hashes)} when the caller computed them in its own vectorised pass.
+        """
         self.freeze()
         pos_out: list[np.ndarray] = []
         row_out: list[np.ndarray] = []
         if self.octets and len(values):
-            prefix = values
-            for plen in (32, 24, 16, 8):
-                if plen < 32:
-                    prefix = prefix.str.strip_chars_end("0123456789")
-                    if plen < 24:
-                        prefix = prefix.str.strip_chars_end(".").str.strip_chars_end("0123456789")
-                idx8 = self.octets.get(plen)
-                if idx8 is None:
-                    continue
-                pos, codes = idx8.lookup(prefix)
+            if prefixes is None:
+                frame = pl.DataFrame({"v": values}).select(
+                    [octet_prefix(pl.col("v"), plen).alias(str(plen)) for plen in self.octets]
+                )
+                prefixes = {plen: (frame[str(plen)], hash_strings(frame[str(plen)])) for plen in self.octets}
+            for plen, idx8 in self.octets.items():
+                pre, hashes = prefixes[plen]
+                pos, codes = idx8.lookup(pre, hashes)
                 if len(pos):
                     texts = values.gather(pos.tolist()).to_list()
                     good = np.array([_is_dotted_quad(t) for t in texts], dtype=bool)
@@ -265,6 +278,15 @@ class CidrIndex:
                         pos_out.append(np.full(len(rows6), j))
                         row_out.append(np.asarray(rows6, dtype=np.int64))
         return _concat(pos_out, row_out)
+
+
+def octet_prefix(e: pl.Expr, plen: int) -> pl.Expr:
+    """ "10.1.2.3" -> "10.1.2." for /24, "10.1." for /16, "10." for /8, itself for /32."""
+    for _ in range((32 - plen) // 8):
+        e = e.str.strip_chars_end("0123456789")
+        if plen < 24:
+            e = e.str.strip_chars_end(".") if _ < (32 - plen) // 8 - 1 else e
+    return e
 
 
 def _is_dotted_quad(text: str | None) -> bool:

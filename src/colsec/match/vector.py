@@ -24,7 +24,7 @@ import polars as pl
 
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import Alert, MatchEngine
-from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex
+from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
 from colsec.match.readers.network import eve_event
 
 __all__ = [
@@ -179,22 +179,37 @@ def match_prepared(
     hit_codes: list[np.ndarray] = []
     matched: dict[tuple[int, int], list[tuple[str, Any]]] = {}
     derived = prepared.derived
-    eq_names = [n for k, n in prepared.columns if k in engine.eq]
-    hashes = derived.select([pl.col(n).hash(HASH_SEED).alias(n) for n in eq_names]) if eq_names else None
+    # one polars pass: value hashes for equality, prefix strings (and their hashes) for CIDR blocks
+    select: list[pl.Expr] = []
+    for key, name in prepared.columns:
+        if key in engine.eq:
+            select.append(pl.col(name).hash(HASH_SEED).alias(name + "#h"))
+        cidx = engine.cidr.get(key)
+        if cidx is not None:
+            cidx.freeze()
+            for plen in cidx.octets:
+                pre = octet_prefix(pl.col(name), plen)
+                select += [pre.alias(f"{name}#p{plen}"), pre.hash(HASH_SEED).alias(f"{name}#p{plen}h")]
+    extra = derived.select(select) if select else pl.DataFrame()
     for key, name in prepared.columns:
         s = derived[name]
         lookups: list[tuple[np.ndarray, np.ndarray]] = []
-        if key in engine.eq and hashes is not None:
-            lookups.append(engine.eq[key].lookup(s, hashes[name].to_numpy()))
+        if key in engine.eq:
+            lookups.append(engine.eq[key].lookup(s, extra[name + "#h"].to_numpy()))
         if key in engine.cidr:
+            cidx = engine.cidr[key]
             ipv4 = None
             if name + "#ip" in derived.columns:
                 ipv4 = (derived[name + "#ip"].to_numpy(), derived[name + "#ok"].to_numpy())
-            lookups.append(engine.cidr[key].lookup(s, ipv4))
+            prefixes = {
+                plen: (extra[f"{name}#p{plen}"], extra[f"{name}#p{plen}h"].to_numpy()) for plen in cidx.octets
+            }
+            lookups.append(cidx.lookup(s, ipv4, prefixes))
         for table2 in (engine.suffix, engine.substr):
             idx2 = table2.get(key)
             if idx2 is not None:
-                pairs = list(idx2.lookup(_candidates(idx2, s)))
+                cand_pos, cand_vals = _candidates(idx2, s)
+                pairs = [(int(cand_pos[i]), c) for i, c in idx2.lookup(cand_vals)]
                 if pairs:
                     arr = np.asarray(pairs, dtype=np.int64)
                     lookups.append((arr[:, 0], arr[:, 1]))
@@ -261,13 +276,13 @@ def _alerts_for(
     return alerts
 
 
-def _candidates(idx: SuffixIndex | SubstringIndex, s: pl.Series) -> list[str | None]:
-    """The column with values that cannot hit blanked out, decided in one vectorised pass."""
+def _candidates(idx: SuffixIndex | SubstringIndex, s: pl.Series) -> tuple[np.ndarray, list[str | None]]:
+    """Positions and values that may hit, chosen in one vectorised pass (Aho-Corasick in polars)."""
     needles = list(idx.suffixes) if isinstance(idx, SuffixIndex) else idx.literals()
     if not needles:
-        return [None] * len(s)
-    mask = s.str.contains_any(needles).fill_null(False)
-    return pl.select(pl.when(mask).then(s)).to_series().to_list()
+        return np.empty(0, dtype=np.int64), []
+    pos = np.nonzero(s.str.contains_any(needles).fill_null(False).to_numpy())[0]
+    return pos, s.gather(pos.tolist()).to_list()
 
 
 def _drop_nulls(value: Any) -> Any:
