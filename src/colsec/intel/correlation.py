@@ -22,10 +22,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, insert, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from colsec.db import is_sqlite
@@ -89,10 +87,14 @@ def _host_of(kind: str, value: str) -> str | None:
     if kind == "email":
         host = value.rpartition("@")[2]
     elif kind == "url":
-        try:
-            host = urlsplit(value if "://" in value else "http://" + value).hostname or ""
-        except ValueError:
+        # hand-rolled split (urlsplit costs ~10x as much, and the full build parses millions)
+        rest = value.partition("://")[2] if "://" in value else value
+        for sep in "/?#":
+            rest = rest.partition(sep)[0]
+        host = rest.rpartition("@")[2]
+        if host.startswith("["):
             return None
+        host = host.partition(":")[0]
     else:
         return None
     host = host.rstrip(".").lower()
@@ -383,10 +385,8 @@ def _new_edges(db: Session, new: set[Key]) -> list[tuple[str, str, str, str]]:
 
 
 def _remember_domains(db: Session, domains: Iterable[str]) -> None:
-    rows = [{"rev": d[::-1]} for d in set(domains) if len(d) <= 260]
-    for chunk in _chunks(rows, 5000):
-        stmt = (sqlite.insert if is_sqlite(db) else postgresql.insert)(CorrelationDomain)
-        db.execute(stmt.on_conflict_do_nothing(), list(chunk))
+    rows = [(d[::-1],) for d in set(domains) if len(d) <= 260]
+    _bulk(db, "INSERT INTO correlation_domain (rev) VALUES ({}) ON CONFLICT DO NOTHING", rows)
 
 
 def _temp_ranges(db: Session, rows: list[tuple[str, str, str]]) -> None:
