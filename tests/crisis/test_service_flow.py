@@ -87,6 +87,11 @@ def test_incident_is_a_stix_incident_with_the_core_extension(db: Session, allian
     ext = body["extensions"]["extension-definition--ef765651-680c-498d-9894-99799f2fa126"]
     assert ext["investigation_status"] == "open" and ext["extension_type"] == "property-extension"
     assert rows[-1].owner_org_id == alliance.analysts["NM"].org.id
+    # the reference validator accepts it without even a warning (no custom properties)
+    from stix2validator import ValidationOptions, validate_instance
+
+    checked = validate_instance(body, ValidationOptions(strict=False))
+    assert checked.is_valid and not checked.warnings, [str(w) for w in checked.warnings]
     rel = db.execute(select(StixObject).where(StixObject.type == "relationship")).scalars().all()
     assert any(orjson.loads(r.body)["source_ref"] == inc.stix_id for r in rel)
     assert _audit_count(db, "crisis.incident.triage") == 1
@@ -300,3 +305,48 @@ def test_full_path_to_lessons_with_offers_and_metrics(db: Session, alliance: Any
         and "offer.deployed" in kinds
     )
     assert db.execute(select(func.count()).select_from(Notification)).scalar_one() > 10
+
+
+def test_withdrawing_a_request_cancels_its_consultation(db: Session, alliance: Any) -> None:
+    cid = _crisis(db, alliance)
+    rid = _request(db, alliance, cid)
+    c = _consult(db, alliance, rid)
+    with pytest.raises(Forbidden):
+        service.withdraw_request(db, actor=alliance.reps["EV"].actor, request_id=rid)
+    req = service.withdraw_request(db, actor=alliance.reps["NM"].actor, request_id=rid, note="solved locally")
+    assert req.status == "withdrawn" and req.withdrawn_at is not None
+    db.refresh(c)
+    assert c.status == "cancelled" and c.outcome is None
+    with pytest.raises(ConsultationClosed):
+        service.post_position(
+            db, actor=alliance.reps["EV"].actor, consultation_id=c.id, data=PositionIn(stance="agree")
+        )
+    with pytest.raises(InvalidTransition):
+        service.submit_request(db, actor=alliance.reps["NM"].actor, request_id=rid)
+
+
+def test_majority_rejects_and_no_offers_follow(db: Session, alliance: Any) -> None:
+    cid = _crisis(db, alliance)
+    rid = _request(db, alliance, cid)
+    c = _consult(db, alliance, rid, rule="majority", quorum=3)
+    for org, stance in (("NM", "agree"), ("EV", "object"), ("SD", "object")):
+        service.post_position(
+            db, actor=alliance.reps[org].actor, consultation_id=c.id, data=PositionIn(stance=stance)
+        )
+    db.refresh(c)
+    # 1 agree, 2 object, WH still to answer: even WH agreeing gives a 2-2 tie, which rejects
+    assert (c.status, c.outcome) == ("closed", "rejected")
+    with pytest.raises(ConsultationClosed):
+        service.post_position(
+            db, actor=alliance.reps["WH"].actor, consultation_id=c.id, data=PositionIn(stance="agree")
+        )
+    assert service.get_request(db, request_id=rid).status == "rejected"
+    res = service.register_resource(
+        db,
+        actor=alliance.reps["EV"].actor,
+        data=ResourceIn(kind="team", name="t", capability="forensics", size=1, readiness_hours=1),
+    )
+    with pytest.raises(InvalidTransition):
+        service.make_offer(
+            db, actor=alliance.reps["EV"].actor, request_id=rid, data=OfferIn(resource_id=res.id, quantity=1)
+        )

@@ -51,6 +51,16 @@ _DETERMINATION = {
 }
 
 
+def _labels(inc: Incident) -> list[str]:
+    """Category, severity, sector and the critical-infrastructure flag as plain labels (no custom properties)."""
+    labels = [inc.category, f"severity-{inc.severity}"]
+    if inc.sector:
+        labels.append(f"sector-{inc.sector.lower().replace(' ', '-')}")
+    if inc.critical_infrastructure:
+        labels.append("critical-infrastructure")
+    return labels
+
+
 def incident_stix(inc: Incident, org: Organisation, modified: str) -> dict[str, Any]:
     """The STIX 2.1 incident for the current state of ``inc``."""
     return {
@@ -62,8 +72,7 @@ def incident_stix(inc: Incident, org: Organisation, modified: str) -> dict[str, 
         "name": inc.title,
         "description": inc.description or inc.title,
         "created_by_ref": org.identity_id,
-        "labels": [inc.category, f"severity-{inc.severity}"]
-        + (["critical-infrastructure"] if inc.critical_infrastructure else []),
+        "labels": _labels(inc),
         "extensions": {
             INCIDENT_CORE_EXTENSION: {
                 "extension_type": "property-extension",
@@ -72,11 +81,6 @@ def incident_stix(inc: Incident, org: Organisation, modified: str) -> dict[str, 
                 "criticality": inc.severity * 20,
             }
         },
-        "x_colsec_category": inc.category,
-        "x_colsec_severity": inc.severity,
-        "x_colsec_sector": inc.sector,
-        "x_colsec_critical_infrastructure": inc.critical_infrastructure,
-        "x_colsec_status": inc.status,
         "object_marking_refs": [marking_id(TLP.AMBER)],
     }
 
