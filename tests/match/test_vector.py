@@ -73,3 +73,19 @@ def test_vector_without_hits_builds_no_events() -> None:
     )
     res = match_eve_frame(engine, df)
     assert res.hits == 0 and res.alerts == []
+
+
+def test_vector_canonicalises_ipv6_like_the_readers() -> None:
+    line = (
+        b'{"timestamp":"2024-01-01T00:00:00Z","event_type":"flow",'
+        b'"src_ip":"2001:0db8:0000:0000:0000:0000:0000:0001","dest_ip":"10.0.0.1"}'
+    )
+    indicators = [
+        IndicatorRecord("indicator--v6", "[ipv6-addr:value = '2001:db8::1']"),
+        IndicatorRecord("indicator--c6", "[ipv6-addr:value ISSUBSET '2001:db8::/32']"),
+        IndicatorRecord("indicator--v4", "[ipv4-addr:value ISSUBSET '10.0.0.0/30']"),
+    ]
+    engine = MatchEngine()
+    engine.load(indicators)
+    got = sorted(a.indicator_id for a in match_eve_frame(engine, pl.DataFrame([orjson.loads(line)])).alerts)
+    assert got == ["indicator--c6", "indicator--v4", "indicator--v6"]

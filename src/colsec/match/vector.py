@@ -14,6 +14,7 @@ carries, the rows carrying it take the event-by-event path.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,6 @@ from colsec.match.readers.network import eve_event
 __all__ = [
     "PreparedFrame",
     "VectorResult",
-    "eve_columns",
     "match_eve_file",
     "match_eve_frame",
     "match_prepared",
@@ -68,51 +68,63 @@ def _ipv4_number(e: pl.Expr) -> pl.Expr:
 
 
 def eve_expressions(df: pl.DataFrame) -> list[tuple[tuple[str, str], str, pl.Expr]]:
-    """(STIX object type, path key), column name, expression for every value column EVE offers."""
+    """(STIX object type, path key), column name, expression for every value column EVE offers.
+
+    A column feeding several keys keeps one name (``src`` is both ``ipv4-addr:value`` and
+    ``network-traffic:src_ref.value``), so it is hashed once.  Address columns are not split by
+    family: an IPv6 text never equals an IPv4 indicator value nor passes the dotted-quad check of
+    the CIDR path, and vice versa.
+    """
     out: list[tuple[tuple[str, str], str, pl.Expr]] = []
     n = 0
 
-    def put(key: tuple[str, str], expr: pl.Expr) -> None:
+    def put(keys: list[tuple[str, str]], expr: pl.Expr, name: str | None = None) -> None:
         nonlocal n
-        out.append((key, f"v{n}", expr))
-        n += 1
+        if name is None:
+            name = f"v{n}"
+            n += 1
+        for key in keys:
+            out.append((key, name, expr))
 
-    for name in ("src_ip", "dest_ip"):
-        if _has(df, name):
-            e = pl.col(name)
-            v6 = e.str.contains(":", literal=True)
-            put(("ipv4-addr", "value"), pl.when(~v6).then(e))
-            put(("ipv6-addr", "value"), pl.when(v6).then(e))
-            put(("network-traffic", "src_ref.value" if name == "src_ip" else "dst_ref.value"), e)
+    addr = [("ipv4-addr", "value"), ("ipv6-addr", "value")]
+    if _has(df, "src_ip"):
+        put([*addr, ("network-traffic", "src_ref.value")], pl.col("src_ip"), "src")
+    if _has(df, "dest_ip"):
+        put([*addr, ("network-traffic", "dst_ref.value")], pl.col("dest_ip"), "dst")
     if _has(df, "dns", "rdata"):
-        put(("ipv4-addr", "value"), _col("dns", "rdata"))
+        put(addr, _col("dns", "rdata"), "rdata")
     for path in (("dns", "rrname"), ("http", "hostname"), ("tls", "sni")):
         if _has(df, *path):
-            put(("domain-name", "value"), _col(*path).str.to_lowercase().str.strip_chars_end("."))
+            put([("domain-name", "value")], _col(*path).str.to_lowercase().str.strip_chars_end("."))
     if _has(df, "http", "hostname") and _has(df, "http", "url"):
         url, host = _col("http", "url"), _col("http", "hostname")
         put(
-            ("url", "value"),
+            [("url", "value")],
             pl.when(url.str.starts_with("http://") | url.str.starts_with("https://"))
             .then(url)
             .otherwise(pl.lit("http://") + host + url),
         )
     for algo, key in (("md5", "MD5"), ("sha1", "SHA-1"), ("sha256", "SHA-256")):
         if _has(df, "fileinfo", algo):
-            put(("file", f"hashes.{key}"), _col("fileinfo", algo).str.to_lowercase())
+            put([("file", f"hashes.{key}")], _col("fileinfo", algo).str.to_lowercase())
     if _has(df, "fileinfo", "filename"):
-        put(("file", "name"), _col("fileinfo", "filename").str.replace(r"^.*[/\\]", ""))
+        put([("file", "name")], _col("fileinfo", "filename").str.replace(r"^.*[/\\]", ""))
     return out
 
 
-def eve_columns(df: pl.DataFrame) -> dict[tuple[str, str], list[pl.Series]]:
-    """(object type, path key) -> value columns aligned with the frame's rows."""
-    exprs = eve_expressions(df)
-    derived = df.select([e.alias(name) for _, name, e in exprs])
-    cols: dict[tuple[str, str], list[pl.Series]] = {}
-    for key, name, _ in exprs:
-        cols.setdefault(key, []).append(derived[name])
-    return cols
+def _canonical_ipv6(s: pl.Series) -> pl.Series:
+    """Compress IPv6 texts as the event readers do (rare rows, so plain Python)."""
+    pos = np.nonzero(s.str.contains(":", literal=True).fill_null(False).to_numpy())[0]
+    if not len(pos):
+        return s
+    fixed: list[str | None] = []
+    for text in s.gather(pos.tolist()).to_list():
+        try:
+            addr = ipaddress.IPv6Address(text.split("%", 1)[0])
+            fixed.append(str(addr.ipv4_mapped) if addr.ipv4_mapped else addr.compressed)
+        except (ValueError, AttributeError):
+            fixed.append(text)
+    return s.scatter(pos.tolist(), pl.Series(fixed, dtype=pl.String))
 
 
 @dataclass
@@ -156,13 +168,17 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
         for x in eve_expressions(df)
         if any(x[0] in t for t in (engine.eq, engine.cidr, engine.suffix, engine.substr))
     ]
-    select: list[pl.Expr] = []
+    select: dict[str, pl.Expr] = {}
     for key, name, e in exprs:
-        select.append(e.alias(name))
+        select[name] = e.alias(name)
         if key in engine.cidr and engine.cidr[key].needs_numbers:
             num = _ipv4_number(e)
-            select += [num.fill_null(0).alias(name + "#ip"), num.is_not_null().alias(name + "#ok")]
-    derived = df.select(select) if select else pl.DataFrame()
+            select[name + "#ip"] = num.fill_null(0).alias(name + "#ip")
+            select[name + "#ok"] = num.is_not_null().alias(name + "#ok")
+    derived = df.select(list(select.values())) if select else pl.DataFrame()
+    for name in ("src", "dst", "rdata"):
+        if name in derived.columns:
+            derived = derived.with_columns(_canonical_ipv6(derived[name]).alias(name))
     return PreparedFrame(len(df), [(k, n) for k, n, _ in exprs], derived)
 
 
@@ -180,17 +196,18 @@ def match_prepared(
     matched: dict[tuple[int, int], list[tuple[str, Any]]] = {}
     derived = prepared.derived
     # one polars pass: value hashes for equality, prefix strings (and their hashes) for CIDR blocks
-    select: list[pl.Expr] = []
+    select: dict[str, pl.Expr] = {}
     for key, name in prepared.columns:
         if key in engine.eq:
-            select.append(pl.col(name).hash(HASH_SEED).alias(name + "#h"))
+            select[name + "#h"] = pl.col(name).hash(HASH_SEED).alias(name + "#h")
         cidx = engine.cidr.get(key)
         if cidx is not None:
             cidx.freeze()
             for plen in cidx.octets:
                 pre = octet_prefix(pl.col(name), plen)
-                select += [pre.alias(f"{name}#p{plen}"), pre.hash(HASH_SEED).alias(f"{name}#p{plen}h")]
-    extra = derived.select(select) if select else pl.DataFrame()
+                select[f"{name}#p{plen}"] = pre.alias(f"{name}#p{plen}")
+                select[f"{name}#p{plen}h"] = pre.hash(HASH_SEED).alias(f"{name}#p{plen}h")
+    extra = derived.select(list(select.values())) if select else pl.DataFrame()
     for key, name in prepared.columns:
         s = derived[name]
         lookups: list[tuple[np.ndarray, np.ndarray]] = []
