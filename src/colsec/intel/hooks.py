@@ -81,7 +81,16 @@ def benign_lookup(db: Session) -> BenignLookup | None:
     return cache.get("lookup")  # type: ignore[return-value]
 
 
+CHUNK = 50_000
+
+
 def on_import(db: Session, seqs: Sequence[int]) -> None:
+    """Everything that follows arrival; big imports go in slices so memory stays bounded."""
+    for i in range(0, len(seqs), CHUNK):
+        _on_slice(db, seqs[i : i + CHUNK])
+
+
+def _on_slice(db: Session, seqs: Sequence[int]) -> None:
     cfg = _CONFIG
     corr = correlate_new(db, seqs, config=CorrelationConfig(cap=cfg.cap, benign=benign_lookup(db)))
     scoring.update_for_import(db, seqs)
