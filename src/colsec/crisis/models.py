@@ -302,6 +302,7 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(TS)
     email_status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     email_error: Mapped[str] = mapped_column(Text, default="")
+    claimed_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class Webhook(Base):
@@ -333,6 +334,7 @@ class WebhookDelivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(TS)
+    claimed_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class CapAlert(Base):

@@ -16,6 +16,7 @@ import smtplib
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,7 @@ __all__ = [
     "notify",
     "recipients",
     "register_webhook",
+    "release_stale_claims",
     "sign",
     "validate_webhook_url",
 ]
@@ -198,7 +200,7 @@ def _claim(
             s.execute(
                 update(model)
                 .where(model.id.in_(ids), col.in_(states))
-                .values({column: "sending"})
+                .values({column: "sending", "claimed_at": now()})
                 .returning(model.id)
             ).scalars()
         )
@@ -280,6 +282,29 @@ def _deliver_hooks(
                     sent_at=now() if ok else None,
                 )
             )
+
+
+STALE_CLAIM = timedelta(minutes=10)
+
+
+def release_stale_claims(db: Session, *, at: datetime | None = None) -> int:
+    """Rows left 'sending' by a process that died mid-delivery go back to the queue.
+
+    A claim older than ``STALE_CLAIM`` cannot belong to a live sender (SMTP and webhook
+    calls time out within seconds), so re-queueing it cannot double-send a live attempt.
+    """
+    cutoff = (at or now()) - STALE_CLAIM
+    mails: Any = db.execute(
+        update(Notification)
+        .where(Notification.email_status == "sending", Notification.claimed_at < cutoff)
+        .values(email_status="pending")
+    )
+    hooks: Any = db.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.status == "sending", WebhookDelivery.claimed_at < cutoff)
+        .values(status="failed", last_error="interrupted", attempts=WebhookDelivery.attempts + 1)
+    )
+    return int(mails.rowcount or 0) + int(hooks.rowcount or 0)
 
 
 def register_webhook(db: Session, *, actor: Any, url: str, secret: str, allow_private: bool) -> Webhook:

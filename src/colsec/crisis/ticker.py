@@ -34,6 +34,7 @@ class TickReport:
     closed_consultations: list[int] = field(default_factory=list)
     reminders: int = 0
     sitrep_reminders: int = 0
+    released_claims: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,6 +47,7 @@ def tick(database: Database, settings: Settings) -> TickReport:
         report.closed_consultations = close_due(s)
         report.reminders = send_reminders(s)
         report.sitrep_reminders = remind_sitreps(s)
+        report.released_claims = notices.release_stale_claims(s)
         if report.closed_consultations:
             audit.record(
                 s, actor=SYSTEM, action="crisis.tick", details={"closed": report.closed_consultations}
