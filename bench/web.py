@@ -99,7 +99,7 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> list[tuple[str, l
         ("search: owner + type", "/intel?owner=3&type=indicator"),
         ("search: all, newest first", "/intel"),
         ("search: page 2", None),
-        ("object page", "/intel/indicator--" + str(uuid.uuid5(BENCH_NS, "4000"))),
+        ("object page", "object"),
     ]
     results = []
     with TestClient(app) as c:
@@ -113,6 +113,8 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> list[tuple[str, l
         for name, path in cases:
             if path is None:
                 path = m.group(1).replace("&amp;", "&") if m else "/intel"
+            elif path == "object":
+                path = re.search(r'href="(/intel/indicator--[^"]+)"', first).group(1)  # type: ignore[union-attr]
             server, wall = [], []
             for i in range(repeat + 1):
                 if name == cold:

@@ -50,6 +50,8 @@ def test_crisis_workspace_pages_and_one_click_answer(ui_client, demo_database) -
     rep = ui_client("ev-rep")
     home = rep.get("/").text
     assert 'data-testid="awaiting"' in home and "Send forensic teams?" in home  # countdown on the dashboard
+    panel = rep.get("/dashboard/crisis-panel", headers={"HX-Request": "true"}).text
+    assert panel.startswith("<section") and "Send forensic teams?" in panel  # the 30 s refresh
     listing = rep.get("/crisis").text
     assert "Water sector attack" in listing
     page = rep.get(f"/crisis/consultations/{cons_id}").text

@@ -33,3 +33,10 @@ def dashboard(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
         },
         actor=actor,
     )
+
+
+@router.get("/dashboard/crisis-panel", response_class=HTMLResponse)
+def crisis_panel(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
+    """The crises panel alone: the dashboard re-fetches it every 30 s so countdowns stay current."""
+    panel = crisis_pages.dashboard_panel(db, actor) if crisis_pages.available() else None
+    return page(request, "ui/_crisis_panel_box.html", {"crisis": panel}, actor=actor)
