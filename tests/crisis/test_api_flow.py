@@ -134,3 +134,53 @@ def test_unauthenticated_and_unknown(client: TestClient, alliance: Any, make_acc
     r = client.post("/api/v1/crisis/incidents", headers=alliance.analysts["NM"].headers,
                     json={"title": "x", "category": "nuclear", "severity": 9})  # fmt: skip
     assert r.status_code == 422
+
+
+def test_delegation_over_http(client: TestClient, alliance: Any) -> None:
+    base, coord = "/api/v1/crisis", alliance.coordinator.headers
+    an = alliance.analysts["WH"].headers
+    inc = _ok(
+        client.post(
+            f"{base}/incidents", headers=an, json={"title": "Grid", "category": "emergency", "severity": 3}
+        ),
+        201,
+    )
+    _ok(client.post(f"{base}/incidents/{inc['id']}/triage", headers=an))
+    _ok(client.post(f"{base}/incidents/{inc['id']}/escalate", headers=an))
+    cid = _ok(
+        client.post(f"{base}/crises", headers=coord, json={"title": "Grid", "incident_ids": [inc["id"]]}), 201
+    )["id"]
+    wh = alliance.reps["WH"].headers
+    rid = _ok(client.post(f"{base}/crises/{cid}/requests", headers=wh, json={
+        "capability": "power-equipment", "quantity": 2, "location": "Westholm", "needed_by": SOON}), 201)["id"]  # fmt: skip
+    _ok(client.post(f"{base}/requests/{rid}/submit", headers=wh))
+    cons = _ok(client.post(f"{base}/requests/{rid}/consultations", headers=coord,
+                           json={"question": "Generators?", "deadline": SOON, "rule": "majority", "quorum": 2}), 201)  # fmt: skip
+    # SD's representative hands SD's voice to SD's analyst
+    r = client.post(f"{base}/consultations/{cons['id']}/delegations", headers=alliance.reps["SD"].headers,
+                    json={"delegate_username": alliance.analysts["SD"].user.username})  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = client.post(f"{base}/consultations/{cons['id']}/delegations", headers=alliance.reps["SD"].headers,
+                    json={"delegate_username": alliance.analysts["SD"].user.username})  # fmt: skip
+    assert r.status_code == 409
+    r = client.post(
+        f"{base}/consultations/{cons['id']}/positions",
+        headers=alliance.reps["SD"].headers,
+        json={"stance": "object"},
+    )
+    assert r.status_code == 403
+    _ok(client.post(f"{base}/consultations/{cons['id']}/positions", headers=alliance.analysts["SD"].headers,
+                    json={"stance": "agree", "comment": "on behalf of SD"}), 201)  # fmt: skip
+    for m in ("NM", "EV"):
+        _ok(
+            client.post(
+                f"{base}/consultations/{cons['id']}/positions",
+                headers=alliance.reps[m].headers,
+                json={"stance": "agree"},
+            ),
+            201,
+        )
+    got = _ok(client.get(f"{base}/consultations/{cons['id']}", headers=coord))
+    assert (got["status"], got["outcome"]) == ("closed", "approved")  # 3 agree of 4: WH cannot overturn
+    sd = [p for p in got["positions"] if p["organisation_id"] == alliance.reps["SD"].org.id][0]
+    assert sd["delegated"] and sd["cast_by"] == alliance.analysts["SD"].user.username
