@@ -42,6 +42,17 @@ def test_incident_to_lessons_learned(client: TestClient, alliance: Any) -> None:
         "title": "Health sector wiper", "alert_level": 4, "incident_ids": [inc["id"]]}), 201)  # fmt: skip
     cid = crisis["id"]
     _ok(client.post(f"{base}/crises/{cid}/transition", headers=coord, json={"to": "active"}))
+    assert (
+        _ok(
+            client.post(
+                f"{base}/crises/{cid}/alert-level", headers=coord, json={"level": 5, "note": "spreading"}
+            )
+        )["alert_level"]
+        == 5
+    )
+    assert (
+        client.post(f"{base}/crises/{cid}/alert-level", headers=nm_rep, json={"level": 1}).status_code == 403
+    )
     _ok(client.post(f"{base}/crises/{cid}/sitreps", headers=coord, json={"summary": "3 hospitals offline", "needs": "forensics",
         "next_report_due": (datetime.now(UTC) + timedelta(hours=6)).isoformat()}), 201)  # fmt: skip
 

@@ -10,7 +10,7 @@ EXPECTED = {
     "get_consultation", "get_crisis", "get_incident", "get_offer", "get_request", "list_consultations", "list_crises",
     "list_incidents", "list_lessons", "list_offers", "list_positions", "list_requests", "list_resources",
     "list_sitreps", "make_offer", "open_consultation", "open_crisis", "post_position", "register_resource",
-    "report_incident", "search_lessons", "send_reminders", "submit_request", "timeline", "triage_incident",
+    "report_incident", "search_lessons", "send_reminders", "set_alert_level", "submit_request", "timeline", "triage_incident",
     "withdraw_request",
 }  # fmt: skip
 

@@ -33,6 +33,7 @@ __all__ = [
     "log_event",
     "open_crisis",
     "search_lessons",
+    "set_alert_level",
     "timeline",
 ]
 
@@ -134,6 +135,42 @@ def advance_crisis(db: Session, *, actor: Actor, crisis_id: int, to: str, note: 
     audit.record(db, actor=actor, action=f"crisis.{to}", target=f"crisis:{crisis_id}", details={"note": note})
     notices.notify(
         db, kind=f"crisis.{to}", subject=f"Crisis #{crisis_id} is now {to}: {crisis.title}", body=note,
+        target=f"crisis:{crisis_id}", user_ids=_everyone(db),
+    )  # fmt: skip
+    return crisis
+
+
+def set_alert_level(db: Session, *, actor: Actor, crisis_id: int, level: int, note: str = "") -> Crisis:
+    """Raise or lower the alert level of a running crisis (recorded on the timeline)."""
+    require_centre(db, actor, doing="change the alert level")
+    if not 1 <= level <= 5:
+        raise InvalidInput("alert level is 1 to 5")
+    crisis = get_crisis(db, crisis_id=crisis_id)
+    _require_running(crisis, "change the alert level")
+    before = crisis.alert_level
+    db.execute(
+        update(Crisis)
+        .where(Crisis.id == crisis_id, Crisis.status.in_(("opened", "active", "stabilising")))
+        .values(alert_level=level, version=Crisis.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(crisis)
+    log_event(
+        db,
+        crisis_id=crisis_id,
+        actor=actor,
+        kind="alert_level",
+        summary=f"alert level {before} -> {level} {note}".strip(),
+    )
+    audit.record(
+        db,
+        actor=actor,
+        action="crisis.alert_level",
+        target=f"crisis:{crisis_id}",
+        details={"from": before, "to": level},
+    )
+    notices.notify(
+        db, kind="crisis.alert_level", subject=f"Crisis #{crisis_id}: alert level {before} -> {level}", body=note,
         target=f"crisis:{crisis_id}", user_ids=_everyone(db),
     )  # fmt: skip
     return crisis

@@ -28,6 +28,7 @@ from colsec.crisis.crises import (
     list_sitreps,
     open_crisis,
     search_lessons,
+    set_alert_level,
     timeline,
 )
 from colsec.crisis.incident import (
@@ -93,6 +94,7 @@ __all__ = [
     "report_incident",
     "search_lessons",
     "send_reminders",
+    "set_alert_level",
     "submit_request",
     "timeline",
     "triage_incident",

@@ -152,6 +152,19 @@ def crisis_transition(crisis_id: int, data: CrisisTransitionIn, request: Request
     return _run(request, work)
 
 
+class AlertLevelIn(BaseModel):
+    level: int = Field(ge=1, le=5)
+    note: str = Field(default="", max_length=5000)
+
+
+@router.post("/crises/{crisis_id}/alert-level", response_model=CrisisOut)
+def set_alert_level(crisis_id: int, data: AlertLevelIn, request: Request, actor: ActorDep) -> Any:
+    def work(db: Session) -> Any:
+        return service.set_alert_level(db, actor=actor, crisis_id=crisis_id, level=data.level, note=data.note)
+
+    return _run(request, work)
+
+
 @router.get("/crises/{crisis_id}/timeline", response_model=list[EventOut])
 def crisis_timeline(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
     return service.timeline(db, crisis_id=crisis_id)
