@@ -250,6 +250,18 @@ class Plan:
     counter: tuple[int, int | None] | None = None  # [x] REPEATS n TIMES [WITHIN d]: count hits
 
 
+def _check_predicates(expr: CompExpr) -> None:
+    """Compile every comparison now, so a bad regex or CIDR refuses the indicator at load time."""
+    from colsec.match.evaluate import _PREDICATES
+
+    if isinstance(expr, Comparison):
+        if expr.op != "EXISTS":
+            _PREDICATES.get(expr)
+        return
+    for item in expr.items:
+        _check_predicates(item)
+
+
 def _collect_leaves(node: ObsExpr, out: list[Observation]) -> None:
     if isinstance(node, Observation):
         out.append(node)
@@ -276,6 +288,7 @@ def plan_pattern(ast: ObsExpr) -> Plan:
         raise ValueError(f"pattern has more than {MAX_LEAVES} observation expressions")
     leaves = []
     for o in obs:
+        _check_predicates(o.expr)
         if isinstance(o.expr, Comparison):
             anchors, exact = _comparison_anchors(o.expr)
         else:

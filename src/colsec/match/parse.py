@@ -41,7 +41,13 @@ from colsec.match.ast import (
     Within,
 )
 
-__all__ = ["MAX_PATTERN_LENGTH", "PatternSyntaxError", "parse_pattern", "timestamp_micros"]
+__all__ = [
+    "MAX_PATTERN_LENGTH",
+    "PatternSemanticError",
+    "PatternSyntaxError",
+    "parse_pattern",
+    "timestamp_micros",
+]
 
 MAX_PATTERN_LENGTH = 16_384
 MAX_DEPTH = 64
@@ -80,6 +86,10 @@ _TOKEN_RE = re.compile(
 
 class PatternSyntaxError(ValueError):
     """The text is not a valid STIX 2.1 pattern (message says where)."""
+
+
+class PatternSemanticError(PatternSyntaxError):
+    """Grammatical, but breaks a rule the grammar cannot express (``WITHIN 0``, mixed sets, ...)."""
 
 
 def timestamp_micros(text: str) -> int:
@@ -236,7 +246,7 @@ class _Parser:
                 # Same rule as the reference validator: no qualifier type twice
                 # directly on a bracketed observation.
                 if type(qual) in seen:
-                    raise PatternSyntaxError(f"duplicate {type(qual).__name__.upper()} qualifier")
+                    raise PatternSemanticError(f"duplicate {type(qual).__name__.upper()} qualifier")
                 seen.add(type(qual))
             expr = Qualified(expr, qual)
         self.depth -= 1
@@ -253,7 +263,7 @@ class _Parser:
             self.take("SECONDS")
             seconds = float(tok[1]) if tok[0] == "float" else int(tok[1])
             if seconds <= 0:
-                raise PatternSyntaxError("WITHIN must be positive")
+                raise PatternSemanticError("WITHIN must be positive")
             return Within(round(seconds * 1_000_000))
         if kind == "REPEATS":
             tok = self.tokens[self.i]
@@ -263,7 +273,7 @@ class _Parser:
             self.take("TIMES")
             times = int(tok[1])
             if times < 1:
-                raise PatternSyntaxError("REPEATS must be at least 1")
+                raise PatternSemanticError("REPEATS must be at least 1")
             return Repeats(times)
         start = self.timestamp()
         self.take("STOP")
@@ -274,7 +284,7 @@ class _Parser:
         try:
             return timestamp_micros(text[2:-1])
         except ValueError as exc:
-            raise PatternSyntaxError(str(exc)) from None
+            raise PatternSemanticError(str(exc)) from None
 
     # -- comparison level ------------------------------------------------
     def comp_or(self) -> CompExpr:
@@ -385,7 +395,7 @@ class _Parser:
         self.take(")")
         kinds = {type(v) for v in values}
         if len(kinds) > 1 and not (kinds <= {int, float}):
-            raise PatternSyntaxError("values in a set must all be of one type")
+            raise PatternSemanticError("values in a set must all be of one type")
         return frozenset(values)
 
 
@@ -405,7 +415,7 @@ def _literal_value(kind: str, text: str) -> Literal:
     try:
         return Timestamp(timestamp_micros(text[2:-1]))
     except ValueError as exc:
-        raise PatternSyntaxError(str(exc)) from None
+        raise PatternSemanticError(str(exc)) from None
 
 
 @lru_cache(maxsize=65_536)
