@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, exists, select, tuple_
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
@@ -26,6 +26,8 @@ from colsec.stix.ids import canonical_timestamp, now_timestamp
 from colsec.stix.tlp import TLP
 from colsec.store import audit, queries
 from colsec.store.models import Collection, CollectionObject, StixObject
+from colsec.store.policy import visible_clause
+from colsec.store.queries import _version_clause as version_clause
 from colsec.store.service import MAX_REPORTED_ERRORS, import_objects
 from colsec.taxii.models import TaxiiApiRoot, TaxiiDiscovery, TaxiiStatus
 
@@ -291,7 +293,7 @@ class Filters:
 
 @dataclass
 class Page:
-    rows: list[StixObject]
+    rows: Sequence[Any]  # rows of _PAGE_COLUMNS
     more: bool
     next: str | None
 
@@ -328,12 +330,19 @@ class Page:
         return self._head() + (b',"versions":' + orjson.dumps(items) if items else b"") + b"}"
 
 
-def _version_of(row: StixObject) -> str:
-    return row.modified or row.created or row.date_added
+def _version_of(row: Any) -> str:
+    return str(row.modified or row.created or row.date_added)
 
 
-def _media_of(row: StixObject) -> str:
+def _media_of(row: Any) -> str:
     return f"application/stix+json;version={row.spec_version or '2.1'}"
+
+
+# Only what a TAXII response needs: no ORM entities on the hot path.
+_PAGE_COLUMNS = (
+    StixObject.seq, StixObject.id, StixObject.date_added, StixObject.modified, StixObject.created,
+    StixObject.spec_version, StixObject.body,
+)  # fmt: skip
 
 
 def read_page(
@@ -345,24 +354,39 @@ def read_page(
     object_id: str | None = None,
     default_version: str = "last",
 ) -> Page:
+    """One keyset page of a collection as the caller may see it (``visible_clause``), oldest first.
+
+    Membership is a correlated EXISTS on the (collection_id, object_seq) key, so SQLite and
+    PostgreSQL walk the ``(date_added, seq)`` index (or the id index) and stop after
+    ``limit`` rows: a page costs the same at any depth and in any collection size.
+    """
+    viewer = queries.recipient_for_org(db, actor.org_id)
+    member = exists().where(
+        CollectionObject.collection_id == collection.id, CollectionObject.object_seq == StixObject.seq
+    )
+    stmt: Select[Any] = select(*_PAGE_COLUMNS).where(member, visible_clause(viewer))  # type: ignore[assignment]
     ids = [object_id] if object_id is not None else filters.ids
+    if ids:
+        stmt = stmt.where(StixObject.id.in_(ids))
+    if filters.types:
+        stmt = stmt.where(StixObject.type.in_(filters.types))
+    if filters.spec_versions:
+        stmt = stmt.where(StixObject.spec_version.in_(filters.spec_versions))
     try:
-        page = queries.list_objects(
-            db,
-            viewer=queries.recipient_for_org(db, actor.org_id),
-            collection_id=collection.id,
-            ids=ids,
-            types=filters.types,
-            versions=filters.versions or [default_version],
-            spec_versions=filters.spec_versions,
-            added_after=filters.added_after,
-            cursor=filters.next,
-            limit=filters.limit,
-        )
+        stmt = version_clause(stmt, filters.versions or [default_version])
     except InvalidInput as exc:
         raise BadRequest(exc.message) from None
-    nxt = queries.encode_cursor(page.next) if page.next else None
-    return Page(rows=page.rows, more=page.more, next=nxt)
+    if filters.added_after is not None:
+        stmt = stmt.where(StixObject.date_added > filters.added_after)
+    if filters.next is not None:
+        stmt = stmt.where(
+            tuple_(StixObject.date_added, StixObject.seq) > tuple_(filters.next.date_added, filters.next.seq)
+        )
+    rows = list(db.execute(stmt.order_by(StixObject.date_added, StixObject.seq).limit(filters.limit + 1)))
+    more = len(rows) > filters.limit
+    rows = rows[: filters.limit]
+    nxt = queries.encode_cursor(queries.Cursor(rows[-1].date_added, rows[-1].seq)) if more and rows else None
+    return Page(rows=rows, more=more, next=nxt)
 
 
 # --- writes -------------------------------------------------------------------------------------
