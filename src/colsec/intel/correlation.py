@@ -314,8 +314,8 @@ def _network(kind: str, value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Net
 
 def _full_edges(db: Session) -> list[tuple[str, str, str, str]]:
     edges: list[tuple[str, str, str, str]] = []
+    _remember_all_domains(db)
     domains = set(_distinct_values(db, "domain"))
-    _remember_domains(db, domains)
     for d in domains:
         for p in parent_domains(d):
             if p in domains:
@@ -387,6 +387,23 @@ def _new_edges(db: Session, new: set[Key]) -> list[tuple[str, str, str, str]]:
 def _remember_domains(db: Session, domains: Iterable[str]) -> None:
     rows = [(d[::-1],) for d in set(domains) if len(d) <= 260]
     _bulk(db, "INSERT INTO correlation_domain (rev) VALUES ({}) ON CONFLICT DO NOTHING", rows)
+
+
+def _remember_all_domains(db: Session) -> None:
+    """Fill the reversed-domain index from the observables in one statement."""
+    fn = "reverse"
+    if is_sqlite(db):
+        raw: Any = db.connection().connection.driver_connection
+        raw.create_function(
+            "colsec_reverse", 1, lambda v: v[::-1] if isinstance(v, str) else v, deterministic=True
+        )
+        fn = "colsec_reverse"
+    db.execute(
+        text(
+            f"INSERT INTO correlation_domain (rev) SELECT DISTINCT {fn}(value) FROM observable "
+            "WHERE kind = 'domain' AND length(value) <= 260"
+        )
+    )
 
 
 def _temp_ranges(db: Session, rows: list[tuple[str, str, str]]) -> None:
