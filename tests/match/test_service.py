@@ -188,3 +188,26 @@ def test_cli_batch_and_follow(
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_engine_cache_refreshes_incrementally(
+    database: Database, make_account: Callable[..., Account]
+) -> None:
+    from colsec.match.service import EngineCache
+    from colsec.store.service import revoke_object
+
+    a, _, ids = seed(database, make_account)
+    cache = EngineCache()
+    with database.unit_of_work(write=False) as s, cache.lock(a.actor):
+        engine = cache.get(s, actor=a.actor)
+    assert set(engine.indicator_ids()) == {ids["own"], ids["shared"]}
+    rows_before = len(engine.rows)
+    new = indicator("[url:value = 'http://new.example/']")
+    with database.unit_of_work() as s:
+        import_objects(s, actor=a.actor, objects=[new])
+        revoke_object(s, actor=a.actor, object_id=ids["own"])
+    with database.unit_of_work(write=False) as s, cache.lock(a.actor):
+        again = cache.get(s, actor=a.actor)
+    assert again is engine  # same compiled engine, updated in place
+    assert set(engine.indicator_ids()) == {ids["shared"], new["id"]}
+    assert len(engine.rows) == rows_before + 1  # only the new indicator was compiled

@@ -9,6 +9,7 @@ aggregated STIX sightings as objects owned by the caller's organisation.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from colsec.store import audit, queries
 from colsec.store.service import ImportResult, import_objects
 
 __all__ = [
+    "EngineCache",
     "MatchRun",
     "build_engine",
     "indicator_records",
@@ -63,39 +65,112 @@ def _decayed_ids(db: Session, now_iso: str) -> set[str]:
         return set()
 
 
-def indicator_records(db: Session, *, actor: Actor, now: int | None = None) -> Iterator[IndicatorRecord]:
-    """Every STIX-patterned indicator visible to the actor's organisation, latest version."""
-    from datetime import UTC, datetime
-
-    now = now if now is not None else int(time.time() * 1_000_000)
-    now_iso = datetime.fromtimestamp(now / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    decayed = _decayed_ids(db, now_iso)
+def _indicator_rows(
+    db: Session, *, actor: Actor, cursor: queries.Cursor | None, include_revoked: bool
+) -> Iterator[tuple[IndicatorRecord | None, str, queries.Cursor]]:
+    """(record or None when not a STIX pattern, indicator id, row cursor) in (date_added, seq) order."""
     orgs = dict(db.execute(select(Organisation.id, Organisation.short_name)).tuples().all())
     viewer = queries.recipient_for_org(db, actor.org_id)
-    cursor = None
     while True:
         page = queries.list_objects(
-            db, viewer=viewer, types=["indicator"], include_revoked=False, cursor=cursor, limit=5000
+            db, viewer=viewer, types=["indicator"], include_revoked=include_revoked, cursor=cursor, limit=5000
         )
         for row in page.rows:
             body = orjson.loads(row.body)
+            cursor = queries.Cursor(row.date_added, row.seq)
             if body.get("pattern_type", "stix") != "stix" or not isinstance(body.get("pattern"), str):
+                yield None, body["id"], cursor
                 continue
-            if body["id"] in decayed:
-                continue
-            yield IndicatorRecord(
-                id=body["id"],
-                pattern=body["pattern"],
-                valid_from=_micros(body.get("valid_from")),
-                valid_until=_micros(body.get("valid_until")),
-                revoked=bool(body.get("revoked") or row.revoked),
-                owner=orgs.get(row.owner_org_id) if row.owner_org_id is not None else None,
-                tlp=TLP(row.tlp).label,
-                name=body.get("name"),
+            yield (
+                IndicatorRecord(
+                    id=body["id"],
+                    pattern=body["pattern"],
+                    valid_from=_micros(body.get("valid_from")),
+                    valid_until=_micros(body.get("valid_until")),
+                    revoked=bool(body.get("revoked") or row.revoked),
+                    owner=orgs.get(row.owner_org_id) if row.owner_org_id is not None else None,
+                    tlp=TLP(row.tlp).label,
+                    name=body.get("name"),
+                ),
+                body["id"],
+                cursor,
             )
         if not page.more or page.next is None:
             return
         cursor = page.next
+
+
+def _now_iso(now: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(now / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def indicator_records(db: Session, *, actor: Actor, now: int | None = None) -> Iterator[IndicatorRecord]:
+    """Every STIX-patterned indicator visible to the actor's organisation, latest version."""
+    now = now if now is not None else int(time.time() * 1_000_000)
+    decayed = _decayed_ids(db, _now_iso(now))
+    for rec, ident, _ in _indicator_rows(db, actor=actor, cursor=None, include_revoked=False):
+        if rec is not None and ident not in decayed:
+            yield rec
+
+
+class EngineCache:
+    """One compiled engine per organisation, kept current without rebuilding.
+
+    ``get`` compiles on first use; afterwards it reads only indicator versions added since the
+    last call (keyset cursor on the store) and applies them with ``MatchEngine.add``/``remove``,
+    and drops indicators whose score has decayed since.  A lock per organisation serialises
+    refresh and matching on the shared engine.
+    """
+
+    def __init__(self, *, window: float = 3600.0) -> None:
+        self.window = window
+        self._entries: dict[int | None, tuple[MatchEngine, queries.Cursor | None, threading.Lock]] = {}
+        self._guard = threading.Lock()
+
+    def lock(self, actor: Actor) -> threading.Lock:
+        with self._guard:
+            entry = self._entries.get(actor.org_id)
+            return entry[2] if entry else self._entries.setdefault(actor.org_id, _placeholder())[2]
+
+    def get(self, db: Session, *, actor: Actor, now: int | None = None) -> MatchEngine:
+        """The organisation's engine, refreshed; call while holding ``lock(actor)``."""
+        now = now if now is not None else int(time.time() * 1_000_000)
+        engine, cursor, lk = self._entries.get(actor.org_id) or _placeholder()
+        if engine is None:
+            engine = MatchEngine(warninglist=_warninglist_hook(db), window=self.window)
+            records: list[IndicatorRecord] = []
+            decayed = _decayed_ids(db, _now_iso(now))
+            for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=None, include_revoked=False):
+                cursor = seen
+                if rec is not None and ident not in decayed:
+                    records.append(rec)
+            engine.load(records, now=now)
+        else:
+            for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=cursor, include_revoked=True):
+                cursor = seen
+                if rec is None:
+                    engine.remove(ident)
+                else:
+                    engine.add(rec, now=now)  # replaces; revoked or expired versions just remove
+            for ident in _decayed_ids(db, _now_iso(now)):
+                engine.remove(ident)
+        self._entries[actor.org_id] = (engine, cursor, lk)
+        return engine
+
+
+def _placeholder() -> tuple[Any, None, threading.Lock]:
+    return (None, None, threading.Lock())
+
+
+def _warninglist_hook(db: Session) -> Any:
+    try:
+        from colsec.formats.warninglists import load_index
+
+        return load_index(db).is_warninglisted
+    except Exception:  # no warninglists imported (or tables absent): nothing is benign
+        return None
 
 
 def build_engine(
@@ -106,15 +181,7 @@ def build_engine(
     warninglists: bool = True,
     window: float = 3600.0,
 ) -> tuple[MatchEngine, CompileReport]:
-    hook = None
-    if warninglists:
-        try:
-            from colsec.formats.warninglists import load_index
-
-            hook = load_index(db).is_warninglisted
-        except Exception:  # no warninglists imported (or tables absent): nothing is benign
-            hook = None
-    engine = MatchEngine(warninglist=hook, window=window)
+    engine = MatchEngine(warninglist=_warninglist_hook(db) if warninglists else None, window=window)
     report = engine.load(indicator_records(db, actor=actor, now=now), now=now)
     return engine, report
 
@@ -162,10 +229,19 @@ def match_lines(
     mapping: FieldMapping | None = None,
     record_sightings: bool = True,
     batch: int = 5_000,
+    engine: MatchEngine | None = None,
 ) -> MatchRun:
-    """Match a batch of telemetry lines (an upload); store the sightings when asked."""
+    """Match a batch of telemetry lines (an upload); store the sightings when asked.
+
+    Pass a cached ``engine`` (``EngineCache.get``) to skip compiling the indicator set.
+    """
     started = time.perf_counter()
-    engine, report = build_engine(db, actor=actor)
+    if engine is None:
+        engine, report = build_engine(db, actor=actor)
+    else:
+        report = CompileReport(
+            loaded=len(engine), simple=len(engine) - len(engine.complex), complex=len(engine.complex)
+        )
     stats = ReaderStats()
     run = MatchRun(stats=stats, compile=report)
     pending: list[Event] = []
