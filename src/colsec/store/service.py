@@ -291,6 +291,8 @@ def _store_batch(
     ]
     if multi:
         _fix_latest(db, multi)
+    if not collection_ids:
+        _inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in existing_owner])
     if collection_ids:
         seqs = new_seqs
         if len(inserted) < len(rows):  # already-known versions join the collection too
@@ -326,6 +328,30 @@ def _store_batch(
 def _level(obj: Mapping[str, Any]) -> TLP:
     level = tlp_of(obj)
     return TLP.AMBER if level is None else level  # TLP.CLEAR is 0: never use `or` here
+
+
+def _inherit_collections(db: Session, new_versions: list[tuple[int, str]]) -> None:
+    """A new version added without naming collections (revocation, edit) joins its earlier versions' ones.
+
+    TAXII readers of a collection then see revocations and updates of what they already have.
+    """
+    if not new_versions:
+        return
+    ids = list({oid for _, oid in new_versions})
+    by_id: dict[str, set[str]] = {}
+    for cid, oid in db.execute(
+        select(CollectionObject.collection_id, StixObject.id)
+        .join(StixObject, StixObject.seq == CollectionObject.object_seq)
+        .where(StixObject.id.in_(ids))
+    ).all():
+        by_id.setdefault(oid, set()).add(cid)
+    rows = [
+        {"collection_id": c, "object_seq": seq}
+        for seq, oid in new_versions
+        for c in sorted(by_id.get(oid, ()))
+    ]
+    if rows:
+        db.execute(_insert_stmt(db, CollectionObject.__table__).values(rows).on_conflict_do_nothing())
 
 
 def _fix_latest(db: Session, ids: list[str]) -> None:
