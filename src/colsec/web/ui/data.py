@@ -192,7 +192,19 @@ def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dash
     latest = []
     for row in sightings:
         body = orjson.loads(row.body)
-        latest.append({"row": row, "body": body, "owner": orgs.get(row.owner_org_id or -1)})
+        latest.append({"row": row, "body": body, "owner": orgs.get(row.owner_org_id or -1), "of": None})
+    targets = {s["body"].get("sighting_of_ref") for s in latest} - {None}
+    if targets:
+        names = {
+            oid: display_name(orjson.loads(b))
+            for oid, b in db.execute(
+                select(StixObject.id, StixObject.body).where(
+                    StixObject.id.in_(sorted(targets)), StixObject.is_latest, visible_clause(viewer)
+                )
+            ).all()
+        }
+        for s in latest:
+            s["of"] = names.get(s["body"].get("sighting_of_ref"))
     return Dashboard(
         members=members,
         days=days,
