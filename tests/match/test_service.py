@@ -143,6 +143,37 @@ def test_cli_batch_and_follow(
     lines = [orjson.loads(x) for x in alerts.read_text().splitlines()]
     assert lines and {x["indicator_id"] for x in lines} <= {ids["own"], ids["shared"]}
 
+    # EVE lines take the vectorised path; a malformed line is counted, not fatal
+    eve = (shared_data / "telemetry/suricata/suricata-verify/eve-dns.eve.ndjson").read_bytes()
+    expected = eve.count(b'"rrname":"client-cf.dropbox.com"')
+    eve_file = tmp_path / "eve.ndjson"
+    eve_file.write_bytes(eve.replace(b"\n", b"\n{broken\n", 1))
+    dropbox = indicator("[domain-name:value = 'client-cf.dropbox.com']")
+    with database.unit_of_work() as s:
+        import_objects(s, actor=a.actor, objects=[dropbox])
+    eve_alerts = tmp_path / "eve-alerts.jsonl"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colsec",
+            "match",
+            str(eve_file),
+            "--as",
+            a.user.username,
+            "--alerts",
+            str(eve_alerts),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    got = [orjson.loads(x)["indicator_id"] for x in eve_alerts.read_text().splitlines()]
+    assert got.count(dropbox["id"]) == expected > 0
+    assert "not an EVE JSON record" in r.stderr
+
     # streaming: lines appended to a followed file alert within well under a second
     stream = tmp_path / "live.ndjson"
     stream.write_text("")

@@ -14,6 +14,7 @@ carries, the rows carrying it take the event-by-event path.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import polars as pl
 
 from colsec.match.compiler import MAX_LEAVES
@@ -310,23 +312,60 @@ def _drop_nulls(value: Any) -> Any:
     return value
 
 
+def _frame(chunk: bytes, malformed: list[int], first_line: int) -> pl.DataFrame:
+    """Parse a chunk of EVE lines; on a bad line fall back to checking each line with orjson."""
+    try:
+        return pl.read_ndjson(io.BytesIO(chunk), infer_schema_length=10_000)
+    except (pl.exceptions.ComputeError, pl.exceptions.PolarsError):
+        pass
+    # keep one row per line (a bad line becomes an empty record) so row numbers stay line numbers
+    kept: list[bytes] = []
+    for n, line in enumerate(chunk.splitlines()):
+        try:
+            rec = orjson.loads(line) if line.strip() else None
+        except orjson.JSONDecodeError:
+            rec = None
+        if not isinstance(rec, dict) or "timestamp" not in rec:
+            if line.strip():
+                malformed.append(first_line + n)
+            kept.append(b"{}")
+            continue
+        kept.append(line)
+    if not kept:
+        return pl.DataFrame()
+    return pl.read_ndjson(io.BytesIO(b"\n".join(kept)), infer_schema_length=10_000)
+
+
 def match_eve_file(
     engine: MatchEngine,
     path: str | Path,
     *,
-    batch_rows: int = 500_000,
+    batch_bytes: int = 64 << 20,
     make_alerts: bool = True,
-    on_batch: Callable[[int], None] | None = None,
+    on_batch: Callable[[int, int], None] | None = None,
+    malformed: list[int] | None = None,
 ) -> VectorResult:
-    """Read an EVE ndjson file in batches with polars and match it; returns totals."""
+    """Match an EVE ndjson file chunk by chunk with polars; returns totals.
+
+    Malformed lines are skipped and their numbers appended to ``malformed``; they never stop the run.
+    """
     total = VectorResult(0, 0, [])
-    reader = pl.read_ndjson(path, infer_schema_length=10_000, ignore_errors=True)
-    for start in range(0, len(reader), batch_rows):
-        part = reader.slice(start, batch_rows)
-        res = match_eve_frame(engine, part, make_alerts=make_alerts, row_offset=start)
-        total.rows += res.rows
-        total.hits += res.hits
-        total.alerts.extend(res.alerts)
-        if on_batch is not None:
-            on_batch(res.rows)
+    bad = malformed if malformed is not None else []
+    line_no = 1
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(batch_bytes)
+            if not chunk:
+                break
+            rest = f.readline()  # finish the last line of the chunk
+            chunk += rest
+            frame = _frame(chunk, bad, line_no)
+            if len(frame):
+                res = match_eve_frame(engine, frame, make_alerts=make_alerts, row_offset=line_no - 1)
+                total.rows += res.rows
+                total.hits += res.hits
+                total.alerts.extend(res.alerts)
+            line_no += chunk.count(b"\n")
+            if on_batch is not None:
+                on_batch(len(frame), len(chunk))
     return total
