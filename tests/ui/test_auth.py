@@ -99,3 +99,17 @@ def test_open_redirect_after_login_is_refused(ui_client) -> None:
     r = c.post("/login", data={"csrf_token": token, "username": "nm-analyst", "password": DEMO_PASSWORD,
                                "next": "//evil.example/"}, follow_redirects=False)  # fmt: skip
     assert r.headers["location"] == "/"
+
+
+def test_a_password_change_ends_existing_sessions(ui_client, demo_database) -> None:
+    from sqlalchemy import select
+
+    from colsec.accounts.models import User
+    from colsec.accounts.passwords import hash_password
+
+    c = ui_client("sd-analyst")
+    assert c.get("/", follow_redirects=False).status_code == 200
+    with demo_database.unit_of_work() as db:
+        user = db.execute(select(User).where(User.username == "sd-analyst")).scalar_one()
+        user.password_hash = hash_password("a brand new password")
+    assert c.get("/", follow_redirects=False).status_code == 303

@@ -5,7 +5,9 @@ language, issue time) and an HMAC-SHA256 over it keyed by the node secret; nothi
 else is trusted from the client.  A fresh session id and CSRF token are issued at
 login (no session fixation), the cookie is ``HttpOnly`` and ``SameSite=Lax``, and
 every state-changing request must present the session's CSRF token (form field
-or ``X-CSRF-Token`` header) before the session counts as authenticated.
+or ``X-CSRF-Token`` header) before the session counts as authenticated.  Sessions
+carry a fingerprint of the password hash, so changing a password (or disabling
+the account) ends every session of that user; logout replaces the cookie.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "CSRF_HEADER",
     "Session",
     "SessionCodec",
+    "credential_fingerprint",
     "current_session",
     "session_user",
 ]
@@ -48,14 +51,17 @@ class Session:
     uid: int | None = None
     lang: str | None = None
     iat: int = field(default_factory=lambda: int(time.time()))
+    cred: str = ""  # fingerprint of the user's password hash: a password change ends every session
 
     @staticmethod
-    def new(*, uid: int | None = None, lang: str | None = None) -> Session:
-        return Session(sid=secrets.token_urlsafe(18), csrf=secrets.token_urlsafe(24), uid=uid, lang=lang)
+    def new(*, uid: int | None = None, lang: str | None = None, cred: str = "") -> Session:
+        return Session(
+            sid=secrets.token_urlsafe(18), csrf=secrets.token_urlsafe(24), uid=uid, lang=lang, cred=cred
+        )
 
-    def rotated(self, *, uid: int | None) -> Session:
+    def rotated(self, *, uid: int | None, cred: str = "") -> Session:
         """A new session id and CSRF token (at login and logout), keeping only the language."""
-        return Session.new(uid=uid, lang=self.lang)
+        return Session.new(uid=uid, lang=self.lang, cred=cred)
 
     def with_lang(self, lang: str) -> Session:
         return replace(self, lang=lang)
@@ -76,7 +82,7 @@ class SessionCodec:
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
     def encode(self, sess: Session) -> str:
-        body = {"s": sess.sid, "c": sess.csrf, "u": sess.uid, "l": sess.lang, "t": sess.iat}
+        body = {"s": sess.sid, "c": sess.csrf, "u": sess.uid, "l": sess.lang, "t": sess.iat, "p": sess.cred}
         payload = base64.urlsafe_b64encode(orjson.dumps(body)).decode().rstrip("=")
         return f"{payload}.{self._sign(payload.encode())}"
 
@@ -94,6 +100,7 @@ class SessionCodec:
                 uid=int(data["u"]) if data.get("u") is not None else None,
                 lang=str(data["l"]) if data.get("l") else None,
                 iat=int(data["t"]),
+                cred=str(data.get("p") or ""),
             )
         except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
             return None
@@ -144,6 +151,11 @@ def session_user(request: Request) -> User | None:
     database: Database = request.app.state.database
     with database.unit_of_work(write=False) as db:
         user = db.get(User, sess.uid)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or not hmac.compare_digest(sess.cred, credential_fingerprint(user)):
         return None
     return user
+
+
+def credential_fingerprint(user: User) -> str:
+    """A short digest of the password hash: sessions issued before a password change stop working."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]

@@ -15,7 +15,7 @@ from colsec.accounts import service as accounts
 from colsec.errors import ColsecError, Locked
 from colsec.web.deps import get_database, get_optional_actor, get_settings
 from colsec.web.i18n import LANGUAGES
-from colsec.web.sessions import CSRF_FIELD, current_session
+from colsec.web.sessions import CSRF_FIELD, credential_fingerprint, current_session
 from colsec.web.ui import data
 from colsec.web.ui.render import CsrfFailed, ensure_session, form_data, page, set_session
 
@@ -75,7 +75,7 @@ async def login(request: Request) -> Response:
         return page(request, "ui/login.html", {"next": nxt, "error": error, "username": username}, status=401)
     sess, _ = ensure_session(request)
     response = RedirectResponse(nxt, status_code=303)
-    set_session(request, response, sess.rotated(uid=user.id))
+    set_session(request, response, sess.rotated(uid=user.id, cred=credential_fingerprint(user)))
     return response
 
 
