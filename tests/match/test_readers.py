@@ -145,3 +145,39 @@ def test_stream_keeps_going_after_bad_lines() -> None:
     events = list(read_lines(stream, stats=stats))
     assert [e.ts for e in events] == [1_500_000, 2_500_000]
     assert stats.malformed == 3
+
+
+def test_zeek_conn_http_files_records() -> None:
+    """Log types the sample folder lacks (conn, http, files) in Zeek's own JSON shape."""
+    lines = [
+        '{"_path":"conn","ts":1521911721.5,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":5050,'
+        '"id.resp_h":"198.51.100.7","id.resp_p":443,"proto":"tcp","service":"ssl"}',
+        '{"_path":"http","ts":1521911722.5,"uid":"C2","id.orig_h":"10.0.0.1","id.orig_p":5051,'
+        '"id.resp_h":"198.51.100.8","id.resp_p":80,"method":"GET","host":"Evil.Example","uri":"/x.php?a=1",'
+        '"user_agent":"curl/8"}',
+        '{"_path":"files","ts":1521911723.5,"fuid":"F1","tx_hosts":["198.51.100.8"],"rx_hosts":["10.0.0.1"],'
+        '"filename":"x.exe","mime_type":"application/x-dosexec","md5":"AA","sha1":"BB","sha256":"CC",'
+        '"total_bytes":1234}',
+    ]
+    events = list(read_lines(lines))
+    assert len(events) == 3
+    conn, http, files = ({o["type"]: o for o in e.objects.values()} for e in events)
+    assert conn["network-traffic"]["dst_port"] == 443 and conn["network-traffic"]["protocols"] == ["tcp"]
+    assert http["domain-name"]["value"] == "evil.example"
+    assert http["url"]["value"] == "http://Evil.Example/x.php?a=1"
+    ext = http["network-traffic"]["extensions"]["http-request-ext"]
+    assert ext["request_method"] == "GET" and ext["request_header"]["User-Agent"] == "curl/8"
+    assert files["file"]["hashes"] == {"MD5": "aa", "SHA-1": "bb", "SHA-256": "cc"}
+    assert files["file"]["size"] == 1234
+
+
+def test_sysmon_network_and_dns_events(telemetry: Path) -> None:
+    events = list(
+        read_file(telemetry / "windows/otrf_cmd_mshta_javascript_getobject_sct.sysmon_security.ndjson")
+    )
+    dns = [e for e in events if e.source == "windows-22"]
+    assert dns and any(o.get("value") == "raw.githubusercontent.com" for e in dns for o in e.objects.values())
+    resolved = [o for e in dns for o in e.objects.values() if o["type"] == "domain-name"]
+    assert any("resolves_to_refs" in o for o in resolved)
+    net = [e for e in events if e.source == "windows-3"]
+    assert net and any(o.get("value") == "151.101.248.133" for e in net for o in e.objects.values())
