@@ -40,6 +40,7 @@ class ImportJob:
     fmt: str
     size: int
     processed: int = 0
+    expected: int | None = None  # estimated object count (STIX input), for a progress bar
     state: str = "running"  # running | done | failed
     report: dict[str, Any] | None = None
     error: str | None = None
@@ -80,6 +81,13 @@ def _tlp(value: object, default: str) -> TLP:
     if level is None:
         raise InvalidInput(f"unknown TLP {value!r}")
     return level
+
+
+def _estimate(raw: bytes, fmt: ImportFormat) -> int | None:
+    """Roughly how many objects a STIX bundle holds (one ``"id"`` key per object), for the progress bar."""
+    if fmt not in (ImportFormat.STIX, ImportFormat.ATTACK):
+        return None
+    return max(1, raw.count(b'"id"') - 1)
 
 
 def _form_context(request: Request) -> dict[str, Any]:
@@ -163,9 +171,8 @@ async def start_import(request: Request, actor: FormActor) -> Response:
             {"candidates": candidates, "tlp": level, "source": name},
             actor=actor,
         )
-    job = ImportJob(
-        id=secrets.token_urlsafe(12), user_id=actor.user_id, name=name, fmt=fmt.value, size=len(raw)
-    )
+    job = ImportJob(id=secrets.token_urlsafe(12), user_id=actor.user_id, name=name, fmt=fmt.value, size=len(raw),
+                    expected=_estimate(raw, fmt))  # fmt: skip
     _board(request).add(job)
     _run_job(request, job, actor, raw, fmt, level)
     return RedirectResponse(f"/import/jobs/{job.id}", status_code=303)

@@ -1,0 +1,28 @@
+"""The import job fragment the page polls: live counts and a progress bar for STIX input."""
+
+from __future__ import annotations
+
+from colsec.formats.registry import ImportFormat
+from colsec.web.ui.imports import ImportJob, _estimate
+from colsec.web.ui.render import ui_environment
+
+from .test_i18n import untranslated
+
+
+def test_running_job_shows_live_progress_in_both_languages() -> None:
+    job = ImportJob(id="j", user_id=1, name="big.json", fmt="stix", size=123456, processed=40, expected=100)
+    for lang in ("en", "ru"):
+        html = ui_environment(lang).get_template("ui/_import_job.html").render(job=job)
+        assert 'hx-trigger="every 1s"' in html  # polled while running
+        assert '<progress value="40" max="100"' in html
+        assert untranslated(html, lang) == []
+    done = ImportJob(id="j", user_id=1, name="x", fmt="stix", size=1, state="done",
+                     report={"received": 1, "inserted": 1, "unchanged": 0, "by_type": {}, "notes": []})  # fmt: skip
+    html = ui_environment("en").get_template("ui/_import_job.html").render(job=done)
+    assert "hx-trigger" not in html and 'data-testid="import-done"' in html
+
+
+def test_object_count_estimate_for_bundles() -> None:
+    bundle = b'{"type": "bundle", "id": "bundle--1", "objects": [{"id": "a"}, {"id": "b"}, {"id": "c"}]}'
+    assert _estimate(bundle, ImportFormat.STIX) == 3
+    assert _estimate(b"a,b\n1,2", ImportFormat.CSV) is None
