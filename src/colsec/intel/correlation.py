@@ -136,6 +136,16 @@ _EXACT_SQL = text(
     "WHERE s.is_latest AND NOT s.revoked GROUP BY o.kind, o.value"
 )
 
+# PostgreSQL's planner prefers hashing the whole observables table against a few thousand keys;
+# LATERAL (with OFFSET 0 as a fence against flattening) keeps it to one index probe per key.
+_EXACT_SQL_PG = text(
+    "SELECT k.kind, k.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
+    "FROM corr_key k CROSS JOIN LATERAL ("
+    "  SELECT o.object_seq FROM observable o WHERE o.kind = k.kind AND o.value = k.value OFFSET 0"
+    ") o JOIN stix_object s ON s.seq = o.object_seq "
+    "WHERE s.is_latest AND NOT s.revoked GROUP BY k.kind, k.value"
+)
+
 _CONTAIN_SQL = text(
     "SELECT x.pk, x.pv, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) FROM ("
     "  SELECT e.parent_kind AS pk, e.parent_value AS pv, e.kind AS ck, e.value AS cv"
@@ -192,7 +202,7 @@ def _stats_for(db: Session, keys: Iterable[Key]) -> dict[Key, tuple[int, int, bo
     """(n_objects, n_owners, has_children) per key, containment groups overriding exact ones."""
     stats: dict[Key, tuple[int, int, bool]] = {}
     fill_temp_keys(db, keys)
-    for k, v, n_obj, n_own in db.execute(_EXACT_SQL):
+    for k, v, n_obj, n_own in db.execute(_EXACT_SQL if is_sqlite(db) else _EXACT_SQL_PG):
         stats[(k, v)] = (int(n_obj), int(n_own), False)
     for k, v, n_obj, n_own in db.execute(_CONTAIN_SQL):
         stats[(k, v)] = (int(n_obj), int(n_own), True)
