@@ -94,3 +94,26 @@ def test_crisis_workspace_pages_and_one_click_answer(ui_client, demo_database) -
             html = client.get(path).text
             assert f'<html lang="{lang}">' in html
             assert untranslated(html, lang) == [], (lang, path)
+
+
+def test_resource_board_offer_and_advance(ui_client, demo_database) -> None:
+    with demo_database.unit_of_work() as db:
+        approved = [r.id for r in crisis_service.list_requests(db, status="approved")]
+    if not approved:
+        pytest.skip("the demo has no approved request")
+    rid = approved[0]
+    ev = ui_client("ev-rep")  # EV-CERT owns the demo's forensic team
+    board = ev.get(f"/crisis/requests/{rid}").text
+    assert 'data-testid="offer-form"' in board
+    r = ev.post(f"/crisis/requests/{rid}/offers", data={"csrf_token": csrf_of(board), "resource_id":
+                board.split('name="resource_id"')[1].split('value="')[1].split('"')[0], "quantity": "1", "note": ""})  # fmt: skip
+    assert r.status_code == 200 and 'data-testid="offer-accepted"' in r.text
+    coord = ui_client("coordinator")
+    board = coord.get(f"/crisis/requests/{rid}").text
+    offer_form = board.split('data-testid="offer-accepted"')[0].rsplit('action="', 1)[1].split('"')[0]
+    r = coord.post(offer_form, data={"csrf_token": csrf_of(board), "to": "accepted"})
+    assert r.status_code == 200 and 'data-testid="offer-committed"' in r.text
+    # a member cannot take the crisis centre's step
+    kd = ui_client("kd-rep")
+    page = kd.get(f"/crisis/requests/{rid}").text
+    assert kd.post(offer_form, data={"csrf_token": csrf_of(page), "to": "accepted"}).status_code in (403, 409)

@@ -147,9 +147,41 @@ def resource_board(request: Request, db: DbDep, actor: PageActor, request_id: in
         "cover": svc.coverage(db, request_id=request_id),
         "offers": svc.list_offers(db, request_id=request_id),
         "resources": {r.id: r for r in svc.list_resources(db)},
+        "my_resources": svc.list_resources(db, capability=req.capability, org_id=actor.org_id),
+        "next_steps": NEXT_OFFER_STEPS,
         "orgs": data.org_names(db),
     }
     return page(request, "ui/crisis_request.html", ctx, actor=actor)
+
+
+# Where an offer can go next (the domain decides who may take each step).
+NEXT_OFFER_STEPS: dict[str, tuple[str, ...]] = {
+    "offered": ("accepted", "declined"),
+    "accepted": ("committed",),
+    "committed": ("deployed",),
+    "deployed": ("demobilised",),
+}
+
+
+@router.post("/crisis/requests/{request_id}/offers")
+async def offer_resource(request: Request, db: DbDep, actor: FormActor, request_id: int) -> Response:
+    from colsec.crisis.schemas import OfferIn
+
+    form = await form_data(request)
+    body = _validated(
+        OfferIn,
+        {"resource_id": _text(form, "resource_id") or "0", "quantity": _text(form, "quantity") or "0",
+         "note": _text(form, "note")},
+    )  # fmt: skip
+    _svc().make_offer(db, actor=actor, request_id=request_id, data=body)
+    return RedirectResponse(f"/crisis/requests/{request_id}", status_code=303)
+
+
+@router.post("/crisis/offers/{offer_id}/advance")
+async def advance_offer(request: Request, db: DbDep, actor: FormActor, offer_id: int) -> Response:
+    form = await form_data(request)
+    offer = _svc().advance_offer(db, actor=actor, offer_id=offer_id, to=_text(form, "to"))
+    return RedirectResponse(f"/crisis/requests/{offer.request_id}", status_code=303)
 
 
 @router.get("/crisis/consultations/{consultation_id}", response_class=HTMLResponse)
