@@ -236,8 +236,7 @@ class CidrIndex:
                 pre, hashes = prefixes[plen]
                 pos, codes = idx8.lookup(pre, hashes)
                 if len(pos):
-                    texts = values.gather(pos.tolist()).to_list()
-                    good = np.array([_is_dotted_quad(t) for t in texts], dtype=bool)
+                    good = values.gather(pos.tolist()).str.contains(_DOTTED_QUAD).fill_null(False).to_numpy()
                     pos_out.append(pos[good])
                     row_out.append(codes[good])
         if self.v4 and len(values):
@@ -289,13 +288,8 @@ def octet_prefix(e: pl.Expr, plen: int) -> pl.Expr:
     return e
 
 
-def _is_dotted_quad(text: str | None) -> bool:
-    if not text:
-        return False
-    parts = text.split(".")
-    return len(parts) == 4 and all(
-        p.isdigit() and p.isascii() and len(p) <= 3 and int(p) < 256 for p in parts
-    )
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"  # canonical only, as ipaddress accepts
 
 
 @dataclass

@@ -197,31 +197,42 @@ def match_prepared(
     hit_codes: list[np.ndarray] = []
     matched: dict[tuple[int, int], list[tuple[str, Any]]] = {}
     derived = prepared.derived
-    # one polars pass: value hashes for equality, prefix strings (and their hashes) for CIDR blocks
+    # One polars pass over the non-null values only (most EVE columns are sparse: dns, http, tls
+    # and fileinfo each fill a fraction of the rows): their row positions, the values, value
+    # hashes for equality, prefix strings and their hashes for CIDR blocks.
     select: dict[str, pl.Expr] = {}
     for key, name in prepared.columns:
+        col = pl.col(name).drop_nulls()
+        select[name + "#pos"] = pl.col(name).is_not_null().arg_true().implode().alias(name + "#pos")
+        select[name + "#v"] = col.implode().alias(name + "#v")
         if key in engine.eq:
-            select[name + "#h"] = pl.col(name).hash(HASH_SEED).alias(name + "#h")
+            select[name + "#h"] = col.hash(HASH_SEED).implode().alias(name + "#h")
         cidx = engine.cidr.get(key)
         if cidx is not None:
             cidx.freeze()
             for plen in cidx.octets:
-                pre = octet_prefix(pl.col(name), plen)
-                select[f"{name}#p{plen}"] = pre.alias(f"{name}#p{plen}")
-                select[f"{name}#p{plen}h"] = pre.hash(HASH_SEED).alias(f"{name}#p{plen}h")
+                pre = octet_prefix(col, plen)
+                select[f"{name}#p{plen}"] = pre.implode().alias(f"{name}#p{plen}")
+                select[f"{name}#p{plen}h"] = pre.hash(HASH_SEED).implode().alias(f"{name}#p{plen}h")
     extra = derived.select(list(select.values())) if select else pl.DataFrame()
+
+    def cell(column: str) -> pl.Series:
+        value: pl.Series = extra[column][0]
+        return value
+
     for key, name in prepared.columns:
-        s = derived[name]
+        rows_of = cell(name + "#pos").to_numpy().astype(np.int64)
+        s = cell(name + "#v")
         lookups: list[tuple[np.ndarray, np.ndarray]] = []
         if key in engine.eq:
-            lookups.append(engine.eq[key].lookup(s, extra[name + "#h"].to_numpy()))
+            lookups.append(engine.eq[key].lookup(s, cell(name + "#h").to_numpy()))
         if key in engine.cidr:
             cidx = engine.cidr[key]
             ipv4 = None
             if name + "#ip" in derived.columns:
-                ipv4 = (derived[name + "#ip"].to_numpy(), derived[name + "#ok"].to_numpy())
+                ipv4 = (derived[name + "#ip"].to_numpy()[rows_of], derived[name + "#ok"].to_numpy()[rows_of])
             prefixes = {
-                plen: (extra[f"{name}#p{plen}"], extra[f"{name}#p{plen}h"].to_numpy()) for plen in cidx.octets
+                plen: (cell(f"{name}#p{plen}"), cell(f"{name}#p{plen}h").to_numpy()) for plen in cidx.octets
             }
             lookups.append(cidx.lookup(s, ipv4, prefixes))
         for table2 in (engine.suffix, engine.substr):
@@ -234,12 +245,12 @@ def match_prepared(
                     lookups.append((arr[:, 0], arr[:, 1]))
         for pos, codes in lookups:
             if len(pos):
-                hit_rows.append(pos)
+                hit_rows.append(rows_of[pos])
                 hit_codes.append(codes)
                 if make_alerts:
                     where = f"{key[0]}:{key[1]}"
-                    plist = pos.tolist()
-                    for p, c, v in zip(plist, codes.tolist(), s.gather(plist).to_list(), strict=True):
+                    texts = s.gather(pos.tolist()).to_list()
+                    for p, c, v in zip(rows_of[pos].tolist(), codes.tolist(), texts, strict=True):
                         matched.setdefault((p, c), []).append((where, v))
     if not hit_rows:
         return VectorResult(prepared.rows, 0, [])
