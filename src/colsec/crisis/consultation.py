@@ -12,20 +12,20 @@ the figures it returns are exact and the early close (another conditional UPDATE
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from colsec.accounts.models import Organisation, User
-from colsec.accounts.roles import SYSTEM, Actor, Role
+from colsec.accounts.models import Organisation
+from colsec.accounts.roles import Actor, Role
 from colsec.crisis import notify as notices
 from colsec.crisis.access import require_centre, require_role
 from colsec.crisis.crises import log_event
-from colsec.crisis.errors import ConsultationClosed, InvalidTransition
+from colsec.crisis.errors import ConsultationClosed
 from colsec.crisis.models import (
     AssistanceRequest,
     Consultation,
@@ -41,16 +41,14 @@ from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.store import audit
 
 __all__ = [
-    "cancel_for_request",
-    "close_due",
-    "delegate",
     "eligible_org_ids",
+    "finalise",
     "get_consultation",
+    "is_eligible",
     "list_consultations",
     "list_positions",
     "open_consultation",
     "post_position",
-    "send_reminders",
 ]
 
 _COUNTER = {"agree": "agree_count", "object": "object_count", "abstain": "abstain_count"}
@@ -147,7 +145,7 @@ def list_positions(db: Session, *, consultation_id: int) -> list[Position]:
     )
 
 
-def _is_eligible(db: Session, consultation_id: int, org_id: int) -> bool:
+def is_eligible(db: Session, consultation_id: int, org_id: int) -> bool:
     return (
         db.execute(
             select(ConsultationMember.organisation_id).where(
@@ -157,48 +155,6 @@ def _is_eligible(db: Session, consultation_id: int, org_id: int) -> bool:
         ).first()
         is not None
     )
-
-
-def delegate(
-    db: Session, *, actor: Actor, consultation_id: int, delegate_username: str
-) -> ConsultationDelegation:
-    """A representative hands their organisation's answer in this consultation to another user."""
-    require_role(actor, Role.REPRESENTATIVE, doing="delegate a position")
-    c = get_consultation(db, consultation_id=consultation_id)
-    if c.status != "open":
-        raise ConsultationClosed(f"consultation {c.id} is closed")
-    if actor.org_id is None or not _is_eligible(db, c.id, actor.org_id):
-        raise Forbidden("your organisation is not eligible in this consultation")
-    user = db.execute(select(User).where(User.username == delegate_username.lower())).scalar_one_or_none()
-    if user is None or not user.is_active:
-        raise NotFound(f"user {delegate_username!r} not found")
-    if user.role not in (Role.REPRESENTATIVE.value, Role.ANALYST.value) or user.id == actor.user_id:
-        raise InvalidInput("delegate to another representative or analyst")
-    d = ConsultationDelegation(
-        consultation_id=c.id,
-        organisation_id=actor.org_id,
-        delegate_user_id=user.id,
-        delegated_by=actor.username,
-        created_at=now(),
-    )
-    try:
-        with db.begin_nested():
-            db.add(d)
-            db.flush()
-    except IntegrityError:
-        raise Conflict(f"{actor.org_short_name} has already delegated in consultation {c.id}") from None
-    audit.record(
-        db,
-        actor=actor,
-        action="crisis.consultation.delegate",
-        target=f"consultation:{c.id}",
-        details={"to": user.username},
-    )
-    notices.notify(
-        db, kind="consultation.delegated", subject=f"Consultation #{c.id}: {actor.org_short_name} delegated its answer to you",
-        body=c.question, target=f"consultation:{c.id}", user_ids=[user.id],
-    )  # fmt: skip
-    return d
 
 
 def _acting_org(db: Session, actor: Actor, c: Consultation, on_behalf_of: int | None) -> tuple[int, bool]:
@@ -229,7 +185,7 @@ def post_position(db: Session, *, actor: Actor, consultation_id: int, data: Posi
         # fast, clear refusal; the conditional UPDATE below is what guards the race
         raise ConsultationClosed(f"consultation {c.id} is closed or past its deadline: position refused")
     org_id, delegated = _acting_org(db, actor, c, data.on_behalf_of)
-    if not _is_eligible(db, c.id, org_id):
+    if not is_eligible(db, c.id, org_id):
         raise Forbidden("this organisation is not eligible in this consultation")
     options = orjson.loads(c.options)
     if data.option is not None and data.option not in options:
@@ -262,7 +218,7 @@ def post_position(db: Session, *, actor: Actor, consultation_id: int, data: Posi
     verdict = decide(Rule(c.rule), tally, deadline_passed=False)
     if verdict.final:
         assert verdict.outcome is not None
-        _finalise(db, c.id, verdict.outcome, verdict.reason, actor=actor, at=at)
+        finalise(db, c.id, verdict.outcome, verdict.reason, actor=actor, at=at)
     return pos
 
 
@@ -284,7 +240,7 @@ def _chosen_option(db: Session, consultation_id: int, options: list[str]) -> str
     return next(o for o in options if votes.get(o) == best)
 
 
-def _finalise(
+def finalise(
     db: Session, consultation_id: int, outcome: Outcome, reason: str, *, actor: Actor, at: datetime
 ) -> bool:
     """Close exactly once (conditional UPDATE) and move the request to its decided state."""
@@ -361,87 +317,3 @@ def _finalise(
                 payload={"request": req.id, "consultation": c.id, "outcome": outcome.value},
             )  # fmt: skip
     return True
-
-
-def close_due(db: Session, *, at: datetime | None = None, actor: Actor = SYSTEM) -> list[int]:
-    """Close every open consultation whose deadline has passed; returns their ids."""
-    when = at or now()
-    due = list(
-        db.execute(
-            select(Consultation)
-            .where(Consultation.status == "open", Consultation.deadline <= when)
-            .order_by(Consultation.id)
-        ).scalars()
-    )
-    closed = []
-    for c in due:
-        tally = Tally(c.eligible_count, c.quorum, c.agree_count, c.object_count, c.abstain_count)
-        verdict = decide(Rule(c.rule), tally, deadline_passed=True)
-        assert verdict.outcome is not None
-        if _finalise(db, c.id, verdict.outcome, "deadline passed: " + verdict.reason, actor=actor, at=when):
-            closed.append(c.id)
-    return closed
-
-
-def cancel_for_request(db: Session, *, actor: Actor, request_id: int) -> None:
-    """A withdrawn request ends its open consultation without a decision."""
-    db.execute(
-        update(Consultation)
-        .where(Consultation.request_id == request_id, Consultation.status == "open")
-        .values(
-            status="cancelled",
-            outcome=None,
-            decided_at=now(),
-            decided_by=actor.username,
-            decision_reason="request withdrawn",
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-def send_reminders(db: Session, *, within: timedelta = timedelta(hours=2), at: datetime | None = None) -> int:
-    """Remind members who have not answered, once per consultation, when the deadline is near."""
-    when = at or now()
-    due = list(
-        db.execute(
-            select(Consultation).where(
-                Consultation.status == "open",
-                Consultation.reminded_at.is_(None),
-                Consultation.deadline <= when + within,
-                Consultation.deadline > when,
-            )
-        ).scalars()
-    )
-    sent = 0
-    for c in due:
-        claimed: Any = db.execute(
-            update(Consultation)
-            .where(Consultation.id == c.id, Consultation.reminded_at.is_(None))
-            .values(reminded_at=when)
-        )
-        if claimed.rowcount != 1:
-            continue
-        answered = set(
-            db.execute(select(Position.organisation_id).where(Position.consultation_id == c.id)).scalars()
-        )
-        missing = [o for o in eligible_org_ids(db, c.id) if o not in answered]
-        sent += notices.notify(
-            db, kind="consultation.reminder",
-            subject=f"Reminder: consultation #{c.id} closes at {aware(c.deadline):%Y-%m-%d %H:%M} UTC",
-            body=c.question, target=f"consultation:{c.id}",
-            user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=missing), webhook_org_ids=missing,
-        )  # fmt: skip
-    return sent
-
-
-def position_count(db: Session, consultation_id: int) -> int:
-    return int(
-        db.execute(
-            select(func.count()).select_from(Position).where(Position.consultation_id == consultation_id)
-        ).scalar_one()
-    )
-
-
-def ensure_open(c: Consultation) -> None:
-    if c.status != "open":
-        raise InvalidTransition(f"consultation {c.id} is '{c.status}'")

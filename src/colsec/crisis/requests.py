@@ -92,7 +92,7 @@ def withdraw_request(db: Session, *, actor: Actor, request_id: int, note: str = 
     req = move(
         db, AssistanceRequest, request_id, machine=REQUEST, to="withdrawn", label=f"request {request_id}"
     )
-    from colsec.crisis.consultation import cancel_for_request
+    from colsec.crisis.deadlines import cancel_for_request
 
     cancel_for_request(db, actor=actor, request_id=request_id)
     log_event(

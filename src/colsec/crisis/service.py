@@ -8,15 +8,12 @@ queues notifications in the caller's transaction; delivery happens after commit.
 from __future__ import annotations
 
 from colsec.crisis.consultation import (
-    close_due,
-    delegate,
     eligible_org_ids,
     get_consultation,
     list_consultations,
     list_positions,
     open_consultation,
     post_position,
-    send_reminders,
 )
 from colsec.crisis.crises import (
     add_lesson,
@@ -31,6 +28,8 @@ from colsec.crisis.crises import (
     set_alert_level,
     timeline,
 )
+from colsec.crisis.deadlines import close_due, send_reminders
+from colsec.crisis.delegation import delegate
 from colsec.crisis.incident import (
     close_incident,
     escalate_incident,

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import SYSTEM
 from colsec.crisis import notify as notices
-from colsec.crisis.consultation import close_due, send_reminders
 from colsec.crisis.crises import due_sitreps
+from colsec.crisis.deadlines import close_due, send_reminders
 from colsec.crisis.models import Crisis
 from colsec.crisis.notify import DeliveryReport, deliver_pending
 from colsec.crisis.states import aware, now
