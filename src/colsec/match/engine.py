@@ -390,6 +390,20 @@ class MatchEngine:
         report = CompileReport()
         return self._add_complex(rec, report)
 
+    def apply(self, records: Sequence[IndicatorRecord], *, now: int | None = None) -> CompileReport:
+        """Incremental refresh in one step: new versions replace old rows, inactive ones just go."""
+        now = now if now is not None else int(time.time() * 1_000_000)
+        report = CompileReport()
+        for row in self.live_rows([r.id for r in records]):  # one vectorised lookup for all
+            self._kill(row)
+        for rec in records:
+            if rec.active(now):
+                self._add_complex(rec, report)
+            else:
+                report.inactive += 1
+        report.loaded = report.complex
+        return report
+
     def remove(self, indicator_id: str) -> bool:
         """Revoked, expired or withdrawn: the row stops matching at once."""
         rows = self.live_rows([indicator_id])

@@ -69,7 +69,7 @@ def _indicator_rows(
     db: Session, *, actor: Actor, cursor: queries.Cursor | None, include_revoked: bool
 ) -> Iterator[tuple[IndicatorRecord | None, str, queries.Cursor]]:
     """(record or None when not a STIX pattern, indicator id, row cursor) in (date_added, seq) order."""
-    orgs = dict(db.execute(select(Organisation.id, Organisation.short_name)).tuples().all())
+    orgs = {row[0]: row[1] for row in db.execute(select(Organisation.id, Organisation.short_name))}
     viewer = queries.recipient_for_org(db, actor.org_id)
     while True:
         page = queries.list_objects(
@@ -148,14 +148,18 @@ class EngineCache:
                     records.append(rec)
             engine.load(records, now=now)
         else:
+            changed: list[IndicatorRecord] = []
+            gone: list[str] = []
             for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=cursor, include_revoked=True):
                 cursor = seen
                 if rec is None:
-                    engine.remove(ident)
+                    gone.append(ident)
                 else:
-                    engine.add(rec, now=now)  # replaces; revoked or expired versions just remove
-            for ident in _decayed_ids(db, _now_iso(now)):
-                engine.remove(ident)
+                    changed.append(rec)  # replaces; revoked or expired versions just remove
+            decayed = _decayed_ids(db, _now_iso(now))
+            engine.apply([r for r in changed if r.id not in decayed], now=now)
+            for row in engine.live_rows([*gone, *decayed]):
+                engine._kill(row)
         self._entries[actor.org_id] = (engine, cursor, lk)
         return engine
 
