@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from taxii2client.v21 import ApiRoot, Collection, Server
 
 from colsec.db import Database
+from colsec.taxii.models import TaxiiApiRoot
 from taxii.server import create_account, prepare_database, run_node
 from taxii.stixdata import indicator
 
@@ -22,6 +24,7 @@ CLOSED = "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d"
 STATUS = "7d3e0a52-1b9c-4e3f-a0d5-c8f2b6e91d47"
 USER, SECRET = "medallion-user", "Secret-pass-123"
 TAXII = "application/taxii+json;version=2.1"
+LEGACY_TTL = 10.0  # colsec.taxii.legacy.LegacyRootPaths default
 
 
 def _medallion_files(folder: Path) -> Path:
@@ -180,6 +183,11 @@ def test_medallion_site_keeps_urls_ids_rights_cursors_and_users(migrated: tuple[
         assert r.status_code == 403 and r.json()["http_status"] == "403"
         assert httpx.get(f"{node.base_url}api1/", auth=(USER, SECRET)).json()["title"] == "General"
         assert httpx.get(f"{node.base_url}nosuch/thing/", auth=(USER, SECRET)).status_code == 404
+        with node.session() as s:  # a migrated root named like one of the node's own paths never shadows it
+            s.add(TaxiiApiRoot(name="api", title="clash", description="", legacy_path=True))
+        time.sleep(LEGACY_TTL + 0.5)
+        r = httpx.get(f"{node.base_url}api/v1/node")
+        assert r.status_code == 200 and r.json()["name"]
     finally:
         node.stop()
 

@@ -1,7 +1,8 @@
 """Serve API roots migrated from medallion at their old URLs (``/<root>/...`` → ``/taxii2/<root>/...``).
 
 Plain ASGI middleware: only paths whose first segment is an API root marked
-``legacy_path`` are rewritten, so it never shadows another route.  The set of
+``legacy_path`` (and not one of the node's own first segments, such as ``api``)
+are rewritten, so it never shadows another route.  The set of
 names is read from the database at most every ``ttl`` seconds, in a worker thread.
 """
 
@@ -16,6 +17,16 @@ from sqlalchemy import select
 from colsec.taxii.models import TaxiiApiRoot
 
 __all__ = ["LegacyRootPaths"]
+
+
+def _own_segments(app: Any) -> frozenset[str]:
+    """First path segments of the node's own routes: a migrated root never shadows them."""
+    segments = set()
+    for route in getattr(app, "routes", []):
+        first = str(getattr(route, "path", ""))[1:].split("/", 1)[0]
+        if first and "{" not in first:
+            segments.add(first)
+    return frozenset(segments)
 
 
 class LegacyRootPaths:
@@ -36,7 +47,8 @@ class LegacyRootPaths:
             if first and first != "taxii2" and path.count("/") >= 2:
                 database = getattr(getattr(scope.get("app"), "state", None), "database", None)
                 if database is not None and time.monotonic() - self._loaded_at > self.ttl:
-                    self._names = await anyio.to_thread.run_sync(self._load, database)
+                    names = await anyio.to_thread.run_sync(self._load, database)
+                    self._names = names - _own_segments(scope.get("app"))
                     self._loaded_at = time.monotonic()
                 if first in self._names:
                     new_path = "/taxii2" + path
