@@ -178,6 +178,20 @@ def test_import_a_file_and_see_it_appear(page, server: str) -> None:
     page.wait_for_selector("text=uploaded indicator 2")
 
 
+def test_answer_a_consultation_with_one_click(page, server: str) -> None:
+    _login(page, server, "kd-rep")  # the demo's generator consultation waits for Kaldera
+    page.click("[data-testid=lang-en]")
+    awaiting = page.locator("[data-testid=awaiting] a")
+    if not awaiting.count():
+        pytest.skip("the demo has no open consultation")
+    awaiting.first.click()
+    page.wait_for_selector("[data-testid=answer-form]")
+    with page.expect_navigation():
+        page.click("[data-testid=stance-agree]")
+    page.wait_for_selector("[data-testid=my-position]")
+    assert "agree" in page.locator("[data-testid=my-position]").inner_text()
+
+
 def test_free_text_review(page, server: str) -> None:
     _login(page, server)
     page.goto(f"{server}/import")
@@ -211,6 +225,15 @@ def test_no_page_requests_anything_outside_this_node(page, server: str) -> None:
     for path in visited:
         page.goto(f"{server}{path}")
         page.wait_for_load_state("networkidle")
+    page.goto(f"{server}/crisis")
+    crisis_links = page.locator("[data-testid=crisis-list] a")
+    if crisis_links.count():
+        crisis_links.first.click()
+        page.wait_for_load_state("networkidle")
+        board = page.locator("a[href^='/crisis/requests/']")
+        if board.count():
+            board.first.click()
+            page.wait_for_load_state("networkidle")
     page.goto(f"{server}/intel?type=report")
     page.locator("[data-testid=result-link]").first.click()
     page.wait_for_load_state("networkidle")
