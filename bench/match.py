@@ -196,8 +196,10 @@ def main() -> None:
     # build
     gc.collect()
     before = rss()
+    build_cpu = time.process_time()
     engine = MatchEngine()
     report = engine.load(recs)
+    build_cpu = time.process_time() - build_cpu
     for idx in engine.cidr.values():
         idx.freeze()
     for sub in engine.substr.values():
@@ -264,7 +266,8 @@ def main() -> None:
         ("alerts (end-to-end run)", f"{len(res.alerts):,} on {res.hits:,} events", ""),
         (
             "index build",
-            f"{report.seconds:.1f} s for {report.loaded:,} ({report.simple:,} simple, {report.complex:,} compound)",
+            f"{report.seconds:.1f} s ({build_cpu:.1f} CPU-s) for {report.loaded:,} "
+            f"({report.simple:,} simple, {report.complex:,} compound)",
             "target < 30 s",
         ),
         (

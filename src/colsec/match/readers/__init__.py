@@ -322,7 +322,7 @@ class StreamDecoder:
         return out
 
 
-def _read_json_array(f: IO[str], stats: ReaderStats) -> Iterator[Event]:
+def _read_json_array(f: Any, stats: ReaderStats) -> Iterator[Event]:
     """Whole-file JSON arrays (as some EVE exports are), streamed with ijson."""
     import ijson
 
@@ -364,8 +364,9 @@ def read_file(
             first_line = start + f.readline()
             yield from read_lines(_prepend(first_line, f), fmt=fmt, mapping=mapping, stats=stats)
     if array_mode:
-        with open_text(path) as again:
-            yield from _read_json_array(again, stats)
+        p = Path(path)
+        with gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb") as raw:  # ijson reads bytes
+            yield from _read_json_array(raw, stats)
 
 
 def _prepend(first: str, f: IO[str]) -> Iterator[str]:
