@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation, User
 from colsec.accounts.roles import Actor
+from colsec.db import is_sqlite
 from colsec.errors import InvalidInput, NotFound
 from colsec.stix.ids import canonical_timestamp
 from colsec.store import audit
@@ -127,9 +128,10 @@ def _activity(db: Session, viewer: Recipient, since: str, day: Any) -> list[Any]
             .where(
                 StixObject.date_added >= since,
                 StixObject.is_latest,
-                # ``|| ''``: the type index must not drive this plan; the covering
+                # SQLite: ``|| ''`` keeps the type index from driving this plan, so the covering
                 # ix_stix_object_activity (colsec.web.ui.models) answers it from the index alone.
-                StixObject.type.concat("").in_(INTEL_TYPES),
+                # PostgreSQL plans this well by itself and would misjudge the expression.
+                (StixObject.type.concat("") if is_sqlite(db) else StixObject.type).in_(INTEL_TYPES),
                 visible_clause(viewer),
             )
             .group_by(day, StixObject.type, StixObject.owner_org_id)
@@ -283,14 +285,15 @@ def search(
             # statement the planner may walk every object and probe the subquery for each.
             seqs = list(db.execute(obs.limit(MAX_VALUE_MATCHES)).scalars())
             stmt = stmt.where(StixObject.seq.in_(seqs))
-    # A filter that matches many rows must not drive the plan: walking the (date_added, seq)
+    # SQLite: a filter that matches many rows must not drive the plan: walking the (date_added, seq)
     # index newest-first finds a page at once, while the filter's own index would make the
     # database sort every match.  Rare values keep their index.  ``|| ''`` / ``+ 0`` hide it.
+    hide_index = is_sqlite(db)  # PostgreSQL's planner chooses well from its statistics
     if query.type:
-        dense = _dense(db, StixObject.type == query.type)
+        dense = hide_index and _dense(db, StixObject.type == query.type)
         stmt = stmt.where((StixObject.type.concat("") if dense else StixObject.type) == query.type)
     if query.owner is not None:
-        dense = _dense(db, StixObject.owner_org_id == query.owner)
+        dense = hide_index and _dense(db, StixObject.owner_org_id == query.owner)
         stmt = stmt.where((StixObject.owner_org_id + 0 if dense else StixObject.owner_org_id) == query.owner)
     if query.tlp is not None:
         stmt = stmt.where(StixObject.tlp == query.tlp)
