@@ -85,6 +85,11 @@ def _synthetic_event(n_per_type: int = 2) -> dict[str, Any]:
         "filename|sha512": "w|cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e",
         "email": "c@example.com", "email-src": "a@example.com", "email-dst": "b@example.com",
         "mutex": "Global\\mtx", "AS": "AS64500", "regkey": "HKLM\\Software\\x",
+        "sha224": "d14a028c2a3a2bc9476102bb288234c415a2b01f828ea62ac5b3e42f",
+        "sha384": "38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da274edebfe76f65fbd51ad2f14898b95b",
+        "imphash": "d41d8cd98f00b204e9800998ecf8427e", "ssdeep": "96:s4Ud1Lj96tHHlZDrwciQmA+4uy1I0G4HYuL8N3TzS8QsO/wqWXLcMSx:sF1LjEtHHlZDrJzrhuyZvHYm8tKp/RWO",
+        "hostname|port": "h.example.com|8443", "vulnerability": "CVE-2021-44228", "text": "free 'text'",
+        "comment": "a comment", "other": "x",
     }  # fmt: skip
     assert set(samples) == FAST_TYPES
     attrs = []
@@ -107,9 +112,9 @@ def _synthetic_event(n_per_type: int = 2) -> dict[str, Any]:
                     {"name": 'misp:confidence-level="fairly-confident"'},
                     {"name": "x:y"},
                 ]
-            if (i + j) % 4 == 1:
+            if (i + j) % 4 == 1 and t not in ("text", "comment", "other", "vulnerability"):
                 a["first_seen"] = "2020-10-25T16:22:00.123456+00:00"
-            if (i + j) % 4 == 2:
+            if (i + j) % 4 == 2 and t not in ("text", "comment", "other", "vulnerability"):
                 a["last_seen"] = "2020-10-20T16:22:00+00:00"
             attrs.append(a)
     return {
@@ -129,7 +134,7 @@ def _synthetic_event(n_per_type: int = 2) -> dict[str, Any]:
 def test_every_fast_type_equals_misp_stix() -> None:
     event = _synthetic_event()
     assert all(is_fast_attribute(a) for a in event["Event"]["Attribute"])
-    assert assert_same_as_reference(event) > 3 * len(event["Event"]["Attribute"])
+    assert assert_same_as_reference(event) > 2 * len(event["Event"]["Attribute"])
 
 
 def test_mixed_event_merges_reference_half() -> None:

@@ -67,6 +67,15 @@ _CONFIDENCE = {
 }
 
 _HASHES = {"md5": ("MD5", 32), "sha1": ("SHA-1", 40), "sha256": ("SHA-256", 64), "sha512": ("SHA-512", 128)}
+# more digests misp-stix writes as plain file hashes: (hashes key, pattern path, hex length or None)
+_EXTRA_HASHES = {
+    "sha224": ("SHA224", "'SHA-224'", 56),
+    "sha384": ("SHA384", "'SHA-384'", 96),
+    "imphash": ("IMPHASH", "IMPHASH", 32),
+    "ssdeep": ("SSDEEP", "SSDEEP", None),
+}
+_CUSTOM_TYPES = frozenset({"text", "comment", "other"})  # misp-stix keeps these as x-misp-attribute
+_CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _AS = re.compile(r"^(?:AS|as)?(\d{1,10})$")
 FAST_TYPES = frozenset(
@@ -74,6 +83,7 @@ FAST_TYPES = frozenset(
         "ip-src", "ip-dst", "ip-src|port", "ip-dst|port", "domain", "hostname", "domain|ip", "url",
         "link", "md5", "sha1", "sha256", "sha512", "filename", "filename|md5", "filename|sha1",
         "filename|sha256", "filename|sha512", "email", "email-src", "email-dst", "mutex", "AS", "regkey",
+        "sha224", "sha384", "imphash", "ssdeep", "hostname|port", "vulnerability", "text", "comment", "other",
     }
 )  # fmt: skip
 
@@ -124,11 +134,20 @@ def _valid_value(attr_type: str, value: str) -> bool:
         if attr_type.startswith("filename|"):
             algo, size = _HASHES[attr_type.split("|")[1]]
             return bool(left) and len(right) == size and bool(_HEX.match(right))
+        if attr_type == "hostname|port":
+            return bool(left) and right.isdigit() and right.isascii() and int(right) < 65536
         if attr_type == "domain|ip":
             return bool(left) and _ip_kind(right) is not None and "/" not in right
         return _ip_kind(left) is not None and right.isdigit() and right.isascii() and int(right) < 65536
     if attr_type in _HASHES:
         return len(value) == _HASHES[attr_type][1] and bool(_HEX.match(value))
+    if attr_type in _EXTRA_HASHES:
+        size = _EXTRA_HASHES[attr_type][2]
+        if size is None:
+            return bool(value) and "'" not in value and "\\" not in value
+        return len(value) == size and bool(_HEX.match(value))
+    if attr_type == "vulnerability":
+        return bool(_CVE.match(value))
     if attr_type in ("ip-src", "ip-dst"):
         return _ip_kind(value) is not None
     if attr_type == "AS":
@@ -147,7 +166,9 @@ def is_fast_attribute(attr: Mapping[str, Any], referenced: frozenset[str] | set[
         if attr.get(key):
             return False
     for key in ("first_seen", "last_seen"):
-        if attr.get(key) and _parse_seen(attr[key]) is None:
+        if attr.get(key) and (
+            _parse_seen(attr[key]) is None or attr_type in _CUSTOM_TYPES or attr_type == "vulnerability"
+        ):
             return False
     tags = attr.get("Tag") or []
     if not all(isinstance(t, Mapping) and isinstance(t.get("name"), str) for t in tags):
@@ -319,6 +340,16 @@ class _Converter:
                 "hashes": {algo: value},
             }
             return [sco], f"file:hashes.{path} = '{_esc(value)}'"
+        if attr_type in _EXTRA_HASHES:
+            key, path, _size = _EXTRA_HASHES[attr_type]
+            sco = {"type": "file", "spec_version": sv, "id": f"file--{uid}", "hashes": {key: value}}
+            return [sco], f"file:hashes.{path} = '{_esc(value)}'"
+        if attr_type == "hostname|port":
+            host, port = value.split("|")
+            dn = {"type": "domain-name", "spec_version": sv, "id": f"domain-name--{uid}", "value": host}
+            nt = {"type": "network-traffic", "spec_version": sv, "id": f"network-traffic--{uid}"}
+            nt.update(dst_ref=dn["id"], dst_port=int(port), protocols=["tcp"])
+            return [dn, nt], f"domain-name:value = '{_esc(host)}' AND network-traffic:dst_port = '{port}'"
         if attr_type.startswith("filename|"):
             name, digest = value.split("|")
             algo = _HASHES[attr_type.split("|")[1]][0]
@@ -379,6 +410,27 @@ class _Converter:
         created = _fmt_milli(ts)
         labels = [f'misp:type="{attr_type}"', f'misp:category="{category}"']
         tags = attr.get("Tag") or []
+        if attr_type == "vulnerability" or attr_type in _CUSTOM_TYPES:
+            sdo: dict[str, Any] = {
+                "spec_version": "2.1",
+                "created": created,
+                "modified": created,
+                "labels": list(labels),
+            }
+            if self.identity_id:
+                sdo["created_by_ref"] = self.identity_id
+            if attr_type == "vulnerability":
+                sdo.update(type="vulnerability", id=f"vulnerability--{uid}", name=value)
+                sdo["external_references"] = [{"source_name": "cve", "external_id": value}]
+            else:
+                sdo.update(type="x-misp-attribute", id=f"x-misp-attribute--{uid}", x_misp_category=category)
+                if attr.get("comment"):
+                    sdo["x_misp_comment"] = attr["comment"]
+                sdo.update(x_misp_type=attr_type, x_misp_value=value)
+            self._tags(tags, sdo)
+            refs.append(sdo["id"])
+            yield sdo
+            return
         scos, pattern = self._scos(attr_type, value, uid)
         first = _parse_seen(attr.get("first_seen")) or ts
         last = _parse_seen(attr.get("last_seen")) or ts
