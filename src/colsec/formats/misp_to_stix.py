@@ -142,10 +142,10 @@ def _valid_value(attr_type: str, value: str) -> bool:
     if attr_type in _HASHES:
         return len(value) == _HASHES[attr_type][1] and bool(_HEX.match(value))
     if attr_type in _EXTRA_HASHES:
-        size = _EXTRA_HASHES[attr_type][2]
-        if size is None:
+        digest_len = _EXTRA_HASHES[attr_type][2]
+        if digest_len is None:
             return bool(value) and "'" not in value and "\\" not in value
-        return len(value) == size and bool(_HEX.match(value))
+        return len(value) == digest_len and bool(_HEX.match(value))
     if attr_type == "vulnerability":
         return bool(_CVE.match(value))
     if attr_type in ("ip-src", "ip-dst"):
