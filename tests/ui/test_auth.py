@@ -113,3 +113,11 @@ def test_a_password_change_ends_existing_sessions(ui_client, demo_database) -> N
         user = db.execute(select(User).where(User.username == "sd-analyst")).scalar_one()
         user.password_hash = hash_password("a brand new password")
     assert c.get("/", follow_redirects=False).status_code == 303
+
+
+def test_unknown_pages_get_an_html_error_page_and_api_paths_keep_json(ui_client) -> None:
+    c = ui_client("nm-analyst")
+    r = c.get("/no-such-page", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and 'data-testid="error-title"' in r.text
+    r = c.get("/api/v1/no-such-endpoint", headers={"Accept": "text/html"})
+    assert r.status_code == 404 and r.json()["error"] == "not_found"

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from colsec.errors import ColsecError
 from colsec.settings import Settings
@@ -65,5 +66,17 @@ def install(app: FastAPI) -> None:
         return page(request, "ui/error.html", {"status": exc.status, "code": exc.code, "detail": exc.message},
                     actor=actor, status=exc.status)  # fmt: skip
 
+    http_error_handler: Any = app.exception_handlers.get(StarletteHTTPException)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """Unknown pages get the UI's error page when a browser asks for HTML."""
+        assert isinstance(exc, StarletteHTTPException)
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if http_error_handler is not None and not (is_ui_path(request.url.path) and wants_html):
+            return await http_error_handler(request, exc)  # type: ignore[no-any-return]
+        return page(request, "ui/error.html", {"status": exc.status_code, "code": "http_error",
+                    "detail": str(exc.detail)}, status=exc.status_code)  # fmt: skip
+
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(ColsecError, colsec_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
