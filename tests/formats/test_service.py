@@ -168,6 +168,8 @@ def test_misp_round_trip(db: Session, make_account: Callable[..., Any], shared_d
         "pymisp_asert_long_event.json",
         "pymisp_existing_event_sednit.json",
         "pymisp_circl_xorist_57c4445b.json",
+        "pymisp_misp_event.json",
+        "pymisp_shadow_attributes.json",
     ):
         wrapper = json.loads((shared_data / "misp/events" / name).read_text())
         src = wrapper.get("Event", wrapper)
