@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 # Envelopes up to this many objects are stored before answering (status "complete");
 # larger ones answer at once with a pending status and are stored in the background.
 SYNC_MAX_OBJECTS = 2000
+# Background stores in flight: held here so they are not garbage-collected half-way.
+_JOBS: set[asyncio.Future[None]] = set()
 
 
 def _media(value: str) -> tuple[str, dict[str, str]]:
@@ -243,10 +245,9 @@ async def add_objects(request: Request, actor: ActorDep, api_root: str, collecti
     if len(objects) <= SYNC_MAX_OBJECTS:
         await run_in_threadpool(work)
     else:
-        tasks: set[asyncio.Future[None]] = request.app.state.__dict__.setdefault("taxii_jobs", set())
         future = asyncio.get_running_loop().run_in_executor(None, work)
-        tasks.add(future)
-        future.add_done_callback(tasks.discard)
+        _JOBS.add(future)
+        future.add_done_callback(_JOBS.discard)
 
     def status() -> dict[str, Any]:
         with database.unit_of_work(write=False) as db:
