@@ -138,3 +138,37 @@ def test_hostile_content_is_escaped(ui_client, demo_database) -> None:
         html = c.get(path).text
         assert "<script>alert" not in html and "<img src=x" not in html and "<svg onload" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_no_foreign_red_object_on_postgresql_either(database, tmp_path) -> None:
+    """The same leak checks against the PostgreSQL store (CI sets COLSEC_TEST_DATABASE_URL)."""
+    if database.sqlite:
+        pytest.skip("the SQLite store is covered by the demo-database tests above")
+    from fastapi.testclient import TestClient
+
+    from colsec.demo import build_demo
+    from colsec.settings import Settings
+    from colsec.web.app import create_app
+
+    from .conftest import login
+
+    with database.unit_of_work() as db:
+        build_demo(db)
+    ind, rel = _red_object(database)
+    settings = Settings(data_dir=tmp_path / "data", database_url=database.url, secret_key="pg-ui-test-secret")
+    with TestClient(create_app(settings, database=database)) as c:
+        login(c, "nm-analyst")
+        for path in (
+            f"/intel?q={SECRET_VALUE}",
+            f"/intel?q={ind}",
+            "/intel?label=red-secret",
+            "/intel?tlp=red",
+            "/intel",
+        ):
+            found = results_of(c.get(path).text)
+            assert ind not in found and rel not in found, path
+        assert c.get(f"/intel/{ind}").status_code == 404
+        assert ind not in c.get("/").text
+    with TestClient(create_app(settings, database=database)) as owner:
+        login(owner, "ev-analyst")
+        assert ind in results_of(owner.get(f"/intel?q={SECRET_VALUE}").text)
