@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy.orm import Session
 
 from colsec.errors import InvalidInput
-from colsec.formats.warninglists import WarninglistIndex, import_warninglists, load_index
+from colsec.formats.warninglists import (
+    WarninglistIndex,
+    cached_index,
+    import_warninglists,
+    is_warninglisted,
+    load_index,
+)
 
 
 def test_import_and_lookup(db: Session, make_account: Callable[..., Any], shared_data: Path) -> None:
@@ -30,6 +36,9 @@ def test_import_and_lookup(db: Session, make_account: Callable[..., Any], shared
     assert idx.is_warninglisted("domain", "d41d8cd98f00b204e9800998ecf8427e") is False
     assert idx.is_warninglisted("md5", "d41d8cd98f00b204e9800998ecf8427e")  # empty-hashes
     assert not idx.is_warninglisted("domain", "clearly-not-listed-x7q.example")
+    assert cached_index(db) is cached_index(db)  # built once while the lists do not change
+    assert "List of RFC 1918 CIDR blocks" in is_warninglisted(db, "ipv4", "172.16.5.4")
+    assert is_warninglisted(db, "ipv4", "198.51.100.200") <= {"List of RFC 5735 CIDR blocks"}
 
 
 def test_index_semantics() -> None:

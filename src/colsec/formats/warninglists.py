@@ -13,12 +13,14 @@ from __future__ import annotations
 import bisect
 import ipaddress
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
@@ -26,7 +28,14 @@ from colsec.errors import InvalidInput
 from colsec.formats.models import Warninglist, WarninglistEntry
 from colsec.store import audit
 
-__all__ = ["WarninglistIndex", "import_warninglists", "load_index", "read_list_file"]
+__all__ = [
+    "WarninglistIndex",
+    "cached_index",
+    "import_warninglists",
+    "is_warninglisted",
+    "load_index",
+    "read_list_file",
+]
 
 _TYPES = frozenset({"cidr", "string", "hostname", "substring", "regex"})
 _IP_KINDS = frozenset({"ip", "ipv4", "ipv6", "ip-src", "ip-dst", "cidr4", "cidr6"})
@@ -98,6 +107,7 @@ def import_warninglists(db: Session, *, actor: Actor, path: Path) -> dict[str, i
             db.add(row)
         row.name, row.description, row.list_type = data.name, data.description, data.list_type
         row.version, row.matching_attributes = data.version, json.dumps(data.matching_attributes)
+        row.updated_at = datetime.now(UTC)
         db.flush()
         db.execute(delete(WarninglistEntry).where(WarninglistEntry.warninglist_id == row.id))
         db.execute(
@@ -233,3 +243,28 @@ def load_index(db: Session) -> WarninglistIndex:
         (row.name, row.list_type, values[row.id], json.loads(row.matching_attributes or "[]"))
         for row in lists
     )
+
+
+_cache_lock = threading.Lock()
+_cache: dict[str, tuple[tuple[Any, ...], WarninglistIndex]] = {}
+
+
+def cached_index(db: Session) -> WarninglistIndex:
+    """The index, rebuilt only when the stored lists changed (keyed per database URL)."""
+    key = db.execute(
+        select(func.count(Warninglist.id), func.max(Warninglist.updated_at), func.max(Warninglist.version))
+    ).one()
+    url = str(db.get_bind().engine.url)
+    with _cache_lock:
+        hit = _cache.get(url)
+        if hit is not None and hit[0] == tuple(key):
+            return hit[1]
+    idx = load_index(db)
+    with _cache_lock:
+        _cache[url] = (tuple(key), idx)
+    return idx
+
+
+def is_warninglisted(db: Session, kind: str, value: str) -> set[str]:
+    """Names of the warninglists holding ``value`` (empty set: not known-benign)."""
+    return cached_index(db).lists_for(kind, value)
