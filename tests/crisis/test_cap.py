@@ -143,6 +143,11 @@ def test_crisis_cap_output_validates_against_the_oasis_xsd(
     assert schema.validate(doc2), schema.error_log
     assert doc2.findtext(f"{{{CAP12_NS}}}msgType") == "Update" and doc2.findtext(f"{{{CAP12_NS}}}references")
     validate_cap(r2.content)
+    client.post(f"/api/v1/crisis/crises/{cid}/transition", headers=coord, json={"to": "closed"})
+    doc3 = etree.fromstring(client.post(f"/api/v1/crisis/crises/{cid}/alerts", headers=coord).content)
+    assert schema.validate(doc3), schema.error_log
+    assert doc3.findtext(f"{{{CAP12_NS}}}msgType") == "Cancel"
+    assert len(doc3.findtext(f"{{{CAP12_NS}}}references").split()) == 2
     # members may not issue alerts
     assert (
         client.post(f"/api/v1/crisis/crises/{cid}/alerts", headers=alliance.reps["SD"].headers).status_code

@@ -26,13 +26,6 @@ _CATEGORIES = {
 }
 _SEVERITY = {5: "Extreme", 4: "Severe", 3: "Moderate", 2: "Minor", 1: "Minor"}
 _URGENCY = {5: "Immediate", 4: "Immediate", 3: "Expected", 2: "Future", 1: "Future"}
-_MSG_TYPE = {
-    "opened": "Alert",
-    "active": "Alert",
-    "stabilising": "Update",
-    "closed": "Cancel",
-    "reviewed": "Cancel",
-}
 
 
 def crisis_alert(
@@ -77,7 +70,10 @@ def crisis_alert(
         ).all()
     )
     n = len(previous) + 1
-    msg_type = _MSG_TYPE[crisis.status] if previous else "Alert"
+    # the first message is an Alert; later ones update it, and the end of the crisis cancels it
+    msg_type = (
+        "Alert" if not previous else ("Cancel" if crisis.status in ("closed", "reviewed") else "Update")
+    )
     sent = cap_time(now())
     msg = CapMessage(
         identifier=f"colsec-crisis-{crisis.id}-{n}", sender=sender, sent=sent, status=status, msg_type=msg_type,
