@@ -65,3 +65,24 @@ def test_candidates_review_then_accept(client: TestClient, make_account: Callabl
     assert resp.status_code == 201 and resp.json()["inserted"] == 1
     formats = client.get("/api/v1/imports/formats", headers=acc.headers).json()
     assert {f["format"] for f in formats["import"]} >= {"misp", "csv", "text", "stix", "attack"}
+
+
+def test_feed_job_refuses_private_hosts_and_paths(
+    client: TestClient, make_account: Callable[..., Any]
+) -> None:
+    admin = make_account(role="admin")
+    analyst = make_account()
+    assert (
+        client.post(
+            "/api/v1/imports/feed", json={"url": "http://127.0.0.1:9/"}, headers=analyst.headers
+        ).status_code
+        == 403
+    )
+    bad = client.post("/api/v1/imports/feed", json={"url": "/etc"}, headers=admin.headers)
+    assert bad.status_code == 422 and "http(s)" in bad.json()["detail"]
+    resp = client.post(
+        "/api/v1/imports/feed", json={"url": "http://127.0.0.1:9/feed/"}, headers=admin.headers
+    )
+    assert resp.status_code == 202
+    status = client.get(resp.json()["url"], headers=admin.headers).json()
+    assert status["status"] == "failed" and "non-public address" in status["error"]["detail"]

@@ -22,7 +22,7 @@ from colsec.formats.registry import ImportFormat
 from colsec.stix.ids import now_timestamp
 from colsec.stix.tlp import TLP
 
-__all__ = ["ImportJob", "JobBoard", "run_import_job"]
+__all__ = ["ImportJob", "JobBoard", "run_feed_job", "run_import_job"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,30 @@ def run_import_job(
     except Exception:  # unexpected: logged, and the job says so without exception text
         log.exception("import job %s failed", job.id)
         job.error = {"error": "internal_error", "detail": "the import failed unexpectedly"}
+        job.status = "failed"
+    finally:
+        job.finished_at = now_timestamp()
+
+
+def run_feed_job(
+    database: Database, job: ImportJob, *, actor: Actor, url: str, default_tlp: TLP | None
+) -> None:
+    """Pull a MISP feed (http(s) only, public addresses only) in its own transaction."""
+    from colsec.formats.misp_feed import import_feed
+
+    job.status = "running"
+    try:
+        with database.unit_of_work() as session:
+            report = import_feed(session, actor=actor, source=url, default_tlp=default_tlp)
+        job.result = report.to_dict()
+        job.processed = report.fetched
+        job.status = "succeeded"
+    except ColsecError as exc:
+        job.error = exc.to_dict()
+        job.status = "failed"
+    except Exception:
+        log.exception("feed job %s failed", job.id)
+        job.error = {"error": "internal_error", "detail": "the feed import failed unexpectedly"}
         job.status = "failed"
     finally:
         job.finished_at = now_timestamp()

@@ -9,13 +9,14 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput
 from colsec.formats.freetext import extract_candidates, import_candidates
-from colsec.formats.jobs import JobBoard, run_import_job
+from colsec.formats.jobs import JobBoard, run_feed_job, run_import_job
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ImportFormat
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
 Writer = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
+Operator = Annotated[Actor, Depends(require_role(Role.ADMIN, Role.COORDINATOR))]
 
 
 def _board(request: Request) -> JobBoard:
@@ -75,6 +76,20 @@ async def start_import(
     background.add_task(
         run_import_job, get_database(request), job, actor=actor, data=data, fmt=fmt, default_tlp=level
     )
+    return {**job.to_dict(), "url": f"/api/v1/imports/{job.id}"}
+
+
+@router.post("/feed", status_code=202)
+def start_feed(
+    request: Request, background: BackgroundTasks, actor: Operator, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Queue a pull of a MISP feed by URL (http(s), public hosts only; never a server path)."""
+    url = body.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise InvalidInput("'url' must be an http(s) URL of a MISP feed")
+    level = _tlp(body.get("tlp")) or TLP_BY_NAME[get_settings(request).default_tlp]
+    job = _board(request).create(actor=actor, fmt=ImportFormat.MISP, size=0)
+    background.add_task(run_feed_job, get_database(request), job, actor=actor, url=url, default_tlp=level)
     return {**job.to_dict(), "url": f"/api/v1/imports/{job.id}"}
 
 
