@@ -210,10 +210,13 @@ def test_misp_stix_pairs(shared_data: Path) -> None:
     [
         ([], "must be a JSON object"),
         ({"Event": {"uuid": "nope"}}, "valid uuid"),
-        ({"Event": {"uuid": str(uuid.uuid4()), "Attribute": [{"uuid": str(uuid.uuid4()), "type": "bogus-type", "value": "x"}]}}, "unknown MISP attribute type 'bogus-type'"),
-        ({"Event": {"uuid": str(uuid.uuid4()), "Attribute": [{"uuid": str(uuid.uuid4()), "type": "md5"}]}}, "has no value"),
-        ({"Event": {"uuid": str(uuid.uuid4()), "Attribute": "x"}}, "must be a list"),
-        ({"Event": {"uuid": str(uuid.uuid4()), "Object": [{"name": "file", "Attribute": [{"uuid": str(uuid.uuid4()), "type": "nope", "value": "v"}]}]}}, "unknown MISP attribute type"),
+        ({"Event": {"uuid": str(uuid.uuid4())}}, "'info'"),
+        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Tag": [1]}}, "'Tag' must be a list"),
+        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Attribute": [{"uuid": str(uuid.uuid4()), "type": "md5", "value": ["x"]}]}}, "must be a string"),
+        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Attribute": [{"uuid": str(uuid.uuid4()), "type": "bogus-type", "value": "x"}]}}, "unknown MISP attribute type 'bogus-type'"),
+        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Attribute": [{"uuid": str(uuid.uuid4()), "type": "md5"}]}}, "has no value"),
+        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Attribute": "x"}}, "must be a list"),
+        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Object": [{"name": "file", "uuid": str(uuid.uuid4()), "Attribute": [{"uuid": str(uuid.uuid4()), "type": "nope", "value": "v"}]}]}}, "unknown MISP attribute type"),
     ],
 )  # fmt: skip
 def test_broken_events_refused(event: Any, message: str) -> None:

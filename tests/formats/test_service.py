@@ -78,7 +78,7 @@ def test_misp_distribution_becomes_tlp(
 
 HOSTILE = [
     (b'{"Event": {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1e", "Attribute": [', "not valid JSON"),
-    (b'{"Event": {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1e", "Attribute": [{"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1f", "type": "ip-dst", "value": "198.51.100.1"}, {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d20", "type": "evil-type", "value": "x"}]}}', "unknown MISP attribute type 'evil-type'"),
+    (b'{"Event": {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1e", "info": "t", "Attribute": [{"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1f", "type": "ip-dst", "value": "198.51.100.1"}, {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d20", "type": "evil-type", "value": "x"}]}}', "unknown MISP attribute type 'evil-type'"),
     (b'{"Event": {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1e", "x": ' + b"[" * 10000 + b"]" * 10000 + b"}}", "nested"),
     (b"name,age\nbob,3\n", "unknown CSV layout"),
     (b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00" + bytes(range(256)), "binary"),

@@ -213,6 +213,59 @@ def event_info(event: Mapping[str, Any]) -> MispEventInfo:
     return MispEventInfo(event)
 
 
+def _digits(value: Any) -> bool:
+    return isinstance(value, int | str) and not isinstance(value, bool) and str(value).isdigit()
+
+
+def _check_tags(tags: Any, where: str) -> None:
+    if tags is None:
+        return
+    if not isinstance(tags, list) or not all(
+        isinstance(t, Mapping) and isinstance(t.get("name"), str) for t in tags
+    ):
+        raise InvalidInput(f"{where}: 'Tag' must be a list of objects with a string 'name'")
+
+
+def _check_list_of_objects(value: Any, where: str, key: str) -> list[Mapping[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise InvalidInput(f"{where}: '{key}' must be a list of JSON objects")
+    return value
+
+
+def _check_attribute(attr: Any, where: str, types: Any) -> None:
+    if not isinstance(attr, Mapping):
+        raise InvalidInput(f"{where}: attribute must be a JSON object")
+    t = attr.get("type")
+    if t not in types.types:
+        raise InvalidInput(f"{where}: unknown MISP attribute type {t!r}")
+    if attr.get("value") is None:
+        raise InvalidInput(f"{where} ({t}): attribute has no value")
+    if not isinstance(attr["value"], str):
+        raise InvalidInput(f"{where} ({t}): attribute value must be a string")
+    try:
+        uuid.UUID(str(attr.get("uuid")))
+    except ValueError:
+        raise InvalidInput(f"{where} ({t}): invalid uuid {attr.get('uuid')!r}") from None
+    for key in ("timestamp",):
+        if attr.get(key) is not None and not _digits(attr[key]):
+            raise InvalidInput(f"{where} ({t}): {key} must be epoch seconds")
+    for key in ("category", "comment", "first_seen", "last_seen", "object_relation"):
+        if attr.get(key) is not None and not isinstance(attr[key], str):
+            raise InvalidInput(f"{where} ({t}): {key} must be a string")
+    to_ids = attr.get("to_ids")
+    if (
+        to_ids is not None
+        and not isinstance(to_ids, bool | int)
+        and str(to_ids).strip().lower() not in ("0", "1", "true", "false")
+    ):
+        raise InvalidInput(f"{where} ({t}): to_ids must be a boolean")
+    _check_tags(attr.get("Tag"), where)
+    for key in ("Sighting", "Galaxy", "Note", "Opinion"):
+        _check_list_of_objects(attr.get(key), where, key)
+
+
 def validate_event(wrapper: Any) -> dict[str, Any]:
     """The inner ``Event`` dict after shape checks; InvalidInput names the first problem."""
     if not isinstance(wrapper, Mapping):
@@ -220,42 +273,53 @@ def validate_event(wrapper: Any) -> dict[str, Any]:
     event = wrapper.get("Event", wrapper)
     if not isinstance(event, Mapping):
         raise InvalidInput("MISP 'Event' must be a JSON object")
-    if not isinstance(event.get("info", ""), str):
-        raise InvalidInput("MISP event 'info' must be a string")
     ev_uuid = event.get("uuid")
     try:
         uuid.UUID(str(ev_uuid))
     except ValueError:
         raise InvalidInput(f"MISP event has no valid uuid ({ev_uuid!r})") from None
+    if not isinstance(event.get("info"), str) or not event["info"].strip():
+        raise InvalidInput(f"MISP event {ev_uuid}: 'info' (the event title) must be a non-empty string")
+    for key in ("timestamp", "publish_timestamp"):
+        if event.get(key) is not None and not _digits(event[key]):
+            raise InvalidInput(f"MISP event {ev_uuid}: {key} must be epoch seconds")
+    orgc = event.get("Orgc")
+    if orgc is not None and (
+        not isinstance(orgc, Mapping)
+        or not all(isinstance(orgc.get(k), str | None) for k in ("name", "uuid"))
+    ):
+        raise InvalidInput(f"MISP event {ev_uuid}: 'Orgc' must be an object with string name and uuid")
+    if isinstance(orgc, Mapping) and orgc.get("uuid") is not None:
+        try:
+            uuid.UUID(str(orgc["uuid"]))
+        except ValueError:
+            raise InvalidInput(f"MISP event {ev_uuid}: Orgc has an invalid uuid") from None
+    _check_tags(event.get("Tag"), "event")
+    for key in ("Galaxy", "EventReport", "Note", "Opinion"):
+        _check_list_of_objects(event.get(key), "event", key)
     types = misp_types()
     attrs = event.get("Attribute") or []
     if not isinstance(attrs, list):
         raise InvalidInput("MISP event 'Attribute' must be a list")
-    objs = event.get("Object") or []
-    if not isinstance(objs, list):
-        raise InvalidInput("MISP event 'Object' must be a list")
-    for where, items in [("Attribute", attrs)] + [
-        (f"Object {o.get('name')!r}", o.get("Attribute") or []) for o in objs if isinstance(o, Mapping)
-    ]:
+    for i, attr in enumerate(attrs):
+        _check_attribute(attr, f"Attribute #{i}", types)
+    objs = _check_list_of_objects(event.get("Object"), "event", "Object")
+    for n, obj in enumerate(objs):
+        where = f"Object #{n} {obj.get('name')!r}"
+        if not isinstance(obj.get("name"), str):
+            raise InvalidInput(f"{where}: object needs a string 'name'")
+        try:
+            uuid.UUID(str(obj.get("uuid")))
+        except ValueError:
+            raise InvalidInput(f"{where}: invalid uuid {obj.get('uuid')!r}") from None
+        items = obj.get("Attribute") or []
         if not isinstance(items, list):
             raise InvalidInput(f"{where}: attributes must be a list")
         for i, attr in enumerate(items):
-            if not isinstance(attr, Mapping):
-                raise InvalidInput(f"{where} #{i}: attribute must be a JSON object")
-            t = attr.get("type")
-            if t not in types.types:
-                raise InvalidInput(f"{where} #{i}: unknown MISP attribute type {t!r}")
-            if attr.get("value") is None:
-                raise InvalidInput(f"{where} #{i} ({t}): attribute has no value")
-            try:
-                uuid.UUID(str(attr.get("uuid")))
-            except ValueError:
-                raise InvalidInput(f"{where} #{i} ({t}): invalid uuid {attr.get('uuid')!r}") from None
-            ts = attr.get("timestamp")
-            if ts is not None and not str(ts).isdigit():
-                raise InvalidInput(f"{where} #{i} ({t}): timestamp must be epoch seconds")
-    if any(not isinstance(o, Mapping) for o in objs):
-        raise InvalidInput("MISP event 'Object' entries must be JSON objects")
+            _check_attribute(attr, f"{where} attribute #{i}", types)
+        for ref in _check_list_of_objects(obj.get("ObjectReference"), where, "ObjectReference"):
+            if not isinstance(ref.get("referenced_uuid"), str):
+                raise InvalidInput(f"{where}: object reference without a 'referenced_uuid'")
     return dict(event)
 
 
@@ -599,8 +663,13 @@ def _modernise_six_importers() -> None:
 def reference_convert(event: Mapping[str, Any]) -> list[dict[str, Any]]:
     """misp-stix's own conversion of a whole event (the reference, and the path for rare kinds)."""
     parser = misp_stix().MISPtoSTIX21Parser()
-    parser.parse_misp_event({"Event": dict(event)})
-    return [orjson.loads(o.serialize()) for o in parser.stix_objects]
+    try:
+        parser.parse_misp_event({"Event": dict(event)})
+        return [orjson.loads(o.serialize()) for o in parser.stix_objects]
+    except Exception as exc:  # the reference converter's own errors on input it cannot map
+        raise InvalidInput(
+            f"MISP event {event.get('uuid')}: cannot be converted ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def convert_event(wrapper: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
@@ -659,16 +728,23 @@ def convert_event(wrapper: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
 def convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:
     """STIX for a bare attribute collection (MISP ``/attributes`` REST output): no report, no identity."""
-    fake = validate_event({"Event": {"uuid": str(uuid.uuid4()), "Attribute": attributes}})
+    fake = validate_event(
+        {"Event": {"uuid": str(uuid.uuid4()), "info": "attributes", "Attribute": attributes}}
+    )
     conv = _Converter({})
     attrs = fake["Attribute"]
     rare = [a for a in attrs if not is_fast_attribute(a)]
     emitted: set[str] = set()
     if rare:
         parser = misp_stix().MISPtoSTIX21Parser()
-        parser.parse_misp_attributes([dict(a) for a in rare])
-        for obj in parser.stix_objects:
-            data = orjson.loads(obj.serialize())
+        try:
+            parser.parse_misp_attributes([dict(a) for a in rare])
+            converted = [orjson.loads(obj.serialize()) for obj in parser.stix_objects]
+        except Exception as exc:  # the reference converter's own errors on input it cannot map
+            raise InvalidInput(
+                f"attribute collection cannot be converted ({type(exc).__name__}: {exc})"
+            ) from None
+        for data in converted:
             emitted.add(data["id"])
             yield data
     refs: list[str] = []
