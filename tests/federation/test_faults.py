@@ -25,6 +25,7 @@ from colsec.accounts.models import Organisation
 from colsec.accounts.roles import SYSTEM, Role
 from colsec.db import Database
 from colsec.federation import service as fed
+from colsec.federation.models import PeerCursor
 from colsec.federation.sync import sync_peer
 from colsec.stix.tlp import TLP
 from colsec.store import queries
@@ -93,6 +94,19 @@ def _held(database: Database) -> tuple[set[tuple[str, str]], int]:
     return {(i, m) for i, m in rows}, int(n)
 
 
+def _pages(database: Database) -> int:
+    with database.unit_of_work(write=False) as s:
+        return int(s.execute(select(func.coalesce(func.sum(PeerCursor.pages), 0))).scalar_one())
+
+
+def _wait_for_progress(database: Database, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    start, before = time.monotonic(), _pages(database)
+    while time.monotonic() - start < timeout and proc.poll() is None:
+        if _pages(database) > before:
+            return
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_sync_survives_random_faults(tmp_path: Path) -> None:
     rng = random.Random(SEED)
@@ -137,7 +151,9 @@ def test_sync_survives_random_faults(tmp_path: Path) -> None:
                 str(rng.choice([50, 100, 250])),
             ]
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.8, 3.0))  # the command needs ~1 s to start; then it is mid-sync
+            if fault != "cut_responses":
+                _wait_for_progress(b, proc, timeout=30)  # strike while the receiver is storing pages
+                time.sleep(rng.uniform(0.0, 0.4))
             if fault == "kill_receiver":
                 proc.send_signal(signal.SIGKILL)
             elif fault == "restart_server":
