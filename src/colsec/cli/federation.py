@@ -100,6 +100,17 @@ def peer_list() -> None:
         console.print(table)
 
 
+@peer_app.command("push")
+def peer_push(object_id: Annotated[list[str], typer.Argument(help="Object ids to push now")]) -> None:
+    """Push the latest versions of objects to every peer inbox that may receive them, now."""
+    from colsec.federation.push import push_ids
+
+    settings = Settings()
+    for r in push_ids(get_database(settings), object_id, allow_private=settings.allow_private_peers):
+        status = f"failed: {escape(r.error)}" if r.error else f"{r.pushed} pushed"
+        console.print(f"{escape(r.peer)}: {status}", highlight=False)
+
+
 @peer_app.command("status")
 def peer_status(name: Annotated[str | None, typer.Argument()] = None) -> None:
     """Per peer: last success, lag, errors, objects received."""
