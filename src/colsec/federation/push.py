@@ -60,7 +60,9 @@ def push_objects(
 ) -> list[PushResult]:
     """POST these object versions to every peer with an inbox collection that may see them."""
     results: list[PushResult] = []
-    targets = [p for p in (peers if peers is not None else load_peers(database)) if p.enabled and p.push_collection]
+    targets = [
+        p for p in (peers if peers is not None else load_peers(database)) if p.enabled and p.push_collection
+    ]
     for peer in targets:
         with database.unit_of_work(write=False) as s:
             to = recipient_for_org(s, peer.organisation_id)
@@ -74,7 +76,9 @@ def push_objects(
         if not objs:
             continue
         try:
-            with peer.client(allow_private=allow_private, timeout=timeout, max_retries=1, backoff=0.2) as client:
+            with peer.client(
+                allow_private=allow_private, timeout=timeout, max_retries=1, backoff=0.2
+            ) as client:
                 assert peer.push_collection is not None
                 client.add_objects(peer.push_collection, objs)
             result.pushed = len(objs)
@@ -83,7 +87,9 @@ def push_objects(
             log.warning("push to %s failed: %s", peer.name, exc.message)
             continue
         with database.unit_of_work() as s:
-            s.execute(update(Peer).where(Peer.id == peer.id).values(objects_pushed=Peer.objects_pushed + len(objs)))
+            s.execute(
+                update(Peer).where(Peer.id == peer.id).values(objects_pushed=Peer.objects_pushed + len(objs))
+            )
     return results
 
 
@@ -93,7 +99,11 @@ def push_new_urgent(database: Database, after_seq: int, **kw: Any) -> tuple[int,
         rows = list(
             s.execute(
                 select(StixObject)
-                .where(StixObject.seq > after_seq, StixObject.origin.is_(None), StixObject.body.contains(_URGENT_TEXT))
+                .where(
+                    StixObject.seq > after_seq,
+                    StixObject.origin.is_(None),
+                    StixObject.body.contains(_URGENT_TEXT),
+                )
                 .order_by(StixObject.seq)
                 .limit(500)
             ).scalars()
@@ -109,6 +119,8 @@ def push_ids(database: Database, object_ids: Sequence[str], **kw: Any) -> list[P
     """Push the latest versions of named objects now (operator's ``colsec peer push``)."""
     with database.unit_of_work(write=False) as s:
         rows = list(
-            s.execute(select(StixObject).where(StixObject.id.in_(list(object_ids)), StixObject.is_latest)).scalars()
+            s.execute(
+                select(StixObject).where(StixObject.id.in_(list(object_ids)), StixObject.is_latest)
+            ).scalars()
         )
     return push_objects(database, rows, **kw)

@@ -78,7 +78,11 @@ class Scheduler:
                     continue
                 self.last_run[peer.id] = time.monotonic()
                 sync_peer(
-                    self.database, peer, page_size=self.page_size, allow_private=self.allow_private, stop=self.stop_event
+                    self.database,
+                    peer,
+                    page_size=self.page_size,
+                    allow_private=self.allow_private,
+                    stop=self.stop_event,
                 )
                 self.runs += 1
                 if self.stop_event.is_set():
