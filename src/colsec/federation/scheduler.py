@@ -89,10 +89,13 @@ class Scheduler:
                     return
 
     def _push_loop(self) -> None:
-        high = max_seq(self.database)
+        high: int | None = None  # only objects created after pushing is configured are pushed
         while not self.stop_event.wait(self.tick):
             peers = [p for p in self._current_peers() if p.push_collection]
             if not peers:
-                high = max(high, max_seq(self.database))
+                high = None
+                continue
+            if high is None:
+                high = max_seq(self.database)
                 continue
             high, _ = push_new_urgent(self.database, high, peers=peers, allow_private=self.allow_private)
