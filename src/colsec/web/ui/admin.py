@@ -10,7 +10,7 @@ from colsec.accounts.roles import Role
 from colsec.errors import InvalidInput, NotFound
 from colsec.web.deps import DbDep
 from colsec.web.ui import data, federation_panel
-from colsec.web.ui.render import FormActor, PageActor, form_data, page, require
+from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +32,7 @@ def organisations(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse
 
 
 @router.post("/admin/organisations")
-async def create_organisation(request: Request, db: DbDep, actor: FormActor) -> Response:
+async def create_organisation(request: Request, db: WriteDb, actor: FormActor) -> Response:
     require(actor)
     form = await form_data(request)
     kind = _field(form, "kind") or "member"
@@ -55,7 +55,7 @@ def users(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 
 
 @router.post("/admin/users")
-async def create_user(request: Request, db: DbDep, actor: FormActor) -> Response:
+async def create_user(request: Request, db: WriteDb, actor: FormActor) -> Response:
     require(actor)
     form = await form_data(request)
     org = accounts.get_org_by_name(db, _field(form, "org"))
@@ -80,7 +80,7 @@ def tokens(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 
 
 @router.post("/admin/tokens", response_class=HTMLResponse)
-async def create_token(request: Request, db: DbDep, actor: FormActor) -> HTMLResponse:
+async def create_token(request: Request, db: WriteDb, actor: FormActor) -> HTMLResponse:
     """Create a token and show its value once (it is stored only as a hash)."""
     require(actor)
     form = await form_data(request)

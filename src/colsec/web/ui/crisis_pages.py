@@ -21,7 +21,7 @@ from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
 from colsec.web.deps import DbDep
 from colsec.web.ui import data
-from colsec.web.ui.render import FormActor, PageActor, form_data, page
+from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page
 
 __all__ = ["available", "dashboard_panel", "router"]
 
@@ -105,7 +105,7 @@ def _validated(model: Any, values: dict[str, Any]) -> Any:
 
 
 @router.post("/crisis/{crisis_id}/sitreps")
-async def add_sitrep(request: Request, db: DbDep, actor: FormActor, crisis_id: int) -> Response:
+async def add_sitrep(request: Request, db: WriteDb, actor: FormActor, crisis_id: int) -> Response:
     from colsec.crisis.schemas import SitrepIn
 
     form = await form_data(request)
@@ -120,7 +120,7 @@ async def add_sitrep(request: Request, db: DbDep, actor: FormActor, crisis_id: i
 
 
 @router.post("/crisis/{crisis_id}/requests")
-async def create_request(request: Request, db: DbDep, actor: FormActor, crisis_id: int) -> Response:
+async def create_request(request: Request, db: WriteDb, actor: FormActor, crisis_id: int) -> Response:
     from colsec.crisis.schemas import RequestIn
 
     form = await form_data(request)
@@ -164,7 +164,7 @@ NEXT_OFFER_STEPS: dict[str, tuple[str, ...]] = {
 
 
 @router.post("/crisis/requests/{request_id}/offers")
-async def offer_resource(request: Request, db: DbDep, actor: FormActor, request_id: int) -> Response:
+async def offer_resource(request: Request, db: WriteDb, actor: FormActor, request_id: int) -> Response:
     from colsec.crisis.schemas import OfferIn
 
     form = await form_data(request)
@@ -178,7 +178,7 @@ async def offer_resource(request: Request, db: DbDep, actor: FormActor, request_
 
 
 @router.post("/crisis/offers/{offer_id}/advance")
-async def advance_offer(request: Request, db: DbDep, actor: FormActor, offer_id: int) -> Response:
+async def advance_offer(request: Request, db: WriteDb, actor: FormActor, offer_id: int) -> Response:
     form = await form_data(request)
     offer = _svc().advance_offer(db, actor=actor, offer_id=offer_id, to=_text(form, "to"))
     return RedirectResponse(f"/crisis/requests/{offer.request_id}", status_code=303)
@@ -205,7 +205,7 @@ def consultation_page(request: Request, db: DbDep, actor: PageActor, consultatio
 
 
 @router.post("/crisis/consultations/{consultation_id}/position")
-async def answer(request: Request, db: DbDep, actor: FormActor, consultation_id: int) -> Response:
+async def answer(request: Request, db: WriteDb, actor: FormActor, consultation_id: int) -> Response:
     """One click: the button pressed carries the stance."""
     from colsec.crisis.schemas import PositionIn
 

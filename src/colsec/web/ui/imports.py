@@ -23,8 +23,8 @@ from colsec.formats import freetext
 from colsec.formats.registry import IMPORTERS, ImportFormat
 from colsec.formats.service import detect_format, import_source
 from colsec.stix.tlp import TLP, TLP_BY_NAME
-from colsec.web.deps import DbDep, get_database, get_settings
-from colsec.web.ui.render import FormActor, PageActor, form_data, page, require
+from colsec.web.deps import get_database, get_settings
+from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
 router = APIRouter(include_in_schema=False)
 
@@ -179,7 +179,7 @@ async def start_import(request: Request, actor: FormActor) -> Response:
 
 
 @router.post("/import/review")
-async def import_reviewed(request: Request, db: DbDep, actor: FormActor) -> Response:
+async def import_reviewed(request: Request, db: WriteDb, actor: FormActor) -> Response:
     require(actor, *WRITERS)
     form = await form_data(request)
     level = _tlp(form.get("tlp"), get_settings(request).default_tlp)

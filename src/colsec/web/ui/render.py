@@ -16,12 +16,13 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
+from sqlalchemy.orm import Session as DbSession
 from starlette.datastructures import FormData
 
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import ColsecError, Forbidden
 from colsec.stix.tlp import TLP
-from colsec.web.deps import get_optional_actor, get_settings
+from colsec.web.deps import get_db, get_optional_actor, get_settings
 from colsec.web.i18n import N_, environment, negotiate, translations
 from colsec.web.sessions import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec, current_session
 
@@ -29,6 +30,7 @@ __all__ = [
     "FormActor",
     "LoginRequired",
     "PageActor",
+    "WriteDb",
     "form_data",
     "gettext_for",
     "language_of",
@@ -190,6 +192,9 @@ async def _form_actor(request: Request) -> AsyncIterator[Actor]:
 
 PageActor = Annotated[Actor, Depends(_page_actor)]
 FormActor = Annotated[Actor, Depends(_form_actor)]
+# Form posts commit before the response is sent (scope "function"): the browser follows the
+# redirect at once, and its next page must see what was just written.
+WriteDb = Annotated[DbSession, Depends(get_db, scope="function")]
 
 
 def require(actor: Actor, *roles: Role) -> None:
