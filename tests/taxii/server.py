@@ -16,13 +16,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from colsec.accounts import service as accounts
@@ -32,7 +33,16 @@ from colsec.db import Database
 from colsec.migrations import upgrade
 from colsec.taxii import service as taxii
 
-__all__ = ["Credentials", "Node", "free_port", "prepare_database", "run_node", "start_uvicorn"]
+__all__ = [
+    "Credentials",
+    "Node",
+    "create_account",
+    "free_port",
+    "prepare_database",
+    "prepare_postgres_schema",
+    "run_node",
+    "start_uvicorn",
+]
 
 
 def free_port() -> int:
@@ -185,14 +195,35 @@ class Node:
                 self.process.wait(10)
 
 
+def prepare_postgres_schema(admin_url: str) -> tuple[str, Callable[[], None]]:
+    """A new, migrated PostgreSQL schema; returns its URL and a function that drops it."""
+    schema = f"taxii_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in admin_url else "?"
+    url = f"{admin_url}{sep}options=-csearch_path%3D{schema}"
+    database = Database(url)
+    upgrade(database.engine)
+    database.dispose()
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return url, drop
+
+
 def run_node(folder: Path, *, database_url: str | None = None, workers: int = 1,
-             extra_env: dict[str, str] | None = None) -> Node:  # fmt: skip
+             extra_env: dict[str, str] | None = None, seed: bool | None = None) -> Node:  # fmt: skip
     """A running node with account ``analyst`` (ORG-A) and collection ``shared`` (everyone reads and writes).
 
-    Pass ``database_url`` to serve an existing, already migrated database.
+    Pass ``database_url`` to serve an existing, already migrated database (not seeded
+    unless ``seed=True``).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    fresh = database_url is None
+    fresh = database_url is None if seed is None else seed
     url = database_url or prepare_database(folder / "colsec.db")
     process, port = start_uvicorn(url, folder, workers=workers, extra_env=extra_env)
     node = Node(process=process, port=port, database_url=url, folder=folder)

@@ -16,7 +16,8 @@ from colsec.accounts.roles import Role
 from colsec.stix.tlp import TLP
 from colsec.store.models import CollectionObject, StixObject
 from colsec.taxii.models import TaxiiApiRoot
-from taxii.server import Credentials, Node, run_node
+from taxii.nodes import BACKENDS, start_node
+from taxii.server import Credentials, Node
 from taxii.stixdata import indicator, indicators
 
 TAXII = "application/taxii+json;version=2.1"
@@ -25,17 +26,14 @@ MAX_BODY = 200_000
 RFC3339_MICRO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
-    n = run_node(
-        tmp_path_factory.mktemp("taxii-edge"),
-        extra_env={"COLSEC_TAXII_MAX_PAGE": str(MAX_PAGE), "COLSEC_MAX_BODY_BYTES": str(MAX_BODY)},
-    )
-    n.add_account("other", org="ORG-B")
-    n.add_account("viewer", org="ORG-A", role=Role.VIEWER)
-    n.add_account("outsider", org="EXT", kind="external")
-    yield n
-    n.stop()
+@pytest.fixture(scope="module", params=BACKENDS)
+def node(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
+    env = {"COLSEC_TAXII_MAX_PAGE": str(MAX_PAGE), "COLSEC_MAX_BODY_BYTES": str(MAX_BODY)}
+    for n in start_node(request, tmp_path_factory, extra_env=env):
+        n.add_account("other", org="ORG-B")
+        n.add_account("viewer", org="ORG-A", role=Role.VIEWER)
+        n.add_account("outsider", org="EXT", kind="external")
+        yield n
 
 
 def _get(node: Node, url: str, who: str = "analyst", **kw: Any) -> httpx.Response:
