@@ -129,9 +129,14 @@ def _status(kind: str, value: str, n_objects: int, config: CorrelationConfig) ->
 
 # -- statistics ------------------------------------------------------------------------------
 
+# Most keys of an import are stated once: a count over the covering (kind, value) index skips
+# them before any row of observable or stix_object is read.
+_SHARED = "(SELECT count(*) FROM observable o2 WHERE o2.kind = k.kind AND o2.value = k.value) > 1"
+
 _EXACT_SQL = text(
+    "WITH sk AS MATERIALIZED (SELECT kind, value FROM corr_key k WHERE " + _SHARED + ") "
     "SELECT o.kind, o.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
-    "FROM corr_key k JOIN observable o ON o.kind = k.kind AND o.value = k.value "
+    "FROM sk k JOIN observable o ON o.kind = k.kind AND o.value = k.value "
     "JOIN stix_object s ON s.seq = o.object_seq "
     "WHERE s.is_latest AND NOT s.revoked GROUP BY o.kind, o.value"
 )
@@ -139,8 +144,9 @@ _EXACT_SQL = text(
 # PostgreSQL's planner prefers hashing the whole observables table against a few thousand keys;
 # LATERAL (with OFFSET 0 as a fence against flattening) keeps it to one index probe per key.
 _EXACT_SQL_PG = text(
+    "WITH sk AS MATERIALIZED (SELECT kind, value FROM corr_key k WHERE " + _SHARED + ") "
     "SELECT k.kind, k.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
-    "FROM corr_key k CROSS JOIN LATERAL ("
+    "FROM sk k CROSS JOIN LATERAL ("
     "  SELECT o.object_seq FROM observable o WHERE o.kind = k.kind AND o.value = k.value OFFSET 0"
     ") o JOIN stix_object s ON s.seq = o.object_seq "
     "WHERE s.is_latest AND NOT s.revoked GROUP BY k.kind, k.value"
@@ -150,8 +156,10 @@ _CONTAIN_SQL = text(
     "SELECT x.pk, x.pv, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) FROM ("
     "  SELECT e.parent_kind AS pk, e.parent_value AS pv, e.kind AS ck, e.value AS cv"
     "  FROM corr_key k JOIN correlation_edge e ON e.parent_kind = k.kind AND e.parent_value = k.value"
+    "  WHERE k.kind IN ('domain', 'cidr4', 'cidr6')"
     "  UNION SELECT e.parent_kind, e.parent_value, e.parent_kind, e.parent_value"
     "  FROM corr_key k JOIN correlation_edge e ON e.parent_kind = k.kind AND e.parent_value = k.value"
+    "  WHERE k.kind IN ('domain', 'cidr4', 'cidr6')"
     ") x JOIN observable o ON o.kind = x.ck AND o.value = x.cv "
     "JOIN stix_object s ON s.seq = o.object_seq "
     "WHERE s.is_latest AND NOT s.revoked GROUP BY x.pk, x.pv "
