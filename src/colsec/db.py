@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 __all__ = [
     "Database",
@@ -62,9 +61,9 @@ class Database:
 
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            kwargs["poolclass"] = NullPool if ":memory:" not in url else None
-            if kwargs["poolclass"] is None:
-                del kwargs["poolclass"]
+            # Pooled connections: the PRAGMAs run once per connection, not once per request.
+            kwargs["pool_size"] = 8
+            kwargs["max_overflow"] = 16
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10

@@ -79,7 +79,7 @@ def _credentials(request: Request) -> tuple[str | None, str] | None:
     raise Unauthorized(f"unsupported authorization scheme {scheme!r}")
 
 
-def _authenticate(request: Request) -> User | None:
+def _authenticate(request: Request) -> Actor | None:
     creds = _credentials(request)
     settings = get_settings(request)
     database = get_database(request)
@@ -89,19 +89,24 @@ def _authenticate(request: Request) -> User | None:
     }
     if creds is None:
         resolver: Callable[[Request], User | None] | None = getattr(request.app.state, "session_user", None)
-        return resolver(request) if resolver else None
+        user = resolver(request) if resolver else None
+        if user is None:
+            return None
+        with database.unit_of_work(write=False) as s:
+            return accounts.actor_for(s, user)
     username, token = creds
     with database.unit_of_work(write=False) as s:
         try:
-            return accounts.authenticate_token(
+            found = accounts.authenticate_token(
                 s, token=token, username=username, count_failures=False, **kwargs
             )
+            return accounts.actor_for(s, found)  # same session: one connection per request
         except ColsecError:
             pass
     # Failure: run again in a write transaction so the lockout counter is kept.
     s = database.session(write=True)
     try:
-        return accounts.authenticate_token(s, token=token, username=username, **kwargs)
+        return accounts.actor_for(s, accounts.authenticate_token(s, token=token, username=username, **kwargs))
     except ColsecError:
         s.commit()
         raise
@@ -113,11 +118,9 @@ def get_optional_actor(request: Request) -> Actor | None:
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    user = _authenticate(request)
-    if user is None:
+    actor = _authenticate(request)
+    if actor is None:
         return None
-    with get_database(request).unit_of_work(write=False) as s:
-        actor = accounts.actor_for(s, user)
     request.state.actor = actor
     return actor
 
@@ -131,7 +134,9 @@ def get_actor(request: Request) -> Actor:
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
-DbDep = Annotated[Session, Depends(get_db)]
+# scope="function": the transaction commits before the response is sent, so a client that
+# reads right after a successful write always sees it.
+DbDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def require_role(*roles: Role) -> Callable[[Actor], Actor]:
