@@ -432,8 +432,11 @@ class MatchEngine:
         return total
 
     # -- matching --------------------------------------------------------
-    def match(self, events: Sequence[Event]) -> list[Alert]:
-        """Alerts for a batch of events (in time order for windowed patterns)."""
+    def match(self, events: Sequence[Event], *, complex_only: bool = False) -> list[Alert]:
+        """Alerts for a batch of events (in time order for windowed patterns).
+
+        ``complex_only`` skips simple equality indicators (the vectorised path answered those).
+        """
         if not events:
             return []
         columns: dict[Key, tuple[list[str], list[int]]] = {}
@@ -496,12 +499,14 @@ class MatchEngine:
                         hits[ei].setdefault(c, [])
         alerts: list[Alert] = []
         for ei in sorted(hits):
-            alerts.extend(self._confirm(events[ei], hits[ei]))
+            alerts.extend(self._confirm(events[ei], hits[ei], complex_only))
         if self.complex:
             self._expire(max(e.ts for e in events))
         return alerts
 
-    def _confirm(self, ev: Event, codes: dict[int, list[tuple[str, Any]]]) -> Iterator[Alert]:
+    def _confirm(
+        self, ev: Event, codes: dict[int, list[tuple[str, Any]]], complex_only: bool = False
+    ) -> Iterator[Alert]:
         by_row: dict[int, dict[int, list[tuple[str, Any]]]] = defaultdict(dict)
         alive = self.alive
         for code, matched in codes.items():
@@ -512,6 +517,8 @@ class MatchEngine:
         for row, leaves in by_row.items():
             cx = self.complex.get(row)
             if cx is None:  # simple exact equality
+                if complex_only:
+                    continue
                 matched = leaves[0]
                 if not all(self.warninglisted(w, v) for w, v in matched):
                     yield self._alert(row, [ev], matched)

@@ -72,6 +72,23 @@ class RowTable:
         frame = self._chunks[k]
         return (frame["id"][i], frame["owner"][i], frame["tlp"][i], frame["name"][i])
 
+    def get_many(self, rows: Sequence[int]) -> dict[int, Meta]:
+        """Metadata of many rows with one gather per chunk (alerts come in batches)."""
+        out: dict[int, Meta] = {}
+        by_chunk: dict[int, list[int]] = {}
+        for row in rows:
+            meta = self._single.get(row)
+            if meta is not None:
+                out[row] = meta
+            else:
+                by_chunk.setdefault(bisect.bisect_right(self._starts, row) - 1, []).append(row)
+        for k, wanted in by_chunk.items():
+            start = self._starts[k]
+            sub = self._chunks[k][[r - start for r in wanted]]
+            for row, rec in zip(wanted, sub.iter_rows(), strict=True):
+                out[row] = (rec[0], rec[1], rec[2], rec[3])
+        return out
+
     def rows_of(self, ids: Sequence[str]) -> list[int]:
         """Every row ever given to any of ``ids`` (callers filter by liveness)."""
         out: list[int] = []

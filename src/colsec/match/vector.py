@@ -27,6 +27,7 @@ import polars as pl
 
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import Alert, MatchEngine
+from colsec.match.events import Event, parse_time
 from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
 from colsec.match.readers.network import eve_event
 
@@ -137,7 +138,12 @@ class VectorResult:
 
 
 def match_eve_frame(
-    engine: MatchEngine, df: pl.DataFrame, *, make_alerts: bool = True, row_offset: int = 0
+    engine: MatchEngine,
+    df: pl.DataFrame,
+    *,
+    make_alerts: bool = True,
+    row_offset: int = 0,
+    lines: list[bytes] | None = None,
 ) -> VectorResult:
     """Match every row of a parsed EVE frame; alerts are built only for hit rows."""
     if engine.scan and make_alerts:
@@ -150,7 +156,7 @@ def match_eve_frame(
         scan_alerts = engine.match(events)
         return VectorResult(len(df), len({id(a.events[-1]) for a in scan_alerts}), scan_alerts)
     return match_prepared(
-        engine, prepare_eve_frame(engine, df), df, make_alerts=make_alerts, row_offset=row_offset
+        engine, prepare_eve_frame(engine, df), df, make_alerts=make_alerts, row_offset=row_offset, lines=lines
     )
 
 
@@ -191,6 +197,7 @@ def match_prepared(
     *,
     make_alerts: bool = True,
     row_offset: int = 0,
+    lines: list[bytes] | None = None,
 ) -> VectorResult:
     """The matcher's half: hash, bitmap, binary search; Python only for the hit rows."""
     hit_rows: list[np.ndarray] = []
@@ -260,7 +267,7 @@ def match_prepared(
     rows, codes = rows[keep], codes[keep]
     alerts: list[Alert] = []
     if make_alerts and len(rows) and df is not None:
-        alerts = _alerts_for(engine, df, rows, codes, matched, row_offset)
+        alerts = _alerts_for(engine, df, rows, codes, matched, row_offset, lines)
     return VectorResult(prepared.rows, int(len(np.unique(rows))), alerts)
 
 
@@ -271,6 +278,7 @@ def _alerts_for(
     codes: np.ndarray,
     matched: dict[tuple[int, int], list[tuple[str, Any]]],
     row_offset: int,
+    lines: list[bytes] | None = None,
 ) -> list[Alert]:
     alerts: list[Alert] = []
     complex_rows: set[int] = set()
@@ -282,11 +290,26 @@ def _alerts_for(
         else:
             simple.setdefault(r, {}).setdefault(c, []).extend(matched.get((r, c), []))
     wanted = sorted(set(simple) | complex_rows)
+    sub = df[wanted]
+    stamps: list[int | None] = [None] * len(wanted)
+    if "timestamp" in sub.columns and sub.schema["timestamp"] == pl.String:
+        parsed = sub["timestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
+        stamps = parsed.dt.epoch("us").to_list()
+    if lines is not None:  # the original line is the cheapest route to the record
+        records = [orjson.loads(lines[r]) for r in wanted]
+    else:
+        records = [_drop_nulls(rec) for rec in sub.to_dicts()]
     events = {}
-    for r, rec in zip(wanted, df[wanted].to_dicts(), strict=True):
-        ev = eve_event(_drop_nulls(rec), row_offset + r + 1)
+    for r, rec, stamp in zip(wanted, records, stamps, strict=True):
+        line = row_offset + r + 1
+        if r in complex_rows:
+            ev = eve_event(rec, line)  # the evaluator needs the observables
+        else:
+            ts = stamp if stamp is not None else parse_time(rec.get("timestamp"))
+            ev = Event(ts, {}, "eve", line, rec) if ts is not None else None
         if ev is not None:
             events[r] = ev
+    meta = engine.rows.get_many(sorted({c // MAX_LEAVES for by_code in simple.values() for c in by_code}))
     for r, by_code in simple.items():
         ev = events.get(r)
         if ev is None:
@@ -296,13 +319,12 @@ def _alerts_for(
             if m and all(engine.warninglisted(w, v) for w, v in m):
                 engine.suppressed += 1
                 continue
-            ident, owner, tlp, name = engine.rows.get(ind)
+            ident, owner, tlp, name = meta[ind]
             alerts.append(Alert(ident, [ev], m, owner, tlp, name))
     if complex_rows:
         # exact semantics (and windowed state) come from the event path
         batch = [events[r] for r in sorted(complex_rows) if r in events]
-        complex_ids = {engine.rows.get(r)[0] for r in engine.complex}
-        alerts.extend(a for a in engine.match(batch) if a.indicator_id in complex_ids)
+        alerts.extend(engine.match(batch, complex_only=True))
     return alerts
 
 
@@ -316,10 +338,15 @@ def _candidates(idx: SuffixIndex | SubstringIndex, s: pl.Series) -> tuple[np.nda
 
 
 def _drop_nulls(value: Any) -> Any:
+    """A polars row as the record it came from: absent fields were filled with nulls."""
     if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+        return {
+            k: (_drop_nulls(v) if isinstance(v, dict | list) else v)
+            for k, v in value.items()
+            if v is not None
+        }
     if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
+        return [_drop_nulls(v) if isinstance(v, dict | list) else v for v in value]
     return value
 
 
