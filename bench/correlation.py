@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,8 +47,7 @@ def _value(kind: str, i: int) -> str:
     if kind == "cidr4":
         x = (abs(i) * 2654435761) % (2**32 - 2**24) + 2**24
         return f"{x >> 24}.{(x >> 16) & 255}.{(x >> 8) & 255}.0/24"
-    digest = hashlib.blake2b(f"{kind}{tag}".encode(), digest_size=32 if kind == "sha256" else 16).hexdigest()
-    return digest
+    return hashlib.blake2b(f"{kind}{tag}".encode(), digest_size=32 if kind == "sha256" else 16).hexdigest()
 
 
 _MIX = [("ipv4", 0.28), ("domain", 0.22), ("url", 0.2), ("sha256", 0.15), ("md5", 0.05), ("email", 0.05),
@@ -57,7 +55,9 @@ _MIX = [("ipv4", 0.28), ("domain", 0.22), ("url", 0.2), ("sha256", 0.15), ("md5"
 _STORE_KIND = {"parent": "domain"}
 
 
-def synthetic(n_obs: int, seed: int, start: int = 0, prefix: str = "b") -> Iterator[tuple[str, int, list[tuple[str, str]]]]:
+def synthetic(
+    n_obs: int, seed: int, start: int = 0, prefix: str = "b"
+) -> Iterator[tuple[str, int, list[tuple[str, str]]]]:
     """(object id, owner index, [(kind, value), (kind, value)]) for n_obs observables."""
     rng = random.Random(seed)
     kinds = [k for k, _ in _MIX]
@@ -71,7 +71,11 @@ def synthetic(n_obs: int, seed: int, start: int = 0, prefix: str = "b") -> Itera
             if rng.random() < SHARED_FRACTION:
                 i = -1 - rng.randrange(pool)
             pairs.append((_STORE_KIND.get(kind, kind), _value(kind, i)))
-        yield f"indicator--{uuid.UUID(int=int(hashlib.md5(prefix.encode()).hexdigest()[:4], 16) << 96 | (start + obj), version=4)}", rng.randrange(ORGS), pairs
+        yield (
+            f"indicator--{uuid.UUID(int=int(hashlib.md5(prefix.encode()).hexdigest()[:4], 16) << 96 | (start + obj), version=4)}",
+            rng.randrange(ORGS),
+            pairs,
+        )
 
 
 LOAD = r"""
@@ -184,7 +188,9 @@ print(json.dumps({"objects": res.inserted, "import_seconds": t_import, "correlat
 
 def _run(code: str, *args: str) -> dict[str, object]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False
+    )
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"benchmark step failed ({proc.returncode})")
@@ -216,7 +222,9 @@ def _drop_pg(base: str, schema: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=1_000_000, help="observables to correlate (10000000 for the full run)")
+    ap.add_argument(
+        "--n", type=int, default=1_000_000, help="observables to correlate (10000000 for the full run)"
+    )
     ap.add_argument("--backends", default="sqlite,pg")
     ap.add_argument("--pg", default=os.environ.get("COLSEC_BENCH_PG", PG_DEFAULT))
     ap.add_argument("--incremental", type=int, default=10_000, help="objects in the incremental import")
@@ -233,7 +241,10 @@ def main() -> None:
         try:
             print(f"[{backend}] loading {args.n:,} observables ...", flush=True)
             load = _run(LOAD, url, str(args.n), here)
-            print(f"[{backend}] loaded {load['observables']:,} in {load['load_seconds']:.0f}s; full correlation ...", flush=True)
+            print(
+                f"[{backend}] loaded {load['observables']:,} in {load['load_seconds']:.0f}s; full correlation ...",
+                flush=True,
+            )
             full = _run(FULL, url)
             print(f"[{backend}] full: {full}", flush=True)
             inc = _run(INCREMENTAL, url, str(args.incremental), str(args.n), here)
