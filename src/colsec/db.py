@@ -106,4 +106,5 @@ def lock_for_append(db: Session) -> None:
     transaction-scoped advisory lock.
     """
     if not is_sqlite(db):
-        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEQ_LOCK_KEY})
+        # Keyed by schema too: separate node databases sharing one server never queue on each other.
+        db.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"), {"k": SEQ_LOCK_KEY})
