@@ -117,7 +117,7 @@ def reference(folder: Path, n: int) -> dict[str, float]:
     objs = indicators(n, tag="ref")
     med = start_medallion(folder / "med", max_page_size=1000)
     try:
-        with TaxiiClient(med.root_url, username=USER, password=PASSWORD) as cl:
+        with TaxiiClient(med.root_url, username=USER, password=PASSWORD, timeout=300) as cl:
             for i in range(0, n, 500):
                 cl.add_objects(med.collection_id, objs[i : i + 500])
 
@@ -128,7 +128,7 @@ def reference(folder: Path, n: int) -> dict[str, float]:
 
         b = _receiver(folder / "B-med", med.root_url, Creds())
         t = time.monotonic()
-        report = sync_peer(b, "source", page_size=1000)
+        report = sync_peer(b, "source", page_size=1000, client_options={"timeout": 300})
         med_s = time.monotonic() - t
         assert report.ok and report.inserted == n, report
         b.dispose()
@@ -143,38 +143,45 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--objects", type=int, default=20_000, help="objects for the throughput run")
-    parser.add_argument("--reference", type=int, default=3_000, help="objects for the medallion comparison")
+    parser.add_argument("--reference", type=int, default=1_000, help="objects for the medallion comparison")
     parser.add_argument("--rounds", type=int, default=5, help="latency samples")
     parser.add_argument("--latency-only", action="store_true")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="colsec-bench-fed-"))
-    try:
-        pull_b, pull_c = latency(folder / "pull", args.rounds, push=False, verbose=args.verbose)
-        push_b, push_c = latency(folder / "push", args.rounds, push=True, verbose=args.verbose)
-        if args.latency_only:
-            print(f"pull A→B {pull_b} A→B→C {pull_c}\npush A→B {push_b} A→B→C {push_c}")
-            return
-        ref = reference(folder / "ref", args.reference)
-        tp = throughput(folder / "tp", args.objects)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
     def fmt(xs: list[float]) -> str:
         return f"median {statistics.median(xs):.2f} s, max {max(xs):.2f} s"
 
-    print("propagation (GREEN indicator POSTed to A over TAXII, until stored)")
-    print(f"  pull, 1 s interval   A→B: {fmt(pull_b)}   A→B→C: {fmt(pull_c)}   (target A→B→C < 3 s)")
-    print(f"  push (urgent)        A→B: {fmt(push_b)}   A→B→C: {fmt(push_c)}   (target < 1 s)")
-    print(f"pull of {ref['objects']:,} indicators, same client and receiver")
-    print(
-        f"  from medallion (reference): {ref['medallion_s']:.1f} s ({ref['objects'] / ref['medallion_s']:.0f}/s)"
-    )
-    print(f"  from a colsec node:         {ref['colsec_s']:.1f} s ({ref['objects'] / ref['colsec_s']:.0f}/s)")
-    print(
-        f"sync throughput, {tp['objects']:,} indicators, page 1000: {tp['sync_s']:.1f} s = {tp['per_s']:.0f} objects/s"
-    )
-    print(f"  (seeding them on A took {tp['seed_s']:.1f} s)")
+    try:
+        pull_b, pull_c = latency(folder / "pull", args.rounds, push=False, verbose=args.verbose)
+        print("propagation (GREEN indicator POSTed to A over TAXII, until stored)", flush=True)
+        print(
+            f"  pull, 1 s interval   A→B: {fmt(pull_b)}   A→B→C: {fmt(pull_c)}   (target A→B→C < 3 s)",
+            flush=True,
+        )
+        push_b, push_c = latency(folder / "push", args.rounds, push=True, verbose=args.verbose)
+        print(
+            f"  push (urgent)        A→B: {fmt(push_b)}   A→B→C: {fmt(push_c)}   (target < 1 s)", flush=True
+        )
+        if args.latency_only:
+            return
+        ref = reference(folder / "ref", args.reference)
+        print(f"pull of {ref['objects']:,} indicators, same client and receiver")
+        print(
+            f"  from medallion (reference): {ref['medallion_s']:.1f} s ({ref['objects'] / ref['medallion_s']:.0f}/s)"
+        )
+        print(
+            f"  from a colsec node:         {ref['colsec_s']:.1f} s ({ref['objects'] / ref['colsec_s']:.0f}/s)",
+            flush=True,
+        )
+        tp = throughput(folder / "tp", args.objects)
+        print(
+            f"sync throughput, {tp['objects']:,} indicators, page 1000: {tp['sync_s']:.1f} s = {tp['per_s']:.0f} objects/s"
+        )
+        print(f"  (seeding them on A took {tp['seed_s']:.1f} s)", flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
