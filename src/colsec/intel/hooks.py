@@ -10,9 +10,8 @@ sent after that transaction commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from colsec.intel import exposure, scoring, signals
@@ -31,7 +30,6 @@ class IntelConfig:
     allow_private_webhooks: bool = True
     send_webhooks: bool = True
     benign: BenignLookup | None = None  # None: the stored MISP warninglists (colsec.formats.warninglists)
-    _wl_cache: dict[str, object] = field(default_factory=dict)
 
 
 _CONFIG = IntelConfig()
@@ -59,26 +57,15 @@ def uninstall() -> None:
 
 
 def benign_lookup(db: Session) -> BenignLookup | None:
-    """The configured lookup, else the stored warninglists (index rebuilt only when they change)."""
+    """The configured lookup, else the stored MISP warninglists (the formats domain's cached index)."""
     if _CONFIG.benign is not None:
         return _CONFIG.benign
     try:
-        from colsec.formats.models import Warninglist, WarninglistEntry
-        from colsec.formats.warninglists import load_index
+        from colsec.formats.warninglists import cached_index
     except ImportError:  # formats domain absent: nothing is warninglisted
         return None
-    stamp = (
-        db.execute(select(func.count(), func.max(Warninglist.updated_at))).one(),
-        db.execute(select(func.max(WarninglistEntry.id))).scalar(),
-    )
-    cache = _CONFIG._wl_cache
-    if cache.get("stamp") != stamp:
-        index = load_index(db)
-        if stamp[0][0] == 0:
-            cache.update(stamp=stamp, lookup=None)
-        else:
-            cache.update(stamp=stamp, lookup=lambda k, v: ", ".join(sorted(index.lists_for(k, v))) or None)
-    return cache.get("lookup")  # type: ignore[return-value]
+    index = cached_index(db)
+    return lambda kind, value: ", ".join(sorted(index.lists_for(kind, value))) or None
 
 
 CHUNK = 50_000
