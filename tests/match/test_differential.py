@@ -19,7 +19,7 @@ from stix2matcher.matcher import match as reference_match
 
 from colsec.match.evaluate import find_binding
 from colsec.match.observed import observations_from_stix
-from colsec.match.parse import parse_pattern
+from colsec.stix.pattern_parse import parse_pattern
 
 from .strategies import observation_expression, observed_data_sets
 

@@ -15,9 +15,9 @@ from colsec.match.compiler import plan_pattern, required_literal
 from colsec.match.engine import IndicatorRecord, MatchEngine
 from colsec.match.evaluate import find_binding
 from colsec.match.events import Event
-from colsec.match.parse import parse_pattern
 from colsec.match.readers import read_file
 from colsec.match.regex import compile_regex
+from colsec.stix.pattern_parse import parse_pattern
 
 from .strategies import comparison_expression, scos
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stix2patterns.v21.pattern import Pattern
 
-from colsec.match.ast import Comparison, Observation, Qualified, Within
-from colsec.match.parse import PatternSemanticError, PatternSyntaxError, parse_pattern
+from colsec.stix.pattern_ast import Comparison, Observation, Qualified, Within
+from colsec.stix.pattern_parse import PatternSemanticError, PatternSyntaxError, parse_pattern
 
 TOKENS = [
     "[",

@@ -9,8 +9,8 @@ import pytest
 from colsec.match.engine import IndicatorRecord, MatchEngine
 from colsec.match.evaluate import find_binding
 from colsec.match.observed import observations_from_stix
-from colsec.match.parse import parse_pattern
 from colsec.match.regex import MAX_REGEX_LENGTH, RegexError, compile_like, compile_regex, like_to_regex
+from colsec.stix.pattern_parse import parse_pattern
 
 
 def test_catastrophic_patterns_stay_linear() -> None:

@@ -21,7 +21,7 @@ from stix2matcher.matcher import match as reference_match
 
 from colsec.match.evaluate import find_binding
 from colsec.match.observed import observations_from_stix
-from colsec.match.parse import parse_pattern
+from colsec.stix.pattern_parse import parse_pattern
 
 
 def bundle(*scos: dict[str, Any], first: str = "2024-01-01T00:00:00Z") -> list[dict[str, Any]]:

@@ -19,7 +19,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from colsec.match.ast import (
+from colsec.match.events import HASH_NAMES
+from colsec.stix.pattern_ast import (
     STAR,
     And,
     Comparison,
@@ -31,7 +32,6 @@ from colsec.match.ast import (
     Repeats,
     Within,
 )
-from colsec.match.events import HASH_NAMES
 
 __all__ = [
     "MAX_LEAVES",

@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from colsec.match.ast import Comparison, CompExpr
 from colsec.match.compiler import MAX_LEAVES, Anchor, Plan, plan_pattern
 from colsec.match.evaluate import Obs, evaluate_comparison, find_binding, select
 from colsec.match.events import HASH_NAMES, Event
 from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex, hash_strings
-from colsec.match.parse import PatternSyntaxError, parse_pattern
 from colsec.match.rows import RowTable
+from colsec.stix.pattern_ast import Comparison, CompExpr
+from colsec.stix.pattern_parse import PatternSyntaxError, parse_pattern
 
 __all__ = ["Alert", "CompileReport", "IndicatorRecord", "MatchEngine", "flatten"]
 

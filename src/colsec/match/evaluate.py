@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from itertools import combinations, islice
 from typing import Any
 
-from colsec.match.ast import (
+from colsec.match.regex import compile_like, compile_regex
+from colsec.stix.pattern_ast import (
     STAR,
     And,
     Comparison,
@@ -47,8 +48,7 @@ from colsec.match.ast import (
     Timestamp,
     Within,
 )
-from colsec.match.parse import PatternSyntaxError, timestamp_micros
-from colsec.match.regex import compile_like, compile_regex
+from colsec.stix.pattern_parse import PatternSyntaxError, timestamp_micros
 
 __all__ = [
     "MAX_BINDINGS",

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from colsec.match.evaluate import Obs
-from colsec.match.parse import timestamp_micros
+from colsec.stix.pattern_parse import timestamp_micros
 
 __all__ = ["observations_from_stix"]
 

@@ -24,9 +24,9 @@ from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
 from colsec.match.engine import Alert, CompileReport, IndicatorRecord, MatchEngine
 from colsec.match.events import Event
-from colsec.match.parse import timestamp_micros
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats, read_lines
 from colsec.match.sightings import SightingAggregator
+from colsec.stix.pattern_parse import timestamp_micros
 from colsec.stix.tlp import TLP
 from colsec.store import audit, queries
 from colsec.store.service import ImportResult, import_objects

@@ -1,15 +1,31 @@
 """STIX patterning at the boundary: syntax validation and simple comparison atoms.
 
-Validation uses the OASIS reference grammar (stix2-patterns).  The matching
-engine has its own compiler; this module only answers "is the pattern valid?"
-and "which plain ``path = 'value'`` comparisons does it contain?" (for the
-observables index).
+Uses the project's hand-written parser (``pattern_parse``), ~25× faster than
+stix2-patterns' ANTLR grammar, which stays the reference in the differential
+tests (tests/match/test_parse.py).  The store validates every indicator with it,
+so bulk imports are not bound by the parser.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import NamedTuple
+
+from colsec.stix.pattern_ast import (
+    STAR,
+    And,
+    Comparison,
+    CompExpr,
+    FollowedBy,
+    ObsAnd,
+    Observation,
+    ObsExpr,
+    ObsOr,
+    Or,
+    Qualified,
+    Timestamp,
+)
+from colsec.stix.pattern_parse import PatternSyntaxError, parse_pattern
 
 __all__ = ["MAX_PATTERN_LENGTH", "Atom", "PatternError", "comparison_atoms", "equality_atoms", "validate"]
 
@@ -22,38 +38,67 @@ class PatternError(ValueError):
 
 class Atom(NamedTuple):
     object_type: str
-    path: str  # dotted property path, quotes removed: "hashes.SHA-256"
+    path: str  # dotted property path: "hashes.SHA-256", "values[*].name"
     op: str  # "=", "NOT =", "IN", "LIKE", "ISSUBSET", ...
-    value: str  # literal with quotes removed (lists kept as text)
+    value: str  # the literal as text (lists/sets as their repr)
 
 
-def _unquote(literal: str) -> str:
-    if len(literal) >= 2 and literal[0] == "'" and literal[-1] == "'":
-        return literal[1:-1].replace("\\'", "'").replace("\\\\", "\\")
-    return literal
+def _path_text(path: tuple[object, ...]) -> str:
+    parts: list[str] = []
+    for step in path:
+        if step is STAR:
+            parts.append("[*]")
+        elif isinstance(step, int):
+            parts.append(f"[{step}]")
+        else:
+            parts.append(("." if parts else "") + str(step))
+    return "".join(parts)
 
 
-@lru_cache(maxsize=4096)
+def _value_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Timestamp):
+        return str(value.micros)
+    return repr(value)
+
+
+def _comparisons(expr: ObsExpr | CompExpr) -> list[Comparison]:
+    out: list[Comparison] = []
+    stack: list[object] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Comparison):
+            out.append(node)
+        elif isinstance(node, And | Or):
+            stack.extend(reversed(node.items))
+        elif isinstance(node, Observation):
+            stack.append(node.expr)
+        elif isinstance(node, ObsAnd | ObsOr | FollowedBy):
+            stack.extend([node.right, node.left])
+        elif isinstance(node, Qualified):
+            stack.append(node.expr)
+    return out
+
+
+@lru_cache(maxsize=8192)
 def _inspect(text: str) -> tuple[Atom, ...]:
     if not isinstance(text, str) or not text.strip():
         raise PatternError("pattern is empty")
     if len(text) > MAX_PATTERN_LENGTH:
         raise PatternError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
-    from stix2patterns.exceptions import ParseException
-    from stix2patterns.v21.pattern import Pattern
-
     try:
-        data = Pattern(text).inspect()
-    except ParseException as exc:
-        raise PatternError(str(exc).splitlines()[0] if str(exc) else "invalid pattern") from None
-    except Exception as exc:  # the ANTLR runtime raises assorted errors on garbage
-        raise PatternError(f"invalid pattern: {exc}") from None
-    atoms: list[Atom] = []
-    for obj_type, comps in data.comparisons.items():
-        for path, op, value in comps:
-            parts = [p if isinstance(p, str) else f"[{p}]" for p in path]
-            atoms.append(Atom(obj_type, ".".join(_unquote(p) for p in parts), op, _unquote(value)))
-    return tuple(atoms)
+        tree = parse_pattern(text)
+    except PatternSyntaxError as exc:
+        raise PatternError(str(exc) or "invalid pattern") from None
+    except RecursionError:
+        raise PatternError("pattern nested too deeply") from None
+    return tuple(
+        Atom(c.object_type, _path_text(c.path), ("NOT " if c.negated else "") + c.op, _value_text(c.value))
+        for c in _comparisons(tree)
+    )
 
 
 def validate(text: str) -> None:

@@ -20,7 +20,7 @@ import calendar
 import re
 from functools import lru_cache
 
-from colsec.match.ast import (
+from colsec.stix.pattern_ast import (
     STAR,
     And,
     Comparison,
