@@ -91,8 +91,7 @@ def test_acceptance_matches_reference_grammar(tokens: list[str]) -> None:
     text = " ".join(tokens)
     got = ours_accepts(text)
     if got is None:
-        assert reference_accepts(text), text  # semantic refusals only happen to grammatical text
-        return
+        return  # refused on a semantic rule (possibly before reaching a later syntax error)
     assert got is reference_accepts(text), text
 
 
@@ -179,6 +178,7 @@ def mutated_patterns(draw: st.DrawFn) -> str:
 def test_near_misses_agree_with_reference(text: str) -> None:
     got = ours_accepts(text)
     if got is None:
-        assert reference_accepts(text), text
+        # refused on a semantic rule: the parser reports the first problem it meets, so a
+        # broken rule early in the text can be reported before a later syntax error
         return
     assert got is reference_accepts(text), text
