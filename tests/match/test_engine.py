@@ -218,3 +218,12 @@ def test_sightings_aggregate_per_indicator_and_window() -> None:
     again = SightingAggregator(sighter_identity="identity--0e2a5b49-3c7a-4f11-9d3b-5d6b8c1e2f30")
     again.add(engine.match(events))
     assert [s["id"] for s in again.sightings()] == [s["id"] for s in sightings]
+
+
+def test_quoted_keys_with_dots_are_evaluated_exactly() -> None:
+    engine = MatchEngine()
+    engine.load([IndicatorRecord("indicator--q", "[x-thing:'a.b' = 'v']")])
+    hit = _event([{"id": "1", "type": "x-thing", "a.b": "v"}])
+    miss = _event([{"id": "1", "type": "x-thing", "a": {"b": "v"}}])
+    assert [a.indicator_id for a in engine.match([hit])] == ["indicator--q"]
+    assert engine.match([miss]) == []

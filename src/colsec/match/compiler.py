@@ -193,6 +193,8 @@ def _comparison_anchors(c: Comparison) -> tuple[list[Anchor], bool]:
     scan: list[Anchor] = [("scan", c.object_type, "", None)]
     if c.negated or c.op in ("!=", "<", "<=", ">", ">=", "EXISTS", "ISSUPERSET"):
         return scan, False
+    if any(isinstance(step, str) and ("." in step or "[" in step) for step in c.path):
+        return scan, False  # a quoted key with '.' or '[' cannot be a flat index key: evaluate exactly
     if c.op == "=":
         if isinstance(c.value, str):
             return [("eq", c.object_type, key, c.value)], plain
