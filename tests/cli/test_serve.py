@@ -24,15 +24,31 @@ def test_demo_then_serve_on_default_sqlite(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLSEC_")}
     env["COLUMNS"] = "200"
     cwd = tmp_path  # default data dir ./colsec-data relative to the working directory
-    demo = subprocess.run([sys.executable, "-m", "colsec", "demo"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    demo = subprocess.run(
+        [sys.executable, "-m", "colsec", "demo"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert demo.returncode == 0, demo.stderr
     assert (cwd / "colsec-data" / "colsec.db").exists() and (cwd / "colsec-data" / "secret.key").exists()
     token = subprocess.run(
-        [sys.executable, "-m", "colsec", "token", "create", "nm-analyst"], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "colsec", "token", "create", "nm-analyst"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout.strip()
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "colsec", "serve", "--port", str(port)], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", "colsec", "serve", "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -44,7 +60,9 @@ def test_demo_then_serve_on_default_sqlite(tmp_path: Path) -> None:
                 time.sleep(0.2)
         else:
             raise AssertionError("node did not come up")
-        stats = httpx.get(f"{base}/api/v1/stats", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        stats = httpx.get(
+            f"{base}/api/v1/stats", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
         assert stats["objects"] > 200 and stats["by_type"]["indicator"] > 50
         home = httpx.get(base + "/", timeout=10, follow_redirects=True)
         assert home.status_code == 200

@@ -79,7 +79,9 @@ def import_cmd(
     org: Annotated[str | None, typer.Option(help="Owner organisation (short name)")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
     tlp: Annotated[str | None, typer.Option(help="TLP for objects without a TLP marking")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="stix, misp, attack, csv, text (default: detect)")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="stix, misp, attack, csv, text (default: detect)")
+    ] = None,
 ) -> None:
     """Import files, one transaction per file (all-or-nothing), with a progress bar."""
     from colsec.cli.formats import import_non_stix
