@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
+from functools import lru_cache
 
 __all__ = [
     "TIMESTAMP_RE",
@@ -84,7 +85,22 @@ def format_timestamp(dt: datetime, *, precision: str = "micro") -> str:
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+@lru_cache(maxsize=65_536)
+def _canonical(value: str) -> str:
+    return _canonical_uncached(value)
+
+
 def canonical_timestamp(value: object) -> str:
+    """Canonical sortable form of a STIX timestamp string (ValueError if malformed).
+
+    Cached: bulk imports repeat the same few timestamps (one MISP event, one bundle).
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"timestamp must be a string, got {type(value).__name__}")
+    return _canonical(value)
+
+
+def _canonical_uncached(value: object) -> str:
     """Canonical sortable form of a STIX timestamp string (ValueError if malformed).
 
     String work only (no datetime): this runs several times per imported object.

@@ -86,11 +86,19 @@ class _Clock:
     def __init__(self, db: Session) -> None:
         last = db.execute(select(func.max(StixObject.date_added))).scalar()
         now = datetime.now(UTC)
-        self.t = max(now, parse_timestamp(last) + timedelta(microseconds=1)) if last else now
+        start = max(now, parse_timestamp(last) + timedelta(microseconds=1)) if last else now
+        self._second = start.replace(microsecond=0)
+        self._prefix = format_timestamp(self._second)[:19]
+        self._micro = start.microsecond
 
     def next(self) -> str:
-        value = format_timestamp(self.t)
-        self.t += timedelta(microseconds=1)
+        # Formats the seconds part once per second rather than once per row (a hot loop).
+        if self._micro >= 1_000_000:
+            self._second += timedelta(seconds=self._micro // 1_000_000)
+            self._micro %= 1_000_000
+            self._prefix = format_timestamp(self._second)[:19]
+        value = f"{self._prefix}.{self._micro:06d}Z"
+        self._micro += 1
         return value
 
 
