@@ -158,3 +158,16 @@ def test_unknown_route_and_bad_params_are_json(client, make_account) -> None:
     assert r.status_code == 422 and r.json()["error"] == "invalid_input"
     r = client.get("/api/v1/objects", params={"added_after": "yesterday"}, headers=a.headers)
     assert r.status_code == 422 and "added_after" in r.json()["detail"]
+
+
+def test_revoking_an_invisible_object_does_not_reveal_it(client, make_account) -> None:
+    """403 would confirm that a TLP:RED object with this id exists; the answer is 404 as for no object."""
+    a = make_account(Role.ANALYST, "ORG-A")
+    b = make_account(Role.ANALYST, "ORG-B")
+    red = _indicator("198.51.100.98", TLP.RED)
+    client.post("/api/v1/objects", json=red, headers=a.headers)
+    hidden = client.post(f"/api/v1/objects/{red['id']}/revoke", headers=b.headers)
+    missing = client.post(f"/api/v1/objects/indicator--{uuid.uuid4()}/revoke", headers=b.headers)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["error"] == "not_found"
+    assert client.get(f"/api/v1/objects/{red['id']}", headers=a.headers).json().get("revoked") is not True

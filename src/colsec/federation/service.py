@@ -9,7 +9,6 @@ applies the same restriction (see ``colsec.federation.sync``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -21,13 +20,12 @@ from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor
 from colsec.accounts.service import get_org_by_name
 from colsec.db import is_sqlite
-from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
+from colsec.errors import Conflict, InvalidInput, NotFound
 from colsec.federation.models import Peer
-from colsec.stix.ids import format_timestamp, now_timestamp, parse_timestamp
 from colsec.store import audit
-from colsec.store.models import SharingGroup, SharingGroupMember, StixObject
+from colsec.store.models import SharingGroup, SharingGroupMember
 from colsec.store.policy import GROUP_PROPERTY
-from colsec.store.service import import_objects
+from colsec.store.service import import_objects, latest_for_owner, next_modified
 
 __all__ = [
     "GROUP_PROPERTY",
@@ -224,24 +222,13 @@ def list_sharing_groups(db: Session) -> list[SharingGroup]:
 def attach_sharing_group(db: Session, *, actor: Actor, object_id: str, group: str) -> dict[str, Any]:
     """Restrict an object to a sharing group: a new version that carries the group with it."""
     g = get_sharing_group(db, group)
-    row = db.execute(
-        select(StixObject).where(StixObject.id == object_id, StixObject.is_latest)
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"object {object_id} not found")
-    if not actor.is_system and row.owner_org_id != actor.org_id:
-        raise Forbidden(f"{object_id}: only the owning organisation may change its sharing group")
+    row = latest_for_owner(db, actor=actor, object_id=object_id, action="change its sharing group")
     body = orjson.loads(row.body)
     if "modified" not in body:
         raise InvalidInput(f"{object_id}: objects without versions (SCOs) cannot carry a sharing group")
     members = [o.identity_id for o in group_members(db, g.id)]
     body[GROUP_PROPERTY] = {"name": g.name, "members": sorted(members)}
-    now = now_timestamp()
-    body["modified"] = (
-        now
-        if now > row.modified
-        else format_timestamp(parse_timestamp(row.modified) + timedelta(milliseconds=1))
-    )
+    body["modified"] = next_modified(row.modified)
     import_objects(
         db,
         actor=actor,

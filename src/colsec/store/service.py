@@ -44,6 +44,8 @@ __all__ = [
     "POST_IMPORT_HOOKS",
     "ImportResult",
     "import_objects",
+    "latest_for_owner",
+    "next_modified",
     "revoke_object",
 ]
 
@@ -382,27 +384,48 @@ def _fix_latest(db: Session, ids: list[str]) -> None:
             )
 
 
-def revoke_object(db: Session, *, actor: Actor, object_id: str) -> dict[str, Any]:
-    """Publish a revoked version of the latest version (only the owner may)."""
+def latest_for_owner(db: Session, *, actor: Actor, object_id: str, action: str) -> StixObject:
+    """The latest version, for a change only its owner may make.
+
+    A caller who may not even see the object gets 404, not 403: the answer must not
+    reveal that a TLP:RED object with this id exists.
+    """
+    from colsec.store.policy import visible_clause
+    from colsec.store.queries import recipient_for_org
+
     row = db.execute(
         select(StixObject).where(StixObject.id == object_id, StixObject.is_latest)
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"object {object_id} not found")
-    if row.owner_org_id != actor.org_id:
-        raise Forbidden(f"{object_id}: only the owning organisation may revoke it")
+    if actor.is_system or row.owner_org_id == actor.org_id:
+        return row
+    visible = db.execute(
+        select(StixObject.seq).where(
+            StixObject.seq == row.seq, visible_clause(recipient_for_org(db, actor.org_id))
+        )
+    ).first()
+    if visible is None:
+        raise NotFound(f"object {object_id} not found")
+    raise Forbidden(f"{object_id}: only the owning organisation may {action}")
+
+
+def next_modified(previous: str) -> str:
+    """A ``modified`` for a new version: now, or just after the previous one if the clock lags."""
+    now = now_timestamp()
+    return now if now > previous else format_timestamp(parse_timestamp(previous) + timedelta(milliseconds=1))
+
+
+def revoke_object(db: Session, *, actor: Actor, object_id: str) -> dict[str, Any]:
+    """Publish a revoked version of the latest version (only the owner may)."""
+    row = latest_for_owner(db, actor=actor, object_id=object_id, action="revoke it")
     body = orjson.loads(row.body)
     if body.get("revoked"):
         return dict(body)
     if "modified" not in body and "created" not in body:
         raise InvalidInput(f"{object_id}: objects without versions (SCOs) cannot be revoked")
-    now = now_timestamp()
     body["revoked"] = True
-    body["modified"] = (
-        now
-        if now > row.modified
-        else format_timestamp(parse_timestamp(row.modified) + timedelta(milliseconds=1))
-    )
+    body["modified"] = next_modified(row.modified)
     import_objects(db, actor=actor, objects=[body], owner_org_id=row.owner_org_id)
     audit.record(db, actor=actor, action="stix.revoke", target=object_id)
     return dict(body)
