@@ -418,7 +418,7 @@ def _literal_value(kind: str, text: str) -> Literal:
         raise PatternSemanticError(str(exc)) from None
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)  # small: parsed trees are GC-tracked and bulk imports rarely repeat a pattern
 def parse_pattern(text: str) -> ObsExpr:
     """Parse ``text``; raise :class:`PatternSyntaxError` when it is not STIX 2.1 patterning."""
     if not isinstance(text, str) or not text.strip():

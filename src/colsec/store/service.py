@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor
 from colsec.db import is_sqlite, lock_for_append
 from colsec.errors import Forbidden, InvalidInput, NotFound, StixValidationError
+from colsec.gcpause import tick as gc_tick
+from colsec.gcpause import young_gc_only
 from colsec.stix.ids import format_timestamp, now_timestamp, parse_timestamp
 from colsec.stix.observables import extract as extract_observables
 from colsec.stix.tlp import TLP, marking_id, tlp_of
@@ -123,12 +125,34 @@ def import_objects(
     ``keep_going`` stores the valid objects and reports the invalid ones instead of
     refusing the unit (TAXII POST semantics: per-object success and failure).
     """
+    with young_gc_only():
+        return _import_objects(
+            db, actor=actor, objects=objects, owner_org_id=owner_org_id, default_tlp=default_tlp,
+            collection_ids=collection_ids, recipient_org_ids=recipient_org_ids,
+            sharing_group_id=sharing_group_id, origin=origin, progress=progress, keep_going=keep_going,
+        )  # fmt: skip
+
+
+def _import_objects(
+    db: Session,
+    *,
+    actor: Actor,
+    objects: Iterable[Mapping[str, Any]],
+    owner_org_id: int | None,
+    default_tlp: TLP,
+    collection_ids: Sequence[str],
+    recipient_org_ids: Sequence[int],
+    sharing_group_id: int | None,
+    origin: str | None,
+    progress: Any,
+    keep_going: bool,
+) -> ImportResult:
     owner = owner_org_id if owner_org_id is not None else actor.org_id
     lock_for_append(db)
     clock = _Clock(db)
     result = ImportResult()
     seen: dict[bytes, bytes] = {}
-    batch: list[tuple[dict[str, Any], Any, bytes]] = []
+    batch: list[tuple[dict[str, Any], Any, bytes, TLP]] = []
     failed = False
     group_claim = _group_claim(db, sharing_group_id) if sharing_group_id is not None else None
 
@@ -139,6 +163,7 @@ def import_objects(
                 origin, keep_going,
             )  # fmt: skip
         batch.clear()
+        gc_tick()
 
     for obj in objects:
         result.received += 1
@@ -155,6 +180,7 @@ def import_objects(
                 *body_obj.get("object_marking_refs", []),
                 marking_id(default_tlp),
             ]
+            level = default_tlp
         if group_claim is not None and GROUP_PROPERTY not in body_obj and facts.type != "marking-definition":
             body_obj[GROUP_PROPERTY] = group_claim  # the restriction travels with the object to peers
         body = orjson.dumps(body_obj, option=orjson.OPT_SORT_KEYS)
@@ -173,7 +199,7 @@ def import_objects(
                 result.unchanged += 1
             continue
         seen[key] = digest
-        batch.append((body_obj, facts, body))
+        batch.append((body_obj, facts, body, TLP.AMBER if level is None else level))
         if len(batch) >= BATCH_SIZE:
             flush()
             if progress is not None:
@@ -227,7 +253,7 @@ def _add_error(result: ImportResult, object_id: str | None, message: str) -> Non
 
 def _store_batch(
     db: Session,
-    batch: list[tuple[dict[str, Any], Any, bytes]],
+    batch: list[tuple[dict[str, Any], Any, bytes, TLP]],
     result: ImportResult,
     owner: int | None,
     clock: _Clock,
@@ -237,7 +263,7 @@ def _store_batch(
     origin: str | None,
     keep_going: bool,
 ) -> None:
-    ids = list({facts.id for _, facts, _ in batch})
+    ids = list({facts.id for _, facts, _, _ in batch})
     existing_owner = dict(
         db.execute(
             select(StixObject.id, StixObject.owner_org_id).where(StixObject.id.in_(ids), StixObject.is_latest)
@@ -245,7 +271,7 @@ def _store_batch(
     )
     rows: list[dict[str, Any]] = []
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
-    for body_obj, facts, body in batch:
+    for body_obj, facts, body, level in batch:
         prev_owner = existing_owner.get(facts.id, owner)
         if origin is None and facts.id in existing_owner and prev_owner != owner:
             msg = f"{facts.id}: owned by another organisation; only its owner may publish new versions"
@@ -261,7 +287,7 @@ def _store_batch(
             "modified": facts.modified,
             "created_by_ref": facts.created_by_ref,
             "owner_org_id": prev_owner,
-            "tlp": int(_level(body_obj)),
+            "tlp": int(level),
             "sharing_group_id": sharing_group_id,
             "revoked": facts.revoked,
             "is_latest": True,
@@ -295,7 +321,9 @@ def _store_batch(
         for kind, value in set(extract_observables(body_obj)):
             obs_rows.append({"kind": kind, "value": value, "object_seq": seq, "object_id": oid})
     if obs_rows:
-        db.execute(insert(Observable), obs_rows)
+        db.execute(
+            Observable.__table__.insert(), obs_rows
+        )  # Core executemany: no ORM bulk bookkeeping per row
     multi = [oid for oid in {r[1] for r in inserted} if oid in existing_owner] + [
         oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
     ]
@@ -333,11 +361,6 @@ def _store_batch(
             insert(ObjectRecipient),
             [{"object_seq": s, "organisation_id": o} for s in new_seqs for o in recipient_org_ids],
         )
-
-
-def _level(obj: Mapping[str, Any]) -> TLP:
-    level = tlp_of(obj)
-    return TLP.AMBER if level is None else level  # TLP.CLEAR is 0: never use `or` here
 
 
 def _inherit_collections(db: Session, new_versions: list[tuple[int, str]]) -> None:
