@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -169,6 +170,25 @@ def start_medallion(folder: Path, objects: list[dict[str, Any]], limit: int) -> 
     )  # fmt: skip
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += stats.get(p, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in stats.items() if parent == p)
+    return total
+
+
 # --- load ---------------------------------------------------------------------------------------
 
 
@@ -180,6 +200,8 @@ class Result:
     errors: int = 0
     unfinished: int = 0
     elapsed: float = 0.0
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
 
 
 async def _get(
@@ -226,6 +248,7 @@ async def _client(target: Target, limit: int, until: float, result: Result, seed
 
 def run_load(target: Target, *, clients: int, seconds: float, limit: int) -> Result:
     result = Result()
+    server0, client0 = cpu_seconds(target.process.pid), time.process_time()
     start = time.perf_counter()
     until = start + seconds
 
@@ -234,6 +257,8 @@ def run_load(target: Target, *, clients: int, seconds: float, limit: int) -> Res
 
     asyncio.run(main())
     result.elapsed = time.perf_counter() - start
+    result.server_cpu = cpu_seconds(target.process.pid) - server0
+    result.client_cpu = time.process_time() - client0
     return result
 
 
@@ -267,6 +292,8 @@ def main() -> None:
                 if name == "colsec"
                 else start_medallion(folder, objects, args.limit)
             )
+            gc.collect()
+            gc.freeze()  # the 100,000 generated objects must not put GC pauses into the client's timings
             try:
                 print(f"{name}: {args.clients} clients for {args.seconds:.0f}s ...", flush=True)
                 results[name] = run_load(target, clients=args.clients, seconds=args.seconds, limit=args.limit)
@@ -276,7 +303,7 @@ def main() -> None:
     print()
     print(f"{args.objects:,} objects, {args.clients} concurrent clients, page limit {args.limit}, "
           f"{args.seconds:.0f}s per server, {os.cpu_count()} CPUs")  # fmt: skip
-    head = f"{'server':<10} {'req/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get p50':>8} {'get p99':>8} {'errors':>6} {'unfinished':>10}"
+    head = f"{'server':<10} {'req/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get p50':>8} {'get p99':>8} {'errors':>6} {'unfinished':>10} {'server CPU':>10} {'client CPU':>10}"
     print(head)
     print("-" * len(head))
     rates = {}
@@ -285,7 +312,7 @@ def main() -> None:
         rates[name] = reqs / r.elapsed
         print(
             f"{name:<10} {reqs / r.elapsed:>8.1f} {r.objects / r.elapsed:>10,.0f} {pct(r.page, 50):>7.1f}ms "
-            f"{pct(r.page, 99):>7.1f}ms {pct(r.single, 50):>6.1f}ms {pct(r.single, 99):>6.1f}ms {r.errors:>6} {r.unfinished:>10}"
+            f"{pct(r.page, 99):>7.1f}ms {pct(r.single, 50):>6.1f}ms {pct(r.single, 99):>6.1f}ms {r.errors:>6} {r.unfinished:>10} {r.server_cpu / r.elapsed:>9.0%} {r.client_cpu / r.elapsed:>9.0%}"
         )
     if len(rates) == 2 and rates["medallion"] == 0:
         m = results["medallion"]

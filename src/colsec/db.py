@@ -9,15 +9,17 @@ appear behind their cursor.  Services flush; only the entry point commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, Executable, Row, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = [
     "Database",
+    "fetch_rows",
     "is_sqlite",
     "lock_for_append",
 ]
@@ -41,12 +43,29 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA mmap_size=268435456")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+# pysqlite releases the GIL around every row step.  Two threads fetching large results at
+# once then hand the GIL to each other on every row (a convoy): a 1,000-row page costs twice
+# the CPU under concurrent readers.  Large fetches on SQLite therefore take turns; psycopg
+# receives a whole result in one call and needs no such lock.
+_SQLITE_BULK_READ = threading.Lock()
+
+
+def fetch_rows(db: Session, stmt: Executable) -> Sequence[Row[Any]]:
+    """All rows of a Core statement, as plain rows (no ORM loading), fetched without GIL convoy."""
+    conn = db.connection()
+    if conn.dialect.name != "sqlite":
+        return conn.execute(stmt).all()
+    with _SQLITE_BULK_READ:
+        return conn.execute(stmt).all()
 
 
 class Database:

@@ -76,3 +76,41 @@ def test_password_login_resets_counter(database: Database, make_account) -> None
     with database.unit_of_work() as s:
         user = service.authenticate_password(s, username=acc.user.username, password=acc.password)
         assert user.failed_logins == 0
+
+
+def test_fast_token_path_agrees_with_full_check(database: Database, make_account) -> None:  # type: ignore[no-untyped-def]
+    """The one-query path answers an Actor only where the full check accepts, else None."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from colsec.accounts import service
+    from colsec.accounts.models import User
+
+    acc = make_account(Role.ANALYST, org="ORG-A")
+    other = make_account(Role.ANALYST, org="ORG-B")
+
+    def fast(token: str, username: str | None = None):  # type: ignore[no-untyped-def]
+        with database.unit_of_work(write=False) as s:
+            return service.actor_for_valid_token(s, token=token, username=username)
+
+    assert fast(acc.token) == acc.actor
+    assert fast(acc.token, acc.user.username.upper()) == acc.actor  # usernames are case-insensitive
+    assert fast(acc.token, other.user.username) is None  # someone else's token
+    assert fast("not-a-token") is None
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    future = datetime.now(UTC) + timedelta(minutes=10)
+    for change, table, uid in (
+        ({"expires_at": past}, ApiToken, acc.user.id),
+        ({"revoked_at": past}, ApiToken, acc.user.id),
+        ({"is_active": False}, User, acc.user.id),
+        ({"locked_until": future}, User, acc.user.id),
+    ):
+        key = ApiToken.user_id if table is ApiToken else User.id
+        with database.unit_of_work() as s:
+            s.execute(update(table).where(key == uid).values(**change))
+        assert fast(acc.token) is None, change
+        undo = {k: (True if k == "is_active" else None) for k in change}
+        with database.unit_of_work() as s:
+            s.execute(update(table).where(key == uid).values(**undo))
+        assert fast(acc.token) == acc.actor

@@ -219,6 +219,52 @@ def authenticate_password(
     return user
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def actor_for_valid_token(db: Session, *, token: str, username: str | None = None) -> Actor | None:
+    """The caller of a valid, unrevoked, unexpired token of an active, unlocked user, in one query.
+
+    The per-request fast path (TAXII clients send a token with every page).  Anything
+    else answers None and the caller takes :func:`authenticate_token`, which names the
+    problem and counts the failure.
+    """
+    row = db.execute(
+        select(
+            User.id,
+            User.username,
+            User.role,
+            User.organisation_id,
+            User.language,
+            User.is_active,
+            User.locked_until,
+            ApiToken.revoked_at,
+            ApiToken.expires_at,
+            Organisation.short_name,
+        )  # fmt: skip
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None or not row.is_active or row.revoked_at is not None:
+        return None
+    if username is not None and _canonical(username) != row.username:
+        return None
+    now = datetime.now(UTC)
+    expires, locked = _aware(row.expires_at), _aware(row.locked_until)
+    if (expires is not None and expires < now) or (locked is not None and locked > now):
+        return None
+    return Actor(
+        username=row.username,
+        role=Role(row.role),
+        org_id=row.organisation_id,
+        org_short_name=row.short_name,
+        user_id=row.id,
+        language=row.language,
+    )
+
+
 def authenticate_token(
     db: Session,
     *,

@@ -71,7 +71,7 @@ def recipient_for_org(db: Session, org_id: int | None) -> Recipient:
     return Recipient(org_id=org_id, alliance_member=kind != "external")
 
 
-def _version_clause(stmt: Select[Any], versions: Sequence[str]) -> Select[Any]:
+def version_clause(stmt: Select[Any], versions: Sequence[str]) -> Select[Any]:
     conds: list[ColumnElement[bool]] = []
     for v in versions:
         if v == "all":
@@ -131,7 +131,7 @@ def list_objects(
         stmt = stmt.where(StixObject.tlp <= max_tlp)
     if not include_revoked:
         stmt = stmt.where(StixObject.revoked.is_(False))
-    stmt = _version_clause(stmt, versions)
+    stmt = version_clause(stmt, versions)
     if added_after is not None:
         try:
             stmt = stmt.where(StixObject.date_added > canonical_timestamp(added_after))

@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -321,9 +321,8 @@ def _store_batch(
         for kind, value in set(extract_observables(body_obj)):
             obs_rows.append({"kind": kind, "value": value, "object_seq": seq, "object_id": oid})
     if obs_rows:
-        db.execute(
-            Observable.__table__.insert(), obs_rows
-        )  # Core executemany: no ORM bulk bookkeeping per row
+        # Core executemany on the table: none of the ORM bulk bookkeeping per row.
+        db.execute(insert(cast(Table, Observable.__table__)), obs_rows)
     multi = [oid for oid in {r[1] for r in inserted} if oid in existing_owner] + [
         oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
     ]

@@ -20,14 +20,14 @@ from sqlalchemy import Select, delete, exists, select, tuple_
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
-from colsec.db import Database
+from colsec.db import Database, fetch_rows
 from colsec.errors import BadRequest, Forbidden, InvalidInput, NotFound
 from colsec.stix.ids import canonical_timestamp, now_timestamp
 from colsec.stix.tlp import TLP
 from colsec.store import audit, queries
 from colsec.store.models import Collection, CollectionObject, StixObject
 from colsec.store.policy import visible_clause
-from colsec.store.queries import _version_clause as version_clause
+from colsec.store.queries import version_clause
 from colsec.store.service import MAX_REPORTED_ERRORS, import_objects
 from colsec.taxii.models import TaxiiApiRoot, TaxiiDiscovery, TaxiiStatus
 
@@ -382,7 +382,7 @@ def read_page(
         stmt = stmt.where(
             tuple_(StixObject.date_added, StixObject.seq) > tuple_(filters.next.date_added, filters.next.seq)
         )
-    rows = list(db.execute(stmt.order_by(StixObject.date_added, StixObject.seq).limit(filters.limit + 1)))
+    rows = fetch_rows(db, stmt.order_by(StixObject.date_added, StixObject.seq).limit(filters.limit + 1))
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]
     nxt = queries.encode_cursor(queries.Cursor(rows[-1].date_added, rows[-1].seq)) if more and rows else None

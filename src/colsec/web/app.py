@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -57,9 +58,14 @@ def create_app(
         app.state.database = db
         for hook in getattr(app.state, "startup_hooks", []):
             await hook(app)
+        # The startup heap (modules, routes, schemas) lives as long as the process; frozen, it is
+        # no longer rescanned by every full collection, which otherwise adds 50-100 ms pauses.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()  # an embedding process (tests, a supervisor) gets its heap back
             for hook in getattr(app.state, "shutdown_hooks", []):
                 await hook(app)
             if owned:

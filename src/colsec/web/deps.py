@@ -96,6 +96,9 @@ def _authenticate(request: Request) -> Actor | None:
             return accounts.actor_for(s, user)
     username, token = creds
     with database.unit_of_work(write=False) as s:
+        fast = accounts.actor_for_valid_token(s, token=token, username=username)
+        if fast is not None:
+            return fast
         try:
             found = accounts.authenticate_token(
                 s, token=token, username=username, count_failures=False, **kwargs
