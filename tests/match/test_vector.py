@@ -89,3 +89,33 @@ def test_vector_canonicalises_ipv6_like_the_readers() -> None:
     engine.load(indicators)
     got = sorted(a.indicator_id for a in match_eve_frame(engine, pl.DataFrame([orjson.loads(line)])).alerts)
     assert got == ["indicator--c6", "indicator--v4", "indicator--v6"]
+
+
+def test_vector_line_numbers_with_blank_and_bad_lines_across_chunks(eve_file: Path, tmp_path: Path) -> None:
+    """Alerts name the physical line even where polars would skip blank lines; chunks overlap in
+    parsing (small batches force many), and malformed lines are reported with their numbers."""
+    lines = eve_file.read_bytes().splitlines(keepends=True)
+    out: list[bytes] = []
+    junk: list[int] = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        if i % 7 == 3:
+            out.append(b"\n" if i % 2 else b"   \n")
+        if i % 50 == 25:
+            out.append(b'{"timestamp": "2024-01-01T00:00:00Z", "broken\n')
+            junk.append(len(out))
+    noisy = tmp_path / "noisy.ndjson"
+    noisy.write_bytes(b"".join(out))
+    reference = MatchEngine()
+    reference.load(INDICATORS)
+    expected = reference.match(list(read_file(noisy)))
+    engine = MatchEngine()
+    engine.load(INDICATORS)
+    bad: list[int] = []
+    batches: list[int] = []
+    got = match_eve_file(
+        engine, noisy, batch_bytes=1024, malformed=bad, on_batch=lambda n, b: batches.append(n)
+    ).alerts
+    assert len(batches) > 3 and junk
+    assert _count(got) == _count(expected)
+    assert bad == junk
