@@ -12,12 +12,14 @@ the last user leaves.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["tick", "young_gc_only"]
+__all__ = ["release_free_memory", "tick", "young_gc_only"]
 
 _lock = threading.Lock()
 _depth = 0
@@ -44,3 +46,24 @@ def young_gc_only() -> Iterator[None]:
 def tick() -> None:
     """Collect generations 0 and 1 (the batch's own garbage), never the whole heap."""
     gc.collect(1)
+
+
+def _libc_trim() -> object:
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+
+
+_MALLOC_TRIM = _libc_trim()
+
+
+def release_free_memory() -> None:
+    """Hand memory freed by a bulk build back to the OS (glibc keeps it otherwise).
+
+    A long-running node that compiled a million indicators would keep the build's
+    temporary buffers resident for ever; no-op where the C library has no ``malloc_trim``.
+    """
+    if callable(_MALLOC_TRIM):
+        _MALLOC_TRIM(0)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from colsec.gcpause import release_free_memory
 from colsec.match.compiler import MAX_LEAVES, Anchor, Plan, plan_pattern
 from colsec.match.evaluate import Obs, evaluate_comparison, find_binding, select
 from colsec.match.events import HASH_NAMES, Event
@@ -259,6 +260,8 @@ class MatchEngine:
             batch.append(rec)
         if batch:
             self._bulk(batch, report)
+            del batch
+            release_free_memory()  # the build's temporary arrays, not the index
         report.seconds = time.perf_counter() - start
         return report
 
