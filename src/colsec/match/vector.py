@@ -438,7 +438,7 @@ def match_eve_file(
     engine: MatchEngine,
     path: str | Path,
     *,
-    batch_bytes: int = 64 << 20,
+    batch_bytes: int = 16 << 20,
     make_alerts: bool = True,
     on_batch: Callable[[int, int], None] | None = None,
     malformed: list[int] | None = None,
