@@ -37,6 +37,7 @@ from colsec.match.readers.network import eve_event
 __all__ = [
     "PreparedFrame",
     "VectorResult",
+    "column_values",
     "match_eve_file",
     "match_eve_frame",
     "match_prepared",
@@ -147,6 +148,7 @@ def match_eve_frame(
     make_alerts: bool = True,
     row_offset: int = 0,
     lines: pl.Series | None = None,
+    prepared: tuple[PreparedFrame, pl.DataFrame] | None = None,
 ) -> VectorResult:
     """Match every row of a parsed EVE frame; alerts are built only for hit rows."""
     if engine.scan and make_alerts:
@@ -158,8 +160,9 @@ def match_eve_frame(
         ]
         scan_alerts = engine.match(events)
         return VectorResult(len(df), len({id(a.events[-1]) for a in scan_alerts}), scan_alerts)
+    frame, values = prepared if prepared is not None else (prepare_eve_frame(engine, df), None)
     return match_prepared(
-        engine, prepare_eve_frame(engine, df), df, make_alerts=make_alerts, row_offset=row_offset, lines=lines
+        engine, frame, df, make_alerts=make_alerts, row_offset=row_offset, lines=lines, values=values
     )
 
 
@@ -193,23 +196,17 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
     return PreparedFrame(len(df), [(k, n) for k, n, _ in exprs], derived)
 
 
-def match_prepared(
-    engine: MatchEngine,
-    prepared: PreparedFrame,
-    df: pl.DataFrame | None = None,
-    *,
-    make_alerts: bool = True,
-    row_offset: int = 0,
-    lines: pl.Series | None = None,
-) -> VectorResult:
-    """The matcher's half: hash, bitmap, binary search; Python only for the hit rows."""
-    hit_rows: list[np.ndarray] = []
-    hit_codes: list[np.ndarray] = []
-    matched: dict[tuple[int, int], list[tuple[str, Any]]] = {}
-    derived = prepared.derived
-    # One polars pass over the non-null values only (most EVE columns are sparse: dns, http, tls
-    # and fileinfo each fill a fraction of the rows): their row positions, the values, value
-    # hashes for equality, prefix strings and their hashes for CIDR blocks.
+def column_values(engine: MatchEngine, prepared: PreparedFrame) -> pl.DataFrame:
+    """The polars half of matching, in one pass over the non-null values only.
+
+    Most EVE columns are sparse (dns, http, tls and fileinfo each fill a fraction of the rows):
+    their row positions, the values, value hashes for equality, prefix strings and their hashes
+    for CIDR blocks.  Pure polars (no GIL), so the file pipeline runs it beside the parse.
+    Freezes the CIDR indexes it reads (a no-op once frozen; ``match_eve_file`` freezes them
+    before its parse thread starts, so that thread never changes them).
+    """
+    for frozen in engine.cidr.values():
+        frozen.freeze()
     select: dict[str, pl.Expr] = {}
     for key, name in prepared.columns:
         col = pl.col(name).drop_nulls()
@@ -219,12 +216,32 @@ def match_prepared(
             select[name + "#h"] = col.hash(HASH_SEED).implode().alias(name + "#h")
         cidx = engine.cidr.get(key)
         if cidx is not None:
-            cidx.freeze()
             for plen in cidx.octets:
                 pre = octet_prefix(col, plen)
                 select[f"{name}#p{plen}"] = pre.implode().alias(f"{name}#p{plen}")
                 select[f"{name}#p{plen}h"] = pre.hash(HASH_SEED).implode().alias(f"{name}#p{plen}h")
-    extra = derived.select(list(select.values())) if select else pl.DataFrame()
+    return prepared.derived.select(list(select.values())) if select else pl.DataFrame()
+
+
+def match_prepared(
+    engine: MatchEngine,
+    prepared: PreparedFrame,
+    df: pl.DataFrame | None = None,
+    *,
+    make_alerts: bool = True,
+    row_offset: int = 0,
+    lines: pl.Series | None = None,
+    values: pl.DataFrame | None = None,
+) -> VectorResult:
+    """The matcher's half: hash, bitmap, binary search; Python only for the hit rows.
+
+    ``values`` is ``column_values`` when the caller already computed it.
+    """
+    hit_rows: list[np.ndarray] = []
+    hit_codes: list[np.ndarray] = []
+    matched: dict[tuple[int, int], list[tuple[str, Any]]] = {}
+    derived = prepared.derived
+    extra = values if values is not None else column_values(engine, prepared)
 
     def cell(column: str) -> pl.Series:
         value: pl.Series = extra[column][0]
@@ -458,26 +475,37 @@ def match_eve_file(
     # type-anchored complex indicators read every field: then parse them all
     projected = not engine.scan
 
-    def parse_next(first_line: int) -> tuple[bytes, ParsedChunk, list[int]] | None:
+    for cidx in engine.cidr.values():
+        cidx.freeze()  # before the worker reads the indexes
+
+    def parse_next(
+        first_line: int,
+    ) -> tuple[bytes, ParsedChunk, list[int], tuple[PreparedFrame, pl.DataFrame] | None] | None:
         chunk = next(pieces, None)
         if chunk is None:
             return None
         found: list[int] = []  # kept apart until this chunk's turn, so numbers stay in order
-        return chunk, _frame(chunk, found, first_line, projected=projected), found
+        part = _frame(chunk, found, first_line, projected=projected)
+        ready = None
+        if not engine.scan and len(part.frame):  # all polars: runs beside the matching thread
+            frame = prepare_eve_frame(engine, part.frame)
+            ready = (frame, column_values(engine, frame))
+        return chunk, part, found, ready
 
     line_no = 1
     with young_gc_only(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eve-parse") as pool:
         pending = pool.submit(parse_next, line_no)
         while (parsed := pending.result()) is not None:
-            chunk, part, found = parsed
+            chunk, part, found, ready = parsed
             frame = part.frame
             lines_in_chunk = _physical_lines(chunk)
             pending = pool.submit(parse_next, line_no + lines_in_chunk)
             bad.extend(found)
             if len(frame):
                 res = match_eve_frame(
-                    engine, frame, make_alerts=make_alerts, row_offset=line_no - 1, lines=part.lines
-                )
+                    engine, frame, make_alerts=make_alerts, row_offset=line_no - 1, lines=part.lines,
+                    prepared=ready,
+                )  # fmt: skip
                 total.rows += res.rows
                 total.hits += res.hits
                 total.alerts.extend(res.alerts)
