@@ -148,7 +148,6 @@ def match_eve_frame(
     make_alerts: bool = True,
     row_offset: int = 0,
     lines: pl.Series | None = None,
-    prepared: tuple[PreparedFrame, pl.DataFrame] | None = None,
 ) -> VectorResult:
     """Match every row of a parsed EVE frame; alerts are built only for hit rows."""
     if engine.scan and make_alerts:
@@ -160,9 +159,8 @@ def match_eve_frame(
         ]
         scan_alerts = engine.match(events)
         return VectorResult(len(df), len({id(a.events[-1]) for a in scan_alerts}), scan_alerts)
-    frame, values = prepared if prepared is not None else (prepare_eve_frame(engine, df), None)
     return match_prepared(
-        engine, frame, df, make_alerts=make_alerts, row_offset=row_offset, lines=lines, values=values
+        engine, prepare_eve_frame(engine, df), df, make_alerts=make_alerts, row_offset=row_offset, lines=lines
     )
 
 
@@ -201,9 +199,7 @@ def column_values(engine: MatchEngine, prepared: PreparedFrame) -> pl.DataFrame:
 
     Most EVE columns are sparse (dns, http, tls and fileinfo each fill a fraction of the rows):
     their row positions, the values, value hashes for equality, prefix strings and their hashes
-    for CIDR blocks.  Pure polars (no GIL), so the file pipeline runs it beside the parse.
-    Freezes the CIDR indexes it reads (a no-op once frozen; ``match_eve_file`` freezes them
-    before its parse thread starts, so that thread never changes them).
+    for CIDR blocks.  Freezes the CIDR indexes it reads (a no-op once frozen).
     """
     for frozen in engine.cidr.values():
         frozen.freeze()
@@ -475,37 +471,28 @@ def match_eve_file(
     # type-anchored complex indicators read every field: then parse them all
     projected = not engine.scan
 
-    for cidx in engine.cidr.values():
-        cidx.freeze()  # before the worker reads the indexes
-
-    def parse_next(
-        first_line: int,
-    ) -> tuple[bytes, ParsedChunk, list[int], tuple[PreparedFrame, pl.DataFrame] | None] | None:
+    def parse_next(first_line: int) -> tuple[bytes, ParsedChunk, list[int]] | None:
+        # Only the parse: measured, moving the column preparation here too made runs slower
+        # (both threads then queue for polars' thread pool).
         chunk = next(pieces, None)
         if chunk is None:
             return None
         found: list[int] = []  # kept apart until this chunk's turn, so numbers stay in order
-        part = _frame(chunk, found, first_line, projected=projected)
-        ready = None
-        if not engine.scan and len(part.frame):  # all polars: runs beside the matching thread
-            frame = prepare_eve_frame(engine, part.frame)
-            ready = (frame, column_values(engine, frame))
-        return chunk, part, found, ready
+        return chunk, _frame(chunk, found, first_line, projected=projected), found
 
     line_no = 1
     with young_gc_only(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eve-parse") as pool:
         pending = pool.submit(parse_next, line_no)
         while (parsed := pending.result()) is not None:
-            chunk, part, found, ready = parsed
+            chunk, part, found = parsed
             frame = part.frame
             lines_in_chunk = _physical_lines(chunk)
             pending = pool.submit(parse_next, line_no + lines_in_chunk)
             bad.extend(found)
             if len(frame):
                 res = match_eve_frame(
-                    engine, frame, make_alerts=make_alerts, row_offset=line_no - 1, lines=part.lines,
-                    prepared=ready,
-                )  # fmt: skip
+                    engine, frame, make_alerts=make_alerts, row_offset=line_no - 1, lines=part.lines
+                )
                 total.rows += res.rows
                 total.hits += res.hits
                 total.alerts.extend(res.alerts)
