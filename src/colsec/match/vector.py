@@ -306,15 +306,18 @@ def _alerts_for(
         else:
             simple.setdefault(r, {}).setdefault(c, []).extend(matched.get((r, c), []))
     wanted = sorted(set(simple) | complex_rows)
-    sub = df[wanted]
     stamps: list[int | None] = [None] * len(wanted)
-    if "timestamp" in sub.columns and sub.schema["timestamp"] == pl.String:
-        parsed = sub["timestamp"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
+    if "timestamp" in df.columns and df.schema["timestamp"] == pl.String:
+        parsed = (
+            df["timestamp"]
+            .gather(wanted)
+            .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
+        )
         stamps = parsed.dt.epoch("us").to_list()
     if lines is not None:  # the original line is the cheapest route to the whole record
         records = [orjson.loads(line) for line in lines.gather(wanted).to_list()]
-    else:
-        records = [_drop_nulls(rec) for rec in sub.to_dicts()]
+    else:  # only the hit rows are gathered, never the whole frame
+        records = [_drop_nulls(rec) for rec in df[wanted].to_dicts()]
     events = {}
     for r, rec, stamp in zip(wanted, records, stamps, strict=True):
         line = row_offset + r + 1
