@@ -30,8 +30,9 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from colsec.match.engine import IndicatorRecord, MatchEngine  # noqa: E402
+from colsec.match.eve_file import match_eve_file  # noqa: E402
 from colsec.match.readers import read_lines  # noqa: E402
-from colsec.match.vector import match_eve_file, match_prepared, prepare_eve_frame  # noqa: E402
+from colsec.match.vector import match_prepared, prepare_eve_frame  # noqa: E402
 
 
 def rss() -> int:

@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 
 from colsec.match.engine import IndicatorRecord, MatchEngine
+from colsec.match.eve_file import match_eve_file
 from colsec.match.readers import read_file
-from colsec.match.vector import match_eve_file, match_eve_frame
+from colsec.match.vector import match_eve_frame
 
 INDICATORS = [
     IndicatorRecord("indicator--ip", "[ipv4-addr:value = '10.16.1.11']"),

@@ -168,7 +168,7 @@ def match_cmd(
             for path in files or []:
                 if str(path) != "-" and _is_eve_ndjson(path, chosen):
                     # vectorised path: polars columns, Python only for the rows that hit
-                    from colsec.match.vector import match_eve_file
+                    from colsec.match.eve_file import match_eve_file
 
                     bad: list[int] = []
 
