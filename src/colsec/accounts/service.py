@@ -183,10 +183,15 @@ def actor_for(db: Session, user: User) -> Actor:
     )
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back without a zone; they were written in UTC."""
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _check_lock(user: User | None) -> None:
     if user is not None and user.locked_until is not None:
-        until = user.locked_until if user.locked_until.tzinfo else user.locked_until.replace(tzinfo=UTC)
-        if until > datetime.now(UTC):
+        until = _aware(user.locked_until)
+        if until is not None and until > datetime.now(UTC):
             raise Locked("account temporarily locked after repeated failed logins; try again later")
 
 
@@ -217,10 +222,6 @@ def authenticate_password(
         user.locked_until = None
         db.flush()
     return user
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def actor_for_valid_token(db: Session, *, token: str, username: str | None = None) -> Actor | None:
@@ -295,10 +296,8 @@ def authenticate_token(
         raise Unauthorized("invalid credentials")
     tok, user = row
     now = datetime.now(UTC)
-    expired = (
-        tok.expires_at is not None
-        and (tok.expires_at if tok.expires_at.tzinfo else tok.expires_at.replace(tzinfo=UTC)) < now
-    )
+    expires = _aware(tok.expires_at)
+    expired = expires is not None and expires < now
     if (
         tok.revoked_at is not None
         or expired
