@@ -25,7 +25,8 @@ from colsec.federation.sync import sync_peer
 from colsec.stix.tlp import TLP
 from colsec.store import queries
 from colsec.store.models import StixObject
-from colsec.store.service import import_objects, revoke_object
+from colsec.store.service import import_objects
+from colsec.store.versions import revoke_object
 from colsec.taxii.client import TaxiiClient
 from federation.nodes import ALLIANCE, Chain, chain
 from federation.stixgen import indicator

@@ -225,7 +225,7 @@ def test_engine_cache_refreshes_incrementally(
     database: Database, make_account: Callable[..., Account]
 ) -> None:
     from colsec.match.service import EngineCache
-    from colsec.store.service import revoke_object
+    from colsec.store.versions import revoke_object
 
     a, _, ids = seed(database, make_account)
     cache = EngineCache()

@@ -25,7 +25,8 @@ from colsec.federation.models import Peer
 from colsec.store import audit
 from colsec.store.models import SharingGroup, SharingGroupMember
 from colsec.store.policy import GROUP_PROPERTY
-from colsec.store.service import import_objects, latest_for_owner, next_modified
+from colsec.store.service import import_objects
+from colsec.store.versions import latest_for_owner, next_modified
 
 __all__ = [
     "GROUP_PROPERTY",

@@ -25,7 +25,7 @@ from colsec.db import is_sqlite, lock_for_append
 from colsec.errors import Forbidden, InvalidInput, NotFound, StixValidationError
 from colsec.gcpause import tick as gc_tick
 from colsec.gcpause import young_gc_only
-from colsec.stix.ids import format_timestamp, now_timestamp, parse_timestamp
+from colsec.stix.ids import format_timestamp, parse_timestamp
 from colsec.stix.observables import extract as extract_observables
 from colsec.stix.tlp import TLP, marking_id, tlp_of
 from colsec.stix.validate import validate_object
@@ -46,9 +46,6 @@ __all__ = [
     "POST_IMPORT_HOOKS",
     "ImportResult",
     "import_objects",
-    "latest_for_owner",
-    "next_modified",
-    "revoke_object",
 ]
 
 BATCH_SIZE = 1000
@@ -404,53 +401,6 @@ def _fix_latest(db: Session, ids: list[str]) -> None:
                 .where(and_(StixObject.id == oid, StixObject.modified == modified))
                 .values(is_latest=True)
             )
-
-
-def latest_for_owner(db: Session, *, actor: Actor, object_id: str, action: str) -> StixObject:
-    """The latest version, for a change only its owner may make.
-
-    A caller who may not even see the object gets 404, not 403: the answer must not
-    reveal that a TLP:RED object with this id exists.
-    """
-    from colsec.store.policy import visible_clause
-    from colsec.store.queries import recipient_for_org
-
-    row = db.execute(
-        select(StixObject).where(StixObject.id == object_id, StixObject.is_latest)
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound(f"object {object_id} not found")
-    if actor.is_system or row.owner_org_id == actor.org_id:
-        return row
-    visible = db.execute(
-        select(StixObject.seq).where(
-            StixObject.seq == row.seq, visible_clause(recipient_for_org(db, actor.org_id))
-        )
-    ).first()
-    if visible is None:
-        raise NotFound(f"object {object_id} not found")
-    raise Forbidden(f"{object_id}: only the owning organisation may {action}")
-
-
-def next_modified(previous: str) -> str:
-    """A ``modified`` for a new version: now, or just after the previous one if the clock lags."""
-    now = now_timestamp()
-    return now if now > previous else format_timestamp(parse_timestamp(previous) + timedelta(milliseconds=1))
-
-
-def revoke_object(db: Session, *, actor: Actor, object_id: str) -> dict[str, Any]:
-    """Publish a revoked version of the latest version (only the owner may)."""
-    row = latest_for_owner(db, actor=actor, object_id=object_id, action="revoke it")
-    body = orjson.loads(row.body)
-    if body.get("revoked"):
-        return dict(body)
-    if "modified" not in body and "created" not in body:
-        raise InvalidInput(f"{object_id}: objects without versions (SCOs) cannot be revoked")
-    body["revoked"] = True
-    body["modified"] = next_modified(row.modified)
-    import_objects(db, actor=actor, objects=[body], owner_org_id=row.owner_org_id)
-    audit.record(db, actor=actor, action="stix.revoke", target=object_id)
-    return dict(body)
 
 
 def iter_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

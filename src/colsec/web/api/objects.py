@@ -10,7 +10,7 @@ from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput
 from colsec.jsonutil import loads
 from colsec.stix.tlp import TLP_BY_NAME
-from colsec.store import queries, service
+from colsec.store import queries, service, versions
 from colsec.web.deps import ActorDep, DbDep, get_settings, require_role
 
 router = APIRouter(prefix="/api/v1/objects", tags=["objects"])
@@ -84,4 +84,4 @@ async def add_objects(request: Request, db: DbDep, actor: Writer) -> dict[str, A
 
 @router.post("/{object_id}/revoke")
 def revoke(db: DbDep, actor: Writer, object_id: str) -> dict[str, Any]:
-    return service.revoke_object(db, actor=actor, object_id=object_id)
+    return versions.revoke_object(db, actor=actor, object_id=object_id)
