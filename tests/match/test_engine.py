@@ -151,6 +151,50 @@ def test_incremental_refresh_and_validity() -> None:
     assert engine.match([ev]) == []
 
 
+def test_equality_additions_are_folded_into_the_index() -> None:
+    """Compound anchors of a bulk load, and incremental additions once they pile up, move into the
+    sorted arrays (each addition kept aside costs a set probe over every column value); what was
+    removed before or after the fold still never matches."""
+    key = ("ipv4-addr", "value")
+    engine = MatchEngine()
+    engine.load(
+        [
+            IndicatorRecord("indicator--simple", "[ipv4-addr:value = '10.9.0.1']"),
+            IndicatorRecord(
+                "indicator--both", "[ipv4-addr:value = '10.9.0.2' AND ipv4-addr:value = '10.9.0.3']"
+            ),
+        ],
+        now=T0,
+    )
+    assert engine.eq[key].extra == {} and len(engine.eq[key]) == 2  # one anchor per observation
+    engine.apply(
+        [
+            IndicatorRecord(f"indicator--n{i}", f"[ipv4-addr:value = '10.8.{i // 256}.{i % 256}']")
+            for i in range(100)
+        ],
+        now=T0,
+    )
+    assert len(engine.eq[key].extra) == 100  # a few stay aside: no rebuild per refresh
+    engine.remove("indicator--n5")
+    many = [
+        IndicatorRecord(f"indicator--m{i}", f"[ipv4-addr:value = '10.7.{i // 256}.{i % 256}']")
+        for i in range(2_100)
+    ]
+    engine.apply(many, now=T0)
+    assert engine.eq[key].extra == {} and len(engine.eq[key]) == 2 + 100 + 2_100
+    engine.remove("indicator--m7")
+
+    def hits(value: str) -> list[str]:
+        return sorted(
+            a.indicator_id for a in engine.match([_event([{"id": "i", "type": "ipv4-addr", "value": value}])])
+        )
+
+    assert hits("10.9.0.1") == ["indicator--simple"]
+    assert hits("10.8.0.9") == ["indicator--n9"]
+    assert hits("10.8.0.5") == [] and hits("10.7.0.7") == []
+    assert hits("10.7.1.4") == ["indicator--m260"]
+
+
 def test_warninglisted_values_never_alert() -> None:
     benign = {("ipv4", "8.8.8.8"), ("domain", "google.com")}
     engine = MatchEngine(warninglist=lambda kind, value: (kind, value) in benign)

@@ -11,7 +11,7 @@ import pytest
 
 from colsec.match.engine import IndicatorRecord, MatchEngine
 from colsec.match.eve_file import match_eve_file
-from colsec.match.readers import read_file
+from colsec.match.readers import read_file, read_lines
 from colsec.match.vector import match_eve_frame
 
 INDICATORS = [
@@ -90,6 +90,26 @@ def test_vector_canonicalises_ipv6_like_the_readers() -> None:
     engine.load(indicators)
     got = sorted(a.indicator_id for a in match_eve_frame(engine, pl.DataFrame([orjson.loads(line)])).alerts)
     assert got == ["indicator--c6", "indicator--v4", "indicator--v6"]
+
+
+def test_vector_cidr_prefixes_follow_canonical_ipv4_mapped_addresses() -> None:
+    """Octet prefixes and IPv4 numbers are computed with the values in one pass; a chunk holding
+    IPv6 texts must redo them once ``::ffff:a.b.c.d`` has become ``a.b.c.d``, as the readers see it."""
+    lines = [
+        b'{"timestamp":"2024-01-01T00:00:00Z","src_ip":"::ffff:10.1.2.3","dest_ip":"192.0.2.9"}',
+        b'{"timestamp":"2024-01-01T00:00:01Z","src_ip":"192.0.2.8","dest_ip":"::ffff:172.16.5.9"}',
+    ]
+    indicators = [
+        IndicatorRecord("indicator--octet", "[ipv4-addr:value ISSUBSET '10.1.2.0/24']"),
+        IndicatorRecord("indicator--bits", "[ipv4-addr:value ISSUBSET '172.16.4.0/22']"),
+    ]
+    engine = MatchEngine()
+    engine.load(indicators)
+    frame = pl.DataFrame([orjson.loads(line) for line in lines])
+    got = sorted((a.indicator_id, a.events[-1].line) for a in match_eve_frame(engine, frame).alerts)
+    assert got == [("indicator--bits", 2), ("indicator--octet", 1)]
+    expected = engine.match(list(read_lines([line.decode() for line in lines])))
+    assert sorted((a.indicator_id, a.events[-1].line) for a in expected) == got
 
 
 def test_vector_line_numbers_with_blank_and_bad_lines_across_chunks(eve_file: Path, tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ from colsec.stix.pattern_parse import PatternSyntaxError, parse_pattern
 __all__ = ["Alert", "CompileReport", "IndicatorRecord", "MatchEngine", "flatten"]
 
 Key = tuple[str, str]  # (object type, path key)
+# incremental equality additions kept beside an index before it is rebuilt with them
+_COMPACT_AFTER = 2_048
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +218,10 @@ class MatchEngine:
             self._wanted = {t: list(d.items()) for t, d in wanted.items()}
         return self._wanted
 
+    @property
+    def has_warninglist(self) -> bool:
+        return self._warninglist is not None
+
     def warninglisted(self, where: str, value: Any) -> bool:
         """Is ``value`` found at ``where`` ("type:path") on a warninglist?  (kind, value) hook."""
         if self._warninglist is None:
@@ -340,7 +346,14 @@ class MatchEngine:
             self.eq[key] = built
         for rec in compound:
             self._add_complex(rec, report)
+        self._compact(0)
         report.loaded = report.simple + report.complex
+
+    def _compact(self, limit: int) -> None:
+        """Fold equality additions into the sorted arrays where more than ``limit`` piled up."""
+        for key, idx in self.eq.items():
+            if len(idx.extra) > limit:
+                self.eq[key] = idx.compacted()
 
     def _add_complex(self, rec: IndicatorRecord, report: CompileReport) -> bool:
         try:
@@ -404,6 +417,7 @@ class MatchEngine:
                 self._add_complex(rec, report)
             else:
                 report.inactive += 1
+        self._compact(_COMPACT_AFTER)
         report.loaded = report.complex
         return report
 

@@ -81,6 +81,20 @@ class HashIndex:
     def add(self, value: str, row: int) -> None:
         self.extra.setdefault(value, []).append(row)
 
+    def compacted(self) -> HashIndex:
+        """The same index with its additions folded into the sorted arrays.
+
+        Additions are probed with a per-call set lookup over the whole column, which costs
+        as much as the array path once there are a few thousand; a bulk load therefore ends
+        with this, and incremental refresh calls it when additions pile up.
+        """
+        if not self.extra:
+            return self
+        values = [v for v, rows in self.extra.items() for _ in rows]
+        codes = [r for rows in self.extra.values() for r in rows]
+        merged = pl.concat([self.values, pl.Series(values, dtype=pl.String)])
+        return HashIndex.build(merged, np.concatenate([self.rows, np.asarray(codes, dtype=np.int64)]))
+
     def __len__(self) -> int:
         return len(self.keys) + sum(len(v) for v in self.extra.values())
 
@@ -325,11 +339,13 @@ class SubstringIndex:
     automaton: ahocorasick.Automaton = field(default_factory=ahocorasick.Automaton)
     built: bool = False
     count: int = 0
+    _literals: list[str] | None = None
 
     def add(self, literal: str, row: int) -> None:
         rows = self.automaton.get(literal, None) if self.built or len(self.automaton) else None
         if rows is None:
             self.automaton.add_word(literal, [row])
+            self._literals = None
         else:
             rows.append(row)
         self.count += 1
@@ -339,7 +355,10 @@ class SubstringIndex:
         return self.count
 
     def literals(self) -> list[str]:
-        return [str(k) for k in self.automaton.keys()]
+        """Every literal, kept between calls: listing 10,000 costs as much as a chunk's lookups."""
+        if self._literals is None:
+            self._literals = [str(k) for k in self.automaton.keys()]
+        return self._literals
 
     def lookup(self, values: Iterable[str | None]) -> Iterable[tuple[int, int]]:
         if not self.built:

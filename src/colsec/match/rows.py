@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
 __all__ = ["RowTable"]
@@ -75,18 +76,24 @@ class RowTable:
     def get_many(self, rows: Sequence[int]) -> dict[int, Meta]:
         """Metadata of many rows with one gather per chunk (alerts come in batches)."""
         out: dict[int, Meta] = {}
-        by_chunk: dict[int, list[int]] = {}
-        for row in rows:
-            meta = self._single.get(row)
-            if meta is not None:
-                out[row] = meta
-            else:
-                by_chunk.setdefault(bisect.bisect_right(self._starts, row) - 1, []).append(row)
-        for k, wanted in by_chunk.items():
-            start = self._starts[k]
-            sub = self._chunks[k][[r - start for r in wanted]]
-            for row, rec in zip(wanted, sub.iter_rows(), strict=True):
-                out[row] = (rec[0], rec[1], rec[2], rec[3])
+        if self._single:
+            bulk = []
+            for row in rows:
+                meta = self._single.get(row)
+                if meta is None:
+                    bulk.append(row)
+                else:
+                    out[row] = meta
+            rows = bulk
+        if not rows or not self._chunks:
+            return out
+        wanted = np.asarray(rows, dtype=np.int64)
+        chunk_of = np.searchsorted(np.asarray(self._starts, dtype=np.int64), wanted, side="right") - 1
+        for k in np.unique(chunk_of).tolist():
+            mine = wanted[chunk_of == k]
+            sub = self._chunks[k][mine - self._starts[k]]
+            columns = [sub[c].to_list() for c in ("id", "owner", "tlp", "name")]
+            out.update(zip(mine.tolist(), zip(*columns, strict=True), strict=True))
         return out
 
     def rows_of(self, ids: Sequence[str]) -> list[int]:

@@ -25,7 +25,7 @@ import polars as pl
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event, parse_time
-from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
+from colsec.match.index import HASH_SEED, CidrIndex, SubstringIndex, SuffixIndex, octet_prefix
 from colsec.match.readers.network import eve_event
 
 __all__ = [
@@ -167,35 +167,61 @@ class PreparedFrame:
 
 
 def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
-    """The reader's half: one vectorised pass from EVE fields to the paths the indexes hold."""
+    """The reader's half: one vectorised pass from EVE fields to the paths the indexes hold.
+
+    Address columns also get what CIDR blocks need (octet prefixes, IPv4 numbers) in the same
+    pass; they are redone for the rare chunk that carries IPv6 texts, once those are made canonical.
+    """
     exprs = [
         x
         for x in eve_expressions(df)
         if any(x[0] in t for t in (engine.eq, engine.cidr, engine.suffix, engine.substr))
     ]
     select: dict[str, pl.Expr] = {}
+    cidr_of: dict[str, list[CidrIndex]] = {}
     for key, name, e in exprs:
         select[name] = e.alias(name)
-        if key in engine.cidr and engine.cidr[key].needs_numbers:
-            num = _ipv4_number(e)
-            select[name + "#ip"] = num.fill_null(0).alias(name + "#ip")
-            select[name + "#ok"] = num.is_not_null().alias(name + "#ok")
+        if key in engine.cidr:
+            cidr_of.setdefault(name, []).append(engine.cidr[key])
+    for name, indexes in cidr_of.items():
+        select.update(_cidr_inputs(name, select[name], indexes))
+    for name in _ADDRESS_COLUMNS:
+        if name in select:
+            select[name + "#v6"] = select[name].str.contains(":", literal=True).any().alias(name + "#v6")
     derived = df.select(list(select.values())) if select else pl.DataFrame()
-    for name in ("src", "dst", "rdata"):
-        if name in derived.columns:
-            derived = derived.with_columns(_canonical_ipv6(derived[name]).alias(name))
+    for name in _ADDRESS_COLUMNS:
+        if name in derived.columns and derived[name + "#v6"][0]:
+            fixed = _canonical_ipv6(derived[name])
+            derived = derived.with_columns(fixed.alias(name))
+            if name in cidr_of:
+                derived = derived.with_columns(*_cidr_inputs(name, pl.col(name), cidr_of[name]).values())
     return PreparedFrame(len(df), [(k, n) for k, n, _ in exprs], derived)
+
+
+_ADDRESS_COLUMNS = ("src", "dst", "rdata")
+
+
+def _cidr_inputs(name: str, e: pl.Expr, indexes: list[CidrIndex]) -> dict[str, pl.Expr]:
+    """Octet prefixes and (where blocks need them) IPv4 numbers of an address column."""
+    out: dict[str, pl.Expr] = {}
+    for cidx in indexes:
+        cidx.freeze()
+        for plen in cidx.octets:
+            out[f"{name}#p{plen}"] = octet_prefix(e, plen).alias(f"{name}#p{plen}")
+        if cidx.needs_numbers:
+            num = _ipv4_number(e)
+            out[name + "#ip"] = num.fill_null(0).alias(name + "#ip")
+            out[name + "#ok"] = num.is_not_null().alias(name + "#ok")
+    return out
 
 
 def column_values(engine: MatchEngine, prepared: PreparedFrame) -> pl.DataFrame:
     """The polars half of matching, in one pass over the non-null values only.
 
     Most EVE columns are sparse (dns, http, tls and fileinfo each fill a fraction of the rows):
-    their row positions, the values, value hashes for equality, prefix strings and their hashes
-    for CIDR blocks.  Freezes the CIDR indexes it reads (a no-op once frozen).
+    their row positions, the values, value hashes for equality, and prefix strings with their
+    hashes for CIDR blocks.
     """
-    for frozen in engine.cidr.values():
-        frozen.freeze()
     select: dict[str, pl.Expr] = {}
     for key, name in prepared.columns:
         col = pl.col(name).drop_nulls()
@@ -206,7 +232,7 @@ def column_values(engine: MatchEngine, prepared: PreparedFrame) -> pl.DataFrame:
         cidx = engine.cidr.get(key)
         if cidx is not None:
             for plen in cidx.octets:
-                pre = octet_prefix(col, plen)
+                pre = pl.col(f"{name}#p{plen}").drop_nulls()
                 select[f"{name}#p{plen}"] = pre.implode().alias(f"{name}#p{plen}")
                 select[f"{name}#p{plen}h"] = pre.hash(HASH_SEED).implode().alias(f"{name}#p{plen}h")
     return prepared.derived.select(list(select.values())) if select else pl.DataFrame()
@@ -222,9 +248,7 @@ def match_prepared(
     lines: pl.Series | None = None,
 ) -> VectorResult:
     """The matcher's half: hash, bitmap, binary search; Python only for the hit rows."""
-    hit_rows: list[np.ndarray] = []
-    hit_codes: list[np.ndarray] = []
-    matched: dict[tuple[int, int], list[tuple[str, Any]]] = {}
+    hits = _Hits()
     derived = prepared.derived
     extra = column_values(engine, prepared)
 
@@ -257,23 +281,45 @@ def match_prepared(
                     lookups.append((arr[:, 0], arr[:, 1]))
         for pos, codes in lookups:
             if len(pos):
-                hit_rows.append(rows_of[pos])
-                hit_codes.append(codes)
-                if make_alerts:
-                    where = f"{key[0]}:{key[1]}"
-                    texts = s.gather(pos.tolist()).to_list()
-                    for p, c, v in zip(rows_of[pos].tolist(), codes.tolist(), texts, strict=True):
-                        matched.setdefault((p, c), []).append((where, v))
-    if not hit_rows:
+                hits.add(f"{key[0]}:{key[1]}", rows_of[pos], codes, s.gather(pos) if make_alerts else None)
+    if not hits.rows:
         return VectorResult(prepared.rows, 0, [])
-    rows = np.concatenate(hit_rows)
-    codes = np.concatenate(hit_codes)
-    keep = engine.alive[codes // MAX_LEAVES]
-    rows, codes = rows[keep], codes[keep]
+    rows, codes, where, texts = hits.live(engine.alive)
     alerts: list[Alert] = []
     if make_alerts and len(rows) and df is not None:
-        alerts = _alerts_for(engine, df, rows, codes, matched, row_offset, lines)
+        alerts = _alerts_for(engine, df, rows, codes, where, texts, hits.paths, row_offset, lines)
     return VectorResult(prepared.rows, int(len(np.unique(rows))), alerts)
+
+
+class _Hits:
+    """(row, indicator code, matched path, matched value) of every index hit, column by column."""
+
+    def __init__(self) -> None:
+        self.rows: list[np.ndarray] = []
+        self.codes: list[np.ndarray] = []
+        self.where: list[np.ndarray] = []
+        self.texts: list[pl.Series] = []
+        self.paths: list[str] = []
+
+    def add(self, path: str, rows: np.ndarray, codes: np.ndarray, texts: pl.Series | None) -> None:
+        if path not in self.paths:
+            self.paths.append(path)
+        self.rows.append(rows)
+        self.codes.append(codes)
+        self.where.append(np.full(len(rows), self.paths.index(path), dtype=np.int64))
+        if texts is not None:
+            self.texts.append(texts)
+
+    def live(self, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+        """The hits of indicators still alive, in (row, code) order: file order for the alerts."""
+        rows, codes, where = (np.concatenate(a) for a in (self.rows, self.codes, self.where))
+        keep = alive[codes // MAX_LEAVES]
+        order = np.lexsort((codes, rows))
+        order = order[keep[order]]
+        texts: list[Any] = []
+        if self.texts:
+            texts = pl.concat(self.texts).gather(order).to_list()
+        return rows[order], codes[order], where[order], texts
 
 
 def _alerts_for(
@@ -281,20 +327,25 @@ def _alerts_for(
     df: pl.DataFrame,
     rows: np.ndarray,
     codes: np.ndarray,
-    matched: dict[tuple[int, int], list[tuple[str, Any]]],
+    where: np.ndarray,
+    texts: list[Any],
+    paths: list[str],
     row_offset: int,
     lines: pl.Series | None = None,
 ) -> list[Alert]:
-    alerts: list[Alert] = []
-    complex_rows: set[int] = set()
-    simple: dict[int, dict[int, list[tuple[str, Any]]]] = {}
-    for r, c in zip(rows.tolist(), codes.tolist(), strict=True):
-        ind = c // MAX_LEAVES
-        if ind in engine.complex:
-            complex_rows.add(r)
-        else:
-            simple.setdefault(r, {}).setdefault(c, []).extend(matched.get((r, c), []))
-    wanted = sorted(set(simple) | complex_rows)
+    """Alerts for hits sorted by (row, code): each run of equal pairs is one alert.
+
+    Runs once per hit, so the per-hit work is a handful of list operations; the record,
+    timestamp and indicator metadata are fetched once per row or indicator, in bulk.
+    """
+    inds = codes // MAX_LEAVES
+    complex_set = engine.complex
+    is_complex = (
+        np.fromiter((i in complex_set for i in inds.tolist()), dtype=bool, count=len(inds))
+        if complex_set
+        else np.zeros(len(inds), dtype=bool)
+    )
+    wanted = np.unique(rows).tolist()
     stamps: list[int | None] = [None] * len(wanted)
     if "timestamp" in df.columns and df.schema["timestamp"] == pl.String:
         parsed = (
@@ -307,7 +358,8 @@ def _alerts_for(
         records = [orjson.loads(line) for line in lines.gather(wanted).to_list()]
     else:  # only the hit rows are gathered, never the whole frame
         records = [_drop_nulls(rec) for rec in df[wanted].to_dicts()]
-    events = {}
+    complex_rows = set(rows[is_complex].tolist())
+    events: dict[int, Event] = {}
     for r, rec, stamp in zip(wanted, records, stamps, strict=True):
         line = row_offset + r + 1
         if r in complex_rows:
@@ -317,17 +369,26 @@ def _alerts_for(
             ev = Event(ts, {}, "eve", line, rec) if ts is not None else None
         if ev is not None:
             events[r] = ev
-    meta = engine.rows.get_many(sorted({c // MAX_LEAVES for by_code in simple.values() for c in by_code}))
-    for r, by_code in simple.items():
-        ev = events.get(r)
-        if ev is None:
-            continue
-        for c, m in by_code.items():
-            ind = c // MAX_LEAVES
-            if m and all(engine.warninglisted(w, v) for w, v in m):
+    simple = np.flatnonzero(~is_complex)
+    alerts: list[Alert] = []
+    if len(simple):
+        r_s, c_s = rows[simple], codes[simple]
+        starts = np.flatnonzero(np.r_[True, (r_s[1:] != r_s[:-1]) | (c_s[1:] != c_s[:-1])])
+        ends = np.r_[starts[1:], len(simple)].tolist()
+        meta = engine.rows.get_many(np.unique(inds[simple]).tolist())
+        where_s = where[simple].tolist()
+        texts_s = [texts[i] for i in simple.tolist()] if texts else [None] * len(simple)
+        listed = engine.warninglisted if engine.has_warninglist else None
+        r_list, i_list = r_s.tolist(), inds[simple].tolist()
+        for a, b in zip(starts.tolist(), ends, strict=True):
+            ev = events.get(r_list[a])
+            if ev is None:
+                continue
+            m = [(paths[where_s[j]], texts_s[j]) for j in range(a, b)]
+            if listed is not None and all(listed(w, v) for w, v in m):
                 engine.suppressed += 1
                 continue
-            ident, owner, tlp, name = meta[ind]
+            ident, owner, tlp, name = meta[i_list[a]]
             alerts.append(Alert(ident, [ev], m, owner, tlp, name))
     if complex_rows:
         # exact semantics (and windowed state) come from the event path
