@@ -21,60 +21,85 @@ import polars as pl
 from colsec.gcpause import tick as gc_tick
 from colsec.gcpause import young_gc_only
 from colsec.match.engine import MatchEngine
-from colsec.match.vector import VectorResult, match_eve_frame
+from colsec.match.vector import VectorResult, eve_schema, indexed_keys, match_eve_frame
 
 __all__ = ["EVE_SCHEMA", "match_eve_file"]
 
 
-# The EVE fields the vectorised path reads (``eve_expressions``); parsing only these is faster
-# than parsing every field, and alerts take the whole record from the raw line.
-EVE_SCHEMA: dict[str, Any] = {
-    "timestamp": pl.String,
-    "src_ip": pl.String,
-    "dest_ip": pl.String,
-    "dns": pl.Struct({"rrname": pl.String, "rdata": pl.String}),
-    "http": pl.Struct({"hostname": pl.String, "url": pl.String}),
-    "tls": pl.Struct({"sni": pl.String}),
-    "fileinfo": pl.Struct({"filename": pl.String, "md5": pl.String, "sha1": pl.String, "sha256": pl.String}),
-}
+# Every EVE field the vectorised path can read; a run parses only those its indexes need.
+EVE_SCHEMA: dict[str, Any] = eve_schema()
 
 
 @dataclass
 class ParsedChunk:
     frame: pl.DataFrame
-    lines: pl.Series | None  # raw lines when ``frame`` holds only EVE_SCHEMA's fields
+    lines: ChunkLines | None  # the raw lines when ``frame`` holds only some fields
     physical_lines: int = 0
 
 
-def _physical_lines(chunk: bytes) -> int:
-    # numpy counts a 16 MB chunk's newlines 3.5x faster than bytes.count (measured)
-    newlines = int(np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == 10))
-    return newlines + (0 if chunk.endswith(b"\n") else 1)
+class ChunkLines:
+    """Raw lines of a chunk by row number, sliced from the bytes only for the rows asked for.
+
+    Row ``i`` is line ``i`` of the chunk (``_frame`` guarantees it), so the newline offsets are
+    all that is needed; alerts take their records from here.
+    """
+
+    def __init__(self, chunk: bytes, newlines: np.ndarray) -> None:
+        self.chunk = chunk
+        self.ends = newlines
+
+    def __call__(self, rows: list[int]) -> list[bytes]:
+        chunk, ends, size = self.chunk, self.ends, len(self.ends)
+        out = []
+        for r in rows:
+            start = int(ends[r - 1]) + 1 if r else 0
+            out.append(chunk[start : int(ends[r])] if r < size else chunk[start:])
+        return out
 
 
-def _frame(chunk: bytes, malformed: list[int], first_line: int, *, projected: bool = False) -> ParsedChunk:
+def _newlines(chunk: bytes) -> np.ndarray:
+    """Offsets of every newline: numpy finds them faster than bytes.count counts them (measured),
+    and polars' CSV reader, the other way to get at the lines, costs more beside the parse."""
+    return np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+
+
+def _physical_lines(chunk: bytes, newlines: np.ndarray) -> int:
+    return len(newlines) + (0 if chunk.endswith(b"\n") else 1)
+
+
+Parsed = tuple[pl.DataFrame | None, np.ndarray]
+
+
+def _parse(chunk: bytes, *, schema: dict[str, Any] | None) -> Parsed:
+    """polars' parse (None if it refused) and the newline offsets; numpy and polars work
+    without the GIL, so this runs beside the matching, in the parse thread."""
+    newlines = _newlines(chunk)
+    try:
+        if schema is not None:
+            return pl.read_ndjson(chunk, schema=schema), newlines
+        return pl.read_ndjson(chunk, infer_schema_length=10_000), newlines
+    except (pl.exceptions.ComputeError, pl.exceptions.PolarsError):
+        return None, newlines
+
+
+def _frame(
+    chunk: bytes,
+    malformed: list[int],
+    first_line: int,
+    *,
+    schema: dict[str, Any] | None = None,
+    parsed: Parsed | None = None,
+) -> ParsedChunk:
     """Parse a chunk of EVE lines; on a bad line fall back to checking each line with orjson.
 
     Row ``i`` must be line ``first_line + i``: polars skips blank lines, so a chunk with any
-    takes the line-by-line path too.  ``projected`` parses only EVE_SCHEMA's fields and keeps
-    the raw lines beside them.
+    takes the line-by-line path too.  ``schema`` names the only fields to parse (else all) and keeps
+    the raw lines beside them; ``parsed`` is ``_parse``'s result if already made.
     """
-    expected = _physical_lines(chunk)
-    try:
-        if projected:
-            df = pl.read_ndjson(chunk, schema=EVE_SCHEMA)
-            raw = pl.read_csv(
-                chunk, has_header=False, separator="\x01", quote_char=None, new_columns=["line"],
-                schema={"line": pl.String}, eol_char="\n",
-            )["line"]  # fmt: skip
-            if len(df) == expected and len(raw) == expected:
-                return ParsedChunk(df, raw, expected)
-        else:
-            df = pl.read_ndjson(chunk, infer_schema_length=10_000)
-            if len(df) == expected:
-                return ParsedChunk(df, None, expected)
-    except (pl.exceptions.ComputeError, pl.exceptions.PolarsError):
-        pass
+    df, newlines = parsed if parsed is not None else _parse(chunk, schema=schema)
+    expected = _physical_lines(chunk, newlines)
+    if df is not None and len(df) == expected:
+        return ParsedChunk(df, ChunkLines(chunk, newlines) if schema is not None else None, expected)
     # keep one row per line (a bad line becomes an empty record) so row numbers stay line numbers
     kept: list[bytes] = []
     physical = chunk.split(b"\n")  # not splitlines(): a lone CR must not count as a line end
@@ -98,14 +123,20 @@ def _frame(chunk: bytes, malformed: list[int], first_line: int, *, projected: bo
 
 
 def _chunks(path: str | Path, batch_bytes: int) -> Iterator[bytes]:
-    """The file in pieces of about ``batch_bytes``, each ending at a line end."""
+    """The file in pieces of about ``batch_bytes``, each ending at a line end.
+
+    The first pieces are smaller (from 1/8 of ``batch_bytes``, doubling): nothing overlaps the
+    parse of the first, so a small one lets matching start sooner.
+    """
+    size = max(batch_bytes // 8, 1)
     with open(path, "rb") as f:
         while True:
-            chunk = f.read(batch_bytes)
+            chunk = f.read(size)
             if not chunk:
                 return
             rest = f.readline()  # finish the last line of the chunk
             yield chunk + rest if rest else chunk
+            size = min(size * 2, batch_bytes)
 
 
 def match_eve_file(
@@ -121,35 +152,35 @@ def match_eve_file(
 
     The next chunk is read and parsed in a second thread while this one is matched
     (polars parses without the GIL), so parsing and matching overlap on two cores; at
-    most two chunks are held at once.  Alerts pile up over the run, so only young
-    generations are collected meanwhile (see ``colsec.gcpause``).  Malformed lines are skipped and their numbers
-    appended to ``malformed``; they never stop the run.
+    most two chunks are held at once.  The parse is the longer half, so the parse thread
+    does nothing else: line counting, checks and any line-by-line fallback happen here.
+    Alerts pile up over the run, so only young generations are collected meanwhile (see
+    ``colsec.gcpause``).  Malformed lines are skipped and their numbers appended to
+    ``malformed``; they never stop the run.
     """
     total = VectorResult(0, 0, [])
     bad = malformed if malformed is not None else []
     pieces = _chunks(path, batch_bytes)
 
     # type-anchored complex indicators read every field: then parse them all
-    projected = not engine.scan
+    schema = None if engine.scan else eve_schema(indexed_keys(engine))
 
-    def parse_next(first_line: int) -> tuple[bytes, ParsedChunk, list[int]] | None:
+    def parse_next() -> tuple[bytes, Parsed] | None:
         # Only the parse: measured, moving the column preparation here too made runs slower
         # (both threads then queue for polars' thread pool).
         chunk = next(pieces, None)
         if chunk is None:
             return None
-        found: list[int] = []  # kept apart until this chunk's turn, so numbers stay in order
-        return chunk, _frame(chunk, found, first_line, projected=projected), found
+        return chunk, _parse(chunk, schema=schema)
 
     line_no = 1
     with young_gc_only(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eve-parse") as pool:
-        pending = pool.submit(parse_next, line_no)
+        pending = pool.submit(parse_next)
         while (parsed := pending.result()) is not None:
-            chunk, part, found = parsed
+            pending = pool.submit(parse_next)
+            chunk, df = parsed
+            part = _frame(chunk, bad, line_no, schema=schema, parsed=df)
             frame = part.frame
-            lines_in_chunk = part.physical_lines
-            pending = pool.submit(parse_next, line_no + lines_in_chunk)
-            bad.extend(found)
             if len(frame):
                 res = match_eve_frame(
                     engine, frame, make_alerts=make_alerts, row_offset=line_no - 1, lines=part.lines
@@ -157,7 +188,7 @@ def match_eve_file(
                 total.rows += res.rows
                 total.hits += res.hits
                 total.alerts.extend(res.alerts)
-            line_no += lines_in_chunk
+            line_no += part.physical_lines
             if on_batch is not None:
                 on_batch(len(frame), len(chunk))
             gc_tick()

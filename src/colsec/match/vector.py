@@ -15,6 +15,7 @@ carries, the rows carrying it take the event-by-event path.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ import polars as pl
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event, parse_time
-from colsec.match.index import HASH_SEED, CidrIndex, SubstringIndex, SuffixIndex, octet_prefix
+from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
 from colsec.match.readers.network import eve_event
 
 __all__ = [
@@ -67,48 +68,87 @@ def _ipv4_number(e: pl.Expr) -> pl.Expr:
     return pl.when(valid).then(number).otherwise(None)
 
 
-def eve_expressions(df: pl.DataFrame) -> list[tuple[tuple[str, str], str, pl.Expr]]:
-    """(STIX object type, path key), column name, expression for every value column EVE offers.
+Transform = Callable[[pl.Expr], pl.Expr] | None
+Key = tuple[str, str]
 
+_ADDR: tuple[Key, ...] = (("ipv4-addr", "value"), ("ipv6-addr", "value"))
+_URL: Key = ("url", "value")
+
+
+def _domain(v: pl.Expr) -> pl.Expr:
+    return v.str.to_lowercase().str.strip_chars_end(".")
+
+
+def _lower(v: pl.Expr) -> pl.Expr:
+    return v.str.to_lowercase()
+
+
+def _basename(v: pl.Expr) -> pl.Expr:
+    return v.str.replace(r"^.*[/\\]", "")
+
+
+# EVE field -> the STIX paths it feeds, its column name ("" for a numbered one), its transform
+_EVE_VALUES: tuple[tuple[tuple[str, ...], tuple[Key, ...], str, Transform], ...] = (
+    (("src_ip",), (*_ADDR, ("network-traffic", "src_ref.value")), "src", None),
+    (("dest_ip",), (*_ADDR, ("network-traffic", "dst_ref.value")), "dst", None),
+    (("dns", "rdata"), _ADDR, "rdata", None),
+    (("dns", "rrname"), (("domain-name", "value"),), "", _domain),
+    (("http", "hostname"), (("domain-name", "value"),), "", _domain),
+    (("tls", "sni"), (("domain-name", "value"),), "", _domain),
+    (("fileinfo", "md5"), (("file", "hashes.MD5"),), "", _lower),
+    (("fileinfo", "sha1"), (("file", "hashes.SHA-1"),), "", _lower),
+    (("fileinfo", "sha256"), (("file", "hashes.SHA-256"),), "", _lower),
+    (("fileinfo", "filename"), (("file", "name"),), "", _basename),
+)
+_URL_FIELDS = (("http", "hostname"), ("http", "url"))  # url:value is built from both
+
+
+def eve_schema(keys: set[Key] | None = None) -> dict[str, Any]:
+    """The EVE fields worth parsing for indexes over ``keys`` (all of them when None).
+
+    Parsing fewer fields is cheaper (the parse is most of a run); alerts take the whole record
+    from the raw line, so nothing else is lost.
+    """
+    fields: list[tuple[str, ...]] = [
+        path for path, feeds, _, _ in _EVE_VALUES if keys is None or any(k in keys for k in feeds)
+    ]
+    if keys is None or _URL in keys:
+        fields.extend(_URL_FIELDS)
+    schema: dict[str, Any] = {"timestamp": pl.String}
+    nested: dict[str, dict[str, Any]] = {}
+    for path in fields:
+        if len(path) == 1:
+            schema[path[0]] = pl.String
+        else:
+            nested.setdefault(path[0], {})[path[1]] = pl.String
+            schema.setdefault(path[0], None)
+    for name, inner in nested.items():
+        schema[name] = pl.Struct(inner)
+    return schema
+
+
+def eve_expressions(df: pl.DataFrame) -> list[tuple[Key, str, pl.Expr, Transform]]:
+    """(STIX object type, path key), column name, field, transform for every value column EVE offers.
+
+    The transform (lower-casing, stripping) runs on the field's non-null values only, which costs
+    half of running it over a mostly-null column; it must map a value to a value, never to null.
     A column feeding several keys keeps one name (``src`` is both ``ipv4-addr:value`` and
     ``network-traffic:src_ref.value``), so it is hashed once.  Address columns are not split by
     family: an IPv6 text never equals an IPv4 indicator value nor passes the dotted-quad check of
     the CIDR path, and vice versa.
     """
-    out: list[tuple[tuple[str, str], str, pl.Expr]] = []
+    out: list[tuple[Key, str, pl.Expr, Transform]] = []
     n = 0
-
-    def put(keys: list[tuple[str, str]], expr: pl.Expr, name: str | None = None) -> None:
-        nonlocal n
-        if name is None:
-            name = f"v{n}"
-            n += 1
-        for key in keys:
-            out.append((key, name, expr))
-
-    addr = [("ipv4-addr", "value"), ("ipv6-addr", "value")]
-    if _has(df, "src_ip"):
-        put([*addr, ("network-traffic", "src_ref.value")], pl.col("src_ip"), "src")
-    if _has(df, "dest_ip"):
-        put([*addr, ("network-traffic", "dst_ref.value")], pl.col("dest_ip"), "dst")
-    if _has(df, "dns", "rdata"):
-        put(addr, _col("dns", "rdata"), "rdata")
-    for path in (("dns", "rrname"), ("http", "hostname"), ("tls", "sni")):
+    for path, feeds, name, transform in _EVE_VALUES:
         if _has(df, *path):
-            put([("domain-name", "value")], _col(*path).str.to_lowercase().str.strip_chars_end("."))
-    if _has(df, "http", "hostname") and _has(df, "http", "url"):
+            if not name:
+                name, n = f"v{n}", n + 1
+            out.extend((key, name, _col(*path), transform) for key in feeds)
+    if all(_has(df, *f) for f in _URL_FIELDS):
         url, host = _col("http", "url"), _col("http", "hostname")
-        put(
-            [("url", "value")],
-            pl.when(url.str.starts_with("http://") | url.str.starts_with("https://"))
-            .then(url)
-            .otherwise(pl.lit("http://") + host + url),
-        )
-    for algo, key in (("md5", "MD5"), ("sha1", "SHA-1"), ("sha256", "SHA-256")):
-        if _has(df, "fileinfo", algo):
-            put([("file", f"hashes.{key}")], _col("fileinfo", algo).str.to_lowercase())
-    if _has(df, "fileinfo", "filename"):
-        put([("file", "name")], _col("fileinfo", "filename").str.replace(r"^.*[/\\]", ""))
+        absolute = url.str.starts_with("http://") | url.str.starts_with("https://")
+        full = pl.when(absolute).then(url).otherwise(pl.lit("http://") + host + url)
+        out.append((_URL, f"v{n}", full, None))
     return out
 
 
@@ -140,7 +180,7 @@ def match_eve_frame(
     *,
     make_alerts: bool = True,
     row_offset: int = 0,
-    lines: pl.Series | None = None,
+    lines: Callable[[list[int]], list[bytes]] | None = None,
 ) -> VectorResult:
     """Match every row of a parsed EVE frame; alerts are built only for hit rows."""
     if engine.scan and make_alerts:
@@ -159,83 +199,83 @@ def match_eve_frame(
 
 @dataclass
 class PreparedFrame:
-    """EVE rows as STIX-path value columns (plus IPv4 numbers where CIDR blocks need them)."""
+    """EVE rows as STIX-path value columns: per column, the non-null values and their rows."""
 
     rows: int
     columns: list[tuple[tuple[str, str], str]]
-    derived: pl.DataFrame
-
-
-def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
-    """The reader's half: one vectorised pass from EVE fields to the paths the indexes hold.
-
-    Address columns also get what CIDR blocks need (octet prefixes, IPv4 numbers) in the same
-    pass; they are redone for the rare chunk that carries IPv6 texts, once those are made canonical.
-    """
-    exprs = [
-        x
-        for x in eve_expressions(df)
-        if any(x[0] in t for t in (engine.eq, engine.cidr, engine.suffix, engine.substr))
-    ]
-    select: dict[str, pl.Expr] = {}
-    cidr_of: dict[str, list[CidrIndex]] = {}
-    for key, name, e in exprs:
-        select[name] = e.alias(name)
-        if key in engine.cidr:
-            cidr_of.setdefault(name, []).append(engine.cidr[key])
-    for name, indexes in cidr_of.items():
-        select.update(_cidr_inputs(name, select[name], indexes))
-    for name in _ADDRESS_COLUMNS:
-        if name in select:
-            select[name + "#v6"] = select[name].str.contains(":", literal=True).any().alias(name + "#v6")
-    derived = df.select(list(select.values())) if select else pl.DataFrame()
-    for name in _ADDRESS_COLUMNS:
-        if name in derived.columns and derived[name + "#v6"][0]:
-            fixed = _canonical_ipv6(derived[name])
-            derived = derived.with_columns(fixed.alias(name))
-            if name in cidr_of:
-                derived = derived.with_columns(*_cidr_inputs(name, pl.col(name), cidr_of[name]).values())
-    return PreparedFrame(len(df), [(k, n) for k, n, _ in exprs], derived)
+    positions: dict[str, np.ndarray]
+    values: dict[str, pl.Series]
 
 
 _ADDRESS_COLUMNS = ("src", "dst", "rdata")
 
 
-def _cidr_inputs(name: str, e: pl.Expr, indexes: list[CidrIndex]) -> dict[str, pl.Expr]:
-    """Octet prefixes and (where blocks need them) IPv4 numbers of an address column."""
-    out: dict[str, pl.Expr] = {}
-    for cidx in indexes:
-        cidx.freeze()
-        for plen in cidx.octets:
-            out[f"{name}#p{plen}"] = octet_prefix(e, plen).alias(f"{name}#p{plen}")
-        if cidx.needs_numbers:
-            num = _ipv4_number(e)
-            out[name + "#ip"] = num.fill_null(0).alias(name + "#ip")
-            out[name + "#ok"] = num.is_not_null().alias(name + "#ok")
-    return out
+def indexed_keys(engine: MatchEngine) -> set[Key]:
+    """Every (object type, path key) some index of the engine holds."""
+    return {k for table in (engine.eq, engine.cidr, engine.suffix, engine.substr) for k in table}
 
 
-def column_values(engine: MatchEngine, prepared: PreparedFrame) -> pl.DataFrame:
-    """The polars half of matching, in one pass over the non-null values only.
+def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
+    """The reader's half: one vectorised pass from EVE fields to the paths the indexes hold.
 
-    Most EVE columns are sparse (dns, http, tls and fileinfo each fill a fraction of the rows):
-    their row positions, the values, value hashes for equality, and prefix strings with their
-    hashes for CIDR blocks.
+    Most EVE columns are sparse (dns, http, tls and fileinfo each fill a fraction of the rows),
+    so only non-null values are kept, with their row numbers.  IPv6 texts are made canonical
+    afterwards, for the rare column that holds any.
     """
+    keys = indexed_keys(engine)
+    exprs = [x for x in eve_expressions(df) if x[0] in keys]
+    select: dict[str, pl.Expr] = {}
+    for _, name, base, transform in exprs:
+        if name + "#v" in select:
+            continue
+        values = base.drop_nulls()
+        if transform is not None:
+            values = transform(values)
+        select[name + "#pos"] = base.is_not_null().arg_true().implode().alias(name + "#pos")
+        select[name + "#v"] = values.implode().alias(name + "#v")
+        if name in _ADDRESS_COLUMNS:
+            select[name + "#v6"] = values.str.contains(":", literal=True).any().alias(name + "#v6")
+    frame = df.select(list(select.values())) if select else pl.DataFrame()
+    positions: dict[str, np.ndarray] = {}
+    found: dict[str, pl.Series] = {}
+    for _, name, _, _ in exprs:
+        if name not in found:
+            positions[name] = frame[name + "#pos"][0].to_numpy().astype(np.int64)
+            found[name] = frame[name + "#v"][0]
+            if name in _ADDRESS_COLUMNS and frame[name + "#v6"][0]:
+                found[name] = _canonical_ipv6(found[name])
+    return PreparedFrame(len(df), [(k, n) for k, n, _, _ in exprs], positions, found)
+
+
+def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any]:
+    """The polars half of matching, one pass over the prepared values: value hashes for
+    equality; octet prefixes (and their hashes) and IPv4 numbers for CIDR blocks."""
     select: dict[str, pl.Expr] = {}
     for key, name in prepared.columns:
-        col = pl.col(name).drop_nulls()
-        select[name + "#pos"] = pl.col(name).is_not_null().arg_true().implode().alias(name + "#pos")
-        select[name + "#v"] = col.implode().alias(name + "#v")
+        v = pl.lit(prepared.values[name])
         if key in engine.eq:
-            select[name + "#h"] = col.hash(HASH_SEED).implode().alias(name + "#h")
+            select[name + "#h"] = v.hash(HASH_SEED).implode().alias(name + "#h")
         cidx = engine.cidr.get(key)
         if cidx is not None:
+            cidx.freeze()
             for plen in cidx.octets:
-                pre = pl.col(f"{name}#p{plen}").drop_nulls()
-                select[f"{name}#p{plen}"] = pre.implode().alias(f"{name}#p{plen}")
-                select[f"{name}#p{plen}h"] = pre.hash(HASH_SEED).implode().alias(f"{name}#p{plen}h")
-    return prepared.derived.select(list(select.values())) if select else pl.DataFrame()
+                select[f"{name}#p{plen}"] = octet_prefix(v, plen).implode().alias(f"{name}#p{plen}")
+            if cidx.needs_numbers:
+                num = _ipv4_number(v)
+                select[name + "#ip"] = num.fill_null(0).implode().alias(name + "#ip")
+                select[name + "#ok"] = num.is_not_null().implode().alias(name + "#ok")
+    if not select:
+        return {}
+    frame = pl.select(list(select.values()))
+    out: dict[str, Any] = {}
+    for column in select:
+        cell: pl.Series = frame[column][0]
+        if "#p" in column:  # hashed here: hashing inside the pass would compute the prefix twice
+            out[column] = cell
+            out[column + "h"] = cell.hash(HASH_SEED).to_numpy()
+        else:
+            out[column] = cell.to_numpy()
+    return out
 
 
 def match_prepared(
@@ -245,31 +285,21 @@ def match_prepared(
     *,
     make_alerts: bool = True,
     row_offset: int = 0,
-    lines: pl.Series | None = None,
+    lines: Callable[[list[int]], list[bytes]] | None = None,
 ) -> VectorResult:
     """The matcher's half: hash, bitmap, binary search; Python only for the hit rows."""
     hits = _Hits()
-    derived = prepared.derived
     extra = column_values(engine, prepared)
-
-    def cell(column: str) -> pl.Series:
-        value: pl.Series = extra[column][0]
-        return value
-
     for key, name in prepared.columns:
-        rows_of = cell(name + "#pos").to_numpy().astype(np.int64)
-        s = cell(name + "#v")
+        rows_of = prepared.positions[name]
+        s = prepared.values[name]
         lookups: list[tuple[np.ndarray, np.ndarray]] = []
         if key in engine.eq:
-            lookups.append(engine.eq[key].lookup(s, cell(name + "#h").to_numpy()))
+            lookups.append(engine.eq[key].lookup(s, extra[name + "#h"]))
         if key in engine.cidr:
             cidx = engine.cidr[key]
-            ipv4 = None
-            if name + "#ip" in derived.columns:
-                ipv4 = (derived[name + "#ip"].to_numpy()[rows_of], derived[name + "#ok"].to_numpy()[rows_of])
-            prefixes = {
-                plen: (cell(f"{name}#p{plen}"), cell(f"{name}#p{plen}h").to_numpy()) for plen in cidx.octets
-            }
+            ipv4 = (extra[name + "#ip"], extra[name + "#ok"]) if name + "#ip" in extra else None
+            prefixes = {plen: (extra[f"{name}#p{plen}"], extra[f"{name}#p{plen}h"]) for plen in cidx.octets}
             lookups.append(cidx.lookup(s, ipv4, prefixes))
         for table2 in (engine.suffix, engine.substr):
             idx2 = table2.get(key)
@@ -331,7 +361,7 @@ def _alerts_for(
     texts: list[Any],
     paths: list[str],
     row_offset: int,
-    lines: pl.Series | None = None,
+    lines: Callable[[list[int]], list[bytes]] | None = None,
 ) -> list[Alert]:
     """Alerts for hits sorted by (row, code): each run of equal pairs is one alert.
 
@@ -355,7 +385,7 @@ def _alerts_for(
         )
         stamps = parsed.dt.epoch("us").to_list()
     if lines is not None:  # the original line is the cheapest route to the whole record
-        records = [orjson.loads(line) for line in lines.gather(wanted).to_list()]
+        records = [orjson.loads(line) for line in lines(wanted)]
     else:  # only the hit rows are gathered, never the whole frame
         records = [_drop_nulls(rec) for rec in df[wanted].to_dicts()]
     complex_rows = set(rows[is_complex].tolist())
