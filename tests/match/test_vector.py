@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from colsec.match.engine import IndicatorRecord, MatchEngine
-from colsec.match.eve_file import match_eve_file
+from colsec.match.eve_file import ChunkLines, _newlines, match_eve_file
 from colsec.match.readers import read_file, read_lines
 from colsec.match.vector import match_eve_frame
 
@@ -112,6 +112,29 @@ def test_vector_cidr_prefixes_follow_canonical_ipv4_mapped_addresses() -> None:
     assert sorted((a.indicator_id, a.events[-1].line) for a in expected) == got
 
 
+def test_vector_builds_urls_like_the_reader() -> None:
+    """A relative URL becomes absolute only with a non-empty host; an absolute one needs none."""
+    lines = [
+        b'{"timestamp":"2024-01-01T00:00:00Z","event_type":"http","http":{"url":"/a"}}',
+        b'{"timestamp":"2024-01-01T00:00:01Z","event_type":"http","http":{"hostname":"","url":"/a"}}',
+        b'{"timestamp":"2024-01-01T00:00:02Z","event_type":"http","http":{"url":"https://b.example/p"}}',
+        b'{"timestamp":"2024-01-01T00:00:03Z","event_type":"http","http":{"hostname":"c.example","url":"/q"}}',
+        b'{"timestamp":"2024-01-01T00:00:04Z","event_type":"dns","dns":{"rrname":"c.example"}}',
+    ]
+    indicators = [
+        IndicatorRecord("indicator--empty-host", "[url:value = 'http:///a']"),
+        IndicatorRecord("indicator--absolute", "[url:value = 'https://b.example/p']"),
+        IndicatorRecord("indicator--relative", "[url:value = 'http://c.example/q']"),
+    ]
+    engine = MatchEngine()
+    engine.load(indicators)
+    frame = pl.DataFrame([orjson.loads(line) for line in lines])
+    got = sorted((a.indicator_id, a.events[-1].line) for a in match_eve_frame(engine, frame).alerts)
+    assert got == [("indicator--absolute", 3), ("indicator--relative", 4)]
+    expected = engine.match(list(read_lines([line.decode() for line in lines])))
+    assert sorted((a.indicator_id, a.events[-1].line) for a in expected) == got
+
+
 def test_vector_line_numbers_with_blank_and_bad_lines_across_chunks(eve_file: Path, tmp_path: Path) -> None:
     """Alerts name the physical line even where polars would skip blank lines; chunks overlap in
     parsing (small batches force many), and malformed lines are reported with their numbers."""
@@ -140,3 +163,17 @@ def test_vector_line_numbers_with_blank_and_bad_lines_across_chunks(eve_file: Pa
     assert len(batches) > 3 and junk
     assert _count(got) == _count(expected)
     assert bad == junk
+
+
+@pytest.mark.parametrize(
+    ("chunk", "rows", "want"),
+    [
+        (b"a\nbb\nccc", [0, 1, 2], [b"a", b"bb", b"ccc"]),
+        (b"a\nbb\nccc\n", [2, 0], [b"ccc", b"a"]),
+        (b"\n\nx\n", [0, 2], [b"", b"x"]),
+        (b"only", [0], [b"only"]),
+        (b"only\n", [0], [b"only"]),
+    ],
+)
+def test_chunk_lines_slices_rows_by_newline_offsets(chunk: bytes, rows: list[int], want: list[bytes]) -> None:
+    assert ChunkLines(chunk, _newlines(chunk))(rows) == want

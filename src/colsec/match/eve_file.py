@@ -49,12 +49,14 @@ class ChunkLines:
         self.ends = newlines
 
     def __call__(self, rows: list[int]) -> list[bytes]:
-        chunk, ends, size = self.chunk, self.ends, len(self.ends)
-        out = []
-        for r in rows:
-            start = int(ends[r - 1]) + 1 if r else 0
-            out.append(chunk[start : int(ends[r])] if r < size else chunk[start:])
-        return out
+        at = np.asarray(rows, dtype=np.int64)
+        ends, chunk = self.ends, self.chunk
+        if not len(ends):
+            return [chunk for _ in rows]  # one line, no newline
+        last = len(ends) - 1
+        stop = np.where(at <= last, ends[np.minimum(at, last)], len(chunk))  # a last line may lack "\n"
+        start = np.where(at > 0, ends[np.clip(at - 1, 0, last)] + 1, 0)
+        return [chunk[a:b] for a, b in zip(start.tolist(), stop.tolist(), strict=True)]
 
 
 def _newlines(chunk: bytes) -> np.ndarray:

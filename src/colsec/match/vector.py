@@ -103,6 +103,19 @@ _EVE_VALUES: tuple[tuple[tuple[str, ...], tuple[Key, ...], str, Transform], ...]
 _URL_FIELDS = (("http", "hostname"), ("http", "url"))  # url:value is built from both
 
 
+def _url_value(url: pl.Expr) -> pl.Expr:
+    """``http.url`` made absolute with ``http.hostname``, as the EVE reader does; null (dropped)
+    where a relative URL has no host.  ``url`` holds the non-null URLs, so the host is taken
+    from the same rows."""
+    host = _col("http", "hostname").filter(_col("http", "url").is_not_null()).replace("", None)
+    absolute = url.str.starts_with("http://") | url.str.starts_with("https://")
+    # one level of when/otherwise: polars 2.1 panics on a nested one over filtered columns
+    return pl.when(absolute).then(url).otherwise(pl.concat_str([pl.lit("http://"), host, url]))
+
+
+_NULLABLE = (_url_value,)  # transforms that may give null for a value
+
+
 def eve_schema(keys: set[Key] | None = None) -> dict[str, Any]:
     """The EVE fields worth parsing for indexes over ``keys`` (all of them when None).
 
@@ -130,13 +143,18 @@ def eve_schema(keys: set[Key] | None = None) -> dict[str, Any]:
 def eve_expressions(df: pl.DataFrame) -> list[tuple[Key, str, pl.Expr, Transform]]:
     """(STIX object type, path key), column name, field, transform for every value column EVE offers.
 
-    The transform (lower-casing, stripping) runs on the field's non-null values only, which costs
-    half of running it over a mostly-null column; it must map a value to a value, never to null.
+    The transform (lower-casing, stripping, URL building) runs on the field's non-null values
+    only, which costs half of running it over a mostly-null column; where it gives null (a
+    relative URL without a host), the row has no value.
     A column feeding several keys keeps one name (``src`` is both ``ipv4-addr:value`` and
     ``network-traffic:src_ref.value``), so it is hashed once.  Address columns are not split by
     family: an IPv6 text never equals an IPv4 indicator value nor passes the dotted-quad check of
     the CIDR path, and vice versa.
     """
+    shape = tuple(df.schema.items())
+    cached = _EXPRESSIONS.get(shape)
+    if cached is not None:
+        return cached
     out: list[tuple[Key, str, pl.Expr, Transform]] = []
     n = 0
     for path, feeds, name, transform in _EVE_VALUES:
@@ -145,11 +163,14 @@ def eve_expressions(df: pl.DataFrame) -> list[tuple[Key, str, pl.Expr, Transform
                 name, n = f"v{n}", n + 1
             out.extend((key, name, _col(*path), transform) for key in feeds)
     if all(_has(df, *f) for f in _URL_FIELDS):
-        url, host = _col("http", "url"), _col("http", "hostname")
-        absolute = url.str.starts_with("http://") | url.str.starts_with("https://")
-        full = pl.when(absolute).then(url).otherwise(pl.lit("http://") + host + url)
-        out.append((_URL, f"v{n}", full, None))
+        out.append((_URL, f"v{n}", _col("http", "url"), _url_value))
+    if len(_EXPRESSIONS) > 64:  # chunks of one file share a schema; a long-lived process sees few
+        _EXPRESSIONS.clear()
+    _EXPRESSIONS[shape] = out
     return out
+
+
+_EXPRESSIONS: dict[tuple[tuple[str, Any], ...], list[tuple[Key, str, pl.Expr, Transform]]] = {}
 
 
 def _canonical_ipv6(s: pl.Series) -> pl.Series:
@@ -229,9 +250,13 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
         if name + "#v" in select:
             continue
         values = base.drop_nulls()
+        present = base.is_not_null().arg_true()
         if transform is not None:
             values = transform(values)
-        select[name + "#pos"] = base.is_not_null().arg_true().implode().alias(name + "#pos")
+            if transform in _NULLABLE:
+                present = present.filter(values.is_not_null())
+                values = values.drop_nulls()
+        select[name + "#pos"] = present.implode().alias(name + "#pos")
         select[name + "#v"] = values.implode().alias(name + "#v")
         if name in _ADDRESS_COLUMNS:
             select[name + "#v6"] = values.str.contains(":", literal=True).any().alias(name + "#v6")
