@@ -21,7 +21,8 @@ import polars as pl
 from colsec.gcpause import tick as gc_tick
 from colsec.gcpause import young_gc_only
 from colsec.match.engine import MatchEngine
-from colsec.match.vector import VectorResult, eve_schema, indexed_keys, match_eve_frame
+from colsec.match.eve_columns import eve_schema
+from colsec.match.vector import VectorResult, indexed_keys, match_eve_frame
 
 __all__ = ["EVE_SCHEMA", "match_eve_file"]
 

@@ -14,7 +14,6 @@ carries, the rows carrying it take the event-by-event path.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,14 @@ import polars as pl
 
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import Alert, MatchEngine
+from colsec.match.eve_columns import (
+    ADDRESS_COLUMNS,
+    NULLABLE,
+    Key,
+    canonical_ipv6,
+    eve_expressions,
+    ipv4_number,
+)
 from colsec.match.events import Event, parse_time
 from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
 from colsec.match.readers.network import eve_event
@@ -37,155 +44,6 @@ __all__ = [
     "match_prepared",
     "prepare_eve_frame",
 ]
-
-
-def _has(df: pl.DataFrame, *names: str) -> bool:
-    if names[0] not in df.columns:
-        return False
-    dtype: Any = df.schema[names[0]]
-    for n in names[1:]:
-        if not isinstance(dtype, pl.Struct):
-            return False
-        fields = {f.name: f.dtype for f in dtype.fields}
-        if n not in fields:
-            return False
-        dtype = fields[n]
-    return bool(dtype == pl.String)
-
-
-def _col(*names: str) -> pl.Expr:
-    e = pl.col(names[0])
-    for n in names[1:]:
-        e = e.struct.field(n)
-    return e
-
-
-def _ipv4_number(e: pl.Expr) -> pl.Expr:
-    parts = e.str.split_exact(".", 3)
-    octets = [parts.struct.field(f"field_{i}").cast(pl.UInt32, strict=False) for i in range(4)]
-    valid = pl.all_horizontal([o.is_not_null() & (o < 256) for o in octets])
-    number = octets[0] * 16_777_216 + octets[1] * 65_536 + octets[2] * 256 + octets[3]
-    return pl.when(valid).then(number).otherwise(None)
-
-
-Transform = Callable[[pl.Expr], pl.Expr] | None
-Key = tuple[str, str]
-
-_ADDR: tuple[Key, ...] = (("ipv4-addr", "value"), ("ipv6-addr", "value"))
-_URL: Key = ("url", "value")
-
-
-def _domain(v: pl.Expr) -> pl.Expr:
-    return v.str.to_lowercase().str.strip_chars_end(".")
-
-
-def _lower(v: pl.Expr) -> pl.Expr:
-    return v.str.to_lowercase()
-
-
-def _basename(v: pl.Expr) -> pl.Expr:
-    return v.str.replace(r"^.*[/\\]", "")
-
-
-# EVE field -> the STIX paths it feeds, its column name ("" for a numbered one), its transform
-_EVE_VALUES: tuple[tuple[tuple[str, ...], tuple[Key, ...], str, Transform], ...] = (
-    (("src_ip",), (*_ADDR, ("network-traffic", "src_ref.value")), "src", None),
-    (("dest_ip",), (*_ADDR, ("network-traffic", "dst_ref.value")), "dst", None),
-    (("dns", "rdata"), _ADDR, "rdata", None),
-    (("dns", "rrname"), (("domain-name", "value"),), "", _domain),
-    (("http", "hostname"), (("domain-name", "value"),), "", _domain),
-    (("tls", "sni"), (("domain-name", "value"),), "", _domain),
-    (("fileinfo", "md5"), (("file", "hashes.MD5"),), "", _lower),
-    (("fileinfo", "sha1"), (("file", "hashes.SHA-1"),), "", _lower),
-    (("fileinfo", "sha256"), (("file", "hashes.SHA-256"),), "", _lower),
-    (("fileinfo", "filename"), (("file", "name"),), "", _basename),
-)
-_URL_FIELDS = (("http", "hostname"), ("http", "url"))  # url:value is built from both
-
-
-def _url_value(url: pl.Expr) -> pl.Expr:
-    """``http.url`` made absolute with ``http.hostname``, as the EVE reader does; null (dropped)
-    where a relative URL has no host.  ``url`` holds the non-null URLs, so the host is taken
-    from the same rows."""
-    host = _col("http", "hostname").filter(_col("http", "url").is_not_null()).replace("", None)
-    absolute = url.str.starts_with("http://") | url.str.starts_with("https://")
-    # one level of when/otherwise: polars 2.1 panics on a nested one over filtered columns
-    return pl.when(absolute).then(url).otherwise(pl.concat_str([pl.lit("http://"), host, url]))
-
-
-_NULLABLE = (_url_value,)  # transforms that may give null for a value
-
-
-def eve_schema(keys: set[Key] | None = None) -> dict[str, Any]:
-    """The EVE fields worth parsing for indexes over ``keys`` (all of them when None).
-
-    Parsing fewer fields is cheaper (the parse is most of a run); alerts take the whole record
-    from the raw line, so nothing else is lost.
-    """
-    fields: list[tuple[str, ...]] = [
-        path for path, feeds, _, _ in _EVE_VALUES if keys is None or any(k in keys for k in feeds)
-    ]
-    if keys is None or _URL in keys:
-        fields.extend(_URL_FIELDS)
-    schema: dict[str, Any] = {"timestamp": pl.String}
-    nested: dict[str, dict[str, Any]] = {}
-    for path in fields:
-        if len(path) == 1:
-            schema[path[0]] = pl.String
-        else:
-            nested.setdefault(path[0], {})[path[1]] = pl.String
-            schema.setdefault(path[0], None)
-    for name, inner in nested.items():
-        schema[name] = pl.Struct(inner)
-    return schema
-
-
-def eve_expressions(df: pl.DataFrame) -> list[tuple[Key, str, pl.Expr, Transform]]:
-    """(STIX object type, path key), column name, field, transform for every value column EVE offers.
-
-    The transform (lower-casing, stripping, URL building) runs on the field's non-null values
-    only, which costs half of running it over a mostly-null column; where it gives null (a
-    relative URL without a host), the row has no value.
-    A column feeding several keys keeps one name (``src`` is both ``ipv4-addr:value`` and
-    ``network-traffic:src_ref.value``), so it is hashed once.  Address columns are not split by
-    family: an IPv6 text never equals an IPv4 indicator value nor passes the dotted-quad check of
-    the CIDR path, and vice versa.
-    """
-    shape = tuple(df.schema.items())
-    cached = _EXPRESSIONS.get(shape)
-    if cached is not None:
-        return cached
-    out: list[tuple[Key, str, pl.Expr, Transform]] = []
-    n = 0
-    for path, feeds, name, transform in _EVE_VALUES:
-        if _has(df, *path):
-            if not name:
-                name, n = f"v{n}", n + 1
-            out.extend((key, name, _col(*path), transform) for key in feeds)
-    if all(_has(df, *f) for f in _URL_FIELDS):
-        out.append((_URL, f"v{n}", _col("http", "url"), _url_value))
-    if len(_EXPRESSIONS) > 64:  # chunks of one file share a schema; a long-lived process sees few
-        _EXPRESSIONS.clear()
-    _EXPRESSIONS[shape] = out
-    return out
-
-
-_EXPRESSIONS: dict[tuple[tuple[str, Any], ...], list[tuple[Key, str, pl.Expr, Transform]]] = {}
-
-
-def _canonical_ipv6(s: pl.Series) -> pl.Series:
-    """Compress IPv6 texts as the event readers do (rare rows, so plain Python)."""
-    pos = np.nonzero(s.str.contains(":", literal=True).fill_null(False).to_numpy())[0]
-    if not len(pos):
-        return s
-    fixed: list[str | None] = []
-    for text in s.gather(pos.tolist()).to_list():
-        try:
-            addr = ipaddress.IPv6Address(text.split("%", 1)[0])
-            fixed.append(str(addr.ipv4_mapped) if addr.ipv4_mapped else addr.compressed)
-        except (ValueError, AttributeError):
-            fixed.append(text)
-    return s.scatter(pos.tolist(), pl.Series(fixed, dtype=pl.String))
 
 
 @dataclass
@@ -228,9 +86,6 @@ class PreparedFrame:
     values: dict[str, pl.Series]
 
 
-_ADDRESS_COLUMNS = ("src", "dst", "rdata")
-
-
 def indexed_keys(engine: MatchEngine) -> set[Key]:
     """Every (object type, path key) some index of the engine holds."""
     return {k for table in (engine.eq, engine.cidr, engine.suffix, engine.substr) for k in table}
@@ -253,12 +108,12 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
         present = base.is_not_null().arg_true()
         if transform is not None:
             values = transform(values)
-            if transform in _NULLABLE:
+            if transform in NULLABLE:
                 present = present.filter(values.is_not_null())
                 values = values.drop_nulls()
         select[name + "#pos"] = present.implode().alias(name + "#pos")
         select[name + "#v"] = values.implode().alias(name + "#v")
-        if name in _ADDRESS_COLUMNS:
+        if name in ADDRESS_COLUMNS:
             select[name + "#v6"] = values.str.contains(":", literal=True).any().alias(name + "#v6")
     frame = df.select(list(select.values())) if select else pl.DataFrame()
     positions: dict[str, np.ndarray] = {}
@@ -267,8 +122,8 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
         if name not in found:
             positions[name] = frame[name + "#pos"][0].to_numpy().astype(np.int64)
             found[name] = frame[name + "#v"][0]
-            if name in _ADDRESS_COLUMNS and frame[name + "#v6"][0]:
-                found[name] = _canonical_ipv6(found[name])
+            if name in ADDRESS_COLUMNS and frame[name + "#v6"][0]:
+                found[name] = canonical_ipv6(found[name])
     return PreparedFrame(len(df), [(k, n) for k, n, _, _ in exprs], positions, found)
 
 
@@ -286,7 +141,7 @@ def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any
             for plen in cidx.octets:
                 select[f"{name}#p{plen}"] = octet_prefix(v, plen).implode().alias(f"{name}#p{plen}")
             if cidx.needs_numbers:
-                num = _ipv4_number(v)
+                num = ipv4_number(v)
                 select[name + "#ip"] = num.fill_null(0).implode().alias(name + "#ip")
                 select[name + "#ok"] = num.is_not_null().implode().alias(name + "#ok")
     if not select:
