@@ -125,11 +125,11 @@ class HashIndex:
             if len(maybe):
                 qm = q[maybe]
                 left = np.searchsorted(self.keys, qm, side="left")
-                right = np.searchsorted(self.keys, qm, side="right")
-                found = right > left
+                found = self.keys[np.minimum(left, len(self.keys) - 1)] == qm
                 if found.any():
+                    # the second search (for values held by several rows) only for the few found
                     qpos, lo = maybe[found], left[found]
-                    counts = right[found] - lo
+                    counts = np.searchsorted(self.keys, qm[found], side="right") - lo
                     qrep = np.repeat(qpos, counts)
                     offsets = np.repeat(np.cumsum(counts) - counts, counts)
                     krep = np.repeat(lo, counts) + (np.arange(len(qrep)) - offsets)
