@@ -98,6 +98,9 @@ def test_vector_cidr_prefixes_follow_canonical_ipv4_mapped_addresses() -> None:
     lines = [
         b'{"timestamp":"2024-01-01T00:00:00Z","src_ip":"::ffff:10.1.2.3","dest_ip":"192.0.2.9"}',
         b'{"timestamp":"2024-01-01T00:00:01Z","src_ip":"192.0.2.8","dest_ip":"::ffff:172.16.5.9"}',
+        # the same mapping in hexadecimal and in full spelling: still the IPv4 host
+        b'{"timestamp":"2024-01-01T00:00:02Z","src_ip":"::ffff:0a01:0207","dest_ip":"192.0.2.9"}',
+        b'{"timestamp":"2024-01-01T00:00:03Z","src_ip":"0:0:0:0:0:ffff:172.16.5.10","dest_ip":"192.0.2.9"}',
     ]
     indicators = [
         IndicatorRecord("indicator--octet", "[ipv4-addr:value ISSUBSET '10.1.2.0/24']"),
@@ -107,7 +110,12 @@ def test_vector_cidr_prefixes_follow_canonical_ipv4_mapped_addresses() -> None:
     engine.load(indicators)
     frame = pl.DataFrame([orjson.loads(line) for line in lines])
     got = sorted((a.indicator_id, a.events[-1].line) for a in match_eve_frame(engine, frame).alerts)
-    assert got == [("indicator--bits", 2), ("indicator--octet", 1)]
+    assert got == [
+        ("indicator--bits", 2),
+        ("indicator--bits", 4),
+        ("indicator--octet", 1),
+        ("indicator--octet", 3),
+    ]
     expected = engine.match(list(read_lines([line.decode() for line in lines])))
     assert sorted((a.indicator_id, a.events[-1].line) for a in expected) == got
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -34,35 +33,6 @@ def _is_eve_ndjson(path: Path, chosen: object) -> bool:
     return bool(head[0].lstrip().startswith("{")) and detect_format(head) is ReaderFormat.EVE
 
 
-def _follow(stream: IO[str], poll: float, stop_after: float | None) -> Iterator[list[str]]:
-    """Batches of complete lines as they are appended (tail -f); empty batches mark idle polls."""
-    partial = ""
-    started = time.monotonic()
-    while True:
-        chunk = stream.readline()
-        if chunk:
-            lines = []
-            while chunk:
-                chunk = partial + chunk
-                partial = ""
-                if chunk.endswith("\n"):
-                    lines.append(chunk)
-                else:
-                    partial = chunk
-                    break
-                if len(lines) >= 1000:
-                    break
-                chunk = stream.readline()
-            yield lines
-            continue
-        if stop_after is not None and time.monotonic() - started > stop_after:
-            return
-        if stream is sys.stdin:
-            return
-        yield []
-        time.sleep(poll)
-
-
 def match_cmd(
     files: Annotated[
         list[Path] | None, typer.Argument(help="Telemetry files (gzip allowed); '-' for stdin")
@@ -87,6 +57,7 @@ def match_cmd(
 ) -> None:
     """Match telemetry against every active indicator visible to your organisation."""
     from colsec.match.events import Malformed
+    from colsec.match.follow import follow_lines
     from colsec.match.readers import (
         ReaderFormat,
         ReaderStats,
@@ -145,7 +116,7 @@ def match_cmd(
         )
         last_flush = time.monotonic()
         decoder = StreamDecoder(fmt=chosen, mapping=field_map, stats=stats)
-        for lines in _follow(stream, 0.05, stop_after):
+        for lines in follow_lines(stream, stop_after=stop_after, until_eof=stream is sys.stdin):
             if lines:
                 emit(decoder.feed(lines))
             if time.monotonic() - last_flush > 60:

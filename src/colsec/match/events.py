@@ -119,14 +119,17 @@ class EventBuilder:
             return None
         text = value.strip()
         if ":" in text:
+            # an IPv4-mapped address (any spelling) is the IPv4 host: IPv4 indicators must see it
             if text.startswith("::ffff:") and "." in text:
                 text = text[7:]
             else:
                 try:
-                    text = ipaddress.IPv6Address(text.split("%", 1)[0]).compressed
+                    addr = ipaddress.IPv6Address(text.split("%", 1)[0])
                 except ValueError:
                     return None
-                return self._simple("ipv6-addr", text)
+                if addr.ipv4_mapped is None:
+                    return self._simple("ipv6-addr", addr.compressed)
+                text = str(addr.ipv4_mapped)
         if text.count(".") != 3:
             return None
         return self._simple("ipv4-addr", text)
