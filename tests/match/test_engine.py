@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import collections
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import stix2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +20,7 @@ from colsec.match.evaluate import find_binding
 from colsec.match.events import Event
 from colsec.match.readers import read_file
 from colsec.match.regex import compile_regex
+from colsec.match.sightings import SightingAggregator
 from colsec.stix.pattern_parse import parse_pattern
 
 from .strategies import comparison_expression, scos
@@ -63,6 +67,10 @@ def telemetry(shared_data: Path) -> Path:
 
 
 def test_planted_indicators_on_zeek_and_suricata(telemetry: Path) -> None:
+    ID = {
+        k: f"indicator--{uuid.uuid5(uuid.NAMESPACE_URL, k)}"
+        for k in ("name", "answer", "client", "url", "never")
+    }
     dns_path = telemetry / "zeek/wrccdc2018_dns.head10000.ndjson"
     records = [orjson.loads(line) for line in dns_path.read_bytes().splitlines()]
     queries = collections.Counter(r.get("query") for r in records)
@@ -71,37 +79,59 @@ def test_planted_indicators_on_zeek_and_suricata(telemetry: Path) -> None:
     answer = next(a for r in records for a in r.get("answers", []) if a.count(".") == 3 and a[0].isdigit())
     client = records[123]["id.orig_h"]
     expected: collections.Counter[str] = collections.Counter()
+    seen: dict[str, list[str]] = collections.defaultdict(list)  # indicator -> event times
     for r in records:
+        hits = []
         # the name may be the query or a CNAME in the answers: both are domain-name objects
         if name in [r.get("query"), *r.get("answers", [])]:
-            expected["indicator--name"] += 1
+            hits.append(ID["name"])
         if answer in r.get("answers", []):
-            expected["indicator--answer"] += 1
+            hits.append(ID["answer"])
         if r.get("id.orig_h") == client and r.get("id.resp_p") == 53:
-            expected["indicator--client"] += 1
+            hits.append(ID["client"])
+        for h in hits:
+            expected[h] += 1
+            seen[h].append(r["ts"])
     eve = telemetry / "suricata/suricata-verify/alert-testmyids.eve.ndjson"
     engine = MatchEngine()
     report = engine.load(
         [
+            IndicatorRecord(ID["name"], f"[domain-name:value = '{name.upper()}']", owner="org", tlp="green"),
+            IndicatorRecord(ID["answer"], f"[ipv4-addr:value = '{answer}']"),
             IndicatorRecord(
-                "indicator--name", f"[domain-name:value = '{name.upper()}']", owner="org", tlp="green"
-            ),
-            IndicatorRecord("indicator--answer", f"[ipv4-addr:value = '{answer}']"),
-            IndicatorRecord(
-                "indicator--client",
+                ID["client"],
                 f"[network-traffic:src_ref.value = '{client}' AND network-traffic:dst_port = 53]",
             ),
-            IndicatorRecord("indicator--url", "[url:value = 'http://www.testmyids.com/']"),
-            IndicatorRecord("indicator--never", "[domain-name:value = 'not-in-these-logs.example']"),
+            IndicatorRecord(ID["url"], "[url:value = 'http://www.testmyids.com/']"),
+            IndicatorRecord(ID["never"], "[domain-name:value = 'not-in-these-logs.example']"),
         ]
     )
     assert report.loaded == 5 and report.invalid == 0
     alerts = engine.match(list(read_file(dns_path))) + engine.match(list(read_file(eve)))
     got = collections.Counter(a.indicator_id for a in alerts)
-    assert got == expected + collections.Counter({"indicator--url": 1})
-    first = next(a for a in alerts if a.indicator_id == "indicator--name").to_json()
+    assert got == expected + collections.Counter({ID["url"]: 1})
+    first = next(a for a in alerts if a.indicator_id == ID["name"]).to_json()
     assert first["owner"] == "org" and first["tlp"] == "green"
     assert first["matched"] == [{"path": "domain-name:value", "value": name}]
+
+    # sightings: one per indicator per window (a day here: the DNS sample spans under one),
+    # with the exact count and first/last event times, sighted by us; valid STIX 2.1
+    sighter = "identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+    agg = SightingAggregator(sighter_identity=sighter, window_seconds=86_400)
+    agg.add(alerts)
+    sightings = {s["sighting_of_ref"]: s for s in agg.sightings()}
+    assert {k: s["count"] for k, s in sightings.items()} == dict(got)
+    assert len(agg) == len(sightings) == 4
+    seen[ID["url"]] = ["2016-07-13T22:42:07.573103+00:00"]  # the one EVE alert's timestamp
+    for ind, times in seen.items():
+        first_last = (min(map(datetime.fromisoformat, times)), max(map(datetime.fromisoformat, times)))
+        assert (
+            tuple(datetime.fromisoformat(sightings[ind][k]) for k in ("first_seen", "last_seen"))
+            == first_last
+        )
+    for body in sightings.values():
+        assert body["where_sighted_refs"] == [sighter]
+        stix2.parse(body, allow_custom=False)
 
 
 def test_windowed_patterns() -> None:
