@@ -254,11 +254,11 @@ class Plan:
 
 def _check_predicates(expr: CompExpr) -> None:
     """Compile every comparison now, so a bad regex or CIDR refuses the indicator at load time."""
-    from colsec.match.evaluate import _PREDICATES
+    from colsec.match.predicates import PREDICATES
 
     if isinstance(expr, Comparison):
         if expr.op != "EXISTS":
-            _PREDICATES.get(expr)
+            PREDICATES.get(expr)
         return
     for item in expr.items:
         _check_predicates(item)

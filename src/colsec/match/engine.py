@@ -27,154 +27,17 @@ from colsec.match.compiler import MAX_LEAVES, Anchor, Plan, plan_pattern
 from colsec.match.evaluate import Obs, evaluate_comparison, find_binding, select
 from colsec.match.events import HASH_NAMES, Event
 from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex, hash_strings
+from colsec.match.paths import extract_values, path_steps
+from colsec.match.records import Alert, CompileReport, IndicatorRecord
 from colsec.match.rows import RowTable
 from colsec.stix.pattern_ast import Comparison, CompExpr
 from colsec.stix.pattern_parse import PatternSyntaxError, parse_pattern
 
-__all__ = ["Alert", "CompileReport", "IndicatorRecord", "MatchEngine", "flatten"]
+__all__ = ["Alert", "CompileReport", "IndicatorRecord", "MatchEngine"]
 
 Key = tuple[str, str]  # (object type, path key)
 # incremental equality additions kept beside an index before it is rebuilt with them
 _COMPACT_AFTER = 2_048
-
-
-@dataclass(frozen=True, slots=True)
-class IndicatorRecord:
-    id: str
-    pattern: str
-    valid_from: int | None = None  # µs
-    valid_until: int | None = None  # µs
-    revoked: bool = False
-    owner: str | None = None
-    tlp: str | None = None
-    name: str | None = None
-
-    def active(self, now: int) -> bool:
-        if self.revoked:
-            return False
-        if self.valid_from is not None and self.valid_from > now:
-            return False
-        return not (self.valid_until is not None and now >= self.valid_until)
-
-
-@dataclass
-class CompileReport:
-    loaded: int = 0
-    inactive: int = 0
-    invalid: int = 0
-    warninglisted: int = 0
-    simple: int = 0
-    complex: int = 0
-    seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Alert:
-    indicator_id: str
-    events: list[Event]
-    matched: list[tuple[str, Any]]  # ("type:path", value)
-    owner: str | None
-    tlp: str | None
-    name: str | None = None
-
-    @property
-    def ts(self) -> int:
-        return max(e.ts for e in self.events)
-
-    def to_json(self) -> dict[str, Any]:
-        from datetime import UTC, datetime
-
-        def iso(us: int) -> str:
-            return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-        return {
-            "time": iso(self.ts),
-            "indicator_id": self.indicator_id,
-            "indicator_name": self.name,
-            "owner": self.owner,
-            "tlp": self.tlp,
-            "matched": [{"path": p, "value": v} for p, v in self.matched],
-            "events": [
-                {"source": e.source, "line": e.line, "time": iso(e.ts), "raw": e.raw} for e in self.events
-            ],
-        }
-
-
-def flatten(objects: dict[str, dict[str, Any]]) -> Iterator[tuple[Key, str]]:
-    """Every string reachable in an event as ((type, path key), value); refs followed one level."""
-    for obj in objects.values():
-        t = obj.get("type")
-        if not isinstance(t, str):
-            continue
-        yield from _walk(t, "", obj, objects, 2)
-
-
-def _walk(
-    t: str, prefix: str, node: Any, objects: dict[str, dict[str, Any]], refs: int
-) -> Iterator[tuple[Key, str]]:
-    if isinstance(node, str):
-        yield (t, prefix), node
-    elif isinstance(node, dict):
-        for k, v in node.items():
-            if k == "type" and not prefix:
-                continue
-            path = f"{prefix}.{k}" if prefix else k
-            if k.endswith("_ref"):
-                if refs and isinstance(v, str) and v in objects:
-                    yield from _walk(t, path, objects[v], objects, refs - 1)
-            elif k.endswith("_refs"):
-                if refs and isinstance(v, list):
-                    for r in v:
-                        if isinstance(r, str) and r in objects:
-                            yield from _walk(t, path + "[*]", objects[r], objects, refs - 1)
-            else:
-                yield from _walk(t, path, v, objects, refs)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _walk(t, prefix + "[*]", item, objects, refs)
-
-
-def _steps(key: str) -> tuple[str | None, ...]:
-    """Path key -> steps; None stands for ``[*]``."""
-    out: list[str | None] = []
-    for part in key.split("."):
-        stars = 0
-        while part.endswith("[*]"):
-            part = part[:-3]
-            stars += 1
-        if part:
-            out.append(part)
-        out.extend([None] * stars)
-    return tuple(out)
-
-
-def _extract(
-    obj: dict[str, Any], steps: tuple[str | None, ...], objects: dict[str, dict[str, Any]]
-) -> list[str]:
-    values: list[Any] = [obj]
-    for step in steps:
-        nxt: list[Any] = []
-        if step is None:
-            for v in values:
-                if isinstance(v, list):
-                    nxt.extend(v)
-        else:
-            for v in values:
-                if isinstance(v, dict) and step in v:
-                    x = v[step]
-                    if step.endswith("_ref"):
-                        if isinstance(x, str) and x in objects:
-                            nxt.append(objects[x])
-                    elif step.endswith("_refs"):
-                        if isinstance(x, list):
-                            nxt.append([objects[r] for r in x if isinstance(r, str) and r in objects])
-                    else:
-                        nxt.append(x)
-        values = nxt
-        if not values:
-            return []
-    return [v for v in values if isinstance(v, str)]
 
 
 @dataclass(slots=True)
@@ -214,7 +77,7 @@ class MatchEngine:
             wanted: dict[str, dict[str, tuple[str | None, ...]]] = {}
             for table in (self.eq, self.cidr, self.suffix, self.substr):
                 for obj_type, key in table:
-                    wanted.setdefault(obj_type, {})[key] = _steps(key)
+                    wanted.setdefault(obj_type, {})[key] = path_steps(key)
             self._wanted = {t: list(d.items()) for t, d in wanted.items()}
         return self._wanted
 
@@ -468,7 +331,7 @@ class MatchEngine:
                     continue
                 types.add(t)
                 for pkey, steps in wanted.get(t, ()):
-                    for value in _extract(obj, steps, objects):
+                    for value in extract_values(obj, steps, objects):
                         col = columns.get((t, pkey))
                         if col is None:
                             col = columns[(t, pkey)] = ([], [])
@@ -639,7 +502,7 @@ def _ipv4_numbers(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
 def _matched_values(expr: CompExpr, obs: Obs) -> list[tuple[str, Any]]:
     """Values that satisfied the positive comparisons of ``expr`` (for the alert's ``matched``)."""
     from colsec.match.compiler import path_key
-    from colsec.match.evaluate import compile_predicate
+    from colsec.match.predicates import compile_predicate
 
     out: list[tuple[str, Any]] = []
     stack: list[CompExpr] = [expr]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from colsec.match.engine import Alert
+from colsec.match.records import Alert
 
 __all__ = ["SightingAggregator", "WindowCount"]
 

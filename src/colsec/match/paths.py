@@ -1,0 +1,56 @@
+"""Object paths of STIX patterns, resolved against the objects of one event.
+
+The engine gathers, per (object type, path) an index holds, the values of a
+whole batch; these helpers turn a path key such as
+``extensions.http-request-ext.request_header.Host`` or ``src_ref.value`` into
+steps once, and walk an event's objects with them, following references.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["extract_values", "path_steps"]
+
+
+def path_steps(key: str) -> tuple[str | None, ...]:
+    """Path key -> steps; None stands for ``[*]``."""
+    out: list[str | None] = []
+    for part in key.split("."):
+        stars = 0
+        while part.endswith("[*]"):
+            part = part[:-3]
+            stars += 1
+        if part:
+            out.append(part)
+        out.extend([None] * stars)
+    return tuple(out)
+
+
+def extract_values(
+    obj: dict[str, Any], steps: tuple[str | None, ...], objects: dict[str, dict[str, Any]]
+) -> list[str]:
+    """The strings at ``steps`` below ``obj``; ``_ref``/``_refs`` steps follow into ``objects``."""
+    values: list[Any] = [obj]
+    for step in steps:
+        nxt: list[Any] = []
+        if step is None:
+            for v in values:
+                if isinstance(v, list):
+                    nxt.extend(v)
+        else:
+            for v in values:
+                if isinstance(v, dict) and step in v:
+                    x = v[step]
+                    if step.endswith("_ref"):
+                        if isinstance(x, str) and x in objects:
+                            nxt.append(objects[x])
+                    elif step.endswith("_refs"):
+                        if isinstance(x, list):
+                            nxt.append([objects[r] for r in x if isinstance(r, str) and r in objects])
+                    else:
+                        nxt.append(x)
+        values = nxt
+        if not values:
+            return []
+    return [v for v in values if isinstance(v, str)]
