@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from colsec.gcpause import release_free_memory
-from colsec.match.compiler import MAX_LEAVES, Anchor, Plan, plan_pattern
-from colsec.match.evaluate import Obs, evaluate_comparison, find_binding, select
+from colsec.match.compiler import MAX_LEAVES, Anchor, plan_pattern
+from colsec.match.evaluate import Obs, evaluate_comparison, find_binding
 from colsec.match.events import HASH_NAMES, Event
 from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex, hash_strings
-from colsec.match.paths import extract_values, path_steps
+from colsec.match.paths import Steps, Wanted, gather_columns, path_steps
 from colsec.match.records import Alert, CompileReport, IndicatorRecord
 from colsec.match.rows import RowTable
-from colsec.stix.pattern_ast import Comparison, CompExpr
+from colsec.match.windowed import Compound, matched_values
 from colsec.stix.pattern_parse import PatternSyntaxError, parse_pattern
 
 __all__ = ["Alert", "CompileReport", "IndicatorRecord", "MatchEngine"]
@@ -38,12 +37,6 @@ __all__ = ["Alert", "CompileReport", "IndicatorRecord", "MatchEngine"]
 Key = tuple[str, str]  # (object type, path key)
 # incremental equality additions kept beside an index before it is rebuilt with them
 _COMPACT_AFTER = 2_048
-
-
-@dataclass(slots=True)
-class _Complex:
-    plan: Plan
-    buffer: deque[tuple[Obs, Event, frozenset[int]]] = field(default_factory=deque)
 
 
 class MatchEngine:
@@ -61,7 +54,7 @@ class MatchEngine:
         self.max_buffer = max_buffer
         self.rows = RowTable()
         self.alive = np.zeros(0, dtype=bool)
-        self.complex: dict[int, _Complex] = {}
+        self.complex: dict[int, Compound] = {}
         self.eq: dict[Key, HashIndex] = {}
         self.cidr: dict[Key, CidrIndex] = {}
         self.suffix: dict[Key, SuffixIndex] = {}
@@ -69,12 +62,12 @@ class MatchEngine:
         self.scan: dict[str, list[int]] = defaultdict(list)  # object type -> row codes
         self.suppressed = 0
         self._strings: dict[str, str] = {}
-        self._wanted: dict[str, list[tuple[str, tuple[str | None, ...]]]] | None = None
+        self._wanted: Wanted | None = None
 
-    def _wanted_paths(self) -> dict[str, list[tuple[str, tuple[str | None, ...]]]]:
+    def _wanted_paths(self) -> Wanted:
         """Object type -> the indexed path keys (and their steps) worth extracting from events."""
         if self._wanted is None:
-            wanted: dict[str, dict[str, tuple[str | None, ...]]] = {}
+            wanted: dict[str, dict[str, Steps]] = {}
             for table in (self.eq, self.cidr, self.suffix, self.substr):
                 for obj_type, key in table:
                     wanted.setdefault(obj_type, {})[key] = path_steps(key)
@@ -236,7 +229,7 @@ class MatchEngine:
             return False
         row = self._new_row(rec)
         self.alive[row] = True
-        self.complex[row] = _Complex(plan)
+        self.complex[row] = Compound(plan)
         for leaf in plan.leaves:
             code = row * MAX_LEAVES + leaf.leaf_id
             for anchor in leaf.anchors:
@@ -319,25 +312,7 @@ class MatchEngine:
         """
         if not events:
             return []
-        columns: dict[Key, tuple[list[str], list[int]]] = {}
-        types_of: list[set[str]] = []
-        wanted = self._wanted_paths()
-        for ei, ev in enumerate(events):
-            types: set[str] = set()
-            objects = ev.objects
-            for obj in objects.values():
-                t = obj.get("type")
-                if not isinstance(t, str):
-                    continue
-                types.add(t)
-                for pkey, steps in wanted.get(t, ()):
-                    for value in extract_values(obj, steps, objects):
-                        col = columns.get((t, pkey))
-                        if col is None:
-                            col = columns[(t, pkey)] = ([], [])
-                        col[0].append(value)
-                        col[1].append(ei)
-            types_of.append(types)
+        columns, types_of = gather_columns([ev.objects for ev in events], self._wanted_paths())
         hits: dict[int, dict[int, list[tuple[str, Any]]]] = defaultdict(dict)  # event -> code -> matched
 
         def record(ei: int, code: int, key: Key, value: Any) -> None:
@@ -414,7 +389,7 @@ class MatchEngine:
                 if leaf.exact:
                     hit_leaves[leaf.leaf_id] = leaves[leaf.leaf_id]
                 elif evaluate_comparison(leaf.expr, obs):
-                    hit_leaves[leaf.leaf_id] = leaves[leaf.leaf_id] or _matched_values(leaf.expr, obs)
+                    hit_leaves[leaf.leaf_id] = leaves[leaf.leaf_id] or matched_values(leaf.expr, obs)
             if not hit_leaves:
                 continue
             matched = [m for ms in hit_leaves.values() for m in ms]
@@ -426,53 +401,13 @@ class MatchEngine:
                     continue
                 yield self._alert(row, [ev], matched)
                 continue
-            alert = self._windowed(row, cx, obs, ev, frozenset(hit_leaves))
-            if alert is not None:
-                yield alert
-
-    def _windowed(
-        self, row: int, cx: _Complex, obs: Obs, ev: Event, leaf_ids: frozenset[int]
-    ) -> Alert | None:
-        buf = cx.buffer
-        buf.append((obs, ev, leaf_ids))
-        horizon = cx.plan.horizon if cx.plan.horizon is not None else self.window
-        while buf and buf[0][0].last < ev.ts - horizon:
-            buf.popleft()
-        while len(buf) > self.max_buffer:
-            buf.popleft()
-        if cx.plan.counter is not None:
-            # [x] REPEATS n TIMES [WITHIN d] on point-in-time events: n hits in the window.
-            n = cx.plan.counter[0]
-            if len(buf) < n:
-                return None
-            used = list(range(len(buf) - n, len(buf)))
-        else:
-            observations = [b[0] for b in buf]
-            leaf_hits: dict[int, list[int]] = defaultdict(list)
-            for i, (_, _, lids) in enumerate(buf):
-                for lid in lids:
-                    leaf_hits[lid].append(i)
-            binding = find_binding(cx.plan.ast, observations, leaf_hits, must_include=len(buf) - 1)
-            if binding is None:
-                return None
-            used = sorted({i for i, _ in binding})
-        bound = [buf[i][1] for i in used]
-        matched: list[tuple[str, Any]] = []
-        for i in used:
-            for leaf in cx.plan.leaves:
-                if leaf.leaf_id in buf[i][2]:
-                    matched.extend(_matched_values(leaf.expr, buf[i][0]))
-        for i in reversed(used):
-            del buf[i]
-        return self._alert(row, bound, list(dict.fromkeys(matched)))
+            hit = cx.push(obs, ev, frozenset(hit_leaves), window=self.window, max_buffer=self.max_buffer)
+            if hit is not None:
+                yield self._alert(row, *hit)
 
     def _expire(self, now: int) -> None:
         for cx in self.complex.values():
-            buf = cx.buffer
-            if buf:
-                horizon = cx.plan.horizon if cx.plan.horizon is not None else self.window
-                while buf and buf[0][0].last < now - horizon:
-                    buf.popleft()
+            cx.expire(now, self.window)
 
     def _alert(self, row: int, events: list[Event], matched: list[tuple[str, Any]]) -> Alert:
         ident, owner, tlp, name = self.rows.get(row)
@@ -497,25 +432,3 @@ def _ipv4_numbers(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
             nums[i] = (int(parts[0]) << 24) | (int(parts[1]) << 16) | (int(parts[2]) << 8) | int(parts[3])
             ok[i] = True
     return nums, ok
-
-
-def _matched_values(expr: CompExpr, obs: Obs) -> list[tuple[str, Any]]:
-    """Values that satisfied the positive comparisons of ``expr`` (for the alert's ``matched``)."""
-    from colsec.match.compiler import path_key
-    from colsec.match.predicates import compile_predicate
-
-    out: list[tuple[str, Any]] = []
-    stack: list[CompExpr] = [expr]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Comparison):
-            if node.negated or node.op == "EXISTS":
-                continue
-            pred = compile_predicate(node)
-            for _, values in select(obs, node.object_type, node.path):
-                for v in values:
-                    if isinstance(v, str | int | float) and pred(v):
-                        out.append((f"{node.object_type}:{path_key(node.path)[0]}", v))
-        else:
-            stack.extend(node.items)
-    return out

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["extract_values", "path_steps"]
+__all__ = ["Steps", "Wanted", "extract_values", "gather_columns", "path_steps"]
+
+Steps = tuple[str | None, ...]
+#: object type -> (path key, its steps) for every path some index holds
+Wanted = dict[str, list[tuple[str, Steps]]]
 
 
-def path_steps(key: str) -> tuple[str | None, ...]:
+def path_steps(key: str) -> Steps:
     """Path key -> steps; None stands for ``[*]``."""
     out: list[str | None] = []
     for part in key.split("."):
@@ -27,9 +31,7 @@ def path_steps(key: str) -> tuple[str | None, ...]:
     return tuple(out)
 
 
-def extract_values(
-    obj: dict[str, Any], steps: tuple[str | None, ...], objects: dict[str, dict[str, Any]]
-) -> list[str]:
+def extract_values(obj: dict[str, Any], steps: Steps, objects: dict[str, dict[str, Any]]) -> list[str]:
     """The strings at ``steps`` below ``obj``; ``_ref``/``_refs`` steps follow into ``objects``."""
     values: list[Any] = [obj]
     for step in steps:
@@ -54,3 +56,30 @@ def extract_values(
         if not values:
             return []
     return [v for v in values if isinstance(v, str)]
+
+
+def gather_columns(
+    batch: list[dict[str, dict[str, Any]]], wanted: Wanted
+) -> tuple[dict[tuple[str, str], tuple[list[str], list[int]]], list[set[str]]]:
+    """Per (type, path key): the batch's values and their event numbers; and each event's types.
+
+    One column per path lets every index answer the whole batch in one vectorised call.
+    """
+    columns: dict[tuple[str, str], tuple[list[str], list[int]]] = {}
+    types_of: list[set[str]] = []
+    for ei, objects in enumerate(batch):
+        types: set[str] = set()
+        for obj in objects.values():
+            t = obj.get("type")
+            if not isinstance(t, str):
+                continue
+            types.add(t)
+            for pkey, steps in wanted.get(t, ()):
+                for value in extract_values(obj, steps, objects):
+                    col = columns.get((t, pkey))
+                    if col is None:
+                        col = columns[(t, pkey)] = ([], [])
+                    col[0].append(value)
+                    col[1].append(ei)
+        types_of.append(types)
+    return columns, types_of
