@@ -1,19 +1,29 @@
-"""The follower hands over complete lines only, in batches, and as soon as they are written."""
+"""The follower hands over complete lines only, in batches, as soon as they are written."""
 
 from __future__ import annotations
 
-import io
+import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from colsec.match.follow import follow_lines
+
+
+@contextmanager
+def pipe() -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    r, w = os.pipe()
+    with os.fdopen(r, "rb", buffering=0) as reader, os.fdopen(w, "wb", buffering=0) as writer:
+        yield reader, writer
 
 
 def test_partial_line_waits_for_its_newline(tmp_path: Path) -> None:
     path = tmp_path / "live.log"
     path.write_text("one\ntw")
-    with path.open() as f:
+    with path.open("rb") as f:
         it = follow_lines(f, poll=0.001, stop_after=5)
         assert next(it) == ["one\n"]
         assert next(it) == []  # "tw" is held back, nothing else to read
@@ -25,19 +35,57 @@ def test_partial_line_waits_for_its_newline(tmp_path: Path) -> None:
         assert got == ["two\n", "three\n"]
 
 
-def test_batches_are_bounded() -> None:
-    it = follow_lines(io.StringIO("x\n" * 25), batch=10, until_eof=True)
-    assert [len(b) for b in it] == [10, 10, 5]
+def test_batches_are_bounded(tmp_path: Path) -> None:
+    path = tmp_path / "many.log"
+    path.write_text("x\n" * 25)
+    with path.open("rb") as f:
+        it = follow_lines(f, batch=10, stop_after=0)
+        assert [len(next(it)) for _ in range(3)] == [10, 10, 5]
 
 
-def test_pipe_last_record_without_newline_is_kept() -> None:
-    assert list(follow_lines(io.StringIO("a\nb"), until_eof=True)) == [["a\n"], ["b"]]
+def test_pipe_hands_over_a_line_without_waiting_for_the_next() -> None:
+    """A blocking readline loop would keep the first line until the second arrives."""
+    with pipe() as (reader, writer):
+
+        def later() -> None:
+            time.sleep(1.5)
+            writer.write(b"second\nlast")
+            writer.close()
+
+        writer.write(b"first\n")
+        threading.Thread(target=later).start()
+        it = follow_lines(reader, poll=0.01, until_eof=True)
+        batch = next(it)
+        while not batch:
+            batch = next(it)
+        assert batch == ["first\n"]
+        assert [b for b in it if b] == [["second\n"], ["last"]]  # the last record lacks its newline
+
+
+def test_an_endless_line_costs_one_malformed_line_not_memory() -> None:
+    with pipe() as (reader, writer):
+
+        def write() -> None:
+            writer.write(b"ok\n" + b"A" * 300_000 + b"\nafter\n")
+            writer.close()
+
+        threading.Thread(target=write).start()
+        lines = [line for b in follow_lines(reader, until_eof=True, max_line=1000) for line in b]
+    assert lines[0] == "ok\n" and lines[-1] == "after\n" and len(lines) == 3
+    assert len(lines[1]) > 1000  # handed on cut short, for the decoder to count as too long
+
+
+def test_invalid_utf8_is_replaced_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "bytes.log"
+    path.write_bytes(b"caf\xe9\n")
+    with path.open("rb") as f:
+        assert next(follow_lines(f, stop_after=0)) == ["caf\ufffd\n"]
 
 
 def test_stops_after_the_given_time_on_a_quiet_file(tmp_path: Path) -> None:
     path = tmp_path / "quiet.log"
     path.write_text("")
-    with path.open() as f:
+    with path.open("rb") as f:
         t = time.monotonic()
         batches = list(follow_lines(f, poll=0.01, stop_after=0.1))
     assert 0.1 <= time.monotonic() - t < 5
@@ -56,7 +104,7 @@ def test_line_written_reaches_the_reader_within_a_poll(tmp_path: Path) -> None:
             w.write("event\n")
 
     threading.Thread(target=writer).start()
-    with path.open() as f:
+    with path.open("rb") as f:
         for batch in follow_lines(f, poll=0.02, stop_after=10):
             if batch:
                 seen = time.monotonic()

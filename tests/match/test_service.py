@@ -221,6 +221,53 @@ def test_cli_batch_and_follow(
         proc.communicate(timeout=30)
 
 
+def test_cli_follows_stdin_line_by_line(
+    tmp_path: Path, database: Database, make_account: Callable[..., Account]
+) -> None:
+    """``tail -F eve.json | colsec match --follow -``: a line alerts while the pipe stays open."""
+    a, _, ids = seed(database, make_account)
+    env = {**os.environ, "COLSEC_DATA_DIR": str(tmp_path / "data"), "COLSEC_DATABASE_URL": database.url}
+    out = tmp_path / "alerts.jsonl"
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "colsec",
+            "match",
+            "--follow",
+            "-",
+            "--as",
+            a.user.username,
+            "--alerts",
+            str(out),
+        ],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        try:
+            deadline = time.monotonic() + 60
+            while b"compiled" not in proc.stderr.readline() and time.monotonic() < deadline:
+                pass
+            proc.stdin.write(b"{broken\n" + ZEEK_DNS.encode())
+            proc.stdin.flush()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (out.exists() and out.read_text().count("\n") >= 2):
+                time.sleep(0.01)
+            alerted = {orjson.loads(line)["indicator_id"] for line in out.read_text().splitlines()}
+            assert alerted == {ids["own"], ids["shared"]}
+            proc.stdin.close()  # end of input ends the run, with its summary
+            err = proc.stderr.read()
+            assert proc.wait(timeout=60) == 0, err
+            assert b"malformed" in err and b"match summary" in err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 def test_engine_cache_refreshes_incrementally(
     database: Database, make_account: Callable[..., Account]
 ) -> None:

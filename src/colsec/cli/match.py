@@ -111,12 +111,11 @@ def match_cmd(
 
     started = time.perf_counter()
     if follow is not None:
-        stream: IO[str] = (
-            sys.stdin if str(follow) == "-" else follow.open("r", encoding="utf-8", errors="replace")
-        )
+        piped = str(follow) == "-"
+        stream: IO[bytes] = sys.stdin.buffer if piped else follow.open("rb")
         last_flush = time.monotonic()
         decoder = StreamDecoder(fmt=chosen, mapping=field_map, stats=stats)
-        for lines in follow_lines(stream, stop_after=stop_after, until_eof=stream is sys.stdin):
+        for lines in follow_lines(stream, stop_after=stop_after, until_eof=piped):
             if lines:
                 emit(decoder.feed(lines))
             if time.monotonic() - last_flush > 60:
