@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import collections
 import io
 from pathlib import Path
 
 import orjson
 import pytest
 
+from colsec.match.engine import IndicatorRecord, MatchEngine
 from colsec.match.events import Event
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats, detect_format, read_file, read_lines
 
@@ -44,6 +46,22 @@ SAMPLES = [
     ("windows/otrf_empire_launcher_vbs.sysmon_security_powershell.ndjson.gz", None, 2067, {"process"}),
     ("firewall/cisco_asa.metron.log", ReaderFormat.SYSLOG, 128, {"ipv4-addr"}),
     ("proxy/squid_access.metron.log", ReaderFormat.SYSLOG, 5, {"url", "domain-name"}),
+    ("proxy/bluecoat_proxy.metron.log", ReaderFormat.SYSLOG, 3, {"url", "domain-name"}),
+    ("firewall/paloalto_threat_traffic.metron.log", ReaderFormat.SYSLOG, 100, {"ipv4-addr", "domain-name"}),
+    ("ids/snort_alert_csv.metron.log", ReaderFormat.SNORT_CSV, 3, {"network-traffic", "mac-addr"}),
+    ("zeek/wrccdc2018_pe.ndjson", ReaderFormat.ZEEK_JSON, 21, {"file"}),
+    ("zeek/wrccdc2018_software.ndjson", ReaderFormat.ZEEK_JSON, 376, {"software", "ipv4-addr"}),
+    ("zeek/wrccdc2018_ntlm.ndjson", ReaderFormat.ZEEK_JSON, 422, {"user-account", "domain-name"}),
+    ("zeek/wrccdc2018_notice.tsv.log", ReaderFormat.ZEEK_TSV, 207, {"network-traffic"}),
+    ("zeek/wrccdc2018_ssh.ndjson", ReaderFormat.ZEEK_JSON, 22, {"network-traffic"}),
+    ("zeek/wrccdc2018_dpd.ndjson", ReaderFormat.ZEEK_JSON, 77, {"network-traffic"}),
+    ("zeek/wrccdc2018_known_hosts.ndjson", ReaderFormat.ZEEK_JSON, 253, {"ipv4-addr"}),
+    (
+        "windows/otrf_cmd_bitsadmin_download_psh_script.sysmon_security.ndjson",
+        ReaderFormat.WINDOWS,
+        424,
+        {"process", "file"},
+    ),
 ]
 
 
@@ -81,6 +99,66 @@ def test_known_values_from_samples(telemetry: Path) -> None:
         if o["type"] == "file" and "hashes" in o
     }
     assert "229ebba62347b77ea2ffad93308e7052bdae39a24ea828d6ef93fe694ca62197" in sha256
+
+
+def test_snort_zeek_pe_software_ntlm_values_reach_indicators(telemetry: Path) -> None:
+    """Objects of the Snort, Zeek pe/software/ntlm readers are matched like any other."""
+    pe = [orjson.loads(x) for x in (telemetry / "zeek/wrccdc2018_pe.ndjson").read_bytes().splitlines()]
+    ntlm = [orjson.loads(x) for x in (telemetry / "zeek/wrccdc2018_ntlm.ndjson").read_bytes().splitlines()]
+    software = [
+        orjson.loads(x) for x in (telemetry / "zeek/wrccdc2018_software.ndjson").read_bytes().splitlines()
+    ]
+    expected = {
+        "indicator--mac": 3,  # every Snort line carries this destination MAC
+        "indicator--snort-flow": 2,  # two of the three come from 96.44.142.5:80
+        "indicator--upx-like": sum(".pdata" in r.get("section_names", []) for r in pe),
+        "indicator--amd64": sum(r.get("machine") == "AMD64" for r in pe),
+        "indicator--old-build": sum(r.get("compile_ts", "9") < "2010" for r in pe),
+        "indicator--admin": sum(r.get("username") == "Administrator" for r in ntlm),
+        "indicator--msie": sum(r.get("name") == "MSIE" for r in software),
+    }
+    assert all(expected.values()), expected
+    engine = MatchEngine()
+    pebin = "file:extensions.'windows-pebinary-ext'"
+    engine.load(
+        [
+            IndicatorRecord("indicator--mac", "[mac-addr:value = '08:00:27:7f:93:2d']"),
+            IndicatorRecord(
+                "indicator--snort-flow",
+                "[network-traffic:src_ref.value = '96.44.142.5' AND network-traffic:src_port = 80]",
+            ),
+            IndicatorRecord("indicator--upx-like", f"[{pebin}.sections[*].name = '.pdata']"),
+            IndicatorRecord("indicator--amd64", f"[{pebin}.machine_hex = '8664']"),
+            IndicatorRecord("indicator--old-build", f"[{pebin}.time_date_stamp < t'2010-01-01T00:00:00Z']"),
+            IndicatorRecord("indicator--admin", "[user-account:user_id = 'Administrator']"),
+            IndicatorRecord("indicator--msie", "[software:name = 'MSIE']"),
+        ]
+    )
+    alerts = []
+    for name in (
+        "ids/snort_alert_csv.metron.log",
+        "zeek/wrccdc2018_pe.ndjson",
+        "zeek/wrccdc2018_ntlm.ndjson",
+    ):
+        alerts += engine.match(list(read_file(telemetry / name)))
+    alerts += engine.match(list(read_file(telemetry / "zeek/wrccdc2018_software.ndjson")))
+    assert collections.Counter(a.indicator_id for a in alerts) == expected
+
+
+def test_snort3_alert_csv_lines() -> None:
+    lines = [
+        "07/19-13:11:17.460123, 1, TCP, raw, 60, C2S, 10.1.1.1:51234, 192.0.2.80:80, 1:1000001:0, allow\n",
+        "07/19-13:11:18.000001, 2, UDP, raw, 80, C2S, [2001:db8::1]:5353, [2001:db8::2]:53, 1:2:3, alert\n",
+    ]
+    assert detect_format(lines) is ReaderFormat.SNORT_CSV
+    stats = ReaderStats()
+    events = list(read_lines(lines, stats=stats))
+    assert stats.malformed == 0 and len(events) == 2
+    first, second = ({o["type"]: o for o in e.objects.values()} for e in events)
+    assert first["network-traffic"]["dst_port"] == 80 and first["network-traffic"]["protocols"] == ["tcp"]
+    assert second["ipv6-addr"]["value"] in {"2001:db8::1", "2001:db8::2"}
+    assert events[0].ts % 1_000_000 == 460_123
+    assert events[1].raw["rule"] == "1:2:3"
 
 
 def test_csv_with_mapping(telemetry: Path, tmp_path: Path) -> None:

@@ -40,7 +40,8 @@ def match_cmd(
     fmt: Annotated[
         str | None,
         typer.Option(
-            "--format", help="eve, zeek-json, zeek-tsv, windows, cef, syslog, json, csv (default: detect)"
+            "--format",
+            help="eve, zeek-json, zeek-tsv, windows, cef, syslog, snort-csv, json, csv (default: detect)",
         ),
     ] = None,
     mapping: Annotated[Path | None, typer.Option(help="Field mapping (JSON) for csv/json telemetry")] = None,

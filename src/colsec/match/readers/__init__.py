@@ -22,7 +22,15 @@ import orjson
 from colsec.match.events import Event, Malformed
 from colsec.match.readers.host import windows_event
 from colsec.match.readers.network import eve_event, zeek_event, zeek_tsv_header, zeek_tsv_record
-from colsec.match.readers.text import DEFAULT_JSON_FIELDS, FieldMapping, cef_event, mapped_event, syslog_event
+from colsec.match.readers.text import (
+    DEFAULT_JSON_FIELDS,
+    SNORT_CSV_LINE,
+    FieldMapping,
+    cef_event,
+    mapped_event,
+    snort_csv_event,
+    syslog_event,
+)
 
 __all__ = [
     "DECODERS",
@@ -49,6 +57,7 @@ class ReaderFormat(StrEnum):
     SYSLOG = "syslog"
     JSON = "json"
     CSV = "csv"
+    SNORT_CSV = "snort-csv"
 
 
 @dataclass
@@ -156,6 +165,17 @@ class _TextDecoder:
         return event if event is not None else Malformed(line_no, f"not a {self.fmt.value} line")
 
 
+class _SnortDecoder:
+    def __init__(self, fmt: ReaderFormat, mapping: FieldMapping | None) -> None:
+        self.year = datetime.now(UTC).year
+
+    def feed(self, line: str, line_no: int) -> Event | Malformed | None:
+        if not line.strip():
+            return None
+        event = snort_csv_event(line, line_no, self.year)
+        return event if event is not None else Malformed(line_no, "not a Snort alert_csv line")
+
+
 class _CsvDecoder:
     def __init__(self, fmt: ReaderFormat, mapping: FieldMapping | None) -> None:
         if mapping is None:
@@ -188,6 +208,7 @@ DECODERS: dict[ReaderFormat, Callable[[ReaderFormat, FieldMapping | None], Decod
     ReaderFormat.CEF: _TextDecoder,
     ReaderFormat.SYSLOG: _TextDecoder,
     ReaderFormat.CSV: _CsvDecoder,
+    ReaderFormat.SNORT_CSV: _SnortDecoder,
 }
 
 
@@ -226,6 +247,8 @@ def detect_format(sample: Iterable[str], *, mapping: FieldMapping | None = None)
         return ReaderFormat.EVE  # refined by read_file, which parses the array
     if any("CEF:" in line for line in lines):
         return ReaderFormat.CEF
+    if mapping is None and all(SNORT_CSV_LINE.match(line) for line in lines[:5]):
+        return ReaderFormat.SNORT_CSV
     if mapping is not None and mapping.columns is not None or (mapping is not None and "," in first):
         return ReaderFormat.CSV
     return ReaderFormat.SYSLOG

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from colsec.match.events import Event, EventBuilder, parse_time
@@ -139,6 +140,42 @@ def _as_list(value: Any) -> list[Any]:
     return [] if value in (None, "", "-") else [value]
 
 
+# IMAGE_FILE_MACHINE_* values, as STIX ``machine_hex`` spells them, for the names Zeek logs
+_PE_MACHINES = {
+    "I386": "014c",
+    "AMD64": "8664",
+    "ARM": "01c0",
+    "ARMNT": "01c4",
+    "ARM64": "aa64",
+    "IA64": "0200",
+}
+
+
+def _zeek_pe(b: EventBuilder, rec: Mapping[str, Any]) -> None:
+    """pe.log describes a transferred executable: a file with the STIX PE binary extension.
+
+    Zeek names no hash here (files.log does, under the same file id), but packer section
+    names, compile times and machine types are indicators in their own right.
+    """
+    pe: dict[str, Any] = {}
+    if rec.get("is_exe") is True:
+        pe["pe_type"] = "exe"
+    machine = _PE_MACHINES.get(str(rec.get("machine")))
+    if machine:
+        pe["machine_hex"] = machine
+    compiled = rec.get("compile_ts")
+    if compiled not in (None, "", "-"):
+        us = parse_time(compiled)
+        if us is not None:
+            pe["time_date_stamp"] = datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sections = [n for n in _as_list(rec.get("section_names")) if isinstance(n, str) and n]
+    if sections:
+        pe["number_of_sections"] = len(sections)
+        pe["sections"] = [{"name": n} for n in sections]
+    if pe:
+        b.add({"type": "file", "extensions": {"windows-pebinary-ext": pe}})
+
+
 def zeek_event(rec: Mapping[str, Any], line: int, path: str | None = None) -> Event | None:
     """One Zeek record -> Event; ``path`` is the log name (``dns``, ``http``, ...)."""
     ts = parse_time(rec.get("ts"))
@@ -216,8 +253,18 @@ def zeek_event(rec: Mapping[str, Any], line: int, path: str | None = None) -> Ev
         b.traffic(rec.get("src"), rec.get("dst"), None, rec.get("p"))
     elif kind in ("known_hosts", "software"):
         b.ip(rec.get("host"))
+        if kind == "software" and isinstance(rec.get("name"), str):
+            version = rec.get("unparsed_version")
+            b.add({"type": "software", "name": rec["name"], **({"version": version} if version else {})})
+    elif kind == "ntlm":
+        user = rec.get("username")
+        if isinstance(user, str) and user != "-":
+            b.add({"type": "user-account", "user_id": user, "account_login": user})
+        for key in ("server_dns_computer_name", "server_tree_name"):
+            if isinstance(rec.get(key), str) and "." in rec[key]:
+                b.domain(rec[key])
     elif kind == "pe":
-        pass
+        _zeek_pe(b, rec)
     return b.event(ts, f"zeek-{kind}" if kind else "zeek", line, rec)
 
 

@@ -15,7 +15,15 @@ from typing import Any
 
 from colsec.match.events import Event, EventBuilder, parse_time
 
-__all__ = ["DEFAULT_JSON_FIELDS", "FieldMapping", "cef_event", "mapped_event", "syslog_event"]
+__all__ = [
+    "DEFAULT_JSON_FIELDS",
+    "SNORT_CSV_LINE",
+    "FieldMapping",
+    "cef_event",
+    "mapped_event",
+    "snort_csv_event",
+    "syslog_event",
+]
 
 # Fixed, trusted token patterns for free text (never user-supplied).
 _IPV4 = re.compile(
@@ -132,6 +140,66 @@ def cef_event(line: str, line_no: int, year: int) -> Event | None:
     if ext.get("requestClientApplication"):
         b.add({"type": "x-user-agent", "value": ext["requestClientApplication"]})
     return b.event(ts, "cef", line_no, {"header": parts, "extension": ext})
+
+
+# -- Snort alert_csv ---------------------------------------------------------
+
+#: A Snort alert_csv line starts with its packet time: ``MM/DD[/YY]-hh:mm:ss.ffffff``.
+SNORT_CSV_LINE = re.compile(r"^\s*(\d\d/\d\d(?:/\d\d)?-\d\d:\d\d:\d\d(?:\.\d+)?)\s*,")
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$")
+
+
+def _snort_time(text: str, year: int) -> int | None:
+    whole, _, frac = text.partition(".")
+    if whole.count("/") == 1:  # Snort without -y logs no year: the reader's current one
+        whole = f"{whole[:5]}/{year % 100:02d}{whole[5:]}"
+    try:
+        dt = datetime.strptime(whole, "%m/%d/%y-%H:%M:%S")
+    except ValueError:
+        return None
+    micros = int((frac + "000000")[:6]) if frac.isdigit() else 0
+    return int(dt.replace(tzinfo=UTC).timestamp()) * 1_000_000 + micros
+
+
+def _split_ap(text: str) -> tuple[str, str | None]:
+    """Snort 3 ``addr:port``; an IPv6 address is bracketed or has its port after the last colon."""
+    if text.startswith("["):
+        addr, _, port = text[1:].partition("]:")
+        return addr, port or None
+    addr, sep, port = text.rpartition(":")
+    return (addr, port) if sep and port.isdigit() else (text, None)
+
+
+def snort_csv_event(line: str, line_no: int, year: int) -> Event | None:
+    """Snort's ``alert_csv`` output in its default field order.
+
+    Snort 2: timestamp, sig_generator, sig_id, sig_rev, msg, proto, src, srcport, dst, dstport,
+    ethsrc, ethdst, ... (27 fields); Snort 3: timestamp, pkt_num, proto, pkt_gen, pkt_len, dir,
+    src_ap, dst_ap, rule, action. Times are taken as UTC (run Snort with ``-U``).
+    """
+    m = SNORT_CSV_LINE.match(line)
+    if m is None:
+        return None
+    ts = _snort_time(m.group(1), year)
+    row = next(csv.reader([line.strip()]), [])
+    if ts is None or len(row) < 10:
+        return None
+    b = EventBuilder()
+    raw: dict[str, Any]
+    sport: str | None
+    dport: str | None
+    if len(row) >= 12:
+        proto, src, sport, dst, dport = row[5], row[6], row[7], row[8], row[9]
+        for mac in (row[10], row[11]):
+            if _MAC.match(mac.strip()):
+                b.add({"type": "mac-addr", "value": mac.strip().lower()})
+        raw = {"rule": ":".join(row[1:4]), "msg": row[4], "fields": row}
+    else:
+        proto = row[2]
+        (src, sport), (dst, dport) = _split_ap(row[6].strip()), _split_ap(row[7].strip())
+        raw = {"rule": row[8].strip(), "action": row[9].strip(), "fields": row}
+    b.traffic(src.strip(), dst.strip(), sport, dport, proto.strip().lower() or None)
+    return b.event(ts, "snort", line_no, raw)
 
 
 # -- field mappings ---------------------------------------------------------
