@@ -111,3 +111,42 @@ def test_line_written_reaches_the_reader_within_a_poll(tmp_path: Path) -> None:
                 break
     assert batch == ["event\n"]
     assert seen - written[0] < 1.0  # generous: a loaded CI machine, poll is 20 ms
+
+
+def _collect(it: Iterator[list[str]], want: int, deadline: float = 10) -> list[str]:
+    got: list[str] = []
+    end = time.monotonic() + deadline
+    while len(got) < want and time.monotonic() < end:
+        got += next(it)
+    return got
+
+
+def test_follows_the_name_across_rotation(tmp_path: Path) -> None:
+    """Rename and recreate (logrotate's default, Suricata's on HUP): the old file is finished,
+    then the new one is read from its start."""
+    path = tmp_path / "eve.json"
+    path.write_text("a\n")
+    with path.open("rb") as f:
+        it = follow_lines(f, poll=0.01, stop_after=10, path=path)
+        assert _collect(it, 1) == ["a\n"]
+        with path.open("a") as w:
+            w.write("b\n")  # written just before the rotation: must not be lost
+        path.rename(tmp_path / "eve.json.1")
+        path.write_text("c\nd\n")
+        assert _collect(it, 3) == ["b\n", "c\n", "d\n"]
+        with path.open("a") as w:
+            w.write("e\n")
+        assert _collect(it, 1) == ["e\n"]
+
+
+def test_starts_again_after_copytruncate(tmp_path: Path) -> None:
+    path = tmp_path / "eve.json"
+    path.write_text("first line\nsecond line\n")
+    with path.open("rb") as f:
+        it = follow_lines(f, poll=0.01, stop_after=10, path=path)
+        assert _collect(it, 2) == ["first line\n", "second line\n"]
+        with path.open("r+") as w:
+            w.truncate(0)
+        with path.open("a") as w:
+            w.write("x\n")
+        assert _collect(it, 1) == ["x\n"]

@@ -116,7 +116,9 @@ def match_cmd(
         stream: IO[bytes] = sys.stdin.buffer if piped else follow.open("rb")
         last_flush = time.monotonic()
         decoder = StreamDecoder(fmt=chosen, mapping=field_map, stats=stats)
-        for lines in follow_lines(stream, stop_after=stop_after, until_eof=piped):
+        for lines in follow_lines(
+            stream, stop_after=stop_after, until_eof=piped, path=None if piped else follow
+        ):
             if lines:
                 emit(decoder.feed(lines))
             if time.monotonic() - last_flush > 60:
