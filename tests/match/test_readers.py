@@ -145,6 +145,33 @@ def test_snort_zeek_pe_software_ntlm_values_reach_indicators(telemetry: Path) ->
     assert collections.Counter(a.indicator_id for a in alerts) == expected
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "wrccdc2018_dns.head10000.ndjson",
+        "wrccdc2018_ssl.head8000.ndjson",
+        "wrccdc2018_x509.ndjson",
+        "wrccdc2018_smtp.ndjson",
+        "wrccdc2018_notice.ndjson",
+        "wrccdc2018_software.ndjson",
+        "wrccdc2018_ntlm.ndjson",
+        "wrccdc2018_pe.ndjson",
+        "wrccdc2018_known_hosts.ndjson",
+        "bro_json_wrapped.metron.ndjson",
+    ],
+)
+def test_zeek_json_without_path_reads_as_with_it(telemetry: Path, name: str) -> None:
+    """Zeek's own JSON log files carry no ``_path``: the log type is told from its fields."""
+    records = [orjson.loads(x) for x in (telemetry / "zeek" / name).read_bytes().splitlines()]
+    if name.startswith("bro_json_wrapped"):  # {"dns": {...}}: the wrapper names the log
+        records = [{**inner, "_path": path} for rec in records for path, inner in rec.items()]
+    with_path = list(read_lines([orjson.dumps(r).decode() for r in records], fmt=ReaderFormat.ZEEK_JSON))
+    bare = [orjson.dumps({k: v for k, v in r.items() if k != "_path"}).decode() for r in records]
+    without = list(read_lines(bare, fmt=ReaderFormat.ZEEK_JSON))
+    assert len(with_path) == len(without) == len(records)
+    assert [e.objects for e in without] == [e.objects for e in with_path]
+
+
 def test_snort3_alert_csv_lines() -> None:
     lines = [
         "07/19-13:11:17.460123, 1, TCP, raw, 60, C2S, 10.1.1.1:51234, 192.0.2.80:80, 1:1000001:0, allow\n",

@@ -8,7 +8,7 @@ from typing import Any
 
 from colsec.match.events import Event, EventBuilder, parse_time
 
-__all__ = ["eve_event", "zeek_event", "zeek_tsv_header", "zeek_tsv_record"]
+__all__ = ["eve_event", "zeek_event", "zeek_kind", "zeek_tsv_header", "zeek_tsv_record"]
 
 
 def _x509(b: EventBuilder, fingerprint: Any = None, **props: Any) -> None:
@@ -176,12 +176,41 @@ def _zeek_pe(b: EventBuilder, rec: Mapping[str, Any]) -> None:
         b.add({"type": "file", "extensions": {"windows-pebinary-ext": pe}})
 
 
+# Fields only one log type has: Zeek's own JSON files (LogAscii::use_json) carry no ``_path``
+_ZEEK_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("notice", ("note",)),  # before files: a notice may name a file (fuid, file_mime_type)
+    ("dns", ("qtype_name", "rcode_name", "qclass")),
+    ("smtp", ("mailfrom", "rcptto", "helo")),
+    ("x509", ("certificate.subject", "certificate.serial")),
+    ("ssl", ("cert_chain_fps", "cert_chain_fuids", "server_name", "ssl_history")),
+    ("files", ("fuid", "mime_type", "seen_bytes")),
+    ("http", ("request_body_len", "status_code", "trans_depth")),
+    ("software", ("software_type", "unparsed_version")),
+    ("pe", ("section_names", "compile_ts", "is_exe")),
+    ("ntlm", ("server_nb_computer_name", "server_dns_computer_name", "domainname")),
+    ("known_certs", ("issuer_subject",)),
+)
+
+
+def zeek_kind(rec: Mapping[str, Any]) -> str:
+    """The log a record comes from: its ``_path``, else told by the fields only that log has."""
+    path = rec.get("_path")
+    if isinstance(path, str) and path:
+        return path
+    for kind, marks in _ZEEK_KINDS:
+        if any(m in rec for m in marks):
+            return "sip" if kind == "http" and "call_id" in rec else kind  # sip shares http's fields
+    if "host" in rec and "uid" not in rec and "id.orig_h" not in rec:
+        return "known_hosts"
+    return ""
+
+
 def zeek_event(rec: Mapping[str, Any], line: int, path: str | None = None) -> Event | None:
     """One Zeek record -> Event; ``path`` is the log name (``dns``, ``http``, ...)."""
     ts = parse_time(rec.get("ts"))
     if ts is None:
         return None
-    kind = path or rec.get("_path") or ""
+    kind = path or zeek_kind(rec)
     b = EventBuilder()
     if kind == "http":
         headers = {k: v for k, v in (("Host", rec.get("host")), ("User-Agent", rec.get("user_agent"))) if v}
@@ -256,6 +285,15 @@ def zeek_event(rec: Mapping[str, Any], line: int, path: str | None = None) -> Ev
         if kind == "software" and isinstance(rec.get("name"), str):
             version = rec.get("unparsed_version")
             b.add({"type": "software", "name": rec["name"], **({"version": version} if version else {})})
+    elif kind == "known_certs":
+        b.ip(rec.get("host"))
+        _x509(
+            b,
+            None,
+            serial_number=rec.get("serial"),
+            subject=rec.get("subject"),
+            issuer=rec.get("issuer_subject"),
+        )
     elif kind == "ntlm":
         user = rec.get("username")
         if isinstance(user, str) and user != "-":
