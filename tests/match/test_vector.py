@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 
 from colsec.match.engine import IndicatorRecord, MatchEngine
+from colsec.match.eve_columns import COVERED, READER_ONLY
 from colsec.match.eve_file import ChunkLines, _newlines, match_eve_file
 from colsec.match.readers import read_file, read_lines
-from colsec.match.vector import match_eve_frame
+from colsec.match.vector import match_eve_frame, needs_events
 
 INDICATORS = [
     IndicatorRecord("indicator--ip", "[ipv4-addr:value = '10.16.1.11']"),
@@ -185,3 +186,173 @@ def test_vector_line_numbers_with_blank_and_bad_lines_across_chunks(eve_file: Pa
 )
 def test_chunk_lines_slices_rows_by_newline_offsets(chunk: bytes, rows: list[int], want: list[bytes]) -> None:
     assert ChunkLines(chunk, _newlines(chunk))(rows) == want
+
+
+# EVE records with every section the reader reads, in the shapes Suricata writes them
+KITCHEN_SINK = [
+    {
+        "timestamp": "2024-03-01T10:00:00.000001+0000",
+        "event_type": "dns",
+        "src_ip": "10.0.0.5",
+        "dest_ip": "10.0.0.53",
+        "proto": "UDP",
+        "dns": {
+            "type": "answer",
+            "rrname": "Cdn.Example.",
+            "answers": [
+                {"rrname": "cdn.example", "rrtype": "CNAME", "rdata": "e1234.a.akamaiedge.net"},
+                {"rrname": "e1234.a.akamaiedge.net", "rrtype": "A", "rdata": "203.0.113.7"},
+                {"rrname": "e1234.a.akamaiedge.net", "rrtype": "AAAA", "rdata": "2001:DB8:0:0::7"},
+            ],
+        },
+    },
+    {
+        "timestamp": "2024-03-01T10:00:01.5+0000",
+        "event_type": "dns",
+        "src_ip": "10.0.0.5",
+        "dest_ip": "10.0.0.53",
+        "dns": {"type": "query", "rrname": "x.example", "rdata": "mail.example.co.uk"},
+    },
+    {
+        "timestamp": "2024-03-01T10:00:01.6+0000",
+        "event_type": "dns",
+        "dns": {"version": 3, "queries": [{"rrname": "Q1.example"}, {"rrname": "q2.example."}]},
+    },
+    {
+        "timestamp": "2024-03-01T10:00:02+0000",
+        "event_type": "tls",
+        "src_ip": "10.0.0.6",
+        "dest_ip": "198.51.100.4",
+        "proto": "TCP",
+        "tls": {
+            "sni": "Secure.Example",
+            "subject": "CN=secure.example, O=Example",
+            "issuerdn": "CN=Example CA",
+            "serial": "0A:1B:2C",
+            "fingerprint": "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd",
+        },
+    },
+    {
+        "timestamp": "2024-03-01T10:00:03+0000",
+        "event_type": "http",
+        "src_ip": "10.0.0.7",
+        "dest_ip": "198.51.100.5",
+        "proto": "TCP",
+        "http": {
+            "hostname": "Web.Example",
+            "url": "/login.php?u=1",
+            "http_user_agent": "Mozilla/5.0 (evil)",
+            "http_method": "POST",
+        },
+    },
+    {
+        "timestamp": "2024-03-01T10:00:04+0000",
+        "event_type": "fileinfo",
+        "src_ip": "198.51.100.5",
+        "dest_ip": "10.0.0.7",
+        "fileinfo": {
+            "filename": "/dl/Invoice.PDF.exe",
+            "magic": "PE32 executable (GUI) Intel 80386, for MS Windows",
+            "md5": "0123456789ABCDEF0123456789ABCDEF",
+            "sha256": " " + "ab" * 32 + " ",
+            "size": 1234,
+        },
+    },
+    {
+        "timestamp": "2024-03-01T10:00:05+0000",
+        "event_type": "smtp",
+        "src_ip": "10.0.0.8",
+        "dest_ip": "10.0.0.25",
+        "email": {
+            "from": "Mallory <Mallory@Evil.Example>",
+            "to": ["bob@corp.example", "<Alice@Corp.Example>", "not-an-address"],
+            "subject": "Invoice overdue",
+        },
+    },
+]
+
+
+def _steps(key: str) -> str:
+    """A flat path key in STIX pattern syntax: steps with '-' are quoted."""
+    out = []
+    for part in key.split("."):
+        stars = part.count("[*]")
+        name = part.replace("[*]", "")
+        out.append((f"'{name}'" if "-" in name else name) + "[*]" * stars)
+    return ".".join(out)
+
+
+def _values(objects: dict[str, dict], node: object, prefix: str, refs: int = 1) -> collections.abc.Iterator:
+    """(path key, string) for every string under ``node``; references followed one level."""
+    if isinstance(node, str):
+        yield prefix, node
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            if k == "type" and not prefix:
+                continue
+            path = f"{prefix}.{k}" if prefix else k
+            if k.endswith("_ref") and isinstance(v, str):
+                if refs and v in objects:
+                    yield from _values(objects, objects[v], path, refs - 1)
+            elif k.endswith("_refs") and isinstance(v, list):
+                for r in v:
+                    if refs and r in objects:
+                        yield from _values(objects, objects[r], path + "[*]", refs - 1)
+            else:
+                yield from _values(objects, v, path, refs)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _values(objects, item, prefix + "[*]", refs)
+
+
+def test_every_value_the_reader_makes_is_matched_alike(shared_data: Path, tmp_path: Path) -> None:
+    """An equality indicator on every (object path, value) the EVE reader produces, from real
+    samples and the kitchen sink: the vectorised path gives exactly the event path's alerts."""
+    folder = shared_data / "telemetry/suricata"
+    lines = b"".join(p.read_bytes() for p in sorted(folder.glob("suricata-verify/*.ndjson")))
+    for array in sorted(folder.glob("eve_alerts_*.json")):  # pretty-printed arrays: one record a line
+        lines += b"".join(orjson.dumps(r) + b"\n" for r in orjson.loads(array.read_bytes()))
+    lines += b"".join(orjson.dumps(r) + b"\n" for r in KITCHEN_SINK)
+    path = tmp_path / "eve.ndjson"
+    path.write_bytes(lines)
+    found: dict[tuple[str, str, str], None] = {}
+    for ev in read_file(path):
+        for obj in ev.objects.values():
+            for key, value in _values(ev.objects, obj, ""):
+                found[(obj["type"], key, value)] = None
+    keys = {(t, k) for t, k, _ in found}
+    assert {
+        ("network-traffic", "extensions.http-request-ext.request_header.User-Agent"),
+        ("network-traffic", "protocols[*]"),
+        ("x509-certificate", "hashes.SHA-1"),
+        ("x509-certificate", "issuer"),
+        ("email-message", "to_refs[*].value"),
+        ("domain-name", "resolves_to_refs[*].value"),
+        ("file", "mime_type"),
+    } <= keys
+    assert keys <= COVERED | READER_ONLY, keys - COVERED - READER_ONLY
+    records = [
+        IndicatorRecord(
+            f"indicator--{n}",
+            "[{}:{} = '{}']".format(t, _steps(k), v.replace("\\", "\\\\").replace("'", "\\'")),
+        )
+        for n, (t, k, v) in enumerate(found)
+    ]
+    reference = MatchEngine()
+    reference.load(records)
+    expected = _count(reference.match(list(read_file(path))))
+    reader_only = [f"[{t}:{_steps(k)} " for t, k in READER_ONLY]
+    for vectorised in (True, False):  # without and with indicators only the event path answers
+        chosen = [
+            r for r in records if not (vectorised and any(r.pattern.startswith(p) for p in reader_only))
+        ]
+        engine = MatchEngine()
+        assert engine.load(chosen).invalid == 0
+        assert needs_events(engine) is not vectorised
+        ids = {r.id for r in chosen}
+        want = collections.Counter({k: n for k, n in expected.items() if k[0] in ids})
+        got = _count(match_eve_file(engine, path).alerts)
+        by_id = {r.id: r.pattern for r in chosen}
+        missing = collections.Counter(by_id[k[0]].split(" = ")[0] for k in (want - got))
+        extra = collections.Counter(by_id[k[0]].split(" = ")[0] for k in (got - want))
+        assert got == want, (missing, extra)

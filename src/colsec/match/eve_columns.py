@@ -2,7 +2,9 @@
 
 One table (``_EVE_VALUES``) drives both the parse schema (only the fields some index needs are
 parsed) and the value columns the vectorised matcher hands to the indexes; values are made as
-the EVE reader (``readers.network``) makes them, so both paths see the same strings.
+the EVE reader (``readers.network.eve_event``) makes them, so both paths see the same strings.
+The table covers every string path the reader produces but one (``READER_ONLY``), and a test
+plants an indicator on every value the reader makes from real samples to hold the two equal.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import polars as pl
 
 __all__ = [
     "ADDRESS_COLUMNS",
+    "COVERED",
     "NULLABLE",
+    "READER_ONLY",
+    "Column",
     "Key",
     "Transform",
     "canonical_ipv6",
@@ -25,25 +30,45 @@ __all__ = [
     "ipv4_number",
 ]
 
+Transform = Callable[[pl.Expr], pl.Expr] | None
+Key = tuple[str, str]
+Path = tuple[str, ...]  # struct fields; "[]" steps into a list (then at most one field of its items)
+# (STIX key, column name, field expression, transform on its values, whether the field is a list)
+Column = tuple[Key, str, pl.Expr, Transform, bool]
 
-def _has(df: pl.DataFrame, *names: str) -> bool:
-    if names[0] not in df.columns:
-        return False
-    dtype: Any = df.schema[names[0]]
-    for n in names[1:]:
+
+def _dtype(df: pl.DataFrame, path: Path) -> Any:
+    """The dtype at ``path`` in the frame, None where the frame lacks it."""
+    if path[0] not in df.columns:
+        return None
+    dtype: Any = df.schema[path[0]]
+    for step in path[1:]:
+        if step == "[]":
+            if not isinstance(dtype, pl.List):
+                return None
+            dtype = dtype.inner
+            continue
         if not isinstance(dtype, pl.Struct):
-            return False
+            return None
         fields = {f.name: f.dtype for f in dtype.fields}
-        if n not in fields:
-            return False
-        dtype = fields[n]
-    return bool(dtype == pl.String)
+        if step not in fields:
+            return None
+        dtype = fields[step]
+    return dtype
 
 
-def _col(*names: str) -> pl.Expr:
-    e = pl.col(names[0])
-    for n in names[1:]:
-        e = e.struct.field(n)
+def _has(df: pl.DataFrame, path: Path) -> bool:
+    return bool(_dtype(df, path) == pl.String)
+
+
+def _col(path: Path) -> pl.Expr:
+    """The field as an expression: a string column, or a list of strings for a path with "[]"."""
+    e = pl.col(path[0])
+    for i, step in enumerate(path[1:], 1):
+        if step == "[]":
+            rest = path[i + 1 :]
+            return e.list.eval(pl.element().struct.field(rest[0])) if rest else e
+        e = e.struct.field(step)
     return e
 
 
@@ -55,52 +80,135 @@ def ipv4_number(e: pl.Expr) -> pl.Expr:
     return pl.when(valid).then(number).otherwise(None)
 
 
-Transform = Callable[[pl.Expr], pl.Expr] | None
-Key = tuple[str, str]
+# -- transforms: each mirrors one EventBuilder method -------------------------------------------
+# One level of when/otherwise each: polars 2.1 panics on a nested one over filtered columns
+# (and on some single ones when it eliminates common subexpressions; vector.py turns that off).
 
-_ADDR: tuple[Key, ...] = (("ipv4-addr", "value"), ("ipv6-addr", "value"))
-_URL: Key = ("url", "value")
+_IP_LIKE = r"^\d+\.\d+\.\d+\.\d+$|:"  # an rdata the reader takes as an address, not a name
 
 
 def _domain(v: pl.Expr) -> pl.Expr:
-    return v.str.to_lowercase().str.strip_chars_end(".")
+    """``EventBuilder.domain``: stripped, no trailing dot, lower case; not empty, "-" or spaced."""
+    text = v.str.strip_chars().str.strip_chars_end(".").str.to_lowercase()
+    bad = (text == "") | (text == "-") | text.str.contains(" ", literal=True)
+    return pl.when(bad).then(None).otherwise(text)
+
+
+def _rdata_ip(v: pl.Expr) -> pl.Expr:
+    return pl.when(v.str.contains(_IP_LIKE)).then(v.str.strip_chars()).otherwise(None)
+
+
+def _rdata_domain(v: pl.Expr) -> pl.Expr:
+    return _domain(pl.when(v.str.contains(_IP_LIKE)).then(None).otherwise(v))
+
+
+def _present(v: pl.Expr) -> pl.Expr:
+    """A text kept as it is, unless empty or "-"."""
+    return pl.when((v == "") | (v == "-")).then(None).otherwise(v)
+
+
+def _truthy(v: pl.Expr) -> pl.Expr:
+    return pl.when(v == "").then(None).otherwise(v)
 
 
 def _lower(v: pl.Expr) -> pl.Expr:
-    return v.str.to_lowercase()
+    return _present(v).str.to_lowercase()
+
+
+def _hash(v: pl.Expr) -> pl.Expr:
+    """``EventBuilder.file`` hashes: stripped and lower-cased, not empty or "-"."""
+    text = v.str.strip_chars().str.to_lowercase()
+    return pl.when((text == "") | (v == "-")).then(None).otherwise(text)
 
 
 def _basename(v: pl.Expr) -> pl.Expr:
-    return v.str.replace(r"^.*[/\\]", "")
+    return _present(v).str.replace(r"^.*[/\\]", "")
 
+
+def _fingerprint(length: int) -> Callable[[pl.Expr], pl.Expr]:
+    """A certificate fingerprint as the hash its length names (40 hex digits: SHA-1, ...)."""
+
+    def transform(v: pl.Expr) -> pl.Expr:
+        text = v.str.replace_all(":", "", literal=True).str.to_lowercase()
+        return pl.when(text.str.len_chars() == length).then(text).otherwise(None)
+
+    return transform
+
+
+def _email(v: pl.Expr) -> pl.Expr:
+    """``EventBuilder.email``: the address inside <...>, lower case; null without an @."""
+    text = v.str.strip_chars()
+    inner = text.str.extract(r"<([^<]*)>$", 1)
+    address = pl.coalesce(inner, text).str.strip_chars().str.to_lowercase()
+    return pl.when(address.str.contains("@", literal=True)).then(address).otherwise(None)
+
+
+_ADDR: tuple[Key, ...] = (("ipv4-addr", "value"), ("ipv6-addr", "value"))
+_DOMAIN: tuple[Key, ...] = (("domain-name", "value"),)
+_URL: Key = ("url", "value")
+_HTTP = "extensions.http-request-ext."
+_X509 = "x509-certificate"
 
 # EVE field -> the STIX paths it feeds, its column name ("" for a numbered one), its transform
-_EVE_VALUES: tuple[tuple[tuple[str, ...], tuple[Key, ...], str, Transform], ...] = (
+_EVE_VALUES: tuple[tuple[Path, tuple[Key, ...], str, Transform], ...] = (
     (("src_ip",), (*_ADDR, ("network-traffic", "src_ref.value")), "src", None),
     (("dest_ip",), (*_ADDR, ("network-traffic", "dst_ref.value")), "dst", None),
-    (("dns", "rdata"), _ADDR, "rdata", None),
-    (("dns", "rrname"), (("domain-name", "value"),), "", _domain),
-    (("http", "hostname"), (("domain-name", "value"),), "", _domain),
-    (("tls", "sni"), (("domain-name", "value"),), "", _domain),
-    (("fileinfo", "md5"), (("file", "hashes.MD5"),), "", _lower),
-    (("fileinfo", "sha1"), (("file", "hashes.SHA-1"),), "", _lower),
-    (("fileinfo", "sha256"), (("file", "hashes.SHA-256"),), "", _lower),
+    (("proto",), (("network-traffic", "protocols[*]"),), "", _lower),
+    (("dns", "rrname"), _DOMAIN, "", _domain),
+    (("dns", "rdata"), _ADDR, "rdata", _rdata_ip),
+    (("dns", "rdata"), _DOMAIN, "", _rdata_domain),
+    (("dns", "answers", "[]", "rdata"), _ADDR, "answers", _rdata_ip),
+    (("dns", "answers", "[]", "rdata"), _DOMAIN, "", _rdata_domain),
+    (("dns", "queries", "[]", "rrname"), _DOMAIN, "", _domain),
+    (("http", "hostname"), _DOMAIN, "", _domain),
+    (("http", "hostname"), (("network-traffic", _HTTP + "request_header.Host"),), "", _truthy),
+    (("http", "http_user_agent"), (("network-traffic", _HTTP + "request_header.User-Agent"),), "", _truthy),
+    (("http", "http_method"), (("network-traffic", _HTTP + "request_method"),), "", _truthy),
+    (("http", "url"), (("network-traffic", _HTTP + "request_value"),), "", _truthy),
+    (("tls", "sni"), _DOMAIN, "", _domain),
+    (("tls", "fingerprint"), ((_X509, "hashes.SHA-1"),), "", _fingerprint(40)),
+    (("tls", "fingerprint"), ((_X509, "hashes.MD5"),), "", _fingerprint(32)),
+    (("tls", "fingerprint"), ((_X509, "hashes.SHA-256"),), "", _fingerprint(64)),
+    (("tls", "subject"), ((_X509, "subject"),), "", _present),
+    (("tls", "issuerdn"), ((_X509, "issuer"),), "", _present),
+    (("tls", "serial"), ((_X509, "serial_number"),), "", _present),
+    (("fileinfo", "md5"), (("file", "hashes.MD5"),), "", _hash),
+    (("fileinfo", "sha1"), (("file", "hashes.SHA-1"),), "", _hash),
+    (("fileinfo", "sha256"), (("file", "hashes.SHA-256"),), "", _hash),
     (("fileinfo", "filename"), (("file", "name"),), "", _basename),
+    (("fileinfo", "magic"), (("file", "mime_type"),), "", _present),
+    (("email", "from"), (("email-addr", "value"), ("email-message", "from_ref.value")), "", _email),
+    (("email", "to", "[]"), (("email-addr", "value"), ("email-message", "to_refs[*].value")), "", _email),
+    (("email", "subject"), (("email-message", "subject"),), "", None),
 )
-_URL_FIELDS = (("http", "hostname"), ("http", "url"))  # url:value is built from both
+_URL_FIELDS: tuple[Path, Path] = (("http", "hostname"), ("http", "url"))  # url:value is built from both
 
 
 def _url_value(url: pl.Expr) -> pl.Expr:
     """``http.url`` made absolute with ``http.hostname``, as the EVE reader does; null (dropped)
     where a relative URL has no host.  ``url`` holds the non-null URLs, so the host is taken
     from the same rows."""
-    host = _col("http", "hostname").filter(_col("http", "url").is_not_null()).replace("", None)
+    host = _col(("http", "hostname")).filter(_col(("http", "url")).is_not_null()).replace("", None)
     absolute = url.str.starts_with("http://") | url.str.starts_with("https://")
-    # one level of when/otherwise: polars 2.1 panics on a nested one over filtered columns
     return pl.when(absolute).then(url).otherwise(pl.concat_str([pl.lit("http://"), host, url]))
 
 
-NULLABLE = (_url_value,)  # transforms that may give null for a value
+# transforms that may give null for a value (those rows then have none)
+NULLABLE: frozenset[Transform] = frozenset({t for _, _, _, t in _EVE_VALUES if t is not None} | {_url_value})
+#: Every (object type, path) the table gives values for.
+COVERED: frozenset[Key] = frozenset({k for _, feeds, _, _ in _EVE_VALUES for k in feeds} | {_URL})
+#: Paths the reader fills that columns do not (a domain's resolved addresses, the types of
+#: referenced objects): an engine indexing any of them matches EVE event by event.
+READER_ONLY: frozenset[Key] = frozenset(
+    {
+        ("domain-name", "resolves_to_refs[*].value"),
+        ("domain-name", "resolves_to_refs[*].type"),
+        ("network-traffic", "src_ref.type"),
+        ("network-traffic", "dst_ref.type"),
+        ("email-message", "from_ref.type"),
+        ("email-message", "to_refs[*].type"),
+    }
+)
 
 
 def eve_schema(keys: set[Key] | None = None) -> dict[str, Any]:
@@ -109,26 +217,41 @@ def eve_schema(keys: set[Key] | None = None) -> dict[str, Any]:
     Parsing fewer fields is cheaper (the parse is most of a run); alerts take the whole record
     from the raw line, so nothing else is lost.
     """
-    fields: list[tuple[str, ...]] = [
+    fields: list[Path] = [
         path for path, feeds, _, _ in _EVE_VALUES if keys is None or any(k in keys for k in feeds)
     ]
     if keys is None or _URL in keys:
         fields.extend(_URL_FIELDS)
-    schema: dict[str, Any] = {}  # not even the timestamp: alerts read it from the raw line
-    nested: dict[str, dict[str, Any]] = {}
+    tree: dict[str, Any] = {}  # not even the timestamp: alerts read it from the raw line
     for path in fields:
-        if len(path) == 1:
-            schema[path[0]] = pl.String
-        else:
-            nested.setdefault(path[0], {})[path[1]] = pl.String
-            schema.setdefault(path[0], None)
-    for name, inner in nested.items():
-        schema[name] = pl.Struct(inner)
-    return schema
+        _insert(tree, path)
+    return {name: _dtype_of(spec) for name, spec in tree.items()}
 
 
-def eve_expressions(df: pl.DataFrame) -> list[tuple[Key, str, pl.Expr, Transform]]:
-    """(STIX object type, path key), column name, field, transform for every value column EVE offers.
+def _insert(tree: dict[str, Any], path: Path) -> None:
+    """Add a field to a schema tree: dicts are structs, a one-item list is a list of that item."""
+    head, rest = path[0], path[1:]
+    if not rest:
+        tree[head] = pl.String
+    elif rest[0] != "[]":
+        _insert(tree.setdefault(head, {}), rest)
+    elif len(rest) == 1:
+        tree[head] = [pl.String]
+    else:
+        _insert(tree.setdefault(head, [{}])[0], rest[1:])
+
+
+def _dtype_of(spec: Any) -> Any:
+    if isinstance(spec, dict):
+        return pl.Struct({k: _dtype_of(v) for k, v in spec.items()})
+    if isinstance(spec, list):
+        return pl.List(_dtype_of(spec[0]))
+    return spec
+
+
+def eve_expressions(df: pl.DataFrame) -> list[Column]:
+    """(STIX object type, path key), column name, field, transform, listed for every value
+    column EVE offers.
 
     The transform (lower-casing, stripping, URL building) runs on the field's non-null values
     only, which costs half of running it over a mostly-null column; where it gives null (a
@@ -142,22 +265,22 @@ def eve_expressions(df: pl.DataFrame) -> list[tuple[Key, str, pl.Expr, Transform
     cached = _EXPRESSIONS.get(shape)
     if cached is not None:
         return cached
-    out: list[tuple[Key, str, pl.Expr, Transform]] = []
+    out: list[Column] = []
     n = 0
     for path, feeds, name, transform in _EVE_VALUES:
-        if _has(df, *path):
+        if _has(df, path):
             if not name:
                 name, n = f"v{n}", n + 1
-            out.extend((key, name, _col(*path), transform) for key in feeds)
-    if all(_has(df, *f) for f in _URL_FIELDS):
-        out.append((_URL, f"v{n}", _col("http", "url"), _url_value))
+            out.extend((key, name, _col(path), transform, "[]" in path) for key in feeds)
+    if all(_has(df, f) for f in _URL_FIELDS):
+        out.append((_URL, f"v{n}", _col(("http", "url")), _url_value, False))
     if len(_EXPRESSIONS) > 64:  # chunks of one file share a schema; a long-lived process sees few
         _EXPRESSIONS.clear()
     _EXPRESSIONS[shape] = out
     return out
 
 
-_EXPRESSIONS: dict[tuple[tuple[str, Any], ...], list[tuple[Key, str, pl.Expr, Transform]]] = {}
+_EXPRESSIONS: dict[tuple[tuple[str, Any], ...], list[Column]] = {}
 
 
 def canonical_ipv6(s: pl.Series) -> pl.Series:
@@ -175,4 +298,4 @@ def canonical_ipv6(s: pl.Series) -> pl.Series:
     return s.scatter(pos.tolist(), pl.Series(fixed, dtype=pl.String))
 
 
-ADDRESS_COLUMNS = ("src", "dst", "rdata")  # value columns that may hold IPv6 texts
+ADDRESS_COLUMNS = ("src", "dst", "rdata", "answers")  # value columns that may hold IPv6 texts

@@ -22,7 +22,7 @@ from colsec.gcpause import tick as gc_tick
 from colsec.gcpause import young_gc_only
 from colsec.match.engine import MatchEngine
 from colsec.match.eve_columns import eve_schema
-from colsec.match.vector import VectorResult, indexed_keys, match_eve_frame
+from colsec.match.vector import VectorResult, indexed_keys, match_eve_frame, needs_events
 
 __all__ = ["EVE_SCHEMA", "match_eve_file"]
 
@@ -165,8 +165,8 @@ def match_eve_file(
     bad = malformed if malformed is not None else []
     pieces = _chunks(path, batch_bytes)
 
-    # type-anchored complex indicators read every field: then parse them all
-    schema = None if engine.scan else eve_schema(indexed_keys(engine))
+    # when some indicators need whole events, every field is parsed
+    schema = None if needs_events(engine) else eve_schema(indexed_keys(engine))
 
     def parse_next() -> tuple[bytes, Parsed] | None:
         # Only the parse: measured, moving the column preparation here too made runs slower

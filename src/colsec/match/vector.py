@@ -27,6 +27,7 @@ from colsec.match.engine import Alert, MatchEngine
 from colsec.match.eve_columns import (
     ADDRESS_COLUMNS,
     NULLABLE,
+    READER_ONLY,
     Key,
     canonical_ipv6,
     eve_expressions,
@@ -42,8 +43,12 @@ __all__ = [
     "column_values",
     "match_eve_frame",
     "match_prepared",
+    "needs_events",
     "prepare_eve_frame",
 ]
+
+
+_NO_CSE = pl.QueryOptFlags(comm_subexpr_elim=False)
 
 
 @dataclass
@@ -62,8 +67,9 @@ def match_eve_frame(
     lines: Callable[[list[int]], list[bytes]] | None = None,
 ) -> VectorResult:
     """Match every row of a parsed EVE frame; alerts are built only for hit rows."""
-    if engine.scan and make_alerts:
-        # type-anchored complex indicators need every event: take the event path
+    if needs_events(engine) and make_alerts:
+        # type-anchored complex indicators need every event, and some paths only the reader
+        # fills: take the event path
         events = [
             ev
             for i, rec in enumerate(df.iter_rows(named=True))
@@ -86,6 +92,11 @@ class PreparedFrame:
     values: dict[str, pl.Series]
 
 
+def needs_events(engine: MatchEngine) -> bool:
+    """Whether some indicator can only be answered event by event (see ``READER_ONLY``)."""
+    return bool(engine.scan) or not READER_ONLY.isdisjoint(indexed_keys(engine))
+
+
 def indexed_keys(engine: MatchEngine) -> set[Key]:
     """Every (object type, path key) some index of the engine holds."""
     return {k for table in (engine.eq, engine.cidr, engine.suffix, engine.substr) for k in table}
@@ -101,11 +112,18 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
     keys = indexed_keys(engine)
     exprs = [x for x in eve_expressions(df) if x[0] in keys]
     select: dict[str, pl.Expr] = {}
-    for _, name, base, transform in exprs:
+    for _, name, base, transform, listed in exprs:
         if name + "#v" in select:
             continue
-        values = base.drop_nulls()
-        present = base.is_not_null().arg_true()
+        if listed:  # one value per list item, each with its row: a row may then appear twice
+            size = base.list.len().fill_null(0)
+            rows = pl.int_range(pl.len(), dtype=pl.Int64).filter(size > 0).repeat_by(size.filter(size > 0))
+            items = base.filter(size > 0).explode()
+            present = rows.explode().filter(items.is_not_null())
+            values = items.drop_nulls()
+        else:
+            values = base.drop_nulls()
+            present = base.is_not_null().arg_true()
         if transform is not None:
             values = transform(values)
             if transform in NULLABLE:
@@ -117,16 +135,20 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
             # one search over the joined values: 2.4x cheaper than a search per value (measured)
             v6 = values.str.join("").str.contains(":", literal=True)
             select[name + "#v6"] = v6.alias(name + "#v6")
-    frame = df.select(list(select.values())) if select else pl.DataFrame()
+    # without common-subexpression elimination: polars 2.1 panics when it shares a filtered
+    # column between the branches of a when/otherwise, as several transforms have
+    frame = (
+        df.lazy().select(list(select.values())).collect(optimizations=_NO_CSE) if select else pl.DataFrame()
+    )
     positions: dict[str, np.ndarray] = {}
     found: dict[str, pl.Series] = {}
-    for _, name, _, _ in exprs:
+    for _, name, _, _, _ in exprs:
         if name not in found:
             positions[name] = frame[name + "#pos"][0].to_numpy().astype(np.int64)
             found[name] = frame[name + "#v"][0]
             if name in ADDRESS_COLUMNS and frame[name + "#v6"][0]:
                 found[name] = canonical_ipv6(found[name])
-    return PreparedFrame(len(df), [(k, n) for k, n, _, _ in exprs], positions, found)
+    return PreparedFrame(len(df), [(k, n) for k, n, _, _, _ in exprs], positions, found)
 
 
 def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,9 @@ def _x509(b: EventBuilder, fingerprint: Any = None, **props: Any) -> None:
             obj[key] = value
     if len(obj) > 1:
         b.add(obj)
+
+
+_IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$|:")  # an rdata that is an address, not a name
 
 
 def eve_event(rec: Mapping[str, Any], line: int) -> Event | None:
@@ -78,7 +82,7 @@ def eve_event(rec: Mapping[str, Any], line: int) -> Event | None:
             rdatas += [a.get("rdata") for a in answers if isinstance(a, Mapping)]
         for rdata in rdatas:
             if isinstance(rdata, str):
-                rid = b.ip(rdata) if (rdata.count(".") == 3 or ":" in rdata) else b.domain(rdata)
+                rid = b.ip(rdata) if _IP_LIKE.search(rdata) else b.domain(rdata)  # a CNAME may have 3 dots
                 if rid and rid != dom_id:
                     resolved.append(rid)
         for q in dns.get("queries", []) if isinstance(dns.get("queries"), list) else []:
