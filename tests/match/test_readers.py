@@ -286,3 +286,18 @@ def test_sysmon_network_and_dns_events(telemetry: Path) -> None:
     assert any("resolves_to_refs" in o for o in resolved)
     net = [e for e in events if e.source == "windows-3"]
     assert net and any(o.get("value") == "151.101.248.133" for e in net for o in e.objects.values())
+
+
+def test_eve_cname_with_three_dots_is_a_name_not_an_address() -> None:
+    line = (
+        '{"timestamp":"2024-03-01T10:00:00Z","event_type":"dns","dns":{"type":"answer","rrname":"cdn.example",'
+        '"answers":[{"rdata":"e1234.a.akamaiedge.net"},{"rdata":"203.0.113.7"},{"rdata":"2001:db8::7"}]}}'
+    )
+    (event,) = read_lines([line])
+    values = {(o["type"], o.get("value")) for o in event.objects.values()}
+    assert {
+        ("domain-name", "e1234.a.akamaiedge.net"),
+        ("ipv4-addr", "203.0.113.7"),
+        ("ipv6-addr", "2001:db8::7"),
+    } <= values
+    assert ("ipv4-addr", "e1234.a.akamaiedge.net") not in values
