@@ -269,6 +269,31 @@ KITCHEN_SINK = [
             "subject": "Invoice overdue",
         },
     },
+    {  # placeholders and junk the reader drops: the columns must drop them too
+        "timestamp": "2024-03-01T10:00:06+0000",
+        "event_type": "dns",
+        "proto": "-",
+        "dns": {"rrname": "-", "rdata": "a b", "answers": [{"rdata": ""}, {"rdata": "-"}]},
+        "tls": {"sni": "", "subject": "-", "issuerdn": "", "fingerprint": "-"},
+        "fileinfo": {"filename": "-", "md5": "-", "sha1": " ", "magic": ""},
+        "email": {"from": "nobody", "to": ["<>", ""]},
+        "http": {"hostname": "", "url": "", "http_user_agent": "", "http_method": ""},
+    },
+]
+# indicators on exactly those dropped values: neither path may alert
+JUNK = [
+    "[domain-name:value = '-']",
+    "[domain-name:value = 'a b']",
+    "[domain-name:value = '']",
+    "[ipv4-addr:value = '-']",
+    "[x509-certificate:subject = '-']",
+    "[file:name = '-']",
+    "[file:hashes.MD5 = '-']",
+    "[file:mime_type = '']",
+    "[email-addr:value = 'nobody']",
+    "[network-traffic:protocols[*] = '-']",
+    "[network-traffic:extensions.'http-request-ext'.request_header.Host = '']",
+    "[url:value = 'http://']",
 ]
 
 
@@ -338,9 +363,11 @@ def test_every_value_the_reader_makes_is_matched_alike(shared_data: Path, tmp_pa
         )
         for n, (t, k, v) in enumerate(found)
     ]
+    records += [IndicatorRecord(f"indicator--junk{n}", pattern) for n, pattern in enumerate(JUNK)]
     reference = MatchEngine()
     reference.load(records)
     expected = _count(reference.match(list(read_file(path))))
+    assert not any(k[0].startswith("indicator--junk") for k in expected)
     reader_only = [f"[{t}:{_steps(k)} " for t, k in READER_ONLY]
     for vectorised in (True, False):  # without and with indicators only the event path answers
         chosen = [
@@ -356,3 +383,23 @@ def test_every_value_the_reader_makes_is_matched_alike(shared_data: Path, tmp_pa
         missing = collections.Counter(by_id[k[0]].split(" = ")[0] for k in (want - got))
         extra = collections.Counter(by_id[k[0]].split(" = ")[0] for k in (got - want))
         assert got == want, (missing, extra)
+
+
+def test_a_polars_panic_falls_back_to_the_event_path(eve_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """polars reports internal errors as pyo3's PanicException (a BaseException): a chunk that
+    hits one is matched event by event instead of ending the run."""
+    import colsec.match.vector as vector
+
+    class PanicException(BaseException):  # noqa: N818 - the name pyo3 gives it
+        pass
+
+    def panic(*args: object, **kwargs: object) -> None:
+        raise PanicException("assertion failed")
+
+    reference = MatchEngine()
+    reference.load(INDICATORS)
+    expected = _count(reference.match(list(read_file(eve_file))))
+    monkeypatch.setattr(vector, "prepare_eve_frame", panic)
+    engine = MatchEngine()
+    engine.load(INDICATORS)
+    assert _count(match_eve_file(engine, eve_file).alerts) == expected

@@ -21,20 +21,23 @@ __all__ = [
     "COVERED",
     "NULLABLE",
     "READER_ONLY",
+    "REJECTS",
     "Column",
     "Key",
+    "Reject",
     "Transform",
     "canonical_ipv6",
     "eve_expressions",
     "eve_schema",
     "ipv4_number",
+    "populated",
 ]
 
 Transform = Callable[[pl.Expr], pl.Expr] | None
 Key = tuple[str, str]
 Path = tuple[str, ...]  # struct fields; "[]" steps into a list (then at most one field of its items)
-# (STIX key, column name, field expression, transform on its values, whether the field is a list)
-Column = tuple[Key, str, pl.Expr, Transform, bool]
+# (STIX key, column name, field expression, transform on its values, the field's path)
+Column = tuple[Key, str, pl.Expr, Transform, Path]
 
 
 def _dtype(df: pl.DataFrame, path: Path) -> Any:
@@ -81,48 +84,63 @@ def ipv4_number(e: pl.Expr) -> pl.Expr:
 
 
 # -- transforms: each mirrors one EventBuilder method -------------------------------------------
-# One level of when/otherwise each: polars 2.1 panics on a nested one over filtered columns
-# (and on some single ones when it eliminates common subexpressions; vector.py turns that off).
+# A transform normalises values inside the query; what the builder refuses (empty texts, "-"
+# placeholders) is found afterwards by its ``_REJECTS`` test on the result, eagerly: inside the
+# query, without common-subexpression elimination (see vector.py), every use of a subexpression
+# is computed again.  Nulls come from extractions, not when/otherwise: polars 2.1 panics on
+# several of those over filtered columns (vector.py still falls back to events if it does).
 
-_IP_LIKE = r"^\d+\.\d+\.\d+\.\d+$|:"  # an rdata the reader takes as an address, not a name
+_IP_LIKE = r"(?s)^(\d+\.\d+\.\d+\.\d+|.*:.*)$"  # an rdata the reader takes as an address
+
+Reject = Callable[[pl.Expr], pl.Expr]
+
+
+def _placeholder(v: pl.Expr) -> pl.Expr:
+    return (v == "") | (v == "-")
+
+
+def _empty(v: pl.Expr) -> pl.Expr:
+    return v == ""
+
+
+def _not_a_name(v: pl.Expr) -> pl.Expr:
+    return _placeholder(v) | v.str.contains(" ", literal=True)
 
 
 def _domain(v: pl.Expr) -> pl.Expr:
-    """``EventBuilder.domain``: stripped, no trailing dot, lower case; not empty, "-" or spaced."""
-    text = v.str.strip_chars().str.strip_chars_end(".").str.to_lowercase()
-    bad = (text == "") | (text == "-") | text.str.contains(" ", literal=True)
-    return pl.when(bad).then(None).otherwise(text)
+    """``EventBuilder.domain``: stripped, no trailing dot, lower case (not empty, "-" or spaced)."""
+    return v.str.strip_chars().str.strip_chars_end(".").str.to_lowercase()
 
 
 def _rdata_ip(v: pl.Expr) -> pl.Expr:
-    return pl.when(v.str.contains(_IP_LIKE)).then(v.str.strip_chars()).otherwise(None)
+    return v.str.extract(_IP_LIKE, 1).str.strip_chars()
 
 
 def _rdata_domain(v: pl.Expr) -> pl.Expr:
-    return _domain(pl.when(v.str.contains(_IP_LIKE)).then(None).otherwise(v))
+    return _domain(v.str.replace(_IP_LIKE, ""))  # an address becomes "", which is no name
 
 
 def _present(v: pl.Expr) -> pl.Expr:
-    """A text kept as it is, unless empty or "-"."""
-    return pl.when((v == "") | (v == "-")).then(None).otherwise(v)
+    """A text kept as it is (unless empty or "-")."""
+    return v
 
 
 def _truthy(v: pl.Expr) -> pl.Expr:
-    return pl.when(v == "").then(None).otherwise(v)
+    """A text kept as it is (unless empty)."""
+    return v
 
 
 def _lower(v: pl.Expr) -> pl.Expr:
-    return _present(v).str.to_lowercase()
+    return v.str.to_lowercase()
 
 
 def _hash(v: pl.Expr) -> pl.Expr:
-    """``EventBuilder.file`` hashes: stripped and lower-cased, not empty or "-"."""
-    text = v.str.strip_chars().str.to_lowercase()
-    return pl.when((text == "") | (v == "-")).then(None).otherwise(text)
+    """``EventBuilder.file`` hashes: stripped and lower-cased (not empty or "-")."""
+    return v.str.strip_chars().str.to_lowercase()
 
 
 def _basename(v: pl.Expr) -> pl.Expr:
-    return _present(v).str.replace(r"^.*[/\\]", "")
+    return v.str.replace(r"^.*[/\\]", "")
 
 
 def _fingerprint(length: int) -> Callable[[pl.Expr], pl.Expr]:
@@ -130,7 +148,7 @@ def _fingerprint(length: int) -> Callable[[pl.Expr], pl.Expr]:
 
     def transform(v: pl.Expr) -> pl.Expr:
         text = v.str.replace_all(":", "", literal=True).str.to_lowercase()
-        return pl.when(text.str.len_chars() == length).then(text).otherwise(None)
+        return text.str.extract(f"(?s)^(.{{{length}}})$", 1)
 
     return transform
 
@@ -140,9 +158,10 @@ def _email(v: pl.Expr) -> pl.Expr:
     text = v.str.strip_chars()
     inner = text.str.extract(r"<([^<]*)>$", 1)
     address = pl.coalesce(inner, text).str.strip_chars().str.to_lowercase()
-    return pl.when(address.str.contains("@", literal=True)).then(address).otherwise(None)
+    return address.str.extract(r"(?s)^(.*@.*)$", 1)
 
 
+_FINGERPRINTS = (_fingerprint(40), _fingerprint(32), _fingerprint(64))
 _ADDR: tuple[Key, ...] = (("ipv4-addr", "value"), ("ipv6-addr", "value"))
 _DOMAIN: tuple[Key, ...] = (("domain-name", "value"),)
 _URL: Key = ("url", "value")
@@ -166,9 +185,9 @@ _EVE_VALUES: tuple[tuple[Path, tuple[Key, ...], str, Transform], ...] = (
     (("http", "http_method"), (("network-traffic", _HTTP + "request_method"),), "", _truthy),
     (("http", "url"), (("network-traffic", _HTTP + "request_value"),), "", _truthy),
     (("tls", "sni"), _DOMAIN, "", _domain),
-    (("tls", "fingerprint"), ((_X509, "hashes.SHA-1"),), "", _fingerprint(40)),
-    (("tls", "fingerprint"), ((_X509, "hashes.MD5"),), "", _fingerprint(32)),
-    (("tls", "fingerprint"), ((_X509, "hashes.SHA-256"),), "", _fingerprint(64)),
+    (("tls", "fingerprint"), ((_X509, "hashes.SHA-1"),), "", _FINGERPRINTS[0]),
+    (("tls", "fingerprint"), ((_X509, "hashes.MD5"),), "", _FINGERPRINTS[1]),
+    (("tls", "fingerprint"), ((_X509, "hashes.SHA-256"),), "", _FINGERPRINTS[2]),
     (("tls", "subject"), ((_X509, "subject"),), "", _present),
     (("tls", "issuerdn"), ((_X509, "issuer"),), "", _present),
     (("tls", "serial"), ((_X509, "serial_number"),), "", _present),
@@ -194,7 +213,17 @@ def _url_value(url: pl.Expr) -> pl.Expr:
 
 
 # transforms that may give null for a value (those rows then have none)
-NULLABLE: frozenset[Transform] = frozenset({t for _, _, _, t in _EVE_VALUES if t is not None} | {_url_value})
+NULLABLE: frozenset[Transform] = frozenset({_rdata_ip, _email, _url_value, *_FINGERPRINTS})
+#: values a transform gives that the reader refuses, found on the result
+REJECTS: dict[Transform, Reject] = {
+    _domain: _not_a_name,
+    _rdata_domain: _not_a_name,
+    _present: _placeholder,
+    _lower: _placeholder,
+    _hash: _placeholder,
+    _basename: _placeholder,
+    _truthy: _empty,
+}
 #: Every (object type, path) the table gives values for.
 COVERED: frozenset[Key] = frozenset({k for _, feeds, _, _ in _EVE_VALUES for k in feeds} | {_URL})
 #: Paths the reader fills that columns do not (a domain's resolved addresses, the types of
@@ -250,7 +279,7 @@ def _dtype_of(spec: Any) -> Any:
 
 
 def eve_expressions(df: pl.DataFrame) -> list[Column]:
-    """(STIX object type, path key), column name, field, transform, listed for every value
+    """(STIX object type, path key), column name, field, transform, field path for every value
     column EVE offers.
 
     The transform (lower-casing, stripping, URL building) runs on the field's non-null values
@@ -271,9 +300,9 @@ def eve_expressions(df: pl.DataFrame) -> list[Column]:
         if _has(df, path):
             if not name:
                 name, n = f"v{n}", n + 1
-            out.extend((key, name, _col(path), transform, "[]" in path) for key in feeds)
+            out.extend((key, name, _col(path), transform, path) for key in feeds)
     if all(_has(df, f) for f in _URL_FIELDS):
-        out.append((_URL, f"v{n}", _col(("http", "url")), _url_value, False))
+        out.append((_URL, f"v{n}", _col(("http", "url")), _url_value, ("http", "url")))
     if len(_EXPRESSIONS) > 64:  # chunks of one file share a schema; a long-lived process sees few
         _EXPRESSIONS.clear()
     _EXPRESSIONS[shape] = out
@@ -281,6 +310,25 @@ def eve_expressions(df: pl.DataFrame) -> list[Column]:
 
 
 _EXPRESSIONS: dict[tuple[tuple[str, Any], ...], list[Column]] = {}
+
+
+def populated(df: pl.DataFrame, paths: list[Path]) -> set[Path]:
+    """The paths where some row has a value (for a list field: a non-empty list).
+
+    One small query per chunk: a chunk without DNS answers or e-mail then costs nothing for
+    those columns.
+    """
+    checks: dict[Path, pl.Expr] = {}
+    for path in dict.fromkeys(paths):
+        if "[]" in path:
+            whole = _col(path[: path.index("[]")])
+            checks[path] = whole.list.len().fill_null(0).max() > 0
+        else:
+            checks[path] = _col(path).is_not_null().any()
+    if not checks:
+        return set()
+    row = df.select([e.alias(str(i)) for i, e in enumerate(checks.values())]).row(0)
+    return {path for path, yes in zip(checks, row, strict=True) if yes}
 
 
 def canonical_ipv6(s: pl.Series) -> pl.Series:

@@ -191,12 +191,13 @@ class EventBuilder:
         self, name: Any = None, hashes: dict[str, Any] | None = None, size: Any = None, mime: Any = None
     ) -> str | None:
         obj: dict[str, Any] = {"type": "file"}
-        if name and isinstance(name, str) and name != "-":
-            obj["name"] = name.replace("\\", "/").rsplit("/", 1)[-1]
+        base = name.replace("\\", "/").rsplit("/", 1)[-1] if isinstance(name, str) else ""
+        if base not in ("", "-"):  # a folder or a placeholder names no file
+            obj["name"] = base
         clean = {
             canonical_hash_name(k): v.strip().lower()
             for k, v in (hashes or {}).items()
-            if isinstance(v, str) and v.strip() and v != "-"
+            if isinstance(v, str) and v.strip() not in ("", "-")
         }
         if clean:
             obj["hashes"] = clean

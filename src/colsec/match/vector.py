@@ -28,10 +28,13 @@ from colsec.match.eve_columns import (
     ADDRESS_COLUMNS,
     NULLABLE,
     READER_ONLY,
+    REJECTS,
     Key,
+    Reject,
     canonical_ipv6,
     eve_expressions,
     ipv4_number,
+    populated,
 )
 from colsec.match.events import Event, parse_time
 from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
@@ -46,9 +49,6 @@ __all__ = [
     "needs_events",
     "prepare_eve_frame",
 ]
-
-
-_NO_CSE = pl.QueryOptFlags(comm_subexpr_elim=False)
 
 
 @dataclass
@@ -70,16 +70,28 @@ def match_eve_frame(
     if needs_events(engine) and make_alerts:
         # type-anchored complex indicators need every event, and some paths only the reader
         # fills: take the event path
-        events = [
-            ev
-            for i, rec in enumerate(df.iter_rows(named=True))
-            if (ev := eve_event(_drop_nulls(rec), row_offset + i + 1)) is not None
-        ]
-        scan_alerts = engine.match(events)
-        return VectorResult(len(df), len({id(a.events[-1]) for a in scan_alerts}), scan_alerts)
-    return match_prepared(
-        engine, prepare_eve_frame(engine, df), df, make_alerts=make_alerts, row_offset=row_offset, lines=lines
-    )
+        return _event_path(engine, df, row_offset, lines)
+    try:
+        prepared = prepare_eve_frame(engine, df)
+    except BaseException as exc:  # a polars panic arrives as pyo3's PanicException
+        if type(exc).__name__ != "PanicException" or not make_alerts:
+            raise
+        return _event_path(engine, df, row_offset, lines)  # slower, never wrong
+    return match_prepared(engine, prepared, df, make_alerts=make_alerts, row_offset=row_offset, lines=lines)
+
+
+def _event_path(
+    engine: MatchEngine, df: pl.DataFrame, row_offset: int, lines: Callable[[list[int]], list[bytes]] | None
+) -> VectorResult:
+    """Every row as a whole event through the engine: the records come from the raw lines when
+    the frame holds only some fields."""
+    if lines is not None:
+        records = [orjson.loads(line) for line in lines(list(range(len(df))))]
+    else:
+        records = [_drop_nulls(rec) for rec in df.iter_rows(named=True)]
+    events = [ev for i, rec in enumerate(records) if (ev := eve_event(rec, row_offset + i + 1)) is not None]
+    alerts = engine.match(events)
+    return VectorResult(len(df), len({id(a.events[-1]) for a in alerts}), alerts)
 
 
 @dataclass
@@ -111,43 +123,64 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
     """
     keys = indexed_keys(engine)
     exprs = [x for x in eve_expressions(df) if x[0] in keys]
+    present_paths = populated(df, [x[4] for x in exprs])
+    exprs = [x for x in exprs if x[4] in present_paths]
     select: dict[str, pl.Expr] = {}
-    for _, name, base, transform, listed in exprs:
+    may_be_null: set[str] = set()
+    rejects: dict[str, Reject] = {}
+    for _, name, base, transform, path in exprs:
         if name + "#v" in select:
             continue
-        if listed:  # one value per list item, each with its row: a row may then appear twice
+        if "[]" in path:  # one value per list item, each with its row: a row may then appear twice
             size = base.list.len().fill_null(0)
             rows = pl.int_range(pl.len(), dtype=pl.Int64).filter(size > 0).repeat_by(size.filter(size > 0))
-            items = base.filter(size > 0).explode()
-            present = rows.explode().filter(items.is_not_null())
-            values = items.drop_nulls()
+            present, values = rows.explode(), base.filter(size > 0).explode()
+            may_be_null.add(name)
         else:
             values = base.drop_nulls()
             present = base.is_not_null().arg_true()
         if transform is not None:
             values = transform(values)
             if transform in NULLABLE:
-                present = present.filter(values.is_not_null())
-                values = values.drop_nulls()
+                may_be_null.add(name)
+            if transform in REJECTS:
+                rejects[name] = REJECTS[transform]
         select[name + "#pos"] = present.implode().alias(name + "#pos")
         select[name + "#v"] = values.implode().alias(name + "#v")
         if name in ADDRESS_COLUMNS:
             # one search over the joined values: 2.4x cheaper than a search per value (measured)
             v6 = values.str.join("").str.contains(":", literal=True)
             select[name + "#v6"] = v6.alias(name + "#v6")
-    # without common-subexpression elimination: polars 2.1 panics when it shares a filtered
-    # column between the branches of a when/otherwise, as several transforms have
-    frame = (
-        df.lazy().select(list(select.values())).collect(optimizations=_NO_CSE) if select else pl.DataFrame()
-    )
+    # Nulls a transform made, and values the reader refuses, are dropped afterwards, on the
+    # results: a filter by the values inside this query made polars 2.1 panic (and would run
+    # the transform once per use). The eager select is 1.6x faster here than a lazy collect.
+    frame = df.select(list(select.values())) if select else pl.DataFrame()
     positions: dict[str, np.ndarray] = {}
     found: dict[str, pl.Series] = {}
     for _, name, _, _, _ in exprs:
         if name not in found:
             positions[name] = frame[name + "#pos"][0].to_numpy().astype(np.int64)
             found[name] = frame[name + "#v"][0]
-            if name in ADDRESS_COLUMNS and frame[name + "#v6"][0]:
-                found[name] = canonical_ipv6(found[name])
+    # what the reader would refuse, tested on the results in one query (a Series call each
+    # would cost more in overhead than in work)
+    checks: dict[str, pl.Expr] = {}
+    for name, values_of in found.items():
+        v = pl.lit(values_of)
+        keep = v.is_not_null() if name in may_be_null else None
+        if name in rejects:
+            good = ~rejects[name](v).fill_null(True)
+            keep = good if keep is None else keep & good
+        if keep is not None:
+            checks[name] = keep.implode().alias(name)
+    kept = pl.select(list(checks.values())) if checks else pl.DataFrame()
+    for name in checks:
+        keep_np = kept[name][0].to_numpy()
+        if not keep_np.all():
+            positions[name] = positions[name][keep_np]
+            found[name] = found[name].filter(pl.Series(keep_np))
+    for name in ADDRESS_COLUMNS:
+        if name in found and frame[name + "#v6"][0]:
+            found[name] = canonical_ipv6(found[name])
     return PreparedFrame(len(df), [(k, n) for k, n, _, _, _ in exprs], positions, found)
 
 
