@@ -7,9 +7,11 @@ that hit.  Rows that hit a non-exact (complex) indicator are rebuilt as full
 :class:`~colsec.match.events.Event` objects and go through the ordinary
 engine path, so results are identical to matching event by event.
 
-Complex indicators anchored only on an object *type* (e.g. ``file:size > 5``)
-cannot be answered from columns; when any exist for a type the frame
-carries, the rows carrying it take the event-by-event path.
+The columns cover every string path the EVE reader fills (``eve_columns``; a
+test plants an indicator on each value the reader makes from real samples).
+Indicators anchored only on an object *type* (e.g. ``file:size > 5``) or on
+the few paths columns do not give (``eve_columns.READER_ONLY``) cannot be
+answered from columns: an engine holding any matches the frame event by event.
 """
 
 from __future__ import annotations
