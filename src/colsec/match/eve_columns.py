@@ -85,10 +85,10 @@ def ipv4_number(e: pl.Expr) -> pl.Expr:
 
 # -- transforms: each mirrors one EventBuilder method -------------------------------------------
 # A transform normalises values inside the query; what the builder refuses (empty texts, "-"
-# placeholders) is found afterwards by its ``_REJECTS`` test on the result, eagerly: inside the
-# query, without common-subexpression elimination (see vector.py), every use of a subexpression
-# is computed again.  Nulls come from extractions, not when/otherwise: polars 2.1 panics on
-# several of those over filtered columns (vector.py still falls back to events if it does).
+# placeholders) is found afterwards by its ``REJECTS`` test on the result: inside the query a
+# second use of the transformed values would compute them again.  Nulls come from extractions,
+# not when/otherwise: polars 2.1 panics on several of those over filtered columns (vector.py
+# still falls back to events if it does).
 
 _IP_LIKE = r"(?s)^(\d+\.\d+\.\d+\.\d+|.*:.*)$"  # an rdata the reader takes as an address
 

@@ -26,7 +26,7 @@ def _x509(b: EventBuilder, fingerprint: Any = None, **props: Any) -> None:
         b.add(obj)
 
 
-_IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+$|:")  # an rdata that is an address, not a name
+_IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+\Z|:")  # an rdata that is an address, not a name
 
 
 def eve_event(rec: Mapping[str, Any], line: int) -> Event | None:
