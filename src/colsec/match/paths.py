@@ -75,7 +75,12 @@ def gather_columns(
                 continue
             types.add(t)
             for pkey, steps in wanted.get(t, ()):
-                for value in extract_values(obj, steps, objects):
+                if len(steps) == 1 and not pkey.endswith(("_ref", "_refs")):
+                    one = obj.get(pkey)  # most paths are one plain property ("value"): no walk
+                    found: list[str] = [one] if isinstance(one, str) else []
+                else:
+                    found = extract_values(obj, steps, objects)
+                for value in found:
                     col = columns.get((t, pkey))
                     if col is None:
                         col = columns[(t, pkey)] = ([], [])
