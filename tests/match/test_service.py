@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -289,3 +290,30 @@ def test_engine_cache_refreshes_incrementally(
     assert again is engine  # same compiled engine, updated in place
     assert set(engine.indicator_ids()) == {ids["shared"], new["id"]}
     assert len(engine.rows) == rows_before + 1  # only the new indicator was compiled
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["/no/such/eve.json"], "no such file"),
+        (["."], "not a file"),
+        (["--follow", "/no/such/eve.json"], "no such file"),
+        (["x.csv", "--format", "csv"], "needs a field mapping"),
+        (["--format", "bogus", "x"], "unknown format"),
+        (["{here}", "--mapping", "{bad}"], "mapping"),
+    ],
+)
+def test_cli_refuses_bad_arguments_with_a_message(tmp_path: Path, args: list[str], message: str) -> None:
+    """Checked before anything is read or written: exit code 2 and one line, no traceback."""
+    bad = tmp_path / "map.json"
+    bad.write_text("{not json")
+    here = tmp_path / "eve.json"
+    here.write_text("")
+    argv = [a.format(here=here, bad=bad) for a in args]
+    env = {**os.environ, "COLSEC_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    r = subprocess.run(
+        [sys.executable, "-m", "colsec", "match", *argv], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "data").exists()  # nothing created

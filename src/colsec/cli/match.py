@@ -76,7 +76,15 @@ def match_cmd(
         chosen = ReaderFormat(fmt) if fmt else None
     except ValueError:
         fail(f"unknown format {fmt!r}; choose from {', '.join(f.value for f in ReaderFormat)}", 2)
-    field_map = load_mapping(mapping) if mapping else None
+    if chosen is ReaderFormat.CSV and mapping is None:
+        fail("CSV telemetry needs a field mapping (--mapping FILE)", 2)
+    for given in [*(files or []), *([follow] if follow is not None else [])]:
+        if str(given) != "-" and not given.is_file():
+            fail(f"{given}: {'not a file' if given.exists() else 'no such file'}", 2)
+    try:
+        field_map = load_mapping(mapping) if mapping else None
+    except (OSError, ValueError) as exc:  # orjson's decode error is a ValueError
+        fail(f"mapping {mapping}: {exc}", 2)
     out: IO[str] = alerts_out.open("a", encoding="utf-8") if alerts_out else sys.stdout
     with open_session(write=False) as session:
         actor = resolve_actor(session, as_user)
