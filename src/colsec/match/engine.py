@@ -12,7 +12,6 @@ engine's window and a length cap) and are re-evaluated when it changes.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from colsec.gcpause import release_free_memory
+from colsec.match.addresses import ipv4_numbers, valid_cidr
 from colsec.match.compiler import MAX_LEAVES, Anchor, plan_pattern
 from colsec.match.evaluate import Obs, evaluate_comparison, find_binding
 from colsec.match.events import HASH_NAMES, Event
@@ -157,7 +157,7 @@ class MatchEngine:
         cidrs: list[tuple[Key, str, int]] = []
         compound: list[IndicatorRecord] = []
         for i, rec in enumerate(batch):
-            if cidr_list[i] is not None and _valid_cidr(cidr_list[i]):
+            if cidr_list[i] is not None and valid_cidr(cidr_list[i]):
                 cidrs.append(((obj_types[i], paths[i]), cidr_list[i], (start + len(simple)) * MAX_LEAVES))
                 simple.append(i)
                 continue
@@ -339,7 +339,7 @@ class MatchEngine:
                 if series is None:
                     series = pl.Series(vals, dtype=pl.String)
                 small = cidx.needs_numbers and len(vals) < 512
-                pos, codes = cidx.lookup(series, _ipv4_numbers(vals) if small else None)
+                pos, codes = cidx.lookup(series, ipv4_numbers(vals) if small else None)
                 for p, c in zip(pos.tolist(), codes.tolist(), strict=True):
                     record(eis[p], c, key, vals[p])
             for table2 in (self.suffix, self.substr):
@@ -412,23 +412,3 @@ class MatchEngine:
     def _alert(self, row: int, events: list[Event], matched: list[tuple[str, Any]]) -> Alert:
         ident, owner, tlp, name = self.rows.get(row)
         return Alert(ident, events, matched, owner, tlp, name)
-
-
-def _valid_cidr(text: str) -> bool:
-    try:
-        ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        return False
-    return True
-
-
-def _ipv4_numbers(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Dotted quads -> (uint32, valid) in plain Python: cheaper than polars for a handful of values."""
-    nums = np.zeros(len(values), dtype=np.uint32)
-    ok = np.zeros(len(values), dtype=bool)
-    for i, v in enumerate(values):
-        parts = v.split(".")
-        if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts):
-            nums[i] = (int(parts[0]) << 24) | (int(parts[1]) << 16) | (int(parts[2]) << 8) | int(parts[3])
-            ok[i] = True
-    return nums, ok

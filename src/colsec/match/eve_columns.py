@@ -9,11 +9,9 @@ plants an indicator on every value the reader makes from real samples to hold th
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 __all__ = [
@@ -26,10 +24,8 @@ __all__ = [
     "Key",
     "Reject",
     "Transform",
-    "canonical_ipv6",
     "eve_expressions",
     "eve_schema",
-    "ipv4_number",
     "populated",
 ]
 
@@ -73,14 +69,6 @@ def _col(path: Path) -> pl.Expr:
             return e.list.eval(pl.element().struct.field(rest[0])) if rest else e
         e = e.struct.field(step)
     return e
-
-
-def ipv4_number(e: pl.Expr) -> pl.Expr:
-    parts = e.str.split_exact(".", 3)
-    octets = [parts.struct.field(f"field_{i}").cast(pl.UInt32, strict=False) for i in range(4)]
-    valid = pl.all_horizontal([o.is_not_null() & (o < 256) for o in octets])
-    number = octets[0] * 16_777_216 + octets[1] * 65_536 + octets[2] * 256 + octets[3]
-    return pl.when(valid).then(number).otherwise(None)
 
 
 # -- transforms: each mirrors one EventBuilder method -------------------------------------------
@@ -329,21 +317,6 @@ def populated(df: pl.DataFrame, paths: list[Path]) -> set[Path]:
         return set()
     row = df.select([e.alias(str(i)) for i, e in enumerate(checks.values())]).row(0)
     return {path for path, yes in zip(checks, row, strict=True) if yes}
-
-
-def canonical_ipv6(s: pl.Series) -> pl.Series:
-    """Compress IPv6 texts as the event readers do (rare rows, so plain Python)."""
-    pos = np.nonzero(s.str.contains(":", literal=True).fill_null(False).to_numpy())[0]
-    if not len(pos):
-        return s
-    fixed: list[str | None] = []
-    for text in s.gather(pos.tolist()).to_list():
-        try:
-            addr = ipaddress.IPv6Address(text.split("%", 1)[0])
-            fixed.append(str(addr.ipv4_mapped) if addr.ipv4_mapped else addr.compressed)
-        except (ValueError, AttributeError):
-            fixed.append(text)
-    return s.scatter(pos.tolist(), pl.Series(fixed, dtype=pl.String))
 
 
 ADDRESS_COLUMNS = ("src", "dst", "rdata", "answers")  # value columns that may hold IPv6 texts

@@ -10,12 +10,11 @@ without a trailing dot, lower-case hex hashes under STIX's hash names
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from colsec.match.addresses import ipv6_text
 from colsec.match.evaluate import Obs
 
 __all__ = ["HASH_NAMES", "Event", "EventBuilder", "Malformed", "canonical_hash_name", "parse_time"]
@@ -94,22 +93,6 @@ def parse_time(value: Any) -> int | None:
     return int(dt.timestamp() * 1_000_000)
 
 
-@functools.lru_cache(maxsize=65_536)
-def _ipv6_text(text: str) -> tuple[int, str | None]:
-    """(family, canonical text) of an address with a colon: compressed IPv6, or the IPv4 host of
-    an IPv4-mapped address in any spelling (IPv4 indicators must see it). Cached: telemetry
-    repeats its addresses, and parsing IPv6 was a sixth of reading a Zeek DNS log."""
-    if text.startswith("::ffff:") and "." in text:
-        return 4, text[7:]
-    try:
-        addr = ipaddress.IPv6Address(text.split("%", 1)[0])
-    except ValueError:
-        return 6, None
-    if addr.ipv4_mapped is None:
-        return 6, addr.compressed
-    return 4, str(addr.ipv4_mapped)
-
-
 class EventBuilder:
     """Collects the SCOs of one event; equal simple objects are added once."""
 
@@ -136,7 +119,7 @@ class EventBuilder:
             return None
         text = value.strip()
         if ":" in text:
-            family, text_or_none = _ipv6_text(text)
+            family, text_or_none = ipv6_text(text)
             if text_or_none is None:
                 return None
             if family == 6:

@@ -24,6 +24,7 @@ import numpy as np
 import orjson
 import polars as pl
 
+from colsec.match.addresses import canonical_ipv6, ipv4_number
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.eve_columns import (
@@ -33,9 +34,7 @@ from colsec.match.eve_columns import (
     REJECTS,
     Key,
     Reject,
-    canonical_ipv6,
     eve_expressions,
-    ipv4_number,
     populated,
 )
 from colsec.match.events import Event, parse_time
