@@ -83,11 +83,6 @@ def _read(chunk: bytes, schema: dict[str, Any] | None) -> pl.DataFrame | None:
         return None
 
 
-def _parse(chunk: bytes, *, schema: dict[str, Any] | None) -> Parsed:
-    """polars' parse (None if it refused) and the newline offsets."""
-    return _read(chunk, schema), _newlines(chunk)
-
-
 def _frame(
     chunk: bytes,
     malformed: list[int],
@@ -100,9 +95,9 @@ def _frame(
 
     Row ``i`` must be line ``first_line + i``: polars skips blank lines, so a chunk with any
     takes the line-by-line path too.  ``schema`` names the only fields to parse (else all) and keeps
-    the raw lines beside them; ``parsed`` is ``_parse``'s result if already made.
+    the raw lines beside them; ``parsed`` is the parse and the newline offsets if already made.
     """
-    df, newlines = parsed if parsed is not None else _parse(chunk, schema=schema)
+    df, newlines = parsed if parsed is not None else (_read(chunk, schema), _newlines(chunk))
     expected = _physical_lines(chunk, newlines)
     if df is not None and len(df) == expected:
         return ParsedChunk(df, ChunkLines(chunk, newlines) if schema is not None else None, expected)
