@@ -9,11 +9,29 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 
 import numpy as np
 import polars as pl
 
-__all__ = ["canonical_ipv6", "ipv4_number", "ipv4_numbers", "ipv6_text", "valid_cidr"]
+__all__ = [
+    "ADDRESS_LIKE",
+    "canonical_ipv6",
+    "ipv4_number",
+    "ipv4_numbers",
+    "ipv6_text",
+    "looks_like_address",
+    "valid_cidr",
+]
+
+#: A DNS answer that is an address rather than a name (a CNAME may have three dots); the same
+#: test for polars' regex engine, which the vectorised EVE columns use.
+ADDRESS_LIKE = r"(?s)^(\d+\.\d+\.\d+\.\d+|.*:.*)$"
+_ADDRESS_LIKE = re.compile(ADDRESS_LIKE)
+
+
+def looks_like_address(text: str) -> bool:
+    return _ADDRESS_LIKE.fullmatch(text) is not None
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -14,6 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from colsec.match.addresses import ADDRESS_LIKE
+
 __all__ = [
     "ADDRESS_COLUMNS",
     "COVERED",
@@ -78,7 +80,6 @@ def _col(path: Path) -> pl.Expr:
 # not when/otherwise: polars 2.1 panics on several of those over filtered columns (vector.py
 # still falls back to events if it does).
 
-_IP_LIKE = r"(?s)^(\d+\.\d+\.\d+\.\d+|.*:.*)$"  # an rdata the reader takes as an address
 
 Reject = Callable[[pl.Expr], pl.Expr]
 
@@ -101,11 +102,11 @@ def _domain(v: pl.Expr) -> pl.Expr:
 
 
 def _rdata_ip(v: pl.Expr) -> pl.Expr:
-    return v.str.extract(_IP_LIKE, 1).str.strip_chars()
+    return v.str.extract(ADDRESS_LIKE, 1).str.strip_chars()
 
 
 def _rdata_domain(v: pl.Expr) -> pl.Expr:
-    return _domain(v.str.replace(_IP_LIKE, ""))  # an address becomes "", which is no name
+    return _domain(v.str.replace(ADDRESS_LIKE, ""))  # an address becomes "", which is no name
 
 
 def _present(v: pl.Expr) -> pl.Expr:

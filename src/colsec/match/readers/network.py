@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from colsec.match.addresses import looks_like_address
 from colsec.match.events import Event, EventBuilder, parse_time
 
 __all__ = ["eve_event", "zeek_event", "zeek_kind", "zeek_tsv_header", "zeek_tsv_record"]
@@ -24,9 +24,6 @@ def _x509(b: EventBuilder, fingerprint: Any = None, **props: Any) -> None:
             obj[key] = value
     if len(obj) > 1:
         b.add(obj)
-
-
-_IP_LIKE = re.compile(r"^\d+\.\d+\.\d+\.\d+\Z|:")  # an rdata that is an address, not a name
 
 
 def eve_event(rec: Mapping[str, Any], line: int) -> Event | None:
@@ -82,7 +79,7 @@ def eve_event(rec: Mapping[str, Any], line: int) -> Event | None:
             rdatas += [a.get("rdata") for a in answers if isinstance(a, Mapping)]
         for rdata in rdatas:
             if isinstance(rdata, str):
-                rid = b.ip(rdata) if _IP_LIKE.search(rdata) else b.domain(rdata)  # a CNAME may have 3 dots
+                rid = b.ip(rdata) if looks_like_address(rdata) else b.domain(rdata)
                 if rid and rid != dom_id:
                     resolved.append(rid)
         for q in dns.get("queries", []) if isinstance(dns.get("queries"), list) else []:
@@ -237,11 +234,7 @@ def zeek_event(rec: Mapping[str, Any], line: int, path: str | None = None) -> Ev
         resolved = []
         for ans in _as_list(rec.get("answers")):
             if isinstance(ans, str):
-                rid = (
-                    b.ip(ans)
-                    if (ans.count(".") == 3 and ans.replace(".", "").isdigit()) or ":" in ans
-                    else b.domain(ans)
-                )
+                rid = b.ip(ans) if looks_like_address(ans) else b.domain(ans)
                 if rid and rid != qid:
                     resolved.append(rid)
         if qid and resolved:
