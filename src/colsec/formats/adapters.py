@@ -61,6 +61,7 @@ def parse_misp(data: bytes) -> Iterator[ImportUnit]:
             default_tlp=sharing.default_tlp if sharing else None,
             sharing_group_name=sharing.sharing_group_name if sharing else None,
             origin="misp",
+            notes=unit.notes,  # filled while the objects are converted, read after the unit is stored
         )
 
 

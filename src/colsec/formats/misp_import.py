@@ -63,7 +63,8 @@ def iter_misp_units(value: Any) -> Iterator[MispUnit]:
         event = wrapper["Event"]
         info = event_info(event) if isinstance(event, Mapping) else None
         name = f"MISP event {event.get('uuid')}" if isinstance(event, Mapping) else "MISP event"
-        yield MispUnit(name=name, objects=convert_event(wrapper), info=info)
+        notes: list[str] = []
+        yield MispUnit(name=name, objects=convert_event(wrapper, notes), info=info, notes=notes)
 
 
 @dataclass(frozen=True)

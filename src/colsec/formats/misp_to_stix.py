@@ -672,9 +672,14 @@ def reference_convert(event: Mapping[str, Any]) -> list[dict[str, Any]]:
         ) from None
 
 
-def convert_event(wrapper: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Yield the STIX 2.1 objects for one MISP event; the report/grouping comes last."""
-    event = validate_event(wrapper)
+def convert_event(wrapper: Mapping[str, Any], notes: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """Yield the STIX 2.1 objects for one MISP event; the report/grouping comes last.
+
+    Elements the reference cannot map are left out and named in ``notes``.
+    """
+    from colsec.formats.misp_salvage import convert_salvaging, prepared
+
+    event = prepared(validate_event(wrapper))
     conv = _Converter(event)
     referenced: set[str] = set()
     for obj in event.get("Object") or []:
@@ -690,7 +695,7 @@ def convert_event(wrapper: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     if _needs_reference(event, rare) or not attrs:
         reduced = {k: v for k, v in event.items() if k != "Attribute"}
         reduced["Attribute"] = rare
-        for obj in reference_convert(reduced):
+        for obj in convert_salvaging(reduced, reference_convert, notes):
             if obj["type"] in ("report", "grouping") and obj["id"].split("--", 1)[1] == str(event["uuid"]):
                 report = obj
                 continue
