@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
+from tests.formats.test_misp_to_stix import assert_same_as_reference
 
 from colsec.formats.misp_salvage import cluster_uuid, prepared
 from colsec.formats.misp_to_stix import convert_event, reference_convert, validate_event
 from colsec.formats.service import import_source
-from tests.formats.test_misp_to_stix import assert_same_as_reference
 
 
 def _sednit(shared_data: Path, blank: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

@@ -54,7 +54,8 @@ def open_session(*, write: bool = True) -> Iterator[Session]:
         details = exc.details
         if isinstance(details, dict) and isinstance(details.get("errors"), list):
             for e in details["errors"][:20]:
-                err_console.print(f"  - {e.get('message', e)}", highlight=False)
+                text = e.get("message", e) if isinstance(e, dict) else e  # some refusals list plain strings
+                err_console.print(f"  - {text}", highlight=False)
         fail(exc.message, EXIT_CODES.get(exc.status, 1))
 
 

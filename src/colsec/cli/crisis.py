@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from colsec.cli.common import console, get_database, open_session, resolve_actor
+from colsec.cli.common import EXIT_CODES, console, fail, get_database, open_session, resolve_actor
 from colsec.crisis import alerts, service
+from colsec.errors import ColsecError
 from colsec.settings import Settings
 
 __all__ = ["register"]
@@ -116,10 +117,16 @@ def cap_import(
     as_user: Annotated[str, typer.Option("--as", help="Import as this user (their organisation and role)")],
     crisis_id: Annotated[int | None, typer.Option("--crisis", help="Attach to this crisis")] = None,
 ) -> None:
-    """Import a CAP 1.2 (or 1.1) alert file from an agency; hostile or invalid files are refused."""
-    data = path.read_bytes()
+    """Import a CAP 1.2 (or 1.0/1.1, stored as 1.2) alert file; hostile or invalid files are refused."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", 2)
     with open_session() as s:
-        row = alerts.import_alert(s, actor=resolve_actor(s, as_user), data=data, crisis_id=crisis_id)
+        try:
+            row = alerts.import_alert(s, actor=resolve_actor(s, as_user), data=data, crisis_id=crisis_id)
+        except ColsecError as exc:  # one line, as the API's 422 body: the first problem names the class
+            fail(exc.message, EXIT_CODES.get(exc.status, 1))
         console.print(
             f"CAP alert {row.identifier} from {row.sender} imported (id {row.id}): {row.event}",
             highlight=False,

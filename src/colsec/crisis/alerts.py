@@ -133,7 +133,7 @@ def import_alert(db: Session, *, actor: Actor, data: bytes, crisis_id: int | Non
     msg = parse_cap(data)
     if crisis_id is not None:
         get_crisis(db, crisis_id=crisis_id)
-    # stored as UTF-8 (an ISO-8859-1 alert is re-serialised after the safe parse)
+    # stored as UTF-8 CAP 1.2 (an ISO-8859-1 or CAP 1.0/1.1 alert is re-serialised after the safe parse)
     from lxml import etree
 
     from colsec.formats.cap import validate_cap
@@ -153,7 +153,7 @@ def import_alert(db: Session, *, actor: Actor, data: bytes, crisis_id: int | Non
         actor=actor,
         action="crisis.cap.import",
         target=f"cap:{row.id}",
-        details={"sender": msg.sender, "identifier": msg.identifier},
+        details={"sender": msg.sender, "identifier": msg.identifier, "cap_version": msg.version},
     )
     return row
 

@@ -4,7 +4,9 @@ Reading: the bytes first go through defusedxml with DTDs, entities and external 
 forbidden (its default would still accept an external DTD), so an XXE document is refused
 before anything could be fetched; only then does lxml (network off, entities off) build the
 tree that is validated against the OASIS XSD shipped with colsec (CAP 1.2, and 1.1 for
-older feeds).  Writing: ``build_alert`` produces CAP 1.2 that validates against the same XSD.
+older feeds).  CAP 1.0 and 1.1 alerts are converted to CAP 1.2 (what is stored), their
+version recorded.  Writing: ``build_alert`` produces CAP 1.2 that validates against the
+same XSD.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from lxml import etree
 from colsec.errors import InvalidInput, TooLarge
 
 __all__ = [
+    "CAP10_NS",
     "CAP11_NS",
     "CAP12_NS",
     "MAX_CAP_BYTES",
@@ -36,6 +39,8 @@ __all__ = [
 
 CAP12_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CAP11_NS = "urn:oasis:names:tc:emergency:cap:1.1"
+CAP10_NS = "http://www.incident.com/cap/1.0"
+_VERSIONS = {CAP12_NS: "1.2", CAP11_NS: "1.1", CAP10_NS: "1.0"}
 MAX_CAP_BYTES = 2 * 1024 * 1024
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "crisis" / "schema"
 _SCHEMAS = {CAP12_NS: "cap12.xsd", CAP11_NS: "cap11.xsd"}
@@ -72,7 +77,7 @@ class CapMessage:
     status: str
     msg_type: str
     scope: str
-    version: str = "1.2"
+    version: str = "1.2"  # as the agency sent it; what is stored is always CAP 1.2
     restriction: str = ""
     addresses: str = ""
     note: str = ""
@@ -114,24 +119,69 @@ def _safe_tree(data: bytes) -> etree._Element:
         raise InvalidInput(f"CAP document is not well-formed XML: {exc}") from None
 
 
-def validate_cap(data: bytes) -> etree._Element:
-    """Parse safely and validate against the CAP XSD of the document's namespace."""
-    root = _safe_tree(data)
-    ns = etree.QName(root).namespace
-    if etree.QName(root).localname != "alert" or ns not in _SCHEMAS:
-        raise InvalidInput("not a CAP 1.1/1.2 <alert> document")
+def _check_schema(root: etree._Element, ns: str, version: str) -> None:
     schema = _schema(ns)
     if not schema.validate(root):
         errors = [f"line {e.line}: {e.message}" for e in list(schema.error_log)[:10]]
         raise InvalidInput(
-            f"CAP document fails the CAP {ns[-3:]} schema: {errors[0]}", details={"errors": errors}
+            f"CAP document fails the CAP {version} schema: {errors[0]}", details={"errors": errors}
         )
-    problems = spec_problems(root, ns)
+
+
+def _drop_empty_polygons(root: etree._Element, ns: str) -> None:
+    """NWS and others emit ``<polygon></polygon>`` for 'no polygon': the XSD allows it, it says nothing."""
+    for poly in list(root.iter(f"{{{ns}}}polygon")):
+        if not (poly.text or "").strip() and len(poly) == 0:
+            parent = poly.getparent()
+            if parent is not None:
+                parent.remove(poly)
+
+
+def _to_cap12(root: etree._Element, ns: str) -> etree._Element:
+    """The same alert in the CAP 1.2 namespace (1.0 ``password`` dropped, 1.1 'Very Likely' → 'Likely')."""
+    old = f"{{{ns}}}"
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith(old):
+            el.tag = f"{{{CAP12_NS}}}{el.tag[len(old) :]}"
+    for pw in root.findall(f"{{{CAP12_NS}}}password"):
+        root.remove(pw)
+    for cert in root.iter(f"{{{CAP12_NS}}}certainty"):
+        if (cert.text or "").strip() == "Very Likely":  # deprecated in 1.1, gone in 1.2 (spec 3.2.2)
+            cert.text = "Likely"
+    others = {k: v for k, v in root.nsmap.items() if k is not None and v != ns}
+    fresh = etree.Element(root.tag, nsmap={None: CAP12_NS, **others})  # CAP 1.2 as the default namespace
+    fresh.text = root.text
+    for child in list(root):
+        fresh.append(child)
+    converted: etree._Element = etree.fromstring(etree.tostring(fresh))
+    etree.cleanup_namespaces(converted)
+    return converted
+
+
+def _read(data: bytes) -> tuple[etree._Element, str]:
+    """The alert as a validated CAP 1.2 tree, and the CAP version the document was written in."""
+    root = _safe_tree(data)
+    ns = etree.QName(root).namespace or ""
+    if etree.QName(root).localname != "alert" or ns not in _VERSIONS:
+        raise InvalidInput("not a CAP 1.0/1.1/1.2 <alert> document")
+    version = _VERSIONS[ns]
+    _drop_empty_polygons(root, ns)
+    if ns in _SCHEMAS:  # no OASIS XSD was ever published for 1.0; its 1.2 form is checked below
+        _check_schema(root, ns, version)
+    if ns != CAP12_NS:
+        root = _to_cap12(root, ns)
+        _check_schema(root, CAP12_NS, f"1.2 form of this CAP {version}")
+    problems = spec_problems(root, CAP12_NS)
     if problems:
         raise InvalidInput(
-            f"CAP document breaks the CAP {ns[-3:]} rules: {problems[0]}", details={"errors": problems}
+            f"CAP document breaks the CAP {version} rules: {problems[0]}", details={"errors": problems}
         )
-    return root
+    return root, version
+
+
+def validate_cap(data: bytes) -> etree._Element:
+    """Parse safely, validate against the XSD of the document's CAP version; the CAP 1.2 tree."""
+    return _read(data)[0]
 
 
 _BAD_ID_CHARS = (" ", ",", "<", "&")
@@ -169,9 +219,9 @@ def _texts(el: etree._Element, ns: str, name: str) -> list[str]:
 
 
 def parse_cap(data: bytes) -> CapMessage:
-    """A validated CAP alert as plain data."""
-    root = validate_cap(data)
-    ns = etree.QName(root).namespace or CAP12_NS
+    """A validated CAP alert as plain data (``version``: the CAP version it was written in)."""
+    root, version = _read(data)
+    ns = CAP12_NS
     infos = []
     for info in root.findall(f"{{{ns}}}info"):
         areas = [
@@ -196,7 +246,7 @@ def parse_cap(data: bytes) -> CapMessage:
     return CapMessage(
         identifier=_text(root, ns, "identifier"), sender=_text(root, ns, "sender"), sent=_text(root, ns, "sent"),
         status=_text(root, ns, "status"), msg_type=_text(root, ns, "msgType"), scope=_text(root, ns, "scope"),
-        version=ns.rsplit(":", 1)[-1], restriction=_text(root, ns, "restriction"), addresses=_text(root, ns, "addresses"),
+        version=version, restriction=_text(root, ns, "restriction"), addresses=_text(root, ns, "addresses"),
         note=_text(root, ns, "note"), references=_text(root, ns, "references"), incidents=_text(root, ns, "incidents"),
         infos=infos, signed=root.find("{http://www.w3.org/2000/09/xmldsig#}Signature") is not None,
     )  # fmt: skip
