@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from colsec.errors import InvalidInput
+from colsec.formats.misp_salvage import prepared
 from colsec.formats.misp_to_stix import (
     FAST_TYPES,
     convert_attributes,
@@ -19,6 +20,7 @@ from colsec.formats.misp_to_stix import (
     reference_convert,
     validate_event,
 )
+from colsec.formats.registry_keys import expand_hives_in
 
 
 def _events(path: Path) -> list[dict[str, Any]]:
@@ -42,7 +44,8 @@ def _comparable(objs: list[dict[str, Any]], main_identity: str | None) -> dict[s
 
 def assert_same_as_reference(wrapper: dict[str, Any]) -> int:
     ours = list(convert_event(copy.deepcopy(wrapper)))
-    ref = reference_convert(validate_event(copy.deepcopy(wrapper)))
+    # intended difference: registry hives spelled out as STIX requires (misp-stix keeps HKLM)
+    ref = [expand_hives_in(o) for o in reference_convert(prepared(validate_event(copy.deepcopy(wrapper))))]
     ev = wrapper.get("Event", wrapper)
     main = f"identity--{ev['Orgc']['uuid']}" if ev.get("Orgc") else None
     a, b = _comparable(ours, main), _comparable(ref, main)

@@ -675,8 +675,16 @@ def reference_convert(event: Mapping[str, Any]) -> list[dict[str, Any]]:
 def convert_event(wrapper: Mapping[str, Any], notes: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """Yield the STIX 2.1 objects for one MISP event; the report/grouping comes last.
 
-    Elements the reference cannot map are left out and named in ``notes``.
+    Elements the reference cannot map are left out and named in ``notes``; registry
+    hives are spelled out as STIX requires (misp-stix keeps ``HKLM``).
     """
+    from colsec.formats.registry_keys import expand_hives_in
+
+    for obj in _convert_event(wrapper, notes):
+        yield expand_hives_in(obj)
+
+
+def _convert_event(wrapper: Mapping[str, Any], notes: list[str] | None) -> Iterator[dict[str, Any]]:
     from colsec.formats.misp_salvage import convert_salvaging, prepared
 
     event = prepared(validate_event(wrapper))
@@ -733,6 +741,13 @@ def convert_event(wrapper: Mapping[str, Any], notes: list[str] | None = None) ->
 
 def convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:
     """STIX for a bare attribute collection (MISP ``/attributes`` REST output): no report, no identity."""
+    from colsec.formats.registry_keys import expand_hives_in
+
+    for obj in _convert_attributes(attributes):
+        yield expand_hives_in(obj)
+
+
+def _convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:
     fake = validate_event(
         {"Event": {"uuid": str(uuid.uuid4()), "info": "attributes", "Attribute": attributes}}
     )
