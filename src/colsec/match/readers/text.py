@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from colsec.match.events import Event, EventBuilder, parse_time
+from colsec.match.readers.cef import cef_event
 
 __all__ = [
     "DEFAULT_JSON_FIELDS",
@@ -23,6 +24,7 @@ __all__ = [
     "mapped_event",
     "snort_csv_event",
     "syslog_event",
+    "syslog_time",
 ]
 
 # Fixed, trusted token patterns for free text (never user-supplied).
@@ -36,10 +38,9 @@ _ISO_TS = re.compile(
     r"^(?:<\d{1,3}>)?(?:1 )?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
 )
 _EPOCH_TS = re.compile(r"^(\d{9,10}(?:\.\d+)?)\s")
-_CEF_EXT = re.compile(r"(\w+)=((?:\\=|[^=])*?)(?=\s+\w+=|$)")
 
 
-def _syslog_time(line: str, year: int) -> int | None:
+def syslog_time(line: str, year: int) -> int | None:
     m = _ISO_TS.match(line)
     if m:
         return parse_time(m.group(1))
@@ -74,72 +75,12 @@ def _extract_free_text(b: EventBuilder, text: str) -> None:
 
 def syslog_event(line: str, line_no: int, year: int) -> Event | None:
     """Any syslog-style text line: addresses, URLs and host names found in it."""
-    ts = _syslog_time(line, year)
+    ts = syslog_time(line, year)
     if ts is None:
         return None
     b = EventBuilder()
     _extract_free_text(b, line)
     return b.event(ts, "syslog", line_no, line)
-
-
-_CEF_UNESCAPE = str.maketrans({"n": "\n", "r": "\r"})
-
-
-def _cef_value(text: str) -> str:
-    return text.replace("\\=", "=").replace("\\\\", "\\").strip()
-
-
-def cef_event(line: str, line_no: int, year: int) -> Event | None:
-    """ArcSight CEF, bare or behind a syslog header."""
-    start = line.find("CEF:")
-    if start < 0:
-        return None
-    header = line[start:]
-    parts: list[str] = []
-    buf: list[str] = []
-    i = 0
-    while i < len(header) and len(parts) < 7:
-        c = header[i]
-        if c == "\\" and i + 1 < len(header):
-            buf.append(header[i + 1])
-            i += 2
-            continue
-        if c == "|":
-            parts.append("".join(buf))
-            buf = []
-        else:
-            buf.append(c)
-        i += 1
-    if len(parts) < 7:
-        return None
-    ext = {k: _cef_value(v) for k, v in _CEF_EXT.findall(header[i:])}
-    ts = parse_time(ext.get("rt")) or parse_time(ext.get("end")) or _syslog_time(line, year)
-    if ts is None and "rt" in ext:
-        for fmt in ("%b %d %Y %H:%M:%S", "%b %d %H:%M:%S"):
-            try:
-                dt = datetime.strptime(ext["rt"], fmt)
-            except ValueError:
-                continue
-            ts = int(dt.replace(year=dt.year if "%Y" in fmt else year, tzinfo=UTC).timestamp() * 1e6)
-            break
-    if ts is None:
-        return None
-    b = EventBuilder()
-    b.traffic(ext.get("src"), ext.get("dst"), ext.get("spt"), ext.get("dpt"), ext.get("proto"))
-    for key in ("shost", "dhost", "sntdom", "dntdom"):
-        b.domain(ext.get(key)) if ext.get(key) and _DOMAIN.match(ext[key]) else None
-    if ext.get("request"):
-        b.url(ext["request"])
-    if ext.get("fname") or ext.get("fileHash"):
-        digest = ext.get("fileHash", "")
-        name = {32: "MD5", 40: "SHA-1", 64: "SHA-256", 128: "SHA-512"}.get(len(digest), "SHA-256")
-        b.file(ext.get("fname"), {name: digest} if digest else None)
-    for key in ("suser", "duser"):
-        if ext.get(key):
-            b.add({"type": "user-account", "user_id": ext[key]})
-    if ext.get("requestClientApplication"):
-        b.add({"type": "x-user-agent", "value": ext["requestClientApplication"]})
-    return b.event(ts, "cef", line_no, {"header": parts, "extension": ext})
 
 
 # -- Snort alert_csv ---------------------------------------------------------
