@@ -76,8 +76,12 @@ def _text(data: bytes, what: str) -> str:
 
 def parse_csv_unit(data: bytes) -> Iterator[ImportUnit]:
     from colsec.formats.csv_iocs import parse_csv
+    from colsec.formats.misp_csv import is_misp_csv, parse_misp_csv
 
-    _text(data, "CSV")
+    text = _text(data, "CSV")
+    if is_misp_csv(text):  # MISP's own export: every attribute type, as the MISP JSON importer maps it
+        yield from parse_misp_csv(text)
+        return
     yield ImportUnit(name="CSV list", objects=list(parse_csv(data)), origin="csv")
 
 
