@@ -125,12 +125,16 @@ def convert_salvaging(
 
 
 def prepared(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The event with cluster ids filled; copied only when something needs filling (large events)."""
-    if not any(_galaxy_lists(event)):
-        return dict(event)
-    copied = copy.deepcopy(dict(event))
-    fill_cluster_ids(copied)
-    return copied
+    """The event ready for conversion: cluster ids filled, URL attributes made URLs (see misp_urls).
+
+    Copied only where something changes (events can be large).
+    """
+    from colsec.formats.misp_urls import conform_url_attributes
+
+    if any(_galaxy_lists(event)):
+        event = copy.deepcopy(dict(event))
+        fill_cluster_ids(event)
+    return conform_url_attributes(event)
 
 
 def _galaxy_lists(event: Mapping[str, Any]) -> Iterator[bool]:

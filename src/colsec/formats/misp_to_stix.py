@@ -748,8 +748,10 @@ def convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:
 
 
 def _convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:
-    fake = validate_event(
-        {"Event": {"uuid": str(uuid.uuid4()), "info": "attributes", "Attribute": attributes}}
+    from colsec.formats.misp_urls import conform_url_attributes
+
+    fake = conform_url_attributes(
+        validate_event({"Event": {"uuid": str(uuid.uuid4()), "info": "attributes", "Attribute": attributes}})
     )
     conv = _Converter({})
     attrs = fake["Attribute"]

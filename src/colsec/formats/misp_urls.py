@@ -1,0 +1,76 @@
+"""MISP ``url``/``link`` attributes whose value is no URL, made valid before conversion.
+
+STIX 2.1 (6.16) wants a ``url`` value to be a URL (RFC 3986); misp-stix copies
+whatever MISP holds, and real events hold ``www.example.top/x`` (a URL without its
+scheme) as well as file names and paths typed as ``url`` ('Data/dtl.dat'), which
+stix2-validator refuses.  A value that starts with a host gets ``http://``, as
+browsers and MISP's freetext import read it; anything else is kept verbatim as an
+``other`` attribute (an ``x-misp-attribute``), never guessed into another type
+(inside a MISP object only the scheme is added: the object's template owns its types).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["conform_url_attributes", "url_value"]
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{1,62}$")
+_URL_TYPES = frozenset({"url", "link"})
+_UNSAFE = re.compile(r"[\s<>\"{}|\\^`]")
+
+
+def url_value(value: str) -> str | None:
+    """The value as a URL (``http://`` added before a bare host), or None when it is not one."""
+    if _SCHEME.match(value):
+        return value
+    if _UNSAFE.search(value):
+        return None
+    host = re.split(r"[/?#]", value, maxsplit=1)[0].rsplit("@", 1)[-1]
+    host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        if not _HOST.match(host):
+            return None
+    return f"http://{value}"
+
+
+def _conform(attr: Any, in_object: bool = False) -> Any:
+    if not isinstance(attr, Mapping) or attr.get("type") not in _URL_TYPES:
+        return attr
+    value = attr.get("value")
+    if not isinstance(value, str) or _SCHEME.match(value):
+        return attr
+    fixed = url_value(value)
+    if fixed is not None:
+        return {**attr, "value": fixed}
+    if in_object:  # an object's template decides its attributes' types: left to the converter
+        return attr
+    return {**attr, "type": "other", "category": "Other"}
+
+
+def conform_url_attributes(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event with its URL attributes conformed; lists are copied only where one changed."""
+    out = dict(event)
+    attrs = event.get("Attribute")
+    if isinstance(attrs, list):
+        new = [_conform(a) for a in attrs]
+        if any(n is not a for n, a in zip(new, attrs, strict=True)):
+            out["Attribute"] = new
+    objects = event.get("Object")
+    if isinstance(objects, list):
+        new_objects = []
+        for obj in objects:
+            items = obj.get("Attribute") if isinstance(obj, Mapping) else None
+            if isinstance(items, list):
+                new_items = [_conform(a, in_object=True) for a in items]
+                if any(n is not a for n, a in zip(new_items, items, strict=True)):
+                    obj = {**obj, "Attribute": new_items}
+            new_objects.append(obj)
+        out["Object"] = new_objects
+    return out
