@@ -132,8 +132,9 @@ def prepared(event: Mapping[str, Any]) -> dict[str, Any]:
     from colsec.formats.misp_urls import conform_url_attributes
 
     if any(_galaxy_lists(event)):
-        event = copy.deepcopy(dict(event))
-        fill_cluster_ids(event)
+        copied = copy.deepcopy(dict(event))
+        fill_cluster_ids(copied)
+        event = copied
     return conform_url_attributes(event)
 
 
