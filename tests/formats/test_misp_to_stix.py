@@ -215,13 +215,44 @@ def test_misp_stix_pairs(shared_data: Path) -> None:
         ({"Event": {"uuid": "nope"}}, "valid uuid"),
         ({"Event": {"uuid": str(uuid.uuid4())}}, "'info'"),
         ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Tag": [1]}}, "'Tag' must be a list"),
-        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Attribute": [{"uuid": str(uuid.uuid4()), "type": "md5", "value": ["x"]}]}}, "must be a string"),
-        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Attribute": [{"uuid": str(uuid.uuid4()), "type": "bogus-type", "value": "x"}]}}, "unknown MISP attribute type 'bogus-type'"),
-        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Attribute": [{"uuid": str(uuid.uuid4()), "type": "md5"}]}}, "has no value"),
         ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Attribute": "x"}}, "must be a list"),
-        ({"Event": {"uuid": str(uuid.uuid4()), "info": "t", "Object": [{"name": "file", "uuid": str(uuid.uuid4()), "Attribute": [{"uuid": str(uuid.uuid4()), "type": "nope", "value": "v"}]}]}}, "unknown MISP attribute type"),
     ],
 )  # fmt: skip
 def test_broken_events_refused(event: Any, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         list(convert_event(event))
+
+
+_GOOD = {
+    "uuid": "5a3c2fda-78f4-44b7-8366-46da02de0b81",
+    "type": "domain",
+    "value": "example.com",
+    "timestamp": "1513893921",
+}
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"Attribute": [{"uuid": str(uuid.uuid4()), "type": "md5", "value": ["x"]}]}, "must be a string"),
+        ({"Attribute": [{"uuid": str(uuid.uuid4()), "type": "bogus-type", "value": "x"}]}, "unknown MISP attribute type 'bogus-type'"),
+        ({"Attribute": [{"uuid": str(uuid.uuid4()), "type": "md5"}]}, "has no value"),
+        ({"Object": [{"name": "file", "uuid": str(uuid.uuid4()), "Attribute": [{"uuid": str(uuid.uuid4()), "type": "nope", "value": "v"}]}]}, "unknown MISP attribute type"),
+    ],
+)  # fmt: skip
+def test_bad_elements_are_left_out_and_named(bad: dict[str, Any], message: str) -> None:
+    """Issue 17: one bad attribute or object refused the whole event."""
+    event = {"uuid": str(uuid.uuid4()), "info": "t", "Attribute": [dict(_GOOD)], "Object": []}
+    for key, items in bad.items():
+        event[key] = event[key] + items
+    notes: list[str] = []
+    objs = list(convert_event({"Event": event}, notes))
+    assert {
+        "type": "domain-name",
+        "spec_version": "2.1",
+        "id": f"domain-name--{_GOOD['uuid']}",
+        "value": "example.com",
+    } in objs
+    assert len(notes) == 1 and message in notes[0] and notes[0].endswith("left out"), notes
+    with pytest.raises(InvalidInput, match=message):
+        validate_event({"Event": event})  # without notes, the strict check still names it

@@ -23,6 +23,7 @@ import orjson
 
 from colsec.errors import InvalidInput
 from colsec.formats.misp_types import misp_types
+from colsec.formats.misp_validate import validate_event
 from colsec.stix.tlp import TLP, marking_object
 
 __all__ = [
@@ -211,116 +212,6 @@ class MispEventInfo:
 
 def event_info(event: Mapping[str, Any]) -> MispEventInfo:
     return MispEventInfo(event)
-
-
-def _digits(value: Any) -> bool:
-    return isinstance(value, int | str) and not isinstance(value, bool) and str(value).isdigit()
-
-
-def _check_tags(tags: Any, where: str) -> None:
-    if tags is None:
-        return
-    if not isinstance(tags, list) or not all(
-        isinstance(t, Mapping) and isinstance(t.get("name"), str) for t in tags
-    ):
-        raise InvalidInput(f"{where}: 'Tag' must be a list of objects with a string 'name'")
-
-
-def _check_list_of_objects(value: Any, where: str, key: str) -> list[Mapping[str, Any]]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-        raise InvalidInput(f"{where}: '{key}' must be a list of JSON objects")
-    return value
-
-
-def _check_attribute(attr: Any, where: str, types: Any) -> None:
-    if not isinstance(attr, Mapping):
-        raise InvalidInput(f"{where}: attribute must be a JSON object")
-    t = attr.get("type")
-    if t not in types.types:
-        raise InvalidInput(f"{where}: unknown MISP attribute type {t!r}")
-    if attr.get("value") is None:
-        raise InvalidInput(f"{where} ({t}): attribute has no value")
-    if not isinstance(attr["value"], str):
-        raise InvalidInput(f"{where} ({t}): attribute value must be a string")
-    try:
-        uuid.UUID(str(attr.get("uuid")))
-    except ValueError:
-        raise InvalidInput(f"{where} ({t}): invalid uuid {attr.get('uuid')!r}") from None
-    for key in ("timestamp",):
-        if attr.get(key) is not None and not _digits(attr[key]):
-            raise InvalidInput(f"{where} ({t}): {key} must be epoch seconds")
-    for key in ("category", "comment", "first_seen", "last_seen", "object_relation"):
-        if attr.get(key) is not None and not isinstance(attr[key], str):
-            raise InvalidInput(f"{where} ({t}): {key} must be a string")
-    to_ids = attr.get("to_ids")
-    if (
-        to_ids is not None
-        and not isinstance(to_ids, bool | int)
-        and str(to_ids).strip().lower() not in ("0", "1", "true", "false")
-    ):
-        raise InvalidInput(f"{where} ({t}): to_ids must be a boolean")
-    _check_tags(attr.get("Tag"), where)
-    for key in ("Sighting", "Galaxy", "Note", "Opinion"):
-        _check_list_of_objects(attr.get(key), where, key)
-
-
-def validate_event(wrapper: Any) -> dict[str, Any]:
-    """The inner ``Event`` dict after shape checks; InvalidInput names the first problem."""
-    if not isinstance(wrapper, Mapping):
-        raise InvalidInput("MISP event must be a JSON object")
-    event = wrapper.get("Event", wrapper)
-    if not isinstance(event, Mapping):
-        raise InvalidInput("MISP 'Event' must be a JSON object")
-    ev_uuid = event.get("uuid")
-    try:
-        uuid.UUID(str(ev_uuid))
-    except ValueError:
-        raise InvalidInput(f"MISP event has no valid uuid ({ev_uuid!r})") from None
-    if not isinstance(event.get("info"), str) or not event["info"].strip():
-        raise InvalidInput(f"MISP event {ev_uuid}: 'info' (the event title) must be a non-empty string")
-    for key in ("timestamp", "publish_timestamp"):
-        if event.get(key) is not None and not _digits(event[key]):
-            raise InvalidInput(f"MISP event {ev_uuid}: {key} must be epoch seconds")
-    orgc = event.get("Orgc")
-    if orgc is not None and (
-        not isinstance(orgc, Mapping)
-        or not all(isinstance(orgc.get(k), str | None) for k in ("name", "uuid"))
-    ):
-        raise InvalidInput(f"MISP event {ev_uuid}: 'Orgc' must be an object with string name and uuid")
-    if isinstance(orgc, Mapping) and orgc.get("uuid") is not None:
-        try:
-            uuid.UUID(str(orgc["uuid"]))
-        except ValueError:
-            raise InvalidInput(f"MISP event {ev_uuid}: Orgc has an invalid uuid") from None
-    _check_tags(event.get("Tag"), "event")
-    for key in ("Galaxy", "EventReport", "Note", "Opinion"):
-        _check_list_of_objects(event.get(key), "event", key)
-    types = misp_types()
-    attrs = event.get("Attribute") or []
-    if not isinstance(attrs, list):
-        raise InvalidInput("MISP event 'Attribute' must be a list")
-    for i, attr in enumerate(attrs):
-        _check_attribute(attr, f"Attribute #{i}", types)
-    objs = _check_list_of_objects(event.get("Object"), "event", "Object")
-    for n, obj in enumerate(objs):
-        where = f"Object #{n} {obj.get('name')!r}"
-        if not isinstance(obj.get("name"), str):
-            raise InvalidInput(f"{where}: object needs a string 'name'")
-        try:
-            uuid.UUID(str(obj.get("uuid")))
-        except ValueError:
-            raise InvalidInput(f"{where}: invalid uuid {obj.get('uuid')!r}") from None
-        items = obj.get("Attribute") or []
-        if not isinstance(items, list):
-            raise InvalidInput(f"{where}: attributes must be a list")
-        for i, attr in enumerate(items):
-            _check_attribute(attr, f"{where} attribute #{i}", types)
-        for ref in _check_list_of_objects(obj.get("ObjectReference"), where, "ObjectReference"):
-            if not isinstance(ref.get("referenced_uuid"), str):
-                raise InvalidInput(f"{where}: object reference without a 'referenced_uuid'")
-    return dict(event)
 
 
 class _Converter:
@@ -687,7 +578,7 @@ def convert_event(wrapper: Mapping[str, Any], notes: list[str] | None = None) ->
 def _convert_event(wrapper: Mapping[str, Any], notes: list[str] | None) -> Iterator[dict[str, Any]]:
     from colsec.formats.misp_salvage import convert_salvaging, prepared
 
-    event = prepared(validate_event(wrapper))
+    event = prepared(validate_event(wrapper, notes if notes is not None else []))
     conv = _Converter(event)
     referenced: set[str] = set()
     for obj in event.get("Object") or []:
