@@ -14,6 +14,8 @@ timestamp, have no description, and object references give no relationships).
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -143,3 +145,25 @@ def test_attribute_tags_split_outside_quotes(cell: str, names: list[str]) -> Non
     )
     (event,) = misp_csv_events(text)
     assert [t["name"] for t in event["Event"]["Attribute"][0].get("Tag", [])] == names
+
+
+def test_include_context_columns_give_title_creator_and_tags(shared_data: Path) -> None:
+    """``includeContext`` adds event_* columns: the title, creator and event tags come back."""
+    wrapper = json.loads((shared_data / "misp/events/pymisp_circl_xorist_57c4445b.json").read_text())
+    header, *rows = csv.reader(io.StringIO(misp_csv(wrapper), newline=""))
+    header += ["event_info", "event_member_org", "event_source_org", "event_distribution"]
+    header += ["event_threat_level_id", "event_analysis", "event_date", "event_tag", "event_timestamp"]
+    context = ["Ransomware - Xorist", "CIRCL", "CIRCL", "3", "Low", "Completed", "2016-08-29"]
+    context += ["tlp:white,type:OSINT", "1472541011"]
+    lines = [",".join(header), *(",".join(_cell(c) for c in row + context) for row in rows)]
+    text = "\r\n".join(lines) + "\r\n"
+    (event,) = misp_csv_events(text)
+    objs = list(convert_event(event))
+    container = objs[-1]
+    assert container["name"] == "Ransomware - Xorist" and "type:OSINT" in container["labels"]
+    identity = next(o for o in objs if o["type"] == "identity")
+    assert identity["name"] == "CIRCL" and all(
+        o.get("created_by_ref") == identity["id"] for o in objs if o["type"] in ("indicator", "observed-data")
+    )
+    assert any(o["type"] == "marking-definition" and o["name"] == "TLP:WHITE" for o in objs)
+    assert misp_csv_events(text) == [event]  # derived uuids: the same on every read
