@@ -84,7 +84,7 @@ def test_cli_refusal_is_one_line(
     """Issue 17: refusals carrying a list of errors crashed the CLI with an AttributeError traceback."""
     acc = make_account(Role.ANALYST)
     env = {**os.environ, "COLSEC_DATA_DIR": str(tmp_path / "data"), "COLSEC_DATABASE_URL": database.url}
-    env["COLUMNS"] = "2000"
+    env.pop("COLUMNS", None)  # a pipe: rich's default width must not wrap the message
     r = subprocess.run(
         [sys.executable, "-m", "colsec", "crisis", "cap-import", str(shared_data / "cap" / path)]
         + ["--as", acc.user.username],

@@ -10,7 +10,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from colsec.cli.common import EXIT_CODES, console, fail, get_database, open_session, resolve_actor
+from colsec.cli.common import (
+    EXIT_CODES,
+    console,
+    err_console,
+    fail,
+    get_database,
+    open_session,
+    resolve_actor,
+)
 from colsec.crisis import alerts, service
 from colsec.errors import ColsecError
 from colsec.settings import Settings
@@ -125,8 +133,9 @@ def cap_import(
     with open_session() as s:
         try:
             row = alerts.import_alert(s, actor=resolve_actor(s, as_user), data=data, crisis_id=crisis_id)
-        except ColsecError as exc:  # one line, as the API's 422 body: the first problem names the class
-            fail(exc.message, EXIT_CODES.get(exc.status, 1))
+        except ColsecError as exc:  # one line (never wrapped), as the API's 422 body names the first problem
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_CODES.get(exc.status, 1)) from None
         console.print(
             f"CAP alert {row.identifier} from {row.sender} imported (id {row.id}): {row.event}",
             highlight=False,
