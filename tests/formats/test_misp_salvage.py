@@ -73,3 +73,20 @@ def test_one_bad_element_is_left_out_and_named(
     report = import_source(db, actor=acc.actor, data=json.dumps(event).encode())
     assert report.inserted == len({o["id"] for o in objs})
     assert len(report.notes) == 1 and "galaxy 'threat-actor' left out" in report.notes[0]
+
+
+def test_unknown_attribute_type_is_left_out_of_the_store(
+    db: Session, make_account: Callable[..., Any]
+) -> None:
+    """Issue 17: one attribute of a type this MISP catalogue lacks refused the whole event."""
+    event = {
+        "uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1e",
+        "info": "t",
+        "Attribute": [
+            {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1f", "type": "ip-dst", "value": "198.51.100.1"},
+            {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d20", "type": "evil-type", "value": "x"},
+        ],
+    }
+    report = import_source(db, actor=make_account().actor, data=json.dumps({"Event": event}).encode())
+    assert report.by_type["ipv4-addr"] == 1 and report.by_type["indicator"] == 1
+    assert report.notes == ["Attribute #1: unknown MISP attribute type 'evil-type': left out"]

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from colsec.errors import InvalidInput
+from colsec.formats.misp_urls import conform_url_attributes
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ExportFormat, ImportFormat
 from colsec.formats.service import ExportFilter, detect_format, export_selection, import_source
 from colsec.stix.tlp import TLP
@@ -78,7 +79,6 @@ def test_misp_distribution_becomes_tlp(
 
 HOSTILE = [
     (b'{"Event": {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1e", "Attribute": [', "not valid JSON"),
-    (b'{"Event": {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1e", "info": "t", "Attribute": [{"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1f", "type": "ip-dst", "value": "198.51.100.1"}, {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d20", "type": "evil-type", "value": "x"}]}}', "unknown MISP attribute type 'evil-type'"),
     (b'{"Event": {"uuid": "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d1e", "x": ' + b"[" * 10000 + b"]" * 10000 + b"}}", "nested"),
     (b"name,age\nbob,3\n", "unknown CSV layout"),
     (b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00" + bytes(range(256)), "binary"),
@@ -159,7 +159,8 @@ def test_misp_round_trip(db: Session, make_account: Callable[..., Any], shared_d
 
     Intended differences: line ends inside values come back as ``\\n`` (STIX text),
     galaxy tags of the event come back as galaxies (their tag names are compared),
-    and tags misp-stix adds about itself are dropped.
+    tags misp-stix adds about itself are dropped, and ``url`` attributes that are no
+    URLs come back as STIX has them (``http://`` before a bare host, else ``other``).
     """
     from pymisp import MISPEvent
 
@@ -172,8 +173,8 @@ def test_misp_round_trip(db: Session, make_account: Callable[..., Any], shared_d
         "pymisp_shadow_attributes.json",
     ):
         wrapper = json.loads((shared_data / "misp/events" / name).read_text())
-        src = wrapper.get("Event", wrapper)
         import_source(db, actor=acc.actor, data=orjson.dumps(wrapper))
+        src = conform_url_attributes(wrapper.get("Event", wrapper))
         container = [f"report--{src['uuid']}", f"grouping--{src['uuid']}"]
         refs: list[str] = []
         for cid in container:
