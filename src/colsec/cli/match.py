@@ -13,7 +13,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from colsec.cli.common import console, err_console, fail, is_tty, open_session, resolve_actor
+from colsec.cli.acting import AsOption, OrgOption, acting_for
+from colsec.cli.common import console, err_console, fail, is_tty, open_session
+from colsec.match.records import CompileReport
 
 __all__ = ["register"]
 
@@ -53,7 +55,14 @@ def match_cmd(
     ] = None,
     sightings: Annotated[bool, typer.Option(help="Store aggregated STIX sightings")] = True,
     window: Annotated[int, typer.Option(help="Sighting aggregation window, seconds")] = 3600,
-    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (their organisation)")] = None,
+    retro: Annotated[
+        bool, typer.Option("--retro", help="Every non-revoked indicator, whatever its validity or decay")
+    ] = False,
+    at: Annotated[
+        str | None, typer.Option("--at", help="The indicators in force at this time (historical logs)")
+    ] = None,
+    as_user: AsOption = None,
+    org: OrgOption = None,
     stop_after: Annotated[float | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Match telemetry against every active indicator visible to your organisation."""
@@ -67,6 +76,8 @@ def match_cmd(
         read_file,
         read_lines,
     )
+    from colsec.errors import ColsecError
+    from colsec.match.selection import mode_from_options
     from colsec.match.service import build_engine, sighter_identity, store_sightings
     from colsec.match.sightings import SightingAggregator
 
@@ -85,17 +96,26 @@ def match_cmd(
         field_map = load_mapping(mapping) if mapping else None
     except (OSError, ValueError) as exc:  # orjson's decode error is a ValueError
         fail(f"mapping {mapping}: {exc}", 2)
-    out: IO[str] = alerts_out.open("a", encoding="utf-8") if alerts_out else sys.stdout
+    if retro and at:
+        fail("give --retro or --at TIME, not both", 2)
+    try:
+        mode, when = mode_from_options(retro=retro, at=at)
+    except ColsecError as exc:
+        fail(exc.message, 2)
     with open_session(write=False) as session:
-        actor = resolve_actor(session, as_user)
+        actor = acting_for(session, as_user=as_user, org=org)
         t0 = time.perf_counter()
-        engine, report = build_engine(session, actor=actor)
+        engine, report = build_engine(session, actor=actor, mode=mode, now=when)
         sighter = sighter_identity(session, actor=actor) if sightings and actor.org_id is not None else None
+    out: IO[str] = alerts_out.open("a", encoding="utf-8") if alerts_out else sys.stdout
+    label = {"active": "active", "retro": "retro-hunt", "at": f"in force at {at}"}[mode.value]
     err_console.print(
-        f"{report.loaded:,} active indicators compiled in {time.perf_counter() - t0:.1f}s "
-        f"({report.simple:,} simple, {report.complex:,} compound; {report.inactive:,} inactive, "
-        f"{report.invalid:,} invalid, {report.warninglisted:,} warninglisted)"
+        f"{report.loaded:,} indicators ({label}) compiled in {time.perf_counter() - t0:.1f}s "
+        f"({report.simple:,} simple, {report.complex:,} compound)",
+        highlight=False,
     )
+    for line in exclusion_lines(report):
+        err_console.print(line, highlight=False)
     agg = SightingAggregator(sighter_identity=sighter, window_seconds=window) if sighter else None
     per_indicator: Counter[str] = Counter()
     stats = ReaderStats()
@@ -192,6 +212,8 @@ def match_cmd(
     table.add_row("alerts", f"{sum(per_indicator.values()):,}")
     table.add_row("indicators hit", f"{len(per_indicator):,}")
     table.add_row("suppressed (warninglisted)", f"{engine.suppressed:,}")
+    for reason, n in exclusion_counts(report).items():
+        table.add_row(f"left out: {reason}", f"{n:,}")
     err_console.print(table)
     for reason, n in stats.reasons.most_common(5):
         err_console.print(f"  malformed: {n:,} x {reason}")
@@ -200,3 +222,27 @@ def match_cmd(
     if alerts_out:
         out.close()
     console.file.flush()
+
+
+def exclusion_counts(report: CompileReport) -> dict[str, int]:
+    """Every reason an indicator was not matched, with its count (zeros included: silence misleads)."""
+    ex = report.excluded
+    counts = {reason.replace("_", " "): len(ids) for reason, ids in (ex.named() if ex else {}).items()}
+    counts["warninglisted"] = report.warninglisted
+    counts["invalid pattern"] = report.invalid
+    counts["not visible"] = ex.not_visible if ex else 0
+    return counts
+
+
+def exclusion_lines(report: CompileReport, *, shown: int = 10) -> list[str]:
+    """One line of counts, then the ids per named reason (never for indicators not visible)."""
+    counts = exclusion_counts(report)
+    lines = ["left out: " + ", ".join(f"{n:,} {reason}" for reason, n in counts.items())]
+    named = dict(report.excluded.named()) if report.excluded else {}
+    named["warninglisted"] = report.warninglisted_ids
+    for reason, ids in named.items():
+        if ids:
+            more = f" and {len(ids) - shown:,} more" if len(ids) > shown else ""
+            lines.append(f"  {reason.replace('_', ' ')}: {', '.join(ids[:shown])}{more}")
+    lines.extend(f"  invalid: {e}" for e in report.errors[:shown])
+    return lines

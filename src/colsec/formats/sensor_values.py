@@ -2,7 +2,8 @@
 
 Only what an indicator *asserts* goes to sensors: positive ``=`` comparisons of STIX
 patterns (via ``colsec.stix.observables``), plus ``ISSUBSET`` CIDRs.  Revoked
-indicators and indicators past ``valid_until`` are left out.
+indicators are left out; which indicators are in force (validity, decay) is decided
+before, by ``colsec.match.selection`` (the set matching uses).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _active(obj: Mapping[str, Any], now: str) -> bool:
 
 
 def sensor_values(
-    objects: Iterable[Mapping[str, Any]], *, include_expired: bool = False
+    objects: Iterable[Mapping[str, Any]], *, include_expired: bool = True
 ) -> Iterator[SensorValue]:
     """Unique (kind, value) facts from indicators, first indicator wins."""
     now = now_timestamp()

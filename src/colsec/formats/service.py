@@ -25,6 +25,7 @@ from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.models import SharingGroup
 
 __all__ = [
+    "SENSOR_FORMATS",
     "ExportFilter",
     "ImportReport",
     "detect_format",
@@ -152,6 +153,9 @@ def import_source(
     return report
 
 
+SENSOR_FORMATS = frozenset({ExportFormat.SURICATA, ExportFormat.ZEEK, ExportFormat.VALUES})
+
+
 @dataclass
 class ExportFilter:
     types: list[str] = field(default_factory=list)
@@ -161,6 +165,7 @@ class ExportFilter:
     labels: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     limit: int = 1_000_000
+    all_indicators: bool = False  # sensor formats: every non-revoked indicator, not only those in force
 
 
 def select_objects(db: Session, *, viewer_org_id: int | None, flt: ExportFilter) -> Iterator[dict[str, Any]]:
@@ -210,4 +215,8 @@ def export_selection(
     """Files of the export for what the actor's organisation may see."""
     org = viewer_org_id if actor.is_system and viewer_org_id is not None else actor.org_id
     objects = list(select_objects(db, viewer_org_id=org, flt=flt))
+    if fmt in SENSOR_FORMATS:  # sensors get the set matching uses (colsec.match.selection)
+        from colsec.match.selection import sensor_objects
+
+        objects = sensor_objects(db, org_id=org, objects=objects, everything=flt.all_indicators)
     return EXPORTERS[fmt].render(objects)

@@ -7,6 +7,7 @@ Accepts plain or gzip files; checks the envelope shape (a bundle with an
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -16,7 +17,14 @@ import ijson
 from colsec.errors import InvalidInput
 from colsec.jsonutil import MAX_DEPTH, check_depth
 
-__all__ = ["open_maybe_gzip", "read_bundle", "read_bundle_file", "read_stix_file"]
+__all__ = ["open_maybe_gzip", "read_bundle", "read_bundle_file", "read_stix_file", "unreadable"]
+
+
+def unreadable(source: object, exc: BaseException) -> str:
+    """One line for a gzip file that is cut short or damaged (the common failed download)."""
+    if isinstance(exc, EOFError):
+        return f"{source}: the gzip file is truncated ({exc})"
+    return f"{source}: cannot read the file ({exc})"
 
 
 def open_maybe_gzip(path: Path) -> IO[bytes]:
@@ -83,7 +91,9 @@ def read_bundle(
         raise InvalidInput(f"{source}: invalid or truncated JSON ({str(exc).strip()[:200]})") from None
     except ijson.common.JSONError as exc:
         raise InvalidInput(f"{source}: invalid JSON ({str(exc).strip()[:200]})") from None
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
+    except (EOFError, zlib.error) as exc:
+        raise InvalidInput(unreadable(source, exc)) from None
+    except (UnicodeDecodeError, OSError) as exc:
         raise InvalidInput(f"{source}: cannot read input ({exc})") from None
     if seen_type is None:
         # Some published bundles omit "type"; a "bundle--" id is accepted instead.
@@ -115,8 +125,11 @@ def read_stix_file(path: Path) -> Iterator[dict[str, Any]]:
     if path.stat().st_size > SMALL_FILE:
         yield from read_bundle_file(path)
         return
-    with open_maybe_gzip(path) as f:
-        data = f.read(SMALL_FILE * 8 + 1)
+    try:
+        with open_maybe_gzip(path) as f:
+            data = f.read(SMALL_FILE * 8 + 1)
+    except (EOFError, OSError, zlib.error) as exc:  # click would print a bare "Aborted." for EOFError
+        raise InvalidInput(unreadable(path, exc)) from None
     if len(data) > SMALL_FILE * 8:
         yield from read_bundle_file(path)
         return

@@ -171,6 +171,7 @@ class MatchEngine:
             value = vlist[i]
             if self.warninglisted(f"{obj_types[i]}:{path}", value):
                 report.warninglisted += 1
+                report.warninglisted_ids.append(batch[i].id)
                 continue
             g = grouped.setdefault((obj_types[i], path), ([], []))
             g[0].append(value)
@@ -226,6 +227,7 @@ class MatchEngine:
             and all(all(a[0] == "eq" for a in leaf.anchors) for leaf in plan.leaves)
         ):
             report.warninglisted += 1
+            report.warninglisted_ids.append(rec.id)
             return False
         row = self._new_row(rec)
         self.alive[row] = True

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from colsec.match.events import Event
+
+if TYPE_CHECKING:
+    from colsec.match.selection import Exclusions
 
 __all__ = ["Alert", "CompileReport", "IndicatorRecord"]
 
@@ -48,6 +51,8 @@ class CompileReport:
     complex: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    warninglisted_ids: list[str] = field(default_factory=list)
+    excluded: Exclusions | None = None  # set by the store integration: what never reached the engine
 
 
 @dataclass(slots=True)

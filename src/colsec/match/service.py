@@ -1,9 +1,8 @@
 """Matching against the store: active indicators in, alerts and sightings out.
 
-``build_engine`` compiles every indicator the caller's organisation may see
-(sharing policy applied by the store's queries), skipping revoked, not yet
-valid, expired and - when indicator scoring has run - decayed ones; values on
-the node's warninglists never alert.  ``store_sightings`` records the
+``build_engine`` compiles the indicators ``colsec.match.selection`` selects for
+the caller's organisation (the same set sensor exports use) and reports every
+exclusion; values on the node's warninglists never alert.  ``store_sightings`` records the
 aggregated STIX sightings as objects owned by the caller's organisation.
 """
 
@@ -25,6 +24,7 @@ from colsec.errors import InvalidInput
 from colsec.match.engine import Alert, CompileReport, IndicatorRecord, MatchEngine
 from colsec.match.events import Event
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats, read_lines
+from colsec.match.selection import Mode, decayed_ids, select_indicators
 from colsec.match.sightings import SightingAggregator
 from colsec.stix.pattern_parse import timestamp_micros
 from colsec.stix.tlp import TLP
@@ -49,20 +49,6 @@ def _micros(value: Any) -> int | None:
         return timestamp_micros(value)
     except ValueError:
         return None
-
-
-def _decayed_ids(db: Session, now_iso: str) -> set[str]:
-    """Indicators whose score has expired, when the intel scoring tables exist."""
-    try:
-        from colsec.intel.models import IndicatorScore
-    except ImportError:  # scoring not installed on this node
-        return set()
-    try:
-        return set(
-            db.execute(select(IndicatorScore.object_id).where(IndicatorScore.expires_at <= now_iso)).scalars()
-        )
-    except Exception:  # table not migrated yet
-        return set()
 
 
 def _indicator_rows(
@@ -100,19 +86,10 @@ def _indicator_rows(
         cursor = page.next
 
 
-def _now_iso(now: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(now / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def indicator_records(db: Session, *, actor: Actor, now: int | None = None) -> Iterator[IndicatorRecord]:
-    """Every STIX-patterned indicator visible to the actor's organisation, latest version."""
-    now = now if now is not None else int(time.time() * 1_000_000)
-    decayed = _decayed_ids(db, _now_iso(now))
-    for rec, ident, _ in _indicator_rows(db, actor=actor, cursor=None, include_revoked=False):
-        if rec is not None and ident not in decayed:
-            yield rec
+    """Every STIX-patterned indicator in force for the actor's organisation, latest version."""
+    mode = Mode.ACTIVE if now is None else Mode.AT
+    yield from select_indicators(db, org_id=actor.org_id, mode=mode, at=now).records
 
 
 class EngineCache:
@@ -141,7 +118,7 @@ class EngineCache:
         if engine is None:
             engine = MatchEngine(warninglist=_warninglist_hook(db), window=self.window)
             records: list[IndicatorRecord] = []
-            decayed = _decayed_ids(db, _now_iso(now))
+            decayed = decayed_ids(db, now)
             for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=None, include_revoked=False):
                 cursor = seen
                 if rec is not None and ident not in decayed:
@@ -156,7 +133,7 @@ class EngineCache:
                     gone.append(ident)
                 else:
                     changed.append(rec)  # replaces; revoked or expired versions just remove
-            decayed = _decayed_ids(db, _now_iso(now))
+            decayed = decayed_ids(db, now)
             engine.apply([r for r in changed if r.id not in decayed], now=now)
             for row in engine.live_rows([*gone, *decayed]):
                 engine._kill(row)
@@ -184,9 +161,16 @@ def build_engine(
     now: int | None = None,
     warninglists: bool = True,
     window: float = 3600.0,
+    mode: Mode = Mode.ACTIVE,
 ) -> tuple[MatchEngine, CompileReport]:
+    """Compile the selection (``select_indicators``, shared with sensor exports); the report says
+    what was left out and why.  ``now`` with the default mode means the set in force at ``now``."""
+    if now is not None and mode is Mode.ACTIVE:
+        mode = Mode.AT
+    selection = select_indicators(db, org_id=actor.org_id, mode=mode, at=now)
     engine = MatchEngine(warninglist=_warninglist_hook(db) if warninglists else None, window=window)
-    report = engine.load(indicator_records(db, actor=actor, now=now), now=now)
+    report = engine.load(selection.records, now=selection.at)
+    report.excluded = selection.excluded
     return engine, report
 
 
@@ -234,6 +218,8 @@ def match_lines(
     record_sightings: bool = True,
     batch: int = 5_000,
     engine: MatchEngine | None = None,
+    mode: Mode = Mode.ACTIVE,
+    at: int | None = None,
 ) -> MatchRun:
     """Match a batch of telemetry lines (an upload); store the sightings when asked.
 
@@ -241,7 +227,7 @@ def match_lines(
     """
     started = time.perf_counter()
     if engine is None:
-        engine, report = build_engine(db, actor=actor)
+        engine, report = build_engine(db, actor=actor, mode=mode, now=at)
     else:
         report = CompileReport(
             loaded=len(engine), simple=len(engine) - len(engine.complex), complex=len(engine.complex)
@@ -265,7 +251,12 @@ def match_lines(
         actor=actor,
         action="match.run",
         target=f"{stats.events} events",
-        details={"alerts": len(run.alerts), "malformed": stats.malformed, "indicators": report.loaded},
+        details={
+            "alerts": len(run.alerts),
+            "malformed": stats.malformed,
+            "indicators": report.loaded,
+            "mode": mode.value,
+        },
     )
     run.seconds = time.perf_counter() - started
     return run

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput
 from colsec.match.readers import ReaderFormat
+from colsec.match.selection import mode_from_options
 from colsec.match.service import match_lines
 from colsec.web.deps import DbDep, require_role
 
@@ -27,7 +28,10 @@ async def submit_batch(
         str | None, Query(description="eve, zeek-json, zeek-tsv, windows, cef, syslog, json")
     ] = None,
     sightings: bool = True,
+    retro: Annotated[bool, Query(description="every non-revoked indicator, whatever its validity or decay")] = False,
+    at: Annotated[str | None, Query(description="the indicators in force at this time")] = None,
 ) -> dict[str, Any]:
+    mode, when = mode_from_options(retro=retro, at=at)
     fmt = None
     if format:
         try:
@@ -46,12 +50,23 @@ async def submit_batch(
         lines=body.splitlines(keepends=True),
         fmt=fmt,
         record_sightings=sightings,
+        mode=mode,
+        at=when,
     )
+    excluded = run.compile.excluded
     return {
         "events": run.stats.events,
         "malformed": run.stats.malformed,
         "malformed_examples": run.stats.examples,
         "indicators": run.compile.loaded,
+        "mode": mode.value,
+        "excluded": {
+            **(excluded.to_json() if excluded is not None else {}),
+            "warninglisted": {
+                "count": run.compile.warninglisted,
+                "ids": run.compile.warninglisted_ids[:100],
+            },
+        },
         "compile": {
             "inactive": run.compile.inactive,
             "invalid": run.compile.invalid,
