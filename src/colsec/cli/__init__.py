@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from colsec.cli import accounts, core, federation, formats, intel, match, taxii
 from colsec.cli import crisis as crisis_cli
+from colsec.cli.common import allow_new_node
+
+# the commands that set a node up; every other one refuses to start an empty node
+_CREATE_NODE = frozenset({"demo", "db", "serve"})
 
 __all__ = ["app", "main"]
 
@@ -16,6 +22,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"colsec {version('colsec')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """colsec: collective cyber security and crisis response node."""
+    if ctx.invoked_subcommand in _CREATE_NODE:
+        allow_new_node()
+
+
 core.register(app)
 accounts.register(app)
 formats.register(app)

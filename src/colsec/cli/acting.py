@@ -14,13 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
-from colsec.cli.common import fail, resolve_actor
+from colsec.cli.common import err_console, fail, resolve_actor
 
 __all__ = ["AsOption", "OrgOption", "acting_for"]
 
-AsOption = Annotated[
-    str | None, typer.Option("--as", help="Act as this user (their organisation and role)")
-]
+AsOption = Annotated[str | None, typer.Option("--as", help="Act as this user (their organisation and role)")]
 OrgOption = Annotated[
     str | None, typer.Option("--org", help="Act for this organisation (short name): owner and viewer")
 ]
@@ -39,12 +37,17 @@ def acting_for(session: Session, *, as_user: str | None, org: str | None) -> Act
     if org:
         found = get_org_by_name(session, org)
         return Actor(
-            username=f"cli@{found.short_name}", role=Role.ADMIN, org_id=found.id, org_short_name=found.short_name
+            username=f"cli@{found.short_name}",
+            role=Role.ADMIN,
+            org_id=found.id,
+            org_short_name=found.short_name,
         )
     if not session.execute(select(func.count()).select_from(Organisation)).scalar():
-        fail(
+        message = (
             "no organisation on this node yet: create one (colsec org add SHORT --name NAME), "
-            "then give --org SHORT",
-            2,
+            "then give --org SHORT"
         )
-    fail("say who acts: give --org ORG (an organisation's short name) or --as USER", 2)
+    else:
+        message = "say who acts: give --org ORG (an organisation's short name) or --as USER"
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)

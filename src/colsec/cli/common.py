@@ -17,7 +17,16 @@ from colsec.errors import ColsecError
 from colsec.migrations import upgrade
 from colsec.settings import Settings
 
-__all__ = ["EXIT_CODES", "console", "err_console", "fail", "get_database", "open_session", "resolve_actor"]
+__all__ = [
+    "EXIT_CODES",
+    "allow_new_node",
+    "console",
+    "err_console",
+    "fail",
+    "get_database",
+    "open_session",
+    "resolve_actor",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -25,12 +34,36 @@ err_console = Console(stderr=True)
 EXIT_CODES = {400: 2, 401: 3, 403: 3, 404: 4, 409: 5, 413: 6, 415: 2, 422: 2, 423: 3, 502: 7}
 
 _db: Database | None = None
+_may_create_node = False
+
+
+def allow_new_node() -> None:
+    """For the commands that set a node up (demo, db upgrade, serve): a missing node is created."""
+    global _may_create_node
+    _may_create_node = True
+
+
+def _check_data_folder(settings: Settings) -> None:
+    """Run from the wrong folder, a command must not quietly start an empty node there."""
+    if settings.database_url:
+        return
+    folder = settings.data_dir.resolve()
+    if (folder / "colsec.db").exists():
+        return
+    if not _may_create_node:
+        fail(
+            f"no colsec node in data folder {folder}: create one there with 'colsec db upgrade' "
+            "(or 'colsec demo'), or point COLSEC_DATA_DIR at an existing node",
+            4,
+        )
+    err_console.print(f"using data folder {folder} (new node)", highlight=False, soft_wrap=True)
 
 
 def get_database(settings: Settings | None = None, *, migrate: bool = True) -> Database:
     global _db
     if _db is None:
         settings = settings or Settings()
+        _check_data_folder(settings)
         settings.ensure_secret_key()  # first run of any command creates the node secret
         _db = Database(settings.effective_database_url)
         if migrate:
@@ -39,7 +72,9 @@ def get_database(settings: Settings | None = None, *, migrate: bool = True) -> D
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, never wrapped
+    err_console.print(
+        f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True
+    )  # one line, never wrapped
     raise typer.Exit(code)
 
 

@@ -1,4 +1,4 @@
-"""Node commands: serve, db, import, export, stats, audit."""
+"""Node commands: serve, db, import, export (``colsec.cli.exporting``), stats, audit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from colsec.cli.common import console, fail, get_database, open_session, resolve_actor
+from colsec.cli.acting import AsOption, OrgOption, acting_for
+from colsec.cli.common import console, fail, get_database, open_session
 from colsec.settings import Settings
 
 __all__ = ["register"]
@@ -22,8 +23,13 @@ audit_app = typer.Typer(help="Tamper-evident audit log.", no_args_is_help=True)
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    from colsec.cli.exporting import export_cmd
+    from colsec.cli.formats import formats_app
+
     app.command("import")(import_cmd)
-    app.command()(export)
+    app.command("export")(export_cmd)
+    formats_app.command("import", help="Alias of 'colsec import'.")(import_cmd)
+    formats_app.command("export", help="Alias of 'colsec export'.")(export_cmd)
     app.command()(stats)
     app.command()(demo)
     app.add_typer(db_app, name="db")
@@ -60,24 +66,12 @@ def db_upgrade() -> None:
     console.print("database is up to date")
 
 
-def _home_org(session: Any, org: str | None) -> int | None:
-    from sqlalchemy import select
-
-    from colsec.accounts.models import Organisation
-    from colsec.accounts.service import get_org_by_name
-
-    if org:
-        return get_org_by_name(session, org).id
-    first: int | None = session.execute(select(Organisation.id).order_by(Organisation.id).limit(1)).scalar()
-    return first
-
-
 def import_cmd(
     files: Annotated[
         list[Path], typer.Argument(exists=True, dir_okay=False, help="STIX 2.1 bundles (.json, .json.gz)")
     ],
-    org: Annotated[str | None, typer.Option(help="Owner organisation (short name)")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
+    org: OrgOption = None,
+    as_user: AsOption = None,
     tlp: Annotated[str | None, typer.Option(help="TLP for objects without a TLP marking")] = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="stix, misp, attack, csv, text (default: detect)")
@@ -86,6 +80,8 @@ def import_cmd(
     """Import files, one transaction per file (all-or-nothing), with a progress bar."""
     from colsec.cli.formats import import_non_stix
 
+    with open_session(write=False) as session:
+        acting_for(session, as_user=as_user, org=org)  # refuse before any file is read
     files = import_non_stix(files, fmt, org=org, as_user=as_user, tlp=tlp)  # MISP, CSV, text: format registry
     from colsec.formats.stix_bundle import open_maybe_gzip, read_stix_file
     from colsec.stix.tlp import TLP_BY_NAME
@@ -121,8 +117,8 @@ def import_cmd(
 
             try:
                 with open_session() as session:
-                    actor = resolve_actor(session, as_user)
-                    owner = actor.org_id if actor.org_id is not None else _home_org(session, org)
+                    actor = acting_for(session, as_user=as_user, org=org)
+                    owner = actor.org_id
                     result = import_objects(
                         session,
                         actor=actor,
@@ -147,47 +143,6 @@ def import_cmd(
         )
     if failures:
         raise typer.Exit(2)
-
-
-def export(
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Output file (default stdout)")
-    ] = None,
-    type: Annotated[list[str] | None, typer.Option("--type", help="STIX type(s)")] = None,
-    format: Annotated[str, typer.Option("--format", help="Output format")] = "stix",
-    as_user: Annotated[str | None, typer.Option("--as", help="Export what this user may see")] = None,
-    org: Annotated[str | None, typer.Option(help="Export what this organisation may see")] = None,
-) -> None:
-    """Export the latest visible versions as a STIX 2.1 bundle."""
-    import uuid
-
-    from colsec.store import queries
-
-    if format != "stix":
-        fail(f"unknown export format {format!r}", 2)
-    with open_session(write=False) as session:
-        actor = resolve_actor(session, as_user)
-        org_id = actor.org_id if actor.org_id is not None else _home_org(session, org)
-        viewer = queries.recipient_for_org(session, org_id)
-        out = output.open("wb") if output else None
-        sink = out if out else __import__("sys").stdout.buffer
-        sink.write(b'{"type": "bundle", "id": "bundle--' + str(uuid.uuid4()).encode() + b'", "objects": [')
-        cursor = None
-        first = True
-        count = 0
-        while True:
-            page = queries.list_objects(session, viewer=viewer, types=type or (), cursor=cursor, limit=1000)
-            for row in page.rows:
-                sink.write((b"\n" if first else b",\n") + row.body.encode())
-                first = False
-                count += 1
-            if not page.more:
-                break
-            cursor = page.next
-        sink.write(b"\n]}\n")
-        if out:
-            out.close()
-            console.print(f"exported {count:,} objects to {output}")
 
 
 def stats() -> None:

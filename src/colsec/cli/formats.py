@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from colsec.cli.acting import AsOption, OrgOption, acting_for
 from colsec.cli.common import console, fail, open_session, resolve_actor
 
 __all__ = ["register"]
@@ -24,25 +25,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(warninglist_app, name="warninglist")
 
 
-def _owner(session: object, org: str | None) -> int | None:
-    if not org:
-        return None
-    from colsec.accounts.service import get_org_by_name
-
-    return get_org_by_name(session, org).id  # type: ignore[arg-type]
-
-
-@formats_app.command("import")
 def import_cmd(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="Files to import")],
     fmt: Annotated[
         str | None, typer.Option("--format", help="stix, misp, attack, csv, text (default: detect)")
     ] = None,
-    org: Annotated[str | None, typer.Option(help="Owner organisation (short name)")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
+    org: OrgOption = None,
+    as_user: AsOption = None,
     tlp: Annotated[str | None, typer.Option(help="TLP for objects the source leaves unmarked")] = None,
 ) -> None:
-    """Import files through the format registry, one transaction per file (all-or-nothing)."""
+    """Import files through the format registry, one transaction per file (``colsec import`` uses it)."""
     from colsec.formats.registry import ImportFormat
     from colsec.formats.service import import_source
     from colsec.stix.tlp import TLP_BY_NAME
@@ -57,8 +49,8 @@ def import_cmd(
     for path in files:
         started = time.perf_counter()
         with open_session() as session:
-            actor = resolve_actor(session, as_user)
-            owner = _owner(session, org) if actor.org_id is None else actor.org_id
+            actor = acting_for(session, as_user=as_user, org=org)
+            owner = actor.org_id
             report = import_source(
                 session,
                 actor=actor,
@@ -74,50 +66,6 @@ def import_cmd(
         )
         for note in report.notes:
             console.print(f"  note: {note}")
-
-
-@formats_app.command("export")
-def export_cmd(
-    fmt: Annotated[str, typer.Option("--format", help="stix, misp, suricata, zeek, csv, values")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output directory")],
-    type_: Annotated[list[str] | None, typer.Option("--type", help="STIX type(s)")] = None,
-    max_tlp: Annotated[str | None, typer.Option("--max-tlp", help="Most restrictive TLP to include")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Added after this timestamp")] = None,
-    label: Annotated[
-        list[str] | None, typer.Option("--label", help="Objects with any of these labels")
-    ] = None,
-    owner: Annotated[str | None, typer.Option(help="Only objects owned by this organisation")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", help="Export what this user may see")] = None,
-    org: Annotated[str | None, typer.Option(help="Export what this organisation may see")] = None,
-) -> None:
-    """Export the visible selection; the sharing policy of the viewing organisation applies."""
-    from colsec.formats.registry import ExportFormat
-    from colsec.formats.service import ExportFilter, export_selection
-    from colsec.stix.tlp import TLP_BY_NAME
-
-    try:
-        chosen = ExportFormat(fmt)
-    except ValueError:
-        fail(f"unknown format {fmt!r}; choose from {', '.join(f.value for f in ExportFormat)}", 2)
-    level = TLP_BY_NAME.get(max_tlp.lower()) if max_tlp else None
-    if max_tlp and level is None:
-        fail(f"unknown TLP {max_tlp!r}", 2)
-    with open_session(write=False) as session:
-        actor = resolve_actor(session, as_user)
-        flt = ExportFilter(
-            types=type_ or [],
-            max_tlp=level,
-            added_since=since,
-            labels=label or [],
-            owner_org_id=_owner(session, owner),
-        )
-        files = export_selection(
-            session, actor=actor, fmt=chosen, flt=flt, viewer_org_id=_owner(session, org)
-        )
-    output.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        (output / name).write_bytes(data)
-        console.print(f"wrote {output / name} ({len(data):,} bytes)")
 
 
 @warninglist_app.command("import")
@@ -138,8 +86,8 @@ def warninglist_import(
 @formats_app.command("feed")
 def feed_cmd(
     source: Annotated[str, typer.Argument(help="MISP feed folder or http(s) URL (with manifest.json)")],
-    org: Annotated[str | None, typer.Option(help="Owner organisation (short name)")] = None,
-    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
+    org: OrgOption = None,
+    as_user: AsOption = None,
     allow_private: Annotated[
         bool, typer.Option(help="Allow a feed on a private or loopback address")
     ] = False,
@@ -148,8 +96,8 @@ def feed_cmd(
     from colsec.formats.misp_feed import import_feed
 
     with open_session() as session:
-        actor = resolve_actor(session, as_user)
-        owner = _owner(session, org) if actor.org_id is None else actor.org_id
+        actor = acting_for(session, as_user=as_user, org=org)
+        owner = actor.org_id
         report = import_feed(
             session, actor=actor, source=source, owner_org_id=owner, allow_private=allow_private
         )

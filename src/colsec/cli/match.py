@@ -66,6 +66,7 @@ def match_cmd(
     stop_after: Annotated[float | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Match telemetry against every active indicator visible to your organisation."""
+    from colsec.errors import ColsecError
     from colsec.match.events import Malformed
     from colsec.match.follow import follow_lines
     from colsec.match.readers import (
@@ -76,7 +77,6 @@ def match_cmd(
         read_file,
         read_lines,
     )
-    from colsec.errors import ColsecError
     from colsec.match.selection import mode_from_options
     from colsec.match.service import build_engine, sighter_identity, store_sightings
     from colsec.match.sightings import SightingAggregator

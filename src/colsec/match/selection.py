@@ -68,7 +68,9 @@ class Exclusions:
         return {reason: getattr(self, reason) for reason in NAMED_REASONS}
 
     def to_json(self, *, max_ids: int = 100) -> dict[str, Any]:
-        out: dict[str, Any] = {r: {"count": len(ids), "ids": ids[:max_ids]} for r, ids in self.named().items()}
+        out: dict[str, Any] = {
+            r: {"count": len(ids), "ids": ids[:max_ids]} for r, ids in self.named().items()
+        }
         out["not_visible"] = {"count": self.not_visible}
         return out
 
@@ -127,7 +129,9 @@ def decayed_ids(db: Session, at: int) -> set[str]:
         return set()
     try:
         return set(
-            db.execute(select(IndicatorScore.object_id).where(IndicatorScore.expires_at <= _iso(at))).scalars()
+            db.execute(
+                select(IndicatorScore.object_id).where(IndicatorScore.expires_at <= _iso(at))
+            ).scalars()
         )
     except Exception:  # table not migrated yet
         return set()

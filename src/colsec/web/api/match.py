@@ -28,7 +28,9 @@ async def submit_batch(
         str | None, Query(description="eve, zeek-json, zeek-tsv, windows, cef, syslog, json")
     ] = None,
     sightings: bool = True,
-    retro: Annotated[bool, Query(description="every non-revoked indicator, whatever its validity or decay")] = False,
+    retro: Annotated[
+        bool, Query(description="every non-revoked indicator, whatever its validity or decay")
+    ] = False,
     at: Annotated[str | None, Query(description="the indicators in force at this time")] = None,
 ) -> dict[str, Any]:
     mode, when = mode_from_options(retro=retro, at=at)
