@@ -62,7 +62,10 @@ def test_demo_accounts_import_export(tmp_path: Path, database: Database, shared_
         == 5
     )
 
-    r = _run(["import", str(shared_data / "attack" / "ics-attack-18.1.json"), "--tlp", "clear"], env)
+    r = _run(
+        ["import", str(shared_data / "attack" / "ics-attack-18.1.json"), "--tlp", "clear", "--org", "TEST-CERT"],
+        env,
+    )
     assert r.returncode == 0, r.stderr
     assert "1,826 new" in r.stdout and "obj/s" in r.stdout
     out = tmp_path / "export.json"
@@ -80,10 +83,14 @@ def test_import_refuses_broken_file_with_exit_code(
     tmp_path: Path, database: Database, shared_data: Path
 ) -> None:
     env = _env(tmp_path, database)
-    r = _run(["import", str(shared_data / "stix" / "tlp2" / "using-tlp2.0-green.example.json")], env)
+    assert _run(["org", "add", "TEST-CERT", "--name", "Test CERT"], env).returncode == 0
+    r = _run(
+        ["import", str(shared_data / "stix" / "tlp2" / "using-tlp2.0-green.example.json"), "--org", "TEST-CERT"],
+        env,
+    )
     assert r.returncode == 2
     assert "2022-101-27" in r.stderr and "nothing was imported" in r.stderr
-    assert _count(database) == 0
+    assert _count(database) == 1  # the organisation's identity only
 
 
 def _big_bundle(path: Path, n: int) -> None:
@@ -108,14 +115,14 @@ def test_kill_9_mid_import_leaves_store_unchanged(tmp_path: Path, database: Data
     big = tmp_path / "big.json"
     _big_bundle(big, 60_000)
     proc = subprocess.Popen(
-        [*COLSEC, "import", str(big)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*COLSEC, "import", str(big), "--org", "ACC"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     time.sleep(3.0)  # well inside the import: batches have been written, not committed
     assert proc.poll() is None, "import finished before it could be killed; make the bundle larger"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert _count(database) == before
-    r = _run(["import", str(big)], env)
+    r = _run(["import", str(big), "--org", "ACC"], env)
     assert r.returncode == 0, r.stderr
     assert _count(database) == before + 60_000
     assert _run(["audit", "verify"], env).returncode == 0

@@ -76,7 +76,9 @@ def test_engine_sees_only_active_visible_indicators(
     with database.unit_of_work(write=False) as s:
         engine, report = build_engine(s, actor=a.actor)
     assert set(engine.indicator_ids()) == {ids["own"], ids["shared"]}
-    assert report.inactive == 1  # the expired one; revoked ones are filtered by the store query
+    assert report.excluded is not None  # every exclusion named (issue 17), the other org's RED only counted
+    assert report.excluded.expired == [ids["expired"]] and report.excluded.revoked == [ids["revoked"]]
+    assert report.excluded.not_visible == 1 and ids["red_other"] not in str(report.excluded.to_json())
     with database.unit_of_work(write=False) as s:
         engine_b, _ = build_engine(s, actor=b.actor)
     assert ids["red_other"] in engine_b and ids["own"] in engine_b  # AMBER, no group: alliance
