@@ -63,7 +63,14 @@ def test_demo_accounts_import_export(tmp_path: Path, database: Database, shared_
     )
 
     r = _run(
-        ["import", str(shared_data / "attack" / "ics-attack-18.1.json"), "--tlp", "clear", "--org", "TEST-CERT"],
+        [
+            "import",
+            str(shared_data / "attack" / "ics-attack-18.1.json"),
+            "--tlp",
+            "clear",
+            "--org",
+            "TEST-CERT",
+        ],
         env,
     )
     assert r.returncode == 0, r.stderr
@@ -85,7 +92,12 @@ def test_import_refuses_broken_file_with_exit_code(
     env = _env(tmp_path, database)
     assert _run(["org", "add", "TEST-CERT", "--name", "Test CERT"], env).returncode == 0
     r = _run(
-        ["import", str(shared_data / "stix" / "tlp2" / "using-tlp2.0-green.example.json"), "--org", "TEST-CERT"],
+        [
+            "import",
+            str(shared_data / "stix" / "tlp2" / "using-tlp2.0-green.example.json"),
+            "--org",
+            "TEST-CERT",
+        ],
         env,
     )
     assert r.returncode == 2
@@ -115,7 +127,10 @@ def test_kill_9_mid_import_leaves_store_unchanged(tmp_path: Path, database: Data
     big = tmp_path / "big.json"
     _big_bundle(big, 60_000)
     proc = subprocess.Popen(
-        [*COLSEC, "import", str(big), "--org", "ACC"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*COLSEC, "import", str(big), "--org", "ACC"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     time.sleep(3.0)  # well inside the import: batches have been written, not committed
     assert proc.poll() is None, "import finished before it could be killed; make the bundle larger"

@@ -42,6 +42,7 @@ def test_import_export_warninglist_commands(tmp_path: Path, shared_data: Path) -
     intel = (out / "colsec.intel").read_text()
     assert "198.51.100.7\tIntel::ADDR" in intel
     feed = _run(
-        ["formats", "export", "--format", "misp-feed", "-o", str(tmp_path / "feed"), "--org", "CERT-X"], tmp_path
+        ["formats", "export", "--format", "misp-feed", "-o", str(tmp_path / "feed"), "--org", "CERT-X"],
+        tmp_path,
     )
     assert feed.returncode == 0 and (tmp_path / "feed" / "manifest.json").exists(), feed.stderr
