@@ -26,9 +26,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
+        from colsec import __version__
 
-        typer.echo(f"colsec {version('colsec')}")
+        typer.echo(f"colsec {__version__}")
         raise typer.Exit()
 
 

@@ -68,8 +68,16 @@ def user_add(
     password: Annotated[str | None, typer.Option(help="Password (prompted if omitted)")] = None,
     language: Annotated[str, typer.Option(help="en or ru")] = "en",
     no_password: Annotated[bool, typer.Option(help="Token-only account (e.g. peer)")] = False,
+    email: Annotated[str | None, typer.Option(help="E-mail address for notifications")] = None,
 ) -> None:
     """Create a user in an organisation."""
+    from colsec.accounts.email import normalise_email
+    from colsec.errors import ColsecError
+
+    try:
+        address = normalise_email(email) if email else None
+    except ColsecError as exc:
+        fail(exc.message, 2)
     if password is None and not no_password:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     with open_session() as s:
@@ -82,19 +90,39 @@ def user_add(
             role=role,
             org=o,
             language=language,
+            email=address,
         )
         console.print(f"user {u.username} ({u.role}) created in {o.short_name}")
+
+
+@user_app.command("set-email")
+def user_set_email(
+    username: str,
+    email: Annotated[str, typer.Argument(help="The address; an empty string clears it")],
+) -> None:
+    """Set or clear the e-mail address a user's notifications go to."""
+    from colsec.accounts.email import get_user, set_email
+
+    with open_session() as s:
+        user = set_email(s, actor=resolve_actor(s, None), user=get_user(s, username), email=email)
+        shown = user.email or "none"
+        console.print(f"user {user.username}: e-mail {shown}", highlight=False)
 
 
 @user_app.command("list")
 def user_list() -> None:
     with open_session(write=False) as s:
         table = Table()
-        for col in ("username", "role", "organisation id", "language", "active"):
+        for col in ("username", "role", "organisation id", "e-mail", "language", "active"):
             table.add_column(col)
         for u in service.list_users(s):
             table.add_row(
-                u.username, u.role, str(u.organisation_id), u.language, "yes" if u.is_active else "no"
+                u.username,
+                u.role,
+                str(u.organisation_id),
+                u.email or "",
+                u.language,
+                "yes" if u.is_active else "no",
             )
         console.print(table)
 

@@ -14,10 +14,18 @@ from typing import IO, Any
 
 import ijson
 
-from colsec.errors import InvalidInput
+from colsec.errors import InvalidInput, TooLarge
 from colsec.jsonutil import MAX_DEPTH, check_depth
 
-__all__ = ["open_maybe_gzip", "read_bundle", "read_bundle_file", "read_stix_file", "unreadable"]
+__all__ = [
+    "MAX_EXPANDED",
+    "gunzip_upload",
+    "open_maybe_gzip",
+    "read_bundle",
+    "read_bundle_file",
+    "read_stix_file",
+    "unreadable",
+]
 
 
 def unreadable(source: object, exc: BaseException) -> str:
@@ -25,6 +33,25 @@ def unreadable(source: object, exc: BaseException) -> str:
     if isinstance(exc, EOFError):
         return f"{source}: the gzip file is truncated ({exc})"
     return f"{source}: cannot read the file ({exc})"
+
+
+MAX_EXPANDED = 8 * 16 * 1024 * 1024  # what read_stix_file reads of a gzip file whole
+
+
+def gunzip_upload(data: bytes, *, source: str, limit: int = MAX_EXPANDED) -> bytes:
+    """An uploaded ``.json.gz`` expanded (plain data is returned as is), never past ``limit`` bytes."""
+    if data[:2] != b"\x1f\x8b":
+        return data
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        out = inflater.decompress(data, limit + 1)
+        if len(out) > limit:
+            raise TooLarge(f"{source}: expands to more than {limit:,} bytes")
+        if not inflater.eof:
+            raise EOFError("compressed data ends before the end-of-stream marker")
+    except (EOFError, zlib.error) as exc:
+        raise InvalidInput(unreadable(source, exc)) from None
+    return out
 
 
 def open_maybe_gzip(path: Path) -> IO[bytes]:

@@ -29,7 +29,7 @@ def is_ui_path(path: str) -> bool:
 
 def install(app: FastAPI) -> None:
     from colsec.web.sessions import SessionCodec, session_user
-    from colsec.web.ui import admin, auth, crisis_pages, dashboard, imports, intel
+    from colsec.web.ui import admin, auth, crisis_pages, dashboard, imports, intel, profile
     from colsec.web.ui.render import LoginRequired, page
 
     settings: Settings = app.state.settings
@@ -38,7 +38,7 @@ def install(app: FastAPI) -> None:
     )
     app.state.session_user = session_user
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    for module in (auth, dashboard, intel, imports, admin):
+    for module in (auth, dashboard, intel, imports, admin, profile):
         app.include_router(module.router)
     if crisis_pages.available():
         app.include_router(crisis_pages.router)
@@ -63,8 +63,9 @@ def install(app: FastAPI) -> None:
             actor = getattr(request.state, "actor", None) or get_optional_actor(request)
         except ColsecError:
             actor = None
-        return page(request, "ui/error.html", {"status": exc.status, "code": exc.code, "detail": exc.message},
-                    actor=actor, status=exc.status)  # fmt: skip
+        back = getattr(request.state, "error_back", None)  # a form's own page, when the route set one
+        return page(request, "ui/error.html", {"status": exc.status, "code": exc.code, "detail": exc.message,
+                    "back": back}, actor=actor, status=exc.status)  # fmt: skip
 
     http_error_handler: Any = app.exception_handlers.get(StarletteHTTPException)
 

@@ -12,6 +12,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +23,7 @@ from colsec.errors import ColsecError, InvalidInput, NotFound
 from colsec.formats import freetext
 from colsec.formats.registry import IMPORTERS, ImportFormat
 from colsec.formats.service import detect_format, import_source
+from colsec.formats.stix_bundle import gunzip_upload
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.web.deps import get_database, get_settings
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
@@ -91,10 +93,12 @@ def _estimate(raw: bytes, fmt: ImportFormat) -> int | None:
 
 
 def _form_context(request: Request) -> dict[str, Any]:
+    chosen_tlp = request.query_params.get("tlp")
     return {
         "formats": list(IMPORTERS),
         "tlps": list(TLP),
-        "default_tlp": get_settings(request).default_tlp,
+        "default_tlp": chosen_tlp if chosen_tlp in TLP_BY_NAME else get_settings(request).default_tlp,
+        "chosen_format": request.query_params.get("format", "auto"),
     }
 
 
@@ -138,13 +142,17 @@ async def start_import(request: Request, actor: FormActor) -> Response:
     require(actor, *WRITERS)
     form = await form_data(request)
     settings = get_settings(request)
+    # a refusal leads back to this form with the choices kept (colsec.web.ui's error page)
+    request.state.error_back = "/import?" + urlencode(
+        {"format": str(form.get("format") or "auto"), "tlp": str(form.get("tlp") or "")}
+    )
     level = _tlp(form.get("tlp"), settings.default_tlp)
     upload = form.get("file")
     raw = b""
     name = ""
     if isinstance(upload, UploadFile) and upload.filename:
-        raw = await upload.read()
         name = upload.filename[:200]
+        raw = gunzip_upload(await upload.read(), source=name)  # .json.gz as on the command line
     text = form.get("text")
     if not raw and isinstance(text, str) and text.strip():
         raw = text.encode("utf-8")
