@@ -49,7 +49,7 @@ def _one_error_line(r: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-def test_fresh_folder_version_and_acting_organisation(tmp_path: Path) -> None:
+def test_fresh_folder_version_and_acting_organisation(tmp_path: Path, shared_data: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     log = tmp_path / "eve.json"
@@ -94,6 +94,12 @@ def test_fresh_folder_version_and_acting_organisation(tmp_path: Path) -> None:
     )  # the alias takes .json.gz
     assert r.returncode == 0, r.stderr
     assert "40 new" in r.stdout
+    misp = tmp_path / "event.json.gz"  # any format may come gzipped, as on the web import form
+    misp.write_bytes(
+        gzip.compress((shared_data / "misp/events/pymisp_circl_xorist_57c4445b.json").read_bytes())
+    )
+    r = _run(["import", str(misp), "--org", "CERT-X"], tmp_path, data)
+    assert r.returncode == 0 and "event.json.gz (misp):" in r.stdout, r.stderr
 
     # matching at the time of the log finds what "now" (after valid_until) leaves out, and says so
     r = _run(["match", str(log), "--org", "CERT-X", "--sightings"], tmp_path, data)

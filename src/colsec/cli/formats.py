@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import zlib
 from pathlib import Path
 from typing import Annotated
 
@@ -37,6 +38,7 @@ def import_cmd(
     """Import files through the format registry, one transaction per file (``colsec import`` uses it)."""
     from colsec.formats.registry import ImportFormat
     from colsec.formats.service import import_source
+    from colsec.formats.stix_bundle import gunzip_upload
     from colsec.stix.tlp import TLP_BY_NAME
 
     try:
@@ -54,7 +56,7 @@ def import_cmd(
             report = import_source(
                 session,
                 actor=actor,
-                data=path.read_bytes(),
+                data=gunzip_upload(path.read_bytes(), source=str(path)),
                 fmt=chosen,
                 owner_org_id=owner,
                 default_tlp=level,
@@ -117,16 +119,21 @@ def import_non_stix(
     from colsec.errors import ColsecError
     from colsec.formats.registry import ImportFormat
     from colsec.formats.service import detect_format
+    from colsec.formats.stix_bundle import open_maybe_gzip
 
     stix: list[Path] = []
     others: list[Path] = []
     for path in files:
-        if fmt in ("stix", "attack") or (fmt is None and path.suffix == ".gz"):
+        if fmt in ("stix", "attack"):
             stix.append(path)
             continue
         if fmt is None:
-            with path.open("rb") as f:
-                head = f.read(65536)
+            try:
+                with open_maybe_gzip(path) as f:  # a .json.gz MISP event or .csv.gz goes by its content
+                    head = f.read(65536)
+            except (EOFError, OSError, zlib.error):
+                stix.append(path)  # the streaming path names the damage in one line
+                continue
             try:
                 detected = detect_format(head)
             except ColsecError as exc:

@@ -10,7 +10,8 @@ import orjson
 import typer
 from rich.table import Table
 
-from colsec.cli.common import console, fail, open_session, resolve_actor
+from colsec.cli.acting import AsOption, OrgOption, acting_for
+from colsec.cli.common import console, fail, open_session
 
 __all__ = ["register"]
 
@@ -20,7 +21,7 @@ vulns_app = typer.Typer(help="Vulnerability catalogue (CISA KEV, NVD).", no_args
 alerts_app = typer.Typer(help="Alerts of an organisation.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Outbound alert webhooks.", no_args_is_help=True)
 
-AsUser = Annotated[str | None, typer.Option("--as", help="Act as this user (their organisation and role)")]
+AsUser = AsOption
 
 
 def register(app: typer.Typer) -> None:
@@ -56,13 +57,18 @@ def correlations(
     min_owners: Annotated[int, typer.Option(help="Only values held by this many organisations")] = 1,
     limit: int = 50,
     as_user: AsUser = None,
+    org: OrgOption = None,
 ) -> None:
-    """List correlated values visible to the user."""
+    """List correlated values visible to the acting organisation."""
     from colsec.intel.queries import list_correlations
 
     with open_session(write=False) as session:
         rows = list_correlations(
-            session, actor=resolve_actor(session, as_user), status=status, min_owners=min_owners, limit=limit
+            session,
+            actor=acting_for(session, as_user=as_user, org=org),
+            status=status,
+            min_owners=min_owners,
+            limit=limit,
         )
     table = Table(title=f"{status} correlations")
     for col in ("kind", "value", "visible objects", "objects", "owners", "warninglist"):
@@ -84,6 +90,7 @@ def score(
     object_id: str,
     at: Annotated[str | None, typer.Option(help="Timestamp to evaluate at")] = None,
     as_user: AsUser = None,
+    org: OrgOption = None,
 ) -> None:
     """Show an indicator's decayed score."""
     from colsec.intel.queries import indicator_score
@@ -91,33 +98,37 @@ def score(
     with open_session(write=False) as session:
         console.print_json(
             orjson.dumps(
-                indicator_score(session, actor=resolve_actor(session, as_user), object_id=object_id, at=at)
+                indicator_score(
+                    session, actor=acting_for(session, as_user=as_user, org=org), object_id=object_id, at=at
+                )
             ).decode()
         )
 
 
 @assets_app.command("import")
 def assets_import(
-    csv_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)], as_user: AsUser = None
+    csv_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    as_user: AsUser = None,
+    org: OrgOption = None,
 ) -> None:
     """Import assets from CSV (name, sector, criticality, ip_ranges, domains, cpes[, description, organisation])."""
     from colsec.intel.assets import import_assets_csv
 
     with open_session() as session:
         created = import_assets_csv(
-            session, actor=resolve_actor(session, as_user), text=csv_file.read_text("utf-8-sig")
+            session, actor=acting_for(session, as_user=as_user, org=org), text=csv_file.read_text("utf-8-sig")
         )
         names = [a.name for a in created]
     console.print(f"imported {len(names)} asset(s): {', '.join(names)}")
 
 
 @assets_app.command("list")
-def assets_list(as_user: AsUser = None) -> None:
+def assets_list(as_user: AsUser = None, org: OrgOption = None) -> None:
     from colsec.intel.assets import list_assets
     from colsec.intel.schemas import CRITICALITY_NAMES
 
     with open_session(write=False) as session:
-        rows = list_assets(session, actor=resolve_actor(session, as_user))
+        rows = list_assets(session, actor=acting_for(session, as_user=as_user, org=org))
         table = Table(title="Assets")
         for col in ("id", "org", "name", "sector", "criticality", "ranges", "domains", "cpes"):
             table.add_column(col)
@@ -154,14 +165,15 @@ def vulns_load(
 
 @alerts_app.command("list")
 def alerts_list(
-    as_user: Annotated[str, typer.Option("--as", help="User whose organisation's alerts to show")],
+    as_user: AsUser = None,
+    org: OrgOption = None,
     kind: Annotated[str | None, typer.Option(help="exposure or cross_member")] = None,
     limit: int = 50,
 ) -> None:
     from colsec.intel.alerts import list_alerts
 
     with open_session(write=False) as session:
-        actor = resolve_actor(session, as_user)
+        actor = acting_for(session, as_user=as_user, org=org)
         if actor.org_id is None:
             fail("the user belongs to no organisation", 2)
         views = list_alerts(session, org_id=actor.org_id, kind=kind, limit=limit)
@@ -174,13 +186,13 @@ def alerts_list(
 
 
 @webhooks_app.command("add")
-def webhooks_add(url: str, secret: str, as_user: Annotated[str, typer.Option("--as")]) -> None:
+def webhooks_add(url: str, secret: str, as_user: AsUser = None, org: OrgOption = None) -> None:
     """Register an outbound webhook for the user's organisation."""
     from colsec.intel.notify import create_webhook
     from colsec.settings import Settings
 
     with open_session() as session:
-        hook = create_webhook(session, actor=resolve_actor(session, as_user), url=url, secret=secret,
+        hook = create_webhook(session, actor=acting_for(session, as_user=as_user, org=org), url=url, secret=secret,
                               allow_private=Settings().allow_private_peers)  # fmt: skip
         console.print(f"webhook {hook.id} → {hook.url}")
 
