@@ -117,13 +117,9 @@ class EngineCache:
         engine, cursor, lk = self._entries.get(actor.org_id) or _placeholder()
         if engine is None:
             engine = MatchEngine(warninglist=_warninglist_hook(db), window=self.window)
-            records: list[IndicatorRecord] = []
-            decayed = decayed_ids(db, now)
-            for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=None, include_revoked=False):
-                cursor = seen
-                if rec is not None and ident not in decayed:
-                    records.append(rec)
-            engine.load(records, now=now)
+            selection = select_indicators(db, org_id=actor.org_id, mode=Mode.AT, at=now)
+            cursor = selection.last
+            engine.load(selection.records, now=now)
         else:
             changed: list[IndicatorRecord] = []
             gone: list[str] = []
