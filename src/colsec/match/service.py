@@ -4,13 +4,15 @@
 (sharing policy applied by the store's queries), skipping revoked, not yet
 valid, expired and - when indicator scoring has run - decayed ones; values on
 the node's warninglists never alert.  ``store_sightings`` records the
-aggregated STIX sightings as objects owned by the caller's organisation.
+aggregated STIX sightings as objects owned by the caller's organisation, each
+readable only by those who may read its indicator.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,15 +23,18 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor
-from colsec.errors import InvalidInput
+from colsec.errors import Forbidden, InvalidInput
 from colsec.match.engine import Alert, CompileReport, IndicatorRecord, MatchEngine
 from colsec.match.events import Event
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats, read_lines
 from colsec.match.sightings import SightingAggregator
 from colsec.stix.pattern_parse import timestamp_micros
-from colsec.stix.tlp import TLP
+from colsec.stix.tlp import TLP, marking_id
 from colsec.store import audit, queries
+from colsec.store.derive import DerivedPolicy, derive_policy
+from colsec.store.models import StixObject
 from colsec.store.service import ImportResult, import_objects
+from colsec.store.sources import alliance_orgs, source_facts
 
 __all__ = [
     "EngineCache",
@@ -200,16 +205,56 @@ def sighter_identity(db: Session, *, actor: Actor) -> str:
 
 
 def store_sightings(db: Session, *, actor: Actor, objects: list[dict[str, Any]]) -> ImportResult:
-    """Store aggregated sightings (TLP:AMBER: they describe our own networks)."""
+    """Store aggregated sightings owned by the sighting organisation, each marked like its indicator.
+
+    A sighting names its indicator and the matched values, so it is readable only by those who
+    may read the indicator (``colsec.store.derive``): most restrictive TLP, the indicator's
+    sharing group, its owner and recipients that qualify.  A sighting whose indicator the
+    sighter may no longer see (or that is gone) is not stored.
+    """
     if not objects:
         return ImportResult()
-    result = import_objects(db, actor=actor, objects=objects, default_tlp=TLP.AMBER, origin="match")
+    if actor.org_id is None:
+        raise InvalidInput("sightings need an organisation: act as a user of one")
+    refs = sorted({str(o["sighting_of_ref"]) for o in objects})
+    latest = dict(
+        db.execute(
+            select(StixObject.id, StixObject.seq).where(StixObject.id.in_(refs), StixObject.is_latest)
+        ).all()
+    )
+    facts = source_facts(db, list(latest.values()))
+    alliance = alliance_orgs(db)
+    by_policy: dict[DerivedPolicy, list[dict[str, Any]]] = defaultdict(list)
+    skipped = 0
+    for obj in objects:
+        source = facts.get(latest.get(obj["sighting_of_ref"], -1))
+        try:
+            if source is None:
+                raise Forbidden("indicator not found")
+            policy = derive_policy([source], owner_org_id=actor.org_id, alliance=alliance)
+        except Forbidden:
+            skipped += 1
+            continue
+        by_policy[policy].append({**obj, "object_marking_refs": [marking_id(policy.tlp)]})
+    result = ImportResult()
+    for policy, group in by_policy.items():
+        part = import_objects(
+            db, actor=actor, objects=group, owner_org_id=policy.owner_org_id, default_tlp=policy.tlp,
+            sharing_group_id=policy.sharing_group_id, recipient_org_ids=policy.recipient_org_ids, origin="match",
+        )  # fmt: skip
+        result.received += part.received
+        result.inserted += part.inserted
+        result.unchanged += part.unchanged
+        result.by_type.update(part.by_type)
+        result.errors.extend(part.errors)
+        result.inserted_ids.extend(part.inserted_ids)
+        result.inserted_seqs.extend(part.inserted_seqs)
     audit.record(
         db,
         actor=actor,
         action="match.sightings",
         target=f"{len(objects)} sightings",
-        details={"inserted": result.inserted, "indicators": len({o["sighting_of_ref"] for o in objects})},
+        details={"inserted": result.inserted, "indicators": len(refs), "skipped": skipped},
     )
     return result
 
