@@ -75,7 +75,9 @@ def test_finding_03_incident_object_visible_only_to_crisis_api_audience(
         links = client.get("/api/v1/objects?type=relationship", headers=nm.headers).json()["objects"]
         assert {o["target_ref"] for o in links} == set(refs), stage
         # the centre reads the links to what it may see, not the one into the NM+EV group
-        centre_links = client.get("/api/v1/objects?type=relationship", headers=centre.headers).json()["objects"]
+        centre_links = client.get("/api/v1/objects?type=relationship", headers=centre.headers).json()[
+            "objects"
+        ]
         assert {o["target_ref"] for o in centre_links} == {own["id"], hidden["id"]}, stage
 
     check("reported")

@@ -60,7 +60,9 @@ def _dns(name: str) -> str:
     ).decode() + "\n"  # fmt: skip
 
 
-def _seed(database: Database, make_account: Callable[..., Account]) -> tuple[Account, Account, Account, dict[str, str]]:
+def _seed(
+    database: Database, make_account: Callable[..., Account]
+) -> tuple[Account, Account, Account, dict[str, str]]:
     a, b, c = make_account(org="ORG-A"), make_account(org="ORG-B"), make_account(org="ORG-C")
     objs = {
         "red": _indicator(RED_IP, TLP.RED),

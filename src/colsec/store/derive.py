@@ -84,7 +84,9 @@ def derive_facts(
     return SharedFacts(owner_org_id=owner_org_id, tlp=tlp, sharing_group_members=group, recipients=named)
 
 
-def derive_policy(sources: Sequence[Source], *, owner_org_id: int, alliance: Collection[int]) -> DerivedPolicy:
+def derive_policy(
+    sources: Sequence[Source], *, owner_org_id: int, alliance: Collection[int]
+) -> DerivedPolicy:
     """``derive_facts`` as the store keeps it: one group id, else AMBER+STRICT to the group's members."""
     facts = derive_facts([s.facts for s in sources], owner_org_id=owner_org_id, alliance=alliance)
     recipients = set(facts.recipients)
