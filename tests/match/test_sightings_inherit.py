@@ -160,3 +160,26 @@ def test_finding_01_sighting_of_indicator_no_longer_visible_is_not_stored(
     assert res.inserted == 0
     with database.unit_of_work(write=False) as s:
         assert s.execute(select(StixObject.seq).where(StixObject.type == "sighting")).first() is None
+
+
+def test_finding_01_engine_cache_drops_indicator_restricted_away(
+    database: Database, make_account: Callable[..., Account]
+) -> None:
+    """A cached engine stops matching an indicator once its owner restricts it away from the matcher."""
+    from colsec.match.service import EngineCache
+
+    a, b, c, _ = _seed(database, make_account)
+    amber = _indicator("198.51.100.77", TLP.AMBER)
+    with database.unit_of_work() as s:
+        import_objects(s, actor=a.actor, objects=[amber])
+    cache = EngineCache()
+    with database.unit_of_work(write=False) as s, cache.lock(b.actor):
+        assert amber["id"] in cache.get(s, actor=b.actor).indicator_ids()
+    restricted = {**amber, "modified": now_timestamp()}
+    with database.unit_of_work() as s:
+        group = create_sharing_group(s, actor=SYSTEM, name="a-and-c", members=["ORG-A", "ORG-C"])
+        import_objects(s, actor=a.actor, objects=[restricted], sharing_group_id=group.id)
+    with database.unit_of_work(write=False) as s, cache.lock(b.actor):
+        assert amber["id"] not in cache.get(s, actor=b.actor).indicator_ids()
+    with database.unit_of_work(write=False) as s, cache.lock(c.actor):
+        assert amber["id"] in cache.get(s, actor=c.actor).indicator_ids()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
@@ -33,6 +33,7 @@ from colsec.stix.tlp import TLP, marking_id
 from colsec.store import audit, queries
 from colsec.store.derive import DerivedPolicy, derive_policy
 from colsec.store.models import StixObject
+from colsec.store.policy import visible_clause
 from colsec.store.service import ImportResult, import_objects
 from colsec.store.sources import alliance_orgs, source_facts
 
@@ -153,6 +154,7 @@ class EngineCache:
                     records.append(rec)
             engine.load(records, now=now)
         else:
+            since = cursor
             changed: list[IndicatorRecord] = []
             gone: list[str] = []
             for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=cursor, include_revoked=True):
@@ -161,12 +163,33 @@ class EngineCache:
                     gone.append(ident)
                 else:
                     changed.append(rec)  # replaces; revoked or expired versions just remove
+            gone += _restricted_since(db, actor=actor, cursor=since)
             decayed = _decayed_ids(db, _now_iso(now))
             engine.apply([r for r in changed if r.id not in decayed], now=now)
             for row in engine.live_rows([*gone, *decayed]):
                 engine._kill(row)
         self._entries[actor.org_id] = (engine, cursor, lk)
         return engine
+
+
+def _restricted_since(db: Session, *, actor: Actor, cursor: queries.Cursor | None) -> list[str]:
+    """Indicators whose new latest version (added after ``cursor``) the actor may no longer see.
+
+    The refresh reads only visible versions, so without this an indicator restricted away
+    from the organisation would stay compiled and keep alerting on values it may not read.
+    """
+    viewer = queries.recipient_for_org(db, actor.org_id)
+    stmt = select(StixObject.id).where(
+        StixObject.type == "indicator", StixObject.is_latest, ~visible_clause(viewer)
+    )
+    if cursor is not None:
+        stmt = stmt.where(
+            or_(
+                StixObject.date_added > cursor.date_added,
+                and_(StixObject.date_added == cursor.date_added, StixObject.seq > cursor.seq),
+            )
+        )
+    return list(db.execute(stmt).scalars())
 
 
 def _placeholder() -> tuple[Any, None, threading.Lock]:
