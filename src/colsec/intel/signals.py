@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.intel.alerts import raise_alert
-from colsec.intel.correlation import Key, fill_temp_keys
+from colsec.intel.correlation import DEFAULT_CAP, Key, fill_temp_keys
 from colsec.intel.models import Alert, Correlation, CorrelationEdge
 from colsec.stix.ids import parse_timestamp
 from colsec.store.models import Observable, StixObject
@@ -105,21 +105,28 @@ def _raise(
     value_kind: str | None,
     value: str | None,
     anchors: set[int] | None = None,
+    holders: tuple[set[int], int] | None = None,
 ) -> list[Alert]:
     """One alert per alliance organisation, computed only from the events it may see.
 
     Another member's TLP:RED report neither counts towards a reader's threshold nor shows
-    in its alert; a reader must also see an object stating the value itself (``anchors``).
+    in its alert; a reader must also see an object stating the value itself (``anchors``),
+    and the value must not be over-correlated among the holders it sees (``holders``: the
+    holding versions and the cap).
     """
     if len({e.org_id for e in events}) < threshold:
         return []
-    facts = source_facts(db, sorted({e.seq for e in events} | {n for e in events for n in e.needs}))
+    involved = {e.seq for e in events} | {n for e in events for n in e.needs}
+    involved |= (anchors or set()) | (holders[0] if holders is not None else set())
+    facts = source_facts(db, sorted(involved))
     alliance = alliance_orgs(db)
     alerts: list[Alert] = []
     for org in sorted(alliance):
         to = Recipient(org_id=org, alliance_member=True)
         seen = {seq for seq, src in facts.items() if may_share(src.facts, to)}
         if anchors is not None and not anchors & seen:
+            continue
+        if holders is not None and len(holders[0] & seen) > holders[1]:
             continue
         window = best_window([e for e in events if e.seq in seen and seen.issuperset(e.needs)], hours)
         if len({e.org_id for e in window}) < threshold:
@@ -147,8 +154,13 @@ def _raise(
     return alerts
 
 
-def check_keys(db: Session, keys: Iterable[Key], *, threshold: int, window_hours: float) -> list[Alert]:
-    """Cross-member alerts for correlated values (the shared-value groups touched by an import)."""
+def check_keys(
+    db: Session, keys: Iterable[Key], *, threshold: int, window_hours: float, cap: int = DEFAULT_CAP
+) -> list[Alert]:
+    """Cross-member alerts for correlated values (the shared-value groups touched by an import).
+
+    Values capped over all holders may still be active for a reader who sees fewer of them.
+    """
     keys = set(keys)
     if not keys:
         return []
@@ -158,7 +170,7 @@ def check_keys(db: Session, keys: Iterable[Key], *, threshold: int, window_hours
     candidates = db.execute(
         select(Correlation.kind, Correlation.value, Correlation.contains).where(
             Correlation.key_hash.in_(select(text("h")).select_from(text("corr_key"))),
-            Correlation.status == "active",
+            Correlation.status.in_(("active", "capped")),
             Correlation.n_owners >= threshold,
         )
     ).all()
@@ -176,6 +188,7 @@ def check_keys(db: Session, keys: Iterable[Key], *, threshold: int, window_hours
         events: list[Event] = []
         indicator_ids: list[str] = []
         anchors: set[int] = set()
+        held: dict[str, int] = {}  # object id -> one holding version (the group counts objects)
         for k, v in pairs:
             for seq, oid, typ, owner, created, body in db.execute(
                 select(StixObject.seq, StixObject.id, StixObject.type, StixObject.owner_org_id, StixObject.created, StixObject.body)
@@ -185,14 +198,16 @@ def check_keys(db: Session, keys: Iterable[Key], *, threshold: int, window_hours
                 at = _when(created, body, typ)
                 if (k, v) == (kind, value):
                     anchors.add(seq)
+                held.setdefault(oid, seq)
                 if owner in members and at is not None:
                     events.append(Event(seq, owner, at))
                 if typ == "indicator":
                     indicator_ids.append(oid)
         events += _sighting_events(db, indicator_ids, members)
         alerts += _raise(
-            db, f"{kind}:{value}", f"{kind} {value}", events, threshold, window_hours, kind, value, anchors
-        )
+            db, f"{kind}:{value}", f"{kind} {value}", events, threshold, window_hours, kind, value, anchors,
+            (set(held.values()), cap),
+        )  # fmt: skip
     return alerts
 
 
