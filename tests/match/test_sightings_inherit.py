@@ -102,7 +102,7 @@ def test_finding_01_sighting_inherits_indicator_marking(
     assert TLP(rows[ids["red"]].tlp) == TLP.RED and named[rows[ids["red"]].seq] == {a.org.id}
     assert TLP(rows[ids["strict"]].tlp) == TLP.AMBER_STRICT and named[rows[ids["strict"]].seq] == {a.org.id}
     assert TLP(rows[ids["group"]].tlp) == TLP.AMBER and rows[ids["group"]].sharing_group_id is not None
-    assert TLP(rows[ids["green"]].tlp) == TLP.GREEN
+    assert TLP(rows[ids["green"]].tlp) == TLP.AMBER  # the sighter's own networks: never below AMBER
     assert "a-and-b" in rows[ids["group"]].body  # the group restriction travels to peers
 
     hidden = {rows[ids[k]].id for k in ("red", "strict", "group")}

@@ -31,13 +31,14 @@ from colsec.match.sightings import SightingAggregator
 from colsec.stix.pattern_parse import timestamp_micros
 from colsec.stix.tlp import TLP, marking_id
 from colsec.store import audit, queries
-from colsec.store.derive import DerivedPolicy, derive_policy
+from colsec.store.derive import DerivedPolicy, Source, derive_policy
 from colsec.store.models import StixObject
-from colsec.store.policy import visible_clause
+from colsec.store.policy import SharedFacts, visible_clause
 from colsec.store.service import ImportResult, import_objects
 from colsec.store.sources import alliance_orgs, source_facts
 
 __all__ = [
+    "OWN_TELEMETRY_TLP",
     "EngineCache",
     "MatchRun",
     "build_engine",
@@ -46,6 +47,10 @@ __all__ = [
     "sighter_identity",
     "store_sightings",
 ]
+
+
+# What a sighting says about the sighter's own networks is at least TLP:AMBER.
+OWN_TELEMETRY_TLP = TLP.AMBER
 
 
 def _micros(value: Any) -> int | None:
@@ -232,7 +237,8 @@ def store_sightings(db: Session, *, actor: Actor, objects: list[dict[str, Any]])
 
     A sighting names its indicator and the matched values, so it is readable only by those who
     may read the indicator (``colsec.store.derive``): most restrictive TLP, the indicator's
-    sharing group, its owner and recipients that qualify.  A sighting whose indicator the
+    sharing group, its owner and recipients that qualify; never below TLP:AMBER, since it
+    also describes the sighter's own networks.  A sighting whose indicator the
     sighter may no longer see (or that is gone) is not stored.
     """
     if not objects:
@@ -247,6 +253,8 @@ def store_sightings(db: Session, *, actor: Actor, objects: list[dict[str, Any]])
     )
     facts = source_facts(db, list(latest.values()))
     alliance = alliance_orgs(db)
+    # The sighter's telemetry is a source too: it describes its own networks.
+    own = Source(SharedFacts(owner_org_id=actor.org_id, tlp=OWN_TELEMETRY_TLP))
     by_policy: dict[DerivedPolicy, list[dict[str, Any]]] = defaultdict(list)
     skipped = 0
     for obj in objects:
@@ -254,7 +262,7 @@ def store_sightings(db: Session, *, actor: Actor, objects: list[dict[str, Any]])
         try:
             if source is None:
                 raise Forbidden("indicator not found")
-            policy = derive_policy([source], owner_org_id=actor.org_id, alliance=alliance)
+            policy = derive_policy([source, own], owner_org_id=actor.org_id, alliance=alliance)
         except Forbidden:
             skipped += 1
             continue
