@@ -83,7 +83,9 @@ def raise_alert(
     """
     wanted = set(object_seqs)
     allowed = [
-        o for o in dict.fromkeys(recipients) if public or set(visible_seqs(db, o, list(wanted))) == wanted
+        o
+        for o in dict.fromkeys(recipients)
+        if public or (wanted and set(visible_seqs(db, o, list(wanted))) == wanted)
     ]
     if not allowed:
         return None

@@ -120,6 +120,7 @@ def _raise(
     involved |= (anchors or set()) | (holders[0] if holders is not None else set())
     facts = source_facts(db, sorted(involved))
     alliance = alliance_orgs(db)
+    title = f"Threat reported or sighted by several member organisations within {hours:g} h: {label}"[:400]
     alerts: list[Alert] = []
     for org in sorted(alliance):
         to = Recipient(org_id=org, alliance_member=True)
@@ -136,9 +137,7 @@ def _raise(
             kind="cross_member",
             dedupe_key=f"cross:{org}:{key}"[:300],
             severity="high",
-            title=f"Threat reported or sighted by several member organisations within {hours:g} h: {label}"[
-                :400
-            ],
+            title=title,
             recipients=[org],
             object_seqs=sorted({e.seq for e in window} | {n for e in window for n in e.needs}),
             value_kind=value_kind,
