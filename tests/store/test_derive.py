@@ -94,3 +94,8 @@ def test_red_source_owner_and_its_recipient_only() -> None:
     assert (policy.owner_org_id, policy.tlp, policy.recipient_org_ids) == (2, TLP.RED, (1,))
     with pytest.raises(Forbidden):
         derive_policy([red], owner_org_id=3, alliance=ALLIANCE)
+
+
+def test_nothing_is_derived_from_no_source() -> None:
+    with pytest.raises(ValueError, match="at least one source"):
+        derive_facts([], owner_org_id=1, alliance=ALLIANCE)

@@ -58,9 +58,11 @@ def derive_facts(
     ``Recipient.alliance_member``).  Raises ``Forbidden`` when the owner could not read
     every source itself: nothing may be derived from what its author cannot see.
     """
+    if not sources:
+        raise ValueError("derived data needs at least one source")  # would otherwise come out TLP:CLEAR
     if not sees_all(sources, owner_org_id, alliance=alliance):
         raise Forbidden("derived data needs an owner that may see every source")
-    tlp = max((s.tlp for s in sources), default=TLP.CLEAR)
+    tlp = max(s.tlp for s in sources)
     group: frozenset[int] | None = None
     if tlp == TLP.AMBER:
         for s in sources:
