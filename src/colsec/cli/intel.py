@@ -57,7 +57,7 @@ def correlations(
     limit: int = 50,
     as_user: AsUser = None,
 ) -> None:
-    """List correlated values visible to the user."""
+    """List correlated values as the user sees them (from the objects it may see only)."""
     from colsec.intel.queries import list_correlations
 
     with open_session(write=False) as session:
@@ -65,17 +65,10 @@ def correlations(
             session, actor=resolve_actor(session, as_user), status=status, min_owners=min_owners, limit=limit
         )
     table = Table(title=f"{status} correlations")
-    for col in ("kind", "value", "visible objects", "objects", "owners", "warninglist"):
+    for col in ("kind", "value", "objects", "owners", "warninglist"):
         table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r["kind"],
-            r["value"],
-            str(r["visible_objects"]),
-            str(r["n_objects"] or ""),
-            str(r["n_owners"] or ""),
-            r["warninglist"] or "",
-        )
+    for r in rows:  # counts are of the objects this user may see
+        table.add_row(r["kind"], r["value"], str(r["n_objects"]), str(r["n_owners"]), r["warninglist"] or "")
     console.print(table)
 
 

@@ -85,7 +85,11 @@ def _on_slice(db: Session, seqs: Sequence[int]) -> None:
     sighted_keys, sighted_named = signals.keys_for_sightings(db, seqs)
     keys = set(corr.changed) | set(sighted_keys)
     signals.check_keys(
-        db, keys, threshold=cfg.cross_member_threshold, window_hours=cfg.cross_member_window_hours
+        db,
+        keys,
+        threshold=cfg.cross_member_threshold,
+        window_hours=cfg.cross_member_window_hours,
+        cap=cfg.cap,
     )
     signals.check_named(
         db,

@@ -37,9 +37,15 @@ def list_correlations(
     after_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    """Shared values (``status=capped``: over-correlated values listed for review)."""
+    """Shared values as the caller sees them (``status=capped``: over-correlated values listed for review)."""
     rows = queries.list_correlations(
-        db, actor=actor, status=status, min_owners=min_owners, after_id=after_id, limit=limit
+        db,
+        actor=actor,
+        status=status,
+        min_owners=min_owners,
+        after_id=after_id,
+        limit=limit,
+        cap=config().cap,
     )
     return {"correlations": rows, "next_after_id": rows[-1]["id"] if len(rows) == limit else None}
 
@@ -57,7 +63,7 @@ def rebuild_correlations(db: DbDep, actor: Admin) -> dict[str, Any]:
 
 @router.get("/objects/{object_id}/related")
 def related(db: DbDep, actor: ActorDep, object_id: str) -> dict[str, Any]:
-    return {"related": queries.related_objects(db, actor=actor, object_id=object_id)}
+    return {"related": queries.related_objects(db, actor=actor, object_id=object_id, cap=config().cap)}
 
 
 @router.get("/indicators/{object_id}/score")
