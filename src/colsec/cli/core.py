@@ -12,6 +12,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from colsec.cli.common import console, fail, get_database, open_session, resolve_actor
+from colsec.errors import ColsecError
 from colsec.settings import Settings
 
 __all__ = ["register"]
@@ -235,16 +236,47 @@ def demo(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 if any row was edited or removed."""
-    from colsec.store.audit import verify
+def audit_verify(
+    against: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--against",
+            exists=True,
+            dir_okay=False,
+            help="Also check copies of our checkpoints kept by peers",
+        ),
+    ] = None,
+) -> None:
+    """Recompute the audit hash chain and compare it with the signed checkpoints; exit 1 if a row
+    was edited or removed, or the tail was cut or rewritten."""
+    from colsec.store.audit import verify_anchored
+    from colsec.store.audit_anchor import Checkpoint, parse_checkpoints
 
+    extra: list[Checkpoint] = []
+    for path in against or []:
+        try:
+            extra.extend(cp for _, cp in parse_checkpoints(path.read_bytes(), source=str(path)))
+        except ColsecError as exc:
+            fail(exc.message, 2)
+    db = get_database()
     with open_session(write=False) as session:
-        result = verify(session)
+        result = verify_anchored(session, db.audit_anchor, extra=extra)
     if result.ok:
-        console.print(f"audit log intact: {result.rows:,} rows")
+        console.print(f"audit log intact: {result.rows:,} rows, {result.checkpoints:,} checkpoints matched")
     else:
         fail(f"audit log broken: {result.problem}", 1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Anchor the current head now and print it as signed JSON (what peers receive)."""
+    db = get_database()
+    with open_session(write=False) as session:
+        cp = db.audit_anchor.checkpoint(session)
+    if cp is None:
+        console.print("audit log is empty: nothing to anchor")
+        return
+    typer.echo(orjson.dumps(cp.to_dict()).decode())
 
 
 def _dump(obj: Any) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from colsec import __version__
@@ -17,6 +18,7 @@ from colsec.db import Database
 from colsec.errors import ColsecError
 from colsec.migrations import upgrade
 from colsec.settings import Settings
+from colsec.store.audit_anchor import anchor_for
 from colsec.web.middleware import BodySizeLimit, SecurityHeaders
 
 __all__ = ["create_app"]
@@ -56,6 +58,7 @@ def create_app(
         if owned and migrate:
             upgrade(db.engine)
         app.state.database = db
+        db.audit_anchor = anchor_for(settings)
         for hook in getattr(app.state, "startup_hooks", []):
             await hook(app)
         # The startup heap (modules, routes, schemas) lives as long as the process; frozen, it is
@@ -68,6 +71,8 @@ def create_app(
             gc.unfreeze()  # an embedding process (tests, a supervisor) gets its heap back
             for hook in getattr(app.state, "shutdown_hooks", []):
                 await hook(app)
+            with suppress(SQLAlchemyError, OSError), db.unit_of_work(write=False) as s:
+                db.audit_anchor.checkpoint(s)  # the head at shutdown, after the last request
             if owned:
                 db.dispose()
 
