@@ -32,53 +32,56 @@ def open_maybe_gzip(path: Path) -> IO[bytes]:
 def read_bundle(
     stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH
 ) -> Iterator[dict[str, Any]]:
-    """Yield the objects of a bundle; raise InvalidInput naming the problem (and position)."""
+    """Yield the objects of a bundle; raise InvalidInput naming the problem (and position).
+
+    Prefix-less ijson events with our own depth counter: ``ijson.parse`` builds a dotted
+    prefix per event, so memory and time grow with the square of the nesting before any
+    limit could refuse; here the whole document stops at ``max_depth``, nothing built.
+    """
     seen_type = None
     saw_objects = False
+    builder: Any = None
+    depth = 0
+    key: str | None = None  # the current key of the bundle itself
     try:
-        parser = ijson.parse(stream, use_float=True)
-        builder: Any = None
-        depth = 0
-        for prefix, event, value in parser:
+        for event, value in ijson.basic_parse(stream, use_float=True):
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > max_depth:
+                    raise InvalidInput(f"{source}: JSON nested deeper than {max_depth} levels")
+            elif event in ("end_map", "end_array"):
+                depth -= 1
             if builder is not None:
                 builder.event(event, value)
-                if event in ("start_map", "start_array"):
-                    depth += 1
-                    if depth > max_depth:
-                        raise InvalidInput(f"{source}: JSON nested deeper than {max_depth} levels")
-                elif event in ("end_map", "end_array"):
-                    depth -= 1
-                    if depth == 0:
-                        obj = builder.value
-                        builder = None
-                        if not isinstance(obj, dict):
-                            raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
-                        yield obj
+                if depth == 2:
+                    obj = builder.value
+                    builder = None
+                    yield obj
                 continue
-            if prefix == "" and event not in ("start_map", "end_map", "map_key"):
+            if (depth == 0 and event != "end_map") or (depth == 1 and event == "start_array"):
                 raise InvalidInput(f"{source}: not a STIX bundle (top level is not a JSON object)")
-            if prefix == "type" and event == "string":
-                seen_type = value
-                if value != "bundle":
-                    raise InvalidInput(f"{source}: not a STIX bundle (type is {value!r})")
-            elif (
-                prefix == "id"
-                and event == "string"
-                and isinstance(value, str)
-                and value.startswith("bundle--")
-            ):
-                seen_type = seen_type or "bundle"
-            elif prefix == "objects" and event == "start_array":
+            if depth == 0:
+                continue  # the bundle's closing brace
+            if depth == 1:  # the bundle's own keys and scalar values
+                if event == "map_key":
+                    key = value
+                elif key == "type" and event == "string":
+                    seen_type = value
+                    if value != "bundle":
+                        raise InvalidInput(f"{source}: not a STIX bundle (type is {value!r})")
+                elif key == "id" and event == "string" and str(value).startswith("bundle--"):
+                    seen_type = seen_type or "bundle"
+                elif key == "spec_version" and event == "string" and value != "2.1":
+                    raise InvalidInput(f"{source}: bundle spec_version {value!r} is not STIX 2.1")
+            elif key != "objects":
+                continue  # other members of the bundle are skipped (depth-checked all the same)
+            elif depth == 2 and event == "start_array" and not saw_objects:
                 saw_objects = True
-            elif prefix == "objects.item":
-                if event == "start_map":
-                    builder = ijson.ObjectBuilder()
-                    builder.event(event, value)
-                    depth = 1
-                else:
-                    raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
-            elif prefix == "spec_version" and event == "string" and value not in ("2.1",):
-                raise InvalidInput(f"{source}: bundle spec_version {value!r} is not STIX 2.1")
+            elif depth == 3 and event == "start_map" and saw_objects:
+                builder = ijson.ObjectBuilder()
+                builder.event(event, value)
+            elif saw_objects:
+                raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
     except ijson.common.IncompleteJSONError as exc:
         raise InvalidInput(f"{source}: invalid or truncated JSON ({str(exc).strip()[:200]})") from None
     except ijson.common.JSONError as exc:

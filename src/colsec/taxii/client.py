@@ -28,7 +28,7 @@ import httpx
 import orjson
 
 from colsec.errors import InvalidInput, UpstreamError
-from colsec.jsonutil import check_depth
+from colsec.jsonutil import check_text_depth
 from colsec.stix.ids import format_timestamp, parse_timestamp
 
 __all__ = [
@@ -272,13 +272,13 @@ class TaxiiClient:
                 f"{url}: unexpected media type {ctype!r} (want {TAXII_MEDIA})", kind="media_type"
             )
         try:
+            check_text_depth(data, self.max_depth, what="response")
+        except InvalidInput as exc:
+            raise TaxiiClientError(f"{url}: {exc.message}", kind="bad_shape") from None
+        try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise TaxiiClientError(f"{url}: response is not valid JSON: {exc}", kind="invalid_json") from None
-        try:
-            check_depth(value, self.max_depth)
-        except InvalidInput as exc:
-            raise TaxiiClientError(f"{url}: {exc.message}", kind="bad_shape") from None
         if not isinstance(value, dict):
             raise TaxiiClientError(f"{url}: expected a JSON object", kind="bad_shape")
         return value

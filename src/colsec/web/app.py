@@ -19,7 +19,7 @@ from colsec.errors import ColsecError
 from colsec.migrations import upgrade
 from colsec.settings import Settings
 from colsec.store.audit_anchor import anchor_for
-from colsec.web.middleware import BodySizeLimit, SecurityHeaders
+from colsec.web.middleware import BodySizeLimit, JsonDepthLimit, SecurityHeaders
 
 __all__ = ["create_app"]
 
@@ -106,6 +106,9 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, ColsecError):  # FastAPI wraps errors raised while reading a body
+            cause = exc.__cause__
+            return _error_response(request, cause.status, cause.code, cause.message, cause.details)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error_response(request, exc.status_code, code, exc.detail)
 
@@ -137,5 +140,6 @@ def create_app(
 
     app.add_middleware(LegacyRootPaths)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(JsonDepthLimit, max_depth=settings.max_json_depth)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -1,4 +1,4 @@
-"""Plain ASGI middleware (no BaseHTTPMiddleware): body-size cap and security headers."""
+"""Plain ASGI middleware (no BaseHTTPMiddleware): body-size cap, JSON depth cap, security headers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any
 
 import orjson
 
-__all__ = ["BodySizeLimit", "SecurityHeaders"]
+from colsec.jsonutil import DepthScanner
+
+__all__ = ["BodySizeLimit", "JsonDepthLimit", "SecurityHeaders"]
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -78,6 +80,40 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _is_json(scope: Scope) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media: bytes = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return False
+
+
+class JsonDepthLimit:
+    """Scan JSON request bodies for nesting depth as they stream in, before any parser runs.
+
+    The route's body read then raises InvalidInput (rendered as 422 naming the limit, or
+    the TAXII error envelope), so no handler ever builds a hostile structure.
+    """
+
+    def __init__(self, app: Any, max_depth: int) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        scanner = DepthScanner(self.max_depth, what="request body")
+
+        async def scanned_receive() -> Message:
+            message: Message = await receive()
+            if message["type"] == "http.request":
+                scanner.feed(message.get("body", b""))
+            return message
+
+        await self.app(scope, scanned_receive, send)
 
 
 CSP = (
