@@ -5,6 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from colsec.formats.csv_iocs import neutralise_cell
 from colsec.formats.registry import EXPORTERS, ExportFormat
@@ -113,3 +118,18 @@ def test_finding_15d_every_csv_export_is_guarded() -> None:
         for cell in row:
             for line in re.split(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+", cell):
                 assert not _lines_start_formula(line) or line.startswith("'"), (cell, line)
+
+
+def test_finding_15c_rules_with_skipped_note_pass_suricata_T(tmp_path: Path) -> None:
+    suricata = shutil.which("suricata")
+    if suricata is None:
+        pytest.skip("suricata not installed (.ci/install-suricata.sh)")
+    rules = render_suricata(_networks())["colsec.rules"]
+    (tmp_path / "colsec.rules").write_bytes(rules)
+    proc = subprocess.run(
+        [suricata, "-T", "-S", str(tmp_path / "colsec.rules"), "-l", str(tmp_path),
+         "--set", f"default-rule-path={tmp_path}", "-v"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 rules failed" in proc.stdout + proc.stderr

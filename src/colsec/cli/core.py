@@ -111,7 +111,7 @@ def import_cmd(
             transient=False,
         ) as progress:
             task = progress.add_task(path.name, total=size, objects=0, rate=0.0)
-            raw = open_maybe_gzip(path)
+            raw = open_maybe_gzip(path, max_decompressed=settings.max_decompressed_bytes)
             underlying = getattr(raw, "fileobj", None) or raw
 
             def tick(
@@ -127,7 +127,7 @@ def import_cmd(
                     result = import_objects(
                         session,
                         actor=actor,
-                        objects=read_stix_file(path),
+                        objects=read_stix_file(path, max_decompressed=settings.max_decompressed_bytes),
                         owner_org_id=owner,
                         default_tlp=level,
                         progress=tick,

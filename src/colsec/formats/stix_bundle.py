@@ -7,26 +7,93 @@ Accepts plain or gzip files; checks the envelope shape (a bundle with an
 from __future__ import annotations
 
 import gzip
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import ijson
 
-from colsec.errors import InvalidInput
+from colsec.errors import InvalidInput, TooLarge
 from colsec.jsonutil import MAX_DEPTH, check_depth
 
-__all__ = ["open_maybe_gzip", "read_bundle", "read_bundle_file", "read_stix_file"]
+__all__ = [
+    "MAX_DECOMPRESSED",
+    "CappedReader",
+    "open_maybe_gzip",
+    "read_bundle",
+    "read_bundle_file",
+    "read_maybe_gzip",
+    "read_stix_file",
+]
 
 
-def open_maybe_gzip(path: Path) -> IO[bytes]:
+MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024
+
+
+class CappedReader(io.RawIOBase):
+    """A decompressing stream that refuses to expand past ``limit`` bytes (a gzip bomb turns
+    a few megabytes into terabytes); the count is of bytes handed out, so it holds while
+    streaming, never after the fact."""
+
+    def __init__(self, inner: IO[bytes], *, limit: int, source: str) -> None:
+        super().__init__()
+        self._inner = inner
+        self._limit = limit
+        self._source = source
+        self._count = 0
+        self.fileobj = getattr(inner, "fileobj", inner)  # the compressed file, for progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        # Never expand more than one byte past the cap, whatever size the caller asks for.
+        view = memoryview(buffer)[: self._limit - self._count + 1]
+        n = self._inner.readinto(view)  # type: ignore[attr-defined]
+        self._count += n
+        if self._count > self._limit:
+            raise TooLarge(
+                f"{self._source}: decompresses to more than {self._limit} bytes (max_decompressed_bytes)"
+            )
+        return int(n)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+def open_maybe_gzip(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> IO[bytes]:
     f = path.open("rb")
     magic = f.read(2)
     f.seek(0)
     if magic == b"\x1f\x8b":
         f.close()
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        inner: IO[bytes] = gzip.open(path, "rb")  # type: ignore[assignment]
+        return CappedReader(inner, limit=max_decompressed, source=str(path))  # type: ignore[return-value]
     return f
+
+
+def read_maybe_gzip(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> bytes:
+    """The whole content of a plain or gzip file, refused (TooLarge) once it expands past the cap."""
+    return _read_upto(path, None, max_decompressed=max_decompressed)
+
+
+def _read_upto(path: Path, size: int | None, *, max_decompressed: int) -> bytes:
+    """Up to ``size`` bytes (all when None), read in 1 MiB steps: no buffer sized by a request."""
+    chunks: list[bytes] = []
+    got = 0
+    try:
+        with open_maybe_gzip(path, max_decompressed=max_decompressed) as f:
+            while size is None or got < size:
+                chunk = f.read(1 << 20 if size is None else min(1 << 20, size - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+    except (OSError, EOFError) as exc:  # a damaged gzip stream
+        raise InvalidInput(f"{path}: cannot read input ({exc})") from None
+    return b"".join(chunks)
 
 
 def read_bundle(
@@ -95,8 +162,8 @@ def read_bundle(
         return
 
 
-def read_bundle_file(path: Path) -> Iterator[dict[str, Any]]:
-    with open_maybe_gzip(path) as f:
+def read_bundle_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> Iterator[dict[str, Any]]:
+    with open_maybe_gzip(path, max_decompressed=max_decompressed) as f:
         yield from read_bundle(f, source=str(path))
 
 
@@ -107,7 +174,7 @@ def check_object_depth(obj: Any) -> None:
 SMALL_FILE = 16 * 1024 * 1024
 
 
-def read_stix_file(path: Path) -> Iterator[dict[str, Any]]:
+def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> Iterator[dict[str, Any]]:
     """Objects of a bundle, a single STIX object, or a JSON list of objects.
 
     Small files are parsed whole (so a lone object or a list is recognised);
@@ -116,18 +183,17 @@ def read_stix_file(path: Path) -> Iterator[dict[str, Any]]:
     from colsec.jsonutil import loads
 
     if path.stat().st_size > SMALL_FILE:
-        yield from read_bundle_file(path)
+        yield from read_bundle_file(path, max_decompressed=max_decompressed)
         return
-    with open_maybe_gzip(path) as f:
-        data = f.read(SMALL_FILE * 8 + 1)
+    data = _read_upto(path, SMALL_FILE * 8 + 1, max_decompressed=max_decompressed)
     if len(data) > SMALL_FILE * 8:
-        yield from read_bundle_file(path)
+        yield from read_bundle_file(path, max_decompressed=max_decompressed)
         return
     try:
         value = loads(data, what=str(path))
     except InvalidInput:
         # Re-read with the streaming parser: it reports the position of the problem.
-        yield from read_bundle_file(path)
+        yield from read_bundle_file(path, max_decompressed=max_decompressed)
         return
     if isinstance(value, dict) and (
         value.get("type") == "bundle" or str(value.get("id", "")).startswith("bundle--")
