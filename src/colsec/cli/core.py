@@ -279,5 +279,33 @@ def audit_checkpoint() -> None:
     typer.echo(orjson.dumps(cp.to_dict()).decode())
 
 
+@audit_app.command("fetch")
+def audit_fetch(
+    peer: Annotated[str, typer.Argument(help="Peer name (as in 'colsec peer list')")],
+    allow_private: Annotated[
+        bool, typer.Option(help="Allow a peer on a private or loopback address")
+    ] = False,
+) -> None:
+    """Fetch a peer's signed audit head and keep it; exit 1 if its log went backwards since."""
+    from colsec.federation.sync import load_peer
+    from colsec.store.audit_anchor import keep_peer_checkpoint
+    from colsec.taxii.client import TaxiiClientError
+
+    settings = Settings()
+    db = get_database(settings)
+    try:
+        cfg = load_peer(db, peer)
+        with cfg.client(allow_private=settings.allow_private_peers) as client:
+            received = client.node_json("/api/v1/audit/checkpoint")
+        cp, problem = keep_peer_checkpoint(settings.data_dir, cfg.name, received)
+    except TaxiiClientError as exc:
+        fail(exc.message, 7)
+    except ColsecError as exc:
+        fail(exc.message, 2)
+    if problem:
+        fail(problem, 1)
+    console.print(f"{cfg.name}: {cp.rows:,} audit rows up to id {cp.last_id} at {cp.at}, kept")
+
+
 def _dump(obj: Any) -> str:
     return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode()

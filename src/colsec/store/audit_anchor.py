@@ -27,9 +27,18 @@ from colsec.settings import Settings
 from colsec.stix.ids import now_timestamp
 from colsec.store.models import AuditEntry
 
-__all__ = ["CHECKPOINT_FILE", "AuditAnchor", "Checkpoint", "anchor_for", "parse_checkpoints"]
+__all__ = [
+    "CHECKPOINT_FILE",
+    "PEER_CHECKPOINT_DIR",
+    "AuditAnchor",
+    "Checkpoint",
+    "anchor_for",
+    "keep_peer_checkpoint",
+    "parse_checkpoints",
+]
 
 CHECKPOINT_FILE = "audit-checkpoints.jsonl"
+PEER_CHECKPOINT_DIR = "peer-checkpoints"
 _VERSION = 1
 
 
@@ -191,3 +200,33 @@ def anchor_for(settings: Settings) -> AuditAnchor:
         node=settings.node_name,
         every=settings.audit_checkpoint_every,
     )
+
+
+def keep_peer_checkpoint(data_dir: Path, peer: str, received: Any) -> tuple[Checkpoint, str | None]:
+    """Append a peer's signed head to our copy of its history; return it and, when the peer's
+    log went backwards (fewer rows, or another hash for a row it had already anchored), why.
+
+    We cannot check the peer's signature (its secret stays there); the copy is what its
+    operator passes to ``colsec audit verify --against`` to prove the tail was not cut.
+    """
+    cp = Checkpoint.from_dict(received)
+    if not cp.sig or len(cp.last_hash) != 64:
+        raise InvalidInput(f"peer {peer} sent an unsigned or malformed audit checkpoint")
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in peer)[:100] or "_"
+    path = data_dir / PEER_CHECKPOINT_DIR / f"{safe}.jsonl"
+    problem = None
+    if path.exists():
+        earlier = [c for _, c in parse_checkpoints(path.read_bytes(), source=str(path))]
+        for old in earlier:
+            if cp.rows < old.rows or (cp.last_id == old.last_id and cp.last_hash != old.last_hash):
+                problem = (
+                    f"peer {peer}'s audit log went backwards: {cp.rows:,} rows ending at id {cp.last_id} "
+                    f"now, {old.rows:,} rows ending at id {old.last_id} (hash {old.last_hash}) on {old.at}"
+                )
+                break
+        if earlier and earlier[-1].to_dict() == cp.to_dict():
+            return cp, problem
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as f:
+        f.write(orjson.dumps(cp.to_dict()) + b"\n")
+    return cp, problem

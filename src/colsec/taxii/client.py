@@ -288,6 +288,27 @@ class TaxiiClient:
     ) -> tuple[httpx.Response, dict[str, Any]]:
         return self._request("GET", url, params=params)
 
+    def node_json(self, path: str) -> Any:
+        """A JSON document from the peer node's own API on the same host (e.g. its signed audit
+        checkpoint), with the same credentials, origin check, size and depth caps as TAXII."""
+        url = self._check_url(urljoin(self.url, path))
+        try:
+            with self._http.stream("GET", url, headers={"Accept": "application/json"}) as response:
+                data = self._read_capped(response)
+        except httpx.HTTPError as exc:
+            raise TaxiiClientError(f"GET {url}: {exc.__class__.__name__}: {exc}", kind="connection") from None
+        if response.status_code != 200:
+            raise TaxiiClientError(
+                f"GET {url}: HTTP {response.status_code}: {_error_text(data)}",
+                kind="http_status",
+                status=response.status_code,
+            )
+        try:
+            check_text_depth(data, self.max_depth, what="response")
+            return orjson.loads(data)
+        except (InvalidInput, orjson.JSONDecodeError):
+            raise TaxiiClientError(f"GET {url}: response is not valid JSON", kind="invalid_json") from None
+
     # -- TAXII resources ------------------------------------------------------------------
 
     def discovery(self) -> dict[str, Any]:
