@@ -17,7 +17,7 @@ import orjson
 
 from colsec.errors import InvalidInput
 
-__all__ = ["MAX_DEPTH", "DepthScanner", "check_depth", "check_text_depth", "loads"]
+__all__ = ["MAX_DEPTH", "DepthCheckedStream", "DepthScanner", "check_depth", "check_text_depth", "loads"]
 
 MAX_DEPTH = 64
 
@@ -78,6 +78,20 @@ class DepthScanner:
         if deepest > self.limit:
             raise InvalidInput(depth_message(self.what, self.limit))
         self.level += outside.count(b"[") + outside.count(b"{") - outside.count(b"]") - outside.count(b"}")
+
+
+class DepthCheckedStream:
+    """A binary stream whose every read is depth-scanned first: hand it to a streaming parser
+    (ijson) so that it never sees a level past the limit."""
+
+    def __init__(self, inner: Any, limit: int = MAX_DEPTH, *, what: str = "document") -> None:
+        self._inner = inner
+        self._scanner = DepthScanner(limit, what=what)
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._inner.read(size)
+        self._scanner.feed(data)
+        return data
 
 
 def check_text_depth(data: bytes | str, limit: int = MAX_DEPTH, *, what: str = "document") -> None:

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,16 @@ def test_finding_15a_scanner_depth_exact_across_chunks(value: object, step: int,
     if depth:
         with pytest.raises(InvalidInput):
             DepthScanner(depth - 1).feed(text)
+
+
+def test_finding_15a_telemetry_json_array_refused_at_limit(tmp_path: Path) -> None:
+    """The match readers stream whole-file JSON arrays with ijson too: same limit, same speed."""
+    from colsec.match.readers import ReaderStats, read_file
+
+    path = tmp_path / "eve.json"
+    path.write_bytes(b'[{"event_type": "dns", "x": ' + _deep() + b"}]")
+    stats = ReaderStats()
+    started = time.perf_counter()
+    assert list(read_file(path, stats=stats)) == []
+    assert time.perf_counter() - started < 2
+    assert stats.malformed == 1 and "nested deeper than 64 levels" in stats.examples[0]
