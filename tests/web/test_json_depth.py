@@ -36,10 +36,13 @@ def test_finding_15a_deep_json_body_refused_naming_the_limit(
     with database.unit_of_work() as s:
         cid = taxii.create_collection(s, actor=SYSTEM, title="shared", can_write=("*",)).id
     path = path.replace("{cid}", cid)
-    for body in (DEEP, _chunks(DEEP)):  # with a length, and streamed without one
+    for body, ctype in ((DEEP, media), (_chunks(DEEP), media), (DEEP, None)):  # streamed; untyped
         started = time.perf_counter()
-        r = client.post(path, content=body, headers={**acc.headers, "content-type": media})
+        headers = {**acc.headers, "content-type": ctype} if ctype else acc.headers
+        r = client.post(path, content=body, headers=headers)
         assert time.perf_counter() - started < 2
+        if ctype is None and r.status_code == 415:
+            continue  # TAXII refuses an untyped envelope before reading it
         assert r.status_code in (400, 422), (r.status_code, r.text[:200])
         assert "nested deeper than 64 levels" in r.text, r.text[:300]
 

@@ -83,11 +83,12 @@ class BodySizeLimit:
 
 
 def _is_json(scope: Scope) -> bool:
+    """JSON media types, and no type at all: FastAPI parses an untyped body as JSON too."""
     for name, value in scope.get("headers", []):
         if name == b"content-type":
             media: bytes = value.split(b";", 1)[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
-    return False
+    return True
 
 
 class JsonDepthLimit:
