@@ -82,20 +82,21 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": payload})
 
 
-def _is_json(scope: Scope) -> bool:
-    """JSON media types, and no type at all: FastAPI parses an untyped body as JSON too."""
+def _json_media(scope: Scope) -> bool | None:
+    """True for JSON media types, False for others, None when the body is untyped."""
     for name, value in scope.get("headers", []):
         if name == b"content-type":
             media: bytes = value.split(b";", 1)[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
-    return True
+    return None
 
 
 class JsonDepthLimit:
     """Scan JSON request bodies for nesting depth as they stream in, before any parser runs.
 
     The route's body read then raises InvalidInput (rendered as 422 naming the limit, or
-    the TAXII error envelope), so no handler ever builds a hostile structure.
+    the TAXII error envelope), so no handler ever builds a hostile structure.  An untyped
+    body is scanned when it starts like JSON: FastAPI parses untyped bodies as JSON too.
     """
 
     def __init__(self, app: Any, max_depth: int) -> None:
@@ -103,15 +104,22 @@ class JsonDepthLimit:
         self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not _is_json(scope):
+        media = _json_media(scope) if scope["type"] == "http" else False
+        if media is False:
             await self.app(scope, receive, send)
             return
         scanner = DepthScanner(self.max_depth, what="request body")
+        scanning: bool | None = media  # None: decided by the first non-blank byte
 
         async def scanned_receive() -> Message:
+            nonlocal scanning
             message: Message = await receive()
-            if message["type"] == "http.request":
-                scanner.feed(message.get("body", b""))
+            if message["type"] == "http.request" and scanning is not False:
+                body: bytes = message.get("body", b"")
+                if scanning is None and body.strip():
+                    scanning = body.lstrip()[:1] in (b"{", b"[")
+                if scanning:
+                    scanner.feed(body)
             return message
 
         await self.app(scope, scanned_receive, send)
