@@ -113,7 +113,8 @@ class AuditAnchor:
         self.every = max(every, 1)
         self._key = _key(secret)
         self._pending = 0
-        self._last: tuple[int, int, str] | None = None
+        self._last: Checkpoint | None = None  # the latest checkpoint this process knows of
+        self._loaded = False
 
     def sign(self, cp: Checkpoint) -> Checkpoint:
         sig = hmac.new(self._key, cp.payload(), hashlib.sha256).hexdigest()
@@ -123,13 +124,24 @@ class AuditAnchor:
         return hmac.compare_digest(self.sign(cp).sig, cp.sig)
 
     def head(self, db: Session) -> Checkpoint | None:
-        """The signed current head as ``db`` sees it (None for an empty chain)."""
-        rows = int(db.execute(select(func.count()).select_from(AuditEntry)).scalar_one())
+        """The signed current head as ``db`` sees it (None for an empty chain).
+
+        Rows are counted from the last known checkpoint on (a primary-key range), not over the
+        whole log: if rows before it were removed, the count disagrees and ``verify`` says so.
+        """
+        if not self._loaded:
+            self._last = self.latest()
+            self._loaded = True
         last = db.execute(
             select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
         ).first()
-        if last is None or rows == 0:
+        if last is None:
             return None
+        base = self._last if self._last is not None and self._last.last_id <= int(last[0]) else None
+        counted = select(func.count()).select_from(AuditEntry)
+        if base is not None:
+            counted = counted.where(AuditEntry.id > base.last_id)
+        rows = int(db.execute(counted).scalar_one()) + (base.rows if base else 0)
         return self.sign(Checkpoint(self.node, rows, int(last[0]), str(last[1]), now_timestamp()))
 
     def checkpoint(self, db: Session) -> Checkpoint | None:
@@ -137,14 +149,10 @@ class AuditAnchor:
         cp = self.head(db)
         if cp is None:
             return None
-        state = (cp.rows, cp.last_id, cp.last_hash)
-        if self._last is None:
-            latest = self.latest()
-            if latest is not None:
-                self._last = (latest.rows, latest.last_id, latest.last_hash)
-        if state != self._last:
+        last = self._last
+        if last is None or (cp.rows, cp.last_id, cp.last_hash) != (last.rows, last.last_id, last.last_hash):
             self._append(cp)
-            self._last = state
+            self._last = cp
         self._pending = 0
         return cp
 
