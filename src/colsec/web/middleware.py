@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from colsec.errors import BadRequest, InvalidInput
 from colsec.jsonutil import DepthScanner
 
 __all__ = ["BodySizeLimit", "JsonDepthLimit", "SecurityHeaders"]
@@ -109,6 +110,7 @@ class JsonDepthLimit:
             await self.app(scope, receive, send)
             return
         scanner = DepthScanner(self.max_depth, what="request body")
+        taxii = str(scope.get("path", "")).startswith("/taxii2")
         scanning: bool | None = media  # None: decided by the first non-blank byte
 
         async def scanned_receive() -> Message:
@@ -119,7 +121,12 @@ class JsonDepthLimit:
                 if scanning is None and body.strip():
                     scanning = body.lstrip()[:1] in (b"{", b"[")
                 if scanning:
-                    scanner.feed(body)
+                    try:
+                        scanner.feed(body)
+                    except InvalidInput as exc:
+                        if taxii:  # TAXII 2.1 answers a malformed envelope with 400
+                            raise BadRequest(exc.message) from None
+                        raise
             return message
 
         await self.app(scope, scanned_receive, send)
