@@ -58,7 +58,7 @@ def create_app(
         if owned and migrate:
             upgrade(db.engine)
         app.state.database = db
-        db.audit_anchor = anchor_for(settings)
+        db.audit_anchor = db.audit_anchor or anchor_for(settings)
         for hook in getattr(app.state, "startup_hooks", []):
             await hook(app)
         # The startup heap (modules, routes, schemas) lives as long as the process; frozen, it is
@@ -91,6 +91,7 @@ def create_app(
     app.state.shutdown_hooks = []
     if database is not None:
         app.state.database = database
+        database.audit_anchor = anchor_for(settings)
 
     @app.exception_handler(ColsecError)
     async def _colsec_error(request: Request, exc: ColsecError) -> JSONResponse:
