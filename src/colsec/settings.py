@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     smtp_from: str = "colsec@localhost"
     cross_member_threshold: int = Field(default=3, ge=2)
     cross_member_window_hours: int = 72
+    # Audit anchoring and hostile-input limits.
+    audit_checkpoint_every: int = Field(default=100, ge=1)
+    max_decompressed_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1)
+    # Read by the sensor renderers' min_prefix_v4/v6 (suricata, zeek, csv, values).
+    sensor_min_prefix_v4: int = Field(default=8, ge=0, le=32)
+    sensor_min_prefix_v6: int = Field(default=32, ge=0, le=128)
 
     @property
     def effective_database_url(self) -> str:

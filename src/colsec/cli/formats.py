@@ -45,6 +45,8 @@ def import_cmd(
     """Import files through the format registry, one transaction per file (all-or-nothing)."""
     from colsec.formats.registry import ImportFormat
     from colsec.formats.service import import_source
+    from colsec.formats.stix_bundle import read_maybe_gzip
+    from colsec.settings import Settings
     from colsec.stix.tlp import TLP_BY_NAME
 
     try:
@@ -54,6 +56,7 @@ def import_cmd(
     level = TLP_BY_NAME.get(tlp.lower()) if tlp else None
     if tlp and level is None:
         fail(f"unknown TLP {tlp!r}", 2)
+    cap = Settings().max_decompressed_bytes
     for path in files:
         started = time.perf_counter()
         with open_session() as session:
@@ -62,7 +65,7 @@ def import_cmd(
             report = import_source(
                 session,
                 actor=actor,
-                data=path.read_bytes(),
+                data=read_maybe_gzip(path, max_decompressed=cap),
                 fmt=chosen,
                 owner_org_id=owner,
                 default_tlp=level,
@@ -169,18 +172,21 @@ def import_non_stix(
     from colsec.errors import ColsecError
     from colsec.formats.registry import ImportFormat
     from colsec.formats.service import detect_format
+    from colsec.formats.stix_bundle import open_maybe_gzip
 
     stix: list[Path] = []
     others: list[Path] = []
     for path in files:
-        if fmt in ("stix", "attack") or (fmt is None and path.suffix == ".gz"):
+        if fmt in ("stix", "attack"):
             stix.append(path)
             continue
         if fmt is None:
-            with path.open("rb") as f:
-                head = f.read(65536)
             try:
+                with open_maybe_gzip(path) as f:  # a gzip file is recognised by what it holds
+                    head = f.read(65536)
                 detected = detect_format(head)
+            except (OSError, EOFError) as exc:
+                fail(f"{path.name}: cannot read input ({exc})", 2)
             except ColsecError as exc:
                 fail(f"{path.name}: {exc.message}", 2)
             if detected in (ImportFormat.STIX, ImportFormat.ATTACK):

@@ -49,7 +49,10 @@ def encode_cursor(c: Cursor) -> str:
 def decode_cursor(text: str) -> Cursor:
     try:
         date_added, seq = text.rsplit("_", 1)
-        return Cursor(canonical_timestamp(date_added), int(seq))
+        number = int(seq)
+        if not 0 <= number < 2**63:  # beyond a 64-bit column: a 500 in the driver otherwise
+            raise ValueError
+        return Cursor(canonical_timestamp(date_added), number)
     except (ValueError, TypeError):
         raise InvalidInput(f"invalid paging cursor {text!r}") from None
 

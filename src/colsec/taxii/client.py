@@ -28,7 +28,7 @@ import httpx
 import orjson
 
 from colsec.errors import InvalidInput, UpstreamError
-from colsec.jsonutil import check_depth
+from colsec.jsonutil import check_text_depth
 from colsec.stix.ids import format_timestamp, parse_timestamp
 
 __all__ = [
@@ -272,13 +272,13 @@ class TaxiiClient:
                 f"{url}: unexpected media type {ctype!r} (want {TAXII_MEDIA})", kind="media_type"
             )
         try:
+            check_text_depth(data, self.max_depth, what="response")
+        except InvalidInput as exc:
+            raise TaxiiClientError(f"{url}: {exc.message}", kind="bad_shape") from None
+        try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise TaxiiClientError(f"{url}: response is not valid JSON: {exc}", kind="invalid_json") from None
-        try:
-            check_depth(value, self.max_depth)
-        except InvalidInput as exc:
-            raise TaxiiClientError(f"{url}: {exc.message}", kind="bad_shape") from None
         if not isinstance(value, dict):
             raise TaxiiClientError(f"{url}: expected a JSON object", kind="bad_shape")
         return value
@@ -287,6 +287,27 @@ class TaxiiClient:
         self, url: str, params: Mapping[str, str] | None = None
     ) -> tuple[httpx.Response, dict[str, Any]]:
         return self._request("GET", url, params=params)
+
+    def node_json(self, path: str) -> Any:
+        """A JSON document from the peer node's own API on the same host (e.g. its signed audit
+        checkpoint), with the same credentials, origin check, size and depth caps as TAXII."""
+        url = self._check_url(urljoin(self.url, path))
+        try:
+            with self._http.stream("GET", url, headers={"Accept": "application/json"}) as response:
+                data = self._read_capped(response)
+        except httpx.HTTPError as exc:
+            raise TaxiiClientError(f"GET {url}: {exc.__class__.__name__}: {exc}", kind="connection") from None
+        if response.status_code != 200:
+            raise TaxiiClientError(
+                f"GET {url}: HTTP {response.status_code}: {_error_text(data)}",
+                kind="http_status",
+                status=response.status_code,
+            )
+        try:
+            check_text_depth(data, self.max_depth, what="response")
+            return orjson.loads(data)
+        except (InvalidInput, orjson.JSONDecodeError):
+            raise TaxiiClientError(f"GET {url}: response is not valid JSON", kind="invalid_json") from None
 
     # -- TAXII resources ------------------------------------------------------------------
 

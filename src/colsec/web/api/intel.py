@@ -21,6 +21,7 @@ from colsec.intel.models import Vulnerability
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
 from colsec.settings import Settings
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
+from colsec.web.params import MAX_ID, CursorQuery, IdPath
 
 router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
 Analyst = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
@@ -33,8 +34,8 @@ def list_correlations(
     db: DbDep,
     actor: ActorDep,
     status: str = "active",
-    min_owners: Annotated[int, Query(ge=1)] = 1,
-    after_id: int | None = None,
+    min_owners: Annotated[int, Query(ge=1, le=MAX_ID)] = 1,
+    after_id: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     """Shared values as the caller sees them (``status=capped``: over-correlated values listed for review)."""
@@ -95,12 +96,12 @@ async def import_assets(request: Request, db: DbDep, actor: Analyst) -> Any:
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut)
-def get_asset(db: DbDep, actor: ActorDep, asset_id: int) -> Any:
+def get_asset(db: DbDep, actor: ActorDep, asset_id: IdPath) -> Any:
     return assets.get_asset(db, actor=actor, asset_id=asset_id)
 
 
 @router.delete("/assets/{asset_id}", status_code=204)
-def delete_asset(db: DbDep, actor: Analyst, asset_id: int) -> None:
+def delete_asset(db: DbDep, actor: Analyst, asset_id: IdPath) -> None:
     assets.delete_asset(db, actor=actor, asset_id=asset_id)
 
 
@@ -128,7 +129,7 @@ def list_alerts(
     actor: ActorDep,
     kind: str | None = None,
     unread: bool = False,
-    before_id: int | None = None,
+    before_id: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """The caller's organisation's alert feed, newest first."""
@@ -142,7 +143,10 @@ def list_alerts(
 
 @router.get("/alerts/stream")
 async def stream_alerts(
-    request: Request, actor: ActorDep, once: bool = False, poll: float = 2.0
+    request: Request,
+    actor: ActorDep,
+    once: bool = False,
+    poll: Annotated[float, Query(allow_inf_nan=False)] = 2.0,
 ) -> StreamingResponse:
     """Server-sent events: each new alert for the caller's organisation as an ``alert`` event.
 
@@ -152,6 +156,8 @@ async def stream_alerts(
     org_id = actor.org_id
     try:
         last = int(request.headers.get("last-event-id") or request.query_params.get("after") or 0)
+        if not 0 <= last <= MAX_ID:
+            raise ValueError
     except ValueError:
         raise InvalidInput("Last-Event-ID must be an alert id") from None
     interval = min(max(poll, 0.5), 30.0)
@@ -178,14 +184,14 @@ async def stream_alerts(
 
 
 @router.get("/alerts/{alert_id}")
-def get_alert(db: DbDep, actor: ActorDep, alert_id: int) -> dict[str, Any]:
+def get_alert(db: DbDep, actor: ActorDep, alert_id: IdPath) -> dict[str, Any]:
     if actor.org_id is None:
         raise InvalidInput("alerts belong to organisations")
     return alerts.alert_for(db, org_id=actor.org_id, alert_id=alert_id).to_dict()
 
 
 @router.post("/alerts/{alert_id}/read", status_code=204)
-def mark_read(db: DbDep, actor: ActorDep, alert_id: int) -> None:
+def mark_read(db: DbDep, actor: ActorDep, alert_id: IdPath) -> None:
     if actor.org_id is None:
         raise InvalidInput("alerts belong to organisations")
     alerts.mark_read(db, org_id=actor.org_id, alert_id=alert_id)
@@ -203,7 +209,7 @@ def create_webhook(request: Request, db: DbDep, actor: Analyst, data: WebhookIn)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
-def delete_webhook(db: DbDep, actor: Analyst, webhook_id: int) -> None:
+def delete_webhook(db: DbDep, actor: Analyst, webhook_id: IdPath) -> None:
     notify.delete_webhook(db, actor=actor, webhook_id=webhook_id)
 
 
