@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     smtp_from: str = "colsec@localhost"
     cross_member_threshold: int = Field(default=3, ge=2)
     cross_member_window_hours: int = 72
+    # Write gate (colsec.store.service.import_objects): every path that stores objects obeys these.
+    max_object_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_string_length: int = Field(default=1024 * 1024, ge=256)
+    max_objects_per_unit: int = Field(default=5_000_000, ge=1)
+    max_clock_skew_seconds: int = Field(default=300, ge=0)
 
     @property
     def effective_database_url(self) -> str:
