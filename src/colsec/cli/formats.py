@@ -45,7 +45,9 @@ def import_cmd(
     """Import files through the format registry, one transaction per file (all-or-nothing)."""
     from colsec.formats.registry import ImportFormat
     from colsec.formats.service import import_source
+    from colsec.settings import Settings
     from colsec.stix.tlp import TLP_BY_NAME
+    from colsec.store.gate import WriteLimits
 
     try:
         chosen = ImportFormat(fmt) if fmt else None
@@ -66,6 +68,7 @@ def import_cmd(
                 fmt=chosen,
                 owner_org_id=owner,
                 default_tlp=level,
+                limits=WriteLimits.from_settings(Settings()),
             )
         elapsed = time.perf_counter() - started
         console.print(
