@@ -334,3 +334,18 @@ def test_finding_15_future_modified_refused(
     body = resp.json()
     assert body["failure_count"] == 1 and "ahead of this node's clock" in body["failures"][0]["message"]
     assert _count(database) == 0
+
+
+def test_misp_events_of_one_creator_import_for_several_organisations(
+    client: TestClient, make_account: Make, database: Database, shared_data: Path
+) -> None:
+    """Each MISP event restates its creator's identity with the event's date: not a new version."""
+    a, b = make_account(org="ORG-A"), make_account(org="ORG-B")
+    events = shared_data / "misp" / "events"
+    xorist = (events / "pymisp_circl_xorist_57c4445b.json").read_bytes()
+    sednit = (events / "pymisp_existing_event_sednit.json").read_bytes()
+    assert _run(client, a, xorist)["status"] == "succeeded"
+    assert _run(client, b, sednit)["status"] == "succeeded"  # CIRCL's identity, dated a year later
+    assert _run(client, a, sednit)["status"] == "succeeded"
+    circl = "identity--55f6ea5e-2c60-40e5-964f-47a8950d210f"
+    assert _versions(database, circl) == 1 and _latest(database, circl).owner_org_id == a.org.id

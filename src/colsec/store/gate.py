@@ -56,6 +56,9 @@ __all__ = [
 # Facts anyone may assert: their ids follow from their content (SCOs) or from the spec (TLP).
 FACT_TYPES = SCO_TYPES | {"marking-definition"}
 _MARKING_KEYS = ("object_marking_refs", GROUP_PROPERTY)
+# An identity restated with only new timestamps is the same identity (MISP converters date the
+# creator's identity with each event): not a new version, so it neither conflicts nor widens.
+_RESTATED_KEYS = (*_MARKING_KEYS, "created", "modified")
 
 
 def _default(name: str) -> int:
@@ -149,6 +152,7 @@ class Held:
 
 class Verdict(Enum):
     WRITE = "write"  # store the version (an already stored one is counted unchanged)
+    SAME = "same"  # the held version restated: counted unchanged, nothing stored
     CO_HOLD = "co_hold"  # record the writer as a co-holder of a stored fact, store nothing
     ACCEPT = "accept"  # answer like a fresh write, record nothing (a fact stored with other content)
     REFUSE = "refuse"
@@ -180,13 +184,13 @@ class Lookup:
         self.db = db
         self._members: dict[int, frozenset[int]] = {}
 
-    def same_content(self, seq: int, obj: Mapping[str, Any]) -> bool:
-        """Same object apart from markings: the writer learns nothing by being made a co-holder."""
+    def same_content(self, seq: int, obj: Mapping[str, Any], ignore: tuple[str, ...] = _MARKING_KEYS) -> bool:
+        """Same object apart from ``ignore`` (markings): the writer learns nothing by being made a co-holder."""
         body = self.db.execute(select(StixObject.body).where(StixObject.seq == seq)).scalar()
         if body is None:
             return False
         stored = orjson.loads(body)
-        return _unmarked(stored) == _unmarked(obj)
+        return _without(stored, ignore) == _without(obj, ignore)
 
     def group_within(self, new: int, old: int) -> bool:
         return self._group(new) <= self._group(old)
@@ -213,8 +217,8 @@ class Lookup:
         return out
 
 
-def _unmarked(obj: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k not in _MARKING_KEYS}
+def _without(obj: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in keys}
 
 
 def _tlp_name(level: int) -> str:
@@ -242,6 +246,11 @@ def decide(
             return Decision(Verdict.REFUSE, message=PEER_AS_LOCAL.format(id=oid))
         return Decision(Verdict.WRITE, claimed, group_id)
     owner = held.owner_org_id
+    if known_seq is None and facts.type == "identity" and look.same_content(held.seq, obj, _RESTATED_KEYS):
+        holder = claimed if not w.received or claimed not in w.local_org_ids else w.sender_org_id
+        if holder == owner or holder is None:
+            return Decision(Verdict.SAME, owner)
+        return Decision(Verdict.CO_HOLD, holder, seq=held.seq)
     if w.received:
         if known_seq is not None:  # an echo of a version stored here: nothing to decide
             return Decision(Verdict.WRITE, owner, held.sharing_group_id)

@@ -310,6 +310,9 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
         if d.verdict is Verdict.CO_HOLD and d.seq is not None and d.owner_org_id is not None:
             co_holds.setdefault((d.seq, d.owner_org_id), facts.type)
             continue
+        if d.verdict is Verdict.SAME:
+            result.unchanged += 1
+            continue
         if d.verdict is not Verdict.WRITE:  # answered like a fresh write; nothing to record
             result.inserted += 1
             result.by_type[facts.type] += 1
