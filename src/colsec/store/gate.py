@@ -183,10 +183,24 @@ class Lookup:
     def __init__(self, db: Session) -> None:
         self.db = db
         self._members: dict[int, frozenset[int]] = {}
+        self._bodies: dict[int, str] = {}
+
+    def prefetch(self, seqs: Iterable[int]) -> None:
+        """Load the bodies a batch will compare in one query per 500 (a second organisation's ATT&CK import)."""
+        self._bodies.clear()
+        wanted = list(set(seqs))
+        for i in range(0, len(wanted), 500):
+            self._bodies.update(
+                self.db.execute(
+                    select(StixObject.seq, StixObject.body).where(StixObject.seq.in_(wanted[i : i + 500]))
+                ).all()
+            )
 
     def same_content(self, seq: int, obj: Mapping[str, Any], ignore: tuple[str, ...] = _MARKING_KEYS) -> bool:
         """Same object apart from ``ignore`` (markings): the writer learns nothing by being made a co-holder."""
-        body = self.db.execute(select(StixObject.body).where(StixObject.seq == seq)).scalar()
+        body = self._bodies.get(seq)
+        if body is None:
+            body = self.db.execute(select(StixObject.body).where(StixObject.seq == seq)).scalar()
         if body is None:
             return False
         stored = orjson.loads(body)

@@ -295,7 +295,12 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
     recipients: dict[tuple[str, str], set[int]] = {}
     co_holds: dict[tuple[int, int], str] = {}
     widened: list[tuple[ObjectFacts, Held, Decision, int]] = []
-    inherited = unit.look.recipients(h.seq for h in held.values())
+    inherited = unit.look.recipients(h.seq for h in held.values()) if held else {}
+    owner = unit.writer.owner_org_id
+    unit.look.prefetch(
+        [h.seq for h in held.values() if h.owner_org_id != owner]
+        + [seq for (oid, _), seq in known.items() if held[oid].owner_org_id != owner]
+    )
     for body_obj, facts, body, level in batch:
         prev = held.get(facts.id)
         d = decide(
