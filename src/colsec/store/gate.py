@@ -33,10 +33,11 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colsec.errors import NotFound
 from colsec.settings import Settings
 from colsec.stix.ids import format_timestamp
 from colsec.stix.validate import SCO_TYPES, ObjectFacts
-from colsec.store.models import ObjectRecipient, SharingGroupMember, StixObject
+from colsec.store.models import ObjectRecipient, SharingGroup, SharingGroupMember, StixObject
 from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.rows import insert_stmt
 
@@ -48,8 +49,10 @@ __all__ = [
     "WriteLimits",
     "Writer",
     "decide",
+    "group_claim",
     "held_versions",
     "limit_problem",
+    "local_org_ids",
     "record_co_holders",
 ]
 
@@ -344,3 +347,27 @@ def record_co_holders(db: Session, co_holds: dict[tuple[int, int], str], result:
         result.by_type[co_holds[(seq, org)]] += 1
     result.inserted += len(added)
     result.unchanged += len(co_holds) - len(added)
+
+
+def local_org_ids(db: Session) -> frozenset[int]:
+    """This node's own organisations (as its peers know it): no peer may publish as them."""
+    from colsec.federation.models import Peer
+
+    return frozenset(
+        db.execute(select(Peer.local_org_id).where(Peer.local_org_id.is_not(None))).scalars()  # type: ignore[arg-type]
+    )
+
+
+def group_claim(db: Session, group_id: int) -> dict[str, Any]:
+    """The group as the object body carries it to peers: its name and members' identities."""
+    from colsec.accounts.models import Organisation
+
+    name = db.execute(select(SharingGroup.name).where(SharingGroup.id == group_id)).scalar()
+    if name is None:
+        raise NotFound(f"sharing group {group_id} not found")
+    members = db.execute(
+        select(Organisation.identity_id)
+        .join(SharingGroupMember, SharingGroupMember.organisation_id == Organisation.id)
+        .where(SharingGroupMember.group_id == group_id)
+    ).scalars()
+    return {"name": name, "members": sorted(members)}

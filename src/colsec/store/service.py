@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
 from colsec.db import lock_for_append
-from colsec.errors import Forbidden, InvalidInput, NotFound, StixValidationError, TooLarge
+from colsec.errors import Forbidden, InvalidInput, StixValidationError, TooLarge
 from colsec.gcpause import tick as gc_tick
 from colsec.gcpause import young_gc_only
 from colsec.stix.observables import extract as extract_observables
@@ -37,16 +37,16 @@ from colsec.store.gate import (
     WriteLimits,
     Writer,
     decide,
+    group_claim,
     held_versions,
     limit_problem,
+    local_org_ids,
     record_co_holders,
 )
 from colsec.store.models import (
     CollectionObject,
     ObjectRecipient,
     Observable,
-    SharingGroup,
-    SharingGroupMember,
     StixObject,
 )
 from colsec.store.policy import GROUP_PROPERTY
@@ -142,15 +142,6 @@ class _Unit:
     keep_going: bool
 
 
-def _local_org_ids(db: Session) -> frozenset[int]:
-    """This node's own organisations (as its peers know it): no peer may publish as them."""
-    from colsec.federation.models import Peer
-
-    return frozenset(
-        db.execute(select(Peer.local_org_id).where(Peer.local_org_id.is_not(None))).scalars()  # type: ignore[arg-type]
-    )
-
-
 def _import_objects(
     db: Session,
     *,
@@ -174,7 +165,7 @@ def _import_objects(
         sender_org_id=actor.org_id if received else None,
         origin=origin,
         declassify=declassify and not received,
-        local_org_ids=_local_org_ids(db) if received else frozenset(),
+        local_org_ids=local_org_ids(db) if received else frozenset(),
     )
     lock_for_append(db)
     unit = _Unit(
@@ -184,7 +175,7 @@ def _import_objects(
     seen: dict[bytes, bytes] = {}
     batch: _Batch = []
     failed = False
-    group_claim = _group_claim(db, sharing_group_id) if sharing_group_id is not None else None
+    claim = group_claim(db, sharing_group_id) if sharing_group_id is not None else None
     horizon = limits.horizon()
 
     def flush() -> None:
@@ -213,8 +204,8 @@ def _import_objects(
                 marking_id(default_tlp),
             ]
             level = default_tlp
-        if group_claim is not None and GROUP_PROPERTY not in body_obj and facts.type != "marking-definition":
-            body_obj[GROUP_PROPERTY] = group_claim  # the restriction travels with the object to peers
+        if claim is not None and GROUP_PROPERTY not in body_obj and facts.type != "marking-definition":
+            body_obj[GROUP_PROPERTY] = claim  # the restriction travels with the object to peers
         body = orjson.dumps(body_obj, option=orjson.OPT_SORT_KEYS)
         problem = limit_problem(facts, body, body_obj, limits, horizon)
         if problem is not None:
@@ -267,20 +258,6 @@ def _import_objects(
             },
         )
     return result
-
-
-def _group_claim(db: Session, group_id: int) -> dict[str, Any]:
-    from colsec.accounts.models import Organisation
-
-    name = db.execute(select(SharingGroup.name).where(SharingGroup.id == group_id)).scalar()
-    if name is None:
-        raise NotFound(f"sharing group {group_id} not found")
-    members = db.execute(
-        select(Organisation.identity_id)
-        .join(SharingGroupMember, SharingGroupMember.organisation_id == Organisation.id)
-        .where(SharingGroupMember.group_id == group_id)
-    ).scalars()
-    return {"name": name, "members": sorted(members)}
 
 
 def _add_error(result: ImportResult, object_id: str | None, message: str) -> None:
