@@ -309,8 +309,9 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
             "body": body.decode(),
         })  # fmt: skip
         by_key[(facts.id, facts.modified)] = body_obj
-        # A new version keeps the recipients its latest version named: nothing changes silently.
-        recipients[(facts.id, facts.modified)] = set(unit.recipient_org_ids) | (
+        # Recipients named by the caller are the version's audience (it may narrow); naming none
+        # keeps the latest version's (revocation, edits), so none is dropped silently.
+        recipients[(facts.id, facts.modified)] = set(unit.recipient_org_ids) or (
             inherited.get(prev.seq, set()) if prev is not None else set()
         )
     record_co_holders(db, co_holds, result)
