@@ -89,3 +89,21 @@ def test_new_versions_keep_sharing_group_and_recipients(
         select(ObjectRecipient.organisation_id).where(ObjectRecipient.object_seq == latest.seq)
     )
     assert set(named.scalars()) == {b.org.id}
+
+
+def test_recipients_named_by_the_caller_are_the_audience(
+    db: Session, make_account: Callable[..., Any]
+) -> None:
+    """An audience that shrinks (a crisis incident's readers) is a narrowing, never widened by inheritance."""
+    a = make_account(org="ORG-A")
+    b = make_account(org="ORG-B")
+    c = make_account(org="ORG-C")
+    v1 = {**_amber(2), "object_marking_refs": [marking_id(TLP.RED)]}
+    import_objects(db, actor=a.actor, objects=[v1], recipient_org_ids=[b.org.id, c.org.id])
+    v2 = {**v1, "modified": "2026-10-02T00:00:00.000Z"}
+    import_objects(db, actor=a.actor, objects=[v2], recipient_org_ids=[c.org.id])
+    latest = db.execute(
+        select(StixObject.seq).where(StixObject.id == v1["id"], StixObject.is_latest)
+    ).scalar_one()
+    named = db.execute(select(ObjectRecipient.organisation_id).where(ObjectRecipient.object_seq == latest))
+    assert set(named.scalars()) == {c.org.id}
