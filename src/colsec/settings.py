@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # Read by the sensor renderers' min_prefix_v4/v6 (suricata, zeek, csv, values).
     sensor_min_prefix_v4: int = Field(default=8, ge=0, le=32)
     sensor_min_prefix_v6: int = Field(default=32, ge=0, le=128)
+    # Write gate (colsec.store.service.import_objects): every path that stores objects obeys these.
+    max_object_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_string_length: int = Field(default=1024 * 1024, ge=256)
+    max_objects_per_unit: int = Field(default=5_000_000, ge=1)
+    max_clock_skew_seconds: int = Field(default=300, ge=0)
 
     @property
     def effective_database_url(self) -> str:

@@ -100,11 +100,11 @@ def test_peer_cannot_rewrite_objects_created_here(database: Database, peer: Host
     with database.unit_of_work() as s:
         org = accounts.get_org_by_name(s, "OURS")
         import_objects(s, actor=SYSTEM, objects=[ours], owner_org_id=org.id)
-    forged = {**ours, "modified": "2027-01-01T00:00:00.000Z", "object_marking_refs": [], "name": "forged"}
+    forged = {**ours, "modified": "2026-02-01T00:00:00.000Z", "object_marking_refs": [], "name": "forged"}
     peer.objects = [forged, *peer.objects[:5]]
     report = sync_peer(database, "evil")
     assert report.ok and report.inserted == 5 and report.rejected == 1
-    assert "created on this node" in report.rejections[0]["message"]
+    assert "a peer may version only objects" in report.rejections[0]["message"]
     with database.unit_of_work(write=False) as s:
         latest = s.execute(
             select(StixObject).where(StixObject.id == ours["id"], StixObject.is_latest)

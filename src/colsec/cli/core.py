@@ -90,7 +90,7 @@ def import_cmd(
     files = import_non_stix(files, fmt, org=org, as_user=as_user, tlp=tlp)  # MISP, CSV, text: format registry
     from colsec.formats.stix_bundle import open_maybe_gzip, read_stix_file
     from colsec.stix.tlp import TLP_BY_NAME
-    from colsec.store.service import import_objects
+    from colsec.store.service import WriteLimits, import_objects
 
     settings = Settings()
     level = TLP_BY_NAME.get((tlp or settings.default_tlp).lower())
@@ -131,6 +131,7 @@ def import_cmd(
                         owner_org_id=owner,
                         default_tlp=level,
                         progress=tick,
+                        limits=WriteLimits.from_settings(settings),
                     )
             except typer.Exit as exc:
                 failures += 1

@@ -12,6 +12,7 @@ from rich.table import Table
 from colsec.cli.common import EXIT_CODES, console, fail, get_database, open_session, resolve_actor
 from colsec.federation import service
 from colsec.settings import Settings
+from colsec.store.gate import WriteLimits
 
 __all__ = ["register"]
 
@@ -155,7 +156,11 @@ def sync(
     database = get_database(settings)
     try:
         reports = sync_all(
-            database, only=peer, page_size=page_size, allow_private=settings.allow_private_peers
+            database,
+            only=peer,
+            page_size=page_size,
+            allow_private=settings.allow_private_peers,
+            limits=WriteLimits.from_settings(settings),
         )
     except Exception as exc:
         from colsec.errors import ColsecError
@@ -217,6 +222,7 @@ def taxii_pull(
             origin=origin,
             added_after=added_after,
             allow_private=settings.allow_private_peers,
+            limits=WriteLimits.from_settings(settings),
         )
     except ColsecError as exc:
         fail(exc.message, EXIT_CODES.get(exc.status, 1))

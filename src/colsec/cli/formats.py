@@ -48,6 +48,7 @@ def import_cmd(
     from colsec.formats.stix_bundle import read_maybe_gzip
     from colsec.settings import Settings
     from colsec.stix.tlp import TLP_BY_NAME
+    from colsec.store.gate import WriteLimits
 
     try:
         chosen = ImportFormat(fmt) if fmt else None
@@ -69,6 +70,7 @@ def import_cmd(
                 fmt=chosen,
                 owner_org_id=owner,
                 default_tlp=level,
+                limits=WriteLimits.from_settings(Settings()),
             )
         elapsed = time.perf_counter() - started
         console.print(

@@ -13,6 +13,7 @@ import time
 from colsec.db import Database
 from colsec.federation.push import max_seq, push_new_urgent
 from colsec.federation.sync import PeerConfig, load_peers, sync_peer
+from colsec.store.gate import WriteLimits
 
 __all__ = ["Scheduler"]
 
@@ -28,8 +29,10 @@ class Scheduler:
         tick: float = 0.2,
         reload_every: float = 1.0,
         page_size: int = 1000,
+        limits: WriteLimits | None = None,
     ) -> None:
         self.database = database
+        self.limits = limits
         self.allow_private = allow_private
         self.tick = tick
         self.reload_every = reload_every
@@ -83,6 +86,7 @@ class Scheduler:
                     page_size=self.page_size,
                     allow_private=self.allow_private,
                     stop=self.stop_event,
+                    limits=self.limits,
                 )
                 self.runs += 1
                 if self.stop_event.is_set():

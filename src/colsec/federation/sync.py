@@ -30,11 +30,11 @@ from colsec.db import Database
 from colsec.errors import ColsecError
 from colsec.federation.models import Peer, PeerCursor
 from colsec.federation.service import GROUP_PROPERTY, peer_collections
-from colsec.stix.ids import canonical_timestamp, is_valid_id, parse_timestamp
+from colsec.stix.ids import is_valid_id, parse_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.models import Collection, SharingGroup, SharingGroupMember, StixObject
 from colsec.store.policy import SharedFacts, received_facts
-from colsec.store.service import import_objects
+from colsec.store.service import WriteLimits, import_objects
 from colsec.taxii.client import ObjectsPage, TaxiiClient, TaxiiClientError, safe_resume_point
 
 __all__ = [
@@ -196,25 +196,31 @@ def store_page(
     collection_id: str,
     objects: list[dict[str, Any]],
     cursor: str | None,
+    *,
+    limits: WriteLimits | None = None,
 ) -> tuple[int, int, list[dict[str, str]]]:
-    """Store one page and move the cursor, in the caller's transaction; (inserted, rejected, why)."""
+    """Store one page and move the cursor, in the caller's transaction; (inserted, rejected, why).
+
+    Ownership comes from the peer: an object is owned by the organisation its
+    ``created_by_ref`` names when known here, else by the peer's organisation.  The write
+    gate (``colsec.store.gate``) refuses what the peer may not claim (one of this node's
+    organisations as creator, versions of objects another peer or this node holds, a
+    wider marking); each refusal is recorded in the result.
+    """
     rejected: list[dict[str, str]] = []
     ids = list({o["id"] for o in objects})
-    protected: set[str] = set()  # created on this node by one of our organisations
     pushed: set[str] = set()  # came from this peer by push (stored as local): record the origin
-    known_versions: set[tuple[str, str]] = set()
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
-        for oid, modified, origin, owner in db.execute(
-            select(StixObject.id, StixObject.modified, StixObject.origin, StixObject.owner_org_id).where(
-                StixObject.id.in_(chunk)
-            )
-        ).all():
-            known_versions.add((oid, modified))
-            if origin is None and owner != peer.organisation_id:
-                protected.add(oid)
-            elif origin is None:
-                pushed.add(oid)
+        pushed.update(
+            db.execute(
+                select(StixObject.id).where(
+                    StixObject.id.in_(chunk),
+                    StixObject.origin.is_(None),
+                    StixObject.owner_org_id == peer.organisation_id,
+                )
+            ).scalars()
+        )
     if pushed:
         db.execute(
             update(StixObject)
@@ -238,16 +244,6 @@ def store_page(
     parts: dict[tuple[int, int | None, tuple[int, ...]], list[dict[str, Any]]] = defaultdict(list)
     for obj in objects:
         oid = obj["id"]
-        if oid in protected and isinstance(obj.get("modified"), str):
-            try:
-                mod = canonical_timestamp(obj["modified"])
-            except ValueError:
-                mod = obj["modified"]
-            if (oid, mod) not in known_versions:
-                rejected.append(
-                    {"id": oid, "message": "a peer may not publish versions of objects created on this node"}
-                )
-                continue
         group_id = None
         if GROUP_PROPERTY in obj:
             try:
@@ -276,6 +272,7 @@ def store_page(
             origin=peer.name,
             collection_ids=collection_ids,
             keep_going=True,
+            limits=limits,
         )
         inserted += result.inserted
         rejected.extend(result.errors)
@@ -363,6 +360,7 @@ def sync_peer(
     stop: threading.Event | None = None,
     on_page: Callable[[SyncReport], None] | None = None,
     client_options: Mapping[str, Any] | None = None,
+    limits: WriteLimits | None = None,
 ) -> SyncReport:
     """Pull every configured collection of one peer until it has nothing newer."""
     cfg = load_peer(database, peer) if isinstance(peer, str) else peer
@@ -382,7 +380,9 @@ def sync_peer(
                 ):
                     new_cursor = _next_cursor(cursor, page)
                     with database.unit_of_work() as s:
-                        inserted, rejected, why = store_page(s, cfg, col, page.objects, new_cursor)
+                        inserted, rejected, why = store_page(
+                            s, cfg, col, page.objects, new_cursor, limits=limits
+                        )
                     cursor = new_cursor
                     report.pages += 1
                     report.received += len(page.objects)
@@ -441,11 +441,23 @@ def pull_once(
     allow_private: bool = True,
     page_size: int = 1000,
     on_page: Callable[[SyncReport], None] | None = None,
+    limits: WriteLimits | None = None,
 ) -> SyncReport:
-    """Pull collections from any TAXII 2.1 server once (no stored peer, no cursor); one transaction a page."""
+    """Pull collections from any TAXII 2.1 server once (no stored peer, no cursor); one transaction a page.
+
+    The server is treated as a peer speaking for the owner organisation: the write gate
+    lets it version only that organisation's objects and what it sent itself.
+    """
     from urllib.parse import urlsplit
 
     source = origin or (urlsplit(url).hostname or url)
+    sender = Actor(
+        username=actor.username,
+        role=Role.PEER,
+        org_id=owner_org_id if owner_org_id is not None else actor.org_id,
+        org_short_name=actor.org_short_name,
+        user_id=actor.user_id,
+    )
     report = SyncReport(peer=source)
     started = time.monotonic()
     with TaxiiClient(url, token=token, username=username, allow_private=allow_private) as client:
@@ -459,11 +471,12 @@ def pull_once(
                 with database.unit_of_work() as s:
                     result = import_objects(
                         s,
-                        actor=actor,
+                        actor=sender,
                         objects=page.objects,
                         owner_org_id=owner_org_id,
                         origin=source,
                         keep_going=True,
+                        limits=limits,
                     )
                 report.pages += 1
                 report.received += len(page.objects)

@@ -21,6 +21,7 @@ from colsec.errors import ColsecError, NotFound
 from colsec.formats.registry import ImportFormat
 from colsec.stix.ids import now_timestamp
 from colsec.stix.tlp import TLP
+from colsec.store.gate import WriteLimits
 
 __all__ = ["ImportJob", "JobBoard", "run_feed_job", "run_import_job"]
 
@@ -91,6 +92,8 @@ def run_import_job(
     data: bytes,
     fmt: ImportFormat | None,
     default_tlp: TLP | None,
+    limits: WriteLimits | None = None,
+    declassify: bool = False,
 ) -> None:
     """Run one import in its own transaction; the job records the outcome, never raises."""
     from colsec.formats.service import import_source
@@ -102,7 +105,14 @@ def run_import_job(
     try:
         with database.unit_of_work() as session:
             report = import_source(
-                session, actor=actor, data=data, fmt=fmt, default_tlp=default_tlp, progress=progress
+                session,
+                actor=actor,
+                data=data,
+                fmt=fmt,
+                default_tlp=default_tlp,
+                progress=progress,
+                limits=limits,
+                declassify=declassify,
             )
         job.result = report.to_dict()
         job.fmt = report.fmt.value

@@ -21,6 +21,7 @@ from colsec.accounts.roles import Actor
 from colsec.errors import BadRequest, InvalidInput, NotAcceptable, NotFound, TooLarge, UnsupportedMediaType
 from colsec.jsonutil import loads
 from colsec.stix.tlp import TLP_BY_NAME
+from colsec.store.gate import WriteLimits
 from colsec.taxii import service
 from colsec.taxii.service import TAXII_MEDIA, Filters
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
@@ -241,7 +242,9 @@ async def add_objects(request: Request, actor: ActorDep, api_root: str, collecti
             return service.create_pending_status(db, actor=actor, api_root=api_root, objects=objects).id
 
     status_id = await run_in_threadpool(start)
-    work = _AddJob(database, actor, collection_id, status_id, objects, tlp)
+    work = _AddJob(
+        database, actor, collection_id, status_id, objects, tlp, WriteLimits.from_settings(settings)
+    )
     if len(objects) <= SYNC_MAX_OBJECTS:
         await run_in_threadpool(work)
     else:
@@ -269,15 +272,17 @@ class _AddJob:
         status_id: str,
         objects: Sequence[Any],
         tlp: Any,
+        limits: WriteLimits,
     ) -> None:
         self.args = (database, actor, collection_id, status_id, objects, tlp)
+        self.limits = limits
 
     def __call__(self) -> None:
         database, actor, collection_id, status_id, objects, tlp = self.args
         try:
             service.add_objects(
                 database, actor=actor, collection_id=collection_id, status_id=status_id, objects=objects,
-                default_tlp=tlp,
+                default_tlp=tlp, limits=self.limits,
             )  # fmt: skip
         except Exception:
             log.exception("TAXII add_objects failed for status %s", status_id)

@@ -28,7 +28,7 @@ from colsec.store import audit, queries
 from colsec.store.models import Collection, CollectionObject, StixObject
 from colsec.store.policy import visible_clause
 from colsec.store.queries import version_clause
-from colsec.store.service import MAX_REPORTED_ERRORS, import_objects
+from colsec.store.service import MAX_REPORTED_ERRORS, WriteLimits, import_objects
 from colsec.taxii.models import TaxiiApiRoot, TaxiiDiscovery, TaxiiStatus
 
 __all__ = [
@@ -436,6 +436,7 @@ def add_objects(
     status_id: str,
     objects: Sequence[Any],
     default_tlp: TLP,
+    limits: WriteLimits | None = None,
 ) -> None:
     """Store the valid objects of an envelope in the collection and complete its status resource.
 
@@ -448,7 +449,7 @@ def add_objects(
         def run(chunk: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             return import_objects(
                 db, actor=actor, objects=chunk, collection_ids=[collection_id], default_tlp=default_tlp,
-                keep_going=True,
+                keep_going=True, limits=limits,
             ).errors  # fmt: skip
 
         savepoint = db.begin_nested()

@@ -117,8 +117,13 @@ def install(app: FastAPI) -> None:
         if not settings.sync_enabled:
             return
         from colsec.federation.scheduler import Scheduler
+        from colsec.store.gate import WriteLimits
 
-        scheduler = Scheduler(app.state.database, allow_private=settings.allow_private_peers)
+        scheduler = Scheduler(
+            app.state.database,
+            allow_private=settings.allow_private_peers,
+            limits=WriteLimits.from_settings(settings),
+        )
         scheduler.start()
         app.state.federation_scheduler = scheduler
 

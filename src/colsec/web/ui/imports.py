@@ -23,6 +23,7 @@ from colsec.formats import freetext
 from colsec.formats.registry import IMPORTERS, ImportFormat
 from colsec.formats.service import detect_format, import_source
 from colsec.stix.tlp import TLP, TLP_BY_NAME
+from colsec.store.gate import WriteLimits
 from colsec.web.deps import get_database, get_settings
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
@@ -108,6 +109,7 @@ def _run_job(
     request: Request, job: ImportJob, actor: Actor, raw: bytes, fmt: ImportFormat, level: TLP
 ) -> None:
     database = get_database(request)
+    limits = WriteLimits.from_settings(get_settings(request))
 
     def progress(n: int) -> None:
         job.processed = n
@@ -116,7 +118,7 @@ def _run_job(
         try:
             with database.unit_of_work() as db:
                 report = import_source(
-                    db, actor=actor, data=raw, fmt=fmt, default_tlp=level, progress=progress
+                    db, actor=actor, data=raw, fmt=fmt, default_tlp=level, progress=progress, limits=limits
                 )
             job.report = report.to_dict()
             job.processed = max(job.processed, report.received)
