@@ -183,3 +183,31 @@ def test_finding_01_engine_cache_drops_indicator_restricted_away(
         assert amber["id"] not in cache.get(s, actor=b.actor).indicator_ids()
     with database.unit_of_work(write=False) as s, cache.lock(c.actor):
         assert amber["id"] in cache.get(s, actor=c.actor).indicator_ids()
+
+
+def test_sighting_follows_a_declassified_indicator(
+    client: TestClient, database: Database, make_account: Callable[..., Account]
+) -> None:
+    """A sighting recomputed after its indicator was declassified follows it instead of failing the run."""
+    a, b, _c, ids = _seed(database, make_account)
+    lines = _eve(RED_IP)
+    first = client.post("/api/v1/match?format=eve", content=lines, headers=b.headers)
+    assert first.status_code == 200, first.text
+    with database.unit_of_work() as s:
+        body = orjson.loads(
+            s.execute(
+                select(StixObject.body).where(StixObject.id == ids["red"], StixObject.is_latest)
+            ).scalar_one()
+        )
+        body["object_marking_refs"] = [marking_id(TLP.GREEN)]
+        body["modified"] = now_timestamp()
+        import_objects(s, actor=a.actor, objects=[body], declassify=True)
+    second = client.post("/api/v1/match?format=eve", content=lines + lines, headers=b.headers)
+    assert second.status_code == 200, second.text
+    with database.unit_of_work() as s:
+        tlps = (
+            s.execute(select(StixObject.tlp).where(StixObject.type == "sighting", StixObject.is_latest))
+            .scalars()
+            .all()
+        )
+    assert tlps == [int(TLP.AMBER)]

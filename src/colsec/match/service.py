@@ -272,6 +272,7 @@ def store_sightings(db: Session, *, actor: Actor, objects: list[dict[str, Any]])
         part = import_objects(
             db, actor=actor, objects=group, owner_org_id=policy.owner_org_id, default_tlp=policy.tlp,
             sharing_group_id=policy.sharing_group_id, recipient_org_ids=policy.recipient_org_ids, origin="match",
+            declassify=True,  # recomputed from its sources: it follows an indicator its owner declassified
         )  # fmt: skip
         result.received += part.received
         result.inserted += part.inserted
