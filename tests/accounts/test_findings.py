@@ -338,7 +338,9 @@ def test_finding_14_allow_list_admits_named_addresses_only(
         )
         assert ok.status_code == 201
         no = c.post(
-            "/api/v1/intel/webhooks", json={"url": "http://10.0.0.1/h", "secret": "s" * 20}, headers=admin.headers
+            "/api/v1/intel/webhooks",
+            json={"url": "http://10.0.0.1/h", "secret": "s" * 20},
+            headers=admin.headers,
         )
         assert no.status_code == 422
 
