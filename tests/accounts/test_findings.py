@@ -121,6 +121,18 @@ def test_finding_08_node_operator_manages_every_organisation(
     assert r.status_code == 201
 
 
+def test_finding_08_org_admin_manages_only_its_own_assets(client, make_account) -> None:  # type: ignore[no-untyped-def]
+    admin_a = make_account(Role.ADMIN, org="ORG-A")
+    make_account(Role.ANALYST, org="ORG-B")
+    body = {"name": "grid", "sector": "energy", "criticality": "high", "ip_ranges": ["192.0.2.0/24"]}
+    r = client.post("/api/v1/intel/assets", json={**body, "organisation": "ORG-B"}, headers=admin_a.headers)
+    assert r.status_code == 403
+    assert client.post("/api/v1/intel/assets", json=body, headers=admin_a.headers).status_code == 201
+    op = make_account(Role.ADMIN, org="ORG-A", operator=True)
+    r = client.post("/api/v1/intel/assets", json={**body, "organisation": "ORG-B"}, headers=op.headers)
+    assert r.status_code == 201
+
+
 # -- finding 4: a sharing group's owner alone changes its members --------------------------------
 
 
