@@ -273,10 +273,18 @@ def test_finding_13_password_change_and_disable_end_sessions(clients, make_accou
         assert _form_login(c2, acc.user.username, "a new long password").status_code == 303
         cookie2 = c2.cookies.get(COOKIE_NAME)
         assert _stolen_cookie_works(app, cookie2)
-        assert (
-            api.post(f"/api/v1/users/{acc.user.username}/disable", headers=admin.headers).status_code == 200
-        )
+        path = f"/api/v1/users/{acc.user.username}/password"
+        own = {"password": "yet another password"}
+        assert api.post(path, json=own, headers=acc.headers).status_code == 403  # must prove the current one
+        own["current_password"] = "a new long password"
+        assert api.post(path, json=own, headers=acc.headers).status_code == 204
         assert not _stolen_cookie_works(app, cookie2)
+        c3 = clients()
+        assert _form_login(c3, acc.user.username, "yet another password").status_code == 303
+        cookie3 = c3.cookies.get(COOKIE_NAME)
+        disabled = api.post(f"/api/v1/users/{acc.user.username}/disable", headers=admin.headers)
+        assert disabled.status_code == 200 and disabled.json()["is_active"] is False
+        assert not _stolen_cookie_works(app, cookie3)
         assert api.get("/api/v1/stats", headers=acc.headers).status_code == 401
 
 

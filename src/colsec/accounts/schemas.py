@@ -42,3 +42,4 @@ class TokenOut(BaseModel):
 
 class PasswordIn(BaseModel):
     password: str = Field(min_length=8, max_length=200)
+    current_password: str | None = Field(default=None, max_length=200, description="required for one's own")

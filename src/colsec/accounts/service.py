@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.authn import actor_for_valid_token, authenticate_password, authenticate_token
 from colsec.accounts.models import ApiToken, Organisation, User
-from colsec.accounts.passwords import hash_password, hash_token, new_token
+from colsec.accounts.passwords import hash_password, hash_token, new_token, verify_password
 from colsec.accounts.roles import Actor, Role
 from colsec.accounts.sessions import end_user_sessions
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -265,9 +265,14 @@ def revoke_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
     return tok
 
 
-def set_password(db: Session, *, actor: Actor, user: User, password: str) -> None:
-    """A user changes its own password, or its organisation's admin does; every session ends."""
-    if actor.user_id != user.id:
+def set_password(
+    db: Session, *, actor: Actor, user: User, password: str, current_password: str | None = None
+) -> None:
+    """A user changes its own password (proving the current one), or its admin does; every session ends."""
+    if actor.user_id == user.id:
+        if not verify_password(user.password_hash, current_password or ""):
+            raise Forbidden("the current password is wrong")
+    else:
         _require_admin(actor)
         if not actor.manages(user.organisation_id):
             raise NotFound(f"user {user.username!r} not found")

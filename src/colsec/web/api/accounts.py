@@ -70,7 +70,9 @@ def set_password(db: DbDep, actor: ActorDep, username: str, data: PasswordIn) ->
         user = service.get_self(db, actor=actor)
     else:
         user = service.get_managed_user(db, actor=actor, username=username)
-    service.set_password(db, actor=actor, user=user, password=data.password)
+    service.set_password(
+        db, actor=actor, user=user, password=data.password, current_password=data.current_password
+    )
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
