@@ -139,4 +139,6 @@ class GuardedTransport(httpx.BaseTransport):
 def guarded_client(policy: OutboundPolicy, **kwargs: Any) -> httpx.Client:
     """An httpx client that never follows redirects and checks every target against ``policy``."""
     kwargs["follow_redirects"] = False
+    # No proxies from the environment: a proxy mount would bypass the guarded transport.
+    kwargs["trust_env"] = False
     return httpx.Client(transport=GuardedTransport(policy), **kwargs)
