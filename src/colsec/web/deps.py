@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from colsec.accounts import service as accounts
+from colsec.accounts.authn import TOKEN_FAILED
 from colsec.accounts.models import User
 from colsec.accounts.roles import Actor, Role
 from colsec.accounts.throttle import Throttle
@@ -112,6 +113,8 @@ def _authenticate(request: Request) -> Actor | None:
         fast = accounts.actor_for_valid_token(s, token=token, username=username)
         if fast is not None:
             return fast
+    if username is None:  # a bare bearer token names nobody to throttle: nothing to count
+        raise Unauthorized(TOKEN_FAILED)
     # Failure: counted in a write transaction that commits even though the request fails.
     s = database.session(write=True)
     try:
