@@ -5,7 +5,8 @@ the operator's allow-list (``Settings.outbound_allow``: CIDRs or host names)
 names it.  Loopback, private, link-local (cloud metadata), shared, multicast,
 reserved and unspecified addresses are refused by default in every deployment;
 the local demo allows loopback explicitly.  ``GuardedTransport`` checks each
-request as it is sent, redirects included, and clients never follow redirects.
+request as it is sent, redirects included, and connects to the very addresses it
+checked (no second DNS answer, no rebinding); clients never follow redirects.
 """
 
 from __future__ import annotations
@@ -79,9 +80,13 @@ class OutboundPolicy:
 
     def check_host(self, host: str, port: int | None = None) -> None:
         """Refuse ``host`` unless allow-listed by name or every resolved address is allowed."""
+        self.addresses(host, port)
+
+    def addresses(self, host: str, port: int | None = None) -> list[Address]:
+        """The checked addresses to connect to (empty when the name itself is allow-listed)."""
         name = host.strip("[]").lower().rstrip(".")
         if name in self.hosts:
-            return
+            return []
         if name in _METADATA_HOSTS:
             raise OutboundRefused(f"refusing {host}: metadata hosts are not reachable")
         try:
@@ -91,7 +96,7 @@ class OutboundPolicy:
                 infos = socket.getaddrinfo(name, port or 443, proto=socket.IPPROTO_TCP)
             except (OSError, UnicodeError):
                 raise OutboundRefused(f"refusing {host}: the name does not resolve") from None
-            addrs = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+            addrs = list(dict.fromkeys(ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos))
         if not addrs:
             raise OutboundRefused(f"refusing {host}: the name does not resolve")
         for addr in addrs:
@@ -99,6 +104,7 @@ class OutboundPolicy:
                 raise OutboundRefused(
                     f"refusing {host}: {addr} is not a global address and is not in the outbound allow-list"
                 )
+        return addrs
 
     def check_url(self, url: str) -> None:
         parts = urlsplit(url)
@@ -126,11 +132,31 @@ class GuardedTransport(httpx.BaseTransport):
         self.inner = inner or httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Connect only to the addresses just checked, so a second DNS answer cannot redirect it.
+
+        The Host header and the TLS server name stay the original host's; addresses are
+        tried in order as the socket library would.
+        """
+        original = request.url
         try:
-            self.policy.check_host(request.url.host, request.url.port)
+            addrs = self.policy.addresses(original.host, original.port)
         except OutboundRefused as exc:
             raise httpx.ConnectError(exc.message, request=request) from exc
-        return self.inner.handle_request(request)
+        if not addrs or str(addrs[0]) == original.host.strip("[]"):
+            return self.inner.handle_request(request)
+        request.extensions = {**request.extensions, "sni_hostname": original.host}
+        failure: httpx.ConnectError | None = None
+        try:
+            for addr in addrs:
+                request.url = original.copy_with(host=str(addr))
+                try:
+                    return self.inner.handle_request(request)
+                except httpx.ConnectError as exc:
+                    failure = exc
+        finally:
+            request.url = original  # callers see the URL they asked for
+        assert failure is not None
+        raise failure
 
     def close(self) -> None:
         self.inner.close()

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -387,3 +388,40 @@ def test_finding_14_one_outbound_check_for_peers_feeds_and_webhooks() -> None:
     with pytest.raises(OutboundRefused):
         DENY_ALL.check_url("http://198.51.100.1/")
     DENY_ALL.check_url("http://8.8.8.8/")
+
+
+def test_finding_14_guarded_client_connects_to_the_checked_address_keeping_the_host() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from colsec.outbound import OutboundPolicy, guarded_client
+
+    seen: list[str] = []
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers["Host"])
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        policy = OutboundPolicy.from_entries(["127.0.0.0/8", "::1"])
+        with guarded_client(policy, timeout=5) as http:
+            r = http.get(f"http://localhost:{port}/x")
+        assert r.status_code == 204 and seen == [f"localhost:{port}"]
+        assert r.request.url.host == "localhost"
+        with guarded_client(OutboundPolicy.from_entries(["127.0.0.0/8"]), timeout=5) as http:
+            import socket
+
+            if any(i[0] == socket.AF_INET6 for i in socket.getaddrinfo("localhost", port)):
+                with pytest.raises(httpx.ConnectError):  # ::1 is not allow-listed: every address must be
+                    http.get(f"http://localhost:{port}/x")
+    finally:
+        server.shutdown()
+        server.server_close()
