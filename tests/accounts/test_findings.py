@@ -230,7 +230,11 @@ def test_finding_11_throttle_is_shared_by_every_process(database: Database, make
 
     acc = make_account(Role.ANALYST, org="ORG-A")
     settings = Settings(
-        data_dir=tmp_path / "d", database_url=database.url, secret_key="k" * 32, login_max_failures=2
+        data_dir=tmp_path / "d",
+        database_url=database.url,
+        secret_key="k" * 32,
+        login_max_failures=2,
+        login_backoff_base_seconds=60.0,
     )
     with TestClient(create_app(settings, database=database), client=("198.51.100.3", 1)) as one:
         for _ in range(3):
@@ -425,3 +429,24 @@ def test_finding_14_guarded_client_connects_to_the_checked_address_keeping_the_h
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_finding_11_backoff_doubles_up_to_the_cap_and_then_expires(database: Database, make_account) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from colsec.accounts import throttle
+    from colsec.accounts.models import LoginThrottle
+    from colsec.accounts.throttle import Throttle
+
+    policy = Throttle(free=5, base_seconds=1.0, cap_seconds=900.0)
+    assert [policy.delay(n) for n in (1, 4, 5, 6, 7, 20, 10_000)] == [0, 0, 1, 2, 4, 900, 900]
+    with database.unit_of_work() as s:
+        for _ in range(5):
+            throttle.register_failure(s, username="Someone", source="198.51.100.1", policy=policy)
+        assert throttle.is_blocked(s, username="someone", source="198.51.100.1")
+        assert not throttle.is_blocked(s, username="someone", source="198.51.100.2")
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        s.execute(update(LoginThrottle).values(blocked_until=past))
+        assert not throttle.is_blocked(s, username="someone", source="198.51.100.1")  # a wait, not a lock
