@@ -25,6 +25,7 @@ def _run(
     args: list[str], folder: Path, url: str, secret: str = "node-b-secret"
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLSEC_DATA_DIR": str(folder), "COLSEC_DATABASE_URL": url, "COLUMNS": "300"}
+    env["COLSEC_OUTBOUND_ALLOW"] = "127.0.0.0/8"
     env["COLSEC_SECRET_KEY"] = secret
     return subprocess.run([*COLSEC, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
 

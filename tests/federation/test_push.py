@@ -12,10 +12,11 @@ from colsec.store.service import import_objects
 from colsec.taxii.client import TaxiiClient
 from federation.medallion import PASSWORD, USER, MedallionNode
 from federation.stixgen import indicator
+from loopback import LOOPBACK
 
 
 def _on_medallion(node: MedallionNode, ids: list[str]) -> set[str]:
-    with TaxiiClient(node.root_url, username=USER, password=PASSWORD) as c:
+    with TaxiiClient(node.root_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as c:
         return {o["id"] for p in c.iter_pages(node.collection_id) for o in p.objects if o["id"] in ids}
 
 
@@ -38,15 +39,15 @@ def test_push_urgent_objects(database: Database, medallion: MedallionNode) -> No
         import_objects(s, actor=SYSTEM, objects=[green, amber, red, routine], owner_org_id=ours.id)
         import_objects(s, actor=SYSTEM, objects=[grouped], owner_org_id=ours.id, sharing_group_id=group.id)
     all_ids = [o["id"] for o in (green, amber, red, grouped, routine)]
-    high, results = push_new_urgent(database, 0)
+    high, results = push_new_urgent(database, 0, outbound=LOOPBACK)
     assert high > 0 and [r.peer for r in results] == ["ref"] and results[0].error is None
     assert results[0].pushed == 2
     assert _on_medallion(medallion, all_ids) == {green["id"], amber["id"]}
     # Nothing new: nothing pushed again.
-    again_high, again = push_new_urgent(database, high)
+    again_high, again = push_new_urgent(database, high, outbound=LOOPBACK)
     assert again_high == high and again == []
     # An operator's push of a routine object; RED still refused.
-    results = push_ids(database, [routine["id"], red["id"]])
+    results = push_ids(database, [routine["id"], red["id"]], outbound=LOOPBACK)
     assert results[0].pushed == 1
     assert _on_medallion(medallion, all_ids) == {green["id"], amber["id"], routine["id"]}
     with database.unit_of_work(write=False) as s:

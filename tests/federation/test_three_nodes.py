@@ -30,6 +30,7 @@ from colsec.store.versions import revoke_object
 from colsec.taxii.client import TaxiiClient
 from federation.nodes import ALLIANCE, Chain, chain
 from federation.stixgen import indicator
+from loopback import LOOPBACK
 
 GROUPS: dict[str, tuple[str, ...] | None] = {
     "none": None,
@@ -109,7 +110,7 @@ def _seed(nodes: Chain, tag: str) -> dict[str, tuple[TLP, str, str]]:
 
 def _sync(nodes: Chain) -> None:
     for down, up in (("B", "A"), ("C", "B")):
-        report = sync_peer(nodes.nodes[down].database, f"node-{up}", page_size=7)
+        report = sync_peer(nodes.nodes[down].database, f"node-{up}", page_size=7, outbound=LOOPBACK)
         assert report.ok, report.error
 
 
@@ -206,14 +207,14 @@ def test_same_answers_from_our_server_and_medallion(nodes: Chain, tmp_path: Path
     objs = [indicator(i, tlp=TLP.CLEAR, tag="both") for i in range(120)]
     med = start_medallion(tmp_path / "med", max_page_size=50)
     try:
-        with TaxiiClient(med.root_url, username=USER, password=PASSWORD) as cl:
+        with TaxiiClient(med.root_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as cl:
             cl.wait_status(cl.add_objects(med.collection_id, objs))
             from_medallion = [o for p in cl.iter_pages(med.collection_id, limit=25) for o in p.objects]
     finally:
         med.stop()
     a = nodes.nodes["A"]
     peer = a.add_account("reader-both", org="ORG-C")
-    with TaxiiClient(a.discovery_url, username=peer.username, token=peer.token) as cl:
+    with TaxiiClient(a.discovery_url, outbound=LOOPBACK, username=peer.username, token=peer.token) as cl:
         coll = a.add_collection("both")
         cl.wait_status(cl.add_objects(coll, objs))
         from_ours = [o for p in cl.iter_pages(coll, limit=25) for o in p.objects]

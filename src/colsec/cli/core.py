@@ -283,12 +283,10 @@ def audit_checkpoint() -> None:
 @audit_app.command("fetch")
 def audit_fetch(
     peer: Annotated[str, typer.Argument(help="Peer name (as in 'colsec peer list')")],
-    allow_private: Annotated[
-        bool, typer.Option(help="Allow a peer on a private or loopback address")
-    ] = False,
 ) -> None:
     """Fetch a peer's signed audit head and keep it; exit 1 if its log went backwards since."""
     from colsec.federation.sync import load_peer
+    from colsec.outbound import from_settings
     from colsec.store.audit_anchor import keep_peer_checkpoint
     from colsec.taxii.client import TaxiiClientError
 
@@ -296,7 +294,7 @@ def audit_fetch(
     db = get_database(settings)
     try:
         cfg = load_peer(db, peer)
-        with cfg.client(allow_private=settings.allow_private_peers) as client:
+        with cfg.client(outbound=from_settings(settings)) as client:
             received = client.node_json("/api/v1/audit/checkpoint")
         cp, problem = keep_peer_checkpoint(settings.data_dir, cfg.name, received)
     except TaxiiClientError as exc:

@@ -145,18 +145,17 @@ def feed_cmd(
     source: Annotated[str, typer.Argument(help="MISP feed folder or http(s) URL (with manifest.json)")],
     org: Annotated[str | None, typer.Option(help="Owner organisation (short name)")] = None,
     as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
-    allow_private: Annotated[
-        bool, typer.Option(help="Allow a feed on a private or loopback address")
-    ] = False,
 ) -> None:
     """Pull a MISP feed: only events whose timestamp changed are fetched; each event is its own unit."""
     from colsec.formats.misp_feed import import_feed
+    from colsec.outbound import from_settings
+    from colsec.settings import Settings
 
     with open_session() as session:
         actor = resolve_actor(session, as_user)
         owner = _owner(session, org) if actor.org_id is None else actor.org_id
         report = import_feed(
-            session, actor=actor, source=source, owner_org_id=owner, allow_private=allow_private
+            session, actor=actor, source=source, owner_org_id=owner, outbound=from_settings(Settings())
         )
     console.print(
         f"{report.events_in_manifest} events in manifest: {report.fetched} fetched, "

@@ -170,11 +170,12 @@ def alerts_list(
 def webhooks_add(url: str, secret: str, as_user: Annotated[str, typer.Option("--as")]) -> None:
     """Register an outbound webhook for the user's organisation."""
     from colsec.intel.notify import create_webhook
+    from colsec.outbound import from_settings
     from colsec.settings import Settings
 
     with open_session() as session:
         hook = create_webhook(session, actor=resolve_actor(session, as_user), url=url, secret=secret,
-                              allow_private=Settings().allow_private_peers)  # fmt: skip
+                              outbound=from_settings(Settings()))  # fmt: skip
         console.print(f"webhook {hook.id} → {hook.url}")
 
 
@@ -183,7 +184,8 @@ def webhooks_deliver() -> None:
     """Send pending webhook deliveries now (retries failed ones up to the attempt limit)."""
     from colsec.cli.common import get_database
     from colsec.intel.notify import deliver_pending
+    from colsec.outbound import from_settings
     from colsec.settings import Settings
 
-    n = deliver_pending(get_database().engine, allow_private=Settings().allow_private_peers)
+    n = deliver_pending(get_database().engine, outbound=from_settings(Settings()))
     console.print(f"{n} delivery(ies) sent")

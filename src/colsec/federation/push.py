@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from colsec.db import Database
 from colsec.federation.models import Peer
 from colsec.federation.sync import PeerConfig, load_peers
+from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.stix.tlp import TLP
 from colsec.store.models import StixObject
 from colsec.store.policy import SharedFacts, may_share
@@ -55,7 +56,7 @@ def push_objects(
     rows: Sequence[StixObject],
     *,
     peers: Sequence[PeerConfig] | None = None,
-    allow_private: bool = True,
+    outbound: OutboundPolicy = DENY_ALL,
     timeout: float = 5.0,
 ) -> list[PushResult]:
     """POST these object versions to every peer with an inbox collection that may see them."""
@@ -76,9 +77,7 @@ def push_objects(
         if not objs:
             continue
         try:
-            with peer.client(
-                allow_private=allow_private, timeout=timeout, max_retries=1, backoff=0.2
-            ) as client:
+            with peer.client(outbound=outbound, timeout=timeout, max_retries=1, backoff=0.2) as client:
                 assert peer.push_collection is not None
                 client.add_objects(peer.push_collection, objs)
             result.pushed = len(objs)

@@ -30,6 +30,7 @@ from colsec.db import Database
 from colsec.errors import ColsecError
 from colsec.federation.models import Peer, PeerCursor
 from colsec.federation.service import GROUP_PROPERTY, peer_collections
+from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.stix.ids import is_valid_id, parse_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.models import Collection, SharingGroup, SharingGroupMember, StixObject
@@ -69,10 +70,8 @@ class PeerConfig:
     pull_interval_seconds: int
     enabled: bool
 
-    def client(self, *, allow_private: bool = True, **kw: Any) -> TaxiiClient:
-        return TaxiiClient(
-            self.url, token=self.token, username=self.username, allow_private=allow_private, **kw
-        )
+    def client(self, *, outbound: OutboundPolicy = DENY_ALL, **kw: Any) -> TaxiiClient:
+        return TaxiiClient(self.url, token=self.token, username=self.username, outbound=outbound, **kw)
 
     @property
     def actor(self) -> Actor:
@@ -356,7 +355,7 @@ def sync_peer(
     peer: PeerConfig | str,
     *,
     page_size: int = 1000,
-    allow_private: bool = True,
+    outbound: OutboundPolicy = DENY_ALL,
     stop: threading.Event | None = None,
     on_page: Callable[[SyncReport], None] | None = None,
     client_options: Mapping[str, Any] | None = None,
@@ -367,7 +366,7 @@ def sync_peer(
     report = SyncReport(peer=cfg.name)
     started = time.monotonic()
     try:
-        with cfg.client(allow_private=allow_private, **dict(client_options or {})) as client:
+        with cfg.client(outbound=outbound, **dict(client_options or {})) as client:
             root = client.api_root_url()
             cols = list(cfg.collections) or [
                 c["id"] for c in client.collections(root) if c.get("can_read", True)
@@ -438,7 +437,7 @@ def pull_once(
     owner_org_id: int | None = None,
     origin: str | None = None,
     added_after: str | None = None,
-    allow_private: bool = True,
+    outbound: OutboundPolicy = DENY_ALL,
     page_size: int = 1000,
     on_page: Callable[[SyncReport], None] | None = None,
     limits: WriteLimits | None = None,
@@ -460,7 +459,7 @@ def pull_once(
     )
     report = SyncReport(peer=source)
     started = time.monotonic()
-    with TaxiiClient(url, token=token, username=username, allow_private=allow_private) as client:
+    with TaxiiClient(url, token=token, username=username, outbound=outbound) as client:
         root = client.api_root_url()
         cols = collections or [c["id"] for c in client.collections(root) if c.get("can_read", True)]
         report.collections = list(cols)

@@ -19,6 +19,7 @@ from colsec.accounts.roles import Actor
 from colsec.db import Database
 from colsec.errors import ColsecError, NotFound
 from colsec.formats.registry import ImportFormat
+from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.stix.ids import now_timestamp
 from colsec.stix.tlp import TLP
 from colsec.store.gate import WriteLimits
@@ -129,15 +130,21 @@ def run_import_job(
 
 
 def run_feed_job(
-    database: Database, job: ImportJob, *, actor: Actor, url: str, default_tlp: TLP | None
+    database: Database,
+    job: ImportJob,
+    *,
+    actor: Actor,
+    url: str,
+    default_tlp: TLP | None,
+    outbound: OutboundPolicy = DENY_ALL,
 ) -> None:
-    """Pull a MISP feed (http(s) only, public addresses only) in its own transaction."""
+    """Pull a MISP feed (http(s) only, global or allow-listed addresses only) in its own transaction."""
     from colsec.formats.misp_feed import import_feed
 
     job.status = "running"
     try:
         with database.unit_of_work() as session:
-            report = import_feed(session, actor=actor, source=url, default_tlp=default_tlp)
+            report = import_feed(session, actor=actor, source=url, default_tlp=default_tlp, outbound=outbound)
         job.result = report.to_dict()
         job.processed = report.fetched
         job.status = "succeeded"

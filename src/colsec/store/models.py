@@ -38,6 +38,10 @@ class SharingGroup(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The organisation that alone changes the members; NULL: owned by the node operator.
+    owner_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"), index=True
+    )
 
 
 class SharingGroupMember(Base):

@@ -14,9 +14,7 @@ dropped connections) are retried with exponential backoff.
 
 from __future__ import annotations
 
-import ipaddress
 import random
-import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ import orjson
 
 from colsec.errors import InvalidInput, UpstreamError
 from colsec.jsonutil import check_text_depth
+from colsec.outbound import DENY_ALL, GuardedTransport, OutboundPolicy, OutboundRefused
 from colsec.stix.ids import format_timestamp, parse_timestamp
 
 __all__ = [
@@ -43,7 +42,6 @@ __all__ = [
 TAXII_MEDIA = "application/taxii+json;version=2.1"
 STIX_MEDIA = "application/stix+json;version=2.1"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_METADATA_HOSTS = frozenset({"169.254.169.254", "fd00:ec2::254", "metadata.google.internal"})
 
 
 class TaxiiClientError(UpstreamError):
@@ -92,20 +90,6 @@ def safe_resume_point(page: ObjectsPage) -> str | None:
     return format_timestamp(parse_timestamp(page.date_added_last) - timedelta(microseconds=1))
 
 
-def _is_private(host: str) -> bool:
-    if host in _METADATA_HOSTS or host == "localhost":
-        return True
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False  # resolution fails later with a connection error
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if addr.is_loopback or addr.is_link_local or addr.is_private or addr.is_reserved or addr.is_multicast:
-            return True
-    return False
-
-
 class TaxiiClient:
     """One TAXII 2.1 server; ``url`` is its discovery URL or one API root URL."""
 
@@ -122,7 +106,7 @@ class TaxiiClient:
         max_backoff: float = 10.0,
         max_bytes: int = 64 * 1024 * 1024,
         max_depth: int = 64,
-        allow_private: bool = True,
+        outbound: OutboundPolicy = DENY_ALL,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         parts = urlsplit(url)
@@ -134,11 +118,12 @@ class TaxiiClient:
             parts.hostname.lower(),
             parts.port or (443 if parts.scheme == "https" else 80),
         )
-        if not allow_private and _is_private(parts.hostname):
-            raise TaxiiClientError(
-                f"refusing {parts.hostname}: loopback, private, link-local and metadata addresses are not allowed",
-                kind="ssrf",
-            )
+        if transport is None:  # an injected transport (in-process peer) reaches no network
+            try:
+                outbound.check_host(parts.hostname, parts.port)
+            except OutboundRefused as exc:
+                raise TaxiiClientError(exc.message, kind="ssrf") from None
+            transport = GuardedTransport(outbound)
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff

@@ -119,9 +119,10 @@ def create_app(
 
     from colsec.taxii.legacy import LegacyRootPaths
     from colsec.taxii.routes import router as taxii_router
-    from colsec.web.api import federation, imports, objects, system
+    from colsec.web.api import accounts, federation, imports, objects, system
 
     app.include_router(system.router)
+    app.include_router(accounts.router)
     app.include_router(objects.router)
     app.include_router(imports.router)
     app.include_router(taxii_router)

@@ -19,6 +19,7 @@ from colsec.intel.correlation import CorrelationConfig, rebuild
 from colsec.intel.hooks import benign_lookup, config
 from colsec.intel.models import Vulnerability
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
+from colsec.outbound import from_settings
 from colsec.settings import Settings
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
 from colsec.web.params import MAX_ID, CursorQuery, IdPath
@@ -198,18 +199,18 @@ def mark_read(db: DbDep, actor: ActorDep, alert_id: IdPath) -> None:
 
 
 @router.get("/webhooks", response_model=list[WebhookOut])
-def list_webhooks(db: DbDep, actor: Analyst) -> Any:
+def list_webhooks(db: DbDep, actor: ActorDep) -> Any:
     return notify.list_webhooks(db, actor=actor)
 
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201)
-def create_webhook(request: Request, db: DbDep, actor: Analyst, data: WebhookIn) -> Any:
-    allow = get_settings(request).allow_private_peers
-    return notify.create_webhook(db, actor=actor, url=str(data.url), secret=data.secret, allow_private=allow)
+def create_webhook(request: Request, db: DbDep, actor: ActorDep, data: WebhookIn) -> Any:
+    outbound = from_settings(get_settings(request))
+    return notify.create_webhook(db, actor=actor, url=str(data.url), secret=data.secret, outbound=outbound)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
-def delete_webhook(db: DbDep, actor: Analyst, webhook_id: IdPath) -> None:
+def delete_webhook(db: DbDep, actor: ActorDep, webhook_id: IdPath) -> None:
     notify.delete_webhook(db, actor=actor, webhook_id=webhook_id)
 
 

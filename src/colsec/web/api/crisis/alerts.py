@@ -18,6 +18,7 @@ from colsec.crisis.schemas import (
     WebhookOut,
 )
 from colsec.crisis.ticker import tick
+from colsec.outbound import from_settings
 from colsec.web.api.crisis._common import run_unit
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
 from colsec.web.params import IdPath, IdQuery
@@ -107,11 +108,9 @@ def mark_read(notification_id: IdPath, request: Request, actor: ActorDep) -> Res
 
 @router.post("/webhooks", status_code=201, response_model=WebhookOut)
 def register_webhook(data: WebhookIn, request: Request, actor: ActorDep) -> Any:
-    allow = get_settings(request).allow_private_peers
+    outbound = from_settings(get_settings(request))
     with get_database(request).unit_of_work() as db:
-        return notices.register_webhook(
-            db, actor=actor, url=data.url, secret=data.secret, allow_private=allow
-        )
+        return notices.register_webhook(db, actor=actor, url=data.url, secret=data.secret, outbound=outbound)
 
 
 @router.post("/tick")
