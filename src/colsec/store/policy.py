@@ -181,9 +181,12 @@ def visible_clause(to: Recipient, groups_of_recipient: Collection[int] | None = 
     avoid a subquery; otherwise membership is looked up in SQL.
     """
     latest = aliased(StixObject, name="latest_version")
-    latest_visible = exists().where(
-        latest.id == StixObject.id,
-        latest.is_latest,
-        row_visible_clause(to, groups_of_recipient, latest),
+    # A scalar subquery, not EXISTS: PostgreSQL may turn an EXISTS under OR into a hashed
+    # subplan that reads every latest row once per page; this stays one index probe per row.
+    latest_visible = (
+        select(row_visible_clause(to, groups_of_recipient, latest))
+        .where(latest.id == StixObject.id, latest.is_latest)
+        .limit(1)
+        .scalar_subquery()
     )
     return and_(row_visible_clause(to, groups_of_recipient), or_(StixObject.is_latest, latest_visible))
