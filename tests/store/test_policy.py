@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import uuid
+from pathlib import Path
 
 import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+import colsec.migrations
 from colsec.accounts.roles import SYSTEM
 from colsec.db import Database
 from colsec.stix.ids import canonical_timestamp
@@ -195,3 +200,32 @@ def policy_orgs(database: Database, make_account) -> dict[str, int]:  # type: ig
         s.flush()
         s.add_all([SharingGroupMember(group_id=group.id, organisation_id=orgs[n]) for n in ("OWN", "MEM")])
     return orgs
+
+
+def test_finding_07_rows_stored_before_the_fix_take_their_granular_tlp(database: Database) -> None:
+    """The data migration raises rows written when granular markings were ignored; it never lowers one."""
+
+    def marked(level: TLP, granular: TLP) -> dict[str, object]:
+        return {
+            "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.uuid4()}",
+            "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+            "pattern": "[ipv4-addr:value = '192.0.2.7']", "pattern_type": "stix",
+            "valid_from": "2026-01-01T00:00:00Z", "description": "marked", "object_marking_refs": [marking_id(level)],
+            "granular_markings": [{"marking_ref": marking_id(granular), "selectors": ["description"]}],
+        }  # fmt: skip
+
+    raised, kept = marked(TLP.GREEN, TLP.RED), marked(TLP.AMBER, TLP.CLEAR)
+    with database.unit_of_work() as s:
+        import_objects(s, actor=SYSTEM, objects=[raised, kept])
+        # As the store wrote them before: the object-level TLP only.
+        s.execute(update(StixObject).where(StixObject.id == raised["id"]).values(tlp=int(TLP.GREEN)))
+    path = Path(colsec.migrations.__file__).parent / "versions" / "2026_12_05_granular_tlp_rows.py"
+    spec = importlib.util.spec_from_file_location("granular_tlp_rows", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with database.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+        migration.upgrade()
+    with database.unit_of_work(write=False) as s:
+        tlps = dict(s.execute(select(StixObject.id, StixObject.tlp)).all())
+    assert tlps == {raised["id"]: int(TLP.RED), kept["id"]: int(TLP.AMBER)}
