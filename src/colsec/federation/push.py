@@ -24,7 +24,7 @@ from colsec.federation.sync import PeerConfig, load_peers
 from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.stix.tlp import TLP
 from colsec.store.models import StixObject
-from colsec.store.policy import SharedFacts, may_share
+from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 from colsec.taxii.client import TaxiiClientError
 
@@ -66,12 +66,16 @@ def push_objects(
     ]
     for peer in targets:
         with database.unit_of_work(write=False) as s:
+            # The store's own visibility (policy per version): a version superseded by a
+            # restricted one since it was picked up does not leave.
             to = recipient_for_org(s, peer.organisation_id)
-        objs: list[dict[str, Any]] = [
-            orjson.loads(r.body)
-            for r in rows
-            if _pushable(r) and may_share(SharedFacts(owner_org_id=r.owner_org_id, tlp=TLP(r.tlp)), to)
-        ]
+            seqs = [r.seq for r in rows if _pushable(r)]
+            allowed = set(
+                s.execute(
+                    select(StixObject.seq).where(StixObject.seq.in_(seqs), visible_clause(to))
+                ).scalars()
+            )
+        objs: list[dict[str, Any]] = [orjson.loads(r.body) for r in rows if r.seq in allowed]
         result = PushResult(peer=peer.name)
         results.append(result)
         if not objs:

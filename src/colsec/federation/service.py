@@ -27,8 +27,9 @@ from colsec.accounts.service import get_org_by_name
 from colsec.db import is_sqlite
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.federation.models import Peer
+from colsec.stix.tlp import TLP
 from colsec.store import audit
-from colsec.store.models import SharingGroup, SharingGroupMember, StixObject
+from colsec.store.models import ObjectRecipient, SharingGroup, SharingGroupMember, StixObject
 from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.service import import_objects
 from colsec.store.versions import latest_for_owner, next_modified
@@ -314,21 +315,36 @@ def list_sharing_groups(db: Session) -> list[SharingGroup]:
 
 
 def attach_sharing_group(db: Session, *, actor: Actor, object_id: str, group: str) -> dict[str, Any]:
-    """Restrict an object to a sharing group: a new version that carries the group with it."""
+    """Restrict an object to a sharing group: a new version that carries the group with it.
+
+    The restriction covers the whole history: readers outside the group lose the
+    earlier versions too (``colsec.store.policy.visible_clause``), here and on peers.
+    A group narrows TLP:AMBER only, so attaching one to TLP:CLEAR or GREEN would
+    restrict nothing: refused rather than pretended.  Named recipients stay named.
+    """
     g = get_sharing_group(db, group)
     row = latest_for_owner(db, actor=actor, object_id=object_id, action="change its sharing group")
     body = orjson.loads(row.body)
     if "modified" not in body:
         raise InvalidInput(f"{object_id}: objects without versions (SCOs) cannot carry a sharing group")
+    if row.tlp < int(TLP.AMBER):
+        raise InvalidInput(
+            f"{object_id}: a sharing group restricts TLP:AMBER objects only; this one is "
+            f"{TLP(row.tlp).display}, so mark it TLP:AMBER to restrict it"
+        )
     members = [o.identity_id for o in group_members(db, g.id)]
     body[GROUP_PROPERTY] = {"name": g.name, "members": sorted(members)}
     body["modified"] = next_modified(row.modified)
+    recipients = db.execute(
+        select(ObjectRecipient.organisation_id).where(ObjectRecipient.object_seq == row.seq)
+    ).scalars()
     import_objects(
         db,
         actor=actor,
         objects=[body],
         owner_org_id=row.owner_org_id,
         sharing_group_id=g.id,
+        recipient_org_ids=sorted(recipients),
         origin=row.origin,
     )
     audit.record(db, actor=actor, action="sharing_group.attach", target=object_id, details={"group": g.name})

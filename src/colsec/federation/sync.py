@@ -34,7 +34,7 @@ from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.stix.ids import is_valid_id, parse_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.models import Collection, SharingGroup, SharingGroupMember, StixObject
-from colsec.store.policy import SharedFacts, received_facts
+from colsec.store.policy import SharedFacts, received_facts, restricted_tlp
 from colsec.store.service import WriteLimits, import_objects
 from colsec.taxii.client import ObjectsPage, TaxiiClient, TaxiiClientError, safe_resume_point
 
@@ -251,7 +251,7 @@ def store_page(
                 rejected.append({"id": oid, "message": exc.message})
                 continue
         facts = received_facts(
-            SharedFacts(owner_org_id=None, tlp=tlp_of(obj, TLP.AMBER) or TLP.AMBER),
+            SharedFacts(owner_org_id=None, tlp=restricted_tlp(obj, tlp_of(obj, TLP.AMBER)) or TLP.AMBER),
             creator_org_id=creators.get(str(obj.get("created_by_ref") or "")),
             sender_org_id=peer.organisation_id,
             our_org_id=peer.local_org_id,

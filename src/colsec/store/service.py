@@ -49,7 +49,7 @@ from colsec.store.models import (
     Observable,
     StixObject,
 )
-from colsec.store.policy import GROUP_PROPERTY
+from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.rows import Clock as _Clock
 from colsec.store.rows import fix_latest, inherit_collections, insert_stmt
 
@@ -204,6 +204,8 @@ def _import_objects(
                 marking_id(default_tlp),
             ]
             level = default_tlp
+        # Granular TLP markings restrict the whole row (colsec.store.policy explains why).
+        level = restricted_tlp(body_obj, level)
         if claim is not None and GROUP_PROPERTY not in body_obj and facts.type != "marking-definition":
             body_obj[GROUP_PROPERTY] = claim  # the restriction travels with the object to peers
         body = orjson.dumps(body_obj, option=orjson.OPT_SORT_KEYS)

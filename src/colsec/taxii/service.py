@@ -1,8 +1,10 @@
 """TAXII 2.1 server verbs: API roots, collections and their rights, reads, writes, status resources.
 
 Reads go through ``colsec.store.queries.list_objects`` (keyset paging on
-``(date_added, seq)`` and the ``visible_clause`` sharing policy), so every object a
-TAXII caller sees passed the same policy as everywhere else.  Responses are built
+``(date_added, seq)`` and the ``visible_clause`` sharing policy, per version: an
+older version shows only while its latest version is visible too), so every object a
+TAXII caller sees, in objects, manifests and version lists, passed the same policy as
+everywhere else.  Responses are built
 from the stored raw JSON bodies, concatenated as bytes: no per-object JSON round trip.
 """
 
@@ -373,7 +375,7 @@ def read_page(
     if filters.spec_versions:
         stmt = stmt.where(StixObject.spec_version.in_(filters.spec_versions))
     try:
-        stmt = version_clause(stmt, filters.versions or [default_version])
+        stmt = version_clause(stmt, filters.versions or [default_version], viewer)
     except InvalidInput as exc:
         raise BadRequest(exc.message) from None
     if filters.added_after is not None:
