@@ -88,7 +88,7 @@ def collection_list(
 @taxii_app.command("load-medallion")
 def load_medallion_cmd(
     file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="medallion data file or config file")
+        Path, typer.Argument(help="medallion data file or config file")
     ],
     org: Annotated[str | None, typer.Option(help="Organisation owning the imported objects")] = None,
     users_org: Annotated[
@@ -128,3 +128,7 @@ def load_medallion_cmd(
     )
     for f in report.failures[:20]:
         console.print(f"  refused {f.get('id') or '?'}: {f.get('message')}", highlight=False)
+    if report.upgraded:
+        console.print(f"STIX 2.0 objects migrated to 2.1: {len(report.upgraded):,}")
+    for u in report.upgraded[:20]:
+        console.print(f"  upgraded {u['id']} {u['version']}: {u['changes']}", highlight=False)

@@ -50,6 +50,7 @@ __all__ = [
     "get_api_root",
     "get_collection",
     "get_status",
+    "has_object",
     "list_collections",
     "may",
     "parse_rights",
@@ -331,7 +332,10 @@ class Page:
 
 
 def _version_of(row: Any) -> str:
-    return str(row.modified or row.created or row.date_added)
+    """The version as the object states it: the columns hold a re-padded canonical form."""
+    obj = orjson.loads(row.body)
+    stated = obj.get("modified") or obj.get("created") if isinstance(obj, dict) else None
+    return stated if isinstance(stated, str) else str(row.modified or row.created or row.date_added)
 
 
 def _media_of(row: Any) -> str:
@@ -387,6 +391,26 @@ def read_page(
     rows = rows[: filters.limit]
     nxt = queries.encode_cursor(queries.Cursor(rows[-1].date_added, rows[-1].seq)) if more and rows else None
     return Page(rows=rows, more=more, next=nxt)
+
+
+def has_object(db: Session, *, actor: Actor, collection: Collection, object_id: str) -> bool:
+    """True when some version of the object is in the collection and visible to the caller.
+
+    Tells "filters excluded every version" (an empty envelope, as the reference server
+    answers) from "no such object here" (404) without disclosing what the caller cannot see.
+    """
+    viewer = queries.recipient_for_org(db, actor.org_id)
+    stmt = (
+        select(StixObject.seq)
+        .join(CollectionObject, CollectionObject.object_seq == StixObject.seq)
+        .where(
+            CollectionObject.collection_id == collection.id,
+            StixObject.id == object_id,
+            visible_clause(viewer),
+        )
+        .limit(1)
+    )
+    return db.execute(stmt).first() is not None
 
 
 # --- writes -------------------------------------------------------------------------------------
