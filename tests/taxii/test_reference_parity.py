@@ -121,7 +121,10 @@ def test_stix20_objects_of_a_medallion_backend_are_migrated(loaded: tuple[Node, 
     assert "STIX 2.0 objects migrated to 2.1: 1" in output
     assert f"upgraded {MALWARE} 2018-02-23T18:30:00.000Z: spec_version 2.1 added" in output
     coll = _coll(node)
-    assert sorted(coll.object_versions(MALWARE)["versions"]) == ["2017-01-27T13:49:53.997Z", "2018-02-23T18:30:00.000Z"]
+    assert sorted(coll.object_versions(MALWARE)["versions"]) == [
+        "2017-01-27T13:49:53.997Z",
+        "2018-02-23T18:30:00.000Z",
+    ]
     latest = coll.get_object(MALWARE)["objects"]
     assert [(o["modified"], o["spec_version"], o["created"], o["is_family"]) for o in latest] == [
         ("2018-02-23T18:30:00.000Z", "2.1", "2017-01-27T13:49:53.997Z", True)

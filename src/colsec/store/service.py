@@ -39,6 +39,7 @@ from colsec.store.models import (
     StixObject,
 )
 from colsec.store.policy import GROUP_PROPERTY
+from colsec.store.publishing import include_new
 
 __all__ = [
     "BATCH_SIZE",
@@ -212,6 +213,7 @@ def _import_objects(
             details={"errors": result.errors, "received": result.received},
         )
     if result.inserted_seqs:
+        include_new(db, result.inserted_seqs)  # filter collections publish what matches
         for hook in POST_IMPORT_HOOKS:
             hook(db, result.inserted_seqs)
     if result.inserted:

@@ -210,7 +210,7 @@ def _envelope_objects(raw: bytes, max_depth: int) -> list[Any]:
     if "objects" not in data:
         if "type" in data or "id" in data:
             raise InvalidInput(
-                "the body is a bare STIX object, not a TAXII envelope: send {\"objects\": [...]}"
+                'the body is a bare STIX object, not a TAXII envelope: send {"objects": [...]}'
             )
         raise InvalidInput("the envelope has no 'objects' list")
     objects = data["objects"]
