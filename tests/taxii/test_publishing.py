@@ -73,7 +73,13 @@ def test_filter_collection_fills_as_objects_arrive(db: Session) -> None:
         db, actor=_admin(), title="Green indicators of ORG-A",
         filter_names=FilterNames.from_terms(["type=indicator", "owner=ORG-A", "tlp=green"]),
     )  # fmt: skip
-    assert coll.filter == {"types": ["indicator"], "owners": ["ORG-A"], "labels": [], "tlp": "green", "group": None}
+    assert coll.filter == {
+        "types": ["indicator"],
+        "owners": ["ORG-A"],
+        "labels": [],
+        "tlp": "green",
+        "group": None,
+    }
     green, amber, malware, other = obj(), obj(tlp=TLP.AMBER), obj("malware"), obj()
     import_objects(db, actor=a, objects=[green, amber, malware])
     import_objects(db, actor=b, objects=[other])
@@ -99,7 +105,9 @@ def test_labels_and_sharing_group_filters(db: Session) -> None:
     by_label = publish.publish_collection(
         db, actor=_admin(), title="APT", filter_names=FilterNames(labels=["apt", "ransomware"])
     )
-    by_group = publish.publish_collection(db, actor=_admin(), title="Baltic", filter_names=FilterNames(group="Baltic"))
+    by_group = publish.publish_collection(
+        db, actor=_admin(), title="Baltic", filter_names=FilterNames(group="Baltic")
+    )
     tagged, plain, grouped = obj(labels=["ransomware"]), obj(labels=["benign"]), obj()
     import_objects(db, actor=a, objects=[tagged, plain])
     import_objects(db, actor=a, objects=[grouped], sharing_group_id=group.id)
@@ -114,13 +122,19 @@ def test_explicit_add_and_remove(db: Session) -> None:
     red = obj(tlp=TLP.RED)
     import_objects(db, actor=a, objects=[v1, v2, red])
     coll = publish.publish_collection(db, actor=_admin(), title="Hand-picked")
-    assert publish.add_objects(db, actor=_admin(), collection_id=coll.id, object_ids=[v1["id"], red["id"]]) == 3
+    assert (
+        publish.add_objects(db, actor=_admin(), collection_id=coll.id, object_ids=[v1["id"], red["id"]]) == 3
+    )
     assert publish.add_objects(db, actor=_admin(), collection_id=coll.id, object_ids=[v1["id"]]) == 0
     assert publish.remove_objects(db, actor=_admin(), collection_id=coll.id, object_ids=[v1["id"]]) == 2
     assert {i for i, _ in members(db, coll.id)} == {red["id"]}
     with pytest.raises(NotFound, match="not in the store"):
-        publish.add_objects(db, actor=_admin(), collection_id=coll.id, object_ids=["indicator--" + str(uuid.uuid4())])
-    capped = publish.publish_collection(db, actor=_admin(), title="Capped", filter_names=FilterNames(tlp="amber"))
+        publish.add_objects(
+            db, actor=_admin(), collection_id=coll.id, object_ids=["indicator--" + str(uuid.uuid4())]
+        )
+    capped = publish.publish_collection(
+        db, actor=_admin(), title="Capped", filter_names=FilterNames(tlp="amber")
+    )
     with pytest.raises(InvalidInput, match="ceiling TLP:AMBER"):
         publish.add_objects(db, actor=_admin(), collection_id=capped.id, object_ids=[red["id"]])
     with pytest.raises(Forbidden):
@@ -155,11 +169,15 @@ def test_api_is_for_operators_and_publishes_api_imports(client, make_account) ->
     removed = client.post(f"/api/v1/collections/{cid}/objects/remove", json={"ids": [amber["id"]]},
                           headers=admin.headers)  # fmt: skip
     assert removed.json() == {"removed": 1}
-    refused = client.post(f"/api/v1/collections/{cid}/objects", json={"ids": [red["id"]]}, headers=admin.headers)
+    refused = client.post(
+        f"/api/v1/collections/{cid}/objects", json={"ids": [red["id"]]}, headers=admin.headers
+    )
     assert refused.status_code == 422 and "ceiling" in refused.json()["detail"]
     cleared = client.put(f"/api/v1/collections/{cid}/filter", json={"filter": None}, headers=admin.headers)
     assert cleared.status_code == 200 and cleared.json()["filter"] is None
-    added = client.post(f"/api/v1/collections/{cid}/objects", json={"ids": [red["id"]]}, headers=admin.headers)
+    added = client.post(
+        f"/api/v1/collections/{cid}/objects", json={"ids": [red["id"]]}, headers=admin.headers
+    )
     assert added.json() == {"added": 1}
     listed = client.get("/api/v1/collections", headers=admin.headers).json()
     assert [(c["title"], c["versions"]) for c in listed] == [("Published", 1)]

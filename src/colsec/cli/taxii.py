@@ -180,7 +180,8 @@ def collection_list(
 def _describe(spec: dict[str, object] | None) -> str:
     if spec is None:
         return "-"
-    parts = [f"{k}={','.join(v) if isinstance(v, list) else v}" for k, v in spec.items() if v]
+    terms = {"types": "type", "owners": "owner", "labels": "label"}  # as --filter takes them
+    parts = [f"{terms.get(k, k)}={','.join(v) if isinstance(v, list) else v}" for k, v in spec.items() if v]
     return " ".join(parts) or "everything"
 
 
