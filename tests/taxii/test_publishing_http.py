@@ -14,10 +14,13 @@ import sys
 import uuid
 from pathlib import Path
 
+import httpx
 from taxii2client.v21 import Collection
 
 from colsec.stix.tlp import TLP, marking_id
 from taxii.server import Node
+
+TAXII = "application/taxii+json;version=2.1"
 
 
 def _colsec(node: Node, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -82,3 +85,25 @@ def test_cli_refusals_are_one_line(taxii_node: Node, tmp_path: Path) -> None:
         r = _colsec(taxii_node, *args, cwd=tmp_path)
         lines = [line for line in r.stderr.splitlines() if line.strip()]
         assert r.returncode != 0 and len(lines) == 1 and message in lines[0], (args, r.stderr)
+
+
+def test_empty_resource_never_discloses_an_object_the_reader_cannot_see(taxii_node: Node) -> None:
+    """The 200-empty answer for "filters excluded every version" is only for readers who may see the object."""
+    analyst = taxii_node.accounts["analyst"]
+    other = taxii_node.accounts.get("reader-b") or taxii_node.add_account("reader-b", org="ORG-B")
+    url = taxii_node.collection_url()
+    red = _indicator(9, TLP.RED)
+    assert (
+        Collection(url, user=analyst.username, password=analyst.token)
+        .add_objects({"objects": [red]})
+        .success_count
+        == 1
+    )
+    later = {"added_after": "2999-01-01T00:00:00Z"}
+    owner = httpx.get(
+        f"{url}objects/{red['id']}/", params=later, auth=analyst.auth, headers={"Accept": TAXII}
+    )
+    assert owner.status_code == 200 and owner.json() == {}
+    for path in (f"objects/{red['id']}/", f"objects/{red['id']}/versions/"):
+        r = httpx.get(f"{url}{path}", params=later, auth=other.auth, headers={"Accept": TAXII})
+        assert r.status_code == 404, path

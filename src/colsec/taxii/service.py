@@ -394,23 +394,22 @@ def read_page(
 
 
 def has_object(db: Session, *, actor: Actor, collection: Collection, object_id: str) -> bool:
-    """True when some version of the object is in the collection and visible to the caller.
+    """True when a version of the object is in the collection and its latest version is visible.
 
     Tells "filters excluded every version" (an empty envelope, as the reference server
-    answers) from "no such object here" (404) without disclosing what the caller cannot see.
+    answers) from "no such object here" (404); existence is disclosed only to a caller
+    who may see the object as it now stands (history is visible as far as the latest is).
     """
     viewer = queries.recipient_for_org(db, actor.org_id)
-    stmt = (
-        select(StixObject.seq)
-        .join(CollectionObject, CollectionObject.object_seq == StixObject.seq)
-        .where(
-            CollectionObject.collection_id == collection.id,
-            StixObject.id == object_id,
-            visible_clause(viewer),
-        )
-        .limit(1)
+    member = (
+        select(CollectionObject.object_seq)
+        .join(StixObject, StixObject.seq == CollectionObject.object_seq)
+        .where(CollectionObject.collection_id == collection.id, StixObject.id == object_id)
     )
-    return db.execute(stmt).first() is not None
+    latest = select(StixObject.seq).where(
+        StixObject.id == object_id, StixObject.is_latest, visible_clause(viewer)
+    )
+    return db.execute(member.limit(1)).first() is not None and db.execute(latest.limit(1)).first() is not None
 
 
 # --- writes -------------------------------------------------------------------------------------
