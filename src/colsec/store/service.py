@@ -50,6 +50,7 @@ from colsec.store.models import (
     StixObject,
 )
 from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
+from colsec.store.publishing import include_new
 from colsec.store.rows import Clock as _Clock
 from colsec.store.rows import fix_latest, inherit_collections, insert_stmt
 
@@ -245,6 +246,7 @@ def _import_objects(
             details={"errors": result.errors, "received": result.received},
         )
     if result.inserted_seqs:
+        include_new(db, result.inserted_seqs)  # filter collections publish what matches
         for hook in POST_IMPORT_HOOKS:
             hook(db, result.inserted_seqs)
     if result.inserted:

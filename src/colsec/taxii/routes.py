@@ -159,7 +159,7 @@ def get_object(
     filters = _filters(request)
     page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
     if not page.rows and filters.next is None:
-        raise NotFound(f"object {object_id} not found in collection {collection_id}")
+        return _nothing_matched(db, actor, coll, object_id)
     return _taxii(page.envelope(), headers=page.headers)
 
 
@@ -174,8 +174,15 @@ def get_versions(
     filters.versions = ["all"]
     page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
     if not page.rows and filters.next is None:
-        raise NotFound(f"object {object_id} not found in collection {collection_id}")
+        return _nothing_matched(db, actor, coll, object_id)
     return _taxii(page.versions(), headers=page.headers)
+
+
+def _nothing_matched(db: Any, actor: Actor, coll: Any, object_id: str) -> Response:
+    """An object here whose versions the filters all excluded: an empty resource, as the reference answers."""
+    if not service.has_object(db, actor=actor, collection=coll, object_id=object_id):
+        raise NotFound(f"object {object_id} not found in collection {coll.id}")
+    return _taxii({})
 
 
 @router.delete("/{api_root}/collections/{collection_id}/objects/{object_id}/")
@@ -201,7 +208,13 @@ def _envelope_objects(raw: bytes, max_depth: int) -> list[Any]:
         raise BadRequest(exc.message) from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a TAXII envelope (a JSON object with an 'objects' list)")
-    objects = data.get("objects", [])
+    if "objects" not in data:
+        if "type" in data or "id" in data:
+            raise InvalidInput(
+                'the body is a bare STIX object, not a TAXII envelope: send {"objects": [...]}'
+            )
+        raise InvalidInput("the envelope has no 'objects' list")
+    objects = data["objects"]
     if not isinstance(objects, list):
         raise BadRequest("the envelope's 'objects' must be a list")
     return objects

@@ -52,6 +52,7 @@ __all__ = [
     "get_api_root",
     "get_collection",
     "get_status",
+    "has_object",
     "list_collections",
     "may",
     "parse_rights",
@@ -333,7 +334,10 @@ class Page:
 
 
 def _version_of(row: Any) -> str:
-    return str(row.modified or row.created or row.date_added)
+    """The version as the object states it: the columns hold a re-padded canonical form."""
+    obj = orjson.loads(row.body)
+    stated = obj.get("modified") or obj.get("created") if isinstance(obj, dict) else None
+    return stated if isinstance(stated, str) else str(row.modified or row.created or row.date_added)
 
 
 def _media_of(row: Any) -> str:
@@ -389,6 +393,25 @@ def read_page(
     rows = rows[: filters.limit]
     nxt = queries.encode_cursor(queries.Cursor(rows[-1].date_added, rows[-1].seq)) if more and rows else None
     return Page(rows=rows, more=more, next=nxt)
+
+
+def has_object(db: Session, *, actor: Actor, collection: Collection, object_id: str) -> bool:
+    """True when a version of the object is in the collection and its latest version is visible.
+
+    Tells "filters excluded every version" (an empty envelope, as the reference server
+    answers) from "no such object here" (404); existence is disclosed only to a caller
+    who may see the object as it now stands (history is visible as far as the latest is).
+    """
+    viewer = queries.recipient_for_org(db, actor.org_id)
+    member = (
+        select(CollectionObject.object_seq)
+        .join(StixObject, StixObject.seq == CollectionObject.object_seq)
+        .where(CollectionObject.collection_id == collection.id, StixObject.id == object_id)
+    )
+    latest = select(StixObject.seq).where(
+        StixObject.id == object_id, StixObject.is_latest, visible_clause(viewer)
+    )
+    return db.execute(member.limit(1)).first() is not None and db.execute(latest.limit(1)).first() is not None
 
 
 # --- writes -------------------------------------------------------------------------------------

@@ -119,13 +119,14 @@ def create_app(
 
     from colsec.taxii.legacy import LegacyRootPaths
     from colsec.taxii.routes import router as taxii_router
-    from colsec.web.api import accounts, federation, imports, objects, system
+    from colsec.web.api import accounts, collections, federation, imports, objects, system
 
     app.include_router(system.router)
     app.include_router(accounts.router)
     app.include_router(objects.router)
     app.include_router(imports.router)
     app.include_router(taxii_router)
+    app.include_router(collections.router)
     from colsec.web.api import intel as intel_api
 
     intel_api.install(app, settings)
