@@ -89,3 +89,32 @@ def test_finding_03_incident_object_visible_only_to_crisis_api_audience(
     body = versions.json()
     objs = body.get("objects", [body])
     assert all(o["object_marking_refs"] == [marking_id(TLP.AMBER_STRICT)] for o in objs)
+
+
+def test_finding_08_member_admin_sees_no_other_members_incident(
+    client: TestClient, alliance: Any, make_account: Any
+) -> None:
+    """An admin of one member is no node operator: another member's incident answers as an absent one."""
+    from colsec.accounts.roles import Role
+
+    nm = alliance.analysts["NM"]
+    ev_admin = make_account(Role.ADMIN, org="EV")
+    r = client.post(
+        f"{BASE}/incidents",
+        headers=nm.headers,
+        json={"title": "Phishing wave", "category": "cyber", "severity": 2, "stix_refs": []},
+    )
+    assert r.status_code == 201, r.text
+    inc_id = r.json()["id"]
+    listed = client.get(f"{BASE}/incidents", headers=ev_admin.headers)
+    assert listed.status_code == 200
+    assert inc_id not in {i["id"] for i in listed.json()}
+    one = client.get(f"{BASE}/incidents/{inc_id}", headers=ev_admin.headers)
+    absent = client.get(f"{BASE}/incidents/{inc_id + 10_000}", headers=ev_admin.headers)
+    assert (
+        (one.status_code, one.json()["error"])
+        == (absent.status_code, absent.json()["error"])
+        == (404, "not_found")
+    )
+    operator = make_account(Role.ADMIN, org="ACC", kind="crisis_centre", operator=True)
+    assert client.get(f"{BASE}/incidents/{inc_id}", headers=operator.headers).status_code == 200

@@ -209,7 +209,7 @@ def get_incident(db: Session, *, actor: Actor, incident_id: int) -> Incident:
 def _may_see(db: Session, actor: Actor, inc: Incident) -> bool:
     return (
         actor.is_system
-        or actor.role == Role.ADMIN
+        or actor.is_operator
         or actor.org_id == inc.organisation_id
         or (org_kind(db, actor.org_id) == "crisis_centre")
     )
@@ -219,7 +219,7 @@ def list_incidents(
     db: Session, *, actor: Actor, status: str | None = None, limit: int = 200
 ) -> list[Incident]:
     stmt = select(Incident).order_by(Incident.id.desc()).limit(min(limit, 1000))
-    if not (actor.is_system or actor.role == Role.ADMIN or org_kind(db, actor.org_id) == "crisis_centre"):
+    if not (actor.is_system or actor.is_operator or org_kind(db, actor.org_id) == "crisis_centre"):
         stmt = stmt.where(or_(Incident.organisation_id == actor.org_id))
     if status:
         stmt = stmt.where(Incident.status == status)

@@ -19,7 +19,7 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from colsec.accounts.roles import Actor, Role
+from colsec.accounts.roles import Actor
 from colsec.db import is_sqlite
 from colsec.errors import Forbidden, InvalidInput, NotFound
 from colsec.stix.tlp import TLP, TLP_BY_NAME
@@ -76,8 +76,8 @@ class FilterSpec:
 
 
 def _require_operator(actor: Actor) -> None:
-    if actor.role != Role.ADMIN:
-        raise Forbidden("only an administrator (node operator) may change what a collection publishes")
+    if not actor.is_operator:
+        raise Forbidden("only the node operator may change what a collection publishes")
 
 
 def _collection(db: Session, collection_id: str) -> Collection:

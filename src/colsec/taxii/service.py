@@ -537,7 +537,7 @@ def get_status(db: Session, *, actor: Actor, api_root: str, status_id: str) -> T
     row = db.get(TaxiiStatus, status_id)
     if row is None or row.api_root != api_root:
         raise NotFound(f"status {status_id} not found")
-    if actor.role != Role.ADMIN and row.organisation_id != actor.org_id:
+    if not actor.is_operator and row.organisation_id != actor.org_id:
         raise NotFound(f"status {status_id} not found")  # another organisation's upload is not disclosed
     return row
 
@@ -578,7 +578,7 @@ def delete_object(
         raise BadRequest(exc.message) from None
     if not page.rows:
         raise NotFound(f"object {object_id} not found in collection {collection.id}")
-    if actor.role != Role.ADMIN and any(r.owner_org_id != actor.org_id for r in page.rows):
+    if not actor.is_operator and any(r.owner_org_id != actor.org_id for r in page.rows):
         raise Forbidden(f"{object_id}: only the owning organisation may delete it from a collection")
     seqs = [r.seq for r in page.rows]
     db.execute(
