@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The local demo's peers and webhooks live on this machine: allow loopback for it alone.
+run: export COLSEC_OUTBOUND_ALLOW ?= 127.0.0.0/8,::1,localhost
 run: $(STAMP)
 	$(BIN)/colsec demo
 	$(BIN)/colsec serve

@@ -169,7 +169,9 @@ def make_account(database: Database) -> Callable[..., Account]:
     """Create (org if needed) + user + token, committed; returns an Account."""
     counter = {"n": 0}
 
-    def make(role: Role | str = Role.ANALYST, org: str = "ORG-A", kind: str = "member") -> Account:
+    def make(
+        role: Role | str = Role.ANALYST, org: str = "ORG-A", kind: str = "member", operator: bool = False
+    ) -> Account:
         counter["n"] += 1
         with database.unit_of_work() as s:
             o = s.query(Organisation).filter_by(short_name=org).one_or_none()
@@ -186,6 +188,8 @@ def make_account(database: Database) -> Callable[..., Account]:
                 role=role,
                 org=o,
             )
+            if operator:  # the node operator: an admin who manages every organisation
+                accounts.set_node_operator(s, actor=SYSTEM, user=u, operator=True)
             token = accounts.create_token(s, actor=SYSTEM, user=u)
             actor = accounts.actor_for(s, u)
         return Account(user=u, org=o, actor=actor, token=token, password=password)

@@ -97,9 +97,14 @@ class Database:
             self._write_engine = self.engine
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False, autoflush=False)
+        # Set when the node is wired (app lifespan, CLI): audit.record anchors the chain head with it.
+        self.audit_anchor: Any = None
 
     def session(self, *, write: bool = True) -> Session:
-        return (self._write_factory if write else self._read_factory)()
+        session = (self._write_factory if write else self._read_factory)()
+        if self.audit_anchor is not None:
+            session.info["audit_anchor"] = self.audit_anchor
+        return session
 
     @contextmanager
     def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:

@@ -84,7 +84,7 @@ def _ensure_users(db: Session, orgs: dict[str, Organisation]) -> list[dict[str, 
     creds = []
     for username, role, short, lang in wanted:
         if db.execute(select(User.id).where(User.username == username)).first() is None:
-            accounts.create_user(
+            user = accounts.create_user(
                 db,
                 actor=SYSTEM,
                 username=username,
@@ -93,6 +93,8 @@ def _ensure_users(db: Session, orgs: dict[str, Organisation]) -> list[dict[str, 
                 org=orgs[short],
                 language=lang,
             )
+            if username == "admin":  # the crisis centre runs the demo node
+                accounts.set_node_operator(db, actor=SYSTEM, user=user, operator=True)
         creds.append({"username": username, "password": DEMO_PASSWORD, "role": role.value, "org": short})
     return creds
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "TlpName"]
 
@@ -39,12 +39,36 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = 900
     session_max_age_seconds: int = 12 * 3600
     sync_enabled: bool = True
-    allow_private_peers: bool = True
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "colsec@localhost"
     cross_member_threshold: int = Field(default=3, ge=2)
     cross_member_window_hours: int = 72
+    # Audit anchoring and hostile-input limits.
+    audit_checkpoint_every: int = Field(default=100, ge=1)
+    max_decompressed_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1)
+    # Read by the sensor renderers' min_prefix_v4/v6 (suricata, zeek, csv, values).
+    sensor_min_prefix_v4: int = Field(default=8, ge=0, le=32)
+    sensor_min_prefix_v6: int = Field(default=32, ge=0, le=128)
+    # Write gate (colsec.store.service.import_objects): every path that stores objects obeys these.
+    max_object_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    max_string_length: int = Field(default=1024 * 1024, ge=256)
+    max_objects_per_unit: int = Field(default=5_000_000, ge=1)
+    max_clock_skew_seconds: int = Field(default=300, ge=0)
+    # Login throttle: ``login_max_failures`` free failures per (username, source), then waits
+    # doubling from this base up to ``login_lockout_seconds``.
+    login_backoff_base_seconds: float = Field(default=1.0, ge=0)
+    # Non-global addresses (loopback, private, link-local, metadata...) that outbound HTTP to
+    # peers, feeds and webhooks may reach: CIDRs or host names.  Empty: only global addresses.
+    # Environment: comma-separated, e.g. ``COLSEC_OUTBOUND_ALLOW=127.0.0.0/8,::1``.
+    outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("outbound_allow", mode="before")
+    @classmethod
+    def _split_allow(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def effective_database_url(self) -> str:

@@ -20,8 +20,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from colsec.accounts.models import User
+from colsec.accounts.roles import Role
 from colsec.db import Database
 from colsec.settings import Settings
+from loopback import LOOPBACK_ALLOW
 
 
 def _free_port() -> int:
@@ -80,9 +82,15 @@ def mail_client(database: Database, tmp_path: Path, smtp: tuple[_Inbox, int]) ->
     settings = Settings(
         data_dir=tmp_path / "data", database_url=database.url, secret_key="test-secret-key-not-for-production",
         smtp_host="127.0.0.1", smtp_port=smtp[1], smtp_from="crisis-centre@example.org",
+        outbound_allow=LOOPBACK_ALLOW,
     )  # fmt: skip
     with TestClient(create_app(settings, database=database)) as c:
         yield c
+
+
+def _nm_admin(make_account: Any) -> Any:
+    """Webhooks are the organisation admin's to register."""
+    return make_account(Role.ADMIN, org="NM")
 
 
 def _set_emails(database: Database, accounts: list[Any]) -> None:
@@ -92,14 +100,21 @@ def _set_emails(database: Database, accounts: list[Any]) -> None:
 
 
 def test_email_and_signed_webhook_after_commit(
-    mail_client: TestClient, alliance: Any, database: Database, smtp: tuple[_Inbox, int], hook_server: Any
+    mail_client: TestClient,
+    alliance: Any,
+    database: Database,
+    smtp: tuple[_Inbox, int],
+    hook_server: Any,
+    make_account: Any,
 ) -> None:
     inbox, _ = smtp
     received, url = hook_server
     _set_emails(database, [alliance.analysts["NM"], alliance.coordinator])
     secret = "nm-webhook-secret-0123456789"
     r = mail_client.post(
-        "/api/v1/crisis/webhooks", headers=alliance.reps["NM"].headers, json={"url": url, "secret": secret}
+        "/api/v1/crisis/webhooks",
+        headers=_nm_admin(make_account).headers,
+        json={"url": url, "secret": secret},
     )
     assert r.status_code == 201, r.text
 
@@ -203,7 +218,7 @@ def test_deadline_reminders_and_closing_by_the_ticker(
 
 
 def test_failed_webhook_is_retried_by_the_ticker_not_by_requests(
-    mail_client: TestClient, alliance: Any, database: Database
+    mail_client: TestClient, alliance: Any, database: Database, make_account: Any
 ) -> None:
     calls: list[int] = []
 
@@ -221,7 +236,7 @@ def test_failed_webhook_is_retried_by_the_ticker_not_by_requests(
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-        h = alliance.reps["NM"].headers
+        h = _nm_admin(make_account).headers
         assert (
             mail_client.post(
                 "/api/v1/crisis/webhooks", headers=h, json={"url": url, "secret": "x" * 20}

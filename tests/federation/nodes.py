@@ -14,6 +14,7 @@ from pathlib import Path
 
 from colsec.accounts.roles import SYSTEM, Role
 from colsec.federation import service as fed
+from loopback import LOOPBACK_ENV
 from taxii.server import Node, create_account, prepare_database, run_node
 
 ALLIANCE = "1c0a4b7e-2f3d-4e5a-8b9c-0d1e2f3a4b5c"
@@ -32,7 +33,11 @@ class Chain:
 def start_node(
     folder: Path, letter: str, *, sync: bool, port: int | None = None, url: str | None = None
 ) -> Node:
-    env = {"COLSEC_SYNC_ENABLED": "true" if sync else "false", "COLSEC_NODE_NAME": f"node-{letter}"}
+    env = {
+        "COLSEC_SYNC_ENABLED": "true" if sync else "false",
+        "COLSEC_NODE_NAME": f"node-{letter}",
+        **LOOPBACK_ENV,
+    }
     fresh = url is None
     url = url or prepare_database(folder / "colsec.db")
     if fresh:

@@ -13,7 +13,7 @@ from federation.stixgen import indicator
 
 
 def test_peer_crud_and_status(client: TestClient, make_account: Callable[..., Any]) -> None:
-    admin = make_account(Role.ADMIN, org="NODE-A")
+    admin = make_account(Role.ADMIN, org="NODE-A", operator=True)
     analyst = make_account(Role.ANALYST, org="NODE-A")
     make_account(Role.PEER, org="NODE-B")
     body = {
@@ -24,6 +24,8 @@ def test_peer_crud_and_status(client: TestClient, make_account: Callable[..., An
         "collections": ["c1"],
     }
     assert client.post("/api/v1/peers", json=body, headers=analyst.headers).status_code == 403
+    org_admin = make_account(Role.ADMIN, org="NODE-A")  # an organisation's admin is not the node operator
+    assert client.post("/api/v1/peers", json=body, headers=org_admin.headers).status_code == 403
     r = client.post("/api/v1/peers", json=body, headers=admin.headers)
     assert r.status_code == 201, r.text
     out = r.json()
@@ -36,11 +38,11 @@ def test_peer_crud_and_status(client: TestClient, make_account: Callable[..., An
         "/api/v1/peers/b", json={"pull_interval_seconds": 5, "enabled": False}, headers=admin.headers
     )
     assert r.status_code == 200 and r.json()["pull_interval_seconds"] == 5 and r.json()["enabled"] is False
-    # A sync against a closed port is reported, not raised.
+    # A loopback peer is refused unless allow-listed; reported, not raised.
     r = client.post("/api/v1/peers/b/sync", headers=admin.headers)
-    assert r.status_code == 200 and r.json()["ok"] is False and r.json()["error_kind"] == "connection"
+    assert r.status_code == 200 and r.json()["ok"] is False and r.json()["error_kind"] == "ssrf"
     st = client.get("/api/v1/peers/b", headers=admin.headers).json()
-    assert st["error_count"] == 1 and st["last_error_kind"] == "connection"
+    assert st["error_count"] == 1 and st["last_error_kind"] == "ssrf"
     assert [p["name"] for p in client.get("/api/v1/peers", headers=admin.headers).json()] == ["b"]
     assert client.delete("/api/v1/peers/b", headers=admin.headers).status_code == 204
     assert client.get("/api/v1/peers/b", headers=admin.headers).status_code == 404
@@ -88,4 +90,4 @@ def test_sharing_groups_and_attach(client: TestClient, make_account: Callable[..
         != obj["modified"]
     )
     groups = client.get("/api/v1/sharing-groups", headers=other.headers).json()
-    assert groups == [{"name": "g1", "description": "", "members": ["NODE-A", "NODE-B"]}]
+    assert groups == [{"name": "g1", "description": "", "members": ["NODE-A", "NODE-B"], "owner": "NODE-A"}]

@@ -14,6 +14,7 @@ from colsec.store.models import StixObject
 from colsec.taxii.client import TaxiiClient
 from federation.medallion import PASSWORD, USER, MedallionNode
 from federation.stixgen import indicators
+from loopback import LOOPBACK, LOOPBACK_ENV
 
 COLSEC = [sys.executable, "-m", "colsec"]
 
@@ -35,12 +36,13 @@ def test_peer_sync_status_and_groups(
     tmp_path: Path, sqlite_database: Database, medallion: MedallionNode
 ) -> None:
     objs = indicators(60, tag="cli")
-    with TaxiiClient(medallion.root_url, username=USER, password=PASSWORD) as c:
+    with TaxiiClient(medallion.root_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as c:
         c.wait_status(c.add_objects(medallion.collection_id, objs))
     env = {
         **os.environ,
         "COLSEC_DATA_DIR": str(tmp_path / "data"),
         "COLSEC_DATABASE_URL": sqlite_database.url,
+        **LOOPBACK_ENV,
         "COLUMNS": "250",
     }
     for short in ("REF", "OURS", "ALLY"):
@@ -83,12 +85,13 @@ def test_peer_sync_status_and_groups(
 
 def test_taxii_pull_once(tmp_path: Path, sqlite_database: Database, medallion: MedallionNode) -> None:
     objs = indicators(40, tag="cli-pull")
-    with TaxiiClient(medallion.root_url, username=USER, password=PASSWORD) as c:
+    with TaxiiClient(medallion.root_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as c:
         c.wait_status(c.add_objects(medallion.collection_id, objs))
     env = {
         **os.environ,
         "COLSEC_DATA_DIR": str(tmp_path / "data"),
         "COLSEC_DATABASE_URL": sqlite_database.url,
+        **LOOPBACK_ENV,
     }
     r = _run(
         [

@@ -34,6 +34,7 @@ from colsec.store.service import import_objects
 from federation.cutproxy import CutProxy
 from federation.nodes import ALLIANCE, start_node
 from federation.stixgen import indicator
+from loopback import LOOPBACK, LOOPBACK_ENV
 from taxii.server import create_account, prepare_database, start_uvicorn
 
 ROUNDS = int(os.environ.get("COLSEC_FAULT_ROUNDS", "20"))
@@ -128,7 +129,12 @@ def test_sync_survives_random_faults(tmp_path: Path) -> None:
         _add(a.database, 0, 10_000, rng)
         print(f"seeded 10,000 objects on A in {time.monotonic() - t_seed:.1f}s")
         total = 10_000
-        env = {**os.environ, "COLSEC_DATABASE_URL": b_url, "COLSEC_DATA_DIR": str(tmp_path / "B")}
+        env = {
+            **os.environ,
+            **LOOPBACK_ENV,
+            "COLSEC_DATABASE_URL": b_url,
+            "COLSEC_DATA_DIR": str(tmp_path / "B"),
+        }
         faults: dict[str, int] = {}
         for round_no in range(ROUNDS):
             if round_no > 0:
@@ -180,7 +186,7 @@ def test_sync_survives_random_faults(tmp_path: Path) -> None:
                 f"round {round_no} ({fault}): B holds what A does not permit it: {list(extra_rows)[:3]}"
             )
         # Recovery: one clean run, then both stores hold exactly the permitted set.
-        report = sync_peer(b, "node-A", page_size=500)
+        report = sync_peer(b, "node-A", page_size=500, outbound=LOOPBACK)
         assert report.ok, report.error
         held, rows = _held(b)
         permitted = _permitted(a.database)

@@ -18,6 +18,7 @@ from colsec.store.models import StixObject
 from colsec.store.service import import_objects
 from federation.hostile import HostilePeer
 from federation.stixgen import indicator
+from loopback import LOOPBACK
 
 
 @pytest.fixture
@@ -64,7 +65,9 @@ def test_garbage_is_reported_and_not_stored(
 ) -> None:
     _setup(database, peer)
     peer.mode = mode
-    report = sync_peer(database, "evil", client_options={"backoff": 0.01, "max_retries": 1})
+    report = sync_peer(
+        database, "evil", client_options={"backoff": 0.01, "max_retries": 1}, outbound=LOOPBACK
+    )
     assert not report.ok and report.error_kind == kind
     st = _status(database)
     assert st["last_error_kind"] == kind and st["error_count"] == 1 and st["last_success_at"] is None
@@ -80,14 +83,14 @@ def test_garbage_is_reported_and_not_stored(
 def test_oversize_is_refused(database: Database, peer: HostilePeer) -> None:
     _setup(database, peer)
     peer.mode = "oversize"
-    report = sync_peer(database, "evil", client_options={"max_bytes": 1_000_000})
+    report = sync_peer(database, "evil", client_options={"max_bytes": 1_000_000}, outbound=LOOPBACK)
     assert report.error_kind == "too_large" and _stored(database) == 0
 
 
 def test_hostile_bundle_objects_are_refused_one_by_one(database: Database, peer: HostilePeer) -> None:
     _setup(database, peer)
     peer.mode = "hostile_bundle"
-    report = sync_peer(database, "evil")
+    report = sync_peer(database, "evil", outbound=LOOPBACK)
     assert report.ok and report.received == 4 and report.inserted == 0 and report.rejected == 4
     st = _status(database)
     assert st["last_error_kind"] == "rejected_objects" and st["objects_rejected"] == 4
@@ -100,11 +103,11 @@ def test_peer_cannot_rewrite_objects_created_here(database: Database, peer: Host
     with database.unit_of_work() as s:
         org = accounts.get_org_by_name(s, "OURS")
         import_objects(s, actor=SYSTEM, objects=[ours], owner_org_id=org.id)
-    forged = {**ours, "modified": "2027-01-01T00:00:00.000Z", "object_marking_refs": [], "name": "forged"}
+    forged = {**ours, "modified": "2026-02-01T00:00:00.000Z", "object_marking_refs": [], "name": "forged"}
     peer.objects = [forged, *peer.objects[:5]]
-    report = sync_peer(database, "evil")
+    report = sync_peer(database, "evil", outbound=LOOPBACK)
     assert report.ok and report.inserted == 5 and report.rejected == 1
-    assert "created on this node" in report.rejections[0]["message"]
+    assert "a peer may version only objects" in report.rejections[0]["message"]
     with database.unit_of_work(write=False) as s:
         latest = s.execute(
             select(StixObject).where(StixObject.id == ours["id"], StixObject.is_latest)
@@ -115,9 +118,11 @@ def test_peer_cannot_rewrite_objects_created_here(database: Database, peer: Host
 def test_good_peer_after_garbage_recovers(database: Database, peer: HostilePeer) -> None:
     _setup(database, peer)
     peer.mode = "invalid_json"
-    assert not sync_peer(database, "evil", client_options={"backoff": 0.01, "max_retries": 0}).ok
+    assert not sync_peer(
+        database, "evil", client_options={"backoff": 0.01, "max_retries": 0}, outbound=LOOPBACK
+    ).ok
     peer.mode = "ok"
-    report = sync_peer(database, "evil")
+    report = sync_peer(database, "evil", outbound=LOOPBACK)
     assert report.ok and report.inserted == 30
     st = _status(database)
     assert (

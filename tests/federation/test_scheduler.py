@@ -14,6 +14,7 @@ from colsec.store.models import StixObject
 from colsec.taxii.client import TaxiiClient
 from federation.nodes import ALLIANCE, Chain, chain
 from federation.stixgen import indicator
+from loopback import LOOPBACK
 from taxii.server import Node
 
 
@@ -36,7 +37,7 @@ def _arrives(node: Node, object_id: str, timeout: float) -> float | None:
 
 def _post(node: Node, obj: dict[str, object]) -> None:
     creds = node.accounts.get("writer") or node.add_account("writer", org="ORG-A")
-    with TaxiiClient(node.root_url(), username=creds.username, token=creds.token) as c:
+    with TaxiiClient(node.root_url(), outbound=LOOPBACK, username=creds.username, token=creds.token) as c:
         c.wait_status(c.add_objects(ALLIANCE, [obj]))
 
 

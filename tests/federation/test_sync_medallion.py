@@ -14,10 +14,11 @@ from colsec.store.models import StixObject
 from colsec.taxii.client import TaxiiClient
 from federation.medallion import PASSWORD, USER, MedallionNode
 from federation.stixgen import indicators
+from loopback import LOOPBACK
 
 
 def _load(node: MedallionNode, objs: list[dict[str, object]]) -> None:
-    with TaxiiClient(node.root_url, username=USER, password=PASSWORD) as c:
+    with TaxiiClient(node.root_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as c:
         for i in range(0, len(objs), 100):
             c.wait_status(c.add_objects(node.collection_id, objs[i : i + 100]))
 
@@ -40,7 +41,7 @@ def test_pull_from_medallion(database: Database, medallion: MedallionNode) -> No
     objs = indicators(230, tag=f"sync-{database.url[-12:]}")
     _load(medallion, objs)
     _peer(database, medallion)
-    report = sync_peer(database, "ref", page_size=50)
+    report = sync_peer(database, "ref", page_size=50, outbound=LOOPBACK)
     assert report.ok, report.error
     assert report.pages >= 5
     with database.unit_of_work(write=False) as s:
@@ -54,12 +55,12 @@ def test_pull_from_medallion(database: Database, medallion: MedallionNode) -> No
         owner = s.execute(select(StixObject.owner_org_id).where(StixObject.id == objs[0]["id"])).scalar()
         assert owner == peer.organisation_id
     # Again: nothing new, nothing duplicated.
-    again = sync_peer(database, "ref", page_size=50)
+    again = sync_peer(database, "ref", page_size=50, outbound=LOOPBACK)
     assert again.ok and again.inserted == 0 and again.received == 0
     # Incremental: only the new objects come.
     more = indicators(7, tag=f"sync-more-{database.url[-12:]}")
     _load(medallion, more)
-    third = sync_peer(database, "ref", page_size=50)
+    third = sync_peer(database, "ref", page_size=50, outbound=LOOPBACK)
     assert third.ok and third.inserted == 7 and third.received == 7
     with database.unit_of_work(write=False) as s:
         assert s.execute(select(func.count()).select_from(StixObject)).scalar() == n_before + 7
@@ -68,11 +69,11 @@ def test_pull_from_medallion(database: Database, medallion: MedallionNode) -> No
 def test_forgotten_cursor_redelivers_harmlessly(database: Database, medallion: MedallionNode) -> None:
     _load(medallion, indicators(40, tag="redeliver"))
     _peer(database, medallion)
-    assert sync_peer(database, "ref").ok
+    assert sync_peer(database, "ref", outbound=LOOPBACK).ok
     with database.unit_of_work() as s:
         n = s.execute(select(func.count()).select_from(StixObject)).scalar()
         s.execute(PeerCursor.__table__.delete())
-    report = sync_peer(database, "ref")
+    report = sync_peer(database, "ref", outbound=LOOPBACK)
     assert report.ok and report.received > 0 and report.inserted == 0
     with database.unit_of_work(write=False) as s:
         assert s.execute(select(func.count()).select_from(StixObject)).scalar() == n

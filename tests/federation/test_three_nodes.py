@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from sqlalchemy import select
@@ -22,14 +23,16 @@ from colsec.accounts.roles import SYSTEM
 from colsec.federation import service as fed
 from colsec.federation.service import GROUP_PROPERTY
 from colsec.federation.sync import sync_peer
-from colsec.stix.tlp import TLP
+from colsec.stix.tlp import TLP, marking_id
 from colsec.store import queries
 from colsec.store.models import StixObject
 from colsec.store.service import import_objects
 from colsec.store.versions import revoke_object
 from colsec.taxii.client import TaxiiClient
+from colsec.taxii.service import TAXII_MEDIA
 from federation.nodes import ALLIANCE, Chain, chain
 from federation.stixgen import indicator
+from loopback import LOOPBACK
 
 GROUPS: dict[str, tuple[str, ...] | None] = {
     "none": None,
@@ -109,7 +112,7 @@ def _seed(nodes: Chain, tag: str) -> dict[str, tuple[TLP, str, str]]:
 
 def _sync(nodes: Chain) -> None:
     for down, up in (("B", "A"), ("C", "B")):
-        report = sync_peer(nodes.nodes[down].database, f"node-{up}", page_size=7)
+        report = sync_peer(nodes.nodes[down].database, f"node-{up}", page_size=7, outbound=LOOPBACK)
         assert report.ok, report.error
 
 
@@ -206,14 +209,14 @@ def test_same_answers_from_our_server_and_medallion(nodes: Chain, tmp_path: Path
     objs = [indicator(i, tlp=TLP.CLEAR, tag="both") for i in range(120)]
     med = start_medallion(tmp_path / "med", max_page_size=50)
     try:
-        with TaxiiClient(med.root_url, username=USER, password=PASSWORD) as cl:
+        with TaxiiClient(med.root_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as cl:
             cl.wait_status(cl.add_objects(med.collection_id, objs))
             from_medallion = [o for p in cl.iter_pages(med.collection_id, limit=25) for o in p.objects]
     finally:
         med.stop()
     a = nodes.nodes["A"]
     peer = a.add_account("reader-both", org="ORG-C")
-    with TaxiiClient(a.discovery_url, username=peer.username, token=peer.token) as cl:
+    with TaxiiClient(a.discovery_url, outbound=LOOPBACK, username=peer.username, token=peer.token) as cl:
         coll = a.add_collection("both")
         cl.wait_status(cl.add_objects(coll, objs))
         from_ours = [o for p in cl.iter_pages(coll, limit=25) for o in p.objects]
@@ -223,3 +226,104 @@ def test_same_answers_from_our_server_and_medallion(nodes: Chain, tmp_path: Path
         == sorted(o["id"] for o in objs)
     )
     assert {o["id"]: o["pattern"] for o in from_ours} == {o["id"]: o["pattern"] for o in from_medallion}
+
+
+def _versions(node: Any, oid: str) -> list[StixObject]:
+    with node.session() as s:
+        rows = list(
+            s.execute(select(StixObject).where(StixObject.id == oid).order_by(StixObject.modified)).scalars()
+        )
+        s.expunge_all()
+        return rows
+
+
+def test_finding_05_restricting_on_a_restricts_history_on_every_node(nodes: Chain) -> None:
+    """After a group attach or a stricter version on A, no earlier version reaches a non-member.
+
+    Restricted before the first sync: a non-member never receives the object, so an older
+    version can never become the latest one there.  Restricted after it: the copy the
+    non-member already held legitimately stays, and nothing newer arrives.
+    """
+    a = nodes.nodes["A"]
+    made = {}
+    with a.session() as s:
+        owner = _org_ids(s)["ORG-A"]
+        fed.create_sharing_group(s, actor=SYSTEM, name="f5-ab", members=["ORG-A", "ORG-B"])
+        fed.create_sharing_group(s, actor=SYSTEM, name="f5-ac", members=["ORG-A", "ORG-C"])
+        for n, key in enumerate(("ab", "ac", "red", "late")):
+            made[key] = indicator(n, tlp=TLP.GREEN if key == "red" else TLP.AMBER, tag="f5")
+            import_objects(
+                s, actor=SYSTEM, objects=[made[key]], owner_org_id=owner, collection_ids=[ALLIANCE]
+            )
+        fed.attach_sharing_group(s, actor=SYSTEM, object_id=made["ab"]["id"], group="f5-ab")
+        fed.attach_sharing_group(s, actor=SYSTEM, object_id=made["ac"]["id"], group="f5-ac")
+        red = {
+            **made["red"],
+            "modified": "2026-01-02T00:00:00.000Z",
+            "object_marking_refs": [marking_id(TLP.RED)],
+        }
+        import_objects(s, actor=SYSTEM, objects=[red], owner_org_id=owner)  # joins the collection of v1
+    _sync(nodes)
+    b, c = nodes.nodes["B"], nodes.nodes["C"]
+    assert [bool(r.sharing_group_id) for r in _versions(b, made["ab"]["id"])] == [False, True]
+    assert _versions(b, made["ab"]["id"])[-1].is_latest
+    for key in ("ab", "ac", "red"):
+        assert _versions(c, made[key]["id"]) == [], key  # C is in none of these: no version at all
+    assert _versions(b, made["ac"]["id"]) == []  # B is outside f5-ac, though C (behind B) is in it
+    assert _versions(b, made["red"]["id"]) == []
+    late = made["late"]["id"]
+    assert len(_versions(c, late)) == 1  # shared before the restriction
+    with a.session() as s:
+        fed.attach_sharing_group(s, actor=SYSTEM, object_id=late, group="f5-ab")
+    _sync(nodes)
+    assert [bool(r.sharing_group_id) for r in _versions(b, late)] == [False, True]
+    at_c = _versions(c, late)
+    assert len(at_c) == 1 and GROUP_PROPERTY not in orjson.loads(at_c[0].body)
+    # C's peer account on B asks B for every version of the restricted objects: nothing.
+    peer_c = b.add_account("f5-reader-c", org="ORG-C", role="peer")
+    for key in ("ab", "late"):
+        r = httpx.get(
+            f"{b.root_url()}collections/{ALLIANCE}/objects/",
+            params={"match[id]": made[key]["id"], "match[version]": "all"},
+            auth=peer_c.auth,
+            headers={"Accept": TAXII_MEDIA},
+        )
+        assert r.status_code == 200 and "objects" not in r.json(), key
+
+
+def test_finding_07_granular_markings_travel_as_the_row_marking(nodes: Chain) -> None:
+    """A property marked TLP:RED keeps the object on A, or addressed to its named recipient only."""
+    a = nodes.nodes["A"]
+    secret = "granular-red-description-f7"
+    marks = {
+        "description": secret,
+        "granular_markings": [{"marking_ref": marking_id(TLP.RED), "selectors": ["description"]}],
+    }
+    kept = indicator(1, tlp=TLP.GREEN, tag="f7", **marks)
+    addressed = indicator(2, tlp=TLP.GREEN, tag="f7", **marks)
+    control = indicator(3, tlp=TLP.GREEN, tag="f7")
+    with a.session() as s:
+        orgs = _org_ids(s)
+        import_objects(
+            s, actor=SYSTEM, objects=[kept, control], owner_org_id=orgs["ORG-A"], collection_ids=[ALLIANCE]
+        )
+        import_objects(
+            s, actor=SYSTEM, objects=[addressed], owner_org_id=orgs["ORG-A"], collection_ids=[ALLIANCE],
+            recipient_org_ids=[orgs["ORG-B"]],
+        )  # fmt: skip
+    _sync(nodes)
+    b, c = nodes.nodes["B"], nodes.nodes["C"]
+    assert len(_versions(c, control["id"])) == 1  # GREEN travels two hops: the checks below can fail
+    assert _versions(b, kept["id"]) == [] and _versions(c, kept["id"]) == []
+    assert _versions(c, addressed["id"]) == []
+    (row,) = _versions(b, addressed["id"])
+    assert row.tlp == int(TLP.RED)
+    with b.session() as s:
+        orgs_b = _org_ids(s)
+        seen_b = queries.list_objects(
+            s, viewer=queries.recipient_for_org(s, orgs_b["ORG-B"]), ids=[addressed["id"]]
+        )
+        seen_c = queries.list_objects(
+            s, viewer=queries.recipient_for_org(s, orgs_b["ORG-C"]), ids=[addressed["id"]]
+        )
+        assert len(seen_b.rows) == 1 and seen_c.rows == []

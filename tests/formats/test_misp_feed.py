@@ -18,6 +18,7 @@ from colsec.formats.misp_feed import import_feed
 from colsec.formats.misp_to_stix import convert_event
 from colsec.formats.registry import ExportFormat
 from colsec.formats.service import ExportFilter, export_selection
+from loopback import LOOPBACK
 
 EVENTS = ("pymisp_circl_xorist_57c4445b.json", "pymisp_asert_long_event.json", "pymisp_misp_event.json")
 
@@ -92,9 +93,9 @@ def test_http_feed(
     url, folder = feed_server
     _make_feed(shared_data, folder)
     acc = make_account()
-    with pytest.raises(InvalidInput, match="non-public address"):
+    with pytest.raises(InvalidInput, match="not a global address"):
         import_feed(db, actor=acc.actor, source=url)
-    report = import_feed(db, actor=acc.actor, source=url, allow_private=True)
+    report = import_feed(db, actor=acc.actor, source=url, outbound=LOOPBACK)
     assert report.fetched == 3 and not report.failed
 
 

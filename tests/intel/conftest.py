@@ -14,6 +14,7 @@ from colsec.accounts.models import Organisation
 from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.stix.tlp import TLP, marking_id
 from colsec.store.service import import_objects
+from loopback import LOOPBACK
 
 NS = uuid.UUID("2b0d7a55-1c3e-4e6b-8f0a-9d1e2c3b4a50")
 
@@ -120,9 +121,22 @@ def intel_hook() -> Iterator[object]:
     from colsec.intel import hooks
 
     cfg = hooks.config()
-    saved = (cfg.cross_member_threshold, cfg.cross_member_window_hours, cfg.send_webhooks, cfg.benign)
+    saved = (
+        cfg.cross_member_threshold,
+        cfg.cross_member_window_hours,
+        cfg.send_webhooks,
+        cfg.benign,
+        cfg.outbound,
+    )
     cfg.cross_member_threshold, cfg.cross_member_window_hours, cfg.send_webhooks = 2, 72, False
+    cfg.outbound = LOOPBACK  # the tests' webhook receivers listen on this machine
     hooks.install()
     yield cfg
-    cfg.cross_member_threshold, cfg.cross_member_window_hours, cfg.send_webhooks, cfg.benign = saved
+    (
+        cfg.cross_member_threshold,
+        cfg.cross_member_window_hours,
+        cfg.send_webhooks,
+        cfg.benign,
+        cfg.outbound,
+    ) = saved
     hooks.uninstall()

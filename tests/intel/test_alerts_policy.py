@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colsec.accounts.roles import Role
 from colsec.db import Database
 from colsec.intel.alerts import alert_for, list_alerts
 from colsec.intel.assets import create_asset
@@ -22,12 +25,18 @@ from colsec.intel.schemas import AssetIn
 from colsec.intel.signals import Event, best_window
 from colsec.stix.ids import parse_timestamp
 from colsec.stix.tlp import TLP
+from loopback import LOOPBACK
 
 from .conftest import Orgs, indicator, sighting
 
 
 def _ids(views: list) -> set[str]:  # type: ignore[type-arg]
     return {o["id"] for v in views for o in v.objects}
+
+
+def _admin(orgs: Any, short: str) -> Any:
+    """Webhooks are the organisation admin's to manage."""
+    return dataclasses.replace(orgs.actor(short), role=Role.ADMIN)
 
 
 def test_best_window() -> None:
@@ -70,26 +79,20 @@ def test_cross_member_alert_respects_policy(db: Session, orgs: Orgs, intel_hook:
     value = "198.51.100.99"
     orgs.add("A", [indicator("xa", "ipv4", value, created="2026-11-20T10:00:00.000Z", tlp=TLP.RED)])
     orgs.add("B", [indicator("xb", "ipv4", value, created="2026-11-20T12:00:00.000Z", tlp=TLP.RED)])
-    alerts = list(db.execute(select(Alert).where(Alert.kind == "cross_member")).scalars())
-    assert len(alerts) == 1
-    # A and B each see only their own report, and are not told who else reported
-    va = list_alerts(db, org_id=a.id, kind="cross_member")
-    vb = list_alerts(db, org_id=b.id, kind="cross_member")
-    assert len(va) == len(vb) == 1
-    assert [o["owner"] for o in va[0].objects] == ["A"] and va[0].details["members"] == ["A"]
-    assert [o["owner"] for o in vb[0].objects] == ["B"]
-    # C and D see nothing: every report is RED
-    assert list_alerts(db, org_id=c.id) == [] and list_alerts(db, org_id=d.id) == []
-    # a GREEN sighting by C inside the window extends the alert; D now sees only that sighting
+    # Each member sees only its own RED report: nobody reaches two members, nobody is alerted.
+    assert db.execute(select(Alert).where(Alert.kind == "cross_member")).first() is None
+    # A GREEN sighting by C of A's indicator: A now sees two members (itself and C) and is alerted;
+    # B cannot read A's indicator, so the sighting means nothing to it; D sees no report of the value.
     ind_id = indicator("xa", "ipv4", value)["id"]
     orgs.add("C", [sighting("xs", ind_id, created="2026-11-21T09:00:00.000Z")])
-    alerts2 = list(db.execute(select(Alert).where(Alert.kind == "cross_member")).scalars())
-    assert [x.id for x in alerts2] == [alerts[0].id]
-    vd = list_alerts(db, org_id=d.id, kind="cross_member")
-    assert len(vd) == 1 and [o["type"] for o in vd[0].objects] == ["sighting"]
-    assert vd[0].details["members"] == ["C"]
+    va = list_alerts(db, org_id=a.id, kind="cross_member")
+    assert len(va) == 1 and va[0].details["members"] == ["A", "C"]
+    assert {o["owner"] for o in va[0].objects} == {"A", "C"}
+    for other in (b, c, d):
+        assert list_alerts(db, org_id=other.id) == []
+    (only,) = db.execute(select(Alert).where(Alert.kind == "cross_member")).scalars()
     with pytest.raises(Exception, match="not found"):
-        alert_for(db, org_id=orgs("E").id, alert_id=alerts[0].id)
+        alert_for(db, org_id=b.id, alert_id=only.id)
 
 
 def test_outside_window_no_alert(db: Session, orgs: Orgs, intel_hook: object) -> None:
@@ -109,7 +112,7 @@ def test_named_malware_cross_member(db: Session, orgs: Orgs, intel_hook: object)
     orgs.add("A", [mal("A", "2026-11-20T10:00:00.000Z")])
     orgs.add("B", [{**mal("B", "2026-11-21T10:00:00.000Z"), "name": "grey lantern"}])
     alerts = list(db.execute(select(Alert).where(Alert.kind == "cross_member")).scalars())
-    assert len(alerts) == 1 and "malware grey lantern" in alerts[0].title
+    assert len(alerts) == 2 and all("malware grey lantern" in a.title for a in alerts)  # one per reader
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -144,20 +147,21 @@ def test_webhook_signed_and_filtered(
     with database.unit_of_work() as db:
         orgs = Orgs(db)
         orgs("A"), orgs("B"), orgs("C")
-        create_webhook(db, actor=orgs.actor("C"), url=url, secret=secret)
+        create_webhook(db, actor=_admin(orgs, "C"), url=url, secret=secret, outbound=LOOPBACK)
         orgs.add("A", [indicator("wh1", "ipv4", "192.0.2.55", tlp=TLP.RED)])
         orgs.add("B", [indicator("wh2", "ipv4", "192.0.2.55", tlp=TLP.GREEN)])
+        orgs.add("C", [indicator("wh3", "ipv4", "192.0.2.55", tlp=TLP.GREEN)])
         n_alerts = len(db.execute(select(Alert)).all())
-    assert n_alerts == 1
-    assert deliver_pending(database.engine) == 1
-    assert deliver_pending(database.engine) == 0  # sent once only
+    assert n_alerts == 3  # A (three reports), B and C (the two GREEN ones)
+    assert deliver_pending(database.engine, outbound=LOOPBACK) == 1
+    assert deliver_pending(database.engine, outbound=LOOPBACK) == 0  # sent once only
     ((headers, body),) = received
     expected = hmac.new(
         secret.encode(), headers[TIMESTAMP_HEADER].encode() + b"." + body, hashlib.sha256
     ).hexdigest()
     assert headers[SIGNATURE_HEADER] == "sha256=" + expected
     payload = json.loads(body)
-    assert [o["owner"] for o in payload["alert"]["objects"]] == ["B"]  # A's RED report is not revealed
+    assert [o["owner"] for o in payload["alert"]["objects"]] == ["B", "C"]  # A's RED report is not revealed
     with database.unit_of_work() as db:
         assert db.execute(select(AlertDelivery.status)).scalars().all() == ["sent"]
 
@@ -167,14 +171,14 @@ def test_rollback_sends_nothing(database: Database, receiver: tuple[str, list], 
     with database.unit_of_work() as db:
         orgs = Orgs(db)
         orgs("A"), orgs("B")
-        create_webhook(db, actor=orgs.actor("B"), url=url, secret="another-long-secret")
+        create_webhook(db, actor=_admin(orgs, "B"), url=url, secret="another-long-secret", outbound=LOOPBACK)
     db = database.session()
     orgs = Orgs(db)
     orgs.add("A", [indicator("rb1", "ipv4", "192.0.2.66")])
     orgs.add("B", [indicator("rb2", "ipv4", "192.0.2.66")])
     db.rollback()
     db.close()
-    assert deliver_pending(database.engine) == 0 and received == []
+    assert deliver_pending(database.engine, outbound=LOOPBACK) == 0 and received == []
 
 
 def test_sent_after_commit_by_the_hook(
@@ -189,7 +193,7 @@ def test_sent_after_commit_by_the_hook(
     with database.unit_of_work() as db:
         orgs = Orgs(db)
         orgs("A"), orgs("B")
-        create_webhook(db, actor=orgs.actor("B"), url=url, secret="after-commit-secret")
+        create_webhook(db, actor=_admin(orgs, "B"), url=url, secret="after-commit-secret", outbound=LOOPBACK)
         orgs.add("A", [indicator("ac1", "ipv4", "192.0.2.77")])
         orgs.add("B", [indicator("ac2", "ipv4", "192.0.2.77")])
         assert received == []  # nothing leaves before the commit

@@ -37,14 +37,12 @@ def test_correlations_related_and_alerts_do_not_leak(
         green = indicator("api-green", "ipv4", "198.51.100.201", tlp=TLP.GREEN)
         _post(client, a, [red])
         _post(client, b, [green])
-        # B and C see the value (via B's GREEN object) but only one visible object, and no global counts
-        for acc in (b, c):
+        # B and C see one object stating the value: no correlation, no count of A's RED one
+        for acc in (b, c, admin):
             rows = client.get("/api/v1/intel/correlations", headers=acc.headers).json()["correlations"]
-            assert [(r["value"], r["visible_objects"], r["n_objects"]) for r in rows] == [
-                ("198.51.100.201", 1, None)
-            ]
-        rows = client.get("/api/v1/intel/correlations", headers=admin.headers).json()["correlations"]
-        assert rows[0]["n_objects"] == 2
+            assert rows == []
+        rows = client.get("/api/v1/intel/correlations", headers=a.headers).json()["correlations"]
+        assert [(r["value"], r["n_objects"], r["n_owners"]) for r in rows] == [("198.51.100.201", 2, 2)]
         # related: A sees B's object; B does not see A's RED one
         rel_a = client.get(f"/api/v1/intel/objects/{red['id']}/related", headers=a.headers).json()["related"]
         assert [r["id"] for r in rel_a] == [green["id"]]
@@ -53,17 +51,21 @@ def test_correlations_related_and_alerts_do_not_leak(
             == []
         )
         assert client.get(f"/api/v1/intel/objects/{red['id']}/related", headers=c.headers).status_code == 404
-        # cross-member alert: C sees only B's object, never A's
-        feed_c = client.get("/api/v1/intel/alerts", headers=c.headers).json()["alerts"]
-        assert len(feed_c) == 1 and [o["id"] for o in feed_c[0]["objects"]] == [green["id"]]
-        assert red["id"] not in str(feed_c)
+        # cross-member alert: only A sees two members' reports; B and C are not told A holds it
+        for acc in (b, c):
+            assert client.get("/api/v1/intel/alerts", headers=acc.headers).json()["alerts"] == []
+        feed_a = client.get("/api/v1/intel/alerts", headers=a.headers).json()["alerts"]
+        assert len(feed_a) == 1 and {o["id"] for o in feed_a[0]["objects"]} == {red["id"], green["id"]}
         # SSE stream carries the same rendering
         with client.stream("GET", "/api/v1/intel/alerts/stream?once=true", headers=c.headers) as resp:
+            assert "event: alert" not in "".join(resp.iter_text())
+        with client.stream("GET", "/api/v1/intel/alerts/stream?once=true", headers=a.headers) as resp:
             text = "".join(resp.iter_text())
-        assert "event: alert" in text and green["id"] in text and red["id"] not in text
-        alert_id = feed_c[0]["id"]
-        assert client.post(f"/api/v1/intel/alerts/{alert_id}/read", headers=c.headers).status_code == 204
-        assert client.get("/api/v1/intel/alerts?unread=true", headers=c.headers).json()["alerts"] == []
+        assert "event: alert" in text and green["id"] in text and red["id"] in text
+        alert_id = feed_a[0]["id"]
+        assert client.post(f"/api/v1/intel/alerts/{alert_id}/read", headers=c.headers).status_code == 404
+        assert client.post(f"/api/v1/intel/alerts/{alert_id}/read", headers=a.headers).status_code == 204
+        assert client.get("/api/v1/intel/alerts?unread=true", headers=a.headers).json()["alerts"] == []
         # score of an invisible indicator is 404, of a visible one is served
         assert client.get(f"/api/v1/intel/indicators/{red['id']}/score", headers=c.headers).status_code == 404
         s = client.get(f"/api/v1/intel/indicators/{green['id']}/score", headers=c.headers).json()

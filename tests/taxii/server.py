@@ -32,6 +32,7 @@ from colsec.accounts.roles import SYSTEM, Role
 from colsec.db import Database
 from colsec.migrations import upgrade
 from colsec.taxii import service as taxii
+from loopback import LOOPBACK_ENV
 
 __all__ = [
     "Credentials",
@@ -110,6 +111,7 @@ def start_uvicorn(database_url: str, data_dir: Path, *, port: int | None = None,
         "COLSEC_DATABASE_URL": database_url,
         "COLSEC_DATA_DIR": str(data_dir),
         "COLSEC_SECRET_KEY": "taxii-test-secret-key",
+        **LOOPBACK_ENV,  # its peers are local servers too
         **(extra_env or {}),
     }
     log_path = data_dir / f"uvicorn-{port}.log"

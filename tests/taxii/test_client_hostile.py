@@ -8,6 +8,7 @@ import pytest
 
 from colsec.taxii.client import TaxiiClient, TaxiiClientError
 from federation.hostile import COLLECTION, HostilePeer
+from loopback import LOOPBACK
 
 
 @pytest.fixture
@@ -18,7 +19,16 @@ def peer() -> Iterator[HostilePeer]:
 
 
 def client(peer: HostilePeer, **kw: object) -> TaxiiClient:
-    return TaxiiClient(peer.url, token="t", max_bytes=1_000_000, backoff=0.01, max_retries=3, timeout=5, **kw)  # type: ignore[arg-type]
+    return TaxiiClient(
+        peer.url,
+        outbound=LOOPBACK,
+        token="t",
+        max_bytes=1_000_000,
+        backoff=0.01,
+        max_retries=3,
+        timeout=5,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_good_page(peer: HostilePeer) -> None:
@@ -29,7 +39,7 @@ def test_good_page(peer: HostilePeer) -> None:
 
 
 def test_discovery_with_relative_root(peer: HostilePeer) -> None:
-    with TaxiiClient(peer.url.replace("/api1/", "/taxii2/"), token="t") as c:
+    with TaxiiClient(peer.url.replace("/api1/", "/taxii2/"), outbound=LOOPBACK, token="t") as c:
         assert c.api_root_url() == peer.url
 
 
@@ -71,7 +81,7 @@ def test_retries_with_backoff_on_503(peer: HostilePeer) -> None:
 def test_gives_up_after_max_retries(peer: HostilePeer) -> None:
     peer.mode = "flaky"
     with (
-        TaxiiClient(peer.url, token="t", backoff=0.01, max_retries=1) as c,
+        TaxiiClient(peer.url, outbound=LOOPBACK, token="t", backoff=0.01, max_retries=1) as c,
         pytest.raises(TaxiiClientError) as err,
     ):
         c.get_objects(COLLECTION)
@@ -80,7 +90,9 @@ def test_gives_up_after_max_retries(peer: HostilePeer) -> None:
 
 
 def test_connection_refused_is_retried_then_reported() -> None:
-    with TaxiiClient("http://127.0.0.1:9/api1/", backoff=0.01, max_retries=2, timeout=2) as c:
+    with TaxiiClient(
+        "http://127.0.0.1:9/api1/", outbound=LOOPBACK, backoff=0.01, max_retries=2, timeout=2
+    ) as c:
         with pytest.raises(TaxiiClientError) as err:
             c.collections()
     assert err.value.kind == "connection"

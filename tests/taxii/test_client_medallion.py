@@ -10,6 +10,7 @@ import pytest
 from colsec.taxii.client import TaxiiClient, TaxiiClientError
 from federation.medallion import PASSWORD, USER, MedallionNode, start_medallion
 from federation.stixgen import indicators
+from loopback import LOOPBACK
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def medallion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MedallionNod
 @pytest.fixture(scope="module")
 def loaded(medallion: MedallionNode) -> list[dict[str, object]]:
     objs = indicators(250, tag="medallion")
-    with TaxiiClient(medallion.discovery_url, username=USER, password=PASSWORD) as c:
+    with TaxiiClient(medallion.discovery_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as c:
         for i in range(0, 250, 100):
             status = c.add_objects(medallion.collection_id, objs[i : i + 100])
             status = c.wait_status(status)
@@ -32,7 +33,7 @@ def loaded(medallion: MedallionNode) -> list[dict[str, object]]:
 
 
 def test_discovery_root_and_collections(medallion: MedallionNode) -> None:
-    with TaxiiClient(medallion.discovery_url, username=USER, password=PASSWORD) as c:
+    with TaxiiClient(medallion.discovery_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as c:
         assert c.discovery()["default"] == medallion.root_url
         assert c.api_root_url() == medallion.root_url
         assert "application/taxii+json;version=2.1" in c.api_root()["versions"]
@@ -42,7 +43,7 @@ def test_discovery_root_and_collections(medallion: MedallionNode) -> None:
 
 
 def test_pull_full_collection_with_paging(medallion: MedallionNode, loaded: list[dict[str, object]]) -> None:
-    with TaxiiClient(medallion.root_url, username=USER, password=PASSWORD) as c:
+    with TaxiiClient(medallion.root_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as c:
         pages = list(c.iter_pages(medallion.collection_id, limit=40))
         got = [o["id"] for p in pages for o in p.objects]
         assert len(pages) >= 3  # medallion caps its page at its max_page_size
@@ -55,7 +56,7 @@ def test_pull_full_collection_with_paging(medallion: MedallionNode, loaded: list
 
 
 def test_manifest_and_status(medallion: MedallionNode, loaded: list[dict[str, object]]) -> None:
-    with TaxiiClient(medallion.root_url, username=USER, password=PASSWORD) as c:
+    with TaxiiClient(medallion.root_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as c:
         man = c.manifest(medallion.collection_id, limit=10)
         assert len(man["objects"]) == 10
         assert all(m["id"].startswith("indicator--") for m in man["objects"])
@@ -64,7 +65,7 @@ def test_manifest_and_status(medallion: MedallionNode, loaded: list[dict[str, ob
 
 
 def test_wrong_credentials_are_reported(medallion: MedallionNode) -> None:
-    with TaxiiClient(medallion.root_url, username=USER, password="wrong-password") as c:
+    with TaxiiClient(medallion.root_url, outbound=LOOPBACK, username=USER, password="wrong-password") as c:
         with pytest.raises(TaxiiClientError) as err:
             c.collections()
     assert err.value.kind in ("http_status", "media_type")
@@ -72,12 +73,12 @@ def test_wrong_credentials_are_reported(medallion: MedallionNode) -> None:
 
 def test_private_addresses_refused_unless_allowed(medallion: MedallionNode) -> None:
     with pytest.raises(TaxiiClientError) as err:
-        TaxiiClient(medallion.root_url, allow_private=False)
+        TaxiiClient(medallion.root_url)
     assert err.value.kind == "ssrf"
 
 
 def test_only_the_configured_host_is_contacted(medallion: MedallionNode, tmp_path: Path) -> None:
-    with TaxiiClient(medallion.root_url, username=USER, password=PASSWORD) as c:
+    with TaxiiClient(medallion.root_url, outbound=LOOPBACK, username=USER, password=PASSWORD) as c:
         with pytest.raises(TaxiiClientError) as err:
             c.collections(root_url="http://127.0.0.2:9/api1/")
     assert err.value.kind == "ssrf"

@@ -130,9 +130,10 @@ def _colsec(url: str, folder: Path, *args: str) -> subprocess.CompletedProcess[s
         "COLSEC_SECRET_KEY": "x" * 32,
         "COLUMNS": "200",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "colsec", *args], env=env, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run(  # medallion opens a relative backend.filename from the working directory
+        [sys.executable, "-m", "colsec", *args], env=env, capture_output=True, text=True, timeout=120,
+        cwd=folder,
+    )  # fmt: skip
 
 
 @pytest.fixture

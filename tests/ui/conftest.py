@@ -44,6 +44,7 @@ def ui_settings(tmp_path: Path, demo_database: Database) -> Settings:
         database_url=demo_database.url,
         secret_key="ui-test-secret-key-not-for-production",
         login_max_failures=3,
+        login_backoff_base_seconds=60.0,  # throttled keys stay throttled for the whole test
     )
 
 

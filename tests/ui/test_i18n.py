@@ -123,7 +123,13 @@ def _pages(c, admin: bool) -> dict[str, str]:  # type: ignore[no-untyped-def]
     pages["job-done"] = html
     assert 'data-testid="import-done"' in html, html
     if admin:
-        for p in ("/admin/organisations", "/admin/users", "/admin/tokens", "/admin/peers"):
+        for p in (
+            "/admin/organisations",
+            "/admin/users",
+            "/admin/tokens",
+            "/admin/peers",
+            "/admin/collections",
+        ):
             pages[p] = c.get(p).text
         assert 'data-testid="peers"' in pages["/admin/peers"]
         pages["token-created"] = c.post(

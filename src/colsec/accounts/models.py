@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colsec.db_base import Base, utcnow
 
-__all__ = ["ApiToken", "Organisation", "User"]
+__all__ = ["ApiToken", "LoginSession", "LoginThrottle", "Organisation", "User"]
 
 
 class Organisation(Base):
@@ -39,6 +39,9 @@ class User(Base):
     )
     language: Mapped[str] = mapped_column(String(5), default="en")
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The node operator role sits apart from an organisation's admin: only the CLI sets it.
+    node_operator: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Unused since throttling moved to ``login_throttle``; kept so old rows still load.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -57,3 +60,34 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginThrottle(Base):
+    """Failed logins per (canonical username, source address), shared by every process.
+
+    A key exists for unknown usernames too, so throttling tells nothing about which
+    accounts exist; a success deletes the key.
+    """
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class LoginSession(Base):
+    """A web UI session held by the server: the cookie names it, logout deletes it.
+
+    Only the SHA-256 of the random id is stored, so a database reader cannot
+    replay a session.
+    """
+
+    __tablename__ = "login_session"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -1,7 +1,10 @@
-"""Accounts: organisations with their STIX identity, users, tokens, authentication with lockout.
+"""Accounts: organisations with their STIX identity, users and tokens, and who may manage them.
 
-One failure counter per canonical (lower-cased) username serves every login path
-(form, JSON, Basic, token-with-username), so no path can be used to bypass lockout.
+The node operator (CLI, ``SYSTEM``, or an admin flagged ``node_operator``) manages
+every organisation; an organisation admin manages only its own.  Another
+organisation's user answers exactly like an absent one (404), never 403, so an
+admin cannot probe which accounts exist elsewhere.  Authentication lives in
+``colsec.accounts.authn``.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from colsec.accounts.authn import actor_for_valid_token, authenticate_password, authenticate_token
 from colsec.accounts.models import ApiToken, Organisation, User
 from colsec.accounts.passwords import hash_password, hash_token, new_token, verify_password
-from colsec.accounts.roles import SYSTEM, Actor, Role
-from colsec.errors import Conflict, InvalidInput, Locked, NotFound, Unauthorized
+from colsec.accounts.roles import Actor, Role
+from colsec.accounts.sessions import end_user_sessions
+from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.stix.ids import now_timestamp
 from colsec.stix.tlp import TLP, marking_id
 from colsec.store import audit
@@ -24,14 +29,23 @@ from colsec.store.service import import_objects
 
 __all__ = [
     "actor_for",
+    "actor_for_valid_token",
     "authenticate_password",
     "authenticate_token",
     "create_organisation",
     "create_token",
     "create_user",
+    "get_managed_org",
+    "get_managed_user",
     "get_org_by_name",
+    "get_self",
     "list_organisations",
+    "list_tokens",
     "list_users",
+    "revoke_token",
+    "set_active",
+    "set_node_operator",
+    "set_password",
 ]
 
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
@@ -41,6 +55,16 @@ ORG_NAMESPACE = uuid.UUID("0b6f2d1e-52b4-4d2c-9a3e-6f1d7c4e8a90")
 
 def _canonical(username: str) -> str:
     return username.strip().lower()
+
+
+def _require_admin(actor: Actor) -> None:
+    if not (actor.is_operator or actor.role == Role.ADMIN):
+        raise Forbidden(f"role '{actor.role}' may not manage accounts")
+
+
+def _require_operator(actor: Actor) -> None:
+    if not actor.is_operator:
+        raise Forbidden("only the node operator may do this")
 
 
 def create_organisation(
@@ -55,6 +79,7 @@ def create_organisation(
     identity_id: str | None = None,
 ) -> Organisation:
     """Create an organisation and publish its STIX identity (TLP:GREEN, so peers can name it)."""
+    _require_operator(actor)
     if not name.strip():
         raise InvalidInput("organisation name must not be empty")
     if not _SHORT_RE.match(short_name):
@@ -114,6 +139,10 @@ def create_user(
     email: str | None = None,
     language: str = "en",
 ) -> User:
+    """Create a user in ``org``: the node operator anywhere, an organisation admin in its own only."""
+    _require_admin(actor)
+    if not actor.manages(org.id):
+        raise NotFound(f"organisation {org.short_name!r} not found")
     uname = _canonical(username)
     if not _USERNAME_RE.match(uname):
         raise InvalidInput(f"invalid username {username!r}")
@@ -148,17 +177,56 @@ def create_user(
     return user
 
 
-def list_users(db: Session, *, org_id: int | None = None) -> list[User]:
+def list_users(db: Session, *, actor: Actor, org_id: int | None = None) -> list[User]:
+    """The users ``actor`` manages (an organisation admin: its own organisation's only)."""
+    _require_admin(actor)
     stmt = select(User).order_by(User.username)
+    if not actor.is_operator:
+        org_id = actor.org_id
     if org_id is not None:
         stmt = stmt.where(User.organisation_id == org_id)
     return list(db.execute(stmt).scalars())
+
+
+def get_managed_user(db: Session, *, actor: Actor, username: str) -> User:
+    """A user ``actor`` may manage; anyone else's user is reported absent, exactly like a missing one."""
+    _require_admin(actor)
+    user = db.execute(select(User).where(User.username == _canonical(username))).scalar_one_or_none()
+    if user is None or not actor.manages(user.organisation_id):
+        raise NotFound(f"user {_canonical(username)!r} not found")
+    return user
+
+
+def get_self(db: Session, *, actor: Actor) -> User:
+    user = db.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
+def get_managed_org(db: Session, *, actor: Actor, name: str) -> Organisation:
+    """An organisation ``actor`` administers; others answer like a missing one."""
+    _require_admin(actor)
+    try:
+        org = get_org_by_name(db, name)
+    except NotFound:
+        org = None
+    if org is None or not actor.manages(org.id):
+        raise NotFound(f"organisation {name!r} not found")
+    return org
 
 
 def create_token(
     db: Session, *, actor: Actor, user: User, name: str = "api", expires_days: int | None = None
 ) -> str:
     """Create an API token; the clear value is returned once and only its hash is stored."""
+    _require_admin(actor)
+    if not actor.manages(user.organisation_id):
+        raise NotFound(f"user {user.username!r} not found")
+    if not name.strip() or len(name) > 100:
+        raise InvalidInput("token name must be 1-100 characters")
+    if expires_days is not None and not 1 <= expires_days <= 3650:
+        raise InvalidInput("expires_days must be between 1 and 3650")
     token = new_token()
     expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
     db.add(
@@ -171,6 +239,75 @@ def create_token(
     return token
 
 
+def list_tokens(db: Session, *, actor: Actor) -> list[tuple[ApiToken, str]]:
+    """Tokens (never their hashes' clear values) of the users ``actor`` manages, newest first."""
+    _require_admin(actor)
+    stmt = (
+        select(ApiToken, User.username)
+        .join(User, User.id == ApiToken.user_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    )
+    if not actor.is_operator:
+        stmt = stmt.where(User.organisation_id == actor.org_id)
+    return [(t, u) for t, u in db.execute(stmt).all()]
+
+
+def revoke_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
+    _require_admin(actor)
+    tok = db.get(ApiToken, token_id)
+    user = db.get(User, tok.user_id) if tok is not None else None
+    if tok is None or user is None or not actor.manages(user.organisation_id):
+        raise NotFound(f"token {token_id} not found")
+    if tok.revoked_at is None:
+        tok.revoked_at = datetime.now(UTC)
+        db.flush()
+        audit.record(db, actor=actor, action="token.revoke", target=user.username, details={"name": tok.name})
+    return tok
+
+
+def set_password(
+    db: Session, *, actor: Actor, user: User, password: str, current_password: str | None = None
+) -> None:
+    """A user changes its own password (proving the current one), or its admin does; every session ends."""
+    if actor.user_id == user.id:
+        if not verify_password(user.password_hash, current_password or ""):
+            raise Forbidden("the current password is wrong")
+    else:
+        _require_admin(actor)
+        if not actor.manages(user.organisation_id):
+            raise NotFound(f"user {user.username!r} not found")
+    if len(password) < 8:
+        raise InvalidInput("password must have at least 8 characters")
+    user.password_hash = hash_password(password)
+    db.flush()
+    end_user_sessions(db, user_id=user.id)
+    audit.record(db, actor=actor, action="user.password", target=user.username)
+
+
+def set_active(db: Session, *, actor: Actor, user: User, active: bool) -> User:
+    """Enable or disable an account; disabling ends its sessions (its tokens stop working too)."""
+    _require_admin(actor)
+    if not actor.manages(user.organisation_id):
+        raise NotFound(f"user {user.username!r} not found")
+    user.is_active = active
+    db.flush()
+    if not active:
+        end_user_sessions(db, user_id=user.id)
+    audit.record(db, actor=actor, action="user.enable" if active else "user.disable", target=user.username)
+    return user
+
+
+def set_node_operator(db: Session, *, actor: Actor, user: User, operator: bool) -> User:
+    """Grant or withdraw node-operator rights (the CLI only: an organisation admin cannot)."""
+    _require_operator(actor)
+    if operator and user.role != Role.ADMIN.value:
+        raise InvalidInput("only an admin account can be a node operator")
+    user.node_operator = operator
+    db.flush()
+    audit.record(db, actor=actor, action="user.node_operator", target=user.username, details={"on": operator})
+    return user
+
+
 def actor_for(db: Session, user: User) -> Actor:
     org = db.get(Organisation, user.organisation_id)
     return Actor(
@@ -180,131 +317,5 @@ def actor_for(db: Session, user: User) -> Actor:
         org_short_name=org.short_name if org else None,
         user_id=user.id,
         language=user.language,
+        node_operator=bool(user.node_operator),
     )
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back without a zone; they were written in UTC."""
-    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _check_lock(user: User | None) -> None:
-    if user is not None and user.locked_until is not None:
-        until = _aware(user.locked_until)
-        if until is not None and until > datetime.now(UTC):
-            raise Locked("account temporarily locked after repeated failed logins; try again later")
-
-
-def _register_failure(db: Session, user: User | None, max_failures: int, lockout_seconds: int) -> None:
-    if user is None or max_failures >= 1 << 30:
-        return
-    # Conditional UPDATE: concurrent failures all count (no read-modify-write race).
-    db.execute(update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1))
-    db.refresh(user)
-    if user.failed_logins >= max_failures:
-        user.locked_until = datetime.now(UTC) + timedelta(seconds=lockout_seconds)
-        audit.record(db, actor=SYSTEM, action="user.locked", target=user.username)
-    db.flush()
-
-
-def authenticate_password(
-    db: Session, *, username: str, password: str, max_failures: int = 5, lockout_seconds: int = 900
-) -> User:
-    """Check a password; failures count towards lockout.  The caller must commit even on failure."""
-    user = db.execute(select(User).where(User.username == _canonical(username))).scalar_one_or_none()
-    _check_lock(user)
-    ok = verify_password(user.password_hash if user else None, password)
-    if not ok or user is None or not user.is_active:
-        _register_failure(db, user, max_failures, lockout_seconds)
-        raise Unauthorized("invalid username or password")
-    if user.failed_logins:
-        user.failed_logins = 0
-        user.locked_until = None
-        db.flush()
-    return user
-
-
-def actor_for_valid_token(db: Session, *, token: str, username: str | None = None) -> Actor | None:
-    """The caller of a valid, unrevoked, unexpired token of an active, unlocked user, in one query.
-
-    The per-request fast path (TAXII clients send a token with every page).  Anything
-    else answers None and the caller takes :func:`authenticate_token`, which names the
-    problem and counts the failure.
-    """
-    row = db.execute(
-        select(
-            User.id,
-            User.username,
-            User.role,
-            User.organisation_id,
-            User.language,
-            User.is_active,
-            User.locked_until,
-            ApiToken.revoked_at,
-            ApiToken.expires_at,
-            Organisation.short_name,
-        )  # fmt: skip
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .outerjoin(Organisation, Organisation.id == User.organisation_id)
-        .where(ApiToken.token_hash == hash_token(token))
-    ).first()
-    if row is None or not row.is_active or row.revoked_at is not None:
-        return None
-    if username is not None and _canonical(username) != row.username:
-        return None
-    now = datetime.now(UTC)
-    expires, locked = _aware(row.expires_at), _aware(row.locked_until)
-    if (expires is not None and expires < now) or (locked is not None and locked > now):
-        return None
-    return Actor(
-        username=row.username,
-        role=Role(row.role),
-        org_id=row.organisation_id,
-        org_short_name=row.short_name,
-        user_id=row.id,
-        language=row.language,
-    )
-
-
-def authenticate_token(
-    db: Session,
-    *,
-    token: str,
-    username: str | None = None,
-    max_failures: int = 5,
-    lockout_seconds: int = 900,
-    count_failures: bool = True,
-) -> User:
-    """Resolve a bearer/Basic token; with a username (Basic), failures count against that user.
-
-    ``count_failures=False`` is the read-only first attempt; a failure is then re-checked
-    in a write transaction that counts it exactly once.
-    """
-    if not count_failures:
-        max_failures = 1 << 30
-    row = db.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_token(token))
-    ).first()
-    named = None
-    if username is not None:
-        named = db.execute(select(User).where(User.username == _canonical(username))).scalar_one_or_none()
-        _check_lock(named)
-    if row is None:
-        _register_failure(db, named, max_failures, lockout_seconds)
-        raise Unauthorized("invalid credentials")
-    tok, user = row
-    now = datetime.now(UTC)
-    expires = _aware(tok.expires_at)
-    expired = expires is not None and expires < now
-    if (
-        tok.revoked_at is not None
-        or expired
-        or not user.is_active
-        or (named is not None and named.id != user.id)
-    ):
-        _register_failure(db, named, max_failures, lockout_seconds)
-        raise Unauthorized("invalid credentials")
-    _check_lock(user)
-    return user

@@ -1,4 +1,4 @@
-"""Organisation, user and token commands."""
+"""Organisation, user and token commands: the CLI acts as the node operator."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from colsec.accounts import service
 from colsec.accounts.models import User
@@ -115,7 +116,7 @@ def user_list() -> None:
         table = Table()
         for col in ("username", "role", "organisation id", "e-mail", "language", "active"):
             table.add_column(col)
-        for u in service.list_users(s):
+        for u in service.list_users(s, actor=resolve_actor(s, None)):
             table.add_row(
                 u.username,
                 u.role,
@@ -135,8 +136,43 @@ def token_create(
 ) -> None:
     """Create an API token; printed once, stored hashed."""
     with open_session() as s:
-        user = s.execute(select(User).where(User.username == username.lower())).scalar_one_or_none()
-        if user is None:
-            fail(f"user {username!r} not found", 4)
-        token = service.create_token(s, actor=resolve_actor(s, None), user=user, name=name, expires_days=days)
+        actor = resolve_actor(s, None)
+        user = _user(s, username)
+        token = service.create_token(s, actor=actor, user=user, name=name, expires_days=days)
     typer.echo(token)
+
+
+def _user(s: Session, username: str) -> User:
+    user = s.execute(select(User).where(User.username == username.strip().lower())).scalar_one_or_none()
+    if user is None:
+        fail(f"user {username!r} not found", 4)
+    return user
+
+
+@user_app.command("operator")
+def user_operator(
+    username: str, revoke: Annotated[bool, typer.Option(help="Withdraw the right instead")] = False
+) -> None:
+    """Make an admin account a node operator (manages every organisation, peers and groups)."""
+    with open_session() as s:
+        service.set_node_operator(
+            s, actor=resolve_actor(s, None), user=_user(s, username), operator=not revoke
+        )
+    console.print(f"{username}: node operator {'withdrawn' if revoke else 'granted'}")
+
+
+@user_app.command("disable")
+def user_disable(username: str, enable: Annotated[bool, typer.Option(help="Enable instead")] = False) -> None:
+    """Disable (or re-enable) an account; its sessions end and its tokens stop working."""
+    with open_session() as s:
+        service.set_active(s, actor=resolve_actor(s, None), user=_user(s, username), active=enable)
+    console.print(f"{username}: {'enabled' if enable else 'disabled'}")
+
+
+@user_app.command("password")
+def user_password(username: str) -> None:
+    """Set a new password (prompted); every session of the user ends."""
+    password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    with open_session() as s:
+        service.set_password(s, actor=resolve_actor(s, None), user=_user(s, username), password=password)
+    console.print(f"{username}: password changed")

@@ -16,6 +16,7 @@ from colsec.db import Database
 from colsec.errors import ColsecError
 from colsec.migrations import upgrade
 from colsec.settings import Settings
+from colsec.store.audit_anchor import anchor_for
 
 __all__ = [
     "EXIT_CODES",
@@ -66,6 +67,7 @@ def get_database(settings: Settings | None = None, *, migrate: bool = True) -> D
         _check_data_folder(settings)
         settings.ensure_secret_key()  # first run of any command creates the node secret
         _db = Database(settings.effective_database_url)
+        _db.audit_anchor = anchor_for(settings)
         if migrate:
             upgrade(_db.engine)
     return _db
@@ -85,6 +87,9 @@ def open_session(*, write: bool = True) -> Iterator[Session]:
     try:
         with db.unit_of_work(write=write) as session:
             yield session
+        if write:
+            with db.unit_of_work(write=False) as session:
+                db.audit_anchor.checkpoint(session)  # each command anchors the head it leaves
     except ColsecError as exc:
         details = exc.details
         if isinstance(details, dict) and isinstance(details.get("errors"), list):

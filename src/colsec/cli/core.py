@@ -13,6 +13,7 @@ from rich.table import Table
 
 from colsec.cli.acting import AsOption, OrgOption, acting_for
 from colsec.cli.common import console, fail, get_database, open_session
+from colsec.errors import ColsecError
 from colsec.settings import Settings
 
 __all__ = ["register"]
@@ -85,7 +86,7 @@ def import_cmd(
     files = import_non_stix(files, fmt, org=org, as_user=as_user, tlp=tlp)  # MISP, CSV, text: format registry
     from colsec.formats.stix_bundle import open_maybe_gzip, read_stix_file
     from colsec.stix.tlp import TLP_BY_NAME
-    from colsec.store.service import import_objects
+    from colsec.store.service import WriteLimits, import_objects
 
     settings = Settings()
     level = TLP_BY_NAME.get((tlp or settings.default_tlp).lower())
@@ -106,7 +107,7 @@ def import_cmd(
             transient=False,
         ) as progress:
             task = progress.add_task(path.name, total=size, objects=0, rate=0.0)
-            raw = open_maybe_gzip(path)
+            raw = open_maybe_gzip(path, max_decompressed=settings.max_decompressed_bytes)
             underlying = getattr(raw, "fileobj", None) or raw
 
             def tick(
@@ -122,10 +123,11 @@ def import_cmd(
                     result = import_objects(
                         session,
                         actor=actor,
-                        objects=read_stix_file(path),
+                        objects=read_stix_file(path, max_decompressed=settings.max_decompressed_bytes),
                         owner_org_id=owner,
                         default_tlp=level,
                         progress=tick,
+                        limits=WriteLimits.from_settings(settings),
                     )
             except typer.Exit as exc:
                 failures += 1
@@ -190,16 +192,73 @@ def demo(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit hash chain; exit 1 if any row was edited or removed."""
-    from colsec.store.audit import verify
+def audit_verify(
+    against: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--against",
+            exists=True,
+            dir_okay=False,
+            help="Also check copies of our checkpoints kept by peers",
+        ),
+    ] = None,
+) -> None:
+    """Recompute the audit hash chain and compare it with the signed checkpoints; exit 1 if a row
+    was edited or removed, or the tail was cut or rewritten."""
+    from colsec.store.audit import verify_anchored
+    from colsec.store.audit_anchor import Checkpoint, parse_checkpoints
 
+    extra: list[Checkpoint] = []
+    for path in against or []:
+        try:
+            extra.extend(cp for _, cp in parse_checkpoints(path.read_bytes(), source=str(path)))
+        except ColsecError as exc:
+            fail(exc.message, 2)
+    db = get_database()
     with open_session(write=False) as session:
-        result = verify(session)
+        result = verify_anchored(session, db.audit_anchor, extra=extra)
     if result.ok:
-        console.print(f"audit log intact: {result.rows:,} rows")
+        console.print(f"audit log intact: {result.rows:,} rows, {result.checkpoints:,} checkpoints matched")
     else:
         fail(f"audit log broken: {result.problem}", 1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Anchor the current head now and print it as signed JSON (what peers receive)."""
+    db = get_database()
+    with open_session(write=False) as session:
+        cp = db.audit_anchor.checkpoint(session)
+    if cp is None:
+        console.print("audit log is empty: nothing to anchor")
+        return
+    typer.echo(orjson.dumps(cp.to_dict()).decode())
+
+
+@audit_app.command("fetch")
+def audit_fetch(
+    peer: Annotated[str, typer.Argument(help="Peer name (as in 'colsec peer list')")],
+) -> None:
+    """Fetch a peer's signed audit head and keep it; exit 1 if its log went backwards since."""
+    from colsec.federation.sync import load_peer
+    from colsec.outbound import from_settings
+    from colsec.store.audit_anchor import keep_peer_checkpoint
+    from colsec.taxii.client import TaxiiClientError
+
+    settings = Settings()
+    db = get_database(settings)
+    try:
+        cfg = load_peer(db, peer)
+        with cfg.client(outbound=from_settings(settings)) as client:
+            received = client.node_json("/api/v1/audit/checkpoint")
+        cp, problem = keep_peer_checkpoint(settings.data_dir, cfg.name, received)
+    except TaxiiClientError as exc:
+        fail(exc.message, 7)
+    except ColsecError as exc:
+        fail(exc.message, 2)
+    if problem:
+        fail(problem, 1)
+    console.print(f"{cfg.name}: {cp.rows:,} audit rows up to id {cp.last_id} at {cp.at}, kept")
 
 
 def _dump(obj: Any) -> str:

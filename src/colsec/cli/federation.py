@@ -11,7 +11,9 @@ from rich.table import Table
 
 from colsec.cli.common import EXIT_CODES, console, fail, get_database, open_session, resolve_actor
 from colsec.federation import service
+from colsec.outbound import from_settings
 from colsec.settings import Settings
+from colsec.store.gate import WriteLimits
 
 __all__ = ["register"]
 
@@ -106,7 +108,7 @@ def peer_push(object_id: Annotated[list[str], typer.Argument(help="Object ids to
     from colsec.federation.push import push_ids
 
     settings = Settings()
-    for r in push_ids(get_database(settings), object_id, allow_private=settings.allow_private_peers):
+    for r in push_ids(get_database(settings), object_id, outbound=from_settings(settings)):
         status = f"failed: {escape(r.error)}" if r.error else f"{r.pushed} pushed"
         console.print(f"{escape(r.peer)}: {status}", highlight=False)
 
@@ -155,7 +157,11 @@ def sync(
     database = get_database(settings)
     try:
         reports = sync_all(
-            database, only=peer, page_size=page_size, allow_private=settings.allow_private_peers
+            database,
+            only=peer,
+            page_size=page_size,
+            outbound=from_settings(settings),
+            limits=WriteLimits.from_settings(settings),
         )
     except Exception as exc:
         from colsec.errors import ColsecError
@@ -216,7 +222,8 @@ def taxii_pull(
             owner_org_id=owner,
             origin=origin,
             added_after=added_after,
-            allow_private=settings.allow_private_peers,
+            outbound=from_settings(settings),
+            limits=WriteLimits.from_settings(settings),
         )
     except ColsecError as exc:
         fail(exc.message, EXIT_CODES.get(exc.status, 1))
@@ -233,11 +240,19 @@ def group_create(
     name: str,
     members: Annotated[str | None, typer.Option(help="Comma-separated organisation short names")] = None,
     description: Annotated[str, typer.Option()] = "",
+    owner: Annotated[
+        str | None, typer.Option(help="Owner organisation, which alone changes members (default: the node)")
+    ] = None,
 ) -> None:
     """Create a sharing group."""
     with open_session() as s:
         g = service.create_sharing_group(
-            s, actor=resolve_actor(s, None), name=name, description=description, members=_csv(members)
+            s,
+            actor=resolve_actor(s, None),
+            name=name,
+            description=description,
+            members=_csv(members),
+            owner=owner,
         )
         console.print(f"sharing group {g.name} created")
 
@@ -261,6 +276,14 @@ def group_add_member(name: str, org: str) -> None:
     with open_session() as s:
         service.add_group_member(s, actor=resolve_actor(s, None), group=name, organisation=org)
     console.print(f"{org} added to {name}")
+
+
+@group_app.command("remove-member")
+def group_remove_member(name: str, org: str) -> None:
+    """Remove an organisation from a sharing group (its local objects are re-published)."""
+    with open_session() as s:
+        service.remove_group_member(s, actor=resolve_actor(s, None), group=name, organisation=org)
+    console.print(f"{org} removed from {name}")
 
 
 @group_app.command("attach")

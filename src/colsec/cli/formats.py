@@ -38,8 +38,10 @@ def import_cmd(
     """Import files through the format registry, one transaction per file (``colsec import`` uses it)."""
     from colsec.formats.registry import ImportFormat
     from colsec.formats.service import import_source
-    from colsec.formats.stix_bundle import gunzip_upload
+    from colsec.formats.stix_bundle import read_maybe_gzip
+    from colsec.settings import Settings
     from colsec.stix.tlp import TLP_BY_NAME
+    from colsec.store.gate import WriteLimits
 
     try:
         chosen = ImportFormat(fmt) if fmt else None
@@ -48,6 +50,7 @@ def import_cmd(
     level = TLP_BY_NAME.get(tlp.lower()) if tlp else None
     if tlp and level is None:
         fail(f"unknown TLP {tlp!r}", 2)
+    cap = Settings().max_decompressed_bytes
     for path in files:
         started = time.perf_counter()
         with open_session() as session:
@@ -56,10 +59,11 @@ def import_cmd(
             report = import_source(
                 session,
                 actor=actor,
-                data=gunzip_upload(path.read_bytes(), source=str(path)),
+                data=read_maybe_gzip(path, max_decompressed=cap),
                 fmt=chosen,
                 owner_org_id=owner,
                 default_tlp=level,
+                limits=WriteLimits.from_settings(Settings()),
             )
         elapsed = time.perf_counter() - started
         console.print(
@@ -90,18 +94,17 @@ def feed_cmd(
     source: Annotated[str, typer.Argument(help="MISP feed folder or http(s) URL (with manifest.json)")],
     org: OrgOption = None,
     as_user: AsOption = None,
-    allow_private: Annotated[
-        bool, typer.Option(help="Allow a feed on a private or loopback address")
-    ] = False,
 ) -> None:
     """Pull a MISP feed: only events whose timestamp changed are fetched; each event is its own unit."""
     from colsec.formats.misp_feed import import_feed
+    from colsec.outbound import from_settings
+    from colsec.settings import Settings
 
     with open_session() as session:
         actor = acting_for(session, as_user=as_user, org=org)
         owner = actor.org_id
         report = import_feed(
-            session, actor=actor, source=source, owner_org_id=owner, allow_private=allow_private
+            session, actor=actor, source=source, owner_org_id=owner, outbound=from_settings(Settings())
         )
     console.print(
         f"{report.events_in_manifest} events in manifest: {report.fetched} fetched, "
@@ -119,7 +122,7 @@ def import_non_stix(
     from colsec.errors import ColsecError
     from colsec.formats.registry import ImportFormat
     from colsec.formats.service import detect_format
-    from colsec.formats.stix_bundle import open_maybe_gzip
+    from colsec.formats.stix_bundle import open_maybe_gzip, unreadable
 
     stix: list[Path] = []
     others: list[Path] = []
@@ -129,13 +132,11 @@ def import_non_stix(
             continue
         if fmt is None:
             try:
-                with open_maybe_gzip(path) as f:  # a .json.gz MISP event or .csv.gz goes by its content
+                with open_maybe_gzip(path) as f:  # a gzip file is recognised by what it holds
                     head = f.read(65536)
-            except (EOFError, OSError, zlib.error):
-                stix.append(path)  # the streaming path names the damage in one line
-                continue
-            try:
                 detected = detect_format(head)
+            except (OSError, EOFError, zlib.error) as exc:  # a cut or damaged gzip file: one line
+                fail(unreadable(path, exc), 2)
             except ColsecError as exc:
                 fail(f"{path.name}: {exc.message}", 2)
             if detected in (ImportFormat.STIX, ImportFormat.ATTACK):

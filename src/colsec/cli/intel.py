@@ -59,7 +59,7 @@ def correlations(
     as_user: AsUser = None,
     org: OrgOption = None,
 ) -> None:
-    """List correlated values visible to the acting organisation."""
+    """List correlated values as the acting organisation sees them (from the objects it may see only)."""
     from colsec.intel.queries import list_correlations
 
     with open_session(write=False) as session:
@@ -71,17 +71,10 @@ def correlations(
             limit=limit,
         )
     table = Table(title=f"{status} correlations")
-    for col in ("kind", "value", "visible objects", "objects", "owners", "warninglist"):
+    for col in ("kind", "value", "objects", "owners", "warninglist"):
         table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r["kind"],
-            r["value"],
-            str(r["visible_objects"]),
-            str(r["n_objects"] or ""),
-            str(r["n_owners"] or ""),
-            r["warninglist"] or "",
-        )
+    for r in rows:  # counts are of the objects this user may see
+        table.add_row(r["kind"], r["value"], str(r["n_objects"]), str(r["n_owners"]), r["warninglist"] or "")
     console.print(table)
 
 
@@ -189,11 +182,12 @@ def alerts_list(
 def webhooks_add(url: str, secret: str, as_user: AsUser = None, org: OrgOption = None) -> None:
     """Register an outbound webhook for the user's organisation."""
     from colsec.intel.notify import create_webhook
+    from colsec.outbound import from_settings
     from colsec.settings import Settings
 
     with open_session() as session:
         hook = create_webhook(session, actor=acting_for(session, as_user=as_user, org=org), url=url, secret=secret,
-                              allow_private=Settings().allow_private_peers)  # fmt: skip
+                              outbound=from_settings(Settings()))  # fmt: skip
         console.print(f"webhook {hook.id} → {hook.url}")
 
 
@@ -202,7 +196,8 @@ def webhooks_deliver() -> None:
     """Send pending webhook deliveries now (retries failed ones up to the attempt limit)."""
     from colsec.cli.common import get_database
     from colsec.intel.notify import deliver_pending
+    from colsec.outbound import from_settings
     from colsec.settings import Settings
 
-    n = deliver_pending(get_database().engine, allow_private=Settings().allow_private_peers)
+    n = deliver_pending(get_database().engine, outbound=from_settings(Settings()))
     console.print(f"{n} delivery(ies) sent")

@@ -1,4 +1,4 @@
-"""TAXII commands: ``colsec collection add/list`` and ``colsec taxii load-medallion``."""
+"""TAXII commands: ``colsec collection add/filter/add-objects/remove-objects/list``, ``colsec taxii load-medallion``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(collection_app, name="collection")
 
 
+FilterOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter",
+        help="Publish matching objects as they arrive: type=, owner=, label= (comma lists), tlp= (ceiling), group=",
+    ),
+]
+
+
 @collection_app.command("add")
 def collection_add(
     title: Annotated[str, typer.Argument(help="Collection title")],
@@ -36,13 +45,17 @@ def collection_add(
     ] = None,
     alias: Annotated[str | None, typer.Option(help="Alias")] = None,
     description: Annotated[str, typer.Option(help="Description")] = "",
+    filter_terms: FilterOpt = None,
+    include_existing: Annotated[
+        bool, typer.Option("--include-existing", help="With --filter: also add what the store already holds")
+    ] = False,
     as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
 ) -> None:
     """Create a collection; rights default to: everyone reads, nobody writes."""
-    from colsec.taxii.service import create_collection
+    from colsec.taxii.publish import FilterNames, publish_collection
 
     with open_session() as session:
-        coll = create_collection(
+        summary = publish_collection(
             session,
             actor=resolve_actor(session, as_user),
             title=title,
@@ -52,44 +65,129 @@ def collection_add(
             can_read=read if read is not None else ["*"],
             can_write=write or [],
             collection_id=collection_id,
+            filter_names=FilterNames.from_terms(filter_terms) if filter_terms else None,
+            include_existing=include_existing,
         )
-        cid = coll.id
-    console.print(cid)
+    console.print(summary.id)
+
+
+@collection_app.command("filter")
+def collection_filter(
+    collection_id: Annotated[str, typer.Argument(help="Collection id")],
+    filter_terms: FilterOpt = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Stop publishing new matching objects")] = False,
+    include_existing: Annotated[
+        bool, typer.Option("--include-existing", help="Also add what the store already holds")
+    ] = False,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
+) -> None:
+    """Define, change or clear the filter that fills a collection."""
+    from colsec.taxii.publish import FilterNames, set_collection_filter
+
+    if clear == bool(filter_terms):
+        fail("give either --filter terms or --clear", 2)
+    with open_session() as session:
+        summary = set_collection_filter(
+            session, actor=resolve_actor(session, as_user), collection_id=collection_id,
+            filter_names=None if clear else FilterNames.from_terms(filter_terms or []),
+            include_existing=include_existing,
+        )  # fmt: skip
+    console.print(f"{summary.id}: {summary.versions:,} object versions", highlight=False)
+
+
+def _object_ids(ids: list[str] | None, bundle: Path | None) -> list[str]:
+    from colsec.errors import InvalidInput
+    from colsec.jsonutil import loads
+
+    out = list(ids or [])
+    if bundle is not None:
+        try:
+            data = loads(bundle.read_bytes(), what=str(bundle))
+        except OSError as exc:
+            fail(f"{bundle}: {exc.strerror or exc}", 2)
+        except InvalidInput as exc:
+            fail(exc.message, 2)
+        objects = data.get("objects") if isinstance(data, dict) else None
+        if not isinstance(objects, list):
+            fail(f"{bundle}: not a STIX bundle (no 'objects' list)", 2)
+        out += [o["id"] for o in objects if isinstance(o, dict) and isinstance(o.get("id"), str)]
+    if not out:
+        fail("name object ids, or a bundle with --from-bundle", 2)
+    return out
+
+
+IdsArg = Annotated[list[str] | None, typer.Argument(help="STIX object ids (every version of each)")]
+BundleOpt = Annotated[
+    Path | None, typer.Option("--from-bundle", help="Take the ids of the objects in this STIX bundle")
+]
+
+
+@collection_app.command("add-objects")
+def collection_add_objects(
+    collection_id: Annotated[str, typer.Argument(help="Collection id")],
+    ids: IdsArg = None,
+    bundle: BundleOpt = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
+) -> None:
+    """Publish objects already in the store in a collection."""
+    from colsec.taxii.publish import add_objects
+
+    object_ids = _object_ids(ids, bundle)
+    with open_session() as session:
+        n = add_objects(session, actor=resolve_actor(session, as_user), collection_id=collection_id,
+                        object_ids=object_ids)  # fmt: skip
+    console.print(f"{n:,} object versions added to {collection_id}", highlight=False)
+
+
+@collection_app.command("remove-objects")
+def collection_remove_objects(
+    collection_id: Annotated[str, typer.Argument(help="Collection id")],
+    ids: IdsArg = None,
+    bundle: BundleOpt = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user")] = None,
+) -> None:
+    """Take objects out of a collection (the store keeps them)."""
+    from colsec.taxii.publish import remove_objects
+
+    object_ids = _object_ids(ids, bundle)
+    with open_session() as session:
+        n = remove_objects(session, actor=resolve_actor(session, as_user), collection_id=collection_id,
+                           object_ids=object_ids)  # fmt: skip
+    console.print(f"{n:,} object versions removed from {collection_id}", highlight=False)
 
 
 @collection_app.command("list")
 def collection_list(
     api_root: Annotated[str | None, typer.Option("--root", help="Only this API root")] = None,
 ) -> None:
-    """List collections with their rights and object counts."""
-    from sqlalchemy import func, select
-
-    from colsec.store.models import CollectionObject
-    from colsec.taxii.service import list_collections, parse_rights
+    """List collections with their rights, filter and object counts."""
+    from colsec.accounts.roles import SYSTEM
+    from colsec.taxii.publish import list_summaries
 
     with open_session(write=False) as session:
-        colls = list_collections(session, api_root=api_root)
-        counts = dict(
-            session.execute(
-                select(CollectionObject.collection_id, func.count()).group_by(CollectionObject.collection_id)
-            ).all()
-        )
-        table = Table(title="TAXII collections")
-        for col in ("id", "root", "title", "can read", "can write", "versions"):
-            table.add_column(col)
-        for c in colls:
-            table.add_row(
-                c.id, c.api_root, c.title, ", ".join(parse_rights(c.can_read)) or "-",
-                ", ".join(parse_rights(c.can_write)) or "-", f"{counts.get(c.id, 0):,}",
-            )  # fmt: skip
+        summaries = [c for c in list_summaries(session, actor=SYSTEM) if api_root in (None, c.api_root)]
+    table = Table(title="TAXII collections")
+    for col in ("id", "root", "title", "can read", "can write", "filter", "versions"):
+        table.add_column(col)
+    for c in summaries:
+        table.add_row(
+            c.id, c.api_root, c.title, ", ".join(c.can_read) or "-", ", ".join(c.can_write) or "-",
+            _describe(c.filter), f"{c.versions:,}",
+        )  # fmt: skip
     console.print(table)
+
+
+def _describe(spec: dict[str, object] | None) -> str:
+    if spec is None:
+        return "-"
+    terms = {"types": "type", "owners": "owner", "labels": "label"}  # as --filter takes them
+    parts = [f"{terms.get(k, k)}={','.join(v) if isinstance(v, list) else v}" for k, v in spec.items() if v]
+    return " ".join(parts) or "everything"
 
 
 @taxii_app.command("load-medallion")
 def load_medallion_cmd(
-    file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="medallion data file or config file")
-    ],
+    file: Annotated[Path, typer.Argument(help="medallion data file or config file")],
     org: Annotated[str | None, typer.Option(help="Organisation owning the imported objects")] = None,
     users_org: Annotated[
         str | None, typer.Option(help="Organisation of the imported medallion users")
@@ -128,3 +226,7 @@ def load_medallion_cmd(
     )
     for f in report.failures[:20]:
         console.print(f"  refused {f.get('id') or '?'}: {f.get('message')}", highlight=False)
+    if report.upgraded:
+        console.print(f"STIX 2.0 objects migrated to 2.1: {len(report.upgraded):,}")
+    for u in report.upgraded[:20]:
+        console.print(f"  upgraded {u['id']} {u['version']}: {u['changes']}", highlight=False)

@@ -2,11 +2,13 @@
 
 Each incident is also a STIX ``incident`` carrying the OASIS Incident Core extension,
 stored through ``import_objects`` so it is shared like any other intelligence (TLP,
-sharing policy, TAXII).  Every transition publishes a new version of that object.
+sharing policy, TAXII), and readable by exactly those the crisis API shows the incident
+to.  Every transition publishes a new version of that object.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -25,11 +27,16 @@ from colsec.errors import InvalidInput, NotFound
 from colsec.stix.ids import format_timestamp, is_valid_id, new_id, parse_timestamp
 from colsec.stix.tlp import TLP, marking_id
 from colsec.store import audit
+from colsec.store.derive import DerivedPolicy, Source, derive_policy, sees_all
 from colsec.store.models import StixObject
+from colsec.store.policy import SharedFacts
 from colsec.store.service import import_objects
+from colsec.store.sources import alliance_orgs, source_facts
 
 __all__ = [
     "INCIDENT_CORE_EXTENSION",
+    "INCIDENT_TLP",
+    "audience",
     "close_incident",
     "escalate_incident",
     "get_incident",
@@ -38,6 +45,9 @@ __all__ = [
     "report_incident",
     "triage_incident",
 ]
+
+# National incidents are seen by their organisation and the crisis centres named as recipients.
+INCIDENT_TLP = TLP.AMBER_STRICT
 
 INCIDENT_CORE_EXTENSION = "extension-definition--ef765651-680c-498d-9894-99799f2fa126"
 
@@ -81,11 +91,40 @@ def incident_stix(inc: Incident, org: Organisation, modified: str) -> dict[str, 
                 "criticality": inc.severity * 20,
             }
         },
-        "object_marking_refs": [marking_id(TLP.AMBER)],
+        "object_marking_refs": [marking_id(INCIDENT_TLP)],
     }
 
 
+def audience(db: Session, inc: Incident) -> list[int]:
+    """Organisations besides the owner that the crisis API shows ``inc`` to: the crisis centres."""
+    return sorted(
+        oid
+        for oid in db.execute(select(Organisation.id).where(Organisation.kind == "crisis_centre")).scalars()
+        if oid != inc.organisation_id
+    )
+
+
+def _relationship_policy(db: Session, inc: Incident, incident: Source, ref: str) -> DerivedPolicy:
+    """A link reveals its target too: it is readable by who may read both the incident and the target.
+
+    A target the reporter may not see (or that is unknown here) adds nothing, so the answer
+    never tells the reporter whether it exists.
+    """
+    alliance = alliance_orgs(db)
+    seq = db.execute(select(StixObject.seq).where(StixObject.id == ref, StixObject.is_latest)).scalar()
+    target = source_facts(db, [seq]).get(seq) if seq is not None else None
+    if target is not None and sees_all([target.facts], inc.organisation_id, alliance=alliance):
+        return derive_policy([incident, target], owner_org_id=inc.organisation_id, alliance=alliance)
+    return derive_policy([incident], owner_org_id=inc.organisation_id, alliance=alliance)
+
+
 def _publish(db: Session, actor: Actor, inc: Incident, *, refs: list[str] | None = None) -> None:
+    """Write the incident's new STIX version, visible to exactly those the crisis API shows it to.
+
+    TLP:AMBER+STRICT with the crisis centres as named recipients: every version (and every
+    link to it) carries the audience of the moment, so a change of audience follows the
+    incident's next transition.
+    """
     org = db.get(Organisation, inc.organisation_id)
     assert org is not None
     last = db.execute(
@@ -95,17 +134,28 @@ def _publish(db: Session, actor: Actor, inc: Incident, *, refs: list[str] | None
     if last is not None and format_timestamp(stamp, precision="milli") <= last:
         stamp = parse_timestamp(last) + timedelta(milliseconds=1)
     modified = format_timestamp(stamp, precision="milli")
-    objects = [incident_stix(inc, org, modified)]
+    readers = audience(db, inc)
+    import_objects(
+        db, actor=actor, objects=[incident_stix(inc, org, modified)], owner_org_id=inc.organisation_id,
+        default_tlp=INCIDENT_TLP, recipient_org_ids=readers,
+    )  # fmt: skip
+    incident = Source(SharedFacts(inc.organisation_id, INCIDENT_TLP, None, frozenset(readers)))
+    links: dict[DerivedPolicy, list[dict[str, Any]]] = defaultdict(list)
     for ref in refs or []:
-        objects.append(
+        policy = _relationship_policy(db, inc, incident, ref)
+        links[policy].append(
             {
                 "type": "relationship", "spec_version": "2.1", "id": new_id("relationship"),
                 "created": modified, "modified": modified, "relationship_type": "related-to",
                 "source_ref": inc.stix_id, "target_ref": ref, "created_by_ref": org.identity_id,
-                "object_marking_refs": [marking_id(TLP.AMBER)],
+                "object_marking_refs": [marking_id(policy.tlp)],
             }
         )  # fmt: skip
-    import_objects(db, actor=actor, objects=objects, owner_org_id=inc.organisation_id)
+    for policy, objects in links.items():
+        import_objects(
+            db, actor=actor, objects=objects, owner_org_id=policy.owner_org_id, default_tlp=policy.tlp,
+            sharing_group_id=policy.sharing_group_id, recipient_org_ids=policy.recipient_org_ids,
+        )  # fmt: skip
 
 
 def report_incident(db: Session, *, actor: Actor, data: IncidentIn) -> Incident:
@@ -159,7 +209,7 @@ def get_incident(db: Session, *, actor: Actor, incident_id: int) -> Incident:
 def _may_see(db: Session, actor: Actor, inc: Incident) -> bool:
     return (
         actor.is_system
-        or actor.role == Role.ADMIN
+        or actor.is_operator
         or actor.org_id == inc.organisation_id
         or (org_kind(db, actor.org_id) == "crisis_centre")
     )
@@ -169,7 +219,7 @@ def list_incidents(
     db: Session, *, actor: Actor, status: str | None = None, limit: int = 200
 ) -> list[Incident]:
     stmt = select(Incident).order_by(Incident.id.desc()).limit(min(limit, 1000))
-    if not (actor.is_system or actor.role == Role.ADMIN or org_kind(db, actor.org_id) == "crisis_centre"):
+    if not (actor.is_system or actor.is_operator or org_kind(db, actor.org_id) == "crisis_centre"):
         stmt = stmt.where(or_(Incident.organisation_id == actor.org_id))
     if status:
         stmt = stmt.where(Incident.status == status)

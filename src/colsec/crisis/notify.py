@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import smtplib
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -31,7 +28,8 @@ from colsec.accounts.roles import Role
 from colsec.crisis.models import Notification, Webhook, WebhookDelivery
 from colsec.crisis.states import now
 from colsec.db import Database
-from colsec.errors import InvalidInput
+from colsec.errors import Forbidden, InvalidInput
+from colsec.outbound import OutboundPolicy, from_settings, guarded_client
 from colsec.settings import Settings
 
 __all__ = [
@@ -116,20 +114,9 @@ def notify(
     return len(users)
 
 
-def validate_webhook_url(url: str, *, allow_private: bool) -> str:
-    """Webhooks go only to http(s) URLs; loopback/private/link-local only if the operator allows it."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("webhook URL must be http(s)://host/...")
-    if not allow_private:
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except OSError:
-            raise InvalidInput(f"webhook host {parts.hostname!r} does not resolve") from None
-        for info in infos:
-            ip = ipaddress.ip_address(info[4][0])
-            if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-                raise InvalidInput("webhook URL points at a private, loopback or link-local address")
+def validate_webhook_url(url: str, *, outbound: OutboundPolicy) -> str:
+    """Webhooks go only to http(s) URLs on global addresses, or ones the operator allow-lists."""
+    outbound.check_url(url)
     return url
 
 
@@ -186,7 +173,7 @@ def deliver_pending(
     if mail_ids:
         _deliver_mail(database, settings, mail_ids, report)
     if hook_ids:
-        _deliver_hooks(database, hook_ids, report, states)
+        _deliver_hooks(database, hook_ids, report, states, from_settings(settings))
     return report
 
 
@@ -243,7 +230,11 @@ def _deliver_mail(database: Database, settings: Settings, ids: list[int], report
 
 
 def _deliver_hooks(
-    database: Database, ids: list[int], report: DeliveryReport, states: tuple[str, ...]
+    database: Database,
+    ids: list[int],
+    report: DeliveryReport,
+    states: tuple[str, ...],
+    outbound: OutboundPolicy,
 ) -> None:
     claimed = _claim(database, WebhookDelivery, ids, "status", states)
     if not claimed:
@@ -255,7 +246,7 @@ def _deliver_hooks(
             .where(WebhookDelivery.id.in_(claimed))
         ).all()
     outcomes: dict[int, str] = {}
-    with httpx.Client(timeout=5, follow_redirects=False) as client:
+    with guarded_client(outbound, timeout=5) as client:
         for did, url, secret, payload in rows:
             data = payload.encode()
             try:
@@ -307,17 +298,21 @@ def release_stale_claims(db: Session, *, at: datetime | None = None) -> int:
     return int(mails.rowcount or 0) + int(hooks.rowcount or 0)
 
 
-def register_webhook(db: Session, *, actor: Any, url: str, secret: str, allow_private: bool) -> Webhook:
-    """An organisation's admin, coordinator or representative registers where events are POSTed."""
-    from colsec.crisis.access import require_role
+def register_webhook(db: Session, *, actor: Any, url: str, secret: str, outbound: OutboundPolicy) -> Webhook:
+    """The organisation's admin (or the node operator) registers where its events are POSTed.
+
+    A webhook makes the node send requests on the organisation's behalf, so it is an
+    administrative act, not an analyst's.
+    """
     from colsec.store import audit
 
-    require_role(actor, Role.COORDINATOR, Role.REPRESENTATIVE, doing="register webhooks")
     if actor.org_id is None:
         raise InvalidInput("webhooks belong to an organisation")
+    if not actor.manages(actor.org_id):
+        raise Forbidden("only the organisation's admin or the node operator manages webhooks")
     hook = Webhook(
         organisation_id=actor.org_id,
-        url=validate_webhook_url(url, allow_private=allow_private),
+        url=validate_webhook_url(url, outbound=outbound),
         secret=secret,
     )
     db.add(hook)

@@ -21,9 +21,10 @@ from sqlalchemy import func, select, update
 from colsec.db import Database
 from colsec.federation.models import Peer
 from colsec.federation.sync import PeerConfig, load_peers
+from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.stix.tlp import TLP
 from colsec.store.models import StixObject
-from colsec.store.policy import SharedFacts, may_share
+from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 from colsec.taxii.client import TaxiiClientError
 
@@ -55,7 +56,7 @@ def push_objects(
     rows: Sequence[StixObject],
     *,
     peers: Sequence[PeerConfig] | None = None,
-    allow_private: bool = True,
+    outbound: OutboundPolicy = DENY_ALL,
     timeout: float = 5.0,
 ) -> list[PushResult]:
     """POST these object versions to every peer with an inbox collection that may see them."""
@@ -65,20 +66,22 @@ def push_objects(
     ]
     for peer in targets:
         with database.unit_of_work(write=False) as s:
+            # The store's own visibility (policy per version): a version superseded by a
+            # restricted one since it was picked up does not leave.
             to = recipient_for_org(s, peer.organisation_id)
-        objs: list[dict[str, Any]] = [
-            orjson.loads(r.body)
-            for r in rows
-            if _pushable(r) and may_share(SharedFacts(owner_org_id=r.owner_org_id, tlp=TLP(r.tlp)), to)
-        ]
+            seqs = [r.seq for r in rows if _pushable(r)]
+            allowed = set(
+                s.execute(
+                    select(StixObject.seq).where(StixObject.seq.in_(seqs), visible_clause(to))
+                ).scalars()
+            )
+        objs: list[dict[str, Any]] = [orjson.loads(r.body) for r in rows if r.seq in allowed]
         result = PushResult(peer=peer.name)
         results.append(result)
         if not objs:
             continue
         try:
-            with peer.client(
-                allow_private=allow_private, timeout=timeout, max_retries=1, backoff=0.2
-            ) as client:
+            with peer.client(outbound=outbound, timeout=timeout, max_retries=1, backoff=0.2) as client:
                 assert peer.push_collection is not None
                 client.add_objects(peer.push_collection, objs)
             result.pushed = len(objs)

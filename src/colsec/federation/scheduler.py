@@ -13,6 +13,8 @@ import time
 from colsec.db import Database
 from colsec.federation.push import max_seq, push_new_urgent
 from colsec.federation.sync import PeerConfig, load_peers, sync_peer
+from colsec.outbound import DENY_ALL, OutboundPolicy
+from colsec.store.gate import WriteLimits
 
 __all__ = ["Scheduler"]
 
@@ -24,13 +26,15 @@ class Scheduler:
         self,
         database: Database,
         *,
-        allow_private: bool = True,
+        outbound: OutboundPolicy = DENY_ALL,
         tick: float = 0.2,
         reload_every: float = 1.0,
         page_size: int = 1000,
+        limits: WriteLimits | None = None,
     ) -> None:
         self.database = database
-        self.allow_private = allow_private
+        self.limits = limits
+        self.outbound = outbound
         self.tick = tick
         self.reload_every = reload_every
         self.page_size = page_size
@@ -81,8 +85,9 @@ class Scheduler:
                     self.database,
                     peer,
                     page_size=self.page_size,
-                    allow_private=self.allow_private,
+                    outbound=self.outbound,
                     stop=self.stop_event,
+                    limits=self.limits,
                 )
                 self.runs += 1
                 if self.stop_event.is_set():
@@ -98,4 +103,4 @@ class Scheduler:
             if high is None:
                 high = max_seq(self.database)
                 continue
-            high, _ = push_new_urgent(self.database, high, peers=peers, allow_private=self.allow_private)
+            high, _ = push_new_urgent(self.database, high, peers=peers, outbound=self.outbound)

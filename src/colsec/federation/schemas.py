@@ -75,3 +75,4 @@ class SharingGroupOut(BaseModel):
     name: str
     description: str
     members: list[str]
+    owner: str | None = None  # None: the node operator

@@ -4,6 +4,11 @@ A sharing group travels with the objects it restricts: ``attach_sharing_group``
 publishes a new version whose body names the group and its members' STIX
 identities (property ``x_colsec_sharing_group``), so every node downstream
 applies the same restriction (see ``colsec.federation.sync``).
+
+A group has an owner organisation (NULL: the node operator) that alone, with the
+node operator, changes its members: otherwise any organisation could add itself
+and read the group's objects.  Every change is audited and re-publishes the
+group's local objects with the new member list, so peers apply it too.
 """
 
 from __future__ import annotations
@@ -12,18 +17,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
-from colsec.accounts.roles import Actor
+from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.accounts.service import get_org_by_name
 from colsec.db import is_sqlite
-from colsec.errors import Conflict, InvalidInput, NotFound
+from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.federation.models import Peer
+from colsec.stix.tlp import TLP
 from colsec.store import audit
-from colsec.store.models import SharingGroup, SharingGroupMember
+from colsec.store.models import ObjectRecipient, SharingGroup, SharingGroupMember, StixObject
 from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.service import import_objects
 from colsec.store.versions import latest_for_owner, next_modified
@@ -42,6 +48,7 @@ __all__ = [
     "list_sharing_groups",
     "peer_collections",
     "peer_status",
+    "remove_group_member",
     "sharing_group_out",
     "update_peer",
 ]
@@ -162,19 +169,33 @@ def peer_collections(peer: Peer) -> list[str]:
 
 
 def create_sharing_group(
-    db: Session, *, actor: Actor, name: str, description: str = "", members: Sequence[str] = ()
+    db: Session,
+    *,
+    actor: Actor,
+    name: str,
+    description: str = "",
+    members: Sequence[str] = (),
+    owner: str | None = None,
 ) -> SharingGroup:
+    """A new group owned by the caller's organisation (the node operator may name any owner, or none)."""
     if not name.strip() or len(name) > 120:
         raise InvalidInput("sharing group name must be 1-120 characters")
+    if owner is not None and not actor.is_operator:
+        raise Forbidden("only the node operator may create a group for another organisation")
+    owner_id = get_org_by_name(db, owner).id if owner is not None else actor.org_id
     if db.execute(select(SharingGroup.id).where(SharingGroup.name == name)).first():
         raise Conflict(f"sharing group {name!r} already exists")
-    group = SharingGroup(name=name, description=description)
+    group = SharingGroup(name=name, description=description, owner_org_id=owner_id)
     db.add(group)
     db.flush()
     for m in members:
         _add_member(db, group, get_org_by_name(db, m))
     audit.record(
-        db, actor=actor, action="sharing_group.create", target=name, details={"members": list(members)}
+        db,
+        actor=actor,
+        action="sharing_group.create",
+        target=name,
+        details={"members": list(members), "owner": owner_id},
     )
     return group
 
@@ -187,15 +208,88 @@ def _add_member(db: Session, group: SharingGroup, org: Organisation) -> None:
     )
 
 
+def _require_owner(actor: Actor, group: SharingGroup) -> None:
+    if actor.is_operator:
+        return
+    if (
+        group.owner_org_id is None
+        or group.owner_org_id != actor.org_id
+        or actor.role not in (Role.ADMIN, Role.COORDINATOR)
+    ):
+        raise Forbidden(f"only the owner organisation of sharing group {group.name!r} may change its members")
+
+
 def add_group_member(db: Session, *, actor: Actor, group: str, organisation: str) -> SharingGroup:
     g = get_sharing_group(db, group)
+    _require_owner(actor, g)
     org = get_org_by_name(db, organisation)
     _add_member(db, g, org)
     db.flush()
+    republished = _republish(db, g)
     audit.record(
-        db, actor=actor, action="sharing_group.add_member", target=group, details={"org": org.short_name}
+        db,
+        actor=actor,
+        action="sharing_group.add_member",
+        target=group,
+        details={"org": org.short_name, "republished": republished},
     )
     return g
+
+
+def remove_group_member(db: Session, *, actor: Actor, group: str, organisation: str) -> SharingGroup:
+    g = get_sharing_group(db, group)
+    _require_owner(actor, g)
+    org = get_org_by_name(db, organisation)
+    gone = db.execute(
+        delete(SharingGroupMember).where(
+            SharingGroupMember.group_id == g.id, SharingGroupMember.organisation_id == org.id
+        )
+    )
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"{org.short_name} is not a member of sharing group {group!r}")
+    db.flush()
+    republished = _republish(db, g)
+    audit.record(
+        db,
+        actor=actor,
+        action="sharing_group.remove_member",
+        target=group,
+        details={"org": org.short_name, "republished": republished},
+    )
+    return g
+
+
+def _republish(db: Session, group: SharingGroup) -> int:
+    """New versions of the group's local objects carrying the new member list, for peers to apply.
+
+    Objects received from a peer are its origin's to re-version; locally the policy reads
+    the membership table, so the change is effective here at once either way.
+    """
+    rows = list(
+        db.execute(
+            select(StixObject).where(
+                StixObject.sharing_group_id == group.id, StixObject.is_latest, StixObject.origin.is_(None)
+            )
+        ).scalars()
+    )
+    members = sorted(o.identity_id for o in group_members(db, group.id))
+    count = 0
+    for row in rows:
+        body = orjson.loads(row.body)
+        if "modified" not in body:
+            continue
+        body[GROUP_PROPERTY] = {"name": group.name, "members": members}
+        body["modified"] = next_modified(row.modified)
+        import_objects(
+            db,
+            actor=SYSTEM,
+            objects=[body],
+            owner_org_id=row.owner_org_id,
+            sharing_group_id=group.id,
+            origin=None,
+        )
+        count += 1
+    return count
 
 
 def get_sharing_group(db: Session, name: str) -> SharingGroup:
@@ -221,21 +315,36 @@ def list_sharing_groups(db: Session) -> list[SharingGroup]:
 
 
 def attach_sharing_group(db: Session, *, actor: Actor, object_id: str, group: str) -> dict[str, Any]:
-    """Restrict an object to a sharing group: a new version that carries the group with it."""
+    """Restrict an object to a sharing group: a new version that carries the group with it.
+
+    The restriction covers the whole history: readers outside the group lose the
+    earlier versions too (``colsec.store.policy.visible_clause``), here and on peers.
+    A group narrows TLP:AMBER only, so attaching one to TLP:CLEAR or GREEN would
+    restrict nothing: refused rather than pretended.  Named recipients stay named.
+    """
     g = get_sharing_group(db, group)
     row = latest_for_owner(db, actor=actor, object_id=object_id, action="change its sharing group")
     body = orjson.loads(row.body)
     if "modified" not in body:
         raise InvalidInput(f"{object_id}: objects without versions (SCOs) cannot carry a sharing group")
+    if row.tlp < int(TLP.AMBER):
+        raise InvalidInput(
+            f"{object_id}: a sharing group restricts TLP:AMBER objects only; this one is "
+            f"{TLP(row.tlp).display}, so mark it TLP:AMBER to restrict it"
+        )
     members = [o.identity_id for o in group_members(db, g.id)]
     body[GROUP_PROPERTY] = {"name": g.name, "members": sorted(members)}
     body["modified"] = next_modified(row.modified)
+    recipients = db.execute(
+        select(ObjectRecipient.organisation_id).where(ObjectRecipient.object_seq == row.seq)
+    ).scalars()
     import_objects(
         db,
         actor=actor,
         objects=[body],
         owner_org_id=row.owner_org_id,
         sharing_group_id=g.id,
+        recipient_org_ids=sorted(recipients),
         origin=row.origin,
     )
     audit.record(db, actor=actor, action="sharing_group.attach", target=object_id, details={"group": g.name})
@@ -284,8 +393,10 @@ def peer_status(db: Session, peer: Peer) -> dict[str, Any]:
 
 
 def sharing_group_out(db: Session, group: SharingGroup) -> dict[str, Any]:
+    owner = db.get(Organisation, group.owner_org_id) if group.owner_org_id is not None else None
     return {
         "name": group.name,
         "description": group.description,
         "members": [o.short_name for o in group_members(db, group.id)],
+        "owner": owner.short_name if owner is not None else None,
     }

@@ -30,11 +30,12 @@ from colsec.db import Database
 from colsec.errors import ColsecError
 from colsec.federation.models import Peer, PeerCursor
 from colsec.federation.service import GROUP_PROPERTY, peer_collections
-from colsec.stix.ids import canonical_timestamp, is_valid_id, parse_timestamp
+from colsec.outbound import DENY_ALL, OutboundPolicy
+from colsec.stix.ids import is_valid_id, parse_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.models import Collection, SharingGroup, SharingGroupMember, StixObject
-from colsec.store.policy import SharedFacts, received_facts
-from colsec.store.service import import_objects
+from colsec.store.policy import SharedFacts, received_facts, restricted_tlp
+from colsec.store.service import WriteLimits, import_objects
 from colsec.taxii.client import ObjectsPage, TaxiiClient, TaxiiClientError, safe_resume_point
 
 __all__ = [
@@ -69,10 +70,8 @@ class PeerConfig:
     pull_interval_seconds: int
     enabled: bool
 
-    def client(self, *, allow_private: bool = True, **kw: Any) -> TaxiiClient:
-        return TaxiiClient(
-            self.url, token=self.token, username=self.username, allow_private=allow_private, **kw
-        )
+    def client(self, *, outbound: OutboundPolicy = DENY_ALL, **kw: Any) -> TaxiiClient:
+        return TaxiiClient(self.url, token=self.token, username=self.username, outbound=outbound, **kw)
 
     @property
     def actor(self) -> Actor:
@@ -196,25 +195,31 @@ def store_page(
     collection_id: str,
     objects: list[dict[str, Any]],
     cursor: str | None,
+    *,
+    limits: WriteLimits | None = None,
 ) -> tuple[int, int, list[dict[str, str]]]:
-    """Store one page and move the cursor, in the caller's transaction; (inserted, rejected, why)."""
+    """Store one page and move the cursor, in the caller's transaction; (inserted, rejected, why).
+
+    Ownership comes from the peer: an object is owned by the organisation its
+    ``created_by_ref`` names when known here, else by the peer's organisation.  The write
+    gate (``colsec.store.gate``) refuses what the peer may not claim (one of this node's
+    organisations as creator, versions of objects another peer or this node holds, a
+    wider marking); each refusal is recorded in the result.
+    """
     rejected: list[dict[str, str]] = []
     ids = list({o["id"] for o in objects})
-    protected: set[str] = set()  # created on this node by one of our organisations
     pushed: set[str] = set()  # came from this peer by push (stored as local): record the origin
-    known_versions: set[tuple[str, str]] = set()
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
-        for oid, modified, origin, owner in db.execute(
-            select(StixObject.id, StixObject.modified, StixObject.origin, StixObject.owner_org_id).where(
-                StixObject.id.in_(chunk)
-            )
-        ).all():
-            known_versions.add((oid, modified))
-            if origin is None and owner != peer.organisation_id:
-                protected.add(oid)
-            elif origin is None:
-                pushed.add(oid)
+        pushed.update(
+            db.execute(
+                select(StixObject.id).where(
+                    StixObject.id.in_(chunk),
+                    StixObject.origin.is_(None),
+                    StixObject.owner_org_id == peer.organisation_id,
+                )
+            ).scalars()
+        )
     if pushed:
         db.execute(
             update(StixObject)
@@ -238,16 +243,6 @@ def store_page(
     parts: dict[tuple[int, int | None, tuple[int, ...]], list[dict[str, Any]]] = defaultdict(list)
     for obj in objects:
         oid = obj["id"]
-        if oid in protected and isinstance(obj.get("modified"), str):
-            try:
-                mod = canonical_timestamp(obj["modified"])
-            except ValueError:
-                mod = obj["modified"]
-            if (oid, mod) not in known_versions:
-                rejected.append(
-                    {"id": oid, "message": "a peer may not publish versions of objects created on this node"}
-                )
-                continue
         group_id = None
         if GROUP_PROPERTY in obj:
             try:
@@ -256,7 +251,7 @@ def store_page(
                 rejected.append({"id": oid, "message": exc.message})
                 continue
         facts = received_facts(
-            SharedFacts(owner_org_id=None, tlp=tlp_of(obj, TLP.AMBER) or TLP.AMBER),
+            SharedFacts(owner_org_id=None, tlp=restricted_tlp(obj, tlp_of(obj, TLP.AMBER)) or TLP.AMBER),
             creator_org_id=creators.get(str(obj.get("created_by_ref") or "")),
             sender_org_id=peer.organisation_id,
             our_org_id=peer.local_org_id,
@@ -276,6 +271,7 @@ def store_page(
             origin=peer.name,
             collection_ids=collection_ids,
             keep_going=True,
+            limits=limits,
         )
         inserted += result.inserted
         rejected.extend(result.errors)
@@ -359,17 +355,18 @@ def sync_peer(
     peer: PeerConfig | str,
     *,
     page_size: int = 1000,
-    allow_private: bool = True,
+    outbound: OutboundPolicy = DENY_ALL,
     stop: threading.Event | None = None,
     on_page: Callable[[SyncReport], None] | None = None,
     client_options: Mapping[str, Any] | None = None,
+    limits: WriteLimits | None = None,
 ) -> SyncReport:
     """Pull every configured collection of one peer until it has nothing newer."""
     cfg = load_peer(database, peer) if isinstance(peer, str) else peer
     report = SyncReport(peer=cfg.name)
     started = time.monotonic()
     try:
-        with cfg.client(allow_private=allow_private, **dict(client_options or {})) as client:
+        with cfg.client(outbound=outbound, **dict(client_options or {})) as client:
             root = client.api_root_url()
             cols = list(cfg.collections) or [
                 c["id"] for c in client.collections(root) if c.get("can_read", True)
@@ -382,7 +379,9 @@ def sync_peer(
                 ):
                     new_cursor = _next_cursor(cursor, page)
                     with database.unit_of_work() as s:
-                        inserted, rejected, why = store_page(s, cfg, col, page.objects, new_cursor)
+                        inserted, rejected, why = store_page(
+                            s, cfg, col, page.objects, new_cursor, limits=limits
+                        )
                     cursor = new_cursor
                     report.pages += 1
                     report.received += len(page.objects)
@@ -438,17 +437,29 @@ def pull_once(
     owner_org_id: int | None = None,
     origin: str | None = None,
     added_after: str | None = None,
-    allow_private: bool = True,
+    outbound: OutboundPolicy = DENY_ALL,
     page_size: int = 1000,
     on_page: Callable[[SyncReport], None] | None = None,
+    limits: WriteLimits | None = None,
 ) -> SyncReport:
-    """Pull collections from any TAXII 2.1 server once (no stored peer, no cursor); one transaction a page."""
+    """Pull collections from any TAXII 2.1 server once (no stored peer, no cursor); one transaction a page.
+
+    The server is treated as a peer speaking for the owner organisation: the write gate
+    lets it version only that organisation's objects and what it sent itself.
+    """
     from urllib.parse import urlsplit
 
     source = origin or (urlsplit(url).hostname or url)
+    sender = Actor(
+        username=actor.username,
+        role=Role.PEER,
+        org_id=owner_org_id if owner_org_id is not None else actor.org_id,
+        org_short_name=actor.org_short_name,
+        user_id=actor.user_id,
+    )
     report = SyncReport(peer=source)
     started = time.monotonic()
-    with TaxiiClient(url, token=token, username=username, allow_private=allow_private) as client:
+    with TaxiiClient(url, token=token, username=username, outbound=outbound) as client:
         root = client.api_root_url()
         cols = collections or [c["id"] for c in client.collections(root) if c.get("can_read", True)]
         report.collections = list(cols)
@@ -459,11 +470,12 @@ def pull_once(
                 with database.unit_of_work() as s:
                     result = import_objects(
                         s,
-                        actor=actor,
+                        actor=sender,
                         objects=page.objects,
                         owner_org_id=owner_org_id,
                         origin=source,
                         keep_going=True,
+                        limits=limits,
                     )
                 report.pages += 1
                 report.received += len(page.objects)

@@ -1,4 +1,4 @@
-"""CSV IOC lists in: a header row names the columns; common layouts are recognised.
+"""CSV IOC lists in (a header row names the columns) and the cell guard of every CSV out.
 
 Known layouts: ``type,value[,comment]`` (MISP-like types or our kinds),
 ``indicator,indicator_type`` (Zeek intel style), and single-kind columns such as
@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import ipaddress
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from colsec.errors import InvalidInput
 from colsec.formats.freetext import Candidate, candidate_objects, refang
 
-__all__ = ["parse_csv", "read_csv_candidates"]
+__all__ = ["neutralise_cell", "parse_csv", "read_csv_candidates"]
 
 MAX_ROWS = 2_000_000
 
@@ -138,3 +139,19 @@ def parse_csv(data: bytes, *, source: str = "CSV") -> Iterator[dict[str, Any]]:
             seen.add((c.kind, c.value))
             cands.append(c)
     return candidate_objects(cands, source=source)
+
+
+# A spreadsheet evaluates a cell whose first visible character is = + - @, or that starts with
+# a tab or CR; some importers also split cells at line breaks, so each line counts as a start.
+_LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_INVISIBLE = "\x00-\x20\x7f\xa0\u1680\u2000-\u200f\u202f\u205f\u3000\ufeff"
+_FORMULA = "=+\\-@\uff1d\uff0b\uff0d\uff20"  # and their full-width forms
+_FORMULA_START = re.compile(
+    rf"^(?=[{_INVISIBLE}]*[{_FORMULA}]|[\t\r\n])"
+    rf"|(?<=[{_LINE_BREAKS}])(?![{_LINE_BREAKS}])(?=[{_INVISIBLE}]*[{_FORMULA}]|\t)"
+)
+
+
+def neutralise_cell(value: str) -> str:
+    """Prefix ``'`` to the cell and to every line of it that a spreadsheet would run as a formula."""
+    return _FORMULA_START.sub("'", value)

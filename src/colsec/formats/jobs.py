@@ -19,8 +19,10 @@ from colsec.accounts.roles import Actor
 from colsec.db import Database
 from colsec.errors import ColsecError, NotFound
 from colsec.formats.registry import ImportFormat
+from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.stix.ids import now_timestamp
 from colsec.stix.tlp import TLP
+from colsec.store.gate import WriteLimits
 
 __all__ = ["ImportJob", "JobBoard", "run_feed_job", "run_import_job"]
 
@@ -91,6 +93,8 @@ def run_import_job(
     data: bytes,
     fmt: ImportFormat | None,
     default_tlp: TLP | None,
+    limits: WriteLimits | None = None,
+    declassify: bool = False,
 ) -> None:
     """Run one import in its own transaction; the job records the outcome, never raises."""
     from colsec.formats.service import import_source
@@ -102,7 +106,14 @@ def run_import_job(
     try:
         with database.unit_of_work() as session:
             report = import_source(
-                session, actor=actor, data=data, fmt=fmt, default_tlp=default_tlp, progress=progress
+                session,
+                actor=actor,
+                data=data,
+                fmt=fmt,
+                default_tlp=default_tlp,
+                progress=progress,
+                limits=limits,
+                declassify=declassify,
             )
         job.result = report.to_dict()
         job.fmt = report.fmt.value
@@ -119,15 +130,21 @@ def run_import_job(
 
 
 def run_feed_job(
-    database: Database, job: ImportJob, *, actor: Actor, url: str, default_tlp: TLP | None
+    database: Database,
+    job: ImportJob,
+    *,
+    actor: Actor,
+    url: str,
+    default_tlp: TLP | None,
+    outbound: OutboundPolicy = DENY_ALL,
 ) -> None:
-    """Pull a MISP feed (http(s) only, public addresses only) in its own transaction."""
+    """Pull a MISP feed (http(s) only, global or allow-listed addresses only) in its own transaction."""
     from colsec.formats.misp_feed import import_feed
 
     job.status = "running"
     try:
         with database.unit_of_work() as session:
-            report = import_feed(session, actor=actor, source=url, default_tlp=default_tlp)
+            report = import_feed(session, actor=actor, source=url, default_tlp=default_tlp, outbound=outbound)
         job.result = report.to_dict()
         job.processed = report.fetched
         job.status = "succeeded"

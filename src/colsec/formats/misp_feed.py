@@ -10,8 +10,6 @@ loopback addresses are refused unless the operator allows them.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from colsec.accounts.roles import Actor
 from colsec.errors import ColsecError, InvalidInput, TooLarge, UpstreamError
 from colsec.formats.registry import ImportFormat
 from colsec.formats.safejson import loads
+from colsec.outbound import DENY_ALL, OutboundPolicy, guarded_client
 from colsec.stix.ids import format_timestamp
 from colsec.stix.tlp import TLP
 from colsec.store.models import StixObject
@@ -55,29 +54,15 @@ class FeedReport:
         }
 
 
-def _check_host(url: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput(f"feed URL must be http(s) with a host: {url!r}")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise UpstreamError(f"cannot resolve feed host {parts.hostname!r}: {exc}") from None
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast:
-            raise InvalidInput(f"feed host {parts.hostname!r} resolves to a non-public address ({addr})")
-
-
-def make_fetcher(source: str, *, allow_private: bool = False, timeout: float = 60.0) -> tuple[Fetcher, str]:
+def make_fetcher(
+    source: str, *, outbound: OutboundPolicy = DENY_ALL, timeout: float = 60.0
+) -> tuple[Fetcher, str]:
     """A fetcher for names relative to the feed (``manifest.json``, ``<uuid>.json``) and a label."""
     if source.startswith(("http://", "https://")):
         import httpx
 
         base = source if source.endswith("/") else source + "/"
-        _check_host(base, allow_private)
+        outbound.check_url(base)
         host = urlsplit(base).netloc
 
         def fetch_url(name: str) -> bytes:
@@ -85,7 +70,7 @@ def make_fetcher(source: str, *, allow_private: bool = False, timeout: float = 6
             if urlsplit(url).netloc != host:
                 raise InvalidInput(f"feed entry {name!r} leaves the feed host")
             try:
-                with httpx.stream("GET", url, timeout=timeout, follow_redirects=False) as resp:
+                with guarded_client(outbound, timeout=timeout) as http, http.stream("GET", url) as resp:
                     if resp.status_code != 200:
                         raise UpstreamError(f"{url}: HTTP {resp.status_code}")
                     chunks: list[bytes] = []
@@ -133,13 +118,13 @@ def import_feed(
     source: str,
     owner_org_id: int | None = None,
     default_tlp: TLP | None = None,
-    allow_private: bool = False,
+    outbound: OutboundPolicy = DENY_ALL,
     fetcher: Fetcher | None = None,
 ) -> FeedReport:
     """Fetch changed events of a MISP feed and import each in its own savepoint."""
     from colsec.formats.service import import_source
 
-    fetch, _label = (fetcher, source) if fetcher else make_fetcher(source, allow_private=allow_private)
+    fetch, _label = (fetcher, source) if fetcher else make_fetcher(source, outbound=outbound)
     manifest = loads(fetch("manifest.json"), what="feed manifest")
     if not isinstance(manifest, dict):
         raise InvalidInput("feed manifest must be a JSON object keyed by event uuid")

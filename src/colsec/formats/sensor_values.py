@@ -2,8 +2,10 @@
 
 Only what an indicator *asserts* goes to sensors: positive ``=`` comparisons of STIX
 patterns (via ``colsec.stix.observables``), plus ``ISSUBSET`` CIDRs.  Revoked
-indicators are left out; which indicators are in force (validity, decay) is decided
-before, by ``colsec.match.selection`` (the set matching uses).
+indicators are left out (which ones are in force - validity, decay - is decided before,
+by ``colsec.match.selection``: the set matching uses), and so are networks
+broader than the minimum prefix (``0.0.0.0/0`` in a sensor rule alerts on, or a
+blocklist drops, everything): those are handed back as skipped, for the export to say so.
 """
 
 from __future__ import annotations
@@ -16,7 +18,17 @@ from colsec.stix.ids import now_timestamp, parse_timestamp
 from colsec.stix.observables import normalise, pattern_path_kind
 from colsec.stix.pattern import PatternError, comparison_atoms
 
-__all__ = ["SensorValue", "sensor_values"]
+__all__ = [
+    "MIN_PREFIX_V4",
+    "MIN_PREFIX_V6",
+    "SensorValue",
+    "describe_skipped",
+    "is_over_broad",
+    "sensor_values",
+]
+
+MIN_PREFIX_V4 = 8
+MIN_PREFIX_V6 = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +51,41 @@ def _active(obj: Mapping[str, Any], now: str) -> bool:
     return True
 
 
+def is_over_broad(kind: str, value: str, *, min_prefix_v4: int, min_prefix_v6: int) -> bool:
+    if kind not in ("cidr4", "cidr6"):
+        return False
+    _, _, bits = value.partition("/")
+    try:
+        prefix = int(bits)
+    except ValueError:
+        return True  # not the canonical form normalise() gives: refuse rather than guess
+    return prefix < (min_prefix_v4 if kind == "cidr4" else min_prefix_v6)
+
+
+def describe_skipped(skipped: list[SensorValue], *, min_prefix_v4: int, min_prefix_v6: int) -> list[str]:
+    """Comment lines for an export that left over-broad networks out."""
+    if not skipped:
+        return []
+    lines = [
+        f"skipped {len(skipped)} over-broad network(s), shorter than /{min_prefix_v4} (IPv4) "
+        f"or /{min_prefix_v6} (IPv6):"
+    ]
+    lines += [f"  {v.value} ({v.indicator_id})" for v in skipped[:50]]
+    if len(skipped) > 50:
+        lines.append(f"  ... and {len(skipped) - 50} more")
+    return lines
+
+
 def sensor_values(
-    objects: Iterable[Mapping[str, Any]], *, include_expired: bool = True
+    objects: Iterable[Mapping[str, Any]],
+    *,
+    include_expired: bool = True,
+    min_prefix_v4: int = MIN_PREFIX_V4,
+    min_prefix_v6: int = MIN_PREFIX_V6,
+    skipped: list[SensorValue] | None = None,
 ) -> Iterator[SensorValue]:
-    """Unique (kind, value) facts from indicators, first indicator wins."""
+    """Unique (kind, value) facts from indicators, first indicator wins; over-broad networks go
+    to ``skipped`` (when given) instead."""
     now = now_timestamp()
     seen: set[tuple[str, str]] = set()
     for obj in objects:
@@ -68,4 +111,9 @@ def sensor_values(
             if norm is None or (norm in seen):
                 continue
             seen.add(norm)
-            yield SensorValue(norm[0], norm[1], str(obj["id"]), name)
+            value = SensorValue(norm[0], norm[1], str(obj["id"]), name)
+            if is_over_broad(norm[0], norm[1], min_prefix_v4=min_prefix_v4, min_prefix_v6=min_prefix_v6):
+                if skipped is not None:
+                    skipped.append(value)
+                continue
+            yield value

@@ -22,6 +22,7 @@ from colsec.errors import InvalidInput
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ExportFormat, ImportFormat
 from colsec.stix.ids import canonical_timestamp
 from colsec.stix.tlp import TLP, tlp_of
+from colsec.store.gate import WriteLimits
 from colsec.store.models import SharingGroup
 
 __all__ = [
@@ -106,8 +107,14 @@ def import_source(
     owner_org_id: int | None = None,
     default_tlp: TLP | None = None,
     progress: Callable[[int], None] | None = None,
+    limits: WriteLimits | None = None,
+    declassify: bool = False,
 ) -> ImportReport:
-    """Import every unit of ``data``; raises (and the caller rolls back) on the first refused unit."""
+    """Import every unit of ``data``; raises (and the caller rolls back) on the first refused unit.
+
+    Every unit goes through the store's write gate: the analyst's organisation may version
+    only what it owns, whatever the format (``colsec.store.gate``).
+    """
     from colsec.store.service import import_objects
 
     fmt = fmt or detect_format(data)
@@ -138,6 +145,8 @@ def import_source(
             sharing_group_id=group_id,
             origin=unit.origin,
             progress=tick,
+            limits=limits,
+            declassify=declassify,
             **kwargs,
         )
         report.units += 1

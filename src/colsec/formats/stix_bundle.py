@@ -7,6 +7,7 @@ Accepts plain or gzip files; checks the envelope shape (a bundle with an
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +19,13 @@ from colsec.errors import InvalidInput, TooLarge
 from colsec.jsonutil import MAX_DEPTH, check_depth
 
 __all__ = [
-    "MAX_EXPANDED",
+    "MAX_DECOMPRESSED",
+    "CappedReader",
     "gunzip_upload",
     "open_maybe_gzip",
     "read_bundle",
     "read_bundle_file",
+    "read_maybe_gzip",
     "read_stix_file",
     "unreadable",
 ]
@@ -32,13 +35,10 @@ def unreadable(source: object, exc: BaseException) -> str:
     """One line for a gzip file that is cut short or damaged (the common failed download)."""
     if isinstance(exc, EOFError):
         return f"{source}: the gzip file is truncated ({exc})"
-    return f"{source}: cannot read the file ({exc})"
+    return f"{source}: cannot read input ({exc})"
 
 
-MAX_EXPANDED = 8 * 16 * 1024 * 1024  # what read_stix_file reads of a gzip file whole
-
-
-def gunzip_upload(data: bytes, *, source: str, limit: int = MAX_EXPANDED) -> bytes:
+def gunzip_upload(data: bytes, *, source: str, limit: int) -> bytes:
     """An uploaded ``.json.gz`` expanded (plain data is returned as is), never past ``limit`` bytes."""
     if data[:2] != b"\x1f\x8b":
         return data
@@ -46,7 +46,7 @@ def gunzip_upload(data: bytes, *, source: str, limit: int = MAX_EXPANDED) -> byt
     try:
         out = inflater.decompress(data, limit + 1)
         if len(out) > limit:
-            raise TooLarge(f"{source}: expands to more than {limit:,} bytes")
+            raise TooLarge(f"{source}: decompresses to more than {limit} bytes (max_decompressed_bytes)")
         if not inflater.eof:
             raise EOFError("compressed data ends before the end-of-stream marker")
     except (EOFError, zlib.error) as exc:
@@ -54,66 +54,127 @@ def gunzip_upload(data: bytes, *, source: str, limit: int = MAX_EXPANDED) -> byt
     return out
 
 
-def open_maybe_gzip(path: Path) -> IO[bytes]:
+MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024
+
+
+class CappedReader(io.RawIOBase):
+    """A decompressing stream that refuses to expand past ``limit`` bytes (a gzip bomb turns
+    a few megabytes into terabytes); the count is of bytes handed out, so it holds while
+    streaming, never after the fact."""
+
+    def __init__(self, inner: IO[bytes], *, limit: int, source: str) -> None:
+        super().__init__()
+        self._inner = inner
+        self._limit = limit
+        self._source = source
+        self._count = 0
+        self.fileobj = getattr(inner, "fileobj", inner)  # the compressed file, for progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        # Never expand more than one byte past the cap, whatever size the caller asks for.
+        view = memoryview(buffer)[: self._limit - self._count + 1]
+        n = self._inner.readinto(view)  # type: ignore[attr-defined]
+        self._count += n
+        if self._count > self._limit:
+            raise TooLarge(
+                f"{self._source}: decompresses to more than {self._limit} bytes (max_decompressed_bytes)"
+            )
+        return int(n)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+def open_maybe_gzip(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> IO[bytes]:
     f = path.open("rb")
     magic = f.read(2)
     f.seek(0)
     if magic == b"\x1f\x8b":
         f.close()
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        inner: IO[bytes] = gzip.open(path, "rb")  # type: ignore[assignment]
+        return CappedReader(inner, limit=max_decompressed, source=str(path))  # type: ignore[return-value]
     return f
+
+
+def read_maybe_gzip(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> bytes:
+    """The whole content of a plain or gzip file, refused (TooLarge) once it expands past the cap."""
+    return _read_upto(path, None, max_decompressed=max_decompressed)
+
+
+def _read_upto(path: Path, size: int | None, *, max_decompressed: int) -> bytes:
+    """Up to ``size`` bytes (all when None), read in 1 MiB steps: no buffer sized by a request."""
+    chunks: list[bytes] = []
+    got = 0
+    try:
+        with open_maybe_gzip(path, max_decompressed=max_decompressed) as f:
+            while size is None or got < size:
+                chunk = f.read(1 << 20 if size is None else min(1 << 20, size - got))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                got += len(chunk)
+    except (OSError, EOFError, zlib.error) as exc:  # click would print a bare "Aborted." for EOFError
+        raise InvalidInput(unreadable(path, exc)) from None
+    return b"".join(chunks)
 
 
 def read_bundle(
     stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH
 ) -> Iterator[dict[str, Any]]:
-    """Yield the objects of a bundle; raise InvalidInput naming the problem (and position)."""
+    """Yield the objects of a bundle; raise InvalidInput naming the problem (and position).
+
+    Prefix-less ijson events with our own depth counter: ``ijson.parse`` builds a dotted
+    prefix per event, so memory and time grow with the square of the nesting before any
+    limit could refuse; here the whole document stops at ``max_depth``, nothing built.
+    """
     seen_type = None
     saw_objects = False
+    builder: Any = None
+    depth = 0
+    key: str | None = None  # the current key of the bundle itself
     try:
-        parser = ijson.parse(stream, use_float=True)
-        builder: Any = None
-        depth = 0
-        for prefix, event, value in parser:
+        for event, value in ijson.basic_parse(stream, use_float=True):
+            if event in ("start_map", "start_array"):
+                depth += 1
+                if depth > max_depth:
+                    raise InvalidInput(f"{source}: JSON nested deeper than {max_depth} levels")
+            elif event in ("end_map", "end_array"):
+                depth -= 1
             if builder is not None:
                 builder.event(event, value)
-                if event in ("start_map", "start_array"):
-                    depth += 1
-                    if depth > max_depth:
-                        raise InvalidInput(f"{source}: JSON nested deeper than {max_depth} levels")
-                elif event in ("end_map", "end_array"):
-                    depth -= 1
-                    if depth == 0:
-                        obj = builder.value
-                        builder = None
-                        if not isinstance(obj, dict):
-                            raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
-                        yield obj
+                if depth == 2:
+                    obj = builder.value
+                    builder = None
+                    yield obj
                 continue
-            if prefix == "" and event not in ("start_map", "end_map", "map_key"):
+            if (depth == 0 and event != "end_map") or (depth == 1 and event == "start_array"):
                 raise InvalidInput(f"{source}: not a STIX bundle (top level is not a JSON object)")
-            if prefix == "type" and event == "string":
-                seen_type = value
-                if value != "bundle":
-                    raise InvalidInput(f"{source}: not a STIX bundle (type is {value!r})")
-            elif (
-                prefix == "id"
-                and event == "string"
-                and isinstance(value, str)
-                and value.startswith("bundle--")
-            ):
-                seen_type = seen_type or "bundle"
-            elif prefix == "objects" and event == "start_array":
+            if depth == 0:
+                continue  # the bundle's closing brace
+            if depth == 1:  # the bundle's own keys and scalar values
+                if event == "map_key":
+                    key = value
+                elif key == "type" and event == "string":
+                    seen_type = value
+                    if value != "bundle":
+                        raise InvalidInput(f"{source}: not a STIX bundle (type is {value!r})")
+                elif key == "id" and event == "string" and str(value).startswith("bundle--"):
+                    seen_type = seen_type or "bundle"
+                elif key == "spec_version" and event == "string" and value != "2.1":
+                    raise InvalidInput(f"{source}: bundle spec_version {value!r} is not STIX 2.1")
+            elif key != "objects":
+                continue  # other members of the bundle are skipped (depth-checked all the same)
+            elif depth == 2 and event == "start_array" and not saw_objects:
                 saw_objects = True
-            elif prefix == "objects.item":
-                if event == "start_map":
-                    builder = ijson.ObjectBuilder()
-                    builder.event(event, value)
-                    depth = 1
-                else:
-                    raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
-            elif prefix == "spec_version" and event == "string" and value not in ("2.1",):
-                raise InvalidInput(f"{source}: bundle spec_version {value!r} is not STIX 2.1")
+            elif depth == 3 and event == "start_map" and saw_objects:
+                builder = ijson.ObjectBuilder()
+                builder.event(event, value)
+            elif saw_objects:
+                raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
     except ijson.common.IncompleteJSONError as exc:
         raise InvalidInput(f"{source}: invalid or truncated JSON ({str(exc).strip()[:200]})") from None
     except ijson.common.JSONError as exc:
@@ -129,8 +190,8 @@ def read_bundle(
         return
 
 
-def read_bundle_file(path: Path) -> Iterator[dict[str, Any]]:
-    with open_maybe_gzip(path) as f:
+def read_bundle_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> Iterator[dict[str, Any]]:
+    with open_maybe_gzip(path, max_decompressed=max_decompressed) as f:
         yield from read_bundle(f, source=str(path))
 
 
@@ -141,7 +202,7 @@ def check_object_depth(obj: Any) -> None:
 SMALL_FILE = 16 * 1024 * 1024
 
 
-def read_stix_file(path: Path) -> Iterator[dict[str, Any]]:
+def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> Iterator[dict[str, Any]]:
     """Objects of a bundle, a single STIX object, or a JSON list of objects.
 
     Small files are parsed whole (so a lone object or a list is recognised);
@@ -150,21 +211,17 @@ def read_stix_file(path: Path) -> Iterator[dict[str, Any]]:
     from colsec.jsonutil import loads
 
     if path.stat().st_size > SMALL_FILE:
-        yield from read_bundle_file(path)
+        yield from read_bundle_file(path, max_decompressed=max_decompressed)
         return
-    try:
-        with open_maybe_gzip(path) as f:
-            data = f.read(SMALL_FILE * 8 + 1)
-    except (EOFError, OSError, zlib.error) as exc:  # click would print a bare "Aborted." for EOFError
-        raise InvalidInput(unreadable(path, exc)) from None
+    data = _read_upto(path, SMALL_FILE * 8 + 1, max_decompressed=max_decompressed)
     if len(data) > SMALL_FILE * 8:
-        yield from read_bundle_file(path)
+        yield from read_bundle_file(path, max_decompressed=max_decompressed)
         return
     try:
         value = loads(data, what=str(path))
     except InvalidInput:
         # Re-read with the streaming parser: it reports the position of the problem.
-        yield from read_bundle_file(path)
+        yield from read_bundle_file(path, max_decompressed=max_decompressed)
         return
     if isinstance(value, dict) and (
         value.get("type") == "bundle" or str(value.get("id", "")).startswith("bundle--")

@@ -3,7 +3,7 @@
 Zeek reads tab-separated ``#fields indicator indicator_type meta.source meta.desc
 meta.url``; tabs and newlines in values are replaced (they would split a record)
 and URLs lose their scheme, as the Intel framework expects.  CSV cells that a
-spreadsheet would evaluate (leading ``= + - @``, tab, CR) are neutralised.
+spreadsheet would evaluate are neutralised (``csv_iocs.neutralise_cell``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from colsec.formats.sensor_values import sensor_values
+from colsec.formats.csv_iocs import neutralise_cell
+from colsec.formats.sensor_values import (
+    MIN_PREFIX_V4,
+    MIN_PREFIX_V6,
+    SensorValue,
+    describe_skipped,
+    sensor_values,
+)
 
 __all__ = ["ZEEK_TYPES", "neutralise_cell", "render_csv", "render_values", "render_zeek"]
 
@@ -39,9 +46,19 @@ def _field(value: str) -> str:
     return cleaned or "-"
 
 
-def render_zeek(objects: Iterable[Mapping[str, Any]], *, source: str = "colsec", base_url: str = "") -> bytes:
+def render_zeek(
+    objects: Iterable[Mapping[str, Any]],
+    *,
+    source: str = "colsec",
+    base_url: str = "",
+    min_prefix_v4: int = MIN_PREFIX_V4,
+    min_prefix_v6: int = MIN_PREFIX_V6,
+) -> bytes:
     out = ["#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url"]
-    for v in sensor_values(objects):
+    skipped: list[SensorValue] = []
+    for v in sensor_values(
+        objects, min_prefix_v4=min_prefix_v4, min_prefix_v6=min_prefix_v6, skipped=skipped
+    ):
         ztype = ZEEK_TYPES.get(v.kind)
         if ztype is None:
             continue
@@ -50,26 +67,38 @@ def render_zeek(objects: Iterable[Mapping[str, Any]], *, source: str = "colsec",
             value = value.split("://", 1)[-1]
         url = f"{base_url.rstrip('/')}/objects/{v.indicator_id}" if base_url else "-"
         out.append("\t".join([_field(value), ztype, _field(source), _field(v.name), _field(url)]))
+    # Zeek's input reader ignores lines starting with '#': the skipped networks are said there.
+    notes = describe_skipped(skipped, min_prefix_v4=min_prefix_v4, min_prefix_v6=min_prefix_v6)
+    out += ["# " + _field(n) for n in notes]
     return ("\n".join(out) + "\n").encode()
 
 
-def neutralise_cell(value: str) -> str:
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
-def render_csv(objects: Iterable[Mapping[str, Any]]) -> bytes:
+def render_csv(
+    objects: Iterable[Mapping[str, Any]],
+    *,
+    min_prefix_v4: int = MIN_PREFIX_V4,
+    min_prefix_v6: int = MIN_PREFIX_V6,
+) -> bytes:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: with "\n" alone, csv leaves a cell's "\r" unquoted, and readers that
+    # split rows there see a new row inside the cell.
+    writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(["type", "value", "indicator_id", "name"])
-    for v in sensor_values(objects):
+    for v in sensor_values(objects, min_prefix_v4=min_prefix_v4, min_prefix_v6=min_prefix_v6):
         writer.writerow([neutralise_cell(x) for x in (v.kind, v.value, v.indicator_id, v.name)])
     return buf.getvalue().encode()
 
 
-def render_values(objects: Iterable[Mapping[str, Any]], *, kinds: Iterable[str] = ()) -> bytes:
-    """One value per line (for firewalls, DNS RPZ tooling, grep), optionally only some kinds."""
+def render_values(
+    objects: Iterable[Mapping[str, Any]],
+    *,
+    kinds: Iterable[str] = (),
+    min_prefix_v4: int = MIN_PREFIX_V4,
+    min_prefix_v6: int = MIN_PREFIX_V6,
+) -> bytes:
+    """One value per line (for firewalls, DNS RPZ tooling, grep), optionally only some kinds;
+    no comment lines (consumers of plain lists may not skip them), over-broad networks left out."""
     wanted = set(kinds)
-    lines = [v.value for v in sensor_values(objects) if not wanted or v.kind in wanted]
+    values = sensor_values(objects, min_prefix_v4=min_prefix_v4, min_prefix_v6=min_prefix_v6)
+    lines = [v.value for v in values if not wanted or v.kind in wanted]
     return ("\n".join(lines) + ("\n" if lines else "")).encode()

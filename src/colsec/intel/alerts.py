@@ -1,7 +1,7 @@
 """Alerts: raised once per dedupe key, delivered to organisations, rendered through the sharing policy.
 
-An organisation becomes a recipient only if it may see at least one object the alert
-is about (or the alert rests on public data only, such as the KEV catalogue).  When
+An organisation becomes a recipient only if it may see every object the alert is
+based on (or the alert rests on public data only, such as the KEV catalogue).  When
 an alert is read, the objects listed are filtered again with ``visible_clause`` for
 the reader, so an alert never names an object its reader may not see.
 """
@@ -77,10 +77,16 @@ def raise_alert(
 ) -> Alert | None:
     """Create (or extend) the alert for ``dedupe_key``; returns it, or None when nobody may receive it.
 
-    ``public``: the alert rests on public data (KEV/NVD), so recipients need not see
-    any object; object refs are still filtered per reader.
+    A recipient must be able to see every object the alert rests on (title, value and
+    details are derived from them).  ``public``: the alert rests on public data (KEV/NVD),
+    so recipients need not see any object; object refs are still filtered per reader.
     """
-    allowed = [o for o in dict.fromkeys(recipients) if public or visible_seqs(db, o, object_seqs)]
+    wanted = set(object_seqs)
+    allowed = [
+        o
+        for o in dict.fromkeys(recipients)
+        if public or (wanted and set(visible_seqs(db, o, list(wanted))) == wanted)
+    ]
     if not allowed:
         return None
     now = now_timestamp()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
-from colsec.accounts.roles import Actor, Role
+from colsec.accounts.roles import Actor
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.intel.models import Asset
 from colsec.intel.schemas import CRITICALITY, AssetIn
@@ -73,8 +73,8 @@ def _target_org(db: Session, actor: Actor, organisation: str | None) -> int:
     ).scalar_one_or_none()
     if org is None:
         raise NotFound(f"organisation {organisation!r} not found")
-    if org.id != actor.org_id and actor.role != Role.ADMIN:
-        raise Forbidden("only an administrator may register assets for another organisation")
+    if org.id != actor.org_id and not actor.is_operator:
+        raise Forbidden("only the node operator may register assets for another organisation")
     return org.id
 
 
@@ -100,9 +100,9 @@ def create_asset(db: Session, *, actor: Actor, data: AssetIn, scan: bool = True)
 
 
 def list_assets(db: Session, *, actor: Actor) -> list[Asset]:
-    """An organisation sees its own assets; administrators and the crisis centre see all."""
+    """An organisation sees its own assets; the node operator and the crisis centre see all."""
     stmt = select(Asset).order_by(Asset.organisation_id, Asset.name)
-    if actor.role != Role.ADMIN:
+    if not actor.is_operator:
         kind = db.execute(select(Organisation.kind).where(Organisation.id == actor.org_id)).scalar()
         if kind != "crisis_centre":
             stmt = stmt.where(Asset.organisation_id == actor.org_id)
@@ -118,7 +118,7 @@ def get_asset(db: Session, *, actor: Actor, asset_id: int) -> Asset:
 
 def delete_asset(db: Session, *, actor: Actor, asset_id: int) -> None:
     asset = get_asset(db, actor=actor, asset_id=asset_id)
-    if asset.organisation_id != actor.org_id and actor.role != Role.ADMIN:
+    if asset.organisation_id != actor.org_id and not actor.is_operator:
         raise Forbidden("only the owning organisation may delete an asset")
     db.delete(asset)
     db.flush()

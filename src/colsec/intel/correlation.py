@@ -65,7 +65,7 @@ class CorrelationStats:
     capped: int = 0
     warninglisted: int = 0
     edges: int = 0
-    changed: list[Key] = field(default_factory=list)  # keys whose group is (now) active
+    changed: list[Key] = field(default_factory=list)  # keys whose group is (now) active or capped
 
 
 def key_hash(kind: str, value: str) -> str:
@@ -249,6 +249,7 @@ def _write_groups(
             out.changed.append((kind, value))
         elif status == "capped":
             out.capped += 1
+            out.changed.append((kind, value))  # still active for a reader who sees few holders
         else:
             out.warninglisted += 1
         if len(rows) >= 5000:

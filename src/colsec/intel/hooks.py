@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from colsec.intel import exposure, scoring, signals
 from colsec.intel.correlation import DEFAULT_CAP, BenignLookup, CorrelationConfig, correlate_new
+from colsec.outbound import DENY_ALL, OutboundPolicy, from_settings
 from colsec.settings import Settings
 from colsec.store.service import POST_IMPORT_HOOKS
 
@@ -27,7 +28,7 @@ class IntelConfig:
     cap: int = DEFAULT_CAP
     cross_member_threshold: int = 3
     cross_member_window_hours: int = 72
-    allow_private_webhooks: bool = True
+    outbound: OutboundPolicy = DENY_ALL
     send_webhooks: bool = True
     benign: BenignLookup | None = None  # None: the stored MISP warninglists (colsec.formats.warninglists)
 
@@ -44,7 +45,7 @@ def install(settings: Settings | None = None, *, benign: BenignLookup | None = N
     if settings is not None:
         _CONFIG.cross_member_threshold = settings.cross_member_threshold
         _CONFIG.cross_member_window_hours = settings.cross_member_window_hours
-        _CONFIG.allow_private_webhooks = settings.allow_private_peers
+        _CONFIG.outbound = from_settings(settings)
     if benign is not None:
         _CONFIG.benign = benign
     if on_import not in POST_IMPORT_HOOKS:
@@ -85,7 +86,11 @@ def _on_slice(db: Session, seqs: Sequence[int]) -> None:
     sighted_keys, sighted_named = signals.keys_for_sightings(db, seqs)
     keys = set(corr.changed) | set(sighted_keys)
     signals.check_keys(
-        db, keys, threshold=cfg.cross_member_threshold, window_hours=cfg.cross_member_window_hours
+        db,
+        keys,
+        threshold=cfg.cross_member_threshold,
+        window_hours=cfg.cross_member_window_hours,
+        cap=cfg.cap,
     )
     signals.check_named(
         db,

@@ -4,20 +4,18 @@ Deliveries are queued (``alert_delivery``) in the transaction that raises the al
 ``schedule_after_commit`` sends them from a thread with its own unit of work once
 that transaction has committed, so a rolled-back import never notifies anyone.
 The payload is rendered for the webhook's organisation through the sharing policy.
-Redirects are not followed; loopback, link-local and private targets are refused
-unless the operator allows them (``allow_private_peers``).
+Only the organisation's admin or the node operator manages webhooks.  Redirects are
+not followed; non-global targets are refused unless the operator's outbound
+allow-list names them (``colsec.outbound``), at registration and at every send.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
-import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -25,9 +23,10 @@ from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from colsec.accounts.roles import Actor
-from colsec.errors import InvalidInput, NotFound
+from colsec.errors import Forbidden, InvalidInput, NotFound
 from colsec.intel.alerts import PENDING_KEY, alert_for
 from colsec.intel.models import AlertDelivery, Webhook
+from colsec.outbound import DENY_ALL, OutboundPolicy, guarded_client
 from colsec.stix.ids import now_timestamp
 from colsec.store import audit
 
@@ -52,28 +51,20 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def _check_target(url: str, allow_private: bool) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("webhook URL must be http(s) with a host")
-    if allow_private:
-        return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except OSError:
-        raise InvalidInput(f"webhook host {parts.hostname!r} does not resolve") from None
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if addr.is_loopback or addr.is_link_local or addr.is_private or addr.is_reserved or addr.is_multicast:
-            raise InvalidInput(f"webhook host {parts.hostname!r} resolves to a non-public address")
+def _require_manager(actor: Actor) -> int:
+    """A webhook sends on the organisation's behalf: its admin or the node operator only."""
+    if actor.org_id is None:
+        raise InvalidInput("webhooks belong to an organisation")
+    if not actor.manages(actor.org_id):
+        raise Forbidden("only the organisation's admin or the node operator manages webhooks")
+    return actor.org_id
 
 
 def create_webhook(
-    db: Session, *, actor: Actor, url: str, secret: str, allow_private: bool = True
+    db: Session, *, actor: Actor, url: str, secret: str, outbound: OutboundPolicy = DENY_ALL
 ) -> Webhook:
-    if actor.org_id is None:
-        raise InvalidInput("webhooks belong to an organisation")
-    _check_target(url, allow_private)
+    _require_manager(actor)
+    outbound.check_url(url)
     hook = Webhook(organisation_id=actor.org_id, url=url, secret=secret, active=True)
     db.add(hook)
     db.flush()
@@ -82,10 +73,12 @@ def create_webhook(
 
 
 def list_webhooks(db: Session, *, actor: Actor) -> list[Webhook]:
+    _require_manager(actor)
     return list(db.execute(select(Webhook).where(Webhook.organisation_id == actor.org_id)).scalars())
 
 
 def delete_webhook(db: Session, *, actor: Actor, webhook_id: int) -> None:
+    _require_manager(actor)
     hook = db.get(Webhook, webhook_id)
     if hook is None or hook.organisation_id != actor.org_id:
         raise NotFound(f"webhook {webhook_id} not found")
@@ -95,7 +88,11 @@ def delete_webhook(db: Session, *, actor: Actor, webhook_id: int) -> None:
 
 
 def deliver_pending(
-    engine: Engine, *, allow_private: bool = True, timeout: float = 5.0, client: httpx.Client | None = None
+    engine: Engine,
+    *,
+    outbound: OutboundPolicy = DENY_ALL,
+    timeout: float = 5.0,
+    client: httpx.Client | None = None,
 ) -> int:
     """Send every pending delivery; returns how many succeeded.  Each runs in its own transaction."""
     factory = sessionmaker(engine, expire_on_commit=False)
@@ -120,7 +117,7 @@ def deliver_pending(
                 {"event": "alert", "alert": alert_for(db, org_id=org_id, alert_id=alert_id).to_dict()}
             )
     own = client is None
-    http = client or httpx.Client(timeout=timeout, follow_redirects=False)
+    http = client or guarded_client(outbound, timeout=timeout)
     try:
         for did, _alert_id, _wid, url, secret, _org in pending:
             with factory() as db, db.begin():  # claim it: a concurrent sender skips it
@@ -135,7 +132,7 @@ def deliver_pending(
             ts = str(int(datetime.now(UTC).timestamp()))
             error: str | None = None
             try:
-                _check_target(url, allow_private)
+                outbound.check_url(url)
                 resp = http.post(
                     url,
                     content=body,
@@ -188,8 +185,8 @@ def schedule_after_commit(db: Session, sender: Callable[[Engine], object] | None
     db.info["intel_delivery_hooked"] = True
     engine = db.get_bind()
     assert isinstance(engine, Engine)
-    allow = config().allow_private_webhooks
-    run = sender or (lambda e: deliver_pending(e, allow_private=allow))
+    outbound = config().outbound
+    run = sender or (lambda e: deliver_pending(e, outbound=outbound))
 
     def after_commit(session: Session) -> None:
         session.info.pop(PENDING_KEY, None)

@@ -4,7 +4,9 @@ A threat is an observable value (from indicators and SCOs, CIDR/parent-domain gr
 included) or a named malware / threat actor / intrusion set / campaign.  Each report
 or sighting is an event (organisation, time); when some window of
 ``window_hours`` holds events of at least ``threshold`` distinct member
-organisations, one alliance-level alert is raised (and extended as more arrive).
+organisations, an alert is raised (and extended as more arrive) for each alliance
+organisation that reaches the threshold counting only the reports and sightings it
+may see: the alert tells nobody about a report it could not read.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.intel.alerts import raise_alert
-from colsec.intel.correlation import Key, fill_temp_keys
+from colsec.intel.correlation import DEFAULT_CAP, Key, fill_temp_keys
 from colsec.intel.models import Alert, Correlation, CorrelationEdge
 from colsec.stix.ids import parse_timestamp
 from colsec.store.models import Observable, StixObject
+from colsec.store.policy import Recipient, may_share
+from colsec.store.sources import alliance_orgs, source_facts
 
 __all__ = ["NAMED_THREATS", "Event", "best_window", "check_keys", "check_named", "keys_for_sightings"]
 
@@ -35,6 +39,7 @@ class Event:
     seq: int
     org_id: int
     at: datetime
+    needs: tuple[int, ...] = ()  # other versions the event means nothing without (a sighting's target)
 
 
 def best_window(events: Sequence[Event], hours: float) -> list[Event]:
@@ -60,10 +65,6 @@ def _members(db: Session) -> set[int]:
     return set(db.execute(select(Organisation.id).where(Organisation.kind == "member")).scalars())
 
 
-def _alliance(db: Session) -> list[int]:
-    return list(db.execute(select(Organisation.id).where(Organisation.kind != "external")).scalars())
-
-
 def _when(obj_created: str | None, body: str, typ: str) -> datetime | None:
     try:
         if typ == "sighting":
@@ -78,6 +79,9 @@ def _sighting_events(db: Session, target_ids: Iterable[str], members: set[int]) 
     """Sightings of the given objects (by ``sighting_of_ref``), from the canonical JSON body."""
     events: list[Event] = []
     for tid in set(target_ids):
+        target = db.execute(select(StixObject.seq).where(StixObject.id == tid, StixObject.is_latest)).scalar()
+        if target is None:
+            continue
         needle = f'%"sighting_of_ref":"{tid}"%'
         for seq, owner, created, body in db.execute(
             select(StixObject.seq, StixObject.owner_org_id, StixObject.created, StixObject.body).where(
@@ -87,7 +91,7 @@ def _sighting_events(db: Session, target_ids: Iterable[str], members: set[int]) 
         ):  # fmt: skip
             at = _when(created, body, "sighting")
             if owner in members and at is not None:
-                events.append(Event(seq, owner, at))
+                events.append(Event(seq, owner, at, (target,)))
     return events
 
 
@@ -100,31 +104,62 @@ def _raise(
     hours: float,
     value_kind: str | None,
     value: str | None,
-) -> Alert | None:
-    window = best_window(events, hours)
-    orgs = {e.org_id for e in window}
-    if len(orgs) < threshold:
-        return None
-    return raise_alert(
-        db,
-        kind="cross_member",
-        dedupe_key=f"cross:{key}"[:300],
-        severity="high",
-        title=f"Threat reported or sighted by several member organisations within {hours:g} h: {label}"[:400],
-        recipients=_alliance(db),
-        object_seqs=[e.seq for e in window],
-        value_kind=value_kind,
-        value=value,
-        details={
-            "window_start": min(e.at for e in window).isoformat(),
-            "window_end": max(e.at for e in window).isoformat(),
-            "threshold": threshold,
-        },
-    )
+    anchors: set[int] | None = None,
+    holders: tuple[set[int], int] | None = None,
+) -> list[Alert]:
+    """One alert per alliance organisation, computed only from the events it may see.
+
+    Another member's TLP:RED report neither counts towards a reader's threshold nor shows
+    in its alert; a reader must also see an object stating the value itself (``anchors``),
+    and the value must not be over-correlated among the holders it sees (``holders``: the
+    holding versions and the cap).
+    """
+    if len({e.org_id for e in events}) < threshold:
+        return []
+    involved = {e.seq for e in events} | {n for e in events for n in e.needs}
+    involved |= (anchors or set()) | (holders[0] if holders is not None else set())
+    facts = source_facts(db, sorted(involved))
+    alliance = alliance_orgs(db)
+    title = f"Threat reported or sighted by several member organisations within {hours:g} h: {label}"[:400]
+    alerts: list[Alert] = []
+    for org in sorted(alliance):
+        to = Recipient(org_id=org, alliance_member=True)
+        seen = {seq for seq, src in facts.items() if may_share(src.facts, to)}
+        if anchors is not None and not anchors & seen:
+            continue
+        if holders is not None and len(holders[0] & seen) > holders[1]:
+            continue
+        window = best_window([e for e in events if e.seq in seen and seen.issuperset(e.needs)], hours)
+        if len({e.org_id for e in window}) < threshold:
+            continue
+        alert = raise_alert(
+            db,
+            kind="cross_member",
+            dedupe_key=f"cross:{org}:{key}"[:300],
+            severity="high",
+            title=title,
+            recipients=[org],
+            object_seqs=sorted({e.seq for e in window} | {n for e in window for n in e.needs}),
+            value_kind=value_kind,
+            value=value,
+            details={
+                "window_start": min(e.at for e in window).isoformat(),
+                "window_end": max(e.at for e in window).isoformat(),
+                "threshold": threshold,
+            },
+        )
+        if alert is not None:
+            alerts.append(alert)
+    return alerts
 
 
-def check_keys(db: Session, keys: Iterable[Key], *, threshold: int, window_hours: float) -> list[Alert]:
-    """Cross-member alerts for correlated values (the shared-value groups touched by an import)."""
+def check_keys(
+    db: Session, keys: Iterable[Key], *, threshold: int, window_hours: float, cap: int = DEFAULT_CAP
+) -> list[Alert]:
+    """Cross-member alerts for correlated values (the shared-value groups touched by an import).
+
+    Values capped over all holders may still be active for a reader who sees fewer of them.
+    """
     keys = set(keys)
     if not keys:
         return []
@@ -134,7 +169,7 @@ def check_keys(db: Session, keys: Iterable[Key], *, threshold: int, window_hours
     candidates = db.execute(
         select(Correlation.kind, Correlation.value, Correlation.contains).where(
             Correlation.key_hash.in_(select(text("h")).select_from(text("corr_key"))),
-            Correlation.status == "active",
+            Correlation.status.in_(("active", "capped")),
             Correlation.n_owners >= threshold,
         )
     ).all()
@@ -151,6 +186,8 @@ def check_keys(db: Session, keys: Iterable[Key], *, threshold: int, window_hours
             ]
         events: list[Event] = []
         indicator_ids: list[str] = []
+        anchors: set[int] = set()
+        held: dict[str, int] = {}  # object id -> one holding version (the group counts objects)
         for k, v in pairs:
             for seq, oid, typ, owner, created, body in db.execute(
                 select(StixObject.seq, StixObject.id, StixObject.type, StixObject.owner_org_id, StixObject.created, StixObject.body)
@@ -158,17 +195,18 @@ def check_keys(db: Session, keys: Iterable[Key], *, threshold: int, window_hours
                 .where(Observable.kind == k, Observable.value == v, StixObject.is_latest, StixObject.revoked.is_(False))
             ):  # fmt: skip
                 at = _when(created, body, typ)
+                if (k, v) == (kind, value):
+                    anchors.add(seq)
+                held.setdefault(oid, seq)
                 if owner in members and at is not None:
                     events.append(Event(seq, owner, at))
                 if typ == "indicator":
                     indicator_ids.append(oid)
         events += _sighting_events(db, indicator_ids, members)
-        if (
-            a := _raise(
-                db, f"{kind}:{value}", f"{kind} {value}", events, threshold, window_hours, kind, value
-            )
-        ) is not None:
-            alerts.append(a)
+        alerts += _raise(
+            db, f"{kind}:{value}", f"{kind} {value}", events, threshold, window_hours, kind, value, anchors,
+            (set(held.values()), cap),
+        )  # fmt: skip
     return alerts
 
 
@@ -215,10 +253,9 @@ def check_named(db: Session, seqs: Sequence[int], *, threshold: int, window_hour
                 if r[2] in members and (at := _when(r[3], r[4], typ)) is not None
             ]
             events += sightings
-            if (
-                a := _raise(db, f"{typ}:{name}", f"{typ} {name}", events, threshold, window_hours, None, None)
-            ) is not None:
-                alerts.append(a)
+            alerts += _raise(
+                db, f"{typ}:{name}", f"{typ} {name}", events, threshold, window_hours, None, None
+            )
     return alerts
 
 

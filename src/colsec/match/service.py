@@ -2,36 +2,43 @@
 
 ``build_engine`` compiles the indicators ``colsec.match.selection`` selects for
 the caller's organisation (the same set sensor exports use) and reports every
-exclusion; values on the node's warninglists never alert.  ``store_sightings`` records the
-aggregated STIX sightings as objects owned by the caller's organisation.
+exclusion; values on the node's warninglists never alert.  ``store_sightings``
+records the aggregated STIX sightings as objects owned by the caller's
+organisation, each readable only by those who may read its indicator.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor
-from colsec.errors import InvalidInput
+from colsec.errors import Forbidden, InvalidInput
 from colsec.match.engine import Alert, CompileReport, IndicatorRecord, MatchEngine
 from colsec.match.events import Event
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats, read_lines
 from colsec.match.selection import Mode, decayed_ids, select_indicators
 from colsec.match.sightings import SightingAggregator
 from colsec.stix.pattern_parse import timestamp_micros
-from colsec.stix.tlp import TLP
+from colsec.stix.tlp import TLP, marking_id
 from colsec.store import audit, queries
+from colsec.store.derive import DerivedPolicy, Source, derive_policy
+from colsec.store.models import StixObject
+from colsec.store.policy import SharedFacts, visible_clause
 from colsec.store.service import ImportResult, import_objects
+from colsec.store.sources import alliance_orgs, source_facts
 
 __all__ = [
+    "OWN_TELEMETRY_TLP",
     "EngineCache",
     "MatchRun",
     "build_engine",
@@ -40,6 +47,10 @@ __all__ = [
     "sighter_identity",
     "store_sightings",
 ]
+
+
+# What a sighting says about the sighter's own networks is at least TLP:AMBER.
+OWN_TELEMETRY_TLP = TLP.AMBER
 
 
 def _micros(value: Any) -> int | None:
@@ -121,6 +132,7 @@ class EngineCache:
             cursor = selection.last
             engine.load(selection.records, now=now)
         else:
+            since = cursor
             changed: list[IndicatorRecord] = []
             gone: list[str] = []
             for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=cursor, include_revoked=True):
@@ -129,12 +141,33 @@ class EngineCache:
                     gone.append(ident)
                 else:
                     changed.append(rec)  # replaces; revoked or expired versions just remove
+            gone += _restricted_since(db, actor=actor, cursor=since)
             decayed = decayed_ids(db, now)
             engine.apply([r for r in changed if r.id not in decayed], now=now)
             for row in engine.live_rows([*gone, *decayed]):
                 engine._kill(row)
         self._entries[actor.org_id] = (engine, cursor, lk)
         return engine
+
+
+def _restricted_since(db: Session, *, actor: Actor, cursor: queries.Cursor | None) -> list[str]:
+    """Indicators whose new latest version (added after ``cursor``) the actor may no longer see.
+
+    The refresh reads only visible versions, so without this an indicator restricted away
+    from the organisation would stay compiled and keep alerting on values it may not read.
+    """
+    viewer = queries.recipient_for_org(db, actor.org_id)
+    stmt = select(StixObject.id).where(
+        StixObject.type == "indicator", StixObject.is_latest, ~visible_clause(viewer)
+    )
+    if cursor is not None:
+        stmt = stmt.where(
+            or_(
+                StixObject.date_added > cursor.date_added,
+                and_(StixObject.date_added == cursor.date_added, StixObject.seq > cursor.seq),
+            )
+        )
+    return list(db.execute(stmt).scalars())
 
 
 def _placeholder() -> tuple[Any, None, threading.Lock]:
@@ -180,16 +213,60 @@ def sighter_identity(db: Session, *, actor: Actor) -> str:
 
 
 def store_sightings(db: Session, *, actor: Actor, objects: list[dict[str, Any]]) -> ImportResult:
-    """Store aggregated sightings (TLP:AMBER: they describe our own networks)."""
+    """Store aggregated sightings owned by the sighting organisation, each marked like its indicator.
+
+    A sighting names its indicator and the matched values, so it is readable only by those who
+    may read the indicator (``colsec.store.derive``): most restrictive TLP, the indicator's
+    sharing group, its owner and recipients that qualify; never below TLP:AMBER, since it
+    also describes the sighter's own networks.  A sighting whose indicator the
+    sighter may no longer see (or that is gone) is not stored.
+    """
     if not objects:
         return ImportResult()
-    result = import_objects(db, actor=actor, objects=objects, default_tlp=TLP.AMBER, origin="match")
+    if actor.org_id is None:
+        raise InvalidInput("sightings need an organisation: act as a user of one")
+    refs = sorted({str(o["sighting_of_ref"]) for o in objects})
+    latest = dict(
+        db.execute(
+            select(StixObject.id, StixObject.seq).where(StixObject.id.in_(refs), StixObject.is_latest)
+        ).all()
+    )
+    facts = source_facts(db, list(latest.values()))
+    alliance = alliance_orgs(db)
+    # The sighter's telemetry is a source too: it describes its own networks.
+    own = Source(SharedFacts(owner_org_id=actor.org_id, tlp=OWN_TELEMETRY_TLP))
+    by_policy: dict[DerivedPolicy, list[dict[str, Any]]] = defaultdict(list)
+    skipped = 0
+    for obj in objects:
+        source = facts.get(latest.get(obj["sighting_of_ref"], -1))
+        try:
+            if source is None:
+                raise Forbidden("indicator not found")
+            policy = derive_policy([source, own], owner_org_id=actor.org_id, alliance=alliance)
+        except Forbidden:
+            skipped += 1
+            continue
+        by_policy[policy].append({**obj, "object_marking_refs": [marking_id(policy.tlp)]})
+    result = ImportResult()
+    for policy, group in by_policy.items():
+        part = import_objects(
+            db, actor=actor, objects=group, owner_org_id=policy.owner_org_id, default_tlp=policy.tlp,
+            sharing_group_id=policy.sharing_group_id, recipient_org_ids=policy.recipient_org_ids, origin="match",
+            declassify=True,  # recomputed from its sources: it follows an indicator its owner declassified
+        )  # fmt: skip
+        result.received += part.received
+        result.inserted += part.inserted
+        result.unchanged += part.unchanged
+        result.by_type.update(part.by_type)
+        result.errors.extend(part.errors)
+        result.inserted_ids.extend(part.inserted_ids)
+        result.inserted_seqs.extend(part.inserted_seqs)
     audit.record(
         db,
         actor=actor,
         action="match.sightings",
         target=f"{len(objects)} sightings",
-        details={"inserted": result.inserted, "indicators": len({o["sighting_of_ref"] for o in objects})},
+        details={"inserted": result.inserted, "indicators": len(refs), "skipped": skipped},
     )
     return result
 

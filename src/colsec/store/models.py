@@ -22,6 +22,7 @@ from colsec.db_base import Base, BigId, utcnow
 __all__ = [
     "AuditEntry",
     "Collection",
+    "CollectionFilter",
     "CollectionObject",
     "ObjectRecipient",
     "Observable",
@@ -38,6 +39,10 @@ class SharingGroup(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The organisation that alone changes the members; NULL: owned by the node operator.
+    owner_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"), index=True
+    )
 
 
 class SharingGroupMember(Base):
@@ -149,3 +154,22 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class CollectionFilter(Base):
+    """A collection defined by a filter: objects that match it join the collection as they are stored.
+
+    Lists are JSON text (empty = any); ``max_tlp`` is a ceiling (a ``TLP`` value).
+    """
+
+    __tablename__ = "collection_filter"
+
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("collection.id", ondelete="CASCADE"), primary_key=True
+    )
+    types: Mapped[str] = mapped_column(Text, default="[]")
+    owner_org_ids: Mapped[str] = mapped_column(Text, default="[]")
+    labels: Mapped[str] = mapped_column(Text, default="[]")
+    max_tlp: Mapped[int | None] = mapped_column(SmallInteger)
+    sharing_group_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_group.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

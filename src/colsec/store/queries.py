@@ -1,5 +1,8 @@
 """Read paths over the store; every one takes the viewer and applies the sharing policy in SQL.
 
+The policy is per version (``visible_clause``): an older version shows only while
+the latest version of its id is visible to the same reader.
+
 Paging is keyset on ``(date_added, seq)``: stable under concurrent writes, never
 skipping or repeating a row, cheap at any depth (no OFFSET).
 """
@@ -12,13 +15,13 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from colsec.accounts.models import Organisation
 from colsec.errors import InvalidInput, NotFound
 from colsec.stix.ids import canonical_timestamp
 from colsec.store.models import CollectionObject, Observable, StixObject
-from colsec.store.policy import Recipient, visible_clause
+from colsec.store.policy import Recipient, row_visible_clause, visible_clause
 
 __all__ = [
     "Cursor",
@@ -49,7 +52,10 @@ def encode_cursor(c: Cursor) -> str:
 def decode_cursor(text: str) -> Cursor:
     try:
         date_added, seq = text.rsplit("_", 1)
-        return Cursor(canonical_timestamp(date_added), int(seq))
+        number = int(seq)
+        if not 0 <= number < 2**63:  # beyond a 64-bit column: a 500 in the driver otherwise
+            raise ValueError
+        return Cursor(canonical_timestamp(date_added), number)
     except (ValueError, TypeError):
         raise InvalidInput(f"invalid paging cursor {text!r}") from None
 
@@ -71,7 +77,14 @@ def recipient_for_org(db: Session, org_id: int | None) -> Recipient:
     return Recipient(org_id=org_id, alliance_member=kind != "external")
 
 
-def version_clause(stmt: Select[Any], versions: Sequence[str]) -> Select[Any]:
+def version_clause(
+    stmt: Select[Any], versions: Sequence[str], viewer: Recipient | None = None
+) -> Select[Any]:
+    """Restrict ``stmt`` to the asked versions; ``first`` is the earliest version ``viewer`` may see.
+
+    Counting only visible versions keeps ``first`` from answering "nothing" where an
+    earlier, hidden version exists (the answer would reveal that history).
+    """
     conds: list[ColumnElement[bool]] = []
     for v in versions:
         if v == "all":
@@ -79,11 +92,11 @@ def version_clause(stmt: Select[Any], versions: Sequence[str]) -> Select[Any]:
         if v == "last":
             conds.append(StixObject.is_latest == true())
         elif v == "first":
-            o2 = StixObject.__table__.alias("o2")
-            conds.append(
-                StixObject.modified
-                == select(func.min(o2.c.modified)).where(o2.c.id == StixObject.id).scalar_subquery()
-            )
+            o2 = aliased(StixObject, name="o2")
+            earliest = select(func.min(o2.modified)).where(o2.id == StixObject.id)
+            if viewer is not None:
+                earliest = earliest.where(row_visible_clause(viewer, row=o2))
+            conds.append(StixObject.modified == earliest.scalar_subquery())
         else:
             try:
                 ts = canonical_timestamp(v)
@@ -131,7 +144,7 @@ def list_objects(
         stmt = stmt.where(StixObject.tlp <= max_tlp)
     if not include_revoked:
         stmt = stmt.where(StixObject.revoked.is_(False))
-    stmt = version_clause(stmt, versions)
+    stmt = version_clause(stmt, versions, viewer)
     if added_after is not None:
         try:
             stmt = stmt.where(StixObject.date_added > canonical_timestamp(added_after))

@@ -1,50 +1,65 @@
-"""Adding STIX objects: validated, deduplicated, versioned, indexed, all-or-nothing per call.
+"""Adding STIX objects: the one write gate; validated, bounded, deduplicated, versioned, indexed.
 
-``import_objects`` streams: it consumes any iterable of dicts in batches, so a
-bundle of a million objects never sits in memory.  The caller owns the
-transaction; when any object is invalid the whole call raises and the caller
-rolls back, so nothing of the unit is written.
+``import_objects`` is the only inserter of object rows (a test scans the source for
+others), so the rules in ``colsec.store.gate`` (limits, clock skew, owner, origin,
+markings never widening) hold for every path that writes objects.  It streams: it
+consumes any iterable of dicts in batches, so a bundle of a million objects never
+sits in memory.  The caller owns the transaction; when any object is refused the
+whole call raises and the caller rolls back, so nothing of the unit is written.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, and_, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from colsec.accounts.roles import Actor
-from colsec.db import is_sqlite, lock_for_append
-from colsec.errors import Forbidden, InvalidInput, NotFound, StixValidationError
+from colsec.accounts.roles import Actor, Role
+from colsec.db import lock_for_append
+from colsec.errors import Forbidden, InvalidInput, StixValidationError, TooLarge
 from colsec.gcpause import tick as gc_tick
 from colsec.gcpause import young_gc_only
-from colsec.stix.ids import format_timestamp, parse_timestamp
 from colsec.stix.observables import extract as extract_observables
 from colsec.stix.tlp import TLP, marking_id, tlp_of
-from colsec.stix.validate import validate_object
+from colsec.stix.validate import ObjectFacts, validate_object
 from colsec.store import audit
+from colsec.store.gate import (
+    Decision,
+    Held,
+    Lookup,
+    Verdict,
+    WriteLimits,
+    Writer,
+    decide,
+    group_claim,
+    held_versions,
+    limit_problem,
+    local_org_ids,
+    record_co_holders,
+)
 from colsec.store.models import (
     CollectionObject,
     ObjectRecipient,
     Observable,
-    SharingGroup,
-    SharingGroupMember,
     StixObject,
 )
-from colsec.store.policy import GROUP_PROPERTY
+from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
+from colsec.store.publishing import include_new
+from colsec.store.rows import Clock as _Clock
+from colsec.store.rows import fix_latest, inherit_collections, insert_stmt
 
 __all__ = [
     "BATCH_SIZE",
     "MAX_REPORTED_ERRORS",
     "POST_IMPORT_HOOKS",
     "ImportResult",
+    "WriteLimits",
     "import_objects",
 ]
 
@@ -55,6 +70,8 @@ MAX_REPORTED_ERRORS = 200
 # derived data (correlation, scores, exposure) lands atomically with the objects.  Filled at
 # wiring time (``colsec.intel.hooks.install``), never by import side effects.
 POST_IMPORT_HOOKS: list[Callable[[Session, list[int]], None]] = []
+
+_Batch = list[tuple[dict[str, Any], ObjectFacts, bytes, TLP]]
 
 
 @dataclass
@@ -77,32 +94,6 @@ class ImportResult:
         }
 
 
-def _insert_stmt(db: Session, table: Any) -> Any:
-    return sqlite.insert(table) if is_sqlite(db) else postgresql.insert(table)
-
-
-class _Clock:
-    """Strictly increasing date_added (µs steps) so ``added_after`` never splits a tie."""
-
-    def __init__(self, db: Session) -> None:
-        last = db.execute(select(func.max(StixObject.date_added))).scalar()
-        now = datetime.now(UTC)
-        start = max(now, parse_timestamp(last) + timedelta(microseconds=1)) if last else now
-        self._second = start.replace(microsecond=0)
-        self._prefix = format_timestamp(self._second)[:19]
-        self._micro = start.microsecond
-
-    def next(self) -> str:
-        # Formats the seconds part once per second rather than once per row (a hot loop).
-        if self._micro >= 1_000_000:
-            self._second += timedelta(seconds=self._micro // 1_000_000)
-            self._micro %= 1_000_000
-            self._prefix = format_timestamp(self._second)[:19]
-        value = f"{self._prefix}.{self._micro:06d}Z"
-        self._micro += 1
-        return value
-
-
 def import_objects(
     db: Session,
     *,
@@ -116,18 +107,40 @@ def import_objects(
     origin: str | None = None,
     progress: Any = None,
     keep_going: bool = False,
+    limits: WriteLimits | None = None,
+    declassify: bool = False,
 ) -> ImportResult:
-    """Validate and store objects as one unit; raise InvalidInput listing every bad object.
+    """Validate and store objects as one unit; raise listing every refused object.
 
-    ``keep_going`` stores the valid objects and reports the invalid ones instead of
+    Writes by a ``peer`` account (TAXII push, sync) are received writes: their owner
+    claims and versions are checked against the peer (``colsec.store.gate``).
+    ``keep_going`` stores the valid objects and reports the refused ones instead of
     refusing the unit (TAXII POST semantics: per-object success and failure).
+    ``declassify`` lets the owner publish a version with a wider marking (audited).
+    ``limits`` come from the node's settings (``WriteLimits.from_settings``); the
+    defaults are the settings' defaults.
     """
     with young_gc_only():
         return _import_objects(
             db, actor=actor, objects=objects, owner_org_id=owner_org_id, default_tlp=default_tlp,
             collection_ids=collection_ids, recipient_org_ids=recipient_org_ids,
             sharing_group_id=sharing_group_id, origin=origin, progress=progress, keep_going=keep_going,
+            limits=limits or WriteLimits(), declassify=declassify,
         )  # fmt: skip
+
+
+@dataclass
+class _Unit:
+    """What every batch of one call shares."""
+
+    actor: Actor
+    writer: Writer
+    clock: _Clock
+    look: Lookup
+    collection_ids: Sequence[str]
+    recipient_org_ids: Sequence[int]
+    sharing_group_id: int | None
+    keep_going: bool
 
 
 def _import_objects(
@@ -143,27 +156,41 @@ def _import_objects(
     origin: str | None,
     progress: Any,
     keep_going: bool,
+    limits: WriteLimits,
+    declassify: bool,
 ) -> ImportResult:
-    owner = owner_org_id if owner_org_id is not None else actor.org_id
+    received = actor.role is Role.PEER
+    writer = Writer(
+        owner_org_id=owner_org_id if owner_org_id is not None else actor.org_id,
+        received=received,
+        sender_org_id=actor.org_id if received else None,
+        origin=origin,
+        declassify=declassify and not received,
+        local_org_ids=local_org_ids(db) if received else frozenset(),
+    )
     lock_for_append(db)
-    clock = _Clock(db)
+    unit = _Unit(
+        actor, writer, _Clock(db), Lookup(db), collection_ids, recipient_org_ids, sharing_group_id, keep_going
+    )
     result = ImportResult()
     seen: dict[bytes, bytes] = {}
-    batch: list[tuple[dict[str, Any], Any, bytes, TLP]] = []
+    batch: _Batch = []
     failed = False
-    group_claim = _group_claim(db, sharing_group_id) if sharing_group_id is not None else None
+    claim = group_claim(db, sharing_group_id) if sharing_group_id is not None else None
+    horizon = limits.horizon()
 
     def flush() -> None:
         if batch and (keep_going or not failed):
-            _store_batch(
-                db, batch, result, owner, clock, collection_ids, recipient_org_ids, sharing_group_id,
-                origin, keep_going,
-            )  # fmt: skip
+            _store_batch(db, unit, batch, result)
         batch.clear()
         gc_tick()
 
     for obj in objects:
         result.received += 1
+        if result.received > limits.max_objects_per_unit:
+            raise TooLarge(
+                f"more than {limits.max_objects_per_unit} objects in one unit; nothing was imported"
+            )
         try:
             facts = validate_object(obj)
         except StixValidationError as exc:
@@ -178,9 +205,16 @@ def _import_objects(
                 marking_id(default_tlp),
             ]
             level = default_tlp
-        if group_claim is not None and GROUP_PROPERTY not in body_obj and facts.type != "marking-definition":
-            body_obj[GROUP_PROPERTY] = group_claim  # the restriction travels with the object to peers
+        # Granular TLP markings restrict the whole row (colsec.store.policy explains why).
+        level = restricted_tlp(body_obj, level)
+        if claim is not None and GROUP_PROPERTY not in body_obj and facts.type != "marking-definition":
+            body_obj[GROUP_PROPERTY] = claim  # the restriction travels with the object to peers
         body = orjson.dumps(body_obj, option=orjson.OPT_SORT_KEYS)
+        problem = limit_problem(facts, body, body_obj, limits, horizon)
+        if problem is not None:
+            failed = True
+            _add_error(result, facts.id, problem)
+            continue
         key = hashlib.blake2b(f"{facts.id}|{facts.modified}".encode(), digest_size=12).digest()
         digest = hashlib.blake2b(body, digest_size=12).digest()
         prior = seen.get(key)
@@ -212,6 +246,7 @@ def _import_objects(
             details={"errors": result.errors, "received": result.received},
         )
     if result.inserted_seqs:
+        include_new(db, result.inserted_seqs)  # filter collections publish what matches
         for hook in POST_IMPORT_HOOKS:
             hook(db, result.inserted_seqs)
     if result.inserted:
@@ -229,77 +264,90 @@ def _import_objects(
     return result
 
 
-def _group_claim(db: Session, group_id: int) -> dict[str, Any]:
-    from colsec.accounts.models import Organisation
-
-    name = db.execute(select(SharingGroup.name).where(SharingGroup.id == group_id)).scalar()
-    if name is None:
-        raise NotFound(f"sharing group {group_id} not found")
-    members = db.execute(
-        select(Organisation.identity_id)
-        .join(SharingGroupMember, SharingGroupMember.organisation_id == Organisation.id)
-        .where(SharingGroupMember.group_id == group_id)
-    ).scalars()
-    return {"name": name, "members": sorted(members)}
-
-
 def _add_error(result: ImportResult, object_id: str | None, message: str) -> None:
     if len(result.errors) < MAX_REPORTED_ERRORS:
         result.errors.append({"id": object_id or "", "message": message})
 
 
-def _store_batch(
-    db: Session,
-    batch: list[tuple[dict[str, Any], Any, bytes, TLP]],
-    result: ImportResult,
-    owner: int | None,
-    clock: _Clock,
-    collection_ids: Sequence[str],
-    recipient_org_ids: Sequence[int],
-    sharing_group_id: int | None,
-    origin: str | None,
-    keep_going: bool,
-) -> None:
-    ids = list({facts.id for _, facts, _, _ in batch})
-    existing_owner = dict(
-        db.execute(
-            select(StixObject.id, StixObject.owner_org_id).where(StixObject.id.in_(ids), StixObject.is_latest)
-        ).all()
-    )
+def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) -> None:
+    held, known = held_versions(db, list({facts.id for _, facts, _, _ in batch}))
     rows: list[dict[str, Any]] = []
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
+    recipients: dict[tuple[str, str], set[int]] = {}
+    co_holds: dict[tuple[int, int], str] = {}
+    widened: list[tuple[ObjectFacts, Held, Decision, int]] = []
+    inherited = unit.look.recipients(h.seq for h in held.values()) if held else {}
+    owner = unit.writer.owner_org_id
+    unit.look.prefetch(
+        [h.seq for h in held.values() if h.owner_org_id != owner]
+        + [seq for (oid, _), seq in known.items() if held[oid].owner_org_id != owner]
+    )
     for body_obj, facts, body, level in batch:
-        prev_owner = existing_owner.get(facts.id, owner)
-        if origin is None and facts.id in existing_owner and prev_owner != owner:
-            msg = f"{facts.id}: owned by another organisation; only its owner may publish new versions"
-            if not keep_going:
-                raise Forbidden(msg)
-            _add_error(result, facts.id, msg)
+        prev = held.get(facts.id)
+        d = decide(
+            unit.writer, facts=facts, obj=body_obj, level=int(level), group_id=unit.sharing_group_id,
+            held=prev, known_seq=known.get((facts.id, facts.modified)), look=unit.look,
+        )  # fmt: skip
+        if d.verdict is Verdict.REFUSE:
+            if not unit.keep_going:
+                raise Forbidden(d.message)
+            _add_error(result, facts.id, d.message)
             continue
-        row = {
-            "id": facts.id,
-            "type": facts.type,
-            "spec_version": facts.spec_version,
-            "created": facts.created,
-            "modified": facts.modified,
-            "created_by_ref": facts.created_by_ref,
-            "owner_org_id": prev_owner,
-            "tlp": int(level),
-            "sharing_group_id": sharing_group_id,
-            "revoked": facts.revoked,
-            "is_latest": True,
-            "date_added": clock.next(),
-            "origin": origin,
+        if d.verdict is Verdict.CO_HOLD and d.seq is not None and d.owner_org_id is not None:
+            co_holds.setdefault((d.seq, d.owner_org_id), facts.type)
+            continue
+        if d.verdict is Verdict.SAME:
+            result.unchanged += 1
+            continue
+        if d.verdict is not Verdict.WRITE:  # answered like a fresh write; nothing to record
+            result.inserted += 1
+            result.by_type[facts.type] += 1
+            continue
+        if d.widens and prev is not None:
+            widened.append((facts, prev, d, int(level)))
+        rows.append({
+            "id": facts.id, "type": facts.type, "spec_version": facts.spec_version, "created": facts.created,
+            "modified": facts.modified, "created_by_ref": facts.created_by_ref, "owner_org_id": d.owner_org_id,
+            "tlp": int(level), "sharing_group_id": d.sharing_group_id, "revoked": facts.revoked,
+            "is_latest": True, "date_added": unit.clock.next(), "origin": unit.writer.origin,
             "body": body.decode(),
-        }
-        rows.append(row)
+        })  # fmt: skip
         by_key[(facts.id, facts.modified)] = body_obj
-    if not rows:
-        return
+        # Recipients named by the caller are the version's audience (it may narrow); naming none
+        # keeps the latest version's (revocation, edits), so none is dropped silently.
+        recipients[(facts.id, facts.modified)] = set(unit.recipient_org_ids) or (
+            inherited.get(prev.seq, set()) if prev is not None else set()
+        )
+    record_co_holders(db, co_holds, result)
+    if rows:
+        _insert_rows(db, unit, rows, by_key, recipients, set(held), result)
+    for facts, prev, d, new_tlp in widened:
+        audit.record(
+            db,
+            actor=unit.actor,
+            action="stix.declassify",
+            target=facts.id,
+            details={
+                "modified": facts.modified,
+                "tlp": [prev.tlp, new_tlp],
+                "sharing_group": [prev.sharing_group_id, d.sharing_group_id],
+            },
+        )
+
+
+def _insert_rows(
+    db: Session,
+    unit: _Unit,
+    rows: list[dict[str, Any]],
+    by_key: dict[tuple[str, str], dict[str, Any]],
+    recipients: dict[tuple[str, str], set[int]],
+    held_ids: set[str],
+    result: ImportResult,
+) -> None:
     # executemany + RETURNING uses SQLAlchemy's cached "insertmanyvalues" path: one compiled
     # statement for every batch instead of a fresh 14,000-parameter VALUES clause each time.
     stmt = (
-        _insert_stmt(db, StixObject.__table__)
+        insert_stmt(db, StixObject.__table__)
         .on_conflict_do_nothing(index_elements=["id", "modified"])
         .returning(StixObject.__table__.c.seq, StixObject.__table__.c.id, StixObject.__table__.c.modified)
     )
@@ -308,6 +356,7 @@ def _store_batch(
     result.unchanged += len(rows) - len(inserted)
     new_seqs: list[int] = []
     obs_rows: list[dict[str, Any]] = []
+    recipient_rows: list[dict[str, int]] = []
     for seq, oid, modified in inserted:
         new_seqs.append(seq)
         result.inserted_seqs.append(seq)
@@ -317,98 +366,36 @@ def _store_batch(
             result.inserted_ids.append(oid)
         for kind, value in set(extract_observables(body_obj)):
             obs_rows.append({"kind": kind, "value": value, "object_seq": seq, "object_id": oid})
+        recipient_rows.extend(
+            {"object_seq": seq, "organisation_id": o} for o in sorted(recipients.get((oid, modified), ()))
+        )
     if obs_rows:
         # Core executemany on the table: none of the ORM bulk bookkeeping per row.
         db.execute(insert(cast(Table, Observable.__table__)), obs_rows)
-    multi = [oid for oid in {r[1] for r in inserted} if oid in existing_owner] + [
+    multi = [oid for oid in {r[1] for r in inserted} if oid in held_ids] + [
         oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
     ]
     if multi:
-        _fix_latest(db, multi)
-    if not collection_ids:
-        _inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in existing_owner])
-    if collection_ids:
+        fix_latest(db, multi)
+    if not unit.collection_ids:
+        inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in held_ids])
+    else:
         seqs = new_seqs
         if len(inserted) < len(rows):  # already-known versions join the collection too
-            keys = [(r["id"], r["modified"]) for r in rows]
-            seqs = [
-                s
-                for (s,) in db.execute(
-                    select(StixObject.seq).where(
-                        StixObject.id.in_([k[0] for k in keys]),
-                    )
-                ).all()
-            ]
-            wanted = set(keys)
+            wanted = {(r["id"], r["modified"]) for r in rows}
             seqs = [
                 s
                 for s, i, m in db.execute(
-                    select(StixObject.seq, StixObject.id, StixObject.modified).where(StixObject.seq.in_(seqs))
+                    select(StixObject.seq, StixObject.id, StixObject.modified).where(
+                        StixObject.id.in_(list({k[0] for k in wanted}))
+                    )
                 ).all()
                 if (i, m) in wanted
             ]
-        member_rows = [{"collection_id": c, "object_seq": s} for c in collection_ids for s in seqs]
+        member_rows = [{"collection_id": c, "object_seq": s} for c in unit.collection_ids for s in seqs]
         if member_rows:
             db.execute(
-                _insert_stmt(db, CollectionObject.__table__).values(member_rows).on_conflict_do_nothing(),
+                insert_stmt(db, CollectionObject.__table__).values(member_rows).on_conflict_do_nothing(),
             )
-    if recipient_org_ids and new_seqs:
-        db.execute(
-            insert(ObjectRecipient),
-            [{"object_seq": s, "organisation_id": o} for s in new_seqs for o in recipient_org_ids],
-        )
-
-
-def _inherit_collections(db: Session, new_versions: list[tuple[int, str]]) -> None:
-    """A new version added without naming collections (revocation, edit) joins its earlier versions' ones.
-
-    TAXII readers of a collection then see revocations and updates of what they already have.
-    """
-    if not new_versions:
-        return
-    ids = list({oid for _, oid in new_versions})
-    by_id: dict[str, set[str]] = {}
-    for cid, oid in db.execute(
-        select(CollectionObject.collection_id, StixObject.id)
-        .join(StixObject, StixObject.seq == CollectionObject.object_seq)
-        .where(StixObject.id.in_(ids))
-    ).all():
-        by_id.setdefault(oid, set()).add(cid)
-    rows = [
-        {"collection_id": c, "object_seq": seq}
-        for seq, oid in new_versions
-        for c in sorted(by_id.get(oid, ()))
-    ]
-    if rows:
-        db.execute(_insert_stmt(db, CollectionObject.__table__).values(rows).on_conflict_do_nothing())
-
-
-def _fix_latest(db: Session, ids: list[str]) -> None:
-    """Recompute the latest-version flag for ids that now have several versions."""
-    for i in range(0, len(ids), 500):
-        chunk = list(set(ids[i : i + 500]))
-        newest = dict(
-            db.execute(
-                select(StixObject.id, func.max(StixObject.modified))
-                .where(StixObject.id.in_(chunk))
-                .group_by(StixObject.id)
-            ).all()
-        )
-        db.execute(update(StixObject).where(StixObject.id.in_(chunk)).values(is_latest=False))
-        for oid, modified in newest.items():
-            db.execute(
-                update(StixObject)
-                .where(and_(StixObject.id == oid, StixObject.modified == modified))
-                .values(is_latest=True)
-            )
-
-
-def iter_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    if recipient_rows:
+        db.execute(insert(ObjectRecipient), recipient_rows)

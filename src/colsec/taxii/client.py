@@ -14,9 +14,7 @@ dropped connections) are retried with exponential backoff.
 
 from __future__ import annotations
 
-import ipaddress
 import random
-import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +26,8 @@ import httpx
 import orjson
 
 from colsec.errors import InvalidInput, UpstreamError
-from colsec.jsonutil import check_depth
+from colsec.jsonutil import check_text_depth
+from colsec.outbound import DENY_ALL, GuardedTransport, OutboundPolicy, OutboundRefused
 from colsec.stix.ids import format_timestamp, parse_timestamp
 
 __all__ = [
@@ -43,7 +42,6 @@ __all__ = [
 TAXII_MEDIA = "application/taxii+json;version=2.1"
 STIX_MEDIA = "application/stix+json;version=2.1"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_METADATA_HOSTS = frozenset({"169.254.169.254", "fd00:ec2::254", "metadata.google.internal"})
 
 
 class TaxiiClientError(UpstreamError):
@@ -92,20 +90,6 @@ def safe_resume_point(page: ObjectsPage) -> str | None:
     return format_timestamp(parse_timestamp(page.date_added_last) - timedelta(microseconds=1))
 
 
-def _is_private(host: str) -> bool:
-    if host in _METADATA_HOSTS or host == "localhost":
-        return True
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False  # resolution fails later with a connection error
-    for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if addr.is_loopback or addr.is_link_local or addr.is_private or addr.is_reserved or addr.is_multicast:
-            return True
-    return False
-
-
 class TaxiiClient:
     """One TAXII 2.1 server; ``url`` is its discovery URL or one API root URL."""
 
@@ -122,7 +106,7 @@ class TaxiiClient:
         max_backoff: float = 10.0,
         max_bytes: int = 64 * 1024 * 1024,
         max_depth: int = 64,
-        allow_private: bool = True,
+        outbound: OutboundPolicy = DENY_ALL,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         parts = urlsplit(url)
@@ -134,11 +118,12 @@ class TaxiiClient:
             parts.hostname.lower(),
             parts.port or (443 if parts.scheme == "https" else 80),
         )
-        if not allow_private and _is_private(parts.hostname):
-            raise TaxiiClientError(
-                f"refusing {parts.hostname}: loopback, private, link-local and metadata addresses are not allowed",
-                kind="ssrf",
-            )
+        if transport is None:  # an injected transport (in-process peer) reaches no network
+            try:
+                outbound.check_host(parts.hostname, parts.port)
+            except OutboundRefused as exc:
+                raise TaxiiClientError(exc.message, kind="ssrf") from None
+            transport = GuardedTransport(outbound)
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -272,13 +257,13 @@ class TaxiiClient:
                 f"{url}: unexpected media type {ctype!r} (want {TAXII_MEDIA})", kind="media_type"
             )
         try:
+            check_text_depth(data, self.max_depth, what="response")
+        except InvalidInput as exc:
+            raise TaxiiClientError(f"{url}: {exc.message}", kind="bad_shape") from None
+        try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             raise TaxiiClientError(f"{url}: response is not valid JSON: {exc}", kind="invalid_json") from None
-        try:
-            check_depth(value, self.max_depth)
-        except InvalidInput as exc:
-            raise TaxiiClientError(f"{url}: {exc.message}", kind="bad_shape") from None
         if not isinstance(value, dict):
             raise TaxiiClientError(f"{url}: expected a JSON object", kind="bad_shape")
         return value
@@ -287,6 +272,27 @@ class TaxiiClient:
         self, url: str, params: Mapping[str, str] | None = None
     ) -> tuple[httpx.Response, dict[str, Any]]:
         return self._request("GET", url, params=params)
+
+    def node_json(self, path: str) -> Any:
+        """A JSON document from the peer node's own API on the same host (e.g. its signed audit
+        checkpoint), with the same credentials, origin check, size and depth caps as TAXII."""
+        url = self._check_url(urljoin(self.url, path))
+        try:
+            with self._http.stream("GET", url, headers={"Accept": "application/json"}) as response:
+                data = self._read_capped(response)
+        except httpx.HTTPError as exc:
+            raise TaxiiClientError(f"GET {url}: {exc.__class__.__name__}: {exc}", kind="connection") from None
+        if response.status_code != 200:
+            raise TaxiiClientError(
+                f"GET {url}: HTTP {response.status_code}: {_error_text(data)}",
+                kind="http_status",
+                status=response.status_code,
+            )
+        try:
+            check_text_depth(data, self.max_depth, what="response")
+            return orjson.loads(data)
+        except (InvalidInput, orjson.JSONDecodeError):
+            raise TaxiiClientError(f"GET {url}: response is not valid JSON", kind="invalid_json") from None
 
     # -- TAXII resources ------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput
 from colsec.stix.ids import canonical_timestamp
 from colsec.stix.tlp import TLP
+from colsec.stix.upgrade import is_stix20, upgrade_to_21
 from colsec.store import audit
 from colsec.store.models import Collection, CollectionObject, StixObject
 from colsec.store.service import import_objects
@@ -48,11 +49,24 @@ class MedallionLoad:
     failures: list[dict[str, str]] = field(default_factory=list)
     statuses: int = 0
     users: list[str] = field(default_factory=list)
+    upgraded: list[dict[str, str]] = field(default_factory=list)  # STIX 2.0 objects migrated to 2.1
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"{what} {path} not found") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInput(f"{what} {path} cannot be read: {exc}") from None
 
 
 def read_medallion_file(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """(data, users) from a medallion data file, or from a config file naming its data file."""
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    """(data, users) from a medallion data file, or from a config file naming its data file.
+
+    A relative ``backend.filename`` is opened from the working directory, as medallion does.
+    """
+    raw = _read_json(path, "medallion file")
     if not isinstance(raw, dict):
         raise InvalidInput(f"{path}: not a medallion data or config file")
     users = raw.get("users") or {}
@@ -62,10 +76,8 @@ def read_medallion_file(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     filename = backend.get("filename") if isinstance(backend, dict) else None
     if not filename:
         raise InvalidInput(f"{path}: no '/discovery' and no backend.filename: not a medallion file")
-    data_path = Path(filename)
-    if not data_path.is_absolute():
-        data_path = path.parent / data_path
-    data = json.loads(data_path.read_text(encoding="utf-8"))
+    data_path = Path(filename).absolute()
+    data = _read_json(data_path, f"backend.filename of {path}:")
     if not isinstance(data, dict) or "/discovery" not in data:
         raise InvalidInput(f"{data_path}: not a medallion data file")
     return data, dict(users)
@@ -134,7 +146,8 @@ def load_medallion(
         action="taxii.load_medallion",
         target=",".join(report.api_roots),
         details={"collections": report.collections, "objects": report.objects, "statuses": report.statuses,
-                 "users": report.users, "failures": len(report.failures)},
+                 "users": report.users, "failures": len(report.failures),
+                 "upgraded_from_stix20": len(report.upgraded)},
     )  # fmt: skip
     return report
 
@@ -160,7 +173,17 @@ def _load_collection(
         )
         report.collections += 1
     cid = existing.id
-    objects = [o for o in coll.get("objects") or [] if isinstance(o, dict)]
+    objects = []
+    for obj in coll.get("objects") or []:
+        if not isinstance(obj, dict):
+            continue
+        if is_stix20(obj):
+            obj, changes = upgrade_to_21(obj)
+            report.upgraded.append(
+                {"id": str(obj.get("id", "")), "version": str(obj.get("modified") or obj.get("created") or ""),
+                 "changes": "; ".join(changes)}
+            )  # fmt: skip
+        objects.append(obj)
     if not objects:
         return
     result = import_objects(

@@ -21,6 +21,7 @@ from colsec.accounts.roles import Actor
 from colsec.errors import BadRequest, InvalidInput, NotAcceptable, NotFound, TooLarge, UnsupportedMediaType
 from colsec.jsonutil import loads
 from colsec.stix.tlp import TLP_BY_NAME
+from colsec.store.gate import WriteLimits
 from colsec.taxii import service
 from colsec.taxii.service import TAXII_MEDIA, Filters
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
@@ -158,7 +159,7 @@ def get_object(
     filters = _filters(request)
     page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
     if not page.rows and filters.next is None:
-        raise NotFound(f"object {object_id} not found in collection {collection_id}")
+        return _nothing_matched(db, actor, coll, object_id)
     return _taxii(page.envelope(), headers=page.headers)
 
 
@@ -173,8 +174,15 @@ def get_versions(
     filters.versions = ["all"]
     page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
     if not page.rows and filters.next is None:
-        raise NotFound(f"object {object_id} not found in collection {collection_id}")
+        return _nothing_matched(db, actor, coll, object_id)
     return _taxii(page.versions(), headers=page.headers)
+
+
+def _nothing_matched(db: Any, actor: Actor, coll: Any, object_id: str) -> Response:
+    """An object here whose versions the filters all excluded: an empty resource, as the reference answers."""
+    if not service.has_object(db, actor=actor, collection=coll, object_id=object_id):
+        raise NotFound(f"object {object_id} not found in collection {coll.id}")
+    return _taxii({})
 
 
 @router.delete("/{api_root}/collections/{collection_id}/objects/{object_id}/")
@@ -200,7 +208,13 @@ def _envelope_objects(raw: bytes, max_depth: int) -> list[Any]:
         raise BadRequest(exc.message) from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a TAXII envelope (a JSON object with an 'objects' list)")
-    objects = data.get("objects", [])
+    if "objects" not in data:
+        if "type" in data or "id" in data:
+            raise InvalidInput(
+                'the body is a bare STIX object, not a TAXII envelope: send {"objects": [...]}'
+            )
+        raise InvalidInput("the envelope has no 'objects' list")
+    objects = data["objects"]
     if not isinstance(objects, list):
         raise BadRequest("the envelope's 'objects' must be a list")
     return objects
@@ -241,7 +255,9 @@ async def add_objects(request: Request, actor: ActorDep, api_root: str, collecti
             return service.create_pending_status(db, actor=actor, api_root=api_root, objects=objects).id
 
     status_id = await run_in_threadpool(start)
-    work = _AddJob(database, actor, collection_id, status_id, objects, tlp)
+    work = _AddJob(
+        database, actor, collection_id, status_id, objects, tlp, WriteLimits.from_settings(settings)
+    )
     if len(objects) <= SYNC_MAX_OBJECTS:
         await run_in_threadpool(work)
     else:
@@ -269,15 +285,17 @@ class _AddJob:
         status_id: str,
         objects: Sequence[Any],
         tlp: Any,
+        limits: WriteLimits,
     ) -> None:
         self.args = (database, actor, collection_id, status_id, objects, tlp)
+        self.limits = limits
 
     def __call__(self) -> None:
         database, actor, collection_id, status_id, objects, tlp = self.args
         try:
             service.add_objects(
                 database, actor=actor, collection_id=collection_id, status_id=status_id, objects=objects,
-                default_tlp=tlp,
+                default_tlp=tlp, limits=self.limits,
             )  # fmt: skip
         except Exception:
             log.exception("TAXII add_objects failed for status %s", status_id)

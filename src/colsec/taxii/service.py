@@ -1,8 +1,10 @@
 """TAXII 2.1 server verbs: API roots, collections and their rights, reads, writes, status resources.
 
 Reads go through ``colsec.store.queries.list_objects`` (keyset paging on
-``(date_added, seq)`` and the ``visible_clause`` sharing policy), so every object a
-TAXII caller sees passed the same policy as everywhere else.  Responses are built
+``(date_added, seq)`` and the ``visible_clause`` sharing policy, per version: an
+older version shows only while its latest version is visible too), so every object a
+TAXII caller sees, in objects, manifests and version lists, passed the same policy as
+everywhere else.  Responses are built
 from the stored raw JSON bodies, concatenated as bytes: no per-object JSON round trip.
 """
 
@@ -28,7 +30,7 @@ from colsec.store import audit, queries
 from colsec.store.models import Collection, CollectionObject, StixObject
 from colsec.store.policy import visible_clause
 from colsec.store.queries import version_clause
-from colsec.store.service import MAX_REPORTED_ERRORS, import_objects
+from colsec.store.service import MAX_REPORTED_ERRORS, WriteLimits, import_objects
 from colsec.taxii.models import TaxiiApiRoot, TaxiiDiscovery, TaxiiStatus
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "get_api_root",
     "get_collection",
     "get_status",
+    "has_object",
     "list_collections",
     "may",
     "parse_rights",
@@ -331,7 +334,10 @@ class Page:
 
 
 def _version_of(row: Any) -> str:
-    return str(row.modified or row.created or row.date_added)
+    """The version as the object states it: the columns hold a re-padded canonical form."""
+    obj = orjson.loads(row.body)
+    stated = obj.get("modified") or obj.get("created") if isinstance(obj, dict) else None
+    return stated if isinstance(stated, str) else str(row.modified or row.created or row.date_added)
 
 
 def _media_of(row: Any) -> str:
@@ -373,7 +379,7 @@ def read_page(
     if filters.spec_versions:
         stmt = stmt.where(StixObject.spec_version.in_(filters.spec_versions))
     try:
-        stmt = version_clause(stmt, filters.versions or [default_version])
+        stmt = version_clause(stmt, filters.versions or [default_version], viewer)
     except InvalidInput as exc:
         raise BadRequest(exc.message) from None
     if filters.added_after is not None:
@@ -387,6 +393,25 @@ def read_page(
     rows = rows[: filters.limit]
     nxt = queries.encode_cursor(queries.Cursor(rows[-1].date_added, rows[-1].seq)) if more and rows else None
     return Page(rows=rows, more=more, next=nxt)
+
+
+def has_object(db: Session, *, actor: Actor, collection: Collection, object_id: str) -> bool:
+    """True when a version of the object is in the collection and its latest version is visible.
+
+    Tells "filters excluded every version" (an empty envelope, as the reference server
+    answers) from "no such object here" (404); existence is disclosed only to a caller
+    who may see the object as it now stands (history is visible as far as the latest is).
+    """
+    viewer = queries.recipient_for_org(db, actor.org_id)
+    member = (
+        select(CollectionObject.object_seq)
+        .join(StixObject, StixObject.seq == CollectionObject.object_seq)
+        .where(CollectionObject.collection_id == collection.id, StixObject.id == object_id)
+    )
+    latest = select(StixObject.seq).where(
+        StixObject.id == object_id, StixObject.is_latest, visible_clause(viewer)
+    )
+    return db.execute(member.limit(1)).first() is not None and db.execute(latest.limit(1)).first() is not None
 
 
 # --- writes -------------------------------------------------------------------------------------
@@ -436,6 +461,7 @@ def add_objects(
     status_id: str,
     objects: Sequence[Any],
     default_tlp: TLP,
+    limits: WriteLimits | None = None,
 ) -> None:
     """Store the valid objects of an envelope in the collection and complete its status resource.
 
@@ -448,7 +474,7 @@ def add_objects(
         def run(chunk: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
             return import_objects(
                 db, actor=actor, objects=chunk, collection_ids=[collection_id], default_tlp=default_tlp,
-                keep_going=True,
+                keep_going=True, limits=limits,
             ).errors  # fmt: skip
 
         savepoint = db.begin_nested()
@@ -511,7 +537,7 @@ def get_status(db: Session, *, actor: Actor, api_root: str, status_id: str) -> T
     row = db.get(TaxiiStatus, status_id)
     if row is None or row.api_root != api_root:
         raise NotFound(f"status {status_id} not found")
-    if actor.role != Role.ADMIN and row.organisation_id != actor.org_id:
+    if not actor.is_operator and row.organisation_id != actor.org_id:
         raise NotFound(f"status {status_id} not found")  # another organisation's upload is not disclosed
     return row
 
@@ -552,7 +578,7 @@ def delete_object(
         raise BadRequest(exc.message) from None
     if not page.rows:
         raise NotFound(f"object {object_id} not found in collection {collection.id}")
-    if actor.role != Role.ADMIN and any(r.owner_org_id != actor.org_id for r in page.rows):
+    if not actor.is_operator and any(r.owner_org_id != actor.org_id for r in page.rows):
         raise Forbidden(f"{object_id}: only the owning organisation may delete it from a collection")
     seqs = [r.seq for r in page.rows]
     db.execute(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from colsec import __version__
@@ -17,7 +18,8 @@ from colsec.db import Database
 from colsec.errors import ColsecError
 from colsec.migrations import upgrade
 from colsec.settings import Settings
-from colsec.web.middleware import BodySizeLimit, SecurityHeaders
+from colsec.store.audit_anchor import anchor_for
+from colsec.web.middleware import BodySizeLimit, JsonDepthLimit, SecurityHeaders
 
 __all__ = ["create_app"]
 
@@ -56,6 +58,7 @@ def create_app(
         if owned and migrate:
             upgrade(db.engine)
         app.state.database = db
+        db.audit_anchor = db.audit_anchor or anchor_for(settings)
         for hook in getattr(app.state, "startup_hooks", []):
             await hook(app)
         # The startup heap (modules, routes, schemas) lives as long as the process; frozen, it is
@@ -68,6 +71,8 @@ def create_app(
             gc.unfreeze()  # an embedding process (tests, a supervisor) gets its heap back
             for hook in getattr(app.state, "shutdown_hooks", []):
                 await hook(app)
+            with suppress(SQLAlchemyError, OSError), db.unit_of_work(write=False) as s:
+                db.audit_anchor.checkpoint(s)  # the head at shutdown, after the last request
             if owned:
                 db.dispose()
 
@@ -86,6 +91,7 @@ def create_app(
     app.state.shutdown_hooks = []
     if database is not None:
         app.state.database = database
+        database.audit_anchor = anchor_for(settings)
 
     @app.exception_handler(ColsecError)
     async def _colsec_error(request: Request, exc: ColsecError) -> JSONResponse:
@@ -101,6 +107,9 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, ColsecError):  # FastAPI wraps errors raised while reading a body
+            cause = exc.__cause__
+            return _error_response(request, cause.status, cause.code, cause.message, cause.details)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error_response(request, exc.status_code, code, exc.detail)
 
@@ -110,12 +119,14 @@ def create_app(
 
     from colsec.taxii.legacy import LegacyRootPaths
     from colsec.taxii.routes import router as taxii_router
-    from colsec.web.api import federation, imports, objects, system
+    from colsec.web.api import accounts, collections, federation, imports, objects, system
 
     app.include_router(system.router)
+    app.include_router(accounts.router)
     app.include_router(objects.router)
     app.include_router(imports.router)
     app.include_router(taxii_router)
+    app.include_router(collections.router)
     from colsec.web.api import intel as intel_api
 
     intel_api.install(app, settings)
@@ -135,5 +146,6 @@ def create_app(
 
     app.add_middleware(LegacyRootPaths)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(JsonDepthLimit, max_depth=settings.max_json_depth)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

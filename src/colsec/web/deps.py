@@ -10,14 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from colsec.accounts import service as accounts
+from colsec.accounts.authn import TOKEN_FAILED
 from colsec.accounts.models import User
 from colsec.accounts.roles import Actor, Role
+from colsec.accounts.throttle import Throttle
 from colsec.db import Database
 from colsec.errors import ColsecError, Forbidden, Unauthorized
 from colsec.settings import Settings
@@ -26,10 +28,13 @@ __all__ = [
     "ActorDep",
     "DbDep",
     "OptionalActorDep",
+    "client_address",
     "get_actor",
     "get_db",
     "get_optional_actor",
     "get_settings",
+    "login_throttle",
+    "require_operator",
     "require_role",
 ]
 
@@ -79,14 +84,23 @@ def _credentials(request: Request) -> tuple[str | None, str] | None:
     raise Unauthorized(f"unsupported authorization scheme {scheme!r}")
 
 
+def login_throttle(settings: Settings) -> Throttle:
+    return Throttle(
+        free=settings.login_max_failures,
+        base_seconds=settings.login_backoff_base_seconds,
+        cap_seconds=settings.login_lockout_seconds,
+    )
+
+
+def client_address(request: Request) -> str | None:
+    """The peer address of the connection: the throttle key's source."""
+    return request.client.host if request.client else None
+
+
 def _authenticate(request: Request) -> Actor | None:
     creds = _credentials(request)
     settings = get_settings(request)
     database = get_database(request)
-    kwargs: dict[str, Any] = {
-        "max_failures": settings.login_max_failures,
-        "lockout_seconds": settings.login_lockout_seconds,
-    }
     if creds is None:
         resolver: Callable[[Request], User | None] | None = getattr(request.app.state, "session_user", None)
         user = resolver(request) if resolver else None
@@ -99,17 +113,19 @@ def _authenticate(request: Request) -> Actor | None:
         fast = accounts.actor_for_valid_token(s, token=token, username=username)
         if fast is not None:
             return fast
-        try:
-            found = accounts.authenticate_token(
-                s, token=token, username=username, count_failures=False, **kwargs
-            )
-            return accounts.actor_for(s, found)  # same session: one connection per request
-        except ColsecError:
-            pass
-    # Failure: run again in a write transaction so the lockout counter is kept.
+    if username is None:  # a bare bearer token names nobody to throttle: nothing to count
+        raise Unauthorized(TOKEN_FAILED)
+    # Failure: counted in a write transaction that commits even though the request fails.
     s = database.session(write=True)
     try:
-        return accounts.actor_for(s, accounts.authenticate_token(s, token=token, username=username, **kwargs))
+        user = accounts.authenticate_token(
+            s,
+            token=token,
+            username=username,
+            source=client_address(request),
+            policy=login_throttle(settings),
+        )
+        return accounts.actor_for(s, user)
     except ColsecError:
         s.commit()
         raise
@@ -151,3 +167,10 @@ def require_role(*roles: Role) -> Callable[[Actor], Actor]:
         return actor
 
     return check
+
+
+def require_operator(actor: ActorDep) -> Actor:
+    """Dependency: the node operator only (an organisation admin manages its own organisation)."""
+    if not actor.is_operator:
+        raise Forbidden("only the node operator may do this")
+    return actor

@@ -1,4 +1,4 @@
-"""Plain ASGI middleware (no BaseHTTPMiddleware): body-size cap and security headers."""
+"""Plain ASGI middleware (no BaseHTTPMiddleware): body-size cap, JSON depth cap, security headers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from typing import Any
 
 import orjson
 
-__all__ = ["BodySizeLimit", "SecurityHeaders"]
+from colsec.errors import BadRequest, InvalidInput
+from colsec.jsonutil import DepthScanner
+
+__all__ = ["BodySizeLimit", "JsonDepthLimit", "SecurityHeaders"]
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -78,6 +81,55 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _json_media(scope: Scope) -> bool | None:
+    """True for JSON media types, False for others, None when the body is untyped."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-type":
+            media: bytes = value.split(b";", 1)[0].strip().lower()
+            return media == b"application/json" or media.endswith(b"+json")
+    return None
+
+
+class JsonDepthLimit:
+    """Scan JSON request bodies for nesting depth as they stream in, before any parser runs.
+
+    The route's body read then raises InvalidInput (rendered as 422 naming the limit, or
+    the TAXII error envelope), so no handler ever builds a hostile structure.  An untyped
+    body is scanned when it starts like JSON: FastAPI parses untyped bodies as JSON too.
+    """
+
+    def __init__(self, app: Any, max_depth: int) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        media = _json_media(scope) if scope["type"] == "http" else False
+        if media is False:
+            await self.app(scope, receive, send)
+            return
+        scanner = DepthScanner(self.max_depth, what="request body")
+        taxii = str(scope.get("path", "")).startswith("/taxii2")
+        scanning: bool | None = media  # None: decided by the first non-blank byte
+
+        async def scanned_receive() -> Message:
+            nonlocal scanning
+            message: Message = await receive()
+            if message["type"] == "http.request" and scanning is not False:
+                body: bytes = message.get("body", b"")
+                if scanning is None and body.strip():
+                    scanning = body.lstrip()[:1] in (b"{", b"[")
+                if scanning:
+                    try:
+                        scanner.feed(body)
+                    except InvalidInput as exc:
+                        if taxii:  # TAXII 2.1 answers a malformed envelope with 400
+                            raise BadRequest(exc.message) from None
+                        raise
+            return message
+
+        await self.app(scope, scanned_receive, send)
 
 
 CSP = (

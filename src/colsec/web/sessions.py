@@ -1,13 +1,14 @@
-"""Signed session cookies for the web UI, with a CSRF token per session.
+"""Web UI sessions: a signed cookie naming a server-side session, with a CSRF token.
 
 The cookie holds a small JSON payload (session id, user id, CSRF token, chosen
-language, issue time) and an HMAC-SHA256 over it keyed by the node secret; nothing
-else is trusted from the client.  A fresh session id and CSRF token are issued at
-login (no session fixation), the cookie is ``HttpOnly`` and ``SameSite=Lax``, and
-every state-changing request must present the session's CSRF token (form field
-or ``X-CSRF-Token`` header) before the session counts as authenticated.  Sessions
-carry a fingerprint of the password hash, so changing a password (or disabling
-the account) ends every session of that user; logout replaces the cookie.
+language, issue time) and an HMAC-SHA256 over it keyed by the node secret.  A
+logged-in cookie counts only while its session id is live in ``login_session``
+(``colsec.accounts.sessions``): logout, a password change and disabling the
+account delete the row, so a copied cookie dies with it.  A fresh session id and
+CSRF token are issued at login (no session fixation), the cookie is ``HttpOnly``
+and ``SameSite=Lax``, and every state-changing request must present the
+session's CSRF token (form field or ``X-CSRF-Token`` header) before the session
+counts as authenticated.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from colsec.accounts.models import User
+from colsec.accounts.sessions import session_owner
 from colsec.db import Database
 
 __all__ = [
@@ -59,9 +61,10 @@ class Session:
             sid=secrets.token_urlsafe(18), csrf=secrets.token_urlsafe(24), uid=uid, lang=lang, cred=cred
         )
 
-    def rotated(self, *, uid: int | None, cred: str = "") -> Session:
+    def rotated(self, *, uid: int | None, cred: str = "", sid: str | None = None) -> Session:
         """A new session id and CSRF token (at login and logout), keeping only the language."""
-        return Session.new(uid=uid, lang=self.lang, cred=cred)
+        fresh = Session.new(uid=uid, lang=self.lang, cred=cred)
+        return replace(fresh, sid=sid) if sid else fresh
 
     def with_lang(self, lang: str) -> Session:
         return replace(self, lang=lang)
@@ -150,8 +153,10 @@ def session_user(request: Request) -> User | None:
         return None
     database: Database = request.app.state.database
     with database.unit_of_work(write=False) as db:
-        user = db.get(User, sess.uid)
-    if user is None or not user.is_active or not hmac.compare_digest(sess.cred, credential_fingerprint(user)):
+        user = session_owner(db, sess.sid)
+    if user is None or user.id != sess.uid:
+        return None
+    if not hmac.compare_digest(sess.cred, credential_fingerprint(user)):
         return None
     return user
 

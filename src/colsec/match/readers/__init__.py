@@ -346,13 +346,17 @@ class StreamDecoder:
 
 
 def _read_json_array(f: Any, stats: ReaderStats) -> Iterator[Event]:
-    """Whole-file JSON arrays (as some EVE exports are), streamed with ijson."""
+    """Whole-file JSON arrays (as some EVE exports are), streamed with ijson; nesting is scanned
+    before ijson sees it (its per-event prefixes cost the square of the depth)."""
     import ijson
+
+    from colsec.errors import InvalidInput
+    from colsec.jsonutil import DepthCheckedStream
 
     decoder: _JsonDecoder | None = None
     n = 0
     try:
-        for rec in ijson.items(f, "item", use_float=True):
+        for rec in ijson.items(DepthCheckedStream(f, what="JSON array"), "item", use_float=True):
             n += 1
             stats.lines += 1
             if decoder is None:
@@ -366,6 +370,8 @@ def _read_json_array(f: Any, stats: ReaderStats) -> Iterator[Event]:
                 yield out
     except ijson.JSONError as exc:
         stats.bad(Malformed(n + 1, f"JSON array broken, rest of file skipped ({exc})"))
+    except InvalidInput as exc:
+        stats.bad(Malformed(n + 1, f"{exc.message}, rest of file skipped"))
 
 
 def read_file(

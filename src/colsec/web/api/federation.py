@@ -19,10 +19,11 @@ from colsec.federation.schemas import (
     SharingGroupIn,
     SharingGroupOut,
 )
-from colsec.web.deps import ActorDep, DbDep, get_settings, require_role
+from colsec.outbound import from_settings
+from colsec.web.deps import ActorDep, DbDep, get_settings, require_operator, require_role
 
 router = APIRouter(tags=["federation"])
-Admin = Annotated[Actor, Depends(require_role(Role.ADMIN))]
+Admin = Annotated[Actor, Depends(require_operator)]
 Manager = Annotated[Actor, Depends(require_role(Role.COORDINATOR))]
 Writer = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
 
@@ -60,9 +61,7 @@ async def sync_peer(request: Request, actor: Admin, name: str) -> dict[str, Any]
     from colsec.federation.sync import sync_peer as run
 
     settings = get_settings(request)
-    report = await run_in_threadpool(
-        run, request.app.state.database, name, allow_private=settings.allow_private_peers
-    )
+    report = await run_in_threadpool(run, request.app.state.database, name, outbound=from_settings(settings))
     out = asdict(report)
     out["ok"] = report.ok
     return out
@@ -90,6 +89,12 @@ def add_member(db: DbDep, actor: Manager, name: str, data: MemberIn) -> dict[str
     return service.sharing_group_out(db, g)
 
 
+@router.delete("/api/v1/sharing-groups/{name}/members/{organisation}", response_model=SharingGroupOut)
+def remove_member(db: DbDep, actor: Manager, name: str, organisation: str) -> dict[str, Any]:
+    g = service.remove_group_member(db, actor=actor, group=name, organisation=organisation)
+    return service.sharing_group_out(db, g)
+
+
 @router.post("/api/v1/sharing-groups/{name}/objects")
 def attach(db: DbDep, actor: Writer, name: str, data: AttachIn) -> dict[str, Any]:
     """Restrict an object to this group: a new version that carries the group to every peer."""
@@ -103,7 +108,7 @@ async def push(request: Request, actor: Writer, data: AttachIn) -> list[dict[str
 
     settings = get_settings(request)
     results = await run_in_threadpool(
-        push_ids, request.app.state.database, [data.object_id], allow_private=settings.allow_private_peers
+        push_ids, request.app.state.database, [data.object_id], outbound=from_settings(settings)
     )
     return [asdict(r) for r in results]
 
@@ -117,8 +122,13 @@ def install(app: FastAPI) -> None:
         if not settings.sync_enabled:
             return
         from colsec.federation.scheduler import Scheduler
+        from colsec.store.gate import WriteLimits
 
-        scheduler = Scheduler(app.state.database, allow_private=settings.allow_private_peers)
+        scheduler = Scheduler(
+            app.state.database,
+            outbound=from_settings(settings),
+            limits=WriteLimits.from_settings(settings),
+        )
         scheduler.start()
         app.state.federation_scheduler = scheduler
 

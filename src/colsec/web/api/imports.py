@@ -11,7 +11,9 @@ from colsec.errors import InvalidInput
 from colsec.formats.freetext import extract_candidates, import_candidates
 from colsec.formats.jobs import JobBoard, run_feed_job, run_import_job
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ImportFormat
+from colsec.outbound import from_settings
 from colsec.stix.tlp import TLP, TLP_BY_NAME
+from colsec.store.gate import WriteLimits
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -65,16 +67,29 @@ async def start_import(
     actor: Writer,
     format: str | None = None,
     tlp: str | None = None,
+    declassify: bool = False,
 ) -> dict[str, Any]:
-    """Queue an import of the request body (format detected from content when not given)."""
+    """Queue an import of the request body (format detected from content when not given).
+
+    ``declassify`` lets the owner publish versions with a wider marking (audited).
+    """
     fmt = _format(format)
-    level = _tlp(tlp) or TLP_BY_NAME[get_settings(request).default_tlp]
+    settings = get_settings(request)
+    level = _tlp(tlp) or TLP_BY_NAME[settings.default_tlp]
     data = await request.body()
     if not data.strip():
         raise InvalidInput("request body is empty")
     job = _board(request).create(actor=actor, fmt=fmt, size=len(data))
     background.add_task(
-        run_import_job, get_database(request), job, actor=actor, data=data, fmt=fmt, default_tlp=level
+        run_import_job,
+        get_database(request),
+        job,
+        actor=actor,
+        data=data,
+        fmt=fmt,
+        default_tlp=level,
+        limits=WriteLimits.from_settings(settings),
+        declassify=declassify,
     )
     return {**job.to_dict(), "url": f"/api/v1/imports/{job.id}"}
 
@@ -87,9 +102,18 @@ def start_feed(
     url = body.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidInput("'url' must be an http(s) URL of a MISP feed")
-    level = _tlp(body.get("tlp")) or TLP_BY_NAME[get_settings(request).default_tlp]
+    settings = get_settings(request)
+    level = _tlp(body.get("tlp")) or TLP_BY_NAME[settings.default_tlp]
     job = _board(request).create(actor=actor, fmt=ImportFormat.MISP, size=0)
-    background.add_task(run_feed_job, get_database(request), job, actor=actor, url=url, default_tlp=level)
+    background.add_task(
+        run_feed_job,
+        get_database(request),
+        job,
+        actor=actor,
+        url=url,
+        default_tlp=level,
+        outbound=from_settings(settings),
+    )
     return {**job.to_dict(), "url": f"/api/v1/imports/{job.id}"}
 
 

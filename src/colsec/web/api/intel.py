@@ -19,8 +19,10 @@ from colsec.intel.correlation import CorrelationConfig, rebuild
 from colsec.intel.hooks import benign_lookup, config
 from colsec.intel.models import Vulnerability
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
+from colsec.outbound import from_settings
 from colsec.settings import Settings
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
+from colsec.web.params import MAX_ID, CursorQuery, IdPath
 
 router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
 Analyst = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
@@ -33,13 +35,19 @@ def list_correlations(
     db: DbDep,
     actor: ActorDep,
     status: str = "active",
-    min_owners: Annotated[int, Query(ge=1)] = 1,
-    after_id: int | None = None,
+    min_owners: Annotated[int, Query(ge=1, le=MAX_ID)] = 1,
+    after_id: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    """Shared values (``status=capped``: over-correlated values listed for review)."""
+    """Shared values as the caller sees them (``status=capped``: over-correlated values listed for review)."""
     rows = queries.list_correlations(
-        db, actor=actor, status=status, min_owners=min_owners, after_id=after_id, limit=limit
+        db,
+        actor=actor,
+        status=status,
+        min_owners=min_owners,
+        after_id=after_id,
+        limit=limit,
+        cap=config().cap,
     )
     return {"correlations": rows, "next_after_id": rows[-1]["id"] if len(rows) == limit else None}
 
@@ -57,7 +65,7 @@ def rebuild_correlations(db: DbDep, actor: Admin) -> dict[str, Any]:
 
 @router.get("/objects/{object_id}/related")
 def related(db: DbDep, actor: ActorDep, object_id: str) -> dict[str, Any]:
-    return {"related": queries.related_objects(db, actor=actor, object_id=object_id)}
+    return {"related": queries.related_objects(db, actor=actor, object_id=object_id, cap=config().cap)}
 
 
 @router.get("/indicators/{object_id}/score")
@@ -89,12 +97,12 @@ async def import_assets(request: Request, db: DbDep, actor: Analyst) -> Any:
 
 
 @router.get("/assets/{asset_id}", response_model=AssetOut)
-def get_asset(db: DbDep, actor: ActorDep, asset_id: int) -> Any:
+def get_asset(db: DbDep, actor: ActorDep, asset_id: IdPath) -> Any:
     return assets.get_asset(db, actor=actor, asset_id=asset_id)
 
 
 @router.delete("/assets/{asset_id}", status_code=204)
-def delete_asset(db: DbDep, actor: Analyst, asset_id: int) -> None:
+def delete_asset(db: DbDep, actor: Analyst, asset_id: IdPath) -> None:
     assets.delete_asset(db, actor=actor, asset_id=asset_id)
 
 
@@ -122,7 +130,7 @@ def list_alerts(
     actor: ActorDep,
     kind: str | None = None,
     unread: bool = False,
-    before_id: int | None = None,
+    before_id: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """The caller's organisation's alert feed, newest first."""
@@ -136,7 +144,10 @@ def list_alerts(
 
 @router.get("/alerts/stream")
 async def stream_alerts(
-    request: Request, actor: ActorDep, once: bool = False, poll: float = 2.0
+    request: Request,
+    actor: ActorDep,
+    once: bool = False,
+    poll: Annotated[float, Query(allow_inf_nan=False)] = 2.0,
 ) -> StreamingResponse:
     """Server-sent events: each new alert for the caller's organisation as an ``alert`` event.
 
@@ -146,6 +157,8 @@ async def stream_alerts(
     org_id = actor.org_id
     try:
         last = int(request.headers.get("last-event-id") or request.query_params.get("after") or 0)
+        if not 0 <= last <= MAX_ID:
+            raise ValueError
     except ValueError:
         raise InvalidInput("Last-Event-ID must be an alert id") from None
     interval = min(max(poll, 0.5), 30.0)
@@ -172,32 +185,32 @@ async def stream_alerts(
 
 
 @router.get("/alerts/{alert_id}")
-def get_alert(db: DbDep, actor: ActorDep, alert_id: int) -> dict[str, Any]:
+def get_alert(db: DbDep, actor: ActorDep, alert_id: IdPath) -> dict[str, Any]:
     if actor.org_id is None:
         raise InvalidInput("alerts belong to organisations")
     return alerts.alert_for(db, org_id=actor.org_id, alert_id=alert_id).to_dict()
 
 
 @router.post("/alerts/{alert_id}/read", status_code=204)
-def mark_read(db: DbDep, actor: ActorDep, alert_id: int) -> None:
+def mark_read(db: DbDep, actor: ActorDep, alert_id: IdPath) -> None:
     if actor.org_id is None:
         raise InvalidInput("alerts belong to organisations")
     alerts.mark_read(db, org_id=actor.org_id, alert_id=alert_id)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut])
-def list_webhooks(db: DbDep, actor: Analyst) -> Any:
+def list_webhooks(db: DbDep, actor: ActorDep) -> Any:
     return notify.list_webhooks(db, actor=actor)
 
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201)
-def create_webhook(request: Request, db: DbDep, actor: Analyst, data: WebhookIn) -> Any:
-    allow = get_settings(request).allow_private_peers
-    return notify.create_webhook(db, actor=actor, url=str(data.url), secret=data.secret, allow_private=allow)
+def create_webhook(request: Request, db: DbDep, actor: ActorDep, data: WebhookIn) -> Any:
+    outbound = from_settings(get_settings(request))
+    return notify.create_webhook(db, actor=actor, url=str(data.url), secret=data.secret, outbound=outbound)
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
-def delete_webhook(db: DbDep, actor: Analyst, webhook_id: int) -> None:
+def delete_webhook(db: DbDep, actor: ActorDep, webhook_id: IdPath) -> None:
     notify.delete_webhook(db, actor=actor, webhook_id=webhook_id)
 
 

@@ -77,7 +77,12 @@ async def add_objects(request: Request, db: DbDep, actor: Writer) -> dict[str, A
     from colsec.stix.tlp import TLP_BY_NAME as names
 
     result = await run_in_threadpool(
-        service.import_objects, db, actor=actor, objects=objs, default_tlp=names[settings.default_tlp]
+        service.import_objects,
+        db,
+        actor=actor,
+        objects=objs,
+        default_tlp=names[settings.default_tlp],
+        limits=service.WriteLimits.from_settings(settings),
     )
     return result.to_dict()
 

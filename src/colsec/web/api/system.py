@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import text
 
 from colsec import __version__
+from colsec.accounts.roles import Actor, Role
+from colsec.errors import NotFound
 from colsec.store import queries
-from colsec.web.deps import ActorDep, DbDep, get_settings
+from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
 
 router = APIRouter()
 
@@ -31,6 +33,18 @@ def stats(db: DbDep, actor: ActorDep) -> dict[str, Any]:
 def node(request: Request) -> dict[str, Any]:
     s = get_settings(request)
     return {"name": s.node_name, "version": __version__, "default_tlp": s.default_tlp}
+
+
+@router.get("/api/v1/audit/checkpoint", tags=["system"])
+def audit_checkpoint(
+    request: Request, db: DbDep, actor: Annotated[Actor, Depends(require_role(Role.PEER))]
+) -> dict[str, Any]:
+    """The signed head of our audit chain, anchored now: peers keep it, so a later truncation
+    or rewrite of our log shows against their copy (``colsec audit verify --against``)."""
+    cp = get_database(request).audit_anchor.checkpoint(db)
+    if cp is None:
+        raise NotFound("the audit log is empty")
+    return dict(cp.to_dict())
 
 
 # The home page ("/") is the UI dashboard: colsec.web.ui.dashboard.

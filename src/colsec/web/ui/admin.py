@@ -1,4 +1,8 @@
-"""Administration: organisations, users and API tokens (admins only)."""
+"""Administration: organisations and peers (node operator), users and API tokens (admins).
+
+An organisation admin sees and manages only its own organisation's accounts; the
+accounts service enforces it, these views only render what it returns.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from colsec.accounts import service as accounts
-from colsec.accounts.roles import Role
-from colsec.errors import InvalidInput, NotFound
+from colsec.accounts.roles import Actor, Role
+from colsec.errors import Forbidden
 from colsec.web.deps import DbDep
 from colsec.web.ui import data, federation_panel
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
@@ -18,6 +22,11 @@ ROLES = [r for r in Role]
 KINDS = ["member", "crisis_centre", "external"]
 
 
+def require_operator(actor: Actor) -> None:
+    if not actor.is_operator:
+        raise Forbidden("only the node operator may open this page")
+
+
 def _field(form: object, name: str) -> str:
     value = form.get(name) if hasattr(form, "get") else None
     return value.strip() if isinstance(value, str) else ""
@@ -25,7 +34,7 @@ def _field(form: object, name: str) -> str:
 
 @router.get("/admin/organisations", response_class=HTMLResponse)
 def organisations(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
-    require(actor)
+    require_operator(actor)
     return page(
         request, "ui/admin_orgs.html", {"orgs": accounts.list_organisations(db), "kinds": KINDS}, actor=actor
     )
@@ -33,7 +42,7 @@ def organisations(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse
 
 @router.post("/admin/organisations")
 async def create_organisation(request: Request, db: WriteDb, actor: FormActor) -> Response:
-    require(actor)
+    require_operator(actor)
     form = await form_data(request)
     kind = _field(form, "kind") or "member"
     accounts.create_organisation(
@@ -50,7 +59,8 @@ async def create_organisation(request: Request, db: WriteDb, actor: FormActor) -
 @router.get("/admin/users", response_class=HTMLResponse)
 def users(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     require(actor)
-    ctx = {"users": accounts.list_users(db), "orgs": data.org_names(db), "roles": ROLES, "new_token": None}
+    users = accounts.list_users(db, actor=actor)
+    ctx = {"users": users, "orgs": data.org_names(db), "roles": ROLES, "new_token": None}
     return page(request, "ui/admin_users.html", ctx, actor=actor)
 
 
@@ -58,7 +68,7 @@ def users(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 async def create_user(request: Request, db: WriteDb, actor: FormActor) -> Response:
     require(actor)
     form = await form_data(request)
-    org = accounts.get_org_by_name(db, _field(form, "org"))
+    org = accounts.get_managed_org(db, actor=actor, name=_field(form, "org"))
     accounts.create_user(
         db,
         actor=actor,
@@ -75,7 +85,11 @@ async def create_user(request: Request, db: WriteDb, actor: FormActor) -> Respon
 @router.get("/admin/tokens", response_class=HTMLResponse)
 def tokens(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     require(actor)
-    ctx = {"tokens": data.list_tokens(db), "users": accounts.list_users(db), "new_token": None}
+    ctx = {
+        "tokens": accounts.list_tokens(db, actor=actor),
+        "users": accounts.list_users(db, actor=actor),
+        "new_token": None,
+    }
     return page(request, "ui/admin_tokens.html", ctx, actor=actor)
 
 
@@ -84,17 +98,11 @@ async def create_token(request: Request, db: WriteDb, actor: FormActor) -> HTMLR
     """Create a token and show its value once (it is stored only as a hash)."""
     require(actor)
     form = await form_data(request)
-    username = _field(form, "username")
-    user = data.user_by_name(db, username)
-    if user is None:
-        raise NotFound(f"user {username!r} not found")
-    name = _field(form, "name") or "api"
-    if len(name) > 100:
-        raise InvalidInput("token name longer than 100 characters")
-    value = accounts.create_token(db, actor=actor, user=user, name=name)
+    user = accounts.get_managed_user(db, actor=actor, username=_field(form, "username"))
+    value = accounts.create_token(db, actor=actor, user=user, name=_field(form, "name") or "api")
     ctx = {
-        "tokens": data.list_tokens(db),
-        "users": accounts.list_users(db),
+        "tokens": accounts.list_tokens(db, actor=actor),
+        "users": accounts.list_users(db, actor=actor),
         "new_token": (user.username, value),
     }
     return page(request, "ui/admin_tokens.html", ctx, actor=actor)
@@ -106,6 +114,6 @@ __all__ = ["router"]
 @router.get("/admin/peers", response_class=HTMLResponse)
 def peers(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     """Federation peers and their sync state (operators only: URLs and errors are node configuration)."""
-    require(actor)
+    require_operator(actor)
     rows = federation_panel.peer_rows(db)
     return page(request, "ui/admin_peers.html", {"peers": rows}, actor=actor)

@@ -1,9 +1,10 @@
 """Login, logout and the language switch.
 
 Login goes through ``accounts.authenticate_password`` in a write transaction that
-is committed on failure too, so the one lockout counter per username counts form
-logins exactly like API ones.  A successful login issues a new session id and
-CSRF token.
+is committed on failure too, so the one throttle per (username, source) counts
+form logins exactly like API ones; unknown user, wrong password and throttled
+all render the same page.  A successful login starts a new server-side session
+(new id and CSRF token); logout ends it on the server, not only in the browser.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from colsec.accounts import service as accounts
-from colsec.errors import ColsecError, Locked
-from colsec.web.deps import get_database, get_optional_actor, get_settings
+from colsec.accounts import sessions as server_sessions
+from colsec.errors import ColsecError
+from colsec.web.deps import client_address, get_database, get_optional_actor, get_settings, login_throttle
 from colsec.web.i18n import LANGUAGES
 from colsec.web.sessions import CSRF_FIELD, credential_fingerprint, current_session
 from colsec.web.ui import data
@@ -53,29 +55,29 @@ async def login(request: Request) -> Response:
     nxt = safe_next(form.get("next"))
     settings = get_settings(request)
     db = get_database(request).session(write=True)
-    error: str | None = None
     try:
         user = accounts.authenticate_password(
             db,
             username=username,
             password=password,
-            max_failures=settings.login_max_failures,
-            lockout_seconds=settings.login_lockout_seconds,
+            source=client_address(request),
+            policy=login_throttle(settings),
         )
+        session_id = server_sessions.start_session(
+            db, user=user, max_age_seconds=settings.session_max_age_seconds
+        )
+        cred = credential_fingerprint(user)
         db.commit()
-    except Locked:
-        db.commit()
-        error = "locked"
     except ColsecError:
-        db.commit()  # the failure counter must persist
-        error = "invalid"
+        db.commit()  # the throttle must count the failure
+        return page(
+            request, "ui/login.html", {"next": nxt, "error": "invalid", "username": username}, status=401
+        )
     finally:
         db.close()
-    if error is not None:
-        return page(request, "ui/login.html", {"next": nxt, "error": error, "username": username}, status=401)
     sess, _ = ensure_session(request)
     response = RedirectResponse(nxt, status_code=303)
-    set_session(request, response, sess.rotated(uid=user.id, cred=credential_fingerprint(user)))
+    set_session(request, response, sess.rotated(uid=user.id, cred=cred, sid=session_id))
     return response
 
 
@@ -84,6 +86,9 @@ async def logout(request: Request) -> Response:
     form = await form_data(request)
     _check_csrf(request, form.get(CSRF_FIELD))
     sess, _ = ensure_session(request)
+    if sess.uid is not None:
+        with get_database(request).unit_of_work() as db:
+            server_sessions.end_session(db, sess.sid)
     response = RedirectResponse("/login", status_code=303)
     set_session(request, response, sess.rotated(uid=None))
     return response

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
 from colsec.web.deps import DbDep
+from colsec.web.params import IdPath
 from colsec.web.ui import data
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page
 
@@ -75,7 +76,7 @@ def crisis_list(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 
 
 @router.get("/crisis/{crisis_id}", response_class=HTMLResponse)
-def crisis_page(request: Request, db: DbDep, actor: PageActor, crisis_id: int) -> HTMLResponse:
+def crisis_page(request: Request, db: DbDep, actor: PageActor, crisis_id: IdPath) -> HTMLResponse:
     svc = _svc()
     from colsec.crisis.schemas import Capability
 
@@ -105,7 +106,7 @@ def _validated(model: Any, values: dict[str, Any]) -> Any:
 
 
 @router.post("/crisis/{crisis_id}/sitreps")
-async def add_sitrep(request: Request, db: WriteDb, actor: FormActor, crisis_id: int) -> Response:
+async def add_sitrep(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
     from colsec.crisis.schemas import SitrepIn
 
     form = await form_data(request)
@@ -120,7 +121,7 @@ async def add_sitrep(request: Request, db: WriteDb, actor: FormActor, crisis_id:
 
 
 @router.post("/crisis/{crisis_id}/requests")
-async def create_request(request: Request, db: WriteDb, actor: FormActor, crisis_id: int) -> Response:
+async def create_request(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
     from colsec.crisis.schemas import RequestIn
 
     form = await form_data(request)
@@ -138,7 +139,7 @@ async def create_request(request: Request, db: WriteDb, actor: FormActor, crisis
 
 
 @router.get("/crisis/requests/{request_id}", response_class=HTMLResponse)
-def resource_board(request: Request, db: DbDep, actor: PageActor, request_id: int) -> HTMLResponse:
+def resource_board(request: Request, db: DbDep, actor: PageActor, request_id: IdPath) -> HTMLResponse:
     svc = _svc()
     req = svc.get_request(db, request_id=request_id)
     ctx = {
@@ -164,7 +165,7 @@ NEXT_OFFER_STEPS: dict[str, tuple[str, ...]] = {
 
 
 @router.post("/crisis/requests/{request_id}/offers")
-async def offer_resource(request: Request, db: WriteDb, actor: FormActor, request_id: int) -> Response:
+async def offer_resource(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
     from colsec.crisis.schemas import OfferIn
 
     form = await form_data(request)
@@ -178,14 +179,14 @@ async def offer_resource(request: Request, db: WriteDb, actor: FormActor, reques
 
 
 @router.post("/crisis/offers/{offer_id}/advance")
-async def advance_offer(request: Request, db: WriteDb, actor: FormActor, offer_id: int) -> Response:
+async def advance_offer(request: Request, db: WriteDb, actor: FormActor, offer_id: IdPath) -> Response:
     form = await form_data(request)
     offer = _svc().advance_offer(db, actor=actor, offer_id=offer_id, to=_text(form, "to"))
     return RedirectResponse(f"/crisis/requests/{offer.request_id}", status_code=303)
 
 
 @router.get("/crisis/consultations/{consultation_id}", response_class=HTMLResponse)
-def consultation_page(request: Request, db: DbDep, actor: PageActor, consultation_id: int) -> HTMLResponse:
+def consultation_page(request: Request, db: DbDep, actor: PageActor, consultation_id: IdPath) -> HTMLResponse:
     svc = _svc()
     c = svc.get_consultation(db, consultation_id=consultation_id)
     positions = svc.list_positions(db, consultation_id=consultation_id)
@@ -205,7 +206,7 @@ def consultation_page(request: Request, db: DbDep, actor: PageActor, consultatio
 
 
 @router.post("/crisis/consultations/{consultation_id}/position")
-async def answer(request: Request, db: WriteDb, actor: FormActor, consultation_id: int) -> Response:
+async def answer(request: Request, db: WriteDb, actor: FormActor, consultation_id: IdPath) -> Response:
     """One click: the button pressed carries the stance."""
     from colsec.crisis.schemas import PositionIn
 

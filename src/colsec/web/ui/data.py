@@ -25,6 +25,7 @@ from colsec.store import audit
 from colsec.store.models import Observable, StixObject
 from colsec.store.policy import Recipient, visible_clause
 from colsec.store.queries import recipient_for_org
+from colsec.web.params import MAX_ID
 
 __all__ = [
     "INTEL_TYPES",
@@ -246,7 +247,10 @@ class SearchPage:
 def _cursor(text: str) -> tuple[str, int]:
     try:
         stamp, seq = text.rsplit("_", 1)
-        return canonical_timestamp(stamp), int(seq)
+        number = int(seq)
+        if not 0 <= number <= MAX_ID:
+            raise ValueError
+        return canonical_timestamp(stamp), number
     except (ValueError, TypeError):
         raise InvalidInput(f"invalid paging cursor {text!r}") from None
 

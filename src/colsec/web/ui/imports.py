@@ -25,6 +25,7 @@ from colsec.formats.registry import IMPORTERS, ImportFormat
 from colsec.formats.service import detect_format, import_source
 from colsec.formats.stix_bundle import gunzip_upload
 from colsec.stix.tlp import TLP, TLP_BY_NAME
+from colsec.store.gate import WriteLimits
 from colsec.web.deps import get_database, get_settings
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
@@ -112,6 +113,7 @@ def _run_job(
     request: Request, job: ImportJob, actor: Actor, raw: bytes, fmt: ImportFormat, level: TLP
 ) -> None:
     database = get_database(request)
+    limits = WriteLimits.from_settings(get_settings(request))
 
     def progress(n: int) -> None:
         job.processed = n
@@ -120,7 +122,7 @@ def _run_job(
         try:
             with database.unit_of_work() as db:
                 report = import_source(
-                    db, actor=actor, data=raw, fmt=fmt, default_tlp=level, progress=progress
+                    db, actor=actor, data=raw, fmt=fmt, default_tlp=level, progress=progress, limits=limits
                 )
             job.report = report.to_dict()
             job.processed = max(job.processed, report.received)
@@ -152,7 +154,8 @@ async def start_import(request: Request, actor: FormActor) -> Response:
     name = ""
     if isinstance(upload, UploadFile) and upload.filename:
         name = upload.filename[:200]
-        raw = gunzip_upload(await upload.read(), source=name)  # .json.gz as on the command line
+        # .json.gz as on the command line, under the same expansion cap
+        raw = gunzip_upload(await upload.read(), source=name, limit=settings.max_decompressed_bytes)
     text = form.get("text")
     if not raw and isinstance(text, str) and text.strip():
         raw = text.encode("utf-8")

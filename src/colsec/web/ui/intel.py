@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from colsec.errors import InvalidInput
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.web.deps import DbDep
+from colsec.web.params import MAX_ID
 from colsec.web.ui import data, graph
 from colsec.web.ui.render import PageActor, page
 
@@ -29,9 +30,12 @@ def _int(value: str | None, field: str) -> int | None:
     if not value:
         return None
     try:
-        return int(value)
+        number = int(value)
+        if not 0 <= number <= MAX_ID:
+            raise ValueError
     except ValueError:
         raise InvalidInput(f"{field}: expected a number") from None
+    return number
 
 
 @router.get("/intel", response_class=HTMLResponse)

@@ -102,8 +102,10 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
 
     if crisis_pages.available():
         items.append(("/crisis", N_("Crises")))
-    if actor.role == Role.ADMIN:
+    if actor.is_operator:
         items.append(("/admin/organisations", N_("Administration")))
+    elif actor.role == Role.ADMIN:
+        items.append(("/admin/users", N_("Administration")))
     return items
 
 

@@ -18,8 +18,10 @@ from colsec.crisis.schemas import (
     WebhookOut,
 )
 from colsec.crisis.ticker import tick
+from colsec.outbound import from_settings
 from colsec.web.api.crisis._common import run_unit
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
+from colsec.web.params import IdPath, IdQuery
 
 router = APIRouter()
 
@@ -49,7 +51,7 @@ class AlertOut(BaseModel):
 
 @router.post("/crises/{crisis_id}/alerts", status_code=201, response_class=Response)
 def issue_alert(
-    crisis_id: int,
+    crisis_id: IdPath,
     request: Request,
     actor: ActorDep,
     status: Literal["Actual", "Exercise", "Test"] = "Actual",
@@ -64,7 +66,7 @@ def issue_alert(
 
 
 @router.post("/alerts/import", status_code=201, response_model=AlertOut)
-async def import_alert(request: Request, actor: ActorDep, crisis_id: int | None = None) -> Any:
+async def import_alert(request: Request, actor: ActorDep, crisis_id: IdQuery = None) -> Any:
     """Import a CAP alert sent as the raw request body (XML)."""
     data = await request.body()
 
@@ -75,12 +77,12 @@ async def import_alert(request: Request, actor: ActorDep, crisis_id: int | None 
 
 
 @router.get("/alerts", response_model=list[AlertOut])
-def list_alerts(db: DbDep, actor: ActorDep, crisis_id: int | None = None) -> Any:
+def list_alerts(db: DbDep, actor: ActorDep, crisis_id: IdQuery = None) -> Any:
     return alerts.list_alerts(db, crisis_id=crisis_id)
 
 
 @router.get("/alerts/{alert_id}", response_class=Response)
-def get_alert(alert_id: int, db: DbDep, actor: ActorDep) -> Response:
+def get_alert(alert_id: IdPath, db: DbDep, actor: ActorDep) -> Response:
     return Response(alerts.get_alert(db, alert_id=alert_id).xml, media_type=CAP_MEDIA)
 
 
@@ -88,7 +90,7 @@ def get_alert(alert_id: int, db: DbDep, actor: ActorDep) -> Response:
 
 
 @router.get("/metrics")
-def metrics(db: DbDep, actor: ActorDep, crisis_id: int | None = None) -> dict[str, Any]:
+def metrics(db: DbDep, actor: ActorDep, crisis_id: IdQuery = None) -> dict[str, Any]:
     return service.crisis_metrics(db, crisis_id=crisis_id)
 
 
@@ -98,7 +100,7 @@ def my_notifications(db: DbDep, actor: ActorDep, unread: bool = False) -> Any:
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)
-def mark_read(notification_id: int, request: Request, actor: ActorDep) -> Response:
+def mark_read(notification_id: IdPath, request: Request, actor: ActorDep) -> Response:
     with get_database(request).unit_of_work() as db:
         notices.mark_read(db, user_id=actor.user_id, notification_id=notification_id)
     return Response(status_code=204)
@@ -106,11 +108,9 @@ def mark_read(notification_id: int, request: Request, actor: ActorDep) -> Respon
 
 @router.post("/webhooks", status_code=201, response_model=WebhookOut)
 def register_webhook(data: WebhookIn, request: Request, actor: ActorDep) -> Any:
-    allow = get_settings(request).allow_private_peers
+    outbound = from_settings(get_settings(request))
     with get_database(request).unit_of_work() as db:
-        return notices.register_webhook(
-            db, actor=actor, url=data.url, secret=data.secret, allow_private=allow
-        )
+        return notices.register_webhook(db, actor=actor, url=data.url, secret=data.secret, outbound=outbound)
 
 
 @router.post("/tick")

@@ -23,6 +23,7 @@ from colsec.crisis.schemas import (
 )
 from colsec.web.api.crisis._common import run_unit
 from colsec.web.deps import ActorDep, DbDep
+from colsec.web.params import IdPath
 
 router = APIRouter()
 
@@ -52,13 +53,13 @@ def list_incidents(db: DbDep, actor: ActorDep, status: str | None = None) -> Any
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentOut)
-def get_incident(incident_id: int, db: DbDep, actor: ActorDep) -> Any:
+def get_incident(incident_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.get_incident(db, actor=actor, incident_id=incident_id)
 
 
 @router.post("/incidents/{incident_id}/{step}", response_model=IncidentOut)
 def incident_step(
-    incident_id: int,
+    incident_id: IdPath,
     step: Literal["triage", "escalate", "close"],
     request: Request,
     actor: ActorDep,
@@ -92,12 +93,12 @@ def list_crises(db: DbDep, actor: ActorDep, status: str | None = None) -> Any:
 
 
 @router.get("/crises/{crisis_id}", response_model=CrisisOut)
-def get_crisis(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
+def get_crisis(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.get_crisis(db, crisis_id=crisis_id)
 
 
 @router.post("/crises/{crisis_id}/transition", response_model=CrisisOut)
-def crisis_transition(crisis_id: int, data: CrisisTransitionIn, request: Request, actor: ActorDep) -> Any:
+def crisis_transition(crisis_id: IdPath, data: CrisisTransitionIn, request: Request, actor: ActorDep) -> Any:
     def work(db: Session) -> Any:
         return service.advance_crisis(db, actor=actor, crisis_id=crisis_id, to=data.to, note=data.note)
 
@@ -110,7 +111,7 @@ class AlertLevelIn(BaseModel):
 
 
 @router.post("/crises/{crisis_id}/alert-level", response_model=CrisisOut)
-def set_alert_level(crisis_id: int, data: AlertLevelIn, request: Request, actor: ActorDep) -> Any:
+def set_alert_level(crisis_id: IdPath, data: AlertLevelIn, request: Request, actor: ActorDep) -> Any:
     def work(db: Session) -> Any:
         return service.set_alert_level(db, actor=actor, crisis_id=crisis_id, level=data.level, note=data.note)
 
@@ -118,12 +119,12 @@ def set_alert_level(crisis_id: int, data: AlertLevelIn, request: Request, actor:
 
 
 @router.get("/crises/{crisis_id}/timeline", response_model=list[EventOut])
-def crisis_timeline(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
+def crisis_timeline(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.timeline(db, crisis_id=crisis_id)
 
 
 @router.post("/crises/{crisis_id}/sitreps", status_code=201, response_model=SitrepOut)
-def add_sitrep(crisis_id: int, data: SitrepIn, request: Request, actor: ActorDep) -> Any:
+def add_sitrep(crisis_id: IdPath, data: SitrepIn, request: Request, actor: ActorDep) -> Any:
     def work(db: Session) -> Any:
         return service.add_sitrep(db, actor=actor, crisis_id=crisis_id, data=data)
 
@@ -131,12 +132,12 @@ def add_sitrep(crisis_id: int, data: SitrepIn, request: Request, actor: ActorDep
 
 
 @router.get("/crises/{crisis_id}/sitreps", response_model=list[SitrepOut])
-def list_sitreps(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
+def list_sitreps(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.list_sitreps(db, crisis_id=crisis_id)
 
 
 @router.post("/crises/{crisis_id}/lessons", status_code=201, response_model=LessonOut)
-def add_lesson(crisis_id: int, data: LessonIn, request: Request, actor: ActorDep) -> Any:
+def add_lesson(crisis_id: IdPath, data: LessonIn, request: Request, actor: ActorDep) -> Any:
     def work(db: Session) -> Any:
         return service.add_lesson(db, actor=actor, crisis_id=crisis_id, data=data)
 
@@ -144,7 +145,7 @@ def add_lesson(crisis_id: int, data: LessonIn, request: Request, actor: ActorDep
 
 
 @router.get("/crises/{crisis_id}/lessons", response_model=list[LessonOut])
-def list_lessons(crisis_id: int, db: DbDep, actor: ActorDep) -> Any:
+def list_lessons(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.list_lessons(db, crisis_id=crisis_id)
 
 

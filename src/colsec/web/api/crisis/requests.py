@@ -25,6 +25,7 @@ from colsec.crisis.schemas import (
 )
 from colsec.web.api.crisis._common import run_unit
 from colsec.web.deps import ActorDep, DbDep
+from colsec.web.params import IdPath, IdQuery
 
 router = APIRouter()
 
@@ -33,7 +34,7 @@ router = APIRouter()
 
 
 @router.post("/crises/{crisis_id}/requests", status_code=201, response_model=RequestOut)
-def create_request(crisis_id: int, data: RequestIn, request: Request, actor: ActorDep) -> Any:
+def create_request(crisis_id: IdPath, data: RequestIn, request: Request, actor: ActorDep) -> Any:
     def work(db: Session) -> Any:
         return service.create_request(db, actor=actor, crisis_id=crisis_id, data=data)
 
@@ -41,17 +42,17 @@ def create_request(crisis_id: int, data: RequestIn, request: Request, actor: Act
 
 
 @router.get("/requests", response_model=list[RequestOut])
-def list_requests(db: DbDep, actor: ActorDep, crisis_id: int | None = None, status: str | None = None) -> Any:
+def list_requests(db: DbDep, actor: ActorDep, crisis_id: IdQuery = None, status: str | None = None) -> Any:
     return service.list_requests(db, crisis_id=crisis_id, status=status)
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
-def get_request(request_id: int, db: DbDep, actor: ActorDep) -> Any:
+def get_request(request_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.get_request(db, request_id=request_id)
 
 
 @router.post("/requests/{request_id}/submit", response_model=RequestOut)
-def submit_request(request_id: int, request: Request, actor: ActorDep) -> Any:
+def submit_request(request_id: IdPath, request: Request, actor: ActorDep) -> Any:
     def work(db: Session) -> Any:
         return service.submit_request(db, actor=actor, request_id=request_id)
 
@@ -60,7 +61,7 @@ def submit_request(request_id: int, request: Request, actor: ActorDep) -> Any:
 
 @router.post("/requests/{request_id}/withdraw", response_model=RequestOut)
 def withdraw_request(
-    request_id: int, request: Request, actor: ActorDep, data: TransitionIn | None = None
+    request_id: IdPath, request: Request, actor: ActorDep, data: TransitionIn | None = None
 ) -> Any:
     def work(db: Session) -> Any:
         return service.withdraw_request(
@@ -71,14 +72,14 @@ def withdraw_request(
 
 
 @router.get("/crises/{crisis_id}/coverage")
-def crisis_coverage(crisis_id: int, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+def crisis_coverage(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Which needs of the crisis are covered and what is still missing."""
     service.get_crisis(db, crisis_id=crisis_id)
     return service.crisis_coverage(db, crisis_id=crisis_id)
 
 
 @router.get("/requests/{request_id}/coverage")
-def request_coverage(request_id: int, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+def request_coverage(request_id: IdPath, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return service.coverage(db, request_id=request_id).to_dict()
 
 
@@ -94,7 +95,7 @@ def _consultation_out(db: Session, c: Consultation) -> ConsultationOut:
     status_code=201,
     response_model=ConsultationOut,
 )
-def open_consultation(request_id: int, data: ConsultationIn, request: Request, actor: ActorDep) -> Any:
+def open_consultation(request_id: IdPath, data: ConsultationIn, request: Request, actor: ActorDep) -> Any:
     def work(db: Session) -> Any:
         return _consultation_out(
             db, service.open_consultation(db, actor=actor, request_id=request_id, data=data)
@@ -105,7 +106,7 @@ def open_consultation(request_id: int, data: ConsultationIn, request: Request, a
 
 @router.get("/consultations", response_model=list[ConsultationOut])
 def list_consultations(
-    db: DbDep, actor: ActorDep, crisis_id: int | None = None, status: str | None = None
+    db: DbDep, actor: ActorDep, crisis_id: IdQuery = None, status: str | None = None
 ) -> Any:
     return [
         _consultation_out(db, c) for c in service.list_consultations(db, crisis_id=crisis_id, status=status)
@@ -113,7 +114,7 @@ def list_consultations(
 
 
 @router.get("/consultations/{consultation_id}", response_model=ConsultationOut)
-def get_consultation(consultation_id: int, db: DbDep, actor: ActorDep) -> Any:
+def get_consultation(consultation_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return _consultation_out(db, service.get_consultation(db, consultation_id=consultation_id))
 
 
@@ -122,7 +123,7 @@ def get_consultation(consultation_id: int, db: DbDep, actor: ActorDep) -> Any:
     status_code=201,
     response_model=PositionOut,
 )
-def post_position(consultation_id: int, data: PositionIn, request: Request, actor: ActorDep) -> Any:
+def post_position(consultation_id: IdPath, data: PositionIn, request: Request, actor: ActorDep) -> Any:
     def work(db: Session) -> Any:
         return service.post_position(db, actor=actor, consultation_id=consultation_id, data=data)
 
@@ -130,7 +131,9 @@ def post_position(consultation_id: int, data: PositionIn, request: Request, acto
 
 
 @router.post("/consultations/{consultation_id}/delegations", status_code=201)
-def delegate(consultation_id: int, data: DelegationIn, request: Request, actor: ActorDep) -> dict[str, Any]:
+def delegate(
+    consultation_id: IdPath, data: DelegationIn, request: Request, actor: ActorDep
+) -> dict[str, Any]:
     def work(db: Session) -> Any:
         d = service.delegate(
             db, actor=actor, consultation_id=consultation_id, delegate_username=data.delegate_username
@@ -156,13 +159,13 @@ def register_resource(data: ResourceIn, request: Request, actor: ActorDep) -> An
 
 @router.get("/resources", response_model=list[ResourceOut])
 def list_resources(
-    db: DbDep, actor: ActorDep, capability: str | None = None, organisation_id: int | None = None
+    db: DbDep, actor: ActorDep, capability: str | None = None, organisation_id: IdQuery = None
 ) -> Any:
     return service.list_resources(db, capability=capability, org_id=organisation_id)
 
 
 @router.post("/requests/{request_id}/offers", status_code=201, response_model=OfferOut)
-def make_offer(request_id: int, data: OfferIn, request: Request, actor: ActorDep) -> Any:
+def make_offer(request_id: IdPath, data: OfferIn, request: Request, actor: ActorDep) -> Any:
     def work(db: Session) -> Any:
         return service.make_offer(db, actor=actor, request_id=request_id, data=data)
 
@@ -170,13 +173,13 @@ def make_offer(request_id: int, data: OfferIn, request: Request, actor: ActorDep
 
 
 @router.get("/requests/{request_id}/offers", response_model=list[OfferOut])
-def list_offers(request_id: int, db: DbDep, actor: ActorDep) -> Any:
+def list_offers(request_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.list_offers(db, request_id=request_id)
 
 
 @router.post("/offers/{offer_id}/{to}", response_model=OfferOut)
 def offer_step(
-    offer_id: int,
+    offer_id: IdPath,
     to: Literal["accepted", "declined", "committed", "deployed", "demobilised"],
     request: Request,
     actor: ActorDep,

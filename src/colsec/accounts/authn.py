@@ -1,0 +1,148 @@
+"""Authentication by password or API token, throttled per (username, source).
+
+One throttle key per canonical username and source address serves every path
+(form, JSON, Basic, token-with-username).  Every failure answers the same
+``Unauthorized`` whether the user is unknown, the secret wrong or the key
+throttled; a valid token is never throttled, so an outsider cannot stop a
+peer's sync by failing logins in its name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from colsec.accounts import throttle
+from colsec.accounts.models import ApiToken, Organisation, User
+from colsec.accounts.passwords import hash_token, verify_password
+from colsec.accounts.roles import Actor, Role
+from colsec.accounts.throttle import Throttle
+from colsec.errors import Unauthorized
+
+__all__ = [
+    "PASSWORD_FAILED",
+    "TOKEN_FAILED",
+    "actor_for_valid_token",
+    "authenticate_password",
+    "authenticate_token",
+]
+
+PASSWORD_FAILED = "invalid username or password"
+TOKEN_FAILED = "invalid credentials"
+
+
+def _canonical(username: str) -> str:
+    return username.strip().lower()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands timestamps back without a zone; they were written in UTC."""
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def authenticate_password(
+    db: Session,
+    *,
+    username: str,
+    password: str,
+    source: str | None = None,
+    policy: Throttle | None = None,
+) -> User:
+    """Check a password.  The caller must commit even on failure (the throttle counts)."""
+    policy = policy or Throttle()
+    uname = _canonical(username)
+    if throttle.is_blocked(db, username=uname, source=source):
+        verify_password(None, password)  # same work, same time as a wrong password
+        raise Unauthorized(PASSWORD_FAILED)
+    user = db.execute(select(User).where(User.username == uname)).scalar_one_or_none()
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        throttle.register_failure(db, username=uname, source=source, policy=policy)
+        db.flush()
+        raise Unauthorized(PASSWORD_FAILED)
+    throttle.clear(db, username=uname, source=source)
+    db.flush()
+    return user
+
+
+def actor_for_valid_token(db: Session, *, token: str, username: str | None = None) -> Actor | None:
+    """The caller of a valid, unrevoked, unexpired token of an active user, in one query.
+
+    The per-request fast path (TAXII clients send a token with every page).  Anything
+    else answers None and the caller takes :func:`authenticate_token`, which counts
+    the failure.
+    """
+    row = db.execute(
+        select(
+            User.id,
+            User.username,
+            User.role,
+            User.organisation_id,
+            User.language,
+            User.is_active,
+            User.node_operator,
+            ApiToken.revoked_at,
+            ApiToken.expires_at,
+            Organisation.short_name,
+        )  # fmt: skip
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is None or not row.is_active or row.revoked_at is not None:
+        return None
+    if username is not None and _canonical(username) != row.username:
+        return None
+    expires = _aware(row.expires_at)
+    if expires is not None and expires < datetime.now(UTC):
+        return None
+    return Actor(
+        username=row.username,
+        role=Role(row.role),
+        org_id=row.organisation_id,
+        org_short_name=row.short_name,
+        user_id=row.id,
+        language=row.language,
+        node_operator=bool(row.node_operator),
+    )
+
+
+def authenticate_token(
+    db: Session,
+    *,
+    token: str,
+    username: str | None = None,
+    source: str | None = None,
+    policy: Throttle | None = None,
+    count_failures: bool = True,
+) -> User:
+    """Resolve a bearer/Basic token; with a username (Basic), a failure counts against that name.
+
+    A valid token succeeds even while the name is throttled: only guessing is slowed.
+    ``count_failures=False`` is the read-only first attempt; a failure is then re-checked
+    in a write transaction that counts it exactly once.
+    """
+    row = db.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token))
+    ).first()
+    if row is not None:
+        tok, user = row
+        expires = _aware(tok.expires_at)
+        valid = (
+            tok.revoked_at is None
+            and (expires is None or expires >= datetime.now(UTC))
+            and user.is_active
+            and (username is None or _canonical(username) == user.username)
+        )
+        if valid:
+            return user
+    if username is not None and count_failures:
+        uname = _canonical(username)
+        if not throttle.is_blocked(db, username=uname, source=source):
+            throttle.register_failure(db, username=uname, source=source, policy=policy or Throttle())
+            db.flush()
+    raise Unauthorized(TOKEN_FAILED)

@@ -1,0 +1,373 @@
+"""The rules of the one write gate, ``colsec.store.service.import_objects``.
+
+Every path that creates or versions an object (REST, TAXII, imports, UI, CLI, sync,
+matching, correlation, crisis, demo) stores through that one function, so these rules
+hold by construction rather than per path:
+
+- limits: bytes per object, characters per string, objects per unit, and ``created`` /
+  ``modified`` no further ahead than a small clock skew (a version dated 2099 would stay
+  the latest of shared reference data for everyone);
+- owner: only the organisation holding an id publishes versions of it;
+- facts: SCOs and marking definitions may be asserted by anyone: a non-owner's write is
+  answered like a fresh write and records the writer as a co-holder, never changing the
+  stored owner, markings or body (deterministic SCO ids must not make values testable);
+- origin: a peer versions only what its organisation owns or what it relayed itself,
+  and never publishes as one of this node's organisations;
+- markings: a new version is never wider than the latest one (TLP, sharing group) unless
+  its owner declassifies explicitly (audited); received versions never widen.
+
+Residual, SDOs and SROs: a non-owner's write of an existing id gets one answer (403, one
+message) whether or not the writer may see the object, which still tells it the id is
+held.  Those ids are random UUIDs, so only a caller that already learnt an id can ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from colsec.errors import NotFound
+from colsec.settings import Settings
+from colsec.stix.ids import format_timestamp
+from colsec.stix.validate import SCO_TYPES, ObjectFacts
+from colsec.store.models import ObjectRecipient, SharingGroup, SharingGroupMember, StixObject
+from colsec.store.policy import GROUP_PROPERTY
+from colsec.store.rows import insert_stmt
+
+__all__ = [
+    "FACT_TYPES",
+    "Decision",
+    "Held",
+    "Verdict",
+    "WriteLimits",
+    "Writer",
+    "decide",
+    "group_claim",
+    "held_versions",
+    "limit_problem",
+    "local_org_ids",
+    "record_co_holders",
+]
+
+# Facts anyone may assert: their ids follow from their content (SCOs) or from the spec (TLP).
+FACT_TYPES = SCO_TYPES | {"marking-definition"}
+_MARKING_KEYS = ("object_marking_refs", GROUP_PROPERTY)
+# An identity restated with only new timestamps is the same identity (MISP converters date the
+# creator's identity with each event): not a new version, so it neither conflicts nor widens.
+_RESTATED_KEYS = (*_MARKING_KEYS, "created", "modified")
+
+
+def _default(name: str) -> int:
+    value = Settings.model_fields[name].default
+    assert isinstance(value, int)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class WriteLimits:
+    """The gate's caps; defaults are ``Settings``'s, so a caller without settings is still bounded."""
+
+    max_object_bytes: int = _default("max_object_bytes")
+    max_string_length: int = _default("max_string_length")
+    max_objects_per_unit: int = _default("max_objects_per_unit")
+    max_clock_skew_seconds: int = _default("max_clock_skew_seconds")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WriteLimits:
+        return cls(
+            max_object_bytes=settings.max_object_bytes,
+            max_string_length=settings.max_string_length,
+            max_objects_per_unit=settings.max_objects_per_unit,
+            max_clock_skew_seconds=settings.max_clock_skew_seconds,
+        )
+
+    def horizon(self) -> str:
+        """The latest ``created``/``modified`` accepted now (canonical, so strings compare)."""
+        return format_timestamp(datetime.now(UTC) + timedelta(seconds=self.max_clock_skew_seconds))
+
+
+def _longest_string(obj: Any) -> int:
+    longest = 0
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            longest = max(longest, len(item))
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return longest
+
+
+def limit_problem(
+    facts: ObjectFacts, body: bytes, obj: Mapping[str, Any], limits: WriteLimits, horizon: str
+) -> str | None:
+    """Why this object breaks a limit (naming it and the limit), or None."""
+    if len(body) > limits.max_object_bytes:
+        return f"{facts.id}: {len(body)} bytes, over the limit of {limits.max_object_bytes} bytes per object"
+    if len(body) > limits.max_string_length:  # no string can be longer than the whole body
+        n = _longest_string(obj)
+        if n > limits.max_string_length:
+            return (
+                f"{facts.id}: holds a string of {n} characters, over the limit of "
+                f"{limits.max_string_length} characters"
+            )
+    for name, value in (("created", facts.created), ("modified", facts.modified)):
+        if value and value > horizon:
+            return (
+                f"{facts.id}: '{name}' {value} is ahead of this node's clock by more than "
+                f"{limits.max_clock_skew_seconds} seconds"
+            )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who writes: the owner of what the write creates, and whether it comes from a peer."""
+
+    owner_org_id: int | None
+    received: bool
+    sender_org_id: int | None
+    origin: str | None
+    declassify: bool
+    local_org_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The latest stored version of an id the write names."""
+
+    seq: int
+    owner_org_id: int | None
+    origin: str | None
+    tlp: int
+    sharing_group_id: int | None
+
+
+class Verdict(Enum):
+    WRITE = "write"  # store the version (an already stored one is counted unchanged)
+    SAME = "same"  # the held version restated: counted unchanged, nothing stored
+    CO_HOLD = "co_hold"  # record the writer as a co-holder of a stored fact, store nothing
+    ACCEPT = "accept"  # answer like a fresh write, record nothing (a fact stored with other content)
+    REFUSE = "refuse"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    owner_org_id: int | None = None
+    sharing_group_id: int | None = None
+    message: str = ""
+    widens: bool = False
+    seq: int | None = None  # the stored version a co-holder is recorded on
+
+
+NOT_OWNER = "{id}: this id is held by another organisation; only its holder may publish versions of it"
+PEER_AS_LOCAL = "{id}: a peer may not publish objects as an organisation of this node"
+PEER_NOT_SENDER = "{id}: a peer may version only objects its organisation owns or that it sent itself"
+WIDENS = (
+    "{id}: this version would widen its marking ({was} to {now}); "
+    "only the owner may, by declassifying explicitly"
+)
+
+
+class Lookup:
+    """The stored facts a decision may need, fetched only when a case needs them."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self._members: dict[int, frozenset[int]] = {}
+        self._bodies: dict[int, str] = {}
+
+    def prefetch(self, seqs: Iterable[int]) -> None:
+        """Load the bodies a batch will compare in one query per 500 (a second organisation's ATT&CK import)."""
+        self._bodies.clear()
+        wanted = list(set(seqs))
+        for i in range(0, len(wanted), 500):
+            self._bodies.update(
+                self.db.execute(
+                    select(StixObject.seq, StixObject.body).where(StixObject.seq.in_(wanted[i : i + 500]))
+                ).all()
+            )
+
+    def same_content(self, seq: int, obj: Mapping[str, Any], ignore: tuple[str, ...] = _MARKING_KEYS) -> bool:
+        """Same object apart from ``ignore`` (markings): the writer learns nothing by being made a co-holder."""
+        body = self._bodies.get(seq)
+        if body is None:
+            body = self.db.execute(select(StixObject.body).where(StixObject.seq == seq)).scalar()
+        if body is None:
+            return False
+        stored = orjson.loads(body)
+        return _without(stored, ignore) == _without(obj, ignore)
+
+    def group_within(self, new: int, old: int) -> bool:
+        return self._group(new) <= self._group(old)
+
+    def _group(self, group_id: int) -> frozenset[int]:
+        if group_id not in self._members:
+            self._members[group_id] = frozenset(
+                self.db.execute(
+                    select(SharingGroupMember.organisation_id).where(SharingGroupMember.group_id == group_id)
+                ).scalars()
+            )
+        return self._members[group_id]
+
+    def recipients(self, seqs: Iterable[int]) -> dict[int, set[int]]:
+        out: dict[int, set[int]] = {}
+        wanted = list(set(seqs))
+        for i in range(0, len(wanted), 500):
+            for seq, org in self.db.execute(
+                select(ObjectRecipient.object_seq, ObjectRecipient.organisation_id).where(
+                    ObjectRecipient.object_seq.in_(wanted[i : i + 500])
+                )
+            ).all():
+                out.setdefault(seq, set()).add(org)
+        return out
+
+
+def _without(obj: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if k not in keys}
+
+
+def _tlp_name(level: int) -> str:
+    from colsec.stix.tlp import TLP
+
+    return f"TLP:{TLP(level).name.replace('_', '+')}"
+
+
+def decide(
+    w: Writer,
+    *,
+    facts: ObjectFacts,
+    obj: Mapping[str, Any],
+    level: int,
+    group_id: int | None,
+    held: Held | None,
+    known_seq: int | None,
+    look: Lookup,
+) -> Decision:
+    """What the gate does with one object; ``known_seq`` is the stored row of this exact version."""
+    oid = facts.id
+    claimed = w.owner_org_id
+    if held is None:
+        if w.received and claimed in w.local_org_ids and claimed != w.sender_org_id:
+            return Decision(Verdict.REFUSE, message=PEER_AS_LOCAL.format(id=oid))
+        return Decision(Verdict.WRITE, claimed, group_id)
+    owner = held.owner_org_id
+    if known_seq is None and facts.type == "identity" and look.same_content(held.seq, obj, _RESTATED_KEYS):
+        holder = claimed if not w.received or claimed not in w.local_org_ids else w.sender_org_id
+        if holder == owner or holder is None:
+            return Decision(Verdict.SAME, owner)
+        return Decision(Verdict.CO_HOLD, holder, seq=held.seq)
+    if w.received:
+        if known_seq is not None:  # an echo of a version stored here: nothing to decide
+            return Decision(Verdict.WRITE, owner, held.sharing_group_id)
+        relayed = held.origin is not None and held.origin == w.origin and owner not in w.local_org_ids
+        if owner != w.sender_org_id and not relayed:
+            if facts.type in FACT_TYPES:
+                holder = claimed if claimed not in w.local_org_ids else w.sender_org_id
+                return _co_hold(holder, held.seq, obj, look)
+            return Decision(Verdict.REFUSE, message=PEER_NOT_SENDER.format(id=oid))
+    elif owner != claimed:
+        if facts.type in FACT_TYPES:
+            return _co_hold(claimed, known_seq or held.seq, obj, look)
+        if known_seq is not None and claimed is not None and look.same_content(known_seq, obj):
+            return Decision(Verdict.CO_HOLD, claimed, seq=known_seq)
+        return Decision(Verdict.REFUSE, message=NOT_OWNER.format(id=oid))
+    elif known_seq is not None:
+        return Decision(Verdict.WRITE, owner, held.sharing_group_id)
+    group = group_id
+    if group is None and held.sharing_group_id is not None and GROUP_PROPERTY in obj:
+        group = held.sharing_group_id  # the body still names the group: the version keeps it
+    dropped = held.sharing_group_id is not None and (
+        group is None
+        or (group != held.sharing_group_id and not look.group_within(group, held.sharing_group_id))
+    )
+    if level < held.tlp or dropped:
+        if w.received or not w.declassify:
+            now = _tlp_name(level) + (
+                "" if group is not None or not dropped else " without its sharing group"
+            )
+            return Decision(Verdict.REFUSE, message=WIDENS.format(id=oid, was=_tlp_name(held.tlp), now=now))
+        return Decision(Verdict.WRITE, owner, group, widens=True)
+    return Decision(Verdict.WRITE, owner, group)
+
+
+def _co_hold(holder: int | None, seq: int, obj: Mapping[str, Any], look: Lookup) -> Decision:
+    if holder is not None and look.same_content(seq, obj):
+        return Decision(Verdict.CO_HOLD, holder, seq=seq)
+    return Decision(Verdict.ACCEPT, holder)
+
+
+def held_versions(db: Session, ids: list[str]) -> tuple[dict[str, Held], dict[tuple[str, str], int]]:
+    """The latest version of each id already stored, and the stored versions of those ids."""
+    held: dict[str, Held] = {}
+    for i in range(0, len(ids), 500):
+        for seq, oid, owner, origin, tlp, group in db.execute(
+            select(
+                StixObject.seq, StixObject.id, StixObject.owner_org_id, StixObject.origin, StixObject.tlp,
+                StixObject.sharing_group_id,
+            ).where(StixObject.id.in_(ids[i : i + 500]), StixObject.is_latest)
+        ).all():  # fmt: skip
+            held[oid] = Held(seq, owner, origin, tlp, group)
+    known: dict[tuple[str, str], int] = {}
+    some = list(held)
+    for i in range(0, len(some), 500):
+        for seq, oid, modified in db.execute(
+            select(StixObject.seq, StixObject.id, StixObject.modified).where(
+                StixObject.id.in_(some[i : i + 500])
+            )
+        ).all():
+            known[(oid, modified)] = seq
+    return held, known
+
+
+def record_co_holders(db: Session, co_holds: dict[tuple[int, int], str], result: Any) -> None:
+    """Name the writers of facts held by others as recipients of the stored version (counted like a write)."""
+    if not co_holds:
+        return
+    table = ObjectRecipient.__table__
+    stmt = (
+        insert_stmt(db, table)
+        .values([{"object_seq": seq, "organisation_id": org} for seq, org in co_holds])
+        .on_conflict_do_nothing()
+        .returning(table.c.object_seq, table.c.organisation_id)
+    )
+    added = db.execute(stmt).all()
+    for seq, org in added:
+        result.by_type[co_holds[(seq, org)]] += 1
+    result.inserted += len(added)
+    result.unchanged += len(co_holds) - len(added)
+
+
+def local_org_ids(db: Session) -> frozenset[int]:
+    """This node's own organisations (as its peers know it): no peer may publish as them."""
+    from colsec.federation.models import Peer
+
+    return frozenset(
+        db.execute(select(Peer.local_org_id).where(Peer.local_org_id.is_not(None))).scalars()  # type: ignore[arg-type]
+    )
+
+
+def group_claim(db: Session, group_id: int) -> dict[str, Any]:
+    """The group as the object body carries it to peers: its name and members' identities."""
+    from colsec.accounts.models import Organisation
+
+    name = db.execute(select(SharingGroup.name).where(SharingGroup.id == group_id)).scalar()
+    if name is None:
+        raise NotFound(f"sharing group {group_id} not found")
+    members = db.execute(
+        select(Organisation.identity_id)
+        .join(SharingGroupMember, SharingGroupMember.organisation_id == Organisation.id)
+        .where(SharingGroupMember.group_id == group_id)
+    ).scalars()
+    return {"name": name, "members": sorted(members)}

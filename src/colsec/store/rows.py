@@ -1,0 +1,101 @@
+"""Row-level helpers of the write gate: the ``date_added`` clock, latest flags, collection inheritance.
+
+Only ``colsec.store.service`` calls these; they write no object rows themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from colsec.db import is_sqlite
+from colsec.stix.ids import format_timestamp, parse_timestamp
+from colsec.store.models import CollectionObject, StixObject
+
+__all__ = ["Clock", "fix_latest", "inherit_collections", "insert_stmt", "iter_batches"]
+
+
+def insert_stmt(db: Session, table: Any) -> Any:
+    return sqlite.insert(table) if is_sqlite(db) else postgresql.insert(table)
+
+
+class Clock:
+    """Strictly increasing date_added (µs steps) so ``added_after`` never splits a tie."""
+
+    def __init__(self, db: Session) -> None:
+        last = db.execute(select(func.max(StixObject.date_added))).scalar()
+        now = datetime.now(UTC)
+        start = max(now, parse_timestamp(last) + timedelta(microseconds=1)) if last else now
+        self._second = start.replace(microsecond=0)
+        self._prefix = format_timestamp(self._second)[:19]
+        self._micro = start.microsecond
+
+    def next(self) -> str:
+        # Formats the seconds part once per second rather than once per row (a hot loop).
+        if self._micro >= 1_000_000:
+            self._second += timedelta(seconds=self._micro // 1_000_000)
+            self._micro %= 1_000_000
+            self._prefix = format_timestamp(self._second)[:19]
+        value = f"{self._prefix}.{self._micro:06d}Z"
+        self._micro += 1
+        return value
+
+
+def inherit_collections(db: Session, new_versions: list[tuple[int, str]]) -> None:
+    """A new version added without naming collections (revocation, edit) joins its earlier versions' ones.
+
+    TAXII readers of a collection then see revocations and updates of what they already have.
+    """
+    if not new_versions:
+        return
+    ids = list({oid for _, oid in new_versions})
+    by_id: dict[str, set[str]] = {}
+    for cid, oid in db.execute(
+        select(CollectionObject.collection_id, StixObject.id)
+        .join(StixObject, StixObject.seq == CollectionObject.object_seq)
+        .where(StixObject.id.in_(ids))
+    ).all():
+        by_id.setdefault(oid, set()).add(cid)
+    rows = [
+        {"collection_id": c, "object_seq": seq}
+        for seq, oid in new_versions
+        for c in sorted(by_id.get(oid, ()))
+    ]
+    if rows:
+        db.execute(insert_stmt(db, CollectionObject.__table__).values(rows).on_conflict_do_nothing())
+
+
+def fix_latest(db: Session, ids: list[str]) -> None:
+    """Recompute the latest-version flag for ids that now have several versions."""
+    for i in range(0, len(ids), 500):
+        chunk = list(set(ids[i : i + 500]))
+        newest = dict(
+            db.execute(
+                select(StixObject.id, func.max(StixObject.modified))
+                .where(StixObject.id.in_(chunk))
+                .group_by(StixObject.id)
+            ).all()
+        )
+        db.execute(update(StixObject).where(StixObject.id.in_(chunk)).values(is_latest=False))
+        for oid, modified in newest.items():
+            db.execute(
+                update(StixObject)
+                .where(and_(StixObject.id == oid, StixObject.modified == modified))
+                .values(is_latest=True)
+            )
+
+
+def iter_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
