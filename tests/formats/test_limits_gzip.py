@@ -64,7 +64,11 @@ def test_finding_15b_cli_imports_honour_the_cap(
 ) -> None:
     bomb = _bomb(tmp_path / "bomb.json.gz", 8 * 1024 * 1024)
     cap = {"COLSEC_MAX_DECOMPRESSED_BYTES": str(1024 * 1024)}
-    for args in (["import", str(bomb)], ["formats", "import", str(bomb), "--format", "stix"]):
+    assert _run(["org", "add", "CERT-A", "--name", "CERT A"], tmp_path, sqlite_database).returncode == 0
+    for args in (
+        ["import", str(bomb), "--org", "CERT-A"],
+        ["formats", "import", str(bomb), "--format", "stix", "--org", "CERT-A"],
+    ):
         r = _run(args, tmp_path, sqlite_database, **cap)
         assert r.returncode == 6, (args, r.stdout, r.stderr)
         assert "decompresses to more than 1048576 bytes" in " ".join(r.stderr.split())
@@ -73,7 +77,6 @@ def test_finding_15b_cli_imports_honour_the_cap(
     event.write_bytes(
         gzip.compress((shared_data / "misp" / "events" / "pymisp_misp_event.json").read_bytes())
     )
-    assert _run(["org", "add", "CERT-A", "--name", "CERT A"], tmp_path, sqlite_database).returncode == 0
     r = _run(["import", str(event), "--org", "CERT-A"], tmp_path, sqlite_database, **cap)
     assert r.returncode == 0, r.stderr
     assert "(misp)" in r.stdout
