@@ -23,6 +23,7 @@ from colsec.store.models import StixObject
 from colsec.store.service import import_objects
 from federation.hostile import HostilePeer
 from federation.stixgen import indicator
+from loopback import LOOPBACK
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def _sync(database: Database, name: str) -> SyncReport:
     """Pull everything the peer serves (it answers the same page every time: start afresh)."""
     with database.unit_of_work() as s:
         s.execute(delete(PeerCursor))
-    return sync_peer(database, name)
+    return sync_peer(database, name, outbound=LOOPBACK)
 
 
 def _refused(report: SyncReport) -> dict[str, str]:

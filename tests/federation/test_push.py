@@ -79,6 +79,6 @@ def test_finding_05_push_sends_no_version_older_than_a_restriction(
         }
         import_objects(s, actor=SYSTEM, objects=[red], owner_org_id=ours.id)
         fed.attach_sharing_group(s, actor=SYSTEM, object_id=grouped["id"], group="ours-only")
-    _, results = push_new_urgent(database, 0)
+    _, results = push_new_urgent(database, 0, outbound=LOOPBACK)
     assert results[0].error is None and results[0].pushed == 1
     assert _on_medallion(medallion, [reddened["id"], grouped["id"], control["id"]]) == {control["id"]}

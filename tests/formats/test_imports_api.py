@@ -85,4 +85,4 @@ def test_feed_job_refuses_private_hosts_and_paths(
     )
     assert resp.status_code == 202
     status = client.get(resp.json()["url"], headers=admin.headers).json()
-    assert status["status"] == "failed" and "non-public address" in status["error"]["detail"]
+    assert status["status"] == "failed" and "not a global address" in status["error"]["detail"]

@@ -133,3 +133,22 @@ def test_finding_15c_rules_with_skipped_note_pass_suricata_T(tmp_path: Path) -> 
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 rules failed" in proc.stdout + proc.stderr
+
+
+def test_finding_15c_export_selection_applies_the_nodes_floor(db, make_account) -> None:  # type: ignore[no-untyped-def]
+    """The floor set for the node reaches every network-carrying export, not only the renderers' default."""
+    from colsec.formats.service import ExportFilter, export_selection
+    from colsec.stix.ids import now_timestamp
+    from colsec.store.service import import_objects
+
+    acc = make_account()
+    now = now_timestamp()
+    objs = [{**o, "created": now, "modified": now, "valid_from": now} for o in _networks()]
+    import_objects(db, actor=acc.actor, objects=objs)
+    default = export_selection(db, actor=acc.actor, fmt=ExportFormat.VALUES, flt=ExportFilter())
+    assert "10.0.0.0/8" in default["values.txt"].decode().split()
+    for fmt in (ExportFormat.VALUES, ExportFormat.CSV, ExportFormat.ZEEK, ExportFormat.SURICATA):
+        files = export_selection(db, actor=acc.actor, fmt=fmt, flt=ExportFilter(min_prefix_v4=24))
+        lines = [ln for ln in b"".join(files.values()).decode().splitlines() if not ln.startswith("#")]
+        assert any("198.51.100.0" in ln for ln in lines), fmt
+        assert not any("10.0.0.0" in ln for ln in lines), fmt

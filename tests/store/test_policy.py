@@ -165,11 +165,14 @@ def test_sql_twin_agrees_per_version(
                 import_objects(
                     s, actor=SYSTEM, objects=[obj], owner_org_id=own,
                     sharing_group_id=group_id if grouped else None, recipient_org_ids=[nam] if named else [],
+                    declassify=True,  # random histories widen too, as their owner may
                 )  # fmt: skip
+                # Naming no recipients keeps the previous version's (the write gate drops none silently).
+                kept = latest[oid].recipients if oid in latest else frozenset()
                 version = SharedFacts(
                     owner_org_id=own, tlp=restricted_tlp(obj, level) or level,
                     sharing_group_members=frozenset({own, mem}) if grouped else None,
-                    recipients=frozenset({nam}) if named else frozenset(),
+                    recipients=frozenset({nam}) if named else kept,
                 )  # fmt: skip
                 facts[(oid, str(obj["modified"]))] = version
                 latest[oid] = version  # versions are added in order of ``modified``

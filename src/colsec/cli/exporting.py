@@ -47,6 +47,7 @@ def export_cmd(
     from colsec.accounts.service import get_org_by_name
     from colsec.formats.registry import ExportFormat
     from colsec.formats.service import ExportFilter, export_selection
+    from colsec.settings import Settings
     from colsec.stix.tlp import TLP_BY_NAME
 
     try:
@@ -58,6 +59,7 @@ def export_cmd(
         fail(f"unknown TLP {max_tlp!r}", 2)
     if chosen is not ExportFormat.STIX and output is None:
         fail(f"--format {chosen.value} writes files into a folder: give -o FOLDER", 2)
+    settings = Settings()
     streamed = chosen is ExportFormat.STIX and not (level or since or label or owner)
     with open_session(write=False) as session:
         actor = acting_for(session, as_user=as_user, org=org)
@@ -71,6 +73,8 @@ def export_cmd(
             labels=label or [],
             owner_org_id=get_org_by_name(session, owner).id if owner else None,
             all_indicators=everything,
+            min_prefix_v4=settings.sensor_min_prefix_v4,
+            min_prefix_v6=settings.sensor_min_prefix_v6,
         )
         files = export_selection(session, actor=actor, fmt=chosen, flt=flt)
     if chosen is ExportFormat.STIX:

@@ -10,6 +10,7 @@ import orjson
 
 from colsec.errors import InvalidInput
 from colsec.formats.registry import ImportUnit
+from colsec.formats.sensor_values import MIN_PREFIX_V4, MIN_PREFIX_V6
 from colsec.stix.ids import new_id
 
 __all__ = [
@@ -128,25 +129,33 @@ def render_misp_feed(objects: list[dict[str, Any]]) -> dict[str, bytes]:
     return render_feed(objects)
 
 
-def render_suricata_files(objects: list[dict[str, Any]]) -> dict[str, bytes]:
+def render_suricata_files(
+    objects: list[dict[str, Any]], *, min_prefix_v4: int = MIN_PREFIX_V4, min_prefix_v6: int = MIN_PREFIX_V6
+) -> dict[str, bytes]:
     from colsec.formats.suricata import render_suricata
 
-    return render_suricata(objects)
+    return render_suricata(objects, min_prefix_v4=min_prefix_v4, min_prefix_v6=min_prefix_v6)
 
 
-def render_zeek_file(objects: list[dict[str, Any]]) -> dict[str, bytes]:
+def render_zeek_file(
+    objects: list[dict[str, Any]], *, min_prefix_v4: int = MIN_PREFIX_V4, min_prefix_v6: int = MIN_PREFIX_V6
+) -> dict[str, bytes]:
     from colsec.formats.zeek import render_zeek
 
-    return {"colsec.intel": render_zeek(objects)}
+    return {"colsec.intel": render_zeek(objects, min_prefix_v4=min_prefix_v4, min_prefix_v6=min_prefix_v6)}
 
 
-def render_csv_file(objects: list[dict[str, Any]]) -> dict[str, bytes]:
+def render_csv_file(
+    objects: list[dict[str, Any]], *, min_prefix_v4: int = MIN_PREFIX_V4, min_prefix_v6: int = MIN_PREFIX_V6
+) -> dict[str, bytes]:
     from colsec.formats.zeek import render_csv
 
-    return {"indicators.csv": render_csv(objects)}
+    return {"indicators.csv": render_csv(objects, min_prefix_v4=min_prefix_v4, min_prefix_v6=min_prefix_v6)}
 
 
-def render_values_file(objects: list[dict[str, Any]]) -> dict[str, bytes]:
+def render_values_file(
+    objects: list[dict[str, Any]], *, min_prefix_v4: int = MIN_PREFIX_V4, min_prefix_v6: int = MIN_PREFIX_V6
+) -> dict[str, bytes]:
     from colsec.formats.zeek import render_values
 
-    return {"values.txt": render_values(objects)}
+    return {"values.txt": render_values(objects, min_prefix_v4=min_prefix_v4, min_prefix_v6=min_prefix_v6)}

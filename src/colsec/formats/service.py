@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
+from colsec.formats import adapters
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ExportFormat, ImportFormat
+from colsec.formats.sensor_values import MIN_PREFIX_V4, MIN_PREFIX_V6
 from colsec.stix.ids import canonical_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.gate import WriteLimits
@@ -163,6 +165,13 @@ def import_source(
 
 
 SENSOR_FORMATS = frozenset({ExportFormat.SURICATA, ExportFormat.ZEEK, ExportFormat.VALUES})
+# Formats that carry networks, rendered with the node's over-broad-network floor.
+NETWORK_RENDERERS = {
+    ExportFormat.SURICATA: adapters.render_suricata_files,
+    ExportFormat.ZEEK: adapters.render_zeek_file,
+    ExportFormat.CSV: adapters.render_csv_file,
+    ExportFormat.VALUES: adapters.render_values_file,
+}
 
 
 @dataclass
@@ -175,6 +184,9 @@ class ExportFilter:
     ids: list[str] = field(default_factory=list)
     limit: int = 1_000_000
     all_indicators: bool = False  # sensor formats: every non-revoked indicator, not only those in force
+    # Sensor formats leave out networks broader than these (``Settings.sensor_min_prefix_v4/v6``).
+    min_prefix_v4: int = MIN_PREFIX_V4
+    min_prefix_v6: int = MIN_PREFIX_V6
 
 
 def select_objects(db: Session, *, viewer_org_id: int | None, flt: ExportFilter) -> Iterator[dict[str, Any]]:
@@ -228,4 +240,8 @@ def export_selection(
         from colsec.match.selection import sensor_objects
 
         objects = sensor_objects(db, org_id=org, objects=objects, everything=flt.all_indicators)
+    if fmt in NETWORK_RENDERERS:
+        return NETWORK_RENDERERS[fmt](
+            objects, min_prefix_v4=flt.min_prefix_v4, min_prefix_v6=flt.min_prefix_v6
+        )
     return EXPORTERS[fmt].render(objects)
