@@ -107,3 +107,27 @@ def test_empty_resource_never_discloses_an_object_the_reader_cannot_see(taxii_no
     for path in (f"objects/{red['id']}/", f"objects/{red['id']}/versions/"):
         r = httpx.get(f"{url}{path}", params=later, auth=other.auth, headers={"Accept": TAXII})
         assert r.status_code == 404, path
+
+
+def test_import_option_publishes_in_a_collection(taxii_node: Node, tmp_path: Path) -> None:
+    """``colsec import --collection`` puts what it imports (STIX and CSV alike) in a TAXII collection."""
+    analyst = taxii_node.accounts["analyst"]
+    r = _colsec(taxii_node, "collection", "add", "Hand-picked", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    green = _indicator(7, TLP.GREEN)
+    bundle = tmp_path / "one.json"
+    bundle.write_text(json.dumps({"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": [green]}))
+    csv_file = tmp_path / "iocs.csv"
+    csv_file.write_text("type,value\nipv4,198.51.100.77\n")
+    r = _colsec(taxii_node, "import", str(bundle), str(csv_file), "--org", "ORG-A", "--tlp", "green",
+                "--collection", cid, cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    url = f"{taxii_node.root_url()}collections/{cid}/"
+    got = Collection(url, user=analyst.username, password=analyst.token).get_objects()["objects"]
+    assert green["id"] in {o["id"] for o in got}
+    assert any("198.51.100.77" in str(o.get("pattern", "")) for o in got), got
+    r = _colsec(taxii_node, "import", str(bundle), "--org", "ORG-A", "--collection", "nowhere", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "error: no TAXII collection 'nowhere'; see 'colsec collection list'"
+    ], r.stderr

@@ -77,13 +77,19 @@ def import_cmd(
     fmt: Annotated[
         str | None, typer.Option("--format", help="stix, misp, attack, csv, text (default: detect)")
     ] = None,
+    collection: Annotated[
+        list[str] | None,
+        typer.Option("--collection", help="Publish what is imported in this TAXII collection (id or alias)"),
+    ] = None,
 ) -> None:
     """Import files, one transaction per file (all-or-nothing), with a progress bar."""
-    from colsec.cli.formats import import_non_stix
+    from colsec.cli.formats import collection_id, import_non_stix
 
     with open_session(write=False) as session:
         acting_for(session, as_user=as_user, org=org)  # refuse before any file is read
-    files = import_non_stix(files, fmt, org=org, as_user=as_user, tlp=tlp)  # MISP, CSV, text: format registry
+        collection_ids = [collection_id(session, c) for c in collection or []]
+    # MISP, CSV, text: format registry
+    files = import_non_stix(files, fmt, org=org, as_user=as_user, tlp=tlp, collection=collection)
     from colsec.formats.stix_bundle import open_maybe_gzip, read_stix_file
     from colsec.stix.tlp import TLP_BY_NAME
     from colsec.store.service import WriteLimits, import_objects
@@ -128,6 +134,7 @@ def import_cmd(
                         default_tlp=level,
                         progress=tick,
                         limits=WriteLimits.from_settings(settings),
+                        collection_ids=collection_ids,
                     )
             except typer.Exit as exc:
                 failures += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import zlib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -34,6 +34,10 @@ def import_cmd(
     org: OrgOption = None,
     as_user: AsOption = None,
     tlp: Annotated[str | None, typer.Option(help="TLP for objects the source leaves unmarked")] = None,
+    collection: Annotated[
+        list[str] | None,
+        typer.Option("--collection", help="Publish what is imported in this TAXII collection (id or alias)"),
+    ] = None,
 ) -> None:
     """Import files through the format registry, one transaction per file (``colsec import`` uses it)."""
     from colsec.formats.registry import ImportFormat
@@ -56,6 +60,7 @@ def import_cmd(
         with open_session() as session:
             actor = acting_for(session, as_user=as_user, org=org)
             owner = actor.org_id
+            collection_ids = [collection_id(session, c) for c in collection or []]
             report = import_source(
                 session,
                 actor=actor,
@@ -64,6 +69,7 @@ def import_cmd(
                 owner_org_id=owner,
                 default_tlp=level,
                 limits=WriteLimits.from_settings(Settings()),
+                collection_ids=collection_ids,
             )
         elapsed = time.perf_counter() - started
         console.print(
@@ -72,6 +78,20 @@ def import_cmd(
         )
         for note in report.notes:
             console.print(f"  note: {note}")
+
+
+def collection_id(session: Any, name: str) -> str:
+    """A collection named by id or alias; one line and exit 2 when there is none."""
+    from sqlalchemy import or_, select
+
+    from colsec.store.models import Collection
+
+    found = session.execute(
+        select(Collection.id).where(or_(Collection.id == name, Collection.alias == name))
+    ).scalar()
+    if found is None:
+        fail(f"no TAXII collection {name!r}; see 'colsec collection list'", 2)
+    return str(found)
 
 
 @warninglist_app.command("import")
@@ -115,7 +135,13 @@ def feed_cmd(
 
 
 def import_non_stix(
-    files: list[Path], fmt: str | None, *, org: str | None, as_user: str | None, tlp: str | None
+    files: list[Path],
+    fmt: str | None,
+    *,
+    org: str | None,
+    as_user: str | None,
+    tlp: str | None,
+    collection: list[str] | None = None,
 ) -> list[Path]:
     """For ``colsec import``: import the files that are not STIX bundles through the registry and
     return the STIX ones (plain or gzipped), which keep the streaming bundle path."""
@@ -144,7 +170,7 @@ def import_non_stix(
                 continue
         others.append(path)
     if others:
-        import_cmd(others, fmt=fmt, org=org, as_user=as_user, tlp=tlp)
+        import_cmd(others, fmt=fmt, org=org, as_user=as_user, tlp=tlp, collection=collection)
     return stix
 
 

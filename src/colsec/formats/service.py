@@ -9,7 +9,7 @@ organisation may see (``colsec.store.queries`` applies the sharing policy).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,11 +111,14 @@ def import_source(
     progress: Callable[[int], None] | None = None,
     limits: WriteLimits | None = None,
     declassify: bool = False,
+    collection_ids: Sequence[str] = (),
 ) -> ImportReport:
     """Import every unit of ``data``; raises (and the caller rolls back) on the first refused unit.
 
     Every unit goes through the store's write gate: the analyst's organisation may version
-    only what it owns, whatever the format (``colsec.store.gate``).
+    only what it owns, whatever the format (``colsec.store.gate``).  ``collection_ids``
+    publishes what is imported in those TAXII collections (readers still see it only
+    under the sharing policy).
     """
     from colsec.store.service import import_objects
 
@@ -149,6 +152,7 @@ def import_source(
             progress=tick,
             limits=limits,
             declassify=declassify,
+            collection_ids=collection_ids,
             **kwargs,
         )
         report.units += 1
