@@ -333,6 +333,9 @@ KNOWN: dict[tuple[str, str], tuple[int, set[Role]]] = {
     ("POST", "/api/v1/crisis/incidents/{incident_id}/{step}"): (8, {Role.ADMIN}),
     ("GET", "/api/v1/crisis/incidents/{incident_id}"): (8, {Role.ADMIN}),
     ("DELETE", "/api/v1/intel/assets/{asset_id}"): (8, {Role.ADMIN}),
+    ("GET", "/api/v1/intel/assets/{asset_id}"): (8, {Role.ADMIN}),
+    # non-admin writers: 403 where absent is 404 (finding 10); the admin deletes it (finding 8)
+    ("DELETE", "/taxii2/{api_root}/collections/{collection_id}/objects/{object_id}/"): (10, WRITERS),
     ("GET", "/taxii2/{api_root}/status/{status_id}"): (8, {Role.ADMIN}),
     ("GET", "/taxii2/{api_root}/status/{status_id}/"): (8, {Role.ADMIN}),
     ("POST", "/api/v1/sharing-groups/{name}/members"): (4, {Role.ADMIN, Role.COORDINATOR}),
