@@ -19,12 +19,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import orjson
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from colsec.accounts.roles import Role
+from colsec.accounts import service as accounts_service
+from colsec.accounts.roles import SYSTEM, Role
 from colsec.errors import ColsecError
 from colsec.formats.registry import ExportFormat
 from colsec.formats.service import ExportFilter, export_selection
@@ -139,6 +141,22 @@ def indicator(
     return body
 
 
+class ViaTestClient(httpx.BaseTransport):
+    """The federation client's transport (httpx) carried over the hub's in-process TestClient."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        r = self.client.request(
+            request.method, str(request.url), headers=dict(request.headers), content=request.read()
+        )
+        headers = [
+            (k, v) for k, v in r.headers.items() if k.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(r.status_code, headers=headers, content=r.content, request=request)
+
+
 class Alliance(RuleBasedStateMachine):
     """3-5 member organisations on one node, each with an analyst, a coordinator and an admin."""
 
@@ -160,6 +178,7 @@ class Alliance(RuleBasedStateMachine):
         self.touched: list[Obj] = []
         self.clock = datetime.now(UTC) - timedelta(days=1)
         self.collection = ""
+        self.member_nodes: dict[int, Node] = {}
         REGISTRY.examples += 1
 
     def teardown(self) -> None:
@@ -168,6 +187,8 @@ class Alliance(RuleBasedStateMachine):
             if self.orgs:
                 self.check_all(list(self.objects), FINAL_EXPORTS)
         finally:
+            for second in self.member_nodes.values():
+                second.stop()
             self.node.stop()
 
     # --- helpers -----------------------------------------------------------------------------
@@ -476,6 +497,45 @@ class Alliance(RuleBasedStateMachine):
             headers=self.analyst[org].headers,
         )
         self.check_text(org, "POST /api/v1/match", r.text)
+
+    @precondition(lambda self: self.objects)
+    @rule(org=orgs_idx)
+    def sync_to_member_node(self, org: int) -> None:
+        """A member's own node pulls the alliance collection with that member's peer account.
+
+        The pulled node is one more reader: everything in its store must be what the policy
+        lets that member see (the store is scanned whole, so nothing can hide in a path).
+        """
+        from sqlalchemy import select
+
+        from colsec.federation import service as fed
+        from colsec.federation.sync import sync_peer
+        from colsec.store.models import StixObject
+
+        org = self._org(org)
+        if org not in self.member_nodes:
+            peer = self.node.member(self.orgs[org], Role.PEER)
+            second = Node.start()
+            with second.database.unit_of_work() as s:
+                for i, name in enumerate(self.orgs):
+                    accounts_service.create_organisation(
+                        s, actor=SYSTEM, name=f"{name} agency", short_name=name,
+                        identity_id=self.analyst[i].identity_id,
+                    )  # fmt: skip
+                fed.create_peer(
+                    s, actor=SYSTEM, name="hub", url="http://testserver/taxii2/", organisation=self.orgs[0],
+                    token=peer.token, collections=[self.collection], local_org=self.orgs[org],
+                )  # fmt: skip
+            self.member_nodes[org] = second
+        second = self.member_nodes[org]
+        report = sync_peer(
+            second.database, "hub", client_options={"transport": ViaTestClient(self.node.client)}
+        )
+        if report.error:
+            self.violation(Violation("sync", self.orgs[org], f"sync failed: {report.error}"))
+        with second.database.unit_of_work(write=False) as s:
+            bodies = s.execute(select(StixObject.body)).scalars().all()
+        self.check_text(org, f"node of {self.orgs[org]} after sync", "\n".join(bodies))
 
     @rule()
     def correlate(self) -> None:
