@@ -93,6 +93,7 @@ class Obj:
     value: str
     modified: datetime
     versions: list[Version] = field(default_factory=list)
+    created: datetime | None = None
     in_taxii: bool = False
     weight: int = 1  # stored objects holding the value (a MISP attribute: the SCO and the indicator)
 
@@ -118,20 +119,25 @@ def _kind(what: str) -> str:
 REGISTRY = Registry()
 
 
+def _ts(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
 def indicator(
-    *, id: str, value: str, name: str, tlp: TLP, modified: datetime, granular: str | None
+    *, id: str, value: str, name: str, tlp: TLP, modified: datetime, granular: str | None, created: datetime
 ) -> dict[str, Any]:
-    ts = modified.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """Recent dates: scoring decays old indicators and matching leaves decayed ones out."""
+    ts = _ts(modified)
     body: dict[str, Any] = {
         "type": "indicator",
         "spec_version": "2.1",
         "id": id,
-        "created": "2026-01-01T00:00:00.000Z",
+        "created": _ts(created),
         "modified": ts,
         "name": name,
         "pattern": f"[domain-name:value = '{value}']",
         "pattern_type": "stix",
-        "valid_from": "2026-01-01T00:00:00Z",
+        "valid_from": _ts(created),
         "indicator_types": ["malicious-activity"],
         "object_marking_refs": [marking_id(tlp)],
     }
@@ -309,7 +315,8 @@ class Alliance(RuleBasedStateMachine):
         value = values[reuse % len(values)] if reuse >= 0 and values else f"{self.marker()}.example.net"
         obj = Obj(id=f"indicator--{uuid.uuid4()}", owner=org, value=value, modified=self.tick())
         v = Version(name=self.marker(), tlp=tlp, granular=self.marker() if granular else None)
-        body = indicator(id=obj.id or "", value=value, name=v.name, tlp=tlp, modified=obj.modified, granular=v.granular)  # fmt: skip
+        obj.created = obj.modified
+        body = indicator(id=obj.id or "", value=value, name=v.name, tlp=tlp, modified=obj.modified, granular=v.granular, created=obj.modified)  # fmt: skip
         status = self.post_objects(self.analyst[org], [body], path)
         self.known_values[org].add(value.split(".")[0])
         if status in (200, 201, 202):
@@ -332,7 +339,13 @@ class Alliance(RuleBasedStateMachine):
         )
         modified = self.tick()
         body = indicator(
-            id=obj.id, value=obj.value, name=v.name, tlp=tlp, modified=modified, granular=v.granular
+            id=obj.id,
+            value=obj.value,
+            name=v.name,
+            tlp=tlp,
+            modified=modified,
+            granular=v.granular,
+            created=obj.created or modified,
         )
         if latest.group:
             body["x_colsec_sharing_group"] = {"name": latest.group, "members": []}
@@ -343,7 +356,7 @@ class Alliance(RuleBasedStateMachine):
         self.touched.append(obj)
 
     @precondition(lambda self: self.objects)
-    @rule(pick=st.integers(0, 1000), who=orgs_idx, path=st.sampled_from(["rest", "import", "taxii", "misp"]))
+    @rule(pick=st.integers(0, 1000), who=orgs_idx, path=st.sampled_from(["rest", "import", "taxii"]))
     def hostile_version(self, pick: int, who: int, path: str) -> None:
         """Another member writes a TLP:CLEAR version of someone else's object: never recorded."""
         obj = self.objects[pick % len(self.objects)]
@@ -355,10 +368,14 @@ class Alliance(RuleBasedStateMachine):
         self.known_ids[who].add(obj.id)
         modified = self.tick()
         body = indicator(
-            id=obj.id, value=obj.value, name=name, tlp=TLP.CLEAR, modified=modified, granular=None
+            id=obj.id,
+            value=obj.value,
+            name=name,
+            tlp=TLP.CLEAR,
+            modified=modified,
+            granular=None,
+            created=obj.created or modified,
         )
-        if path == "misp":
-            path = "import"
         self.post_objects(self.analyst[who], [body], path)
         self.touched.append(obj)
 
