@@ -440,3 +440,46 @@ def test_no_route_answers_5xx_to_any_role(world: World, role: Role) -> None:
         if status >= 500:
             errors.append(f"{method} {path}: {status}")
     assert not errors
+
+
+CSRF_RE = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
+
+
+def _ui_session(w: World, who: Member) -> Any:
+    """A browser session for ``who`` (form posts need the session cookie and its CSRF token)."""
+    from fastapi.testclient import TestClient
+
+    c = TestClient(w.node.app)
+    page = c.get("/login")
+    token = CSRF_RE.search(page.text)
+    assert token, "login page has no CSRF field"
+    r = c.post(
+        "/login",
+        data={
+            "csrf_token": token.group(1),
+            "username": who.username,
+            "password": "correct horse battery",
+            "next": "/",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text[:300]
+    return c
+
+
+def _form_answer(c: Any, url: str, data: dict[str, str]) -> tuple[int, str]:
+    token = CSRF_RE.search(c.get(url).text)
+    r = c.post(url, data={**data, "csrf_token": token.group(1) if token else ""}, follow_redirects=False)
+    flash = re.search(r'class="[^"]*(error|flash)[^"]*"[^>]*>([^<]*)', r.text)
+    return r.status_code, flash.group(2).strip() if flash else ""
+
+
+@pytest.mark.xfail(
+    strict=True, reason="finding 8: an admin of one member mints tokens for another member's users"
+)
+def test_admin_of_another_member_cannot_mint_tokens_for_our_users(world: World) -> None:
+    """The token form of the UI (forms need a session): our user answers as an unknown one."""
+    c = _ui_session(world, world.attackers[Role.ADMIN])
+    theirs = _form_answer(c, "/admin/tokens", {"username": world.victim.username, "name": "x"})
+    absent = _form_answer(c, "/admin/tokens", {"username": world.absent("user"), "name": "x"})
+    assert theirs[0] == absent[0], f"another member's user answers {theirs}, an unknown user {absent}"
