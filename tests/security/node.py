@@ -7,13 +7,16 @@ function-scoped fixtures of tests/conftest.py cannot give; this builds the same 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from colsec.accounts import service as accounts
 from colsec.accounts.models import Organisation
@@ -67,12 +70,26 @@ class Node:
     members: list[Member] = field(default_factory=list)
     _n: int = 0
 
+    schema: str | None = None
+
     @classmethod
-    def start(cls, **settings: Any) -> Node:
+    def start(cls, *, postgres: str | None = None, **settings: Any) -> Node:
+        """A node on a copy of the SQLite template, or on a fresh schema of ``postgres`` (a URL)."""
         folder = Path(tempfile.mkdtemp(prefix="colsec-node-"))
-        path = folder / "colsec.db"
-        shutil.copy(template_db(), path)
-        database = Database(f"sqlite:///{path}")
+        schema = None
+        if postgres:
+            schema = f"sec_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(postgres)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            admin.dispose()
+            sep = "&" if "?" in postgres else "?"
+            database = Database(f"{postgres}{sep}options=-csearch_path%3D{schema}")
+            upgrade(database.engine)
+        else:
+            path = folder / "colsec.db"
+            shutil.copy(template_db(), path)
+            database = Database(f"sqlite:///{path}")
         from colsec.web.app import create_app
 
         conf = Settings(
@@ -84,10 +101,13 @@ class Node:
         app = create_app(conf, database=database)
         client = TestClient(app, raise_server_exceptions=False)
         client.__enter__()
-        return cls(folder=folder, database=database, app=app, client=client)
+        return cls(folder=folder, database=database, app=app, client=client, schema=schema)
 
     def stop(self) -> None:
         self.client.__exit__(None, None, None)
+        if self.schema is not None:
+            with self.database.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
         self.database.dispose()
         shutil.rmtree(self.folder, ignore_errors=True)
 

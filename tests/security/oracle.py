@@ -168,9 +168,11 @@ class Alliance(RuleBasedStateMachine):
 
     shrink = False  # True: raise at the first violation so hypothesis shrinks to a minimal story
 
+    postgres: str | None = None  # a PostgreSQL URL: the alliance's node runs there
+
     def __init__(self) -> None:
         super().__init__()
-        self.node = Node.start()
+        self.node = Node.start(postgres=self.postgres)
         self.n = 0
         self.orgs: list[str] = []
         self.analyst: list[Member] = []

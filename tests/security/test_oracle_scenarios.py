@@ -7,6 +7,7 @@ stays deterministic, and flips from xfail to pass with the fix that closes it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -15,11 +16,17 @@ from colsec.stix.tlp import TLP
 
 from .oracle import REGISTRY, Alliance, Violation
 
+PG_URL = os.environ.get("COLSEC_TEST_DATABASE_URL")
 
-@pytest.fixture
-def alliance() -> Iterator[Alliance]:
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def alliance(request: pytest.FixtureRequest) -> Iterator[Alliance]:
+    if request.param == "postgres" and not PG_URL:
+        pytest.skip("COLSEC_TEST_DATABASE_URL not set: PostgreSQL variant skipped")
     REGISTRY.found.clear()
+    Alliance.postgres = PG_URL if request.param == "postgres" else None
     a = Alliance()
+    Alliance.postgres = None
     a.found_alliance(3)
     yield a
     a.teardown()
