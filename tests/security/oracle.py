@@ -107,7 +107,7 @@ class Registry:
         self.found: dict[tuple[str, str], Violation] = {}
 
     def add(self, v: Violation) -> None:
-        path = re.sub(r"indicator--[0-9a-f-]{36}", "{id}", v.path)
+        path = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "{id}", v.path)
         key = (path, _kind(v.what))
         self.found.setdefault(key, v)
 
@@ -702,7 +702,7 @@ class Alliance(RuleBasedStateMachine):
                 o for o in self.objects
                 if o.value.startswith(m.group(0)) and self.visible(org, o) and not o.versions[-1].revoked
             ]  # fmt: skip
-            hidden = [o for o in self.objects if o.value.startswith(m.group(0)) and o not in holders]
+            hidden = [o for o in self.objects if o.value.startswith(m.group(0)) and not self.visible(org, o)]
             seen = sum(o.weight for o in holders)
             if seen < 2 and hidden:
                 self.violation(Violation("/api/v1/intel/correlations", self.orgs[org],
