@@ -417,7 +417,12 @@ class Alliance(RuleBasedStateMachine):
             and c.get(r.json()["url"], headers=who.headers).json().get("status") == "succeeded"
         ):
             obj = Obj(
-                id=None, owner=org, value=value, modified=self.clock, versions=[Version(name=name, tlp=tlp)]
+                id=None,
+                owner=org,
+                value=value,
+                modified=self.clock,
+                versions=[Version(name=name, tlp=tlp)],
+                weight=2 if fmt == "misp" else 1,
             )
             self.objects.append(obj)
         else:
