@@ -61,7 +61,7 @@ TLP_PARAM = {
 def oracle_settings() -> settings:
     """CI: a bounded run; ``COLSEC_ORACLE_EXAMPLES`` asks for a longer one."""
     long_run = "COLSEC_ORACLE_EXAMPLES" in os.environ
-    examples = int(os.environ.get("COLSEC_ORACLE_EXAMPLES", "6"))
+    examples = int(os.environ.get("COLSEC_ORACLE_EXAMPLES", "12"))
     steps = int(os.environ.get("COLSEC_ORACLE_STEPS", "15"))
     # CI replays the same stories (a stable answer); a long run explores new ones every time.
     return settings(
