@@ -174,7 +174,8 @@ class ViaTestClient(httpx.BaseTransport):
 class Alliance(RuleBasedStateMachine):
     """3-5 member organisations on one node, each with an analyst, a coordinator and an admin."""
 
-    shrink = False  # True: raise at the first violation so hypothesis shrinks to a minimal story
+    # COLSEC_ORACLE_SHRINK=1: raise at the first violation, so hypothesis shrinks it to a minimal story
+    shrink = bool(os.environ.get("COLSEC_ORACLE_SHRINK"))
 
     postgres: str | None = None  # a PostgreSQL URL: the alliance's node runs there
 

@@ -2,7 +2,8 @@
 
 CI runs a bounded number of alliances; ``COLSEC_ORACLE_EXAMPLES=200 pytest -m slow -k oracle -s``
 runs a long one and prints examples, steps and the distinct violations found;
-``COLSEC_ORACLE_POSTGRES=1`` (with ``COLSEC_TEST_DATABASE_URL``) runs it on PostgreSQL.
+``COLSEC_ORACLE_POSTGRES=1`` (with ``COLSEC_TEST_DATABASE_URL``) runs it on PostgreSQL;
+``COLSEC_ORACLE_SHRINK=1`` stops at the first violation and prints the minimal story behind it.
 """
 
 from __future__ import annotations
