@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,16 +166,20 @@ def test_authentication_401_with_challenge(node: Node) -> None:
     assert bearer.status_code == 200
 
 
-def test_no_rights_is_403_and_unlisted(node: Node) -> None:
+def test_finding_10_no_rights_answers_as_missing_and_unlisted(node: Node) -> None:
+    """A collection the caller may neither read nor write answers as a missing one (404), not 403."""
     private = _fresh(node, "org-b-only", can_read=["ORG-B"], can_write=["ORG-B"])
     readonly = _fresh(node, "read-only", can_read=["*"], can_write=[])
     by_role = _fresh(node, "analysts", can_read=["analyst"], can_write=["analyst"])
-    _error(_get(node, private + "objects/"), 403)
-    _error(_get(node, private + "manifest/"), 403)
-    _error(_get(node, private), 403)
-    _error(_post(node, private, {"objects": indicators(1, tag="p")}), 403)
+    missing = node.root_url() + f"collections/{uuid.uuid4()}/"
+    for suffix in ("objects/", "manifest/", ""):
+        hidden, absent = _get(node, private + suffix), _get(node, missing + suffix)
+        _error(hidden, 404)
+        _error(absent, 404)
+        assert hidden.json()["title"] == absent.json()["title"]
+    _error(_post(node, private, {"objects": indicators(1, tag="p")}), 404)
     _error(_post(node, readonly, {"objects": indicators(1, tag="p")}), 403)
-    _error(_post(node, by_role, {"objects": indicators(1, tag="p")}, who="viewer"), 403)
+    _error(_post(node, by_role, {"objects": indicators(1, tag="p")}, who="viewer"), 404)  # no rights at all
     assert _post(node, by_role, {"objects": indicators(1, tag="p")}).status_code == 202
     listed = {c["title"]: c for c in _get(node, node.root_url() + "collections/").json()["collections"]}
     assert "org-b-only" not in listed

@@ -229,16 +229,18 @@ def get_collection(
     collection_id: str,
     need: Literal["any", "read", "write"] = "any",
 ) -> Collection:
-    """The collection, or 404 when it does not exist here; 403 when the caller's rights forbid ``need``."""
+    """The collection, or 404 when it does not exist here; 403 when the caller's rights forbid ``need``.
+
+    A collection the caller may neither read nor write answers exactly as a missing one: its
+    existence is not disclosed to organisations it is not meant for.
+    """
     coll = db.get(Collection, collection_id)
-    if coll is None or coll.api_root != api_root:
+    if coll is None or coll.api_root != api_root or not (_can_read(actor, coll) or _can_write(actor, coll)):
         raise NotFound(f"collection {collection_id} not found in API root {api_root!r}")
     if need == "read" and not _can_read(actor, coll):
         raise Forbidden(f"no read access to collection {collection_id}")
     if need == "write" and not _can_write(actor, coll):
         raise Forbidden(f"no write access to collection {collection_id}")
-    if need == "any" and not (_can_read(actor, coll) or _can_write(actor, coll)):
-        raise Forbidden(f"no access to collection {collection_id}")
     return coll
 
 
