@@ -70,7 +70,14 @@ def _classify(kind: str, value: str) -> tuple[str, str] | None:
 
 
 def read_csv_candidates(text: str) -> Iterator[Candidate]:
-    """Candidates from a CSV text; InvalidInput for an unknown layout or a bad row."""
+    """Candidates from a CSV text; InvalidInput for an unknown layout, a bad row or broken quoting."""
+    try:
+        yield from _read_csv_candidates(text)
+    except csv.Error as exc:  # e.g. a bare carriage return inside an unquoted field
+        raise InvalidInput(f"CSV input is malformed: {exc}") from None
+
+
+def _read_csv_candidates(text: str) -> Iterator[Candidate]:
     if "\x00" in text[:4096]:
         raise InvalidInput("CSV input contains binary data")
     sample = text[:8192]

@@ -193,7 +193,13 @@ class MispEventInfo:
             self.distribution = 1
         sg = event.get("SharingGroup")
         self.sharing_group: dict[str, Any] | None = dict(sg) if isinstance(sg, Mapping) else None
-        self.tags = [t["name"] for t in event.get("Tag") or [] if isinstance(t, Mapping) and "name" in t]
+        tags = event.get("Tag")
+        # Hostile or broken exports put anything in a tag's name: only text names count.
+        self.tags = [
+            t["name"]
+            for t in (tags if isinstance(tags, list) else [])
+            if isinstance(t, Mapping) and isinstance(t.get("name"), str)
+        ]
 
     @property
     def tlp(self) -> TLP | None:
