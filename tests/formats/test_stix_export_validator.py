@@ -102,12 +102,16 @@ def test_url_attributes_that_are_no_urls(shared_data: Path) -> None:
 def test_enterprise_attack_export_validates(
     db: Session, make_account: Callable[..., Any], shared_data: Path
 ) -> None:
-    """ATT&CK Enterprise (24,771 objects, ~4 minutes of stix2-validator here): no error.
+    """ATT&CK Enterprise (24,771 objects, ~1.5 minutes of stix2-validator here): no error.
 
     Its warnings are ATT&CK's own x_mitre_* properties and x-mitre-* types, and
-    external references with a URL and no hash.
+    external references with a URL and no hash.  The export does not depend on the
+    backend, so the validator runs once, on SQLite.
     """
     import gzip
+
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("the export is the same on every backend: validated once, on SQLite")
 
     data = gzip.decompress((shared_data / "attack/enterprise-attack-18.1.stix21.json.gz").read_bytes())
     errors, warns = _validate(_export(db, make_account().actor, data))
