@@ -111,8 +111,13 @@ class Node:
         self.database.dispose()
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def member(self, org: str, role: Role = Role.ANALYST, kind: str = "member") -> Member:
-        """A new user (and its organisation, the first time) with a token, committed."""
+    def member(
+        self, org: str, role: Role = Role.ANALYST, kind: str = "member", *, operator: bool = False
+    ) -> Member:
+        """A new user (and its organisation, the first time) with a token, committed.
+
+        ``operator`` makes an admin the node operator (an organisation admin manages only its own).
+        """
         self._n += 1
         with self.database.unit_of_work() as s:
             o = s.query(Organisation).filter_by(short_name=org).one_or_none()
@@ -124,6 +129,8 @@ class Node:
             u = accounts.create_user(
                 s, actor=SYSTEM, username=username, password="correct horse battery", role=role, org=o
             )
+            if operator:
+                accounts.set_node_operator(s, actor=SYSTEM, user=u, operator=True)
             token = accounts.create_token(s, actor=SYSTEM, user=u)
             actor = accounts.actor_for(s, u)
             m = Member(
