@@ -42,13 +42,19 @@ class DepthScanner:
     runs afterwards refuses anyway.  Memory is one chunk, whatever the input.
     """
 
-    __slots__ = ("_carry", "_in_string", "level", "limit", "what")
+    __slots__ = ("_carry", "_in_string", "_string_bytes", "level", "limit", "max_string_bytes", "what")
 
-    def __init__(self, limit: int = MAX_DEPTH, *, what: str = "document") -> None:
+    def __init__(
+        self, limit: int = MAX_DEPTH, *, what: str = "document", max_string_bytes: int | None = None
+    ) -> None:
         self.limit = limit
         self.what = what
+        # Optional: refuse a string longer than this many bytes of JSON text before anything
+        # holds it (a 64 MB description would otherwise be copied several times over).
+        self.max_string_bytes = max_string_bytes
         self.level = 0
         self._in_string = False
+        self._string_bytes = 0  # bytes of the string still open at the end of the last chunk
         self._carry = b""
 
     def feed(self, data: bytes) -> None:
@@ -65,6 +71,8 @@ class DepthScanner:
         if piece.endswith(b"\\"):
             self._carry = b"\\"
             piece = piece[:-1]
+        if self.max_string_bytes is not None:
+            self._check_strings(piece)
         marks = piece.translate(None, _NOT_STRUCTURE)
         if not marks:
             return
@@ -77,6 +85,28 @@ class DepthScanner:
             raise InvalidInput(depth_message(self.what, self.limit))
         self.level = int(levels[-1])
         self._in_string = bool(inside[-1])
+
+    def _check_strings(self, piece: bytes) -> None:
+        """Track the byte length of strings across chunks (escape pairs already dropped, so a
+        string counts a little short: the bound is generous, never tight)."""
+        assert self.max_string_bytes is not None
+        quotes = np.flatnonzero(np.frombuffer(piece, dtype=np.uint8) == _QUOTE)
+        longest = 0
+        if self._in_string:
+            if not len(quotes):
+                self._string_bytes += len(piece)
+                longest = self._string_bytes
+            else:
+                longest = self._string_bytes + int(quotes[0])
+                quotes = quotes[1:]
+        if len(quotes) >= 2:
+            pairs = quotes[: len(quotes) // 2 * 2].reshape(-1, 2)
+            longest = max(longest, int((pairs[:, 1] - pairs[:, 0] - 1).max()))
+        if len(quotes) % 2:  # a string opens and runs past this chunk
+            self._string_bytes = len(piece) - int(quotes[-1]) - 1
+            longest = max(longest, self._string_bytes)
+        if longest > self.max_string_bytes:
+            raise InvalidInput(f"{self.what} holds a string longer than {self.max_string_bytes:,} bytes")
 
 
 class DepthCheckedStream:

@@ -146,6 +146,10 @@ def create_app(
 
     app.add_middleware(LegacyRootPaths)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(JsonDepthLimit, max_depth=settings.max_json_depth)
+    # A string of N characters is at most 6N bytes of JSON (\uXXXX escapes): nothing the write
+    # gate would accept is refused, and a huge string is refused before the body is held.
+    app.add_middleware(
+        JsonDepthLimit, max_depth=settings.max_json_depth, max_string_bytes=6 * settings.max_string_length
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -100,16 +100,17 @@ class JsonDepthLimit:
     body is scanned when it starts like JSON: FastAPI parses untyped bodies as JSON too.
     """
 
-    def __init__(self, app: Any, max_depth: int) -> None:
+    def __init__(self, app: Any, max_depth: int, max_string_bytes: int | None = None) -> None:
         self.app = app
         self.max_depth = max_depth
+        self.max_string_bytes = max_string_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         media = _json_media(scope) if scope["type"] == "http" else False
         if media is False:
             await self.app(scope, receive, send)
             return
-        scanner = DepthScanner(self.max_depth, what="request body")
+        scanner = DepthScanner(self.max_depth, what="request body", max_string_bytes=self.max_string_bytes)
         taxii = str(scope.get("path", "")).startswith("/taxii2")
         scanning: bool | None = media  # None: decided by the first non-blank byte
 
