@@ -44,7 +44,17 @@ def test_finding_15b_gzip_bomb_refused_while_streaming(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert time.perf_counter() - started < 5
     assert peak < 32 * 1024 * 1024  # never the 64 MB it expands to
-    assert read_maybe_gzip(path, max_decompressed=EXPANDED + 4096).endswith(b'"objects": []}')
+    # under the size cap, the expansion ratio still gives the bomb away after 32 MB
+    started = time.perf_counter()
+    with pytest.raises(TooLarge, match="expands more than 200 times"):
+        read_maybe_gzip(path, max_decompressed=EXPANDED + 4096)
+    assert time.perf_counter() - started < 2
+
+
+def test_finding_15b_real_compressed_intelligence_expands_in_full(shared_data: Path) -> None:
+    """ATT&CK (46 MB, 5x) is past the point where the ratio is checked, and reads whole."""
+    data = read_maybe_gzip(shared_data / "attack/enterprise-attack-18.1.stix21.json.gz")
+    assert len(data) > 40 * 1024 * 1024 and data.rstrip().endswith(b"}")
 
 
 def _run(args: list[str], tmp_path: Path, database: Database, **env: str) -> subprocess.CompletedProcess[str]:

@@ -55,6 +55,11 @@ def gunzip_upload(data: bytes, *, source: str, limit: int) -> bytes:
 
 
 MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024
+# Real intelligence and logs expand 5-20 times (ATT&CK 5x, Sysmon NDJSON 18x); deflate's ceiling is
+# about 1,030x, which only a bomb reaches.  Past the first megabytes, a stream that has expanded
+# more than this is refused at once instead of after gigabytes.
+MAX_RATIO = 200
+RATIO_AFTER = 32 * 1024 * 1024
 
 
 class CappedReader(io.RawIOBase):
@@ -82,7 +87,20 @@ class CappedReader(io.RawIOBase):
             raise TooLarge(
                 f"{self._source}: decompresses to more than {self._limit} bytes (max_decompressed_bytes)"
             )
+        if self._count > RATIO_AFTER:
+            read = self._compressed_read()
+            if read and self._count > MAX_RATIO * read:
+                raise TooLarge(
+                    f"{self._source}: expands more than {MAX_RATIO} times its compressed size "
+                    "(a decompression bomb, not data)"
+                )
         return int(n)
+
+    def _compressed_read(self) -> int:
+        try:
+            return int(self.fileobj.tell())
+        except (AttributeError, OSError, ValueError):
+            return 0
 
     def close(self) -> None:
         self._inner.close()
