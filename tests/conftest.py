@@ -29,7 +29,7 @@ from colsec.migrations import upgrade
 from colsec.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA_CANDIDATES = [REPO.parent / "shared" / "data", Path("/work/shared/data")]
+SHARED_DATA_CANDIDATES = [REPO.parent / "shared" / "data"]
 PG_URL = os.environ.get("COLSEC_TEST_DATABASE_URL")
 
 
