@@ -22,6 +22,7 @@ from sqlalchemy import select
 from colsec.accounts.roles import Role
 from colsec.crisis.alerts import import_alert
 from colsec.db import Database
+from colsec.errors import InvalidInput
 from colsec.formats.cap import CAP12_NS, parse_cap, validate_cap
 from colsec.store.models import AuditEntry
 
@@ -97,3 +98,17 @@ def test_cli_refusal_is_one_line(
     assert "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], r.stderr
+
+
+def test_open_polygon_ring_is_closed_not_refused(shared_data: Path) -> None:
+    """Issue 17 (real-world quirks the XSD tolerates): a ring whose last point is not its first."""
+    ring = "45.0,-111.0 45.5,-111.0 45.5,-110.5 45.0,-110.5"
+    data = _nws_with_empty_polygon(shared_data).replace(
+        b"<polygon></polygon>", f"<polygon>{ring}</polygon>".encode()
+    )
+    msg = parse_cap(data)
+    assert msg.infos[0].areas[0].polygons == [f"{ring} 45.0,-111.0"]
+    validate_cap(data)
+    too_few = data.replace(ring.encode(), b"45.0,-111.0 45.5,-111.0")
+    with pytest.raises(InvalidInput, match="at least four points"):
+        validate_cap(too_few)

@@ -129,12 +129,19 @@ def _check_schema(root: etree._Element, ns: str, version: str) -> None:
 
 
 def _drop_empty_polygons(root: etree._Element, ns: str) -> None:
-    """NWS and others emit ``<polygon></polygon>`` for 'no polygon': the XSD allows it, it says nothing."""
+    """NWS and others emit ``<polygon></polygon>`` for 'no polygon': the XSD allows it, it says nothing.
+
+    Senders also leave a ring open (first point not repeated last), which the XSD allows and
+    every map closes: with three or more distinct points it is closed here the same way.
+    """
     for poly in list(root.iter(f"{{{ns}}}polygon")):
-        if not (poly.text or "").strip() and len(poly) == 0:
+        pairs = (poly.text or "").split()
+        if not pairs and len(poly) == 0:
             parent = poly.getparent()
             if parent is not None:
                 parent.remove(poly)
+        elif len(pairs) >= 3 and pairs[0] != pairs[-1] and len(set(pairs)) >= 3:
+            poly.text = " ".join([*pairs, pairs[0]])
 
 
 def _to_cap12(root: etree._Element, ns: str) -> etree._Element:
