@@ -86,3 +86,22 @@ def test_feed_job_refuses_private_hosts_and_paths(
     assert resp.status_code == 202
     status = client.get(resp.json()["url"], headers=admin.headers).json()
     assert status["status"] == "failed" and "not a global address" in status["error"]["detail"]
+
+
+def test_gzipped_body_imports_like_the_cli(
+    client: TestClient, make_account: Callable[..., Any], shared_data: Path
+) -> None:
+    """Issue 17: a .json.gz posted to the API imports as the CLI and the web form take it; a bomb is 413."""
+    import gzip
+
+    acc = make_account()
+    data = gzip.compress((shared_data / "misp/events/pymisp_asert_long_event.json").read_bytes())
+    resp = client.post("/api/v1/imports", content=data, headers=acc.headers)
+    assert resp.status_code == 202, resp.text
+    status = client.get(resp.json()["url"], headers=acc.headers).json()
+    assert status["status"] == "succeeded" and status["format"] == "misp", status
+    bomb = gzip.compress(b"[" + b" " * (64 * 1024 * 1024) + b"]", compresslevel=9)
+    refused = client.post("/api/v1/imports", content=bomb, headers=acc.headers)
+    assert refused.status_code == 413 and "decompression bomb" in refused.json()["detail"], refused.text
+    cut = client.post("/api/v1/imports", content=data[: len(data) // 2], headers=acc.headers)
+    assert cut.status_code == 422 and cut.json()["error"] == "invalid_input", cut.text

@@ -43,10 +43,16 @@ def gunzip_upload(data: bytes, *, source: str, limit: int) -> bytes:
     if data[:2] != b"\x1f\x8b":
         return data
     inflater = zlib.decompressobj(wbits=31)
+    # Never inflate past what real data could expand to (see MAX_RATIO): a bomb stops there.
+    ceiling = min(limit, max(RATIO_AFTER, MAX_RATIO * len(data)))
     try:
-        out = inflater.decompress(data, limit + 1)
+        out = inflater.decompress(data, ceiling + 1)
         if len(out) > limit:
             raise TooLarge(f"{source}: decompresses to more than {limit} bytes (max_decompressed_bytes)")
+        if len(out) > ceiling:
+            raise TooLarge(
+                f"{source}: expands more than {MAX_RATIO} times its compressed size (a decompression bomb, not data)"
+            )
         if not inflater.eof:
             raise EOFError("compressed data ends before the end-of-stream marker")
     except (EOFError, zlib.error) as exc:

@@ -11,6 +11,7 @@ from colsec.errors import InvalidInput
 from colsec.formats.freetext import extract_candidates, import_candidates
 from colsec.formats.jobs import JobBoard, run_feed_job, run_import_job
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ImportFormat
+from colsec.formats.stix_bundle import gunzip_upload
 from colsec.outbound import from_settings
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.store.gate import WriteLimits
@@ -76,7 +77,8 @@ async def start_import(
     fmt = _format(format)
     settings = get_settings(request)
     level = _tlp(tlp) or TLP_BY_NAME[settings.default_tlp]
-    data = await request.body()
+    # A .json.gz body is taken as the CLI and the web form take it, under the same caps.
+    data = gunzip_upload(await request.body(), source="request body", limit=settings.max_decompressed_bytes)
     if not data.strip():
         raise InvalidInput("request body is empty")
     job = _board(request).create(actor=actor, fmt=fmt, size=len(data))
