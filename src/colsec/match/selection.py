@@ -38,6 +38,7 @@ __all__ = [
     "IndicatorSelection",
     "Mode",
     "decayed_ids",
+    "micros",
     "mode_from_options",
     "parse_at",
     "select_indicators",
@@ -113,7 +114,8 @@ def _iso(us: int) -> str:
     return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _micros(value: Any) -> int | None:
+def micros(value: Any) -> int | None:
+    """Microseconds of a STIX timestamp, or None for anything that is not one."""
     if not isinstance(value, str):
         return None
     try:
@@ -184,7 +186,7 @@ def select_indicators(
         sel.last = queries.Cursor(row.date_added, row.seq)
         body = orjson.loads(row.body)
         ident = str(body["id"])
-        valid_from, valid_until = _micros(body.get("valid_from")), _micros(body.get("valid_until"))
+        valid_from, valid_until = micros(body.get("valid_from")), micros(body.get("valid_until"))
         if body.get("revoked") or row.revoked:
             ex.revoked.append(ident)
             continue

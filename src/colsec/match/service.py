@@ -26,9 +26,8 @@ from colsec.errors import Forbidden, InvalidInput
 from colsec.match.engine import Alert, CompileReport, IndicatorRecord, MatchEngine
 from colsec.match.events import Event
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats, read_lines
-from colsec.match.selection import Mode, decayed_ids, select_indicators
+from colsec.match.selection import Mode, decayed_ids, micros, select_indicators
 from colsec.match.sightings import SightingAggregator
-from colsec.stix.pattern_parse import timestamp_micros
 from colsec.stix.tlp import TLP, marking_id
 from colsec.store import audit, queries
 from colsec.store.derive import DerivedPolicy, Source, derive_policy
@@ -53,15 +52,6 @@ __all__ = [
 OWN_TELEMETRY_TLP = TLP.AMBER
 
 
-def _micros(value: Any) -> int | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return timestamp_micros(value)
-    except ValueError:
-        return None
-
-
 def _indicator_rows(
     db: Session, *, actor: Actor, cursor: queries.Cursor | None, include_revoked: bool
 ) -> Iterator[tuple[IndicatorRecord | None, str, queries.Cursor]]:
@@ -82,8 +72,8 @@ def _indicator_rows(
                 IndicatorRecord(
                     id=body["id"],
                     pattern=body["pattern"],
-                    valid_from=_micros(body.get("valid_from")),
-                    valid_until=_micros(body.get("valid_until")),
+                    valid_from=micros(body.get("valid_from")),
+                    valid_until=micros(body.get("valid_until")),
                     revoked=bool(body.get("revoked") or row.revoked),
                     owner=orgs.get(row.owner_org_id) if row.owner_org_id is not None else None,
                     tlp=TLP(row.tlp).label,
