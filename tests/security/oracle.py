@@ -93,6 +93,11 @@ class Version:
     granular: str | None = None  # a description marker under a TLP:RED granular marking
     revoked: bool = False
 
+    @property
+    def level(self) -> TLP:
+        """The row's TLP: a granular TLP:RED marking makes the whole version TLP:RED."""
+        return max(self.tlp, TLP.RED) if self.granular else self.tlp
+
 
 @dataclass(eq=False)
 class Obj:
@@ -231,7 +236,7 @@ class Alliance(RuleBasedStateMachine):
         members = self.org_db_ids(self.groups[v.group][1]) if v.group else None
         return SharedFacts(
             owner_org_id=self.analyst[obj.owner].org_id,
-            tlp=tlp if tlp is not None else v.tlp,
+            tlp=tlp if tlp is not None else v.level,
             sharing_group_members=members,
         )
 
@@ -255,7 +260,7 @@ class Alliance(RuleBasedStateMachine):
             for v in obj.versions:
                 if self.sees(org, obj, v):
                     markers.add(v.name)
-                    if v.granular and self.sees(org, obj, v, tlp=max(v.tlp, TLP.RED)):
+                    if v.granular:
                         markers.add(v.granular)
         markers.update(m for m, (o, _) in self.private.items() if o == org)
         return markers, ids

@@ -24,11 +24,6 @@ def _report() -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="findings 1, 2, 3, 4, 5, 6, 7, 10: sightings, imports, incidents, group membership, "
-    "older versions, correlations, granular markings, existence answers",
-)
 def test_every_read_path_keeps_the_sharing_policy() -> None:
     REGISTRY.found.clear()
     pg = os.environ.get("COLSEC_TEST_DATABASE_URL") if os.environ.get("COLSEC_ORACLE_POSTGRES") else None

@@ -109,7 +109,6 @@ INT_ROUTES = sorted(
 )
 
 
-@pytest.mark.xfail(strict=True, reason="finding 15: integer path parameters at or above 2^63 answer 500")
 def test_integers_beyond_int64_are_refused(api_node: tuple[Node, list[Member]]) -> None:
     """Every route with an integer path parameter answers 4xx to 2^63 (a 64-bit column overflows)."""
     node, members = api_node
