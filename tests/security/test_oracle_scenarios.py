@@ -120,3 +120,19 @@ def test_finding_6_correlation_with_a_hidden_holder(alliance: Alliance) -> None:
 
 def test_finding_7_granular_marking(alliance: Alliance) -> None:
     _story_ok(alliance, lambda a: a.create(0, TLP.GREEN, -1, True, "rest"))
+
+
+def test_widening_needs_an_explicit_declassification(alliance: Alliance) -> None:
+    """A wider version is refused on every write path; the owner's explicit declassification
+    publishes it, and the earlier TLP:RED version stays the owner's alone."""
+
+    def story(a: Alliance) -> None:
+        a.create(0, TLP.RED, -1, False, "rest")
+        for path in ("rest", "import", "taxii"):
+            a.new_version(0, TLP.GREEN, False, path)
+        assert [v.tlp for v in a.objects[0].versions] == [TLP.RED]
+        a.hostile_version(0, 1, "declassify")
+        a.new_version(0, TLP.GREEN, False, "declassify")
+        assert [v.tlp for v in a.objects[0].versions] == [TLP.RED, TLP.GREEN]
+
+    _story_ok(alliance, story)
