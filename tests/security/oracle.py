@@ -1,10 +1,10 @@
 """The leak oracle: a random alliance does random things; every read path is held to the pure policy.
 
-The model below is the ground truth: it records what each organisation wrote and under which
-markings, and derives from ``colsec.store.policy.may_share`` alone which marker strings each
-organisation may read. Every value, name, description and incident title carries a unique
-marker (``zq00042x``), so one regular-expression scan of every response body is a strong
-oracle: a marker an organisation may not see, found in anything it can read, is a leak.
+The model (``oracle_model``) is the ground truth: it records what each organisation wrote and
+under which markings; ``oracle_reads`` derives from ``colsec.store.policy.may_share`` alone
+which marker strings each organisation may read and holds every read path to it. Every value,
+name, description and incident title carries a unique marker (``zq00042x``), so one
+regular-expression scan of every response body is a strong oracle: a marker an organisation may not see, found in anything it can read, is a leak.
 Write outcomes are taken from the response only for an owner's own writes (a refused write
 is not recorded); non-owner writes are never recorded, whatever the node answers.
 """
@@ -12,172 +12,41 @@ is not recorded); non-owner writes are never recorded, whatever the node answers
 from __future__ import annotations
 
 import os
-import re
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
-from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from colsec.accounts import service as accounts_service
 from colsec.accounts.roles import SYSTEM, Role
-from colsec.errors import ColsecError
-from colsec.formats.registry import ExportFormat
-from colsec.formats.service import ExportFilter, export_selection
-from colsec.stix.tlp import TLP, marking_id
-from colsec.store.policy import Recipient, SharedFacts, may_share
+from colsec.stix.tlp import TLP
 
 from .node import Member, Node
+from .oracle_model import (
+    ALL_TLP,
+    EXPORTS,
+    FINAL_EXPORTS,
+    MARKER,
+    MISP_TLP_TAG,
+    REGISTRY,
+    ROOT,
+    TLP_PARAM,
+    Obj,
+    Version,
+    ViaTestClient,
+    Violation,
+    indicator,
+    oracle_settings,
+)
+from .oracle_reads import ReadPaths
 
-__all__ = ["MARKER", "Alliance", "Violation", "oracle_settings"]
-
-MARKER = re.compile(r"zq\d{5}x")
-ROOT = "root"
-ALL_TLP = [TLP.CLEAR, TLP.GREEN, TLP.AMBER, TLP.AMBER_STRICT, TLP.RED]
-EXPORTS = [ExportFormat.STIX, ExportFormat.CSV, ExportFormat.SURICATA, ExportFormat.ZEEK]
-FINAL_EXPORTS = [ExportFormat.MISP]  # misp-stix is slow (~0.15 s a call): checked once, at the end
-MISP_TLP_TAG = {
-    TLP.CLEAR: "tlp:clear",
-    TLP.GREEN: "tlp:green",
-    TLP.AMBER: "tlp:amber",
-    TLP.AMBER_STRICT: "tlp:amber+strict",
-    TLP.RED: "tlp:red",
-}
-TLP_PARAM = {
-    TLP.CLEAR: "clear",
-    TLP.GREEN: "green",
-    TLP.AMBER: "amber",
-    TLP.AMBER_STRICT: "amber+strict",
-    TLP.RED: "red",
-}
+__all__ = ["MARKER", "REGISTRY", "Alliance", "Violation", "oracle_settings"]
 
 
-def oracle_settings() -> settings:
-    """CI: a bounded run (6 stories, about a minute on 2 cores, beside 3 minutes of fuzzing);
-    ``COLSEC_ORACLE_EXAMPLES`` asks for a longer one."""
-    long_run = "COLSEC_ORACLE_EXAMPLES" in os.environ
-    examples = int(os.environ.get("COLSEC_ORACLE_EXAMPLES", "6"))
-    steps = int(os.environ.get("COLSEC_ORACLE_STEPS", "15"))
-    # CI replays the same stories (a stable answer); a long run explores new ones every time.
-    return settings(
-        max_examples=examples,
-        stateful_step_count=steps,
-        deadline=None,
-        database=None,
-        derandomize=not long_run,
-    )
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One thing an organisation could read that the policy forbids it (or a visible object missing)."""
-
-    path: str
-    org: str
-    what: str
-
-    def __str__(self) -> str:
-        return f"{self.path} [{self.org}]: {self.what}"
-
-
-@dataclass
-class Version:
-    name: str
-    tlp: TLP
-    group: str | None = None
-    granular: str | None = None  # a description marker under a TLP:RED granular marking
-    revoked: bool = False
-
-    @property
-    def level(self) -> TLP:
-        """The row's TLP: a granular TLP:RED marking makes the whole version TLP:RED."""
-        return max(self.tlp, TLP.RED) if self.granular else self.tlp
-
-
-@dataclass(eq=False)
-class Obj:
-    id: str | None  # None: created by an importer that chose the id (MISP, CSV)
-    owner: int
-    value: str
-    modified: datetime
-    versions: list[Version] = field(default_factory=list)
-    created: datetime | None = None
-    in_taxii: bool = False
-    weight: int = 1  # stored objects holding the value (a MISP attribute: the SCO and the indicator)
-
-
-class Registry:
-    """Distinct violations found, kept across examples (the long run prints them)."""
-
-    def __init__(self) -> None:
-        self.examples = 0
-        self.steps = 0
-        self.found: dict[tuple[str, str], Violation] = {}
-
-    def add(self, v: Violation) -> None:
-        path = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "{id}", v.path)
-        key = (path, _kind(v.what))
-        self.found.setdefault(key, v)
-
-
-def _kind(what: str) -> str:
-    return what.split(":", 1)[0]
-
-
-REGISTRY = Registry()
-
-
-def _ts(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def indicator(
-    *, id: str, value: str, name: str, tlp: TLP, modified: datetime, granular: str | None, created: datetime
-) -> dict[str, Any]:
-    """Recent dates: scoring decays old indicators and matching leaves decayed ones out."""
-    ts = _ts(modified)
-    body: dict[str, Any] = {
-        "type": "indicator",
-        "spec_version": "2.1",
-        "id": id,
-        "created": _ts(created),
-        "modified": ts,
-        "name": name,
-        "pattern": f"[domain-name:value = '{value}']",
-        "pattern_type": "stix",
-        "valid_from": _ts(created),
-        "indicator_types": ["malicious-activity"],
-        "object_marking_refs": [marking_id(tlp)],
-    }
-    if granular is not None:
-        body["description"] = f"source detail {granular}"
-        body["granular_markings"] = [{"marking_ref": marking_id(TLP.RED), "selectors": ["description"]}]
-    return body
-
-
-class ViaTestClient(httpx.BaseTransport):
-    """The federation client's transport (httpx) carried over the hub's in-process TestClient."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        r = self.client.request(
-            request.method, str(request.url), headers=dict(request.headers), content=request.read()
-        )
-        headers = [
-            (k, v) for k, v in r.headers.items() if k.lower() not in ("content-encoding", "content-length")
-        ]
-        return httpx.Response(r.status_code, headers=headers, content=r.content, request=request)
-
-
-class Alliance(RuleBasedStateMachine):
+class Alliance(ReadPaths, RuleBasedStateMachine):
     """3-5 member organisations on one node, each with an analyst, a coordinator and an admin."""
 
     # COLSEC_ORACLE_SHRINK=1: raise at the first violation, so hypothesis shrinks it to a minimal story
@@ -229,42 +98,6 @@ class Alliance(RuleBasedStateMachine):
         if org not in self._coordinators:
             self._coordinators[org] = self.node.member(self.orgs[org], Role.COORDINATOR)
         return self._coordinators[org]
-
-    def org_db_ids(self, orgs: set[int]) -> frozenset[int]:
-        return frozenset(self.analyst[i].org_id for i in orgs)
-
-    def facts(self, obj: Obj, v: Version, *, tlp: TLP | None = None) -> SharedFacts:
-        members = self.org_db_ids(self.groups[v.group][1]) if v.group else None
-        return SharedFacts(
-            owner_org_id=self.analyst[obj.owner].org_id,
-            tlp=tlp if tlp is not None else v.level,
-            sharing_group_members=members,
-        )
-
-    def sees(self, org: int, obj: Obj, v: Version, *, tlp: TLP | None = None) -> bool:
-        return may_share(self.facts(obj, v, tlp=tlp), Recipient(self.analyst[org].org_id))
-
-    def visible(self, org: int, obj: Obj) -> bool:
-        """Policy per version: an object is visible only as far as its latest version is."""
-        return self.sees(org, obj, obj.versions[-1])
-
-    def allowed(self, org: int) -> tuple[set[str], set[str]]:
-        """(markers, object ids) the organisation may read."""
-        markers = set(self.known_values[org])
-        ids = set(self.known_ids[org])
-        for obj in self.objects:
-            if not self.visible(org, obj):
-                continue
-            markers.add(obj.value.split(".")[0])
-            if obj.id:
-                ids.add(obj.id)
-            for v in obj.versions:
-                if self.sees(org, obj, v):
-                    markers.add(v.name)
-                    if v.granular:
-                        markers.add(v.granular)
-        markers.update(m for m, (o, _) in self.private.items() if o == org)
-        return markers, ids
 
     def post_objects(
         self, who: Member, objs: list[dict[str, Any]], path: str, *, declassify: bool = False
@@ -617,99 +450,6 @@ class Alliance(RuleBasedStateMachine):
             headers=self.analyst[org].headers,
         )
 
-    # --- the oracle --------------------------------------------------------------------------
-
-    def violation(self, v: Violation) -> None:
-        REGISTRY.add(v)
-        if self.shrink:
-            raise AssertionError(str(v))
-
-    def check_text(self, org: int, path: str, text: str) -> None:
-        markers, ids = self._allowed_cache[org] if hasattr(self, "_allowed_cache") else self.allowed(org)
-        asked = re.search(r"indicator--[0-9a-f-]{36}", path)
-        if asked:  # an id the reader itself asked for may be echoed back (as for an absent id)
-            ids = ids | {asked.group(0)}
-        for m in set(MARKER.findall(text)) - markers:
-            self.violation(Violation(path, self.orgs[org], self.describe(m)))
-        for obj in self.objects:
-            if obj.id and obj.id not in ids and obj.id in text:
-                latest = obj.versions[-1]
-                self.violation(
-                    Violation(
-                        path,
-                        self.orgs[org],
-                        f"hidden id: {obj.id} of {self.orgs[obj.owner]} ({latest.tlp.name}, group {latest.group})",
-                    )
-                )
-
-    def describe(self, m: str) -> str:
-        """'<category>: detail' for a marker; the category names the kind of leak."""
-        if m in self.private:
-            org, why = self.private[m]
-            return f"{why}: {m} known only to {self.orgs[org]}"
-        holders = [o for o in self.objects if o.value.startswith(m)]
-        if holders:
-            what = ", ".join(
-                f"{self.orgs[o.owner]} {o.versions[-1].tlp.name}/{o.versions[-1].group}" for o in holders
-            )
-            return f"value: {m} held by {what}"
-        for obj in self.objects:
-            latest = obj.versions[-1]
-            for i, v in enumerate(obj.versions):
-                if v.name == m:
-                    cat = "latest version" if i == len(obj.versions) - 1 else "older version"
-                    return (
-                        f"{cat}: {m} name of version {i + 1}/{len(obj.versions)} ({v.tlp.name}, group {v.group}) "
-                        f"of {self.orgs[obj.owner]}'s object, latest {latest.tlp.name}/{latest.group}"
-                        f"{' revoked' if latest.revoked else ''}"
-                    )
-                if v.granular == m:
-                    return (
-                        f"granular: {m} TLP:RED description of {self.orgs[obj.owner]}'s {v.tlp.name} object"
-                    )
-        return f"unknown: {m}"
-
-    def reads(self, org: int, objs: list[Obj], exports: list[ExportFormat]) -> Iterator[tuple[str, str]]:
-        """Every read path as (path, text) for one organisation."""
-        c = self.node.client
-        h = self.analyst[org].headers
-        taxii = {**h, "Accept": "application/taxii+json;version=2.1"}
-        base = f"/taxii2/{ROOT}/collections/{self.collection}"
-        for url in (
-            "/api/v1/objects?limit=1000",
-            "/api/v1/objects?limit=1000&version=all",
-            "/api/v1/objects?limit=1000&type=sighting",
-            "/api/v1/stats",
-            "/api/v1/intel/correlations",
-            "/api/v1/intel/alerts",
-            "/api/v1/crisis/incidents",
-            "/api/v1/sharing-groups",
-            f"{base}/objects/?match[version]=all",
-            f"{base}/manifest/?match[version]=all",
-            "/intel",
-            "/intel?q=example.net",
-            "/",
-        ):
-            yield url, c.get(url, headers=taxii if url.startswith("/taxii2") else h).text
-        for fmt in exports:
-            with self.node.database.unit_of_work(write=False) as s:
-                try:
-                    files = export_selection(s, actor=self.analyst[org].actor, fmt=fmt, flt=ExportFilter())
-                except ColsecError as exc:  # a refusal is an answer too: its message is scanned
-                    files = {"error": str(exc).encode()}
-            yield f"export {fmt.value}", "\n".join(b.decode("utf-8", "replace") for b in files.values())
-        for obj in objs:
-            if obj.id is None:
-                continue
-            for url in (
-                f"/api/v1/objects/{obj.id}?version=all",
-                f"/api/v1/intel/objects/{obj.id}/related",
-                f"/intel/{obj.id}",
-            ):
-                yield url, c.get(url, headers=h).text
-            for url in (f"{base}/objects/{obj.id}/?match[version]=all", f"{base}/objects/{obj.id}/versions/"):
-                yield url, c.get(url, headers=taxii).text
-
     @invariant()
     def every_read_path_keeps_the_policy(self) -> None:
         if not self.orgs:
@@ -718,60 +458,3 @@ class Alliance(RuleBasedStateMachine):
         sample = list(dict.fromkeys(self.touched + self.objects[-2:]))
         self.touched = []
         self.check_all(sample, EXPORTS)
-
-    def check_all(self, sample: list[Obj], exports: list[ExportFormat]) -> None:
-        self._allowed_cache = {i: self.allowed(i) for i in range(len(self.orgs))}
-        try:
-            for org in range(len(self.orgs)):
-                for path, text in self.reads(org, sample, exports):
-                    self.check_text(org, path, text)
-                self.check_listing(org)
-                self.check_correlations(org)
-        finally:
-            del self._allowed_cache
-
-    def check_correlations(self, org: int) -> None:
-        """A correlation the reader sees must be made of holders it sees: two at least, counted right."""
-        r = self.node.client.get("/api/v1/intel/correlations?limit=500", headers=self.analyst[org].headers)
-        for entry in r.json().get("correlations", []):
-            m = MARKER.search(str(entry.get("value", "")))
-            if not m:
-                continue
-            holders = [
-                o for o in self.objects
-                if o.value.startswith(m.group(0)) and self.visible(org, o) and not o.versions[-1].revoked
-            ]  # fmt: skip
-            hidden = [o for o in self.objects if o.value.startswith(m.group(0)) and not self.visible(org, o)]
-            seen = sum(o.weight for o in holders)
-            if seen < 2 and hidden:
-                self.violation(Violation("/api/v1/intel/correlations", self.orgs[org],
-                    f"correlation: {m.group(0)} listed while the reader sees {seen} holder(s); "
-                    f"hidden: {', '.join(self.orgs[o.owner] + ' ' + o.versions[-1].tlp.name for o in hidden)}"))  # fmt: skip
-            if entry.get("visible_objects") is not None and entry["visible_objects"] > seen:
-                self.violation(Violation("/api/v1/intel/correlations", self.orgs[org],
-                    f"correlation count: {m.group(0)} counts {entry['visible_objects']} visible objects, "
-                    f"the policy allows {seen}"))  # fmt: skip
-
-    def check_listing(self, org: int) -> None:
-        """The REST list shows exactly the visible objects the model knows (latest version each)."""
-        r = self.node.client.get(
-            "/api/v1/objects?limit=1000&type=indicator", headers=self.analyst[org].headers
-        )
-        listed = {o["id"]: o for o in r.json().get("objects", [])}
-        for obj in self.objects:
-            if obj.id is None:
-                continue
-            if self.visible(org, obj) and obj.id not in listed:
-                self.violation(
-                    Violation("/api/v1/objects", self.orgs[org], f"missing: visible {obj.id} not listed")
-                )
-            elif (
-                obj.id in listed
-                and listed[obj.id].get("name") != obj.versions[-1].name
-                and self.visible(org, obj)
-            ):
-                self.violation(
-                    Violation(
-                        "/api/v1/objects", self.orgs[org], f"stale: {obj.id} latest is not the owner's latest"
-                    )
-                )
