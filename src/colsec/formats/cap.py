@@ -105,6 +105,8 @@ def _safe_tree(data: bytes) -> etree._Element:
         ) from None
     except safe_et.ParseError as exc:
         raise InvalidInput(f"CAP document is not well-formed XML: {exc}") from None
+    except LookupError as exc:  # an encoding declaration Python does not know
+        raise InvalidInput(f"CAP document declares an unknown character encoding: {exc}") from None
     parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
