@@ -555,3 +555,18 @@ def test_sco_write_answers_as_a_fresh_one(world: World) -> None:
     assert (theirs.status_code, theirs.json()) == (absent.status_code, absent.json())
     mine = c.get(f"/api/v1/objects/{sco('198.51.100.61', TLP.RED)['id']}", headers=world.victim.headers)
     assert mine.json()["object_marking_refs"] == [marking_id(TLP.RED)]
+
+
+@pytest.mark.parametrize("route", sorted(HELD_ID_WRITES))
+def test_held_id_write_answers_alike_seen_or_not(world: World, route: tuple[str, str]) -> None:
+    """The documented residual stays one answer: a non-owner's write of a held SDO id is refused
+    the same way whether the writer may read the object (TLP:GREEN) or not (TLP:RED)."""
+    green = _indicator(f"indicator--{uuid.uuid4()}", TLP.GREEN)
+    r = world.node.client.post("/api/v1/objects", json=green, headers=world.victim.headers)
+    assert r.status_code == 201, r.text
+    who = world.attackers[Role.ANALYST]
+    _, probe = TABLE[route]
+    seen = _answer(world, who, probe, green["id"])
+    unseen = _answer(world, who, probe, world.ids["object"])
+    assert seen == unseen
+    assert any(m in seen[2] for m in HELD_ID_REFUSALS), seen

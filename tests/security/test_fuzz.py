@@ -25,14 +25,28 @@ MAX_RSS_GROWTH_MB = 256
 # Crashes found by fuzzing, not yet fixed: target -> what. Whether a short budget reaches them
 # depends on the machine, so these marks are not strict; the regression tests below are.
 KNOWN: dict[str, str] = {
-    "cap": "LookupError escapes parse_cap on an unknown XML encoding declaration "
-    "(POST /api/v1/crisis/alerts/import answers 500)",
+    "misp": "MISP importer crashes: MISP_HUGE_TIMESTAMP, MISP_TYPE_NOT_A_STRING",
 }
+MISP_CRASHES = {
+    "timestamp": "OverflowError in misp_to_stix._ts_from_epoch on an event timestamp beyond time_t "
+    "(the import job fails as internal_error)",
+    "type": "TypeError in misp_validate._check_attribute on an attribute type that is a list "
+    "(the import job fails as internal_error)",
+}
+MISP_HUGE_TIMESTAMP = (
+    b'{"Event": {"uuid": "5f1b1c1e-0000-4000-8000-000000000001", "info": "x", "date": "2026-11-01",'
+    b' "timestamp": "99999999999999999999", "Attribute": [{"uuid": "5f1b1c1e-0000-4000-8000-000000000002",'
+    b' "type": "domain", "category": "Network activity", "value": "a.example.net", "to_ids": true,'
+    b' "timestamp": "1700000000"}]}}'
+)
+MISP_TYPE_NOT_A_STRING = MISP_HUGE_TIMESTAMP.replace(b'"99999999999999999999"', b'"1700000000"').replace(
+    b'"type": "domain"', b'"type": []'
+)
+# Regression inputs of crashes found earlier (fixed): each is invalid input, refused as such.
 CAP_UNKNOWN_ENCODING = (
     b'<?xml version="1.0" encoding="UT8"?>'
     b'<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x</identifier></alert>'
 )
-# Regression inputs of crashes found earlier (fixed): each is invalid input, refused as such.
 CSV_BARE_CR = b"type,value,\rcomment\nip,198.51.100.1,x\n"
 MISP_TAG_NOT_A_STRING = (
     b'{"Event": {"uuid": "5f1b1c1e-0000-4000-8000-000000000001", "info": "x", "distribution": "1",'
@@ -104,11 +118,29 @@ def test_misp_tag_that_is_not_a_string_is_invalid_input() -> None:
         pass
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN["cap"])
 def test_cap_unknown_xml_encoding_is_invalid_input() -> None:
+    """A LookupError escaped parse_cap on an unknown XML encoding declaration (HTTP 500)."""
     from colsec.errors import ColsecError
 
     try:
         TARGETS["cap"].run(CAP_UNKNOWN_ENCODING)
+    except ColsecError:
+        pass
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(MISP_HUGE_TIMESTAMP, id="timestamp",
+                     marks=pytest.mark.xfail(strict=True, reason=MISP_CRASHES["timestamp"])),
+        pytest.param(MISP_TYPE_NOT_A_STRING, id="type",
+                     marks=pytest.mark.xfail(strict=True, reason=MISP_CRASHES["type"])),
+    ],
+)  # fmt: skip
+def test_misp_out_of_range_values_are_invalid_input(data: bytes) -> None:
+    from colsec.errors import ColsecError
+
+    try:
+        TARGETS["misp"].run(data)
     except ColsecError:
         pass
