@@ -94,7 +94,10 @@ def _esc(value: str) -> str:
 
 
 def _ts_from_epoch(value: object) -> datetime:
-    return datetime.fromtimestamp(int(str(value)), UTC)
+    try:
+        return datetime.fromtimestamp(int(str(value)), UTC)
+    except (OverflowError, OSError, ValueError):  # beyond what a clock can say, or not a number
+        raise InvalidInput(f"timestamp {str(value)[:40]!r} is not a time in epoch seconds") from None
 
 
 def _fmt_milli(dt: datetime) -> str:

@@ -41,7 +41,7 @@ def _check_attribute(attr: Any, where: str, types: Any) -> None:
     if not isinstance(attr, Mapping):
         raise InvalidInput(f"{where}: attribute must be a JSON object")
     t = attr.get("type")
-    if t not in types.types:
+    if not isinstance(t, str) or t not in types.types:
         raise InvalidInput(f"{where}: unknown MISP attribute type {t!r}")
     if attr.get("value") is None:
         raise InvalidInput(f"{where} ({t}): attribute has no value")
