@@ -90,7 +90,9 @@ class Alliance(ReadPaths, RuleBasedStateMachine):
         return f"zq{self.n:05d}x"
 
     def tick(self) -> datetime:
-        self.clock += timedelta(seconds=1)
+        """A ``modified`` later than any version so far: the node dates the versions it makes
+        (group attach, revocation) with its own clock, so ours follows the real one."""
+        self.clock = max(self.clock + timedelta(milliseconds=1), datetime.now(UTC))
         return self.clock
 
     def coordinator(self, org: int) -> Member:
