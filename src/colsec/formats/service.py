@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
-from colsec.formats import adapters
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ExportFormat, ImportFormat
 from colsec.formats.sensor_values import MIN_PREFIX_V4, MIN_PREFIX_V6
 from colsec.stix.ids import canonical_timestamp
@@ -170,12 +169,7 @@ def import_source(
 
 SENSOR_FORMATS = frozenset({ExportFormat.SURICATA, ExportFormat.ZEEK, ExportFormat.VALUES})
 # Formats that carry networks, rendered with the node's over-broad-network floor.
-NETWORK_RENDERERS = {
-    ExportFormat.SURICATA: adapters.render_suricata_files,
-    ExportFormat.ZEEK: adapters.render_zeek_file,
-    ExportFormat.CSV: adapters.render_csv_file,
-    ExportFormat.VALUES: adapters.render_values_file,
-}
+NETWORK_FORMATS = frozenset({ExportFormat.SURICATA, ExportFormat.ZEEK, ExportFormat.CSV, ExportFormat.VALUES})
 
 
 @dataclass
@@ -244,8 +238,14 @@ def export_selection(
         from colsec.match.selection import sensor_objects
 
         objects = sensor_objects(db, org_id=org, objects=objects, everything=flt.all_indicators)
-    if fmt in NETWORK_RENDERERS:
-        return NETWORK_RENDERERS[fmt](
-            objects, min_prefix_v4=flt.min_prefix_v4, min_prefix_v6=flt.min_prefix_v6
-        )
+    if fmt in NETWORK_FORMATS:
+        from colsec.formats import adapters  # the registry imports adapters: not at module level
+
+        render = {
+            ExportFormat.SURICATA: adapters.render_suricata_files,
+            ExportFormat.ZEEK: adapters.render_zeek_file,
+            ExportFormat.CSV: adapters.render_csv_file,
+            ExportFormat.VALUES: adapters.render_values_file,
+        }[fmt]
+        return render(objects, min_prefix_v4=flt.min_prefix_v4, min_prefix_v6=flt.min_prefix_v6)
     return EXPORTERS[fmt].render(objects)
