@@ -450,3 +450,18 @@ def test_finding_11_backoff_doubles_up_to_the_cap_and_then_expires(database: Dat
         past = datetime.now(UTC) - timedelta(seconds=1)
         s.execute(update(LoginThrottle).values(blocked_until=past))
         assert not throttle.is_blocked(s, username="someone", source="198.51.100.1")  # a wait, not a lock
+
+
+def test_finding_08_node_wide_work_is_the_operators(client, make_account) -> None:  # type: ignore[no-untyped-def]
+    """Rebuilding every correlation of the node, or another member's user's address: operator only."""
+    admin_a = make_account(Role.ADMIN, "ORG-A")
+    user_b = make_account(Role.ANALYST, "ORG-B")
+    operator = make_account(Role.ADMIN, "ORG-A", operator=True)
+    rebuild = "/api/v1/intel/correlations/rebuild"
+    assert client.post(rebuild, headers=admin_a.headers).status_code == 403
+    assert client.post(rebuild, headers=operator.headers).status_code == 200
+    path = f"/api/v1/users/{user_b.user.username}"
+    body = {"email": "soc@org-b.example"}
+    assert client.patch(path, json=body, headers=admin_a.headers).status_code == 404
+    r = client.patch(path, json=body, headers=operator.headers)
+    assert r.status_code == 200 and r.json()["email"] == "soc@org-b.example", r.text

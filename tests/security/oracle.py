@@ -143,7 +143,7 @@ class Alliance(ReadPaths, RuleBasedStateMachine):
             self.analyst.append(self.node.member(org, Role.ANALYST))
             self.known_values.append(set())
             self.known_ids.append(set())
-        self.admin = self.node.member(self.orgs[0], Role.ADMIN)
+        self.admin = self.node.member(self.orgs[0], Role.ADMIN, operator=True)
         from colsec.accounts.roles import SYSTEM
 
         with self.node.database.unit_of_work() as s:

@@ -24,15 +24,9 @@ MAX_RSS_GROWTH_MB = 256
 
 # Crashes found by fuzzing, not yet fixed: target -> what. Whether a short budget reaches them
 # depends on the machine, so these marks are not strict; the regression tests below are.
-KNOWN: dict[str, str] = {
-    "misp": "MISP importer crashes: MISP_HUGE_TIMESTAMP, MISP_TYPE_NOT_A_STRING",
-}
-MISP_CRASHES = {
-    "timestamp": "OverflowError in misp_to_stix._ts_from_epoch on an event timestamp beyond time_t "
-    "(the import job fails as internal_error)",
-    "type": "TypeError in misp_validate._check_attribute on an attribute type that is a list "
-    "(the import job fails as internal_error)",
-}
+KNOWN: dict[str, str] = {}
+# Crashes found by fuzzing and fixed (each was an internal_error of the import job):
+# OverflowError on an event timestamp beyond time_t; TypeError on an attribute type that is a list.
 MISP_HUGE_TIMESTAMP = (
     b'{"Event": {"uuid": "5f1b1c1e-0000-4000-8000-000000000001", "info": "x", "date": "2026-11-01",'
     b' "timestamp": "99999999999999999999", "Attribute": [{"uuid": "5f1b1c1e-0000-4000-8000-000000000002",'
@@ -131,10 +125,8 @@ def test_cap_unknown_xml_encoding_is_invalid_input() -> None:
 @pytest.mark.parametrize(
     "data",
     [
-        pytest.param(MISP_HUGE_TIMESTAMP, id="timestamp",
-                     marks=pytest.mark.xfail(strict=True, reason=MISP_CRASHES["timestamp"])),
-        pytest.param(MISP_TYPE_NOT_A_STRING, id="type",
-                     marks=pytest.mark.xfail(strict=True, reason=MISP_CRASHES["type"])),
+        pytest.param(MISP_HUGE_TIMESTAMP, id="timestamp"),
+        pytest.param(MISP_TYPE_NOT_A_STRING, id="type"),
     ],
 )  # fmt: skip
 def test_misp_out_of_range_values_are_invalid_input(data: bytes) -> None:

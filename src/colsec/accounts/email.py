@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import User
-from colsec.accounts.roles import Actor, Role
+from colsec.accounts.roles import Actor
 from colsec.errors import Forbidden, InvalidInput, NotFound
 from colsec.store import audit
 
@@ -53,8 +53,7 @@ def get_user(db: Session, username: str) -> User:
 def set_email(db: Session, *, actor: Actor, user: User, email: str) -> User:
     """Set (or clear, with an empty string) ``user``'s address; the user, their org's admin or the node."""
     own = actor.user_id is not None and actor.user_id == user.id
-    org_admin = actor.role == Role.ADMIN and actor.org_id == user.organisation_id
-    if not (own or org_admin or actor.is_system):
+    if not (own or actor.manages(user.organisation_id)):
         raise Forbidden("only the user or an administrator of their organisation may change this address")
     user.email = normalise_email(email)
     db.flush()

@@ -21,7 +21,7 @@ from colsec.intel.models import Vulnerability
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
 from colsec.outbound import from_settings
 from colsec.settings import Settings
-from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
+from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_operator, require_role
 from colsec.web.params import MAX_ID, CursorQuery, IdPath
 
 router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
@@ -53,7 +53,8 @@ def list_correlations(
 
 
 @router.post("/correlations/rebuild")
-def rebuild_correlations(db: DbDep, actor: Admin) -> dict[str, Any]:
+def rebuild_correlations(db: DbDep, actor: Annotated[Actor, Depends(require_operator)]) -> dict[str, Any]:
+    """Recompute every correlation of the node: the node operator's, not any organisation admin's."""
     stats = rebuild(db, config=CorrelationConfig(cap=config().cap, benign=benign_lookup(db)))
     return {
         "active": stats.active,

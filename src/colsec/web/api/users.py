@@ -53,6 +53,6 @@ def update_me(body: EmailIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
 def update_user(username: str, body: EmailIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Administrators change the address of their own organisation's users (others: 403/404)."""
     user = get_user(db, username)
-    if actor.org_id != user.organisation_id and not actor.is_system:
+    if actor.org_id != user.organisation_id and not actor.is_operator:
         raise NotFound(f"user {username!r} not found")  # another organisation's users are not listed
     return _out(db, set_email(db, actor=actor, user=user, email=body.email))
