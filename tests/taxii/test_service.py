@@ -103,7 +103,7 @@ def test_rights_by_org_role_and_everyone(database: Database) -> None:
         assert service.get_collection(s, actor=analyst_a, api_root="root", collection_id=cid, need="write")
         with pytest.raises(Forbidden):
             service.get_collection(s, actor=viewer_a, api_root="root", collection_id=cid, need="write")
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound):  # no rights at all: answered as a missing collection
             service.get_collection(s, actor=peer_b, api_root="root", collection_id=cid, need="read")
         with pytest.raises(NotFound):
             service.get_collection(s, actor=analyst_a, api_root="other", collection_id=cid)
