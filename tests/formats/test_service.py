@@ -240,8 +240,13 @@ def test_suricata_export_from_store(
     import_source(
         db, actor=acc.actor, data=(shared_data / "misp/events/pymisp_asert_long_event.json").read_bytes()
     )
+    # Every indicator of the (2015) event: this checks the rules, not which ones are still in force,
+    # which depends on whether scoring ran on import.
     files = export_selection(
-        db, actor=acc.actor, fmt=ExportFormat.SURICATA, flt=ExportFilter(types=["indicator"])
+        db,
+        actor=acc.actor,
+        fmt=ExportFormat.SURICATA,
+        flt=ExportFilter(types=["indicator"], all_indicators=True),
     )
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
