@@ -189,15 +189,3 @@ def webhooks_add(url: str, secret: str, as_user: AsUser = None, org: OrgOption =
         hook = create_webhook(session, actor=acting_for(session, as_user=as_user, org=org), url=url, secret=secret,
                               outbound=from_settings(Settings()))  # fmt: skip
         console.print(f"webhook {hook.id} → {hook.url}")
-
-
-@webhooks_app.command("deliver")
-def webhooks_deliver() -> None:
-    """Send pending webhook deliveries now (retries failed ones up to the attempt limit)."""
-    from colsec.cli.common import get_database
-    from colsec.intel.notify import deliver_pending
-    from colsec.outbound import from_settings
-    from colsec.settings import Settings
-
-    n = deliver_pending(get_database().engine, outbound=from_settings(Settings()))
-    console.print(f"{n} delivery(ies) sent")

@@ -1,8 +1,7 @@
 """Crisis response over the JSON API: thin routes onto ``colsec.crisis.service``.
 
-Routes that change state run their own unit of work (``_common.run_unit``) and deliver
-queued e-mail/webhook notifications after it committed; the ticker picks up anything a
-crashed process left behind.
+Routes that change state run their own unit of work (``_common.run_unit``); the e-mails
+and webhook events they cause are outbox rows in it, delivered by the outbox's workers.
 """
 
 from __future__ import annotations
@@ -29,8 +28,8 @@ router.include_router(alerts.router)
 def install(app: FastAPI) -> None:
     """Mount the router; a node that owns its database also runs the crisis ticker.
 
-    The ticker closes consultations at their deadline, sends reminders and retries
-    deliveries every ``TICK_SECONDS`` in a worker thread.  An app built around an
+    The ticker closes consultations at their deadline and sends reminders every
+    ``TICK_SECONDS`` in a worker thread.  An app built around an
     injected database (tests, embedding) has ``state.database`` already and calls
     ``tick`` itself.
     """

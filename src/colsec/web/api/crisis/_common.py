@@ -1,4 +1,4 @@
-"""Shared pieces of the crisis API: the caller filter and the unit of work that delivers after commit."""
+"""Shared pieces of the crisis API: the caller filter and the route's unit of work."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Role
-from colsec.crisis.notify import deliver_pending
 from colsec.errors import Forbidden
-from colsec.web.deps import ActorDep, get_database, get_settings
+from colsec.web.deps import ActorDep, get_database
 
 
 def people_only(actor: ActorDep) -> None:
@@ -26,7 +25,8 @@ T = TypeVar("T")
 
 
 def run_unit(request: Request, work: Callable[[Session], T]) -> T:
-    """One unit of work begun and committed in the same worker thread, then delivery.
+    """One unit of work begun and committed in the same worker thread (its e-mails and webhooks are
+    outbox rows in it, delivered by the outbox's workers, never here).
 
     Holding a write transaction across FastAPI's threadpool hops (endpoint, then the
     session dependency's teardown) lets 40 waiting writers starve the one that must
@@ -34,6 +34,4 @@ def run_unit(request: Request, work: Callable[[Session], T]) -> T:
     """
     database = get_database(request)
     with database.unit_of_work() as db:
-        result = work(db)
-    deliver_pending(database, get_settings(request))
-    return result
+        return work(db)

@@ -115,7 +115,7 @@ def register_webhook(data: WebhookIn, request: Request, actor: ActorDep) -> Any:
 
 @router.post("/tick")
 def run_tick(request: Request, actor: ActorDep) -> dict[str, Any]:
-    """Close due consultations, send reminders and deliver notifications now (coordinators)."""
+    """Close due consultations and send reminders now (coordinators); the outbox delivers them."""
     from colsec.crisis.access import require_role
 
     require_role(actor, Role.COORDINATOR, doing="run the crisis ticker")
