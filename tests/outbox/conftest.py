@@ -54,7 +54,9 @@ def deliver(database: Database, senders: dict[str, Any]) -> Callable[..., int]:
     return run
 
 
-def add_endpoint(database: Database, org_id: int, url: str, *, register: str = "crisis", secret: str = SECRET) -> int:
+def add_endpoint(
+    database: Database, org_id: int, url: str, *, register: str = "crisis", secret: str = SECRET
+) -> int:
     """An active endpoint of ``org_id`` in the crisis or intel register (committed)."""
     from colsec.crisis.models import Webhook as CrisisWebhook
     from colsec.intel.models import Webhook as IntelWebhook

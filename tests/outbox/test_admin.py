@@ -26,7 +26,9 @@ def dead(database: Database, make_account: Callable[..., Any], hooks: WebhookRec
     for acc in accounts.values():
         add_endpoint(database, acc.org.id, hooks.url)
     with database.unit_of_work() as s:
-        notify(s, kind="incident.reported", subject="x", webhook_org_ids=[a.org.id for a in accounts.values()])
+        notify(
+            s, kind="incident.reported", subject="x", webhook_org_ids=[a.org.id for a in accounts.values()]
+        )
         s.execute(update(OutboxMessage).values(status=Status.DEAD, attempts=8, last_error="HTTP 503"))
     return accounts
 
@@ -80,7 +82,9 @@ def _login(client: TestClient, username: str, password: str) -> str:
     return found.group(1)
 
 
-def test_the_admin_page_lists_dead_rows_and_retries(client: TestClient, dead: dict[str, Any], database: Database) -> None:
+def test_the_admin_page_lists_dead_rows_and_retries(
+    client: TestClient, dead: dict[str, Any], database: Database
+) -> None:
     nm = dead["NM"]
     csrf = _login(client, nm.user.username, nm.password)
     html = client.get("/admin/outbox").text

@@ -51,11 +51,17 @@ def test_webhook_and_email_are_delivered_once_signed(
     assert hooks.attempts == {} and mail.attempts == {}  # queued, not sent, by the change itself
     assert deliver() == 2
     assert deliver() == 0  # nothing left due
-    assert hooks.refused == [] and list(hooks.attempts.values()) == [1] and list(mail.attempts.values()) == [1]
-    (event, body), = hooks.effects.values()
+    assert (
+        hooks.refused == [] and list(hooks.attempts.values()) == [1] and list(mail.attempts.values()) == [1]
+    )
+    ((event, body),) = hooks.effects.values()
     assert event == "incident.reported" and b"DDoS 0" in body
-    (rcpt, msg), = mail.effects.values()
-    assert rcpt == ["analyst@nm.example.org"] and msg["Subject"] == "DDoS 0" and msg["From"] == "node@example.org"
+    ((rcpt, msg),) = mail.effects.values()
+    assert (
+        rcpt == ["analyst@nm.example.org"]
+        and msg["Subject"] == "DDoS 0"
+        and msg["From"] == "node@example.org"
+    )
     assert msg["X-Colsec-Idempotency-Key"].startswith("notification:")
     assert all(r.status == Status.DELIVERED and r.delivered_at and r.attempts == 1 for r in _rows(database))
 
@@ -121,7 +127,11 @@ def test_an_expired_lease_is_taken_over_a_live_one_is_not(
     _event(database, member, email=False)
     now = datetime.now(UTC)
     with database.unit_of_work() as s:  # as a deliverer that died during its first attempt leaves it
-        s.execute(update(OutboxMessage).values(status=Status.SENDING, attempts=1, lease_owner="gone", lease_until=now + timedelta(seconds=30)))
+        s.execute(
+            update(OutboxMessage).values(
+                status=Status.SENDING, attempts=1, lease_owner="gone", lease_until=now + timedelta(seconds=30)
+            )
+        )
     assert deliver(now=now) == 0 and hooks.attempts == {}
     assert deliver(now=now + timedelta(seconds=31)) == 1
     (row,) = _rows(database)
@@ -136,7 +146,11 @@ def test_a_row_whose_deliverers_keep_dying_goes_dead(
     now = datetime.now(UTC)
     policy = RetryPolicy(max_attempts=2)
     with database.unit_of_work() as s:
-        s.execute(update(OutboxMessage).values(status=Status.SENDING, attempts=2, lease_owner="gone", lease_until=now))
+        s.execute(
+            update(OutboxMessage).values(
+                status=Status.SENDING, attempts=2, lease_owner="gone", lease_until=now
+            )
+        )
     assert deliver(now=now + timedelta(seconds=1), policy=policy) == 0
     (row,) = _rows(database)
     assert row.status == Status.DEAD and "lease expired" in (row.last_error or "") and hooks.attempts == {}

@@ -34,7 +34,13 @@ def test_a_rolled_back_change_leaves_no_outbox_row(database: Database, member: A
         pass
 
     with pytest.raises(Boom), database.unit_of_work() as s:
-        notify(s, kind="incident.reported", subject="x", user_ids=[member.user.id], webhook_org_ids=[member.org.id])
+        notify(
+            s,
+            kind="incident.reported",
+            subject="x",
+            user_ids=[member.user.id],
+            webhook_org_ids=[member.org.id],
+        )
         assert _count_in(s) == 2  # visible inside the change's own transaction...
         raise Boom
     assert _count(database) == 0 and _count(database, Notification) == 0  # ...and gone with it
@@ -61,7 +67,9 @@ def test_a_committed_change_leaves_exactly_its_rows(database: Database, member: 
         assert rows[1].payload["target"] == "incident:1" and "secret" not in str(rows[1].payload)
 
 
-def test_a_user_without_address_gets_no_email_row(database: Database, make_account: Callable[..., Any]) -> None:
+def test_a_user_without_address_gets_no_email_row(
+    database: Database, make_account: Callable[..., Any]
+) -> None:
     acc = make_account(Role.ANALYST, org="SD")
     with database.unit_of_work() as s:
         assert notify(s, kind="k", subject="s", user_ids=[acc.user.id]) == 1

@@ -17,7 +17,9 @@ def test_a_fresh_signature_verifies_and_returns_its_timestamp() -> None:
     t = int(time.time())
     assert verify(SECRET, BODY, sign(SECRET, BODY, timestamp=t)) == t
     header = signing.headers(SECRET, BODY, event="alert", idempotency_key="alert:1:webhook:2")
-    assert header[signing.IDEMPOTENCY_HEADER] == "alert:1:webhook:2" and header[signing.EVENT_HEADER] == "alert"
+    assert (
+        header[signing.IDEMPOTENCY_HEADER] == "alert:1:webhook:2" and header[signing.EVENT_HEADER] == "alert"
+    )
     assert verify(SECRET, BODY, header[signing.SIGNATURE_HEADER])
 
 

@@ -32,7 +32,9 @@ def list_cmd(
 ) -> None:
     """Deliveries, newest first, with their attempts and last error."""
     with open_session(write=False) as s:
-        table = Table("id", "channel", "event", "destination", "status", "attempts", "next attempt", "last error")
+        table = Table(
+            "id", "channel", "event", "destination", "status", "attempts", "next attempt", "last error"
+        )
         for m in list_messages(s, actor=resolve_actor(s, as_user), status=status, limit=limit):
             table.add_row(
                 str(m.id), m.channel, m.event, m.destination, m.status, str(m.attempts),

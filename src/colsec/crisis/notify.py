@@ -95,7 +95,9 @@ def notify(
     org_ids = sorted(set(webhook_org_ids))
     if org_ids:
         hooks = db.execute(
-            select(Webhook.id, Webhook.organisation_id).where(Webhook.organisation_id.in_(org_ids), Webhook.active)
+            select(Webhook.id, Webhook.organisation_id).where(
+                Webhook.organisation_id.in_(org_ids), Webhook.active
+            )
         ).all()
         event_id = uuid.uuid4().hex
         event = {"event": kind, "id": event_id, "subject": subject, "target": target, "data": payload or {}}

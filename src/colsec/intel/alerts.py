@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from colsec.accounts.models import Organisation
 from colsec.db import is_sqlite
 from colsec.errors import NotFound
-from colsec.outbox import Channel, Outgoing, put
 from colsec.intel.models import Alert, AlertObject, AlertRecipient, Webhook
+from colsec.outbox import Channel, Outgoing, put
 from colsec.stix.ids import now_timestamp
 from colsec.store.models import StixObject
 from colsec.store.policy import visible_clause
@@ -37,6 +37,7 @@ __all__ = [
     "raise_alert",
     "visible_seqs",
 ]
+
 
 def _insert(db: Session, table: Any) -> Any:
     return sqlite.insert(table) if is_sqlite(db) else postgresql.insert(table)

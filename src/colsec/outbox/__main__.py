@@ -24,7 +24,9 @@ from colsec.settings import Settings
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colsec.outbox", description=__doc__)
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between polls when idle")
-    parser.add_argument("--lease", type=float, default=DEFAULT_POLICY.lease.total_seconds(), help="lease seconds")
+    parser.add_argument(
+        "--lease", type=float, default=DEFAULT_POLICY.lease.total_seconds(), help="lease seconds"
+    )
     parser.add_argument("--worker-id", default=f"{socket.gethostname()}:{os.getpid()}")
     args = parser.parse_args(argv)
     settings = Settings()

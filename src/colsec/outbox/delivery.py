@@ -67,7 +67,8 @@ class RetryPolicy:
 
     def backoff(self, attempts: int) -> timedelta:
         """Wait before attempt ``attempts + 1``: base, 2×base, 4×base ... up to ``cap``."""
-        return min(self.base * (2 ** max(0, attempts - 1)), self.cap)
+        wait: timedelta = self.base * (2 ** max(0, attempts - 1))
+        return min(wait, self.cap)
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -167,7 +168,9 @@ def _done(database: Database, message_id: int, now: datetime) -> None:
         db.execute(
             update(m)
             .where(m.id == message_id, m.status.in_([Status.SENDING, Status.PENDING]))
-            .values(status=Status.DELIVERED, delivered_at=now, lease_owner=None, lease_until=None, last_error=None)
+            .values(
+                status=Status.DELIVERED, delivered_at=now, lease_owner=None, lease_until=None, last_error=None
+            )
         )
 
 

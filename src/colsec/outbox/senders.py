@@ -34,7 +34,13 @@ __all__ = ["EmailSender", "WebhookSender", "make_poller", "make_senders"]
 
 
 def _register(name: str) -> object:
-    return table(name, column("id", Integer), column("url", String), column("secret", String), column("active", Boolean))
+    return table(
+        name,
+        column("id", Integer),
+        column("url", String),
+        column("secret", String),
+        column("active", Boolean),
+    )
 
 
 # The endpoint registers share one shape; the outbox reads them by name so it imports no domain.
@@ -109,7 +115,9 @@ class EmailSender:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 smtp.send_message(msg)
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500) from exc
+            raise DeliveryFailed(
+                f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryFailed(f"SMTP: {exc or type(exc).__name__}") from exc
 

@@ -45,16 +45,25 @@ def put(db: Session, messages: Iterable[Outgoing]) -> int:
     now = utcnow()
     rows = [
         {
-            "channel": m.channel.value, "destination": m.destination, "event": m.event[:60],
-            "payload": dict(m.payload), "idempotency_key": m.idempotency_key, "org_id": m.org_id,
-            "status": Status.PENDING.value, "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "channel": m.channel.value,
+            "destination": m.destination,
+            "event": m.event[:60],
+            "payload": dict(m.payload),
+            "idempotency_key": m.idempotency_key,
+            "org_id": m.org_id,
+            "status": Status.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
         }  # fmt: skip
         for m in messages
     ]
     if not rows:
         return 0
     dialect = sqlite if is_sqlite(db) else postgresql
-    stmt = dialect.insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    stmt = (
+        dialect.insert(OutboxMessage).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
     return len(db.execute(stmt.returning(OutboxMessage.id)).all())
 
 
@@ -98,10 +107,14 @@ def retry(db: Session, *, actor: Actor, message_id: int) -> OutboxMessage:
     done = db.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, OutboxMessage.status.in_([Status.DEAD, Status.PENDING]))
-        .values(status=Status.PENDING, attempts=0, next_attempt_at=utcnow(), lease_owner=None, lease_until=None)
+        .values(
+            status=Status.PENDING, attempts=0, next_attempt_at=utcnow(), lease_owner=None, lease_until=None
+        )
     )
     if getattr(done, "rowcount", 0) != 1:
-        raise Conflict(f"outbox message {message_id} is {message.status}; only dead or pending ones are retried")
+        raise Conflict(
+            f"outbox message {message_id} is {message.status}; only dead or pending ones are retried"
+        )
     db.refresh(message)
     audit.record(db, actor=actor, action="outbox.retry", target=f"outbox:{message_id}")
     return message

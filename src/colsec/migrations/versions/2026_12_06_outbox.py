@@ -25,7 +25,9 @@ TS = sa.DateTime(timezone=True)
 def upgrade() -> None:
     outbox = op.create_table(
         "outbox_message",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("destination", sa.String(length=1000), nullable=False),
         sa.Column("event", sa.String(length=60), nullable=False),
@@ -41,7 +43,10 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.Column("delivered_at", TS, nullable=True),
         sa.ForeignKeyConstraint(
-            ["org_id"], ["organisation.id"], name=op.f("fk_outbox_message_org_id_organisation"), ondelete="CASCADE"
+            ["org_id"],
+            ["organisation.id"],
+            name=op.f("fk_outbox_message_org_id_organisation"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_message")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_outbox_message_idempotency_key")),
@@ -104,7 +109,9 @@ def downgrade() -> None:
     with op.batch_alter_table("crisis_notification") as batch:
         batch.add_column(sa.Column("claimed_at", TS, nullable=True))
         batch.add_column(sa.Column("email_error", sa.Text(), nullable=False, server_default=""))
-        batch.add_column(sa.Column("email_status", sa.String(length=12), nullable=False, server_default="sent"))
+        batch.add_column(
+            sa.Column("email_status", sa.String(length=12), nullable=False, server_default="sent")
+        )
         batch.create_index("ix_crisis_notification_email_status", ["email_status"], unique=False)
     op.create_table(
         "crisis_webhook_delivery",
@@ -128,7 +135,9 @@ def downgrade() -> None:
     op.create_index(op.f("ix_crisis_webhook_delivery_webhook_id"), "crisis_webhook_delivery", ["webhook_id"])
     op.create_table(
         "alert_delivery",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("alert_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("webhook_id", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
@@ -139,7 +148,10 @@ def downgrade() -> None:
             ["alert_id"], ["alert.id"], name=op.f("fk_alert_delivery_alert_id_alert"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["webhook_id"], ["webhook.id"], name=op.f("fk_alert_delivery_webhook_id_webhook"), ondelete="CASCADE"
+            ["webhook_id"],
+            ["webhook.id"],
+            name=op.f("fk_alert_delivery_webhook_id_webhook"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_delivery")),
         sa.UniqueConstraint("alert_id", "webhook_id", name=op.f("uq_alert_delivery_alert_id_webhook_id")),
