@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from email import message_from_bytes
@@ -38,6 +39,7 @@ class _Ledger:
         self.effects: dict[str, Any] = {}
         self.refused: list[str] = []
         self.status = 204
+        self.delay = 0.0  # seconds each webhook request takes
         self.hang: Callable[[str, int], bool] = lambda _key, _n: False
         self.release = threading.Event()
         self.arrived = threading.Event()
@@ -75,6 +77,7 @@ class WebhookReceiver(_Ledger):
                 key = self.headers[IDEMPOTENCY_HEADER]
                 if ledger.apply(key, (self.headers[EVENT_HEADER], body)):
                     ledger.release.wait(30)
+                time.sleep(ledger.delay)
                 self.send_response(ledger.status)
                 self.end_headers()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,3 +175,31 @@ def test_concurrent_deliverers_never_send_a_row_twice(
         t.join(60)
     assert sum(counts) == 30 and len(hooks.effects) == 30
     assert set(hooks.attempts.values()) == {1}  # no row claimed by two deliverers
+
+
+def test_a_batch_longer_than_its_lease_keeps_its_rows(
+    database: Database, member: Any, hooks: WebhookReceiver, senders: dict[str, Any]
+) -> None:
+    """Leases are extended as the batch goes on, so a second deliverer never takes a live row."""
+    add_endpoint(database, member.org.id, hooks.url)
+    _event(database, member, email=False, n=4)
+    hooks.delay = 0.3
+    policy = RetryPolicy(lease=timedelta(seconds=0.5))
+    done = threading.Event()
+    taken: list[int] = []
+
+    def rival() -> None:
+        time.sleep(0.1)  # the first deliverer has claimed the batch by now (one short transaction)
+        while not done.is_set():
+            taken.append(deliver_due(database, worker_id="rival", senders=senders, policy=policy))
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=rival)
+    thread.start()
+    try:
+        first = deliver_due(database, worker_id="first", senders=senders, policy=policy, limit=4)
+    finally:
+        done.set()
+        thread.join(10)
+    assert first == 4 and sum(taken) == 0  # 4 × 0.3 s outlasts the 0.5 s lease, yet nothing was taken
+    assert len(hooks.effects) == 4 and set(hooks.attempts.values()) == {1}

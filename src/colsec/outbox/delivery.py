@@ -3,8 +3,8 @@
 A deliverer claims a batch in one short write transaction (PostgreSQL: ``FOR UPDATE
 SKIP LOCKED``, so concurrent deliverers take disjoint rows; SQLite: writers are
 serialised by ``BEGIN IMMEDIATE``), counting the attempt and leasing each row to
-itself.  Each row's lease is renewed just before its send, so a slow batch never lets
-a live send be taken over.  A deliverer killed mid-send leaves a ``sending`` row whose
+itself.  Once half the lease has gone, each row's lease is renewed just before its
+send, so a slow batch never lets a live send be taken over.  A deliverer killed mid-send leaves a ``sending`` row whose
 lease runs out; it is then due again and another deliverer sends it once more with
 the same idempotency key, which the receiver uses to drop the duplicate: effects
 happen exactly once, attempts at least once.  Failures back off exponentially; after
@@ -94,10 +94,15 @@ def deliver_due(
     ``now`` fixes the clock (tests step through backoff and lease expiry with it).
     """
     clock = _clock(now)
+    leased_until = clock() + policy.lease
     claimed = _claim(database, worker_id, list(senders), limit, clock(), policy)
+    ours = {m.id for m in claimed}
     delivered = 0
-    for message in claimed:
-        if not _renew(database, message.id, worker_id, clock() + policy.lease):
+    for i, message in enumerate(claimed):
+        if clock() + policy.lease / 2 > leased_until:  # half the lease gone: extend the rest of the batch
+            leased_until = clock() + policy.lease
+            ours = _renew(database, [m.id for m in claimed[i:]], worker_id, leased_until)
+        if message.id not in ours:
             continue  # our lease ran out and another deliverer has the row now
         try:
             senders[message.channel].send(message)
@@ -150,15 +155,17 @@ def _claim(
     return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
 
 
-def _renew(database: Database, message_id: int, worker_id: str, until: datetime) -> bool:
+def _renew(database: Database, ids: list[int], worker_id: str, until: datetime) -> set[int]:
+    """Extend our lease on ``ids``; returns those still ours."""
     m = OutboxMessage
     with database.unit_of_work() as db:
-        res = db.execute(
+        rows = db.execute(
             update(m)
-            .where(m.id == message_id, m.status == Status.SENDING, m.lease_owner == worker_id)
+            .where(m.id.in_(ids), m.status == Status.SENDING, m.lease_owner == worker_id)
             .values(lease_until=until)
-        )
-    return getattr(res, "rowcount", 0) == 1
+            .returning(m.id)
+        ).scalars()
+        return set(rows)
 
 
 def _done(database: Database, message_id: int, now: datetime) -> None:

@@ -54,6 +54,7 @@ class WebhookSender:
         self.database = database
         self.outbound = outbound
         self.timeout = timeout
+        self.tls = httpx.create_ssl_context()  # one per sender: building it costs more than a send
 
     def _endpoint(self, destination: str) -> tuple[str, str]:
         name, _, ident = destination.partition(":")
@@ -76,7 +77,7 @@ class WebhookSender:
             raise DeliveryFailed(exc.message, permanent=True) from exc
         signed = headers(secret, body, event=message.event, idempotency_key=message.idempotency_key)
         try:
-            with guarded_client(self.outbound, timeout=self.timeout) as client:
+            with guarded_client(self.outbound, timeout=self.timeout, verify=self.tls) as client:
                 resp = client.post(url, content=body, headers=signed)
         except httpx.HTTPError as exc:
             raise DeliveryFailed(f"{url}: {exc or type(exc).__name__}") from exc
