@@ -75,7 +75,7 @@ def child(mode: str, path: str, no_store: bool) -> None:
     if mode == "ours":
         if no_store:
             from colsec.formats.misp_to_stix import convert_event
-            from colsec.formats.safejson import loads
+            from colsec.jsonutil import loads
 
             for _ in convert_event(loads(data)):
                 n_objects += 1
