@@ -26,10 +26,10 @@ from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.accounts.service import get_org_by_name
 from colsec.db import is_sqlite
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
-from colsec.federation.models import Peer
 from colsec.stix.tlp import TLP
 from colsec.store import audit
 from colsec.store.models import ObjectRecipient, SharingGroup, SharingGroupMember, StixObject
+from colsec.store.peers import Peer
 from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.service import import_objects
 from colsec.store.versions import latest_for_owner, next_modified
