@@ -9,7 +9,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 SCANNED = ("src", "tests", "bench", "docs", ".ci")
 TOP_FILES = ("README.md", "Makefile", "pyproject.toml")
-SUFFIXES = {".py", ".md", ".toml", ".txt", ".cfg", ".ini", ".sh", ".yml", ".yaml", ".html", ".po", ".mako", ""}
+SUFFIXES = {
+    ".py",
+    ".md",
+    ".toml",
+    ".txt",
+    ".cfg",
+    ".ini",
+    ".sh",
+    ".yml",
+    ".yaml",
+    ".html",
+    ".po",
+    ".mako",
+    "",
+}
 # An absolute path into a home, the build host's work tree or a fixed temporary folder; the
 # look-behind leaves URL paths such as ``/taxii2/root/`` alone.
 MACHINE_PATH = re.compile(r"(?<![\w.:/~-])/(?:work|home|root|Users|tmp)/")

@@ -91,5 +91,3 @@ def sharing_for(info: MispEventInfo | None, fallback: TLP) -> Sharing:
     if tag_tlp is not None:
         return Sharing(tag_tlp)
     return Sharing(by_distribution)
-
-

@@ -27,6 +27,7 @@ __all__ = [
     "Cpe",
     "CpeMatch",
     "compare_versions",
+    "list_vulnerabilities",
     "load_kev",
     "load_nvd",
     "match_vulnerability",
@@ -263,3 +264,11 @@ def load_nvd(db: Session, paths: Iterable[Path]) -> list[str]:
             changed.append(cve)
     db.flush()
     return changed
+
+
+def list_vulnerabilities(db: Session, *, kev: bool | None = None, limit: int = 100) -> list[Vulnerability]:
+    """The public catalogue (KEV / NVD), newest CVE first; ``kev`` keeps only (or drops) KEV entries."""
+    stmt = select(Vulnerability).order_by(Vulnerability.cve.desc()).limit(limit)
+    if kev is not None:
+        stmt = stmt.where(Vulnerability.in_kev.is_(kev))
+    return list(db.execute(stmt).scalars())
