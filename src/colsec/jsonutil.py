@@ -15,6 +15,7 @@ spend memory quadratic in the nesting of a hostile document before they refuse i
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "DepthScanner",
     "check_depth",
     "check_text_depth",
+    "load_file",
     "loads",
 ]
 
@@ -172,3 +174,18 @@ def loads(
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"{what} is not valid JSON: {exc}") from None
+
+
+def load_file(path: Path, *, what: str | None = None, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """A JSON file from outside (a download, an operator's folder) under the limits of ``loads``;
+    a missing, unreadable or oversized file is an InvalidInput (or TooLarge) naming it."""
+    name = what or str(path)
+    try:
+        if path.stat().st_size > max_bytes:
+            raise TooLarge(f"{name} is larger than {max_bytes} bytes")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"{name} not found") from None
+    except OSError as exc:
+        raise InvalidInput(f"{name} cannot be read: {exc.strerror or exc}") from None
+    return loads(data, what=name, max_bytes=max_bytes)
