@@ -13,16 +13,23 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.crisis import service
+from colsec.crisis.states import OFFER, aware
 
-__all__ = ["as_aware", "awaiting_consultations", "situation"]
+__all__ = ["NEXT_OFFER_STEPS", "as_aware", "awaiting_consultations", "situation"]
 
 _OVER = ("closed", "reviewed")
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
+# Where an offer can go next, from the domain's own state machine (who may take a step is
+# decided when it is taken).
+NEXT_OFFER_STEPS: dict[str, tuple[str, ...]] = {
+    state: tuple(to for to, sources in OFFER.items() if state in sources)
+    for state in dict.fromkeys(s for sources in OFFER.values() for s in sources)
+}
+
 
 def as_aware(dt: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=UTC)
+    return None if dt is None else aware(dt)
 
 
 def awaiting_consultations(db: Session, *, actor: Actor) -> list[dict[str, Any]]:

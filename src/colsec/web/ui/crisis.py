@@ -104,19 +104,10 @@ def resource_board(request: Request, db: DbDep, actor: PageActor, request_id: Id
         "offers": svc.list_offers(db, request_id=request_id),
         "resources": {r.id: r for r in svc.list_resources(db)},
         "my_resources": svc.list_resources(db, capability=req.capability, org_id=actor.org_id),
-        "next_steps": NEXT_OFFER_STEPS,
+        "next_steps": views.NEXT_OFFER_STEPS,
         "orgs": organisations_by_id(db),
     }
     return page(request, "ui/crisis_request.html", ctx, actor=actor)
-
-
-# Where an offer can go next (the domain decides who may take each step).
-NEXT_OFFER_STEPS: dict[str, tuple[str, ...]] = {
-    "offered": ("accepted", "declined"),
-    "accepted": ("committed",),
-    "committed": ("deployed",),
-    "deployed": ("demobilised",),
-}
 
 
 @router.post("/crisis/requests/{request_id}/offers")
