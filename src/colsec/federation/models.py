@@ -8,7 +8,7 @@ from sqlalchemy import DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colsec.db_base import Base, BigId, utcnow
-from colsec.store.peers import Peer  # federation/push.py and scheduler.py still import it from here
+from colsec.store.peers import Peer  # federation/push.py still imports it from here
 
 __all__ = ["Peer", "PeerCursor"]
 
