@@ -18,7 +18,6 @@ from colsec.errors import ColsecError
 from colsec.web.deps import client_address, get_database, get_optional_actor, get_settings, login_throttle
 from colsec.web.i18n import LANGUAGES
 from colsec.web.sessions import CSRF_FIELD, credential_fingerprint, current_session
-from colsec.web.ui import data
 from colsec.web.ui.render import CsrfFailed, ensure_session, form_data, page, set_session
 
 router = APIRouter(include_in_schema=False)
@@ -105,7 +104,7 @@ async def switch_language(request: Request) -> Response:
     actor = get_optional_actor(request)
     if actor is not None:
         with get_database(request).unit_of_work() as db:
-            data.set_user_language(db, actor=actor, language=lang)
+            accounts.set_user_language(db, actor=actor, language=lang)
     sess, _ = ensure_session(request)
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
     set_session(request, response, sess.with_lang(lang))
