@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from colsec.cli import accounts, core, federation, formats, intel, match, taxii
+from colsec.cli import accounts, core, federation, formats, intel, jobs, match, taxii
 from colsec.cli import crisis as crisis_cli
 from colsec.cli.common import allow_new_node
 
@@ -52,6 +52,7 @@ taxii.register(app)
 intel.register(app)
 match.register(app)
 crisis_cli.register(app)
+jobs.register(app)
 
 
 def main() -> None:
