@@ -95,6 +95,8 @@ def run_import(ctx: JobContext, *, limits: WriteLimits | None = None) -> dict[st
             limits=limits,
             declassify=bool(ctx.payload.get("declassify")),
         )
+    # On SQLite the import's own transaction holds the write lock: progress lands here at the latest.
+    ctx.report(report.received, report.received, force=True)
     return dict(report.to_dict())
 
 

@@ -299,7 +299,7 @@ class JobRunner:
         job.result = result
         job.error = error
         job.finished_at = now
-        job.lease_owner = job.lease_until = None
+        job.lease_until = None  # the owner stays: who ran (or last held) the job
         if error is None and job.total is not None:
             job.processed = max(job.processed, job.total)
         s.execute(delete(JobBlob).where(JobBlob.job_id == job.id))
