@@ -217,3 +217,23 @@ def test_embedded_runner_starts_and_stops(database: Database) -> None:
     finally:
         runner.stop(5)
     assert runner._thread is None
+
+
+def test_progress_reported_under_the_handlers_own_write_lock_is_held_live(database: Database) -> None:
+    """On SQLite the import's transaction holds the write lock: progress lives on the runner until its end."""
+    seen: dict[str, Any] = {}
+
+    def handler(ctx: JobContext) -> None:
+        with ctx.database.unit_of_work() as s:
+            s.execute(select(1))  # a write transaction: on SQLite, BEGIN IMMEDIATE holds the lock
+            started = time.monotonic()
+            ctx.report(7, 10, force=True)
+            seen["waited"] = time.monotonic() - started
+            seen["view"] = queue.to_dict(_job(database, ctx.job_id), runner.live_progress(ctx.job_id))
+
+    runner = _runner(database, {"echo": handler})
+    job_id = _enqueue(database)
+    runner.run_once()
+    assert (seen["view"]["processed"], seen["view"]["total"]) == (7, 10)
+    assert seen["waited"] < 1.0  # the report never waits out the lock
+    assert runner.live_progress(job_id) is None and _job(database, job_id).status == "succeeded"

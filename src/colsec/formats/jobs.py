@@ -116,11 +116,11 @@ def run_feed(ctx: JobContext, *, outbound: OutboundPolicy = DENY_ALL) -> dict[st
     return dict(report.to_dict())
 
 
-def import_view(job: Job) -> dict[str, Any]:
+def import_view(job: Job, live: tuple[int, int | None] | None = None) -> dict[str, Any]:
     """The import API's view of a job: the job, plus the format detected and the upload's size."""
     payload = job.payload or {}
     return {
-        **queue.to_dict(job),
+        **queue.to_dict(job, live),
         "format": (job.result or {}).get("format") or payload.get("format"),
         "bytes": payload.get("bytes", 0),
         "url": f"/api/v1/imports/{job.id}",

@@ -182,8 +182,14 @@ def _iso(value: datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
-def to_dict(job: Job) -> dict[str, Any]:
-    """The public view of a job (never its payload: it may hold another caller's input)."""
+def to_dict(job: Job, live: tuple[int, int | None] | None = None) -> dict[str, Any]:
+    """The public view of a job (never its payload: it may hold another caller's input).
+
+    ``live`` is progress the worker running the job holds but could not write yet.
+    """
+    processed, total = job.processed, job.total
+    if live is not None and job.status == JobStatus.RUNNING.value:
+        processed, total = max(processed, live[0]), live[1] if live[1] is not None else total
     return {
         "id": job.id,
         "kind": job.kind,
@@ -191,8 +197,8 @@ def to_dict(job: Job) -> dict[str, Any]:
         "username": job.username,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
-        "processed": job.processed,
-        "total": job.total,
+        "processed": processed,
+        "total": total,
         "created_at": _iso(job.created_at),
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),

@@ -129,6 +129,7 @@ class JobRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._inflight: set[str] = set()
+        self._live: dict[str, tuple[int, int | None]] = {}  # progress not yet written (SQLite lock)
         self._periods: dict[str, int] = {}
         self._pruned_at = 0.0
 
@@ -257,6 +258,7 @@ class JobRunner:
             self._complete(claimed, outcome)
         finally:
             self._inflight.discard(claimed.id)
+            self._live.pop(claimed.id, None)
 
     def _complete(self, claimed: _Claimed, outcome: dict[str, Any]) -> None:
         now = utcnow()
@@ -309,8 +311,18 @@ class JobRunner:
         while not done.wait(interval):
             self._beat(claimed)
 
+    def live_progress(self, job_id: str) -> tuple[int, int | None] | None:
+        """Progress of a job running here whose last report could not be written yet.
+
+        On SQLite an import's transaction holds the write lock until it ends; the web app
+        that embeds this runner shows these counts meanwhile.
+        """
+        return self._live.get(job_id)
+
     def _beat(self, claimed: _Claimed, **values: Any) -> None:
         now = utcnow()
+        if "processed" in values:
+            self._live[claimed.id] = (values["processed"], values.get("total"))
         stmt = (
             update(Job)
             .where(Job.id == claimed.id, Job.lease_owner == self.worker_id, Job.attempts == claimed.attempt)

@@ -16,6 +16,7 @@ from colsec.formats.registry import EXPORTERS, IMPORTERS, ImportFormat
 from colsec.formats.stix_bundle import gunzip_upload
 from colsec.jobs import queue
 from colsec.stix.tlp import TLP, TLP_BY_NAME
+from colsec.web.api.jobs import live_progress
 from colsec.web.deps import ActorDep, DbDep, get_settings, require_role
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -93,12 +94,12 @@ def start_feed(request: Request, db: DbDep, actor: Operator, body: dict[str, Any
 
 
 @router.get("/{job_id}")
-def job_status(db: DbDep, actor: ActorDep, job_id: str) -> dict[str, Any]:
+def job_status(request: Request, db: DbDep, actor: ActorDep, job_id: str) -> dict[str, Any]:
     """Status and progress of an import, read from the job table (any worker, any process)."""
     job = queue.get(db, job_id, actor)
     if job.kind not in (IMPORT_KIND, FEED_KIND):
         raise NotFound(f"import job {job_id} not found")
-    return import_view(job)
+    return import_view(job, live_progress(request, job))
 
 
 @router.post("/candidates")

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from colsec.jobs import queue
-from colsec.jobs.models import JobStatus
+from colsec.jobs.models import Job, JobStatus
 from colsec.web.deps import ActorDep, DbDep
 
+__all__ = ["live_progress", "router"]
+
 router = APIRouter(prefix="/api/v1/jobs", tags=["jobs"])
+
+
+def live_progress(request: Request, job: Job) -> tuple[int, int | None] | None:
+    """Counts the app's own worker holds for a running job (SQLite writes them only at its end)."""
+    runner = getattr(request.app.state, "job_runner", None)
+    return runner.live_progress(job.id) if runner is not None else None
 
 
 @router.get("")
@@ -27,5 +35,6 @@ def list_jobs(
 
 
 @router.get("/{job_id}")
-def get_job(db: DbDep, actor: ActorDep, job_id: str) -> dict[str, Any]:
-    return queue.to_dict(queue.get(db, job_id, actor))
+def get_job(request: Request, db: DbDep, actor: ActorDep, job_id: str) -> dict[str, Any]:
+    job = queue.get(db, job_id, actor)
+    return queue.to_dict(job, live_progress(request, job))

@@ -27,6 +27,7 @@ from colsec.formats.stix_bundle import gunzip_upload
 from colsec.jobs import queue
 from colsec.jobs.models import Job
 from colsec.stix.tlp import TLP, TLP_BY_NAME
+from colsec.web.api.jobs import live_progress
 from colsec.web.deps import DbDep, get_settings
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
@@ -52,27 +53,28 @@ class ImportJob:
     error: str | None = None
 
     @classmethod
-    def from_job(cls, job: Job) -> ImportJob:
+    def from_job(cls, job: Job, live: tuple[int, int | None] | None = None) -> ImportJob:
         payload = job.payload or {}
         error = job.error or {}
+        progress = queue.to_dict(job, live)
         return cls(
             id=job.id,
             user_id=(payload.get("actor") or {}).get("user_id"),
             name=str(payload.get("name") or ""),
             fmt=str((job.result or {}).get("format") or payload.get("format") or ""),
             size=int(payload.get("bytes") or 0),
-            processed=job.processed,
-            expected=job.total if job.total is not None else payload.get("expected"),
+            processed=progress["processed"],
+            expected=progress["total"] if progress["total"] is not None else payload.get("expected"),
             state={"succeeded": "done", "failed": "failed"}.get(job.status, "running"),
             report=job.result,
             error=str(error.get("detail") or error.get("reason") or "") or None,
         )
 
 
-def _own_job(db: Any, job_id: str, actor: Actor) -> ImportJob:
+def _own_job(request: Request, db: Any, job_id: str, actor: Actor) -> ImportJob:
     """An import job of this user (the page is personal; the API shows the organisation's)."""
     job = queue.get(db, job_id, actor)
-    view = ImportJob.from_job(job)
+    view = ImportJob.from_job(job, live_progress(request, job))
     if view.user_id != actor.user_id or job.kind not in (IMPORT_KIND, TEXT_KIND):
         raise NotFound("import job not found")
     return view
@@ -177,7 +179,7 @@ async def import_reviewed(request: Request, db: WriteDb, actor: FormActor) -> Re
 
 @router.get("/import/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, db: DbDep, actor: PageActor, job_id: str) -> HTMLResponse:
-    job = _own_job(db, job_id, actor)
+    job = _own_job(request, db, job_id, actor)
     partial = request.headers.get("hx-request") == "true"
     return page(
         request, "ui/_import_job.html" if partial else "ui/import_job.html", {"job": job}, actor=actor
