@@ -57,7 +57,7 @@ def delete_peer(db: DbDep, actor: Admin, name: str) -> None:
 
 @router.post("/api/v1/peers/{name}/sync")
 async def sync_peer(request: Request, actor: Admin, name: str) -> dict[str, Any]:
-    """Pull from one peer now; each page commits on its own, like the scheduler."""
+    """Pull from one peer now; each page commits on its own, like the periodic pull jobs."""
     from colsec.federation.sync import sync_peer as run
 
     settings = get_settings(request)
