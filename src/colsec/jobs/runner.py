@@ -202,8 +202,9 @@ class JobRunner:
             job.lease_until = now + self.lease
             job.heartbeat_at = now
             job.started_at = job.started_at or now
-            self._inflight.add(job.id)
-            return _Claimed(job.id, job.kind, dict(job.payload or {}), job.attempts, job.max_attempts)
+            claimed = _Claimed(job.id, job.kind, dict(job.payload or {}), job.attempts, job.max_attempts)
+        self._inflight.add(claimed.id)  # once committed: ours until it ends, whatever the heartbeats
+        return claimed
 
     def _backoff(self, attempt: int) -> timedelta:
         return timedelta(seconds=min(self.retry_base_seconds * 2 ** max(0, attempt - 1), MAX_BACKOFF_SECONDS))
