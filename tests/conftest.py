@@ -195,3 +195,12 @@ def make_account(database: Database) -> Callable[..., Account]:
         return Account(user=u, org=o, actor=actor, token=token, password=password)
 
     return make
+
+
+@pytest.fixture
+def run_jobs(database: Database, settings: Settings) -> Callable[[], int]:
+    """Drain the job queue now (an app around an injected database runs no worker of its own)."""
+    from colsec.job_wiring import build_runner
+
+    runner = build_runner(database, settings, schedules=())
+    return runner.run_once

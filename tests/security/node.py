@@ -103,6 +103,12 @@ class Node:
         client.__enter__()
         return cls(folder=folder, database=database, app=app, client=client, schema=schema)
 
+    def run_jobs(self) -> int:
+        """Drain the job queue (the app around this injected database runs no worker of its own)."""
+        from colsec.job_wiring import build_runner
+
+        return build_runner(self.database, self.app.state.settings, schedules=()).run_once()
+
     def stop(self) -> None:
         self.client.__exit__(None, None, None)
         if self.schema is not None:

@@ -14,9 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, TooLarge
 from colsec.intel import alerts, assets, notify, queries, vulns
-from colsec.intel.correlation import CorrelationConfig, rebuild
-from colsec.intel.hooks import benign_lookup, config
+from colsec.intel.hooks import config
+from colsec.intel.jobs import REBUILD_KIND
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
+from colsec.jobs import queue as jobs_queue
 from colsec.outbound import from_settings
 from colsec.settings import Settings
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_operator, require_role
@@ -50,16 +51,14 @@ def list_correlations(
     return {"correlations": rows, "next_after_id": rows[-1]["id"] if len(rows) == limit else None}
 
 
-@router.post("/correlations/rebuild")
+@router.post("/correlations/rebuild", status_code=202)
 def rebuild_correlations(db: DbDep, actor: Annotated[Actor, Depends(require_operator)]) -> dict[str, Any]:
-    """Recompute every correlation of the node: the node operator's, not any organisation admin's."""
-    stats = rebuild(db, config=CorrelationConfig(cap=config().cap, benign=benign_lookup(db)))
-    return {
-        "active": stats.active,
-        "capped": stats.capped,
-        "warninglisted": stats.warninglisted,
-        "edges": stats.edges,
-    }
+    """Queue a recompute of every correlation of the node (the node operator's, not any organisation admin's).
+
+    One rebuild at a time: asking again while one is queued or running returns that job.
+    """
+    job = jobs_queue.enqueue(db, kind=REBUILD_KIND, payload={}, actor=actor, dedupe_key=REBUILD_KIND)
+    return {**jobs_queue.to_dict(job), "url": f"/api/v1/jobs/{job.id}"}
 
 
 @router.get("/objects/{object_id}/related")

@@ -6,13 +6,11 @@ and webhook events they cause are outbox rows in it, delivered by the outbox's w
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import APIRouter, Depends, FastAPI
-from starlette.concurrency import run_in_threadpool
 
-from colsec.crisis.ticker import TICK_SECONDS, tick
+from colsec.crisis.ticker import TICK_SECONDS
 from colsec.web.api.crisis import alerts, incidents, requests
 from colsec.web.api.crisis._common import people_only
 
@@ -26,32 +24,5 @@ router.include_router(alerts.router)
 
 
 def install(app: FastAPI) -> None:
-    """Mount the router; a node that owns its database also runs the crisis ticker.
-
-    The ticker closes consultations at their deadline and sends reminders every
-    ``TICK_SECONDS`` in a worker thread.  An app built around an
-    injected database (tests, embedding) has ``state.database`` already and calls
-    ``tick`` itself.
-    """
+    """Mount the router.  Deadlines are ticked by the periodic ``crisis.tick`` job (``colsec.job_wiring``)."""
     app.include_router(router)
-    if getattr(app.state, "database", None) is not None:
-        return
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(TICK_SECONDS)
-            try:
-                await run_in_threadpool(tick, app.state.database, app.state.settings)
-            except Exception:  # one failed tick must not stop the next
-                log.exception("crisis ticker failed")
-
-    async def start(app: FastAPI) -> None:
-        app.state.crisis_ticker = asyncio.create_task(loop())
-
-    async def stop(app: FastAPI) -> None:
-        task = getattr(app.state, "crisis_ticker", None)
-        if task is not None:
-            task.cancel()
-
-    app.state.startup_hooks.append(start)
-    app.state.shutdown_hooks.append(stop)
