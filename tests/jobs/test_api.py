@@ -13,10 +13,10 @@ from sqlalchemy import update
 
 from colsec.accounts.roles import SYSTEM, Role
 from colsec.db import Database
+from colsec.job_wiring import build_runner
 from colsec.jobs import queue
 from colsec.jobs.models import Job
 from colsec.jobs.runner import JobContext, JobRunner
-from colsec.job_wiring import build_runner
 from colsec.settings import Settings
 from colsec.stix.tlp import TLP
 from colsec.taxii import jobs as taxii_jobs
