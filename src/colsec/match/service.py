@@ -43,6 +43,7 @@ __all__ = [
     "build_engine",
     "indicator_records",
     "match_lines",
+    "refresh_engine",
     "sighter_identity",
     "store_sightings",
 ]
@@ -122,22 +123,34 @@ class EngineCache:
             cursor = selection.last
             engine.load(selection.records, now=now)
         else:
-            since = cursor
-            changed: list[IndicatorRecord] = []
-            gone: list[str] = []
-            for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=cursor, include_revoked=True):
-                cursor = seen
-                if rec is None:
-                    gone.append(ident)
-                else:
-                    changed.append(rec)  # replaces; revoked or expired versions just remove
-            gone += _restricted_since(db, actor=actor, cursor=since)
-            decayed = decayed_ids(db, now)
-            engine.apply([r for r in changed if r.id not in decayed], now=now)
-            for row in engine.live_rows([*gone, *decayed]):
-                engine._kill(row)
+            cursor = refresh_engine(db, engine, actor=actor, cursor=cursor, now=now)
         self._entries[actor.org_id] = (engine, cursor, lk)
         return engine
+
+
+def refresh_engine(
+    db: Session, engine: MatchEngine, *, actor: Actor, cursor: queries.Cursor | None, now: int
+) -> queries.Cursor | None:
+    """Apply the indicator versions added since ``cursor`` to ``engine`` in place; the new cursor.
+
+    New versions replace their indicator's rows, revoked or expired ones and those decayed or
+    no longer visible to the organisation just go: nothing else is recompiled.
+    """
+    since = cursor
+    changed: list[IndicatorRecord] = []
+    gone: list[str] = []
+    for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=cursor, include_revoked=True):
+        cursor = seen
+        if rec is None:
+            gone.append(ident)
+        else:
+            changed.append(rec)  # replaces; revoked or expired versions just remove
+    gone += _restricted_since(db, actor=actor, cursor=since)
+    decayed = decayed_ids(db, now)
+    engine.apply([r for r in changed if r.id not in decayed], now=now)
+    for row in engine.live_rows([*gone, *decayed]):
+        engine._kill(row)
+    return cursor
 
 
 def _restricted_since(db: Session, *, actor: Actor, cursor: queries.Cursor | None) -> list[str]:
@@ -190,6 +203,7 @@ def build_engine(
     engine = MatchEngine(warninglist=_warninglist_hook(db) if warninglists else None, window=window)
     report = engine.load(selection.records, now=selection.at)
     report.excluded = selection.excluded
+    report.last = selection.last
     return engine, report
 
 

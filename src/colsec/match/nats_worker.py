@@ -1,0 +1,220 @@
+"""A matching worker on a NATS JetStream stream: one of any number sharing one durable consumer.
+
+Sensors (or Vector / Fluent Bit through their NATS sinks) publish one telemetry line per
+message; every worker pulls from the same durable pull consumer, so the server spreads the
+messages over them and hands a killed worker's unacknowledged ones to the others once the ack
+wait runs out. Each batch is decoded by the file readers, matched by the one engine, committed
+(``colsec.match.stream.commit_batch``: alerts, sighting totals, committed ranges in one
+transaction) and acknowledged only then. Between batches the worker applies indicator versions
+added to the store since it last looked (``refresh_engine``), never recompiling the whole set.
+
+The asyncio loop lives only here, in the process entry point: matching and committing run
+inline between fetches, one batch at a time, which is the whole job of this process.
+Patterns spanning several observations see only the events of the worker that holds their
+window state, as a stream split over workers must.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from colsec.accounts.roles import Actor
+from colsec.errors import InvalidInput
+from colsec.match.engine import MatchEngine
+from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats
+from colsec.match.records import Alert
+from colsec.match.service import refresh_engine
+from colsec.match.stream import Message, MessageDecoder, commit_batch
+from colsec.store import queries
+
+__all__ = ["FORMAT_HEADER", "StreamOptions", "WorkerStats", "run_worker"]
+
+#: A message header naming the telemetry format of that one message (overrides ``--format``).
+FORMAT_HEADER = "Colsec-Format"
+
+
+@dataclass
+class StreamOptions:
+    url: str
+    stream: str
+    durable: str = "colsec-match"
+    subjects: list[str] = field(default_factory=list)
+    batch: int = 500
+    fmt: ReaderFormat | None = None
+    mapping: FieldMapping | None = None
+    window_seconds: int = 3600
+    ack_wait: float = 30.0
+    refresh_seconds: float = 1.0
+    idle_wait: float = 0.5
+    stop_after: float | None = None
+    stats: ReaderStats = field(default_factory=ReaderStats)  # lines, events, malformed
+
+
+@dataclass
+class WorkerStats:
+    messages: int = 0
+    duplicates: int = 0
+    alerts: int = 0
+    sightings: int = 0
+    batches: int = 0
+
+
+Units = Callable[[], AbstractContextManager[Session]]
+
+
+def run_worker(
+    opts: StreamOptions,
+    *,
+    units: Units,
+    actor: Actor,
+    sighter: str | None,
+    engine: MatchEngine,
+    cursor: queries.Cursor | None,
+    on_alerts: Callable[[list[Alert]], None],
+    log: Callable[[str], None],
+) -> WorkerStats:
+    """Run until SIGTERM / SIGINT (or ``stop_after`` seconds); each batch ends acknowledged."""
+    return asyncio.run(_Worker(opts, units, actor, sighter, engine, cursor, on_alerts, log).run())
+
+
+class _Worker:
+    def __init__(
+        self,
+        opts: StreamOptions,
+        units: Units,
+        actor: Actor,
+        sighter: str | None,
+        engine: MatchEngine,
+        cursor: queries.Cursor | None,
+        on_alerts: Callable[[list[Alert]], None],
+        log: Callable[[str], None],
+    ) -> None:
+        self.opts, self.units, self.actor, self.sighter = opts, units, actor, sighter
+        self.engine, self.cursor, self.on_alerts, self.log = engine, cursor, on_alerts, log
+        self.stats = WorkerStats()
+        self.decoder = MessageDecoder(fmt=opts.fmt, mapping=opts.mapping, stats=opts.stats)
+        self.stopping = asyncio.Event()
+
+    async def run(self) -> WorkerStats:
+        import nats
+        from nats.errors import NoServersError
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        try:
+            nc = await nats.connect(self.opts.url, connect_timeout=5, max_reconnect_attempts=-1)
+        except (NoServersError, OSError) as exc:
+            raise InvalidInput(f"cannot reach NATS at {self.opts.url}: {exc}") from exc
+        try:
+            sub, key = await self._subscribe(nc)
+            self.log(f"pulling from stream {self.opts.stream!r} as consumer {self.opts.durable!r}")
+            await self._loop(sub, key)
+        finally:
+            await nc.drain()
+        return self.stats
+
+    async def _subscribe(self, nc: Any) -> tuple[Any, str]:
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+        from nats.js.errors import NotFoundError
+
+        js = nc.jetstream()
+        opts = self.opts
+        try:
+            info = await js.stream_info(opts.stream)
+        except NotFoundError:
+            if not opts.subjects:
+                raise InvalidInput(
+                    f"stream {opts.stream!r} not found; create it, or give --subject to create it"
+                ) from None
+            info = await js.add_stream(name=opts.stream, subjects=opts.subjects)
+        config = ConsumerConfig(
+            durable_name=opts.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=opts.ack_wait,
+            max_ack_pending=max(opts.batch * 64, 10_000),
+        )
+        if len(opts.subjects) == 1:
+            config.filter_subject = opts.subjects[0]
+        elif opts.subjects:
+            config.filter_subjects = opts.subjects
+        await js.add_consumer(opts.stream, config=config)  # idempotent for the same configuration
+        sub = await js.pull_subscribe_bind(durable=opts.durable, stream=opts.stream)
+        # A stream deleted and created again restarts its sequences: its creation time is part of the key.
+        created = info.created.isoformat() if info.created else ""
+        return sub, f"{opts.stream}@{created}/{opts.durable}"
+
+    async def _loop(self, sub: Any, key: str) -> None:
+        from nats.errors import TimeoutError as FetchTimeout
+
+        started = time.monotonic()
+        refreshed = time.monotonic()
+        while not self.stopping.is_set():
+            if self.opts.stop_after is not None and time.monotonic() - started > self.opts.stop_after:
+                return
+            if time.monotonic() - refreshed >= self.opts.refresh_seconds:
+                self._refresh()
+                refreshed = time.monotonic()
+            try:
+                msgs = await sub.fetch(self.opts.batch, timeout=self.opts.idle_wait)
+            except FetchTimeout:
+                continue
+            if msgs:
+                await self._handle(msgs, key)
+
+    def _refresh(self) -> None:
+        now = int(time.time() * 1_000_000)
+        with self.units() as db:
+            self.cursor = refresh_engine(db, self.engine, actor=self.actor, cursor=self.cursor, now=now)
+
+    async def _handle(self, msgs: list[Any], key: str) -> None:
+        messages = [
+            Message(m.metadata.sequence.stream, m.data.decode("utf-8", "replace"), _header_format(m))
+            for m in msgs
+        ]
+        alerts = self.engine.match(self.decoder.decode(messages))
+        seqs = [m.seq for m in messages]
+        for attempt in range(5):
+            try:
+                with self.units() as db:
+                    done = commit_batch(
+                        db, actor=self.actor, key=key, seqs=seqs, alerts=alerts, sighter=self.sighter,
+                        window_seconds=self.opts.window_seconds,
+                    )  # fmt: skip
+                break
+            except DBAPIError as exc:  # a lock timeout or a dropped connection: this batch again
+                self.log(f"commit failed ({type(exc.orig).__name__}), attempt {attempt + 1}")
+                await asyncio.sleep(0.2 * (attempt + 1))
+        else:
+            for m in msgs:  # left to another worker, or to this one later
+                await m.nak(delay=1.0)
+            return
+        for m in msgs:
+            await m.ack()
+        self.stats.batches += 1
+        self.stats.messages += len(msgs)
+        self.stats.duplicates += done.duplicates
+        self.stats.alerts += len(done.alerts)
+        self.stats.sightings += done.sightings
+        if done.alerts:
+            self.on_alerts(done.alerts)
+
+
+def _header_format(msg: Any) -> ReaderFormat | None:
+    value = (msg.headers or {}).get(FORMAT_HEADER)
+    if not value:
+        return None
+    try:
+        return ReaderFormat(value)
+    except ValueError:
+        return None  # an unknown format name: the worker's own choice (or detection) decides

@@ -1,0 +1,268 @@
+"""Matching telemetry that arrives as messages on a stream: decode, and commit exactly once.
+
+Transport-free (the NATS worker in ``colsec.match.nats_worker`` feeds it), so the exactly-once
+rules are tested without a broker. A message is one telemetry line; its stream sequence number
+becomes the event's line number, which ties every alert back to the message that caused it.
+
+``commit_batch`` runs in the worker's transaction, before the messages are acknowledged.
+It first takes the consumer's lock row, then drops the messages some worker already committed
+(a redelivery after an ack timeout or a killed worker), so a sighting is counted once whatever
+is delivered twice; what stays is recorded as committed ranges, alert rows and sighting totals,
+and each touched sighting gets a new version carrying the total over every worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from colsec.accounts.roles import Actor
+from colsec.match.events import Event, Malformed
+from colsec.match.models import MatchAlert, MatchSightingCount, MatchStream, MatchStreamRange
+from colsec.match.readers import (
+    DECODERS,
+    MAX_LINE,
+    Decoder,
+    FieldMapping,
+    ReaderFormat,
+    ReaderStats,
+    detect_format,
+)
+from colsec.match.records import Alert
+from colsec.match.service import store_sightings
+from colsec.match.sightings import SightingAggregator, WindowCount
+
+__all__ = ["Committed", "Message", "MessageDecoder", "alert_seq", "commit_batch", "committed_seqs"]
+
+# Ranges kept per consumer before they are merged: a few per worker stay apart between merges.
+_COALESCE_AFTER = 64
+_MAX_VALUES = 20
+
+
+@dataclass(slots=True)
+class Message:
+    """One telemetry line and where it sits in the stream; ``fmt`` from a message header if any."""
+
+    seq: int
+    line: str
+    fmt: ReaderFormat | None = None
+
+
+class MessageDecoder:
+    """One line per message through the same decoders as files, a decoder kept per format."""
+
+    def __init__(
+        self,
+        *,
+        fmt: ReaderFormat | None = None,
+        mapping: FieldMapping | None = None,
+        stats: ReaderStats | None = None,
+    ) -> None:
+        self.fmt = fmt
+        self.mapping = mapping
+        self.stats = stats if stats is not None else ReaderStats()
+        self._decoders: dict[ReaderFormat, Decoder] = {}
+
+    def decode(self, messages: Iterable[Message]) -> list[Event]:
+        out: list[Event] = []
+        stats = self.stats
+        for msg in messages:
+            line = msg.line
+            if line.strip():
+                stats.lines += 1
+            if len(line) > MAX_LINE:
+                stats.bad(Malformed(msg.seq, "line too long"))
+                continue
+            fmt = msg.fmt or self.fmt or detect_format([line], mapping=self.mapping)
+            decoder = self._decoders.get(fmt)
+            if decoder is None:
+                decoder = self._decoders[fmt] = DECODERS[fmt](fmt, self.mapping)
+            item = decoder.feed(line, msg.seq)
+            if item is None:
+                continue
+            if isinstance(item, Malformed):
+                stats.bad(item)
+                continue
+            stats.events += 1
+            out.append(item)
+        return out
+
+
+def alert_seq(alert: Alert) -> int:
+    """The message that completed the alert (its last event's stream sequence)."""
+    return max(e.line for e in alert.events)
+
+
+@dataclass
+class Committed:
+    alerts: list[Alert] = field(default_factory=list)  # newly committed, in match order
+    duplicates: int = 0  # messages some worker had committed already
+    sightings: int = 0  # sighting versions written
+
+
+def _insert(db: Session, table: Any) -> Any:
+    return postgresql.insert(table) if db.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
+
+
+def _lock(db: Session, key: str) -> None:
+    """Serialise the consumer's commits: a row lock on PostgreSQL, the write lock on SQLite."""
+    bump = update(MatchStream).where(MatchStream.key == key).values(commits=MatchStream.commits + 1)
+    if db.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+        db.execute(_insert(db, MatchStream).values(key=key, commits=0).on_conflict_do_nothing())
+        db.execute(bump)
+
+
+def committed_seqs(db: Session, key: str, seqs: Sequence[int]) -> set[int]:
+    """Which of ``seqs`` are inside a committed range of the consumer."""
+    if not seqs:
+        return set()
+    lo, hi = min(seqs), max(seqs)
+    ranges = db.execute(
+        select(MatchStreamRange.first_seq, MatchStreamRange.last_seq).where(
+            MatchStreamRange.key == key, MatchStreamRange.first_seq <= hi, MatchStreamRange.last_seq >= lo
+        )
+    ).all()
+    return {s for s in seqs for first, last in ranges if first <= s <= last}
+
+
+def _runs(seqs: Iterable[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s in sorted(set(seqs)):
+        if out and out[-1][1] + 1 == s:
+            out[-1] = (out[-1][0], s)
+        else:
+            out.append((s, s))
+    return out
+
+
+def _record_ranges(db: Session, key: str, seqs: Sequence[int]) -> None:
+    rows = [{"key": key, "first_seq": a, "last_seq": b} for a, b in _runs(seqs)]
+    db.execute(_insert(db, MatchStreamRange).values(rows))
+    count = db.execute(select(func.count()).where(MatchStreamRange.key == key)).scalar_one()
+    if count > _COALESCE_AFTER:  # under the lock: nobody else writes this consumer's ranges now
+        every = db.execute(
+            select(MatchStreamRange.first_seq, MatchStreamRange.last_seq).where(MatchStreamRange.key == key)
+        ).all()
+        merged: list[tuple[int, int]] = []
+        for first, last in sorted(every):
+            if merged and merged[-1][1] + 1 >= first:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+            else:
+                merged.append((first, last))
+        db.execute(delete(MatchStreamRange).where(MatchStreamRange.key == key))
+        db.execute(
+            _insert(db, MatchStreamRange).values(
+                [{"key": key, "first_seq": a, "last_seq": b} for a, b in merged]
+            )
+        )
+
+
+def _store_alerts(db: Session, *, actor: Actor, key: str, alerts: Sequence[Alert]) -> None:
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for a in alerts:
+        seq = alert_seq(a)
+        rows.setdefault(
+            (seq, a.indicator_id),
+            {
+                "org_id": actor.org_id,
+                "stream_key": key,
+                "seq": seq,
+                "indicator_id": a.indicator_id,
+                "seen_at": datetime.fromtimestamp(a.ts / 1e6, UTC),
+                "body": orjson.dumps(a.to_json(), default=str).decode(),
+                "created_at": datetime.now(UTC),
+            },
+        )
+    if rows:
+        db.execute(_insert(db, MatchAlert).values(list(rows.values())))
+
+
+def _count_sightings(
+    db: Session, *, actor: Actor, sighter: str, alerts: Sequence[Alert], window_seconds: int
+) -> int:
+    """Add the batch's counts to the shared totals, then version each touched sighting from them."""
+    batch = SightingAggregator(sighter_identity=sighter, window_seconds=window_seconds)
+    batch.add(alerts)
+    t = MatchSightingCount.__table__.c
+    totals = SightingAggregator(sighter_identity=sighter, window_seconds=window_seconds)
+    now = int(datetime.now(UTC).timestamp() * 1_000_000)
+    stamp = now
+    for (indicator_id, start), w in sorted(batch.windows.items()):
+        ins = _insert(db, MatchSightingCount).values(
+            sighter=sighter, indicator_id=indicator_id, window_start=start, count=w.count,
+            first_us=w.first, last_us=w.last, matched_values="[]", modified_us=0,
+        )  # fmt: skip
+        db.execute(
+            ins.on_conflict_do_update(
+                index_elements=["sighter", "indicator_id", "window_start"],
+                set_={
+                    "count": t.count + ins.excluded.count,
+                    "first_us": case((t.first_us < ins.excluded.first_us, t.first_us), else_=ins.excluded.first_us),
+                    "last_us": case((t.last_us > ins.excluded.last_us, t.last_us), else_=ins.excluded.last_us),
+                },
+            )
+        )
+        row = db.execute(
+            select(MatchSightingCount).where(
+                MatchSightingCount.sighter == sighter,
+                MatchSightingCount.indicator_id == indicator_id,
+                MatchSightingCount.window_start == start,
+            )
+        ).scalar_one()  # locked by the upsert above: this read and the update below are ours alone
+        values = set(orjson.loads(row.matched_values))
+        values.update(sorted(w.values)[: max(0, _MAX_VALUES - len(values))])
+        # versions must be ordered even across machines whose clocks differ a little
+        stamp = max(stamp, row.modified_us + 1)
+        row.matched_values = orjson.dumps(sorted(values)).decode()
+        row.modified_us = stamp
+        totals.windows[(indicator_id, start)] = WindowCount(
+            row.count, row.first_us, row.last_us, w.tlp, set(values)
+        )
+    db.flush()
+    objects = totals.sightings(created=_iso(stamp))
+    store_sightings(db, actor=actor, objects=objects)
+    return len(objects)
+
+
+def _iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def commit_batch(
+    db: Session,
+    *,
+    actor: Actor,
+    key: str,
+    seqs: Sequence[int],
+    alerts: Sequence[Alert],
+    sighter: str | None,
+    window_seconds: int = 3600,
+) -> Committed:
+    """Commit what the batch's messages produced, minus what an earlier delivery committed.
+
+    ``key`` names the stream and consumer (two consumers of one stream count separately);
+    the caller commits the transaction and only then acknowledges the messages.
+    """
+    if not seqs:
+        return Committed()
+    _lock(db, key)
+    done = committed_seqs(db, key, seqs)
+    fresh = [s for s in seqs if s not in done]
+    result = Committed(duplicates=len(seqs) - len(fresh))
+    if not fresh:
+        return result
+    result.alerts = [a for a in alerts if alert_seq(a) not in done]
+    _record_ranges(db, key, fresh)
+    _store_alerts(db, actor=actor, key=key, alerts=result.alerts)
+    if sighter is not None and result.alerts:
+        result.sightings = _count_sightings(
+            db, actor=actor, sighter=sighter, alerts=result.alerts, window_seconds=window_seconds
+        )
+    return result
