@@ -120,7 +120,9 @@ class _Worker:
             self.log(f"pulling from stream {self.opts.stream!r} as consumer {self.opts.durable!r}")
             await self._loop(sub, key)
         finally:
-            await nc.drain()
+            if nc.is_connected:
+                await nc.flush(timeout=5)  # the last acknowledgements reach the server
+            await nc.close()
         return self.stats
 
     async def _subscribe(self, nc: Any) -> tuple[Any, str]:
@@ -167,7 +169,7 @@ class _Worker:
                 refreshed = time.monotonic()
             try:
                 msgs = await sub.fetch(self.opts.batch, timeout=self.opts.idle_wait)
-            except FetchTimeout:
+            except (FetchTimeout, asyncio.TimeoutError):  # the client raises either when nothing came
                 continue
             if msgs:
                 await self._handle(msgs, key)
