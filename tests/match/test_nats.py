@@ -67,7 +67,11 @@ def _plant(paths: tuple[Path, Path]) -> list[dict[str, Any]]:
     for path in paths:
         for event in read_lines(path.read_text().splitlines(keepends=True)):
             seen.update(
-                {(o["type"], o["value"]) for o in event.objects.values() if o.get("type") in ("ipv4-addr", "domain-name")}
+                {
+                    (o["type"], o["value"])
+                    for o in event.objects.values()
+                    if o.get("type") in ("ipv4-addr", "domain-name")
+                }
             )
     picked: list[dict[str, Any]] = []
     for kind in ("ipv4-addr", "domain-name"):
@@ -80,11 +84,28 @@ def _env(tmp_path: Path, database: Database) -> dict[str, str]:
     return {**os.environ, "COLSEC_DATA_DIR": str(tmp_path / "data"), "COLSEC_DATABASE_URL": database.url}
 
 
-def _worker(env: dict[str, str], url: str, stream: str, user: str, out: Path, *extra: str) -> subprocess.Popen[str]:
+def _worker(
+    env: dict[str, str], url: str, stream: str, user: str, out: Path, *extra: str
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
-            sys.executable, "-m", "colsec", "match", "--nats", url, "--stream", stream, "--as", user,
-            "--alerts", str(out), "--ack-wait", "2", "--refresh", "0.2", *extra,
+            sys.executable,
+            "-m",
+            "colsec",
+            "match",
+            "--nats",
+            url,
+            "--stream",
+            stream,
+            "--as",
+            user,
+            "--alerts",
+            str(out),
+            "--ack-wait",
+            "2",
+            "--refresh",
+            "0.2",
+            *extra,
         ],  # fmt: skip
         env=env,
         stdout=subprocess.DEVNULL,
@@ -147,7 +168,11 @@ def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
     lines = [*telemetry[0].read_text().splitlines(), *telemetry[1].read_text().splitlines()]
     seqs = publish(nats_url, stream, f"telemetry.{stream}", lines)
     offset = {"zeek-dns": 0, "eve": ZEEK_LINES}
-    expected = {(seqs[offset[e["source"]] + e["line"] - 1], a["indicator_id"]) for a in ref_alerts for e in a["events"][-1:]}
+    expected = {
+        (seqs[offset[e["source"]] + e["line"] - 1], a["indicator_id"])
+        for a in ref_alerts
+        for e in a["events"][-1:]
+    }
     assert len(expected) == len(ref_alerts)
 
     outs = [tmp_path / f"alerts-{i}.jsonl" for i in range(3)]
@@ -172,9 +197,7 @@ def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
 
     with database.unit_of_work(write=False) as s:
         rows = s.execute(select(MatchAlert.seq, MatchAlert.indicator_id)).all()
-        totals = {
-            (c.indicator_id, c.count) for c in s.execute(select(MatchSightingCount)).scalars()
-        }
+        totals = {(c.indicator_id, c.count) for c in s.execute(select(MatchSightingCount)).scalars()}
     assert sorted(rows) == sorted(expected)  # every planted alert, once
     assert totals == {(b["sighting_of_ref"], b["count"]) for b in reference.values()}
     after = _sightings(database)
@@ -182,7 +205,11 @@ def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
     for sid, ref in reference.items():  # the workers' latest version says what the file run said
         got = after[sid]
         assert got["modified"] > ref["modified"]
-        assert (got["count"], got["first_seen"], got["last_seen"]) == (ref["count"], ref["first_seen"], ref["last_seen"])
+        assert (got["count"], got["first_seen"], got["last_seen"]) == (
+            ref["count"],
+            ref["first_seen"],
+            ref["last_seen"],
+        )
     printed = [
         (f["events"][-1]["line"], f["indicator_id"])
         for out in outs

@@ -16,7 +16,7 @@ from colsec.match.events import Event
 from colsec.match.models import MatchAlert, MatchSightingCount, MatchStreamRange
 from colsec.match.readers import ReaderFormat
 from colsec.match.service import build_engine, sighter_identity
-from colsec.match.stream import Message, MessageDecoder, commit_batch, committed_seqs
+from colsec.match.stream import Message, MessageDecoder, commit_batch, committed_seqs, publish_sightings
 from colsec.store.models import StixObject
 from colsec.store.service import import_objects
 
@@ -74,6 +74,9 @@ def test_a_redelivered_batch_is_acknowledged_without_counting_again(
     assert deliver([1, 2, 3]) == 3
     assert deliver([1, 2, 3, 4]) == 1
     assert deliver([2, 4]) == 0
+    with database.unit_of_work() as s:
+        assert publish_sightings(s, actor=a.actor, sighter=sighter) == 1
+        assert publish_sightings(s, actor=a.actor, sighter=sighter) == 0  # nothing counted since
     (sighting,) = _sightings(database).values()
     assert sighting["count"] == 4 and sighting["sighting_of_ref"] == ind["id"]
     with database.unit_of_work(write=False) as s:
@@ -98,15 +101,25 @@ def test_committed_ranges_are_merged_and_stay_exact(
 
 
 def _event(objects: list[dict[str, Any]], n: int) -> Event:
-    return Event(1_700_000_000_000_000 + n, {o["id"]: {k: v for k, v in o.items() if k != "id"} for o in objects}, "t", n)
+    return Event(
+        1_700_000_000_000_000 + n,
+        {o["id"]: {k: v for k, v in o.items() if k != "id"} for o in objects},
+        "t",
+        n,
+    )
 
 
 _op = st.tuples(st.sampled_from(["add", "add", "revoke"]), st.integers(0, 7), comparison_expression())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops=st.lists(st.lists(_op, min_size=1, max_size=6), min_size=1, max_size=8), obs=st.lists(scos("e"), min_size=1, max_size=6))
-def test_incremental_index_equals_a_rebuilt_one(ops: list[list[tuple[str, int, str]]], obs: list[Any]) -> None:
+@given(
+    ops=st.lists(st.lists(_op, min_size=1, max_size=6), min_size=1, max_size=8),
+    obs=st.lists(scos("e"), min_size=1, max_size=6),
+)
+def test_incremental_index_equals_a_rebuilt_one(
+    ops: list[list[tuple[str, int, str]]], obs: list[Any]
+) -> None:
     """Any series of additions, replacements and revocations, applied refresh by refresh as the
     stream workers do, leaves an engine that alerts exactly as one compiled from the final set."""
     live = MatchEngine()

@@ -64,7 +64,9 @@ def match_cmd(
     nats_url: Annotated[
         str | None, typer.Option("--nats", help="Pull telemetry from NATS JetStream at this URL")
     ] = None,
-    stream_name: Annotated[str | None, typer.Option("--stream", help="JetStream stream (with --nats)")] = None,
+    stream_name: Annotated[
+        str | None, typer.Option("--stream", help="JetStream stream (with --nats)")
+    ] = None,
     subjects: Annotated[
         list[str] | None, typer.Option("--subject", help="Subjects to consume (default: all of the stream)")
     ] = None,
@@ -73,10 +75,17 @@ def match_cmd(
     ] = "colsec-match",
     batch_size: Annotated[int, typer.Option("--batch", min=1, max=100_000, help="Messages per batch")] = 500,
     ack_wait: Annotated[
-        float, typer.Option("--ack-wait", min=0.5, help="Seconds before another worker gets unacknowledged messages")
+        float,
+        typer.Option(
+            "--ack-wait", min=0.5, help="Seconds before another worker gets unacknowledged messages"
+        ),
     ] = 30.0,
+    sighting_interval: Annotated[
+        float, typer.Option("--sighting-interval", min=0.1, help="Seconds between sighting versions (--nats)")
+    ] = 10.0,
     refresh: Annotated[
-        float, typer.Option("--refresh", min=0.05, help="Seconds between looks at changed indicators (--nats)")
+        float,
+        typer.Option("--refresh", min=0.05, help="Seconds between looks at changed indicators (--nats)"),
     ] = 1.0,
     as_user: AsOption = None,
     org: OrgOption = None,
@@ -140,7 +149,11 @@ def match_cmd(
     for line in exclusion_lines(report):
         err_console.print(line, highlight=False)
     # Stream workers commit sightings with every batch (colsec.match.stream), not at the end.
-    agg = SightingAggregator(sighter_identity=sighter, window_seconds=window) if sighter and not nats_url else None
+    agg = (
+        SightingAggregator(sighter_identity=sighter, window_seconds=window)
+        if sighter and not nats_url
+        else None
+    )
     per_indicator: Counter[str] = Counter()
     stats = ReaderStats()
 
@@ -169,7 +182,7 @@ def match_cmd(
         opts = StreamOptions(
             url=nats_url, stream=stream_name, durable=durable, subjects=list(subjects or []), batch=batch_size,
             fmt=chosen, mapping=field_map, window_seconds=window, stop_after=stop_after, stats=stats,
-            ack_wait=ack_wait, refresh_seconds=refresh,
+            ack_wait=ack_wait, refresh_seconds=refresh, sighting_seconds=sighting_interval,
         )  # fmt: skip
         _run_nats(opts, actor=actor, sighter=sighter, engine=engine, cursor=report.last, emit=emit_alerts)
     elif follow is not None:
@@ -259,6 +272,7 @@ def match_cmd(
 
 def _run_nats(opts: Any, *, actor: Any, sighter: str | None, engine: Any, cursor: Any, emit: Any) -> None:
     """``--nats``: alerts are printed once committed; sightings are committed with every batch."""
+    from colsec.cli.common import get_database
     from colsec.errors import ColsecError
     from colsec.match.nats_worker import run_worker
 
@@ -267,7 +281,7 @@ def _run_nats(opts: Any, *, actor: Any, sighter: str | None, engine: Any, cursor
 
     try:
         run = run_worker(
-            opts, units=open_session, actor=actor, sighter=sighter, engine=engine, cursor=cursor,
+            opts, units=get_database().unit_of_work, audited=open_session, actor=actor, sighter=sighter, engine=engine, cursor=cursor,
             on_alerts=emit, log=log,
         )  # fmt: skip
     except ColsecError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colsec.db_base import Base, BigId, utcnow
@@ -50,6 +50,8 @@ class MatchSightingCount(Base):
     last_us: Mapped[int] = mapped_column(BigInteger)
     matched_values: Mapped[str] = mapped_column(Text, default="[]")  # JSON list, at most 20
     modified_us: Mapped[int] = mapped_column(BigInteger, default=0)  # of the latest sighting version
+    # counted since the latest version was written: the next publication writes a new one
+    pending: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
 
 
 class MatchAlert(Base):

@@ -24,6 +24,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -32,8 +33,8 @@ from colsec.errors import InvalidInput
 from colsec.match.engine import MatchEngine
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats
 from colsec.match.records import Alert
-from colsec.match.service import refresh_engine
-from colsec.match.stream import Message, MessageDecoder, commit_batch
+from colsec.match.service import indicators_changed, refresh_engine
+from colsec.match.stream import Message, MessageDecoder, commit_batch, publish_sightings
 from colsec.store import queries
 
 __all__ = ["FORMAT_HEADER", "StreamOptions", "WorkerStats", "run_worker"]
@@ -54,6 +55,8 @@ class StreamOptions:
     window_seconds: int = 3600
     ack_wait: float = 30.0
     refresh_seconds: float = 1.0
+    decay_seconds: float = 60.0  # a full refresh also drops indicators whose score decayed since
+    sighting_seconds: float = 10.0
     idle_wait: float = 0.5
     stop_after: float | None = None
     stats: ReaderStats = field(default_factory=ReaderStats)  # lines, events, malformed
@@ -75,6 +78,7 @@ def run_worker(
     opts: StreamOptions,
     *,
     units: Units,
+    audited: Units,
     actor: Actor,
     sighter: str | None,
     engine: MatchEngine,
@@ -82,8 +86,14 @@ def run_worker(
     on_alerts: Callable[[list[Alert]], None],
     log: Callable[[str], None],
 ) -> WorkerStats:
-    """Run until SIGTERM / SIGINT (or ``stop_after`` seconds); each batch ends acknowledged."""
-    return asyncio.run(_Worker(opts, units, actor, sighter, engine, cursor, on_alerts, log).run())
+    """Run until SIGTERM / SIGINT (or ``stop_after`` seconds); each batch ends acknowledged.
+
+    ``units`` open the transactions of batches and refreshes; ``audited`` those that write
+    audit rows (sighting versions), which the command also anchors.
+    """
+    worker = _Worker(opts, units, actor, sighter, engine, cursor, on_alerts, log)
+    worker.audited = audited
+    return asyncio.run(worker.run())
 
 
 class _Worker:
@@ -103,6 +113,7 @@ class _Worker:
         self.stats = WorkerStats()
         self.decoder = MessageDecoder(fmt=opts.fmt, mapping=opts.mapping, stats=opts.stats)
         self.stopping = asyncio.Event()
+        self.audited = units
 
     async def run(self) -> WorkerStats:
         import nats
@@ -151,38 +162,50 @@ class _Worker:
         elif opts.subjects:
             config.filter_subjects = opts.subjects
         await js.add_consumer(opts.stream, config=config)  # idempotent for the same configuration
-        sub = await js.pull_subscribe_bind(durable=opts.durable, stream=opts.stream)
         # A stream deleted and created again restarts its sequences: its creation time is part of the key.
         created = info.created.isoformat() if info.created else ""
-        return sub, f"{opts.stream}@{created}/{opts.durable}"
+        return await _Puller.start(nc, opts.stream, opts.durable), f"{opts.stream}@{created}/{opts.durable}"
 
     async def _loop(self, sub: Any, key: str) -> None:
-        from nats.errors import TimeoutError as FetchTimeout
+        started = refreshed = published = decayed = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                if self.opts.stop_after is not None and time.monotonic() - started > self.opts.stop_after:
+                    return
+                if time.monotonic() - refreshed >= self.opts.refresh_seconds:
+                    full = time.monotonic() - decayed >= self.opts.decay_seconds
+                    self._refresh(full=full)
+                    refreshed = time.monotonic()
+                    decayed = refreshed if full else decayed
+                if time.monotonic() - published >= self.opts.sighting_seconds:
+                    self._publish()
+                    published = time.monotonic()
+                await self._next(sub, key)
+        finally:
+            self._publish()  # a stopping worker leaves no count without its version
 
-        started = time.monotonic()
-        refreshed = time.monotonic()
-        while not self.stopping.is_set():
-            if self.opts.stop_after is not None and time.monotonic() - started > self.opts.stop_after:
-                return
-            if time.monotonic() - refreshed >= self.opts.refresh_seconds:
-                self._refresh()
-                refreshed = time.monotonic()
-            try:
-                msgs = await sub.fetch(self.opts.batch, timeout=self.opts.idle_wait)
-            except (FetchTimeout, asyncio.TimeoutError):  # the client raises either when nothing came
-                continue
-            if msgs:
-                await self._handle(msgs, key)
+    def _publish(self) -> None:
+        if self.sighter is not None:
+            with self.audited() as db:
+                self.stats.sightings += publish_sightings(
+                    db, actor=self.actor, sighter=self.sighter, window_seconds=self.opts.window_seconds
+                )
 
-    def _refresh(self) -> None:
+    async def _next(self, sub: _Puller, key: str) -> None:
+        msgs = await sub.fetch(self.opts.batch, self.opts.idle_wait)
+        if msgs:
+            await self._handle(msgs, key)
+
+    def _refresh(self, *, full: bool) -> None:
         now = int(time.time() * 1_000_000)
         with self.units() as db:
+            if not full and not indicators_changed(db, cursor=self.cursor):
+                return
             self.cursor = refresh_engine(db, self.engine, actor=self.actor, cursor=self.cursor, now=now)
 
     async def _handle(self, msgs: list[Any], key: str) -> None:
         messages = [
-            Message(m.metadata.sequence.stream, m.data.decode("utf-8", "replace"), _header_format(m))
-            for m in msgs
+            Message(_stream_seq(m.reply), m.data.decode("utf-8", "replace"), _header_format(m)) for m in msgs
         ]
         alerts = self.engine.match(self.decoder.decode(messages))
         seqs = [m.seq for m in messages]
@@ -207,9 +230,66 @@ class _Worker:
         self.stats.messages += len(msgs)
         self.stats.duplicates += done.duplicates
         self.stats.alerts += len(done.alerts)
-        self.stats.sightings += done.sightings
         if done.alerts:
             self.on_alerts(done.alerts)
+
+
+class _Puller:
+    """Pull requests on the durable consumer, answered into one inbox.
+
+    The client library's ``fetch`` waits on each message with its own task and timer; at tens
+    of thousands of small messages a second that costs more CPU than matching them, so the
+    worker asks the consumer itself: first for what is already there (``no_wait``), and when
+    the stream is quiet for one message at most ``wait`` seconds away.
+    """
+
+    def __init__(self, nc: Any, subject: str, inbox: str) -> None:
+        self.nc, self.subject, self.inbox = nc, subject, inbox
+        self.got: list[Any] = []
+        self.ended = asyncio.Event()  # a status message: the request is answered in full
+
+    @classmethod
+    async def start(cls, nc: Any, stream: str, durable: str) -> _Puller:
+        puller = cls(nc, f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}", nc.new_inbox())
+        await nc.subscribe(puller.inbox, cb=puller._arrive)
+        return puller
+
+    async def _arrive(self, msg: Any) -> None:
+        if msg.headers and msg.headers.get("Status"):  # 404 no messages, 408 expired, 100 heartbeat
+            if msg.headers["Status"] != "100":
+                self.ended.set()
+            return
+        self.got.append(msg)
+        if len(self.got) >= self.want:
+            self.ended.set()
+
+    want = 1
+
+    async def fetch(self, batch: int, wait: float) -> list[Any]:
+        """Up to ``batch`` messages: those waiting at once, else the first within ``wait`` seconds."""
+        for request in (
+            {"batch": batch, "no_wait": True},
+            {"batch": 1, "expires": int(wait * 1e9)},
+        ):
+            if len(self.got) >= batch:
+                break
+            self.want = min(batch, len(self.got) + int(request["batch"]))
+            self.ended.clear()
+            await self.nc.publish(self.subject, orjson.dumps(request), reply=self.inbox)
+            try:
+                await asyncio.wait_for(self.ended.wait(), timeout=wait + 1.0)
+            except TimeoutError:
+                pass
+            if self.got:
+                break
+        out, self.got = self.got[:batch], self.got[batch:]
+        return out
+
+
+def _stream_seq(reply: str) -> int:
+    """The stream sequence from a JetStream ack subject (either token layout), without a full parse."""
+    tokens = reply.split(".")
+    return int(tokens[5] if len(tokens) == 9 else tokens[7])
 
 
 def _header_format(msg: Any) -> ReaderFormat | None:

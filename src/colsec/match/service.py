@@ -42,6 +42,7 @@ __all__ = [
     "MatchRun",
     "build_engine",
     "indicator_records",
+    "indicators_changed",
     "match_lines",
     "refresh_engine",
     "sighter_identity",
@@ -151,6 +152,20 @@ def refresh_engine(
     for row in engine.live_rows([*gone, *decayed]):
         engine._kill(row)
     return cursor
+
+
+def indicators_changed(db: Session, *, cursor: queries.Cursor | None) -> bool:
+    """Whether any indicator version was added after ``cursor``: one indexed probe, so a worker
+    may ask every second and refresh only when the answer is yes."""
+    stmt = select(StixObject.seq).where(StixObject.type == "indicator")
+    if cursor is not None:
+        stmt = stmt.where(
+            or_(
+                StixObject.date_added > cursor.date_added,
+                and_(StixObject.date_added == cursor.date_added, StixObject.seq > cursor.seq),
+            )
+        )
+    return db.execute(stmt.limit(1)).first() is not None
 
 
 def _restricted_since(db: Session, *, actor: Actor, cursor: queries.Cursor | None) -> list[str]:

@@ -7,8 +7,9 @@ becomes the event's line number, which ties every alert back to the message that
 ``commit_batch`` runs in the worker's transaction, before the messages are acknowledged.
 It first takes the consumer's lock row, then drops the messages some worker already committed
 (a redelivery after an ack timeout or a killed worker), so a sighting is counted once whatever
-is delivered twice; what stays is recorded as committed ranges, alert rows and sighting totals,
-and each touched sighting gets a new version carrying the total over every worker.
+is delivered twice; what stays is recorded as committed ranges, alert rows and sighting totals.
+``publish_sightings`` turns the totals into sighting versions every few seconds (any worker,
+and each one as it stops), each carrying the total over every worker.
 """
 
 from __future__ import annotations
@@ -39,7 +40,15 @@ from colsec.match.records import Alert
 from colsec.match.service import store_sightings
 from colsec.match.sightings import SightingAggregator, WindowCount
 
-__all__ = ["Committed", "Message", "MessageDecoder", "alert_seq", "commit_batch", "committed_seqs"]
+__all__ = [
+    "Committed",
+    "Message",
+    "MessageDecoder",
+    "alert_seq",
+    "commit_batch",
+    "committed_seqs",
+    "publish_sightings",
+]
 
 # Ranges kept per consumer before they are merged: a few per worker stay apart between merges.
 _COALESCE_AFTER = 64
@@ -104,7 +113,6 @@ def alert_seq(alert: Alert) -> int:
 class Committed:
     alerts: list[Alert] = field(default_factory=list)  # newly committed, in match order
     duplicates: int = 0  # messages some worker had committed already
-    sightings: int = 0  # sighting versions written
 
 
 def _insert(db: Session, table: Any) -> Any:
@@ -184,47 +192,60 @@ def _store_alerts(db: Session, *, actor: Actor, key: str, alerts: Sequence[Alert
         db.execute(_insert(db, MatchAlert).values(list(rows.values())))
 
 
-def _count_sightings(
-    db: Session, *, actor: Actor, sighter: str, alerts: Sequence[Alert], window_seconds: int
-) -> int:
-    """Add the batch's counts to the shared totals, then version each touched sighting from them."""
+def _count_sightings(db: Session, *, sighter: str, alerts: Sequence[Alert], window_seconds: int) -> None:
+    """Add the batch's counts to the shared totals (SQL increments: workers never overwrite each other)."""
     batch = SightingAggregator(sighter_identity=sighter, window_seconds=window_seconds)
     batch.add(alerts)
     t = MatchSightingCount.__table__.c
-    totals = SightingAggregator(sighter_identity=sighter, window_seconds=window_seconds)
-    now = int(datetime.now(UTC).timestamp() * 1_000_000)
-    stamp = now
     for (indicator_id, start), w in sorted(batch.windows.items()):
         ins = _insert(db, MatchSightingCount).values(
             sighter=sighter, indicator_id=indicator_id, window_start=start, count=w.count,
-            first_us=w.first, last_us=w.last, matched_values="[]", modified_us=0,
+            first_us=w.first, last_us=w.last, matched_values=orjson.dumps(sorted(w.values)).decode(),
+            modified_us=0, pending=True,
         )  # fmt: skip
         db.execute(
             ins.on_conflict_do_update(
                 index_elements=["sighter", "indicator_id", "window_start"],
                 set_={
                     "count": t.count + ins.excluded.count,
-                    "first_us": case((t.first_us < ins.excluded.first_us, t.first_us), else_=ins.excluded.first_us),
-                    "last_us": case((t.last_us > ins.excluded.last_us, t.last_us), else_=ins.excluded.last_us),
+                    "first_us": case(
+                        (t.first_us < ins.excluded.first_us, t.first_us), else_=ins.excluded.first_us
+                    ),
+                    "last_us": case(
+                        (t.last_us > ins.excluded.last_us, t.last_us), else_=ins.excluded.last_us
+                    ),
+                    "pending": True,  # the first batch's matched values stand for the window
                 },
             )
         )
-        row = db.execute(
-            select(MatchSightingCount).where(
-                MatchSightingCount.sighter == sighter,
-                MatchSightingCount.indicator_id == indicator_id,
-                MatchSightingCount.window_start == start,
-            )
-        ).scalar_one()  # locked by the upsert above: this read and the update below are ours alone
-        values = set(orjson.loads(row.matched_values))
-        values.update(sorted(w.values)[: max(0, _MAX_VALUES - len(values))])
-        # versions must be ordered even across machines whose clocks differ a little
-        stamp = max(stamp, row.modified_us + 1)
-        row.matched_values = orjson.dumps(sorted(values)).decode()
-        row.modified_us = stamp
-        totals.windows[(indicator_id, start)] = WindowCount(
-            row.count, row.first_us, row.last_us, w.tlp, set(values)
+
+
+def publish_sightings(db: Session, *, actor: Actor, sighter: str, window_seconds: int = 3600) -> int:
+    """Write a new version of every sighting counted since its last version; how many were written.
+
+    Sighting versions are written from the totals every few seconds, not with every batch: a
+    busy stream would otherwise add a version per batch that every TAXII peer then pulls.
+    Any worker may publish any pending total; on PostgreSQL rows another worker is publishing
+    are skipped, not waited for.
+    """
+    stmt = select(MatchSightingCount).where(MatchSightingCount.sighter == sighter, MatchSightingCount.pending)
+    if db.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = list(
+        db.execute(stmt.order_by(MatchSightingCount.indicator_id, MatchSightingCount.window_start)).scalars()
+    )
+    if not rows:
+        return 0
+    totals = SightingAggregator(sighter_identity=sighter, window_seconds=window_seconds)
+    # versions must be ordered even across machines whose clocks differ a little
+    stamp = max(int(datetime.now(UTC).timestamp() * 1_000_000), *(r.modified_us + 1 for r in rows))
+    for row in rows:
+        values = set(orjson.loads(row.matched_values)[:_MAX_VALUES])
+        totals.windows[(row.indicator_id, row.window_start)] = WindowCount(
+            row.count, row.first_us, row.last_us, None, values
         )
+        row.modified_us = stamp
+        row.pending = False
     db.flush()
     objects = totals.sightings(created=_iso(stamp))
     store_sightings(db, actor=actor, objects=objects)
@@ -262,7 +283,5 @@ def commit_batch(
     _record_ranges(db, key, fresh)
     _store_alerts(db, actor=actor, key=key, alerts=result.alerts)
     if sighter is not None and result.alerts:
-        result.sightings = _count_sightings(
-            db, actor=actor, sighter=sighter, alerts=result.alerts, window_seconds=window_seconds
-        )
+        _count_sightings(db, sighter=sighter, alerts=result.alerts, window_seconds=window_seconds)
     return result

@@ -40,8 +40,12 @@ def upgrade() -> None:
         sa.Column("last_us", sa.BigInteger(), nullable=False),
         sa.Column("matched_values", sa.Text(), nullable=False),
         sa.Column("modified_us", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("sighter", "indicator_id", "window_start", name=op.f("pk_match_sighting_count")),
+        sa.Column("pending", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "sighter", "indicator_id", "window_start", name=op.f("pk_match_sighting_count")
+        ),
     )
+    op.create_index(op.f("ix_match_sighting_count_pending"), "match_sighting_count", ["pending"])
     op.create_table(
         "match_alert",
         sa.Column("id", _BIGID, autoincrement=True, nullable=False),
@@ -53,7 +57,9 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_match_alert")),
-        sa.UniqueConstraint("stream_key", "seq", "indicator_id", name=op.f("uq_match_alert_stream_key_seq_indicator_id")),
+        sa.UniqueConstraint(
+            "stream_key", "seq", "indicator_id", name=op.f("uq_match_alert_stream_key_seq_indicator_id")
+        ),
     )
     op.create_index(op.f("ix_match_alert_org_id"), "match_alert", ["org_id"])
     op.create_index(op.f("ix_match_alert_indicator_id"), "match_alert", ["indicator_id"])
@@ -63,6 +69,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_match_alert_indicator_id"), table_name="match_alert")
     op.drop_index(op.f("ix_match_alert_org_id"), table_name="match_alert")
     op.drop_table("match_alert")
+    op.drop_index(op.f("ix_match_sighting_count_pending"), table_name="match_sighting_count")
     op.drop_table("match_sighting_count")
     op.drop_table("match_stream_range")
     op.drop_table("match_stream")
