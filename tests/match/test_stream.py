@@ -45,6 +45,14 @@ def test_decoder_numbers_events_by_stream_sequence_and_counts_bad_lines() -> Non
     assert decoder.stats.malformed >= 1 and decoder.stats.lines == 4
 
 
+def test_a_fluent_bit_flush_is_one_message_of_several_records() -> None:
+    zeek = orjson.loads(ZEEK_DNS)
+    body = orjson.dumps([[1521911720.8, zeek], [1521911721.0, zeek], [1521911722.0, "not a record"]]).decode()
+    decoder = MessageDecoder()
+    events = decoder.decode([Message(7, body)])
+    assert [e.line for e in events] == [7, 7] and decoder.stats.malformed == 1
+
+
 def _sightings(database: Database) -> dict[str, dict[str, Any]]:
     with database.unit_of_work(write=False) as s:
         rows = s.execute(

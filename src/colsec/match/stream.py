@@ -81,27 +81,46 @@ class MessageDecoder:
 
     def decode(self, messages: Iterable[Message]) -> list[Event]:
         out: list[Event] = []
-        stats = self.stats
         for msg in messages:
-            line = msg.line
-            if line.strip():
-                stats.lines += 1
-            if len(line) > MAX_LINE:
-                stats.bad(Malformed(msg.seq, "line too long"))
-                continue
-            fmt = msg.fmt or self.fmt or detect_format([line], mapping=self.mapping)
-            decoder = self._decoders.get(fmt)
-            if decoder is None:
-                decoder = self._decoders[fmt] = DECODERS[fmt](fmt, self.mapping)
-            item = decoder.feed(line, msg.seq)
-            if item is None:
-                continue
-            if isinstance(item, Malformed):
-                stats.bad(item)
-                continue
-            stats.events += 1
-            out.append(item)
+            if msg.line.startswith("[["):  # Fluent Bit's NATS output: [[time, {record}], ...] per flush
+                for record in _fluent_records(msg.line):
+                    self._one(Message(msg.seq, record, msg.fmt), out)
+            else:
+                self._one(msg, out)
         return out
+
+    def _one(self, msg: Message, out: list[Event]) -> None:
+        stats = self.stats
+        line = msg.line
+        if line.strip():
+            stats.lines += 1
+        if len(line) > MAX_LINE:
+            stats.bad(Malformed(msg.seq, "line too long"))
+            return
+        fmt = msg.fmt or self.fmt or detect_format([line], mapping=self.mapping)
+        decoder = self._decoders.get(fmt)
+        if decoder is None:
+            decoder = self._decoders[fmt] = DECODERS[fmt](fmt, self.mapping)
+        item = decoder.feed(line, msg.seq)
+        if item is None:
+            return
+        if isinstance(item, Malformed):
+            stats.bad(item)
+            return
+        stats.events += 1
+        out.append(item)
+
+
+def _fluent_records(body: str) -> list[str]:
+    """The records of a Fluent Bit flush as JSON lines; a body that is not one is one bad line."""
+    try:
+        pairs = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return [body]
+    return [
+        orjson.dumps(p[1]).decode() if isinstance(p, list) and len(p) == 2 and isinstance(p[1], dict) else "{"
+        for p in pairs
+    ]
 
 
 def alert_seq(alert: Alert) -> int:
