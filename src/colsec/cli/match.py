@@ -73,7 +73,7 @@ def match_cmd(
     durable: Annotated[
         str, typer.Option("--durable", help="Durable consumer shared by every worker of this stream")
     ] = "colsec-match",
-    batch_size: Annotated[int, typer.Option("--batch", min=1, max=100_000, help="Messages per batch")] = 500,
+    batch_size: Annotated[int, typer.Option("--batch", min=1, max=100_000, help="Messages per batch")] = 1000,
     ack_wait: Annotated[
         float,
         typer.Option(

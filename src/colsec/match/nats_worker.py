@@ -49,7 +49,7 @@ class StreamOptions:
     stream: str
     durable: str = "colsec-match"
     subjects: list[str] = field(default_factory=list)
-    batch: int = 500
+    batch: int = 1000
     fmt: ReaderFormat | None = None
     mapping: FieldMapping | None = None
     window_seconds: int = 3600
