@@ -274,16 +274,16 @@ def _run_nats(opts: Any, *, actor: Any, sighter: str | None, engine: Any, cursor
     """``--nats``: alerts are printed once committed; sightings are committed with every batch."""
     from colsec.cli.common import get_database
     from colsec.errors import ColsecError
-    from colsec.match.nats_worker import run_worker
+    from colsec.match.nats_worker import StreamWorker
 
     def log(text: str) -> None:
         err_console.print(text, highlight=False)
 
     try:
-        run = run_worker(
-            opts, units=get_database().unit_of_work, audited=open_session, actor=actor, sighter=sighter, engine=engine, cursor=cursor,
-            on_alerts=emit, log=log,
-        )  # fmt: skip
+        run = StreamWorker(
+            opts, units=get_database().unit_of_work, audited=open_session, actor=actor, sighter=sighter,
+            engine=engine, cursor=cursor, on_alerts=emit, log=log,
+        ).serve()  # fmt: skip
     except ColsecError as exc:
         fail(exc.message, 2)
     err_console.print(

@@ -37,7 +37,7 @@ from colsec.match.service import indicators_changed, refresh_engine
 from colsec.match.stream import Message, MessageDecoder, commit_batch, publish_sightings
 from colsec.store import queries
 
-__all__ = ["FORMAT_HEADER", "StreamOptions", "WorkerStats", "run_worker"]
+__all__ = ["FORMAT_HEADER", "StreamOptions", "StreamWorker", "WorkerStats"]
 
 #: A message header naming the telemetry format of that one message (overrides ``--format``).
 FORMAT_HEADER = "Colsec-Format"
@@ -74,46 +74,32 @@ class WorkerStats:
 Units = Callable[[], AbstractContextManager[Session]]
 
 
-def run_worker(
-    opts: StreamOptions,
-    *,
-    units: Units,
-    audited: Units,
-    actor: Actor,
-    sighter: str | None,
-    engine: MatchEngine,
-    cursor: queries.Cursor | None,
-    on_alerts: Callable[[list[Alert]], None],
-    log: Callable[[str], None],
-) -> WorkerStats:
-    """Run until SIGTERM / SIGINT (or ``stop_after`` seconds); each batch ends acknowledged.
+@dataclass
+class StreamWorker:
+    """One worker process: ``serve`` runs until SIGTERM / SIGINT (or ``stop_after`` seconds).
 
     ``units`` open the transactions of batches and refreshes; ``audited`` those that write
     audit rows (sighting versions), which the command also anchors.
     """
-    worker = _Worker(opts, units, actor, sighter, engine, cursor, on_alerts, log)
-    worker.audited = audited
-    return asyncio.run(worker.run())
 
+    opts: StreamOptions
+    units: Units
+    audited: Units
+    actor: Actor
+    sighter: str | None
+    engine: MatchEngine
+    cursor: queries.Cursor | None
+    on_alerts: Callable[[list[Alert]], None]
+    log: Callable[[str], None]
+    stats: WorkerStats = field(default_factory=WorkerStats)
 
-class _Worker:
-    def __init__(
-        self,
-        opts: StreamOptions,
-        units: Units,
-        actor: Actor,
-        sighter: str | None,
-        engine: MatchEngine,
-        cursor: queries.Cursor | None,
-        on_alerts: Callable[[list[Alert]], None],
-        log: Callable[[str], None],
-    ) -> None:
-        self.opts, self.units, self.actor, self.sighter = opts, units, actor, sighter
-        self.engine, self.cursor, self.on_alerts, self.log = engine, cursor, on_alerts, log
-        self.stats = WorkerStats()
-        self.decoder = MessageDecoder(fmt=opts.fmt, mapping=opts.mapping, stats=opts.stats)
+    def __post_init__(self) -> None:
+        self.decoder = MessageDecoder(fmt=self.opts.fmt, mapping=self.opts.mapping, stats=self.opts.stats)
         self.stopping = asyncio.Event()
-        self.audited = units
+
+    def serve(self) -> WorkerStats:
+        """Each batch ends committed and acknowledged, the last one included."""
+        return asyncio.run(self.run())
 
     async def run(self) -> WorkerStats:
         import nats

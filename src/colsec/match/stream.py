@@ -25,15 +25,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
-from colsec.match.events import Event, Malformed
+from colsec.match.events import Event
 from colsec.match.models import MatchAlert, MatchSightingCount, MatchStream, MatchStreamRange
 from colsec.match.readers import (
     DECODERS,
-    MAX_LINE,
     Decoder,
     FieldMapping,
     ReaderFormat,
     ReaderStats,
+    decode_line,
     detect_format,
 )
 from colsec.match.records import Alert
@@ -90,25 +90,13 @@ class MessageDecoder:
         return out
 
     def _one(self, msg: Message, out: list[Event]) -> None:
-        stats = self.stats
-        line = msg.line
-        if line.strip():
-            stats.lines += 1
-        if len(line) > MAX_LINE:
-            stats.bad(Malformed(msg.seq, "line too long"))
-            return
-        fmt = msg.fmt or self.fmt or detect_format([line], mapping=self.mapping)
+        fmt = msg.fmt or self.fmt or detect_format([msg.line], mapping=self.mapping)
         decoder = self._decoders.get(fmt)
         if decoder is None:
             decoder = self._decoders[fmt] = DECODERS[fmt](fmt, self.mapping)
-        item = decoder.feed(line, msg.seq)
-        if item is None:
-            return
-        if isinstance(item, Malformed):
-            stats.bad(item)
-            return
-        stats.events += 1
-        out.append(item)
+        event = decode_line(decoder, msg.line, msg.seq, self.stats)
+        if event is not None:
+            out.append(event)
 
 
 def _fluent_records(body: str) -> list[str]:
