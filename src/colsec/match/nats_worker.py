@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
+from colsec.gcpause import tick, young_gc_only
 from colsec.match.engine import MatchEngine
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats
 from colsec.match.records import Alert
@@ -152,7 +153,13 @@ class StreamWorker:
         created = info.created.isoformat() if info.created else ""
         return await _Puller.start(nc, opts.stream, opts.durable), f"{opts.stream}@{created}/{opts.durable}"
 
-    async def _loop(self, sub: Any, key: str) -> None:
+    async def _loop(self, sub: _Puller, key: str) -> None:
+        # Every batch makes thousands of short-lived objects; full collections would rescan the
+        # compiled index and every imported module each time (colsec.gcpause).
+        with young_gc_only():
+            await self._batches(sub, key)
+
+    async def _batches(self, sub: _Puller, key: str) -> None:
         started = refreshed = published = decayed = time.monotonic()
         try:
             while not self.stopping.is_set():
@@ -181,6 +188,7 @@ class StreamWorker:
         msgs = await sub.fetch(self.opts.batch, self.opts.idle_wait)
         if msgs:
             await self._handle(msgs, key)
+            tick()
 
     def _refresh(self, *, full: bool) -> None:
         now = int(time.time() * 1_000_000)
