@@ -166,7 +166,34 @@ def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
     ref_alerts = [orjson.loads(line) for line in ref_out.read_text().splitlines()]
     assert len({a["indicator_id"] for a in ref_alerts}) == len(planted) - 1  # all but the unseen one hit
     lines = [*telemetry[0].read_text().splitlines(), *telemetry[1].read_text().splitlines()]
-    seqs = publish(nats_url, stream, f"telemetry.{stream}", lines)
+    subject = f"telemetry.{stream}"
+    publish(nats_url, stream, subject, [])
+
+    outs = [tmp_path / f"alerts-{i}.jsonl" for i in range(3)]
+    workers = [_worker(env, nats_url, stream, a.user.username, out, "--batch", "25") for out in outs]
+    try:
+        for w in workers:
+            _await_line(w.stderr, "pulling from stream")
+        # published as sensors do, while the workers run; worker 0 dies once it has alerted
+        # (or two thirds in), so messages it held and messages not yet sent both come after
+        seqs: list[int] = []
+        for i in range(0, len(lines), 100):
+            seqs += publish(nats_url, stream, subject, lines[i : i + 100])
+            alerted = outs[0].exists() and outs[0].stat().st_size > 0
+            if workers[0].poll() is None and (alerted or i >= len(lines) * 2 // 3):
+                workers[0].kill()  # kill -9, mid-stream
+                workers[0].wait()
+            time.sleep(0.05)
+        assert workers[0].returncode == -signal.SIGKILL
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            info = consumer_info(nats_url, stream, "colsec-match")
+            if info.num_pending == 0 and info.num_ack_pending == 0:
+                break
+            time.sleep(0.2)
+    finally:
+        errs = _stop(workers)
+    assert info.num_pending == 0 and info.num_ack_pending == 0, errs
     offset = {"zeek-dns": 0, "eve": ZEEK_LINES}
     expected = {
         (seqs[offset[e["source"]] + e["line"] - 1], a["indicator_id"])
@@ -174,27 +201,6 @@ def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
         for e in a["events"][-1:]
     }
     assert len(expected) == len(ref_alerts)
-
-    outs = [tmp_path / f"alerts-{i}.jsonl" for i in range(3)]
-    workers = [_worker(env, nats_url, stream, a.user.username, out, "--batch", "25") for out in outs]
-    for w in workers:
-        _await_line(w.stderr, "pulling from stream")
-    deadline = time.monotonic() + 60
-    while not (outs[0].exists() and outs[0].stat().st_size) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    workers[0].kill()  # kill -9 while the stream is being worked through
-    workers[0].wait()
-    info = consumer_info(nats_url, stream, "colsec-match")
-    assert info.num_pending + info.num_ack_pending > 0, "the stream was already done: nothing was cut short"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        info = consumer_info(nats_url, stream, "colsec-match")
-        if info.num_pending == 0 and info.num_ack_pending == 0:
-            break
-        time.sleep(0.2)
-    errs = _stop(workers)
-    assert info.num_pending == 0 and info.num_ack_pending == 0, errs
-
     with database.unit_of_work(write=False) as s:
         rows = s.execute(select(MatchAlert.seq, MatchAlert.indicator_id)).all()
         totals = {(c.indicator_id, c.count) for c in s.execute(select(MatchSightingCount)).scalars()}
