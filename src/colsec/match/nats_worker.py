@@ -218,14 +218,14 @@ class StreamWorker:
             for m in msgs:  # left to another worker, or to this one later
                 await m.nak(delay=1.0)
             return
+        if done.alerts:  # committed: printed once; a crash before the acks below skips them next time
+            self.on_alerts(done.alerts)
         for m in msgs:
             await m.ack()
         self.stats.batches += 1
         self.stats.messages += len(msgs)
         self.stats.duplicates += done.duplicates
         self.stats.alerts += len(done.alerts)
-        if done.alerts:
-            self.on_alerts(done.alerts)
 
 
 class _Puller:
