@@ -595,7 +595,8 @@ def _convert_event(wrapper: Mapping[str, Any], notes: list[str] | None) -> Itera
             if isinstance(ref, Mapping) and ref.get("referenced_uuid"):
                 referenced.add(str(ref["referenced_uuid"]))
     attrs = event.get("Attribute") or []
-    rare = [a for a in attrs if not is_fast_attribute(a, referenced)]
+    fast = [is_fast_attribute(a, referenced) for a in attrs]  # once: it is a fifth of the conversion
+    rare = [a for a, quick in zip(attrs, fast, strict=True) if not quick]
     refs: list[str] = []
     relationships: list[dict[str, Any]] = []
     report: dict[str, Any] | None = None
@@ -614,8 +615,8 @@ def _convert_event(wrapper: Mapping[str, Any], notes: list[str] | None) -> Itera
     elif conv.identity_id:
         emitted.add(conv.identity_id)
         yield conv.identity()
-    for attr in attrs:
-        if is_fast_attribute(attr, referenced):
+    for attr, quick in zip(attrs, fast, strict=True):
+        if quick:
             yield from conv.attribute(attr, refs, relationships)
     for rel in relationships:
         refs.append(rel["id"])

@@ -21,7 +21,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
-from colsec.db import lock_for_append
+from colsec.db import is_sqlite, lock_for_append
 from colsec.errors import Forbidden, InvalidInput, StixValidationError, TooLarge
 from colsec.gcpause import tick as gc_tick
 from colsec.gcpause import young_gc_only
@@ -346,12 +346,16 @@ def _insert_rows(
 ) -> None:
     # executemany + RETURNING uses SQLAlchemy's cached "insertmanyvalues" path: one compiled
     # statement for every batch instead of a fresh 14,000-parameter VALUES clause each time.
-    stmt = (
-        insert_stmt(db, StixObject.__table__)
-        .on_conflict_do_nothing(index_elements=["id", "modified"])
-        .returning(StixObject.__table__.c.seq, StixObject.__table__.c.id, StixObject.__table__.c.modified)
-    )
-    inserted = db.execute(stmt, rows).all()
+    raw = _sqlite_cursor(db) if is_sqlite(db) else None
+    if raw is not None:
+        inserted = _insert_sqlite(raw, rows)
+    else:
+        stmt = (
+            insert_stmt(db, StixObject.__table__)
+            .on_conflict_do_nothing(index_elements=["id", "modified"])
+            .returning(StixObject.__table__.c.seq, StixObject.__table__.c.id, StixObject.__table__.c.modified)
+        )
+        inserted = db.execute(stmt, rows).all()
     result.inserted += len(inserted)
     result.unchanged += len(rows) - len(inserted)
     new_seqs: list[int] = []
@@ -369,7 +373,9 @@ def _insert_rows(
         recipient_rows.extend(
             {"object_seq": seq, "organisation_id": o} for o in sorted(recipients.get((oid, modified), ()))
         )
-    if obs_rows:
+    if obs_rows and raw is not None:
+        raw.executemany(_SQLITE_OBSERVABLES, [tuple(r.values()) for r in obs_rows])
+    elif obs_rows:
         # Core executemany on the table: none of the ORM bulk bookkeeping per row.
         db.execute(insert(cast(Table, Observable.__table__)), obs_rows)
     multi = [oid for oid in {r[1] for r in inserted} if oid in held_ids] + [
@@ -399,3 +405,39 @@ def _insert_rows(
             )
     if recipient_rows:
         db.execute(insert(ObjectRecipient), recipient_rows)
+
+
+# The SQLite fast path: the driver's executemany, no SQLAlchemy statement or row processing per
+# row (half of the store's time on a 200,000-attribute MISP event).  Same table, same values,
+# same conflict rule as the portable statement above; tests hold the two to equal contents.
+_OBJECT_COLUMNS = (
+    "id", "type", "spec_version", "created", "modified", "created_by_ref", "owner_org_id", "tlp",
+    "sharing_group_id", "revoked", "is_latest", "date_added", "origin", "body",
+)  # fmt: skip
+_SQLITE_OBJECTS = (
+    f"INSERT INTO stix_object (seq, {', '.join(_OBJECT_COLUMNS)}) VALUES (?{', ?' * len(_OBJECT_COLUMNS)}) "
+    "ON CONFLICT (id, modified) DO NOTHING"
+)
+_SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES (?, ?, ?, ?)"
+
+
+def _sqlite_cursor(db: Session) -> Any:
+    """A driver cursor inside the session's own transaction (pending ORM changes flushed first)."""
+    db.flush()
+    return db.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _insert_sqlite(cur: Any, rows: list[dict[str, Any]]) -> list[tuple[int, str, str]]:
+    """Insert rows with seqs assigned here (max + 1, as SQLite itself would); (seq, id, modified) stored.
+
+    The caller holds the write lock, so no other writer takes these seqs; a version already
+    stored is skipped by the conflict rule and found missing by reading the new seqs back.
+    """
+    first = (cur.execute("SELECT max(seq) FROM stix_object").fetchone()[0] or 0) + 1
+    values = [(first + i, *(r[c] for c in _OBJECT_COLUMNS)) for i, r in enumerate(rows)]
+    cur.executemany(_SQLITE_OBJECTS, values)
+    wanted = [(v[0], v[1], v[5]) for v in values]
+    if cur.rowcount == len(values):
+        return wanted
+    stored = set(cur.execute("SELECT seq, id, modified FROM stix_object WHERE seq >= ?", (first,)).fetchall())
+    return [w for w in wanted if w in stored]
