@@ -7,11 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import colsec
 from colsec.accounts.roles import SYSTEM
+from colsec.errors import ColsecError
 from colsec.federation import service as fed
 from colsec.settings import Settings
 from colsec.stix.tlp import TLP, marking_id
@@ -107,3 +109,28 @@ def test_recipients_named_by_the_caller_are_the_audience(
     ).scalar_one()
     named = db.execute(select(ObjectRecipient.organisation_id).where(ObjectRecipient.object_seq == latest))
     assert set(named.scalars()) == {c.org.id}
+
+
+def _grouping(refs: list[str], description: str = "event") -> dict[str, Any]:
+    return {
+        "type": "grouping", "spec_version": "2.1", "id": "grouping--00000000-0000-4000-8000-0000000000aa",
+        "created": "2026-10-01T00:00:00.000Z", "modified": "2026-10-01T00:00:00.000Z", "context": "suspicious-activity",
+        "description": description, "object_refs": refs, "object_marking_refs": [marking_id(TLP.GREEN)],
+    }  # fmt: skip
+
+
+def test_a_large_events_grouping_is_bounded_by_the_unit_not_the_byte_cap(db: Session) -> None:
+    """A MISP event's grouping lists every object: the ids count against the unit cap, the rest against bytes."""
+    refs = [f"indicator--00000000-0000-4000-8000-{i:012d}" for i in range(2_000)]  # ~100 kB of ids
+    limits = WriteLimits(max_object_bytes=4096, max_string_length=300, max_objects_per_unit=5_000,
+                         max_clock_skew_seconds=60)  # fmt: skip
+    report = import_objects(db, actor=SYSTEM, objects=[_grouping(refs)], limits=limits)
+    assert report.inserted == 1 and not report.errors
+
+    with pytest.raises(ColsecError, match="besides its object_refs"):
+        import_objects(db, actor=SYSTEM, objects=[_grouping(refs[:5], "x" * 299 + " " + "y" * 299 * 15)],
+                       limits=limits)  # fmt: skip
+    few = WriteLimits(max_object_bytes=4096, max_string_length=300, max_objects_per_unit=1_000,
+                      max_clock_skew_seconds=60)  # fmt: skip
+    with pytest.raises(ColsecError, match="2000 object_refs, over the limit of 1000"):
+        import_objects(db, actor=SYSTEM, objects=[_grouping(refs)], limits=few)

@@ -109,12 +109,34 @@ def _longest_string(obj: Any) -> int:
     return longest
 
 
+def _oversize(body: bytes, obj: Mapping[str, Any], limits: WriteLimits) -> str | None:
+    """Why the body is too big, or None.
+
+    A report or grouping of a large MISP event lists every object of the event: its
+    ``object_refs`` are ids (validated elsewhere), as many as a unit may hold, so they are
+    bounded by the unit cap and not counted against the per-object byte cap; everything
+    else in the object is.
+    """
+    if len(body) <= limits.max_object_bytes:
+        return None
+    refs = obj.get("object_refs")
+    if isinstance(refs, list) and refs and all(isinstance(r, str) for r in refs):
+        if len(refs) > limits.max_objects_per_unit:
+            return f"{len(refs)} object_refs, over the limit of {limits.max_objects_per_unit} per object"
+        rest = len(body) - sum(len(r.encode()) + 3 for r in refs)  # '"id",' each, with a space at most
+        if rest <= limits.max_object_bytes:
+            return None
+        return f"{rest} bytes besides its object_refs, over the limit of {limits.max_object_bytes} bytes per object"
+    return f"{len(body)} bytes, over the limit of {limits.max_object_bytes} bytes per object"
+
+
 def limit_problem(
     facts: ObjectFacts, body: bytes, obj: Mapping[str, Any], limits: WriteLimits, horizon: str
 ) -> str | None:
     """Why this object breaks a limit (naming it and the limit), or None."""
-    if len(body) > limits.max_object_bytes:
-        return f"{facts.id}: {len(body)} bytes, over the limit of {limits.max_object_bytes} bytes per object"
+    oversize = _oversize(body, obj, limits)
+    if oversize:
+        return f"{facts.id}: {oversize}"
     if len(body) > limits.max_string_length:  # no string can be longer than the whole body
         n = _longest_string(obj)
         if n > limits.max_string_length:
