@@ -33,16 +33,6 @@ SHARED_DATA_CANDIDATES = [REPO.parent / "shared" / "data"]
 PG_URL = os.environ.get("COLSEC_TEST_DATABASE_URL")
 
 
-@pytest.fixture(autouse=True)
-def _import_hooks_restored() -> Iterator[None]:
-    """Building an app installs the intel import hook process-wide; no test inherits another's."""
-    from colsec.store.service import POST_IMPORT_HOOKS
-
-    saved = list(POST_IMPORT_HOOKS)
-    yield
-    POST_IMPORT_HOOKS[:] = saved
-
-
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     for cand in SHARED_DATA_CANDIDATES:

@@ -19,6 +19,7 @@ from colsec.accounts.roles import Role
 from colsec.db import Database
 from colsec.intel.alerts import alert_for, list_alerts
 from colsec.intel.assets import create_asset
+from colsec.intel.hooks import INFO_KEY, IntelConfig
 from colsec.intel.models import Alert, AlertDelivery
 from colsec.intel.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, create_webhook, deliver_pending
 from colsec.intel.schemas import AssetIn
@@ -182,14 +183,12 @@ def test_rollback_sends_nothing(database: Database, receiver: tuple[str, list], 
 
 
 def test_sent_after_commit_by_the_hook(
-    database: Database, receiver: tuple[str, list], intel_hook: object
+    database: Database, receiver: tuple[str, list], intel_hook: IntelConfig
 ) -> None:  # type: ignore[type-arg]
     import time
 
-    from colsec.intel import hooks
-
     url, received = receiver
-    hooks.config().send_webhooks = True
+    database.info[INFO_KEY] = dataclasses.replace(intel_hook, send_webhooks=True)
     with database.unit_of_work() as db:
         orgs = Orgs(db)
         orgs("A"), orgs("B")

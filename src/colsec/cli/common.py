@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
@@ -15,8 +16,8 @@ from colsec.accounts.roles import SYSTEM, Actor
 from colsec.db import Database
 from colsec.errors import ColsecError
 from colsec.migrations import upgrade
+from colsec.node import Node, build_node
 from colsec.settings import Settings
-from colsec.store.audit_anchor import anchor_for
 
 __all__ = [
     "EXIT_CODES",
@@ -25,6 +26,8 @@ __all__ = [
     "err_console",
     "fail",
     "get_database",
+    "get_node",
+    "get_settings",
     "open_session",
     "resolve_actor",
 ]
@@ -34,14 +37,21 @@ err_console = Console(stderr=True)
 
 EXIT_CODES = {400: 2, 401: 3, 403: 3, 404: 4, 409: 5, 413: 6, 415: 2, 422: 2, 423: 3, 502: 7}
 
-_db: Database | None = None
-_may_create_node = False
+# Per invocation, in the click context's ``meta`` (shared by a command and its parents): the
+# settings, read once, and the node built from them.  Nothing survives the invocation.
+_SETTINGS = "colsec.settings"
+_NODE = "colsec.node"
+_MAY_CREATE = "colsec.may_create_node"
+
+
+def _meta() -> dict[str, Any]:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta if ctx is not None else {}
 
 
 def allow_new_node() -> None:
     """For the commands that set a node up (demo, db upgrade, serve): a missing node is created."""
-    global _may_create_node
-    _may_create_node = True
+    _meta()[_MAY_CREATE] = True
 
 
 def _check_data_folder(settings: Settings) -> None:
@@ -51,7 +61,7 @@ def _check_data_folder(settings: Settings) -> None:
     folder = settings.data_dir.resolve()
     if (folder / "colsec.db").exists():
         return
-    if not _may_create_node:
+    if not _meta().get(_MAY_CREATE):
         fail(
             f"no colsec node in data folder {folder}: create one there with 'colsec db upgrade' "
             "(or 'colsec demo'), or point COLSEC_DATA_DIR at an existing node",
@@ -60,17 +70,31 @@ def _check_data_folder(settings: Settings) -> None:
     err_console.print(f"using data folder {folder} (new node)", highlight=False, soft_wrap=True)
 
 
-def get_database(settings: Settings | None = None, *, migrate: bool = True) -> Database:
-    global _db
-    if _db is None:
-        settings = settings or Settings()
+def get_settings() -> Settings:
+    """The settings of this invocation, read from the environment once."""
+    meta = _meta()
+    settings: Settings | None = meta.get(_SETTINGS)
+    if settings is None:
+        settings = meta[_SETTINGS] = Settings()
+    return settings
+
+
+def get_node(*, migrate: bool = True) -> Node:
+    """The node this command works on, built from the settings on first use (and migrated)."""
+    meta = _meta()
+    node: Node | None = meta.get(_NODE)
+    if node is None:
+        settings = get_settings()
         _check_data_folder(settings)
-        settings.ensure_secret_key()  # first run of any command creates the node secret
-        _db = Database(settings.effective_database_url)
-        _db.audit_anchor = anchor_for(settings)
+        node = build_node(settings)  # the first command run on a new node creates its secret
         if migrate:
-            upgrade(_db.engine)
-    return _db
+            upgrade(node.database.engine)
+        meta[_NODE] = node
+    return node
+
+
+def get_database(*, migrate: bool = True) -> Database:
+    return get_node(migrate=migrate).database
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -178,14 +178,20 @@ def deliver_pending(
 
 def schedule_after_commit(db: Session, sender: Callable[[Engine], object] | None = None) -> None:
     """When the session has queued deliveries, send them in a thread once it commits."""
-    from colsec.intel.hooks import config
+    from colsec.intel.hooks import INFO_KEY
 
-    if not config().send_webhooks or not db.info.get(PENDING_KEY) or db.info.get("intel_delivery_hooked"):
+    cfg = db.info.get(INFO_KEY)  # the node's IntelConfig; absent outside a node: nothing is sent
+    if (
+        cfg is None
+        or not cfg.send_webhooks
+        or not db.info.get(PENDING_KEY)
+        or db.info.get("intel_delivery_hooked")
+    ):
         return
     db.info["intel_delivery_hooked"] = True
     engine = db.get_bind()
     assert isinstance(engine, Engine)
-    outbound = config().outbound
+    outbound = cfg.outbound
     run = sender or (lambda e: deliver_pending(e, outbound=outbound))
 
     def after_commit(session: Session) -> None:

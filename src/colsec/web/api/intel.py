@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -16,12 +16,10 @@ from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, TooLarge
 from colsec.intel import alerts, assets, notify, queries
 from colsec.intel.correlation import CorrelationConfig, rebuild
-from colsec.intel.hooks import benign_lookup, config
+from colsec.intel.hooks import benign_lookup
 from colsec.intel.models import Vulnerability
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
-from colsec.outbound import from_settings
-from colsec.settings import Settings
-from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_operator, require_role
+from colsec.web.deps import ActorDep, DbDep, NodeDep, get_database, require_operator, require_role
 from colsec.web.params import MAX_ID, CursorQuery, IdPath
 
 router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
@@ -34,6 +32,7 @@ MAX_CSV = 5 * 1024 * 1024
 def list_correlations(
     db: DbDep,
     actor: ActorDep,
+    node: NodeDep,
     status: str = "active",
     min_owners: Annotated[int, Query(ge=1, le=MAX_ID)] = 1,
     after_id: CursorQuery = None,
@@ -47,15 +46,17 @@ def list_correlations(
         min_owners=min_owners,
         after_id=after_id,
         limit=limit,
-        cap=config().cap,
+        cap=node.intel.cap,
     )
     return {"correlations": rows, "next_after_id": rows[-1]["id"] if len(rows) == limit else None}
 
 
 @router.post("/correlations/rebuild")
-def rebuild_correlations(db: DbDep, actor: Annotated[Actor, Depends(require_operator)]) -> dict[str, Any]:
+def rebuild_correlations(
+    db: DbDep, node: NodeDep, actor: Annotated[Actor, Depends(require_operator)]
+) -> dict[str, Any]:
     """Recompute every correlation of the node: the node operator's, not any organisation admin's."""
-    stats = rebuild(db, config=CorrelationConfig(cap=config().cap, benign=benign_lookup(db)))
+    stats = rebuild(db, config=CorrelationConfig(cap=node.intel.cap, benign=benign_lookup(db, node.intel)))
     return {
         "active": stats.active,
         "capped": stats.capped,
@@ -65,8 +66,8 @@ def rebuild_correlations(db: DbDep, actor: Annotated[Actor, Depends(require_oper
 
 
 @router.get("/objects/{object_id}/related")
-def related(db: DbDep, actor: ActorDep, object_id: str) -> dict[str, Any]:
-    return {"related": queries.related_objects(db, actor=actor, object_id=object_id, cap=config().cap)}
+def related(db: DbDep, node: NodeDep, actor: ActorDep, object_id: str) -> dict[str, Any]:
+    return {"related": queries.related_objects(db, actor=actor, object_id=object_id, cap=node.intel.cap)}
 
 
 @router.get("/indicators/{object_id}/score")
@@ -205,19 +206,12 @@ def list_webhooks(db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201)
-def create_webhook(request: Request, db: DbDep, actor: ActorDep, data: WebhookIn) -> Any:
-    outbound = from_settings(get_settings(request))
-    return notify.create_webhook(db, actor=actor, url=str(data.url), secret=data.secret, outbound=outbound)
+def create_webhook(db: DbDep, node: NodeDep, actor: ActorDep, data: WebhookIn) -> Any:
+    return notify.create_webhook(
+        db, actor=actor, url=str(data.url), secret=data.secret, outbound=node.outbound
+    )
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
 def delete_webhook(db: DbDep, actor: ActorDep, webhook_id: IdPath) -> None:
     notify.delete_webhook(db, actor=actor, webhook_id=webhook_id)
-
-
-def install(app: FastAPI, settings: Settings) -> None:
-    """Mount the routes and register the import hook (correlation, scores, alerts on arrival)."""
-    from colsec.intel import hooks
-
-    app.include_router(router)
-    hooks.install(settings)
