@@ -1,6 +1,6 @@
 """Crisis response over the JSON API: thin routes onto ``colsec.crisis.service``.
 
-Routes that change state run their own unit of work (``_common.run_unit``) and deliver
+Routes that change state take the request's session (``_common.WriteDb``) and deliver
 queued e-mail/webhook notifications after it committed; the ticker picks up anything a
 crashed process left behind.
 """

@@ -1,17 +1,17 @@
-"""Shared pieces of the crisis API: the caller filter and the unit of work that delivers after commit."""
+"""Shared pieces of the crisis API: the caller filter and the session that delivers after commit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Role
 from colsec.crisis.notify import deliver_pending
 from colsec.errors import Forbidden
-from colsec.web.deps import ActorDep, get_database, get_settings
+from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
 
 
 def people_only(actor: ActorDep) -> None:
@@ -20,20 +20,22 @@ def people_only(actor: ActorDep) -> None:
         raise Forbidden("peer (sync) accounts have no access to crisis response")
 
 
-__all__ = ["people_only", "run_unit"]
-
-T = TypeVar("T")
+__all__ = ["WriteDb", "people_only"]
 
 
-def run_unit(request: Request, work: Callable[[Session], T]) -> T:
-    """One unit of work begun and committed in the same worker thread, then delivery.
+def _deliver_after(request: Request) -> Iterator[None]:
+    """Set up before the session dependency, so torn down after it committed: then deliver.
 
-    Holding a write transaction across FastAPI's threadpool hops (endpoint, then the
-    session dependency's teardown) lets 40 waiting writers starve the one that must
-    commit; here the transaction never outlives this call.
+    Nothing is sent when the request failed (the exception passes through the ``yield``).
     """
-    database = get_database(request)
-    with database.unit_of_work() as db:
-        result = work(db)
-    deliver_pending(database, get_settings(request))
-    return result
+    yield
+    deliver_pending(get_database(request), get_settings(request))
+
+
+def _write_db(_: Annotated[None, Depends(_deliver_after, scope="function")], db: DbDep) -> Session:
+    return db
+
+
+# The request's session (``colsec.web.deps.get_db`` owns its transaction); queued e-mail and
+# webhook notifications go out once it committed.
+WriteDb = Annotated[Session, Depends(_write_db, scope="function")]
