@@ -10,8 +10,11 @@ share no state: each has its own settings, database wiring and configuration.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from colsec.db import Database
 from colsec.demo import DemoExtension
@@ -35,6 +38,9 @@ class Node:
     owns_database: bool = True
 
     def close(self) -> None:
+        """Anchor the audit head this process leaves (after its last unit), then let go of the engine."""
+        with suppress(SQLAlchemyError, OSError), self.database.unit_of_work(write=False) as s:
+            self.database.audit_anchor.checkpoint(s)
         if self.owns_database:
             self.database.dispose()
 

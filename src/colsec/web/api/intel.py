@@ -19,7 +19,7 @@ from colsec.intel.correlation import CorrelationConfig, rebuild
 from colsec.intel.hooks import benign_lookup
 from colsec.intel.models import Vulnerability
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
-from colsec.web.deps import ActorDep, DbDep, NodeDep, get_database, require_operator, require_role
+from colsec.web.deps import ActorDep, DbDep, NodeDep, read_units, require_operator, require_role
 from colsec.web.params import MAX_ID, CursorQuery, IdPath
 
 router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
@@ -155,7 +155,7 @@ async def stream_alerts(
 
     Resumes after ``Last-Event-ID``; ``once=true`` sends what is pending and closes.
     """
-    database = get_database(request)
+    read_unit = read_units(request)
     org_id = actor.org_id
     try:
         last = int(request.headers.get("last-event-id") or request.query_params.get("after") or 0)
@@ -168,7 +168,7 @@ async def stream_alerts(
     def fetch(after: int) -> list[dict[str, Any]]:
         if org_id is None:
             return []
-        with database.unit_of_work(write=False) as s:
+        with read_unit() as s:
             return [v.to_dict() for v in alerts.list_alerts(s, org_id=org_id, after_id=after, limit=100)]
 
     async def events() -> AsyncIterator[bytes]:
