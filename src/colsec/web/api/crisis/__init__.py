@@ -31,11 +31,10 @@ def install(app: FastAPI) -> None:
 
     The ticker closes consultations at their deadline, sends reminders and retries
     deliveries every ``TICK_SECONDS`` in a worker thread.  An app built around an
-    injected database (tests, embedding) has ``state.database`` already and calls
-    ``tick`` itself.
+    injected database (tests, embedding) calls ``tick`` itself.
     """
     app.include_router(router)
-    if getattr(app.state, "database", None) is not None:
+    if not app.state.node.owns_database:
         return
 
     async def loop() -> None:
