@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import NoReturn
 
-import click
 import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
@@ -21,7 +22,9 @@ from colsec.settings import Settings
 
 __all__ = [
     "EXIT_CODES",
+    "Invocation",
     "allow_new_node",
+    "begin_invocation",
     "console",
     "err_console",
     "fail",
@@ -37,21 +40,35 @@ err_console = Console(stderr=True)
 
 EXIT_CODES = {400: 2, 401: 3, 403: 3, 404: 4, 409: 5, 413: 6, 415: 2, 422: 2, 423: 3, 502: 7}
 
-# Per invocation, in the click context's ``meta`` (shared by a command and its parents): the
-# settings, read once, and the node built from them.  Nothing survives the invocation.
-_SETTINGS = "colsec.settings"
-_NODE = "colsec.node"
-_MAY_CREATE = "colsec.may_create_node"
+
+@dataclass
+class Invocation:
+    """What one command invocation works with: the settings, read once, and the node built from
+    them.  Set by the root command for each invocation; nothing outlives it."""
+
+    may_create_node: bool = False
+    settings: Settings | None = None
+    node: Node | None = None
 
 
-def _meta() -> dict[str, Any]:
-    ctx = click.get_current_context(silent=True)
-    return ctx.meta if ctx is not None else {}
+_INVOCATION: ContextVar[Invocation | None] = ContextVar("colsec_cli_invocation", default=None)
+
+
+def begin_invocation() -> Invocation:
+    """Called by the root command before any sub-command: a fresh invocation state."""
+    state = Invocation()
+    _INVOCATION.set(state)
+    return state
+
+
+def _state() -> Invocation:
+    state = _INVOCATION.get()
+    return state if state is not None else begin_invocation()
 
 
 def allow_new_node() -> None:
     """For the commands that set a node up (demo, db upgrade, serve): a missing node is created."""
-    _meta()[_MAY_CREATE] = True
+    _state().may_create_node = True
 
 
 def _check_data_folder(settings: Settings) -> None:
@@ -61,7 +78,7 @@ def _check_data_folder(settings: Settings) -> None:
     folder = settings.data_dir.resolve()
     if (folder / "colsec.db").exists():
         return
-    if not _meta().get(_MAY_CREATE):
+    if not _state().may_create_node:
         fail(
             f"no colsec node in data folder {folder}: create one there with 'colsec db upgrade' "
             "(or 'colsec demo'), or point COLSEC_DATA_DIR at an existing node",
@@ -72,25 +89,23 @@ def _check_data_folder(settings: Settings) -> None:
 
 def get_settings() -> Settings:
     """The settings of this invocation, read from the environment once."""
-    meta = _meta()
-    settings: Settings | None = meta.get(_SETTINGS)
-    if settings is None:
-        settings = meta[_SETTINGS] = Settings()
-    return settings
+    state = _state()
+    if state.settings is None:
+        state.settings = Settings()
+    return state.settings
 
 
 def get_node(*, migrate: bool = True) -> Node:
     """The node this command works on, built from the settings on first use (and migrated)."""
-    meta = _meta()
-    node: Node | None = meta.get(_NODE)
-    if node is None:
+    state = _state()
+    if state.node is None:
         settings = get_settings()
         _check_data_folder(settings)
         node = build_node(settings)  # the first command run on a new node creates its secret
         if migrate:
             upgrade(node.database.engine)
-        meta[_NODE] = node
-    return node
+        state.node = node
+    return state.node
 
 
 def get_database(*, migrate: bool = True) -> Database:
