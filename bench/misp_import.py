@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 TYPES = [
     ("ip-dst", "198.51.{a}.{b}"),
@@ -67,6 +68,26 @@ def run_child(mode: str, path: str, extra: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def import_file(path: str) -> int:
+    """Import one MISP file into a fresh SQLite database through the product's import path."""
+    from colsec.accounts.roles import SYSTEM
+    from colsec.accounts.service import create_organisation
+    from colsec.db import Database
+    from colsec.formats.service import import_source
+    from colsec.migrations import upgrade
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{tmp}/bench.db")
+        upgrade(db.engine)
+        with db.unit_of_work() as session:
+            org = create_organisation(session, actor=SYSTEM, name="Bench CERT", short_name="bench")
+            org_id = org.id
+        with db.unit_of_work() as session:
+            report = import_source(session, actor=SYSTEM, data=Path(path).read_bytes(), owner_org_id=org_id)
+        db.dispose()
+    return report.received
+
+
 def child(mode: str, path: str, no_store: bool) -> None:
     t0 = time.perf_counter()
     with open(path, "rb") as f:
@@ -75,14 +96,12 @@ def child(mode: str, path: str, no_store: bool) -> None:
     if mode == "ours":
         if no_store:
             from colsec.formats.misp_to_stix import convert_event
-            from colsec.formats.safejson import loads
+            from colsec.jsonutil import loads
 
             for _ in convert_event(loads(data)):
                 n_objects += 1
         else:
-            from colsec.formats import misp_import
-
-            n_objects = misp_import.bench_import_file(path)
+            n_objects = import_file(path)
     else:
         from colsec.formats.misp_to_stix import reference_convert
 

@@ -6,6 +6,11 @@ per server.  Prints requests/s, objects/s and p50/p99 latency per request kind, 
 the ratio colsec / medallion.
 
     python bench/taxii.py [--objects 100000] [--clients 4] [--seconds 30] [--limit 1000] [--workers 1]
+                          [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+
+With ``--database-url`` colsec serves from a fresh schema of that PostgreSQL database (dropped at
+the end) instead of SQLite, so API throughput with 1 and 2 workers on the shared store is measured
+by running the script with ``--workers 1`` and ``--workers 2``.
 """
 
 from __future__ import annotations
@@ -79,7 +84,33 @@ class Target:
                 self.process.kill()
 
 
-def start_colsec(folder: Path, objects: list[dict[str, Any]], workers: int) -> Target:
+def postgres_schema(base_url: str) -> tuple[str, Any]:
+    """A fresh schema on the given PostgreSQL database; returns its URL and a function dropping it."""
+    from sqlalchemy import create_engine, text
+
+    from colsec.db import Database
+    from colsec.migrations import upgrade
+
+    schema = f"bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{schema}"
+    database = Database(url)
+    upgrade(database.engine)
+    database.dispose()
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return url, drop
+
+
+def start_colsec(
+    folder: Path, objects: list[dict[str, Any]], workers: int, database_url: str | None
+) -> Target:
     from colsec.accounts.roles import SYSTEM
     from colsec.db import Database
     from colsec.stix.tlp import TLP
@@ -87,7 +118,7 @@ def start_colsec(folder: Path, objects: list[dict[str, Any]], workers: int) -> T
     from colsec.taxii.service import create_collection
     from taxii.server import create_account, prepare_database, start_uvicorn
 
-    url = prepare_database(folder / "colsec.db")
+    url = database_url or prepare_database(folder / "colsec.db")
     database = Database(url)
     creds = create_account(database, "bench", org="ORG-A")
     t = time.perf_counter()
@@ -95,7 +126,8 @@ def start_colsec(folder: Path, objects: list[dict[str, Any]], workers: int) -> T
         cid = create_collection(s, actor=SYSTEM, title="bench", can_read=["*"]).id
         import_objects(s, actor=SYSTEM, objects=objects, collection_ids=[cid], default_tlp=TLP.GREEN)
     print(
-        f"colsec: loaded {len(objects):,} objects into SQLite in {time.perf_counter() - t:.1f}s", flush=True
+        f"colsec: loaded {len(objects):,} objects into {database.engine.dialect.name} in {time.perf_counter() - t:.1f}s",
+        flush=True,
     )
     database.dispose()
     process, port = start_uvicorn(url, folder, workers=workers)
@@ -278,7 +310,14 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for colsec")
     ap.add_argument("--only", choices=["colsec", "medallion"], default=None)
+    ap.add_argument(
+        "--database-url", default=None, help="serve colsec from a fresh schema of this PostgreSQL"
+    )
     args = ap.parse_args()
+    drop_schema = None
+    database_url = None
+    if args.database_url:
+        database_url, drop_schema = postgres_schema(args.database_url)
 
     objects = make_objects(args.objects)
     results: dict[str, Result] = {}
@@ -288,7 +327,7 @@ def main() -> None:
             if args.only and name != args.only:
                 continue
             target = (
-                start_colsec(folder, objects, args.workers)
+                start_colsec(folder, objects, args.workers, database_url)
                 if name == "colsec"
                 else start_medallion(folder, objects, args.limit)
             )
@@ -299,9 +338,13 @@ def main() -> None:
                 results[name] = run_load(target, clients=args.clients, seconds=args.seconds, limit=args.limit)
             finally:
                 target.stop()
+    if drop_schema is not None:
+        drop_schema()
 
+    backend = "PostgreSQL" if database_url else "SQLite"
     print()
-    print(f"{args.objects:,} objects, {args.clients} concurrent clients, page limit {args.limit}, "
+    print(f"colsec on {backend} with {args.workers} worker(s); "
+          f"{args.objects:,} objects, {args.clients} concurrent clients, page limit {args.limit}, "
           f"{args.seconds:.0f}s per server, {os.cpu_count()} CPUs")  # fmt: skip
     head = f"{'server':<10} {'req/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get p50':>8} {'get p99':>8} {'errors':>6} {'unfinished':>10} {'server CPU':>10} {'client CPU':>10}"
     print(head)

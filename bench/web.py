@@ -87,7 +87,7 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> list[tuple[str, l
     settings = Settings(data_dir=data_dir, database_url=database_url, secret_key="bench-secret")
     database = Database(database_url)
     app = create_app(settings, database=database)
-    from colsec.web.ui import data as ui_data
+    from colsec.store import views as store_views
 
     cold = "dashboard, uncached counts"
     cases = [
@@ -120,7 +120,7 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> list[tuple[str, l
             server, wall = [], []
             for i in range(repeat + 1):
                 if name == cold:
-                    ui_data._ACTIVITY_CACHE.clear()
+                    store_views._ACTIVITY_CACHE.clear()
                 t = time.perf_counter()
                 resp = c.get(path)
                 elapsed = (time.perf_counter() - t) * 1000

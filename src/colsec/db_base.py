@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-__all__ = ["Base", "BigId", "utcnow"]
+__all__ = ["MAX_ID", "Base", "BigId", "utcnow"]
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -19,6 +19,8 @@ NAMING = {
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# Row ids are 64-bit signed: a larger number from outside is refused, never sent to the driver.
+MAX_ID = 2**63 - 1
 
 
 class Base(DeclarativeBase):

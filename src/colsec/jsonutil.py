@@ -1,4 +1,8 @@
-"""JSON parsing with shape limits: hostile input is refused with a message, never a crash.
+"""The one loader of untrusted JSON: hostile input is refused with a message, never a crash.
+
+Every path that parses text from outside (requests, TAXII envelopes and responses, imported
+files, feeds, telemetry readers) goes through ``loads`` or the depth scanner here, so size,
+binary and nesting limits are the same everywhere.
 
 Depth is checked *before* any parser builds anything: a linear scan of bracket depth
 outside strings (``DepthScanner``), fed chunk by chunk, in vectorised byte operations
@@ -11,16 +15,28 @@ spend memory quadratic in the nesting of a hostile document before they refuse i
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 
-from colsec.errors import InvalidInput
+from colsec.errors import InvalidInput, TooLarge
 
-__all__ = ["MAX_DEPTH", "DepthCheckedStream", "DepthScanner", "check_depth", "check_text_depth", "loads"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_JSON_BYTES",
+    "DepthCheckedStream",
+    "DepthScanner",
+    "check_depth",
+    "check_text_depth",
+    "load_file",
+    "loads",
+]
 
+# Real MISP events and STIX bundles are < 12 deep; far below orjson's own 1024.
 MAX_DEPTH = 64
+MAX_JSON_BYTES = 2 * 1024 * 1024 * 1024
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _NOT_STRUCTURE = bytes(range(256)).translate(None, b'[]{}"')
@@ -143,9 +159,33 @@ def check_depth(value: Any, max_depth: int = MAX_DEPTH, *, what: str = "JSON") -
             stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
 
 
-def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH, what: str = "request body") -> Any:
+def loads(
+    data: bytes | str, *, max_depth: int = MAX_DEPTH, what: str = "document", max_bytes: int = MAX_JSON_BYTES
+) -> Any:
+    """Parse JSON from untrusted input; InvalidInput (or TooLarge) names the problem, never a traceback."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    if len(data) > max_bytes:
+        raise TooLarge(f"{what} is larger than {max_bytes} bytes")
+    if b"\x00" in data[:4096]:
+        raise InvalidInput(f"{what} is not JSON text (binary data)")
     check_text_depth(data, max_depth, what=what)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise InvalidInput(f"{what} is not valid JSON: {exc}") from None
+
+
+def load_file(path: Path, *, what: str | None = None, max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """A JSON file from outside (a download, an operator's folder) under the limits of ``loads``;
+    a missing, unreadable or oversized file is an InvalidInput (or TooLarge) naming it."""
+    name = what or str(path)
+    try:
+        if path.stat().st_size > max_bytes:
+            raise TooLarge(f"{name} is larger than {max_bytes} bytes")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"{name} not found") from None
+    except OSError as exc:
+        raise InvalidInput(f"{name} cannot be read: {exc.strerror or exc}") from None
+    return loads(data, what=name, max_bytes=max_bytes)

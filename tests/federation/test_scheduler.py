@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from colsec.federation.models import Peer
 from colsec.stix.tlp import TLP
 from colsec.store.models import StixObject
+from colsec.store.peers import Peer
 from colsec.taxii.client import TaxiiClient
 from federation.nodes import ALLIANCE, Chain, chain
 from federation.stixgen import indicator

@@ -8,9 +8,10 @@ from colsec.accounts import service as accounts
 from colsec.accounts.roles import SYSTEM
 from colsec.db import Database
 from colsec.federation import service as fed
-from colsec.federation.models import Peer, PeerCursor
+from colsec.federation.models import PeerCursor
 from colsec.federation.sync import sync_peer
 from colsec.store.models import StixObject
+from colsec.store.peers import Peer
 from colsec.taxii.client import TaxiiClient
 from federation.medallion import PASSWORD, USER, MedallionNode
 from federation.stixgen import indicators

@@ -29,7 +29,7 @@ from colsec.store.models import StixObject
 from colsec.store.service import import_objects
 from colsec.store.versions import revoke_object
 from colsec.taxii.client import TaxiiClient
-from colsec.taxii.service import TAXII_MEDIA
+from colsec.taxii.media import TAXII_MEDIA
 from federation.nodes import ALLIANCE, Chain, chain
 from federation.stixgen import indicator
 from loopback import LOOPBACK

@@ -14,10 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from colsec.errors import InvalidInput
-from colsec.formats import safejson
+from colsec.errors import InvalidInput, TooLarge
 from colsec.formats.stix_bundle import read_bundle
-from colsec.jsonutil import DepthScanner, check_text_depth, loads
+from colsec.jsonutil import DepthScanner, check_text_depth, load_file, loads
 
 DEEP = 100_000
 
@@ -41,7 +40,7 @@ _PROBE = textwrap.dedent(
     """
     import resource, sys, time
     from pathlib import Path
-    from colsec.errors import InvalidInput
+    from colsec.errors import InvalidInput, TooLarge
     from colsec.formats.stix_bundle import read_stix_file
     path = Path(sys.argv[1])
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -79,12 +78,32 @@ def test_finding_15a_streaming_reader_refuses_at_limit(shape: str) -> None:
 
 
 def test_finding_15a_loads_refuse_before_parsing() -> None:
-    for parse in (loads, safejson.loads):
-        with pytest.raises(InvalidInput, match="nested deeper than 64 levels"):
-            parse(_deep())
+    with pytest.raises(InvalidInput, match="nested deeper than 64 levels"):
+        loads(_deep())
     assert loads(_deep(64)) == json.loads(_deep(64))
     with pytest.raises(InvalidInput, match="nested deeper than 10 levels"):
         loads(_deep(11), max_depth=10)
+
+
+def test_files_from_outside_get_the_same_limits_and_name_the_file(tmp_path: Path) -> None:
+    """Warninglists, taxonomies, KEV/NVD downloads and medallion files all load through load_file."""
+    good = tmp_path / "list.json"
+    good.write_text('{"list": ["a"]}')
+    assert load_file(good) == {"list": ["a"]}
+    with pytest.raises(InvalidInput, match=r"missing\.json not found"):
+        load_file(tmp_path / "missing.json")
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(_deep())
+    with pytest.raises(InvalidInput, match=r"deep\.json is nested deeper than 64 levels"):
+        load_file(deep)
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\x00\x01{}")
+    with pytest.raises(InvalidInput, match="not JSON text"):
+        load_file(binary, what="taxonomy")
+    with pytest.raises(TooLarge, match="larger than 8 bytes"):
+        load_file(good, max_bytes=8)
+    with pytest.raises(InvalidInput, match="cannot be read"):
+        load_file(tmp_path)
 
 
 def test_finding_15a_scanner_ignores_brackets_in_strings() -> None:

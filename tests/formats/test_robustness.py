@@ -9,8 +9,8 @@ from colsec.errors import ColsecError
 from colsec.formats import csv_iocs, freetext, misp_to_stix, registry, service, warninglists
 from colsec.formats.freetext import extract_candidates
 from colsec.formats.misp_to_stix import convert_event
-from colsec.formats.safejson import loads
 from colsec.formats.service import detect_format
+from colsec.jsonutil import loads
 
 
 @settings(max_examples=200, deadline=None)

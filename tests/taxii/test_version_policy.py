@@ -25,7 +25,7 @@ from colsec.stix.tlp import TLP, marking_id
 from colsec.store import queries
 from colsec.store.service import import_objects
 from colsec.taxii import service as taxii
-from colsec.taxii.service import TAXII_MEDIA
+from colsec.taxii.media import TAXII_MEDIA
 from ui.conftest import login
 
 ROOT = "/taxii2/root/collections"

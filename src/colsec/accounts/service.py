@@ -42,10 +42,12 @@ __all__ = [
     "list_organisations",
     "list_tokens",
     "list_users",
+    "organisations_by_id",
     "revoke_token",
     "set_active",
     "set_node_operator",
     "set_password",
+    "set_user_language",
 ]
 
 _USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
@@ -121,6 +123,11 @@ def get_org_by_name(db: Session, name: str) -> Organisation:
     if org is None:
         raise NotFound(f"organisation {name!r} not found")
     return org
+
+
+def organisations_by_id(db: Session) -> dict[int, Organisation]:
+    """Every organisation by id, for pages that name the owners of what they list."""
+    return {o.id: o for o in db.execute(select(Organisation)).scalars()}
 
 
 def list_organisations(db: Session) -> list[Organisation]:
@@ -306,6 +313,23 @@ def set_node_operator(db: Session, *, actor: Actor, user: User, operator: bool) 
     db.flush()
     audit.record(db, actor=actor, action="user.node_operator", target=user.username, details={"on": operator})
     return user
+
+
+def set_user_language(db: Session, *, actor: Actor, language: str) -> None:
+    """Store the UI language as the user's setting (audited like any account change)."""
+    if language not in ("en", "ru"):
+        raise InvalidInput("language must be 'en' or 'ru'")
+    if actor.user_id is None:
+        return
+    user = db.get(User, actor.user_id)
+    if user is None:
+        raise NotFound("user not found")
+    if user.language != language:
+        user.language = language
+        db.flush()
+        audit.record(
+            db, actor=actor, action="user.language", target=user.username, details={"language": language}
+        )
 
 
 def actor_for(db: Session, user: User) -> Actor:

@@ -14,6 +14,7 @@ group's local objects with the new member list, so peers apply it too.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -26,10 +27,11 @@ from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.accounts.service import get_org_by_name
 from colsec.db import is_sqlite
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
-from colsec.federation.models import Peer
+from colsec.federation.models import PeerCursor
 from colsec.stix.tlp import TLP
 from colsec.store import audit
 from colsec.store.models import ObjectRecipient, SharingGroup, SharingGroupMember, StixObject
+from colsec.store.peers import Peer
 from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.service import import_objects
 from colsec.store.versions import latest_for_owner, next_modified
@@ -353,10 +355,6 @@ def attach_sharing_group(db: Session, *, actor: Actor, object_id: str, group: st
 
 def peer_status(db: Session, peer: Peer) -> dict[str, Any]:
     """Everything an operator needs to judge a peer: last success, lag, errors, volumes, cursors."""
-    from datetime import UTC, datetime
-
-    from colsec.federation.models import PeerCursor
-
     orgs = dict(db.execute(select(Organisation.id, Organisation.short_name)).all())
     cursors = {
         c: a

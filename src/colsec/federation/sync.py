@@ -28,12 +28,13 @@ from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor, Role
 from colsec.db import Database
 from colsec.errors import ColsecError
-from colsec.federation.models import Peer, PeerCursor
+from colsec.federation.models import PeerCursor
 from colsec.federation.service import GROUP_PROPERTY, peer_collections
 from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.stix.ids import is_valid_id, parse_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.models import Collection, SharingGroup, SharingGroupMember, StixObject
+from colsec.store.peers import Peer
 from colsec.store.policy import SharedFacts, received_facts, restricted_tlp
 from colsec.store.service import WriteLimits, import_objects
 from colsec.taxii.client import ObjectsPage, TaxiiClient, TaxiiClientError, safe_resume_point

@@ -50,7 +50,7 @@ def parse_attack(data: bytes) -> Iterator[ImportUnit]:
 
 def parse_misp(data: bytes) -> Iterator[ImportUnit]:
     from colsec.formats.misp_import import iter_misp_units, sharing_for
-    from colsec.formats.safejson import loads
+    from colsec.jsonutil import loads
     from colsec.stix.tlp import TLP
 
     value = loads(data, what="MISP document")

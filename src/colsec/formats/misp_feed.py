@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor
 from colsec.errors import ColsecError, InvalidInput, TooLarge, UpstreamError
 from colsec.formats.registry import ImportFormat
-from colsec.formats.safejson import loads
+from colsec.jsonutil import loads
 from colsec.outbound import DENY_ALL, OutboundPolicy, guarded_client
 from colsec.stix.ids import format_timestamp
 from colsec.stix.tlp import TLP

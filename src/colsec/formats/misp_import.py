@@ -15,7 +15,7 @@ from colsec.errors import InvalidInput
 from colsec.formats.misp_to_stix import MispEventInfo, convert_attributes, convert_event, event_info
 from colsec.stix.tlp import TLP
 
-__all__ = ["MispUnit", "bench_import_file", "iter_misp_units", "looks_like_misp", "sharing_for"]
+__all__ = ["MispUnit", "iter_misp_units", "looks_like_misp", "sharing_for"]
 
 
 @dataclass
@@ -91,26 +91,3 @@ def sharing_for(info: MispEventInfo | None, fallback: TLP) -> Sharing:
     if tag_tlp is not None:
         return Sharing(tag_tlp)
     return Sharing(by_distribution)
-
-
-def bench_import_file(path: str) -> int:
-    """Import one MISP file into a fresh SQLite database (used by bench/misp_import.py)."""
-    import tempfile
-    from pathlib import Path
-
-    from colsec.accounts.roles import SYSTEM
-    from colsec.accounts.service import create_organisation
-    from colsec.db import Database
-    from colsec.formats.service import import_source
-    from colsec.migrations import upgrade
-
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{tmp}/bench.db")
-        upgrade(db.engine)
-        with db.unit_of_work() as session:
-            org = create_organisation(session, actor=SYSTEM, name="Bench CERT", short_name="bench")
-            org_id = org.id
-        with db.unit_of_work() as session:
-            report = import_source(session, actor=SYSTEM, data=Path(path).read_bytes(), owner_org_id=org_id)
-        db.dispose()
-    return report.received

@@ -9,7 +9,6 @@ that the UI and the importers can describe and normalise tags.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
 from colsec.formats.models import TagAlias, TagVocabulary
+from colsec.jsonutil import load_file
 from colsec.store import audit
 
 __all__ = [
@@ -46,15 +46,8 @@ class TagInfo:
     aliases: tuple[str, ...] = ()
 
 
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path}: not readable JSON ({exc})") from None
-
-
 def read_taxonomy(path: Path) -> Iterator[TagInfo]:
-    data = _load(path)
+    data = load_file(path)
     if (
         not isinstance(data, Mapping)
         or not isinstance(data.get("namespace"), str)
@@ -96,7 +89,7 @@ def read_taxonomy(path: Path) -> Iterator[TagInfo]:
 
 
 def read_galaxy(path: Path) -> Iterator[TagInfo]:
-    data = _load(path)
+    data = load_file(path)
     if (
         not isinstance(data, Mapping)
         or not isinstance(data.get("type"), str)

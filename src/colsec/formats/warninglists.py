@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
 from colsec.formats.models import Warninglist, WarninglistEntry
+from colsec.jsonutil import load_file
 from colsec.store import audit
 
 __all__ = [
@@ -72,10 +73,7 @@ class ListData:
 
 
 def read_list_file(path: Path) -> ListData:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path}: not a readable warninglist ({exc})") from None
+    data = load_file(path, what=f"warninglist {path}")
     if (
         not isinstance(data, Mapping)
         or data.get("type") not in _TYPES

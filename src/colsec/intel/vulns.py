@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from colsec.errors import InvalidInput
 from colsec.intel.models import Vulnerability
+from colsec.jsonutil import load_file
 from colsec.stix.ids import now_timestamp
 
 __all__ = [
     "Cpe",
     "CpeMatch",
     "compare_versions",
+    "list_vulnerabilities",
     "load_kev",
     "load_nvd",
     "match_vulnerability",
@@ -169,16 +171,9 @@ def match_vulnerability(vuln: Vulnerability, asset_cpes: Iterable[Cpe]) -> tuple
     return None
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"{path}: not valid JSON ({exc})") from None
-
-
 def load_kev(db: Session, path: Path) -> list[str]:
     """Upsert the KEV catalogue; returns the CVE ids that are new or changed."""
-    data = _read_json(path)
+    data = load_file(path)
     entries = data.get("vulnerabilities") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise InvalidInput(f"{path}: not a KEV catalogue (no 'vulnerabilities' list)")
@@ -244,7 +239,7 @@ def load_nvd(db: Session, paths: Iterable[Path]) -> list[str]:
     changed: list[str] = []
     now = now_timestamp()
     for path in paths:
-        for rec in _nvd_records(_read_json(path)):
+        for rec in _nvd_records(load_file(path)):
             cve = rec["id"].upper()
             matches = _flatten(rec.get("configurations"))
             row = db.get(Vulnerability, cve)
@@ -263,3 +258,11 @@ def load_nvd(db: Session, paths: Iterable[Path]) -> list[str]:
             changed.append(cve)
     db.flush()
     return changed
+
+
+def list_vulnerabilities(db: Session, *, kev: bool | None = None, limit: int = 100) -> list[Vulnerability]:
+    """The public catalogue (KEV / NVD), newest CVE first; ``kev`` keeps only (or drops) KEV entries."""
+    stmt = select(Vulnerability).order_by(Vulnerability.cve.desc()).limit(limit)
+    if kev is not None:
+        stmt = stmt.where(Vulnerability.in_kev.is_(kev))
+    return list(db.execute(stmt).scalars())

@@ -38,6 +38,7 @@ from colsec.settings import Settings
 from colsec.stix.ids import format_timestamp
 from colsec.stix.validate import SCO_TYPES, ObjectFacts
 from colsec.store.models import ObjectRecipient, SharingGroup, SharingGroupMember, StixObject
+from colsec.store.peers import Peer
 from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.rows import insert_stmt
 
@@ -351,8 +352,6 @@ def record_co_holders(db: Session, co_holds: dict[tuple[int, int], str], result:
 
 def local_org_ids(db: Session) -> frozenset[int]:
     """This node's own organisations (as its peers know it): no peer may publish as them."""
-    from colsec.federation.models import Peer
-
     return frozenset(
         db.execute(select(Peer.local_org_id).where(Peer.local_org_id.is_not(None))).scalars()  # type: ignore[arg-type]
     )

@@ -29,9 +29,9 @@ from colsec.errors import InvalidInput, UpstreamError
 from colsec.jsonutil import check_text_depth
 from colsec.outbound import DENY_ALL, GuardedTransport, OutboundPolicy, OutboundRefused
 from colsec.stix.ids import format_timestamp, parse_timestamp
+from colsec.taxii.media import TAXII_MEDIA, TAXII_TYPE
 
 __all__ = [
-    "TAXII_MEDIA",
     "ObjectsPage",
     "TaxiiClient",
     "TaxiiClientError",
@@ -39,7 +39,6 @@ __all__ = [
     "safe_resume_point",
 ]
 
-TAXII_MEDIA = "application/taxii+json;version=2.1"
 STIX_MEDIA = "application/stix+json;version=2.1"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
@@ -252,7 +251,7 @@ class TaxiiClient:
             k, _, v = p.strip().partition("=")
             if k.lower() == "version":
                 version = v.strip().strip('"')
-        if media != "application/taxii+json" or (version is not None and version != "2.1"):
+        if media != TAXII_TYPE or (version is not None and version != "2.1"):
             raise TaxiiClientError(
                 f"{url}: unexpected media type {ctype!r} (want {TAXII_MEDIA})", kind="media_type"
             )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import anyio
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from colsec.taxii.models import TaxiiApiRoot
 
@@ -47,7 +47,7 @@ class LegacyRootPaths:
             if first and first != "taxii2" and path.count("/") >= 2:
                 database = getattr(getattr(scope.get("app"), "state", None), "database", None)
                 if database is not None and time.monotonic() - self._loaded_at > self.ttl:
-                    names = await anyio.to_thread.run_sync(self._load, database)
+                    names = await run_in_threadpool(self._load, database)
                     self._names = names - _own_segments(scope.get("app"))
                     self._loaded_at = time.monotonic()
                 if first in self._names:

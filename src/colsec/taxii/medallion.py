@@ -12,7 +12,6 @@ memory for 30 s and cannot be carried over.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from colsec.accounts.models import ApiToken, Organisation, User
 from colsec.accounts.passwords import hash_token
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput
+from colsec.jsonutil import load_file
 from colsec.stix.ids import canonical_timestamp
 from colsec.stix.tlp import TLP
 from colsec.stix.upgrade import is_stix20, upgrade_to_21
@@ -52,21 +52,12 @@ class MedallionLoad:
     upgraded: list[dict[str, str]] = field(default_factory=list)  # STIX 2.0 objects migrated to 2.1
 
 
-def _read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInput(f"{what} {path} not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InvalidInput(f"{what} {path} cannot be read: {exc}") from None
-
-
 def read_medallion_file(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """(data, users) from a medallion data file, or from a config file naming its data file.
 
     A relative ``backend.filename`` is opened from the working directory, as medallion does.
     """
-    raw = _read_json(path, "medallion file")
+    raw = load_file(path, what=f"medallion file {path}")
     if not isinstance(raw, dict):
         raise InvalidInput(f"{path}: not a medallion data or config file")
     users = raw.get("users") or {}
@@ -77,7 +68,7 @@ def read_medallion_file(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
     if not filename:
         raise InvalidInput(f"{path}: no '/discovery' and no backend.filename: not a medallion file")
     data_path = Path(filename).absolute()
-    data = _read_json(data_path, f"backend.filename of {path}:")
+    data = load_file(data_path, what=f"backend.filename of {path}: {data_path}")
     if not isinstance(data, dict) or "/discovery" not in data:
         raise InvalidInput(f"{data_path}: not a medallion data file")
     return data, dict(users)

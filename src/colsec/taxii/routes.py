@@ -23,7 +23,8 @@ from colsec.jsonutil import loads
 from colsec.stix.tlp import TLP_BY_NAME
 from colsec.store.gate import WriteLimits
 from colsec.taxii import service
-from colsec.taxii.service import TAXII_MEDIA, Filters
+from colsec.taxii.media import TAXII_MEDIA
+from colsec.taxii.service import Filters
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
 
 __all__ = ["SYNC_MAX_OBJECTS", "router"]

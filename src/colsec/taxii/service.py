@@ -36,7 +36,6 @@ from colsec.taxii.models import TaxiiApiRoot, TaxiiDiscovery, TaxiiStatus
 __all__ = [
     "DEFAULT_ROOT",
     "STATUS_KEEP",
-    "TAXII_MEDIA",
     "ApiRootInfo",
     "Filters",
     "Page",
@@ -61,7 +60,6 @@ __all__ = [
     "visible_collections",
 ]
 
-TAXII_MEDIA = "application/taxii+json;version=2.1"
 STIX_MEDIA = "application/stix+json;version=2.1"
 DEFAULT_ROOT = "root"
 # The interoperability test document asks for at least 24 h; a week costs nothing.

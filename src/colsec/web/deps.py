@@ -23,18 +23,15 @@ from colsec.accounts.roles import Actor, Role
 from colsec.accounts.throttle import Throttle
 from colsec.db import Database
 from colsec.errors import ColsecError, Forbidden, Unauthorized
-from colsec.node import Node
 from colsec.settings import Settings
 
 __all__ = [
     "ActorDep",
     "DbDep",
-    "NodeDep",
     "OptionalActorDep",
     "client_address",
     "get_actor",
     "get_db",
-    "get_node",
     "get_optional_actor",
     "get_settings",
     "login_throttle",
@@ -54,12 +51,6 @@ def get_settings(request: Request) -> Settings:
 def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
-
-
-def get_node(request: Request) -> Node:
-    """The node this app serves: its settings, wired database, intel configuration, outbound policy."""
-    node: Node = request.app.state.node
-    return node
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -166,7 +157,6 @@ def get_actor(request: Request) -> Actor:
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
-NodeDep = Annotated[Node, Depends(get_node)]
 # scope="function": the transaction commits before the response is sent, so a client that
 # reads right after a successful write always sees it.
 DbDep = Annotated[Session, Depends(get_db, scope="function")]

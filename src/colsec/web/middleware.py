@@ -8,6 +8,7 @@ import orjson
 
 from colsec.errors import BadRequest, InvalidInput
 from colsec.jsonutil import DepthScanner
+from colsec.taxii.media import TAXII_MEDIA
 
 __all__ = ["BodySizeLimit", "JsonDepthLimit", "SecurityHeaders"]
 
@@ -71,7 +72,7 @@ class BodySizeLimit:
             if taxii
             else {"error": "too_large", "detail": detail}
         )
-        ctype = b"application/taxii+json;version=2.1" if taxii else b"application/json"
+        ctype = TAXII_MEDIA.encode() if taxii else b"application/json"
         payload = orjson.dumps(body)
         await send(
             {

@@ -10,9 +10,9 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-__all__ = ["MAX_ID", "CursorQuery", "IdPath", "IdQuery"]
+from colsec.db_base import MAX_ID
 
-MAX_ID = 2**63 - 1
+__all__ = ["MAX_ID", "CursorQuery", "IdPath", "IdQuery"]
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from colsec.accounts.roles import Actor, Role
-from colsec.federation import service
+from colsec.federation import service, views
 from colsec.federation.schemas import (
     AttachIn,
     MemberIn,
@@ -30,7 +30,7 @@ Writer = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
 
 @router.get("/api/v1/peers", response_model=list[PeerOut])
 def list_peers(db: DbDep, actor: Admin) -> list[dict[str, Any]]:
-    return [service.peer_status(db, p) for p in service.list_peers(db)]
+    return views.peer_rows(db)
 
 
 @router.post("/api/v1/peers", response_model=PeerOut, status_code=201)

@@ -9,17 +9,16 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, TooLarge
-from colsec.intel import alerts, assets, notify, queries
+from colsec.intel import alerts, assets, notify, queries, vulns
 from colsec.intel.correlation import CorrelationConfig, rebuild
 from colsec.intel.hooks import benign_lookup
-from colsec.intel.models import Vulnerability
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
-from colsec.web.deps import ActorDep, DbDep, NodeDep, read_units, require_operator, require_role
+from colsec.web.deps import ActorDep, DbDep, read_units, require_operator, require_role
+from colsec.web.node import NodeDep
 from colsec.web.params import MAX_ID, CursorQuery, IdPath
 
 router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
@@ -113,10 +112,7 @@ def list_vulnerabilities(
     db: DbDep, actor: ActorDep, kev: bool | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> dict[str, Any]:
     """The public catalogue (KEV / NVD)."""
-    stmt = select(Vulnerability).order_by(Vulnerability.cve.desc()).limit(limit)
-    if kev is not None:
-        stmt = stmt.where(Vulnerability.in_kev.is_(kev))
-    rows = db.execute(stmt).scalars()
+    rows = vulns.list_vulnerabilities(db, kev=kev, limit=limit)
     return {
         "vulnerabilities": [
             {"cve": v.cve, "kev": v.in_kev, "kev_date_added": v.kev_date_added, "vendor": v.vendor,

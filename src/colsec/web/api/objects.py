@@ -63,7 +63,7 @@ def get_object(db: DbDep, actor: ActorDep, object_id: str, version: str = "last"
 async def add_objects(request: Request, db: DbDep, actor: Writer) -> dict[str, Any]:
     """Add one STIX object or a bundle; all-or-nothing."""
     settings = get_settings(request)
-    data = loads(await request.body(), max_depth=settings.max_json_depth)
+    data = loads(await request.body(), max_depth=settings.max_json_depth, what="request body")
     if isinstance(data, dict) and data.get("type") == "bundle":
         objs = data.get("objects")
         if not isinstance(objs, list):

@@ -29,7 +29,7 @@ def is_ui_path(path: str) -> bool:
 
 def install(app: FastAPI) -> None:
     from colsec.web.sessions import SessionCodec, session_user
-    from colsec.web.ui import admin, auth, collections, crisis_pages, dashboard, imports, intel, profile
+    from colsec.web.ui import admin, auth, collections, crisis, dashboard, federation, imports, intel, profile
     from colsec.web.ui.render import LoginRequired, page
 
     settings: Settings = app.state.settings
@@ -38,10 +38,8 @@ def install(app: FastAPI) -> None:
     )
     app.state.session_user = session_user
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    for module in (auth, dashboard, intel, imports, admin, collections, profile):
+    for module in (auth, dashboard, intel, imports, admin, federation, collections, profile, crisis):
         app.include_router(module.router)
-    if crisis_pages.available():
-        app.include_router(crisis_pages.router)
 
     api_error_handler: Any = app.exception_handlers.get(ColsecError)
 

@@ -1,4 +1,4 @@
-"""Administration: organisations and peers (node operator), users and API tokens (admins).
+"""Administration: organisations (node operator), users and API tokens (admins); peers are in federation.
 
 An organisation admin sees and manages only its own organisation's accounts; the
 accounts service enforces it, these views only render what it returns.
@@ -13,8 +13,9 @@ from colsec.accounts import service as accounts
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import Forbidden
 from colsec.web.deps import DbDep
-from colsec.web.ui import data, federation_panel
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
+
+__all__ = ["require_operator", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,7 +61,7 @@ async def create_organisation(request: Request, db: WriteDb, actor: FormActor) -
 def users(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     require(actor)
     users = accounts.list_users(db, actor=actor)
-    ctx = {"users": users, "orgs": data.org_names(db), "roles": ROLES, "new_token": None}
+    ctx = {"users": users, "orgs": accounts.organisations_by_id(db), "roles": ROLES, "new_token": None}
     return page(request, "ui/admin_users.html", ctx, actor=actor)
 
 
@@ -106,14 +107,3 @@ async def create_token(request: Request, db: WriteDb, actor: FormActor) -> HTMLR
         "new_token": (user.username, value),
     }
     return page(request, "ui/admin_tokens.html", ctx, actor=actor)
-
-
-__all__ = ["router"]
-
-
-@router.get("/admin/peers", response_class=HTMLResponse)
-def peers(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
-    """Federation peers and their sync state (operators only: URLs and errors are node configuration)."""
-    require_operator(actor)
-    rows = federation_panel.peer_rows(db)
-    return page(request, "ui/admin_peers.html", {"peers": rows}, actor=actor)

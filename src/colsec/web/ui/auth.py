@@ -19,7 +19,6 @@ from colsec.errors import ColsecError
 from colsec.web.deps import DbDep, client_address, get_optional_actor, get_settings, login_throttle
 from colsec.web.i18n import LANGUAGES
 from colsec.web.sessions import CSRF_FIELD, credential_fingerprint, current_session
-from colsec.web.ui import data
 from colsec.web.ui.render import CsrfFailed, ensure_session, form_data, page, set_session
 
 router = APIRouter(include_in_schema=False)
@@ -99,7 +98,7 @@ async def switch_language(request: Request, db: DbDep) -> Response:
         lang = "en"
     actor = get_optional_actor(request)
     if actor is not None:
-        data.set_user_language(db, actor=actor, language=lang)
+        accounts.set_user_language(db, actor=actor, language=lang)
     sess, _ = ensure_session(request)
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
     set_session(request, response, sess.with_lang(lang))

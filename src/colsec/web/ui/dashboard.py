@@ -5,8 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from colsec.crisis import views as crisis_views
+from colsec.federation import views as federation_views
+from colsec.store import views as store_views
 from colsec.web.deps import DbDep
-from colsec.web.ui import crisis_pages, data, federation_panel, worldmap
+from colsec.web.ui import worldmap
 from colsec.web.ui.render import PageActor, page
 
 router = APIRouter(include_in_schema=False)
@@ -14,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
-    board = data.dashboard(db, actor=actor)
+    board = store_views.dashboard(db, actor=actor)
     by_shape = {}
     for m in board.members:
         shape = worldmap.shape_id_for(m.org.country)
@@ -28,8 +31,8 @@ def dashboard(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
             "shapes": worldmap.country_shapes(),
             "by_shape": by_shape,
             "map_size": (worldmap.WIDTH, worldmap.HEIGHT),
-            "crisis": crisis_pages.dashboard_panel(db, actor) if crisis_pages.available() else None,
-            "federation": federation_panel.health(db),
+            "crisis": crisis_views.situation(db, actor=actor),
+            "federation": federation_views.peer_health(db),
         },
         actor=actor,
     )
@@ -38,5 +41,5 @@ def dashboard(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 @router.get("/dashboard/crisis-panel", response_class=HTMLResponse)
 def crisis_panel(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     """The crises panel alone: the dashboard re-fetches it every 30 s so countdowns stay current."""
-    panel = crisis_pages.dashboard_panel(db, actor) if crisis_pages.available() else None
+    panel = crisis_views.situation(db, actor=actor)
     return page(request, "ui/_crisis_panel_box.html", {"crisis": panel}, actor=actor)

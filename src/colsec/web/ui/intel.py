@@ -1,20 +1,43 @@
-"""Intelligence: search with filters and paging, and the page of one object."""
+"""Intelligence: search with filters and paging, and the page of one object (read models in
+``colsec.intel.views``; this module parses the query and renders)."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from colsec.accounts.service import organisations_by_id
+from colsec.db_base import MAX_ID
 from colsec.errors import InvalidInput
+from colsec.intel import views
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.web.deps import DbDep
-from colsec.web.params import MAX_ID
-from colsec.web.ui import data, graph
+from colsec.web.ui import graph
 from colsec.web.ui.render import PageActor, page
 
 router = APIRouter(include_in_schema=False)
+
+_SHOWN_ELSEWHERE = frozenset({"type", "id", "spec_version", "object_marking_refs", "created_by_ref"})
+
+
+def property_rows(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """Top-level properties as (name, text) for the object page; nested values as compact JSON."""
+    rows = []
+    for key, value in body.items():
+        if key in _SHOWN_ELSEWHERE:
+            continue
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            text = ", ".join(value)
+        else:
+            text = orjson.dumps(value).decode()
+        rows.append((key, text if len(text) <= 4000 else text[:3997] + "..."))
+    return rows
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -53,7 +76,7 @@ def search_page(
     cursor: str = "",
 ) -> HTMLResponse:
     tlp_level = TLP_BY_NAME.get(tlp.lower()) if tlp else None
-    query = data.SearchQuery(
+    query = views.SearchQuery(
         value=q[:2048],
         type=type[:250],
         label=label[:200],
@@ -62,7 +85,7 @@ def search_page(
         since=_date(since, "since"),
         until=_date(until, "until"),
     )
-    results = data.search(db, actor=actor, query=query, cursor=cursor or None)
+    results = views.search(db, actor=actor, query=query, cursor=cursor or None)
     params = {
         "q": q,
         "type": type,
@@ -76,8 +99,8 @@ def search_page(
         "query": query,
         "params": params,
         "results": results,
-        "orgs": data.org_names(db),
-        "types": data.visible_types(db),
+        "orgs": organisations_by_id(db),
+        "types": views.visible_types(db),
         "tlps": list(TLP),
         "cursor": cursor,
     }
@@ -87,7 +110,7 @@ def search_page(
 
 @router.get("/intel/{object_id}", response_class=HTMLResponse)
 def object_page(request: Request, db: DbDep, actor: PageActor, object_id: str) -> HTMLResponse:
-    detail = data.object_detail(db, actor=actor, object_id=object_id[:120])
+    detail = views.object_detail(db, actor=actor, object_id=object_id[:120])
     return page(
         request,
         "ui/object.html",
@@ -95,8 +118,8 @@ def object_page(request: Request, db: DbDep, actor: PageActor, object_id: str) -
             "d": detail,
             "tlp": TLP(detail.row.tlp),
             "graph": graph.layout(object_id, detail.relationships, detail.names),
-            "orgs": data.org_names(db),
-            "properties": data.property_rows(detail.body),
+            "orgs": organisations_by_id(db),
+            "properties": property_rows(detail.body),
         },
         actor=actor,
     )

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import ColsecError, Forbidden
 from colsec.stix.tlp import TLP
+from colsec.store.views import display_name
 from colsec.web.deps import get_db, get_optional_actor, get_settings
 from colsec.web.i18n import N_, environment, negotiate, translations
 from colsec.web.sessions import CSRF_FIELD, CSRF_HEADER, Session, SessionCodec, current_session
@@ -53,8 +54,6 @@ class CsrfFailed(ColsecError):
 @cache
 def ui_environment(lang: str) -> Environment:
     """The language's Jinja2 environment with the UI's data filters added."""
-    from colsec.web.ui.data import display_name
-
     env = environment(lang)
     env.filters["fromjson"] = orjson.loads
     env.filters["tlp"] = lambda v: TLP(int(v))
@@ -98,10 +97,7 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     items = [("/", N_("Dashboard")), ("/intel", N_("Intelligence"))]
     if actor.role in (Role.ADMIN, Role.ANALYST, Role.COORDINATOR):
         items.append(("/import", N_("Import")))
-    from colsec.web.ui import crisis_pages
-
-    if crisis_pages.available():
-        items.append(("/crisis", N_("Crises")))
+    items.append(("/crisis", N_("Crises")))
     if actor.is_operator:
         items.append(("/admin/organisations", N_("Administration")))
     elif actor.role == Role.ADMIN:

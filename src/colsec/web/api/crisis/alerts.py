@@ -18,7 +18,8 @@ from colsec.crisis.schemas import (
 )
 from colsec.crisis.ticker import tick
 from colsec.web.api.crisis._common import WriteDb
-from colsec.web.deps import ActorDep, DbDep, NodeDep, get_database, get_settings
+from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
+from colsec.web.node import NodeDep
 from colsec.web.params import IdPath, IdQuery
 
 router = APIRouter()

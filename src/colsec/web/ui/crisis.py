@@ -7,69 +7,32 @@ organisation checks, state machines and audit rows are exactly the API's.
 
 from __future__ import annotations
 
-import importlib.util
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
-from colsec.accounts.roles import Actor
+from colsec.accounts.service import organisations_by_id
+from colsec.crisis import service as svc
+from colsec.crisis import views
+from colsec.crisis.schemas import Capability, OfferIn, PositionIn, RequestIn, SitrepIn
 from colsec.errors import InvalidInput
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
-from colsec.web.ui import data
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page
 
-__all__ = ["available", "dashboard_panel", "router"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
 
-def available() -> bool:
-    return importlib.util.find_spec("colsec.crisis.service") is not None
-
-
-def _svc() -> Any:
-    from colsec.crisis import service
-
-    return service
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def _awaiting(db: Session, actor: Actor) -> list[dict[str, Any]]:
-    """Open consultations where the actor's organisation is eligible and has not answered yet."""
-    svc = _svc()
-    out = []
-    for c in svc.list_consultations(db, status="open"):
-        if actor.org_id is None or actor.org_id not in svc.eligible_org_ids(db, c.id):
-            continue
-        answered = {p.organisation_id for p in svc.list_positions(db, consultation_id=c.id)}
-        if actor.org_id in answered:
-            continue
-        out.append({"c": c, "deadline": _aware(c.deadline)})
-    out.sort(key=lambda x: x["deadline"] or datetime.max.replace(tzinfo=UTC))
-    return out
-
-
-def dashboard_panel(db: Session, actor: Actor) -> dict[str, Any] | None:
-    svc = _svc()
-    crises = [c for c in svc.list_crises(db) if c.status not in ("closed", "reviewed")]
-    return {"crises": crises, "awaiting": _awaiting(db, actor), "now": datetime.now(UTC)}
-
-
 @router.get("/crisis", response_class=HTMLResponse)
 def crisis_list(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
-    svc = _svc()
     ctx = {
         "crises": svc.list_crises(db),
-        "awaiting": _awaiting(db, actor),
+        "awaiting": views.awaiting_consultations(db, actor=actor),
         "consultations": svc.list_consultations(db, status="open"),
     }
     return page(request, "ui/crisis_list.html", ctx, actor=actor)
@@ -77,9 +40,6 @@ def crisis_list(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 
 @router.get("/crisis/{crisis_id}", response_class=HTMLResponse)
 def crisis_page(request: Request, db: DbDep, actor: PageActor, crisis_id: IdPath) -> HTMLResponse:
-    svc = _svc()
-    from colsec.crisis.schemas import Capability
-
     ctx = {
         "crisis": svc.get_crisis(db, crisis_id=crisis_id),
         "events": svc.timeline(db, crisis_id=crisis_id),
@@ -87,7 +47,7 @@ def crisis_page(request: Request, db: DbDep, actor: PageActor, crisis_id: IdPath
         "requests": svc.list_requests(db, crisis_id=crisis_id),
         "consultations": svc.list_consultations(db, crisis_id=crisis_id),
         "capabilities": [c.value for c in Capability],
-        "orgs": data.org_names(db),
+        "orgs": organisations_by_id(db),
     }
     return page(request, "ui/crisis.html", ctx, actor=actor)
 
@@ -107,8 +67,6 @@ def _validated(model: Any, values: dict[str, Any]) -> Any:
 
 @router.post("/crisis/{crisis_id}/sitreps")
 async def add_sitrep(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    from colsec.crisis.schemas import SitrepIn
-
     form = await form_data(request)
     due = _text(form, "next_report_due")
     body = _validated(
@@ -116,14 +74,12 @@ async def add_sitrep(request: Request, db: WriteDb, actor: FormActor, crisis_id:
         {"summary": _text(form, "summary"), "needs": _text(form, "needs"), "actions": _text(form, "actions"),
          "next_report_due": due + ":00Z" if due and len(due) == 16 else (due or None)},
     )  # fmt: skip
-    _svc().add_sitrep(db, actor=actor, crisis_id=crisis_id, data=body)
+    svc.add_sitrep(db, actor=actor, crisis_id=crisis_id, data=body)
     return RedirectResponse(f"/crisis/{crisis_id}#sitreps", status_code=303)
 
 
 @router.post("/crisis/{crisis_id}/requests")
 async def create_request(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    from colsec.crisis.schemas import RequestIn
-
     form = await form_data(request)
     needed = _text(form, "needed_by")
     body = _validated(
@@ -132,15 +88,14 @@ async def create_request(request: Request, db: WriteDb, actor: FormActor, crisis
          "location": _text(form, "location"), "description": _text(form, "description"),
          "needed_by": needed + ":00Z" if len(needed) == 16 else needed},
     )  # fmt: skip
-    req = _svc().create_request(db, actor=actor, crisis_id=crisis_id, data=body)
+    req = svc.create_request(db, actor=actor, crisis_id=crisis_id, data=body)
     if _text(form, "submit") == "1":
-        _svc().submit_request(db, actor=actor, request_id=req.id)
+        svc.submit_request(db, actor=actor, request_id=req.id)
     return RedirectResponse(f"/crisis/requests/{req.id}", status_code=303)
 
 
 @router.get("/crisis/requests/{request_id}", response_class=HTMLResponse)
 def resource_board(request: Request, db: DbDep, actor: PageActor, request_id: IdPath) -> HTMLResponse:
-    svc = _svc()
     req = svc.get_request(db, request_id=request_id)
     ctx = {
         "req": req,
@@ -149,45 +104,33 @@ def resource_board(request: Request, db: DbDep, actor: PageActor, request_id: Id
         "offers": svc.list_offers(db, request_id=request_id),
         "resources": {r.id: r for r in svc.list_resources(db)},
         "my_resources": svc.list_resources(db, capability=req.capability, org_id=actor.org_id),
-        "next_steps": NEXT_OFFER_STEPS,
-        "orgs": data.org_names(db),
+        "next_steps": views.NEXT_OFFER_STEPS,
+        "orgs": organisations_by_id(db),
     }
     return page(request, "ui/crisis_request.html", ctx, actor=actor)
 
 
-# Where an offer can go next (the domain decides who may take each step).
-NEXT_OFFER_STEPS: dict[str, tuple[str, ...]] = {
-    "offered": ("accepted", "declined"),
-    "accepted": ("committed",),
-    "committed": ("deployed",),
-    "deployed": ("demobilised",),
-}
-
-
 @router.post("/crisis/requests/{request_id}/offers")
 async def offer_resource(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
-    from colsec.crisis.schemas import OfferIn
-
     form = await form_data(request)
     body = _validated(
         OfferIn,
         {"resource_id": _text(form, "resource_id") or "0", "quantity": _text(form, "quantity") or "0",
          "note": _text(form, "note")},
     )  # fmt: skip
-    _svc().make_offer(db, actor=actor, request_id=request_id, data=body)
+    svc.make_offer(db, actor=actor, request_id=request_id, data=body)
     return RedirectResponse(f"/crisis/requests/{request_id}", status_code=303)
 
 
 @router.post("/crisis/offers/{offer_id}/advance")
 async def advance_offer(request: Request, db: WriteDb, actor: FormActor, offer_id: IdPath) -> Response:
     form = await form_data(request)
-    offer = _svc().advance_offer(db, actor=actor, offer_id=offer_id, to=_text(form, "to"))
+    offer = svc.advance_offer(db, actor=actor, offer_id=offer_id, to=_text(form, "to"))
     return RedirectResponse(f"/crisis/requests/{offer.request_id}", status_code=303)
 
 
 @router.get("/crisis/consultations/{consultation_id}", response_class=HTMLResponse)
 def consultation_page(request: Request, db: DbDep, actor: PageActor, consultation_id: IdPath) -> HTMLResponse:
-    svc = _svc()
     c = svc.get_consultation(db, consultation_id=consultation_id)
     positions = svc.list_positions(db, consultation_id=consultation_id)
     eligible = svc.eligible_org_ids(db, consultation_id)
@@ -199,8 +142,8 @@ def consultation_page(request: Request, db: DbDep, actor: PageActor, consultatio
         "eligible": eligible,
         "mine": mine,
         "may_answer": c.status == "open" and actor.org_id in eligible and mine is None,
-        "deadline": _aware(c.deadline),
-        "orgs": data.org_names(db),
+        "deadline": views.as_aware(c.deadline),
+        "orgs": organisations_by_id(db),
     }
     return page(request, "ui/crisis_consultation.html", ctx, actor=actor)
 
@@ -208,8 +151,6 @@ def consultation_page(request: Request, db: DbDep, actor: PageActor, consultatio
 @router.post("/crisis/consultations/{consultation_id}/position")
 async def answer(request: Request, db: WriteDb, actor: FormActor, consultation_id: IdPath) -> Response:
     """One click: the button pressed carries the stance."""
-    from colsec.crisis.schemas import PositionIn
-
     form = await form_data(request)
     body = _validated(
         PositionIn,
@@ -219,5 +160,5 @@ async def answer(request: Request, db: WriteDb, actor: FormActor, consultation_i
             "comment": _text(form, "comment"),
         },
     )
-    _svc().post_position(db, actor=actor, consultation_id=consultation_id, data=body)
+    svc.post_position(db, actor=actor, consultation_id=consultation_id, data=body)
     return RedirectResponse(f"/crisis/consultations/{consultation_id}", status_code=303)

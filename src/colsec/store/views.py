@@ -1,0 +1,192 @@
+"""Read models over the store: the situational picture the dashboard draws.
+
+Every select starts from ``visible_clause`` for the viewer's organisation, so no page
+can list, count or link an object the sharing policy hides.  The web layer only renders.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from colsec.accounts.models import Organisation
+from colsec.accounts.roles import Actor
+from colsec.accounts.service import organisations_by_id
+from colsec.db import is_sqlite
+from colsec.store.models import StixObject
+from colsec.store.policy import Recipient, visible_clause
+from colsec.store.queries import recipient_for_org
+
+__all__ = ["INTEL_TYPES", "Dashboard", "MemberState", "alert_level", "dashboard", "display_name"]
+
+# Types counted as "new intelligence" on the dashboard.
+INTEL_TYPES = (
+    "indicator",
+    "malware",
+    "threat-actor",
+    "intrusion-set",
+    "campaign",
+    "attack-pattern",
+    "vulnerability",
+    "report",
+    "sighting",
+    "tool",
+    "observed-data",
+    "incident",
+)
+ALERT_WINDOW_DAYS = 3
+CHART_DAYS = 14
+
+
+def display_name(body: dict[str, Any]) -> str:
+    for key in ("name", "value", "pattern", "relationship_type", "id"):
+        v = body.get(key)
+        if isinstance(v, str) and v:
+            return v if len(v) <= 120 else v[:117] + "..."
+    return str(body.get("id", ""))
+
+
+@dataclass
+class MemberState:
+    org: Organisation
+    level: int  # 0 quiet, 1 guarded, 2 elevated, 3 high
+    recent: int
+    sightings: int
+
+
+@dataclass
+class Dashboard:
+    members: list[MemberState]
+    days: list[date]
+    by_type: dict[str, list[int]]
+    by_member: dict[str, list[int]]
+    latest_sightings: list[dict[str, Any]]
+    total_visible_recent: int
+
+
+def alert_level(recent: int, sightings: int) -> int:
+    """Alert level of a member from its last three days: sightings weigh five times an object.
+
+    Quiet (0) with nothing new; guarded (1) with any activity; elevated (2) from a
+    weighted 25; high (3) from 100 or at least ten sightings.
+    """
+    score = recent + 5 * sightings
+    if score == 0:
+        return 0
+    if score >= 100 or sightings >= 10:
+        return 3
+    if score >= 25:
+        return 2
+    return 1
+
+
+ACTIVITY_TTL_SECONDS = 15.0
+_ACTIVITY_CACHE: dict[tuple[str, int | None, str], tuple[float, list[Any]]] = {}
+
+
+def _activity(db: Session, viewer: Recipient, since: str, day: Any) -> list[Any]:
+    """Visible latest versions per (day added, type, owner) since ``since``.
+
+    Cached per organisation for ACTIVITY_TTL_SECONDS: the picture refreshes every
+    few seconds instead of recounting the window on every page view.
+    """
+    return list(
+        db.execute(
+            select(day, StixObject.type, StixObject.owner_org_id, func.count())
+            .where(
+                StixObject.date_added >= since,
+                StixObject.is_latest,
+                # SQLite: ``|| ''`` keeps the type index from driving this plan, so the covering
+                # ix_stix_object_activity (colsec.store.models) answers it from the index alone.
+                # PostgreSQL plans this well by itself and would misjudge the expression.
+                (StixObject.type.concat("") if is_sqlite(db) else StixObject.type).in_(INTEL_TYPES),
+                visible_clause(viewer),
+            )
+            .group_by(day, StixObject.type, StixObject.owner_org_id)
+        ).all()
+    )
+
+
+def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dashboard:
+    now = now or datetime.now(UTC)
+    viewer = recipient_for_org(db, actor.org_id)
+    today = now.date()
+    first = today - timedelta(days=CHART_DAYS - 1)
+    since = first.isoformat()  # date_added is canonical text, so a date prefix compares correctly
+    day = func.substr(StixObject.date_added, 1, 10)
+    bind = db.get_bind()
+    key = (str(bind.engine.url), actor.org_id, since)
+    hit = _ACTIVITY_CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < ACTIVITY_TTL_SECONDS:
+        rows = hit[1]
+    else:
+        rows = _activity(db, viewer, since, day)
+        if len(_ACTIVITY_CACHE) > 1000:
+            _ACTIVITY_CACHE.clear()
+        _ACTIVITY_CACHE[key] = (time.monotonic(), rows)
+    orgs = organisations_by_id(db)
+    days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
+    index = {d.isoformat(): i for i, d in enumerate(days)}
+    by_type: dict[str, list[int]] = defaultdict(lambda: [0] * CHART_DAYS)
+    by_member: dict[str, list[int]] = defaultdict(lambda: [0] * CHART_DAYS)
+    recent: dict[int, int] = defaultdict(int)
+    seen: dict[int, int] = defaultdict(int)
+    alert_from = (today - timedelta(days=ALERT_WINDOW_DAYS - 1)).isoformat()
+    total_recent = 0
+    for d, typ, owner, n in rows:
+        i = index.get(d)
+        if i is None:
+            continue
+        by_type[typ][i] += n
+        owner_name = orgs[owner].short_name if owner in orgs else "?"
+        by_member[owner_name][i] += n
+        if d >= alert_from and owner is not None:
+            total_recent += n
+            if typ == "sighting":
+                seen[owner] += n
+            else:
+                recent[owner] += n
+    members = [
+        MemberState(
+            org=o, level=alert_level(recent[o.id], seen[o.id]), recent=recent[o.id], sightings=seen[o.id]
+        )
+        for o in sorted(orgs.values(), key=lambda o: o.short_name)
+        if o.kind in ("member", "crisis_centre")
+    ]
+    sightings = db.execute(
+        select(StixObject)
+        .where(StixObject.type == "sighting", StixObject.is_latest, visible_clause(viewer))
+        .order_by(StixObject.date_added.desc(), StixObject.seq.desc())
+        .limit(8)
+    ).scalars()
+    latest = []
+    for row in sightings:
+        body = orjson.loads(row.body)
+        latest.append({"row": row, "body": body, "owner": orgs.get(row.owner_org_id or -1), "of": None})
+    targets = {s["body"].get("sighting_of_ref") for s in latest} - {None}
+    if targets:
+        names = {
+            oid: display_name(orjson.loads(b))
+            for oid, b in db.execute(
+                select(StixObject.id, StixObject.body).where(
+                    StixObject.id.in_(sorted(targets)), StixObject.is_latest, visible_clause(viewer)
+                )
+            ).all()
+        }
+        for s in latest:
+            s["of"] = names.get(s["body"].get("sighting_of_ref"))
+    return Dashboard(
+        members=members,
+        days=days,
+        by_type=dict(sorted(by_type.items())),
+        by_member=dict(sorted(by_member.items())),
+        latest_sightings=latest,
+        total_visible_recent=total_recent,
+    )
