@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from colsec.db import Database
 from colsec.demo import DemoExtension
-from colsec.intel.hooks import INFO_KEY, IntelConfig, post_import_step
+from colsec.intel.hooks import IntelConfig, post_import_step
 from colsec.outbound import OutboundPolicy, from_settings
 from colsec.settings import Settings
 from colsec.store.audit_anchor import anchor_for
@@ -70,7 +70,7 @@ def build_node(
     intel = intel or IntelConfig.from_settings(settings)
     steps = tuple(post_import) if post_import is not None else (post_import_step(intel),)
     base = database or Database(settings.effective_database_url)
-    wired = base.wired(**{"audit_anchor": anchor_for(settings), POST_IMPORT: steps, INFO_KEY: intel})
+    wired = base.wired(**{"audit_anchor": anchor_for(settings), POST_IMPORT: steps})
     return Node(
         settings=settings,
         database=wired,

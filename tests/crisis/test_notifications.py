@@ -1,14 +1,12 @@
-"""Notifications reach people after commit: in-app rows, e-mail over a real SMTP server, signed webhooks."""
+"""Notifications: in-app rows with the change; e-mail (real SMTP server) and signed webhooks by the outbox's deliverer."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +20,7 @@ from sqlalchemy import update
 from colsec.accounts.models import User
 from colsec.accounts.roles import Role
 from colsec.db import Database
+from colsec.outbox.signing import verify
 from colsec.settings import Settings
 from loopback import LOOPBACK_ALLOW
 
@@ -76,16 +75,34 @@ def hook_server() -> Iterator[tuple[list[tuple[dict[str, str], bytes]], str]]:
 
 
 @pytest.fixture
-def mail_client(database: Database, tmp_path: Path, smtp: tuple[_Inbox, int]) -> Iterator[TestClient]:
-    from colsec.web.app import create_app
-
-    settings = Settings(
+def mail_settings(database: Database, tmp_path: Path, smtp: tuple[_Inbox, int]) -> Settings:
+    return Settings(
         data_dir=tmp_path / "data", database_url=database.url, secret_key="test-secret-key-not-for-production",
         smtp_host="127.0.0.1", smtp_port=smtp[1], smtp_from="crisis-centre@example.org",
         outbound_allow=LOOPBACK_ALLOW,
     )  # fmt: skip
-    with TestClient(create_app(settings, database=database)) as c:
+
+
+@pytest.fixture
+def mail_client(database: Database, mail_settings: Settings) -> Iterator[TestClient]:
+    from colsec.web.app import create_app
+
+    with TestClient(create_app(mail_settings, database=database)) as c:
         yield c
+
+
+@pytest.fixture
+def deliver(database: Database, mail_settings: Settings) -> Callable[..., int]:
+    """What a worker does: one batch of due outbox rows (``now`` steps the clock past backoffs)."""
+    from colsec.outbox import deliver_due
+    from colsec.outbox.senders import make_senders
+
+    senders = make_senders(database, mail_settings)
+
+    def run(now: datetime | None = None) -> int:
+        return deliver_due(database, worker_id="test-worker", senders=senders, now=now)
+
+    return run
 
 
 def _nm_admin(make_account: Any) -> Any:
@@ -99,8 +116,9 @@ def _set_emails(database: Database, accounts: list[Any]) -> None:
             s.execute(update(User).where(User.id == a.user.id).values(email=f"{a.user.username}@example.org"))
 
 
-def test_email_and_signed_webhook_after_commit(
+def test_email_and_signed_webhook_by_the_deliverer(
     mail_client: TestClient,
+    deliver: Callable[..., int],
     alliance: Any,
     database: Database,
     smtp: tuple[_Inbox, int],
@@ -128,19 +146,21 @@ def test_email_and_signed_webhook_after_commit(
                          json={"title": "DDoS on payment systems", "category": "cyber", "severity": 3})  # fmt: skip
     assert r.status_code == 201
     iid = r.json()["id"]
+    assert inbox.messages == [] and received == []  # the request only queued them
+    assert deliver() == 2  # an e-mail to NM's analyst and NM's webhook
     assert any(alliance.analysts["NM"].user.username in rcpt[0] for _, rcpt, _ in inbox.messages)
     assert (
         "DDoS on payment systems" in inbox.messages[0][2]
         and inbox.messages[0][0] == "crisis-centre@example.org"
     )
     headers, body = received[0]
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(headers["X-Colsec-Signature"], expected)
-    assert json.loads(body)["event"] == "incident.reported"
+    verify(secret, body, headers["X-Colsec-Signature"])
+    assert json.loads(body)["event"] == headers["X-Colsec-Event"] == "incident.reported"
 
     # escalation tells the crisis centre's coordinators (by e-mail and in-app)
     mail_client.post(f"/api/v1/crisis/incidents/{iid}/triage", headers=alliance.analysts["NM"].headers)
     mail_client.post(f"/api/v1/crisis/incidents/{iid}/escalate", headers=alliance.analysts["NM"].headers)
+    assert deliver() > 0
     assert any(
         alliance.coordinator.user.username in rcpt[0] and "escalated" in content
         for _, rcpt, content in inbox.messages
@@ -163,7 +183,11 @@ def test_email_and_signed_webhook_after_commit(
 
 
 def test_deadline_reminders_and_closing_by_the_ticker(
-    mail_client: TestClient, alliance: Any, database: Database, smtp: tuple[_Inbox, int]
+    mail_client: TestClient,
+    alliance: Any,
+    database: Database,
+    smtp: tuple[_Inbox, int],
+    deliver: Callable[..., int],
 ) -> None:
     inbox, _ = smtp
     _set_emails(database, list(alliance.reps.values()))
@@ -191,9 +215,12 @@ def test_deadline_reminders_and_closing_by_the_ticker(
         headers=alliance.reps["EV"].headers,
         json={"stance": "agree"},
     )
+    deliver()
     before = len(inbox.messages)
     report = mail_client.post(f"{base}/tick", headers=alliance.coordinator.headers).json()
     assert report["reminders"] == 3  # the three members that have not answered
+    assert len(inbox.messages) == before  # queued by the tick, sent by the deliverer
+    deliver()
     reminded = [rcpt[0] for _, rcpt, c in inbox.messages[before:] if "Reminder" in c]
     assert len(reminded) == 3 and not any(alliance.reps["EV"].user.username in r for r in reminded)
     assert (
@@ -217,8 +244,8 @@ def test_deadline_reminders_and_closing_by_the_ticker(
     assert mail_client.post(f"{base}/tick", headers=alliance.reps["EV"].headers).status_code == 403
 
 
-def test_failed_webhook_is_retried_by_the_ticker_not_by_requests(
-    mail_client: TestClient, alliance: Any, database: Database, make_account: Any
+def test_failed_webhook_is_retried_by_the_deliverer_with_backoff_never_by_requests(
+    mail_client: TestClient, alliance: Any, database: Database, make_account: Any, deliver: Callable[..., int]
 ) -> None:
     calls: list[int] = []
 
@@ -247,13 +274,15 @@ def test_failed_webhook_is_retried_by_the_ticker_not_by_requests(
         mail_client.post(
             "/api/v1/crisis/incidents", headers=an, json={"title": "a", "category": "cyber", "severity": 1}
         )
+        assert calls == []  # the request only queued it
+        deliver()
         assert len(calls) == 1  # first attempt failed (503)
         mail_client.post(
             "/api/v1/crisis/incidents", headers=an, json={"title": "b", "category": "cyber", "severity": 1}
         )
-        assert len(calls) == 2  # the new event went out; the failed one was not retried on the request path
-        report = mail_client.post("/api/v1/crisis/tick", headers=alliance.coordinator.headers).json()
-        assert report["delivery"]["webhooks_sent"] == 1 and len(calls) == 3
+        assert len(calls) == 1  # no request sends, nor retries the failed one
+        assert deliver() == 1 and len(calls) == 2  # "b" went out; "a" waits for its backoff
+        assert deliver(now=datetime.now(UTC) + timedelta(hours=1)) == 1 and len(calls) == 3
     finally:
         server.shutdown()
         server.server_close()

@@ -101,18 +101,3 @@ def test_overdue_sitrep_reminds_the_lead_once(db: Session, alliance: Any) -> Non
         .all()
     )
     assert kinds.count("crisis.sitrep_due") == 1
-
-
-def test_interrupted_deliveries_are_requeued(db: Session, alliance: Any) -> None:
-    from datetime import timedelta as td
-
-    from sqlalchemy import update
-
-    from colsec.crisis.notify import STALE_CLAIM, notify, release_stale_claims
-
-    notify(db, kind="k", subject="s", user_ids=[alliance.coordinator.user.id])
-    now_ = datetime.now(UTC)
-    db.execute(update(Notification).values(email_status="sending", claimed_at=now_ - td(minutes=1)))
-    assert release_stale_claims(db, at=now_) == 0  # a live claim is left alone
-    assert release_stale_claims(db, at=now_ + STALE_CLAIM) == 1
-    assert db.execute(select(Notification.email_status)).scalar_one() == "pending"

@@ -13,13 +13,12 @@ from colsec.accounts import service as accounts
 from colsec.accounts.models import Organisation
 from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.db import Database
-from colsec.intel.hooks import INFO_KEY, IntelConfig, post_import_step
+from colsec.intel.hooks import IntelConfig, post_import_step
 from colsec.node import build_node
 from colsec.settings import Settings
 from colsec.stix.tlp import TLP, marking_id
 from colsec.store.service import POST_IMPORT, import_objects
 from colsec.web.app import create_app
-from loopback import LOOPBACK
 
 NS = uuid.UUID("2b0d7a55-1c3e-4e6b-8f0a-9d1e2c3b4a50")
 
@@ -111,14 +110,14 @@ def orgs(db: Session) -> Orgs:
 
 @pytest.fixture
 def intel_config() -> IntelConfig:
-    """A threshold of 2 members, no webhook thread; webhook receivers listen on this machine."""
-    return IntelConfig(cross_member_threshold=2, send_webhooks=False, outbound=LOOPBACK)
+    """Two members holding a value are enough for a cross-member alert."""
+    return IntelConfig(cross_member_threshold=2)
 
 
 @pytest.fixture
 def intel_hook(database: Database, db: Session, intel_config: IntelConfig) -> IntelConfig:
     """The intel post-import step wired into the test's sessions, as a node wires its own."""
-    info = {POST_IMPORT: (post_import_step(intel_config),), INFO_KEY: intel_config}
+    info = {POST_IMPORT: (post_import_step(intel_config),)}
     database.info.update(info)
     db.info.update(info)
     return intel_config

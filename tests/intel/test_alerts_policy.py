@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import json
 import threading
 from collections.abc import Iterator
@@ -19,11 +17,13 @@ from colsec.accounts.roles import Role
 from colsec.db import Database
 from colsec.intel.alerts import alert_for, list_alerts
 from colsec.intel.assets import create_asset
-from colsec.intel.hooks import INFO_KEY, IntelConfig
-from colsec.intel.models import Alert, AlertDelivery
-from colsec.intel.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, create_webhook, deliver_pending
+from colsec.intel.models import Alert
+from colsec.intel.notify import create_webhook
 from colsec.intel.schemas import AssetIn
 from colsec.intel.signals import Event, best_window
+from colsec.outbox import OutboxMessage, Status, deliver_due
+from colsec.outbox.senders import WebhookSender
+from colsec.outbox.signing import EVENT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 from colsec.stix.ids import parse_timestamp
 from colsec.stix.tlp import TLP
 from loopback import LOOPBACK
@@ -154,17 +154,20 @@ def test_webhook_signed_and_filtered(
         orgs.add("C", [indicator("wh3", "ipv4", "192.0.2.55", tlp=TLP.GREEN)])
         n_alerts = len(db.execute(select(Alert)).all())
     assert n_alerts == 3  # A (three reports), B and C (the two GREEN ones)
-    assert deliver_pending(database.engine, outbound=LOOPBACK) == 1
-    assert deliver_pending(database.engine, outbound=LOOPBACK) == 0  # sent once only
+    assert received == []  # queued with the alert, sent only by a deliverer
+    assert _deliver(database) == 1
+    assert _deliver(database) == 0  # sent once only
     ((headers, body),) = received
-    expected = hmac.new(
-        secret.encode(), headers[TIMESTAMP_HEADER].encode() + b"." + body, hashlib.sha256
-    ).hexdigest()
-    assert headers[SIGNATURE_HEADER] == "sha256=" + expected
+    verify(secret, body, headers[SIGNATURE_HEADER])
+    assert headers[EVENT_HEADER] == "alert" and headers[IDEMPOTENCY_HEADER].startswith("alert:")
     payload = json.loads(body)
     assert [o["owner"] for o in payload["alert"]["objects"]] == ["B", "C"]  # A's RED report is not revealed
     with database.unit_of_work() as db:
-        assert db.execute(select(AlertDelivery.status)).scalars().all() == ["sent"]
+        assert db.execute(select(OutboxMessage.status)).scalars().all() == [Status.DELIVERED]
+
+
+def _deliver(database: Database) -> int:
+    return deliver_due(database, worker_id="test", senders={"webhook": WebhookSender(database, LOOPBACK)})
 
 
 def test_rollback_sends_nothing(database: Database, receiver: tuple[str, list], intel_hook: object) -> None:  # type: ignore[type-arg]
@@ -177,26 +180,27 @@ def test_rollback_sends_nothing(database: Database, receiver: tuple[str, list], 
     orgs = Orgs(db)
     orgs.add("A", [indicator("rb1", "ipv4", "192.0.2.66")])
     orgs.add("B", [indicator("rb2", "ipv4", "192.0.2.66")])
+    assert db.execute(select(OutboxMessage)).all() != []  # queued in the import's transaction...
     db.rollback()
     db.close()
-    assert deliver_pending(database.engine, outbound=LOOPBACK) == 0 and received == []
+    with database.unit_of_work(write=False) as check:
+        assert check.execute(select(OutboxMessage)).all() == []  # ...and gone with it
+    assert _deliver(database) == 0 and received == []
 
 
-def test_sent_after_commit_by_the_hook(
-    database: Database, receiver: tuple[str, list], intel_hook: IntelConfig
+def test_a_commit_sends_nothing_a_deliverer_does(
+    database: Database, receiver: tuple[str, list], intel_hook: object
 ) -> None:  # type: ignore[type-arg]
+    """No thread or commit hook delivers: the alert's webhook waits for a deliverer."""
     import time
 
     url, received = receiver
-    database.info[INFO_KEY] = dataclasses.replace(intel_hook, send_webhooks=True)
     with database.unit_of_work() as db:
         orgs = Orgs(db)
         orgs("A"), orgs("B")
         create_webhook(db, actor=_admin(orgs, "B"), url=url, secret="after-commit-secret", outbound=LOOPBACK)
         orgs.add("A", [indicator("ac1", "ipv4", "192.0.2.77")])
         orgs.add("B", [indicator("ac2", "ipv4", "192.0.2.77")])
-        assert received == []  # nothing leaves before the commit
-    deadline = time.monotonic() + 10
-    while not received and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(received) == 1
+    time.sleep(0.3)
+    assert received == []
+    assert _deliver(database) == 1 and len(received) == 1

@@ -20,8 +20,8 @@ from .conftest import app_with, indicator
 
 @pytest.fixture
 def app(settings: Settings, database: Database) -> FastAPI:
-    """Two members holding a value are enough for a cross-member alert; no webhook thread."""
-    return app_with(settings, database, IntelConfig(cross_member_threshold=2, send_webhooks=False))
+    """Two members holding a value are enough for a cross-member alert."""
+    return app_with(settings, database, IntelConfig(cross_member_threshold=2))
 
 
 def _post(client: TestClient, acc: Any, objs: list[dict[str, Any]]) -> None:

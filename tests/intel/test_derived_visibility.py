@@ -48,7 +48,7 @@ def _alerts(client: TestClient, acc: Account) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def members(client: TestClient, make_account: Callable[..., Account]) -> dict[str, Account]:
-    """Four members and a crisis-centre admin (the app: threshold 2, cap 2, no webhook thread)."""
+    """Four members and a crisis-centre admin (the app: threshold 2, cap 2)."""
     accounts = {m: make_account(Role.ANALYST, org=m) for m in ("A", "B", "C", "D")}
     accounts["ADMIN"] = make_account(Role.ADMIN, org="ACC", kind="crisis_centre")
     return accounts
@@ -56,7 +56,7 @@ def members(client: TestClient, make_account: Callable[..., Account]) -> dict[st
 
 @pytest.fixture
 def app(settings: Settings, database: Database) -> FastAPI:
-    return app_with(settings, database, IntelConfig(cross_member_threshold=2, cap=2, send_webhooks=False))
+    return app_with(settings, database, IntelConfig(cross_member_threshold=2, cap=2))
 
 
 def test_finding_06_correlation_exists_only_for_readers_of_two_holders(

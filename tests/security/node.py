@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,9 +105,6 @@ class Node:
 
     def stop(self) -> None:
         self.client.__exit__(None, None, None)
-        for t in threading.enumerate():  # webhook deliveries started by a commit: let them end first
-            if t.name == "colsec-webhooks":
-                t.join(timeout=30)
         if self.schema is not None:
             with self.database.engine.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))

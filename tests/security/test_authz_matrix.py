@@ -91,6 +91,21 @@ def build_world() -> World:
         ids["webhook"] = create_webhook(
             s, actor=v_admin.actor, url="https://127.0.0.1:9/x", secret="s" * 20, outbound=LOOPBACK
         ).id
+        from colsec.outbox import Channel, OutboxMessage, Outgoing, put
+
+        put(
+            s,
+            [
+                Outgoing(
+                    Channel.EMAIL,
+                    "victim@example.org",
+                    "probe",
+                    f"authz:{uuid.uuid4()}",
+                    v_admin.actor.org_id,
+                )
+            ],
+        )
+        ids["outbox"] = s.query(OutboxMessage.id).scalar()
     r = c.post(
         "/api/v1/intel/assets",
         json={"name": "dam", "sector": "water", "criticality": "critical", "ip_ranges": ["203.0.113.0/24"]},
@@ -297,6 +312,10 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("GET", "/admin/tokens"): (None, _get("/admin/tokens")),
     ("POST", "/admin/tokens"): ("user", _post("/admin/tokens", data=None, _form=lambda t: {"username": t})),
     ("GET", "/admin/peers"): (None, _get("/admin/peers")),
+    ("GET", "/admin/outbox"): (None, _get("/admin/outbox")),
+    ("POST", "/admin/outbox/{message_id}/retry"): ("outbox", _post("/admin/outbox/{t}/retry", data={})),
+    ("GET", "/api/v1/outbox"): (None, _get("/api/v1/outbox")),
+    ("POST", "/api/v1/outbox/{message_id}/retry"): ("outbox", _post("/api/v1/outbox/{t}/retry")),
     ("GET", "/crisis"): (None, _get("/crisis")),
     ("GET", "/crisis/{crisis_id}"): ("crisis", _get("/crisis/{t}")),
     ("POST", "/crisis/{crisis_id}/sitreps"): ("crisis", _post("/crisis/{t}/sitreps", data={"summary": "x"})),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from colsec.cli import accounts, core, federation, formats, intel, match, taxii
+from colsec.cli import accounts, core, federation, formats, intel, match, outbox, taxii
 from colsec.cli import crisis as crisis_cli
 from colsec.cli.common import allow_new_node, begin_invocation
 
@@ -53,6 +53,7 @@ taxii.register(app)
 intel.register(app)
 match.register(app)
 crisis_cli.register(app)
+outbox.register(app)
 
 
 def main() -> None:

@@ -111,7 +111,7 @@ def lessons(query: str) -> None:
 
 @crisis_app.command("tick")
 def tick() -> None:
-    """Close consultations past their deadline, send reminders, deliver queued notifications."""
+    """Close consultations past their deadline and send reminders (queued for the outbox)."""
     from colsec.crisis.ticker import tick as run_tick
 
     node = get_node()

@@ -185,12 +185,3 @@ def webhooks_add(url: str, secret: str, as_user: AsUser = None, org: OrgOption =
         hook = create_webhook(session, actor=acting_for(session, as_user=as_user, org=org), url=url, secret=secret,
                               outbound=get_node().outbound)  # fmt: skip
         console.print(f"webhook {hook.id} → {hook.url}")
-
-
-@webhooks_app.command("deliver")
-def webhooks_deliver() -> None:
-    """Send pending webhook deliveries now (retries failed ones up to the attempt limit)."""
-    from colsec.intel.notify import deliver_pending
-
-    n = deliver_pending(get_node().database.engine, outbound=get_node().outbound)
-    console.print(f"{n} delivery(ies) sent")

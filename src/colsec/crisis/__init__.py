@@ -15,5 +15,5 @@ consultation rule is the pure function ``colsec.crisis.outcome.decide``.
     metrics.py       time to decision, decision to first deployment, coverage
     notify.py        in-app notifications and the e-mail / webhook outbox (sent after commit)
     alerts.py        CAP alerts issued for crises and imported from agencies
-    ticker.py        periodic work (deadlines, reminders, delivery retries)
+    ticker.py        periodic work (deadlines, reminders)
 """

@@ -40,7 +40,6 @@ __all__ = [
     "ResourceOffer",
     "SituationReport",
     "Webhook",
-    "WebhookDelivery",
 ]
 
 TS = DateTime(timezone=True)
@@ -287,7 +286,7 @@ class ResourceOffer(Base):
 
 
 class Notification(Base):
-    """In-app notification and the outbox for its e-mail / webhook delivery (done after commit)."""
+    """A user's in-app notification: the inbox itself, written with the change (e-mail goes via the outbox)."""
 
     __tablename__ = "crisis_notification"
 
@@ -300,13 +299,10 @@ class Notification(Base):
     target: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(TS)
-    email_status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
-    email_error: Mapped[str] = mapped_column(Text, default="")
-    claimed_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class Webhook(Base):
-    """An organisation's endpoint for signed (HMAC-SHA256) crisis events."""
+    """An organisation's endpoint for crisis events; the outbox signs each delivery with ``secret``."""
 
     __tablename__ = "crisis_webhook"
 
@@ -318,23 +314,6 @@ class Webhook(Base):
     secret: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-
-class WebhookDelivery(Base):
-    """Outbox row per (event, webhook); sent after commit, retried by the ticker."""
-
-    __tablename__ = "crisis_webhook_delivery"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    webhook_id: Mapped[int] = mapped_column(ForeignKey("crisis_webhook.id", ondelete="CASCADE"), index=True)
-    event: Mapped[str] = mapped_column(String(60))
-    payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(TS)
-    claimed_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class CapAlert(Base):

@@ -2,7 +2,7 @@
 
 Every verb takes the session first and the acting ``Actor`` as a keyword, checks role
 and organisation, moves state with a conditional UPDATE, writes the audit row and
-queues notifications in the caller's transaction; delivery happens after commit.
+queues notifications in the caller's transaction; the outbox's workers deliver them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Periodic work: close consultations at their deadline, remind, deliver queued notifications.
+"""Periodic work: close consultations at their deadline, remind (delivery is the outbox's).
 
 Runs from ``colsec crisis tick``, from the API (``POST /api/v1/crisis/tick``) and from an
 optional background loop; each step is its own unit of work and safe to run concurrently.
@@ -18,7 +18,6 @@ from colsec.crisis import notify as notices
 from colsec.crisis.crises import due_sitreps
 from colsec.crisis.deadlines import close_due, send_reminders
 from colsec.crisis.models import Crisis
-from colsec.crisis.notify import DeliveryReport, deliver_pending
 from colsec.crisis.states import aware, now
 from colsec.db import Database
 from colsec.settings import Settings
@@ -34,8 +33,6 @@ class TickReport:
     closed_consultations: list[int] = field(default_factory=list)
     reminders: int = 0
     sitrep_reminders: int = 0
-    released_claims: int = 0
-    delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -47,12 +44,10 @@ def tick(database: Database, settings: Settings) -> TickReport:
         report.closed_consultations = close_due(s)
         report.reminders = send_reminders(s)
         report.sitrep_reminders = remind_sitreps(s)
-        report.released_claims = notices.release_stale_claims(s)
         if report.closed_consultations:
             audit.record(
                 s, actor=SYSTEM, action="crisis.tick", details={"closed": report.closed_consultations}
             )
-    report.delivery = deliver_pending(database, settings, retry_failed=True)
     return report
 
 

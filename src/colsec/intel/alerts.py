@@ -1,5 +1,7 @@
 """Alerts: raised once per dedupe key, delivered to organisations, rendered through the sharing policy.
 
+Webhook deliveries are outbox rows written with the alert (``colsec.outbox``).
+
 An organisation becomes a recipient only if it may see every object the alert is
 based on (or the alert rests on public data only, such as the KEV catalogue).  When
 an alert is read, the objects listed are filtered again with ``visible_clause`` for
@@ -20,7 +22,8 @@ from sqlalchemy.orm import Session
 from colsec.accounts.models import Organisation
 from colsec.db import is_sqlite
 from colsec.errors import NotFound
-from colsec.intel.models import Alert, AlertDelivery, AlertObject, AlertRecipient, Webhook
+from colsec.intel.models import Alert, AlertObject, AlertRecipient, Webhook
+from colsec.outbox import Channel, Outgoing, put
 from colsec.stix.ids import now_timestamp
 from colsec.store.models import StixObject
 from colsec.store.policy import visible_clause
@@ -34,8 +37,6 @@ __all__ = [
     "raise_alert",
     "visible_seqs",
 ]
-
-PENDING_KEY = "intel_alerts_raised"
 
 
 def _insert(db: Session, table: Any) -> Any:
@@ -118,18 +119,37 @@ def raise_alert(
             [{"alert_id": alert.id, "organisation_id": o, "created_at": now} for o in fresh],
         )
         hooks = db.execute(
-            select(Webhook.id).where(Webhook.organisation_id.in_(fresh), Webhook.active.is_(True))
-        ).scalars()
-        rows = [{"alert_id": alert.id, "webhook_id": h} for h in hooks]
-        if rows:
-            db.execute(_insert(db, AlertDelivery.__table__).values(rows).on_conflict_do_nothing())
-            db.info.setdefault(PENDING_KEY, set()).add(alert.id)
-            from colsec.intel.notify import schedule_after_commit
-
-            schedule_after_commit(db)
+            select(Webhook.id, Webhook.organisation_id).where(
+                Webhook.organisation_id.in_(fresh), Webhook.active.is_(True)
+            )
+        ).all()
+        _queue_webhooks(db, alert.id, [(h, o) for h, o in hooks])
     if known:
         db.execute(update(Alert).where(Alert.id == alert.id).values(updated_at=now))
     return alert
+
+
+def _queue_webhooks(db: Session, alert_id: int, hooks: Sequence[tuple[int, int]]) -> None:
+    """One outbox row per (alert, endpoint), rendered for the endpoint's organisation now.
+
+    The payload is what that organisation may read at the moment the alert reaches it,
+    through the same rendering as its alert feed.
+    """
+    rendered: dict[int, dict[str, Any]] = {}
+    for _, org in hooks:
+        if org not in rendered:
+            rendered[org] = alert_for(db, org_id=org, alert_id=alert_id).to_dict()
+    put(
+        db,
+        (
+            Outgoing(
+                channel=Channel.WEBHOOK, destination=f"webhook:{hook}", event="alert", org_id=org,
+                idempotency_key=f"alert:{alert_id}:webhook:{hook}",
+                payload={"event": "alert", "alert": rendered[org]},
+            )
+            for hook, org in hooks
+        ),
+    )  # fmt: skip
 
 
 @dataclass

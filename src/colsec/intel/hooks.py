@@ -17,14 +17,10 @@ from sqlalchemy.orm import Session
 
 from colsec.intel import exposure, scoring, signals
 from colsec.intel.correlation import DEFAULT_CAP, BenignLookup, CorrelationConfig, correlate_new
-from colsec.outbound import DENY_ALL, OutboundPolicy, from_settings
 from colsec.settings import Settings
 from colsec.store.service import PostImportStep
 
-__all__ = ["INFO_KEY", "IntelConfig", "benign_lookup", "on_import", "post_import_step"]
-
-# Session info key of the node's IntelConfig (read by colsec.intel.notify for webhooks).
-INFO_KEY = "intel"
+__all__ = ["IntelConfig", "benign_lookup", "on_import", "post_import_step"]
 
 
 @dataclass(frozen=True)
@@ -32,8 +28,6 @@ class IntelConfig:
     cap: int = DEFAULT_CAP
     cross_member_threshold: int = 3
     cross_member_window_hours: int = 72
-    outbound: OutboundPolicy = DENY_ALL
-    send_webhooks: bool = True
     benign: BenignLookup | None = None  # None: the stored MISP warninglists (colsec.formats.warninglists)
 
     @classmethod
@@ -41,7 +35,6 @@ class IntelConfig:
         return cls(
             cross_member_threshold=settings.cross_member_threshold,
             cross_member_window_hours=settings.cross_member_window_hours,
-            outbound=from_settings(settings),
             benign=benign,
         )
 

@@ -27,7 +27,6 @@ from colsec.db_base import Base, BigId, utcnow
 
 __all__ = [
     "Alert",
-    "AlertDelivery",
     "AlertObject",
     "AlertRecipient",
     "Asset",
@@ -178,7 +177,7 @@ class AlertRecipient(Base):
 
 
 class Webhook(Base):
-    """An organisation's outbound alert endpoint; payloads are signed with HMAC-SHA256 of ``secret``."""
+    """An organisation's alert endpoint; the outbox signs each delivery with ``secret`` (``colsec.outbox.signing``)."""
 
     __tablename__ = "webhook"
 
@@ -190,18 +189,3 @@ class Webhook(Base):
     secret: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class AlertDelivery(Base):
-    """One webhook delivery of one alert; queued in the alert's transaction, sent after commit."""
-
-    __tablename__ = "alert_delivery"
-    __table_args__ = (UniqueConstraint("alert_id", "webhook_id"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"))
-    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhook.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(String(500))
-    sent_at: Mapped[str | None] = mapped_column(String(32))

@@ -30,6 +30,7 @@ def is_ui_path(path: str) -> bool:
 def install(app: FastAPI) -> None:
     from colsec.web.sessions import SessionCodec, session_user
     from colsec.web.ui import admin, auth, collections, crisis, dashboard, federation, imports, intel, profile
+    from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui.render import LoginRequired, page
 
     settings: Settings = app.state.settings
@@ -38,7 +39,18 @@ def install(app: FastAPI) -> None:
     )
     app.state.session_user = session_user
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    for module in (auth, dashboard, intel, imports, admin, federation, collections, profile, crisis):
+    for module in (
+        auth,
+        dashboard,
+        intel,
+        imports,
+        admin,
+        outbox_ui,
+        federation,
+        collections,
+        profile,
+        crisis,
+    ):
         app.include_router(module.router)
 
     api_error_handler: Any = app.exception_handlers.get(ColsecError)

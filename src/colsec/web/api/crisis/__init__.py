@@ -1,8 +1,8 @@
 """Crisis response over the JSON API: thin routes onto ``colsec.crisis.service``.
 
-Routes that change state take the request's session (``_common.WriteDb``) and deliver
-queued e-mail/webhook notifications after it committed; the ticker picks up anything a
-crashed process left behind.
+Routes that change state take the request's session (``colsec.web.deps.DbDep``, which
+commits when the route returns); the e-mails and webhook events they cause are outbox rows
+in it, delivered by the outbox's workers.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ router.include_router(alerts.router)
 def install(app: FastAPI) -> None:
     """Mount the router; a node that owns its database also runs the crisis ticker.
 
-    The ticker closes consultations at their deadline, sends reminders and retries
-    deliveries every ``TICK_SECONDS`` in a worker thread.  An app built around an
-    injected database (tests, embedding) calls ``tick`` itself.
+    The ticker closes consultations at their deadline and sends reminders every
+    ``TICK_SECONDS`` in a worker thread.  An app built around an injected database (tests,
+    embedding) calls ``tick`` itself.
     """
     app.include_router(router)
     if not app.state.node.owns_database:

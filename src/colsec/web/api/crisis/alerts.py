@@ -17,7 +17,6 @@ from colsec.crisis.schemas import (
     WebhookOut,
 )
 from colsec.crisis.ticker import tick
-from colsec.web.api.crisis._common import WriteDb
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
 from colsec.web.node import NodeDep
 from colsec.web.params import IdPath, IdQuery
@@ -52,7 +51,7 @@ class AlertOut(BaseModel):
 def issue_alert(
     crisis_id: IdPath,
     request: Request,
-    db: WriteDb,
+    db: DbDep,
     actor: ActorDep,
     status: Literal["Actual", "Exercise", "Test"] = "Actual",
 ) -> Response:
@@ -63,7 +62,7 @@ def issue_alert(
 
 
 @router.post("/alerts/import", status_code=201, response_model=AlertOut)
-async def import_alert(request: Request, db: WriteDb, actor: ActorDep, crisis_id: IdQuery = None) -> Any:
+async def import_alert(request: Request, db: DbDep, actor: ActorDep, crisis_id: IdQuery = None) -> Any:
     """Import a CAP alert sent as the raw request body (XML)."""
     data = await request.body()
 
@@ -108,7 +107,7 @@ def register_webhook(data: WebhookIn, db: DbDep, node: NodeDep, actor: ActorDep)
 
 @router.post("/tick")
 def run_tick(request: Request, actor: ActorDep) -> dict[str, Any]:
-    """Close due consultations, send reminders and deliver notifications now (coordinators)."""
+    """Close due consultations and send reminders now (coordinators); the outbox delivers them."""
     from colsec.crisis.access import require_role
 
     require_role(actor, Role.COORDINATOR, doing="run the crisis ticker")

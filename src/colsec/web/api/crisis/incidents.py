@@ -20,7 +20,6 @@ from colsec.crisis.schemas import (
     SitrepOut,
     TransitionIn,
 )
-from colsec.web.api.crisis._common import WriteDb
 from colsec.web.deps import ActorDep, DbDep
 from colsec.web.params import IdPath
 
@@ -39,7 +38,7 @@ class CrisisTransitionIn(BaseModel):
 
 
 @router.post("/incidents", status_code=201, response_model=IncidentOut)
-def report_incident(data: IncidentIn, db: WriteDb, actor: ActorDep) -> Any:
+def report_incident(data: IncidentIn, db: DbDep, actor: ActorDep) -> Any:
     return service.report_incident(db, actor=actor, data=data)
 
 
@@ -57,7 +56,7 @@ def get_incident(incident_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 def incident_step(
     incident_id: IdPath,
     step: Literal["triage", "escalate", "close"],
-    db: WriteDb,
+    db: DbDep,
     actor: ActorDep,
     data: TransitionIn | None = None,
 ) -> Any:
@@ -73,7 +72,7 @@ def incident_step(
 
 
 @router.post("/crises", status_code=201, response_model=CrisisOut)
-def open_crisis(data: CrisisIn, db: WriteDb, actor: ActorDep) -> Any:
+def open_crisis(data: CrisisIn, db: DbDep, actor: ActorDep) -> Any:
     return service.open_crisis(db, actor=actor, data=data)
 
 
@@ -88,7 +87,7 @@ def get_crisis(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/crises/{crisis_id}/transition", response_model=CrisisOut)
-def crisis_transition(crisis_id: IdPath, data: CrisisTransitionIn, db: WriteDb, actor: ActorDep) -> Any:
+def crisis_transition(crisis_id: IdPath, data: CrisisTransitionIn, db: DbDep, actor: ActorDep) -> Any:
     return service.advance_crisis(db, actor=actor, crisis_id=crisis_id, to=data.to, note=data.note)
 
 
@@ -98,7 +97,7 @@ class AlertLevelIn(BaseModel):
 
 
 @router.post("/crises/{crisis_id}/alert-level", response_model=CrisisOut)
-def set_alert_level(crisis_id: IdPath, data: AlertLevelIn, db: WriteDb, actor: ActorDep) -> Any:
+def set_alert_level(crisis_id: IdPath, data: AlertLevelIn, db: DbDep, actor: ActorDep) -> Any:
     return service.set_alert_level(db, actor=actor, crisis_id=crisis_id, level=data.level, note=data.note)
 
 
@@ -108,7 +107,7 @@ def crisis_timeline(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/crises/{crisis_id}/sitreps", status_code=201, response_model=SitrepOut)
-def add_sitrep(crisis_id: IdPath, data: SitrepIn, db: WriteDb, actor: ActorDep) -> Any:
+def add_sitrep(crisis_id: IdPath, data: SitrepIn, db: DbDep, actor: ActorDep) -> Any:
     return service.add_sitrep(db, actor=actor, crisis_id=crisis_id, data=data)
 
 
@@ -118,7 +117,7 @@ def list_sitreps(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/crises/{crisis_id}/lessons", status_code=201, response_model=LessonOut)
-def add_lesson(crisis_id: IdPath, data: LessonIn, db: WriteDb, actor: ActorDep) -> Any:
+def add_lesson(crisis_id: IdPath, data: LessonIn, db: DbDep, actor: ActorDep) -> Any:
     return service.add_lesson(db, actor=actor, crisis_id=crisis_id, data=data)
 
 

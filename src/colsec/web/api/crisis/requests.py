@@ -23,7 +23,6 @@ from colsec.crisis.schemas import (
     ResourceOut,
     TransitionIn,
 )
-from colsec.web.api.crisis._common import WriteDb
 from colsec.web.deps import ActorDep, DbDep
 from colsec.web.params import IdPath, IdQuery
 
@@ -34,7 +33,7 @@ router = APIRouter()
 
 
 @router.post("/crises/{crisis_id}/requests", status_code=201, response_model=RequestOut)
-def create_request(crisis_id: IdPath, data: RequestIn, db: WriteDb, actor: ActorDep) -> Any:
+def create_request(crisis_id: IdPath, data: RequestIn, db: DbDep, actor: ActorDep) -> Any:
     return service.create_request(db, actor=actor, crisis_id=crisis_id, data=data)
 
 
@@ -49,14 +48,12 @@ def get_request(request_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/requests/{request_id}/submit", response_model=RequestOut)
-def submit_request(request_id: IdPath, db: WriteDb, actor: ActorDep) -> Any:
+def submit_request(request_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.submit_request(db, actor=actor, request_id=request_id)
 
 
 @router.post("/requests/{request_id}/withdraw", response_model=RequestOut)
-def withdraw_request(
-    request_id: IdPath, db: WriteDb, actor: ActorDep, data: TransitionIn | None = None
-) -> Any:
+def withdraw_request(request_id: IdPath, db: DbDep, actor: ActorDep, data: TransitionIn | None = None) -> Any:
     return service.withdraw_request(
         db, actor=actor, request_id=request_id, note=(data or TransitionIn()).note
     )
@@ -86,7 +83,7 @@ def _consultation_out(db: Session, c: Consultation) -> ConsultationOut:
     status_code=201,
     response_model=ConsultationOut,
 )
-def open_consultation(request_id: IdPath, data: ConsultationIn, db: WriteDb, actor: ActorDep) -> Any:
+def open_consultation(request_id: IdPath, data: ConsultationIn, db: DbDep, actor: ActorDep) -> Any:
     return _consultation_out(db, service.open_consultation(db, actor=actor, request_id=request_id, data=data))
 
 
@@ -109,12 +106,12 @@ def get_consultation(consultation_id: IdPath, db: DbDep, actor: ActorDep) -> Any
     status_code=201,
     response_model=PositionOut,
 )
-def post_position(consultation_id: IdPath, data: PositionIn, db: WriteDb, actor: ActorDep) -> Any:
+def post_position(consultation_id: IdPath, data: PositionIn, db: DbDep, actor: ActorDep) -> Any:
     return service.post_position(db, actor=actor, consultation_id=consultation_id, data=data)
 
 
 @router.post("/consultations/{consultation_id}/delegations", status_code=201)
-def delegate(consultation_id: IdPath, data: DelegationIn, db: WriteDb, actor: ActorDep) -> dict[str, Any]:
+def delegate(consultation_id: IdPath, data: DelegationIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     d = service.delegate(
         db, actor=actor, consultation_id=consultation_id, delegate_username=data.delegate_username
     )
@@ -129,7 +126,7 @@ def delegate(consultation_id: IdPath, data: DelegationIn, db: WriteDb, actor: Ac
 
 
 @router.post("/resources", status_code=201, response_model=ResourceOut)
-def register_resource(data: ResourceIn, db: WriteDb, actor: ActorDep) -> Any:
+def register_resource(data: ResourceIn, db: DbDep, actor: ActorDep) -> Any:
     return service.register_resource(db, actor=actor, data=data)
 
 
@@ -141,7 +138,7 @@ def list_resources(
 
 
 @router.post("/requests/{request_id}/offers", status_code=201, response_model=OfferOut)
-def make_offer(request_id: IdPath, data: OfferIn, db: WriteDb, actor: ActorDep) -> Any:
+def make_offer(request_id: IdPath, data: OfferIn, db: DbDep, actor: ActorDep) -> Any:
     return service.make_offer(db, actor=actor, request_id=request_id, data=data)
 
 
@@ -154,7 +151,7 @@ def list_offers(request_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 def offer_step(
     offer_id: IdPath,
     to: Literal["accepted", "declined", "committed", "deployed", "demobilised"],
-    db: WriteDb,
+    db: DbDep,
     actor: ActorDep,
 ) -> Any:
     return service.advance_offer(db, actor=actor, offer_id=offer_id, to=to)
