@@ -1,7 +1,7 @@
 """Federation benchmark: propagation latency A→B→C (pull and push) and sync throughput.
 
 Real nodes: uvicorn processes on 127.0.0.1 over separate SQLite databases, each
-running the federation scheduler.  The reference column pulls the same objects
+running the periodic sync jobs.  The reference column pulls the same objects
 from medallion (the OASIS TAXII 2.1 reference server) with the same client.
 
     python bench/federation.py [--objects 100000] [--reference 5000] [--rounds 5]
@@ -58,7 +58,7 @@ def latency(
     at_b: list[float] = []
     at_c: list[float] = []
     try:
-        time.sleep(2.0)  # schedulers start and make their first pass
+        time.sleep(2.0)  # the nodes' workers start and make their first pass
         with TaxiiClient(a.root_url(), username=writer.username, token=writer.token) as client:
             for i in range(rounds):
                 extra: dict[str, Any] = {"x_colsec_urgent": True} if push else {}

@@ -185,3 +185,11 @@ def make_account(database: Database) -> Callable[..., Account]:
         return Account(user=u, org=o, actor=actor, token=token, password=password)
 
     return make
+
+
+@pytest.fixture
+def run_jobs(app) -> Callable[[], int]:  # type: ignore[no-untyped-def]
+    """Drain the job queue now with the app's node (an app around an injected database runs no
+    worker of its own)."""
+    runner = app.state.node.job_runner(schedules=())
+    return runner.run_once  # type: ignore[no-any-return]

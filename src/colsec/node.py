@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from colsec.db import Database
 from colsec.demo import DemoExtension
 from colsec.intel.hooks import IntelConfig, post_import_step
+from colsec.jobs.runner import JobRunner, Schedule
 from colsec.outbound import OutboundPolicy, from_settings
 from colsec.settings import Settings
 from colsec.store.audit_anchor import anchor_for
@@ -36,6 +37,17 @@ class Node:
     post_import: tuple[PostImportStep, ...]
     demo_extensions: tuple[DemoExtension, ...]
     owns_database: bool = True
+
+    def job_runner(
+        self, *, worker_id: str | None = None, schedules: Sequence[Schedule] | None = None
+    ) -> JobRunner:
+        """The runner of every job kind (and the outbox), on this node's wired database: an import
+        run as a job gets the node's post-import steps like one run by a request."""
+        from colsec.job_wiring import build_runner
+
+        return build_runner(
+            self.database, self.settings, worker_id=worker_id, schedules=schedules, intel=self.intel
+        )
 
     def close(self) -> None:
         """Anchor the audit head this process leaves (after its last unit), then let go of the engine."""

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = 900
     session_max_age_seconds: int = 12 * 3600
     sync_enabled: bool = True
+    # Durable jobs: the web app runs one embedded worker unless told not to (``colsec worker`` then).
+    jobs_embedded: bool = True
+    jobs_lease_seconds: float = Field(default=30.0, gt=0)
+    jobs_poll_seconds: float = Field(default=0.05, gt=0)
+    # How long a deliverer holds an outbox row; a killed one's rows are sent again after it.
+    outbox_lease_seconds: float = Field(default=60.0, gt=0)
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_from: str = "colsec@localhost"

@@ -14,13 +14,12 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts import service as accounts
 from colsec.accounts.roles import SYSTEM, Role
-from colsec.crisis import service
+from colsec.crisis import service, ticker
 from colsec.crisis.models import Consultation, Notification
 from colsec.crisis.schemas import ConsultationIn, CrisisIn, IncidentIn, RequestIn, SitrepIn, TransitionIn
 from colsec.crisis.ticker import remind_sitreps
 from colsec.db import Database
 from colsec.settings import Settings
-from colsec.web.api import crisis as crisis_api
 
 
 def _open(s: Session, deadline: datetime) -> int:
@@ -58,7 +57,7 @@ def _open(s: Session, deadline: datetime) -> int:
 def test_owned_node_closes_consultations_on_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from colsec.web.app import create_app
 
-    monkeypatch.setattr(crisis_api, "TICK_SECONDS", 0.3)
+    monkeypatch.setattr(ticker, "TICK_SECONDS", 0.3)  # the periodic job's period, read when the node is built
     settings = Settings(data_dir=tmp_path / "node", secret_key="ticker-test-secret-key")
     with TestClient(create_app(settings)) as client:
         assert client.get("/healthz").status_code == 200
@@ -75,9 +74,9 @@ def test_owned_node_closes_consultations_on_its_own(tmp_path: Path, monkeypatch:
     assert status == "closed"
 
 
-def test_injected_database_gets_no_background_ticker(app: Any) -> None:
+def test_injected_database_gets_no_background_worker(app: Any) -> None:
     with TestClient(app):
-        assert getattr(app.state, "crisis_ticker", None) is None
+        assert app.state.job_runner is None
 
 
 def test_overdue_sitrep_reminds_the_lead_once(db: Session, alliance: Any) -> None:

@@ -1,4 +1,4 @@
-"""The scheduler inside ``serve``: real nodes pull each other on their interval and push urgent objects."""
+"""Periodic sync jobs run by `serve`'s own worker: nodes pull each other on their interval and push urgent objects."""
 
 from __future__ import annotations
 

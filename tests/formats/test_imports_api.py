@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 
 def test_import_job_lifecycle(
-    client: TestClient, make_account: Callable[..., Any], shared_data: Path
+    client: TestClient, make_account: Callable[..., Any], shared_data: Path, run_jobs: Callable[[], int]
 ) -> None:
     acc = make_account()
     other = make_account(org="ORG-B")
@@ -18,6 +18,8 @@ def test_import_job_lifecycle(
     resp = client.post("/api/v1/imports", content=data, headers=acc.headers)
     assert resp.status_code == 202, resp.text
     job = resp.json()
+    assert client.get(job["url"], headers=acc.headers).json()["status"] == "queued"
+    assert run_jobs() == 1
     status = client.get(job["url"], headers=acc.headers).json()
     assert status["status"] == "succeeded", status
     assert status["format"] == "misp" and status["processed"] == status["result"]["received"] > 1000
@@ -28,11 +30,14 @@ def test_import_job_lifecycle(
     assert listed["objects"]
 
 
-def test_failed_job_says_why(client: TestClient, make_account: Callable[..., Any]) -> None:
+def test_failed_job_says_why(
+    client: TestClient, make_account: Callable[..., Any], run_jobs: Callable[[], int]
+) -> None:
     acc = make_account()
     resp = client.post(
         "/api/v1/imports", params={"format": "csv"}, content=b"name,age\nbob,3\n", headers=acc.headers
     )
+    run_jobs()
     status = client.get(resp.json()["url"], headers=acc.headers).json()
     assert status["status"] == "failed"
     assert status["error"]["error"] == "invalid_input" and "unknown CSV layout" in status["error"]["detail"]
@@ -68,7 +73,7 @@ def test_candidates_review_then_accept(client: TestClient, make_account: Callabl
 
 
 def test_feed_job_refuses_private_hosts_and_paths(
-    client: TestClient, make_account: Callable[..., Any]
+    client: TestClient, make_account: Callable[..., Any], run_jobs: Callable[[], int]
 ) -> None:
     admin = make_account(role="admin")
     analyst = make_account()
@@ -84,12 +89,13 @@ def test_feed_job_refuses_private_hosts_and_paths(
         "/api/v1/imports/feed", json={"url": "http://127.0.0.1:9/feed/"}, headers=admin.headers
     )
     assert resp.status_code == 202
+    run_jobs()
     status = client.get(resp.json()["url"], headers=admin.headers).json()
     assert status["status"] == "failed" and "not a global address" in status["error"]["detail"]
 
 
 def test_gzipped_body_imports_like_the_cli(
-    client: TestClient, make_account: Callable[..., Any], shared_data: Path
+    client: TestClient, make_account: Callable[..., Any], shared_data: Path, run_jobs: Callable[[], int]
 ) -> None:
     """Issue 17: a .json.gz posted to the API imports as the CLI and the web form take it; a bomb is 413."""
     import gzip
@@ -98,6 +104,7 @@ def test_gzipped_body_imports_like_the_cli(
     data = gzip.compress((shared_data / "misp/events/pymisp_asert_long_event.json").read_bytes())
     resp = client.post("/api/v1/imports", content=data, headers=acc.headers)
     assert resp.status_code == 202, resp.text
+    run_jobs()
     status = client.get(resp.json()["url"], headers=acc.headers).json()
     assert status["status"] == "succeeded" and status["format"] == "misp", status
     bomb = gzip.compress(b"[" + b" " * (64 * 1024 * 1024) + b"]", compresslevel=9)

@@ -37,9 +37,9 @@ def _deliverer(database: Database, mail: MailReceiver, tmp_path: Path, name: str
         **os.environ, **LOOPBACK_ENV, "PYTHONPATH": str(SRC), "COLSEC_DATABASE_URL": database.url,
         "COLSEC_DATA_DIR": str(tmp_path / "data"), "COLSEC_SMTP_HOST": "127.0.0.1",
         "COLSEC_SMTP_PORT": str(mail.port), "COLSEC_SMTP_FROM": "node@example.org",
+        "COLSEC_OUTBOX_LEASE_SECONDS": str(LEASE), "COLSEC_JOBS_POLL_SECONDS": "0.05",
     }  # fmt: skip
-    args = ["--interval", "0.05", "--lease", str(LEASE), "--worker-id", name]
-    return subprocess.Popen([sys.executable, "-m", "colsec.outbox", *args], env=env)
+    return subprocess.Popen([sys.executable, "-m", "colsec", "worker", "--id", name], env=env)
 
 
 def _row(database: Database) -> OutboxMessage:

@@ -103,6 +103,10 @@ class Node:
         client.__enter__()
         return cls(folder=folder, database=database, app=app, client=client, schema=schema)
 
+    def run_jobs(self) -> int:
+        """Drain the job queue (the app around this injected database runs no worker of its own)."""
+        return int(self.app.state.node.job_runner(schedules=()).run_once())
+
     def stop(self) -> None:
         self.client.__exit__(None, None, None)
         if self.schema is not None:

@@ -433,7 +433,10 @@ class Alliance(ReadPaths, RuleBasedStateMachine):
     def correlate(self) -> None:
         assert self.admin is not None
         r = self.node.client.post("/api/v1/intel/correlations/rebuild", headers=self.admin.headers)
-        assert r.status_code == 200, r.text  # a refused rebuild would leave correlations unchecked
+        assert r.status_code == 202, r.text  # a refused rebuild would leave correlations unchecked
+        self.node.run_jobs()
+        job = self.node.client.get(r.json()["url"], headers=self.admin.headers).json()
+        assert job["status"] == "succeeded", job
 
     @rule(org=orgs_idx)
     def incident(self, org: int) -> None:

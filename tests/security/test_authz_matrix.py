@@ -219,6 +219,8 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("POST", "/api/v1/imports"): ("object", _import),
     ("POST", "/api/v1/imports/feed"): (None, _post("/api/v1/imports/feed", {"url": "file:///etc/passwd"})),
     ("GET", "/api/v1/imports/{job_id}"): ("job", _get("/api/v1/imports/{t}")),
+    ("GET", "/api/v1/jobs"): (None, _get("/api/v1/jobs")),
+    ("GET", "/api/v1/jobs/{job_id}"): ("job", _get("/api/v1/jobs/{t}")),
     ("POST", "/api/v1/imports/candidates"): (None, _post("/api/v1/imports/candidates", content=b"192.0.2.1")),
     ("POST", "/api/v1/imports/candidates/accept"): (None, _post("/api/v1/imports/candidates/accept", {"candidates": []})),
     ("GET", "/taxii2/"): (None, _get("/taxii2/")),
@@ -421,6 +423,7 @@ def _answer(w: World, who: Member, probe: Probe, target: Any) -> tuple[int, str,
     headers = {**who.headers, **kw.pop("headers", {})}
     r = w.node.client.request(method, url, headers=headers, **kw)
     if r.status_code == 202 and url.startswith("/api/v1/imports"):
+        w.node.run_jobs()
         job = w.node.client.get(r.json()["url"], headers=who.headers).json()
         return 202, str(job.get("status")), _blank(str(job.get("error")), target)
     try:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from colsec.formats.jobs import estimate_objects as _estimate
 from colsec.formats.registry import ImportFormat
-from colsec.web.ui.imports import ImportJob, _estimate
+from colsec.web.ui.imports import ImportJob
 from colsec.web.ui.render import ui_environment
 
 from .test_i18n import untranslated

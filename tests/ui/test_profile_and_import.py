@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from colsec.accounts.models import User
 from colsec.db import Database
+from colsec.job_wiring import build_runner
+from colsec.settings import Settings
 
 from .conftest import csrf_of
 from .test_i18n import untranslated
@@ -31,7 +33,7 @@ def _wait(c: TestClient, job: str) -> str:
 
 
 def test_web_import_accepts_json_gz_and_refusal_leads_back_to_the_form(
-    ui_client: Callable[..., TestClient],
+    ui_client: Callable[..., TestClient], demo_database: Database, ui_settings: Settings
 ) -> None:
     c = ui_client("nm-analyst")
     token = csrf_of(c.get("/import").text)
@@ -39,6 +41,8 @@ def test_web_import_accepts_json_gz_and_refusal_leads_back_to_the_form(
     r = c.post("/import", data={"csrf_token": token, "format": "auto", "tlp": "amber"},
                files={"file": ("small_bundle.json.gz", packed, "application/gzip")}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303, r.text[:500]
+    assert 'data-state="running"' in c.get(r.headers["location"]).text  # queued: the page polls
+    build_runner(demo_database, ui_settings, schedules=()).run_once()  # the app's worker, here by hand
     html = _wait(c, r.headers["location"])
     assert 'data-testid="import-done"' in html, html
 

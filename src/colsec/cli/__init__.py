@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from colsec.cli import accounts, core, federation, formats, intel, match, outbox, taxii
+from colsec.cli import accounts, core, federation, formats, intel, jobs, match, outbox, taxii
 from colsec.cli import crisis as crisis_cli
 from colsec.cli.common import allow_new_node, begin_invocation
 
@@ -54,6 +54,7 @@ intel.register(app)
 match.register(app)
 crisis_cli.register(app)
 outbox.register(app)
+jobs.register(app)
 
 
 def main() -> None:

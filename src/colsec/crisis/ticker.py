@@ -1,7 +1,7 @@
 """Periodic work: close consultations at their deadline, remind (delivery is the outbox's).
 
-Runs from ``colsec crisis tick``, from the API (``POST /api/v1/crisis/tick``) and from an
-optional background loop; each step is its own unit of work and safe to run concurrently.
+Runs from ``colsec crisis tick``, from the API (``POST /api/v1/crisis/tick``) and as a
+periodic job; each step is its own unit of work and safe to run concurrently.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from colsec.crisis.deadlines import close_due, send_reminders
 from colsec.crisis.models import Crisis
 from colsec.crisis.states import aware, now
 from colsec.db import Database
+from colsec.jobs.runner import JobContext
 from colsec.settings import Settings
 from colsec.store import audit
 
-__all__ = ["TICK_SECONDS", "TickReport", "remind_sitreps", "tick"]
+__all__ = ["TICK_KIND", "TICK_SECONDS", "TickReport", "remind_sitreps", "run_tick", "tick"]
 
 TICK_SECONDS = 30
+TICK_KIND = "crisis.tick"
 
 
 @dataclass
@@ -49,6 +51,11 @@ def tick(database: Database, settings: Settings) -> TickReport:
                 s, actor=SYSTEM, action="crisis.tick", details={"closed": report.closed_consultations}
             )
     return report
+
+
+def run_tick(ctx: JobContext, *, settings: Settings) -> dict[str, Any]:
+    """The periodic job (``Schedule(TICK_KIND, TICK_SECONDS)``): one tick, its report as the result."""
+    return tick(ctx.database, settings).to_dict()
 
 
 def remind_sitreps(db: Session, *, at: datetime | None = None) -> int:

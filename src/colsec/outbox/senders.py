@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import smtplib
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -136,7 +138,7 @@ def make_poller(
 ) -> Callable[[], int]:
     """What the job runner polls: one call delivers one batch of due rows, returns how many took effect."""
     senders = make_senders(database, settings)
-    retry = policy or DEFAULT_POLICY
+    retry = policy or replace(DEFAULT_POLICY, lease=timedelta(seconds=settings.outbox_lease_seconds))
 
     def poll() -> int:
         return deliver_due(database, worker_id=worker_id, senders=senders, policy=retry)

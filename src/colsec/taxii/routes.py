@@ -2,13 +2,12 @@
 
 Errors are ``ColsecError``s; the app renders them under ``/taxii2`` as TAXII error
 messages.  Reads are plain ``def`` routes (worker threads); POST parses the body
-off the event loop and stores it in a worker thread, so large envelopes never
-block other requests.
+off the event loop; a large envelope is stored by a durable job (``taxii.jobs``), so it
+never blocks other requests and its status survives a restart.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +21,7 @@ from colsec.errors import BadRequest, InvalidInput, NotAcceptable, NotFound, Too
 from colsec.jsonutil import loads
 from colsec.stix.tlp import TLP_BY_NAME
 from colsec.store.gate import WriteLimits
+from colsec.taxii import jobs as taxii_jobs
 from colsec.taxii import service
 from colsec.taxii.media import TAXII_MEDIA
 from colsec.taxii.service import Filters
@@ -32,10 +32,8 @@ __all__ = ["SYNC_MAX_OBJECTS", "router"]
 log = logging.getLogger(__name__)
 
 # Envelopes up to this many objects are stored before answering (status "complete");
-# larger ones answer at once with a pending status and are stored in the background.
+# larger ones answer at once with a pending status and are stored by a durable job.
 SYNC_MAX_OBJECTS = 2000
-# Background stores in flight: held here so they are not garbage-collected half-way.
-_JOBS: set[asyncio.Future[None]] = set()
 
 
 def _media(value: str) -> tuple[str, dict[str, str]]:
@@ -114,7 +112,7 @@ def get_api_root(request: Request, db: DbDep, actor: ActorDep, api_root: str) ->
 @router.get("/{api_root}/status/{status_id}", include_in_schema=False)
 def get_status(db: DbDep, actor: ActorDep, api_root: str, status_id: str) -> Response:
     row = service.get_status(db, actor=actor, api_root=api_root, status_id=status_id)
-    return _taxii(service.status_resource(row))
+    return _taxii(taxii_jobs.status_body(db, row))
 
 
 @router.get("/{api_root}/collections/")
@@ -249,55 +247,58 @@ async def add_objects(request: Request, actor: ActorDep, api_root: str, collecti
             raise TooLarge(f"envelope larger than this API root's max_content_length ({max_length} bytes)")
         chunks.append(chunk)
     objects = await run_in_threadpool(_envelope_objects, b"".join(chunks), settings.max_json_depth)
-    tlp = TLP_BY_NAME[settings.default_tlp]
+
+    default_tlp = TLP_BY_NAME[settings.default_tlp]
+    background = len(objects) > SYNC_MAX_OBJECTS
 
     def start() -> str:
+        # The pending status and, for a large envelope, the job that completes it: one transaction.
         with database.unit_of_work() as db:
-            return service.create_pending_status(db, actor=actor, api_root=api_root, objects=objects).id
+            status_id = service.create_pending_status(db, actor=actor, api_root=api_root, objects=objects).id
+            if background:
+                taxii_jobs.enqueue_add(
+                    db, actor=actor, status_id=status_id, collection_id=collection_id, objects=objects,
+                    default_tlp=default_tlp,
+                )  # fmt: skip
+            return status_id
 
     status_id = await run_in_threadpool(start)
-    work = _AddJob(
-        database, actor, collection_id, status_id, objects, tlp, WriteLimits.from_settings(settings)
-    )
-    if len(objects) <= SYNC_MAX_OBJECTS:
-        await run_in_threadpool(work)
-    else:
-        future = asyncio.get_running_loop().run_in_executor(None, work)
-        _JOBS.add(future)
-        future.add_done_callback(_JOBS.discard)
+    if not background:
+        await run_in_threadpool(
+            _store_now,
+            database,
+            actor,
+            collection_id,
+            status_id,
+            objects,
+            default_tlp,
+            WriteLimits.from_settings(settings),
+        )
 
     def status() -> dict[str, Any]:
         with database.unit_of_work(write=False) as db:
-            return service.status_resource(
-                service.get_status(db, actor=actor, api_root=api_root, status_id=status_id)
+            return taxii_jobs.status_body(
+                db, service.get_status(db, actor=actor, api_root=api_root, status_id=status_id)
             )
 
     return _taxii(await run_in_threadpool(status), status=202)
 
 
-class _AddJob:
-    """Store an envelope; on an unexpected error, complete the status with every object failed."""
-
-    def __init__(
-        self,
-        database: Any,
-        actor: Actor,
-        collection_id: str,
-        status_id: str,
-        objects: Sequence[Any],
-        tlp: Any,
-        limits: WriteLimits,
-    ) -> None:
-        self.args = (database, actor, collection_id, status_id, objects, tlp)
-        self.limits = limits
-
-    def __call__(self) -> None:
-        database, actor, collection_id, status_id, objects, tlp = self.args
-        try:
-            service.add_objects(
-                database, actor=actor, collection_id=collection_id, status_id=status_id, objects=objects,
-                default_tlp=tlp, limits=self.limits,
-            )  # fmt: skip
-        except Exception:
-            log.exception("TAXII add_objects failed for status %s", status_id)
-            service.fail_status(database, status_id=status_id, objects=objects)
+def _store_now(
+    database: Any,
+    actor: Actor,
+    collection_id: str,
+    status_id: str,
+    objects: Sequence[Any],
+    tlp: Any,
+    limits: WriteLimits,
+) -> None:
+    """Store a small envelope before answering; on an unexpected error, complete the status with every object failed."""
+    try:
+        service.add_objects(
+            database, actor=actor, collection_id=collection_id, status_id=status_id, objects=objects,
+            default_tlp=tlp, limits=limits,
+        )  # fmt: skip
+    except Exception:
+        log.exception("TAXII add_objects failed for status %s", status_id)
+        service.fail_status(database, status_id=status_id, objects=objects)

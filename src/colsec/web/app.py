@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from colsec import __version__
@@ -44,6 +45,13 @@ def _error_response(request: Request, status: int, code: str, detail: Any, extra
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
+def _embedded_runner(node: Node) -> Any:
+    """The node's own job worker (one thread); an app around an injected database drains jobs itself."""
+    runner = node.job_runner()
+    runner.start()
+    return runner
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -62,6 +70,8 @@ def create_app(
             upgrade(db.engine)
         for hook in getattr(app.state, "startup_hooks", []):
             await hook(app)
+        runner = _embedded_runner(node) if node.owns_database and settings.jobs_embedded else None
+        app.state.job_runner = runner
         # The startup heap (modules, routes, schemas) lives as long as the process; frozen, it is
         # no longer rescanned by every full collection, which otherwise adds 50-100 ms pauses.
         gc.collect()
@@ -70,6 +80,8 @@ def create_app(
             yield
         finally:
             gc.unfreeze()  # an embedding process (tests, a supervisor) gets its heap back
+            if runner is not None:
+                await run_in_threadpool(runner.stop)
             for hook in getattr(app.state, "shutdown_hooks", []):
                 await hook(app)
             node.close()  # anchors the audit head at shutdown, after the last request
@@ -116,12 +128,13 @@ def create_app(
 
     from colsec.taxii.legacy import LegacyRootPaths
     from colsec.taxii.routes import router as taxii_router
-    from colsec.web.api import accounts, collections, federation, imports, objects, system
+    from colsec.web.api import accounts, collections, federation, imports, jobs, objects, system
 
     app.include_router(system.router)
     app.include_router(accounts.router)
     app.include_router(objects.router)
     app.include_router(imports.router)
+    app.include_router(jobs.router)
     app.include_router(taxii_router)
     app.include_router(collections.router)
     from colsec.web.api import intel as intel_api

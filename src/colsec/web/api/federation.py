@@ -57,7 +57,7 @@ def delete_peer(db: DbDep, actor: Admin, name: str) -> None:
 
 @router.post("/api/v1/peers/{name}/sync")
 async def sync_peer(request: Request, actor: Admin, name: str) -> dict[str, Any]:
-    """Pull from one peer now; each page commits on its own, like the scheduler."""
+    """Pull from one peer now; each page commits on its own, like the periodic pull jobs."""
     from colsec.federation.sync import sync_peer as run
 
     settings = get_settings(request)
@@ -114,28 +114,5 @@ async def push(request: Request, actor: Writer, data: AttachIn) -> list[dict[str
 
 
 def install(app: FastAPI) -> None:
-    """Mount the routes and run the sync scheduler for the app's lifetime (when sync is enabled)."""
+    """Mount the routes (peers are pulled and pushed by periodic jobs: ``colsec.federation.jobs``)."""
     app.include_router(router)
-
-    async def start(app: FastAPI) -> None:
-        settings = app.state.settings
-        if not settings.sync_enabled:
-            return
-        from colsec.federation.scheduler import Scheduler
-        from colsec.store.gate import WriteLimits
-
-        scheduler = Scheduler(
-            app.state.database,
-            outbound=from_settings(settings),
-            limits=WriteLimits.from_settings(settings),
-        )
-        scheduler.start()
-        app.state.federation_scheduler = scheduler
-
-    async def stop(app: FastAPI) -> None:
-        scheduler = getattr(app.state, "federation_scheduler", None)
-        if scheduler is not None:
-            await run_in_threadpool(scheduler.stop)
-
-    app.state.startup_hooks.append(start)
-    app.state.shutdown_hooks.append(stop)

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from colsec.accounts.roles import Actor, Role
-from colsec.errors import InvalidInput
+from colsec.errors import InvalidInput, NotFound
 from colsec.formats.freetext import extract_candidates, import_candidates
-from colsec.formats.jobs import JobBoard, run_feed_job, run_import_job
+from colsec.formats.jobs import FEED_KIND, IMPORT_KIND, enqueue_feed, enqueue_import, import_view
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ImportFormat
 from colsec.formats.stix_bundle import gunzip_upload
-from colsec.outbound import from_settings
+from colsec.jobs import queue
 from colsec.stix.tlp import TLP, TLP_BY_NAME
-from colsec.store.gate import WriteLimits
-from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
+from colsec.web.api.jobs import live_progress
+from colsec.web.deps import ActorDep, DbDep, get_settings, require_role
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
 Writer = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
 Operator = Annotated[Actor, Depends(require_role(Role.ADMIN, Role.COORDINATOR))]
-
-
-def _board(request: Request) -> JobBoard:
-    board = getattr(request.app.state, "import_jobs", None)
-    if board is None:
-        board = JobBoard()
-        request.app.state.import_jobs = board
-    return board
 
 
 def _format(value: str | None) -> ImportFormat | None:
@@ -64,7 +58,7 @@ def formats(actor: ActorDep) -> dict[str, Any]:
 @router.post("", status_code=202)
 async def start_import(
     request: Request,
-    background: BackgroundTasks,
+    db: DbDep,
     actor: Writer,
     format: str | None = None,
     tlp: str | None = None,
@@ -81,47 +75,31 @@ async def start_import(
     data = gunzip_upload(await request.body(), source="request body", limit=settings.max_decompressed_bytes)
     if not data.strip():
         raise InvalidInput("request body is empty")
-    job = _board(request).create(actor=actor, fmt=fmt, size=len(data))
-    background.add_task(
-        run_import_job,
-        get_database(request),
-        job,
-        actor=actor,
-        data=data,
-        fmt=fmt,
-        default_tlp=level,
-        limits=WriteLimits.from_settings(settings),
-        declassify=declassify,
+    # Off the event loop: the upload is written with the job (the request's transaction).
+    job = await run_in_threadpool(
+        partial(enqueue_import, db, actor=actor, data=data, fmt=fmt, default_tlp=level, declassify=declassify)
     )
-    return {**job.to_dict(), "url": f"/api/v1/imports/{job.id}"}
+    return import_view(job)
 
 
 @router.post("/feed", status_code=202)
-def start_feed(
-    request: Request, background: BackgroundTasks, actor: Operator, body: dict[str, Any]
-) -> dict[str, Any]:
+def start_feed(request: Request, db: DbDep, actor: Operator, body: dict[str, Any]) -> dict[str, Any]:
     """Queue a pull of a MISP feed by URL (http(s), public hosts only; never a server path)."""
     url = body.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InvalidInput("'url' must be an http(s) URL of a MISP feed")
     settings = get_settings(request)
     level = _tlp(body.get("tlp")) or TLP_BY_NAME[settings.default_tlp]
-    job = _board(request).create(actor=actor, fmt=ImportFormat.MISP, size=0)
-    background.add_task(
-        run_feed_job,
-        get_database(request),
-        job,
-        actor=actor,
-        url=url,
-        default_tlp=level,
-        outbound=from_settings(settings),
-    )
-    return {**job.to_dict(), "url": f"/api/v1/imports/{job.id}"}
+    return import_view(enqueue_feed(db, actor=actor, url=url, default_tlp=level))
 
 
 @router.get("/{job_id}")
-def job_status(request: Request, actor: ActorDep, job_id: str) -> dict[str, Any]:
-    return _board(request).get(job_id, actor=actor).to_dict()
+def job_status(request: Request, db: DbDep, actor: ActorDep, job_id: str) -> dict[str, Any]:
+    """Status and progress of an import, read from the job table (any worker, any process)."""
+    job = queue.get(db, job_id, actor)
+    if job.kind not in (IMPORT_KIND, FEED_KIND):
+        raise NotFound(f"import job {job_id} not found")
+    return import_view(job, live_progress(request, job))
 
 
 @router.post("/candidates")

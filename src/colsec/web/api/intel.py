@@ -14,9 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, TooLarge
 from colsec.intel import alerts, assets, notify, queries, vulns
-from colsec.intel.correlation import CorrelationConfig, rebuild
-from colsec.intel.hooks import benign_lookup
+from colsec.intel.jobs import REBUILD_KIND
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
+from colsec.jobs import queue as jobs_queue
 from colsec.web.deps import ActorDep, DbDep, read_units, require_operator, require_role
 from colsec.web.node import NodeDep
 from colsec.web.params import MAX_ID, CursorQuery, IdPath
@@ -50,18 +50,14 @@ def list_correlations(
     return {"correlations": rows, "next_after_id": rows[-1]["id"] if len(rows) == limit else None}
 
 
-@router.post("/correlations/rebuild")
-def rebuild_correlations(
-    db: DbDep, node: NodeDep, actor: Annotated[Actor, Depends(require_operator)]
-) -> dict[str, Any]:
-    """Recompute every correlation of the node: the node operator's, not any organisation admin's."""
-    stats = rebuild(db, config=CorrelationConfig(cap=node.intel.cap, benign=benign_lookup(db, node.intel)))
-    return {
-        "active": stats.active,
-        "capped": stats.capped,
-        "warninglisted": stats.warninglisted,
-        "edges": stats.edges,
-    }
+@router.post("/correlations/rebuild", status_code=202)
+def rebuild_correlations(db: DbDep, actor: Annotated[Actor, Depends(require_operator)]) -> dict[str, Any]:
+    """Queue a recompute of every correlation of the node (the node operator's, not any organisation admin's).
+
+    One rebuild at a time: asking again while one is queued or running returns that job.
+    """
+    job = jobs_queue.enqueue(db, kind=REBUILD_KIND, payload={}, actor=actor, dedupe_key=REBUILD_KIND)
+    return {**jobs_queue.to_dict(job), "url": f"/api/v1/jobs/{job.id}"}
 
 
 @router.get("/objects/{object_id}/related")

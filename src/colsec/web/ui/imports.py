@@ -1,42 +1,46 @@
 """Import: upload a file or paste text; the format is detected; free text goes through review.
 
-Files are imported by a background job (its own unit of work, all-or-nothing per
-source) whose progress the page polls, so a large bundle shows live counts.  Jobs
-live in memory on this process and are visible only to the user who started them.
+Files are imported by a durable job (its own unit of work, all-or-nothing per source)
+whose progress the page polls from the job table, so a large bundle shows live counts
+and a restart loses no accepted upload.  The page shows a job only to its user.
 """
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from colsec.accounts.roles import Actor, Role
-from colsec.errors import ColsecError, InvalidInput, NotFound
+from colsec.errors import InvalidInput, NotFound
 from colsec.formats import freetext
+from colsec.formats.jobs import IMPORT_KIND, enqueue_import
 from colsec.formats.registry import IMPORTERS, ImportFormat
-from colsec.formats.service import detect_format, import_source
+from colsec.formats.service import detect_format
 from colsec.formats.stix_bundle import gunzip_upload
+from colsec.jobs import queue
+from colsec.jobs.models import Job
 from colsec.stix.tlp import TLP, TLP_BY_NAME
-from colsec.store.gate import WriteLimits
-from colsec.web.deps import get_database, get_settings
+from colsec.web.api.jobs import live_progress
+from colsec.web.deps import DbDep, get_settings
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
 router = APIRouter(include_in_schema=False)
 
 WRITERS = (Role.ANALYST, Role.COORDINATOR)
-MAX_JOBS_KEPT = 200
+TEXT_KIND = "import.text"  # reviewed free text: imported in the request, recorded as a finished job
 
 
 @dataclass
 class ImportJob:
+    """What the job page shows of an import job (read from the job table)."""
+
     id: str
     user_id: int | None
     name: str
@@ -47,36 +51,33 @@ class ImportJob:
     state: str = "running"  # running | done | failed
     report: dict[str, Any] | None = None
     error: str | None = None
-    started: float = field(default_factory=time.time)
-    finished: float | None = None
+
+    @classmethod
+    def from_job(cls, job: Job, live: tuple[int, int | None] | None = None) -> ImportJob:
+        payload = job.payload or {}
+        error = job.error or {}
+        progress = queue.to_dict(job, live)
+        return cls(
+            id=job.id,
+            user_id=(payload.get("actor") or {}).get("user_id"),
+            name=str(payload.get("name") or ""),
+            fmt=str((job.result or {}).get("format") or payload.get("format") or ""),
+            size=int(payload.get("bytes") or 0),
+            processed=progress["processed"],
+            expected=progress["total"] if progress["total"] is not None else payload.get("expected"),
+            state={"succeeded": "done", "failed": "failed"}.get(job.status, "running"),
+            report=job.result,
+            error=str(error.get("detail") or error.get("reason") or "") or None,
+        )
 
 
-class JobBoard:
-    """In-memory registry of this process's import jobs."""
-
-    def __init__(self) -> None:
-        self._jobs: dict[str, ImportJob] = {}
-        self._lock = threading.Lock()
-
-    def add(self, job: ImportJob) -> None:
-        with self._lock:
-            self._jobs[job.id] = job
-            while len(self._jobs) > MAX_JOBS_KEPT:
-                oldest = min(self._jobs.values(), key=lambda j: j.started)
-                del self._jobs[oldest.id]
-
-    def get(self, job_id: str, actor: Actor) -> ImportJob:
-        job = self._jobs.get(job_id)
-        if job is None or job.user_id != actor.user_id:
-            raise NotFound("import job not found")
-        return job
-
-
-def _board(request: Request) -> JobBoard:
-    board: JobBoard | None = getattr(request.app.state, "ui_import_jobs", None)
-    if board is None:
-        board = request.app.state.ui_import_jobs = JobBoard()
-    return board
+def _own_job(request: Request, db: Any, job_id: str, actor: Actor) -> ImportJob:
+    """An import job of this user (the page is personal; the API shows the organisation's)."""
+    job = queue.get(db, job_id, actor)
+    view = ImportJob.from_job(job, live_progress(request, job))
+    if view.user_id != actor.user_id or job.kind not in (IMPORT_KIND, TEXT_KIND):
+        raise NotFound("import job not found")
+    return view
 
 
 def _tlp(value: object, default: str) -> TLP:
@@ -84,13 +85,6 @@ def _tlp(value: object, default: str) -> TLP:
     if level is None:
         raise InvalidInput(f"unknown TLP {value!r}")
     return level
-
-
-def _estimate(raw: bytes, fmt: ImportFormat) -> int | None:
-    """Roughly how many objects a STIX bundle holds (one ``"id"`` key per object), for the progress bar."""
-    if fmt not in (ImportFormat.STIX, ImportFormat.ATTACK):
-        return None
-    return max(1, raw.count(b'"id"') - 1)
 
 
 def _form_context(request: Request) -> dict[str, Any]:
@@ -109,38 +103,8 @@ def import_form(request: Request, actor: PageActor) -> HTMLResponse:
     return page(request, "ui/import.html", _form_context(request), actor=actor)
 
 
-def _run_job(
-    request: Request, job: ImportJob, actor: Actor, raw: bytes, fmt: ImportFormat, level: TLP
-) -> None:
-    database = get_database(request)
-    limits = WriteLimits.from_settings(get_settings(request))
-
-    def progress(n: int) -> None:
-        job.processed = n
-
-    def work() -> None:
-        try:
-            with database.unit_of_work() as db:
-                report = import_source(
-                    db, actor=actor, data=raw, fmt=fmt, default_tlp=level, progress=progress, limits=limits
-                )
-            job.report = report.to_dict()
-            job.processed = max(job.processed, report.received)
-            job.state = "done"
-        except ColsecError as exc:
-            job.error = exc.message
-            job.state = "failed"
-        except Exception:  # a job must always end in a visible state
-            job.error = "internal error while importing"
-            job.state = "failed"
-        finally:
-            job.finished = time.time()
-
-    threading.Thread(target=work, name=f"ui-import-{job.id}", daemon=True).start()
-
-
 @router.post("/import")
-async def start_import(request: Request, actor: FormActor) -> Response:
+async def start_import(request: Request, db: WriteDb, actor: FormActor) -> Response:
     require(actor, *WRITERS)
     form = await form_data(request)
     settings = get_settings(request)
@@ -182,10 +146,9 @@ async def start_import(request: Request, actor: FormActor) -> Response:
             {"candidates": candidates, "tlp": level, "source": name},
             actor=actor,
         )
-    job = ImportJob(id=secrets.token_urlsafe(12), user_id=actor.user_id, name=name, fmt=fmt.value, size=len(raw),
-                    expected=_estimate(raw, fmt))  # fmt: skip
-    _board(request).add(job)
-    _run_job(request, job, actor, raw, fmt, level)
+    job = await run_in_threadpool(
+        partial(enqueue_import, db, actor=actor, data=raw, fmt=fmt, default_tlp=level, name=name)
+    )
     return RedirectResponse(f"/import/jobs/{job.id}", status_code=303)
 
 
@@ -207,15 +170,16 @@ async def import_reviewed(request: Request, db: WriteDb, actor: FormActor) -> Re
     result = freetext.import_candidates(db, actor=actor, candidates=accepted, default_tlp=level)
     report = {"format": "text", "received": result.received, "inserted": result.inserted,
               "unchanged": result.unchanged, "by_type": dict(result.by_type), "notes": []}  # fmt: skip
-    job = ImportJob(id=secrets.token_urlsafe(12), user_id=actor.user_id, name="text", fmt="text", size=0,
-                    processed=result.received, state="done", report=report, finished=time.time())  # fmt: skip
-    _board(request).add(job)
+    job = queue.record_done(
+        db, kind=TEXT_KIND, payload={"name": "text", "format": "text"}, actor=actor, result=report
+    )
+    job.processed = result.received
     return RedirectResponse(f"/import/jobs/{job.id}", status_code=303)
 
 
 @router.get("/import/jobs/{job_id}", response_class=HTMLResponse)
-def job_page(request: Request, actor: PageActor, job_id: str) -> HTMLResponse:
-    job = _board(request).get(job_id, actor)
+def job_page(request: Request, db: DbDep, actor: PageActor, job_id: str) -> HTMLResponse:
+    job = _own_job(request, db, job_id, actor)
     partial = request.headers.get("hx-request") == "true"
     return page(
         request, "ui/_import_job.html" if partial else "ui/import_job.html", {"job": job}, actor=actor

@@ -1,0 +1,80 @@
+"""The node's job kinds, schedules and runner, built from settings (by the web app and ``colsec worker``).
+
+The one module of ``colsec.jobs`` that knows the domains: it maps each kind to the domain
+handler that runs it, with the settings it needs bound at wiring time, never read at import.
+Handlers are imported here, where the node is built; the runner itself knows no domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from colsec.db import Database
+from colsec.intel.hooks import IntelConfig
+from colsec.jobs.runner import Handler, JobRunner, Schedule, default_worker_id
+from colsec.settings import Settings
+
+__all__ = ["PUSH_EVERY_SECONDS", "SYNC_EVERY_SECONDS", "build_runner", "handlers_for", "schedules_for"]
+
+SYNC_EVERY_SECONDS = 1.0  # how often peers' pull intervals are checked (each peer has its own interval)
+PUSH_EVERY_SECONDS = 1.0  # how soon an urgent object leaves for peers' inboxes
+
+
+def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dict[str, Handler]:
+    from colsec.crisis.ticker import TICK_KIND, run_tick
+    from colsec.federation import jobs as federation
+    from colsec.formats import jobs as formats
+    from colsec.intel.jobs import REBUILD_KIND, run_rebuild
+    from colsec.outbound import from_settings
+    from colsec.store.gate import WriteLimits
+    from colsec.taxii import jobs as taxii
+
+    limits = WriteLimits.from_settings(settings)
+    outbound = from_settings(settings)
+    return {
+        formats.IMPORT_KIND: partial(formats.run_import, limits=limits),
+        formats.FEED_KIND: partial(formats.run_feed, outbound=outbound),
+        taxii.ADD_KIND: partial(taxii.run_add, limits=limits),
+        REBUILD_KIND: partial(run_rebuild, config=intel or IntelConfig.from_settings(settings)),
+        federation.SYNC_DUE_KIND: federation.queue_due_pulls,
+        federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
+        federation.PUSH_KIND: partial(federation.run_push, outbound=outbound),
+        TICK_KIND: partial(run_tick, settings=settings),
+    }
+
+
+def schedules_for(settings: Settings) -> list[Schedule]:
+    from colsec.crisis.ticker import TICK_KIND, TICK_SECONDS
+    from colsec.federation.jobs import PUSH_KIND, SYNC_DUE_KIND
+
+    schedules = [Schedule(TICK_KIND, TICK_SECONDS)]
+    if settings.sync_enabled:
+        schedules += [Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS), Schedule(PUSH_KIND, PUSH_EVERY_SECONDS)]
+    return schedules
+
+
+def build_runner(
+    database: Database,
+    settings: Settings,
+    *,
+    worker_id: str | None = None,
+    pollers: Sequence[Callable[[], int]] | None = None,
+    schedules: Sequence[Schedule] | None = None,
+    intel: IntelConfig | None = None,
+) -> JobRunner:
+    """The runner with every job kind; by default it also delivers the outbox (e-mail, webhooks)."""
+    from colsec.outbox.senders import make_poller
+
+    worker_id = worker_id or default_worker_id()
+    if pollers is None:
+        pollers = (make_poller(database, settings, worker_id),)
+    return JobRunner(
+        database,
+        handlers_for(settings, intel=intel),
+        worker_id=worker_id,
+        lease_seconds=settings.jobs_lease_seconds,
+        poll_seconds=settings.jobs_poll_seconds,
+        schedules=schedules_for(settings) if schedules is None else schedules,
+        pollers=pollers,
+    )
