@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from colsec.match.follow import follow_lines
+import pytest
+
+from colsec.match.follow import FileEvents, follow_lines
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
 
 
 @contextmanager
@@ -121,13 +126,14 @@ def _collect(it: Iterator[list[str]], want: int, deadline: float = 10) -> list[s
     return got
 
 
-def test_follows_the_name_across_rotation(tmp_path: Path) -> None:
+@pytest.mark.parametrize("file_events", [True, False], ids=["inotify", "polling"])
+def test_follows_the_name_across_rotation(tmp_path: Path, file_events: bool) -> None:
     """Rename and recreate (logrotate's default, Suricata's on HUP): the old file is finished,
     then the new one is read from its start."""
     path = tmp_path / "eve.json"
     path.write_text("a\n")
     with path.open("rb") as f:
-        it = follow_lines(f, poll=0.01, stop_after=10, path=path)
+        it = follow_lines(f, poll=0.01, stop_after=10, path=path, file_events=file_events)
         assert _collect(it, 1) == ["a\n"]
         with path.open("a") as w:
             w.write("b\n")  # written just before the rotation: must not be lost
@@ -139,14 +145,78 @@ def test_follows_the_name_across_rotation(tmp_path: Path) -> None:
         assert _collect(it, 1) == ["e\n"]
 
 
-def test_starts_again_after_copytruncate(tmp_path: Path) -> None:
+@pytest.mark.parametrize("file_events", [True, False], ids=["inotify", "polling"])
+def test_starts_again_after_copytruncate(tmp_path: Path, file_events: bool) -> None:
     path = tmp_path / "eve.json"
     path.write_text("first line\nsecond line\n")
     with path.open("rb") as f:
-        it = follow_lines(f, poll=0.01, stop_after=10, path=path)
+        it = follow_lines(f, poll=0.01, stop_after=10, path=path, file_events=file_events)
         assert _collect(it, 2) == ["first line\n", "second line\n"]
         with path.open("r+") as w:
             w.truncate(0)
         with path.open("a") as w:
             w.write("x\n")
         assert _collect(it, 1) == ["x\n"]
+
+
+def _first_lines_after(it: Iterator[list[str]], action: Callable[[], None]) -> tuple[list[str], float]:
+    """Run ``action`` once the follower is idle; the next non-empty batch and its delay in seconds."""
+    assert next(it) == []  # idle, waiting on the file
+    t = time.monotonic()
+    action()
+    batch = next(it)
+    while not batch:
+        batch = next(it)
+    return batch, time.monotonic() - t
+
+
+@linux_only
+def test_inotify_wakes_the_follower_long_before_the_poll_interval(tmp_path: Path) -> None:
+    """Issue 20: a line appended to a followed file is read at once, not at the next poll (60 s here)."""
+    path = tmp_path / "live.log"
+    path.write_text("")
+
+    def append() -> None:
+        with path.open("a") as w:
+            w.write("event\n")
+
+    with path.open("rb") as f:
+        batch, waited = _first_lines_after(follow_lines(f, poll=60, stop_after=120), append)
+    assert batch == ["event\n"]
+    assert waited < 5  # a poll would have taken 60 s
+
+
+@linux_only
+def test_inotify_notices_rotation_and_truncation_without_polling(tmp_path: Path) -> None:
+    path = tmp_path / "eve.json"
+    path.write_text("")
+
+    def rotate() -> None:
+        path.rename(tmp_path / "eve.json.1")
+        path.write_text("new\n")
+
+    def truncate_and_write() -> None:
+        with path.open("r+") as w:
+            w.truncate(0)
+        with path.open("a") as w:
+            w.write("x\n")
+
+    with path.open("rb") as f:
+        it = follow_lines(f, poll=60, stop_after=120, path=path)
+        batch, waited = _first_lines_after(it, rotate)
+        assert batch == ["new\n"] and waited < 5
+        batch, waited = _first_lines_after(it, truncate_and_write)
+        assert batch == ["x\n"] and waited < 5
+
+
+@linux_only
+def test_file_events_fall_back_to_polling_when_a_watch_cannot_be_placed(tmp_path: Path) -> None:
+    """A descriptor inotify cannot watch (none is open under this number) yields no watcher."""
+    unused = 1_000_000
+    with pytest.raises(OSError):
+        os.fstat(unused)
+    assert FileEvents.open(unused, None) is None
+    path = tmp_path / "polled.log"
+    path.write_text("a\n")
+    with path.open("rb") as f:
+        assert next(follow_lines(f, poll=0.01, stop_after=0, file_events=False)) == ["a\n"]

@@ -6,7 +6,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, Annotated, Any
 
 import orjson
 import typer
@@ -61,6 +61,32 @@ def match_cmd(
     at: Annotated[
         str | None, typer.Option("--at", help="The indicators in force at this time (historical logs)")
     ] = None,
+    nats_url: Annotated[
+        str | None, typer.Option("--nats", help="Pull telemetry from NATS JetStream at this URL")
+    ] = None,
+    stream_name: Annotated[
+        str | None, typer.Option("--stream", help="JetStream stream (with --nats)")
+    ] = None,
+    subjects: Annotated[
+        list[str] | None, typer.Option("--subject", help="Subjects to consume (default: all of the stream)")
+    ] = None,
+    durable: Annotated[
+        str, typer.Option("--durable", help="Durable consumer shared by every worker of this stream")
+    ] = "colsec-match",
+    batch_size: Annotated[int, typer.Option("--batch", min=1, max=100_000, help="Messages per batch")] = 1000,
+    ack_wait: Annotated[
+        float,
+        typer.Option(
+            "--ack-wait", min=0.5, help="Seconds before another worker gets unacknowledged messages"
+        ),
+    ] = 30.0,
+    sighting_interval: Annotated[
+        float, typer.Option("--sighting-interval", min=0.1, help="Seconds between sighting versions (--nats)")
+    ] = 10.0,
+    refresh: Annotated[
+        float,
+        typer.Option("--refresh", min=0.05, help="Seconds between looks at changed indicators (--nats)"),
+    ] = 1.0,
     as_user: AsOption = None,
     org: OrgOption = None,
     stop_after: Annotated[float | None, typer.Option(hidden=True)] = None,
@@ -81,8 +107,14 @@ def match_cmd(
     from colsec.match.service import build_engine, sighter_identity, store_sightings
     from colsec.match.sightings import SightingAggregator
 
-    if not files and follow is None:
-        fail("give telemetry files, or --follow FILE", 2)
+    if nats_url is not None and (files or follow is not None):
+        fail("give telemetry files, --follow FILE or --nats URL, one of them", 2)
+    if nats_url is not None and not stream_name:
+        fail("--nats needs --stream NAME", 2)
+    if nats_url is not None and (retro or at):
+        fail("--nats matches the indicators in force as messages arrive: no --retro or --at", 2)
+    if not files and follow is None and nats_url is None:
+        fail("give telemetry files, --follow FILE or --nats URL --stream NAME", 2)
     try:
         chosen = ReaderFormat(fmt) if fmt else None
     except ValueError:
@@ -116,7 +148,12 @@ def match_cmd(
     )
     for line in exclusion_lines(report):
         err_console.print(line, highlight=False)
-    agg = SightingAggregator(sighter_identity=sighter, window_seconds=window) if sighter else None
+    # Stream workers commit sightings with every batch (colsec.match.stream), not at the end.
+    agg = (
+        SightingAggregator(sighter_identity=sighter, window_seconds=window)
+        if sighter and not nats_url
+        else None
+    )
     per_indicator: Counter[str] = Counter()
     stats = ReaderStats()
 
@@ -139,7 +176,16 @@ def match_cmd(
             err_console.print(f"sightings: {res.inserted} stored")
 
     started = time.perf_counter()
-    if follow is not None:
+    if nats_url is not None and stream_name:
+        from colsec.match.nats_worker import StreamOptions
+
+        opts = StreamOptions(
+            url=nats_url, stream=stream_name, durable=durable, subjects=list(subjects or []), batch=batch_size,
+            fmt=chosen, mapping=field_map, window_seconds=window, stop_after=stop_after, stats=stats,
+            ack_wait=ack_wait, refresh_seconds=refresh, sighting_seconds=sighting_interval,
+        )  # fmt: skip
+        _run_nats(opts, actor=actor, sighter=sighter, engine=engine, cursor=report.last, emit=emit_alerts)
+    elif follow is not None:
         piped = str(follow) == "-"
         stream: IO[bytes] = sys.stdin.buffer if piped else follow.open("rb")
         last_flush = time.monotonic()
@@ -222,6 +268,29 @@ def match_cmd(
     if alerts_out:
         out.close()
     console.file.flush()
+
+
+def _run_nats(opts: Any, *, actor: Any, sighter: str | None, engine: Any, cursor: Any, emit: Any) -> None:
+    """``--nats``: alerts are printed once committed; sightings are committed with every batch."""
+    from colsec.cli.common import get_database
+    from colsec.errors import ColsecError
+    from colsec.match.nats_worker import StreamWorker
+
+    def log(text: str) -> None:
+        err_console.print(text, highlight=False)
+
+    try:
+        run = StreamWorker(
+            opts, units=get_database().unit_of_work, audited=open_session, actor=actor, sighter=sighter,
+            engine=engine, cursor=cursor, on_alerts=emit, log=log,
+        ).serve()  # fmt: skip
+    except ColsecError as exc:
+        fail(exc.message, 2)
+    err_console.print(
+        f"messages: {run.messages:,} in {run.batches:,} batches, {run.duplicates:,} already committed, "
+        f"{run.sightings:,} sighting versions",
+        highlight=False,
+    )
 
 
 def exclusion_counts(report: CompileReport) -> dict[str, int]:

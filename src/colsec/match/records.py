@@ -53,6 +53,7 @@ class CompileReport:
     errors: list[str] = field(default_factory=list)
     warninglisted_ids: list[str] = field(default_factory=list)
     excluded: Exclusions | None = None  # set by the store integration: what never reached the engine
+    last: Any = None  # store cursor of the newest indicator version read, where refreshes resume
 
 
 @dataclass(slots=True)

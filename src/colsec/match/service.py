@@ -42,7 +42,9 @@ __all__ = [
     "MatchRun",
     "build_engine",
     "indicator_records",
+    "indicators_changed",
     "match_lines",
+    "refresh_engine",
     "sighter_identity",
     "store_sightings",
 ]
@@ -122,22 +124,48 @@ class EngineCache:
             cursor = selection.last
             engine.load(selection.records, now=now)
         else:
-            since = cursor
-            changed: list[IndicatorRecord] = []
-            gone: list[str] = []
-            for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=cursor, include_revoked=True):
-                cursor = seen
-                if rec is None:
-                    gone.append(ident)
-                else:
-                    changed.append(rec)  # replaces; revoked or expired versions just remove
-            gone += _restricted_since(db, actor=actor, cursor=since)
-            decayed = decayed_ids(db, now)
-            engine.apply([r for r in changed if r.id not in decayed], now=now)
-            for row in engine.live_rows([*gone, *decayed]):
-                engine._kill(row)
+            cursor = refresh_engine(db, engine, actor=actor, cursor=cursor, now=now)
         self._entries[actor.org_id] = (engine, cursor, lk)
         return engine
+
+
+def refresh_engine(
+    db: Session, engine: MatchEngine, *, actor: Actor, cursor: queries.Cursor | None, now: int
+) -> queries.Cursor | None:
+    """Apply the indicator versions added since ``cursor`` to ``engine`` in place; the new cursor.
+
+    New versions replace their indicator's rows, revoked or expired ones and those decayed or
+    no longer visible to the organisation just go: nothing else is recompiled.
+    """
+    since = cursor
+    changed: list[IndicatorRecord] = []
+    gone: list[str] = []
+    for rec, ident, seen in _indicator_rows(db, actor=actor, cursor=cursor, include_revoked=True):
+        cursor = seen
+        if rec is None:
+            gone.append(ident)
+        else:
+            changed.append(rec)  # replaces; revoked or expired versions just remove
+    gone += _restricted_since(db, actor=actor, cursor=since)
+    decayed = decayed_ids(db, now)
+    engine.apply([r for r in changed if r.id not in decayed], now=now)
+    for row in engine.live_rows([*gone, *decayed]):
+        engine._kill(row)
+    return cursor
+
+
+def indicators_changed(db: Session, *, cursor: queries.Cursor | None) -> bool:
+    """Whether any indicator version was added after ``cursor``: one indexed probe, so a worker
+    may ask every second and refresh only when the answer is yes."""
+    stmt = select(StixObject.seq).where(StixObject.type == "indicator")
+    if cursor is not None:
+        stmt = stmt.where(
+            or_(
+                StixObject.date_added > cursor.date_added,
+                and_(StixObject.date_added == cursor.date_added, StixObject.seq > cursor.seq),
+            )
+        )
+    return db.execute(stmt.limit(1)).first() is not None
 
 
 def _restricted_since(db: Session, *, actor: Actor, cursor: queries.Cursor | None) -> list[str]:
@@ -190,6 +218,7 @@ def build_engine(
     engine = MatchEngine(warninglist=_warninglist_hook(db) if warninglists else None, window=window)
     report = engine.load(selection.records, now=selection.at)
     report.excluded = selection.excluded
+    report.last = selection.last
     return engine, report
 
 

@@ -8,6 +8,7 @@ so bulk imports are not bound by the parser.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -25,7 +26,7 @@ from colsec.stix.pattern_ast import (
     Qualified,
     Timestamp,
 )
-from colsec.stix.pattern_parse import PatternSyntaxError, parse_pattern
+from colsec.stix.pattern_parse import PatternSyntaxError, parse_pattern, unescape_string
 
 __all__ = ["MAX_PATTERN_LENGTH", "Atom", "PatternError", "comparison_atoms", "equality_atoms", "validate"]
 
@@ -83,12 +84,51 @@ def _comparisons(expr: ObsExpr | CompExpr) -> list[Comparison]:
     return out
 
 
+# The shape converters write for nearly every indicator: one observation of equality tests on
+# strings joined by AND, single spaces, lower-case names.  Every text it accepts is a valid
+# pattern with the same atoms as the full parse (a differential test holds it to that); any
+# other text, however valid, takes the full parser.
+_COMPARISON = re.compile(
+    r"([a-z][a-z0-9-]*):([a-z_][a-z0-9_]*(?:\.(?:[a-z_][a-z0-9_]*|'[^'\\]*')|\[\*\])*)"
+    r" = ('(?:[^'\\]|\\'|\\\\)*')"
+)
+_BOOLEANS = frozenset({"true", "false"})  # lexed as literals, never as names
+
+
+def _simple_atoms(text: str) -> tuple[Atom, ...] | None:
+    """Atoms of a ``[a:b = 'c' AND ...]`` pattern read without the parser, or None for any other text."""
+    if text[:1] != "[" or text[-1:] != "]":
+        return None
+    atoms: list[Atom] = []
+    pos, end = 1, len(text) - 1
+    while True:
+        m = _COMPARISON.match(text, pos)
+        if m is None:
+            return None
+        obj_type, path, value = m.groups()
+        names = {step.removesuffix("[*]") for step in path.split(".")}
+        if obj_type in _BOOLEANS or not names.isdisjoint(_BOOLEANS):
+            return None
+        atoms.append(Atom(obj_type, path.replace("'", ""), "=", unescape_string(value)))
+        pos = m.end()
+        if pos == end:
+            return tuple(atoms)
+        if not text.startswith(" AND ", pos):
+            return None
+        pos += 5
+
+
 @lru_cache(maxsize=8192)
 def _inspect(text: str) -> tuple[Atom, ...]:
     if not isinstance(text, str) or not text.strip():
         raise PatternError("pattern is empty")
     if len(text) > MAX_PATTERN_LENGTH:
         raise PatternError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
+    simple = _simple_atoms(text)
+    return simple if simple is not None else _parsed_atoms(text)
+
+
+def _parsed_atoms(text: str) -> tuple[Atom, ...]:
     try:
         tree = parse_pattern(text)
     except PatternSyntaxError as exc:

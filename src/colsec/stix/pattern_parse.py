@@ -47,6 +47,7 @@ __all__ = [
     "PatternSyntaxError",
     "parse_pattern",
     "timestamp_micros",
+    "unescape_string",
 ]
 
 MAX_PATTERN_LENGTH = 16_384
@@ -122,7 +123,8 @@ def timestamp_micros(text: str) -> int:
     return days * 1_000_000 + micros
 
 
-def _unescape(text: str) -> str:
+def unescape_string(text: str) -> str:
+    """The value of a quoted string token (quotes removed, ``\\'`` and ``\\\\`` unescaped)."""
     body = text[1:-1]
     if "\\" not in body:
         return body
@@ -338,7 +340,7 @@ class _Parser:
             return Comparison(obj_type, path, "IN", self.set_literal(), negated)
         if op in _STRING_OPS:
             text = self.take("str")
-            return Comparison(obj_type, path, op, _unescape(text), negated)
+            return Comparison(obj_type, path, op, unescape_string(text), negated)
         raise PatternSyntaxError(f"expected a comparison operator at {tok[2]}, got {tok[1]!r}")
 
     def object_path(self) -> tuple[str, tuple[PathStep, ...]]:
@@ -374,7 +376,7 @@ class _Parser:
             return tok[1]
         if tok[0] == "str":
             self.i += 1
-            return _unescape(tok[1])
+            return unescape_string(tok[1])
         raise PatternSyntaxError(f"expected a property name at {tok[2]}, got {tok[1] or 'end'!r}")
 
     def literal(self, *, allow_bool: bool) -> Literal:
@@ -401,7 +403,7 @@ class _Parser:
 
 def _literal_value(kind: str, text: str) -> Literal:
     if kind == "str":
-        return _unescape(text)
+        return unescape_string(text)
     if kind == "int":
         return int(text)
     if kind == "float":

@@ -17,11 +17,20 @@ from colsec.db import is_sqlite
 from colsec.stix.ids import format_timestamp, parse_timestamp
 from colsec.store.models import CollectionObject, StixObject
 
-__all__ = ["Clock", "fix_latest", "inherit_collections", "insert_stmt", "iter_batches"]
+__all__ = ["Clock", "fix_latest", "inherit_collections", "insert_stmt", "iter_batches", "sqlite_cursor"]
 
 
 def insert_stmt(db: Session, table: Any) -> Any:
     return sqlite.insert(table) if is_sqlite(db) else postgresql.insert(table)
+
+
+def sqlite_cursor(db: Session) -> Any:
+    """On SQLite, a driver cursor inside the session's transaction (pending ORM changes flushed
+    first); None elsewhere.  The bulk write path uses it to skip SQLAlchemy's per-row work."""
+    if not is_sqlite(db):
+        return None
+    db.flush()
+    return db.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
 class Clock:

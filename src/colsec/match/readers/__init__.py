@@ -38,6 +38,7 @@ __all__ = [
     "ReaderFormat",
     "ReaderStats",
     "StreamDecoder",
+    "decode_line",
     "detect_format",
     "load_mapping",
     "open_text",
@@ -286,19 +287,26 @@ def read_lines(
     for source in (head, it):
         for line in source:
             line_no += 1
-            if line.strip() and not line.startswith("#"):
-                stats.lines += 1
-            if len(line) > MAX_LINE:
-                stats.bad(Malformed(line_no, "line too long"))
-                continue
-            out = decoder.feed(line, line_no)
-            if out is None:
-                continue
-            if isinstance(out, Malformed):
-                stats.bad(out)
-                continue
-            stats.events += 1
-            yield out
+            out = decode_line(decoder, line, line_no, stats)
+            if out is not None:
+                yield out
+
+
+def decode_line(decoder: Decoder, line: str, line_no: int, stats: ReaderStats) -> Event | None:
+    """One line through a decoder, counted in ``stats``: its event, or None (no event, or malformed)."""
+    if line.strip() and not line.startswith("#"):
+        stats.lines += 1
+    if len(line) > MAX_LINE:
+        stats.bad(Malformed(line_no, "line too long"))
+        return None
+    out = decoder.feed(line, line_no)
+    if out is None:
+        return None
+    if isinstance(out, Malformed):
+        stats.bad(out)
+        return None
+    stats.events += 1
+    return out
 
 
 class StreamDecoder:
@@ -329,19 +337,9 @@ class StreamDecoder:
             lines, self._held = self._held, []
         for line in lines:
             self.line_no += 1
-            if line.strip() and not line.startswith("#"):
-                self.stats.lines += 1
-            if len(line) > MAX_LINE:
-                self.stats.bad(Malformed(self.line_no, "line too long"))
-                continue
-            item = self._decoder.feed(line, self.line_no)
-            if item is None:
-                continue
-            if isinstance(item, Malformed):
-                self.stats.bad(item)
-                continue
-            self.stats.events += 1
-            out.append(item)
+            item = decode_line(self._decoder, line, self.line_no, self.stats)
+            if item is not None:
+                out.append(item)
         return out
 
 

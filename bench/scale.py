@@ -1,0 +1,365 @@
+"""Scale-out figures in one command: matching through NATS JetStream, jobs, outbox, API workers.
+
+    python bench/scale.py                            # SQLite store, local NATS at 127.0.0.1:4222
+    python bench/scale.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+    python bench/scale.py --lines 20000 --indicators 5000 --skip-others
+
+Matching: real Zeek DNS/SSL and Suricata EVE lines from the shared data, with indicators planted
+on values that occur in them among synthetic ones. Printed side by side: events/s of the
+in-process engine (same decoder, same engine, no broker) and of 1 and 2 ``colsec match --nats``
+worker processes; events per CPU-second of each (the workers' CPU read from /proc, compile
+time excluded) and their ratio to the in-process engine (target >= 90 %); and publish-to-alert
+latency (a line published to the stream until its alert is committed and written; target p99
+< 100 ms).
+
+The sections "job pickup p99", "outbox delivery p99" and "API throughput with 1 and 2 workers
+on PostgreSQL" are measured by ``bench/jobs.py``, ``bench/outbox.py`` and ``bench/api.py``;
+this script runs each one that exists (``--skip-others`` leaves them out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+TELEMETRY = REPO.parent / "shared" / "data" / "telemetry"
+
+from colsec.match.stream import Message, MessageDecoder  # noqa: E402
+
+# Each figure owned by another script: (heading, script, target).
+OTHER_FIGURES = [
+    ("job pickup p99", "jobs.py", "< 200 ms"),
+    ("outbox delivery p99", "outbox.py", "< 1 s"),
+    ("API throughput, 1 and 2 workers on PostgreSQL", "api.py", "2 workers > 1 worker"),
+]
+
+
+def telemetry_lines(n: int) -> list[str]:
+    """Up to ``n`` real lines, interleaved from Zeek DNS, Zeek SSL and Suricata EVE alerts."""
+    zeek = TELEMETRY / "zeek"
+    sources = [
+        (zeek / "wrccdc2018_dns.head10000.ndjson").read_text().splitlines(),
+        (zeek / "wrccdc2018_ssl.head8000.ndjson").read_text().splitlines(),
+        [
+            orjson.dumps(r).decode()
+            for r in orjson.loads((TELEMETRY / "suricata" / "eve_alerts_wrccdc-2018.json").read_bytes())
+        ],
+    ]
+    out: list[str] = []
+    i = 0
+    while len(out) < n and any(i < len(s) for s in sources):
+        out.extend(s[i] for s in sources if i < len(s))
+        i += 1
+    return out[:n]
+
+
+def indicators(lines: list[str], n: int, r: random.Random) -> tuple[list[dict[str, Any]], list[int]]:
+    """``n`` indicators, 12 of them on values of the lines; the positions of lines that alert."""
+    from colsec.stix.ids import now_timestamp
+
+    decoded = MessageDecoder().decode(Message(i, line) for i, line in enumerate(lines))
+    values: dict[tuple[str, str], list[int]] = {}
+    for ev in decoded:
+        for o in ev.objects.values():
+            if o.get("type") in ("ipv4-addr", "domain-name") and isinstance(o.get("value"), str):
+                values.setdefault((o["type"], o["value"]), []).append(ev.line)
+    rare = sorted(k for k, at in values.items() if 2 <= len(at) <= 40)
+    planted = r.sample(rare, min(12, len(rare)))
+    patterns = [f"[{t}:value = '{v}']" for t, v in planted]
+    while len(patterns) < n:  # documentation ranges and example.com: never in real traffic
+        k = len(patterns)
+        patterns.append(
+            f"[ipv4-addr:value = '203.0.{k % 256}.{k // 256 % 256}']"
+            if k % 2
+            else f"[domain-name:value = 'host{k}.example.com']"
+        )
+    now = now_timestamp()
+    objs = [
+        {
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": f"indicator--{uuid.UUID(int=r.getrandbits(128), version=4)}",
+            "created": now,
+            "modified": now,
+            "pattern": p,
+            "pattern_type": "stix",
+            "valid_from": now,
+        }  # fmt: skip
+        for p in patterns
+    ]
+    hits = sorted({i for k in planted for i in values[k]})
+    return objs, hits
+
+
+def setup_store(url: str, objs: list[dict[str, Any]]) -> str:
+    """A migrated store with one analyst and the indicators; the analyst's user name."""
+    from colsec.accounts import service as accounts
+    from colsec.accounts.roles import SYSTEM
+    from colsec.db import Database
+    from colsec.migrations import upgrade
+    from colsec.store.service import import_objects
+
+    database = Database(url)
+    upgrade(database.engine)
+    name = f"bench-{uuid.uuid4().hex[:6]}"
+    with database.unit_of_work() as s:
+        org = accounts.create_organisation(s, actor=SYSTEM, name=f"{name} agency", short_name=name.upper())
+        user = accounts.create_user(
+            s, actor=SYSTEM, username=name, password="bench horse battery", role="analyst", org=org
+        )
+        actor = accounts.actor_for(s, user)
+    with database.unit_of_work() as s:
+        import_objects(s, actor=actor, objects=objs)
+    database.dispose()
+    return name
+
+
+def in_process(url: str, user: str, lines: list[str], batch: int) -> tuple[float, float]:
+    """(events/s, events per CPU-second) of the engine on the lines, decoded as messages are."""
+    from colsec.accounts.models import User
+    from colsec.accounts.service import actor_for
+    from colsec.db import Database
+    from colsec.match.service import build_engine
+
+    database = Database(url)
+    with database.unit_of_work(write=False) as s:
+        from sqlalchemy import select
+
+        actor = actor_for(s, s.execute(select(User).where(User.username == user)).scalar_one())
+        engine, _ = build_engine(s, actor=actor)
+    database.dispose()
+    msgs = [Message(i + 1, line) for i, line in enumerate(lines)]
+    decoder = MessageDecoder()
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(0, len(msgs), batch):
+        engine.match(decoder.decode(msgs[i : i + batch]))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return len(lines) / wall, len(lines) / cpu
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Workers:
+    def __init__(
+        self, env: dict[str, str], url: str, stream: str, user: str, n: int, out: Path, batch: int
+    ) -> None:
+        cmd = [
+            sys.executable, "-m", "colsec", "match", "--nats", url, "--stream", stream, "--as", user,
+            "--batch", str(batch), "--alerts", str(out),
+        ]  # fmt: skip
+        self.procs = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for _ in range(n)
+        ]
+        self.cpu0: list[float] = []
+        self.ready = 0.0
+        for p in self.procs:  # compiling the indicators is not matching: CPU counts from here
+            assert p.stderr is not None
+            while "pulling from stream" not in (line := p.stderr.readline()):
+                if not line:
+                    raise SystemExit(f"a worker ended before it started:\n{p.stderr.read()}")
+            self.cpu0.append(cpu_seconds(p.pid))
+            self.ready = self.ready or time.perf_counter()
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(p.pid) - c for p, c in zip(self.procs, self.cpu0, strict=True))
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            p.communicate(timeout=60)
+
+
+async def _js(url: str) -> Any:
+    import nats
+
+    nc = await nats.connect(url)
+    return nc, nc.jetstream()
+
+
+async def publish_all(url: str, stream: str, lines: list[str], *, create: bool = False) -> None:
+    nc, js = await _js(url)
+    try:
+        if create:
+            await js.add_stream(name=stream, subjects=[f"tel.{stream}"])
+        for i in range(0, len(lines), 1000):
+            await asyncio.gather(*(js.publish(f"tel.{stream}", x.encode()) for x in lines[i : i + 1000]))
+    finally:
+        await nc.close()
+
+
+async def wait_acked(url: str, stream: str, last: int, timeout: float = 600) -> float:
+    nc, js = await _js(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            info = await js.consumer_info(stream, "colsec-match")
+            if info.ack_floor.stream_seq >= last:
+                return time.perf_counter()
+            await asyncio.sleep(0.01)
+        raise SystemExit(f"workers did not finish {last} messages in {timeout}s")
+    finally:
+        await nc.close()
+
+
+async def delete(url: str, stream: str) -> None:
+    nc, js = await _js(url)
+    try:
+        await js.delete_stream(stream)
+    finally:
+        await nc.close()
+
+
+def through_nats(
+    env: dict[str, str], url: str, user: str, lines: list[str], n: int, batch: int, tmp: Path
+) -> tuple[float, float]:
+    """(events/s, events per CPU-second of all workers) with ``n`` workers on one consumer.
+
+    The lines are in the stream before the workers start, so the figure is what the workers can
+    take (a backlog), not how fast this script publishes on the same two cores.
+    """
+    stream = f"BENCH{uuid.uuid4().hex[:8]}"
+    asyncio.run(publish_all(url, stream, lines, create=True))
+    workers = Workers(env, url, stream, user, n, tmp / f"alerts-{n}.jsonl", batch)
+    try:
+        t0 = workers.ready
+        t1 = asyncio.run(wait_acked(url, stream, len(lines)))
+        cpu = workers.cpu()
+    finally:
+        workers.stop()
+        asyncio.run(delete(url, stream))
+    return len(lines) / (t1 - t0), len(lines) / cpu
+
+
+def latency(
+    env: dict[str, str], url: str, user: str, lines: list[str], hits: list[int], tmp: Path, count: int
+) -> list[float]:
+    """Seconds from publishing an alerting line to its alert in the worker's output, one at a time."""
+    stream = f"BENCHLAT{uuid.uuid4().hex[:8]}"
+    asyncio.run(publish_all(url, stream, [], create=True))
+    out = tmp / "latency.jsonl"
+    workers = Workers(env, url, stream, user, 1, out, 500)
+    samples: list[float] = []
+
+    async def run() -> None:
+        nc, js = await _js(url)
+        try:
+            with out.open("a+") as f:
+                for k in range(count):
+                    line = lines[hits[k % len(hits)]]
+                    f.seek(0, os.SEEK_END)
+                    t0 = time.perf_counter()
+                    ack = await js.publish(f"tel.{stream}", line.encode())
+                    buf = ""
+                    while f'"line":{ack.seq},' not in buf:
+                        chunk = f.read()
+                        buf += chunk
+                        if not chunk:
+                            await asyncio.sleep(0.0005)
+                        if time.perf_counter() - t0 > 10:
+                            raise SystemExit(f"no alert for message {ack.seq} within 10 s")
+                    samples.append(time.perf_counter() - t0)
+                    await asyncio.sleep(0.01)
+        finally:
+            await nc.close()
+
+    try:
+        asyncio.run(run())
+    finally:
+        workers.stop()
+        asyncio.run(delete(url, stream))
+    return samples
+
+
+def best(times: int, run: Callable[[], tuple[float, float]]) -> tuple[float, float]:
+    """The best events/s and the best events per CPU-second over ``times`` runs."""
+    results = [run() for _ in range(max(1, times))]
+    return max(r[0] for r in results), max(r[1] for r in results)
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run_others(skip: bool) -> None:
+    for heading, script, target in OTHER_FIGURES:
+        print(f"\n== {heading} (target {target}) ==")
+        path = REPO / "bench" / script
+        if skip or not path.exists():
+            print(f"   not run here: {'--skip-others' if skip else f'bench/{script} is absent'}")
+            continue
+        subprocess.run([sys.executable, str(path)], check=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--nats", default="nats://127.0.0.1:4222")
+    ap.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
+    ap.add_argument("--lines", type=int, default=20_000)
+    ap.add_argument("--indicators", type=int, default=5_000)
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument(
+        "--repeat", type=int, default=2, help="runs per figure; the best is kept (shared cores are noisy)"
+    )
+    ap.add_argument("--latency-samples", type=int, default=300)
+    ap.add_argument("--skip-others", action="store_true", help="leave out jobs, outbox and API figures")
+    args = ap.parse_args()
+    r = random.Random(18)
+    tmp = Path(tempfile.mkdtemp(prefix="colsec-scale-"))
+    try:
+        url = args.database_url or f"sqlite:///{tmp / 'colsec.db'}"
+        lines = telemetry_lines(args.lines)
+        objs, hits = indicators(lines, args.indicators, r)
+        user = setup_store(url, objs)
+        env = {
+            **os.environ, "COLSEC_DATABASE_URL": url, "COLSEC_DATA_DIR": str(tmp / "data"),
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+        }  # fmt: skip
+        print(f"{len(lines):,} real telemetry lines, {len(objs):,} indicators ({len(hits):,} lines alert)")
+        print(f"store: {url.split(':', 1)[0]}, NATS: {args.nats}, batch {args.batch}\n")
+        base_rate, base_cpu = best(args.repeat, lambda: in_process(url, user, lines, args.batch))
+        rows = [("in-process engine", base_rate, base_cpu)]
+        for n in (1, 2):
+            rate, per_cpu = best(
+                args.repeat, lambda n=n: through_nats(env, args.nats, user, lines, n, args.batch, tmp)
+            )
+            rows.append((f"NATS, {n} worker{'s' if n > 1 else ''}", rate, per_cpu))
+        print(f"{'':<22}{'events/s':>12}{'events/CPU-s':>15}{'efficiency':>12}")
+        for name, rate, per_cpu in rows:
+            print(f"{name:<22}{rate:>12,.0f}{per_cpu:>15,.0f}{per_cpu / base_cpu:>11.0%}")
+        print("(efficiency: events per CPU-second against the in-process engine; target >= 90 %)")
+        samples = latency(env, args.nats, user, lines, hits, tmp, args.latency_samples)
+        ms = [s * 1000 for s in samples]
+        print(
+            f"\npublish-to-alert over {len(ms)} messages: p50 {pct(ms, 50):.1f} ms, "
+            f"p99 {pct(ms, 99):.1f} ms, max {max(ms):.1f} ms (target p99 < 100 ms)"
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    run_others(args.skip_others)
+
+
+if __name__ == "__main__":
+    main()

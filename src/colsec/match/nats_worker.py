@@ -1,0 +1,296 @@
+"""A matching worker on a NATS JetStream stream: one of any number sharing one durable consumer.
+
+Sensors (or Vector / Fluent Bit through their NATS sinks) publish one telemetry line per
+message; every worker pulls from the same durable pull consumer, so the server spreads the
+messages over them and hands a killed worker's unacknowledged ones to the others once the ack
+wait runs out. Each batch is decoded by the file readers, matched by the one engine, committed
+(``colsec.match.stream.commit_batch``: alerts, sighting totals, committed ranges in one
+transaction) and acknowledged only then. Between batches the worker applies indicator versions
+added to the store since it last looked (``refresh_engine``), never recompiling the whole set.
+
+The asyncio loop lives only here, in the process entry point: matching and committing run
+inline between fetches, one batch at a time, which is the whole job of this process.
+Patterns spanning several observations see only the events of the worker that holds their
+window state, as a stream split over workers must.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from colsec.accounts.roles import Actor
+from colsec.errors import InvalidInput
+from colsec.gcpause import tick, young_gc_only
+from colsec.match.engine import MatchEngine
+from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats
+from colsec.match.records import Alert
+from colsec.match.service import indicators_changed, refresh_engine
+from colsec.match.stream import Message, MessageDecoder, commit_batch, publish_sightings
+from colsec.store import queries
+
+__all__ = ["FORMAT_HEADER", "StreamOptions", "StreamWorker", "WorkerStats"]
+
+#: A message header naming the telemetry format of that one message (overrides ``--format``).
+FORMAT_HEADER = "Colsec-Format"
+
+
+@dataclass
+class StreamOptions:
+    url: str
+    stream: str
+    durable: str = "colsec-match"
+    subjects: list[str] = field(default_factory=list)
+    batch: int = 1000
+    fmt: ReaderFormat | None = None
+    mapping: FieldMapping | None = None
+    window_seconds: int = 3600
+    ack_wait: float = 30.0
+    refresh_seconds: float = 1.0
+    decay_seconds: float = 60.0  # a full refresh also drops indicators whose score decayed since
+    sighting_seconds: float = 10.0
+    idle_wait: float = 0.5
+    stop_after: float | None = None
+    stats: ReaderStats = field(default_factory=ReaderStats)  # lines, events, malformed
+
+
+@dataclass
+class WorkerStats:
+    messages: int = 0
+    duplicates: int = 0
+    alerts: int = 0
+    sightings: int = 0
+    batches: int = 0
+
+
+Units = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass
+class StreamWorker:
+    """One worker process: ``serve`` runs until SIGTERM / SIGINT (or ``stop_after`` seconds).
+
+    ``units`` open the transactions of batches and refreshes; ``audited`` those that write
+    audit rows (sighting versions), which the command also anchors.
+    """
+
+    opts: StreamOptions
+    units: Units
+    audited: Units
+    actor: Actor
+    sighter: str | None
+    engine: MatchEngine
+    cursor: queries.Cursor | None
+    on_alerts: Callable[[list[Alert]], None]
+    log: Callable[[str], None]
+    stats: WorkerStats = field(default_factory=WorkerStats)
+
+    def __post_init__(self) -> None:
+        self.decoder = MessageDecoder(fmt=self.opts.fmt, mapping=self.opts.mapping, stats=self.opts.stats)
+        self.stopping = asyncio.Event()
+
+    def serve(self) -> WorkerStats:
+        """Each batch ends committed and acknowledged, the last one included."""
+        return asyncio.run(self.run())
+
+    async def run(self) -> WorkerStats:
+        import nats
+        from nats.errors import NoServersError
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        try:
+            nc = await nats.connect(self.opts.url, connect_timeout=5, max_reconnect_attempts=-1)
+        except (NoServersError, OSError) as exc:
+            raise InvalidInput(f"cannot reach NATS at {self.opts.url}: {exc}") from exc
+        try:
+            sub, key = await self._subscribe(nc)
+            self.log(f"pulling from stream {self.opts.stream!r} as consumer {self.opts.durable!r}")
+            await self._loop(sub, key)
+        finally:
+            if nc.is_connected:
+                await nc.flush(timeout=5)  # the last acknowledgements reach the server
+            await nc.close()
+        return self.stats
+
+    async def _subscribe(self, nc: Any) -> tuple[Any, str]:
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+        from nats.js.errors import NotFoundError
+
+        js = nc.jetstream()
+        opts = self.opts
+        try:
+            info = await js.stream_info(opts.stream)
+        except NotFoundError:
+            if not opts.subjects:
+                raise InvalidInput(
+                    f"stream {opts.stream!r} not found; create it, or give --subject to create it"
+                ) from None
+            info = await js.add_stream(name=opts.stream, subjects=opts.subjects)
+        config = ConsumerConfig(
+            durable_name=opts.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=opts.ack_wait,
+            max_ack_pending=max(opts.batch * 64, 10_000),
+        )
+        if len(opts.subjects) == 1:
+            config.filter_subject = opts.subjects[0]
+        elif opts.subjects:
+            config.filter_subjects = opts.subjects
+        await js.add_consumer(opts.stream, config=config)  # idempotent for the same configuration
+        # A stream deleted and created again restarts its sequences: its creation time is part of the key.
+        created = info.created.isoformat() if info.created else ""
+        return await _Puller.start(nc, opts.stream, opts.durable), f"{opts.stream}@{created}/{opts.durable}"
+
+    async def _loop(self, sub: _Puller, key: str) -> None:
+        # Every batch makes thousands of short-lived objects; full collections would rescan the
+        # compiled index and every imported module each time (colsec.gcpause).
+        with young_gc_only():
+            await self._batches(sub, key)
+
+    async def _batches(self, sub: _Puller, key: str) -> None:
+        started = refreshed = published = decayed = time.monotonic()
+        try:
+            while not self.stopping.is_set():
+                if self.opts.stop_after is not None and time.monotonic() - started > self.opts.stop_after:
+                    return
+                if time.monotonic() - refreshed >= self.opts.refresh_seconds:
+                    full = time.monotonic() - decayed >= self.opts.decay_seconds
+                    self._refresh(full=full)
+                    refreshed = time.monotonic()
+                    decayed = refreshed if full else decayed
+                if time.monotonic() - published >= self.opts.sighting_seconds:
+                    self._publish()
+                    published = time.monotonic()
+                await self._next(sub, key)
+        finally:
+            self._publish()  # a stopping worker leaves no count without its version
+
+    def _publish(self) -> None:
+        if self.sighter is not None:
+            with self.audited() as db:
+                self.stats.sightings += publish_sightings(
+                    db, actor=self.actor, sighter=self.sighter, window_seconds=self.opts.window_seconds
+                )
+
+    async def _next(self, sub: _Puller, key: str) -> None:
+        msgs = await sub.fetch(self.opts.batch, self.opts.idle_wait)
+        if msgs:
+            await self._handle(msgs, key)
+            tick()
+
+    def _refresh(self, *, full: bool) -> None:
+        now = int(time.time() * 1_000_000)
+        with self.units() as db:
+            if not full and not indicators_changed(db, cursor=self.cursor):
+                return
+            self.cursor = refresh_engine(db, self.engine, actor=self.actor, cursor=self.cursor, now=now)
+
+    async def _handle(self, msgs: list[Any], key: str) -> None:
+        messages = [
+            Message(_stream_seq(m.reply), m.data.decode("utf-8", "replace"), _header_format(m)) for m in msgs
+        ]
+        alerts = self.engine.match(self.decoder.decode(messages))
+        seqs = [m.seq for m in messages]
+        for attempt in range(5):
+            try:
+                with self.units() as db:
+                    done = commit_batch(
+                        db, actor=self.actor, key=key, seqs=seqs, alerts=alerts, sighter=self.sighter,
+                        window_seconds=self.opts.window_seconds,
+                    )  # fmt: skip
+                break
+            except DBAPIError as exc:  # a lock timeout or a dropped connection: this batch again
+                self.log(f"commit failed ({type(exc.orig).__name__}), attempt {attempt + 1}")
+                await asyncio.sleep(0.2 * (attempt + 1))
+        else:
+            for m in msgs:  # left to another worker, or to this one later
+                await m.nak(delay=1.0)
+            return
+        if done.alerts:  # committed: printed once; a crash before the acks below skips them next time
+            self.on_alerts(done.alerts)
+        for m in msgs:
+            await m.ack()
+        self.stats.batches += 1
+        self.stats.messages += len(msgs)
+        self.stats.duplicates += done.duplicates
+        self.stats.alerts += len(done.alerts)
+
+
+class _Puller:
+    """Pull requests on the durable consumer, answered into one inbox.
+
+    The client library's ``fetch`` waits on each message with its own task and timer; at tens
+    of thousands of small messages a second that costs more CPU than matching them, so the
+    worker asks the consumer itself: first for what is already there (``no_wait``), and when
+    the stream is quiet for one message at most ``wait`` seconds away.
+    """
+
+    def __init__(self, nc: Any, subject: str, inbox: str) -> None:
+        self.nc, self.subject, self.inbox = nc, subject, inbox
+        self.got: list[Any] = []
+        self.ended = asyncio.Event()  # a status message: the request is answered in full
+
+    @classmethod
+    async def start(cls, nc: Any, stream: str, durable: str) -> _Puller:
+        puller = cls(nc, f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}", nc.new_inbox())
+        await nc.subscribe(puller.inbox, cb=puller._arrive)
+        return puller
+
+    async def _arrive(self, msg: Any) -> None:
+        if msg.headers and msg.headers.get("Status"):  # 404 no messages, 408 expired, 100 heartbeat
+            if msg.headers["Status"] != "100":
+                self.ended.set()
+            return
+        self.got.append(msg)
+        if len(self.got) >= self.want:
+            self.ended.set()
+
+    want = 1
+
+    async def fetch(self, batch: int, wait: float) -> list[Any]:
+        """Up to ``batch`` messages: those waiting at once, else the first within ``wait`` seconds."""
+        for request in (
+            {"batch": batch, "no_wait": True},
+            {"batch": 1, "expires": int(wait * 1e9)},
+        ):
+            if len(self.got) >= batch:
+                break
+            self.want = min(batch, len(self.got) + int(request["batch"]))
+            self.ended.clear()
+            await self.nc.publish(self.subject, orjson.dumps(request), reply=self.inbox)
+            try:
+                await asyncio.wait_for(self.ended.wait(), timeout=wait + 1.0)
+            except TimeoutError:
+                pass
+            if self.got:
+                break
+        out, self.got = self.got[:batch], self.got[batch:]
+        return out
+
+
+def _stream_seq(reply: str) -> int:
+    """The stream sequence from a JetStream ack subject (either token layout), without a full parse."""
+    tokens = reply.split(".")
+    return int(tokens[5] if len(tokens) == 9 else tokens[7])
+
+
+def _header_format(msg: Any) -> ReaderFormat | None:
+    value = (msg.headers or {}).get(FORMAT_HEADER)
+    if not value:
+        return None
+    try:
+        return ReaderFormat(value)
+    except ValueError:
+        return None  # an unknown format name: the worker's own choice (or detection) decides
