@@ -177,7 +177,7 @@ with db.unit_of_work() as s:
     res = import_objects(s, actor=actor, objects=objects(None), owner_org_id=org_id)
     t_import2 = time.perf_counter() - t
     t = time.perf_counter()
-    hooks.on_import(s, res.inserted_seqs)
+    hooks.on_import(s, res.inserted_seqs, config=hooks.IntelConfig())
     t_hook = time.perf_counter() - t
     s.rollback()
 print(json.dumps({"objects": res.inserted, "import_seconds": t_import, "correlate_seconds": t_corr,

@@ -35,7 +35,9 @@ def build(database_url: str, n: int) -> None:
     from colsec.accounts.roles import Actor, Role
     from colsec.db import Database
     from colsec.demo import build_demo
+    from colsec.intel.hooks import IntelConfig
     from colsec.migrations import upgrade
+    from colsec.node import demo_extensions
     from colsec.stix.ids import now_timestamp
     from colsec.stix.tlp import TLP, marking_id
     from colsec.store.service import import_objects
@@ -43,7 +45,7 @@ def build(database_url: str, n: int) -> None:
     database = Database(database_url)
     upgrade(database.engine)
     with database.unit_of_work() as db:
-        build_demo(db)
+        build_demo(db, extensions=demo_extensions(IntelConfig()))
         members = list(db.execute(select(Organisation).where(Organisation.kind == "member")).scalars())
     rng = random.Random(7)
     tlps = [TLP.CLEAR, TLP.GREEN, TLP.GREEN, TLP.AMBER, TLP.AMBER, TLP.AMBER, TLP.AMBER_STRICT, TLP.RED]

@@ -33,16 +33,6 @@ SHARED_DATA_CANDIDATES = [REPO.parent / "shared" / "data"]
 PG_URL = os.environ.get("COLSEC_TEST_DATABASE_URL")
 
 
-@pytest.fixture(autouse=True)
-def _import_hooks_restored() -> Iterator[None]:
-    """Building an app installs the intel import hook process-wide; no test inherits another's."""
-    from colsec.store.service import POST_IMPORT_HOOKS
-
-    saved = list(POST_IMPORT_HOOKS)
-    yield
-    POST_IMPORT_HOOKS[:] = saved
-
-
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     for cand in SHARED_DATA_CANDIDATES:
@@ -198,9 +188,8 @@ def make_account(database: Database) -> Callable[..., Account]:
 
 
 @pytest.fixture
-def run_jobs(database: Database, settings: Settings) -> Callable[[], int]:
-    """Drain the job queue now (an app around an injected database runs no worker of its own)."""
-    from colsec.job_wiring import build_runner
-
-    runner = build_runner(database, settings, schedules=())
-    return runner.run_once
+def run_jobs(app) -> Callable[[], int]:  # type: ignore[no-untyped-def]
+    """Drain the job queue now with the app's node (an app around an injected database runs no
+    worker of its own)."""
+    runner = app.state.node.job_runner(schedules=())
+    return runner.run_once  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ appear behind their cursor.  Services flush; only the entry point commits.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -69,7 +70,11 @@ def fetch_rows(db: Session, stmt: Executable) -> Sequence[Row[Any]]:
 
 
 class Database:
-    """Owns the engine and hands out sessions; one per process."""
+    """Owns the engine and hands out sessions; one per process.
+
+    ``info`` is copied into every session it opens: the node's wiring (audit anchor,
+    post-import steps) reaches every unit of work through it, never through a module global.
+    """
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
@@ -97,13 +102,22 @@ class Database:
             self._write_engine = self.engine
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False, autoflush=False)
-        # Set when the node is wired (app lifespan, CLI): audit.record anchors the chain head with it.
-        self.audit_anchor: Any = None
+        self.info: dict[str, Any] = {}
+
+    @property
+    def audit_anchor(self) -> Any:
+        """The node's audit anchor (``colsec.store.audit_anchor``): audit.record pins the chain head with it."""
+        return self.info.get("audit_anchor")
+
+    def wired(self, **info: Any) -> Database:
+        """The same engine and pools, with ``info`` attached to every session: how a node wires itself."""
+        twin = copy.copy(self)
+        twin.info = {**self.info, **info}
+        return twin
 
     def session(self, *, write: bool = True) -> Session:
         session = (self._write_factory if write else self._read_factory)()
-        if self.audit_anchor is not None:
-            session.info["audit_anchor"] = self.audit_anchor
+        session.info.update(self.info)
         return session
 
     @contextmanager

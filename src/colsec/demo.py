@@ -2,7 +2,7 @@
 
 Deterministic (seeded) and idempotent: running it again adds nothing.  Values come
 from documentation ranges (RFC 5737 / 3849) and example domains only.  Later
-domains extend the demo through ``DEMO_EXTENSIONS``.
+domains extend the demo through the extensions the node passes in (``colsec.node``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from colsec.stix.ids import format_timestamp
 from colsec.stix.tlp import TLP, marking_id
 from colsec.store.service import import_objects
 
-__all__ = ["DEMO_EXTENSIONS", "DEMO_ORGS", "build_demo"]
+__all__ = ["DEMO_ORGS", "DemoExtension", "build_demo"]
 
 DEMO_NS = uuid.UUID("6f0c7f5e-7c1b-4b0e-9d55-3a1f2b8c9d01")
 
@@ -41,8 +41,8 @@ DEMO_ORGS: list[tuple[str, str, str, str, str]] = [
 
 DEMO_PASSWORD = "colsec-demo-2026"
 
-# Each extension gets (session, org map, creds) after the core demo; domains append to it.
-DEMO_EXTENSIONS: list[Callable[[Session, dict[str, Organisation]], None]] = []
+# Each extension gets (session, org map) after the core demo.
+DemoExtension = Callable[[Session, dict[str, Organisation]], None]
 
 _MALWARE = ["GreyLantern", "SilentHarbor", "IronWillow", "PaperKite", "NightOtter"]
 _ACTORS = ["Frost Heron", "Copper Viper", "Marsh Lynx"]
@@ -200,8 +200,11 @@ def _intel_for(
     return objs
 
 
-def build_demo(db: Session) -> list[dict[str, str]]:
-    """Create (or complete) the demo alliance; return the printed demo credentials."""
+def build_demo(db: Session, *, extensions: Sequence[DemoExtension] = ()) -> list[dict[str, str]]:
+    """Create (or complete) the demo alliance; return the printed demo credentials.
+
+    ``extensions`` (the node's ``demo_extensions``) add the domains' scenarios.
+    """
     orgs = _ensure_orgs(db)
     creds = _ensure_users(db, orgs)
     rng = random.Random(2026)
@@ -215,10 +218,6 @@ def build_demo(db: Session) -> list[dict[str, str]]:
             username=f"{short.lower()}-demo", role=Role.ANALYST, org_id=org.id, org_short_name=short
         )
         import_objects(db, actor=actor, objects=_intel_for(org, rng, base, shared_pool), owner_org_id=org.id)
-    for extend in DEMO_EXTENSIONS:
+    for extend in extensions:
         extend(db, orgs)
     return creds
-
-
-from colsec.crisis import demo as _crisis_demo  # noqa: E402,F401  (adds the live crisis scenario)
-from colsec.intel import demo as _intel_demo  # noqa: E402,F401  (adds the intel demo extension)

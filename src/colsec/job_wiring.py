@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from colsec.db import Database
+from colsec.intel.hooks import IntelConfig
 from colsec.jobs.runner import Handler, JobRunner, Schedule, default_worker_id
 from colsec.settings import Settings
 
@@ -20,7 +21,7 @@ SYNC_EVERY_SECONDS = 1.0  # how often peers' pull intervals are checked (each pe
 PUSH_EVERY_SECONDS = 1.0  # how soon an urgent object leaves for peers' inboxes
 
 
-def handlers_for(settings: Settings) -> dict[str, Handler]:
+def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dict[str, Handler]:
     from colsec.crisis.ticker import TICK_KIND, run_tick
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
@@ -35,7 +36,7 @@ def handlers_for(settings: Settings) -> dict[str, Handler]:
         formats.IMPORT_KIND: partial(formats.run_import, limits=limits),
         formats.FEED_KIND: partial(formats.run_feed, outbound=outbound),
         taxii.ADD_KIND: partial(taxii.run_add, limits=limits),
-        REBUILD_KIND: run_rebuild,
+        REBUILD_KIND: partial(run_rebuild, config=intel or IntelConfig.from_settings(settings)),
         federation.SYNC_DUE_KIND: federation.queue_due_pulls,
         federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
         federation.PUSH_KIND: partial(federation.run_push, outbound=outbound),
@@ -60,6 +61,7 @@ def build_runner(
     worker_id: str | None = None,
     pollers: Sequence[Callable[[], int]] | None = None,
     schedules: Sequence[Schedule] | None = None,
+    intel: IntelConfig | None = None,
 ) -> JobRunner:
     """The runner with every job kind; by default it also delivers the outbox (e-mail, webhooks)."""
     from colsec.outbox.senders import make_poller
@@ -69,7 +71,7 @@ def build_runner(
         pollers = (make_poller(database, settings, worker_id),)
     return JobRunner(
         database,
-        handlers_for(settings),
+        handlers_for(settings, intel=intel),
         worker_id=worker_id,
         lease_seconds=settings.jobs_lease_seconds,
         poll_seconds=settings.jobs_poll_seconds,

@@ -6,7 +6,9 @@ reads the environment at import time: callers build ``Settings()`` explicitly.
 
 from __future__ import annotations
 
+import os
 import secrets
+import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -83,13 +85,26 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'colsec.db').resolve()}"
 
     def ensure_secret_key(self) -> str:
-        """Return the node secret, generating it once into the data folder (never the repo)."""
+        """Return the node secret, generating it once into the data folder (never the repo).
+
+        Every worker process of the node reads the same file: the first creates it exclusively
+        (``O_EXCL``), so workers starting together never end up with different secrets.
+        """
         if self.secret_key:
             return self.secret_key
         self.data_dir.mkdir(parents=True, exist_ok=True)
         path = self.data_dir / "secret.key"
-        if not path.exists():
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        self.secret_key = path.read_text().strip()
-        return self.secret_key
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        for _ in range(100):  # another worker may be between creating and writing the file
+            key = path.read_text().strip()
+            if key:
+                self.secret_key = key
+                return key
+            time.sleep(0.01)
+        raise RuntimeError(f"node secret file {path} is empty")

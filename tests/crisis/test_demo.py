@@ -9,16 +9,19 @@ from colsec.crisis import service
 from colsec.crisis.demo import DEMO_CRISIS_TITLE, build_crisis_demo
 from colsec.crisis.models import CapAlert, Crisis
 from colsec.db import Database
-from colsec.demo import DEMO_EXTENSIONS, build_demo
+from colsec.demo import build_demo
+from colsec.intel.hooks import IntelConfig
+from colsec.node import demo_extensions
 
 
 @pytest.mark.slow
 def test_demo_has_a_live_crisis_and_is_idempotent(sqlite_database: Database) -> None:
-    assert build_crisis_demo in DEMO_EXTENSIONS
+    extensions = demo_extensions(IntelConfig())
+    assert build_crisis_demo in extensions
     with sqlite_database.unit_of_work() as s:
-        build_demo(s)
+        build_demo(s, extensions=extensions)
     with sqlite_database.unit_of_work() as s:
-        build_demo(s)
+        build_demo(s, extensions=extensions)
     with sqlite_database.unit_of_work(write=False) as s:
         crises = s.execute(select(Crisis).where(Crisis.title == DEMO_CRISIS_TITLE)).scalars().all()
         assert len(crises) == 1 and crises[0].status == "active"

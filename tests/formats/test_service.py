@@ -260,7 +260,7 @@ def test_suricata_export_from_store(
 
 
 def test_demo_and_attack_export_passes_stix2_validator(
-    db: Session, make_account: Callable[..., Any], shared_data: Path, monkeypatch: pytest.MonkeyPatch
+    db: Session, make_account: Callable[..., Any], shared_data: Path
 ) -> None:
     """Export of the demo intelligence plus ATT&CK (ICS, the authentic upstream bundle): no validator errors."""
     import warnings
@@ -268,10 +268,7 @@ def test_demo_and_attack_export_passes_stix2_validator(
     from colsec import demo
 
     acc = make_account()
-    monkeypatch.setattr(
-        demo, "DEMO_EXTENSIONS", []
-    )  # the demo's STIX intelligence; other domains' scenarios are theirs
-    demo.build_demo(db)
+    demo.build_demo(db)  # the demo's STIX intelligence alone: no domain extensions passed
     report = import_source(
         db, actor=acc.actor, data=(shared_data / "attack/ics-attack-18.1.json").read_bytes()
     )

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from colsec.accounts import service as accounts
 from colsec.accounts.models import Organisation
 from colsec.accounts.roles import SYSTEM, Actor, Role
+from colsec.db import Database
+from colsec.intel.hooks import IntelConfig, post_import_step
+from colsec.node import build_node
+from colsec.settings import Settings
 from colsec.stix.tlp import TLP, marking_id
-from colsec.store.service import import_objects
-from loopback import LOOPBACK
+from colsec.store.service import POST_IMPORT, import_objects
+from colsec.web.app import create_app
 
 NS = uuid.UUID("2b0d7a55-1c3e-4e6b-8f0a-9d1e2c3b4a50")
 
@@ -105,38 +109,20 @@ def orgs(db: Session) -> Orgs:
 
 
 @pytest.fixture
-def no_hooks() -> Callable[[], None]:
-    """Tests that drive correlation by hand run without the installed import hook."""
-    from colsec.store.service import POST_IMPORT_HOOKS
-
-    saved = list(POST_IMPORT_HOOKS)
-    POST_IMPORT_HOOKS.clear()
-    yield lambda: None  # type: ignore[misc]
-    POST_IMPORT_HOOKS[:] = saved
+def intel_config() -> IntelConfig:
+    """Two members holding a value are enough for a cross-member alert."""
+    return IntelConfig(cross_member_threshold=2)
 
 
 @pytest.fixture
-def intel_hook() -> Iterator[object]:
-    """The import hook installed with a threshold of 2 members and no webhook thread."""
-    from colsec.intel import hooks
+def intel_hook(database: Database, db: Session, intel_config: IntelConfig) -> IntelConfig:
+    """The intel post-import step wired into the test's sessions, as a node wires its own."""
+    info = {POST_IMPORT: (post_import_step(intel_config),)}
+    database.info.update(info)
+    db.info.update(info)
+    return intel_config
 
-    cfg = hooks.config()
-    saved = (
-        cfg.cross_member_threshold,
-        cfg.cross_member_window_hours,
-        cfg.send_webhooks,
-        cfg.benign,
-        cfg.outbound,
-    )
-    cfg.cross_member_threshold, cfg.cross_member_window_hours, cfg.send_webhooks = 2, 72, False
-    cfg.outbound = LOOPBACK  # the tests' webhook receivers listen on this machine
-    hooks.install()
-    yield cfg
-    (
-        cfg.cross_member_threshold,
-        cfg.cross_member_window_hours,
-        cfg.send_webhooks,
-        cfg.benign,
-        cfg.outbound,
-    ) = saved
-    hooks.uninstall()
+
+def app_with(settings: Settings, database: Database, intel: IntelConfig) -> FastAPI:
+    """An app whose node runs the intel domain with ``intel`` instead of the settings' values."""
+    return create_app(node=build_node(settings, database=database, intel=intel))

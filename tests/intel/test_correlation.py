@@ -73,7 +73,7 @@ def test_parent_domains() -> None:
     assert parent_domains("example.com") == []
 
 
-def test_full_rebuild_finds_exactly_the_constructed_links(db: Session, orgs: Orgs, no_hooks: object) -> None:
+def test_full_rebuild_finds_exactly_the_constructed_links(db: Session, orgs: Orgs) -> None:
     _fixture(orgs)
     stats = rebuild(db, config=CorrelationConfig(benign=_benign))
     assert _groups(db) == EXPECTED
@@ -81,7 +81,7 @@ def test_full_rebuild_finds_exactly_the_constructed_links(db: Session, orgs: Org
     assert ("domain", "benign.example.com") not in stats.changed
 
 
-def test_incremental_equals_full(db: Session, orgs: Orgs, no_hooks: object) -> None:
+def test_incremental_equals_full(db: Session, orgs: Orgs) -> None:
     config = CorrelationConfig(benign=_benign)
     # arrival one organisation at a time, parents after children and children after parents
     seqs_a = orgs.add(
@@ -96,7 +96,7 @@ def test_incremental_equals_full(db: Session, orgs: Orgs, no_hooks: object) -> N
     assert incremental == _groups(db) == EXPECTED
 
 
-def test_cap_lists_value_for_review(db: Session, orgs: Orgs, no_hooks: object) -> None:
+def test_cap_lists_value_for_review(db: Session, orgs: Orgs) -> None:
     seqs: list[int] = []
     for i, org in enumerate(["A", "B", "C", "A", "B"]):
         seqs += orgs.add(org, [indicator(f"cap{i}", "ipv4", "192.0.2.1")])
@@ -106,7 +106,7 @@ def test_cap_lists_value_for_review(db: Session, orgs: Orgs, no_hooks: object) -
     assert _groups(db) == {("ipv4", "192.0.2.1"): (5, 3, "capped"), ("ipv4", "192.0.2.2"): (2, 2, "active")}
 
 
-def test_revoked_and_superseded_versions_leave_the_group(db: Session, orgs: Orgs, no_hooks: object) -> None:
+def test_revoked_and_superseded_versions_leave_the_group(db: Session, orgs: Orgs) -> None:
     config = CorrelationConfig()
     seqs = orgs.add("A", [indicator("r1", "ipv4", "198.51.100.50")])
     seqs += orgs.add("B", [indicator("r2", "ipv4", "198.51.100.50")])

@@ -7,17 +7,20 @@ only from the objects each reader may see.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from colsec.accounts.roles import Role
-from colsec.intel import hooks
+from colsec.db import Database
+from colsec.intel.hooks import IntelConfig
+from colsec.settings import Settings
 from colsec.stix.tlp import TLP
 
-from .conftest import indicator, sighting
+from .conftest import app_with, indicator, sighting
 
 Account = Any
 
@@ -44,15 +47,16 @@ def _alerts(client: TestClient, acc: Account) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def members(client: TestClient, make_account: Callable[..., Account]) -> Iterator[dict[str, Account]]:
-    """Four members and a crisis-centre admin; threshold 2, cap 2, no webhook thread."""
-    cfg = hooks.config()
-    saved = (cfg.cross_member_threshold, cfg.cap, cfg.send_webhooks)
-    cfg.cross_member_threshold, cfg.cap, cfg.send_webhooks = 2, 2, False
+def members(client: TestClient, make_account: Callable[..., Account]) -> dict[str, Account]:
+    """Four members and a crisis-centre admin (the app: threshold 2, cap 2)."""
     accounts = {m: make_account(Role.ANALYST, org=m) for m in ("A", "B", "C", "D")}
     accounts["ADMIN"] = make_account(Role.ADMIN, org="ACC", kind="crisis_centre")
-    yield accounts
-    cfg.cross_member_threshold, cfg.cap, cfg.send_webhooks = saved
+    return accounts
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> FastAPI:
+    return app_with(settings, database, IntelConfig(cross_member_threshold=2, cap=2))
 
 
 def test_finding_06_correlation_exists_only_for_readers_of_two_holders(

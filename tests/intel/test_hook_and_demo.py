@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import SYSTEM
 from colsec.intel.models import Alert, Correlation
+from colsec.settings import Settings
 
 from .conftest import Orgs, indicator
 
@@ -33,22 +34,19 @@ def test_stored_warninglist_flags_instead_of_correlating(
     assert len(titles) == 2 and all("192.0.2.54" in t for t in titles)
 
 
-def test_demo_shows_exposures_and_a_cross_member_alert(sqlite_database: object) -> None:
+def test_demo_shows_exposures_and_a_cross_member_alert(sqlite_database: object, tmp_path: Path) -> None:
     from colsec.db import Database
     from colsec.demo import build_demo
-    from colsec.intel import hooks
+    from colsec.node import build_node
 
     assert isinstance(sqlite_database, Database)
-    hooks.install()
-    try:
-        with sqlite_database.unit_of_work() as s:
-            build_demo(s)
-        with sqlite_database.unit_of_work() as s:
-            build_demo(s)  # idempotent
-            kinds = [a.kind for a in s.execute(select(Alert)).scalars()]
-            cves = {a.cve for a in s.execute(select(Alert)).scalars() if a.cve}
-    finally:
-        hooks.uninstall()
+    node = build_node(Settings(data_dir=tmp_path, secret_key="demo-test-secret"), database=sqlite_database)
+    with node.database.unit_of_work() as s:
+        build_demo(s, extensions=node.demo_extensions)
+    with node.database.unit_of_work() as s:
+        build_demo(s, extensions=node.demo_extensions)  # idempotent
+        kinds = [a.kind for a in s.execute(select(Alert)).scalars()]
+        cves = {a.cve for a in s.execute(select(Alert)).scalars() if a.cve}
     assert kinds.count("cross_member") >= 1
     assert kinds.count("exposure") >= 3
     assert cves == {"CVE-2023-34362", "CVE-2023-4966"}

@@ -52,7 +52,7 @@ def test_polynomial_values() -> None:
     assert base_score(70, 0) < base_score(70, 2) <= 100
 
 
-def test_expired_indicators_leave_the_active_set(db: Session, orgs: Orgs, no_hooks: object) -> None:
+def test_expired_indicators_leave_the_active_set(db: Session, orgs: Orgs) -> None:
     seqs = orgs.add(
         "A",
         [
@@ -77,7 +77,7 @@ def test_expired_indicators_leave_the_active_set(db: Session, orgs: Orgs, no_hoo
     assert len(n) == 1
 
 
-def test_sighting_refreshes_and_boosts(db: Session, orgs: Orgs, no_hooks: object) -> None:
+def test_sighting_refreshes_and_boosts(db: Session, orgs: Orgs) -> None:
     seqs = orgs.add("A", [indicator("ip2", "ipv4", "198.51.100.2", created=T0, confidence=60)])
     update_for_import(db, seqs)
     ind_id = db.execute(select(IndicatorScore.object_id)).scalar_one()

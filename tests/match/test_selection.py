@@ -46,7 +46,9 @@ def indicator(value: str, tlp: TLP = TLP.AMBER, when: str | None = None, **extra
     }
 
 
-def seed(database: Database, make_account: Callable[..., Account]) -> tuple[Account, dict[str, str]]:
+def seed(client: TestClient, make_account: Callable[..., Account]) -> tuple[Account, dict[str, str]]:
+    """Imported through the app's node, so its post-import steps (scores, decay) run on them."""
+    database: Database = client.app.state.node.database  # type: ignore[attr-defined]
     a = make_account(org="ORG-A")
     b = make_account(org="ORG-B")
     objs = {
@@ -71,7 +73,7 @@ def seed(database: Database, make_account: Callable[..., Account]) -> tuple[Acco
 def test_every_exclusion_is_counted_and_named(
     client: TestClient, database: Database, make_account: Callable[..., Account]
 ) -> None:
-    a, ids = seed(database, make_account)
+    a, ids = seed(client, make_account)
     with database.unit_of_work(write=False) as s:
         engine, report = build_engine(s, actor=a.actor)
         retro, retro_report = build_engine(s, actor=a.actor, mode=Mode.RETRO)
@@ -96,7 +98,7 @@ def test_every_exclusion_is_counted_and_named(
 def test_api_reports_exclusions_and_takes_retro_and_at(
     client: TestClient, database: Database, make_account: Callable[..., Account]
 ) -> None:
-    a, ids = seed(database, make_account)
+    a, ids = seed(client, make_account)
     r = client.post("/api/v1/match?format=zeek-json", content=ZEEK_DNS, headers=a.headers)
     assert r.status_code == 200, r.text
     body = r.json()
@@ -122,7 +124,7 @@ def test_api_reports_exclusions_and_takes_retro_and_at(
 def test_sensor_exports_carry_the_matching_set_or_all(
     client: TestClient, database: Database, make_account: Callable[..., Account]
 ) -> None:
-    a, _ = seed(database, make_account)
+    a, _ = seed(client, make_account)
     with database.unit_of_work(write=False) as s:
         active = export_selection(s, actor=a.actor, fmt=ExportFormat.VALUES, flt=ExportFilter())
         everything = export_selection(

@@ -105,9 +105,7 @@ class Node:
 
     def run_jobs(self) -> int:
         """Drain the job queue (the app around this injected database runs no worker of its own)."""
-        from colsec.job_wiring import build_runner
-
-        return build_runner(self.database, self.app.state.settings, schedules=()).run_once()
+        return int(self.app.state.node.job_runner(schedules=()).run_once())
 
     def stop(self) -> None:
         self.client.__exit__(None, None, None)

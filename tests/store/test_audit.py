@@ -148,7 +148,7 @@ def test_finding_12_forged_or_missing_checkpoints_fail(database: Database, tmp_p
 
 def test_finding_12_record_anchors_committed_head_every_n_rows(database: Database, tmp_path: Path) -> None:
     anchor = _anchor(tmp_path, every=2)
-    database.audit_anchor = anchor
+    database = database.wired(audit_anchor=anchor)
     for _ in range(3):
         with database.unit_of_work() as s:
             for i in range(3):  # several rows in one transaction: only the committed head is anchored

@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from colsec.db import Database
 from colsec.demo import DEMO_PASSWORD, build_demo
+from colsec.intel.hooks import IntelConfig
+from colsec.node import demo_extensions
 from colsec.settings import Settings
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -23,7 +25,7 @@ def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactor
     shutil.copy(sqlite_template, path)
     database = Database(f"sqlite:///{path}")
     with database.unit_of_work() as db:
-        build_demo(db)
+        build_demo(db, extensions=demo_extensions(IntelConfig()))
     database.dispose()
     return path
 

@@ -147,13 +147,15 @@ def test_no_foreign_red_object_on_postgresql_either(database, tmp_path) -> None:
     from fastapi.testclient import TestClient
 
     from colsec.demo import build_demo
+    from colsec.intel.hooks import IntelConfig
+    from colsec.node import demo_extensions
     from colsec.settings import Settings
     from colsec.web.app import create_app
 
     from .conftest import login
 
     with database.unit_of_work() as db:
-        build_demo(db)
+        build_demo(db, extensions=demo_extensions(IntelConfig()))
     ind, rel = _red_object(database)
     settings = Settings(data_dir=tmp_path / "data", database_url=database.url, secret_key="pg-ui-test-secret")
     with TestClient(create_app(settings, database=database)) as c:

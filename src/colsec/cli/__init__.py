@@ -8,7 +8,7 @@ import typer
 
 from colsec.cli import accounts, core, federation, formats, intel, jobs, match, outbox, taxii
 from colsec.cli import crisis as crisis_cli
-from colsec.cli.common import allow_new_node
+from colsec.cli.common import allow_new_node, begin_invocation
 
 # the commands that set a node up; every other one refuses to start an empty node
 _CREATE_NODE = frozenset({"demo", "db", "serve"})
@@ -40,6 +40,7 @@ def _root(
     ] = False,
 ) -> None:
     """colsec: collective cyber security and crisis response node."""
+    begin_invocation()
     if ctx.invoked_subcommand in _CREATE_NODE:
         allow_new_node()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import NoReturn
 
 import typer
@@ -15,16 +17,20 @@ from colsec.accounts.roles import SYSTEM, Actor
 from colsec.db import Database
 from colsec.errors import ColsecError
 from colsec.migrations import upgrade
+from colsec.node import Node, build_node
 from colsec.settings import Settings
-from colsec.store.audit_anchor import anchor_for
 
 __all__ = [
     "EXIT_CODES",
+    "Invocation",
     "allow_new_node",
+    "begin_invocation",
     "console",
     "err_console",
     "fail",
     "get_database",
+    "get_node",
+    "get_settings",
     "open_session",
     "resolve_actor",
 ]
@@ -34,14 +40,35 @@ err_console = Console(stderr=True)
 
 EXIT_CODES = {400: 2, 401: 3, 403: 3, 404: 4, 409: 5, 413: 6, 415: 2, 422: 2, 423: 3, 502: 7}
 
-_db: Database | None = None
-_may_create_node = False
+
+@dataclass
+class Invocation:
+    """What one command invocation works with: the settings, read once, and the node built from
+    them.  Set by the root command for each invocation; nothing outlives it."""
+
+    may_create_node: bool = False
+    settings: Settings | None = None
+    node: Node | None = None
+
+
+_INVOCATION: ContextVar[Invocation | None] = ContextVar("colsec_cli_invocation", default=None)
+
+
+def begin_invocation() -> Invocation:
+    """Called by the root command before any sub-command: a fresh invocation state."""
+    state = Invocation()
+    _INVOCATION.set(state)
+    return state
+
+
+def _state() -> Invocation:
+    state = _INVOCATION.get()
+    return state if state is not None else begin_invocation()
 
 
 def allow_new_node() -> None:
     """For the commands that set a node up (demo, db upgrade, serve): a missing node is created."""
-    global _may_create_node
-    _may_create_node = True
+    _state().may_create_node = True
 
 
 def _check_data_folder(settings: Settings) -> None:
@@ -51,7 +78,7 @@ def _check_data_folder(settings: Settings) -> None:
     folder = settings.data_dir.resolve()
     if (folder / "colsec.db").exists():
         return
-    if not _may_create_node:
+    if not _state().may_create_node:
         fail(
             f"no colsec node in data folder {folder}: create one there with 'colsec db upgrade' "
             "(or 'colsec demo'), or point COLSEC_DATA_DIR at an existing node",
@@ -60,17 +87,29 @@ def _check_data_folder(settings: Settings) -> None:
     err_console.print(f"using data folder {folder} (new node)", highlight=False, soft_wrap=True)
 
 
-def get_database(settings: Settings | None = None, *, migrate: bool = True) -> Database:
-    global _db
-    if _db is None:
-        settings = settings or Settings()
+def get_settings() -> Settings:
+    """The settings of this invocation, read from the environment once."""
+    state = _state()
+    if state.settings is None:
+        state.settings = Settings()
+    return state.settings
+
+
+def get_node(*, migrate: bool = True) -> Node:
+    """The node this command works on, built from the settings on first use (and migrated)."""
+    state = _state()
+    if state.node is None:
+        settings = get_settings()
         _check_data_folder(settings)
-        settings.ensure_secret_key()  # first run of any command creates the node secret
-        _db = Database(settings.effective_database_url)
-        _db.audit_anchor = anchor_for(settings)
+        node = build_node(settings)  # the first command run on a new node creates its secret
         if migrate:
-            upgrade(_db.engine)
-    return _db
+            upgrade(node.database.engine)
+        state.node = node
+    return state.node
+
+
+def get_database(*, migrate: bool = True) -> Database:
+    return get_node(migrate=migrate).database
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

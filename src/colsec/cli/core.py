@@ -12,9 +12,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from colsec.cli.acting import AsOption, OrgOption, acting_for
-from colsec.cli.common import console, fail, get_database, open_session
+from colsec.cli.common import console, fail, get_database, get_node, get_settings, open_session
 from colsec.errors import ColsecError
-from colsec.settings import Settings
 
 __all__ = ["register"]
 
@@ -40,21 +39,46 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address")] = None,
     port: Annotated[int | None, typer.Option(help="Port")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL only when more than one)")
+    ] = 1,
 ) -> None:
-    """Run the node (web UI, API, TAXII) after upgrading the database."""
+    """Run the node (web UI, API, TAXII) after upgrading the database.
+
+    With ``--workers N`` each process builds its own node from the same COLSEC_* settings;
+    sessions, throttles, TAXII status and notifications are shared through the database.
+    """
     import uvicorn
 
     from colsec.web.app import create_app
 
-    settings = Settings()
-    if host:
-        settings.host = host
-    if port:
-        settings.port = port
-    get_database(settings)  # migrates
-    app = create_app(settings)
-    console.print(f"colsec node [bold]{settings.node_name}[/] on http://{settings.host}:{settings.port}/")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", proxy_headers=False)
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        fail(
+            f"--workers {workers} needs PostgreSQL (COLSEC_DATABASE_URL): an SQLite node runs in one "
+            "process; drop --workers or point the node at a PostgreSQL database",
+            2,
+        )
+    node = get_node()  # migrates once, and creates the node secret every worker then reads
+    console.print(
+        f"colsec node [bold]{settings.node_name}[/] on http://{host}:{port}/"
+        + (f" ({workers} workers)" if workers > 1 else "")
+    )
+    if workers == 1:
+        uvicorn.run(create_app(node=node), host=host, port=port, log_level="info", proxy_headers=False)
+        return
+    node.close()  # each worker opens its own engine
+    uvicorn.run(
+        "colsec.web.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+    )
 
 
 @db_app.command("upgrade")
@@ -94,7 +118,7 @@ def import_cmd(
     from colsec.stix.tlp import TLP_BY_NAME
     from colsec.store.service import WriteLimits, import_objects
 
-    settings = Settings()
+    settings = get_settings()
     level = TLP_BY_NAME.get((tlp or settings.default_tlp).lower())
     if level is None:
         fail(f"unknown TLP {tlp!r}", 2)
@@ -187,8 +211,9 @@ def demo(
     """Create the demo alliance (idempotent) and print the demo logins."""
     from colsec.demo import build_demo
 
+    extensions = get_node().demo_extensions
     with open_session() as session:
-        creds = build_demo(session)
+        creds = build_demo(session, extensions=extensions)
     if not quiet:
         table = Table(title="Demo accounts (local demo only)")
         for col in ("user", "password", "role", "organisation"):
@@ -248,15 +273,14 @@ def audit_fetch(
 ) -> None:
     """Fetch a peer's signed audit head and keep it; exit 1 if its log went backwards since."""
     from colsec.federation.sync import load_peer
-    from colsec.outbound import from_settings
     from colsec.store.audit_anchor import keep_peer_checkpoint
     from colsec.taxii.client import TaxiiClientError
 
-    settings = Settings()
-    db = get_database(settings)
+    node = get_node()
+    settings, db = node.settings, node.database
     try:
         cfg = load_peer(db, peer)
-        with cfg.client(outbound=from_settings(settings)) as client:
+        with cfg.client(outbound=node.outbound) as client:
             received = client.node_json("/api/v1/audit/checkpoint")
         cp, problem = keep_peer_checkpoint(settings.data_dir, cfg.name, received)
     except TaxiiClientError as exc:

@@ -15,13 +15,13 @@ from colsec.cli.common import (
     console,
     err_console,
     fail,
-    get_database,
+    get_node,
+    get_settings,
     open_session,
     resolve_actor,
 )
 from colsec.crisis import alerts, service
 from colsec.errors import ColsecError
-from colsec.settings import Settings
 
 __all__ = ["register"]
 
@@ -114,8 +114,8 @@ def tick() -> None:
     """Close consultations past their deadline and send reminders (queued for the outbox)."""
     from colsec.crisis.ticker import tick as run_tick
 
-    settings = Settings()
-    report = run_tick(get_database(settings), settings)
+    node = get_node()
+    report = run_tick(node.database, node.settings)
     sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
 
 
@@ -150,7 +150,7 @@ def cap_issue(
     out: Annotated[Path | None, typer.Option(help="Write the XML here (default: stdout)")] = None,
 ) -> None:
     """Issue the crisis's current state as a CAP 1.2 alert."""
-    settings = Settings()
+    settings = get_settings()
     with open_session() as s:
         row = alerts.crisis_alert(
             s,

@@ -16,7 +16,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from colsec.cli.acting import AsOption, OrgOption, acting_for
-from colsec.cli.common import console, fail, open_session
+from colsec.cli.common import console, fail, get_settings, open_session
 
 __all__ = ["export_cmd"]
 
@@ -47,7 +47,6 @@ def export_cmd(
     from colsec.accounts.service import get_org_by_name
     from colsec.formats.registry import ExportFormat
     from colsec.formats.service import ExportFilter, export_selection
-    from colsec.settings import Settings
     from colsec.stix.tlp import TLP_BY_NAME
 
     try:
@@ -59,7 +58,7 @@ def export_cmd(
         fail(f"unknown TLP {max_tlp!r}", 2)
     if chosen is not ExportFormat.STIX and output is None:
         fail(f"--format {chosen.value} writes files into a folder: give -o FOLDER", 2)
-    settings = Settings()
+    settings = get_settings()
     streamed = chosen is ExportFormat.STIX and not (level or since or label or owner)
     with open_session(write=False) as session:
         actor = acting_for(session, as_user=as_user, org=org)

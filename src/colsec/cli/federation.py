@@ -9,10 +9,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from colsec.cli.common import EXIT_CODES, console, fail, get_database, open_session, resolve_actor
+from colsec.cli.common import EXIT_CODES, console, fail, get_node, open_session, resolve_actor
 from colsec.federation import service
-from colsec.outbound import from_settings
-from colsec.settings import Settings
 from colsec.store.gate import WriteLimits
 
 __all__ = ["register"]
@@ -107,8 +105,8 @@ def peer_push(object_id: Annotated[list[str], typer.Argument(help="Object ids to
     """Push the latest versions of objects to every peer inbox that may receive them, now."""
     from colsec.federation.push import push_ids
 
-    settings = Settings()
-    for r in push_ids(get_database(settings), object_id, outbound=from_settings(settings)):
+    node = get_node()
+    for r in push_ids(node.database, object_id, outbound=node.outbound):
         status = f"failed: {escape(r.error)}" if r.error else f"{r.pushed} pushed"
         console.print(f"{escape(r.peer)}: {status}", highlight=False)
 
@@ -153,14 +151,14 @@ def sync(
     """Pull from peers once (every enabled peer, or one)."""
     from colsec.federation.sync import sync_all
 
-    settings = Settings()
-    database = get_database(settings)
+    node = get_node()
+    settings, database = node.settings, node.database
     try:
         reports = sync_all(
             database,
             only=peer,
             page_size=page_size,
-            outbound=from_settings(settings),
+            outbound=node.outbound,
             limits=WriteLimits.from_settings(settings),
         )
     except Exception as exc:
@@ -203,8 +201,8 @@ def taxii_pull(
     from colsec.errors import ColsecError
     from colsec.federation.sync import pull_once
 
-    settings = Settings()
-    database = get_database(settings)
+    node = get_node()
+    settings, database = node.settings, node.database
     owner = None
     if org:
         with open_session(write=False) as s:
@@ -222,7 +220,7 @@ def taxii_pull(
             owner_org_id=owner,
             origin=origin,
             added_after=added_after,
-            outbound=from_settings(settings),
+            outbound=node.outbound,
             limits=WriteLimits.from_settings(settings),
         )
     except ColsecError as exc:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from colsec.cli.acting import AsOption, OrgOption, acting_for
-from colsec.cli.common import console, fail, open_session, resolve_actor
+from colsec.cli.common import console, fail, get_node, get_settings, open_session, resolve_actor
 
 __all__ = ["register"]
 
@@ -43,7 +43,6 @@ def import_cmd(
     from colsec.formats.registry import ImportFormat
     from colsec.formats.service import import_source
     from colsec.formats.stix_bundle import read_maybe_gzip
-    from colsec.settings import Settings
     from colsec.stix.tlp import TLP_BY_NAME
     from colsec.store.gate import WriteLimits
 
@@ -54,7 +53,7 @@ def import_cmd(
     level = TLP_BY_NAME.get(tlp.lower()) if tlp else None
     if tlp and level is None:
         fail(f"unknown TLP {tlp!r}", 2)
-    cap = Settings().max_decompressed_bytes
+    cap = get_settings().max_decompressed_bytes
     for path in files:
         started = time.perf_counter()
         with open_session() as session:
@@ -68,7 +67,7 @@ def import_cmd(
                 fmt=chosen,
                 owner_org_id=owner,
                 default_tlp=level,
-                limits=WriteLimits.from_settings(Settings()),
+                limits=WriteLimits.from_settings(get_settings()),
                 collection_ids=collection_ids,
             )
         elapsed = time.perf_counter() - started
@@ -117,14 +116,12 @@ def feed_cmd(
 ) -> None:
     """Pull a MISP feed: only events whose timestamp changed are fetched; each event is its own unit."""
     from colsec.formats.misp_feed import import_feed
-    from colsec.outbound import from_settings
-    from colsec.settings import Settings
 
     with open_session() as session:
         actor = acting_for(session, as_user=as_user, org=org)
         owner = actor.org_id
         report = import_feed(
-            session, actor=actor, source=source, owner_org_id=owner, outbound=from_settings(Settings())
+            session, actor=actor, source=source, owner_org_id=owner, outbound=get_node().outbound
         )
     console.print(
         f"{report.events_in_manifest} events in manifest: {report.fetched} fetched, "

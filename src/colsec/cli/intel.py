@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from colsec.cli.acting import AsOption, OrgOption, acting_for
-from colsec.cli.common import console, fail, open_session
+from colsec.cli.common import console, fail, get_node, open_session
 
 __all__ = ["register"]
 
@@ -25,10 +25,6 @@ AsUser = AsOption
 
 
 def register(app: typer.Typer) -> None:
-    from colsec.intel import hooks
-    from colsec.settings import Settings
-
-    hooks.install(Settings())  # imports run by any command correlate on arrival
     app.add_typer(intel_app, name="intel")
     intel_app.add_typer(assets_app, name="assets")
     intel_app.add_typer(vulns_app, name="vulns")
@@ -44,7 +40,9 @@ def correlate(cap: Annotated[int, typer.Option(help="Over-correlation cap per va
 
     started = time.perf_counter()
     with open_session() as session:
-        stats = rebuild(session, config=CorrelationConfig(cap=cap, benign=benign_lookup(session)))
+        stats = rebuild(
+            session, config=CorrelationConfig(cap=cap, benign=benign_lookup(session, get_node().intel))
+        )
     console.print(
         f"active {stats.active:,}  capped {stats.capped:,}  warninglisted {stats.warninglisted:,}  "
         f"containment edges {stats.edges:,}  in {time.perf_counter() - started:.1f}s"
@@ -182,10 +180,8 @@ def alerts_list(
 def webhooks_add(url: str, secret: str, as_user: AsUser = None, org: OrgOption = None) -> None:
     """Register an outbound webhook for the user's organisation."""
     from colsec.intel.notify import create_webhook
-    from colsec.outbound import from_settings
-    from colsec.settings import Settings
 
     with open_session() as session:
         hook = create_webhook(session, actor=acting_for(session, as_user=as_user, org=org), url=url, secret=secret,
-                              outbound=from_settings(Settings()))  # fmt: skip
+                              outbound=get_node().outbound)  # fmt: skip
         console.print(f"webhook {hook.id} → {hook.url}")

@@ -11,7 +11,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from colsec.cli.common import console, get_database, open_session
+from colsec.cli.common import console, get_node, open_session
 
 __all__ = ["register"]
 
@@ -30,11 +30,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run background jobs until SIGTERM or SIGINT (any number of workers may share a PostgreSQL node)."""
-    from colsec.job_wiring import build_runner
-    from colsec.settings import Settings
-
-    settings = Settings()
-    runner = build_runner(get_database(settings), settings, worker_id=worker_id)
+    runner = get_node().job_runner(worker_id=worker_id)
     if once:
         ran = runner.run_once()
         console.print(f"{ran} job(s) run")

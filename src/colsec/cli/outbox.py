@@ -9,10 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from colsec.cli.common import console, get_database, open_session, resolve_actor
+from colsec.cli.common import console, get_node, open_session, resolve_actor
 from colsec.outbox import deliver_due, list_messages, retry
 from colsec.outbox.senders import make_senders
-from colsec.settings import Settings
 
 __all__ = ["register"]
 
@@ -54,8 +53,8 @@ def retry_cmd(message_id: int, as_user: AsUser = None) -> None:
 @outbox_app.command("deliver")
 def deliver_cmd() -> None:
     """Deliver one batch of due messages now (a worker does this continuously)."""
-    settings = Settings()
-    database = get_database(settings)
+    node = get_node()
+    settings, database = node.settings, node.database
     worker = f"cli:{socket.gethostname()}:{os.getpid()}"
     n = deliver_due(database, worker_id=worker, senders=make_senders(database, settings))
     console.print(f"{n} message(s) delivered")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from colsec.cli.common import console, fail, open_session, resolve_actor
+from colsec.cli.common import console, fail, get_settings, open_session, resolve_actor
 
 __all__ = ["collection_app", "register", "taxii_app"]
 
@@ -198,11 +198,10 @@ def load_medallion_cmd(
     """Import a medallion memory-backend file: API roots, collections, objects with date_added, statuses, users."""
     from colsec.accounts.roles import SYSTEM, Role
     from colsec.accounts.service import get_org_by_name
-    from colsec.settings import Settings
     from colsec.stix.tlp import TLP_BY_NAME
     from colsec.taxii.medallion import load_medallion, read_medallion_file
 
-    level = TLP_BY_NAME.get((tlp or Settings().default_tlp).lower())
+    level = TLP_BY_NAME.get((tlp or get_settings().default_tlp).lower())
     if level is None:
         fail(f"unknown TLP {tlp!r}", 2)
     try:

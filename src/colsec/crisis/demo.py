@@ -33,7 +33,6 @@ from colsec.crisis.schemas import (
     Stance,
     TransitionIn,
 )
-from colsec.demo import DEMO_EXTENSIONS
 
 __all__ = ["DEMO_CRISIS_TITLE", "build_crisis_demo"]
 
@@ -121,6 +120,3 @@ def build_crisis_demo(db: Session, orgs: dict[str, Organisation]) -> None:
         db, actor=reps["sd"], consultation_id=live.id, data=PositionIn(stance=Stance.ABSTAIN)
     )
     alerts.crisis_alert(db, actor=coord, crisis_id=crisis.id, node_name="alliance-crisis-centre")
-
-
-DEMO_EXTENSIONS.append(build_crisis_demo)

@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from colsec.errors import InvalidInput
-from colsec.formats.registry import ImportUnit
 from colsec.formats.sensor_values import MIN_PREFIX_V4, MIN_PREFIX_V6
+from colsec.formats.units import ImportUnit
 from colsec.stix.ids import new_id
 
 __all__ = [

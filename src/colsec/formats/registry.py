@@ -7,12 +7,12 @@ all-or-nothing); exporters turn a visible selection of STIX objects into files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from colsec.stix.tlp import TLP
+from colsec.formats.units import ImportUnit
 
 __all__ = [
     "EXPORTERS",
@@ -41,18 +41,6 @@ class ExportFormat(StrEnum):
     ZEEK = "zeek"
     CSV = "csv"
     VALUES = "values"
-
-
-@dataclass
-class ImportUnit:
-    """Objects stored together or not at all, with the sharing facts the source gave them."""
-
-    name: str
-    objects: Iterable[Mapping[str, Any]]
-    default_tlp: TLP | None = None
-    sharing_group_name: str | None = None
-    origin: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from colsec.accounts.roles import Actor, Role
 from colsec.intel.assets import create_asset
 from colsec.intel.correlation import CorrelationConfig, rebuild
 from colsec.intel.exposure import check_vulnerabilities
-from colsec.intel.hooks import benign_lookup, config
+from colsec.intel.hooks import IntelConfig, benign_lookup
 from colsec.intel.models import Asset, Correlation, Vulnerability
 from colsec.intel.schemas import AssetIn
 from colsec.intel.signals import check_keys
@@ -77,9 +77,9 @@ def _actor(org: Organisation) -> Actor:
     )
 
 
-def extend_demo(db: Session, orgs: dict[str, Organisation]) -> None:
-    cfg = config()
-    rebuild(db, config=CorrelationConfig(cap=cfg.cap, benign=benign_lookup(db)))
+def extend_demo(db: Session, orgs: dict[str, Organisation], *, config: IntelConfig) -> None:
+    cfg = config
+    rebuild(db, config=CorrelationConfig(cap=cfg.cap, benign=benign_lookup(db, cfg)))
     added = _ensure_catalogue(db)
     for short, data in _ASSETS.items():
         org = orgs.get(short)
@@ -126,9 +126,3 @@ def extend_demo(db: Session, orgs: dict[str, Organisation]) -> None:
         )
     ]
     check_keys(db, keys, threshold=cfg.cross_member_threshold, window_hours=cfg.cross_member_window_hours)
-
-
-from colsec.demo import DEMO_EXTENSIONS  # noqa: E402  (colsec.demo imports this module at its end)
-
-if extend_demo not in DEMO_EXTENSIONS:
-    DEMO_EXTENSIONS.append(extend_demo)

@@ -1,66 +1,53 @@
 """Wiring of the intel domain into the store: what runs when objects arrive.
 
-``install(settings)`` adds ``on_import`` to ``colsec.store.service.POST_IMPORT_HOOKS``
-(idempotent); the web app and the CLI call it at start.  ``on_import`` runs inside
-the import's transaction: correlation of the touched keys, scores, exposure and
-cross-member alerts land atomically with the objects, and webhook deliveries are
-sent after that transaction commits.
+The node (``colsec.node``) builds an ``IntelConfig`` from its settings and passes
+``post_import_step(config)`` to its database, so every import it runs calls
+``on_import`` inside the import's transaction: correlation of the touched keys,
+scores, exposure and cross-member alerts land atomically with the objects.  Nothing
+is registered on import; two nodes in one process keep their own configuration.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from colsec.intel import exposure, scoring, signals
 from colsec.intel.correlation import DEFAULT_CAP, BenignLookup, CorrelationConfig, correlate_new
-from colsec.outbound import DENY_ALL, OutboundPolicy, from_settings
 from colsec.settings import Settings
-from colsec.store.service import POST_IMPORT_HOOKS
+from colsec.store.service import PostImportStep
 
-__all__ = ["IntelConfig", "benign_lookup", "config", "install", "on_import", "uninstall"]
+__all__ = ["IntelConfig", "benign_lookup", "on_import", "post_import_step"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class IntelConfig:
     cap: int = DEFAULT_CAP
     cross_member_threshold: int = 3
     cross_member_window_hours: int = 72
-    outbound: OutboundPolicy = DENY_ALL
-    send_webhooks: bool = True
     benign: BenignLookup | None = None  # None: the stored MISP warninglists (colsec.formats.warninglists)
 
-
-_CONFIG = IntelConfig()
-
-
-def config() -> IntelConfig:
-    return _CONFIG
-
-
-def install(settings: Settings | None = None, *, benign: BenignLookup | None = None) -> None:
-    """Register the import hook once; settings give the cross-member threshold and window."""
-    if settings is not None:
-        _CONFIG.cross_member_threshold = settings.cross_member_threshold
-        _CONFIG.cross_member_window_hours = settings.cross_member_window_hours
-        _CONFIG.outbound = from_settings(settings)
-    if benign is not None:
-        _CONFIG.benign = benign
-    if on_import not in POST_IMPORT_HOOKS:
-        POST_IMPORT_HOOKS.append(on_import)
+    @classmethod
+    def from_settings(cls, settings: Settings, *, benign: BenignLookup | None = None) -> IntelConfig:
+        return cls(
+            cross_member_threshold=settings.cross_member_threshold,
+            cross_member_window_hours=settings.cross_member_window_hours,
+            benign=benign,
+        )
 
 
-def uninstall() -> None:
-    while on_import in POST_IMPORT_HOOKS:
-        POST_IMPORT_HOOKS.remove(on_import)
+def post_import_step(config: IntelConfig) -> PostImportStep:
+    """The step a node runs after each import, bound to its own configuration."""
+    return partial(on_import, config=config)
 
 
-def benign_lookup(db: Session) -> BenignLookup | None:
+def benign_lookup(db: Session, config: IntelConfig) -> BenignLookup | None:
     """The configured lookup, else the stored MISP warninglists (the formats domain's cached index)."""
-    if _CONFIG.benign is not None:
-        return _CONFIG.benign
+    if config.benign is not None:
+        return config.benign
     try:
         from colsec.formats.warninglists import cached_index
     except ImportError:  # formats domain absent: nothing is warninglisted
@@ -72,15 +59,14 @@ def benign_lookup(db: Session) -> BenignLookup | None:
 CHUNK = 50_000
 
 
-def on_import(db: Session, seqs: Sequence[int]) -> None:
+def on_import(db: Session, seqs: Sequence[int], *, config: IntelConfig) -> None:
     """Everything that follows arrival; big imports go in slices so memory stays bounded."""
     for i in range(0, len(seqs), CHUNK):
-        _on_slice(db, seqs[i : i + CHUNK])
+        _on_slice(db, seqs[i : i + CHUNK], config)
 
 
-def _on_slice(db: Session, seqs: Sequence[int]) -> None:
-    cfg = _CONFIG
-    corr = correlate_new(db, seqs, config=CorrelationConfig(cap=cfg.cap, benign=benign_lookup(db)))
+def _on_slice(db: Session, seqs: Sequence[int], cfg: IntelConfig) -> None:
+    corr = correlate_new(db, seqs, config=CorrelationConfig(cap=cfg.cap, benign=benign_lookup(db, cfg)))
     scoring.update_for_import(db, seqs)
     exposure.check_objects(db, seqs)
     sighted_keys, sighted_named = signals.keys_for_sightings(db, seqs)

@@ -57,8 +57,9 @@ from colsec.store.rows import fix_latest, inherit_collections, insert_stmt, sqli
 __all__ = [
     "BATCH_SIZE",
     "MAX_REPORTED_ERRORS",
-    "POST_IMPORT_HOOKS",
+    "POST_IMPORT",
     "ImportResult",
+    "PostImportStep",
     "WriteLimits",
     "import_objects",
 ]
@@ -66,10 +67,12 @@ __all__ = [
 BATCH_SIZE = 1000
 MAX_REPORTED_ERRORS = 200
 
-# Called as hook(db, inserted seqs) at the end of every import, inside its transaction, so
-# derived data (correlation, scores, exposure) lands atomically with the objects.  Filled at
-# wiring time (``colsec.intel.hooks.install``), never by import side effects.
-POST_IMPORT_HOOKS: list[Callable[[Session, list[int]], None]] = []
+# Called as step(db, inserted seqs) at the end of every import, inside its transaction, so
+# derived data (correlation, scores, exposure) lands atomically with the objects.  The node
+# (``colsec.node``) puts its steps in the info of every session its database opens, under this
+# key: no entry point can import without them, and two nodes in one process never share them.
+PostImportStep = Callable[[Session, Sequence[int]], None]
+POST_IMPORT = "post_import"
 
 _Batch = list[tuple[dict[str, Any], ObjectFacts, bytes, TLP]]
 
@@ -247,8 +250,9 @@ def _import_objects(
         )
     if result.inserted_seqs:
         include_new(db, result.inserted_seqs)  # filter collections publish what matches
-        for hook in POST_IMPORT_HOOKS:
-            hook(db, result.inserted_seqs)
+        steps: Sequence[PostImportStep] = db.info.get(POST_IMPORT, ())
+        for step in steps:
+            step(db, result.inserted_seqs)
     if result.inserted:
         audit.record(
             db,

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -18,11 +17,11 @@ from colsec import __version__
 from colsec.db import Database
 from colsec.errors import ColsecError
 from colsec.migrations import upgrade
+from colsec.node import Node, build_node
 from colsec.settings import Settings
-from colsec.store.audit_anchor import anchor_for
 from colsec.web.middleware import BodySizeLimit, JsonDepthLimit, SecurityHeaders
 
-__all__ = ["create_app"]
+__all__ = ["app_from_env", "create_app"]
 
 TAXII_MEDIA = "application/taxii+json;version=2.1"
 
@@ -46,32 +45,32 @@ def _error_response(request: Request, status: int, code: str, detail: Any, extra
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
-def _embedded_runner(db: Database, settings: Settings) -> Any:
+def _embedded_runner(node: Node) -> Any:
     """The node's own job worker (one thread); an app around an injected database drains jobs itself."""
-    from colsec.job_wiring import build_runner
-
-    runner = build_runner(db, settings)
+    runner = node.job_runner()
     runner.start()
     return runner
 
 
 def create_app(
-    settings: Settings | None = None, *, database: Database | None = None, migrate: bool = True
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    migrate: bool = True,
+    node: Node | None = None,
 ) -> FastAPI:
-    settings = settings or Settings()
-    settings.ensure_secret_key()
+    """The ASGI app of one node; ``node`` (else one built from ``settings``) holds all its wiring."""
+    node = node or build_node(settings or Settings(), database=database)
+    settings = node.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = database is None
-        db = database or Database(settings.effective_database_url)
-        if owned and migrate:
+        db = node.database
+        if node.owns_database and migrate:
             upgrade(db.engine)
-        app.state.database = db
-        db.audit_anchor = db.audit_anchor or anchor_for(settings)
         for hook in getattr(app.state, "startup_hooks", []):
             await hook(app)
-        runner = _embedded_runner(db, settings) if owned and settings.jobs_embedded else None
+        runner = _embedded_runner(node) if node.owns_database and settings.jobs_embedded else None
         app.state.job_runner = runner
         # The startup heap (modules, routes, schemas) lives as long as the process; frozen, it is
         # no longer rescanned by every full collection, which otherwise adds 50-100 ms pauses.
@@ -85,10 +84,7 @@ def create_app(
                 await run_in_threadpool(runner.stop)
             for hook in getattr(app.state, "shutdown_hooks", []):
                 await hook(app)
-            with suppress(SQLAlchemyError, OSError), db.unit_of_work(write=False) as s:
-                db.audit_anchor.checkpoint(s)  # the head at shutdown, after the last request
-            if owned:
-                db.dispose()
+            node.close()  # anchors the audit head at shutdown, after the last request
 
     app = FastAPI(
         title="colsec",
@@ -100,12 +96,11 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.state.node = node
     app.state.settings = settings
+    app.state.database = node.database
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
-    if database is not None:
-        app.state.database = database
-        database.audit_anchor = anchor_for(settings)
 
     @app.exception_handler(ColsecError)
     async def _colsec_error(request: Request, exc: ColsecError) -> JSONResponse:
@@ -144,7 +139,7 @@ def create_app(
     app.include_router(collections.router)
     from colsec.web.api import intel as intel_api
 
-    intel_api.install(app, settings)
+    app.include_router(intel_api.router)
     from colsec.web.api import crisis as crisis_api
 
     crisis_api.install(app)
@@ -171,3 +166,8 @@ def create_app(
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The uvicorn factory of ``colsec serve``: each worker process builds its node from COLSEC_*."""
+    return create_app(Settings())

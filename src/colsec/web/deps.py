@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -34,6 +35,7 @@ __all__ = [
     "get_optional_actor",
     "get_settings",
     "login_throttle",
+    "read_units",
     "require_operator",
     "require_role",
 ]
@@ -98,16 +100,19 @@ def client_address(request: Request) -> str | None:
 
 
 def _authenticate(request: Request) -> Actor | None:
+    """Resolve the caller in units of its own: the route's session is not open yet."""
     creds = _credentials(request)
     settings = get_settings(request)
     database = get_database(request)
     if creds is None:
-        resolver: Callable[[Request], User | None] | None = getattr(request.app.state, "session_user", None)
-        user = resolver(request) if resolver else None
-        if user is None:
+        resolver: Callable[[Request, Session], User | None] | None = getattr(
+            request.app.state, "session_user", None
+        )
+        if resolver is None:
             return None
         with database.unit_of_work(write=False) as s:
-            return accounts.actor_for(s, user)
+            user = resolver(request, s)
+            return accounts.actor_for(s, user) if user is not None else None
     username, token = creds
     with database.unit_of_work(write=False) as s:
         fast = accounts.actor_for_valid_token(s, token=token, username=username)
@@ -115,22 +120,21 @@ def _authenticate(request: Request) -> Actor | None:
             return fast
     if username is None:  # a bare bearer token names nobody to throttle: nothing to count
         raise Unauthorized(TOKEN_FAILED)
-    # Failure: counted in a write transaction that commits even though the request fails.
-    s = database.session(write=True)
-    try:
-        user = accounts.authenticate_token(
-            s,
-            token=token,
-            username=username,
-            source=client_address(request),
-            policy=login_throttle(settings),
-        )
-        return accounts.actor_for(s, user)
-    except ColsecError:
-        s.commit()
-        raise
-    finally:
-        s.close()
+    # A failure is counted in a unit that commits although the request then fails.
+    refused: ColsecError | None = None
+    with database.unit_of_work() as s:
+        try:
+            user = accounts.authenticate_token(
+                s,
+                token=token,
+                username=username,
+                source=client_address(request),
+                policy=login_throttle(settings),
+            )
+            return accounts.actor_for(s, user)
+        except ColsecError as exc:
+            refused = exc
+    raise refused
 
 
 def get_optional_actor(request: Request) -> Actor | None:
@@ -156,6 +160,12 @@ OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
 # scope="function": the transaction commits before the response is sent, so a client that
 # reads right after a successful write always sees it.
 DbDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def read_units(request: Request) -> Callable[[], AbstractContextManager[Session]]:
+    """Read-only units for a streaming body, which outlives the request's session: one per chunk."""
+    database = get_database(request)
+    return lambda: database.unit_of_work(write=False)
 
 
 def require_role(*roles: Role) -> Callable[[Actor], Actor]:

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
+from sqlalchemy.orm import Session as DbSession
 from starlette.requests import Request
 from starlette.responses import Response
 
 from colsec.accounts.models import User
 from colsec.accounts.sessions import session_owner
-from colsec.db import Database
 
 __all__ = [
     "COOKIE_NAME",
@@ -137,7 +137,7 @@ def current_session(request: Request) -> Session | None:
     return sess
 
 
-def session_user(request: Request) -> User | None:
+def session_user(request: Request, db: DbSession) -> User | None:
     """The ``app.state.session_user`` hook: the logged-in, active user of this cookie, or None.
 
     For unsafe methods the CSRF token must have been checked (form routes set
@@ -151,9 +151,7 @@ def session_user(request: Request) -> User | None:
         getattr(request.state, "csrf_ok", False) or sess.csrf_ok(request.headers.get(CSRF_HEADER))
     ):
         return None
-    database: Database = request.app.state.database
-    with database.unit_of_work(write=False) as db:
-        user = session_owner(db, sess.sid)
+    user = session_owner(db, sess.sid)
     if user is None or user.id != sess.uid:
         return None
     if not hmac.compare_digest(sess.cred, credential_fingerprint(user)):

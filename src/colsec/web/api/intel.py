@@ -7,20 +7,18 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, TooLarge
 from colsec.intel import alerts, assets, notify, queries, vulns
-from colsec.intel.hooks import config
 from colsec.intel.jobs import REBUILD_KIND
 from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
 from colsec.jobs import queue as jobs_queue
-from colsec.outbound import from_settings
-from colsec.settings import Settings
-from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_operator, require_role
+from colsec.web.deps import ActorDep, DbDep, read_units, require_operator, require_role
+from colsec.web.node import NodeDep
 from colsec.web.params import MAX_ID, CursorQuery, IdPath
 
 router = APIRouter(prefix="/api/v1/intel", tags=["intel"])
@@ -33,6 +31,7 @@ MAX_CSV = 5 * 1024 * 1024
 def list_correlations(
     db: DbDep,
     actor: ActorDep,
+    node: NodeDep,
     status: str = "active",
     min_owners: Annotated[int, Query(ge=1, le=MAX_ID)] = 1,
     after_id: CursorQuery = None,
@@ -46,7 +45,7 @@ def list_correlations(
         min_owners=min_owners,
         after_id=after_id,
         limit=limit,
-        cap=config().cap,
+        cap=node.intel.cap,
     )
     return {"correlations": rows, "next_after_id": rows[-1]["id"] if len(rows) == limit else None}
 
@@ -62,8 +61,8 @@ def rebuild_correlations(db: DbDep, actor: Annotated[Actor, Depends(require_oper
 
 
 @router.get("/objects/{object_id}/related")
-def related(db: DbDep, actor: ActorDep, object_id: str) -> dict[str, Any]:
-    return {"related": queries.related_objects(db, actor=actor, object_id=object_id, cap=config().cap)}
+def related(db: DbDep, node: NodeDep, actor: ActorDep, object_id: str) -> dict[str, Any]:
+    return {"related": queries.related_objects(db, actor=actor, object_id=object_id, cap=node.intel.cap)}
 
 
 @router.get("/indicators/{object_id}/score")
@@ -148,7 +147,7 @@ async def stream_alerts(
 
     Resumes after ``Last-Event-ID``; ``once=true`` sends what is pending and closes.
     """
-    database = get_database(request)
+    read_unit = read_units(request)
     org_id = actor.org_id
     try:
         last = int(request.headers.get("last-event-id") or request.query_params.get("after") or 0)
@@ -161,7 +160,7 @@ async def stream_alerts(
     def fetch(after: int) -> list[dict[str, Any]]:
         if org_id is None:
             return []
-        with database.unit_of_work(write=False) as s:
+        with read_unit() as s:
             return [v.to_dict() for v in alerts.list_alerts(s, org_id=org_id, after_id=after, limit=100)]
 
     async def events() -> AsyncIterator[bytes]:
@@ -199,19 +198,12 @@ def list_webhooks(db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/webhooks", response_model=WebhookOut, status_code=201)
-def create_webhook(request: Request, db: DbDep, actor: ActorDep, data: WebhookIn) -> Any:
-    outbound = from_settings(get_settings(request))
-    return notify.create_webhook(db, actor=actor, url=str(data.url), secret=data.secret, outbound=outbound)
+def create_webhook(db: DbDep, node: NodeDep, actor: ActorDep, data: WebhookIn) -> Any:
+    return notify.create_webhook(
+        db, actor=actor, url=str(data.url), secret=data.secret, outbound=node.outbound
+    )
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
 def delete_webhook(db: DbDep, actor: ActorDep, webhook_id: IdPath) -> None:
     notify.delete_webhook(db, actor=actor, webhook_id=webhook_id)
-
-
-def install(app: FastAPI, settings: Settings) -> None:
-    """Mount the routes and register the import hook (correlation, scores, alerts on arrival)."""
-    from colsec.intel import hooks
-
-    app.include_router(router)
-    hooks.install(settings)

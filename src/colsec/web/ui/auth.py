@@ -1,8 +1,9 @@
 """Login, logout and the language switch.
 
-Login goes through ``accounts.authenticate_password`` in a write transaction that
-is committed on failure too, so the one throttle per (username, source) counts
-form logins exactly like API ones; unknown user, wrong password and throttled
+Login goes through ``accounts.authenticate_password`` in the request's write
+transaction; a refused login renders a page (it does not raise), so the session
+dependency commits the failure too and the one throttle per (username, source)
+counts form logins exactly like API ones; unknown user, wrong password and throttled
 all render the same page.  A successful login starts a new server-side session
 (new id and CSRF token); logout ends it on the server, not only in the browser.
 """
@@ -15,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from colsec.accounts import service as accounts
 from colsec.accounts import sessions as server_sessions
 from colsec.errors import ColsecError
-from colsec.web.deps import client_address, get_database, get_optional_actor, get_settings, login_throttle
+from colsec.web.deps import DbDep, client_address, get_optional_actor, get_settings, login_throttle
 from colsec.web.i18n import LANGUAGES
 from colsec.web.sessions import CSRF_FIELD, credential_fingerprint, current_session
 from colsec.web.ui.render import CsrfFailed, ensure_session, form_data, page, set_session
@@ -46,14 +47,13 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
+async def login(request: Request, db: DbDep) -> Response:
     form = await form_data(request)
     _check_csrf(request, form.get(CSRF_FIELD))
     username = str(form.get("username") or "")
     password = str(form.get("password") or "")
     nxt = safe_next(form.get("next"))
     settings = get_settings(request)
-    db = get_database(request).session(write=True)
     try:
         user = accounts.authenticate_password(
             db,
@@ -62,18 +62,14 @@ async def login(request: Request) -> Response:
             source=client_address(request),
             policy=login_throttle(settings),
         )
-        session_id = server_sessions.start_session(
-            db, user=user, max_age_seconds=settings.session_max_age_seconds
-        )
-        cred = credential_fingerprint(user)
-        db.commit()
-    except ColsecError:
-        db.commit()  # the throttle must count the failure
+    except ColsecError:  # returned, not raised: the dependency commits the counted failure
         return page(
             request, "ui/login.html", {"next": nxt, "error": "invalid", "username": username}, status=401
         )
-    finally:
-        db.close()
+    session_id = server_sessions.start_session(
+        db, user=user, max_age_seconds=settings.session_max_age_seconds
+    )
+    cred = credential_fingerprint(user)
     sess, _ = ensure_session(request)
     response = RedirectResponse(nxt, status_code=303)
     set_session(request, response, sess.rotated(uid=user.id, cred=cred, sid=session_id))
@@ -81,20 +77,19 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, db: DbDep) -> Response:
     form = await form_data(request)
     _check_csrf(request, form.get(CSRF_FIELD))
     sess, _ = ensure_session(request)
     if sess.uid is not None:
-        with get_database(request).unit_of_work() as db:
-            server_sessions.end_session(db, sess.sid)
+        server_sessions.end_session(db, sess.sid)
     response = RedirectResponse("/login", status_code=303)
     set_session(request, response, sess.rotated(uid=None))
     return response
 
 
 @router.post("/lang")
-async def switch_language(request: Request) -> Response:
+async def switch_language(request: Request, db: DbDep) -> Response:
     """Pick the UI language: stored as the user's setting when logged in, in the session otherwise."""
     form = await form_data(request)
     _check_csrf(request, form.get(CSRF_FIELD))
@@ -103,8 +98,7 @@ async def switch_language(request: Request) -> Response:
         lang = "en"
     actor = get_optional_actor(request)
     if actor is not None:
-        with get_database(request).unit_of_work() as db:
-            accounts.set_user_language(db, actor=actor, language=lang)
+        accounts.set_user_language(db, actor=actor, language=lang)
     sess, _ = ensure_session(request)
     response = RedirectResponse(safe_next(form.get("next")), status_code=303)
     set_session(request, response, sess.with_lang(lang))

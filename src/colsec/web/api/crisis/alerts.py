@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from colsec.accounts.roles import Role
@@ -18,9 +17,8 @@ from colsec.crisis.schemas import (
     WebhookOut,
 )
 from colsec.crisis.ticker import tick
-from colsec.outbound import from_settings
-from colsec.web.api.crisis._common import run_unit
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
+from colsec.web.node import NodeDep
 from colsec.web.params import IdPath, IdQuery
 
 router = APIRouter()
@@ -53,27 +51,24 @@ class AlertOut(BaseModel):
 def issue_alert(
     crisis_id: IdPath,
     request: Request,
+    db: DbDep,
     actor: ActorDep,
     status: Literal["Actual", "Exercise", "Test"] = "Actual",
 ) -> Response:
     """Issue the crisis as a CAP 1.2 alert; the body is the XML."""
     node = get_settings(request).node_name
-
-    def work(db: Session) -> str:
-        return alerts.crisis_alert(db, actor=actor, crisis_id=crisis_id, node_name=node, status=status).xml
-
-    return Response(run_unit(request, work), status_code=201, media_type=CAP_MEDIA)
+    xml = alerts.crisis_alert(db, actor=actor, crisis_id=crisis_id, node_name=node, status=status).xml
+    return Response(xml, status_code=201, media_type=CAP_MEDIA)
 
 
 @router.post("/alerts/import", status_code=201, response_model=AlertOut)
-async def import_alert(request: Request, actor: ActorDep, crisis_id: IdQuery = None) -> Any:
+async def import_alert(request: Request, db: DbDep, actor: ActorDep, crisis_id: IdQuery = None) -> Any:
     """Import a CAP alert sent as the raw request body (XML)."""
     data = await request.body()
 
-    def work(db: Session) -> Any:
-        return alerts.import_alert(db, actor=actor, data=data, crisis_id=crisis_id)
-
-    return await run_in_threadpool(run_unit, request, work)
+    return await run_in_threadpool(
+        lambda: alerts.import_alert(db, actor=actor, data=data, crisis_id=crisis_id)
+    )
 
 
 @router.get("/alerts", response_model=list[AlertOut])
@@ -100,17 +95,14 @@ def my_notifications(db: DbDep, actor: ActorDep, unread: bool = False) -> Any:
 
 
 @router.post("/notifications/{notification_id}/read", status_code=204)
-def mark_read(notification_id: IdPath, request: Request, actor: ActorDep) -> Response:
-    with get_database(request).unit_of_work() as db:
-        notices.mark_read(db, user_id=actor.user_id, notification_id=notification_id)
+def mark_read(notification_id: IdPath, db: DbDep, actor: ActorDep) -> Response:
+    notices.mark_read(db, user_id=actor.user_id, notification_id=notification_id)
     return Response(status_code=204)
 
 
 @router.post("/webhooks", status_code=201, response_model=WebhookOut)
-def register_webhook(data: WebhookIn, request: Request, actor: ActorDep) -> Any:
-    outbound = from_settings(get_settings(request))
-    with get_database(request).unit_of_work() as db:
-        return notices.register_webhook(db, actor=actor, url=data.url, secret=data.secret, outbound=outbound)
+def register_webhook(data: WebhookIn, db: DbDep, node: NodeDep, actor: ActorDep) -> Any:
+    return notices.register_webhook(db, actor=actor, url=data.url, secret=data.secret, outbound=node.outbound)
 
 
 @router.post("/tick")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from colsec.crisis import service
 from colsec.crisis.schemas import (
@@ -21,7 +20,6 @@ from colsec.crisis.schemas import (
     SitrepOut,
     TransitionIn,
 )
-from colsec.web.api.crisis._common import run_unit
 from colsec.web.deps import ActorDep, DbDep
 from colsec.web.params import IdPath
 
@@ -40,11 +38,8 @@ class CrisisTransitionIn(BaseModel):
 
 
 @router.post("/incidents", status_code=201, response_model=IncidentOut)
-def report_incident(data: IncidentIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.report_incident(db, actor=actor, data=data)
-
-    return run_unit(request, work)
+def report_incident(data: IncidentIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.report_incident(db, actor=actor, data=data)
 
 
 @router.get("/incidents", response_model=list[IncidentOut])
@@ -61,30 +56,24 @@ def get_incident(incident_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 def incident_step(
     incident_id: IdPath,
     step: Literal["triage", "escalate", "close"],
-    request: Request,
+    db: DbDep,
     actor: ActorDep,
     data: TransitionIn | None = None,
 ) -> Any:
-    def work(db: Session) -> Any:
-        verb = {
-            "triage": service.triage_incident,
-            "escalate": service.escalate_incident,
-            "close": service.close_incident,
-        }[step]
-        return verb(db, actor=actor, incident_id=incident_id, data=data or TransitionIn())
-
-    return run_unit(request, work)
+    verb = {
+        "triage": service.triage_incident,
+        "escalate": service.escalate_incident,
+        "close": service.close_incident,
+    }[step]
+    return verb(db, actor=actor, incident_id=incident_id, data=data or TransitionIn())
 
 
 # --- crises --------------------------------------------------------------------------------
 
 
 @router.post("/crises", status_code=201, response_model=CrisisOut)
-def open_crisis(data: CrisisIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.open_crisis(db, actor=actor, data=data)
-
-    return run_unit(request, work)
+def open_crisis(data: CrisisIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.open_crisis(db, actor=actor, data=data)
 
 
 @router.get("/crises", response_model=list[CrisisOut])
@@ -98,11 +87,8 @@ def get_crisis(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/crises/{crisis_id}/transition", response_model=CrisisOut)
-def crisis_transition(crisis_id: IdPath, data: CrisisTransitionIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.advance_crisis(db, actor=actor, crisis_id=crisis_id, to=data.to, note=data.note)
-
-    return run_unit(request, work)
+def crisis_transition(crisis_id: IdPath, data: CrisisTransitionIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.advance_crisis(db, actor=actor, crisis_id=crisis_id, to=data.to, note=data.note)
 
 
 class AlertLevelIn(BaseModel):
@@ -111,11 +97,8 @@ class AlertLevelIn(BaseModel):
 
 
 @router.post("/crises/{crisis_id}/alert-level", response_model=CrisisOut)
-def set_alert_level(crisis_id: IdPath, data: AlertLevelIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.set_alert_level(db, actor=actor, crisis_id=crisis_id, level=data.level, note=data.note)
-
-    return run_unit(request, work)
+def set_alert_level(crisis_id: IdPath, data: AlertLevelIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.set_alert_level(db, actor=actor, crisis_id=crisis_id, level=data.level, note=data.note)
 
 
 @router.get("/crises/{crisis_id}/timeline", response_model=list[EventOut])
@@ -124,11 +107,8 @@ def crisis_timeline(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/crises/{crisis_id}/sitreps", status_code=201, response_model=SitrepOut)
-def add_sitrep(crisis_id: IdPath, data: SitrepIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.add_sitrep(db, actor=actor, crisis_id=crisis_id, data=data)
-
-    return run_unit(request, work)
+def add_sitrep(crisis_id: IdPath, data: SitrepIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.add_sitrep(db, actor=actor, crisis_id=crisis_id, data=data)
 
 
 @router.get("/crises/{crisis_id}/sitreps", response_model=list[SitrepOut])
@@ -137,11 +117,8 @@ def list_sitreps(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/crises/{crisis_id}/lessons", status_code=201, response_model=LessonOut)
-def add_lesson(crisis_id: IdPath, data: LessonIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.add_lesson(db, actor=actor, crisis_id=crisis_id, data=data)
-
-    return run_unit(request, work)
+def add_lesson(crisis_id: IdPath, data: LessonIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.add_lesson(db, actor=actor, crisis_id=crisis_id, data=data)
 
 
 @router.get("/crises/{crisis_id}/lessons", response_model=list[LessonOut])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from colsec.crisis import service
@@ -23,7 +23,6 @@ from colsec.crisis.schemas import (
     ResourceOut,
     TransitionIn,
 )
-from colsec.web.api.crisis._common import run_unit
 from colsec.web.deps import ActorDep, DbDep
 from colsec.web.params import IdPath, IdQuery
 
@@ -34,11 +33,8 @@ router = APIRouter()
 
 
 @router.post("/crises/{crisis_id}/requests", status_code=201, response_model=RequestOut)
-def create_request(crisis_id: IdPath, data: RequestIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.create_request(db, actor=actor, crisis_id=crisis_id, data=data)
-
-    return run_unit(request, work)
+def create_request(crisis_id: IdPath, data: RequestIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.create_request(db, actor=actor, crisis_id=crisis_id, data=data)
 
 
 @router.get("/requests", response_model=list[RequestOut])
@@ -52,23 +48,15 @@ def get_request(request_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 
 
 @router.post("/requests/{request_id}/submit", response_model=RequestOut)
-def submit_request(request_id: IdPath, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.submit_request(db, actor=actor, request_id=request_id)
-
-    return run_unit(request, work)
+def submit_request(request_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
+    return service.submit_request(db, actor=actor, request_id=request_id)
 
 
 @router.post("/requests/{request_id}/withdraw", response_model=RequestOut)
-def withdraw_request(
-    request_id: IdPath, request: Request, actor: ActorDep, data: TransitionIn | None = None
-) -> Any:
-    def work(db: Session) -> Any:
-        return service.withdraw_request(
-            db, actor=actor, request_id=request_id, note=(data or TransitionIn()).note
-        )
-
-    return run_unit(request, work)
+def withdraw_request(request_id: IdPath, db: DbDep, actor: ActorDep, data: TransitionIn | None = None) -> Any:
+    return service.withdraw_request(
+        db, actor=actor, request_id=request_id, note=(data or TransitionIn()).note
+    )
 
 
 @router.get("/crises/{crisis_id}/coverage")
@@ -95,13 +83,8 @@ def _consultation_out(db: Session, c: Consultation) -> ConsultationOut:
     status_code=201,
     response_model=ConsultationOut,
 )
-def open_consultation(request_id: IdPath, data: ConsultationIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return _consultation_out(
-            db, service.open_consultation(db, actor=actor, request_id=request_id, data=data)
-        )
-
-    return run_unit(request, work)
+def open_consultation(request_id: IdPath, data: ConsultationIn, db: DbDep, actor: ActorDep) -> Any:
+    return _consultation_out(db, service.open_consultation(db, actor=actor, request_id=request_id, data=data))
 
 
 @router.get("/consultations", response_model=list[ConsultationOut])
@@ -123,38 +106,28 @@ def get_consultation(consultation_id: IdPath, db: DbDep, actor: ActorDep) -> Any
     status_code=201,
     response_model=PositionOut,
 )
-def post_position(consultation_id: IdPath, data: PositionIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.post_position(db, actor=actor, consultation_id=consultation_id, data=data)
-
-    return run_unit(request, work)
+def post_position(consultation_id: IdPath, data: PositionIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.post_position(db, actor=actor, consultation_id=consultation_id, data=data)
 
 
 @router.post("/consultations/{consultation_id}/delegations", status_code=201)
-def delegate(
-    consultation_id: IdPath, data: DelegationIn, request: Request, actor: ActorDep
-) -> dict[str, Any]:
-    def work(db: Session) -> Any:
-        d = service.delegate(
-            db, actor=actor, consultation_id=consultation_id, delegate_username=data.delegate_username
-        )
-        return {
-            "consultation_id": d.consultation_id,
-            "organisation_id": d.organisation_id,
-            "delegate_user_id": d.delegate_user_id,
-        }
+def delegate(consultation_id: IdPath, data: DelegationIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    d = service.delegate(
+        db, actor=actor, consultation_id=consultation_id, delegate_username=data.delegate_username
+    )
+    return {
+        "consultation_id": d.consultation_id,
+        "organisation_id": d.organisation_id,
+        "delegate_user_id": d.delegate_user_id,
+    }
 
-    # --- resources and offers ------------------------------------------------------------------
 
-    return run_unit(request, work)
+# --- resources and offers ------------------------------------------------------------------
 
 
 @router.post("/resources", status_code=201, response_model=ResourceOut)
-def register_resource(data: ResourceIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.register_resource(db, actor=actor, data=data)
-
-    return run_unit(request, work)
+def register_resource(data: ResourceIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.register_resource(db, actor=actor, data=data)
 
 
 @router.get("/resources", response_model=list[ResourceOut])
@@ -165,11 +138,8 @@ def list_resources(
 
 
 @router.post("/requests/{request_id}/offers", status_code=201, response_model=OfferOut)
-def make_offer(request_id: IdPath, data: OfferIn, request: Request, actor: ActorDep) -> Any:
-    def work(db: Session) -> Any:
-        return service.make_offer(db, actor=actor, request_id=request_id, data=data)
-
-    return run_unit(request, work)
+def make_offer(request_id: IdPath, data: OfferIn, db: DbDep, actor: ActorDep) -> Any:
+    return service.make_offer(db, actor=actor, request_id=request_id, data=data)
 
 
 @router.get("/requests/{request_id}/offers", response_model=list[OfferOut])
@@ -181,10 +151,7 @@ def list_offers(request_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 def offer_step(
     offer_id: IdPath,
     to: Literal["accepted", "declined", "committed", "deployed", "demobilised"],
-    request: Request,
+    db: DbDep,
     actor: ActorDep,
 ) -> Any:
-    def work(db: Session) -> Any:
-        return service.advance_offer(db, actor=actor, offer_id=offer_id, to=to)
-
-    return run_unit(request, work)
+    return service.advance_offer(db, actor=actor, offer_id=offer_id, to=to)
