@@ -78,6 +78,7 @@ def _misp(attr_uuid: str, *, value: str, tlp: str, timestamp: int) -> bytes:
 def _run(client: TestClient, who: Any, data: bytes, **params: Any) -> dict[str, Any]:
     resp = client.post("/api/v1/imports", content=data, params=params, headers=who.headers)
     assert resp.status_code == 202, resp.text
+    client.app.state.node.job_runner(schedules=()).run_once()  # type: ignore[attr-defined]  # the node's worker, by hand
     status: dict[str, Any] = client.get(resp.json()["url"], headers=who.headers).json()
     assert status["status"] in ("succeeded", "failed"), status
     return status

@@ -118,6 +118,7 @@ class Alliance(ReadPaths, RuleBasedStateMachine):
             r = c.post("/api/v1/imports", params=params, content=data, headers=who.headers)
             if r.status_code != 202:
                 return r.status_code
+            self.node.run_jobs()
             job = c.get(r.json()["url"], headers=who.headers).json()
             return 201 if job.get("status") == "succeeded" else 400
         r = c.post(
