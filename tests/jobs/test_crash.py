@@ -20,7 +20,7 @@ from colsec.store.models import StixObject
 
 from .workers import indicator_bundle, start_worker, stop_worker, wait_for
 
-N = 8_000  # ~4 s of import in a worker (correlating on arrival): long enough to die in the middle of
+N = 40_000  # seconds of import in a worker (correlating on arrival): long enough to die in the middle of
 
 
 def _job(database: Database, job_id: str) -> Job:
