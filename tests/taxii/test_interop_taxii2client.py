@@ -7,7 +7,7 @@ import requests
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
 from colsec.stix.tlp import TLP
-from colsec.taxii.routes import SYNC_MAX_OBJECTS
+from colsec.web.api.taxii import SYNC_MAX_OBJECTS
 from taxii.server import Node
 from taxii.stixdata import indicator, indicators
 

@@ -243,7 +243,34 @@ def test_taxii_status_and_alerts_from_the_other_process(cluster: Cluster) -> Non
         time.sleep(0.2)
     assert len(feed) == 1 and "198.51.100.61" in feed[0]["title"]
     assert httpx.get(b + "/api/v1/intel/alerts", headers=ev).json()["alerts"][0]["id"] > 0
-    # TODO(merge): import progress across workers comes with the durable job table (jobs work).
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_import_jobs_run_once_and_their_progress_reads_the_same_everywhere(cluster: Cluster) -> None:
+    """Each server runs its job worker on the shared queue: imports posted to either are done once,
+    and their status reads the same from both."""
+    a, b = cluster.urls
+    nm = {"Authorization": f"Bearer {cluster.tokens['NM']}"}
+    urls = []
+    for i in range(6):  # alternating servers, so both workers' claims race on the queue
+        bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}",
+                  "objects": [_indicator(f"mw-import-{i}", f"203.0.113.{i + 10}")]}  # fmt: skip
+        r = httpx.post((a, b)[i % 2] + "/api/v1/imports", json=bundle, headers=nm)
+        assert r.status_code == 202, r.text
+        urls.append(r.json()["url"])
+    deadline = time.monotonic() + 60
+    for i, url in enumerate(urls):
+        while True:
+            seen = [httpx.get(base + url, headers=nm).json() for base in (a, b)]
+            if seen[0]["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert seen[0]["status"] == "succeeded", seen[0]
+        second = httpx.get(b + url, headers=nm).json()
+        assert (second["status"], second["result"]) == (seen[0]["status"], seen[0]["result"]), i
+        assert second["attempts"] == 1  # claimed by one worker, once
+        assert seen[0]["result"]["inserted"] == 1
 
 
 def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:

@@ -127,8 +127,8 @@ def create_app(
         return _error_response(request, 500, "internal_error", "internal server error")
 
     from colsec.taxii.legacy import LegacyRootPaths
-    from colsec.taxii.routes import router as taxii_router
     from colsec.web.api import accounts, collections, federation, imports, jobs, objects, system
+    from colsec.web.api.taxii import router as taxii_router
 
     app.include_router(system.router)
     app.include_router(accounts.router)

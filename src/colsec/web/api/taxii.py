@@ -186,17 +186,14 @@ def _nothing_matched(db: Any, actor: Actor, coll: Any, object_id: str) -> Respon
 
 @router.delete("/{api_root}/collections/{collection_id}/objects/{object_id}/")
 def delete_object(
-    request: Request, actor: ActorDep, api_root: str, collection_id: str, object_id: str
+    request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str, object_id: str
 ) -> Response:
-    # Own transaction, committed before the response: a yield dependency's commit would run
-    # after the response is sent, and a client reading right after could still see the object.
-    with get_database(request).unit_of_work() as db:
-        coll = service.get_collection(
-            db, actor=actor, api_root=api_root, collection_id=collection_id, need="write"
-        )
-        service.delete_object(
-            db, actor=actor, collection=coll, object_id=object_id, filters=_filters(request)
-        )
+    # The session dependency commits when this returns, before the response is sent: a client
+    # reading right after the answer no longer sees the object.
+    coll = service.get_collection(
+        db, actor=actor, api_root=api_root, collection_id=collection_id, need="write"
+    )
+    service.delete_object(db, actor=actor, collection=coll, object_id=object_id, filters=_filters(request))
     return _taxii({})
 
 
