@@ -13,8 +13,9 @@ latency (a line published to the stream until its alert is committed and written
 < 100 ms).
 
 The sections "job pickup p99", "outbox delivery p99" and "API throughput with 1 and 2 workers
-on PostgreSQL" are measured by ``bench/jobs.py``, ``bench/outbox.py`` and ``bench/api.py``;
-this script runs each one that exists (``--skip-others`` leaves them out).
+on PostgreSQL" are measured by ``bench/jobs.py``, ``bench/outbox.py`` and ``bench/taxii.py``
+(TAXII page walks and reads by id with 4 clients, ``--workers 1`` then ``2``), which this script
+runs after the matching figures (``--skip-others`` leaves them out).
 """
 
 from __future__ import annotations
@@ -42,12 +43,16 @@ TELEMETRY = REPO.parent / "shared" / "data" / "telemetry"
 
 from colsec.match.stream import Message, MessageDecoder  # noqa: E402
 
-# Each figure owned by another script: (heading, script, target).
+# Each figure owned by another script: (heading, script and arguments, target).  The PostgreSQL
+# ones use ``--pg-url`` (the local server by default).
 OTHER_FIGURES = [
-    ("job pickup p99", "jobs.py", "< 200 ms"),
-    ("outbox delivery p99", "outbox.py", "< 1 s"),
-    ("API throughput, 1 and 2 workers on PostgreSQL", "api.py", "2 workers > 1 worker"),
-]
+    ("job pickup p99 (SQLite and PostgreSQL, 1 and 2 workers)", ["jobs.py", "--database-url", "{pg}"], "< 200 ms"),
+    ("outbox delivery p99 (PostgreSQL)", ["outbox.py", "--backend", "pg", "--pg", "{pg}"], "< 1 s"),
+    ("API throughput, 1 worker on PostgreSQL", ["taxii.py", "--only", "colsec", "--objects", "20000",
+     "--seconds", "15", "--workers", "1", "--database-url", "{pg}"], "baseline"),
+    ("API throughput, 2 workers on PostgreSQL", ["taxii.py", "--only", "colsec", "--objects", "20000",
+     "--seconds", "15", "--workers", "2", "--database-url", "{pg}"], "more than 1 worker"),
+]  # fmt: skip
 
 
 def telemetry_lines(n: int) -> list[str]:
@@ -303,14 +308,14 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def run_others(skip: bool) -> None:
-    for heading, script, target in OTHER_FIGURES:
-        print(f"\n== {heading} (target {target}) ==")
-        path = REPO / "bench" / script
-        if skip or not path.exists():
-            print(f"   not run here: {'--skip-others' if skip else f'bench/{script} is absent'}")
+def run_others(skip: bool, pg_url: str) -> None:
+    for heading, (script, *script_args), target in OTHER_FIGURES:
+        print(f"\n== {heading} (target {target}) ==", flush=True)
+        if skip:
+            print("   not run here: --skip-others")
             continue
-        subprocess.run([sys.executable, str(path)], check=False)
+        argv = [a.format(pg=pg_url) for a in script_args]
+        subprocess.run([sys.executable, str(REPO / "bench" / script), *argv], check=False)
 
 
 def main() -> None:
@@ -325,6 +330,8 @@ def main() -> None:
     )
     ap.add_argument("--latency-samples", type=int, default=300)
     ap.add_argument("--skip-others", action="store_true", help="leave out jobs, outbox and API figures")
+    ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+                    help="PostgreSQL for the job, outbox and API figures (a fresh schema each)")  # fmt: skip
     args = ap.parse_args()
     r = random.Random(18)
     tmp = Path(tempfile.mkdtemp(prefix="colsec-scale-"))
@@ -358,7 +365,7 @@ def main() -> None:
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    run_others(args.skip_others)
+    run_others(args.skip_others, args.pg_url)
 
 
 if __name__ == "__main__":
