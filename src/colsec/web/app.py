@@ -19,6 +19,7 @@ from colsec.errors import ColsecError
 from colsec.migrations import upgrade
 from colsec.node import Node, build_node
 from colsec.settings import Settings
+from colsec.web.deps import new_write_slots
 from colsec.web.middleware import BodySizeLimit, JsonDepthLimit, SecurityHeaders
 
 __all__ = ["app_from_env", "create_app"]
@@ -98,6 +99,7 @@ def create_app(
     )
     app.state.node = node
     app.state.settings = settings
+    app.state.write_slots = new_write_slots()  # admission of writing requests (web.deps)
     app.state.database = node.database
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []

@@ -7,9 +7,11 @@ queue behind writers.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Annotated
 
@@ -53,7 +55,36 @@ def get_database(request: Request) -> Database:
     return database
 
 
-def get_db(request: Request) -> Iterator[Session]:
+# Writers admitted at once, well under the threadpool's 40 threads.  A sync route's session is
+# opened, used and committed in three separate threadpool hops; if every thread were taken by
+# writers waiting for the write lock (SQLite) or a row lock (PostgreSQL), the one holding it could
+# never get a thread to commit, and all would wait out their timeouts.  Waiting for a slot happens
+# on the event loop and holds no thread.
+WRITE_SLOTS = 16
+
+
+def new_write_slots() -> weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]:
+    """The app's admission state (``app.state.write_slots``): one semaphore per event loop."""
+    return weakref.WeakKeyDictionary()
+
+
+async def write_admission(request: Request) -> AsyncIterator[None]:
+    """Hold one of ``WRITE_SLOTS`` for a writing request's whole transaction (reads pass freely)."""
+    if request.method in SAFE_METHODS:
+        yield
+        return
+    loop = asyncio.get_running_loop()  # a semaphore belongs to one loop (each test client has its own)
+    by_loop = request.app.state.write_slots
+    slots = by_loop.get(loop)
+    if slots is None:
+        slots = by_loop[loop] = asyncio.Semaphore(WRITE_SLOTS)
+    async with slots:
+        yield
+
+
+def get_db(
+    request: Request, _slot: Annotated[None, Depends(write_admission, scope="function")] = None
+) -> Iterator[Session]:
     database = get_database(request)
     session = database.session(write=request.method not in SAFE_METHODS)
     try:
