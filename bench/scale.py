@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import random
+import selectors
 import shutil
 import signal
 import subprocess
@@ -182,15 +183,27 @@ class Workers:
             subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             for _ in range(n)
         ]
-        self.cpu0: list[float] = []
+        self.cpu0: list[float] = [0.0] * n
         self.ready = 0.0
-        for p in self.procs:  # compiling the indicators is not matching: CPU counts from here
+        # Compiling the indicators is not matching: each worker's CPU counts from its "pulling"
+        # line, read as it comes (in turn, a worker ready first would match unnoticed meanwhile).
+        sel = selectors.DefaultSelector()
+        for i, p in enumerate(self.procs):
             assert p.stderr is not None
-            while "pulling from stream" not in (line := p.stderr.readline()):
-                if not line:
-                    raise SystemExit(f"a worker ended before it started:\n{p.stderr.read()}")
-            self.cpu0.append(cpu_seconds(p.pid))
-            self.ready = self.ready or time.perf_counter()
+            sel.register(p.stderr.fileno(), selectors.EVENT_READ, i)
+        seen = [b""] * n
+        while len(sel.get_map()):
+            for key, _ in sel.select():
+                i = key.data
+                chunk = os.read(key.fd, 65536)
+                seen[i] += chunk
+                if b"pulling from stream" in seen[i]:
+                    self.cpu0[i] = cpu_seconds(self.procs[i].pid)
+                    self.ready = self.ready or time.perf_counter()
+                    sel.unregister(key.fd)
+                elif not chunk:
+                    raise SystemExit(f"a worker ended before it started:\n{seen[i].decode()}")
+        sel.close()
 
     def cpu(self) -> float:
         return sum(cpu_seconds(p.pid) - c for p, c in zip(self.procs, self.cpu0, strict=True))
