@@ -22,9 +22,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
 
-import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -32,6 +30,7 @@ from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
 from colsec.gcpause import tick, young_gc_only
 from colsec.match.engine import MatchEngine
+from colsec.match.nats_pull import Delivery, PullClient, Puller, header, stream_seq
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats
 from colsec.match.records import Alert
 from colsec.match.service import indicators_changed, refresh_engine
@@ -103,14 +102,14 @@ class StreamWorker:
         return asyncio.run(self.run())
 
     async def run(self) -> WorkerStats:
-        import nats
         from nats.errors import NoServersError
 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         try:
-            nc = await nats.connect(self.opts.url, connect_timeout=5, max_reconnect_attempts=-1)
+            nc = PullClient()
+            await nc.connect(self.opts.url, connect_timeout=5, max_reconnect_attempts=-1)
         except (NoServersError, OSError) as exc:
             raise InvalidInput(f"cannot reach NATS at {self.opts.url}: {exc}") from exc
         try:
@@ -123,7 +122,7 @@ class StreamWorker:
             await nc.close()
         return self.stats
 
-    async def _subscribe(self, nc: Any) -> tuple[Any, str]:
+    async def _subscribe(self, nc: PullClient) -> tuple[Puller, str]:
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
         from nats.js.errors import NotFoundError
 
@@ -151,15 +150,15 @@ class StreamWorker:
         await js.add_consumer(opts.stream, config=config)  # idempotent for the same configuration
         # A stream deleted and created again restarts its sequences: its creation time is part of the key.
         created = info.created.isoformat() if info.created else ""
-        return await _Puller.start(nc, opts.stream, opts.durable), f"{opts.stream}@{created}/{opts.durable}"
+        return await Puller.start(nc, opts.stream, opts.durable), f"{opts.stream}@{created}/{opts.durable}"
 
-    async def _loop(self, sub: _Puller, key: str) -> None:
+    async def _loop(self, sub: Puller, key: str) -> None:
         # Every batch makes thousands of short-lived objects; full collections would rescan the
         # compiled index and every imported module each time (colsec.gcpause).
         with young_gc_only():
             await self._batches(sub, key)
 
-    async def _batches(self, sub: _Puller, key: str) -> None:
+    async def _batches(self, sub: Puller, key: str) -> None:
         started = refreshed = published = decayed = time.monotonic()
         try:
             while not self.stopping.is_set():
@@ -184,10 +183,10 @@ class StreamWorker:
                     db, actor=self.actor, sighter=self.sighter, window_seconds=self.opts.window_seconds
                 )
 
-    async def _next(self, sub: _Puller, key: str) -> None:
+    async def _next(self, sub: Puller, key: str) -> None:
         msgs = await sub.fetch(self.opts.batch, self.opts.idle_wait)
         if msgs:
-            await self._handle(msgs, key)
+            await self._handle(sub.nc, msgs, key)
             tick()
 
     def _refresh(self, *, full: bool) -> None:
@@ -197,9 +196,10 @@ class StreamWorker:
                 return
             self.cursor = refresh_engine(db, self.engine, actor=self.actor, cursor=self.cursor, now=now)
 
-    async def _handle(self, msgs: list[Any], key: str) -> None:
+    async def _handle(self, nc: PullClient, msgs: list[Delivery], key: str) -> None:
         messages = [
-            Message(_stream_seq(m.reply), m.data.decode("utf-8", "replace"), _header_format(m)) for m in msgs
+            Message(stream_seq(reply), data.decode("utf-8", "replace"), _header_format(headers))
+            for reply, data, headers in msgs
         ]
         alerts = self.engine.match(self.decoder.decode(messages))
         seqs = [m.seq for m in messages]
@@ -214,80 +214,24 @@ class StreamWorker:
             except DBAPIError as exc:  # a lock timeout or a dropped connection: this batch again
                 self.log(f"commit failed ({type(exc.orig).__name__}), attempt {attempt + 1}")
                 await asyncio.sleep(0.2 * (attempt + 1))
-        else:
-            for m in msgs:  # left to another worker, or to this one later
-                await m.nak(delay=1.0)
+        else:  # left to another worker, or to this one later
+            await nc.publish_many((reply for reply, _, _ in msgs), _NAK_LATER)
             return
         if done.alerts:  # committed: printed once; a crash before the acks below skips them next time
             self.on_alerts(done.alerts)
-        for m in msgs:
-            await m.ack()
+        await nc.publish_many(reply for reply, _, _ in msgs)  # empty payloads: acknowledgements
         self.stats.batches += 1
         self.stats.messages += len(msgs)
         self.stats.duplicates += done.duplicates
         self.stats.alerts += len(done.alerts)
 
 
-class _Puller:
-    """Pull requests on the durable consumer, answered into one inbox.
-
-    The client library's ``fetch`` waits on each message with its own task and timer; at tens
-    of thousands of small messages a second that costs more CPU than matching them, so the
-    worker asks the consumer itself: first for what is already there (``no_wait``), and when
-    the stream is quiet for one message at most ``wait`` seconds away.
-    """
-
-    def __init__(self, nc: Any, subject: str, inbox: str) -> None:
-        self.nc, self.subject, self.inbox = nc, subject, inbox
-        self.got: list[Any] = []
-        self.ended = asyncio.Event()  # a status message: the request is answered in full
-
-    @classmethod
-    async def start(cls, nc: Any, stream: str, durable: str) -> _Puller:
-        puller = cls(nc, f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}", nc.new_inbox())
-        await nc.subscribe(puller.inbox, cb=puller._arrive)
-        return puller
-
-    async def _arrive(self, msg: Any) -> None:
-        if msg.headers and msg.headers.get("Status"):  # 404 no messages, 408 expired, 100 heartbeat
-            if msg.headers["Status"] != "100":
-                self.ended.set()
-            return
-        self.got.append(msg)
-        if len(self.got) >= self.want:
-            self.ended.set()
-
-    want = 1
-
-    async def fetch(self, batch: int, wait: float) -> list[Any]:
-        """Up to ``batch`` messages: those waiting at once, else the first within ``wait`` seconds."""
-        for request in (
-            {"batch": batch, "no_wait": True},
-            {"batch": 1, "expires": int(wait * 1e9)},
-        ):
-            if len(self.got) >= batch:
-                break
-            self.want = min(batch, len(self.got) + int(request["batch"]))
-            self.ended.clear()
-            await self.nc.publish(self.subject, orjson.dumps(request), reply=self.inbox)
-            try:
-                await asyncio.wait_for(self.ended.wait(), timeout=wait + 1.0)
-            except TimeoutError:
-                pass
-            if self.got:
-                break
-        out, self.got = self.got[:batch], self.got[batch:]
-        return out
+#: A negative acknowledgement asking for redelivery in a second.
+_NAK_LATER = b'-NAK {"delay": 1000000000}'
 
 
-def _stream_seq(reply: str) -> int:
-    """The stream sequence from a JetStream ack subject (either token layout), without a full parse."""
-    tokens = reply.split(".")
-    return int(tokens[5] if len(tokens) == 9 else tokens[7])
-
-
-def _header_format(msg: Any) -> ReaderFormat | None:
-    value = (msg.headers or {}).get(FORMAT_HEADER)
+def _header_format(headers: bytes | None) -> ReaderFormat | None:
+    value = header(headers, FORMAT_HEADER.encode())
     if not value:
         return None
     try:

@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -122,15 +122,23 @@ class Committed:
     duplicates: int = 0  # messages some worker had committed already
 
 
+# Core tables, not ORM entities: each statement below is built the same way every batch, so it
+# is compiled once and then only executed (row lists go as executemany parameters).
+_STREAM = cast(Table, MatchStream.__table__)
+_RANGE = cast(Table, MatchStreamRange.__table__)
+_ALERT = cast(Table, MatchAlert.__table__)
+_COUNT = cast(Table, MatchSightingCount.__table__)
+
+
 def _insert(db: Session, table: Any) -> Any:
     return postgresql.insert(table) if db.get_bind().dialect.name == "postgresql" else sqlite.insert(table)
 
 
 def _lock(db: Session, key: str) -> None:
     """Serialise the consumer's commits: a row lock on PostgreSQL, the write lock on SQLite."""
-    bump = update(MatchStream).where(MatchStream.key == key).values(commits=MatchStream.commits + 1)
+    bump = update(_STREAM).where(_STREAM.c.key == key).values(commits=_STREAM.c.commits + 1)
     if db.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
-        db.execute(_insert(db, MatchStream).values(key=key, commits=0).on_conflict_do_nothing())
+        db.execute(_insert(db, _STREAM).values(key=key, commits=0).on_conflict_do_nothing())
         db.execute(bump)
 
 
@@ -139,10 +147,9 @@ def committed_seqs(db: Session, key: str, seqs: Sequence[int]) -> set[int]:
     if not seqs:
         return set()
     lo, hi = min(seqs), max(seqs)
+    c = _RANGE.c
     ranges = db.execute(
-        select(MatchStreamRange.first_seq, MatchStreamRange.last_seq).where(
-            MatchStreamRange.key == key, MatchStreamRange.first_seq <= hi, MatchStreamRange.last_seq >= lo
-        )
+        select(c.first_seq, c.last_seq).where(c.key == key, c.first_seq <= hi, c.last_seq >= lo)
     ).all()
     return {s for s in seqs for first, last in ranges if first <= s <= last}
 
@@ -158,73 +165,76 @@ def _runs(seqs: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def _record_ranges(db: Session, key: str, seqs: Sequence[int]) -> None:
-    rows = [{"key": key, "first_seq": a, "last_seq": b} for a, b in _runs(seqs)]
-    db.execute(_insert(db, MatchStreamRange).values(rows))
-    count = db.execute(select(func.count()).where(MatchStreamRange.key == key)).scalar_one()
+    c = _RANGE.c
+    db.execute(_insert(db, _RANGE), [{"key": key, "first_seq": a, "last_seq": b} for a, b in _runs(seqs)])
+    count = db.execute(select(func.count()).select_from(_RANGE).where(c.key == key)).scalar_one()
     if count > _COALESCE_AFTER:  # under the lock: nobody else writes this consumer's ranges now
-        every = db.execute(
-            select(MatchStreamRange.first_seq, MatchStreamRange.last_seq).where(MatchStreamRange.key == key)
-        ).all()
+        every = db.execute(select(c.first_seq, c.last_seq).where(c.key == key)).all()
         merged: list[tuple[int, int]] = []
         for first, last in sorted(every):
             if merged and merged[-1][1] + 1 >= first:
                 merged[-1] = (merged[-1][0], max(merged[-1][1], last))
             else:
                 merged.append((first, last))
-        db.execute(delete(MatchStreamRange).where(MatchStreamRange.key == key))
-        db.execute(
-            _insert(db, MatchStreamRange).values(
-                [{"key": key, "first_seq": a, "last_seq": b} for a, b in merged]
-            )
-        )
+        db.execute(delete(_RANGE).where(c.key == key))
+        db.execute(_insert(db, _RANGE), [{"key": key, "first_seq": a, "last_seq": b} for a, b in merged])
 
 
 def _store_alerts(db: Session, *, actor: Actor, key: str, alerts: Sequence[Alert]) -> None:
     rows: dict[tuple[int, str], dict[str, Any]] = {}
+    created = datetime.now(UTC)
     for a in alerts:
         seq = alert_seq(a)
-        rows.setdefault(
-            (seq, a.indicator_id),
-            {
+        if (seq, a.indicator_id) not in rows:
+            rows[(seq, a.indicator_id)] = {
                 "org_id": actor.org_id,
                 "stream_key": key,
                 "seq": seq,
                 "indicator_id": a.indicator_id,
                 "seen_at": datetime.fromtimestamp(a.ts / 1e6, UTC),
                 "body": orjson.dumps(a.to_json(), default=str).decode(),
-                "created_at": datetime.now(UTC),
-            },
-        )
+                "created_at": created,
+            }
     if rows:
-        db.execute(_insert(db, MatchAlert).values(list(rows.values())))
+        db.execute(_insert(db, _ALERT), list(rows.values()))
 
 
 def _count_sightings(db: Session, *, sighter: str, alerts: Sequence[Alert], window_seconds: int) -> None:
     """Add the batch's counts to the shared totals (SQL increments: workers never overwrite each other)."""
     batch = SightingAggregator(sighter_identity=sighter, window_seconds=window_seconds)
     batch.add(alerts)
-    t = MatchSightingCount.__table__.c
-    for (indicator_id, start), w in sorted(batch.windows.items()):
-        ins = _insert(db, MatchSightingCount).values(
-            sighter=sighter, indicator_id=indicator_id, window_start=start, count=w.count,
-            first_us=w.first, last_us=w.last, matched_values=orjson.dumps(sorted(w.values)).decode(),
-            modified_us=0, pending=True,
-        )  # fmt: skip
-        db.execute(
-            ins.on_conflict_do_update(
-                index_elements=["sighter", "indicator_id", "window_start"],
-                set_={
-                    "count": t.count + ins.excluded.count,
-                    "first_us": case(
-                        (t.first_us < ins.excluded.first_us, t.first_us), else_=ins.excluded.first_us
-                    ),
-                    "last_us": case(
-                        (t.last_us > ins.excluded.last_us, t.last_us), else_=ins.excluded.last_us
-                    ),
-                    "pending": True,  # the first batch's matched values stand for the window
-                },
-            )
-        )
+    rows = [
+        {
+            "sighter": sighter,
+            "indicator_id": indicator_id,
+            "window_start": start,
+            "count": w.count,
+            "first_us": w.first,
+            "last_us": w.last,
+            "matched_values": orjson.dumps(sorted(w.values)).decode(),
+            "modified_us": 0,
+            "pending": True,
+        }  # fmt: skip
+        for (indicator_id, start), w in sorted(batch.windows.items())
+    ]
+    if not rows:
+        return
+    c = _COUNT.c
+    ins = _insert(db, _COUNT)
+    db.execute(
+        ins.on_conflict_do_update(
+            index_elements=["sighter", "indicator_id", "window_start"],
+            set_={
+                "count": c.count + ins.excluded.count,
+                "first_us": case(
+                    (c.first_us < ins.excluded.first_us, c.first_us), else_=ins.excluded.first_us
+                ),
+                "last_us": case((c.last_us > ins.excluded.last_us, c.last_us), else_=ins.excluded.last_us),
+                "pending": True,  # the first batch's matched values stand for the window
+            },
+        ),
+        rows,
+    )
 
 
 def publish_sightings(db: Session, *, actor: Actor, sighter: str, window_seconds: int = 3600) -> int:
