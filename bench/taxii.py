@@ -84,30 +84,6 @@ class Target:
                 self.process.kill()
 
 
-def postgres_schema(base_url: str) -> tuple[str, Any]:
-    """A fresh schema on the given PostgreSQL database; returns its URL and a function dropping it."""
-    from sqlalchemy import create_engine, text
-
-    from colsec.db import Database
-    from colsec.migrations import upgrade
-
-    schema = f"bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(base_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{base_url}{'&' if '?' in base_url else '?'}options=-csearch_path%3D{schema}"
-    database = Database(url)
-    upgrade(database.engine)
-    database.dispose()
-
-    def drop() -> None:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-    return url, drop
-
-
 def start_colsec(
     folder: Path, objects: list[dict[str, Any]], workers: int, database_url: str | None
 ) -> Target:
@@ -317,7 +293,9 @@ def main() -> None:
     drop_schema = None
     database_url = None
     if args.database_url:
-        database_url, drop_schema = postgres_schema(args.database_url)
+        from taxii.server import prepare_postgres_schema
+
+        database_url, drop_schema = prepare_postgres_schema(args.database_url)
 
     objects = make_objects(args.objects)
     results: dict[str, Result] = {}
