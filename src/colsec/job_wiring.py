@@ -22,9 +22,11 @@ PUSH_EVERY_SECONDS = 1.0  # how soon an urgent object leaves for peers' inboxes
 
 
 def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dict[str, Handler]:
+    from colsec.crisis.notify import notify
     from colsec.crisis.ticker import TICK_KIND, run_tick
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
+    from colsec.intel.escalation import ESCALATE_KIND, EscalationPolicy, run_escalation
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
     from colsec.outbound import from_settings
     from colsec.store.gate import WriteLimits
@@ -41,14 +43,18 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
         federation.PUSH_KIND: partial(federation.run_push, outbound=outbound),
         TICK_KIND: partial(run_tick, settings=settings),
+        # Intel decides who is told about an unacknowledged alert; the notification rows and their
+        # e-mails are written by the one notifier, which lives in the crisis domain intel may not import.
+        ESCALATE_KIND: partial(run_escalation, policy=EscalationPolicy.from_settings(settings), notify=notify),
     }
 
 
 def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import TICK_KIND, TICK_SECONDS
     from colsec.federation.jobs import PUSH_KIND, SYNC_DUE_KIND
+    from colsec.intel.escalation import ESCALATE_KIND
 
-    schedules = [Schedule(TICK_KIND, TICK_SECONDS)]
+    schedules = [Schedule(TICK_KIND, TICK_SECONDS), Schedule(ESCALATE_KIND, settings.alert_escalation_check_seconds)]
     if settings.sync_enabled:
         schedules += [Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS), Schedule(PUSH_KIND, PUSH_EVERY_SECONDS)]
     return schedules
