@@ -225,7 +225,7 @@ def _render(db: Session, org_id: int, rows: Sequence[tuple[Alert, AlertRecipient
         refs[alert_id][oid] = {"id": oid, "type": typ, "owner": owner}
     asset_ids = {a.asset_id for a, _ in rows if a.asset_id is not None}
     names = (
-        dict(db.execute(select(Asset.id, Asset.name).where(Asset.id.in_(asset_ids))).tuples().all())
+        dict(db.execute(select(Asset.id, Asset.name).where(Asset.id.in_(asset_ids))).all())
         if asset_ids
         else {}
     )
@@ -293,7 +293,7 @@ def list_alerts(
     if before_id is not None:
         stmt = stmt.where(AlertRecipient.alert_id < before_id)
     order = AlertRecipient.alert_id.asc() if after_id is not None else AlertRecipient.alert_id.desc()
-    rows = [(a, r) for a, r in db.execute(stmt.order_by(order).limit(limit)).tuples().all()]
+    rows = [(a, r) for a, r in db.execute(stmt.order_by(order).limit(limit)).all()]
     return _render(db, org_id, rows)
 
 
@@ -304,7 +304,7 @@ def count_by_state(db: Session, *, org_id: int) -> dict[str, int]:
         select(AlertRecipient.state, func.count())
         .where(AlertRecipient.organisation_id == org_id)
         .group_by(AlertRecipient.state)
-    ).tuples():
+    ):
         counts[state] = n
     return counts
 

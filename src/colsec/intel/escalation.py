@@ -113,7 +113,7 @@ def escalate_due(
         )
         .order_by(AlertRecipient.created_at)
         .limit(BATCH)
-    ).tuples().all()  # fmt: skip
+    ).all()  # fmt: skip
     steps: list[dict[str, Any]] = []
     for alert_id, org_id, level, created, title, severity, org in rows:
         if level < DEPUTIES and created <= deputies_due and _claim(db, alert_id, org_id, level, DEPUTIES, at):
