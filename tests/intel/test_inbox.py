@@ -144,3 +144,55 @@ def test_escalation_runs_as_the_wired_job(db: Session, orgs: Orgs, intel_hook: o
 
     assert ESCALATE_KIND in handlers_for(settings)  # type: ignore[arg-type]
     assert any(s.kind == ESCALATE_KIND for s in schedules_for(settings))  # type: ignore[arg-type]
+
+
+def test_migration_merges_existing_copies_by_asset_and_value(tmp_path: object) -> None:
+    """Old exposure alerts (one per indicator) become one per (asset, value), recipients carried over."""
+    from pathlib import Path
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from colsec.migrations import alembic_config
+
+    assert isinstance(tmp_path, Path)
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = sa.create_engine(url)
+    command.upgrade(alembic_config(url), "intel_domain")
+    now = "2026-12-01T10:00:00.000000Z"
+    with engine.begin() as conn:
+        for i, short in ((1, "A"), (2, "ACC")):
+            conn.execute(
+                sa.text("INSERT INTO organisation (id, name, short_name, identity_id, kind, created_at) "
+                        "VALUES (:i, :n, :s, :d, 'member', CURRENT_TIMESTAMP)"),
+                {"i": i, "n": f"{short} agency", "s": short, "d": f"identity--{i}"},
+            )  # fmt: skip
+        conn.execute(
+            sa.text("INSERT INTO asset (id, organisation_id, name, sector, criticality, ip_ranges, domains, cpes, "
+                    "description, created_at) VALUES (1, 1, 'plant', 'water', 4, '[]', '[]', '[]', '', CURRENT_TIMESTAMP)")
+        )  # fmt: skip
+        reasons = ["203.0.113.9 in 203.0.113.0/24"] * 3 + ["x.plant.example under plant.example"]
+        for n, reason in enumerate(reasons, start=1):
+            conn.execute(
+                sa.text("INSERT INTO alert (id, kind, dedupe_key, severity, title, asset_id, details, created_at, "
+                        "updated_at) VALUES (:i, 'exposure', :k, 'critical', 't', 1, :d, :t, :t)"),
+                {"i": n, "k": f"exposure:obj:indicator--{n}:asset:1", "d": f'{{"reason": "{reason}"}}', "t": now},
+            )  # fmt: skip
+            orgs = [1, 2] if n == 2 else [1]
+            for org in orgs:
+                conn.execute(
+                    sa.text("INSERT INTO alert_recipient (alert_id, organisation_id, created_at) VALUES (:a, :o, :t)"),
+                    {"a": n, "o": org, "t": now},
+                )
+    command.upgrade(alembic_config(url), "heads")
+    with engine.connect() as conn:
+        alerts = conn.execute(sa.text("SELECT id, dedupe_key, value FROM alert ORDER BY id")).all()
+        recipients = conn.execute(
+            sa.text("SELECT alert_id, organisation_id, state FROM alert_recipient ORDER BY alert_id, organisation_id")
+        ).all()
+    engine.dispose()
+    assert [tuple(a) for a in alerts] == [
+        (1, "exposure:asset:1:value:203.0.113.9", "203.0.113.9"),
+        (4, "exposure:asset:1:value:x.plant.example", "x.plant.example"),
+    ]
+    assert [tuple(r) for r in recipients] == [(1, 1, "new"), (1, 2, "new"), (4, 1, "new")]
