@@ -38,6 +38,7 @@ __all__ = [
     "count_by_state",
     "list_alerts",
     "new_count",
+    "open_by_asset",
     "mark_read",
     "raise_alert",
     "visible_seqs",
@@ -337,3 +338,18 @@ def mark_read(db: Session, *, org_id: int, alert_id: int) -> None:
     )
     if not res.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"alert {alert_id} not found")
+
+
+def open_by_asset(db: Session, *, org_id: int) -> dict[int, int]:
+    """Open alerts per asset as the organisation received them (the asset registry's exposure column)."""
+    stmt = (
+        select(Alert.asset_id, func.count())
+        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+        .where(
+            AlertRecipient.organisation_id == org_id,
+            AlertRecipient.state.in_(OPEN_STATES),
+            Alert.asset_id.is_not(None),
+        )
+        .group_by(Alert.asset_id)
+    )
+    return {int(a): int(n) for a, n in db.execute(stmt).all() if a is not None}
