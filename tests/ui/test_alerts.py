@@ -111,3 +111,17 @@ def test_event_stream_reports_the_badge(ui_client: Client) -> None:
         body = "".join(r.iter_text())
     m = re.search(r'event: badge\ndata: \{"new":(\d+),"last":(\d+)\}', body)
     assert m and int(m.group(1)) == expected and int(m.group(2)) > 0
+
+
+def test_map_shows_crisis_level_and_own_exposure_with_activity_apart(ui_client: Client) -> None:
+    member = ui_client("nm-analyst")
+    html = member.get("/").text
+    levels = dict(re.findall(r'data-org="([^"]+)" data-crisis-level="(\d)"', html))
+    assert levels and "4" in levels.values(), levels  # the demo crisis runs at level 4
+    assert set(levels.values()) <= {"0", "4"}  # volume of data does not colour this map
+    exposed = dict(re.findall(r'data-exposure-org="([^"]+)" data-exposure="(\d+)"', html))
+    assert set(exposed) == {"NM-CERT"}  # a member sees its own exposure only
+    assert 'data-testid="activity-map"' in html and 'data-testid="map-legend"' in html
+    centre_html = ui_client("coordinator").get("/").text  # the crisis centre sees every member's
+    centre = dict(re.findall(r'data-exposure-org="([^"]+)" data-exposure="(\d+)"', centre_html))
+    assert {"NM-CERT", "EV-CERT"} <= set(centre)

@@ -39,6 +39,7 @@ __all__ = [
     "list_alerts",
     "new_count",
     "open_by_asset",
+    "open_exposure_by_member",
     "mark_read",
     "raise_alert",
     "visible_seqs",
@@ -353,3 +354,22 @@ def open_by_asset(db: Session, *, org_id: int) -> dict[int, int]:
         .group_by(Alert.asset_id)
     )
     return {int(a): int(n) for a, n in db.execute(stmt).all() if a is not None}
+
+
+def open_exposure_by_member(db: Session, *, actor_org_id: int | None, sees_all: bool) -> dict[int, int]:
+    """Open exposure alerts in each member's own inbox, for the map.
+
+    A member's exposure is its own business: a member sees only its own count; the crisis
+    centre and the node operator (``sees_all``, as for the asset registry) see every member's.
+    """
+    stmt = (
+        select(AlertRecipient.organisation_id, func.count())
+        .join(Alert, Alert.id == AlertRecipient.alert_id)
+        .where(Alert.kind == "exposure", AlertRecipient.state.in_(OPEN_STATES))
+        .group_by(AlertRecipient.organisation_id)
+    )
+    if not sees_all:
+        if actor_org_id is None:
+            return {}
+        stmt = stmt.where(AlertRecipient.organisation_id == actor_org_id)
+    return {int(o): int(n) for o, n in db.execute(stmt).all()}
