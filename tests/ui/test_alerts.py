@@ -91,17 +91,23 @@ def test_register_and_edit_an_asset_and_see_its_exposure(ui_client: Client) -> N
     assert "power" in c.get(r.headers["location"]).text
 
 
-def test_pages_in_both_languages(ui_client: Client) -> None:
-    for lang, word in (("en", "Vulnerability catalogue"), ("ru", "Каталог уязвимостей")):
-        c = ui_client("sd-analyst", **{"Accept-Language": lang})
-        c.cookies.clear()
-        from .conftest import login
+def test_pages_in_both_languages_without_untranslated_text(ui_client: Client) -> None:
+    from .test_i18n import _switch, untranslated
 
-        login(c, "sd-analyst")
-        for path in ("/alerts", "/assets", "/vulnerabilities", "/correlations", "/vulnerabilities?kev=1"):
+    c = ui_client("nm-analyst")
+    alert_id = _first_alert(c.get("/alerts").text)
+    asset = re.search(r'href="/assets/(\d+)"', c.get("/assets").text)
+    assert asset
+    paths = ["/", "/alerts", "/alerts?state=closed", f"/alerts/{alert_id}", "/assets", f"/assets/{asset.group(1)}",
+             "/vulnerabilities", "/vulnerabilities?kev=1", "/correlations", "/correlations?status=capped"]  # fmt: skip
+    for lang in ("ru", "en"):
+        _switch(c, lang)
+        for path in paths:
             r = c.get(path)
-            assert r.status_code == 200, (path, r.text[:300])
-        assert word in c.get("/vulnerabilities").text or lang == "ru"
+            assert r.status_code == 200 and f'<html lang="{lang}">' in r.text, path
+            assert untranslated(r.text, lang) == [], (lang, path)
+        word = {"ru": "Каталог уязвимостей", "en": "Vulnerability catalogue"}[lang]
+        assert word in c.get("/vulnerabilities").text
 
 
 def test_event_stream_reports_the_badge(ui_client: Client) -> None:
