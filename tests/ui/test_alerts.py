@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from .conftest import csrf_of
@@ -50,9 +51,23 @@ def test_analyst_acknowledges_assigns_and_closes(ui_client: Client) -> None:
     closed = c.get("/alerts?state=closed")
     assert f'data-alert-id="{alert_id}"' in closed.text
     assert f'data-alert-id="{alert_id}"' not in c.get("/alerts").text
+    # the event stream behind the live badge counts what the page shows
+    expected = _badge(c.get("/alerts").text)
+    with c.stream("GET", "/alerts/events?once=true") as r:
+        body = "".join(r.iter_text())
+    m = re.search(r'event: badge\ndata: \{"new":(\d+),"last":(\d+)\}', body)
+    assert m and int(m.group(1)) == expected and int(m.group(2)) > 0
 
 
-def test_viewer_reads_but_is_offered_no_action(ui_client: Client) -> None:
+def test_viewer_reads_but_is_offered_no_action_and_other_members_get_404(ui_client: Client) -> None:
+    nm = ui_client("nm-analyst")
+    nm_alert = _first_alert(nm.get("/alerts").text)
+    asset = re.search(r'href="/assets/(\d+)"', nm.get("/assets").text)
+    assert asset
+    other = ui_client("sd-analyst")
+    assert other.get(f"/alerts/{nm_alert}").status_code == 404
+    assert other.get(f"/assets/{asset.group(1)}").status_code == 404
+    assert other.get(f"/api/v1/intel/alerts/{nm_alert}").status_code == 404
     c = ui_client("viewer")
     inbox = c.get("/alerts")
     assert inbox.status_code == 200
@@ -62,16 +77,6 @@ def test_viewer_reads_but_is_offered_no_action(ui_client: Client) -> None:
         assert 'data-testid="alert-close"' not in c.get(f"/alerts/{alert_id}").text
         r = c.post(f"/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf_of(inbox.text)}, follow_redirects=False)
         assert r.status_code == 403
-
-
-def test_another_organisations_alert_and_asset_answer_404(ui_client: Client) -> None:
-    nm = ui_client("nm-analyst")
-    alert_id = _first_alert(nm.get("/alerts").text)
-    asset = re.search(r'href="/assets/(\d+)"', nm.get("/assets").text)
-    assert asset
-    other = ui_client("sd-analyst")
-    assert other.get(f"/alerts/{alert_id}").status_code == 404
-    assert other.get(f"/assets/{asset.group(1)}").status_code == 404
 
 
 def test_register_and_edit_an_asset_and_see_its_exposure(ui_client: Client) -> None:
@@ -91,6 +96,7 @@ def test_register_and_edit_an_asset_and_see_its_exposure(ui_client: Client) -> N
     assert "power" in c.get(r.headers["location"]).text
 
 
+@pytest.mark.slow
 def test_pages_in_both_languages_without_untranslated_text(ui_client: Client) -> None:
     from .test_i18n import _switch, untranslated
 
@@ -108,15 +114,6 @@ def test_pages_in_both_languages_without_untranslated_text(ui_client: Client) ->
             assert untranslated(r.text, lang) == [], (lang, path)
         word = {"ru": "Каталог уязвимостей", "en": "Vulnerability catalogue"}[lang]
         assert word in c.get("/vulnerabilities").text
-
-
-def test_event_stream_reports_the_badge(ui_client: Client) -> None:
-    c = ui_client("nm-analyst")
-    expected = _badge(c.get("/alerts").text)
-    with c.stream("GET", "/alerts/events?once=true") as r:
-        body = "".join(r.iter_text())
-    m = re.search(r'event: badge\ndata: \{"new":(\d+),"last":(\d+)\}', body)
-    assert m and int(m.group(1)) == expected and int(m.group(2)) > 0
 
 
 def test_map_shows_crisis_level_and_own_exposure_with_activity_apart(ui_client: Client) -> None:
