@@ -45,7 +45,9 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         TICK_KIND: partial(run_tick, settings=settings),
         # Intel decides who is told about an unacknowledged alert; the notification rows and their
         # e-mails are written by the one notifier, which lives in the crisis domain intel may not import.
-        ESCALATE_KIND: partial(run_escalation, policy=EscalationPolicy.from_settings(settings), notify=notify),
+        ESCALATE_KIND: partial(
+            run_escalation, policy=EscalationPolicy.from_settings(settings), notify=notify
+        ),
     }
 
 
@@ -54,7 +56,10 @@ def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.federation.jobs import PUSH_KIND, SYNC_DUE_KIND
     from colsec.intel.escalation import ESCALATE_KIND
 
-    schedules = [Schedule(TICK_KIND, TICK_SECONDS), Schedule(ESCALATE_KIND, settings.alert_escalation_check_seconds)]
+    schedules = [
+        Schedule(TICK_KIND, TICK_SECONDS),
+        Schedule(ESCALATE_KIND, settings.alert_escalation_check_seconds),
+    ]
     if settings.sync_enabled:
         schedules += [Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS), Schedule(PUSH_KIND, PUSH_EVERY_SECONDS)]
     return schedules

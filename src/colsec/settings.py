@@ -57,7 +57,9 @@ class Settings(BaseSettings):
     alert_escalate_deputies_seconds: int = Field(default=15 * 60, ge=0)
     alert_escalate_centre_seconds: int = Field(default=60 * 60, ge=0)
     alert_escalate_severities: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["critical"])
-    alert_deputy_roles: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["representative", "admin"])
+    alert_deputy_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["representative", "admin"]
+    )
     alert_escalation_check_seconds: float = Field(default=60.0, gt=0)
     # Audit anchoring and hostile-input limits.
     audit_checkpoint_every: int = Field(default=100, ge=1)

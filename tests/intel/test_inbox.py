@@ -39,7 +39,13 @@ def _asset(db: Session, orgs: Orgs, criticality: str = "critical") -> int:
 def _person(db: Session, orgs: Orgs, short: str, username: str, role: Role) -> Actor:
     org = orgs(short)
     user = accounts.create_user(
-        db, actor=SYSTEM, username=username, password=None, role=role, org=org, email=f"{username}@example.org"
+        db,
+        actor=SYSTEM,
+        username=username,
+        password=None,
+        role=role,
+        org=org,
+        email=f"{username}@example.org",
     )
     return Actor(username=username, role=role, org_id=org.id, org_short_name=short, user_id=user.id)
 
@@ -81,7 +87,11 @@ def test_workflow_new_acknowledged_in_progress_closed(db: Session, orgs: Orgs, i
         inbox.acknowledge(db, actor=stranger, alert_id=alert.id)
 
     view = inbox.acknowledge(db, actor=analyst, alert_id=alert.id, now=at)
-    assert (view.state, view.acknowledged_by, view.acknowledged_at) == ("acknowledged", "ana", "2026-12-07T09:30:00.000000Z")
+    assert (view.state, view.acknowledged_by, view.acknowledged_at) == (
+        "acknowledged",
+        "ana",
+        "2026-12-07T09:30:00.000000Z",
+    )
     with pytest.raises(Conflict):
         inbox.acknowledge(db, actor=colleague, alert_id=alert.id)
     with pytest.raises(InvalidInput, match="assignee"):
@@ -132,13 +142,17 @@ def test_unacknowledged_critical_alert_escalates_to_deputies_then_centre(
     assert escalate_due(db, policy=POLICY, notify=notify, now=t0 + timedelta(hours=5)) == []
     # the crisis centre's own copy does not escalate; each step was audited and e-mailed
     assert _audits(db, "alert.escalate") == 2
-    mails = db.execute(select(OutboxMessage.destination).where(OutboxMessage.event == "intel.alert_escalated"))
+    mails = db.execute(
+        select(OutboxMessage.destination).where(OutboxMessage.event == "intel.alert_escalated")
+    )
     assert sorted(mails.scalars()) == ["coord@example.org", "rep@example.org"]
     assert list_alerts(db, org_id=a.id, state="new")[0].escalation == 2
     assert all(v.escalation == 0 for v in list_alerts(db, org_id=acc.id))
 
 
-def test_escalation_runs_as_the_wired_job(db: Session, orgs: Orgs, intel_hook: object, settings: object) -> None:
+def test_escalation_runs_as_the_wired_job(
+    db: Session, orgs: Orgs, intel_hook: object, settings: object
+) -> None:
     from colsec.intel.escalation import ESCALATE_KIND
     from colsec.job_wiring import handlers_for, schedules_for
 
@@ -181,14 +195,18 @@ def test_migration_merges_existing_copies_by_asset_and_value(tmp_path: object) -
             orgs = [1, 2] if n == 2 else [1]
             for org in orgs:
                 conn.execute(
-                    sa.text("INSERT INTO alert_recipient (alert_id, organisation_id, created_at) VALUES (:a, :o, :t)"),
+                    sa.text(
+                        "INSERT INTO alert_recipient (alert_id, organisation_id, created_at) VALUES (:a, :o, :t)"
+                    ),
                     {"a": n, "o": org, "t": now},
                 )
     command.upgrade(alembic_config(url), "heads")
     with engine.connect() as conn:
         alerts = conn.execute(sa.text("SELECT id, dedupe_key, value FROM alert ORDER BY id")).all()
         recipients = conn.execute(
-            sa.text("SELECT alert_id, organisation_id, state FROM alert_recipient ORDER BY alert_id, organisation_id")
+            sa.text(
+                "SELECT alert_id, organisation_id, state FROM alert_recipient ORDER BY alert_id, organisation_id"
+            )
         ).all()
     engine.dispose()
     assert [tuple(a) for a in alerts] == [

@@ -33,16 +33,24 @@ def test_analyst_acknowledges_assigns_and_closes(ui_client: Client) -> None:
     before = _badge(inbox.text)
     alert_id = _first_alert(inbox.text)
     token = csrf_of(inbox.text)
-    r = c.post(f"/alerts/{alert_id}/acknowledge", data={"csrf_token": token, "next": "/alerts"}, follow_redirects=False)
+    r = c.post(
+        f"/alerts/{alert_id}/acknowledge",
+        data={"csrf_token": token, "next": "/alerts"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/alerts"
     assert _badge(c.get("/alerts").text) == before - 1
     detail = c.get(f"/alerts/{alert_id}")
     assert "nm-analyst" in detail.text and 'data-testid="alert-close"' in detail.text
-    r = c.post(f"/alerts/{alert_id}/assign", data={"csrf_token": token, "assignee": "nm-rep"}, follow_redirects=False)
+    r = c.post(
+        f"/alerts/{alert_id}/assign", data={"csrf_token": token, "assignee": "nm-rep"}, follow_redirects=False
+    )
     assert r.status_code == 303
     r = c.post(f"/alerts/{alert_id}/close", data={"csrf_token": token, "reason": ""}, follow_redirects=False)
     assert r.status_code == 422 and "reason" in r.text
-    r = c.post(f"/alerts/{alert_id}/close", data={"csrf_token": token, "reason": "blocked"}, follow_redirects=False)
+    r = c.post(
+        f"/alerts/{alert_id}/close", data={"csrf_token": token, "reason": "blocked"}, follow_redirects=False
+    )
     assert r.status_code == 303
     api = c.get(f"/api/v1/intel/alerts/{alert_id}").json()
     assert (api["state"], api["assigned_to"], api["close_reason"], api["acknowledged_by"]) == (
@@ -75,7 +83,11 @@ def test_viewer_reads_but_is_offered_no_action_and_other_members_get_404(ui_clie
     if 'data-alert-id="' in inbox.text:
         alert_id = _first_alert(inbox.text)
         assert 'data-testid="alert-close"' not in c.get(f"/alerts/{alert_id}").text
-        r = c.post(f"/alerts/{alert_id}/acknowledge", data={"csrf_token": csrf_of(inbox.text)}, follow_redirects=False)
+        r = c.post(
+            f"/alerts/{alert_id}/acknowledge",
+            data={"csrf_token": csrf_of(inbox.text)},
+            follow_redirects=False,
+        )
         assert r.status_code == 403
 
 

@@ -37,10 +37,10 @@ __all__ = [
     "alert_for",
     "count_by_state",
     "list_alerts",
+    "mark_read",
     "new_count",
     "open_by_asset",
     "open_exposure_by_member",
-    "mark_read",
     "raise_alert",
     "visible_seqs",
 ]
@@ -315,7 +315,9 @@ def new_count(db: Session, *, org_id: int) -> int:
     """Alerts nobody in the organisation has acknowledged yet (the navigation badge)."""
     return int(
         db.execute(
-            select(func.count()).where(AlertRecipient.organisation_id == org_id, AlertRecipient.state == "new")
+            select(func.count()).where(
+                AlertRecipient.organisation_id == org_id, AlertRecipient.state == "new"
+            )
         ).scalar_one()
     )
 

@@ -128,7 +128,11 @@ def update_asset(db: Session, *, actor: Actor, asset_id: int, data: AssetIn, sca
         setattr(asset, key, value)
     db.flush()
     audit.record(
-        db, actor=actor, action="asset.update", target=f"asset:{asset.id}", details={"changed": sorted(changed)}
+        db,
+        actor=actor,
+        action="asset.update",
+        target=f"asset:{asset.id}",
+        details={"changed": sorted(changed)},
     )
     if scan and changed:
         from colsec.intel.exposure import scan_asset

@@ -40,7 +40,14 @@ class Notifier(Protocol):
     """Writes in-app notifications for users and queues their e-mails (``colsec.crisis.notify.notify``)."""
 
     def __call__(
-        self, db: Session, *, kind: str, subject: str, body: str = ..., target: str = ..., user_ids: Iterable[int] = ...
+        self,
+        db: Session,
+        *,
+        kind: str,
+        subject: str,
+        body: str = ...,
+        target: str = ...,
+        user_ids: Iterable[int] = ...,
     ) -> int: ...
 
 

@@ -60,7 +60,9 @@ def _move(
     row = _copy(db, actor, alert_id)
     before = row.state
     if before not in allowed_from:
-        raise Conflict(f"alert {alert_id} is {before.replace('_', ' ')}: it cannot be {action.split('.')[-1]}")
+        raise Conflict(
+            f"alert {alert_id} is {before.replace('_', ' ')}: it cannot be {action.split('.')[-1]}"
+        )
     res = db.execute(
         update(AlertRecipient)
         .where(
@@ -105,12 +107,12 @@ def start(db: Session, *, actor: Actor, alert_id: int, now: datetime | None = No
     values: dict[str, object] = {"state": "in_progress", **_ack_values(row, actor, at)}
     if row.assigned_to is None:
         values["assigned_to"] = actor.username
-    return _move(db, actor, alert_id, allowed_from=("new", "acknowledged"), action="alert.start", values=values)
+    return _move(
+        db, actor, alert_id, allowed_from=("new", "acknowledged"), action="alert.start", values=values
+    )
 
 
-def close(
-    db: Session, *, actor: Actor, alert_id: int, reason: str, now: datetime | None = None
-) -> AlertView:
+def close(db: Session, *, actor: Actor, alert_id: int, reason: str, now: datetime | None = None) -> AlertView:
     """Closed with the reason (resolved, false positive, accepted risk...): required, it is the record."""
     reason = reason.strip()
     if not reason:
@@ -151,7 +153,11 @@ def colleagues(db: Session, *, actor: Actor) -> list[str]:
     return list(
         db.execute(
             select(User.username)
-            .where(User.organisation_id == actor.org_id, User.is_active, User.role.in_([r.value for r in WORKERS]))
+            .where(
+                User.organisation_id == actor.org_id,
+                User.is_active,
+                User.role.in_([r.value for r in WORKERS]),
+            )
             .order_by(User.username)
         ).scalars()
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from colsec.crisis import views as crisis_views
 from colsec.accounts.roles import Actor
+from colsec.crisis import views as crisis_views
 from colsec.federation import views as federation_views
 from colsec.intel import alerts as intel_alerts
 from colsec.store import views as store_views

@@ -80,7 +80,9 @@ async def register_asset(request: Request, db: WriteDb, actor: FormActor) -> Res
 def asset_page(request: Request, db: DbDep, actor: PageActor, asset_id: IdPath) -> HTMLResponse:
     asset = assets.get_asset(db, actor=actor, asset_id=asset_id)
     exposure = (
-        alerts.list_alerts(db, org_id=actor.org_id, asset_id=asset.id, limit=200) if actor.org_id is not None else []
+        alerts.list_alerts(db, org_id=actor.org_id, asset_id=asset.id, limit=200)
+        if actor.org_id is not None
+        else []
     )
     ctx = {
         "asset": asset,

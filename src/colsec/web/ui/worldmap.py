@@ -131,8 +131,11 @@ def country_shapes() -> tuple[MapShape, ...]:
         if parts:
             shapes.append(
                 MapShape(
-                    iso=str(geom.get("id", "")), name=geom["properties"].get("name", ""), d="".join(parts),
-                    cx=round(largest[1], 1), cy=round(largest[2], 1),
+                    iso=str(geom.get("id", "")),
+                    name=geom["properties"].get("name", ""),
+                    d="".join(parts),
+                    cx=round(largest[1], 1),
+                    cy=round(largest[2], 1),
                 )
             )
     return tuple(shapes)
