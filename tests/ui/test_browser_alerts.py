@@ -26,8 +26,8 @@ TEXT = {
 }
 
 
-def _badge(page) -> int:  # type: ignore[no-untyped-def]
-    return int(re.sub(r"\D", "", page.locator("[data-testid=alert-badge]").inner_text()))
+def _badge(p) -> int:  # type: ignore[no-untyped-def]
+    return int(re.sub(r"\D", "", p.locator("[data-testid=alert-badge]").inner_text()))
 
 
 @pytest.mark.parametrize(
