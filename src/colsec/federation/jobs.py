@@ -19,7 +19,7 @@ from colsec.accounts.roles import SYSTEM, Actor
 from colsec.federation.models import Peer
 from colsec.federation.sync import load_peers, sync_peer
 from colsec.jobs import queue
-from colsec.jobs.models import JobStatus
+from colsec.jobs.models import Job, JobStatus
 from colsec.jobs.runner import JobContext
 from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.store.gate import WriteLimits
