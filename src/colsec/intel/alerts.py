@@ -299,27 +299,34 @@ def list_alerts(
     return _render(db, org_id, rows)
 
 
-def count_by_state(db: Session, *, org_id: int) -> dict[str, int]:
-    """How many of the organisation's alerts are in each state (the inbox tabs and the navigation badge)."""
-    counts = dict.fromkeys(STATES, 0)
-    for state, n in db.execute(
-        select(AlertRecipient.state, func.count())
-        .where(AlertRecipient.organisation_id == org_id)
-        .group_by(AlertRecipient.state)
-    ):
-        counts[state] = n
-    return counts
+COUNT_CAP = 1000
 
 
-def new_count(db: Session, *, org_id: int) -> int:
-    """Alerts nobody in the organisation has acknowledged yet (the navigation badge)."""
-    return int(
-        db.execute(
-            select(func.count()).where(
-                AlertRecipient.organisation_id == org_id, AlertRecipient.state == "new"
-            )
-        ).scalar_one()
+def _capped(db: Session, stmt: Any, cap: int) -> int:
+    """Rows of ``stmt`` counted up to ``cap``: an inbox of 100,000 costs what one of ``cap`` does."""
+    return int(db.execute(select(func.count()).select_from(stmt.limit(cap).subquery())).scalar_one())
+
+
+def count_by_state(db: Session, *, org_id: int, cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many of the organisation's alerts are in each state, each counted up to ``cap`` (the tabs)."""
+    return {
+        state: _capped(
+            db,
+            select(AlertRecipient.alert_id).where(
+                AlertRecipient.organisation_id == org_id, AlertRecipient.state == state
+            ),
+            cap,
+        )
+        for state in STATES
+    }
+
+
+def new_count(db: Session, *, org_id: int, cap: int = COUNT_CAP) -> int:
+    """Alerts nobody in the organisation has acknowledged yet, up to ``cap`` (the navigation badge)."""
+    stmt = select(AlertRecipient.alert_id).where(
+        AlertRecipient.organisation_id == org_id, AlertRecipient.state == "new"
     )
+    return _capped(db, stmt, cap)
 
 
 def alert_for(db: Session, *, org_id: int, alert_id: int) -> AlertView:
@@ -343,35 +350,48 @@ def mark_read(db: Session, *, org_id: int, alert_id: int) -> None:
         raise NotFound(f"alert {alert_id} not found")
 
 
-def open_by_asset(db: Session, *, org_id: int) -> dict[int, int]:
-    """Open alerts per asset as the organisation received them (the asset registry's exposure column)."""
-    stmt = (
-        select(Alert.asset_id, func.count())
-        .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
-        .where(
-            AlertRecipient.organisation_id == org_id,
-            AlertRecipient.state.in_(OPEN_STATES),
-            Alert.asset_id.is_not(None),
+def open_by_asset(db: Session, *, org_id: int, asset_ids: Iterable[int], cap: int = 1000) -> dict[int, int]:
+    """Open alerts per asset as the organisation received them, each counted up to ``cap``."""
+    out: dict[int, int] = {}
+    for asset_id in asset_ids:
+        stmt = (
+            select(Alert.id)
+            .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+            .where(
+                Alert.asset_id == asset_id,
+                AlertRecipient.organisation_id == org_id,
+                AlertRecipient.state.in_(OPEN_STATES),
+            )
         )
-        .group_by(Alert.asset_id)
-    )
-    return {int(a): int(n) for a, n in db.execute(stmt).all() if a is not None}
+        out[asset_id] = _capped(db, stmt, cap)
+    return out
 
 
-def open_exposure_by_member(db: Session, *, actor_org_id: int | None, sees_all: bool) -> dict[int, int]:
-    """Open exposure alerts in each member's own inbox, for the map.
+def open_exposure_by_member(
+    db: Session, *, actor_org_id: int | None, sees_all: bool, cap: int = 1000
+) -> dict[int, int]:
+    """Open exposure alerts in each member's own inbox (counted up to ``cap``), for the map.
 
     A member's exposure is its own business: a member sees only its own count; the crisis
     centre and the node operator (``sees_all``, as for the asset registry) see every member's.
     """
-    stmt = (
-        select(AlertRecipient.organisation_id, func.count())
-        .join(Alert, Alert.id == AlertRecipient.alert_id)
-        .where(Alert.kind == "exposure", AlertRecipient.state.in_(OPEN_STATES))
-        .group_by(AlertRecipient.organisation_id)
-    )
-    if not sees_all:
-        if actor_org_id is None:
-            return {}
-        stmt = stmt.where(AlertRecipient.organisation_id == actor_org_id)
-    return {int(o): int(n) for o, n in db.execute(stmt).all()}
+    if sees_all:
+        orgs = list(db.execute(select(Organisation.id).where(Organisation.kind == "member")).scalars())
+    elif actor_org_id is not None:
+        orgs = [actor_org_id]
+    else:
+        return {}
+    out = {}
+    for org in orgs:
+        stmt = (
+            select(AlertRecipient.alert_id)
+            .join(Alert, Alert.id == AlertRecipient.alert_id)
+            .where(
+                AlertRecipient.organisation_id == org,
+                AlertRecipient.state.in_(OPEN_STATES),
+                Alert.kind == "exposure",
+            )
+        )
+        if n := _capped(db, stmt, cap):
+            out[org] = n
+    return out

@@ -147,7 +147,7 @@ class Alert(Base):
     title: Mapped[str] = mapped_column(String(400))
     value_kind: Mapped[str | None] = mapped_column(String(20))
     value: Mapped[str | None] = mapped_column(String(2048))
-    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="SET NULL"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="SET NULL"), index=True)
     cve: Mapped[str | None] = mapped_column(String(30))
     details: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[str] = mapped_column(String(32), index=True)

@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("escalated_at", sa.String(length=32), nullable=True))
     op.create_index("ix_alert_recipient_org_state", "alert_recipient", ["organisation_id", "state"])
     op.create_index("ix_alert_recipient_org_alert", "alert_recipient", ["organisation_id", "alert_id"])
+    op.create_index("ix_alert_asset_id", "alert", ["asset_id"])
     _merge_exposure_duplicates()
 
 
@@ -100,6 +101,7 @@ def _merge_exposure_duplicates() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_alert_asset_id", table_name="alert")
     op.drop_index("ix_alert_recipient_org_alert", table_name="alert_recipient")
     op.drop_index("ix_alert_recipient_org_state", table_name="alert_recipient")
     with op.batch_alter_table("alert_recipient") as batch:

@@ -72,13 +72,16 @@ def inbox_page(
         if org is not None
         else []
     )  # fmt: skip
+    counts = alerts.count_by_state(db, org_id=org) if org is not None else {}
     ctx = {
         "rows": rows,
         "state": state,
         "severity": severity,
         "severities": alerts.SEVERITIES,
         "filters": FILTERS,
-        "counts": alerts.count_by_state(db, org_id=org) if org is not None else {},
+        "counts": counts,
+        "cap": alerts.COUNT_CAP,
+        "alert_badge": counts.get("new"),
         "can_work": inbox.can_work(actor),
         "next_before": rows[-1].id if len(rows) == PAGE else None,
         "last_id": _last_id(db, org) if org is not None else 0,

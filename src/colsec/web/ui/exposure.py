@@ -60,7 +60,9 @@ def assets_page(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     rows = assets.list_assets(db, actor=actor)
     ctx = {
         "rows": [(a, _lists(a)) for a in rows],
-        "open": alerts.open_by_asset(db, org_id=actor.org_id) if actor.org_id is not None else {},
+        "open": alerts.open_by_asset(db, org_id=actor.org_id, asset_ids=[a.id for a in rows])
+        if actor.org_id is not None
+        else {},
         "can_edit": _can_edit(actor),
         "criticalities": list(CRITICALITY),
         "crit_names": CRITICALITY_NAMES,

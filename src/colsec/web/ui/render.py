@@ -141,7 +141,9 @@ def page(
         "csrf_token": sess.csrf,
         "csrf_field": CSRF_FIELD,
         "nav": nav_items(actor),
-        "alert_badge": _alert_badge(request, actor),
+        "alert_badge": context["alert_badge"]
+        if context and "alert_badge" in context
+        else _alert_badge(request, actor),
         "path": request.url.path,
         "node_name": settings.node_name,
         "hx": request.headers.get("hx-request") == "true",
