@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -105,7 +105,7 @@ def open_procedure(
     g = get_group(db, actor, group_id)
     require_officer(g, actor, doing="open written procedures")
     at = now or clock()
-    deadline = aware(data.deadline)
+    deadline = aware(data.deadline).astimezone(UTC)
     if deadline <= at:
         raise InvalidInput("the deadline must be in the future")
     orgs = member_org_ids(db, g.id)

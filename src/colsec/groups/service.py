@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -225,7 +225,7 @@ def delegate(db: Session, *, actor: Actor, group_id: int, data: DelegationIn) ->
     ).first()
     if is_deputy is None:
         raise InvalidInput(f"{data.deputy!r} is not a deputy of your organisation in {g.code}")
-    starts, ends = aware(data.starts_at), aware(data.ends_at)
+    starts, ends = aware(data.starts_at).astimezone(UTC), aware(data.ends_at).astimezone(UTC)
     if ends <= starts:
         raise InvalidInput("the delegation ends before it starts")
     d = Delegation(group_id=g.id, organisation_id=actor.org_id, deputy_user_id=deputy.id, starts_at=starts,
@@ -265,7 +265,8 @@ def create_meeting(
     g = get_group(db, actor, group_id)
     require_officer(g, actor, doing="plan meetings")
     zone = _zone(data.tz)
-    starts = data.starts_at if data.starts_at.tzinfo else data.starts_at.replace(tzinfo=zone)
+    # naive times are the meeting's local time; stored in UTC (SQLite keeps no offset)
+    starts = (data.starts_at if data.starts_at.tzinfo else data.starts_at.replace(tzinfo=zone)).astimezone(UTC)
     if starts <= (now or clock()):
         raise InvalidInput("the meeting must start in the future")
     m = Meeting(group_id=g.id, title=data.title, starts_at=starts, tz=data.tz, duration_minutes=data.duration_minutes,
@@ -414,7 +415,7 @@ def draft_minutes(
         minutes_ru = "\n".join(
             [f"Протокол заседания {g.code} «{m.title}»", *[f"{a.position}. {a.title}" for a in agenda]]
         )
-    until = aware(comments_until) if comments_until else at + timedelta(days=7)
+    until = aware(comments_until).astimezone(UTC) if comments_until else at + timedelta(days=7)
     _move_meeting(
         db, m, "minutes_draft", at, minutes_en=minutes_en, minutes_ru=minutes_ru, comments_until=until
     )
