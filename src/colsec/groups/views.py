@@ -129,11 +129,13 @@ def decisions_csv(db: Session, *, actor: Actor, group_id: int | None = None, q: 
 
 def decisions_pdf(db: Session, *, actor: Actor, group_id: int) -> bytes:
     """The register of one group as PDF (WeasyPrint), both languages side by side; data is escaped."""
+    import warnings
     from html import escape
 
-    from weasyprint import HTML
-
     g = get_group(db, actor, group_id)
+    with warnings.catch_warnings():  # WeasyPrint warns about optional system libraries on import
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from weasyprint import HTML
     rows = _rows(search_decisions(db, actor=actor, group_id=g.id, limit=1000))
     body = "".join(
         f"<tr><td>{escape(r['number'])}</td><td>{escape(r['adopted_on'])}</td><td>{escape(r['how'])}</td>"
