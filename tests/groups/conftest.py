@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
 from colsec.accounts import service as accounts
 from colsec.accounts.models import Organisation, User
 from colsec.accounts.roles import SYSTEM, Actor, Role
@@ -53,7 +54,9 @@ def quick_account(database: Database) -> Callable[..., Person]:
         with database.unit_of_work() as s:
             o = s.query(Organisation).filter_by(short_name=org).one_or_none()
             if o is None:
-                o = accounts.create_organisation(s, actor=SYSTEM, name=f"{org} agency", short_name=org, kind=kind)
+                o = accounts.create_organisation(
+                    s, actor=SYSTEM, name=f"{org} agency", short_name=org, kind=kind
+                )
             u = accounts.create_user(s, actor=SYSTEM, username=f"{org.lower()}-{role.value}-{n['i']}", password=None,
                                      role=role, org=o, email=f"{org.lower()}-{role.value}-{n['i']}@example.org")  # fmt: skip
             token = accounts.create_token(s, actor=SYSTEM, user=u)

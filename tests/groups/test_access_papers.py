@@ -31,8 +31,15 @@ def _upload(client: TestClient, c: Committee, who: object, name: str, content: b
                        data={"title": "Threat landscape", "language": "en", **form}, files={"file": (name, content)})  # fmt: skip
 
 
-def test_non_members_see_no_group_paper_or_decision(client: TestClient, database: Database, committee: Committee) -> None:
-    number = _decision(database, committee, "Share phishing indicators within 24 hours.", "Обмен индикаторами в течение 24 часов.")
+def test_non_members_see_no_group_paper_or_decision(
+    client: TestClient, database: Database, committee: Committee
+) -> None:
+    number = _decision(
+        database,
+        committee,
+        "Share phishing indicators within 24 hours.",
+        "Обмен индикаторами в течение 24 часов.",
+    )
     r = _upload(client, committee, committee.reps["NM"], "landscape.pdf", PDF)
     assert r.status_code == 201, r.text  # type: ignore[attr-defined]
     paper = r.json()  # type: ignore[attr-defined]
@@ -60,8 +67,16 @@ def test_red_paper_is_visible_only_to_named_organisations(client: TestClient, co
     assert r.status_code == 201, r.text  # type: ignore[attr-defined]
     pid = r.json()["id"]  # type: ignore[attr-defined]
     for org, status in (("NM", 200), ("EV", 200), ("SD", 200), ("WH", 404), ("TL", 404)):
-        assert client.get(f"/api/v1/groups/papers/{pid}", headers=committee.reps[org].headers).status_code == status, org
-        assert client.get(f"/api/v1/groups/papers/{pid}/versions/1/file", headers=committee.reps[org].headers).status_code == status
+        assert (
+            client.get(f"/api/v1/groups/papers/{pid}", headers=committee.reps[org].headers).status_code
+            == status
+        ), org
+        assert (
+            client.get(
+                f"/api/v1/groups/papers/{pid}/versions/1/file", headers=committee.reps[org].headers
+            ).status_code
+            == status
+        )
     assert client.get(f"/api/v1/groups/papers/{pid}", headers=committee.observer.headers).status_code == 404
     page = client.get(f"/api/v1/groups/{committee.group_id}", headers=committee.reps["WH"].headers).json()
     assert page["papers"] == []  # not even its title
@@ -77,7 +92,11 @@ def test_paper_versions_hash_size_and_type(client: TestClient, committee: Commit
     assert r.status_code == 201, r.text  # type: ignore[attr-defined]
     p = r.json()  # type: ignore[attr-defined]
     assert p["tlp"] == 2 and p["versions"][0]["sha256"] == hashlib.sha256("Заметки\n".encode()).hexdigest()
-    v2 = client.post(f"/api/v1/groups/papers/{p['id']}/versions", headers=nm.headers, files={"file": ("notes.txt", b"v2\n")})
+    v2 = client.post(
+        f"/api/v1/groups/papers/{p['id']}/versions",
+        headers=nm.headers,
+        files={"file": ("notes.txt", b"v2\n")},
+    )
     assert v2.status_code == 201 and v2.json()["version"] == 2
     other = client.post(f"/api/v1/groups/papers/{p['id']}/versions", headers=committee.reps["EV"].headers,
                         files={"file": ("notes.txt", b"hijack\n")})  # fmt: skip
@@ -85,13 +104,19 @@ def test_paper_versions_hash_size_and_type(client: TestClient, committee: Commit
     f = client.get(f"/api/v1/groups/papers/{p['id']}/versions/2/file", headers=committee.reps["KR"].headers)
     assert f.content == b"v2\n" and f.headers["x-content-sha256"] == hashlib.sha256(b"v2\n").hexdigest()
     # a .pdf that is not a PDF, an unknown type, binary "text", an empty file
-    for name, content in (("fake.pdf", b"MZ\x90\x00"), ("tool.exe", b"MZ"), ("x.txt", b"a\0b"), ("e.pdf", b"")):
+    for name, content in (
+        ("fake.pdf", b"MZ\x90\x00"),
+        ("tool.exe", b"MZ"),
+        ("x.txt", b"a\0b"),
+        ("e.pdf", b""),
+    ):
         r = _upload(client, committee, nm, name, content)
         assert r.status_code in (415, 422), (name, r.status_code)  # type: ignore[attr-defined]
         assert name in r.json()["detail"]  # type: ignore[attr-defined]
     # the size limit
-    from colsec.errors import TooLarge
     import pytest
+
+    from colsec.errors import TooLarge
 
     with pytest.raises(TooLarge, match="limit"):
         service._check_file("big.pdf", PDF + b"0" * 100, max_bytes=64)
@@ -99,7 +124,7 @@ def test_paper_versions_hash_size_and_type(client: TestClient, committee: Commit
 
 
 def test_register_export_csv_and_pdf(client: TestClient, database: Database, committee: Committee) -> None:
-    n1 = _decision(database, committee, "=HYPERLINK(\"http://x\") is not a formula", "Первое решение")
+    n1 = _decision(database, committee, '=HYPERLINK("http://x") is not a formula', "Первое решение")
     n2 = _decision(database, committee, "Second decision", "Второе решение")
     assert (n1[-3:], n2[-3:]) == ("001", "002")
     h = committee.reps["SD"].headers
@@ -111,8 +136,14 @@ def test_register_export_csv_and_pdf(client: TestClient, database: Database, com
 
 
 def test_group_creation_over_the_api(client: TestClient, committee: Committee) -> None:
-    body = {"code": "EG1", "name_en": "Expert group", "name_ru": "Экспертная группа", "kind": "expert_group",
-            "parent_id": committee.group_id, "members": [{"organisation": "NM"}, {"organisation": "KR", "kind": "observer"}]}
+    body = {
+        "code": "EG1",
+        "name_en": "Expert group",
+        "name_ru": "Экспертная группа",
+        "kind": "expert_group",
+        "parent_id": committee.group_id,
+        "members": [{"organisation": "NM"}, {"organisation": "KR", "kind": "observer"}],
+    }
     assert client.post("/api/v1/groups", headers=committee.reps["NM"].headers, json=body).status_code == 403
     r = client.post("/api/v1/groups", headers=committee.coordinator.headers, json=body)
     assert r.status_code == 201, r.text
@@ -120,5 +151,10 @@ def test_group_creation_over_the_api(client: TestClient, committee: Committee) -
     bad = {**body, "code": "EG2", "members": [{"organisation": "NOPE"}]}
     r = client.post("/api/v1/groups", headers=committee.coordinator.headers, json=bad)
     assert r.status_code == 422 and "NOPE" in r.json()["detail"]
-    assert client.get("/api/v1/groups", headers=committee.coordinator.headers).json() == []  # not a member of either
-    assert [g["code"] for g in client.get("/api/v1/groups", headers=committee.reps["NM"].headers).json()] == ["EG1", "WG3"]
+    assert (
+        client.get("/api/v1/groups", headers=committee.coordinator.headers).json() == []
+    )  # not a member of either
+    assert [g["code"] for g in client.get("/api/v1/groups", headers=committee.reps["NM"].headers).json()] == [
+        "EG1",
+        "WG3",
+    ]

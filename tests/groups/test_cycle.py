@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 from sqlalchemy import select
 
+from colsec.accounts.roles import SYSTEM
 from colsec.crisis.models import Notification
 from colsec.db import Database
 from colsec.groups.jobs import SWEEP_KIND
 from colsec.jobs import queue
-from colsec.accounts.roles import SYSTEM
 from colsec.settings import Settings
 
 from .conftest import MEMBERS, Committee
@@ -47,7 +47,9 @@ def smtp() -> Iterator[tuple[_Inbox, int]]:
 
 
 @pytest.fixture
-def mail_app(database: Database, tmp_path: Path, smtp: tuple[_Inbox, int]) -> Iterator[tuple[TestClient, Any]]:
+def mail_app(
+    database: Database, tmp_path: Path, smtp: tuple[_Inbox, int]
+) -> Iterator[tuple[TestClient, Any]]:
     from colsec.web.app import create_app
 
     settings = Settings(
@@ -90,7 +92,9 @@ def test_full_cycle_six_organisations(
     inbox, _ = smtp
     gid = committee.group_id
     sec, chair = committee.secretary.headers, committee.chair.headers
-    starts = (datetime.now(UTC) + timedelta(days=10)).replace(hour=10, minute=0, second=0, microsecond=0, tzinfo=None)
+    starts = (datetime.now(UTC) + timedelta(days=10)).replace(
+        hour=10, minute=0, second=0, microsecond=0, tzinfo=None
+    )
 
     # a meeting in Vienna time with its agenda; invitations go to the group's mailing list with an .ics
     m = _ok(client.post(f"/api/v1/groups/{gid}/meetings", headers=sec, json={
@@ -119,15 +123,33 @@ def test_full_cycle_six_organisations(
     assert held["status"] == "held" and held["quorum_reached"] is True
     d = _ok(client.post(f"/api/v1/groups/meetings/{m['id']}/decisions", headers=sec,
                         json={"text_en": "The exchange guideline is adopted.", "text_ru": "Руководство по обмену принято."}), 201)  # fmt: skip
-    assert d["number"] == f"WG3-{datetime.now(UTC).year}-001" and d["how"] == "meeting" and "TL" not in d["positions"]
+    assert (
+        d["number"] == f"WG3-{datetime.now(UTC).year}-001"
+        and d["how"] == "meeting"
+        and "TL" not in d["positions"]
+    )
 
     # minutes: drafted by the secretary (not the chair), approved by the chair (not the secretary), then frozen
-    assert client.post(f"/api/v1/groups/meetings/{m['id']}/minutes", headers=chair, json={}).status_code == 403
+    assert (
+        client.post(f"/api/v1/groups/meetings/{m['id']}/minutes", headers=chair, json={}).status_code == 403
+    )
     mins = _ok(client.post(f"/api/v1/groups/meetings/{m['id']}/minutes", headers=sec, json={}))
-    assert mins["status"] == "minutes_draft" and "Exchange guideline" in mins["minutes_en"] and "Протокол" in mins["minutes_ru"]
+    assert (
+        mins["status"] == "minutes_draft"
+        and "Exchange guideline" in mins["minutes_en"]
+        and "Протокол" in mins["minutes_ru"]
+    )
     assert client.post(f"/api/v1/groups/meetings/{m['id']}/minutes/approve", headers=sec).status_code == 403
-    assert _ok(client.post(f"/api/v1/groups/meetings/{m['id']}/minutes/approve", headers=chair))["status"] == "minutes_approved"
-    assert client.post(f"/api/v1/groups/meetings/{m['id']}/minutes", headers=sec, json={"minutes_en": "rewrite"}).status_code == 409
+    assert (
+        _ok(client.post(f"/api/v1/groups/meetings/{m['id']}/minutes/approve", headers=chair))["status"]
+        == "minutes_approved"
+    )
+    assert (
+        client.post(
+            f"/api/v1/groups/meetings/{m['id']}/minutes", headers=sec, json={"minutes_en": "rewrite"}
+        ).status_code
+        == 409
+    )
 
     # action items from the decision: reminded before due, escalated to the chair when overdue
     due = date.today() + timedelta(days=20)
@@ -148,34 +170,73 @@ def test_full_cycle_six_organisations(
     assert _sweep(database, app, noon + timedelta(days=1))["actions_escalated"] == 1
     _deliver(app)
     assert [msg["To"] for msg in inbox.messages] == [committee.chair.user.email]
-    assert "overdue" in inbox.messages[0]["Subject"] and "Publish the guideline" in inbox.messages[0].get_payload(decode=True).decode()
+    assert (
+        "overdue" in inbox.messages[0]["Subject"]
+        and "Publish the guideline" in inbox.messages[0].get_payload(decode=True).decode()
+    )
     with database.unit_of_work(write=False) as s:
-        kinds = set(s.execute(select(Notification.kind).where(Notification.user_id == committee.chair.user.id)).scalars())
+        kinds = set(
+            s.execute(
+                select(Notification.kind).where(Notification.user_id == committee.chair.user.id)
+            ).scalars()
+        )
         assert "groups.action.overdue" in kinds
 
     # the open item joins the next meeting's agenda by itself
     m2 = _ok(client.post(f"/api/v1/groups/{gid}/meetings", headers=sec, json={
         "title": "Autumn plenary", "starts_at": (starts + timedelta(days=90)).isoformat(), "tz": "Europe/Vienna"}), 201)  # fmt: skip
-    agenda = _ok(client.get(f"/api/v1/groups/meetings/{m2['id']}", headers=committee.reps["TL"].headers))["agenda"]
+    agenda = _ok(client.get(f"/api/v1/groups/meetings/{m2['id']}", headers=committee.reps["TL"].headers))[
+        "agenda"
+    ]
     assert [i["action_item_id"] for i in agenda] == [a["id"]]
 
     # owner moves it, the chair verifies; a member of another organisation cannot move it
-    assert client.post(f"/api/v1/groups/actions/{a['id']}/in_progress", headers=committee.reps["EV"].headers).status_code == 403
-    assert _ok(client.post(f"/api/v1/groups/actions/{a['id']}/in_progress", headers=committee.reps["NM"].headers))["status"] == "in_progress"
-    assert _ok(client.post(f"/api/v1/groups/actions/{a['id']}/done", headers=committee.reps["NM"].headers))["status"] == "done"
-    assert client.post(f"/api/v1/groups/actions/{a['id']}/verified", headers=committee.reps["NM"].headers).status_code == 403
-    assert _ok(client.post(f"/api/v1/groups/actions/{a['id']}/verified", headers=chair))["status"] == "verified"
+    assert (
+        client.post(
+            f"/api/v1/groups/actions/{a['id']}/in_progress", headers=committee.reps["EV"].headers
+        ).status_code
+        == 403
+    )
+    assert (
+        _ok(
+            client.post(f"/api/v1/groups/actions/{a['id']}/in_progress", headers=committee.reps["NM"].headers)
+        )["status"]
+        == "in_progress"
+    )
+    assert (
+        _ok(client.post(f"/api/v1/groups/actions/{a['id']}/done", headers=committee.reps["NM"].headers))[
+            "status"
+        ]
+        == "done"
+    )
+    assert (
+        client.post(
+            f"/api/v1/groups/actions/{a['id']}/verified", headers=committee.reps["NM"].headers
+        ).status_code
+        == 403
+    )
+    assert (
+        _ok(client.post(f"/api/v1/groups/actions/{a['id']}/verified", headers=chair))["status"] == "verified"
+    )
 
 
-def test_a_meeting_without_quorum_decides_nothing(mail_app: tuple[TestClient, Any], committee: Committee) -> None:
+def test_a_meeting_without_quorum_decides_nothing(
+    mail_app: tuple[TestClient, Any], committee: Committee
+) -> None:
     client, _ = mail_app
     sec = committee.secretary.headers
     starts = datetime.now(UTC) + timedelta(days=3)
     m = _ok(client.post(f"/api/v1/groups/{committee.group_id}/meetings", headers=sec,
                         json={"title": "Thin", "starts_at": starts.isoformat(), "tz": "UTC"}), 201)  # fmt: skip
-    held = _ok(client.post(f"/api/v1/groups/meetings/{m['id']}/held", headers=sec, json={"present": ["NM", "EV", "OBS"]}))
+    held = _ok(
+        client.post(
+            f"/api/v1/groups/meetings/{m['id']}/held", headers=sec, json={"present": ["NM", "EV", "OBS"]}
+        )
+    )
     assert held["quorum_reached"] is False  # 2 of 6 voting members; the observer does not count
-    r = client.post(f"/api/v1/groups/meetings/{m['id']}/decisions", headers=sec, json={"text_en": "x", "text_ru": "x"})
+    r = client.post(
+        f"/api/v1/groups/meetings/{m['id']}/decisions", headers=sec, json={"text_en": "x", "text_ru": "x"}
+    )
     assert r.status_code == 422 and "quorum" in r.json()["detail"]
     r = client.post(f"/api/v1/groups/{committee.group_id}/meetings", headers=sec,
                     json={"title": "Bad tz", "starts_at": starts.isoformat(), "tz": "Mars/Olympus"})  # fmt: skip

@@ -20,7 +20,9 @@ from .conftest import Committee
 
 def _crisis(database: Database, c: Committee, status: str) -> int:
     with database.unit_of_work() as s:
-        crisis = Crisis(title=f"Ransomware wave ({status})", lead_username=c.coordinator.user.username, status=status)
+        crisis = Crisis(
+            title=f"Ransomware wave ({status})", lead_username=c.coordinator.user.username, status=status
+        )
         s.add(crisis)
         s.flush()
         return crisis.id
@@ -38,19 +40,35 @@ def test_lesson_becomes_action_item_and_verification_implements_it(
     body = {"lesson_id": lesson_id, "owner_organisation": "SD", "due_on": date(2027, 6, 1).isoformat()}
     assert client.post(f"/api/v1/groups/{committee.group_id}/actions/from-lesson", headers=committee.reps["SD"].headers,
                        json=body).status_code == 403  # fmt: skip
-    r = client.post(f"/api/v1/groups/{committee.group_id}/actions/from-lesson", headers=committee.chair.headers, json=body)
+    r = client.post(
+        f"/api/v1/groups/{committee.group_id}/actions/from-lesson", headers=committee.chair.headers, json=body
+    )
     assert r.status_code == 201, r.text
     action = r.json()
-    assert action["source"] == "lesson" and action["lesson_id"] == lesson_id and "common IOC format" in action["title"]
+    assert (
+        action["source"] == "lesson"
+        and action["lesson_id"] == lesson_id
+        and "common IOC format" in action["title"]
+    )
     assert client.post(f"/api/v1/groups/{committee.group_id}/actions/from-lesson", headers=committee.chair.headers,
                        json=body).status_code == 409  # fmt: skip
 
     sd = committee.reps["SD"].headers
-    assert client.post(f"/api/v1/groups/actions/{action['id']}/verified", headers=committee.chair.headers).status_code == 409
+    assert (
+        client.post(
+            f"/api/v1/groups/actions/{action['id']}/verified", headers=committee.chair.headers
+        ).status_code
+        == 409
+    )
     assert client.post(f"/api/v1/groups/actions/{action['id']}/done", headers=sd).status_code == 200
     with database.unit_of_work(write=False) as s:
         assert s.get(Lesson, lesson_id).status == "recorded"  # type: ignore[union-attr]
-    assert client.post(f"/api/v1/groups/actions/{action['id']}/verified", headers=committee.chair.headers).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/groups/actions/{action['id']}/verified", headers=committee.chair.headers
+        ).status_code
+        == 200
+    )
     with database.unit_of_work(write=False) as s:
         les = s.get(Lesson, lesson_id)
         assert les is not None and les.status == "implemented" and les.implemented_at is not None
@@ -61,7 +79,11 @@ def test_lesson_becomes_action_item_and_verification_implements_it(
 def test_only_lessons_of_closed_crises(database: Database, committee: Committee) -> None:
     running = _crisis(database, committee, "active")
     with database.unit_of_work() as s:
-        s.add(Lesson(crisis_id=running, kind="failed", text="early note", author="x", created_at=datetime.now(UTC)))
+        s.add(
+            Lesson(
+                crisis_id=running, kind="failed", text="early note", author="x", created_at=datetime.now(UTC)
+            )
+        )
         s.flush()
         lid = s.query(Lesson.id).filter_by(crisis_id=running).scalar()
     with database.unit_of_work() as s, pytest.raises(InvalidInput, match="closed crises"):

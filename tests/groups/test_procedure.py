@@ -31,7 +31,9 @@ def _open(database: Database, c: Committee, rule: ProcedureRule, quorum: int | N
         return p.id
 
 
-def _answer(database: Database, c: Committee, org: str, stance: Stance, at: datetime, *, deputy: bool = False) -> None:
+def _answer(
+    database: Database, c: Committee, org: str, stance: Stance, at: datetime, *, deputy: bool = False
+) -> None:
     who = c.deputies[org] if deputy else c.reps[org]
     with database.unit_of_work() as s:
         procedure.answer(s, actor=who.actor, procedure_id=pid_of(s), data=AnswerIn(stance=stance), now=at)
@@ -114,9 +116,13 @@ def test_missing_quorum_gives_no_decision(database: Database, committee: Committ
 def test_observers_cannot_vote_and_outsiders_see_nothing(database: Database, committee: Committee) -> None:
     pid = _open(database, committee, ProcedureRule.CONSENSUS)
     with database.unit_of_work() as s, pytest.raises(Forbidden, match="observers"):
-        procedure.answer(s, actor=committee.observer.actor, procedure_id=pid, data=AnswerIn(stance=Stance.AGREE), now=T0)
+        procedure.answer(
+            s, actor=committee.observer.actor, procedure_id=pid, data=AnswerIn(stance=Stance.AGREE), now=T0
+        )
     with database.unit_of_work() as s, pytest.raises(NotFound):
-        procedure.answer(s, actor=committee.outsider.actor, procedure_id=pid, data=AnswerIn(stance=Stance.AGREE), now=T0)
+        procedure.answer(
+            s, actor=committee.outsider.actor, procedure_id=pid, data=AnswerIn(stance=Stance.AGREE), now=T0
+        )
     with database.unit_of_work(write=False) as s, pytest.raises(NotFound):
         procedure.get_procedure(s, actor=committee.outsider.actor, procedure_id=pid)
 
@@ -124,7 +130,9 @@ def test_observers_cannot_vote_and_outsiders_see_nothing(database: Database, com
 def test_consensus_all_agree_closes_early_and_registers(database: Database, committee: Committee) -> None:
     pid = _open(database, committee, ProcedureRule.CONSENSUS)
     for i, m in enumerate(MEMBERS):
-        _answer(database, committee, m, Stance.ABSTAIN if m == "TL" else Stance.AGREE, T0 + timedelta(hours=i + 1))
+        _answer(
+            database, committee, m, Stance.ABSTAIN if m == "TL" else Stance.AGREE, T0 + timedelta(hours=i + 1)
+        )
     status, outcome, number = _state(database, pid)
     assert (status, outcome) == ("closed", "approved") and number == "WG3-2027-001"
     with database.unit_of_work(write=False) as s:
@@ -143,7 +151,9 @@ def test_consensus_all_agree_closes_early_and_registers(database: Database, comm
         (4, 2, 0, False, Outcome.APPROVED),  # everybody answered
     ],
 )
-def test_qualified_majority(agree: int, obj: int, abstain: int, deadline: bool, expected: Outcome | None) -> None:
+def test_qualified_majority(
+    agree: int, obj: int, abstain: int, deadline: bool, expected: Outcome | None
+) -> None:
     t = Tally(eligible=6, quorum=4, agree=agree, object=obj, abstain=abstain)
     v = procedure.decide_procedure(ProcedureRule.QUALIFIED, t, deadline_passed=deadline)
     assert v.outcome == expected
@@ -152,5 +162,7 @@ def test_qualified_majority(agree: int, obj: int, abstain: int, deadline: bool, 
 
 def test_qualified_majority_closes_early_when_certain() -> None:
     # 5 of 6 agree: one remaining objection leaves 5/6 >= 2/3
-    v = procedure.decide_procedure(ProcedureRule.QUALIFIED, Tally(eligible=6, quorum=4, agree=5), deadline_passed=False)
+    v = procedure.decide_procedure(
+        ProcedureRule.QUALIFIED, Tally(eligible=6, quorum=4, agree=5), deadline_passed=False
+    )
     assert v.final and v.outcome is Outcome.APPROVED

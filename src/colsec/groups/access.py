@@ -7,6 +7,8 @@ operator: anyone else gets ``NotFound``, never ``Forbidden``, so existence does 
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
@@ -26,11 +28,11 @@ __all__ = [
 ]
 
 
-def visible_group_ids(actor: Actor) -> Select[tuple[int]]:
+def visible_group_ids(actor: Actor) -> Select[Any]:
     """The ids of the groups ``actor`` may see, as a subquery-able select."""
     if actor.is_operator:
         return select(Group.id)
-    conds = []
+    conds: list[Any] = []
     if actor.org_id is not None:
         conds.append(Group.id.in_(select(Member.group_id).where(Member.organisation_id == actor.org_id)))
     if actor.user_id is not None:

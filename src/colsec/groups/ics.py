@@ -46,4 +46,5 @@ def invitation(
         ev.add("attendee", who, encode=False)
     cal.add_component(ev)
     cal.add_missing_timezones()
-    return cal.to_ical().decode()
+    ical: bytes = cal.to_ical()
+    return ical.decode()

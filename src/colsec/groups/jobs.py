@@ -75,16 +75,17 @@ def remind_actions(db: Session, *, now: datetime | None = None) -> tuple[int, in
         return 0, 0
     groups = {g.id: g for g in db.execute(select(Group).where(Group.id.in_(group_ids))).scalars()}
     reps: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for gid, org, uid in db.execute(
+    for rep_gid, rep_org, rep_user in db.execute(
         select(Person.group_id, Person.organisation_id, Person.user_id).where(
             Person.group_id.in_(group_ids), Person.function == "representative"
         )
     ):
-        reps[(gid, org)].append(uid)
+        reps[(rep_gid, rep_org)].append(rep_user)
     names = dict(db.execute(select(Organisation.id, Organisation.short_name)).all())
     per_user: dict[int, list[str]] = defaultdict(list)
     for aid, gid, org, uid, title, due in soon:
-        for u in [uid] if uid is not None else reps.get((gid, org), []):
+        owners: list[int] = [uid] if uid is not None else reps.get((gid, org), [])
+        for u in owners:
             per_user[u].append(f"[{groups[gid].code}] #{aid} due {due}: {title}")
     for u, lines in per_user.items():
         notices.notify(db, kind="groups.action.reminder", subject=f"{len(lines)} action item(s) due soon",

@@ -266,7 +266,9 @@ def create_meeting(
     require_officer(g, actor, doing="plan meetings")
     zone = _zone(data.tz)
     # naive times are the meeting's local time; stored in UTC (SQLite keeps no offset)
-    starts = (data.starts_at if data.starts_at.tzinfo else data.starts_at.replace(tzinfo=zone)).astimezone(UTC)
+    starts = (data.starts_at if data.starts_at.tzinfo else data.starts_at.replace(tzinfo=zone)).astimezone(
+        UTC
+    )
     if starts <= (now or clock()):
         raise InvalidInput("the meeting must start in the future")
     m = Meeting(group_id=g.id, title=data.title, starts_at=starts, tz=data.tz, duration_minutes=data.duration_minutes,
@@ -305,7 +307,7 @@ def _carry(db: Session, m: Meeting, a: ActionItem) -> None:
     ).first()
     if present is None:
         add_agenda_item(db, meeting=m, action_item_id=a.id,
-                        data=AgendaIn(title=f"Action item #{a.id}: {a.title}"[:300],
+                        data=AgendaIn(title=f"Action item #{a.id}: {a.title}"[:300], presenter="",
                                       decision_sought=f"status: {a.status}, due {a.due_on.isoformat()}"))  # fmt: skip
 
 
