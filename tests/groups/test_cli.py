@@ -32,7 +32,9 @@ def test_group_commands(tmp_path: Path, database: Database, committee: Committee
     good.write_text(json.dumps({"code": "EG5", "name_en": "Expert group 5", "name_ru": "Экспертная группа 5",
                                 "members": [{"organisation": "NM"}, {"organisation": "EV"}]}))  # fmt: skip
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"code": "EG6", "name_en": "x", "name_ru": "x", "members": [{"organisation": "NOPE"}]}))
+    bad.write_text(
+        json.dumps({"code": "EG6", "name_en": "x", "name_ru": "x", "members": [{"organisation": "NOPE"}]})
+    )
     code, out = run("create", str(good))
     assert code == 0 and "EG5 created" in out, out
     code, out = run("create", str(bad))

@@ -47,7 +47,9 @@ def test_role_aware_group_page(app: Any, database: Database, committee: Committe
             accounts.set_password(s, actor=SYSTEM, user=s.get(User, p.user.id), password=PASSWORD)  # type: ignore[arg-type]
         m = service.create_meeting(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
                                    data=MeetingIn(title="Plenary", starts_at=t0 + timedelta(days=1), tz="Asia/Almaty"))  # fmt: skip
-        service.hold_meeting(s, actor=c.secretary.actor, meeting_id=m.id, present=["NM", "EV", "SD", "WH"], now=t0)
+        service.hold_meeting(
+            s, actor=c.secretary.actor, meeting_id=m.id, present=["NM", "EV", "SD", "WH"], now=t0
+        )
         service.draft_minutes(s, actor=c.secretary.actor, meeting_id=m.id, now=t0)
         procedure.open_procedure(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
                                  data=ProcedureIn(question="Adopt the glossary?", text_en="Adopted.", text_ru="Принято.",
@@ -81,10 +83,18 @@ def test_role_aware_group_page(app: Any, database: Database, committee: Committe
     assert "WG3" not in out.get("/groups").text
 
     # forms: NM objects (silence broken), the chair verifies EV's item; EV cannot verify its own
-    r = nm_client.post("/groups/procedures/1/answer", data={"csrf_token": _csrf(nm), "stance": "object"}, follow_redirects=False)
+    r = nm_client.post(
+        "/groups/procedures/1/answer",
+        data={"csrf_token": _csrf(nm), "stance": "object"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert "Your organisation has answered." in nm_client.get(url).text
-    r = chair_client.post(f"/groups/actions/{a2_id}/move", data={"csrf_token": _csrf(chair), "to": "verified"}, follow_redirects=False)
+    r = chair_client.post(
+        f"/groups/actions/{a2_id}/move",
+        data={"csrf_token": _csrf(chair), "to": "verified"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     r = nm_client.post(f"/groups/actions/{a2_id}/move", data={"csrf_token": _csrf(nm), "to": "open"})
     assert r.status_code == 403  # only the chair reopens

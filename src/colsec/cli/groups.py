@@ -10,15 +10,17 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from colsec.cli.common import console, fail, get_node, open_session, resolve_actor
+from colsec.errors import ColsecError
 from colsec.groups import service, views
 from colsec.groups.jobs import sweep
 from colsec.groups.schemas import GroupIn
-from colsec.errors import ColsecError
 from colsec.jsonutil import load_file
 
 __all__ = ["register"]
 
-group_app = typer.Typer(help="Working groups: members, decisions register, action items.", no_args_is_help=True)
+group_app = typer.Typer(
+    help="Working groups: members, decisions register, action items.", no_args_is_help=True
+)
 AsUser = Annotated[str | None, typer.Option("--as", help="Act as this user (default: the node operator)")]
 
 
@@ -38,7 +40,9 @@ def list_cmd(as_user: AsUser = None) -> None:
 
 @group_app.command("create")
 def create_cmd(
-    file: Annotated[Path, typer.Argument(help="JSON file: code, name_en, name_ru, members, chair, secretary ...")],
+    file: Annotated[
+        Path, typer.Argument(help="JSON file: code, name_en, name_ru, members, chair, secretary ...")
+    ],
     as_user: AsUser = None,
 ) -> None:
     """Create a group from a JSON description (as a crisis-centre coordinator, or the node operator)."""
@@ -58,7 +62,9 @@ def create_cmd(
 def decisions_cmd(
     query: Annotated[str, typer.Argument(help="Text or number to look for")] = "",
     group_id: Annotated[int | None, typer.Option("--group", help="Only this group")] = None,
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Write the matches as CSV to this file")] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Write the matches as CSV to this file")
+    ] = None,
     as_user: AsUser = None,
 ) -> None:
     """Search the decisions register (number, English or Russian text)."""

@@ -46,7 +46,9 @@ def _voice(db: Session, actor: Actor, group_id: int, my_kind: str | None) -> boo
     """May this person answer written procedures for their organisation right now?"""
     if my_kind != "member" or actor.user_id is None:
         return False
-    fn = db.execute(select(Person.function).where(Person.group_id == group_id, Person.user_id == actor.user_id)).scalar()
+    fn = db.execute(
+        select(Person.function).where(Person.group_id == group_id, Person.user_id == actor.user_id)
+    ).scalar()
     if fn == "representative":
         return True
     at = now()
@@ -60,7 +62,10 @@ def _voice(db: Session, actor: Actor, group_id: int, my_kind: str | None) -> boo
 def group_page(request: Request, db: DbDep, actor: PageActor, group_id: IdPath) -> HTMLResponse:
     pg = views.group_page(db, actor=actor, group_id=group_id)
     lang = language_of(request, actor)
-    local = {m.id: format_datetime(aware(m.starts_at), "medium", tzinfo=ZoneInfo(m.tz), locale=lang) for m in pg.meetings}
+    local = {
+        m.id: format_datetime(aware(m.starts_at), "medium", tzinfo=ZoneInfo(m.tz), locale=lang)
+        for m in pg.meetings
+    }
     answered: set[int] = set()
     if actor.org_id is not None and pg.procedures:
         answered = set(db.execute(select(ProcedureAnswer.procedure_id).where(
@@ -110,5 +115,3 @@ async def draft_minutes(request: Request, db: WriteDb, actor: FormActor, meeting
 async def approve_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
     m = service.approve_minutes(db, actor=actor, meeting_id=meeting_id)
     return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
-
-
