@@ -59,8 +59,8 @@ class _In(BaseModel):
 
 class MemberIn(_In):
     organisation: str = Field(min_length=1, max_length=40, description="organisation short name")
-    kind: str = Field("member", pattern="^(member|observer)$")
-    representative: str | None = Field(None, max_length=80, description="username")
+    kind: str = Field(default="member", pattern="^(member|observer)$")
+    representative: str | None = Field(default=None, max_length=80, description="username")
     deputies: list[str] = Field(default_factory=list, max_length=10)
 
 
@@ -68,15 +68,15 @@ class GroupIn(_In):
     code: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9-]+$")
     name_en: str = Text200
     name_ru: str = Text200
-    mandate_en: str = Field("", max_length=20000)
-    mandate_ru: str = Field("", max_length=20000)
+    mandate_en: str = Field(default="", max_length=20000)
+    mandate_ru: str = Field(default="", max_length=20000)
     kind: GroupKind = GroupKind.WORKING_GROUP
     parent_id: int | None = None
     term_start: date | None = None
     term_end: date | None = None
-    default_tlp: str = Field("amber", description="clear, green, amber, amber+strict or red")
-    chair: str | None = Field(None, max_length=80, description="username")
-    secretary: str | None = Field(None, max_length=80, description="username")
+    default_tlp: str = Field(default="amber", description="clear, green, amber, amber+strict or red")
+    chair: str | None = Field(default=None, max_length=80, description="username")
+    secretary: str | None = Field(default=None, max_length=80, description="username")
     members: list[MemberIn] = Field(default_factory=list, max_length=200)
 
 
@@ -106,17 +106,17 @@ class DelegationIn(_In):
 
 class AgendaIn(_In):
     title: str = Field(min_length=1, max_length=300)
-    presenter: str = Field("", max_length=200)
-    decision_sought: str = Field("", max_length=5000)
+    presenter: str = Field(default="", max_length=200)
+    decision_sought: str = Field(default="", max_length=5000)
 
 
 class MeetingIn(_In):
     title: str = Text200
     starts_at: datetime = Field(description="local time of the meeting, or an aware time")
-    tz: str = Field("UTC", max_length=64, description="IANA time zone, e.g. Europe/Vienna")
-    duration_minutes: int = Field(120, ge=5, le=24 * 60)
-    place: str = Field("", max_length=300)
-    link: str = Field("", max_length=500)
+    tz: str = Field(default="UTC", max_length=64, description="IANA time zone, e.g. Europe/Vienna")
+    duration_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    place: str = Field(default="", max_length=300)
+    link: str = Field(default="", max_length=500)
     agenda: list[AgendaIn] = Field(default_factory=list, max_length=100)
 
 
@@ -142,8 +142,8 @@ class AttendanceIn(_In):
 
 
 class MinutesIn(_In):
-    minutes_en: str = Field("", max_length=200000)
-    minutes_ru: str = Field("", max_length=200000)
+    minutes_en: str = Field(default="", max_length=200000)
+    minutes_ru: str = Field(default="", max_length=200000)
     comments_until: datetime | None = None
 
 
@@ -176,7 +176,7 @@ class ProcedureIn(_In):
     text_ru: str = Field(min_length=1, max_length=20000)
     options: list[str] = Field(default_factory=list, max_length=20)
     rule: ProcedureRule = ProcedureRule.CONSENSUS
-    quorum: int | None = Field(None, ge=1)
+    quorum: int | None = Field(default=None, ge=1)
     deadline: datetime
 
 
@@ -201,17 +201,17 @@ class ProcedureOut(BaseModel):
 
 class AnswerIn(_In):
     stance: Stance
-    option: str | None = Field(None, max_length=200)
-    comment: str = Field("", max_length=5000)
-    on_behalf_of: str | None = Field(None, max_length=40, description="organisation short name (deputies)")
+    option: str | None = Field(default=None, max_length=200)
+    comment: str = Field(default="", max_length=5000)
+    on_behalf_of: str | None = Field(default=None, max_length=40, description="organisation short name (deputies)")
 
 
 class ActionIn(_In):
     title: str = Field(min_length=1, max_length=500)
     owner_organisation: str = Field(min_length=1, max_length=40)
-    owner_user: str | None = Field(None, max_length=80)
+    owner_user: str | None = Field(default=None, max_length=80)
     due_on: date
-    source: str = Field("minutes", pattern="^(decision|minutes|exercise)$")
+    source: str = Field(default="minutes", pattern="^(decision|minutes|exercise)$")
     decision_id: int | None = None
     meeting_id: int | None = None
 
@@ -219,7 +219,7 @@ class ActionIn(_In):
 class LessonActionIn(_In):
     lesson_id: int
     owner_organisation: str = Field(min_length=1, max_length=40)
-    owner_user: str | None = Field(None, max_length=80)
+    owner_user: str | None = Field(default=None, max_length=80)
     due_on: date
 
 
