@@ -166,3 +166,28 @@ def test_qualified_majority_closes_early_when_certain() -> None:
         ProcedureRule.QUALIFIED, Tally(eligible=6, quorum=4, agree=5), deadline_passed=False
     )
     assert v.final and v.outcome is Outcome.APPROVED
+
+
+def test_reminder_goes_once_to_members_who_have_not_answered(
+    database: Database, committee: Committee
+) -> None:
+    from colsec.crisis.models import Notification
+
+    pid = _open(database, committee, ProcedureRule.CONSENSUS)
+    _answer(database, committee, "NM", Stance.AGREE, T0 + timedelta(hours=1))
+    with database.unit_of_work() as s:
+        assert procedure.remind_pending(s, now=DEADLINE - timedelta(days=2)) == 0  # not yet within a day
+    with database.unit_of_work() as s:
+        told = procedure.remind_pending(s, now=DEADLINE - timedelta(hours=20))
+    with database.unit_of_work() as s:
+        assert procedure.remind_pending(s, now=DEADLINE - timedelta(hours=10)) == 0  # once only
+        users = set(
+            s.execute(
+                select(Notification.user_id).where(Notification.kind == "groups.procedure.reminder")
+            ).scalars()
+        )
+    silent = {a.user.id for m, a in committee.reps.items() if m != "NM"} | {
+        a.user.id for m, a in committee.deputies.items() if m != "NM"
+    }
+    assert told == len(silent) == 10 and users == silent
+    assert pid

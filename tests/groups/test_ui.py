@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from colsec.accounts import service as accounts
@@ -38,6 +39,7 @@ def _csrf(html: str) -> str:
     return m.group(1)
 
 
+@pytest.mark.slow  # logs in four people (argon2)
 def test_role_aware_group_page(app: Any, database: Database, committee: Committee) -> None:
     c = committee
     people = {"chair": c.chair, "sec": c.secretary, "nm": c.reps["NM"], "out": c.outsider}
