@@ -422,6 +422,7 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("GET", "/api/v1/groups/meetings/{meeting_id}"): ("meeting", _get("/api/v1/groups/meetings/{t}")),
     ("POST", "/api/v1/groups/meetings/{meeting_id}/agenda"): ("meeting", _post("/api/v1/groups/meetings/{t}/agenda", {"title": "x"})),
     ("POST", "/api/v1/groups/meetings/{meeting_id}/invitations"): ("meeting", _post("/api/v1/groups/meetings/{t}/invitations")),
+    ("GET", "/api/v1/groups/meetings/{meeting_id}/minutes.pdf"): ("meeting", _get("/api/v1/groups/meetings/{t}/minutes.pdf")),
     ("GET", "/api/v1/groups/meetings/{meeting_id}/invite.ics"): ("meeting", _get("/api/v1/groups/meetings/{t}/invite.ics")),
     ("POST", "/api/v1/groups/meetings/{meeting_id}/held"): ("meeting", _post("/api/v1/groups/meetings/{t}/held", {"present": []})),
     ("POST", "/api/v1/groups/meetings/{meeting_id}/minutes"): ("meeting", _post("/api/v1/groups/meetings/{t}/minutes", {})),

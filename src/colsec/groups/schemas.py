@@ -203,7 +203,9 @@ class AnswerIn(_In):
     stance: Stance
     option: str | None = Field(default=None, max_length=200)
     comment: str = Field(default="", max_length=5000)
-    on_behalf_of: str | None = Field(default=None, max_length=40, description="organisation short name (deputies)")
+    on_behalf_of: str | None = Field(
+        default=None, max_length=40, description="organisation short name (deputies)"
+    )
 
 
 class ActionIn(_In):

@@ -23,7 +23,7 @@ from colsec.groups.models import ActionItem, Decision, Group, Meeting, Member, P
 from colsec.groups.service import paper_visible
 from colsec.stix.tlp import TLP
 
-__all__ = ["GroupPage", "decisions_csv", "decisions_pdf", "group_page", "search_decisions"]
+__all__ = ["GroupPage", "decisions_csv", "decisions_pdf", "group_page", "minutes_pdf", "search_decisions"]
 
 
 @dataclass
@@ -127,24 +127,54 @@ def decisions_csv(db: Session, *, actor: Actor, group_id: int | None = None, q: 
     return out.getvalue()
 
 
-def decisions_pdf(db: Session, *, actor: Actor, group_id: int) -> bytes:
-    """The register of one group as PDF (WeasyPrint), both languages side by side; data is escaped."""
+def _pdf(html: str) -> bytes:
     import warnings
-    from html import escape
 
-    g = get_group(db, actor, group_id)
     with warnings.catch_warnings():  # WeasyPrint warns about optional system libraries on import
         warnings.simplefilter("ignore", DeprecationWarning)
         from weasyprint import HTML
+    pdf: bytes = HTML(string=html).write_pdf()
+    return pdf
+
+
+_STYLE = "body{font-family:sans-serif;font-size:9pt}td{border:1px solid #999;padding:2px;vertical-align:top}"
+
+
+def minutes_pdf(db: Session, *, actor: Actor, meeting_id: int) -> bytes:
+    """Approved minutes, English and Russian, as one PDF; no verb changes approved minutes."""
+    from html import escape
+
+    from colsec.crisis.errors import InvalidTransition
+    from colsec.groups.service import get_meeting
+
+    m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
+    if m.status != "minutes_approved":
+        raise InvalidTransition(f"the minutes of meeting {m.id} are not approved yet")
+    approved = m.minutes_approved_at.date().isoformat() if m.minutes_approved_at else ""
+
+    def part(title: str, text: str) -> str:
+        lines = "".join(f"<p>{escape(line)}</p>" for line in text.splitlines())
+        return f"<h1>{escape(title)}</h1>{lines}"
+
+    html = (f"<html><head><meta charset='utf-8'><style>{_STYLE}</style></head><body>"
+            f"<p>{escape(TLP(g.default_tlp).display)} · {escape(g.code)} · {escape(approved)}</p>"
+            + part(f"Minutes: {m.title}", m.minutes_en) + "<div style='page-break-before:always'></div>"
+            + part(f"Протокол: {m.title}", m.minutes_ru) + "</body></html>")  # fmt: skip
+    return _pdf(html)
+
+
+def decisions_pdf(db: Session, *, actor: Actor, group_id: int) -> bytes:
+    """The register of one group as PDF (WeasyPrint), both languages side by side; data is escaped."""
+    from html import escape
+
+    g = get_group(db, actor, group_id)
     rows = _rows(search_decisions(db, actor=actor, group_id=g.id, limit=1000))
     body = "".join(
         f"<tr><td>{escape(r['number'])}</td><td>{escape(r['adopted_on'])}</td><td>{escape(r['how'])}</td>"
         f"<td>{escape(r['text_en'])}</td><td>{escape(r['text_ru'])}</td></tr>"
         for r in rows
     )
-    html = (f"<html><head><meta charset='utf-8'><style>body{{font-family:sans-serif;font-size:9pt}}"
-            f"td{{border:1px solid #999;padding:2px;vertical-align:top}}</style></head><body>"
+    html = (f"<html><head><meta charset='utf-8'><style>{_STYLE}</style></head><body>"
             f"<h1>{escape(g.code)}: {escape(g.name_en)} / {escape(g.name_ru)}</h1>"
             f"<p>{escape(TLP(g.default_tlp).display)}</p><table>{body}</table></body></html>")  # fmt: skip
-    pdf: bytes = HTML(string=html).write_pdf()
-    return pdf
+    return _pdf(html)

@@ -135,6 +135,11 @@ def approve_minutes(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.approve_minutes(db, actor=actor, meeting_id=meeting_id)
 
 
+@router.get("/meetings/{meeting_id}/minutes.pdf")
+def minutes_pdf(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> Response:
+    return Response(views.minutes_pdf(db, actor=actor, meeting_id=meeting_id), media_type="application/pdf")
+
+
 @router.post("/meetings/{meeting_id}/decisions", status_code=201, response_model=DecisionOut)
 def record_decision(meeting_id: IdPath, data: DecisionIn, db: DbDep, actor: ActorDep) -> Any:
     return service.record_meeting_decision(db, actor=actor, meeting_id=meeting_id, data=data)
