@@ -25,7 +25,7 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
     from colsec.crisis.ticker import TICK_KIND, run_tick
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
-    from colsec.groups.jobs import SWEEP_KIND, run_sweep
+    from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
     from colsec.outbound import from_settings
     from colsec.store.gate import WriteLimits
@@ -43,15 +43,20 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         federation.PUSH_KIND: partial(federation.run_push, outbound=outbound),
         TICK_KIND: partial(run_tick, settings=settings),
         SWEEP_KIND: run_sweep,
+        DIGEST_KIND: run_digest,
     }
 
 
 def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import TICK_KIND, TICK_SECONDS
     from colsec.federation.jobs import PUSH_KIND, SYNC_DUE_KIND
-    from colsec.groups.jobs import SWEEP_KIND, SWEEP_SECONDS
+    from colsec.groups.jobs import DIGEST_KIND, DIGEST_SECONDS, SWEEP_KIND, SWEEP_SECONDS
 
-    schedules = [Schedule(TICK_KIND, TICK_SECONDS), Schedule(SWEEP_KIND, SWEEP_SECONDS)]
+    schedules = [
+        Schedule(TICK_KIND, TICK_SECONDS),
+        Schedule(SWEEP_KIND, SWEEP_SECONDS),
+        Schedule(DIGEST_KIND, DIGEST_SECONDS),
+    ]
     if settings.sync_enabled:
         schedules += [Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS), Schedule(PUSH_KIND, PUSH_EVERY_SECONDS)]
     return schedules

@@ -117,3 +117,75 @@ def run_sweep(ctx: JobContext) -> dict[str, Any]:
     """The periodic job (``Schedule(SWEEP_KIND, SWEEP_SECONDS)``); a job payload may carry ``now`` (ISO)."""
     raw = ctx.payload.get("now")
     return sweep(ctx.database, now=datetime.fromisoformat(raw) if isinstance(raw, str) else None).to_dict()
+
+
+DIGEST_KIND = "groups.digest"
+DIGEST_SECONDS = 7 * 24 * 3600
+DIGEST_HORIZON = timedelta(days=14)
+
+
+def weekly_digest(db: Session, *, now: datetime | None = None) -> int:
+    """One notice per person of the groups: meetings ahead, procedures still awaiting their
+    organisation's answer, and their organisation's action items due or overdue; nothing, no notice."""
+    from colsec.accounts.models import User
+    from colsec.groups.models import Meeting, Procedure, ProcedureAnswer, ProcedureMember
+
+    at = now or clock()
+    people: dict[int, set[int]] = defaultdict(set)  # user -> groups
+    org_of: dict[int, int] = {}
+    for gid, uid, org in db.execute(select(Person.group_id, Person.user_id, Person.organisation_id)):
+        people[uid].add(gid)
+        org_of[uid] = org
+    for gid, chair, sec in db.execute(select(Group.id, Group.chair_user_id, Group.secretary_user_id)):
+        for officer in (chair, sec):
+            if officer is not None:
+                people[officer].add(gid)
+    if not people:
+        return 0
+    for uid, org in db.execute(select(User.id, User.organisation_id).where(User.id.in_(list(people)))):
+        org_of.setdefault(uid, org)
+    codes = dict(db.execute(select(Group.id, Group.code)).all())
+    meetings: dict[int, list[str]] = defaultdict(list)
+    for gid, title, starts in db.execute(
+        select(Meeting.group_id, Meeting.title, Meeting.starts_at)
+        .where(Meeting.status == "planned", Meeting.starts_at >= at, Meeting.starts_at <= at + DIGEST_HORIZON)
+        .order_by(Meeting.starts_at)
+    ):  # fmt: skip
+        meetings[gid].append(f"[{codes[gid]}] meeting '{title}' on {starts:%Y-%m-%d %H:%M} UTC")
+    waiting: dict[tuple[int, int], list[str]] = defaultdict(list)  # (group, org) -> lines
+    answered = {
+        (p, o) for p, o in db.execute(select(ProcedureAnswer.procedure_id, ProcedureAnswer.organisation_id))
+    }
+    for pid, gid, question, deadline, org in db.execute(
+        select(Procedure.id, Procedure.group_id, Procedure.question, Procedure.deadline, ProcedureMember.organisation_id)
+        .join(ProcedureMember, ProcedureMember.procedure_id == Procedure.id).where(Procedure.status == "open")
+    ):  # fmt: skip
+        if (pid, org) not in answered:
+            waiting[(gid, org)].append(
+                f"[{codes[gid]}] written procedure #{pid} until {deadline:%Y-%m-%d}: {question[:120]}"
+            )
+    due: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for aid, gid, org, title, due_on in db.execute(
+        select(ActionItem.id, ActionItem.group_id, ActionItem.owner_org_id, ActionItem.title, ActionItem.due_on)
+        .where(ActionItem.status.in_(_OPEN), ActionItem.due_on <= (at + DIGEST_HORIZON).date())
+        .order_by(ActionItem.due_on)
+    ):  # fmt: skip
+        late = " (overdue)" if due_on < at.date() else ""
+        due[(gid, org)].append(f"[{codes[gid]}] action #{aid} due {due_on.isoformat()}{late}: {title[:120]}")
+    sent = 0
+    for uid, gids in sorted(people.items()):
+        mine = org_of.get(uid, 0)
+        lines = [line for g in sorted(gids) for line in meetings[g]]
+        lines += [line for g in sorted(gids) for line in waiting.get((g, mine), [])]
+        lines += [line for g in sorted(gids) for line in due.get((g, mine), [])]
+        if lines:
+            sent += notices.notify(db, kind="groups.digest", subject=f"Working groups: your week ({len(lines)} item(s))",
+                                   body="\n".join(lines), target="groups:digest", user_ids=[uid])  # fmt: skip
+    return sent
+
+
+def run_digest(ctx: JobContext) -> dict[str, Any]:
+    """The weekly job (``Schedule(DIGEST_KIND, DIGEST_SECONDS)``); a payload may carry ``now`` (ISO)."""
+    raw = ctx.payload.get("now")
+    with ctx.database.unit_of_work() as s:
+        return {"told": weekly_digest(s, now=datetime.fromisoformat(raw) if isinstance(raw, str) else None)}
