@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -37,7 +37,7 @@ from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.groups.access import get_group, member_kind, require_officer
 from colsec.groups.models import Delegation, Group, Person, Procedure, ProcedureAnswer, ProcedureMember
 from colsec.groups.schemas import AnswerIn, ProcedureIn, ProcedureRule
-from colsec.groups.service import member_org_ids, new_decision, people_of
+from colsec.groups.service import member_org_ids, new_decision, people_of, utc
 from colsec.store import audit
 
 __all__ = [
@@ -105,7 +105,7 @@ def open_procedure(
     g = get_group(db, actor, group_id)
     require_officer(g, actor, doing="open written procedures")
     at = now or clock()
-    deadline = aware(data.deadline).astimezone(UTC)
+    deadline = utc(data.deadline, "deadline")
     if deadline <= at:
         raise InvalidInput("the deadline must be in the future")
     orgs = member_org_ids(db, g.id)

@@ -98,6 +98,14 @@ ACTION_FLOW: dict[str, tuple[tuple[str, ...], str]] = {
 OPEN_ACTION_STATES = ("open", "in_progress")
 
 
+def utc(value: datetime, what: str = "time") -> datetime:
+    """An aware UTC time (naive means UTC); a time outside the calendar after conversion is refused."""
+    try:
+        return aware(value).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise InvalidInput(f"the {what} is out of range") from None
+
+
 def _tlp(name: str) -> TLP:
     level = TLP_BY_NAME.get(name.strip().lower())
     if level is None:
@@ -225,7 +233,7 @@ def delegate(db: Session, *, actor: Actor, group_id: int, data: DelegationIn) ->
     ).first()
     if is_deputy is None:
         raise InvalidInput(f"{data.deputy!r} is not a deputy of your organisation in {g.code}")
-    starts, ends = aware(data.starts_at).astimezone(UTC), aware(data.ends_at).astimezone(UTC)
+    starts, ends = utc(data.starts_at, "start"), utc(data.ends_at, "end")
     if ends <= starts:
         raise InvalidInput("the delegation ends before it starts")
     d = Delegation(group_id=g.id, organisation_id=actor.org_id, deputy_user_id=deputy.id, starts_at=starts,
@@ -417,7 +425,7 @@ def draft_minutes(
         minutes_ru = "\n".join(
             [f"Протокол заседания {g.code} «{m.title}»", *[f"{a.position}. {a.title}" for a in agenda]]
         )
-    until = aware(comments_until).astimezone(UTC) if comments_until else at + timedelta(days=7)
+    until = utc(comments_until, "comment deadline") if comments_until else at + timedelta(days=7)
     _move_meeting(
         db, m, "minutes_draft", at, minutes_en=minutes_en, minutes_ru=minutes_ru, comments_until=until
     )
