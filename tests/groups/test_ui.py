@@ -70,16 +70,37 @@ def test_role_aware_group_page(app: Any, database: Database, committee: Committe
     assert 'data-testid="approve-minutes"' in chair and f'data-testid="action-{a2_id}-verified"' in chair
     assert 'data-testid="draft-minutes"' not in chair and 'data-testid="answer-form"' not in chair
 
-    sec = _login(app, c.secretary.user.username).get(url).text
+    sec_client = _login(app, c.secretary.user.username)
+    sec = sec_client.get(url).text
     assert 'data-testid="approve-minutes"' not in sec and "-verified" not in sec
+    assert 'data-testid="plan-meeting"' in sec and 'data-testid="open-procedure"' in sec
+    when = (t0 + timedelta(days=9)).strftime("%Y-%m-%dT10:30")
+    r = sec_client.post(f"/groups/{c.group_id}/meetings", follow_redirects=False, data={
+        "csrf_token": _csrf(sec), "title": "Riga workshop", "starts_at": when, "tz": "Europe/Riga", "agenda": "Welcome\nTabletop"})  # fmt: skip
+    assert r.status_code == 303, r.text[:300]
+    r = sec_client.post(
+        f"/groups/{c.group_id}/meetings",
+        data={"csrf_token": _csrf(sec), "title": "x", "starts_at": when, "tz": "Nowhere/Land"},
+    )
+    assert r.status_code == 422 and "Nowhere/Land" in r.text
 
     nm_client = _login(app, c.reps["NM"].user.username)
     nm = nm_client.get(url).text
     assert 'data-testid="answer-form"' in nm and f'data-testid="action-{a1_id}-in_progress"' in nm
     assert f'data-testid="action-{a2_id}-' not in nm and "approve-minutes" not in nm
     assert 'value="agree"' not in nm  # silence procedure: the only answer is an objection
-    assert "Asia/Almaty" in nm and "Plenary" in nm
+    assert "Asia/Almaty" in nm and "Plenary" in nm and "Riga workshop" in nm and "10:30" in nm
+    assert (
+        'data-testid="table-paper"' in nm
+        and 'data-testid="plan-meeting"' not in nm
+        and 'data-testid="open-procedure"' not in nm
+    )
+    r = nm_client.post(f"/groups/{c.group_id}/papers", follow_redirects=False, data={"csrf_token": _csrf(nm), "title": "Red annex",
+                       "language": "en", "tlp": "red", "recipients": "EV"}, files={"file": ("annex.pdf", b"%PDF-1.4 annex")})  # fmt: skip
+    assert r.status_code == 303, r.text[:300]
+    assert "Red annex" in nm_client.get(url).text
 
+    assert "Red annex" not in sec_client.get(url).text  # TLP:RED for NM and EV only
     out = _login(app, c.outsider.user.username)
     assert out.get(url).status_code == 404
     assert "WG3" not in out.get("/groups").text

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from colsec.crisis.states import aware, now
 from colsec.errors import InvalidInput
 from colsec.groups import procedure, service, views
 from colsec.groups.models import Delegation, Person, ProcedureAnswer
-from colsec.groups.schemas import AnswerIn, Stance
+from colsec.groups.schemas import AgendaIn, AnswerIn, MeetingIn, ProcedureIn, Stance
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, language_of, page
@@ -115,3 +116,57 @@ async def draft_minutes(request: Request, db: WriteDb, actor: FormActor, meeting
 async def approve_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
     m = service.approve_minutes(db, actor=actor, meeting_id=meeting_id)
     return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
+
+
+def _validated(model: Any, data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+def _local(value: str) -> str:
+    """A datetime-local field (YYYY-MM-DDTHH:MM) as ISO seconds."""
+    return value + ":00" if len(value) == 16 else value
+
+
+@router.post("/groups/{group_id}/meetings")
+async def plan_meeting(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    """The chair or secretary plans a meeting (local time in its own zone), one agenda item per line."""
+    form = await form_data(request)
+    agenda = [
+        AgendaIn(title=line.strip()[:300], presenter="")
+        for line in _text(form, "agenda").splitlines()
+        if line.strip()
+    ]
+    data = _validated(MeetingIn, {"title": _text(form, "title"), "starts_at": _local(_text(form, "starts_at")),
+                                  "tz": _text(form, "tz") or "UTC", "place": _text(form, "place"), "agenda": agenda})  # fmt: skip
+    service.create_meeting(db, actor=actor, group_id=group_id, data=data)
+    return RedirectResponse(f"/groups/{group_id}#meetings", status_code=303)
+
+
+@router.post("/groups/{group_id}/procedures")
+async def open_procedure(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    form = await form_data(request)
+    deadline = _local(_text(form, "deadline"))
+    data = _validated(ProcedureIn, {"question": _text(form, "question"), "text_en": _text(form, "text_en"),
+                                    "text_ru": _text(form, "text_ru"), "rule": _text(form, "rule") or "consensus",
+                                    "deadline": deadline + "Z" if deadline and deadline[-1].isdigit() else deadline})  # fmt: skip
+    procedure.open_procedure(db, actor=actor, group_id=group_id, data=data)
+    return RedirectResponse(f"/groups/{group_id}#procedures", status_code=303)
+
+
+@router.post("/groups/{group_id}/papers")
+async def table_paper(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    from starlette.datastructures import UploadFile
+
+    form = await form_data(request)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise InvalidInput("choose a file to upload")
+    content = await upload.read(service.MAX_PAPER_BYTES + 1)
+    recipients = [r.strip() for r in _text(form, "recipients").split(",") if r.strip()]
+    service.upload_paper(db, actor=actor, group_id=group_id, title=_text(form, "title"), language=_text(form, "language") or "en",
+                         tlp=_text(form, "tlp") or None, filename=upload.filename, content=content, recipients=recipients or None)  # fmt: skip
+    return RedirectResponse(f"/groups/{group_id}#papers", status_code=303)
