@@ -42,6 +42,7 @@ def install(app: FastAPI) -> None:
         intel,
         profile,
     )
+    from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui.render import LoginRequired, page
 
@@ -64,6 +65,7 @@ def install(app: FastAPI) -> None:
         collections,
         profile,
         crisis,
+        groups_ui,
     ):
         app.include_router(module.router)
 
