@@ -404,12 +404,33 @@ class Refused(Exception):
     """polars could not read a chunk as the format: the chunk takes the event path."""
 
 
-def _lines(chunk: bytes) -> list[str]:
-    text = chunk.decode("utf-8", errors="replace")
-    lines = text.split("\n")  # not splitlines(): a lone CR must not count as a line end
-    if text.endswith("\n"):
-        lines.pop()
-    return lines
+class _Lines:
+    """A chunk's physical lines, each decoded only when asked for (the reader reads the few
+    rows the columns propose); ``series`` gives them all as one polars column."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+        self.n = len(self.ends) + (0 if chunk.endswith(b"\n") or not chunk else 1)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _one(self, i: int) -> str:
+        start = int(self.ends[i - 1]) + 1 if i > 0 else 0
+        stop = int(self.ends[i]) if i < len(self.ends) else len(self.chunk)
+        return self.chunk[start:stop].decode("utf-8", errors="replace")
+
+    def __getitem__(self, i: int) -> str:
+        return self._one(i)
+
+    def slice(self, start: int, stop: int | None = None) -> list[str]:
+        return [self._one(i) for i in range(start, min(self.n, self.n if stop is None else stop))]
+
+    def series(self) -> pl.Series:
+        text = self.chunk.decode("utf-8", errors="replace")
+        lines = pl.Series("l", [text], dtype=pl.String).str.split("\n").explode()
+        return lines.head(self.n)
 
 
 def _json_columns(chunk: bytes, names: list[str], physical: int) -> Columns:
@@ -461,8 +482,8 @@ class _Zeek:
     unset: str = "-"
 
 
-def _tsv_columns(lines: list[str], names: list[str], head: _Zeek) -> Columns:
-    s = pl.Series("l", lines, dtype=pl.String)
+def _tsv_columns(lines: _Lines, names: list[str], head: _Zeek) -> Columns:
+    s = lines.series()
     data = pl.when(~s.str.starts_with("#")).then(s)
     n = len(head.fields)
     frame = pl.select(data.str.split_exact(head.sep, n - 1).alias("x")).unnest("x")
@@ -481,10 +502,10 @@ def _tsv_columns(lines: list[str], names: list[str], head: _Zeek) -> Columns:
     return out
 
 
-def _csv_columns(lines: list[str], names: list[str], columns: list[str], delimiter: str) -> Columns:
+def _csv_columns(lines: _Lines, names: list[str], columns: list[str], delimiter: str) -> Columns:
     """CSV rows as the reader's ``csv.reader`` splits them; a quoted field makes the chunk go
     the event path (splitting by the delimiter would not be ``csv``'s reading)."""
-    s = pl.Series("l", lines, dtype=pl.String)
+    s = lines.series()
     if s.str.contains('"', literal=True).any():
         raise Refused("quoted CSV fields")
     frame = pl.select(s.str.split_exact(delimiter, len(columns) - 1).alias("x")).unnest("x")
@@ -609,7 +630,7 @@ class _Run:
     csv_columns: list[str] | None = None
     pending: list[Event] = field(default_factory=list)
 
-    def events(self, lines: list[str], first_line: int, rows: list[int] | None = None) -> None:
+    def events(self, lines: _Lines | list[str], first_line: int, rows: list[int] | None = None) -> None:
         """Lines through the format's reader (all of them, or only ``rows``), matched in order;
         each with its line end, as the reader gets it from a file."""
         for r in rows if rows is not None else range(len(lines)):
@@ -642,14 +663,14 @@ def _chunks(f: BinaryIO, batch_bytes: int) -> Iterator[bytes]:
         size = min(size * 2, batch_bytes)
 
 
-def _zeek_header(lines: list[str]) -> tuple[_Zeek | None, int]:
+def _zeek_header(lines: _Lines) -> tuple[_Zeek | None, int]:
     """The header at the top of a Zeek TSV file, and how many lines it takes."""
     from colsec.match.readers.network import zeek_tsv_header
 
     n = 0
     while n < len(lines) and lines[n].startswith("#"):
         n += 1
-    meta = zeek_tsv_header(lines[:n])
+    meta = zeek_tsv_header(lines.slice(0, n))
     if "fields" not in meta:
         return None, n
     types = meta.get("types") or [""] * len(meta["fields"])
@@ -661,7 +682,7 @@ _HEADER_LINE = re.compile(r"^#(?:separator|fields|types|set_separator|empty_fiel
 _WRAPPED = re.compile(rb'(?m)^\s*\{\s*"[^"]*"\s*:\s*\{')
 
 
-def _chunk_columns(run: _Run, chunk: bytes, lines: list[str], first: bool) -> Columns:
+def _chunk_columns(run: _Run, chunk: bytes, lines: _Lines, first: bool) -> Columns:
     names = run.table.fields()
     fmt = run.fmt
     if fmt in (ReaderFormat.ZEEK_JSON, ReaderFormat.WINDOWS, ReaderFormat.JSON):
@@ -681,12 +702,13 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: list[str], first: bool) -> Co
             ).to_series()
         return cols
     if fmt is ReaderFormat.ZEEK_TSV:
-        body = lines[run.zeek_skip :] if first else lines
         if first:
-            header_lines = lines[: run.zeek_skip]
-            for i, line in enumerate(header_lines):
+            for i, line in enumerate(lines.slice(0, run.zeek_skip)):
                 run.decoder.feed(line, i + 1)
-        if run.zeek is None or _HEADER_LINE.search("\n".join(body)):
+        body = chunk[int(lines.ends[run.zeek_skip - 1]) + 1 :] if first and run.zeek_skip else chunk
+        if run.zeek is None or (
+            (body.startswith(b"#") or b"\n#" in body) and _HEADER_LINE.search(body.decode("utf-8", errors="replace"))
+        ):
             raise Refused("Zeek TSV header inside the data")
         cols = _tsv_columns(lines, names, run.zeek)
         if "host" in cols and "uri" in cols:
@@ -697,7 +719,7 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: list[str], first: bool) -> Co
     if fmt is ReaderFormat.CSV:
         assert run.csv_columns is not None and run.mapping is not None
         return _csv_columns(lines, names, run.csv_columns, run.mapping.delimiter)
-    s = pl.Series("l", lines, dtype=pl.String)
+    s = lines.series()
     if fmt is ReaderFormat.SYSLOG:
         return _syslog_columns(s)
     # CEF: CEF lines by their extension, the others as syslog
@@ -747,7 +769,7 @@ def match_columns_file(
     with young_gc_only(), _open(p) as f:
         first = True
         for chunk in _chunks(f, batch_bytes):
-            lines = _lines(chunk)
+            lines = _Lines(chunk)
             run.rows += len(lines)
             if not columns_ok:
                 run.events(lines, line_no)
@@ -759,7 +781,7 @@ def match_columns_file(
     return VectorResult(run.rows, run.hits, run.alerts)
 
 
-def _column_chunk(run: _Run, chunk: bytes, lines: list[str], line_no: int, first: bool) -> None:
+def _column_chunk(run: _Run, chunk: bytes, lines: _Lines, line_no: int, first: bool) -> None:
     skip = 0
     if first and run.fmt is ReaderFormat.ZEEK_TSV:
         run.zeek, run.zeek_skip = _zeek_header(lines)
@@ -770,16 +792,16 @@ def _column_chunk(run: _Run, chunk: bytes, lines: list[str], line_no: int, first
             while skip < len(lines) and not lines[skip].strip():
                 skip += 1
             if skip < len(lines):
-                run.events(lines[: skip + 1], line_no)
+                run.events(lines.slice(0, skip + 1), line_no)
                 run.csv_columns = run.mapping.columns
                 skip += 1
     try:
         cols = _chunk_columns(run, chunk, lines, first)
     except Refused:
         if first and run.fmt is ReaderFormat.ZEEK_TSV:
-            run.events(lines[run.zeek_skip :], line_no + run.zeek_skip)
+            run.events(lines.slice(run.zeek_skip), line_no + run.zeek_skip)
         else:
-            run.events(lines[skip:], line_no + skip)
+            run.events(lines.slice(skip), line_no + skip)
         return
     if skip:
         cols = {k: v.clone().scatter(list(range(skip)), None) for k, v in cols.items()}
