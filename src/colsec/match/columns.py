@@ -157,8 +157,9 @@ class Table:
     def uncovered(self, keys: set[Key]) -> set[Key]:
         return {k for k in keys if k[0] in self.types and k not in self.covered}
 
-    def fields(self) -> list[str]:
-        return list(dict.fromkeys(f.field for f in self.feeds))
+    def fields(self, keys: set[Key] | None = None) -> list[str]:
+        """The source fields worth reading for indexes over ``keys`` (all when None)."""
+        return list(dict.fromkeys(f.field for f in self.feeds if keys is None or not keys.isdisjoint(f.keys)))
 
 
 def _zeek_feeds() -> list[Feed]:
@@ -397,7 +398,8 @@ def uses_columns(engine: MatchEngine, table: Table) -> bool:
 
 # -- splitters: a chunk's lines -> one string column per source field -------------------------
 
-Columns = dict[str, pl.Series]
+#: field -> its values row by row (a Series, null where absent), or sparse: (rows, values)
+Columns = dict[str, "pl.Series | tuple[np.ndarray, pl.Series]"]
 
 
 class Refused(Exception):
@@ -532,37 +534,46 @@ def _cef_columns(lines: pl.Series, names: list[str]) -> Columns:
         .with_columns(pl.col("x").str.split_exact("\x01", 1).alias("kv"))
         .unnest("kv")
     )
-    keys = frame["field_0"].replace(_CEF_SHORT)
-    values = frame["field_1"].str.strip_chars().str.replace_all(r"\\([=\\|])", "$1")
-    rows = frame["row"]
-    out: Columns = {}
     wanted = [n for n in names if not n.startswith("#")]
-    for name in wanted:
-        mask = keys == name
-        if not mask.any():
-            continue
-        # one value per pair: as a list per row, so a row may give several
-        pos, vals = rows.filter(mask), values.filter(mask)
-        out[name] = _scatter_lists(pl.DataFrame({"row": pos, "v": vals}).group_by("row").agg("v"), len(lines))
+    frame = (
+        frame.select(
+            pl.col("row"),
+            pl.col("field_0").replace(_CEF_SHORT).alias("k"),
+            pl.col("field_1").str.strip_chars().str.replace_all(r"\\([=\\|])", "$1").alias("v"),
+        )
+        .filter(pl.col("k").is_in(wanted))
+    )
+    out: Columns = {}
+    for (name,), part in frame.partition_by("k", as_dict=True, maintain_order=True).items():
+        out[str(name)] = (part["row"].to_numpy(), part["v"])  # a key given twice offers both values
     return out
-
-
-def _scatter_lists(grouped: pl.DataFrame, n: int) -> pl.Series:
-    full = pl.DataFrame({"row": pl.int_range(n, dtype=pl.Int64, eager=True)})
-    return full.join(grouped, on="row", how="left", maintain_order="left")["v"]
 
 
 _URLS = r"(?i)\bhttps?://[^\s\"'<>]+"
 _QUADS = r"[\d.]*\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}[\d.]*"
-_TOKENS = r"\S*\.\S*"
+#: every URL has a ':', every dotted quad and host name a '.': tokens with neither offer nothing
+_TOKENS = r"\S*[.:]\S*"
 
 
-def _syslog_columns(lines: pl.Series) -> Columns:
-    return {
-        "#urls": lines.str.extract_all(_URLS),
-        "#quads": lines.str.extract_all(_QUADS),
-        "#tokens": lines.str.extract_all(_TOKENS),
-    }
+def _syslog_columns(lines: pl.Series, names: list[str]) -> Columns:
+    """The whitespace-separated tokens with a '.' or ':' (one regex pass over the text), then
+    URLs and dotted quads found inside them: a match never spans whitespace."""
+    tokens = (
+        pl.DataFrame({"row": pl.int_range(len(lines), dtype=pl.Int64, eager=True), "t": lines.str.extract_all(_TOKENS)})
+        .explode("t")
+        .drop_nulls("t")
+    )
+    rows, texts = tokens["row"].to_numpy(), tokens["t"]
+    out: Columns = {}
+    if "#tokens" in names:
+        out["#tokens"] = (rows, texts)
+    for name, pattern, marker in (("#urls", _URLS, "://"), ("#quads", _QUADS, ".")):
+        if name in names:
+            has = texts.str.contains(marker, literal=True).to_numpy()
+            found = pl.DataFrame({"row": rows[has], "v": texts.filter(pl.Series(has)).str.extract_all(pattern)})
+            found = found.explode("v").drop_nulls("v")
+            out[name] = (found["row"].to_numpy(), found["v"])
+    return out
 
 
 # -- the shared half: columns -> prepared values -> rows to read -----------------------------
@@ -580,7 +591,9 @@ def prepare(engine: MatchEngine, table: Table, cols: Columns, rows: int) -> Prep
         if not wanted or col is None:
             continue
         name = f"c{n}"
-        if col.dtype == pl.List(pl.String):
+        if isinstance(col, tuple):
+            pos, flat = col
+        elif col.dtype == pl.List(pl.String):
             flat_frame = (
                 pl.DataFrame({"row": pl.int_range(len(col), dtype=pl.Int64, eager=True), "v": col})
                 .explode("v")
@@ -683,7 +696,9 @@ _WRAPPED = re.compile(rb'(?m)^\s*\{\s*"[^"]*"\s*:\s*\{')
 
 
 def _chunk_columns(run: _Run, chunk: bytes, lines: _Lines, first: bool) -> Columns:
-    names = run.table.fields()
+    names = run.table.fields(indexed_keys(run.engine))
+    if "#url" in names:  # made from both
+        names = list(dict.fromkeys([*names, "host", "uri"]))
     fmt = run.fmt
     if fmt in (ReaderFormat.ZEEK_JSON, ReaderFormat.WINDOWS, ReaderFormat.JSON):
         if fmt is ReaderFormat.ZEEK_JSON and _WRAPPED.search(chunk):
@@ -721,13 +736,13 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: _Lines, first: bool) -> Colum
         return _csv_columns(lines, names, run.csv_columns, run.mapping.delimiter)
     s = lines.series()
     if fmt is ReaderFormat.SYSLOG:
-        return _syslog_columns(s)
+        return _syslog_columns(s, names)
     # CEF: CEF lines by their extension, the others as syslog
-    if "\x00" in chunk.decode("latin-1") or b"\x01" in chunk:
+    if b"\x00" in chunk or b"\x01" in chunk:  # the pair markers of ``_cef_columns``
         raise Refused("control characters")
     is_cef = s.str.contains("CEF:", literal=True)
     cols = _cef_columns(pl.select(pl.when(is_cef).then(s)).to_series(), names)
-    cols.update(_syslog_columns(pl.select(pl.when(~is_cef).then(s)).to_series()))
+    cols.update(_syslog_columns(pl.select(pl.when(~is_cef).then(s)).to_series(), names))
     return cols
 
 
