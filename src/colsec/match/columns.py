@@ -524,7 +524,14 @@ def _cef_columns(lines: pl.Series, names: list[str]) -> Columns:
     A key starts after whitespace and ends at ``=`` (as ``readers.cef`` reads it); every pair
     is kept, so a key given twice (short and full name) offers both values.
     """
-    ext = lines.str.extract(r"CEF:(?:(?:[^|\\]|\\.)*\|){7}(.*)", 1)
+    cef = lines.str.splitn("CEF:", 2).struct.field("field_1")
+    head = cef.str.splitn("|", 8).struct.unnest()
+    ext = head["field_7"]
+    escaped = pl.select(pl.any_horizontal(head[f"field_{i}"].str.contains("\\", literal=True) for i in range(7)))
+    rows = np.flatnonzero(escaped.to_series().fill_null(False).to_numpy())
+    if len(rows):  # a header with escapes: split as ``parse_cef`` does (rare, and slower)
+        exact = cef.gather(rows).str.extract(r"^(?:(?:[^|\\]|\\.)*\|){7}(.*)$", 1)
+        ext = ext.scatter(rows.tolist(), exact)
     marked = ext.str.replace_all(r"(?:^|\s+)([A-Za-z_][\w.\[\]-]*)=", "\x00${1}\x01")
     frame = (
         pl.DataFrame({"row": pl.int_range(len(lines), dtype=pl.Int64, eager=True), "x": marked})
