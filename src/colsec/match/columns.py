@@ -47,6 +47,7 @@ from colsec.match.vector import PreparedFrame, VectorResult, hit_rows, indexed_k
 
 __all__ = [
     "COLUMN_FORMATS",
+    "ColumnResult",
     "Feed",
     "Table",
     "match_columns_file",
@@ -426,6 +427,10 @@ class _Lines:
     def __getitem__(self, i: int) -> str:
         return self._one(i)
 
+    def offset(self, i: int) -> int:
+        """Where line ``i`` starts (the chunk's length for the line after the last)."""
+        return int(self.ends[i - 1]) + 1 if i > 0 else 0
+
     def slice(self, start: int, stop: int | None = None) -> list[str]:
         return [self._one(i) for i in range(start, min(self.n, self.n if stop is None else stop))]
 
@@ -484,17 +489,51 @@ class _Zeek:
     unset: str = "-"
 
 
-def _tsv_columns(lines: _Lines, names: list[str], head: _Zeek) -> Columns:
-    s = lines.series()
-    data = pl.when(~s.str.starts_with("#")).then(s)
-    n = len(head.fields)
-    frame = pl.select(data.str.split_exact(head.sep, n - 1).alias("x")).unnest("x")
-    frame.columns = head.fields
+def _delimited(
+    lines: _Lines, start: int, stop: int, sep: str, fields: list[str], names: list[str], quote: str | None
+) -> dict[str, pl.Series]:
+    """Lines ``start``..``stop`` read by polars' CSV reader, as columns over all the chunk's
+    lines (null outside); refused unless every line gives one row (a blank line, a quoted
+    line end)."""
+    wanted = [n for n in dict.fromkeys(names) if n in fields]
+    if not wanted or stop <= start:
+        return {}
+    begin = lines.offset(start)
+    data = lines.chunk[begin : lines.offset(stop)]
+    try:
+        df = pl.read_csv(
+            data,
+            separator=sep,
+            has_header=False,
+            columns=[fields.index(n) for n in wanted],
+            infer_schema=False,
+            quote_char=quote,
+            encoding="utf8-lossy",
+            truncate_ragged_lines=True,
+        )
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        raise Refused(str(exc)) from exc
+    if len(df) != stop - start:
+        raise Refused("not one row a line")
+    df.columns = sorted(wanted, key=fields.index)
+    before = pl.Series([None] * start, dtype=pl.String)
+    after = pl.Series([None] * (len(lines) - stop), dtype=pl.String)
+    return {n: pl.concat([before, df[n], after]) for n in wanted}
+
+
+def _tsv_columns(lines: _Lines, start: int, names: list[str], head: _Zeek) -> Columns:
+    """Zeek TSV data lines from ``start`` (after the header) up to a closing comment block."""
+    stop = len(lines)
+    body = lines.chunk[lines.offset(start) :]
+    cut = body.find(b"\n#") + 1 if not body.startswith(b"#") else 0
+    if cut or body.startswith(b"#"):  # "#close" and the like may end a file; nothing else may follow
+        tail = body[cut:]
+        if any(not line.startswith(b"#") for line in tail.split(b"\n") if line):
+            raise Refused("Zeek TSV comment inside the data")
+        stop = start + body[:cut].count(b"\n")
+    frame = _delimited(lines, start, stop, head.sep, head.fields, names, None)
     out: Columns = {}
-    for name in names:
-        if name not in head.fields:
-            continue
-        col = frame[name]
+    for name, col in frame.items():
         col = pl.select(pl.when(pl.lit(col) != head.unset).then(pl.lit(col))).to_series()
         if name in head.sets:
             col = pl.select(
@@ -504,15 +543,9 @@ def _tsv_columns(lines: _Lines, names: list[str], head: _Zeek) -> Columns:
     return out
 
 
-def _csv_columns(lines: _Lines, names: list[str], columns: list[str], delimiter: str) -> Columns:
-    """CSV rows as the reader's ``csv.reader`` splits them; a quoted field makes the chunk go
-    the event path (splitting by the delimiter would not be ``csv``'s reading)."""
-    s = lines.series()
-    if s.str.contains('"', literal=True).any():
-        raise Refused("quoted CSV fields")
-    frame = pl.select(s.str.split_exact(delimiter, len(columns) - 1).alias("x")).unnest("x")
-    frame.columns = columns
-    return {name: frame[name] for name in names if name in columns}
+def _csv_columns(lines: _Lines, start: int, names: list[str], columns: list[str], delimiter: str) -> Columns:
+    """CSV rows from ``start`` (after a header), quoted as ``csv.reader`` quotes."""
+    return dict(_delimited(lines, start, len(lines), delimiter, columns, names, '"'))
 
 
 _CEF_SHORT = {**CEF_FULL_NAMES}
@@ -635,6 +668,13 @@ def prepare(engine: MatchEngine, table: Table, cols: Columns, rows: int) -> Prep
 
 
 @dataclass
+class ColumnResult(VectorResult):
+    """Totals of a run; ``refused``: chunks polars could not read, matched event by event."""
+
+    refused: int = 0
+
+
+@dataclass
 class _Run:
     engine: MatchEngine
     fmt: ReaderFormat
@@ -647,8 +687,10 @@ class _Run:
     hits: int = 0
     zeek: _Zeek | None = None
     zeek_skip: int = 0
+    csv_skip: int = 0
     csv_columns: list[str] | None = None
     pending: list[Event] = field(default_factory=list)
+    refused: int = 0
 
     def events(self, lines: _Lines | list[str], first_line: int, rows: list[int] | None = None) -> None:
         """Lines through the format's reader (all of them, or only ``rows``), matched in order;
@@ -727,12 +769,13 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: _Lines, first: bool) -> Colum
         if first:
             for i, line in enumerate(lines.slice(0, run.zeek_skip)):
                 run.decoder.feed(line, i + 1)
-        body = chunk[int(lines.ends[run.zeek_skip - 1]) + 1 :] if first and run.zeek_skip else chunk
+        start = run.zeek_skip if first else 0
+        body = chunk[lines.offset(start) :]
         if run.zeek is None or (
             (body.startswith(b"#") or b"\n#" in body) and _HEADER_LINE.search(body.decode("utf-8", errors="replace"))
         ):
             raise Refused("Zeek TSV header inside the data")
-        cols = _tsv_columns(lines, names, run.zeek)
+        cols = _tsv_columns(lines, start, names, run.zeek)
         if "host" in cols and "uri" in cols:
             cols["#url"] = pl.select(
                 pl.concat_str([pl.lit("http://"), pl.lit(cols["host"]), pl.lit(cols["uri"])])
@@ -740,7 +783,7 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: _Lines, first: bool) -> Colum
         return cols
     if fmt is ReaderFormat.CSV:
         assert run.csv_columns is not None and run.mapping is not None
-        return _csv_columns(lines, names, run.csv_columns, run.mapping.delimiter)
+        return _csv_columns(lines, run.csv_skip if first else 0, names, run.csv_columns, run.mapping.delimiter)
     s = lines.series()
     if fmt is ReaderFormat.SYSLOG:
         return _syslog_columns(s, names)
@@ -773,7 +816,7 @@ def match_columns_file(
     stats: ReaderStats | None = None,
     batch_bytes: int = 16 << 20,
     year: int | None = None,
-) -> VectorResult:
+) -> ColumnResult:
     """Match a telemetry file of ``fmt`` through its column table; alerts as the event path's.
 
     ``stats`` counts what the reader read: the lines polars proposed and every line of a chunk
@@ -800,7 +843,7 @@ def match_columns_file(
             first = False
             line_no += len(lines)
     run.flush()
-    return VectorResult(run.rows, run.hits, run.alerts)
+    return ColumnResult(run.rows, run.hits, run.alerts, run.refused)
 
 
 def _column_chunk(run: _Run, chunk: bytes, lines: _Lines, line_no: int, first: bool) -> None:
@@ -817,16 +860,16 @@ def _column_chunk(run: _Run, chunk: bytes, lines: _Lines, line_no: int, first: b
                 run.events(lines.slice(0, skip + 1), line_no)
                 run.csv_columns = run.mapping.columns
                 skip += 1
+    run.csv_skip = skip
     try:
         cols = _chunk_columns(run, chunk, lines, first)
     except Refused:
+        run.refused += 1
         if first and run.fmt is ReaderFormat.ZEEK_TSV:
             run.events(lines.slice(run.zeek_skip), line_no + run.zeek_skip)
         else:
             run.events(lines.slice(skip), line_no + skip)
         return
-    if skip:
-        cols = {k: v.clone().scatter(list(range(skip)), None) for k, v in cols.items()}
     prepared = prepare(run.engine, run.table, cols, len(lines))
     rows = hit_rows(run.engine, prepared).tolist()
     if first and run.fmt is ReaderFormat.ZEEK_TSV:
