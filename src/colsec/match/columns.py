@@ -591,8 +591,8 @@ def _cef_columns(lines: pl.Series, names: list[str]) -> Columns:
 
 _URLS = r"(?i)\bhttps?://[^\s\"'<>]+"
 _QUADS = r"[\d.]*\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}[\d.]*"
-#: every URL has a ':', every dotted quad and host name a '.': tokens with neither offer nothing
-_TOKENS = r"\S*[.:]\S*"
+#: every URL has "://", every dotted quad and host name a '.': tokens with neither offer nothing
+_TOKENS = r"\S*(?:\.|://)\S*"
 
 
 def _syslog_columns(lines: pl.Series, names: list[str]) -> Columns:
