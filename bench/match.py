@@ -381,7 +381,9 @@ def _syslog(i: int, r: random.Random, planted: dict[str, list[str]], plant: bool
     return f"<134>{stamp} proxy squid[1]: {src} TCP_MISS/200 5120 GET http://{host}/x/{i} - DIRECT/{dst} text/html"
 
 
-def write_formats(n: int, planted: dict[str, list[str]], seed: int, folder: Path) -> dict[str, tuple[Path, object]]:
+def write_formats(
+    n: int, planted: dict[str, list[str]], seed: int, folder: Path
+) -> dict[str, tuple[Path, object]]:
     """One file per format, n lines each, ~1% carrying an indicator value; with the mapping."""
     from colsec.match.readers import FieldMapping
 
@@ -414,7 +416,9 @@ def write_formats(n: int, planted: dict[str, list[str]], seed: int, folder: Path
             if plants[i]:
                 kind, value = _pick(planted, ("ip", "domain"), r)
                 dst, host = (value, host) if kind == "ip" else (dst, value)
-            f.write(f"{1714557600 + i / 1000:.3f},{ip(r)},{r.randrange(1024, 65535)},{dst},443,{host},{i % 9999}\n")
+            f.write(
+                f"{1714557600 + i / 1000:.3f},{ip(r)},{r.randrange(1024, 65535)},{dst},443,{host},{i % 9999}\n"
+            )
     out["csv"] = (
         p,
         {
@@ -443,7 +447,9 @@ _SYSLOG_HEAD = re.compile(r"^(?:<\d{1,3}>)?([A-Z][a-z]{2}\s+\d{1,2} \d\d:\d\d:\d
 def raw_parse(fmt: str, path: Path) -> tuple[str, int]:
     """The format's own raw parse: polars where polars reads it, else a plain regex/split loop."""
     if fmt == "zeek-tsv":
-        df = pl.read_csv(path, separator="\t", comment_prefix="#", has_header=False, quote_char=None, infer_schema=False)
+        df = pl.read_csv(
+            path, separator="\t", comment_prefix="#", has_header=False, quote_char=None, infer_schema=False
+        )
         return "polars.read_csv (TSV)", len(df)
     if fmt in ("zeek-json", "windows", "json"):
         return "polars.read_ndjson", len(pl.read_ndjson(path, infer_schema_length=10_000))
@@ -464,7 +470,9 @@ def raw_parse(fmt: str, path: Path) -> tuple[str, int]:
     return "timestamp regex + split() loop", n
 
 
-def format_rates(engine: MatchEngine, files: dict[str, tuple[Path, object]], repeat: int, sample: int) -> list[tuple[str, str, str]]:
+def format_rates(
+    engine: MatchEngine, files: dict[str, tuple[Path, object]], repeat: int, sample: int
+) -> list[tuple[str, str, str]]:
     """Per format: raw parse and colsec (column path, alerts included) alternating, best of
     ``repeat``; the event-by-event rate (the path before) on a ``sample`` of lines."""
     from colsec.match.columns import match_columns_file, table_for, uses_columns

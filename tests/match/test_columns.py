@@ -29,7 +29,9 @@ def _count(alerts: list) -> collections.Counter[tuple[str, int]]:
     return collections.Counter((a.indicator_id, a.events[-1].line) for a in alerts)
 
 
-def _reference(engine: MatchEngine, path: Path, fmt: ReaderFormat, mapping: Callable[[], FieldMapping | None]) -> list:
+def _reference(
+    engine: MatchEngine, path: Path, fmt: ReaderFormat, mapping: Callable[[], FieldMapping | None]
+) -> list:
     """The event path as ``colsec match`` runs it: batches of 5,000 events."""
     from colsec.match import readers
 
@@ -114,7 +116,9 @@ def _head(src: Path, dst: Path, n: int) -> Path:
 
 def test_zeek_json(shared_data: Path, tmp_path: Path) -> None:
     folder = shared_data / "telemetry/zeek"
-    parts = [_head(p, tmp_path / p.name, 800).read_bytes() for p in sorted(folder.glob("wrccdc2018_*.ndjson"))]
+    parts = [
+        _head(p, tmp_path / p.name, 800).read_bytes() for p in sorted(folder.glob("wrccdc2018_*.ndjson"))
+    ]
     # older Bro records wrapped by log type ({"http": {...}}): their chunk takes the event path
     parts.append((folder / "bro_json_wrapped.metron.ndjson").read_bytes())
     path = tmp_path / "zeek.ndjson"
@@ -134,7 +138,9 @@ def test_windows(shared_data: Path, tmp_path: Path) -> None:
     path = tmp_path / "win.ndjson"
     path.write_bytes(
         b"".join(p.read_bytes() for p in sorted(folder.glob("*.ndjson")))
-        + _head(folder / "otrf_empire_launcher_vbs.sysmon_security_powershell.ndjson.gz", tmp_path / "e", 800).read_bytes()
+        + _head(
+            folder / "otrf_empire_launcher_vbs.sysmon_security_powershell.ndjson.gz", tmp_path / "e", 800
+        ).read_bytes()
     )
     assert _equal(path, ReaderFormat.WINDOWS) > 1000
 
@@ -145,7 +151,11 @@ def test_syslog(shared_data: Path, tmp_path: Path) -> None:
     path.write_bytes(
         b"".join(
             (folder / p).read_bytes()
-            for p in ("firewall/cisco_asa.metron.log", "firewall/paloalto_threat_traffic.metron.log", "proxy/squid_access.metron.log")
+            for p in (
+                "firewall/cisco_asa.metron.log",
+                "firewall/paloalto_threat_traffic.metron.log",
+                "proxy/squid_access.metron.log",
+            )
         )
         + b"\n\nJan  5 05:38:59 h GET http://Evil.Example.COM./x.php, 1.2.3.4.5 10.1.2.3 www.Example.org.\n"
     )
@@ -196,9 +206,15 @@ def test_cef(shared_data: Path, tmp_path: Path) -> None:
 def test_json_lines_default_and_mapped_fields(shared_data: Path, tmp_path: Path) -> None:
     path = tmp_path / "ecs.ndjson"
     rows = []
-    for n, line in enumerate((shared_data / "telemetry/zeek/wrccdc2018_dns.head10000.ndjson").read_bytes().splitlines()[:600]):
+    for n, line in enumerate(
+        (shared_data / "telemetry/zeek/wrccdc2018_dns.head10000.ndjson").read_bytes().splitlines()[:600]
+    ):
         rec = orjson.loads(line)
-        ecs = {"@timestamp": rec["ts"], "source": {"ip": rec["id.orig_h"]}, "destination.ip": rec["id.resp_h"]}
+        ecs = {
+            "@timestamp": rec["ts"],
+            "source": {"ip": rec["id.orig_h"]},
+            "destination.ip": rec["id.resp_h"],
+        }
         if rec.get("query"):
             ecs["dns"] = {"question": {"name": rec["query"]}}
         if n % 5 == 0:
@@ -207,20 +223,33 @@ def test_json_lines_default_and_mapped_fields(shared_data: Path, tmp_path: Path)
         rows.append(orjson.dumps(ecs))
     path.write_bytes(b"\n".join(rows) + b"\n")
     assert _equal(path, ReaderFormat.JSON) > 500
-    mapping = {"timestamp": "@timestamp", "fields": {"source.ip": "ipv4-addr:value", "dns.question.name": "domain-name:value", "md5": "file:hashes.'MD5'"}}
+    mapping = {
+        "timestamp": "@timestamp",
+        "fields": {
+            "source.ip": "ipv4-addr:value",
+            "dns.question.name": "domain-name:value",
+            "md5": "file:hashes.'MD5'",
+        },
+    }
     assert _equal(path, ReaderFormat.JSON, lambda: FieldMapping(mapping)) > 300
 
 
 def test_csv_with_a_mapping(shared_data: Path, tmp_path: Path) -> None:
     lines = ["when,client,server,name"]
-    for line in (shared_data / "telemetry/zeek/wrccdc2018_dns.head10000.ndjson").read_bytes().splitlines()[:500]:
+    for line in (
+        (shared_data / "telemetry/zeek/wrccdc2018_dns.head10000.ndjson").read_bytes().splitlines()[:500]
+    ):
         rec = orjson.loads(line)
         lines.append(f"{rec['ts']},{rec['id.orig_h']},{rec['id.resp_h']},{rec.get('query', '')}")
     path = tmp_path / "dns.csv"
     path.write_text("\n".join(lines) + '\n1.0,"10.0.0.9",x\n')  # a quoted line and a short one
     spec = {
         "timestamp": "when",
-        "fields": {"client": "network-traffic:src_ref.value", "server": "ipv4-addr:value", "name": "domain-name:value"},
+        "fields": {
+            "client": "network-traffic:src_ref.value",
+            "server": "ipv4-addr:value",
+            "name": "domain-name:value",
+        },
     }
     assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec)) > 500
 

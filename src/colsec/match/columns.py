@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 import polars as pl
@@ -440,7 +440,7 @@ class _Lines:
         return lines.head(self.n)
 
 
-def _json_columns(chunk: bytes, names: list[str], physical: int) -> Columns:
+def _json_columns(chunk: bytes, names: list[str], physical: int) -> dict[str, pl.Series]:
     """The fields by their literal names, and a dotted name also as a path into objects (as
     ``readers.text._lookup`` reads them); a list is kept as its JSON text, split later."""
     tops = list(dict.fromkeys([*names, *(n.split(".", 1)[0] for n in names if "." in n)]))
@@ -450,7 +450,7 @@ def _json_columns(chunk: bytes, names: list[str], physical: int) -> Columns:
         raise Refused(str(exc)) from exc
     if len(df) != physical:  # blank lines: row numbers would not be line numbers
         raise Refused("blank lines")
-    out: Columns = {}
+    out: dict[str, pl.Series] = {}
     for name in names:
         col = df[name]
         if "." in name:
@@ -521,7 +521,7 @@ def _delimited(
     return {n: pl.concat([before, df[n], after]) for n in wanted}
 
 
-def _tsv_columns(lines: _Lines, start: int, names: list[str], head: _Zeek) -> Columns:
+def _tsv_columns(lines: _Lines, start: int, names: list[str], head: _Zeek) -> dict[str, pl.Series]:
     """Zeek TSV data lines from ``start`` (after the header) up to a closing comment block."""
     stop = len(lines)
     body = lines.chunk[lines.offset(start) :]
@@ -532,7 +532,7 @@ def _tsv_columns(lines: _Lines, start: int, names: list[str], head: _Zeek) -> Co
             raise Refused("Zeek TSV comment inside the data")
         stop = start + body[:cut].count(b"\n")
     frame = _delimited(lines, start, stop, head.sep, head.fields, names, None)
-    out: Columns = {}
+    out: dict[str, pl.Series] = {}
     for name, col in frame.items():
         col = pl.select(pl.when(pl.lit(col) != head.unset).then(pl.lit(col))).to_series()
         if name in head.sets:
@@ -560,7 +560,9 @@ def _cef_columns(lines: pl.Series, names: list[str]) -> Columns:
     cef = lines.str.splitn("CEF:", 2).struct.field("field_1")
     head = cef.str.splitn("|", 8).struct.unnest()
     ext = head["field_7"]
-    escaped = pl.select(pl.any_horizontal(head[f"field_{i}"].str.contains("\\", literal=True) for i in range(7)))
+    escaped = pl.select(
+        pl.any_horizontal(head[f"field_{i}"].str.contains("\\", literal=True) for i in range(7))
+    )
     rows = np.flatnonzero(escaped.to_series().fill_null(False).to_numpy())
     if len(rows):  # a header with escapes: split as ``parse_cef`` does (rare, and slower)
         exact = cef.gather(rows).str.extract(r"^(?:(?:[^|\\]|\\.)*\|){7}(.*)$", 1)
@@ -575,14 +577,11 @@ def _cef_columns(lines: pl.Series, names: list[str]) -> Columns:
         .unnest("kv")
     )
     wanted = [n for n in names if not n.startswith("#")]
-    frame = (
-        frame.select(
-            pl.col("row"),
-            pl.col("field_0").replace(_CEF_SHORT).alias("k"),
-            pl.col("field_1").str.strip_chars().str.replace_all(r"\\([=\\|])", "$1").alias("v"),
-        )
-        .filter(pl.col("k").is_in(wanted))
-    )
+    frame = frame.select(
+        pl.col("row"),
+        pl.col("field_0").replace(_CEF_SHORT).alias("k"),
+        pl.col("field_1").str.strip_chars().str.replace_all(r"\\([=\\|])", "$1").alias("v"),
+    ).filter(pl.col("k").is_in(wanted))
     out: Columns = {}
     for (name,), part in frame.partition_by("k", as_dict=True, maintain_order=True).items():
         out[str(name)] = (part["row"].to_numpy(), part["v"])  # a key given twice offers both values
@@ -599,7 +598,9 @@ def _syslog_columns(lines: pl.Series, names: list[str]) -> Columns:
     """The whitespace-separated tokens with a '.' or ':' (one regex pass over the text), then
     URLs and dotted quads found inside them: a match never spans whitespace."""
     tokens = (
-        pl.DataFrame({"row": pl.int_range(len(lines), dtype=pl.Int64, eager=True), "t": lines.str.extract_all(_TOKENS)})
+        pl.DataFrame(
+            {"row": pl.int_range(len(lines), dtype=pl.Int64, eager=True), "t": lines.str.extract_all(_TOKENS)}
+        )
         .explode("t")
         .drop_nulls("t")
     )
@@ -610,7 +611,9 @@ def _syslog_columns(lines: pl.Series, names: list[str]) -> Columns:
     for name, pattern, marker in (("#urls", _URLS, "://"), ("#quads", _QUADS, ".")):
         if name in names:
             has = texts.str.contains(marker, literal=True).to_numpy()
-            found = pl.DataFrame({"row": rows[has], "v": texts.filter(pl.Series(has)).str.extract_all(pattern)})
+            found = pl.DataFrame(
+                {"row": rows[has], "v": texts.filter(pl.Series(has)).str.extract_all(pattern)}
+            )
             found = found.explode("v").drop_nulls("v")
             out[name] = (found["row"].to_numpy(), found["v"])
     return out
@@ -711,7 +714,9 @@ class _Run:
 
 
 def _open(path: Path) -> BinaryIO:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+    if path.suffix == ".gz":
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb")  # noqa: SIM115
 
 
 def _chunks(f: BinaryIO, batch_bytes: int) -> Iterator[bytes]:
@@ -753,18 +758,15 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: _Lines, first: bool) -> Colum
         if fmt is ReaderFormat.ZEEK_JSON and _WRAPPED.search(chunk):
             raise Refused("Zeek records wrapped by log type")
         json_names = [n for n in names if not n.startswith("#")]
+        found: dict[str, pl.Series]
         if fmt is ReaderFormat.ZEEK_JSON:
-            cols = _json_literal(chunk, json_names, len(lines))
+            found = _json_literal(chunk, json_names, len(lines))
         else:
-            cols = _json_columns(chunk, json_names, len(lines))
+            found = _json_columns(chunk, json_names, len(lines))
         for feed in run.table.feeds:
-            if feed.listed and feed.field in cols and cols[feed.field].dtype == pl.String:
-                cols[feed.field] = _json_list(cols[feed.field])
-        if "host" in cols and "uri" in cols:
-            cols["#url"] = pl.select(
-                pl.concat_str([pl.lit("http://"), pl.lit(cols["host"]), pl.lit(cols["uri"])])
-            ).to_series()
-        return cols
+            if feed.listed and feed.field in found and found[feed.field].dtype == pl.String:
+                found[feed.field] = _json_list(found[feed.field])
+        return _with_url(found)
     if fmt is ReaderFormat.ZEEK_TSV:
         if first:
             for i, line in enumerate(lines.slice(0, run.zeek_skip)):
@@ -772,18 +774,16 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: _Lines, first: bool) -> Colum
         start = run.zeek_skip if first else 0
         body = chunk[lines.offset(start) :]
         if run.zeek is None or (
-            (body.startswith(b"#") or b"\n#" in body) and _HEADER_LINE.search(body.decode("utf-8", errors="replace"))
+            (body.startswith(b"#") or b"\n#" in body)
+            and _HEADER_LINE.search(body.decode("utf-8", errors="replace"))
         ):
             raise Refused("Zeek TSV header inside the data")
-        cols = _tsv_columns(lines, start, names, run.zeek)
-        if "host" in cols and "uri" in cols:
-            cols["#url"] = pl.select(
-                pl.concat_str([pl.lit("http://"), pl.lit(cols["host"]), pl.lit(cols["uri"])])
-            ).to_series()
-        return cols
+        return _with_url(_tsv_columns(lines, start, names, run.zeek))
     if fmt is ReaderFormat.CSV:
         assert run.csv_columns is not None and run.mapping is not None
-        return _csv_columns(lines, run.csv_skip if first else 0, names, run.csv_columns, run.mapping.delimiter)
+        return _csv_columns(
+            lines, run.csv_skip if first else 0, names, run.csv_columns, run.mapping.delimiter
+        )
     s = lines.series()
     if fmt is ReaderFormat.SYSLOG:
         return _syslog_columns(s, names)
@@ -796,7 +796,16 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: _Lines, first: bool) -> Colum
     return cols
 
 
-def _json_literal(chunk: bytes, names: list[str], physical: int) -> Columns:
+def _with_url(cols: dict[str, pl.Series]) -> Columns:
+    """Zeek's ``url:value`` for a relative ``uri``: ``http://`` + host + uri, as ``zeek_event``."""
+    out: Columns = dict(cols)
+    if "host" in cols and "uri" in cols:
+        url = pl.concat_str([pl.lit("http://"), pl.lit(cols["host"]), pl.lit(cols["uri"])])
+        out["#url"] = pl.select(url).to_series()
+    return out
+
+
+def _json_literal(chunk: bytes, names: list[str], physical: int) -> dict[str, pl.Series]:
     """Zeek JSON fields by their literal (dotted) names, as ``zeek_event`` reads them."""
     try:
         df = pl.read_ndjson(chunk, schema=dict.fromkeys(names, pl.String))
