@@ -114,6 +114,7 @@ def _head(src: Path, dst: Path, n: int) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_zeek_json(shared_data: Path, tmp_path: Path) -> None:
     folder = shared_data / "telemetry/zeek"
     parts = [
@@ -126,6 +127,7 @@ def test_zeek_json(shared_data: Path, tmp_path: Path) -> None:
     assert _equal(path, ReaderFormat.ZEEK_JSON, refused=1) > 1000
 
 
+@pytest.mark.slow
 def test_zeek_tsv(shared_data: Path, tmp_path: Path) -> None:
     folder = shared_data / "telemetry/zeek"
     dns = _head(folder / "wrccdc2018_dns.head3000.tsv.log", tmp_path / "dns.log", 1200)
@@ -133,6 +135,7 @@ def test_zeek_tsv(shared_data: Path, tmp_path: Path) -> None:
         assert _equal(path, ReaderFormat.ZEEK_TSV) > 0
 
 
+@pytest.mark.slow
 def test_windows(shared_data: Path, tmp_path: Path) -> None:
     folder = shared_data / "telemetry/windows"
     path = tmp_path / "win.ndjson"
