@@ -161,6 +161,7 @@ def test_syslog(shared_data: Path, tmp_path: Path) -> None:
             )
         )
         + b"\n\nJan  5 05:38:59 h GET http://Evil.Example.COM./x.php, 1.2.3.4.5 10.1.2.3 www.Example.org.\n"
+        + b"Jan  5 05:39:00 h relay Mail.Example.NET fetched http://Cdn.Example.NET:8080/x (10.9.8.7)\n"
     )
     assert _equal(path, ReaderFormat.SYSLOG) > 100
 
@@ -172,6 +173,7 @@ def _cef_lines(shared_data: Path) -> list[str]:
         "Sep 19 08:26:10 host CEF:0|security|threatmanager|1.0|100|detected a \\| in message|10|"
         "src=10.0.0.1 act=blocked a \\= dst=1.1.1.1",
         "CEF:0|v|p|1|1|bad header only",
+        "CEF:0|v|p|1|1|n|1|rt=1521911720000 dhost=WWW.Example.COM deviceCustomString3Label=Domain cs3=Cdn.Example.NET.",
         "Jan  5 05:38:59 plain syslog line from 10.22.8.205 to http://www.example.com/a",
     ]
     zeek = shared_data / "telemetry/zeek"
