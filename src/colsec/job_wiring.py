@@ -27,6 +27,7 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
     from colsec.formats import jobs as formats
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
     from colsec.outbound import from_settings
+    from colsec.reports.schedule import SCHEDULE_KIND, run_schedules
     from colsec.store.gate import WriteLimits
     from colsec.taxii import jobs as taxii
 
@@ -41,14 +42,16 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
         federation.PUSH_KIND: partial(federation.run_push, outbound=outbound),
         TICK_KIND: partial(run_tick, settings=settings),
+        SCHEDULE_KIND: run_schedules,
     }
 
 
 def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import TICK_KIND, TICK_SECONDS
     from colsec.federation.jobs import PUSH_KIND, SYNC_DUE_KIND
+    from colsec.reports.schedule import SCHEDULE_KIND, SCHEDULE_SECONDS
 
-    schedules = [Schedule(TICK_KIND, TICK_SECONDS)]
+    schedules = [Schedule(TICK_KIND, TICK_SECONDS), Schedule(SCHEDULE_KIND, SCHEDULE_SECONDS)]
     if settings.sync_enabled:
         schedules += [Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS), Schedule(PUSH_KIND, PUSH_EVERY_SECONDS)]
     return schedules
