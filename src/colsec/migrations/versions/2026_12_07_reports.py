@@ -35,7 +35,10 @@ def upgrade() -> None:
         sa.Column("updated_at", TS, nullable=False),
         sa.Column("published_at", TS, nullable=True),
         sa.ForeignKeyConstraint(
-            ["author_org_id"], ["organisation.id"], name="fk_bulletin_author_org_id_organisation", ondelete="SET NULL"
+            ["author_org_id"],
+            ["organisation.id"],
+            name="fk_bulletin_author_org_id_organisation",
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_bulletin"),
         sa.UniqueConstraint("series", "version", name="uq_bulletin_series_version"),
@@ -66,7 +69,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_bulletin_subscription"),
-        sa.UniqueConstraint("organisation_id", "email", name="uq_bulletin_subscription_organisation_id_email"),
+        sa.UniqueConstraint(
+            "organisation_id", "email", name="uq_bulletin_subscription_organisation_id_email"
+        ),
     )
     op.create_index("ix_bulletin_subscription_organisation_id", "bulletin_subscription", ["organisation_id"])
 

@@ -31,6 +31,7 @@ def install(app: FastAPI) -> None:
     from colsec.web.sessions import SessionCodec, session_user
     from colsec.web.ui import admin, auth, collections, crisis, dashboard, federation, imports, intel, profile
     from colsec.web.ui import outbox as outbox_ui
+    from colsec.web.ui import reports as reports_ui
     from colsec.web.ui.render import LoginRequired, page
 
     settings: Settings = app.state.settings
@@ -50,6 +51,7 @@ def install(app: FastAPI) -> None:
         collections,
         profile,
         crisis,
+        reports_ui,
     ):
         app.include_router(module.router)
 
