@@ -47,7 +47,7 @@ def test_self_approval_is_refused_and_publishing_updates_the_feed(
     assert client.post(f"{API}/bulletins/{b['id']}/approve", headers=alliance.coordinator.headers).status_code == 409
     assert client.post(f"{API}/bulletins/{b['id']}/submit", headers=alliance.analyst.headers).json()["status"] == "in_review"
     refused = client.post(f"{API}/bulletins/{b['id']}/approve", headers=alliance.analyst.headers)
-    assert refused.status_code == 403 and "cannot be the author" in refused.json()["message"]
+    assert refused.status_code == 403 and "cannot be the author" in refused.json()["detail"]
     assert client.get("/public/feed.atom").text.count("<entry>") == 0  # nothing before publication
     assert client.post(f"{API}/bulletins/{b['id']}/approve", headers=alliance.coordinator.headers).json()["approved_by"] == alliance.coordinator.user.username
     pub = client.post(f"{API}/bulletins/{b['id']}/publish", headers=alliance.coordinator.headers).json()
@@ -97,9 +97,9 @@ def test_readers_see_only_their_level_and_drafts_only_editors(
     assert client.get(f"{API}/bulletins/{green['id']}", headers=alliance.external.headers).status_code == 404
     assert client.get(f"/public/bulletins/{green['id']}").status_code == 404  # never public above CLEAR
     bad = client.post(f"{API}/bulletins", json={"kind": "weekly", "audience": "red"}, headers=alliance.analyst.headers)
-    assert bad.status_code == 422 and "audience" in bad.json()["message"]
+    assert bad.status_code == 422 and "audience" in bad.json()["detail"]
     bad = client.post(f"{API}/bulletins", json={"kind": "hourly", "audience": "green"}, headers=alliance.analyst.headers)
-    assert bad.status_code == 422 and "hourly" in bad.json()["message"]
+    assert bad.status_code == 422 and "hourly" in bad.json()["detail"]
 
 
 def test_published_bulletins_are_mailed_to_subscribers_their_organisation_may_read(
@@ -135,15 +135,23 @@ def test_published_bulletins_are_mailed_to_subscribers_their_organisation_may_re
         assert deliver_due(database, worker_id="t", senders=make_senders(database, settings)) == 3
     finally:
         mail.close()
-    subjects = sorted(str(msg["Subject"]) for _rcpt, msg in mail.effects.values())
+    from email.header import decode_header, make_header
+
+    subjects = sorted(str(make_header(decode_header(str(msg["Subject"])))) for _rcpt, msg in mail.effects.values())
     assert any(s.startswith("[TLP:GREEN] Еженедельный") for s in subjects)
     assert any(s.startswith("[TLP:CLEAR] Weekly") for s in subjects)
 
 
 @pytest.mark.parametrize("path", ["/reports"])
-def test_the_bulletins_page_renders_in_both_languages(client: TestClient, alliance: Alliance, path: str) -> None:
+def test_the_bulletins_page_renders_in_both_languages(
+    client: TestClient, alliance: Alliance, path: str, database: Database
+) -> None:
+    from colsec.accounts.models import User
+
     b = _draft(client, alliance.analyst, audience="green")
     for lang, word in (("en", "Bulletins"), ("ru", "Бюллетени")):
+        with database.unit_of_work() as s:
+            s.get(User, alliance.analyst.user.id).language = lang  # type: ignore[union-attr]
         page = client.get(path, headers={**alliance.analyst.headers, "Accept-Language": lang})
         assert page.status_code == 200 and word in page.text
         one = client.get(f"/reports/{b['id']}", headers={**alliance.analyst.headers, "Accept-Language": lang})

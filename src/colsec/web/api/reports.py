@@ -36,6 +36,12 @@ def _lang(value: str) -> str:
     return value
 
 
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
 def bulletin_json(b: Bulletin, lang: str = "en") -> dict[str, Any]:
     title, summary = describe(b, lang)
     return {
@@ -46,11 +52,11 @@ def bulletin_json(b: Bulletin, lang: str = "en") -> dict[str, Any]:
         "audience": TLP(b.audience).name,
         "title": title,
         "summary": summary,
-        "period": {"start": b.period_start.isoformat(), "end": b.period_end.isoformat()},
+        "period": {"start": _iso(b.period_start), "end": _iso(b.period_end)},
         "status": b.status,
         "author": b.author,
         "approved_by": b.approved_by,
-        "published_at": b.published_at.isoformat() if b.published_at else None,
+        "published_at": _iso(b.published_at),
         "sections": service.sections_of(b),
         "commentary": service.commentary_of(b),
     }
