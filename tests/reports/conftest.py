@@ -42,7 +42,12 @@ def alliance(database: Database, make_account: Callable[..., Account]) -> Allian
         g = SharingGroup(name=f"reports-{uuid.uuid4().hex[:8]}")
         s.add(g)
         s.flush()
-        s.add_all([SharingGroupMember(group_id=g.id, organisation_id=o) for o in (a.analyst.org.id, a.coordinator.org.id)])
+        s.add_all(
+            [
+                SharingGroupMember(group_id=g.id, organisation_id=o)
+                for o in (a.analyst.org.id, a.coordinator.org.id)
+            ]
+        )
         a.group_id = g.id
     return a
 
@@ -87,5 +92,7 @@ def tomorrow() -> date:
 def group_members(database: Database, group_id: int) -> frozenset[int]:
     with database.unit_of_work(write=False) as s:
         return frozenset(
-            s.execute(select(SharingGroupMember.organisation_id).where(SharingGroupMember.group_id == group_id)).scalars()
+            s.execute(
+                select(SharingGroupMember.organisation_id).where(SharingGroupMember.group_id == group_id)
+            ).scalars()
         )

@@ -9,7 +9,6 @@ import feedparser
 from fastapi.testclient import TestClient
 from lxml import etree
 
-from colsec.accounts.roles import SYSTEM
 from colsec.crisis.models import CapAlert
 from colsec.db import Database
 from colsec.reports import service
@@ -22,7 +21,9 @@ A = f"{{{ATOM_NS}}}"
 
 def _published(database: Database, alliance: Alliance, level: TLP, *, at: datetime) -> int:
     with database.unit_of_work() as s:
-        b = service.create_draft(s, actor=alliance.analyst.actor, kind="daily", audience=level, end=tomorrow(), now=at)
+        b = service.create_draft(
+            s, actor=alliance.analyst.actor, kind="daily", audience=level, end=tomorrow(), now=at
+        )
         service.submit(s, actor=alliance.analyst.actor, bulletin_id=b.id, now=at)
         service.approve(s, actor=alliance.coordinator.actor, bulletin_id=b.id, now=at)
         service.publish(s, actor=alliance.coordinator.actor, bulletin_id=b.id, now=at)
@@ -33,9 +34,19 @@ def _cap(database: Database, scope: str, headline: str) -> None:
     with database.unit_of_work() as s:
         s.add(
             CapAlert(
-                identifier=f"colsec-{headline}", sender="acc@alliance.example", sent="2026-12-01T10:00:00+00:00",
-                status="Actual", msg_type="Alert", scope=scope, event="Cyber attack", headline=headline,
-                severity="Severe", urgency="Immediate", area="Northmark", direction="in", xml="<alert/>",
+                identifier=f"colsec-{headline}",
+                sender="acc@alliance.example",
+                sent="2026-12-01T10:00:00+00:00",
+                status="Actual",
+                msg_type="Alert",
+                scope=scope,
+                event="Cyber attack",
+                headline=headline,
+                severity="Severe",
+                urgency="Immediate",
+                area="Northmark",
+                direction="in",
+                xml="<alert/>",
             )  # fmt: skip
         )
 
@@ -62,7 +73,9 @@ def _check_atom(body: bytes) -> etree._Element:
 def test_feeds_parse_validate_answer_304_and_show_nothing_above_clear(
     client: TestClient, alliance: Alliance, database: Database
 ) -> None:
-    store(database, alliance.analyst.org.id, [malware("OpenWorm", TLP.CLEAR), malware("SecretWorm", TLP.GREEN)])
+    store(
+        database, alliance.analyst.org.id, [malware("OpenWorm", TLP.CLEAR), malware("SecretWorm", TLP.GREEN)]
+    )
     t0 = datetime.now(UTC) - timedelta(hours=2)
     clear_id = _published(database, alliance, TLP.CLEAR, at=t0)
     green_id = _published(database, alliance, TLP.GREEN, at=t0)

@@ -27,7 +27,9 @@ def _run(database: Database, at: datetime) -> int:
         return len(run_due(s, now=at))
 
 
-def test_daily_schedule_drafts_once_a_day_and_catches_up_once_after_three_days_down(database: Database) -> None:
+def test_daily_schedule_drafts_once_a_day_and_catches_up_once_after_three_days_down(
+    database: Database,
+) -> None:
     with database.unit_of_work() as s:
         set_schedule(s, kind="daily", audience=TLP.CLEAR, hour=7)
     # the first run after the schedule is set drafts the latest slot (yesterday 07:00 at 06:00)
@@ -50,13 +52,15 @@ def test_weekly_and_monthly_slots() -> None:
     wed = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
     assert latest_slot("weekly", 7, 0, wed) == datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # Monday
     assert latest_slot("monthly", 7, 0, wed) == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
-    assert latest_slot("monthly", 7, 0, datetime(2026, 12, 1, 6, 0, tzinfo=UTC)) == datetime(2026, 11, 1, 7, 0, tzinfo=UTC)
+    assert latest_slot("monthly", 7, 0, datetime(2026, 12, 1, 6, 0, tzinfo=UTC)) == datetime(
+        2026, 11, 1, 7, 0, tzinfo=UTC
+    )
 
 
 def test_the_schedule_runs_as_a_durable_job(app, database: Database) -> None:  # type: ignore[no-untyped-def]
+    from colsec.accounts.roles import SYSTEM
     from colsec.job_wiring import handlers_for, schedules_for
     from colsec.jobs.queue import enqueue
-    from colsec.accounts.roles import SYSTEM
 
     settings = app.state.settings
     assert SCHEDULE_KIND in handlers_for(settings)
@@ -67,4 +71,7 @@ def test_the_schedule_runs_as_a_durable_job(app, database: Database) -> None:  #
     runner = app.state.node.job_runner(schedules=())
     assert runner.run_once() >= 1
     with database.unit_of_work(write=False) as s:
-        assert s.execute(select(func.count()).select_from(Bulletin).where(Bulletin.kind == "weekly")).scalar() == 1
+        assert (
+            s.execute(select(func.count()).select_from(Bulletin).where(Bulletin.kind == "weekly")).scalar()
+            == 1
+        )

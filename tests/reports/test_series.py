@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from colsec.db import Database
+from colsec.stix.tlp import TLP
 from colsec.store.models import ObjectRecipient, StixObject
 from colsec.store.policy import Recipient, SharedFacts, may_share
 from colsec.store.queries import recipient_for_org
 from colsec.store.views import CHART_DAYS, INTEL_TYPES, dashboard
-from colsec.stix.tlp import TLP
 from reports.conftest import Alliance, group_members, indicator, malware, store
 
 
@@ -57,7 +57,9 @@ def test_series_equals_the_dashboard_and_a_direct_count(
             board = dashboard(s, actor=who.actor, now=datetime.now(UTC))
             reader = recipient_for_org(s, who.org.id)
         assert api["days"] == [d.isoformat() for d in board.days]
-        assert {k: [int(v) for v in vals] for k, vals in api["series"].items()} == board.by_type, who.org.short_name
+        assert {k: [int(v) for v in vals] for k, vals in api["series"].items()} == board.by_type, (
+            who.org.short_name
+        )
         assert api["totals"] == _direct(database, reader, alliance.group_id), who.org.short_name
         by_member = client.get(
             "/api/v1/reports/series", params={"metric": "objects", "by": "member", "period": f"{CHART_DAYS}d"},
@@ -65,7 +67,9 @@ def test_series_equals_the_dashboard_and_a_direct_count(
         ).json()  # fmt: skip
         assert {k: [int(v) for v in vals] for k, vals in by_member["series"].items()} == board.by_member
     # the external organisation sees CLEAR only; the EV analyst sees the RED object named to it
-    ext = client.get("/api/v1/reports/series?metric=objects&by=type", headers=alliance.external.headers).json()
+    ext = client.get(
+        "/api/v1/reports/series?metric=objects&by=type", headers=alliance.external.headers
+    ).json()
     assert ext["totals"] == {"malware": 1.0}
     ev = client.get("/api/v1/reports/series?metric=objects&by=type", headers=alliance.other.headers).json()
     assert ev["totals"] == {"malware": 2.0, "indicator": 3.0}

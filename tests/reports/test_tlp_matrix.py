@@ -6,7 +6,6 @@ import io
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 import pytest
@@ -46,7 +45,13 @@ def _make(database: Database, alliance: Alliance, spec: list[tuple[str, TLP, boo
     for typ, level, grouped, named in spec:
         name = f"tok{uuid.uuid4().hex[:12]}"
         obj = malware(name, level) if typ == "malware" else indicator(f"{name}.example", level)
-        store(database, nm, [obj], group_id=alliance.group_id if grouped else None, named=[alliance.other.org.id] if named else [])
+        store(
+            database,
+            nm,
+            [obj],
+            group_id=alliance.group_id if grouped else None,
+            named=[alliance.other.org.id] if named else [],
+        )
         facts = SharedFacts(
             owner_org_id=nm, tlp=level, sharing_group_members=members if grouped else None,
             recipients=frozenset({alliance.other.org.id}) if named else frozenset(),
@@ -69,8 +74,14 @@ def _outputs(database: Database, alliance: Alliance, level: TLP, *, pdf: bool) -
         }
         entries = feeds.entries(s, base_url="http://node.example", lang="en", describe=describe)
         out["feed"] = feeds.atom(
-            feeds.Feed(id="urn:x", title="t", link="http://node.example/public", self_link="http://node.example/f",
-                       lang="en", entries=entries)  # fmt: skip
+            feeds.Feed(
+                id="urn:x",
+                title="t",
+                link="http://node.example/public",
+                self_link="http://node.example/f",
+                lang="en",
+                entries=entries,
+            )  # fmt: skip
         ).decode()
         if pdf:
             from pypdf import PdfReader
@@ -87,7 +98,9 @@ def _check(made: list[Made], level: TLP, out: dict[str, str]) -> None:
             assert m.id not in text and m.name not in text, (level.name, kind, m)
     visible = Counter(m.type for m in made if _audience_may_read(m.facts, level))
     by_type = orjson.loads(out["sections"])["new_intel"]["by_type"]
-    assert {k: int(v) for k, v in by_type.items() if k in ("malware", "indicator")} == dict(visible), level.name
+    assert {k: int(v) for k, v in by_type.items() if k in ("malware", "indicator")} == dict(visible), (
+        level.name
+    )
 
 
 @pytest.fixture
@@ -97,7 +110,9 @@ def made() -> list[Made]:
 
 
 _SPEC = st.lists(
-    st.tuples(st.sampled_from(["malware", "indicator"]), st.sampled_from(list(TLP)), st.booleans(), st.booleans()),
+    st.tuples(
+        st.sampled_from(["malware", "indicator"]), st.sampled_from(list(TLP)), st.booleans(), st.booleans()
+    ),
     min_size=1,
     max_size=5,
 )
@@ -123,5 +138,3 @@ def test_pdf_text_holds_nothing_above_its_audience(database: Database, alliance:
         _check(stored, level, out)
         shown = [m.name for m in stored if _audience_may_read(m.facts, level)]
         assert shown and all(name in out["pdf"] for name in shown), level.name  # the PDF is not just empty
-
-

@@ -22,7 +22,11 @@ API = "/api/v1/reports"
 
 
 def _draft(client: TestClient, who: Any, audience: str = "clear", kind: str = "weekly") -> dict[str, Any]:
-    r = client.post(f"{API}/bulletins", json={"kind": kind, "audience": audience, "end": tomorrow().isoformat()}, headers=who.headers)
+    r = client.post(
+        f"{API}/bulletins",
+        json={"kind": kind, "audience": audience, "end": tomorrow().isoformat()},
+        headers=who.headers,
+    )
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -41,22 +45,45 @@ def test_self_approval_is_refused_and_publishing_updates_the_feed(
     store(database, alliance.analyst.org.id, [malware("PublicWorm", TLP.CLEAR)])
     b = _draft(client, alliance.analyst)
     assert b["status"] == "draft" and b["sections"]["new_intel"]["by_type"] == {"malware": 1.0}
-    r = client.put(f"{API}/bulletins/{b['id']}/commentary", json={"language": "ru", "text": "Обзор недели"}, headers=alliance.analyst.headers)
+    r = client.put(
+        f"{API}/bulletins/{b['id']}/commentary",
+        json={"language": "ru", "text": "Обзор недели"},
+        headers=alliance.analyst.headers,
+    )
     assert r.status_code == 200 and r.json()["commentary"] == {"ru": "Обзор недели"}
     # approving a draft that was never submitted: a conflict, not a silent jump
-    assert client.post(f"{API}/bulletins/{b['id']}/approve", headers=alliance.coordinator.headers).status_code == 409
-    assert client.post(f"{API}/bulletins/{b['id']}/submit", headers=alliance.analyst.headers).json()["status"] == "in_review"
+    assert (
+        client.post(f"{API}/bulletins/{b['id']}/approve", headers=alliance.coordinator.headers).status_code
+        == 409
+    )
+    assert (
+        client.post(f"{API}/bulletins/{b['id']}/submit", headers=alliance.analyst.headers).json()["status"]
+        == "in_review"
+    )
     refused = client.post(f"{API}/bulletins/{b['id']}/approve", headers=alliance.analyst.headers)
     assert refused.status_code == 403 and "cannot be the author" in refused.json()["detail"]
     assert client.get("/public/feed.atom").text.count("<entry>") == 0  # nothing before publication
-    assert client.post(f"{API}/bulletins/{b['id']}/approve", headers=alliance.coordinator.headers).json()["approved_by"] == alliance.coordinator.user.username
+    assert (
+        client.post(f"{API}/bulletins/{b['id']}/approve", headers=alliance.coordinator.headers).json()[
+            "approved_by"
+        ]
+        == alliance.coordinator.user.username
+    )
     pub = client.post(f"{API}/bulletins/{b['id']}/publish", headers=alliance.coordinator.headers).json()
     assert pub["status"] == "published" and pub["published_at"]
     atom = client.get("/public/feed.atom?lang=ru").text
     assert f"urn:uuid:{b['series']}" in atom and "Еженедельный" in atom
     with database.unit_of_work(write=False) as s:
-        actions = set(s.execute(select(AuditEntry.action).where(AuditEntry.target == f"bulletin:{b['id']}")).scalars())
-    assert {"report.draft", "report.commentary", "report.in_review", "report.approved", "report.published"} <= actions
+        actions = set(
+            s.execute(select(AuditEntry.action).where(AuditEntry.target == f"bulletin:{b['id']}")).scalars()
+        )
+    assert {
+        "report.draft",
+        "report.commentary",
+        "report.in_review",
+        "report.approved",
+        "report.published",
+    } <= actions
 
 
 def test_a_correction_is_a_new_version_and_the_old_one_stays_readable(
@@ -72,7 +99,9 @@ def test_a_correction_is_a_new_version_and_the_old_one_stays_readable(
     # the corrector is the author of version 2: another person approves it
     _publish(client, corr["id"], alliance.coordinator, alliance.analyst)
     old = client.get(f"{API}/bulletins/{b['id']}", headers=alliance.other.headers).json()
-    assert old["version"] == 1 and old["status"] == "published" and old["published_at"] == first["published_at"]
+    assert (
+        old["version"] == 1 and old["status"] == "published" and old["published_at"] == first["published_at"]
+    )
     versions = client.get(f"{API}/bulletins/{corr['id']}/versions", headers=alliance.other.headers).json()
     assert [v["version"] for v in versions] == [1, 2]
     feed2 = client.get("/public/feed.atom").text
@@ -80,7 +109,9 @@ def test_a_correction_is_a_new_version_and_the_old_one_stays_readable(
 
     e1, e2 = feedparser.parse(feed1).entries, feedparser.parse(feed2).entries
     assert len(e1) == len(e2) == 1 and e1[0].id == e2[0].id == f"urn:uuid:{b['series']}"
-    assert e2[0].updated_parsed >= e1[0].updated_parsed and e2[0].link.endswith(f"/public/bulletins/{corr['id']}?lang=en")
+    assert e2[0].updated_parsed >= e1[0].updated_parsed and e2[0].link.endswith(
+        f"/public/bulletins/{corr['id']}?lang=en"
+    )
     assert client.get(f"/public/bulletins/{b['id']}").status_code == 200  # the earlier version, still public
 
 
@@ -96,9 +127,13 @@ def test_readers_see_only_their_level_and_drafts_only_editors(
     assert client.get(f"{API}/bulletins/{green['id']}", headers=viewer.headers).status_code == 200
     assert client.get(f"{API}/bulletins/{green['id']}", headers=alliance.external.headers).status_code == 404
     assert client.get(f"/public/bulletins/{green['id']}").status_code == 404  # never public above CLEAR
-    bad = client.post(f"{API}/bulletins", json={"kind": "weekly", "audience": "red"}, headers=alliance.analyst.headers)
+    bad = client.post(
+        f"{API}/bulletins", json={"kind": "weekly", "audience": "red"}, headers=alliance.analyst.headers
+    )
     assert bad.status_code == 422 and "audience" in bad.json()["detail"]
-    bad = client.post(f"{API}/bulletins", json={"kind": "hourly", "audience": "green"}, headers=alliance.analyst.headers)
+    bad = client.post(
+        f"{API}/bulletins", json={"kind": "hourly", "audience": "green"}, headers=alliance.analyst.headers
+    )
     assert bad.status_code == 422 and "hourly" in bad.json()["detail"]
 
 
@@ -116,14 +151,19 @@ def test_published_bulletins_are_mailed_to_subscribers_their_organisation_may_re
     clear = _draft(client, alliance.analyst, audience="clear")
     _publish(client, clear["id"], alliance.analyst, alliance.coordinator)
     with database.unit_of_work(write=False) as s:
-        rows = [(m.destination, m.idempotency_key) for m in s.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()]
+        rows = [
+            (m.destination, m.idempotency_key)
+            for m in s.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars()
+        ]
     got = {(dest, int(key.split(":")[1])) for dest, key in rows}
     assert len(rows) == 3 and got == {
         ("soc@ev.example.org", green["id"]),
         ("soc@ev.example.org", clear["id"]),
         ("news@ext.example.org", clear["id"]),
     }
-    assert not any(dest.endswith("ext.example.org") and key.startswith(f"bulletin:{green['id']}:") for dest, key in rows)
+    assert not any(
+        dest.endswith("ext.example.org") and key.startswith(f"bulletin:{green['id']}:") for dest, key in rows
+    )
     mail = MailReceiver()
     try:
         settings = Settings(
@@ -137,7 +177,9 @@ def test_published_bulletins_are_mailed_to_subscribers_their_organisation_may_re
         mail.close()
     from email.header import decode_header, make_header
 
-    subjects = sorted(str(make_header(decode_header(str(msg["Subject"])))) for _rcpt, msg in mail.effects.values())
+    subjects = sorted(
+        str(make_header(decode_header(str(msg["Subject"])))) for _rcpt, msg in mail.effects.values()
+    )
     assert any(s.startswith("[TLP:GREEN] Еженедельный") for s in subjects)
     assert any(s.startswith("[TLP:CLEAR] Weekly") for s in subjects)
 
