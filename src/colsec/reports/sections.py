@@ -78,7 +78,7 @@ def top_threats(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
             scope.clause,
         )
     ).all()
-    items = {
+    items: dict[str, dict[str, Any]] = {
         oid: {"id": oid, "type": typ, "name": display_name(orjson.loads(body)), "refs": 0}
         for oid, typ, body in rows
     }
@@ -178,7 +178,7 @@ def crises(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
         "open_count": len(open_crises),
         "requests": {s: int(n) for s, n in sorted(requests)},
         "decisions": [
-            {"id": i, "question": q, "outcome": o or "", "at": aware(at).isoformat()}
+            {"id": i, "question": q, "outcome": o or "", "at": aware(at).isoformat() if at else ""}
             for i, q, o, at in decisions
         ][:LIST_LIMIT],
     }

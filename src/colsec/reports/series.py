@@ -172,10 +172,13 @@ def _timings(db: Session, days: Sequence[date], *, deploy: bool) -> dict[str, li
                 )
                 .group_by(ResourceOffer.request_id)
             ).all()
+            if at is not None
         }
     idx = _index(days)
     per_day: dict[int, list[float]] = defaultdict(list)
     for rid, submitted, at in rows:
+        if at is None or submitted is None:
+            continue
         i = idx.get(aware(at).date())
         if i is None:
             continue

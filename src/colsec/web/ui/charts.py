@@ -71,7 +71,7 @@ def stacked_days(
         f'<line x1="{plot_x}" y1="{plot_top + plot_h}" x2="{plot_x + plot_w}" y2="{plot_top + plot_h}" stroke="#999"/>',
     ]
     for i in range(n):
-        base = plot_top + plot_h
+        base = float(plot_top + plot_h)
         for k, (_name, vals) in enumerate(groups.items()):
             v = vals[i] if i < len(vals) else 0
             if not v:

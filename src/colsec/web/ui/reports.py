@@ -275,7 +275,7 @@ def _feed_links(lang: str) -> list[tuple[str, str, str]]:
 
 
 def _public_bulletin(db: Any, bulletin_id: int) -> Bulletin:
-    b = db.get(Bulletin, bulletin_id)
+    b: Bulletin | None = db.get(Bulletin, bulletin_id)
     if b is None or b.status != "published" or b.audience != int(TLP.CLEAR):
         raise NotFound(f"bulletin {bulletin_id} not found")
     return b
