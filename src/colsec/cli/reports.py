@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from colsec.cli.common import console, fail, open_session, resolve_actor
 from colsec.reports import service
 from colsec.reports.audience import audience_level
 from colsec.reports.schedule import run_due, set_schedule
+from colsec.reports.series import parse_day
 from colsec.stix.tlp import TLP
 
 __all__ = ["register"]
@@ -35,11 +35,8 @@ def draft_cmd(
     as_user: AsUser = None,
 ) -> None:
     """Generate a draft from stored data for the period."""
-    try:
-        last = date.fromisoformat(end) if end else None
-    except ValueError:
-        fail(f"--end {end!r} is not a date (YYYY-MM-DD)")
     with open_session() as s:
+        last = parse_day(end, "--end") if end else None
         b = service.create_draft(
             s, actor=resolve_actor(s, as_user), kind=kind, audience=audience_level(audience), end=last
         )

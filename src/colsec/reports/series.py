@@ -24,7 +24,7 @@ from colsec.errors import InvalidInput
 from colsec.reports.audience import Scope
 from colsec.store.views import activity_rows, daily_series
 
-__all__ = ["BY", "METRICS", "Series", "days_of", "parse_period", "series"]
+__all__ = ["BY", "METRICS", "Series", "days_of", "parse_day", "parse_period", "series"]
 
 METRICS: dict[str, tuple[str, ...]] = {
     "objects": ("type", "member", "sector", "total"),
@@ -70,6 +70,17 @@ def parse_period(text: str) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
         raise InvalidInput(f"period {text!r}: a number of days from 1 to {MAX_DAYS}, such as 7d")
     return int(raw)
+
+
+def parse_day(text: str, what: str = "end") -> date:
+    """A calendar day (YYYY-MM-DD) within the years a period can be computed for."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+    if not 1970 <= day.year <= 9000:
+        raise InvalidInput(f"{what} {text!r} is outside the years 1970 to 9000")
+    return day
 
 
 def days_of(start: date, end: date) -> list[date]:

@@ -18,7 +18,7 @@ from colsec.reports import service
 from colsec.reports.audience import Scope, audience_level
 from colsec.reports.models import Bulletin
 from colsec.reports.schedule import set_schedule
-from colsec.reports.series import days_of, parse_period, series
+from colsec.reports.series import days_of, parse_day, parse_period, series
 from colsec.stix.tlp import TLP
 from colsec.web.deps import ActorDep, DbDep
 from colsec.web.i18n import LANGUAGES
@@ -75,10 +75,7 @@ def get_series(
 ) -> dict[str, Any]:
     """Daily figures as the caller's organisation may see them: the numbers the dashboard draws."""
     n = parse_period(period)
-    try:
-        last = datetime.fromisoformat(end).date() if end else datetime.now(UTC).date()
-    except ValueError:
-        raise InvalidInput(f"end {end!r} is not a date (YYYY-MM-DD)") from None
+    last = parse_day(end) if end else datetime.now(UTC).date()
     days = days_of(last - timedelta(days=n - 1), last)
     return series(db, scope=Scope.for_org(db, actor.org_id), metric=metric, by=by, days=days).to_dict()
 
@@ -119,10 +116,7 @@ def list_bulletins(
 
 @router.post("/bulletins", status_code=201)
 def create_bulletin(body: DraftIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
-    try:
-        end = datetime.fromisoformat(body.end).date() if body.end else None
-    except ValueError:
-        raise InvalidInput(f"end {body.end!r} is not a date (YYYY-MM-DD)") from None
+    end = parse_day(body.end) if body.end else None
     b = service.create_draft(db, actor=actor, kind=body.kind, audience=audience_level(body.audience), end=end)
     return bulletin_json(b)
 
