@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -29,13 +29,41 @@ class Alliance:
     group_id: int  # a sharing group of NM and ACC
 
 
+@dataclass
+class _Account:
+    user: Any
+    org: Any
+    actor: Any
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def _account(database: Database, role: Role, org: str, kind: str = "member") -> _Account:
+    """A token-only user (no password: no slow password hashing in these tests)."""
+    from colsec.accounts import service as accounts
+    from colsec.accounts.models import Organisation
+
+    with database.unit_of_work() as s:
+        o = s.query(Organisation).filter_by(short_name=org).one_or_none()
+        if o is None:
+            o = accounts.create_organisation(s, actor=SYSTEM, name=f"{org} agency", short_name=org, kind=kind)
+        u = accounts.create_user(
+            s, actor=SYSTEM, username=f"{org.lower()}-{role.value}", password=None, role=role, org=o
+        )
+        token = accounts.create_token(s, actor=SYSTEM, user=u)
+        return _Account(user=u, org=o, actor=accounts.actor_for(s, u), token=token)
+
+
 @pytest.fixture
-def alliance(database: Database, make_account: Callable[..., Account]) -> Alliance:
+def alliance(database: Database) -> Alliance:
     a = Alliance(
-        analyst=make_account(Role.ANALYST, org="NM"),
-        other=make_account(Role.ANALYST, org="EV"),
-        coordinator=make_account(Role.COORDINATOR, org="ACC", kind="crisis_centre"),
-        external=make_account(Role.ANALYST, org="EXT", kind="external"),
+        analyst=_account(database, Role.ANALYST, "NM"),
+        other=_account(database, Role.ANALYST, "EV"),
+        coordinator=_account(database, Role.COORDINATOR, "ACC", kind="crisis_centre"),
+        external=_account(database, Role.ANALYST, "EXT", kind="external"),
         group_id=0,
     )
     with database.unit_of_work() as s:
