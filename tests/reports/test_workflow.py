@@ -198,3 +198,30 @@ def test_the_bulletins_page_renders_in_both_languages(
         assert page.status_code == 200 and word in page.text
         one = client.get(f"/reports/{b['id']}", headers={**alliance.analyst.headers, "Accept-Language": lang})
         assert one.status_code == 200 and "<svg" in one.text and "<script>" not in one.text
+
+
+def test_a_joint_advisory_lists_each_members_national_advisory_and_its_language(
+    client: TestClient, alliance: Alliance
+) -> None:
+    b = _draft(client, alliance.analyst, audience="clear", kind="joint_advisory")
+    links = [
+        {"member": "NM", "url": "https://cert.nm.example/advisory/7", "language": "ru"},
+        {"member": "EV", "url": "https://cert.ev.example/a/7", "language": "en"},
+    ]
+    r = client.put(
+        f"{API}/bulletins/{b['id']}/links", json={"links": links}, headers=alliance.analyst.headers
+    )
+    assert r.status_code == 200 and r.json()["commentary"]["links"] == links
+    html = client.get(f"{API}/bulletins/{b['id']}/html?lang=ru", headers=alliance.analyst.headers).text
+    assert "Национальные бюллетени" in html and "https://cert.ev.example/a/7" in html
+    bad = client.put(
+        f"{API}/bulletins/{b['id']}/links",
+        json={"links": [{"member": "NM", "url": "javascript:alert(1)", "language": "ru"}]},
+        headers=alliance.analyst.headers,
+    )
+    assert bad.status_code == 422 and "link 1" in bad.json()["detail"]
+    weekly = _draft(client, alliance.analyst, audience="clear")
+    r = client.put(
+        f"{API}/bulletins/{weekly['id']}/links", json={"links": links}, headers=alliance.analyst.headers
+    )
+    assert r.status_code == 422 and "joint advisory" in r.json()["detail"]

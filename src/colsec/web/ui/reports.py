@@ -251,6 +251,14 @@ async def report_step(
             db, actor=actor, bulletin_id=bulletin_id, language=str(form.get("language", "")),
             text=str(form.get("text", "")),
         )  # fmt: skip
+    elif step == "links":
+        links = []
+        for line in str(form.get("links", "")).splitlines():
+            if line.strip():
+                member, _, rest = line.partition("|")
+                url, _, language = rest.partition("|")
+                links.append({"member": member.strip(), "url": url.strip(), "language": language.strip()})
+        service.set_links(db, actor=actor, bulletin_id=bulletin_id, links=links)
     elif step == "submit":
         service.submit(db, actor=actor, bulletin_id=bulletin_id)
     elif step == "approve":
