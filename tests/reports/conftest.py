@@ -124,3 +124,11 @@ def group_members(database: Database, group_id: int) -> frozenset[int]:
                 select(SharingGroupMember.organisation_id).where(SharingGroupMember.group_id == group_id)
             ).scalars()
         )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counts() -> None:
+    """Counts cached by an earlier test of the same PostgreSQL database never answer for this one."""
+    from colsec.store import views
+
+    views._ACTIVITY_CACHE.clear()

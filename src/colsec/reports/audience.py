@@ -54,6 +54,7 @@ class Scope:
     ceiling: TLP  # the highest TLP of anything shown
     alliance: bool  # an alliance reader: crisis details and timings (TLP:GREEN data)
     audience: TLP | None = None
+    reader_org: int | None = None  # an organisation's reader: its counts may come from the short cache
 
     @classmethod
     def for_org(cls, db: Session, org_id: int | None) -> Scope:
@@ -62,6 +63,7 @@ class Scope:
             clause=and_(visible_clause(reader), exercise_excluded()),
             ceiling=TLP.RED,
             alliance=reader.alliance_member and reader.org_id is not None,
+            reader_org=org_id,
         )
 
     @classmethod

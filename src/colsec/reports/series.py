@@ -22,7 +22,7 @@ from colsec.crisis.models import AssistanceRequest, CapAlert, Crisis, ResourceOf
 from colsec.crisis.states import aware
 from colsec.errors import InvalidInput
 from colsec.reports.audience import Scope
-from colsec.store.views import activity_rows, daily_series
+from colsec.store.views import activity_cached, activity_rows, daily_series
 
 __all__ = ["BY", "METRICS", "Series", "days_of", "parse_day", "parse_period", "series"]
 
@@ -99,7 +99,11 @@ def series(db: Session, *, scope: Scope, metric: str, by: str, days: Sequence[da
     since, until = days[0].isoformat(), (days[-1] + timedelta(days=1)).isoformat()
     groups: dict[str, list[float]]
     if metric in ("objects", "sightings"):
-        rows = activity_rows(db, scope.clause, since, until)
+        rows = (
+            activity_rows(db, scope.clause, since, until)
+            if scope.audience is not None
+            else activity_cached(db, org_id=scope.reader_org, where=scope.clause, since=since, until=until)
+        )
         if metric == "sightings":
             rows = [r for r in rows if r[1] == "sighting"]
         orgs = organisations_by_id(db)

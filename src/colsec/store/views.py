@@ -22,13 +22,14 @@ from colsec.accounts.roles import Actor
 from colsec.accounts.service import organisations_by_id
 from colsec.db import is_sqlite
 from colsec.store.models import StixObject
-from colsec.store.policy import Recipient, visible_clause
+from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 
 __all__ = [
     "INTEL_TYPES",
     "Dashboard",
     "MemberState",
+    "activity_cached",
     "activity_rows",
     "alert_level",
     "daily_series",
@@ -98,7 +99,7 @@ def alert_level(recent: int, sightings: int) -> int:
 
 
 ACTIVITY_TTL_SECONDS = 15.0
-_ACTIVITY_CACHE: dict[tuple[str, int | None, str], tuple[float, list[Any]]] = {}
+_ACTIVITY_CACHE: dict[tuple[str, int | None, str, str | None], tuple[float, list[Any]]] = {}
 
 
 def activity_rows(
@@ -146,13 +147,23 @@ def daily_series(
     return dict(sorted(out.items()))
 
 
-def _activity(db: Session, viewer: Recipient, since: str) -> list[tuple[str, str, int | None, int]]:
-    """What ``viewer`` may see since ``since`` (cached per organisation by ``dashboard``).
+def activity_cached(
+    db: Session, *, org_id: int | None, where: ColumnElement[bool], since: str, until: str | None = None
+) -> list[tuple[str, str, int | None, int]]:
+    """``activity_rows`` for one organisation's reader (``where``: its ``visible_clause``), cached.
 
-    Cached for ACTIVITY_TTL_SECONDS: the picture refreshes every few seconds instead
-    of recounting the window on every page view.
+    Cached per organisation and window for ACTIVITY_TTL_SECONDS: the dashboard and the series
+    API refresh every few seconds instead of recounting the window on every request.
     """
-    return activity_rows(db, visible_clause(viewer), since)
+    key = (str(db.get_bind().engine.url), org_id, since, until)
+    hit = _ACTIVITY_CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < ACTIVITY_TTL_SECONDS:
+        return hit[1]
+    rows = activity_rows(db, where, since, until)
+    if len(_ACTIVITY_CACHE) > 1000:
+        _ACTIVITY_CACHE.clear()
+    _ACTIVITY_CACHE[key] = (time.monotonic(), rows)
+    return rows
 
 
 def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dashboard:
@@ -161,16 +172,7 @@ def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dash
     today = now.date()
     first = today - timedelta(days=CHART_DAYS - 1)
     since = first.isoformat()  # date_added is canonical text, so a date prefix compares correctly
-    bind = db.get_bind()
-    key = (str(bind.engine.url), actor.org_id, since)
-    hit = _ACTIVITY_CACHE.get(key)
-    if hit and time.monotonic() - hit[0] < ACTIVITY_TTL_SECONDS:
-        rows = hit[1]
-    else:
-        rows = _activity(db, viewer, since)
-        if len(_ACTIVITY_CACHE) > 1000:
-            _ACTIVITY_CACHE.clear()
-        _ACTIVITY_CACHE[key] = (time.monotonic(), rows)
+    rows = activity_cached(db, org_id=actor.org_id, where=visible_clause(viewer), since=since)
     orgs = organisations_by_id(db)
     days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
     by_type = daily_series(rows, days, lambda typ, owner: typ)
