@@ -24,7 +24,7 @@ from colsec.intel.models import Vulnerability
 from colsec.reports.audience import Scope
 from colsec.reports.series import days_of, series
 from colsec.store.models import StixObject
-from colsec.store.views import display_name
+from colsec.store.views import activity_rows, display_name
 
 __all__ = ["KINDS", "SECTIONS", "BulletinKind", "Period", "build_sections", "kind_of"]
 
@@ -50,12 +50,19 @@ class Period:
 Section = Callable[[Session, Scope, Period], dict[str, Any]]
 
 
+def _rows(db: Session, scope: Scope, period: Period) -> list[tuple[str, str, int | None, int]]:
+    """The period's counts, read once for every grouping of a section (the series' own rows)."""
+    since, until = period.text_bounds()
+    return activity_rows(db, scope.clause, since, until)
+
+
 def new_intel(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
     """New intelligence by type, member and sector (daily chart by type)."""
     days = period.days
-    by_type = series(db, scope=scope, metric="objects", by="type", days=days)
-    by_member = series(db, scope=scope, metric="objects", by="member", days=days)
-    by_sector = series(db, scope=scope, metric="objects", by="sector", days=days)
+    rows = _rows(db, scope, period)
+    by_type = series(db, scope=scope, metric="objects", by="type", days=days, rows=rows)
+    by_member = series(db, scope=scope, metric="objects", by="member", days=days, rows=rows)
+    by_sector = series(db, scope=scope, metric="objects", by="sector", days=days, rows=rows)
     return {
         "days": [d.isoformat() for d in days],
         "by_type": by_type.totals(),
@@ -106,8 +113,9 @@ def top_threats(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
 def ci_sightings(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
     """Sightings reported by members, per sector (critical infrastructure operators by sector)."""
     days = period.days
-    by_sector = series(db, scope=scope, metric="sightings", by="sector", days=days)
-    by_member = series(db, scope=scope, metric="sightings", by="member", days=days)
+    rows = _rows(db, scope, period)
+    by_sector = series(db, scope=scope, metric="sightings", by="sector", days=days, rows=rows)
+    by_member = series(db, scope=scope, metric="sightings", by="member", days=days, rows=rows)
     return {
         "by_sector": by_sector.totals(),
         "by_member": by_member.totals(),

@@ -88,7 +88,16 @@ def days_of(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
 
-def series(db: Session, *, scope: Scope, metric: str, by: str, days: Sequence[date]) -> Series:
+def series(
+    db: Session,
+    *,
+    scope: Scope,
+    metric: str,
+    by: str,
+    days: Sequence[date],
+    rows: list[tuple[str, str, int | None, int]] | None = None,
+) -> Series:
+    """One metric per day and group; ``rows``: ``activity_rows`` already read for this scope and days."""
     if metric not in METRICS:
         raise InvalidInput(f"unknown metric {metric!r}: one of {', '.join(METRICS)}")
     if by not in METRICS[metric]:
@@ -99,11 +108,14 @@ def series(db: Session, *, scope: Scope, metric: str, by: str, days: Sequence[da
     since, until = days[0].isoformat(), (days[-1] + timedelta(days=1)).isoformat()
     groups: dict[str, list[float]]
     if metric in ("objects", "sightings"):
-        rows = (
-            activity_rows(db, scope.clause, since, until)
-            if scope.audience is not None
-            else activity_cached(db, org_id=scope.reader_org, where=scope.clause, since=since, until=until)
-        )
+        if rows is None:
+            rows = (
+                activity_rows(db, scope.clause, since, until)
+                if scope.audience is not None
+                else activity_cached(
+                    db, org_id=scope.reader_org, where=scope.clause, since=since, until=until
+                )
+            )
         if metric == "sightings":
             rows = [r for r in rows if r[1] == "sighting"]
         orgs = organisations_by_id(db)
