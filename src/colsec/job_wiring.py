@@ -24,6 +24,7 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
     from colsec.crisis.ticker import TICK_KIND, run_tick
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
+    from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
     from colsec.outbound import from_settings
     from colsec.reports.schedule import SCHEDULE_KIND, run_schedules
@@ -40,6 +41,8 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         federation.SYNC_DUE_KIND: federation.queue_due_pulls,
         federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
         TICK_KIND: partial(run_tick, settings=settings),
+        SWEEP_KIND: run_sweep,
+        DIGEST_KIND: run_digest,
         SCHEDULE_KIND: run_schedules,
     }
 
@@ -47,9 +50,15 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
 def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import TICK_KIND, TICK_SECONDS
     from colsec.federation.jobs import SYNC_DUE_KIND
+    from colsec.groups.jobs import DIGEST_KIND, DIGEST_SECONDS, SWEEP_KIND, SWEEP_SECONDS
     from colsec.reports.schedule import SCHEDULE_KIND, SCHEDULE_SECONDS
 
-    schedules = [Schedule(TICK_KIND, TICK_SECONDS), Schedule(SCHEDULE_KIND, SCHEDULE_SECONDS)]
+    schedules = [
+        Schedule(TICK_KIND, TICK_SECONDS),
+        Schedule(SWEEP_KIND, SWEEP_SECONDS),
+        Schedule(DIGEST_KIND, DIGEST_SECONDS),
+        Schedule(SCHEDULE_KIND, SCHEDULE_SECONDS),
+    ]
     if settings.sync_enabled:
         schedules.append(Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS))
     return schedules
