@@ -29,6 +29,7 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
     from colsec.intel.escalation import ESCALATE_KIND, EscalationPolicy, run_escalation
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
     from colsec.outbound import from_settings
+    from colsec.reports.schedule import SCHEDULE_KIND, run_schedules
     from colsec.store.gate import WriteLimits
     from colsec.taxii import jobs as taxii
 
@@ -49,6 +50,7 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         ESCALATE_KIND: partial(
             run_escalation, policy=EscalationPolicy.from_settings(settings), notify=notify
         ),
+        SCHEDULE_KIND: run_schedules,
     }
 
 
@@ -57,12 +59,14 @@ def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.federation.jobs import SYNC_DUE_KIND
     from colsec.groups.jobs import DIGEST_KIND, DIGEST_SECONDS, SWEEP_KIND, SWEEP_SECONDS
     from colsec.intel.escalation import ESCALATE_KIND
+    from colsec.reports.schedule import SCHEDULE_KIND, SCHEDULE_SECONDS
 
     schedules = [
         Schedule(TICK_KIND, TICK_SECONDS),
         Schedule(SWEEP_KIND, SWEEP_SECONDS),
         Schedule(DIGEST_KIND, DIGEST_SECONDS),
         Schedule(ESCALATE_KIND, settings.alert_escalation_check_seconds),
+        Schedule(SCHEDULE_KIND, SCHEDULE_SECONDS),
     ]
     if settings.sync_enabled:
         schedules.append(Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS))

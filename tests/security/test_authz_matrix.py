@@ -464,13 +464,43 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("POST", "/groups/meetings/{meeting_id}/minutes"): ("meeting", _post("/groups/meetings/{t}/minutes", data={})),
     ("POST", "/groups/meetings/{meeting_id}/approve"): ("meeting", _post("/groups/meetings/{t}/approve", data={})),
     ("POST", "/profile"): (None, _post("/profile", data={"email": ""})),
+    ("GET", "/api/v1/reports/series"): (None, _get("/api/v1/reports/series?metric=objects&by=type")),
+    ("GET", "/api/v1/reports/bulletins"): (None, _get("/api/v1/reports/bulletins")),
+    ("POST", "/api/v1/reports/bulletins"): (None, _post("/api/v1/reports/bulletins", {"kind": "weekly", "audience": "red"})),
+    ("GET", "/api/v1/reports/bulletins/{bulletin_id}"): ("bulletin", _get("/api/v1/reports/bulletins/{t}")),
+    ("GET", "/api/v1/reports/bulletins/{bulletin_id}/html"): ("bulletin", _get("/api/v1/reports/bulletins/{t}/html")),
+    ("GET", "/api/v1/reports/bulletins/{bulletin_id}/pdf"): ("bulletin", _get("/api/v1/reports/bulletins/{t}/pdf")),
+    ("GET", "/api/v1/reports/bulletins/{bulletin_id}/versions"): ("bulletin", _get("/api/v1/reports/bulletins/{t}/versions")),
+    ("PUT", "/api/v1/reports/bulletins/{bulletin_id}/commentary"): ("bulletin", lambda w, t: ("PUT", f"/api/v1/reports/bulletins/{t}/commentary", {"json": {"language": "en", "text": "x"}})),
+    ("PUT", "/api/v1/reports/bulletins/{bulletin_id}/links"): ("bulletin", lambda w, t: ("PUT", f"/api/v1/reports/bulletins/{t}/links", {"json": {"links": []}})),
+    ("POST", "/api/v1/reports/bulletins/{bulletin_id}/submit"): ("bulletin", _post("/api/v1/reports/bulletins/{t}/submit")),
+    ("POST", "/api/v1/reports/bulletins/{bulletin_id}/approve"): ("bulletin", _post("/api/v1/reports/bulletins/{t}/approve")),
+    ("POST", "/api/v1/reports/bulletins/{bulletin_id}/publish"): ("bulletin", _post("/api/v1/reports/bulletins/{t}/publish")),
+    ("POST", "/api/v1/reports/bulletins/{bulletin_id}/correct"): ("bulletin", _post("/api/v1/reports/bulletins/{t}/correct")),
+    ("POST", "/api/v1/reports/subscriptions"): (None, _post("/api/v1/reports/subscriptions", {"email": "not an address"})),
+    ("PUT", "/api/v1/reports/schedules"): (None, lambda w, t: ("PUT", "/api/v1/reports/schedules", {"json": {"kind": "hourly", "audience": "clear"}})),
+    ("GET", "/reports"): (None, _get("/reports")),
+    ("POST", "/reports"): (None, _post("/reports", data={"kind": "weekly", "audience": "red"})),
+    ("POST", "/reports/subscriptions"): (None, _post("/reports/subscriptions", data={"email": "x"})),
+    ("GET", "/reports/{bulletin_id}"): ("bulletin", _get("/reports/{t}")),
+    ("POST", "/reports/{bulletin_id}/{step}"): ("bulletin", _post("/reports/{t}/submit", data={})),
+    ("GET", "/public"): (None, _get("/public")),
+    ("GET", "/public/"): (None, _get("/public/")),
+    ("GET", "/public/bulletins/{bulletin_id}"): ("bulletin", _get("/public/bulletins/{t}")),
+    ("GET", "/public/bulletins/{bulletin_id}.pdf"): ("bulletin", _get("/public/bulletins/{t}.pdf")),
+    ("GET", "/public/alerts/{alert_id}"): ("cap", _get("/public/alerts/{t}")),
+    ("GET", "/public/feed.atom"): (None, _get("/public/feed.atom")),
+    ("GET", "/public/feed.rss"): (None, _get("/public/feed.rss?lang=ru")),
+    ("GET", "/public/{lang}/feed.atom"): (None, _get("/public/ru/feed.atom")),
+    ("GET", "/public/{lang}/feed.rss"): (None, _get("/public/xx/feed.rss")),
 }  # fmt: skip
 
 # Crises, requests, consultations, offers, CAP alerts and peers are alliance-wide or node
 # configuration (no organisation's private thing); sharing groups are listed to every member
-# (GET /api/v1/sharing-groups), so reading one by name tells nothing more. They are probed
+# (GET /api/v1/sharing-groups), so reading one by name tells nothing more. Bulletins are the
+# alliance's products, read by audience level (TLP), never one organisation's. They are probed
 # with absent ids only.
-ALLIANCE_WIDE = {"crisis", "request", "consultation", "offer", "cap", "peer", "group-read"}
+ALLIANCE_WIDE = {"crisis", "request", "consultation", "offer", "cap", "peer", "group-read", "bulletin"}
 WRITERS = {Role.ADMIN, Role.COORDINATOR, Role.ANALYST, Role.PEER}
 EVERYONE = set(ROLES)
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
@@ -21,10 +22,20 @@ from colsec.accounts.roles import Actor
 from colsec.accounts.service import organisations_by_id
 from colsec.db import is_sqlite
 from colsec.store.models import StixObject
-from colsec.store.policy import Recipient, visible_clause
+from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 
-__all__ = ["INTEL_TYPES", "Dashboard", "MemberState", "alert_level", "dashboard", "display_name"]
+__all__ = [
+    "INTEL_TYPES",
+    "Dashboard",
+    "MemberState",
+    "activity_cached",
+    "activity_rows",
+    "alert_level",
+    "daily_series",
+    "dashboard",
+    "display_name",
+]
 
 # Types counted as "new intelligence" on the dashboard.
 INTEL_TYPES = (
@@ -88,30 +99,71 @@ def alert_level(recent: int, sightings: int) -> int:
 
 
 ACTIVITY_TTL_SECONDS = 15.0
-_ACTIVITY_CACHE: dict[tuple[str, int | None, str], tuple[float, list[Any]]] = {}
+_ACTIVITY_CACHE: dict[tuple[str, int | None, str, str | None], tuple[float, list[Any]]] = {}
 
 
-def _activity(db: Session, viewer: Recipient, since: str, day: Any) -> list[Any]:
-    """Visible latest versions per (day added, type, owner) since ``since``.
+def activity_rows(
+    db: Session, where: ColumnElement[bool], since: str, until: str | None = None
+) -> list[tuple[str, str, int | None, int]]:
+    """Latest versions per (day added, type, owner) in ``[since, until)`` among rows matching ``where``.
 
-    Cached per organisation for ACTIVITY_TTL_SECONDS: the picture refreshes every
-    few seconds instead of recounting the window on every page view.
+    The one count behind the dashboard's charts and the bulletins' and the API's series
+    (``colsec.reports.series``): ``where`` is the sharing policy for a reader
+    (``visible_clause``) or for an audience, so the numbers agree by construction.
     """
-    return list(
-        db.execute(
-            select(day, StixObject.type, StixObject.owner_org_id, func.count())
-            .where(
-                StixObject.date_added >= since,
-                StixObject.is_latest,
-                # SQLite: ``|| ''`` keeps the type index from driving this plan, so the covering
-                # ix_stix_object_activity (colsec.store.models) answers it from the index alone.
-                # PostgreSQL plans this well by itself and would misjudge the expression.
-                (StixObject.type.concat("") if is_sqlite(db) else StixObject.type).in_(INTEL_TYPES),
-                visible_clause(viewer),
-            )
-            .group_by(day, StixObject.type, StixObject.owner_org_id)
-        ).all()
+    day = func.substr(StixObject.date_added, 1, 10)
+    stmt = (
+        select(day, StixObject.type, StixObject.owner_org_id, func.count())
+        .where(
+            StixObject.date_added >= since,
+            StixObject.is_latest,
+            # SQLite: ``|| ''`` keeps the type index from driving this plan, so the covering
+            # ix_stix_object_activity (colsec.store.models) answers it from the index alone.
+            # PostgreSQL plans this well by itself and would misjudge the expression.
+            (StixObject.type.concat("") if is_sqlite(db) else StixObject.type).in_(INTEL_TYPES),
+            where,
+        )
+        .group_by(day, StixObject.type, StixObject.owner_org_id)
     )
+    if until is not None:
+        stmt = stmt.where(StixObject.date_added < until)
+    return [(d, t, o, int(n)) for d, t, o, n in db.execute(stmt).all()]
+
+
+def daily_series(
+    rows: Iterable[tuple[str, str, int | None, int]],
+    days: Sequence[date],
+    key: Callable[[str, int | None], str | None],
+) -> dict[str, list[int]]:
+    """Counts per day for each group ``key(type, owner)`` names (None: not counted), sorted by group."""
+    index = {d.isoformat(): i for i, d in enumerate(days)}
+    out: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
+    for d, typ, owner, n in rows:
+        i = index.get(d)
+        group = key(typ, owner)
+        if i is None or group is None:
+            continue
+        out[group][i] += n
+    return dict(sorted(out.items()))
+
+
+def activity_cached(
+    db: Session, *, org_id: int | None, where: ColumnElement[bool], since: str, until: str | None = None
+) -> list[tuple[str, str, int | None, int]]:
+    """``activity_rows`` for one organisation's reader (``where``: its ``visible_clause``), cached.
+
+    Cached per organisation and window for ACTIVITY_TTL_SECONDS: the dashboard and the series
+    API refresh every few seconds instead of recounting the window on every request.
+    """
+    key = (str(db.get_bind().engine.url), org_id, since, until)
+    hit = _ACTIVITY_CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < ACTIVITY_TTL_SECONDS:
+        return hit[1]
+    rows = activity_rows(db, where, since, until)
+    if len(_ACTIVITY_CACHE) > 1000:
+        _ACTIVITY_CACHE.clear()
+    _ACTIVITY_CACHE[key] = (time.monotonic(), rows)
+    return rows
 
 
 def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dashboard:
@@ -120,33 +172,19 @@ def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dash
     today = now.date()
     first = today - timedelta(days=CHART_DAYS - 1)
     since = first.isoformat()  # date_added is canonical text, so a date prefix compares correctly
-    day = func.substr(StixObject.date_added, 1, 10)
-    bind = db.get_bind()
-    key = (str(bind.engine.url), actor.org_id, since)
-    hit = _ACTIVITY_CACHE.get(key)
-    if hit and time.monotonic() - hit[0] < ACTIVITY_TTL_SECONDS:
-        rows = hit[1]
-    else:
-        rows = _activity(db, viewer, since, day)
-        if len(_ACTIVITY_CACHE) > 1000:
-            _ACTIVITY_CACHE.clear()
-        _ACTIVITY_CACHE[key] = (time.monotonic(), rows)
+    rows = activity_cached(db, org_id=actor.org_id, where=visible_clause(viewer), since=since)
     orgs = organisations_by_id(db)
     days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
-    index = {d.isoformat(): i for i, d in enumerate(days)}
-    by_type: dict[str, list[int]] = defaultdict(lambda: [0] * CHART_DAYS)
-    by_member: dict[str, list[int]] = defaultdict(lambda: [0] * CHART_DAYS)
+    by_type = daily_series(rows, days, lambda typ, owner: typ)
+    by_member = daily_series(rows, days, lambda typ, owner: orgs[owner].short_name if owner in orgs else "?")
     recent: dict[int, int] = defaultdict(int)
     seen: dict[int, int] = defaultdict(int)
     alert_from = (today - timedelta(days=ALERT_WINDOW_DAYS - 1)).isoformat()
+    in_chart = {d.isoformat() for d in days}
     total_recent = 0
     for d, typ, owner, n in rows:
-        i = index.get(d)
-        if i is None:
+        if d not in in_chart:
             continue
-        by_type[typ][i] += n
-        owner_name = orgs[owner].short_name if owner in orgs else "?"
-        by_member[owner_name][i] += n
         if d >= alert_from and owner is not None:
             total_recent += n
             if typ == "sighting":
@@ -185,8 +223,8 @@ def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dash
     return Dashboard(
         members=members,
         days=days,
-        by_type=dict(sorted(by_type.items())),
-        by_member=dict(sorted(by_member.items())),
+        by_type=by_type,
+        by_member=by_member,
         latest_sightings=latest,
         total_visible_recent=total_recent,
     )

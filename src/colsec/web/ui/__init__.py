@@ -44,6 +44,7 @@ def install(app: FastAPI) -> None:
     )
     from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import outbox as outbox_ui
+    from colsec.web.ui import reports as reports_ui
     from colsec.web.ui.render import LoginRequired, page
 
     settings: Settings = app.state.settings
@@ -66,6 +67,7 @@ def install(app: FastAPI) -> None:
         profile,
         crisis,
         groups_ui,
+        reports_ui,
     ):
         app.include_router(module.router)
 

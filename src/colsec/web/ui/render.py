@@ -101,6 +101,7 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
         items.append(("/import", N_("Import")))
     items.append(("/crisis", N_("Crises")))
     items.append(("/groups", N_("Working groups")))
+    items.append(("/reports", N_("Bulletins")))
     if actor.is_operator:
         items.append(("/admin/organisations", N_("Administration")))
     elif actor.role == Role.ADMIN:

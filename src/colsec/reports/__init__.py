@@ -1,0 +1,1 @@
+"""Information-analytical products: bulletins, the dashboard's series and the public feed."""

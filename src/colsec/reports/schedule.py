@@ -1,0 +1,96 @@
+"""Scheduled drafts: each bulletin type with a schedule gets a draft at its slot (node time, UTC).
+
+A periodic durable job (``SCHEDULE_KIND``, wired in ``colsec.job_wiring``) calls ``run_due``.
+Only the latest slot that has passed is generated: after downtime the missed slots are caught
+up once, with one draft, not one per missed slot.  ``last_slot`` is claimed with a
+compare-and-set, so two workers never draft the same slot twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from colsec.accounts.roles import SYSTEM
+from colsec.jobs.runner import JobContext
+from colsec.reports.models import Bulletin, BulletinSchedule
+from colsec.reports.sections import kind_of
+from colsec.reports.service import create_draft
+from colsec.stix.tlp import TLP
+from colsec.store import audit
+
+__all__ = ["SCHEDULE_KIND", "SCHEDULE_SECONDS", "latest_slot", "run_due", "run_schedules", "set_schedule"]
+
+SCHEDULE_KIND = "reports.schedule"
+SCHEDULE_SECONDS = 60
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def latest_slot(kind: str, hour: int, minute: int, now: datetime) -> datetime:
+    """The latest slot at or before ``now``: daily; weekly on Mondays; monthly on the 1st."""
+    days = kind_of(kind).days
+    at = datetime.combine(now.date(), time(hour, minute), tzinfo=UTC)
+    if at > now:
+        at -= timedelta(days=1)
+    if days == 7:
+        at -= timedelta(days=at.weekday())
+    elif days >= 28:
+        at = at.replace(day=1)
+        if at > now:  # the 1st of this month at the hour is still ahead: last month's
+            at = (at - timedelta(days=1)).replace(day=1)
+    return at
+
+
+def set_schedule(db: Session, *, kind: str, audience: TLP, hour: int, minute: int = 0) -> BulletinSchedule:
+    kind_of(kind)
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        from colsec.errors import InvalidInput
+
+        raise InvalidInput(f"schedule time {hour:02d}:{minute:02d} is not a time of day")
+    row = db.get(BulletinSchedule, kind)
+    if row is None:
+        row = BulletinSchedule(kind=kind, audience=int(audience), hour=hour, minute=minute, last_slot=None)
+        db.add(row)
+    else:
+        row.audience, row.hour, row.minute = int(audience), hour, minute
+    db.flush()
+    audit.record(db, actor=SYSTEM, action="report.schedule", target=f"schedule:{kind}",
+                 details={"audience": TLP(audience).name, "at": f"{hour:02d}:{minute:02d}"})  # fmt: skip
+    return row
+
+
+def run_due(db: Session, *, now: datetime | None = None) -> list[Bulletin]:
+    """Generate the drafts that are due; returns them."""
+    at = now or datetime.now(UTC)
+    made = []
+    for row in list(db.execute(select(BulletinSchedule).order_by(BulletinSchedule.kind)).scalars()):
+        slot = latest_slot(row.kind, row.hour, row.minute, at)
+        last = _aware(row.last_slot) if row.last_slot else None
+        if last is not None and slot <= last:
+            continue
+        claim = update(BulletinSchedule).where(BulletinSchedule.kind == row.kind)
+        claim = claim.where(
+            BulletinSchedule.last_slot.is_(None)
+            if row.last_slot is None
+            else BulletinSchedule.last_slot == row.last_slot
+        )
+        if getattr(db.execute(claim.values(last_slot=slot)), "rowcount", 0) != 1:
+            continue  # another worker took this slot
+        made.append(
+            create_draft(db, actor=SYSTEM, kind=row.kind, audience=TLP(row.audience), end=slot.date(), now=at)
+        )
+    db.expire_all()
+    return made
+
+
+def run_schedules(ctx: JobContext) -> dict[str, Any]:
+    """The periodic job: one pass over the schedules in its own transaction."""
+    with ctx.database.unit_of_work() as s:
+        made = run_due(s)
+        return {"drafts": [b.id for b in made]}

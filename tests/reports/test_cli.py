@@ -1,0 +1,40 @@
+"""``colsec report``: draft, refuse bad input with a clear message, render HTML and JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from colsec.db import Database
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "colsec", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.slow
+def test_report_draft_render_and_refusals(tmp_path: Path, sqlite_database: Database) -> None:
+    env = {
+        **os.environ,
+        "COLSEC_DATA_DIR": str(tmp_path / "data"),
+        "COLSEC_DATABASE_URL": sqlite_database.url,
+    }
+    r = _run(["report", "draft", "weekly", "--audience", "clear"], env)
+    assert r.returncode == 0 and r.stdout.strip() == "bulletin 1 drafted (weekly, TLP:CLEAR)", r.stderr
+    r = _run(["report", "draft", "weekly", "--audience", "red"], env)
+    assert r.returncode != 0 and "unknown audience 'red'" in r.stderr
+    out = tmp_path / "b.json"
+    assert _run(["report", "render", "1", "--out", str(out), "--lang", "ru"], env).returncode == 0
+    doc = json.loads(out.read_text())
+    assert doc["kind"] == "weekly" and doc["audience"] == "CLEAR" and doc["title"].startswith("Еженедельный")
+    r = _run(["report", "submit", "1"], env)
+    assert r.returncode == 0 and "in_review" in r.stdout
+    r = _run(["report", "approve", "1"], env)  # the operator drafted it: four eyes refuse
+    assert r.returncode != 0 and "cannot be the author" in r.stderr
