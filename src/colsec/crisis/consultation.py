@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor, Role
 from colsec.crisis import notify as notices
-from colsec.crisis.access import require_centre, require_role
+from colsec.crisis.access import allows, require_centre, require_role
 from colsec.crisis.crises import log_event
 from colsec.crisis.errors import ConsultationClosed
 from colsec.crisis.models import (
@@ -41,6 +41,7 @@ from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.store import audit
 
 __all__ = [
+    "answerable_org",
     "eligible_org_ids",
     "finalise",
     "get_consultation",
@@ -95,7 +96,9 @@ def open_consultation(db: Session, *, actor: Actor, request_id: int, data: Consu
     db.add_all(ConsultationMember(consultation_id=c.id, organisation_id=o) for o in orgs)
     db.flush()
     log_event(db, crisis_id=c.crisis_id, actor=actor, kind="consultation.opened",
-              summary=f"consultation {c.id} on request {req.id} ({c.rule}, quorum {quorum}, deadline {deadline.isoformat()})")  # fmt: skip
+              summary=f"consultation {c.id} on request {req.id} ({c.rule}, quorum {quorum}, deadline {deadline.isoformat()})",
+              params={"consultation": c.id, "request": req.id, "rule": c.rule, "quorum": quorum,
+                      "deadline": deadline.isoformat()})  # fmt: skip
     audit.record(
         db, actor=actor, action="crisis.consultation.open", target=f"consultation:{c.id}",
         details={"request": req.id, "rule": c.rule, "quorum": quorum, "eligible": orgs, "deadline": deadline.isoformat()},
@@ -155,6 +158,28 @@ def is_eligible(db: Session, consultation_id: int, org_id: int) -> bool:
         ).first()
         is not None
     )
+
+
+def answerable_org(db: Session, actor: Actor, c: Consultation) -> int | None:
+    """The organisation the actor may answer for now in ``c`` (own or delegated), or None.
+
+    Built on the verb's own checks (``_acting_org``, eligibility, one answer per organisation).
+    """
+    if c.status != "open" or aware(c.deadline) <= now():
+        return None
+    delegated = db.execute(
+        select(ConsultationDelegation.organisation_id).where(
+            ConsultationDelegation.consultation_id == c.id,
+            ConsultationDelegation.delegate_user_id == actor.user_id,
+        )
+    ).scalars()
+    answered = set(db.execute(select(Position.organisation_id).where(Position.consultation_id == c.id)).scalars())
+    for org_id in [*delegated, actor.org_id]:
+        if org_id is None or org_id in answered or not is_eligible(db, c.id, org_id):
+            continue
+        if allows(lambda o=org_id: _acting_org(db, actor, c, o)):
+            return org_id
+    return None
 
 
 def _acting_org(db: Session, actor: Actor, c: Consultation, on_behalf_of: int | None) -> tuple[int, bool]:
@@ -274,6 +299,7 @@ def finalise(
         actor=actor,
         kind="consultation.decided",
         summary=f"consultation {c.id}: {outcome.value} ({reason})",
+        params={"consultation": c.id, "outcome": outcome.value, "reason": reason},
     )
     if c.request_id is not None:
         req = db.get(AssistanceRequest, c.request_id)
