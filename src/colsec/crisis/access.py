@@ -34,7 +34,7 @@ def require_org(actor: Actor, org_id: int, *, doing: str) -> None:
     """National steps: the caller must belong to the owning organisation (the node itself passes)."""
     if actor.is_system or actor.org_id == org_id:
         return
-    raise Forbidden(f"only the owning organisation may {doing}")
+    raise Forbidden(f"only the owning organisation may {doing}", details={"needs": "owning_organisation"})
 
 
 def require_centre(db: Session, actor: Actor, *, doing: str) -> None:
@@ -44,7 +44,7 @@ def require_centre(db: Session, actor: Actor, *, doing: str) -> None:
         return
     kind = db.execute(select(Organisation.kind).where(Organisation.id == actor.org_id)).scalar()
     if kind != "crisis_centre":
-        raise Forbidden(f"only the crisis centre may {doing}")
+        raise Forbidden(f"only the crisis centre may {doing}", details={"needs": "crisis_centre"})
 
 
 def allows(check: Callable[[], object]) -> bool:

@@ -12,7 +12,7 @@ the figures it returns are exact and the early close (another conditional UPDATE
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
-from colsec.accounts.roles import Actor, Role
+from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.crisis import notify as notices
 from colsec.crisis.access import allows, require_centre, require_role
 from colsec.crisis.crises import log_event
@@ -34,7 +34,7 @@ from colsec.crisis.models import (
     Position,
 )
 from colsec.crisis.outcome import Outcome, Rule, Tally, decide
-from colsec.crisis.requests import get_request
+from colsec.crisis.requests import get_request, submit_request
 from colsec.crisis.schemas import ConsultationIn, PositionIn
 from colsec.crisis.states import REQUEST, REQUEST_NO_DECISION, aware, move, now
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -50,6 +50,7 @@ __all__ = [
     "list_positions",
     "open_consultation",
     "post_position",
+    "submit_for_consultation",
 ]
 
 _COUNTER = {"agree": "agree_count", "object": "object_count", "abstain": "abstain_count"}
@@ -110,6 +111,28 @@ def open_consultation(db: Session, *, actor: Actor, request_id: int, data: Consu
         payload={"consultation": c.id, "deadline": deadline.isoformat()},
     )  # fmt: skip
     return c
+
+
+FAST_TRACK_HOURS = 24
+
+
+def submit_for_consultation(db: Session, *, actor: Actor, request_id: int) -> Consultation:
+    """Submit a drafted request and put it to the members at once (the "at once" of the request form).
+
+    The member's representative submits; the node opens the consultation on the crisis
+    centre's behalf with the standing rule for urgent requests: every member organisation,
+    simple majority, closing when the help is needed (within 24 h, at least one hour away).
+    The crisis centre sees it opened on its timeline and may still decide as usual.
+    """
+    req = submit_request(db, actor=actor, request_id=request_id)
+    at = now()
+    deadline = min(aware(req.needed_by), at + timedelta(hours=FAST_TRACK_HOURS))
+    deadline = max(deadline, at + timedelta(hours=1))
+    question = f"Approve request #{req.id}: {req.quantity} x {req.capability} for {req.location}?"
+    return open_consultation(
+        db, actor=SYSTEM, request_id=req.id,
+        data=ConsultationIn(question=question, rule=Rule.MAJORITY, deadline=deadline),
+    )  # fmt: skip
 
 
 def get_consultation(db: Session, *, consultation_id: int) -> Consultation:
