@@ -107,12 +107,16 @@ def test_resource_board_offer_and_advance(ui_client, demo_database) -> None:
     assert 'data-testid="offer-form"' in board
     r = ev.post(f"/crisis/requests/{rid}/offers", data={"csrf_token": csrf_of(board), "resource_id":
                 board.split('name="resource_id"')[1].split('value="')[1].split('"')[0], "quantity": "1", "note": ""})  # fmt: skip
-    assert r.status_code == 200 and 'data-testid="offer-accepted"' in r.text
+    # the member is not shown the crisis centre's step (acceptance)
+    assert r.status_code == 200 and 'data-testid="offer-status"' in r.text
+    assert 'data-testid="offer-accepted"' not in r.text
     coord = ui_client("coordinator")
     board = coord.get(f"/crisis/requests/{rid}").text
-    offer_form = board.split('data-testid="offer-accepted"')[0].rsplit('action="', 1)[1].split('"')[0]
+    offer_form = board.split('data-testid="offer-accepted"')[-2].rsplit('action="', 1)[1].split('"')[0]
     r = coord.post(offer_form, data={"csrf_token": csrf_of(board), "to": "accepted"})
-    assert r.status_code == 200 and 'data-testid="offer-committed"' in r.text
+    # accepted: the next step (commit) is the member's, so the coordinator is shown none for it
+    assert r.status_code == 200 and 'data-testid="offer-committed"' not in r.text
+    assert 'data-testid="offer-committed"' in ev.get(f"/crisis/requests/{rid}").text
     # a member cannot take the crisis centre's step
     kd = ui_client("kd-rep")
     page = kd.get(f"/crisis/requests/{rid}").text
