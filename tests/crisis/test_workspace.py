@@ -50,7 +50,9 @@ def alliance(database: Any) -> Cast:
         return Person(user, org, accounts.actor_for(s, user))
 
     with database.unit_of_work() as s:
-        centre = accounts.create_organisation(s, actor=SYSTEM, name="Centre", short_name="ACC", kind="crisis_centre")
+        centre = accounts.create_organisation(
+            s, actor=SYSTEM, name="Centre", short_name="ACC", kind="crisis_centre"
+        )
         cast = Cast(coordinator=person(s, centre, Role.COORDINATOR))
         for short in ("NM", "EV", "SD"):
             org = accounts.create_organisation(s, actor=SYSTEM, name=short, short_name=short)
@@ -61,7 +63,9 @@ def alliance(database: Any) -> Cast:
 
 def _crisis(db: Any, al: Any, level: int = 4) -> int:
     nm_an, nm_rep = al.analysts["NM"].actor, al.reps["NM"].actor
-    inc = service.report_incident(db, actor=nm_an, data=IncidentIn(title="Grid outage", category="cyber", severity=4))
+    inc = service.report_incident(
+        db, actor=nm_an, data=IncidentIn(title="Grid outage", category="cyber", severity=4)
+    )
     service.triage_incident(db, actor=nm_an, incident_id=inc.id, data=TransitionIn())
     service.escalate_incident(db, actor=nm_rep, incident_id=inc.id, data=TransitionIn())
     crisis = service.open_crisis(
@@ -126,7 +130,9 @@ def test_timeline_events_are_codes_with_parameters(database: Any, alliance: Any)
         with clock(T0):
             cid = _crisis(db, alliance, level=3)
         with clock(T0 + timedelta(hours=2)):
-            service.set_alert_level(db, actor=alliance.coordinator.actor, crisis_id=cid, level=4, note="spreading")
+            service.set_alert_level(
+                db, actor=alliance.coordinator.actor, crisis_id=cid, level=4, note="spreading"
+            )
         events = service.timeline(db, crisis_id=cid)
         assert [(e.kind, orjson.loads(e.params)) for e in events] == [
             ("opened", {"incidents": [1], "level": 3}),
@@ -136,13 +142,22 @@ def test_timeline_events_are_codes_with_parameters(database: Any, alliance: Any)
 
 
 def test_the_migration_reads_parameters_out_of_old_sentences() -> None:
-    path = Path(__file__).resolve().parents[2] / "src/colsec/migrations/versions/2026_12_07_crisis_workspace.py"
+    path = (
+        Path(__file__).resolve().parents[2] / "src/colsec/migrations/versions/2026_12_07_crisis_workspace.py"
+    )
     spec = importlib.util.spec_from_file_location("crisis_workspace_migration", path)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    assert mod._params("opened", "opened from incident(s) [1, 4], alert level 4") == {"incidents": [1, 4], "level": 4}
-    assert mod._params("alert_level", "alert level 3 -> 5 spreading") == {"from": 3, "to": 5, "note": "spreading"}
+    assert mod._params("opened", "opened from incident(s) [1, 4], alert level 4") == {
+        "incidents": [1, 4],
+        "level": 4,
+    }
+    assert mod._params("alert_level", "alert level 3 -> 5 spreading") == {
+        "from": 3,
+        "to": 5,
+        "note": "spreading",
+    }
     assert mod._params("offer.deployed", "offer 7 (3 units) deployed") == {"offer": 7, "quantity": 3}
     assert mod._params("consultation.decided", "consultation 2: approved (consensus: 5 agree)") == {
         "consultation": 2, "outcome": "approved", "reason": "consensus: 5 agree"}  # fmt: skip
@@ -154,12 +169,16 @@ def test_roles_on_a_crisis(database: Any, alliance: Any) -> None:
     coord = alliance.coordinator.actor
     with database.unit_of_work() as db:
         cid = _crisis(db, alliance)
-        service.assign_role(db, actor=coord, crisis_id=cid, username=alliance.reps["EV"].user.username, role="liaison")
+        service.assign_role(
+            db, actor=coord, crisis_id=cid, username=alliance.reps["EV"].user.username, role="liaison"
+        )
         with pytest.raises(Conflict):
             service.assign_role(db, actor=coord, crisis_id=cid, username=alliance.reps["EV"].user.username,
                                 role="liaison")  # fmt: skip
         with pytest.raises(InvalidInput):  # the lead is a coordinator
-            service.assign_role(db, actor=coord, crisis_id=cid, username=alliance.reps["NM"].user.username, role="lead")
+            service.assign_role(
+                db, actor=coord, crisis_id=cid, username=alliance.reps["NM"].user.username, role="lead"
+            )
         with pytest.raises(Forbidden):
             service.assign_role(db, actor=alliance.reps["NM"].actor, crisis_id=cid,
                                 username=alliance.reps["NM"].user.username, role="liaison")  # fmt: skip
@@ -197,6 +216,8 @@ def test_pages_ask_the_verbs_own_checks(database: Any, alliance: Any) -> None:
         assert (perms.centre, perms.national, perms.representative) == (False, True, False)
         assert views.permissions(db, alliance.coordinator.actor).centre
         # what the page offered is what the verb accepts
-        service.delegate(db, actor=rep, consultation_id=c.id, delegate_username=alliance.analysts["EV"].user.username)
+        service.delegate(
+            db, actor=rep, consultation_id=c.id, delegate_username=alliance.analysts["EV"].user.username
+        )
         assert views.consultation_view(db, analyst, c)["answer_for"] == alliance.reps["EV"].org.id
         assert views.consultation_view(db, rep, c)["answer_for"] is None

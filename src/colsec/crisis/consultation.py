@@ -196,7 +196,9 @@ def answerable_org(db: Session, actor: Actor, c: Consultation) -> int | None:
             ConsultationDelegation.delegate_user_id == actor.user_id,
         )
     ).scalars()
-    answered = set(db.execute(select(Position.organisation_id).where(Position.consultation_id == c.id)).scalars())
+    answered = set(
+        db.execute(select(Position.organisation_id).where(Position.consultation_id == c.id)).scalars()
+    )
     for org_id in [*delegated, actor.org_id]:
         if org_id is None or org_id in answered or not is_eligible(db, c.id, org_id):
             continue

@@ -43,7 +43,13 @@ ALL_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.ANALYST, Role.REPRESENTATIVE)
 
 
 def log_event(
-    db: Session, *, crisis_id: int, actor: Actor, kind: str, summary: str, params: dict[str, Any] | None = None
+    db: Session,
+    *,
+    crisis_id: int,
+    actor: Actor,
+    kind: str,
+    summary: str,
+    params: dict[str, Any] | None = None,
 ) -> None:
     """One timeline line: ``kind`` and ``params`` are what pages render in each language."""
     db.add(

@@ -71,6 +71,8 @@ def assign_role(db: Session, *, actor: Actor, crisis_id: int, username: str, rol
 def list_roles(db: Session, *, crisis_id: int) -> list[CrisisRole]:
     return list(
         db.execute(
-            select(CrisisRole).where(CrisisRole.crisis_id == crisis_id).order_by(CrisisRole.role, CrisisRole.id)
+            select(CrisisRole)
+            .where(CrisisRole.crisis_id == crisis_id)
+            .order_by(CrisisRole.role, CrisisRole.id)
         ).scalars()
     )

@@ -129,7 +129,9 @@ def remind_by_level(db: Session, *, at: datetime | None = None) -> list[int]:
             update(Crisis)
             .where(
                 Crisis.id == crisis.id,
-                Crisis.sitrep_reminded_at.is_(None) if before is None else Crisis.sitrep_reminded_at == before,
+                Crisis.sitrep_reminded_at.is_(None)
+                if before is None
+                else Crisis.sitrep_reminded_at == before,
             )
             .values(sitrep_reminded_at=when)
             .execution_options(synchronize_session=False)

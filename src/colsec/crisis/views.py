@@ -87,7 +87,9 @@ def offer_steps(db: Session, actor: Actor, offer: ResourceOffer) -> list[str]:
     ]
 
 
-def consultation_view(db: Session, actor: Actor, c: Consultation, *, now: datetime | None = None) -> dict[str, Any]:
+def consultation_view(
+    db: Session, actor: Actor, c: Consultation, *, now: datetime | None = None
+) -> dict[str, Any]:
     """The consultation page's model: who may answer or delegate, and the outcome computed so far."""
     positions = service.list_positions(db, consultation_id=c.id)
     answered = {p.organisation_id for p in positions}

@@ -24,7 +24,10 @@ _SHAPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "alert_level": (r"alert level (\d) -> (\d)\s*(.*)", ("from", "to", "note")),
     "sitrep": (r"situation report (\d+): (.*)", ("number", "text")),
     "lesson": (r"(worked|failed|recommendation): (.*)", ("kind", "text")),
-    "request.submitted": (r"request (\d+): (\d+) x (\S+) at (.*)", ("request", "quantity", "capability", "location")),
+    "request.submitted": (
+        r"request (\d+): (\d+) x (\S+) at (.*)",
+        ("request", "quantity", "capability", "location"),
+    ),
     "request.withdrawn": (r"request (\d+) withdrawn\s*(.*)", ("request", "note")),
     "consultation.opened": (
         r"consultation (\d+) on request (\d+) \((\w+), quorum (\d+), deadline (\S+)\)",
@@ -84,10 +87,15 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["user_account.id"], name=op.f("fk_crisis_role_user_id_user_account"), ondelete="CASCADE"
+            ["user_id"],
+            ["user_account.id"],
+            name=op.f("fk_crisis_role_user_id_user_account"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_crisis_role")),
-        sa.UniqueConstraint("crisis_id", "user_id", "role", name=op.f("uq_crisis_role_crisis_id_user_id_role")),
+        sa.UniqueConstraint(
+            "crisis_id", "user_id", "role", name=op.f("uq_crisis_role_crisis_id_user_id_role")
+        ),
     )
     op.create_index(op.f("ix_crisis_role_crisis_id"), "crisis_role", ["crisis_id"], unique=False)
     conn = op.get_bind()

@@ -186,7 +186,9 @@ def crisis_page(request: Request, db: DbDep, actor: PageActor, crisis_id: IdPath
         "running": crisis.status in _RUNNING,
         "events": svc.timeline(db, crisis_id=crisis_id),
         "sitreps": svc.list_sitreps(db, crisis_id=crisis_id),
-        "sitrep_every_h": int(SITREP_INTERVAL.get(crisis.alert_level, SITREP_INTERVAL[3]).total_seconds() // 3600),
+        "sitrep_every_h": int(
+            SITREP_INTERVAL.get(crisis.alert_level, SITREP_INTERVAL[3]).total_seconds() // 3600
+        ),
         "requests": svc.list_requests(db, crisis_id=crisis_id),
         "consultations": svc.list_consultations(db, crisis_id=crisis_id),
         "lessons": svc.list_lessons(db, crisis_id=crisis_id),
@@ -223,7 +225,9 @@ async def alert_level(request: Request, db: WriteDb, actor: FormActor, crisis_id
 async def assign_role(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
     _back(request, f"/crisis/{crisis_id}#roles")
     form = await form_data(request)
-    svc.assign_role(db, actor=actor, crisis_id=crisis_id, username=_text(form, "username"), role=_text(form, "role"))
+    svc.assign_role(
+        db, actor=actor, crisis_id=crisis_id, username=_text(form, "username"), role=_text(form, "role")
+    )
     return _to(f"/crisis/{crisis_id}#roles")
 
 
@@ -302,7 +306,9 @@ def resource_board(request: Request, db: DbDep, actor: PageActor, request_id: Id
         "offers": [(o, views.offer_steps(db, actor, o)) for o in offers],
         "resources": {r.id: r for r in svc.list_resources(db)},
         "my_resources": svc.list_resources(db, capability=req.capability, org_id=actor.org_id),
-        "consultations": [c for c in svc.list_consultations(db, crisis_id=req.crisis_id) if c.request_id == req.id],
+        "consultations": [
+            c for c in svc.list_consultations(db, crisis_id=req.crisis_id) if c.request_id == req.id
+        ],
         "orgs": organisations_by_id(db),
     }
     return page(request, "ui/crisis_request.html", ctx, actor=actor)
