@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from colsec.crisis import service
 from colsec.crisis.demo import DEMO_CRISIS_TITLE, build_crisis_demo
 from colsec.crisis.models import CapAlert, Crisis
-from colsec.db import Database
 from colsec.crisis.states import aware
+from colsec.db import Database
 from colsec.demo import DEMO_COLLECTION_ID, build_demo
-from colsec.store.models import Collection, CollectionObject
 from colsec.intel.hooks import IntelConfig
 from colsec.node import demo_extensions
+from colsec.store.models import Collection, CollectionObject
 
 
 @pytest.mark.slow

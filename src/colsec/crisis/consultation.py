@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -199,10 +200,11 @@ def answerable_org(db: Session, actor: Actor, c: Consultation) -> int | None:
     answered = set(
         db.execute(select(Position.organisation_id).where(Position.consultation_id == c.id)).scalars()
     )
-    for org_id in [*delegated, actor.org_id]:
+    candidates: list[int | None] = [*delegated, actor.org_id]
+    for org_id in candidates:
         if org_id is None or org_id in answered or not is_eligible(db, c.id, org_id):
             continue
-        if allows(lambda o=org_id: _acting_org(db, actor, c, o)):
+        if allows(partial(_acting_org, db, actor, c, org_id)):
             return org_id
     return None
 

@@ -40,7 +40,6 @@ from colsec.crisis.incident import (
     triage_incident,
 )
 from colsec.crisis.metrics import crisis_metrics
-from colsec.crisis.staff import assign_role, list_roles
 from colsec.crisis.requests import (
     create_request,
     get_request,
@@ -58,6 +57,7 @@ from colsec.crisis.resources import (
     make_offer,
     register_resource,
 )
+from colsec.crisis.staff import assign_role, list_roles
 
 __all__ = [
     "add_lesson",

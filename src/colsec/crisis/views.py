@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -83,7 +84,7 @@ def offer_steps(db: Session, actor: Actor, offer: ResourceOffer) -> list[str]:
     return [
         to
         for to in NEXT_OFFER_STEPS.get(offer.status, ())
-        if allows(lambda t=to: check_offer_step(db, actor, offer, t))
+        if allows(partial(check_offer_step, db, actor, offer, to))
     ]
 
 

@@ -17,9 +17,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from colsec.accounts.service import organisations_by_id
-from colsec.crisis import alerts
+from colsec.crisis import alerts, views
 from colsec.crisis import service as svc
-from colsec.crisis import views
 from colsec.crisis.schemas import (
     Capability,
     CategoryName,
@@ -337,7 +336,8 @@ async def open_consultation(request: Request, db: WriteDb, actor: FormActor, req
     body = _validated(
         ConsultationIn,
         {"question": _text(form, "question"), "options": options, "rule": _text(form, "rule") or "consensus",
-         "quorum": _text(form, "quorum") or None, "deadline": _when(_text(form, "deadline"))},
+         "quorum": _text(form, "quorum") or None, "deadline": _when(_text(form, "deadline")),
+         "eligible_org_ids": [v for v in form.getlist("eligible") if isinstance(v, str)] or None},
     )  # fmt: skip
     c = svc.open_consultation(db, actor=actor, request_id=request_id, data=body)
     return _to(f"/crisis/consultations/{c.id}")
