@@ -83,7 +83,9 @@ def test_crisis_workspace_pages_and_one_click_answer(ui_client, demo_database) -
     assert r.status_code == 200 and "Northmark delta" in r.text
     # "at once" really puts it to the members: the consultation is open and linked from the request
     assert 'data-testid="request-consultation"' in r.text
-    cons_page = nm_rep.get(r.text.split('data-testid="request-consultation"')[0].rsplit('href="', 1)[1].split('"')[0])
+    cons_page = nm_rep.get(
+        r.text.split('data-testid="request-consultation"')[0].rsplit('href="', 1)[1].split('"')[0]
+    )
     assert cons_page.status_code == 200 and 'data-testid="answer-form"' in cons_page.text
 
     admin = ui_client("admin")

@@ -111,7 +111,9 @@ def test_a_crisis_from_incident_to_cap_in_the_browser(people, server: str) -> No
     with analyst.expect_navigation():
         row.locator("[data-testid=incident-triaged]").click()
     with analyst.expect_navigation():
-        analyst.locator("tr", has_text=f"Grid intrusion {tag}").locator("[data-testid=incident-escalated]").click()
+        analyst.locator("tr", has_text=f"Grid intrusion {tag}").locator(
+            "[data-testid=incident-escalated]"
+        ).click()
     look(analyst)
 
     # the coordinator opens the crisis from it, makes it active, raises the alert level, names a scribe
@@ -206,14 +208,21 @@ def test_a_crisis_from_incident_to_cap_in_the_browser(people, server: str) -> No
     _submit(coord, "[data-testid=crisis-to-reviewed]")
     _submit(coord, "[data-testid=cap-issue]")
     assert coord.locator("[data-testid=cap-alerts] tr").count() == 1
-    kinds = coord.locator("[data-testid=timeline] td[data-kind]").evaluate_all("els => els.map(e => e.dataset.kind)")
+    kinds = coord.locator("[data-testid=timeline] td[data-kind]").evaluate_all(
+        "els => els.map(e => e.dataset.kind)"
+    )
     assert kinds[:3] == ["opened", "active", "role"] or kinds[:2] == ["opened", "active"]
     for k in ("alert_level", "request.submitted", "consultation.opened", "consultation.decided",
               "offer.deployed", "sitrep", "stabilising", "closed", "lesson", "reviewed", "cap.issued"):  # fmt: skip
         assert k in kinds, k
     look(coord)
     nm_rep.goto(crisis_url)
-    assert nm_rep.locator("[data-testid=crisis-steps], [data-testid=cap-form], [data-testid=lesson-form]").count() == 0
+    assert (
+        nm_rep.locator(
+            "[data-testid=crisis-steps], [data-testid=cap-form], [data-testid=lesson-form]"
+        ).count()
+        == 0
+    )
     look(nm_rep)
     coord.click("[data-testid=lang-en]")
     coord.wait_for_selector("html[lang=en]")
