@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
@@ -18,7 +19,7 @@ from colsec.crisis import service
 from colsec.crisis.access import NATIONAL_ROLES, allows, org_kind, require_centre, require_role
 from colsec.crisis.consultation import answerable_org, is_eligible
 from colsec.crisis.incident import check_national_step
-from colsec.crisis.models import Consultation, Crisis, Incident, ResourceOffer
+from colsec.crisis.models import AssistanceRequest, Consultation, Crisis, Incident, ResourceOffer
 from colsec.crisis.outcome import Outcome, Rule, Tally, outcome_at_close
 from colsec.crisis.resources import check_offer_step
 from colsec.crisis.states import CRISIS, INCIDENT, OFFER, aware
@@ -31,6 +32,7 @@ __all__ = [
     "consultation_view",
     "crisis_steps",
     "incident_steps",
+    "member_alert_levels",
     "offer_steps",
     "permissions",
     "situation",
@@ -141,3 +143,22 @@ def situation(db: Session, *, actor: Actor, now: datetime | None = None) -> dict
         "awaiting": awaiting_consultations(db, actor=actor),
         "now": now or datetime.now(UTC),
     }
+
+
+def member_alert_levels(db: Session) -> dict[int, int]:
+    """Each member's current crisis alert level: the highest level of the open crises its incidents
+    or assistance requests belong to (members in no open crisis are absent).  Crisis levels are
+    alliance-wide knowledge: every member's dashboard shows them."""
+    involved = union_all(
+        select(Incident.organisation_id.label("org"), Incident.crisis_id.label("crisis")).where(
+            Incident.crisis_id.is_not(None)
+        ),
+        select(AssistanceRequest.organisation_id, AssistanceRequest.crisis_id),
+    ).subquery()
+    rows = db.execute(
+        select(involved.c.org, func.max(Crisis.alert_level))
+        .join(Crisis, Crisis.id == involved.c.crisis)
+        .where(Crisis.status.not_in(_OVER))
+        .group_by(involved.c.org)
+    ).all()
+    return {int(org): int(level) for org, level in rows}
