@@ -22,6 +22,7 @@ from colsec.accounts.models import Organisation
 from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.stix.ids import format_timestamp
 from colsec.stix.tlp import TLP, marking_id
+from colsec.store.models import Collection, StixObject
 from colsec.store.service import import_objects
 
 __all__ = ["DEMO_ORGS", "DemoExtension", "build_demo"]
@@ -112,7 +113,7 @@ def _intel_for(
     for name in _MALWARE:
         mid = _sid("malware", org.short_name, name)
         malware_ids.append(mid)
-        t = stamp(rng.uniform(30, 90))
+        t = stamp(rng.uniform(20, 30))
         objs.append(
             {
                 "type": "malware", "spec_version": "2.1", "id": mid, "created": t, "modified": t,
@@ -125,7 +126,7 @@ def _intel_for(
     for name in _ACTORS:
         aid = _sid("threat-actor", org.short_name, name)
         actor_ids.append(aid)
-        t = stamp(rng.uniform(60, 120))
+        t = stamp(rng.uniform(25, 30))
         objs.append(
             {
                 "type": "threat-actor", "spec_version": "2.1", "id": aid, "created": t, "modified": t, "name": name,
@@ -168,7 +169,7 @@ def _intel_for(
         }[kind]
         iid = _sid("indicator", org.short_name, i)
         indicator_ids.append(iid)
-        created = stamp(rng.uniform(0, 45))
+        created = stamp(rng.uniform(0, 30))
         level = rng.choice(_TLP_MIX)
         objs.append(
             {
@@ -208,7 +209,8 @@ def build_demo(db: Session, *, extensions: Sequence[DemoExtension] = ()) -> list
     orgs = _ensure_orgs(db)
     creds = _ensure_users(db, orgs)
     rng = random.Random(2026)
-    base = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    # the last 30 days up to today: charts and "new this week" read like a working month
+    base = datetime.now(UTC).replace(second=0, microsecond=0)
     shared_pool = [("ipv4", "198.51.100.23"), ("domain", "login-portal.example.net"), ("ipv4", "203.0.113.77"),
                    ("sha256", hashlib.sha256(b"shared-dropper").hexdigest()), ("url", "http://cdn7.example.org/update.bin")]  # fmt: skip
     for short, org in orgs.items():
@@ -217,7 +219,26 @@ def build_demo(db: Session, *, extensions: Sequence[DemoExtension] = ()) -> list
         actor = Actor(
             username=f"{short.lower()}-demo", role=Role.ANALYST, org_id=org.id, org_short_name=short
         )
-        import_objects(db, actor=actor, objects=_intel_for(org, rng, base, shared_pool), owner_org_id=org.id)
+        objects = _intel_for(org, rng, base, shared_pool)
+        if db.execute(select(StixObject.seq).where(StixObject.id == objects[-1]["id"])).first() is None:
+            import_objects(db, actor=actor, objects=objects, owner_org_id=org.id)  # once: stamps move by day
     for extend in extensions:
         extend(db, orgs)
+    _ensure_collection(db)
     return creds
+
+
+DEMO_COLLECTION_ID = str(uuid.uuid5(DEMO_NS, "collection|shared-indicators"))
+
+
+def _ensure_collection(db: Session) -> None:
+    """A TAXII collection of the alliance's TLP:GREEN-or-lower indicators, kept filled as they arrive."""
+    from colsec.taxii.publish import FilterNames, publish_collection
+
+    if db.get(Collection, DEMO_COLLECTION_ID) is None:
+        publish_collection(
+            db, actor=SYSTEM, title="Alliance shared indicators", alias="shared-indicators",
+            description="Indicators the members share at TLP:GREEN or below, for sensors and partners.",
+            collection_id=DEMO_COLLECTION_ID, filter_names=FilterNames(types=["indicator"], tlp="green"),
+            include_existing=True,
+        )  # fmt: skip

@@ -22,7 +22,7 @@ SYNC_EVERY_SECONDS = 1.0  # how often peers' pull intervals are checked (each pe
 
 def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dict[str, Handler]:
     from colsec.crisis.notify import notify
-    from colsec.crisis.ticker import TICK_KIND, run_tick
+    from colsec.crisis.ticker import SITREP_KIND, TICK_KIND, run_sitrep_reminders, run_tick
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
     from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
@@ -43,6 +43,7 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         federation.SYNC_DUE_KIND: federation.queue_due_pulls,
         federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
         TICK_KIND: partial(run_tick, settings=settings),
+        SITREP_KIND: run_sitrep_reminders,
         SWEEP_KIND: run_sweep,
         DIGEST_KIND: run_digest,
         # Intel decides who is told about an unacknowledged alert; the notification rows and their
@@ -55,7 +56,7 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
 
 
 def schedules_for(settings: Settings) -> list[Schedule]:
-    from colsec.crisis.ticker import TICK_KIND, TICK_SECONDS
+    from colsec.crisis.ticker import SITREP_KIND, SITREP_SECONDS, TICK_KIND, TICK_SECONDS
     from colsec.federation.jobs import SYNC_DUE_KIND
     from colsec.groups.jobs import DIGEST_KIND, DIGEST_SECONDS, SWEEP_KIND, SWEEP_SECONDS
     from colsec.intel.escalation import ESCALATE_KIND
@@ -63,6 +64,7 @@ def schedules_for(settings: Settings) -> list[Schedule]:
 
     schedules = [
         Schedule(TICK_KIND, TICK_SECONDS),
+        Schedule(SITREP_KIND, SITREP_SECONDS),
         Schedule(SWEEP_KIND, SWEEP_SECONDS),
         Schedule(DIGEST_KIND, DIGEST_SECONDS),
         Schedule(ESCALATE_KIND, settings.alert_escalation_check_seconds),

@@ -81,6 +81,12 @@ def test_crisis_workspace_pages_and_one_click_answer(ui_client, demo_database) -
     r = nm_rep.post(f"/crisis/{crisis_id}/requests", data={"csrf_token": csrf_of(page), "capability": "water-purification",
                     "quantity": "3", "location": "Northmark delta", "needed_by": "2030-01-01T12:00", "submit": "1"})  # fmt: skip
     assert r.status_code == 200 and "Northmark delta" in r.text
+    # "at once" really puts it to the members: the consultation is open and linked from the request
+    assert 'data-testid="request-consultation"' in r.text
+    cons_page = nm_rep.get(
+        r.text.split('data-testid="request-consultation"')[0].rsplit('href="', 1)[1].split('"')[0]
+    )
+    assert cons_page.status_code == 200 and 'data-testid="answer-form"' in cons_page.text
 
     admin = ui_client("admin")
     for client, lang in ((coord, "ru"), (admin, "en")):  # the demo's language settings
@@ -107,12 +113,16 @@ def test_resource_board_offer_and_advance(ui_client, demo_database) -> None:
     assert 'data-testid="offer-form"' in board
     r = ev.post(f"/crisis/requests/{rid}/offers", data={"csrf_token": csrf_of(board), "resource_id":
                 board.split('name="resource_id"')[1].split('value="')[1].split('"')[0], "quantity": "1", "note": ""})  # fmt: skip
-    assert r.status_code == 200 and 'data-testid="offer-accepted"' in r.text
+    # the member is not shown the crisis centre's step (acceptance)
+    assert r.status_code == 200 and 'data-testid="offer-status"' in r.text
+    assert 'data-testid="offer-accepted"' not in r.text
     coord = ui_client("coordinator")
     board = coord.get(f"/crisis/requests/{rid}").text
-    offer_form = board.split('data-testid="offer-accepted"')[0].rsplit('action="', 1)[1].split('"')[0]
+    offer_form = board.split('data-testid="offer-accepted"')[-2].rsplit('action="', 1)[1].split('"')[0]
     r = coord.post(offer_form, data={"csrf_token": csrf_of(board), "to": "accepted"})
-    assert r.status_code == 200 and 'data-testid="offer-committed"' in r.text
+    # accepted: the next step (commit) is the member's, so the coordinator is shown none for it
+    assert r.status_code == 200 and 'data-testid="offer-committed"' not in r.text
+    assert 'data-testid="offer-committed"' in ev.get(f"/crisis/requests/{rid}").text
     # a member cannot take the crisis centre's step
     kd = ui_client("kd-rep")
     page = kd.get(f"/crisis/requests/{rid}").text

@@ -7,6 +7,8 @@ organisation that owns the incident, request or resource.  Admins pass role chec
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +16,7 @@ from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import Forbidden
 
-__all__ = ["NATIONAL_ROLES", "require_centre", "require_org", "require_role"]
+__all__ = ["NATIONAL_ROLES", "allows", "require_centre", "require_org", "require_role"]
 
 NATIONAL_ROLES = (Role.ANALYST, Role.REPRESENTATIVE)
 
@@ -32,7 +34,7 @@ def require_org(actor: Actor, org_id: int, *, doing: str) -> None:
     """National steps: the caller must belong to the owning organisation (the node itself passes)."""
     if actor.is_system or actor.org_id == org_id:
         return
-    raise Forbidden(f"only the owning organisation may {doing}")
+    raise Forbidden(f"only the owning organisation may {doing}", details={"needs": "owning_organisation"})
 
 
 def require_centre(db: Session, actor: Actor, *, doing: str) -> None:
@@ -42,7 +44,20 @@ def require_centre(db: Session, actor: Actor, *, doing: str) -> None:
         return
     kind = db.execute(select(Organisation.kind).where(Organisation.id == actor.org_id)).scalar()
     if kind != "crisis_centre":
-        raise Forbidden(f"only the crisis centre may {doing}")
+        raise Forbidden(f"only the crisis centre may {doing}", details={"needs": "crisis_centre"})
+
+
+def allows(check: Callable[[], object]) -> bool:
+    """Whether one of the checks above (or a verb's own check built on them) lets the actor through.
+
+    Pages ask this before showing an action, so what a role is shown is exactly what the
+    verb will accept, from the same code.
+    """
+    try:
+        check()
+    except Forbidden:
+        return False
+    return True
 
 
 def org_kind(db: Session, org_id: int | None) -> str | None:

@@ -95,8 +95,9 @@ def crisis_alert(
     xml = build_alert(msg)
     row = _store(db, msg, xml, direction="out", crisis_id=crisis_id, org_id=actor.org_id)
     log_event(
-        db, crisis_id=crisis_id, actor=actor, kind="cap.issued", summary=f"CAP {msg_type} {msg.identifier}"
-    )
+        db, crisis_id=crisis_id, actor=actor, kind="cap.issued", summary=f"CAP {msg_type} {msg.identifier}",
+        params={"msg_type": msg_type, "identifier": msg.identifier},
+    )  # fmt: skip
     audit.record(
         db,
         actor=actor,
@@ -147,6 +148,7 @@ def import_alert(db: Session, *, actor: Actor, data: bytes, crisis_id: int | Non
             actor=actor,
             kind="cap.imported",
             summary=f"CAP {msg.msg_type} from {msg.sender}: {row.event}",
+            params={"msg_type": msg.msg_type, "sender": msg.sender, "event": row.event},
         )
     audit.record(
         db,

@@ -12,7 +12,8 @@ the figures it returns are exact and the early close (another conditional UPDATE
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -21,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
-from colsec.accounts.roles import Actor, Role
+from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.crisis import notify as notices
-from colsec.crisis.access import require_centre, require_role
+from colsec.crisis.access import allows, require_centre, require_role
 from colsec.crisis.crises import log_event
 from colsec.crisis.errors import ConsultationClosed
 from colsec.crisis.models import (
@@ -34,13 +35,14 @@ from colsec.crisis.models import (
     Position,
 )
 from colsec.crisis.outcome import Outcome, Rule, Tally, decide
-from colsec.crisis.requests import get_request
+from colsec.crisis.requests import get_request, submit_request
 from colsec.crisis.schemas import ConsultationIn, PositionIn
 from colsec.crisis.states import REQUEST, REQUEST_NO_DECISION, aware, move, now
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.store import audit
 
 __all__ = [
+    "answerable_org",
     "eligible_org_ids",
     "finalise",
     "get_consultation",
@@ -49,6 +51,7 @@ __all__ = [
     "list_positions",
     "open_consultation",
     "post_position",
+    "submit_for_consultation",
 ]
 
 _COUNTER = {"agree": "agree_count", "object": "object_count", "abstain": "abstain_count"}
@@ -95,7 +98,9 @@ def open_consultation(db: Session, *, actor: Actor, request_id: int, data: Consu
     db.add_all(ConsultationMember(consultation_id=c.id, organisation_id=o) for o in orgs)
     db.flush()
     log_event(db, crisis_id=c.crisis_id, actor=actor, kind="consultation.opened",
-              summary=f"consultation {c.id} on request {req.id} ({c.rule}, quorum {quorum}, deadline {deadline.isoformat()})")  # fmt: skip
+              summary=f"consultation {c.id} on request {req.id} ({c.rule}, quorum {quorum}, deadline {deadline.isoformat()})",
+              params={"consultation": c.id, "request": req.id, "rule": c.rule, "quorum": quorum,
+                      "deadline": deadline.isoformat()})  # fmt: skip
     audit.record(
         db, actor=actor, action="crisis.consultation.open", target=f"consultation:{c.id}",
         details={"request": req.id, "rule": c.rule, "quorum": quorum, "eligible": orgs, "deadline": deadline.isoformat()},
@@ -107,6 +112,28 @@ def open_consultation(db: Session, *, actor: Actor, request_id: int, data: Consu
         payload={"consultation": c.id, "deadline": deadline.isoformat()},
     )  # fmt: skip
     return c
+
+
+FAST_TRACK_HOURS = 24
+
+
+def submit_for_consultation(db: Session, *, actor: Actor, request_id: int) -> Consultation:
+    """Submit a drafted request and put it to the members at once (the "at once" of the request form).
+
+    The member's representative submits; the node opens the consultation on the crisis
+    centre's behalf with the standing rule for urgent requests: every member organisation,
+    simple majority, closing when the help is needed (within 24 h, at least one hour away).
+    The crisis centre sees it opened on its timeline and may still decide as usual.
+    """
+    req = submit_request(db, actor=actor, request_id=request_id)
+    at = now()
+    deadline = min(aware(req.needed_by), at + timedelta(hours=FAST_TRACK_HOURS))
+    deadline = max(deadline, at + timedelta(hours=1))
+    question = f"Approve request #{req.id}: {req.quantity} x {req.capability} for {req.location}?"
+    return open_consultation(
+        db, actor=SYSTEM, request_id=req.id,
+        data=ConsultationIn(question=question, rule=Rule.MAJORITY, deadline=deadline),
+    )  # fmt: skip
 
 
 def get_consultation(db: Session, *, consultation_id: int) -> Consultation:
@@ -155,6 +182,31 @@ def is_eligible(db: Session, consultation_id: int, org_id: int) -> bool:
         ).first()
         is not None
     )
+
+
+def answerable_org(db: Session, actor: Actor, c: Consultation) -> int | None:
+    """The organisation the actor may answer for now in ``c`` (own or delegated), or None.
+
+    Built on the verb's own checks (``_acting_org``, eligibility, one answer per organisation).
+    """
+    if c.status != "open" or aware(c.deadline) <= now():
+        return None
+    delegated = db.execute(
+        select(ConsultationDelegation.organisation_id).where(
+            ConsultationDelegation.consultation_id == c.id,
+            ConsultationDelegation.delegate_user_id == actor.user_id,
+        )
+    ).scalars()
+    answered = set(
+        db.execute(select(Position.organisation_id).where(Position.consultation_id == c.id)).scalars()
+    )
+    candidates: list[int | None] = [*delegated, actor.org_id]
+    for org_id in candidates:
+        if org_id is None or org_id in answered or not is_eligible(db, c.id, org_id):
+            continue
+        if allows(partial(_acting_org, db, actor, c, org_id)):
+            return org_id
+    return None
 
 
 def _acting_org(db: Session, actor: Actor, c: Consultation, on_behalf_of: int | None) -> tuple[int, bool]:
@@ -274,6 +326,7 @@ def finalise(
         actor=actor,
         kind="consultation.decided",
         summary=f"consultation {c.id}: {outcome.value} ({reason})",
+        params={"consultation": c.id, "outcome": outcome.value, "reason": reason},
     )
     if c.request_id is not None:
         req = db.get(AssistanceRequest, c.request_id)

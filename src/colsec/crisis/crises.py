@@ -7,7 +7,9 @@ and records lessons learned.  Every step lands in the audit log and in the crisi
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -40,11 +42,20 @@ __all__ = [
 ALL_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.ANALYST, Role.REPRESENTATIVE)
 
 
-def log_event(db: Session, *, crisis_id: int, actor: Actor, kind: str, summary: str) -> None:
+def log_event(
+    db: Session,
+    *,
+    crisis_id: int,
+    actor: Actor,
+    kind: str,
+    summary: str,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """One timeline line: ``kind`` and ``params`` are what pages render in each language."""
     db.add(
         CrisisEvent(
             crisis_id=crisis_id, at=now(), actor=actor.username, organisation=actor.org_short_name, kind=kind,
-            summary=summary,
+            summary=summary, params=orjson.dumps(params or {}).decode(),
         )
     )  # fmt: skip
     db.flush()
@@ -90,6 +101,7 @@ def open_crisis(db: Session, *, actor: Actor, data: CrisisIn) -> Crisis:
         actor=actor,
         kind="opened",
         summary=f"opened from incident(s) {ids}, alert level {crisis.alert_level}",
+        params={"incidents": ids, "level": crisis.alert_level},
     )
     audit.record(
         db,
@@ -131,7 +143,9 @@ def advance_crisis(db: Session, *, actor: Actor, crisis_id: int, to: str, note: 
         if n == 0:
             raise InvalidInput("record at least one lesson before marking the crisis reviewed")
     crisis = move(db, Crisis, crisis_id, machine=CRISIS, to=to, label=f"crisis {crisis_id}")
-    log_event(db, crisis_id=crisis_id, actor=actor, kind=to, summary=note or f"crisis {to}")
+    log_event(
+        db, crisis_id=crisis_id, actor=actor, kind=to, summary=note or f"crisis {to}", params={"note": note}
+    )
     audit.record(db, actor=actor, action=f"crisis.{to}", target=f"crisis:{crisis_id}", details={"note": note})
     notices.notify(
         db, kind=f"crisis.{to}", subject=f"Crisis #{crisis_id} is now {to}: {crisis.title}", body=note,
@@ -161,6 +175,7 @@ def set_alert_level(db: Session, *, actor: Actor, crisis_id: int, level: int, no
         actor=actor,
         kind="alert_level",
         summary=f"alert level {before} -> {level} {note}".strip(),
+        params={"from": before, "to": level, "note": note},
     )
     audit.record(
         db,
@@ -206,6 +221,7 @@ def add_sitrep(db: Session, *, actor: Actor, crisis_id: int, data: SitrepIn) -> 
         actor=actor,
         kind="sitrep",
         summary=f"situation report {number}: {data.summary[:200]}",
+        params={"number": number, "text": data.summary[:200]},
     )
     audit.record(
         db, actor=actor, action="crisis.sitrep", target=f"crisis:{crisis_id}", details={"number": number}
@@ -248,7 +264,8 @@ def add_lesson(db: Session, *, actor: Actor, crisis_id: int, data: LessonIn) -> 
     )
     db.add(lesson)
     db.flush()
-    log_event(db, crisis_id=crisis_id, actor=actor, kind="lesson", summary=f"{data.kind}: {data.text[:200]}")
+    log_event(db, crisis_id=crisis_id, actor=actor, kind="lesson", summary=f"{data.kind}: {data.text[:200]}",
+              params={"kind": data.kind, "text": data.text[:200]})  # fmt: skip
     audit.record(
         db,
         actor=actor,

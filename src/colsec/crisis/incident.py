@@ -37,6 +37,7 @@ __all__ = [
     "INCIDENT_CORE_EXTENSION",
     "INCIDENT_TLP",
     "audience",
+    "check_national_step",
     "close_incident",
     "escalate_incident",
     "get_incident",
@@ -226,10 +227,15 @@ def list_incidents(
     return list(db.execute(stmt).scalars())
 
 
-def _national_step(db: Session, actor: Actor, incident_id: int, doing: str) -> Incident:
-    inc = get_incident(db, actor=actor, incident_id=incident_id)
+def check_national_step(actor: Actor, inc: Incident, doing: str = "act on this incident") -> None:
+    """Triage, escalation and closure belong to the reporting organisation's analysts and representatives."""
     require_role(actor, *NATIONAL_ROLES, doing=doing)
     require_org(actor, inc.organisation_id, doing=doing)
+
+
+def _national_step(db: Session, actor: Actor, incident_id: int, doing: str) -> Incident:
+    inc = get_incident(db, actor=actor, incident_id=incident_id)
+    check_national_step(actor, inc, doing)
     return inc
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "ConsultationMember",
     "Crisis",
     "CrisisEvent",
+    "CrisisRole",
     "Incident",
     "Lesson",
     "Notification",
@@ -91,6 +92,8 @@ class Crisis(Base):
     closed_at: Mapped[datetime | None] = mapped_column(TS)
     reviewed_at: Mapped[datetime | None] = mapped_column(TS)
     next_report_due: Mapped[datetime | None] = mapped_column(TS)
+    # when the lead was last reminded that the alert level's report interval has run out
+    sitrep_reminded_at: Mapped[datetime | None] = mapped_column(TS)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -106,6 +109,25 @@ class CrisisEvent(Base):
     organisation: Mapped[str | None] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(60))
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The event's parameters (JSON object): pages render ``kind`` with them in the reader's
+    # language; ``summary`` is the English line kept for the API and the command line.
+    params: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class CrisisRole(Base):
+    """Who holds which role on a crisis: lead, scribe, or liaison for one member organisation."""
+
+    __tablename__ = "crisis_role"
+    __table_args__ = (UniqueConstraint("crisis_id", "user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crisis.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))  # lead | scribe | liaison
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    assigned_by: Mapped[str] = mapped_column(String(80))
+    assigned_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
 
 
 class SituationReport(Base):

@@ -74,7 +74,9 @@ def submit_request(db: Session, *, actor: Actor, request_id: int) -> AssistanceR
         db, AssistanceRequest, request_id, machine=REQUEST, to="submitted", label=f"request {request_id}"
     )
     log_event(db, crisis_id=req.crisis_id, actor=actor, kind="request.submitted",
-              summary=f"request {req.id}: {req.quantity} x {req.capability} at {req.location}")  # fmt: skip
+              summary=f"request {req.id}: {req.quantity} x {req.capability} at {req.location}",
+              params={"request": req.id, "quantity": req.quantity, "capability": req.capability,
+                      "location": req.location})  # fmt: skip
     audit.record(db, actor=actor, action="crisis.request.submit", target=f"request:{req.id}")
     notices.notify(
         db, kind="request.submitted",
@@ -101,6 +103,7 @@ def withdraw_request(db: Session, *, actor: Actor, request_id: int, note: str = 
         actor=actor,
         kind="request.withdrawn",
         summary=f"request {req.id} withdrawn {note}".strip(),
+        params={"request": req.id, "note": note},
     )
     audit.record(
         db, actor=actor, action="crisis.request.withdraw", target=f"request:{req.id}", details={"note": note}

@@ -29,6 +29,7 @@ __all__ = [
     "COVERING",
     "Coverage",
     "advance_offer",
+    "check_offer_step",
     "coverage",
     "crisis_coverage",
     "get_offer",
@@ -101,7 +102,9 @@ def make_offer(db: Session, *, actor: Actor, request_id: int, data: OfferIn) -> 
     db.add(offer)
     db.flush()
     log_event(db, crisis_id=req.crisis_id, actor=actor, kind="offer.offered",
-              summary=f"{actor.org_short_name} offers {data.quantity} x {res.capability} ({res.name}) for request {req.id}")  # fmt: skip
+              summary=f"{actor.org_short_name} offers {data.quantity} x {res.capability} ({res.name}) for request {req.id}",
+              params={"offer": offer.id, "quantity": data.quantity, "capability": res.capability, "resource": res.name,
+                      "request": req.id})  # fmt: skip
     audit.record(
         db,
         actor=actor,
@@ -131,8 +134,8 @@ def list_offers(db: Session, *, request_id: int | None = None) -> list[ResourceO
     return list(db.execute(stmt).scalars())
 
 
-def advance_offer(db: Session, *, actor: Actor, offer_id: int, to: str) -> ResourceOffer:
-    offer = get_offer(db, offer_id=offer_id)
+def check_offer_step(db: Session, actor: Actor, offer: ResourceOffer, to: str) -> None:
+    """Who may move an offer to ``to``: the crisis centre accepts or declines, the owner does the rest."""
     if to in _CENTRE_STEPS:
         require_centre(db, actor, doing=f"mark offers '{to}'")
     elif to in _MEMBER_STEPS:
@@ -143,6 +146,11 @@ def advance_offer(db: Session, *, actor: Actor, offer_id: int, to: str) -> Resou
             require_org(actor, offer.organisation_id, doing=f"mark this offer '{to}'")
     else:
         raise InvalidInput(f"unknown offer state {to!r}")
+
+
+def advance_offer(db: Session, *, actor: Actor, offer_id: int, to: str) -> ResourceOffer:
+    offer = get_offer(db, offer_id=offer_id)
+    check_offer_step(db, actor, offer, to)
     offer = move(db, ResourceOffer, offer_id, machine=OFFER, to=to, label=f"offer {offer_id}")
     req = db.get(AssistanceRequest, offer.request_id)
     assert req is not None
@@ -152,6 +160,7 @@ def advance_offer(db: Session, *, actor: Actor, offer_id: int, to: str) -> Resou
         actor=actor,
         kind=f"offer.{to}",
         summary=f"offer {offer.id} ({offer.quantity} units) {to}",
+        params={"offer": offer.id, "quantity": offer.quantity, "request": req.id},
     )
     audit.record(
         db, actor=actor, action=f"crisis.offer.{to}", target=f"offer:{offer.id}", details={"request": req.id}

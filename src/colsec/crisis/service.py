@@ -14,6 +14,7 @@ from colsec.crisis.consultation import (
     list_positions,
     open_consultation,
     post_position,
+    submit_for_consultation,
 )
 from colsec.crisis.crises import (
     add_lesson,
@@ -56,12 +57,14 @@ from colsec.crisis.resources import (
     make_offer,
     register_resource,
 )
+from colsec.crisis.staff import assign_role, list_roles
 
 __all__ = [
     "add_lesson",
     "add_sitrep",
     "advance_crisis",
     "advance_offer",
+    "assign_role",
     "close_due",
     "close_incident",
     "coverage",
@@ -84,6 +87,7 @@ __all__ = [
     "list_positions",
     "list_requests",
     "list_resources",
+    "list_roles",
     "list_sitreps",
     "make_offer",
     "open_consultation",
@@ -94,6 +98,7 @@ __all__ = [
     "search_lessons",
     "send_reminders",
     "set_alert_level",
+    "submit_for_consultation",
     "submit_request",
     "timeline",
     "triage_incident",

@@ -8,6 +8,9 @@ only to explain the refusal.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -17,7 +20,17 @@ from sqlalchemy.orm import Session
 from colsec.crisis.errors import InvalidTransition
 from colsec.errors import NotFound
 
-__all__ = ["CRISIS", "INCIDENT", "OFFER", "REQUEST", "REQUEST_NO_DECISION", "aware", "move", "now"]
+__all__ = [
+    "CRISIS",
+    "INCIDENT",
+    "OFFER",
+    "REQUEST",
+    "REQUEST_NO_DECISION",
+    "aware",
+    "clock",
+    "move",
+    "now",
+]
 
 # target state -> states it may be reached from
 INCIDENT: dict[str, tuple[str, ...]] = {
@@ -51,8 +64,22 @@ OFFER: dict[str, tuple[str, ...]] = {
 M = TypeVar("M")
 
 
+# Set only inside ``clock``: a replayed history (the demo's 30 days) stamps its own times.
+_AT: ContextVar[datetime | None] = ContextVar("crisis_clock", default=None)
+
+
 def now() -> datetime:
-    return datetime.now(UTC)
+    return _AT.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock(at: datetime) -> Iterator[None]:
+    """Every crisis verb inside this block happens at ``at`` (a story told after the fact)."""
+    token = _AT.set(aware(at))
+    try:
+        yield
+    finally:
+        _AT.reset(token)
 
 
 def aware(value: datetime) -> datetime:

@@ -9,6 +9,7 @@ within a day).  Idempotent: assets are matched by name, objects by id.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import select
@@ -109,7 +110,9 @@ def extend_demo(db: Session, orgs: dict[str, Organisation], *, config: IntelConf
         org = orgs.get(short)
         if org is None:
             continue
-        seen = f"2026-11-20T{8 + 3 * i:02d}:15:00.000Z"
+        # yesterday, three members within hours of each other
+        day = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+        seen = f"{day}T{8 + 3 * i:02d}:15:00.000Z"
         sighting = {
             "type": "sighting", "spec_version": "2.1", "id": f"sighting--{uuid.uuid5(NS, short)}",
             "created": seen, "modified": seen, "first_seen": seen, "last_seen": seen, "count": 3 + i,

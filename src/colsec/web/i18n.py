@@ -37,6 +37,8 @@ TEMPLATE_DIR = WEB_DIR / "templates"
 LANGUAGES: tuple[str, ...] = ("en", "ru")
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+# One date-and-time format per language (CLDR patterns, month names localised by Babel; times in UTC).
+DATETIME_PATTERN = {"en": "d MMM y, HH:mm", "ru": "d MMM y, HH:mm"}
 
 
 def N_(message: str) -> str:
@@ -101,9 +103,10 @@ def _to_datetime(value: Any) -> datetime | None:
 def _filters(lang: str) -> dict[str, Callable[..., str]]:
     loc = Locale.parse(lang)
 
-    def dt(value: Any, fmt: str = "medium") -> str:
+    def dt(value: Any, fmt: str = "") -> str:
+        """Every date and time on a page in the language's one format (``fmt`` is kept for old callers)."""
         parsed = _to_datetime(value)
-        return format_datetime(parsed, fmt, tzinfo=UTC, locale=loc) if parsed else ""
+        return format_datetime(parsed, DATETIME_PATTERN[lang], tzinfo=UTC, locale=loc) if parsed else ""
 
     def d(value: Any, fmt: str = "medium") -> str:
         if isinstance(value, date) and not isinstance(value, datetime):

@@ -93,7 +93,7 @@ def install(app: FastAPI) -> None:
             actor = None
         back = getattr(request.state, "error_back", None)  # a form's own page, when the route set one
         return page(request, "ui/error.html", {"status": exc.status, "code": exc.code, "detail": exc.message,
-                    "back": back}, actor=actor, status=exc.status)  # fmt: skip
+                    "details": exc.details, "back": back}, actor=actor, status=exc.status)  # fmt: skip
 
     http_error_handler: Any = app.exception_handlers.get(StarletteHTTPException)
 
