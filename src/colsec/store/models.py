@@ -28,6 +28,7 @@ __all__ = [
     "ObjectRecipient",
     "Observable",
     "SharingGroup",
+    "SearchDoc",
     "SharingGroupMember",
     "StixObject",
 ]
@@ -112,6 +113,21 @@ class Observable(Base):
     value: Mapped[str] = mapped_column(String(2048))
     object_seq: Mapped[int] = mapped_column(ForeignKey("stix_object.seq", ondelete="CASCADE"), index=True)
     object_id: Mapped[str] = mapped_column(String(120))
+
+
+class SearchDoc(Base):
+    """The stemmed searchable words of the latest version of an object (``colsec.fulltext``).
+
+    Written by the store's one write gate in the object's transaction; a superseded version's
+    row is removed there too, so only latest versions are found.  SQLite indexes ``terms`` in
+    the FTS5 table ``search_fts`` (kept in step by triggers), PostgreSQL in a GIN index of
+    ``to_tsvector('simple', terms)``; both are created by the ``fulltext`` migration.
+    """
+
+    __tablename__ = "search_doc"
+
+    seq: Mapped[int] = mapped_column(ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True)
+    terms: Mapped[str] = mapped_column(Text)
 
 
 class Collection(Base):
