@@ -1,5 +1,5 @@
-"""Read models for intelligence pages: search with filters and keyset paging, and one object
-with its versions, relationships and sightings.
+"""Read models for intelligence pages: one object with its versions, relationships and
+sightings (search is ``colsec.intel.search``).
 
 Every select starts from ``visible_clause`` for the viewer's organisation: a neighbour the
 viewer may not see keeps only its type, never its name.  The web layer only renders.
@@ -28,121 +28,10 @@ from colsec.store.queries import recipient_for_org
 from colsec.store.views import display_name
 
 __all__ = [
-    "OBSERVABLE_KINDS",
     "ObjectDetail",
-    "SearchPage",
-    "SearchQuery",
     "object_detail",
-    "search",
     "visible_types",
 ]
-
-OBSERVABLE_KINDS = (
-    "ipv4", "ipv6", "domain", "url", "email", "mac", "asn", "filename", "regkey", "mutex", "user-agent",
-    "x509-serial", "md5", "sha1", "sha256", "sha512", "sha3-256", "sha3-512", "ssdeep", "tlsh",
-)  # fmt: skip
-MAX_VALUE_MATCHES = 5000  # object versions one value search considers (newest shown first)
-
-
-@dataclass
-class SearchQuery:
-    value: str = ""
-    type: str = ""
-    label: str = ""
-    owner: int | None = None
-    tlp: int | None = None
-    since: date | None = None
-    until: date | None = None
-
-    def is_empty(self) -> bool:
-        return not (self.value or self.type or self.label or self.owner is not None or self.tlp is not None
-                    or self.since or self.until)  # fmt: skip
-
-
-@dataclass
-class SearchPage:
-    rows: list[StixObject]
-    more: bool
-    next_cursor: str | None
-    names: dict[int, str] = field(default_factory=dict)
-
-
-def _cursor(text: str) -> tuple[str, int]:
-    try:
-        stamp, seq = text.rsplit("_", 1)
-        number = int(seq)
-        if not 0 <= number <= MAX_ID:
-            raise ValueError
-        return canonical_timestamp(stamp), number
-    except (ValueError, TypeError):
-        raise InvalidInput(f"invalid paging cursor {text!r}") from None
-
-
-DENSE_ROWS = 2000
-
-
-def _dense(db: Session, cond: ColumnElement[bool]) -> bool:
-    """Whether ``cond`` matches more than DENSE_ROWS latest versions (bounded: stops counting there)."""
-    probe = select(StixObject.seq).where(cond, StixObject.is_latest).limit(DENSE_ROWS + 1).subquery()
-    return int(db.execute(select(func.count()).select_from(probe)).scalar_one()) > DENSE_ROWS
-
-
-def search(
-    db: Session, *, actor: Actor, query: SearchQuery, cursor: str | None = None, limit: int = 25
-) -> SearchPage:
-    """Latest visible versions matching every given filter, newest first, keyset-paged."""
-    viewer = recipient_for_org(db, actor.org_id)
-    stmt = select(StixObject).where(StixObject.is_latest, visible_clause(viewer))
-    value = query.value.strip()
-    if value:
-        if "--" in value and " " not in value:
-            stmt = stmt.where(StixObject.id == value)
-        else:
-            lowered = value.lower()
-            kinds = Observable.kind.in_(OBSERVABLE_KINDS)
-            # (kind, value) index: the exact value or a prefix, each an index range; every kind
-            # is listed so the index applies (an OR of the two would scan the whole table).
-            obs = union(
-                select(Observable.object_seq).where(kinds, Observable.value == value),
-                select(Observable.object_seq).where(
-                    kinds, Observable.value >= lowered, Observable.value < lowered + "\uffff"
-                ),
-            )
-            # Resolve the value first (an index range), then fetch those rows: as one
-            # statement the planner may walk every object and probe the subquery for each.
-            seqs = list(db.execute(obs.limit(MAX_VALUE_MATCHES)).scalars())
-            stmt = stmt.where(StixObject.seq.in_(seqs))
-    # SQLite: a filter that matches many rows must not drive the plan: walking the (date_added, seq)
-    # index newest-first finds a page at once, while the filter's own index would make the
-    # database sort every match.  Rare values keep their index.  ``|| ''`` / ``+ 0`` hide it.
-    hide_index = is_sqlite(db)  # PostgreSQL's planner chooses well from its statistics
-    if query.type:
-        dense = hide_index and _dense(db, StixObject.type == query.type)
-        stmt = stmt.where((StixObject.type.concat("") if dense else StixObject.type) == query.type)
-    if query.owner is not None:
-        dense = hide_index and _dense(db, StixObject.owner_org_id == query.owner)
-        stmt = stmt.where((StixObject.owner_org_id + 0 if dense else StixObject.owner_org_id) == query.owner)
-    if query.tlp is not None:
-        stmt = stmt.where(StixObject.tlp == query.tlp)
-    if query.label:
-        needle = orjson.dumps(query.label.strip()).decode()
-        stmt = stmt.where(StixObject.body.contains('"labels":'), StixObject.body.contains(needle))
-    if query.since:
-        stmt = stmt.where(StixObject.date_added >= query.since.isoformat())
-    if query.until:
-        stmt = stmt.where(StixObject.date_added < (query.until + timedelta(days=1)).isoformat())
-    if cursor:
-        stamp, seq = _cursor(cursor)
-        stmt = stmt.where(
-            or_(StixObject.date_added < stamp, and_(StixObject.date_added == stamp, StixObject.seq < seq))
-        )
-    stmt = stmt.order_by(StixObject.date_added.desc(), StixObject.seq.desc()).limit(limit + 1)
-    rows = list(db.execute(stmt).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = f"{rows[-1].date_added}_{rows[-1].seq}" if more and rows else None
-    return SearchPage(rows=rows, more=more, next_cursor=nxt)
-
 
 _TYPES_CACHE: dict[str, tuple[float, list[str]]] = {}
 TYPES_TTL_SECONDS = 60.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from colsec.accounts.service import organisations_by_id
 from colsec.db_base import MAX_ID
 from colsec.errors import InvalidInput
+from colsec.intel import search as intel_search
 from colsec.intel import views
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.web.deps import DbDep
@@ -61,6 +63,35 @@ def _int(value: str | None, field: str) -> int | None:
     return number
 
 
+def _href(params: dict[str, str], **change: str) -> str:
+    """The search URL with some parameters changed (an empty value drops it); paging restarts."""
+    merged = {**params, **change}
+    return "/intel?" + urlencode({k: v for k, v in merged.items() if v})
+
+
+def facet_links(
+    params: dict[str, str], facets: intel_search.Facets, orgs: dict[int, Any]
+) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's values as links that narrow the search (or widen it again when chosen)."""
+
+    def item(key: str, value: str, count: int, label: Any = None) -> dict[str, Any]:
+        active = params.get(key) == value
+        return {"value": value, "label": label if label is not None else value, "count": count,
+                "active": active, "href": _href(params, **{key: "" if active else value})}  # fmt: skip
+
+    return {
+        "type": [item("type", t, n) for t, n in facets.types],
+        "owner": [
+            item("owner", str(o), n, orgs[o].short_name if o in orgs else str(o))
+            for o, n in facets.owners
+            if o is not None
+        ],
+        "tlp": [item("tlp", TLP(level).label, n, TLP(level).display) for level, n in facets.tlps],
+        "label": [item("label", lab, n) for lab, n in facets.labels],
+        "date": [item("since", b.since.isoformat(), b.count, b.days) for b in facets.dates],
+    }
+
+
 @router.get("/intel", response_class=HTMLResponse)
 def search_page(
     request: Request,
@@ -73,10 +104,11 @@ def search_page(
     tlp: str = "",
     since: str = "",
     until: str = "",
+    rel: str = "",
     cursor: str = "",
 ) -> HTMLResponse:
     tlp_level = TLP_BY_NAME.get(tlp.lower()) if tlp else None
-    query = views.SearchQuery(
+    query = intel_search.SearchQuery(
         value=q[:2048],
         type=type[:250],
         label=label[:200],
@@ -84,8 +116,9 @@ def search_page(
         tlp=int(tlp_level) if tlp_level is not None else None,
         since=_date(since, "since"),
         until=_date(until, "until"),
+        relationships=rel == "1",
     )
-    results = views.search(db, actor=actor, query=query, cursor=cursor or None)
+    results = intel_search.search(db, actor=actor, query=query, cursor=cursor or None)
     params = {
         "q": q,
         "type": type,
@@ -94,15 +127,19 @@ def search_page(
         "tlp": tlp,
         "since": since,
         "until": until,
+        "rel": "1" if query.relationships else "",
     }
+    orgs = organisations_by_id(db)
     ctx = {
         "query": query,
         "params": params,
         "results": results,
-        "orgs": organisations_by_id(db),
+        "facets": facet_links(params, results.facets, orgs),
+        "orgs": orgs,
         "types": views.visible_types(db),
         "tlps": list(TLP),
         "cursor": cursor,
+        "next_href": _href(params, cursor=results.next_cursor or ""),
     }
     template = "ui/_intel_results.html" if request.headers.get("hx-target") == "results" else "ui/intel.html"
     return page(request, template, ctx, actor=actor)
