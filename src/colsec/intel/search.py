@@ -20,7 +20,19 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Integer, Select, and_, column, func, literal_column, or_, select, table, union
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    union,
+)
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
@@ -204,9 +216,7 @@ def _value_seqs(db: Session, value: str) -> list[int]:
     return list(db.execute(obs.limit(MAX_VALUE_MATCHES)).scalars())
 
 
-def _candidates(
-    db: Session, viewer: Recipient, query: SearchQuery
-) -> tuple[list[Select[Any]], bool]:
+def _candidates(db: Session, viewer: Recipient, query: SearchQuery) -> tuple[list[Select[Any]], bool]:
     """The statements whose union is the result (unordered), and whether they are text searches."""
     value = query.value.strip()
     if not value:
@@ -218,7 +228,9 @@ def _candidates(
     if fts is not None:
         target, cond = fts
         key = target.c.rowid if target is _SEARCH_FTS else SearchDoc.seq
-        stmts.append(_filtered(db, viewer, query, text_mode=True).join(target, key == StixObject.seq).where(cond))
+        stmts.append(
+            _filtered(db, viewer, query, text_mode=True).join(target, key == StixObject.seq).where(cond)
+        )
     if " " not in value:
         # Resolve the value first (an index range), then fetch those rows: as one statement
         # the planner may walk every object and probe the subquery for each.
@@ -255,11 +267,15 @@ def search(
             stmt = stmt.where(
                 StixObject.seq < seq
                 if text_mode
-                else or_(StixObject.date_added < stamp, and_(StixObject.date_added == stamp, StixObject.seq < seq))
+                else or_(
+                    StixObject.date_added < stamp, and_(StixObject.date_added == stamp, StixObject.seq < seq)
+                )
             )
         for row in db.execute(_order_key(stmt, text_mode).limit(limit + 1)).scalars():
             rows_by_seq[row.seq] = row
-    rows = sorted(rows_by_seq.values(), key=lambda r: (r.seq if text_mode else (r.date_added, r.seq)), reverse=True)
+    rows = sorted(
+        rows_by_seq.values(), key=lambda r: r.seq if text_mode else (r.date_added, r.seq), reverse=True
+    )
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = f"{rows[-1].date_added}_{rows[-1].seq}" if more and rows else None

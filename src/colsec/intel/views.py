@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_, select, union
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor
-from colsec.db import is_sqlite
-from colsec.db_base import MAX_ID
-from colsec.errors import InvalidInput, NotFound
-from colsec.stix.ids import canonical_timestamp
-from colsec.store.models import Observable, StixObject
+from colsec.errors import NotFound
+from colsec.store.models import StixObject
 from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 from colsec.store.views import display_name
@@ -49,6 +45,16 @@ def visible_types(db: Session) -> list[str]:
     return types
 
 
+# The ATT&CK Enterprise tactics in matrix order (their x_mitre_shortname = kill-chain phase name).
+ATTACK_TACTICS = (
+    "reconnaissance", "resource-development", "initial-access", "execution", "persistence",
+    "privilege-escalation", "defense-evasion", "credential-access", "discovery", "lateral-movement",
+    "collection", "command-and-control", "exfiltration", "impact",
+)  # fmt: skip
+ATTACK_CHAINS = frozenset({"mitre-attack", "mitre-ics-attack", "mitre-mobile-attack"})
+MAX_MEMBERS = 2000  # object_refs of a grouping or report named on its page
+
+
 @dataclass
 class ObjectDetail:
     row: StixObject
@@ -59,6 +65,24 @@ class ObjectDetail:
     names: dict[str, tuple[str, str]]  # visible object id -> (type, display name)
     owner: Organisation | None
     creator: str | None
+    members: list[tuple[str, str, str]] = field(default_factory=list)  # visible object_refs: (id, type, name)
+    hidden_members: int = 0  # object_refs the reader may not see (or not held here)
+    tactics: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # tactic -> techniques (id, name)
+
+    def tactic_strip(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Every ATT&CK tactic in matrix order with this object's techniques under it (empty: none)."""
+        extra = [t for t in self.tactics if t not in ATTACK_TACTICS]
+        return [(t, self.tactics.get(t, [])) for t in (*ATTACK_TACTICS, *extra)]
+
+
+def _phases(body: dict[str, Any]) -> list[str]:
+    out = []
+    for phase in body.get("kill_chain_phases") or ():
+        if isinstance(phase, dict) and phase.get("kill_chain_name") in ATTACK_CHAINS:
+            name = phase.get("phase_name")
+            if isinstance(name, str):
+                out.append(name)
+    return out
 
 
 def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
@@ -101,21 +125,35 @@ def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
     for ref in ("created_by_ref",):
         if isinstance(body.get(ref), str):
             other_ids.add(body[ref])
-    for key in ("object_refs", "where_sighted_refs"):
-        refs = body.get(key)
-        if isinstance(refs, list):
-            other_ids.update(x for x in refs[:50] if isinstance(x, str))
+    refs = body.get("object_refs")
+    member_ids = [x for x in refs[:MAX_MEMBERS] if isinstance(x, str)] if isinstance(refs, list) else []
+    other_ids.update(member_ids)
+    for key, value in body.items():  # every other reference property gets its target's name
+        if key.endswith("_ref") and isinstance(value, str):
+            other_ids.add(value)
+        elif key.endswith("_refs") and key != "object_refs" and isinstance(value, list):
+            other_ids.update(x for x in value[:50] if isinstance(x, str))
     for s in sightings:
         other_ids.update(x for x in s.get("where_sighted_refs", []) if isinstance(x, str))
     names: dict[str, tuple[str, str]] = {object_id: (row.type, display_name(body))}
-    if other_ids:
+    tactics: dict[str, list[tuple[str, str]]] = {}
+    for phase in _phases(body):
+        tactics.setdefault(phase, []).append((object_id, names[object_id][1]))
+    related = {r.get("source_ref") for r in relationships} | {r.get("target_ref") for r in relationships}
+    wanted = sorted(other_ids)
+    for i in range(0, len(wanted), 500):
         found = db.execute(
             select(StixObject.id, StixObject.type, StixObject.body).where(
-                StixObject.id.in_(sorted(other_ids)), StixObject.is_latest, visible
+                StixObject.id.in_(wanted[i : i + 500]), StixObject.is_latest, visible
             )
         ).all()
         for oid, typ, ob in found:
-            names[oid] = (typ, display_name(orjson.loads(ob)))
+            other = orjson.loads(ob)
+            names[oid] = (typ, display_name(other))
+            if typ == "attack-pattern" and oid in related and oid != object_id:
+                for phase in _phases(other):
+                    tactics.setdefault(phase, []).append((oid, names[oid][1]))
+    members = [(m, *names[m]) for m in member_ids if m in names]
     owner = db.get(Organisation, row.owner_org_id) if row.owner_org_id is not None else None
     creator = names.get(body.get("created_by_ref", ""), (None, None))[1]
     return ObjectDetail(
@@ -127,4 +165,7 @@ def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
         names=names,
         owner=owner,
         creator=creator,
+        members=members,
+        hidden_members=len(member_ids) - len(members),
+        tactics=tactics,
     )

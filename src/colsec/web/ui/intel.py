@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -23,23 +24,82 @@ from colsec.web.ui.render import PageActor, page
 
 router = APIRouter(include_in_schema=False)
 
-_SHOWN_ELSEWHERE = frozenset({"type", "id", "spec_version", "object_marking_refs", "created_by_ref"})
+_SHOWN_ELSEWHERE = frozenset(
+    {"type", "id", "spec_version", "object_marking_refs", "created_by_ref", "name", "object_refs"}
+)
+LONG_LIST = 12  # items shown before a list folds away behind "show all"
 
 
-def property_rows(body: dict[str, Any]) -> list[tuple[str, str]]:
-    """Top-level properties as (name, text) for the object page; nested values as compact JSON."""
+@dataclass(frozen=True)
+class Prop:
+    """One property as the object page renders it: ``kind`` picks the template's renderer."""
+
+    key: str
+    kind: str  # text | prose | list | ref | refs | links | phases | pairs | json
+    value: Any
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= 4000 else text[:3997] + "..."
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested objects (extensions, hashes) as (dotted key, text) pairs."""
+    if isinstance(value, dict):
+        out: list[tuple[str, str]] = []
+        for k, v in value.items():
+            out.extend(_flatten(v, f"{prefix}{k}." if isinstance(v, dict) else f"{prefix}{k}"))
+        return out
+    return [
+        (
+            prefix.rstrip("."),
+            _text(value)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+            else ", ".join(value),
+        )
+    ]
+
+
+def property_rows(body: dict[str, Any]) -> list[Prop]:
+    """Top-level properties typed for reading: links, references, phases, nested pairs, prose."""
     rows = []
     for key, value in body.items():
         if key in _SHOWN_ELSEWHERE:
             continue
-        if isinstance(value, str):
-            text = value
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            text = ", ".join(value)
+        if key == "external_references" and isinstance(value, list):
+            links = [
+                {"source": _text(r.get("source_name", "")), "id": _text(r.get("external_id", "")),
+                 "url": r["url"] if isinstance(r.get("url"), str) and r["url"].startswith(("https://", "http://")) else "",
+                 "description": _text(r.get("description", ""))}
+                for r in value if isinstance(r, dict)
+            ]  # fmt: skip
+            rows.append(Prop(key, "links", links))
+        elif key == "kill_chain_phases" and isinstance(value, list):
+            phases = [
+                (_text(p.get("kill_chain_name", "")), _text(p.get("phase_name", "")))
+                for p in value
+                if isinstance(p, dict)
+            ]
+            rows.append(Prop(key, "phases", phases))
+        elif key.endswith("_ref") and isinstance(value, str):
+            rows.append(Prop(key, "ref", value))
+        elif key.endswith("_refs") and isinstance(value, list) and all(isinstance(v, str) for v in value):
+            rows.append(Prop(key, "refs", value))
+        elif isinstance(value, dict):
+            rows.append(Prop(key, "pairs", _flatten(value)))
+        elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+            rows.append(Prop(key, "list", [_text(v) if isinstance(v, str) else str(v) for v in value]))
+        elif isinstance(value, str) and (
+            key in ("description", "abstract", "content", "explanation") or "\n" in value
+        ):
+            rows.append(Prop(key, "prose", _text(value)))
+        elif isinstance(value, str | int | float | bool):
+            rows.append(Prop(key, "text", _text(value) if not isinstance(value, bool) else value))
         else:
-            text = orjson.dumps(value).decode()
-        rows.append((key, text if len(text) <= 4000 else text[:3997] + "..."))
-    return rows
+            rows.append(Prop(key, "json", _text(value)))
+    order = {"description": 0, "external_references": 1, "kill_chain_phases": 2}
+    return sorted(rows, key=lambda p: order.get(p.key, 3))
 
 
 def _date(value: str | None, field: str) -> date | None:
@@ -157,6 +217,7 @@ def object_page(request: Request, db: DbDep, actor: PageActor, object_id: str) -
             "graph": graph.layout(object_id, detail.relationships, detail.names),
             "orgs": organisations_by_id(db),
             "properties": property_rows(detail.body),
+            "long_list": LONG_LIST,
         },
         actor=actor,
     )
