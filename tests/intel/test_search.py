@@ -29,21 +29,41 @@ def sdo(kind: str, label: str, *, tlp: TLP = TLP.GREEN, modified: str = T0, **pr
 
 
 def attack(label: str, name: str, ext: str, **props: Any) -> dict[str, Any]:
-    refs = [{"source_name": "mitre-attack", "external_id": ext, "url": f"https://attack.mitre.org/techniques/{ext}"}]
+    refs = [
+        {
+            "source_name": "mitre-attack",
+            "external_id": ext,
+            "url": f"https://attack.mitre.org/techniques/{ext}",
+        }
+    ]
     return sdo("attack-pattern", label, name=name, external_references=refs, **props)
 
 
 @pytest.fixture
 def corpus(db: Session, orgs: Orgs) -> dict[str, dict[str, Any]]:
     objs = {
-        "phishing": attack("t1566", "Phishing", "T1566", description="Adversaries may send phishing messages."),
+        "phishing": attack(
+            "t1566", "Phishing", "T1566", description="Adversaries may send phishing messages."
+        ),
         "spear": attack("t1566.001", "Spearphishing Attachment", "T1566.001"),
         "valid": attack("t1078", "Valid Accounts", "T1078"),
-        "emotet": sdo("malware", "emotet", name="Emotet", is_family=True, malware_types=["trojan"],
-                      description="Фишинговая рассылка с вредоносными вложениями", labels=["banking"]),  # fmt: skip
+        "emotet": sdo(
+            "malware",
+            "emotet",
+            name="Emotet",
+            is_family=True,
+            malware_types=["trojan"],
+            description="Фишинговая рассылка с вредоносными вложениями",
+            labels=["banking"],
+        ),  # fmt: skip
         "apt28": sdo("intrusion-set", "apt28", name="APT28", aliases=["Fancy Bear", "Sofacy"]),
-        "ind": indicator("ind-evil", "domain", "evil-login.example.org", name="Credential phishing site",
-                         labels=["phishing"]),  # fmt: skip
+        "ind": indicator(
+            "ind-evil",
+            "domain",
+            "evil-login.example.org",
+            name="Credential phishing site",
+            labels=["phishing"],
+        ),  # fmt: skip
         "ip": indicator("ind-ip", "ipv4", "203.0.113.77", name="Scanner"),
     }
     objs["rel"] = sdo(
@@ -52,10 +72,21 @@ def corpus(db: Session, orgs: Orgs) -> dict[str, dict[str, Any]]:
     )  # fmt: skip
     orgs.add("AAA", list(objs.values()))
     hidden = {
-        "secret": indicator("ind-secret", "domain", "secret-phish.example.net", tlp=TLP.RED,
-                            name="Phishing kit zzhidden", labels=["phishing"]),  # fmt: skip
-        "amber": sdo("malware", "amber-strict", tlp=TLP.AMBER_STRICT, name="Фишинговый загрузчик zzhidden",
-                     is_family=True),  # fmt: skip
+        "secret": indicator(
+            "ind-secret",
+            "domain",
+            "secret-phish.example.net",
+            tlp=TLP.RED,
+            name="Phishing kit zzhidden",
+            labels=["phishing"],
+        ),  # fmt: skip
+        "amber": sdo(
+            "malware",
+            "amber-strict",
+            tlp=TLP.AMBER_STRICT,
+            name="Фишинговый загрузчик zzhidden",
+            is_family=True,
+        ),  # fmt: skip
     }
     orgs.add("BBB", list(hidden.values()))
     orgs("CCC")
@@ -127,7 +158,9 @@ def test_facets_and_filters(db: Session, orgs: Orgs, corpus: dict[str, Any]) -> 
     added = datetime.now(UTC)
     later = search(db, actor=orgs.actor("CCC"), query=SearchQuery(value="phishing"), now=added)
     assert [(b.days, b.count) for b in later.facets.dates] == [(1, 2), (7, 2), (30, 2)]
-    later = search(db, actor=orgs.actor("CCC"), query=SearchQuery(value="phishing"), now=added + timedelta(days=9))
+    later = search(
+        db, actor=orgs.actor("CCC"), query=SearchQuery(value="phishing"), now=added + timedelta(days=9)
+    )
     assert [(b.days, b.count) for b in later.facets.dates] == [(1, 0), (7, 0), (30, 2)]
     assert not page.facets.capped and page.facets.sampled == 2
     assert ids(db, orgs, "CCC", "phishing", type="indicator") == {corpus["ind"]["id"]}
@@ -156,12 +189,16 @@ def test_only_the_latest_version_is_searched(db: Session, orgs: Orgs, corpus: di
 
 
 def test_paging_through_text_results(db: Session, orgs: Orgs) -> None:
-    orgs.add("AAA", [indicator(f"p{i}", "ipv4", f"198.51.100.{i}", name=f"Paging probe {i}") for i in range(7)])
+    orgs.add(
+        "AAA", [indicator(f"p{i}", "ipv4", f"198.51.100.{i}", name=f"Paging probe {i}") for i in range(7)]
+    )
     actor = orgs.actor("CCC")
     seen: list[str] = []
     cursor = None
     for _ in range(5):
-        page = search(db, actor=actor, query=SearchQuery(value="paging probe"), cursor=cursor, limit=3, now=NOW)
+        page = search(
+            db, actor=actor, query=SearchQuery(value="paging probe"), cursor=cursor, limit=3, now=NOW
+        )
         seen += [r.id for r in page.rows]
         cursor = page.next_cursor
         if not page.more:

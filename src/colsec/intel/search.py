@@ -65,6 +65,7 @@ OBSERVABLE_KINDS = (
 MAX_VALUE_MATCHES = 5000  # object versions one value search considers (newest shown first)
 FACET_SAMPLE = 1000  # facets count the newest this many matches (said so on the page when reached)
 DENSE_ROWS = 2000
+MIN_PREFIX = 2  # a single letter as a prefix would match most of the index
 DATE_BUCKETS = (1, 7, 30)  # days: "added in the last day / week / month"
 _SEARCH_FTS = table("search_fts", column("rowid", Integer), column("terms"))
 _QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
@@ -148,7 +149,7 @@ def fts_condition(db: Session, text: str) -> tuple[Any, ColumnElement[bool]] | N
     """(table to join on ``seq``, match condition) for a text query, or None when it has no words.
 
     Every word must occur; words joined by punctuation (``T1566.001``, ``evil.example``) must
-    occur in that order; the last word of each is matched as a prefix (from three letters on),
+    occur in that order; the last word of each is matched as a prefix (from two letters on),
     so a word being typed and other word forms sharing the stem are found.
     """
     phrases = query_terms(text)
@@ -158,7 +159,7 @@ def fts_condition(db: Session, text: str) -> tuple[Any, ColumnElement[bool]] | N
         parts = []
         for words in phrases:
             quoted = [f'"{w}"' for w in words]
-            if len(words[-1]) >= 3:
+            if len(words[-1]) >= MIN_PREFIX:
                 quoted[-1] += "*"
             parts.append(" + ".join(quoted))
         expr = " AND ".join(parts)
@@ -166,10 +167,10 @@ def fts_condition(db: Session, text: str) -> tuple[Any, ColumnElement[bool]] | N
     pg_parts = []
     for words in phrases:
         items = list(words)
-        if len(items[-1]) >= 3:
+        if len(items[-1]) >= MIN_PREFIX:
             items[-1] += ":*"
         pg_parts.append("(" + " <-> ".join(items) + ")")
-    simple = literal_column("'simple'::regconfig")
+    simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
     cond = func.to_tsvector(simple, SearchDoc.terms).op("@@")(func.to_tsquery(simple, " & ".join(pg_parts)))
     return SearchDoc, and_(cond)
 
@@ -307,12 +308,12 @@ def _facets(db: Session, stmts: list[Select[Any]], text_mode: bool, now: datetim
     owners: Counter[int | None] = Counter()
     tlps: Counter[int] = Counter()
     labels: Counter[str] = Counter()
-    added: list[str] = []
+    stamps: list[str] = []
     for typ, owner, tlp, when, body in sample.values():
         types[typ] += 1
         owners[owner] += 1
         tlps[tlp] += 1
-        added.append(when)
+        stamps.append(when)
         if '"labels":' in body:
             found = orjson.loads(body).get("labels")
             if isinstance(found, list):
@@ -321,7 +322,7 @@ def _facets(db: Session, stmts: list[Select[Any]], text_mode: bool, now: datetim
     dates = []
     for days in DATE_BUCKETS:
         since = today - timedelta(days=days)
-        dates.append(DateBucket(days, since, sum(1 for a in added if a >= since.isoformat())))
+        dates.append(DateBucket(days, since, sum(1 for a in stamps if a >= since.isoformat())))
     return Facets(
         types=types.most_common(),
         owners=owners.most_common(),

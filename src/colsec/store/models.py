@@ -27,8 +27,8 @@ __all__ = [
     "CollectionObject",
     "ObjectRecipient",
     "Observable",
-    "SharingGroup",
     "SearchDoc",
+    "SharingGroup",
     "SharingGroupMember",
     "StixObject",
 ]

@@ -61,7 +61,9 @@ def upgrade() -> None:
         ).all()
         if not rows:
             break
-        bind.execute(insert, [{"seq": seq, "terms": document_terms(orjson.loads(body))} for seq, body in rows])
+        bind.execute(
+            insert, [{"seq": seq, "terms": document_terms(orjson.loads(body))} for seq, body in rows]
+        )
         last = rows[-1][0]
 
 

@@ -90,8 +90,15 @@ def search(
     page = intel_search.search(db, actor=actor, query=query, cursor=cursor, limit=limit)
     return {
         "results": [
-            {"id": r.id, "type": r.type, "name": page.names[r.seq], "value": page.values.get(r.seq, ""),
-             "tlp": TLP(r.tlp).label, "owner_org_id": r.owner_org_id, "date_added": r.date_added}
+            {
+                "id": r.id,
+                "type": r.type,
+                "name": page.names[r.seq],
+                "value": page.values.get(r.seq, ""),
+                "tlp": TLP(r.tlp).label,
+                "owner_org_id": r.owner_org_id,
+                "date_added": r.date_added,
+            }
             for r in page.rows
         ],  # fmt: skip
         "next_cursor": page.next_cursor,
