@@ -63,7 +63,7 @@ OBSERVABLE_KINDS = (
     "x509-serial", "md5", "sha1", "sha256", "sha512", "sha3-256", "sha3-512", "ssdeep", "tlsh",
 )  # fmt: skip
 MAX_VALUE_MATCHES = 5000  # object versions one value search considers (newest shown first)
-FACET_SAMPLE = 1000  # facets count the newest this many matches (said so on the page when reached)
+FACET_SAMPLE = 500  # facets count the newest this many matches (said so on the page when reached)
 DENSE_ROWS = 2000
 MIN_PREFIX = 2  # a single letter as a prefix would match most of the index
 DATE_BUCKETS = (1, 7, 30)  # days: "added in the last day / week / month"
@@ -217,33 +217,44 @@ def _value_seqs(db: Session, value: str) -> list[int]:
     return list(db.execute(obs.limit(MAX_VALUE_MATCHES)).scalars())
 
 
-def _candidates(db: Session, viewer: Recipient, query: SearchQuery) -> tuple[list[Select[Any]], bool]:
-    """The statements whose union is the result (unordered), and whether they are text searches."""
+Candidate = tuple[Select[Any], Any]  # a statement and the column it is ordered and paged by
+
+
+def _candidates(db: Session, viewer: Recipient, query: SearchQuery) -> tuple[list[Candidate], bool]:
+    """The statements whose union is the result, each with its order key; and whether they are text searches.
+
+    A text statement is ordered by the full-text table's own row id (equal to ``seq``): FTS5 then
+    walks its index newest first and stops after a page instead of sorting every match.
+    """
     value = query.value.strip()
     if not value:
-        return [_filtered(db, viewer, query, text_mode=False)], False
+        return [(_filtered(db, viewer, query, text_mode=False), None)], False
     if "--" in value and " " not in value:
-        return [_filtered(db, viewer, query, text_mode=False).where(StixObject.id == value)], False
-    stmts = []
+        return [(_filtered(db, viewer, query, text_mode=False).where(StixObject.id == value), None)], False
+    out: list[Candidate] = []
     fts = fts_condition(db, value)
     if fts is not None:
         target, cond = fts
         key = target.c.rowid if target is _SEARCH_FTS else SearchDoc.seq
-        stmts.append(
-            _filtered(db, viewer, query, text_mode=True).join(target, key == StixObject.seq).where(cond)
-        )
+        stmt = _filtered(db, viewer, query, text_mode=True).join(target, key == StixObject.seq).where(cond)
+        out.append((stmt, key))
     if " " not in value:
         # Resolve the value first (an index range), then fetch those rows: as one statement
         # the planner may walk every object and probe the subquery for each.
         seqs = _value_seqs(db, value)
         if seqs:
-            stmts.append(_filtered(db, viewer, query, text_mode=False).where(StixObject.seq.in_(seqs)))
-    return stmts, True
+            out.append(
+                (
+                    _filtered(db, viewer, query, text_mode=False).where(StixObject.seq.in_(seqs)),
+                    StixObject.seq,
+                )
+            )
+    return out, True
 
 
-def _order_key(stmt: Select[Any], text_mode: bool) -> Any:
-    if text_mode:
-        return stmt.order_by(StixObject.seq.desc())
+def _ordered(stmt: Select[Any], key: Any) -> Select[Any]:
+    if key is not None:
+        return stmt.order_by(key.desc())
     return stmt.order_by(StixObject.date_added.desc(), StixObject.seq.desc())
 
 
@@ -259,23 +270,23 @@ def search(
 ) -> SearchPage:
     """Latest visible versions matching the text and every filter, newest first, keyset-paged."""
     viewer = recipient_for_org(db, actor.org_id)
-    stmts, text_mode = _candidates(db, viewer, query)
+    candidates, text_mode = _candidates(db, viewer, query)
     after = _cursor(cursor) if cursor else None
     rows_by_seq: dict[int, StixObject] = {}
-    for stmt in stmts:
+    for stmt, key in candidates:
         if after is not None:
             stamp, seq = after
             stmt = stmt.where(
-                StixObject.seq < seq
-                if text_mode
+                key < seq
+                if key is not None
                 else or_(
                     StixObject.date_added < stamp, and_(StixObject.date_added == stamp, StixObject.seq < seq)
                 )
             )
-        for row in db.execute(_order_key(stmt, text_mode).limit(limit + 1)).scalars():
+        for row in db.execute(_ordered(stmt, key).limit(limit + 1)).scalars():
             rows_by_seq[row.seq] = row
     rows = sorted(
-        rows_by_seq.values(), key=lambda r: r.seq if text_mode else (r.date_added, r.seq), reverse=True
+        rows_by_seq.values(), key=lambda r: (0, r.seq) if text_mode else (r.date_added, r.seq), reverse=True
     )
     more = len(rows) > limit
     rows = rows[:limit]
@@ -288,15 +299,18 @@ def search(
         if shown:
             page.values[row.seq] = shown
     if facets:
-        page.facets = _facets(db, stmts, text_mode, now or datetime.now(UTC))
+        page.facets = _facets(db, candidates, now or datetime.now(UTC))
     return page
 
 
-def _facets(db: Session, stmts: list[Select[Any]], text_mode: bool, now: datetime) -> Facets:
+_LABELS = re.compile(r'"labels":(\[[^\]]*\])')
+
+
+def _facets(db: Session, candidates: list[Candidate], now: datetime) -> Facets:
     sample: dict[int, tuple[str, int | None, int, str, str]] = {}
     capped = False
-    for stmt in stmts:
-        cols = _order_key(stmt, text_mode).with_only_columns(
+    for stmt, key in candidates:
+        cols = _ordered(stmt, key).with_only_columns(
             StixObject.seq, StixObject.type, StixObject.owner_org_id, StixObject.tlp, StixObject.date_added,
             StixObject.body,
         )  # fmt: skip
@@ -314,10 +328,14 @@ def _facets(db: Session, stmts: list[Select[Any]], text_mode: bool, now: datetim
         owners[owner] += 1
         tlps[tlp] += 1
         stamps.append(when)
-        if '"labels":' in body:
-            found = orjson.loads(body).get("labels")
-            if isinstance(found, list):
-                labels.update({v for v in found if isinstance(v, str)})
+        found = _LABELS.search(body)  # bodies are stored compact with sorted keys: no full parse needed
+        if found:
+            try:
+                values = orjson.loads(found.group(1))
+            except orjson.JSONDecodeError:
+                values = orjson.loads(body).get("labels")
+            if isinstance(values, list):
+                labels.update({v for v in values if isinstance(v, str)})
     today = now.astimezone(UTC).date()
     dates = []
     for days in DATE_BUCKETS:
