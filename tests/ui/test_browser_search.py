@@ -11,9 +11,14 @@ import pytest
 from colsec.db import Database
 
 from .attack_sample import load
-from .test_browser import _login, browser, page, pytestmark, server  # noqa: F401 - fixtures
+from . import test_browser as _browser
+from .test_browser import _login
 
-__all__ = ["pytestmark"]
+# The browser tests' fixtures and marks (chromium required, slow), over the demo data plus the sample.
+pytestmark = _browser.pytestmark
+browser = _browser.browser
+page = _browser.page
+server = _browser.server
 
 
 @pytest.fixture(scope="module")

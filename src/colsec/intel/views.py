@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor
 from colsec.errors import NotFound
-from colsec.store.models import StixObject
+from colsec.store.models import ObjectLink, StixObject
 from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 from colsec.store.views import display_name
@@ -52,6 +52,7 @@ ATTACK_TACTICS = (
     "collection", "command-and-control", "exfiltration", "impact",
 )  # fmt: skip
 ATTACK_CHAINS = frozenset({"mitre-attack", "mitre-ics-attack", "mitre-mobile-attack"})
+MAX_RELATIONSHIPS = 200  # relationships listed on one object page (the newest)
 MAX_MEMBERS = 2000  # object_refs of a grouping or report named on its page
 
 
@@ -97,13 +98,13 @@ def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
         raise NotFound(f"object {object_id} not found")
     row = next((v for v in versions if v.is_latest), versions[0])
     body = orjson.loads(row.body)
-    needle = f'"{object_id}"'
+    # relationship and sighting versions naming this id, from the link index (not a scan of bodies)
+    linked = select(ObjectLink.seq).where(ObjectLink.ref_id == object_id)
     rel_rows = db.execute(
         select(StixObject)
-        .where(
-            StixObject.type == "relationship", StixObject.is_latest, visible, StixObject.body.contains(needle)
-        )
-        .limit(60)
+        .where(StixObject.seq.in_(linked), StixObject.type == "relationship", StixObject.is_latest, visible)
+        .order_by(StixObject.seq.desc())
+        .limit(MAX_RELATIONSHIPS)
     ).scalars()
     relationships = []
     other_ids: set[str] = set()
@@ -115,7 +116,7 @@ def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
         other_ids.update(x for x in (rb.get("source_ref"), rb.get("target_ref")) if isinstance(x, str))
     sight_rows = db.execute(
         select(StixObject)
-        .where(StixObject.type == "sighting", StixObject.is_latest, visible, StixObject.body.contains(needle))
+        .where(StixObject.seq.in_(linked), StixObject.type == "sighting", StixObject.is_latest, visible)
         .order_by(StixObject.date_added.desc())
         .limit(50)
     ).scalars()

@@ -25,6 +25,7 @@ __all__ = [
     "Collection",
     "CollectionFilter",
     "CollectionObject",
+    "ObjectLink",
     "ObjectRecipient",
     "Observable",
     "SearchDoc",
@@ -128,6 +129,22 @@ class SearchDoc(Base):
 
     seq: Mapped[int] = mapped_column(ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True)
     terms: Mapped[str] = mapped_column(Text)
+
+
+class ObjectLink(Base):
+    """An object id that a relationship (source, target) or sighting (sighting_of) version points at.
+
+    The object page lists an object's relationships and sightings through this index instead of
+    scanning every relationship body.  Rows are kept for every version; readers join the latest.
+    Written by the store's one write gate; created and backfilled by the ``object_links`` migration.
+    """
+
+    __tablename__ = "object_link"
+
+    ref_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Collection(Base):
