@@ -10,8 +10,8 @@ import pytest
 
 from colsec.db import Database
 
-from .attack_sample import load
 from . import test_browser as _browser
+from .attack_sample import load
 from .test_browser import _login
 
 # The browser tests' fixtures and marks (chromium required, slow), over the demo data plus the sample.

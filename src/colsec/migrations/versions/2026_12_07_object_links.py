@@ -43,7 +43,7 @@ def upgrade() -> None:
         ).all()
         if not rows:
             break
-        links = set()
+        links: set[tuple[str, int]] = set()
         for seq, body in rows:
             obj = orjson.loads(body)
             links.update(
