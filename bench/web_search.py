@@ -64,7 +64,10 @@ def objects(start: int, stop: int, ts: str, rng: random.Random, tlps: list[Any])
                         "pattern": f"[{path} = '{value}']", "pattern_type": "stix", "valid_from": ts,
                         "labels": [rng.choice(EN)]})  # fmt: skip
         elif kind < 78:
-            tid = f"T{1000 + i % 1000}" + (f".{i % 7:03d}" if i % 3 else "")
+            sub = (
+                kind - 70
+            )  # techniques T1000-T1999, each with sub-techniques .001-.007 (T1566 from 57,000 objects on)
+            tid = f"T{1000 + (i // 100) % 1000}" + (f".{sub:03d}" if sub else "")
             out.append({**base, "type": "attack-pattern", "id": _oid("attack-pattern", i), "name": f"{_words(rng, 2)} {tid}",
                         "description": _words(rng, 60),
                         "external_references": [{"source_name": "mitre-attack", "external_id": tid,
