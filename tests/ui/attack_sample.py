@@ -40,7 +40,7 @@ def sample() -> dict[str, dict[str, Any]]:
         "spear": technique("T1566.001", "Spearphishing Attachment", "initial-access"),
         "valid": technique("T1078", "Valid Accounts", "persistence"),
         "exfil": technique("T1041", "Exfiltration Over C2 Channel", "exfiltration"),
-        "group": _sdo("intrusion-set", "grp", name="Sandworm Team", aliases=["Sandworm Team", "ELECTRUM"],
+        "group": _sdo("intrusion-set", "grp", name="Ember Lynx", aliases=["Ember Lynx", "GLASSFIRE"],
                       description="Группа, проводящая фишинговые рассылки против энергетики."),
     }  # fmt: skip
     for i in range(20):

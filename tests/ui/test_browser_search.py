@@ -7,8 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from colsec.accounts.models import User
+from colsec.accounts.roles import Actor, Role
 from colsec.db import Database
+from colsec.formats.service import import_source
+from colsec.stix.tlp import TLP
 
 from . import test_browser as _browser
 from .attack_sample import load
@@ -22,12 +27,19 @@ server = _browser.server
 
 
 @pytest.fixture(scope="module")
-def demo_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
     """The demo alliance plus the ATT&CK sample: the browser tests' ``server`` serves a copy of it."""
     path = tmp_path_factory.mktemp("attack") / "demo.db"
     shutil.copy(demo_template, path)
     database = Database(f"sqlite:///{path}")
     load(database)
+    with database.unit_of_work() as db:  # the public ICS ATT&CK catalogue: real, long ATT&CK pages
+        user = db.execute(select(User).where(User.username == "wh-analyst")).scalar_one()
+        actor = Actor(
+            username="wh-analyst", role=Role.ANALYST, org_id=user.organisation_id, org_short_name=""
+        )
+        data = (shared_data / "attack" / "ics-attack-18.1.json").read_bytes()
+        import_source(db, actor=actor, data=data, default_tlp=TLP.CLEAR)
     database.dispose()
     return path
 
@@ -60,8 +72,8 @@ def test_search_by_attack_id_and_by_name_then_open(page, server: str, user, lang
     assert tactic in page.locator("[data-testid=tactic-strip] li.hit").first.inner_text()
 
     page.goto(f"{server}/intel")
-    _search(page, "sandworm team")
-    page.get_by_role("link", name="Sandworm Team", exact=True).first.click()
+    _search(page, "ember lynx")
+    page.get_by_role("link", name="Ember Lynx", exact=True).click()
     page.wait_for_url("**/intel/intrusion-set--*")
     assert page.locator("[data-testid=tactic-strip] li.hit").count() == 3
     page.locator("[data-testid=tactic-strip] a", has_text="Valid Accounts").click()
@@ -69,3 +81,20 @@ def test_search_by_attack_id_and_by_name_then_open(page, server: str, user, lang
     assert page.locator("[data-testid=object-name]").inner_text() == "Valid Accounts"
     # a page of reading size, not thousands of pixels
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_attack_pages_are_of_reading_length(page, server: str, lang: str) -> None:  # type: ignore[no-untyped-def]
+    """ICS ATT&CK's most connected group: long lists fold, the page stays a few screens tall."""
+    _login(page, server, "wh-analyst" if lang == "en" else "nm-analyst")
+    page.goto(f"{server}/intel")
+    _search(page, "Sandworm Team")
+    page.get_by_role("link", name="Sandworm Team", exact=True).click()
+    page.wait_for_url("**/intel/intrusion-set--*")
+    assert page.locator("[data-testid=tactic-strip] li.hit").count() >= 5
+    assert page.locator("[data-testid=more-relationships]").count() == 1  # folded
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height < 3200, height
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.locator("[data-testid=more-relationships] summary").click()
+    assert page.evaluate("document.documentElement.scrollHeight") > height  # everything still reachable
