@@ -61,7 +61,9 @@ def test_search_by_attack_id_and_by_name_then_open(page, server: str, user, lang
     assert page.locator("html").get_attribute("lang") == lang
     _search(page, "T1566")
     links = page.locator("[data-testid=result-link]")
-    assert sorted(links.all_inner_texts()) == ["Phishing", "Spearphishing Attachment"]
+    assert {"Phishing", "Spearphishing Attachment"} <= set(
+        links.all_inner_texts()
+    )  # (and ICS analytics citing it)
     assert "T1566.001" in page.locator("[data-testid=results]").inner_text()
     page.get_by_role("link", name="Phishing", exact=True).click()
     page.wait_for_url("**/intel/attack-pattern--*")
@@ -85,13 +87,13 @@ def test_search_by_attack_id_and_by_name_then_open(page, server: str, user, lang
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_attack_pages_are_of_reading_length(page, server: str, lang: str) -> None:  # type: ignore[no-untyped-def]
-    """ICS ATT&CK's most connected group: long lists fold, the page stays a few screens tall."""
+    """A group of the ICS ATT&CK catalogue (13 relationships): long lists fold, the page stays a few screens tall."""
     _login(page, server, "wh-analyst" if lang == "en" else "nm-analyst")
     page.goto(f"{server}/intel")
     _search(page, "Sandworm Team")
     page.get_by_role("link", name="Sandworm Team", exact=True).click()
     page.wait_for_url("**/intel/intrusion-set--*")
-    assert page.locator("[data-testid=tactic-strip] li.hit").count() >= 5
+    assert page.locator("[data-testid=tactic-strip] li.hit").count() == 3  # its techniques: 3 ICS tactics
     assert page.locator("[data-testid=more-relationships]").count() == 1  # folded
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height < 3200, height
