@@ -148,7 +148,7 @@ def facet_links(
         ],
         "tlp": [item("tlp", TLP(level).label, n, TLP(level).display) for level, n in facets.tlps],
         "label": [item("label", lab, n) for lab, n in facets.labels],
-        "date": [item("since", b.since.isoformat(), b.count, b.days) for b in facets.dates],
+        "date": [item("since", b.since.isoformat(), b.count, b.days) for b in facets.dates if b.count],
     }
 
 
