@@ -3,17 +3,21 @@ English, only latest versions, facets, and never an object the reader may not se
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from colsec.db import Database
 from colsec.intel.search import SearchQuery, search
 from colsec.stix.tlp import TLP, marking_id
-from colsec.store.models import SearchDoc, StixObject
+from colsec.store.models import ObjectLink, SearchDoc, StixObject
 
 from .conftest import NS, Orgs, indicator
 
@@ -204,3 +208,28 @@ def test_paging_through_text_results(db: Session, orgs: Orgs) -> None:
         if not page.more:
             break
     assert len(seen) == 7 == len(set(seen))
+
+
+def test_migrations_backfill_the_word_and_link_indexes(database: Database, orgs: Orgs, db: Session) -> None:
+    """An upgraded node finds its old objects: the migrations index what was stored before them."""
+    objs = [
+        attack("backfill-t1", "Drive-by Compromise", "T1189"),
+        sdo("intrusion-set", "backfill-g", name="Rusty Heron", description="Фишинговые письма"),
+    ]
+    objs.append(sdo("relationship", "backfill-r", relationship_type="uses", source_ref=objs[1]["id"],
+                    target_ref=objs[0]["id"]))  # fmt: skip
+    orgs.add("AAA", objs)
+    orgs("CCC")
+    db.commit()
+    for name in ("2026_12_07_fulltext", "2026_12_07_object_links"):
+        module = importlib.import_module(f"colsec.migrations.versions.{name}")
+        with database.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+            module.downgrade()
+            assert not inspect(conn).has_table("search_doc" if "fulltext" in name else "object_link")
+            module.upgrade()
+    assert ids(db, orgs, "CCC", "T1189") == {objs[0]["id"]}
+    assert ids(db, orgs, "CCC", "фишинговый") == {objs[1]["id"]}
+    linked = db.execute(
+        select(ObjectLink.ref_id).where(ObjectLink.ref_id.in_([o["id"] for o in objs]))
+    ).scalars()
+    assert sorted(linked) == sorted([objs[0]["id"], objs[1]["id"]])
