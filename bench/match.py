@@ -11,6 +11,15 @@ pre-parsed columns, colsec's event-by-event path, stix2-matcher on a sample
 (extrapolated to N indicators), index build time and memory per indicator,
 single-event engine latency, and the streaming latency from a line
 appended to a followed file to its alert.
+
+Then, for every other telemetry format (Zeek TSV and JSON, Sysmon/Windows JSON, JSON lines,
+CSV with a mapping, CEF, syslog; --format-events lines each, shaped as the shared/data
+samples, ~1% carrying an indicator value): colsec's column path (``colsec.match.columns``,
+alerts included) beside that format's own raw parse in the same run (polars.read_csv for
+Zeek TSV and CSV, polars.read_ndjson for the JSON formats, a plain split/regex loop for CEF
+and syslog), the ratio, and the event-by-event rate (the path before) on a sample.
+
+    python bench/match.py --indicators 200000 --events 20000 --formats-only
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import argparse
 import gc
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -220,6 +230,313 @@ def follow_latency(
     return sorted((seen[i] - written[i]) * 1000 for i in seen)
 
 
+# -- the other telemetry formats: colsec's column path beside each format's raw parse ---------
+
+_ZEEK_DNS_FIELDS = (
+    "ts uid id.orig_h id.orig_p id.resp_h id.resp_p proto trans_id rtt query qclass qclass_name qtype "
+    "qtype_name rcode rcode_name AA TC RD RA Z answers TTLs rejected"
+).split()
+_ZEEK_DNS_TYPES = (
+    "time string addr port addr port enum count interval string count string count string count string "
+    "bool bool bool bool count vector[string] vector[interval] bool"
+).split()
+
+
+def _pick(planted: dict[str, list[str]], kinds: tuple[str, ...], r: random.Random) -> tuple[str, str]:
+    kind = r.choice([k for k in kinds if planted.get(k)])
+    return kind, r.choice(planted[kind])
+
+
+def _zeek_dns(i: int, r: random.Random, planted: dict[str, list[str]], plant: bool) -> dict[str, object]:
+    """A Zeek dns.log record shaped as the WRCCDC 2018 sample's (shared/data/telemetry/zeek)."""
+    query, dst = f"h{r.getrandbits(24):x}.wrccdc.org", ip(r)
+    if plant:
+        kind, value = _pick(planted, ("ip", "domain"), r)
+        dst, query = (value, query) if kind == "ip" else (dst, value)
+    return {
+        "ts": 1521911720.865716 + i / 1000,
+        "uid": f"C{r.getrandbits(64):x}",
+        "id.orig_h": ip(r),
+        "id.orig_p": r.randrange(1024, 65535),
+        "id.resp_h": dst,
+        "id.resp_p": 53,
+        "proto": "udp",
+        "trans_id": r.randrange(65535),
+        "rtt": 0.00087,
+        "query": query,
+        "qclass": 1,
+        "qclass_name": "C_INTERNET",
+        "qtype": 1,
+        "qtype_name": "A",
+        "rcode": 0,
+        "rcode_name": "NOERROR",
+        "AA": False,
+        "TC": False,
+        "RD": True,
+        "RA": True,
+        "Z": 0,
+        "answers": [f"c{r.getrandbits(16):x}.wrccdc.cpp.edu", ip(r)],
+        "TTLs": [2230.0, 41830.0],
+        "rejected": False,
+    }
+
+
+def _tsv(value: object) -> str:
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    if isinstance(value, list):
+        return ",".join(_tsv(v) for v in value) if value else "(empty)"
+    return f"{value:.6f}" if isinstance(value, float) else str(value)
+
+
+def _sysmon(i: int, r: random.Random, planted: dict[str, list[str]], plant: bool) -> dict[str, object]:
+    """Sysmon 1/3/22 and Security 4689 records shaped as the OTRF samples' (telemetry/windows)."""
+    eid = r.choice([1, 3, 22, 4689])
+    rec: dict[str, object] = {
+        "@timestamp": f"2020-10-22T02:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 1000:03d}Z",
+        "Hostname": "WORKSTATION5",
+        "EventID": eid,
+        "Channel": "Microsoft-Windows-Sysmon/Operational" if eid != 4689 else "Security",
+        "Keywords": "0x8000000000000000",
+        "ProcessGuid": f"{{39e4a257-{r.getrandbits(32):08x}-0000-0010-{r.getrandbits(48):012x}}}",
+        "ProcessId": str(r.randrange(9999)),
+        "Message": "Process Create:\r\nRuleName: -\r\nUtcTime: 2020-10-22 02:21:35.219\r\n" + "x" * 200,
+    }
+    image = f"C:\\Windows\\System32\\p{r.getrandbits(16):x}.exe"
+    sha = f"{r.getrandbits(256):064X}"
+    dst, query = ip(r), f"h{r.getrandbits(24):x}.example.com"
+    if plant:
+        kind, value = _pick(planted, ("ip", "domain", "sha256"), r)
+        eid = rec["EventID"] = {"ip": 3, "domain": 22, "sha256": 1}[kind]
+        rec["Channel"] = "Microsoft-Windows-Sysmon/Operational"
+        dst, query, sha = (
+            value if kind == "ip" else dst,
+            value if kind == "domain" else query,
+            value if kind == "sha256" else sha,
+        )
+    if eid == 1:
+        rec.update(
+            Image=image,
+            CommandLine=f'"{image}" /c run {r.getrandbits(20):x}',
+            Hashes=f"SHA1={r.getrandbits(160):040X},MD5={r.getrandbits(128):032X},SHA256={sha}",
+            ParentImage="C:\\Windows\\explorer.exe",
+            User="WORKSTATION5\\wardog",
+        )
+    elif eid == 3:
+        rec.update(
+            Image=image, SourceIp=ip(r), DestinationIp=dst, SourcePort=str(r.randrange(1024, 65535)),
+            DestinationPort="443", Protocol="tcp", User="WORKSTATION5\\wardog",
+        )  # fmt: skip
+    elif eid == 22:
+        rec.update(Image=image, QueryName=query, QueryResults=f"type:  5 x.example.net;::ffff:{ip(r)};")
+    else:
+        rec.update(ProcessName=image, SubjectUserName="wardog", Status="0x0")
+    return rec
+
+
+def _ecs(i: int, r: random.Random, planted: dict[str, list[str]], plant: bool) -> dict[str, object]:
+    """A JSON line with ECS field names (read with the default field set)."""
+    src, host = ip(r), f"h{r.getrandbits(24):x}.example.com"
+    url = f"http://{host}/p/{r.getrandbits(20):x}"
+    if plant:
+        kind, value = _pick(planted, ("ip", "domain", "url"), r)
+        src, host, url = (
+            value if kind == "ip" else src,
+            value if kind == "domain" else host,
+            value if kind == "url" else url,
+        )
+    return {
+        "@timestamp": f"2024-05-01T10:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 1000:03d}Z",
+        "event": {"kind": "event", "category": ["network"], "dataset": "proxy.access"},
+        "source": {"ip": src, "port": r.randrange(1024, 65535)},
+        "destination": {"ip": ip(r), "port": 80},
+        "url": {"full": url, "domain": host},
+        "user_agent": {"original": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"},
+        "http": {"request": {"method": "GET"}, "response": {"status_code": 200, "bytes": r.randrange(99999)}},
+    }
+
+
+def _cef(i: int, r: random.Random, planted: dict[str, list[str]], plant: bool) -> str:
+    src, dst, host = ip(r), ip(r), f"h{r.getrandbits(24):x}.example.com"
+    url = f"http://{host}/p/{r.getrandbits(20):x}?a\\=1"
+    if plant:
+        kind, value = _pick(planted, ("ip", "domain", "url"), r)
+        dst, host, url = (
+            value if kind == "ip" else dst,
+            value if kind == "domain" else host,
+            value if kind == "url" else url,
+        )
+    return (
+        f"<134>May  1 10:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d} proxy1 CEF:0|Vendor|Proxy|6.1|{i % 500}|"
+        f"Access allowed|3|rt=May 01 2024 10:00:00 src={src} spt={r.randrange(1024, 65535)} dst={dst} dpt=80 "
+        f"proto=TCP act=allowed dhost={host} request={url} requestMethod=GET "
+        f"requestClientApplication=Mozilla/5.0 (X11; Linux) suser=user{i % 97} "
+        f"cs1Label=Policy cs1=default out={r.randrange(99999)}"
+    )
+
+
+def _syslog(i: int, r: random.Random, planted: dict[str, list[str]], plant: bool) -> str:
+    """Cisco ASA and proxy lines shaped as the Metron samples' (telemetry/firewall, proxy)."""
+    src, dst, host = ip(r), ip(r), f"h{r.getrandbits(24):x}.example.com"
+    if plant:
+        kind, value = _pick(planted, ("ip", "domain"), r)
+        dst, host = (value, host) if kind == "ip" else (dst, value)
+    stamp = f"May  1 10:{(i // 60000) % 60:02d}:{(i // 1000) % 60:02d}"
+    if i % 2:
+        return (
+            f"<166>{stamp} 10.22.8.216 %ASA-6-302013: Built outbound TCP connection {i} for "
+            f"outside:{dst}/443 ({dst}/443) to inside:{src}/{r.randrange(1024, 65535)} ({src}/5555)"
+        )
+    return f"<134>{stamp} proxy squid[1]: {src} TCP_MISS/200 5120 GET http://{host}/x/{i} - DIRECT/{dst} text/html"
+
+
+def write_formats(
+    n: int, planted: dict[str, list[str]], seed: int, folder: Path
+) -> dict[str, tuple[Path, object]]:
+    """One file per format, n lines each, ~1% carrying an indicator value; with the mapping."""
+    from colsec.match.readers import FieldMapping
+
+    r = random.Random(seed + 1)  # not the indicators' sequence: their values would recur
+    plants = [r.random() < 0.01 for _ in range(n)]
+    out: dict[str, tuple[Path, object]] = {}
+    zeek = [_zeek_dns(i, r, planted, plants[i]) for i in range(n)]
+    p = folder / "dns.log"
+    with p.open("w") as f:
+        f.write("#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n")
+        f.write("#fields\t" + "\t".join(_ZEEK_DNS_FIELDS) + "\n#types\t" + "\t".join(_ZEEK_DNS_TYPES) + "\n")
+        for rec in zeek:
+            f.write("\t".join(_tsv(rec[k]) for k in _ZEEK_DNS_FIELDS) + "\n")
+    out["zeek-tsv"] = (p, None)
+    p = folder / "dns.ndjson"
+    p.write_bytes(b"".join(orjson.dumps(rec) + b"\n" for rec in zeek))
+    out["zeek-json"] = (p, None)
+    del zeek
+    p = folder / "sysmon.ndjson"
+    p.write_bytes(b"".join(orjson.dumps(_sysmon(i, r, planted, plants[i])) + b"\n" for i in range(n)))
+    out["windows"] = (p, None)
+    p = folder / "ecs.ndjson"
+    p.write_bytes(b"".join(orjson.dumps(_ecs(i, r, planted, plants[i])) + b"\n" for i in range(n)))
+    out["json"] = (p, None)
+    p = folder / "flows.csv"
+    with p.open("w") as f:
+        f.write("time,src,sport,dst,dport,host,bytes\n")
+        for i in range(n):
+            dst, host = ip(r), f"h{r.getrandbits(24):x}.example.com"
+            if plants[i]:
+                kind, value = _pick(planted, ("ip", "domain"), r)
+                dst, host = (value, host) if kind == "ip" else (dst, value)
+            f.write(
+                f"{1714557600 + i / 1000:.3f},{ip(r)},{r.randrange(1024, 65535)},{dst},443,{host},{i % 9999}\n"
+            )
+    out["csv"] = (
+        p,
+        {
+            "timestamp": "time",
+            "fields": {
+                "src": "network-traffic:src_ref.value",
+                "dst": "network-traffic:dst_ref.value",
+                "host": "domain-name:value",
+            },
+        },
+    )
+    p = folder / "cef.log"
+    p.write_text("".join(_cef(i, r, planted, plants[i]) + "\n" for i in range(n)))
+    out["cef"] = (p, None)
+    p = folder / "syslog.log"
+    p.write_text("".join(_syslog(i, r, planted, plants[i]) + "\n" for i in range(n)))
+    out["syslog"] = (p, None)
+    del FieldMapping
+    return out
+
+
+_CEF_KV = re.compile(r"(\w+)=(\S*)")
+_SYSLOG_HEAD = re.compile(r"^(?:<\d{1,3}>)?([A-Z][a-z]{2}\s+\d{1,2} \d\d:\d\d:\d\d)\s")
+
+
+def raw_parse(fmt: str, path: Path) -> tuple[str, int]:
+    """The format's own raw parse: polars where polars reads it, else a plain regex/split loop."""
+    if fmt == "zeek-tsv":
+        df = pl.read_csv(
+            path, separator="\t", comment_prefix="#", has_header=False, quote_char=None, infer_schema=False
+        )
+        return "polars.read_csv (TSV)", len(df)
+    if fmt in ("zeek-json", "windows", "json"):
+        return "polars.read_ndjson", len(pl.read_ndjson(path, infer_schema_length=10_000))
+    if fmt == "csv":
+        return "polars.read_csv", len(pl.read_csv(path))
+    n = 0
+    with path.open() as f:
+        if fmt == "cef":
+            for line in f:
+                parts = line.split("|", 7)
+                dict(_CEF_KV.findall(parts[7]))
+                n += 1
+            return "split('|') + key=value regex loop", n
+        for line in f:
+            _SYSLOG_HEAD.match(line)
+            line.split()
+            n += 1
+    return "timestamp regex + split() loop", n
+
+
+def format_rates(
+    engine: MatchEngine, files: dict[str, tuple[Path, object]], repeat: int, sample: int
+) -> list[tuple[str, str, str]]:
+    """Per format: raw parse and colsec (column path, alerts included) alternating, best of
+    ``repeat``; the event-by-event rate (the path before) on a ``sample`` of lines."""
+    from colsec.match.columns import match_columns_file, table_for, uses_columns
+    from colsec.match.readers import FieldMapping, ReaderFormat, read_file
+
+    rows: list[tuple[str, str, str]] = []
+    for name, (path, spec) in files.items():
+        fmt = ReaderFormat(name)
+
+        def mapping(spec: object = spec) -> FieldMapping | None:
+            return FieldMapping(spec) if isinstance(spec, dict) else None
+
+        assert uses_columns(engine, table_for(fmt, mapping()))
+        raw = best = 0.0
+        ratios = []
+        label, alerts = "", 0
+        for _ in range(repeat):
+            gc.collect()
+            t = time.perf_counter()
+            label, n = raw_parse(name, path)
+            raw_rate = n / (time.perf_counter() - t)
+            raw = max(raw, raw_rate)
+            gc.collect()
+            t = time.perf_counter()
+            res = match_columns_file(engine, path, fmt, mapping=mapping())
+            rate = res.rows / (time.perf_counter() - t)
+            best = max(best, rate)
+            ratios.append(rate / raw_rate)
+            alerts = len(res.alerts)
+        head = path.parent / f"{path.name}.head"
+        with path.open("rb") as f:
+            head.write_bytes(b"".join(line for _, line in zip(range(sample), f, strict=False)))
+        t = time.perf_counter()
+        batch: list[Event] = []
+        n_ev = 0
+        for ev in read_file(head, fmt=fmt, mapping=mapping()):
+            batch.append(ev)
+            n_ev += 1
+            if len(batch) == 5_000:
+                engine.match(batch)
+                batch = []
+        engine.match(batch)
+        event_rate = sample / (time.perf_counter() - t)
+        rows.append(
+            (
+                f"{name}",
+                f"colsec {best:,.0f} events/s; {label} {raw:,.0f} lines/s; ratio {best / raw:.0%} "
+                f"(pair median {statistics.median(ratios):.0%}); {alerts:,} alerts; "
+                f"event by event {event_rate:,.0f}/s",
+                "target >= 50%",
+            )
+        )
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--indicators", type=int, default=1_000_000)
@@ -227,6 +544,8 @@ def main() -> None:
     ap.add_argument("--matcher-sample", type=int, default=300)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--repeat", type=int, default=5, help="runs per measurement; the best is reported")
+    ap.add_argument("--format-events", type=int, default=500_000, help="lines per file of the other formats")
+    ap.add_argument("--formats-only", action="store_true", help="only the other formats' figures")
     args = ap.parse_args()
     r = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="colsec-bench-"))
@@ -274,6 +593,14 @@ def main() -> None:
     build_bytes = settled - before
     del recs[args.matcher_sample :]  # keep a sample for stix2-matcher, free the rest
     gc.collect()
+    print(f"writing {args.format_events:,} lines of each other format ...", flush=True)
+    format_files = write_formats(args.format_events, planted, args.seed, tmp)
+    formats = format_rates(engine, format_files, args.repeat, min(50_000, args.format_events))
+    if args.formats_only:
+        width = max(len(a) for a, _, _ in formats)
+        for a, b, c in formats:
+            print(f"{a:<{width}}  {b} {c}")
+        return
 
     # colsec end-to-end from the file, alerts included; each run right after a polars parse of
     # the same file, so a shared machine slowing down or speeding up touches both alike
@@ -409,6 +736,8 @@ def main() -> None:
             "in process",
         ),
     ]
+    rows.append(("other formats", "column path beside each format's own raw parse (best of --repeat)", ""))
+    rows.extend(formats)
     rows.append(("machine", f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", "shared"))
     width = max(len(a) for a, _, _ in rows)
     print()

@@ -35,6 +35,21 @@ def _is_eve_ndjson(path: Path, chosen: object) -> bool:
     return bool(head[0].lstrip().startswith("{")) and detect_format(head) is ReaderFormat.EVE
 
 
+def _column_format(path: Path, chosen: object, mapping: object) -> object:
+    """The format of a file the column path reads (``colsec.match.columns``), else None."""
+    from colsec.match.columns import COLUMN_FORMATS
+    from colsec.match.readers import FieldMapping, ReaderFormat, detect_format, open_text
+
+    if chosen is not None:
+        return chosen if chosen in COLUMN_FORMATS else None
+    with open_text(path) as f:
+        head = [f.readline() for _ in range(20)]
+    if head[0].lstrip().startswith("["):
+        return None  # a JSON array: read whole by the reader
+    fmt = detect_format(head, mapping=mapping if isinstance(mapping, FieldMapping) else None)
+    return fmt if fmt in COLUMN_FORMATS and fmt is not ReaderFormat.EVE else None
+
+
 def match_cmd(
     files: Annotated[
         list[Path] | None, typer.Argument(help="Telemetry files (gzip allowed); '-' for stdin")
@@ -230,6 +245,23 @@ def match_cmd(
                     for n in bad:
                         stats.bad(Malformed(n, "not an EVE JSON record"))
                     emit_alerts(res.alerts)
+                    continue
+                column_fmt = _column_format(path, chosen, field_map) if str(path) != "-" else None
+                if column_fmt is not None:
+                    # table-driven columns: polars proposes the rows, the reader reads only those
+                    from colsec.match.columns import match_columns_file
+                    from colsec.match.readers import ReaderFormat as _Fmt
+
+                    assert isinstance(column_fmt, _Fmt)
+                    sub = ReaderStats()
+                    cres = match_columns_file(engine, path, column_fmt, mapping=field_map, stats=sub)
+                    stats.lines += cres.rows
+                    stats.events += cres.rows - sub.malformed
+                    stats.malformed += sub.malformed
+                    stats.reasons.update(sub.reasons)
+                    stats.examples.extend(sub.examples[: max(0, 10 - len(stats.examples))])
+                    emit_alerts(cres.alerts)
+                    progress.advance(task, path.stat().st_size)
                     continue
                 source = (
                     read_lines(sys.stdin, fmt=chosen, mapping=field_map, stats=stats)

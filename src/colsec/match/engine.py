@@ -63,6 +63,7 @@ class MatchEngine:
         self.suppressed = 0
         self._strings: dict[str, str] = {}
         self._wanted: Wanted | None = None
+        self._meta: dict[int, tuple[str, str | None, str | None, str | None]] = {}
 
     def _wanted_paths(self) -> Wanted:
         """Object type -> the indexed path keys (and their steps) worth extracting from events."""
@@ -355,8 +356,13 @@ class MatchEngine:
                     for c in self.scan.get(t, ()):
                         hits[ei].setdefault(c, [])
         alerts: list[Alert] = []
-        for ei in sorted(hits):
-            alerts.extend(self._confirm(events[ei], hits[ei], complex_only))
+        # indicator metadata of every row hit, in one gather (one lookup per alert costs more)
+        self._meta = self.rows.get_many(sorted({c // MAX_LEAVES for codes in hits.values() for c in codes}))
+        try:
+            for ei in sorted(hits):
+                alerts.extend(self._confirm(events[ei], hits[ei], complex_only))
+        finally:
+            self._meta = {}
         if self.complex:
             self._expire(max(e.ts for e in events))
         return alerts
@@ -412,5 +418,6 @@ class MatchEngine:
             cx.expire(now, self.window)
 
     def _alert(self, row: int, events: list[Event], matched: list[tuple[str, Any]]) -> Alert:
-        ident, owner, tlp, name = self.rows.get(row)
+        meta = self._meta.get(row)
+        ident, owner, tlp, name = meta if meta is not None else self.rows.get(row)
         return Alert(ident, events, matched, owner, tlp, name)

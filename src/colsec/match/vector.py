@@ -45,6 +45,7 @@ __all__ = [
     "PreparedFrame",
     "VectorResult",
     "column_values",
+    "hit_rows",
     "match_eve_frame",
     "match_prepared",
     "needs_events",
@@ -226,6 +227,27 @@ def match_prepared(
     lines: Callable[[list[int]], list[bytes]] | None = None,
 ) -> VectorResult:
     """The matcher's half: hash, bitmap, binary search; Python only for the hit rows."""
+    hits = collect_hits(engine, prepared, make_alerts=make_alerts)
+    if not hits.rows:
+        return VectorResult(prepared.rows, 0, [])
+    rows, codes, where, texts = hits.live(engine.alive)
+    alerts: list[Alert] = []
+    if make_alerts and len(rows) and df is not None:
+        alerts = _alerts_for(engine, df, rows, codes, where, texts, hits.paths, row_offset, lines)
+    return VectorResult(prepared.rows, int(len(np.unique(rows))), alerts)
+
+
+def hit_rows(engine: MatchEngine, prepared: PreparedFrame) -> np.ndarray:
+    """The rows some live indicator's index hit, in order (each once)."""
+    hits = collect_hits(engine, prepared, make_alerts=False)
+    if not hits.rows:
+        return np.empty(0, dtype=np.int64)
+    rows, codes = np.concatenate(hits.rows), np.concatenate(hits.codes)
+    return np.unique(rows[engine.alive[codes // MAX_LEAVES]])
+
+
+def collect_hits(engine: MatchEngine, prepared: PreparedFrame, *, make_alerts: bool) -> _Hits:
+    """Every index hit of every prepared column (matched texts kept only for alerts)."""
     hits = _Hits()
     extra = column_values(engine, prepared)
     for key, name in prepared.columns:
@@ -250,13 +272,7 @@ def match_prepared(
         for pos, codes in lookups:
             if len(pos):
                 hits.add(f"{key[0]}:{key[1]}", rows_of[pos], codes, s.gather(pos) if make_alerts else None)
-    if not hits.rows:
-        return VectorResult(prepared.rows, 0, [])
-    rows, codes, where, texts = hits.live(engine.alive)
-    alerts: list[Alert] = []
-    if make_alerts and len(rows) and df is not None:
-        alerts = _alerts_for(engine, df, rows, codes, where, texts, hits.paths, row_offset, lines)
-    return VectorResult(prepared.rows, int(len(np.unique(rows))), alerts)
+    return hits
 
 
 class _Hits:

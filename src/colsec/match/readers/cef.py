@@ -45,6 +45,8 @@ _DOMAIN_KEYS = ("shost", "dhost", "dvchost", "sourceDnsDomain", "destinationDnsD
 
 
 def _unescape(text: str) -> str:
+    if "\\" not in text:  # most values: nothing to unescape
+        return text
     out: list[str] = []
     i = 0
     while i < len(text):
@@ -74,6 +76,9 @@ def parse_cef(line: str) -> tuple[list[str], dict[str, str]] | None:
     if start < 0:
         return None
     text = line[start:]
+    fast = text.split("|", 7)
+    if len(fast) == 8 and not any("\\" in part for part in fast[:7]):  # no escape in the header
+        return fast[:7], _extension(fast[7])
     parts: list[str] = []
     buf: list[str] = []
     i = 0

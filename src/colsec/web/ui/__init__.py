@@ -29,7 +29,20 @@ def is_ui_path(path: str) -> bool:
 
 def install(app: FastAPI) -> None:
     from colsec.web.sessions import SessionCodec, session_user
-    from colsec.web.ui import admin, auth, collections, crisis, dashboard, federation, imports, intel, profile
+    from colsec.web.ui import (
+        admin,
+        alerts,
+        auth,
+        collections,
+        crisis,
+        dashboard,
+        exposure,
+        federation,
+        imports,
+        intel,
+        profile,
+    )
+    from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui.render import LoginRequired, page
 
@@ -43,6 +56,8 @@ def install(app: FastAPI) -> None:
         auth,
         dashboard,
         intel,
+        alerts,
+        exposure,
         imports,
         admin,
         outbox_ui,
@@ -50,6 +65,7 @@ def install(app: FastAPI) -> None:
         collections,
         profile,
         crisis,
+        groups_ui,
     ):
         app.include_router(module.router)
 

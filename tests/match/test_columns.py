@@ -1,0 +1,281 @@
+"""Every non-EVE format's column path gives exactly the alerts of its event-by-event path.
+
+For each format, an equality indicator is planted on every (object path, value) its reader
+makes from real samples (shared/data: Zeek, OTRF Windows, Metron firewall/proxy/IDS logs);
+CEF lines are written here from real Zeek/Windows values with the standard's short and full
+key names (no CEF capture is in shared/data).  Both paths then run the same indicators.
+"""
+
+from __future__ import annotations
+
+import collections
+import gzip
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from colsec.match.columns import match_columns_file, table_for, uses_columns
+from colsec.match.engine import IndicatorRecord, MatchEngine
+from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats, read_file
+
+from .test_vector import _steps, _values
+
+YEAR = 2024
+
+
+def _count(alerts: list) -> collections.Counter[tuple[str, int]]:
+    return collections.Counter((a.indicator_id, a.events[-1].line) for a in alerts)
+
+
+def _reference(
+    engine: MatchEngine, path: Path, fmt: ReaderFormat, mapping: Callable[[], FieldMapping | None]
+) -> list:
+    """The event path as ``colsec match`` runs it: batches of 5,000 events."""
+    from colsec.match import readers
+
+    alerts: list = []
+    batch: list = []
+    original = readers.datetime
+
+    class _Fixed(original):  # type: ignore[misc,valid-type]
+        @classmethod
+        def now(cls, tz: object = None) -> _Fixed:  # noqa: ARG003
+            return cls(YEAR, 6, 1)
+
+    readers.datetime = _Fixed
+    try:
+        for ev in read_file(path, fmt=fmt, mapping=mapping()):
+            batch.append(ev)
+            if len(batch) == 5_000:
+                alerts += engine.match(batch)
+                batch = []
+    finally:
+        readers.datetime = original
+    return alerts + engine.match(batch)
+
+
+def _planted(path: Path, fmt: ReaderFormat, mapping: FieldMapping | None) -> list[tuple[str, str, str]]:
+    found: dict[tuple[str, str, str], None] = {}
+    for ev in read_file(path, fmt=fmt, mapping=mapping):
+        for obj in ev.objects.values():
+            for key, value in _values(ev.objects, obj, ""):
+                found[(obj["type"], key, value)] = None
+    return list(found)
+
+
+def _equal(
+    path: Path, fmt: ReaderFormat, mapping: Callable[[], FieldMapping | None] = lambda: None, refused: int = 0
+) -> int:
+    """Plant, run both paths, compare (``refused``: chunks expected to take the event path);
+    returns how many alerts the runs made."""
+    table = table_for(fmt, mapping())
+    found = _planted(path, fmt, mapping())
+    assert found, path
+    types = {t for t, _, _ in found}
+    assert types <= table.types, types - table.types  # a type the table does not know is unsafe
+    records = [
+        IndicatorRecord(
+            f"indicator--{n}",
+            "[{}:{} = '{}']".format(t, _steps(k), v.replace("\\", "\\\\").replace("'", "\\'")),
+        )
+        for n, (t, k, v) in enumerate(found)
+    ]
+    records.append(IndicatorRecord("indicator--cidr", "[ipv4-addr:value ISSUBSET '10.0.0.0/8']"))
+    records.append(IndicatorRecord("indicator--like", "[domain-name:value LIKE '%.com']"))
+    uncovered = {(t, k) for t, k, _ in found} - table.covered
+    columnar = [r for n, r in enumerate(records) if n >= len(found) or found[n][:2] not in uncovered]
+    assert len(columnar) > len(records) // 2
+    total = 0
+    for chosen in (columnar, records):  # the first runs on columns, the second event by event
+        reference = MatchEngine()
+        assert reference.load(chosen).invalid == 0
+        expected = _count(_reference(reference, path, fmt, mapping))
+        engine = MatchEngine()
+        engine.load(chosen)
+        assert uses_columns(engine, table) is (chosen is columnar or not uncovered)
+        res = match_columns_file(engine, path, fmt, mapping=mapping(), year=YEAR, batch_bytes=1 << 16)
+        got = _count(res.alerts)
+        if chosen is columnar:
+            assert res.refused == refused
+        by_id = {r.id: r.pattern for r in chosen}
+        missing = collections.Counter(by_id[k[0]].split(" = ")[0] for k in (expected - got))
+        extra = collections.Counter(by_id[k[0]].split(" = ")[0] for k in (got - expected))
+        assert got == expected, (missing, extra)
+        total += sum(got.values())
+    return total
+
+
+def _head(src: Path, dst: Path, n: int) -> Path:
+    opener = gzip.open if src.suffix == ".gz" else open
+    with opener(src, "rb") as f:
+        dst.write_bytes(b"".join(line for _, line in zip(range(n), f, strict=False)))
+    return dst
+
+
+@pytest.mark.slow
+def test_zeek_json(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "telemetry/zeek"
+    parts = [
+        _head(p, tmp_path / p.name, 800).read_bytes() for p in sorted(folder.glob("wrccdc2018_*.ndjson"))
+    ]
+    # older Bro records wrapped by log type ({"http": {...}}): their chunk takes the event path
+    parts.append((folder / "bro_json_wrapped.metron.ndjson").read_bytes())
+    path = tmp_path / "zeek.ndjson"
+    path.write_bytes(b"".join(parts))
+    assert _equal(path, ReaderFormat.ZEEK_JSON, refused=1) > 1000
+
+
+@pytest.mark.slow
+def test_zeek_tsv(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "telemetry/zeek"
+    dns = _head(folder / "wrccdc2018_dns.head3000.tsv.log", tmp_path / "dns.log", 1200)
+    for path in (dns, *(folder / f"wrccdc2018_{name}.tsv.log" for name in ("notice", "smtp", "x509"))):
+        assert _equal(path, ReaderFormat.ZEEK_TSV) > 0
+
+
+@pytest.mark.slow
+def test_windows(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "telemetry/windows"
+    path = tmp_path / "win.ndjson"
+    path.write_bytes(
+        b"".join(p.read_bytes() for p in sorted(folder.glob("*.ndjson")))
+        + _head(
+            folder / "otrf_empire_launcher_vbs.sysmon_security_powershell.ndjson.gz", tmp_path / "e", 800
+        ).read_bytes()
+    )
+    assert _equal(path, ReaderFormat.WINDOWS) > 1000
+
+
+def test_syslog(shared_data: Path, tmp_path: Path) -> None:
+    folder = shared_data / "telemetry"
+    path = tmp_path / "syslog.log"
+    path.write_bytes(
+        b"".join(
+            (folder / p).read_bytes()
+            for p in (
+                "firewall/cisco_asa.metron.log",
+                "firewall/paloalto_threat_traffic.metron.log",
+                "proxy/squid_access.metron.log",
+            )
+        )
+        + b"\n\nJan  5 05:38:59 h GET http://Evil.Example.COM./x.php, 1.2.3.4.5 10.1.2.3 www.Example.org.\n"
+        + b"Jan  5 05:39:00 h relay Mail.Example.NET fetched http://Cdn.Example.NET:8080/x (10.9.8.7)\n"
+    )
+    assert _equal(path, ReaderFormat.SYSLOG) > 100
+
+
+def _cef_lines(shared_data: Path) -> list[str]:
+    """CEF lines carrying real values (Zeek DNS/SSL, Sysmon), in the standard's short and full
+    key names, custom strings with labels, escapes, and lines the reader refuses."""
+    out = [
+        "Sep 19 08:26:10 host CEF:0|security|threatmanager|1.0|100|detected a \\| in message|10|"
+        "src=10.0.0.1 act=blocked a \\= dst=1.1.1.1",
+        "CEF:0|v|p|1|1|bad header only",
+        "CEF:0|v|p|1|1|n|1|rt=1521911720000 dhost=WWW.Example.COM deviceCustomString3Label=Domain cs3=Cdn.Example.NET.",
+        "Jan  5 05:38:59 plain syslog line from 10.22.8.205 to http://www.example.com/a",
+    ]
+    zeek = shared_data / "telemetry/zeek"
+    for n, line in enumerate((zeek / "wrccdc2018_dns.head10000.ndjson").read_bytes().splitlines()[:400]):
+        rec = orjson.loads(line)
+        answers = [a for a in rec.get("answers", []) if isinstance(a, str)]
+        src = "sourceAddress" if n % 2 else "src"
+        ext = (
+            f"rt={rec['ts']} {src}={rec['id.orig_h']} dst={rec['id.resp_h']} spt={rec['id.orig_p']} "
+            f"proto={rec.get('proto', 'udp').upper()} dhost={rec.get('query', '-')}"
+        )
+        if answers:
+            ext += f" cs1Label=Resolved IP cs1={answers[0]}"
+        out.append(f"CEF:0|Zeek|dns|6.2|{rec.get('qtype_name', 'A')}|DNS query|3|{ext}")
+    for n, line in enumerate((zeek / "wrccdc2018_ssl.head8000.ndjson").read_bytes().splitlines()[:300]):
+        rec = orjson.loads(line)
+        fps = rec.get("cert_chain_fps") or []
+        ext = f"end={rec['ts']} src={rec['id.orig_h']} destinationAddress={rec['id.resp_h']}"
+        if rec.get("server_name"):
+            ext += f" destinationHostName={rec['server_name']} request=https://{rec['server_name']}/p\\=1"
+        if fps:
+            ext += f" fileHash={fps[0]} cs2Label=Certificate hash cs2={fps[0]}"
+        if n % 7 == 0:
+            ext += " requestClientApplication=Mozilla/5.0 (X11) suser=WORKGROUP\\\\bob fname=C:\\\\x\\\\a.exe"
+        out.append(f"<134>Jan  5 05:38:{n % 60:02d} sensor CEF:0|Zeek|ssl|6.2|tls|TLS \\| session|2|{ext}")
+    return out
+
+
+def test_cef(shared_data: Path, tmp_path: Path) -> None:
+    path = tmp_path / "cef.log"
+    path.write_text("\n".join(_cef_lines(shared_data)) + "\n")
+    assert _equal(path, ReaderFormat.CEF) > 500
+
+
+def test_json_lines_default_and_mapped_fields(shared_data: Path, tmp_path: Path) -> None:
+    path = tmp_path / "ecs.ndjson"
+    rows = []
+    for n, line in enumerate(
+        (shared_data / "telemetry/zeek/wrccdc2018_dns.head10000.ndjson").read_bytes().splitlines()[:600]
+    ):
+        rec = orjson.loads(line)
+        ecs = {
+            "@timestamp": rec["ts"],
+            "source": {"ip": rec["id.orig_h"]},
+            "destination.ip": rec["id.resp_h"],
+        }
+        if rec.get("query"):
+            ecs["dns"] = {"question": {"name": rec["query"]}}
+        if n % 5 == 0:
+            ecs["url"] = {"full": f"http://{rec.get('query', 'x')}/q"}
+            ecs["md5"] = f"{n:032x}".upper()
+        rows.append(orjson.dumps(ecs))
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    assert _equal(path, ReaderFormat.JSON) > 500
+    mapping = {
+        "timestamp": "@timestamp",
+        "fields": {
+            "source.ip": "ipv4-addr:value",
+            "dns.question.name": "domain-name:value",
+            "md5": "file:hashes.'MD5'",
+        },
+    }
+    assert _equal(path, ReaderFormat.JSON, lambda: FieldMapping(mapping)) > 300
+
+
+def test_csv_with_a_mapping(shared_data: Path, tmp_path: Path) -> None:
+    lines = ["when,client,server,name"]
+    for line in (
+        (shared_data / "telemetry/zeek/wrccdc2018_dns.head10000.ndjson").read_bytes().splitlines()[:500]
+    ):
+        rec = orjson.loads(line)
+        lines.append(f"{rec['ts']},{rec['id.orig_h']},{rec['id.resp_h']},{rec.get('query', '')}")
+    path = tmp_path / "dns.csv"
+    path.write_text("\n".join(lines) + '\n1.0,"10.0.0.9",x\n')  # a quoted line and a short one
+    spec = {
+        "timestamp": "when",
+        "fields": {
+            "client": "network-traffic:src_ref.value",
+            "server": "ipv4-addr:value",
+            "name": "domain-name:value",
+        },
+    }
+    assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec)) > 500
+
+
+def test_one_odd_line_refuses_only_its_chunk(shared_data: Path, tmp_path: Path) -> None:
+    """A broken JSON line sends its chunk event by event; the rest stays columnar and alerts."""
+    src = shared_data / "telemetry/zeek/wrccdc2018_dns.head10000.ndjson"
+    lines = src.read_bytes().splitlines(keepends=True)[:3000]
+    lines[1500] = b'{"ts": 1521911700.0, "query": broken\n'
+    path = tmp_path / "odd.ndjson"
+    path.write_bytes(b"".join(lines))
+    rec = orjson.loads(lines[2990])
+    engine = MatchEngine()
+    engine.load([IndicatorRecord("indicator--a", f"[ipv4-addr:value = '{rec['id.orig_h']}']")])
+    stats = ReaderStats()
+    res = match_columns_file(engine, path, ReaderFormat.ZEEK_JSON, stats=stats, batch_bytes=1 << 16)
+    assert 2991 in {a.events[-1].line for a in res.alerts}
+    assert stats.malformed == 1 and stats.examples == ["line 1501: not JSON"]
+    assert res.rows == 3000 and stats.lines < 3000  # only the refused chunk was read line by line
+
+
+def test_no_table_for_eve() -> None:
+    with pytest.raises(ValueError, match="no column table"):
+        table_for(ReaderFormat.EVE)
