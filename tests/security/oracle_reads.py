@@ -141,6 +141,9 @@ class ReadPaths:
             f"{base}/manifest/?match[version]=all",
             "/intel",
             "/intel?q=example.net",
+            "/intel?q=zq&rel=1",  # full text: every marker starts "zq"; only latest, visible ones may match
+            "/intel?q=source+detail",  # granular TLP:RED descriptions
+            "/api/v1/intel/search?q=zq&relationships=true&limit=200",
             "/",
         ):
             yield url, c.get(url, headers=taxii if url.startswith("/taxii2") else h).text

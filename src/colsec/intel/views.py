@@ -1,5 +1,5 @@
-"""Read models for intelligence pages: search with filters and keyset paging, and one object
-with its versions, relationships and sightings.
+"""Read models for intelligence pages: one object with its versions, relationships and
+sightings (search is ``colsec.intel.search``).
 
 Every select starts from ``visible_clause`` for the viewer's organisation: a neighbour the
 viewer may not see keeps only its type, never its name.  The web layer only renders.
@@ -9,140 +9,25 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_, select, union
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor
-from colsec.db import is_sqlite
-from colsec.db_base import MAX_ID
-from colsec.errors import InvalidInput, NotFound
-from colsec.stix.ids import canonical_timestamp
-from colsec.store.models import Observable, StixObject
+from colsec.errors import NotFound
+from colsec.store.models import ObjectLink, StixObject
 from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 from colsec.store.views import display_name
 
 __all__ = [
-    "OBSERVABLE_KINDS",
     "ObjectDetail",
-    "SearchPage",
-    "SearchQuery",
     "object_detail",
-    "search",
     "visible_types",
 ]
-
-OBSERVABLE_KINDS = (
-    "ipv4", "ipv6", "domain", "url", "email", "mac", "asn", "filename", "regkey", "mutex", "user-agent",
-    "x509-serial", "md5", "sha1", "sha256", "sha512", "sha3-256", "sha3-512", "ssdeep", "tlsh",
-)  # fmt: skip
-MAX_VALUE_MATCHES = 5000  # object versions one value search considers (newest shown first)
-
-
-@dataclass
-class SearchQuery:
-    value: str = ""
-    type: str = ""
-    label: str = ""
-    owner: int | None = None
-    tlp: int | None = None
-    since: date | None = None
-    until: date | None = None
-
-    def is_empty(self) -> bool:
-        return not (self.value or self.type or self.label or self.owner is not None or self.tlp is not None
-                    or self.since or self.until)  # fmt: skip
-
-
-@dataclass
-class SearchPage:
-    rows: list[StixObject]
-    more: bool
-    next_cursor: str | None
-    names: dict[int, str] = field(default_factory=dict)
-
-
-def _cursor(text: str) -> tuple[str, int]:
-    try:
-        stamp, seq = text.rsplit("_", 1)
-        number = int(seq)
-        if not 0 <= number <= MAX_ID:
-            raise ValueError
-        return canonical_timestamp(stamp), number
-    except (ValueError, TypeError):
-        raise InvalidInput(f"invalid paging cursor {text!r}") from None
-
-
-DENSE_ROWS = 2000
-
-
-def _dense(db: Session, cond: ColumnElement[bool]) -> bool:
-    """Whether ``cond`` matches more than DENSE_ROWS latest versions (bounded: stops counting there)."""
-    probe = select(StixObject.seq).where(cond, StixObject.is_latest).limit(DENSE_ROWS + 1).subquery()
-    return int(db.execute(select(func.count()).select_from(probe)).scalar_one()) > DENSE_ROWS
-
-
-def search(
-    db: Session, *, actor: Actor, query: SearchQuery, cursor: str | None = None, limit: int = 25
-) -> SearchPage:
-    """Latest visible versions matching every given filter, newest first, keyset-paged."""
-    viewer = recipient_for_org(db, actor.org_id)
-    stmt = select(StixObject).where(StixObject.is_latest, visible_clause(viewer))
-    value = query.value.strip()
-    if value:
-        if "--" in value and " " not in value:
-            stmt = stmt.where(StixObject.id == value)
-        else:
-            lowered = value.lower()
-            kinds = Observable.kind.in_(OBSERVABLE_KINDS)
-            # (kind, value) index: the exact value or a prefix, each an index range; every kind
-            # is listed so the index applies (an OR of the two would scan the whole table).
-            obs = union(
-                select(Observable.object_seq).where(kinds, Observable.value == value),
-                select(Observable.object_seq).where(
-                    kinds, Observable.value >= lowered, Observable.value < lowered + "\uffff"
-                ),
-            )
-            # Resolve the value first (an index range), then fetch those rows: as one
-            # statement the planner may walk every object and probe the subquery for each.
-            seqs = list(db.execute(obs.limit(MAX_VALUE_MATCHES)).scalars())
-            stmt = stmt.where(StixObject.seq.in_(seqs))
-    # SQLite: a filter that matches many rows must not drive the plan: walking the (date_added, seq)
-    # index newest-first finds a page at once, while the filter's own index would make the
-    # database sort every match.  Rare values keep their index.  ``|| ''`` / ``+ 0`` hide it.
-    hide_index = is_sqlite(db)  # PostgreSQL's planner chooses well from its statistics
-    if query.type:
-        dense = hide_index and _dense(db, StixObject.type == query.type)
-        stmt = stmt.where((StixObject.type.concat("") if dense else StixObject.type) == query.type)
-    if query.owner is not None:
-        dense = hide_index and _dense(db, StixObject.owner_org_id == query.owner)
-        stmt = stmt.where((StixObject.owner_org_id + 0 if dense else StixObject.owner_org_id) == query.owner)
-    if query.tlp is not None:
-        stmt = stmt.where(StixObject.tlp == query.tlp)
-    if query.label:
-        needle = orjson.dumps(query.label.strip()).decode()
-        stmt = stmt.where(StixObject.body.contains('"labels":'), StixObject.body.contains(needle))
-    if query.since:
-        stmt = stmt.where(StixObject.date_added >= query.since.isoformat())
-    if query.until:
-        stmt = stmt.where(StixObject.date_added < (query.until + timedelta(days=1)).isoformat())
-    if cursor:
-        stamp, seq = _cursor(cursor)
-        stmt = stmt.where(
-            or_(StixObject.date_added < stamp, and_(StixObject.date_added == stamp, StixObject.seq < seq))
-        )
-    stmt = stmt.order_by(StixObject.date_added.desc(), StixObject.seq.desc()).limit(limit + 1)
-    rows = list(db.execute(stmt).scalars())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = f"{rows[-1].date_added}_{rows[-1].seq}" if more and rows else None
-    return SearchPage(rows=rows, more=more, next_cursor=nxt)
-
 
 _TYPES_CACHE: dict[str, tuple[float, list[str]]] = {}
 TYPES_TTL_SECONDS = 60.0
@@ -160,6 +45,17 @@ def visible_types(db: Session) -> list[str]:
     return types
 
 
+# The ATT&CK Enterprise tactics in matrix order (their x_mitre_shortname = kill-chain phase name).
+ATTACK_TACTICS = (
+    "reconnaissance", "resource-development", "initial-access", "execution", "persistence",
+    "privilege-escalation", "defense-evasion", "credential-access", "discovery", "lateral-movement",
+    "collection", "command-and-control", "exfiltration", "impact",
+)  # fmt: skip
+ATTACK_CHAINS = frozenset({"mitre-attack", "mitre-ics-attack", "mitre-mobile-attack"})
+MAX_RELATIONSHIPS = 200  # relationships listed on one object page (the newest)
+MAX_MEMBERS = 2000  # object_refs of a grouping or report named on its page
+
+
 @dataclass
 class ObjectDetail:
     row: StixObject
@@ -170,6 +66,24 @@ class ObjectDetail:
     names: dict[str, tuple[str, str]]  # visible object id -> (type, display name)
     owner: Organisation | None
     creator: str | None
+    members: list[tuple[str, str, str]] = field(default_factory=list)  # visible object_refs: (id, type, name)
+    hidden_members: int = 0  # object_refs the reader may not see (or not held here)
+    tactics: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # tactic -> techniques (id, name)
+
+    def tactic_strip(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Every ATT&CK tactic in matrix order with this object's techniques under it (empty: none)."""
+        extra = [t for t in self.tactics if t not in ATTACK_TACTICS]
+        return [(t, self.tactics.get(t, [])) for t in (*ATTACK_TACTICS, *extra)]
+
+
+def _phases(body: dict[str, Any]) -> list[str]:
+    out = []
+    for phase in body.get("kill_chain_phases") or ():
+        if isinstance(phase, dict) and phase.get("kill_chain_name") in ATTACK_CHAINS:
+            name = phase.get("phase_name")
+            if isinstance(name, str):
+                out.append(name)
+    return out
 
 
 def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
@@ -184,13 +98,13 @@ def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
         raise NotFound(f"object {object_id} not found")
     row = next((v for v in versions if v.is_latest), versions[0])
     body = orjson.loads(row.body)
-    needle = f'"{object_id}"'
+    # relationship and sighting versions naming this id, from the link index (not a scan of bodies)
+    linked = select(ObjectLink.seq).where(ObjectLink.ref_id == object_id)
     rel_rows = db.execute(
         select(StixObject)
-        .where(
-            StixObject.type == "relationship", StixObject.is_latest, visible, StixObject.body.contains(needle)
-        )
-        .limit(60)
+        .where(StixObject.seq.in_(linked), StixObject.type == "relationship", StixObject.is_latest, visible)
+        .order_by(StixObject.seq.desc())
+        .limit(MAX_RELATIONSHIPS)
     ).scalars()
     relationships = []
     other_ids: set[str] = set()
@@ -202,7 +116,7 @@ def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
         other_ids.update(x for x in (rb.get("source_ref"), rb.get("target_ref")) if isinstance(x, str))
     sight_rows = db.execute(
         select(StixObject)
-        .where(StixObject.type == "sighting", StixObject.is_latest, visible, StixObject.body.contains(needle))
+        .where(StixObject.seq.in_(linked), StixObject.type == "sighting", StixObject.is_latest, visible)
         .order_by(StixObject.date_added.desc())
         .limit(50)
     ).scalars()
@@ -212,21 +126,35 @@ def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
     for ref in ("created_by_ref",):
         if isinstance(body.get(ref), str):
             other_ids.add(body[ref])
-    for key in ("object_refs", "where_sighted_refs"):
-        refs = body.get(key)
-        if isinstance(refs, list):
-            other_ids.update(x for x in refs[:50] if isinstance(x, str))
+    refs = body.get("object_refs")
+    member_ids = [x for x in refs[:MAX_MEMBERS] if isinstance(x, str)] if isinstance(refs, list) else []
+    other_ids.update(member_ids)
+    for key, value in body.items():  # every other reference property gets its target's name
+        if key.endswith("_ref") and isinstance(value, str):
+            other_ids.add(value)
+        elif key.endswith("_refs") and key != "object_refs" and isinstance(value, list):
+            other_ids.update(x for x in value[:50] if isinstance(x, str))
     for s in sightings:
         other_ids.update(x for x in s.get("where_sighted_refs", []) if isinstance(x, str))
     names: dict[str, tuple[str, str]] = {object_id: (row.type, display_name(body))}
-    if other_ids:
+    tactics: dict[str, list[tuple[str, str]]] = {}
+    for phase in _phases(body):
+        tactics.setdefault(phase, []).append((object_id, names[object_id][1]))
+    related = {r.get("source_ref") for r in relationships} | {r.get("target_ref") for r in relationships}
+    wanted = sorted(other_ids)
+    for i in range(0, len(wanted), 500):
         found = db.execute(
             select(StixObject.id, StixObject.type, StixObject.body).where(
-                StixObject.id.in_(sorted(other_ids)), StixObject.is_latest, visible
+                StixObject.id.in_(wanted[i : i + 500]), StixObject.is_latest, visible
             )
         ).all()
         for oid, typ, ob in found:
-            names[oid] = (typ, display_name(orjson.loads(ob)))
+            other = orjson.loads(ob)
+            names[oid] = (typ, display_name(other))
+            if typ == "attack-pattern" and oid in related and oid != object_id:
+                for phase in _phases(other):
+                    tactics.setdefault(phase, []).append((oid, names[oid][1]))
+    members = [(m, *names[m]) for m in member_ids if m in names]
     owner = db.get(Organisation, row.owner_org_id) if row.owner_org_id is not None else None
     creator = names.get(body.get("created_by_ref", ""), (None, None))[1]
     return ObjectDetail(
@@ -238,4 +166,7 @@ def object_detail(db: Session, *, actor: Actor, object_id: str) -> ObjectDetail:
         names=names,
         owner=owner,
         creator=creator,
+        members=members,
+        hidden_members=len(member_ids) - len(members),
+        tactics=tactics,
     )

@@ -25,8 +25,10 @@ __all__ = [
     "Collection",
     "CollectionFilter",
     "CollectionObject",
+    "ObjectLink",
     "ObjectRecipient",
     "Observable",
+    "SearchDoc",
     "SharingGroup",
     "SharingGroupMember",
     "StixObject",
@@ -112,6 +114,37 @@ class Observable(Base):
     value: Mapped[str] = mapped_column(String(2048))
     object_seq: Mapped[int] = mapped_column(ForeignKey("stix_object.seq", ondelete="CASCADE"), index=True)
     object_id: Mapped[str] = mapped_column(String(120))
+
+
+class SearchDoc(Base):
+    """The stemmed searchable words of the latest version of an object (``colsec.fulltext``).
+
+    Written by the store's one write gate in the object's transaction; a superseded version's
+    row is removed there too, so only latest versions are found.  SQLite indexes ``terms`` in
+    the FTS5 table ``search_fts`` (kept in step by triggers), PostgreSQL in a GIN index of
+    ``to_tsvector('simple', terms)``; both are created by the ``fulltext`` migration.
+    """
+
+    __tablename__ = "search_doc"
+
+    seq: Mapped[int] = mapped_column(ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True)
+    terms: Mapped[str] = mapped_column(Text)
+
+
+class ObjectLink(Base):
+    """An object id that a relationship (source, target) or sighting (sighting_of) version points at.
+
+    The object page lists an object's relationships and sightings through this index instead of
+    scanning every relationship body.  Rows are kept for every version; readers join the latest.
+    Written by the store's one write gate; created and backfilled by the ``object_links`` migration.
+    """
+
+    __tablename__ = "object_link"
+
+    ref_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Collection(Base):

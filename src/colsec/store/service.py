@@ -53,6 +53,7 @@ from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
 from colsec.store.rows import Clock as _Clock
 from colsec.store.rows import fix_latest, inherit_collections, insert_stmt, sqlite_cursor
+from colsec.store.textindex import drop_superseded, index_versions
 
 __all__ = [
     "BATCH_SIZE",
@@ -369,10 +370,12 @@ def _insert_rows(
     new_seqs: list[int] = []
     obs_rows: list[tuple[str, str, int, str]] = []
     recipient_rows: list[dict[str, int]] = []
+    docs: list[tuple[int, dict[str, Any]]] = []
     for seq, oid, modified in inserted:
         new_seqs.append(seq)
         result.inserted_seqs.append(seq)
         body_obj = by_key[(oid, modified)]
+        docs.append((seq, body_obj))
         result.by_type[body_obj["type"]] += 1
         if len(result.inserted_ids) < 100_000:
             result.inserted_ids.append(oid)
@@ -392,8 +395,10 @@ def _insert_rows(
     multi = [oid for oid in {r[1] for r in inserted} if oid in held_ids] + [
         oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
     ]
+    index_versions(db, docs)
     if multi:
         fix_latest(db, multi)
+        drop_superseded(db, multi)
     if not unit.collection_ids:
         inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in held_ids])
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Annotated, Any
 
 import orjson
@@ -14,9 +15,11 @@ from starlette.concurrency import run_in_threadpool
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, TooLarge
 from colsec.intel import alerts, assets, inbox, notify, queries, vulns
+from colsec.intel import search as intel_search
 from colsec.intel.jobs import REBUILD_KIND
 from colsec.intel.schemas import AlertAssignIn, AlertCloseIn, AssetIn, AssetOut, WebhookIn, WebhookOut
 from colsec.jobs import queue as jobs_queue
+from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.web.deps import ActorDep, DbDep, read_units, require_operator, require_role
 from colsec.web.node import NodeDep
 from colsec.web.params import MAX_ID, CursorQuery, IdPath
@@ -58,6 +61,49 @@ def rebuild_correlations(db: DbDep, actor: Annotated[Actor, Depends(require_oper
     """
     job = jobs_queue.enqueue(db, kind=REBUILD_KIND, payload={}, actor=actor, dedupe_key=REBUILD_KIND)
     return {**jobs_queue.to_dict(job), "url": f"/api/v1/jobs/{job.id}"}
+
+
+@router.get("/search")
+def search(
+    db: DbDep,
+    actor: ActorDep,
+    q: Annotated[str, Query(max_length=2048)] = "",
+    type: Annotated[str, Query(max_length=250)] = "",
+    label: Annotated[str, Query(max_length=200)] = "",
+    owner: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+    tlp: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    relationships: bool = False,
+    cursor: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 25,
+) -> dict[str, Any]:
+    """Full-text search (names, descriptions, labels, ATT&CK ids, aliases, values; Russian and English
+    word forms) over what the caller may see, newest first, with facet counts; ``next_cursor`` pages on."""
+    level = TLP_BY_NAME.get(tlp.lower()) if tlp else None
+    if tlp and level is None:
+        raise InvalidInput(f"tlp: unknown level {tlp!r} (clear, green, amber, amber+strict, red)")
+    query = intel_search.SearchQuery(
+        value=q, type=type, label=label, owner=owner, tlp=int(level) if level is not None else None,
+        since=since, until=until, relationships=relationships,
+    )  # fmt: skip
+    page = intel_search.search(db, actor=actor, query=query, cursor=cursor, limit=limit)
+    return {
+        "results": [
+            {
+                "id": r.id,
+                "type": r.type,
+                "name": page.names[r.seq],
+                "value": page.values.get(r.seq, ""),
+                "tlp": TLP(r.tlp).label,
+                "owner_org_id": r.owner_org_id,
+                "date_added": r.date_added,
+            }
+            for r in page.rows
+        ],  # fmt: skip
+        "next_cursor": page.next_cursor,
+        "facets": page.facets.to_dict(),
+    }
 
 
 @router.get("/objects/{object_id}/related")
