@@ -23,6 +23,7 @@ PUSH_EVERY_SECONDS = 1.0  # how soon an urgent object leaves for peers' inboxes
 
 def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dict[str, Handler]:
     from colsec.crisis.ticker import TICK_KIND, run_tick
+    from colsec.exercises.run import DELIVER_KIND, run_deliver
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
@@ -41,14 +42,16 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
         federation.PUSH_KIND: partial(federation.run_push, outbound=outbound),
         TICK_KIND: partial(run_tick, settings=settings),
+        DELIVER_KIND: partial(run_deliver, node_name=settings.node_name),
     }
 
 
 def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import TICK_KIND, TICK_SECONDS
+    from colsec.exercises.run import DELIVER_KIND, DELIVER_SECONDS
     from colsec.federation.jobs import PUSH_KIND, SYNC_DUE_KIND
 
-    schedules = [Schedule(TICK_KIND, TICK_SECONDS)]
+    schedules = [Schedule(TICK_KIND, TICK_SECONDS), Schedule(DELIVER_KIND, DELIVER_SECONDS)]
     if settings.sync_enabled:
         schedules += [Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS), Schedule(PUSH_KIND, PUSH_EVERY_SECONDS)]
     return schedules
