@@ -582,6 +582,7 @@ def deliver_due(db: Session, *, now: datetime | None = None, how: Delivery = Del
     for run in db.execute(stmt).scalars().all():
         for _ in range(20):  # dependencies may become due in the same pass
             _resolve(db, run, at)
+            db.flush()  # sessions here do not autoflush
             due = list(
                 db.execute(
                     select(ExerciseInject)
