@@ -89,7 +89,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercise_inject")),
-        sa.UniqueConstraint("run_id", "number", name=op.f("uq_exercise_inject_run_id")),
+        sa.UniqueConstraint("run_id", "number", name=op.f("uq_exercise_inject_run_id_number")),
     )
     op.create_index(op.f("ix_exercise_inject_run_id"), "exercise_inject", ["run_id"])
     op.create_index(op.f("ix_exercise_inject_due_at"), "exercise_inject", ["due_at"])
@@ -119,7 +119,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercise_expectation")),
-        sa.UniqueConstraint("run_id", "number", name=op.f("uq_exercise_expectation_run_id")),
+        sa.UniqueConstraint("run_id", "number", name=op.f("uq_exercise_expectation_run_id_number")),
     )
     op.create_index(op.f("ix_exercise_expectation_run_id"), "exercise_expectation", ["run_id"])
     op.create_table(
