@@ -432,7 +432,9 @@ def _deliver(db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, h
         return [f"consultation:{c.id}", f"request:{req.id}", f"crisis:{req.crisis_id}"]
     if channel == "cap":
         crisis_id = _ensure_crisis(db, run, _first_org(db, run, inj, orgs, params))
-        alert = service.crisis_alert(db, actor=_centre_actor(db, run), crisis_id=crisis_id, node_name=how.node_name, status="Exercise")
+        from colsec.crisis.alerts import crisis_alert
+
+        alert = crisis_alert(db, actor=_centre_actor(db, run), crisis_id=crisis_id, node_name=how.node_name, status="Exercise")
         notices.notify(db, kind="exercise.cap", subject=subject, body=content, target=f"cap_alert:{alert.id}", user_ids=users)
         return [f"cap_alert:{alert.id}", f"crisis:{crisis_id}"]
     if channel == "stix":
