@@ -98,6 +98,8 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     if actor.role in (Role.ADMIN, Role.ANALYST, Role.COORDINATOR):
         items.append(("/import", N_("Import")))
     items.append(("/crisis", N_("Crises")))
+    if actor.role != Role.PEER:
+        items.append(("/exercises", N_("Exercises")))
     if actor.is_operator:
         items.append(("/admin/organisations", N_("Administration")))
     elif actor.role == Role.ADMIN:
