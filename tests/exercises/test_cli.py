@@ -20,7 +20,13 @@ from .conftest import scenario_doc
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "colsec", "exercise", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "colsec", "exercise", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.slow
@@ -34,10 +40,16 @@ def test_exercise_commands(tmp_path: Path, database: Database, make_account: Cal
     bad = msel.export_csv(sc).decode().splitlines()
     bad[2] = bad[2].replace(",message,", ",pigeon,")
     (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n")
-    r = _run(["import", str(tmp_path / "s.yaml"), "--as", ctl.user.username, "--msel", str(tmp_path / "bad.csv")], env)
+    r = _run(
+        ["import", str(tmp_path / "s.yaml"), "--as", ctl.user.username, "--msel", str(tmp_path / "bad.csv")],
+        env,
+    )
     assert r.returncode != 0 and "row 3, column 'channel'" in r.stderr, r.stderr
     (tmp_path / "m.xlsx").write_bytes(msel.export_xlsx(sc))
-    r = _run(["import", str(tmp_path / "s.yaml"), "--as", ctl.user.username, "--msel", str(tmp_path / "m.xlsx")], env)
+    r = _run(
+        ["import", str(tmp_path / "s.yaml"), "--as", ctl.user.username, "--msel", str(tmp_path / "m.xlsx")],
+        env,
+    )
     assert r.returncode == 0 and "5 injects" in r.stdout, r.stderr
     r = _run(["export", "1", str(tmp_path / "out.yaml")], env)
     assert r.returncode == 0

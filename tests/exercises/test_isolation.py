@@ -58,7 +58,9 @@ def _snapshot(client: TestClient, database: Database, alliance: Any, collection:
             key = p.actor.username
             snap[key + ":objects"] = sorted(r.id for r in list_objects(s, viewer=viewer, limit=10_000).rows)
             snap[key + ":types"] = count_by_type(s, viewer=viewer)
-            snap[key + ":dashboard"] = re.sub(r" at 0x[0-9a-f]+", "", repr(dashboard(s, actor=p.actor, now=NOW)))
+            snap[key + ":dashboard"] = re.sub(
+                r" at 0x[0-9a-f]+", "", repr(dashboard(s, actor=p.actor, now=NOW))
+            )
             snap[key + ":incidents"] = [i.id for i in crisis.list_incidents(s, actor=p.actor)]
             snap[key + ":awaiting"] = [a["c"].id for a in situation(s, actor=p.actor, now=NOW)["awaiting"]]
         snap["crises"] = [c.id for c in crisis.list_crises(s)]
@@ -68,7 +70,10 @@ def _snapshot(client: TestClient, database: Database, alliance: Any, collection:
         snap["alert_count"] = alert_count(s)
         snap["metrics"] = crisis_metrics(s)
     for p in people:
-        r = client.get(f"/taxii2/root/collections/{collection}/objects/", headers={**p.headers, "Accept": "application/taxii+json;version=2.1"})
+        r = client.get(
+            f"/taxii2/root/collections/{collection}/objects/",
+            headers={**p.headers, "Accept": "application/taxii+json;version=2.1"},
+        )
         assert r.status_code == 200, r.text
         snap[p.actor.username + ":taxii"] = sorted(o["id"] for o in r.json().get("objects", []))
     return snap
@@ -82,15 +87,31 @@ injects = st.lists(
 
 def test_runs_never_reach_the_real_picture(client: TestClient, database: Database, alliance: Any) -> None:
     with database.unit_of_work() as s:
-        real = import_objects(s, actor=alliance.analysts["NM"].actor, objects=[_indicator("real")], owner_org_id=alliance.analysts["NM"].org.id, default_tlp=TLP.GREEN)
+        real = import_objects(
+            s,
+            actor=alliance.analysts["NM"].actor,
+            objects=[_indicator("real")],
+            owner_org_id=alliance.analysts["NM"].org.id,
+            default_tlp=TLP.GREEN,
+        )
         coll = create_collection(s, actor=SYSTEM, title="Everything", can_read=["*"])
         s.add(CollectionObject(collection_id=coll.id, object_seq=real.inserted_seqs[0]))
         collection = coll.id
-    r = client.post("/api/v1/crisis/incidents", headers=alliance.analysts["EV"].headers, json={"title": "Real outage", "category": "cyber", "severity": 2})
+    r = client.post(
+        "/api/v1/crisis/incidents",
+        headers=alliance.analysts["EV"].headers,
+        json={"title": "Real outage", "category": "cyber", "severity": 2},
+    )
     assert r.status_code == 201
     counter = {"n": 0}
 
-    @settings(max_examples=4, deadline=None, derandomize=True, phases=(Phase.explicit, Phase.generate), suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=4,
+        deadline=None,
+        derandomize=True,
+        phases=(Phase.explicit, Phase.generate),
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(injects)
     def play(plan: list[tuple[str, str, str]]) -> None:
         counter["n"] += 1
@@ -111,7 +132,9 @@ def test_runs_never_reach_the_real_picture(client: TestClient, database: Databas
         assert runs.deliver_pass(database, node_name="n", now=datetime.now(UTC)) == len(plan)
         with database.unit_of_work() as s:
             line = runs_timeline(s, run_id)
-            assert [i["status"] for i in line] == ["delivered"] * len(plan), [(i["channel"], i["refs"]) for i in line]
+            assert [i["status"] for i in line] == ["delivered"] * len(plan), [
+                (i["channel"], i["refs"]) for i in line
+            ]
             mine = list(s.execute(select(StixObject).where(StixObject.exercise_run_id == run_id)).scalars())
             # adversarial: even inside a collection, a run's object is not served
             s.add_all(CollectionObject(collection_id=collection, object_seq=o.seq) for o in mine)
@@ -120,10 +143,15 @@ def test_runs_never_reach_the_real_picture(client: TestClient, database: Databas
             for o in mine:
                 body = orjson.loads(o.body)
                 if body["type"] != "marking-definition":
-                    assert any(m.startswith("marking-definition--") for m in body.get("object_marking_refs", [])) or body["type"] == "incident"
+                    assert (
+                        any(m.startswith("marking-definition--") for m in body.get("object_marking_refs", []))
+                        or body["type"] == "incident"
+                    )
             for alert in s.execute(select(CapAlert).where(CapAlert.exercise_run_id == run_id)).scalars():
                 assert alert.status == "Exercise" and "<status>Exercise</status>" in alert.xml
-            for note in s.execute(select(Notification).where(Notification.exercise_run_id == run_id)).scalars():
+            for note in s.execute(
+                select(Notification).where(Notification.exercise_run_id == run_id)
+            ).scalars():
                 assert note.subject.startswith(f"[EXERCISE iso-{counter['n']}]")
         after = _snapshot(client, database, alliance, collection)
         assert after == before, {k: (before.get(k), after[k]) for k in after if after[k] != before.get(k)}

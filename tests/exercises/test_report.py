@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.ui.conftest import csrf_of
+from tests.ui.test_i18n import untranslated
 
 from colsec.db import Database
 from colsec.exercises import run as runs
 from colsec.web.i18n import environment
-from tests.ui.conftest import csrf_of
-from tests.ui.test_i18n import untranslated
 
 from .conftest import scenario_doc
 
@@ -32,16 +32,27 @@ def _login(client: TestClient, account: Any) -> None:
     assert r.status_code == 303, r.text[:300]
 
 
-def test_report_in_both_languages_matches_the_api(client: TestClient, database: Database, alliance: Any) -> None:
+def test_report_in_both_languages_matches_the_api(
+    client: TestClient, database: Database, alliance: Any
+) -> None:
     ctl = alliance.controller.headers
     sc = _ok(client.post(f"{API}/scenarios", headers=ctl, json=scenario_doc()), 201)
-    run = _ok(client.post(f"{API}/runs", headers=ctl, json={"scenario_id": sc["id"], "name": "Report drill"}), 201)
+    run = _ok(
+        client.post(f"{API}/runs", headers=ctl, json={"scenario_id": sc["id"], "name": "Report drill"}), 201
+    )
     t0 = datetime.now(UTC) - timedelta(minutes=10)
     with database.unit_of_work() as s:
         runs.move(s, actor=alliance.controller.actor, run_id=run["id"], to="running", now=t0)
     runs.deliver_pass(database, node_name="n", now=t0 + timedelta(seconds=120))
     _ok(client.post(f"{API}/runs/{run['id']}/injects/2/acknowledge", headers=alliance.reps["EV"].headers))
-    _ok(client.post(f"{API}/runs/{run['id']}/notes", headers=ctl, json={"kind": "recommendation", "text": "Pre-agree forensics", "owner": "NM CERT"}), 201)
+    _ok(
+        client.post(
+            f"{API}/runs/{run['id']}/notes",
+            headers=ctl,
+            json={"kind": "recommendation", "text": "Pre-agree forensics", "owner": "NM CERT"},
+        ),
+        201,
+    )
     with database.unit_of_work() as s:
         runs.move(s, actor=alliance.controller.actor, run_id=run["id"], to="ended", now=datetime.now(UTC))
     api = _ok(client.get(f"{API}/runs/{run['id']}/scores", headers=ctl))
@@ -49,7 +60,9 @@ def test_report_in_both_languages_matches_the_api(client: TestClient, database: 
 
     _login(client, alliance.controller)
     for lang in ("en", "ru"):
-        r = client.post("/lang", data={"csrf_token": csrf_of(client.get("/").text), "lang": lang, "next": "/"})
+        r = client.post(
+            "/lang", data={"csrf_token": csrf_of(client.get("/").text), "lang": lang, "next": "/"}
+        )
         assert f'<html lang="{lang}">' in r.text
         html = client.get(f"/exercises/runs/{run['id']}/report").text
         assert f'<html lang="{lang}">' in html
@@ -58,7 +71,9 @@ def test_report_in_both_languages_matches_the_api(client: TestClient, database: 
         num = environment(lang).filters["number"]
         assert re.search(r'data-testid="run-score">([^<]+)<', html).group(1) == f"{num(api['score'])} %"  # type: ignore[union-attr]
         orgs = re.findall(r'data-testid="org-score">([^<]+)<', html)
-        assert orgs == [f"{num(o['score'])} %" if o["score"] is not None else "—" for o in api["organisations"]]
+        assert orgs == [
+            f"{num(o['score'])} %" if o["score"] is not None else "—" for o in api["organisations"]
+        ]
         assert len(re.findall(r'data-testid="action-status"', html)) == len(api["actions"])
         page = client.get(f"/exercises/runs/{run['id']}").text
         assert untranslated(page, lang) == [], lang

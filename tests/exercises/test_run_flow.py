@@ -36,11 +36,18 @@ def _results(database: Database, run_id: int, at: datetime) -> dict[int, str]:
         return {r.number: r.status for r in evaluate(s, s.get(ExerciseRun, run_id), now=at)}  # type: ignore[arg-type]
 
 
-def test_three_members_injects_responses_and_scores(client: TestClient, database: Database, alliance: Any) -> None:
+def test_three_members_injects_responses_and_scores(
+    client: TestClient, database: Database, alliance: Any
+) -> None:
     ctl = alliance.controller.headers
     sc = _ok(client.post(f"{API}/scenarios", headers=ctl, json=scenario_doc()), 201)
     # members do not write scenarios or control runs
-    assert client.post(f"{API}/scenarios", headers=alliance.reps["NM"].headers, json=scenario_doc("x")).status_code == 403
+    assert (
+        client.post(
+            f"{API}/scenarios", headers=alliance.reps["NM"].headers, json=scenario_doc("x")
+        ).status_code
+        == 403
+    )
     run = _ok(client.post(f"{API}/runs", headers=ctl, json={"scenario_id": sc["id"], "name": "Grid 1"}), 201)
     t0 = datetime.now(UTC) - timedelta(minutes=10)
     with database.unit_of_work() as s:
@@ -70,9 +77,22 @@ def test_three_members_injects_responses_and_scores(client: TestClient, database
     incident = int(delivered[1]["refs"].split()[1].split(":")[1])
 
     # members respond through the ordinary API: NM triages, EV acknowledges and answers; SD stays silent
-    _ok(client.post(f"/api/v1/crisis/incidents/{incident}/triage", headers=alliance.analysts["NM"].headers, json={"note": "x"}))
+    _ok(
+        client.post(
+            f"/api/v1/crisis/incidents/{incident}/triage",
+            headers=alliance.analysts["NM"].headers,
+            json={"note": "x"},
+        )
+    )
     _ok(client.post(f"{API}/runs/{run['id']}/injects/2/acknowledge", headers=alliance.reps["EV"].headers))
-    _ok(client.post(f"/api/v1/crisis/consultations/{consultation}/positions", headers=alliance.reps["EV"].headers, json={"stance": "agree"}), 201)
+    _ok(
+        client.post(
+            f"/api/v1/crisis/consultations/{consultation}/positions",
+            headers=alliance.reps["EV"].headers,
+            json={"stance": "agree"},
+        ),
+        201,
+    )
 
     now = datetime.now(UTC)
     res = _results(database, run["id"], now)
@@ -93,10 +113,23 @@ def test_three_members_injects_responses_and_scores(client: TestClient, database
 
     # scores through the API equal the domain's; umpire override with a reason
     api = _ok(client.get(f"{API}/runs/{run['id']}/scores", headers=ctl))
-    assert client.get(f"{API}/runs/{run['id']}/scores", headers=alliance.reps["NM"].headers).status_code == 403
+    assert (
+        client.get(f"{API}/runs/{run['id']}/scores", headers=alliance.reps["NM"].headers).status_code == 403
+    )
     assert {a["number"]: a["status"] for a in api["actions"]}[2] == "late"
-    assert client.post(f"{API}/runs/{run['id']}/expectations/2/override", headers=ctl, json={"status": "met"}).status_code == 422
-    _ok(client.post(f"{API}/runs/{run['id']}/expectations/2/override", headers=ctl, json={"status": "met", "reason": "radio outage"}))
+    assert (
+        client.post(
+            f"{API}/runs/{run['id']}/expectations/2/override", headers=ctl, json={"status": "met"}
+        ).status_code
+        == 422
+    )
+    _ok(
+        client.post(
+            f"{API}/runs/{run['id']}/expectations/2/override",
+            headers=ctl,
+            json={"status": "met", "reason": "radio outage"},
+        )
+    )
     api = _ok(client.get(f"{API}/runs/{run['id']}/scores", headers=ctl))
     assert {a["number"]: a["status"] for a in api["actions"]}[2] == "met"
     ev = next(o for o in api["organisations"] if o["org"] == "EV")
@@ -133,5 +166,7 @@ def test_pause_shifts_and_deliver_now(client: TestClient, database: Database, al
     assert got["status"] == "delivered" and got["refs"][0].startswith("consultation:")
     assert client.post(f"{API}/runs/{run['id']}/injects/3/deliver", headers=ctl).status_code == 422
     # an invalid move is refused
-    assert client.post(f"{API}/runs/{run['id']}/state", headers=ctl, json={"to": "reviewed"}).status_code == 409
+    assert (
+        client.post(f"{API}/runs/{run['id']}/state", headers=ctl, json={"to": "reviewed"}).status_code == 409
+    )
     _ok(client.post(f"{API}/runs/{run['id']}/state", headers=ctl, json={"to": "ended"}))

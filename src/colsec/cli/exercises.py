@@ -10,8 +10,16 @@ import typer
 from rich.table import Table
 
 from colsec.cli.common import console, fail, get_database, get_settings, open_session, resolve_actor
-from colsec.exercises import msel, run as runs, scoring
-from colsec.exercises.scenario import create_scenario, dump_yaml, get_scenario, list_scenarios, load_yaml, model_of
+from colsec.exercises import msel, scoring
+from colsec.exercises import run as runs
+from colsec.exercises.scenario import (
+    create_scenario,
+    dump_yaml,
+    get_scenario,
+    list_scenarios,
+    load_yaml,
+    model_of,
+)
 
 __all__ = ["register"]
 
@@ -28,7 +36,9 @@ def import_scenario(
     path: Path,
     as_user: AsUser,
     replace: Annotated[bool, typer.Option(help="Replace a scenario of the same name")] = False,
-    msel_file: Annotated[Path | None, typer.Option("--msel", help="Injects from an MSEL (.csv or .xlsx)")] = None,
+    msel_file: Annotated[
+        Path | None, typer.Option("--msel", help="Injects from an MSEL (.csv or .xlsx)")
+    ] = None,
 ) -> None:
     """Import a scenario from YAML (its injects optionally from an MSEL spreadsheet)."""
     if not path.is_file():
@@ -46,13 +56,21 @@ def import_scenario(
 
 
 @exercise_app.command("export")
-def export(scenario_id: int, out: Path, fmt: Annotated[str, typer.Option("--format", help="yaml, csv or xlsx")] = "yaml") -> None:
+def export(
+    scenario_id: int,
+    out: Path,
+    fmt: Annotated[str, typer.Option("--format", help="yaml, csv or xlsx")] = "yaml",
+) -> None:
     """Write a scenario as YAML or its MSEL as CSV/XLSX."""
     if fmt not in ("yaml", "csv", "xlsx"):
         fail("format is yaml, csv or xlsx")
     with open_session(write=False) as s:
         sc = model_of(get_scenario(s, scenario_id=scenario_id))
-    data = dump_yaml(sc).encode() if fmt == "yaml" else (msel.export_csv(sc) if fmt == "csv" else msel.export_xlsx(sc))
+    data = (
+        dump_yaml(sc).encode()
+        if fmt == "yaml"
+        else (msel.export_csv(sc) if fmt == "csv" else msel.export_xlsx(sc))
+    )
     out.write_bytes(data)
     console.print(f"wrote {out} ({len(data)} bytes)")
 
@@ -72,7 +90,9 @@ def create_run(scenario_id: int, as_user: AsUser, name: Annotated[str | None, ty
                speed: Annotated[float, typer.Option(help="Clock ×N")] = 1.0) -> None:  # fmt: skip
     """Schedule a run of a scenario (a frozen copy)."""
     with open_session() as s:
-        run = runs.create_run(s, actor=resolve_actor(s, as_user), scenario_id=scenario_id, name=name, speed=speed)
+        run = runs.create_run(
+            s, actor=resolve_actor(s, as_user), scenario_id=scenario_id, name=name, speed=speed
+        )
         console.print(f"run {run.id} '{run.name}' scheduled")
 
 
@@ -90,7 +110,13 @@ def list_runs() -> None:
     with open_session(write=False) as s:
         table = Table("id", "name", "status", "speed", "started")
         for r in runs.list_runs(s):
-            table.add_row(str(r.id), r.name, r.status, f"×{r.speed:g}", f"{r.started_at:%Y-%m-%d %H:%M}" if r.started_at else "-")
+            table.add_row(
+                str(r.id),
+                r.name,
+                r.status,
+                f"×{r.speed:g}",
+                f"{r.started_at:%Y-%m-%d %H:%M}" if r.started_at else "-",
+            )
         console.print(table)
 
 

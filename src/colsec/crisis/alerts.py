@@ -175,4 +175,8 @@ def list_alerts(db: Session, *, crisis_id: int | None = None, limit: int = 200) 
 
 
 def alert_count(db: Session) -> int:
-    return int(db.execute(select(func.count()).select_from(CapAlert).where(CapAlert.exercise_run_id.is_(None))).scalar_one())
+    return int(
+        db.execute(
+            select(func.count()).select_from(CapAlert).where(CapAlert.exercise_run_id.is_(None))
+        ).scalar_one()
+    )

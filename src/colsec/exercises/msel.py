@@ -26,7 +26,15 @@ from pydantic import ValidationError
 from colsec.errors import InvalidInput
 from colsec.exercises.scenario import Inject, Scenario, parse_scenario, scenario_document
 
-__all__ = ["COLUMNS", "export_csv", "export_xlsx", "import_rows", "read_csv", "read_xlsx", "scenario_with_msel"]
+__all__ = [
+    "COLUMNS",
+    "export_csv",
+    "export_xlsx",
+    "import_rows",
+    "read_csv",
+    "read_xlsx",
+    "scenario_with_msel",
+]
 
 COLUMNS = ("number", "offset", "after", "target", "channel", "type", "title", "content", "params", "expected")
 MAX_ROWS = 10_000
@@ -79,8 +87,14 @@ def _expectations(text: str) -> list[dict[str, Any]]:
             continue
         m = _EXPECT.match(part)
         if not m:
-            raise _Refused("expected", f"{part!r}: write 'N: event [by ORG/role] within H:MM:SS [key=value ...]'")
-        item: dict[str, Any] = {"number": int(m["number"]), "event": m["event"], "within": duration(m["within"], "expected")}
+            raise _Refused(
+                "expected", f"{part!r}: write 'N: event [by ORG/role] within H:MM:SS [key=value ...]'"
+            )
+        item: dict[str, Any] = {
+            "number": int(m["number"]),
+            "event": m["event"],
+            "within": duration(m["within"], "expected"),
+        }
         if m["who"]:
             org, _, role = m["who"].partition("/")
             item["org"], item["role"] = ("" if org == "-" else org), role
@@ -204,7 +218,11 @@ def _cells(inject: dict[str, Any]) -> list[str]:
             who = f" by {e.get('org') or '-'}" + (f"/{e['role']}" if e.get("role") else "")
         extra = "".join(
             f" {k}={v}"
-            for k, v in (("objective", e.get("objective")), ("if", e.get("condition")), ("weight", e.get("weight")))
+            for k, v in (
+                ("objective", e.get("objective")),
+                ("if", e.get("condition")),
+                ("weight", e.get("weight")),
+            )
             if v not in (None, "", 1.0)
         )
         expected.append(f"{e['number']}: {e['event']}{who} within {hms(e['within'])}{extra}")

@@ -45,7 +45,7 @@ from colsec.errors import InvalidInput, NotFound
 from colsec.exercises.models import ExerciseExpectation, ExerciseInject, ExerciseNote, ExerciseRun
 from colsec.exercises.scenario import Inject, Scenario, get_scenario, model_of
 from colsec.jobs.runner import JobContext
-from colsec.outbox import Channel, Outgoing, OutboxMessage, put
+from colsec.outbox import Channel, OutboxMessage, Outgoing, put
 from colsec.store import audit
 from colsec.store.models import EXERCISE_RUN, StixObject
 
@@ -98,7 +98,10 @@ def list_runs(db: Session) -> list[ExerciseRun]:
 def _orgs(db: Session, names: set[str]) -> dict[str, Organisation]:
     if not names:
         return {}
-    found = {o.short_name: o for o in db.execute(select(Organisation).where(Organisation.short_name.in_(names))).scalars()}
+    found = {
+        o.short_name: o
+        for o in db.execute(select(Organisation).where(Organisation.short_name.in_(names))).scalars()
+    }
     missing = sorted(names - set(found))
     if missing:
         raise InvalidInput(f"unknown organisation(s) in the scenario: {', '.join(missing)}")
@@ -111,7 +114,10 @@ def _inject_rows(db: Session, run: ExerciseRun, sc: Scenario, injects: list[Inje
     names |= {e.org for i in injects for e in i.expects if e.org}
     orgs = _orgs(db, names)
     for i in injects:
-        if i.target.user and db.execute(select(User.id).where(User.username == i.target.user.lower())).scalar() is None:
+        if (
+            i.target.user
+            and db.execute(select(User.id).where(User.username == i.target.user.lower())).scalar() is None
+        ):
             raise InvalidInput(f"inject {i.number}: unknown user {i.target.user!r}")
         target_org = orgs[i.target.org].id if i.target.org and i.target.org != "*" else None
         db.add(
@@ -162,7 +168,13 @@ def create_run(
     db.flush()
     _inject_rows(db, run, sc, sc.injects)
     db.flush()
-    audit.record(db, actor=actor, action="exercise.run.create", target=f"exercise_run:{run.id}", details={"scenario": row.id})
+    audit.record(
+        db,
+        actor=actor,
+        action="exercise.run.create",
+        target=f"exercise_run:{run.id}",
+        details={"scenario": row.id},
+    )
     return run
 
 
@@ -173,7 +185,9 @@ def frozen(run: ExerciseRun) -> Scenario:
 def _shift_pending(db: Session, run: ExerciseRun, fn: Callable[[datetime], datetime]) -> None:
     for inj in db.execute(
         select(ExerciseInject).where(
-            ExerciseInject.run_id == run.id, ExerciseInject.status == "pending", ExerciseInject.due_at.is_not(None)
+            ExerciseInject.run_id == run.id,
+            ExerciseInject.status == "pending",
+            ExerciseInject.due_at.is_not(None),
         )
     ).scalars():
         assert inj.due_at is not None
@@ -213,7 +227,9 @@ def move(db: Session, *, actor: Actor, run_id: int, to: str, now: datetime | Non
     return run
 
 
-def set_speed(db: Session, *, actor: Actor, run_id: int, speed: float, now: datetime | None = None) -> ExerciseRun:
+def set_speed(
+    db: Session, *, actor: Actor, run_id: int, speed: float, now: datetime | None = None
+) -> ExerciseRun:
     """Run the clock ×``speed``: what is left of every pending offset is rescaled from now."""
     require_centre(db, actor, doing="control exercises")
     if not 0.01 <= speed <= 3600:
@@ -224,32 +240,59 @@ def set_speed(db: Session, *, actor: Actor, run_id: int, speed: float, now: date
     _shift_pending(db, run, lambda d: at + (d - at) * ratio if d > at else d)
     run.speed = speed
     db.flush()
-    audit.record(db, actor=actor, action="exercise.run.speed", target=f"exercise_run:{run.id}", details={"speed": speed})
+    audit.record(
+        db,
+        actor=actor,
+        action="exercise.run.speed",
+        target=f"exercise_run:{run.id}",
+        details={"speed": speed},
+    )
     return run
 
 
-def add_inject(db: Session, *, actor: Actor, run_id: int, inject: Inject, now: datetime | None = None) -> ExerciseInject:
+def add_inject(
+    db: Session, *, actor: Actor, run_id: int, inject: Inject, now: datetime | None = None
+) -> ExerciseInject:
     """A controller's ad-hoc inject; its offset counts from now (not from the start)."""
     require_centre(db, actor, doing="add injects")
     run = get_run(db, run_id=run_id)
     if run.status not in ("scheduled", "running", "paused"):
         raise InvalidInput(f"exercise run {run.id} is '{run.status}': no new injects")
-    taken = db.execute(select(ExerciseInject.id).where(ExerciseInject.run_id == run.id, ExerciseInject.number == inject.number)).scalar()
+    taken = db.execute(
+        select(ExerciseInject.id).where(
+            ExerciseInject.run_id == run.id, ExerciseInject.number == inject.number
+        )
+    ).scalar()
     if taken is not None:
         raise InvalidInput(f"inject {inject.number} exists in this run")
     _inject_rows(db, run, frozen(run), [inject])
     db.flush()
-    row = db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id, ExerciseInject.number == inject.number)).scalar_one()
+    row = db.execute(
+        select(ExerciseInject).where(ExerciseInject.run_id == run.id, ExerciseInject.number == inject.number)
+    ).scalar_one()
     row.adhoc = True
-    if run.status != "scheduled" and row.offset_seconds is not None and row.after_inject is None and row.after_expectation is None:
+    if (
+        run.status != "scheduled"
+        and row.offset_seconds is not None
+        and row.after_inject is None
+        and row.after_expectation is None
+    ):
         base = aware(run.paused_at) if run.paused_at else _now(now)
         row.due_at = base + timedelta(seconds=row.offset_seconds / run.speed)
     db.flush()
-    audit.record(db, actor=actor, action="exercise.inject.add", target=f"exercise_run:{run.id}", details={"number": inject.number})
+    audit.record(
+        db,
+        actor=actor,
+        action="exercise.inject.add",
+        target=f"exercise_run:{run.id}",
+        details={"number": inject.number},
+    )
     return row
 
 
-def add_note(db: Session, *, actor: Actor, run_id: int, text: str, kind: str = "note", owner: str = "") -> ExerciseNote:
+def add_note(
+    db: Session, *, actor: Actor, run_id: int, text: str, kind: str = "note", owner: str = ""
+) -> ExerciseNote:
     require_centre(db, actor, doing="write exercise notes")
     if kind not in ("note", "worked", "failed", "recommendation"):
         raise InvalidInput("kind is one of note, worked, failed, recommendation")
@@ -303,7 +346,12 @@ def _org(db: Session, org_id: int) -> Organisation:
 
 def _member_actor(db: Session, run: ExerciseRun, org_id: int) -> Actor:
     org = _org(db, org_id)
-    return Actor(username=f"{EXERCISE_ACTOR_PREFIX}{run.id}", role=Role.REPRESENTATIVE, org_id=org.id, org_short_name=org.short_name)
+    return Actor(
+        username=f"{EXERCISE_ACTOR_PREFIX}{run.id}",
+        role=Role.REPRESENTATIVE,
+        org_id=org.id,
+        org_short_name=org.short_name,
+    )
 
 
 def _centre_actor(db: Session, run: ExerciseRun) -> Actor:
@@ -323,7 +371,9 @@ def participant_org_ids(db: Session, run: ExerciseRun) -> list[int]:
 def _targets(db: Session, run: ExerciseRun, inj: ExerciseInject) -> tuple[list[int], list[int]]:
     """(user ids, organisation ids) an inject is addressed to."""
     if inj.target_user:
-        row = db.execute(select(User.id, User.organisation_id).where(User.username == inj.target_user)).one_or_none()
+        row = db.execute(
+            select(User.id, User.organisation_id).where(User.username == inj.target_user)
+        ).one_or_none()
         return ([row[0]], [row[1]] if row and row[1] else []) if row else ([], [])
     orgs = [inj.target_org_id] if inj.target_org_id else participant_org_ids(db, run)
     roles = [Role(inj.target_role)] if inj.target_role else list(_ANY_ROLE)
@@ -339,7 +389,9 @@ def _ensure_crisis(db: Session, run: ExerciseRun, first_org: int) -> int:
 
     member = _member_actor(db, run, first_org)
     inc = service.report_incident(
-        db, actor=member, data=IncidentIn(title=f"{run.name}", description="exercise", category="cyber", severity=3)
+        db,
+        actor=member,
+        data=IncidentIn(title=f"{run.name}", description="exercise", category="cyber", severity=3),
     )
     service.triage_incident(db, actor=member, incident_id=inc.id, data=TransitionIn())
     service.escalate_incident(db, actor=member, incident_id=inc.id, data=TransitionIn())
@@ -363,7 +415,9 @@ def _int(params: dict[str, Any], key: str, default: int, low: int = 0, high: int
     return v
 
 
-def _first_org(db: Session, run: ExerciseRun, inj: ExerciseInject, orgs: list[int], params: dict[str, Any]) -> int:
+def _first_org(
+    db: Session, run: ExerciseRun, inj: ExerciseInject, orgs: list[int], params: dict[str, Any]
+) -> int:
     name = params.get("from")
     if isinstance(name, str) and name:
         return next(iter(_orgs(db, {name}).values())).id
@@ -374,7 +428,9 @@ def _first_org(db: Session, run: ExerciseRun, inj: ExerciseInject, orgs: list[in
     return orgs[0]
 
 
-def _request(db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, org_id: int) -> AssistanceRequest:
+def _request(
+    db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, org_id: int
+) -> AssistanceRequest:
     from colsec.crisis import service
     from colsec.crisis.schemas import RequestIn
 
@@ -434,15 +490,26 @@ def _deliver(db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, h
         crisis_id = _ensure_crisis(db, run, _first_org(db, run, inj, orgs, params))
         from colsec.crisis.alerts import crisis_alert
 
-        alert = crisis_alert(db, actor=_centre_actor(db, run), crisis_id=crisis_id, node_name=how.node_name, status="Exercise")
-        notices.notify(db, kind="exercise.cap", subject=subject, body=content, target=f"cap_alert:{alert.id}", user_ids=users)
+        alert = crisis_alert(
+            db, actor=_centre_actor(db, run), crisis_id=crisis_id, node_name=how.node_name, status="Exercise"
+        )
+        notices.notify(
+            db,
+            kind="exercise.cap",
+            subject=subject,
+            body=content,
+            target=f"cap_alert:{alert.id}",
+            user_ids=users,
+        )
         return [f"cap_alert:{alert.id}", f"crisis:{crisis_id}"]
     if channel == "stix":
         ids = _stix(db, run, inj, at, _first_org(db, run, inj, orgs, params), params)
         notices.notify(db, kind="exercise.stix", subject=subject, body=content, target=target, user_ids=users)
         return ids
     if channel == "message":
-        notices.notify(db, kind="exercise.inject", subject=subject, body=content, target=target, user_ids=users)
+        notices.notify(
+            db, kind="exercise.inject", subject=subject, body=content, target=target, user_ids=users
+        )
         return [f"exercise_inject:{inj.id}"]
     if channel == "email":
         mail_subject = f"[EXERCISE {run.name}] {subject}"
@@ -461,7 +528,11 @@ def _deliver(db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, h
         )  # fmt: skip
         return [f"exercise_inject:{inj.id}"]
     if channel == "webhook":
-        hooks = db.execute(select(Webhook.id, Webhook.organisation_id).where(Webhook.organisation_id.in_(orgs), Webhook.active)).all()
+        hooks = db.execute(
+            select(Webhook.id, Webhook.organisation_id).where(
+                Webhook.organisation_id.in_(orgs), Webhook.active
+            )
+        ).all()
         put(
             db,
             [
@@ -490,19 +561,27 @@ def exercise_marking(run: ExerciseRun, at: datetime) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _stix(db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, org_id: int, params: dict[str, Any]) -> list[str]:
+def _stix(
+    db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, org_id: int, params: dict[str, Any]
+) -> list[str]:
     """The inject's STIX objects with ids of this run (two runs never share an object) and its marking."""
     from colsec.stix.tlp import TLP
     from colsec.store.service import import_objects
 
     objects = params.get("objects")
-    if not isinstance(objects, list) or not objects or not all(isinstance(o, dict) and isinstance(o.get("id"), str) for o in objects):
+    if (
+        not isinstance(objects, list)
+        or not objects
+        or not all(isinstance(o, dict) and isinstance(o.get("id"), str) for o in objects)
+    ):
         raise InvalidInput(f"inject {inj.number}: params.objects must be a list of STIX objects")
     text = orjson.dumps(objects).decode()
     for o in objects:
         old = o["id"]
         kind = old.split("--", 1)[0]
-        text = text.replace(old, f"{kind}--{uuid.uuid5(uuid.NAMESPACE_URL, f'colsec:exercise:{run.id}:{old}')}")
+        text = text.replace(
+            old, f"{kind}--{uuid.uuid5(uuid.NAMESPACE_URL, f'colsec:exercise:{run.id}:{old}')}"
+        )
     marking = exercise_marking(run, at)
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     out = []
@@ -513,7 +592,13 @@ def _stix(db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, org_
         out.append(o)
     tlp = str(params.get("tlp") or "amber").upper().replace("+", "_")
     level = TLP[tlp] if tlp in TLP.__members__ else TLP.AMBER
-    import_objects(db, actor=_member_actor(db, run, org_id), objects=[marking, *out], owner_org_id=org_id, default_tlp=level)
+    import_objects(
+        db,
+        actor=_member_actor(db, run, org_id),
+        objects=[marking, *out],
+        owner_org_id=org_id,
+        default_tlp=level,
+    )
     return [o["id"] for o in out]
 
 
@@ -538,7 +623,9 @@ def _resolve(db: Session, run: ExerciseRun, at: datetime) -> None:
     waiting = list(
         db.execute(
             select(ExerciseInject).where(
-                ExerciseInject.run_id == run.id, ExerciseInject.status == "pending", ExerciseInject.due_at.is_(None),
+                ExerciseInject.run_id == run.id,
+                ExerciseInject.status == "pending",
+                ExerciseInject.due_at.is_(None),
                 (ExerciseInject.after_inject.is_not(None)) | (ExerciseInject.after_expectation.is_not(None)),
             )
         ).scalars()
@@ -546,7 +633,10 @@ def _resolve(db: Session, run: ExerciseRun, at: datetime) -> None:
     if not waiting:
         return
     results = {r.number: r for r in evaluate(db, run, now=at)}
-    injects = {i.number: i for i in db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id)).scalars()}
+    injects = {
+        i.number: i
+        for i in db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id)).scalars()
+    }
     for inj in waiting:
         holds: bool | None = None  # None: not decided yet
         if inj.after_expectation is not None:
@@ -574,7 +664,9 @@ def _resolve(db: Session, run: ExerciseRun, at: datetime) -> None:
             inj.status = "skipped"
 
 
-def deliver_due(db: Session, *, now: datetime | None = None, how: Delivery = Delivery(), run_id: int | None = None) -> int:
+def deliver_due(
+    db: Session, *, now: datetime | None = None, how: Delivery = Delivery(), run_id: int | None = None
+) -> int:
     """Deliver every due inject of running runs (oldest first); returns how many were delivered."""
     at = _now(now)
     stmt = select(ExerciseRun).where(ExerciseRun.status == "running")
@@ -588,7 +680,11 @@ def deliver_due(db: Session, *, now: datetime | None = None, how: Delivery = Del
             due = list(
                 db.execute(
                     select(ExerciseInject)
-                    .where(ExerciseInject.run_id == run.id, ExerciseInject.status == "pending", ExerciseInject.due_at <= at)
+                    .where(
+                        ExerciseInject.run_id == run.id,
+                        ExerciseInject.status == "pending",
+                        ExerciseInject.due_at <= at,
+                    )
                     .order_by(ExerciseInject.due_at, ExerciseInject.number)
                 ).scalars()
             )
@@ -601,30 +697,54 @@ def deliver_due(db: Session, *, now: datetime | None = None, how: Delivery = Del
     return count
 
 
-def deliver_now(db: Session, *, actor: Actor, run_id: int, number: int, now: datetime | None = None, how: Delivery = Delivery()) -> ExerciseInject:
+def deliver_now(
+    db: Session,
+    *,
+    actor: Actor,
+    run_id: int,
+    number: int,
+    now: datetime | None = None,
+    how: Delivery = Delivery(),
+) -> ExerciseInject:
     """Deliver one pending inject immediately, paused or not."""
     require_centre(db, actor, doing="deliver injects")
     run = get_run(db, run_id=run_id)
     if run.status not in ("running", "paused"):
         raise InvalidInput(f"exercise run {run.id} is '{run.status}': injects are delivered while it runs")
-    inj = db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id, ExerciseInject.number == number)).scalar_one_or_none()
+    inj = db.execute(
+        select(ExerciseInject).where(ExerciseInject.run_id == run.id, ExerciseInject.number == number)
+    ).scalar_one_or_none()
     if inj is None:
         raise NotFound(f"inject {number} not found in run {run.id}")
     if inj.status != "pending":
         raise InvalidInput(f"inject {number} is '{inj.status}'")
     _deliver_one(db, run, inj, _now(now), how)
     db.flush()
-    audit.record(db, actor=actor, action="exercise.inject.deliver_now", target=f"exercise_run:{run.id}", details={"number": number})
+    audit.record(
+        db,
+        actor=actor,
+        action="exercise.inject.deliver_now",
+        target=f"exercise_run:{run.id}",
+        details={"number": number},
+    )
     return inj
 
 
 def acknowledge(db: Session, *, actor: Actor, run_id: int, number: int) -> ExerciseInject:
     """A participant acknowledges an inject (the start of its time-to-acknowledge)."""
     run = get_run(db, run_id=run_id)
-    inj = db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id, ExerciseInject.number == number)).scalar_one_or_none()
+    inj = db.execute(
+        select(ExerciseInject).where(ExerciseInject.run_id == run.id, ExerciseInject.number == number)
+    ).scalar_one_or_none()
     if inj is None or inj.status != "delivered" or not _addressed(db, run, inj, actor):
         raise NotFound(f"inject {number} not found in run {run.id}")
-    audit.record(db, actor=actor, action="exercise.inject.acknowledge", target=f"exercise_inject:{inj.id}", details={"run": run.id})
+    audit.record(
+        db,
+        actor=actor,
+        action="exercise.inject.acknowledge",
+        target=f"exercise_inject:{inj.id}",
+        details={"run": run.id},
+    )
     return inj
 
 
@@ -642,7 +762,12 @@ def run_deliver(ctx: JobContext, *, node_name: str) -> dict[str, Any]:
 
 def deliver_pass(database: Database, *, node_name: str, now: datetime | None = None) -> int:
     with database.unit_of_work() as s:
-        if s.execute(select(func.count()).select_from(ExerciseRun).where(ExerciseRun.status == "running")).scalar_one() == 0:
+        if (
+            s.execute(
+                select(func.count()).select_from(ExerciseRun).where(ExerciseRun.status == "running")
+            ).scalar_one()
+            == 0
+        ):
             return 0
         return deliver_due(s, now=now, how=Delivery(node_name=node_name))
 
@@ -673,5 +798,7 @@ def delete_run(db: Session, *, actor: Actor, run_id: int) -> dict[str, int]:
     gone("stix_objects", delete(StixObject).where(StixObject.exercise_run_id == run.id))
     db.delete(run)
     db.flush()
-    audit.record(db, actor=actor, action="exercise.run.delete", target=f"exercise_run:{run_id}", details=counts)
+    audit.record(
+        db, actor=actor, action="exercise.run.delete", target=f"exercise_run:{run_id}", details=counts
+    )
     return counts

@@ -110,7 +110,9 @@ class Expectation(BaseModel):
 
 class Inject(BaseModel):
     number: int = Field(ge=1)
-    offset: int | None = Field(default=None, ge=0, le=90 * 86400)  # seconds from start (or after the dependency)
+    offset: int | None = Field(
+        default=None, ge=0, le=90 * 86400
+    )  # seconds from start (or after the dependency)
     after: After | None = None
     target: Target
     channel: Channel
@@ -171,7 +173,9 @@ def _where(err: ValidationError) -> str:
 def parse_scenario(data: Any) -> Scenario:
     """A validated scenario from plain data, or ``InvalidInput`` naming where it is wrong."""
     if not isinstance(data, dict):
-        raise InvalidInput("a scenario is a mapping (name, title, narrative, objectives, participants, injects)")
+        raise InvalidInput(
+            "a scenario is a mapping (name, title, narrative, objectives, participants, injects)"
+        )
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
@@ -199,12 +203,16 @@ def dump_yaml(s: Scenario) -> str:
     return yaml.safe_dump(scenario_document(s), allow_unicode=True, sort_keys=False)
 
 
-def create_scenario(db: Session, *, actor: Actor, scenario: Scenario, replace: bool = False) -> ExerciseScenario:
+def create_scenario(
+    db: Session, *, actor: Actor, scenario: Scenario, replace: bool = False
+) -> ExerciseScenario:
     """Store a scenario (coordinators and admins of the crisis centre write scenarios)."""
     from colsec.crisis.access import require_centre
 
     require_centre(db, actor, doing="write exercise scenarios")
-    row = db.execute(select(ExerciseScenario).where(ExerciseScenario.name == scenario.name)).scalar_one_or_none()
+    row = db.execute(
+        select(ExerciseScenario).where(ExerciseScenario.name == scenario.name)
+    ).scalar_one_or_none()
     if row is not None and not replace:
         raise Conflict(f"a scenario named {scenario.name!r} exists")
     if row is None:

@@ -80,31 +80,64 @@ def _condition(db: Session, run: ExerciseRun, inj: ExerciseInject, org_id: int, 
     if cond == "":
         return True
     if cond == "consultation_answered":
-        return bool(ids) and db.execute(
-            select(func.count()).select_from(Position).where(Position.consultation_id.in_(ids), Position.organisation_id == org_id)
-        ).scalar_one() > 0
+        return (
+            bool(ids)
+            and db.execute(
+                select(func.count())
+                .select_from(Position)
+                .where(Position.consultation_id.in_(ids), Position.organisation_id == org_id)
+            ).scalar_one()
+            > 0
+        )
     if cond == "decision_reached":
-        return bool(ids) and db.execute(
-            select(func.count()).select_from(Consultation).where(Consultation.id.in_(ids), Consultation.outcome.is_not(None))
-        ).scalar_one() > 0
+        return (
+            bool(ids)
+            and db.execute(
+                select(func.count())
+                .select_from(Consultation)
+                .where(Consultation.id.in_(ids), Consultation.outcome.is_not(None))
+            ).scalar_one()
+            > 0
+        )
     if cond == "offer_committed":
         reqs = {int(r.split(":")[1]) for r in refs if r.startswith("request:")}
-        return bool(reqs) and db.execute(
-            select(func.count()).select_from(ResourceOffer).where(
-                ResourceOffer.request_id.in_(reqs), ResourceOffer.organisation_id == org_id, ResourceOffer.committed_at.is_not(None)
-            )
-        ).scalar_one() > 0
+        return (
+            bool(reqs)
+            and db.execute(
+                select(func.count())
+                .select_from(ResourceOffer)
+                .where(
+                    ResourceOffer.request_id.in_(reqs),
+                    ResourceOffer.organisation_id == org_id,
+                    ResourceOffer.committed_at.is_not(None),
+                )
+            ).scalar_one()
+            > 0
+        )
     if cond == "sitrep_published":
-        return run.crisis_id is not None and db.execute(
-            select(func.count()).select_from(SituationReport).where(SituationReport.crisis_id == run.crisis_id)
-        ).scalar_one() > 0
+        return (
+            run.crisis_id is not None
+            and db.execute(
+                select(func.count())
+                .select_from(SituationReport)
+                .where(SituationReport.crisis_id == run.crisis_id)
+            ).scalar_one()
+            > 0
+        )
     if cond == "indicator_tlp_green":
-        return db.execute(
-            select(func.count()).select_from(StixObject).where(
-                StixObject.exercise_run_id == run.id, StixObject.owner_org_id == org_id,
-                StixObject.type == "indicator", StixObject.tlp <= int(TLP.GREEN),
-            )
-        ).scalar_one() > 0
+        return (
+            db.execute(
+                select(func.count())
+                .select_from(StixObject)
+                .where(
+                    StixObject.exercise_run_id == run.id,
+                    StixObject.owner_org_id == org_id,
+                    StixObject.type == "indicator",
+                    StixObject.tlp <= int(TLP.GREEN),
+                )
+            ).scalar_one()
+            > 0
+        )
     return False
 
 
@@ -112,35 +145,61 @@ def evaluate(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> l
     """Every expectation of the run as it stands at ``now``."""
     at = _now(now)
     expectations = list(
-        db.execute(select(ExerciseExpectation).where(ExerciseExpectation.run_id == run.id).order_by(ExerciseExpectation.number)).scalars()
+        db.execute(
+            select(ExerciseExpectation)
+            .where(ExerciseExpectation.run_id == run.id)
+            .order_by(ExerciseExpectation.number)
+        ).scalars()
     )
-    injects = {i.number: i for i in db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id)).scalars()}
+    injects = {
+        i.number: i
+        for i in db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id)).scalars()
+    }
     orgs = dict(db.execute(select(Organisation.id, Organisation.short_name)).all())
     run_refs: set[str] = set().union(*(_refs(i) for i in injects.values())) if injects else set()
     if run.crisis_id is not None:
         run_refs.add(f"crisis:{run.crisis_id}")
-        run_refs |= {f"consultation:{c}" for c in db.execute(select(Consultation.id).where(Consultation.crisis_id == run.crisis_id)).scalars()}
-        run_refs |= {f"request:{r}" for r in db.execute(select(AssistanceRequest.id).where(AssistanceRequest.crisis_id == run.crisis_id)).scalars()}
+        run_refs |= {
+            f"consultation:{c}"
+            for c in db.execute(
+                select(Consultation.id).where(Consultation.crisis_id == run.crisis_id)
+            ).scalars()
+        }
+        run_refs |= {
+            f"request:{r}"
+            for r in db.execute(
+                select(AssistanceRequest.id).where(AssistanceRequest.crisis_id == run.crisis_id)
+            ).scalars()
+        }
     events = {e.event for e in expectations}
     by_key: dict[tuple[str, str | None], list[AuditEntry]] = defaultdict(list)
     if events and run.started_at is not None:
         since = aware(run.started_at).strftime("%Y-%m-%dT%H:%M:%S")
         for entry in db.execute(
-            select(AuditEntry).where(
-                AuditEntry.action.in_(sorted(events)), AuditEntry.at >= since,
+            select(AuditEntry)
+            .where(
+                AuditEntry.action.in_(sorted(events)),
+                AuditEntry.at >= since,
                 ~AuditEntry.actor.startswith(EXERCISE_ACTOR_PREFIX),
-            ).order_by(AuditEntry.id)
+            )
+            .order_by(AuditEntry.id)
         ).scalars():
             by_key[(entry.action, entry.organisation)].append(entry)
     roles = {}
     if any(e.role for e in expectations):
         names = {a.actor for v in by_key.values() for a in v}
-        roles = dict(db.execute(select(User.username, User.role).where(User.username.in_(names))).all()) if names else {}
+        roles = (
+            dict(db.execute(select(User.username, User.role).where(User.username.in_(names))).all())
+            if names
+            else {}
+        )
     results = []
     for e in expectations:
         inj = injects.get(e.inject_number)
         org = orgs.get(e.org_id, "") if e.org_id else ""
-        delivered = aware(inj.delivered_at) if inj and inj.delivered_at and inj.status == "delivered" else None
+        delivered = (
+            aware(inj.delivered_at) if inj and inj.delivered_at and inj.status == "delivered" else None
+        )
         deadline = delivered + timedelta(seconds=e.within_seconds) if delivered else None
         acted: datetime | None = None
         if inj is None or inj.status in ("skipped", "failed"):
@@ -203,18 +262,24 @@ def summary(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> di
                            "weight": o.weight, "score": _pct(rs), "met": _pct(rs) is not None and (_pct(rs) or 0) >= 50})  # fmt: skip
     scored = [o for o in objectives if o["score"] is not None]
     if scored:
-        run_score: float | None = round(sum(o["weight"] * o["score"] for o in scored) / sum(o["weight"] for o in scored), 1)
+        run_score: float | None = round(
+            sum(o["weight"] * o["score"] for o in scored) / sum(o["weight"] for o in scored), 1
+        )
     else:
         run_score = _pct(results)
-    injects = {i.id: i for i in db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id)).scalars()}
+    injects = {
+        i.id: i for i in db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id)).scalars()
+    }
     acks: dict[int, datetime] = {}
     ack_org: dict[int, str | None] = {}
     if injects:
         for entry in db.execute(
-            select(AuditEntry).where(
+            select(AuditEntry)
+            .where(
                 AuditEntry.action == "exercise.inject.acknowledge",
                 AuditEntry.target.in_([f"exercise_inject:{i}" for i in injects]),
-            ).order_by(AuditEntry.id)
+            )
+            .order_by(AuditEntry.id)
         ).scalars():
             iid = int(entry.target.split(":")[1])
             acks.setdefault(iid, _ts(entry.at))
@@ -238,15 +303,22 @@ def summary(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> di
         "run_id": run.id,
         "status": run.status,
         "score": run_score,
-        "counts": {k: sum(1 for r in results if r.status == k) for k in ("met", "late", "missed", "pending", "void")},
+        "counts": {
+            k: sum(1 for r in results if r.status == k) for k in ("met", "late", "missed", "pending", "void")
+        },
         "actions": [r.to_dict() for r in results],
         "objectives": objectives,
         "organisations": orgs,
-        "injects": {"total": len(by_number), "delivered": sum(1 for i in by_number.values() if i.status == "delivered")},
+        "injects": {
+            "total": len(by_number),
+            "delivered": sum(1 for i in by_number.values() if i.status == "delivered"),
+        },
     }
 
 
-def override(db: Session, *, actor: Actor, run_id: int, number: int, status: str | None, reason: str) -> ExerciseExpectation:
+def override(
+    db: Session, *, actor: Actor, run_id: int, number: int, status: str | None, reason: str
+) -> ExerciseExpectation:
     """An umpire sets (or clears, with ``status=None``) the result of one expected action."""
     require_centre(db, actor, doing="umpire exercises")
     if status is not None and status not in VALUE:
@@ -254,7 +326,9 @@ def override(db: Session, *, actor: Actor, run_id: int, number: int, status: str
     if status is not None and not reason.strip():
         raise InvalidInput("an override needs a reason")
     e = db.execute(
-        select(ExerciseExpectation).where(ExerciseExpectation.run_id == run_id, ExerciseExpectation.number == number)
+        select(ExerciseExpectation).where(
+            ExerciseExpectation.run_id == run_id, ExerciseExpectation.number == number
+        )
     ).scalar_one_or_none()
     if e is None:
         raise NotFound(f"expectation {number} not found in run {run_id}")

@@ -37,11 +37,20 @@ def _takes_part(db: Session, run: ExerciseRun, actor: Actor) -> bool:
         return False
     if actor.org_id in participant_org_ids(db, run):
         return True
-    return db.execute(
-        select(ExerciseInject.id).where(ExerciseInject.run_id == run.id, ExerciseInject.target_org_id == actor.org_id).limit(1)
-    ).scalar() is not None or db.execute(
-        select(ExerciseInject.id).where(ExerciseInject.run_id == run.id, ExerciseInject.target_user == actor.username).limit(1)
-    ).scalar() is not None
+    return (
+        db.execute(
+            select(ExerciseInject.id)
+            .where(ExerciseInject.run_id == run.id, ExerciseInject.target_org_id == actor.org_id)
+            .limit(1)
+        ).scalar()
+        is not None
+        or db.execute(
+            select(ExerciseInject.id)
+            .where(ExerciseInject.run_id == run.id, ExerciseInject.target_user == actor.username)
+            .limit(1)
+        ).scalar()
+        is not None
+    )
 
 
 def readable_run(db: Session, actor: Actor, run_id: int) -> ExerciseRun:
@@ -64,7 +73,9 @@ def inbox(db: Session, actor: Actor, run: ExerciseRun) -> list[dict[str, Any]]:
     orgs = participant_org_ids(db, run)
     out = []
     for inj in db.execute(
-        select(ExerciseInject).where(ExerciseInject.run_id == run.id, ExerciseInject.status == "delivered").order_by(ExerciseInject.delivered_at, ExerciseInject.number)
+        select(ExerciseInject)
+        .where(ExerciseInject.run_id == run.id, ExerciseInject.status == "delivered")
+        .order_by(ExerciseInject.delivered_at, ExerciseInject.number)
     ).scalars():
         mine = (
             inj.target_user == actor.username if inj.target_user
@@ -82,29 +93,55 @@ def inbox(db: Session, actor: Actor, run: ExerciseRun) -> list[dict[str, Any]]:
 
 def run_objects(db: Session, actor: Actor, run: ExerciseRun) -> list[dict[str, Any]]:
     """The run's latest STIX objects this caller may see under the sharing policy."""
-    rows = list(db.execute(select(StixObject).where(StixObject.exercise_run_id == run.id, StixObject.is_latest).order_by(StixObject.seq)).scalars())
+    rows = list(
+        db.execute(
+            select(StixObject)
+            .where(StixObject.exercise_run_id == run.id, StixObject.is_latest)
+            .order_by(StixObject.seq)
+        ).scalars()
+    )
     groups = {
-        g: frozenset(m for (m,) in db.execute(select(SharingGroupMember.organisation_id).where(SharingGroupMember.group_id == g)))
+        g: frozenset(
+            m
+            for (m,) in db.execute(
+                select(SharingGroupMember.organisation_id).where(SharingGroupMember.group_id == g)
+            )
+        )
         for g in {r.sharing_group_id for r in rows if r.sharing_group_id}
     }
     named: dict[int, set[int]] = {}
-    for seq, org in db.execute(select(ObjectRecipient.object_seq, ObjectRecipient.organisation_id).where(ObjectRecipient.object_seq.in_([r.seq for r in rows]))):
+    for seq, org in db.execute(
+        select(ObjectRecipient.object_seq, ObjectRecipient.organisation_id).where(
+            ObjectRecipient.object_seq.in_([r.seq for r in rows])
+        )
+    ):
         named.setdefault(seq, set()).add(org)
     to = Recipient(org_id=actor.org_id, alliance_member=org_kind(db, actor.org_id) != "external")
     out = []
     for r in rows:
-        facts = SharedFacts(owner_org_id=r.owner_org_id, tlp=TLP(r.tlp), sharing_group_members=groups.get(r.sharing_group_id) if r.sharing_group_id else None, recipients=frozenset(named.get(r.seq, ())))
+        facts = SharedFacts(
+            owner_org_id=r.owner_org_id,
+            tlp=TLP(r.tlp),
+            sharing_group_members=groups.get(r.sharing_group_id) if r.sharing_group_id else None,
+            recipients=frozenset(named.get(r.seq, ())),
+        )
         if actor.is_operator or may_share(facts, to):
             out.append(orjson.loads(r.body))
     return out
 
 
 def notes(db: Session, run: ExerciseRun) -> list[ExerciseNote]:
-    return list(db.execute(select(ExerciseNote).where(ExerciseNote.run_id == run.id).order_by(ExerciseNote.id)).scalars())
+    return list(
+        db.execute(
+            select(ExerciseNote).where(ExerciseNote.run_id == run.id).order_by(ExerciseNote.id)
+        ).scalars()
+    )
 
 
 def run_notifications(db: Session, run: ExerciseRun) -> int:
-    return len(list(db.execute(select(Notification.id).where(Notification.exercise_run_id == run.id)).scalars()))
+    return len(
+        list(db.execute(select(Notification.id).where(Notification.exercise_run_id == run.id)).scalars())
+    )
 
 
 def timeline(db: Session, run: ExerciseRun) -> list[dict[str, Any]]:

@@ -50,11 +50,15 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(length=80), nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.ForeignKeyConstraint(
-            ["scenario_id"], ["exercise_scenario.id"], name=op.f("fk_exercise_run_scenario_id_exercise_scenario"),
+            ["scenario_id"],
+            ["exercise_scenario.id"],
+            name=op.f("fk_exercise_run_scenario_id_exercise_scenario"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["controller_org_id"], ["organisation.id"], name=op.f("fk_exercise_run_controller_org_id_organisation"),
+            ["controller_org_id"],
+            ["organisation.id"],
+            name=op.f("fk_exercise_run_controller_org_id_organisation"),
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercise_run")),
@@ -82,10 +86,15 @@ def upgrade() -> None:
         sa.Column("object_ref", sa.String(length=200), nullable=False),
         sa.Column("adhoc", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["run_id"], ["exercise_run.id"], name=op.f("fk_exercise_inject_run_id_exercise_run"), ondelete="CASCADE"
+            ["run_id"],
+            ["exercise_run.id"],
+            name=op.f("fk_exercise_inject_run_id_exercise_run"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["target_org_id"], ["organisation.id"], name=op.f("fk_exercise_inject_target_org_id_organisation"),
+            ["target_org_id"],
+            ["organisation.id"],
+            name=op.f("fk_exercise_inject_target_org_id_organisation"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercise_inject")),
@@ -111,11 +120,15 @@ def upgrade() -> None:
         sa.Column("override_reason", sa.Text(), nullable=False),
         sa.Column("override_by", sa.String(length=80), nullable=False),
         sa.ForeignKeyConstraint(
-            ["run_id"], ["exercise_run.id"], name=op.f("fk_exercise_expectation_run_id_exercise_run"),
+            ["run_id"],
+            ["exercise_run.id"],
+            name=op.f("fk_exercise_expectation_run_id_exercise_run"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["org_id"], ["organisation.id"], name=op.f("fk_exercise_expectation_org_id_organisation"),
+            ["org_id"],
+            ["organisation.id"],
+            name=op.f("fk_exercise_expectation_org_id_organisation"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercise_expectation")),
@@ -132,7 +145,10 @@ def upgrade() -> None:
         sa.Column("author", sa.String(length=80), nullable=False),
         sa.Column("at", TS, nullable=False),
         sa.ForeignKeyConstraint(
-            ["run_id"], ["exercise_run.id"], name=op.f("fk_exercise_note_run_id_exercise_run"), ondelete="CASCADE"
+            ["run_id"],
+            ["exercise_run.id"],
+            name=op.f("fk_exercise_note_run_id_exercise_run"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercise_note")),
     )
@@ -148,5 +164,11 @@ def downgrade() -> None:
         op.drop_index(op.f(f"ix_{table}_exercise_run_id"), table_name=table)
         with op.batch_alter_table(table) as batch:
             batch.drop_column("exercise_run_id")
-    for table in ("exercise_note", "exercise_expectation", "exercise_inject", "exercise_run", "exercise_scenario"):
+    for table in (
+        "exercise_note",
+        "exercise_expectation",
+        "exercise_inject",
+        "exercise_run",
+        "exercise_scenario",
+    ):
         op.drop_table(table)

@@ -10,8 +10,18 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from colsec.errors import Forbidden, InvalidInput, UnsupportedMediaType
-from colsec.exercises import msel, run as runs, scoring, views
-from colsec.exercises.scenario import Inject, create_scenario, dump_yaml, get_scenario, list_scenarios, load_yaml, model_of, parse_scenario
+from colsec.exercises import msel, scoring, views
+from colsec.exercises import run as runs
+from colsec.exercises.scenario import (
+    Inject,
+    create_scenario,
+    dump_yaml,
+    get_scenario,
+    list_scenarios,
+    load_yaml,
+    model_of,
+    parse_scenario,
+)
 from colsec.web.api.crisis._common import people_only
 from colsec.web.deps import ActorDep, DbDep
 from colsec.web.params import IdPath
@@ -56,7 +66,13 @@ def _run_out(run: Any) -> dict[str, Any]:
 
 
 def _scenario_out(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "name": row.name, "title_en": row.title_en, "title_ru": row.title_ru, "document": model_of(row).model_dump(mode="json", exclude_none=True)}
+    return {
+        "id": row.id,
+        "name": row.name,
+        "title_en": row.title_en,
+        "title_ru": row.title_ru,
+        "document": model_of(row).model_dump(mode="json", exclude_none=True),
+    }
 
 
 def _controller(db: Any, actor: Any) -> None:
@@ -75,7 +91,13 @@ async def _body(request: Request) -> bytes:
 
 
 @router.post("/scenarios", status_code=201)
-def save_scenario(request: Request, db: DbDep, actor: ActorDep, body: Annotated[bytes, Depends(_body)], replace: bool = False) -> Any:
+def save_scenario(
+    request: Request,
+    db: DbDep,
+    actor: ActorDep,
+    body: Annotated[bytes, Depends(_body)],
+    replace: bool = False,
+) -> Any:
     """A scenario as JSON or YAML (``Content-Type: application/yaml``)."""
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip()
     if kind in ("application/yaml", "application/x-yaml", "text/yaml"):
@@ -92,7 +114,10 @@ def save_scenario(request: Request, db: DbDep, actor: ActorDep, body: Annotated[
 @router.get("/scenarios")
 def scenarios(db: DbDep, actor: ActorDep) -> Any:
     _controller(db, actor)
-    return [{"id": r.id, "name": r.name, "title_en": r.title_en, "title_ru": r.title_ru} for r in list_scenarios(db)]
+    return [
+        {"id": r.id, "name": r.name, "title_en": r.title_en, "title_ru": r.title_ru}
+        for r in list_scenarios(db)
+    ]
 
 
 @router.get("/scenarios/{scenario_id}")
@@ -109,11 +134,15 @@ def export(scenario_id: IdPath, fmt: Literal["yaml", "csv", "xlsx"], db: DbDep, 
         return Response(dump_yaml(sc), media_type="application/yaml")
     if fmt == "csv":
         return Response(msel.export_csv(sc), media_type="text/csv")
-    return Response(msel.export_xlsx(sc), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return Response(
+        msel.export_xlsx(sc), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
 
 
 @router.put("/scenarios/{scenario_id}/msel")
-def import_msel(scenario_id: IdPath, request: Request, db: DbDep, actor: ActorDep, body: Annotated[bytes, Depends(_body)]) -> Any:
+def import_msel(
+    scenario_id: IdPath, request: Request, db: DbDep, actor: ActorDep, body: Annotated[bytes, Depends(_body)]
+) -> Any:
     """Replace the scenario's injects with an MSEL (``text/csv`` or XLSX); all rows or none."""
     kind = request.headers.get("content-type", "").split(";")[0].strip()
     if kind == "text/csv":
@@ -132,7 +161,16 @@ def import_msel(scenario_id: IdPath, request: Request, db: DbDep, actor: ActorDe
 
 @router.post("/runs", status_code=201)
 def create_run(data: RunIn, db: DbDep, actor: ActorDep) -> Any:
-    return _run_out(runs.create_run(db, actor=actor, scenario_id=data.scenario_id, name=data.name, speed=data.speed, scheduled_start=data.scheduled_start))
+    return _run_out(
+        runs.create_run(
+            db,
+            actor=actor,
+            scenario_id=data.scenario_id,
+            name=data.name,
+            speed=data.speed,
+            scheduled_start=data.scheduled_start,
+        )
+    )
 
 
 @router.get("/runs")
@@ -174,7 +212,12 @@ def add_inject(run_id: IdPath, data: Inject, db: DbDep, actor: ActorDep) -> Any:
 def deliver_now(run_id: IdPath, number: IdPath, request: Request, db: DbDep, actor: ActorDep) -> Any:
     how = runs.Delivery(node_name=request.app.state.settings.node_name)
     inj = runs.deliver_now(db, actor=actor, run_id=run_id, number=number, how=how)
-    return {"number": inj.number, "status": inj.status, "delivered_at": inj.delivered_at, "refs": inj.object_ref.split()}
+    return {
+        "number": inj.number,
+        "status": inj.status,
+        "delivered_at": inj.delivered_at,
+        "refs": inj.object_ref.split(),
+    }
 
 
 @router.post("/runs/{run_id}/injects/{number}/acknowledge")
@@ -203,7 +246,9 @@ def scores(run_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
 
 @router.post("/runs/{run_id}/expectations/{number}/override")
 def override(run_id: IdPath, number: IdPath, data: OverrideIn, db: DbDep, actor: ActorDep) -> Any:
-    e = scoring.override(db, actor=actor, run_id=run_id, number=number, status=data.status, reason=data.reason)
+    e = scoring.override(
+        db, actor=actor, run_id=run_id, number=number, status=data.status, reason=data.reason
+    )
     return {"number": e.number, "override": e.override, "reason": e.override_reason}
 
 

@@ -24,8 +24,12 @@ router = APIRouter(include_in_schema=False)
 @router.get("/exercises", response_class=HTMLResponse)
 def exercises_page(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     controller = views.is_controller(db, actor)
-    ctx = {"runs": views.visible_runs(db, actor), "scenarios": list_scenarios(db) if controller else [], "controller": controller,
-           "lang": language_of(request, actor)}
+    ctx = {
+        "runs": views.visible_runs(db, actor),
+        "scenarios": list_scenarios(db) if controller else [],
+        "controller": controller,
+        "lang": language_of(request, actor),
+    }
     return page(request, "ui/exercises.html", ctx, actor=actor)
 
 
@@ -70,7 +74,13 @@ async def run_speed(run_id: IdPath, request: Request, db: WriteDb, actor: FormAc
 
 @router.post("/exercises/runs/{run_id}/injects/{number}/deliver")
 def run_deliver(run_id: IdPath, number: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
-    runs.deliver_now(db, actor=actor, run_id=run_id, number=number, how=runs.Delivery(node_name=request.app.state.settings.node_name))
+    runs.deliver_now(
+        db,
+        actor=actor,
+        run_id=run_id,
+        number=number,
+        how=runs.Delivery(node_name=request.app.state.settings.node_name),
+    )
     return _back(run_id)
 
 
@@ -89,14 +99,25 @@ async def run_note(run_id: IdPath, request: Request, db: WriteDb, actor: FormAct
 
 
 @router.post("/exercises/runs/{run_id}/expectations/{number}/override")
-async def run_override(run_id: IdPath, number: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
+async def run_override(
+    run_id: IdPath, number: IdPath, request: Request, db: WriteDb, actor: FormActor
+) -> Response:
     status = await _field(request, "status")
-    scoring.override(db, actor=actor, run_id=run_id, number=number, status=status or None, reason=await _field(request, "reason"))
+    scoring.override(
+        db,
+        actor=actor,
+        run_id=run_id,
+        number=number,
+        status=status or None,
+        reason=await _field(request, "reason"),
+    )
     return _back(run_id)
 
 
 @router.get("/exercises/runs/{run_id}/report", response_class=HTMLResponse)
-def run_report(run_id: IdPath, request: Request, db: DbDep, actor: PageActor, format: str = "html") -> Response:
+def run_report(
+    run_id: IdPath, request: Request, db: DbDep, actor: PageActor, format: str = "html"
+) -> Response:
     run = views.readable_run(db, actor, run_id)
     if not views.is_controller(db, actor):
         raise Forbidden("the after-action report is the crisis centre's")
@@ -105,7 +126,11 @@ def run_report(run_id: IdPath, request: Request, db: DbDep, actor: PageActor, fo
     if format != "pdf":
         return html
     pdf = report_pdf(bytes(html.body).decode())
-    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="exercise-{run.id}.pdf"'})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="exercise-{run.id}.pdf"'},
+    )
 
 
 def report_pdf(html: str) -> bytes:
