@@ -391,7 +391,9 @@ def _ensure_crisis(db: Session, run: ExerciseRun, first_org: int) -> int:
     inc = service.report_incident(
         db,
         actor=member,
-        data=IncidentIn(title=f"{run.name}", description="exercise", category="cyber", severity=3),
+        data=IncidentIn.model_validate(
+            {"title": run.name, "description": "exercise", "category": "cyber", "severity": 3}
+        ),
     )
     service.triage_incident(db, actor=member, incident_id=inc.id, data=TransitionIn())
     service.escalate_incident(db, actor=member, incident_id=inc.id, data=TransitionIn())
@@ -782,7 +784,8 @@ def delete_run(db: Session, *, actor: Actor, run_id: int) -> dict[str, int]:
     counts: dict[str, int] = {}
 
     def gone(name: str, stmt: Any) -> None:
-        counts[name] = int(db.execute(stmt.execution_options(synchronize_session=False)).rowcount)
+        result: Any = db.execute(stmt.execution_options(synchronize_session=False))
+        counts[name] = int(result.rowcount)
 
     notes = select(Notification.id).where(Notification.exercise_run_id == run.id)
     keys = [f"notification:{n}:email" for n in db.execute(notes).scalars()]

@@ -200,7 +200,7 @@ def scenario_document(s: Scenario) -> dict[str, Any]:
 
 
 def dump_yaml(s: Scenario) -> str:
-    return yaml.safe_dump(scenario_document(s), allow_unicode=True, sort_keys=False)
+    return str(yaml.safe_dump(scenario_document(s), allow_unicode=True, sort_keys=False))
 
 
 def create_scenario(

@@ -255,7 +255,7 @@ def summary(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> di
     """Scores per action, objective, organisation and run; time-to-acknowledge and time-to-act."""
     results = evaluate(db, run, now=now)
     sc = frozen(run)
-    objectives = []
+    objectives: list[dict[str, Any]] = []
     for o in sc.objectives:
         rs = [r for r in results if r.objective == o.key]
         objectives.append({"key": o.key, "title_en": o.title.en, "title_ru": o.title.ru or o.title.en,

@@ -154,7 +154,7 @@ def row_visible_clause(
     """
     real = row.exercise_run_id.is_(None)
     if to.org_id is None:
-        return and_(real, row.tlp == int(TLP.CLEAR))  # type: ignore[no-any-return]
+        return and_(real, row.tlp == int(TLP.CLEAR))
     clear = row.tlp == int(TLP.CLEAR)
     if not to.alliance_member:
         green_amber: ColumnElement[bool] = false()
