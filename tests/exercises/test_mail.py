@@ -21,7 +21,9 @@ from outbox.conftest import give_email
 from outbox.receivers import MailReceiver
 
 
-def test_exercise_mail_carries_the_prefix(tmp_path: Path, database: Database, make_account: Callable[..., Any]) -> None:
+def test_exercise_mail_carries_the_prefix(
+    tmp_path: Path, database: Database, make_account: Callable[..., Any]
+) -> None:
     ctl = make_account(Role.COORDINATOR, org="ACC", kind="crisis_centre")
     rep = make_account(Role.REPRESENTATIVE, org="NM")
     give_email(database, rep.user.id, "duty@nm.example")
@@ -49,6 +51,9 @@ def test_exercise_mail_carries_the_prefix(tmp_path: Path, database: Database, ma
         while len(receiver.effects) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
         subjects = sorted(str(msg["Subject"]) for _, msg in receiver.effects.values())
-        assert subjects == ["[EXERCISE Mail drill] Call the duty officer", "[EXERCISE Mail drill] Read the briefing"]
+        assert subjects == [
+            "[EXERCISE Mail drill] Call the duty officer",
+            "[EXERCISE Mail drill] Read the briefing",
+        ]
     finally:
         receiver.close()

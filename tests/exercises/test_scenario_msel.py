@@ -85,3 +85,13 @@ def test_scenario_refusals_name_the_place() -> None:
         parse_scenario(doc)
     with pytest.raises(InvalidInput, match="line 1, column"):
         load_yaml("name: [unclosed")
+
+
+def test_demo_scenario_is_valid_and_round_trips() -> None:
+    from colsec.exercises.demo import _doc
+
+    sc = parse_scenario(_doc())
+    assert len(sc.injects) == 12
+    assert scenario_document(
+        msel.scenario_with_msel(sc, msel.read_csv(msel.export_csv(sc)))
+    ) == scenario_document(sc)
