@@ -79,6 +79,10 @@ def test_report_in_both_languages_matches_the_api(
         assert untranslated(page, lang) == [], lang
         listing = client.get("/exercises").text
         assert untranslated(listing, lang) == [], lang
+    # a run's crisis objects, opened through the ordinary crisis pages, carry the banner
+    detail = {i["number"]: i for i in _ok(client.get(f"{API}/runs/{run['id']}", headers=ctl))["injects"]}
+    consultation = detail[3]["refs"].split()[0].split(":")[1]
+    assert 'data-testid="exercise-banner"' in client.get(f"/crisis/consultations/{consultation}").text
     # a participant sees the inbox, not the report
     member = TestClient(client.app)
     with member:
