@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from colsec.accounts.roles import Role
 from colsec.db import Database
 from colsec.exercises import run as runs
 from colsec.exercises.models import ExerciseRun
@@ -137,8 +138,15 @@ def test_three_members_injects_responses_and_scores(
     with database.unit_of_work() as s:
         mine = summary(s, s.get(ExerciseRun, run["id"]))  # type: ignore[arg-type]
     assert mine["score"] == api["score"] and mine["organisations"] == api["organisations"]
-    # an organisation outside the run does not see it
+    # a participant sees the run; an organisation outside it gets what an absent run gets
     assert client.get(f"{API}/runs/{run['id']}", headers=alliance.analysts["NM"].headers).status_code == 200
+    outsider = make_account(Role.REPRESENTATIVE, org="WH").headers
+    for path in ("", "/inbox", "/objects"):
+        theirs = client.get(f"{API}/runs/{run['id']}{path}", headers=outsider)
+        absent = client.get(f"{API}/runs/999999{path}", headers=outsider)
+        assert theirs.status_code == absent.status_code == 404
+    r = client.post(f"{API}/runs/{run['id']}/injects/2/acknowledge", headers=outsider)
+    assert r.status_code == 404
 
 
 def test_pause_shifts_and_deliver_now(client: TestClient, database: Database, alliance: Any) -> None:
