@@ -38,7 +38,7 @@ def _results(database: Database, run_id: int, at: datetime) -> dict[int, str]:
 
 
 def test_three_members_injects_responses_and_scores(
-    client: TestClient, database: Database, alliance: Any
+    client: TestClient, database: Database, alliance: Any, make_account: Callable[..., Any]
 ) -> None:
     ctl = alliance.controller.headers
     sc = _ok(client.post(f"{API}/scenarios", headers=ctl, json=scenario_doc()), 201)
