@@ -7,6 +7,7 @@ are judged against the audit log at chosen instants.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 

@@ -370,8 +370,19 @@ def participant_org_ids(db: Session, run: ExerciseRun) -> list[int]:
     return sorted(db.execute(select(Organisation.id).where(Organisation.short_name.in_(names))).scalars())
 
 
-def _targets(db: Session, run: ExerciseRun, inj: ExerciseInject) -> tuple[list[int], list[int]]:
-    """(user ids, organisation ids) an inject is addressed to."""
+def _targets(
+    db: Session, run: ExerciseRun, inj: ExerciseInject, memo: dict[Any, Any] | None = None
+) -> tuple[list[int], list[int]]:
+    """(user ids, organisation ids) an inject is addressed to (``memo``: answers kept for one pass)."""
+    memo = {} if memo is None else memo
+    key = (run.id, inj.target_user, inj.target_org_id, inj.target_role)
+    if key not in memo:
+        memo[key] = _find_targets(db, run, inj)
+    found: tuple[list[int], list[int]] = memo[key]
+    return found
+
+
+def _find_targets(db: Session, run: ExerciseRun, inj: ExerciseInject) -> tuple[list[int], list[int]]:
     if inj.target_user:
         row = db.execute(
             select(User.id, User.organisation_id).where(User.username == inj.target_user)
@@ -454,13 +465,15 @@ def _request(
     return service.submit_request(db, actor=member, request_id=req.id)
 
 
-def _deliver(db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, how: Delivery) -> list[str]:
+def _deliver(
+    db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, how: Delivery, memo: dict[Any, Any]
+) -> list[str]:
     """Create the inject's payload through the domain; returns the references of what it created."""
     from colsec.crisis import service
     from colsec.crisis.schemas import ConsultationIn, IncidentIn
 
     kind, content, params = _params(inj)
-    users, orgs = _targets(db, run, inj)
+    users, orgs = _targets(db, run, inj, memo)
     subject = inj.title
     target = f"exercise_run:{run.id}:inject:{inj.number}"
     channel = inj.channel
@@ -606,10 +619,17 @@ def _stix(
     return [o["id"] for o in out]
 
 
-def _deliver_one(db: Session, run: ExerciseRun, inj: ExerciseInject, at: datetime, how: Delivery) -> None:
+def _deliver_one(
+    db: Session,
+    run: ExerciseRun,
+    inj: ExerciseInject,
+    at: datetime,
+    how: Delivery,
+    memo: dict[Any, Any] | None = None,
+) -> None:
     try:
         with db.begin_nested(), exercise_context(db, run):
-            refs = _deliver(db, run, inj, at, how)
+            refs = _deliver(db, run, inj, at, how, {} if memo is None else memo)
     except Exception as err:  # a bad payload fails its inject, visibly, not the whole pass
         inj.status = "failed"
         inj.delivered_at = at
@@ -677,6 +697,7 @@ def deliver_due(
     if run_id is not None:
         stmt = stmt.where(ExerciseRun.id == run_id)
     count = 0
+    memo: dict[Any, Any] = {}  # recipients looked up once per pass
     for run in db.execute(stmt).scalars().all():
         for _ in range(20):  # dependencies may become due in the same pass
             _resolve(db, run, at)
@@ -695,7 +716,7 @@ def deliver_due(
             if not due:
                 break
             for inj in due:
-                _deliver_one(db, run, inj, at, how)
+                _deliver_one(db, run, inj, at, how, memo)
                 count += 1
             db.flush()
     return count
