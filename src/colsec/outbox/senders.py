@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
@@ -125,19 +125,28 @@ class EmailSender:
             raise DeliveryFailed(f"SMTP: {exc or type(exc).__name__}") from exc
 
 
-def make_senders(database: Database, settings: Settings) -> dict[str, Sender]:
-    """One sender per channel that has one (``peer-push`` joins when federation queues pushes)."""
+def make_senders(
+    database: Database, settings: Settings, *, extra: Mapping[str, Sender] | None = None
+) -> dict[str, Sender]:
+    """One sender per channel; ``extra`` adds the domains' own (federation's ``peer-push``), passed in
+    by the wiring because the outbox imports no domain."""
     return {
         Channel.WEBHOOK.value: WebhookSender(database, from_settings(settings)),
         Channel.EMAIL.value: EmailSender(settings),
+        **(extra or {}),
     }
 
 
 def make_poller(
-    database: Database, settings: Settings, worker_id: str, *, policy: RetryPolicy | None = None
+    database: Database,
+    settings: Settings,
+    worker_id: str,
+    *,
+    policy: RetryPolicy | None = None,
+    extra: Mapping[str, Sender] | None = None,
 ) -> Callable[[], int]:
     """What the job runner polls: one call delivers one batch of due rows, returns how many took effect."""
-    senders = make_senders(database, settings)
+    senders = make_senders(database, settings, extra=extra)
     retry = policy or replace(DEFAULT_POLICY, lease=timedelta(seconds=settings.outbox_lease_seconds))
 
     def poll() -> int:
