@@ -154,8 +154,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_exercise_note_run_id"), "exercise_note", ["run_id"])
     for table in STAMPED:
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column("exercise_run_id", sa.Integer(), nullable=True))
+        # a plain ADD COLUMN (nullable, no default): no table copy, even for a large store
+        op.add_column(table, sa.Column("exercise_run_id", sa.Integer(), nullable=True))
         op.create_index(op.f(f"ix_{table}_exercise_run_id"), table, ["exercise_run_id"])
 
 
