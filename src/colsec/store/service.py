@@ -249,7 +249,9 @@ def _import_objects(
             f"{n} invalid object(s); nothing was imported. First: {first}",
             details={"errors": result.errors, "received": result.received},
         )
-    if result.inserted_seqs:
+    # An exercise run's objects (stamped in ``_insert_rows``) join no collection and feed no derived
+    # data: correlation, scores, matching and peer pushes only ever see real objects.
+    if result.inserted_seqs and not db.info.get(EXERCISE_RUN):
         include_new(db, result.inserted_seqs)  # filter collections publish what matches
         steps: Sequence[PostImportStep] = db.info.get(POST_IMPORT, ())
         for step in steps:
