@@ -187,7 +187,10 @@ def read_csv(data: bytes) -> list[dict[str, Any]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput("the CSV is not UTF-8") from None
-    return import_rows(csv.reader(io.StringIO(text)))
+    try:
+        return import_rows(csv.reader(io.StringIO(text)))
+    except csv.Error as err:
+        raise InvalidInput(f"not a readable CSV: {err}") from None
 
 
 def read_xlsx(data: bytes) -> list[dict[str, Any]]:
@@ -199,8 +202,14 @@ def read_xlsx(data: bytes) -> list[dict[str, Any]]:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a damaged file
         raise InvalidInput("not a readable XLSX workbook") from None
-    sheet = book.worksheets[0]
-    return import_rows(sheet.iter_rows(values_only=True))
+    if not book.worksheets:
+        raise InvalidInput("the workbook has no sheet")
+    try:
+        return import_rows(book.worksheets[0].iter_rows(values_only=True))
+    except InvalidInput:
+        raise
+    except Exception:  # a damaged sheet fails while it is read
+        raise InvalidInput("not a readable XLSX workbook") from None
 
 
 def _cells(inject: dict[str, Any]) -> list[str]:
