@@ -7,8 +7,11 @@ times each page as the server reports it (``Server-Timing: app``: from the
 route's first dependency to the rendered HTML) and as the client sees it.
 
     python bench/web.py --objects 100000 [--repeat 15] [--database-url URL]
+    python bench/web.py alerts --alerts 100000 [--repeat 15] [--database-url URL]
 
 Target (issue 7): search and dashboard under 300 ms server time at 100,000 objects.
+Target (issue 19, section ``alerts``): the alerts inbox of an organisation holding 100,000
+alerts under 200 ms server time.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,7 +139,156 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> list[tuple[str, l
     return results
 
 
+# --- section: alerts inbox (issue 19) ---------------------------------------------------------
+
+ALERTS_TARGET_MS = 200.0
+
+
+def build_alerts(database_url: str, n: int) -> int:
+    """The demo plus ``n`` alerts in Northmark's inbox (and a fifth as many for the others), in bulk.
+
+    Realistic mix: every severity, 70 % new and the rest acknowledged, in progress or closed,
+    each alert naming one demo object, so a page renders its references through the sharing policy.
+    """
+    from sqlalchemy import insert, select
+
+    from colsec.accounts.models import Organisation
+    from colsec.db import Database
+    from colsec.demo import build_demo
+    from colsec.intel.hooks import IntelConfig
+    from colsec.intel.models import Alert, AlertObject, AlertRecipient
+    from colsec.migrations import upgrade
+    from colsec.node import demo_extensions
+    from colsec.stix.ids import format_timestamp
+    from colsec.store.models import StixObject
+
+    database = Database(database_url)
+    upgrade(database.engine)
+    with database.unit_of_work() as db:
+        build_demo(db, extensions=demo_extensions(IntelConfig()))
+    rng = random.Random(19)
+    with database.unit_of_work() as db:
+        nm = db.execute(select(Organisation.id).where(Organisation.short_name == "NM-CERT")).scalar_one()
+        others = list(db.execute(select(Organisation.id).where(Organisation.id != nm)).scalars())
+        seqs = list(db.execute(select(StixObject.seq).where(StixObject.type == "indicator")).scalars())
+        start = int(db.execute(select(Alert.id).order_by(Alert.id.desc()).limit(1)).scalar() or 0) + 1
+    total = n + n // 5
+    states = ["new"] * 7 + ["acknowledged", "in_progress", "closed"]
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    batch = 10_000
+    t = time.perf_counter()
+    for lo in range(0, total, batch):
+        alerts, recipients, objects = [], [], []
+        for i in range(lo, min(total, lo + batch)):
+            aid = start + i
+            org = nm if i < n else others[i % len(others)]
+            at = format_timestamp(base + timedelta(seconds=20 * i))
+            value = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+            alerts.append({"id": aid, "kind": "exposure", "dedupe_key": f"bench:{aid}",
+                           "severity": rng.choice(("critical", "high", "medium", "low")),
+                           "title": f"Shared indicator touches asset bench: {value}", "value_kind": "ipv4",
+                           "value": value, "details": "{}", "created_at": at, "updated_at": at})  # fmt: skip
+            state = rng.choice(states)
+            recipients.append({"alert_id": aid, "organisation_id": org, "created_at": at, "state": state,
+                               "escalation": 0, "acknowledged_by": None if state == "new" else "nm-analyst",
+                               "acknowledged_at": None if state == "new" else at})  # fmt: skip
+            objects.append({"alert_id": aid, "object_seq": rng.choice(seqs)})
+        with database.unit_of_work() as db:
+            db.execute(insert(Alert), alerts)
+            db.execute(insert(AlertRecipient), recipients)
+            db.execute(insert(AlertObject), objects)
+        print(f"\r  {min(total, lo + batch):>7,} / {total:,} alerts", end="", file=sys.stderr, flush=True)
+    print(f"\n  inserted in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    database.dispose()
+    return start
+
+
+def measure_alerts(
+    database_url: str, data_dir: Path, repeat: int
+) -> list[tuple[str, list[float], list[float]]]:
+    from fastapi.testclient import TestClient
+
+    from colsec.db import Database
+    from colsec.demo import DEMO_PASSWORD
+    from colsec.settings import Settings
+    from colsec.web.app import create_app
+
+    settings = Settings(data_dir=data_dir, database_url=database_url, secret_key="bench-secret")
+    database = Database(database_url)
+    app = create_app(settings, database=database)
+    results = []
+    with TestClient(app) as c:
+        page = c.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        r = c.post("/login", data={"csrf_token": token, "username": "nm-analyst", "password": DEMO_PASSWORD},
+                   follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303, r.text[:300]
+        first = c.get("/alerts?state=all").text
+        older = re.search(r'href="(/alerts\?[^"]*before=\d+)"', first)
+        alert_id = re.search(r'data-alert-id="(\d+)"', first)
+        cases = [
+            ("inbox: open (default)", "/alerts"),
+            ("inbox: all states", "/alerts?state=all"),
+            ("inbox: closed", "/alerts?state=closed"),
+            ("inbox: critical only", "/alerts?severity=critical"),
+            ("inbox: older page", older.group(1).replace("&amp;", "&") if older else "/alerts?state=all"),
+            ("alert page", f"/alerts/{alert_id.group(1) if alert_id else 1}"),
+            ("dashboard (badge + map)", "/"),
+            ("API: GET /api/v1/intel/alerts", "/api/v1/intel/alerts?state=open"),
+        ]
+        for name, path in cases:
+            server, wall = [], []
+            for i in range(repeat + 1):
+                t = time.perf_counter()
+                resp = c.get(path)
+                elapsed = (time.perf_counter() - t) * 1000
+                assert resp.status_code == 200, (path, resp.status_code, resp.text[:300])
+                timing = resp.headers.get("server-timing", "")
+                st = float(timing.split("dur=")[1]) if "dur=" in timing else elapsed
+                if i:
+                    server.append(st)
+                    wall.append(elapsed)
+            results.append((name, server, wall))
+    database.dispose()
+    return results
+
+
+def alerts_main(argv: list[str]) -> None:
+    ap = argparse.ArgumentParser(prog="bench/web.py alerts", description="alerts inbox with N alerts")
+    ap.add_argument("--alerts", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=15)
+    ap.add_argument(
+        "--database-url", default=None, help="empty database to fill (default: a new SQLite file)"
+    )
+    args = ap.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="colsec-bench-alerts-"))
+    url = args.database_url or f"sqlite:///{tmp / 'colsec.db'}"
+    print(f"building demo + {args.alerts:,} alerts in {url.split('@')[-1]} ...", file=sys.stderr)
+    build_alerts(url, args.alerts)
+    rows = measure_alerts(url, tmp, args.repeat)
+    print(f"\nalerts inbox, {args.alerts:,} alerts for NM-CERT (+{args.alerts // 5:,} for others), "
+          f"{args.repeat} requests each (viewer: nm-analyst)")  # fmt: skip
+    print(f"{'page':<34} {'server median':>14} {'server p95':>11} {'client median':>14}  target")
+    worst = 0.0
+    for name, server, wall in rows:
+        med = statistics.median(server)
+        p95 = sorted(server)[max(0, int(len(server) * 0.95) - 1)]
+        worst = max(worst, p95)
+        ok = "ok" if p95 < ALERTS_TARGET_MS else "SLOW"
+        print(f"{name:<34} {med:>11.1f} ms {p95:>8.1f} ms {statistics.median(wall):>11.1f} ms  "
+              f"<{ALERTS_TARGET_MS:.0f} ms {ok}")  # fmt: skip
+    print(
+        f"\nslowest p95 server time: {worst:.1f} ms ({'within' if worst < ALERTS_TARGET_MS else 'over'} target)"
+    )
+
+
+# --- section: dashboard and search pages (issue 7) ---------------------------------------------
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "alerts":
+        alerts_main(sys.argv[2:])
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--objects", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=15)

@@ -21,10 +21,13 @@ SYNC_EVERY_SECONDS = 1.0  # how often peers' pull intervals are checked (each pe
 
 
 def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dict[str, Handler]:
+    from colsec.crisis.notify import notify
     from colsec.crisis.ticker import TICK_KIND, run_tick
     from colsec.exercises.run import DELIVER_KIND, run_deliver
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
+    from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
+    from colsec.intel.escalation import ESCALATE_KIND, EscalationPolicy, run_escalation
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
     from colsec.outbound import from_settings
     from colsec.store.gate import WriteLimits
@@ -40,6 +43,13 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         federation.SYNC_DUE_KIND: federation.queue_due_pulls,
         federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
         TICK_KIND: partial(run_tick, settings=settings),
+        SWEEP_KIND: run_sweep,
+        DIGEST_KIND: run_digest,
+        # Intel decides who is told about an unacknowledged alert; the notification rows and their
+        # e-mails are written by the one notifier, which lives in the crisis domain intel may not import.
+        ESCALATE_KIND: partial(
+            run_escalation, policy=EscalationPolicy.from_settings(settings), notify=notify
+        ),
         DELIVER_KIND: partial(run_deliver, node_name=settings.node_name),
     }
 
@@ -48,8 +58,16 @@ def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import TICK_KIND, TICK_SECONDS
     from colsec.exercises.run import DELIVER_KIND, DELIVER_SECONDS
     from colsec.federation.jobs import SYNC_DUE_KIND
+    from colsec.groups.jobs import DIGEST_KIND, DIGEST_SECONDS, SWEEP_KIND, SWEEP_SECONDS
+    from colsec.intel.escalation import ESCALATE_KIND
 
-    schedules = [Schedule(TICK_KIND, TICK_SECONDS), Schedule(DELIVER_KIND, DELIVER_SECONDS)]
+    schedules = [
+        Schedule(TICK_KIND, TICK_SECONDS),
+        Schedule(SWEEP_KIND, SWEEP_SECONDS),
+        Schedule(DIGEST_KIND, DIGEST_SECONDS),
+        Schedule(ESCALATE_KIND, settings.alert_escalation_check_seconds),
+        Schedule(DELIVER_KIND, DELIVER_SECONDS),
+    ]
     if settings.sync_enabled:
         schedules.append(Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS))
     return schedules

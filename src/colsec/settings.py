@@ -52,6 +52,15 @@ class Settings(BaseSettings):
     smtp_from: str = "colsec@localhost"
     cross_member_threshold: int = Field(default=3, ge=2)
     cross_member_window_hours: int = 72
+    # Acknowledgement-tracked alerting (colsec.intel.escalation): an unacknowledged alert of these
+    # severities is told to the organisation's deputies, then to the crisis centre, after these delays.
+    alert_escalate_deputies_seconds: int = Field(default=15 * 60, ge=0)
+    alert_escalate_centre_seconds: int = Field(default=60 * 60, ge=0)
+    alert_escalate_severities: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["critical"])
+    alert_deputy_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["representative", "admin"]
+    )
+    alert_escalation_check_seconds: float = Field(default=60.0, gt=0)
     # Audit anchoring and hostile-input limits.
     audit_checkpoint_every: int = Field(default=100, ge=1)
     max_decompressed_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1)
@@ -71,7 +80,7 @@ class Settings(BaseSettings):
     # Environment: comma-separated, e.g. ``COLSEC_OUTBOUND_ALLOW=127.0.0.0/8,::1``.
     outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("outbound_allow", mode="before")
+    @field_validator("outbound_allow", "alert_escalate_severities", "alert_deputy_roles", mode="before")
     @classmethod
     def _split_allow(cls, value: object) -> object:
         if isinstance(value, str):

@@ -110,13 +110,14 @@ def test_indicator_and_sighting_touching_asset(db: Session, orgs: Orgs, intel_ho
     exposures = list(db.execute(select(Alert).where(Alert.kind == "exposure")).scalars())
     assert len(exposures) == 2
     assert all(e.asset_id == asset.id and _recipients(db, e) == {a.id, acc.id} for e in exposures)
-    # a sighting of an indicator in range raises its own alert, naming both objects
+    # a sighting of an indicator in range adds to that value's alert, naming both objects
     ind = indicator("ex4", "domain", "mail.grid.example.org", created="2026-11-20T10:00:00.000Z")
     orgs.add("B", [ind])
     orgs.add("B", [sighting("sx", ind["id"], created="2026-11-21T10:00:00.000Z")])
     views = [v for v in list_alerts(db, org_id=a.id) if v.kind == "exposure"]
-    assert len(views) == 4
+    assert len(views) == 3
     assert {o["type"] for o in views[0].objects} == {"sighting", "indicator"}
+    assert views[0].value == "mail.grid.example.org" and views[0].count == 2
 
 
 def test_assets_csv(db: Session, orgs: Orgs) -> None:

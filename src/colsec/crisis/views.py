@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.crisis import service
+from colsec.crisis.models import AssistanceRequest, Crisis, Incident
 from colsec.crisis.states import OFFER, aware
 
-__all__ = ["NEXT_OFFER_STEPS", "as_aware", "awaiting_consultations", "situation"]
+__all__ = ["NEXT_OFFER_STEPS", "as_aware", "awaiting_consultations", "member_alert_levels", "situation"]
 
 _OVER = ("closed", "reviewed")
 _NEVER = datetime.max.replace(tzinfo=UTC)
@@ -55,3 +57,22 @@ def situation(db: Session, *, actor: Actor, now: datetime | None = None) -> dict
         "awaiting": awaiting_consultations(db, actor=actor),
         "now": now or datetime.now(UTC),
     }
+
+
+def member_alert_levels(db: Session) -> dict[int, int]:
+    """Each member's current crisis alert level: the highest level of the open crises its incidents
+    or assistance requests belong to (members in no open crisis are absent).  Crisis levels are
+    alliance-wide knowledge: every member's dashboard shows them."""
+    involved = union_all(
+        select(Incident.organisation_id.label("org"), Incident.crisis_id.label("crisis")).where(
+            Incident.crisis_id.is_not(None)
+        ),
+        select(AssistanceRequest.organisation_id, AssistanceRequest.crisis_id),
+    ).subquery()
+    rows = db.execute(
+        select(involved.c.org, func.max(Crisis.alert_level))
+        .join(Crisis, Crisis.id == involved.c.crisis)
+        .where(Crisis.status.not_in(_OVER))
+        .group_by(involved.c.org)
+    ).all()
+    return {int(org): int(level) for org, level in rows}

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.db import is_sqlite
-from colsec.errors import NotFound
-from colsec.intel.models import Alert, AlertObject, AlertRecipient, Webhook
+from colsec.errors import InvalidInput, NotFound
+from colsec.intel.models import Alert, AlertObject, AlertRecipient, Asset, Webhook
 from colsec.outbox import Channel, Outgoing, put
 from colsec.stix.ids import now_timestamp
 from colsec.store.models import StixObject
@@ -30,10 +30,17 @@ from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 
 __all__ = [
+    "OPEN_STATES",
+    "SEVERITIES",
+    "STATES",
     "AlertView",
     "alert_for",
+    "count_by_state",
     "list_alerts",
     "mark_read",
+    "new_count",
+    "open_by_asset",
+    "open_exposure_by_member",
     "raise_alert",
     "visible_seqs",
 ]
@@ -152,8 +159,15 @@ def _queue_webhooks(db: Session, alert_id: int, hooks: Sequence[tuple[int, int]]
     )  # fmt: skip
 
 
+SEVERITIES = ("critical", "high", "medium", "low")
+STATES = ("new", "acknowledged", "in_progress", "closed")
+OPEN_STATES = ("new", "acknowledged", "in_progress")
+
+
 @dataclass
 class AlertView:
+    """An alert as one recipient organisation sees it: its own workflow state and only objects it may see."""
+
     id: int
     kind: str
     severity: str
@@ -167,22 +181,40 @@ class AlertView:
     read: bool
     details: dict[str, Any]
     objects: list[dict[str, Any]] = field(default_factory=list)
+    state: str = "new"
+    acknowledged_by: str | None = None
+    acknowledged_at: str | None = None
+    assigned_to: str | None = None
+    closed_by: str | None = None
+    closed_at: str | None = None
+    close_reason: str | None = None
+    escalation: int = 0
+    asset_name: str | None = None
+
+    @property
+    def count(self) -> int:
+        """How many reports (indicators, sightings) the reader may see were merged into this alert."""
+        return max(1, len(self.objects)) if self.value is not None else 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "kind": self.kind, "severity": self.severity, "title": self.title,
-            "value_kind": self.value_kind, "value": self.value, "asset_id": self.asset_id, "cve": self.cve,
-            "created_at": self.created_at, "updated_at": self.updated_at, "read": self.read,
-            "details": self.details, "objects": self.objects,
+            "value_kind": self.value_kind, "value": self.value, "asset_id": self.asset_id,
+            "asset": self.asset_name, "cve": self.cve, "created_at": self.created_at,
+            "updated_at": self.updated_at, "read": self.read, "details": self.details, "objects": self.objects,
+            "count": self.count, "state": self.state,
+            "acknowledged_by": self.acknowledged_by, "acknowledged_at": self.acknowledged_at,
+            "assigned_to": self.assigned_to, "closed_by": self.closed_by, "closed_at": self.closed_at,
+            "close_reason": self.close_reason, "escalation": self.escalation,
         }  # fmt: skip
 
 
-def _render(db: Session, org_id: int, rows: Sequence[tuple[Alert, str | None]]) -> list[AlertView]:
+def _render(db: Session, org_id: int, rows: Sequence[tuple[Alert, AlertRecipient]]) -> list[AlertView]:
     if not rows:
         return []
     viewer = recipient_for_org(db, org_id)
     ids = [a.id for a, _ in rows]
-    refs: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    refs: dict[int, dict[str, dict[str, Any]]] = {i: {} for i in ids}
     stmt = (
         select(AlertObject.alert_id, StixObject.id, StixObject.type, Organisation.short_name)
         .join(StixObject, StixObject.seq == AlertObject.object_seq)
@@ -191,19 +223,30 @@ def _render(db: Session, org_id: int, rows: Sequence[tuple[Alert, str | None]]) 
         .order_by(AlertObject.alert_id, StixObject.seq)
     )
     for alert_id, oid, typ, owner in db.execute(stmt):
-        refs[alert_id].append({"id": oid, "type": typ, "owner": owner})
+        # One entry per object: later versions of the same object replace earlier ones.
+        refs[alert_id][oid] = {"id": oid, "type": typ, "owner": owner}
+    asset_ids = {a.asset_id for a, _ in rows if a.asset_id is not None}
+    names = (
+        dict(db.execute(select(Asset.id, Asset.name).where(Asset.id.in_(asset_ids))).all())
+        if asset_ids
+        else {}
+    )
     out = []
-    for a, read_at in rows:
+    for a, r in rows:
         details = orjson.loads(a.details)
+        objects = list(refs[a.id].values())
         if a.kind == "cross_member":
             # Only organisations whose reports the reader may see are named.
-            details["members"] = sorted({r["owner"] for r in refs[a.id] if r["owner"]})
+            details["members"] = sorted({o["owner"] for o in objects if o["owner"]})
             details.pop("n_members", None)
         out.append(
             AlertView(
                 id=a.id, kind=a.kind, severity=a.severity, title=a.title, value_kind=a.value_kind, value=a.value,
                 asset_id=a.asset_id, cve=a.cve, created_at=a.created_at, updated_at=a.updated_at,
-                read=read_at is not None, details=details, objects=refs[a.id],
+                read=r.read_at is not None, details=details, objects=objects, state=r.state,
+                acknowledged_by=r.acknowledged_by, acknowledged_at=r.acknowledged_at, assigned_to=r.assigned_to,
+                closed_by=r.closed_by, closed_at=r.closed_at, close_reason=r.close_reason,
+                escalation=r.escalation, asset_name=names.get(a.asset_id) if a.asset_id else None,
             )
         )  # fmt: skip
     return out
@@ -215,13 +258,19 @@ def list_alerts(
     org_id: int,
     kind: str | None = None,
     unread_only: bool = False,
+    state: str | None = None,
+    severity: str | None = None,
+    asset_id: int | None = None,
     after_id: int | None = None,
     before_id: int | None = None,
     limit: int = 50,
 ) -> list[AlertView]:
-    """The organisation's alert feed, newest first (keyset paging by id)."""
+    """The organisation's alert inbox, newest first (keyset paging by id).
+
+    ``state="open"`` means every state but closed.
+    """
     stmt = (
-        select(Alert, AlertRecipient.read_at)
+        select(Alert, AlertRecipient)
         .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
         .where(AlertRecipient.organisation_id == org_id)
     )
@@ -229,18 +278,60 @@ def list_alerts(
         stmt = stmt.where(Alert.kind == kind)
     if unread_only:
         stmt = stmt.where(AlertRecipient.read_at.is_(None))
+    if state == "open":
+        stmt = stmt.where(AlertRecipient.state.in_(OPEN_STATES))
+    elif state:
+        if state not in STATES:
+            raise InvalidInput(f"state must be one of: open, {', '.join(STATES)}")
+        stmt = stmt.where(AlertRecipient.state == state)
+    if severity:
+        if severity not in SEVERITIES:
+            raise InvalidInput(f"severity must be one of: {', '.join(SEVERITIES)}")
+        stmt = stmt.where(Alert.severity == severity)
+    if asset_id is not None:
+        stmt = stmt.where(Alert.asset_id == asset_id)
     if after_id is not None:
-        stmt = stmt.where(Alert.id > after_id)
+        stmt = stmt.where(AlertRecipient.alert_id > after_id)
     if before_id is not None:
-        stmt = stmt.where(Alert.id < before_id)
-    order = Alert.id.asc() if after_id is not None else Alert.id.desc()
+        stmt = stmt.where(AlertRecipient.alert_id < before_id)
+    order = AlertRecipient.alert_id.asc() if after_id is not None else AlertRecipient.alert_id.desc()
     rows = [(a, r) for a, r in db.execute(stmt.order_by(order).limit(limit)).all()]
     return _render(db, org_id, rows)
 
 
+COUNT_CAP = 1000
+
+
+def _capped(db: Session, stmt: Any, cap: int) -> int:
+    """Rows of ``stmt`` counted up to ``cap``: an inbox of 100,000 costs what one of ``cap`` does."""
+    return int(db.execute(select(func.count()).select_from(stmt.limit(cap).subquery())).scalar_one())
+
+
+def count_by_state(db: Session, *, org_id: int, cap: int = COUNT_CAP) -> dict[str, int]:
+    """How many of the organisation's alerts are in each state, each counted up to ``cap`` (the tabs)."""
+    return {
+        state: _capped(
+            db,
+            select(AlertRecipient.alert_id).where(
+                AlertRecipient.organisation_id == org_id, AlertRecipient.state == state
+            ),
+            cap,
+        )
+        for state in STATES
+    }
+
+
+def new_count(db: Session, *, org_id: int, cap: int = COUNT_CAP) -> int:
+    """Alerts nobody in the organisation has acknowledged yet, up to ``cap`` (the navigation badge)."""
+    stmt = select(AlertRecipient.alert_id).where(
+        AlertRecipient.organisation_id == org_id, AlertRecipient.state == "new"
+    )
+    return _capped(db, stmt, cap)
+
+
 def alert_for(db: Session, *, org_id: int, alert_id: int) -> AlertView:
     row = db.execute(
-        select(Alert, AlertRecipient.read_at)
+        select(Alert, AlertRecipient)
         .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
         .where(Alert.id == alert_id, AlertRecipient.organisation_id == org_id)
     ).first()
@@ -257,3 +348,50 @@ def mark_read(db: Session, *, org_id: int, alert_id: int) -> None:
     )
     if not res.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"alert {alert_id} not found")
+
+
+def open_by_asset(db: Session, *, org_id: int, asset_ids: Iterable[int], cap: int = 1000) -> dict[int, int]:
+    """Open alerts per asset as the organisation received them, each counted up to ``cap``."""
+    out: dict[int, int] = {}
+    for asset_id in asset_ids:
+        stmt = (
+            select(Alert.id)
+            .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+            .where(
+                Alert.asset_id == asset_id,
+                AlertRecipient.organisation_id == org_id,
+                AlertRecipient.state.in_(OPEN_STATES),
+            )
+        )
+        out[asset_id] = _capped(db, stmt, cap)
+    return out
+
+
+def open_exposure_by_member(
+    db: Session, *, actor_org_id: int | None, sees_all: bool, cap: int = 1000
+) -> dict[int, int]:
+    """Open exposure alerts in each member's own inbox (counted up to ``cap``), for the map.
+
+    A member's exposure is its own business: a member sees only its own count; the crisis
+    centre and the node operator (``sees_all``, as for the asset registry) see every member's.
+    """
+    if sees_all:
+        orgs = list(db.execute(select(Organisation.id).where(Organisation.kind == "member")).scalars())
+    elif actor_org_id is not None:
+        orgs = [actor_org_id]
+    else:
+        return {}
+    out = {}
+    for org in orgs:
+        stmt = (
+            select(AlertRecipient.alert_id)
+            .join(Alert, Alert.id == AlertRecipient.alert_id)
+            .where(
+                AlertRecipient.organisation_id == org,
+                AlertRecipient.state.in_(OPEN_STATES),
+                Alert.kind == "exposure",
+            )
+        )
+        if n := _capped(db, stmt, cap):
+            out[org] = n
+    return out

@@ -21,7 +21,15 @@ from colsec.intel.schemas import CRITICALITY, AssetIn
 from colsec.intel.vulns import parse_cpe
 from colsec.store import audit
 
-__all__ = ["create_asset", "delete_asset", "get_asset", "import_assets_csv", "list_assets", "normalise_asset"]
+__all__ = [
+    "create_asset",
+    "delete_asset",
+    "get_asset",
+    "import_assets_csv",
+    "list_assets",
+    "normalise_asset",
+    "update_asset",
+]
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
 _SPLIT = re.compile(r"[\s;,|]+")
@@ -93,6 +101,40 @@ def create_asset(db: Session, *, actor: Actor, data: AssetIn, scan: bool = True)
         db, actor=actor, action="asset.create", target=f"asset:{asset.id}", details={"name": asset.name}
     )
     if scan:
+        from colsec.intel.exposure import scan_asset
+
+        scan_asset(db, asset)
+    return asset
+
+
+def update_asset(db: Session, *, actor: Actor, asset_id: int, data: AssetIn, scan: bool = True) -> Asset:
+    """Edit an asset of the caller's organisation (or any, for the node operator), then check it again.
+
+    New ranges, domains or CPEs may touch intelligence and vulnerabilities already known.
+    """
+    asset = get_asset(db, actor=actor, asset_id=asset_id)
+    if asset.organisation_id != actor.org_id and not actor.is_operator:
+        raise Forbidden("only the owning organisation may edit an asset")
+    values = normalise_asset(data)
+    clash = db.execute(
+        select(Asset.id).where(
+            Asset.organisation_id == asset.organisation_id, Asset.name == values["name"], Asset.id != asset.id
+        )
+    ).first()
+    if clash:
+        raise Conflict(f"asset {values['name']!r} already exists for this organisation")
+    changed = {k: v for k, v in values.items() if getattr(asset, k) != v}
+    for key, value in changed.items():
+        setattr(asset, key, value)
+    db.flush()
+    audit.record(
+        db,
+        actor=actor,
+        action="asset.update",
+        target=f"asset:{asset.id}",
+        details={"changed": sorted(changed)},
+    )
+    if scan and changed:
         from colsec.intel.exposure import scan_asset
 
         scan_asset(db, asset)

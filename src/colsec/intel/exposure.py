@@ -24,7 +24,7 @@ from colsec.intel.models import Alert, Asset, Vulnerability
 from colsec.intel.vulns import Cpe, match_vulnerability, parse_cpe
 from colsec.store.models import Observable, StixObject
 
-__all__ = ["AssetIndex", "check_objects", "check_vulnerabilities", "scan_asset"]
+__all__ = ["AssetIndex", "check_objects", "check_vulnerabilities", "scan_asset", "value_key"]
 
 Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 HIGH = 3
@@ -95,14 +95,28 @@ def _severity(asset: Asset, kev: bool = True) -> str:
     return "medium" if kev else "low"
 
 
+def value_key(asset_id: int, value: str) -> str:
+    """One exposure alert per (asset, value): every indicator or sighting stating it adds to that alert."""
+    return f"exposure:asset:{asset_id}:value:{value}"[:300]
+
+
 def _indicator_alert(
-    db: Session, asset: Asset, seq: int, oid: str, typ: str, reason: str, extra: Sequence[int]
+    db: Session,
+    asset: Asset,
+    seq: int,
+    oid: str,
+    typ: str,
+    hit: tuple[str, str, str],
+    extra: Sequence[int],
 ) -> Alert | None:
     what = "sighting" if typ == "sighting" else typ
+    kind, value, reason = hit
     return raise_alert(
         db,
         kind="exposure",
-        dedupe_key=f"exposure:obj:{oid}:asset:{asset.id}",
+        dedupe_key=value_key(asset.id, value),
+        value_kind=kind,
+        value=value,
         severity=_severity(asset),
         title=f"Shared {what} touches asset {asset.name}: {reason}"[:400],
         recipients=_recipients(db, asset),
@@ -151,7 +165,8 @@ def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = N
         oid, typ, _ = obj_info[seq]
         for kind, value in pairs:
             for asset, reason in index.touched_by(kind, value):
-                if (a := _indicator_alert(db, asset, seq, oid, typ, reason, ())) is not None:
+                hit = (kind, value, reason)
+                if (a := _indicator_alert(db, asset, seq, oid, typ, hit, ())) is not None:
                     alerts.append(a)
     for seq, oid, ref in sightings:
         row = db.execute(
@@ -165,7 +180,8 @@ def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = N
             )
         ).all():
             for asset, reason in index.touched_by(kind, value):
-                if (a := _indicator_alert(db, asset, seq, oid, "sighting", reason, (row,))) is not None:
+                hit = (kind, value, reason)
+                if (a := _indicator_alert(db, asset, seq, oid, "sighting", hit, (row,))) is not None:
                     alerts.append(a)
     return alerts
 

@@ -147,7 +147,7 @@ class Alert(Base):
     title: Mapped[str] = mapped_column(String(400))
     value_kind: Mapped[str | None] = mapped_column(String(20))
     value: Mapped[str | None] = mapped_column(String(2048))
-    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="SET NULL"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("asset.id", ondelete="SET NULL"), index=True)
     cve: Mapped[str | None] = mapped_column(String(30))
     details: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[str] = mapped_column(String(32), index=True)
@@ -166,7 +166,17 @@ class AlertObject(Base):
 
 
 class AlertRecipient(Base):
+    """One organisation's copy of an alert: its own workflow state, since each recipient handles it apart.
+
+    ``state``: new -> acknowledged -> in_progress -> closed (``close_reason`` says why).
+    ``escalation``: 0 none, 1 told the organisation's deputies, 2 told the crisis centre.
+    """
+
     __tablename__ = "alert_recipient"
+    __table_args__ = (
+        Index("ix_alert_recipient_org_state", "organisation_id", "state"),
+        Index("ix_alert_recipient_org_alert", "organisation_id", "alert_id"),
+    )
 
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id", ondelete="CASCADE"), primary_key=True)
     organisation_id: Mapped[int] = mapped_column(
@@ -174,6 +184,15 @@ class AlertRecipient(Base):
     )
     created_at: Mapped[str] = mapped_column(String(32))
     read_at: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    acknowledged_by: Mapped[str | None] = mapped_column(String(80))
+    acknowledged_at: Mapped[str | None] = mapped_column(String(32))
+    assigned_to: Mapped[str | None] = mapped_column(String(80))
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+    closed_at: Mapped[str | None] = mapped_column(String(32))
+    close_reason: Mapped[str | None] = mapped_column(String(400))
+    escalation: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    escalated_at: Mapped[str | None] = mapped_column(String(32))
 
 
 class Webhook(Base):

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 __all__ = [
     "CRITICALITY",
     "CRITICALITY_NAMES",
+    "AlertAssignIn",
+    "AlertCloseIn",
     "AssetIn",
     "AssetOut",
     "CorrelationOut",
@@ -87,3 +89,15 @@ class WebhookOut(BaseModel):
     url: str
     active: bool
     created_at: datetime
+
+
+class AlertCloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=400)
+
+
+class AlertAssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: str = Field(default="", max_length=80)  # empty: unassign

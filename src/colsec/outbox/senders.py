@@ -108,6 +108,14 @@ class EmailSender:
         msg[IDEMPOTENCY_HEADER] = message.idempotency_key
         msg[EVENT_HEADER] = message.event
         msg.set_content(str(message.payload.get("body") or subject))
+        for part in message.payload.get("attachments") or ():  # e.g. a meeting's iCalendar invitation
+            ctype, _, params = str(part["content_type"]).partition(";")
+            maintype, _, subtype = ctype.strip().partition("/")
+            extra = dict(p.strip().split("=", 1) for p in params.split(";") if "=" in p)
+            msg.add_attachment(
+                str(part["content"]).encode(), maintype=maintype, subtype=subtype,
+                filename=str(part["filename"]), params=extra,
+            )  # fmt: skip
         return msg
 
     def send(self, message: Claimed) -> None:

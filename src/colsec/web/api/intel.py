@@ -13,9 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, TooLarge
-from colsec.intel import alerts, assets, notify, queries, vulns
+from colsec.intel import alerts, assets, inbox, notify, queries, vulns
 from colsec.intel.jobs import REBUILD_KIND
-from colsec.intel.schemas import AssetIn, AssetOut, WebhookIn, WebhookOut
+from colsec.intel.schemas import AlertAssignIn, AlertCloseIn, AssetIn, AssetOut, WebhookIn, WebhookOut
 from colsec.jobs import queue as jobs_queue
 from colsec.web.deps import ActorDep, DbDep, read_units, require_operator, require_role
 from colsec.web.node import NodeDep
@@ -98,6 +98,19 @@ def get_asset(db: DbDep, actor: ActorDep, asset_id: IdPath) -> Any:
     return assets.get_asset(db, actor=actor, asset_id=asset_id)
 
 
+@router.put("/assets/{asset_id}", response_model=AssetOut)
+def update_asset(db: DbDep, actor: Analyst, asset_id: IdPath, data: AssetIn) -> Any:
+    return assets.update_asset(db, actor=actor, asset_id=asset_id, data=data)
+
+
+@router.get("/assets/{asset_id}/exposure")
+def asset_exposure(db: DbDep, actor: ActorDep, asset_id: IdPath) -> dict[str, Any]:
+    """The alerts (CVEs and shared indicators) touching one asset, as the caller's organisation received them."""
+    asset = assets.get_asset(db, actor=actor, asset_id=asset_id)
+    views = alerts.list_alerts(db, org_id=actor.org_id, asset_id=asset.id, limit=200) if actor.org_id else []
+    return {"asset_id": asset.id, "alerts": [v.to_dict() for v in views]}
+
+
 @router.delete("/assets/{asset_id}", status_code=204)
 def delete_asset(db: DbDep, actor: Analyst, asset_id: IdPath) -> None:
     assets.delete_asset(db, actor=actor, asset_id=asset_id)
@@ -124,16 +137,25 @@ def list_alerts(
     actor: ActorDep,
     kind: str | None = None,
     unread: bool = False,
+    state: str | None = None,
+    severity: str | None = None,
+    asset_id: CursorQuery = None,
     before_id: CursorQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    """The caller's organisation's alert feed, newest first."""
+    """The caller's organisation's alert inbox, newest first (``state``: open, new, acknowledged,
+    in_progress, closed), with the count per state."""
     if actor.org_id is None:
-        return {"alerts": []}
+        return {"alerts": [], "counts": {}, "next_before_id": None}
     views = alerts.list_alerts(
-        db, org_id=actor.org_id, kind=kind, unread_only=unread, before_id=before_id, limit=limit
-    )
-    return {"alerts": [v.to_dict() for v in views]}
+        db, org_id=actor.org_id, kind=kind, unread_only=unread, state=state, severity=severity,
+        asset_id=asset_id, before_id=before_id, limit=limit,
+    )  # fmt: skip
+    return {
+        "alerts": [v.to_dict() for v in views],
+        "counts": alerts.count_by_state(db, org_id=actor.org_id),
+        "next_before_id": views[-1].id if len(views) == limit else None,
+    }
 
 
 @router.get("/alerts/stream")
@@ -183,6 +205,28 @@ def get_alert(db: DbDep, actor: ActorDep, alert_id: IdPath) -> dict[str, Any]:
     if actor.org_id is None:
         raise InvalidInput("alerts belong to organisations")
     return alerts.alert_for(db, org_id=actor.org_id, alert_id=alert_id).to_dict()
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge_alert(db: DbDep, actor: ActorDep, alert_id: IdPath) -> dict[str, Any]:
+    """Someone has seen it: its escalation stops (new -> acknowledged)."""
+    return inbox.acknowledge(db, actor=actor, alert_id=alert_id).to_dict()
+
+
+@router.post("/alerts/{alert_id}/start")
+def start_alert(db: DbDep, actor: ActorDep, alert_id: IdPath) -> dict[str, Any]:
+    """Work on it has begun (-> in_progress); an unassigned alert goes to the caller."""
+    return inbox.start(db, actor=actor, alert_id=alert_id).to_dict()
+
+
+@router.post("/alerts/{alert_id}/close")
+def close_alert(db: DbDep, actor: ActorDep, alert_id: IdPath, data: AlertCloseIn) -> dict[str, Any]:
+    return inbox.close(db, actor=actor, alert_id=alert_id, reason=data.reason).to_dict()
+
+
+@router.post("/alerts/{alert_id}/assign")
+def assign_alert(db: DbDep, actor: ActorDep, alert_id: IdPath, data: AlertAssignIn) -> dict[str, Any]:
+    return inbox.assign(db, actor=actor, alert_id=alert_id, username=data.assignee).to_dict()
 
 
 @router.post("/alerts/{alert_id}/read", status_code=204)

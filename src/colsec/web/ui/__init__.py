@@ -29,7 +29,20 @@ def is_ui_path(path: str) -> bool:
 
 def install(app: FastAPI) -> None:
     from colsec.web.sessions import SessionCodec, session_user
-    from colsec.web.ui import admin, auth, collections, crisis, dashboard, federation, imports, intel, profile
+    from colsec.web.ui import (
+        admin,
+        alerts,
+        auth,
+        collections,
+        crisis,
+        dashboard,
+        exposure,
+        federation,
+        imports,
+        intel,
+        profile,
+    )
+    from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import exercises as exercises_ui
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui.render import LoginRequired, page
@@ -44,6 +57,8 @@ def install(app: FastAPI) -> None:
         auth,
         dashboard,
         intel,
+        alerts,
+        exposure,
         imports,
         admin,
         outbox_ui,
@@ -51,6 +66,7 @@ def install(app: FastAPI) -> None:
         collections,
         profile,
         crisis,
+        groups_ui,
         exercises_ui,
     ):
         app.include_router(module.router)

@@ -95,9 +95,12 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     if actor is None:
         return []
     items = [("/", N_("Dashboard")), ("/intel", N_("Intelligence"))]
+    if actor.org_id is not None:
+        items += [("/alerts", N_("Alerts")), ("/assets", N_("Exposure"))]
     if actor.role in (Role.ADMIN, Role.ANALYST, Role.COORDINATOR):
         items.append(("/import", N_("Import")))
     items.append(("/crisis", N_("Crises")))
+    items.append(("/groups", N_("Working groups")))
     if actor.role != Role.PEER:
         items.append(("/exercises", N_("Exercises")))
     if actor.is_operator:
@@ -105,6 +108,20 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     elif actor.role == Role.ADMIN:
         items.append(("/admin/users", N_("Administration")))
     return items
+
+
+def _alert_badge(request: Request, actor: Actor | None) -> int | None:
+    """Unacknowledged alerts of the caller's organisation, for the navigation (one indexed count)."""
+    if actor is None or actor.org_id is None:
+        return None
+    from colsec.intel.alerts import new_count
+    from colsec.web.deps import read_units
+
+    try:
+        with read_units(request)() as s:
+            return new_count(s, org_id=actor.org_id)
+    except Exception:  # noqa: BLE001 - an error page must render even when the database is the error
+        return None
 
 
 def page(
@@ -127,6 +144,9 @@ def page(
         "csrf_token": sess.csrf,
         "csrf_field": CSRF_FIELD,
         "nav": nav_items(actor),
+        "alert_badge": context["alert_badge"]
+        if context and "alert_badge" in context
+        else _alert_badge(request, actor),
         "path": request.url.path,
         "node_name": settings.node_name,
         "hx": request.headers.get("hx-request") == "true",

@@ -56,6 +56,8 @@ class MapShape:
     iso: str  # numeric ISO 3166 id from the atlas
     name: str  # English country name from the atlas (not shown for mapped fictional states)
     d: str  # SVG path data
+    cx: float = 0.0  # centre of the largest part's bounding box (where a marker goes)
+    cy: float = 0.0
 
 
 def shape_id_for(country: str | None) -> str | None:
@@ -108,6 +110,7 @@ def country_shapes() -> tuple[MapShape, ...]:
         else:
             continue
         parts = []
+        largest = (0.0, 0.0, 0.0)  # (area of bounding box, centre x, centre y)
         for polygon in polygons:
             for ring_idx in polygon:
                 ring = _ring(arcs, ring_idx)
@@ -120,11 +123,19 @@ def country_shapes() -> tuple[MapShape, ...]:
                 ):
                     continue
                 xy = [_project(lon, lat) for lon, lat in ring]
+                xs, ys = [x for x, _ in xy], [y for _, y in xy]
+                area = (max(xs) - min(xs)) * (max(ys) - min(ys))
+                if area > largest[0]:
+                    largest = (area, (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2)
                 parts.append("M" + "L".join(f"{x:.1f},{y:.1f}" for x, y in xy) + "Z")
         if parts:
             shapes.append(
                 MapShape(
-                    iso=str(geom.get("id", "")), name=geom["properties"].get("name", ""), d="".join(parts)
+                    iso=str(geom.get("id", "")),
+                    name=geom["properties"].get("name", ""),
+                    d="".join(parts),
+                    cx=round(largest[1], 1),
+                    cy=round(largest[2], 1),
                 )
             )
     return tuple(shapes)
