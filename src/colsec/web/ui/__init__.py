@@ -42,8 +42,8 @@ def install(app: FastAPI) -> None:
         intel,
         profile,
     )
-    from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import exercises as exercises_ui
+    from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui.render import LoginRequired, page
 
