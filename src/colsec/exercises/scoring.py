@@ -185,6 +185,15 @@ def evaluate(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> l
             .order_by(AuditEntry.id)
         ).scalars():
             by_key[(entry.action, entry.organisation)].append(entry)
+    # Indexes so each expectation reads only its candidates: by exact target, and by target kind.
+    by_target: dict[tuple[str, str | None, str], list[AuditEntry]] = defaultdict(list)
+    by_kind: dict[tuple[str, str | None], dict[str, list[AuditEntry]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for (action, organisation), entries in by_key.items():
+        for entry in entries:
+            by_target[(action, organisation, entry.target)].append(entry)
+            by_kind[(action, organisation)][_kind(entry.target)].append(entry)
     roles = {}
     if any(e.role for e in expectations):
         names = {a.actor for v in by_key.values() for a in v}
@@ -209,15 +218,14 @@ def evaluate(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> l
         else:
             refs = _refs(inj)
             kinds = {_kind(r) for r in refs}
-            for entry in by_key.get((e.event, org), []):
+            # about what this inject created when it created that kind of thing, else about the run
+            candidates = [x for r in refs for x in by_target.get((e.event, org, r), [])]
+            for kind, entries in by_kind.get((e.event, org), {}).items():
+                if kind not in kinds:
+                    candidates += [x for x in entries if x.target in run_refs]
+            for entry in sorted(candidates, key=lambda x: x.id):
                 when = _ts(entry.at)
                 if when < delivered:
-                    continue
-                # about what this inject created when it created that kind of thing, else about the run
-                if _kind(entry.target) in kinds:
-                    if entry.target not in refs:
-                        continue
-                elif entry.target not in run_refs:
                     continue
                 if e.role and roles.get(entry.actor) != e.role:
                     continue
