@@ -23,6 +23,7 @@ SYNC_EVERY_SECONDS = 1.0  # how often peers' pull intervals are checked (each pe
 def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dict[str, Handler]:
     from colsec.crisis.notify import notify
     from colsec.crisis.ticker import SITREP_KIND, TICK_KIND, run_sitrep_reminders, run_tick
+    from colsec.exercises.run import DELIVER_KIND, run_deliver
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
     from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
@@ -52,11 +53,13 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
             run_escalation, policy=EscalationPolicy.from_settings(settings), notify=notify
         ),
         SCHEDULE_KIND: run_schedules,
+        DELIVER_KIND: partial(run_deliver, node_name=settings.node_name),
     }
 
 
 def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import SITREP_KIND, SITREP_SECONDS, TICK_KIND, TICK_SECONDS
+    from colsec.exercises.run import DELIVER_KIND, DELIVER_SECONDS
     from colsec.federation.jobs import SYNC_DUE_KIND
     from colsec.groups.jobs import DIGEST_KIND, DIGEST_SECONDS, SWEEP_KIND, SWEEP_SECONDS
     from colsec.intel.escalation import ESCALATE_KIND
@@ -69,6 +72,7 @@ def schedules_for(settings: Settings) -> list[Schedule]:
         Schedule(DIGEST_KIND, DIGEST_SECONDS),
         Schedule(ESCALATE_KIND, settings.alert_escalation_check_seconds),
         Schedule(SCHEDULE_KIND, SCHEDULE_SECONDS),
+        Schedule(DELIVER_KIND, DELIVER_SECONDS),
     ]
     if settings.sync_enabled:
         schedules.append(Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS))

@@ -61,9 +61,10 @@ class Node:
 def demo_extensions(intel: IntelConfig) -> tuple[DemoExtension, ...]:
     """The domains' demo scenarios: the live crisis, then assets, exposures and a cross-member alert."""
     from colsec.crisis.demo import build_crisis_demo
+    from colsec.exercises.demo import build_exercise_demo
     from colsec.intel.demo import extend_demo
 
-    return (build_crisis_demo, partial(extend_demo, config=intel))
+    return (build_crisis_demo, partial(extend_demo, config=intel), build_exercise_demo)
 
 
 def build_node(

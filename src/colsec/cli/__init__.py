@@ -8,6 +8,7 @@ import typer
 
 from colsec.cli import accounts, core, federation, formats, intel, jobs, match, outbox, taxii
 from colsec.cli import crisis as crisis_cli
+from colsec.cli import exercises as exercises_cli
 from colsec.cli import groups as groups_cli
 from colsec.cli import reports as reports_cli
 from colsec.cli.common import allow_new_node, begin_invocation
@@ -55,6 +56,7 @@ taxii.register(app)
 intel.register(app)
 match.register(app)
 crisis_cli.register(app)
+exercises_cli.register(app)
 outbox.register(app)
 groups_cli.register(app)
 jobs.register(app)

@@ -171,8 +171,14 @@ def list_alerts(db: Session, *, crisis_id: int | None = None, limit: int = 200) 
     stmt = select(CapAlert).order_by(CapAlert.id.desc()).limit(min(limit, 1000))
     if crisis_id is not None:
         stmt = stmt.where(CapAlert.crisis_id == crisis_id)
+    else:
+        stmt = stmt.where(CapAlert.exercise_run_id.is_(None))
     return list(db.execute(stmt).scalars())
 
 
 def alert_count(db: Session) -> int:
-    return int(db.execute(select(func.count()).select_from(CapAlert)).scalar_one())
+    return int(
+        db.execute(
+            select(func.count()).select_from(CapAlert).where(CapAlert.exercise_run_id.is_(None))
+        ).scalar_one()
+    )

@@ -149,6 +149,8 @@ def list_consultations(
     stmt = select(Consultation).order_by(Consultation.id)
     if crisis_id is not None:
         stmt = stmt.where(Consultation.crisis_id == crisis_id)
+    else:  # across crises: real ones only (an exercise crisis lists its own)
+        stmt = stmt.where(Consultation.exercise_run_id.is_(None))
     if status:
         stmt = stmt.where(Consultation.status == status)
     return list(db.execute(stmt).scalars())

@@ -126,7 +126,7 @@ def get_crisis(db: Session, *, crisis_id: int) -> Crisis:
 
 
 def list_crises(db: Session, *, status: str | None = None) -> list[Crisis]:
-    stmt = select(Crisis).order_by(Crisis.id.desc())
+    stmt = select(Crisis).where(Crisis.exercise_run_id.is_(None)).order_by(Crisis.id.desc())
     if status:
         stmt = stmt.where(Crisis.status == status)
     return list(db.execute(stmt).scalars())

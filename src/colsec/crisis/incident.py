@@ -219,7 +219,12 @@ def _may_see(db: Session, actor: Actor, inc: Incident) -> bool:
 def list_incidents(
     db: Session, *, actor: Actor, status: str | None = None, limit: int = 200
 ) -> list[Incident]:
-    stmt = select(Incident).order_by(Incident.id.desc()).limit(min(limit, 1000))
+    stmt = (
+        select(Incident)
+        .where(Incident.exercise_run_id.is_(None))
+        .order_by(Incident.id.desc())
+        .limit(min(limit, 1000))
+    )
     if not (actor.is_system or actor.is_operator or org_kind(db, actor.org_id) == "crisis_centre"):
         stmt = stmt.where(or_(Incident.organisation_id == actor.org_id))
     if status:

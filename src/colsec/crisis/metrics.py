@@ -31,6 +31,8 @@ def crisis_metrics(db: Session, *, crisis_id: int | None = None) -> dict[str, An
     stmt = select(AssistanceRequest).order_by(AssistanceRequest.id)
     if crisis_id is not None:
         stmt = stmt.where(AssistanceRequest.crisis_id == crisis_id)
+    else:
+        stmt = stmt.where(AssistanceRequest.exercise_run_id.is_(None))
     requests = list(db.execute(stmt).scalars())
     ids = [r.id for r in requests]
     first_deploy: dict[int, Any] = {}

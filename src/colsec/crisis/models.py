@@ -72,6 +72,8 @@ class Incident(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(TS)
     closed_at: Mapped[datetime | None] = mapped_column(TS)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set on rows an exercise run created; default lists leave them out.
+    exercise_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Crisis(Base):
@@ -95,6 +97,8 @@ class Crisis(Base):
     # when the lead was last reminded that the alert level's report interval has run out
     sitrep_reminded_at: Mapped[datetime | None] = mapped_column(TS)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set on rows an exercise run created; default lists leave them out.
+    exercise_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class CrisisEvent(Base):
@@ -186,6 +190,8 @@ class AssistanceRequest(Base):
     rejected_at: Mapped[datetime | None] = mapped_column(TS)
     withdrawn_at: Mapped[datetime | None] = mapped_column(TS)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set on rows an exercise run created; default lists leave them out.
+    exercise_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Consultation(Base):
@@ -221,6 +227,8 @@ class Consultation(Base):
     opened_by: Mapped[str] = mapped_column(String(80))
     opened_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     reminded_at: Mapped[datetime | None] = mapped_column(TS)
+    # Set on rows an exercise run created; default lists leave them out.
+    exercise_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ConsultationMember(Base):
@@ -324,6 +332,8 @@ class Notification(Base):
     target: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(TS)
+    # Set on rows an exercise run created; default lists leave them out.
+    exercise_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Webhook(Base):
@@ -364,3 +374,5 @@ class CapAlert(Base):
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
     xml: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    # Set on rows an exercise run created; default lists leave them out.
+    exercise_run_id: Mapped[int | None] = mapped_column(Integer, index=True)

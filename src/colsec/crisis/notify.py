@@ -22,6 +22,7 @@ from colsec.crisis.states import now
 from colsec.errors import Forbidden, InvalidInput
 from colsec.outbound import OutboundPolicy
 from colsec.outbox import Channel, Outgoing, put
+from colsec.store.models import EXERCISE_RUN
 
 __all__ = [
     "mark_read",
@@ -65,7 +66,16 @@ def notify(
     webhook_org_ids: Iterable[int] = (),
     payload: dict[str, Any] | None = None,
 ) -> int:
-    """Write in-app notifications and queue their e-mails and webhook events; returns the users told."""
+    """Write in-app notifications and queue their e-mails and webhook events; returns the users told.
+
+    While an exercise run delivers (``EXERCISE_RUN`` in the session's info) every notice is
+    the run's: stamped with its id and its subject prefixed ``[EXERCISE name]``.
+    """
+    run = db.info.get(EXERCISE_RUN)
+    if run:
+        prefix = f"[EXERCISE {run[1]}] "
+        subject = subject if subject.startswith(prefix) else prefix + subject
+        payload = {**(payload or {}), "exercise": run[1]}
     users = sorted(set(user_ids))
     if users:
         people = {uid: (org, email) for uid, org, email in db.execute(
@@ -75,6 +85,7 @@ def notify(
             Notification(
                 user_id=u, organisation_id=people.get(u, (None, None))[0], kind=kind,
                 subject=subject[:250], body=body, target=target[:120],
+                exercise_run_id=run[0] if run else None,
             )
             for u in users
         ]  # fmt: skip

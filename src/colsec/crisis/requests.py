@@ -61,6 +61,8 @@ def list_requests(
     stmt = select(AssistanceRequest).order_by(AssistanceRequest.id)
     if crisis_id is not None:
         stmt = stmt.where(AssistanceRequest.crisis_id == crisis_id)
+    else:  # across crises: real ones only (an exercise crisis lists its own)
+        stmt = stmt.where(AssistanceRequest.exercise_run_id.is_(None))
     if status:
         stmt = stmt.where(AssistanceRequest.status == status)
     return list(db.execute(stmt).scalars())

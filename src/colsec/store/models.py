@@ -21,6 +21,7 @@ from colsec.db_base import Base, BigId, utcnow
 
 __all__ = [
     "ACTIVITY_INDEX",
+    "EXERCISE_RUN",
     "AuditEntry",
     "Collection",
     "CollectionFilter",
@@ -33,6 +34,11 @@ __all__ = [
     "SharingGroupMember",
     "StixObject",
 ]
+
+
+# ``Session.info`` key set while an exercise run delivers an inject: ``(run id, run name)``.
+# Writers below the exercises domain (store, crisis notices) read it to stamp what they create.
+EXERCISE_RUN = "exercise_run"
 
 
 class SharingGroup(Base):
@@ -90,6 +96,8 @@ class StixObject(Base):
     date_added: Mapped[str] = mapped_column(String(32))
     origin: Mapped[str | None] = mapped_column(String(200))  # None = created here; else peer name
     body: Mapped[str] = mapped_column(Text)
+    # Set on objects an exercise run created: every default read excludes them (``policy``).
+    exercise_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class ObjectRecipient(Base):

@@ -147,10 +147,14 @@ def row_visible_clause(
 ) -> ColumnElement[bool]:
     """SQL predicate equal to ``may_share`` for one version row (``row``: ``StixObject`` or an alias).
 
-    Alone it ignores the latest version; reads use ``visible_clause``.
+    Alone it ignores the latest version; reads use ``visible_clause``.  Objects an exercise run
+    created (``exercise_run_id``) are never part of the real picture: every read built on this
+    predicate (store, TAXII, sync, push, search, dashboard) leaves them out; a run reads its own
+    objects by run id.
     """
+    real = row.exercise_run_id.is_(None)
     if to.org_id is None:
-        return row.tlp == int(TLP.CLEAR)  # type: ignore[no-any-return]
+        return and_(real, row.tlp == int(TLP.CLEAR))
     clear = row.tlp == int(TLP.CLEAR)
     if not to.alliance_member:
         green_amber: ColumnElement[bool] = false()
@@ -170,7 +174,7 @@ def row_visible_clause(
     named = exists().where(
         ObjectRecipient.object_seq == row.seq, ObjectRecipient.organisation_id == to.org_id
     )
-    return or_(row.owner_org_id == to.org_id, clear, green_amber, named)
+    return and_(real, or_(row.owner_org_id == to.org_id, clear, green_amber, named))
 
 
 def visible_clause(to: Recipient, groups_of_recipient: Collection[int] | None = None) -> ColumnElement[bool]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
@@ -44,6 +44,7 @@ from colsec.store.gate import (
     record_co_holders,
 )
 from colsec.store.models import (
+    EXERCISE_RUN,
     CollectionObject,
     ObjectRecipient,
     Observable,
@@ -249,7 +250,9 @@ def _import_objects(
             f"{n} invalid object(s); nothing was imported. First: {first}",
             details={"errors": result.errors, "received": result.received},
         )
-    if result.inserted_seqs:
+    # An exercise run's objects (stamped in ``_insert_rows``) join no collection and feed no derived
+    # data: correlation, scores, matching and peer pushes only ever see real objects.
+    if result.inserted_seqs and not db.info.get(EXERCISE_RUN):
         include_new(db, result.inserted_seqs)  # filter collections publish what matches
         steps: Sequence[PostImportStep] = db.info.get(POST_IMPORT, ())
         for step in steps:
@@ -384,6 +387,9 @@ def _insert_rows(
         recipient_rows.extend(
             {"object_seq": seq, "organisation_id": o} for o in sorted(recipients.get((oid, modified), ()))
         )
+    run = db.info.get(EXERCISE_RUN)
+    if run and new_seqs:  # written while an exercise inject is delivered: the run's, not real
+        db.execute(update(StixObject).where(StixObject.seq.in_(new_seqs)).values(exercise_run_id=run[0]))
     if obs_rows and raw is not None:
         raw.executemany(_SQLITE_OBSERVABLES, obs_rows)
     elif obs_rows:

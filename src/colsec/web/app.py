@@ -160,6 +160,9 @@ def create_app(
     from colsec.web.api import reports as reports_api
 
     app.include_router(reports_api.router)
+    from colsec.web.api import exercises as exercises_api
+
+    app.include_router(exercises_api.router)
     from colsec.web import ui
 
     ui.install(app)  # pages, session-cookie login, static files

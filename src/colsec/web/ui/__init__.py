@@ -42,6 +42,7 @@ def install(app: FastAPI) -> None:
         intel,
         profile,
     )
+    from colsec.web.ui import exercises as exercises_ui
     from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui import reports as reports_ui
@@ -68,6 +69,7 @@ def install(app: FastAPI) -> None:
         crisis,
         groups_ui,
         reports_ui,
+        exercises_ui,
     ):
         app.include_router(module.router)
 

@@ -102,6 +102,8 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     items.append(("/crisis", N_("Crises")))
     items.append(("/groups", N_("Working groups")))
     items.append(("/reports", N_("Bulletins")))
+    if actor.role != Role.PEER:
+        items.append(("/exercises", N_("Exercises")))
     if actor.is_operator:
         items.append(("/admin/organisations", N_("Administration")))
     elif actor.role == Role.ADMIN:

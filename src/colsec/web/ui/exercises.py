@@ -1,0 +1,143 @@
+"""Exercise pages: the runs, a run's controller view (clock, injects, scores, notes), a participant's
+inbox, and the after-action report (HTML, and PDF when WeasyPrint is installed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from colsec.errors import Forbidden, InvalidInput
+from colsec.exercises import run as runs
+from colsec.exercises import scoring, views
+from colsec.exercises.scenario import list_scenarios
+from colsec.web.deps import DbDep
+from colsec.web.params import IdPath
+from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, language_of, page
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/exercises", response_class=HTMLResponse)
+def exercises_page(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
+    controller = views.is_controller(db, actor)
+    ctx = {
+        "runs": views.visible_runs(db, actor),
+        "scenarios": list_scenarios(db) if controller else [],
+        "controller": controller,
+        "lang": language_of(request, actor),
+    }
+    return page(request, "ui/exercises.html", ctx, actor=actor)
+
+
+@router.get("/exercises/runs/{run_id}", response_class=HTMLResponse)
+def run_page(run_id: IdPath, request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
+    run = views.readable_run(db, actor, run_id)
+    controller = views.is_controller(db, actor)
+    ctx: dict[str, Any] = {
+        "run": run, "controller": controller, "inbox": views.inbox(db, actor, run),
+        "scenario": runs.frozen(run), "lang": language_of(request, actor),
+    }  # fmt: skip
+    if controller:
+        ctx |= {"timeline": views.timeline(db, run), "figures": scoring.summary(db, run), "notes": views.notes(db, run),
+                "moves": [to for to, sources in runs.RUN.items() if run.status in sources]}  # fmt: skip
+    return page(request, "ui/exercise_run.html", ctx, actor=actor)
+
+
+def _back(run_id: int) -> Response:
+    return RedirectResponse(f"/exercises/runs/{run_id}", status_code=303)
+
+
+async def _field(request: Request, name: str) -> str:
+    value = (await form_data(request)).get(name)
+    return value if isinstance(value, str) else ""
+
+
+@router.post("/exercises/runs/{run_id}/state")
+async def run_state(run_id: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
+    runs.move(db, actor=actor, run_id=run_id, to=await _field(request, "to"))
+    return _back(run_id)
+
+
+@router.post("/exercises/runs/{run_id}/speed")
+async def run_speed(run_id: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
+    try:
+        speed = float(await _field(request, "speed"))
+    except ValueError:
+        raise InvalidInput("speed must be a number") from None
+    runs.set_speed(db, actor=actor, run_id=run_id, speed=speed)
+    return _back(run_id)
+
+
+@router.post("/exercises/runs/{run_id}/injects/{number}/deliver")
+def run_deliver(run_id: IdPath, number: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
+    runs.deliver_now(
+        db,
+        actor=actor,
+        run_id=run_id,
+        number=number,
+        how=runs.Delivery(node_name=request.app.state.settings.node_name),
+    )
+    return _back(run_id)
+
+
+@router.post("/exercises/runs/{run_id}/injects/{number}/acknowledge")
+def run_acknowledge(run_id: IdPath, number: IdPath, db: WriteDb, actor: FormActor) -> Response:
+    views.readable_run(db, actor, run_id)
+    runs.acknowledge(db, actor=actor, run_id=run_id, number=number)
+    return _back(run_id)
+
+
+@router.post("/exercises/runs/{run_id}/notes")
+async def run_note(run_id: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
+    runs.add_note(db, actor=actor, run_id=run_id, text=await _field(request, "text"), kind=await _field(request, "kind") or "note",
+                  owner=await _field(request, "owner"))  # fmt: skip
+    return _back(run_id)
+
+
+@router.post("/exercises/runs/{run_id}/expectations/{number}/override")
+async def run_override(
+    run_id: IdPath, number: IdPath, request: Request, db: WriteDb, actor: FormActor
+) -> Response:
+    status = await _field(request, "status")
+    scoring.override(
+        db,
+        actor=actor,
+        run_id=run_id,
+        number=number,
+        status=status or None,
+        reason=await _field(request, "reason"),
+    )
+    return _back(run_id)
+
+
+@router.get("/exercises/runs/{run_id}/report", response_class=HTMLResponse)
+def run_report(
+    run_id: IdPath, request: Request, db: DbDep, actor: PageActor, format: str = "html"
+) -> Response:
+    run = views.readable_run(db, actor, run_id)
+    if not views.is_controller(db, actor):
+        raise Forbidden("the after-action report is the crisis centre's")
+    lang = language_of(request, actor)
+    html = page(request, "ui/exercise_report.html", {**views.report(db, run), "lang": lang}, actor=actor)
+    if format != "pdf":
+        return html
+    pdf = report_pdf(bytes(html.body).decode())
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="exercise-{run.id}.pdf"'},
+    )
+
+
+def report_pdf(html: str) -> bytes:
+    """The report as PDF (WeasyPrint); refused clearly when the node has no PDF engine."""
+    try:
+        from weasyprint import HTML
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise InvalidInput("PDF output needs WeasyPrint on this node; the HTML report is available") from None
+    out: bytes = HTML(string=html).write_pdf()
+    return out
