@@ -39,7 +39,6 @@ __all__ = [
     "Resource",
     "ResourceOffer",
     "SituationReport",
-    "Webhook",
 ]
 
 TS = DateTime(timezone=True)
@@ -302,21 +301,6 @@ class Notification(Base):
     target: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(TS)
-
-
-class Webhook(Base):
-    """An organisation's endpoint for crisis events; the outbox signs each delivery with ``secret``."""
-
-    __tablename__ = "crisis_webhook"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
-    )
-    url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class CapAlert(Base):

@@ -15,8 +15,9 @@ from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, TooLarge
 from colsec.intel import alerts, assets, inbox, notify, queries, vulns
 from colsec.intel.jobs import REBUILD_KIND
-from colsec.intel.schemas import AlertAssignIn, AlertCloseIn, AssetIn, AssetOut, WebhookIn, WebhookOut
+from colsec.intel.schemas import AlertAssignIn, AlertCloseIn, AssetIn, AssetOut, WebhookIn
 from colsec.jobs import queue as jobs_queue
+from colsec.outbox.schemas import WebhookOut
 from colsec.web.deps import ActorDep, DbDep, read_units, require_operator, require_role
 from colsec.web.node import NodeDep
 from colsec.web.params import MAX_ID, CursorQuery, IdPath
