@@ -31,9 +31,9 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from colsec.accounts import service as accounts  # noqa: E402
 from colsec.accounts.roles import SYSTEM  # noqa: E402
 from colsec.db import Database  # noqa: E402
-from colsec.intel.models import Webhook  # noqa: E402
 from colsec.migrations import upgrade  # noqa: E402
 from colsec.outbox import Channel, Outgoing, put  # noqa: E402
+from colsec.outbox.models import Webhook  # noqa: E402
 from colsec.outbox.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify  # noqa: E402
 
 SECRET = "bench-secret-0123456789"
@@ -89,7 +89,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     with database.unit_of_work() as s:
         org = accounts.create_organisation(s, actor=SYSTEM, name="Bench agency", short_name="BENCH")
-        hook = Webhook(organisation_id=org.id, url=url, secret=SECRET, active=True)
+        hook = Webhook(organisation_id=org.id, url=url, secret=SECRET, topics=["alerts"], active=True)
         s.add(hook)
         s.flush()
         org_id, hook_id = org.id, hook.id

@@ -57,13 +57,11 @@ def deliver(database: Database, senders: dict[str, Any]) -> Callable[..., int]:
 def add_endpoint(
     database: Database, org_id: int, url: str, *, register: str = "crisis", secret: str = SECRET
 ) -> int:
-    """An active endpoint of ``org_id`` in the crisis or intel register (committed)."""
-    from colsec.crisis.models import Webhook as CrisisWebhook
-    from colsec.intel.models import Webhook as IntelWebhook
+    """An active endpoint of ``org_id`` taking one topic (``crisis`` or ``alerts``), committed."""
+    from colsec.outbox.models import Webhook
 
-    model = CrisisWebhook if register == "crisis" else IntelWebhook
     with database.unit_of_work() as s:
-        hook = model(organisation_id=org_id, url=url, secret=secret, active=True)
+        hook = Webhook(organisation_id=org_id, url=url, secret=secret, topics=[register], active=True)
         s.add(hook)
         s.flush()
         return int(hook.id)

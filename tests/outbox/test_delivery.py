@@ -109,7 +109,7 @@ def test_dead_after_max_attempts_with_the_last_error(
 def test_a_removed_endpoint_is_dead_at_once(
     database: Database, member: Any, hooks: WebhookReceiver, deliver: Callable[..., int]
 ) -> None:
-    from colsec.crisis.models import Webhook
+    from colsec.outbox.models import Webhook
 
     add_endpoint(database, member.org.id, hooks.url)
     _event(database, member, email=False)

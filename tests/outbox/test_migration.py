@@ -1,4 +1,5 @@
-"""The outbox migration carries queued deliveries of the old tables over; sent ones stay sent."""
+"""The outbox migrations carry queued deliveries of the old tables over (sent ones stay sent) and fold
+the crisis webhook register into the one ``webhook`` register, re-pointing what is still queued."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import select, text
 from colsec.db import Database
 from colsec.migrations import alembic_config, upgrade
 from colsec.outbox import OutboxMessage
+from colsec.outbox.models import Webhook
 
 NOW = "2026-12-01 10:00:00"
 ROWS = [
@@ -49,9 +51,14 @@ def test_queued_deliveries_become_pending_outbox_rows(tmp_path: Path) -> None:
         got = [(r.channel, r.destination, r.event, r.idempotency_key, r.org_id, r.status) for r in rows]
         assert got == [
             ("webhook", "webhook:5", "alert", "alert-delivery:1", 1, "pending"),
-            ("webhook", "crisis_webhook:3", "incident.reported", "crisis-delivery:1", 1, "pending"),
+            ("webhook", "webhook:6", "incident.reported", "crisis-delivery:1", 1, "pending"),
             ("email", "ana@nm.example.org", "crisis.opened", "notification:7:email", 1, "pending"),
         ]
         assert rows[2].payload == {"event": "crisis.opened", "subject": "Crisis #1", "body": "b"}
         assert rows[1].payload == {"event": "incident.reported"}
+        hooks = s.execute(select(Webhook).order_by(Webhook.id)).scalars().all()
+        assert [(h.id, h.url, h.topics, h.active) for h in hooks] == [
+            (5, "https://hooks.example.org/a", ["alerts"], True),
+            (6, "https://hooks.example.org/c", ["crisis"], True),
+        ]
     database.dispose()

@@ -13,6 +13,7 @@ from colsec.crisis.models import Notification
 from colsec.crisis.notify import notify
 from colsec.db import Database
 from colsec.outbox import Channel, OutboxMessage, Outgoing, Status, put
+from colsec.outbox.models import Webhook
 from outbox.conftest import add_endpoint, give_email
 
 
@@ -62,7 +63,7 @@ def test_a_committed_change_leaves_exactly_its_rows(database: Database, member: 
             ("email", "analyst@nm.example.org", "incident.reported", member.org.id, Status.PENDING, 0),
             ("webhook", rows[1].destination, "incident.reported", member.org.id, Status.PENDING, 0),
         ]
-        assert rows[1].destination.startswith("crisis_webhook:")
+        assert rows[1].destination == f"webhook:{s.execute(select(Webhook.id)).scalar_one()}"
         assert rows[0].payload == {"event": "incident.reported", "subject": "DDoS", "body": "details"}
         assert rows[1].payload["target"] == "incident:1" and "secret" not in str(rows[1].payload)
 
@@ -83,3 +84,18 @@ def test_the_same_idempotency_key_is_queued_once(database: Database) -> None:
     with database.unit_of_work() as s:
         assert put(s, [item, Outgoing(Channel.EMAIL, "b@example.org", "k", "other-key", None)]) == 1
     assert _count(database) == 2
+
+
+def test_endpoints_receive_only_their_topics(database: Database, make_account: Callable[..., Any]) -> None:
+    """One register for every domain: the topic decides which events an endpoint is sent."""
+    acc = make_account(Role.ANALYST, org="TP")
+    alerts_only = add_endpoint(database, acc.org.id, "https://hooks.example.org/alerts", register="alerts")
+    crisis_only = add_endpoint(database, acc.org.id, "https://hooks.example.org/crisis", register="crisis")
+    with database.unit_of_work() as s:
+        notify(s, kind="incident.reported", subject="DDoS", webhook_org_ids=[acc.org.id])
+    with database.unit_of_work(write=False) as s:
+        dests = s.execute(
+            select(OutboxMessage.destination).where(OutboxMessage.channel == "webhook")
+        ).scalars()
+        assert sorted(dests) == [f"webhook:{crisis_only}"]
+    assert alerts_only != crisis_only

@@ -316,6 +316,9 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("GET", "/api/v1/intel/webhooks"): (None, _get("/api/v1/intel/webhooks")),
     ("POST", "/api/v1/intel/webhooks"): (None, _post("/api/v1/intel/webhooks", {"url": "x"})),
     ("DELETE", "/api/v1/intel/webhooks/{webhook_id}"): ("webhook", _delete("/api/v1/intel/webhooks/{t}")),
+    ("GET", "/api/v1/webhooks"): (None, _get("/api/v1/webhooks")),
+    ("POST", "/api/v1/webhooks"): (None, _post("/api/v1/webhooks", {"url": "x"})),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): ("webhook", _delete("/api/v1/webhooks/{t}")),
     ("POST", "/api/v1/crisis/incidents"): ("object", _post("/api/v1/crisis/incidents", lambda t: {
         "title": "probe", "category": "cyber", "severity": 2, "stix_refs": [t]})),  # fmt: skip
     ("GET", "/api/v1/crisis/incidents"): (None, _get("/api/v1/crisis/incidents")),

@@ -40,7 +40,6 @@ __all__ = [
     "Resource",
     "ResourceOffer",
     "SituationReport",
-    "Webhook",
 ]
 
 TS = DateTime(timezone=True)
@@ -334,21 +333,6 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(TS)
     # Set on rows an exercise run created; default lists leave them out.
     exercise_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
-
-
-class Webhook(Base):
-    """An organisation's endpoint for crisis events; the outbox signs each delivery with ``secret``."""
-
-    __tablename__ = "crisis_webhook"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
-    )
-    url: Mapped[str] = mapped_column(String(500))
-    secret: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class CapAlert(Base):

@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation, User
 from colsec.accounts.roles import Role
-from colsec.crisis.models import Notification, Webhook
+from colsec.crisis.models import Notification
 from colsec.crisis.states import now
-from colsec.errors import Forbidden, InvalidInput
 from colsec.outbound import OutboundPolicy
 from colsec.outbox import Channel, Outgoing, put
+from colsec.outbox.models import Topic, Webhook
+from colsec.outbox.webhooks import create_webhook, destination, subscribed
 from colsec.store.models import EXERCISE_RUN
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "notify",
     "recipients",
     "register_webhook",
-    "validate_webhook_url",
 ]
 
 
@@ -105,18 +105,14 @@ def notify(
         put(db, mails)
     org_ids = sorted(set(webhook_org_ids))
     if org_ids:
-        hooks = db.execute(
-            select(Webhook.id, Webhook.organisation_id).where(
-                Webhook.organisation_id.in_(org_ids), Webhook.active
-            )
-        ).all()
+        hooks = subscribed(db, org_ids, Topic.CRISIS)
         event_id = uuid.uuid4().hex
         event = {"event": kind, "id": event_id, "subject": subject, "target": target, "data": payload or {}}
         put(
             db,
             (
                 Outgoing(
-                    channel=Channel.WEBHOOK, destination=f"crisis_webhook:{h}", event=kind, org_id=org,
+                    channel=Channel.WEBHOOK, destination=destination(h), event=kind, org_id=org,
                     idempotency_key=f"crisis:{event_id}:webhook:{h}", payload=event,
                 )
                 for h, org in hooks
@@ -125,35 +121,9 @@ def notify(
     return len(users)
 
 
-def validate_webhook_url(url: str, *, outbound: OutboundPolicy) -> str:
-    """Webhooks go only to http(s) URLs on global addresses, or ones the operator allow-lists."""
-    outbound.check_url(url)
-    return url
-
-
 def register_webhook(db: Session, *, actor: Any, url: str, secret: str, outbound: OutboundPolicy) -> Webhook:
-    """The organisation's admin (or the node operator) registers where its events are POSTed.
-
-    A webhook makes the node send requests on the organisation's behalf, so it is an
-    administrative act, not an analyst's.
-    """
-    from colsec.store import audit
-
-    if actor.org_id is None:
-        raise InvalidInput("webhooks belong to an organisation")
-    if not actor.manages(actor.org_id):
-        raise Forbidden("only the organisation's admin or the node operator manages webhooks")
-    hook = Webhook(
-        organisation_id=actor.org_id,
-        url=validate_webhook_url(url, outbound=outbound),
-        secret=secret,
-    )
-    db.add(hook)
-    db.flush()
-    audit.record(
-        db, actor=actor, action="crisis.webhook.register", target=f"webhook:{hook.id}", details={"url": url}
-    )
-    return hook
+    """The organisation's admin (or the node operator) registers where its crisis events are POSTed."""
+    return create_webhook(db, actor=actor, url=url, secret=secret, topics=[Topic.CRISIS], outbound=outbound)
 
 
 def my_notifications(

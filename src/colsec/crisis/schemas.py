@@ -37,7 +37,6 @@ __all__ = [
     "Stance",
     "TransitionIn",
     "WebhookIn",
-    "WebhookOut",
 ]
 
 
@@ -329,10 +328,3 @@ class NotificationOut(_Out):
 class WebhookIn(BaseModel):
     url: str = Field(min_length=8, max_length=500)
     secret: str = Field(min_length=16, max_length=200)
-
-
-class WebhookOut(_Out):
-    id: int
-    organisation_id: int
-    url: str
-    active: bool

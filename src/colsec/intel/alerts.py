@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session
 from colsec.accounts.models import Organisation
 from colsec.db import is_sqlite
 from colsec.errors import InvalidInput, NotFound
-from colsec.intel.models import Alert, AlertObject, AlertRecipient, Asset, Webhook
+from colsec.intel.models import Alert, AlertObject, AlertRecipient, Asset
 from colsec.outbox import Channel, Outgoing, put
+from colsec.outbox.models import Topic
+from colsec.outbox.webhooks import destination, subscribed
 from colsec.stix.ids import now_timestamp
 from colsec.store.models import StixObject
 from colsec.store.policy import visible_clause
@@ -125,12 +127,7 @@ def raise_alert(
             insert(AlertRecipient),
             [{"alert_id": alert.id, "organisation_id": o, "created_at": now} for o in fresh],
         )
-        hooks = db.execute(
-            select(Webhook.id, Webhook.organisation_id).where(
-                Webhook.organisation_id.in_(fresh), Webhook.active.is_(True)
-            )
-        ).all()
-        _queue_webhooks(db, alert.id, [(h, o) for h, o in hooks])
+        _queue_webhooks(db, alert.id, subscribed(db, fresh, Topic.ALERTS))
     if known:
         db.execute(update(Alert).where(Alert.id == alert.id).values(updated_at=now))
     return alert
@@ -150,7 +147,7 @@ def _queue_webhooks(db: Session, alert_id: int, hooks: Sequence[tuple[int, int]]
         db,
         (
             Outgoing(
-                channel=Channel.WEBHOOK, destination=f"webhook:{hook}", event="alert", org_id=org,
+                channel=Channel.WEBHOOK, destination=destination(hook), event="alert", org_id=org,
                 idempotency_key=f"alert:{alert_id}:webhook:{hook}",
                 payload={"event": "alert", "alert": rendered[org]},
             )

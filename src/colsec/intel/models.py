@@ -35,7 +35,6 @@ __all__ = [
     "CorrelationEdge",
     "IndicatorScore",
     "Vulnerability",
-    "Webhook",
 ]
 
 
@@ -193,18 +192,3 @@ class AlertRecipient(Base):
     close_reason: Mapped[str | None] = mapped_column(String(400))
     escalation: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     escalated_at: Mapped[str | None] = mapped_column(String(32))
-
-
-class Webhook(Base):
-    """An organisation's alert endpoint; the outbox signs each delivery with ``secret`` (``colsec.outbox.signing``)."""
-
-    __tablename__ = "webhook"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
-    )
-    url: Mapped[str] = mapped_column(String(1000))
-    secret: Mapped[str] = mapped_column(String(200))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

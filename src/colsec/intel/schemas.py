@@ -17,7 +17,6 @@ __all__ = [
     "AssetOut",
     "CorrelationOut",
     "WebhookIn",
-    "WebhookOut",
 ]
 
 CRITICALITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -79,16 +78,6 @@ class WebhookIn(BaseModel):
 
     url: HttpUrl
     secret: str = Field(min_length=16, max_length=200)
-
-
-class WebhookOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    organisation_id: int
-    url: str
-    active: bool
-    created_at: datetime
 
 
 class AlertCloseIn(BaseModel):

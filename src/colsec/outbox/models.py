@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from colsec.db_base import Base, BigId, utcnow
 
-__all__ = ["Channel", "OutboxMessage", "Status"]
+__all__ = ["Channel", "OutboxMessage", "Status", "Topic", "Webhook"]
 
 TS = DateTime(timezone=True)
 
@@ -21,6 +21,13 @@ class Channel(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
     PEER_PUSH = "peer-push"
+
+
+class Topic(StrEnum):
+    """What an organisation's webhook subscribes to: the events of one domain."""
+
+    ALERTS = "alerts"  # intelligence alerts (shared indicator touches an asset, KEV exposure, ...)
+    CRISIS = "crisis"  # incidents, crises, requests, consultations, deployments
 
 
 class Status(StrEnum):
@@ -55,3 +62,23 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class Webhook(Base):
+    """An organisation's endpoint: the one register every domain's webhook rows point at (``webhook:<id>``).
+
+    ``topics`` lists what it receives (``Topic``); the outbox signs each delivery with ``secret``,
+    read at send time, so rotating it or deactivating the endpoint affects rows already queued.
+    """
+
+    __tablename__ = "webhook"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(1000))
+    secret: Mapped[str] = mapped_column(String(200))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)

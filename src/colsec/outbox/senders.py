@@ -1,7 +1,7 @@
 """The senders of each channel, and ``make_poller``: what a worker runs to drain the outbox.
 
-Webhook rows name their endpoint as ``<register>:<id>``: the intel alert register
-(``webhook``) or the crisis register (``crisis_webhook``).  URL and secret are read
+Webhook rows name their endpoint as ``webhook:<id>`` in the one register
+(``colsec.outbox.webhooks``, whatever domain raised the event).  URL and secret are read
 when sending, so a rotated secret or a disabled endpoint takes effect for rows
 already queued, and no secret is ever copied into the outbox.  Every POST goes
 through the one outbound client (``colsec.outbound.guarded_client``: global
@@ -22,31 +22,17 @@ from email.utils import formatdate
 
 import httpx
 import orjson
-from sqlalchemy import Boolean, Integer, String, column, select, table
+from sqlalchemy import select
 
 from colsec.db import Database
 from colsec.errors import InvalidInput
 from colsec.outbound import OutboundPolicy, from_settings, guarded_client
 from colsec.outbox.delivery import DEFAULT_POLICY, Claimed, DeliveryFailed, RetryPolicy, Sender, deliver_due
-from colsec.outbox.models import Channel
+from colsec.outbox.models import Channel, Webhook
 from colsec.outbox.signing import EVENT_HEADER, IDEMPOTENCY_HEADER, headers
 from colsec.settings import Settings
 
 __all__ = ["EmailSender", "WebhookSender", "make_poller", "make_senders"]
-
-
-def _register(name: str) -> object:
-    return table(
-        name,
-        column("id", Integer),
-        column("url", String),
-        column("secret", String),
-        column("active", Boolean),
-    )
-
-
-# The endpoint registers share one shape; the outbox reads them by name so it imports no domain.
-REGISTERS = {name: _register(name) for name in ("webhook", "crisis_webhook")}
 
 
 class WebhookSender:
@@ -60,12 +46,12 @@ class WebhookSender:
 
     def _endpoint(self, destination: str) -> tuple[str, str]:
         name, _, ident = destination.partition(":")
-        reg = REGISTERS.get(name)
-        if reg is None or not ident.isdigit():
+        if name != "webhook" or not ident.isdigit():
             raise DeliveryFailed(f"unknown webhook destination {destination!r}", permanent=True)
-        cols = reg.c  # type: ignore[attr-defined]
         with self.database.unit_of_work(write=False) as db:
-            row = db.execute(select(cols.url, cols.secret, cols.active).where(cols.id == int(ident))).first()
+            row = db.execute(
+                select(Webhook.url, Webhook.secret, Webhook.active).where(Webhook.id == int(ident))
+            ).first()
         if row is None or not row.active:
             raise DeliveryFailed(f"webhook {destination} was removed or disabled", permanent=True)
         return str(row.url), str(row.secret)

@@ -154,6 +154,7 @@ def create_app(
     from colsec.web.api import outbox as outbox_api
 
     app.include_router(outbox_api.router)
+    app.include_router(outbox_api.webhooks_router)
     from colsec.web.api import groups as groups_api
 
     app.include_router(groups_api.router)

@@ -17,8 +17,9 @@ from colsec.errors import InvalidInput, TooLarge
 from colsec.intel import alerts, assets, inbox, notify, queries, vulns
 from colsec.intel import search as intel_search
 from colsec.intel.jobs import REBUILD_KIND
-from colsec.intel.schemas import AlertAssignIn, AlertCloseIn, AssetIn, AssetOut, WebhookIn, WebhookOut
+from colsec.intel.schemas import AlertAssignIn, AlertCloseIn, AssetIn, AssetOut, WebhookIn
 from colsec.jobs import queue as jobs_queue
+from colsec.outbox.schemas import WebhookOut
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.web.deps import ActorDep, DbDep, read_units, require_operator, require_role
 from colsec.web.node import NodeDep

@@ -14,9 +14,9 @@ from colsec.crisis import notify as notices
 from colsec.crisis.schemas import (
     NotificationOut,
     WebhookIn,
-    WebhookOut,
 )
 from colsec.crisis.ticker import tick
+from colsec.outbox.schemas import WebhookOut
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
 from colsec.web.node import NodeDep
 from colsec.web.params import IdPath, IdQuery
