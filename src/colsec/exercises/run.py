@@ -37,7 +37,6 @@ from colsec.crisis.models import (
     Crisis,
     Incident,
     Notification,
-    Webhook,
 )
 from colsec.crisis.states import aware
 from colsec.db import Database
@@ -46,6 +45,8 @@ from colsec.exercises.models import ExerciseExpectation, ExerciseInject, Exercis
 from colsec.exercises.scenario import Inject, Scenario, get_scenario, model_of
 from colsec.jobs.runner import JobContext
 from colsec.outbox import Channel, OutboxMessage, Outgoing, put
+from colsec.outbox.models import Topic
+from colsec.outbox.webhooks import destination, subscribed
 from colsec.store import audit
 from colsec.store.models import EXERCISE_RUN, StixObject
 
@@ -545,16 +546,12 @@ def _deliver(
         )  # fmt: skip
         return [f"exercise_inject:{inj.id}"]
     if channel == "webhook":
-        hooks = db.execute(
-            select(Webhook.id, Webhook.organisation_id).where(
-                Webhook.organisation_id.in_(orgs), Webhook.active
-            )
-        ).all()
+        hooks = subscribed(db, sorted(orgs), Topic.CRISIS)  # an inject plays a crisis event
         put(
             db,
             [
                 Outgoing(
-                    channel=Channel.WEBHOOK, destination=f"crisis_webhook:{h}", event="exercise.inject", org_id=org,
+                    channel=Channel.WEBHOOK, destination=destination(h), event="exercise.inject", org_id=org,
                     idempotency_key=f"exercise:{run.id}:inject:{inj.id}:webhook:{h}",
                     payload={"event": "exercise.inject", "id": f"exercise-{run.id}-{inj.number}",
                              "subject": f"[EXERCISE {run.name}] {subject}", "target": target,
