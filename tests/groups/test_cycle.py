@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import hashlib
+import io
 import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -13,6 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from icalendar import Calendar
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from colsec.accounts.roles import SYSTEM
@@ -139,6 +142,14 @@ def test_full_cycle_six_organisations(
         and "Exchange guideline" in mins["minutes_en"]
         and "Протокол" in mins["minutes_ru"]
     )
+    # circulated to attendees: one comments; an organisation that was not present may not
+    comments = f"/api/v1/groups/meetings/{m['id']}/minutes/comments"
+    note = "Item 1: say the guideline applies from 1 March."
+    _ok(client.post(comments, headers=committee.reps["NM"].headers, json={"text": note}), 201)
+    assert (
+        client.post(comments, headers=committee.reps["TL"].headers, json={"text": "late"}).status_code == 403
+    )
+    assert [c["text"] for c in client.get(comments, headers=sec).json()] == [note]
     assert client.post(f"/api/v1/groups/meetings/{m['id']}/minutes/approve", headers=sec).status_code == 403
     assert (
         _ok(client.post(f"/api/v1/groups/meetings/{m['id']}/minutes/approve", headers=chair))["status"]
@@ -150,6 +161,19 @@ def test_full_cycle_six_organisations(
         ).status_code
         == 409
     )
+    assert (
+        client.post(comments, headers=committee.reps["NM"].headers, json={"text": "too late"}).status_code
+        == 409
+    )
+    # frozen at approval: the served PDF is the approved one, both languages and the comment in it
+    frozen = client.get(
+        f"/api/v1/groups/meetings/{m['id']}/minutes.pdf", headers=committee.reps["NM"].headers
+    )
+    assert frozen.status_code == 200 and frozen.content.startswith(b"%PDF")
+    approved = _ok(client.get(f"/api/v1/groups/meetings/{m['id']}", headers=sec))
+    assert approved["minutes_sha256"] == hashlib.sha256(frozen.content).hexdigest()
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(frozen.content)).pages)
+    assert "Minutes" in text and "Протокол" in text and "1 March" in text
 
     # action items from the decision: reminded before due, escalated to the chair when overdue
     due = date.today() + timedelta(days=20)

@@ -89,6 +89,15 @@ def test_role_aware_group_page(app: Any, database: Database, committee: Committe
     assert 'data-testid="answer-form"' in nm and f'data-testid="action-{a1_id}-in_progress"' in nm
     assert f'data-testid="action-{a2_id}-' not in nm and "approve-minutes" not in nm
     assert 'value="agree"' not in nm  # silence procedure: the only answer is an objection
+    # NM attended: it comments on the draft minutes from the page; the chair, who did not, is not offered it
+    assert 'data-testid="comment-minutes"' in nm and 'data-testid="comment-minutes"' not in chair
+    r = nm_client.post(f"/groups/meetings/{mid}/comments", follow_redirects=False,
+                       data={"csrf_token": _csrf(nm), "text": "Add the Almaty venue."})  # fmt: skip
+    assert r.status_code == 303, r.text[:300]
+    with database.unit_of_work(write=False) as s:
+        assert [x.text for x in service.minutes_comments(s, actor=c.secretary.actor, meeting_id=mid)] == [
+            "Add the Almaty venue."
+        ]
     assert "Asia/Almaty" in nm and "Plenary" in nm and "Riga workshop" in nm and "10:30" in nm
     assert (
         'data-testid="table-paper"' in nm

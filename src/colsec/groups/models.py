@@ -37,6 +37,7 @@ __all__ = [
     "Group",
     "Meeting",
     "Member",
+    "MinutesComment",
     "Paper",
     "PaperVersion",
     "Person",
@@ -124,7 +125,23 @@ class Meeting(Base):
     held_at: Mapped[datetime | None] = mapped_column(TS)
     minutes_draft_at: Mapped[datetime | None] = mapped_column(TS)
     minutes_approved_at: Mapped[datetime | None] = mapped_column(TS)
+    # The approved minutes frozen as rendered (both languages): what was approved is what is served.
+    minutes_pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    minutes_sha256: Mapped[str | None] = mapped_column(String(64))
     invitations_sent_at: Mapped[datetime | None] = mapped_column(TS)
+    created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+
+class MinutesComment(Base):
+    """An attendee's comment on draft minutes, accepted until the comment deadline."""
+
+    __tablename__ = "groups_minutes_comment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("groups_meeting.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    author: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
 
 

@@ -13,6 +13,8 @@ __all__ = [
     "AgendaIn",
     "AnswerIn",
     "AttendanceIn",
+    "CommentIn",
+    "CommentOut",
     "DecisionIn",
     "DecisionOut",
     "DelegationIn",
@@ -135,6 +137,23 @@ class MeetingOut(BaseModel):
     quorum_reached: bool | None
     minutes_en: str
     minutes_ru: str
+    comments_until: datetime | None = None
+    minutes_sha256: str | None = None
+
+
+class CommentIn(_In):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class CommentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    meeting_id: int
+    organisation_id: int
+    author: str
+    text: str
+    created_at: datetime
 
 
 class AttendanceIn(_In):

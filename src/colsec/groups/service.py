@@ -36,6 +36,7 @@ from colsec.groups.models import (
     Group,
     Meeting,
     Member,
+    MinutesComment,
     Paper,
     PaperVersion,
     Person,
@@ -440,13 +441,72 @@ def draft_minutes(
     return m
 
 
+def _present_orgs(db: Session, meeting_id: int) -> list[int]:
+    return list(
+        db.execute(
+            select(Attendance.organisation_id).where(Attendance.meeting_id == meeting_id, Attendance.present)
+        ).scalars()
+    )
+
+
+def comment_minutes(
+    db: Session, *, actor: Actor, meeting_id: int, text: str, now: datetime | None = None
+) -> MinutesComment:
+    """An attendee comments on draft minutes until the comment deadline; the secretary is told."""
+    m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
+    at = now or clock()
+    if m.status != "minutes_draft":
+        raise InvalidTransition(
+            f"the minutes of meeting {m.id} are not open for comments (they are '{m.status}')"
+        )
+    if m.comments_until is not None and at > aware(m.comments_until):
+        raise InvalidTransition(
+            f"comments on the minutes of meeting {m.id} closed at {aware(m.comments_until):%Y-%m-%d %H:%M} UTC"
+        )
+    if actor.org_id is None or actor.org_id not in _present_orgs(db, m.id):
+        raise Forbidden(f"only organisations present at meeting {m.id} comment on its minutes")
+    body = text.strip()
+    if not body:
+        raise InvalidInput("a comment needs text")
+    c = MinutesComment(
+        meeting_id=m.id, organisation_id=actor.org_id, author=actor.username, text=body, created_at=at
+    )
+    db.add(c)
+    db.flush()
+    if g.secretary_user_id is not None:
+        notices.notify(db, kind="groups.minutes.comment", subject=f"[{g.code}] Comment on the minutes of '{m.title}'",
+                       body=body, target=f"meeting:{m.id}", user_ids=[g.secretary_user_id])  # fmt: skip
+    audit.record(db, actor=actor, action="groups.minutes.comment", target=f"meeting:{m.id}")
+    return c
+
+
+def minutes_comments(db: Session, *, actor: Actor, meeting_id: int) -> list[MinutesComment]:
+    m, _ = get_meeting(db, actor=actor, meeting_id=meeting_id)
+    return list(
+        db.execute(
+            select(MinutesComment).where(MinutesComment.meeting_id == m.id).order_by(MinutesComment.id)
+        ).scalars()
+    )
+
+
 def approve_minutes(db: Session, *, actor: Actor, meeting_id: int, now: datetime | None = None) -> Meeting:
-    """The chair approves; the minutes are frozen from then on (no verb changes them)."""
+    """The chair approves; the minutes are rendered to PDF once and frozen (no verb changes them)."""
+    from colsec.groups.minutes import render_minutes
+
     m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
     require_chair(g, actor, doing="approve minutes")
     _move_meeting(db, m, "minutes_approved", now or clock())
+    orgs = dict(db.execute(select(Organisation.id, Organisation.short_name)).all())
+    comments = [
+        (f"{orgs.get(c.organisation_id, '?')} ({c.author})", c.text)
+        for c in minutes_comments(db, actor=actor, meeting_id=m.id)
+    ]
+    frozen = render_minutes(m, g, comments)
+    digest = hashlib.sha256(frozen).hexdigest()
+    db.execute(update(Meeting).where(Meeting.id == m.id).values(minutes_pdf=frozen, minutes_sha256=digest))
+    db.refresh(m)
     audit.record(db, actor=actor, action="groups.minutes.approve", target=f"meeting:{m.id}",
-                 details={"sha256": hashlib.sha256((m.minutes_en + "\0" + m.minutes_ru).encode()).hexdigest()})  # fmt: skip
+                 details={"sha256": digest, "comments": len(comments)})  # fmt: skip
     return m
 
 

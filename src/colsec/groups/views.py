@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from colsec.accounts.models import Organisation, User
 from colsec.accounts.roles import Actor
 from colsec.groups.access import get_group, is_chair, is_secretary, member_kind, visible_group_ids
-from colsec.groups.models import ActionItem, Decision, Group, Meeting, Member, Paper, Procedure
+from colsec.groups.minutes import STYLE, pdf
+from colsec.groups.models import ActionItem, Attendance, Decision, Group, Meeting, Member, Paper, Procedure
 from colsec.groups.service import paper_visible
 from colsec.stix.tlp import TLP
 
@@ -42,6 +43,7 @@ class GroupPage:
     open_actions: int
     papers: list[Paper]
     org_names: dict[int, str]
+    attended: frozenset[int] = frozenset()  # meetings the reader's organisation attended (may comment)
 
 
 def group_page(db: Session, *, actor: Actor, group_id: int, limit: int = 50) -> GroupPage:
@@ -67,6 +69,8 @@ def group_page(db: Session, *, actor: Actor, group_id: int, limit: int = 50) -> 
         actions=list(db.execute(open_q.order_by(ActionItem.due_on, ActionItem.id).limit(limit)).scalars()),
         open_actions=db.execute(select(func.count()).select_from(open_q.subquery())).scalar_one(),
         papers=papers, org_names=dict(db.execute(select(Organisation.id, Organisation.short_name)).all()),
+        attended=frozenset(db.execute(select(Attendance.meeting_id).join(Meeting, Meeting.id == Attendance.meeting_id).where(
+            Meeting.group_id == g.id, Attendance.organisation_id == actor.org_id, Attendance.present)).scalars()),
     )  # fmt: skip
 
 
@@ -127,40 +131,15 @@ def decisions_csv(db: Session, *, actor: Actor, group_id: int | None = None, q: 
     return out.getvalue()
 
 
-def _pdf(html: str) -> bytes:
-    import warnings
-
-    with warnings.catch_warnings():  # WeasyPrint warns about optional system libraries on import
-        warnings.simplefilter("ignore", DeprecationWarning)
-        from weasyprint import HTML
-    pdf: bytes = HTML(string=html).write_pdf()
-    return pdf
-
-
-_STYLE = "body{font-family:sans-serif;font-size:9pt}td{border:1px solid #999;padding:2px;vertical-align:top}"
-
-
 def minutes_pdf(db: Session, *, actor: Actor, meeting_id: int) -> bytes:
-    """Approved minutes, English and Russian, as one PDF; no verb changes approved minutes."""
-    from html import escape
-
+    """The approved minutes as frozen at approval (both languages); no verb changes them."""
     from colsec.crisis.errors import InvalidTransition
     from colsec.groups.service import get_meeting
 
-    m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
-    if m.status != "minutes_approved":
+    m, _ = get_meeting(db, actor=actor, meeting_id=meeting_id)
+    if m.status != "minutes_approved" or m.minutes_pdf is None:
         raise InvalidTransition(f"the minutes of meeting {m.id} are not approved yet")
-    approved = m.minutes_approved_at.date().isoformat() if m.minutes_approved_at else ""
-
-    def part(title: str, text: str) -> str:
-        lines = "".join(f"<p>{escape(line)}</p>" for line in text.splitlines())
-        return f"<h1>{escape(title)}</h1>{lines}"
-
-    html = (f"<html><head><meta charset='utf-8'><style>{_STYLE}</style></head><body>"
-            f"<p>{escape(TLP(g.default_tlp).display)} · {escape(g.code)} · {escape(approved)}</p>"
-            + part(f"Minutes: {m.title}", m.minutes_en) + "<div style='page-break-before:always'></div>"
-            + part(f"Протокол: {m.title}", m.minutes_ru) + "</body></html>")  # fmt: skip
-    return _pdf(html)
+    return m.minutes_pdf
 
 
 def decisions_pdf(db: Session, *, actor: Actor, group_id: int) -> bytes:
@@ -174,7 +153,7 @@ def decisions_pdf(db: Session, *, actor: Actor, group_id: int) -> bytes:
         f"<td>{escape(r['text_en'])}</td><td>{escape(r['text_ru'])}</td></tr>"
         for r in rows
     )
-    html = (f"<html><head><meta charset='utf-8'><style>{_STYLE}</style></head><body>"
+    html = (f"<html><head><meta charset='utf-8'><style>{STYLE}</style></head><body>"
             f"<h1>{escape(g.code)}: {escape(g.name_en)} / {escape(g.name_ru)}</h1>"
             f"<p>{escape(TLP(g.default_tlp).display)}</p><table>{body}</table></body></html>")  # fmt: skip
-    return _pdf(html)
+    return pdf(html)

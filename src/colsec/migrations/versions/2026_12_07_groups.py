@@ -103,6 +103,8 @@ def upgrade() -> None:
         sa.Column("held_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("minutes_draft_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("minutes_approved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("minutes_pdf", sa.LargeBinary(), nullable=True),
+        sa.Column("minutes_sha256", sa.String(length=64), nullable=True),
         sa.Column("invitations_sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -114,6 +116,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_groups_meeting")),
     )
     op.create_index(op.f("ix_groups_meeting_group_id"), "groups_meeting", ["group_id"], unique=False)
+    op.create_table(
+        "groups_minutes_comment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("meeting_id", sa.Integer(), nullable=False),
+        sa.Column("organisation_id", sa.Integer(), nullable=False),
+        sa.Column("author", sa.String(length=80), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["meeting_id"],
+            ["groups_meeting.id"],
+            name=op.f("fk_groups_minutes_comment_meeting_id_groups_meeting"),
+            ondelete="CASCADE",
+        ),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["organisation_id"],
+            ["organisation.id"],
+            name=op.f("fk_groups_minutes_comment_organisation_id_organisation"),
+            ondelete="CASCADE",
+        ),  # fmt: skip
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_groups_minutes_comment")),
+    )
+    op.create_index(
+        op.f("ix_groups_minutes_comment_meeting_id"), "groups_minutes_comment", ["meeting_id"], unique=False
+    )
     op.create_table(
         "groups_member",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -494,6 +521,8 @@ def downgrade() -> None:
     op.drop_table("groups_paper")
     op.drop_index(op.f("ix_groups_agenda_item_meeting_id"), table_name="groups_agenda_item")
     op.drop_table("groups_agenda_item")
+    op.drop_index(op.f("ix_groups_minutes_comment_meeting_id"), table_name="groups_minutes_comment")
+    op.drop_table("groups_minutes_comment")
     op.drop_index(op.f("ix_groups_action_item_group_id"), table_name="groups_action_item")
     op.drop_index("ix_groups_action_item_due", table_name="groups_action_item")
     op.drop_table("groups_action_item")

@@ -18,6 +18,8 @@ from colsec.groups.schemas import (
     AgendaIn,
     AnswerIn,
     AttendanceIn,
+    CommentIn,
+    CommentOut,
     DecisionIn,
     DecisionOut,
     DelegationIn,
@@ -128,6 +130,17 @@ def hold_meeting(meeting_id: IdPath, data: AttendanceIn, db: DbDep, actor: Actor
 def draft_minutes(meeting_id: IdPath, data: MinutesIn, db: DbDep, actor: ActorDep) -> Any:
     return service.draft_minutes(db, actor=actor, meeting_id=meeting_id, minutes_en=data.minutes_en,
                                  minutes_ru=data.minutes_ru, comments_until=data.comments_until)  # fmt: skip
+
+
+@router.post("/meetings/{meeting_id}/minutes/comments", response_model=CommentOut, status_code=201)
+def comment_minutes(meeting_id: IdPath, data: CommentIn, db: DbDep, actor: ActorDep) -> Any:
+    """An attendee's comment on draft minutes, until the comment deadline."""
+    return service.comment_minutes(db, actor=actor, meeting_id=meeting_id, text=data.text)
+
+
+@router.get("/meetings/{meeting_id}/minutes/comments", response_model=list[CommentOut])
+def minutes_comments(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
+    return service.minutes_comments(db, actor=actor, meeting_id=meeting_id)
 
 
 @router.post("/meetings/{meeting_id}/minutes/approve", response_model=MeetingOut)

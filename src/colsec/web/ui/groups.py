@@ -112,6 +112,14 @@ async def draft_minutes(request: Request, db: WriteDb, actor: FormActor, meeting
     return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
 
 
+@router.post("/groups/meetings/{meeting_id}/comments")
+async def comment_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
+    form = await form_data(request)
+    service.comment_minutes(db, actor=actor, meeting_id=meeting_id, text=_text(form, "text"))
+    m, _ = service.get_meeting(db, actor=actor, meeting_id=meeting_id)
+    return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
+
+
 @router.post("/groups/meetings/{meeting_id}/approve")
 async def approve_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
     m = service.approve_minutes(db, actor=actor, meeting_id=meeting_id)
