@@ -1,11 +1,12 @@
-"""TAXII 2.1 read benchmark: colsec (SQLite, uvicorn) side by side with medallion (memory backend).
+"""TAXII 2.1 read benchmark: colsec beside its raw ceiling and medallion (memory backend), one run.
 
 The same objects are loaded into both servers; concurrent clients walk ``objects``
 with ``limit`` (following ``next``) and fetch single objects by id, for a fixed time
 per server.  Prints requests/s, objects/s and p50/p99 latency per request kind, and
 the ratio colsec / medallion.
 
-    python bench/taxii.py [--objects 100000] [--clients 4] [--seconds 30] [--limit 1000] [--workers 1]
+    python bench/taxii.py [--objects 100000] [--clients 4] [--get-clients 1] [--seconds 15] [--limit 1000]
+                          [--pull-rounds 3] [--workers 1] [--only colsec|ceiling|medallion]
                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 With ``--database-url`` colsec serves from a fresh schema of that PostgreSQL database (dropped at
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import gc
 import json
 import os
@@ -84,15 +86,22 @@ class Target:
                 self.process.kill()
 
 
-def start_colsec(
-    folder: Path, objects: list[dict[str, Any]], workers: int, database_url: str | None
-) -> Target:
+@dataclass
+class Loaded:
+    """colsec's database with the benchmark's objects in one collection, readable by account ``bench``."""
+
+    url: str
+    collection_id: str
+    auth: tuple[str, str]
+
+
+def load_colsec(folder: Path, objects: list[dict[str, Any]], database_url: str | None) -> Loaded:
     from colsec.accounts.roles import SYSTEM
     from colsec.db import Database
     from colsec.stix.tlp import TLP
     from colsec.store.service import import_objects
     from colsec.taxii.service import create_collection
-    from taxii.server import create_account, prepare_database, start_uvicorn
+    from taxii.server import create_account, prepare_database
 
     url = database_url or prepare_database(folder / "colsec.db")
     database = Database(url)
@@ -106,11 +115,50 @@ def start_colsec(
         flush=True,
     )
     database.dispose()
-    process, port = start_uvicorn(url, folder, workers=workers)
+    return Loaded(url, cid, creds.auth)
+
+
+def start_colsec(folder: Path, loaded: Loaded, objects: list[dict[str, Any]], workers: int) -> Target:
+    from taxii.server import start_uvicorn
+
+    process, port = start_uvicorn(loaded.url, folder, workers=workers)
     return Target(
-        "colsec", f"http://127.0.0.1:{port}/taxii2/root/collections/{cid}/objects/", creds.auth, process,
-        [o["id"] for o in objects],
+        "colsec", f"http://127.0.0.1:{port}/taxii2/root/collections/{loaded.collection_id}/objects/",
+        loaded.auth, process, [o["id"] for o in objects],
     )  # fmt: skip
+
+
+def start_ceiling(folder: Path, loaded: Loaded, objects: list[dict[str, Any]]) -> Target:
+    """The raw ceiling (``bench/taxii_ceiling.py``) over colsec's own database, one uvicorn worker."""
+    from taxii.server import free_port
+
+    port = free_port()
+    token = base64.b64encode(":".join(loaded.auth).encode()).decode()
+    env = {**os.environ, "CEILING_DATABASE_URL": loaded.url, "CEILING_AUTH": f"Basic {token}"}
+    cmd = [sys.executable, "-m", "uvicorn", "taxii_ceiling:app", "--app-dir", str(REPO / "bench"),
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    with (folder / "ceiling.log").open("wb") as log:
+        process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    _wait_ready(process, f"http://127.0.0.1:{port}/healthz", None, "ceiling")
+    return Target(
+        "ceiling", f"http://127.0.0.1:{port}/collections/{loaded.collection_id}/objects/", loaded.auth,
+        process, [o["id"] for o in objects],
+    )  # fmt: skip
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, auth: tuple[str, str] | None, name: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early")
+        try:
+            if httpx.get(url, auth=auth, headers={"Accept": TAXII}).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{name} did not start")
 
 
 def start_medallion(folder: Path, objects: list[dict[str, Any]], limit: int) -> Target:
@@ -156,22 +204,7 @@ def start_medallion(folder: Path, objects: list[dict[str, Any]], limit: int) -> 
              str(folder / "medallion.json")],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            r = httpx.get(
-                f"http://127.0.0.1:{port}/taxii2/",
-                auth=("bench", "bench-password"),
-                headers={"Accept": TAXII},
-            )
-            if r.status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("medallion did not start")
+    _wait_ready(process, f"http://127.0.0.1:{port}/taxii2/", ("bench", "bench-password"), "medallion")
     return Target(
         "medallion", f"http://127.0.0.1:{port}/api1/collections/{cid}/objects/", ("bench", "bench-password"),
         process, [o["id"] for o in objects],
@@ -223,26 +256,29 @@ async def _get(
         return None
 
 
-async def _client(target: Target, limit: int, until: float, result: Result, seed: int) -> None:
+async def _client(target: Target, limit: int, until: float, result: Result, seed: int, mode: str) -> None:
+    """One client loop: ``pages`` walks the collection (following ``next``), ``get`` fetches random ids."""
     rng = random.Random(seed)
     async with httpx.AsyncClient(auth=target.auth, headers={"Accept": TAXII}, timeout=None) as c:
         nxt: str | None = None
         while time.perf_counter() < until:
-            params: dict[str, Any] = {"limit": limit}
-            if nxt:
-                params["next"] = nxt
-            t = time.perf_counter()
-            r = await _get(c, target.objects_url, until, result, params=params)
-            if r is None:
-                return
-            if r.status_code != 200:
-                result.errors += 1
-                nxt = None
+            if mode == "pages":
+                params: dict[str, Any] = {"limit": limit}
+                if nxt:
+                    params["next"] = nxt
+                t = time.perf_counter()
+                r = await _get(c, target.objects_url, until, result, params=params)
+                if r is None:
+                    return
+                if r.status_code != 200:
+                    result.errors += 1
+                    nxt = None
+                    continue
+                body = orjson.loads(r.content)  # orjson: keep the load generator's CPU share small
+                result.page.append(time.perf_counter() - t)
+                result.objects += len(body.get("objects", []))
+                nxt = body.get("next") if body.get("more") else None
                 continue
-            body = orjson.loads(r.content)  # orjson: keep the load generator's CPU share small
-            result.page.append(time.perf_counter() - t)
-            result.objects += len(body.get("objects", []))
-            nxt = body.get("next") if body.get("more") else None
             oid = rng.choice(target.ids)
             t = time.perf_counter()
             r = await _get(c, f"{target.objects_url}{oid}/", until, result)
@@ -254,20 +290,37 @@ async def _client(target: Target, limit: int, until: float, result: Result, seed
                 result.errors += 1
 
 
-def run_load(target: Target, *, clients: int, seconds: float, limit: int) -> Result:
+def run_load(target: Target, *, clients: int, seconds: float, limit: int, mode: str) -> Result:
     result = Result()
     server0, client0 = cpu_seconds(target.process.pid), time.process_time()
     start = time.perf_counter()
     until = start + seconds
 
     async def main() -> None:
-        await asyncio.gather(*(_client(target, limit, until, result, i) for i in range(clients)))
+        await asyncio.gather(*(_client(target, limit, until, result, i, mode) for i in range(clients)))
 
     asyncio.run(main())
     result.elapsed = time.perf_counter() - start
     result.server_cpu = cpu_seconds(target.process.pid) - server0
     result.client_cpu = time.process_time() - client0
     return result
+
+
+def full_pull(target: Target, limit: int, expected: int, rounds: int) -> float:
+    """Median seconds for taxii2-client to page through the whole collection (``as_pages``)."""
+    from taxii2client.v21 import Collection, as_pages
+
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        coll = Collection(
+            target.objects_url.removesuffix("objects/"), user=target.auth[0], password=target.auth[1]
+        )
+        n = sum(len(env.get("objects", [])) for env in as_pages(coll.get_objects, per_request=limit))
+        times.append(time.perf_counter() - t)
+        if n != expected:
+            raise RuntimeError(f"{target.name}: full pull returned {n} objects, expected {expected}")
+    return statistics.median(times)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -278,14 +331,35 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] * 1000
 
 
+@dataclass
+class Figures:
+    pages: Result
+    gets: Result
+    pull: float | None = None
+
+
+def measure(target: Target, args: argparse.Namespace) -> Figures:
+    print(f"{target.name}: page walk, {args.clients} clients, {args.seconds:.0f}s ...", flush=True)
+    pages = run_load(target, clients=args.clients, seconds=args.seconds, limit=args.limit, mode="pages")
+    print(f"{target.name}: GET by id, {args.get_clients} client(s), {args.seconds:.0f}s ...", flush=True)
+    gets = run_load(target, clients=args.get_clients, seconds=args.seconds, limit=args.limit, mode="get")
+    pull = None
+    if target.name != "medallion" and args.pull_rounds:
+        print(f"{target.name}: taxii2-client full pull x{args.pull_rounds} ...", flush=True)
+        pull = full_pull(target, args.limit, len(target.ids), args.pull_rounds)
+    return Figures(pages, gets, pull)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--objects", type=int, default=100_000)
-    ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--clients", type=int, default=4, help="clients walking pages")
+    ap.add_argument("--get-clients", type=int, default=1, help="clients fetching single objects by id")
+    ap.add_argument("--seconds", type=float, default=15.0, help="per phase and server")
     ap.add_argument("--limit", type=int, default=1000)
+    ap.add_argument("--pull-rounds", type=int, default=3, help="taxii2-client full pulls (median)")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for colsec")
-    ap.add_argument("--only", choices=["colsec", "medallion"], default=None)
+    ap.add_argument("--only", choices=["colsec", "ceiling", "medallion"], action="append", default=None)
     ap.add_argument(
         "--database-url", default=None, help="serve colsec from a fresh schema of this PostgreSQL"
     )
@@ -298,22 +372,24 @@ def main() -> None:
         database_url, drop_schema = prepare_postgres_schema(args.database_url)
 
     objects = make_objects(args.objects)
-    results: dict[str, Result] = {}
+    results: dict[str, Figures] = {}
+    names = [n for n in ("colsec", "ceiling", "medallion") if not args.only or n in args.only]
     with tempfile.TemporaryDirectory(prefix="taxii-bench-") as tmp:
         folder = Path(tmp)
-        for name in ("colsec", "medallion"):
-            if args.only and name != args.only:
-                continue
-            target = (
-                start_colsec(folder, objects, args.workers, database_url)
-                if name == "colsec"
-                else start_medallion(folder, objects, args.limit)
-            )
+        loaded = load_colsec(folder, objects, database_url) if {"colsec", "ceiling"} & set(names) else None
+        for name in names:
+            if name == "colsec":
+                assert loaded is not None
+                target = start_colsec(folder, loaded, objects, args.workers)
+            elif name == "ceiling":
+                assert loaded is not None
+                target = start_ceiling(folder, loaded, objects)
+            else:
+                target = start_medallion(folder, objects, args.limit)
             gc.collect()
             gc.freeze()  # the 100,000 generated objects must not put GC pauses into the client's timings
             try:
-                print(f"{name}: {args.clients} clients for {args.seconds:.0f}s ...", flush=True)
-                results[name] = run_load(target, clients=args.clients, seconds=args.seconds, limit=args.limit)
+                results[name] = measure(target, args)
             finally:
                 target.stop()
     if drop_schema is not None:
@@ -322,31 +398,38 @@ def main() -> None:
     backend = "PostgreSQL" if database_url else "SQLite"
     print()
     print(f"colsec on {backend} with {args.workers} worker(s); "
-          f"{args.objects:,} objects, {args.clients} concurrent clients, page limit {args.limit}, "
-          f"{args.seconds:.0f}s per server, {os.cpu_count()} CPUs")  # fmt: skip
-    head = f"{'server':<10} {'req/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get p50':>8} {'get p99':>8} {'errors':>6} {'unfinished':>10} {'server CPU':>10} {'client CPU':>10}"
+          f"{args.objects:,} objects, page limit {args.limit}, {args.seconds:.0f}s per phase and server, "
+          f"{os.cpu_count()} CPUs; ceiling = Starlette + raw driver keyset paging over the same rows")  # fmt: skip
+    head = (f"{'server':<10} {'pages/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get/s':>7} "
+            f"{'get p50':>8} {'get p99':>8} {'pull':>7} {'errors':>6} {'unfin.':>6} {'srv CPU pg':>10} {'srv CPU get':>11}")  # fmt: skip
     print(head)
     print("-" * len(head))
-    rates = {}
-    for name, r in results.items():
-        reqs = len(r.page) + len(r.single)
-        rates[name] = reqs / r.elapsed
+    for name, f in results.items():
+        p, g = f.pages, f.gets
+        pull = f"{f.pull:>6.2f}s" if f.pull is not None else f"{'-':>7}"
         print(
-            f"{name:<10} {reqs / r.elapsed:>8.1f} {r.objects / r.elapsed:>10,.0f} {pct(r.page, 50):>7.1f}ms "
-            f"{pct(r.page, 99):>7.1f}ms {pct(r.single, 50):>6.1f}ms {pct(r.single, 99):>6.1f}ms {r.errors:>6} {r.unfinished:>10} {r.server_cpu / r.elapsed:>9.0%} {r.client_cpu / r.elapsed:>9.0%}"
+            f"{name:<10} {len(p.page) / p.elapsed:>8.1f} {p.objects / p.elapsed:>10,.0f} {pct(p.page, 50):>7.1f}ms "
+            f"{pct(p.page, 99):>7.1f}ms {len(g.single) / g.elapsed:>7.1f} {pct(g.single, 50):>6.2f}ms "
+            f"{pct(g.single, 99):>6.2f}ms {pull} {p.errors + g.errors:>6} {p.unfinished + g.unfinished:>6} "
+            f"{p.server_cpu / p.elapsed:>10.0%} {g.server_cpu / g.elapsed:>11.0%}"
         )
-    if len(rates) == 2 and rates["medallion"] == 0:
-        m = results["medallion"]
-        print(
-            f"medallion completed no request in {m.elapsed:.0f}s; ratio colsec/medallion requests/s "
-            f">= {rates['colsec'] * m.elapsed:.0f}x (as if one request had completed)"
-        )
-    elif len(rates) == 2:
-        c, m = results["colsec"], results["medallion"]
-        print(
-            f"ratio colsec/medallion: requests/s {rates['colsec'] / rates['medallion']:.1f}x, "
-            f"objects/s {(c.objects / c.elapsed) / max(m.objects / m.elapsed, 1e-9):.1f}x"
-        )
+    if "colsec" in results:
+        c = results["colsec"]
+        for ref in ("ceiling", "medallion"):
+            if ref not in results:
+                continue
+            r = results[ref]
+            pages = _ratio(len(c.pages.page) / c.pages.elapsed, len(r.pages.page) / r.pages.elapsed)
+            gets = _ratio(len(c.gets.single) / c.gets.elapsed, len(r.gets.single) / r.gets.elapsed)
+            p99 = _ratio(pct(c.pages.page, 99), pct(r.pages.page, 99))
+            line = f"colsec / {ref}: pages/s {pages}, page p99 {p99}, get/s {gets}"
+            if c.pull is not None and r.pull is not None:
+                line += f", full pull time {_ratio(c.pull, r.pull)} (throughput {_ratio(r.pull, c.pull)})"
+            print(line)
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a (reference completed nothing)"
 
 
 if __name__ == "__main__":
