@@ -5,7 +5,7 @@ with ``limit`` (following ``next``) and fetch single objects by id, for a fixed 
 per server.  Prints requests/s, objects/s and p50/p99 latency per request kind, and
 the ratio colsec / medallion.
 
-    python bench/taxii.py [--objects 100000] [--clients 4] [--get-clients 1] [--seconds 15] [--limit 1000]
+    python bench/taxii.py [--objects 100000] [--clients 4] [--get-clients 1] [--seconds 20] [--rounds 4] [--limit 1000]
                           [--pull-rounds 3] [--workers 1] [--only colsec|ceiling|medallion]
                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
@@ -338,16 +338,43 @@ class Figures:
     pull: float | None = None
 
 
-def measure(target: Target, args: argparse.Namespace) -> Figures:
-    print(f"{target.name}: page walk, {args.clients} clients, {args.seconds:.0f}s ...", flush=True)
-    pages = run_load(target, clients=args.clients, seconds=args.seconds, limit=args.limit, mode="pages")
-    print(f"{target.name}: GET by id, {args.get_clients} client(s), {args.seconds:.0f}s ...", flush=True)
-    gets = run_load(target, clients=args.get_clients, seconds=args.seconds, limit=args.limit, mode="get")
-    pull = None
-    if target.name != "medallion" and args.pull_rounds:
-        print(f"{target.name}: taxii2-client full pull x{args.pull_rounds} ...", flush=True)
-        pull = full_pull(target, args.limit, len(target.ids), args.pull_rounds)
-    return Figures(pages, gets, pull)
+def _add(total: Result, part: Result) -> None:
+    total.page += part.page
+    total.single += part.single
+    total.objects += part.objects
+    total.errors += part.errors
+    total.unfinished += part.unfinished
+    total.elapsed += part.elapsed
+    total.server_cpu += part.server_cpu
+    total.client_cpu += part.client_cpu
+
+
+def measure(targets: list[Target], args: argparse.Namespace) -> dict[str, Figures]:
+    """Each phase in ``--rounds`` slices, the servers taking turns (order reversed every round).
+
+    On a shared machine the background load drifts; interleaved slices put the same drift
+    into every server's figures, so the ratios printed compare like with like.
+    """
+    figures = {t.name: Figures(Result(), Result()) for t in targets}
+    pulls: dict[str, list[float]] = {t.name: [] for t in targets}
+    piece = args.seconds / args.rounds
+    for round_ in range(args.rounds):
+        order = targets if round_ % 2 == 0 else targets[::-1]
+        print(f"round {round_ + 1}/{args.rounds}: page walk ({args.clients} clients), GET by id "
+              f"({args.get_clients} client), {piece:.1f}s each ...", flush=True)  # fmt: skip
+        for t in order:
+            part = run_load(t, clients=args.clients, seconds=piece, limit=args.limit, mode="pages")
+            _add(figures[t.name].pages, part)
+        for t in order:
+            part = run_load(t, clients=args.get_clients, seconds=piece, limit=args.limit, mode="get")
+            _add(figures[t.name].gets, part)
+        for t in order:
+            if t.name != "medallion" and round_ < args.pull_rounds:
+                pulls[t.name].append(full_pull(t, args.limit, len(t.ids), 1))
+    for name, times in pulls.items():
+        if times:
+            figures[name].pull = statistics.median(times)
+    return figures
 
 
 def main() -> None:
@@ -355,9 +382,12 @@ def main() -> None:
     ap.add_argument("--objects", type=int, default=100_000)
     ap.add_argument("--clients", type=int, default=4, help="clients walking pages")
     ap.add_argument("--get-clients", type=int, default=1, help="clients fetching single objects by id")
-    ap.add_argument("--seconds", type=float, default=15.0, help="per phase and server")
+    ap.add_argument("--seconds", type=float, default=20.0, help="per phase and server")
+    ap.add_argument("--rounds", type=int, default=4, help="slices per phase; the servers take turns")
     ap.add_argument("--limit", type=int, default=1000)
-    ap.add_argument("--pull-rounds", type=int, default=3, help="taxii2-client full pulls (median)")
+    ap.add_argument(
+        "--pull-rounds", type=int, default=3, help="taxii2-client full pulls (median), one per round"
+    )
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for colsec")
     ap.add_argument("--only", choices=["colsec", "ceiling", "medallion"], action="append", default=None)
     ap.add_argument(
@@ -377,21 +407,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="taxii-bench-") as tmp:
         folder = Path(tmp)
         loaded = load_colsec(folder, objects, database_url) if {"colsec", "ceiling"} & set(names) else None
-        for name in names:
-            if name == "colsec":
-                assert loaded is not None
-                target = start_colsec(folder, loaded, objects, args.workers)
-            elif name == "ceiling":
-                assert loaded is not None
-                target = start_ceiling(folder, loaded, objects)
-            else:
-                target = start_medallion(folder, objects, args.limit)
-            gc.collect()
-            gc.freeze()  # the 100,000 generated objects must not put GC pauses into the client's timings
+        # colsec and its ceiling serve the same database at once and take turns; medallion runs after.
+        for group in ([n for n in names if n != "medallion"], [n for n in names if n == "medallion"]):
+            targets: list[Target] = []
             try:
-                results[name] = measure(target, args)
+                for name in group:
+                    if name == "colsec":
+                        assert loaded is not None
+                        targets.append(start_colsec(folder, loaded, objects, args.workers))
+                    elif name == "ceiling":
+                        assert loaded is not None
+                        targets.append(start_ceiling(folder, loaded, objects))
+                    else:
+                        targets.append(start_medallion(folder, objects, args.limit))
+                gc.collect()
+                gc.freeze()  # the 100,000 generated objects must not put GC pauses into the client's timings
+                if targets:
+                    results.update(measure(targets, args))
             finally:
-                target.stop()
+                for target in targets:
+                    target.stop()
     if drop_schema is not None:
         drop_schema()
 
