@@ -118,12 +118,17 @@ def load_colsec(folder: Path, objects: list[dict[str, Any]], database_url: str |
     return Loaded(url, cid, creds.auth)
 
 
-def start_colsec(folder: Path, loaded: Loaded, objects: list[dict[str, Any]], workers: int) -> Target:
+def start_colsec(
+    folder: Path, loaded: Loaded, objects: list[dict[str, Any]], workers: int, *, name: str = "colsec",
+    src: str | None = None,
+) -> Target:  # fmt: skip
+    """colsec under uvicorn; ``src``: serve another checkout's code (``--baseline-src``) over the same data."""
     from taxii.server import start_uvicorn
 
-    process, port = start_uvicorn(loaded.url, folder, workers=workers)
+    env = {"PYTHONPATH": src} if src else None
+    process, port = start_uvicorn(loaded.url, folder, workers=workers, extra_env=env)
     return Target(
-        "colsec", f"http://127.0.0.1:{port}/taxii2/root/collections/{loaded.collection_id}/objects/",
+        name, f"http://127.0.0.1:{port}/taxii2/root/collections/{loaded.collection_id}/objects/",
         loaded.auth, process, [o["id"] for o in objects],
     )  # fmt: skip
 
@@ -393,6 +398,10 @@ def main() -> None:
     ap.add_argument(
         "--database-url", default=None, help="serve colsec from a fresh schema of this PostgreSQL"
     )
+    ap.add_argument(
+        "--baseline-src", default=None,
+        help="also serve the same data with the colsec code of this src folder (e.g. main's), as 'baseline'",
+    )  # fmt: skip
     args = ap.parse_args()
     drop_schema = None
     database_url = None
@@ -404,9 +413,15 @@ def main() -> None:
     objects = make_objects(args.objects)
     results: dict[str, Figures] = {}
     names = [n for n in ("colsec", "ceiling", "medallion") if not args.only or n in args.only]
+    if args.baseline_src:
+        names.insert(1, "baseline")
     with tempfile.TemporaryDirectory(prefix="taxii-bench-") as tmp:
         folder = Path(tmp)
-        loaded = load_colsec(folder, objects, database_url) if {"colsec", "ceiling"} & set(names) else None
+        loaded = (
+            load_colsec(folder, objects, database_url)
+            if {"colsec", "ceiling", "baseline"} & set(names)
+            else None
+        )
         # colsec and its ceiling serve the same database at once and take turns; medallion runs after.
         for group in ([n for n in names if n != "medallion"], [n for n in names if n == "medallion"]):
             targets: list[Target] = []
@@ -418,6 +433,13 @@ def main() -> None:
                     elif name == "ceiling":
                         assert loaded is not None
                         targets.append(start_ceiling(folder, loaded, objects))
+                    elif name == "baseline":
+                        assert loaded is not None
+                        targets.append(
+                            start_colsec(
+                                folder, loaded, objects, args.workers, name=name, src=args.baseline_src
+                            )
+                        )
                     else:
                         targets.append(start_medallion(folder, objects, args.limit))
                 gc.collect()
@@ -448,9 +470,14 @@ def main() -> None:
             f"{pct(g.single, 99):>6.2f}ms {pull} {p.errors + g.errors:>6} {p.unfinished + g.unfinished:>6} "
             f"{p.server_cpu / p.elapsed:>10.0%} {g.server_cpu / g.elapsed:>11.0%}"
         )
+    if "baseline" in results and "ceiling" in results:
+        b, r = results["baseline"], results["ceiling"]
+        print(f"baseline / ceiling: pages/s {_ratio(len(b.pages.page) / b.pages.elapsed, len(r.pages.page) / r.pages.elapsed)}, "
+              f"page p99 {_ratio(pct(b.pages.page, 99), pct(r.pages.page, 99))}, "
+              f"get/s {_ratio(len(b.gets.single) / b.gets.elapsed, len(r.gets.single) / r.gets.elapsed)}")  # fmt: skip
     if "colsec" in results:
         c = results["colsec"]
-        for ref in ("ceiling", "medallion"):
+        for ref in ("ceiling", "baseline", "medallion"):
             if ref not in results:
                 continue
             r = results[ref]
