@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import Dialect, Integer, Select, bindparam, delete, exists, select, tuple_
 from sqlalchemy.orm import Session
 
+from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor, Role
 from colsec.db import Database, RawQuery, compile_raw, fetch_raw
 from colsec.errors import BadRequest, Forbidden, InvalidInput, NotFound
@@ -38,6 +39,7 @@ __all__ = [
     "DEFAULT_ROOT",
     "STATUS_KEEP",
     "ApiRootInfo",
+    "CollectionRef",
     "Filters",
     "Page",
     "add_objects",
@@ -56,6 +58,7 @@ __all__ = [
     "list_collections",
     "may",
     "parse_rights",
+    "read_access",
     "read_page",
     "status_resource",
     "visible_collections",
@@ -220,6 +223,20 @@ def visible_collections(db: Session, *, actor: Actor, api_root: str) -> list[Col
     return [c for c in list_collections(db, api_root=api_root) if _can_read(actor, c) or _can_write(actor, c)]
 
 
+def _check_rights(
+    actor: Actor, collection_id: str, api_root: str, found: tuple[str, str, str] | None, need: str
+) -> None:
+    """The rights check of ``get_collection`` and ``read_access``: ``found`` is (api_root, can_read, can_write)."""
+    readable = found is not None and may(actor, parse_rights(found[1]))
+    writable = found is not None and actor.role not in NO_WRITE_ROLES and may(actor, parse_rights(found[2]))
+    if found is None or found[0] != api_root or not (readable or writable):
+        raise NotFound(f"collection {collection_id} not found in API root {api_root!r}")
+    if need == "read" and not readable:
+        raise Forbidden(f"no read access to collection {collection_id}")
+    if need == "write" and not writable:
+        raise Forbidden(f"no write access to collection {collection_id}")
+
+
 def get_collection(
     db: Session,
     *,
@@ -234,13 +251,45 @@ def get_collection(
     existence is not disclosed to organisations it is not meant for.
     """
     coll = db.get(Collection, collection_id)
-    if coll is None or coll.api_root != api_root or not (_can_read(actor, coll) or _can_write(actor, coll)):
-        raise NotFound(f"collection {collection_id} not found in API root {api_root!r}")
-    if need == "read" and not _can_read(actor, coll):
-        raise Forbidden(f"no read access to collection {collection_id}")
-    if need == "write" and not _can_write(actor, coll):
-        raise Forbidden(f"no write access to collection {collection_id}")
+    found = (coll.api_root, coll.can_read, coll.can_write) if coll is not None else None
+    _check_rights(actor, collection_id, api_root, found, need)
+    assert coll is not None
     return coll
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRef:
+    """A collection a read may page through: its id is all ``read_page`` and ``has_object`` need."""
+
+    id: str
+
+
+@functools.lru_cache(maxsize=8)
+def _access_query(dialect: Dialect) -> RawQuery:
+    kind = select(Organisation.kind).where(Organisation.id == bindparam("org_id")).scalar_subquery()
+    stmt = select(Collection.api_root, Collection.can_read, Collection.can_write, kind).where(
+        Collection.id == bindparam("cid")
+    )
+    return compile_raw(stmt, dialect)
+
+
+def read_access(
+    db: Session, *, actor: Actor, api_root: str, collection_id: str
+) -> tuple[CollectionRef, Recipient]:
+    """``get_collection(need="read")`` and ``recipient_for_org`` in one statement compiled once.
+
+    The hot read paths (every page, every object by id) ask both on every request; the
+    checks are ``get_collection``'s own (``_check_rights``), so the answers cannot drift.
+    """
+    rows = fetch_raw(db, _access_query(db.get_bind().dialect), {"cid": collection_id, "org_id": actor.org_id})
+    found = rows[0] if rows else None
+    _check_rights(actor, collection_id, api_root, (found[0], found[1], found[2]) if found else None, "read")
+    assert found is not None
+    if actor.org_id is None:
+        viewer = Recipient(org_id=None, alliance_member=False)
+    else:
+        viewer = Recipient(org_id=actor.org_id, alliance_member=found[3] != "external")
+    return CollectionRef(collection_id), viewer
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -404,7 +453,7 @@ def read_page(
     db: Session,
     *,
     actor: Actor,
-    collection: Collection,
+    collection: Collection | CollectionRef,
     filters: Filters,
     object_id: str | None = None,
     default_version: str = "last",
@@ -448,14 +497,22 @@ def read_page(
     return Page(rows=rows, more=more, next=nxt)
 
 
-def has_object(db: Session, *, actor: Actor, collection: Collection, object_id: str) -> bool:
+def has_object(
+    db: Session,
+    *,
+    actor: Actor,
+    collection: Collection | CollectionRef,
+    object_id: str,
+    viewer: Recipient | None = None,
+) -> bool:
     """True when a version of the object is in the collection and its latest version is visible.
 
     Tells "filters excluded every version" (an empty envelope, as the reference server
     answers) from "no such object here" (404); existence is disclosed only to a caller
     who may see the object as it now stands (history is visible as far as the latest is).
     """
-    viewer = queries.recipient_for_org(db, actor.org_id)
+    if viewer is None:
+        viewer = queries.recipient_for_org(db, actor.org_id)
     member = (
         select(CollectionObject.object_seq)
         .join(StixObject, StixObject.seq == CollectionObject.object_seq)

@@ -23,10 +23,11 @@ from colsec.errors import BadRequest, InvalidInput, NotAcceptable, NotFound, Too
 from colsec.jsonutil import loads
 from colsec.stix.tlp import TLP_BY_NAME
 from colsec.store.gate import WriteLimits
+from colsec.store.policy import Recipient
 from colsec.taxii import jobs as taxii_jobs
 from colsec.taxii import service
 from colsec.taxii.media import TAXII_MEDIA
-from colsec.taxii.service import Filters
+from colsec.taxii.service import CollectionRef, Filters
 from colsec.web.deps import ActorDep, DbDep, caller_in, get_actor, get_database, get_settings
 
 __all__ = ["SYNC_MAX_OBJECTS", "router"]
@@ -176,10 +177,8 @@ async def get_collection(request: Request, api_root: str, collection_id: str) ->
 @router.get("/{api_root}/collections/{collection_id}/objects/")
 async def get_objects(request: Request, api_root: str, collection_id: str) -> Response:
     def work(db: Session, actor: Actor) -> Response:
-        coll = service.get_collection(
-            db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
-        )
-        page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request))
+        coll, viewer = service.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request), viewer=viewer)
         return _taxii(page.envelope(), headers=page.headers)
 
     return await _read(request, work)
@@ -188,10 +187,8 @@ async def get_objects(request: Request, api_root: str, collection_id: str) -> Re
 @router.get("/{api_root}/collections/{collection_id}/manifest/")
 async def get_manifest(request: Request, api_root: str, collection_id: str) -> Response:
     def work(db: Session, actor: Actor) -> Response:
-        coll = service.get_collection(
-            db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
-        )
-        page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request))
+        coll, viewer = service.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request), viewer=viewer)
         return _taxii(page.manifest(), headers=page.headers)
 
     return await _read(request, work)
@@ -200,13 +197,13 @@ async def get_manifest(request: Request, api_root: str, collection_id: str) -> R
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/")
 async def get_object(request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
     def work(db: Session, actor: Actor) -> Response:
-        coll = service.get_collection(
-            db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
-        )
+        coll, viewer = service.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
         filters = _filters(request)
-        page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
+        page = service.read_page(
+            db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
+        )
         if not page.rows and filters.next is None:
-            return _nothing_matched(db, actor, coll, object_id)
+            return _nothing_matched(db, actor, coll, object_id, viewer)
         return _taxii(page.envelope(), headers=page.headers)
 
     return await _read(request, work)
@@ -215,22 +212,24 @@ async def get_object(request: Request, api_root: str, collection_id: str, object
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/versions/")
 async def get_versions(request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
     def work(db: Session, actor: Actor) -> Response:
-        coll = service.get_collection(
-            db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
-        )
+        coll, viewer = service.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
         filters = _filters(request)
         filters.versions = ["all"]
-        page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
+        page = service.read_page(
+            db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
+        )
         if not page.rows and filters.next is None:
-            return _nothing_matched(db, actor, coll, object_id)
+            return _nothing_matched(db, actor, coll, object_id, viewer)
         return _taxii(page.versions(), headers=page.headers)
 
     return await _read(request, work)
 
 
-def _nothing_matched(db: Any, actor: Actor, coll: Any, object_id: str) -> Response:
+def _nothing_matched(
+    db: Session, actor: Actor, coll: CollectionRef, object_id: str, viewer: Recipient
+) -> Response:
     """An object here whose versions the filters all excluded: an empty resource, as the reference answers."""
-    if not service.has_object(db, actor=actor, collection=coll, object_id=object_id):
+    if not service.has_object(db, actor=actor, collection=coll, object_id=object_id, viewer=viewer):
         raise NotFound(f"object {object_id} not found in collection {coll.id}")
     return _taxii({})
 
