@@ -125,7 +125,9 @@ def start_colsec(
     """colsec under uvicorn; ``src``: serve another checkout's code (``--baseline-src``) over the same data."""
     from taxii.server import start_uvicorn
 
-    env = {"PYTHONPATH": src} if src else None
+    # Jobs off: the import's follow-up jobs (correlation, scores) and the runner's polling would
+    # otherwise run inside the server being measured; a node runs them in ``colsec worker`` alike.
+    env = {"COLSEC_JOBS_EMBEDDED": "false", **({"PYTHONPATH": src} if src else {})}
     process, port = start_uvicorn(loaded.url, folder, workers=workers, extra_env=env)
     return Target(
         name, f"http://127.0.0.1:{port}/taxii2/root/collections/{loaded.collection_id}/objects/",
@@ -458,7 +460,7 @@ def main() -> None:
           f"{args.objects:,} objects, page limit {args.limit}, {args.seconds:.0f}s per phase and server, "
           f"{os.cpu_count()} CPUs; ceiling = Starlette + raw driver keyset paging over the same rows")  # fmt: skip
     head = (f"{'server':<10} {'pages/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get/s':>7} "
-            f"{'get p50':>8} {'get p99':>8} {'pull':>7} {'errors':>6} {'unfin.':>6} {'srv CPU pg':>10} {'srv CPU get':>11}")  # fmt: skip
+            f"{'get p50':>8} {'get p99':>8} {'pull':>7} {'errors':>6} {'unfin.':>6} {'CPU/page':>9} {'CPU/get':>8}")  # fmt: skip
     print(head)
     print("-" * len(head))
     for name, f in results.items():
@@ -468,13 +470,15 @@ def main() -> None:
             f"{name:<10} {len(p.page) / p.elapsed:>8.1f} {p.objects / p.elapsed:>10,.0f} {pct(p.page, 50):>7.1f}ms "
             f"{pct(p.page, 99):>7.1f}ms {len(g.single) / g.elapsed:>7.1f} {pct(g.single, 50):>6.2f}ms "
             f"{pct(g.single, 99):>6.2f}ms {pull} {p.errors + g.errors:>6} {p.unfinished + g.unfinished:>6} "
-            f"{p.server_cpu / p.elapsed:>10.0%} {g.server_cpu / g.elapsed:>11.0%}"
+            f"{_cpu_per(p.server_cpu, len(p.page)):>7.2f}ms {_cpu_per(g.server_cpu, len(g.single)):>6.2f}ms"
         )
     if "baseline" in results and "ceiling" in results:
         b, r = results["baseline"], results["ceiling"]
         print(f"baseline / ceiling: pages/s {_ratio(len(b.pages.page) / b.pages.elapsed, len(r.pages.page) / r.pages.elapsed)}, "
               f"page p99 {_ratio(pct(b.pages.page, 99), pct(r.pages.page, 99))}, "
-              f"get/s {_ratio(len(b.gets.single) / b.gets.elapsed, len(r.gets.single) / r.gets.elapsed)}")  # fmt: skip
+              f"get/s {_ratio(len(b.gets.single) / b.gets.elapsed, len(r.gets.single) / r.gets.elapsed)}; "
+              f"server CPU per page {_ratio(_cpu_per(b.pages.server_cpu, len(b.pages.page)), _cpu_per(r.pages.server_cpu, len(r.pages.page)))}, "
+              f"per get {_ratio(_cpu_per(b.gets.server_cpu, len(b.gets.single)), _cpu_per(r.gets.server_cpu, len(r.gets.single)))}")  # fmt: skip
     if "colsec" in results:
         c = results["colsec"]
         for ref in ("ceiling", "baseline", "medallion"):
@@ -484,14 +488,28 @@ def main() -> None:
             pages = _ratio(len(c.pages.page) / c.pages.elapsed, len(r.pages.page) / r.pages.elapsed)
             gets = _ratio(len(c.gets.single) / c.gets.elapsed, len(r.gets.single) / r.gets.elapsed)
             p99 = _ratio(pct(c.pages.page, 99), pct(r.pages.page, 99))
-            line = f"colsec / {ref}: pages/s {pages}, page p99 {p99}, get/s {gets}"
+            cpu_page = _ratio(
+                _cpu_per(c.pages.server_cpu, len(c.pages.page)),
+                _cpu_per(r.pages.server_cpu, len(r.pages.page)),
+            )
+            cpu_get = _ratio(
+                _cpu_per(c.gets.server_cpu, len(c.gets.single)),
+                _cpu_per(r.gets.server_cpu, len(r.gets.single)),
+            )
+            line = (f"colsec / {ref}: pages/s {pages}, page p99 {p99}, get/s {gets}; "
+                    f"server CPU per page {cpu_page}, per get {cpu_get}")  # fmt: skip
             if c.pull is not None and r.pull is not None:
                 line += f", full pull time {_ratio(c.pull, r.pull)} (throughput {_ratio(r.pull, c.pull)})"
             print(line)
 
 
+def _cpu_per(seconds: float, requests: int) -> float:
+    """Server CPU milliseconds per request: what a request costs, whatever else runs on the machine."""
+    return seconds * 1000 / requests if requests else float("nan")
+
+
 def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}x" if b else "n/a (reference completed nothing)"
+    return f"{a / b:.2f}x" if b and b == b else "n/a (reference completed nothing)"
 
 
 if __name__ == "__main__":
