@@ -362,6 +362,9 @@ def measure(targets: list[Target], args: argparse.Namespace) -> dict[str, Figure
     On a shared machine the background load drifts; interleaved slices put the same drift
     into every server's figures, so the ratios printed compare like with like.
     """
+    for t in targets:  # first requests compile statements and fill caches: not what is measured
+        run_load(t, clients=1, seconds=1.0, limit=args.limit, mode="pages")
+        run_load(t, clients=1, seconds=1.0, limit=args.limit, mode="get")
     figures = {t.name: Figures(Result(), Result()) for t in targets}
     pulls: dict[str, list[float]] = {t.name: [] for t in targets}
     piece = args.seconds / args.rounds
