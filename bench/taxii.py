@@ -1,12 +1,20 @@
 """TAXII 2.1 read benchmark: colsec beside its raw ceiling and medallion (memory backend), one run.
 
-The same objects are loaded into both servers; concurrent clients walk ``objects``
-with ``limit`` (following ``next``) and fetch single objects by id, for a fixed time
-per server.  Prints requests/s, objects/s and p50/p99 latency per request kind, and
-the ratio colsec / medallion.
+The same objects are loaded into colsec's store (account ``bench``, Basic auth, one collection,
+TLP:GREEN, so the sharing policy and the envelope are all on the path) and into medallion.  The
+raw ceiling (``bench/taxii_ceiling.py``: Starlette and the bare driver, keyset paging over the same
+rows) serves colsec's database.  Three phases per server, the same client loops for all:
+``--clients`` clients walk ``objects`` with ``limit`` (following ``next``); ``--get-clients``
+fetch random objects by id; taxii2-client pulls the whole collection (``as_pages``, median of
+``--pull-rounds``).  colsec and the ceiling (and ``--baseline-src``, another checkout's colsec
+over the same data) take turns in ``--rounds`` slices, so a shared machine's drifting load falls
+on all alike.  Prints pages/s, objects/s, GET/s, p50/p99, full-pull seconds and server CPU per
+request (the colsec process only: on PostgreSQL the database's own CPU is not in it), then the
+ratios colsec / ceiling, colsec / baseline and colsec / medallion.
 
-    python bench/taxii.py [--objects 100000] [--clients 4] [--get-clients 1] [--seconds 20] [--rounds 4] [--limit 1000]
-                          [--pull-rounds 3] [--workers 1] [--only colsec|ceiling|medallion]
+    python bench/taxii.py [--objects 100000] [--clients 4] [--get-clients 1] [--seconds 20] [--rounds 4]
+                          [--limit 1000] [--pull-rounds 3] [--workers 1] [--only colsec|ceiling|medallion]
+                          [--baseline-src ../main/src]
                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 With ``--database-url`` colsec serves from a fresh schema of that PostgreSQL database (dropped at
