@@ -15,16 +15,16 @@ from colsec.intel.hooks import IntelConfig
 from colsec.jobs.runner import Handler, JobRunner, Schedule, default_worker_id
 from colsec.settings import Settings
 
-__all__ = ["PUSH_EVERY_SECONDS", "SYNC_EVERY_SECONDS", "build_runner", "handlers_for", "schedules_for"]
+__all__ = ["SYNC_EVERY_SECONDS", "build_runner", "handlers_for", "schedules_for"]
 
 SYNC_EVERY_SECONDS = 1.0  # how often peers' pull intervals are checked (each peer has its own interval)
-PUSH_EVERY_SECONDS = 1.0  # how soon an urgent object leaves for peers' inboxes
 
 
 def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dict[str, Handler]:
     from colsec.crisis.ticker import TICK_KIND, run_tick
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
+    from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
     from colsec.outbound import from_settings
     from colsec.store.gate import WriteLimits
@@ -39,18 +39,24 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         REBUILD_KIND: partial(run_rebuild, config=intel or IntelConfig.from_settings(settings)),
         federation.SYNC_DUE_KIND: federation.queue_due_pulls,
         federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
-        federation.PUSH_KIND: partial(federation.run_push, outbound=outbound),
         TICK_KIND: partial(run_tick, settings=settings),
+        SWEEP_KIND: run_sweep,
+        DIGEST_KIND: run_digest,
     }
 
 
 def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import TICK_KIND, TICK_SECONDS
-    from colsec.federation.jobs import PUSH_KIND, SYNC_DUE_KIND
+    from colsec.federation.jobs import SYNC_DUE_KIND
+    from colsec.groups.jobs import DIGEST_KIND, DIGEST_SECONDS, SWEEP_KIND, SWEEP_SECONDS
 
-    schedules = [Schedule(TICK_KIND, TICK_SECONDS)]
+    schedules = [
+        Schedule(TICK_KIND, TICK_SECONDS),
+        Schedule(SWEEP_KIND, SWEEP_SECONDS),
+        Schedule(DIGEST_KIND, DIGEST_SECONDS),
+    ]
     if settings.sync_enabled:
-        schedules += [Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS), Schedule(PUSH_KIND, PUSH_EVERY_SECONDS)]
+        schedules.append(Schedule(SYNC_DUE_KIND, SYNC_EVERY_SECONDS))
     return schedules
 
 
@@ -63,12 +69,16 @@ def build_runner(
     schedules: Sequence[Schedule] | None = None,
     intel: IntelConfig | None = None,
 ) -> JobRunner:
-    """The runner with every job kind; by default it also delivers the outbox (e-mail, webhooks)."""
+    """The runner with every job kind; by default it also delivers the outbox (e-mail, webhooks, pushes)."""
+    from colsec.federation.push import PeerPushSender
+    from colsec.outbound import from_settings
+    from colsec.outbox import Channel
     from colsec.outbox.senders import make_poller
 
     worker_id = worker_id or default_worker_id()
     if pollers is None:
-        pollers = (make_poller(database, settings, worker_id),)
+        pushes = PeerPushSender(database, from_settings(settings))
+        pollers = (make_poller(database, settings, worker_id, extra={Channel.PEER_PUSH.value: pushes}),)
     return JobRunner(
         database,
         handlers_for(settings, intel=intel),

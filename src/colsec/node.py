@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from colsec.db import Database
 from colsec.demo import DemoExtension
+from colsec.federation.push import queue_urgent
 from colsec.intel.hooks import IntelConfig, post_import_step
 from colsec.jobs.runner import JobRunner, Schedule
 from colsec.outbound import OutboundPolicy, from_settings
@@ -76,11 +77,12 @@ def build_node(
 
     ``database`` lets a caller share an engine (tests); the node gets its own wired view
     of it and leaves the caller's object untouched.  ``post_import`` replaces the default
-    steps (the intel domain's correlation, scores, exposure and alerts).
+    steps (the intel domain's correlation, scores, exposure and alerts; federation's queueing of
+    urgent objects for peers' inboxes).
     """
     settings.ensure_secret_key()
     intel = intel or IntelConfig.from_settings(settings)
-    steps = tuple(post_import) if post_import is not None else (post_import_step(intel),)
+    steps = tuple(post_import) if post_import is not None else (post_import_step(intel), queue_urgent)
     base = database or Database(settings.effective_database_url)
     wired = base.wired(**{"audit_anchor": anchor_for(settings), POST_IMPORT: steps})
     return Node(

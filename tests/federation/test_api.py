@@ -12,7 +12,9 @@ from colsec.federation.service import GROUP_PROPERTY
 from federation.stixgen import indicator
 
 
-def test_peer_crud_and_status(client: TestClient, make_account: Callable[..., Any]) -> None:
+def test_peer_crud_and_status(
+    client: TestClient, make_account: Callable[..., Any], run_jobs: Callable[[], int]
+) -> None:
     admin = make_account(Role.ADMIN, org="NODE-A", operator=True)
     analyst = make_account(Role.ANALYST, org="NODE-A")
     make_account(Role.PEER, org="NODE-B")
@@ -38,9 +40,14 @@ def test_peer_crud_and_status(client: TestClient, make_account: Callable[..., An
         "/api/v1/peers/b", json={"pull_interval_seconds": 5, "enabled": False}, headers=admin.headers
     )
     assert r.status_code == 200 and r.json()["pull_interval_seconds"] == 5 and r.json()["enabled"] is False
-    # A loopback peer is refused unless allow-listed; reported, not raised.
+    assert client.patch("/api/v1/peers/b", json={"enabled": True}, headers=admin.headers).status_code == 200
+    # "Sync now" queues the pull job; a loopback peer is refused unless allow-listed: reported, not raised.
     r = client.post("/api/v1/peers/b/sync", headers=admin.headers)
-    assert r.status_code == 200 and r.json()["ok"] is False and r.json()["error_kind"] == "ssrf"
+    assert r.status_code == 202 and r.json()["kind"] == "federation.pull", r.text
+    assert client.post("/api/v1/peers/b/sync", headers=admin.headers).json()["id"] == r.json()["id"]
+    assert run_jobs() >= 1
+    job = client.get(r.json()["url"], headers=admin.headers).json()
+    assert job["status"] == "succeeded" and job["result"]["error"], job
     st = client.get("/api/v1/peers/b", headers=admin.headers).json()
     assert st["error_count"] == 1 and st["last_error_kind"] == "ssrf"
     assert [p["name"] for p in client.get("/api/v1/peers", headers=admin.headers).json()] == ["b"]

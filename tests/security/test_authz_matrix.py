@@ -154,11 +154,55 @@ def build_world() -> World:
     )
     ids["user"] = victim.username
     ids["org"] = "ORG-V"
+    ids.update(_victim_working_group(node, victim))
     from colsec.accounts.models import ApiToken
 
     with node.database.unit_of_work() as s:
         ids["token"] = s.query(ApiToken).filter_by(user_id=victim.actor.user_id).one().id
     return World(node=node, victim=victim, attackers=attackers, ids=ids)
+
+
+def _victim_working_group(node: Node, victim: Member) -> dict[str, Any]:
+    """A working group of the victim's organisation alone, with one of each of its things."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from colsec.groups import procedure, service
+    from colsec.groups.models import Group
+    from colsec.groups.schemas import ActionIn, GroupIn, MeetingIn, MemberIn, ProcedureIn
+
+    soon = datetime.now(UTC) + timedelta(days=30)
+    with node.database.unit_of_work() as s:
+        g = service.create_group(s, actor=SYSTEM, data=GroupIn(
+            code="VWG", name_en="victim group", name_ru="группа", members=[MemberIn(organisation="ORG-V", representative=victim.username)]))  # fmt: skip
+        m = service.create_meeting(s, actor=SYSTEM, group_id=g.id, data=MeetingIn(title="m", starts_at=soon))
+        p = procedure.open_procedure(
+            s,
+            actor=SYSTEM,
+            group_id=g.id,
+            data=ProcedureIn(question="q", text_en="t", text_ru="t", deadline=soon),
+        )
+        paper = service.upload_paper(
+            s,
+            actor=SYSTEM,
+            group_id=g.id,
+            title="p",
+            language="en",
+            tlp="amber",
+            filename="p.txt",
+            content=b"x",
+        )
+        a = service.create_action(
+            s,
+            actor=SYSTEM,
+            group_id=g.id,
+            data=ActionIn(title="a", owner_organisation="ORG-V", due_on=date(2030, 1, 1)),
+        )
+        grp = s.get(Group, g.id)
+        assert grp is not None
+        service.new_decision(
+            s, grp, text_en="victim decision", text_ru="решение", how="meeting", at=datetime.now(UTC)
+        )
+        return {"wg": g.id, "meeting": m.id, "procedure": p.id, "paper": paper.id, "action": a.id}  # fmt: skip
 
 
 Probe = Callable[[World, Any], tuple[str, str, dict[str, Any]]]
@@ -362,6 +406,43 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("POST", "/admin/collections"): (None, _post("/admin/collections", data={"title": "x"})),
     ("POST", "/admin/collections/objects"): ("collection", _post("/admin/collections/objects", data=None, _form=lambda t: {"collection": t, "ids": "x"})),
     ("GET", "/profile"): (None, _get("/profile")),
+    ("GET", "/api/v1/groups"): (None, _get("/api/v1/groups")),
+    ("POST", "/api/v1/groups"): (None, _post("/api/v1/groups", {"code": "X", "name_en": "x", "name_ru": "x"})),
+    ("GET", "/api/v1/groups/decisions"): (None, _get("/api/v1/groups/decisions?q=victim")),
+    ("GET", "/api/v1/groups/decisions.csv"): (None, _get("/api/v1/groups/decisions.csv?q=victim")),
+    ("GET", "/api/v1/groups/{group_id}"): ("wg", _get("/api/v1/groups/{t}")),
+    ("POST", "/api/v1/groups/{group_id}/members"): ("wg", _post("/api/v1/groups/{t}/members", {"organisation": "ORG-X"})),
+    ("POST", "/api/v1/groups/{group_id}/delegations"): ("wg", _post("/api/v1/groups/{t}/delegations", {"deputy": "x", "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-02T00:00:00Z"})),
+    ("POST", "/api/v1/groups/{group_id}/meetings"): ("wg", _post("/api/v1/groups/{t}/meetings", {"title": "x", "starts_at": "2030-01-01T10:00:00"})),
+    ("POST", "/api/v1/groups/{group_id}/procedures"): ("wg", _post("/api/v1/groups/{t}/procedures", {"question": "q", "text_en": "t", "text_ru": "t", "deadline": "2030-01-01T00:00:00Z"})),
+    ("POST", "/api/v1/groups/{group_id}/actions"): ("wg", _post("/api/v1/groups/{t}/actions", {"title": "x", "owner_organisation": "ORG-X", "due_on": "2030-01-01"})),
+    ("POST", "/api/v1/groups/{group_id}/actions/from-lesson"): ("wg", _post("/api/v1/groups/{t}/actions/from-lesson", {"lesson_id": ABSENT_INT, "owner_organisation": "ORG-X", "due_on": "2030-01-01"})),
+    ("GET", "/api/v1/groups/{group_id}/decisions.pdf"): ("wg", _get("/api/v1/groups/{t}/decisions.pdf")),
+    ("POST", "/api/v1/groups/{group_id}/papers"): ("wg", _post("/api/v1/groups/{t}/papers", data={"title": "x"}, files={"file": ("x.txt", b"x")})),
+    ("GET", "/api/v1/groups/meetings/{meeting_id}"): ("meeting", _get("/api/v1/groups/meetings/{t}")),
+    ("POST", "/api/v1/groups/meetings/{meeting_id}/agenda"): ("meeting", _post("/api/v1/groups/meetings/{t}/agenda", {"title": "x"})),
+    ("POST", "/api/v1/groups/meetings/{meeting_id}/invitations"): ("meeting", _post("/api/v1/groups/meetings/{t}/invitations")),
+    ("GET", "/api/v1/groups/meetings/{meeting_id}/minutes.pdf"): ("meeting", _get("/api/v1/groups/meetings/{t}/minutes.pdf")),
+    ("GET", "/api/v1/groups/meetings/{meeting_id}/invite.ics"): ("meeting", _get("/api/v1/groups/meetings/{t}/invite.ics")),
+    ("POST", "/api/v1/groups/meetings/{meeting_id}/held"): ("meeting", _post("/api/v1/groups/meetings/{t}/held", {"present": []})),
+    ("POST", "/api/v1/groups/meetings/{meeting_id}/minutes"): ("meeting", _post("/api/v1/groups/meetings/{t}/minutes", {})),
+    ("POST", "/api/v1/groups/meetings/{meeting_id}/minutes/approve"): ("meeting", _post("/api/v1/groups/meetings/{t}/minutes/approve")),
+    ("POST", "/api/v1/groups/meetings/{meeting_id}/decisions"): ("meeting", _post("/api/v1/groups/meetings/{t}/decisions", {"text_en": "x", "text_ru": "x"})),
+    ("GET", "/api/v1/groups/procedures/{procedure_id}"): ("procedure", _get("/api/v1/groups/procedures/{t}")),
+    ("POST", "/api/v1/groups/procedures/{procedure_id}/answers"): ("procedure", _post("/api/v1/groups/procedures/{t}/answers", {"stance": "agree"})),
+    ("POST", "/api/v1/groups/actions/{action_id}/{to}"): ("action", _post("/api/v1/groups/actions/{t}/done")),
+    ("GET", "/api/v1/groups/papers/{paper_id}"): ("paper", _get("/api/v1/groups/papers/{t}")),
+    ("GET", "/api/v1/groups/papers/{paper_id}/versions/{version}/file"): ("paper", _get("/api/v1/groups/papers/{t}/versions/1/file")),
+    ("POST", "/api/v1/groups/papers/{paper_id}/versions"): ("paper", _post("/api/v1/groups/papers/{t}/versions", files={"file": ("x.txt", b"x")})),
+    ("GET", "/groups"): (None, _get("/groups?q=victim")),
+    ("GET", "/groups/{group_id}"): ("wg", _get("/groups/{t}")),
+    ("POST", "/groups/{group_id}/meetings"): ("wg", _post("/groups/{t}/meetings", data={"title": "x"})),
+    ("POST", "/groups/{group_id}/procedures"): ("wg", _post("/groups/{t}/procedures", data={"question": "x"})),
+    ("POST", "/groups/{group_id}/papers"): ("wg", _post("/groups/{t}/papers", data={"title": "x"})),
+    ("POST", "/groups/procedures/{procedure_id}/answer"): ("procedure", _post("/groups/procedures/{t}/answer", data={"stance": "agree"})),
+    ("POST", "/groups/actions/{action_id}/move"): ("action", _post("/groups/actions/{t}/move", data={"to": "done"})),
+    ("POST", "/groups/meetings/{meeting_id}/minutes"): ("meeting", _post("/groups/meetings/{t}/minutes", data={})),
+    ("POST", "/groups/meetings/{meeting_id}/approve"): ("meeting", _post("/groups/meetings/{t}/approve", data={})),
     ("POST", "/profile"): (None, _post("/profile", data={"email": ""})),
 }  # fmt: skip
 

@@ -8,6 +8,7 @@ import typer
 
 from colsec.cli import accounts, core, federation, formats, intel, jobs, match, outbox, taxii
 from colsec.cli import crisis as crisis_cli
+from colsec.cli import groups as groups_cli
 from colsec.cli.common import allow_new_node, begin_invocation
 
 # the commands that set a node up; every other one refuses to start an empty node
@@ -54,6 +55,7 @@ intel.register(app)
 match.register(app)
 crisis_cli.register(app)
 outbox.register(app)
+groups_cli.register(app)
 jobs.register(app)
 
 

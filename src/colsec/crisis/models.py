@@ -135,6 +135,9 @@ class Lesson(Base):
     owner: Mapped[str] = mapped_column(String(120), default="")
     author: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+    # recorded | implemented: set when the follow-up action item a group took on is verified
+    status: Mapped[str] = mapped_column(String(12), default="recorded", server_default="recorded")
+    implemented_at: Mapped[datetime | None] = mapped_column(TS)
 
 
 class AssistanceRequest(Base):

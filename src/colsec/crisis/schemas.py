@@ -173,6 +173,8 @@ class LessonOut(_Out):
     owner: str
     author: str
     created_at: datetime
+    status: str = "recorded"  # implemented once a working group's follow-up action is verified
+    implemented_at: datetime | None = None
 
 
 class RequestIn(BaseModel):

@@ -1,11 +1,10 @@
-"""Peer sync and urgent push as durable jobs (replacing the scheduler threads of ``serve``).
+"""Peer sync as durable jobs (urgent pushes are outbox rows: ``colsec.federation.push``).
 
 A periodic ``federation.sync_due`` job queues one ``federation.pull`` per peer whose pull
 interval has passed; the pull's dedupe key (one unfinished pull per peer) keeps two
 workers from pulling the same peer at once.  Each page commits its objects with the
 cursor, so a pull taken over after its worker died resumes where the last commit left
-it: nothing lost, nothing stored twice.  ``federation.push`` runs periodically too; its
-high-water mark is the result of the last push job, so it survives restarts.
+it: nothing lost, nothing stored twice.
 """
 
 from __future__ import annotations
@@ -14,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from colsec.accounts.roles import SYSTEM
+from colsec.accounts.roles import SYSTEM, Actor
 from colsec.federation.models import Peer
-from colsec.federation.push import max_seq, push_new_urgent
 from colsec.federation.sync import load_peers, sync_peer
 from colsec.jobs import queue
 from colsec.jobs.models import Job, JobStatus
@@ -25,15 +24,22 @@ from colsec.jobs.runner import JobContext
 from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.store.gate import WriteLimits
 
-__all__ = ["PULL_KIND", "PUSH_KIND", "SYNC_DUE_KIND", "queue_due_pulls", "run_pull", "run_push"]
+__all__ = ["PULL_KIND", "SYNC_DUE_KIND", "queue_due_pulls", "queue_pull", "run_pull"]
 
 SYNC_DUE_KIND = "federation.sync_due"
 PULL_KIND = "federation.pull"
-PUSH_KIND = "federation.push"
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def queue_pull(db: Session, peer: Peer, *, actor: Actor) -> Job:
+    """Queue a pull of ``peer``; while one is unfinished, that one is returned instead."""
+    return queue.enqueue(
+        db, kind=PULL_KIND, payload={"peer": peer.name}, actor=actor,
+        dedupe_key=f"{PULL_KIND}:{peer.id}", max_attempts=2,
+    )  # fmt: skip
 
 
 def queue_due_pulls(ctx: JobContext) -> dict[str, Any]:
@@ -45,10 +51,7 @@ def queue_due_pulls(ctx: JobContext) -> dict[str, Any]:
             last = peer.last_attempt_at
             if last is not None and _aware(last) + timedelta(seconds=peer.pull_interval_seconds) > now:
                 continue
-            job = queue.enqueue(
-                s, kind=PULL_KIND, payload={"peer": peer.name}, actor=SYSTEM,
-                dedupe_key=f"{PULL_KIND}:{peer.id}", max_attempts=2,
-            )  # fmt: skip
+            job = queue_pull(s, peer, actor=SYSTEM)
             if job.status == JobStatus.QUEUED.value and job.attempts == 0:
                 queued.append(peer.name)
     return {"queued": queued}
@@ -71,31 +74,3 @@ def run_pull(
     )  # fmt: skip
     return {"pages": report.pages, "received": report.received, "inserted": report.inserted,
             "rejected": report.rejected, "error": report.error}  # fmt: skip
-
-
-def _last_high(ctx: JobContext) -> int | None:
-    with ctx.database.unit_of_work(write=False) as s:
-        result = s.execute(
-            select(Job.result)
-            .where(Job.kind == PUSH_KIND, Job.status == JobStatus.SUCCEEDED.value)
-            .order_by(Job.finished_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-    high = (result or {}).get("high")
-    return int(high) if isinstance(high, int) else None
-
-
-def run_push(ctx: JobContext, *, outbound: OutboundPolicy = DENY_ALL) -> dict[str, Any]:
-    """Push urgent objects created since the last push (only those created after pushing was configured)."""
-    peers = [p for p in load_peers(ctx.database) if p.enabled and p.push_collection]
-    if not peers:
-        return {"high": None}
-    high = _last_high(ctx)
-    if high is None:
-        return {"high": max_seq(ctx.database)}
-    high, results = push_new_urgent(ctx.database, high, peers=peers, outbound=outbound)
-    return {
-        "high": high,
-        "pushed": sum(r.pushed for r in results),
-        "errors": [r.error for r in results if r.error],
-    }

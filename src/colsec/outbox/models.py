@@ -16,7 +16,7 @@ TS = DateTime(timezone=True)
 
 
 class Channel(StrEnum):
-    """Where a message goes.  ``peer-push`` is reserved for federation pushes (no sender yet)."""
+    """Where a message goes.  ``peer-push`` rows are federation's (its sender is wired in by the node)."""
 
     EMAIL = "email"
     WEBHOOK = "webhook"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from email.message import EmailMessage
@@ -108,6 +108,14 @@ class EmailSender:
         msg[IDEMPOTENCY_HEADER] = message.idempotency_key
         msg[EVENT_HEADER] = message.event
         msg.set_content(str(message.payload.get("body") or subject))
+        for part in message.payload.get("attachments") or ():  # e.g. a meeting's iCalendar invitation
+            ctype, _, params = str(part["content_type"]).partition(";")
+            maintype, _, subtype = ctype.strip().partition("/")
+            extra = dict(p.strip().split("=", 1) for p in params.split(";") if "=" in p)
+            msg.add_attachment(
+                str(part["content"]).encode(), maintype=maintype, subtype=subtype,
+                filename=str(part["filename"]), params=extra,
+            )  # fmt: skip
         return msg
 
     def send(self, message: Claimed) -> None:
@@ -125,19 +133,28 @@ class EmailSender:
             raise DeliveryFailed(f"SMTP: {exc or type(exc).__name__}") from exc
 
 
-def make_senders(database: Database, settings: Settings) -> dict[str, Sender]:
-    """One sender per channel that has one (``peer-push`` joins when federation queues pushes)."""
+def make_senders(
+    database: Database, settings: Settings, *, extra: Mapping[str, Sender] | None = None
+) -> dict[str, Sender]:
+    """One sender per channel; ``extra`` adds the domains' own (federation's ``peer-push``), passed in
+    by the wiring because the outbox imports no domain."""
     return {
         Channel.WEBHOOK.value: WebhookSender(database, from_settings(settings)),
         Channel.EMAIL.value: EmailSender(settings),
+        **(extra or {}),
     }
 
 
 def make_poller(
-    database: Database, settings: Settings, worker_id: str, *, policy: RetryPolicy | None = None
+    database: Database,
+    settings: Settings,
+    worker_id: str,
+    *,
+    policy: RetryPolicy | None = None,
+    extra: Mapping[str, Sender] | None = None,
 ) -> Callable[[], int]:
     """What the job runner polls: one call delivers one batch of due rows, returns how many took effect."""
-    senders = make_senders(database, settings)
+    senders = make_senders(database, settings, extra=extra)
     retry = policy or replace(DEFAULT_POLICY, lease=timedelta(seconds=settings.outbox_lease_seconds))
 
     def poll() -> int:

@@ -155,6 +155,9 @@ def create_app(
     from colsec.web.api import outbox as outbox_api
 
     app.include_router(outbox_api.router)
+    from colsec.web.api import groups as groups_api
+
+    app.include_router(groups_api.router)
     from colsec.web import ui
 
     ui.install(app)  # pages, session-cookie login, static files

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, FastAPI
 
 from colsec.accounts.roles import Actor, Role
 from colsec.federation import service, views
@@ -19,8 +17,8 @@ from colsec.federation.schemas import (
     SharingGroupIn,
     SharingGroupOut,
 )
-from colsec.outbound import from_settings
-from colsec.web.deps import ActorDep, DbDep, get_settings, require_operator, require_role
+from colsec.jobs import queue as jobs_queue
+from colsec.web.deps import ActorDep, DbDep, require_operator, require_role
 
 router = APIRouter(tags=["federation"])
 Admin = Annotated[Actor, Depends(require_operator)]
@@ -55,16 +53,13 @@ def delete_peer(db: DbDep, actor: Admin, name: str) -> None:
     service.delete_peer(db, actor=actor, name=name)
 
 
-@router.post("/api/v1/peers/{name}/sync")
-async def sync_peer(request: Request, actor: Admin, name: str) -> dict[str, Any]:
-    """Pull from one peer now; each page commits on its own, like the periodic pull jobs."""
-    from colsec.federation.sync import sync_peer as run
+@router.post("/api/v1/peers/{name}/sync", status_code=202)
+def sync_peer(db: DbDep, actor: Admin, name: str) -> dict[str, Any]:
+    """Queue a pull from one peer now: the same job the schedule queues (one unfinished pull per peer)."""
+    from colsec.federation.jobs import queue_pull
 
-    settings = get_settings(request)
-    report = await run_in_threadpool(run, request.app.state.database, name, outbound=from_settings(settings))
-    out = asdict(report)
-    out["ok"] = report.ok
-    return out
+    job = queue_pull(db, service.get_peer(db, name), actor=actor)
+    return {**jobs_queue.to_dict(job), "url": f"/api/v1/jobs/{job.id}"}
 
 
 @router.get("/api/v1/sharing-groups", response_model=list[SharingGroupOut])
@@ -101,16 +96,16 @@ def attach(db: DbDep, actor: Writer, name: str, data: AttachIn) -> dict[str, Any
     return service.attach_sharing_group(db, actor=actor, object_id=data.object_id, group=name)
 
 
-@router.post("/api/v1/peers/push")
-async def push(request: Request, actor: Writer, data: AttachIn) -> list[dict[str, Any]]:
-    """Push the latest version of one object to every peer inbox that may receive it, now."""
-    from colsec.federation.push import push_ids
+@router.post("/api/v1/peers/push", status_code=202)
+def push(db: DbDep, actor: Writer, data: AttachIn) -> list[dict[str, Any]]:
+    """Queue the latest version of one of your objects for every peer inbox that may receive it.
 
-    settings = get_settings(request)
-    results = await run_in_threadpool(
-        push_ids, request.app.state.database, [data.object_id], outbound=from_settings(settings)
-    )
-    return [asdict(r) for r in results]
+    The outbox delivers it (``GET /api/v1/outbox`` shows each row's state); nothing is sent
+    inside the request.
+    """
+    from colsec.federation.push import queue_ids
+
+    return queue_ids(db, actor=actor, object_ids=[data.object_id])
 
 
 def install(app: FastAPI) -> None:

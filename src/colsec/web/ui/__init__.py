@@ -30,6 +30,7 @@ def is_ui_path(path: str) -> bool:
 def install(app: FastAPI) -> None:
     from colsec.web.sessions import SessionCodec, session_user
     from colsec.web.ui import admin, auth, collections, crisis, dashboard, federation, imports, intel, profile
+    from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui.render import LoginRequired, page
 
@@ -50,6 +51,7 @@ def install(app: FastAPI) -> None:
         collections,
         profile,
         crisis,
+        groups_ui,
     ):
         app.include_router(module.router)
 

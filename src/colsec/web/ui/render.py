@@ -98,6 +98,7 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
     if actor.role in (Role.ADMIN, Role.ANALYST, Role.COORDINATOR):
         items.append(("/import", N_("Import")))
     items.append(("/crisis", N_("Crises")))
+    items.append(("/groups", N_("Working groups")))
     if actor.is_operator:
         items.append(("/admin/organisations", N_("Administration")))
     elif actor.role == Role.ADMIN:

@@ -1,0 +1,172 @@
+"""Working group pages: the list with the decisions search, and one group's page with role-aware actions.
+
+Each person sees only the buttons they may use: the owner organisation moves its action items,
+the chair verifies them and approves minutes, the secretary drafts minutes, a representative (or a
+deputy under an active delegation) answers written procedures.  The domain checks again on every post.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from colsec.accounts.roles import Actor
+from colsec.crisis.states import aware, now
+from colsec.errors import InvalidInput
+from colsec.groups import procedure, service, views
+from colsec.groups.models import Delegation, Person, ProcedureAnswer
+from colsec.groups.schemas import AgendaIn, AnswerIn, MeetingIn, ProcedureIn, Stance
+from colsec.web.deps import DbDep
+from colsec.web.params import IdPath
+from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, language_of, page
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/groups", response_class=HTMLResponse)
+def groups_page(request: Request, db: DbDep, actor: PageActor, q: str = "") -> HTMLResponse:
+    q = q.strip()[:200]
+    groups = service.list_groups(db, actor=actor)
+    found = views.search_decisions(db, actor=actor, q=q, limit=100) if q else []
+    codes = {g.id: g.code for g in groups}
+    lang = language_of(request, actor)
+    ctx = {"groups": groups, "q": q, "found": found, "codes": codes, "lang": lang}
+    return page(request, "ui/groups_list.html", ctx, actor=actor, lang=lang)
+
+
+def _voice(db: Session, actor: Actor, group_id: int, my_kind: str | None) -> bool:
+    """May this person answer written procedures for their organisation right now?"""
+    if my_kind != "member" or actor.user_id is None:
+        return False
+    fn = db.execute(
+        select(Person.function).where(Person.group_id == group_id, Person.user_id == actor.user_id)
+    ).scalar()
+    if fn == "representative":
+        return True
+    at = now()
+    return fn == "deputy" and db.execute(
+        select(Delegation.id).where(Delegation.group_id == group_id, Delegation.deputy_user_id == actor.user_id,
+                                    Delegation.starts_at <= at, Delegation.ends_at > at)
+    ).first() is not None  # fmt: skip
+
+
+@router.get("/groups/{group_id}", response_class=HTMLResponse)
+def group_page(request: Request, db: DbDep, actor: PageActor, group_id: IdPath) -> HTMLResponse:
+    pg = views.group_page(db, actor=actor, group_id=group_id)
+    lang = language_of(request, actor)
+    local = {
+        m.id: format_datetime(aware(m.starts_at), "medium", tzinfo=ZoneInfo(m.tz), locale=lang)
+        for m in pg.meetings
+    }
+    answered: set[int] = set()
+    if actor.org_id is not None and pg.procedures:
+        answered = set(db.execute(select(ProcedureAnswer.procedure_id).where(
+            ProcedureAnswer.organisation_id == actor.org_id,
+            ProcedureAnswer.procedure_id.in_([p.id for p in pg.procedures])
+        )).scalars())  # fmt: skip
+    ctx: dict[str, Any] = {
+        "pg": pg, "g": pg.group, "lang": lang, "local": local, "answered": answered,
+        "may_answer": _voice(db, actor, pg.group.id, pg.my_kind), "my_org": actor.org_id,
+        "now": now(),
+    }  # fmt: skip
+    return page(request, "ui/group.html", ctx, actor=actor, lang=lang)
+
+
+def _text(form: Any, name: str) -> str:
+    v = form.get(name)
+    return v.strip() if isinstance(v, str) else ""
+
+
+@router.post("/groups/procedures/{procedure_id}/answer")
+async def answer(request: Request, db: WriteDb, actor: FormActor, procedure_id: IdPath) -> Response:
+    form = await form_data(request)
+    try:
+        stance = Stance(_text(form, "stance"))
+    except ValueError:
+        raise InvalidInput("choose agree, object or abstain") from None
+    p, _ = procedure.get_procedure(db, actor=actor, procedure_id=procedure_id)
+    procedure.answer(db, actor=actor, procedure_id=procedure_id,
+                     data=AnswerIn(stance=stance, comment=_text(form, "comment")[:5000]))  # fmt: skip
+    return RedirectResponse(f"/groups/{p.group_id}#procedures", status_code=303)
+
+
+@router.post("/groups/actions/{action_id}/move")
+async def move_action(request: Request, db: WriteDb, actor: FormActor, action_id: IdPath) -> Response:
+    form = await form_data(request)
+    a = service.move_action(db, actor=actor, action_id=action_id, to=_text(form, "to"))
+    return RedirectResponse(f"/groups/{a.group_id}#actions", status_code=303)
+
+
+@router.post("/groups/meetings/{meeting_id}/minutes")
+async def draft_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
+    m = service.draft_minutes(db, actor=actor, meeting_id=meeting_id)
+    return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
+
+
+@router.post("/groups/meetings/{meeting_id}/approve")
+async def approve_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
+    m = service.approve_minutes(db, actor=actor, meeting_id=meeting_id)
+    return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
+
+
+def _validated(model: Any, data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidInput(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+def _local(value: str) -> str:
+    """A datetime-local field (YYYY-MM-DDTHH:MM) as ISO seconds."""
+    return value + ":00" if len(value) == 16 else value
+
+
+@router.post("/groups/{group_id}/meetings")
+async def plan_meeting(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    """The chair or secretary plans a meeting (local time in its own zone), one agenda item per line."""
+    form = await form_data(request)
+    agenda = [
+        AgendaIn(title=line.strip()[:300], presenter="")
+        for line in _text(form, "agenda").splitlines()
+        if line.strip()
+    ]
+    data = _validated(MeetingIn, {"title": _text(form, "title"), "starts_at": _local(_text(form, "starts_at")),
+                                  "tz": _text(form, "tz") or "UTC", "place": _text(form, "place"), "agenda": agenda})  # fmt: skip
+    service.create_meeting(db, actor=actor, group_id=group_id, data=data)
+    return RedirectResponse(f"/groups/{group_id}#meetings", status_code=303)
+
+
+@router.post("/groups/{group_id}/procedures")
+async def open_procedure(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    form = await form_data(request)
+    deadline = _local(_text(form, "deadline"))
+    data = _validated(ProcedureIn, {"question": _text(form, "question"), "text_en": _text(form, "text_en"),
+                                    "text_ru": _text(form, "text_ru"), "rule": _text(form, "rule") or "consensus",
+                                    "deadline": deadline + "Z" if deadline and deadline[-1].isdigit() else deadline})  # fmt: skip
+    procedure.open_procedure(db, actor=actor, group_id=group_id, data=data)
+    return RedirectResponse(f"/groups/{group_id}#procedures", status_code=303)
+
+
+@router.post("/groups/{group_id}/papers")
+async def table_paper(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    from starlette.datastructures import UploadFile
+
+    form = await form_data(request)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise InvalidInput("choose a file to upload")
+    content = await upload.read(service.MAX_PAPER_BYTES + 1)
+    recipients = [r.strip() for r in _text(form, "recipients").split(",") if r.strip()]
+    service.upload_paper(db, actor=actor, group_id=group_id, title=_text(form, "title"), language=_text(form, "language") or "en",
+                         tlp=_text(form, "tlp") or None, filename=upload.filename, content=content, recipients=recipients or None)  # fmt: skip
+    return RedirectResponse(f"/groups/{group_id}#papers", status_code=303)

@@ -1,0 +1,134 @@
+"""The group page in both languages: each role sees only its own actions, and the forms work."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from colsec.accounts import service as accounts
+from colsec.accounts.models import User
+from colsec.accounts.roles import SYSTEM
+from colsec.db import Database
+from colsec.groups import procedure, service
+from colsec.groups.schemas import ActionIn, MeetingIn, ProcedureIn, ProcedureRule
+
+from .conftest import Committee
+
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _login(app: Any, username: str, lang: str = "en") -> TestClient:
+    c = TestClient(app, headers={"Accept-Language": lang})
+    page = c.get("/login")
+    csrf = CSRF_RE.search(page.text)
+    assert csrf
+    r = c.post("/login", data={"csrf_token": csrf.group(1), "username": username, "password": PASSWORD, "next": "/"},
+               follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text[:300]
+    return c
+
+
+def _csrf(html: str) -> str:
+    m = CSRF_RE.search(html)
+    assert m
+    return m.group(1)
+
+
+@pytest.mark.slow  # logs in four people (argon2)
+def test_role_aware_group_page(app: Any, database: Database, committee: Committee) -> None:
+    c = committee
+    people = {"chair": c.chair, "sec": c.secretary, "nm": c.reps["NM"], "out": c.outsider}
+    t0 = datetime.now(UTC)
+    with database.unit_of_work() as s:
+        for p in people.values():
+            accounts.set_password(s, actor=SYSTEM, user=s.get(User, p.user.id), password=PASSWORD)  # type: ignore[arg-type]
+        m = service.create_meeting(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
+                                   data=MeetingIn(title="Plenary", starts_at=t0 + timedelta(days=1), tz="Asia/Almaty"))  # fmt: skip
+        service.hold_meeting(
+            s, actor=c.secretary.actor, meeting_id=m.id, present=["NM", "EV", "SD", "WH"], now=t0
+        )
+        service.draft_minutes(s, actor=c.secretary.actor, meeting_id=m.id, now=t0)
+        procedure.open_procedure(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
+                                 data=ProcedureIn(question="Adopt the glossary?", text_en="Adopted.", text_ru="Принято.",
+                                                  rule=ProcedureRule.SILENCE, deadline=t0 + timedelta(days=5)))  # fmt: skip
+        a1 = service.create_action(s, actor=c.secretary.actor, group_id=c.group_id,
+                                   data=ActionIn(title="NM translates the glossary", owner_organisation="NM", due_on=date(2030, 1, 1)))  # fmt: skip
+        a2 = service.create_action(s, actor=c.secretary.actor, group_id=c.group_id,
+                                   data=ActionIn(title="EV hosts the workshop", owner_organisation="EV", due_on=date(2030, 1, 1)))  # fmt: skip
+        service.move_action(s, actor=c.reps["EV"].actor, action_id=a2.id, to="done")
+        ids = (m.id, a1.id, a2.id)
+    mid, a1_id, a2_id = ids
+    url = f"/groups/{c.group_id}"
+
+    chair_client = _login(app, c.chair.user.username)
+    chair = chair_client.get(url).text
+    assert 'data-testid="approve-minutes"' in chair and f'data-testid="action-{a2_id}-verified"' in chair
+    assert 'data-testid="draft-minutes"' not in chair and 'data-testid="answer-form"' not in chair
+
+    sec_client = _login(app, c.secretary.user.username)
+    sec = sec_client.get(url).text
+    assert 'data-testid="approve-minutes"' not in sec and "-verified" not in sec
+    assert 'data-testid="plan-meeting"' in sec and 'data-testid="open-procedure"' in sec
+    when = (t0 + timedelta(days=9)).strftime("%Y-%m-%dT10:30")
+    r = sec_client.post(f"/groups/{c.group_id}/meetings", follow_redirects=False, data={
+        "csrf_token": _csrf(sec), "title": "Riga workshop", "starts_at": when, "tz": "Europe/Riga", "agenda": "Welcome\nTabletop"})  # fmt: skip
+    assert r.status_code == 303, r.text[:300]
+    r = sec_client.post(
+        f"/groups/{c.group_id}/meetings",
+        data={"csrf_token": _csrf(sec), "title": "x", "starts_at": when, "tz": "Nowhere/Land"},
+    )
+    assert r.status_code == 422 and "Nowhere/Land" in r.text
+
+    nm_client = _login(app, c.reps["NM"].user.username)
+    nm = nm_client.get(url).text
+    assert 'data-testid="answer-form"' in nm and f'data-testid="action-{a1_id}-in_progress"' in nm
+    assert f'data-testid="action-{a2_id}-' not in nm and "approve-minutes" not in nm
+    assert 'value="agree"' not in nm  # silence procedure: the only answer is an objection
+    assert "Asia/Almaty" in nm and "Plenary" in nm and "Riga workshop" in nm and "10:30" in nm
+    assert (
+        'data-testid="table-paper"' in nm
+        and 'data-testid="plan-meeting"' not in nm
+        and 'data-testid="open-procedure"' not in nm
+    )
+    r = nm_client.post(f"/groups/{c.group_id}/papers", follow_redirects=False, data={"csrf_token": _csrf(nm), "title": "Red annex",
+                       "language": "en", "tlp": "red", "recipients": "EV"}, files={"file": ("annex.pdf", b"%PDF-1.4 annex")})  # fmt: skip
+    assert r.status_code == 303, r.text[:300]
+    assert "Red annex" in nm_client.get(url).text
+
+    assert "Red annex" not in sec_client.get(url).text  # TLP:RED for NM and EV only
+    out = _login(app, c.outsider.user.username)
+    assert out.get(url).status_code == 404
+    assert "WG3" not in out.get("/groups").text
+
+    # forms: NM objects (silence broken), the chair verifies EV's item; EV cannot verify its own
+    r = nm_client.post(
+        "/groups/procedures/1/answer",
+        data={"csrf_token": _csrf(nm), "stance": "object"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert "Your organisation has answered." in nm_client.get(url).text
+    r = chair_client.post(
+        f"/groups/actions/{a2_id}/move",
+        data={"csrf_token": _csrf(chair), "to": "verified"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    r = nm_client.post(f"/groups/actions/{a2_id}/move", data={"csrf_token": _csrf(nm), "to": "open"})
+    assert r.status_code == 403  # only the chair reopens
+
+    # the same page in Russian for the chair
+    r = chair_client.post("/lang", data={"csrf_token": _csrf(chair), "lang": "ru", "next": url})
+    ru = r.text
+    assert "Рабочие группы" in ru and "Утвердить протокол" in ru and "Рабочая группа 3" in ru
+    with database.unit_of_work(write=False) as s:
+        from colsec.groups.models import ActionItem, Procedure
+
+        assert s.get(ActionItem, a2_id).status == "verified"  # type: ignore[union-attr]
+        assert s.get(Procedure, 1).outcome == "rejected"  # type: ignore[union-attr]
+    del mid
