@@ -1,11 +1,20 @@
-"""TAXII 2.1 read benchmark: colsec (SQLite, uvicorn) side by side with medallion (memory backend).
+"""TAXII 2.1 read benchmark: colsec beside its raw ceiling and medallion (memory backend), one run.
 
-The same objects are loaded into both servers; concurrent clients walk ``objects``
-with ``limit`` (following ``next``) and fetch single objects by id, for a fixed time
-per server.  Prints requests/s, objects/s and p50/p99 latency per request kind, and
-the ratio colsec / medallion.
+The same objects are loaded into colsec's store (account ``bench``, Basic auth, one collection,
+TLP:GREEN, so the sharing policy and the envelope are all on the path) and into medallion.  The
+raw ceiling (``bench/taxii_ceiling.py``: Starlette and the bare driver, keyset paging over the same
+rows) serves colsec's database.  Three phases per server, the same client loops for all:
+``--clients`` clients walk ``objects`` with ``limit`` (following ``next``); ``--get-clients``
+fetch random objects by id; taxii2-client pulls the whole collection (``as_pages``, median of
+``--pull-rounds``).  colsec and the ceiling (and ``--baseline-src``, another checkout's colsec
+over the same data) take turns in ``--rounds`` slices, so a shared machine's drifting load falls
+on all alike.  Prints pages/s, objects/s, GET/s, p50/p99, full-pull seconds and server CPU per
+request (the colsec process only: on PostgreSQL the database's own CPU is not in it), then the
+ratios colsec / ceiling, colsec / baseline and colsec / medallion.
 
-    python bench/taxii.py [--objects 100000] [--clients 4] [--seconds 30] [--limit 1000] [--workers 1]
+    python bench/taxii.py [--objects 100000] [--clients 4] [--get-clients 1] [--seconds 20] [--rounds 4]
+                          [--limit 1000] [--pull-rounds 3] [--workers 1] [--only colsec|ceiling|medallion]
+                          [--baseline-src ../main/src]
                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 With ``--database-url`` colsec serves from a fresh schema of that PostgreSQL database (dropped at
@@ -17,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import gc
 import json
 import os
@@ -84,15 +94,22 @@ class Target:
                 self.process.kill()
 
 
-def start_colsec(
-    folder: Path, objects: list[dict[str, Any]], workers: int, database_url: str | None
-) -> Target:
+@dataclass
+class Loaded:
+    """colsec's database with the benchmark's objects in one collection, readable by account ``bench``."""
+
+    url: str
+    collection_id: str
+    auth: tuple[str, str]
+
+
+def load_colsec(folder: Path, objects: list[dict[str, Any]], database_url: str | None) -> Loaded:
     from colsec.accounts.roles import SYSTEM
     from colsec.db import Database
     from colsec.stix.tlp import TLP
     from colsec.store.service import import_objects
     from colsec.taxii.service import create_collection
-    from taxii.server import create_account, prepare_database, start_uvicorn
+    from taxii.server import create_account, prepare_database
 
     url = database_url or prepare_database(folder / "colsec.db")
     database = Database(url)
@@ -106,11 +123,57 @@ def start_colsec(
         flush=True,
     )
     database.dispose()
-    process, port = start_uvicorn(url, folder, workers=workers)
+    return Loaded(url, cid, creds.auth)
+
+
+def start_colsec(
+    folder: Path, loaded: Loaded, objects: list[dict[str, Any]], workers: int, *, name: str = "colsec",
+    src: str | None = None,
+) -> Target:  # fmt: skip
+    """colsec under uvicorn; ``src``: serve another checkout's code (``--baseline-src``) over the same data."""
+    from taxii.server import start_uvicorn
+
+    # Jobs off: the import's follow-up jobs (correlation, scores) and the runner's polling would
+    # otherwise run inside the server being measured; a node runs them in ``colsec worker`` alike.
+    env = {"COLSEC_JOBS_EMBEDDED": "false", **({"PYTHONPATH": src} if src else {})}
+    process, port = start_uvicorn(loaded.url, folder, workers=workers, extra_env=env)
     return Target(
-        "colsec", f"http://127.0.0.1:{port}/taxii2/root/collections/{cid}/objects/", creds.auth, process,
-        [o["id"] for o in objects],
+        name, f"http://127.0.0.1:{port}/taxii2/root/collections/{loaded.collection_id}/objects/",
+        loaded.auth, process, [o["id"] for o in objects],
     )  # fmt: skip
+
+
+def start_ceiling(folder: Path, loaded: Loaded, objects: list[dict[str, Any]]) -> Target:
+    """The raw ceiling (``bench/taxii_ceiling.py``) over colsec's own database, one uvicorn worker."""
+    from taxii.server import free_port
+
+    port = free_port()
+    token = base64.b64encode(":".join(loaded.auth).encode()).decode()
+    env = {**os.environ, "CEILING_DATABASE_URL": loaded.url, "CEILING_AUTH": f"Basic {token}"}
+    cmd = [sys.executable, "-m", "uvicorn", "taxii_ceiling:app", "--app-dir", str(REPO / "bench"),
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+    with (folder / "ceiling.log").open("wb") as log:
+        process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    _wait_ready(process, f"http://127.0.0.1:{port}/healthz", None, "ceiling")
+    return Target(
+        "ceiling", f"http://127.0.0.1:{port}/collections/{loaded.collection_id}/objects/", loaded.auth,
+        process, [o["id"] for o in objects],
+    )  # fmt: skip
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, auth: tuple[str, str] | None, name: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early")
+        try:
+            if httpx.get(url, auth=auth, headers={"Accept": TAXII}).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{name} did not start")
 
 
 def start_medallion(folder: Path, objects: list[dict[str, Any]], limit: int) -> Target:
@@ -156,22 +219,7 @@ def start_medallion(folder: Path, objects: list[dict[str, Any]], limit: int) -> 
              str(folder / "medallion.json")],
             stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            r = httpx.get(
-                f"http://127.0.0.1:{port}/taxii2/",
-                auth=("bench", "bench-password"),
-                headers={"Accept": TAXII},
-            )
-            if r.status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError("medallion did not start")
+    _wait_ready(process, f"http://127.0.0.1:{port}/taxii2/", ("bench", "bench-password"), "medallion")
     return Target(
         "medallion", f"http://127.0.0.1:{port}/api1/collections/{cid}/objects/", ("bench", "bench-password"),
         process, [o["id"] for o in objects],
@@ -223,26 +271,29 @@ async def _get(
         return None
 
 
-async def _client(target: Target, limit: int, until: float, result: Result, seed: int) -> None:
+async def _client(target: Target, limit: int, until: float, result: Result, seed: int, mode: str) -> None:
+    """One client loop: ``pages`` walks the collection (following ``next``), ``get`` fetches random ids."""
     rng = random.Random(seed)
     async with httpx.AsyncClient(auth=target.auth, headers={"Accept": TAXII}, timeout=None) as c:
         nxt: str | None = None
         while time.perf_counter() < until:
-            params: dict[str, Any] = {"limit": limit}
-            if nxt:
-                params["next"] = nxt
-            t = time.perf_counter()
-            r = await _get(c, target.objects_url, until, result, params=params)
-            if r is None:
-                return
-            if r.status_code != 200:
-                result.errors += 1
-                nxt = None
+            if mode == "pages":
+                params: dict[str, Any] = {"limit": limit}
+                if nxt:
+                    params["next"] = nxt
+                t = time.perf_counter()
+                r = await _get(c, target.objects_url, until, result, params=params)
+                if r is None:
+                    return
+                if r.status_code != 200:
+                    result.errors += 1
+                    nxt = None
+                    continue
+                body = orjson.loads(r.content)  # orjson: keep the load generator's CPU share small
+                result.page.append(time.perf_counter() - t)
+                result.objects += len(body.get("objects", []))
+                nxt = body.get("next") if body.get("more") else None
                 continue
-            body = orjson.loads(r.content)  # orjson: keep the load generator's CPU share small
-            result.page.append(time.perf_counter() - t)
-            result.objects += len(body.get("objects", []))
-            nxt = body.get("next") if body.get("more") else None
             oid = rng.choice(target.ids)
             t = time.perf_counter()
             r = await _get(c, f"{target.objects_url}{oid}/", until, result)
@@ -254,20 +305,37 @@ async def _client(target: Target, limit: int, until: float, result: Result, seed
                 result.errors += 1
 
 
-def run_load(target: Target, *, clients: int, seconds: float, limit: int) -> Result:
+def run_load(target: Target, *, clients: int, seconds: float, limit: int, mode: str) -> Result:
     result = Result()
     server0, client0 = cpu_seconds(target.process.pid), time.process_time()
     start = time.perf_counter()
     until = start + seconds
 
     async def main() -> None:
-        await asyncio.gather(*(_client(target, limit, until, result, i) for i in range(clients)))
+        await asyncio.gather(*(_client(target, limit, until, result, i, mode) for i in range(clients)))
 
     asyncio.run(main())
     result.elapsed = time.perf_counter() - start
     result.server_cpu = cpu_seconds(target.process.pid) - server0
     result.client_cpu = time.process_time() - client0
     return result
+
+
+def full_pull(target: Target, limit: int, expected: int, rounds: int) -> float:
+    """Median seconds for taxii2-client to page through the whole collection (``as_pages``)."""
+    from taxii2client.v21 import Collection, as_pages
+
+    times = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        coll = Collection(
+            target.objects_url.removesuffix("objects/"), user=target.auth[0], password=target.auth[1]
+        )
+        n = sum(len(env.get("objects", [])) for env in as_pages(coll.get_objects, per_request=limit))
+        times.append(time.perf_counter() - t)
+        if n != expected:
+            raise RuntimeError(f"{target.name}: full pull returned {n} objects, expected {expected}")
+    return statistics.median(times)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -278,17 +346,75 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] * 1000
 
 
+@dataclass
+class Figures:
+    pages: Result
+    gets: Result
+    pull: float | None = None
+
+
+def _add(total: Result, part: Result) -> None:
+    total.page += part.page
+    total.single += part.single
+    total.objects += part.objects
+    total.errors += part.errors
+    total.unfinished += part.unfinished
+    total.elapsed += part.elapsed
+    total.server_cpu += part.server_cpu
+    total.client_cpu += part.client_cpu
+
+
+def measure(targets: list[Target], args: argparse.Namespace) -> dict[str, Figures]:
+    """Each phase in ``--rounds`` slices, the servers taking turns (order reversed every round).
+
+    On a shared machine the background load drifts; interleaved slices put the same drift
+    into every server's figures, so the ratios printed compare like with like.
+    """
+    for t in targets:  # first requests compile statements and fill caches: not what is measured
+        run_load(t, clients=1, seconds=1.0, limit=args.limit, mode="pages")
+        run_load(t, clients=1, seconds=1.0, limit=args.limit, mode="get")
+    figures = {t.name: Figures(Result(), Result()) for t in targets}
+    pulls: dict[str, list[float]] = {t.name: [] for t in targets}
+    piece = args.seconds / args.rounds
+    for round_ in range(args.rounds):
+        order = targets if round_ % 2 == 0 else targets[::-1]
+        print(f"round {round_ + 1}/{args.rounds}: page walk ({args.clients} clients), GET by id "
+              f"({args.get_clients} client), {piece:.1f}s each ...", flush=True)  # fmt: skip
+        for t in order:
+            part = run_load(t, clients=args.clients, seconds=piece, limit=args.limit, mode="pages")
+            _add(figures[t.name].pages, part)
+        for t in order:
+            part = run_load(t, clients=args.get_clients, seconds=piece, limit=args.limit, mode="get")
+            _add(figures[t.name].gets, part)
+        for t in order:
+            if t.name != "medallion" and round_ < args.pull_rounds:
+                pulls[t.name].append(full_pull(t, args.limit, len(t.ids), 1))
+    for name, times in pulls.items():
+        if times:
+            figures[name].pull = statistics.median(times)
+    return figures
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--objects", type=int, default=100_000)
-    ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--clients", type=int, default=4, help="clients walking pages")
+    ap.add_argument("--get-clients", type=int, default=1, help="clients fetching single objects by id")
+    ap.add_argument("--seconds", type=float, default=20.0, help="per phase and server")
+    ap.add_argument("--rounds", type=int, default=4, help="slices per phase; the servers take turns")
     ap.add_argument("--limit", type=int, default=1000)
+    ap.add_argument(
+        "--pull-rounds", type=int, default=3, help="taxii2-client full pulls (median), one per round"
+    )
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for colsec")
-    ap.add_argument("--only", choices=["colsec", "medallion"], default=None)
+    ap.add_argument("--only", choices=["colsec", "ceiling", "medallion"], action="append", default=None)
     ap.add_argument(
         "--database-url", default=None, help="serve colsec from a fresh schema of this PostgreSQL"
     )
+    ap.add_argument(
+        "--baseline-src", default=None,
+        help="also serve the same data with the colsec code of this src folder (e.g. main's), as 'baseline'",
+    )  # fmt: skip
     args = ap.parse_args()
     drop_schema = None
     database_url = None
@@ -298,55 +424,103 @@ def main() -> None:
         database_url, drop_schema = prepare_postgres_schema(args.database_url)
 
     objects = make_objects(args.objects)
-    results: dict[str, Result] = {}
+    results: dict[str, Figures] = {}
+    names = [n for n in ("colsec", "ceiling", "medallion") if not args.only or n in args.only]
+    if args.baseline_src:
+        names.insert(1, "baseline")
     with tempfile.TemporaryDirectory(prefix="taxii-bench-") as tmp:
         folder = Path(tmp)
-        for name in ("colsec", "medallion"):
-            if args.only and name != args.only:
-                continue
-            target = (
-                start_colsec(folder, objects, args.workers, database_url)
-                if name == "colsec"
-                else start_medallion(folder, objects, args.limit)
-            )
-            gc.collect()
-            gc.freeze()  # the 100,000 generated objects must not put GC pauses into the client's timings
+        loaded = (
+            load_colsec(folder, objects, database_url)
+            if {"colsec", "ceiling", "baseline"} & set(names)
+            else None
+        )
+        # colsec and its ceiling serve the same database at once and take turns; medallion runs after.
+        for group in ([n for n in names if n != "medallion"], [n for n in names if n == "medallion"]):
+            targets: list[Target] = []
             try:
-                print(f"{name}: {args.clients} clients for {args.seconds:.0f}s ...", flush=True)
-                results[name] = run_load(target, clients=args.clients, seconds=args.seconds, limit=args.limit)
+                for name in group:
+                    if name == "colsec":
+                        assert loaded is not None
+                        targets.append(start_colsec(folder, loaded, objects, args.workers))
+                    elif name == "ceiling":
+                        assert loaded is not None
+                        targets.append(start_ceiling(folder, loaded, objects))
+                    elif name == "baseline":
+                        assert loaded is not None
+                        targets.append(
+                            start_colsec(
+                                folder, loaded, objects, args.workers, name=name, src=args.baseline_src
+                            )
+                        )
+                    else:
+                        targets.append(start_medallion(folder, objects, args.limit))
+                gc.collect()
+                gc.freeze()  # the 100,000 generated objects must not put GC pauses into the client's timings
+                if targets:
+                    results.update(measure(targets, args))
             finally:
-                target.stop()
+                for target in targets:
+                    target.stop()
     if drop_schema is not None:
         drop_schema()
 
     backend = "PostgreSQL" if database_url else "SQLite"
     print()
     print(f"colsec on {backend} with {args.workers} worker(s); "
-          f"{args.objects:,} objects, {args.clients} concurrent clients, page limit {args.limit}, "
-          f"{args.seconds:.0f}s per server, {os.cpu_count()} CPUs")  # fmt: skip
-    head = f"{'server':<10} {'req/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get p50':>8} {'get p99':>8} {'errors':>6} {'unfinished':>10} {'server CPU':>10} {'client CPU':>10}"
+          f"{args.objects:,} objects, page limit {args.limit}, {args.seconds:.0f}s per phase and server, "
+          f"{os.cpu_count()} CPUs; ceiling = Starlette + raw driver keyset paging over the same rows")  # fmt: skip
+    head = (f"{'server':<10} {'pages/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get/s':>7} "
+            f"{'get p50':>8} {'get p99':>8} {'pull':>7} {'errors':>6} {'unfin.':>6} {'CPU/page':>9} {'CPU/get':>8}")  # fmt: skip
     print(head)
     print("-" * len(head))
-    rates = {}
-    for name, r in results.items():
-        reqs = len(r.page) + len(r.single)
-        rates[name] = reqs / r.elapsed
+    for name, f in results.items():
+        p, g = f.pages, f.gets
+        pull = f"{f.pull:>6.2f}s" if f.pull is not None else f"{'-':>7}"
         print(
-            f"{name:<10} {reqs / r.elapsed:>8.1f} {r.objects / r.elapsed:>10,.0f} {pct(r.page, 50):>7.1f}ms "
-            f"{pct(r.page, 99):>7.1f}ms {pct(r.single, 50):>6.1f}ms {pct(r.single, 99):>6.1f}ms {r.errors:>6} {r.unfinished:>10} {r.server_cpu / r.elapsed:>9.0%} {r.client_cpu / r.elapsed:>9.0%}"
+            f"{name:<10} {len(p.page) / p.elapsed:>8.1f} {p.objects / p.elapsed:>10,.0f} {pct(p.page, 50):>7.1f}ms "
+            f"{pct(p.page, 99):>7.1f}ms {len(g.single) / g.elapsed:>7.1f} {pct(g.single, 50):>6.2f}ms "
+            f"{pct(g.single, 99):>6.2f}ms {pull} {p.errors + g.errors:>6} {p.unfinished + g.unfinished:>6} "
+            f"{_cpu_per(p.server_cpu, len(p.page)):>7.2f}ms {_cpu_per(g.server_cpu, len(g.single)):>6.2f}ms"
         )
-    if len(rates) == 2 and rates["medallion"] == 0:
-        m = results["medallion"]
-        print(
-            f"medallion completed no request in {m.elapsed:.0f}s; ratio colsec/medallion requests/s "
-            f">= {rates['colsec'] * m.elapsed:.0f}x (as if one request had completed)"
-        )
-    elif len(rates) == 2:
-        c, m = results["colsec"], results["medallion"]
-        print(
-            f"ratio colsec/medallion: requests/s {rates['colsec'] / rates['medallion']:.1f}x, "
-            f"objects/s {(c.objects / c.elapsed) / max(m.objects / m.elapsed, 1e-9):.1f}x"
-        )
+    if "baseline" in results and "ceiling" in results:
+        b, r = results["baseline"], results["ceiling"]
+        print(f"baseline / ceiling: pages/s {_ratio(len(b.pages.page) / b.pages.elapsed, len(r.pages.page) / r.pages.elapsed)}, "
+              f"page p99 {_ratio(pct(b.pages.page, 99), pct(r.pages.page, 99))}, "
+              f"get/s {_ratio(len(b.gets.single) / b.gets.elapsed, len(r.gets.single) / r.gets.elapsed)}; "
+              f"server CPU per page {_ratio(_cpu_per(b.pages.server_cpu, len(b.pages.page)), _cpu_per(r.pages.server_cpu, len(r.pages.page)))}, "
+              f"per get {_ratio(_cpu_per(b.gets.server_cpu, len(b.gets.single)), _cpu_per(r.gets.server_cpu, len(r.gets.single)))}")  # fmt: skip
+    if "colsec" in results:
+        c = results["colsec"]
+        for ref in ("ceiling", "baseline", "medallion"):
+            if ref not in results:
+                continue
+            r = results[ref]
+            pages = _ratio(len(c.pages.page) / c.pages.elapsed, len(r.pages.page) / r.pages.elapsed)
+            gets = _ratio(len(c.gets.single) / c.gets.elapsed, len(r.gets.single) / r.gets.elapsed)
+            p99 = _ratio(pct(c.pages.page, 99), pct(r.pages.page, 99))
+            cpu_page = _ratio(
+                _cpu_per(c.pages.server_cpu, len(c.pages.page)),
+                _cpu_per(r.pages.server_cpu, len(r.pages.page)),
+            )
+            cpu_get = _ratio(
+                _cpu_per(c.gets.server_cpu, len(c.gets.single)),
+                _cpu_per(r.gets.server_cpu, len(r.gets.single)),
+            )
+            line = (f"colsec / {ref}: pages/s {pages}, page p99 {p99}, get/s {gets}; "
+                    f"server CPU per page {cpu_page}, per get {cpu_get}")  # fmt: skip
+            if c.pull is not None and r.pull is not None:
+                line += f", full pull time {_ratio(c.pull, r.pull)} (throughput {_ratio(r.pull, c.pull)})"
+            print(line)
+
+
+def _cpu_per(seconds: float, requests: int) -> float:
+    """Server CPU milliseconds per request: what a request costs, whatever else runs on the machine."""
+    return seconds * 1000 / requests if requests else float("nan")
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b and b == b else "n/a (reference completed nothing)"
 
 
 if __name__ == "__main__":

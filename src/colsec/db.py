@@ -11,15 +11,21 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Row, create_engine, event, text
+from sqlalchemy import Dialect, Engine, Executable, Row, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
 __all__ = [
     "Database",
+    "RawQuery",
+    "compile_raw",
+    "fetch_raw",
     "fetch_rows",
     "is_sqlite",
     "lock_for_append",
@@ -67,6 +73,53 @@ def fetch_rows(db: Session, stmt: Executable) -> Sequence[Row[Any]]:
         return conn.execute(stmt).all()
     with _SQLITE_BULK_READ:
         return conn.execute(stmt).all()
+
+
+@dataclass(frozen=True, slots=True)
+class RawQuery:
+    """A Core statement compiled once for one dialect: driver SQL, its parameter order, its fixed values.
+
+    Hot read paths (a TAXII page, an object by id) run the same few statement shapes
+    thousands of times a second; building the statement, computing its cache key and
+    wrapping every row in a ``Row`` cost as much as the query itself.  A ``RawQuery``
+    is built and compiled once per shape (the caller caches it) and runs on the
+    session's own connection and transaction as plain driver tuples.
+    """
+
+    sql: str
+    order: tuple[str, ...] | None  # positional paramstyles: the names in placeholder order
+    fixed: Mapping[str, Any]  # values bound at build time (the viewer's organisation, literals)
+
+    def bind(self, params: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+        merged = {**self.fixed, **params}
+        return merged if self.order is None else [merged[name] for name in self.order]
+
+
+def compile_raw(stmt: ClauseElement, dialect: Dialect) -> RawQuery:
+    """Compile ``stmt`` for ``dialect`` into a :class:`RawQuery` (no post-compile parameters allowed)."""
+    compiled = stmt.compile(dialect=dialect)
+    if not isinstance(compiled, SQLCompiler):
+        raise TypeError("a raw query must be a SQL statement")
+    sql = compiled.string
+    if "__[POSTCOMPILE" in sql:
+        raise ValueError("a raw query cannot hold expanding or literal-execute parameters")
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
+    return RawQuery(sql, order, dict(compiled.params))
+
+
+def fetch_raw(db: Session, query: RawQuery, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Every row of ``query`` as driver tuples, in the session's transaction (without GIL convoy on SQLite)."""
+    conn = db.connection()
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name != "sqlite":
+            cursor.execute(query.sql, query.bind(params))
+            return list(cursor.fetchall())
+        with _SQLITE_BULK_READ:
+            cursor.execute(query.sql, query.bind(params))
+            return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 class Database:

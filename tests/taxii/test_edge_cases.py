@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import orjson
 import pytest
 from sqlalchemy import select, update
 
+from colsec.accounts.models import ApiToken, User
 from colsec.accounts.roles import Role
 from colsec.stix.tlp import TLP
 from colsec.store.models import CollectionObject, StixObject
@@ -164,6 +166,30 @@ def test_authentication_401_with_challenge(node: Node) -> None:
     _error(httpx.get(node.discovery_url, auth=("analyst", "wrong-token")), 401)
     bearer = httpx.get(node.discovery_url, headers={**node.accounts["analyst"].headers, "Accept": TAXII})
     assert bearer.status_code == 200
+
+
+def test_revoked_token_or_disabled_user_fails_on_the_next_read(node: Node) -> None:
+    """Reads resolve the caller in their own transaction, never from a cache: a change applies at once."""
+    creds = node.add_account("revocable", org="ORG-A")
+    url = _fresh(node, "revocation")
+    oid = _post(node, url, {"objects": indicators(1, tag="rev")}, who="revocable").json()["successes"][0][
+        "id"
+    ]
+    reads = (url + "objects/", url + f"objects/{oid}/", url + "manifest/", node.discovery_url)
+    for change, table, undo in (
+        ({"revoked_at": datetime.now(UTC)}, ApiToken, {"revoked_at": None}),
+        ({"is_active": False}, User, {"is_active": True}),
+    ):
+        for read in reads:
+            assert _get(node, read, "revocable").status_code == 200
+        key = ApiToken.user_id if table is ApiToken else User.id
+        with node.session() as s:
+            uid = s.execute(select(User.id).where(User.username == creds.username)).scalar_one()
+            s.execute(update(table).where(key == uid).values(**change))
+        for read in reads:
+            _error(_get(node, read, "revocable"), 401)
+        with node.session() as s:
+            s.execute(update(table).where(key == uid).values(**undo))
 
 
 def test_finding_10_no_rights_answers_as_missing_and_unlisted(node: Node) -> None:

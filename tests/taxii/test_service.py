@@ -27,7 +27,7 @@ def _walk(database: Database, actor: Actor, cid: str, limit: int, **filters: Any
         assert coll is not None
         while True:
             page = service.read_page(s, actor=actor, collection=coll, filters=f)
-            seen += [r.id for r in page.rows]
+            seen += page.ids
             if not page.more:
                 return seen
             assert page.next is not None

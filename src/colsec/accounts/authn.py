@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts import throttle
@@ -67,6 +67,26 @@ def authenticate_password(
     return user
 
 
+# Built once: the statement is the same for every request, only the token's hash varies.
+_TOKEN_CALLER = (
+    select(
+        User.id,
+        User.username,
+        User.role,
+        User.organisation_id,
+        User.language,
+        User.is_active,
+        User.node_operator,
+        ApiToken.revoked_at,
+        ApiToken.expires_at,
+        Organisation.short_name,
+    )  # fmt: skip
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .outerjoin(Organisation, Organisation.id == User.organisation_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 def actor_for_valid_token(db: Session, *, token: str, username: str | None = None) -> Actor | None:
     """The caller of a valid, unrevoked, unexpired token of an active user, in one query.
 
@@ -74,23 +94,7 @@ def actor_for_valid_token(db: Session, *, token: str, username: str | None = Non
     else answers None and the caller takes :func:`authenticate_token`, which counts
     the failure.
     """
-    row = db.execute(
-        select(
-            User.id,
-            User.username,
-            User.role,
-            User.organisation_id,
-            User.language,
-            User.is_active,
-            User.node_operator,
-            ApiToken.revoked_at,
-            ApiToken.expires_at,
-            Organisation.short_name,
-        )  # fmt: skip
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .outerjoin(Organisation, Organisation.id == User.organisation_id)
-        .where(ApiToken.token_hash == hash_token(token))
-    ).first()
+    row = db.execute(_TOKEN_CALLER, {"token_hash": hash_token(token)}).first()
     if row is None or not row.is_active or row.revoked_at is not None:
         return None
     if username is not None and _canonical(username) != row.username:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from colsec.accounts.models import Organisation
@@ -70,10 +70,15 @@ class ObjectPage:
         return [orjson.loads(r.body) for r in self.rows]
 
 
+_ORG_KIND = select(Organisation.kind).where(
+    Organisation.id == bindparam("org_id")
+)  # built once: every read asks
+
+
 def recipient_for_org(db: Session, org_id: int | None) -> Recipient:
     if org_id is None:
         return Recipient(org_id=None, alliance_member=False)
-    kind = db.execute(select(Organisation.kind).where(Organisation.id == org_id)).scalar()
+    kind = db.execute(_ORG_KIND, {"org_id": org_id}).scalar()
     return Recipient(org_id=org_id, alliance_member=kind != "external")
 
 

@@ -10,6 +10,7 @@ from the stored raw JSON bodies, concatenated as bytes: no per-object JSON round
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -18,17 +19,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Select, delete, exists, select, tuple_
+from sqlalchemy import Dialect, Integer, Select, bindparam, delete, exists, select, tuple_
 from sqlalchemy.orm import Session
 
+from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor, Role
-from colsec.db import Database, fetch_rows
+from colsec.db import Database, RawQuery, compile_raw, fetch_raw
 from colsec.errors import BadRequest, Forbidden, InvalidInput, NotFound
 from colsec.stix.ids import canonical_timestamp, now_timestamp
 from colsec.stix.tlp import TLP
 from colsec.store import audit, queries
 from colsec.store.models import Collection, CollectionObject, StixObject
-from colsec.store.policy import visible_clause
+from colsec.store.policy import Recipient, visible_clause
 from colsec.store.queries import version_clause
 from colsec.store.service import MAX_REPORTED_ERRORS, WriteLimits, import_objects
 from colsec.taxii.models import TaxiiApiRoot, TaxiiDiscovery, TaxiiStatus
@@ -37,6 +39,7 @@ __all__ = [
     "DEFAULT_ROOT",
     "STATUS_KEEP",
     "ApiRootInfo",
+    "CollectionRef",
     "Filters",
     "Page",
     "add_objects",
@@ -55,6 +58,7 @@ __all__ = [
     "list_collections",
     "may",
     "parse_rights",
+    "read_access",
     "read_page",
     "status_resource",
     "visible_collections",
@@ -219,6 +223,20 @@ def visible_collections(db: Session, *, actor: Actor, api_root: str) -> list[Col
     return [c for c in list_collections(db, api_root=api_root) if _can_read(actor, c) or _can_write(actor, c)]
 
 
+def _check_rights(
+    actor: Actor, collection_id: str, api_root: str, found: tuple[str, str, str] | None, need: str
+) -> None:
+    """The rights check of ``get_collection`` and ``read_access``: ``found`` is (api_root, can_read, can_write)."""
+    readable = found is not None and may(actor, parse_rights(found[1]))
+    writable = found is not None and actor.role not in NO_WRITE_ROLES and may(actor, parse_rights(found[2]))
+    if found is None or found[0] != api_root or not (readable or writable):
+        raise NotFound(f"collection {collection_id} not found in API root {api_root!r}")
+    if need == "read" and not readable:
+        raise Forbidden(f"no read access to collection {collection_id}")
+    if need == "write" and not writable:
+        raise Forbidden(f"no write access to collection {collection_id}")
+
+
 def get_collection(
     db: Session,
     *,
@@ -233,13 +251,45 @@ def get_collection(
     existence is not disclosed to organisations it is not meant for.
     """
     coll = db.get(Collection, collection_id)
-    if coll is None or coll.api_root != api_root or not (_can_read(actor, coll) or _can_write(actor, coll)):
-        raise NotFound(f"collection {collection_id} not found in API root {api_root!r}")
-    if need == "read" and not _can_read(actor, coll):
-        raise Forbidden(f"no read access to collection {collection_id}")
-    if need == "write" and not _can_write(actor, coll):
-        raise Forbidden(f"no write access to collection {collection_id}")
+    found = (coll.api_root, coll.can_read, coll.can_write) if coll is not None else None
+    _check_rights(actor, collection_id, api_root, found, need)
+    assert coll is not None
     return coll
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionRef:
+    """A collection a read may page through: its id is all ``read_page`` and ``has_object`` need."""
+
+    id: str
+
+
+@functools.lru_cache(maxsize=8)
+def _access_query(dialect: Dialect) -> RawQuery:
+    kind = select(Organisation.kind).where(Organisation.id == bindparam("org_id")).scalar_subquery()
+    stmt = select(Collection.api_root, Collection.can_read, Collection.can_write, kind).where(
+        Collection.id == bindparam("cid")
+    )
+    return compile_raw(stmt, dialect)
+
+
+def read_access(
+    db: Session, *, actor: Actor, api_root: str, collection_id: str
+) -> tuple[CollectionRef, Recipient]:
+    """``get_collection(need="read")`` and ``recipient_for_org`` in one statement compiled once.
+
+    The hot read paths (every page, every object by id) ask both on every request; the
+    checks are ``get_collection``'s own (``_check_rights``), so the answers cannot drift.
+    """
+    rows = fetch_raw(db, _access_query(db.get_bind().dialect), {"cid": collection_id, "org_id": actor.org_id})
+    found = rows[0] if rows else None
+    _check_rights(actor, collection_id, api_root, (found[0], found[1], found[2]) if found else None, "read")
+    assert found is not None
+    if actor.org_id is None:
+        viewer = Recipient(org_id=None, alliance_member=False)
+    else:
+        viewer = Recipient(org_id=actor.org_id, alliance_member=found[3] != "external")
+    return CollectionRef(collection_id), viewer
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -294,19 +344,31 @@ class Filters:
         return f
 
 
+# Only what a TAXII response needs, as driver tuples in this order: no ORM entities, no Row objects.
+_PAGE_COLUMNS = (
+    StixObject.seq, StixObject.id, StixObject.date_added, StixObject.modified, StixObject.created,
+    StixObject.spec_version, StixObject.body,
+)  # fmt: skip
+SEQ, ID, DATE_ADDED, MODIFIED, CREATED, SPEC_VERSION, BODY = range(len(_PAGE_COLUMNS))
+
+
 @dataclass
 class Page:
-    rows: Sequence[Any]  # rows of _PAGE_COLUMNS
+    rows: Sequence[tuple[Any, ...]]  # tuples of _PAGE_COLUMNS (indexes SEQ ... BODY)
     more: bool
     next: str | None
+
+    @property
+    def ids(self) -> list[str]:
+        return [r[ID] for r in self.rows]
 
     @property
     def headers(self) -> dict[str, str]:
         if not self.rows:
             return {}
         return {
-            "X-TAXII-Date-Added-First": self.rows[0].date_added,
-            "X-TAXII-Date-Added-Last": self.rows[-1].date_added,
+            "X-TAXII-Date-Added-First": self.rows[0][DATE_ADDED],
+            "X-TAXII-Date-Added-Last": self.rows[-1][DATE_ADDED],
         }
 
     def _head(self) -> bytes:
@@ -319,11 +381,11 @@ class Page:
         """The objects envelope, built from the stored bodies without parsing them."""
         if not self.rows:
             return self._head() + b"}"
-        return self._head() + b',"objects":[' + ",".join(r.body for r in self.rows).encode() + b"]}"
+        return self._head() + b',"objects":[' + ",".join([r[BODY] for r in self.rows]).encode() + b"]}"
 
     def manifest(self) -> bytes:
         items = [
-            {"id": r.id, "date_added": r.date_added, "version": _version_of(r), "media_type": _media_of(r)}
+            {"id": r[ID], "date_added": r[DATE_ADDED], "version": _version_of(r), "media_type": _media_of(r)}
             for r in self.rows
         ]
         return self._head() + (b',"objects":' + orjson.dumps(items) if items else b"") + b"}"
@@ -333,76 +395,124 @@ class Page:
         return self._head() + (b',"versions":' + orjson.dumps(items) if items else b"") + b"}"
 
 
-def _version_of(row: Any) -> str:
+def _version_of(row: tuple[Any, ...]) -> str:
     """The version as the object states it: the columns hold a re-padded canonical form."""
-    obj = orjson.loads(row.body)
+    obj = orjson.loads(row[BODY])
     stated = obj.get("modified") or obj.get("created") if isinstance(obj, dict) else None
-    return stated if isinstance(stated, str) else str(row.modified or row.created or row.date_added)
+    return stated if isinstance(stated, str) else str(row[MODIFIED] or row[CREATED] or row[DATE_ADDED])
 
 
-def _media_of(row: Any) -> str:
-    return f"application/stix+json;version={row.spec_version or '2.1'}"
+def _media_of(row: tuple[Any, ...]) -> str:
+    return f"application/stix+json;version={row[SPEC_VERSION] or '2.1'}"
 
 
-# Only what a TAXII response needs: no ORM entities on the hot path.
-_PAGE_COLUMNS = (
-    StixObject.seq, StixObject.id, StixObject.date_added, StixObject.modified, StixObject.created,
-    StixObject.spec_version, StixObject.body,
-)  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What decides a page statement's SQL text; the values travel as parameters."""
+
+    ids: int
+    types: int
+    spec_versions: int
+    versions: tuple[str, ...]
+    added_after: bool
+    after: bool
+
+
+@functools.lru_cache(maxsize=256)
+def _page_query(dialect: Dialect, viewer: Recipient, shape: _Shape) -> RawQuery:
+    """The page statement for one viewer and shape, built and compiled once (``visible_clause`` included).
+
+    Keyed by the viewer itself (organisation and alliance membership), whose values the
+    policy clause binds at build time; everything a request varies is a named parameter.
+    """
+    member = exists().where(
+        CollectionObject.collection_id == bindparam("cid"), CollectionObject.object_seq == StixObject.seq
+    )
+    stmt: Select[Any] = select(*_PAGE_COLUMNS).where(member, visible_clause(viewer))  # type: ignore[assignment]
+    if shape.ids:
+        stmt = stmt.where(StixObject.id.in_([bindparam(f"id_{i}") for i in range(shape.ids)]))
+    if shape.types:
+        stmt = stmt.where(StixObject.type.in_([bindparam(f"type_{i}") for i in range(shape.types)]))
+    if shape.spec_versions:
+        stmt = stmt.where(
+            StixObject.spec_version.in_([bindparam(f"spec_{i}") for i in range(shape.spec_versions)])
+        )
+    stmt = version_clause(stmt, shape.versions, viewer)
+    if shape.added_after:
+        stmt = stmt.where(StixObject.date_added > bindparam("added_after"))
+    if shape.after:
+        stmt = stmt.where(
+            tuple_(StixObject.date_added, StixObject.seq)
+            > tuple_(bindparam("after_added"), bindparam("after_seq"))
+        )
+    stmt = stmt.order_by(StixObject.date_added, StixObject.seq).limit(bindparam("lim", type_=Integer))
+    return compile_raw(stmt, dialect)
 
 
 def read_page(
     db: Session,
     *,
     actor: Actor,
-    collection: Collection,
+    collection: Collection | CollectionRef,
     filters: Filters,
     object_id: str | None = None,
     default_version: str = "last",
+    viewer: Recipient | None = None,
 ) -> Page:
     """One keyset page of a collection as the caller may see it (``visible_clause``), oldest first.
 
     Membership is a correlated EXISTS on the (collection_id, object_seq) key, so SQLite and
     PostgreSQL walk the ``(date_added, seq)`` index (or the id index) and stop after
     ``limit`` rows: a page costs the same at any depth and in any collection size.
+    ``viewer`` may be passed when the caller already resolved it (``recipient_for_org``).
     """
-    viewer = queries.recipient_for_org(db, actor.org_id)
-    member = exists().where(
-        CollectionObject.collection_id == collection.id, CollectionObject.object_seq == StixObject.seq
-    )
-    stmt: Select[Any] = select(*_PAGE_COLUMNS).where(member, visible_clause(viewer))  # type: ignore[assignment]
+    if viewer is None:
+        viewer = queries.recipient_for_org(db, actor.org_id)
     ids = [object_id] if object_id is not None else filters.ids
-    if ids:
-        stmt = stmt.where(StixObject.id.in_(ids))
-    if filters.types:
-        stmt = stmt.where(StixObject.type.in_(filters.types))
-    if filters.spec_versions:
-        stmt = stmt.where(StixObject.spec_version.in_(filters.spec_versions))
+    versions = tuple(filters.versions or [default_version])
+    shape = _Shape(
+        ids=len(ids), types=len(filters.types), spec_versions=len(filters.spec_versions), versions=versions,
+        added_after=filters.added_after is not None, after=filters.next is not None,
+    )  # fmt: skip
     try:
-        stmt = version_clause(stmt, filters.versions or [default_version], viewer)
+        query = _page_query(db.get_bind().dialect, viewer, shape)
     except InvalidInput as exc:
         raise BadRequest(exc.message) from None
+    params: dict[str, Any] = {"cid": collection.id, "lim": filters.limit + 1}
+    params.update({f"id_{i}": v for i, v in enumerate(ids)})
+    params.update({f"type_{i}": v for i, v in enumerate(filters.types)})
+    params.update({f"spec_{i}": v for i, v in enumerate(filters.spec_versions)})
     if filters.added_after is not None:
-        stmt = stmt.where(StixObject.date_added > filters.added_after)
+        params["added_after"] = filters.added_after
     if filters.next is not None:
-        stmt = stmt.where(
-            tuple_(StixObject.date_added, StixObject.seq) > tuple_(filters.next.date_added, filters.next.seq)
-        )
-    rows = fetch_rows(db, stmt.order_by(StixObject.date_added, StixObject.seq).limit(filters.limit + 1))
+        params["after_added"] = filters.next.date_added
+        params["after_seq"] = filters.next.seq
+    rows = fetch_raw(db, query, params)
     more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
-    nxt = queries.encode_cursor(queries.Cursor(rows[-1].date_added, rows[-1].seq)) if more and rows else None
+    if more:
+        del rows[filters.limit :]
+    nxt = (
+        queries.encode_cursor(queries.Cursor(rows[-1][DATE_ADDED], rows[-1][SEQ])) if more and rows else None
+    )
     return Page(rows=rows, more=more, next=nxt)
 
 
-def has_object(db: Session, *, actor: Actor, collection: Collection, object_id: str) -> bool:
+def has_object(
+    db: Session,
+    *,
+    actor: Actor,
+    collection: Collection | CollectionRef,
+    object_id: str,
+    viewer: Recipient | None = None,
+) -> bool:
     """True when a version of the object is in the collection and its latest version is visible.
 
     Tells "filters excluded every version" (an empty envelope, as the reference server
     answers) from "no such object here" (404); existence is disclosed only to a caller
     who may see the object as it now stands (history is visible as far as the latest is).
     """
-    viewer = queries.recipient_for_org(db, actor.org_id)
+    if viewer is None:
+        viewer = queries.recipient_for_org(db, actor.org_id)
     member = (
         select(CollectionObject.object_seq)
         .join(StixObject, StixObject.seq == CollectionObject.object_seq)

@@ -132,12 +132,13 @@ def create_app(
     from colsec.web.api import accounts, collections, federation, imports, jobs, objects, system
     from colsec.web.api.taxii import router as taxii_router
 
+    # TAXII first: its clients send the most requests, and routes are matched in order.
+    app.include_router(taxii_router)
     app.include_router(system.router)
     app.include_router(accounts.router)
     app.include_router(objects.router)
     app.include_router(imports.router)
     app.include_router(jobs.router)
-    app.include_router(taxii_router)
     app.include_router(collections.router)
     from colsec.web.api import intel as intel_api
 

@@ -31,6 +31,7 @@ __all__ = [
     "ActorDep",
     "DbDep",
     "OptionalActorDep",
+    "caller_in",
     "client_address",
     "get_actor",
     "get_db",
@@ -166,6 +167,31 @@ def _authenticate(request: Request) -> Actor | None:
         except ColsecError as exc:
             refused = exc
     raise refused
+
+
+def caller_in(request: Request, db: Session) -> Actor | None:
+    """The caller, resolved in the route's own read session when that needs no write; else None.
+
+    A valid token (or a signed-in browser session) resolves here with no unit of its own,
+    so a hot read path runs auth and its query in one transaction and one thread hop.
+    None means "take :func:`get_actor`": it answers 401 and counts the failure, exactly as
+    any other route does.  Nothing is cached across requests: a revoked token fails at once.
+    """
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    creds = _credentials(request)
+    if creds is None:
+        resolver: Callable[[Request, Session], User | None] | None = getattr(
+            request.app.state, "session_user", None
+        )
+        user = resolver(request, db) if resolver is not None else None
+        actor = accounts.actor_for(db, user) if user is not None else None
+    else:
+        actor = accounts.actor_for_valid_token(db, token=creds[1], username=creds[0])
+    if actor is not None:
+        request.state.actor = actor
+    return actor
 
 
 def get_optional_actor(request: Request) -> Actor | None:

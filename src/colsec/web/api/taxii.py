@@ -1,7 +1,8 @@
 """TAXII 2.1 HTTP endpoints under ``/taxii2/``: parse, check media types, call ``taxii.service``, render.
 
 Errors are ``ColsecError``s; the app renders them under ``/taxii2`` as TAXII error
-messages.  Reads are plain ``def`` routes (worker threads); POST parses the body
+messages.  Reads run in one worker-thread hop each (``_read``: caller, checks and query
+in one read transaction); POST parses the body
 off the event loop; a large envelope is stored by a durable job (``taxii.jobs``), so it
 never blocks other requests and its status survives a restart.
 """
@@ -9,11 +10,12 @@ never blocks other requests and its status survives a restart.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from colsec.accounts.roles import Actor
@@ -21,11 +23,12 @@ from colsec.errors import BadRequest, InvalidInput, NotAcceptable, NotFound, Too
 from colsec.jsonutil import loads
 from colsec.stix.tlp import TLP_BY_NAME
 from colsec.store.gate import WriteLimits
+from colsec.store.policy import Recipient
 from colsec.taxii import jobs as taxii_jobs
 from colsec.taxii import service
 from colsec.taxii.media import TAXII_MEDIA
-from colsec.taxii.service import Filters
-from colsec.web.deps import ActorDep, DbDep, get_database, get_settings
+from colsec.taxii.service import CollectionRef, Filters
+from colsec.web.deps import ActorDep, DbDep, caller_in, get_actor, get_database, get_settings
 
 __all__ = ["SYNC_MAX_OBJECTS", "router"]
 
@@ -49,7 +52,7 @@ def _is_taxii21(kind: str, params: dict[str, str]) -> bool:
     return kind == "application/taxii+json" and params.get("version", "2.1") == "2.1"
 
 
-def check_accept(request: Request) -> None:
+async def check_accept(request: Request) -> None:
     """406 unless the client accepts the TAXII 2.1 media type (or anything)."""
     header = request.headers.get("accept")
     if not header:
@@ -89,97 +92,144 @@ def _base_url(request: Request) -> str:
     return str(request.base_url)
 
 
+def _read(request: Request, work: Callable[[Session, Actor], Response]) -> Awaitable[Response]:
+    """Run a read in one worker-thread hop: the caller, the checks and the query share one read transaction.
+
+    A dependency per concern (session, caller) would cost a thread hop and a transaction
+    each; a TAXII client pays that on every page and every object.  The caller resolves
+    in the same session (``caller_in``); anything else (no or bad credentials) takes
+    ``get_actor``, which answers and counts exactly as every other route.
+    """
+    database = get_database(request)
+
+    def run() -> Response:
+        with database.unit_of_work(write=False) as db:
+            actor = caller_in(request, db)
+            if actor is not None:
+                return work(db, actor)
+        actor = get_actor(request)  # raises 401 (a failed token is counted in its own unit)
+        with database.unit_of_work(write=False) as db:
+            return work(db, actor)
+
+    return run_in_threadpool(run)
+
+
 @router.get("/")
-def get_discovery(request: Request, db: DbDep, actor: ActorDep) -> Response:
+async def get_discovery(request: Request) -> Response:
     settings = get_settings(request)
-    return _taxii(service.discovery(db, base_url=_base_url(request), node_name=settings.node_name))
+    base_url = _base_url(request)
+    return await _read(
+        request, lambda db, _: _taxii(service.discovery(db, base_url=base_url, node_name=settings.node_name))
+    )
 
 
 @router.get("/{api_root}/")
-def get_api_root(request: Request, db: DbDep, actor: ActorDep, api_root: str) -> Response:
-    info = service.get_api_root(db, api_root, max_body=get_settings(request).max_body_bytes)
-    return _taxii(
-        {
-            "title": info.title,
-            "description": info.description,
-            "versions": [TAXII_MEDIA],
-            "max_content_length": info.max_content_length,
-        }
-    )
+async def get_api_root(request: Request, api_root: str) -> Response:
+    max_body = get_settings(request).max_body_bytes
+
+    def work(db: Session, actor: Actor) -> Response:
+        info = service.get_api_root(db, api_root, max_body=max_body)
+        return _taxii(
+            {
+                "title": info.title,
+                "description": info.description,
+                "versions": [TAXII_MEDIA],
+                "max_content_length": info.max_content_length,
+            }
+        )
+
+    return await _read(request, work)
 
 
 @router.get("/{api_root}/status/{status_id}/")
 @router.get("/{api_root}/status/{status_id}", include_in_schema=False)
-def get_status(db: DbDep, actor: ActorDep, api_root: str, status_id: str) -> Response:
-    row = service.get_status(db, actor=actor, api_root=api_root, status_id=status_id)
-    return _taxii(taxii_jobs.status_body(db, row))
+async def get_status(request: Request, api_root: str, status_id: str) -> Response:
+    def work(db: Session, actor: Actor) -> Response:
+        row = service.get_status(db, actor=actor, api_root=api_root, status_id=status_id)
+        return _taxii(taxii_jobs.status_body(db, row))
+
+    return await _read(request, work)
 
 
 @router.get("/{api_root}/collections/")
-def get_collections(request: Request, db: DbDep, actor: ActorDep, api_root: str) -> Response:
-    service.get_api_root(db, api_root, max_body=get_settings(request).max_body_bytes)
-    colls = service.visible_collections(db, actor=actor, api_root=api_root)
-    if not colls:
-        return _taxii({})
-    return _taxii({"collections": [service.collection_resource(c, actor) for c in colls]})
+async def get_collections(request: Request, api_root: str) -> Response:
+    max_body = get_settings(request).max_body_bytes
+
+    def work(db: Session, actor: Actor) -> Response:
+        service.get_api_root(db, api_root, max_body=max_body)
+        colls = service.visible_collections(db, actor=actor, api_root=api_root)
+        if not colls:
+            return _taxii({})
+        return _taxii({"collections": [service.collection_resource(c, actor) for c in colls]})
+
+    return await _read(request, work)
 
 
 @router.get("/{api_root}/collections/{collection_id}/")
-def get_collection(db: DbDep, actor: ActorDep, api_root: str, collection_id: str) -> Response:
-    coll = service.get_collection(db, actor=actor, api_root=api_root, collection_id=collection_id)
-    return _taxii(service.collection_resource(coll, actor))
+async def get_collection(request: Request, api_root: str, collection_id: str) -> Response:
+    def work(db: Session, actor: Actor) -> Response:
+        coll = service.get_collection(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        return _taxii(service.collection_resource(coll, actor))
+
+    return await _read(request, work)
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/")
-def get_objects(request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str) -> Response:
-    coll = service.get_collection(
-        db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
-    )
-    page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request))
-    return _taxii(page.envelope(), headers=page.headers)
+async def get_objects(request: Request, api_root: str, collection_id: str) -> Response:
+    def work(db: Session, actor: Actor) -> Response:
+        coll, viewer = service.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request), viewer=viewer)
+        return _taxii(page.envelope(), headers=page.headers)
+
+    return await _read(request, work)
 
 
 @router.get("/{api_root}/collections/{collection_id}/manifest/")
-def get_manifest(request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str) -> Response:
-    coll = service.get_collection(
-        db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
-    )
-    page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request))
-    return _taxii(page.manifest(), headers=page.headers)
+async def get_manifest(request: Request, api_root: str, collection_id: str) -> Response:
+    def work(db: Session, actor: Actor) -> Response:
+        coll, viewer = service.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        page = service.read_page(db, actor=actor, collection=coll, filters=_filters(request), viewer=viewer)
+        return _taxii(page.manifest(), headers=page.headers)
+
+    return await _read(request, work)
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/")
-def get_object(
-    request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str, object_id: str
-) -> Response:
-    coll = service.get_collection(
-        db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
-    )
-    filters = _filters(request)
-    page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
-    if not page.rows and filters.next is None:
-        return _nothing_matched(db, actor, coll, object_id)
-    return _taxii(page.envelope(), headers=page.headers)
+async def get_object(request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
+    def work(db: Session, actor: Actor) -> Response:
+        coll, viewer = service.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        filters = _filters(request)
+        page = service.read_page(
+            db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
+        )
+        if not page.rows and filters.next is None:
+            return _nothing_matched(db, actor, coll, object_id, viewer)
+        return _taxii(page.envelope(), headers=page.headers)
+
+    return await _read(request, work)
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/versions/")
-def get_versions(
-    request: Request, db: DbDep, actor: ActorDep, api_root: str, collection_id: str, object_id: str
+async def get_versions(request: Request, api_root: str, collection_id: str, object_id: str) -> Response:
+    def work(db: Session, actor: Actor) -> Response:
+        coll, viewer = service.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        filters = _filters(request)
+        filters.versions = ["all"]
+        page = service.read_page(
+            db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
+        )
+        if not page.rows and filters.next is None:
+            return _nothing_matched(db, actor, coll, object_id, viewer)
+        return _taxii(page.versions(), headers=page.headers)
+
+    return await _read(request, work)
+
+
+def _nothing_matched(
+    db: Session, actor: Actor, coll: CollectionRef, object_id: str, viewer: Recipient
 ) -> Response:
-    coll = service.get_collection(
-        db, actor=actor, api_root=api_root, collection_id=collection_id, need="read"
-    )
-    filters = _filters(request)
-    filters.versions = ["all"]
-    page = service.read_page(db, actor=actor, collection=coll, filters=filters, object_id=object_id)
-    if not page.rows and filters.next is None:
-        return _nothing_matched(db, actor, coll, object_id)
-    return _taxii(page.versions(), headers=page.headers)
-
-
-def _nothing_matched(db: Any, actor: Actor, coll: Any, object_id: str) -> Response:
     """An object here whose versions the filters all excluded: an empty resource, as the reference answers."""
-    if not service.has_object(db, actor=actor, collection=coll, object_id=object_id):
+    if not service.has_object(db, actor=actor, collection=coll, object_id=object_id, viewer=viewer):
         raise NotFound(f"object {object_id} not found in collection {coll.id}")
     return _taxii({})
 
