@@ -243,3 +243,54 @@ def test_no_page_requests_anything_outside_this_node(page, server: str) -> None:
     outside = [u for u in requests if urlsplit(u).hostname != "127.0.0.1" and not u.startswith("data:")]
     assert outside == []
     assert problems == [], problems  # no CSP violation, no script error
+
+
+def test_api_docs_render_from_this_node_under_the_csp(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    """Swagger UI is vendored (static/vendor/swagger-ui) and started by a file, not an inline script."""
+    requests: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(f"{server}/api/docs")
+    page.wait_for_selector(".opblock", timeout=30000)
+    # The node's operations, read from /api/openapi.json (Swagger UI renders the visible part of the list).
+    assert page.locator(".opblock").count() >= 5 and "/taxii2/" in page.inner_text("#swagger-ui")
+    outside = [u for u in requests if urlsplit(u).hostname != "127.0.0.1" and not u.startswith("data:")]
+    assert outside == []
+    assert problems == [], problems
+
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"  # npm's axe-core, MPL-2.0 (LICENSE there)
+AXE_PAGES = ["/", "/intel", "/intel?q=T1566", "/alerts", "/exposure/assets", "/crisis", "/groups", "/reports",
+             "/exercises", "/import", "/profile"]  # fmt: skip
+
+
+def test_pages_have_no_serious_accessibility_violations(page, server: str) -> None:  # type: ignore[no-untyped-def]
+    """axe-core in the page (evaluated through the driver, so the CSP stays as served) on each page kind."""
+    source = AXE.read_text()
+    _login(page, server, "nm-analyst")
+    found: list[str] = []
+    for lang in ("en", "ru"):
+        if lang == "ru":
+            page.click("[data-testid=lang-ru]")
+            page.wait_for_load_state("networkidle")
+        for path in [*AXE_PAGES, "object page", "crisis page"]:
+            if path == "object page":
+                page.goto(f"{server}/intel?type=indicator")
+                page.locator("[data-testid=result-link]").first.click()
+            elif path == "crisis page":
+                page.goto(f"{server}/crisis")
+                page.locator("[data-testid=crisis-list] a").first.click()
+            else:
+                page.goto(f"{server}{path}")
+            page.wait_for_load_state("networkidle")
+            page.evaluate(source)
+            result = page.evaluate(
+                "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            )
+            for v in result:
+                if v["impact"] in ("serious", "critical"):
+                    targets = [n["target"] for n in v["nodes"][:3]]
+                    found.append(f"{lang} {path}: {v['id']} ({v['impact']}) {targets}")
+    assert found == [], "\n".join(found)

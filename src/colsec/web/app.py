@@ -92,7 +92,7 @@ def create_app(
         version=__version__,
         description="Collective cyber security and crisis response node: STIX 2.1 store, TAXII 2.1, "
         "federation, matching, correlation, crisis response.",
-        docs_url="/api/docs",
+        docs_url=None,  # served by web/api/system.py from the vendored Swagger UI (no CDN, strict CSP)
         openapi_url="/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,

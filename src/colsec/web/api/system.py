@@ -1,10 +1,11 @@
-"""Health, node description and statistics."""
+"""Health, node description, statistics, and the interactive API documentation."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
 from sqlalchemy import text
 
 from colsec import __version__
@@ -14,6 +15,23 @@ from colsec.store import queries
 from colsec.web.deps import ActorDep, DbDep, get_database, get_settings, require_role
 
 router = APIRouter()
+
+
+# Swagger UI from static/vendor (npm's swagger-ui-dist) and an external start script: FastAPI's
+# default page loads it from a CDN with an inline script, which the node's CSP refuses.
+_DOCS = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>colsec API</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/static/vendor/swagger-ui/swagger-ui.css"></head>
+<body><main id="swagger-ui" data-url="/api/openapi.json"></main>
+<script src="/static/vendor/swagger-ui/swagger-ui-bundle.js"></script>
+<script src="/static/swagger-init.js"></script></body></html>
+"""
+
+
+@router.get("/api/docs", include_in_schema=False)
+def api_docs() -> HTMLResponse:
+    return HTMLResponse(_DOCS)
 
 
 @router.get("/healthz", tags=["system"])
