@@ -267,7 +267,8 @@ AXE_PAGES = ["/", "/intel", "/intel?q=T1566", "/alerts", "/exposure/assets", "/c
 
 
 def test_pages_have_no_serious_accessibility_violations(page, server: str) -> None:  # type: ignore[no-untyped-def]
-    """axe-core in the page (evaluated through the driver, so the CSP stays as served) on each page kind."""
+    """axe-core in the page (evaluated through the driver, so the CSP stays as served) on each page kind,
+    and no horizontal scroll at 1366 and 1920 px."""
     source = AXE.read_text()
     _login(page, server, "nm-analyst")
     found: list[str] = []
@@ -276,6 +277,7 @@ def test_pages_have_no_serious_accessibility_violations(page, server: str) -> No
             page.click("[data-testid=lang-ru]")
             page.wait_for_load_state("networkidle")
         for path in [*AXE_PAGES, "object page", "crisis page"]:
+            page.set_viewport_size({"width": 1366, "height": 900})
             if path == "object page":
                 page.goto(f"{server}/intel?type=indicator")
                 page.locator("[data-testid=result-link]").first.click()
@@ -285,6 +287,12 @@ def test_pages_have_no_serious_accessibility_violations(page, server: str) -> No
             else:
                 page.goto(f"{server}{path}")
             page.wait_for_load_state("networkidle")
+            for width in (1366, 1920):  # the widths analysts' screens have: no sideways scrolling
+                page.set_viewport_size({"width": width, "height": 900})
+                page.wait_for_timeout(300)  # charts follow a resize on the next frames
+                over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                if over > 0:
+                    found.append(f"{lang} {path}: {over} px wider than a {width} px window")
             page.evaluate(source)
             result = page.evaluate(
                 "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
