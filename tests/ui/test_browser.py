@@ -290,7 +290,9 @@ def test_pages_have_no_serious_accessibility_violations(page, server: str) -> No
             for width in (1366, 1920):  # the widths analysts' screens have: no sideways scrolling
                 page.set_viewport_size({"width": width, "height": 900})
                 page.wait_for_timeout(300)  # charts follow a resize on the next frames
-                over = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                over = page.evaluate(
+                    "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+                )
                 if over > 0:
                     found.append(f"{lang} {path}: {over} px wider than a {width} px window")
             page.evaluate(source)
