@@ -90,6 +90,7 @@ def test_converter_shapes_take_the_shortcut(text: str) -> None:
     [
         "[true:value = 'x']",  # 'true' is a literal, not a type: invalid, the parser says so
         "[file:name.false = 'x']",
+        "[file:true[*][*] = '']",  # found by the property test: a keyword before more than one [*]
         "[file:name = 'x' AND]",
         "[file:name = 'x'",
         "[file:name = 'x\\']",

@@ -106,7 +106,7 @@ def _simple_atoms(text: str) -> tuple[Atom, ...] | None:
         if m is None:
             return None
         obj_type, path, value = m.groups()
-        names = {step.removesuffix("[*]") for step in path.split(".")}
+        names = {step.split("[", 1)[0] for step in path.split(".")}  # 'true[*][*]' is the keyword too
         if obj_type in _BOOLEANS or not names.isdisjoint(_BOOLEANS):
             return None
         atoms.append(Atom(obj_type, path.replace("'", ""), "=", unescape_string(value)))
