@@ -94,6 +94,8 @@ def test_role_aware_group_page(app: Any, database: Database, committee: Committe
     r = nm_client.post(f"/groups/meetings/{mid}/comments", follow_redirects=False,
                        data={"csrf_token": _csrf(nm), "text": "Add the Almaty venue."})  # fmt: skip
     assert r.status_code == 303, r.text[:300]
+    r = nm_client.post(f"/groups/meetings/{mid}/comments", data={"csrf_token": _csrf(nm), "text": "x" * 4001})
+    assert r.status_code == 422 and "4000" in r.text  # refused whole: nothing stored
     with database.unit_of_work(write=False) as s:
         assert [x.text for x in service.minutes_comments(s, actor=c.secretary.actor, meeting_id=mid)] == [
             "Add the Almaty venue."

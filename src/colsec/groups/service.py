@@ -441,6 +441,9 @@ def draft_minutes(
     return m
 
 
+MAX_COMMENT = 4000  # the same cap as the API's schema, for the page's form too
+
+
 def _present_orgs(db: Session, meeting_id: int) -> list[int]:
     return list(
         db.execute(
@@ -468,6 +471,8 @@ def comment_minutes(
     body = text.strip()
     if not body:
         raise InvalidInput("a comment needs text")
+    if len(body) > MAX_COMMENT:
+        raise InvalidInput(f"a comment holds at most {MAX_COMMENT} characters, this one {len(body)}")
     c = MinutesComment(
         meeting_id=m.id, organisation_id=actor.org_id, author=actor.username, text=body, created_at=at
     )
