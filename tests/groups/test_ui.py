@@ -13,7 +13,7 @@ from colsec.accounts import service as accounts
 from colsec.accounts.models import User
 from colsec.accounts.roles import SYSTEM
 from colsec.db import Database
-from colsec.groups import procedure, service
+from colsec.groups import minutes, procedure, service
 from colsec.groups.schemas import ActionIn, MeetingIn, ProcedureIn, ProcedureRule
 
 from .conftest import Committee
@@ -52,7 +52,7 @@ def test_role_aware_group_page(app: Any, database: Database, committee: Committe
         service.hold_meeting(
             s, actor=c.secretary.actor, meeting_id=m.id, present=["NM", "EV", "SD", "WH"], now=t0
         )
-        service.draft_minutes(s, actor=c.secretary.actor, meeting_id=m.id, now=t0)
+        minutes.draft_minutes(s, actor=c.secretary.actor, meeting_id=m.id, now=t0)
         procedure.open_procedure(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
                                  data=ProcedureIn(question="Adopt the glossary?", text_en="Adopted.", text_ru="Принято.",
                                                   rule=ProcedureRule.SILENCE, deadline=t0 + timedelta(days=5)))  # fmt: skip
@@ -97,7 +97,7 @@ def test_role_aware_group_page(app: Any, database: Database, committee: Committe
     r = nm_client.post(f"/groups/meetings/{mid}/comments", data={"csrf_token": _csrf(nm), "text": "x" * 4001})
     assert r.status_code == 422 and "4000" in r.text  # refused whole: nothing stored
     with database.unit_of_work(write=False) as s:
-        assert [x.text for x in service.minutes_comments(s, actor=c.secretary.actor, meeting_id=mid)] == [
+        assert [x.text for x in minutes.minutes_comments(s, actor=c.secretary.actor, meeting_id=mid)] == [
             "Add the Almaty venue."
         ]
     assert "Asia/Almaty" in nm and "Plenary" in nm and "Riga workshop" in nm and "10:30" in nm

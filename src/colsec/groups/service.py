@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -36,7 +36,6 @@ from colsec.groups.models import (
     Group,
     Meeting,
     Member,
-    MinutesComment,
     Paper,
     PaperVersion,
     Person,
@@ -63,18 +62,17 @@ __all__ = [
     "add_agenda_item",
     "add_member",
     "add_paper_version",
-    "approve_minutes",
     "create_action",
     "create_group",
     "create_meeting",
     "delegate",
-    "draft_minutes",
     "get_meeting",
     "get_paper",
     "hold_meeting",
     "list_groups",
     "member_org_ids",
     "move_action",
+    "move_meeting",
     "new_decision",
     "paper_visible",
     "people_of",
@@ -364,7 +362,7 @@ def send_invitations(db: Session, *, actor: Actor, meeting_id: int, now: datetim
     return n
 
 
-def _move_meeting(db: Session, m: Meeting, to: str, at: datetime, **values: object) -> None:
+def move_meeting(db: Session, m: Meeting, to: str, at: datetime, **values: object) -> None:
     allowed = MEETING_FLOW[to]
     res = db.execute(
         update(Meeting).where(Meeting.id == m.id, Meeting.status.in_(allowed))
@@ -396,122 +394,11 @@ def hold_meeting(
     voting = [o for o, k in members.items() if k == "member"]
     quorum = len(voting) // 2 + 1
     reached = sum(1 for o in voting if o in here) >= quorum
-    _move_meeting(db, m, "held", now or clock(), quorum_reached=reached)
+    move_meeting(db, m, "held", now or clock(), quorum_reached=reached)
     db.add_all(Attendance(meeting_id=m.id, organisation_id=o, present=o in here) for o in sorted(members))
     db.flush()
     audit.record(db, actor=actor, action="groups.meeting.held", target=f"meeting:{m.id}",
                  details={"present": sorted(here), "quorum": quorum, "reached": reached})  # fmt: skip
-    return m
-
-
-def draft_minutes(
-    db: Session, *, actor: Actor, meeting_id: int, minutes_en: str = "", minutes_ru: str = "",
-    comments_until: datetime | None = None, now: datetime | None = None,
-) -> Meeting:  # fmt: skip
-    """The secretary drafts the minutes (from the agenda when no text is given) and circulates them."""
-    m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
-    if not (g.secretary_user_id == actor.user_id or actor.is_operator):
-        raise Forbidden(f"only the secretary of {g.code} drafts minutes")
-    at = now or clock()
-    agenda = list(
-        db.execute(
-            select(AgendaItem).where(AgendaItem.meeting_id == m.id).order_by(AgendaItem.position)
-        ).scalars()
-    )
-    if not minutes_en:
-        minutes_en = "\n".join(
-            [f"Minutes of {g.code} meeting '{m.title}'", *[f"{a.position}. {a.title}" for a in agenda]]
-        )
-    if not minutes_ru:
-        minutes_ru = "\n".join(
-            [f"Протокол заседания {g.code} «{m.title}»", *[f"{a.position}. {a.title}" for a in agenda]]
-        )
-    until = utc(comments_until, "comment deadline") if comments_until else at + timedelta(days=7)
-    _move_meeting(
-        db, m, "minutes_draft", at, minutes_en=minutes_en, minutes_ru=minutes_ru, comments_until=until
-    )
-    attendees = list(
-        db.execute(
-            select(Attendance.organisation_id).where(Attendance.meeting_id == m.id, Attendance.present)
-        ).scalars()
-    )
-    notices.notify(db, kind="groups.minutes.draft", subject=f"[{g.code}] Draft minutes of '{m.title}': comments until {until:%Y-%m-%d}",
-                   body=minutes_en, target=f"meeting:{m.id}", user_ids=people_of(db, g.id, attendees))  # fmt: skip
-    audit.record(db, actor=actor, action="groups.minutes.draft", target=f"meeting:{m.id}")
-    return m
-
-
-MAX_COMMENT = 4000  # the same cap as the API's schema, for the page's form too
-
-
-def _present_orgs(db: Session, meeting_id: int) -> list[int]:
-    return list(
-        db.execute(
-            select(Attendance.organisation_id).where(Attendance.meeting_id == meeting_id, Attendance.present)
-        ).scalars()
-    )
-
-
-def comment_minutes(
-    db: Session, *, actor: Actor, meeting_id: int, text: str, now: datetime | None = None
-) -> MinutesComment:
-    """An attendee comments on draft minutes until the comment deadline; the secretary is told."""
-    m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
-    at = now or clock()
-    if m.status != "minutes_draft":
-        raise InvalidTransition(
-            f"the minutes of meeting {m.id} are not open for comments (they are '{m.status}')"
-        )
-    if m.comments_until is not None and at > aware(m.comments_until):
-        raise InvalidTransition(
-            f"comments on the minutes of meeting {m.id} closed at {aware(m.comments_until):%Y-%m-%d %H:%M} UTC"
-        )
-    if actor.org_id is None or actor.org_id not in _present_orgs(db, m.id):
-        raise Forbidden(f"only organisations present at meeting {m.id} comment on its minutes")
-    body = text.strip()
-    if not body:
-        raise InvalidInput("a comment needs text")
-    if len(body) > MAX_COMMENT:
-        raise InvalidInput(f"a comment holds at most {MAX_COMMENT} characters, this one {len(body)}")
-    c = MinutesComment(
-        meeting_id=m.id, organisation_id=actor.org_id, author=actor.username, text=body, created_at=at
-    )
-    db.add(c)
-    db.flush()
-    if g.secretary_user_id is not None:
-        notices.notify(db, kind="groups.minutes.comment", subject=f"[{g.code}] Comment on the minutes of '{m.title}'",
-                       body=body, target=f"meeting:{m.id}", user_ids=[g.secretary_user_id])  # fmt: skip
-    audit.record(db, actor=actor, action="groups.minutes.comment", target=f"meeting:{m.id}")
-    return c
-
-
-def minutes_comments(db: Session, *, actor: Actor, meeting_id: int) -> list[MinutesComment]:
-    m, _ = get_meeting(db, actor=actor, meeting_id=meeting_id)
-    return list(
-        db.execute(
-            select(MinutesComment).where(MinutesComment.meeting_id == m.id).order_by(MinutesComment.id)
-        ).scalars()
-    )
-
-
-def approve_minutes(db: Session, *, actor: Actor, meeting_id: int, now: datetime | None = None) -> Meeting:
-    """The chair approves; the minutes are rendered to PDF once and frozen (no verb changes them)."""
-    from colsec.groups.minutes import render_minutes
-
-    m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
-    require_chair(g, actor, doing="approve minutes")
-    _move_meeting(db, m, "minutes_approved", now or clock())
-    orgs = dict(db.execute(select(Organisation.id, Organisation.short_name)).all())
-    comments = [
-        (f"{orgs.get(c.organisation_id, '?')} ({c.author})", c.text)
-        for c in minutes_comments(db, actor=actor, meeting_id=m.id)
-    ]
-    frozen = render_minutes(m, g, comments)
-    digest = hashlib.sha256(frozen).hexdigest()
-    db.execute(update(Meeting).where(Meeting.id == m.id).values(minutes_pdf=frozen, minutes_sha256=digest))
-    db.refresh(m)
-    audit.record(db, actor=actor, action="groups.minutes.approve", target=f"meeting:{m.id}",
-                 details={"sha256": digest, "comments": len(comments)})  # fmt: skip
     return m
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from colsec.accounts.roles import Role
 from colsec.errors import Forbidden
-from colsec.groups import procedure, service, views
+from colsec.groups import minutes, procedure, service, views
 from colsec.groups.ics import invitation
 from colsec.groups.models import AgendaItem
 from colsec.groups.schemas import (
@@ -128,24 +128,24 @@ def hold_meeting(meeting_id: IdPath, data: AttendanceIn, db: DbDep, actor: Actor
 
 @router.post("/meetings/{meeting_id}/minutes", response_model=MeetingOut)
 def draft_minutes(meeting_id: IdPath, data: MinutesIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.draft_minutes(db, actor=actor, meeting_id=meeting_id, minutes_en=data.minutes_en,
+    return minutes.draft_minutes(db, actor=actor, meeting_id=meeting_id, minutes_en=data.minutes_en,
                                  minutes_ru=data.minutes_ru, comments_until=data.comments_until)  # fmt: skip
 
 
 @router.post("/meetings/{meeting_id}/minutes/comments", response_model=CommentOut, status_code=201)
 def comment_minutes(meeting_id: IdPath, data: CommentIn, db: DbDep, actor: ActorDep) -> Any:
     """An attendee's comment on draft minutes, until the comment deadline."""
-    return service.comment_minutes(db, actor=actor, meeting_id=meeting_id, text=data.text)
+    return minutes.comment_minutes(db, actor=actor, meeting_id=meeting_id, text=data.text)
 
 
 @router.get("/meetings/{meeting_id}/minutes/comments", response_model=list[CommentOut])
 def minutes_comments(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
-    return service.minutes_comments(db, actor=actor, meeting_id=meeting_id)
+    return minutes.minutes_comments(db, actor=actor, meeting_id=meeting_id)
 
 
 @router.post("/meetings/{meeting_id}/minutes/approve", response_model=MeetingOut)
 def approve_minutes(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
-    return service.approve_minutes(db, actor=actor, meeting_id=meeting_id)
+    return minutes.approve_minutes(db, actor=actor, meeting_id=meeting_id)
 
 
 @router.get("/meetings/{meeting_id}/minutes.pdf")

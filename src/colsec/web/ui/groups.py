@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor
 from colsec.crisis.states import aware, now
 from colsec.errors import InvalidInput
-from colsec.groups import procedure, service, views
+from colsec.groups import minutes, procedure, service, views
 from colsec.groups.models import Delegation, Person, ProcedureAnswer
 from colsec.groups.schemas import AgendaIn, AnswerIn, MeetingIn, ProcedureIn, Stance
 from colsec.web.deps import DbDep
@@ -108,21 +108,21 @@ async def move_action(request: Request, db: WriteDb, actor: FormActor, action_id
 
 @router.post("/groups/meetings/{meeting_id}/minutes")
 async def draft_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
-    m = service.draft_minutes(db, actor=actor, meeting_id=meeting_id)
+    m = minutes.draft_minutes(db, actor=actor, meeting_id=meeting_id)
     return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
 
 
 @router.post("/groups/meetings/{meeting_id}/comments")
 async def comment_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
     form = await form_data(request)
-    service.comment_minutes(db, actor=actor, meeting_id=meeting_id, text=_text(form, "text"))
+    minutes.comment_minutes(db, actor=actor, meeting_id=meeting_id, text=_text(form, "text"))
     m, _ = service.get_meeting(db, actor=actor, meeting_id=meeting_id)
     return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
 
 
 @router.post("/groups/meetings/{meeting_id}/approve")
 async def approve_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
-    m = service.approve_minutes(db, actor=actor, meeting_id=meeting_id)
+    m = minutes.approve_minutes(db, actor=actor, meeting_id=meeting_id)
     return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
 
 
