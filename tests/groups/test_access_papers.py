@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from colsec.db import Database
-from colsec.groups import service
+from colsec.groups import papers, service
 from colsec.groups.models import Group
 
 from .conftest import Committee
@@ -119,7 +119,7 @@ def test_paper_versions_hash_size_and_type(client: TestClient, committee: Commit
     from colsec.errors import TooLarge
 
     with pytest.raises(TooLarge, match="limit"):
-        service._check_file("big.pdf", PDF + b"0" * 100, max_bytes=64)
+        papers._check_file("big.pdf", PDF + b"0" * 100, max_bytes=64)
     assert _upload(client, committee, committee.observer, "o.pdf", PDF).status_code == 403  # type: ignore[attr-defined]
 
 

@@ -166,7 +166,7 @@ def _victim_working_group(node: Node, victim: Member) -> dict[str, Any]:
     """A working group of the victim's organisation alone, with one of each of its things."""
     from datetime import UTC, date, datetime, timedelta
 
-    from colsec.groups import procedure, service
+    from colsec.groups import papers, procedure, service
     from colsec.groups.models import Group
     from colsec.groups.schemas import ActionIn, GroupIn, MeetingIn, MemberIn, ProcedureIn
 
@@ -181,7 +181,7 @@ def _victim_working_group(node: Node, victim: Member) -> dict[str, Any]:
             group_id=g.id,
             data=ProcedureIn(question="q", text_en="t", text_ru="t", deadline=soon),
         )
-        paper = service.upload_paper(
+        paper = papers.upload_paper(
             s,
             actor=SYSTEM,
             group_id=g.id,

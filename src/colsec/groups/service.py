@@ -7,7 +7,6 @@ in-app notifications written in the caller's transaction.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,7 +24,7 @@ from colsec.crisis.errors import InvalidTransition
 from colsec.crisis.models import Crisis, Lesson
 from colsec.crisis.states import aware
 from colsec.crisis.states import now as clock
-from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound, TooLarge, UnsupportedMediaType
+from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.groups.access import get_group, is_chair, member_kind, require_chair, require_officer
 from colsec.groups.models import (
     ActionItem,
@@ -37,7 +36,6 @@ from colsec.groups.models import (
     Meeting,
     Member,
     Paper,
-    PaperVersion,
     Person,
 )
 from colsec.groups.schemas import (
@@ -56,32 +54,28 @@ from colsec.store import audit
 
 __all__ = [
     "ACTION_FLOW",
-    "MAX_PAPER_BYTES",
     "MEETING_FLOW",
     "action_from_lesson",
     "add_agenda_item",
     "add_member",
-    "add_paper_version",
     "create_action",
     "create_group",
     "create_meeting",
     "delegate",
     "get_meeting",
-    "get_paper",
     "hold_meeting",
     "list_groups",
     "member_org_ids",
     "move_action",
     "move_meeting",
     "new_decision",
-    "paper_visible",
+    "org_named",
     "people_of",
     "record_meeting_decision",
     "send_invitations",
-    "upload_paper",
+    "tlp_of",
 ]
 
-MAX_PAPER_BYTES = 20 * 1024 * 1024
 MEETING_FLOW: dict[str, tuple[str, ...]] = {
     "held": ("planned",),
     "minutes_draft": ("held",),
@@ -105,14 +99,14 @@ def utc(value: datetime, what: str = "time") -> datetime:
         raise InvalidInput(f"the {what} is out of range") from None
 
 
-def _tlp(name: str) -> TLP:
+def tlp_of(name: str) -> TLP:
     level = TLP_BY_NAME.get(name.strip().lower())
     if level is None:
         raise InvalidInput(f"unknown TLP {name!r}; one of: clear, green, amber, amber+strict, red")
     return level
 
 
-def _org(db: Session, short_name: str) -> Organisation:
+def org_named(db: Session, short_name: str) -> Organisation:
     o = db.execute(select(Organisation).where(Organisation.short_name == short_name)).scalar()
     if o is None:
         raise InvalidInput(f"unknown organisation {short_name!r}")
@@ -141,7 +135,7 @@ def create_group(db: Session, *, actor: Actor, data: GroupIn) -> Group:
     g = Group(
         code=data.code.upper(), name_en=data.name_en, name_ru=data.name_ru, mandate_en=data.mandate_en,
         mandate_ru=data.mandate_ru, kind=data.kind.value, parent_id=data.parent_id, term_start=data.term_start,
-        term_end=data.term_end, default_tlp=int(_tlp(data.default_tlp)), created_by=actor.username,
+        term_end=data.term_end, default_tlp=int(tlp_of(data.default_tlp)), created_by=actor.username,
         chair_user_id=_user(db, data.chair).id if data.chair else None,
         secretary_user_id=_user(db, data.secretary).id if data.secretary else None,
     )  # fmt: skip
@@ -159,7 +153,7 @@ def create_group(db: Session, *, actor: Actor, data: GroupIn) -> Group:
 
 
 def _add_member(db: Session, g: Group, m: MemberIn) -> Member:
-    org = _org(db, m.organisation)
+    org = org_named(db, m.organisation)
     row = Member(group_id=g.id, organisation_id=org.id, kind=m.kind)
     try:
         with db.begin_nested():
@@ -387,7 +381,7 @@ def hold_meeting(
     }
     here: set[int] = set()
     for short in present:
-        org = _org(db, short)
+        org = org_named(db, short)
         if org.id not in members:
             raise InvalidInput(f"{short} is not in {g.code}")
         here.add(org.id)
@@ -475,7 +469,7 @@ def _new_action(
     db: Session, g: Group, *, actor: Actor, title: str, source: str, owner_org: str, owner_user: str | None,
     due_on: date, decision_id: int | None = None, meeting_id: int | None = None, lesson_id: int | None = None,
 ) -> ActionItem:  # fmt: skip
-    org = _org(db, owner_org)
+    org = org_named(db, owner_org)
     if member_kind(db, g.id, org.id) is None:
         raise InvalidInput(f"{owner_org} is not in {g.code}: only members own action items")
     user = _user(db, owner_user, org_id=org.id) if owner_user else None
@@ -567,144 +561,3 @@ def move_action(
         )
     audit.record(db, actor=actor, action=f"groups.action.{to}", target=f"action:{a.id}")
     return a
-
-
-# --- papers ------------------------------------------------------------------------------------
-
-# extension -> (content type, magic bytes the file must start with, or None for UTF-8 text)
-PAPER_TYPES: dict[str, tuple[str, bytes | None]] = {
-    "pdf": ("application/pdf", b"%PDF-"),
-    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK\x03\x04"),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04"),
-    "pptx": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", b"PK\x03\x04"),
-    "odt": ("application/vnd.oasis.opendocument.text", b"PK\x03\x04"),
-    "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
-    "jpg": ("image/jpeg", b"\xff\xd8\xff"),
-    "txt": ("text/plain", None),
-    "md": ("text/markdown", None),
-}
-
-
-def _check_file(filename: str, content: bytes, max_bytes: int) -> str:
-    if len(content) > max_bytes:
-        raise TooLarge(f"{filename}: {len(content)} bytes exceeds the {max_bytes}-byte limit for papers")
-    if not content:
-        raise InvalidInput(f"{filename}: the file is empty")
-    ext = filename.rpartition(".")[2].lower() if "." in filename else ""
-    kind = PAPER_TYPES.get(ext)
-    if kind is None:
-        raise UnsupportedMediaType(f"{filename}: papers are {', '.join(sorted(PAPER_TYPES))} files")
-    ctype, magic = kind
-    if magic is None:
-        try:
-            content.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UnsupportedMediaType(f"{filename}: not UTF-8 text") from None
-        if b"\0" in content:
-            raise UnsupportedMediaType(f"{filename}: binary content in a text file")
-    elif not content.startswith(magic):
-        raise UnsupportedMediaType(f"{filename}: the content is not a .{ext} file")
-    return ctype
-
-
-def upload_paper(
-    db: Session, *, actor: Actor, group_id: int, title: str, language: str, tlp: str | None, filename: str,
-    content: bytes, recipients: list[str] | None = None, meeting_id: int | None = None,
-    agenda_item_id: int | None = None, max_bytes: int = MAX_PAPER_BYTES,
-) -> Paper:  # fmt: skip
-    """A new paper with its first version; TLP:RED papers name the organisations that may read them."""
-    g = get_group(db, actor, group_id)
-    if not (member_kind(db, g.id, actor.org_id) == "member" or is_chair(g, actor) or g.secretary_user_id == actor.user_id
-            or actor.is_operator):  # fmt: skip
-        raise Forbidden(f"only members of {g.code} table papers")
-    if language not in ("en", "ru"):
-        raise InvalidInput("language is 'en' or 'ru'")
-    if not title.strip() or len(title) > 300:
-        raise InvalidInput("a paper needs a title of at most 300 characters")
-    level = _tlp(tlp) if tlp else TLP(g.default_tlp)
-    named: list[int] = []
-    if level == TLP.RED:
-        if not recipients:
-            raise InvalidInput("a TLP:RED paper names the organisations that may read it (recipients)")
-        for short in recipients:
-            org = _org(db, short)
-            if member_kind(db, g.id, org.id) is None:
-                raise InvalidInput(f"{short} is not in {g.code}")
-            named.append(org.id)
-        if actor.org_id is not None and actor.org_id not in named:
-            named.append(actor.org_id)  # the author's organisation keeps sight of what it tabled
-    elif recipients:
-        raise InvalidInput("recipients are named only for TLP:RED papers")
-    if meeting_id is not None:
-        mt = db.get(Meeting, meeting_id)
-        if mt is None or mt.group_id != g.id:
-            raise InvalidInput(f"meeting {meeting_id} is not in {g.code}")
-    if agenda_item_id is not None:
-        ai = db.get(AgendaItem, agenda_item_id)
-        mt = db.get(Meeting, ai.meeting_id) if ai else None
-        if mt is None or mt.group_id != g.id:
-            raise InvalidInput(f"agenda item {agenda_item_id} is not in {g.code}")
-        meeting_id = mt.id
-    ctype = _check_file(filename, content, max_bytes)
-    p = Paper(group_id=g.id, meeting_id=meeting_id, agenda_item_id=agenda_item_id, title=title, language=language,
-              tlp=int(level), recipients=orjson.dumps(sorted(named)).decode(), created_by=actor.username)  # fmt: skip
-    db.add(p)
-    db.flush()
-    _version(db, p, actor, filename, ctype, content)
-    return p
-
-
-def _version(db: Session, p: Paper, actor: Actor, filename: str, ctype: str, content: bytes) -> PaperVersion:
-    n = db.execute(
-        select(func.coalesce(func.max(PaperVersion.version), 0)).where(PaperVersion.paper_id == p.id)
-    ).scalar_one()
-    v = PaperVersion(paper_id=p.id, version=n + 1, filename=filename[:255], content_type=ctype, size=len(content),
-                     sha256=hashlib.sha256(content).hexdigest(), content=content, uploaded_by=actor.username)  # fmt: skip
-    db.add(v)
-    db.flush()
-    audit.record(db, actor=actor, action="groups.paper.version", target=f"paper:{p.id}",
-                 details={"version": v.version, "sha256": v.sha256, "size": v.size})  # fmt: skip
-    return v
-
-
-def paper_visible(db: Session, actor: Actor, p: Paper) -> bool:
-    if actor.is_operator:
-        return True
-    if p.tlp == TLP.RED:
-        return actor.org_id is not None and actor.org_id in orjson.loads(p.recipients)
-    return True  # below RED, every member of the group reads the group's papers
-
-
-def get_paper(db: Session, *, actor: Actor, paper_id: int) -> tuple[Paper, list[PaperVersion]]:
-    p = db.get(Paper, paper_id)
-    if p is None:
-        raise NotFound(f"paper {paper_id} not found")
-    try:
-        get_group(db, actor, p.group_id)
-    except NotFound:
-        raise NotFound(f"paper {paper_id} not found") from None
-    if not paper_visible(db, actor, p):
-        raise NotFound(f"paper {paper_id} not found")
-    versions = list(
-        db.execute(
-            select(PaperVersion).where(PaperVersion.paper_id == p.id).order_by(PaperVersion.version)
-        ).scalars()
-    )
-    return p, versions
-
-
-def add_paper_version(
-    db: Session,
-    *,
-    actor: Actor,
-    paper_id: int,
-    filename: str,
-    content: bytes,
-    max_bytes: int = MAX_PAPER_BYTES,
-) -> PaperVersion:
-    p, _ = get_paper(db, actor=actor, paper_id=paper_id)
-    if p.created_by != actor.username and not actor.is_operator:
-        g = db.get(Group, p.group_id)
-        if g is None or not (is_chair(g, actor) or g.secretary_user_id == actor.user_id):
-            raise Forbidden("only the author, the chair or the secretary adds versions")
-    return _version(db, p, actor, filename, _check_file(filename, content, max_bytes), content)

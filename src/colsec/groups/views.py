@@ -21,7 +21,7 @@ from colsec.accounts.roles import Actor
 from colsec.groups.access import get_group, is_chair, is_secretary, member_kind, visible_group_ids
 from colsec.groups.minutes import STYLE, pdf
 from colsec.groups.models import ActionItem, Attendance, Decision, Group, Meeting, Member, Paper, Procedure
-from colsec.groups.service import paper_visible
+from colsec.groups.papers import paper_visible
 from colsec.stix.tlp import TLP
 
 __all__ = ["GroupPage", "decisions_csv", "decisions_pdf", "group_page", "minutes_pdf", "search_decisions"]

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from colsec.accounts.roles import Role
 from colsec.errors import Forbidden
-from colsec.groups import minutes, procedure, service, views
+from colsec.groups import minutes, papers, procedure, service, views
 from colsec.groups.ics import invitation
 from colsec.groups.models import AgendaItem
 from colsec.groups.schemas import (
@@ -192,14 +192,14 @@ def _paper_out(p: Any, versions: list[Any]) -> dict[str, Any]:
 
 @router.get("/papers/{paper_id}")
 def get_paper(paper_id: IdPath, db: DbDep, actor: ActorDep) -> dict[str, Any]:
-    return _paper_out(*service.get_paper(db, actor=actor, paper_id=paper_id))
+    return _paper_out(*papers.get_paper(db, actor=actor, paper_id=paper_id))
 
 
 @router.get("/papers/{paper_id}/versions/{version}/file")
 def paper_file(paper_id: IdPath, version: IdPath, db: DbDep, actor: ActorDep) -> Response:
     from colsec.errors import NotFound
 
-    _, versions = service.get_paper(db, actor=actor, paper_id=paper_id)
+    _, versions = papers.get_paper(db, actor=actor, paper_id=paper_id)
     v = next((v for v in versions if v.version == version), None)
     if v is None:
         raise NotFound(f"paper {paper_id} has no version {version}")
@@ -211,8 +211,8 @@ def paper_file(paper_id: IdPath, version: IdPath, db: DbDep, actor: ActorDep) ->
 async def add_paper_version(
     paper_id: IdPath, db: DbDep, actor: ActorDep, file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
-    content = await file.read(service.MAX_PAPER_BYTES + 1)
-    v = service.add_paper_version(
+    content = await file.read(papers.MAX_PAPER_BYTES + 1)
+    v = papers.add_paper_version(
         db, actor=actor, paper_id=paper_id, filename=file.filename or "", content=content
     )
     return {"version": v.version, "sha256": v.sha256, "size": v.size}
@@ -279,10 +279,10 @@ async def upload_paper(
     recipients: Annotated[str, Form(max_length=2000, description="comma-separated organisation short names")] = "",
     meeting_id: Annotated[int | None, Form(ge=1)] = None, agenda_item_id: Annotated[int | None, Form(ge=1)] = None,
 ) -> dict[str, Any]:  # fmt: skip
-    content = await file.read(service.MAX_PAPER_BYTES + 1)
-    p = service.upload_paper(
+    content = await file.read(papers.MAX_PAPER_BYTES + 1)
+    p = papers.upload_paper(
         db, actor=actor, group_id=group_id, title=title, language=language, tlp=tlp, filename=file.filename or "",
         content=content, recipients=[r.strip() for r in recipients.split(",") if r.strip()] or None,
         meeting_id=meeting_id, agenda_item_id=agenda_item_id,
     )  # fmt: skip
-    return _paper_out(*service.get_paper(db, actor=actor, paper_id=p.id))
+    return _paper_out(*papers.get_paper(db, actor=actor, paper_id=p.id))

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor
 from colsec.crisis.states import aware, now
 from colsec.errors import InvalidInput
-from colsec.groups import minutes, procedure, service, views
+from colsec.groups import minutes, papers, procedure, service, views
 from colsec.groups.models import Delegation, Person, ProcedureAnswer
 from colsec.groups.schemas import AgendaIn, AnswerIn, MeetingIn, ProcedureIn, Stance
 from colsec.web.deps import DbDep
@@ -173,8 +173,8 @@ async def table_paper(request: Request, db: WriteDb, actor: FormActor, group_id:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise InvalidInput("choose a file to upload")
-    content = await upload.read(service.MAX_PAPER_BYTES + 1)
+    content = await upload.read(papers.MAX_PAPER_BYTES + 1)
     recipients = [r.strip() for r in _text(form, "recipients").split(",") if r.strip()]
-    service.upload_paper(db, actor=actor, group_id=group_id, title=_text(form, "title"), language=_text(form, "language") or "en",
+    papers.upload_paper(db, actor=actor, group_id=group_id, title=_text(form, "title"), language=_text(form, "language") or "en",
                          tlp=_text(form, "tlp") or None, filename=upload.filename, content=content, recipients=recipients or None)  # fmt: skip
     return RedirectResponse(f"/groups/{group_id}#papers", status_code=303)
