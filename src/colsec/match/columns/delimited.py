@@ -1,0 +1,99 @@
+"""Delimited splitters (Zeek TSV, CSV with a mapping): polars' CSV reader on the chunk."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from .lines import Columns, Lines, Refused
+
+
+@dataclass
+class Zeek:
+    """A Zeek TSV header: the settings the reader takes from it."""
+
+    fields: list[str]
+    sets: set[str]
+    sep: str = "\t"
+    set_sep: str = ","
+    empty: str = "(empty)"
+    unset: str = "-"
+
+
+def delimited(
+    lines: Lines, start: int, stop: int, sep: str, fields: list[str], names: list[str], quote: str | None
+) -> dict[str, pl.Series]:
+    """Lines ``start``..``stop`` read by polars' CSV reader, as columns over all the chunk's
+    lines (null outside); refused unless every line gives one row (a blank line, a quoted
+    line end)."""
+    wanted = [n for n in dict.fromkeys(names) if n in fields]
+    if not wanted or stop <= start:
+        return {}
+    begin = lines.offset(start)
+    data = lines.chunk[begin : lines.offset(stop)]
+    try:
+        df = pl.read_csv(
+            data,
+            separator=sep,
+            has_header=False,
+            columns=[fields.index(n) for n in wanted],
+            infer_schema=False,
+            quote_char=quote,
+            encoding="utf8-lossy",
+            truncate_ragged_lines=True,
+        )
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        raise Refused(str(exc)) from exc
+    if len(df) != stop - start:
+        raise Refused("not one row a line")
+    df.columns = sorted(wanted, key=fields.index)
+    before = pl.Series([None] * start, dtype=pl.String)
+    after = pl.Series([None] * (len(lines) - stop), dtype=pl.String)
+    return {n: pl.concat([before, df[n], after]) for n in wanted}
+
+
+def tsv_columns(lines: Lines, start: int, names: list[str], head: Zeek) -> dict[str, pl.Series]:
+    """Zeek TSV data lines from ``start`` (after the header) up to a closing comment block."""
+    stop = len(lines)
+    body = lines.chunk[lines.offset(start) :]
+    cut = body.find(b"\n#") + 1 if not body.startswith(b"#") else 0
+    if cut or body.startswith(b"#"):  # "#close" and the like may end a file; nothing else may follow
+        tail = body[cut:]
+        if any(not line.startswith(b"#") for line in tail.split(b"\n") if line):
+            raise Refused("Zeek TSV comment inside the data")
+        stop = start + body[:cut].count(b"\n")
+    frame = delimited(lines, start, stop, head.sep, head.fields, names, None)
+    out: dict[str, pl.Series] = {}
+    for name, col in frame.items():
+        col = pl.select(pl.when(pl.lit(col) != head.unset).then(pl.lit(col))).to_series()
+        if name in head.sets:
+            col = pl.select(
+                pl.when(pl.lit(col) != head.empty).then(pl.lit(col).str.split(head.set_sep))
+            ).to_series()
+        out[name] = col
+    return out
+
+
+def csv_columns(lines: Lines, start: int, names: list[str], columns: list[str], delimiter: str) -> Columns:
+    """CSV rows from ``start`` (after a header), quoted as ``csv.reader`` quotes."""
+    return dict(delimited(lines, start, len(lines), delimiter, columns, names, '"'))
+
+
+def zeek_header(lines: Lines) -> tuple[Zeek | None, int]:
+    """The header at the top of a Zeek TSV file, and how many lines it takes."""
+    from colsec.match.readers.network import zeek_tsv_header
+
+    n = 0
+    while n < len(lines) and lines[n].startswith("#"):
+        n += 1
+    meta = zeek_tsv_header(lines.slice(0, n))
+    if "fields" not in meta:
+        return None, n
+    types = meta.get("types") or [""] * len(meta["fields"])
+    sets = {f for f, t in zip(meta["fields"], types, strict=False) if t.startswith(("set[", "vector["))}
+    return Zeek(meta["fields"], sets, meta["sep"], meta["set_sep"], meta["empty"], meta["unset"]), n
+
+
+HEADER_LINE = re.compile(r"^#(?:separator|fields|types|set_separator|empty_field|unset_field|path)\b", re.M)

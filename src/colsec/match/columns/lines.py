@@ -1,0 +1,68 @@
+"""A chunk of a file as lines: what the splitters read and the reader re-reads."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, cast
+
+import numpy as np
+import polars as pl
+
+#: field -> its values row by row (a Series, null where absent), or sparse: (rows, values)
+Columns = dict[str, "pl.Series | tuple[np.ndarray, pl.Series]"]
+
+
+class Refused(Exception):
+    """polars could not read a chunk as the format: the chunk takes the event path."""
+
+
+class Lines:
+    """A chunk's physical lines, each decoded only when asked for (the reader reads the few
+    rows the columns propose); ``series`` gives them all as one polars column."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10)
+        self.n = len(self.ends) + (0 if chunk.endswith(b"\n") or not chunk else 1)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _one(self, i: int) -> str:
+        start = int(self.ends[i - 1]) + 1 if i > 0 else 0
+        stop = int(self.ends[i]) if i < len(self.ends) else len(self.chunk)
+        return self.chunk[start:stop].decode("utf-8", errors="replace")
+
+    def __getitem__(self, i: int) -> str:
+        return self._one(i)
+
+    def offset(self, i: int) -> int:
+        """Where line ``i`` starts (the chunk's length for the line after the last)."""
+        return int(self.ends[i - 1]) + 1 if i > 0 else 0
+
+    def slice(self, start: int, stop: int | None = None) -> list[str]:
+        return [self._one(i) for i in range(start, min(self.n, self.n if stop is None else stop))]
+
+    def series(self) -> pl.Series:
+        text = self.chunk.decode("utf-8", errors="replace")
+        lines = pl.Series("l", [text], dtype=pl.String).str.split("\n").explode()
+        return lines.head(self.n)
+
+
+def open_file(path: Path) -> BinaryIO:
+    if path.suffix == ".gz":
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb")  # noqa: SIM115
+
+
+def chunks(f: BinaryIO, batch_bytes: int) -> Iterator[bytes]:
+    size = max(batch_bytes // 8, 1 << 16)
+    while True:
+        chunk = f.read(size)
+        if not chunk:
+            return
+        rest = f.readline()
+        yield chunk + rest if rest else chunk
+        size = min(size * 2, batch_bytes)

@@ -1,0 +1,238 @@
+"""A file through its column table: chunks, columns, prepared values, rows the reader reads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from colsec.gcpause import young_gc_only
+from colsec.match.addresses import canonical_ipv6
+from colsec.match.engine import Alert, MatchEngine
+from colsec.match.events import Event
+from colsec.match.readers import DECODERS, FieldMapping, ReaderFormat, ReaderStats, decode_line
+from colsec.match.vector import PreparedFrame, VectorResult, hit_rows, indexed_keys
+
+from .delimited import HEADER_LINE, Zeek, csv_columns, tsv_columns, zeek_header
+from .feeds import table_for, uses_columns
+from .json import json_columns, json_list, json_literal, with_url
+from .lines import Columns, Lines, Refused, chunks, open_file
+from .table import ADDRESS_KEYS, Key, Table
+from .text import cef_columns, syslog_columns
+
+# -- the shared half: columns -> prepared values -> rows to read -----------------------------
+
+
+def prepare(engine: MatchEngine, table: Table, cols: Columns, rows: int) -> PreparedFrame:
+    """The table's columns as the indexes' value columns: non-null values and their rows."""
+    keys = indexed_keys(engine)
+    positions: dict[str, np.ndarray] = {}
+    values: dict[str, pl.Series] = {}
+    columns: list[tuple[Key, str]] = []
+    for n, feed in enumerate(table.feeds):
+        wanted = [k for k in feed.keys if k in keys]
+        col = cols.get(feed.field)
+        if not wanted or col is None:
+            continue
+        name = f"c{n}"
+        if isinstance(col, tuple):
+            pos, flat = col
+        elif col.dtype == pl.List(pl.String):
+            flat_frame = (
+                pl.DataFrame({"row": pl.int_range(len(col), dtype=pl.Int64, eager=True), "v": col})
+                .explode("v")
+                .drop_nulls("v")
+            )
+            pos, flat = flat_frame["row"].to_numpy(), flat_frame["v"]
+        else:
+            mask = col.is_not_null()
+            pos = np.flatnonzero(mask.to_numpy())
+            flat = col.filter(mask)
+        if not len(flat):
+            continue
+        out = flat.to_frame("v").select(feed.transform(pl.col("v"))).to_series()
+        if out.dtype == pl.List(pl.String):
+            size = out.list.len().fill_null(0).to_numpy()
+            pos = np.repeat(pos, np.maximum(size, 1))  # explode keeps a null for an empty list
+            out = out.explode()
+        keep = out.is_not_null() & (out != "")
+        keep_np = keep.fill_null(False).to_numpy()
+        if not keep_np.all():
+            pos, out = pos[keep_np], out.filter(pl.Series(keep_np))
+        if not len(out):
+            continue
+        if any(k in ADDRESS_KEYS for k in wanted) and out.str.contains(":", literal=True).any():
+            out = canonical_ipv6(out)
+        positions[name], values[name] = pos, out
+        columns.extend((k, name) for k in wanted)
+    return PreparedFrame(rows, columns, positions, values)
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ColumnResult(VectorResult):
+    """Totals of a run; ``refused``: chunks polars could not read, matched event by event."""
+
+    refused: int = 0
+
+
+@dataclass
+class _Run:
+    engine: MatchEngine
+    fmt: ReaderFormat
+    table: Table
+    mapping: FieldMapping | None
+    stats: ReaderStats
+    decoder: Any
+    alerts: list[Alert] = field(default_factory=list)
+    rows: int = 0
+    hits: int = 0
+    zeek: Zeek | None = None
+    zeek_skip: int = 0
+    csv_skip: int = 0
+    csv_columns: list[str] | None = None
+    pending: list[Event] = field(default_factory=list)
+    refused: int = 0
+
+    def events(self, lines: Lines | list[str], first_line: int, rows: list[int] | None = None) -> None:
+        """Lines through the format's reader (all of them, or only ``rows``), matched in order;
+        each with its line end, as the reader gets it from a file."""
+        for r in rows if rows is not None else range(len(lines)):
+            ev = decode_line(self.decoder, lines[r] + "\n", first_line + r, self.stats)
+            if ev is not None:
+                self.pending.append(ev)
+                if len(self.pending) >= 5_000:
+                    self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            got = self.engine.match(self.pending)
+            self.alerts.extend(got)
+            self.hits += len({id(a.events[-1]) for a in got})
+            self.pending = []
+
+
+_WRAPPED = re.compile(rb'(?m)^\s*\{\s*"[^"]*"\s*:\s*\{')
+
+
+def _chunk_columns(run: _Run, chunk: bytes, lines: Lines, first: bool) -> Columns:
+    names = run.table.fields(indexed_keys(run.engine))
+    if "#url" in names:  # made from both
+        names = list(dict.fromkeys([*names, "host", "uri"]))
+    fmt = run.fmt
+    if fmt in (ReaderFormat.ZEEK_JSON, ReaderFormat.WINDOWS, ReaderFormat.JSON):
+        if fmt is ReaderFormat.ZEEK_JSON and _WRAPPED.search(chunk):
+            raise Refused("Zeek records wrapped by log type")
+        json_names = [n for n in names if not n.startswith("#")]
+        found: dict[str, pl.Series]
+        if fmt is ReaderFormat.ZEEK_JSON:
+            found = json_literal(chunk, json_names, len(lines))
+        else:
+            found = json_columns(chunk, json_names, len(lines))
+        for feed in run.table.feeds:
+            if feed.listed and feed.field in found and found[feed.field].dtype == pl.String:
+                found[feed.field] = json_list(found[feed.field])
+        return with_url(found)
+    if fmt is ReaderFormat.ZEEK_TSV:
+        if first:
+            for i, line in enumerate(lines.slice(0, run.zeek_skip)):
+                run.decoder.feed(line, i + 1)
+        start = run.zeek_skip if first else 0
+        body = chunk[lines.offset(start) :]
+        if run.zeek is None or (
+            (body.startswith(b"#") or b"\n#" in body)
+            and HEADER_LINE.search(body.decode("utf-8", errors="replace"))
+        ):
+            raise Refused("Zeek TSV header inside the data")
+        return with_url(tsv_columns(lines, start, names, run.zeek))
+    if fmt is ReaderFormat.CSV:
+        assert run.csv_columns is not None and run.mapping is not None
+        return csv_columns(lines, run.csv_skip if first else 0, names, run.csv_columns, run.mapping.delimiter)
+    s = lines.series()
+    if fmt is ReaderFormat.SYSLOG:
+        return syslog_columns(s, names)
+    # CEF: CEF lines by their extension, the others as syslog
+    if b"\x00" in chunk or b"\x01" in chunk:  # the pair markers of ``cef_columns``
+        raise Refused("control characters")
+    is_cef = s.str.contains("CEF:", literal=True)
+    cols = cef_columns(pl.select(pl.when(is_cef).then(s)).to_series(), names)
+    cols.update(syslog_columns(pl.select(pl.when(~is_cef).then(s)).to_series(), names))
+    return cols
+
+
+def match_columns_file(
+    engine: MatchEngine,
+    path: str | Path,
+    fmt: ReaderFormat,
+    *,
+    mapping: FieldMapping | None = None,
+    stats: ReaderStats | None = None,
+    batch_bytes: int = 16 << 20,
+    year: int | None = None,
+) -> ColumnResult:
+    """Match a telemetry file of ``fmt`` through its column table; alerts as the event path's.
+
+    ``stats`` counts what the reader read: the lines polars proposed and every line of a chunk
+    that took the event path (a line not proposed is never read, so its errors go uncounted).
+    """
+    p = Path(path)
+    table = table_for(fmt, mapping)
+    stats = stats if stats is not None else ReaderStats()
+    decoder = DECODERS[fmt](fmt, mapping)
+    if year is not None and hasattr(decoder, "year"):
+        decoder.year = year
+    run = _Run(engine, fmt, table, mapping, stats, decoder)
+    columns_ok = uses_columns(engine, table)
+    line_no = 1
+    with young_gc_only(), open_file(p) as f:
+        first = True
+        for chunk in chunks(f, batch_bytes):
+            lines = Lines(chunk)
+            run.rows += len(lines)
+            if not columns_ok:
+                run.events(lines, line_no)
+            else:
+                _column_chunk(run, chunk, lines, line_no, first)
+            first = False
+            line_no += len(lines)
+    run.flush()
+    return ColumnResult(run.rows, run.hits, run.alerts, run.refused)
+
+
+def _column_chunk(run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bool) -> None:
+    skip = 0
+    if first and run.fmt is ReaderFormat.ZEEK_TSV:
+        run.zeek, run.zeek_skip = zeek_header(lines)
+    if first and run.fmt is ReaderFormat.CSV:
+        assert run.mapping is not None
+        run.csv_columns = run.mapping.columns
+        if run.csv_columns is None:  # the first non-blank line is the header; the reader reads it
+            while skip < len(lines) and not lines[skip].strip():
+                skip += 1
+            if skip < len(lines):
+                run.events(lines.slice(0, skip + 1), line_no)
+                run.csv_columns = run.mapping.columns
+                skip += 1
+    run.csv_skip = skip
+    try:
+        cols = _chunk_columns(run, chunk, lines, first)
+    except Refused:
+        run.refused += 1
+        if first and run.fmt is ReaderFormat.ZEEK_TSV:
+            run.events(lines.slice(run.zeek_skip), line_no + run.zeek_skip)
+        else:
+            run.events(lines.slice(skip), line_no + skip)
+        return
+    prepared = prepare(run.engine, run.table, cols, len(lines))
+    rows = hit_rows(run.engine, prepared).tolist()
+    if first and run.fmt is ReaderFormat.ZEEK_TSV:
+        rows = [r for r in rows if r >= run.zeek_skip]
+    elif skip:
+        rows = [r for r in rows if r >= skip]
+    run.events(lines, line_no, rows)
