@@ -166,6 +166,45 @@ def test_syslog(shared_data: Path, tmp_path: Path) -> None:
     assert _equal(path, ReaderFormat.SYSLOG) > 100
 
 
+@pytest.mark.parametrize("unicode", [False, True])
+def test_syslog_edges(tmp_path: Path, unicode: bool) -> None:
+    """Where the column patterns and the reader's could part: quads glued to letters, dots or
+    other quads, host names ending in digits, URLs inside tokens, Python-only whitespace
+    (\\x1c..\\x1f); with non-ASCII text the Unicode classes are used (Kelvin sign, dotted I,
+    Arabic-Indic digits)."""
+    tokens = [
+        *("1.2.3.4a", "a1.2.3.5", "x.y1.2.3.6", "1.2.3.7.8", "9.9.9.9.", "(10.0.0.1/443)", "010.1.1.1"),
+        *("host1.example.com5", "Mail-1.Example.org", "a.b.c.d.example.net.", "-x.example.com"),
+        *(
+            "zhttp://a.example.com/http://b.example.com/x",
+            "HTTPS://C.Example.COM:8/p),",
+            "1.2.3.4.example.com",
+        ),
+        *(
+            "256.1.1.1",
+            "10.1.1.1:80",
+            "outside:10.2.2.2/53",
+            "x.example.io",
+            "http://u.example.com/a\x1db",
+            "http://localhost/a\x1db",
+        ),
+        *(
+            "d1.example.com\x1cd2.example.com",
+            "1\x1cd3.example.net",
+            "10.3.3.3\x1e10.4.4.4",
+            "e1.example.com\x1f1.1.1.1",
+        ),
+    ]
+    if unicode:
+        tokens += ["caf\u00e9.example.com", "\u212aelvin.example.com", "\u0130stanbul.example.tr"]
+        tokens += ["\u0661.\u0662.\u0663.\u0664", "1.2.3.9\u0665", "10.6.6.6\u00a0www.\u212a.example.org"]
+    # one token a line: a line is read (and alerts) as soon as any column proposes it
+    lines = [f"Jan  5 05:38:59 fw {t}" for t in tokens] + ["not a syslog line 10.5.5.5 www.example.com"]
+    path = tmp_path / "edges.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _equal(path, ReaderFormat.SYSLOG) > 10
+
+
 def _cef_lines(shared_data: Path) -> list[str]:
     """CEF lines carrying real values (Zeek DNS/SSL, Sysmon), in the standard's short and full
     key names, custom strings with labels, escapes, and lines the reader refuses."""

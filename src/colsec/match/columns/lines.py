@@ -46,6 +46,24 @@ class Lines:
         return [self._one(i) for i in range(start, min(self.n, self.n if stop is None else stop))]
 
     def series(self) -> pl.Series:
+        """Every line as a string (null when blank; a line end's CR may be dropped): polars'
+        CSV reader with a separator the chunk lacks cuts lines several times faster than a
+        split of the decoded text, which stays as the fallback."""
+        if b"\x00" not in self.chunk:
+            try:
+                frame = pl.read_csv(
+                    self.chunk,
+                    has_header=False,
+                    separator="\x00",
+                    quote_char=None,
+                    infer_schema=False,
+                    new_columns=["l"],
+                    encoding="utf8-lossy",
+                )
+            except (pl.exceptions.PolarsError, ValueError):
+                frame = None
+            if frame is not None and frame.width == 1 and len(frame) == self.n:
+                return frame["l"]
         text = self.chunk.decode("utf-8", errors="replace")
         lines = pl.Series("l", [text], dtype=pl.String).str.split("\n").explode()
         return lines.head(self.n)

@@ -156,13 +156,15 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: Lines, first: bool) -> Column
         return csv_columns(lines, run.csv_skip if first else 0, names, run.csv_columns, run.mapping.delimiter)
     s = lines.series()
     if fmt is ReaderFormat.SYSLOG:
-        return syslog_columns(s, names)
+        return syslog_columns(s, names, ascii_only=chunk.isascii())
     # CEF: CEF lines by their extension, the others as syslog
     if b"\x00" in chunk or b"\x01" in chunk:  # the pair markers of ``cef_columns``
         raise Refused("control characters")
     is_cef = s.str.contains("CEF:", literal=True)
     cols = cef_columns(pl.select(pl.when(is_cef).then(s)).to_series(), names)
-    cols.update(syslog_columns(pl.select(pl.when(~is_cef).then(s)).to_series(), names))
+    cols.update(
+        syslog_columns(pl.select(pl.when(~is_cef).then(s)).to_series(), names, ascii_only=chunk.isascii())
+    )
     return cols
 
 
