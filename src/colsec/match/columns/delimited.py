@@ -32,7 +32,8 @@ def delimited(
     if not wanted or stop <= start:
         return {}
     begin = lines.offset(start)
-    data = lines.chunk[begin : lines.offset(stop)]
+    end = lines.offset(stop)
+    data = lines.chunk if begin == 0 and end == len(lines.chunk) else lines.chunk[begin:end]
     try:
         df = pl.read_csv(
             data,
@@ -57,9 +58,11 @@ def delimited(
 def tsv_columns(lines: Lines, start: int, names: list[str], head: Zeek) -> dict[str, pl.Series]:
     """Zeek TSV data lines from ``start`` (after the header) up to a closing comment block."""
     stop = len(lines)
-    body = lines.chunk[lines.offset(start) :]
-    cut = body.find(b"\n#") + 1 if not body.startswith(b"#") else 0
-    if cut or body.startswith(b"#"):  # "#close" and the like may end a file; nothing else may follow
+    chunk, begin = lines.chunk, lines.offset(start)
+    if chunk.startswith(b"#", begin) or chunk.find(b"\n#", begin) >= 0:
+        # "#close" and the like may end a file; nothing else may follow
+        body = chunk[begin:]
+        cut = body.find(b"\n#") + 1 if not body.startswith(b"#") else 0
         tail = body[cut:]
         if any(not line.startswith(b"#") for line in tail.split(b"\n") if line):
             raise Refused("Zeek TSV comment inside the data")

@@ -144,10 +144,10 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: Lines, first: bool) -> Column
             for i, line in enumerate(lines.slice(0, run.zeek_skip)):
                 run.decoder.feed(line, i + 1)
         start = run.zeek_skip if first else 0
-        body = chunk[lines.offset(start) :]
+        begin = lines.offset(start)  # searched in place: a slice would copy the chunk
         if run.zeek is None or (
-            (body.startswith(b"#") or b"\n#" in body)
-            and HEADER_LINE.search(body.decode("utf-8", errors="replace"))
+            (chunk.startswith(b"#", begin) or chunk.find(b"\n#", begin) >= 0)
+            and HEADER_LINE.search(chunk[begin:].decode("utf-8", errors="replace"))
         ):
             raise Refused("Zeek TSV header inside the data")
         return with_url(tsv_columns(lines, start, names, run.zeek))
