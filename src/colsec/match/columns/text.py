@@ -55,45 +55,67 @@ _FOLDED = "\u0130\u0131\u017f\u212a"
 _PY_SPACE = r"\s\x1c-\x1f"
 
 
-def _patterns(ascii_only: bool) -> dict[str, str]:
-    """One pattern per column, each a superset of what ``readers.text`` finds in a line:
+def _patterns(ascii_only: bool) -> tuple[str, str, str]:
+    """The URL pattern, the word pattern and the run pattern, each finding a superset of
+    what ``readers.text`` finds in a line.
 
-    - ``#urls``: the reader's URL pattern;
-    - ``#quads``: maximal runs of digits and dots (the reader's IPv4 pattern is bounded by
-      neither, so it finds exactly the runs that are a dotted quad), filtered after;
-    - ``#tokens``: runs of host-name characters with a '.' ending in a letter or '-', after
-      whitespace or at the line start (a whitespace token the reader takes as a domain is
-      such a run, whole); the whitespace is cut off after.
+    - URLs: the reader's URL pattern.
+    - Words, one pass for two columns, either
+      a *token*: host-name characters with a '.' ending in a letter or '-', after whitespace
+      or at the line start (a whitespace token the reader takes as a domain is such a run,
+      whole; the whitespace is cut off after), or
+      a *run*: a maximal run of digits and dots (the reader's IPv4 pattern is bounded by
+      neither, so it finds exactly the runs that are a dotted quad), outside the tokens.
+      A token neither starts nor ends with a digit or a dot, so the runs inside it are
+      maximal too, and the run pattern finds them there.
 
     On ASCII text the classes are spelled in ASCII (the same sets there, and faster).
     """
     digit, letter = ("0-9", "A-Za-z") if ascii_only else (r"\d", "A-Za-z" + _FOLDED)
     name = f"{letter}0-9.-"
-    return {
-        "#urls": rf"(?i)\bhttps?://[^{_PY_SPACE}\"'<>]+",
-        "#quads": rf"[{digit}.]{{7,}}",
-        "#tokens": rf"(?:^|[{_PY_SPACE}])[{name}]*\.[{name}]*[{letter}-]",
-    }
+    run = rf"[{digit}.]{{7,}}"
+    return (
+        rf"(?i)\bhttps?://[^{_PY_SPACE}\"'<>]+",
+        rf"(?:^|[{_PY_SPACE}])[{name}]*\.[{name}]*[{letter}-]|{run}",
+        run,
+    )
 
 
 _QUAD = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"
 
 
+def _exploded(frame: pl.LazyFrame, name: str) -> pl.LazyFrame:
+    return frame.select("row", name).explode(name).drop_nulls(name)
+
+
 def syslog_columns(lines: pl.Series, names: list[str], *, ascii_only: bool = False) -> Columns:
-    """URLs, dotted quads and host-name tokens of every line: one regex pass each over the
+    """URLs, dotted quads and host-name tokens of every line: two regex passes over the
     lines, run side by side by polars (a match never spans a line)."""
-    exprs = {n: pl.col("l").str.extract_all(p) for n, p in _patterns(ascii_only).items() if n in names}
+    urls, words, run = _patterns(ascii_only)
+    exprs = {}
+    if "#urls" in names:
+        exprs["#urls"] = pl.col("l").str.extract_all(urls)
+    if "#quads" in names or "#tokens" in names:
+        exprs["#words"] = pl.col("l").str.extract_all(words)
     if not exprs:
         return {}
     frame = pl.DataFrame({"l": lines}).lazy().with_row_index("row")
-    found = frame.select(pl.col("row").cast(pl.Int64), **exprs).collect()
+    found = frame.select(pl.col("row").cast(pl.Int64), **exprs).collect().lazy()
     out: Columns = {}
-    for name in exprs:
-        part = found.lazy().select("row", name).explode(name).drop_nulls(name)
-        if name == "#quads":
-            part = part.filter(pl.col(name).str.contains(_QUAD))
-        elif name == "#tokens":
-            part = part.with_columns(pl.col(name).str.replace(rf"^[{_PY_SPACE}]", ""))
-        got = part.collect()
-        out[name] = (got["row"].to_numpy(), got[name])
+    if "#urls" in exprs:
+        got = _exploded(found, "#urls").collect()
+        out["#urls"] = (got["row"].to_numpy(), got["#urls"])
+    if "#words" in exprs:
+        every = _exploded(found, "#words").collect()
+        is_token = ~every["#words"].str.contains(f"^(?:{run})$")  # a token has a letter or '-'
+        tokens = every.filter(is_token).select(
+            "row", pl.col("#words").str.replace(rf"^[{_PY_SPACE}]", "").alias("v")
+        )
+        if "#tokens" in names:
+            out["#tokens"] = (tokens["row"].to_numpy(), tokens["v"])
+        if "#quads" in names:
+            inside = _exploded(tokens.lazy().select("row", pl.col("v").str.extract_all(run)), "v")
+            quads = pl.concat([every.lazy().filter(~is_token).rename({"#words": "v"}), inside])
+            got = quads.filter(pl.col("v").str.contains(_QUAD)).collect()
+            out["#quads"] = (got["row"].to_numpy(), got["v"])
     return out
