@@ -338,17 +338,21 @@ class RateLimited(ColsecError):
     code = "rate_limited"
 
 
-def _throttle(request: Request) -> None:
-    """At most ``feed_requests_per_minute`` feed requests per client address, counted for all workers.
+def _throttle(request: Request) -> str:
+    """Count the request and return the feed's validator, in one short unit of its own.
 
-    The count is the login throttle's (``colsec.accounts.throttle``): a row in the database,
-    in a unit of its own that commits even when this request is refused.
+    At most ``feed_requests_per_minute`` feed requests per client address, counted for all
+    workers: the count is the login throttle's (``colsec.accounts.throttle``), a row in the
+    database, committed even when this request is refused.  The validator is read in the same
+    transaction, so a feed served from the cache costs this one unit and nothing else.
     """
     limit = get_settings(request).feed_requests_per_minute
     with get_database(request).unit_of_work() as s:
         allowed = throttle.count_request(s, key="public-feed", source=client_address(request), limit=limit)
+        current = feeds.validator(s) if allowed else ""
     if not allowed:
         raise RateLimited("too many feed requests from this address; try again in a minute")
+    return current
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,9 +365,14 @@ class _Rendered:
 _CACHE_SIZE = 32
 
 
-def _render_feed(request: Request, db: Any, lang: str, fmt: str, base: str) -> _Rendered:
-    """The feed's bytes, kept per process while the database's validator for them holds."""
-    key = (feeds.validator(db), lang, fmt, base)
+def _render_feed(request: Request, db: Any, current: str, lang: str, fmt: str, base: str) -> _Rendered:
+    """The feed's bytes, kept per process while the database's validator for them holds.
+
+    Rendered from the request's session: a publication committed between the validator and
+    this read only makes the cached bytes newer than their key, and the next request's
+    validator (changed) renders them again.
+    """
+    key = (current, lang, fmt, base)
     cache: dict[tuple[str, str, str, str], _Rendered] | None = getattr(request.app.state, "feed_cache", None)
     if cache is None:
         cache = request.app.state.feed_cache = {}
@@ -387,9 +396,9 @@ def _render_feed(request: Request, db: Any, lang: str, fmt: str, base: str) -> _
 
 
 def _feed(request: Request, db: Any, lang: str, fmt: str) -> Response:
-    _throttle(request)
+    current = _throttle(request)
     base = str(request.base_url).rstrip("/")
-    feed = _render_feed(request, db, lang, fmt, base)
+    feed = _render_feed(request, db, current, lang, fmt, base)
     tag, updated = feed.etag, feed.updated
     headers = {
         "ETag": tag,
