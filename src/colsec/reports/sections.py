@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, ColumnElement, and_, cast, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from colsec.crisis.models import AssistanceRequest, CapAlert, Consultation, Crisis
@@ -75,13 +75,6 @@ def _in_period(db: Session, period: Period, *types: str) -> ColumnElement[bool]:
     return and_(StixObject.is_latest, StixObject.type.in_(types), added >= since, added < until)
 
 
-def _json_name(db: Session) -> ColumnElement[str]:
-    """The object's ``name`` read in SQL (ordering in the database instead of parsing every body)."""
-    if is_sqlite(db):
-        return func.json_extract(StixObject.body, "$.name")
-    return func.json_extract_path_text(cast(StixObject.body, JSON), "name")
-
-
 def new_intel(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
     """New intelligence by type, member and sector (daily chart by type)."""
     days = period.days
@@ -122,7 +115,8 @@ def top_threats(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
             select(StixObject.id, StixObject.type, StixObject.body, n)
             .outerjoin(refs, refs.c.ref_id == StixObject.id)
             .where(_in_period(db, period, *types), scope.clause)
-            .order_by(n.desc(), _json_name(db), StixObject.id)
+            # Ties broken by id, not by name: ranking then reads no body; only the shown are parsed.
+            .order_by(n.desc(), StixObject.id)
             .limit(TOP)
         ).all()
         items = [
