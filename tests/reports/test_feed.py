@@ -30,7 +30,7 @@ def _published(database: Database, alliance: Alliance, level: TLP, *, at: dateti
         return b.id
 
 
-def _cap(database: Database, scope: str, headline: str) -> None:
+def _cap(database: Database, scope: str, headline: str, exercise_run_id: int | None = None) -> None:
     with database.unit_of_work() as s:
         s.add(
             CapAlert(
@@ -47,6 +47,7 @@ def _cap(database: Database, scope: str, headline: str) -> None:
                 area="Northmark",
                 direction="in",
                 xml="<alert/>",
+                exercise_run_id=exercise_run_id,
             )  # fmt: skip
         )
 
@@ -170,6 +171,8 @@ def test_the_rendered_feed_is_kept_until_the_database_says_it_changed(
         new_id = _published(database, alliance, TLP.CLEAR, at=datetime.now(UTC))  # "another worker"
         after = c.get("/public/feed.atom", headers={"If-None-Match": first.headers["etag"]})
         assert after.status_code == 200 and f"/public/bulletins/{new_id}" in after.text
+        _cap(database, "Public", "DrillFlood", exercise_run_id=1)  # an exercise's: never public
         _cap(database, "Public", "LaterFlood")
-        assert "LaterFlood" in c.get("/public/feed.atom").text
+        text = c.get("/public/feed.atom").text
+        assert "LaterFlood" in text and "DrillFlood" not in text
         assert c.get("/public/feed.atom", headers={"If-None-Match": after.headers["etag"]}).status_code == 200

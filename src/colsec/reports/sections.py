@@ -228,7 +228,11 @@ def cap_alerts(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
             CapAlert.sent,
             CapAlert.scope,
         )
-        .where(CapAlert.created_at >= period.start, CapAlert.created_at < period.end)
+        .where(
+            CapAlert.created_at >= period.start,
+            CapAlert.created_at < period.end,
+            CapAlert.exercise_run_id.is_(None),  # an exercise's alerts are never real news
+        )
         .order_by(CapAlert.created_at.desc())
     )
     if not scope.alliance:
