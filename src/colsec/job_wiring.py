@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 from colsec.db import Database
 from colsec.intel.hooks import IntelConfig
@@ -20,7 +21,12 @@ __all__ = ["SYNC_EVERY_SECONDS", "build_runner", "handlers_for", "schedules_for"
 SYNC_EVERY_SECONDS = 1.0  # how often peers' pull intervals are checked (each peer has its own interval)
 
 
-def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dict[str, Handler]:
+def handlers_for(
+    settings: Settings,
+    *,
+    intel: IntelConfig | None = None,
+    report_mailer: Callable[[Any, str], tuple[str, str]] | None = None,
+) -> dict[str, Handler]:
     from colsec.crisis.notify import notify
     from colsec.crisis.ticker import SITREP_KIND, TICK_KIND, run_sitrep_reminders, run_tick
     from colsec.exercises.run import DELIVER_KIND, run_deliver
@@ -52,7 +58,7 @@ def handlers_for(settings: Settings, *, intel: IntelConfig | None = None) -> dic
         ESCALATE_KIND: partial(
             run_escalation, policy=EscalationPolicy.from_settings(settings), notify=notify
         ),
-        SCHEDULE_KIND: run_schedules,
+        SCHEDULE_KIND: partial(run_schedules, mailer=report_mailer),
         DELIVER_KIND: partial(run_deliver, node_name=settings.node_name),
     }
 
@@ -87,6 +93,7 @@ def build_runner(
     pollers: Sequence[Callable[[], int]] | None = None,
     schedules: Sequence[Schedule] | None = None,
     intel: IntelConfig | None = None,
+    report_mailer: Callable[[Any, str], tuple[str, str]] | None = None,
 ) -> JobRunner:
     """The runner with every job kind; by default it also delivers the outbox (e-mail, webhooks, pushes)."""
     from colsec.federation.push import PeerPushSender
@@ -100,7 +107,7 @@ def build_runner(
         pollers = (make_poller(database, settings, worker_id, extra={Channel.PEER_PUSH.value: pushes}),)
     return JobRunner(
         database,
-        handlers_for(settings, intel=intel),
+        handlers_for(settings, intel=intel, report_mailer=report_mailer),
         worker_id=worker_id,
         lease_seconds=settings.jobs_lease_seconds,
         poll_seconds=settings.jobs_poll_seconds,

@@ -9,10 +9,11 @@ share no state: each has its own settings, database wiring and configuration.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,6 +39,8 @@ class Node:
     post_import: tuple[PostImportStep, ...]
     demo_extensions: tuple[DemoExtension, ...]
     owns_database: bool = True
+    # (bulletin, language) -> (subject, body): e-mails of bulletins the schedule publishes itself.
+    report_mailer: Callable[[Any, str], tuple[str, str]] | None = None
 
     def job_runner(
         self, *, worker_id: str | None = None, schedules: Sequence[Schedule] | None = None
@@ -47,8 +50,9 @@ class Node:
         from colsec.job_wiring import build_runner
 
         return build_runner(
-            self.database, self.settings, worker_id=worker_id, schedules=schedules, intel=self.intel
-        )
+            self.database, self.settings, worker_id=worker_id, schedules=schedules, intel=self.intel,
+            report_mailer=self.report_mailer,
+        )  # fmt: skip
 
     def close(self) -> None:
         """Anchor the audit head this process leaves (after its last unit), then let go of the engine."""
@@ -73,6 +77,7 @@ def build_node(
     database: Database | None = None,
     intel: IntelConfig | None = None,
     post_import: Sequence[PostImportStep] | None = None,
+    report_mailer: Callable[[Any, str], tuple[str, str]] | None = None,
 ) -> Node:
     """Read the settings once and wire the node: engine, audit anchor, post-import steps.
 
@@ -94,4 +99,5 @@ def build_node(
         post_import=steps,
         demo_extensions=demo_extensions(intel),
         owns_database=database is None,
+        report_mailer=report_mailer,
     )

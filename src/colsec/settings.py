@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # Login throttle: ``login_max_failures`` free failures per (username, source), then waits
     # doubling from this base up to ``login_lockout_seconds``.
     login_backoff_base_seconds: float = Field(default=1.0, ge=0)
+    # Anonymous requests to the public feed per client address and minute, for all workers together.
+    feed_requests_per_minute: int = Field(default=120, ge=1)
     # Non-global addresses (loopback, private, link-local, metadata...) that outbound HTTP to
     # peers, feeds and webhooks may reach: CIDRs or host names.  Empty: only global addresses.
     # Environment: comma-separated, e.g. ``COLSEC_OUTBOUND_ALLOW=127.0.0.0/8,::1``.

@@ -38,3 +38,12 @@ def test_report_draft_render_and_refusals(tmp_path: Path, sqlite_database: Datab
     assert r.returncode == 0 and "in_review" in r.stdout
     r = _run(["report", "approve", "1"], env)  # the operator drafted it: four eyes refuse
     assert r.returncode != 0 and "cannot be the author" in r.stderr
+    # a schedule may auto-publish only data-only TLP:CLEAR bulletins; the run publishes as the node
+    r = _run(["report", "schedule", "daily", "--audience", "green", "--auto-publish"], env)
+    assert r.returncode != 0 and "data-only TLP:CLEAR" in r.stderr
+    r = _run(["report", "schedule", "daily", "--audience", "clear", "--auto-publish"], env)
+    assert r.returncode == 0 and "published automatically" in r.stdout, r.stderr
+    r = _run(["report", "run-schedules"], env)
+    assert r.returncode == 0 and "1 draft(s) generated" in r.stdout, r.stderr
+    r = _run(["report", "list", "--status", "published"], env)
+    assert r.returncode == 0 and "daily" in r.stdout and "weekly" not in r.stdout, r.stdout

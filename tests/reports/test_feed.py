@@ -30,7 +30,7 @@ def _published(database: Database, alliance: Alliance, level: TLP, *, at: dateti
         return b.id
 
 
-def _cap(database: Database, scope: str, headline: str) -> None:
+def _cap(database: Database, scope: str, headline: str, exercise_run_id: int | None = None) -> None:
     with database.unit_of_work() as s:
         s.add(
             CapAlert(
@@ -47,6 +47,7 @@ def _cap(database: Database, scope: str, headline: str) -> None:
                 area="Northmark",
                 direction="in",
                 xml="<alert/>",
+                exercise_run_id=exercise_run_id,
             )  # fmt: skip
         )
 
@@ -135,8 +136,43 @@ def test_public_pages_need_no_login_link_the_feeds_and_hide_the_rest(
     assert f"/public/bulletins/{green_id}" not in client.get("/public").text
 
 
-def test_the_feed_is_rate_limited(client: TestClient, app: Any) -> None:
-    from colsec.web.ui.reports import FEED_LIMIT_PER_MINUTE
+def test_the_feed_is_rate_limited_for_all_workers_together(settings: Any, database: Database) -> None:
+    """Two app instances (two workers' engines and caches) on one database share one limit."""
+    from colsec.web.app import create_app
 
-    codes = [client.get("/public/feed.rss").status_code for _ in range(FEED_LIMIT_PER_MINUTE + 1)]
-    assert codes[:-1] == [200] * FEED_LIMIT_PER_MINUTE and codes[-1] == 429
+    limit = 6
+    shared = settings.model_copy(update={"feed_requests_per_minute": limit})
+    second_db = Database(database.url)
+    try:
+        with (
+            TestClient(create_app(shared, database=database)) as one,
+            TestClient(create_app(shared, database=second_db)) as two,
+        ):
+            codes = [(one if i % 2 else two).get("/public/feed.rss").status_code for i in range(limit + 2)]
+            assert codes == [200] * limit + [429, 429]
+            refused = two.get("/public/feed.atom?lang=ru")
+            assert refused.status_code == 429, refused.text
+    finally:
+        second_db.dispose()
+
+
+def test_the_rendered_feed_is_kept_until_the_database_says_it_changed(
+    settings: Any, database: Database, alliance: Alliance
+) -> None:
+    """One worker keeps its rendered feed; a bulletin published through another shows at once."""
+    from colsec.web.app import create_app
+
+    app = create_app(settings, database=database)
+    with TestClient(app) as c:
+        first = c.get("/public/feed.atom")
+        again = c.get("/public/feed.atom")
+        assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+        assert len(app.state.feed_cache) == 1  # rendered once for (validator, lang, format, base)
+        new_id = _published(database, alliance, TLP.CLEAR, at=datetime.now(UTC))  # "another worker"
+        after = c.get("/public/feed.atom", headers={"If-None-Match": first.headers["etag"]})
+        assert after.status_code == 200 and f"/public/bulletins/{new_id}" in after.text
+        _cap(database, "Public", "DrillFlood", exercise_run_id=1)  # an exercise's: never public
+        _cap(database, "Public", "LaterFlood")
+        text = c.get("/public/feed.atom").text
+        assert "LaterFlood" in text and "DrillFlood" not in text
+        assert c.get("/public/feed.atom", headers={"If-None-Match": after.headers["etag"]}).status_code == 200

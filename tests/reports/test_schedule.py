@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from colsec.db import Database
@@ -75,3 +76,52 @@ def test_the_schedule_runs_as_a_durable_job(app, database: Database) -> None:  #
             s.execute(select(func.count()).select_from(Bulletin).where(Bulletin.kind == "weekly")).scalar()
             == 1
         )
+
+
+def test_a_data_only_clear_schedule_publishes_by_itself_and_the_feed_shows_it(
+    client, database: Database
+) -> None:  # type: ignore[no-untyped-def]
+    from colsec.store.models import AuditEntry
+
+    with database.unit_of_work() as s:
+        set_schedule(s, kind="daily", audience=TLP.CLEAR, hour=7, auto_publish=True)
+    before = client.get("/public/feed.atom").text
+    at = DAY0.replace(hour=7)
+    assert _run(database, at) == 1
+    with database.unit_of_work(write=False) as s:
+        b = s.execute(select(Bulletin)).scalar_one()
+        assert (b.status, b.author, b.approved_by) == ("published", "system", "system")
+        assert b.published_at is not None and b.published_at.replace(tzinfo=UTC) == at
+        audit = s.execute(
+            select(AuditEntry.actor, AuditEntry.details).where(
+                AuditEntry.action == "report.published", AuditEntry.target == f"bulletin:{b.id}"
+            )
+        ).one()
+        bid, series = b.id, b.series
+    assert audit[0] == "system" and '"auto":true' in audit[1].replace(" ", "")
+    assert f"/public/bulletins/{bid}" not in before
+    feed = client.get("/public/feed.atom").text
+    assert f"/public/bulletins/{bid}" in feed and f"urn:uuid:{series}" in feed
+
+
+def test_green_amber_or_commentary_schedules_never_publish_by_themselves(database: Database) -> None:
+    from colsec.errors import InvalidInput
+    from colsec.reports.models import BulletinSchedule
+
+    with database.unit_of_work() as s:
+        for kind, level, commentary in (
+            ("daily", TLP.GREEN, False), ("weekly", TLP.AMBER, False), ("monthly", TLP.CLEAR, True),
+            ("joint_advisory", TLP.CLEAR, False),
+        ):  # fmt: skip
+            with pytest.raises(InvalidInput, match="data-only TLP:CLEAR"):
+                set_schedule(s, kind=kind, audience=level, hour=7, commentary=commentary, auto_publish=True)
+            set_schedule(s, kind=kind, audience=level, hour=7, commentary=commentary)
+        # rows changed behind the service (a hand edit, an old tool) still never auto-publish
+        for row in s.execute(select(BulletinSchedule)).scalars():
+            row.auto_publish = True
+    assert _run(database, datetime(2026, 12, 7, 8, 0, tzinfo=UTC)) == 4  # Monday the 7th: all four due
+    with database.unit_of_work(write=False) as s:
+        statuses = sorted(s.execute(select(Bulletin.kind, Bulletin.status)).all())
+    assert statuses == [
+        ("daily", "draft"), ("joint_advisory", "draft"), ("monthly", "draft"), ("weekly", "draft")
+    ]  # fmt: skip

@@ -4,6 +4,11 @@ Replaces account lockout: a lockout lets any outsider stop a peer's sync and, by
 answering differently, tells which usernames exist.  The key includes the source,
 so an attacker slows only itself; keys exist for unknown usernames too; the state
 lives in the database so every worker process sees it.
+
+The same table and the same atomic upsert count requests to anonymous, rate-limited routes
+(the public feed): ``count_request`` keeps a fixed window per (route key, source) under a
+name no username can take (it starts with ``#``), so ``colsec serve --workers N`` limits a
+client once for all workers, as it throttles logins.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.models import LoginThrottle
 from colsec.db import is_sqlite
 
-__all__ = ["Throttle", "clear", "is_blocked", "register_failure"]
+__all__ = ["Throttle", "clear", "count_request", "is_blocked", "register_failure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +57,8 @@ def is_blocked(db: Session, *, username: str, source: str | None) -> bool:
     return until is not None and until > datetime.now(UTC)
 
 
-def register_failure(db: Session, *, username: str, source: str | None, policy: Throttle) -> None:
-    """Count one failure atomically (``ON CONFLICT``: concurrent failures all count)."""
-    user, src = _key(username, source)
-    now = datetime.now(UTC)
+def _upsert_one(db: Session, user: str, src: str, now: datetime) -> int:
+    """Add one to the key's counter atomically (``ON CONFLICT``: concurrent hits all count)."""
     table = LoginThrottle.__table__
     insert = sqlite.insert(LoginThrottle) if is_sqlite(db) else postgresql.insert(LoginThrottle)
     stmt = insert.values(username=user, source=src, failures=1, updated_at=now).on_conflict_do_update(
@@ -63,9 +66,48 @@ def register_failure(db: Session, *, username: str, source: str | None, policy: 
         set_={"failures": table.c.failures + 1, "updated_at": now},
     )
     db.execute(stmt)
-    failures = db.execute(
+    count: int = db.execute(
         select(LoginThrottle.failures).where(LoginThrottle.username == user, LoginThrottle.source == src)
     ).scalar_one()
+    return count
+
+
+def count_request(
+    db: Session, *, key: str, source: str | None, limit: int, window_seconds: float = 60.0,
+    now: datetime | None = None,
+) -> bool:  # fmt: skip
+    """Count one request of ``source`` to the route ``key``; False once ``limit`` is passed in the window.
+
+    ``blocked_until`` holds the end of the current window.  The upsert's row lock orders
+    concurrent requests of every worker, so the first one past the window's end starts the
+    next window and every other one counts in it.
+    """
+    user, src = _key("#" + key, source)
+    at = now or datetime.now(UTC)
+    count = _upsert_one(db, user, src, at)
+    until = _aware(
+        db.execute(
+            select(LoginThrottle.blocked_until).where(
+                LoginThrottle.username == user, LoginThrottle.source == src
+            )
+        ).scalar()
+    )
+    if until is None or until <= at:  # a new window: this request is its first
+        db.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.username == user, LoginThrottle.source == src)
+            .values(failures=1, blocked_until=at + timedelta(seconds=window_seconds))
+        )
+        db.execute(delete(LoginThrottle).where(LoginThrottle.updated_at < at - timedelta(days=1)))
+        return True
+    return count <= limit
+
+
+def register_failure(db: Session, *, username: str, source: str | None, policy: Throttle) -> None:
+    """Count one failure atomically (``ON CONFLICT``: concurrent failures all count)."""
+    user, src = _key(username, source)
+    now = datetime.now(UTC)
+    failures = _upsert_one(db, user, src, now)
     wait = policy.delay(failures)
     if wait > 0:
         db.execute(

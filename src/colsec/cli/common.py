@@ -101,7 +101,10 @@ def get_node(*, migrate: bool = True) -> Node:
     if state.node is None:
         settings = get_settings()
         _check_data_folder(settings)
-        node = build_node(settings)  # the first command run on a new node creates its secret
+        from colsec.web.ui.reports import mail_text
+
+        # The first command run on a new node creates its secret.
+        node = build_node(settings, report_mailer=mail_text)
         if migrate:
             upgrade(node.database.engine)
         state.node = node

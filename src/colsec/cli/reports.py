@@ -130,21 +130,31 @@ def schedule_cmd(
     kind: str,
     audience: Annotated[str, typer.Option(help="clear, green or amber")] = "green",
     at: Annotated[str, typer.Option(help="HH:MM node time (UTC)")] = "07:00",
+    commentary: Annotated[bool, typer.Option(help="drafts wait for analysts' commentary")] = False,
+    auto_publish: Annotated[
+        bool, typer.Option(help="publish each draft at once (data-only TLP:CLEAR bulletins only)")
+    ] = False,
 ) -> None:
     """Generate drafts of this type on a schedule (daily; weekly on Mondays; monthly on the 1st)."""
     hh, _, mm = at.partition(":")
     if not (hh.isdigit() and mm.isdigit()):
         fail(f"--at {at!r}: a time of day as HH:MM")
     with open_session() as s:
-        row = set_schedule(s, kind=kind, audience=audience_level(audience), hour=int(hh), minute=int(mm))
+        row = set_schedule(
+            s, kind=kind, audience=audience_level(audience), hour=int(hh), minute=int(mm),
+            commentary=commentary, auto_publish=auto_publish,
+        )  # fmt: skip
         console.print(
             f"{row.kind}: drafts at {row.hour:02d}:{row.minute:02d} for TLP:{TLP(row.audience).name}"
+            + (", published automatically" if row.auto_publish else "")
         )
 
 
 @report_app.command("run-schedules")
 def run_schedules_cmd() -> None:
     """Generate the drafts that are due now (a worker does this every minute)."""
+    from colsec.web.ui.reports import mail_text
+
     with open_session() as s:
-        made = run_due(s)
+        made = run_due(s, mailer=mail_text)
         console.print(f"{len(made)} draft(s) generated")

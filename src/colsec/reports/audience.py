@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from colsec.errors import InvalidInput
 from colsec.stix.tlp import TLP
 from colsec.store.models import StixObject
-from colsec.store.policy import Recipient, SharedFacts, may_share, visible_clause
+from colsec.store.policy import Recipient, SharedFacts, may_share, row_visible_clause, visible_clause
 from colsec.store.queries import recipient_for_org
 
 __all__ = ["AUDIENCES", "Scope", "audience_level", "exercise_excluded", "may_read_level"]
@@ -75,10 +75,13 @@ class Scope:
             if level == TLP.CLEAR
             else Recipient(org_id=_NOBODY, alliance_member=True)
         )
+        # Latest versions only (every bulletin count and list reads those): the row predicate of
+        # ``visible_clause`` then decides alone, and needs no column outside the activity index.
         return cls(
             clause=and_(
-                visible_clause(reader, groups_of_recipient=()),
-                StixObject.tlp <= int(level),
+                StixObject.tlp <= int(level),  # first: rows above the level skip the policy's probes
+                StixObject.is_latest,
+                row_visible_clause(reader, groups_of_recipient=()),
                 exercise_excluded(),
             ),
             ceiling=level,

@@ -2,8 +2,15 @@
 
 Only two sources feed it, both filtered here and nowhere else: bulletins whose audience is
 TLP:CLEAR (their latest published version: a correction moves ``updated``, the entry id
-stays the bulletin's series) and CAP alerts whose scope is ``Public``.  The XML is built
-with lxml, never by string concatenation, so hostile text cannot break out of an element.
+stays the bulletin's series) and CAP alerts whose scope is ``Public`` (never an exercise's).
+The XML is built with lxml, never by string concatenation, so hostile text cannot break out
+of an element.
+
+Both sources only grow: a published version is never edited (a correction is a new row) and
+CAP alerts are appended.  So ``validator`` (counts and the newest of each, one small indexed
+query) changes exactly when the feed's content does, and a rendered feed can be kept for as
+long as its validator holds: in every worker process, since the validator is read from the
+database on each request.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from email.utils import format_datetime
 from urllib.parse import quote
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from colsec.crisis.models import CapAlert
@@ -24,7 +31,7 @@ from colsec.reports.models import Bulletin
 from colsec.reports.service import current_published, first_published_at
 from colsec.stix.tlp import TLP
 
-__all__ = ["ATOM_NS", "Entry", "Feed", "atom", "entries", "etag", "rss"]
+__all__ = ["ATOM_NS", "Entry", "Feed", "atom", "entries", "etag", "public_alerts", "rss", "validator"]
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FEED_SIZE = 50
@@ -70,6 +77,25 @@ def _cap_time(sent: str, fallback: datetime) -> datetime:
         return _aware(fallback)
 
 
+def public_alerts() -> ColumnElement[bool]:
+    """CAP alerts the public may see: actual, public scope, not an exercise's."""
+    return and_(CapAlert.scope == "Public", CapAlert.status == "Actual", CapAlert.exercise_run_id.is_(None))
+
+
+def validator(db: Session) -> str:
+    """What the feed's content depends on, in one query: it changes whenever an entry appears or moves."""
+    published = (Bulletin.status == "published") & (Bulletin.audience == int(TLP.CLEAR))
+    row = db.execute(
+        select(
+            select(func.count(Bulletin.id)).where(published).scalar_subquery(),
+            select(func.max(Bulletin.published_at)).where(published).scalar_subquery(),
+            select(func.count(CapAlert.id)).where(public_alerts()).scalar_subquery(),
+            select(func.max(CapAlert.id)).where(public_alerts()).scalar_subquery(),
+        )
+    ).one()
+    return "|".join(str(v) for v in row)
+
+
 def entries(
     db: Session,
     *,
@@ -98,7 +124,7 @@ def entries(
         )
     alerts = db.execute(
         select(CapAlert)
-        .where(CapAlert.scope == "Public", CapAlert.status == "Actual")
+        .where(public_alerts())
         .order_by(CapAlert.created_at.desc(), CapAlert.id.desc())
         .limit(limit)
     ).scalars()

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from colsec.crisis.models import CapAlert
 from colsec.db_base import Base, utcnow
 
-__all__ = ["Bulletin", "BulletinSchedule", "BulletinSubscription"]
+__all__ = ["CAP_PUBLIC_INDEX", "Bulletin", "BulletinSchedule", "BulletinSubscription"]
 
 
 class Bulletin(Base):
@@ -22,7 +33,6 @@ class Bulletin(Base):
     """
 
     __tablename__ = "bulletin"
-    __table_args__ = (UniqueConstraint("series", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     series: Mapped[str] = mapped_column(String(36), index=True)
@@ -41,9 +51,20 @@ class Bulletin(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
 
+    # The public feed's validator and list: published bulletins of one audience, newest first.
+    __table_args__ = (
+        UniqueConstraint("series", "version"),
+        Index("ix_bulletin_status_audience_published", "status", "audience", "published_at"),
+    )
+
 
 class BulletinSchedule(Base):
-    """When drafts of one bulletin type are generated (node time, UTC) and the last slot done."""
+    """When drafts of one bulletin type are generated (node time, UTC) and the last slot done.
+
+    ``commentary``: the drafts wait for analysts' commentary sections.  ``auto_publish``: a
+    data-only TLP:CLEAR bulletin (no commentary, not an advisory) is published by the node
+    itself as soon as it is generated; anything else always goes through review.
+    """
 
     __tablename__ = "bulletin_schedule"
 
@@ -52,6 +73,8 @@ class BulletinSchedule(Base):
     hour: Mapped[int] = mapped_column(SmallInteger, default=7)
     minute: Mapped[int] = mapped_column(SmallInteger, default=0)
     last_slot: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    commentary: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_publish: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class BulletinSubscription(Base):
@@ -67,3 +90,10 @@ class BulletinSubscription(Base):
     email: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(5), default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# The public feed's validator counts public CAP alerts on every feed request: from this index
+# alone.  Created by the ``reports_auto_publish`` migration.
+CAP_PUBLIC_INDEX = Index(
+    "ix_cap_alert_public", CapAlert.scope, CapAlert.status, CapAlert.exercise_run_id, CapAlert.id
+)

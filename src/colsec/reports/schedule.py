@@ -4,6 +4,11 @@ A periodic durable job (``SCHEDULE_KIND``, wired in ``colsec.job_wiring``) calls
 Only the latest slot that has passed is generated: after downtime the missed slots are caught
 up once, with one draft, not one per missed slot.  ``last_slot`` is claimed with a
 compare-and-set, so two workers never draft the same slot twice.
+
+A schedule may publish its drafts itself, but only where nobody's judgement is skipped: a
+data-only bulletin (no commentary sections, not an advisory) for TLP:CLEAR, whose content is
+already public by its marking.  The node publishes it as ``SYSTEM``, audited like any step;
+the four-eyes rule of the human workflow is untouched (``service.approve``).
 """
 
 from __future__ import annotations
@@ -15,14 +20,23 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import SYSTEM
+from colsec.errors import InvalidInput
 from colsec.jobs.runner import JobContext
 from colsec.reports.models import Bulletin, BulletinSchedule
 from colsec.reports.sections import kind_of
-from colsec.reports.service import create_draft
+from colsec.reports.service import Mailer, create_draft, publish_data_only
 from colsec.stix.tlp import TLP
 from colsec.store import audit
 
-__all__ = ["SCHEDULE_KIND", "SCHEDULE_SECONDS", "latest_slot", "run_due", "run_schedules", "set_schedule"]
+__all__ = [
+    "SCHEDULE_KIND",
+    "SCHEDULE_SECONDS",
+    "latest_slot",
+    "may_auto_publish",
+    "run_due",
+    "run_schedules",
+    "set_schedule",
+]
 
 SCHEDULE_KIND = "reports.schedule"
 SCHEDULE_SECONDS = 60
@@ -47,26 +61,37 @@ def latest_slot(kind: str, hour: int, minute: int, now: datetime) -> datetime:
     return at
 
 
-def set_schedule(db: Session, *, kind: str, audience: TLP, hour: int, minute: int = 0) -> BulletinSchedule:
+def may_auto_publish(kind: str, audience: int, *, commentary: bool) -> bool:
+    """Only a data-only TLP:CLEAR bulletin: no commentary sections, no advisory links."""
+    return audience == int(TLP.CLEAR) and not commentary and not kind_of(kind).advisory
+
+
+def set_schedule(
+    db: Session, *, kind: str, audience: TLP, hour: int, minute: int = 0,
+    commentary: bool = False, auto_publish: bool = False,
+) -> BulletinSchedule:  # fmt: skip
     kind_of(kind)
     if not (0 <= hour < 24 and 0 <= minute < 60):
-        from colsec.errors import InvalidInput
-
         raise InvalidInput(f"schedule time {hour:02d}:{minute:02d} is not a time of day")
+    if auto_publish and not may_auto_publish(kind, int(audience), commentary=commentary):
+        raise InvalidInput(
+            "only a data-only TLP:CLEAR bulletin (no commentary, not a joint advisory) may auto-publish"
+        )
     row = db.get(BulletinSchedule, kind)
     if row is None:
         row = BulletinSchedule(kind=kind, audience=int(audience), hour=hour, minute=minute, last_slot=None)
         db.add(row)
-    else:
-        row.audience, row.hour, row.minute = int(audience), hour, minute
+    row.audience, row.hour, row.minute = int(audience), hour, minute
+    row.commentary, row.auto_publish = commentary, auto_publish
     db.flush()
     audit.record(db, actor=SYSTEM, action="report.schedule", target=f"schedule:{kind}",
-                 details={"audience": TLP(audience).name, "at": f"{hour:02d}:{minute:02d}"})  # fmt: skip
+                 details={"audience": TLP(audience).name, "at": f"{hour:02d}:{minute:02d}",
+                          "commentary": commentary, "auto_publish": auto_publish})  # fmt: skip
     return row
 
 
-def run_due(db: Session, *, now: datetime | None = None) -> list[Bulletin]:
-    """Generate the drafts that are due; returns them."""
+def run_due(db: Session, *, now: datetime | None = None, mailer: Mailer | None = None) -> list[Bulletin]:
+    """Generate the drafts that are due, publishing those of auto-publishing schedules; returns them."""
     at = now or datetime.now(UTC)
     made = []
     for row in list(db.execute(select(BulletinSchedule).order_by(BulletinSchedule.kind)).scalars()):
@@ -82,15 +107,20 @@ def run_due(db: Session, *, now: datetime | None = None) -> list[Bulletin]:
         )
         if getattr(db.execute(claim.values(last_slot=slot)), "rowcount", 0) != 1:
             continue  # another worker took this slot
-        made.append(
-            create_draft(db, actor=SYSTEM, kind=row.kind, audience=TLP(row.audience), end=slot.date(), now=at)
-        )
+        b = create_draft(db, actor=SYSTEM, kind=row.kind, audience=TLP(row.audience), end=slot.date(), now=at)
+        # Checked again here, not only when set: a row changed behind the service never publishes.
+        if row.auto_publish and may_auto_publish(row.kind, row.audience, commentary=row.commentary):
+            publish_data_only(db, bulletin_id=b.id, schedule=row.kind, mailer=mailer, now=at)
+        made.append(b)
     db.expire_all()
     return made
 
 
-def run_schedules(ctx: JobContext) -> dict[str, Any]:
+def run_schedules(ctx: JobContext, *, mailer: Mailer | None = None) -> dict[str, Any]:
     """The periodic job: one pass over the schedules in its own transaction."""
     with ctx.database.unit_of_work() as s:
-        made = run_due(s)
-        return {"drafts": [b.id for b in made]}
+        made = run_due(s, mailer=mailer)
+        return {
+            "drafts": [b.id for b in made],
+            "published": [b.id for b in made if b.status == "published"],
+        }

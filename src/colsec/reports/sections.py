@@ -14,16 +14,17 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from colsec.crisis.models import AssistanceRequest, CapAlert, Consultation, Crisis
 from colsec.crisis.states import aware
+from colsec.db import is_sqlite
 from colsec.errors import InvalidInput
 from colsec.intel.models import Vulnerability
 from colsec.reports.audience import Scope
 from colsec.reports.series import days_of, series
-from colsec.store.models import StixObject
+from colsec.store.models import ObjectLink, StixObject
 from colsec.store.views import activity_rows, display_name
 
 __all__ = ["KINDS", "SECTIONS", "BulletinKind", "Period", "build_sections", "kind_of"]
@@ -50,10 +51,28 @@ class Period:
 Section = Callable[[Session, Scope, Period], dict[str, Any]]
 
 
+_ROWS = "reports.activity_rows"
+
+
 def _rows(db: Session, scope: Scope, period: Period) -> list[tuple[str, str, int | None, int]]:
-    """The period's counts, read once for every grouping of a section (the series' own rows)."""
+    """The period's counts (the series' own rows), read once per bulletin for all its sections."""
+    memo: dict[tuple[int, Period], list[tuple[str, str, int | None, int]]] = db.info.setdefault(_ROWS, {})
+    key = (id(scope), period)
+    if key not in memo:
+        since, until = period.text_bounds()
+        memo[key] = activity_rows(db, scope.clause, since, until)
+    return memo[key]
+
+
+def _in_period(db: Session, period: Period, *types: str) -> ColumnElement[bool]:
+    """Latest versions of ``types`` added in the period, found through the type index.
+
+    On SQLite the date bounds are written ``date_added || ''`` so the planner takes the type
+    index rather than scanning the whole period for a rare type (it has no histogram to know).
+    """
     since, until = period.text_bounds()
-    return activity_rows(db, scope.clause, since, until)
+    added = StixObject.date_added.concat("") if is_sqlite(db) else StixObject.date_added
+    return and_(StixObject.is_latest, StixObject.type.in_(types), added >= since, added < until)
 
 
 def new_intel(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
@@ -74,40 +93,38 @@ def new_intel(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
 
 
 def top_threats(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
-    """Malware and actors most often referred to by readable sightings and relationships."""
-    since, until = period.text_bounds()
-    rows = db.execute(
-        select(StixObject.id, StixObject.type, StixObject.body).where(
-            StixObject.is_latest,
-            StixObject.type.in_(("malware", "threat-actor", "intrusion-set")),
-            StixObject.date_added >= since,
-            StixObject.date_added < until,
-            scope.clause,
-        )
-    ).all()
-    items: dict[str, dict[str, Any]] = {
-        oid: {"id": oid, "type": typ, "name": display_name(orjson.loads(body)), "refs": 0}
-        for oid, typ, body in rows
-    }
-    if items:
-        for (body,) in db.execute(
-            select(StixObject.body).where(
-                StixObject.is_latest,
-                StixObject.type.in_(("sighting", "relationship")),
-                StixObject.date_added >= since,
-                StixObject.date_added < until,
-                scope.clause,
+    """Malware and actors most often referred to by readable sightings and relationships.
+
+    Counted in SQL through ``object_link`` (the ids a sighting or relationship names), ranked
+    there too: only the few shown are read and parsed, whatever the size of the period.
+    """
+    refs = (
+        select(ObjectLink.ref_id, func.count().label("n"))
+        .where(
+            ObjectLink.seq.in_(
+                select(StixObject.seq).where(_in_period(db, period, "sighting", "relationship"), scope.clause)
             )
-        ).all():
-            b = orjson.loads(body)
-            for ref in (b.get("sighting_of_ref"), b.get("target_ref"), b.get("source_ref")):
-                if isinstance(ref, str) and ref in items:
-                    items[ref]["refs"] += 1
-    ranked = sorted(items.values(), key=lambda x: (-x["refs"], x["name"]))
-    return {
-        "malware": [x for x in ranked if x["type"] == "malware"][:TOP],
-        "actors": [x for x in ranked if x["type"] != "malware"][:TOP],
-    }
+        )
+        .group_by(ObjectLink.ref_id)
+        .subquery()
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key, types in (("malware", ("malware",)), ("actors", ("threat-actor", "intrusion-set"))):
+        n = func.coalesce(refs.c.n, 0)
+        rows = db.execute(
+            select(StixObject.id, StixObject.type, StixObject.body, n)
+            .outerjoin(refs, refs.c.ref_id == StixObject.id)
+            .where(_in_period(db, period, *types), scope.clause)
+            # Ties broken by id, not by name: ranking then reads no body; only the shown are parsed.
+            .order_by(n.desc(), StixObject.id)
+            .limit(TOP)
+        ).all()
+        items = [
+            {"id": oid, "type": typ, "name": display_name(orjson.loads(body)), "refs": int(count)}
+            for oid, typ, body, count in rows
+        ]
+        out[key] = sorted(items, key=lambda x: (-x["refs"], x["name"]))
+    return out
 
 
 def ci_sightings(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
@@ -125,17 +142,10 @@ def ci_sightings(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
 
 def kev_exposure(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
     """Readable vulnerability objects of the period that are in the Known Exploited catalogue."""
-    since, until = period.text_bounds()
     names = {
         str(n).upper()
         for (n,) in db.execute(
-            select(StixObject.body).where(
-                StixObject.is_latest,
-                StixObject.type == "vulnerability",
-                StixObject.date_added >= since,
-                StixObject.date_added < until,
-                scope.clause,
-            )
+            select(StixObject.body).where(_in_period(db, period, "vulnerability"), scope.clause)
         ).all()
         for n in [display_name(orjson.loads(n))]
     }
@@ -218,7 +228,11 @@ def cap_alerts(db: Session, scope: Scope, period: Period) -> dict[str, Any]:
             CapAlert.sent,
             CapAlert.scope,
         )
-        .where(CapAlert.created_at >= period.start, CapAlert.created_at < period.end)
+        .where(
+            CapAlert.created_at >= period.start,
+            CapAlert.created_at < period.end,
+            CapAlert.exercise_run_id.is_(None),  # an exercise's alerts are never real news
+        )
         .order_by(CapAlert.created_at.desc())
     )
     if not scope.alliance:
@@ -278,4 +292,7 @@ def kind_of(name: str) -> BulletinKind:
 
 
 def build_sections(db: Session, kind: BulletinKind, scope: Scope, period: Period) -> dict[str, Any]:
-    return {name: SECTIONS[name](db, scope, period) for name in kind.sections}
+    try:
+        return {name: SECTIONS[name](db, scope, period) for name in kind.sections}
+    finally:
+        db.info.pop(_ROWS, None)

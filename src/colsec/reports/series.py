@@ -153,7 +153,7 @@ def _alerts(db: Session, scope: Scope, days: Sequence[date], by: str) -> dict[st
     """CAP alerts by day: public ones for everybody, restricted ones for alliance readers."""
     start, end = _bounds(days)
     stmt = select(CapAlert.created_at, CapAlert.severity).where(
-        CapAlert.created_at >= start, CapAlert.created_at < end
+        CapAlert.created_at >= start, CapAlert.created_at < end, CapAlert.exercise_run_id.is_(None)
     )
     if not scope.alliance:
         stmt = stmt.where(CapAlert.scope == "Public")

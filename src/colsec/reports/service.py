@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from colsec.accounts.roles import Actor, Role
+from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.outbox.models import Channel
 from colsec.outbox.service import Outgoing, put
@@ -38,6 +38,7 @@ __all__ = [
     "list_bulletins",
     "period_ending",
     "publish",
+    "publish_data_only",
     "set_commentary",
     "set_links",
     "submit",
@@ -255,6 +256,34 @@ def publish(
         raise Conflict(f"bulletin {b.id} is {b.status}: only an approved bulletin is published")
     b.published_at = _now(now)
     _move(db, actor, b, "published", now)
+    if mailer is not None:
+        distribute(db, b, mailer)
+    return b
+
+
+def publish_data_only(
+    db: Session, *, bulletin_id: int, schedule: str, mailer: Mailer | None = None, now: datetime | None = None
+) -> Bulletin:
+    """The node publishes a draft of its own schedule: a data-only TLP:CLEAR bulletin, nothing else.
+
+    No person reviews it, so nothing a person wrote may be in it: the draft must be the
+    node's (authored by ``SYSTEM``), for TLP:CLEAR, with no commentary or links.  Each step is
+    audited as the system's, naming the schedule; ``approve`` (four eyes) is not involved.
+    """
+    b = db.get(Bulletin, bulletin_id)
+    if b is None:
+        raise NotFound(f"bulletin {bulletin_id} not found")
+    if b.status != "draft" or b.author != SYSTEM.username:
+        raise Conflict(f"bulletin {b.id} is not a draft of the node's schedule")
+    if b.audience != int(TLP.CLEAR) or kind_of(b.kind).advisory or any(orjson.loads(b.commentary).values()):
+        raise Forbidden("only a data-only TLP:CLEAR bulletin is published without review")
+    b.approved_by = SYSTEM.username
+    b.published_at = _now(now)
+    b.status = "published"
+    b.updated_at = b.published_at
+    audit.record(db, actor=SYSTEM, action="report.published", target=f"bulletin:{b.id}",
+                 details={"from": "draft", "series": b.series, "version": b.version, "auto": True,
+                          "schedule": schedule})  # fmt: skip
     if mailer is not None:
         distribute(db, b, mailer)
     return b

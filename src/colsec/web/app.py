@@ -61,7 +61,9 @@ def create_app(
     node: Node | None = None,
 ) -> FastAPI:
     """The ASGI app of one node; ``node`` (else one built from ``settings``) holds all its wiring."""
-    node = node or build_node(settings or Settings(), database=database)
+    from colsec.web.ui.reports import mail_text
+
+    node = node or build_node(settings or Settings(), database=database, report_mailer=mail_text)
     settings = node.settings
 
     @asynccontextmanager

@@ -105,6 +105,8 @@ class ScheduleIn(BaseModel):
     audience: str
     hour: int = 7
     minute: int = 0
+    commentary: bool = False  # drafts wait for analysts' commentary sections
+    auto_publish: bool = False  # data-only TLP:CLEAR bulletins only
 
 
 @router.get("/bulletins")
@@ -200,6 +202,10 @@ def put_schedule(body: ScheduleIn, db: DbDep, actor: ActorDep) -> dict[str, Any]
 
         raise Forbidden("only the node operator sets bulletin schedules")
     row = set_schedule(
-        db, kind=body.kind, audience=audience_level(body.audience), hour=body.hour, minute=body.minute
-    )
-    return {"kind": row.kind, "audience": TLP(row.audience).name, "hour": row.hour, "minute": row.minute}
+        db, kind=body.kind, audience=audience_level(body.audience), hour=body.hour, minute=body.minute,
+        commentary=body.commentary, auto_publish=body.auto_publish,
+    )  # fmt: skip
+    return {
+        "kind": row.kind, "audience": TLP(row.audience).name, "hour": row.hour, "minute": row.minute,
+        "commentary": row.commentary, "auto_publish": row.auto_publish,
+    }  # fmt: skip

@@ -9,8 +9,7 @@ whose audience is CLEAR and public CAP alerts, and the Atom and RSS feeds of bot
 
 from __future__ import annotations
 
-import time
-from collections import deque
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated, Any
@@ -22,6 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 
+from colsec.accounts import throttle
 from colsec.crisis.models import CapAlert
 from colsec.errors import ColsecError, InvalidInput, NotFound
 from colsec.reports import feed as feeds
@@ -30,7 +30,7 @@ from colsec.reports.audience import AUDIENCES, audience_level
 from colsec.reports.models import Bulletin, BulletinSubscription
 from colsec.reports.sections import KINDS
 from colsec.stix.tlp import TLP
-from colsec.web.deps import DbDep
+from colsec.web.deps import DbDep, client_address, get_database, get_settings
 from colsec.web.i18n import LANGUAGES, N_, WEB_DIR, translations
 from colsec.web.params import IdPath
 from colsec.web.ui.charts import bar_chart, stacked_days
@@ -63,7 +63,6 @@ SECTION_NAMES = {
     "cap_alerts": N_("Alerts"),
 }
 CSS_FILE = WEB_DIR / "static" / "bulletin.css"
-FEED_LIMIT_PER_MINUTE = 120
 
 
 def _lang(value: str | None) -> str:
@@ -299,7 +298,7 @@ def public_index(request: Request, db: DbDep, lang: LangQuery = None) -> HTMLRes
     use = lang or language_of(request)
     rows = service.current_published(db, audience=TLP.CLEAR)
     alerts = db.execute(
-        select(CapAlert).where(CapAlert.scope == "Public", CapAlert.status == "Actual")
+        select(CapAlert).where(feeds.public_alerts())
         .order_by(CapAlert.created_at.desc()).limit(20)
     ).scalars()  # fmt: skip
     return page(
@@ -328,7 +327,7 @@ def public_bulletin_pdf(bulletin_id: IdPath, db: DbDep, lang: LangQuery = None) 
 @router.get("/public/alerts/{alert_id}", response_class=HTMLResponse)
 def public_alert(request: Request, alert_id: IdPath, db: DbDep) -> HTMLResponse:
     a = db.get(CapAlert, alert_id)
-    if a is None or a.scope != "Public" or a.status != "Actual":
+    if a is None or a.scope != "Public" or a.status != "Actual" or a.exercise_run_id is not None:
         raise NotFound(f"alert {alert_id} not found")
     use = language_of(request)
     return page(request, "ui/public_alert.html", {"a": a, "feed_links": _feed_links(use)}, lang=use)
@@ -339,40 +338,68 @@ class RateLimited(ColsecError):
     code = "rate_limited"
 
 
-def _throttle(request: Request) -> None:
-    """At most FEED_LIMIT_PER_MINUTE feed requests per client address per minute."""
-    hits: dict[str, deque[float]] | None = getattr(request.app.state, "feed_hits", None)
-    if hits is None:
-        hits = {}
-        request.app.state.feed_hits = hits
-    key = request.client.host if request.client else "-"
-    now = time.monotonic()
-    window = hits.setdefault(key, deque())
-    while window and now - window[0] > 60:
-        window.popleft()
-    if len(window) >= FEED_LIMIT_PER_MINUTE:
+def _throttle(request: Request) -> str:
+    """Count the request and return the feed's validator, in one short unit of its own.
+
+    At most ``feed_requests_per_minute`` feed requests per client address, counted for all
+    workers: the count is the login throttle's (``colsec.accounts.throttle``), a row in the
+    database, committed even when this request is refused.  The validator is read in the same
+    transaction, so a feed served from the cache costs this one unit and nothing else.
+    """
+    limit = get_settings(request).feed_requests_per_minute
+    with get_database(request).unit_of_work() as s:
+        allowed = throttle.count_request(s, key="public-feed", source=client_address(request), limit=limit)
+        current = feeds.validator(s) if allowed else ""
+    if not allowed:
         raise RateLimited("too many feed requests from this address; try again in a minute")
-    window.append(now)
-    if len(hits) > 10_000:
-        hits.clear()
+    return current
 
 
-def _feed(request: Request, db: Any, lang: str, fmt: str) -> Response:
-    _throttle(request)
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    body: bytes
+    etag: str
+    updated: datetime
+
+
+_CACHE_SIZE = 32
+
+
+def _render_feed(request: Request, db: Any, current: str, lang: str, fmt: str, base: str) -> _Rendered:
+    """The feed's bytes, kept per process while the database's validator for them holds.
+
+    Rendered from the request's session: a publication committed between the validator and
+    this read only makes the cached bytes newer than their key, and the next request's
+    validator (changed) renders them again.
+    """
+    key = (current, lang, fmt, base)
+    cache: dict[tuple[str, str, str, str], _Rendered] | None = getattr(request.app.state, "feed_cache", None)
+    if cache is None:
+        cache = request.app.state.feed_cache = {}
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
     gettext = translations(lang).gettext
-    base = str(request.base_url).rstrip("/")
-    items = feeds.entries(db, base_url=base, lang=lang, describe=describe)
     f = feeds.Feed(
         id=f"{base}/public/feed?lang={lang}",
         title=gettext("Alliance public bulletins and alerts"),
         link=f"{base}/public?lang={lang}",
         self_link=f"{base}/public/feed.{fmt}?lang={lang}",
         lang=lang,
-        entries=items,
+        entries=feeds.entries(db, base_url=base, lang=lang, describe=describe),
     )
     body = feeds.atom(f) if fmt == "atom" else feeds.rss(f)
-    tag = feeds.etag(body)
-    updated = f.updated.replace(microsecond=0)
+    if len(cache) >= _CACHE_SIZE:  # stale validators are never asked for again
+        cache.clear()
+    cache[key] = out = _Rendered(body, feeds.etag(body), f.updated.replace(microsecond=0))
+    return out
+
+
+def _feed(request: Request, db: Any, lang: str, fmt: str) -> Response:
+    current = _throttle(request)
+    base = str(request.base_url).rstrip("/")
+    feed = _render_feed(request, db, current, lang, fmt, base)
+    tag, updated = feed.etag, feed.updated
     headers = {
         "ETag": tag,
         "Last-Modified": format_datetime(updated.astimezone(UTC), usegmt=True),
@@ -393,7 +420,7 @@ def _feed(request: Request, db: Any, lang: str, fmt: str) -> Response:
         if since is not None and updated <= since:
             return Response(status_code=304, headers=headers)
     media = "application/atom+xml" if fmt == "atom" else "application/rss+xml"
-    return Response(body, media_type=f"{media}; charset=utf-8", headers=headers)
+    return Response(feed.body, media_type=f"{media}; charset=utf-8", headers=headers)
 
 
 @router.get("/public/feed.atom")
