@@ -230,6 +230,16 @@ async def assign_role(request: Request, db: WriteDb, actor: FormActor, crisis_id
     return _to(f"/crisis/{crisis_id}#roles")
 
 
+@router.post("/crisis/{crisis_id}/roles/remove")
+async def remove_role(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
+    _back(request, f"/crisis/{crisis_id}#roles")
+    form = await form_data(request)
+    svc.remove_role(
+        db, actor=actor, crisis_id=crisis_id, username=_text(form, "username"), role=_text(form, "role")
+    )
+    return _to(f"/crisis/{crisis_id}#roles")
+
+
 @router.post("/crisis/{crisis_id}/sitreps")
 async def add_sitrep(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
     _back(request, f"/crisis/{crisis_id}#sitreps")
