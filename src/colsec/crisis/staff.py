@@ -62,7 +62,7 @@ def assign_role(db: Session, *, actor: Actor, crisis_id: int, username: str, rol
     audit.record(db, actor=actor, action="crisis.role", target=f"crisis:{crisis_id}",
                  details={"user": user.username, "role": role})  # fmt: skip
     notices.notify(
-        db, kind="crisis.role", subject=f"Crisis #{crisis_id}: you are now {role}", target=f"crisis:{crisis_id}",
+        db, kind="crisis.role", subject=notices.Text("Crisis #%(id)s: you are now %(role)s", {"id": crisis_id, "role": notices.Text(role)}), target=f"crisis:{crisis_id}",
         user_ids=[user.id],
     )  # fmt: skip
     return row

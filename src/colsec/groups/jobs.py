@@ -88,7 +88,7 @@ def remind_actions(db: Session, *, now: datetime | None = None) -> tuple[int, in
         for u in owners:
             per_user[u].append(f"[{groups[gid].code}] #{aid} due {due}: {title}")
     for u, lines in per_user.items():
-        notices.notify(db, kind="groups.action.reminder", subject=f"{len(lines)} action item(s) due soon",
+        notices.notify(db, kind="groups.action.reminder", subject=notices.Text("Action items due soon: %(n)s", {"n": len(lines)}),
                        body="\n".join(lines), target="actions:due", user_ids=[u])  # fmt: skip
     per_chair: dict[int, list[str]] = defaultdict(list)
     for aid, gid, org, _uid, title, due in late:
@@ -98,7 +98,7 @@ def remind_actions(db: Session, *, now: datetime | None = None) -> tuple[int, in
                 f"[{groups[gid].code}] #{aid} ({names.get(org, org)}) overdue since {due}: {title}"
             )
     for u, lines in per_chair.items():
-        notices.notify(db, kind="groups.action.overdue", subject=f"{len(lines)} action item(s) overdue in your groups",
+        notices.notify(db, kind="groups.action.overdue", subject=notices.Text("Action items overdue in your groups: %(n)s", {"n": len(lines)}),
                        body="\n".join(lines), target="actions:overdue", user_ids=[u])  # fmt: skip
     return len(soon), len(late)
 
@@ -179,7 +179,7 @@ def weekly_digest(db: Session, *, now: datetime | None = None) -> int:
         lines += [line for g in sorted(gids) for line in waiting.get((g, mine), [])]
         lines += [line for g in sorted(gids) for line in due.get((g, mine), [])]
         if lines:
-            sent += notices.notify(db, kind="groups.digest", subject=f"Working groups: your week ({len(lines)} item(s))",
+            sent += notices.notify(db, kind="groups.digest", subject=notices.Text("Working groups: your week (items: %(n)s)", {"n": len(lines)}),
                                    body="\n".join(lines), target="groups:digest", user_ids=[uid])  # fmt: skip
     return sent
 
