@@ -105,3 +105,34 @@ def test_render_translates_parameters_and_keeps_data() -> None:
     assert render(role, "en") == "Crisis #3: you are now liaison"
     assert render(role, None) == render(role, "xx") == "Crisis #3: you are now liaison"
     assert render("an inject's own title", "ru") == "an inject's own title"
+
+
+def test_working_group_notices_and_digest_in_russian(
+    database: Database, make_account: Callable[..., Any]
+) -> None:
+    from datetime import date
+
+    from colsec.accounts.roles import SYSTEM
+    from colsec.groups import service as groups
+    from colsec.groups.jobs import weekly_digest
+    from colsec.groups.schemas import ActionIn, GroupIn, MemberIn
+
+    rep = make_account(Role.REPRESENTATIVE, org="NM")
+    _speaks(database, rep.user.id, "ru")
+    with database.unit_of_work() as s:
+        g = groups.create_group(s, actor=SYSTEM, data=GroupIn(
+            code="CTI", name_en="Threat intel", name_ru="Разведка",
+            members=[MemberIn(organisation="NM", representative=rep.user.username)]))  # fmt: skip
+        groups.create_action(s, actor=SYSTEM, group_id=g.id, data=ActionIn(
+            title="Share the YARA rules", owner_organisation="NM", due_on=date(2026, 12, 10)))  # fmt: skip
+    with database.unit_of_work() as s:
+        assert weekly_digest(s, now=datetime(2026, 12, 7, tzinfo=UTC)) == 1
+        notes = list(s.execute(select(Notification).where(Notification.user_id == rep.user.id)
+                               .order_by(Notification.id)).scalars())  # fmt: skip
+    new, digest = notes
+    assert new.subject == "[CTI] Новое поручение для NM: Share the YARA rules"
+    assert new.body == "срок 2026-12-10"
+    assert digest.subject == "Рабочие группы: ваша неделя (пунктов: 1)"
+    assert digest.body.startswith("[CTI] поручение #") and digest.body.endswith(
+        ", срок 2026-12-10: Share the YARA rules"
+    )

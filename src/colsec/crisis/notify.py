@@ -22,7 +22,7 @@ from colsec.crisis.states import now
 from colsec.outbound import OutboundPolicy
 from colsec.outbox import Channel, Outgoing, put
 from colsec.outbox.models import Topic, Webhook
-from colsec.outbox.text import Text, render
+from colsec.outbox.text import Message, Text, render
 from colsec.outbox.webhooks import create_webhook, destination, subscribed
 from colsec.store.models import EXERCISE_RUN
 
@@ -82,7 +82,7 @@ def notify(
     *,
     kind: str,
     subject: str | Text,
-    body: str | Text = "",
+    body: Message = "",
     target: str = "",
     user_ids: Iterable[int] = (),
     webhook_org_ids: Iterable[int] = (),

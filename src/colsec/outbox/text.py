@@ -19,7 +19,7 @@ from typing import Any
 from babel.dates import format_datetime
 from babel.support import NullTranslations, Translations
 
-__all__ = ["LANGUAGES", "Text", "render"]
+__all__ = ["LANGUAGES", "Message", "Text", "render"]
 
 LANGUAGES = ("en", "ru")
 _LOCALE_DIR = Path(__file__).resolve().parent.parent / "web" / "locale"
@@ -52,8 +52,14 @@ def _param(value: Any, lang: str) -> Any:
     return value
 
 
-def render(message: str | Text, lang: str | None) -> str:
-    """``message`` in ``lang`` (English when the language is unknown or unset)."""
+Message = str | Text | list[Text]
+
+
+def render(message: Message, lang: str | None) -> str:
+    """``message`` in ``lang`` (English when the language is unknown or unset); a list is one
+    line per item."""
+    if isinstance(message, list):
+        return "\n".join(render(line, lang) for line in message)
     if not isinstance(message, Text):
         return message
     lang = lang if lang in LANGUAGES else "en"
