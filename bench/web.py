@@ -102,6 +102,7 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> list[tuple[str, l
         ("search: type=indicator", "/intel?type=indicator"),
         ("search: label=c2", "/intel?label=c2"),
         ("search: TLP:RED (own only)", "/intel?tlp=red"),
+        ("search: common word + TLP:RED", "/intel?q=bench&tlp=red"),
         ("search: owner + type", "/intel?owner=3&type=indicator"),
         ("search: all, newest first", "/intel"),
         ("search: page 2", None),

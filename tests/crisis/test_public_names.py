@@ -5,7 +5,7 @@ from __future__ import annotations
 from colsec.crisis import service
 
 EXPECTED = {
-    "add_lesson", "add_sitrep", "advance_crisis", "advance_offer", "assign_role", "list_roles", "submit_for_consultation", "close_due", "close_incident", "coverage",
+    "add_lesson", "add_sitrep", "advance_crisis", "advance_offer", "assign_role", "list_roles", "remove_role", "submit_for_consultation", "close_due", "close_incident", "coverage",
     "create_request", "crisis_coverage", "crisis_metrics", "delegate", "eligible_org_ids", "escalate_incident",
     "get_consultation", "get_crisis", "get_incident", "get_offer", "get_request", "list_consultations", "list_crises",
     "list_incidents", "list_lessons", "list_offers", "list_positions", "list_requests", "list_resources",

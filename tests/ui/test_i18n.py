@@ -225,7 +225,7 @@ def test_template_catalog_is_up_to_date(tmp_path: Path) -> None:
     out = tmp_path / "fresh.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(LOCALE_DIR / "babel.cfg"),
-         "-k", "N_", "-k", "_", "-o", str(out), "--no-location", "."],
+         "-k", "N_", "-k", "_", "-k", "Text", "-o", str(out), "--no-location", "."],
         cwd=REPO, check=True, capture_output=True,
     )  # fmt: skip
     with open(out, "rb") as f:

@@ -106,7 +106,7 @@ def open_consultation(db: Session, *, actor: Actor, request_id: int, data: Consu
         details={"request": req.id, "rule": c.rule, "quorum": quorum, "eligible": orgs, "deadline": deadline.isoformat()},
     )  # fmt: skip
     notices.notify(
-        db, kind="consultation.opened", subject=f"Consultation #{c.id}: answer before {deadline:%Y-%m-%d %H:%M} UTC",
+        db, kind="consultation.opened", subject=notices.Text("Consultation #%(id)s: answer before %(deadline)s", {"id": c.id, "deadline": deadline}),
         body=c.question, target=f"consultation:{c.id}",
         user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=orgs), webhook_org_ids=orgs,
         payload={"consultation": c.id, "deadline": deadline.isoformat()},
@@ -363,8 +363,9 @@ def finalise(
             members = eligible_org_ids(db, c.id)
             notices.notify(
                 db, kind=f"request.{outcome.value}",
-                subject=f"Request #{req.id}: {outcome.value.replace('_', ' ')} ({reason})",
-                body="Offer resources against it." if outcome is Outcome.APPROVED else reason,
+                subject=notices.Text("Request #%(id)s: %(outcome)s (%(reason)s)",
+                                     {"id": req.id, "outcome": notices.state_text(outcome.value), "reason": reason}),
+                body=notices.Text("Offer resources against it.") if outcome is Outcome.APPROVED else reason,
                 target=f"request:{req.id}",
                 user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=[*members, req.organisation_id])
                 + notices.recipients(db, roles=[Role.COORDINATOR], centre=True),

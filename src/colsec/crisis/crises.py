@@ -111,8 +111,9 @@ def open_crisis(db: Session, *, actor: Actor, data: CrisisIn) -> Crisis:
         details={"incidents": ids, "alert_level": crisis.alert_level},
     )
     notices.notify(
-        db, kind="crisis.opened", subject=f"Crisis #{crisis.id} opened: {crisis.title} (alert level {crisis.alert_level})",
-        body="Members: prepare requests for assistance and resource offers.", target=f"crisis:{crisis.id}",
+        db, kind="crisis.opened", subject=notices.Text("Crisis #%(id)s opened: %(title)s (alert level %(level)s)",
+                                                 {"id": crisis.id, "title": crisis.title, "level": crisis.alert_level}),
+        body=notices.Text("Members: prepare requests for assistance and resource offers."), target=f"crisis:{crisis.id}",
         user_ids=_everyone(db),
     )  # fmt: skip
     return crisis
@@ -148,7 +149,9 @@ def advance_crisis(db: Session, *, actor: Actor, crisis_id: int, to: str, note: 
     )
     audit.record(db, actor=actor, action=f"crisis.{to}", target=f"crisis:{crisis_id}", details={"note": note})
     notices.notify(
-        db, kind=f"crisis.{to}", subject=f"Crisis #{crisis_id} is now {to}: {crisis.title}", body=note,
+        db, kind=f"crisis.{to}", subject=notices.Text("Crisis #%(id)s is now %(state)s: %(title)s",
+                                                  {"id": crisis_id, "state": notices.state_text(to), "title": crisis.title}),
+        body=note,
         target=f"crisis:{crisis_id}", user_ids=_everyone(db),
     )  # fmt: skip
     return crisis
@@ -185,7 +188,9 @@ def set_alert_level(db: Session, *, actor: Actor, crisis_id: int, level: int, no
         details={"from": before, "to": level},
     )
     notices.notify(
-        db, kind="crisis.alert_level", subject=f"Crisis #{crisis_id}: alert level {before} -> {level}", body=note,
+        db, kind="crisis.alert_level", subject=notices.Text("Crisis #%(id)s: alert level %(a)s -> %(b)s",
+                                                           {"id": crisis_id, "a": before, "b": level}),
+        body=note,
         target=f"crisis:{crisis_id}", user_ids=_everyone(db),
     )  # fmt: skip
     return crisis
@@ -227,7 +232,8 @@ def add_sitrep(db: Session, *, actor: Actor, crisis_id: int, data: SitrepIn) -> 
         db, actor=actor, action="crisis.sitrep", target=f"crisis:{crisis_id}", details={"number": number}
     )
     notices.notify(
-        db, kind="crisis.sitrep", subject=f"Crisis #{crisis_id}: situation report {number}", body=data.summary,
+        db, kind="crisis.sitrep", subject=notices.Text("Crisis #%(id)s: situation report %(n)s", {"id": crisis_id, "n": number}),
+        body=data.summary,
         target=f"crisis:{crisis_id}", user_ids=_everyone(db),
     )  # fmt: skip
     return rep

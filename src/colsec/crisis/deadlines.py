@@ -82,7 +82,7 @@ def send_reminders(db: Session, *, within: timedelta = timedelta(hours=2), at: d
         missing = [o for o in eligible_org_ids(db, c.id) if o not in answered]
         sent += notices.notify(
             db, kind="consultation.reminder",
-            subject=f"Reminder: consultation #{c.id} closes at {aware(c.deadline):%Y-%m-%d %H:%M} UTC",
+            subject=notices.Text("Reminder: consultation #%(id)s closes at %(deadline)s", {"id": c.id, "deadline": aware(c.deadline)}),
             body=c.question, target=f"consultation:{c.id}",
             user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=missing), webhook_org_ids=missing,
         )  # fmt: skip

@@ -60,7 +60,8 @@ def delegate(
         details={"to": user.username},
     )
     notices.notify(
-        db, kind="consultation.delegated", subject=f"Consultation #{c.id}: {actor.org_short_name} delegated its answer to you",
+        db, kind="consultation.delegated", subject=notices.Text("Consultation #%(id)s: %(org)s delegated its answer to you",
+                                                          {"id": c.id, "org": actor.org_short_name}),
         body=c.question, target=f"consultation:{c.id}", user_ids=[user.id],
     )  # fmt: skip
     return d

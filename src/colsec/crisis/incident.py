@@ -191,8 +191,11 @@ def report_incident(db: Session, *, actor: Actor, data: IncidentIn) -> Incident:
     notices.notify(
         db,
         kind="incident.reported",
-        subject=f"Incident #{inc.id} reported: {inc.title} (severity {inc.severity})",
-        body="Triage it: escalate to the crisis centre or close.",
+        subject=notices.Text(
+            "Incident #%(id)s reported: %(title)s (severity %(severity)s)",
+            {"id": inc.id, "title": inc.title, "severity": inc.severity},
+        ),
+        body=notices.Text("Triage it: escalate to the crisis centre or close."),
         target=f"incident:{inc.id}",
         user_ids=notices.recipients(db, roles=[Role.ANALYST], org_ids=[actor.org_id]),
         webhook_org_ids=[actor.org_id],
@@ -284,8 +287,11 @@ def escalate_incident(db: Session, *, actor: Actor, incident_id: int, data: Tran
     notices.notify(
         db,
         kind="incident.escalated",
-        subject=f"Incident #{inc.id} escalated by {actor.org_short_name}: {inc.title}",
-        body="Decide whether to open an alliance crisis from it.",
+        subject=notices.Text(
+            "Incident #%(id)s escalated by %(org)s: %(title)s",
+            {"id": inc.id, "org": actor.org_short_name, "title": inc.title},
+        ),
+        body=notices.Text("Decide whether to open an alliance crisis from it."),
         target=f"incident:{inc.id}",
         user_ids=notices.recipients(db, roles=[Role.COORDINATOR], centre=True),
     )

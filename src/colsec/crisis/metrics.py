@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from statistics import median
 from typing import Any
 
@@ -26,13 +27,21 @@ def _summary(values: list[float]) -> dict[str, float | int | None]:
     }
 
 
-def crisis_metrics(db: Session, *, crisis_id: int | None = None) -> dict[str, Any]:
-    """Figures for one crisis (or all): every request with its own timings, then aggregates."""
+def crisis_metrics(
+    db: Session, *, crisis_id: int | None = None, since: datetime | None = None
+) -> dict[str, Any]:
+    """Figures for one crisis (or all): every request with its own timings, then aggregates.
+
+    ``since`` keeps the requests submitted from then on: the dashboard's recent period is
+    this same computation, so its numbers are the API's.
+    """
     stmt = select(AssistanceRequest).order_by(AssistanceRequest.id)
     if crisis_id is not None:
         stmt = stmt.where(AssistanceRequest.crisis_id == crisis_id)
     else:
         stmt = stmt.where(AssistanceRequest.exercise_run_id.is_(None))
+    if since is not None:
+        stmt = stmt.where(AssistanceRequest.submitted_at >= since)
     requests = list(db.execute(stmt).scalars())
     ids = [r.id for r in requests]
     first_deploy: dict[int, Any] = {}
@@ -80,6 +89,7 @@ def crisis_metrics(db: Session, *, crisis_id: int | None = None) -> dict[str, An
         )  # fmt: skip
     return {
         "crisis_id": crisis_id,
+        "since": since.isoformat() if since is not None else None,
         "requests": rows,
         "time_to_decision": _summary(ttd),
         "decision_to_first_deployment": _summary(ttdep),

@@ -22,16 +22,38 @@ from colsec.crisis.states import now
 from colsec.outbound import OutboundPolicy
 from colsec.outbox import Channel, Outgoing, put
 from colsec.outbox.models import Topic, Webhook
+from colsec.outbox.text import Message, Text, render
 from colsec.outbox.webhooks import create_webhook, destination, subscribed
 from colsec.store.models import EXERCISE_RUN
 
 __all__ = [
+    "Text",
+    "capability_text",
     "mark_read",
     "my_notifications",
     "notify",
     "recipients",
     "register_webhook",
+    "state_text",
 ]
+
+_CAPABILITIES = {
+    "cert-incident-response": "CERT incident response", "forensics": "digital forensics",
+    "emergency-medical": "emergency medical team", "biological-safety": "biological safety",
+    "search-and-rescue": "search and rescue", "power-equipment": "power equipment",
+    "communications-equipment": "communications equipment", "laboratory-equipment": "laboratory equipment",
+    "water-purification": "water purification",
+}  # fmt: skip
+
+
+def state_text(code: str) -> Text:
+    """A state (``active``, ``no_decision``...) as the UI names it, in the reader's language."""
+    return Text(code.replace("_", " "))
+
+
+def capability_text(code: str) -> Text | str:
+    name = _CAPABILITIES.get(code)
+    return Text(name) if name else code
 
 
 def recipients(
@@ -59,8 +81,8 @@ def notify(
     db: Session,
     *,
     kind: str,
-    subject: str,
-    body: str = "",
+    subject: str | Text,
+    body: Message = "",
     target: str = "",
     user_ids: Iterable[int] = (),
     webhook_org_ids: Iterable[int] = (),
@@ -68,38 +90,43 @@ def notify(
 ) -> int:
     """Write in-app notifications and queue their e-mails and webhook events; returns the users told.
 
+    ``subject`` and ``body`` given as ``Text`` are rendered for each recipient in that user's
+    language (the in-app row and its e-mail copy alike); webhooks, read by machines, get English.
     While an exercise run delivers (``EXERCISE_RUN`` in the session's info) every notice is
     the run's: stamped with its id and its subject prefixed ``[EXERCISE name]``.
     """
     run = db.info.get(EXERCISE_RUN)
+    prefix = f"[EXERCISE {run[1]}] " if run else ""
     if run:
-        prefix = f"[EXERCISE {run[1]}] "
-        subject = subject if subject.startswith(prefix) else prefix + subject
         payload = {**(payload or {}), "exercise": run[1]}
+
+    def subject_in(lang: str | None) -> str:
+        text = render(subject, lang)
+        return text if text.startswith(prefix) else prefix + text
+
     users = sorted(set(user_ids))
     if users:
-        people = {uid: (org, email) for uid, org, email in db.execute(
-            select(User.id, User.organisation_id, User.email).where(User.id.in_(users))
+        people = {uid: (org, email, lang) for uid, org, email, lang in db.execute(
+            select(User.id, User.organisation_id, User.email, User.language).where(User.id.in_(users))
         ).all()}  # fmt: skip
-        rows = [
-            Notification(
-                user_id=u, organisation_id=people.get(u, (None, None))[0], kind=kind,
-                subject=subject[:250], body=body, target=target[:120],
-                exercise_run_id=run[0] if run else None,
-            )
-            for u in users
-        ]  # fmt: skip
+        rows = []
+        for u in users:
+            org, _, lang = people.get(u, (None, None, None))
+            rows.append(Notification(
+                user_id=u, organisation_id=org, kind=kind, subject=subject_in(lang)[:250], body=render(body, lang),
+                target=target[:120], exercise_run_id=run[0] if run else None,
+            ))  # fmt: skip
         db.add_all(rows)
         db.flush()
         mails = []
         for n in rows:
-            org, email = people.get(n.user_id, (None, None))
+            org, email, _ = people.get(n.user_id, (None, None, None))
             if email:
                 mails.append(
                     Outgoing(
                         channel=Channel.EMAIL, destination=email, event=kind, org_id=org,
                         idempotency_key=f"notification:{n.id}:email",
-                        payload={"event": kind, "subject": n.subject, "body": body},
+                        payload={"event": kind, "subject": n.subject, "body": n.body},
                     )
                 )  # fmt: skip
         put(db, mails)
@@ -107,7 +134,13 @@ def notify(
     if org_ids:
         hooks = subscribed(db, org_ids, Topic.CRISIS)
         event_id = uuid.uuid4().hex
-        event = {"event": kind, "id": event_id, "subject": subject, "target": target, "data": payload or {}}
+        event = {
+            "event": kind,
+            "id": event_id,
+            "subject": subject_in("en"),
+            "target": target,
+            "data": payload or {},
+        }
         put(
             db,
             (

@@ -82,8 +82,12 @@ def submit_request(db: Session, *, actor: Actor, request_id: int) -> AssistanceR
     audit.record(db, actor=actor, action="crisis.request.submit", target=f"request:{req.id}")
     notices.notify(
         db, kind="request.submitted",
-        subject=f"Request #{req.id} for assistance: {req.quantity} x {req.capability} ({actor.org_short_name})",
-        body="Open a consultation of the members on it.", target=f"request:{req.id}",
+        subject=notices.Text(
+            "Request #%(id)s for assistance: %(quantity)s x %(capability)s (%(org)s)",
+            {"id": req.id, "quantity": req.quantity, "capability": notices.capability_text(req.capability),
+             "org": actor.org_short_name},
+        ),
+        body=notices.Text("Open a consultation of the members on it."), target=f"request:{req.id}",
         user_ids=notices.recipients(db, roles=[Role.COORDINATOR], centre=True),
     )  # fmt: skip
     return req

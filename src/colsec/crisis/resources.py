@@ -113,8 +113,10 @@ def make_offer(db: Session, *, actor: Actor, request_id: int, data: OfferIn) -> 
         details={"request": req.id, "resource": res.id, "quantity": data.quantity},
     )
     notices.notify(
-        db, kind="offer.offered", subject=f"Offer #{offer.id} for request #{req.id}: {data.quantity} x {res.capability}",
-        body="Accept or decline it.", target=f"offer:{offer.id}",
+        db, kind="offer.offered", subject=notices.Text("Offer #%(id)s for request #%(request)s: %(quantity)s x %(capability)s",
+                            {"id": offer.id, "request": req.id, "quantity": data.quantity,
+                             "capability": notices.capability_text(res.capability)}),
+        body=notices.Text("Accept or decline it."), target=f"offer:{offer.id}",
         user_ids=notices.recipients(db, roles=[Role.COORDINATOR], centre=True),
     )  # fmt: skip
     return offer
@@ -174,7 +176,9 @@ def advance_offer(db: Session, *, actor: Actor, offer_id: int, to: str) -> Resou
         )
         action = ""
     notices.notify(
-        db, kind=f"offer.{to}", subject=f"Offer #{offer.id} for request #{req.id} {to}", body=action,
+        db, kind=f"offer.{to}", subject=notices.Text("Offer #%(id)s for request #%(request)s: %(state)s",
+                                                 {"id": offer.id, "request": req.id, "state": notices.state_text(to)}),
+        body=notices.Text(action) if action else "",
         target=f"offer:{offer.id}", user_ids=who, webhook_org_ids=[offer.organisation_id],
     )  # fmt: skip
     return offer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -174,6 +174,21 @@ class LessonOut(_Out):
     created_at: datetime
     status: str = "recorded"  # implemented once a working group's follow-up action is verified
     implemented_at: datetime | None = None
+
+
+class RoleIn(BaseModel):
+    username: str = Field(min_length=1, max_length=80)
+    role: Literal["lead", "scribe", "liaison"]
+
+
+class RoleOut(_Out):
+    id: int
+    crisis_id: int
+    username: str
+    role: str
+    organisation_id: int | None
+    assigned_by: str
+    assigned_at: datetime
 
 
 class RequestIn(BaseModel):

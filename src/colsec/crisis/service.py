@@ -57,7 +57,7 @@ from colsec.crisis.resources import (
     make_offer,
     register_resource,
 )
-from colsec.crisis.staff import assign_role, list_roles
+from colsec.crisis.staff import assign_role, list_roles, remove_role
 
 __all__ = [
     "add_lesson",
@@ -94,6 +94,7 @@ __all__ = [
     "open_crisis",
     "post_position",
     "register_resource",
+    "remove_role",
     "report_incident",
     "search_lessons",
     "send_reminders",

@@ -20,7 +20,7 @@ from colsec.crisis.states import now
 from colsec.errors import Conflict, InvalidInput, NotFound
 from colsec.store import audit
 
-__all__ = ["CRISIS_ROLES", "assign_role", "list_roles"]
+__all__ = ["CRISIS_ROLES", "assign_role", "list_roles", "remove_role"]
 
 CRISIS_ROLES = ("lead", "scribe", "liaison")
 
@@ -62,7 +62,7 @@ def assign_role(db: Session, *, actor: Actor, crisis_id: int, username: str, rol
     audit.record(db, actor=actor, action="crisis.role", target=f"crisis:{crisis_id}",
                  details={"user": user.username, "role": role})  # fmt: skip
     notices.notify(
-        db, kind="crisis.role", subject=f"Crisis #{crisis_id}: you are now {role}", target=f"crisis:{crisis_id}",
+        db, kind="crisis.role", subject=notices.Text("Crisis #%(id)s: you are now %(role)s", {"id": crisis_id, "role": notices.Text(role)}), target=f"crisis:{crisis_id}",
         user_ids=[user.id],
     )  # fmt: skip
     return row
@@ -76,3 +76,28 @@ def list_roles(db: Session, *, crisis_id: int) -> list[CrisisRole]:
             .order_by(CrisisRole.role, CrisisRole.id)
         ).scalars()
     )
+
+
+def remove_role(db: Session, *, actor: Actor, crisis_id: int, username: str, role: str) -> None:
+    """Take a role back.  The lead is not removed, only handed over (assign another lead), so a
+    crisis never runs without one."""
+    require_centre(db, actor, doing="remove roles on a crisis")
+    if role not in CRISIS_ROLES:
+        raise InvalidInput(f"unknown crisis role {role!r}; one of: {', '.join(CRISIS_ROLES)}")
+    get_crisis(db, crisis_id=crisis_id)
+    if role == "lead":
+        raise Conflict("the lead is handed over, not removed: assign another lead")
+    name = username.strip().lower()
+    row = db.execute(
+        select(CrisisRole).where(
+            CrisisRole.crisis_id == crisis_id, CrisisRole.username == name, CrisisRole.role == role
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"{username!r} holds no role {role!r} on crisis {crisis_id}")
+    db.delete(row)
+    db.flush()
+    log_event(db, crisis_id=crisis_id, actor=actor, kind="role.removed", summary=f"{name} is no longer {role}",
+              params={"user": name, "role": role})  # fmt: skip
+    audit.record(db, actor=actor, action="crisis.role.removed", target=f"crisis:{crisis_id}",
+                 details={"user": name, "role": role})  # fmt: skip

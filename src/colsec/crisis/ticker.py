@@ -93,7 +93,7 @@ def remind_sitreps(db: Session, *, at: datetime | None = None) -> int:
         if getattr(claimed, "rowcount", 0) != 1 or crisis.lead_user_id is None or due is None:
             continue
         sent += notices.notify(
-            db, kind="crisis.sitrep_due", subject=f"Crisis #{crisis.id}: situation report overdue since {aware(due):%H:%M} UTC",
+            db, kind="crisis.sitrep_due", subject=notices.Text("Crisis #%(id)s: situation report overdue since %(due)s", {"id": crisis.id, "due": aware(due)}),
             target=f"crisis:{crisis.id}", user_ids=[crisis.lead_user_id],
         )  # fmt: skip
     return sent
@@ -147,8 +147,9 @@ def remind_by_level(db: Session, *, at: datetime | None = None) -> list[int]:
         hours = int(every.total_seconds() // 3600)
         notices.notify(
             db, kind="crisis.sitrep_reminder",
-            subject=f"Crisis #{crisis.id} (alert level {crisis.alert_level}): a situation report is due every {hours} h",
-            body=f"The last one was at {last:%Y-%m-%d %H:%M} UTC.", target=f"crisis:{crisis.id}", user_ids=users,
+            subject=notices.Text("Crisis #%(id)s (alert level %(level)s): a situation report is due every %(hours)s h",
+                                 {"id": crisis.id, "level": crisis.alert_level, "hours": hours}),
+            body=notices.Text("The last one was at %(at)s.", {"at": last}), target=f"crisis:{crisis.id}", user_ids=users,
             payload={"crisis": crisis.id, "alert_level": crisis.alert_level, "every_hours": hours},
         )  # fmt: skip
         audit.record(db, actor=SYSTEM, action="crisis.sitrep_reminder", target=f"crisis:{crisis.id}",

@@ -82,24 +82,26 @@ def remind_actions(db: Session, *, now: datetime | None = None) -> tuple[int, in
     ):
         reps[(rep_gid, rep_org)].append(rep_user)
     names = dict(db.execute(select(Organisation.id, Organisation.short_name)).all())
-    per_user: dict[int, list[str]] = defaultdict(list)
+    per_user: dict[int, list[notices.Text]] = defaultdict(list)
     for aid, gid, org, uid, title, due in soon:
         owners: list[int] = [uid] if uid is not None else reps.get((gid, org), [])
         for u in owners:
-            per_user[u].append(f"[{groups[gid].code}] #{aid} due {due}: {title}")
+            per_user[u].append(notices.Text("[%(code)s] #%(id)s due %(due)s: %(title)s",
+                                            {"code": groups[gid].code, "id": aid, "due": str(due), "title": title}))  # fmt: skip
     for u, lines in per_user.items():
-        notices.notify(db, kind="groups.action.reminder", subject=f"{len(lines)} action item(s) due soon",
-                       body="\n".join(lines), target="actions:due", user_ids=[u])  # fmt: skip
-    per_chair: dict[int, list[str]] = defaultdict(list)
+        notices.notify(db, kind="groups.action.reminder", subject=notices.Text("Action items due soon: %(n)s", {"n": len(lines)}),
+                       body=lines, target="actions:due", user_ids=[u])  # fmt: skip
+    per_chair: dict[int, list[notices.Text]] = defaultdict(list)
     for aid, gid, org, _uid, title, due in late:
         chair = groups[gid].chair_user_id
         if chair is not None:
-            per_chair[chair].append(
-                f"[{groups[gid].code}] #{aid} ({names.get(org, org)}) overdue since {due}: {title}"
-            )
+            per_chair[chair].append(notices.Text(
+                "[%(code)s] #%(id)s (%(org)s) overdue since %(due)s: %(title)s",
+                {"code": groups[gid].code, "id": aid, "org": names.get(org, org), "due": str(due), "title": title},
+            ))  # fmt: skip
     for u, lines in per_chair.items():
-        notices.notify(db, kind="groups.action.overdue", subject=f"{len(lines)} action item(s) overdue in your groups",
-                       body="\n".join(lines), target="actions:overdue", user_ids=[u])  # fmt: skip
+        notices.notify(db, kind="groups.action.overdue", subject=notices.Text("Action items overdue in your groups: %(n)s", {"n": len(lines)}),
+                       body=lines, target="actions:overdue", user_ids=[u])  # fmt: skip
     return len(soon), len(late)
 
 
@@ -145,14 +147,15 @@ def weekly_digest(db: Session, *, now: datetime | None = None) -> int:
     for uid, org in db.execute(select(User.id, User.organisation_id).where(User.id.in_(list(people)))):
         org_of.setdefault(uid, org)
     codes = dict(db.execute(select(Group.id, Group.code)).all())
-    meetings: dict[int, list[str]] = defaultdict(list)
+    meetings: dict[int, list[notices.Text]] = defaultdict(list)
     for gid, title, starts in db.execute(
         select(Meeting.group_id, Meeting.title, Meeting.starts_at)
         .where(Meeting.status == "planned", Meeting.starts_at >= at, Meeting.starts_at <= at + DIGEST_HORIZON)
         .order_by(Meeting.starts_at)
     ):  # fmt: skip
-        meetings[gid].append(f"[{codes[gid]}] meeting '{title}' on {starts:%Y-%m-%d %H:%M} UTC")
-    waiting: dict[tuple[int, int], list[str]] = defaultdict(list)  # (group, org) -> lines
+        meetings[gid].append(notices.Text("[%(code)s] meeting '%(title)s' on %(start)s",
+                                          {"code": codes[gid], "title": title, "start": f"{starts:%Y-%m-%d %H:%M} UTC"}))  # fmt: skip
+    waiting: dict[tuple[int, int], list[notices.Text]] = defaultdict(list)  # (group, org) -> lines
     answered = {
         (p, o) for p, o in db.execute(select(ProcedureAnswer.procedure_id, ProcedureAnswer.organisation_id))
     }
@@ -161,17 +164,26 @@ def weekly_digest(db: Session, *, now: datetime | None = None) -> int:
         .join(ProcedureMember, ProcedureMember.procedure_id == Procedure.id).where(Procedure.status == "open")
     ):  # fmt: skip
         if (pid, org) not in answered:
-            waiting[(gid, org)].append(
-                f"[{codes[gid]}] written procedure #{pid} until {deadline:%Y-%m-%d}: {question[:120]}"
-            )
-    due: dict[tuple[int, int], list[str]] = defaultdict(list)
+            waiting[(gid, org)].append(notices.Text(
+                "[%(code)s] written procedure #%(id)s until %(until)s: %(question)s",
+                {"code": codes[gid], "id": pid, "until": f"{deadline:%Y-%m-%d}", "question": question[:120]},
+            ))  # fmt: skip
+    due: dict[tuple[int, int], list[notices.Text]] = defaultdict(list)
     for aid, gid, org, title, due_on in db.execute(
         select(ActionItem.id, ActionItem.group_id, ActionItem.owner_org_id, ActionItem.title, ActionItem.due_on)
         .where(ActionItem.status.in_(_OPEN), ActionItem.due_on <= (at + DIGEST_HORIZON).date())
         .order_by(ActionItem.due_on)
     ):  # fmt: skip
-        late = " (overdue)" if due_on < at.date() else ""
-        due[(gid, org)].append(f"[{codes[gid]}] action #{aid} due {due_on.isoformat()}{late}: {title[:120]}")
+        line = (
+            "[%(code)s] action #%(id)s due %(due)s (overdue): %(title)s"
+            if due_on < at.date()
+            else "[%(code)s] action #%(id)s due %(due)s: %(title)s"
+        )
+        due[(gid, org)].append(
+            notices.Text(
+                line, {"code": codes[gid], "id": aid, "due": due_on.isoformat(), "title": title[:120]}
+            )
+        )
     sent = 0
     for uid, gids in sorted(people.items()):
         mine = org_of.get(uid, 0)
@@ -179,8 +191,8 @@ def weekly_digest(db: Session, *, now: datetime | None = None) -> int:
         lines += [line for g in sorted(gids) for line in waiting.get((g, mine), [])]
         lines += [line for g in sorted(gids) for line in due.get((g, mine), [])]
         if lines:
-            sent += notices.notify(db, kind="groups.digest", subject=f"Working groups: your week ({len(lines)} item(s))",
-                                   body="\n".join(lines), target="groups:digest", user_ids=[uid])  # fmt: skip
+            sent += notices.notify(db, kind="groups.digest", subject=notices.Text("Working groups: your week (items: %(n)s)", {"n": len(lines)}),
+                                   body=lines, target="groups:digest", user_ids=[uid])  # fmt: skip
     return sent
 
 

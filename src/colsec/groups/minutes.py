@@ -98,7 +98,8 @@ def draft_minutes(
             select(Attendance.organisation_id).where(Attendance.meeting_id == m.id, Attendance.present)
         ).scalars()
     )
-    notices.notify(db, kind="groups.minutes.draft", subject=f"[{g.code}] Draft minutes of '{m.title}': comments until {until:%Y-%m-%d}",
+    notices.notify(db, kind="groups.minutes.draft", subject=notices.Text("[%(code)s] Draft minutes of '%(title)s': comments until %(until)s",
+                                                                             {"code": g.code, "title": m.title, "until": f"{until:%Y-%m-%d}"}),
                    body=minutes_en, target=f"meeting:{m.id}", user_ids=people_of(db, g.id, attendees))  # fmt: skip
     audit.record(db, actor=actor, action="groups.minutes.draft", target=f"meeting:{m.id}")
     return m
@@ -142,7 +143,7 @@ def comment_minutes(
     db.add(c)
     db.flush()
     if g.secretary_user_id is not None:
-        notices.notify(db, kind="groups.minutes.comment", subject=f"[{g.code}] Comment on the minutes of '{m.title}'",
+        notices.notify(db, kind="groups.minutes.comment", subject=notices.Text("[%(code)s] Comment on the minutes of '%(title)s'", {"code": g.code, "title": m.title}),
                        body=body, target=f"meeting:{m.id}", user_ids=[g.secretary_user_id])  # fmt: skip
     audit.record(db, actor=actor, action="groups.minutes.comment", target=f"meeting:{m.id}")
     return c

@@ -124,7 +124,8 @@ def open_procedure(
     audit.record(db, actor=actor, action="groups.procedure.open", target=f"procedure:{p.id}",
                  details={"group": g.code, "rule": p.rule, "quorum": quorum, "deadline": deadline.isoformat()})  # fmt: skip
     notices.notify(db, kind="groups.procedure.opened",
-                   subject=f"[{g.code}] Written procedure #{p.id} ({p.rule}): answer before {deadline:%Y-%m-%d %H:%M} UTC",
+                   subject=notices.Text("[%(code)s] Written procedure #%(id)s (%(rule)s): answer before %(deadline)s",
+                                        {"code": g.code, "id": p.id, "rule": notices.Text(p.rule), "deadline": deadline}),
                    body=p.question, target=f"procedure:{p.id}", user_ids=people_of(db, g.id, orgs))  # fmt: skip
     return p
 
@@ -258,7 +259,8 @@ def _finalise(db: Session, procedure_id: int, outcome: Outcome, reason: str, *, 
         db.flush()
     audit.record(db, actor=_system(), action="groups.procedure.decide", target=f"procedure:{p.id}",
                  details={"outcome": outcome.value, "reason": reason, "positions": positions})  # fmt: skip
-    notices.notify(db, kind="groups.procedure.decided", subject=f"[{g.code}] Written procedure #{p.id}: {outcome.value} ({reason})"[:250],
+    notices.notify(db, kind="groups.procedure.decided", subject=notices.Text("[%(code)s] Written procedure #%(id)s: %(outcome)s (%(reason)s)",
+                                                                    {"code": g.code, "id": p.id, "outcome": notices.state_text(outcome.value), "reason": reason}),
                    target=f"procedure:{p.id}", user_ids=people_of(db, g.id))  # fmt: skip
     return True
 
@@ -309,6 +311,7 @@ def remind_pending(db: Session, *, now: datetime | None = None) -> int:
         g = db.get(Group, p.group_id)
         code = g.code if g else "?"
         told += notices.notify(db, kind="groups.procedure.reminder",
-                               subject=f"[{code}] Reminder: written procedure #{p.id} closes {aware(p.deadline):%Y-%m-%d %H:%M} UTC",
+                               subject=notices.Text("[%(code)s] Reminder: written procedure #%(id)s closes %(deadline)s",
+                                                    {"code": code, "id": p.id, "deadline": aware(p.deadline)}),
                                body=p.question, target=f"procedure:{p.id}", user_ids=people_of(db, p.group_id, silent))  # fmt: skip
     return told

@@ -49,6 +49,7 @@ from colsec.groups.schemas import (
     MemberIn,
 )
 from colsec.outbox import Channel, Outgoing, put
+from colsec.outbox.text import Text, render
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.store import audit
 
@@ -342,7 +343,9 @@ def send_invitations(db: Session, *, actor: Actor, meeting_id: int, now: datetim
     n = put(db, [
         Outgoing(channel=Channel.EMAIL, destination=str(u.email), event="groups.meeting.invitation", org_id=u.organisation_id,
                  idempotency_key=f"groups:meeting:{m.id}:invite:{stamp}:{u.id}",
-                 payload={"subject": f"[{g.code}] Invitation: {m.title} {start:%Y-%m-%d %H:%M} {m.tz}", "body": body,
+                 payload={"subject": render(Text("[%(code)s] Invitation: %(title)s %(start)s %(tz)s", {
+                              "code": g.code, "title": m.title, "start": f"{start:%Y-%m-%d %H:%M}", "tz": m.tz}), u.language),
+                          "body": body,
                           "attachments": [{"filename": "invite.ics", "content_type": "text/calendar; method=REQUEST",
                                            "content": ics}]})
         for u in mailed
@@ -481,8 +484,9 @@ def _new_action(
     nxt = _next_meeting(db, g.id)
     if nxt is not None:
         _carry(db, nxt, a)
-    notices.notify(db, kind="groups.action.new", subject=f"[{g.code}] New action item for {org.short_name}: {title}"[:250],
-                   body=f"due {due_on.isoformat()}", target=f"action:{a.id}",
+    notices.notify(db, kind="groups.action.new", subject=Text("[%(code)s] New action item for %(org)s: %(title)s",
+                                                                {"code": g.code, "org": org.short_name, "title": title}),
+                   body=Text("due %(due)s", {"due": due_on.isoformat()}), target=f"action:{a.id}",
                    user_ids=[user.id] if user else people_of(db, g.id, [org.id]))  # fmt: skip
     audit.record(db, actor=actor, action="groups.action.create", target=f"action:{a.id}",
                  details={"group": g.code, "owner": org.short_name, "due": due_on.isoformat(), "source": source})  # fmt: skip

@@ -25,6 +25,7 @@ from colsec.accounts.models import Organisation, User
 from colsec.accounts.roles import SYSTEM, Role
 from colsec.intel.models import Alert, AlertRecipient
 from colsec.jobs.runner import JobContext
+from colsec.outbox.text import Text
 from colsec.settings import Settings
 from colsec.stix.ids import format_timestamp
 from colsec.store import audit
@@ -44,8 +45,8 @@ class Notifier(Protocol):
         db: Session,
         *,
         kind: str,
-        subject: str,
-        body: str = ...,
+        subject: str | Text,
+        body: str | Text = ...,
         target: str = ...,
         user_ids: Iterable[int] = ...,
     ) -> int: ...
@@ -128,8 +129,10 @@ def escalate_due(
             users = _users(db, policy.deputy_roles, [org_id])
             told = notify(
                 db, kind="intel.alert_escalated", target=f"alert:{alert_id}", user_ids=users,
-                subject=f"Unacknowledged {severity} alert #{alert_id}: {title}"[:250],
-                body=f"Nobody in {org} has acknowledged this alert since {created}. Open /alerts/{alert_id}",
+                subject=Text("Unacknowledged %(severity)s alert #%(id)s: %(title)s",
+                             {"severity": Text(severity), "id": alert_id, "title": title}),
+                body=Text("Nobody in %(org)s has acknowledged this alert since %(since)s. Open /alerts/%(id)s",
+                          {"org": org, "since": _when(created), "id": alert_id}),
             )  # fmt: skip
             steps.append(_audit(db, alert_id, org, "deputies", told, at))
         if level == DEPUTIES and created <= centre_due and _claim(db, alert_id, org_id, level, CENTRE, at):
@@ -139,18 +142,28 @@ def escalate_due(
                     AlertRecipient.alert_id == alert_id, AlertRecipient.organisation_id.in_(centres)
                 )
             ).first()
+            named = {"org": org, "severity": Text(severity), "id": alert_id, "title": title}
             subject = (
-                f"{org} has not acknowledged {severity} alert #{alert_id}: {title}"
+                Text("%(org)s has not acknowledged %(severity)s alert #%(id)s: %(title)s", named)
                 if shared
-                else f"{org} has not acknowledged a {severity} alert (#{alert_id})"
+                else Text("%(org)s has not acknowledged a %(severity)s alert (#%(id)s)", named)
             )
             told = notify(
-                db, kind="intel.alert_escalated", target=f"alert:{alert_id}", subject=subject[:250],
+                db, kind="intel.alert_escalated", target=f"alert:{alert_id}", subject=subject,
                 user_ids=_users(db, (Role.COORDINATOR,), centres),
-                body=f"Raised at {created}; its deputies were told and it is still unacknowledged.",
+                body=Text("Raised at %(since)s; its deputies were told and it is still unacknowledged.",
+                          {"since": _when(created)}),
             )  # fmt: skip
             steps.append(_audit(db, alert_id, org, "crisis_centre", told, at))
     return steps
+
+
+def _when(stamp: str) -> datetime | str:
+    """A stored STIX timestamp as a time the notice formats in each language (kept as is if odd)."""
+    try:
+        return datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
 
 
 def _audit(db: Session, alert_id: int, org: str, step: str, told: int, at: str) -> dict[str, Any]:

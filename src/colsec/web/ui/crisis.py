@@ -72,7 +72,7 @@ def _back(request: Request, path: str) -> None:
     request.state.error_back = path
 
 
-def _metrics(figures: dict[str, Any]) -> dict[str, Any]:
+def metric_figures(figures: dict[str, Any]) -> dict[str, Any]:
     """The domain's figures (seconds) as durations the page formats in its language."""
 
     def span(key: str) -> timedelta | None:
@@ -109,7 +109,7 @@ def crisis_list(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
         "capabilities": [c.value for c in Capability],
         "my_resources": svc.list_resources(db, org_id=actor.org_id) if perms.national else [],
         "orgs": organisations_by_id(db),
-        "metrics": _metrics(svc.crisis_metrics(db)),
+        "metrics": metric_figures(svc.crisis_metrics(db)),
     }
     return page(request, "ui/crisis_list.html", ctx, actor=actor)
 
@@ -194,7 +194,7 @@ def crisis_page(request: Request, db: DbDep, actor: PageActor, crisis_id: IdPath
         "roles": svc.list_roles(db, crisis_id=crisis_id),
         "role_names": CRISIS_ROLES,
         "cap": alerts.list_alerts(db, crisis_id=crisis_id),
-        "metrics": _metrics(svc.crisis_metrics(db, crisis_id=crisis_id)),
+        "metrics": metric_figures(svc.crisis_metrics(db, crisis_id=crisis_id)),
         "capabilities": [c.value for c in Capability],
         "orgs": organisations_by_id(db),
     }
@@ -225,6 +225,16 @@ async def assign_role(request: Request, db: WriteDb, actor: FormActor, crisis_id
     _back(request, f"/crisis/{crisis_id}#roles")
     form = await form_data(request)
     svc.assign_role(
+        db, actor=actor, crisis_id=crisis_id, username=_text(form, "username"), role=_text(form, "role")
+    )
+    return _to(f"/crisis/{crisis_id}#roles")
+
+
+@router.post("/crisis/{crisis_id}/roles/remove")
+async def remove_role(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
+    _back(request, f"/crisis/{crisis_id}#roles")
+    form = await form_data(request)
+    svc.remove_role(
         db, actor=actor, crisis_id=crisis_id, username=_text(form, "username"), role=_text(form, "role")
     )
     return _to(f"/crisis/{crisis_id}#roles")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -85,8 +86,13 @@ def get_alert(alert_id: IdPath, db: DbDep, actor: ActorDep) -> Response:
 
 
 @router.get("/metrics")
-def metrics(db: DbDep, actor: ActorDep, crisis_id: IdQuery = None) -> dict[str, Any]:
-    return service.crisis_metrics(db, crisis_id=crisis_id)
+def metrics(
+    db: DbDep, actor: ActorDep, crisis_id: IdQuery = None, since: datetime | None = None
+) -> dict[str, Any]:
+    """``since`` (requests submitted from then on; a time without zone is UTC) gives a recent period."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return service.crisis_metrics(db, crisis_id=crisis_id, since=since)
 
 
 @router.get("/notifications", response_model=list[NotificationOut])

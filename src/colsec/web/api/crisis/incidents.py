@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from colsec.crisis import service
@@ -16,6 +16,8 @@ from colsec.crisis.schemas import (
     IncidentOut,
     LessonIn,
     LessonOut,
+    RoleIn,
+    RoleOut,
     SitrepIn,
     SitrepOut,
     TransitionIn,
@@ -124,6 +126,30 @@ def add_lesson(crisis_id: IdPath, data: LessonIn, db: DbDep, actor: ActorDep) ->
 @router.get("/crises/{crisis_id}/lessons", response_model=list[LessonOut])
 def list_lessons(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
     return service.list_lessons(db, crisis_id=crisis_id)
+
+
+@router.get("/crises/{crisis_id}/roles", response_model=list[RoleOut])
+def list_roles(crisis_id: IdPath, db: DbDep, actor: ActorDep) -> Any:
+    service.get_crisis(db, crisis_id=crisis_id)
+    return service.list_roles(db, crisis_id=crisis_id)
+
+
+@router.post("/crises/{crisis_id}/roles", status_code=201, response_model=RoleOut)
+def assign_role(crisis_id: IdPath, data: RoleIn, db: DbDep, actor: ActorDep) -> Any:
+    """Lead, scribe or liaison: the crisis centre's coordinators assign them (as on the crisis page)."""
+    return service.assign_role(db, actor=actor, crisis_id=crisis_id, username=data.username, role=data.role)
+
+
+@router.delete("/crises/{crisis_id}/roles", status_code=204)
+def remove_role(
+    crisis_id: IdPath,
+    db: DbDep,
+    actor: ActorDep,
+    username: Annotated[str, Query(min_length=1, max_length=80)],
+    role: Annotated[Literal["lead", "scribe", "liaison"], Query()],
+) -> Response:
+    service.remove_role(db, actor=actor, crisis_id=crisis_id, username=username, role=role)
+    return Response(status_code=204)
 
 
 @router.get("/lessons", response_model=list[LessonOut])
