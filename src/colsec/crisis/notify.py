@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation, User
@@ -81,25 +81,25 @@ def notify(
         people = {uid: (org, email) for uid, org, email in db.execute(
             select(User.id, User.organisation_id, User.email).where(User.id.in_(users))
         ).all()}  # fmt: skip
-        rows = [
-            Notification(
-                user_id=u, organisation_id=people.get(u, (None, None))[0], kind=kind,
-                subject=subject[:250], body=body, target=target[:120],
-                exercise_run_id=run[0] if run else None,
-            )
-            for u in users
-        ]  # fmt: skip
-        db.add_all(rows)
-        db.flush()
+        # one multi-row INSERT, not ORM objects: an exercise inject tells every participant at once
+        rows = db.execute(
+            insert(Notification).returning(Notification.id, Notification.user_id),
+            [
+                {"user_id": u, "organisation_id": people.get(u, (None, None))[0], "kind": kind,
+                 "subject": subject[:250], "body": body, "target": target[:120],
+                 "exercise_run_id": run[0] if run else None}
+                for u in users
+            ],
+        ).all()  # fmt: skip
         mails = []
-        for n in rows:
-            org, email = people.get(n.user_id, (None, None))
+        for nid, uid in sorted(rows):
+            org, email = people.get(uid, (None, None))
             if email:
                 mails.append(
                     Outgoing(
                         channel=Channel.EMAIL, destination=email, event=kind, org_id=org,
-                        idempotency_key=f"notification:{n.id}:email",
-                        payload={"event": kind, "subject": n.subject, "body": body},
+                        idempotency_key=f"notification:{nid}:email",
+                        payload={"event": kind, "subject": subject[:250], "body": body},
                     )
                 )  # fmt: skip
         put(db, mails)
