@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +15,9 @@ from tests.ui.test_i18n import untranslated
 
 from colsec.db import Database
 from colsec.exercises import run as runs
+from colsec.exercises import views
 from colsec.web.i18n import environment
+from colsec.web.ui.exercises import report_document
 
 from .conftest import scenario_doc
 
@@ -79,6 +83,25 @@ def test_report_in_both_languages_matches_the_api(
         assert untranslated(page, lang) == [], lang
         listing = client.get("/exercises").text
         assert untranslated(listing, lang) == [], lang
+    # the printed report (aggregates) in both languages: no untranslated string, the API's numbers
+    with database.unit_of_work(write=False) as s:
+        data = views.report(s, runs.get_run(s, run_id=run["id"]))
+    for lang in ("en", "ru"):
+        doc = report_document(data, lang)
+        assert untranslated(doc, lang) == [], lang
+        num = environment(lang).filters["number"]
+        assert re.search(r'data-testid="run-score">([^<]+)<', doc).group(1) == f"{num(api['score'])} %"  # type: ignore[union-attr]
+        assert re.findall(r'data-testid="org-score">([^<]+)<', doc) == [
+            f"{num(o['score'])} %" if o["score"] is not None else "—" for o in api["organisations"]
+        ]
+        assert "Pre-agree forensics" in doc and 'data-testid="report-chart"' in doc
+        assert len(re.findall(r'data-testid="timeline-row"', doc)) == len(data["timeline"])
+    # the CSV annex: every expected action with the API's result
+    annex = client.get(f"/exercises/runs/{run['id']}/report?format=csv")
+    assert annex.status_code == 200 and annex.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(annex.text)))
+    assert {int(r["number"]): r["status"] for r in rows} == {a["number"]: a["status"] for a in api["actions"]}
+    assert client.get(f"/exercises/runs/{run['id']}/report?format=docx").status_code == 422
     # a run's crisis objects, opened through the ordinary crisis pages, carry the banner
     detail = {i["number"]: i for i in _ok(client.get(f"{API}/runs/{run['id']}", headers=ctl))["injects"]}
     consultation = detail[3]["refs"].split()[0].split(":")[1]
@@ -101,3 +124,33 @@ def test_report_pdf(client: TestClient, database: Database, alliance: Any) -> No
     _login(client, alliance.controller)
     r = client.get(f"/exercises/runs/{run['id']}/report?format=pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
+
+
+def test_printed_timeline_counts_long_runs_in_groups() -> None:
+    """Past ``DIGEST_ROWS`` injects the printed timeline groups consecutive injects; no count is lost."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    timeline = [
+        {"number": n, "channel": "message" if n % 3 else "consultation", "title": f"Inject {n}",
+         "status": "delivered" if n <= 90 else "pending", "delivered_at": at + timedelta(seconds=n) if n <= 90 else None}
+        for n in range(1, 101)
+    ]  # fmt: skip
+    statuses = ("met", "late", "missed", "pending")
+    actions = [
+        {"number": k, "inject_number": 1 + k % 100, "status": statuses[k % 4], "override_reason": "radio" if k == 7 else ""}
+        for k in range(1, 351)
+    ]  # fmt: skip
+    d = views.digest({"figures": {"actions": actions}, "timeline": timeline}, rows=40)
+    rows = d["timeline_rows"]
+    assert d["grouped"] and len(rows) <= 40
+    assert [r["first"] for r in rows] == sorted(r["first"] for r in rows) and rows[-1]["last"] == 100
+    assert sum(r["expected"] for r in rows) == len(actions)
+    for k in statuses:
+        assert sum(r[k] for r in rows) == sum(1 for a in actions if a["status"] == k)
+    assert (
+        sum(r["states"]["delivered"] for r in rows) == 90 and sum(r["states"]["pending"] for r in rows) == 10
+    )
+    assert [a["number"] for a in d["overrides"]] == [7] and d["action_count"] == 350
+    small = views.digest({"figures": {"actions": actions[:5]}, "timeline": timeline[:12]}, rows=40)
+    assert not small["grouped"] and [r["title"] for r in small["timeline_rows"]] == [
+        f"Inject {n}" for n in range(1, 13)
+    ]

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation, User
@@ -109,24 +109,29 @@ def notify(
         people = {uid: (org, email, lang) for uid, org, email, lang in db.execute(
             select(User.id, User.organisation_id, User.email, User.language).where(User.id.in_(users))
         ).all()}  # fmt: skip
-        rows = []
+        texts = {}
         for u in users:
-            org, _, lang = people.get(u, (None, None, None))
-            rows.append(Notification(
-                user_id=u, organisation_id=org, kind=kind, subject=subject_in(lang)[:250], body=render(body, lang),
-                target=target[:120], exercise_run_id=run[0] if run else None,
-            ))  # fmt: skip
-        db.add_all(rows)
-        db.flush()
+            lang = people.get(u, (None, None, None))[2]
+            texts[u] = (subject_in(lang)[:250], render(body, lang))
+        # one multi-row INSERT, not ORM objects: an exercise inject tells every participant at once
+        rows = db.execute(
+            insert(Notification).returning(Notification.id, Notification.user_id),
+            [
+                {"user_id": u, "organisation_id": people.get(u, (None, None, None))[0], "kind": kind,
+                 "subject": texts[u][0], "body": texts[u][1], "target": target[:120],
+                 "exercise_run_id": run[0] if run else None}
+                for u in users
+            ],
+        ).all()  # fmt: skip
         mails = []
-        for n in rows:
-            org, email, _ = people.get(n.user_id, (None, None, None))
+        for nid, uid in sorted(rows):
+            org, email, _ = people.get(uid, (None, None, None))
             if email:
                 mails.append(
                     Outgoing(
                         channel=Channel.EMAIL, destination=email, event=kind, org_id=org,
-                        idempotency_key=f"notification:{n.id}:email",
-                        payload={"event": kind, "subject": n.subject, "body": n.body},
+                        idempotency_key=f"notification:{nid}:email",
+                        payload={"event": kind, "subject": texts[uid][0], "body": texts[uid][1]},
                     )
                 )  # fmt: skip
         put(db, mails)

@@ -5,7 +5,8 @@
     msel.py       the spreadsheet MSEL (CSV/XLSX): import/export, refusals naming row and column
     run.py        the run lifecycle, the delivery job and the channels
     scoring.py    expected actions against the audit log; scores and response times
-    views.py      read models for the pages and the after-action report
+    conditions.py the expectations' conditions, read once per run and judged in memory
+    views.py      read models for the pages and the after-action report (and its printed digest)
 
 Everything a run creates carries its id (``exercise_run_id``); the default reads of the
 store and the crisis domain leave such rows out, so a run never leaks into the real picture.

@@ -1,8 +1,9 @@
 """A run: its lifecycle, its clock and the delivery of injects through the platform's own channels.
 
-Delivery is one durable job kind (``DELIVER_KIND``, scheduled by ``colsec.job_wiring``):
-each pass delivers the injects whose wall-clock ``due_at`` has come and resolves
-dependencies.  The clock is stored, not kept in memory: ``due_at = start + offset / speed``;
+Delivery is one durable job kind (``DELIVER_KIND``): each pass delivers the injects whose
+wall-clock ``due_at`` has come and resolves dependencies.  A pass runs periodically
+(``colsec.job_wiring``) and, queued by ``wake`` with ``run_after``, at a run's next due
+inject, so an inject goes out within the job runner's poll interval of its time.  The clock is stored, not kept in memory: ``due_at = start + offset / speed``;
 pausing stops nothing, resuming pushes every pending ``due_at`` by the pause, a new speed
 rescales what is left.  Every function takes ``now=`` so tests drive the clock.
 
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -27,7 +29,7 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation, User
-from colsec.accounts.roles import Actor, Role
+from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.crisis import notify as notices
 from colsec.crisis.access import require_centre
 from colsec.crisis.models import (
@@ -43,6 +45,7 @@ from colsec.db import Database
 from colsec.errors import InvalidInput, NotFound
 from colsec.exercises.models import ExerciseExpectation, ExerciseInject, ExerciseNote, ExerciseRun
 from colsec.exercises.scenario import Inject, Scenario, get_scenario, model_of
+from colsec.jobs import queue
 from colsec.jobs.runner import JobContext
 from colsec.outbox import Channel, OutboxMessage, Outgoing, put
 from colsec.outbox.models import Topic
@@ -65,10 +68,11 @@ __all__ = [
     "move",
     "run_deliver",
     "set_speed",
+    "wake",
 ]
 
 DELIVER_KIND = "exercise.deliver"
-DELIVER_SECONDS = 0.5
+DELIVER_SECONDS = 1.0  # the periodic pass: dependencies; timed injects are woken by ``wake``
 EXERCISE_ACTOR_PREFIX = "exercise-"
 
 # target state -> states it may be reached from
@@ -224,6 +228,7 @@ def move(db: Session, *, actor: Actor, run_id: int, to: str, now: datetime | Non
         run.reviewed_at = at
     run.status = to
     db.flush()
+    wake(db, run)
     audit.record(db, actor=actor, action=f"exercise.run.{to}", target=f"exercise_run:{run.id}")
     return run
 
@@ -241,6 +246,7 @@ def set_speed(
     _shift_pending(db, run, lambda d: at + (d - at) * ratio if d > at else d)
     run.speed = speed
     db.flush()
+    wake(db, run)
     audit.record(
         db,
         actor=actor,
@@ -281,6 +287,7 @@ def add_inject(
         base = aware(run.paused_at) if run.paused_at else _now(now)
         row.due_at = base + timedelta(seconds=row.offset_seconds / run.speed)
     db.flush()
+    wake(db, run)
     audit.record(
         db,
         actor=actor,
@@ -364,11 +371,17 @@ def _centre_actor(db: Session, run: ExerciseRun) -> Actor:
 
 
 def participant_org_ids(db: Session, run: ExerciseRun) -> list[int]:
-    # the frozen document was validated when stored: read only its participants (it may be large)
-    names = {str(p["org"]) for p in orjson.loads(run.frozen).get("participants", [])}
+    names = _participants(run.frozen)
     if not names:
         return []
     return sorted(db.execute(select(Organisation.id).where(Organisation.short_name.in_(names))).scalars())
+
+
+@lru_cache(maxsize=32)
+def _participants(document: str) -> tuple[str, ...]:
+    """The participants of a frozen scenario, parsed once per document (it may hold thousands of
+    injects and is asked on every delivery and acknowledgement; keyed by the text, never stale)."""
+    return tuple(sorted({str(p["org"]) for p in orjson.loads(document).get("participants", [])}))
 
 
 def _targets(
@@ -716,7 +729,38 @@ def deliver_due(
                 _deliver_one(db, run, inj, at, how, memo)
                 count += 1
             db.flush()
+        wake(db, run)
     return count
+
+
+def wake(db: Session, run: ExerciseRun) -> None:
+    """Queue a delivery pass at the run's next due inject, so it goes out then, not a period later.
+
+    The periodic pass stays the safety net (dependencies that come due through members'
+    actions); this timed job is what keeps the lag near the job runner's poll interval.
+    One job per instant, whichever run asks for it: a pass delivers every running run.
+    """
+    if run.status != "running":
+        return
+    nxt = db.execute(
+        select(func.min(ExerciseInject.due_at)).where(
+            ExerciseInject.run_id == run.id,
+            ExerciseInject.status == "pending",
+            ExerciseInject.due_at.is_not(None),
+        )
+    ).scalar()
+    if nxt is None:
+        return
+    due = aware(nxt)
+    stamp = due.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    queue.enqueue_once(
+        db,
+        kind=DELIVER_KIND,
+        key=f"schedule:{DELIVER_KIND}:{stamp}",
+        actor=SYSTEM,
+        run_after=due,
+        max_attempts=1,
+    )
 
 
 def deliver_now(

@@ -11,32 +11,29 @@ result with a reason; the override wins.  One function (``evaluate``) computes r
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from statistics import mean
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation, User
 from colsec.accounts.roles import Actor
 from colsec.crisis.access import require_centre
-from colsec.crisis.models import AssistanceRequest, Consultation, Position, ResourceOffer, SituationReport
+from colsec.crisis.models import AssistanceRequest, Consultation
 from colsec.crisis.states import aware
 from colsec.errors import InvalidInput, NotFound
+from colsec.exercises.conditions import CONDITIONS, Facts
 from colsec.exercises.models import ExerciseExpectation, ExerciseInject, ExerciseRun
 from colsec.exercises.run import EXERCISE_ACTOR_PREFIX, _now, frozen
-from colsec.stix.tlp import TLP
 from colsec.store import audit
-from colsec.store.models import AuditEntry, StixObject
+from colsec.store.models import AuditEntry
 
 __all__ = ["CONDITIONS", "VALUE", "Result", "evaluate", "override", "summary"]
 
 VALUE = {"met": 1.0, "late": 0.5, "missed": 0.0}
-CONDITIONS = (
-    "", "consultation_answered", "decision_reached", "offer_committed", "sitrep_published", "indicator_tlp_green",
-)  # fmt: skip
 
 
 @dataclass
@@ -56,10 +53,13 @@ class Result:
     override_reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f: getattr(self, f) for f in _FIELDS}  # not ``asdict``: it deep-copies every value
         for k in ("delivered_at", "deadline", "acted_at"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
+
+
+_FIELDS = tuple(f.name for f in fields(Result))
 
 
 def _ts(text: str) -> datetime:
@@ -70,93 +70,68 @@ def _kind(ref: str) -> str:
     return ref.split("--", 1)[0] + "--" if "--" in ref else ref.split(":", 1)[0]
 
 
-def _refs(inj: ExerciseInject) -> set[str]:
-    return {r for r in inj.object_ref.split() if r and not inj.object_ref.startswith("error:")}
+def _ref_set(object_ref: str) -> set[str]:
+    """What an inject created (none when its delivery failed: the reference is then the error)."""
+    return set() if object_ref.startswith("error:") else {r for r in object_ref.split() if r}
 
 
-def _condition(db: Session, run: ExerciseRun, inj: ExerciseInject, org_id: int, cond: str) -> bool:
-    refs = _refs(inj)
-    ids = {int(r.split(":")[1]) for r in refs if r.startswith("consultation:")}
-    if cond == "":
-        return True
-    if cond == "consultation_answered":
-        return (
-            bool(ids)
-            and db.execute(
-                select(func.count())
-                .select_from(Position)
-                .where(Position.consultation_id.in_(ids), Position.organisation_id == org_id)
-            ).scalar_one()
-            > 0
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """The audit columns scoring reads (never the details): who did what to which target, and when."""
+
+    id: int
+    when: datetime
+    actor: str
+    target: str
+
+
+def _audit(db: Session, run: ExerciseRun, events: set[str]) -> dict[tuple[str, str | None], list[_Entry]]:
+    """The run's candidate entries in one query, by (action, organisation), oldest first."""
+    by_key: dict[tuple[str, str | None], list[_Entry]] = defaultdict(list)
+    if not events or run.started_at is None:
+        return by_key
+    since = aware(run.started_at).strftime("%Y-%m-%dT%H:%M:%S")
+    for id_, at, actor, organisation, action, target in db.execute(
+        select(
+            AuditEntry.id, AuditEntry.at, AuditEntry.actor, AuditEntry.organisation, AuditEntry.action,
+            AuditEntry.target,
         )
-    if cond == "decision_reached":
-        return (
-            bool(ids)
-            and db.execute(
-                select(func.count())
-                .select_from(Consultation)
-                .where(Consultation.id.in_(ids), Consultation.outcome.is_not(None))
-            ).scalar_one()
-            > 0
+        .where(
+            AuditEntry.action.in_(sorted(events)),
+            AuditEntry.at >= since,
+            ~AuditEntry.actor.startswith(EXERCISE_ACTOR_PREFIX),
         )
-    if cond == "offer_committed":
-        reqs = {int(r.split(":")[1]) for r in refs if r.startswith("request:")}
-        return (
-            bool(reqs)
-            and db.execute(
-                select(func.count())
-                .select_from(ResourceOffer)
-                .where(
-                    ResourceOffer.request_id.in_(reqs),
-                    ResourceOffer.organisation_id == org_id,
-                    ResourceOffer.committed_at.is_not(None),
-                )
-            ).scalar_one()
-            > 0
-        )
-    if cond == "sitrep_published":
-        return (
-            run.crisis_id is not None
-            and db.execute(
-                select(func.count())
-                .select_from(SituationReport)
-                .where(SituationReport.crisis_id == run.crisis_id)
-            ).scalar_one()
-            > 0
-        )
-    if cond == "indicator_tlp_green":
-        return (
-            db.execute(
-                select(func.count())
-                .select_from(StixObject)
-                .where(
-                    StixObject.exercise_run_id == run.id,
-                    StixObject.owner_org_id == org_id,
-                    StixObject.type == "indicator",
-                    StixObject.tlp <= int(TLP.GREEN),
-                )
-            ).scalar_one()
-            > 0
-        )
-    return False
+        .order_by(AuditEntry.id)
+    ):  # fmt: skip
+        by_key[(action, organisation)].append(_Entry(id_, _ts(at), actor, target))
+    return by_key
 
 
 def evaluate(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> list[Result]:
-    """Every expectation of the run as it stands at ``now``."""
+    """Every expectation of the run as it stands at ``now``.
+
+    A fixed number of queries whatever the run's size (expectations, injects, audit entries,
+    and the facts its conditions need); everything else is judged in memory.
+    """
     at = _now(now)
-    expectations = list(
-        db.execute(
-            select(ExerciseExpectation)
-            .where(ExerciseExpectation.run_id == run.id)
-            .order_by(ExerciseExpectation.number)
-        ).scalars()
-    )
+    E = ExerciseExpectation
+    expectations = db.execute(
+        select(E.number, E.inject_number, E.objective, E.event, E.org_id, E.role, E.within_seconds,
+               E.condition, E.weight, E.override, E.override_reason)
+        .where(E.run_id == run.id)
+        .order_by(E.number)
+    ).all()  # fmt: skip
+    I = ExerciseInject  # noqa: E741
     injects = {
-        i.number: i
-        for i in db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id)).scalars()
+        number: (status, delivered_at, object_ref)
+        for number, status, delivered_at, object_ref in db.execute(
+            select(I.number, I.status, I.delivered_at, I.object_ref).where(I.run_id == run.id)
+        )
     }
+    refs_of = {n: _ref_set(ref) for n, (_, _, ref) in injects.items()}
     orgs = dict(db.execute(select(Organisation.id, Organisation.short_name)).all())
-    run_refs: set[str] = set().union(*(_refs(i) for i in injects.values())) if injects else set()
+    created: set[str] = set().union(*refs_of.values()) if refs_of else set()
+    run_refs = set(created)
     if run.crisis_id is not None:
         run_refs.add(f"crisis:{run.crisis_id}")
         run_refs |= {
@@ -171,25 +146,13 @@ def evaluate(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> l
                 select(AssistanceRequest.id).where(AssistanceRequest.crisis_id == run.crisis_id)
             ).scalars()
         }
-    events = {e.event for e in expectations}
-    by_key: dict[tuple[str, str | None], list[AuditEntry]] = defaultdict(list)
-    if events and run.started_at is not None:
-        since = aware(run.started_at).strftime("%Y-%m-%dT%H:%M:%S")
-        for entry in db.execute(
-            select(AuditEntry)
-            .where(
-                AuditEntry.action.in_(sorted(events)),
-                AuditEntry.at >= since,
-                ~AuditEntry.actor.startswith(EXERCISE_ACTOR_PREFIX),
-            )
-            .order_by(AuditEntry.id)
-        ).scalars():
-            by_key[(entry.action, entry.organisation)].append(entry)
-    # Indexes so each expectation reads only its candidates: by exact target, and by target kind.
-    by_target: dict[tuple[str, str | None, str], list[AuditEntry]] = defaultdict(list)
-    by_kind: dict[tuple[str, str | None], dict[str, list[AuditEntry]]] = defaultdict(
-        lambda: defaultdict(list)
+    by_key = _audit(db, run, {e.event for e in expectations})
+    facts = Facts.load(
+        db, run_id=run.id, crisis_id=run.crisis_id, refs=created, needed={e.condition for e in expectations}
     )
+    # Indexes so each expectation reads only its candidates: by exact target, and by target kind.
+    by_target: dict[tuple[str, str | None, str], list[_Entry]] = defaultdict(list)
+    by_kind: dict[tuple[str, str | None], dict[str, list[_Entry]]] = defaultdict(lambda: defaultdict(list))
     for (action, organisation), entries in by_key.items():
         for entry in entries:
             by_target[(action, organisation, entry.target)].append(entry)
@@ -202,40 +165,43 @@ def evaluate(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> l
             if names
             else {}
         )
+    over = run.status in ("ended", "reviewed")
     results = []
     for e in expectations:
         inj = injects.get(e.inject_number)
         org = orgs.get(e.org_id, "") if e.org_id else ""
-        delivered = (
-            aware(inj.delivered_at) if inj and inj.delivered_at and inj.status == "delivered" else None
-        )
+        delivered = aware(inj[1]) if inj and inj[1] and inj[0] == "delivered" else None
         deadline = delivered + timedelta(seconds=e.within_seconds) if delivered else None
         acted: datetime | None = None
-        if inj is None or inj.status in ("skipped", "failed"):
+        if inj is None or inj[0] in ("skipped", "failed"):
             computed = "void"
         elif delivered is None or deadline is None:
-            computed = "missed" if run.status in ("ended", "reviewed") else "pending"
+            computed = "missed" if over else "pending"
         else:
-            refs = _refs(inj)
+            refs = refs_of[e.inject_number]
             kinds = {_kind(r) for r in refs}
             # about what this inject created when it created that kind of thing, else about the run
-            candidates = [x for r in refs for x in by_target.get((e.event, org, r), [])]
+            candidates = [x for r in refs for x in by_target.get((e.event, org, r), ())]
             for kind, entries in by_kind.get((e.event, org), {}).items():
                 if kind not in kinds:
                     candidates += [x for x in entries if x.target in run_refs]
-            for entry in sorted(candidates, key=lambda x: x.id):
-                when = _ts(entry.at)
-                if when < delivered:
+            candidates.sort(key=lambda x: x.id)
+            for entry in candidates:
+                if entry.when < delivered:
                     continue
                 if e.role and roles.get(entry.actor) != e.role:
                     continue
-                acted = when
+                acted = entry.when
                 break
-            if acted is not None and e.condition and not _condition(db, run, inj, e.org_id or 0, e.condition):
+            if (
+                acted is not None
+                and e.condition
+                and not facts.holds(e.condition, refs=refs, org_id=e.org_id or 0)
+            ):
                 acted = None
             if acted is not None:
                 computed = "met" if acted <= deadline else "late"
-            elif at > deadline or run.status in ("ended", "reviewed"):
+            elif at > deadline or over:
                 computed = "missed"
             else:
                 computed = "pending"
@@ -275,35 +241,37 @@ def summary(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> di
         )
     else:
         run_score = _pct(results)
+    I = ExerciseInject  # noqa: E741
     injects = {
-        i.id: i for i in db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id)).scalars()
+        id_: (status, delivered_at)
+        for id_, status, delivered_at in db.execute(
+            select(I.id, I.status, I.delivered_at).where(I.run_id == run.id)
+        )
     }
-    acks: dict[int, datetime] = {}
-    ack_org: dict[int, str | None] = {}
+    acks: dict[int, tuple[str, str | None]] = {}  # inject id -> the first acknowledgement (when, by whom)
     if injects:
-        for entry in db.execute(
-            select(AuditEntry)
+        for target, at, organisation in db.execute(
+            select(AuditEntry.target, AuditEntry.at, AuditEntry.organisation)
             .where(
                 AuditEntry.action == "exercise.inject.acknowledge",
                 AuditEntry.target.in_([f"exercise_inject:{i}" for i in injects]),
             )
             .order_by(AuditEntry.id)
-        ).scalars():
-            iid = int(entry.target.split(":")[1])
-            acks.setdefault(iid, _ts(entry.at))
-            ack_org.setdefault(iid, entry.organisation)
-    by_number = {i.number: i for i in injects.values()}
+        ):
+            acks.setdefault(int(target.split(":")[1]), (at, organisation))
     per_org: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"ack": [], "act": []})
-    for iid, when in acks.items():
-        inj = injects[iid]
-        if inj.delivered_at and ack_org.get(iid):
-            per_org[str(ack_org[iid])]["ack"].append((when - aware(inj.delivered_at)).total_seconds())
+    for iid, (when, ack_org) in acks.items():
+        delivered_at = injects[iid][1]
+        if delivered_at and ack_org:
+            per_org[ack_org]["ack"].append((_ts(when) - aware(delivered_at)).total_seconds())
+    by_org: dict[str, list[Result]] = defaultdict(list)
     for r in results:
+        by_org[r.org].append(r)
         if r.acted_at and r.delivered_at:
             per_org[r.org]["act"].append((r.acted_at - r.delivered_at).total_seconds())
     orgs = []
-    for name in sorted({r.org for r in results} | set(per_org)):
-        rs = [r for r in results if r.org == name]
+    for name in sorted(set(by_org) | set(per_org)):
+        rs = by_org.get(name, [])
         counts = {k: sum(1 for r in rs if r.status == k) for k in ("met", "late", "missed", "pending")}
         orgs.append({"org": name, "score": _pct(rs), **counts,
                      "time_to_acknowledge_s": _secs(per_org[name]["ack"]), "time_to_act_s": _secs(per_org[name]["act"])})  # fmt: skip
@@ -318,8 +286,8 @@ def summary(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> di
         "objectives": objectives,
         "organisations": orgs,
         "injects": {
-            "total": len(by_number),
-            "delivered": sum(1 for i in by_number.values() if i.status == "delivered"),
+            "total": len(injects),
+            "delivered": sum(1 for status, _ in injects.values() if status == "delivered"),
         },
     }
 

@@ -25,7 +25,23 @@ from colsec.stix.tlp import TLP
 from colsec.store.models import ObjectRecipient, SharingGroupMember, StixObject
 from colsec.store.policy import Recipient, SharedFacts, may_share
 
-__all__ = ["inbox", "is_controller", "readable_run", "report", "run_objects", "visible_runs"]
+__all__ = [
+    "ACTION_COLUMNS",
+    "digest",
+    "inbox",
+    "is_controller",
+    "readable_run",
+    "report",
+    "run_objects",
+    "visible_runs",
+]
+
+# The per-action annex (CSV): every expected action with its result, in ``summary``'s words.
+ACTION_COLUMNS = (
+    "number", "inject_number", "objective", "event", "org", "role", "weight", "delivered_at", "deadline",
+    "acted_at", "computed", "status", "override_reason",
+)  # fmt: skip
+DIGEST_ROWS = 40  # the printed timeline's length, whatever the run's size
 
 
 def is_controller(db: Session, actor: Actor) -> bool:
@@ -165,4 +181,41 @@ def report(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> dic
         "figures": figures,
         "timeline": timeline(db, run),
         "notes": notes(db, run),
+    }
+
+
+def digest(report: dict[str, Any], *, rows: int = DIGEST_ROWS) -> dict[str, Any]:
+    """The printed report's aggregates: the timeline in at most ``rows`` rows, and the umpire's decisions.
+
+    A PDF lays out every table row by row (thousands of rows take minutes), so the printed
+    report counts per inject, or per run of consecutive injects when there are more than
+    ``rows``; the per-action detail stays in the HTML page and the CSV annex.
+    """
+    actions = report["figures"]["actions"]
+    per_inject: dict[int, dict[str, int]] = {}
+    for a in actions:
+        c = per_inject.setdefault(a["inject_number"], {"expected": 0})
+        c["expected"] += 1
+        c[a["status"]] = c.get(a["status"], 0) + 1
+    timeline = report["timeline"]
+    size = max(1, -(-len(timeline) // rows))
+    out = []
+    for start in range(0, len(timeline), size):
+        group = timeline[start : start + size]
+        delivered = [i["delivered_at"] for i in group if i["delivered_at"] is not None]
+        row: dict[str, Any] = {
+            "first": group[0]["number"], "last": group[-1]["number"],
+            "title": group[0]["title"] if len(group) == 1 else "",
+            "channels": sorted({i["channel"] for i in group}),
+            "states": {s: sum(1 for i in group if i["status"] == s) for s in ("delivered", "pending", "skipped", "failed")},
+            "from": min(delivered, default=None), "to": max(delivered, default=None),
+        }  # fmt: skip
+        for k in ("expected", "met", "late", "missed", "pending"):
+            row[k] = sum(per_inject.get(i["number"], {}).get(k, 0) for i in group)
+        out.append(row)
+    return {
+        "timeline_rows": out,
+        "grouped": size > 1,
+        "overrides": [a for a in actions if a["override_reason"]],
+        "action_count": len(actions),
     }

@@ -1,8 +1,10 @@
 """Exercise pages: the runs, a run's controller view (clock, injects, scores, notes), a participant's
-inbox, and the after-action report (HTML, and PDF when WeasyPrint is installed)."""
+inbox, and the after-action report (HTML, a CSV annex, and PDF when WeasyPrint is installed)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,7 +16,15 @@ from colsec.exercises import scoring, views
 from colsec.exercises.scenario import list_scenarios
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
-from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, language_of, page
+from colsec.web.ui.render import (
+    FormActor,
+    PageActor,
+    WriteDb,
+    form_data,
+    language_of,
+    page,
+    ui_environment,
+)
 
 __all__ = ["router"]
 
@@ -118,19 +128,51 @@ async def run_override(
 def run_report(
     run_id: IdPath, request: Request, db: DbDep, actor: PageActor, format: str = "html"
 ) -> Response:
+    """The page (every inject and action), the PDF (aggregates) or the CSV annex (every action)."""
     run = views.readable_run(db, actor, run_id)
     if not views.is_controller(db, actor):
         raise Forbidden("the after-action report is the crisis centre's")
+    if format not in ("html", "pdf", "csv"):
+        raise InvalidInput("format is one of html, pdf, csv")
     lang = language_of(request, actor)
-    html = page(request, "ui/exercise_report.html", {**views.report(db, run), "lang": lang}, actor=actor)
-    if format != "pdf":
-        return html
-    pdf = report_pdf(bytes(html.body).decode())
+    data = views.report(db, run)
+    if format == "csv":
+        return Response(
+            report_csv(data),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="exercise-{run.id}-actions.csv"'},
+        )
+    if format == "html":
+        return page(request, "ui/exercise_report.html", {**data, "lang": lang}, actor=actor)
     return Response(
-        pdf,
+        report_pdf(report_document(data, lang)),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="exercise-{run.id}.pdf"'},
     )
+
+
+def report_document(data: dict[str, Any], lang: str) -> str:
+    """The printable report: one standalone document of aggregated tables (no page chrome)."""
+    ctx = {**data, "digest": views.digest(data), "lang": lang}
+    return ui_environment(lang).get_template("ui/exercise_report_doc.html").render(ctx)
+
+
+def report_csv(data: dict[str, Any]) -> bytes:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(views.ACTION_COLUMNS)
+    for a in data["figures"]["actions"]:
+        w.writerow([_cell(a[k]) for k in views.ACTION_COLUMNS])
+    return out.getvalue().encode()
+
+
+def _cell(value: Any) -> Any:
+    """A spreadsheet opens the annex: free text (an umpire's reason) never starts a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
 
 
 def report_pdf(html: str) -> bytes:
