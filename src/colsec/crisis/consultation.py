@@ -268,6 +268,11 @@ def post_position(db: Session, *, actor: Actor, consultation_id: int, data: Posi
         db, actor=actor, action="crisis.consultation.position", target=f"consultation:{c.id}",
         details={"org": org_id, "stance": pos.stance, "option": pos.option, "delegated": delegated},
     )  # fmt: skip
+    org_name = db.execute(select(Organisation.short_name).where(Organisation.id == org_id)).scalar_one()
+    log_event(db, crisis_id=c.crisis_id, actor=actor, kind="consultation.position", at=at,
+              summary=f"consultation {c.id}: {org_name} answers {pos.stance}" + (f" ({pos.option})" if pos.option else ""),
+              params={"consultation": c.id, "org": org_id, "org_name": org_name, "stance": pos.stance,
+                      "option": pos.option, "delegated": delegated})  # fmt: skip
     tally = Tally(eligible=c.eligible_count, quorum=c.quorum, agree=row[0], object=row[1], abstain=row[2])
     verdict = decide(Rule(c.rule), tally, deadline_passed=False)
     if verdict.final:
@@ -322,54 +327,51 @@ def finalise(
         details={"outcome": outcome.value, "reason": reason, "votes": {str(k): v for k, v in votes.items()},
                  "option": chosen, "at": at.isoformat()},
     )  # fmt: skip
-    log_event(
-        db,
-        crisis_id=c.crisis_id,
-        actor=actor,
-        kind="consultation.decided",
-        summary=f"consultation {c.id}: {outcome.value} ({reason})",
-        params={"consultation": c.id, "outcome": outcome.value, "reason": reason},
-    )
-    if c.request_id is not None:
-        req = db.get(AssistanceRequest, c.request_id)
-        if req is not None and req.status == "in_consultation":
-            if outcome is Outcome.NO_DECISION:
-                move(
-                    db,
-                    AssistanceRequest,
-                    req.id,
-                    machine=REQUEST_NO_DECISION,
-                    to="submitted",
-                    label=f"request {req.id}",
-                    stamp=False,
-                )
-            else:
-                move(
-                    db,
-                    AssistanceRequest,
-                    req.id,
-                    machine=REQUEST,
-                    to=outcome.value,
-                    label=f"request {req.id}",
-                    at=at,
-                )
-            audit.record(
+    req = db.get(AssistanceRequest, c.request_id) if c.request_id is not None else None
+    moves = req is not None and req.status == "in_consultation"
+    request_status = ("submitted" if outcome is Outcome.NO_DECISION else outcome.value) if moves else None
+    log_event(db, crisis_id=c.crisis_id, actor=actor, kind="consultation.decided", at=at,
+              summary=f"consultation {c.id}: {outcome.value} ({reason})",
+              params={"consultation": c.id, "outcome": outcome.value, "reason": reason, "option": chosen,
+                      "request": c.request_id, "request_status": request_status})  # fmt: skip
+    if moves and req is not None:
+        if outcome is Outcome.NO_DECISION:
+            move(
                 db,
-                actor=actor,
-                action=f"crisis.request.{outcome.value}",
-                target=f"request:{req.id}",
-                details={"consultation": c.id},
+                AssistanceRequest,
+                req.id,
+                machine=REQUEST_NO_DECISION,
+                to="submitted",
+                label=f"request {req.id}",
+                stamp=False,
             )
-            members = eligible_org_ids(db, c.id)
-            notices.notify(
-                db, kind=f"request.{outcome.value}",
-                subject=notices.Text("Request #%(id)s: %(outcome)s (%(reason)s)",
-                                     {"id": req.id, "outcome": notices.state_text(outcome.value), "reason": reason}),
-                body=notices.Text("Offer resources against it.") if outcome is Outcome.APPROVED else reason,
-                target=f"request:{req.id}",
-                user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=[*members, req.organisation_id])
-                + notices.recipients(db, roles=[Role.COORDINATOR], centre=True),
-                webhook_org_ids=[*members, req.organisation_id],
-                payload={"request": req.id, "consultation": c.id, "outcome": outcome.value},
-            )  # fmt: skip
+        else:
+            move(
+                db,
+                AssistanceRequest,
+                req.id,
+                machine=REQUEST,
+                to=outcome.value,
+                label=f"request {req.id}",
+                at=at,
+            )
+        audit.record(
+            db,
+            actor=actor,
+            action=f"crisis.request.{outcome.value}",
+            target=f"request:{req.id}",
+            details={"consultation": c.id},
+        )
+        members = eligible_org_ids(db, c.id)
+        notices.notify(
+            db, kind=f"request.{outcome.value}",
+            subject=notices.Text("Request #%(id)s: %(outcome)s (%(reason)s)",
+                                 {"id": req.id, "outcome": notices.state_text(outcome.value), "reason": reason}),
+            body=notices.Text("Offer resources against it.") if outcome is Outcome.APPROVED else reason,
+            target=f"request:{req.id}",
+            user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=[*members, req.organisation_id])
+            + notices.recipients(db, roles=[Role.COORDINATOR], centre=True),
+            webhook_org_ids=[*members, req.organisation_id],
+            payload={"request": req.id, "consultation": c.id, "outcome": outcome.value},
+        )  # fmt: skip
     return True

@@ -50,11 +50,16 @@ def log_event(
     kind: str,
     summary: str,
     params: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """One timeline line: ``kind`` and ``params`` are what pages render in each language."""
+    """One timeline line: ``kind`` and ``params`` are what pages render in each language.
+
+    The timeline is also the crisis's replayable record (``replay``): every change of a
+    crisis, request, consultation or offer state writes one line, with the data to redo it.
+    """
     db.add(
         CrisisEvent(
-            crisis_id=crisis_id, at=now(), actor=actor.username, organisation=actor.org_short_name, kind=kind,
+            crisis_id=crisis_id, at=at or now(), actor=actor.username, organisation=actor.org_short_name, kind=kind,
             summary=summary, params=orjson.dumps(params or {}).decode(),
         )
     )  # fmt: skip

@@ -38,9 +38,9 @@ def close_due(db: Session, *, at: datetime | None = None, actor: Actor = SYSTEM)
     return closed
 
 
-def cancel_for_request(db: Session, *, actor: Actor, request_id: int) -> None:
-    """A withdrawn request ends its open consultation without a decision."""
-    db.execute(
+def cancel_for_request(db: Session, *, actor: Actor, request_id: int) -> list[int]:
+    """A withdrawn request ends its open consultation without a decision; returns the ids cancelled."""
+    rows = db.execute(
         update(Consultation)
         .where(Consultation.request_id == request_id, Consultation.status == "open")
         .values(
@@ -50,8 +50,10 @@ def cancel_for_request(db: Session, *, actor: Actor, request_id: int) -> None:
             decided_by=actor.username,
             decision_reason="request withdrawn",
         )
+        .returning(Consultation.id)
         .execution_options(synchronize_session=False)
     )
+    return sorted(rows.scalars())
 
 
 def send_reminders(db: Session, *, within: timedelta = timedelta(hours=2), at: datetime | None = None) -> int:

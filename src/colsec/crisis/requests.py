@@ -38,6 +38,10 @@ def create_request(db: Session, *, actor: Actor, crisis_id: int, data: RequestIn
     )  # fmt: skip
     db.add(req)
     db.flush()
+    log_event(db, crisis_id=crisis_id, actor=actor, kind="request.drafted",
+              summary=f"request {req.id} drafted: {req.quantity} x {req.capability} at {req.location}",
+              params={"request": req.id, "quantity": req.quantity, "capability": req.capability,
+                      "location": req.location})  # fmt: skip
     audit.record(
         db,
         actor=actor,
@@ -102,14 +106,14 @@ def withdraw_request(db: Session, *, actor: Actor, request_id: int, note: str = 
     )
     from colsec.crisis.deadlines import cancel_for_request
 
-    cancel_for_request(db, actor=actor, request_id=request_id)
+    cancelled = cancel_for_request(db, actor=actor, request_id=request_id)
     log_event(
         db,
         crisis_id=req.crisis_id,
         actor=actor,
         kind="request.withdrawn",
         summary=f"request {req.id} withdrawn {note}".strip(),
-        params={"request": req.id, "note": note},
+        params={"request": req.id, "note": note, "cancelled": cancelled},
     )
     audit.record(
         db, actor=actor, action="crisis.request.withdraw", target=f"request:{req.id}", details={"note": note}

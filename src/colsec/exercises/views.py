@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.crisis.access import org_kind
-from colsec.crisis.models import Notification
+from colsec.crisis.crises import get_crisis
+from colsec.crisis.models import Crisis, Notification
 from colsec.errors import NotFound
 from colsec.exercises.models import ExerciseInject, ExerciseNote, ExerciseRun
 from colsec.exercises.run import frozen, get_run, list_runs, participant_org_ids
@@ -30,6 +31,7 @@ __all__ = [
     "digest",
     "inbox",
     "is_controller",
+    "readable_crisis",
     "readable_run",
     "report",
     "run_objects",
@@ -74,6 +76,17 @@ def readable_run(db: Session, actor: Actor, run_id: int) -> ExerciseRun:
     if is_controller(db, actor) or _takes_part(db, run, actor):
         return run
     raise NotFound(f"exercise run {run_id} not found")
+
+
+def readable_crisis(db: Session, actor: Actor, crisis_id: int) -> Crisis:
+    """A crisis as its pages read it; a run's crisis only for those who may see the run (else 404)."""
+    crisis = get_crisis(db, crisis_id=crisis_id)
+    if crisis.exercise_run_id is not None:
+        try:
+            readable_run(db, actor, crisis.exercise_run_id)
+        except NotFound:
+            raise NotFound(f"crisis {crisis_id} not found") from None
+    return crisis
 
 
 def visible_runs(db: Session, actor: Actor) -> list[ExerciseRun]:

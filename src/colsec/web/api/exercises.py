@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from colsec.crisis import replay
 from colsec.errors import Forbidden, InvalidInput, UnsupportedMediaType
 from colsec.exercises import msel, scoring, views
 from colsec.exercises import run as runs
@@ -256,3 +257,10 @@ def override(run_id: IdPath, number: IdPath, data: OverrideIn, db: DbDep, actor:
 def add_note(run_id: IdPath, data: NoteIn, db: DbDep, actor: ActorDep) -> Any:
     n = runs.add_note(db, actor=actor, run_id=run_id, text=data.text, kind=data.kind, owner=data.owner)
     return {"id": n.id, "kind": n.kind, "text": n.text, "owner": n.owner, "author": n.author, "at": n.at}
+
+
+@router.get("/runs/{run_id}/replay")
+def run_replay(run_id: IdPath, db: DbDep, actor: ActorDep, at: datetime | None = None) -> Any:
+    """Every crisis the run created as it stood at ``at`` (default: the last recorded change)."""
+    run = views.readable_run(db, actor, run_id)
+    return replay.run_replay(db, run_id=run.id, at=at)

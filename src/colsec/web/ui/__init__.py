@@ -41,6 +41,7 @@ def install(app: FastAPI) -> None:
         imports,
         intel,
         profile,
+        replay,
     )
     from colsec.web.ui import exercises as exercises_ui
     from colsec.web.ui import groups as groups_ui
@@ -70,6 +71,7 @@ def install(app: FastAPI) -> None:
         groups_ui,
         reports_ui,
         exercises_ui,
+        replay,
     ):
         app.include_router(module.router)
 

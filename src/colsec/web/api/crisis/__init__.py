@@ -11,7 +11,7 @@ import logging
 from fastapi import APIRouter, Depends, FastAPI
 
 from colsec.crisis.ticker import TICK_SECONDS
-from colsec.web.api.crisis import alerts, incidents, requests
+from colsec.web.api.crisis import alerts, incidents, replay, requests
 from colsec.web.api.crisis._common import people_only
 
 __all__ = ["TICK_SECONDS", "install", "router"]
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api/v1/crisis", tags=["crisis"], dependencies=[Depen
 router.include_router(incidents.router)
 router.include_router(requests.router)
 router.include_router(alerts.router)
+router.include_router(replay.router)
 
 
 def install(app: FastAPI) -> None:
