@@ -21,6 +21,10 @@ from colsec.store.rows import sqlite_cursor
 __all__ = ["LINK_KEYS", "drop_superseded", "index_versions"]
 
 _SQLITE_INSERT = "INSERT INTO search_doc (seq, terms) VALUES (?, ?)"
+# search_fts is an external-content FTS5 table over search_doc; its rows are inserted here rather
+# than by a trigger (a trigger's savepoint makes FTS5 write one segment per row: the
+# fts_direct_insert migration has the measurements).  Delete and update triggers remain.
+_SQLITE_FTS = "INSERT INTO search_fts (rowid, terms) VALUES (?, ?)"
 _SQLITE_LINKS = "INSERT INTO object_link (ref_id, seq) VALUES (?, ?)"
 LINK_KEYS = ("source_ref", "target_ref", "sighting_of_ref")  # what an object page lists as related
 
@@ -42,6 +46,7 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
     raw = sqlite_cursor(db)
     if raw is not None:
         raw.executemany(_SQLITE_INSERT, rows)
+        raw.executemany(_SQLITE_FTS, rows)
         if links:
             raw.executemany(_SQLITE_LINKS, links)
     else:
