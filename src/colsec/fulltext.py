@@ -100,8 +100,11 @@ def _texts(body: Mapping[str, Any]) -> Iterator[str]:
 
 
 def _words(text: str) -> list[str]:
-    get = _STEMS.get
-    return [get(w) or _stem(w) for w in _WORD.findall(text.lower())]
+    words = _WORD.findall(text.lower())
+    try:  # the common case, every word stemmed before: one C-level pass
+        return list(map(_STEMS.__getitem__, words))
+    except KeyError:
+        return [_STEMS.get(w) or _stem(w) for w in words]
 
 
 def document_terms(body: Mapping[str, Any]) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from colsec.fulltext import document_terms
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
-from colsec.store.rows import sqlite_cursor
+from colsec.store.rows import copy_rows, sqlite_cursor
 
 __all__ = ["LINK_KEYS", "drop_superseded", "index_versions"]
 
@@ -50,9 +50,9 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
         if links:
             raw.executemany(_SQLITE_LINKS, links)
     else:
-        db.execute(insert(SearchDoc), [{"seq": s, "terms": t} for s, t in rows])
+        copy_rows(db, SearchDoc.__table__, ("seq", "terms"), rows)
         if links:
-            db.execute(insert(ObjectLink), [{"ref_id": r, "seq": s} for r, s in links])
+            copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links)
 
 
 def drop_superseded(db: Session, ids: Sequence[str]) -> None:
