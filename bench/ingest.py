@@ -1,8 +1,11 @@
 """Ingest benchmark: ATT&CK Enterprise into SQLite and PostgreSQL, and a synthetic 1M-indicator bundle.
 
-Each run happens in a fresh subprocess so peak RSS is that import's own.  The
-reference column is the field's library (stix2.parse) on the same objects,
-without storing anything.
+Each run happens in a fresh subprocess so peak RSS is that import's own.  Two references
+in the same run: the raw insert ceiling (the same ``stix_object`` rows, prepared beforehand,
+inserted by the driver's executemany into the same migrated schema in one transaction and
+committed: no validation, gate, index, audit or derived data) and the field's library
+(stix2.parse) on the same objects, without storing anything.  colsec's time includes reading
+the file (streamed); the parse column says how much of it that is.
 
     python bench/ingest.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--synthetic 1000000]
 """
@@ -17,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,11 +38,69 @@ from colsec.stix.tlp import TLP
 url, path = sys.argv[1], Path(sys.argv[2])
 db = Database(url)
 upgrade(db.engine)
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 with db.unit_of_work() as s:
     r = import_objects(s, actor=SYSTEM, objects=read_stix_file(path), default_tlp=TLP.CLEAR)
-elapsed = time.perf_counter() - t
-print(json.dumps({"n": r.received, "inserted": r.inserted, "seconds": elapsed,
+elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
+print(json.dumps({"n": r.received, "inserted": r.inserted, "seconds": elapsed, "cpu": cpu,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+# The raw insert ceiling: the rows colsec's gate would store (same columns, same body JSON),
+# built before the clock starts; only the driver's executemany of stix_object and the commit are timed.
+CEILING = r"""
+import json, resource, sys, time, uuid
+import orjson
+from pathlib import Path
+from colsec.db import Database
+from colsec.migrations import upgrade
+from colsec.formats.stix_bundle import read_stix_file
+url, path = sys.argv[1], Path(sys.argv[2])
+db = Database(url)
+upgrade(db.engine)
+cols = ("id", "type", "spec_version", "created", "modified", "created_by_ref", "owner_org_id", "tlp",
+        "sharing_group_id", "revoked", "is_latest", "date_added", "origin", "body")
+sqlite = url.startswith("sqlite")
+mark = "?" if sqlite else "%s"
+sql = f"INSERT INTO stix_object ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
+t = time.perf_counter()
+parse = parse_cpu = 0.0
+insert = insert_cpu = 0.0
+n = 0
+conn = db.engine.raw_connection()
+cur = conn.cursor()
+if sqlite:
+    cur.execute("BEGIN IMMEDIATE")  # the engine leaves pysqlite in autocommit and begins itself
+batch = []
+def flush():
+    global insert, insert_cpu
+    t0, c0 = time.perf_counter(), time.process_time()
+    cur.executemany(sql, batch)
+    insert += time.perf_counter() - t0
+    insert_cpu += time.process_time() - c0
+    batch.clear()
+stream = iter(read_stix_file(path))
+while True:
+    t0, c0 = time.perf_counter(), time.process_time()
+    obj = next(stream, None)
+    parse += time.perf_counter() - t0
+    parse_cpu += time.process_time() - c0
+    if obj is None:
+        break
+    n += 1
+    batch.append((obj["id"], obj["type"], "2.1", obj.get("created"), obj.get("modified") or obj.get("created") or "",
+                  obj.get("created_by_ref"), None, 0, None, bool(obj.get("revoked")), True,
+                  f"2026-12-08T00:00:{n // 1000000:02d}.{n % 1000000:06d}Z",
+                  None, orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()))
+    if len(batch) >= 1000:
+        flush()
+if batch:
+    flush()
+t0, c0 = time.perf_counter(), time.process_time()
+conn.commit()
+insert += time.perf_counter() - t0
+insert_cpu += time.process_time() - c0
+print(json.dumps({"n": n, "seconds": insert, "cpu": insert_cpu, "parse": parse, "parse_cpu": parse_cpu,
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -107,66 +169,94 @@ def synthetic(path: Path, n: int) -> None:
         f.write("]}\n")
 
 
+def _pair(rows: list[tuple[str, ...]], label: str, fresh: Callable[[str], str], path: Path) -> None:
+    """colsec's import and the raw insert ceiling of the same file, each into a fresh database."""
+    r = run_child(CHILD, fresh("colsec"), str(path))
+    c = run_child(CEILING, fresh("ceiling"), str(path))
+    rows.append(
+        (
+            f"{label} → colsec",
+            f"{r['n']:,}",
+            f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.2f} s)",
+            f"{r['rss_mb']:.0f} MB",
+        )
+    )
+    rows.append(
+        (
+            f"{label} → raw insert ceiling",
+            f"{c['n']:,}",
+            f"{c['n'] / c['seconds']:,.0f} obj/s ({c['seconds']:.2f} s)",
+            f"{c['rss_mb']:.0f} MB",
+        )
+    )
+    rows.append(
+        (
+            f"{label}: colsec / ceiling (file parse {c['parse']:.2f} s)",
+            "",
+            f"{c['seconds'] / r['seconds']:.0%}, {c['seconds'] / max(r['seconds'] - c['parse'], 1e-9):.0%} w/o parse",
+            "",
+        )
+    )
+    # Client CPU seconds: SQLite works inside the client, so on SQLite these ratios hold under load.
+    rows.append(
+        (
+            f"{label}: client CPU colsec {r['cpu']:.2f} s, ceiling {c['cpu']:.2f} s, parse {c['parse_cpu']:.2f} s",
+            "",
+            f"{c['cpu'] / r['cpu']:.0%}, {c['cpu'] / max(r['cpu'] - c['parse_cpu'], 1e-9):.0%} w/o parse",
+            "",
+        )
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pg", default=os.environ.get("COLSEC_TEST_DATABASE_URL"))
     ap.add_argument("--synthetic", type=int, default=1_000_000)
     ap.add_argument("--reference-sample", type=int, default=3000)
+    ap.add_argument("--skip-attack", action="store_true")
     args = ap.parse_args()
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, ...]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        r = run_child(CHILD, f"sqlite:///{tmp}/a.db", str(ATTACK))
-        rows.append(
-            (
-                "ATT&CK Enterprise → colsec SQLite",
-                f"{r['n']:,}",
-                f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)",
-                f"{r['rss_mb']:.0f} MB",
-            )
-        )
-        if args.pg:
-            schema_url = fresh_pg(args.pg)
-            try:
-                r = run_child(CHILD, schema_url, str(ATTACK))
-            finally:
-                drop_pg(args.pg, schema_url)
-            rows.append(
-                (
-                    "ATT&CK Enterprise → colsec PostgreSQL",
-                    f"{r['n']:,}",
-                    f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)",
-                    f"{r['rss_mb']:.0f} MB",
+        if not args.skip_attack:
+            _pair(rows, "ATT&CK Enterprise, SQLite", lambda k: f"sqlite:///{tmp}/attack-{k}.db", ATTACK)
+            if args.pg:
+                schemas: list[str] = []
+
+                def fresh(_kind: str) -> str:
+                    schemas.append(fresh_pg(args.pg))
+                    return schemas[-1]
+
+                try:
+                    _pair(rows, "ATT&CK Enterprise, PostgreSQL", fresh, ATTACK)
+                finally:
+                    for schema_url in schemas:
+                        drop_pg(args.pg, schema_url)
+            if args.reference_sample:
+                ref = run_child(REFERENCE, str(ATTACK), str(args.reference_sample))
+                rows.append(
+                    (
+                        "ATT&CK sample → stix2.parse only (field library)",
+                        f"{ref['n']:,}",
+                        f"{ref['n'] / ref['seconds']:,.0f} obj/s",
+                        "-",
+                    )
                 )
-            )
-        ref = run_child(REFERENCE, str(ATTACK), str(args.reference_sample))
-        rows.append(
-            (
-                "ATT&CK sample → stix2.parse only (reference)",
-                f"{ref['n']:,}",
-                f"{ref['n'] / ref['seconds']:,.0f} obj/s",
-                "-",
-            )
-        )
         if args.synthetic:
             big = Path(tmp) / "synthetic.json"
             t = time.perf_counter()
             synthetic(big, args.synthetic)
             gen = time.perf_counter() - t
             size_mb = big.stat().st_size / 1e6
-            r = run_child(CHILD, f"sqlite:///{tmp}/b.db", str(big))
-            rows.append(
-                (
-                    f"synthetic {args.synthetic:,} indicators ({size_mb:.0f} MB, gen {gen:.0f} s) → SQLite",
-                    f"{r['n']:,}",
-                    f"{r['n'] / r['seconds']:,.0f} obj/s ({r['seconds']:.1f} s)",
-                    f"{r['rss_mb']:.0f} MB",
-                )
-            )
+            label = f"synthetic {args.synthetic:,} indicators ({size_mb:.0f} MB, gen {gen:.0f} s), SQLite"
+            _pair(rows, label, lambda k: f"sqlite:///{tmp}/synthetic-{k}.db", big)
     width = max(len(r[0]) for r in rows)
     print(f"{'run':<{width}}  {'objects':>10}  {'rate':>28}  {'peak RSS':>9}")
     for name, n, rate, rss in rows:
         print(f"{name:<{width}}  {n:>10}  {rate:>28}  {rss:>9}")
-    print("targets: ATT&CK Enterprise into SQLite < 10 s and < 500 MB; 1M-indicator bundle < 1 GB peak RSS")
+    print(
+        "targets: ≥ 50% of the ceiling; ATT&CK Enterprise < 0.9 s on SQLite, < 1.5 s on PostgreSQL; "
+        "1M indicators < 40 s and < 1 GB peak RSS"
+    )
 
 
 if __name__ == "__main__":

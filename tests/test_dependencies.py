@@ -19,6 +19,7 @@ USED_WITHOUT_IMPORT = {
     "psycopg": r"sqlalchemy\.dialects import postgresql",  # the postgresql+psycopg dialect
     "python-multipart": r"request\.form\(",  # Starlette's form parser
     "pymisp": r'resources\.files\("pymisp"\)',  # the MISP type table it ships
+    "pystemmer": r"snowballstemmer\.stemmer\(",  # snowballstemmer's C backend when installed
 }
 
 

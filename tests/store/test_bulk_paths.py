@@ -1,10 +1,11 @@
-"""SQLite's bulk path (driver executemany, issue 20) stores exactly what the portable path stores.
+"""The bulk paths (issue 20) store exactly what the portable path stores.
 
-The same MISP events are imported twice into fresh nodes: once as the product runs
-(the SQLite driver path in ``import_objects`` and ``held_versions``) and once with
-those shortcuts off, through SQLAlchemy's portable statements (the PostgreSQL path).
-Objects, versions, latest flags, markings, owners, observables, recipients and
-collection membership must be equal, and so must the import reports.
+The same MISP events are imported twice into fresh nodes: once as the product runs and once
+with the shortcut off.  On SQLite the shortcut is the driver path in ``import_objects`` and
+``held_versions`` (off: SQLAlchemy's portable statements, the PostgreSQL path); on PostgreSQL
+it is COPY for the index rows (off: Core executemany).  Objects, versions, latest flags,
+markings, owners, observables, full-text terms, links, recipients and collection membership
+must be equal, and so must the import reports.
 """
 
 from __future__ import annotations
@@ -17,14 +18,21 @@ from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 
 from colsec.accounts.roles import SYSTEM
 from colsec.accounts.service import create_organisation
 from colsec.db import Database
 from colsec.formats.service import import_source
-from colsec.store import gate, service
-from colsec.store.models import CollectionObject, ObjectRecipient, Observable, StixObject
+from colsec.store import gate, service, textindex
+from colsec.store.models import (
+    CollectionObject,
+    ObjectLink,
+    ObjectRecipient,
+    Observable,
+    SearchDoc,
+    StixObject,
+)
 
 KINDS = [
     ("ip-dst", "198.51.100.{i}"),
@@ -72,8 +80,8 @@ def _sources(shared_data: Path) -> list[bytes]:
     ]  # the repeat is all unchanged
 
 
-def _run(path: Path, sources: list[bytes]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    database = Database(f"sqlite:///{path}")
+def _run(url: str, sources: list[bytes]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    database = Database(url)
     try:
         with database.unit_of_work() as s:
             org = create_organisation(s, actor=SYSTEM, name="Bench CERT", short_name="bench")
@@ -102,6 +110,14 @@ def _run(path: Path, sources: list[bytes]) -> tuple[list[dict[str, Any]], dict[s
             recipients = sorted(
                 (version[seq], org) for seq, org in s.execute(select(ObjectRecipient.object_seq, ObjectRecipient.organisation_id))
             )  # fmt: skip
+            terms = sorted(
+                (version[seq], t)
+                for seq, t in s.execute(select(SearchDoc.seq, SearchDoc.terms))
+                if version[seq][0] != own_identity
+            )
+            links = sorted(
+                (r, version[seq]) for r, seq in s.execute(select(ObjectLink.ref_id, ObjectLink.seq))
+            )
             members = sorted(
                 (c, version[seq]) for c, seq in s.execute(select(CollectionObject.collection_id, CollectionObject.object_seq))
             )  # fmt: skip
@@ -112,6 +128,8 @@ def _run(path: Path, sources: list[bytes]) -> tuple[list[dict[str, Any]], dict[s
             "observables": observables,
             "recipients": recipients,
             "members": members,
+            "terms": terms,
+            "links": links,
         }
     finally:
         database.dispose()
@@ -124,11 +142,20 @@ def test_sqlite_bulk_path_stores_what_the_portable_path_stores(
     fast_db, plain_db = tmp_path / "fast.db", tmp_path / "plain.db"
     shutil.copy(sqlite_template, fast_db)
     shutil.copy(sqlite_template, plain_db)
-    fast_rows, fast_rest = _run(fast_db, sources)
+    fast_rows, fast_rest = _run(f"sqlite:///{fast_db}", sources)
     with monkeypatch.context() as m:  # the shortcuts off: SQLAlchemy's statements, as on PostgreSQL
         m.setattr(service, "sqlite_cursor", lambda db: None)
         m.setattr(gate, "sqlite_cursor", lambda db: None)
-        plain_rows, plain_rest = _run(plain_db, sources)
+        plain_rows, plain_rest = _run(f"sqlite:///{plain_db}", sources)
+    _assert_equal(fast_rows, fast_rest, plain_rows, plain_rest)
+
+
+def _assert_equal(
+    fast_rows: list[dict[str, Any]],
+    fast_rest: dict[str, Any],
+    plain_rows: list[dict[str, Any]],
+    plain_rest: dict[str, Any],
+) -> None:
     assert len(fast_rows) > 1500 and fast_rest["observables"]  # the fixture exercises real volume
     assert [r["id"] for r in fast_rows] == [r["id"] for r in plain_rows]  # same order of seq
     assert fast_rows == plain_rows
@@ -137,3 +164,40 @@ def test_sqlite_bulk_path_stores_what_the_portable_path_stores(
     assert reports[1]["inserted"] == 0 and reports[1]["unchanged"] == reports[0]["received"]
     assert reports[2]["inserted"] > 0  # edited attributes became new versions
     assert sum(not r["is_latest"] for r in fast_rows) > 0
+
+
+def _empty(url: str) -> None:
+    database = Database(url)
+    try:
+        with database.engine.begin() as conn:
+            names = conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename != 'alembic_version'"
+                )
+            ).scalars()
+            tables = ", ".join(f'"{n}"' for n in names)
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        database.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_copy_path_stores_what_executemany_stores(
+    pg_schema_url: str | None, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if pg_schema_url is None:
+        pytest.skip("COLSEC_TEST_DATABASE_URL not set: PostgreSQL variant skipped")
+    sources = _sources(shared_data)
+    _empty(pg_schema_url)
+    fast_rows, fast_rest = _run(pg_schema_url, sources)
+    _empty(pg_schema_url)
+
+    def executemany(db: Any, table: Any, columns: Any, values: Any) -> None:
+        db.execute(insert(table), [dict(zip(columns, v, strict=True)) for v in values])
+
+    with monkeypatch.context() as m:  # COPY off: Core executemany for the index rows
+        m.setattr(service, "copy_rows", executemany)
+        m.setattr(textindex, "copy_rows", executemany)
+        plain_rows, plain_rest = _run(pg_schema_url, sources)
+    _empty(pg_schema_url)
+    _assert_equal(fast_rows, fast_rest, plain_rows, plain_rest)

@@ -129,7 +129,7 @@ class SearchDoc(Base):
 
     Written by the store's one write gate in the object's transaction; a superseded version's
     row is removed there too, so only latest versions are found.  SQLite indexes ``terms`` in
-    the FTS5 table ``search_fts`` (kept in step by triggers), PostgreSQL in a GIN index of
+    the FTS5 table ``search_fts`` (filled by the gate, emptied by triggers), PostgreSQL in a GIN index of
     ``to_tsvector('simple', terms)``; both are created by the ``fulltext`` migration.
     """
 

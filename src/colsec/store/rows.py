@@ -5,11 +5,11 @@ Only ``colsec.store.service`` calls these; they write no object rows themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,15 @@ from colsec.db import is_sqlite
 from colsec.stix.ids import format_timestamp, parse_timestamp
 from colsec.store.models import CollectionObject, StixObject
 
-__all__ = ["Clock", "fix_latest", "inherit_collections", "insert_stmt", "iter_batches", "sqlite_cursor"]
+__all__ = [
+    "Clock",
+    "copy_rows",
+    "fix_latest",
+    "inherit_collections",
+    "insert_stmt",
+    "iter_batches",
+    "sqlite_cursor",
+]
 
 
 def insert_stmt(db: Session, table: Any) -> Any:
@@ -31,6 +39,23 @@ def sqlite_cursor(db: Session) -> Any:
         return None
     db.flush()
     return db.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def copy_rows(db: Session, table: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Append plain rows (no conflict rule, nothing returned) to ``table`` in the session's transaction.
+
+    On PostgreSQL with COPY: the index rows of an import (search_doc, object_link, observable)
+    stream in one command, where executemany binds and runs a statement per row (ATT&CK's
+    25,000 search_doc rows: 0.2 s against 1.2 s).  Elsewhere a Core executemany (SQLite's own
+    bulk path uses its driver directly; this is the portable fallback)."""
+    if db.get_bind().dialect.name != "postgresql":
+        db.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    db.flush()
+    cur = db.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 class Clock:

@@ -14,10 +14,10 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
@@ -53,7 +53,7 @@ from colsec.store.models import (
 from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
 from colsec.store.rows import Clock as _Clock
-from colsec.store.rows import fix_latest, inherit_collections, insert_stmt, sqlite_cursor
+from colsec.store.rows import copy_rows, fix_latest, inherit_collections, insert_stmt, sqlite_cursor
 from colsec.store.textindex import drop_superseded, index_versions
 
 __all__ = [
@@ -393,11 +393,7 @@ def _insert_rows(
     if obs_rows and raw is not None:
         raw.executemany(_SQLITE_OBSERVABLES, obs_rows)
     elif obs_rows:
-        # Core executemany on the table: none of the ORM bulk bookkeeping per row.
-        db.execute(
-            insert(cast(Table, Observable.__table__)),
-            [{"kind": k, "value": v, "object_seq": s, "object_id": o} for k, v, s, o in obs_rows],
-        )
+        copy_rows(db, Observable.__table__, ("kind", "value", "object_seq", "object_id"), obs_rows)
     multi = [oid for oid in {r[1] for r in inserted} if oid in held_ids] + [
         oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
     ]

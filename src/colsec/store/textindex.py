@@ -11,16 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from colsec.fulltext import document_terms
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
-from colsec.store.rows import sqlite_cursor
+from colsec.store.rows import copy_rows, sqlite_cursor
 
 __all__ = ["LINK_KEYS", "drop_superseded", "index_versions"]
 
 _SQLITE_INSERT = "INSERT INTO search_doc (seq, terms) VALUES (?, ?)"
+# search_fts is an external-content FTS5 table over search_doc; its rows are inserted here rather
+# than by a trigger (a trigger's savepoint makes FTS5 write one segment per row: the
+# fts_direct_insert migration has the measurements).  Delete and update triggers remain.
+_SQLITE_FTS = "INSERT INTO search_fts (rowid, terms) VALUES (?, ?)"
 _SQLITE_LINKS = "INSERT INTO object_link (ref_id, seq) VALUES (?, ?)"
 LINK_KEYS = ("source_ref", "target_ref", "sighting_of_ref")  # what an object page lists as related
 
@@ -42,12 +46,13 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
     raw = sqlite_cursor(db)
     if raw is not None:
         raw.executemany(_SQLITE_INSERT, rows)
+        raw.executemany(_SQLITE_FTS, rows)
         if links:
             raw.executemany(_SQLITE_LINKS, links)
     else:
-        db.execute(insert(SearchDoc), [{"seq": s, "terms": t} for s, t in rows])
+        copy_rows(db, SearchDoc.__table__, ("seq", "terms"), rows)
         if links:
-            db.execute(insert(ObjectLink), [{"ref_id": r, "seq": s} for r, s in links])
+            copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links)
 
 
 def drop_superseded(db: Session, ids: Sequence[str]) -> None:
