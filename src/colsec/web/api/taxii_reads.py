@@ -84,9 +84,9 @@ def filters_of(request: Request) -> Filters:
 async def get_objects(request: Request) -> Response:
     await check_accept(request)
     api_root, collection_id = request.path_params["api_root"], request.path_params["collection_id"]
-    filters = filters_of(request)
 
     def work(db: Session | ReadUnit, actor: Actor) -> Response:
+        filters = filters_of(request)  # after the caller (401 before 400), as on every TAXII route
         coll, viewer = reads.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
         page = reads.read_page(db, actor=actor, collection=coll, filters=filters, viewer=viewer)
         return taxii_response(page.envelope(), headers=page.headers)
@@ -98,9 +98,9 @@ async def get_object(request: Request) -> Response:
     await check_accept(request)
     path = request.path_params
     api_root, collection_id, object_id = path["api_root"], path["collection_id"], path["object_id"]
-    filters = filters_of(request)
 
     def work(db: Session | ReadUnit, actor: Actor) -> Response:
+        filters = filters_of(request)  # after the caller, as on every TAXII route
         coll, viewer = reads.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
         page = reads.read_page(
             db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
