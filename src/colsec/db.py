@@ -117,12 +117,11 @@ class ReadUnit:
     the lookups.  Statements run here as :class:`RawQuery` through :func:`fetch_raw`.
     """
 
-    __slots__ = ("_conn", "dialect", "small")
+    __slots__ = ("_conn", "dialect")
 
-    def __init__(self, conn: Any, dialect: Dialect, *, small: bool = False) -> None:
+    def __init__(self, conn: Any, dialect: Dialect) -> None:
         self._conn = conn
         self.dialect = dialect
-        self.small = small  # a few rows only: no turn-taking on SQLite (``_SQLITE_BULK_READ``)
 
     def cursor(self) -> Any:
         return self._conn.cursor()
@@ -135,7 +134,7 @@ def dialect_of(db: Session | ReadUnit) -> Dialect:
 def fetch_raw(db: Session | ReadUnit, query: RawQuery, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Every row of ``query`` as driver tuples, in the unit's transaction (without GIL convoy on SQLite)."""
     if isinstance(db, ReadUnit):
-        cursor, sqlite = db.cursor(), db.dialect.name == "sqlite" and not db.small
+        cursor, sqlite = db.cursor(), db.dialect.name == "sqlite"
     else:
         conn = db.connection()
         cursor, sqlite = conn.connection.cursor(), conn.dialect.name == "sqlite"
@@ -215,17 +214,13 @@ class Database:
             session.close()
 
     @contextmanager
-    def read_unit(self, *, small: bool = False) -> Iterator[ReadUnit]:
-        """One read transaction on a pooled driver connection (see :class:`ReadUnit`); always rolled back.
-
-        ``small``: its statements return a few rows each, so they need not take turns with
-        large fetches on SQLite (a small read may run on the event loop and must never wait).
-        """
+    def read_unit(self) -> Iterator[ReadUnit]:
+        """One read transaction on a pooled driver connection (see :class:`ReadUnit`); always rolled back."""
         conn = self.engine.raw_connection()
         try:
             if self.sqlite:  # the driver runs in autocommit mode here (``_configure_sqlite``)
                 conn.driver_connection.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
-            yield ReadUnit(conn, self.engine.dialect, small=small)
+            yield ReadUnit(conn, self.engine.dialect)
         finally:
             conn.close()  # back to the pool, whose reset rolls the read transaction back
 
