@@ -14,6 +14,7 @@ ratios colsec / ceiling, colsec / baseline and colsec / medallion.
 
     python bench/taxii.py [--objects 100000] [--clients 4] [--get-clients 1] [--seconds 20] [--rounds 4]
                           [--limit 1000] [--pull-rounds 3] [--workers 1] [--only colsec|ceiling|medallion]
+                          [--phases pages,get,pull]
                           [--baseline-src ../main/src]
                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
@@ -376,17 +377,18 @@ def measure(targets: list[Target], args: argparse.Namespace) -> dict[str, Figure
     figures = {t.name: Figures(Result(), Result()) for t in targets}
     pulls: dict[str, list[float]] = {t.name: [] for t in targets}
     piece = args.seconds / args.rounds
+    phases = set(args.phases.split(","))
     for round_ in range(args.rounds):
         order = targets if round_ % 2 == 0 else targets[::-1]
-        print(f"round {round_ + 1}/{args.rounds}: page walk ({args.clients} clients), GET by id "
+        print(f"round {round_ + 1}/{args.rounds}: {args.phases}; page walk ({args.clients} clients), GET by id "
               f"({args.get_clients} client), {piece:.1f}s each ...", flush=True)  # fmt: skip
-        for t in order:
+        for t in order if "pages" in phases else ():
             part = run_load(t, clients=args.clients, seconds=piece, limit=args.limit, mode="pages")
             _add(figures[t.name].pages, part)
-        for t in order:
+        for t in order if "get" in phases else ():
             part = run_load(t, clients=args.get_clients, seconds=piece, limit=args.limit, mode="get")
             _add(figures[t.name].gets, part)
-        for t in order:
+        for t in order if "pull" in phases else ():
             if t.name != "medallion" and round_ < args.pull_rounds:
                 pulls[t.name].append(full_pull(t, args.limit, len(t.ids), 1))
     for name, times in pulls.items():
@@ -405,6 +407,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument(
         "--pull-rounds", type=int, default=3, help="taxii2-client full pulls (median), one per round"
+    )
+    ap.add_argument(
+        "--phases", default="pages,get,pull", help="comma-separated subset of pages,get,pull to measure"
     )
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for colsec")
     ap.add_argument("--only", choices=["colsec", "ceiling", "medallion"], action="append", default=None)
@@ -478,16 +483,16 @@ def main() -> None:
         p, g = f.pages, f.gets
         pull = f"{f.pull:>6.2f}s" if f.pull is not None else f"{'-':>7}"
         print(
-            f"{name:<10} {len(p.page) / p.elapsed:>8.1f} {p.objects / p.elapsed:>10,.0f} {pct(p.page, 50):>7.1f}ms "
-            f"{pct(p.page, 99):>7.1f}ms {len(g.single) / g.elapsed:>7.1f} {pct(g.single, 50):>6.2f}ms "
+            f"{name:<10} {_rate(len(p.page), p.elapsed):>8.1f} {_rate(p.objects, p.elapsed):>10,.0f} {pct(p.page, 50):>7.1f}ms "
+            f"{pct(p.page, 99):>7.1f}ms {_rate(len(g.single), g.elapsed):>7.1f} {pct(g.single, 50):>6.2f}ms "
             f"{pct(g.single, 99):>6.2f}ms {pull} {p.errors + g.errors:>6} {p.unfinished + g.unfinished:>6} "
             f"{_cpu_per(p.server_cpu, len(p.page)):>7.2f}ms {_cpu_per(g.server_cpu, len(g.single)):>6.2f}ms"
         )
     if "baseline" in results and "ceiling" in results:
         b, r = results["baseline"], results["ceiling"]
-        print(f"baseline / ceiling: pages/s {_ratio(len(b.pages.page) / b.pages.elapsed, len(r.pages.page) / r.pages.elapsed)}, "
+        print(f"baseline / ceiling: pages/s {_ratio(_rate(len(b.pages.page), b.pages.elapsed), _rate(len(r.pages.page), r.pages.elapsed))}, "
               f"page p99 {_ratio(pct(b.pages.page, 99), pct(r.pages.page, 99))}, "
-              f"get/s {_ratio(len(b.gets.single) / b.gets.elapsed, len(r.gets.single) / r.gets.elapsed)}; "
+              f"get/s {_ratio(_rate(len(b.gets.single), b.gets.elapsed), _rate(len(r.gets.single), r.gets.elapsed))}; "
               f"server CPU per page {_ratio(_cpu_per(b.pages.server_cpu, len(b.pages.page)), _cpu_per(r.pages.server_cpu, len(r.pages.page)))}, "
               f"per get {_ratio(_cpu_per(b.gets.server_cpu, len(b.gets.single)), _cpu_per(r.gets.server_cpu, len(r.gets.single)))}")  # fmt: skip
     if "colsec" in results:
@@ -496,8 +501,12 @@ def main() -> None:
             if ref not in results:
                 continue
             r = results[ref]
-            pages = _ratio(len(c.pages.page) / c.pages.elapsed, len(r.pages.page) / r.pages.elapsed)
-            gets = _ratio(len(c.gets.single) / c.gets.elapsed, len(r.gets.single) / r.gets.elapsed)
+            pages = _ratio(
+                _rate(len(c.pages.page), c.pages.elapsed), _rate(len(r.pages.page), r.pages.elapsed)
+            )
+            gets = _ratio(
+                _rate(len(c.gets.single), c.gets.elapsed), _rate(len(r.gets.single), r.gets.elapsed)
+            )
             p99 = _ratio(pct(c.pages.page, 99), pct(r.pages.page, 99))
             cpu_page = _ratio(
                 _cpu_per(c.pages.server_cpu, len(c.pages.page)),
@@ -517,6 +526,11 @@ def main() -> None:
 def _cpu_per(seconds: float, requests: int) -> float:
     """Server CPU milliseconds per request: what a request costs, whatever else runs on the machine."""
     return seconds * 1000 / requests if requests else float("nan")
+
+
+def _rate(count: float, seconds: float) -> float:
+    """Per second; NaN for a phase not measured (``--phases``)."""
+    return count / seconds if seconds else float("nan")
 
 
 def _ratio(a: float, b: float) -> str:

@@ -108,3 +108,28 @@ def test_rights_by_org_role_and_everyone(database: Database) -> None:
         with pytest.raises(NotFound):
             service.get_collection(s, actor=analyst_a, api_root="other", collection_id=cid)
         assert [c.id for c in service.visible_collections(s, actor=peer_b, api_root="root")] == []
+
+
+def test_sqlite_pages_walk_the_date_added_index(sqlite_database: Database) -> None:
+    """A page reads its rows in (date_added, seq) order off the index and stops at the limit.
+
+    Without statistics SQLite took the exercise-run test (``IS NULL`` on an indexed column) as
+    selective: it read every real row by that index and sorted them all, for every page.
+    """
+    from colsec.store.policy import Recipient
+    from colsec.taxii import reads
+
+    viewer = Recipient(org_id=1, alliance_member=True)
+    shapes = [
+        reads._Shape(0, 0, 0, ("last",), False, after)  # first page, then a page after a cursor
+        for after in (False, True)
+    ]
+    with sqlite_database.unit_of_work(write=False) as s:
+        dialect = s.get_bind().dialect
+        for shape in shapes:
+            query = reads._page_query(dialect, viewer, shape)
+            params = {"cid": "c", "lim": 1001, "after_added": "2026-01-01", "after_seq": 1}
+            cursor = s.connection().connection.cursor()
+            plan = [row[3] for row in cursor.execute("EXPLAIN QUERY PLAN " + query.sql, query.bind(params))]
+            assert any("stix_object USING INDEX ix_stix_object_date_added_seq" in step for step in plan), plan
+            assert not any("TEMP B-TREE" in step for step in plan), plan

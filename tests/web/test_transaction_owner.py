@@ -19,7 +19,7 @@ OWN_ENTRY_POINTS = {
     # The body streams in under the API root's size cap before anything is parsed; the pending
     # status (and a large envelope's job) is committed before the answer, then read back.
     "web/api/taxii.py": "add_objects streams a capped upload, then commits the status and its job",
-    "taxii/service.py": "add_objects stores an envelope with one savepoint per object (a job, or the route)",
+    "taxii/writes.py": "add_objects stores an envelope with one savepoint per object (a job, or the route)",
 }
 
 

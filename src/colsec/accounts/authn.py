@@ -9,9 +9,10 @@ peer's sync by failing logins in its name.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Dialect, bindparam, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts import throttle
@@ -19,6 +20,7 @@ from colsec.accounts.models import ApiToken, Organisation, User
 from colsec.accounts.passwords import hash_token, verify_password
 from colsec.accounts.roles import Actor, Role
 from colsec.accounts.throttle import Throttle
+from colsec.db import RawQuery, ReadUnit, compile_raw, dialect_of, fetch_raw
 from colsec.errors import Unauthorized
 
 __all__ = [
@@ -67,50 +69,65 @@ def authenticate_password(
     return user
 
 
-# Built once: the statement is the same for every request, only the token's hash varies.
-_TOKEN_CALLER = (
-    select(
-        User.id,
-        User.username,
-        User.role,
-        User.organisation_id,
-        User.language,
-        User.is_active,
-        User.node_operator,
-        ApiToken.revoked_at,
-        ApiToken.expires_at,
-        Organisation.short_name,
-    )  # fmt: skip
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .outerjoin(Organisation, Organisation.id == User.organisation_id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-)
+# Built and compiled once per dialect: the statement is the same for every request, only the
+# token's hash varies, and it runs as a driver tuple (no Row, no ORM result): TAXII clients
+# pay it on every page and every object.
+@functools.lru_cache(maxsize=4)
+def _token_caller(dialect: Dialect) -> RawQuery:
+    stmt = (
+        select(
+            User.id,
+            User.username,
+            User.role,
+            User.organisation_id,
+            User.language,
+            User.is_active,
+            User.node_operator,
+            ApiToken.revoked_at,
+            ApiToken.expires_at,
+            Organisation.short_name,
+        )  # fmt: skip
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+    )
+    return compile_raw(stmt, dialect)
 
 
-def actor_for_valid_token(db: Session, *, token: str, username: str | None = None) -> Actor | None:
+def actor_for_valid_token(db: Session | ReadUnit, *, token: str, username: str | None = None) -> Actor | None:
     """The caller of a valid, unrevoked, unexpired token of an active user, in one query.
 
     The per-request fast path (TAXII clients send a token with every page).  Anything
     else answers None and the caller takes :func:`authenticate_token`, which counts
     the failure.
     """
-    row = db.execute(_TOKEN_CALLER, {"token_hash": hash_token(token)}).first()
-    if row is None or not row.is_active or row.revoked_at is not None:
+    rows = fetch_raw(db, _token_caller(dialect_of(db)), {"token_hash": hash_token(token)})
+    if not rows:
         return None
-    if username is not None and _canonical(username) != row.username:
+    user_id, name, role, org_id, language, is_active, node_operator, revoked_at, expires_at, short_name = (
+        rows[0]
+    )
+    if not is_active or revoked_at is not None:
         return None
-    expires = _aware(row.expires_at)
+    if username is not None and _canonical(username) != name:
+        return None
+    expires = _aware(_as_datetime(expires_at))
     if expires is not None and expires < datetime.now(UTC):
         return None
     return Actor(
-        username=row.username,
-        role=Role(row.role),
-        org_id=row.organisation_id,
-        org_short_name=row.short_name,
-        user_id=row.id,
-        language=row.language,
-        node_operator=bool(row.node_operator),
+        username=name,
+        role=Role(role),
+        org_id=org_id,
+        org_short_name=short_name,
+        user_id=user_id,
+        language=language,
+        node_operator=bool(node_operator),
     )
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    """The driver's value of a timestamp column: SQLite hands back the stored ISO text."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def authenticate_token(

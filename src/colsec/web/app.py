@@ -131,10 +131,15 @@ def create_app(
         return _error_response(request, 500, "internal_error", "internal server error")
 
     from colsec.taxii.legacy import LegacyRootPaths
-    from colsec.web.api import accounts, collections, federation, imports, jobs, objects, system
+    from colsec.web.api import accounts, collections, federation, imports, jobs, objects, system, taxii_reads
     from colsec.web.api.taxii import router as taxii_router
 
-    # TAXII first: its clients send the most requests, and routes are matched in order.
+    # TAXII first: its clients send the most requests, and routes are matched in order.  Its two
+    # hottest reads are plain Starlette routes, matched before any included router.
+    for route in taxii_reads.routes:
+        app.router.add_route(
+            route.path, route.endpoint, methods=["GET"], name=route.name, include_in_schema=False
+        )
     app.include_router(taxii_router)
     app.include_router(system.router)
     app.include_router(accounts.router)

@@ -1,0 +1,127 @@
+"""The hot TAXII reads (objects pages, an object by id) as plain Starlette routes, ahead of FastAPI's router.
+
+A TAXII client pays the fixed cost of a request on every page and every object.  These two
+routes take no FastAPI dependency, no pydantic parameter validation and no match against
+every included router: the path holds only strings, the query is parsed by ``Filters``, and
+the checks are those of every TAXII route (``check_accept``; the caller, the collection's
+rights and the sharing policy in one read transaction), run as raw statements compiled once
+(``run_raw_read``: a token caller's read needs no ORM session).  The app's middleware
+(body and depth caps, security headers, legacy root paths) and its error rendering apply
+as to any route: a ``ColsecError`` raised here answers as a TAXII error message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from colsec.accounts.roles import Actor
+from colsec.db import ReadUnit
+from colsec.errors import NotAcceptable, NotFound
+from colsec.store.policy import Recipient
+from colsec.taxii import reads
+from colsec.taxii.media import TAXII_MEDIA
+from colsec.taxii.reads import CollectionRef, Filters
+from colsec.web.deps import get_settings, run_raw_read
+
+__all__ = ["check_accept", "filters_of", "is_taxii21", "media", "routes", "taxii_response"]
+
+OBJECTS = "/taxii2/{api_root}/collections/{collection_id}/objects/"
+OBJECT = OBJECTS + "{object_id}/"
+
+
+def media(value: str) -> tuple[str, dict[str, str]]:
+    kind, *params = value.split(";")
+    parsed = {}
+    for p in params:
+        k, _, v = p.partition("=")
+        parsed[k.strip().lower()] = v.strip().strip('"')
+    return kind.strip().lower(), parsed
+
+
+def is_taxii21(kind: str, params: dict[str, str]) -> bool:
+    return kind == "application/taxii+json" and params.get("version", "2.1") == "2.1"
+
+
+_TAXII_ACCEPT = frozenset({TAXII_MEDIA, "application/taxii+json", "*/*"})
+
+
+async def check_accept(request: Request) -> None:
+    """406 unless the client accepts the TAXII 2.1 media type (or anything)."""
+    header = request.headers.get("accept")
+    if not header or header in _TAXII_ACCEPT:  # what TAXII clients send: no parsing needed
+        return
+    for part in header.split(","):
+        kind, params = media(part)
+        if params.get("q", "1") in ("0", "0.0", "0.00", "0.000"):
+            continue
+        if kind in ("*/*", "application/*") or is_taxii21(kind, params):
+            return
+    raise NotAcceptable(f"this server produces {TAXII_MEDIA}; the request accepts only {header!r}")
+
+
+def taxii_response(
+    body: dict[str, Any] | bytes, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(content=content, status_code=status, media_type=TAXII_MEDIA, headers=headers)
+
+
+def filters_of(request: Request) -> Filters:
+    settings = get_settings(request)
+    return Filters.parse(
+        request.query_params.multi_items(),
+        default_limit=settings.taxii_default_page,
+        max_limit=settings.taxii_max_page,
+    )
+
+
+async def get_objects(request: Request) -> Response:
+    await check_accept(request)
+    api_root, collection_id = request.path_params["api_root"], request.path_params["collection_id"]
+
+    def work(db: Session | ReadUnit, actor: Actor) -> Response:
+        filters = filters_of(request)  # after the caller (401 before 400), as on every TAXII route
+        coll, viewer = reads.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        page = reads.read_page(db, actor=actor, collection=coll, filters=filters, viewer=viewer)
+        return taxii_response(page.envelope(), headers=page.headers)
+
+    return await run_raw_read(request, work)
+
+
+async def get_object(request: Request) -> Response:
+    await check_accept(request)
+    path = request.path_params
+    api_root, collection_id, object_id = path["api_root"], path["collection_id"], path["object_id"]
+
+    def work(db: Session | ReadUnit, actor: Actor) -> Response:
+        filters = filters_of(request)  # after the caller, as on every TAXII route
+        coll, viewer = reads.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        page = reads.read_page(
+            db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
+        )
+        if not page.rows and filters.next is None:
+            return nothing_matched(db, actor, coll, object_id, viewer)
+        return taxii_response(page.envelope(), headers=page.headers)
+
+    return await run_raw_read(request, work)
+
+
+def nothing_matched(
+    db: Session | ReadUnit, actor: Actor, coll: CollectionRef, object_id: str, viewer: Recipient
+) -> Response:
+    """An object here whose versions the filters all excluded: an empty resource, as the reference answers."""
+    if not reads.has_object(db, actor=actor, collection=coll, object_id=object_id, viewer=viewer):
+        raise NotFound(f"object {object_id} not found in collection {coll.id}")
+    return taxii_response({})
+
+
+routes = [
+    Route(OBJECTS, get_objects, methods=["GET"], name="taxii_get_objects"),
+    Route(OBJECT, get_object, methods=["GET"], name="taxii_get_object"),
+]
