@@ -28,8 +28,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Parallel (pytest-xdist): many tests wait on subprocesses, servers and browsers, so more workers than
+# cores pays. loadgroup keeps a module sharing an expensive module fixture on one worker (tests/conftest.py).
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
