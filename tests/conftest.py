@@ -35,20 +35,6 @@ SHARED_DATA_CANDIDATES = [REPO.parent / "shared" / "data"]
 PG_URL = os.environ.get("COLSEC_TEST_DATABASE_URL")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup`` (make test), keep a module whose tests share a module-scoped fixture
-    (a server, a fuzz campaign, a node) on one xdist worker, so that fixture is set up once, not once
-    per worker. Runs before xdist reads the marks (tryfirst); a no-op without xdist."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None or item.get_closest_marker("xdist_group"):
-            continue
-        scopes = {d.scope for defs in info.name2fixturedefs.values() for d in defs}
-        if scopes & {"module", "class", "package"}:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-
-
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     for cand in SHARED_DATA_CANDIDATES:
