@@ -28,8 +28,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Parallel (pytest-xdist): many tests wait on subprocesses, servers and browsers, so more workers than
+# cores pays. loadscope runs a module (or a test class) on one worker, so a module-scoped fixture (a
+# server, a node, a medallion peer) is set up once, not once per worker.
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -8,6 +8,7 @@ empty tables.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts import service as accounts
 from colsec.accounts.models import Organisation, User
+from colsec.accounts.passwords import hash_password
 from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.db import Database
 from colsec.db_base import Base
@@ -154,6 +156,17 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+ACCOUNT_PASSWORD = "correct horse battery"
+
+
+@functools.cache
+def _account_password_hash() -> str:
+    """One argon2id hash of ACCOUNT_PASSWORD per test process: hashing costs a fifth of a CPU second
+    by design, and the suite creates thousands of accounts. Every account still logs in through the
+    real verification of a real hash; only the salt is shared between test accounts."""
+    return hash_password(ACCOUNT_PASSWORD)
+
+
 @pytest.fixture
 def make_account(database: Database) -> Callable[..., Account]:
     """Create (org if needed) + user + token, committed; returns an Account."""
@@ -169,15 +182,16 @@ def make_account(database: Database) -> Callable[..., Account]:
                 o = accounts.create_organisation(
                     s, actor=SYSTEM, name=f"{org} agency", short_name=org, kind=kind
                 )
-            password = "correct horse battery"
+            password = ACCOUNT_PASSWORD
             u = accounts.create_user(
                 s,
                 actor=SYSTEM,
                 username=f"{org.lower()}-{Role(role).value}-{counter['n']}",
-                password=password,
+                password=None,
                 role=role,
                 org=o,
             )
+            u.password_hash = _account_password_hash()  # the real argon2id hash, computed once
             if operator:  # the node operator: an admin who manages every organisation
                 accounts.set_node_operator(s, actor=SYSTEM, user=u, operator=True)
             token = accounts.create_token(s, actor=SYSTEM, user=u)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts import service as accounts
 from colsec.accounts.models import Organisation
+from colsec.accounts.passwords import hash_password
 from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.stix.ids import format_timestamp
 from colsec.stix.tlp import TLP, marking_id
@@ -83,17 +84,22 @@ def _ensure_users(db: Session, orgs: dict[str, Organisation]) -> list[dict[str, 
         )
         wanted.append((f"{prefix}-rep", Role.REPRESENTATIVE, short, "ru"))
     creds = []
+    # Every demo user has the published demo password: one argon2id hash (a fifth of a CPU second by
+    # design) serves all fifteen instead of one each.
+    password_hash: str | None = None
     for username, role, short, lang in wanted:
         if db.execute(select(User.id).where(User.username == username)).first() is None:
             user = accounts.create_user(
                 db,
                 actor=SYSTEM,
                 username=username,
-                password=DEMO_PASSWORD,
+                password=None,
                 role=role,
                 org=orgs[short],
                 language=lang,
             )
+            password_hash = password_hash or hash_password(DEMO_PASSWORD)
+            user.password_hash = password_hash
             if username == "admin":  # the crisis centre runs the demo node
                 accounts.set_node_operator(db, actor=SYSTEM, user=user, operator=True)
         creds.append({"username": username, "password": DEMO_PASSWORD, "role": role.value, "org": short})

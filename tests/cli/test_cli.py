@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from colsec.db import Database
+from colsec.formats.stix_bundle import SMALL_FILE
 from colsec.store.models import StixObject
+from colsec.store.service import BATCH_SIZE
 
 COLSEC = [sys.executable, "-m", "colsec"]
 
@@ -105,7 +107,14 @@ def test_import_refuses_broken_file_with_exit_code(
     assert _count(database) == 1  # the organisation's identity only
 
 
-def _big_bundle(path: Path, n: int) -> None:
+KILL_OBJECTS = 6_000
+KILL_AFTER = 2 * BATCH_SIZE + 500  # objects read before the kill: two batches written, not committed
+
+
+def _big_bundle(path: Path, n: int) -> int:
+    """A bundle of ``n`` indicators, padded past SMALL_FILE with whitespace after the last object, so
+    the CLI streams it as it streams any large bundle. Returns the offset where object KILL_AFTER ends."""
+    mark = 0
     with path.open("w") as f:
         f.write(f'{{"type": "bundle", "id": "bundle--{uuid.uuid4()}", "objects": [\n')
         for i in range(n):
@@ -116,7 +125,24 @@ def _big_bundle(path: Path, n: int) -> None:
                 "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z", "name": f"planted {i}",
             }  # fmt: skip
             f.write(("," if i else "") + json.dumps(obj) + "\n")
-        f.write("]}\n")
+            if i + 1 == KILL_AFTER:
+                mark = f.tell()
+        f.write(" " * (SMALL_FILE + 1) + "]}\n")
+    return mark
+
+
+def _read_offset(pid: int, path: Path) -> int:
+    """How far process ``pid`` has read ``path``: the furthest file position among its descriptors on
+    it (Linux /proc; the CLI holds one for its progress bar, the parser another)."""
+    furthest = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                    furthest = max(furthest, int(info.readline().split()[1]))  # "pos:\t<offset>"
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return furthest
 
 
 @pytest.mark.slow
@@ -125,19 +151,26 @@ def test_kill_9_mid_import_leaves_store_unchanged(tmp_path: Path, database: Data
     assert _run(["demo", "--quiet"], env).returncode == 0
     before = _count(database)
     big = tmp_path / "big.json"
-    _big_bundle(big, 60_000)
+    mark = _big_bundle(big, KILL_OBJECTS)
     proc = subprocess.Popen(
         [*COLSEC, "import", str(big), "--org", "ACC"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(3.0)  # well inside the import: batches have been written, not committed
-    assert proc.poll() is None, "import finished before it could be killed; make the bundle larger"
+    # The streaming parser reads 64 KiB at a time and asks for more only once the importer has taken
+    # every object already read: past mark + 128 KiB, object KILL_AFTER has been handed to the
+    # importer, so the batches before it have been written in the import's open transaction.
+    deadline = time.monotonic() + 240
+    while _read_offset(proc.pid, big) < mark + (128 << 10):
+        assert proc.poll() is None, "import ended before it had read the first batches"
+        assert time.monotonic() < deadline, "import did not get past the first batches"
+        time.sleep(0.02)
+    assert proc.poll() is None, "import finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert _count(database) == before
     r = _run(["import", str(big), "--org", "ACC"], env)
     assert r.returncode == 0, r.stderr
-    assert _count(database) == before + 60_000
+    assert _count(database) == before + KILL_OBJECTS
     assert _run(["audit", "verify"], env).returncode == 0

@@ -110,7 +110,7 @@ def start_medallion(folder: Path, *, max_page_size: int = 100) -> MedallionNode:
             stderr=subprocess.STDOUT,
         )
     node = MedallionNode(proc, port, collection_id)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # readiness only: a loaded machine starts it slowly
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"medallion exited: {(folder / 'medallion.log').read_text()[-2000:]}")

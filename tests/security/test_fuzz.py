@@ -1,7 +1,8 @@
 """Fuzzing of the input parsers (STIX, MISP, CSV, free text, CAP, STIX patterns): no crash, bounded memory.
 
-The six targets run in two worker processes, three each, for ``COLSEC_FUZZ_SECONDS`` per target
-(60 in CI, where ``CI`` is set; 5 otherwise), so CI spends about three minutes of wall time.
+Each target runs in its own process, one test item each, for ``COLSEC_FUZZ_SECONDS`` per target
+(60 in CI, where ``CI`` is set; 5 otherwise): a parallel run (pytest-xdist) spreads the targets over
+its workers instead of waiting on one fixture that fuzzes them all.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from .fuzz import TARGETS
 
 REPO = Path(__file__).resolve().parents[2]
 SECONDS = float(os.environ.get("COLSEC_FUZZ_SECONDS", "60" if os.environ.get("CI") else "5"))
-GROUPS = [["misp", "csv", "cap"], ["stix", "text", "pattern"]]
 MAX_RSS_GROWTH_MB = 256
 
 # Crashes found by fuzzing, not yet fixed: target -> what. Whether a short budget reaches them
@@ -48,48 +48,69 @@ MISP_TAG_NOT_A_STRING = (
 )
 
 
-@pytest.fixture(scope="module")
-def results() -> dict[str, dict[str, Any]]:
+def fuzz(target: str) -> dict[str, Any]:
+    """Fuzz one target for SECONDS in a fresh process (its RSS growth is that target's alone)."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.security.fuzz", str(SECONDS), *group],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        for group in GROUPS
-    ]
-    out: dict[str, dict[str, Any]] = {}
-    for p in procs:
-        stdout, stderr = p.communicate(timeout=SECONDS * 3 * 3 + 120)
-        assert p.returncode == 0, stderr[-2000:]
-        for line in stdout.splitlines():
-            r = json.loads(line)
-            out[r["target"]] = r
-    return out
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.security.fuzz", str(SECONDS), target],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SECONDS * 3 + 120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (line,) = proc.stdout.splitlines()
+    result: dict[str, Any] = json.loads(line)
+    assert result["target"] == target
+    return result
 
 
 def test_every_target_is_fuzzed() -> None:
-    assert sorted(t for g in GROUPS for t in g) == sorted(TARGETS)
+    assert sorted(c.target for c in FuzzTarget.__subclasses__()) == sorted(TARGETS)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "target",
-    [
-        pytest.param(t, marks=[pytest.mark.xfail(strict=False, reason=KNOWN[t])] if t in KNOWN else [])
-        for t in sorted(TARGETS)
-    ],
-)
-def test_parser_never_crashes(results: dict[str, dict[str, Any]], target: str) -> None:
-    r = results[target]
-    print(f"{target}: {r['executions']} executions in {r['seconds']} s, RSS +{r['rss_growth_mb']} MB")
-    assert r["executions"] > 0
-    assert r["rss_growth_mb"] < MAX_RSS_GROWTH_MB, r
-    assert not r["crashes"], json.dumps(r["crashes"], indent=1)
+class FuzzTarget:
+    """One parser's campaign. Each target is its own test class, so ``--dist loadscope`` (make test)
+    hands the six campaigns to different workers instead of running them one after another."""
+
+    target = ""
+
+    @pytest.mark.slow
+    def test_parser_never_crashes(self, request: pytest.FixtureRequest) -> None:
+        if self.target in KNOWN:
+            request.applymarker(pytest.mark.xfail(strict=False, reason=KNOWN[self.target]))
+        r = fuzz(self.target)
+        print(
+            f"{self.target}: {r['executions']} executions in {r['seconds']} s, RSS +{r['rss_growth_mb']} MB"
+        )
+        assert r["executions"] > 0
+        assert r["rss_growth_mb"] < MAX_RSS_GROWTH_MB, r
+        assert not r["crashes"], json.dumps(r["crashes"], indent=1)
+
+
+class TestFuzzCap(FuzzTarget):
+    target = "cap"
+
+
+class TestFuzzCsv(FuzzTarget):
+    target = "csv"
+
+
+class TestFuzzMisp(FuzzTarget):
+    target = "misp"
+
+
+class TestFuzzPattern(FuzzTarget):
+    target = "pattern"
+
+
+class TestFuzzStix(FuzzTarget):
+    target = "stix"
+
+
+class TestFuzzText(FuzzTarget):
+    target = "text"
 
 
 def test_csv_bare_carriage_return_is_invalid_input() -> None:
