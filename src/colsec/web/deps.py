@@ -23,7 +23,7 @@ from colsec.accounts import service as accounts
 from colsec.accounts.authn import TOKEN_FAILED
 from colsec.accounts.models import User
 from colsec.accounts.roles import Actor, Role
-from colsec.accounts.throttle import Throttle
+from colsec.accounts.throttle import Throttle, count_request
 from colsec.db import Database, ReadUnit
 from colsec.errors import ColsecError, Forbidden, Unauthorized
 from colsec.settings import Settings
@@ -134,6 +134,20 @@ def login_throttle(settings: Settings) -> Throttle:
 def client_address(request: Request) -> str | None:
     """The peer address of the connection: the throttle key's source."""
     return request.client.host if request.client else None
+
+
+def counted_request(
+    request: Request, *, key: str, limit: int, then: Callable[[Session], T]
+) -> tuple[bool, T | None]:
+    """Count the request against ``limit`` per client address and minute, for all workers.
+
+    The count is a row of the login throttle's table, in a unit of its own that commits even
+    when the request is refused (a refused client is still counted); ``then`` runs in that
+    unit only when the request is allowed, so a cheap read can share its one transaction.
+    """
+    with get_database(request).unit_of_work() as s:
+        allowed = count_request(s, key=key, source=client_address(request), limit=limit)
+        return allowed, (then(s) if allowed else None)
 
 
 def _authenticate(request: Request) -> Actor | None:

@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 
-from colsec.accounts import throttle
 from colsec.crisis.models import CapAlert
 from colsec.errors import ColsecError, InvalidInput, NotFound
 from colsec.reports import feed as feeds
@@ -30,7 +29,7 @@ from colsec.reports.audience import AUDIENCES, audience_level
 from colsec.reports.models import Bulletin, BulletinSubscription
 from colsec.reports.sections import KINDS
 from colsec.stix.tlp import TLP
-from colsec.web.deps import DbDep, client_address, get_database, get_settings
+from colsec.web.deps import DbDep, counted_request, get_settings
 from colsec.web.i18n import LANGUAGES, N_, WEB_DIR, translations
 from colsec.web.params import IdPath
 from colsec.web.ui.charts import bar_chart, stacked_days
@@ -347,10 +346,8 @@ def _throttle(request: Request) -> str:
     transaction, so a feed served from the cache costs this one unit and nothing else.
     """
     limit = get_settings(request).feed_requests_per_minute
-    with get_database(request).unit_of_work() as s:
-        allowed = throttle.count_request(s, key="public-feed", source=client_address(request), limit=limit)
-        current = feeds.validator(s) if allowed else ""
-    if not allowed:
+    allowed, current = counted_request(request, key="public-feed", limit=limit, then=feeds.validator)
+    if not allowed or current is None:
         raise RateLimited("too many feed requests from this address; try again in a minute")
     return current
 
