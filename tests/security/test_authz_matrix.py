@@ -507,6 +507,8 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("POST", "/api/v1/reports/subscriptions"): (None, _post("/api/v1/reports/subscriptions", {"email": "not an address"})),
     ("PUT", "/api/v1/reports/schedules"): (None, lambda w, t: ("PUT", "/api/v1/reports/schedules", {"json": {"kind": "hourly", "audience": "clear"}})),
     ("GET", "/reports"): (None, _get("/reports")),
+    ("GET", "/reports/schedules"): (None, _get("/reports/schedules")),
+    ("POST", "/reports/schedules"): (None, _post("/reports/schedules", data={"kind": "daily", "audience": "clear", "at": "06:00"})),
     ("POST", "/reports"): (None, _post("/reports", data={"kind": "weekly", "audience": "red"})),
     ("POST", "/reports/subscriptions"): (None, _post("/reports/subscriptions", data={"email": "x"})),
     ("GET", "/reports/{bulletin_id}"): ("bulletin", _get("/reports/{t}")),

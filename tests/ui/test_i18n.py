@@ -18,7 +18,7 @@ from .conftest import csrf_of
 REPO = Path(__file__).resolve().parents[2]
 # Names that stay in Latin script in Russian text: standards, formats, products, units.
 LATIN_OK = {"TLP", "STIX", "TAXII", "URL", "IP", "IPv4", "IPv6", "MD5", "SHA", "CVE", "API", "MISP", "MITRE",
-            "ATT", "CK", "CSV", "CERT", "CAP", "colsec"}  # fmt: skip
+            "ATT", "CK", "CSV", "CERT", "CAP", "UTC", "colsec"}  # fmt: skip
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 TEXT_ATTRS = ("placeholder", "title", "aria-label", "alt")
 
@@ -126,9 +126,14 @@ def _pages(c, admin: bool, drain: Callable[[], int]) -> dict[str, str]:  # type:
             "/admin/tokens",
             "/admin/peers",
             "/admin/collections",
+            "/reports/schedules",
         ):
             pages[p] = c.get(p).text
         assert 'data-testid="peers"' in pages["/admin/peers"]
+        assert 'data-testid="schedule-form"' in pages["/reports/schedules"]
+        pages["schedule-refused"] = c.post("/reports/schedules", data={"csrf_token": token, "kind": "weekly",
+                                           "audience": "green", "at": "07:00", "auto_publish": "1"}).text  # fmt: skip
+        assert 'data-testid="schedule-error"' in pages["schedule-refused"]
         pages["token-created"] = c.post(
             "/admin/tokens", data={"csrf_token": token, "username": "viewer", "name": "t"}
         ).text

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from colsec.accounts.roles import SYSTEM
-from colsec.errors import InvalidInput
+from colsec.accounts.roles import SYSTEM, Actor
+from colsec.errors import Forbidden, InvalidInput
 from colsec.jobs.runner import JobContext
 from colsec.reports.models import Bulletin, BulletinSchedule
 from colsec.reports.sections import kind_of
@@ -32,7 +32,10 @@ __all__ = [
     "SCHEDULE_KIND",
     "SCHEDULE_SECONDS",
     "latest_slot",
+    "list_schedules",
     "may_auto_publish",
+    "next_slot",
+    "require_scheduler",
     "run_due",
     "run_schedules",
     "set_schedule",
@@ -66,16 +69,39 @@ def may_auto_publish(kind: str, audience: int, *, commentary: bool) -> bool:
     return audience == int(TLP.CLEAR) and not commentary and not kind_of(kind).advisory
 
 
+def require_scheduler(actor: Actor) -> None:
+    """Schedules act for the whole node (drafts as ``SYSTEM``): only its operator sets them."""
+    if not actor.is_operator:
+        raise Forbidden("only the node operator sets bulletin schedules")
+
+
+def next_slot(kind: str, hour: int, minute: int, now: datetime) -> datetime:
+    """The first slot after ``now`` (a month is at most 31 days, so 32 probes always find it)."""
+    for days in range(1, 33):
+        at = latest_slot(kind, hour, minute, now + timedelta(days=days))
+        if at > now:
+            return at
+    raise AssertionError("unreachable: every kind has a slot within 32 days")
+
+
+def list_schedules(db: Session) -> dict[str, BulletinSchedule]:
+    """Every schedule that is set, by bulletin type."""
+    return {r.kind: r for r in db.execute(select(BulletinSchedule)).scalars()}
+
+
 def set_schedule(
     db: Session, *, kind: str, audience: TLP, hour: int, minute: int = 0,
     commentary: bool = False, auto_publish: bool = False,
 ) -> BulletinSchedule:  # fmt: skip
     kind_of(kind)
     if not (0 <= hour < 24 and 0 <= minute < 60):
-        raise InvalidInput(f"schedule time {hour:02d}:{minute:02d} is not a time of day")
+        raise InvalidInput(
+            f"schedule time {hour:02d}:{minute:02d} is not a time of day", details={"refused": "time"}
+        )
     if auto_publish and not may_auto_publish(kind, int(audience), commentary=commentary):
         raise InvalidInput(
-            "only a data-only TLP:CLEAR bulletin (no commentary, not a joint advisory) may auto-publish"
+            "only a data-only TLP:CLEAR bulletin (no commentary, not a joint advisory) may auto-publish",
+            details={"refused": "auto_publish"},
         )
     row = db.get(BulletinSchedule, kind)
     if row is None:

@@ -17,7 +17,7 @@ from colsec.errors import InvalidInput
 from colsec.reports import service
 from colsec.reports.audience import Scope, audience_level
 from colsec.reports.models import Bulletin
-from colsec.reports.schedule import set_schedule
+from colsec.reports.schedule import require_scheduler, set_schedule
 from colsec.reports.series import days_of, parse_day, parse_period, series
 from colsec.stix.tlp import TLP
 from colsec.web.deps import ActorDep, DbDep
@@ -197,10 +197,7 @@ def subscribe(body: SubscriptionIn, db: DbDep, actor: ActorDep) -> dict[str, Any
 @router.put("/schedules")
 def put_schedule(body: ScheduleIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     """Set when drafts of one bulletin type are generated (node operator only)."""
-    if not actor.is_operator:
-        from colsec.errors import Forbidden
-
-        raise Forbidden("only the node operator sets bulletin schedules")
+    require_scheduler(actor)
     row = set_schedule(
         db, kind=body.kind, audience=audience_level(body.audience), hour=body.hour, minute=body.minute,
         commentary=body.commentary, auto_publish=body.auto_publish,

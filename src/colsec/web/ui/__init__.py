@@ -42,6 +42,7 @@ def install(app: FastAPI) -> None:
         intel,
         profile,
         replay,
+        report_schedules,
     )
     from colsec.web.ui import exercises as exercises_ui
     from colsec.web.ui import groups as groups_ui
@@ -69,6 +70,7 @@ def install(app: FastAPI) -> None:
         profile,
         crisis,
         groups_ui,
+        report_schedules,  # before reports_ui: /reports/{bulletin_id} would take /reports/schedules
         reports_ui,
         exercises_ui,
         replay,

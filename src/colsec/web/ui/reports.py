@@ -190,6 +190,7 @@ def reports_page(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
             "status_names": STATUS_NAMES,
             "audiences": list(AUDIENCES),
             "may_edit": actor.is_system or actor.has(*service.EDITORS),
+            "may_schedule": actor.is_operator,
             "subscriptions": subs,
             "describe": describe,
         },
