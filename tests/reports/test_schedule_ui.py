@@ -6,12 +6,14 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from colsec.accounts import service as accounts
 from colsec.accounts.roles import SYSTEM, Role
 from colsec.db import Database
 from colsec.reports.models import BulletinSchedule
 from colsec.reports.schedule import list_schedules
+from colsec.store.models import AuditEntry
 
 PASSWORD = "schedule-page-password-1"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -77,6 +79,11 @@ def test_the_operator_sets_a_clear_auto_publishing_schedule_and_a_green_one_is_r
             False,
             True,
         )
+        # the change is the operator's in the audit log, not the node's
+        who = (
+            s.execute(select(AuditEntry.actor).where(AuditEntry.action == "report.schedule")).scalars().all()
+        )
+        assert who == ["operator"]
     shown = c.get("/reports/schedules").text
     daily = re.search(r'<tr data-kind="daily">(.*?)</tr>', shown, re.S)
     assert daily and "06:30" in daily.group(1) and "TLP:CLEAR" in daily.group(1)

@@ -91,7 +91,7 @@ def list_schedules(db: Session) -> dict[str, BulletinSchedule]:
 
 def set_schedule(
     db: Session, *, kind: str, audience: TLP, hour: int, minute: int = 0,
-    commentary: bool = False, auto_publish: bool = False,
+    commentary: bool = False, auto_publish: bool = False, actor: Actor = SYSTEM,
 ) -> BulletinSchedule:  # fmt: skip
     kind_of(kind)
     if not (0 <= hour < 24 and 0 <= minute < 60):
@@ -110,7 +110,7 @@ def set_schedule(
     row.audience, row.hour, row.minute = int(audience), hour, minute
     row.commentary, row.auto_publish = commentary, auto_publish
     db.flush()
-    audit.record(db, actor=SYSTEM, action="report.schedule", target=f"schedule:{kind}",
+    audit.record(db, actor=actor, action="report.schedule", target=f"schedule:{kind}",
                  details={"audience": TLP(audience).name, "at": f"{hour:02d}:{minute:02d}",
                           "commentary": commentary, "auto_publish": auto_publish})  # fmt: skip
     return row

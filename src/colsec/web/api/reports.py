@@ -200,7 +200,7 @@ def put_schedule(body: ScheduleIn, db: DbDep, actor: ActorDep) -> dict[str, Any]
     require_scheduler(actor)
     row = set_schedule(
         db, kind=body.kind, audience=audience_level(body.audience), hour=body.hour, minute=body.minute,
-        commentary=body.commentary, auto_publish=body.auto_publish,
+        commentary=body.commentary, auto_publish=body.auto_publish, actor=actor,
     )  # fmt: skip
     return {
         "kind": row.kind, "audience": TLP(row.audience).name, "hour": row.hour, "minute": row.minute,

@@ -92,6 +92,7 @@ async def schedules_set(request: Request, db: WriteDb, actor: FormActor) -> Resp
         set_schedule(
             db, kind=str(form["kind"]), audience=audience_level(str(form["audience"])), hour=int(hh),
             minute=int(mm), commentary=bool(form["commentary"]), auto_publish=bool(form["auto_publish"]),
+            actor=actor,
         )  # fmt: skip
     except InvalidInput as exc:
         reason = exc.details.get("refused") if isinstance(exc.details, dict) else None
