@@ -30,7 +30,7 @@ def test_quorum_missing_at_deadline_gives_no_decision() -> None:
     for rule in (C, M):
         v = decide(rule, Tally(eligible=6, quorum=4, agree=3), deadline_passed=True)
         assert v.final and v.outcome is Outcome.NO_DECISION, rule
-        assert "quorum" in v.reason
+        assert "quorum" in v.reason.english and v.reason.code == "quorum_not_reached"
 
 
 def test_quorum_met_at_deadline_decides() -> None:
