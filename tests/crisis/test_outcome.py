@@ -30,7 +30,7 @@ def test_quorum_missing_at_deadline_gives_no_decision() -> None:
     for rule in (C, M):
         v = decide(rule, Tally(eligible=6, quorum=4, agree=3), deadline_passed=True)
         assert v.final and v.outcome is Outcome.NO_DECISION, rule
-        assert "quorum" in v.reason
+        assert "quorum" in v.reason.english and v.reason.code == "quorum_not_reached"
 
 
 def test_quorum_met_at_deadline_decides() -> None:
@@ -117,3 +117,17 @@ def test_early_close_exactly_when_outcome_is_certain(rule: Rule) -> None:
                 assert at_deadline.final and at_deadline.outcome is outcome_at_close(rule, t)[0]
                 checked += 1
     assert checked > 300
+
+
+def test_every_reason_is_translated_and_round_trips_through_storage() -> None:
+    from colsec.crisis.outcome import REASONS, Reason, reason_code, reason_english, stored_reason
+    from colsec.outbox.text import render
+
+    params = {"object": 1, "answered": 2, "quorum": 3, "agree": 4, "abstain": 5, "pending": 6}
+    for code in REASONS:
+        r = Reason(code, params, settled=True, deadline=True)
+        assert stored_reason(r.encode()) == r and reason_code(r.encode()) == code
+        ru = render(r.text, "ru")
+        assert ru != r.english and not any(w in ru for w in ("quorum", "deadline", "members")), ru
+    assert reason_english("an old English sentence") == "an old English sentence"
+    assert reason_code("an old English sentence") is None and reason_code("{not json") is None

@@ -34,7 +34,7 @@ from colsec.crisis.models import (
     ConsultationMember,
     Position,
 )
-from colsec.crisis.outcome import Outcome, Rule, Tally, decide
+from colsec.crisis.outcome import Outcome, Reason, Rule, Tally, decide
 from colsec.crisis.requests import get_request, submit_request
 from colsec.crisis.schemas import ConsultationIn, PositionIn
 from colsec.crisis.states import REQUEST, REQUEST_NO_DECISION, aware, move, now
@@ -300,7 +300,7 @@ def _chosen_option(db: Session, consultation_id: int, options: list[str]) -> str
 
 
 def finalise(
-    db: Session, consultation_id: int, outcome: Outcome, reason: str, *, actor: Actor, at: datetime
+    db: Session, consultation_id: int, outcome: Outcome, reason: Reason, *, actor: Actor, at: datetime
 ) -> bool:
     """Close exactly once (conditional UPDATE) and move the request to its decided state."""
     c = get_consultation(db, consultation_id=consultation_id)
@@ -313,7 +313,7 @@ def finalise(
             outcome=outcome.value,
             decided_at=at,
             decided_by=actor.username,
-            decision_reason=reason,
+            decision_reason=reason.encode(),
             chosen_option=chosen,
         )  # fmt: skip
         .execution_options(synchronize_session=False)
@@ -324,15 +324,15 @@ def finalise(
     votes = {p.organisation_id: p.stance for p in list_positions(db, consultation_id=c.id)}
     audit.record(
         db, actor=actor, action="crisis.consultation.decide", target=f"consultation:{c.id}",
-        details={"outcome": outcome.value, "reason": reason, "votes": {str(k): v for k, v in votes.items()},
+        details={"outcome": outcome.value, "reason": reason.english, "reason_code": reason.code, "votes": {str(k): v for k, v in votes.items()},
                  "option": chosen, "at": at.isoformat()},
     )  # fmt: skip
     req = db.get(AssistanceRequest, c.request_id) if c.request_id is not None else None
     moves = req is not None and req.status == "in_consultation"
     request_status = ("submitted" if outcome is Outcome.NO_DECISION else outcome.value) if moves else None
     log_event(db, crisis_id=c.crisis_id, actor=actor, kind="consultation.decided", at=at,
-              summary=f"consultation {c.id}: {outcome.value} ({reason})",
-              params={"consultation": c.id, "outcome": outcome.value, "reason": reason, "option": chosen,
+              summary=f"consultation {c.id}: {outcome.value} ({reason.english})",
+              params={"consultation": c.id, "outcome": outcome.value, "reason": reason.to_json(), "option": chosen,
                       "request": c.request_id, "request_status": request_status})  # fmt: skip
     if moves and req is not None:
         if outcome is Outcome.NO_DECISION:
@@ -366,8 +366,8 @@ def finalise(
         notices.notify(
             db, kind=f"request.{outcome.value}",
             subject=notices.Text("Request #%(id)s: %(outcome)s (%(reason)s)",
-                                 {"id": req.id, "outcome": notices.state_text(outcome.value), "reason": reason}),
-            body=notices.Text("Offer resources against it.") if outcome is Outcome.APPROVED else reason,
+                                 {"id": req.id, "outcome": notices.state_text(outcome.value), "reason": reason.text}),
+            body=notices.Text("Offer resources against it.") if outcome is Outcome.APPROVED else reason.text,
             target=f"request:{req.id}",
             user_ids=notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=[*members, req.organisation_id])
             + notices.recipients(db, roles=[Role.COORDINATOR], centre=True),

@@ -12,7 +12,7 @@ from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.crisis import notify as notices
 from colsec.crisis.consultation import eligible_org_ids, finalise
 from colsec.crisis.models import Consultation, Position
-from colsec.crisis.outcome import Rule, Tally, decide
+from colsec.crisis.outcome import Reason, Rule, Tally, decide
 from colsec.crisis.states import aware, now
 
 __all__ = ["cancel_for_request", "close_due", "send_reminders"]
@@ -33,7 +33,7 @@ def close_due(db: Session, *, at: datetime | None = None, actor: Actor = SYSTEM)
         tally = Tally(c.eligible_count, c.quorum, c.agree_count, c.object_count, c.abstain_count)
         verdict = decide(Rule(c.rule), tally, deadline_passed=True)
         assert verdict.outcome is not None
-        if finalise(db, c.id, verdict.outcome, "deadline passed: " + verdict.reason, actor=actor, at=when):
+        if finalise(db, c.id, verdict.outcome, verdict.reason.with_(deadline=True), actor=actor, at=when):
             closed.append(c.id)
     return closed
 
@@ -48,7 +48,7 @@ def cancel_for_request(db: Session, *, actor: Actor, request_id: int) -> list[in
             outcome=None,
             decided_at=now(),
             decided_by=actor.username,
-            decision_reason="request withdrawn",
+            decision_reason=Reason("request_withdrawn").encode(),
         )
         .returning(Consultation.id)
         .execution_options(synchronize_session=False)

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from colsec.crisis.outcome import reason_code
 from colsec.db_base import Base, BigId, utcnow
 
 __all__ = [
@@ -228,6 +229,11 @@ class Consultation(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(TS)
     # Set on rows an exercise run created; default lists leave them out.
     exercise_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
+
+    @property
+    def reason_code(self) -> str | None:
+        """The stable code of ``decision_reason`` (None for a sentence stored before codes)."""
+        return reason_code(self.decision_reason)
 
 
 class ConsultationMember(Base):

@@ -10,14 +10,57 @@ Rules:
 
 A consultation closes early exactly when every way the still-missing members could
 answer (or stay silent) leads to the same outcome; ``decide`` reports that as ``final``.
+
+A reason is a ``Reason``: a stable code and its numbers, not a sentence, so that every reader
+sees it in their own language (the sentence is a catalog message, ``Reason.text``).  It is
+stored as a small JSON object; rows written before hold a plain English sentence and still
+display as they are (``stored_reason``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["Outcome", "Rule", "Tally", "Verdict", "decide", "outcome_at_close"]
+import orjson
+
+from colsec.outbox.text import Text, render
+
+__all__ = [
+    "REASONS",
+    "Outcome",
+    "Reason",
+    "Rule",
+    "Tally",
+    "Verdict",
+    "decide",
+    "outcome_at_close",
+    "reason_code",
+    "reason_english",
+    "reason_message",
+    "stored_reason",
+]
+
+# The one table of reasons (consultations and written procedures): stable code -> catalog msgid.
+REASONS: dict[str, str] = {
+    "objections_block": "%(object)s objection(s) block consensus",
+    "quorum_not_reached": "quorum not reached: %(answered)s of %(quorum)s required answers",
+    "no_agreement": "no member agreed (all answers were abstentions)",
+    "consensus": "consensus: %(agree)s agree, %(abstain)s abstain, no objection",
+    "majority": "majority: %(agree)s agree against %(object)s object (%(abstain)s abstain)",
+    "no_majority": "no majority: %(agree)s agree against %(object)s object (%(abstain)s abstain)",
+    "waiting_any_objection_blocks": "waiting for %(pending)s member(s); any objection would block",
+    "waiting": "waiting for %(pending)s member(s)",
+    "silence_broken": "silence broken: %(object)s objection(s)",
+    "silence_kept": "silence procedure: no objection by the deadline (%(agree)s agreed)",
+    "silence_holds": "silence holds; %(pending)s member(s) may still object",
+    "qualified_majority": "qualified majority: %(agree)s agree against %(object)s object",
+    "no_qualified_majority": "no qualified majority (2/3): %(agree)s agree against %(object)s object",
+    "request_withdrawn": "request withdrawn",
+}
+_SETTLED = "%(reason)s; the remaining members cannot change it"
+_DEADLINE = "deadline passed: %(reason)s"
 
 
 class Rule(StrEnum):
@@ -49,25 +92,109 @@ class Tally:
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a consultation or procedure ended (or is still open): a code from ``REASONS`` and
+    its numbers; ``settled`` when the remaining members cannot change it, ``deadline`` when
+    the deadline closed it."""
+
+    code: str
+    params: dict[str, int] = field(default_factory=dict)
+    settled: bool = False
+    deadline: bool = False
+
+    def __post_init__(self) -> None:
+        if self.code not in REASONS:
+            raise ValueError(f"unknown reason code {self.code!r}")
+
+    @property
+    def text(self) -> Text:
+        t = Text(REASONS[self.code], dict(self.params))
+        if self.settled:
+            t = Text(_SETTLED, {"reason": t})
+        if self.deadline:
+            t = Text(_DEADLINE, {"reason": t})
+        return t
+
+    @property
+    def english(self) -> str:
+        return render(self.text, "en")
+
+    def with_(self, *, settled: bool = False, deadline: bool = False) -> Reason:
+        return replace(self, settled=self.settled or settled, deadline=self.deadline or deadline)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "params": self.params}
+        if self.settled:
+            out["settled"] = True
+        if self.deadline:
+            out["deadline"] = True
+        return out
+
+    def encode(self) -> str:
+        """The stored form (a reason column)."""
+        return orjson.dumps(self.to_json()).decode()
+
+
+def stored_reason(value: object) -> Reason | str:
+    """A stored reason back: the JSON object (or its text) as a ``Reason``; anything else, such
+    as an English sentence written before reasons had codes, as the plain string it is."""
+    data: Any = value
+    if isinstance(value, str):
+        if not value.startswith("{"):
+            return value
+        try:
+            data = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    if isinstance(data, dict) and data.get("code") in REASONS:
+        params = data.get("params") or {}
+        return Reason(
+            str(data["code"]),
+            {str(k): v for k, v in params.items()} if isinstance(params, dict) else {},
+            settled=bool(data.get("settled")),
+            deadline=bool(data.get("deadline")),
+        )
+    return "" if value is None else str(value)
+
+
+def reason_message(value: object) -> Text | str:
+    """What to show for a stored reason: its catalog message, or an old plain sentence."""
+    r = stored_reason(value)
+    return r.text if isinstance(r, Reason) else r
+
+
+def reason_english(value: object) -> str:
+    r = stored_reason(value)
+    return r.english if isinstance(r, Reason) else r
+
+
+def reason_code(value: object) -> str | None:
+    """The stable machine-readable code of a stored reason (None for an old plain sentence)."""
+    r = stored_reason(value)
+    return r.code if isinstance(r, Reason) else None
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     final: bool
     outcome: Outcome | None
-    reason: str
+    reason: Reason
 
 
-def outcome_at_close(rule: Rule, t: Tally) -> tuple[Outcome, str]:
+def outcome_at_close(rule: Rule, t: Tally) -> tuple[Outcome, Reason]:
     """The outcome if the consultation closed now with these answers."""
+    counts = {"agree": t.agree, "object": t.object, "abstain": t.abstain}
     if rule is Rule.CONSENSUS and t.object > 0:
-        return Outcome.REJECTED, f"{t.object} objection(s) block consensus"
+        return Outcome.REJECTED, Reason("objections_block", {"object": t.object})
     if t.answered < t.quorum:
-        return Outcome.NO_DECISION, f"quorum not reached: {t.answered} of {t.quorum} required answers"
+        return Outcome.NO_DECISION, Reason("quorum_not_reached", {"answered": t.answered, "quorum": t.quorum})
     if rule is Rule.CONSENSUS:
         if t.agree == 0:
-            return Outcome.NO_DECISION, "no member agreed (all answers were abstentions)"
-        return Outcome.APPROVED, f"consensus: {t.agree} agree, {t.abstain} abstain, no objection"
+            return Outcome.NO_DECISION, Reason("no_agreement")
+        return Outcome.APPROVED, Reason("consensus", counts)
     if t.agree > t.object:
-        return Outcome.APPROVED, f"majority: {t.agree} agree against {t.object} object ({t.abstain} abstain)"
-    return Outcome.REJECTED, f"no majority: {t.agree} agree against {t.object} object ({t.abstain} abstain)"
+        return Outcome.APPROVED, Reason("majority", counts)
+    return Outcome.REJECTED, Reason("no_majority", counts)
 
 
 def decide(rule: Rule, t: Tally, *, deadline_passed: bool) -> Verdict:
@@ -84,14 +211,14 @@ def decide(rule: Rule, t: Tally, *, deadline_passed: bool) -> Verdict:
             outcome, reason = outcome_at_close(rule, t)
             return Verdict(True, outcome, reason)
         # Without an objection any pending member could still object (or stay silent).
-        return Verdict(False, None, f"waiting for {t.pending} member(s); any objection would block")
+        return Verdict(False, None, Reason("waiting_any_objection_blocks", {"pending": t.pending}))
     # Majority: certain only once the quorum is met whatever the others do, and the
     # pending members could not overturn the lead even if all voted the other way.
     if t.answered >= t.quorum:
         if t.agree > t.object + t.pending:
             outcome, reason = outcome_at_close(rule, t)
-            return Verdict(True, outcome, reason + "; the remaining members cannot change it")
+            return Verdict(True, outcome, reason.with_(settled=True))
         if t.object >= t.agree + t.pending:
             outcome, reason = outcome_at_close(rule, t)
-            return Verdict(True, outcome, reason + "; the remaining members cannot change it")
-    return Verdict(False, None, f"waiting for {t.pending} member(s)")
+            return Verdict(True, outcome, reason.with_(settled=True))
+    return Verdict(False, None, Reason("waiting", {"pending": t.pending}))

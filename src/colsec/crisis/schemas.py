@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from colsec.crisis.outcome import Rule
+from colsec.crisis.outcome import Rule, reason_english
 
 __all__ = [
     "Capability",
@@ -255,9 +255,15 @@ class ConsultationOut(_Out):
     decided_at: datetime | None
     decided_by: str | None
     decision_reason: str
+    reason_code: str | None = None
     opened_by: str
     opened_at: datetime
     positions: list[PositionOut] = []
+
+    @field_validator("decision_reason", mode="before")
+    @classmethod
+    def _english(cls, v: Any) -> str:
+        return reason_english(v)
 
     @field_validator("options", mode="before")
     @classmethod

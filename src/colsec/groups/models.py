@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from colsec.crisis.outcome import reason_code
 from colsec.db_base import Base, BigId, utcnow
 
 __all__ = [
@@ -228,6 +229,11 @@ class Procedure(Base):
     opened_by: Mapped[str] = mapped_column(String(80))
     opened_at: Mapped[datetime] = mapped_column(TS, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(TS)
+
+    @property
+    def reason_code(self) -> str | None:
+        """The stable code of ``reason`` (None for a sentence stored before codes)."""
+        return reason_code(self.reason)
 
 
 class ProcedureMember(Base):

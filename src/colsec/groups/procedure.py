@@ -30,7 +30,7 @@ from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor
 from colsec.crisis import notify as notices
 from colsec.crisis.errors import ConsultationClosed
-from colsec.crisis.outcome import Outcome, Rule, Tally, Verdict, decide
+from colsec.crisis.outcome import Outcome, Reason, Rule, Tally, Verdict, decide
 from colsec.crisis.states import aware
 from colsec.crisis.states import now as clock
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -70,20 +70,20 @@ def decide_procedure(rule: ProcedureRule, t: Tally, *, deadline_passed: bool) ->
         raise ValueError("need at least one eligible member, 1 <= quorum <= eligible and answers <= eligible")
     if rule is ProcedureRule.SILENCE:
         if t.object > 0:
-            return Verdict(True, Outcome.REJECTED, f"silence broken: {t.object} objection(s)")
+            return Verdict(True, Outcome.REJECTED, Reason("silence_broken", {"object": t.object}))
         if deadline_passed or t.pending == 0:
-            return Verdict(
-                True, Outcome.APPROVED, f"silence procedure: no objection by the deadline ({t.agree} agreed)"
-            )
-        return Verdict(False, None, f"silence holds; {t.pending} member(s) may still object")
+            return Verdict(True, Outcome.APPROVED, Reason("silence_kept", {"agree": t.agree}))
+        return Verdict(False, None, Reason("silence_holds", {"pending": t.pending}))
     q = _Qualified()
 
-    def at_close(agree: int, obj: int, answered: int) -> tuple[Outcome, str]:
+    def at_close(agree: int, obj: int, answered: int) -> tuple[Outcome, Reason]:
         if answered < t.quorum:
-            return Outcome.NO_DECISION, f"quorum not reached: {answered} of {t.quorum} required answers"
+            return Outcome.NO_DECISION, Reason(
+                "quorum_not_reached", {"answered": answered, "quorum": t.quorum}
+            )
         if agree + obj > 0 and agree * q.denominator >= (agree + obj) * q.numerator:
-            return Outcome.APPROVED, f"qualified majority: {agree} agree against {obj} object"
-        return Outcome.REJECTED, f"no qualified majority (2/3): {agree} agree against {obj} object"
+            return Outcome.APPROVED, Reason("qualified_majority", {"agree": agree, "object": obj})
+        return Outcome.REJECTED, Reason("no_qualified_majority", {"agree": agree, "object": obj})
 
     if deadline_passed or t.pending == 0:
         o, r = at_close(t.agree, t.object, t.answered)
@@ -94,8 +94,8 @@ def decide_procedure(rule: ProcedureRule, t: Tally, *, deadline_passed: bool) ->
     outcomes |= {at_close(t.agree, t.object, t.answered)[0]}
     if len(outcomes) == 1:
         o, r = at_close(t.agree, t.object, t.answered)
-        return Verdict(True, o, r + "; the remaining members cannot change it")
-    return Verdict(False, None, f"waiting for {t.pending} member(s)")
+        return Verdict(True, o, r.with_(settled=True))
+    return Verdict(False, None, Reason("waiting", {"pending": t.pending}))
 
 
 def open_procedure(
@@ -221,11 +221,11 @@ def answer(
     return row
 
 
-def _finalise(db: Session, procedure_id: int, outcome: Outcome, reason: str, *, at: datetime) -> bool:
+def _finalise(db: Session, procedure_id: int, outcome: Outcome, reason: Reason, *, at: datetime) -> bool:
     """Close exactly once; an adopted text enters the decisions register with every position."""
     res: Any = db.execute(
         update(Procedure).where(Procedure.id == procedure_id, Procedure.status == "open")
-        .values(status="closed", outcome=outcome.value, reason=reason, decided_at=at)
+        .values(status="closed", outcome=outcome.value, reason=reason.encode(), decided_at=at)
         .execution_options(synchronize_session=False)
     )  # fmt: skip
     if res.rowcount != 1:
@@ -258,9 +258,10 @@ def _finalise(db: Session, procedure_id: int, outcome: Outcome, reason: str, *, 
         p.decision_id = d.id
         db.flush()
     audit.record(db, actor=_system(), action="groups.procedure.decide", target=f"procedure:{p.id}",
-                 details={"outcome": outcome.value, "reason": reason, "positions": positions})  # fmt: skip
+                 details={"outcome": outcome.value, "reason": reason.english, "reason_code": reason.code,
+                          "positions": positions})  # fmt: skip
     notices.notify(db, kind="groups.procedure.decided", subject=notices.Text("[%(code)s] Written procedure #%(id)s: %(outcome)s (%(reason)s)",
-                                                                    {"code": g.code, "id": p.id, "outcome": notices.state_text(outcome.value), "reason": reason}),
+                                                                    {"code": g.code, "id": p.id, "outcome": notices.state_text(outcome.value), "reason": reason.text}),
                    target=f"procedure:{p.id}", user_ids=people_of(db, g.id))  # fmt: skip
     return True
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from colsec.crisis.outcome import reason_english
 
 __all__ = [
     "ActionIn",
@@ -215,7 +218,13 @@ class ProcedureOut(BaseModel):
     abstain_count: int
     outcome: str | None
     reason: str
+    reason_code: str | None = None
     decision_id: int | None
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _english(cls, v: Any) -> str:
+        return reason_english(v)
 
 
 class AnswerIn(_In):

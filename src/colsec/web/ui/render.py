@@ -16,11 +16,14 @@ import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session as DbSession
 from starlette.datastructures import FormData
 
 from colsec.accounts.roles import Actor, Role
+from colsec.crisis.outcome import reason_message
 from colsec.errors import ColsecError, Forbidden
+from colsec.outbox.text import render as render_text
 from colsec.stix.tlp import TLP
 from colsec.store.views import display_name
 from colsec.web.deps import get_db, get_optional_actor, get_settings
@@ -58,7 +61,17 @@ def ui_environment(lang: str) -> Environment:
     env.filters["fromjson"] = orjson.loads
     env.filters["tlp"] = lambda v: TLP(int(v))
     env.filters["display_name"] = display_name
+    env.filters["reason"] = lambda v: _reason_html(v, lang)
     return env
+
+
+def _reason_html(stored: object, lang: str) -> Markup:
+    """A decision's reason in the reader's language; an old row's stored sentence is shown as
+    the data it is (marked not to be translated)."""
+    message = reason_message(stored)
+    if isinstance(message, str):
+        return Markup('<span translate="no">%s</span>') % message if message else Markup("")
+    return escape(render_text(message, lang))
 
 
 def language_of(request: Request, actor: Actor | None = None) -> str:
