@@ -27,8 +27,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, literal_column, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from colsec.stix.tlp import TLP, TLP1_IDS, TLP2_IDS
 from colsec.store.models import ObjectRecipient, SharingGroupMember, StixObject
@@ -142,6 +144,29 @@ def restricted_tlp(obj: Mapping[str, Any], level: TLP | None) -> TLP | None:
     return granular if level is None else max(level, granular)
 
 
+class _unindexed(FunctionElement[Any]):
+    """A column that SQLite may not look up by index (``col + 0``); the plain column elsewhere.
+
+    SQLite has no statistics here and takes an equality-like ``IS NULL`` on an indexed column
+    as selective: it would read every real row by the run-id index and sort them all instead of
+    walking a page's (date_added, seq) index.  PostgreSQL plans from statistics, and its
+    covering indexes need the bare column to answer counts from the index alone.
+    """
+
+    inherit_cache = True
+    name = "unindexed"
+
+
+@compiles(_unindexed)
+def _unindexed_default(element: _unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_unindexed, "sqlite")
+def _unindexed_sqlite(element: _unindexed, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} + 0)"
+
+
 def row_visible_clause(
     to: Recipient, groups_of_recipient: Collection[int] | None = None, row: Any = StixObject
 ) -> ColumnElement[bool]:
@@ -152,10 +177,8 @@ def row_visible_clause(
     predicate (store, TAXII, sync, push, search, dashboard) leaves them out; a run reads its own
     objects by run id.
     """
-    # ``+ 0``: the same test, but no index can serve it.  SQLite has no statistics here and takes
-    # an equality-like ``IS NULL`` on an indexed column as selective: it would read every real row
-    # by the run-id index and sort them all, instead of walking a page's (date_added, seq) index.
-    real = (row.exercise_run_id + literal_column("0")).is_(None)
+    # The run-id test is kept from steering SQLite's planner (see ``_unindexed``).
+    real = _unindexed(row.exercise_run_id).is_(None)
     if to.org_id is None:
         return and_(real, row.tlp == int(TLP.CLEAR))
     clear = row.tlp == int(TLP.CLEAR)
