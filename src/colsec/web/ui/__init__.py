@@ -41,6 +41,7 @@ def install(app: FastAPI) -> None:
         imports,
         intel,
         profile,
+        public,
         replay,
         report_schedules,
     )
@@ -72,6 +73,7 @@ def install(app: FastAPI) -> None:
         groups_ui,
         report_schedules,  # before reports_ui: /reports/{bulletin_id} would take /reports/schedules
         reports_ui,
+        public,
         exercises_ui,
         replay,
     ):
