@@ -25,8 +25,12 @@ from .test_vector import _steps, _values
 YEAR = 2024
 
 
-def _count(alerts: list) -> collections.Counter[tuple[str, int]]:
-    return collections.Counter((a.indicator_id, a.events[-1].line) for a in alerts)
+def _count(alerts: list) -> collections.Counter[tuple[str, int, int, tuple[tuple[str, str], ...]]]:
+    """An alert as the operator sees it: indicator, line, time and what matched (the column
+    path builds its alerts from the columns, the event path from the engine)."""
+    return collections.Counter(
+        (a.indicator_id, a.events[-1].line, a.events[-1].ts, tuple(sorted(a.matched))) for a in alerts
+    )
 
 
 def _reference(

@@ -15,8 +15,9 @@ from colsec.match.addresses import canonical_ipv6
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event
 from colsec.match.readers import DECODERS, FieldMapping, ReaderFormat, ReaderStats, decode_line
-from colsec.match.vector import PreparedFrame, VectorResult, hit_rows, indexed_keys
+from colsec.match.vector import PreparedFrame, VectorResult, collect_hits, indexed_keys
 
+from .alerts import direct_alerts
 from .delimited import HEADER_LINE, Zeek, csv_columns, tsv_columns, zeek_header
 from .feeds import table_for, uses_columns
 from .json import json_columns, json_list, json_literal, with_url
@@ -109,6 +110,27 @@ class _Run:
                 self.pending.append(ev)
                 if len(self.pending) >= 5_000:
                     self.flush()
+
+    def direct(self, lines: Lines, first_line: int, prepared: PreparedFrame, skip: int) -> None:
+        """The column hits of a chunk made alerts: each hit row read once by the reader, no
+        engine pass for simple indicators (``alerts.direct_alerts``)."""
+        hits = collect_hits(self.engine, prepared, make_alerts=True)
+        if not hits.rows:
+            return
+        rows, codes, where, texts = hits.live(self.engine.alive)
+        if skip:
+            keep = rows >= skip
+            rows, codes, where = rows[keep], codes[keep], where[keep]
+            texts = [t for t, k in zip(texts, keep.tolist(), strict=True) if k]
+        events: dict[int, Event] = {}
+        for r in np.unique(rows).tolist():
+            ev = decode_line(self.decoder, lines[r] + "\n", first_line + r, self.stats)
+            if ev is not None:
+                events[r] = ev
+        self.flush()  # alerts stay in file order
+        got = direct_alerts(self.engine, events, rows, codes, where, texts, hits.paths)
+        self.alerts.extend(got)
+        self.hits += len({id(a.events[-1]) for a in got})
 
     def flush(self) -> None:
         if self.pending:
@@ -232,9 +254,4 @@ def _column_chunk(run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bo
             run.events(lines.slice(skip), line_no + skip)
         return
     prepared = prepare(run.engine, run.table, cols, len(lines))
-    rows = hit_rows(run.engine, prepared).tolist()
-    if first and run.fmt is ReaderFormat.ZEEK_TSV:
-        rows = [r for r in rows if r >= run.zeek_skip]
-    elif skip:
-        rows = [r for r in rows if r >= skip]
-    run.events(lines, line_no, rows)
+    run.direct(lines, line_no, prepared, run.zeek_skip if first and run.fmt is ReaderFormat.ZEEK_TSV else skip)

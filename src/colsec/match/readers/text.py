@@ -255,6 +255,8 @@ def mapped_event(
         if value in (None, "", "-"):
             continue
         obj_type, _, path = target.partition(":")
+        if isinstance(value, dict | list):
+            continue  # a nested object's or a list's Python text is no address, URL or hash
         if obj_type == "network-traffic":
             traffic[path] = value
         elif target in ("ipv4-addr:value", "ipv6-addr:value"):
