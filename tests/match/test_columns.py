@@ -322,3 +322,35 @@ def test_one_odd_line_refuses_only_its_chunk(shared_data: Path, tmp_path: Path) 
 def test_no_table_for_eve() -> None:
     with pytest.raises(ValueError, match="no column table"):
         table_for(ReaderFormat.EVE)
+
+
+def test_values_offered_but_not_read_make_no_alert(tmp_path: Path) -> None:
+    """The columns offer values the reader does not make (a token glued to a path, a quad over
+    255, a domain with a space in a CSV field); the alerts come from the columns, so each hit
+    must be confirmed on the reader's event or such a value would alert."""
+    from colsec.match.columns.lines import Lines
+    from colsec.match.columns.run import prepare
+    from colsec.match.columns.text import syslog_columns
+    from colsec.match.vector import hit_rows
+
+    path = tmp_path / "offered.log"
+    path.write_text("Jan  5 05:38:59 fw GET foo.example.com/bar from 999.1.2.3\nno stamp x.example.net\n")
+    patterns = ["[domain-name:value = 'foo.example.com']", "[ipv4-addr:value = '999.1.2.3']"]
+    patterns.append("[domain-name:value = 'x.example.net']")
+    engine = MatchEngine()
+    engine.load([IndicatorRecord(f"indicator--o{n}", p) for n, p in enumerate(patterns)])
+    table = table_for(ReaderFormat.SYSLOG)
+    lines = Lines(path.read_bytes())
+    cols = syslog_columns(lines.series(), table.fields())
+    assert hit_rows(engine, prepare(engine, table, cols, len(lines))).tolist() == [0, 1]  # offered
+    assert match_columns_file(engine, path, ReaderFormat.SYSLOG, year=YEAR).alerts == []
+    assert _reference(engine, path, ReaderFormat.SYSLOG, lambda: None) == []
+
+    csv_path = tmp_path / "offered.csv"
+    csv_path.write_text("time,host\n1714557600,bad host.example.com\n1714557601,foo.example.com\n")
+    spec = {"timestamp": "time", "fields": {"host": "domain-name:value"}}
+    engine = MatchEngine()
+    engine.load([IndicatorRecord("indicator--sp", "[domain-name:value = 'bad host.example.com']")])
+    res = match_columns_file(engine, csv_path, ReaderFormat.CSV, mapping=FieldMapping(spec))
+    assert res.alerts == []
+    assert _reference(engine, csv_path, ReaderFormat.CSV, lambda: FieldMapping(spec)) == []

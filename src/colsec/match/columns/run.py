@@ -254,4 +254,6 @@ def _column_chunk(run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bo
             run.events(lines.slice(skip), line_no + skip)
         return
     prepared = prepare(run.engine, run.table, cols, len(lines))
-    run.direct(lines, line_no, prepared, run.zeek_skip if first and run.fmt is ReaderFormat.ZEEK_TSV else skip)
+    run.direct(
+        lines, line_no, prepared, run.zeek_skip if first and run.fmt is ReaderFormat.ZEEK_TSV else skip
+    )
