@@ -537,6 +537,60 @@ def format_rates(
     return rows
 
 
+def follow_rows(engine: MatchEngine, sample_lines: list[str], alerts_py: list) -> list[tuple[str, str, str]]:
+    """The streaming figures: a line appended to a followed file (or written to a pipe) -> alert."""
+    alerting = sorted({a.events[-1].line for a in alerts_py})
+    live_lines = [sample_lines[i - 1] for i in alerting[:300]]
+    live = follow_latency(engine, live_lines, pipe=False)
+    polled = follow_latency(engine, live_lines, pipe=False, file_events=False)
+    piped = follow_latency(engine, live_lines, pipe=True)
+    return [
+        (
+            "streaming: file line -> alert (inotify)",
+            f"p50 {statistics.median(live):.1f} ms, p99 {live[int(len(live) * 0.99)]:.1f} ms, "
+            f"max {live[-1]:.1f} ms ({len(live)} lines, --follow woken by file events)",
+            "target p99 < 5 ms",
+        ),
+        (
+            "streaming: file line -> alert (polling)",
+            f"p50 {statistics.median(polled):.1f} ms, p99 {polled[int(len(polled) * 0.99)]:.1f} ms, "
+            f"max {polled[-1]:.1f} ms ({len(polled)} lines, fallback polls every {POLL_SECONDS * 1000:.0f} ms)",
+            "before; fallback",
+        ),
+        (
+            "streaming: piped line -> alert",
+            f"p50 {statistics.median(piped):.1f} ms, p99 {piped[int(len(piped) * 0.99)]:.1f} ms, "
+            f"max {piped[-1]:.1f} ms ({len(piped)} lines, tail -F | colsec match --follow -)",
+            "target < 100 ms",
+        ),
+    ]
+
+
+def print_follow(engine: MatchEngine, events_path: Path, events: int) -> None:
+    """``--follow-only``: the streaming rows alone, with the single-event engine latency beside
+    them (what a line costs once it is read) and the load average."""
+    sample_lines = events_path.open().readlines()[: min(100_000, events)]
+    alerts_py = engine.match(list(read_lines(sample_lines)))
+    lat = []
+    for line in sample_lines[:2_000]:
+        t = time.perf_counter()
+        engine.match(list(read_lines([line], fmt=None)))
+        lat.append((time.perf_counter() - t) * 1000)
+    lat.sort()
+    rows = follow_rows(engine, sample_lines, alerts_py)
+    rows.append(
+        (
+            "engine latency (1 event)",
+            f"p50 {statistics.median(lat):.2f} ms, p99 {lat[int(len(lat) * 0.99)]:.2f} ms",
+            "in process",
+        )
+    )
+    rows.append(("machine", f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", "shared"))
+    width = max(len(a) for a, _, _ in rows)
+    for a, b, c in rows:
+        print(f"{a:<{width}}  {b:<70} {c}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--indicators", type=int, default=1_000_000)
@@ -546,6 +600,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5, help="runs per measurement; the best is reported")
     ap.add_argument("--format-events", type=int, default=500_000, help="lines per file of the other formats")
     ap.add_argument("--formats-only", action="store_true", help="only the other formats' figures")
+    ap.add_argument(
+        "--follow-only", action="store_true", help="only the streaming figures (line appended -> alert)"
+    )
     args = ap.parse_args()
     r = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="colsec-bench-"))
@@ -593,6 +650,9 @@ def main() -> None:
     build_bytes = settled - before
     del recs[args.matcher_sample :]  # keep a sample for stix2-matcher, free the rest
     gc.collect()
+    if args.follow_only:
+        print_follow(engine, events_path, args.events)
+        return
     print(f"writing {args.format_events:,} lines of each other format ...", flush=True)
     format_files = write_formats(args.format_events, planted, args.seed, tmp)
     formats = format_rates(engine, format_files, args.repeat, min(50_000, args.format_events))
@@ -653,11 +713,7 @@ def main() -> None:
         lat.append((time.perf_counter() - t) * 1000)
     lat.sort()
     # streaming, as an operator sees it: line appended to a followed file -> alert
-    alerting = sorted({a.events[-1].line for a in alerts_py})
-    live_lines = [sample_lines[i - 1] for i in alerting[:300]]
-    live = follow_latency(engine, live_lines, pipe=False)
-    polled = follow_latency(engine, live_lines, pipe=False, file_events=False)
-    piped = follow_latency(engine, live_lines, pipe=True)
+    streaming = follow_rows(engine, sample_lines, alerts_py)
     # stix2-matcher
     sm_rate = stix2_matcher_rate(recs, events_path, args.matcher_sample)
 
@@ -712,24 +768,7 @@ def main() -> None:
             f"{build_peak_bytes / max(report.loaded, 1):,.0f} right after the build)",
             "target < 300",
         ),
-        (
-            "streaming: file line -> alert (inotify)",
-            f"p50 {statistics.median(live):.1f} ms, p99 {live[int(len(live) * 0.99)]:.1f} ms, "
-            f"max {live[-1]:.1f} ms ({len(live)} lines, --follow woken by file events)",
-            "target p99 < 5 ms",
-        ),
-        (
-            "streaming: file line -> alert (polling)",
-            f"p50 {statistics.median(polled):.1f} ms, p99 {polled[int(len(polled) * 0.99)]:.1f} ms, "
-            f"max {polled[-1]:.1f} ms ({len(polled)} lines, fallback polls every {POLL_SECONDS * 1000:.0f} ms)",
-            "before; fallback",
-        ),
-        (
-            "streaming: piped line -> alert",
-            f"p50 {statistics.median(piped):.1f} ms, p99 {piped[int(len(piped) * 0.99)]:.1f} ms, "
-            f"max {piped[-1]:.1f} ms ({len(piped)} lines, tail -F | colsec match --follow -)",
-            "target < 100 ms",
-        ),
+        *streaming,
         (
             "engine latency (1 event)",
             f"p50 {statistics.median(lat):.2f} ms, p99 {lat[int(len(lat) * 0.99)]:.2f} ms",
