@@ -157,6 +157,12 @@ def test_windowed_patterns() -> None:
     assert engine.match([ip("10.0.0.2", T0 + 31 * s)]) == []
     alerts = engine.match([ip("10.0.0.3", T0 + 32 * s)])
     assert [a.indicator_id for a in alerts] == ["indicator--seq"]
+    # only buffers holding events are expired; an event past every window empties them all
+    assert engine.match([ip("10.0.0.1", T0 + 40 * s), ip("10.0.0.2", T0 + 41 * s)]) == []
+    assert all(cx.buffer for cx in engine.complex.values())
+    assert engine.match([ip("10.9.9.9", T0 + 2 * 3600 * s)]) == []
+    assert not any(cx.buffer for cx in engine.complex.values())
+    assert engine.match([ip("10.0.0.3", T0 + 2 * 3600 * s + 1)]) == []  # its left side expired
 
 
 def test_incremental_refresh_and_validity() -> None:
