@@ -8,11 +8,13 @@ chunk into one string column per source field (``read_ndjson`` for the JSON form
 extraction for syslog), row ``i`` being physical line ``i`` of the chunk.  The table's
 columns go to the engine's indexes exactly as EVE's do (``vector.hit_rows``).
 
-The columns only *propose* rows: a column may offer a value the reader would not make (a
+The columns only *propose* hits: a column may offer a value the reader would not make (a
 Sysmon ``Image`` on an event the reader reads no process from), never miss one it makes.
-Every proposed row is then read by the format's own reader and matched by the engine, so an
-alert is always the event path's alert; the differential tests plant an indicator on every
-(path, value) each reader makes from real samples and require identical alerts.  Keys a
+Every hit row is read once by the format's own reader, and each column hit becomes an alert
+only when the reader's event holds that value at that path (``alerts``: no second engine
+pass, as EVE's hit rows); compound indicators still ask the engine.  So an alert is always the
+event path's alert; the differential tests plant an indicator on every (path, value) each
+reader makes from real samples and require identical alerts (indicator, line, time, matched).  Keys a
 format's reader can fill that no column gives (``uncovered``) send a run through the event
 path, as does any indicator anchored on a type alone.  A chunk polars refuses (one odd line)
 takes the event path for that chunk only.
