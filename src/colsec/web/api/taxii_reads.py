@@ -81,27 +81,56 @@ def filters_of(request: Request) -> Filters:
     )
 
 
+class _Access:
+    """The collection's access row, read by the token caller's own statement (``reads.caller_access``).
+
+    A browser session or a failed token takes the ORM path, where ``read_access`` reads it.
+    """
+
+    __slots__ = ("api_root", "collection_id", "found", "read")
+
+    def __init__(self, api_root: str, collection_id: str) -> None:
+        self.api_root, self.collection_id = api_root, collection_id
+        self.read = False
+        self.found: reads.AccessRow | None = None
+
+    def caller(self, unit: ReadUnit, token: str, username: str | None) -> Actor | None:
+        hit = reads.caller_access(unit, token=token, username=username, collection_id=self.collection_id)
+        if hit is None:
+            return None
+        self.read, self.found = True, hit[1]
+        return hit[0]
+
+    def check(self, db: Session | ReadUnit, actor: Actor) -> tuple[CollectionRef, Recipient]:
+        """The collection's rights and the caller's viewer (403/404 as on every TAXII route)."""
+        if self.read:
+            return reads.read_access(
+                db, actor=actor, api_root=self.api_root, collection_id=self.collection_id, found=self.found
+            )
+        return reads.read_access(db, actor=actor, api_root=self.api_root, collection_id=self.collection_id)
+
+
 async def get_objects(request: Request) -> Response:
     await check_accept(request)
-    api_root, collection_id = request.path_params["api_root"], request.path_params["collection_id"]
+    access = _Access(request.path_params["api_root"], request.path_params["collection_id"])
 
     def work(db: Session | ReadUnit, actor: Actor) -> Response:
         filters = filters_of(request)  # after the caller (401 before 400), as on every TAXII route
-        coll, viewer = reads.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        coll, viewer = access.check(db, actor)
         page = reads.read_page(db, actor=actor, collection=coll, filters=filters, viewer=viewer)
         return taxii_response(page.envelope(), headers=page.headers)
 
-    return await run_raw_read(request, work)
+    return await run_raw_read(request, work, caller=access.caller)
 
 
 async def get_object(request: Request) -> Response:
     await check_accept(request)
     path = request.path_params
-    api_root, collection_id, object_id = path["api_root"], path["collection_id"], path["object_id"]
+    access, object_id = _Access(path["api_root"], path["collection_id"]), path["object_id"]
 
     def work(db: Session | ReadUnit, actor: Actor) -> Response:
         filters = filters_of(request)  # after the caller, as on every TAXII route
-        coll, viewer = reads.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        coll, viewer = access.check(db, actor)
         page = reads.read_page(
             db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
         )
@@ -109,7 +138,7 @@ async def get_object(request: Request) -> Response:
             return nothing_matched(db, actor, coll, object_id, viewer)
         return taxii_response(page.envelope(), headers=page.headers)
 
-    return await run_raw_read(request, work)
+    return await run_raw_read(request, work, caller=access.caller)
 
 
 def nothing_matched(
