@@ -27,8 +27,8 @@ from colsec.errors import Unauthorized
 
 __all__ = [
     "PASSWORD_FAILED",
-    "TOKEN_FAILED",
     "TOKEN_CALLER_COLUMNS",
+    "TOKEN_FAILED",
     "actor_for_valid_token",
     "actor_of_token_row",
     "authenticate_password",

@@ -32,7 +32,16 @@ from colsec.store.policy import Recipient, visible_clause
 from colsec.store.queries import version_clause
 from colsec.taxii.rights import check_rights
 
-__all__ = ["AccessRow", "CollectionRef", "Filters", "Page", "caller_access", "has_object", "read_access", "read_page"]
+__all__ = [
+    "AccessRow",
+    "CollectionRef",
+    "Filters",
+    "Page",
+    "caller_access",
+    "has_object",
+    "read_access",
+    "read_page",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +99,12 @@ _UNREAD: Any = object()
 
 
 def read_access(
-    db: Session | ReadUnit, *, actor: Actor, api_root: str, collection_id: str, found: AccessRow | None = _UNREAD
+    db: Session | ReadUnit,
+    *,
+    actor: Actor,
+    api_root: str,
+    collection_id: str,
+    found: AccessRow | None = _UNREAD,
 ) -> tuple[CollectionRef, Recipient]:
     """``get_collection(need="read")`` and ``recipient_for_org`` in one statement compiled once.
 

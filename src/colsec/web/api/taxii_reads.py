@@ -29,7 +29,16 @@ from colsec.taxii.media import TAXII_MEDIA
 from colsec.taxii.reads import CollectionRef, Filters
 from colsec.web.deps import get_settings, run_raw_read
 
-__all__ = ["check_accept", "filters_of", "is_taxii21", "media", "routes", "taxii_response"]
+__all__ = [
+    "OPENAPI_PATHS",
+    "check_accept",
+    "document",
+    "filters_of",
+    "is_taxii21",
+    "media",
+    "routes",
+    "taxii_response",
+]
 
 OBJECTS = "/taxii2/{api_root}/collections/{collection_id}/objects/"
 OBJECT = OBJECTS + "{object_id}/"
@@ -148,6 +157,92 @@ def nothing_matched(
     if not reads.has_object(db, actor=actor, collection=coll, object_id=object_id, viewer=viewer):
         raise NotFound(f"object {object_id} not found in collection {coll.id}")
     return taxii_response({})
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------
+# Plain routes are not in FastAPI's generated document; these operations describe them there,
+# merged by ``document`` (``create_app`` wires it as ``app.openapi``).
+
+
+def _param(name: str, where: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "description": description,
+            "schema": schema or {"type": "string"}}  # fmt: skip
+
+
+_PATH = [
+    _param("api_root", "path", "The API root's name."),
+    _param("collection_id", "path", "The collection's id."),
+]
+_COMMON = [
+    _param("added_after", "query", "Only versions added after this RFC 3339 timestamp.", {"type": "string", "format": "date-time"}),
+    _param("limit", "query", "The page size (capped at the server's maximum).", {"type": "integer", "minimum": 1}),
+    _param("next", "query", "The `next` value of the previous page."),
+    _param("match[version]", "query", "Comma-separated: `first`, `last` (default), `all` or version timestamps."),
+    _param("match[spec_version]", "query", "Comma-separated STIX spec versions."),
+]  # fmt: skip
+_LISTS = [
+    _param("match[id]", "query", "Comma-separated STIX ids."),
+    _param("match[type]", "query", "Comma-separated STIX object types."),
+]
+_ERROR = {"content": {TAXII_MEDIA: {"schema": {"$ref": "#/components/schemas/TaxiiError"}}}}
+_ERRORS = {
+    "400": {"description": "A query parameter is malformed.", **_ERROR},
+    "401": {"description": "No valid credentials.", **_ERROR},
+    "403": {"description": "The caller may not read this collection.", **_ERROR},
+    "404": {"description": "No such API root or collection visible to the caller.", **_ERROR},
+    "406": {"description": f"The request does not accept {TAXII_MEDIA}.", **_ERROR},
+}
+_DATE_HEADERS = {
+    name: {"description": f"The date_added of the {which} object on the page.", "schema": {"type": "string"}}
+    for name, which in (("X-TAXII-Date-Added-First", "first"), ("X-TAXII-Date-Added-Last", "last"))
+}
+_ENVELOPE = {
+    "type": "object",
+    "properties": {
+        "more": {"type": "boolean"},
+        "next": {"type": "string"},
+        "objects": {"type": "array", "items": {"type": "object", "description": "A STIX 2.1 object."}},
+    },
+}
+_TAXII_ERROR = {
+    "type": "object",
+    "required": ["title"],
+    "properties": {
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "http_status": {"type": "string"},
+    },
+}
+
+
+def _operation(op_id: str, summary: str, params: list[dict[str, Any]], not_found: str) -> dict[str, Any]:
+    ok = {"description": "The envelope, as the caller's sharing policy lets it see the collection.",
+          "headers": _DATE_HEADERS, "content": {TAXII_MEDIA: {"schema": {"$ref": "#/components/schemas/TaxiiEnvelope"}}}}  # fmt: skip
+    return {
+        "tags": ["taxii"],
+        "summary": summary,
+        "operationId": op_id,
+        "parameters": params,
+        "responses": {"200": ok, **_ERRORS, "404": {"description": not_found, **_ERROR}},
+    }
+
+
+OPENAPI_PATHS = {
+    OBJECTS: _operation("taxii_get_objects", "Get Objects", _PATH + _COMMON + _LISTS, _ERRORS["404"]["description"]),
+    OBJECT: _operation(
+        "taxii_get_object", "Get An Object", _PATH + [_param("object_id", "path", "The STIX id.")] + _COMMON,
+        "No such object (or collection) visible to the caller.",
+    ),
+}  # fmt: skip
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (FastAPI's generated document) with the GET operations of these plain routes merged in."""
+    for path, operation in OPENAPI_PATHS.items():
+        schema.setdefault("paths", {}).setdefault(path, {})["get"] = operation
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["TaxiiEnvelope"], schemas["TaxiiError"] = _ENVELOPE, _TAXII_ERROR
+    return schema
 
 
 routes = [
