@@ -74,7 +74,7 @@ def authenticate_password(
     return user
 
 
-def token_caller_select() -> Select[Any]:
+def token_caller_select() -> Select[*tuple[Any, ...]]:
     """The caller of a token hash (bound as ``token_hash``): the columns :func:`actor_of_token_row` reads.
 
     Public so that a hot read may add its own columns and joins (the TAXII object by id adds

@@ -83,8 +83,10 @@ def taxii_response(
 
 def filters_of(request: Request) -> Filters:
     settings = get_settings(request)
+    # No query string (an object by id, a first page): no multi-dict to build for nothing.
+    params = request.query_params.multi_items() if request.scope.get("query_string") else ()
     return Filters.parse(
-        request.query_params.multi_items(),
+        params,
         default_limit=settings.taxii_default_page,
         max_limit=settings.taxii_max_page,
     )
@@ -185,11 +187,12 @@ _LISTS = [
     _param("match[type]", "query", "Comma-separated STIX object types."),
 ]
 _ERROR = {"content": {TAXII_MEDIA: {"schema": {"$ref": "#/components/schemas/TaxiiError"}}}}
+_NO_COLLECTION = "No such API root or collection visible to the caller."
 _ERRORS = {
     "400": {"description": "A query parameter is malformed.", **_ERROR},
     "401": {"description": "No valid credentials.", **_ERROR},
     "403": {"description": "The caller may not read this collection.", **_ERROR},
-    "404": {"description": "No such API root or collection visible to the caller.", **_ERROR},
+    "404": {"description": _NO_COLLECTION, **_ERROR},
     "406": {"description": f"The request does not accept {TAXII_MEDIA}.", **_ERROR},
 }
 _DATE_HEADERS = {
@@ -228,7 +231,7 @@ def _operation(op_id: str, summary: str, params: list[dict[str, Any]], not_found
 
 
 OPENAPI_PATHS = {
-    OBJECTS: _operation("taxii_get_objects", "Get Objects", _PATH + _COMMON + _LISTS, _ERRORS["404"]["description"]),
+    OBJECTS: _operation("taxii_get_objects", "Get Objects", _PATH + _COMMON + _LISTS, _NO_COLLECTION),
     OBJECT: _operation(
         "taxii_get_object", "Get An Object", _PATH + [_param("object_id", "path", "The STIX id.")] + _COMMON,
         "No such object (or collection) visible to the caller.",
