@@ -4,10 +4,12 @@ A TAXII client pays the fixed cost of a request on every page and every object. 
 routes take no FastAPI dependency, no pydantic parameter validation and no match against
 every included router: the path holds only strings, the query is parsed by ``Filters``, and
 the checks are those of every TAXII route (``check_accept``; the caller, the collection's
-rights and the sharing policy in one read transaction), run as raw statements compiled once
-(``run_raw_read``: a token caller's read needs no ORM session).  The app's middleware
+rights and the sharing policy in one read unit), run as raw statements compiled once
+(``run_raw_read``: a token caller's read needs no ORM session; the token's statement also
+reads the collection's access row, so a hit is two statements).  The app's middleware
 (body and depth caps, security headers, legacy root paths) and its error rendering apply
-as to any route: a ``ColsecError`` raised here answers as a TAXII error message.
+as to any route: a ``ColsecError`` raised here answers as a TAXII error message.  Their
+OpenAPI operations are written out here (``document``), as FastAPI sees no plain route.
 """
 
 from __future__ import annotations
