@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Dialect, Engine, Executable, QueuePool, Row, create_engine, event, text
+from sqlalchemy import Dialect, Engine, Executable, Row, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -119,14 +119,11 @@ class ReadUnit:
     the lookups.  Statements run here as :class:`RawQuery` through :func:`fetch_raw`.
     """
 
-    __slots__ = ("_conn", "dialect", "small")
+    __slots__ = ("_conn", "dialect")
 
-    def __init__(self, conn: Any, dialect: Dialect, *, small: bool = False) -> None:
+    def __init__(self, conn: Any, dialect: Dialect) -> None:
         self._conn = conn
         self.dialect = dialect
-        # Statements fetching a handful of rows (reads by key): no GIL convoy to avoid, so
-        # no turn in ``_SQLITE_BULK_READ``, which a read on the event loop must never wait for.
-        self.small = small
 
     def cursor(self) -> Any:
         return self._conn.cursor()
@@ -139,7 +136,7 @@ def dialect_of(db: Session | ReadUnit) -> Dialect:
 def fetch_raw(db: Session | ReadUnit, query: RawQuery, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Every row of ``query`` as driver tuples, in the unit's transaction (without GIL convoy on SQLite)."""
     if isinstance(db, ReadUnit):
-        cursor, sqlite = db.cursor(), db.dialect.name == "sqlite" and not db.small
+        cursor, sqlite = db.cursor(), db.dialect.name == "sqlite"
     else:
         conn = db.connection()
         cursor, sqlite = conn.connection.cursor(), conn.dialect.name == "sqlite"
@@ -219,26 +216,21 @@ class Database:
         finally:
             session.close()
 
-    def raw_read_idle(self) -> bool:
-        """True when the raw-read pool holds an idle connection: a read on the event loop will not wait for one."""
-        pool = self._raw_engine.pool
-        return isinstance(pool, QueuePool) and pool.checkedin() > 0
-
-    def raw_read(self, fn: Callable[[ReadUnit], T], *, small: bool = False) -> T:
+    def raw_read(self, fn: Callable[[ReadUnit], T]) -> T:
         """``fn`` in one :class:`ReadUnit` on a pooled driver connection; nothing it does is kept.
 
         SQLite: one read transaction (a snapshot across the statements), rolled back by the
         pool's reset.  PostgreSQL: autocommit on the raw-read pool (``_raw_read_engine``),
         which hands out connections without a pre-ping round trip: one the server closed
         meanwhile (a restart) fails on first use instead, and since a read unit writes
-        nothing, ``fn`` is simply run again on a fresh connection.  ``small``: see :class:`ReadUnit`.
+        nothing, ``fn`` is simply run again on a fresh connection.
         """
         for attempt in (1, 2):
             conn = self._raw_engine.raw_connection()
             try:
                 if self.sqlite:
                     conn.driver_connection.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
-                return fn(ReadUnit(conn, self.engine.dialect, small=small))
+                return fn(ReadUnit(conn, self.engine.dialect))
             except self.engine.dialect.loaded_dbapi.Error as exc:
                 if attempt == 2 or not self.engine.dialect.is_disconnect(exc, conn.driver_connection, None):
                     raise
