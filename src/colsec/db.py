@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Dialect, Engine, Executable, Row, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +32,8 @@ __all__ = [
     "is_sqlite",
     "lock_for_append",
 ]
+
+T = TypeVar("T")
 
 SEQ_LOCK_KEY = 7_411_903  # arbitrary constant shared by every writer that assigns seq
 
@@ -110,7 +112,7 @@ def compile_raw(stmt: ClauseElement, dialect: Dialect) -> RawQuery:
 
 
 class ReadUnit:
-    """A read transaction on one pooled driver connection: no ORM session, for the hottest reads.
+    """Reads on one pooled driver connection (``Database.raw_read``): no ORM session, for the hottest reads.
 
     A TAXII object by id is three indexed lookups (token, collection, object); an ORM
     session around them (begin and commit events, connection bookkeeping) costs more than
@@ -180,6 +182,7 @@ class Database:
             self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self._write_engine = self.engine
+        self._raw_engine = self.engine if self.sqlite else _raw_read_engine(url, echo)
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False, autoflush=False)
         self.info: dict[str, Any] = {}
@@ -213,19 +216,47 @@ class Database:
         finally:
             session.close()
 
-    @contextmanager
-    def read_unit(self) -> Iterator[ReadUnit]:
-        """One read transaction on a pooled driver connection (see :class:`ReadUnit`); always rolled back."""
-        conn = self.engine.raw_connection()
-        try:
-            if self.sqlite:  # the driver runs in autocommit mode here (``_configure_sqlite``)
-                conn.driver_connection.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
-            yield ReadUnit(conn, self.engine.dialect)
-        finally:
-            conn.close()  # back to the pool, whose reset rolls the read transaction back
+    def raw_read(self, fn: Callable[[ReadUnit], T]) -> T:
+        """``fn`` in one :class:`ReadUnit` on a pooled driver connection; nothing it does is kept.
+
+        SQLite: one read transaction (a snapshot across the statements), rolled back by the
+        pool's reset.  PostgreSQL: autocommit on the raw-read pool (``_raw_read_engine``),
+        which hands out connections without a pre-ping round trip: one the server closed
+        meanwhile (a restart) fails on first use instead, and since a read unit writes
+        nothing, ``fn`` is simply run again on a fresh connection.
+        """
+        for attempt in (1, 2):
+            conn = self._raw_engine.raw_connection()
+            try:
+                if self.sqlite:
+                    conn.driver_connection.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
+                return fn(ReadUnit(conn, self.engine.dialect))
+            except self.engine.dialect.loaded_dbapi.Error as exc:
+                if attempt == 2 or not self.engine.dialect.is_disconnect(exc, conn.driver_connection, None):
+                    raise
+                conn.invalidate(exc)
+            finally:
+                conn.close()
+        raise AssertionError("unreachable")
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._raw_engine is not self.engine:
+            self._raw_engine.dispose()
+
+
+def _raw_read_engine(url: str, echo: bool) -> Engine:
+    """PostgreSQL's pool for read units: autocommit, no pre-ping, no reset on return.
+
+    In a transaction each statement of a read unit already sees its own snapshot (READ
+    COMMITTED), so autocommit changes no answer; it saves three round trips per unit (the
+    pre-ping, BEGIN and ROLLBACK) beside its one or two statements.  Without ROLLBACK
+    psycopg also keeps its prepared statements (a rollback deallocates them), so the few
+    hot statements are prepared once per connection.
+    """
+    return create_engine(
+        url, echo=echo, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, pool_size=5, max_overflow=10
+    )
 
 
 def lock_for_append(db: Session) -> None:

@@ -10,9 +10,11 @@ peer's sync by failing logins in its name.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Dialect, bindparam, select
+from sqlalchemy import Dialect, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts import throttle
@@ -25,10 +27,13 @@ from colsec.errors import Unauthorized
 
 __all__ = [
     "PASSWORD_FAILED",
+    "TOKEN_CALLER_COLUMNS",
     "TOKEN_FAILED",
     "actor_for_valid_token",
+    "actor_of_token_row",
     "authenticate_password",
     "authenticate_token",
+    "token_caller_select",
 ]
 
 PASSWORD_FAILED = "invalid username or password"
@@ -69,12 +74,13 @@ def authenticate_password(
     return user
 
 
-# Built and compiled once per dialect: the statement is the same for every request, only the
-# token's hash varies, and it runs as a driver tuple (no Row, no ORM result): TAXII clients
-# pay it on every page and every object.
-@functools.lru_cache(maxsize=4)
-def _token_caller(dialect: Dialect) -> RawQuery:
-    stmt = (
+def token_caller_select() -> Select[*tuple[Any, ...]]:
+    """The caller of a token hash (bound as ``token_hash``): the columns :func:`actor_of_token_row` reads.
+
+    Public so that a hot read may add its own columns and joins (the TAXII object by id adds
+    the collection's access row) and learn both in one statement.
+    """
+    return (
         select(
             User.id,
             User.username,
@@ -91,7 +97,17 @@ def _token_caller(dialect: Dialect) -> RawQuery:
         .outerjoin(Organisation, Organisation.id == User.organisation_id)
         .where(ApiToken.token_hash == bindparam("token_hash"))
     )
-    return compile_raw(stmt, dialect)
+
+
+TOKEN_CALLER_COLUMNS = 10  # the leading columns of a token_caller_select() row
+
+
+# Built and compiled once per dialect: the statement is the same for every request, only the
+# token's hash varies, and it runs as a driver tuple (no Row, no ORM result): TAXII clients
+# pay it on every page and every object.
+@functools.lru_cache(maxsize=4)
+def _token_caller(dialect: Dialect) -> RawQuery:
+    return compile_raw(token_caller_select(), dialect)
 
 
 def actor_for_valid_token(db: Session | ReadUnit, *, token: str, username: str | None = None) -> Actor | None:
@@ -102,11 +118,14 @@ def actor_for_valid_token(db: Session | ReadUnit, *, token: str, username: str |
     the failure.
     """
     rows = fetch_raw(db, _token_caller(dialect_of(db)), {"token_hash": hash_token(token)})
-    if not rows:
-        return None
-    user_id, name, role, org_id, language, is_active, node_operator, revoked_at, expires_at, short_name = (
-        rows[0]
-    )
+    return actor_of_token_row(rows[0], username) if rows else None
+
+
+def actor_of_token_row(row: Sequence[Any], username: str | None) -> Actor | None:
+    """The caller a ``token_caller_select()`` row stands for, or None unless the token is valid now."""
+    user_id, name, role, org_id, language, is_active, node_operator, revoked_at, expires_at, short_name = row[
+        :TOKEN_CALLER_COLUMNS
+    ]
     if not is_active or revoked_at is not None:
         return None
     if username is not None and _canonical(username) != name:

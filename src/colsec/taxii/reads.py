@@ -19,7 +19,9 @@ import orjson
 from sqlalchemy import Dialect, Integer, Select, bindparam, exists, select, tuple_
 from sqlalchemy.orm import Session
 
+from colsec.accounts.authn import TOKEN_CALLER_COLUMNS, actor_of_token_row, token_caller_select
 from colsec.accounts.models import Organisation
+from colsec.accounts.passwords import hash_token
 from colsec.accounts.roles import Actor
 from colsec.db import RawQuery, ReadUnit, compile_raw, dialect_of, fetch_raw
 from colsec.errors import BadRequest, InvalidInput
@@ -30,7 +32,16 @@ from colsec.store.policy import Recipient, visible_clause
 from colsec.store.queries import version_clause
 from colsec.taxii.rights import check_rights
 
-__all__ = ["CollectionRef", "Filters", "Page", "has_object", "read_access", "read_page"]
+__all__ = [
+    "AccessRow",
+    "CollectionRef",
+    "Filters",
+    "Page",
+    "caller_access",
+    "has_object",
+    "read_access",
+    "read_page",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +60,61 @@ def _access_query(dialect: Dialect) -> RawQuery:
     return compile_raw(stmt, dialect)
 
 
+@functools.lru_cache(maxsize=8)
+def _caller_access_query(dialect: Dialect) -> RawQuery:
+    """The token's caller (``token_caller_select``) and ``_access_query``'s row, in one statement.
+
+    The collection joins on its key alone (at most one row), its columns NULL when there is
+    no such collection; the organisation is the caller's own, as ``read_access`` binds it.
+    """
+    stmt = (
+        token_caller_select()
+        .add_columns(Collection.api_root, Collection.can_read, Collection.can_write, Organisation.kind)
+        .outerjoin(Collection, Collection.id == bindparam("cid"))
+    )
+    return compile_raw(stmt, dialect)
+
+
+AccessRow = tuple[Any, Any, Any, Any]  # api_root, can_read, can_write, the caller's organisation kind
+
+
+def caller_access(
+    unit: ReadUnit, *, token: str, username: str | None, collection_id: str
+) -> tuple[Actor, AccessRow | None] | None:
+    """The caller of a valid token (as ``actor_for_valid_token``) and the collection's access row, or None.
+
+    A TAXII read by a token caller learns both in one round trip; the rights themselves are
+    checked by ``read_access``, after the query parameters, in the order of every TAXII route.
+    """
+    query = _caller_access_query(unit.dialect)
+    rows = fetch_raw(unit, query, {"token_hash": hash_token(token), "cid": collection_id})
+    actor = actor_of_token_row(rows[0], username) if rows else None
+    if actor is None:
+        return None
+    access = rows[0][TOKEN_CALLER_COLUMNS:]
+    return actor, (access[0], access[1], access[2], access[3]) if access[0] is not None else None
+
+
+_UNREAD: Any = object()
+
+
 def read_access(
-    db: Session | ReadUnit, *, actor: Actor, api_root: str, collection_id: str
+    db: Session | ReadUnit,
+    *,
+    actor: Actor,
+    api_root: str,
+    collection_id: str,
+    found: AccessRow | None = _UNREAD,
 ) -> tuple[CollectionRef, Recipient]:
     """``get_collection(need="read")`` and ``recipient_for_org`` in one statement compiled once.
 
     The hot read paths (every page, every object by id) ask both on every request; the
     checks are ``get_collection``'s own (``rights.check_rights``), so the answers cannot drift.
+    ``found``: the access row as ``caller_access`` already read it (None: no such collection).
     """
-    rows = fetch_raw(db, _access_query(dialect_of(db)), {"cid": collection_id, "org_id": actor.org_id})
-    found = rows[0] if rows else None
+    if found is _UNREAD:
+        rows = fetch_raw(db, _access_query(dialect_of(db)), {"cid": collection_id, "org_id": actor.org_id})
+        found = rows[0] if rows else None
     check_rights(actor, collection_id, api_root, (found[0], found[1], found[2]) if found else None, "read")
     assert found is not None
     if actor.org_id is None:

@@ -141,6 +141,14 @@ def create_app(
             route.path, route.endpoint, methods=["GET"], name=route.name, include_in_schema=False
         )
     app.include_router(taxii_router)
+    generated = app.openapi
+
+    def openapi() -> dict[str, Any]:  # the plain routes' operations, documented beside the generated ones
+        if app.openapi_schema is None:
+            app.openapi_schema = taxii_reads.document(generated())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.include_router(system.router)
     app.include_router(accounts.router)
     app.include_router(objects.router)

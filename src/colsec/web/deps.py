@@ -249,25 +249,40 @@ def run_read(request: Request, work: Callable[[Session, Actor], T]) -> Awaitable
     return run_in_threadpool(_read_in_session, request, work)
 
 
-def run_raw_read(request: Request, work: Callable[[Session | ReadUnit, Actor], T]) -> Awaitable[T]:
+TokenCaller = Callable[[ReadUnit, str, str | None], Actor | None]
+
+
+def _token_caller(unit: ReadUnit, token: str, username: str | None) -> Actor | None:
+    return accounts.actor_for_valid_token(unit, token=token, username=username)
+
+
+def run_raw_read(
+    request: Request, work: Callable[[Session | ReadUnit, Actor], T], *, caller: TokenCaller = _token_caller
+) -> Awaitable[T]:
     """``run_read`` for reads written as raw statements: a token caller's read runs in a :class:`ReadUnit`.
 
-    The token is checked by the same one query as ``caller_in`` (nothing is cached: a
-    revoked token fails on its next request), in the unit that then serves the read.  A
-    browser session, a missing or a failed token takes ``run_read``'s path unchanged.
-    One worker-thread hop either way: measured on SQLite, the read on the event loop spent
-    less CPU but answered a single client more slowly than the hop.
+    The token is checked by one query (``caller``: ``actor_for_valid_token``'s, or one that
+    also reads what the route needs next; nothing is cached: a revoked token fails on its
+    next request), in the unit that then serves the read.  A browser session, a missing or
+    a failed token takes ``run_read``'s path unchanged.  One worker-thread hop either way:
+    measured on SQLite, the read on the event loop spent less CPU but answered a single
+    client more slowly than the hop.
     """
     database = get_database(request)
+
+    def in_unit(unit: ReadUnit, creds: tuple[str | None, str]) -> tuple[T] | None:
+        actor = caller(unit, creds[1], creds[0])
+        if actor is None:
+            return None
+        request.state.actor = actor
+        return (work(unit, actor),)
 
     def run() -> T:
         creds = _credentials(request)
         if creds is not None:
-            with database.read_unit() as unit:
-                actor = accounts.actor_for_valid_token(unit, token=creds[1], username=creds[0])
-                if actor is not None:
-                    request.state.actor = actor
-                    return work(unit, actor)
+            done = database.raw_read(lambda unit: in_unit(unit, creds))
+            if done is not None:
+                return done[0]
         return _read_in_session(request, work)
 
     return run_in_threadpool(run)

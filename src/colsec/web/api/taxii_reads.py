@@ -4,10 +4,12 @@ A TAXII client pays the fixed cost of a request on every page and every object. 
 routes take no FastAPI dependency, no pydantic parameter validation and no match against
 every included router: the path holds only strings, the query is parsed by ``Filters``, and
 the checks are those of every TAXII route (``check_accept``; the caller, the collection's
-rights and the sharing policy in one read transaction), run as raw statements compiled once
-(``run_raw_read``: a token caller's read needs no ORM session).  The app's middleware
+rights and the sharing policy in one read unit), run as raw statements compiled once
+(``run_raw_read``: a token caller's read needs no ORM session; the token's statement also
+reads the collection's access row, so a hit is two statements).  The app's middleware
 (body and depth caps, security headers, legacy root paths) and its error rendering apply
-as to any route: a ``ColsecError`` raised here answers as a TAXII error message.
+as to any route: a ``ColsecError`` raised here answers as a TAXII error message.  Their
+OpenAPI operations are written out here (``document``), as FastAPI sees no plain route.
 """
 
 from __future__ import annotations
@@ -29,7 +31,16 @@ from colsec.taxii.media import TAXII_MEDIA
 from colsec.taxii.reads import CollectionRef, Filters
 from colsec.web.deps import get_settings, run_raw_read
 
-__all__ = ["check_accept", "filters_of", "is_taxii21", "media", "routes", "taxii_response"]
+__all__ = [
+    "OPENAPI_PATHS",
+    "check_accept",
+    "document",
+    "filters_of",
+    "is_taxii21",
+    "media",
+    "routes",
+    "taxii_response",
+]
 
 OBJECTS = "/taxii2/{api_root}/collections/{collection_id}/objects/"
 OBJECT = OBJECTS + "{object_id}/"
@@ -74,34 +85,65 @@ def taxii_response(
 
 def filters_of(request: Request) -> Filters:
     settings = get_settings(request)
+    # No query string (an object by id, a first page): no multi-dict to build for nothing.
+    params = request.query_params.multi_items() if request.scope.get("query_string") else ()
     return Filters.parse(
-        request.query_params.multi_items(),
+        params,
         default_limit=settings.taxii_default_page,
         max_limit=settings.taxii_max_page,
     )
 
 
+class _Access:
+    """The collection's access row, read by the token caller's own statement (``reads.caller_access``).
+
+    A browser session or a failed token takes the ORM path, where ``read_access`` reads it.
+    """
+
+    __slots__ = ("api_root", "collection_id", "found", "read")
+
+    def __init__(self, api_root: str, collection_id: str) -> None:
+        self.api_root, self.collection_id = api_root, collection_id
+        self.read = False
+        self.found: reads.AccessRow | None = None
+
+    def caller(self, unit: ReadUnit, token: str, username: str | None) -> Actor | None:
+        hit = reads.caller_access(unit, token=token, username=username, collection_id=self.collection_id)
+        if hit is None:
+            return None
+        self.read, self.found = True, hit[1]
+        return hit[0]
+
+    def check(self, db: Session | ReadUnit, actor: Actor) -> tuple[CollectionRef, Recipient]:
+        """The collection's rights and the caller's viewer (403/404 as on every TAXII route)."""
+        if self.read:
+            return reads.read_access(
+                db, actor=actor, api_root=self.api_root, collection_id=self.collection_id, found=self.found
+            )
+        return reads.read_access(db, actor=actor, api_root=self.api_root, collection_id=self.collection_id)
+
+
 async def get_objects(request: Request) -> Response:
     await check_accept(request)
-    api_root, collection_id = request.path_params["api_root"], request.path_params["collection_id"]
+    access = _Access(request.path_params["api_root"], request.path_params["collection_id"])
 
     def work(db: Session | ReadUnit, actor: Actor) -> Response:
         filters = filters_of(request)  # after the caller (401 before 400), as on every TAXII route
-        coll, viewer = reads.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        coll, viewer = access.check(db, actor)
         page = reads.read_page(db, actor=actor, collection=coll, filters=filters, viewer=viewer)
         return taxii_response(page.envelope(), headers=page.headers)
 
-    return await run_raw_read(request, work)
+    return await run_raw_read(request, work, caller=access.caller)
 
 
 async def get_object(request: Request) -> Response:
     await check_accept(request)
     path = request.path_params
-    api_root, collection_id, object_id = path["api_root"], path["collection_id"], path["object_id"]
+    access, object_id = _Access(path["api_root"], path["collection_id"]), path["object_id"]
 
     def work(db: Session | ReadUnit, actor: Actor) -> Response:
         filters = filters_of(request)  # after the caller, as on every TAXII route
-        coll, viewer = reads.read_access(db, actor=actor, api_root=api_root, collection_id=collection_id)
+        coll, viewer = access.check(db, actor)
         page = reads.read_page(
             db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
         )
@@ -109,7 +151,7 @@ async def get_object(request: Request) -> Response:
             return nothing_matched(db, actor, coll, object_id, viewer)
         return taxii_response(page.envelope(), headers=page.headers)
 
-    return await run_raw_read(request, work)
+    return await run_raw_read(request, work, caller=access.caller)
 
 
 def nothing_matched(
@@ -119,6 +161,93 @@ def nothing_matched(
     if not reads.has_object(db, actor=actor, collection=coll, object_id=object_id, viewer=viewer):
         raise NotFound(f"object {object_id} not found in collection {coll.id}")
     return taxii_response({})
+
+
+# --- OpenAPI ------------------------------------------------------------------------------------
+# Plain routes are not in FastAPI's generated document; these operations describe them there,
+# merged by ``document`` (``create_app`` wires it as ``app.openapi``).
+
+
+def _param(name: str, where: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": where == "path", "description": description,
+            "schema": schema or {"type": "string"}}  # fmt: skip
+
+
+_PATH = [
+    _param("api_root", "path", "The API root's name."),
+    _param("collection_id", "path", "The collection's id."),
+]
+_COMMON = [
+    _param("added_after", "query", "Only versions added after this RFC 3339 timestamp.", {"type": "string", "format": "date-time"}),
+    _param("limit", "query", "The page size (capped at the server's maximum).", {"type": "integer", "minimum": 1}),
+    _param("next", "query", "The `next` value of the previous page."),
+    _param("match[version]", "query", "Comma-separated: `first`, `last` (default), `all` or version timestamps."),
+    _param("match[spec_version]", "query", "Comma-separated STIX spec versions."),
+]  # fmt: skip
+_LISTS = [
+    _param("match[id]", "query", "Comma-separated STIX ids."),
+    _param("match[type]", "query", "Comma-separated STIX object types."),
+]
+_ERROR = {"content": {TAXII_MEDIA: {"schema": {"$ref": "#/components/schemas/TaxiiError"}}}}
+_NO_COLLECTION = "No such API root or collection visible to the caller."
+_ERRORS = {
+    "400": {"description": "A query parameter is malformed.", **_ERROR},
+    "401": {"description": "No valid credentials.", **_ERROR},
+    "403": {"description": "The caller may not read this collection.", **_ERROR},
+    "404": {"description": _NO_COLLECTION, **_ERROR},
+    "406": {"description": f"The request does not accept {TAXII_MEDIA}.", **_ERROR},
+}
+_DATE_HEADERS = {
+    name: {"description": f"The date_added of the {which} object on the page.", "schema": {"type": "string"}}
+    for name, which in (("X-TAXII-Date-Added-First", "first"), ("X-TAXII-Date-Added-Last", "last"))
+}
+_ENVELOPE = {
+    "type": "object",
+    "properties": {
+        "more": {"type": "boolean"},
+        "next": {"type": "string"},
+        "objects": {"type": "array", "items": {"type": "object", "description": "A STIX 2.1 object."}},
+    },
+}
+_TAXII_ERROR = {
+    "type": "object",
+    "required": ["title"],
+    "properties": {
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+        "http_status": {"type": "string"},
+    },
+}
+
+
+def _operation(op_id: str, summary: str, params: list[dict[str, Any]], not_found: str) -> dict[str, Any]:
+    ok = {"description": "The envelope, as the caller's sharing policy lets it see the collection.",
+          "headers": _DATE_HEADERS, "content": {TAXII_MEDIA: {"schema": {"$ref": "#/components/schemas/TaxiiEnvelope"}}}}  # fmt: skip
+    return {
+        "tags": ["taxii"],
+        "summary": summary,
+        "operationId": op_id,
+        "parameters": params,
+        "responses": {"200": ok, **_ERRORS, "404": {"description": not_found, **_ERROR}},
+    }
+
+
+OPENAPI_PATHS = {
+    OBJECTS: _operation("taxii_get_objects", "Get Objects", _PATH + _COMMON + _LISTS, _NO_COLLECTION),
+    OBJECT: _operation(
+        "taxii_get_object", "Get An Object", _PATH + [_param("object_id", "path", "The STIX id.")] + _COMMON,
+        "No such object (or collection) visible to the caller.",
+    ),
+}  # fmt: skip
+
+
+def document(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (FastAPI's generated document) with the GET operations of these plain routes merged in."""
+    for path, operation in OPENAPI_PATHS.items():
+        schema.setdefault("paths", {}).setdefault(path, {})["get"] = operation
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas["TaxiiEnvelope"], schemas["TaxiiError"] = _ENVELOPE, _TAXII_ERROR
+    return schema
 
 
 routes = [

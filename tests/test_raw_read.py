@@ -1,0 +1,63 @@
+"""``Database.raw_read``: the read units of the hot TAXII reads, on both backends.
+
+PostgreSQL's raw-read pool takes connections without a pre-ping: a pooled connection the
+server ended must cost a retry, never an error.  Its units run in autocommit, so a unit leaves
+no transaction open and psycopg keeps the statements it prepared.  SQLite's unit is one
+read transaction, rolled back when the connection goes back to the pool.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from colsec.db import Database, ReadUnit
+
+
+def _one(unit: ReadUnit, sql: str) -> Any:
+    cur = unit.cursor()
+    try:
+        cur.execute(sql)
+        return cur.fetchone()[0]
+    finally:
+        cur.close()
+
+
+def test_a_unit_reads_and_leaves_nothing_open(database: Database) -> None:
+    assert database.raw_read(lambda unit: _one(unit, "SELECT 41 + 1")) == 42
+    if database.sqlite:
+        assert database.raw_read(lambda unit: unit._conn.driver_connection.in_transaction) is True
+        return
+    # Autocommit: no transaction around the statements, none left behind.
+    status = database.raw_read(lambda unit: unit._conn.driver_connection.info.transaction_status.name)
+    assert status == "IDLE"
+
+
+def test_postgres_statements_stay_prepared_across_units(database: Database) -> None:
+    if database.sqlite:
+        pytest.skip("psycopg's prepared statements only")
+    for _ in range(8):  # psycopg prepares a statement from its 5th run on a connection
+        database.raw_read(lambda unit: _one(unit, "SELECT count(*) FROM pg_class WHERE relkind = 'r'"))
+    prepared = database.raw_read(
+        lambda unit: _one(
+            unit, "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%relkind%'"
+        )
+    )
+    assert prepared >= 1
+
+
+def test_postgres_a_connection_the_server_ended_is_replaced(database: Database) -> None:
+    if database.sqlite:
+        pytest.skip("PostgreSQL connections only")
+    pid = database.raw_read(lambda unit: _one(unit, "SELECT pg_backend_pid()"))
+    with database.engine.connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.commit()
+    # The pool hands out the dead connection first (no pre-ping); the unit retries on a new one.
+    after = database.raw_read(lambda unit: _one(unit, "SELECT pg_backend_pid()"))
+    assert after != pid
+    # A failure that is not a lost connection is not retried.
+    with pytest.raises(Exception, match="no_such_table"):
+        database.raw_read(lambda unit: _one(unit, "SELECT * FROM no_such_table"))
