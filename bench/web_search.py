@@ -67,6 +67,19 @@ def measure(
     finally:
         client.__exit__(None, None, None)
         database.dispose()
+    # The worst case of the sharing policy: a reader that owns and is named on no TLP:RED object
+    # (the crisis centre's coordinator) searching a word in a third of the store at TLP:RED.
+    client, database = webfixture.app_client(database_url, data_dir, "coordinator")
+    try:
+        for name, path in [
+            ("search: common word + RED, reader has none", "/intel?q=bench&tlp=red"),
+            ("search: TLP:RED, reader has none", "/intel?tlp=red"),
+        ]:
+            server, wall = webfixture.timed(client, path, repeat)
+            results.append((name, SEARCH_TARGET_MS, server, wall))
+    finally:
+        client.__exit__(None, None, None)
+        database.dispose()
     return results
 
 

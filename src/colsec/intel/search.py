@@ -24,14 +24,17 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Subquery,
     and_,
     column,
+    false,
     func,
     literal_column,
     or_,
     select,
     table,
     union,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -41,7 +44,8 @@ from colsec.db_base import MAX_ID
 from colsec.errors import InvalidInput
 from colsec.fulltext import query_terms
 from colsec.stix.ids import canonical_timestamp
-from colsec.store.models import Observable, SearchDoc, StixObject
+from colsec.stix.tlp import TLP
+from colsec.store.models import ObjectRecipient, Observable, SearchDoc, StixObject
 from colsec.store.policy import Recipient, visible_clause
 from colsec.store.queries import recipient_for_org
 from colsec.store.views import display_name
@@ -220,6 +224,23 @@ def _value_seqs(db: Session, value: str) -> list[int]:
 Candidate = tuple[Select[Any], Any]  # a statement and the column it is ordered and paged by
 
 
+def _readable_at(viewer: Recipient, level: int | None) -> Subquery | None:
+    """At a TLP only owners and named organisations read, the rows the reader could see: its own
+    at that level and those naming it (the owner-TLP index and the recipients' index); else None.
+
+    A superset that makes a search start small, not a decision: every statement still applies
+    ``visible_clause``.  Without it a common word at TLP:RED walks every match and reads each row
+    to refuse most of them (another organisation's RED), twice (page and facets).
+    """
+    if level is None or level < TLP.AMBER_STRICT:
+        return None
+    if viewer.org_id is None:  # no organisation reads these levels
+        return select(StixObject.seq).where(false()).subquery("readable")
+    own = select(StixObject.seq).where(StixObject.owner_org_id == viewer.org_id, StixObject.tlp == level)
+    named = select(ObjectRecipient.object_seq).where(ObjectRecipient.organisation_id == viewer.org_id)
+    return union_all(own, named).subquery("readable")
+
+
 def _candidates(db: Session, viewer: Recipient, query: SearchQuery) -> tuple[list[Candidate], bool]:
     """The statements whose union is the result, each with its order key; and whether they are text searches.
 
@@ -227,6 +248,17 @@ def _candidates(db: Session, viewer: Recipient, query: SearchQuery) -> tuple[lis
     walks its index newest first and stops after a page instead of sorting every match.
     """
     value = query.value.strip()
+    readable = _readable_at(viewer, query.tlp)
+    if not value and readable is not None:
+        # Newest first by seq, the same order as (date_added, seq): the few readable rows drive.
+        return [
+            (
+                _filtered(db, viewer, query, text_mode=False).where(
+                    StixObject.seq.in_(select(readable.c.seq))
+                ),
+                StixObject.seq,
+            )
+        ], False
     if not value:
         return [(_filtered(db, viewer, query, text_mode=False), None)], False
     if "--" in value and " " not in value:
@@ -237,6 +269,16 @@ def _candidates(db: Session, viewer: Recipient, query: SearchQuery) -> tuple[lis
         target, cond = fts
         key = target.c.rowid if target is _SEARCH_FTS else SearchDoc.seq
         stmt = _filtered(db, viewer, query, text_mode=True).join(target, key == StixObject.seq).where(cond)
+        if readable is not None:
+            # The matches are walked only between the first and last readable row (a range the
+            # full-text index seeks), each checked against the readable rows (a list built once)
+            # before its row is read; ``+ 0`` keeps SQLite from handing FTS5 one lookup per listed row.
+            lo, hi = db.execute(select(func.min(readable.c.seq), func.max(readable.c.seq))).one()
+            if lo is None:  # nothing at this level is readable: no statement to run
+                return [], True
+            stmt = stmt.where(
+                key >= lo, key <= hi, (key + 0 if target is _SEARCH_FTS else key).in_(select(readable.c.seq))
+            )
         out.append((stmt, key))
     if " " not in value:
         # Resolve the value first (an index range), then fetch those rows: as one statement
