@@ -314,6 +314,40 @@ def search(
     viewer = recipient_for_org(db, actor.org_id)
     candidates, text_mode = _candidates(db, viewer, query)
     after = _cursor(cursor) if cursor else None
+    sample: _Sample | None = None
+    if facets and after is None and limit < FACET_SAMPLE:
+        # One walk for both: the first page is the head of the facets' sample (the same statements
+        # in the same order), read back by primary key; a sparse match is no longer walked twice.
+        sample = _sample(db, candidates)
+        order = sorted(
+            sample[0].items(), key=lambda kv: (0, kv[0]) if text_mode else (kv[1][3], kv[0]), reverse=True
+        )
+        head = [seq for seq, _ in order[: limit + 1]]
+        by_seq = {r.seq: r for r in db.execute(select(StixObject).where(StixObject.seq.in_(head))).scalars()}
+        rows = [by_seq[seq] for seq in head]
+    else:
+        rows = _page_rows(db, candidates, after, limit, text_mode=text_mode)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = f"{rows[-1].date_added}_{rows[-1].seq}" if more and rows else None
+    page = SearchPage(rows=rows, more=more, next_cursor=nxt)
+    for row in rows:
+        body = orjson.loads(row.body)
+        page.names[row.seq] = display_name(body)
+        shown = row_value(body)
+        if shown:
+            page.values[row.seq] = shown
+    if facets:
+        page.facets = _facets(
+            sample if sample is not None else _sample(db, candidates), now or datetime.now(UTC)
+        )
+    return page
+
+
+def _page_rows(
+    db: Session, candidates: list[Candidate], after: tuple[str, int] | None, limit: int, *, text_mode: bool
+) -> list[StixObject]:
+    """Up to ``limit`` + 1 rows after the cursor, newest first, from the union of the candidates."""
     rows_by_seq: dict[int, StixObject] = {}
     for stmt, key in candidates:
         if after is not None:
@@ -327,28 +361,21 @@ def search(
             )
         for row in db.execute(_ordered(stmt, key).limit(limit + 1)).scalars():
             rows_by_seq[row.seq] = row
-    rows = sorted(
+    return sorted(
         rows_by_seq.values(), key=lambda r: (0, r.seq) if text_mode else (r.date_added, r.seq), reverse=True
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = f"{rows[-1].date_added}_{rows[-1].seq}" if more and rows else None
-    page = SearchPage(rows=rows, more=more, next_cursor=nxt)
-    for row in rows:
-        body = orjson.loads(row.body)
-        page.names[row.seq] = display_name(body)
-        shown = row_value(body)
-        if shown:
-            page.values[row.seq] = shown
-    if facets:
-        page.facets = _facets(db, candidates, now or datetime.now(UTC))
-    return page
 
 
 _LABELS = re.compile(r'"labels":(\[[^\]]*\])')
 
 
-def _facets(db: Session, candidates: list[Candidate], now: datetime) -> Facets:
+_Sample = tuple[
+    dict[int, tuple[str, int | None, int, str, str]], bool
+]  # seq -> (type, owner, tlp, added, body); capped
+
+
+def _sample(db: Session, candidates: list[Candidate]) -> _Sample:
+    """The newest FACET_SAMPLE matches of each candidate statement, and whether there were more."""
     sample: dict[int, tuple[str, int | None, int, str, str]] = {}
     capped = False
     for stmt, key in candidates:
@@ -360,6 +387,11 @@ def _facets(db: Session, candidates: list[Candidate], now: datetime) -> Facets:
         capped = capped or len(got) > FACET_SAMPLE
         for seq, typ, owner, tlp, added, body in got[:FACET_SAMPLE]:
             sample[seq] = (typ, owner, tlp, added, body)
+    return sample, capped
+
+
+def _facets(taken: _Sample, now: datetime) -> Facets:
+    sample, capped = taken
     types: Counter[str] = Counter()
     owners: Counter[int | None] = Counter()
     tlps: Counter[int] = Counter()
