@@ -37,7 +37,7 @@ OBJECT_TARGET_MS = 100.0
 
 def measure(
     database_url: str, data_dir: Path, repeat: int
-) -> list[tuple[str, float, list[float], list[float]]]:
+) -> list[tuple[str, float, list[float], list[float], list[float]]]:
     from colsec.store import views as store_views
 
     cold = "dashboard, uncached counts"
@@ -67,10 +67,10 @@ def measure(
             elif path == "object":
                 path = re.search(r'href="(/intel/indicator--[^"]+)"', first).group(1)  # type: ignore[union-attr]
             target = OBJECT_TARGET_MS if path.startswith("/intel/") or path == "/healthz" else TARGET_MS
-            server, wall = webfixture.timed(
+            server, wall, cpu = webfixture.timed(
                 client, path, repeat, before=store_views._ACTIVITY_CACHE.clear if name == cold else None
             )
-            results.append((name, target, server, wall))
+            results.append((name, target, server, wall, cpu))
     finally:
         client.__exit__(None, None, None)
         database.dispose()
@@ -138,7 +138,7 @@ def build_alerts(database_url: str, n: int) -> int:
 
 def measure_alerts(
     database_url: str, data_dir: Path, repeat: int
-) -> list[tuple[str, float, list[float], list[float]]]:
+) -> list[tuple[str, float, list[float], list[float], list[float]]]:
     results = []
     client, database = webfixture.app_client(database_url, data_dir)
     try:
@@ -157,8 +157,8 @@ def measure_alerts(
             ("reference: GET /healthz", "/healthz"),
         ]
         for name, path in cases:
-            server, wall = webfixture.timed(client, path, repeat)
-            results.append((name, ALERTS_TARGET_MS, server, wall))
+            server, wall, cpu = webfixture.timed(client, path, repeat)
+            results.append((name, ALERTS_TARGET_MS, server, wall, cpu))
     finally:
         client.__exit__(None, None, None)
         database.dispose()

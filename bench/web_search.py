@@ -29,7 +29,7 @@ OBJECT_TARGET_MS = 100.0
 
 def measure(
     database_url: str, data_dir: Path, repeat: int, n: int
-) -> list[tuple[str, float, list[float], list[float]]]:
+) -> list[tuple[str, float, list[float], list[float], list[float]]]:
     mid = n // 2
     cases: list[tuple[str, float, str]] = [
         ("search: rare word (a group name)", SEARCH_TARGET_MS, f"/intel?q=Group+{mid - mid % 100 + 78}"),
@@ -62,8 +62,8 @@ def measure(
                     print(f"  (no visible {kind}: {name} skipped)", file=sys.stderr)
                     continue
                 path = found.group(1)
-            server, wall = webfixture.timed(client, path, repeat)
-            results.append((name, target, server, wall))
+            server, wall, cpu = webfixture.timed(client, path, repeat)
+            results.append((name, target, server, wall, cpu))
     finally:
         client.__exit__(None, None, None)
         database.dispose()
@@ -75,8 +75,8 @@ def measure(
             ("search: common word + RED, reader has none", "/intel?q=bench&tlp=red"),
             ("search: TLP:RED, reader has none", "/intel?tlp=red"),
         ]:
-            server, wall = webfixture.timed(client, path, repeat)
-            results.append((name, SEARCH_TARGET_MS, server, wall))
+            server, wall, cpu = webfixture.timed(client, path, repeat)
+            results.append((name, SEARCH_TARGET_MS, server, wall, cpu))
     finally:
         client.__exit__(None, None, None)
         database.dispose()

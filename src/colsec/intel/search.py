@@ -8,7 +8,10 @@ returned nor counted in a facet.  A single token is also looked up as an observa
 (exact or prefix, the ``observable`` index) and the two result lists are merged.
 
 Text results are newest first by ``seq`` (the store assigns ``seq`` and ``date_added`` in the
-same order), which lets FTS5 walk its index backwards and stop after one page.
+same order), which lets FTS5 walk its index backwards and stop after one page.  Filtered to
+TLP:AMBER+STRICT or RED, where a reader sees only its own and named rows, a search starts
+from those rows instead (``_readable_at``): a common word would otherwise be walked through
+every other organisation's matches.  The first page and the facets share one walk.
 """
 
 from __future__ import annotations
