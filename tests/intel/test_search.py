@@ -18,6 +18,7 @@ from colsec.db import Database
 from colsec.intel.search import SearchQuery, search
 from colsec.stix.tlp import TLP, marking_id
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
+from colsec.store.service import import_objects
 
 from .conftest import NS, Orgs, indicator
 
@@ -233,3 +234,37 @@ def test_migrations_backfill_the_word_and_link_indexes(database: Database, orgs:
         select(ObjectLink.ref_id).where(ObjectLink.ref_id.in_([o["id"] for o in objs]))
     ).scalars()
     assert sorted(linked) == sorted([objs[0]["id"], objs[1]["id"]])
+
+
+def test_restricted_levels_find_own_and_named_rows_only(
+    db: Session, orgs: Orgs, corpus: dict[str, Any]
+) -> None:
+    """At AMBER+STRICT and RED a search starts from the reader's own and named rows: the same answer."""
+    secret, amber = corpus["secret"]["id"], corpus["amber"]["id"]
+    named = indicator("ind-named", "domain", "named.example.net", tlp=TLP.RED, name="Named zzhidden")
+    import_objects(db, actor=orgs.actor("DDD"), objects=[named], owner_org_id=orgs("DDD").id,
+                   recipient_org_ids=[orgs("CCC").id])  # fmt: skip
+    red, strict = int(TLP.RED), int(TLP.AMBER_STRICT)
+    assert ids(db, orgs, "CCC", "zzhidden", tlp=red) == {named["id"]}
+    assert ids(db, orgs, "CCC", "", tlp=red) == {named["id"]}
+    assert ids(db, orgs, "CCC", "zzhidden", tlp=strict) == set()
+    assert ids(db, orgs, "AAA", "zzhidden", tlp=red) == set() == ids(db, orgs, "AAA", "", tlp=red)
+    assert ids(db, orgs, "BBB", "zzhidden", tlp=red) == {secret}
+    assert ids(db, orgs, "BBB", "zzhidden", tlp=strict) == {amber}
+    assert ids(db, orgs, "BBB", "secret-phish", tlp=red) == {secret}  # the value lookup too
+    assert ids(db, orgs, "DDD", "", tlp=red) == {named["id"]}
+    page = search(db, actor=orgs.actor("CCC"), query=SearchQuery(value="zzhidden", tlp=red), now=NOW)
+    assert dict(page.facets.owners) == {orgs("DDD").id: 1} and page.facets.sampled == 1
+    # paged newest first without text: every own RED row once
+    orgs.add(
+        "BBB", [indicator(f"r{i}", "ipv4", f"192.0.2.{i}", tlp=TLP.RED, name=f"Red {i}") for i in range(5)]
+    )
+    seen: list[str] = []
+    cursor = None
+    while True:
+        got = search(db, actor=orgs.actor("BBB"), query=SearchQuery(tlp=red), cursor=cursor, limit=2, now=NOW)
+        seen += [r.id for r in got.rows]
+        cursor = got.next_cursor
+        if not got.more:
+            break
+    assert len(seen) == 6 == len(set(seen)) and secret in seen

@@ -144,6 +144,10 @@ class ReadPaths:
             "/intel?q=zq&rel=1",  # full text: every marker starts "zq"; only latest, visible ones may match
             "/intel?q=source+detail",  # granular TLP:RED descriptions
             "/api/v1/intel/search?q=zq&relationships=true&limit=200",
+            # filtered to the owner-and-named levels, a search starts from the reader's own rows
+            "/intel?q=zq&tlp=red&rel=1",
+            "/intel?tlp=red&rel=1",
+            "/api/v1/intel/search?q=zq&tlp=amber%2Bstrict&relationships=true&limit=200",
             "/",
         ):
             yield url, c.get(url, headers=taxii if url.startswith("/taxii2") else h).text

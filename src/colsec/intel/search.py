@@ -8,7 +8,10 @@ returned nor counted in a facet.  A single token is also looked up as an observa
 (exact or prefix, the ``observable`` index) and the two result lists are merged.
 
 Text results are newest first by ``seq`` (the store assigns ``seq`` and ``date_added`` in the
-same order), which lets FTS5 walk its index backwards and stop after one page.
+same order), which lets FTS5 walk its index backwards and stop after one page.  Filtered to
+TLP:AMBER+STRICT or RED, where a reader sees only its own and named rows, a search starts
+from those rows instead (``_readable_at``): a common word would otherwise be walked through
+every other organisation's matches.  The first page and the facets share one walk.
 """
 
 from __future__ import annotations
@@ -24,14 +27,17 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    Subquery,
     and_,
     column,
+    false,
     func,
     literal_column,
     or_,
     select,
     table,
     union,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -41,7 +47,8 @@ from colsec.db_base import MAX_ID
 from colsec.errors import InvalidInput
 from colsec.fulltext import query_terms
 from colsec.stix.ids import canonical_timestamp
-from colsec.store.models import Observable, SearchDoc, StixObject
+from colsec.stix.tlp import TLP
+from colsec.store.models import ObjectRecipient, Observable, SearchDoc, StixObject
 from colsec.store.policy import Recipient, visible_clause
 from colsec.store.queries import recipient_for_org
 from colsec.store.views import display_name
@@ -220,6 +227,23 @@ def _value_seqs(db: Session, value: str) -> list[int]:
 Candidate = tuple[Select[Any], Any]  # a statement and the column it is ordered and paged by
 
 
+def _readable_at(viewer: Recipient, level: int | None) -> Subquery | None:
+    """At a TLP only owners and named organisations read, the rows the reader could see: its own
+    at that level and those naming it (the owner-TLP index and the recipients' index); else None.
+
+    A superset that makes a search start small, not a decision: every statement still applies
+    ``visible_clause``.  Without it a common word at TLP:RED walks every match and reads each row
+    to refuse most of them (another organisation's RED), twice (page and facets).
+    """
+    if level is None or level < TLP.AMBER_STRICT:
+        return None
+    if viewer.org_id is None:  # no organisation reads these levels
+        return select(StixObject.seq).where(false()).subquery("readable")
+    own = select(StixObject.seq).where(StixObject.owner_org_id == viewer.org_id, StixObject.tlp == level)
+    named = select(ObjectRecipient.object_seq).where(ObjectRecipient.organisation_id == viewer.org_id)
+    return union_all(own, named).subquery("readable")
+
+
 def _candidates(db: Session, viewer: Recipient, query: SearchQuery) -> tuple[list[Candidate], bool]:
     """The statements whose union is the result, each with its order key; and whether they are text searches.
 
@@ -227,6 +251,17 @@ def _candidates(db: Session, viewer: Recipient, query: SearchQuery) -> tuple[lis
     walks its index newest first and stops after a page instead of sorting every match.
     """
     value = query.value.strip()
+    readable = _readable_at(viewer, query.tlp)
+    if not value and readable is not None:
+        # Newest first by seq, the same order as (date_added, seq): the few readable rows drive.
+        return [
+            (
+                _filtered(db, viewer, query, text_mode=False).where(
+                    StixObject.seq.in_(select(readable.c.seq))
+                ),
+                StixObject.seq,
+            )
+        ], False
     if not value:
         return [(_filtered(db, viewer, query, text_mode=False), None)], False
     if "--" in value and " " not in value:
@@ -237,6 +272,16 @@ def _candidates(db: Session, viewer: Recipient, query: SearchQuery) -> tuple[lis
         target, cond = fts
         key = target.c.rowid if target is _SEARCH_FTS else SearchDoc.seq
         stmt = _filtered(db, viewer, query, text_mode=True).join(target, key == StixObject.seq).where(cond)
+        if readable is not None:
+            # The matches are walked only between the first and last readable row (a range the
+            # full-text index seeks), each checked against the readable rows (a list built once)
+            # before its row is read; ``+ 0`` keeps SQLite from handing FTS5 one lookup per listed row.
+            lo, hi = db.execute(select(func.min(readable.c.seq), func.max(readable.c.seq))).one()
+            if lo is None:  # nothing at this level is readable: no statement to run
+                return [], True
+            stmt = stmt.where(
+                key >= lo, key <= hi, (key + 0 if target is _SEARCH_FTS else key).in_(select(readable.c.seq))
+            )
         out.append((stmt, key))
     if " " not in value:
         # Resolve the value first (an index range), then fetch those rows: as one statement
@@ -272,6 +317,40 @@ def search(
     viewer = recipient_for_org(db, actor.org_id)
     candidates, text_mode = _candidates(db, viewer, query)
     after = _cursor(cursor) if cursor else None
+    sample: _Sample | None = None
+    if facets and after is None and limit < FACET_SAMPLE:
+        # One walk for both: the first page is the head of the facets' sample (the same statements
+        # in the same order), read back by primary key; a sparse match is no longer walked twice.
+        sample = _sample(db, candidates)
+        order = sorted(
+            sample[0].items(), key=lambda kv: (0, kv[0]) if text_mode else (kv[1][3], kv[0]), reverse=True
+        )
+        head = [seq for seq, _ in order[: limit + 1]]
+        by_seq = {r.seq: r for r in db.execute(select(StixObject).where(StixObject.seq.in_(head))).scalars()}
+        rows = [by_seq[seq] for seq in head]
+    else:
+        rows = _page_rows(db, candidates, after, limit, text_mode=text_mode)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = f"{rows[-1].date_added}_{rows[-1].seq}" if more and rows else None
+    page = SearchPage(rows=rows, more=more, next_cursor=nxt)
+    for row in rows:
+        body = orjson.loads(row.body)
+        page.names[row.seq] = display_name(body)
+        shown = row_value(body)
+        if shown:
+            page.values[row.seq] = shown
+    if facets:
+        page.facets = _facets(
+            sample if sample is not None else _sample(db, candidates), now or datetime.now(UTC)
+        )
+    return page
+
+
+def _page_rows(
+    db: Session, candidates: list[Candidate], after: tuple[str, int] | None, limit: int, *, text_mode: bool
+) -> list[StixObject]:
+    """Up to ``limit`` + 1 rows after the cursor, newest first, from the union of the candidates."""
     rows_by_seq: dict[int, StixObject] = {}
     for stmt, key in candidates:
         if after is not None:
@@ -285,28 +364,21 @@ def search(
             )
         for row in db.execute(_ordered(stmt, key).limit(limit + 1)).scalars():
             rows_by_seq[row.seq] = row
-    rows = sorted(
+    return sorted(
         rows_by_seq.values(), key=lambda r: (0, r.seq) if text_mode else (r.date_added, r.seq), reverse=True
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = f"{rows[-1].date_added}_{rows[-1].seq}" if more and rows else None
-    page = SearchPage(rows=rows, more=more, next_cursor=nxt)
-    for row in rows:
-        body = orjson.loads(row.body)
-        page.names[row.seq] = display_name(body)
-        shown = row_value(body)
-        if shown:
-            page.values[row.seq] = shown
-    if facets:
-        page.facets = _facets(db, candidates, now or datetime.now(UTC))
-    return page
 
 
 _LABELS = re.compile(r'"labels":(\[[^\]]*\])')
 
 
-def _facets(db: Session, candidates: list[Candidate], now: datetime) -> Facets:
+_Sample = tuple[
+    dict[int, tuple[str, int | None, int, str, str]], bool
+]  # seq -> (type, owner, tlp, added, body); capped
+
+
+def _sample(db: Session, candidates: list[Candidate]) -> _Sample:
+    """The newest FACET_SAMPLE matches of each candidate statement, and whether there were more."""
     sample: dict[int, tuple[str, int | None, int, str, str]] = {}
     capped = False
     for stmt, key in candidates:
@@ -318,6 +390,11 @@ def _facets(db: Session, candidates: list[Candidate], now: datetime) -> Facets:
         capped = capped or len(got) > FACET_SAMPLE
         for seq, typ, owner, tlp, added, body in got[:FACET_SAMPLE]:
             sample[seq] = (typ, owner, tlp, added, body)
+    return sample, capped
+
+
+def _facets(taken: _Sample, now: datetime) -> Facets:
+    sample, capped = taken
     types: Counter[str] = Counter()
     owners: Counter[int | None] = Counter()
     tlps: Counter[int] = Counter()

@@ -79,6 +79,8 @@ class StixObject(Base):
         Index("ix_stix_object_date_added_seq", "date_added", "seq"),
         Index("ix_stix_object_type_latest", "type", "is_latest"),
         Index("ix_stix_object_owner", "owner_org_id"),
+        # An owner's rows at one TLP in seq order: searches at AMBER+STRICT or RED start there.
+        Index("ix_stix_object_owner_tlp", "owner_org_id", "tlp", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
