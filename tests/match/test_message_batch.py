@@ -164,3 +164,10 @@ def test_a_redelivered_message_of_many_events_is_never_counted_twice(
         seqs = s.execute(select(MatchAlert.seq).order_by(MatchAlert.seq)).scalars().all()
         assert seqs == [1, 2, 4]  # one row per message and indicator
         assert s.execute(select(func.count()).select_from(MatchAlert)).scalar_one() == 3
+
+
+def test_a_message_of_lines_is_one_event_a_line_and_a_pretty_printed_record_one_event() -> None:
+    zeek = ZEEK_DNS.strip()
+    pretty = orjson.dumps(orjson.loads(zeek), option=orjson.OPT_INDENT_2).decode()
+    events = MessageDecoder().decode([Message(5, f"{zeek}\r\n\n{zeek}\n"), Message(6, pretty)])
+    assert [(e.line, e.objects) for e in events] == [(5, events[0].objects)] * 2 + [(6, events[0].objects)]

@@ -106,7 +106,15 @@ def message_lines(body: str) -> list[str]:
         return fluent_records(body)
     if "\n" not in body:
         return [body] if body.strip() else []
-    return [line.removesuffix("\r") for line in body.split("\n") if line.strip()]
+    lines = [line.removesuffix("\r") for line in body.split("\n") if line.strip()]
+    if lines[0].lstrip().startswith("{") and not lines[0].rstrip().endswith("}"):
+        try:  # one pretty-printed JSON record, not several lines
+            record = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return lines
+        if isinstance(record, dict):
+            return [orjson.dumps(record).decode()]
+    return lines
 
 
 def fluent_records(body: str) -> list[str]:
