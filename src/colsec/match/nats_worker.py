@@ -8,8 +8,8 @@ through the file matcher's column path at once (``colsec.match.message_batch``),
 (``colsec.match.stream.commit_batch``: alerts, sighting totals, committed ranges in one
 transaction) and acknowledged only then, all its messages in one write. A message's events
 are committed together or not at all, so a redelivered one is dropped whole. Between batches
-the worker applies indicator versions
-added to the store since it last looked (``refresh_engine``), never recompiling the whole set.
+the worker applies indicator versions added to the store since it last looked
+(``refresh_engine``), never recompiling the whole set.
 
 The asyncio loop lives only here, in the process entry point: matching and committing run
 inline between fetches, one batch at a time, which is the whole job of this process.
