@@ -6,11 +6,15 @@
 
 Matching: real Zeek DNS/SSL and Suricata EVE lines from the shared data, with indicators planted
 on values that occur in them among synthetic ones. Printed side by side: events/s of the
-in-process engine (same decoder, same engine, no broker) and of 1 and 2 ``colsec match --nats``
-worker processes; events per CPU-second of each (the workers' CPU read from /proc, compile
-time excluded) and their ratio to the in-process engine (target >= 90 %), which runs with the
-workers' garbage-collection policy (a row below it shows it with automatic collection, as
-earlier versions of this script measured it); and publish-to-alert
+in-process engine (same batch decoding, same engine, no broker: ``message_batch.BatchMatcher``
+on batches of ``--batch`` lines) and of 1 and 2 ``colsec match --nats`` worker processes, with
+one line per message and with ``--per-message`` newline-delimited lines per message (as Vector
+and Fluent Bit flush them; the workers then fetch ``--batch`` lines' worth of messages);
+events per CPU-second of each (the workers' CPU read from /proc, compile time excluded) and
+their ratio to the in-process engine (target >= 90 %), which runs with the workers'
+garbage-collection policy. Rows below it show the in-process engine with automatic collection
+and decoding line by line (``MessageDecoder``, the workers' decoding before batches went
+through the column path), as earlier versions of this script measured it; and publish-to-alert
 latency (a line published to the stream until its alert is committed and written; target p99
 < 100 ms).
 
@@ -45,6 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 TELEMETRY = REPO.parent / "shared" / "data" / "telemetry"
 
+from colsec.match.message_batch import BatchMatcher  # noqa: E402
 from colsec.match.stream import Message, MessageDecoder  # noqa: E402
 
 # Each figure owned by another script: (heading, script and arguments, target).  The PostgreSQL
@@ -139,8 +144,11 @@ def setup_store(url: str, objs: list[dict[str, Any]]) -> str:
     return name
 
 
-def in_process(url: str, user: str, lines: list[str], batch: int, *, young: bool) -> tuple[float, float]:
-    """(events/s, events per CPU-second) of the engine on the lines, decoded as messages are.
+def in_process(
+    url: str, user: str, lines: list[str], batch: int, *, young: bool, by_line: bool = False
+) -> tuple[float, float]:
+    """(events/s, events per CPU-second) of the engine on the lines, decoded as the workers do
+    (``by_line``: each message alone, as they did before).
 
     ``young``: with the collection policy of the workers and of ``colsec match FILE`` (young
     generations once per batch, ``colsec.gcpause``); without it automatic collections rescan
@@ -160,12 +168,15 @@ def in_process(url: str, user: str, lines: list[str], batch: int, *, young: bool
         engine, _ = build_engine(s, actor=actor)
     database.dispose()
     msgs = [Message(i + 1, line) for i, line in enumerate(lines)]
-    decoder = MessageDecoder()
+    decoder, matcher = MessageDecoder(), BatchMatcher()
     policy = young_gc_only() if young else contextlib.nullcontext()
     wall, cpu = time.perf_counter(), time.process_time()
     with policy:
         for i in range(0, len(msgs), batch):
-            engine.match(decoder.decode(msgs[i : i + batch]))
+            if by_line:
+                engine.match(decoder.decode(msgs[i : i + batch]))
+            else:
+                matcher.match(engine, msgs[i : i + batch])
             if young:
                 tick()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -263,19 +274,21 @@ async def delete(url: str, stream: str) -> None:
 
 
 def through_nats(
-    env: dict[str, str], url: str, user: str, lines: list[str], n: int, batch: int, tmp: Path
+    env: dict[str, str], url: str, user: str, lines: list[str], n: int, batch: int, tmp: Path, per: int = 1
 ) -> tuple[float, float]:
     """(events/s, events per CPU-second of all workers) with ``n`` workers on one consumer.
 
     The lines are in the stream before the workers start, so the figure is what the workers can
-    take (a backlog), not how fast this script publishes on the same two cores.
+    take (a backlog), not how fast this script publishes on the same two cores. ``per`` lines
+    go in one message; a fetch takes ``batch`` lines' worth of messages.
     """
     stream = f"BENCH{uuid.uuid4().hex[:8]}"
-    asyncio.run(publish_all(url, stream, lines, create=True))
-    workers = Workers(env, url, stream, user, n, tmp / f"alerts-{n}.jsonl", batch)
+    bodies = ["\n".join(lines[i : i + per]) for i in range(0, len(lines), per)]
+    asyncio.run(publish_all(url, stream, bodies, create=True))
+    workers = Workers(env, url, stream, user, n, tmp / f"alerts-{n}.jsonl", max(1, batch // per))
     try:
         t0 = workers.ready
-        t1 = asyncio.run(wait_acked(url, stream, len(lines)))
+        t1 = asyncio.run(wait_acked(url, stream, len(bodies)))
         cpu = workers.cpu()
     finally:
         workers.stop()
@@ -351,6 +364,7 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=20_000)
     ap.add_argument("--indicators", type=int, default=5_000)
     ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--per-message", type=int, default=100, help="lines a message in the batched rows")
     ap.add_argument(
         "--repeat", type=int, default=2, help="runs per figure; the best is kept (shared cores are noisy)"
     )
@@ -375,15 +389,25 @@ def main() -> None:
         # the reference: the engine as workers and `colsec match FILE` run it (young-only gc)
         base_rate, base_cpu = best(args.repeat, lambda: in_process(url, user, lines, args.batch, young=True))
         gc_rate, gc_cpu = best(args.repeat, lambda: in_process(url, user, lines, args.batch, young=False))
-        rows = [("in-process engine", base_rate, base_cpu), ("  same, automatic gc", gc_rate, gc_cpu)]
-        for n in (1, 2):
-            rate, per_cpu = best(
-                args.repeat, lambda n=n: through_nats(env, args.nats, user, lines, n, args.batch, tmp)
-            )
-            rows.append((f"NATS, {n} worker{'s' if n > 1 else ''}", rate, per_cpu))
-        print(f"{'':<22}{'events/s':>12}{'events/CPU-s':>15}{'efficiency':>12}")
+        by_line = best(
+            args.repeat, lambda: in_process(url, user, lines, args.batch, young=True, by_line=True)
+        )
+        rows = [
+            ("in-process engine", base_rate, base_cpu),
+            ("  same, automatic gc", gc_rate, gc_cpu),
+            ("  same, line by line", *by_line),
+        ]
+        for per in (1, args.per_message):
+            for n in (1, 2):
+                rate, per_cpu = best(
+                    args.repeat,
+                    lambda n=n, per=per: through_nats(env, args.nats, user, lines, n, args.batch, tmp, per),
+                )
+                lines_each = f", {per} lines/msg" if per > 1 else ""
+                rows.append((f"NATS, {n} worker{'s' if n > 1 else ''}{lines_each}", rate, per_cpu))
+        print(f"{'':<34}{'events/s':>12}{'events/CPU-s':>15}{'efficiency':>12}")
         for name, rate, per_cpu in rows:
-            print(f"{name:<22}{rate:>12,.0f}{per_cpu:>15,.0f}{per_cpu / base_cpu:>11.0%}")
+            print(f"{name:<34}{rate:>12,.0f}{per_cpu:>15,.0f}{per_cpu / base_cpu:>11.0%}")
         print("(efficiency: events per CPU-second against the in-process engine; target >= 90 %)")
         print("(the worker rows include receiving, committing and acknowledging each message)")
         samples = latency(env, args.nats, user, lines, hits, tmp, args.latency_samples)

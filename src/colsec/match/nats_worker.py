@@ -1,12 +1,15 @@
 """A matching worker on a NATS JetStream stream: one of any number sharing one durable consumer.
 
-Sensors (or Vector / Fluent Bit through their NATS sinks) publish one telemetry line per
-message; every worker pulls from the same durable pull consumer, so the server spreads the
-messages over them and hands a killed worker's unacknowledged ones to the others once the ack
-wait runs out. Each batch is decoded by the file readers, matched by the one engine, committed
+Sensors (or Vector / Fluent Bit through their NATS sinks) publish telemetry lines, one per
+message or many (newline-delimited, or a Fluent Bit flush); every worker pulls from the same
+durable pull consumer, so the server spreads the messages over them and hands a killed
+worker's unacknowledged ones to the others once the ack wait runs out. Each fetched batch goes
+through the file matcher's column path at once (``colsec.match.message_batch``), is committed
 (``colsec.match.stream.commit_batch``: alerts, sighting totals, committed ranges in one
-transaction) and acknowledged only then. Between batches the worker applies indicator versions
-added to the store since it last looked (``refresh_engine``), never recompiling the whole set.
+transaction) and acknowledged only then, all its messages in one write. A message's events
+are committed together or not at all, so a redelivered one is dropped whole. Between batches
+the worker applies indicator versions added to the store since it last looked
+(``refresh_engine``), never recompiling the whole set.
 
 The asyncio loop lives only here, in the process entry point: matching and committing run
 inline between fetches, one batch at a time, which is the whole job of this process.
@@ -30,11 +33,12 @@ from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
 from colsec.gcpause import tick, young_gc_only
 from colsec.match.engine import MatchEngine
+from colsec.match.message_batch import BatchMatcher
 from colsec.match.nats_pull import Delivery, PullClient, Puller, header, stream_seq
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats
 from colsec.match.records import Alert
 from colsec.match.service import indicators_changed, refresh_engine
-from colsec.match.stream import Message, MessageDecoder, commit_batch, publish_sightings
+from colsec.match.stream import Message, commit_batch, publish_sightings
 from colsec.store import queries
 
 __all__ = ["FORMAT_HEADER", "StreamOptions", "StreamWorker", "WorkerStats"]
@@ -94,7 +98,7 @@ class StreamWorker:
     stats: WorkerStats = field(default_factory=WorkerStats)
 
     def __post_init__(self) -> None:
-        self.decoder = MessageDecoder(fmt=self.opts.fmt, mapping=self.opts.mapping, stats=self.opts.stats)
+        self.matcher = BatchMatcher(fmt=self.opts.fmt, mapping=self.opts.mapping, stats=self.opts.stats)
         self.stopping = asyncio.Event()
 
     def serve(self) -> WorkerStats:
@@ -201,7 +205,7 @@ class StreamWorker:
             Message(stream_seq(reply), data.decode("utf-8", "replace"), _header_format(headers))
             for reply, data, headers in msgs
         ]
-        alerts = self.engine.match(self.decoder.decode(messages))
+        alerts = self.matcher.match(self.engine, messages)
         seqs = [m.seq for m in messages]
         for attempt in range(5):
             try:

@@ -1,8 +1,9 @@
 """Matching telemetry that arrives as messages on a stream: decode, and commit exactly once.
 
 Transport-free (the NATS worker in ``colsec.match.nats_worker`` feeds it), so the exactly-once
-rules are tested without a broker. A message is one telemetry line; its stream sequence number
-becomes the event's line number, which ties every alert back to the message that caused it.
+rules are tested without a broker. A message is one telemetry line or several (a Fluent Bit
+flush, newline-delimited lines); its stream sequence number becomes the line number of each
+of its events, which ties every alert back to the message that caused it.
 
 ``commit_batch`` runs in the worker's transaction, before the messages are acknowledged.
 It first takes the consumer's lock row, then drops the messages some worker already committed
@@ -47,6 +48,8 @@ __all__ = [
     "alert_seq",
     "commit_batch",
     "committed_seqs",
+    "fluent_records",
+    "message_lines",
     "publish_sightings",
 ]
 
@@ -82,11 +85,8 @@ class MessageDecoder:
     def decode(self, messages: Iterable[Message]) -> list[Event]:
         out: list[Event] = []
         for msg in messages:
-            if msg.line.startswith("[["):  # Fluent Bit's NATS output: [[time, {record}], ...] per flush
-                for record in _fluent_records(msg.line):
-                    self._one(Message(msg.seq, record, msg.fmt), out)
-            else:
-                self._one(msg, out)
+            for line in message_lines(msg.line):
+                self._one(Message(msg.seq, line, msg.fmt), out)
         return out
 
     def _one(self, msg: Message, out: list[Event]) -> None:
@@ -99,7 +99,25 @@ class MessageDecoder:
             out.append(event)
 
 
-def _fluent_records(body: str) -> list[str]:
+def message_lines(body: str) -> list[str]:
+    """The telemetry lines of one message: one, a Fluent Bit flush, or newline-delimited lines
+    (as Vector and Fluent Bit batch them); blank lines are no event and are dropped."""
+    if body.startswith("[["):  # Fluent Bit's NATS output: [[time, {record}], ...] per flush
+        return fluent_records(body)
+    if "\n" not in body:
+        return [body] if body.strip() else []
+    lines = [line.removesuffix("\r") for line in body.split("\n") if line.strip()]
+    if lines[0].lstrip().startswith("{") and not lines[0].rstrip().endswith("}"):
+        try:  # one pretty-printed JSON record, not several lines
+            record = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return lines
+        if isinstance(record, dict):
+            return [orjson.dumps(record).decode()]
+    return lines
+
+
+def fluent_records(body: str) -> list[str]:
     """The records of a Fluent Bit flush as JSON lines; a body that is not one is one bad line."""
     try:
         pairs = orjson.loads(body)

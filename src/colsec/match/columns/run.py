@@ -15,7 +15,7 @@ from colsec.match.addresses import canonical_ipv6
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event
 from colsec.match.readers import DECODERS, FieldMapping, ReaderFormat, ReaderStats, decode_line
-from colsec.match.vector import PreparedFrame, VectorResult, collect_hits, indexed_keys
+from colsec.match.vector import PreparedFrame, VectorResult, collect_hits, hit_rows, indexed_keys
 
 from .alerts import direct_alerts
 from .delimited import HEADER_LINE, Zeek, csv_columns, tsv_columns, zeek_header
@@ -257,3 +257,26 @@ def _column_chunk(run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bo
     run.direct(
         lines, line_no, prepared, run.zeek_skip if first and run.fmt is ReaderFormat.ZEEK_TSV else skip
     )
+
+
+# -- lines that stand alone (a batch of stream messages) -------------------------------------
+
+#: Formats whose every line reads alone: no header, no column list carried from earlier lines.
+STANDALONE = frozenset(
+    {ReaderFormat.ZEEK_JSON, ReaderFormat.WINDOWS, ReaderFormat.JSON, ReaderFormat.SYSLOG, ReaderFormat.CEF}
+)
+
+
+def proposed_rows(engine: MatchEngine, fmt: ReaderFormat, table: Table, chunk: bytes) -> list[int] | None:
+    """The rows of a chunk of standalone lines that the columns propose (any other row can
+    make no alert); None when the columns cannot answer, and every line must be read."""
+    if fmt not in STANDALONE or not uses_columns(engine, table):
+        return None
+    lines = Lines(chunk)
+    run = _Run(engine, fmt, table, None, ReaderStats(), None)
+    try:
+        cols = _chunk_columns(run, chunk, lines, False)
+    except Refused:
+        return None
+    rows: list[int] = hit_rows(engine, prepare(engine, table, cols, len(lines))).tolist()
+    return rows
