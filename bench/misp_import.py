@@ -106,11 +106,11 @@ def child(mode: str, path: str, no_store: bool) -> None:
     n_objects = 0
     if mode == "ours":
         if no_store:
-            from colsec.formats.misp_to_stix import convert_event
-            from colsec.jsonutil import loads
+            from colsec.formats.misp_import import read_misp_units
 
-            for _ in convert_event(loads(data)):
-                n_objects += 1
+            for unit in read_misp_units(data):
+                for _ in unit.objects:
+                    n_objects += 1
         else:
             n_objects = import_file(path)
     else:

@@ -49,12 +49,10 @@ def parse_attack(data: bytes) -> Iterator[ImportUnit]:
 
 
 def parse_misp(data: bytes) -> Iterator[ImportUnit]:
-    from colsec.formats.misp_import import iter_misp_units, sharing_for
-    from colsec.jsonutil import loads
+    from colsec.formats.misp_import import read_misp_units, sharing_for
     from colsec.stix.tlp import TLP
 
-    value = loads(data, what="MISP document")
-    for unit in iter_misp_units(value):
+    for unit in read_misp_units(data):
         sharing = sharing_for(unit.info, TLP.AMBER) if unit.info is not None else None
         yield ImportUnit(
             name=unit.name,

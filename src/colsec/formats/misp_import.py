@@ -7,7 +7,7 @@ the objects that carry no TLP marking of their own, never wider than MISP allowe
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from colsec.errors import InvalidInput
 from colsec.formats.misp_to_stix import MispEventInfo, convert_attributes, convert_event, event_info
 from colsec.stix.tlp import TLP
 
-__all__ = ["MispUnit", "iter_misp_units", "looks_like_misp", "sharing_for"]
+__all__ = ["MispUnit", "iter_misp_units", "looks_like_misp", "read_misp_units", "sharing_for"]
 
 
 @dataclass
@@ -43,8 +43,24 @@ def looks_like_misp(value: Any) -> bool:
     return False
 
 
-def iter_misp_units(value: Any) -> Iterator[MispUnit]:
-    """Units for every event in a parsed MISP JSON document; InvalidInput when it is not MISP."""
+def read_misp_units(data: bytes) -> Iterator[MispUnit]:
+    """Units for every event in a MISP JSON document; a single event is parsed as it is
+    converted (``misp_split``), so a 200,000-attribute event is never held whole."""
+    from colsec.formats.misp_split import split_event_document
+    from colsec.jsonutil import loads
+
+    split = split_event_document(data)
+    if split is None:
+        yield from iter_misp_units(loads(data, what="MISP document"))
+    else:
+        yield from iter_misp_units(split.document, attributes=split.attributes)
+
+
+def iter_misp_units(value: Any, *, attributes: Iterable[Any] | None = None) -> Iterator[MispUnit]:
+    """Units for every event in a parsed MISP JSON document; InvalidInput when it is not MISP.
+
+    ``attributes`` are those of a single event whose document holds them apart (``misp_split``).
+    """
     if not looks_like_misp(value):
         raise InvalidInput("not a MISP document: expected {'Event': ...}, a list of events or a 'response'")
     if isinstance(value, Mapping) and "Event" in value:
@@ -64,7 +80,8 @@ def iter_misp_units(value: Any) -> Iterator[MispUnit]:
         info = event_info(event) if isinstance(event, Mapping) else None
         name = f"MISP event {event.get('uuid')}" if isinstance(event, Mapping) else "MISP event"
         notes: list[str] = []
-        yield MispUnit(name=name, objects=convert_event(wrapper, notes), info=info, notes=notes)
+        objects = convert_event(wrapper, notes, attributes=attributes)
+        yield MispUnit(name=name, objects=objects, info=info, notes=notes)
 
 
 @dataclass(frozen=True)

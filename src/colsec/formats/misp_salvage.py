@@ -16,7 +16,14 @@ from typing import Any
 
 from colsec.errors import InvalidInput
 
-__all__ = ["CLUSTER_NAMESPACE", "cluster_uuid", "convert_salvaging", "fill_cluster_ids", "prepared"]
+__all__ = [
+    "CLUSTER_NAMESPACE",
+    "cluster_uuid",
+    "convert_salvaging",
+    "fill_cluster_ids",
+    "prepared",
+    "prepared_attribute",
+]
 
 CLUSTER_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/MISP/misp-galaxy#cluster")
 
@@ -138,19 +145,29 @@ def prepared(event: Mapping[str, Any]) -> dict[str, Any]:
     return conform_url_attributes(event)
 
 
+def prepared_attribute(attr: Any) -> Any:
+    """One attribute of the event as ``prepared`` leaves it, for events streamed attribute by attribute."""
+    from colsec.formats.misp_urls import conform_attribute
+
+    if isinstance(attr, Mapping) and _lacking(attr.get("Galaxy")):
+        attr = copy.deepcopy(dict(attr))
+        _fill_galaxies(attr["Galaxy"])
+    return conform_attribute(attr)
+
+
+def _lacking(galaxies: Any) -> bool:
+    return isinstance(galaxies, list) and any(
+        isinstance(g, Mapping)
+        and any(
+            isinstance(c, Mapping) and not _valid_uuid(c.get("uuid")) for c in g.get("GalaxyCluster") or []
+        )
+        for g in galaxies
+    )
+
+
 def _galaxy_lists(event: Mapping[str, Any]) -> Iterator[bool]:
     """Whether each galaxy list of the event has a cluster lacking an id (cheap scan, no copy)."""
-
-    def lacking(galaxies: Any) -> bool:
-        return isinstance(galaxies, list) and any(
-            isinstance(g, Mapping)
-            and any(
-                isinstance(c, Mapping) and not _valid_uuid(c.get("uuid"))
-                for c in g.get("GalaxyCluster") or []
-            )
-            for g in galaxies
-        )
-
+    lacking = _lacking
     yield lacking(event.get("Galaxy"))
     for attr in event.get("Attribute") or []:
         yield isinstance(attr, Mapping) and lacking(attr.get("Galaxy"))

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["conform_url_attributes", "url_value"]
+__all__ = ["conform_attribute", "conform_url_attributes", "url_value"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{1,62}$")
@@ -40,7 +40,8 @@ def url_value(value: str) -> str | None:
     return f"http://{value}"
 
 
-def _conform(attr: Any, in_object: bool = False) -> Any:
+def conform_attribute(attr: Any, in_object: bool = False) -> Any:
+    """The attribute with a URL value made valid, or retyped ``other`` (a copy, only when changed)."""
     if not isinstance(attr, Mapping) or attr.get("type") not in _URL_TYPES:
         return attr
     value = attr.get("value")
@@ -59,7 +60,7 @@ def conform_url_attributes(event: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(event)
     attrs = event.get("Attribute")
     if isinstance(attrs, list):
-        new = [_conform(a) for a in attrs]
+        new = [conform_attribute(a) for a in attrs]
         if any(n is not a for n, a in zip(new, attrs, strict=True)):
             out["Attribute"] = new
     objects = event.get("Object")
@@ -68,7 +69,7 @@ def conform_url_attributes(event: Mapping[str, Any]) -> dict[str, Any]:
         for obj in objects:
             items = obj.get("Attribute") if isinstance(obj, Mapping) else None
             if isinstance(items, list):
-                new_items = [_conform(a, in_object=True) for a in items]
+                new_items = [conform_attribute(a, in_object=True) for a in items]
                 if any(n is not a for n, a in zip(new_items, items, strict=True)):
                     obj = {**obj, "Attribute": new_items}
             new_objects.append(obj)

@@ -13,7 +13,7 @@ from typing import Any
 from colsec.errors import InvalidInput
 from colsec.formats.misp_types import misp_types
 
-__all__ = ["validate_event"]
+__all__ = ["attribute_kept", "validate_event", "validate_frame"]
 
 
 def _digits(value: Any) -> bool:
@@ -75,6 +75,27 @@ def validate_event(wrapper: Any, notes: list[str] | None = None) -> dict[str, An
     With ``notes``, a bad attribute or object is left out and named there instead of
     refusing the event (one bad element never costs the rest).
     """
+    out = _checked_frame(wrapper)
+    types = misp_types()
+    attrs = out.get("Attribute") or []
+    good_attrs = [a for i, a in enumerate(attrs) if attribute_kept(a, i, notes, types)]
+    if len(good_attrs) != len(attrs):
+        out["Attribute"] = good_attrs
+    return _with_good_objects(out, notes, types)
+
+
+def validate_frame(wrapper: Any, notes: list[str] | None = None) -> dict[str, Any]:
+    """``validate_event`` for all but the attributes, which the caller checks one by one as
+    they arrive (``attribute_kept``): an event streamed from a large document."""
+    return _with_good_objects(_checked_frame(wrapper), notes, misp_types())
+
+
+def attribute_kept(attr: Any, index: int, notes: list[str] | None, types: Any = None) -> bool:
+    """Whether the event's attribute number ``index`` passes; see ``validate_event`` for ``notes``."""
+    return _kept(_check_attribute, notes, attr, f"Attribute #{index}", types or misp_types())
+
+
+def _checked_frame(wrapper: Any) -> dict[str, Any]:
     if not isinstance(wrapper, Mapping):
         raise InvalidInput("MISP event must be a JSON object")
     event = wrapper.get("Event", wrapper)
@@ -104,21 +125,18 @@ def validate_event(wrapper: Any, notes: list[str] | None = None) -> dict[str, An
     _check_tags(event.get("Tag"), "event")
     for key in ("Galaxy", "EventReport", "Note", "Opinion"):
         _check_list_of_objects(event.get(key), "event", key)
-    types = misp_types()
-    attrs = event.get("Attribute") or []
-    if not isinstance(attrs, list):
+    if not isinstance(event.get("Attribute") or [], list):
         raise InvalidInput("MISP event 'Attribute' must be a list")
+    _check_list_of_objects(event.get("Object"), "event", "Object")
+    return dict(event)
+
+
+def _with_good_objects(event: dict[str, Any], notes: list[str] | None, types: Any) -> dict[str, Any]:
     objs = _check_list_of_objects(event.get("Object"), "event", "Object")
-    good_attrs = [
-        a for i, a in enumerate(attrs) if _kept(_check_attribute, notes, a, f"Attribute #{i}", types)
-    ]
     good_objs = [o for n, o in enumerate(objs) if _kept(_check_object, notes, o, n, types)]
-    out = dict(event)
-    if len(good_attrs) != len(attrs):
-        out["Attribute"] = good_attrs
     if len(good_objs) != len(objs):
-        out["Object"] = good_objs
-    return out
+        event["Object"] = good_objs
+    return event
 
 
 def _kept(check: Any, notes: list[str] | None, *args: Any) -> bool:

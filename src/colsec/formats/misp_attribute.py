@@ -1,0 +1,222 @@
+"""One fast-path MISP attribute as misp-stix writes it: observed-data, SCOs, indicator and the
+``based-on`` relationship between them; and the event's identity and report around them.
+
+Relationships are emitted right after their indicator (misp-stix lists them at the end;
+the order carries no meaning), so nothing per attribute is held until the event ends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from colsec.formats.misp_observables import observables
+from colsec.formats.misp_types import misp_types
+from colsec.formats.misp_values import (
+    CONFIDENCE,
+    CUSTOM_TYPES,
+    MARKINGS,
+    epoch_texts,
+    fmt_any,
+    fmt_milli,
+    parse_seen,
+    ts_from_epoch,
+)
+
+__all__ = ["Converter", "relationship"]
+
+_NS = uuid.UUID("76beed5f-7251-457e-8c2a-b45f7b589d3d")  # misp-stix's namespace for derived ids
+
+
+def relationship(source: str, rel_type: str, target: str, created: str) -> dict[str, Any]:
+    rid = uuid.uuid5(_NS, f"{source} - {rel_type} - {target}")
+    return {
+        "type": "relationship",
+        "spec_version": "2.1",
+        "id": f"relationship--{rid}",
+        "created": created,
+        "modified": created,
+        "relationship_type": rel_type,
+        "source_ref": source,
+        "target_ref": target,
+    }
+
+
+class Converter:
+    """What the attributes of one event share: its creator identity and the markings they use."""
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        self.event = event
+        self.types = misp_types()
+        orgc = event.get("Orgc")
+        self.identity_id: str | None = None
+        if isinstance(orgc, Mapping) and orgc.get("name") is not None and orgc.get("uuid") is not None:
+            self.identity_id = f"identity--{orgc['uuid']}"
+        self.markings_used: dict[str, dict[str, Any]] = {}
+
+    def _tags(self, tags: list[Mapping[str, Any]], obj: dict[str, Any]) -> None:
+        refs: list[str] = []
+        scores: list[int] = []
+        for tag in tags:
+            name = tag["name"]
+            marking = MARKINGS.get(name)
+            if marking is not None:
+                if marking["id"] not in refs:
+                    refs.append(marking["id"])
+                self.markings_used.setdefault(marking["id"], marking)
+                continue
+            score = CONFIDENCE.get(name)
+            if score is not None:
+                scores.append(score)
+            obj["labels"].append(name)
+        if scores:
+            obj["confidence"] = min(scores)
+        if refs:
+            obj["object_marking_refs"] = refs
+
+    def _sdo(
+        self, attr: Mapping[str, Any], attr_type: str, category: str, value: str, uid: str, created: str
+    ) -> dict[str, Any]:
+        """A vulnerability, or an x-misp-attribute for text, comment and other."""
+        sdo: dict[str, Any] = {
+            "spec_version": "2.1",
+            "created": created,
+            "modified": created,
+            "labels": [f'misp:type="{attr_type}"', f'misp:category="{category}"'],
+        }
+        if self.identity_id:
+            sdo["created_by_ref"] = self.identity_id
+        if attr_type == "vulnerability":
+            sdo.update(type="vulnerability", id=f"vulnerability--{uid}", name=value)
+            sdo["external_references"] = [{"source_name": "cve", "external_id": value}]
+        else:
+            sdo.update(type="x-misp-attribute", id=f"x-misp-attribute--{uid}", x_misp_category=category)
+            if attr.get("comment"):
+                sdo["x_misp_comment"] = attr["comment"]
+            sdo.update(x_misp_type=attr_type, x_misp_value=value)
+        self._tags(attr.get("Tag") or [], sdo)
+        return sdo
+
+    def attribute(self, attr: Mapping[str, Any], refs: list[str]) -> Iterator[dict[str, Any]]:
+        """The attribute's objects; each id is added to ``refs`` (the report's object_refs)."""
+        attr_type = str(attr["type"])
+        uid = str(attr["uuid"])
+        value = str(attr["value"])
+        category = self.types.category_for(attr_type, attr.get("category"))
+        raw_ts = attr.get("timestamp")
+        if raw_ts and isinstance(raw_ts, str | int):
+            ts, created, ts_text = epoch_texts(raw_ts)
+        else:
+            ts = ts_from_epoch(raw_ts) if raw_ts else datetime.now(UTC)
+            created, ts_text = fmt_milli(ts), fmt_any(ts)
+        if attr_type == "vulnerability" or attr_type in CUSTOM_TYPES:
+            sdo = self._sdo(attr, attr_type, category, value, uid, created)
+            refs.append(sdo["id"])
+            yield sdo
+            return
+        labels = [f'misp:type="{attr_type}"', f'misp:category="{category}"']
+        tags = attr.get("Tag") or []
+        scos, pattern = observables(attr_type, value, uid)
+        first = parse_seen(attr.get("first_seen")) or ts
+        last = parse_seen(attr.get("last_seen")) or ts
+        if first > last:
+            if attr.get("last_seen"):
+                first = last
+            else:
+                last = first
+        observed: dict[str, Any] = {
+            "type": "observed-data",
+            "spec_version": "2.1",
+            "id": f"observed-data--{uid}",
+            "created": created,
+            "modified": created,
+            "first_observed": ts_text if first is ts else fmt_any(first),
+            "last_observed": ts_text if last is ts else fmt_any(last),
+            "number_observed": 1,
+            "object_refs": [s["id"] for s in scos],
+            "labels": list(labels),
+        }
+        if self.identity_id:
+            observed["created_by_ref"] = self.identity_id
+        self._tags(tags, observed)
+        refs.append(observed["id"])
+        yield observed
+        for sco in scos:
+            refs.append(sco["id"])
+            yield sco
+        if not self._to_ids(attr, attr_type):
+            return
+        indicator: dict[str, Any] = {
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": f"indicator--{uid}",
+            "created": created,
+            "modified": created,
+            "pattern": f"[{pattern}]",
+            "pattern_type": "stix",
+            "pattern_version": "2.1",
+            "valid_from": ts_text,
+            "kill_chain_phases": [{"kill_chain_name": "misp-category", "phase_name": category}],
+            "labels": labels,
+        }
+        if self.identity_id:
+            indicator["created_by_ref"] = self.identity_id
+        if attr.get("comment"):
+            indicator["description"] = attr["comment"]
+        self._tags(tags, indicator)
+        refs.append(indicator["id"])
+        yield indicator
+        rel = relationship(indicator["id"], "based-on", observed["id"], created)
+        refs.append(rel["id"])
+        yield rel
+
+    def _to_ids(self, attr: Mapping[str, Any], attr_type: str) -> bool:
+        to_ids = attr.get("to_ids")
+        if to_ids is None:
+            return bool(self.types.default_to_ids.get(attr_type, False))
+        if isinstance(to_ids, str):
+            return to_ids.strip().lower() in ("1", "true")
+        return bool(to_ids)
+
+    def identity(self) -> dict[str, Any]:
+        orgc = self.event["Orgc"]
+        ts = self.event_ts()
+        return {
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": self.identity_id,
+            "created": fmt_milli(ts),
+            "modified": fmt_milli(ts),
+            "name": orgc["name"],
+            "identity_class": "organization",
+        }
+
+    def event_ts(self) -> datetime:
+        ts = self.event.get("timestamp")
+        return ts_from_epoch(ts) if ts else datetime.now(UTC)
+
+    def report(self, refs: list[str]) -> dict[str, Any]:
+        ts = fmt_milli(self.event_ts())
+        ev = self.event
+        report: dict[str, Any] = {
+            "spec_version": "2.1",
+            "created": ts,
+            "modified": ts,
+            "name": ev.get("info", "MISP Event exported to STIX 2.1 with misp-stix."),
+            "labels": ["Threat-Report", 'misp:tool="MISP-STIX-Converter"'],
+        }
+        if self.identity_id:
+            report["created_by_ref"] = self.identity_id
+        self._tags(ev.get("Tag") or [], report)
+        if ev.get("published") and ev.get("publish_timestamp"):
+            report.update(
+                type="report",
+                id=f"report--{ev['uuid']}",
+                published=fmt_any(ts_from_epoch(ev["publish_timestamp"])),
+            )
+        else:
+            report.update(type="grouping", id=f"grouping--{ev['uuid']}", context="suspicious-activity")
+        report["object_refs"] = refs
+        return report
