@@ -99,8 +99,19 @@ def _texts(body: Mapping[str, Any]) -> Iterator[str]:
             yield phase["phase_name"]
 
 
+# Word characters are the alphanumerics (``[^\W_]``); on ASCII text that is [a-z0-9] after lowering,
+# and a byte translation plus split finds the same words as the regex at twice its speed.
+_ASCII_BREAKS = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
+
+
+def _split(text: str) -> list[str]:
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_BREAKS).decode("ascii").split()
+    return _WORD.findall(text)
+
+
 def _words(text: str) -> list[str]:
-    words = _WORD.findall(text.lower())
+    words = _split(text.lower())
     try:  # the common case, every word stemmed before: one C-level pass
         return list(map(_STEMS.__getitem__, words))
     except KeyError:

@@ -8,15 +8,14 @@ against.  Every error names the object id and the problem.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from colsec.errors import StixValidationError
-from colsec.stix.ids import TYPE_RE, canonical_timestamp, is_valid_id
+from colsec.stix.ids import ID_RE, TYPE_RE, canonical_timestamp, is_valid_id
 from colsec.stix.pattern import PatternError
 from colsec.stix.pattern import validate as validate_pattern
 
-__all__ = ["SCO_TYPES", "SDO_TYPES", "SRO_TYPES", "ObjectFacts", "validate_object"]
+__all__ = ["SCO_TYPES", "SDO_TYPES", "SRO_TYPES", "ObjectFacts", "validate_object", "validate_ordered"]
 
 SDO_TYPES = frozenset(
     {
@@ -79,9 +78,8 @@ _REF_PROPS = ("created_by_ref", "source_ref", "target_ref", "sighting_of_ref", "
 _REF_LIST_PROPS = ("object_refs", "where_sighted_refs", "observed_data_refs", "sample_refs")
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectFacts:
-    """What the store needs to know about a validated object."""
+class ObjectFacts(NamedTuple):
+    """What the store needs to know about a validated object (a tuple: made once per object in bulk)."""
 
     id: str
     type: str
@@ -98,7 +96,18 @@ def _fail(obj_id: str | None, problem: str) -> StixValidationError:
 
 
 def validate_object(obj: Any, *, check_pattern: bool = True) -> ObjectFacts:
-    """Check one STIX 2.1 object; raise StixValidationError naming the id and the problem."""
+    """Check one STIX 2.1 object; raise StixValidationError naming the id and the problem.
+
+    The fast path (``_fast_facts``) decides valid objects; anything it
+    does not accept outright is checked again here, in the spec's order, so the error names
+    the same first problem whichever path saw it.
+    """
+    facts = _fast_facts(obj, check_pattern)
+    return facts if facts is not None else validate_ordered(obj, check_pattern=check_pattern)
+
+
+def validate_ordered(obj: Any, *, check_pattern: bool = True) -> ObjectFacts:
+    """The checks one by one in the spec's order: the reference of the fast path, and its error messages."""
     if not isinstance(obj, Mapping):
         raise _fail(None, f"expected a JSON object, got {type(obj).__name__}")
     oid = obj.get("id")
@@ -173,6 +182,19 @@ def validate_object(obj: Any, *, check_pattern: bool = True) -> ObjectFacts:
         or not all(isinstance(r, Mapping) and isinstance(r.get("source_name"), str) for r in ext_refs)
     ):
         raise _fail(oid, "'external_references' must be a list of objects with 'source_name'")
+    _check_type(oid, t, obj, check_pattern)
+    return ObjectFacts(
+        id=oid,
+        type=t,
+        spec_version=spec or "2.1",
+        created=canon.get("created"),
+        modified=canon.get("modified", canon.get("created", "")) if not is_sco else canon.get("modified", ""),
+        created_by_ref=cbr,
+        revoked=revoked,
+    )
+
+
+def _check_type(oid: str, t: str, obj: Mapping[str, Any], check_pattern: bool) -> None:
     if t == "indicator":
         _check_indicator(oid, obj, check_pattern)
     elif t == "malware" and obj.get("is_family") is True and "name" not in obj:
@@ -185,15 +207,6 @@ def validate_object(obj: Any, *, check_pattern: bool = True) -> ObjectFacts:
         c = obj.get("count")
         if c is not None and (isinstance(c, bool) or not isinstance(c, int) or not 0 <= c <= 999_999_999):
             raise _fail(oid, "'count' must be an integer 0-999999999")
-    return ObjectFacts(
-        id=oid,
-        type=t,
-        spec_version=spec or "2.1",
-        created=canon.get("created"),
-        modified=canon.get("modified", canon.get("created", "")) if not is_sco else canon.get("modified", ""),
-        created_by_ref=cbr,
-        revoked=revoked,
-    )
 
 
 def _check_indicator(oid: str, obj: Mapping[str, Any], check_pattern: bool) -> None:
@@ -212,3 +225,126 @@ def _check_indicator(oid: str, obj: Mapping[str, Any], check_pattern: bool) -> N
             validate_pattern(pattern)
         except PatternError as exc:
             raise _fail(oid, f"invalid STIX pattern: {exc}") from None
+
+
+# The fast path.  Bulk imports are mostly valid objects whose references repeat (the author,
+# the markings, the few hundred objects relationships point at): it looks those up in a
+# bounded cache of known-good identifiers, checks only the properties the object carries,
+# and answers None on anything unusual, leaving the verdict and the message to
+# ``validate_ordered``.  tests/store/test_validate_fast.py holds the two to the same answers.
+_TS_SET = frozenset(_TIMESTAMP_PROPS)
+_REF_SET = frozenset(_REF_PROPS)
+_REF_LIST_SET = frozenset(_REF_LIST_PROPS)
+_OTHER = frozenset({"labels", "confidence", "external_references"})
+_CHECKED = _TS_SET | _REF_SET | _REF_LIST_SET | _OTHER
+_ID_TYPE: dict[str, str] = {}  # identifier -> its type, for identifiers already seen valid
+_MAX_IDS = 200_000
+_GOOD_TYPES: set[str] = set()
+
+
+def _ref_type(value: object) -> str | None:
+    if type(value) is not str:
+        return None
+    t = _ID_TYPE.get(value)
+    if t is None:
+        m = ID_RE.match(value)
+        if m is None:
+            return None
+        t = m.group("type")
+        if len(_ID_TYPE) >= _MAX_IDS:
+            _ID_TYPE.clear()
+        _ID_TYPE[value] = t
+    return t
+
+
+def _fast_facts(obj: Any, check_pattern: bool) -> ObjectFacts | None:
+    if type(obj) is not dict:
+        return None
+    t = obj.get("type")
+    oid = obj.get("id")
+    if type(t) is not str or type(oid) is not str or t == "bundle":
+        return None
+    if t not in _GOOD_TYPES:
+        if not TYPE_RE.match(t) or not 3 <= len(t) <= 250:
+            return None
+        _GOOD_TYPES.add(t)
+    m = ID_RE.match(oid)  # the object's own id: unique, not worth caching
+    if m is None or m.group("type") != t:
+        return None
+    is_sco = t in SCO_TYPES
+    spec = obj.get("spec_version")
+    if spec != "2.1" and (spec is not None or not is_sco):
+        return None
+    for prop in _REQUIRED.get(t, ()):
+        if prop not in obj:
+            return None
+    present = _CHECKED.intersection(obj)
+    canon: dict[str, str] = {}
+    for prop in _TS_SET.intersection(present):
+        try:
+            canon[prop] = canonical_timestamp(obj[prop])
+        except ValueError:
+            return None
+    if not is_sco:
+        created = canon.get("created")
+        if created is None:
+            return None
+        if "modified" not in canon and t != "marking-definition" and t in _VERSIONED:
+            return None
+        if canon.get("modified", created) < created:
+            return None
+    cbr = obj.get("created_by_ref")
+    for prop in _REF_SET.intersection(present):
+        if _ref_type(obj[prop]) is None:
+            return None
+    if cbr is not None and _ref_type(cbr) != "identity":
+        return None
+    for prop in _REF_LIST_SET.intersection(present):
+        refs = obj[prop]
+        if type(refs) is not list:
+            return None
+        for r in refs:
+            if _ref_type(r) is None:
+                return None
+    omr = obj.get("object_marking_refs")
+    if omr is not None:
+        if type(omr) is not list:
+            return None
+        for r in omr:
+            if _ref_type(r) != "marking-definition":
+                return None
+    revoked = obj.get("revoked", False)
+    if type(revoked) is not bool:
+        return None
+    if "labels" in present:
+        labels = obj["labels"]
+        if type(labels) is not list or not all(type(x) is str for x in labels):
+            return None
+    conf = obj.get("confidence")
+    if conf is not None and (type(conf) is not int or not 0 <= conf <= 100):
+        return None
+    refs = obj.get("external_references")
+    if refs is not None:
+        if type(refs) is not list:
+            return None
+        for r in refs:
+            if type(r) is not dict or type(r.get("source_name")) is not str:
+                return None
+    if t in _SPECIAL:
+        try:
+            _check_type(oid, t, obj, check_pattern)
+        except StixValidationError:
+            return None
+    return ObjectFacts(
+        id=oid,
+        type=t,
+        spec_version="2.1",
+        created=canon.get("created"),
+        modified=canon.get("modified", canon.get("created", "")) if not is_sco else canon.get("modified", ""),
+        created_by_ref=cbr,
+        revoked=revoked,
+    )
+
+
+_VERSIONED = SDO_TYPES | SRO_TYPES | META_TYPES
+_SPECIAL = frozenset({"indicator", "malware", "observed-data", "sighting"})
