@@ -1,6 +1,6 @@
 """Outbox delivery latency: a row committed → the local receiver has it (target p99 < 1 s).
 
-A deliverer process (``python -m colsec.outbox``, polling every ``--interval`` seconds
+A job worker (``colsec worker``, which delivers the outbox, polling every ``--interval`` seconds
 when idle) drains the outbox to a webhook receiver on 127.0.0.1 that verifies every
 signature.  Rows are committed one by one at ``--rate`` per second; the latency of
 each is its arrival time at the receiver minus its commit time (one machine, one clock).
@@ -96,9 +96,10 @@ def main() -> None:
     env = {
         **os.environ, "PYTHONPATH": str(REPO / "src"), "COLSEC_DATABASE_URL": database.url,
         "COLSEC_DATA_DIR": str(folder / "data"), "COLSEC_OUTBOUND_ALLOW": "127.0.0.0/8",
+        "COLSEC_JOBS_POLL_SECONDS": str(args.interval),
     }  # fmt: skip
     worker = subprocess.Popen(
-        [sys.executable, "-m", "colsec.outbox", "--interval", str(args.interval), "--worker-id", "bench"],
+        [sys.executable, "-m", "colsec", "worker", "--id", "bench"],
         env=env,
     )
     committed: dict[str, float] = {}
