@@ -11,9 +11,13 @@ fresh process (so peak RSS is that of serving, not of loading):
 - ``/api/v1/reports/series`` (objects by type, 14 days) as an analyst: p50/p99 over R requests;
 - ``/public/feed.atom``: p50/p99 over R requests, the shared rate limit counting each one,
   beside the feed validator's raw SQL and ``GET /healthz`` (the framework's floor);
-- peak RSS of the measuring process.
+- peak RSS of the measuring process: the whole process (``VmHWM``), beside its anonymous and
+  file-backed peaks and the database connections it opened.
 
     python bench/reports.py --objects 1000000 --sightings 100000 [--repeat 200] [--database-url URL]
+
+The node's settings come from the environment as in a node: ``COLSEC_SQLITE_MMAP_BYTES`` and
+``COLSEC_SQLITE_CACHE_KIB`` measure other SQLite memory settings over the same store.
 
 Targets (issue 22): weekly HTML < 5 s, PDF < 15 s, peak RSS < 500 MB, feed p99 < 20 ms,
 series p99 < 200 ms at 1,000,000 objects and 100,000 sightings.
@@ -146,16 +150,22 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> None:
     from colsec.accounts import service as accounts
     from colsec.accounts.models import User
     from colsec.accounts.roles import SYSTEM
-    from colsec.db import Database
     from colsec.migrations import upgrade
+    from colsec.node import open_database
     from colsec.reports import service
     from colsec.settings import Settings
     from colsec.stix.tlp import TLP
     from colsec.web.app import create_app
     from colsec.web.ui.reports import render_html, render_pdf
 
-    anon = _AnonPeak()
-    database = Database(database_url)
+    memory = _MemoryPeak()
+    settings = Settings(
+        data_dir=data_dir, database_url=database_url, secret_key="bench-secret-key-not-for-production",
+        feed_requests_per_minute=10**9,  # the throttle's count stays in the measured path; never refuses
+    )  # fmt: skip
+    database = open_database(settings)
+    connections = [0]
+    event.listen(database.engine, "connect", lambda *_: connections.__setitem__(0, connections[0] + 1))
     upgrade(database.engine)  # a store cached by an older build gets this code's indexes
     end = (datetime.now(UTC) + timedelta(days=1)).date()
     statements: list[tuple[str, Any]] = []
@@ -166,9 +176,10 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> None:
 
     with database.unit_of_work() as s:
         event.listen(database.engine, "before_cursor_execute", capture)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         b = service.create_draft(s, actor=SYSTEM, kind="weekly", audience=TLP.GREEN, end=end)
         draft_s = time.perf_counter() - t
+        draft_cpu = time.process_time() - cpu
         event.remove(database.engine, "before_cursor_execute", capture)
         t = time.perf_counter()
         html = render_html(b, "en")
@@ -184,21 +195,18 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> None:
     raw = database.engine.raw_connection()
     try:
         cur = raw.cursor()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         for statement, params in statements:
             cur.execute(statement, params)
             cur.fetchall()
         raw_s = time.perf_counter() - t
+        raw_cpu = time.process_time() - cpu
         t = time.perf_counter()
         cur.execute(*_validator_sql(database))
         cur.fetchall()
         raw_validator_ms = (time.perf_counter() - t) * 1000
     finally:
         raw.close()
-    settings = Settings(
-        data_dir=data_dir, database_url=database_url, secret_key="bench-secret-key-not-for-production",
-        feed_requests_per_minute=10**9,  # the throttle's count stays in the measured path; never refuses
-    )  # fmt: skip
     app = create_app(settings, database=database)
     timings: dict[str, list[float]] = {"series": [], "feed": [], "healthz": []}
     urls = {
@@ -216,13 +224,12 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> None:
                 r = c.get(url, headers=h if name == "series" else None)
                 timings[name].append((time.perf_counter() - t) * 1000)
                 assert r.status_code == 200, r.text
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    anon_mb = anon.stop()
+    rss_mb, anon_mb, file_mb = memory.stop()
     hz = timings["healthz"]
     ref_http = f"GET /healthz p99 {_pct(hz, 0.99):.1f} ms (p50 {statistics.median(hz):.1f})"
     rows = [
         ("weekly sections (draft)", f"{draft_s:.2f} s", "",
-         f"raw SQL of its {len(statements)} SELECTs: {raw_s:.2f} s"),
+         f"raw SQL of its {len(statements)} SELECTs: {raw_s:.2f} s; CPU {draft_cpu:.2f} s beside {raw_cpu:.2f} s"),
         ("weekly HTML (draft + render)", f"{draft_s + html_s:.2f} s", "< 5 s",
          f"render alone {html_s:.2f} s, {len(html):,} chars"),
         ("weekly PDF (draft + render)", f"{draft_s + pdf_s:.2f} s", "< 15 s",
@@ -232,9 +239,9 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> None:
         ("public feed p99 (Atom)", f"{_pct(timings['feed'], 0.99):.1f} ms", "< 20 ms",
          f"p50 {statistics.median(timings['feed']):.1f} ms; raw validator SQL {raw_validator_ms:.2f} ms; "
          f"{ref_http}"),
-        ("peak RSS, anonymous memory", f"{anon_mb:.0f} MB", "< 500 MB",
-         f"peak RSS with file-backed pages {rss_mb:.0f} MB"
-         + (" (SQLite's mmap window, per connection)" if database.engine.dialect.name == "sqlite" else "")),
+        ("peak RSS (whole process)", f"{rss_mb:.0f} MB", "< 500 MB",
+         f"peaks: anonymous {anon_mb:.0f} MB, file-backed {file_mb:.0f} MB; {connections[0]} database "
+         f"connection(s){_sqlite_memory(database)}"),
     ]  # fmt: skip
     print(f"{'figure':<30} {'colsec':>10}  {'target':<9} reference")
     for name, value, target, ref in rows:
@@ -242,37 +249,56 @@ def measure(database_url: str, data_dir: Path, repeat: int) -> None:
     print(f"({repeat} requests each; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
 
 
-class _AnonPeak:
-    """The peak of the process's anonymous memory (RssAnon), sampled every 5 ms.
+def _sqlite_memory(database: Any) -> str:
+    if not database.sqlite:
+        return ""
+    with database.engine.connect() as conn:
+        mmap = conn.exec_driver_sql("PRAGMA mmap_size").scalar()
+        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    return f", each with mmap_size {mmap / 2**20:.0f} MiB, cache_size {abs(cache) / 1024:.0f} MiB"
 
-    ``ru_maxrss`` also counts file-backed pages: on SQLite every pooled connection maps up to
-    ``mmap_size`` of the database file, pages the kernel shares and drops at will.  Both are
-    printed; the target is read against memory the process itself holds.
+
+class _MemoryPeak:
+    """The process's peak RSS, whole and split into anonymous and file-backed memory.
+
+    The target is read against the whole-process peak (``VmHWM``, what ``ru_maxrss`` reports
+    too): file-backed pages a process maps count towards its RSS like any other.  The split is
+    sampled every 5 ms (the kernel keeps no peak of its parts): anonymous memory is what Python
+    and SQLite's page caches hold; file-backed memory is mostly SQLite's memory-mapped database,
+    counted once per connection that maps a page.
     """
 
     def __init__(self) -> None:
         import threading
 
-        self.peak = 0
+        self.anon = self.file = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _sample(self) -> None:
+    @staticmethod
+    def _status() -> dict[str, int]:
         with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    self.peak = max(self.peak, int(line.split()[1]))
+            return {
+                k: int(v.split()[0]) for k, _, v in (line.partition(":") for line in f) if v.endswith("kB\n")
+            }
+
+    def _sample(self) -> dict[str, int]:
+        status = self._status()
+        self.anon = max(self.anon, status["RssAnon"])
+        self.file = max(self.file, status["RssFile"] + status.get("RssShmem", 0))
+        return status
 
     def _run(self) -> None:
         while not self._stop.wait(0.005):
             self._sample()
 
-    def stop(self) -> float:
+    def stop(self) -> tuple[float, float, float]:
+        """(whole-process peak, peak anonymous, peak file-backed) in MB."""
         self._stop.set()
         self._thread.join()
-        self._sample()
-        return self.peak / 1024
+        hwm = max(self._sample()["VmHWM"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        return hwm / 1024, self.anon / 1024, self.file / 1024
 
 
 def _validator_sql(database: Any) -> tuple[str, Any]:

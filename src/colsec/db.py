@@ -43,7 +43,12 @@ def is_sqlite(bind: Engine | Session) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _configure_sqlite(engine: Engine) -> None:
+# Per-connection SQLite memory (``Settings.sqlite_mmap_bytes`` and ``sqlite_cache_kib``).
+DEFAULT_SQLITE_MMAP_BYTES = 0
+DEFAULT_SQLITE_CACHE_KIB = 65_536
+
+
+def _configure_sqlite(engine: Engine, *, mmap_bytes: int, cache_kib: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy drive transactions itself (pysqlite's own BEGIN handling is broken).
@@ -53,8 +58,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA cache_size=-65536")
-        cur.execute("PRAGMA mmap_size=268435456")
+        cur.execute(f"PRAGMA cache_size={-int(cache_kib)}")
+        cur.execute(f"PRAGMA mmap_size={int(mmap_bytes)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -158,7 +163,14 @@ class Database:
     post-import steps) reaches every unit of work through it, never through a module global.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        sqlite_mmap_bytes: int = DEFAULT_SQLITE_MMAP_BYTES,
+        sqlite_cache_kib: int = DEFAULT_SQLITE_CACHE_KIB,
+    ) -> None:
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
@@ -178,7 +190,7 @@ class Database:
         self.sqlite = self.engine.dialect.name == "sqlite"
         self._write_engine: Engine
         if self.sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, mmap_bytes=sqlite_mmap_bytes, cache_kib=sqlite_cache_kib)
             self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self._write_engine = self.engine

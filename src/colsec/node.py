@@ -27,7 +27,7 @@ from colsec.settings import Settings
 from colsec.store.audit_anchor import anchor_for
 from colsec.store.service import POST_IMPORT, PostImportStep
 
-__all__ = ["Node", "build_node", "demo_extensions"]
+__all__ = ["Node", "build_node", "demo_extensions", "open_database"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,15 @@ def demo_extensions(intel: IntelConfig) -> tuple[DemoExtension, ...]:
     return (build_crisis_demo, partial(extend_demo, config=intel), build_exercise_demo)
 
 
+def open_database(settings: Settings) -> Database:
+    """The node's engine on ``settings.effective_database_url``, with the SQLite memory settings."""
+    return Database(
+        settings.effective_database_url,
+        sqlite_mmap_bytes=settings.sqlite_mmap_bytes,
+        sqlite_cache_kib=settings.sqlite_cache_kib,
+    )
+
+
 def build_node(
     settings: Settings,
     *,
@@ -89,7 +98,7 @@ def build_node(
     settings.ensure_secret_key()
     intel = intel or IntelConfig.from_settings(settings)
     steps = tuple(post_import) if post_import is not None else (post_import_step(intel), queue_urgent)
-    base = database or Database(settings.effective_database_url)
+    base = database or open_database(settings)
     wired = base.wired(**{"audit_anchor": anchor_for(settings), POST_IMPORT: steps})
     return Node(
         settings=settings,

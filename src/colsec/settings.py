@@ -27,6 +27,10 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("colsec-data")
     database_url: str | None = None
+    # SQLite, per pooled connection: bytes of the database file read through mmap, and the page
+    # cache (KiB).  Mapped pages count towards the process's RSS once per connection that maps them.
+    sqlite_mmap_bytes: int = Field(default=0, ge=0)
+    sqlite_cache_kib: int = Field(default=65_536, ge=64)
     node_name: str = "colsec-node"
     default_tlp: TlpName = "amber"
     secret_key: str | None = None
