@@ -29,7 +29,8 @@ def handlers_for(
 ) -> dict[str, Handler]:
     from colsec.crisis.notify import notify
     from colsec.crisis.ticker import SITREP_KIND, TICK_KIND, run_sitrep_reminders, run_tick
-    from colsec.exercises.run import DELIVER_KIND, run_deliver
+    from colsec.exercises.clock import DELIVER_KIND
+    from colsec.exercises.delivery import run_deliver
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
     from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
@@ -65,7 +66,7 @@ def handlers_for(
 
 def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import SITREP_KIND, SITREP_SECONDS, TICK_KIND, TICK_SECONDS
-    from colsec.exercises.run import DELIVER_KIND, DELIVER_SECONDS
+    from colsec.exercises.clock import DELIVER_KIND, DELIVER_SECONDS
     from colsec.federation.jobs import SYNC_DUE_KIND
     from colsec.groups.jobs import DIGEST_KIND, DIGEST_SECONDS, SWEEP_KIND, SWEEP_SECONDS
     from colsec.intel.escalation import ESCALATE_KIND
