@@ -274,7 +274,7 @@ def audit_fetch(
     """Fetch a peer's signed audit head and keep it; exit 1 if its log went backwards since."""
     from colsec.federation.sync import load_peer
     from colsec.store.audit_anchor import keep_peer_checkpoint
-    from colsec.taxii.client import TaxiiClientError
+    from colsec.taxii.responses import TaxiiClientError
 
     node = get_node()
     settings, db = node.settings, node.database

@@ -42,7 +42,7 @@ from colsec.store.peers import Peer
 from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 from colsec.store.versions import latest_for_owner
-from colsec.taxii.client import TaxiiClientError
+from colsec.taxii.responses import TaxiiClientError
 
 __all__ = [
     "PUSH_EVENT",

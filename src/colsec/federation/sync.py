@@ -37,7 +37,8 @@ from colsec.store.models import Collection, SharingGroup, SharingGroupMember, St
 from colsec.store.peers import Peer
 from colsec.store.policy import SharedFacts, received_facts, restricted_tlp
 from colsec.store.service import WriteLimits, import_objects
-from colsec.taxii.client import ObjectsPage, TaxiiClient, TaxiiClientError, safe_resume_point
+from colsec.taxii.client import TaxiiClient
+from colsec.taxii.responses import ObjectsPage, TaxiiClientError, safe_resume_point
 
 __all__ = [
     "PeerConfig",
