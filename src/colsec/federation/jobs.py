@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import SYSTEM, Actor
 from colsec.federation.models import Peer
-from colsec.federation.sync import load_peers, sync_peer
+from colsec.federation.peers import load_peers
+from colsec.federation.sync import sync_peer
 from colsec.jobs import queue
 from colsec.jobs.models import Job, JobStatus
 from colsec.jobs.runner import JobContext

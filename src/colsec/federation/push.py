@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.db import Database
-from colsec.federation.sync import PeerConfig, load_peers
+from colsec.federation.peers import PeerConfig, load_peers
 from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.outbox import Channel, Outgoing, put
 from colsec.outbox.delivery import Claimed, DeliveryFailed
