@@ -38,7 +38,7 @@ def handlers_for(
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
     from colsec.outbound import from_settings
     from colsec.reports.schedule import SCHEDULE_KIND, run_schedules
-    from colsec.store.gate import WriteLimits
+    from colsec.store.limits import WriteLimits
     from colsec.taxii import jobs as taxii
 
     limits = WriteLimits.from_settings(settings)

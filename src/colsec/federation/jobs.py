@@ -23,7 +23,7 @@ from colsec.jobs import queue
 from colsec.jobs.models import Job, JobStatus
 from colsec.jobs.runner import JobContext
 from colsec.outbound import DENY_ALL, OutboundPolicy
-from colsec.store.gate import WriteLimits
+from colsec.store.limits import WriteLimits
 
 __all__ = ["PULL_KIND", "SYNC_DUE_KIND", "queue_due_pulls", "queue_pull", "run_pull"]
 
