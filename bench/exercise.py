@@ -27,8 +27,8 @@ from colsec.accounts import service as accounts
 from colsec.accounts.roles import SYSTEM, Role
 from colsec.crisis.states import aware
 from colsec.db import Database
+from colsec.exercises import clock, delivery, views
 from colsec.exercises import run as runs
-from colsec.exercises import views
 from colsec.exercises.models import ExerciseInject
 from colsec.exercises.scenario import create_scenario, parse_scenario
 from colsec.exercises.scoring import summary
@@ -143,7 +143,7 @@ def main() -> None:
             (aware(a), aware(b))
             for a, b, result in s.execute(
                 select(Job.started_at, Job.finished_at, Job.result).where(
-                    Job.kind == runs.DELIVER_KIND, Job.finished_at.is_not(None)
+                    Job.kind == clock.DELIVER_KIND, Job.finished_at.is_not(None)
                 )
             )
             if a is not None and b is not None and (result or {}).get("delivered")
@@ -166,7 +166,7 @@ def main() -> None:
         count = 0
         for inj in injects:
             for e in inj["expects"]:
-                runs.acknowledge(s, actor=by_org[e["org"]], run_id=run_id, number=inj["number"])
+                delivery.acknowledge(s, actor=by_org[e["org"]], run_id=run_id, number=inj["number"])
                 count += 1
     print(f"responses: {count} in {time.perf_counter() - t0:.1f} s")
 

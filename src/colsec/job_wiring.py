@@ -29,7 +29,8 @@ def handlers_for(
 ) -> dict[str, Handler]:
     from colsec.crisis.notify import notify
     from colsec.crisis.ticker import SITREP_KIND, TICK_KIND, run_sitrep_reminders, run_tick
-    from colsec.exercises.run import DELIVER_KIND, run_deliver
+    from colsec.exercises.clock import DELIVER_KIND
+    from colsec.exercises.delivery import run_deliver
     from colsec.federation import jobs as federation
     from colsec.formats import jobs as formats
     from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
@@ -37,7 +38,7 @@ def handlers_for(
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
     from colsec.outbound import from_settings
     from colsec.reports.schedule import SCHEDULE_KIND, run_schedules
-    from colsec.store.gate import WriteLimits
+    from colsec.store.limits import WriteLimits
     from colsec.taxii import jobs as taxii
 
     limits = WriteLimits.from_settings(settings)
@@ -65,7 +66,7 @@ def handlers_for(
 
 def schedules_for(settings: Settings) -> list[Schedule]:
     from colsec.crisis.ticker import SITREP_KIND, SITREP_SECONDS, TICK_KIND, TICK_SECONDS
-    from colsec.exercises.run import DELIVER_KIND, DELIVER_SECONDS
+    from colsec.exercises.clock import DELIVER_KIND, DELIVER_SECONDS
     from colsec.federation.jobs import SYNC_DUE_KIND
     from colsec.groups.jobs import DIGEST_KIND, DIGEST_SECONDS, SWEEP_KIND, SWEEP_SECONDS
     from colsec.intel.escalation import ESCALATE_KIND

@@ -376,7 +376,8 @@ def test_finding_14_one_outbound_check_for_peers_feeds_and_webhooks() -> None:
     from colsec.errors import ColsecError
     from colsec.formats.misp_feed import make_fetcher
     from colsec.outbound import DENY_ALL, OutboundPolicy, OutboundRefused, guarded_client
-    from colsec.taxii.client import TaxiiClient, TaxiiClientError
+    from colsec.taxii.client import TaxiiClient
+    from colsec.taxii.responses import TaxiiClientError
 
     assert Settings().outbound_allow == []
     with pytest.raises(TaxiiClientError, match="not a global address"):

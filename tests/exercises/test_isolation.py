@@ -26,6 +26,7 @@ from colsec.crisis.metrics import crisis_metrics
 from colsec.crisis.models import CapAlert, Incident, Notification
 from colsec.crisis.views import situation
 from colsec.db import Database
+from colsec.exercises import delivery
 from colsec.exercises import run as runs
 from colsec.exercises.scenario import create_scenario, parse_scenario
 from colsec.stix.tlp import TLP
@@ -129,7 +130,7 @@ def test_runs_never_reach_the_real_picture(client: TestClient, database: Databas
             run = runs.create_run(s, actor=alliance.controller.actor, scenario_id=sc.id)
             runs.move(s, actor=alliance.controller.actor, run_id=run.id, to="running", now=datetime.now(UTC))
             run_id = run.id
-        assert runs.deliver_pass(database, node_name="n", now=datetime.now(UTC)) == len(plan)
+        assert delivery.deliver_pass(database, node_name="n", now=datetime.now(UTC)) == len(plan)
         with database.unit_of_work() as s:
             line = runs_timeline(s, run_id)
             assert [i["status"] for i in line] == ["delivered"] * len(plan), [

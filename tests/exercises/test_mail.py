@@ -11,6 +11,7 @@ from typing import Any
 
 from colsec.accounts.roles import Role
 from colsec.db import Database
+from colsec.exercises import delivery
 from colsec.exercises import run as runs
 from colsec.exercises.scenario import create_scenario, parse_scenario
 from colsec.outbox import deliver_due
@@ -44,7 +45,7 @@ def test_exercise_mail_carries_the_prefix(
             sc = create_scenario(s, actor=ctl.actor, scenario=parse_scenario(doc))
             run = runs.create_run(s, actor=ctl.actor, scenario_id=sc.id, name="Mail drill")
             runs.move(s, actor=ctl.actor, run_id=run.id, to="running", now=datetime.now(UTC))
-        assert runs.deliver_pass(database, node_name="n") == 2
+        assert delivery.deliver_pass(database, node_name="n") == 2
         sent = deliver_due(database, worker_id="w", senders=make_senders(database, settings))
         assert sent == 2
         deadline = time.monotonic() + 10

@@ -14,6 +14,7 @@ from colsec.crisis.replay import live_state
 from colsec.crisis.schemas import CrisisIn, IncidentIn, TransitionIn
 from colsec.crisis.states import clock
 from colsec.db import Database
+from colsec.exercises import delivery
 from colsec.exercises import run as runs
 
 from .conftest import scenario_doc
@@ -45,7 +46,7 @@ def test_a_run_replays_its_crisis_for_participants_only(
     empty = _ok(client.get(f"{API}/runs/{run['id']}/replay", headers=ctl))
     assert empty["crises"] == [] and empty["instants"] == []
     for seconds in (0, 60, 120):  # the third inject is a consultation: the run's crisis opens
-        runs.deliver_pass(database, node_name="test-node", now=t0 + timedelta(seconds=seconds))
+        delivery.deliver_pass(database, node_name="test-node", now=t0 + timedelta(seconds=seconds))
     before_answer = _ok(client.get(f"{API}/runs/{run['id']}/replay", headers=ctl))
     crisis_id = before_answer["crises"][0]["crisis"]["id"]
     cons = before_answer["crises"][0]["consultations"][0]

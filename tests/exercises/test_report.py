@@ -14,8 +14,8 @@ from tests.ui.conftest import csrf_of
 from tests.ui.test_i18n import untranslated
 
 from colsec.db import Database
+from colsec.exercises import delivery, views
 from colsec.exercises import run as runs
-from colsec.exercises import views
 from colsec.web.i18n import environment
 from colsec.web.ui.exercises import report_document
 
@@ -47,7 +47,7 @@ def test_report_in_both_languages_matches_the_api(
     t0 = datetime.now(UTC) - timedelta(minutes=10)
     with database.unit_of_work() as s:
         runs.move(s, actor=alliance.controller.actor, run_id=run["id"], to="running", now=t0)
-    runs.deliver_pass(database, node_name="n", now=t0 + timedelta(seconds=120))
+    delivery.deliver_pass(database, node_name="n", now=t0 + timedelta(seconds=120))
     _ok(client.post(f"{API}/runs/{run['id']}/injects/2/acknowledge", headers=alliance.reps["EV"].headers))
     _ok(
         client.post(

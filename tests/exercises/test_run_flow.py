@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from colsec.accounts.roles import Role
 from colsec.db import Database
+from colsec.exercises import delivery
 from colsec.exercises import run as runs
 from colsec.exercises.models import ExerciseRun
 from colsec.exercises.scoring import evaluate, summary
@@ -30,7 +31,7 @@ def _ok(resp: Any, status: int = 200) -> Any:
 
 
 def _deliver(database: Database, at: datetime) -> int:
-    return runs.deliver_pass(database, node_name="test-node", now=at)
+    return delivery.deliver_pass(database, node_name="test-node", now=at)
 
 
 def _results(database: Database, run_id: int, at: datetime) -> dict[int, str]:

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from colsec.db import Database
+from colsec.exercises import delivery
 from colsec.exercises import run as runs
 from colsec.exercises.conditions import CONDITIONS
 from colsec.exercises.models import ExerciseExpectation, ExerciseRun
@@ -92,9 +93,9 @@ def test_batched_scoring_equals_per_expectation_scoring(
     t0 = datetime.now(UTC) - timedelta(minutes=20)
     with database.unit_of_work() as s:
         runs.move(s, actor=alliance.controller.actor, run_id=run["id"], to="running", now=t0)
-    runs.deliver_pass(database, node_name="n", now=t0 + timedelta(seconds=300))  # about half are due
+    delivery.deliver_pass(database, node_name="n", now=t0 + timedelta(seconds=300))  # about half are due
     _same(database, run["id"], datetime.now(UTC))
-    runs.deliver_pass(database, node_name="n", now=t0 + timedelta(seconds=700))
+    delivery.deliver_pass(database, node_name="n", now=t0 + timedelta(seconds=700))
     detail = client.get(f"{API}/runs/{run['id']}", headers=ctl).json()
     for inj in detail["injects"]:
         for m in MEMBERS:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from colsec.crisis.models import Notification
 from colsec.db import Database
-from colsec.groups import procedure, service
+from colsec.groups import actions, meetings, procedure
 from colsec.groups.jobs import weekly_digest
 from colsec.groups.schemas import ActionIn, AnswerIn, MeetingIn, ProcedureIn, Stance
 
@@ -19,9 +19,9 @@ def test_weekly_digest(database: Database, committee: Committee) -> None:
     c = committee
     t0 = datetime(2027, 5, 3, 8, 0, tzinfo=UTC)
     with database.unit_of_work() as s:
-        service.create_meeting(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
+        meetings.create_meeting(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
                                data=MeetingIn(title="May plenary", starts_at=t0 + timedelta(days=4), tz="Europe/Riga"))  # fmt: skip
-        service.create_meeting(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
+        meetings.create_meeting(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
                                data=MeetingIn(title="Autumn plenary", starts_at=t0 + timedelta(days=120)))  # fmt: skip
         p = procedure.open_procedure(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
                                      data=ProcedureIn(question="Adopt the charter?", text_en="Adopted.", text_ru="Принято.",
@@ -29,7 +29,7 @@ def test_weekly_digest(database: Database, committee: Committee) -> None:
         procedure.answer(
             s, actor=c.reps["EV"].actor, procedure_id=p.id, data=AnswerIn(stance=Stance.AGREE), now=t0
         )
-        service.create_action(s, actor=c.secretary.actor, group_id=c.group_id,
+        actions.create_action(s, actor=c.secretary.actor, group_id=c.group_id,
                               data=ActionIn(title="NM drafts the charter annex", owner_organisation="NM", due_on=(t0 + timedelta(days=5)).date()))  # fmt: skip
         s.execute(Notification.__table__.delete())
     with database.unit_of_work() as s:

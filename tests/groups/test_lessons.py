@@ -12,7 +12,7 @@ from colsec.crisis.models import Crisis, Lesson
 from colsec.crisis.schemas import LessonIn
 from colsec.db import Database
 from colsec.errors import InvalidInput
-from colsec.groups import service
+from colsec.groups import actions
 from colsec.groups.schemas import LessonActionIn
 
 from .conftest import Committee
@@ -87,7 +87,7 @@ def test_only_lessons_of_closed_crises(database: Database, committee: Committee)
         s.flush()
         lid = s.query(Lesson.id).filter_by(crisis_id=running).scalar()
     with database.unit_of_work() as s, pytest.raises(InvalidInput, match="closed crises"):
-        service.action_from_lesson(s, actor=committee.chair.actor, group_id=committee.group_id,
+        actions.action_from_lesson(s, actor=committee.chair.actor, group_id=committee.group_id,
                                    data=LessonActionIn(lesson_id=lid, owner_organisation="SD", due_on=date(2027, 1, 1)))  # fmt: skip
     with database.unit_of_work() as s, pytest.raises(InvalidInput, match="not in WG3"):
         closed = Crisis(title="c", lead_username="x", status="reviewed")
@@ -96,5 +96,5 @@ def test_only_lessons_of_closed_crises(database: Database, committee: Committee)
         les = Lesson(crisis_id=closed.id, kind="failed", text="t", author="x", created_at=datetime.now(UTC))
         s.add(les)
         s.flush()
-        service.action_from_lesson(s, actor=committee.chair.actor, group_id=committee.group_id,
+        actions.action_from_lesson(s, actor=committee.chair.actor, group_id=committee.group_id,
                                    data=LessonActionIn(lesson_id=les.id, owner_organisation="OUT", due_on=date(2027, 1, 1)))  # fmt: skip

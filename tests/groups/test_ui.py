@@ -13,7 +13,7 @@ from colsec.accounts import service as accounts
 from colsec.accounts.models import User
 from colsec.accounts.roles import SYSTEM
 from colsec.db import Database
-from colsec.groups import minutes, procedure, service
+from colsec.groups import actions, meetings, minutes, procedure
 from colsec.groups.schemas import ActionIn, MeetingIn, ProcedureIn, ProcedureRule
 
 from .conftest import Committee
@@ -47,20 +47,20 @@ def test_role_aware_group_page(app: Any, database: Database, committee: Committe
     with database.unit_of_work() as s:
         for p in people.values():
             accounts.set_password(s, actor=SYSTEM, user=s.get(User, p.user.id), password=PASSWORD)  # type: ignore[arg-type]
-        m = service.create_meeting(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
+        m = meetings.create_meeting(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
                                    data=MeetingIn(title="Plenary", starts_at=t0 + timedelta(days=1), tz="Asia/Almaty"))  # fmt: skip
-        service.hold_meeting(
+        meetings.hold_meeting(
             s, actor=c.secretary.actor, meeting_id=m.id, present=["NM", "EV", "SD", "WH"], now=t0
         )
         minutes.draft_minutes(s, actor=c.secretary.actor, meeting_id=m.id, now=t0)
         procedure.open_procedure(s, actor=c.secretary.actor, group_id=c.group_id, now=t0,
                                  data=ProcedureIn(question="Adopt the glossary?", text_en="Adopted.", text_ru="Принято.",
                                                   rule=ProcedureRule.SILENCE, deadline=t0 + timedelta(days=5)))  # fmt: skip
-        a1 = service.create_action(s, actor=c.secretary.actor, group_id=c.group_id,
+        a1 = actions.create_action(s, actor=c.secretary.actor, group_id=c.group_id,
                                    data=ActionIn(title="NM translates the glossary", owner_organisation="NM", due_on=date(2030, 1, 1)))  # fmt: skip
-        a2 = service.create_action(s, actor=c.secretary.actor, group_id=c.group_id,
+        a2 = actions.create_action(s, actor=c.secretary.actor, group_id=c.group_id,
                                    data=ActionIn(title="EV hosts the workshop", owner_organisation="EV", due_on=date(2030, 1, 1)))  # fmt: skip
-        service.move_action(s, actor=c.reps["EV"].actor, action_id=a2.id, to="done")
+        actions.move_action(s, actor=c.reps["EV"].actor, action_id=a2.id, to="done")
         ids = (m.id, a1.id, a2.id)
     mid, a1_id, a2_id = ids
     url = f"/groups/{c.group_id}"

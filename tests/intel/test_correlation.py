@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from colsec.intel.correlation import CorrelationConfig, correlate_new, parent_domains, rebuild
+from colsec.intel.containment import parent_domains
+from colsec.intel.correlation import CorrelationConfig, correlate_new, rebuild
 from colsec.intel.models import Correlation
 
 from .conftest import Orgs, indicator

@@ -113,6 +113,7 @@ def test_working_group_notices_and_digest_in_russian(
     from datetime import date
 
     from colsec.accounts.roles import SYSTEM
+    from colsec.groups import actions
     from colsec.groups import service as groups
     from colsec.groups.jobs import weekly_digest
     from colsec.groups.schemas import ActionIn, GroupIn, MemberIn
@@ -123,7 +124,7 @@ def test_working_group_notices_and_digest_in_russian(
         g = groups.create_group(s, actor=SYSTEM, data=GroupIn(
             code="CTI", name_en="Threat intel", name_ru="Разведка",
             members=[MemberIn(organisation="NM", representative=rep.user.username)]))  # fmt: skip
-        groups.create_action(s, actor=SYSTEM, group_id=g.id, data=ActionIn(
+        actions.create_action(s, actor=SYSTEM, group_id=g.id, data=ActionIn(
             title="Share the YARA rules", owner_organisation="NM", due_on=date(2026, 12, 10)))  # fmt: skip
     with database.unit_of_work() as s:
         assert weekly_digest(s, now=datetime(2026, 12, 7, tzinfo=UTC)) == 1

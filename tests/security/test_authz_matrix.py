@@ -166,7 +166,7 @@ def _victim_working_group(node: Node, victim: Member) -> dict[str, Any]:
     """A working group of the victim's organisation alone, with one of each of its things."""
     from datetime import UTC, date, datetime, timedelta
 
-    from colsec.groups import papers, procedure, service
+    from colsec.groups import actions, meetings, papers, procedure, service
     from colsec.groups.models import Group
     from colsec.groups.schemas import ActionIn, GroupIn, MeetingIn, MemberIn, ProcedureIn
 
@@ -174,7 +174,7 @@ def _victim_working_group(node: Node, victim: Member) -> dict[str, Any]:
     with node.database.unit_of_work() as s:
         g = service.create_group(s, actor=SYSTEM, data=GroupIn(
             code="VWG", name_en="victim group", name_ru="группа", members=[MemberIn(organisation="ORG-V", representative=victim.username)]))  # fmt: skip
-        m = service.create_meeting(s, actor=SYSTEM, group_id=g.id, data=MeetingIn(title="m", starts_at=soon))
+        m = meetings.create_meeting(s, actor=SYSTEM, group_id=g.id, data=MeetingIn(title="m", starts_at=soon))
         p = procedure.open_procedure(
             s,
             actor=SYSTEM,
@@ -191,7 +191,7 @@ def _victim_working_group(node: Node, victim: Member) -> dict[str, Any]:
             filename="p.txt",
             content=b"x",
         )
-        a = service.create_action(
+        a = actions.create_action(
             s,
             actor=SYSTEM,
             group_id=g.id,

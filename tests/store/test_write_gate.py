@@ -17,7 +17,7 @@ from colsec.errors import ColsecError
 from colsec.federation import service as fed
 from colsec.settings import Settings
 from colsec.stix.tlp import TLP, marking_id
-from colsec.store.gate import WriteLimits
+from colsec.store.limits import WriteLimits
 from colsec.store.models import ObjectRecipient, StixObject
 from colsec.store.service import import_objects
 from colsec.store.versions import revoke_object

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from colsec.taxii.client import TaxiiClient, TaxiiClientError
+from colsec.taxii.client import TaxiiClient
+from colsec.taxii.responses import TaxiiClientError
 from federation.hostile import COLLECTION, HostilePeer
 from loopback import LOOPBACK
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from colsec.taxii.client import TaxiiClient, TaxiiClientError
+from colsec.taxii.client import TaxiiClient
+from colsec.taxii.responses import TaxiiClientError
 from federation.medallion import PASSWORD, USER, MedallionNode, start_medallion
 from federation.stixgen import indicators
 from loopback import LOOPBACK

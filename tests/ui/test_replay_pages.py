@@ -14,6 +14,7 @@ from colsec.accounts.service import actor_for
 from colsec.crisis.demo import DEMO_CRISIS_TITLE
 from colsec.crisis.models import Crisis
 from colsec.db import Database
+from colsec.exercises import delivery
 from colsec.exercises import run as runs
 from colsec.exercises.demo import DEMO_SCENARIO
 from colsec.exercises.models import ExerciseScenario
@@ -55,7 +56,7 @@ def test_run_replay_page_lists_the_runs_crisis(
         runs.move(s, actor=coord, run_id=run.id, to="running", now=t0)
         run_id = run.id
     # up to the consultation (30 min in); its deadline runs from delivery, so it is still open now
-    runs.deliver_pass(demo_database, node_name="test-node", now=t0 + timedelta(minutes=35))
+    delivery.deliver_pass(demo_database, node_name="test-node", now=t0 + timedelta(minutes=35))
     c = ui_client("coordinator")
     assert f"/exercises/runs/{run_id}/replay" in c.get(f"/exercises/runs/{run_id}").text
     page = c.get(f"/exercises/runs/{run_id}/replay")

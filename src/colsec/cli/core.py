@@ -272,9 +272,9 @@ def audit_fetch(
     peer: Annotated[str, typer.Argument(help="Peer name (as in 'colsec peer list')")],
 ) -> None:
     """Fetch a peer's signed audit head and keep it; exit 1 if its log went backwards since."""
-    from colsec.federation.sync import load_peer
+    from colsec.federation.peers import load_peer
     from colsec.store.audit_anchor import keep_peer_checkpoint
-    from colsec.taxii.client import TaxiiClientError
+    from colsec.taxii.responses import TaxiiClientError
 
     node = get_node()
     settings, db = node.settings, node.database

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from colsec.cli.common import console, fail, get_database, get_settings, open_session, resolve_actor
-from colsec.exercises import msel, scoring
+from colsec.exercises import delivery, msel, scoring
 from colsec.exercises import run as runs
 from colsec.exercises.scenario import (
     create_scenario,
@@ -123,7 +123,7 @@ def list_runs() -> None:
 @exercise_app.command("deliver")
 def deliver() -> None:
     """Deliver what is due now (what the worker's job does every half second)."""
-    n = runs.deliver_pass(get_database(), node_name=get_settings().node_name)
+    n = delivery.deliver_pass(get_database(), node_name=get_settings().node_name)
     console.print(f"{n} inject(s) delivered")
 
 

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from colsec.cli.common import EXIT_CODES, console, fail, get_node, open_session, resolve_actor
 from colsec.federation import service
-from colsec.store.gate import WriteLimits
+from colsec.store.limits import WriteLimits
 
 __all__ = ["register"]
 

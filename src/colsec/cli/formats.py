@@ -44,7 +44,7 @@ def import_cmd(
     from colsec.formats.service import import_source
     from colsec.formats.stix_bundle import read_maybe_gzip
     from colsec.stix.tlp import TLP_BY_NAME
-    from colsec.store.gate import WriteLimits
+    from colsec.store.limits import WriteLimits
 
     try:
         chosen = ImportFormat(fmt) if fmt else None

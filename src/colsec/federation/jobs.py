@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import SYSTEM, Actor
 from colsec.federation.models import Peer
-from colsec.federation.sync import load_peers, sync_peer
+from colsec.federation.peers import load_peers
+from colsec.federation.sync import sync_peer
 from colsec.jobs import queue
 from colsec.jobs.models import Job, JobStatus
 from colsec.jobs.runner import JobContext
 from colsec.outbound import DENY_ALL, OutboundPolicy
-from colsec.store.gate import WriteLimits
+from colsec.store.limits import WriteLimits
 
 __all__ = ["PULL_KIND", "SYNC_DUE_KIND", "queue_due_pulls", "queue_pull", "run_pull"]
 

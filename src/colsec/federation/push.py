@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.db import Database
-from colsec.federation.sync import PeerConfig, load_peers
+from colsec.federation.peers import PeerConfig, load_peers
 from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.outbox import Channel, Outgoing, put
 from colsec.outbox.delivery import Claimed, DeliveryFailed
@@ -42,7 +42,7 @@ from colsec.store.peers import Peer
 from colsec.store.policy import visible_clause
 from colsec.store.queries import recipient_for_org
 from colsec.store.versions import latest_for_owner
-from colsec.taxii.client import TaxiiClientError
+from colsec.taxii.responses import TaxiiClientError
 
 __all__ = [
     "PUSH_EVENT",

@@ -3,7 +3,7 @@
 A sharing group travels with the objects it restricts: ``attach_sharing_group``
 publishes a new version whose body names the group and its members' STIX
 identities (property ``x_colsec_sharing_group``), so every node downstream
-applies the same restriction (see ``colsec.federation.sync``).
+applies the same restriction (see ``colsec.federation.receive``).
 
 A group has an owner organisation (NULL: the node operator) that alone, with the
 node operator, changes its members: otherwise any organisation could add itself

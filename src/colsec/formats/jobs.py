@@ -19,7 +19,7 @@ from colsec.jobs.models import Job
 from colsec.jobs.runner import JobContext
 from colsec.outbound import DENY_ALL, OutboundPolicy
 from colsec.stix.tlp import TLP
-from colsec.store.gate import WriteLimits
+from colsec.store.limits import WriteLimits
 
 __all__ = [
     "FEED_KIND",

@@ -23,7 +23,7 @@ from colsec.formats.registry import EXPORTERS, IMPORTERS, ExportFormat, ImportFo
 from colsec.formats.sensor_values import MIN_PREFIX_V4, MIN_PREFIX_V6
 from colsec.stix.ids import canonical_timestamp
 from colsec.stix.tlp import TLP, tlp_of
-from colsec.store.gate import WriteLimits
+from colsec.store.limits import WriteLimits
 from colsec.store.models import SharingGroup
 
 __all__ = [

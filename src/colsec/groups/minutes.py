@@ -23,8 +23,9 @@ from colsec.crisis.states import aware
 from colsec.crisis.states import now as clock
 from colsec.errors import Forbidden, InvalidInput
 from colsec.groups.access import require_chair
+from colsec.groups.meetings import get_meeting, move_meeting
 from colsec.groups.models import AgendaItem, Attendance, Group, Meeting, MinutesComment
-from colsec.groups.service import get_meeting, move_meeting, people_of, utc
+from colsec.groups.service import people_of, utc
 from colsec.stix.tlp import TLP
 from colsec.store import audit
 

@@ -134,7 +134,7 @@ def decisions_csv(db: Session, *, actor: Actor, group_id: int | None = None, q: 
 def minutes_pdf(db: Session, *, actor: Actor, meeting_id: int) -> bytes:
     """The approved minutes as frozen at approval (both languages); no verb changes them."""
     from colsec.crisis.errors import InvalidTransition
-    from colsec.groups.service import get_meeting
+    from colsec.groups.meetings import get_meeting
 
     m, _ = get_meeting(db, actor=actor, meeting_id=meeting_id)
     if m.status != "minutes_approved" or m.minutes_pdf is None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.intel.alerts import raise_alert
-from colsec.intel.correlation import _host_of
+from colsec.intel.containment import host_of
 from colsec.intel.models import Alert, Asset, Vulnerability
 from colsec.intel.vulns import Cpe, match_vulnerability, parse_cpe
 from colsec.store.models import Observable, StixObject
@@ -65,7 +65,7 @@ class AssetIndex:
                         hits.append((f.asset, f"{value} in {n}"))
                         break
             return hits
-        host = value if kind == "domain" else _host_of(kind, value)
+        host = value if kind == "domain" else host_of(kind, value)
         if host is None:
             return hits
         for f in self.items:

@@ -19,7 +19,7 @@ from colsec.jobs import queue
 from colsec.jobs.models import Job, JobStatus
 from colsec.jobs.runner import JobContext
 from colsec.stix.tlp import TLP
-from colsec.store.gate import WriteLimits
+from colsec.store.limits import WriteLimits
 from colsec.taxii import service
 from colsec.taxii.models import TaxiiStatus
 

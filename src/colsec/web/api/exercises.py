@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from colsec.crisis import replay
 from colsec.errors import Forbidden, InvalidInput, UnsupportedMediaType
-from colsec.exercises import msel, scoring, views
+from colsec.exercises import delivery, msel, scoring, views
 from colsec.exercises import run as runs
 from colsec.exercises.scenario import (
     Inject,
@@ -211,8 +211,8 @@ def add_inject(run_id: IdPath, data: Inject, db: DbDep, actor: ActorDep) -> Any:
 
 @router.post("/runs/{run_id}/injects/{number}/deliver")
 def deliver_now(run_id: IdPath, number: IdPath, request: Request, db: DbDep, actor: ActorDep) -> Any:
-    how = runs.Delivery(node_name=request.app.state.settings.node_name)
-    inj = runs.deliver_now(db, actor=actor, run_id=run_id, number=number, how=how)
+    how = delivery.Delivery(node_name=request.app.state.settings.node_name)
+    inj = delivery.deliver_now(db, actor=actor, run_id=run_id, number=number, how=how)
     return {
         "number": inj.number,
         "status": inj.status,
@@ -224,7 +224,7 @@ def deliver_now(run_id: IdPath, number: IdPath, request: Request, db: DbDep, act
 @router.post("/runs/{run_id}/injects/{number}/acknowledge")
 def acknowledge(run_id: IdPath, number: IdPath, db: DbDep, actor: ActorDep) -> Any:
     views.readable_run(db, actor, run_id)
-    inj = runs.acknowledge(db, actor=actor, run_id=run_id, number=number)
+    inj = delivery.acknowledge(db, actor=actor, run_id=run_id, number=number)
     return {"number": inj.number, "acknowledged": True}
 
 

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from colsec.accounts.roles import Role
 from colsec.errors import Forbidden
-from colsec.groups import minutes, papers, procedure, service, views
+from colsec.groups import actions, meetings, minutes, papers, procedure, service, views
 from colsec.groups.ics import invitation
 from colsec.groups.models import AgendaItem
 from colsec.groups.schemas import (
@@ -84,7 +84,7 @@ def decisions_csv(db: DbDep, actor: ActorDep, q: Q = "", group_id: IdQuery = Non
 def get_meeting(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     from sqlalchemy import select
 
-    m, _ = service.get_meeting(db, actor=actor, meeting_id=meeting_id)
+    m, _ = meetings.get_meeting(db, actor=actor, meeting_id=meeting_id)
     agenda = db.execute(
         select(AgendaItem).where(AgendaItem.meeting_id == m.id).order_by(AgendaItem.position)
     ).scalars()
@@ -97,22 +97,22 @@ def get_meeting(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> dict[str, Any
 def add_agenda_item(meeting_id: IdPath, data: AgendaIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     from colsec.groups.access import require_officer
 
-    m, g = service.get_meeting(db, actor=actor, meeting_id=meeting_id)
+    m, g = meetings.get_meeting(db, actor=actor, meeting_id=meeting_id)
     require_officer(g, actor, doing="change the agenda")
-    item = service.add_agenda_item(db, meeting=m, data=data)
+    item = meetings.add_agenda_item(db, meeting=m, data=data)
     return {"id": item.id, "position": item.position, "title": item.title}
 
 
 @router.post("/meetings/{meeting_id}/invitations")
 def send_invitations(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> dict[str, int]:
-    return {"queued": service.send_invitations(db, actor=actor, meeting_id=meeting_id)}
+    return {"queued": meetings.send_invitations(db, actor=actor, meeting_id=meeting_id)}
 
 
 @router.get("/meetings/{meeting_id}/invite.ics")
 def meeting_ics(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> Response:
     from sqlalchemy import select
 
-    m, g = service.get_meeting(db, actor=actor, meeting_id=meeting_id)
+    m, g = meetings.get_meeting(db, actor=actor, meeting_id=meeting_id)
     agenda = list(
         db.execute(
             select(AgendaItem).where(AgendaItem.meeting_id == m.id).order_by(AgendaItem.position)
@@ -123,7 +123,7 @@ def meeting_ics(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> Response:
 
 @router.post("/meetings/{meeting_id}/held", response_model=MeetingOut)
 def hold_meeting(meeting_id: IdPath, data: AttendanceIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.hold_meeting(db, actor=actor, meeting_id=meeting_id, present=data.present)
+    return meetings.hold_meeting(db, actor=actor, meeting_id=meeting_id, present=data.present)
 
 
 @router.post("/meetings/{meeting_id}/minutes", response_model=MeetingOut)
@@ -155,7 +155,7 @@ def minutes_pdf(meeting_id: IdPath, db: DbDep, actor: ActorDep) -> Response:
 
 @router.post("/meetings/{meeting_id}/decisions", status_code=201, response_model=DecisionOut)
 def record_decision(meeting_id: IdPath, data: DecisionIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.record_meeting_decision(db, actor=actor, meeting_id=meeting_id, data=data)
+    return meetings.record_meeting_decision(db, actor=actor, meeting_id=meeting_id, data=data)
 
 
 # --- written procedures ----------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def answer(procedure_id: IdPath, data: AnswerIn, db: DbDep, actor: ActorDep) -> 
 
 @router.post("/actions/{action_id}/{to}", response_model=ActionOut)
 def move_action(action_id: IdPath, to: str, db: DbDep, actor: ActorDep) -> Any:
-    return service.move_action(db, actor=actor, action_id=action_id, to=to)
+    return actions.move_action(db, actor=actor, action_id=action_id, to=to)
 
 
 # --- papers ----------------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def delegate(group_id: IdPath, data: DelegationIn, db: DbDep, actor: ActorDep) -
 
 @router.post("/{group_id}/meetings", status_code=201, response_model=MeetingOut)
 def create_meeting(group_id: IdPath, data: MeetingIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.create_meeting(db, actor=actor, group_id=group_id, data=data)
+    return meetings.create_meeting(db, actor=actor, group_id=group_id, data=data)
 
 
 @router.post("/{group_id}/procedures", status_code=201, response_model=ProcedureOut)
@@ -258,12 +258,12 @@ def open_procedure(group_id: IdPath, data: ProcedureIn, db: DbDep, actor: ActorD
 
 @router.post("/{group_id}/actions", status_code=201, response_model=ActionOut)
 def create_action(group_id: IdPath, data: ActionIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.create_action(db, actor=actor, group_id=group_id, data=data)
+    return actions.create_action(db, actor=actor, group_id=group_id, data=data)
 
 
 @router.post("/{group_id}/actions/from-lesson", status_code=201, response_model=ActionOut)
 def action_from_lesson(group_id: IdPath, data: LessonActionIn, db: DbDep, actor: ActorDep) -> Any:
-    return service.action_from_lesson(db, actor=actor, group_id=group_id, data=data)
+    return actions.action_from_lesson(db, actor=actor, group_id=group_id, data=data)
 
 
 @router.get("/{group_id}/decisions.pdf")

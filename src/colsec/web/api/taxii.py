@@ -22,7 +22,7 @@ from colsec.accounts.roles import Actor
 from colsec.errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
 from colsec.jsonutil import loads
 from colsec.stix.tlp import TLP_BY_NAME
-from colsec.store.gate import WriteLimits
+from colsec.store.limits import WriteLimits
 from colsec.taxii import jobs as taxii_jobs
 from colsec.taxii import service
 from colsec.taxii.media import TAXII_MEDIA

@@ -32,6 +32,7 @@ def install(app: FastAPI) -> None:
     from colsec.web.ui import (
         admin,
         alerts,
+        assistance,
         auth,
         collections,
         crisis,
@@ -70,6 +71,7 @@ def install(app: FastAPI) -> None:
         collections,
         profile,
         crisis,
+        assistance,
         groups_ui,
         report_schedules,  # before reports_ui: /reports/{bulletin_id} would take /reports/schedules
         reports_ui,

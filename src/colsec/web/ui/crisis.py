@@ -1,5 +1,7 @@
-"""Crisis workspace: incidents, crises with their timeline, roles, sitreps, lessons and CAP alerts,
-requests for assistance with the resource board, consultations with one-click answers.
+"""Crisis workspace: incidents, crises with their timeline, roles, sitreps, lessons and CAP alerts.
+
+Requests for assistance, the resource board, offers and consultations have their pages in
+``assistance.py``, which shares the form helpers here.
 
 Every verb is the crisis domain's own (``colsec.crisis.service``), so roles,
 organisation checks, state machines and audit rows are exactly the API's; what each
@@ -11,7 +13,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -22,12 +23,9 @@ from colsec.crisis import service as svc
 from colsec.crisis.schemas import (
     Capability,
     CategoryName,
-    ConsultationIn,
     CrisisIn,
     IncidentIn,
     LessonIn,
-    OfferIn,
-    PositionIn,
     RequestIn,
     ResourceIn,
     SitrepIn,
@@ -296,117 +294,3 @@ async def create_request(request: Request, db: WriteDb, actor: FormActor, crisis
     if _text(form, "submit") == "1":
         svc.submit_for_consultation(db, actor=actor, request_id=req.id)
     return _to(f"/crisis/requests/{req.id}")
-
-
-# --- requests, resources and offers --------------------------------------------------------------
-
-
-@router.get("/crisis/requests/{request_id}", response_class=HTMLResponse)
-def resource_board(request: Request, db: DbDep, actor: PageActor, request_id: IdPath) -> HTMLResponse:
-    req = svc.get_request(db, request_id=request_id)
-    perms = views.permissions(db, actor)
-    offers = svc.list_offers(db, request_id=request_id)
-    ctx = {
-        "req": req,
-        "perms": perms,
-        "own": actor.org_id == req.organisation_id,
-        "crisis": svc.get_crisis(db, crisis_id=req.crisis_id),
-        "cover": svc.coverage(db, request_id=request_id),
-        "offers": [(o, views.offer_steps(db, actor, o)) for o in offers],
-        "resources": {r.id: r for r in svc.list_resources(db)},
-        "my_resources": svc.list_resources(db, capability=req.capability, org_id=actor.org_id),
-        "consultations": [
-            c for c in svc.list_consultations(db, crisis_id=req.crisis_id) if c.request_id == req.id
-        ],
-        "orgs": organisations_by_id(db),
-    }
-    return page(request, "ui/crisis_request.html", ctx, actor=actor)
-
-
-@router.post("/crisis/requests/{request_id}/submit")
-async def submit_request(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
-    _back(request, f"/crisis/requests/{request_id}")
-    svc.submit_request(db, actor=actor, request_id=request_id)
-    return _to(f"/crisis/requests/{request_id}")
-
-
-@router.post("/crisis/requests/{request_id}/withdraw")
-async def withdraw_request(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
-    _back(request, f"/crisis/requests/{request_id}")
-    form = await form_data(request)
-    svc.withdraw_request(db, actor=actor, request_id=request_id, note=_text(form, "note"))
-    return _to(f"/crisis/requests/{request_id}")
-
-
-@router.post("/crisis/requests/{request_id}/consultation")
-async def open_consultation(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
-    _back(request, f"/crisis/requests/{request_id}")
-    form = await form_data(request)
-    options = [o.strip() for o in _text(form, "options").splitlines() if o.strip()]
-    body = _validated(
-        ConsultationIn,
-        {"question": _text(form, "question"), "options": options, "rule": _text(form, "rule") or "consensus",
-         "quorum": _text(form, "quorum") or None, "deadline": _when(_text(form, "deadline")),
-         "eligible_org_ids": [v for v in form.getlist("eligible") if isinstance(v, str)] or None},
-    )  # fmt: skip
-    c = svc.open_consultation(db, actor=actor, request_id=request_id, data=body)
-    return _to(f"/crisis/consultations/{c.id}")
-
-
-@router.post("/crisis/requests/{request_id}/offers")
-async def offer_resource(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
-    _back(request, f"/crisis/requests/{request_id}")
-    form = await form_data(request)
-    body = _validated(
-        OfferIn,
-        {"resource_id": _text(form, "resource_id") or "0", "quantity": _text(form, "quantity") or "0",
-         "note": _text(form, "note")},
-    )  # fmt: skip
-    svc.make_offer(db, actor=actor, request_id=request_id, data=body)
-    return _to(f"/crisis/requests/{request_id}")
-
-
-@router.post("/crisis/offers/{offer_id}/advance")
-async def advance_offer(request: Request, db: WriteDb, actor: FormActor, offer_id: IdPath) -> Response:
-    form = await form_data(request)
-    offer = svc.advance_offer(db, actor=actor, offer_id=offer_id, to=_text(form, "to"))
-    return _to(f"/crisis/requests/{offer.request_id}")
-
-
-# --- consultations -------------------------------------------------------------------------------
-
-
-@router.get("/crisis/consultations/{consultation_id}", response_class=HTMLResponse)
-def consultation_page(request: Request, db: DbDep, actor: PageActor, consultation_id: IdPath) -> HTMLResponse:
-    c = svc.get_consultation(db, consultation_id=consultation_id)
-    ctx = {
-        "c": c,
-        "options": orjson.loads(c.options or "[]"),
-        "eligible": svc.eligible_org_ids(db, consultation_id),
-        "deadline": views.as_aware(c.deadline),
-        "orgs": organisations_by_id(db),
-        **views.consultation_view(db, actor, c),
-    }
-    return page(request, "ui/crisis_consultation.html", ctx, actor=actor)
-
-
-@router.post("/crisis/consultations/{consultation_id}/position")
-async def answer(request: Request, db: WriteDb, actor: FormActor, consultation_id: IdPath) -> Response:
-    """One click: the button pressed carries the stance."""
-    _back(request, f"/crisis/consultations/{consultation_id}")
-    form = await form_data(request)
-    body = _validated(
-        PositionIn,
-        {"stance": _text(form, "stance"), "option": _text(form, "option") or None,
-         "comment": _text(form, "comment"), "on_behalf_of": _text(form, "on_behalf_of") or None},
-    )  # fmt: skip
-    svc.post_position(db, actor=actor, consultation_id=consultation_id, data=body)
-    return _to(f"/crisis/consultations/{consultation_id}")
-
-
-@router.post("/crisis/consultations/{consultation_id}/delegate")
-async def delegate(request: Request, db: WriteDb, actor: FormActor, consultation_id: IdPath) -> Response:
-    _back(request, f"/crisis/consultations/{consultation_id}")
-    form = await form_data(request)
-    svc.delegate(db, actor=actor, consultation_id=consultation_id, delegate_username=_text(form, "username"))
-    return _to(f"/crisis/consultations/{consultation_id}")

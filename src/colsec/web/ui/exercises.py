@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from colsec.errors import Forbidden, InvalidInput
+from colsec.exercises import delivery, scoring, views
 from colsec.exercises import run as runs
-from colsec.exercises import scoring, views
 from colsec.exercises.scenario import list_scenarios
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
@@ -84,12 +84,12 @@ async def run_speed(run_id: IdPath, request: Request, db: WriteDb, actor: FormAc
 
 @router.post("/exercises/runs/{run_id}/injects/{number}/deliver")
 def run_deliver(run_id: IdPath, number: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
-    runs.deliver_now(
+    delivery.deliver_now(
         db,
         actor=actor,
         run_id=run_id,
         number=number,
-        how=runs.Delivery(node_name=request.app.state.settings.node_name),
+        how=delivery.Delivery(node_name=request.app.state.settings.node_name),
     )
     return _back(run_id)
 
@@ -97,7 +97,7 @@ def run_deliver(run_id: IdPath, number: IdPath, request: Request, db: WriteDb, a
 @router.post("/exercises/runs/{run_id}/injects/{number}/acknowledge")
 def run_acknowledge(run_id: IdPath, number: IdPath, db: WriteDb, actor: FormActor) -> Response:
     views.readable_run(db, actor, run_id)
-    runs.acknowledge(db, actor=actor, run_id=run_id, number=number)
+    delivery.acknowledge(db, actor=actor, run_id=run_id, number=number)
     return _back(run_id)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor
 from colsec.crisis.states import aware, now
 from colsec.errors import InvalidInput
-from colsec.groups import minutes, papers, procedure, service, views
+from colsec.groups import actions, meetings, minutes, papers, procedure, service, views
 from colsec.groups.models import Delegation, Person, ProcedureAnswer
 from colsec.groups.schemas import AgendaIn, AnswerIn, MeetingIn, ProcedureIn, Stance
 from colsec.web.deps import DbDep
@@ -102,7 +102,7 @@ async def answer(request: Request, db: WriteDb, actor: FormActor, procedure_id: 
 @router.post("/groups/actions/{action_id}/move")
 async def move_action(request: Request, db: WriteDb, actor: FormActor, action_id: IdPath) -> Response:
     form = await form_data(request)
-    a = service.move_action(db, actor=actor, action_id=action_id, to=_text(form, "to"))
+    a = actions.move_action(db, actor=actor, action_id=action_id, to=_text(form, "to"))
     return RedirectResponse(f"/groups/{a.group_id}#actions", status_code=303)
 
 
@@ -116,7 +116,7 @@ async def draft_minutes(request: Request, db: WriteDb, actor: FormActor, meeting
 async def comment_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
     form = await form_data(request)
     minutes.comment_minutes(db, actor=actor, meeting_id=meeting_id, text=_text(form, "text"))
-    m, _ = service.get_meeting(db, actor=actor, meeting_id=meeting_id)
+    m, _ = meetings.get_meeting(db, actor=actor, meeting_id=meeting_id)
     return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
 
 
@@ -150,7 +150,7 @@ async def plan_meeting(request: Request, db: WriteDb, actor: FormActor, group_id
     ]
     data = _validated(MeetingIn, {"title": _text(form, "title"), "starts_at": _local(_text(form, "starts_at")),
                                   "tz": _text(form, "tz") or "UTC", "place": _text(form, "place"), "agenda": agenda})  # fmt: skip
-    service.create_meeting(db, actor=actor, group_id=group_id, data=data)
+    meetings.create_meeting(db, actor=actor, group_id=group_id, data=data)
     return RedirectResponse(f"/groups/{group_id}#meetings", status_code=303)
 
 
