@@ -74,6 +74,21 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def _wait_until_running(worker: subprocess.Popen[str], timeout: float = 120.0) -> None:
+    """Measure delivery, not start-up: rows are committed once the worker says it runs."""
+    assert worker.stdout is not None
+    deadline = time.monotonic() + timeout
+    for line in worker.stdout:
+        print(line, end="")
+        if "running" in line:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit("the worker did not start in time")
+    else:
+        raise SystemExit(f"the worker exited before running (code {worker.wait()})")
+    threading.Thread(target=lambda: [None for _ in worker.stdout or ()], daemon=True).start()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300)
@@ -101,10 +116,12 @@ def main() -> None:
     worker = subprocess.Popen(
         [sys.executable, "-m", "colsec", "worker", "--id", "bench"],
         env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     committed: dict[str, float] = {}
     try:
-        time.sleep(2.0)  # let the deliverer start
+        _wait_until_running(worker)
         for i in range(args.n):
             key = f"bench:{i}"
             with database.unit_of_work() as s:
