@@ -16,8 +16,6 @@ every other organisation's matches.  The first page and the facets share one wal
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -46,6 +44,7 @@ from colsec.db import is_sqlite
 from colsec.db_base import MAX_ID
 from colsec.errors import InvalidInput
 from colsec.fulltext import query_terms
+from colsec.intel.search_facets import Facets, Sample, facets_of, row_value
 from colsec.stix.ids import canonical_timestamp
 from colsec.stix.tlp import TLP
 from colsec.store.models import ObjectRecipient, Observable, SearchDoc, StixObject
@@ -56,7 +55,6 @@ from colsec.store.views import display_name
 __all__ = [
     "FACET_SAMPLE",
     "OBSERVABLE_KINDS",
-    "DateBucket",
     "Facets",
     "SearchPage",
     "SearchQuery",
@@ -73,9 +71,7 @@ MAX_VALUE_MATCHES = 5000  # object versions one value search considers (newest s
 FACET_SAMPLE = 500  # facets count the newest this many matches (said so on the page when reached)
 DENSE_ROWS = 2000
 MIN_PREFIX = 2  # a single letter as a prefix would match most of the index
-DATE_BUCKETS = (1, 7, 30)  # days: "added in the last day / week / month"
 _SEARCH_FTS = table("search_fts", column("rowid", Integer), column("terms"))
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
 
 @dataclass
@@ -92,37 +88,6 @@ class SearchQuery:
     def is_empty(self) -> bool:
         return not (self.value or self.type or self.label or self.owner is not None or self.tlp is not None
                     or self.since or self.until)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class DateBucket:
-    days: int
-    since: date
-    count: int
-
-
-@dataclass
-class Facets:
-    """Counts over the newest ``sampled`` visible matches (``capped``: there are more)."""
-
-    types: list[tuple[str, int]] = field(default_factory=list)
-    owners: list[tuple[int | None, int]] = field(default_factory=list)
-    tlps: list[tuple[int, int]] = field(default_factory=list)
-    labels: list[tuple[str, int]] = field(default_factory=list)
-    dates: list[DateBucket] = field(default_factory=list)
-    sampled: int = 0
-    capped: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": dict(self.types),
-            "owner": {str(k): v for k, v in self.owners},
-            "tlp": dict(self.tlps),
-            "label": dict(self.labels),
-            "added_within_days": {str(b.days): b.count for b in self.dates},
-            "counted": self.sampled,
-            "capped": self.capped,
-        }
 
 
 @dataclass
@@ -317,7 +282,7 @@ def search(
     viewer = recipient_for_org(db, actor.org_id)
     candidates, text_mode = _candidates(db, viewer, query)
     after = _cursor(cursor) if cursor else None
-    sample: _Sample | None = None
+    sample: Sample | None = None
     if facets and after is None and limit < FACET_SAMPLE:
         # One walk for both: the first page is the head of the facets' sample (the same statements
         # in the same order), read back by primary key; a sparse match is no longer walked twice.
@@ -341,7 +306,7 @@ def search(
         if shown:
             page.values[row.seq] = shown
     if facets:
-        page.facets = _facets(
+        page.facets = facets_of(
             sample if sample is not None else _sample(db, candidates), now or datetime.now(UTC)
         )
     return page
@@ -369,15 +334,7 @@ def _page_rows(
     )
 
 
-_LABELS = re.compile(r'"labels":(\[[^\]]*\])')
-
-
-_Sample = tuple[
-    dict[int, tuple[str, int | None, int, str, str]], bool
-]  # seq -> (type, owner, tlp, added, body); capped
-
-
-def _sample(db: Session, candidates: list[Candidate]) -> _Sample:
+def _sample(db: Session, candidates: list[Candidate]) -> Sample:
     """The newest FACET_SAMPLE matches of each candidate statement, and whether there were more."""
     sample: dict[int, tuple[str, int | None, int, str, str]] = {}
     capped = False
@@ -391,58 +348,3 @@ def _sample(db: Session, candidates: list[Candidate]) -> _Sample:
         for seq, typ, owner, tlp, added, body in got[:FACET_SAMPLE]:
             sample[seq] = (typ, owner, tlp, added, body)
     return sample, capped
-
-
-def _facets(taken: _Sample, now: datetime) -> Facets:
-    sample, capped = taken
-    types: Counter[str] = Counter()
-    owners: Counter[int | None] = Counter()
-    tlps: Counter[int] = Counter()
-    labels: Counter[str] = Counter()
-    stamps: list[str] = []
-    for typ, owner, tlp, when, body in sample.values():
-        types[typ] += 1
-        owners[owner] += 1
-        tlps[tlp] += 1
-        stamps.append(when)
-        found = _LABELS.search(body)  # bodies are stored compact with sorted keys: no full parse needed
-        if found:
-            try:
-                values = orjson.loads(found.group(1))
-            except orjson.JSONDecodeError:
-                values = orjson.loads(body).get("labels")
-            if isinstance(values, list):
-                labels.update({v for v in values if isinstance(v, str)})
-    today = now.astimezone(UTC).date()
-    dates = []
-    for days in DATE_BUCKETS:
-        since = today - timedelta(days=days)
-        dates.append(DateBucket(days, since, sum(1 for a in stamps if a >= since.isoformat())))
-    return Facets(
-        types=types.most_common(),
-        owners=owners.most_common(),
-        tlps=sorted(tlps.items()),
-        labels=labels.most_common(12),
-        dates=dates,
-        sampled=len(sample),
-        capped=capped,
-    )
-
-
-def row_value(body: dict[str, Any]) -> str:
-    """What a result row shows beside the name: an indicator's values, an SCO's value, an ATT&CK id."""
-    pattern = body.get("pattern")
-    if isinstance(pattern, str):
-        values = [m.replace("\\'", "'") for m in _QUOTED.findall(pattern)]
-        text = ", ".join(values[:3]) + (" …" if len(values) > 3 else "") if values else pattern
-        return text[:300]
-    value = body.get("value")
-    if isinstance(value, str | int):
-        return str(value)[:300]
-    hashes = body.get("hashes")
-    if isinstance(hashes, dict) and hashes:
-        return str(next(iter(hashes.values())))[:300]
-    for ref in body.get("external_references") or ():
-        if isinstance(ref, dict) and isinstance(ref.get("external_id"), str):
-            return str(ref["external_id"])[:120]
-    return ""
