@@ -61,3 +61,61 @@ def test_postgres_a_connection_the_server_ended_is_replaced(database: Database) 
     # A failure that is not a lost connection is not retried.
     with pytest.raises(Exception, match="no_such_table"):
         database.raw_read(lambda unit: _one(unit, "SELECT * FROM no_such_table"))
+
+
+def test_postgres_raw_read_pool_holds_the_configured_connections(database: Database) -> None:
+    """``pg_read_pool_size`` bounds the server connections the raw reads of one process open:
+    more concurrent reads than that wait their turn instead of opening more."""
+    if database.sqlite:
+        pytest.skip("SQLite reads on the main pool")
+    import threading
+    import time
+
+    from sqlalchemy import event
+
+    small = Database(database.url, pg_read_pool_size=2)
+    opened: list[int] = []
+    event.listen(small._raw_engine, "connect", lambda *_: opened.append(1))
+    pids: set[int] = set()
+
+    def read(unit: ReadUnit) -> None:
+        time.sleep(0.05)  # the reads overlap
+        pids.add(_one(unit, "SELECT pg_backend_pid()"))
+
+    try:
+        threads = [threading.Thread(target=small.raw_read, args=(read,)) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert len(pids) == len(opened) == 2
+    finally:
+        small.dispose()
+
+
+def test_raw_read_pool_size_comes_from_the_settings_and_is_refused_out_of_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    from colsec.db import DEFAULT_PG_READ_POOL_SIZE, REQUEST_THREADS
+    from colsec.settings import Settings
+
+    assert Settings().pg_read_pool_size == DEFAULT_PG_READ_POOL_SIZE == REQUEST_THREADS // 8
+    monkeypatch.setenv("COLSEC_PG_READ_POOL_SIZE", "3")
+    assert Settings().pg_read_pool_size == 3
+    for bad in ("0", str(REQUEST_THREADS + 1), "many"):
+        monkeypatch.setenv("COLSEC_PG_READ_POOL_SIZE", bad)
+        with pytest.raises(ValidationError, match="pg_read_pool_size"):
+            Settings()
+    from typer.testing import CliRunner
+
+    from colsec.cli import app
+
+    refused = CliRunner().invoke(
+        app, ["jobs", "list"], env={"COLSEC_PG_READ_POOL_SIZE": "0", "COLUMNS": "200"}
+    )
+    assert refused.exit_code == 2 and "COLSEC_PG_READ_POOL_SIZE: Input should be greater" in refused.output
+    assert "Traceback" not in refused.output
+    with pytest.raises(ValueError, match="pg_read_pool_size must be 1 to"):
+        Database("postgresql+psycopg://colsec@127.0.0.1/none", pg_read_pool_size=0)

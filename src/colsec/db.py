@@ -43,6 +43,13 @@ def is_sqlite(bind: Engine | Session) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+# Sync routes and ``run_in_threadpool`` run on anyio's default limiter of 40 threads (Starlette
+# sets no other), so no more raw reads than that can run at once in one process.  Each holds its
+# connection only while its thread reads, so a small pool serves them in turn; the default is
+# an eighth of the threads (``Settings.pg_read_pool_size``).
+REQUEST_THREADS = 40
+DEFAULT_PG_READ_POOL_SIZE = REQUEST_THREADS // 8
+
 # Per-connection SQLite memory (``Settings.sqlite_mmap_bytes`` and ``sqlite_cache_kib``).
 DEFAULT_SQLITE_MMAP_BYTES = 0
 DEFAULT_SQLITE_CACHE_KIB = 65_536
@@ -170,7 +177,10 @@ class Database:
         echo: bool = False,
         sqlite_mmap_bytes: int = DEFAULT_SQLITE_MMAP_BYTES,
         sqlite_cache_kib: int = DEFAULT_SQLITE_CACHE_KIB,
+        pg_read_pool_size: int = DEFAULT_PG_READ_POOL_SIZE,
     ) -> None:
+        if not 1 <= pg_read_pool_size <= REQUEST_THREADS:
+            raise ValueError(f"pg_read_pool_size must be 1 to {REQUEST_THREADS}, not {pg_read_pool_size}")
         self.url = url
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
@@ -194,7 +204,7 @@ class Database:
             self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self._write_engine = self.engine
-        self._raw_engine = self.engine if self.sqlite else _raw_read_engine(url, echo)
+        self._raw_engine = self.engine if self.sqlite else _raw_read_engine(url, echo, pg_read_pool_size)
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False, autoflush=False)
         self.info: dict[str, Any] = {}
@@ -257,17 +267,24 @@ class Database:
             self._raw_engine.dispose()
 
 
-def _raw_read_engine(url: str, echo: bool) -> Engine:
-    """PostgreSQL's pool for read units: autocommit, no pre-ping, no reset on return.
+def _raw_read_engine(url: str, echo: bool, size: int) -> Engine:
+    """PostgreSQL's pool for read units: ``size`` connections at most, autocommit, no pre-ping,
+    no reset on return.
 
     In a transaction each statement of a read unit already sees its own snapshot (READ
     COMMITTED), so autocommit changes no answer; it saves three round trips per unit (the
     pre-ping, BEGIN and ROLLBACK) beside its one or two statements.  Without ROLLBACK
     psycopg also keeps its prepared statements (a rollback deallocates them), so the few
-    hot statements are prepared once per connection.
+    hot statements are prepared once per connection.  No overflow: a read beyond ``size`` waits
+    for a connection (they are held for one read), and the server sees a fixed count per process.
     """
     return create_engine(
-        url, echo=echo, isolation_level="AUTOCOMMIT", pool_reset_on_return=None, pool_size=5, max_overflow=10
+        url,
+        echo=echo,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+        pool_size=size,
+        max_overflow=0,
     )
 
 

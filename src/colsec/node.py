@@ -72,11 +72,13 @@ def demo_extensions(intel: IntelConfig) -> tuple[DemoExtension, ...]:
 
 
 def open_database(settings: Settings) -> Database:
-    """The node's engine on ``settings.effective_database_url``, with the SQLite memory settings."""
+    """The node's engine on ``settings.effective_database_url``, with the SQLite memory settings
+    and the size of PostgreSQL's raw-read pool."""
     return Database(
         settings.effective_database_url,
         sqlite_mmap_bytes=settings.sqlite_mmap_bytes,
         sqlite_cache_kib=settings.sqlite_cache_kib,
+        pg_read_pool_size=settings.pg_read_pool_size,
     )
 
 

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from colsec.db import DEFAULT_PG_READ_POOL_SIZE, REQUEST_THREADS
+
 __all__ = ["Settings", "TlpName"]
 
 TlpName = Literal["clear", "green", "amber", "amber+strict", "red"]
@@ -31,6 +33,9 @@ class Settings(BaseSettings):
     # cache (KiB).  Mapped pages count towards the process's RSS once per connection that maps them.
     sqlite_mmap_bytes: int = Field(default=0, ge=0)
     sqlite_cache_kib: int = Field(default=65_536, ge=64)
+    # PostgreSQL: connections per process for the raw reads of TAXII (beside the main pool), at
+    # most one per request thread.
+    pg_read_pool_size: int = Field(default=DEFAULT_PG_READ_POOL_SIZE, ge=1, le=REQUEST_THREADS)
     node_name: str = "colsec-node"
     default_tlp: TlpName = "amber"
     secret_key: str | None = None

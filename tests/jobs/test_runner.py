@@ -126,7 +126,8 @@ def test_expired_lease_is_taken_over_then_failed_with_its_reason(database: Datab
             )
 
     ran: list[str] = []
-    runner = _runner(database, {"echo": lambda ctx: ran.append(ctx.job_id)}, retry_base_seconds=0.05)
+    # a backoff long enough that the requeued job is not claimed again in the same round on a loaded machine
+    runner = _runner(database, {"echo": lambda ctx: ran.append(ctx.job_id)}, retry_base_seconds=60.0)
     lose_worker()
     runner.run_once()
     job = _job(database, job_id)

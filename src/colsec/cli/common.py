@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.orm import Session
 
@@ -91,7 +92,11 @@ def get_settings() -> Settings:
     """The settings of this invocation, read from the environment once."""
     state = _state()
     if state.settings is None:
-        state.settings = Settings()
+        try:
+            state.settings = Settings()
+        except ValidationError as exc:  # a bad COLSEC_* value: name it, no traceback
+            problems = [f"COLSEC_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
+            fail(f"invalid settings: {'; '.join(problems)}", EXIT_CODES[422])
     return state.settings
 
 

@@ -1,6 +1,6 @@
 """Exercises: scenarios whose timed injects arrive through the platform's own channels.
 
-    models.py     scenario, run, inject, expectation and note tables
+    models.py     scenario, run, inject, expectation and note tables; ``ref``: how audit rows name them
     scenario.py   the scenario document: validation, YAML import/export
     msel.py       the spreadsheet MSEL (CSV/XLSX): import/export, refusals naming row and column
     run.py        the run lifecycle and its stored clock; deleting a run and what it created

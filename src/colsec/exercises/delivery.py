@@ -21,7 +21,7 @@ from colsec.crisis.access import require_centre
 from colsec.db import Database
 from colsec.errors import InvalidInput, NotFound
 from colsec.exercises.clock import wake
-from colsec.exercises.models import ExerciseInject, ExerciseRun
+from colsec.exercises.models import ExerciseInject, ExerciseRun, ref
 from colsec.exercises.payloads import Delivery, create_payload, exercise_context
 from colsec.exercises.run import _now, get_run, participant_org_ids
 from colsec.jobs.runner import JobContext
@@ -163,7 +163,7 @@ def deliver_now(
         db,
         actor=actor,
         action="exercise.inject.deliver_now",
-        target=f"exercise_run:{run.id}",
+        target=ref(ExerciseRun, run.id),
         details={"number": number},
     )
     return inj
@@ -181,7 +181,7 @@ def acknowledge(db: Session, *, actor: Actor, run_id: int, number: int) -> Exerc
         db,
         actor=actor,
         action="exercise.inject.acknowledge",
-        target=f"exercise_inject:{inj.id}",
+        target=ref(ExerciseInject, inj.id),
         details={"run": run.id},
     )
     return inj

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from colsec.db_base import Base, utcnow
 
-__all__ = ["ExerciseExpectation", "ExerciseInject", "ExerciseNote", "ExerciseRun", "ExerciseScenario"]
+__all__ = [
+    "ExerciseExpectation",
+    "ExerciseInject",
+    "ExerciseNote",
+    "ExerciseRun",
+    "ExerciseScenario",
+    "ref",
+    "ref_id",
+]
 
 TS = DateTime(timezone=True)
 
@@ -113,3 +121,16 @@ class ExerciseNote(Base):
     owner: Mapped[str] = mapped_column(String(120), default="")
     author: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(TS, default=utcnow)
+
+
+def ref(table: type[ExerciseScenario | ExerciseRun | ExerciseInject], row_id: int) -> str:
+    """How audit rows and inject references name an exercise row (``exercise_run:7``).
+
+    Scoring finds acknowledgements by this name, so the writer and the reader share it.
+    """
+    return f"{table.__tablename__}:{row_id}"
+
+
+def ref_id(name: str) -> int:
+    """The row id in a name made by ``ref``."""
+    return int(name.rsplit(":", 1)[1])

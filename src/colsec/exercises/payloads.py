@@ -28,7 +28,7 @@ from colsec.crisis.models import (
     AssistanceRequest,
 )
 from colsec.errors import InvalidInput, NotFound
-from colsec.exercises.models import ExerciseInject, ExerciseRun
+from colsec.exercises.models import ExerciseInject, ExerciseRun, ref
 from colsec.exercises.run import EXERCISE_ACTOR_PREFIX, _orgs, participant_org_ids
 from colsec.outbox import Channel, Outgoing, put
 from colsec.outbox.models import Topic
@@ -251,7 +251,7 @@ def create_payload(
         notices.notify(
             db, kind="exercise.inject", subject=subject, body=content, target=target, user_ids=users
         )
-        return [f"exercise_inject:{inj.id}"]
+        return [ref(ExerciseInject, inj.id)]
     if channel == "email":
         mail_subject = f"[EXERCISE {run.name}] {subject}"
         people = db.execute(select(User.id, User.organisation_id, User.email).where(User.id.in_(users))).all()
@@ -267,7 +267,7 @@ def create_payload(
                 if email
             ],
         )  # fmt: skip
-        return [f"exercise_inject:{inj.id}"]
+        return [ref(ExerciseInject, inj.id)]
     if channel == "webhook":
         hooks = subscribed(db, sorted(orgs), Topic.CRISIS)  # an inject plays a crisis event
         put(
@@ -283,7 +283,7 @@ def create_payload(
                 for h, org in hooks
             ],
         )  # fmt: skip
-        return [f"exercise_inject:{inj.id}"]
+        return [ref(ExerciseInject, inj.id)]
     raise InvalidInput(f"unknown channel {channel!r}")
 
 

@@ -32,7 +32,7 @@ from colsec.crisis.models import (
 from colsec.crisis.states import aware
 from colsec.errors import InvalidInput, NotFound
 from colsec.exercises.clock import wake
-from colsec.exercises.models import ExerciseExpectation, ExerciseInject, ExerciseNote, ExerciseRun
+from colsec.exercises.models import ExerciseExpectation, ExerciseInject, ExerciseNote, ExerciseRun, ref
 from colsec.exercises.scenario import Inject, Scenario, get_scenario, model_of
 from colsec.outbox import OutboxMessage
 from colsec.store import audit
@@ -154,7 +154,7 @@ def create_run(
         db,
         actor=actor,
         action="exercise.run.create",
-        target=f"exercise_run:{run.id}",
+        target=ref(ExerciseRun, run.id),
         details={"scenario": row.id},
     )
     return run
@@ -206,7 +206,7 @@ def move(db: Session, *, actor: Actor, run_id: int, to: str, now: datetime | Non
     run.status = to
     db.flush()
     wake(db, run)
-    audit.record(db, actor=actor, action=f"exercise.run.{to}", target=f"exercise_run:{run.id}")
+    audit.record(db, actor=actor, action=f"exercise.run.{to}", target=ref(ExerciseRun, run.id))
     return run
 
 
@@ -228,7 +228,7 @@ def set_speed(
         db,
         actor=actor,
         action="exercise.run.speed",
-        target=f"exercise_run:{run.id}",
+        target=ref(ExerciseRun, run.id),
         details={"speed": speed},
     )
     return run
@@ -269,7 +269,7 @@ def add_inject(
         db,
         actor=actor,
         action="exercise.inject.add",
-        target=f"exercise_run:{run.id}",
+        target=ref(ExerciseRun, run.id),
         details={"number": inject.number},
     )
     return row
@@ -337,6 +337,6 @@ def delete_run(db: Session, *, actor: Actor, run_id: int) -> dict[str, int]:
     db.delete(run)
     db.flush()
     audit.record(
-        db, actor=actor, action="exercise.run.delete", target=f"exercise_run:{run_id}", details=counts
+        db, actor=actor, action="exercise.run.delete", target=ref(ExerciseRun, run_id), details=counts
     )
     return counts

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import Conflict, InvalidInput, NotFound
-from colsec.exercises.models import ExerciseScenario
+from colsec.exercises.models import ExerciseScenario, ref
 from colsec.store import audit
 
 __all__ = [
@@ -223,7 +223,7 @@ def create_scenario(
     row.document = _json(scenario)
     db.flush()
     audit.record(
-        db, actor=actor, action="exercise.scenario.save", target=f"exercise_scenario:{row.id}",
+        db, actor=actor, action="exercise.scenario.save", target=ref(ExerciseScenario, row.id),
         details={"name": scenario.name, "injects": len(scenario.injects)},
     )  # fmt: skip
     return row

@@ -26,7 +26,7 @@ from colsec.crisis.models import AssistanceRequest, Consultation
 from colsec.crisis.states import aware
 from colsec.errors import InvalidInput, NotFound
 from colsec.exercises.conditions import CONDITIONS, Facts
-from colsec.exercises.models import ExerciseExpectation, ExerciseInject, ExerciseRun
+from colsec.exercises.models import ExerciseExpectation, ExerciseInject, ExerciseRun, ref, ref_id
 from colsec.exercises.run import EXERCISE_ACTOR_PREFIX, _now, frozen
 from colsec.store import audit
 from colsec.store.models import AuditEntry
@@ -254,11 +254,11 @@ def summary(db: Session, run: ExerciseRun, *, now: datetime | None = None) -> di
             select(AuditEntry.target, AuditEntry.at, AuditEntry.organisation)
             .where(
                 AuditEntry.action == "exercise.inject.acknowledge",
-                AuditEntry.target.in_([f"exercise_inject:{i}" for i in injects]),
+                AuditEntry.target.in_([ref(ExerciseInject, i) for i in injects]),
             )
             .order_by(AuditEntry.id)
         ):
-            acks.setdefault(int(target.split(":")[1]), (at, organisation))
+            acks.setdefault(ref_id(target), (at, organisation))
     per_org: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"ack": [], "act": []})
     for iid, (when, ack_org) in acks.items():
         delivered_at = injects[iid][1]
@@ -313,7 +313,7 @@ def override(
     e.override_by = actor.username if status else ""
     db.flush()
     audit.record(
-        db, actor=actor, action="exercise.expectation.override", target=f"exercise_run:{run_id}",
+        db, actor=actor, action="exercise.expectation.override", target=ref(ExerciseRun, run_id),
         details={"number": number, "status": status, "reason": reason},
     )  # fmt: skip
     return e

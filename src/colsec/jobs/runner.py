@@ -9,6 +9,7 @@ stops heartbeating, its lease expires and the next worker requeues the job with 
 or fails it with the reason once its attempts are spent.  Handlers own their
 transactions and must be idempotent: a worker may die after the handler committed and
 before the job was marked done, and the retry then finds the work already there.
+The row transitions under the lease (claim, beat, complete, reap) live in ``leases``.
 """
 
 from __future__ import annotations
@@ -21,19 +22,18 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.sql import Executable
+from sqlalchemy import delete
 
 from colsec.accounts.roles import SYSTEM, Actor
 from colsec.db import Database
 from colsec.db_base import utcnow
 from colsec.errors import ColsecError
 from colsec.jobs import queue
-from colsec.jobs.models import Job, JobBlob, JobStatus
+from colsec.jobs.leases import Claimed, Leases
+from colsec.jobs.models import Job
 
 __all__ = ["Handler", "JobContext", "JobRunner", "Schedule", "default_worker_id"]
 
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[["JobContext"], Mapping[str, Any] | None]
 
-MAX_BACKOFF_SECONDS = 300.0
 SCHEDULED_KEEP = timedelta(hours=1)  # finished periodic jobs: kept briefly, they are many
 FINISHED_KEEP = timedelta(days=7)
 PRUNE_EVERY_SECONDS = 60.0
@@ -60,19 +59,10 @@ class Schedule:
     payload: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class _Claimed:
-    id: str
-    kind: str
-    payload: dict[str, Any]
-    attempt: int
-    max_attempts: int
-
-
 class JobContext:
     """What a handler gets: its input, who started it, the database, and a progress reporter."""
 
-    def __init__(self, runner: JobRunner, claimed: _Claimed, stop: threading.Event) -> None:
+    def __init__(self, runner: JobRunner, claimed: Claimed, stop: threading.Event) -> None:
         self._runner = runner
         self._claimed = claimed
         self.job_id = claimed.id
@@ -126,6 +116,9 @@ class JobRunner:
         self.schedules = tuple(schedules)
         self.pollers = tuple(pollers)
         self.retry_base_seconds = retry_base_seconds
+        self.leases = Leases(
+            database, worker_id=self.worker_id, lease=self.lease, retry_base_seconds=retry_base_seconds
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._inflight: set[str] = set()
@@ -175,68 +168,20 @@ class JobRunner:
             self._thread.join(timeout)
             self._thread = None
 
-    # -- claiming -----------------------------------------------------------------------------
+    # -- leases -----------------------------------------------------------------------------
 
-    def _due(self, now: datetime) -> Any:
-        return select(Job).where(
-            Job.status == JobStatus.QUEUED.value, Job.run_after <= now, Job.kind.in_(list(self.handlers))
-        )
-
-    def _claim(self) -> _Claimed | None:
-        now = utcnow()
-        with self.database.unit_of_work(write=False) as s:  # a cheap look first: no write lock when idle
-            if s.execute(self._due(now).with_only_columns(Job.id).limit(1)).first() is None:
-                return None
-        with self.database.unit_of_work() as s:
-            job = s.execute(
-                self._due(now)
-                .order_by(Job.run_after, Job.created_at)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).scalar_one_or_none()
-            if job is None:
-                return None
-            job.status = JobStatus.RUNNING.value
-            job.attempts += 1
-            job.lease_owner = self.worker_id
-            job.lease_until = now + self.lease
-            job.heartbeat_at = now
-            job.started_at = job.started_at or now
-            claimed = _Claimed(job.id, job.kind, dict(job.payload or {}), job.attempts, job.max_attempts)
-        self._inflight.add(claimed.id)  # once committed: ours until it ends, whatever the heartbeats
+    def _claim(self) -> Claimed | None:
+        claimed = self.leases.claim(self.handlers)
+        if claimed is not None:
+            self._inflight.add(claimed.id)  # once committed: ours until it ends, whatever the heartbeats
         return claimed
 
-    def _backoff(self, attempt: int) -> timedelta:
-        return timedelta(seconds=min(self.retry_base_seconds * 2 ** max(0, attempt - 1), MAX_BACKOFF_SECONDS))
-
     def _reap_expired(self) -> int:
-        """Jobs whose worker stopped heartbeating: requeued with backoff, or failed once attempts are spent."""
-        now = utcnow()
-        expired = Job.status == JobStatus.RUNNING.value, Job.lease_until < now, Job.id.not_in(self._inflight)
-        with self.database.unit_of_work(write=False) as s:
-            if s.execute(select(Job.id).where(*expired).limit(1)).first() is None:
-                return 0
-        with self.database.unit_of_work() as s:
-            jobs = s.execute(
-                select(Job).where(*expired).limit(100).with_for_update(skip_locked=True)
-            ).scalars()
-            n = 0
-            for job in jobs:
-                n += 1
-                lost = f"worker {job.lease_owner} lost: lease expired"
-                if job.attempts >= job.max_attempts:
-                    self._finish(s, job, now, error={"reason": f"{lost} after {job.attempts} attempts"})
-                else:
-                    job.status = JobStatus.QUEUED.value
-                    job.run_after = now + self._backoff(job.attempts)
-                    job.lease_owner = job.lease_until = None
-                    job.error = {"reason": f"{lost} (attempt {job.attempts} of {job.max_attempts}); retrying"}
-                log.warning("job %s (%s): %s", job.id, job.kind, (job.error or {}).get("reason"))
-            return n
+        return self.leases.reap_expired(self._inflight)
 
     # -- running ------------------------------------------------------------------------------
 
-    def _run(self, claimed: _Claimed, stop: threading.Event) -> None:
+    def _run(self, claimed: Claimed, stop: threading.Event) -> None:
         ctx = JobContext(self, claimed, stop)
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(claimed, done), name=f"job-beat-{claimed.id}")
@@ -256,58 +201,12 @@ class JobRunner:
             done.set()
             beat.join()
         try:
-            self._complete(claimed, outcome)
+            self.leases.complete(claimed, outcome)
         finally:
             self._inflight.discard(claimed.id)
             self._live.pop(claimed.id, None)
 
-    def _complete(self, claimed: _Claimed, outcome: dict[str, Any]) -> None:
-        now = utcnow()
-        with self.database.unit_of_work() as s:
-            job = s.execute(
-                select(Job)
-                .where(
-                    Job.id == claimed.id, Job.lease_owner == self.worker_id, Job.attempts == claimed.attempt
-                )
-                .with_for_update()
-            ).scalar_one_or_none()
-            if job is None:  # our lease expired and another worker took the job over
-                log.warning(
-                    "job %s finished here after its lease was taken over; outcome dropped", claimed.id
-                )
-                return
-            error = outcome.get("error")
-            if error is None:
-                self._finish(s, job, now, result=outcome["result"])
-            elif outcome.get("final"):
-                if claimed.attempt > 1 and not outcome.get("error", {}).get("error"):
-                    error = {**error, "reason": f"failed after {claimed.attempt} attempts: {error['reason']}"}
-                self._finish(s, job, now, error=error)
-            else:
-                job.status = JobStatus.QUEUED.value
-                job.run_after = now + self._backoff(claimed.attempt)
-                job.lease_owner = job.lease_until = None
-                job.error = {"reason": f"attempt {claimed.attempt} failed: {error['reason']}; retrying"}
-
-    @staticmethod
-    def _finish(
-        s: Any,
-        job: Job,
-        now: datetime,
-        *,
-        result: dict[str, Any] | None = None,
-        error: dict[str, Any] | None = None,
-    ) -> None:
-        job.status = JobStatus.SUCCEEDED.value if error is None else JobStatus.FAILED.value
-        job.result = result
-        job.error = error
-        job.finished_at = now
-        job.lease_until = None  # the owner stays: who ran (or last held) the job
-        if error is None and job.total is not None:
-            job.processed = max(job.processed, job.total)
-        s.execute(delete(JobBlob).where(JobBlob.job_id == job.id))
-
-    def _heartbeat(self, claimed: _Claimed, done: threading.Event) -> None:
+    def _heartbeat(self, claimed: Claimed, done: threading.Event) -> None:
         interval = max(0.05, self.lease.total_seconds() / 3)
         while not done.wait(interval):
             self._beat(claimed)
@@ -320,40 +219,10 @@ class JobRunner:
         """
         return self._live.get(job_id)
 
-    def _beat(self, claimed: _Claimed, **values: Any) -> None:
-        now = utcnow()
+    def _beat(self, claimed: Claimed, **values: Any) -> None:
         if "processed" in values:
             self._live[claimed.id] = (values["processed"], values.get("total"))
-        stmt = (
-            update(Job)
-            .where(Job.id == claimed.id, Job.lease_owner == self.worker_id, Job.attempts == claimed.attempt)
-            .values(lease_until=now + self.lease, heartbeat_at=now, **values)
-        )
-        self._try_write(stmt)
-
-    def _try_write(self, stmt: Executable) -> bool:
-        """A small write that never waits long: on SQLite the handler's own transaction may hold the lock.
-
-        Then the beat is skipped; the in-flight set keeps this process's own runner from
-        reaping the job meanwhile, and only a dead process stops beating for good.
-        """
-        if not self.database.sqlite:
-            with self.database.unit_of_work() as s:
-                s.execute(stmt)
-            return True
-        with self.database.engine.connect() as conn:
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            raw.execute("PRAGMA busy_timeout=20")
-            try:
-                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
-                    conn.execute(stmt)
-                return True
-            except OperationalError:
-                return False
-            finally:
-                raw.execute("PRAGMA busy_timeout=30000")
+        self.leases.beat(claimed, **values)
 
     # -- schedules, pollers, housekeeping -----------------------------------------------------
 

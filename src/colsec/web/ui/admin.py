@@ -7,12 +7,13 @@ accounts service enforces it, these views only render what it returns.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from colsec.accounts import service as accounts
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import Forbidden
 from colsec.web.deps import DbDep
+from colsec.web.ui.forms import field, see_other
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
 __all__ = ["require_operator", "router"]
@@ -28,11 +29,6 @@ def require_operator(actor: Actor) -> None:
         raise Forbidden("only the node operator may open this page")
 
 
-def _field(form: object, name: str) -> str:
-    value = form.get(name) if hasattr(form, "get") else None
-    return value.strip() if isinstance(value, str) else ""
-
-
 @router.get("/admin/organisations", response_class=HTMLResponse)
 def organisations(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     require_operator(actor)
@@ -45,16 +41,16 @@ def organisations(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse
 async def create_organisation(request: Request, db: WriteDb, actor: FormActor) -> Response:
     require_operator(actor)
     form = await form_data(request)
-    kind = _field(form, "kind") or "member"
+    kind = field(form, "kind") or "member"
     accounts.create_organisation(
         db,
         actor=actor,
-        name=_field(form, "name"),
-        short_name=_field(form, "short_name"),
-        country=_field(form, "country").upper()[:3] or None,
+        name=field(form, "name"),
+        short_name=field(form, "short_name"),
+        country=field(form, "country").upper()[:3] or None,
         kind=kind,
     )
-    return RedirectResponse("/admin/organisations", status_code=303)
+    return see_other("/admin/organisations")
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
@@ -69,18 +65,18 @@ def users(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 async def create_user(request: Request, db: WriteDb, actor: FormActor) -> Response:
     require(actor)
     form = await form_data(request)
-    org = accounts.get_managed_org(db, actor=actor, name=_field(form, "org"))
+    org = accounts.get_managed_org(db, actor=actor, name=field(form, "org"))
     accounts.create_user(
         db,
         actor=actor,
-        username=_field(form, "username"),
-        password=_field(form, "password") or None,
-        role=_field(form, "role"),
+        username=field(form, "username"),
+        password=field(form, "password") or None,
+        role=field(form, "role"),
         org=org,
-        display_name=_field(form, "display_name"),
-        language=_field(form, "language") or "en",
+        display_name=field(form, "display_name"),
+        language=field(form, "language") or "en",
     )
-    return RedirectResponse("/admin/users", status_code=303)
+    return see_other("/admin/users")
 
 
 @router.get("/admin/tokens", response_class=HTMLResponse)
@@ -99,8 +95,8 @@ async def create_token(request: Request, db: WriteDb, actor: FormActor) -> HTMLR
     """Create a token and show its value once (it is stored only as a hash)."""
     require(actor)
     form = await form_data(request)
-    user = accounts.get_managed_user(db, actor=actor, username=_field(form, "username"))
-    value = accounts.create_token(db, actor=actor, user=user, name=_field(form, "name") or "api")
+    user = accounts.get_managed_user(db, actor=actor, username=field(form, "username"))
+    value = accounts.create_token(db, actor=actor, user=user, name=field(form, "name") or "api")
     ctx = {
         "tokens": accounts.list_tokens(db, actor=actor),
         "users": accounts.list_users(db, actor=actor),

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from colsec.intel import alerts, inbox
 from colsec.intel.models import AlertRecipient
 from colsec.web.deps import DbDep, read_units
 from colsec.web.params import IdPath
+from colsec.web.ui.forms import back_on_error, field, local_next, see_other
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page
 
 __all__ = ["badge_count", "router"]
@@ -127,16 +128,10 @@ def alert_page(request: Request, db: DbDep, actor: PageActor, alert_id: IdPath) 
     return page(request, "ui/alert.html", ctx, actor=actor)
 
 
-async def _field(request: Request, name: str) -> str:
-    value = (await form_data(request)).get(name)
-    return value if isinstance(value, str) else ""
-
-
-async def _back(request: Request, alert_id: int) -> RedirectResponse:
-    target = await _field(request, "next")
-    if not target.startswith("/alerts") or target.startswith("//"):
-        target = f"/alerts/{alert_id}"
-    return RedirectResponse(target, status_code=303)
+async def _back(request: Request, alert_id: int) -> Response:
+    """Back to the page the button was on (the inbox or the alert), never off the alert pages."""
+    nxt = field(await form_data(request), "next")
+    return see_other(local_next(nxt, prefix="/alerts", default=f"/alerts/{alert_id}"))
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
@@ -153,15 +148,15 @@ async def start(request: Request, alert_id: IdPath, db: WriteDb, actor: FormActo
 
 @router.post("/alerts/{alert_id}/close")
 async def close(request: Request, alert_id: IdPath, db: WriteDb, actor: FormActor) -> Response:
-    request.state.error_back = f"/alerts/{alert_id}"
-    reason = await _field(request, "reason")
+    back_on_error(request, f"/alerts/{alert_id}")
+    reason = field(await form_data(request), "reason")
     await run_in_threadpool(inbox.close, db, actor=actor, alert_id=alert_id, reason=reason)
     return await _back(request, alert_id)
 
 
 @router.post("/alerts/{alert_id}/assign")
 async def assign(request: Request, alert_id: IdPath, db: WriteDb, actor: FormActor) -> Response:
-    request.state.error_back = f"/alerts/{alert_id}"
-    assignee = await _field(request, "assignee")
+    back_on_error(request, f"/alerts/{alert_id}")
+    assignee = field(await form_data(request), "assignee")
     await run_in_threadpool(inbox.assign, db, actor=actor, alert_id=alert_id, username=assignee)
     return await _back(request, alert_id)

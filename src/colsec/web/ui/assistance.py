@@ -23,7 +23,7 @@ from colsec.crisis.schemas import (
 )
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
-from colsec.web.ui.crisis import _back, _text, _to, _validated, _when
+from colsec.web.ui.forms import back_on_error, field, see_other, validated, when
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page
 
 __all__ = ["router"]
@@ -58,52 +58,52 @@ def resource_board(request: Request, db: DbDep, actor: PageActor, request_id: Id
 
 @router.post("/crisis/requests/{request_id}/submit")
 async def submit_request(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
-    _back(request, f"/crisis/requests/{request_id}")
+    back_on_error(request, f"/crisis/requests/{request_id}")
     svc.submit_request(db, actor=actor, request_id=request_id)
-    return _to(f"/crisis/requests/{request_id}")
+    return see_other(f"/crisis/requests/{request_id}")
 
 
 @router.post("/crisis/requests/{request_id}/withdraw")
 async def withdraw_request(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
-    _back(request, f"/crisis/requests/{request_id}")
+    back_on_error(request, f"/crisis/requests/{request_id}")
     form = await form_data(request)
-    svc.withdraw_request(db, actor=actor, request_id=request_id, note=_text(form, "note"))
-    return _to(f"/crisis/requests/{request_id}")
+    svc.withdraw_request(db, actor=actor, request_id=request_id, note=field(form, "note"))
+    return see_other(f"/crisis/requests/{request_id}")
 
 
 @router.post("/crisis/requests/{request_id}/consultation")
 async def open_consultation(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
-    _back(request, f"/crisis/requests/{request_id}")
+    back_on_error(request, f"/crisis/requests/{request_id}")
     form = await form_data(request)
-    options = [o.strip() for o in _text(form, "options").splitlines() if o.strip()]
-    body = _validated(
+    options = [o.strip() for o in field(form, "options").splitlines() if o.strip()]
+    body = validated(
         ConsultationIn,
-        {"question": _text(form, "question"), "options": options, "rule": _text(form, "rule") or "consensus",
-         "quorum": _text(form, "quorum") or None, "deadline": _when(_text(form, "deadline")),
+        {"question": field(form, "question"), "options": options, "rule": field(form, "rule") or "consensus",
+         "quorum": field(form, "quorum") or None, "deadline": when(field(form, "deadline")),
          "eligible_org_ids": [v for v in form.getlist("eligible") if isinstance(v, str)] or None},
     )  # fmt: skip
     c = svc.open_consultation(db, actor=actor, request_id=request_id, data=body)
-    return _to(f"/crisis/consultations/{c.id}")
+    return see_other(f"/crisis/consultations/{c.id}")
 
 
 @router.post("/crisis/requests/{request_id}/offers")
 async def offer_resource(request: Request, db: WriteDb, actor: FormActor, request_id: IdPath) -> Response:
-    _back(request, f"/crisis/requests/{request_id}")
+    back_on_error(request, f"/crisis/requests/{request_id}")
     form = await form_data(request)
-    body = _validated(
+    body = validated(
         OfferIn,
-        {"resource_id": _text(form, "resource_id") or "0", "quantity": _text(form, "quantity") or "0",
-         "note": _text(form, "note")},
+        {"resource_id": field(form, "resource_id") or "0", "quantity": field(form, "quantity") or "0",
+         "note": field(form, "note")},
     )  # fmt: skip
     svc.make_offer(db, actor=actor, request_id=request_id, data=body)
-    return _to(f"/crisis/requests/{request_id}")
+    return see_other(f"/crisis/requests/{request_id}")
 
 
 @router.post("/crisis/offers/{offer_id}/advance")
 async def advance_offer(request: Request, db: WriteDb, actor: FormActor, offer_id: IdPath) -> Response:
     form = await form_data(request)
-    offer = svc.advance_offer(db, actor=actor, offer_id=offer_id, to=_text(form, "to"))
-    return _to(f"/crisis/requests/{offer.request_id}")
+    offer = svc.advance_offer(db, actor=actor, offer_id=offer_id, to=field(form, "to"))
+    return see_other(f"/crisis/requests/{offer.request_id}")
 
 
 # --- consultations -------------------------------------------------------------------------------
@@ -126,20 +126,20 @@ def consultation_page(request: Request, db: DbDep, actor: PageActor, consultatio
 @router.post("/crisis/consultations/{consultation_id}/position")
 async def answer(request: Request, db: WriteDb, actor: FormActor, consultation_id: IdPath) -> Response:
     """One click: the button pressed carries the stance."""
-    _back(request, f"/crisis/consultations/{consultation_id}")
+    back_on_error(request, f"/crisis/consultations/{consultation_id}")
     form = await form_data(request)
-    body = _validated(
+    body = validated(
         PositionIn,
-        {"stance": _text(form, "stance"), "option": _text(form, "option") or None,
-         "comment": _text(form, "comment"), "on_behalf_of": _text(form, "on_behalf_of") or None},
+        {"stance": field(form, "stance"), "option": field(form, "option") or None,
+         "comment": field(form, "comment"), "on_behalf_of": field(form, "on_behalf_of") or None},
     )  # fmt: skip
     svc.post_position(db, actor=actor, consultation_id=consultation_id, data=body)
-    return _to(f"/crisis/consultations/{consultation_id}")
+    return see_other(f"/crisis/consultations/{consultation_id}")
 
 
 @router.post("/crisis/consultations/{consultation_id}/delegate")
 async def delegate(request: Request, db: WriteDb, actor: FormActor, consultation_id: IdPath) -> Response:
-    _back(request, f"/crisis/consultations/{consultation_id}")
+    back_on_error(request, f"/crisis/consultations/{consultation_id}")
     form = await form_data(request)
-    svc.delegate(db, actor=actor, consultation_id=consultation_id, delegate_username=_text(form, "username"))
-    return _to(f"/crisis/consultations/{consultation_id}")
+    svc.delegate(db, actor=actor, consultation_id=consultation_id, delegate_username=field(form, "username"))
+    return see_other(f"/crisis/consultations/{consultation_id}")

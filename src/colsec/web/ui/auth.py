@@ -11,7 +11,7 @@ all render the same page.  A successful login starts a new server-side session
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from colsec.accounts import service as accounts
 from colsec.accounts import sessions as server_sessions
@@ -19,6 +19,7 @@ from colsec.errors import ColsecError
 from colsec.web.deps import DbDep, client_address, get_optional_actor, get_settings, login_throttle
 from colsec.web.i18n import LANGUAGES
 from colsec.web.sessions import CSRF_FIELD, credential_fingerprint, current_session
+from colsec.web.ui.forms import see_other
 from colsec.web.ui.render import CsrfFailed, ensure_session, form_data, page, set_session
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +43,7 @@ def _check_csrf(request: Request, value: object) -> None:
 def login_form(request: Request, next: str = "/") -> Response:
     actor = get_optional_actor(request)
     if actor is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
+        return see_other(safe_next(next))
     return page(request, "ui/login.html", {"next": safe_next(next), "error": None})
 
 
@@ -71,7 +72,7 @@ async def login(request: Request, db: DbDep) -> Response:
     )
     cred = credential_fingerprint(user)
     sess, _ = ensure_session(request)
-    response = RedirectResponse(nxt, status_code=303)
+    response = see_other(nxt)
     set_session(request, response, sess.rotated(uid=user.id, cred=cred, sid=session_id))
     return response
 
@@ -83,7 +84,7 @@ async def logout(request: Request, db: DbDep) -> Response:
     sess, _ = ensure_session(request)
     if sess.uid is not None:
         server_sessions.end_session(db, sess.sid)
-    response = RedirectResponse("/login", status_code=303)
+    response = see_other("/login")
     set_session(request, response, sess.rotated(uid=None))
     return response
 
@@ -100,6 +101,6 @@ async def switch_language(request: Request, db: DbDep) -> Response:
     if actor is not None:
         accounts.set_user_language(db, actor=actor, language=lang)
     sess, _ = ensure_session(request)
-    response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+    response = see_other(safe_next(form.get("next")))
     set_session(request, response, sess.with_lang(lang))
     return response

@@ -1,7 +1,7 @@
 """Crisis workspace: incidents, crises with their timeline, roles, sitreps, lessons and CAP alerts.
 
 Requests for assistance, the resource board, offers and consultations have their pages in
-``assistance.py``, which shares the form helpers here.
+``assistance.py``; both read their forms through ``forms.py``.
 
 Every verb is the crisis domain's own (``colsec.crisis.service``), so roles,
 organisation checks, state machines and audit rows are exactly the API's; what each
@@ -14,8 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse, Response
 
 from colsec.accounts.service import organisations_by_id
 from colsec.crisis import alerts, views
@@ -36,6 +35,7 @@ from colsec.crisis.ticker import SITREP_INTERVAL
 from colsec.errors import InvalidInput
 from colsec.web.deps import DbDep, get_settings
 from colsec.web.params import IdPath
+from colsec.web.ui.forms import back_on_error, field, local_next, see_other, validated, when
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page
 
 __all__ = ["router"]
@@ -43,31 +43,6 @@ __all__ = ["router"]
 router = APIRouter(include_in_schema=False)
 
 _RUNNING = ("opened", "active", "stabilising")
-
-
-def _text(form: Any, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _when(value: str) -> str | None:
-    """A ``datetime-local`` field (minutes, no zone) read as UTC."""
-    return value + ":00Z" if len(value) == 16 else (value or None)
-
-
-def _validated(model: Any, values: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidInput(
-            f"{'.'.join(str(x) for x in first['loc'])}: {first['msg']}",
-            details={"field": ".".join(str(x) for x in first["loc"])},
-        ) from None
-
-
-def _back(request: Request, path: str) -> None:
-    request.state.error_back = path
 
 
 def metric_figures(figures: dict[str, Any]) -> dict[str, Any]:
@@ -83,10 +58,6 @@ def metric_figures(figures: dict[str, Any]) -> dict[str, Any]:
         "decided": figures["time_to_decision"]["count"], "ratio": cover["ratio"], "covered": cover["covered"],
         "needed": cover["needed"],
     }  # fmt: skip
-
-
-def _to(path: str) -> RedirectResponse:
-    return RedirectResponse(path, status_code=303)
 
 
 # --- the workspace: incidents, crises, own resources ---------------------------------------------
@@ -114,59 +85,58 @@ def crisis_list(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 
 @router.post("/crisis/incidents")
 async def report_incident(request: Request, db: WriteDb, actor: FormActor) -> Response:
-    _back(request, "/crisis#incidents")
+    back_on_error(request, "/crisis#incidents")
     form = await form_data(request)
-    body = _validated(
+    body = validated(
         IncidentIn,
-        {"title": _text(form, "title"), "description": _text(form, "description"),
-         "category": _text(form, "category"), "severity": _text(form, "severity") or "0",
-         "sector": _text(form, "sector"), "critical_infrastructure": _text(form, "critical_infrastructure") == "1"},
+        {"title": field(form, "title"), "description": field(form, "description"),
+         "category": field(form, "category"), "severity": field(form, "severity") or "0",
+         "sector": field(form, "sector"), "critical_infrastructure": field(form, "critical_infrastructure") == "1"},
     )  # fmt: skip
     svc.report_incident(db, actor=actor, data=body)
-    return _to("/crisis#incidents")
+    return see_other("/crisis#incidents")
 
 
 @router.post("/crisis/incidents/{incident_id}/advance")
 async def advance_incident(request: Request, db: WriteDb, actor: FormActor, incident_id: IdPath) -> Response:
-    _back(request, "/crisis#incidents")
+    back_on_error(request, "/crisis#incidents")
     form = await form_data(request)
-    body = _validated(TransitionIn, {"note": _text(form, "note")})
+    body = validated(TransitionIn, {"note": field(form, "note")})
     verbs = {"triaged": svc.triage_incident, "escalated": svc.escalate_incident, "closed": svc.close_incident}
-    verb = verbs.get(_text(form, "to"))
+    verb = verbs.get(field(form, "to"))
     if verb is None:
-        raise InvalidInput(f"unknown incident step {_text(form, 'to')!r}", details={"field": "to"})
+        raise InvalidInput(f"unknown incident step {field(form, 'to')!r}", details={"field": "to"})
     verb(db, actor=actor, incident_id=incident_id, data=body)
-    return _to("/crisis#incidents")
+    return see_other("/crisis#incidents")
 
 
 @router.post("/crisis/open")
 async def open_crisis(request: Request, db: WriteDb, actor: FormActor) -> Response:
-    _back(request, "/crisis#open-crisis")
+    back_on_error(request, "/crisis#open-crisis")
     form = await form_data(request)
-    body = _validated(
+    body = validated(
         CrisisIn,
-        {"title": _text(form, "title"), "description": _text(form, "description"),
-         "alert_level": _text(form, "alert_level") or "3",
+        {"title": field(form, "title"), "description": field(form, "description"),
+         "alert_level": field(form, "alert_level") or "3",
          "incident_ids": [v for v in form.getlist("incident_ids") if isinstance(v, str)]},
     )  # fmt: skip
     crisis = svc.open_crisis(db, actor=actor, data=body)
-    return _to(f"/crisis/{crisis.id}")
+    return see_other(f"/crisis/{crisis.id}")
 
 
 @router.post("/crisis/resources")
 async def register_resource(request: Request, db: WriteDb, actor: FormActor) -> Response:
     form = await form_data(request)
-    back = _text(form, "next")
-    back = back if back.startswith("/crisis") and "//" not in back else "/crisis#resources"
-    _back(request, back)
-    body = _validated(
+    back = local_next(field(form, "next"), prefix="/crisis", default="/crisis#resources")
+    back_on_error(request, back)
+    body = validated(
         ResourceIn,
-        {"kind": _text(form, "kind"), "name": _text(form, "name"), "capability": _text(form, "capability"),
-         "size": _text(form, "size") or "0", "readiness_hours": _text(form, "readiness_hours") or "0",
-         "location": _text(form, "location")},
+        {"kind": field(form, "kind"), "name": field(form, "name"), "capability": field(form, "capability"),
+         "size": field(form, "size") or "0", "readiness_hours": field(form, "readiness_hours") or "0",
+         "location": field(form, "location")},
     )  # fmt: skip
     svc.register_resource(db, actor=actor, data=body)
-    return _to(back)
+    return see_other(back)
 
 
 # --- one crisis ----------------------------------------------------------------------------------
@@ -201,76 +171,76 @@ def crisis_page(request: Request, db: DbDep, actor: PageActor, crisis_id: IdPath
 
 @router.post("/crisis/{crisis_id}/advance")
 async def advance_crisis(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    _back(request, f"/crisis/{crisis_id}")
+    back_on_error(request, f"/crisis/{crisis_id}")
     form = await form_data(request)
-    svc.advance_crisis(db, actor=actor, crisis_id=crisis_id, to=_text(form, "to"), note=_text(form, "note"))
-    return _to(f"/crisis/{crisis_id}")
+    svc.advance_crisis(db, actor=actor, crisis_id=crisis_id, to=field(form, "to"), note=field(form, "note"))
+    return see_other(f"/crisis/{crisis_id}")
 
 
 @router.post("/crisis/{crisis_id}/alert-level")
 async def alert_level(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    _back(request, f"/crisis/{crisis_id}")
+    back_on_error(request, f"/crisis/{crisis_id}")
     form = await form_data(request)
-    level = _text(form, "level")
+    level = field(form, "level")
     if not level.isdigit():
         raise InvalidInput("alert level is 1 to 5", details={"field": "level"})
-    svc.set_alert_level(db, actor=actor, crisis_id=crisis_id, level=int(level), note=_text(form, "note"))
-    return _to(f"/crisis/{crisis_id}")
+    svc.set_alert_level(db, actor=actor, crisis_id=crisis_id, level=int(level), note=field(form, "note"))
+    return see_other(f"/crisis/{crisis_id}")
 
 
 @router.post("/crisis/{crisis_id}/roles")
 async def assign_role(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    _back(request, f"/crisis/{crisis_id}#roles")
+    back_on_error(request, f"/crisis/{crisis_id}#roles")
     form = await form_data(request)
     svc.assign_role(
-        db, actor=actor, crisis_id=crisis_id, username=_text(form, "username"), role=_text(form, "role")
+        db, actor=actor, crisis_id=crisis_id, username=field(form, "username"), role=field(form, "role")
     )
-    return _to(f"/crisis/{crisis_id}#roles")
+    return see_other(f"/crisis/{crisis_id}#roles")
 
 
 @router.post("/crisis/{crisis_id}/roles/remove")
 async def remove_role(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    _back(request, f"/crisis/{crisis_id}#roles")
+    back_on_error(request, f"/crisis/{crisis_id}#roles")
     form = await form_data(request)
     svc.remove_role(
-        db, actor=actor, crisis_id=crisis_id, username=_text(form, "username"), role=_text(form, "role")
+        db, actor=actor, crisis_id=crisis_id, username=field(form, "username"), role=field(form, "role")
     )
-    return _to(f"/crisis/{crisis_id}#roles")
+    return see_other(f"/crisis/{crisis_id}#roles")
 
 
 @router.post("/crisis/{crisis_id}/sitreps")
 async def add_sitrep(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    _back(request, f"/crisis/{crisis_id}#sitreps")
+    back_on_error(request, f"/crisis/{crisis_id}#sitreps")
     form = await form_data(request)
-    body = _validated(
+    body = validated(
         SitrepIn,
-        {"summary": _text(form, "summary"), "needs": _text(form, "needs"), "actions": _text(form, "actions"),
-         "next_report_due": _when(_text(form, "next_report_due"))},
+        {"summary": field(form, "summary"), "needs": field(form, "needs"), "actions": field(form, "actions"),
+         "next_report_due": when(field(form, "next_report_due"))},
     )  # fmt: skip
     svc.add_sitrep(db, actor=actor, crisis_id=crisis_id, data=body)
-    return _to(f"/crisis/{crisis_id}#sitreps")
+    return see_other(f"/crisis/{crisis_id}#sitreps")
 
 
 @router.post("/crisis/{crisis_id}/lessons")
 async def add_lesson(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    _back(request, f"/crisis/{crisis_id}#lessons")
+    back_on_error(request, f"/crisis/{crisis_id}#lessons")
     form = await form_data(request)
-    body = _validated(
-        LessonIn, {"kind": _text(form, "kind"), "text": _text(form, "text"), "owner": _text(form, "owner")}
+    body = validated(
+        LessonIn, {"kind": field(form, "kind"), "text": field(form, "text"), "owner": field(form, "owner")}
     )
     svc.add_lesson(db, actor=actor, crisis_id=crisis_id, data=body)
-    return _to(f"/crisis/{crisis_id}#lessons")
+    return see_other(f"/crisis/{crisis_id}#lessons")
 
 
 @router.post("/crisis/{crisis_id}/cap")
 async def issue_cap(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    _back(request, f"/crisis/{crisis_id}#cap")
+    back_on_error(request, f"/crisis/{crisis_id}#cap")
     form = await form_data(request)
     alerts.crisis_alert(
         db, actor=actor, crisis_id=crisis_id, node_name=get_settings(request).node_name,
-        status=_text(form, "status") or "Actual",
+        status=field(form, "status") or "Actual",
     )  # fmt: skip
-    return _to(f"/crisis/{crisis_id}#cap")
+    return see_other(f"/crisis/{crisis_id}#cap")
 
 
 @router.get("/crisis/cap/{alert_id}")
@@ -282,15 +252,15 @@ def cap_xml(db: DbDep, actor: PageActor, alert_id: IdPath) -> Response:
 
 @router.post("/crisis/{crisis_id}/requests")
 async def create_request(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
-    _back(request, f"/crisis/{crisis_id}#requests")
+    back_on_error(request, f"/crisis/{crisis_id}#requests")
     form = await form_data(request)
-    body = _validated(
+    body = validated(
         RequestIn,
-        {"capability": _text(form, "capability"), "quantity": _text(form, "quantity") or "0",
-         "location": _text(form, "location"), "description": _text(form, "description"),
-         "needed_by": _when(_text(form, "needed_by"))},
+        {"capability": field(form, "capability"), "quantity": field(form, "quantity") or "0",
+         "location": field(form, "location"), "description": field(form, "description"),
+         "needed_by": when(field(form, "needed_by"))},
     )  # fmt: skip
     req = svc.create_request(db, actor=actor, crisis_id=crisis_id, data=body)
-    if _text(form, "submit") == "1":
+    if field(form, "submit") == "1":
         svc.submit_for_consultation(db, actor=actor, request_id=req.id)
-    return _to(f"/crisis/requests/{req.id}")
+    return see_other(f"/crisis/requests/{req.id}")

@@ -8,7 +8,7 @@ import io
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from colsec.errors import Forbidden, InvalidInput
 from colsec.exercises import delivery, scoring, views
@@ -16,6 +16,7 @@ from colsec.exercises import run as runs
 from colsec.exercises.scenario import list_scenarios
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
+from colsec.web.ui.forms import field, see_other
 from colsec.web.ui.render import (
     FormActor,
     PageActor,
@@ -58,24 +59,19 @@ def run_page(run_id: IdPath, request: Request, db: DbDep, actor: PageActor) -> H
 
 
 def _back(run_id: int) -> Response:
-    return RedirectResponse(f"/exercises/runs/{run_id}", status_code=303)
-
-
-async def _field(request: Request, name: str) -> str:
-    value = (await form_data(request)).get(name)
-    return value if isinstance(value, str) else ""
+    return see_other(f"/exercises/runs/{run_id}")
 
 
 @router.post("/exercises/runs/{run_id}/state")
 async def run_state(run_id: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
-    runs.move(db, actor=actor, run_id=run_id, to=await _field(request, "to"))
+    runs.move(db, actor=actor, run_id=run_id, to=field(await form_data(request), "to"))
     return _back(run_id)
 
 
 @router.post("/exercises/runs/{run_id}/speed")
 async def run_speed(run_id: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
     try:
-        speed = float(await _field(request, "speed"))
+        speed = float(field(await form_data(request), "speed"))
     except ValueError:
         raise InvalidInput("speed must be a number") from None
     runs.set_speed(db, actor=actor, run_id=run_id, speed=speed)
@@ -103,8 +99,9 @@ def run_acknowledge(run_id: IdPath, number: IdPath, db: WriteDb, actor: FormActo
 
 @router.post("/exercises/runs/{run_id}/notes")
 async def run_note(run_id: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
-    runs.add_note(db, actor=actor, run_id=run_id, text=await _field(request, "text"), kind=await _field(request, "kind") or "note",
-                  owner=await _field(request, "owner"))  # fmt: skip
+    form = await form_data(request)
+    runs.add_note(db, actor=actor, run_id=run_id, text=field(form, "text"), kind=field(form, "kind") or "note",
+                  owner=field(form, "owner"))  # fmt: skip
     return _back(run_id)
 
 
@@ -112,14 +109,14 @@ async def run_note(run_id: IdPath, request: Request, db: WriteDb, actor: FormAct
 async def run_override(
     run_id: IdPath, number: IdPath, request: Request, db: WriteDb, actor: FormActor
 ) -> Response:
-    status = await _field(request, "status")
+    form = await form_data(request)
     scoring.override(
         db,
         actor=actor,
         run_id=run_id,
         number=number,
-        status=status or None,
-        reason=await _field(request, "reason"),
+        status=field(form, "status") or None,
+        reason=field(form, "reason"),
     )
     return _back(run_id)
 

@@ -8,8 +8,7 @@ import re
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse, Response
 
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput
@@ -19,6 +18,7 @@ from colsec.intel.schemas import CRITICALITY, CRITICALITY_NAMES, AssetIn
 from colsec.web.deps import DbDep
 from colsec.web.node import NodeDep
 from colsec.web.params import IdPath
+from colsec.web.ui.forms import back_on_error, field, see_other, validated
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
 __all__ = ["router"]
@@ -39,20 +39,15 @@ def _lists(asset: Asset) -> dict[str, list[str]]:
 async def _asset_in(request: Request) -> AssetIn:
     form = await form_data(request)
 
-    def text(name: str) -> str:
-        value = form.get(name)
-        return value.strip() if isinstance(value, str) else ""
+    def listed(name: str) -> list[str]:
+        return [p for p in _SPLIT.split(field(form, name)) if p]
 
-    try:
-        return AssetIn(
-            name=text("name"), sector=text("sector"), criticality=text("criticality"),  # type: ignore[arg-type]
-            ip_ranges=[p for p in _SPLIT.split(text("ip_ranges")) if p],
-            domains=[p for p in _SPLIT.split(text("domains")) if p],
-            cpes=[p for p in _SPLIT.split(text("cpes")) if p], description=text("description"),
-        )  # fmt: skip
-    except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise InvalidInput("; ".join(problems), details={"errors": problems}) from None
+    return validated(
+        AssetIn,
+        {"name": field(form, "name"), "sector": field(form, "sector"), "criticality": field(form, "criticality"),
+         "ip_ranges": listed("ip_ranges"), "domains": listed("domains"), "cpes": listed("cpes"),
+         "description": field(form, "description")},
+    )  # fmt: skip
 
 
 @router.get("/assets", response_class=HTMLResponse)
@@ -72,10 +67,10 @@ def assets_page(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 
 @router.post("/assets")
 async def register_asset(request: Request, db: WriteDb, actor: FormActor) -> Response:
-    request.state.error_back = "/assets"
+    back_on_error(request, "/assets")
     require(actor, *EDITORS)
     asset = assets.create_asset(db, actor=actor, data=await _asset_in(request))
-    return RedirectResponse(f"/assets/{asset.id}", status_code=303)
+    return see_other(f"/assets/{asset.id}")
 
 
 @router.get("/assets/{asset_id}", response_class=HTMLResponse)
@@ -100,10 +95,10 @@ def asset_page(request: Request, db: DbDep, actor: PageActor, asset_id: IdPath) 
 
 @router.post("/assets/{asset_id}")
 async def edit_asset(request: Request, asset_id: IdPath, db: WriteDb, actor: FormActor) -> Response:
-    request.state.error_back = f"/assets/{asset_id}"
+    back_on_error(request, f"/assets/{asset_id}")
     require(actor, *EDITORS)
     assets.update_asset(db, actor=actor, asset_id=asset_id, data=await _asset_in(request))
-    return RedirectResponse(f"/assets/{asset_id}", status_code=303)
+    return see_other(f"/assets/{asset_id}")
 
 
 @router.get("/vulnerabilities", response_class=HTMLResponse)

@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,7 @@ from colsec.groups.models import Delegation, Person, ProcedureAnswer
 from colsec.groups.schemas import AgendaIn, AnswerIn, MeetingIn, ProcedureIn, Stance
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
+from colsec.web.ui.forms import field, see_other, validated
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, language_of, page
 
 __all__ = ["router"]
@@ -81,57 +81,44 @@ def group_page(request: Request, db: DbDep, actor: PageActor, group_id: IdPath) 
     return page(request, "ui/group.html", ctx, actor=actor, lang=lang)
 
 
-def _text(form: Any, name: str) -> str:
-    v = form.get(name)
-    return v.strip() if isinstance(v, str) else ""
-
-
 @router.post("/groups/procedures/{procedure_id}/answer")
 async def answer(request: Request, db: WriteDb, actor: FormActor, procedure_id: IdPath) -> Response:
     form = await form_data(request)
     try:
-        stance = Stance(_text(form, "stance"))
+        stance = Stance(field(form, "stance"))
     except ValueError:
         raise InvalidInput("choose agree, object or abstain") from None
     p, _ = procedure.get_procedure(db, actor=actor, procedure_id=procedure_id)
     procedure.answer(db, actor=actor, procedure_id=procedure_id,
-                     data=AnswerIn(stance=stance, comment=_text(form, "comment")[:5000]))  # fmt: skip
-    return RedirectResponse(f"/groups/{p.group_id}#procedures", status_code=303)
+                     data=AnswerIn(stance=stance, comment=field(form, "comment")[:5000]))  # fmt: skip
+    return see_other(f"/groups/{p.group_id}#procedures")
 
 
 @router.post("/groups/actions/{action_id}/move")
 async def move_action(request: Request, db: WriteDb, actor: FormActor, action_id: IdPath) -> Response:
     form = await form_data(request)
-    a = actions.move_action(db, actor=actor, action_id=action_id, to=_text(form, "to"))
-    return RedirectResponse(f"/groups/{a.group_id}#actions", status_code=303)
+    a = actions.move_action(db, actor=actor, action_id=action_id, to=field(form, "to"))
+    return see_other(f"/groups/{a.group_id}#actions")
 
 
 @router.post("/groups/meetings/{meeting_id}/minutes")
 async def draft_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
     m = minutes.draft_minutes(db, actor=actor, meeting_id=meeting_id)
-    return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
+    return see_other(f"/groups/{m.group_id}#meetings")
 
 
 @router.post("/groups/meetings/{meeting_id}/comments")
 async def comment_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
     form = await form_data(request)
-    minutes.comment_minutes(db, actor=actor, meeting_id=meeting_id, text=_text(form, "text"))
+    minutes.comment_minutes(db, actor=actor, meeting_id=meeting_id, text=field(form, "text"))
     m, _ = meetings.get_meeting(db, actor=actor, meeting_id=meeting_id)
-    return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
+    return see_other(f"/groups/{m.group_id}#meetings")
 
 
 @router.post("/groups/meetings/{meeting_id}/approve")
 async def approve_minutes(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
     m = minutes.approve_minutes(db, actor=actor, meeting_id=meeting_id)
-    return RedirectResponse(f"/groups/{m.group_id}#meetings", status_code=303)
-
-
-def _validated(model: Any, data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidInput(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    return see_other(f"/groups/{m.group_id}#meetings")
 
 
 def _local(value: str) -> str:
@@ -145,24 +132,24 @@ async def plan_meeting(request: Request, db: WriteDb, actor: FormActor, group_id
     form = await form_data(request)
     agenda = [
         AgendaIn(title=line.strip()[:300], presenter="")
-        for line in _text(form, "agenda").splitlines()
+        for line in field(form, "agenda").splitlines()
         if line.strip()
     ]
-    data = _validated(MeetingIn, {"title": _text(form, "title"), "starts_at": _local(_text(form, "starts_at")),
-                                  "tz": _text(form, "tz") or "UTC", "place": _text(form, "place"), "agenda": agenda})  # fmt: skip
+    data = validated(MeetingIn, {"title": field(form, "title"), "starts_at": _local(field(form, "starts_at")),
+                                  "tz": field(form, "tz") or "UTC", "place": field(form, "place"), "agenda": agenda})  # fmt: skip
     meetings.create_meeting(db, actor=actor, group_id=group_id, data=data)
-    return RedirectResponse(f"/groups/{group_id}#meetings", status_code=303)
+    return see_other(f"/groups/{group_id}#meetings")
 
 
 @router.post("/groups/{group_id}/procedures")
 async def open_procedure(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
     form = await form_data(request)
-    deadline = _local(_text(form, "deadline"))
-    data = _validated(ProcedureIn, {"question": _text(form, "question"), "text_en": _text(form, "text_en"),
-                                    "text_ru": _text(form, "text_ru"), "rule": _text(form, "rule") or "consensus",
+    deadline = _local(field(form, "deadline"))
+    data = validated(ProcedureIn, {"question": field(form, "question"), "text_en": field(form, "text_en"),
+                                    "text_ru": field(form, "text_ru"), "rule": field(form, "rule") or "consensus",
                                     "deadline": deadline + "Z" if deadline and deadline[-1].isdigit() else deadline})  # fmt: skip
     procedure.open_procedure(db, actor=actor, group_id=group_id, data=data)
-    return RedirectResponse(f"/groups/{group_id}#procedures", status_code=303)
+    return see_other(f"/groups/{group_id}#procedures")
 
 
 @router.post("/groups/{group_id}/papers")
@@ -174,7 +161,7 @@ async def table_paper(request: Request, db: WriteDb, actor: FormActor, group_id:
     if not isinstance(upload, UploadFile) or not upload.filename:
         raise InvalidInput("choose a file to upload")
     content = await upload.read(papers.MAX_PAPER_BYTES + 1)
-    recipients = [r.strip() for r in _text(form, "recipients").split(",") if r.strip()]
-    papers.upload_paper(db, actor=actor, group_id=group_id, title=_text(form, "title"), language=_text(form, "language") or "en",
-                         tlp=_text(form, "tlp") or None, filename=upload.filename, content=content, recipients=recipients or None)  # fmt: skip
-    return RedirectResponse(f"/groups/{group_id}#papers", status_code=303)
+    recipients = [r.strip() for r in field(form, "recipients").split(",") if r.strip()]
+    papers.upload_paper(db, actor=actor, group_id=group_id, title=field(form, "title"), language=field(form, "language") or "en",
+                         tlp=field(form, "tlp") or None, filename=upload.filename, content=content, recipients=recipients or None)  # fmt: skip
+    return see_other(f"/groups/{group_id}#papers")

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -29,6 +29,7 @@ from colsec.jobs.models import Job
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.web.api.jobs import live_progress
 from colsec.web.deps import DbDep, get_settings
+from colsec.web.ui.forms import back_on_error, see_other
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
 router = APIRouter(include_in_schema=False)
@@ -109,8 +110,10 @@ async def start_import(request: Request, db: WriteDb, actor: FormActor) -> Respo
     form = await form_data(request)
     settings = get_settings(request)
     # a refusal leads back to this form with the choices kept (colsec.web.ui's error page)
-    request.state.error_back = "/import?" + urlencode(
-        {"format": str(form.get("format") or "auto"), "tlp": str(form.get("tlp") or "")}
+    back_on_error(
+        request,
+        "/import?"
+        + urlencode({"format": str(form.get("format") or "auto"), "tlp": str(form.get("tlp") or "")}),
     )
     level = _tlp(form.get("tlp"), settings.default_tlp)
     upload = form.get("file")
@@ -149,7 +152,7 @@ async def start_import(request: Request, db: WriteDb, actor: FormActor) -> Respo
     job = await run_in_threadpool(
         partial(enqueue_import, db, actor=actor, data=raw, fmt=fmt, default_tlp=level, name=name)
     )
-    return RedirectResponse(f"/import/jobs/{job.id}", status_code=303)
+    return see_other(f"/import/jobs/{job.id}")
 
 
 @router.post("/import/review")
@@ -174,7 +177,7 @@ async def import_reviewed(request: Request, db: WriteDb, actor: FormActor) -> Re
         db, kind=TEXT_KIND, payload={"name": "text", "format": "text"}, actor=actor, result=report
     )
     job.processed = result.received
-    return RedirectResponse(f"/import/jobs/{job.id}", status_code=303)
+    return see_other(f"/import/jobs/{job.id}")
 
 
 @router.get("/import/jobs/{job_id}", response_class=HTMLResponse)

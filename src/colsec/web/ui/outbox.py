@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from colsec.outbox import Status, list_messages, retry
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
+from colsec.web.ui.forms import see_other
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, page, require
 
 __all__ = ["router"]
@@ -27,4 +28,4 @@ def outbox_page(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
 def outbox_retry(message_id: IdPath, db: WriteDb, actor: FormActor) -> Response:
     require(actor)
     retry(db, actor=actor, message_id=message_id)
-    return RedirectResponse("/admin/outbox", status_code=303)
+    return see_other("/admin/outbox")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
@@ -21,6 +21,7 @@ from colsec.reports.audience import AUDIENCES, audience_level
 from colsec.reports.schedule import list_schedules, next_slot, require_scheduler, set_schedule
 from colsec.web.deps import DbDep
 from colsec.web.i18n import N_
+from colsec.web.ui.forms import see_other
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page
 from colsec.web.ui.reports import KIND_NAMES
 
@@ -97,4 +98,4 @@ async def schedules_set(request: Request, db: WriteDb, actor: FormActor) -> Resp
     except InvalidInput as exc:
         reason = exc.details.get("refused") if isinstance(exc.details, dict) else None
         return _render(request, db, actor, form=form, error=REFUSALS.get(str(reason), REFUSED), status=422)
-    return RedirectResponse("/reports/schedules", status_code=303)
+    return see_other("/reports/schedules")

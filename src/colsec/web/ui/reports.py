@@ -15,7 +15,7 @@ from typing import Any
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -29,6 +29,7 @@ from colsec.web.deps import DbDep
 from colsec.web.i18n import LANGUAGES, N_, WEB_DIR, translations
 from colsec.web.params import IdPath
 from colsec.web.ui.charts import bar_chart, stacked_days
+from colsec.web.ui.forms import see_other
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, language_of, page, ui_environment
 
 __all__ = ["bulletin_lang", "describe", "doc_context", "mail_text", "render_html", "render_pdf", "router"]
@@ -203,7 +204,7 @@ async def reports_create(request: Request, db: WriteDb, actor: FormActor) -> Res
         kind=str(form.get("kind", "")),
         audience=audience_level(str(form.get("audience", ""))),
     )
-    return RedirectResponse(f"/reports/{b.id}", status_code=303)
+    return see_other(f"/reports/{b.id}")
 
 
 @router.post("/reports/subscriptions")
@@ -212,7 +213,7 @@ async def reports_subscribe(request: Request, db: WriteDb, actor: FormActor) -> 
     service.subscribe(
         db, actor=actor, email=str(form.get("email", "")), language=str(form.get("language", "en"))
     )
-    return RedirectResponse("/reports", status_code=303)
+    return see_other("/reports")
 
 
 @router.get("/reports/{bulletin_id}", response_class=HTMLResponse)
@@ -264,4 +265,4 @@ async def report_step(
         target = service.correct(db, actor=actor, bulletin_id=bulletin_id).id
     else:
         raise NotFound(f"no step {step!r}")
-    return RedirectResponse(f"/reports/{target}", status_code=303)
+    return see_other(f"/reports/{target}")
