@@ -12,7 +12,11 @@ one line per message and with ``--per-message`` newline-delimited lines per mess
 and Fluent Bit flush them; the workers then fetch ``--batch`` lines' worth of messages);
 events per CPU-second of each (the workers' CPU read from /proc, compile time excluded) and
 their ratio to the in-process engine (target >= 90 %), which runs with the workers'
-garbage-collection policy. Rows below it show the in-process engine with automatic collection
+garbage-collection policy. Each run matches the lines ``--copies`` times over and counts from
+the moment a tenth of them is done (first batches warm caches up, once in a process's life);
+every run goes once per round, in turn, for ``--rounds`` rounds, and the medians are printed
+with each row's range of per-round efficiencies (the machine is shared: the reference moves
+with its load, and a ratio from the same round moves less). Rows below it show the in-process engine with automatic collection
 and decoding line by line (``MessageDecoder``, the workers' decoding before batches went
 through the column path), as earlier versions of this script measured it; and publish-to-alert
 latency (a line published to the stream until its alert is committed and written; target p99
@@ -20,7 +24,8 @@ latency (a line published to the stream until its alert is committed and written
 
 The sections "job pickup p99", "outbox delivery p99" and "API throughput with 1 and 2 workers
 on PostgreSQL" are measured by ``bench/jobs.py``, ``bench/outbox.py`` and ``bench/taxii.py``
-(TAXII page walks and reads by id with 4 clients, ``--workers 1`` then ``2``), which this script
+(TAXII page walks with 8 clients and reads by id with 4, 2 workers against 1 serving the same
+schema at once and taking turns in 6 slices of 10 s a phase each), which this script
 runs after the matching figures (``--skip-others`` leaves them out).
 """
 
@@ -34,6 +39,7 @@ import random
 import selectors
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,15 +58,21 @@ TELEMETRY = REPO.parent / "shared" / "data" / "telemetry"
 from colsec.match.message_batch import BatchMatcher  # noqa: E402
 from colsec.match.stream import Message, MessageDecoder  # noqa: E402
 
+#: The first 1/WARM_SHARE of each run's lines warm caches up and are left out of its figures.
+WARM_SHARE = 10
+REFERENCE = "in-process engine"
+Rates = tuple[float, float]  # (events/s, events per CPU-second)
+Mark = tuple[float, int, float]  # (time, messages acknowledged, the workers' CPU seconds)
+
 # Each figure owned by another script: (heading, script and arguments, target).  The PostgreSQL
 # ones use ``--pg-url`` (the local server by default).
 OTHER_FIGURES = [
     ("job pickup p99 (SQLite and PostgreSQL, 1 and 2 workers)", ["jobs.py", "--database-url", "{pg}"], "< 200 ms"),
     ("outbox delivery p99 (PostgreSQL)", ["outbox.py", "--backend", "pg", "--pg", "{pg}"], "< 1 s"),
-    ("API throughput, 1 worker on PostgreSQL", ["taxii.py", "--only", "colsec", "--objects", "20000",
-     "--seconds", "15", "--workers", "1", "--database-url", "{pg}"], "baseline"),
-    ("API throughput, 2 workers on PostgreSQL", ["taxii.py", "--only", "colsec", "--objects", "20000",
-     "--seconds", "15", "--workers", "2", "--database-url", "{pg}"], "more than 1 worker"),
+    ("API throughput, 2 workers against 1 on PostgreSQL (colsec = 2 workers, baseline = 1)",
+     ["taxii.py", "--only", "colsec", "--objects", "20000", "--phases", "pages,get", "--clients", "8",
+      "--get-clients", "4", "--seconds", "60", "--rounds", "6", "--workers", "2", "--baseline-workers", "1",
+      "--database-url", "{pg}"], "colsec / baseline pages/s > 1"),
 ]  # fmt: skip
 
 
@@ -170,9 +182,12 @@ def in_process(
     msgs = [Message(i + 1, line) for i, line in enumerate(lines)]
     decoder, matcher = MessageDecoder(), BatchMatcher()
     policy = young_gc_only() if young else contextlib.nullcontext()
-    wall, cpu = time.perf_counter(), time.process_time()
+    starts = range(0, len(msgs), batch)
+    warm = len(starts) // WARM_SHARE  # as for the workers: the first batches warm caches up
     with policy:
-        for i in range(0, len(msgs), batch):
+        for k, i in enumerate(starts):
+            if k == warm:
+                wall, cpu = time.perf_counter(), time.process_time()
             if by_line:
                 engine.match(decoder.decode(msgs[i : i + batch]))
             else:
@@ -180,7 +195,8 @@ def in_process(
             if young:
                 tick()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return len(lines) / wall, len(lines) / cpu
+    counted = len(lines) - starts[warm]
+    return counted / wall, counted / cpu
 
 
 def cpu_seconds(pid: int) -> float:
@@ -251,14 +267,26 @@ async def publish_all(url: str, stream: str, lines: list[str], *, create: bool =
         await nc.close()
 
 
-async def wait_acked(url: str, stream: str, last: int, timeout: float = 600) -> float:
+async def watch(
+    url: str, stream: str, last: int, cpu: Callable[[], float], timeout: float = 600
+) -> list[Mark]:
+    """(time, messages acknowledged, workers' CPU seconds) once a ``WARM_SHARE``-th of the
+    ``last`` messages are acknowledged, and once all are.
+
+    Acknowledged: delivered minus pending, exact whatever order two workers finish in (the
+    ack floor would lag behind the batch of the slower one).
+    """
     nc, js = await _js(url)
+    marks: list[Mark] = []
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             info = await js.consumer_info(stream, "colsec-match")
-            if info.ack_floor.stream_seq >= last:
-                return time.perf_counter()
+            acked = (info.delivered.stream_seq or 0) - (info.num_ack_pending or 0)
+            if (not marks and acked >= last // WARM_SHARE) or acked >= last:
+                marks.append((time.perf_counter(), acked, cpu()))
+                if acked >= last:
+                    return marks
             await asyncio.sleep(0.01)
         raise SystemExit(f"workers did not finish {last} messages in {timeout}s")
     finally:
@@ -280,20 +308,21 @@ def through_nats(
 
     The lines are in the stream before the workers start, so the figure is what the workers can
     take (a backlog), not how fast this script publishes on the same two cores. ``per`` lines
-    go in one message; a fetch takes ``batch`` lines' worth of messages.
+    go in one message; a fetch takes ``batch`` lines' worth of messages. Both figures count
+    from the moment a ``WARM_SHARE``-th of the messages is acknowledged (a worker's first
+    batches warm caches up, once in its life; the reference leaves out as many) to the last.
     """
     stream = f"BENCH{uuid.uuid4().hex[:8]}"
     bodies = ["\n".join(lines[i : i + per]) for i in range(0, len(lines), per)]
     asyncio.run(publish_all(url, stream, bodies, create=True))
     workers = Workers(env, url, stream, user, n, tmp / f"alerts-{n}.jsonl", max(1, batch // per))
     try:
-        t0 = workers.ready
-        t1 = asyncio.run(wait_acked(url, stream, len(bodies)))
-        cpu = workers.cpu()
+        (t0, m0, c0), (t1, m1, c1) = asyncio.run(watch(url, stream, len(bodies), workers.cpu))
     finally:
         workers.stop()
         asyncio.run(delete(url, stream))
-    return len(lines) / (t1 - t0), len(lines) / cpu
+    events = min(m1 * per, len(lines)) - m0 * per
+    return events / (t1 - t0), events / (c1 - c0)
 
 
 def latency(
@@ -336,10 +365,27 @@ def latency(
     return samples
 
 
-def best(times: int, run: Callable[[], tuple[float, float]]) -> tuple[float, float]:
-    """The best events/s and the best events per CPU-second over ``times`` runs."""
-    results = [run() for _ in range(max(1, times))]
-    return max(r[0] for r in results), max(r[1] for r in results)
+def figures(rounds: int, runs: dict[str, Callable[[], tuple[float, float]]]) -> dict[str, list[Rates]]:
+    """Every run once per round, in turn, ``rounds`` times: each figure's samples spread over the
+    same stretch of a shared machine's load as the reference's."""
+    out: dict[str, list[Rates]] = {name: [] for name in runs}
+    for k in range(max(1, rounds)):
+        for name, run in runs.items():
+            out[name].append(run())
+        print(f"   round {k + 1} of {rounds} done", flush=True)
+    return out
+
+
+def report(results: dict[str, list[Rates]], reference: str) -> None:
+    """Median events/s and events per CPU-second of each row, and its efficiency: the median
+    of its per-round ratios to the reference's events per CPU-second (their range beside)."""
+    base = [cpu for _, cpu in results[reference]]
+    print(f"{'':<34}{'events/s':>12}{'events/CPU-s':>15}{'efficiency':>12}   rounds")
+    for name, runs in results.items():
+        ratios = [cpu / b for (_, cpu), b in zip(runs, base, strict=True)]
+        rate, cpu = statistics.median(r for r, _ in runs), statistics.median(c for _, c in runs)
+        spread = f"{min(ratios):.0%}-{max(ratios):.0%}"
+        print(f"{name:<34}{rate:>12,.0f}{cpu:>15,.0f}{statistics.median(ratios):>11.0%}   {spread}")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -365,8 +411,12 @@ def main() -> None:
     ap.add_argument("--indicators", type=int, default=5_000)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--per-message", type=int, default=100, help="lines a message in the batched rows")
+    ap.add_argument("--copies", type=int, default=2, help="each run matches the lines this many times over")
     ap.add_argument(
-        "--repeat", type=int, default=2, help="runs per figure; the best is kept (shared cores are noisy)"
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds of every run; medians are shown (shared cores are noisy)",
     )
     ap.add_argument("--latency-samples", type=int, default=300)
     ap.add_argument("--skip-others", action="store_true", help="leave out jobs, outbox and API figures")
@@ -384,30 +434,25 @@ def main() -> None:
             **os.environ, "COLSEC_DATABASE_URL": url, "COLSEC_DATA_DIR": str(tmp / "data"),
             "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
         }  # fmt: skip
+        data = lines * max(1, args.copies)
         print(f"{len(lines):,} real telemetry lines, {len(objs):,} indicators ({len(hits):,} lines alert)")
-        print(f"store: {url.split(':', 1)[0]}, NATS: {args.nats}, batch {args.batch}\n")
-        # the reference: the engine as workers and `colsec match FILE` run it (young-only gc)
-        base_rate, base_cpu = best(args.repeat, lambda: in_process(url, user, lines, args.batch, young=True))
-        gc_rate, gc_cpu = best(args.repeat, lambda: in_process(url, user, lines, args.batch, young=False))
-        by_line = best(
-            args.repeat, lambda: in_process(url, user, lines, args.batch, young=True, by_line=True)
+        print(f"store: {url.split(':', 1)[0]}, NATS: {args.nats}, batch {args.batch}, ", end="")
+        print(
+            f"{len(data):,} lines a run (the first {100 // WARM_SHARE} % not counted), {args.rounds} rounds\n"
         )
-        rows = [
-            ("in-process engine", base_rate, base_cpu),
-            ("  same, automatic gc", gc_rate, gc_cpu),
-            ("  same, line by line", *by_line),
-        ]
+        runs: dict[str, Callable[[], Rates]] = {
+            # the reference: the engine as workers and `colsec match FILE` run it (young-only gc)
+            REFERENCE: lambda: in_process(url, user, data, args.batch, young=True),
+            "  same, automatic gc": lambda: in_process(url, user, data, args.batch, young=False),
+            "  same, line by line": lambda: in_process(url, user, data, args.batch, young=True, by_line=True),
+        }
         for per in (1, args.per_message):
             for n in (1, 2):
-                rate, per_cpu = best(
-                    args.repeat,
-                    lambda n=n, per=per: through_nats(env, args.nats, user, lines, n, args.batch, tmp, per),
-                )
                 lines_each = f", {per} lines/msg" if per > 1 else ""
-                rows.append((f"NATS, {n} worker{'s' if n > 1 else ''}{lines_each}", rate, per_cpu))
-        print(f"{'':<34}{'events/s':>12}{'events/CPU-s':>15}{'efficiency':>12}")
-        for name, rate, per_cpu in rows:
-            print(f"{name:<34}{rate:>12,.0f}{per_cpu:>15,.0f}{per_cpu / base_cpu:>11.0%}")
+                runs[f"NATS, {n} worker{'s' if n > 1 else ''}{lines_each}"] = lambda n=n, per=per: (
+                    through_nats(env, args.nats, user, data, n, args.batch, tmp, per)
+                )
+        report(figures(args.rounds, runs), REFERENCE)
         print("(efficiency: events per CPU-second against the in-process engine; target >= 90 %)")
         print("(the worker rows include receiving, committing and acknowledging each message)")
         samples = latency(env, args.nats, user, lines, hits, tmp, args.latency_samples)

@@ -19,8 +19,9 @@ ratios colsec / ceiling, colsec / baseline and colsec / medallion.
                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 With ``--database-url`` colsec serves from a fresh schema of that PostgreSQL database (dropped at
-the end) instead of SQLite, so API throughput with 1 and 2 workers on the shared store is measured
-by running the script with ``--workers 1`` and ``--workers 2``.
+the end) instead of SQLite. ``--baseline-workers N`` serves the baseline (this checkout's code
+unless ``--baseline-src``) with N uvicorn workers: ``--workers 2 --baseline-workers 1`` puts API
+throughput with 2 and 1 workers on the same store into the same interleaved slices.
 """
 
 from __future__ import annotations
@@ -412,6 +413,12 @@ def main() -> None:
         "--phases", default="pages,get,pull", help="comma-separated subset of pages,get,pull to measure"
     )
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for colsec")
+    ap.add_argument(
+        "--baseline-workers",
+        type=int,
+        default=None,
+        help="also serve colsec as 'baseline' with this many workers",
+    )
     ap.add_argument("--only", choices=["colsec", "ceiling", "medallion"], action="append", default=None)
     ap.add_argument(
         "--database-url", default=None, help="serve colsec from a fresh schema of this PostgreSQL"
@@ -431,7 +438,7 @@ def main() -> None:
     objects = make_objects(args.objects)
     results: dict[str, Figures] = {}
     names = [n for n in ("colsec", "ceiling", "medallion") if not args.only or n in args.only]
-    if args.baseline_src:
+    if args.baseline_src or args.baseline_workers:
         names.insert(1, "baseline")
     with tempfile.TemporaryDirectory(prefix="taxii-bench-") as tmp:
         folder = Path(tmp)
@@ -455,7 +462,12 @@ def main() -> None:
                         assert loaded is not None
                         targets.append(
                             start_colsec(
-                                folder, loaded, objects, args.workers, name=name, src=args.baseline_src
+                                folder,
+                                loaded,
+                                objects,
+                                args.baseline_workers or args.workers,
+                                name=name,
+                                src=args.baseline_src,
                             )
                         )
                     else:
@@ -472,7 +484,8 @@ def main() -> None:
 
     backend = "PostgreSQL" if database_url else "SQLite"
     print()
-    print(f"colsec on {backend} with {args.workers} worker(s); "
+    also = f", baseline with {args.baseline_workers}" if args.baseline_workers else ""
+    print(f"colsec on {backend} with {args.workers} worker(s){also}; "
           f"{args.objects:,} objects, page limit {args.limit}, {args.seconds:.0f}s per phase and server, "
           f"{os.cpu_count()} CPUs; ceiling = Starlette + raw driver keyset paging over the same rows")  # fmt: skip
     head = (f"{'server':<10} {'pages/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get/s':>7} "

@@ -201,8 +201,12 @@ class StreamWorker:
             self.cursor = refresh_engine(db, self.engine, actor=self.actor, cursor=self.cursor, now=now)
 
     async def _handle(self, nc: PullClient, msgs: list[Delivery], key: str) -> None:
-        messages = [
-            Message(stream_seq(reply), data.decode("utf-8", "replace"), _header_format(headers))
+        messages = [  # most messages carry no headers: no call to look for one
+            Message(
+                stream_seq(reply),
+                data.decode("utf-8", "replace"),
+                _header_format(headers) if headers else None,
+            )
             for reply, data, headers in msgs
         ]
         alerts = self.matcher.match(self.engine, messages)
