@@ -14,6 +14,9 @@ can leave a count behind.  SQLite: row triggers with an upsert; PostgreSQL: stat
 over the transition tables, one grouped upsert per statement (a bulk import stays one
 statement's work, not one per row).  The backfill counts the existing rows once.
 
+The dashboard's latest sightings (a type's latest rows newest first) walked every row by date on
+SQLite at a million objects: the (type, is_latest) index gains (date_added, seq) to walk instead.
+
 Revises ``exercises`` as well: the triggers read ``exercise_run_id`` (exercise rows never count).
 """
 
@@ -87,7 +90,31 @@ _PG_TRANSITIONS = {
 }
 
 
+def _replace_type_index(old: str, new: str, extra: list[str]) -> None:
+    """A new index on (type, is_latest, *extra) in place of ``old``.
+
+    A SQLite store the planner has statistics for gets the new index's too: without them SQLite
+    takes an unanalysed index as selective and reads a type's every row (the object page's
+    links by type: 7 ms to 90 ms at a million objects).
+    """
+    op.create_index(new, "stix_object", ["type", "is_latest", *extra])
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        analysed = (
+            bind.execute(sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar()
+            and bind.execute(
+                sa.text("SELECT count(*) FROM sqlite_stat1 WHERE idx = :idx"), {"idx": old}
+            ).scalar()
+        )
+        if analysed:
+            op.execute(f"ANALYZE {new}")
+    op.drop_index(old, table_name="stix_object")
+
+
 def upgrade() -> None:
+    _replace_type_index(
+        "ix_stix_object_type_latest", "ix_stix_object_type_latest_added", ["date_added", "seq"]
+    )
     op.create_table(
         "activity_count",
         sa.Column("day", sa.String(length=10), nullable=False),
@@ -135,3 +162,4 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS activity_count_{event} ON stix_object")
             op.execute(f"DROP FUNCTION IF EXISTS activity_count_{event}()")
     op.drop_table("activity_count")
+    _replace_type_index("ix_stix_object_type_latest_added", "ix_stix_object_type_latest", [])
