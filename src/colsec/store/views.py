@@ -1,7 +1,8 @@
 """Read models over the store: the situational picture the dashboard draws.
 
-Every select starts from ``visible_clause`` for the viewer's organisation, so no page
-can list, count or link an object the sharing policy hides.  The web layer only renders.
+Every select starts from ``visible_clause`` for the viewer's organisation and every count
+sums only the visibility classes the policy lets it see (``colsec.store.activity``), so no
+page can list, count or link an object the sharing policy hides.  The web layer only renders.
 """
 
 from __future__ import annotations
