@@ -8,7 +8,8 @@ rotating over the members a thousand objects at a time, every object added "now"
 dashboard's 14-day window covers all of them: its worst case).
 
 The rows are written straight into the tables the write gate fills (``stix_object``,
-``observable``, ``search_doc`` and SQLite's ``search_fts``, ``object_link``), with the gate's
+``observable``, ``search_doc`` and SQLite's ``search_fts``, ``object_link``; ``activity_count``
+follows by its triggers on ``stix_object``, as for any write), with the gate's
 own derivations (``colsec.fulltext.document_terms``, ``colsec.stix.observables.extract``): the
 importer took ~40 min for a million objects on a loaded machine, this a few minutes.  A built
 SQLite store is cached under the temp dir keyed by size and by the generator's code, so an

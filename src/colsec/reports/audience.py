@@ -53,8 +53,8 @@ class Scope:
     clause: ColumnElement[bool]
     ceiling: TLP  # the highest TLP of anything shown
     alliance: bool  # an alliance reader: crisis details and timings (TLP:GREEN data)
-    audience: TLP | None = None
-    reader_org: int | None = None  # an organisation's reader: its counts may come from the short cache
+    reader: Recipient  # whom the counts are for (``colsec.store.activity``): the policy's reader
+    audience: TLP | None = None  # a bulletin audience (else an organisation's reader: counts cached briefly)
 
     @classmethod
     def for_org(cls, db: Session, org_id: int | None) -> Scope:
@@ -63,7 +63,7 @@ class Scope:
             clause=and_(visible_clause(reader), exercise_excluded()),
             ceiling=TLP.RED,
             alliance=reader.alliance_member and reader.org_id is not None,
-            reader_org=org_id,
+            reader=reader,
         )
 
     @classmethod
@@ -86,5 +86,6 @@ class Scope:
             ),
             ceiling=level,
             alliance=level >= TLP.GREEN,
+            reader=reader,
             audience=level,
         )

@@ -24,8 +24,9 @@ from colsec.errors import InvalidInput
 from colsec.intel.models import Vulnerability
 from colsec.reports.audience import Scope
 from colsec.reports.series import days_of, series
+from colsec.store.activity import activity_counts
 from colsec.store.models import ObjectLink, StixObject
-from colsec.store.views import activity_rows, display_name
+from colsec.store.views import INTEL_TYPES, display_name
 
 __all__ = ["KINDS", "SECTIONS", "BulletinKind", "Period", "build_sections", "kind_of"]
 
@@ -51,7 +52,7 @@ class Period:
 Section = Callable[[Session, Scope, Period], dict[str, Any]]
 
 
-_ROWS = "reports.activity_rows"
+_ROWS = "reports.activity_counts"
 
 
 def _rows(db: Session, scope: Scope, period: Period) -> list[tuple[str, str, int | None, int]]:
@@ -60,7 +61,7 @@ def _rows(db: Session, scope: Scope, period: Period) -> list[tuple[str, str, int
     key = (id(scope), period)
     if key not in memo:
         since, until = period.text_bounds()
-        memo[key] = activity_rows(db, scope.clause, since, until)
+        memo[key] = activity_counts(db, scope.reader, since, until, types=INTEL_TYPES, ceiling=scope.ceiling)
     return memo[key]
 
 

@@ -1,7 +1,7 @@
 """The one source of numbers: daily series per metric and grouping, read through a ``Scope``.
 
 The dashboard (``colsec.store.views.dashboard``), the API (``/api/v1/reports/series``) and
-every bulletin section count with ``activity_rows`` and ``daily_series`` of the store, so a
+every bulletin section count with ``activity_counts`` and ``daily_series`` of the store, so a
 figure shown in one place equals the same figure anywhere else by construction.
 """
 
@@ -22,7 +22,8 @@ from colsec.crisis.models import AssistanceRequest, CapAlert, Crisis, ResourceOf
 from colsec.crisis.states import aware
 from colsec.errors import InvalidInput
 from colsec.reports.audience import Scope
-from colsec.store.views import activity_cached, activity_rows, daily_series
+from colsec.store.activity import activity_counts
+from colsec.store.views import INTEL_TYPES, activity_cached, daily_series
 
 __all__ = ["BY", "METRICS", "Series", "days_of", "parse_day", "parse_period", "series"]
 
@@ -97,7 +98,7 @@ def series(
     days: Sequence[date],
     rows: list[tuple[str, str, int | None, int]] | None = None,
 ) -> Series:
-    """One metric per day and group; ``rows``: ``activity_rows`` already read for this scope and days."""
+    """One metric per day and group; ``rows``: ``activity_counts`` already read for this scope and days."""
     if metric not in METRICS:
         raise InvalidInput(f"unknown metric {metric!r}: one of {', '.join(METRICS)}")
     if by not in METRICS[metric]:
@@ -110,11 +111,9 @@ def series(
     if metric in ("objects", "sightings"):
         if rows is None:
             rows = (
-                activity_rows(db, scope.clause, since, until)
+                activity_counts(db, scope.reader, since, until, types=INTEL_TYPES, ceiling=scope.ceiling)
                 if scope.audience is not None
-                else activity_cached(
-                    db, org_id=scope.reader_org, where=scope.clause, since=since, until=until
-                )
+                else activity_cached(db, reader=scope.reader, since=since, until=until)
             )
         if metric == "sightings":
             rows = [r for r in rows if r[1] == "sighting"]

@@ -1,7 +1,8 @@
 """Read models over the store: the situational picture the dashboard draws.
 
-Every select starts from ``visible_clause`` for the viewer's organisation, so no page
-can list, count or link an object the sharing policy hides.  The web layer only renders.
+Every select starts from ``visible_clause`` for the viewer's organisation and every count
+sums only the visibility classes the policy lets it see (``colsec.store.activity``), so no
+page can list, count or link an object the sharing policy hides.  The web layer only renders.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
 from colsec.accounts.roles import Actor
 from colsec.accounts.service import organisations_by_id
-from colsec.db import is_sqlite
+from colsec.store.activity import ActivityRow, activity_counts
 from colsec.store.models import StixObject
-from colsec.store.policy import visible_clause
+from colsec.store.policy import Recipient, visible_clause
 from colsec.store.queries import recipient_for_org
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "Dashboard",
     "MemberState",
     "activity_cached",
-    "activity_rows",
     "alert_level",
     "daily_series",
     "dashboard",
@@ -99,35 +99,7 @@ def alert_level(recent: int, sightings: int) -> int:
 
 
 ACTIVITY_TTL_SECONDS = 15.0
-_ACTIVITY_CACHE: dict[tuple[str, int | None, str, str | None], tuple[float, list[Any]]] = {}
-
-
-def activity_rows(
-    db: Session, where: ColumnElement[bool], since: str, until: str | None = None
-) -> list[tuple[str, str, int | None, int]]:
-    """Latest versions per (day added, type, owner) in ``[since, until)`` among rows matching ``where``.
-
-    The one count behind the dashboard's charts and the bulletins' and the API's series
-    (``colsec.reports.series``): ``where`` is the sharing policy for a reader
-    (``visible_clause``) or for an audience, so the numbers agree by construction.
-    """
-    day = func.substr(StixObject.date_added, 1, 10)
-    stmt = (
-        select(day, StixObject.type, StixObject.owner_org_id, func.count())
-        .where(
-            StixObject.date_added >= since,
-            StixObject.is_latest,
-            # SQLite: ``|| ''`` keeps the type index from driving this plan, so the covering
-            # ix_stix_object_activity (colsec.store.models) answers it from the index alone.
-            # PostgreSQL plans this well by itself and would misjudge the expression.
-            (StixObject.type.concat("") if is_sqlite(db) else StixObject.type).in_(INTEL_TYPES),
-            where,
-        )
-        .group_by(day, StixObject.type, StixObject.owner_org_id)
-    )
-    if until is not None:
-        stmt = stmt.where(StixObject.date_added < until)
-    return [(d, t, o, int(n)) for d, t, o, n in db.execute(stmt).all()]
+_ACTIVITY_CACHE: dict[tuple[str, int | None, bool, str, str | None], tuple[float, list[ActivityRow]]] = {}
 
 
 def daily_series(
@@ -148,18 +120,18 @@ def daily_series(
 
 
 def activity_cached(
-    db: Session, *, org_id: int | None, where: ColumnElement[bool], since: str, until: str | None = None
-) -> list[tuple[str, str, int | None, int]]:
-    """``activity_rows`` for one organisation's reader (``where``: its ``visible_clause``), cached.
+    db: Session, *, reader: Recipient, since: str, until: str | None = None
+) -> list[ActivityRow]:
+    """``activity_counts`` of intelligence types for one organisation's reader, cached.
 
-    Cached per organisation and window for ACTIVITY_TTL_SECONDS: the dashboard and the series
+    Cached per reader and window for ACTIVITY_TTL_SECONDS: the dashboard and the series
     API refresh every few seconds instead of recounting the window on every request.
     """
-    key = (str(db.get_bind().engine.url), org_id, since, until)
+    key = (str(db.get_bind().engine.url), reader.org_id, reader.alliance_member, since, until)
     hit = _ACTIVITY_CACHE.get(key)
     if hit and time.monotonic() - hit[0] < ACTIVITY_TTL_SECONDS:
         return hit[1]
-    rows = activity_rows(db, where, since, until)
+    rows = activity_counts(db, reader, since, until, types=INTEL_TYPES)
     if len(_ACTIVITY_CACHE) > 1000:
         _ACTIVITY_CACHE.clear()
     _ACTIVITY_CACHE[key] = (time.monotonic(), rows)
@@ -172,7 +144,7 @@ def dashboard(db: Session, *, actor: Actor, now: datetime | None = None) -> Dash
     today = now.date()
     first = today - timedelta(days=CHART_DAYS - 1)
     since = first.isoformat()  # date_added is canonical text, so a date prefix compares correctly
-    rows = activity_cached(db, org_id=actor.org_id, where=visible_clause(viewer), since=since)
+    rows = activity_cached(db, reader=viewer, since=since)
     orgs = organisations_by_id(db)
     days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
     by_type = daily_series(rows, days, lambda typ, owner: typ)
