@@ -28,10 +28,10 @@ def _one(unit: ReadUnit, sql: str) -> Any:
 def test_a_unit_reads_and_leaves_nothing_open(database: Database) -> None:
     assert database.raw_read(lambda unit: _one(unit, "SELECT 41 + 1")) == 42
     if database.sqlite:
-        assert database.raw_read(lambda unit: unit._conn.driver_connection.in_transaction) is True
+        assert database.raw_read(lambda unit: unit._conn.in_transaction) is True
         return
     # Autocommit: no transaction around the statements, none left behind.
-    status = database.raw_read(lambda unit: unit._conn.driver_connection.info.transaction_status.name)
+    status = database.raw_read(lambda unit: unit._conn.info.transaction_status.name)
     assert status == "IDLE"
 
 
