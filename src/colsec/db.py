@@ -248,7 +248,7 @@ class Database:
             conn = self._raw_checkout()
             try:
                 if self.sqlite:
-                    conn.driver_connection.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
+                    conn.driver_connection.execute("BEGIN DEFERRED")
                 result = fn(ReadUnit(conn.driver_connection, self.engine.dialect, small=small))
             except self.engine.dialect.loaded_dbapi.Error as exc:
                 if not self.engine.dialect.is_disconnect(exc, conn.driver_connection, None):
