@@ -8,10 +8,11 @@ read transaction, rolled back when the connection goes back to the pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from colsec.db import Database, ReadUnit
 
@@ -61,3 +62,29 @@ def test_postgres_a_connection_the_server_ended_is_replaced(database: Database) 
     # A failure that is not a lost connection is not retried.
     with pytest.raises(Exception, match="no_such_table"):
         database.raw_read(lambda unit: _one(unit, "SELECT * FROM no_such_table"))
+
+
+def test_units_keep_their_connection_and_end_their_transaction(
+    database: Database, make_account: Callable[..., Any]
+) -> None:
+    """Consecutive units reuse one connection without a pool checkout, and none reads a stale snapshot."""
+    checkouts: list[object] = []
+
+    def counted(*_: object) -> None:
+        checkouts.append(1)
+
+    users = "SELECT count(*) FROM user_account"
+    first = database.raw_read(lambda unit: id(unit._conn))
+    before = database.raw_read(lambda unit: _one(unit, users))
+    make_account(org="UNIT-ORG")  # a commit between two units
+    pool = database._raw_engine.pool
+    event.listen(pool, "checkout", counted)
+    try:
+        for _ in range(5):
+            assert database.raw_read(lambda unit: id(unit._conn)) == first
+        assert database.raw_read(lambda unit: _one(unit, users)) == before + 1
+    finally:
+        event.remove(pool, "checkout", counted)
+    assert checkouts == []
+    if database.sqlite:  # the unit's read transaction ended with it
+        assert all(not conn.driver_connection.in_transaction for conn in database._raw_idle)

@@ -146,7 +146,7 @@ def dialect_of(db: Session | ReadUnit) -> Dialect:
 def fetch_raw(db: Session | ReadUnit, query: RawQuery, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Every row of ``query`` as driver tuples, in the unit's transaction (without GIL convoy on SQLite)."""
     if isinstance(db, ReadUnit):
-        cursor, sqlite = db.cursor(), db.dialect.name == "sqlite" and not db.small
+        cursor, sqlite = db.cursor(), db.dialect.name == "sqlite"
     else:
         conn = db.connection()
         cursor, sqlite = conn.connection.cursor(), conn.dialect.name == "sqlite"
@@ -234,7 +234,7 @@ class Database:
         finally:
             session.close()
 
-    def raw_read(self, fn: Callable[[ReadUnit], T], *, small: bool = False) -> T:
+    def raw_read(self, fn: Callable[[ReadUnit], T]) -> T:
         """``fn`` in one :class:`ReadUnit` on a pooled driver connection; nothing it does is kept.
 
         SQLite: one read transaction (a snapshot across the statements), rolled back when
@@ -242,14 +242,13 @@ class Database:
         (``_raw_read_engine``), which hands out connections without a pre-ping round trip:
         one the server closed meanwhile (a restart) fails on first use instead, and since a
         read unit writes nothing, ``fn`` is simply run again on a fresh connection.
-        ``small``: see :class:`ReadUnit`.
         """
         for attempt in (1, 2):
             conn = self._raw_checkout()
             try:
                 if self.sqlite:
                     conn.driver_connection.execute("BEGIN DEFERRED")
-                result = fn(ReadUnit(conn.driver_connection, self.engine.dialect, small=small))
+                result = fn(ReadUnit(conn.driver_connection, self.engine.dialect))
             except self.engine.dialect.loaded_dbapi.Error as exc:
                 if not self.engine.dialect.is_disconnect(exc, conn.driver_connection, None):
                     self._raw_checkin(conn)
@@ -265,10 +264,6 @@ class Database:
             self._raw_checkin(conn)
             return result
         raise AssertionError("unreachable")
-
-    def raw_read_ready(self) -> bool:
-        """True when a read unit would start on an idle connection: the event loop may run one without waiting."""
-        return bool(self._raw_idle)
 
     # Read units keep up to RAW_IDLE connections checked out of the engine's pool between units:
     # a list pop and append instead of the pool's checkout and reset (queue, events, rollback

@@ -257,27 +257,18 @@ def _token_caller(unit: ReadUnit, token: str, username: str | None) -> Actor | N
 
 
 def run_raw_read(
-    request: Request,
-    work: Callable[[Session | ReadUnit, Actor], T],
-    *,
-    caller: TokenCaller = _token_caller,
-    by_key: bool = False,
+    request: Request, work: Callable[[Session | ReadUnit, Actor], T], *, caller: TokenCaller = _token_caller
 ) -> Awaitable[T]:
     """``run_read`` for reads written as raw statements: a token caller's read runs in a :class:`ReadUnit`.
 
     The token is checked by one query (``caller``: ``actor_for_valid_token``'s, or one that
     also reads what the route needs next; nothing is cached: a revoked token fails on its
     next request), in the unit that then serves the read.  A browser session, a missing or
-    a failed token takes ``run_read``'s path unchanged, on a worker thread.
-
-    A page runs on a worker thread.  ``by_key`` (a read of a few rows by their keys, as an
-    object by id) runs on SQLite on the event loop itself when an idle connection is at
-    hand: its statements are tens of microseconds of the driver's work, while the thread
-    hop's two wake-ups (worker, then loop) cost a loaded machine hundreds of microseconds
-    of latency per request.  PostgreSQL always hops: a round trip would stall the loop.
+    a failed token takes ``run_read``'s path unchanged.  One worker-thread hop either way:
+    measured on SQLite, the read on the event loop spent less CPU but answered a single
+    client more slowly than the hop.
     """
     database = get_database(request)
-    creds = _credentials(request)
 
     def in_unit(unit: ReadUnit, creds: tuple[str | None, str]) -> tuple[T] | None:
         actor = caller(unit, creds[1], creds[0])
@@ -287,23 +278,14 @@ def run_raw_read(
         return (work(unit, actor),)
 
     def run() -> T:
+        creds = _credentials(request)
         if creds is not None:
             done = database.raw_read(lambda unit: in_unit(unit, creds))
             if done is not None:
                 return done[0]
         return _read_in_session(request, work)
 
-    if not (by_key and creds is not None and database.sqlite and database.raw_read_ready()):
-        return run_in_threadpool(run)
-
-    async def on_loop() -> T:
-        assert creds is not None
-        done = database.raw_read(lambda unit: in_unit(unit, creds), small=True)
-        if done is not None:
-            return done[0]
-        return await run_in_threadpool(_read_in_session, request, work)
-
-    return on_loop()
+    return run_in_threadpool(run)
 
 
 def _read_in_session(request: Request, work: Callable[[Session, Actor], T]) -> T:

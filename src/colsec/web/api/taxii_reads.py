@@ -151,7 +151,7 @@ async def get_object(request: Request) -> Response:
             return nothing_matched(db, actor, coll, object_id, viewer)
         return taxii_response(page.envelope(), headers=page.headers)
 
-    return await run_raw_read(request, work, caller=access.caller, by_key=True)
+    return await run_raw_read(request, work, caller=access.caller)
 
 
 def nothing_matched(
