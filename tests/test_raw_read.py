@@ -8,10 +8,11 @@ read transaction, rolled back when the connection goes back to the pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from colsec.db import Database, ReadUnit
 
@@ -28,10 +29,10 @@ def _one(unit: ReadUnit, sql: str) -> Any:
 def test_a_unit_reads_and_leaves_nothing_open(database: Database) -> None:
     assert database.raw_read(lambda unit: _one(unit, "SELECT 41 + 1")) == 42
     if database.sqlite:
-        assert database.raw_read(lambda unit: unit._conn.driver_connection.in_transaction) is True
+        assert database.raw_read(lambda unit: unit._conn.in_transaction) is True
         return
     # Autocommit: no transaction around the statements, none left behind.
-    status = database.raw_read(lambda unit: unit._conn.driver_connection.info.transaction_status.name)
+    status = database.raw_read(lambda unit: unit._conn.info.transaction_status.name)
     assert status == "IDLE"
 
 
@@ -77,17 +78,20 @@ def test_postgres_raw_read_pool_holds_the_configured_connections(database: Datab
     opened: list[int] = []
     event.listen(small._raw_engine, "connect", lambda *_: opened.append(1))
     pids: set[int] = set()
+    done: list[int] = []  # a read left waiting in the pool's queue (a parked connection) never ends
 
     def read(unit: ReadUnit) -> None:
         time.sleep(0.05)  # the reads overlap
         pids.add(_one(unit, "SELECT pg_backend_pid()"))
+        done.append(1)
 
     try:
         threads = [threading.Thread(target=small.raw_read, args=(read,)) for _ in range(8)]
         for t in threads:
             t.start()
         for t in threads:
-            t.join(30)
+            t.join(20)
+        assert len(done) == 8
         assert len(pids) == len(opened) == 2
     finally:
         small.dispose()
@@ -119,3 +123,29 @@ def test_raw_read_pool_size_comes_from_the_settings_and_is_refused_out_of_range(
     assert "Traceback" not in refused.output
     with pytest.raises(ValueError, match="pg_read_pool_size must be 1 to"):
         Database("postgresql+psycopg://colsec@127.0.0.1/none", pg_read_pool_size=0)
+
+
+def test_units_keep_their_connection_and_end_their_transaction(
+    database: Database, make_account: Callable[..., Any]
+) -> None:
+    """Consecutive units reuse one connection without a pool checkout, and none reads a stale snapshot."""
+    checkouts: list[object] = []
+
+    def counted(*_: object) -> None:
+        checkouts.append(1)
+
+    users = "SELECT count(*) FROM user_account"
+    first = database.raw_read(lambda unit: id(unit._conn))
+    before = database.raw_read(lambda unit: _one(unit, users))
+    make_account(org="UNIT-ORG")  # a commit between two units
+    pool = database._raw_engine.pool
+    event.listen(pool, "checkout", counted)
+    try:
+        for _ in range(5):
+            assert database.raw_read(lambda unit: id(unit._conn)) == first
+        assert database.raw_read(lambda unit: _one(unit, users)) == before + 1
+    finally:
+        event.remove(pool, "checkout", counted)
+    assert checkouts == []
+    if database.sqlite:  # the unit's read transaction ended with it
+        assert all(not conn.driver_connection.in_transaction for conn in database._raw_idle)

@@ -81,6 +81,8 @@ def _configure_sqlite(engine: Engine, *, mmap_bytes: int, cache_kib: int) -> Non
 # receives a whole result in one call and needs no such lock.
 _SQLITE_BULK_READ = threading.Lock()
 
+RAW_IDLE = 8  # connections read units keep between them (``Database._raw_checkout``)
+
 
 def fetch_rows(db: Session, stmt: Executable) -> Sequence[Row[Any]]:
     """All rows of a Core statement, as plain rows (no ORM loading), fetched without GIL convoy."""
@@ -129,13 +131,16 @@ class ReadUnit:
     A TAXII object by id is three indexed lookups (token, collection, object); an ORM
     session around them (begin and commit events, connection bookkeeping) costs more than
     the lookups.  Statements run here as :class:`RawQuery` through :func:`fetch_raw`.
+    ``small``: the unit's statements fetch a handful of rows by key (an object by id), so
+    they take no turn in ``_SQLITE_BULK_READ``; a read on the event loop must never wait there.
     """
 
-    __slots__ = ("_conn", "dialect")
+    __slots__ = ("_conn", "dialect", "small")
 
-    def __init__(self, conn: Any, dialect: Dialect) -> None:
-        self._conn = conn
+    def __init__(self, conn: Any, dialect: Dialect, *, small: bool = False) -> None:
+        self._conn = conn  # the driver's own connection (sqlite3 / psycopg)
         self.dialect = dialect
+        self.small = small
 
     def cursor(self) -> Any:
         return self._conn.cursor()
@@ -205,6 +210,7 @@ class Database:
         else:
             self._write_engine = self.engine
         self._raw_engine = self.engine if self.sqlite else _raw_read_engine(url, echo, pg_read_pool_size)
+        self._raw_idle: list[Any] = []  # pooled connections between read units (``_raw_checkout``)
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False, autoflush=False)
         self.info: dict[str, Any] = {}
@@ -241,27 +247,71 @@ class Database:
     def raw_read(self, fn: Callable[[ReadUnit], T]) -> T:
         """``fn`` in one :class:`ReadUnit` on a pooled driver connection; nothing it does is kept.
 
-        SQLite: one read transaction (a snapshot across the statements), rolled back by the
-        pool's reset.  PostgreSQL: autocommit on the raw-read pool (``_raw_read_engine``),
-        which hands out connections without a pre-ping round trip: one the server closed
-        meanwhile (a restart) fails on first use instead, and since a read unit writes
-        nothing, ``fn`` is simply run again on a fresh connection.
+        SQLite: one read transaction (a snapshot across the statements), rolled back when
+        the connection is handed back.  PostgreSQL: autocommit on the raw-read pool
+        (``_raw_read_engine``), which hands out connections without a pre-ping round trip:
+        one the server closed meanwhile (a restart) fails on first use instead, and since a
+        read unit writes nothing, ``fn`` is simply run again on a fresh connection.
         """
         for attempt in (1, 2):
-            conn = self._raw_engine.raw_connection()
+            conn = self._raw_checkout()
             try:
                 if self.sqlite:
-                    conn.driver_connection.execute("BEGIN DEFERRED")  # type: ignore[union-attr]
-                return fn(ReadUnit(conn, self.engine.dialect))
+                    conn.driver_connection.execute("BEGIN DEFERRED")
+                result = fn(ReadUnit(conn.driver_connection, self.engine.dialect))
             except self.engine.dialect.loaded_dbapi.Error as exc:
-                if attempt == 2 or not self.engine.dialect.is_disconnect(exc, conn.driver_connection, None):
+                if not self.engine.dialect.is_disconnect(exc, conn.driver_connection, None):
+                    self._raw_checkin(conn)
                     raise
                 conn.invalidate(exc)
-            finally:
-                conn.close()
+                self._raw_drain()  # its idle siblings most likely lost the server too
+                if attempt == 2:
+                    raise
+                continue
+            except BaseException:
+                self._raw_checkin(conn)
+                raise
+            self._raw_checkin(conn)
+            return result
         raise AssertionError("unreachable")
 
+    # Read units keep up to RAW_IDLE connections checked out of the engine's pool between units:
+    # a list pop and append instead of the pool's checkout and reset (queue, events, rollback
+    # through the dialect), which cost a GET by id as much as its statements.
+    def _raw_checkout(self) -> Any:
+        try:
+            return self._raw_idle.pop()
+        except IndexError:
+            return self._raw_engine.raw_connection()
+
+    def _raw_checkin(self, conn: Any) -> None:
+        try:
+            if self.sqlite:
+                conn.driver_connection.rollback()  # ends the unit's read transaction
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            conn.invalidate(exc)
+            return
+        # Parked connections stay checked out of the pool, so park only while the pool is under its
+        # base size: a thread waiting in the pool's queue (every connection out) gets this one.
+        pool = self._raw_engine.pool
+        if len(self._raw_idle) < RAW_IDLE and pool.checkedout() < pool.size():  # type: ignore[attr-defined]
+            self._raw_idle.append(conn)
+        else:
+            conn.close()
+
+    def _raw_drain(self) -> None:
+        while self._raw_idle:
+            try:
+                self._raw_idle.pop().invalidate()
+            except IndexError:
+                break
+
     def dispose(self) -> None:
+        while self._raw_idle:
+            try:
+                self._raw_idle.pop().close()
+            except IndexError:
+                break
         self.engine.dispose()
         if self._raw_engine is not self.engine:
             self._raw_engine.dispose()

@@ -90,6 +90,9 @@ def create_app(
             node.close()  # anchors the audit head at shutdown, after the last request
 
     app = FastAPI(
+        # No OpenTelemetry provider is configured by a node; FastAPI's native telemetry would
+        # still ask the global providers on every request whether it is enabled.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="colsec",
         version=__version__,
         description="Collective cyber security and crisis response node: STIX 2.1 store, TAXII 2.1, "
