@@ -39,7 +39,8 @@ _SQLITE_OBJECTS = (
     "ON CONFLICT (id, modified) DO NOTHING"
 )
 _SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES (?, ?, ?, ?)"
-_PG_SEQS = "SELECT nextval(pg_get_serial_sequence('stix_object', 'seq')) FROM generate_series(1, :n)"
+# n seqs in one step: the next value, and the sequence moved on to the last of the n.
+_PG_SEQS = "SELECT setval(s, nextval(s) + :n - 1) FROM CAST(pg_get_serial_sequence('stix_object', 'seq') AS regclass) AS s"
 
 Inserted = list[tuple[int, str, str]]  # (seq, id, modified) of the rows stored
 
@@ -164,15 +165,15 @@ def insert_portable(db: Session, rows: list[tuple[Any, ...]]) -> Inserted:
 def copy_objects(db: Session, rows: list[tuple[Any, ...]]) -> Inserted:
     """PostgreSQL: seqs from the table's own sequence, then the rows by COPY.
 
-    The caller holds the append lock (``colsec.db.lock_for_append``), so the seqs are this
-    batch's alone and in commit order, and the gate has already answered every version it
-    found stored.  Should one be stored all the same, COPY fails on the unique (id, modified)
-    inside its savepoint and the batch goes through the conflict-skipping statement instead.
+    The caller holds the append lock (``colsec.db.lock_for_append``) and only this module
+    inserts object rows, so the n seqs taken are this batch's alone and in commit order, and the gate has already answered every version it
+    found stored.  Should a seq or a version be taken all the same, COPY fails on a unique
+    index inside its savepoint and the batch goes through the conflict-skipping statement instead.
     """
     from psycopg.errors import UniqueViolation
 
-    seqs = sorted(db.execute(text(_PG_SEQS), {"n": len(rows)}).scalars())
-    values = [(seq, *r) for seq, r in zip(seqs, rows, strict=True)]
+    first = int(db.execute(text(_PG_SEQS), {"n": len(rows)}).scalar_one()) - len(rows) + 1
+    values = [(first + i, *r) for i, r in enumerate(rows)]
     try:
         with db.begin_nested():
             copy_rows(db, StixObject.__table__, ("seq", *OBJECT_COLUMNS), values)
