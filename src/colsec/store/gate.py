@@ -29,7 +29,7 @@ from enum import Enum
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from colsec.errors import NotFound
@@ -50,6 +50,8 @@ __all__ = [
     "decide",
     "group_claim",
     "held_versions",
+    "held_versions_pg",
+    "held_versions_portable",
     "limit_problem",
     "local_org_ids",
     "record_co_holders",
@@ -241,9 +243,41 @@ def _co_hold(holder: int | None, seq: int, obj: Mapping[str, Any], look: Lookup)
     return Decision(Verdict.ACCEPT, holder)
 
 
-def held_versions(db: Session, ids: list[str]) -> tuple[dict[str, Held], dict[tuple[str, str], int]]:
+Versions = tuple[dict[str, Held], dict[tuple[str, str], int]]
+
+
+def held_versions(db: Session, ids: list[str]) -> Versions:
     """The latest version of each id already stored, and the stored versions of those ids."""
     cur = sqlite_cursor(db)
+    if cur is None and db.get_bind().dialect.name == "postgresql":
+        return held_versions_pg(db, ids)
+    return held_versions_portable(db, ids, cur)
+
+
+def held_versions_pg(db: Session, ids: list[str]) -> Versions:
+    """PostgreSQL: every stored version of the ids in one statement per thousand, an index probe per id.
+
+    An import into a table the planner has no statistics for (the first large import, or
+    rows of the same transaction) estimates an ``id IN (...)`` as a good part of the table
+    and scans all of it for each batch: a third of an ATT&CK import.  The lateral subquery
+    (kept apart by ``OFFSET 0``) makes every id one probe of the id index whatever the estimate.
+    """
+    held: dict[str, Held] = {}
+    versions: list[tuple[int, str, str]] = []
+    for i in range(0, len(ids), 1000):
+        for seq, oid, modified, latest, owner, origin, tlp, group in db.execute(
+            _PG_VERSIONS, {"ids": ids[i : i + 1000]}
+        ):
+            versions.append((seq, oid, modified))
+            if latest:
+                held[oid] = Held(seq, owner, origin, tlp, group)
+    known = {(oid, modified): seq for seq, oid, modified in versions if oid in held}
+    return held, known
+
+
+def held_versions_portable(db: Session, ids: list[str], cur: Any = None) -> Versions:
+    """Two lookups per 500 ids: the latest versions, then every version of the ids held
+    (through SQLite's driver cursor ``cur`` when given)."""
     held: dict[str, Held] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
@@ -282,6 +316,12 @@ _HELD = (
     "WHERE id IN ({}) AND is_latest = 1"
 )
 _VERSIONS = "SELECT seq, id, modified FROM stix_object WHERE id IN ({})"
+_PG_VERSIONS = text(
+    "SELECT v.seq, v.id, v.modified, v.is_latest, v.owner_org_id, v.origin, v.tlp, v.sharing_group_id "
+    "FROM unnest(CAST(:ids AS text[])) AS u(id) CROSS JOIN LATERAL ("
+    "SELECT seq, id, modified, is_latest, owner_org_id, origin, tlp, sharing_group_id "
+    "FROM stix_object WHERE stix_object.id = u.id OFFSET 0) AS v"
+)
 
 
 def record_co_holders(db: Session, co_holds: dict[tuple[int, int], str], result: Any) -> None:

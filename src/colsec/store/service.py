@@ -1,7 +1,7 @@
 """Adding STIX objects: the one write gate; validated, bounded, deduplicated, versioned, indexed.
 
-``import_objects`` is the only inserter of object rows (a test scans the source for
-others), so the rules in ``colsec.store.gate`` (limits, clock skew, owner, origin,
+``import_objects`` is the only inserter of object rows (its row writer,
+``colsec.store.inserts``, runs after the rules; a test scans the source for others), so the rules in ``colsec.store.gate`` (limits, clock skew, owner, origin,
 markings never widening) hold for every path that writes objects.  It streams: it
 consumes any iterable of dicts in batches, so a bundle of a million objects never
 sits in memory.  The caller owns the transaction; when any object is refused the
@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
@@ -25,7 +24,6 @@ from colsec.db import lock_for_append
 from colsec.errors import Forbidden, InvalidInput, StixValidationError, TooLarge
 from colsec.gcpause import tick as gc_tick
 from colsec.gcpause import young_gc_only
-from colsec.stix.observables import extract as extract_observables
 from colsec.stix.tlp import TLP, marking_id, tlp_of
 from colsec.stix.validate import ObjectFacts, validate_object
 from colsec.store import audit
@@ -43,18 +41,11 @@ from colsec.store.gate import (
     local_org_ids,
     record_co_holders,
 )
-from colsec.store.models import (
-    EXERCISE_RUN,
-    CollectionObject,
-    ObjectRecipient,
-    Observable,
-    StixObject,
-)
+from colsec.store.inserts import Target, insert_rows
+from colsec.store.models import EXERCISE_RUN
 from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
 from colsec.store.rows import Clock as _Clock
-from colsec.store.rows import copy_rows, fix_latest, inherit_collections, insert_stmt, sqlite_cursor
-from colsec.store.textindex import drop_superseded, index_versions
 
 __all__ = [
     "BATCH_SIZE",
@@ -313,7 +304,7 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
             continue
         if d.widens and prev is not None:
             widened.append((facts, prev, d, int(level)))
-        rows.append((  # in _OBJECT_COLUMNS order
+        rows.append((  # in OBJECT_COLUMNS order
             facts.id, facts.type, facts.spec_version, facts.created, facts.modified, facts.created_by_ref,
             d.owner_org_id, int(level), d.sharing_group_id, facts.revoked, True, unit.clock.next(),
             unit.writer.origin, body.decode(),
@@ -326,7 +317,8 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
         )
     record_co_holders(db, co_holds, result)
     if rows:
-        _insert_rows(db, unit, rows, by_key, recipients, set(held), result)
+        target = Target(unit.collection_ids, recipients, set(held))
+        insert_rows(db, rows, by_key, target, result)
     for facts, prev, d, new_tlp in widened:
         audit.record(
             db,
@@ -339,118 +331,3 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
                 "sharing_group": [prev.sharing_group_id, d.sharing_group_id],
             },
         )
-
-
-def _insert_rows(
-    db: Session,
-    unit: _Unit,
-    rows: list[tuple[Any, ...]],
-    by_key: dict[tuple[str, str], dict[str, Any]],
-    recipients: dict[tuple[str, str], set[int]],
-    held_ids: set[str],
-    result: ImportResult,
-) -> None:
-    raw = sqlite_cursor(db)
-    inserted: Sequence[tuple[int, str, str]]
-    if raw is not None:
-        inserted = _insert_sqlite(raw, rows)
-    else:
-        # executemany + RETURNING uses SQLAlchemy's cached "insertmanyvalues" path: one compiled
-        # statement for every batch instead of a fresh 14,000-parameter VALUES clause each time.
-        stmt = (
-            insert_stmt(db, StixObject.__table__)
-            .on_conflict_do_nothing(index_elements=["id", "modified"])
-            .returning(StixObject.__table__.c.seq, StixObject.__table__.c.id, StixObject.__table__.c.modified)
-        )
-        inserted = [
-            (seq, oid, modified)
-            for seq, oid, modified in db.execute(
-                stmt, [dict(zip(_OBJECT_COLUMNS, r, strict=True)) for r in rows]
-            )
-        ]
-    result.inserted += len(inserted)
-    result.unchanged += len(rows) - len(inserted)
-    new_seqs: list[int] = []
-    obs_rows: list[tuple[str, str, int, str]] = []
-    recipient_rows: list[dict[str, int]] = []
-    docs: list[tuple[int, dict[str, Any]]] = []
-    for seq, oid, modified in inserted:
-        new_seqs.append(seq)
-        result.inserted_seqs.append(seq)
-        body_obj = by_key[(oid, modified)]
-        docs.append((seq, body_obj))
-        result.by_type[body_obj["type"]] += 1
-        if len(result.inserted_ids) < 100_000:
-            result.inserted_ids.append(oid)
-        for kind, value in set(extract_observables(body_obj)):
-            obs_rows.append((kind, value, seq, oid))
-        recipient_rows.extend(
-            {"object_seq": seq, "organisation_id": o} for o in sorted(recipients.get((oid, modified), ()))
-        )
-    run = db.info.get(EXERCISE_RUN)
-    if run and new_seqs:  # written while an exercise inject is delivered: the run's, not real
-        db.execute(update(StixObject).where(StixObject.seq.in_(new_seqs)).values(exercise_run_id=run[0]))
-    if obs_rows and raw is not None:
-        raw.executemany(_SQLITE_OBSERVABLES, obs_rows)
-    elif obs_rows:
-        copy_rows(db, Observable.__table__, ("kind", "value", "object_seq", "object_id"), obs_rows)
-    multi = [oid for oid in {r[1] for r in inserted} if oid in held_ids] + [
-        oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
-    ]
-    index_versions(db, docs)
-    if multi:
-        fix_latest(db, multi)
-        drop_superseded(db, multi)
-    if not unit.collection_ids:
-        inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in held_ids])
-    else:
-        seqs = new_seqs
-        if len(inserted) < len(rows):  # already-known versions join the collection too
-            wanted = {(r[0], r[4]) for r in rows}  # (id, modified)
-            seqs = [
-                s
-                for s, i, m in db.execute(
-                    select(StixObject.seq, StixObject.id, StixObject.modified).where(
-                        StixObject.id.in_(list({k[0] for k in wanted}))
-                    )
-                ).all()
-                if (i, m) in wanted
-            ]
-        member_rows = [{"collection_id": c, "object_seq": s} for c in unit.collection_ids for s in seqs]
-        if member_rows:
-            db.execute(
-                insert_stmt(db, CollectionObject.__table__).values(member_rows).on_conflict_do_nothing(),
-            )
-    if recipient_rows:
-        db.execute(insert(ObjectRecipient), recipient_rows)
-
-
-# The SQLite fast path: the driver's executemany, no SQLAlchemy statement or row processing per
-# row (a fifth of a 50,000-attribute MISP import, profiled).  Same table, same values, same
-# conflict rule as the portable statement above; tests/store/test_bulk_paths.py holds the two to
-# equal contents.
-_OBJECT_COLUMNS = (
-    "id", "type", "spec_version", "created", "modified", "created_by_ref", "owner_org_id", "tlp",
-    "sharing_group_id", "revoked", "is_latest", "date_added", "origin", "body",
-)  # fmt: skip
-_SQLITE_OBJECTS = (
-    f"INSERT INTO stix_object (seq, {', '.join(_OBJECT_COLUMNS)}) VALUES (?{', ?' * len(_OBJECT_COLUMNS)}) "
-    "ON CONFLICT (id, modified) DO NOTHING"
-)
-_SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES (?, ?, ?, ?)"
-
-
-def _insert_sqlite(cur: Any, rows: list[tuple[Any, ...]]) -> list[tuple[int, str, str]]:
-    """Insert rows with seqs assigned here (max + 1, as SQLite itself would); (seq, id, modified) stored.
-
-    The caller holds the write lock, so no other writer takes these seqs; a version already
-    stored is skipped by the conflict rule and found missing by reading the new seqs back.
-    """
-    first = (cur.execute("SELECT max(seq) FROM stix_object").fetchone()[0] or 0) + 1
-    values = [(first + i, *r) for i, r in enumerate(rows)]
-    cur.executemany(_SQLITE_OBJECTS, values)
-    wanted = [(v[0], v[1], v[5]) for v in values]
-    if cur.rowcount == len(values):
-        return wanted
-    stored = set(cur.execute("SELECT seq, id, modified FROM stix_object WHERE seq >= ?", (first,)).fetchall())
-    return [w for w in wanted if w in stored]
