@@ -10,14 +10,11 @@ whole call raises and the caller rolls back, so nothing of the unit is written.
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
@@ -25,10 +22,10 @@ from colsec.db import lock_for_append
 from colsec.errors import Forbidden, InvalidInput, StixValidationError, TooLarge
 from colsec.gcpause import tick as gc_tick
 from colsec.gcpause import young_gc_only
-from colsec.stix.observables import extract as extract_observables
 from colsec.stix.tlp import TLP, marking_id, tlp_of
 from colsec.stix.validate import ObjectFacts, validate_object
 from colsec.store import audit
+from colsec.store.companions import record_versions
 from colsec.store.gate import (
     Decision,
     Held,
@@ -43,18 +40,13 @@ from colsec.store.gate import (
     local_org_ids,
     record_co_holders,
 )
-from colsec.store.models import (
-    EXERCISE_RUN,
-    CollectionObject,
-    ObjectRecipient,
-    Observable,
-    StixObject,
-)
+from colsec.store.models import EXERCISE_RUN, StixObject
 from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
+from colsec.store.results import MAX_REPORTED_ERRORS, ImportResult, add_error, twice
 from colsec.store.rows import Clock as _Clock
-from colsec.store.rows import copy_rows, fix_latest, inherit_collections, insert_stmt, sqlite_cursor
-from colsec.store.textindex import drop_superseded, index_versions
+from colsec.store.rows import insert_stmt, sqlite_cursor
+from colsec.store.seen import SeenVersions, body_digest, version_key
 
 __all__ = [
     "BATCH_SIZE",
@@ -67,7 +59,6 @@ __all__ = [
 ]
 
 BATCH_SIZE = 1000
-MAX_REPORTED_ERRORS = 200
 
 # Called as step(db, inserted seqs) at the end of every import, inside its transaction, so
 # derived data (correlation, scores, exposure) lands atomically with the objects.  The node
@@ -76,27 +67,7 @@ MAX_REPORTED_ERRORS = 200
 PostImportStep = Callable[[Session, Sequence[int]], None]
 POST_IMPORT = "post_import"
 
-_Batch = list[tuple[dict[str, Any], ObjectFacts, bytes, TLP]]
-
-
-@dataclass
-class ImportResult:
-    received: int = 0
-    inserted: int = 0
-    unchanged: int = 0
-    by_type: Counter[str] = field(default_factory=Counter)
-    errors: list[dict[str, str]] = field(default_factory=list)
-    inserted_ids: list[str] = field(default_factory=list)
-    inserted_seqs: list[int] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "inserted": self.inserted,
-            "unchanged": self.unchanged,
-            "by_type": dict(self.by_type),
-            "errors": self.errors,
-        }
+_Batch = list[tuple[dict[str, Any], ObjectFacts, str, TLP]]
 
 
 def import_objects(
@@ -178,16 +149,33 @@ def _import_objects(
         actor, writer, _Clock(db), Lookup(db), collection_ids, recipient_org_ids, sharing_group_id, keep_going
     )
     result = ImportResult()
-    seen: dict[bytes, bytes] = {}
+    seen = SeenVersions()
     batch: _Batch = []
+    batch_keys: list[tuple[bytes, bytes]] = []  # (version key, body digest) of each batch entry
     failed = False
     claim = group_claim(db, sharing_group_id) if sharing_group_id is not None else None
     horizon = limits.horizon()
 
     def flush() -> None:
+        nonlocal failed
+        # Repeats of versions received long before (spilled out of the recent ones) leave the batch here.
+        older = seen.older([k for k, _ in batch_keys])
+        if any(p is not None for p in older):
+            kept = []
+            for entry, (_, digest), prior in zip(batch, batch_keys, older, strict=True):
+                if prior is None:
+                    kept.append(entry)
+                elif prior != digest:
+                    failed = True
+                    add_error(result, entry[1].id, twice(entry[1].id))
+                else:
+                    result.unchanged += 1
+            batch[:] = kept
         if batch and (keep_going or not failed):
             _store_batch(db, unit, batch, result)
         batch.clear()
+        batch_keys.clear()
+        seen.spill()
         gc_tick()
 
     for obj in objects:
@@ -200,7 +188,7 @@ def _import_objects(
             facts = validate_object(obj)
         except StixValidationError as exc:
             failed = True
-            _add_error(result, exc.object_id, exc.message)
+            add_error(result, exc.object_id, exc.message)
             continue
         body_obj = dict(obj)
         level = tlp_of(body_obj)
@@ -218,24 +206,21 @@ def _import_objects(
         problem = limit_problem(facts, body, body_obj, limits, horizon)
         if problem is not None:
             failed = True
-            _add_error(result, facts.id, problem)
+            add_error(result, facts.id, problem)
             continue
-        key = hashlib.blake2b(f"{facts.id}|{facts.modified}".encode(), digest_size=12).digest()
-        digest = hashlib.blake2b(body, digest_size=12).digest()
-        prior = seen.get(key)
+        key, digest = version_key(facts.id, facts.modified), body_digest(body)
+        prior = seen.recent(key, digest)
         if prior is not None:
             if prior != digest:
                 failed = True
-                _add_error(
-                    result,
-                    facts.id,
-                    f"{facts.id}: appears twice with the same 'modified' and different content",
-                )
+                add_error(result, facts.id, twice(facts.id))
             else:
                 result.unchanged += 1
             continue
-        seen[key] = digest
-        batch.append((body_obj, facts, body, TLP.AMBER if level is None else level))
+        # The text the row stores; the bytes go now (a grouping of every object is ~37 MB).
+        batch.append((body_obj, facts, body.decode(), TLP.AMBER if level is None else level))
+        batch_keys.append((key, digest))
+        del body
         if len(batch) >= BATCH_SIZE:
             flush()
             if progress is not None:
@@ -272,11 +257,6 @@ def _import_objects(
     return result
 
 
-def _add_error(result: ImportResult, object_id: str | None, message: str) -> None:
-    if len(result.errors) < MAX_REPORTED_ERRORS:
-        result.errors.append({"id": object_id or "", "message": message})
-
-
 def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) -> None:
     held, known = held_versions(db, list({facts.id for _, facts, _, _ in batch}))
     rows: list[tuple[Any, ...]] = []
@@ -299,7 +279,7 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
         if d.verdict is Verdict.REFUSE:
             if not unit.keep_going:
                 raise Forbidden(d.message)
-            _add_error(result, facts.id, d.message)
+            add_error(result, facts.id, d.message)
             continue
         if d.verdict is Verdict.CO_HOLD and d.seq is not None and d.owner_org_id is not None:
             co_holds.setdefault((d.seq, d.owner_org_id), facts.type)
@@ -316,7 +296,7 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
         rows.append((  # in _OBJECT_COLUMNS order
             facts.id, facts.type, facts.spec_version, facts.created, facts.modified, facts.created_by_ref,
             d.owner_org_id, int(level), d.sharing_group_id, facts.revoked, True, unit.clock.next(),
-            unit.writer.origin, body.decode(),
+            unit.writer.origin, body,
         ))  # fmt: skip
         by_key[(facts.id, facts.modified)] = body_obj
         # Recipients named by the caller are the version's audience (it may narrow); naming none
@@ -351,7 +331,7 @@ def _insert_rows(
     result: ImportResult,
 ) -> None:
     raw = sqlite_cursor(db)
-    inserted: Sequence[tuple[int, str, str]]
+    inserted: list[tuple[int, str, str]]
     if raw is not None:
         inserted = _insert_sqlite(raw, rows)
     else:
@@ -368,61 +348,10 @@ def _insert_rows(
                 stmt, [dict(zip(_OBJECT_COLUMNS, r, strict=True)) for r in rows]
             )
         ]
-    result.inserted += len(inserted)
-    result.unchanged += len(rows) - len(inserted)
-    new_seqs: list[int] = []
-    obs_rows: list[tuple[str, str, int, str]] = []
-    recipient_rows: list[dict[str, int]] = []
-    docs: list[tuple[int, dict[str, Any]]] = []
-    for seq, oid, modified in inserted:
-        new_seqs.append(seq)
-        result.inserted_seqs.append(seq)
-        body_obj = by_key[(oid, modified)]
-        docs.append((seq, body_obj))
-        result.by_type[body_obj["type"]] += 1
-        if len(result.inserted_ids) < 100_000:
-            result.inserted_ids.append(oid)
-        for kind, value in set(extract_observables(body_obj)):
-            obs_rows.append((kind, value, seq, oid))
-        recipient_rows.extend(
-            {"object_seq": seq, "organisation_id": o} for o in sorted(recipients.get((oid, modified), ()))
-        )
-    run = db.info.get(EXERCISE_RUN)
-    if run and new_seqs:  # written while an exercise inject is delivered: the run's, not real
-        db.execute(update(StixObject).where(StixObject.seq.in_(new_seqs)).values(exercise_run_id=run[0]))
-    if obs_rows and raw is not None:
-        raw.executemany(_SQLITE_OBSERVABLES, obs_rows)
-    elif obs_rows:
-        copy_rows(db, Observable.__table__, ("kind", "value", "object_seq", "object_id"), obs_rows)
-    multi = [oid for oid in {r[1] for r in inserted} if oid in held_ids] + [
-        oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
-    ]
-    index_versions(db, docs)
-    if multi:
-        fix_latest(db, multi)
-        drop_superseded(db, multi)
-    if not unit.collection_ids:
-        inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in held_ids])
-    else:
-        seqs = new_seqs
-        if len(inserted) < len(rows):  # already-known versions join the collection too
-            wanted = {(r[0], r[4]) for r in rows}  # (id, modified)
-            seqs = [
-                s
-                for s, i, m in db.execute(
-                    select(StixObject.seq, StixObject.id, StixObject.modified).where(
-                        StixObject.id.in_(list({k[0] for k in wanted}))
-                    )
-                ).all()
-                if (i, m) in wanted
-            ]
-        member_rows = [{"collection_id": c, "object_seq": s} for c in unit.collection_ids for s in seqs]
-        if member_rows:
-            db.execute(
-                insert_stmt(db, CollectionObject.__table__).values(member_rows).on_conflict_do_nothing(),
-            )
-    if recipient_rows:
-        db.execute(insert(ObjectRecipient), recipient_rows)
+    record_versions(
+        db, raw=raw, inserted=inserted, attempted=[(r[0], r[4]) for r in rows], by_key=by_key,
+        recipients=recipients, held_ids=held_ids, collection_ids=unit.collection_ids, result=result,
+    )  # fmt: skip
 
 
 # The SQLite fast path: the driver's executemany, no SQLAlchemy statement or row processing per
@@ -437,7 +366,6 @@ _SQLITE_OBJECTS = (
     f"INSERT INTO stix_object (seq, {', '.join(_OBJECT_COLUMNS)}) VALUES (?{', ?' * len(_OBJECT_COLUMNS)}) "
     "ON CONFLICT (id, modified) DO NOTHING"
 )
-_SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES (?, ?, ?, ?)"
 
 
 def _insert_sqlite(cur: Any, rows: list[tuple[Any, ...]]) -> list[tuple[int, str, str]]:
