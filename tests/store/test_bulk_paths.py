@@ -24,7 +24,7 @@ from colsec.accounts.roles import SYSTEM
 from colsec.accounts.service import create_organisation
 from colsec.db import Database
 from colsec.formats.service import import_source
-from colsec.store import gate, service, textindex
+from colsec.store import companions, gate, service, textindex
 from colsec.store.models import (
     CollectionObject,
     ObjectLink,
@@ -196,7 +196,7 @@ def test_postgres_copy_path_stores_what_executemany_stores(
         db.execute(insert(table), [dict(zip(columns, v, strict=True)) for v in values])
 
     with monkeypatch.context() as m:  # COPY off: Core executemany for the index rows
-        m.setattr(service, "copy_rows", executemany)
+        m.setattr(companions, "copy_rows", executemany)
         m.setattr(textindex, "copy_rows", executemany)
         plain_rows, plain_rest = _run(pg_schema_url, sources)
     _empty(pg_schema_url)

@@ -46,7 +46,7 @@ def record_versions(
     docs: list[tuple[int, dict[str, Any]]] = []
     for seq, oid, modified in inserted:
         new_seqs.append(seq)
-        result.inserted_seqs.append(seq)
+        result.pending_seqs.append(seq)
         body_obj = by_key[(oid, modified)]
         docs.append((seq, body_obj))
         result.by_type[body_obj["type"]] += 1

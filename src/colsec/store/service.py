@@ -226,6 +226,7 @@ def _import_objects(
             if progress is not None:
                 progress(result.received)
     flush()
+    result.settle()
     if progress is not None:
         progress(result.received)
     if failed and not keep_going:
