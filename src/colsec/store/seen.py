@@ -76,6 +76,10 @@ class SeenVersions:
         only after ``older`` has checked the batch that is being stored."""
         if len(self._recent) < self._limit:
             return
-        table = np.concatenate((self._table, _rows(list(self._recent.items()))))
+        new = _rows(list(self._recent.items()))
         self._recent.clear()
-        self._table = table[np.argsort(table[:, 0], kind="stable")]
+        new = new[np.argsort(new[:, 0], kind="stable")]
+        # Merged in place of a re-sort: one new table beside the old, no index array of it; a
+        # key received again lands after its first arrival, which ``older`` meets first.
+        at = np.searchsorted(self._table[:, 0], new[:, 0], side="right")
+        self._table = np.insert(self._table, at, new, axis=0)

@@ -226,6 +226,7 @@ def _import_objects(
             if progress is not None:
                 progress(result.received)
     flush()
+    obj = body_obj = {}  # the last object may be a grouping of every id: not held to the end
     result.settle()
     if progress is not None:
         progress(result.received)
