@@ -101,14 +101,12 @@ def import_file(path: str) -> int:
 def child(mode: str, path: str, no_store: bool) -> None:
     t0 = time.perf_counter()
     c0 = time.process_time()
-    with open(path, "rb") as f:
-        data = f.read()
     n_objects = 0
     if mode == "ours":
         if no_store:
             from colsec.formats.misp_import import read_misp_units
 
-            for unit in read_misp_units(data):
+            for unit in read_misp_units(Path(path).read_bytes()):
                 for _ in unit.objects:
                     n_objects += 1
         else:
@@ -116,7 +114,7 @@ def child(mode: str, path: str, no_store: bool) -> None:
     else:
         from colsec.formats.misp_to_stix import reference_convert
 
-        n_objects = len(reference_convert(json.loads(data)["Event"]))
+        n_objects = len(reference_convert(json.loads(Path(path).read_bytes())["Event"]))
     elapsed = time.perf_counter() - t0
     cpu = time.process_time() - c0
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

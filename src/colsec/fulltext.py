@@ -46,7 +46,8 @@ def _stemmers() -> tuple[Any, Any]:
 
 
 # Each distinct word is stemmed once per process: an import's text repeats a small vocabulary
-# (ATT&CK: 1.6 million words, 22,000 distinct).  Bounded: cleared when full.
+# (ATT&CK: 1.6 million words, 22,000 distinct).  Bounded: cleared when full.  Words with digits
+# or other scripts are not stemmed, and often unique (host names, hashes): they are not kept.
 _STEMS: dict[str, str] = {}
 _MAX_STEMS = 500_000
 
@@ -58,6 +59,8 @@ def _stem(word: str) -> str:
         term = str(russian.stemWord(term))
     elif _LATIN.match(term):
         term = str(english.stemWord(term))
+    else:
+        return term
     if len(_STEMS) >= _MAX_STEMS:
         _STEMS.clear()
     _STEMS[word] = term

@@ -26,7 +26,7 @@ from colsec.accounts.roles import SYSTEM
 from colsec.accounts.service import create_organisation
 from colsec.db import Database
 from colsec.formats.service import import_source
-from colsec.store import gate, inserts, textindex
+from colsec.store import companions, gate, inserts, textindex
 from colsec.store.models import (
     CollectionObject,
     ObjectLink,
@@ -200,6 +200,7 @@ def test_postgres_copy_path_stores_what_executemany_stores(
     with monkeypatch.context() as m:  # COPY and the lateral lookup off: SQLAlchemy's statements
         m.setattr(inserts, "copy_objects", inserts.insert_portable)
         m.setattr(inserts, "copy_rows", executemany)
+        m.setattr(companions, "copy_rows", executemany)
         m.setattr(textindex, "copy_rows", executemany)
         m.setattr(gate, "held_versions_pg", gate.held_versions_portable)
         plain_rows, plain_rest = _run(pg_schema_url, sources)

@@ -7,6 +7,7 @@ against.  Every error names the object id and the problem.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -250,7 +251,7 @@ def _ref_type(value: object) -> str | None:
         m = ID_RE.match(value)
         if m is None:
             return None
-        t = m.group("type")
+        t = sys.intern(m.group("type"))  # one string per type, not one per cached identifier
         if len(_ID_TYPE) >= _MAX_IDS:
             _ID_TYPE.clear()
         _ID_TYPE[value] = t

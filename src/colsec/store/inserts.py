@@ -1,4 +1,5 @@
-"""Writing one decided batch of the write gate: object rows, then their index, recipient and member rows.
+"""Writing one decided batch of the write gate: object rows, then the rows beside them
+(``colsec.store.companions``: index, recipient and member rows).
 
 Only ``colsec.store.service`` calls ``insert_rows``, after the gate's rules (``colsec.store.gate``)
 have decided every row, so this module and that one are the only writers of object rows (a test
@@ -14,18 +15,17 @@ scans the source for others).  Each engine gets its bulk path, held equal to the
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from colsec.stix.observables import extract as extract_observables
-from colsec.store.models import EXERCISE_RUN, CollectionObject, ObjectRecipient, Observable, StixObject
-from colsec.store.rows import copy_rows, fix_latest, inherit_collections, insert_stmt, sqlite_cursor
-from colsec.store.textindex import drop_superseded, index_versions
+from colsec.store.companions import record_versions
+from colsec.store.models import StixObject
+from colsec.store.results import ImportResult
+from colsec.store.rows import copy_rows, insert_stmt, sqlite_cursor
 
 __all__ = ["OBJECT_COLUMNS", "Inserted", "Target", "copy_objects", "insert_portable", "insert_rows"]
 
@@ -38,21 +38,10 @@ _SQLITE_OBJECTS = (
     f"INSERT INTO stix_object (seq, {', '.join(OBJECT_COLUMNS)}) VALUES (?{', ?' * len(OBJECT_COLUMNS)}) "
     "ON CONFLICT (id, modified) DO NOTHING"
 )
-_SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES (?, ?, ?, ?)"
 # n seqs in one step: the next value, and the sequence moved on to the last of the n.
 _PG_SEQS = "SELECT setval(s, nextval(s) + :n - 1) FROM CAST(pg_get_serial_sequence('stix_object', 'seq') AS regclass) AS s"
 
 Inserted = list[tuple[int, str, str]]  # (seq, id, modified) of the rows stored
-
-
-class Result(Protocol):
-    """What the import's report takes from a batch (``colsec.store.service.ImportResult``)."""
-
-    inserted: int
-    unchanged: int
-    by_type: Counter[str]
-    inserted_ids: list[str]
-    inserted_seqs: list[int]
 
 
 @dataclass(frozen=True)
@@ -60,16 +49,16 @@ class Target:
     """Where the caller files the new versions: collections and named recipients."""
 
     collection_ids: Sequence[str]
-    recipients: Mapping[tuple[str, str], set[int]]  # (id, modified) -> recipient organisations
+    recipients: dict[tuple[str, str], set[int]]  # (id, modified) -> recipient organisations
     held_ids: set[str]  # ids that had a version before this batch
 
 
 def insert_rows(
     db: Session,
     rows: list[tuple[Any, ...]],
-    by_key: Mapping[tuple[str, str], Mapping[str, Any]],
+    by_key: dict[tuple[str, str], dict[str, Any]],
     target: Target,
-    result: Result,
+    result: ImportResult,
 ) -> None:
     """Store rows (``OBJECT_COLUMNS`` order, bodies in ``by_key``) and everything indexed from them."""
     raw = sqlite_cursor(db)
@@ -80,70 +69,11 @@ def insert_rows(
         inserted = copy_objects(db, rows)
     else:
         inserted = insert_portable(db, rows)
-    result.inserted += len(inserted)
-    result.unchanged += len(rows) - len(inserted)
-    new_seqs: list[int] = []
-    obs_rows: list[tuple[str, str, int, str]] = []
-    recipient_rows: list[dict[str, int]] = []
-    docs: list[tuple[int, Mapping[str, Any]]] = []
-    for seq, oid, modified in inserted:
-        new_seqs.append(seq)
-        body_obj = by_key[(oid, modified)]
-        docs.append((seq, body_obj))
-        result.by_type[body_obj["type"]] += 1
-        if len(result.inserted_ids) < 100_000:
-            result.inserted_ids.append(oid)
-        for kind, value in set(extract_observables(body_obj)):
-            obs_rows.append((kind, value, seq, oid))
-        recipient_rows.extend(
-            {"object_seq": seq, "organisation_id": o}
-            for o in sorted(target.recipients.get((oid, modified), ()))
-        )
-    result.inserted_seqs.extend(new_seqs)
-    run = db.info.get(EXERCISE_RUN)
-    if run and new_seqs:  # written while an exercise inject is delivered: the run's, not real
-        db.execute(update(StixObject).where(StixObject.seq.in_(new_seqs)).values(exercise_run_id=run[0]))
-    if obs_rows and raw is not None:
-        raw.executemany(_SQLITE_OBSERVABLES, obs_rows)
-    elif obs_rows:
-        copy_rows(db, Observable.__table__, ("kind", "value", "object_seq", "object_id"), obs_rows)
-    held_ids = target.held_ids
-    multi = [oid for oid in {r[1] for r in inserted} if oid in held_ids] + [
-        oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
-    ]
-    index_versions(db, docs)
-    if multi:
-        fix_latest(db, multi)
-        drop_superseded(db, multi)
-    if not target.collection_ids:
-        inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in held_ids])
-    else:
-        _join_collections(db, target.collection_ids, rows, inserted, new_seqs)
-    if recipient_rows:
-        db.execute(insert(ObjectRecipient), recipient_rows)
-
-
-def _join_collections(
-    db: Session,
-    collection_ids: Sequence[str],
-    rows: list[tuple[Any, ...]],
-    inserted: Inserted,
-    seqs: list[int],
-) -> None:
-    if len(inserted) < len(rows):  # already-known versions join the collection too
-        wanted = {(r[0], r[4]) for r in rows}  # (id, modified)
-        seqs = [
-            s
-            for s, i, m in db.execute(
-                select(StixObject.seq, StixObject.id, StixObject.modified).where(
-                    StixObject.id.in_(list({k[0] for k in wanted}))
-                )
-            ).all()
-            if (i, m) in wanted
-        ]
-    member_rows = [{"collection_id": c, "object_seq": s} for c in collection_ids for s in seqs]
-    if member_rows:
-        db.execute(insert_stmt(db, CollectionObject.__table__).values(member_rows).on_conflict_do_nothing())
+    record_versions(
+        db, raw=raw, inserted=inserted, attempted=[(r[0], r[4]) for r in rows], by_key=by_key,
+        recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
+        result=result,
+    )  # fmt: skip
 
 
 def insert_portable(db: Session, rows: list[tuple[Any, ...]]) -> Inserted:

@@ -10,10 +10,8 @@ whole call raises and the caller rolls back, so nothing of the unit is written.
 
 from __future__ import annotations
 
-import hashlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -45,7 +43,9 @@ from colsec.store.inserts import Target, insert_rows
 from colsec.store.models import EXERCISE_RUN
 from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
+from colsec.store.results import MAX_REPORTED_ERRORS, ImportResult, add_error, twice
 from colsec.store.rows import Clock as _Clock
+from colsec.store.seen import SeenVersions, body_digest, version_key
 
 __all__ = [
     "BATCH_SIZE",
@@ -58,7 +58,6 @@ __all__ = [
 ]
 
 BATCH_SIZE = 1000
-MAX_REPORTED_ERRORS = 200
 
 # Called as step(db, inserted seqs) at the end of every import, inside its transaction, so
 # derived data (correlation, scores, exposure) lands atomically with the objects.  The node
@@ -67,27 +66,7 @@ MAX_REPORTED_ERRORS = 200
 PostImportStep = Callable[[Session, Sequence[int]], None]
 POST_IMPORT = "post_import"
 
-_Batch = list[tuple[dict[str, Any], ObjectFacts, bytes, TLP]]
-
-
-@dataclass
-class ImportResult:
-    received: int = 0
-    inserted: int = 0
-    unchanged: int = 0
-    by_type: Counter[str] = field(default_factory=Counter)
-    errors: list[dict[str, str]] = field(default_factory=list)
-    inserted_ids: list[str] = field(default_factory=list)
-    inserted_seqs: list[int] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "inserted": self.inserted,
-            "unchanged": self.unchanged,
-            "by_type": dict(self.by_type),
-            "errors": self.errors,
-        }
+_Batch = list[tuple[dict[str, Any], ObjectFacts, str, TLP]]
 
 
 def import_objects(
@@ -169,16 +148,33 @@ def _import_objects(
         actor, writer, _Clock(db), Lookup(db), collection_ids, recipient_org_ids, sharing_group_id, keep_going
     )
     result = ImportResult()
-    seen: dict[bytes, bytes] = {}
+    seen = SeenVersions()
     batch: _Batch = []
+    batch_keys: list[tuple[bytes, bytes]] = []  # (version key, body digest) of each batch entry
     failed = False
     claim = group_claim(db, sharing_group_id) if sharing_group_id is not None else None
     horizon = limits.horizon()
 
     def flush() -> None:
+        nonlocal failed
+        # Repeats of versions received long before (spilled out of the recent ones) leave the batch here.
+        older = seen.older([k for k, _ in batch_keys])
+        if any(p is not None for p in older):
+            kept = []
+            for entry, (_, digest), prior in zip(batch, batch_keys, older, strict=True):
+                if prior is None:
+                    kept.append(entry)
+                elif prior != digest:
+                    failed = True
+                    add_error(result, entry[1].id, twice(entry[1].id))
+                else:
+                    result.unchanged += 1
+            batch[:] = kept
         if batch and (keep_going or not failed):
             _store_batch(db, unit, batch, result)
         batch.clear()
+        batch_keys.clear()
+        seen.spill()
         gc_tick()
 
     for obj in objects:
@@ -191,7 +187,7 @@ def _import_objects(
             facts = validate_object(obj)
         except StixValidationError as exc:
             failed = True
-            _add_error(result, exc.object_id, exc.message)
+            add_error(result, exc.object_id, exc.message)
             continue
         body_obj = dict(obj)
         level = tlp_of(body_obj)
@@ -209,29 +205,28 @@ def _import_objects(
         problem = limit_problem(facts, body, body_obj, limits, horizon)
         if problem is not None:
             failed = True
-            _add_error(result, facts.id, problem)
+            add_error(result, facts.id, problem)
             continue
-        key = hashlib.blake2b(f"{facts.id}|{facts.modified}".encode(), digest_size=12).digest()
-        digest = hashlib.blake2b(body, digest_size=12).digest()
-        prior = seen.get(key)
+        key, digest = version_key(facts.id, facts.modified), body_digest(body)
+        prior = seen.recent(key, digest)
         if prior is not None:
             if prior != digest:
                 failed = True
-                _add_error(
-                    result,
-                    facts.id,
-                    f"{facts.id}: appears twice with the same 'modified' and different content",
-                )
+                add_error(result, facts.id, twice(facts.id))
             else:
                 result.unchanged += 1
             continue
-        seen[key] = digest
-        batch.append((body_obj, facts, body, TLP.AMBER if level is None else level))
+        # The text the row stores; the bytes go now (a grouping of every object is ~37 MB).
+        batch.append((body_obj, facts, body.decode(), TLP.AMBER if level is None else level))
+        batch_keys.append((key, digest))
+        del body
         if len(batch) >= BATCH_SIZE:
             flush()
             if progress is not None:
                 progress(result.received)
+    obj = body_obj = {}  # the last object may be a grouping of every id: not held while it is written
     flush()
+    result.settle()
     if progress is not None:
         progress(result.received)
     if failed and not keep_going:
@@ -263,11 +258,6 @@ def _import_objects(
     return result
 
 
-def _add_error(result: ImportResult, object_id: str | None, message: str) -> None:
-    if len(result.errors) < MAX_REPORTED_ERRORS:
-        result.errors.append({"id": object_id or "", "message": message})
-
-
 def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) -> None:
     held, known = held_versions(db, list({facts.id for _, facts, _, _ in batch}))
     rows: list[tuple[Any, ...]] = []
@@ -290,7 +280,7 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
         if d.verdict is Verdict.REFUSE:
             if not unit.keep_going:
                 raise Forbidden(d.message)
-            _add_error(result, facts.id, d.message)
+            add_error(result, facts.id, d.message)
             continue
         if d.verdict is Verdict.CO_HOLD and d.seq is not None and d.owner_org_id is not None:
             co_holds.setdefault((d.seq, d.owner_org_id), facts.type)
@@ -307,14 +297,18 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
         rows.append((  # in OBJECT_COLUMNS order
             facts.id, facts.type, facts.spec_version, facts.created, facts.modified, facts.created_by_ref,
             d.owner_org_id, int(level), d.sharing_group_id, facts.revoked, True, unit.clock.next(),
-            unit.writer.origin, body.decode(),
+            unit.writer.origin, body,
         ))  # fmt: skip
-        by_key[(facts.id, facts.modified)] = body_obj
+        by_key[(facts.id, facts.modified)] = _indexed(body_obj)
         # Recipients named by the caller are the version's audience (it may narrow); naming none
         # keeps the latest version's (revocation, edits), so none is dropped silently.
         recipients[(facts.id, facts.modified)] = set(unit.recipient_org_ids) or (
             inherited.get(prev.seq, set()) if prev is not None else set()
         )
+    # The batch's objects are in rows and by_key now: a large event's grouping (its object_refs,
+    # ~75 MB at 700,000 ids) is let go before its 37 MB row is handed to the database.
+    batch.clear()
+    body_obj = {}
     record_co_holders(db, co_holds, result)
     if rows:
         target = Target(unit.collection_ids, recipients, set(held))
@@ -331,3 +325,11 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
                 "sharing_group": [prev.sharing_group_id, d.sharing_group_id],
             },
         )
+
+
+def _indexed(body_obj: dict[str, Any]) -> dict[str, Any]:
+    """What the rows beside a version read of it (``colsec.store.companions``): not the
+    object_refs of a report or grouping, which are neither observables nor searchable words."""
+    if body_obj.get("type") in ("report", "grouping") and "object_refs" in body_obj:
+        return {k: v for k, v in body_obj.items() if k != "object_refs"}
+    return body_obj

@@ -1,0 +1,95 @@
+"""The rows written beside each new version, in the same transaction: its observables, its
+recipients, its search terms, the latest flags of its object, its collections.
+
+Called by the write gate only (``colsec.store.service``), once per batch of inserted versions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from colsec.stix.observables import extract as extract_observables
+from colsec.store.models import EXERCISE_RUN, CollectionObject, ObjectRecipient, Observable, StixObject
+from colsec.store.results import ImportResult
+from colsec.store.rows import copy_rows, fix_latest, inherit_collections, insert_stmt
+from colsec.store.textindex import drop_superseded, index_versions
+
+__all__ = ["record_versions"]
+
+_SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES (?, ?, ?, ?)"
+
+
+def record_versions(
+    db: Session,
+    *,
+    raw: Any,
+    inserted: list[tuple[int, str, str]],
+    attempted: list[tuple[str, str]],
+    by_key: dict[tuple[str, str], dict[str, Any]],
+    recipients: dict[tuple[str, str], set[int]],
+    held_ids: set[str],
+    collection_ids: Sequence[str],
+    result: ImportResult,
+) -> None:
+    """Rows for the versions ``inserted`` (seq, id, modified) of those ``attempted`` (id, modified);
+    ``raw`` is the SQLite driver cursor (None on PostgreSQL)."""
+    result.inserted += len(inserted)
+    result.unchanged += len(attempted) - len(inserted)
+    new_seqs: list[int] = []
+    obs_rows: list[tuple[str, str, int, str]] = []
+    recipient_rows: list[dict[str, int]] = []
+    docs: list[tuple[int, dict[str, Any]]] = []
+    for seq, oid, modified in inserted:
+        new_seqs.append(seq)
+        result.pending_seqs.append(seq)
+        body_obj = by_key[(oid, modified)]
+        docs.append((seq, body_obj))
+        result.by_type[body_obj["type"]] += 1
+        if len(result.inserted_ids) < 100_000:
+            result.inserted_ids.append(oid)
+        for kind, value in set(extract_observables(body_obj)):
+            obs_rows.append((kind, value, seq, oid))
+        recipient_rows.extend(
+            {"object_seq": seq, "organisation_id": o} for o in sorted(recipients.get((oid, modified), ()))
+        )
+    run = db.info.get(EXERCISE_RUN)
+    if run and new_seqs:  # written while an exercise inject is delivered: the run's, not real
+        db.execute(update(StixObject).where(StixObject.seq.in_(new_seqs)).values(exercise_run_id=run[0]))
+    if obs_rows and raw is not None:
+        raw.executemany(_SQLITE_OBSERVABLES, obs_rows)
+    elif obs_rows:
+        copy_rows(db, Observable.__table__, ("kind", "value", "object_seq", "object_id"), obs_rows)
+    multi = [oid for oid in {r[1] for r in inserted} if oid in held_ids] + [
+        oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
+    ]
+    index_versions(db, docs)
+    if multi:
+        fix_latest(db, multi)
+        drop_superseded(db, multi)
+    if not collection_ids:
+        inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in held_ids])
+    else:
+        seqs = new_seqs
+        if len(inserted) < len(attempted):  # already-known versions join the collection too
+            wanted = set(attempted)
+            seqs = [
+                s
+                for s, i, m in db.execute(
+                    select(StixObject.seq, StixObject.id, StixObject.modified).where(
+                        StixObject.id.in_(list({k[0] for k in wanted}))
+                    )
+                ).all()
+                if (i, m) in wanted
+            ]
+        member_rows = [{"collection_id": c, "object_seq": s} for c in collection_ids for s in seqs]
+        if member_rows:
+            db.execute(
+                insert_stmt(db, CollectionObject.__table__).values(member_rows).on_conflict_do_nothing(),
+            )
+    if recipient_rows:
+        db.execute(insert(ObjectRecipient), recipient_rows)
