@@ -44,6 +44,7 @@ def prepare(
     values: dict[str, pl.Series] = {}
     columns: list[tuple[Key, str]] = []
     done: dict[tuple[str, Transform, bool], str | None] = {}
+    flat: dict[str, tuple[np.ndarray, pl.Series]] = {}  # a list field is exploded once
     for n, feed in enumerate(table.feeds):
         wanted = [k for k in feed.keys if k in keys]
         col = cols.get(feed.field)
@@ -58,7 +59,9 @@ def prepare(
                 columns.extend((k, name) for k in wanted if (k, name) not in columns)
             continue
         done[seen] = None
-        got = _values(col, transform)
+        if feed.field not in flat:
+            flat[feed.field] = _flat(col)
+        got = _values(*flat[feed.field], transform)
         if got is None:
             continue
         pos, out = got
@@ -70,13 +73,11 @@ def prepare(
     return PreparedFrame(rows, columns, positions, values)
 
 
-def _values(
-    col: pl.Series | tuple[np.ndarray, pl.Series], transform: Transform
-) -> tuple[np.ndarray, pl.Series] | None:
-    """A column's non-empty values after ``transform``, with their rows (a list: one each)."""
+def _flat(col: pl.Series | tuple[np.ndarray, pl.Series]) -> tuple[np.ndarray, pl.Series]:
+    """A column's non-null values with their rows (a list: one row per item)."""
     if isinstance(col, tuple):
-        pos, flat = col
-    elif col.dtype == pl.List(pl.String):
+        return col
+    if col.dtype == pl.List(pl.String):
         flat_frame = (
             pl.DataFrame({"row": pl.int_range(len(col), dtype=pl.Int64, eager=True), "v": col})
             .explode("v")
@@ -87,6 +88,11 @@ def _values(
         mask = col.is_not_null()
         pos = np.flatnonzero(mask.to_numpy())
         flat = col.filter(mask) if len(pos) < len(col) else col
+    return pos, flat
+
+
+def _values(pos: np.ndarray, flat: pl.Series, transform: Transform) -> tuple[np.ndarray, pl.Series] | None:
+    """Non-null values after ``transform``, the empty ones dropped, with their rows."""
     if not len(flat):
         return None
     out = flat if transform is raw else flat.to_frame("v").select(transform(pl.col("v"))).to_series()
@@ -290,12 +296,14 @@ def _column_chunk(run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bo
 
 def _chunk_text(run: _Run, chunk: bytes, start: int) -> tuple[bool, bool]:
     """Whether a delimited chunk's fields may hold whitespace, and a colon (read from ``start``,
-    after a header); text and JSON formats are taken as holding both."""
+    after a header); syslog's patterns take neither, CEF and JSON are taken as holding both."""
     if run.fmt is ReaderFormat.ZEEK_TSV and run.zeek is not None:
         sep: bytes | None = run.zeek.sep.encode()
     elif run.fmt is ReaderFormat.CSV and run.mapping is not None:
         delimiter = run.mapping.delimiter.encode()
         sep = delimiter if chunk.find(b'"', start) < 0 else None  # quoted: may hold the separator
+    elif run.fmt is ReaderFormat.SYSLOG:
+        return False, False  # its URLs, tokens and quads are matched without whitespace, quads without colons
     else:
         return True, True
     return not unspaced(chunk, start, sep), chunk.find(b":", start) >= 0
