@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import gzip
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -354,3 +355,34 @@ def test_values_offered_but_not_read_make_no_alert(tmp_path: Path) -> None:
     res = match_columns_file(engine, csv_path, ReaderFormat.CSV, mapping=FieldMapping(spec))
     assert res.alerts == []
     assert _reference(engine, csv_path, ReaderFormat.CSV, lambda: FieldMapping(spec)) == []
+
+
+def test_csv_spacing_and_colons(tmp_path: Path) -> None:
+    """A chunk without whitespace or colons skips the strippings and the IPv6 spelling (#20);
+    chunks with them keep both: padded values, Python-only whitespace, tab-delimited quoted
+    fields holding a tab, upper-case names with a trailing dot, IPv6 texts."""
+    from colsec.match.columns.table import PY_WHITESPACE
+
+    assert PY_WHITESPACE == "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
+    plain = [f"{1714557600 + n},10.0.{n % 7}.{n % 250},h{n}.example.com" for n in range(300)]
+    spaced = [
+        "1714557900, 10.1.0.1 ,WWW.Example.COM.",
+        "1714557901,\x1c10.1.0.2\x1d,\x1fmail.example.org",
+        "1714557902,2001:DB8::1,x.example.net",
+        "1714557903,::ffff:10.1.0.3,Y.Example.NET",
+        "1714557904,10.1.0.4\r",
+    ]
+    spec = {
+        "timestamp": "when",
+        "columns": ["when", "addr", "name"],
+        "fields": {"addr": "ipv4-addr:value", "name": "domain-name:value"},
+    }
+    for n, rows in enumerate((plain, plain + spaced, spaced + plain)):
+        path = tmp_path / f"s{n}.csv"
+        path.write_text("\n".join(rows) + "\n", newline="")
+        assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec)) >= 300
+    tabbed = {**spec, "delimiter": "\t"}
+    path = tmp_path / "tabbed.csv"
+    lines = [r.replace(",", "\t") for r in plain] + ['1714557905\t"10.2.0.1\t"\tz.example.com']
+    path.write_text("\n".join(lines) + "\n")
+    assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(tabbed)) >= 300

@@ -24,7 +24,7 @@ import numpy as np
 import orjson
 import polars as pl
 
-from colsec.match.addresses import canonical_ipv6, ipv4_number
+from colsec.match.addresses import canonical_ipv6
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.eve_columns import (
@@ -38,7 +38,7 @@ from colsec.match.eve_columns import (
     populated,
 )
 from colsec.match.events import Event, parse_time
-from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
+from colsec.match.hits import PreparedFrame, collect_hits, column_values, hit_rows
 from colsec.match.readers.network import eve_event
 
 __all__ = [
@@ -94,16 +94,6 @@ def _event_path(
     events = [ev for i, rec in enumerate(records) if (ev := eve_event(rec, row_offset + i + 1)) is not None]
     alerts = engine.match(events)
     return VectorResult(len(df), len({id(a.events[-1]) for a in alerts}), alerts)
-
-
-@dataclass
-class PreparedFrame:
-    """EVE rows as STIX-path value columns: per column, the non-null values and their rows."""
-
-    rows: int
-    columns: list[tuple[tuple[str, str], str]]
-    positions: dict[str, np.ndarray]
-    values: dict[str, pl.Series]
 
 
 def needs_events(engine: MatchEngine) -> bool:
@@ -186,37 +176,6 @@ def prepare_eve_frame(engine: MatchEngine, df: pl.DataFrame) -> PreparedFrame:
     return PreparedFrame(len(df), [(k, n) for k, n, _, _, _ in exprs], positions, found)
 
 
-def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any]:
-    """The polars half of matching, one pass over the prepared values: value hashes for
-    equality; octet prefixes (and their hashes) and IPv4 numbers for CIDR blocks."""
-    select: dict[str, pl.Expr] = {}
-    for key, name in prepared.columns:
-        v = pl.lit(prepared.values[name])
-        if key in engine.eq:
-            select[name + "#h"] = v.hash(HASH_SEED).implode().alias(name + "#h")
-        cidx = engine.cidr.get(key)
-        if cidx is not None:
-            cidx.freeze()
-            for plen in cidx.octets:
-                select[f"{name}#p{plen}"] = octet_prefix(v, plen).implode().alias(f"{name}#p{plen}")
-            if cidx.needs_numbers:
-                num = ipv4_number(v)
-                select[name + "#ip"] = num.fill_null(0).implode().alias(name + "#ip")
-                select[name + "#ok"] = num.is_not_null().implode().alias(name + "#ok")
-    if not select:
-        return {}
-    frame = pl.select(list(select.values()))
-    out: dict[str, Any] = {}
-    for column in select:
-        cell: pl.Series = frame[column][0]
-        if "#p" in column:  # hashed here: hashing inside the pass would compute the prefix twice
-            out[column] = cell
-            out[column + "h"] = cell.hash(HASH_SEED).to_numpy()
-        else:
-            out[column] = cell.to_numpy()
-    return out
-
-
 def match_prepared(
     engine: MatchEngine,
     prepared: PreparedFrame,
@@ -235,75 +194,6 @@ def match_prepared(
     if make_alerts and len(rows) and df is not None:
         alerts = _alerts_for(engine, df, rows, codes, where, texts, hits.paths, row_offset, lines)
     return VectorResult(prepared.rows, int(len(np.unique(rows))), alerts)
-
-
-def hit_rows(engine: MatchEngine, prepared: PreparedFrame) -> np.ndarray:
-    """The rows some live indicator's index hit, in order (each once)."""
-    hits = collect_hits(engine, prepared, make_alerts=False)
-    if not hits.rows:
-        return np.empty(0, dtype=np.int64)
-    rows, codes = np.concatenate(hits.rows), np.concatenate(hits.codes)
-    return np.unique(rows[engine.alive[codes // MAX_LEAVES]])
-
-
-def collect_hits(engine: MatchEngine, prepared: PreparedFrame, *, make_alerts: bool) -> _Hits:
-    """Every index hit of every prepared column (matched texts kept only for alerts)."""
-    hits = _Hits()
-    extra = column_values(engine, prepared)
-    for key, name in prepared.columns:
-        rows_of = prepared.positions[name]
-        s = prepared.values[name]
-        lookups: list[tuple[np.ndarray, np.ndarray]] = []
-        if key in engine.eq:
-            lookups.append(engine.eq[key].lookup(s, extra[name + "#h"]))
-        if key in engine.cidr:
-            cidx = engine.cidr[key]
-            ipv4 = (extra[name + "#ip"], extra[name + "#ok"]) if name + "#ip" in extra else None
-            prefixes = {plen: (extra[f"{name}#p{plen}"], extra[f"{name}#p{plen}h"]) for plen in cidx.octets}
-            lookups.append(cidx.lookup(s, ipv4, prefixes))
-        for table2 in (engine.suffix, engine.substr):
-            idx2 = table2.get(key)
-            if idx2 is not None:
-                cand_pos, cand_vals = _candidates(idx2, s)
-                pairs = [(int(cand_pos[i]), c) for i, c in idx2.lookup(cand_vals)]
-                if pairs:
-                    arr = np.asarray(pairs, dtype=np.int64)
-                    lookups.append((arr[:, 0], arr[:, 1]))
-        for pos, codes in lookups:
-            if len(pos):
-                hits.add(f"{key[0]}:{key[1]}", rows_of[pos], codes, s.gather(pos) if make_alerts else None)
-    return hits
-
-
-class _Hits:
-    """(row, indicator code, matched path, matched value) of every index hit, column by column."""
-
-    def __init__(self) -> None:
-        self.rows: list[np.ndarray] = []
-        self.codes: list[np.ndarray] = []
-        self.where: list[np.ndarray] = []
-        self.texts: list[pl.Series] = []
-        self.paths: list[str] = []
-
-    def add(self, path: str, rows: np.ndarray, codes: np.ndarray, texts: pl.Series | None) -> None:
-        if path not in self.paths:
-            self.paths.append(path)
-        self.rows.append(rows)
-        self.codes.append(codes)
-        self.where.append(np.full(len(rows), self.paths.index(path), dtype=np.int64))
-        if texts is not None:
-            self.texts.append(texts)
-
-    def live(self, alive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
-        """The hits of indicators still alive, in (row, code) order: file order for the alerts."""
-        rows, codes, where = (np.concatenate(a) for a in (self.rows, self.codes, self.where))
-        keep = alive[codes // MAX_LEAVES]
-        order = np.lexsort((codes, rows))
-        order = order[keep[order]]
-        texts: list[Any] = []
-        if self.texts:
-            texts = pl.concat(self.texts).gather(order).to_list()
-        return rows[order], codes[order], where[order], texts
 
 
 def _alerts_for(
@@ -377,15 +267,6 @@ def _alerts_for(
         batch = [events[r] for r in sorted(complex_rows) if r in events]
         alerts.extend(engine.match(batch, complex_only=True))
     return alerts
-
-
-def _candidates(idx: SuffixIndex | SubstringIndex, s: pl.Series) -> tuple[np.ndarray, list[str | None]]:
-    """Positions and values that may hit, chosen in one vectorised pass (Aho-Corasick in polars)."""
-    needles = list(idx.suffixes) if isinstance(idx, SuffixIndex) else idx.literals()
-    if not needles:
-        return np.empty(0, dtype=np.int64), []
-    pos = np.nonzero(s.str.contains_any(needles).fill_null(False).to_numpy())[0]
-    return pos, s.gather(pos.tolist()).to_list()
 
 
 def _drop_nulls(value: Any) -> Any:

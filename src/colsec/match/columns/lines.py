@@ -42,6 +42,13 @@ class Lines:
         """Where line ``i`` starts (the chunk's length for the line after the last)."""
         return int(self.ends[i - 1]) + 1 if i > 0 else 0
 
+    def heads(self, start: int = 0) -> np.ndarray:
+        """The first byte of each line from ``start`` (10 for a blank line): one gather, where
+        searching the chunk for "\\n#" cost as much as reading it."""
+        starts = np.r_[0, self.ends + 1][start : self.n]
+        heads: np.ndarray = np.frombuffer(self.chunk, dtype=np.uint8)[starts]
+        return heads
+
     def slice(self, start: int, stop: int | None = None) -> list[str]:
         return [self._one(i) for i in range(start, min(self.n, self.n if stop is None else stop))]
 
@@ -67,6 +74,19 @@ class Lines:
         text = self.chunk.decode("utf-8", errors="replace")
         lines = pl.Series("l", [text], dtype=pl.String).str.split("\n").explode()
         return lines.head(self.n)
+
+
+#: whitespace to Python's ``str.strip`` and polars' ``strip_chars`` on ASCII text (line ends aside)
+_SPACES = (b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+
+
+def unspaced(chunk: bytes, start: int, sep: bytes | None) -> bool:
+    """Whether no field of a delimited chunk (from offset ``start``) can hold whitespace: ASCII,
+    and no whitespace byte but the line ends and ``sep`` (an unquoted separator, never inside a
+    field). A few scans at memchr speed against a copy of every value per stripping."""
+    if not chunk.isascii():
+        return False
+    return all(chunk.find(b, start) < 0 for b in _SPACES if b != sep)
 
 
 def open_file(path: Path) -> BinaryIO:

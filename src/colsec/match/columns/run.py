@@ -14,63 +14,98 @@ from colsec.gcpause import young_gc_only
 from colsec.match.addresses import canonical_ipv6
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event
+from colsec.match.hits import PreparedFrame, collect_hits, hit_rows
 from colsec.match.readers import DECODERS, FieldMapping, ReaderFormat, ReaderStats, decode_line
-from colsec.match.vector import PreparedFrame, VectorResult, collect_hits, hit_rows, indexed_keys
+from colsec.match.vector import VectorResult, indexed_keys
 
 from .alerts import direct_alerts
 from .delimited import HEADER_LINE, Zeek, csv_columns, tsv_columns, zeek_header
 from .feeds import table_for, uses_columns
 from .json import json_columns, json_list, json_literal, with_url
-from .lines import Columns, Lines, Refused, chunks, open_file
-from .table import ADDRESS_KEYS, Key, Table
+from .lines import Columns, Lines, Refused, chunks, open_file, unspaced
+from .table import ADDRESS_KEYS, UNSPACED, Key, Table, Transform, raw
 from .text import cef_columns, syslog_columns
 
 # -- the shared half: columns -> prepared values -> rows to read -----------------------------
 
 
-def prepare(engine: MatchEngine, table: Table, cols: Columns, rows: int) -> PreparedFrame:
-    """The table's columns as the indexes' value columns: non-null values and their rows."""
+def prepare(
+    engine: MatchEngine, table: Table, cols: Columns, rows: int, *, spaced: bool = True, colon: bool = True
+) -> PreparedFrame:
+    """The table's columns as the indexes' value columns: non-null values and their rows.
+
+    ``spaced=False``: no value holds whitespace (``lines.unspaced``), so the strippings are
+    skipped; ``colon=False``: no value holds a colon, so no IPv6 text needs its canonical
+    spelling.  A field given to several feeds with the same (effective) transform is prepared
+    once: its values are hashed and looked up once per index, not once per feed.
+    """
     keys = indexed_keys(engine)
     positions: dict[str, np.ndarray] = {}
     values: dict[str, pl.Series] = {}
     columns: list[tuple[Key, str]] = []
+    done: dict[tuple[str, Transform, bool], str | None] = {}
+    flat: dict[str, tuple[np.ndarray, pl.Series]] = {}  # a list field is exploded once
     for n, feed in enumerate(table.feeds):
         wanted = [k for k in feed.keys if k in keys]
         col = cols.get(feed.field)
         if not wanted or col is None:
             continue
-        name = f"c{n}"
-        if isinstance(col, tuple):
-            pos, flat = col
-        elif col.dtype == pl.List(pl.String):
-            flat_frame = (
-                pl.DataFrame({"row": pl.int_range(len(col), dtype=pl.Int64, eager=True), "v": col})
-                .explode("v")
-                .drop_nulls("v")
-            )
-            pos, flat = flat_frame["row"].to_numpy(), flat_frame["v"]
-        else:
-            mask = col.is_not_null()
-            pos = np.flatnonzero(mask.to_numpy())
-            flat = col.filter(mask)
-        if not len(flat):
+        transform = feed.transform if spaced else UNSPACED.get(feed.transform, feed.transform)
+        addresses = any(k in ADDRESS_KEYS for k in wanted)
+        seen = (feed.field, transform, addresses and colon)
+        if seen in done:
+            name = done[seen]
+            if name is not None:
+                columns.extend((k, name) for k in wanted if (k, name) not in columns)
             continue
-        out = flat.to_frame("v").select(feed.transform(pl.col("v"))).to_series()
-        if out.dtype == pl.List(pl.String):
-            size = out.list.len().fill_null(0).to_numpy()
-            pos = np.repeat(pos, np.maximum(size, 1))  # explode keeps a null for an empty list
-            out = out.explode()
-        keep = out.is_not_null() & (out != "")
-        keep_np = keep.fill_null(False).to_numpy()
-        if not keep_np.all():
-            pos, out = pos[keep_np], out.filter(pl.Series(keep_np))
-        if not len(out):
+        done[seen] = None
+        if feed.field not in flat:
+            flat[feed.field] = _flat(col)
+        got = _values(*flat[feed.field], transform)
+        if got is None:
             continue
-        if any(k in ADDRESS_KEYS for k in wanted) and out.str.contains(":", literal=True).any():
+        pos, out = got
+        if addresses and colon and out.str.contains(":", literal=True).any():
             out = canonical_ipv6(out)
+        name = done[seen] = f"c{n}"
         positions[name], values[name] = pos, out
         columns.extend((k, name) for k in wanted)
     return PreparedFrame(rows, columns, positions, values)
+
+
+def _flat(col: pl.Series | tuple[np.ndarray, pl.Series]) -> tuple[np.ndarray, pl.Series]:
+    """A column's non-null values with their rows (a list: one row per item)."""
+    if isinstance(col, tuple):
+        return col
+    if col.dtype == pl.List(pl.String):
+        flat_frame = (
+            pl.DataFrame({"row": pl.int_range(len(col), dtype=pl.Int64, eager=True), "v": col})
+            .explode("v")
+            .drop_nulls("v")
+        )
+        pos, flat = flat_frame["row"].to_numpy(), flat_frame["v"]
+    else:
+        mask = col.is_not_null()
+        pos = np.flatnonzero(mask.to_numpy())
+        flat = col.filter(mask) if len(pos) < len(col) else col
+    return pos, flat
+
+
+def _values(pos: np.ndarray, flat: pl.Series, transform: Transform) -> tuple[np.ndarray, pl.Series] | None:
+    """Non-null values after ``transform``, the empty ones dropped, with their rows."""
+    if not len(flat):
+        return None
+    out = flat if transform is raw else flat.to_frame("v").select(transform(pl.col("v"))).to_series()
+    if out.dtype == pl.List(pl.String):
+        size = out.list.len().fill_null(0).to_numpy()
+        pos = np.repeat(pos, np.maximum(size, 1))  # explode keeps a null for an empty list
+        out = out.explode()
+    keep_np = (out.str.len_bytes() > 0).fill_null(False).to_numpy()  # a length: no string compare
+    if not keep_np.all():
+        pos, out = pos[keep_np], out.filter(pl.Series(keep_np))
+    if not len(out):
+        return None
+    return pos, out
 
 
 # -- files -------------------------------------------------------------------------------------
@@ -166,10 +201,9 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: Lines, first: bool) -> Column
             for i, line in enumerate(lines.slice(0, run.zeek_skip)):
                 run.decoder.feed(line, i + 1)
         start = run.zeek_skip if first else 0
-        begin = lines.offset(start)  # searched in place: a slice would copy the chunk
         if run.zeek is None or (
-            (chunk.startswith(b"#", begin) or chunk.find(b"\n#", begin) >= 0)
-            and HEADER_LINE.search(chunk[begin:].decode("utf-8", errors="replace"))
+            (lines.heads(start) == ord("#")).any()
+            and HEADER_LINE.search(chunk[lines.offset(start) :].decode("utf-8", errors="replace"))
         ):
             raise Refused("Zeek TSV header inside the data")
         return with_url(tsv_columns(lines, start, names, run.zeek))
@@ -253,10 +287,26 @@ def _column_chunk(run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bo
         else:
             run.events(lines.slice(skip), line_no + skip)
         return
-    prepared = prepare(run.engine, run.table, cols, len(lines))
-    run.direct(
-        lines, line_no, prepared, run.zeek_skip if first and run.fmt is ReaderFormat.ZEEK_TSV else skip
-    )
+    if first and run.fmt is ReaderFormat.ZEEK_TSV:
+        skip = run.zeek_skip
+    spaced, colon = _chunk_text(run, chunk, lines.offset(skip) if skip < len(lines) else len(chunk))
+    prepared = prepare(run.engine, run.table, cols, len(lines), spaced=spaced, colon=colon)
+    run.direct(lines, line_no, prepared, skip)
+
+
+def _chunk_text(run: _Run, chunk: bytes, start: int) -> tuple[bool, bool]:
+    """Whether a delimited chunk's fields may hold whitespace, and a colon (read from ``start``,
+    after a header); syslog's patterns take neither, CEF and JSON are taken as holding both."""
+    if run.fmt is ReaderFormat.ZEEK_TSV and run.zeek is not None:
+        sep: bytes | None = run.zeek.sep.encode()
+    elif run.fmt is ReaderFormat.CSV and run.mapping is not None:
+        delimiter = run.mapping.delimiter.encode()
+        sep = delimiter if chunk.find(b'"', start) < 0 else None  # quoted: may hold the separator
+    elif run.fmt is ReaderFormat.SYSLOG:
+        return False, False  # its URLs, tokens and quads are matched without whitespace, quads without colons
+    else:
+        return True, True
+    return not unspaced(chunk, start, sep), chunk.find(b":", start) >= 0
 
 
 # -- lines that stand alone (a batch of stream messages) -------------------------------------
