@@ -179,23 +179,21 @@ def _filtered(db: Session, viewer: Recipient, query: SearchQuery, *, text_mode: 
 def _has_label(db: Session, label: str) -> ColumnElement[bool]:
     """Whether a row's ``labels`` list holds exactly ``label`` (same answer on both engines).
 
-    PostgreSQL: containment over the labels, answered by the ``label_index`` migration's GIN
-    index (its expression is written out literally here so the planner matches it).  SQLite:
-    the label as JSON text is a cheap prefilter (bodies are compact orjson, so a holder contains
-    it; ``LIKE`` only widens), and ``json_each`` then makes the match exact.
+    The label as JSON text is a cheap prefilter on both (bodies are compact orjson, so a holder
+    contains it; ``LIKE`` only widens): walking rows newest first, only those containing it are
+    parsed.  The exact test: on PostgreSQL containment over the labels, which the ``label_index``
+    migration's GIN index answers (its expression written out literally so the planner matches
+    it; a rare label is then found without a walk), on SQLite ``json_each``.
     """
+    prefilter = StixObject.body.contains(orjson.dumps(label).decode())
     if not is_sqlite(db):
         labels = cast(StixObject.body, JSONB).op("->")(literal_column("'labels'"))
-        return and_(labels.op("@>")(literal([label], JSONB)))
+        return and_(prefilter, labels.op("@>")(literal([label], JSONB)))
     each = func.json_each(StixObject.body, "$.labels").table_valued("value", "type")
     exact: Select[Any] = (
         select(literal_column("1")).select_from(each).where(each.c.type == "text", each.c.value == label)
     )
-    return and_(
-        StixObject.body.contains(orjson.dumps(label).decode()),
-        func.json_type(StixObject.body, "$.labels") == "array",
-        exact.exists(),
-    )
+    return and_(prefilter, func.json_type(StixObject.body, "$.labels") == "array", exact.exists())
 
 
 def _value_seqs(db: Session, value: str) -> list[int]:
