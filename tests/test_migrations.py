@@ -39,6 +39,10 @@ def _ignorable(diff: object) -> bool:
     # alembic_version is Alembic's own; index naming differences on SQLite are cosmetic.
     # search_fts (and its shadow tables) is SQLite's FTS5 index of search_doc, created by the
     # fulltext migration: a virtual table no model can describe; ix_search_doc_tsv is its
-    # PostgreSQL counterpart, an expression index (GIN over to_tsvector) made by the same migration.
+    # PostgreSQL counterpart, an expression index (GIN over to_tsvector) made by the same migration;
+    # ix_stix_object_labels is the label_index migration's expression index (GIN over the labels).
     text = repr(diff)
-    return any(name in text for name in ("alembic_version", "search_fts", "ix_search_doc_tsv"))
+    return any(
+        name in text
+        for name in ("alembic_version", "search_fts", "ix_search_doc_tsv", "ix_stix_object_labels")
+    )

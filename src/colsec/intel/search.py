@@ -27,9 +27,11 @@ from sqlalchemy import (
     Select,
     Subquery,
     and_,
+    cast,
     column,
     false,
     func,
+    literal,
     literal_column,
     or_,
     select,
@@ -37,6 +39,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
@@ -165,13 +168,32 @@ def _filtered(db: Session, viewer: Recipient, query: SearchQuery, *, text_mode: 
     if query.tlp is not None:
         stmt = stmt.where(StixObject.tlp == query.tlp)
     if query.label:
-        needle = orjson.dumps(query.label.strip()).decode()
-        stmt = stmt.where(StixObject.body.contains('"labels":'), StixObject.body.contains(needle))
+        stmt = stmt.where(_has_label(db, query.label.strip()))
     if query.since:
         stmt = stmt.where(StixObject.date_added >= query.since.isoformat())
     if query.until:
         stmt = stmt.where(StixObject.date_added < (query.until + timedelta(days=1)).isoformat())
     return stmt
+
+
+def _has_label(db: Session, label: str) -> ColumnElement[bool]:
+    """Whether a row's ``labels`` list holds exactly ``label`` (same answer on both engines).
+
+    The label as JSON text is a cheap prefilter on both (bodies are compact orjson, so a holder
+    contains it; ``LIKE`` only widens): walking rows newest first, only those containing it are
+    parsed.  The exact test: on PostgreSQL containment over the labels, which the ``label_index``
+    migration's GIN index answers (its expression written out literally so the planner matches
+    it; a rare label is then found without a walk), on SQLite ``json_each``.
+    """
+    prefilter = StixObject.body.contains(orjson.dumps(label).decode())
+    if not is_sqlite(db):
+        labels = cast(StixObject.body, JSONB).op("->")(literal_column("'labels'"))
+        return and_(prefilter, labels.op("@>")(literal([label], JSONB)))
+    each = func.json_each(StixObject.body, "$.labels").table_valued("value", "type")
+    exact: Select[Any] = (
+        select(literal_column("1")).select_from(each).where(each.c.type == "text", each.c.value == label)
+    )
+    return and_(prefilter, func.json_type(StixObject.body, "$.labels") == "array", exact.exists())
 
 
 def _value_seqs(db: Session, value: str) -> list[int]:
