@@ -26,7 +26,6 @@ from colsec.accounts.models import Organisation, User
 from colsec.accounts.passwords import hash_password
 from colsec.accounts.roles import SYSTEM, Actor, Role
 from colsec.db import Database
-from colsec.db_base import Base
 from colsec.migrations import upgrade
 from colsec.settings import Settings
 
@@ -73,16 +72,37 @@ def pg_schema_url() -> Iterator[str | None]:
 
 
 def _truncate_pg(database: Database) -> None:
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    """Empty every table and restart every sequence, as ``TRUNCATE ... RESTART IDENTITY`` of all tables
+    would; but TRUNCATE gives each of the 80 tables and their indexes new files (about a third of a
+    second, several under load, per PostgreSQL test), while a test writes to a handful of tables.
+    So only the tables that hold rows are emptied (DELETE, foreign-key triggers off: every table
+    with rows goes, so no reference is left dangling) and only the sequences that were used restart
+    (``setval``), leaving the same state: empty tables, sequences at their start."""
     with database.engine.begin() as conn:
-        existing = {
+        existing = [
             r[0]
             for r in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))
-        }
-        tables = [f'"{n}"' for n in existing if n != "alembic_version"]
-        if tables:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    del names
+            if r[0] != "alembic_version"
+        ]
+        if not existing:
+            return
+        probe = " UNION ALL ".join(f"(SELECT '{n}' FROM \"{n}\" LIMIT 1)" for n in existing)
+        filled = [r[0] for r in conn.execute(text(probe))]
+        if filled:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for name in filled:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+        conn.execute(
+            text(
+                "SELECT setval(format('%I.%I', s.schemaname, s.sequencename), s.start_value, false)"
+                " FROM pg_sequences s JOIN pg_class c ON c.relname = s.sequencename"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname"
+                " JOIN pg_depend d ON d.objid = c.oid AND d.deptype IN ('a', 'i')"
+                " AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass"
+                " JOIN pg_class t ON t.oid = d.refobjid AND t.relname <> 'alembic_version'"
+                " WHERE s.schemaname = current_schema() AND s.last_value IS NOT NULL"
+            )
+        )
 
 
 def _backend_params() -> list[object]:

@@ -20,6 +20,7 @@ from colsec.formats.registry import EXPORTERS, IMPORTERS, ExportFormat, ImportFo
 from colsec.formats.service import ExportFilter, detect_format, export_selection, import_source
 from colsec.stix.tlp import TLP
 from colsec.store.models import StixObject
+from stixvalidate import install as fast_stix2_validator
 
 
 def _count(db: Session) -> int:
@@ -129,6 +130,7 @@ def test_attack_ics_import_and_export_validates(
     assert len(bundle["objects"]) > 1800
     from stix2validator import ValidationOptions, validate_string
 
+    fast_stix2_validator()
     result = validate_string(files["bundle.json"].decode(), ValidationOptions(version="2.1", strict=False))
     errors = (
         [str(e) for r in result.object_results for e in r.errors] if hasattr(result, "object_results") else []
@@ -288,6 +290,7 @@ def test_demo_and_attack_export_passes_stix2_validator(
         warnings.simplefilter("ignore")
         from stix2validator import ValidationOptions, validate_string
 
+        fast_stix2_validator()
         result = validate_string(
             files["bundle.json"].decode(), ValidationOptions(version="2.1", strict=False)
         )

@@ -61,7 +61,9 @@ def test_killed_worker_mid_import_is_taken_over(
 
     second = start_worker(database.url, tmp_path, "heir")
     try:
-        job = wait_for(lambda: (j := _job(database, job_id)).finished_at and j, 120, "the job to finish")
+        job = wait_for(
+            lambda: (j := _job(database, job_id)).finished_at and j, 120, "the job to finish", step=0.1
+        )
     finally:
         assert stop_worker(second) == 0
     assert (job.status, job.lease_owner, job.attempts) == ("succeeded", "heir", 2)
