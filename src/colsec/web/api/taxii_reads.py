@@ -153,7 +153,7 @@ async def get_object(request: Request) -> Response:
             return nothing_matched(db, actor, coll, object_id, viewer)
         return taxii_response(page.envelope(), headers=page.headers)
 
-    return await run_raw_read(request, work, caller=access.caller)
+    return await run_raw_read(request, work, caller=access.caller, small=True)
 
 
 def nothing_matched(
