@@ -20,6 +20,18 @@ class _TooBig(Exception):
     pass
 
 
+def _has_body(scope: Scope) -> bool:
+    """False for a GET or HEAD that frames no body (no Content-Length, no Transfer-Encoding: RFC
+    9112 6.3), as TAXII clients send their reads: nothing to count or scan, no wrapper to build.
+    Any other method is checked as before, framing or not."""
+    if scope.get("method") not in ("GET", "HEAD"):
+        return True
+    for name, _ in scope.get("headers", ()):
+        if name == b"content-length" or name == b"transfer-encoding":
+            return True
+    return False
+
+
 class BodySizeLimit:
     """Refuse bodies over ``max_bytes`` with 413, by Content-Length and while streaming."""
 
@@ -28,7 +40,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not _has_body(scope):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
@@ -107,7 +119,7 @@ class JsonDepthLimit:
         self.max_string_bytes = max_string_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        media = _json_media(scope) if scope["type"] == "http" else False
+        media = _json_media(scope) if scope["type"] == "http" and _has_body(scope) else False
         if media is False:
             await self.app(scope, receive, send)
             return
@@ -141,6 +153,16 @@ CSP = (
 )
 
 
+# Built once: every response carries them, unless it set its own.
+_EXTRA = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+_EXTRA_NAMES = frozenset(name for name, _ in _EXTRA)
+
+
 class SecurityHeaders:
     """Strict CSP (no unsafe-inline) and the usual hardening headers on every response."""
 
@@ -155,14 +177,13 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                names = {h[0].lower() for h in headers}
-                extra = [
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"same-origin"),
-                ]
-                headers.extend(h for h in extra if h[0] not in names)
+                for name, _ in headers:  # a response that sets one of them keeps its own
+                    if name.lower() in _EXTRA_NAMES:
+                        names = {h[0].lower() for h in headers}
+                        headers.extend(h for h in _EXTRA if h[0] not in names)
+                        break
+                else:
+                    headers.extend(_EXTRA)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -14,6 +14,7 @@ OpenAPI operations are written out here (``document``), as FastAPI sees no plain
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from colsec.accounts.roles import Actor
 from colsec.db import ReadUnit
@@ -151,7 +153,7 @@ async def get_object(request: Request) -> Response:
             return nothing_matched(db, actor, coll, object_id, viewer)
         return taxii_response(page.envelope(), headers=page.headers)
 
-    return await run_raw_read(request, work, caller=access.caller)
+    return await run_raw_read(request, work, caller=access.caller, small=True)
 
 
 def nothing_matched(
@@ -250,7 +252,24 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+class _Read:
+    """A read as a plain ASGI app, so Starlette wraps no per-route exception handler around it.
+
+    An error it raises reaches the app's exception middleware, whose handlers (the same ones the
+    per-route wrapper would look up) render it alike: one wrapper per request instead of two.
+    """
+
+    __slots__ = ("read",)
+
+    def __init__(self, read: Callable[[Request], Awaitable[Response]]) -> None:
+        self.read = read
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.read(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+
 routes = [
-    Route(OBJECTS, get_objects, methods=["GET"], name="taxii_get_objects"),
-    Route(OBJECT, get_object, methods=["GET"], name="taxii_get_object"),
+    Route(OBJECT, _Read(get_object), methods=["GET"], name="taxii_get_object"),
+    Route(OBJECTS, _Read(get_objects), methods=["GET"], name="taxii_get_objects"),
 ]
