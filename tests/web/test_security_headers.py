@@ -87,6 +87,7 @@ def test_a_read_that_declares_a_body_over_the_cap_is_refused(
     r = small_client.request("GET", url, content=b"x" * 2048, headers={**acc.headers, "Accept": TAXII})
     assert r.status_code == 413, r.text
     assert r.json()["http_status"] == "413"
+    _assert_hardened(r)  # the cap's refusal carries the headers like every other answer
     # Without a body the same read answers.
     assert small_client.get(url, headers={**acc.headers, "Accept": TAXII}).status_code == 200
 

@@ -204,13 +204,13 @@ def create_app(
     federation.install(app)
 
     app.add_middleware(LegacyRootPaths)
-    app.add_middleware(SecurityHeaders)
     # A string of N characters is at most 6N bytes of JSON (\uXXXX escapes): nothing the write
     # gate would accept is refused, and a huge string is refused before the body is held.
     app.add_middleware(
         JsonDepthLimit, max_depth=settings.max_json_depth, max_string_bytes=6 * settings.max_string_length
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost: the caps' own refusals are hardened too
     return app
 
 
