@@ -9,12 +9,15 @@ fetch random objects by id; taxii2-client pulls the whole collection (``as_pages
 ``--pull-rounds``).  colsec and the ceiling (and ``--baseline-src``, another checkout's colsec
 over the same data) take turns in ``--rounds`` slices, so a shared machine's drifting load falls
 on all alike.  Prints pages/s, objects/s, GET/s, p50/p99, full-pull seconds and server CPU per
-request (the colsec process only: on PostgreSQL the database's own CPU is not in it), then the
-ratios colsec / ceiling, colsec / baseline and colsec / medallion.
+request (the colsec process only: on PostgreSQL the database's own CPU is not in it), the load
+generator's own CPU per GET (``cli/get``), then the ratios colsec / ceiling, colsec / baseline and
+colsec / medallion.  The page and GET loops speak HTTP/1.1 over one keep-alive connection per
+client with fixed request bytes (``Wire``; ``--client httpx`` runs them on httpx as before): at one
+client the loop's own CPU bounds the rate, so a cheap client lets the servers' rates show.
 
     python bench/taxii.py [--objects 100000] [--clients 4] [--get-clients 1] [--seconds 20] [--rounds 4]
                           [--limit 1000] [--pull-rounds 3] [--workers 1] [--only colsec|ceiling|medallion]
-                          [--phases pages,get,pull]
+                          [--phases pages,get,pull] [--client raw|httpx]
                           [--baseline-src ../main/src]
                           [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
@@ -42,6 +45,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
@@ -273,6 +277,64 @@ async def _get(
         return None
 
 
+class Wire:
+    """One keep-alive HTTP/1.1 connection that sends fixed request headers: the ``raw`` client.
+
+    At one client the loop's own CPU bounds the request rate: httpx (request and response
+    models, its auth flow, a ``wait_for`` task per request) spent more CPU per GET by id than
+    the servers measured.  This client writes the request line and the fixed headers as bytes
+    and reads the status, the framing headers (Content-Length, chunked, ``Connection: close``)
+    and the body; every server gets the same client.  A server that closes the connection
+    (HTTP/1.0, medallion's development server) is reconnected for the next request.
+    """
+
+    def __init__(self, url: str, auth: tuple[str, str]) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        token = base64.b64encode(":".join(auth).encode()).decode()
+        self.head = (f"Host: {parts.netloc}\r\nAccept: {TAXII}\r\nAuthorization: Basic {token}\r\n"
+                     "User-Agent: colsec-bench\r\n\r\n").encode()  # fmt: skip
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, target: str) -> tuple[int, bytes]:
+        """GET ``target`` (path and query): the status and the body."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.reader, self.writer
+        assert reader is not None
+        writer.write(b"GET " + target.encode() + b" HTTP/1.1\r\n" + self.head)
+        head = await reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length, chunked, close = -1, False, head.startswith(b"HTTP/1.0")
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif name == b"connection":
+                close = value.strip().lower() == b"close"
+        if chunked:
+            body = b""
+            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                body += (await reader.readexactly(size + 2))[:-2]
+            await reader.readuntil(b"\r\n")
+        elif length >= 0:
+            body = await reader.readexactly(length)
+        else:
+            body, close = await reader.read(), True
+        if close:
+            self.close()
+        return status, body
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def _client(target: Target, limit: int, until: float, result: Result, seed: int, mode: str) -> None:
     """One client loop: ``pages`` walks the collection (following ``next``), ``get`` fetches random ids."""
     rng = random.Random(seed)
@@ -307,20 +369,73 @@ async def _client(target: Target, limit: int, until: float, result: Result, seed
                 result.errors += 1
 
 
-def run_load(target: Target, *, clients: int, seconds: float, limit: int, mode: str) -> Result:
+async def _raw_client(target: Target, limit: int, until: float, result: Result, seed: int, mode: str) -> None:
+    """``_client``'s loop over a :class:`Wire`: the same requests, the same checks of each answer.
+
+    One deadline for the whole loop (``until`` plus the grace), not one per request: a request
+    it interrupts counts as unfinished.
+    """
+    rng = random.Random(seed)
+    wire = Wire(target.objects_url, target.auth)
+    path = urlsplit(target.objects_url).path
+    loop = asyncio.get_running_loop()
+    nxt: str | None = None
+    try:
+        async with asyncio.timeout_at(loop.time() + until - time.perf_counter() + GRACE):
+            while time.perf_counter() < until:
+                if mode == "pages":
+                    query = urlencode({"limit": limit, **({"next": nxt} if nxt else {})})
+                    t = time.perf_counter()
+                    status, content = await wire.get(f"{path}?{query}")
+                    if status != 200:
+                        result.errors += 1
+                        nxt = None
+                        continue
+                    body = orjson.loads(content)
+                    result.page.append(time.perf_counter() - t)
+                    result.objects += len(body.get("objects", []))
+                    nxt = body.get("next") if body.get("more") else None
+                    continue
+                oid = rng.choice(target.ids)
+                t = time.perf_counter()
+                status, content = await wire.get(f"{path}{oid}/")
+                if status == 200 and orjson.loads(content)["objects"][0]["id"] == oid:
+                    result.single.append(time.perf_counter() - t)
+                else:
+                    result.errors += 1
+    except TimeoutError:
+        result.unfinished += 1
+    finally:
+        wire.close()
+
+
+def run_load(
+    target: Target, *, clients: int, seconds: float, limit: int, mode: str, client: str = "raw"
+) -> Result:
     result = Result()
+    loop_of = _raw_client if client == "raw" else _client
     server0, client0 = cpu_seconds(target.process.pid), time.process_time()
     start = time.perf_counter()
     until = start + seconds
 
     async def main() -> None:
-        await asyncio.gather(*(_client(target, limit, until, result, i, mode) for i in range(clients)))
+        await asyncio.gather(*(loop_of(target, limit, until, result, i, mode) for i in range(clients)))
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=_loop_factory(client)) as runner:
+        runner.run(main())
     result.elapsed = time.perf_counter() - start
     result.server_cpu = cpu_seconds(target.process.pid) - server0
     result.client_cpu = time.process_time() - client0
     return result
+
+
+def _loop_factory(client: str) -> Any:
+    """uvloop under the raw client (the servers run on it too); asyncio's own loop under httpx, as before."""
+    if client != "raw":
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 def full_pull(target: Target, limit: int, expected: int, rounds: int) -> float:
@@ -373,8 +488,8 @@ def measure(targets: list[Target], args: argparse.Namespace) -> dict[str, Figure
     into every server's figures, so the ratios printed compare like with like.
     """
     for t in targets:  # first requests compile statements and fill caches: not what is measured
-        run_load(t, clients=1, seconds=1.0, limit=args.limit, mode="pages")
-        run_load(t, clients=1, seconds=1.0, limit=args.limit, mode="get")
+        run_load(t, clients=1, seconds=1.0, limit=args.limit, mode="pages", client=args.client)
+        run_load(t, clients=1, seconds=1.0, limit=args.limit, mode="get", client=args.client)
     figures = {t.name: Figures(Result(), Result()) for t in targets}
     pulls: dict[str, list[float]] = {t.name: [] for t in targets}
     piece = args.seconds / args.rounds
@@ -384,10 +499,14 @@ def measure(targets: list[Target], args: argparse.Namespace) -> dict[str, Figure
         print(f"round {round_ + 1}/{args.rounds}: {args.phases}; page walk ({args.clients} clients), GET by id "
               f"({args.get_clients} client), {piece:.1f}s each ...", flush=True)  # fmt: skip
         for t in order if "pages" in phases else ():
-            part = run_load(t, clients=args.clients, seconds=piece, limit=args.limit, mode="pages")
+            part = run_load(
+                t, clients=args.clients, seconds=piece, limit=args.limit, mode="pages", client=args.client
+            )
             _add(figures[t.name].pages, part)
         for t in order if "get" in phases else ():
-            part = run_load(t, clients=args.get_clients, seconds=piece, limit=args.limit, mode="get")
+            part = run_load(
+                t, clients=args.get_clients, seconds=piece, limit=args.limit, mode="get", client=args.client
+            )
             _add(figures[t.name].gets, part)
         for t in order if "pull" in phases else ():
             if t.name != "medallion" and round_ < args.pull_rounds:
@@ -412,6 +531,10 @@ def main() -> None:
     ap.add_argument(
         "--phases", default="pages,get,pull", help="comma-separated subset of pages,get,pull to measure"
     )
+    ap.add_argument(
+        "--client", choices=["raw", "httpx"], default="raw",
+        help="the page and GET loops' HTTP client, the same for every server (raw: one keep-alive connection)",
+    )  # fmt: skip
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for colsec")
     ap.add_argument(
         "--baseline-workers",
@@ -489,7 +612,7 @@ def main() -> None:
           f"{args.objects:,} objects, page limit {args.limit}, {args.seconds:.0f}s per phase and server, "
           f"{os.cpu_count()} CPUs; ceiling = Starlette + raw driver keyset paging over the same rows")  # fmt: skip
     head = (f"{'server':<10} {'pages/s':>8} {'obj/s':>10} {'page p50':>9} {'page p99':>9} {'get/s':>7} "
-            f"{'get p50':>8} {'get p99':>8} {'pull':>7} {'errors':>6} {'unfin.':>6} {'CPU/page':>9} {'CPU/get':>8}")  # fmt: skip
+            f"{'get p50':>8} {'get p99':>8} {'pull':>7} {'errors':>6} {'unfin.':>6} {'CPU/page':>9} {'CPU/get':>8} {'cli/get':>8}")  # fmt: skip
     print(head)
     print("-" * len(head))
     for name, f in results.items():
@@ -499,7 +622,8 @@ def main() -> None:
             f"{name:<10} {_rate(len(p.page), p.elapsed):>8.1f} {_rate(p.objects, p.elapsed):>10,.0f} {pct(p.page, 50):>7.1f}ms "
             f"{pct(p.page, 99):>7.1f}ms {_rate(len(g.single), g.elapsed):>7.1f} {pct(g.single, 50):>6.2f}ms "
             f"{pct(g.single, 99):>6.2f}ms {pull} {p.errors + g.errors:>6} {p.unfinished + g.unfinished:>6} "
-            f"{_cpu_per(p.server_cpu, len(p.page)):>7.2f}ms {_cpu_per(g.server_cpu, len(g.single)):>6.2f}ms"
+            f"{_cpu_per(p.server_cpu, len(p.page)):>7.2f}ms {_cpu_per(g.server_cpu, len(g.single)):>6.2f}ms "
+            f"{_cpu_per(g.client_cpu, len(g.single)):>6.2f}ms"
         )
     if "baseline" in results and "ceiling" in results:
         b, r = results["baseline"], results["ceiling"]
