@@ -149,3 +149,31 @@ def test_units_keep_their_connection_and_end_their_transaction(
     assert checkouts == []
     if database.sqlite:  # the unit's read transaction ended with it
         assert all(not conn.driver_connection.in_transaction for conn in database._raw_idle)
+
+
+def test_a_small_unit_never_waits_for_a_bulk_read(database: Database) -> None:
+    """A small unit (an object by id, read on the event loop) takes no turn in the SQLite lock that
+    keeps large fetches from convoying; a unit that is not small still does."""
+    import threading
+
+    from colsec.db import _SQLITE_BULK_READ, RawQuery, fetch_raw
+
+    if not database.sqlite:
+        pytest.skip("the lock is SQLite's")
+    query = RawQuery("SELECT 41 + 1", None, {})
+    answers: list[Any] = []
+
+    def read(small: bool) -> None:
+        answers.append(database.raw_read(lambda unit: fetch_raw(unit, query, {}), small=small))
+
+    with _SQLITE_BULK_READ:  # a bulk read in progress elsewhere
+        small = threading.Thread(target=read, args=(True,))
+        small.start()
+        small.join(10)
+        assert answers == [[(42,)]]
+        bulk = threading.Thread(target=read, args=(False,))
+        bulk.start()
+        bulk.join(0.3)
+        assert bulk.is_alive()  # waits its turn
+    bulk.join(10)
+    assert answers == [[(42,)], [(42,)]]

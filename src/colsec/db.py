@@ -135,12 +135,13 @@ class ReadUnit:
     they take no turn in ``_SQLITE_BULK_READ``; a read on the event loop must never wait there.
     """
 
-    __slots__ = ("_conn", "dialect", "small")
+    __slots__ = ("_conn", "dialect", "small", "sqlite")
 
     def __init__(self, conn: Any, dialect: Dialect, *, small: bool = False) -> None:
         self._conn = conn  # the driver's own connection (sqlite3 / psycopg)
         self.dialect = dialect
         self.small = small
+        self.sqlite = dialect.name == "sqlite"
 
     def cursor(self) -> Any:
         return self._conn.cursor()
@@ -151,14 +152,17 @@ def dialect_of(db: Session | ReadUnit) -> Dialect:
 
 
 def fetch_raw(db: Session | ReadUnit, query: RawQuery, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """Every row of ``query`` as driver tuples, in the unit's transaction (without GIL convoy on SQLite)."""
+    """Every row of ``query`` as driver tuples, in the unit's transaction (without GIL convoy on SQLite).
+
+    A small unit's statements (a few rows by key) take no turn in ``_SQLITE_BULK_READ``.
+    """
     if isinstance(db, ReadUnit):
-        cursor, sqlite = db.cursor(), db.dialect.name == "sqlite"
+        cursor, bulk = db.cursor(), db.sqlite and not db.small
     else:
         conn = db.connection()
-        cursor, sqlite = conn.connection.cursor(), conn.dialect.name == "sqlite"
+        cursor, bulk = conn.connection.cursor(), conn.dialect.name == "sqlite"
     try:
-        if not sqlite:
+        if not bulk:
             cursor.execute(query.sql, query.bind(params))
             return list(cursor.fetchall())
         with _SQLITE_BULK_READ:
@@ -244,7 +248,7 @@ class Database:
         finally:
             session.close()
 
-    def raw_read(self, fn: Callable[[ReadUnit], T]) -> T:
+    def raw_read(self, fn: Callable[[ReadUnit], T], *, small: bool = False) -> T:
         """``fn`` in one :class:`ReadUnit` on a pooled driver connection; nothing it does is kept.
 
         SQLite: one read transaction (a snapshot across the statements), rolled back when
@@ -252,16 +256,18 @@ class Database:
         (``_raw_read_engine``), which hands out connections without a pre-ping round trip:
         one the server closed meanwhile (a restart) fails on first use instead, and since a
         read unit writes nothing, ``fn`` is simply run again on a fresh connection.
+        ``small``: ``fn`` reads a few rows by key (``ReadUnit.small``).
         """
         for attempt in (1, 2):
             conn = self._raw_checkout()
+            driver = conn.driver_connection
             try:
                 if self.sqlite:
-                    conn.driver_connection.execute("BEGIN DEFERRED")
-                result = fn(ReadUnit(conn.driver_connection, self.engine.dialect))
+                    driver.execute("BEGIN DEFERRED")
+                result = fn(ReadUnit(driver, self.engine.dialect, small=small))
             except self.engine.dialect.loaded_dbapi.Error as exc:
-                if not self.engine.dialect.is_disconnect(exc, conn.driver_connection, None):
-                    self._raw_checkin(conn)
+                if not self.engine.dialect.is_disconnect(exc, driver, None):
+                    self._raw_checkin(conn, driver)
                     raise
                 conn.invalidate(exc)
                 self._raw_drain()  # its idle siblings most likely lost the server too
@@ -269,9 +275,9 @@ class Database:
                     raise
                 continue
             except BaseException:
-                self._raw_checkin(conn)
+                self._raw_checkin(conn, driver)
                 raise
-            self._raw_checkin(conn)
+            self._raw_checkin(conn, driver)
             return result
         raise AssertionError("unreachable")
 
@@ -284,10 +290,10 @@ class Database:
         except IndexError:
             return self._raw_engine.raw_connection()
 
-    def _raw_checkin(self, conn: Any) -> None:
+    def _raw_checkin(self, conn: Any, driver: Any) -> None:
         try:
             if self.sqlite:
-                conn.driver_connection.rollback()  # ends the unit's read transaction
+                driver.rollback()  # ends the unit's read transaction
         except self.engine.dialect.loaded_dbapi.Error as exc:
             conn.invalidate(exc)
             return

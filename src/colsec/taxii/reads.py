@@ -139,6 +139,13 @@ class Filters:
     limit: int = 1000
     next: queries.Cursor | None = None
 
+    @property
+    def unfiltered(self) -> bool:
+        """No match[...] filter, no added_after and no next: the default page (only ``limit`` may be set)."""
+        return not (self.ids or self.types or self.versions or self.spec_versions) and (
+            self.added_after is None and self.next is None
+        )
+
     @classmethod
     def parse(cls, params: Iterable[tuple[str, str]], *, default_limit: int, max_limit: int) -> Filters:
         f = cls(limit=default_limit)
@@ -250,6 +257,9 @@ class _Shape:
     after: bool
 
 
+_LATEST_BY_ID = _Shape(ids=1, types=0, spec_versions=0, versions=("last",), added_after=False, after=False)
+
+
 @functools.lru_cache(maxsize=256)
 def _page_query(dialect: Dialect, viewer: Recipient, shape: _Shape) -> RawQuery:
     """The page statement for one viewer and shape, built and compiled once (``visible_clause`` included).
@@ -300,25 +310,29 @@ def read_page(
     """
     if viewer is None:
         viewer = _recipient(db, actor)
-    ids = [object_id] if object_id is not None else filters.ids
-    versions = tuple(filters.versions or [default_version])
-    shape = _Shape(
-        ids=len(ids), types=len(filters.types), spec_versions=len(filters.spec_versions), versions=versions,
-        added_after=filters.added_after is not None, after=filters.next is not None,
-    )  # fmt: skip
+    params: dict[str, Any] = {"cid": collection.id, "lim": filters.limit + 1}
+    if object_id is not None and default_version == "last" and filters.unfiltered:
+        # An object by id with no filters, what TAXII clients send most: the one shape, held.
+        shape, params["id_0"] = _LATEST_BY_ID, object_id
+    else:
+        ids = [object_id] if object_id is not None else filters.ids
+        shape = _Shape(
+            ids=len(ids), types=len(filters.types), spec_versions=len(filters.spec_versions),
+            versions=tuple(filters.versions or [default_version]), added_after=filters.added_after is not None,
+            after=filters.next is not None,
+        )  # fmt: skip
+        params.update({f"id_{i}": v for i, v in enumerate(ids)})
+        params.update({f"type_{i}": v for i, v in enumerate(filters.types)})
+        params.update({f"spec_{i}": v for i, v in enumerate(filters.spec_versions)})
+        if filters.added_after is not None:
+            params["added_after"] = filters.added_after
+        if filters.next is not None:
+            params["after_added"] = filters.next.date_added
+            params["after_seq"] = filters.next.seq
     try:
         query = _page_query(dialect_of(db), viewer, shape)
     except InvalidInput as exc:
         raise BadRequest(exc.message) from None
-    params: dict[str, Any] = {"cid": collection.id, "lim": filters.limit + 1}
-    params.update({f"id_{i}": v for i, v in enumerate(ids)})
-    params.update({f"type_{i}": v for i, v in enumerate(filters.types)})
-    params.update({f"spec_{i}": v for i, v in enumerate(filters.spec_versions)})
-    if filters.added_after is not None:
-        params["added_after"] = filters.added_after
-    if filters.next is not None:
-        params["after_added"] = filters.next.date_added
-        params["after_seq"] = filters.next.seq
     rows = fetch_raw(db, query, params)
     more = len(rows) > filters.limit
     if more:

@@ -20,11 +20,11 @@ from colsec.migrations import upgrade
 from colsec.node import Node, build_node
 from colsec.settings import Settings
 from colsec.web.deps import new_write_slots
-from colsec.web.middleware import BodySizeLimit, JsonDepthLimit, SecurityHeaders
+from colsec.web.errors import colsec_error_response, error_response
+from colsec.web.middleware import BodySizeLimit, HotRoutes, JsonDepthLimit, SecurityHeaders
 
 __all__ = ["app_from_env", "create_app"]
 
-TAXII_MEDIA = "application/taxii+json;version=2.1"
 _HEAP_COLLECTED: list[bool] = []  # a full collection ran before a freeze in this process
 
 
@@ -40,25 +40,6 @@ def _freeze_startup_heap() -> None:
         gc.collect()
         _HEAP_COLLECTED.append(True)
     gc.freeze()
-
-
-def _error_response(request: Request, status: int, code: str, detail: Any, extra: Any = None) -> JSONResponse:
-    headers: dict[str, str] = {}
-    if status == 401:
-        headers["WWW-Authenticate"] = 'Basic realm="colsec", Bearer'
-    if request.url.path.startswith("/taxii2"):
-        body: dict[str, Any] = {
-            "title": code.replace("_", " "),
-            "http_status": str(status),
-            "description": str(detail),
-        }
-        if extra is not None:
-            body["details"] = extra
-        return JSONResponse(body, status_code=status, media_type=TAXII_MEDIA, headers=headers)
-    payload: dict[str, Any] = {"error": code, "detail": detail}
-    if extra is not None:
-        payload["details"] = extra
-    return JSONResponse(payload, status_code=status, headers=headers)
 
 
 def _embedded_runner(node: Node) -> Any:
@@ -123,7 +104,7 @@ def create_app(
 
     @app.exception_handler(ColsecError)
     async def _colsec_error(request: Request, exc: ColsecError) -> JSONResponse:
-        return _error_response(request, exc.status, exc.code, exc.message, exc.details)
+        return colsec_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -131,19 +112,19 @@ def create_app(
             {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")} for e in exc.errors()
         ]
         msg = "; ".join(f"{'.'.join(p['loc'])}: {p['msg']}" for p in problems[:5])
-        return _error_response(request, 422, "invalid_input", msg or "invalid request", problems)
+        return error_response(request, 422, "invalid_input", msg or "invalid request", problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, ColsecError):  # FastAPI wraps errors raised while reading a body
             cause = exc.__cause__
-            return _error_response(request, cause.status, cause.code, cause.message, cause.details)
+            return error_response(request, cause.status, cause.code, cause.message, cause.details)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error_response(request, exc.status_code, code, exc.detail)
+        return error_response(request, exc.status_code, code, exc.detail)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return _error_response(request, 500, "internal_error", "internal server error")
+        return error_response(request, 500, "internal_error", "internal server error")
 
     from colsec.taxii.legacy import LegacyRootPaths
     from colsec.web.api import accounts, collections, federation, imports, jobs, objects, system, taxii_reads
@@ -203,6 +184,9 @@ def create_app(
     ui.install(app)  # pages, session-cookie login, static files
     federation.install(app)
 
+    # Innermost: a GET of a hot TAXII read skips the framework's exception layer and router (the
+    # route renders its own errors as those handlers would); every layer below applies as before.
+    app.add_middleware(HotRoutes, routes=hot)
     app.add_middleware(LegacyRootPaths)
     # A string of N characters is at most 6N bytes of JSON (\uXXXX escapes): nothing the write
     # gate would accept is refused, and a huge string is refused before the body is held.

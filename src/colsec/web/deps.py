@@ -38,6 +38,7 @@ __all__ = [
     "get_db",
     "get_optional_actor",
     "get_settings",
+    "header_of",
     "login_throttle",
     "read_units",
     "require_operator",
@@ -103,8 +104,17 @@ def get_db(
         session.close()
 
 
+def header_of(request: Request, name: bytes) -> str | None:
+    """The first ``name`` header (lower-case bytes, as ASGI servers give names), read off the scope:
+    no ``Headers`` mapping is built for the one or two headers a hot read looks at."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
+
+
 def _credentials(request: Request) -> tuple[str | None, str] | None:
-    header = request.headers.get("authorization")
+    header = header_of(request, b"authorization")
     if not header:
         return None
     scheme, _, value = header.partition(" ")
@@ -307,7 +317,7 @@ async def _inline(
 ) -> T:
     creds = _credentials(request)
     if creds is not None:
-        done = database.raw_read(lambda unit: in_unit(unit, creds))
+        done = database.raw_read(lambda unit: in_unit(unit, creds), small=True)
         if done is not None:
             return done[0]
     return await run_in_threadpool(_read_in_session, request, work)

@@ -1,16 +1,19 @@
-"""Plain ASGI middleware (no BaseHTTPMiddleware): body-size cap, JSON depth cap, security headers."""
+"""Plain ASGI middleware (no BaseHTTPMiddleware): body-size cap, JSON depth cap, security headers,
+and the dispatch of the hottest routes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from starlette.routing import BaseRoute, Match
 
 from colsec.errors import BadRequest, InvalidInput
 from colsec.jsonutil import DepthScanner
 from colsec.taxii.media import TAXII_MEDIA
 
-__all__ = ["BodySizeLimit", "JsonDepthLimit", "SecurityHeaders"]
+__all__ = ["BodySizeLimit", "HotRoutes", "JsonDepthLimit", "SecurityHeaders"]
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -188,3 +191,30 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HotRoutes:
+    """A GET that one of ``routes`` matches goes straight to that route's app.
+
+    The innermost middleware: every cap, header and rewrite above it has applied.  What it
+    skips is the framework's own per-request work under it (the exception layer, FastAPI's
+    exit stack and router, the match against each route): the cost of a TAXII object by id
+    as large as its statements.  The routes stay in the router too, matched first there
+    (HEAD, a method not allowed), so the answer is the same either way; they take no
+    dependency and render their own errors as the app's handlers do (``web/errors.py``).
+    """
+
+    def __init__(self, app: Any, routes: Sequence[BaseRoute], prefix: str = "/taxii2/") -> None:
+        self.app = app
+        self.routes = tuple(routes)
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith(self.prefix):
+            for route in self.routes:
+                match, child = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child)
+                    await route.handle(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

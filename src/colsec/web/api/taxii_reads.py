@@ -7,9 +7,10 @@ the checks are those of every TAXII route (``check_accept``; the caller, the col
 rights and the sharing policy in one read unit), run as raw statements compiled once
 (``run_raw_read``: a token caller's read needs no ORM session; the token's statement also
 reads the collection's access row, so a hit is two statements).  The app's middleware
-(body and depth caps, security headers, legacy root paths) and its error rendering apply
-as to any route: a ``ColsecError`` raised here answers as a TAXII error message.  Their
-OpenAPI operations are written out here (``document``), as FastAPI sees no plain route.
+(body and depth caps, security headers, legacy root paths) applies as to any route; a GET
+then goes straight to its route (``web.middleware.HotRoutes``), which renders a ``ColsecError``
+as a TAXII error message with the app's own handler (``web.errors``).  Their OpenAPI
+operations are written out here (``document``), as FastAPI sees no plain route.
 """
 
 from __future__ import annotations
@@ -26,15 +27,17 @@ from starlette.types import Receive, Scope, Send
 
 from colsec.accounts.roles import Actor
 from colsec.db import ReadUnit
-from colsec.errors import NotAcceptable, NotFound
+from colsec.errors import ColsecError, NotAcceptable, NotFound
 from colsec.store.policy import Recipient
 from colsec.taxii import reads
 from colsec.taxii.media import TAXII_MEDIA
 from colsec.taxii.reads import CollectionRef, Filters
-from colsec.web.deps import get_settings, run_raw_read
+from colsec.web.deps import get_settings, header_of, run_raw_read
+from colsec.web.errors import colsec_error_response
 
 __all__ = [
     "OPENAPI_PATHS",
+    "TaxiiResponse",
     "check_accept",
     "document",
     "filters_of",
@@ -66,7 +69,7 @@ _TAXII_ACCEPT = frozenset({TAXII_MEDIA, "application/taxii+json", "*/*"})
 
 async def check_accept(request: Request) -> None:
     """406 unless the client accepts the TAXII 2.1 media type (or anything)."""
-    header = request.headers.get("accept")
+    header = header_of(request, b"accept")
     if not header or header in _TAXII_ACCEPT:  # what TAXII clients send: no parsing needed
         return
     for part in header.split(","):
@@ -78,11 +81,34 @@ async def check_accept(request: Request) -> None:
     raise NotAcceptable(f"this server produces {TAXII_MEDIA}; the request accepts only {header!r}")
 
 
+class TaxiiResponse(Response):
+    """A TAXII body: Starlette's ``Response`` with its header list built directly.
+
+    The same headers as ``Response(content, media_type=TAXII_MEDIA, headers=...)`` (the media
+    type has no charset to add), without its generic pass over them: every page and every
+    object by id is answered here.
+    """
+
+    media_type = TAXII_MEDIA
+
+    def __init__(self, content: bytes, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
+        self.status_code = status_code
+        self.body = content
+        self.background = None
+        raw = [(b"content-length", str(len(content)).encode()), (b"content-type", _TAXII_TYPE)]
+        if headers:
+            raw[:0] = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        self.raw_headers = raw
+
+
+_TAXII_TYPE = TAXII_MEDIA.encode("latin-1")
+
+
 def taxii_response(
     body: dict[str, Any] | bytes, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     content = body if isinstance(body, bytes) else orjson.dumps(body)
-    return Response(content=content, status_code=status, media_type=TAXII_MEDIA, headers=headers)
+    return TaxiiResponse(content, status, headers)
 
 
 def filters_of(request: Request) -> Filters:
@@ -255,8 +281,9 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
 class _Read:
     """A read as a plain ASGI app, so Starlette wraps no per-route exception handler around it.
 
-    An error it raises reaches the app's exception middleware, whose handlers (the same ones the
-    per-route wrapper would look up) render it alike: one wrapper per request instead of two.
+    It renders a ``ColsecError`` itself, with the app's handler's function: a GET reaches it from
+    ``HotRoutes``, past the app's exception middleware.  Any other error goes on up, to the
+    server-error layer, as from any route.
     """
 
     __slots__ = ("read",)
@@ -265,7 +292,11 @@ class _Read:
         self.read = read
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.read(Request(scope, receive, send))
+        request = Request(scope, receive, send)
+        try:
+            response: Response = await self.read(request)
+        except ColsecError as exc:  # rendered as the app's handler renders it (``HotRoutes`` skips it)
+            response = colsec_error_response(request, exc)
         await response(scope, receive, send)
 
 
