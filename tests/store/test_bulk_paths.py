@@ -26,7 +26,7 @@ from colsec.accounts.roles import SYSTEM
 from colsec.accounts.service import create_organisation
 from colsec.db import Database
 from colsec.formats.service import import_source
-from colsec.store import companions, gate, inserts, textindex
+from colsec.store import companions, gate, inserts, service, textindex
 from colsec.store.models import (
     CollectionObject,
     ObjectLink,
@@ -149,6 +149,30 @@ def test_sqlite_bulk_path_stores_what_the_portable_path_stores(
         m.setattr(inserts, "sqlite_cursor", lambda db: None)
         m.setattr(gate, "sqlite_cursor", lambda db: None)
         plain_rows, plain_rest = _run(f"sqlite:///{plain_db}", sources)
+    _assert_equal(fast_rows, fast_rest, plain_rows, plain_rest)
+
+
+def test_one_decision_per_unit_for_unheld_ids_equals_deciding_each_object(
+    tmp_path: Path, sqlite_template: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate's decision for ids not yet held is taken once per unit (``gate.unheld``); asking
+    ``gate.decide`` for every object instead stores the same rows, index and reports."""
+    sources = _sources(shared_data)
+    fast_db, plain_db = tmp_path / "fast.db", tmp_path / "plain.db"
+    shutil.copy(sqlite_template, fast_db)
+    shutil.copy(sqlite_template, plain_db)
+    fast_rows, fast_rest = _run(f"sqlite:///{fast_db}", sources)
+    asked: list[str] = []
+
+    def decide(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["facts"].id)
+        return gate.decide(*args, **kwargs)
+
+    with monkeypatch.context() as m:  # no shortcut: every object goes through decide()
+        m.setattr(service, "unheld", lambda writer, group_id: None)
+        m.setattr(service, "decide", decide)
+        plain_rows, plain_rest = _run(f"sqlite:///{plain_db}", sources)
+    assert len(asked) >= len(plain_rows)
     _assert_equal(fast_rows, fast_rest, plain_rows, plain_rest)
 
 

@@ -55,6 +55,7 @@ __all__ = [
     "limit_problem",
     "local_org_ids",
     "record_co_holders",
+    "unheld",
 ]
 
 # Facts anyone may assert: their ids follow from their content (SCOs) or from the spec (TLP).
@@ -194,9 +195,7 @@ def decide(
     oid = facts.id
     claimed = w.owner_org_id
     if held is None:
-        if w.received and claimed in w.local_org_ids and claimed != w.sender_org_id:
-            return Decision(Verdict.REFUSE, message=PEER_AS_LOCAL.format(id=oid))
-        return Decision(Verdict.WRITE, claimed, group_id)
+        return unheld(w, group_id) or Decision(Verdict.REFUSE, message=PEER_AS_LOCAL.format(id=oid))
     owner = held.owner_org_id
     if known_seq is None and facts.type == "identity" and look.same_content(held.seq, obj, _RESTATED_KEYS):
         holder = claimed if not w.received or claimed not in w.local_org_ids else w.sender_org_id
@@ -235,6 +234,15 @@ def decide(
             return Decision(Verdict.REFUSE, message=WIDENS.format(id=oid, was=_tlp_name(held.tlp), now=now))
         return Decision(Verdict.WRITE, owner, group, widens=True)
     return Decision(Verdict.WRITE, owner, group)
+
+
+def unheld(w: Writer, group_id: int | None) -> Decision | None:
+    """The decision for any id not yet held, or None if such writes are refused (a peer writing as
+    an organisation of this node).  The same for every object of a unit, so a bulk import asks
+    once, not per object (``decide`` answers with it too)."""
+    if w.received and w.owner_org_id in w.local_org_ids and w.owner_org_id != w.sender_org_id:
+        return None
+    return Decision(Verdict.WRITE, w.owner_org_id, group_id)
 
 
 def _co_hold(holder: int | None, seq: int, obj: Mapping[str, Any], look: Lookup) -> Decision:

@@ -81,13 +81,13 @@ class StixObject(Base):
         # A type's latest rows newest first: the dashboard's latest sightings walk it backward
         # (by (type, is_latest) alone SQLite walked every row by date at a million objects).
         Index("ix_stix_object_type_latest_added", "type", "is_latest", "date_added", "seq"),
-        Index("ix_stix_object_owner", "owner_org_id"),
-        # An owner's rows at one TLP in seq order: searches at AMBER+STRICT or RED start there.
+        # An owner's rows at one TLP in seq order: searches at AMBER+STRICT or RED start there
+        # (an index of owner_org_id alone would only repeat its prefix: object_prefix_indexes).
         Index("ix_stix_object_owner_tlp", "owner_org_id", "tlp", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    id: Mapped[str] = mapped_column(String(120), index=True)
+    id: Mapped[str] = mapped_column(String(120))  # looked up by the (id, modified) index
     type: Mapped[str] = mapped_column(String(250))
     spec_version: Mapped[str] = mapped_column(String(8), default="2.1")
     created: Mapped[str | None] = mapped_column(String(32))

@@ -38,6 +38,7 @@ from colsec.store.gate import (
     limit_problem,
     local_org_ids,
     record_co_holders,
+    unheld,
 )
 from colsec.store.inserts import Target, insert_rows
 from colsec.store.models import EXERCISE_RUN
@@ -271,12 +272,17 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
         [h.seq for h in held.values() if h.owner_org_id != owner]
         + [seq for (oid, _), seq in known.items() if held[oid].owner_org_id != owner]
     )
+    fresh = unheld(unit.writer, unit.sharing_group_id)  # most of an import: ids not held yet
+    named = frozenset(unit.recipient_org_ids)
     for body_obj, facts, body, level in batch:
         prev = held.get(facts.id)
-        d = decide(
-            unit.writer, facts=facts, obj=body_obj, level=int(level), group_id=unit.sharing_group_id,
-            held=prev, known_seq=known.get((facts.id, facts.modified)), look=unit.look,
-        )  # fmt: skip
+        if prev is None and fresh is not None:
+            d = fresh
+        else:
+            d = decide(
+                unit.writer, facts=facts, obj=body_obj, level=int(level), group_id=unit.sharing_group_id,
+                held=prev, known_seq=known.get((facts.id, facts.modified)), look=unit.look,
+            )  # fmt: skip
         if d.verdict is Verdict.REFUSE:
             if not unit.keep_going:
                 raise Forbidden(d.message)
@@ -302,9 +308,9 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
         by_key[(facts.id, facts.modified)] = _indexed(body_obj)
         # Recipients named by the caller are the version's audience (it may narrow); naming none
         # keeps the latest version's (revocation, edits), so none is dropped silently.
-        recipients[(facts.id, facts.modified)] = set(unit.recipient_org_ids) or (
-            inherited.get(prev.seq, set()) if prev is not None else set()
-        )
+        audience = named or (inherited.get(prev.seq) if prev is not None else None)
+        if audience:  # none named and none inherited: no entry (read as none)
+            recipients[(facts.id, facts.modified)] = set(audience)
     # The batch's objects are in rows and by_key now: a large event's grouping (its object_refs,
     # ~75 MB at 700,000 ids) is let go before its 37 MB row is handed to the database.
     batch.clear()
