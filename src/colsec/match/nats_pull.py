@@ -54,7 +54,8 @@ class PullClient(Client):
         reconnected, as any publish would be.
         """
         tail = b" %d\r\n%s\r\n" % (len(payload), payload)
-        data = b"".join([b"PUB " + r + tail for r in replies])
+        subjects = list(replies)
+        data = b"PUB " + (tail + b"PUB ").join(subjects) + tail if subjects else b""
         if data:
             await self._send_command(data)
             await self._flush_pending()

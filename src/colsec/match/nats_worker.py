@@ -63,8 +63,8 @@ class StreamOptions:
     decay_seconds: float = 60.0  # a full refresh also drops indicators whose score decayed since
     sighting_seconds: float = 10.0
     idle_wait: float = 0.5
-    hold_batches: int = 8  # full fetches matched before one commit, while a backlog lasts
-    hold_seconds: float = 0.5
+    hold_batches: int = 16  # full fetches matched before one commit, while a backlog lasts
+    hold_seconds: float = 1.0
     stop_after: float | None = None
     stats: ReaderStats = field(default_factory=ReaderStats)  # lines, events, malformed
 

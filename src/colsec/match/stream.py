@@ -180,8 +180,12 @@ def committed_seqs(db: Session, key: str, seqs: Sequence[int]) -> set[int]:
 
 
 def _runs(seqs: Iterable[int]) -> list[tuple[int, int]]:
+    """The sequences as (first, last) runs of consecutive numbers, in order."""
+    ordered = sorted(set(seqs))
+    if not ordered or ordered[-1] - ordered[0] + 1 == len(ordered):  # one run: a worker alone
+        return [(ordered[0], ordered[-1])] if ordered else []
     out: list[tuple[int, int]] = []
-    for s in sorted(set(seqs)):
+    for s in ordered:
         if out and out[-1][1] + 1 == s:
             out[-1] = (out[-1][0], s)
         else:
