@@ -198,8 +198,10 @@ class StreamWorker:
 
         A fetch that comes back full says more messages wait: its batch is held (matched, not
         committed, not acknowledged) and the next one joins it, up to ``hold_batches`` fetches
-        or ``hold_seconds``, so a backlog pays a commit per several batches. Anything short of
-        a full fetch (a quiet stream) is committed at once: no alert waits for more traffic.
+        or ``hold_seconds`` (a quarter of the ack wait at most, so that held messages are not
+        handed to another worker meanwhile): a backlog pays one commit per several batches.
+        Anything short of a full fetch (a quiet stream) is committed at once: no alert waits
+        for more traffic.
         """
         held = self.held
         msgs = await sub.fetch(self.opts.batch, 0.0 if held.msgs else self.opts.idle_wait)
@@ -211,7 +213,7 @@ class StreamWorker:
         if held.msgs and (
             len(msgs) < self.opts.batch
             or held.fetches >= self.opts.hold_batches
-            or time.monotonic() - held.since >= self.opts.hold_seconds
+            or time.monotonic() - held.since >= min(self.opts.hold_seconds, self.opts.ack_wait / 4)
         ):
             await self._commit(sub.nc, key)
 
