@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from sqlalchemy import select
 from colsec.db import Database
 from colsec.match.models import MatchAlert, MatchSightingCount
 from colsec.match.readers import read_lines
+from colsec.match.service import build_engine
+from colsec.match.stream import Message, MessageDecoder, alert_seq
 from colsec.store.models import StixObject
 from colsec.store.service import import_objects
 from colsec.store.versions import revoke_object
@@ -278,3 +281,61 @@ def test_indicator_changes_reach_a_running_worker(
         assert worker.poll() is None  # never restarted
     finally:
         _stop([worker])
+
+
+@pytest.mark.slow
+def test_a_backlog_is_committed_several_fetches_at_a_time_and_a_quiet_message_at_once(
+    tmp_path: Path,
+    database: Database,
+    make_account: Callable[..., Account],
+    telemetry: tuple[Path, Path],
+    nats_url: str,
+    stream: str,
+) -> None:
+    """Full fetches are held and share a commit; every alert is still committed once, and once
+    the backlog is gone a single message is committed (and acknowledged) without more traffic."""
+    a = make_account(org="ORG-A")
+    planted = _plant(telemetry)
+    with database.unit_of_work() as s:
+        import_objects(s, actor=a.actor, objects=planted)
+        engine, _ = build_engine(s, actor=a.actor)
+    lines = [*telemetry[0].read_text().splitlines(), *telemetry[1].read_text().splitlines()]
+    subject = f"telemetry.{stream}"
+    seqs = publish(nats_url, stream, subject, lines)  # the backlog, there before the worker
+    reference = collections.Counter(
+        (alert_seq(x), x.indicator_id)
+        for x in engine.match(
+            MessageDecoder().decode(Message(q, line) for q, line in zip(seqs, lines, strict=True))
+        )
+    )
+    assert reference and max(reference.values()) == 1
+    out = tmp_path / "alerts.jsonl"
+    worker = _worker(_env(tmp_path, database), nats_url, stream, a.user.username, out, "--batch", "25")
+    try:
+        _await_line(worker.stderr, "pulling from stream")
+
+        def acked(seq: int) -> bool:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if consumer_info(nats_url, stream, "colsec-match").ack_floor.stream_seq >= seq:
+                    return True
+                time.sleep(0.05)
+            return False
+
+        assert acked(seqs[-1])
+        first = min(q for q, _ in reference)
+        (last,) = publish(nats_url, stream, subject, [lines[seqs.index(first)]])
+        assert acked(last)  # not held for a fetch that never fills
+    finally:
+        (err,) = _stop([worker])
+    stats = next(x for x in err.splitlines() if x.startswith("messages:"))
+    found = re.search(r"messages: ([\d,]+) in ([\d,]+) batches, ([\d,]+) commits", stats)
+    assert found, stats
+    messages, batches, commits = (int(n.replace(",", "")) for n in found.groups())
+    assert messages == len(lines) + 1
+    assert commits < batches / 2, stats  # a backlog of 3,000 messages in fetches of 25: up to 16 a commit
+    with database.unit_of_work(write=False) as s:
+        rows = collections.Counter(
+            map(tuple, s.execute(select(MatchAlert.seq, MatchAlert.indicator_id)).all())
+        )
+    assert rows == reference + collections.Counter((last, i) for q, i in reference if q == first)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +18,15 @@ from colsec.match.events import Event
 from colsec.match.models import MatchAlert, MatchSightingCount, MatchStreamRange
 from colsec.match.readers import ReaderFormat
 from colsec.match.service import build_engine, sighter_identity
-from colsec.match.stream import Message, MessageDecoder, commit_batch, committed_seqs, publish_sightings
+from colsec.match.stream import (
+    Message,
+    MessageDecoder,
+    _runs,
+    commit_batch,
+    committed_seqs,
+    covered,
+    publish_sightings,
+)
 from colsec.store.models import StixObject
 from colsec.store.service import import_objects
 
@@ -153,3 +163,19 @@ def test_incremental_index_equals_a_rebuilt_one(
         return {(a.indicator_id, a.events[-1].line) for a in engine.match(events)}
 
     assert hits(live) == hits(rebuilt)
+
+
+def test_covered_and_runs_equal_their_definitions() -> None:
+    """The binary searches over ranges say what comparing every sequence with every range says."""
+    r = random.Random(5)
+    for _ in range(300):
+        ranges = []
+        for _ in range(r.randint(0, 30)):
+            first = r.randint(1, 2000)
+            ranges.append((first, first + r.choice([0, 1, 5, 40, 300])))  # overlapping ones too
+        seqs = r.sample(range(1, 2400), r.randint(1, 500))
+        assert covered(ranges, seqs) == {s for s in seqs for a, b in ranges if a <= s <= b}
+        runs = _runs(seqs)
+        assert [s for a, b in runs for s in range(a, b + 1)] == sorted(seqs)
+        assert all(b + 1 < a for (_, b), (a, _) in itertools.pairwise(runs))  # maximal runs
+    assert _runs([]) == [] and covered([(3, 5)], [1, 3, 5, 6]) == {3, 5}

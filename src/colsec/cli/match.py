@@ -319,7 +319,8 @@ def _run_nats(opts: Any, *, actor: Any, sighter: str | None, engine: Any, cursor
     except ColsecError as exc:
         fail(exc.message, 2)
     err_console.print(
-        f"messages: {run.messages:,} in {run.batches:,} batches, {run.duplicates:,} already committed, "
+        f"messages: {run.messages:,} in {run.batches:,} batches, {run.commits:,} commits, "
+        f"{run.duplicates:,} already committed, "
         f"{run.sightings:,} sighting versions",
         highlight=False,
     )

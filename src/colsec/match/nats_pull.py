@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 from nats.aio.client import Client
+from nats.protocol.parser import AWAITING_CONTROL_LINE, MAX_CONTROL_LINE_SIZE, Parser
 
 __all__ = ["Delivery", "PullClient", "Puller", "stream_seq"]
 
@@ -37,6 +38,7 @@ class PullClient(Client):
     def __init__(self) -> None:
         super().__init__()
         self.puller: Puller | None = None
+        self._ps = _PullParser(self)
 
     async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: Any) -> None:
         puller = self.puller
@@ -52,10 +54,76 @@ class PullClient(Client):
         reconnected, as any publish would be.
         """
         tail = b" %d\r\n%s\r\n" % (len(payload), payload)
-        data = b"".join([b"PUB " + r + tail for r in replies])
+        subjects = list(replies)
+        data = b"PUB " + (tail + b"PUB ").join(subjects) + tail if subjects else b""
         if data:
             await self._send_command(data)
             await self._flush_pending()
+
+
+class _PullParser(Parser):
+    """nats-py's parser, with the pull inbox's frames cut from each read in one pass.
+
+    The library's parser matches a regular expression, copies the payload twice and awaits a
+    coroutine for every message, about 7 µs each; a JetStream batch is a run of ``MSG`` (or
+    ``HMSG``) frames for one subscription, which ``_cut`` hands to the puller at about 1 µs.
+    Anything else (PING, +OK, -ERR, INFO, another subscription's message) stops the cut, and
+    the library's parser takes the rest of that read; a frame cut short by the read waits
+    in ``buf`` for the next one.
+    """
+
+    nc: PullClient
+
+    async def parse(self, data: bytes = b"") -> None:
+        puller = self.nc.puller
+        if puller is None or self.state != AWAITING_CONTROL_LINE:
+            await super().parse(data)
+            return
+        if self.buf:  # the start of a frame the last read cut short
+            data = bytes(self.buf) + data
+            self.buf.clear()
+        done, whole = _cut(data, puller)
+        if len(puller.got) >= puller.want:
+            puller.ended.set()
+        if whole:
+            self.buf.extend(memoryview(data)[done:])
+        else:
+            await super().parse(data[done:])
+
+
+def _cut(data: bytes, puller: Puller) -> tuple[int, bool]:
+    """Hand the puller each complete frame of its inbox from the start of ``data``: the bytes
+    taken, and whether all of the rest is one frame still incomplete (else the library's)."""
+    sid = b"%d" % puller.sid
+    keep = puller.got.append
+    find = data.find
+    pos, n = 0, len(data)
+    try:
+        while pos < n:
+            eol = find(b"\r\n", pos, pos + MAX_CONTROL_LINE_SIZE)
+            if eol < 0:
+                return pos, n - pos < MAX_CONTROL_LINE_SIZE
+            parts = data[pos:eol].split(b" ")  # MSG subject sid reply size
+            if len(parts) == 5 and parts[0] == b"MSG" and parts[2] == sid:
+                hlen = 0
+            elif len(parts) == 6 and parts[0] == b"HMSG" and parts[2] == sid:  # ... hlen size
+                hlen = int(parts[4])
+            else:
+                return pos, False
+            start = eol + 2
+            end = start + int(parts[-1])
+            if end + 2 > n:
+                return pos, True
+            if end < start + hlen or data[end : end + 2] != b"\r\n":
+                return pos, False  # the library's parser names the protocol error
+            if hlen:
+                puller.arrive(parts[3], data[start + hlen : end], data[start : start + hlen])
+            else:
+                keep((parts[3], data[start:end], None))
+            pos = end + 2
+    except ValueError:  # a size that is no number
+        return pos, False
+    return pos, True
 
 
 class Puller:
@@ -91,11 +159,12 @@ class Puller:
             self.ended.set()
 
     async def fetch(self, batch: int, wait: float) -> list[Delivery]:
-        """Up to ``batch`` messages: those waiting at once, else the first within ``wait`` seconds."""
-        for request in (
-            {"batch": batch, "no_wait": True},
-            {"batch": 1, "expires": int(wait * 1e9)},
-        ):
+        """Up to ``batch`` messages: those waiting at once, else the first within ``wait`` seconds
+        (none: ``wait`` 0)."""
+        requests: list[dict[str, Any]] = [{"batch": batch, "no_wait": True}]
+        if wait > 0:
+            requests.append({"batch": 1, "expires": int(wait * 1e9)})
+        for request in requests:
             if len(self.got) >= batch:
                 break
             self.want = min(batch, len(self.got) + int(request["batch"]))

@@ -6,8 +6,9 @@ durable pull consumer, so the server spreads the messages over them and hands a 
 worker's unacknowledged ones to the others once the ack wait runs out. Each fetched batch goes
 through the file matcher's column path at once (``colsec.match.message_batch``), is committed
 (``colsec.match.stream.commit_batch``: alerts, sighting totals, committed ranges in one
-transaction) and acknowledged only then, all its messages in one write. A message's events
-are committed together or not at all, so a redelivered one is dropped whole. Between batches
+transaction) and acknowledged only then, all its messages in one write; while a backlog
+lasts, several fetches share one commit (``StreamWorker._next``). A message's events are
+committed together or not at all, so a redelivered one is dropped whole. Between batches
 the worker applies indicator versions added to the store since it last looked
 (``refresh_engine``), never recompiling the whole set.
 
@@ -62,6 +63,8 @@ class StreamOptions:
     decay_seconds: float = 60.0  # a full refresh also drops indicators whose score decayed since
     sighting_seconds: float = 10.0
     idle_wait: float = 0.5
+    hold_batches: int = 16  # full fetches matched before one commit, while a backlog lasts
+    hold_seconds: float = 1.0
     stop_after: float | None = None
     stats: ReaderStats = field(default_factory=ReaderStats)  # lines, events, malformed
 
@@ -73,6 +76,7 @@ class WorkerStats:
     alerts: int = 0
     sightings: int = 0
     batches: int = 0
+    commits: int = 0
 
 
 Units = Callable[[], AbstractContextManager[Session]]
@@ -100,6 +104,7 @@ class StreamWorker:
     def __post_init__(self) -> None:
         self.matcher = BatchMatcher(fmt=self.opts.fmt, mapping=self.opts.mapping, stats=self.opts.stats)
         self.stopping = asyncio.Event()
+        self.held = Held()
 
     def serve(self) -> WorkerStats:
         """Each batch ends committed and acknowledged, the last one included."""
@@ -167,7 +172,7 @@ class StreamWorker:
         try:
             while not self.stopping.is_set():
                 if self.opts.stop_after is not None and time.monotonic() - started > self.opts.stop_after:
-                    return
+                    break
                 if time.monotonic() - refreshed >= self.opts.refresh_seconds:
                     full = time.monotonic() - decayed >= self.opts.decay_seconds
                     self._refresh(full=full)
@@ -177,6 +182,7 @@ class StreamWorker:
                     self._publish()
                     published = time.monotonic()
                 await self._next(sub, key)
+            await self._commit(sub.nc, key)  # what is held, before the last sightings
         finally:
             self._publish()  # a stopping worker leaves no count without its version
 
@@ -188,10 +194,28 @@ class StreamWorker:
                 )
 
     async def _next(self, sub: Puller, key: str) -> None:
-        msgs = await sub.fetch(self.opts.batch, self.opts.idle_wait)
+        """Match one fetch; commit what is held unless a backlog is sure to fill another fetch.
+
+        A fetch that comes back full says more messages wait: its batch is held (matched, not
+        committed, not acknowledged) and the next one joins it, up to ``hold_batches`` fetches
+        or ``hold_seconds`` (a quarter of the ack wait at most, so that held messages are not
+        handed to another worker meanwhile): a backlog pays one commit per several batches.
+        Anything short of a full fetch (a quiet stream) is committed at once: no alert waits
+        for more traffic.
+        """
+        held = self.held
+        msgs = await sub.fetch(self.opts.batch, 0.0 if held.msgs else self.opts.idle_wait)
         if msgs:
-            await self._handle(sub.nc, msgs, key)
+            if not held.msgs:
+                held.since = time.monotonic()
+            held.add(msgs, self.matcher, self.engine)
             tick()
+        if held.msgs and (
+            len(msgs) < self.opts.batch
+            or held.fetches >= self.opts.hold_batches
+            or time.monotonic() - held.since >= min(self.opts.hold_seconds, self.opts.ack_wait / 4)
+        ):
+            await self._commit(sub.nc, key)
 
     def _refresh(self, *, full: bool) -> None:
         now = int(time.time() * 1_000_000)
@@ -200,7 +224,46 @@ class StreamWorker:
                 return
             self.cursor = refresh_engine(db, self.engine, actor=self.actor, cursor=self.cursor, now=now)
 
-    async def _handle(self, nc: PullClient, msgs: list[Delivery], key: str) -> None:
+    async def _commit(self, nc: PullClient, key: str) -> None:
+        """Commit the held batches in one transaction, then acknowledge their messages."""
+        held, self.held = self.held, Held()
+        if not held.msgs:
+            return
+        for attempt in range(5):
+            try:
+                with self.units() as db:
+                    done = commit_batch(
+                        db, actor=self.actor, key=key, seqs=held.seqs, alerts=held.alerts, sighter=self.sighter,
+                        window_seconds=self.opts.window_seconds,
+                    )  # fmt: skip
+                break
+            except DBAPIError as exc:  # a lock timeout or a dropped connection: these batches again
+                self.log(f"commit failed ({type(exc.orig).__name__}), attempt {attempt + 1}")
+                await asyncio.sleep(0.2 * (attempt + 1))
+        else:  # left to another worker, or to this one later
+            await nc.publish_many((reply for reply, _, _ in held.msgs), _NAK_LATER)
+            return
+        if done.alerts:  # committed: printed once; a crash before the acks below skips them next time
+            self.on_alerts(done.alerts)
+        await nc.publish_many(reply for reply, _, _ in held.msgs)  # empty payloads: acknowledgements
+        self.stats.batches += held.fetches
+        self.stats.commits += 1
+        self.stats.messages += len(held.msgs)
+        self.stats.duplicates += done.duplicates
+        self.stats.alerts += len(done.alerts)
+
+
+@dataclass
+class Held:
+    """Fetched batches matched but not yet committed: their messages, sequences and alerts."""
+
+    msgs: list[Delivery] = field(default_factory=list)
+    seqs: list[int] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    fetches: int = 0
+    since: float = 0.0
+
+    def add(self, msgs: list[Delivery], matcher: BatchMatcher, engine: MatchEngine) -> None:
         messages = [  # most messages carry no headers: no call to look for one
             Message(
                 stream_seq(reply),
@@ -209,29 +272,10 @@ class StreamWorker:
             )
             for reply, data, headers in msgs
         ]
-        alerts = self.matcher.match(self.engine, messages)
-        seqs = [m.seq for m in messages]
-        for attempt in range(5):
-            try:
-                with self.units() as db:
-                    done = commit_batch(
-                        db, actor=self.actor, key=key, seqs=seqs, alerts=alerts, sighter=self.sighter,
-                        window_seconds=self.opts.window_seconds,
-                    )  # fmt: skip
-                break
-            except DBAPIError as exc:  # a lock timeout or a dropped connection: this batch again
-                self.log(f"commit failed ({type(exc.orig).__name__}), attempt {attempt + 1}")
-                await asyncio.sleep(0.2 * (attempt + 1))
-        else:  # left to another worker, or to this one later
-            await nc.publish_many((reply for reply, _, _ in msgs), _NAK_LATER)
-            return
-        if done.alerts:  # committed: printed once; a crash before the acks below skips them next time
-            self.on_alerts(done.alerts)
-        await nc.publish_many(reply for reply, _, _ in msgs)  # empty payloads: acknowledgements
-        self.stats.batches += 1
-        self.stats.messages += len(msgs)
-        self.stats.duplicates += done.duplicates
-        self.stats.alerts += len(done.alerts)
+        self.alerts.extend(matcher.match(engine, messages))
+        self.msgs.extend(msgs)
+        self.seqs.extend(m.seq for m in messages)
+        self.fetches += 1
 
 
 #: A negative acknowledgement asking for redelivery in a second.

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import numpy as np
 import orjson
 from sqlalchemy import Table, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -48,6 +49,7 @@ __all__ = [
     "alert_seq",
     "commit_batch",
     "committed_seqs",
+    "covered",
     "fluent_records",
     "message_lines",
     "publish_sightings",
@@ -176,17 +178,35 @@ def committed_seqs(db: Session, key: str, seqs: Sequence[int]) -> set[int]:
     ranges = db.execute(_OVERLAPPING, {"k": key, "lo": min(seqs), "hi": max(seqs)}).all()
     if not ranges:  # the usual answer for a batch delivered once: no pass over its sequences
         return set()
-    return {s for s in seqs for first, last in ranges if first <= s <= last}
+    return covered([(first, last) for first, last in ranges], seqs)
 
 
-def _runs(seqs: Iterable[int]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for s in sorted(set(seqs)):
-        if out and out[-1][1] + 1 == s:
-            out[-1] = (out[-1][0], s)
-        else:
-            out.append((s, s))
-    return out
+def covered(ranges: Sequence[tuple[int, int]], seqs: Sequence[int]) -> set[int]:
+    """The ``seqs`` inside any of the (first, last) ranges, found by binary search.
+
+    Two workers' held fetches interleave, so thousands of sequences may fall between
+    dozens of ranges: comparing each with each would cost a worker a second per commit.
+    """
+    if not ranges:
+        return set()
+    ordered = sorted(ranges)
+    firsts = np.array([first for first, _ in ordered], dtype=np.int64)
+    reach = np.maximum.accumulate(np.array([last for _, last in ordered], dtype=np.int64))
+    at = np.asarray(seqs, dtype=np.int64)
+    below = np.searchsorted(firsts, at, side="right") - 1  # the last range starting at or before
+    inside = (below >= 0) & (reach[np.maximum(below, 0)] >= at)
+    return set(at[inside].tolist())
+
+
+def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """The sequences as (first, last) runs of consecutive numbers, in order."""
+    ordered = np.unique(np.asarray(seqs, dtype=np.int64))
+    if not len(ordered):
+        return []
+    gaps = np.flatnonzero(np.diff(ordered) != 1)
+    firsts = np.concatenate((ordered[:1], ordered[gaps + 1])).tolist()
+    lasts = np.concatenate((ordered[gaps], ordered[-1:])).tolist()
+    return list(zip(firsts, lasts, strict=True))
 
 
 def _record_ranges(db: Session, key: str, seqs: Sequence[int]) -> None:
