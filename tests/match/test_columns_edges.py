@@ -133,3 +133,18 @@ def test_syslog_without_structured_data(tmp_path: Path) -> None:
     path = tmp_path / "plain.log"
     path.write_text("\n".join(lines) + "\n")
     assert _equal(path, ReaderFormat.SYSLOG) > 100
+
+
+def test_cef_escaped_line_ends_and_python_spaces(tmp_path: Path) -> None:
+    """Values the reader unescapes to a line end, or strips of spaces Rust does not call
+    spaces (``\\x1c``..``\\x1f``), are offered as the reader reads them."""
+    head = "<134>May  1 10:00:00 proxy CEF:0|V|P|1|9|N|3|"
+    lines = [f"{head}src=10.0.0.{n} dst=10.0.1.{n} dhost=h{n}.example.com suser=u{n}" for n in range(100)]
+    lines += [
+        head + r"src=10.0.2.1 suser=a\nb requestMethod=G\rET request=http://x.example.com/a\\nb",
+        head + "src=\x1c10.0.2.2\x1d suser=\x1fpadded\x1e duser=c\\=d\\\\\\ne",
+        head + r"sourceAddress=10.0.2.3 src=10.0.2.4 requestClientApplication=M\|z\\n",
+    ]
+    path = tmp_path / "escaped.cef"
+    path.write_text("\n".join(lines) + "\n")
+    assert _equal(path, ReaderFormat.CEF) > 100

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from colsec.match.events import Event, EventBuilder, parse_time
 
-__all__ = ["CEF_FULL_NAMES", "cef_event", "parse_cef"]
+__all__ = ["CEF_FULL_NAMES", "cef_event", "parse_cef", "unescape"]
 
 #: full key name → short key (CEF Implementation Standard, "Extension Dictionary")
 CEF_FULL_NAMES = {
@@ -46,7 +46,7 @@ _HASH_BY_LENGTH = {32: "MD5", 40: "SHA-1", 64: "SHA-256", 128: "SHA-512"}
 _DOMAIN_KEYS = ("shost", "dhost", "dvchost", "sourceDnsDomain", "destinationDnsDomain", "deviceDnsDomain")
 
 
-def _unescape(text: str) -> str:
+def unescape(text: str) -> str:
     """``\\=``, ``\\\\``, ``\\n``, ``\\r`` and ``\\|`` read left to right; any other backslash stays."""
     if "\\" not in text:  # most values: nothing to unescape
         return text
@@ -59,7 +59,7 @@ def _extension(text: str) -> dict[str, str]:
     ext: dict[str, str] = {}
     for i in range(1, len(parts), 2):
         key = parts[i]
-        ext[CEF_FULL_NAMES.get(key, key)] = _unescape(parts[i + 1].strip())
+        ext[CEF_FULL_NAMES.get(key, key)] = unescape(parts[i + 1].strip())
     return ext
 
 
