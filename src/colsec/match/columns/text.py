@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from colsec.match.readers.cef import CEF_FULL_NAMES
+from colsec.match.readers.cef import CEF_FULL_NAMES, unescape
 
 from .lines import Columns
+from .table import py_strip
 
 _CEF_SHORT = {**CEF_FULL_NAMES}
 
@@ -29,20 +30,34 @@ def cef_columns(lines: pl.Series, names: list[str]) -> Columns:
         exact = cef.gather(rows).str.extract(r"^(?:(?:[^|\\]|\\.)*\|){7}(.*)$", 1)
         ext = ext.scatter(rows.tolist(), exact)
     marked = ext.str.replace_all(r"(?:^|\s+)([A-Za-z_][\w.\[\]-]*)=", "\x00${1}\x01")
+    wanted = [n for n in names if not n.startswith("#")]
+    # the keys read under a wanted short name, kept before any value is copied or unescaped
+    accept = [n for n in wanted if n not in _CEF_SHORT] + [f for f, n in _CEF_SHORT.items() if n in wanted]
     frame = (
         pl.DataFrame({"row": pl.int_range(len(lines), dtype=pl.Int64, eager=True), "x": marked})
+        .lazy()
         .with_columns(pl.col("x").str.split("\x00"))
         .explode("x")
-        .filter(pl.col("x").str.contains("\x01", literal=True))
-        .with_columns(pl.col("x").str.split_exact("\x01", 1).alias("kv"))
+        .select("row", pl.col("x").str.split_exact("\x01", 1).alias("kv"))
         .unnest("kv")
+        .filter(
+            pl.col("field_0").is_in(accept) & pl.col("field_1").is_not_null()
+        )  # a piece with no key: none
+        .select(
+            pl.col("row"),
+            pl.col("field_0").replace(_CEF_SHORT).alias("k"),
+            py_strip(pl.col("field_1")).alias("v"),
+        )
+        .collect()
     )
-    wanted = [n for n in names if not n.startswith("#")]
-    frame = frame.select(
-        pl.col("row"),
-        pl.col("field_0").replace(_CEF_SHORT).alias("k"),
-        pl.col("field_1").str.strip_chars().str.replace_all(r"\\([=\\|])", "$1").alias("v"),
-    ).filter(pl.col("k").is_in(wanted))
+    # unescaped as the reader unescapes (after Python's strip): '=', backslash and '|' in one
+    # pass; a value with an escaped line end (rare) by the reader's own ``unescape``
+    values = frame["v"].str.replace_all(r"\\([=\\|])", "$1")
+    ends = np.flatnonzero(frame["v"].str.contains(r"\\[nr]").fill_null(False).to_numpy())
+    if len(ends):
+        exact = pl.Series([unescape(v) for v in frame["v"].gather(ends).to_list()], dtype=pl.String)
+        values = values.scatter(ends.tolist(), exact)
+    frame = frame.with_columns(values.alias("v"))
     out: Columns = {}
     for (name,), part in frame.partition_by("k", as_dict=True, maintain_order=True).items():
         out[str(name)] = (part["row"].to_numpy(), part["v"])  # a key given twice offers both values

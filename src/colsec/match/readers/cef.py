@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from colsec.match.events import Event, EventBuilder, parse_time
 
-__all__ = ["CEF_FULL_NAMES", "cef_event", "parse_cef"]
+__all__ = ["CEF_FULL_NAMES", "cef_event", "parse_cef", "unescape"]
 
 #: full key name → short key (CEF Implementation Standard, "Extension Dictionary")
 CEF_FULL_NAMES = {
@@ -37,36 +37,29 @@ CEF_FULL_NAMES = {
 }  # fmt: skip
 
 # a key starts after whitespace (or at the start) and ends at an unescaped '='
-_KEY = re.compile(r"(?:^|(?<=\s))([A-Za-z_][\w.\[\]-]*)=")
+#: (spelled as "not after a non-space": the same keys, found faster than with an alternation)
+_KEY = re.compile(r"(?<!\S)([A-Za-z_][\w.\[\]-]*)=")
 _ESCAPES = {"=": "=", "\\": "\\", "n": "\n", "r": "\r", "|": "|"}
+_ESCAPED = re.compile(r"\\([=\\nr|])")
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$", re.IGNORECASE)
 _HASH_BY_LENGTH = {32: "MD5", 40: "SHA-1", 64: "SHA-256", 128: "SHA-512"}
 _DOMAIN_KEYS = ("shost", "dhost", "dvchost", "sourceDnsDomain", "destinationDnsDomain", "deviceDnsDomain")
 
 
-def _unescape(text: str) -> str:
+def unescape(text: str) -> str:
+    """``\\=``, ``\\\\``, ``\\n``, ``\\r`` and ``\\|`` read left to right; any other backslash stays."""
     if "\\" not in text:  # most values: nothing to unescape
         return text
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text) and text[i + 1] in _ESCAPES:
-            out.append(_ESCAPES[text[i + 1]])
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
+    return _ESCAPED.sub(lambda m: _ESCAPES[m.group(1)], text)
 
 
 def _extension(text: str) -> dict[str, str]:
-    starts = [m for m in _KEY.finditer(text) if not (m.start() > 0 and text[m.start() - 1] == "\\")]
+    """Key, value, key, value... in one split at the keys (a value runs to the next key)."""
+    parts = _KEY.split(text)
     ext: dict[str, str] = {}
-    for n, m in enumerate(starts):
-        end = starts[n + 1].start() if n + 1 < len(starts) else len(text)
-        key = CEF_FULL_NAMES.get(m.group(1), m.group(1))
-        ext[key] = _unescape(text[m.end() : end].strip())
+    for i in range(1, len(parts), 2):
+        key = parts[i]
+        ext[CEF_FULL_NAMES.get(key, key)] = unescape(parts[i + 1].strip())
     return ext
 
 
@@ -155,8 +148,8 @@ def cef_event(line: str, line_no: int, year: int) -> Event | None:
         {"http-request-ext": http} if http else None,
     )
     for key in _DOMAIN_KEYS:
-        value = ext.get(key, "")
-        if _DOMAIN.match(value):
+        value = ext.get(key)
+        if value and _DOMAIN.match(value):
             b.domain(value)
     for label, value in labelled.items():
         if "url" in label or label in ("uri", "request"):

@@ -29,9 +29,10 @@ __all__ = [
 ]
 
 # Fixed, trusted token patterns for free text (never user-supplied).
-_IPV4 = re.compile(
-    r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\d.])"
-)
+#: IPv4 addresses: each maximal run of digits and dots that is a dotted quad as a whole (the
+#: bounded pattern ``(?<![\d.])quad(?![\d.])`` tried at every position cost twice as much)
+_RUN = re.compile(r"[\d.]{7,}")
+_QUAD = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 _URL = re.compile(r"\bhttps?://[^\s\"'<>]+", re.IGNORECASE)
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$", re.IGNORECASE)
 _SYSLOG_TS = re.compile(r"^(?:<\d{1,3}>)?(?:1 )?([A-Z][a-z]{2}\s+\d{1,2}(?: \d{4})? \d\d:\d\d:\d\d):?\s")
@@ -68,13 +69,14 @@ def _syslog_stamp(text: str, year: int) -> int | None:
 
 
 def _extract_free_text(b: EventBuilder, text: str) -> None:
-    for url in _URL.findall(text):
+    for url in _URL.findall(text) if "://" in text else ():  # a URL holds "://"
         b.url(url.rstrip(".,;)"))
         host = url.split("//", 1)[1].split("/", 1)[0].split(":", 1)[0]
         if _DOMAIN.match(host):
             b.domain(host)
-    for ip in _IPV4.findall(text):
-        b.ip(ip)
+    for run in _RUN.findall(text):
+        if _QUAD.fullmatch(run):
+            b.ip(run)
     for token in text.split():
         if "." in token and not token[-1].isdigit() and _DOMAIN.match(token):
             b.domain(token)
@@ -222,10 +224,19 @@ class FieldMapping:
     def csv_record(self, line: str) -> dict[str, Any] | None:
         if self.columns is None:
             return None
-        row = next(csv.reader([line], delimiter=self.delimiter), None)
+        body = line[:-1] if line.endswith("\n") else line
+        if self.delimiter not in _CSV_SPECIAL and not any(c in body for c in _CSV_SPECIAL):
+            row: list[str] | None = body.split(self.delimiter)  # what ``csv.reader`` reads, 3x faster
+        else:
+            row = next(csv.reader([line], delimiter=self.delimiter), None)
         if row is None or len(row) < len(self.columns):
             return None
         return dict(zip(self.columns, row, strict=False))
+
+
+#: characters that make ``csv.reader`` read a line otherwise than a split at the delimiter
+#: (a quote, a line end inside the line, NUL)
+_CSV_SPECIAL = ('"', "\r", "\n", "\x00")
 
 
 def _lookup(rec: Mapping[str, Any], dotted: str) -> Any:

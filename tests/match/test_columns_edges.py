@@ -1,0 +1,150 @@
+"""Edge lines of the delimited and text formats: the column path's alerts stay the event path's,
+and the readers' faster spellings (CSV split, IPv4 runs, CEF key split) read as before."""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from pathlib import Path
+
+from colsec.match.readers import FieldMapping, ReaderFormat
+from colsec.match.readers.cef import parse_cef
+from colsec.match.readers.text import syslog_event
+
+from .test_columns import _equal
+
+#: the bounded pattern the syslog reader's IPv4 addresses were found with
+_IPV4 = re.compile(
+    r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\d.])"
+)
+
+
+def test_syslog_addresses_are_the_bounded_pattern() -> None:
+    r = random.Random(11)
+    alphabet = [*"0123456789....a -/", "255", "256", "1.2.3.4", "\u0663", "00", "10.0.0."]
+    texts = [
+        "1.2.3.4.5 01.2.3.4 256.1.1.1 a1.2.3.4b 1.2.3.4. .1.2.3.4 9.9.9.9/24 255.255.255.255",
+        "\u0661.\u0662.\u0663.\u0664 10.0.0.1",
+    ]
+    texts += ["".join(r.choice(alphabet) for _ in range(r.randrange(30))) for _ in range(3000)]
+    for text in texts:
+        ev = syslog_event(f"Jan  5 05:38:59 fw {text}", 1, 2024)
+        assert ev is not None
+        got = sorted({o["value"] for o in ev.objects.values() if o["type"] == "ipv4-addr"})
+        assert got == sorted(set(_IPV4.findall(text))), text
+
+
+def test_cef_extension_keys_and_escapes() -> None:
+    line = (
+        r"CEF:0|V\|x|P|1|9|N|3|src=10.0.0.1 request=http://a.example.com/?q\=1&r=2 msg=a\\b\=c\nd "
+        r"destinationHostName=b.example.com dhost=c.example.com cs1= cs1Label=x\y=z"
+    )
+    parsed = parse_cef(line)
+    assert parsed is not None
+    head, ext = parsed
+    assert head == ["CEF:0", "V|x", "P", "1", "9", "N", "3"]
+    assert ext == {
+        "src": "10.0.0.1",
+        "request": "http://a.example.com/?q=1&r=2",
+        "msg": "a\\b=c\nd",
+        "dhost": "c.example.com",  # the later of a short and a full name
+        "cs1": "",
+        "cs1Label": "x\\y=z",
+    }
+
+
+def test_csv_record_is_what_csv_reader_reads() -> None:
+    r = random.Random(5)
+    alphabet = [*'ab ,;\t"\r\x00x.\u00e9', '""']
+    for delimiter in (",", ";", "\t", " "):
+        mapping = FieldMapping(
+            {"fields": {"a": "ipv4-addr:value"}, "columns": ["a", "b"], "delimiter": delimiter}
+        )
+        for _ in range(5000):
+            text = "".join(r.choice(alphabet) for _ in range(r.randrange(15)))
+            for line in (text, text + "\n"):
+                try:
+                    row = next(csv.reader([line], delimiter=delimiter), None)
+                    want: object = (
+                        None if row is None or len(row) < 2 else dict(zip(["a", "b"], row, strict=False))
+                    )
+                except csv.Error:
+                    want = csv.Error
+                try:
+                    got: object = mapping.csv_record(line)
+                except csv.Error:
+                    got = csv.Error
+                assert got == want, repr(line)
+
+
+def test_csv_quoted_fields(tmp_path: Path) -> None:
+    rows = [f'{1714557600 + n},10.0.{n % 9}.{n % 250},h{n}.example.com,"a, b"' for n in range(200)]
+    rows += [
+        '1714557900,"10.3.0.1","q.example.com","x ""y"" z"',
+        '1714557901,"10.3.0.2",",r.example.com",""',
+        '1714557902,10.3.0.3,"s.example.com,t.example.com",-',
+        "1714557903,-,,",
+        '1714557904,"10.3.0.4""",u.example.com,x',
+    ]
+    path = tmp_path / "quoted.csv"
+    path.write_text("when,addr,name,note\n" + "\n".join(rows) + "\n")
+    spec = {
+        "timestamp": "when",
+        "fields": {"addr": "network-traffic:dst_ref.value", "name": "domain-name:value"},
+    }
+    assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec)) > 200
+
+
+def test_zeek_tsv_unset_empty_and_sets(tmp_path: Path) -> None:
+    fields = ["ts", "uid", "id.orig_h", "id.resp_h", "proto", "query", "answers", "TTLs"]
+    types = ["time", "string", "addr", "addr", "enum", "string", "vector[string]", "vector[interval]"]
+    rows = [
+        [f"{1521911720 + n}.5", f"C{n}", f"10.0.0.{n % 250}", "10.9.9.9", "udp", f"h{n}.example.com",
+         f"a{n}.example.net,10.1.{n % 9}.{n % 200}", "60.0,60.0"]
+        for n in range(150)
+    ]  # fmt: skip
+    rows += [
+        ["1521911900.0", "Cx", "-", "10.9.9.8", "-", "-", "-", "-"],
+        ["1521911901.0", "Cy", "10.0.1.1", "10.9.9.7", "tcp", "(empty)", "(empty)", "(empty)"],
+        ["1521911902.0", "Cz", "10.0.1.2", "-", "UDP", "Mixed.Example.COM.", "x.example.org,-,(empty),10.2.0.1", "1"],
+        ["1521911903.0", "Cw", "10.0.1.3", "10.9.9.6", "udp", "", ",10.2.0.2,", ""],
+    ]  # fmt: skip
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns"]
+    head += ["#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
+    path = tmp_path / "dns.log"
+    path.write_text("\n".join(head + ["\t".join(r) for r in rows] + ["#close\t2018-03-24-17-00-00"]) + "\n")
+    assert _equal(path, ReaderFormat.ZEEK_TSV) > 150
+
+
+def test_syslog_without_structured_data(tmp_path: Path) -> None:
+    lines = [
+        f"<134>May  1 10:00:{n % 60:02d} proxy squid[1]: 10.0.{n % 7}.{n} GET http://h{n}.example.com/x - DIRECT"
+        for n in range(100)
+    ]
+    lines += [
+        "<13>1 2024-05-01T10:00:00Z host app - - - connect from 10.4.0.1 to evil.example.com",
+        "<13>1 2024-05-01T10:00:01.5+02:00 host app 42 ID7 - plain message mail.example.org.",
+        "May  1 10:00:02 host sshd[9]: Failed password from 10.4.0.2 port 22 ssh2",
+        "2024-05-01 10:00:03 fw deny 10.4.0.3:443 -> 10.4.0.4:80 https://X.Example.NET:8443/a?b=c,",
+        "1714557600.25 fw 10.4.0.5/24 999.1.1.1 1.2.3.4.5 host-name.example.com. done",
+        "no timestamp here 10.4.0.6 ghost.example.com",
+    ]
+    path = tmp_path / "plain.log"
+    path.write_text("\n".join(lines) + "\n")
+    assert _equal(path, ReaderFormat.SYSLOG) > 100
+
+
+def test_cef_escaped_line_ends_and_python_spaces(tmp_path: Path) -> None:
+    """Values the reader unescapes to a line end, or strips of spaces Rust does not call
+    spaces (``\\x1c``..``\\x1f``), are offered as the reader reads them."""
+    head = "<134>May  1 10:00:00 proxy CEF:0|V|P|1|9|N|3|"
+    lines = [f"{head}src=10.0.0.{n} dst=10.0.1.{n} dhost=h{n}.example.com suser=u{n}" for n in range(100)]
+    lines += [
+        head + r"src=10.0.2.1 suser=a\nb requestMethod=G\rET request=http://x.example.com/a\\nb",
+        head + "src=\x1c10.0.2.2\x1d suser=\x1fpadded\x1e duser=c\\=d\\\\\\ne",
+        head + r"sourceAddress=10.0.2.3 src=10.0.2.4 requestClientApplication=M\|z\\n",
+    ]
+    path = tmp_path / "escaped.cef"
+    path.write_text("\n".join(lines) + "\n")
+    assert _equal(path, ReaderFormat.CEF) > 100
