@@ -182,13 +182,15 @@ def _has_label(db: Session, label: str) -> ColumnElement[bool]:
     The label as JSON text is a cheap prefilter on both (bodies are compact orjson, so a holder
     contains it; ``LIKE`` only widens): walking rows newest first, only those containing it are
     parsed.  The exact test: on PostgreSQL containment over the labels, which the ``label_index``
-    migration's GIN index answers (its expression written out literally so the planner matches
-    it; a rare label is then found without a walk), on SQLite ``json_each``.
+    migration's GIN index answers (its expression and predicate written out literally so the
+    planner matches them; a rare label is then found without a walk), on SQLite ``json_each``.
     """
     prefilter = StixObject.body.contains(orjson.dumps(label).decode())
     if not is_sqlite(db):
         labels = cast(StixObject.body, JSONB).op("->")(literal_column("'labels'"))
-        return and_(prefilter, labels.op("@>")(literal([label], JSONB)))
+        # The index's predicate (``label_index_labelled``: only bodies naming labels are indexed).
+        named = func.strpos(StixObject.body, literal_column("'\"labels\"'")) > literal_column("0")
+        return and_(prefilter, named, labels.op("@>")(literal([label], JSONB)))
     each = func.json_each(StixObject.body, "$.labels").table_valued("value", "type")
     exact: Select[Any] = (
         select(literal_column("1")).select_from(each).where(each.c.type == "text", each.c.value == label)

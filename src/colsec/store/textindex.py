@@ -31,8 +31,7 @@ LINK_KEYS = ("source_ref", "target_ref", "sighting_of_ref")  # what an object pa
 
 def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
     """Index new versions given as (seq, body): their words, and the ids a relationship or sighting names."""
-    rows = [(seq, document_terms(body)) for seq, body in versions]
-    if not rows:
+    if not versions:
         return
     links = sorted(
         {
@@ -45,12 +44,17 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
     )
     raw = sqlite_cursor(db)
     if raw is not None:
+        rows = [(seq, document_terms(body)) for seq, body in versions]
         raw.executemany(_SQLITE_INSERT, rows)
         raw.executemany(_SQLITE_FTS, rows)
         if links:
             raw.executemany(_SQLITE_LINKS, links)
     else:
-        copy_rows(db, SearchDoc.__table__, ("seq", "terms"), rows)
+        # The terms are made as COPY streams them: the server indexes one buffer's rows (its
+        # tsvector and GIN work) while the next buffer's words are stemmed here.
+        copy_rows(
+            db, SearchDoc.__table__, ("seq", "terms"), ((seq, document_terms(body)) for seq, body in versions)
+        )
         if links:
             copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links)
 
