@@ -1,7 +1,7 @@
 """Search over the intelligence a reader may see: full text, observable values, filters and facets.
 
 Full text goes through the stemmed index of latest versions (``colsec.fulltext``,
-``search_doc``): FTS5 on SQLite, a GIN index over ``to_tsvector('simple', ...)`` on PostgreSQL,
+``search_doc``): FTS5 on SQLite, a GIN index over its stored ``tsvector('simple', ...)`` on PostgreSQL,
 the same words on both, so both answer alike.  Every statement starts from
 ``visible_clause`` for the reader's organisation, so a match the reader may not see is never
 returned nor counted in a facet.  A single token is also looked up as an observable value
@@ -146,7 +146,10 @@ def fts_condition(db: Session, text: str) -> tuple[Any, ColumnElement[bool]] | N
             items[-1] += ":*"
         pg_parts.append("(" + " <-> ".join(items) + ")")
     simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
-    cond = func.to_tsvector(simple, SearchDoc.terms).op("@@")(func.to_tsquery(simple, " & ".join(pg_parts)))
+    tsv: ColumnElement[Any] = literal_column(
+        "search_doc.tsv"
+    )  # to_tsvector('simple', terms), stored (search_doc_tsv migration)
+    cond = tsv.op("@@")(func.to_tsquery(simple, " & ".join(pg_parts)))
     return SearchDoc, and_(cond)
 
 
