@@ -40,8 +40,11 @@ def _ignorable(diff: object) -> bool:
     # search_fts (and its shadow tables) is SQLite's FTS5 index of search_doc, created by the
     # fulltext migration: a virtual table no model can describe; ix_search_doc_tsv is its
     # PostgreSQL counterpart, an expression index (GIN over to_tsvector) made by the same migration;
-    # ix_stix_object_labels is the label_index migration's expression index (GIN over the labels).
+    # ix_stix_object_labels is the label_index migration's expression index (GIN over the labels);
+    # search_doc.tsv is the stored tsvector that index reads on PostgreSQL (search_doc_tsv migration).
     text = repr(diff)
+    if "search_doc" in text and "Column('tsv'" in text:
+        return True
     return any(
         name in text
         for name in ("alembic_version", "search_fts", "ix_search_doc_tsv", "ix_stix_object_labels")

@@ -5,7 +5,8 @@ SQLite's FTS5 has no Russian stemmer, and PostgreSQL's ``to_tsvector`` needs one
 document while an alliance's objects mix both (a Russian description of ``T1566``).  Each
 word is stemmed by its own script, the stems are stored as plain text (``search_doc.terms``)
 and the databases only index words: FTS5 over that column on SQLite, a GIN index of
-``to_tsvector('simple', terms)`` on PostgreSQL.  Both therefore answer a query identically.
+``to_tsvector('simple', terms)`` on PostgreSQL (stored beside the terms: ``search_doc_tsv``
+migration).  Both therefore answer a query identically.
 ``snowballstemmer`` hands out PyStemmer's C build of the same algorithms when it is installed
 (a runtime dependency: the same stems, ten times faster than the pure-Python port).
 

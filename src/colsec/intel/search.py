@@ -1,7 +1,7 @@
 """Search over the intelligence a reader may see: full text, observable values, filters and facets.
 
 Full text goes through the stemmed index of latest versions (``colsec.fulltext``,
-``search_doc``): FTS5 on SQLite, a GIN index over ``to_tsvector('simple', ...)`` on PostgreSQL,
+``search_doc``): FTS5 on SQLite, a GIN index over its stored ``tsvector('simple', ...)`` on PostgreSQL,
 the same words on both, so both answer alike.  Every statement starts from
 ``visible_clause`` for the reader's organisation, so a match the reader may not see is never
 returned nor counted in a facet.  A single token is also looked up as an observable value
@@ -146,7 +146,10 @@ def fts_condition(db: Session, text: str) -> tuple[Any, ColumnElement[bool]] | N
             items[-1] += ":*"
         pg_parts.append("(" + " <-> ".join(items) + ")")
     simple: ColumnElement[Any] = literal_column("'simple'::regconfig")
-    cond = func.to_tsvector(simple, SearchDoc.terms).op("@@")(func.to_tsquery(simple, " & ".join(pg_parts)))
+    tsv: ColumnElement[Any] = literal_column(
+        "search_doc.tsv"
+    )  # to_tsvector('simple', terms), stored (search_doc_tsv migration)
+    cond = tsv.op("@@")(func.to_tsquery(simple, " & ".join(pg_parts)))
     return SearchDoc, and_(cond)
 
 
@@ -182,13 +185,15 @@ def _has_label(db: Session, label: str) -> ColumnElement[bool]:
     The label as JSON text is a cheap prefilter on both (bodies are compact orjson, so a holder
     contains it; ``LIKE`` only widens): walking rows newest first, only those containing it are
     parsed.  The exact test: on PostgreSQL containment over the labels, which the ``label_index``
-    migration's GIN index answers (its expression written out literally so the planner matches
-    it; a rare label is then found without a walk), on SQLite ``json_each``.
+    migration's GIN index answers (its expression and predicate written out literally so the
+    planner matches them; a rare label is then found without a walk), on SQLite ``json_each``.
     """
     prefilter = StixObject.body.contains(orjson.dumps(label).decode())
     if not is_sqlite(db):
         labels = cast(StixObject.body, JSONB).op("->")(literal_column("'labels'"))
-        return and_(prefilter, labels.op("@>")(literal([label], JSONB)))
+        # The index's predicate (``label_index_labelled``: only bodies naming labels are indexed).
+        named = func.strpos(StixObject.body, literal_column("'\"labels\"'")) > literal_column("0")
+        return and_(prefilter, named, labels.op("@>")(literal([label], JSONB)))
     each = func.json_each(StixObject.body, "$.labels").table_valued("value", "type")
     exact: Select[Any] = (
         select(literal_column("1")).select_from(each).where(each.c.type == "text", each.c.value == label)

@@ -154,7 +154,9 @@ class SearchDoc(Base):
     Written by the store's one write gate in the object's transaction; a superseded version's
     row is removed there too, so only latest versions are found.  SQLite indexes ``terms`` in
     the FTS5 table ``search_fts`` (filled by the gate, emptied by triggers), PostgreSQL in a GIN index of
-    ``to_tsvector('simple', terms)``; both are created by the ``fulltext`` migration.
+    ``to_tsvector('simple', terms)``; both are created by the ``fulltext`` migration.  On PostgreSQL
+    that tsvector is stored in a column ``tsv`` the gate writes (``search_doc_tsv`` migration; in no
+    model, as SQLite has no such column) and the GIN index is over it.
     """
 
     __tablename__ = "search_doc"

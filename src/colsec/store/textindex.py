@@ -8,13 +8,16 @@ finds an object by words it no longer carries.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from operator import add
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from colsec.fulltext import document_terms
+from colsec.fulltext import MAX_DOC_CHARS, document_terms
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
 from colsec.store.rows import copy_rows, sqlite_cursor
 
@@ -31,8 +34,7 @@ LINK_KEYS = ("source_ref", "target_ref", "sighting_of_ref")  # what an object pa
 
 def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
     """Index new versions given as (seq, body): their words, and the ids a relationship or sighting names."""
-    rows = [(seq, document_terms(body)) for seq, body in versions]
-    if not rows:
+    if not versions:
         return
     links = sorted(
         {
@@ -45,14 +47,67 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
     )
     raw = sqlite_cursor(db)
     if raw is not None:
+        rows = [(seq, document_terms(body)) for seq, body in versions]
         raw.executemany(_SQLITE_INSERT, rows)
         raw.executemany(_SQLITE_FTS, rows)
         if links:
             raw.executemany(_SQLITE_LINKS, links)
     else:
-        copy_rows(db, SearchDoc.__table__, ("seq", "terms"), rows)
+        _copy_pg(db, versions)
         if links:
             copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links)
+
+
+def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+    """PostgreSQL: search_doc rows with their ``tsvector`` as text, by COPY.
+
+    The rows are made as COPY streams them: the server indexes one buffer's rows while the next
+    buffer's words are stemmed here.  Terms outside the plain alphabets go through the server's
+    ``to_tsvector`` instead, whose parser may split them differently.
+    """
+    exotic: list[tuple[int, str]] = []
+
+    def rows() -> Iterator[tuple[int, str, str]]:
+        for seq, body in versions:
+            terms = document_terms(body)
+            tsv = _tsvector(terms)
+            if tsv is None:
+                exotic.append((seq, terms))
+            else:
+                yield seq, terms, tsv
+
+    copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), rows())
+    if exotic:
+        db.execute(
+            text(
+                "INSERT INTO search_doc (seq, terms, tsv) SELECT s, t, to_tsvector('simple'::regconfig, t) "
+                "FROM unnest(CAST(:seqs AS bigint[]), CAST(:terms AS text[])) AS u(s, t)"
+            ),
+            {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]},
+        )
+
+
+# Words to_tsvector's parser takes whole (letters and digits of these alphabets, lower case).
+_PLAIN = re.compile(r"[a-z0-9а-я ]*")
+_POSITIONS = [f":{i}" for i in range(1, MAX_DOC_CHARS // 2 + 2)]  # a word and a space at least
+_MAX_POSITIONS = 255  # to_tsvector keeps a word's first 255 positions (tsvector input: 256)
+
+
+def _tsvector(terms: str) -> str | None:
+    """``to_tsvector('simple', terms)`` as tsvector text (each word with its position), or None
+    when the terms hold characters whose parsing is the server's to decide."""
+    if not _PLAIN.fullmatch(terms):
+        return None
+    words = terms.split()
+    if len(words) > _MAX_POSITIONS:
+        seen: Counter[str] = Counter()
+        kept = []
+        for word, position in zip(words, _POSITIONS, strict=False):
+            seen[word] += 1
+            if seen[word] <= _MAX_POSITIONS:
+                kept.append(word + position)
+        return " ".join(kept)
+    return " ".join(map(add, words, _POSITIONS))
 
 
 def drop_superseded(db: Session, ids: Sequence[str]) -> None:

@@ -1,0 +1,95 @@
+"""PostgreSQL's stored ``search_doc.tsv`` equals ``to_tsvector('simple', terms)`` for every row.
+
+The writer (``colsec.store.textindex``) sends the tsvector as text to spare the server its word
+parser; searches (``colsec.intel.search``) read the column, so their answers hold only if it is
+exactly what the parser would have made: positions, repeats past the 255 kept positions, and
+terms in other alphabets (which the server's parser makes itself) included.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from colsec.accounts.roles import SYSTEM
+from colsec.db import is_sqlite
+from colsec.fulltext import document_terms
+from colsec.stix.tlp import TLP
+from colsec.store.service import import_objects
+from colsec.store.textindex import _tsvector
+
+_TEXTS = [
+    "",
+    "Spearphishing Attachment T1566.001 delivers 0x1f payloads 1e5 007 times",
+    "Фишинговые письма с вложениями ботнет C2 серверов 2024",
+    "mixed Cyrillic и Latin, ёлка, with digits 42abc and abc42",
+    " ".join(["repeat"] * 300 + ["other"] * 10 + ["repeat"] * 5),  # past the 255 positions kept
+    "Straße café naïve ²x 中文 Ελληνικά ¼ ٣ ⅷ",  # other alphabets: the server's parser decides
+    " ".join(f"word{i % 97}" for i in range(9000)),  # near the longest document
+]
+
+
+def _object(i: int, description: str) -> dict[str, Any]:
+    return {
+        "type": "attack-pattern", "spec_version": "2.1", "id": f"attack-pattern--{i:08d}-0000-4000-8000-000000000000",
+        "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+        "name": f"Technique {i}", "description": description,
+    }  # fmt: skip
+
+
+def _skip_sqlite(db: Session) -> None:
+    if is_sqlite(db):
+        pytest.skip("SQLite's full-text index is FTS5 over the terms (test_fts_index)")
+
+
+def test_tsvector_text_is_the_parsers_tsvector(db: Session) -> None:
+    _skip_sqlite(db)
+    for description in _TEXTS:
+        terms = document_terms({"description": description})
+        made = _tsvector(terms)
+        parsed = db.execute(
+            text("SELECT to_tsvector('simple', CAST(:t AS text))::text"), {"t": terms}
+        ).scalar()
+        if made is None:  # left to the server: only terms outside the plain alphabets
+            assert not set(terms) <= set(
+                "abcdefghijklmnopqrstuvwxyz0123456789абвгдежзийклмнопрстуфхцчшщъыьэюя "
+            )
+            continue
+        assert db.execute(text("SELECT CAST(:v AS tsvector)::text"), {"v": made}).scalar() == parsed, (
+            description
+        )
+
+
+def _same(db: Session) -> None:
+    rows = db.execute(
+        text("SELECT count(*), count(*) FILTER (WHERE tsv <> to_tsvector('simple', terms)) FROM search_doc")
+    )
+    total, different = rows.one()
+    assert total > 0
+    assert different == 0
+
+
+def test_imported_rows_store_the_parsers_tsvector(db: Session) -> None:
+    _skip_sqlite(db)
+    import_objects(
+        db, actor=SYSTEM, objects=[_object(i, d) for i, d in enumerate(_TEXTS)], default_tlp=TLP.CLEAR
+    )
+    _same(db)
+    assert db.execute(text("SELECT count(*) FROM search_doc")).scalar() == len(_TEXTS)
+
+
+def test_attack_rows_store_the_parsers_tsvector(db: Session, shared_data: Path) -> None:
+    _skip_sqlite(db)
+    path = shared_data / "attack" / "enterprise-attack-18.1.stix21.json.gz"
+    if not path.exists():
+        pytest.skip("ATT&CK Enterprise is absent from the shared data")
+    with gzip.open(path, "rb") as f:
+        objects = [o for o in json.load(f)["objects"] if o["type"] != "relationship"]
+    import_objects(db, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
+    _same(db)
