@@ -101,6 +101,7 @@ def test_canonical_ipv6_column_is_the_readers_spelling() -> None:
     texts = [
         "::ffff:10.1.2.3", "::FFFF:10.1.2.3", "::ffff:0a01:0203", "::ffff:1.2.3.4:80", "::ffff:é.1",
         "2001:DB8:0::1", "fe80::1%eth0", "x:y", "10.0.0.1", "", None, "::ffff:", "0:0:0:0:0:ffff:a01:203",
+        "type:  5 x.example.net", " 2001:db8::1", "2001:db8::1 ", "2001:DB8::1%", "%:1", "1:2:3:4:5:6:7:8:9",
     ]  # fmt: skip
     for column in (texts, texts[:1] * 3, [t for t in texts if t is None or "ffff" not in t]):
         got = canonical_ipv6(pl.Series(column, dtype=pl.String)).to_list()

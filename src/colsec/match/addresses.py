@@ -53,7 +53,8 @@ def ipv6_text(text: str) -> tuple[int, str | None]:
 def canonical_ipv6(s: pl.Series) -> pl.Series:
     """A column's texts with a colon spelled as ``ipv6_text`` spells them; unreadable ones
     are left as they are (they equal no indicator). ``::ffff:`` and a dotted quad (Sysmon's
-    DNS answers, every one) is cut in polars; the rare others go through Python."""
+    DNS answers, every one) is cut in polars; of the others, only those that may be an address
+    go through Python."""
     colon = s.str.contains(":", literal=True).fill_null(False)
     if not colon.any():
         return s
@@ -62,7 +63,9 @@ def canonical_ipv6(s: pl.Series) -> pl.Series:
     frame = frame.with_columns(
         (pl.col("c") & v.str.starts_with("::ffff:") & v.str.contains(".", literal=True)).alias("m")
     )
-    pos = np.flatnonzero((frame["c"] & ~frame["m"]).to_numpy())
+    # ipv6_text reads the part before a '%': any other character there is no address
+    rest = pl.col("c") & ~pl.col("m") & v.str.contains(r"^[0-9A-Fa-f:.]*(?:%|$)")
+    pos = np.flatnonzero(frame.select(rest).to_series().to_numpy())
     if frame["m"].any():
         s = frame.select(pl.when(pl.col("m")).then(v.str.slice(7)).otherwise(v)).to_series()
     if not len(pos):
