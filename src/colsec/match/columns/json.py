@@ -112,19 +112,25 @@ def _lossy(text: pl.Expr) -> pl.Expr:
     return text.str.starts_with("{") & text.str.contains(r"[\\\x00-\x1f]")
 
 
-def json_list(values: pl.Series) -> pl.Series:
-    """A JSON field that may hold an array, as one list per row (a scalar is a list of one)."""
-    mask = values.str.starts_with("[").fill_null(False)
-    if not mask.any():
-        return values.to_frame("v").select(pl.concat_list(pl.col("v"))).to_series()
+def json_lists(cols: dict[str, pl.Series], names: list[str]) -> None:
+    """JSON fields that may hold an array, as one list per row (a scalar is a list of one),
+    in place: every field decoded in one polars pass."""
+    names = [n for n in dict.fromkeys(names) if n in cols and cols[n].dtype == pl.String]
+    if not names:
+        return
+    frame = pl.DataFrame({n: cols[n] for n in names})
+    arrays = pl.List(pl.String)
     try:
-        decoded = values.filter(mask).str.json_decode(pl.List(pl.String))
+        out = frame.select(
+            pl.coalesce(
+                pl.when(pl.col(n).str.starts_with("[")).then(pl.col(n)).str.json_decode(arrays),
+                pl.concat_list(pl.col(n)),
+            ).alias(n)
+            for n in names
+        )
     except (pl.exceptions.PolarsError, ValueError) as exc:
         raise Refused(str(exc)) from exc
-    rows = pl.int_range(len(values), dtype=pl.Int64, eager=True)
-    listed = pl.DataFrame({"row": rows.filter(mask), "l": decoded})
-    full = pl.DataFrame({"row": rows, "v": values}).join(listed, on="row", how="left", maintain_order="left")
-    return full.select(pl.coalesce(pl.col("l"), pl.concat_list(pl.col("v")))).to_series()
+    cols.update({n: out[n] for n in names})
 
 
 def with_url(cols: dict[str, pl.Series]) -> Columns:

@@ -21,7 +21,7 @@ from colsec.match.vector import VectorResult, indexed_keys
 from .alerts import direct_alerts
 from .delimited import HEADER_LINE, Zeek, csv_columns, tsv_columns, zeek_header
 from .feeds import table_for, uses_columns
-from .json import json_columns, json_list, json_literal, with_url
+from .json import json_columns, json_lists, json_literal, with_url
 from .lines import Columns, Lines, Refused, chunks, open_file, unspaced
 from .table import ADDRESS_KEYS, UNSPACED, Key, Table, Transform, raw
 from .text import cef_columns, syslog_columns
@@ -205,9 +205,7 @@ def _chunk_columns(run: _Run, chunk: bytes, lines: Lines, first: bool) -> Column
             found = json_literal(chunk, json_names, len(lines))
         else:
             found = json_columns(chunk, json_names, len(lines))
-        for feed in run.table.feeds:
-            if feed.listed and feed.field in found and found[feed.field].dtype == pl.String:
-                found[feed.field] = json_list(found[feed.field])
+        json_lists(found, [feed.field for feed in run.table.feeds if feed.listed])
         return with_url(found)
     if fmt is ReaderFormat.ZEEK_TSV:
         if first:
