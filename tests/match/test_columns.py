@@ -386,3 +386,40 @@ def test_csv_spacing_and_colons(tmp_path: Path) -> None:
     lines = [r.replace(",", "\t") for r in plain] + ['1714557905\t"10.2.0.1\t"\tz.example.com']
     path.write_text("\n".join(lines) + "\n")
     assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(tabbed)) >= 300
+
+
+@pytest.mark.parametrize("shape", ["objects", "odd", "odd with escapes"])
+def test_json_lines_heads_of_every_shape(tmp_path: Path, shape: str) -> None:
+    """Dotted fields' heads are read as structs, "url" (a field and a head) as text decoded in
+    one pass; a head holding a string, a list or a number in some record ("odd": the chunk is
+    read again with every head as text), a leaf holding an object, literal dotted keys beside
+    nested ones: alerts as the event path's.  polars writes an object's text without escaping
+    its backslashes, so a chunk read as text with a Windows path takes the event path."""
+    from colsec.match.columns.lines import chunks
+
+    sep = "/" if shape == "odd" else "\\"
+    rows = []
+    for n in range(3000):
+        rec: dict[str, object] = {
+            "@timestamp": 1714557600 + n,
+            "source": {"ip": f"10.{n % 5}.{n % 7}.{n % 250}", "port": n},
+            "url": {"full": f"http://h{n % 40}.example.com/p", "domain": f"h{n % 40}.example.com"}
+            if n % 3
+            else f"http://u{n % 30}.example.net/",
+            "dns": {"question": {"name": f"q{n % 60}.example.org"}},
+            "file": {"hash": {"md5": f"{n % 90:032x}"}, "name": f"C:{sep}x{sep}f{n % 20}.exe"},
+        }
+        if n % 11 == 0:
+            rec["destination.ip"] = f"192.168.{n % 3}.{n % 200}"
+            rec["destination"] = {"ip": f"172.16.{n % 4}.{n % 100}"}
+        if n % 13 == 0:
+            rec["url"] = {"full": {"nested": 1}, "domain": 5}
+        if shape != "objects" and n % 17 == 0:
+            rec["source"] = "not an object" if n % 2 else [1, 2]
+            rec["dns"] = 7
+        rows.append(orjson.dumps(rec))
+    path = tmp_path / "shapes.ndjson"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    with path.open("rb") as f:
+        refused = sum(1 for _ in chunks(f, 1 << 16)) if shape == "odd with escapes" else 0
+    assert _equal(path, ReaderFormat.JSON, refused=refused) > 3000

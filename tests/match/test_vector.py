@@ -93,6 +93,21 @@ def test_vector_canonicalises_ipv6_like_the_readers() -> None:
     assert got == ["indicator--c6", "indicator--v4", "indicator--v6"]
 
 
+def test_canonical_ipv6_column_is_the_readers_spelling() -> None:
+    """The column spelling cuts ``::ffff:`` + dotted quad in polars and sends the rest through
+    ``ipv6_text``: value for value what a reader writes (a text without a colon is kept)."""
+    from colsec.match.addresses import canonical_ipv6, ipv6_text
+
+    texts = [
+        "::ffff:10.1.2.3", "::FFFF:10.1.2.3", "::ffff:0a01:0203", "::ffff:1.2.3.4:80", "::ffff:é.1",
+        "2001:DB8:0::1", "fe80::1%eth0", "x:y", "10.0.0.1", "", None, "::ffff:", "0:0:0:0:0:ffff:a01:203",
+        "type:  5 x.example.net", " 2001:db8::1", "2001:db8::1 ", "2001:DB8::1%", "%:1", "1:2:3:4:5:6:7:8:9",
+    ]  # fmt: skip
+    for column in (texts, texts[:1] * 3, [t for t in texts if t is None or "ffff" not in t]):
+        got = canonical_ipv6(pl.Series(column, dtype=pl.String)).to_list()
+        assert got == [t if t is None or ":" not in t else ipv6_text(t)[1] or t for t in column]
+
+
 def test_vector_cidr_prefixes_follow_canonical_ipv4_mapped_addresses() -> None:
     """Octet prefixes and IPv4 numbers are computed with the values in one pass; a chunk holding
     IPv6 texts must redo them once ``::ffff:a.b.c.d`` has become ``a.b.c.d``, as the readers see it."""

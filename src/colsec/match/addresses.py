@@ -52,8 +52,22 @@ def ipv6_text(text: str) -> tuple[int, str | None]:
 
 def canonical_ipv6(s: pl.Series) -> pl.Series:
     """A column's texts with a colon spelled as ``ipv6_text`` spells them; unreadable ones
-    are left as they are (they equal no indicator). Rare rows, so plain Python."""
-    pos = np.nonzero(s.str.contains(":", literal=True).fill_null(False).to_numpy())[0]
+    are left as they are (they equal no indicator). ``::ffff:`` and a dotted quad (Sysmon's
+    DNS answers, every one) is cut in polars; of the others, only those that may be an address
+    go through Python."""
+    colon = s.str.contains(":", literal=True).fill_null(False)
+    if not colon.any():
+        return s
+    frame = pl.DataFrame({"v": s, "c": colon})
+    v = pl.col("v")
+    frame = frame.with_columns(
+        (pl.col("c") & v.str.starts_with("::ffff:") & v.str.contains(".", literal=True)).alias("m")
+    )
+    # ipv6_text reads the part before a '%': any other character there is no address
+    rest = pl.col("c") & ~pl.col("m") & v.str.contains(r"^[0-9A-Fa-f:.]*(?:%|$)")
+    pos = np.flatnonzero(frame.select(rest).to_series().to_numpy())
+    if frame["m"].any():
+        s = frame.select(pl.when(pl.col("m")).then(v.str.slice(7)).otherwise(v)).to_series()
     if not len(pos):
         return s
     fixed = [ipv6_text(text)[1] or text for text in s.gather(pos.tolist()).to_list()]

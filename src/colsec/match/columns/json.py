@@ -10,39 +10,127 @@ from .lines import Columns, Refused
 
 def json_columns(chunk: bytes, names: list[str], physical: int) -> dict[str, pl.Series]:
     """The fields by their literal names, and a dotted name also as a path into objects (as
-    ``readers.text._lookup`` reads them); a list is kept as its JSON text, split later."""
-    tops = list(dict.fromkeys([*names, *(n.split(".", 1)[0] for n in names if "." in n)]))
+    ``readers.text._lookup`` reads them); a list is kept as its JSON text, split later.
+
+    The objects a dotted name descends into are read as polars structs in the one parse (their
+    JSON text matched path by path cost half as much again as the parse).  An object that is
+    itself a wanted field ("url" beside "url.full") is read as its text and its paths matched
+    in that; a chunk where a struct's object is something else (a string, a list) is read
+    again with every head as text.  polars writes an object's text without escaping its
+    backslashes: a chunk where such a text holds one takes the event path (``_lossy``).
+    """
+    heads: dict[str, list[list[str]]] = {}
+    for name in names:
+        if "." in name:
+            top, *rest = name.split(".")
+            heads.setdefault(top, []).append(rest)
+    structs: dict[str, pl.DataType] = {}
+    for top, paths in heads.items():
+        dtype = _struct(paths)
+        if dtype is not None:
+            structs[top] = dtype
+    read = {top: dtype for top, dtype in structs.items() if top not in names}
     try:
-        df = pl.read_ndjson(chunk, schema=dict.fromkeys(tops, pl.String))
+        return _read(chunk, names, heads, read, structs, physical)
+    except Refused:
+        if not read:
+            raise
+    return _read(chunk, names, heads, {}, structs, physical)
+
+
+def _struct(paths: list[list[str]]) -> pl.DataType | None:
+    """The struct holding ``paths`` as strings; None when a path ends where another goes on."""
+    fields: dict[str, list[list[str]]] = {}
+    for path in paths:
+        fields.setdefault(path[0], []).append(path[1:])
+    out: dict[str, pl.DataType] = {}
+    for key, rest in fields.items():
+        if all(not r for r in rest):
+            out[key] = pl.String()
+        elif any(not r for r in rest):
+            return None
+        else:
+            inner = _struct(rest)
+            if inner is None:
+                return None
+            out[key] = inner
+    return pl.Struct(out)
+
+
+def _read(
+    chunk: bytes,
+    names: list[str],
+    heads: dict[str, list[list[str]]],
+    read: dict[str, pl.DataType],
+    structs: dict[str, pl.DataType],
+    physical: int,
+) -> dict[str, pl.Series]:
+    """One parse: ``read`` heads as structs, the other heads as text (an object's decoded in
+    one pass where ``structs`` knows its shape, else matched path by path)."""
+    schema: dict[str, pl.DataType] = dict.fromkeys(names, pl.String())
+    for top in heads:
+        schema[top] = read.get(top, pl.String())
+    try:
+        df = pl.read_ndjson(chunk, schema=schema)
     except (pl.exceptions.PolarsError, ValueError) as exc:
         raise Refused(str(exc)) from exc
     if len(df) != physical:  # blank lines: row numbers would not be line numbers
         raise Refused("blank lines")
-    out: dict[str, pl.Series] = {}
+    texts = [top for top in heads if top not in read]
+    if texts and df.select(pl.any_horizontal(_lossy(pl.col(top)) for top in texts).any()).item():
+        raise Refused("an object read as text holds an escape")
+    decoded = [top for top in texts if top in structs]
+    if decoded:
+        try:
+            df = df.with_columns(
+                pl.when(pl.col(top).str.starts_with("{")).then(pl.col(top)).str.json_decode(structs[top])
+                .alias(f"{top}#")
+                for top in decoded
+            )  # fmt: skip
+        except (pl.exceptions.PolarsError, ValueError):
+            decoded = []  # a wanted leaf holding an object or a list: matched path by path
+    exprs: list[pl.Expr] = []
     for name in names:
-        col = df[name]
-        if "." in name:
-            top, rest = name.split(".", 1)
-            path = "$" + "".join(f"['{p}']" for p in rest.split("."))
-            nested = df[top].str.json_path_match(path)
-            col = pl.select(pl.coalesce(pl.lit(col), pl.lit(nested))).to_series()
-        out[name] = col
-    return out
+        if "." not in name:
+            exprs.append(pl.col(name))
+            continue
+        top, *rest = name.split(".")
+        if top in read or top in decoded:
+            nested = pl.col(top if top in read else f"{top}#")
+            for part in rest:
+                nested = nested.struct.field(part)
+        else:
+            nested = pl.col(top).str.json_path_match("$" + "".join(f"['{p}']" for p in rest))
+        exprs.append(pl.coalesce(pl.col(name), nested).alias(name))
+    out = df.select(exprs)
+    return {name: out[name] for name in names}
 
 
-def json_list(values: pl.Series) -> pl.Series:
-    """A JSON field that may hold an array, as one list per row (a scalar is a list of one)."""
-    mask = values.str.starts_with("[").fill_null(False)
-    if not mask.any():
-        return values.to_frame("v").select(pl.concat_list(pl.col("v"))).to_series()
+def _lossy(text: pl.Expr) -> pl.Expr:
+    """An object's text polars wrote without escaping a backslash or a control character: its
+    paths could not be read back from it (a Windows path would be lost)."""
+    return text.str.starts_with("{") & text.str.contains(r"[\\\x00-\x1f]")
+
+
+def json_lists(cols: dict[str, pl.Series], names: list[str]) -> None:
+    """JSON fields that may hold an array, as one list per row (a scalar is a list of one),
+    in place: every field decoded in one polars pass."""
+    names = [n for n in dict.fromkeys(names) if n in cols and cols[n].dtype == pl.String]
+    if not names:
+        return
+    frame = pl.DataFrame({n: cols[n] for n in names})
+    arrays = pl.List(pl.String)
     try:
-        decoded = values.filter(mask).str.json_decode(pl.List(pl.String))
+        out = frame.select(
+            pl.coalesce(
+                pl.when(pl.col(n).str.starts_with("[")).then(pl.col(n)).str.json_decode(arrays),
+                pl.concat_list(pl.col(n)),
+            ).alias(n)
+            for n in names
+        )
     except (pl.exceptions.PolarsError, ValueError) as exc:
         raise Refused(str(exc)) from exc
-    rows = pl.int_range(len(values), dtype=pl.Int64, eager=True)
-    listed = pl.DataFrame({"row": rows.filter(mask), "l": decoded})
-    full = pl.DataFrame({"row": rows, "v": values}).join(listed, on="row", how="left", maintain_order="left")
-    return full.select(pl.coalesce(pl.col("l"), pl.concat_list(pl.col("v")))).to_series()
+    cols.update({n: out[n] for n in names})
 
 
 def with_url(cols: dict[str, pl.Series]) -> Columns:
