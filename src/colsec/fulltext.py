@@ -128,7 +128,7 @@ def _words(text: str) -> list[str]:
 # a repeat costs one lookup.  Bounded (cleared when full) and for short texts only: long ones
 # (descriptions) rarely recur.
 _TEXT_TERMS: dict[str, str] = {}
-_MAX_TEXTS = 100_000
+_MAX_TEXTS = 8_192
 _MAX_CACHED_TEXT = 256
 
 
