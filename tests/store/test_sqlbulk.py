@@ -6,6 +6,7 @@ import sqlite3
 
 import pytest
 
+from colsec.store import sqlbulk
 from colsec.store.sqlbulk import MAX_ROWS, insert_values
 
 _SCHEMA = (
@@ -41,3 +42,33 @@ def test_a_refused_row_refuses_its_statement() -> None:
     con = _table()
     with pytest.raises(sqlite3.IntegrityError):
         insert_values(con.cursor(), "INSERT INTO t (k, v, w) VALUES", [(10, "a", 1), (11, None, 1)])
+
+
+class _Counted:
+    """The driver's cursor, counting the statements run through it."""
+
+    def __init__(self, cur: sqlite3.Cursor) -> None:
+        self.cur, self.connection, self.statements = cur, cur.connection, 0
+
+    def execute(self, sql: str, params: list[object]) -> None:
+        self.statements += 1
+        self.cur.execute(sql, params)
+
+    @property
+    def rowcount(self) -> int:
+        return self.cur.rowcount
+
+
+def test_chunks_bounded_in_bytes_store_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlbulk, "MAX_BYTES", 100)
+    rows = [(k, "v" * (k * 7 % 150), k) for k in range(1, 60)]  # some rows alone pass the bound
+    bulk, single = _table(), _table()
+    cur = _Counted(bulk.cursor())
+    inserted = insert_values(
+        cur, "INSERT INTO t (k, v, w) VALUES", rows, "ON CONFLICT (k) DO NOTHING", size_at=1
+    )
+    single.executemany("INSERT INTO t (k, v, w) VALUES (?, ?, ?) ON CONFLICT (k) DO NOTHING", rows)
+    assert inserted == len(rows) - 1  # k = 5 was stored before
+    assert 1 < cur.statements < len(rows)
+    for query in ("SELECT * FROM t ORDER BY k", "SELECT * FROM tally ORDER BY v"):
+        assert bulk.execute(query).fetchall() == single.execute(query).fetchall()

@@ -121,7 +121,7 @@ def _insert_sqlite(cur: Any, rows: list[tuple[Any, ...]]) -> Inserted:
     first = (cur.execute("SELECT max(seq) FROM stix_object").fetchone()[0] or 0) + 1
     values = [(first + i, *r) for i, r in enumerate(rows)]
     # Rows go many to a statement: the activity_count trigger costs a statement journal per statement.
-    stored_n = insert_values(cur, _SQLITE_OBJECTS, values, _SQLITE_CONFLICT)
+    stored_n = insert_values(cur, _SQLITE_OBJECTS, values, _SQLITE_CONFLICT, size_at=len(OBJECT_COLUMNS))
     wanted = [(v[0], v[1], v[5]) for v in values]
     if stored_n == len(values):
         return wanted
