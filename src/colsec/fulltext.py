@@ -55,6 +55,8 @@ _MAX_STEMS = 500_000
 
 def _stem(word: str) -> str:
     term = word.replace("ё", "е")[:MAX_TERM]
+    if not term.isalpha():  # digits in it (an address, a hash): neither alphabet's word, kept as is
+        return term
     russian, english = _stemmers()
     if _CYRILLIC.match(term):
         term = str(russian.stemWord(term))
@@ -122,11 +124,31 @@ def _words(text: str) -> list[str]:
         return [_STEMS.get(w) or _stem(w) for w in words]
 
 
+# The terms of each text an import has recently indexed: a value recurs across its objects
+# (an indicator's pattern and its observable; a MISP event's labels on every observed-data), so
+# a repeat costs one lookup.  Bounded (cleared when full) and for short texts only: long ones
+# (descriptions) rarely recur.
+_TEXT_TERMS: dict[str, str] = {}
+_MAX_TEXTS = 8_192
+_MAX_CACHED_TEXT = 256
+
+
+def _text_terms(text: str) -> str:
+    terms = _TEXT_TERMS.get(text)
+    if terms is None:
+        terms = " ".join(_words(text))
+        if len(text) <= _MAX_CACHED_TEXT:
+            if len(_TEXT_TERMS) >= _MAX_TEXTS:
+                _TEXT_TERMS.clear()
+            _TEXT_TERMS[text] = terms
+    return terms
+
+
 def document_terms(body: Mapping[str, Any]) -> str:
     """The stemmed words of an object's searchable text, space-separated, in reading order.
 
-    The texts are joined by a space and split once: a space separates words as the end of a
-    text does, so the terms are those of splitting each text apart, at one regex call per object.
+    Each text is split apart and the terms joined by a space: the same terms as splitting the
+    texts joined by a space, since a space separates words as the end of a text does.
     """
     parts: list[str] = []
     size = 0
@@ -135,8 +157,10 @@ def document_terms(body: Mapping[str, Any]) -> str:
             break
         text = text[: MAX_DOC_CHARS - size]
         size += len(text)
-        parts.append(text)
-    return " ".join(_words(" ".join(parts)))
+        terms = _text_terms(text)
+        if terms:
+            parts.append(terms)
+    return " ".join(parts)
 
 
 def query_terms(text: str) -> list[list[str]]:

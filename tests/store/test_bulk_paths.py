@@ -7,7 +7,7 @@ it is COPY for the object and index rows with seqs drawn from the sequence, and 
 lookup of the stored versions (off: SQLAlchemy's INSERT ... RETURNING, Core executemany and
 the two ``IN`` lookups).  Objects, versions, latest flags,
 markings, owners, observables, full-text terms, links, recipients and collection membership
-must be equal, and so must the import reports.
+and the activity counts must be equal, and so must the import reports.
 """
 
 from __future__ import annotations
@@ -120,6 +120,12 @@ def _run(url: str, sources: list[bytes]) -> tuple[list[dict[str, Any]], dict[str
             links = sorted(
                 (r, version[seq]) for r, seq in s.execute(select(ObjectLink.ref_id, ObjectLink.seq))
             )
+            counts = sorted(  # kept by the stix_object triggers, whichever statement fired them
+                tuple(r)
+                for r in s.execute(
+                    text("SELECT type, owner_org_id, tlp, sharing_group_id, n FROM activity_count")
+                )
+            )
             members = sorted(
                 (c, version[seq]) for c, seq in s.execute(select(CollectionObject.collection_id, CollectionObject.object_seq))
             )  # fmt: skip
@@ -132,6 +138,7 @@ def _run(url: str, sources: list[bytes]) -> tuple[list[dict[str, Any]], dict[str
             "members": members,
             "terms": terms,
             "links": links,
+            "counts": counts,
         }
     finally:
         database.dispose()

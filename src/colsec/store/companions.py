@@ -40,23 +40,22 @@ def record_versions(
     ``raw`` is the SQLite driver cursor (None on PostgreSQL)."""
     result.inserted += len(inserted)
     result.unchanged += len(attempted) - len(inserted)
-    new_seqs: list[int] = []
-    obs_rows: list[tuple[str, str, int, str]] = []
-    recipient_rows: list[dict[str, int]] = []
-    docs: list[tuple[int, dict[str, Any]]] = []
-    for seq, oid, modified in inserted:
-        new_seqs.append(seq)
-        result.pending_seqs.append(seq)
-        body_obj = by_key[(oid, modified)]
-        docs.append((seq, body_obj))
-        result.by_type[body_obj["type"]] += 1
-        if len(result.inserted_ids) < 100_000:
-            result.inserted_ids.append(oid)
-        for kind, value in set(extract_observables(body_obj)):
-            obs_rows.append((kind, value, seq, oid))
-        recipient_rows.extend(
-            {"object_seq": seq, "organisation_id": o} for o in sorted(recipients.get((oid, modified), ()))
-        )
+    new_seqs = [seq for seq, _, _ in inserted]
+    result.pending_seqs.extend(new_seqs)
+    if len(result.inserted_ids) < 100_000:
+        result.inserted_ids.extend(oid for _, oid, _ in inserted[: 100_000 - len(result.inserted_ids)])
+    docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in inserted]
+    result.by_type.update(body["type"] for _, body in docs)
+    obs_rows = [
+        (kind, value, seq, oid)
+        for (seq, oid, _), (_, body) in zip(inserted, docs, strict=True)
+        for kind, value in set(extract_observables(body))
+    ]
+    recipient_rows = [
+        {"object_seq": seq, "organisation_id": o}
+        for seq, oid, modified in inserted
+        for o in sorted(recipients.get((oid, modified)) or ())
+    ]
     run = db.info.get(EXERCISE_RUN)
     if run and new_seqs:  # written while an exercise inject is delivered: the run's, not real
         db.execute(update(StixObject).where(StixObject.seq.in_(new_seqs)).values(exercise_run_id=run[0]))

@@ -6,8 +6,9 @@ have decided every row, so this module and that one are the only writers of obje
 scans the source for others).  Each engine gets its bulk path, held equal to the portable one by
 ``tests/store/test_bulk_paths.py``:
 
-- SQLite: the driver's executemany, seqs assigned here (no SQLAlchemy statement or row
-  processing per row: a fifth of a 50,000-attribute MISP import, profiled);
+- SQLite: the driver, many rows a statement (``colsec.store.sqlbulk``), seqs assigned here
+  (no SQLAlchemy statement or row processing per row: a fifth of a 50,000-attribute MISP
+  import, profiled);
 - PostgreSQL: seqs drawn from the table's sequence in one statement, rows by COPY (the
   executemany with RETURNING was a quarter of an ATT&CK import);
 - anything else: SQLAlchemy's portable ``INSERT ... ON CONFLICT DO NOTHING RETURNING``.
@@ -26,6 +27,7 @@ from colsec.store.companions import record_versions
 from colsec.store.models import StixObject
 from colsec.store.results import ImportResult
 from colsec.store.rows import copy_rows, insert_stmt, sqlite_cursor
+from colsec.store.sqlbulk import insert_values
 
 __all__ = ["OBJECT_COLUMNS", "Inserted", "Target", "copy_objects", "insert_portable", "insert_rows"]
 
@@ -34,10 +36,8 @@ OBJECT_COLUMNS = (
     "id", "type", "spec_version", "created", "modified", "created_by_ref", "owner_org_id", "tlp",
     "sharing_group_id", "revoked", "is_latest", "date_added", "origin", "body",
 )  # fmt: skip
-_SQLITE_OBJECTS = (
-    f"INSERT INTO stix_object (seq, {', '.join(OBJECT_COLUMNS)}) VALUES (?{', ?' * len(OBJECT_COLUMNS)}) "
-    "ON CONFLICT (id, modified) DO NOTHING"
-)
+_SQLITE_OBJECTS = f"INSERT INTO stix_object (seq, {', '.join(OBJECT_COLUMNS)}) VALUES"
+_SQLITE_CONFLICT = "ON CONFLICT (id, modified) DO NOTHING"
 # n seqs in one step: the next value, and the sequence moved on to the last of the n.
 _PG_SEQS = "SELECT setval(s, nextval(s) + :n - 1) FROM CAST(pg_get_serial_sequence('stix_object', 'seq') AS regclass) AS s"
 
@@ -120,9 +120,10 @@ def _insert_sqlite(cur: Any, rows: list[tuple[Any, ...]]) -> Inserted:
     """
     first = (cur.execute("SELECT max(seq) FROM stix_object").fetchone()[0] or 0) + 1
     values = [(first + i, *r) for i, r in enumerate(rows)]
-    cur.executemany(_SQLITE_OBJECTS, values)
+    # Rows go many to a statement: the activity_count trigger costs a statement journal per statement.
+    stored_n = insert_values(cur, _SQLITE_OBJECTS, values, _SQLITE_CONFLICT, size_at=len(OBJECT_COLUMNS))
     wanted = [(v[0], v[1], v[5]) for v in values]
-    if cur.rowcount == len(values):
+    if stored_n == len(values):
         return wanted
     stored = set(cur.execute("SELECT seq, id, modified FROM stix_object WHERE seq >= ?", (first,)).fetchall())
     return [w for w in wanted if w in stored]

@@ -1,0 +1,78 @@
+"""An object's index terms, computed text by text with caches (``colsec.fulltext``), equal the
+definition: every text joined by a space, lower-cased, split by the word regex, each word
+stemmed by its own script, the rest kept.  Each object is read twice, so the second reading
+comes from the caches of texts and stems."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import snowballstemmer
+
+from colsec import fulltext
+from colsec.formats.misp_import import iter_misp_units
+from colsec.formats.stix_bundle import read_stix_file
+from colsec.fulltext import MAX_DOC_CHARS, MAX_TERM, _texts, document_terms
+
+_RUSSIAN = snowballstemmer.stemmer("russian")
+_ENGLISH = snowballstemmer.stemmer("english")
+
+
+def _reference(body: dict[str, Any]) -> str:
+    texts, size = [], 0
+    for text in _texts(body):
+        if size >= MAX_DOC_CHARS:
+            break
+        texts.append(text[: MAX_DOC_CHARS - size])
+        size += len(texts[-1])
+    out = []
+    for word in re.findall(r"[^\W_]+", " ".join(texts).lower()):
+        term = word.replace("ё", "е")[:MAX_TERM]
+        if re.fullmatch("[а-я]+", term):
+            term = _RUSSIAN.stemWord(term)
+        elif re.fullmatch("[a-z]+", term):
+            term = _ENGLISH.stemWord(term)
+        out.append(term)
+    return " ".join(out)
+
+
+_CRAFTED: list[dict[str, Any]] = [
+    {"type": "malware", "name": "Ёжик в тумане", "description": "Фишинговые письма ёмкие; ΟΔΟΣ Σίσυφος"},
+    {"type": "indicator", "name": "x", "pattern": "[domain-name:value = 'evil.example.com']",
+     "labels": ["misp-type:domain", "misp-type:domain"], "description": "evil.example.com"},
+    {"type": "domain-name", "value": "evil.example.com"},
+    {"type": "file", "name": "setup_v2.exe", "hashes": {"MD5": "0" * 32, "SHA-256": "ab" * 32}},
+    {"type": "note", "content": "слово" + "x" * 200 + " mixedкириллица 2026г. T1566.001"},
+    {"type": "report", "name": "long", "description": "word " * 5_000, "labels": ["cut off"]},
+    {"type": "attack-pattern", "name": "", "description": "a" * 300, "aliases": ["", "   ", "_"]},
+    {"type": "identity", "name": "x" * (MAX_DOC_CHARS + 10), "roles": ["never read"]},
+]  # fmt: skip
+
+
+def _check(objects: list[dict[str, Any]]) -> None:
+    fulltext._TEXT_TERMS.clear()
+    for _ in range(2):
+        for obj in objects:
+            assert document_terms(obj) == _reference(obj), obj.get("id", obj)
+
+
+def test_crafted_texts() -> None:
+    _check(_CRAFTED)
+
+
+def test_misp_event(shared_data: Path) -> None:
+    event = orjson.loads((shared_data / "misp" / "events" / "pymisp_existing_event_sednit.json").read_bytes())
+    objects = [o for unit in iter_misp_units(event) for o in unit.objects]
+    assert len(objects) > 100
+    _check(objects)
+
+
+def test_attack(shared_data: Path) -> None:
+    path = shared_data / "attack" / "enterprise-attack-18.1.stix21.json.gz"
+    if not path.exists():
+        pytest.skip("ATT&CK bundle absent from the shared data")
+    _check(list(read_stix_file(path)))
