@@ -9,9 +9,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from colsec.db import is_sqlite
 from colsec.stix.ids import format_timestamp, parse_timestamp
@@ -105,23 +105,22 @@ def inherit_collections(db: Session, new_versions: list[tuple[int, str]]) -> Non
 
 
 def fix_latest(db: Session, ids: list[str]) -> None:
-    """Recompute the latest-version flag for ids that now have several versions."""
+    """Recompute the latest-version flag for ids that now have several versions.
+
+    One statement per 500 ids that writes only the rows whose flag changes: each written row fires
+    ``activity_count``'s triggers, and on SQLite each statement opens a statement journal, so one
+    UPDATE per id cost a journal per id on a re-import of a large event.
+    """
+    newer = aliased(StixObject)
+    newest = select(func.max(newer.modified)).where(newer.id == StixObject.id).scalar_subquery()
+    flag = StixObject.modified == newest
     for i in range(0, len(ids), 500):
         chunk = list(set(ids[i : i + 500]))
-        newest = dict(
-            db.execute(
-                select(StixObject.id, func.max(StixObject.modified))
-                .where(StixObject.id.in_(chunk))
-                .group_by(StixObject.id)
-            ).all()
+        db.execute(
+            update(StixObject)
+            .where(StixObject.id.in_(chunk), StixObject.is_latest.is_distinct_from(flag))
+            .values(is_latest=flag)
         )
-        db.execute(update(StixObject).where(StixObject.id.in_(chunk)).values(is_latest=False))
-        for oid, modified in newest.items():
-            db.execute(
-                update(StixObject)
-                .where(and_(StixObject.id == oid, StixObject.modified == modified))
-                .values(is_latest=True)
-            )
 
 
 def iter_batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
