@@ -192,6 +192,8 @@ def test_raw_payloads_match_as_their_decoded_messages(shared_data: Path, min_row
         "   ",
         "",
         orjson.dumps([[1.5, orjson.loads(zeek)], [2.5, {"a": 1}]]).decode(),
+        f" {zeek}",  # a line after whitespace, and one that is not JSON
+        "\u00a0",
     ]
     plain = [line.encode() for line in lines]
     variants: list[tuple[list[bytes], list[Any] | None]] = [

@@ -14,7 +14,6 @@ the line-by-line path (``MessageDecoder``), which tests/match/test_message_batch
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,8 +39,10 @@ from colsec.match.vector import hit_rows, indexed_keys, needs_events, prepare_ev
 
 __all__ = ["BatchMatcher", "detect_formats"]
 
-#: A line of nothing but whitespace: ``message_lines`` drops it, so its message is no plain line.
-_BLANK = re.compile(r"^\s*$", re.MULTILINE)
+#: First bytes that may begin a message ``message_lines`` does not take as one plain line: any
+#: whitespace (a blank message; non-ASCII ones begin with a byte of 0x80 or above) or ``[`` (a
+#: Fluent Bit flush). A message starting with one is decoded alone, as ``match`` would.
+_UNPLAIN = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f[" + bytes(range(0x80, 0x100))
 
 
 class BatchMatcher(MessageDecoder):
@@ -89,15 +90,16 @@ class BatchMatcher(MessageDecoder):
         Most fetches are one line a message: their payloads joined by newlines are then the
         chunk a file would give, decoded once and split once, with no object or string made
         per message before the columns have spoken. Any message that is not plainly one line
-        (a newline in it, a Fluent Bit flush, a blank one) sends the fetch through ``match``.
+        (a newline in it, a first byte of whitespace or ``[``: a blank one, a Fluent Bit flush)
+        sends the fetch through ``match``.
         """
         n = len(payloads)
-        joined = b"\n".join(payloads)
-        if n and joined.count(b"\n") == n - 1 and not joined.startswith(b"[[") and b"\n[[" not in joined:
-            text = joined.decode("utf-8", "replace")  # a newline never ends a bad sequence early
-            if _BLANK.search(text) is None:
+        firsts = b"".join([p[:1] for p in payloads])  # whole-buffer scans cost more than this
+        if n and len(firsts) == n and len(firsts.translate(None, _UNPLAIN)) == n:
+            lines = b"\n".join(payloads).decode("utf-8", "replace").split("\n")
+            if len(lines) == n:  # no message holds a newline (one never ends a bad sequence early)
                 hints = [f or self.fmt for f in fmts] if fmts is not None else [self.fmt] * n
-                return self._match(engine, list(seqs), text.split("\n"), hints)
+                return self._match(engine, list(seqs), lines, hints)
         return self.match(
             engine,
             [
