@@ -7,9 +7,10 @@
 Matching: real Zeek DNS/SSL and Suricata EVE lines from the shared data, with indicators planted
 on values that occur in them among synthetic ones. Printed side by side: events/s of the
 in-process engine (same batch decoding, same engine, no broker: ``message_batch.BatchMatcher``
-on batches of ``--batch`` lines) and of 1 and 2 ``colsec match --nats`` worker processes, with
-one line per message and with ``--per-message`` newline-delimited lines per message (as Vector
-and Fluent Bit flush them; the workers then fetch ``--batch`` lines' worth of messages);
+on batches of ``--batch`` lines, given their bytes as a worker receives them) and of 1 and 2
+``colsec match --nats`` worker processes, with one line per message and with ``--per-message``
+newline-delimited lines per message (as Vector and Fluent Bit flush them; the workers then
+fetch ``--batch`` lines' worth of messages);
 events per CPU-second of each (the workers' CPU read from /proc, compile time excluded) and
 their ratio to the in-process engine (target >= 90 %), which runs with the workers'
 garbage-collection policy. Each run matches the lines ``--copies`` times over and counts from
@@ -182,6 +183,7 @@ def in_process(
         engine, _ = build_engine(s, actor=actor)
     database.dispose()
     msgs = [Message(i + 1, line) for i, line in enumerate(lines)]
+    seqs, payloads = [m.seq for m in msgs], [line.encode() for line in lines]  # as the workers receive them
     decoder, matcher = MessageDecoder(), BatchMatcher()
     policy = young_gc_only() if young else contextlib.nullcontext()
     starts = range(0, len(msgs), batch)
@@ -193,7 +195,7 @@ def in_process(
             if by_line:
                 engine.match(decoder.decode(msgs[i : i + batch]))
             else:
-                matcher.match(engine, msgs[i : i + batch])
+                matcher.match_payloads(engine, seqs[i : i + batch], payloads[i : i + batch])
             if young:
                 tick()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -9,7 +9,7 @@ them, with an equality indicator planted on every value their readers make.
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from colsec.db import Database
 from colsec.match.engine import IndicatorRecord, MatchEngine
 from colsec.match.message_batch import BatchMatcher, detect_formats
 from colsec.match.models import MatchAlert, MatchSightingCount
-from colsec.match.readers import detect_format
+from colsec.match.readers import ReaderFormat, detect_format
 from colsec.match.service import build_engine, sighter_identity
 from colsec.match.stream import Message, MessageDecoder, commit_batch, publish_sightings
 from colsec.store.service import import_objects
@@ -103,13 +103,14 @@ def test_a_batch_alerts_as_the_line_by_line_path(shared_data: Path, per: int) ->
     for chosen in (covered, records):
         reference, engine = MatchEngine(), MatchEngine()
         assert reference.load(chosen).invalid == 0 and engine.load(chosen).invalid == 0
-        matcher, expected, got = BatchMatcher(), [], []
+        matcher, expected, got, raw = BatchMatcher(), [], [], []
         matcher.min_rows = 1  # columns for every group, however small
         for i in range(0, len(messages), 1000 // per):
             batch = messages[i : i + 1000 // per]
             expected += reference.match(MessageDecoder().decode(batch))
             got += matcher.match(engine, batch)
-        assert _alerts(got) == _alerts(expected)
+            raw += matcher.match_payloads(engine, [m.seq for m in batch], [m.line.encode() for m in batch])
+        assert _alerts(got) == _alerts(expected) == _alerts(raw)
         assert len(expected) > 500
         if chosen is covered:  # the columns cleared lines no reader then read
             assert matcher.unread > 100
@@ -171,3 +172,62 @@ def test_a_message_of_lines_is_one_event_a_line_and_a_pretty_printed_record_one_
     pretty = orjson.dumps(orjson.loads(zeek), option=orjson.OPT_INDENT_2).decode()
     events = MessageDecoder().decode([Message(5, f"{zeek}\r\n\n{zeek}\n"), Message(6, pretty)])
     assert [(e.line, e.objects) for e in events] == [(5, events[0].objects)] * 2 + [(6, events[0].objects)]
+
+
+@pytest.mark.parametrize("min_rows", [1, 500])
+def test_raw_payloads_match_as_their_decoded_messages(shared_data: Path, min_rows: int) -> None:
+    """Payloads of one plain line take the joined-chunk path; any other message (lines, a missing
+    or a trailing newline, a blank one, a Fluent Bit flush, bytes that are no UTF-8, a format
+    header) is matched exactly as ``match`` matches its decoded message."""
+    lines = _mixed(shared_data)[:1200]
+    records = _planted(lines)
+    engine = MatchEngine()
+    assert engine.load(records).invalid == 0
+    zeek = ZEEK_DNS.strip()
+    pretty = orjson.dumps(orjson.loads(zeek), option=orjson.OPT_INDENT_2).decode()
+    odd = [
+        f"{zeek}\n",  # a trailing newline
+        f"{zeek}\r\n\n{zeek}",  # two lines, a blank between, no trailing newline
+        pretty,
+        "   ",
+        "",
+        orjson.dumps([[1.5, orjson.loads(zeek)], [2.5, {"a": 1}]]).decode(),
+        f" {zeek}",  # a line after whitespace, and one that is not JSON
+        "\u00a0",
+    ]
+    plain = [line.encode() for line in lines]
+    variants: list[tuple[list[bytes], list[Any] | None]] = [
+        (plain, None),
+        (plain[:-1] + [b'{"ts": 1.5, "uid": "C\xff\xfe", "query": "ise.wrccdc.org"}'], None),
+        (plain[:600] + [o.encode() for o in odd] + plain[600:], None),
+        (plain, [ReaderFormat.ZEEK_JSON if i % 3 == 0 else None for i in range(len(plain))]),
+    ]
+    for (payloads, fmts), whole in zip(variants, (True, True, False, True), strict=True):
+        seqs = [10 + 2 * i for i in range(len(payloads))]
+        matcher, reference = _Counting(), BatchMatcher()
+        matcher.min_rows = reference.min_rows = min_rows
+        messages = [
+            Message(q, p.decode("utf-8", "replace"), fmts[i] if fmts else None)
+            for i, (q, p) in enumerate(zip(seqs, payloads, strict=True))
+        ]
+        expected = reference.match(engine, messages)
+        got = matcher.match_payloads(engine, seqs, payloads, fmts)
+        assert _alerts(got) == _alerts(expected)
+        assert matcher.by_message == (0 if whole else 1)  # the joined chunk, or each message decoded
+        assert len(expected) > 100
+        assert (matcher.stats.lines, matcher.stats.events, matcher.stats.malformed) == (
+            reference.stats.lines,
+            reference.stats.events,
+            reference.stats.malformed,
+        )
+    assert BatchMatcher().match_payloads(engine, [], []) == []
+
+
+class _Counting(BatchMatcher):
+    """Counts the fetches ``match_payloads`` leaves to ``match``."""
+
+    by_message = 0
+
+    def match(self, engine: MatchEngine, messages: Sequence[Message]) -> list[Any]:
+        self.by_message += 1
+        return super().match(engine, messages)

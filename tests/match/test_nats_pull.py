@@ -18,7 +18,7 @@ import orjson
 import pytest
 from nats.protocol.parser import Parser
 
-from colsec.match.nats_pull import PullClient, Puller, _PullParser, stream_seq
+from colsec.match.nats_pull import PullClient, Puller, _PullParser, stream_seq, stream_seqs
 
 from .natsutil import consumer_info, delete_stream, publish, require_nats, unique_stream
 
@@ -111,6 +111,7 @@ def test_pull_parser_delivers_what_the_library_parser_does(stream: tuple[str, st
     reference = puller.got
     assert [d.decode() for _, d, _ in reference] == LINES  # every message, none of the others
     assert [stream_seq(r) for r, _, _ in reference] == list(range(1, len(LINES) + 1))
+    assert stream_seqs([r for r, _, _ in reference]) == list(range(1, len(LINES) + 1))
     assert [h is not None and b"Colsec-Format: eve" in h for _, _, h in reference] == [
         i >= 20 for i in range(len(LINES))
     ]
@@ -138,3 +139,12 @@ def test_a_frame_the_pull_parser_cannot_read_is_left_to_the_library() -> None:
     with pytest.raises(ProtocolError):
         _feed(nc._ps, good + b"MSG s 1 $JS.ACK.S.c.1.2.2.1.0 x2\r\nok\r\n", [])
     assert puller.got == [(b"$JS.ACK.S.c.1.1.1.1.0", b"ok", None)]
+
+
+def test_stream_seqs_reads_either_ack_layout() -> None:
+    plain = [b"$JS.ACK.S.c.1.%d.%d.1700000000000000000.0" % (q, q) for q in (7, 8, 30)]
+    domain = b"$JS.ACK.hub.ACCHASH.S.c.1.42.9.1700000000000000000.0.tok"
+    assert stream_seqs(plain) == [7, 8, 30]
+    assert stream_seqs([domain]) == [42]
+    assert stream_seqs([plain[0], domain, plain[2]]) == [7, 42, 30]
+    assert stream_seqs([]) == []

@@ -39,7 +39,10 @@ from colsec.match.vector import hit_rows, indexed_keys, needs_events, prepare_ev
 
 __all__ = ["BatchMatcher", "detect_formats"]
 
-Line = tuple[int, str]  # (stream sequence, one telemetry line)
+#: First bytes that may begin a message ``message_lines`` does not take as one plain line: any
+#: whitespace (a blank message; non-ASCII ones begin with a byte of 0x80 or above) or ``[`` (a
+#: Fluent Bit flush). A message starting with one is decoded alone, as ``match`` would.
+_UNPLAIN = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f[" + bytes(range(0x80, 0x100))
 
 
 class BatchMatcher(MessageDecoder):
@@ -65,26 +68,76 @@ class BatchMatcher(MessageDecoder):
         self.unread = 0  # lines the columns cleared: no reader read them
 
     def match(self, engine: MatchEngine, messages: Sequence[Message]) -> list[Alert]:
-        lines: list[Line] = []
+        seqs: list[int] = []
+        texts: list[str] = []
         hints: list[ReaderFormat | None] = []
         for msg in messages:
             for line in message_lines(msg.line):
-                lines.append((msg.seq, line))
+                seqs.append(msg.seq)
+                texts.append(line)
                 hints.append(msg.fmt or self.fmt)
-        if len(lines) < self.min_rows:
-            return engine.match(self.decode(messages))
+        return self._match(engine, seqs, texts, hints)
+
+    def match_payloads(
+        self,
+        engine: MatchEngine,
+        seqs: Sequence[int],
+        payloads: Sequence[bytes],
+        fmts: Sequence[ReaderFormat | None] | None = None,
+    ) -> list[Alert]:
+        """``match`` of the messages ``Message(seq, payload decoded, fmt)``, from the raw payloads.
+
+        Most fetches are one line a message: their payloads joined by newlines are then the
+        chunk a file would give, decoded once and split once, with no object or string made
+        per message before the columns have spoken. Any message that is not plainly one line
+        (a newline in it, a first byte of whitespace or ``[``: a blank one, a Fluent Bit flush)
+        sends the fetch through ``match``.
+        """
+        n = len(payloads)
+        firsts = b"".join([p[:1] for p in payloads])  # whole-buffer scans cost more than this
+        if n and len(firsts) == n and len(firsts.translate(None, _UNPLAIN)) == n:
+            lines = b"\n".join(payloads).decode("utf-8", "replace").split("\n")
+            if len(lines) == n:  # no message holds a newline (one never ends a bad sequence early)
+                hints = [f or self.fmt for f in fmts] if fmts is not None else [self.fmt] * n
+                return self._match(engine, list(seqs), lines, hints)
+        return self.match(
+            engine,
+            [
+                Message(seq, data.decode("utf-8", "replace"), fmts[i] if fmts is not None else None)
+                for i, (seq, data) in enumerate(zip(seqs, payloads, strict=True))
+            ],
+        )
+
+    def _match(
+        self, engine: MatchEngine, seqs: list[int], texts: list[str], hints: list[ReaderFormat | None]
+    ) -> list[Alert]:
+        """Lines (each with its message's sequence and format, if known) matched in order."""
+        if len(texts) < self.min_rows:
+            events: list[Event] = []
+            for seq, text, hint in zip(seqs, texts, hints, strict=True):
+                self._one(Message(seq, text, hint), events)
+            return engine.match(events)
         unknown = [i for i, h in enumerate(hints) if h is None]
         if unknown:
-            found = detect_formats([lines[i][1] for i in unknown], mapping=self.mapping)
+            found = detect_formats([texts[i] for i in unknown], mapping=self.mapping)
             for i, f in zip(unknown, found, strict=True):
                 hints[i] = f
-        groups: dict[ReaderFormat, list[int]] = {}
-        for i, h in enumerate(hints):
-            assert h is not None
-            groups.setdefault(h, []).append(i)
+        kinds = set(hints)
+        if len(kinds) == 1:  # the usual batch: one format, no regrouping
+            (only,) = kinds
+            assert only is not None
+            groups = {only: list(range(len(texts)))}
+        else:
+            groups = {}
+            for i, h in enumerate(hints):
+                assert h is not None
+                groups.setdefault(h, []).append(i)
         read: list[tuple[int, Event]] = []
         for fmt, at in groups.items():
-            self._group(engine, fmt, [lines[i] for i in at], at, read)
+            if len(at) == len(texts):
+                self._group(engine, fmt, seqs, texts, at, read)
+            else:
+                self._group(engine, fmt, [seqs[i] for i in at], [texts[i] for i in at], at, read)
         read.sort(key=lambda p: p[0])
         return engine.match([ev for _, ev in read])
 
@@ -92,28 +145,28 @@ class BatchMatcher(MessageDecoder):
         self,
         engine: MatchEngine,
         fmt: ReaderFormat,
-        lines: list[Line],
+        seqs: list[int],
+        texts: list[str],
         at: list[int],
         out: list[tuple[int, Event]],
     ) -> None:
-        rows = self._proposed(engine, fmt, lines) if len(lines) >= self.min_rows else None
+        rows = self._proposed(engine, fmt, texts) if len(texts) >= self.min_rows else None
         if rows is not None:
-            self.unread += len(lines) - len(rows)
-            self.stats.lines += len(lines) - len(rows)  # read by polars alone, none of them an alert
-            self.stats.events += len(lines) - len(rows)
+            self.unread += len(texts) - len(rows)
+            self.stats.lines += len(texts) - len(rows)  # read by polars alone, none of them an alert
+            self.stats.events += len(texts) - len(rows)
         decoder = self._decoders.get(fmt)
         if decoder is None:
             decoder = self._decoders[fmt] = DECODERS[fmt](fmt, self.mapping)
-        for r in rows if rows is not None else range(len(lines)):
-            seq, line = lines[r]
-            event = decode_line(decoder, line, seq, self.stats)
+        for r in rows if rows is not None else range(len(texts)):
+            event = decode_line(decoder, texts[r], seqs[r], self.stats)
             if event is not None:
                 out.append((at[r], event))
 
-    def _proposed(self, engine: MatchEngine, fmt: ReaderFormat, lines: list[Line]) -> list[int] | None:
+    def _proposed(self, engine: MatchEngine, fmt: ReaderFormat, lines: list[str]) -> list[int] | None:
         if fmt is not ReaderFormat.EVE and fmt not in STANDALONE:
             return None
-        chunk = "\n".join(line for _, line in lines).encode()
+        chunk = "\n".join(lines).encode()
         if fmt is not ReaderFormat.EVE:
             table = self._tables.get(fmt)
             if table is None:

@@ -17,14 +17,14 @@ a real server, so a client release that changes them fails there.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 from nats.aio.client import Client
 from nats.protocol.parser import AWAITING_CONTROL_LINE, MAX_CONTROL_LINE_SIZE, Parser
 
-__all__ = ["Delivery", "PullClient", "Puller", "stream_seq"]
+__all__ = ["Delivery", "PullClient", "Puller", "stream_seq", "stream_seqs"]
 
 #: What one pulled message brings: (reply subject, payload, raw headers or None).
 Delivery = tuple[bytes, bytes, bytes | None]
@@ -188,6 +188,15 @@ def stream_seq(reply: bytes) -> int:
     """
     tokens = reply.split(b".")
     return int(tokens[5] if len(tokens) == 9 else tokens[7])
+
+
+def stream_seqs(replies: Sequence[bytes]) -> list[int]:
+    """``stream_seq`` of each ack subject: one split for a whole fetch in the usual layout."""
+    tokens = b".".join(replies).split(b".")
+    n = len(replies)
+    if len(tokens) == 9 * n and tokens[0::9].count(b"$JS") == n and tokens[1::9].count(b"ACK") == n:
+        return list(map(int, tokens[5::9]))
+    return [stream_seq(r) for r in replies]
 
 
 def header(headers: bytes | None, name: bytes) -> str | None:

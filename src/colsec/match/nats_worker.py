@@ -35,11 +35,11 @@ from colsec.errors import InvalidInput
 from colsec.gcpause import tick, young_gc_only
 from colsec.match.engine import MatchEngine
 from colsec.match.message_batch import BatchMatcher
-from colsec.match.nats_pull import Delivery, PullClient, Puller, header, stream_seq
+from colsec.match.nats_pull import Delivery, PullClient, Puller, header, stream_seqs
 from colsec.match.readers import FieldMapping, ReaderFormat, ReaderStats
 from colsec.match.records import Alert
 from colsec.match.service import indicators_changed, refresh_engine
-from colsec.match.stream import Message, commit_batch, publish_sightings
+from colsec.match.stream import commit_batch, publish_sightings
 from colsec.store import queries
 
 __all__ = ["FORMAT_HEADER", "StreamOptions", "StreamWorker", "WorkerStats"]
@@ -264,17 +264,15 @@ class Held:
     since: float = 0.0
 
     def add(self, msgs: list[Delivery], matcher: BatchMatcher, engine: MatchEngine) -> None:
-        messages = [  # most messages carry no headers: no call to look for one
-            Message(
-                stream_seq(reply),
-                data.decode("utf-8", "replace"),
-                _header_format(headers) if headers else None,
-            )
-            for reply, data, headers in msgs
-        ]
-        self.alerts.extend(matcher.match(engine, messages))
+        """Match a fetch from its raw payloads (``BatchMatcher.match_payloads``)."""
+        replies, payloads, headers = zip(*msgs, strict=True)
+        seqs = stream_seqs(replies)
+        fmts = None
+        if headers.count(None) != len(headers):  # most messages carry no headers: no call to look for one
+            fmts = [_header_format(h) if h else None for h in headers]
+        self.alerts.extend(matcher.match_payloads(engine, seqs, payloads, fmts))
         self.msgs.extend(msgs)
-        self.seqs.extend(m.seq for m in messages)
+        self.seqs.extend(seqs)
         self.fetches += 1
 
 
