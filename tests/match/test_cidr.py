@@ -9,7 +9,7 @@ import ipaddress
 import numpy as np
 import polars as pl
 
-from colsec.match.addresses import ipv4_column
+from colsec.match.addresses import ipv4_number
 from colsec.match.cidr import _SMALL, CidrIndex, block_key
 
 BLOCKS = [
@@ -81,7 +81,9 @@ def test_every_route_finds_what_ipaddress_finds() -> None:
         chunk = values[start : start + _SMALL]
         small |= _hits(chunk, *idx.lookup(pl.Series(chunk, dtype=pl.String)))
     assert small == want
-    assert _hits(values, *idx.lookup(series, ipv4_column(series))) == want  # the column pass
+    num = pl.DataFrame({"v": series}).select(ipv4_number(pl.col("v"))).to_series()  # the column pass
+    given = (num.fill_null(0).to_numpy(), num.is_not_null().to_numpy())
+    assert _hits(values, *idx.lookup(series, given)) == want
 
 
 def test_blocks_added_after_freeze_are_merged() -> None:

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from colsec.match.addresses import ipv4_column, ipv4_numbers
+from colsec.match.addresses import ipv4_numbers
 from colsec.match.index import concat_hits
 
-__all__ = ["CidrIndex", "block_key"]
+__all__ = ["CidrIndex", "ipv4_to_u32"]
 
 #: bitmap prefilter keys: the top bits of a block's key (exact for prefix lengths up to this; 8 MiB)
 _BITMAP_BITS = 26
@@ -30,6 +30,19 @@ _SMALL = 64
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _DOTTED_QUAD_RE = re.compile(rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}\Z")  # canonical, as ipaddress reads
+
+
+def ipv4_to_u32(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Dotted quads -> (uint32 array, valid mask); anything else is invalid."""
+    parts = values.str.split_exact(".", 3).struct.unnest()
+    octets = [parts[c].cast(pl.UInt32, strict=False) for c in parts.columns]
+    valid = pl.Series([True] * len(values)) if len(values) else pl.Series([], dtype=pl.Boolean)
+    total = pl.Series(np.zeros(len(values), dtype=np.uint32))
+    for o in octets:
+        valid = valid & o.is_not_null() & (o.fill_null(256) < 256)
+        total = total * 256 + o.fill_null(0)
+    mask = valid.fill_null(False).to_numpy()
+    return total.to_numpy().astype(np.uint32), mask
 
 
 def block_key(numbers: np.ndarray, plen: int) -> np.ndarray:
@@ -115,7 +128,7 @@ class CidrIndex:
         row_out: list[np.ndarray] = []
         if self.v4 and len(values):
             if ipv4 is None:
-                ipv4 = ipv4_numbers(values.to_list()) if len(values) <= _SMALL else ipv4_column(values)
+                ipv4 = ipv4_numbers(values.to_list()) if len(values) <= _SMALL else ipv4_to_u32(values)
             pos, codes = self._lookup4(*ipv4)
             if len(pos):
                 # a few hits per chunk: a precompiled Python regex beats a polars call per chunk

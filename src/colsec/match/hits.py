@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from colsec.match.addresses import ipv4_column
+from colsec.match.addresses import ipv4_number
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import MatchEngine
 from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex
@@ -32,11 +32,9 @@ class PreparedFrame:
 
 
 def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any]:
-    """The polars half of matching: value hashes for equality in one pass over the prepared
-    values; IPv4 numbers for CIDR blocks, a query per address column (each prefix length's key
-    is a shift of them; as one expression among the hashes polars split the text four times)."""
+    """The polars half of matching, one pass over the prepared values: value hashes for
+    equality; IPv4 numbers for CIDR blocks (each prefix length's key is a shift of them)."""
     select: dict[str, pl.Expr] = {}
-    numbers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for key, name in prepared.columns:
         v = pl.lit(prepared.values[name])
         if key in engine.eq:
@@ -44,14 +42,14 @@ def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any
         cidx = engine.cidr.get(key)
         if cidx is not None:
             cidx.freeze()
-            if cidx.needs_numbers and name not in numbers:
-                numbers[name] = ipv4_column(prepared.values[name])
-    out: dict[str, Any] = {}
-    for name, (num, ok) in numbers.items():
-        out[name + "#ip"], out[name + "#ok"] = num, ok
+            if cidx.needs_numbers:
+                num = ipv4_number(v)
+                select[name + "#ip"] = num.fill_null(0).implode().alias(name + "#ip")
+                select[name + "#ok"] = num.is_not_null().implode().alias(name + "#ok")
     if not select:
-        return out
+        return {}
     frame = pl.select(list(select.values()))
+    out: dict[str, Any] = {}
     for column in select:
         cell: pl.Series = frame[column][0]
         out[column] = cell.to_numpy()
