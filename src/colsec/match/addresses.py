@@ -89,9 +89,7 @@ def ipv4_numbers(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
     ok = np.zeros(len(values), dtype=bool)
     for i, v in enumerate(values):
         parts = v.split(".")
-        if len(parts) == 4 and all(
-            p.isascii() and p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts
-        ):
+        if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and int(p) < 256 for p in parts):
             nums[i] = (int(parts[0]) << 24) | (int(parts[1]) << 16) | (int(parts[2]) << 8) | int(parts[3])
             ok[i] = True
     return nums, ok

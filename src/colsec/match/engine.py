@@ -22,11 +22,10 @@ import polars as pl
 
 from colsec.gcpause import release_free_memory
 from colsec.match.addresses import ipv4_numbers, valid_cidr
-from colsec.match.cidr import CidrIndex
 from colsec.match.compiler import MAX_LEAVES, Anchor, plan_pattern
 from colsec.match.evaluate import Obs, evaluate_comparison, find_binding
 from colsec.match.events import HASH_NAMES, Event
-from colsec.match.index import HashIndex, SubstringIndex, SuffixIndex, hash_strings
+from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex, hash_strings
 from colsec.match.paths import Steps, Wanted, gather_columns, path_steps
 from colsec.match.records import Alert, CompileReport, IndicatorRecord
 from colsec.match.rows import RowTable
@@ -304,7 +303,9 @@ class MatchEngine:
         total = sum(i.nbytes() for i in self.eq.values()) + int(self.alive.nbytes) + self.rows.nbytes()
         total += sum(sys.getsizeof(v) + 64 for i in self.eq.values() for v in i.extra)
         for c in self.cidr.values():
-            total += c.nbytes()
+            total += sum(int(n.nbytes + r.nbytes) for n, r in c.v4.values())
+            total += sum(i.nbytes() for i in c.octets.values())
+            total += sum(int(b.nbytes) for b in c._bits.values())
         total += 2_000 * len(self.complex)  # parsed plans: a rough per-pattern figure
         return total
 

@@ -1,6 +1,6 @@
 """Index lookups over prepared value columns: what EVE's columns and every other format's share.
 
-Each distinct prepared column is hashed (and read as IPv4 numbers for CIDR blocks) once, in
+Each distinct prepared column is hashed (and cut into octet prefixes for CIDR blocks) once, in
 one polars pass, whichever indexes and keys then read it; the numpy lookups follow, and only
 the hits (row, indicator, path, value) come back to Python.
 """
@@ -16,7 +16,7 @@ import polars as pl
 from colsec.match.addresses import ipv4_number
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import MatchEngine
-from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex
+from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
 
 __all__ = ["Hits", "PreparedFrame", "collect_hits", "column_values", "hit_rows"]
 
@@ -33,7 +33,7 @@ class PreparedFrame:
 
 def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any]:
     """The polars half of matching, one pass over the prepared values: value hashes for
-    equality; IPv4 numbers for CIDR blocks (each prefix length's key is a shift of them)."""
+    equality; octet prefixes (and their hashes) and IPv4 numbers for CIDR blocks."""
     select: dict[str, pl.Expr] = {}
     for key, name in prepared.columns:
         v = pl.lit(prepared.values[name])
@@ -42,6 +42,8 @@ def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any
         cidx = engine.cidr.get(key)
         if cidx is not None:
             cidx.freeze()
+            for plen in cidx.octets:
+                select[f"{name}#p{plen}"] = octet_prefix(v, plen).implode().alias(f"{name}#p{plen}")
             if cidx.needs_numbers:
                 num = ipv4_number(v)
                 select[name + "#ip"] = num.fill_null(0).implode().alias(name + "#ip")
@@ -52,7 +54,11 @@ def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any
     out: dict[str, Any] = {}
     for column in select:
         cell: pl.Series = frame[column][0]
-        out[column] = cell.to_numpy()
+        if "#p" in column:  # hashed here: hashing inside the pass would compute the prefix twice
+            out[column] = cell
+            out[column + "h"] = cell.hash(HASH_SEED).to_numpy()
+        else:
+            out[column] = cell.to_numpy()
     return out
 
 
@@ -78,7 +84,8 @@ def collect_hits(engine: MatchEngine, prepared: PreparedFrame, *, make_alerts: b
         if key in engine.cidr:
             cidx = engine.cidr[key]
             ipv4 = (extra[name + "#ip"], extra[name + "#ok"]) if name + "#ip" in extra else None
-            lookups.append(cidx.lookup(s, ipv4))
+            prefixes = {plen: (extra[f"{name}#p{plen}"], extra[f"{name}#p{plen}h"]) for plen in cidx.octets}
+            lookups.append(cidx.lookup(s, ipv4, prefixes))
         for table2 in (engine.suffix, engine.substr):
             idx2 = table2.get(key)
             if idx2 is not None:

@@ -1,0 +1,45 @@
+"""A few addresses (a streamed event's) take a Python route through the CIDR index; it must
+find exactly what the vectorised route finds."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from colsec.match.index import _SMALL, CidrIndex, _octet_prefix_text, octet_prefix
+
+TEXTS = [
+    "10.1.2.3", "10.1.2.", "10.1.2", "10.1", "10", "", "1.2.3.4.5", "300.1.2.3", "a.b.c.d",
+    "10.1.2.3a", "::ffff:10.1.2.3", "2001:db8::1", "010.001.002.003", "10..2.3", "192.168.100.255",
+    "8.8.8.8", "10.200.0.1",
+]  # fmt: skip
+
+
+def test_prefix_text_is_the_expression() -> None:
+    for plen in (8, 16, 24, 32):
+        want = pl.select(octet_prefix(pl.lit(pl.Series(TEXTS, dtype=pl.String)), plen)).to_series().to_list()
+        assert [_octet_prefix_text(v, plen) for v in TEXTS] == want, plen
+    assert _octet_prefix_text(None, 24) is None
+
+
+def _hits(idx: CidrIndex, values: list[str]) -> set[tuple[str, int]]:
+    pos, codes = idx.lookup(pl.Series(values, dtype=pl.String))
+    return {(values[p], int(c)) for p, c in zip(pos.tolist(), codes.tolist(), strict=True)}
+
+
+def test_small_and_vector_routes_agree() -> None:
+    idx = CidrIndex()
+    for n, block in enumerate(["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "8.8.8.8/32", "192.168.96.0/19"]):
+        idx.add(block, n)
+    idx.freeze()
+    small = list(TEXTS)
+    assert len(small) <= _SMALL
+    padded = small + ["203.0.113.9"] * (_SMALL + 1)  # the vectorised route
+    got_small = _hits(idx, small)
+    got_vector = {h for h in _hits(idx, padded) if h[0] != "203.0.113.9"}
+    assert got_small == got_vector
+    assert (
+        ("10.1.2.3", 2) in got_small and ("8.8.8.8", 3) in got_small and ("192.168.100.255", 4) in got_small
+    )
+    assert not any(v == "10.1.2.3a" for v, _ in got_small)
+    assert np.array_equal(*(np.sort(np.array([c for _, c in s])) for s in (got_small, got_vector)))
