@@ -33,6 +33,14 @@ def _steps(path: str) -> tuple[str, Steps]:
 def event_values(ev: Event, path: str) -> list[str]:
     """Every value the event holds at ``path`` ("type:key"), as the engine gathers them."""
     obj_type, steps = _steps(path)
+    step = steps[0] if len(steps) == 1 else None
+    if step is not None and not step.endswith(("_ref", "_refs")):
+        # most paths are one plain property ("value"): no walk, as ``paths.gather_columns``
+        return [
+            v
+            for obj in ev.objects.values()
+            if obj.get("type") == obj_type and isinstance(v := obj.get(step), str)
+        ]
     out: list[str] = []
     for obj in ev.objects.values():
         if obj.get("type") == obj_type:

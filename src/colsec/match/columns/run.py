@@ -45,12 +45,20 @@ def prepare(
     columns: list[tuple[Key, str]] = []
     done: dict[tuple[str, Transform, bool], str | None] = {}
     flat: dict[str, tuple[np.ndarray, pl.Series]] = {}  # a list field is exploded once
-    for n, feed in enumerate(table.feeds):
-        wanted = [k for k in feed.keys if k in keys]
+    feeds = [
+        (
+            n,
+            feed,
+            [k for k in feed.keys if k in keys],
+            feed.transform if spaced else UNSPACED.get(feed.transform, feed.transform),
+        )
+        for n, feed in enumerate(table.feeds)
+    ]
+    batch = _batch_values(cols, rows, {(f.field, t) for _, f, wanted, t in feeds if wanted})
+    for n, feed, wanted, transform in feeds:
         col = cols.get(feed.field)
         if not wanted or col is None:
             continue
-        transform = feed.transform if spaced else UNSPACED.get(feed.transform, feed.transform)
         addresses = any(k in ADDRESS_KEYS for k in wanted)
         seen = (feed.field, transform, addresses and colon)
         if seen in done:
@@ -59,9 +67,12 @@ def prepare(
                 columns.extend((k, name) for k in wanted if (k, name) not in columns)
             continue
         done[seen] = None
-        if feed.field not in flat:
-            flat[feed.field] = _flat(col)
-        got = _values(*flat[feed.field], transform)
+        if (feed.field, transform) in batch:
+            got = batch[(feed.field, transform)]
+        else:
+            if feed.field not in flat:
+                flat[feed.field] = _flat(col)
+            got = _values(*flat[feed.field], transform)
         if got is None:
             continue
         pos, out = got
@@ -71,6 +82,42 @@ def prepare(
         positions[name], values[name] = pos, out
         columns.extend((k, name) for k in wanted)
     return PreparedFrame(rows, columns, positions, values)
+
+
+def _batch_values(
+    cols: Columns, rows: int, todo: set[tuple[str, Transform]]
+) -> dict[tuple[str, Transform], tuple[np.ndarray, pl.Series] | None]:
+    """``_values`` of every plain text field and its transform in one polars select (a call per
+    field and step cost a Windows chunk more than its parse); a transform that makes lists is
+    left out (``prepare`` explodes it on its own)."""
+    todo_list = [
+        (f, t)
+        for f, t in sorted(todo, key=lambda ft: (ft[0], id(ft[1])))
+        if isinstance(col := cols.get(f), pl.Series) and col.dtype == pl.String and len(col) == rows
+    ]
+    if not todo_list:
+        return {}
+    frame = pl.DataFrame({f: cols[f] for f in dict.fromkeys(f for f, _ in todo_list)})
+    exprs: list[pl.Expr] = []
+    for i, (f, t) in enumerate(todo_list):
+        v = pl.col(f) if t is raw else t(pl.col(f))
+        exprs.append(v.alias(f"v{i}"))
+    out = frame.select(exprs)
+    texts = [i for i in range(len(todo_list)) if out[f"v{i}"].dtype == pl.String]
+    keep = out.select(
+        (pl.col(f"v{i}").str.len_bytes() > 0).fill_null(False).alias(f"k{i}") for i in texts
+    ) if texts else None  # fmt: skip
+    got: dict[tuple[str, Transform], tuple[np.ndarray, pl.Series] | None] = {}
+    for i in texts:
+        assert keep is not None
+        mask = keep[f"k{i}"]
+        pos = np.flatnonzero(mask.to_numpy())
+        if not len(pos):
+            got[todo_list[i]] = None
+            continue
+        series = out[f"v{i}"]
+        got[todo_list[i]] = (pos, series if len(pos) == rows else series.filter(mask))
+    return got
 
 
 def _flat(col: pl.Series | tuple[np.ndarray, pl.Series]) -> tuple[np.ndarray, pl.Series]:
