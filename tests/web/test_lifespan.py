@@ -1,9 +1,8 @@
-"""Server lifespan: the startup heap is frozen out of full GC scans and the GIL switch interval is short while serving; both released after."""
+"""Server lifespan: the startup heap is frozen out of full GC scans while serving, released after."""
 
 from __future__ import annotations
 
 import gc
-import sys
 
 from fastapi.testclient import TestClient
 
@@ -14,14 +13,3 @@ def test_startup_heap_frozen_while_serving(app) -> None:  # type: ignore[no-unty
         assert c.get("/healthz").status_code == 200
         assert gc.get_freeze_count() > 10_000  # modules, routes, schemas
     assert gc.get_freeze_count() == 0
-
-
-def test_switch_interval_shortened_while_serving(app) -> None:  # type: ignore[no-untyped-def]
-    from colsec.web.app import SWITCH_INTERVAL
-
-    before = sys.getswitchinterval()
-    assert before != SWITCH_INTERVAL
-    with TestClient(app) as c:
-        assert c.get("/healthz").status_code == 200
-        assert sys.getswitchinterval() == SWITCH_INTERVAL
-    assert sys.getswitchinterval() == before

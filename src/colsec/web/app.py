@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -43,14 +42,6 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
-# The interpreter's GIL switch interval while a node serves (CPython's default is 5 ms).  Page
-# reads run on worker threads while the event loop reads requests and writes answers; a thread
-# building a large page held the GIL up to the whole interval before the loop could send the
-# page before it, and those waits made the tail of a page walk (``bench/taxii.py``, 4 clients:
-# p99 0.8-0.9x and pages/s 1.1-1.2x with 1 ms, in the same runs).
-SWITCH_INTERVAL = 0.001
-
-
 def _embedded_runner(node: Node) -> Any:
     """The node's own job worker (one thread); an app around an injected database drains jobs itself."""
     runner = node.job_runner()
@@ -81,12 +72,9 @@ def create_app(
         runner = _embedded_runner(node) if node.owns_database and settings.jobs_embedded else None
         app.state.job_runner = runner
         _freeze_startup_heap()
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             yield
         finally:
-            sys.setswitchinterval(switch_interval)  # an embedding process gets its own back
             gc.unfreeze()  # an embedding process (tests, a supervisor) gets its heap back
             if runner is not None:
                 await run_in_threadpool(runner.stop)
