@@ -6,7 +6,8 @@ every included router: the path holds only strings, the query is parsed by ``Fil
 the checks are those of every TAXII route (``check_accept``; the caller, the collection's
 rights and the sharing policy in one read unit), run as raw statements compiled once
 (``run_raw_read``: a token caller's read needs no ORM session; the token's statement also
-reads the collection's access row, so a hit is two statements).  The app's middleware
+reads the collection's access row, so a page is two statements, and an object by id with no
+query one: ``taxii.by_id`` reads the object in the caller's statement).  The app's middleware
 (body and depth caps, security headers, legacy root paths) applies as to any route; a GET
 then goes straight to its route (``web.middleware.HotRoutes``), which renders a ``ColsecError``
 as a TAXII error message with the app's own handler (``web.errors``).  Their OpenAPI
