@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ import orjson
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+import planner  # noqa: E402  (this script's folder, bench/)
 
 TAXII = "application/taxii+json;version=2.1"
 GRACE = 5.0  # seconds a request may run past the end of the run before it counts as unfinished
@@ -128,6 +130,11 @@ def load_colsec(folder: Path, objects: list[dict[str, Any]], database_url: str |
         f"colsec: loaded {len(objects):,} objects into {database.engine.dialect.name} in {time.perf_counter() - t:.1f}s",
         flush=True,
     )
+    if not database.sqlite:
+        # What autovacuum gives a live PostgreSQL node within a minute of a bulk load; without it the
+        # first minutes of the run read guessed plans (a GET by id scanned the whole exercise_run_id
+        # index, 0.3 ms), then autovacuum's ANALYZE changed them mid-run.  SQLite has no such daemon.
+        planner.analyze(database, ("stix_object", "collection_object", "api_token", "user_account"))
     database.dispose()
     return Loaded(url, cid, creds.auth)
 
@@ -335,74 +342,64 @@ class Wire:
         self.reader = self.writer = None
 
 
-async def _client(target: Target, limit: int, until: float, result: Result, seed: int, mode: str) -> None:
-    """One client loop: ``pages`` walks the collection (following ``next``), ``get`` fetches random ids."""
+async def _walk(
+    fetch: Callable[[str], Awaitable[tuple[int, bytes] | None]],
+    target: Target, limit: int, until: float, result: Result, seed: int, mode: str,
+) -> None:  # fmt: skip
+    """The client loop of both clients: ``pages`` walks the collection (following ``next``), ``get``
+    fetches random ids.  ``fetch`` GETs the objects URL plus a suffix and answers the status and the
+    body, or None when the run ended under the request (then counted as unfinished)."""
     rng = random.Random(seed)
-    async with httpx.AsyncClient(auth=target.auth, headers={"Accept": TAXII}, timeout=None) as c:
-        nxt: str | None = None
-        while time.perf_counter() < until:
-            if mode == "pages":
-                params: dict[str, Any] = {"limit": limit}
-                if nxt:
-                    params["next"] = nxt
-                t = time.perf_counter()
-                r = await _get(c, target.objects_url, until, result, params=params)
-                if r is None:
-                    return
-                if r.status_code != 200:
-                    result.errors += 1
-                    nxt = None
-                    continue
-                body = orjson.loads(r.content)  # orjson: keep the load generator's CPU share small
-                result.page.append(time.perf_counter() - t)
-                result.objects += len(body.get("objects", []))
-                nxt = body.get("next") if body.get("more") else None
-                continue
+    nxt: str | None = None
+    while time.perf_counter() < until:
+        if mode == "pages":
+            suffix = "?" + urlencode({"limit": limit, **({"next": nxt} if nxt else {})})
+        else:
             oid = rng.choice(target.ids)
-            t = time.perf_counter()
-            r = await _get(c, f"{target.objects_url}{oid}/", until, result)
-            if r is None:
-                return
-            if r.status_code == 200 and orjson.loads(r.content)["objects"][0]["id"] == oid:
-                result.single.append(time.perf_counter() - t)
-            else:
+            suffix = f"{oid}/"
+        t = time.perf_counter()
+        answer = await fetch(suffix)
+        if answer is None:
+            return
+        status, content = answer
+        if mode == "pages":
+            if status != 200:
                 result.errors += 1
+                nxt = None
+                continue
+            body = orjson.loads(content)  # orjson: keep the load generator's CPU share small
+            result.page.append(time.perf_counter() - t)
+            result.objects += len(body.get("objects", []))
+            nxt = body.get("next") if body.get("more") else None
+        elif status == 200 and orjson.loads(content)["objects"][0]["id"] == oid:
+            result.single.append(time.perf_counter() - t)
+        else:
+            result.errors += 1
+
+
+async def _client(target: Target, limit: int, until: float, result: Result, seed: int, mode: str) -> None:
+    """``_walk`` on httpx, a deadline per request."""
+    async with httpx.AsyncClient(auth=target.auth, headers={"Accept": TAXII}, timeout=None) as c:
+
+        async def fetch(suffix: str) -> tuple[int, bytes] | None:
+            r = await _get(c, target.objects_url + suffix, until, result)
+            return None if r is None else (r.status_code, r.content)
+
+        await _walk(fetch, target, limit, until, result, seed, mode)
 
 
 async def _raw_client(target: Target, limit: int, until: float, result: Result, seed: int, mode: str) -> None:
-    """``_client``'s loop over a :class:`Wire`: the same requests, the same checks of each answer.
+    """``_walk`` over a :class:`Wire`: the same requests, the same checks of each answer.
 
     One deadline for the whole loop (``until`` plus the grace), not one per request: a request
     it interrupts counts as unfinished.
     """
-    rng = random.Random(seed)
     wire = Wire(target.objects_url, target.auth)
     path = urlsplit(target.objects_url).path
     loop = asyncio.get_running_loop()
-    nxt: str | None = None
     try:
         async with asyncio.timeout_at(loop.time() + until - time.perf_counter() + GRACE):
-            while time.perf_counter() < until:
-                if mode == "pages":
-                    query = urlencode({"limit": limit, **({"next": nxt} if nxt else {})})
-                    t = time.perf_counter()
-                    status, content = await wire.get(f"{path}?{query}")
-                    if status != 200:
-                        result.errors += 1
-                        nxt = None
-                        continue
-                    body = orjson.loads(content)
-                    result.page.append(time.perf_counter() - t)
-                    result.objects += len(body.get("objects", []))
-                    nxt = body.get("next") if body.get("more") else None
-                    continue
-                oid = rng.choice(target.ids)
-                t = time.perf_counter()
-                status, content = await wire.get(f"{path}{oid}/")
-                if status == 200 and orjson.loads(content)["objects"][0]["id"] == oid:
-                    result.single.append(time.perf_counter() - t)
-                else:
-                    result.errors += 1
+            await _walk(lambda suffix: wire.get(path + suffix), target, limit, until, result, seed, mode)
     except TimeoutError:
         result.unfinished += 1
     finally:

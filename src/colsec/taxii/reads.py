@@ -1,4 +1,4 @@
-"""TAXII reads: the access check, query parameters, keyset pages and their envelopes.
+"""TAXII reads: query parameters, keyset pages and their envelopes (the access check: ``taxii.access``).
 
 Pages run on ``(date_added, seq)`` keyset with the ``visible_clause`` sharing policy, per
 version (an older version shows only while its latest version is visible too), so every
@@ -19,9 +19,6 @@ import orjson
 from sqlalchemy import Dialect, Integer, Select, bindparam, exists, select, tuple_
 from sqlalchemy.orm import Session
 
-from colsec.accounts.authn import TOKEN_CALLER_COLUMNS, actor_of_token_row, token_caller_select
-from colsec.accounts.models import Organisation
-from colsec.accounts.passwords import hash_token
 from colsec.accounts.roles import Actor
 from colsec.db import RawQuery, ReadUnit, compile_raw, dialect_of, fetch_raw
 from colsec.errors import BadRequest, InvalidInput
@@ -30,98 +27,18 @@ from colsec.store import queries
 from colsec.store.models import Collection, CollectionObject, StixObject
 from colsec.store.policy import Recipient, visible_clause
 from colsec.store.queries import version_clause
-from colsec.taxii.rights import check_rights
+from colsec.taxii.access import CollectionRef
 
 __all__ = [
-    "AccessRow",
+    "LATEST_BY_ID",
     "CollectionRef",
     "Filters",
     "Page",
-    "caller_access",
     "has_object",
-    "read_access",
+    "page_of",
+    "page_select",
     "read_page",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionRef:
-    """A collection a read may page through: its id is all ``read_page`` and ``has_object`` need."""
-
-    id: str
-
-
-@functools.lru_cache(maxsize=8)
-def _access_query(dialect: Dialect) -> RawQuery:
-    kind = select(Organisation.kind).where(Organisation.id == bindparam("org_id")).scalar_subquery()
-    stmt = select(Collection.api_root, Collection.can_read, Collection.can_write, kind).where(
-        Collection.id == bindparam("cid")
-    )
-    return compile_raw(stmt, dialect)
-
-
-@functools.lru_cache(maxsize=8)
-def _caller_access_query(dialect: Dialect) -> RawQuery:
-    """The token's caller (``token_caller_select``) and ``_access_query``'s row, in one statement.
-
-    The collection joins on its key alone (at most one row), its columns NULL when there is
-    no such collection; the organisation is the caller's own, as ``read_access`` binds it.
-    """
-    stmt = (
-        token_caller_select()
-        .add_columns(Collection.api_root, Collection.can_read, Collection.can_write, Organisation.kind)
-        .outerjoin(Collection, Collection.id == bindparam("cid"))
-    )
-    return compile_raw(stmt, dialect)
-
-
-AccessRow = tuple[Any, Any, Any, Any]  # api_root, can_read, can_write, the caller's organisation kind
-
-
-def caller_access(
-    unit: ReadUnit, *, token: str, username: str | None, collection_id: str
-) -> tuple[Actor, AccessRow | None] | None:
-    """The caller of a valid token (as ``actor_for_valid_token``) and the collection's access row, or None.
-
-    A TAXII read by a token caller learns both in one round trip; the rights themselves are
-    checked by ``read_access``, after the query parameters, in the order of every TAXII route.
-    """
-    query = _caller_access_query(unit.dialect)
-    rows = fetch_raw(unit, query, {"token_hash": hash_token(token), "cid": collection_id})
-    actor = actor_of_token_row(rows[0], username) if rows else None
-    if actor is None:
-        return None
-    access = rows[0][TOKEN_CALLER_COLUMNS:]
-    return actor, (access[0], access[1], access[2], access[3]) if access[0] is not None else None
-
-
-_UNREAD: Any = object()
-
-
-def read_access(
-    db: Session | ReadUnit,
-    *,
-    actor: Actor,
-    api_root: str,
-    collection_id: str,
-    found: AccessRow | None = _UNREAD,
-) -> tuple[CollectionRef, Recipient]:
-    """``get_collection(need="read")`` and ``recipient_for_org`` in one statement compiled once.
-
-    The hot read paths (every page, every object by id) ask both on every request; the
-    checks are ``get_collection``'s own (``rights.check_rights``), so the answers cannot drift.
-    ``found``: the access row as ``caller_access`` already read it (None: no such collection).
-    """
-    if found is _UNREAD:
-        rows = fetch_raw(db, _access_query(dialect_of(db)), {"cid": collection_id, "org_id": actor.org_id})
-        found = rows[0] if rows else None
-    check_rights(actor, collection_id, api_root, (found[0], found[1], found[2]) if found else None, "read")
-    assert found is not None
-    if actor.org_id is None:
-        viewer = Recipient(org_id=None, alliance_member=False)
-    else:
-        viewer = Recipient(org_id=actor.org_id, alliance_member=found[3] != "external")
-    return CollectionRef(collection_id), viewer
 
 
 # --- reads --------------------------------------------------------------------------------------
@@ -257,7 +174,7 @@ class _Shape:
     after: bool
 
 
-_LATEST_BY_ID = _Shape(ids=1, types=0, spec_versions=0, versions=("last",), added_after=False, after=False)
+LATEST_BY_ID = _Shape(ids=1, types=0, spec_versions=0, versions=("last",), added_after=False, after=False)
 
 
 @functools.lru_cache(maxsize=256)
@@ -267,6 +184,11 @@ def _page_query(dialect: Dialect, viewer: Recipient, shape: _Shape) -> RawQuery:
     Keyed by the viewer itself (organisation and alliance membership), whose values the
     policy clause binds at build time; everything a request varies is a named parameter.
     """
+    return compile_raw(page_select(viewer, shape), dialect)
+
+
+def page_select(viewer: Recipient, shape: _Shape) -> Select[Any]:
+    """``_page_query``'s statement, uncompiled: ``by_id`` nests it under the caller's statement."""
     member = exists().where(
         CollectionObject.collection_id == bindparam("cid"), CollectionObject.object_seq == StixObject.seq
     )
@@ -287,8 +209,7 @@ def _page_query(dialect: Dialect, viewer: Recipient, shape: _Shape) -> RawQuery:
             tuple_(StixObject.date_added, StixObject.seq)
             > tuple_(bindparam("after_added"), bindparam("after_seq"))
         )
-    stmt = stmt.order_by(StixObject.date_added, StixObject.seq).limit(bindparam("lim", type_=Integer))
-    return compile_raw(stmt, dialect)
+    return stmt.order_by(StixObject.date_added, StixObject.seq).limit(bindparam("lim", type_=Integer))
 
 
 def read_page(
@@ -313,7 +234,7 @@ def read_page(
     params: dict[str, Any] = {"cid": collection.id, "lim": filters.limit + 1}
     if object_id is not None and default_version == "last" and filters.unfiltered:
         # An object by id with no filters, what TAXII clients send most: the one shape, held.
-        shape, params["id_0"] = _LATEST_BY_ID, object_id
+        shape, params["id_0"] = LATEST_BY_ID, object_id
     else:
         ids = [object_id] if object_id is not None else filters.ids
         shape = _Shape(
@@ -333,10 +254,14 @@ def read_page(
         query = _page_query(dialect_of(db), viewer, shape)
     except InvalidInput as exc:
         raise BadRequest(exc.message) from None
-    rows = fetch_raw(db, query, params)
-    more = len(rows) > filters.limit
+    return page_of(fetch_raw(db, query, params), filters.limit)
+
+
+def page_of(rows: list[tuple[Any, ...]], limit: int) -> Page:
+    """The page of ``rows`` fetched with ``limit + 1`` (one more row tells that there is more)."""
+    more = len(rows) > limit
     if more:
-        del rows[filters.limit :]
+        del rows[limit:]
     nxt = (
         queries.encode_cursor(queries.Cursor(rows[-1][DATE_ADDED], rows[-1][SEQ])) if more and rows else None
     )

@@ -21,8 +21,9 @@ from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput, NotFound
 from colsec.store import audit
 from colsec.store.models import Collection
+from colsec.taxii.access import CollectionRef, read_access
 from colsec.taxii.models import TaxiiApiRoot, TaxiiDiscovery
-from colsec.taxii.reads import CollectionRef, Filters, Page, has_object, read_access, read_page
+from colsec.taxii.reads import Filters, Page, has_object, read_page
 from colsec.taxii.rights import can_read, can_write, check_rights, may, parse_rights
 from colsec.taxii.writes import (
     STATUS_KEEP,

@@ -6,7 +6,8 @@ every included router: the path holds only strings, the query is parsed by ``Fil
 the checks are those of every TAXII route (``check_accept``; the caller, the collection's
 rights and the sharing policy in one read unit), run as raw statements compiled once
 (``run_raw_read``: a token caller's read needs no ORM session; the token's statement also
-reads the collection's access row, so a hit is two statements).  The app's middleware
+reads the collection's access row, so a page is two statements, and an object by id with no
+query one: ``taxii.by_id`` reads the object in the caller's statement).  The app's middleware
 (body and depth caps, security headers, legacy root paths) applies as to any route; a GET
 then goes straight to its route (``web.middleware.HotRoutes``), which renders a ``ColsecError``
 as a TAXII error message with the app's own handler (``web.errors``).  Their OpenAPI
@@ -29,9 +30,10 @@ from colsec.accounts.roles import Actor
 from colsec.db import ReadUnit
 from colsec.errors import ColsecError, NotAcceptable, NotFound
 from colsec.store.policy import Recipient
-from colsec.taxii import reads
+from colsec.taxii import by_id, reads
+from colsec.taxii.access import AccessRow, CollectionRef, caller_access, read_access
 from colsec.taxii.media import TAXII_MEDIA
-from colsec.taxii.reads import CollectionRef, Filters
+from colsec.taxii.reads import Filters
 from colsec.web.deps import get_settings, header_of, run_raw_read
 from colsec.web.errors import colsec_error_response
 
@@ -123,32 +125,45 @@ def filters_of(request: Request) -> Filters:
 
 
 class _Access:
-    """The collection's access row, read by the token caller's own statement (``reads.caller_access``).
+    """The collection's access row, read by the token caller's own statement (``access.caller_access``).
 
     A browser session or a failed token takes the ORM path, where ``read_access`` reads it.
+    ``object_id``: an object by id with no query, whose token caller's statement also reads
+    the object (``by_id``); ``rows`` holds them when they were read for the caller's viewer.
     """
 
-    __slots__ = ("api_root", "collection_id", "found", "read")
+    __slots__ = ("api_root", "collection_id", "found", "lim", "object_id", "read", "rows")
 
-    def __init__(self, api_root: str, collection_id: str) -> None:
+    def __init__(self, api_root: str, collection_id: str, object_id: str | None = None, lim: int = 0) -> None:
         self.api_root, self.collection_id = api_root, collection_id
+        self.object_id, self.lim = object_id, lim
         self.read = False
-        self.found: reads.AccessRow | None = None
+        self.found: AccessRow | None = None
+        self.rows: list[tuple[Any, ...]] | None = None
 
     def caller(self, unit: ReadUnit, token: str, username: str | None) -> Actor | None:
-        hit = reads.caller_access(unit, token=token, username=username, collection_id=self.collection_id)
-        if hit is None:
+        if self.object_id is not None:
+            hit = by_id.caller_and_object(
+                unit, token=token, username=username, collection_id=self.collection_id,
+                object_id=self.object_id, lim=self.lim,
+            )  # fmt: skip
+            if hit is None:
+                return None
+            self.read, self.found, self.rows = True, hit.access, hit.rows
+            return hit.actor
+        found = caller_access(unit, token=token, username=username, collection_id=self.collection_id)
+        if found is None:
             return None
-        self.read, self.found = True, hit[1]
-        return hit[0]
+        self.read, self.found = True, found[1]
+        return found[0]
 
     def check(self, db: Session | ReadUnit, actor: Actor) -> tuple[CollectionRef, Recipient]:
         """The collection's rights and the caller's viewer (403/404 as on every TAXII route)."""
         if self.read:
-            return reads.read_access(
+            return read_access(
                 db, actor=actor, api_root=self.api_root, collection_id=self.collection_id, found=self.found
             )
-        return reads.read_access(db, actor=actor, api_root=self.api_root, collection_id=self.collection_id)
+        return read_access(db, actor=actor, api_root=self.api_root, collection_id=self.collection_id)
 
 
 async def get_objects(request: Request) -> Response:
@@ -167,14 +182,21 @@ async def get_objects(request: Request) -> Response:
 async def get_object(request: Request) -> Response:
     await check_accept(request)
     path = request.path_params
-    access, object_id = _Access(path["api_root"], path["collection_id"]), path["object_id"]
+    object_id = path["object_id"]
+    # No query: the latest version, what TAXII clients ask most, read with the caller (``by_id``).
+    plain = not request.scope.get("query_string")
+    lim = get_settings(request).taxii_default_page + 1
+    access = _Access(path["api_root"], path["collection_id"], object_id if plain else None, lim)
 
     def work(db: Session | ReadUnit, actor: Actor) -> Response:
         filters = filters_of(request)  # after the caller, as on every TAXII route
         coll, viewer = access.check(db, actor)
-        page = reads.read_page(
-            db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
-        )
+        if access.rows is not None and filters.unfiltered and filters.limit + 1 == lim:
+            page = reads.page_of(access.rows, filters.limit)
+        else:
+            page = reads.read_page(
+                db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
+            )
         if not page.rows and filters.next is None:
             return nothing_matched(db, actor, coll, object_id, viewer)
         return taxii_response(page.envelope(), headers=page.headers)
