@@ -17,17 +17,20 @@ scans the source for others).  Each engine gets its bulk path, held equal to the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from colsec.store.companions import record_versions
+from colsec.store.companions import SQLITE_OBSERVABLES, observable_rows, record_versions, settle_versions
 from colsec.store.models import StixObject
 from colsec.store.results import ImportResult
 from colsec.store.rows import copy_rows, insert_stmt, sqlite_cursor
 from colsec.store.sqlbulk import insert_values
+from colsec.store.textindex import sqlite_index_rows, write_sqlite_index
+from colsec.store.writebehind import WriteBehind
 
 __all__ = ["OBJECT_COLUMNS", "Inserted", "Target", "copy_objects", "insert_portable", "insert_rows"]
 
@@ -59,10 +62,18 @@ def insert_rows(
     by_key: dict[tuple[str, str], dict[str, Any]],
     target: Target,
     result: ImportResult,
+    behind: WriteBehind | None = None,
 ) -> None:
-    """Store rows (``OBJECT_COLUMNS`` order, bodies in ``by_key``) and everything indexed from them."""
+    """Store rows (``OBJECT_COLUMNS`` order, bodies in ``by_key``) and everything indexed from them.
+
+    With ``behind`` on SQLite the rows go in on its writer thread and the rest follows at its
+    next ``drain`` (``colsec.store.writebehind``): the caller drains before its next use of ``db``.
+    """
     raw = sqlite_cursor(db)
     inserted: Inserted
+    if raw is not None and behind is not None:
+        _insert_sqlite_behind(db, raw, rows, by_key, target, result, behind)
+        return
     if raw is not None:
         inserted = _insert_sqlite(raw, rows)
     elif db.get_bind().dialect.name == "postgresql":
@@ -118,8 +129,16 @@ def _insert_sqlite(cur: Any, rows: list[tuple[Any, ...]]) -> Inserted:
     The caller holds the write lock, so no other writer takes these seqs; a version already
     stored is skipped by the conflict rule and found missing by reading the new seqs back.
     """
+    return _insert_sqlite_values(cur, _numbered(cur, rows))
+
+
+def _numbered(cur: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     first = (cur.execute("SELECT max(seq) FROM stix_object").fetchone()[0] or 0) + 1
-    values = [(first + i, *r) for i, r in enumerate(rows)]
+    return [(first + i, *r) for i, r in enumerate(rows)]
+
+
+def _insert_sqlite_values(cur: Any, values: list[tuple[Any, ...]]) -> Inserted:
+    first = values[0][0]
     # Rows go many to a statement: the activity_count trigger costs a statement journal per statement.
     stored_n = insert_values(cur, _SQLITE_OBJECTS, values, _SQLITE_CONFLICT, size_at=len(OBJECT_COLUMNS))
     wanted = [(v[0], v[1], v[5]) for v in values]
@@ -127,3 +146,61 @@ def _insert_sqlite(cur: Any, rows: list[tuple[Any, ...]]) -> Inserted:
         return wanted
     stored = set(cur.execute("SELECT seq, id, modified FROM stix_object WHERE seq >= ?", (first,)).fetchall())
     return [w for w in wanted if w in stored]
+
+
+def _insert_sqlite_behind(
+    db: Session,
+    raw: Any,
+    rows: list[tuple[Any, ...]],
+    by_key: dict[tuple[str, str], dict[str, Any]],
+    target: Target,
+    result: ImportResult,
+    behind: WriteBehind,
+) -> None:
+    """SQLite through the writer thread: the object rows go first; their index rows are made here
+    meanwhile (words, observables: the Python half of the work) and follow them on the thread.
+
+    Should the conflict rule skip a version (the gate answers stored ones first, so it does not),
+    its index rows are left out once the stored rows are known, as ``record_versions`` would.
+    """
+    values = _numbered(raw, rows)
+    wrote = behind.submit(_insert_sqlite_values, raw, values)
+    wanted = [(v[0], v[1], v[5]) for v in values]
+    docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
+    obs_rows = observable_rows(wanted, docs)
+    terms, links = sqlite_index_rows(docs)
+    behind.submit(_write_index, raw, wrote, len(wanted), obs_rows, terms, links)
+
+    def settle() -> None:
+        inserted: Inserted = wrote.result()
+        kept = docs
+        if len(inserted) < len(wanted):
+            stored = {seq for seq, _, _ in inserted}
+            kept = [d for d in docs if d[0] in stored]
+        settle_versions(
+            db, inserted=inserted, attempted=[(r[0], r[4]) for r in rows], docs=kept,
+            recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
+            result=result,
+        )  # fmt: skip
+
+    behind.later(settle)
+
+
+def _write_index(
+    cur: Any,
+    wrote: Future[Inserted],
+    wanted: int,
+    obs_rows: list[tuple[str, str, int, str]],
+    terms: list[tuple[int, str]],
+    links: list[tuple[str, int]],
+) -> None:
+    """On the writer thread, after the object rows: the rows of the versions stored."""
+    inserted = wrote.result()
+    if len(inserted) < wanted:
+        stored = {seq for seq, _, _ in inserted}
+        obs_rows = [r for r in obs_rows if r[2] in stored]
+        terms = [r for r in terms if r[0] in stored]
+        links = [r for r in links if r[1] in stored]
+    if obs_rows:
+        cur.executemany(SQLITE_OBSERVABLES, obs_rows)
+    write_sqlite_index(cur, terms, links)

@@ -21,7 +21,14 @@ from colsec.fulltext import MAX_DOC_CHARS, document_terms
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
 from colsec.store.rows import copy_rows, sqlite_cursor
 
-__all__ = ["LINK_KEYS", "drop_superseded", "index_versions"]
+__all__ = [
+    "LINK_KEYS",
+    "drop_superseded",
+    "index_versions",
+    "link_rows",
+    "sqlite_index_rows",
+    "write_sqlite_index",
+]
 
 _SQLITE_INSERT = "INSERT INTO search_doc (seq, terms) VALUES (?, ?)"
 # search_fts is an external-content FTS5 table over search_doc; its rows are inserted here rather
@@ -36,7 +43,19 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
     """Index new versions given as (seq, body): their words, and the ids a relationship or sighting names."""
     if not versions:
         return
-    links = sorted(
+    raw = sqlite_cursor(db)
+    if raw is not None:
+        write_sqlite_index(raw, *sqlite_index_rows(versions))
+    else:
+        _copy_pg(db, versions)
+        links = link_rows(versions)
+        if links:
+            copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links)
+
+
+def link_rows(versions: Sequence[tuple[int, Mapping[str, Any]]]) -> list[tuple[str, int]]:
+    """The (named id, seq) rows of the relationships and sightings among ``versions``."""
+    return sorted(
         {
             (body[k], seq)
             for seq, body in versions
@@ -45,17 +64,23 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
             if isinstance(body.get(k), str) and len(body[k]) <= 120
         }
     )
-    raw = sqlite_cursor(db)
-    if raw is not None:
-        rows = [(seq, document_terms(body)) for seq, body in versions]
+
+
+def sqlite_index_rows(
+    versions: Sequence[tuple[int, Mapping[str, Any]]],
+) -> tuple[list[tuple[int, str]], list[tuple[str, int]]]:
+    """SQLite: the (seq, terms) rows of ``versions`` and their link rows, made before any is written
+    (the import's writer thread writes them while the next batch is decided)."""
+    return [(seq, document_terms(body)) for seq, body in versions], link_rows(versions)
+
+
+def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequence[tuple[str, int]]) -> None:
+    """SQLite: the rows of ``sqlite_index_rows`` through the driver cursor ``raw``."""
+    if rows:
         raw.executemany(_SQLITE_INSERT, rows)
         raw.executemany(_SQLITE_FTS, rows)
-        if links:
-            raw.executemany(_SQLITE_LINKS, links)
-    else:
-        _copy_pg(db, versions)
-        if links:
-            copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links)
+    if links:
+        raw.executemany(_SQLITE_LINKS, links)
 
 
 def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
