@@ -39,7 +39,9 @@ from colsec.store.models import (
     SearchDoc,
     StixObject,
 )
+from colsec.store.results import ImportResult
 from colsec.store.service import import_objects
+from colsec.store.writebehind import WriteBehind
 
 KINDS = [
     ("ip-dst", "198.51.100.{i}"),
@@ -226,9 +228,23 @@ def test_postgres_copy_path_stores_what_executemany_stores(
     if pg_schema_url is None:
         pytest.skip("COLSEC_TEST_DATABASE_URL not set: PostgreSQL variant skipped")
     sources = _sources(shared_data)
+    monkeypatch.setattr(service, "BATCH_SIZE", 97)  # many batches a unit, through the writer thread
     _empty(pg_schema_url)
-    fast_rows, fast_rest = _run(pg_schema_url, sources)
+    threads: list[str] = []
+    copy = inserts._copy_objects_raw
+
+    def recorded(cur: Any, values: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return copy(cur, values)
+
+    with monkeypatch.context() as m:
+        m.setattr(inserts, "_copy_objects_raw", recorded)
+        fast_rows, fast_rest = _run(pg_schema_url, sources)
+    assert any(name.startswith("colsec-write") for name in threads)
     _empty(pg_schema_url)
+
+    def plain(db: Any, rows: Any, by_key: Any, target: Any, result: Any, behind: Any) -> None:
+        inserts.insert_rows(db, rows, by_key, target, result)  # no writer thread: the session's statements
 
     def executemany(db: Any, table: Any, columns: Any, values: Any) -> None:
         # By the columns named (search_doc.tsv, PostgreSQL's alone, is in no model).
@@ -239,6 +255,7 @@ def test_postgres_copy_path_stores_what_executemany_stores(
 
     with monkeypatch.context() as m:  # COPY and the lateral lookup off: SQLAlchemy's statements
         m.setattr(inserts, "copy_objects", inserts.insert_portable)
+        m.setattr(inserts, "_copy_pg_behind", plain)
         m.setattr(inserts, "copy_rows", executemany)
         m.setattr(companions, "copy_rows", executemany)
         m.setattr(textindex, "copy_rows", executemany)
@@ -284,14 +301,26 @@ def test_postgres_copy_of_a_stored_version_falls_back_to_the_conflict_rule(pg_sc
         with database.unit_of_work() as s:
             again = inserts.copy_objects(s, [row(2), row(3)])
             assert s.execute(text("SELECT 1")).scalar() == 1  # the transaction is usable after the fallback
+        with database.unit_of_work() as s:  # the same on the writer thread, index rows included
+            behind, result, rows = WriteBehind(), ImportResult(), [row(3), row(4)]
+            by_key = {(r[0], r[4]): orjson.loads(r[13]) for r in rows}
+            try:
+                inserts.insert_rows(s, rows, by_key, inserts.Target((), {}, set()), result, behind)
+                behind.drain()
+            finally:
+                behind.close()
         with database.unit_of_work(write=False) as s:
             stored = s.execute(select(StixObject.seq, StixObject.id).order_by(StixObject.seq)).all()
+            indexed = s.execute(select(SearchDoc.seq)).scalars().all()
     finally:
         database.dispose()
         _empty(pg_schema_url)
     assert [oid for _, oid, _ in first] == [row(1)[0], row(2)[0]]
     assert [oid for _, oid, _ in again] == [row(3)[0]]
-    assert [tuple(r) for r in stored] == [(s, o) for s, o, _ in first + again]
+    assert [oid for _, oid in stored] == [row(n)[0] for n in (1, 2, 3, 4)]
+    assert [tuple(r) for r in stored[:3]] == [(s, o) for s, o, _ in first + again]
+    assert (result.inserted, result.unchanged) == (1, 1)
+    assert indexed == [stored[3][0]]  # the version stored, alone
 
 
 def test_many_batches_through_the_writer_thread_store_what_the_portable_path_stores(

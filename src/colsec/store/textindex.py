@@ -19,14 +19,16 @@ from sqlalchemy.orm import Session
 
 from colsec.fulltext import MAX_DOC_CHARS, document_terms
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
-from colsec.store.rows import copy_rows, sqlite_cursor
+from colsec.store.rows import copy_raw, copy_rows, sqlite_cursor
 
 __all__ = [
     "LINK_KEYS",
     "drop_superseded",
     "index_versions",
     "link_rows",
+    "pg_search_rows",
     "sqlite_index_rows",
+    "write_pg_search",
     "write_sqlite_index",
 ]
 
@@ -88,7 +90,7 @@ def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> 
 
     The rows are made as COPY streams them: the server indexes one buffer's rows while the next
     buffer's words are stemmed here.  Terms outside the plain alphabets go through the server's
-    ``to_tsvector`` instead, whose parser may split them differently.
+    ``to_tsvector`` instead (``_EXOTIC``), whose parser may split them differently.
     """
     exotic: list[tuple[int, str]] = []
 
@@ -103,13 +105,46 @@ def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> 
 
     copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), rows())
     if exotic:
-        db.execute(
-            text(
-                "INSERT INTO search_doc (seq, terms, tsv) SELECT s, t, to_tsvector('simple'::regconfig, t) "
-                "FROM unnest(CAST(:seqs AS bigint[]), CAST(:terms AS text[])) AS u(s, t)"
-            ),
-            {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]},
-        )
+        db.execute(text(_EXOTIC), {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
+
+
+def pg_search_rows(
+    versions: Sequence[tuple[int, Mapping[str, Any]]],
+) -> tuple[list[tuple[int, str, str]], list[tuple[int, str]]]:
+    """PostgreSQL: the (seq, terms, tsv) rows of ``versions`` made here, and the (seq, terms) whose
+    tsvector the server makes; written by ``write_pg_search`` on the import's writer thread."""
+    rows: list[tuple[int, str, str]] = []
+    exotic: list[tuple[int, str]] = []
+    for seq, body in versions:
+        terms = document_terms(body)
+        tsv = _tsvector(terms)
+        if tsv is None:
+            exotic.append((seq, terms))
+        else:
+            rows.append((seq, terms, tsv))
+    return rows, exotic
+
+
+def write_pg_search(
+    cur: Any,
+    rows: Sequence[tuple[int, str, str]],
+    exotic: Sequence[tuple[int, str]],
+    links: Sequence[tuple[str, int]],
+) -> None:
+    """PostgreSQL, through the psycopg cursor ``cur``: the rows of ``pg_search_rows`` and links."""
+    if rows:
+        copy_raw(cur, "search_doc", ("seq", "terms", "tsv"), rows)
+    if exotic:
+        cur.execute(_EXOTIC_PG, {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
+    if links:
+        copy_raw(cur, "object_link", ("ref_id", "seq"), links)
+
+
+_EXOTIC = (
+    "INSERT INTO search_doc (seq, terms, tsv) SELECT s, t, to_tsvector('simple'::regconfig, t) "
+    "FROM unnest(CAST(:seqs AS bigint[]), CAST(:terms AS text[])) AS u(s, t)"
+)
+_EXOTIC_PG = _EXOTIC.replace(":seqs", "%(seqs)s").replace(":terms", "%(terms)s")  # psycopg's style
 
 
 # Words to_tsvector's parser takes whole (letters and digits of these alphabets, lower case).
