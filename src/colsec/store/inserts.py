@@ -183,6 +183,7 @@ def _insert_sqlite_behind(
     obs_rows = observable_rows(wanted, docs)
     terms, links = sqlite_index_rows(docs)
     behind.submit(_write_index, raw, wrote, len(wanted), obs_rows, terms, links)
+    attempted = [(r[0], r[4]) for r in rows]  # not the rows themselves: their bodies go once written
 
     def settle() -> None:
         inserted: Inserted = wrote.result()
@@ -191,7 +192,7 @@ def _insert_sqlite_behind(
             stored = {seq for seq, _, _ in inserted}
             kept = [d for d in docs if d[0] in stored]
         settle_versions(
-            db, inserted=inserted, attempted=[(r[0], r[4]) for r in rows], docs=kept,
+            db, inserted=inserted, attempted=attempted, docs=kept,
             recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
             result=result,
         )  # fmt: skip
