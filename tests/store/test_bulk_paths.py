@@ -7,20 +7,24 @@ it is COPY for the object and index rows with seqs drawn from the sequence, and 
 lookup of the stored versions (off: SQLAlchemy's INSERT ... RETURNING, Core executemany and
 the two ``IN`` lookups).  Objects, versions, latest flags,
 markings, owners, observables, full-text terms, links, recipients and collection membership
-and the activity counts must be equal, and so must the import reports.
+and the activity counts must be equal, and so must the import reports.  The import's writer
+thread (``colsec.store.writebehind``) is held to the same, over many batches, and a failure on it
+undoes the unit.
 """
 
 from __future__ import annotations
 
 import copy
 import shutil
+import sqlite3
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from colsec.accounts.roles import SYSTEM
 from colsec.accounts.service import create_organisation
@@ -35,6 +39,9 @@ from colsec.store.models import (
     SearchDoc,
     StixObject,
 )
+from colsec.store.results import ImportResult
+from colsec.store.service import import_objects
+from colsec.store.writebehind import WriteBehind
 
 KINDS = [
     ("ip-dst", "198.51.100.{i}"),
@@ -221,9 +228,23 @@ def test_postgres_copy_path_stores_what_executemany_stores(
     if pg_schema_url is None:
         pytest.skip("COLSEC_TEST_DATABASE_URL not set: PostgreSQL variant skipped")
     sources = _sources(shared_data)
+    monkeypatch.setattr(service, "BATCH_SIZE", 97)  # many batches a unit, through the writer thread
     _empty(pg_schema_url)
-    fast_rows, fast_rest = _run(pg_schema_url, sources)
+    threads: list[str] = []
+    copy = inserts._copy_objects_raw
+
+    def recorded(cur: Any, values: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return copy(cur, values)
+
+    with monkeypatch.context() as m:
+        m.setattr(inserts, "_copy_objects_raw", recorded)
+        fast_rows, fast_rest = _run(pg_schema_url, sources)
+    assert any(name.startswith("colsec-write") for name in threads)
     _empty(pg_schema_url)
+
+    def plain(db: Any, rows: Any, by_key: Any, target: Any, result: Any, behind: Any) -> None:
+        inserts.insert_rows(db, rows, by_key, target, result)  # no writer thread: the session's statements
 
     def executemany(db: Any, table: Any, columns: Any, values: Any) -> None:
         # By the columns named (search_doc.tsv, PostgreSQL's alone, is in no model).
@@ -234,6 +255,7 @@ def test_postgres_copy_path_stores_what_executemany_stores(
 
     with monkeypatch.context() as m:  # COPY and the lateral lookup off: SQLAlchemy's statements
         m.setattr(inserts, "copy_objects", inserts.insert_portable)
+        m.setattr(inserts, "_copy_pg_behind", plain)
         m.setattr(inserts, "copy_rows", executemany)
         m.setattr(companions, "copy_rows", executemany)
         m.setattr(textindex, "copy_rows", executemany)
@@ -279,11 +301,99 @@ def test_postgres_copy_of_a_stored_version_falls_back_to_the_conflict_rule(pg_sc
         with database.unit_of_work() as s:
             again = inserts.copy_objects(s, [row(2), row(3)])
             assert s.execute(text("SELECT 1")).scalar() == 1  # the transaction is usable after the fallback
+        with database.unit_of_work() as s:  # the same on the writer thread, index rows included
+            behind, result, rows = WriteBehind(), ImportResult(), [row(3), row(4)]
+            by_key = {(r[0], r[4]): orjson.loads(r[13]) for r in rows}
+            try:
+                inserts.insert_rows(s, rows, by_key, inserts.Target((), {}, set()), result, behind)
+                behind.drain()
+            finally:
+                behind.close()
         with database.unit_of_work(write=False) as s:
             stored = s.execute(select(StixObject.seq, StixObject.id).order_by(StixObject.seq)).all()
+            indexed = s.execute(select(SearchDoc.seq)).scalars().all()
     finally:
         database.dispose()
         _empty(pg_schema_url)
     assert [oid for _, oid, _ in first] == [row(1)[0], row(2)[0]]
     assert [oid for _, oid, _ in again] == [row(3)[0]]
-    assert [tuple(r) for r in stored] == [(s, o) for s, o, _ in first + again]
+    assert [oid for _, oid in stored] == [row(n)[0] for n in (1, 2, 3, 4)]
+    assert [tuple(r) for r in stored[:3]] == [(s, o) for s, o, _ in first + again]
+    assert (result.inserted, result.unchanged) == (1, 1)
+    assert indexed == [stored[3][0]]  # the version stored, alone
+
+
+def test_many_batches_through_the_writer_thread_store_what_the_portable_path_stores(
+    tmp_path: Path, sqlite_template: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "BATCH_SIZE", 97)  # many batches a unit: each overlaps the next
+    sources = _sources(shared_data)
+    fast_db, plain_db = tmp_path / "fast.db", tmp_path / "plain.db"
+    shutil.copy(sqlite_template, fast_db)
+    shutil.copy(sqlite_template, plain_db)
+    threads: list[str] = []
+    write = inserts._insert_sqlite_values
+
+    def recorded(cur: Any, values: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return write(cur, values)
+
+    with monkeypatch.context() as m:
+        m.setattr(inserts, "_insert_sqlite_values", recorded)
+        fast_rows, fast_rest = _run(f"sqlite:///{fast_db}", sources)
+    assert any(name.startswith("colsec-write") for name in threads)  # the thread did write
+    assert threads[-1] == threading.current_thread().name  # the last batch inline
+    with monkeypatch.context() as m:  # the shortcuts off: SQLAlchemy's statements, no writer thread
+        m.setattr(inserts, "sqlite_cursor", lambda db: None)
+        m.setattr(gate, "sqlite_cursor", lambda db: None)
+        plain_rows, plain_rest = _run(f"sqlite:///{plain_db}", sources)
+    _assert_equal(fast_rows, fast_rest, plain_rows, plain_rest)
+
+
+def _indicator(i: int) -> dict[str, Any]:
+    return {
+        "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.UUID(int=i + 1, version=4)}",
+        "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+        "pattern": f"[domain-name:value = 'host{i}.example.com']", "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+    }  # fmt: skip
+
+
+def test_a_failure_on_the_writer_thread_fails_the_unit_and_writes_nothing(
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index row the database refuses (a trigger planted for one observable of the second
+    batch) is written on the writer thread; the import raises the database's error and the
+    rolled-back unit leaves no object, observable or search row."""
+    monkeypatch.setattr(service, "BATCH_SIZE", 50)
+    path = tmp_path / "t.db"
+    shutil.copy(sqlite_template, path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TRIGGER planted BEFORE INSERT ON observable WHEN NEW.value = 'host60.example.com' "
+            "BEGIN SELECT RAISE(ABORT, 'planted refusal'); END"
+        )
+    database = Database(f"sqlite:///{path}")
+    try:
+        threads: list[str] = []
+        write = inserts._write_index
+
+        def recorded(*args: Any) -> None:
+            threads.append(threading.current_thread().name)
+            write(*args)
+
+        monkeypatch.setattr(inserts, "_write_index", recorded)
+        with pytest.raises(sqlite3.IntegrityError, match="planted refusal"):
+            with database.unit_of_work() as s:
+                import_objects(s, actor=SYSTEM, objects=[_indicator(i) for i in range(300)])
+        assert threads[1].startswith("colsec-write")  # the refused batch was the thread's
+        with database.unit_of_work(write=False) as s:
+            assert s.execute(select(func.count()).select_from(StixObject)).scalar_one() == 0
+            assert s.execute(select(func.count()).select_from(Observable)).scalar_one() == 0
+            assert s.execute(select(func.count()).select_from(SearchDoc)).scalar_one() == 0
+            assert s.execute(text("SELECT count(*) FROM search_fts")).scalar_one() == 0
+        with database.unit_of_work() as s:  # the node writes again afterwards
+            result = import_objects(s, actor=SYSTEM, objects=[_indicator(i) for i in range(50)])
+        assert result.inserted == 50
+    finally:
+        database.dispose()

@@ -19,9 +19,9 @@ from colsec.store.results import ImportResult
 from colsec.store.rows import copy_rows, fix_latest, inherit_collections, insert_stmt
 from colsec.store.textindex import drop_superseded, index_versions
 
-__all__ = ["record_versions"]
+__all__ = ["SQLITE_OBSERVABLES", "observable_rows", "record_versions", "settle_versions"]
 
-_SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES (?, ?, ?, ?)"
+SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES (?, ?, ?, ?)"
 
 
 def record_versions(
@@ -38,19 +38,51 @@ def record_versions(
 ) -> None:
     """Rows for the versions ``inserted`` (seq, id, modified) of those ``attempted`` (id, modified);
     ``raw`` is the SQLite driver cursor (None on PostgreSQL)."""
+    docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in inserted]
+    obs_rows = observable_rows(inserted, docs)
+    if obs_rows and raw is not None:
+        raw.executemany(SQLITE_OBSERVABLES, obs_rows)
+    elif obs_rows:
+        copy_rows(db, Observable.__table__, ("kind", "value", "object_seq", "object_id"), obs_rows)
+    index_versions(db, docs)
+    settle_versions(
+        db, inserted=inserted, attempted=attempted, docs=docs, recipients=recipients, held_ids=held_ids,
+        collection_ids=collection_ids, result=result,
+    )  # fmt: skip
+
+
+def observable_rows(
+    inserted: Sequence[tuple[int, str, str]], docs: Sequence[tuple[int, dict[str, Any]]]
+) -> list[tuple[str, str, int, str]]:
+    """The observable index rows (kind, value, seq, id) of the versions ``inserted``."""
+    return [
+        (kind, value, seq, oid)
+        for (seq, oid, _), (_, body) in zip(inserted, docs, strict=True)
+        for kind, value in set(extract_observables(body))
+    ]
+
+
+def settle_versions(
+    db: Session,
+    *,
+    inserted: list[tuple[int, str, str]],
+    attempted: list[tuple[str, str]],
+    docs: Sequence[tuple[int, dict[str, Any]]],
+    recipients: dict[tuple[str, str], set[int]],
+    held_ids: set[str],
+    collection_ids: Sequence[str],
+    result: ImportResult,
+) -> None:
+    """What follows the rows of the versions ``inserted`` (their index rows already written): the
+    counts, latest flags, superseded index rows, collections and recipients (``docs`` are the
+    inserted versions' (seq, body))."""
     result.inserted += len(inserted)
     result.unchanged += len(attempted) - len(inserted)
     new_seqs = [seq for seq, _, _ in inserted]
     result.pending_seqs.extend(new_seqs)
     if len(result.inserted_ids) < 100_000:
         result.inserted_ids.extend(oid for _, oid, _ in inserted[: 100_000 - len(result.inserted_ids)])
-    docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in inserted]
     result.by_type.update(body["type"] for _, body in docs)
-    obs_rows = [
-        (kind, value, seq, oid)
-        for (seq, oid, _), (_, body) in zip(inserted, docs, strict=True)
-        for kind, value in set(extract_observables(body))
-    ]
     recipient_rows = [
         {"object_seq": seq, "organisation_id": o}
         for seq, oid, modified in inserted
@@ -59,14 +91,9 @@ def record_versions(
     run = db.info.get(EXERCISE_RUN)
     if run and new_seqs:  # written while an exercise inject is delivered: the run's, not real
         db.execute(update(StixObject).where(StixObject.seq.in_(new_seqs)).values(exercise_run_id=run[0]))
-    if obs_rows and raw is not None:
-        raw.executemany(_SQLITE_OBSERVABLES, obs_rows)
-    elif obs_rows:
-        copy_rows(db, Observable.__table__, ("kind", "value", "object_seq", "object_id"), obs_rows)
     multi = [oid for oid in {r[1] for r in inserted} if oid in held_ids] + [
         oid for oid, n in Counter(r[1] for r in inserted).items() if n > 1
     ]
-    index_versions(db, docs)
     if multi:
         fix_latest(db, multi)
         drop_superseded(db, multi)

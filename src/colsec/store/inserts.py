@@ -17,17 +17,26 @@ scans the source for others).  Each engine gets its bulk path, held equal to the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from colsec.store.companions import record_versions
+from colsec.store.companions import SQLITE_OBSERVABLES, observable_rows, record_versions, settle_versions
 from colsec.store.models import StixObject
 from colsec.store.results import ImportResult
-from colsec.store.rows import copy_rows, insert_stmt, sqlite_cursor
+from colsec.store.rows import copy_raw, copy_rows, driver_cursor, insert_stmt, sqlite_cursor
 from colsec.store.sqlbulk import insert_values
+from colsec.store.textindex import (
+    link_rows,
+    pg_search_rows,
+    sqlite_index_rows,
+    write_pg_search,
+    write_sqlite_index,
+)
+from colsec.store.writebehind import WriteBehind
 
 __all__ = ["OBJECT_COLUMNS", "Inserted", "Target", "copy_objects", "insert_portable", "insert_rows"]
 
@@ -59,10 +68,21 @@ def insert_rows(
     by_key: dict[tuple[str, str], dict[str, Any]],
     target: Target,
     result: ImportResult,
+    behind: WriteBehind | None = None,
 ) -> None:
-    """Store rows (``OBJECT_COLUMNS`` order, bodies in ``by_key``) and everything indexed from them."""
+    """Store rows (``OBJECT_COLUMNS`` order, bodies in ``by_key``) and everything indexed from them.
+
+    With ``behind`` on SQLite the rows go in on its writer thread and the rest follows at its
+    next ``drain`` (``colsec.store.writebehind``): the caller drains before its next use of ``db``.
+    """
     raw = sqlite_cursor(db)
     inserted: Inserted
+    if raw is not None and behind is not None:
+        _insert_sqlite_behind(db, raw, rows, by_key, target, result, behind)
+        return
+    if behind is not None and db.get_bind().dialect.name == "postgresql":
+        _copy_pg_behind(db, rows, by_key, target, result, behind)
+        return
     if raw is not None:
         inserted = _insert_sqlite(raw, rows)
     elif db.get_bind().dialect.name == "postgresql":
@@ -102,8 +122,7 @@ def copy_objects(db: Session, rows: list[tuple[Any, ...]]) -> Inserted:
     """
     from psycopg.errors import UniqueViolation
 
-    first = int(db.execute(text(_PG_SEQS), {"n": len(rows)}).scalar_one()) - len(rows) + 1
-    values = [(first + i, *r) for i, r in enumerate(rows)]
+    values = _pg_numbered(db, rows)
     try:
         with db.begin_nested():
             copy_rows(db, StixObject.__table__, ("seq", *OBJECT_COLUMNS), values)
@@ -112,14 +131,27 @@ def copy_objects(db: Session, rows: list[tuple[Any, ...]]) -> Inserted:
     return [(v[0], v[1], v[5]) for v in values]
 
 
+def _pg_numbered(db: Session, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    first = int(db.execute(text(_PG_SEQS), {"n": len(rows)}).scalar_one()) - len(rows) + 1
+    return [(first + i, *r) for i, r in enumerate(rows)]
+
+
 def _insert_sqlite(cur: Any, rows: list[tuple[Any, ...]]) -> Inserted:
     """Insert rows with seqs assigned here (max + 1, as SQLite itself would); (seq, id, modified) stored.
 
     The caller holds the write lock, so no other writer takes these seqs; a version already
     stored is skipped by the conflict rule and found missing by reading the new seqs back.
     """
+    return _insert_sqlite_values(cur, _numbered(cur, rows))
+
+
+def _numbered(cur: Any, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     first = (cur.execute("SELECT max(seq) FROM stix_object").fetchone()[0] or 0) + 1
-    values = [(first + i, *r) for i, r in enumerate(rows)]
+    return [(first + i, *r) for i, r in enumerate(rows)]
+
+
+def _insert_sqlite_values(cur: Any, values: list[tuple[Any, ...]]) -> Inserted:
+    first = values[0][0]
     # Rows go many to a statement: the activity_count trigger costs a statement journal per statement.
     stored_n = insert_values(cur, _SQLITE_OBJECTS, values, _SQLITE_CONFLICT, size_at=len(OBJECT_COLUMNS))
     wanted = [(v[0], v[1], v[5]) for v in values]
@@ -127,3 +159,134 @@ def _insert_sqlite(cur: Any, rows: list[tuple[Any, ...]]) -> Inserted:
         return wanted
     stored = set(cur.execute("SELECT seq, id, modified FROM stix_object WHERE seq >= ?", (first,)).fetchall())
     return [w for w in wanted if w in stored]
+
+
+def _insert_sqlite_behind(
+    db: Session,
+    raw: Any,
+    rows: list[tuple[Any, ...]],
+    by_key: dict[tuple[str, str], dict[str, Any]],
+    target: Target,
+    result: ImportResult,
+    behind: WriteBehind,
+) -> None:
+    """SQLite through the writer thread: the object rows go first; their index rows are made here
+    meanwhile (words, observables: the Python half of the work) and follow them on the thread.
+
+    Should the conflict rule skip a version (the gate answers stored ones first, so it does not),
+    its index rows are left out once the stored rows are known, as ``record_versions`` would.
+    """
+    values = _numbered(raw, rows)
+    wrote = behind.submit(_insert_sqlite_values, raw, values)
+    wanted = [(v[0], v[1], v[5]) for v in values]
+    docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
+    obs_rows = observable_rows(wanted, docs)
+    terms, links = sqlite_index_rows(docs)
+    behind.submit(_write_index, raw, wrote, len(wanted), obs_rows, terms, links)
+    attempted = [(r[0], r[4]) for r in rows]  # not the rows themselves: their bodies go once written
+
+    def settle() -> None:
+        inserted: Inserted = wrote.result()
+        kept = docs
+        if len(inserted) < len(wanted):
+            stored = {seq for seq, _, _ in inserted}
+            kept = [d for d in docs if d[0] in stored]
+        settle_versions(
+            db, inserted=inserted, attempted=attempted, docs=kept,
+            recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
+            result=result,
+        )  # fmt: skip
+
+    behind.later(settle)
+
+
+def _write_index(
+    cur: Any,
+    wrote: Future[Inserted],
+    wanted: int,
+    obs_rows: list[tuple[str, str, int, str]],
+    terms: list[tuple[int, str]],
+    links: list[tuple[str, int]],
+) -> None:
+    """On the writer thread, after the object rows: the rows of the versions stored."""
+    inserted = wrote.result()
+    if len(inserted) < wanted:
+        stored = {seq for seq, _, _ in inserted}
+        obs_rows = [r for r in obs_rows if r[2] in stored]
+        terms = [r for r in terms if r[0] in stored]
+        links = [r for r in links if r[1] in stored]
+    if obs_rows:
+        cur.executemany(SQLITE_OBSERVABLES, obs_rows)
+    write_sqlite_index(cur, terms, links)
+
+
+def _copy_pg_behind(
+    db: Session,
+    rows: list[tuple[Any, ...]],
+    by_key: dict[tuple[str, str], dict[str, Any]],
+    target: Target,
+    result: ImportResult,
+    behind: WriteBehind,
+) -> None:
+    """PostgreSQL through the writer thread: COPY of the object rows, then of their index rows
+    (made here meanwhile), while the server indexes them and this thread moves on to the next batch.
+
+    Should COPY meet a stored version or seq (see ``copy_objects``), its savepoint is undone on
+    the thread and the batch goes through the conflict-skipping statements at the next drain.
+    """
+    values = _pg_numbered(db, rows)
+    cur = driver_cursor(db)
+    copied = behind.submit(_copy_objects_raw, cur, values)
+    wanted = [(v[0], v[1], v[5]) for v in values]
+    docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
+    obs_rows = observable_rows(wanted, docs)
+    search, exotic = pg_search_rows(docs)
+    links = link_rows(docs)
+    behind.submit(_copy_index_raw, cur, copied, obs_rows, search, exotic, links)
+
+    def settle() -> None:
+        if not copied.result():
+            record_versions(
+                db, raw=None, inserted=insert_portable(db, rows), attempted=[(r[0], r[4]) for r in rows],
+                by_key=by_key, recipients=target.recipients, held_ids=target.held_ids,
+                collection_ids=target.collection_ids, result=result,
+            )  # fmt: skip
+            return
+        settle_versions(
+            db, inserted=wanted, attempted=[(r[0], r[4]) for r in rows], docs=docs,
+            recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
+            result=result,
+        )  # fmt: skip
+
+    behind.later(settle)
+
+
+def _copy_objects_raw(cur: Any, values: list[tuple[Any, ...]]) -> bool:
+    """On the writer thread: COPY the object rows inside a savepoint; False if a unique index refused them."""
+    from psycopg.errors import UniqueViolation
+
+    cur.execute("SAVEPOINT colsec_copy")
+    try:
+        copy_raw(cur, "stix_object", ("seq", *OBJECT_COLUMNS), values)
+    except UniqueViolation:
+        cur.execute("ROLLBACK TO SAVEPOINT colsec_copy")
+        cur.execute("RELEASE SAVEPOINT colsec_copy")
+        return False
+    cur.execute("RELEASE SAVEPOINT colsec_copy")  # any other failure leaves the unit failed, as raised
+    return True
+
+
+def _copy_index_raw(
+    cur: Any,
+    copied: Future[bool],
+    obs_rows: list[tuple[str, str, int, str]],
+    search: list[tuple[int, str, str]],
+    exotic: list[tuple[int, str]],
+    links: list[tuple[str, int]],
+) -> None:
+    """On the writer thread, after the object rows (if COPY took them): their index rows."""
+    if not copied.result():
+        return
+    if obs_rows:
+        copy_raw(cur, "observable", ("kind", "value", "object_seq", "object_id"), obs_rows)
+    write_pg_search(cur, search, exotic, links)

@@ -19,7 +19,9 @@ from colsec.store.models import CollectionObject, StixObject
 
 __all__ = [
     "Clock",
+    "copy_raw",
     "copy_rows",
+    "driver_cursor",
     "fix_latest",
     "inherit_collections",
     "insert_stmt",
@@ -37,8 +39,7 @@ def sqlite_cursor(db: Session) -> Any:
     first); None elsewhere.  The bulk write path uses it to skip SQLAlchemy's per-row work."""
     if not is_sqlite(db):
         return None
-    db.flush()
-    return db.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    return driver_cursor(db)
 
 
 def copy_rows(db: Session, table: Any, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -51,9 +52,18 @@ def copy_rows(db: Session, table: Any, columns: Sequence[str], rows: Iterable[Se
     if db.get_bind().dialect.name != "postgresql":
         db.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
         return
+    copy_raw(driver_cursor(db), table.name, columns, rows)
+
+
+def driver_cursor(db: Session) -> Any:
+    """A driver cursor inside the session's transaction, pending ORM changes flushed first."""
     db.flush()
-    cur = db.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+    return db.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def copy_raw(cur: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: COPY ``rows`` into ``table`` through the psycopg cursor ``cur``."""
+    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
 

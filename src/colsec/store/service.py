@@ -47,6 +47,7 @@ from colsec.store.publishing import include_new
 from colsec.store.results import MAX_REPORTED_ERRORS, ImportResult, add_error, twice
 from colsec.store.rows import Clock as _Clock
 from colsec.store.seen import SeenVersions, body_digest, version_key
+from colsec.store.writebehind import WriteBehind
 
 __all__ = [
     "BATCH_SIZE",
@@ -96,13 +97,17 @@ def import_objects(
     ``limits`` come from the node's settings (``WriteLimits.from_settings``); the
     defaults are the settings' defaults.
     """
-    with young_gc_only():
-        return _import_objects(
-            db, actor=actor, objects=objects, owner_org_id=owner_org_id, default_tlp=default_tlp,
-            collection_ids=collection_ids, recipient_org_ids=recipient_org_ids,
-            sharing_group_id=sharing_group_id, origin=origin, progress=progress, keep_going=keep_going,
-            limits=limits or WriteLimits(), declassify=declassify,
-        )  # fmt: skip
+    behind = WriteBehind()
+    try:
+        with young_gc_only():
+            return _import_objects(
+                db, actor=actor, objects=objects, owner_org_id=owner_org_id, default_tlp=default_tlp,
+                collection_ids=collection_ids, recipient_org_ids=recipient_org_ids,
+                sharing_group_id=sharing_group_id, origin=origin, progress=progress, keep_going=keep_going,
+                limits=limits or WriteLimits(), declassify=declassify, behind=behind,
+            )  # fmt: skip
+    finally:
+        behind.close()  # no statement outlives the call, whatever it raised
 
 
 @dataclass
@@ -117,6 +122,7 @@ class _Unit:
     recipient_org_ids: Sequence[int]
     sharing_group_id: int | None
     keep_going: bool
+    behind: WriteBehind  # the writer thread: drained before each use of the session
 
 
 def _import_objects(
@@ -134,6 +140,7 @@ def _import_objects(
     keep_going: bool,
     limits: WriteLimits,
     declassify: bool,
+    behind: WriteBehind,
 ) -> ImportResult:
     received = actor.role is Role.PEER
     writer = Writer(
@@ -146,8 +153,9 @@ def _import_objects(
     )
     lock_for_append(db)
     unit = _Unit(
-        actor, writer, _Clock(db), Lookup(db), collection_ids, recipient_org_ids, sharing_group_id, keep_going
-    )
+        actor, writer, _Clock(db), Lookup(db), collection_ids, recipient_org_ids, sharing_group_id, keep_going,
+        behind,
+    )  # fmt: skip
     result = ImportResult()
     seen = SeenVersions()
     batch: _Batch = []
@@ -226,7 +234,9 @@ def _import_objects(
             if progress is not None:
                 progress(result.received)
     obj = body_obj = {}  # the last object may be a grouping of every id: not held while it is written
+    behind.inline = True  # nothing left to overlap the last batch with
     flush()
+    behind.drain()
     result.settle()
     if progress is not None:
         progress(result.received)
@@ -260,6 +270,7 @@ def _import_objects(
 
 
 def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) -> None:
+    unit.behind.drain()  # the previous batch's rows are in: the lookups below see them
     held, known = held_versions(db, list({facts.id for _, facts, _, _ in batch}))
     rows: list[tuple[Any, ...]] = []
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
@@ -318,7 +329,9 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
     record_co_holders(db, co_holds, result)
     if rows:
         target = Target(unit.collection_ids, recipients, set(held))
-        insert_rows(db, rows, by_key, target, result)
+        insert_rows(db, rows, by_key, target, result, unit.behind)
+    if widened:
+        unit.behind.drain()  # the audit below goes through the session
     for facts, prev, d, new_tlp in widened:
         audit.record(
             db,

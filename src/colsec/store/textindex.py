@@ -19,9 +19,18 @@ from sqlalchemy.orm import Session
 
 from colsec.fulltext import MAX_DOC_CHARS, document_terms
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
-from colsec.store.rows import copy_rows, sqlite_cursor
+from colsec.store.rows import copy_raw, copy_rows, sqlite_cursor
 
-__all__ = ["LINK_KEYS", "drop_superseded", "index_versions"]
+__all__ = [
+    "LINK_KEYS",
+    "drop_superseded",
+    "index_versions",
+    "link_rows",
+    "pg_search_rows",
+    "sqlite_index_rows",
+    "write_pg_search",
+    "write_sqlite_index",
+]
 
 _SQLITE_INSERT = "INSERT INTO search_doc (seq, terms) VALUES (?, ?)"
 # search_fts is an external-content FTS5 table over search_doc; its rows are inserted here rather
@@ -36,7 +45,19 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
     """Index new versions given as (seq, body): their words, and the ids a relationship or sighting names."""
     if not versions:
         return
-    links = sorted(
+    raw = sqlite_cursor(db)
+    if raw is not None:
+        write_sqlite_index(raw, *sqlite_index_rows(versions))
+    else:
+        _copy_pg(db, versions)
+        links = link_rows(versions)
+        if links:
+            copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links)
+
+
+def link_rows(versions: Sequence[tuple[int, Mapping[str, Any]]]) -> list[tuple[str, int]]:
+    """The (named id, seq) rows of the relationships and sightings among ``versions``."""
+    return sorted(
         {
             (body[k], seq)
             for seq, body in versions
@@ -45,17 +66,23 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
             if isinstance(body.get(k), str) and len(body[k]) <= 120
         }
     )
-    raw = sqlite_cursor(db)
-    if raw is not None:
-        rows = [(seq, document_terms(body)) for seq, body in versions]
+
+
+def sqlite_index_rows(
+    versions: Sequence[tuple[int, Mapping[str, Any]]],
+) -> tuple[list[tuple[int, str]], list[tuple[str, int]]]:
+    """SQLite: the (seq, terms) rows of ``versions`` and their link rows, made before any is written
+    (the import's writer thread writes them while the next batch is decided)."""
+    return [(seq, document_terms(body)) for seq, body in versions], link_rows(versions)
+
+
+def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequence[tuple[str, int]]) -> None:
+    """SQLite: the rows of ``sqlite_index_rows`` through the driver cursor ``raw``."""
+    if rows:
         raw.executemany(_SQLITE_INSERT, rows)
         raw.executemany(_SQLITE_FTS, rows)
-        if links:
-            raw.executemany(_SQLITE_LINKS, links)
-    else:
-        _copy_pg(db, versions)
-        if links:
-            copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links)
+    if links:
+        raw.executemany(_SQLITE_LINKS, links)
 
 
 def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
@@ -63,7 +90,7 @@ def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> 
 
     The rows are made as COPY streams them: the server indexes one buffer's rows while the next
     buffer's words are stemmed here.  Terms outside the plain alphabets go through the server's
-    ``to_tsvector`` instead, whose parser may split them differently.
+    ``to_tsvector`` instead (``_EXOTIC``), whose parser may split them differently.
     """
     exotic: list[tuple[int, str]] = []
 
@@ -78,13 +105,46 @@ def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> 
 
     copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), rows())
     if exotic:
-        db.execute(
-            text(
-                "INSERT INTO search_doc (seq, terms, tsv) SELECT s, t, to_tsvector('simple'::regconfig, t) "
-                "FROM unnest(CAST(:seqs AS bigint[]), CAST(:terms AS text[])) AS u(s, t)"
-            ),
-            {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]},
-        )
+        db.execute(text(_EXOTIC), {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
+
+
+def pg_search_rows(
+    versions: Sequence[tuple[int, Mapping[str, Any]]],
+) -> tuple[list[tuple[int, str, str]], list[tuple[int, str]]]:
+    """PostgreSQL: the (seq, terms, tsv) rows of ``versions`` made here, and the (seq, terms) whose
+    tsvector the server makes; written by ``write_pg_search`` on the import's writer thread."""
+    rows: list[tuple[int, str, str]] = []
+    exotic: list[tuple[int, str]] = []
+    for seq, body in versions:
+        terms = document_terms(body)
+        tsv = _tsvector(terms)
+        if tsv is None:
+            exotic.append((seq, terms))
+        else:
+            rows.append((seq, terms, tsv))
+    return rows, exotic
+
+
+def write_pg_search(
+    cur: Any,
+    rows: Sequence[tuple[int, str, str]],
+    exotic: Sequence[tuple[int, str]],
+    links: Sequence[tuple[str, int]],
+) -> None:
+    """PostgreSQL, through the psycopg cursor ``cur``: the rows of ``pg_search_rows`` and links."""
+    if rows:
+        copy_raw(cur, "search_doc", ("seq", "terms", "tsv"), rows)
+    if exotic:
+        cur.execute(_EXOTIC_PG, {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
+    if links:
+        copy_raw(cur, "object_link", ("ref_id", "seq"), links)
+
+
+_EXOTIC = (
+    "INSERT INTO search_doc (seq, terms, tsv) SELECT s, t, to_tsvector('simple'::regconfig, t) "
+    "FROM unnest(CAST(:seqs AS bigint[]), CAST(:terms AS text[])) AS u(s, t)"
+)
+_EXOTIC_PG = _EXOTIC.replace(":seqs", "%(seqs)s").replace(":terms", "%(terms)s")  # psycopg's style
 
 
 # Words to_tsvector's parser takes whole (letters and digits of these alphabets, lower case).
