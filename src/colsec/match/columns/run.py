@@ -40,6 +40,8 @@ def prepare(
     once: its values are hashed and looked up once per index, not once per feed.
     """
     keys = indexed_keys(engine)
+    # a field no row holds (most of a table's fields in any one log) costs nothing further
+    cols = {f: c for f, c in cols.items() if not isinstance(c, pl.Series) or c.null_count() < len(c)}
     positions: dict[str, np.ndarray] = {}
     values: dict[str, pl.Series] = {}
     columns: list[tuple[Key, str]] = []
