@@ -235,7 +235,8 @@ def _wrapped(chunk: bytes, lines: Lines) -> bool:
     (``{"http":`` and nothing after), which ``read_ndjson`` refuses anyway: a count of bytes
     at memchr speed then stands for the regex, a quarter of the run on a 16 MiB chunk.
     """
-    if chunk.count(b"{") == int(np.count_nonzero(lines.heads() == ord("{"))):
+    braces = np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("{"))  # SIMD, not bytes.count
+    if braces == np.count_nonzero(lines.heads() == ord("{")):
         return False
     return _WRAPPED.search(chunk) is not None
 
