@@ -22,41 +22,45 @@ __all__ = ["loads_first"]
 #: a key's end: its closing quote, optional whitespace, the colon
 _KEY_END = re.compile(r'"\s*:')
 _KEY_END_BYTES = re.compile(rb'"\s*:')
-#: a quote followed by JSON whitespace: a key may end there, counted only by the pattern
-_SPACED = ('" ', '"\t', '"\n', '"\r')
-_SPACED_BYTES = tuple(q.encode() for q in _SPACED)
+#: a key with whitespace before its colon (which ``"name":`` does not count)
+_SPACED_KEY = re.compile(r'"\s+:')
+_SPACED_KEY_BYTES = re.compile(rb'"\s+:')
 
 
 def loads_first(line: str | bytes) -> Any:
-    """``orjson.loads(line)``, a repeated key keeping its first value (raises as orjson does)."""
+    """``orjson.loads(line)``, a repeated key keeping its first value (raises as orjson does).
+
+    The keys written ``"name":`` are at least the keys of the text, which are at least the
+    distinct keys decoded: when the first count is the top object's size, there is no repeat
+    (and nothing nested to count), which a flat record shows in one count.
+    """
     rec = orjson.loads(line)
-    if not isinstance(rec, dict | list):
+    if type(rec) is not dict and type(rec) is not list:
         return rec
-    keys = _keys(rec)
     if isinstance(line, str):
-        found = line.count('":')
-        if found < keys or any(q in line for q in _SPACED):  # whitespace before a colon
-            found = len(_KEY_END.findall(line))
+        tight = line.count('":')
+        spaced = _SPACED_KEY.search(line) is not None
     else:
-        found = line.count(b'":')
-        if found < keys or any(q in line for q in _SPACED_BYTES):
-            found = len(_KEY_END_BYTES.findall(line))
-    if found <= keys:
+        tight = line.count(b'":')
+        spaced = _SPACED_KEY_BYTES.search(line) is not None
+    if not spaced and type(rec) is dict and tight == len(rec):
+        return rec
+    if spaced:  # whitespace between a key and its colon: counted by the pattern
+        tight = len(_KEY_END.findall(line) if isinstance(line, str) else _KEY_END_BYTES.findall(line))
+    if tight <= _keys(rec):
         return rec
     return json.loads(line, object_pairs_hook=_first)
 
 
 def _keys(value: Any) -> int:
     """The keys of every object in ``value`` (each object counts a repeated key once)."""
-    if isinstance(value, dict):
-        n = len(value)
-        for v in value.values():
-            if isinstance(v, dict | list):
-                n += _keys(v)
-        return n
-    n = 0
-    for v in value:
-        if isinstance(v, dict | list):
+    if type(value) is dict:
+        n, values = len(value), value.values()
+    else:
+        n, values = 0, value
+    for v in values:
+        t = type(v)
+        if t is dict or t is list:
             n += _keys(v)
     return n
 
