@@ -3,9 +3,12 @@ as a string."""
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import polars as pl
 
-from .lines import Columns, Refused
+from .lines import Columns, Lines, Refused
 
 
 def json_columns(chunk: bytes, names: list[str], physical: int) -> dict[str, pl.Series]:
@@ -174,3 +177,20 @@ def json_literal(chunk: bytes, names: list[str], physical: int) -> dict[str, pl.
     if len(df) != physical:
         raise Refused("blank lines")
     return {name: df[name] for name in names}
+
+
+_WRAPPED = re.compile(rb'(?m)^\s*\{\s*"[^"]*"\s*:\s*\{')
+
+
+def wrapped(chunk: bytes, lines: Lines) -> bool:
+    """Whether a Zeek JSON chunk may hold a record wrapped by its log type ({"http": {...}}).
+
+    When every '{' of the chunk is a line's first byte (flat records, no brace inside a
+    string), the pattern could only match across a line end, on a line that is no JSON object
+    (``{"http":`` and nothing after), which ``read_ndjson`` refuses anyway: a count of bytes
+    at memchr speed then stands for the regex, a quarter of the run on a 16 MiB chunk.
+    """
+    braces = np.count_nonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("{"))  # SIMD, not bytes.count
+    if braces == np.count_nonzero(lines.heads() == ord("{")):
+        return False
+    return _WRAPPED.search(chunk) is not None
