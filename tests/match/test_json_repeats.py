@@ -81,6 +81,7 @@ def _engine() -> MatchEngine:
                     f"[domain-name:value = '{FIRST_NAME}']",
                     f"[domain-name:value = '{LAST_NAME}']",
                     "[ipv4-addr:value ISSUBSET '10.0.0.0/24']",
+                    "[url:value = 'http://never.example/']",  # "url" and "url.full" read too
                 ]
             )
         ]
@@ -92,9 +93,18 @@ def _seen(alerts: list) -> list[tuple[str, int, tuple[tuple[str, str], ...]]]:
     return sorted((a.indicator_id, a.events[-1].line, tuple(sorted(a.matched))) for a in alerts)
 
 
-@pytest.mark.parametrize("fmt", ["zeek-json", "windows", "json", "eve"])
+@pytest.mark.parametrize("fmt", ["zeek-json", "windows", "json", "json with an object leaf", "eve"])
 def test_repeated_keys_alert_alike_on_the_first_value(tmp_path: Path, fmt: str) -> None:
-    lines = _lines(fmt)
+    """ "json with an object leaf": a "url.full" holding an object sends the chunk's "url" texts
+    through polars' line reader (``columns.json._reread``) instead of ``json_decode``."""
+    if fmt == "json with an object leaf":
+        fmt = "json"
+        lines = [
+            *_lines(fmt),
+            '{"@timestamp":"2024-05-01T10:01:00.000Z","url":{"full":{"x":1},"domain":"a.example"}}',
+        ]
+    else:
+        lines = _lines(fmt)
     for line in lines:  # every line is JSON, and the repeats are real: orjson keeps the last
         assert isinstance(loads_first(line), dict)
     path = tmp_path / "repeats.ndjson"
