@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -81,6 +82,24 @@ def _plant(paths: tuple[Path, Path]) -> list[dict[str, Any]]:
         values = sorted(v for (t, v), n in seen.items() if t == kind and 3 <= n <= 150)
         picked += [indicator(f"[{kind}:value = '{v}']") for v in values[:: max(1, len(values) // 3)][:3]]
     return [*picked, indicator("[domain-name:value = 'never.example.com']")]
+
+
+@dataclass
+class _Seeded:
+    account: Account
+    planted: list[dict[str, Any]]
+    lines: list[str]  # the telemetry's, Zeek then EVE
+
+
+@pytest.fixture
+def seeded(database: Database, make_account: Callable[..., Account], telemetry: tuple[Path, Path]) -> _Seeded:
+    """An account whose store holds the indicators planted on the telemetry's values."""
+    account = make_account(org="ORG-A")
+    planted = _plant(telemetry)
+    with database.unit_of_work() as s:
+        import_objects(s, actor=account.actor, objects=planted)
+    lines = [*telemetry[0].read_text().splitlines(), *telemetry[1].read_text().splitlines()]
+    return _Seeded(account, planted, lines)
 
 
 def _env(tmp_path: Path, database: Database) -> dict[str, str]:
@@ -150,15 +169,12 @@ def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
     per: int,
     tmp_path: Path,
     database: Database,
-    make_account: Callable[..., Account],
+    seeded: _Seeded,
     telemetry: tuple[Path, Path],
     nats_url: str,
     stream: str,
 ) -> None:
-    a = make_account(org="ORG-A")
-    planted = _plant(telemetry)
-    with database.unit_of_work() as s:
-        import_objects(s, actor=a.actor, objects=planted)
+    a, planted, lines = seeded.account, seeded.planted, seeded.lines
     env = _env(tmp_path, database)
     # the reference: the same lines as files, through `colsec match FILE`
     ref_out = tmp_path / "reference.jsonl"
@@ -170,7 +186,6 @@ def test_three_workers_one_killed_mid_stream_lose_and_double_nothing(
     reference = _sightings(database)
     ref_alerts = [orjson.loads(line) for line in ref_out.read_text().splitlines()]
     assert len({a["indicator_id"] for a in ref_alerts}) == len(planted) - 1  # all but the unseen one hit
-    lines = [*telemetry[0].read_text().splitlines(), *telemetry[1].read_text().splitlines()]
     # ``per`` lines a message: one, or newline-delimited as Vector and Fluent Bit batch them
     bodies = ["\n".join(lines[i : i + per]) for i in range(0, len(lines), per)]
     subject = f"telemetry.{stream}"
@@ -285,21 +300,13 @@ def test_indicator_changes_reach_a_running_worker(
 
 @pytest.mark.slow
 def test_a_backlog_is_committed_several_fetches_at_a_time_and_a_quiet_message_at_once(
-    tmp_path: Path,
-    database: Database,
-    make_account: Callable[..., Account],
-    telemetry: tuple[Path, Path],
-    nats_url: str,
-    stream: str,
+    tmp_path: Path, database: Database, seeded: _Seeded, nats_url: str, stream: str
 ) -> None:
     """Full fetches are held and share a commit; every alert is still committed once, and once
     the backlog is gone a single message is committed (and acknowledged) without more traffic."""
-    a = make_account(org="ORG-A")
-    planted = _plant(telemetry)
-    with database.unit_of_work() as s:
-        import_objects(s, actor=a.actor, objects=planted)
+    a, lines = seeded.account, seeded.lines
+    with database.unit_of_work(write=False) as s:
         engine, _ = build_engine(s, actor=a.actor)
-    lines = [*telemetry[0].read_text().splitlines(), *telemetry[1].read_text().splitlines()]
     subject = f"telemetry.{stream}"
     seqs = publish(nats_url, stream, subject, lines)  # the backlog, there before the worker
     reference = collections.Counter(

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import orjson
 import polars as pl
 
 from colsec.match.addresses import canonical_ipv6
@@ -39,6 +38,7 @@ from colsec.match.eve_columns import (
 )
 from colsec.match.events import Event, parse_time
 from colsec.match.hits import PreparedFrame, collect_hits, column_values, hit_rows
+from colsec.match.jsonrecord import loads_first
 from colsec.match.readers.network import eve_event
 
 __all__ = [
@@ -88,7 +88,7 @@ def _event_path(
     """Every row as a whole event through the engine: the records come from the raw lines when
     the frame holds only some fields."""
     if lines is not None:
-        records = [orjson.loads(line) for line in lines(list(range(len(df))))]
+        records = [loads_first(line) for line in lines(list(range(len(df))))]
     else:
         records = [_drop_nulls(rec) for rec in df.iter_rows(named=True)]
     events = [ev for i, rec in enumerate(records) if (ev := eve_event(rec, row_offset + i + 1)) is not None]
@@ -221,7 +221,7 @@ def _alerts_for(
     )
     wanted = np.unique(rows).tolist()
     if lines is not None:  # the original line is the cheapest route to the whole record
-        records = [orjson.loads(line) for line in lines(wanted)]
+        records = [loads_first(line) for line in lines(wanted)]
     else:  # only the hit rows are gathered, never the whole frame
         records = [_drop_nulls(rec) for rec in df[wanted].to_dicts()]
     # timestamps of the hit rows only (the parse skips them), in one vectorised conversion

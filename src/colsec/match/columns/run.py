@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from colsec.match.vector import VectorResult, indexed_keys
 from .alerts import direct_alerts
 from .delimited import HEADER_LINE, Zeek, csv_columns, tsv_columns, zeek_header
 from .feeds import table_for, uses_columns
-from .json import json_columns, json_lists, json_literal, with_url
-from .lines import Columns, Lines, Refused, chunks, open_file, unspaced
+from .json import json_columns, json_lists, json_literal, with_url, wrapped
+from .lines import Columns, Lines, Refused, chunks, open_file, parsed_ahead, unspaced
 from .table import ADDRESS_KEYS, UNSPACED, Key, Table, Transform, raw
 from .text import cef_columns, syslog_columns
 
@@ -40,6 +41,8 @@ def prepare(
     once: its values are hashed and looked up once per index, not once per feed.
     """
     keys = indexed_keys(engine)
+    # a field no row holds (most of a table's fields in any one log) costs nothing further
+    cols = {f: c for f, c in cols.items() if not isinstance(c, pl.Series) or c.null_count() < len(c)}
     positions: dict[str, np.ndarray] = {}
     values: dict[str, pl.Series] = {}
     columns: list[tuple[Key, str]] = []
@@ -222,29 +225,13 @@ class _Run:
             self.pending = []
 
 
-_WRAPPED = re.compile(rb'(?m)^\s*\{\s*"[^"]*"\s*:\s*\{')
-
-
-def _wrapped(chunk: bytes, lines: Lines) -> bool:
-    """Whether a Zeek JSON chunk may hold a record wrapped by its log type ({"http": {...}}).
-
-    When every '{' of the chunk is a line's first byte (flat records, no brace inside a
-    string), the pattern could only match across a line end, on a line that is no JSON object
-    (``{"http":`` and nothing after), which ``read_ndjson`` refuses anyway: a count of bytes
-    at memchr speed then stands for the regex, a quarter of the run on a 16 MiB chunk.
-    """
-    if chunk.count(b"{") == int(np.count_nonzero(lines.heads() == ord("{"))):
-        return False
-    return _WRAPPED.search(chunk) is not None
-
-
 def _chunk_columns(run: _Run, chunk: bytes, lines: Lines, first: bool) -> Columns:
     names = run.table.fields(indexed_keys(run.engine))
     if "#url" in names:  # made from both
         names = list(dict.fromkeys([*names, "host", "uri"]))
     fmt = run.fmt
     if fmt in (ReaderFormat.ZEEK_JSON, ReaderFormat.WINDOWS, ReaderFormat.JSON):
-        if fmt is ReaderFormat.ZEEK_JSON and _wrapped(chunk, lines):
+        if fmt is ReaderFormat.ZEEK_JSON and wrapped(chunk, lines):
             raise Refused("Zeek records wrapped by log type")
         json_names = [n for n in names if not n.startswith("#")]
         found: dict[str, pl.Series]
@@ -308,20 +295,39 @@ def match_columns_file(
     line_no = 1
     with young_gc_only(), open_file(p) as f:
         first = True
-        for chunk in chunks(f, batch_bytes):
-            lines = Lines(chunk)
+        source = chunks(f, batch_bytes)
+        ready: Iterator[tuple[bytes, Lines, Columns | Refused | None]]
+        if columns_ok and fmt in _JSON:  # no header: a chunk's columns need no chunk before
+            ready = parsed_ahead(source, functools.partial(_parsed, run))
+        else:
+            ready = ((chunk, Lines(chunk), None) for chunk in source)
+        for chunk, lines, cols in ready:
             run.rows += len(lines)
             if not columns_ok:
                 run.events(lines, line_no)
             else:
-                _column_chunk(run, chunk, lines, line_no, first)
+                _column_chunk(run, chunk, lines, line_no, first, cols)
             first = False
             line_no += len(lines)
     run.flush()
     return ColumnResult(run.rows, run.hits, run.alerts, run.refused)
 
 
-def _column_chunk(run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bool) -> None:
+_JSON = frozenset({ReaderFormat.ZEEK_JSON, ReaderFormat.WINDOWS, ReaderFormat.JSON})
+
+
+def _parsed(run: _Run, chunk: bytes) -> tuple[bytes, Lines, Columns | Refused]:
+    """A standalone chunk's lines and columns (or why polars refused it), off the main thread."""
+    lines = Lines(chunk)
+    try:
+        return chunk, lines, _chunk_columns(run, chunk, lines, False)
+    except Refused as exc:
+        return chunk, lines, exc
+
+
+def _column_chunk(
+    run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bool, ready: Columns | Refused | None = None
+) -> None:
     skip = 0
     if first and run.fmt is ReaderFormat.ZEEK_TSV:
         run.zeek, run.zeek_skip = zeek_header(lines)
@@ -337,7 +343,9 @@ def _column_chunk(run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bo
                 skip += 1
     run.csv_skip = skip
     try:
-        cols = _chunk_columns(run, chunk, lines, first)
+        if isinstance(ready, Refused):
+            raise ready
+        cols = ready if ready is not None else _chunk_columns(run, chunk, lines, first)
     except Refused:
         run.refused += 1
         if first and run.fmt is ReaderFormat.ZEEK_TSV:

@@ -20,6 +20,7 @@ from typing import IO, Any, Protocol
 import orjson
 
 from colsec.match.events import Event, Malformed
+from colsec.match.jsonrecord import loads_first
 from colsec.match.readers.host import windows_event
 from colsec.match.readers.network import eve_event, zeek_event, zeek_tsv_header, zeek_tsv_record
 from colsec.match.readers.text import (
@@ -89,7 +90,7 @@ class _JsonDecoder:
         if not line.strip():
             return None
         try:
-            rec = orjson.loads(line)
+            rec = loads_first(line)  # a repeated key keeps its first value, as in the columns
         except orjson.JSONDecodeError:
             return Malformed(line_no, "not JSON")
         return self.record(rec, line_no)
