@@ -88,6 +88,8 @@ def _equal(
         for n, (t, k, v) in enumerate(found)
     ]
     records.append(IndicatorRecord("indicator--cidr", "[ipv4-addr:value ISSUBSET '10.0.0.0/8']"))
+    # a block that is no octet prefix: read through the addresses' numbers (``ipv4_column``)
+    records.append(IndicatorRecord("indicator--cidr12", "[ipv4-addr:value ISSUBSET '10.0.0.0/12']"))
     records.append(IndicatorRecord("indicator--like", "[domain-name:value LIKE '%.com']"))
     uncovered = {(t, k) for t, k, _ in found} - table.covered
     columnar = [r for n, r in enumerate(records) if n >= len(found) or found[n][:2] not in uncovered]

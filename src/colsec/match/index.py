@@ -25,6 +25,8 @@ import ahocorasick
 import numpy as np
 import polars as pl
 
+from colsec.match.addresses import ipv4_column
+
 __all__ = [
     "HASH_SEED",
     "CidrIndex",
@@ -54,15 +56,7 @@ def hash_strings(values: pl.Series | Sequence[str]) -> np.ndarray:
 
 def ipv4_to_u32(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Dotted quads -> (uint32 array, valid mask); anything else is invalid."""
-    parts = values.str.split_exact(".", 3).struct.unnest()
-    octets = [parts[c].cast(pl.UInt32, strict=False) for c in parts.columns]
-    valid = pl.Series([True] * len(values)) if len(values) else pl.Series([], dtype=pl.Boolean)
-    total = pl.Series(np.zeros(len(values), dtype=np.uint32))
-    for o in octets:
-        valid = valid & o.is_not_null() & (o.fill_null(256) < 256)
-        total = total * 256 + o.fill_null(0)
-    mask = valid.fill_null(False).to_numpy()
-    return total.to_numpy().astype(np.uint32), mask
+    return ipv4_column(values)
 
 
 @dataclass
