@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from colsec.match.index import _SMALL, CidrIndex, _octet_prefix_text, octet_prefix
+from colsec.match.cidr import _SMALL, CidrIndex, _octet_prefix_text, octet_prefix
 
 TEXTS = [
     "10.1.2.3", "10.1.2.", "10.1.2", "10.1", "10", "", "1.2.3.4.5", "300.1.2.3", "a.b.c.d",
@@ -74,3 +74,17 @@ def test_ipv4_column_reads_as_the_per_octet_expression() -> None:
             if not any(len(p) > 1 and p[0] == "0" for p in text.split(".")):
                 assert n == int(ipaddress.IPv4Address(text)), text
     assert ipv4_column(pl.Series([], dtype=pl.String))[0].shape == (0,)
+
+
+def test_hash_index_finds_every_row_of_a_value() -> None:
+    """A value held by one row (the search's shortcut) or by several (the run of equal hashes)."""
+    from colsec.match.index import HashIndex
+
+    for values in (["a", "b", "c", "d"], ["a", "b", "a", "c", "a", "b"]):
+        idx = HashIndex.build(pl.Series(values, dtype=pl.String), np.arange(len(values)) * 10)
+        assert idx.distinct is (len(set(values)) == len(values))
+        query = ["x", "a", "b", "a", "", "c"]
+        pos, rows = idx.lookup(pl.Series(query, dtype=pl.String))
+        got = sorted(zip(pos.tolist(), rows.tolist(), strict=True))
+        want = sorted((i, r * 10) for i, q in enumerate(query) for r, v in enumerate(values) if v == q)
+        assert got == want

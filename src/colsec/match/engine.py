@@ -22,10 +22,11 @@ import polars as pl
 
 from colsec.gcpause import release_free_memory
 from colsec.match.addresses import ipv4_numbers, valid_cidr
+from colsec.match.cidr import CidrIndex
 from colsec.match.compiler import MAX_LEAVES, Anchor, plan_pattern
 from colsec.match.evaluate import Obs, evaluate_comparison, find_binding
 from colsec.match.events import HASH_NAMES, Event
-from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex, hash_strings
+from colsec.match.index import HashIndex, SubstringIndex, SuffixIndex, hash_strings
 from colsec.match.paths import Steps, Wanted, gather_columns, path_steps
 from colsec.match.records import Alert, CompileReport, IndicatorRecord
 from colsec.match.rows import RowTable

@@ -14,9 +14,10 @@ import numpy as np
 import polars as pl
 
 from colsec.match.addresses import ipv4_column
+from colsec.match.cidr import octet_prefix
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import MatchEngine
-from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
+from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex
 
 __all__ = ["Hits", "PreparedFrame", "collect_hits", "column_values", "hit_rows"]
 
