@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from colsec.match.index import _SMALL, CidrIndex, _octet_prefix_text, octet_prefix
+from colsec.match.cidr import _SMALL, CidrIndex, _octet_prefix_text, octet_prefix
 
 TEXTS = [
     "10.1.2.3", "10.1.2.", "10.1.2", "10.1", "10", "", "1.2.3.4.5", "300.1.2.3", "a.b.c.d",
@@ -43,3 +43,48 @@ def test_small_and_vector_routes_agree() -> None:
     )
     assert not any(v == "10.1.2.3a" for v, _ in got_small)
     assert np.array_equal(*(np.sort(np.array([c for _, c in s])) for s in (got_small, got_vector)))
+
+
+def _per_octet(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The expression ``ipv4_column`` replaced (each octet read from the split's struct field)."""
+    parts = pl.col("v").str.split_exact(".", 3)
+    octets = [parts.struct.field(f"field_{i}").cast(pl.UInt32, strict=False) for i in range(4)]
+    valid = pl.all_horizontal([o.is_not_null() & (o < 256) for o in octets])
+    number = octets[0] * 16_777_216 + octets[1] * 65_536 + octets[2] * 256 + octets[3]
+    got = pl.DataFrame({"v": values}).select(pl.when(valid).then(number).otherwise(None)).to_series()
+    return got.fill_null(0).to_numpy().astype(np.uint32), got.is_not_null().to_numpy()
+
+
+def test_ipv4_column_reads_as_the_per_octet_expression() -> None:
+    import ipaddress
+    import random
+
+    from colsec.match.addresses import ipv4_column
+
+    r = random.Random(3)
+    texts: list[str | None] = [*TEXTS, None, "255.255.255.255", "0.0.0.0", "1.2.3.-4", " 1.2.3.4", "1.2.3.4 "]
+    texts += [".".join(str(r.randrange(300)) for _ in range(r.choice((3, 4, 4, 5)))) for _ in range(3000)]
+    series = pl.Series(texts, dtype=pl.String)
+    nums, ok = ipv4_column(series)
+    want_nums, want_ok = _per_octet(series)
+    assert nums.dtype == np.uint32 and ok.dtype == bool
+    assert np.array_equal(ok, want_ok) and np.array_equal(nums, want_nums)
+    for text, n, good in zip(texts, nums.tolist(), ok.tolist(), strict=True):
+        if text is not None and good and text.count(".") == 3 and all(p.isdigit() for p in text.split(".")):
+            if not any(len(p) > 1 and p[0] == "0" for p in text.split(".")):
+                assert n == int(ipaddress.IPv4Address(text)), text
+    assert ipv4_column(pl.Series([], dtype=pl.String))[0].shape == (0,)
+
+
+def test_hash_index_finds_every_row_of_a_value() -> None:
+    """A value held by one row (the search's shortcut) or by several (the run of equal hashes)."""
+    from colsec.match.index import HashIndex
+
+    for values in (["a", "b", "c", "d"], ["a", "b", "a", "c", "a", "b"]):
+        idx = HashIndex.build(pl.Series(values, dtype=pl.String), np.arange(len(values)) * 10)
+        assert idx.distinct is (len(set(values)) == len(values))
+        query = ["x", "a", "b", "a", "", "c"]
+        pos, rows = idx.lookup(pl.Series(query, dtype=pl.String))
+        got = sorted(zip(pos.tolist(), rows.tolist(), strict=True))
+        want = sorted((i, r * 10) for i, q in enumerate(query) for r, v in enumerate(values) if v == q)
+        assert got == want

@@ -26,11 +26,23 @@ from .test_vector import _steps, _values
 YEAR = 2024
 
 
-def _count(alerts: list) -> collections.Counter[tuple[str, int, int, tuple[tuple[str, str], ...]]]:
-    """An alert as the operator sees it: indicator, line, time and what matched (the column
-    path builds its alerts from the columns, the event path from the engine)."""
+def _count(alerts: list) -> collections.Counter[tuple[object, ...]]:
+    """An alert field for field: indicator (id, owner, TLP, name), what matched, and each event
+    as the operator and the sightings see it (source, line, time, objects, raw record)."""
+
+    def dump(value: object) -> bytes:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=repr)
+
     return collections.Counter(
-        (a.indicator_id, a.events[-1].line, a.events[-1].ts, tuple(sorted(a.matched))) for a in alerts
+        (
+            a.indicator_id,
+            a.owner,
+            a.tlp,
+            a.name,
+            tuple(sorted(a.matched)),
+            tuple((e.source, e.line, e.ts, dump(e.objects), dump(e.raw)) for e in a.events),
+        )
+        for a in alerts
     )
 
 
@@ -88,6 +100,8 @@ def _equal(
         for n, (t, k, v) in enumerate(found)
     ]
     records.append(IndicatorRecord("indicator--cidr", "[ipv4-addr:value ISSUBSET '10.0.0.0/8']"))
+    # a block that is no octet prefix: read through the addresses' numbers (``ipv4_column``)
+    records.append(IndicatorRecord("indicator--cidr12", "[ipv4-addr:value ISSUBSET '10.0.0.0/12']"))
     records.append(IndicatorRecord("indicator--like", "[domain-name:value LIKE '%.com']"))
     uncovered = {(t, k) for t, k, _ in found} - table.covered
     columnar = [r for n, r in enumerate(records) if n >= len(found) or found[n][:2] not in uncovered]

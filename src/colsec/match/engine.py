@@ -23,10 +23,11 @@ import polars as pl
 
 from colsec.gcpause import release_free_memory
 from colsec.match.addresses import valid_cidr
+from colsec.match.cidr import CidrIndex
 from colsec.match.compiler import MAX_LEAVES, Anchor, plan_pattern
 from colsec.match.engine_match import BatchMatching, Key
 from colsec.match.events import HASH_NAMES
-from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex
+from colsec.match.index import HashIndex, SubstringIndex, SuffixIndex
 from colsec.match.paths import Steps, Wanted, path_steps
 from colsec.match.records import Alert, CompileReport, IndicatorRecord
 from colsec.match.rows import RowTable

@@ -13,10 +13,11 @@ import numpy as np
 import polars as pl
 
 from colsec.match.addresses import ipv4_numbers
+from colsec.match.cidr import CidrIndex
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.evaluate import Obs, evaluate_comparison, find_binding
 from colsec.match.events import Event
-from colsec.match.index import CidrIndex, HashIndex, SubstringIndex, SuffixIndex, hash_strings
+from colsec.match.index import HashIndex, SubstringIndex, SuffixIndex, hash_strings
 from colsec.match.paths import Wanted, gather_columns
 from colsec.match.records import Alert
 from colsec.match.rows import RowTable

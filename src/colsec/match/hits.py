@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from colsec.match.addresses import ipv4_number
+from colsec.match.addresses import ipv4_column
+from colsec.match.cidr import octet_prefix
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import MatchEngine
-from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex, octet_prefix
+from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex
 
 __all__ = ["Hits", "PreparedFrame", "collect_hits", "column_values", "hit_rows"]
 
@@ -32,9 +33,11 @@ class PreparedFrame:
 
 
 def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any]:
-    """The polars half of matching, one pass over the prepared values: value hashes for
-    equality; octet prefixes (and their hashes) and IPv4 numbers for CIDR blocks."""
+    """The polars half of matching: value hashes for equality and octet prefixes (and their
+    hashes) for CIDR blocks in one pass over the prepared values; IPv4 numbers for the other
+    CIDR blocks in a pass per address column."""
     select: dict[str, pl.Expr] = {}
+    out: dict[str, Any] = {}
     for key, name in prepared.columns:
         v = pl.lit(prepared.values[name])
         if key in engine.eq:
@@ -44,14 +47,12 @@ def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any
             cidx.freeze()
             for plen in cidx.octets:
                 select[f"{name}#p{plen}"] = octet_prefix(v, plen).implode().alias(f"{name}#p{plen}")
-            if cidx.needs_numbers:
-                num = ipv4_number(v)
-                select[name + "#ip"] = num.fill_null(0).implode().alias(name + "#ip")
-                select[name + "#ok"] = num.is_not_null().implode().alias(name + "#ok")
+            if cidx.needs_numbers and name + "#ip" not in out:
+                # a query of its own: among the hashes, polars split the text once per octet
+                out[name + "#ip"], out[name + "#ok"] = ipv4_column(prepared.values[name])
     if not select:
-        return {}
+        return out
     frame = pl.select(list(select.values()))
-    out: dict[str, Any] = {}
     for column in select:
         cell: pl.Series = frame[column][0]
         if "#p" in column:  # hashed here: hashing inside the pass would compute the prefix twice

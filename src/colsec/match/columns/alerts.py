@@ -89,12 +89,20 @@ def direct_alerts(
             ev = events.get(row)
             if ev is None:
                 continue
-            matched: list[tuple[str, Any]] = []
-            for path, text in dict.fromkeys((paths[where_s[j]], texts_s[j]) for j in range(a, b)):
+            matched: list[tuple[str, Any]]
+            if b - a == 1:  # nearly every hit: one value of one path
+                path, text = paths[where_s[a]], texts_s[a]
                 values = held.get((row, path))
                 if values is None:
                     values = held[(row, path)] = event_values(ev, path)
-                matched.extend([(path, text)] * values.count(text))
+                matched = [(path, text)] * values.count(text)
+            else:
+                matched = []
+                for path, text in dict.fromkeys((paths[where_s[j]], texts_s[j]) for j in range(a, b)):
+                    values = held.get((row, path))
+                    if values is None:
+                        values = held[(row, path)] = event_values(ev, path)
+                    matched.extend([(path, text)] * values.count(text))
             if not matched:
                 continue  # a value the columns offered and the reader did not make
             if listed is not None and all(listed(w, v) for w, v in matched):

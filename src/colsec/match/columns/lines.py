@@ -42,6 +42,20 @@ class Lines:
     def __getitem__(self, i: int) -> str:
         return self._one(i)
 
+    def pick(self, rows: np.ndarray) -> tuple[list[int], list[str]]:
+        """Rows (sorted, each once) and their lines: the bounds gathered in numpy, not looked
+        up line by line (a chunk's hit rows are thousands)."""
+        if not len(rows):
+            return [], []
+        ends = np.r_[self.ends, len(self.chunk)]
+        starts = np.r_[0, self.ends + 1]
+        chunk = self.chunk
+        texts = [
+            chunk[a:b].decode("utf-8", errors="replace")
+            for a, b in zip(starts[rows].tolist(), ends[rows].tolist(), strict=True)
+        ]
+        return rows.tolist(), texts
+
     def offset(self, i: int) -> int:
         """Where line ``i`` starts (the chunk's length for the line after the last)."""
         return int(self.ends[i - 1]) + 1 if i > 0 else 0

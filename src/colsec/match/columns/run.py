@@ -208,8 +208,9 @@ class _Run:
             rows, codes, where = rows[keep], codes[keep], where[keep]
             texts = [t for t, k in zip(texts, keep.tolist(), strict=True) if k]
         events: dict[int, Event] = {}
-        for r in np.unique(rows).tolist():
-            ev = decode_line(self.decoder, lines[r] + "\n", first_line + r, self.stats)
+        decoder, stats = self.decoder, self.stats
+        for r, text in zip(*lines.pick(np.unique(rows)), strict=True):
+            ev = decode_line(decoder, text + "\n", first_line + r, stats)
             if ev is not None:
                 events[r] = ev
         self.flush()  # alerts stay in file order

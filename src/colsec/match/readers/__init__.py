@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import orjson
 
 from colsec.match.events import Event, Malformed
 from colsec.match.jsonrecord import loads_first
+from colsec.match.readers.formats import Decoder, ReaderFormat, ReaderStats, decode_line
 from colsec.match.readers.host import windows_event
 from colsec.match.readers.network import eve_event, zeek_event, zeek_tsv_header, zeek_tsv_record
 from colsec.match.readers.text import (
@@ -35,6 +33,7 @@ from colsec.match.readers.text import (
 
 __all__ = [
     "DECODERS",
+    "Decoder",
     "FieldMapping",
     "ReaderFormat",
     "ReaderStats",
@@ -46,39 +45,6 @@ __all__ = [
     "read_file",
     "read_lines",
 ]
-
-MAX_LINE = 1 << 20  # a longer line is malformed, not a memory problem
-
-
-class ReaderFormat(StrEnum):
-    EVE = "eve"
-    ZEEK_JSON = "zeek-json"
-    ZEEK_TSV = "zeek-tsv"
-    WINDOWS = "windows"
-    CEF = "cef"
-    SYSLOG = "syslog"
-    JSON = "json"
-    CSV = "csv"
-    SNORT_CSV = "snort-csv"
-
-
-@dataclass
-class ReaderStats:
-    lines: int = 0
-    events: int = 0
-    malformed: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-    examples: list[str] = field(default_factory=list)
-
-    def bad(self, item: Malformed) -> None:
-        self.malformed += 1
-        self.reasons[item.reason] += 1
-        if len(self.examples) < 10:
-            self.examples.append(f"line {item.line}: {item.reason}")
-
-
-class Decoder(Protocol):
-    def feed(self, line: str, line_no: int) -> Event | Malformed | None: ...
 
 
 class _JsonDecoder:
@@ -291,23 +257,6 @@ def read_lines(
             out = decode_line(decoder, line, line_no, stats)
             if out is not None:
                 yield out
-
-
-def decode_line(decoder: Decoder, line: str, line_no: int, stats: ReaderStats) -> Event | None:
-    """One line through a decoder, counted in ``stats``: its event, or None (no event, or malformed)."""
-    if line.strip() and not line.startswith("#"):
-        stats.lines += 1
-    if len(line) > MAX_LINE:
-        stats.bad(Malformed(line_no, "line too long"))
-        return None
-    out = decoder.feed(line, line_no)
-    if out is None:
-        return None
-    if isinstance(out, Malformed):
-        stats.bad(out)
-        return None
-    stats.events += 1
-    return out
 
 
 class StreamDecoder:

@@ -328,25 +328,47 @@ def zeek_tsv_header(lines: list[str]) -> dict[str, Any]:
     return meta
 
 
-def zeek_tsv_record(line: str, meta: Mapping[str, Any]) -> dict[str, Any] | None:
-    parts = line.rstrip("\r\n").split(meta["sep"])
+#: how a Zeek TSV field's text is read, by its ``#types`` entry
+_LIST, _INT, _BOOL, _TEXT = 0, 1, 2, 3
+
+
+def _zeek_plan(meta: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(field, how to read it) for each column: the ``#types`` tests done once per header,
+    not once per field of every line (they were most of a record's reading)."""
     fields: list[str] = meta.get("fields") or []
-    types: list[str] = meta.get("types") or []
-    if len(parts) != len(fields):
-        return None
-    rec: dict[str, Any] = {}
-    for name, typ, value in zip(fields, types or [""] * len(fields), parts, strict=False):
-        if value == meta["unset"]:
-            continue
+    types: list[str] = meta.get("types") or [""] * len(fields)
+    plan: list[tuple[str, int]] = []
+    for name, typ in zip(fields, types, strict=False):
         if typ.startswith(("set[", "vector[")):
-            rec[name] = [] if value == meta["empty"] else value.split(meta["set_sep"])
+            plan.append((name, _LIST))
         elif typ in ("count", "port", "int"):
+            plan.append((name, _INT))
+        else:
+            plan.append((name, _BOOL if typ == "bool" else _TEXT))
+    return plan
+
+
+def zeek_tsv_record(line: str, meta: dict[str, Any]) -> dict[str, Any] | None:
+    plan: list[tuple[str, int]] | None = meta.get("#plan")
+    if plan is None:
+        plan = meta["#plan"] = _zeek_plan(meta)
+    parts = line.rstrip("\r\n").split(meta["sep"])
+    if len(parts) != len(meta.get("fields") or ()):
+        return None
+    unset, empty, set_sep = meta["unset"], meta["empty"], meta["set_sep"]
+    rec: dict[str, Any] = {}
+    for (name, how), value in zip(plan, parts, strict=False):
+        if value == unset:
+            continue
+        if how == _TEXT:
+            rec[name] = value
+        elif how == _LIST:
+            rec[name] = [] if value == empty else value.split(set_sep)
+        elif how == _INT:
             try:
                 rec[name] = int(value)
             except ValueError:
                 return None
-        elif typ == "bool":
-            rec[name] = value == "T"
         else:
-            rec[name] = value
+            rec[name] = value == "T"
     return rec

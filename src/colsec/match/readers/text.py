@@ -250,6 +250,37 @@ def _lookup(rec: Mapping[str, Any], dotted: str) -> Any:
     return cur
 
 
+#: what ``mapped_event`` does with a target
+_TO_TRAFFIC, _TO_IP, _TO_DOMAIN, _TO_URL, _TO_EMAIL, _TO_HASH, _TO_NAME, _TO_OTHER = range(8)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(fields: tuple[tuple[str, str], ...]) -> tuple[tuple[str, int, str, str], ...]:
+    """(field, action, object type, path or hash name) of each mapped field: the target told
+    apart once per mapping, not once per field of every record."""
+    plan = []
+    for field_name, target in fields:
+        obj_type, _, path = target.partition(":")
+        if obj_type == "network-traffic":
+            how = _TO_TRAFFIC
+        elif target in ("ipv4-addr:value", "ipv6-addr:value"):
+            how = _TO_IP
+        elif target == "domain-name:value":
+            how = _TO_DOMAIN
+        elif target == "url:value":
+            how = _TO_URL
+        elif target == "email-addr:value":
+            how = _TO_EMAIL
+        elif obj_type == "file" and path.startswith("hashes."):
+            how, path = _TO_HASH, path.split(".", 1)[1].strip("'")
+        elif target == "file:name":
+            how = _TO_NAME
+        else:
+            how = _TO_OTHER
+        plan.append((field_name, how, obj_type, path))
+    return tuple(plan)
+
+
 def mapped_event(
     rec: Mapping[str, Any], line_no: int, fields: Mapping[str, str], ts: int | None, source: str
 ) -> Event | None:
@@ -261,26 +292,25 @@ def mapped_event(
     generic: dict[str, dict[str, Any]] = {}
     file_hashes: dict[str, Any] = {}
     file_name: Any = None
-    for field_name, target in fields.items():
-        value = _lookup(rec, field_name)
-        if value in (None, "", "-"):
+    for field_name, how, obj_type, path in _plan(tuple(fields.items())):
+        value = rec[field_name] if field_name in rec else _lookup(rec, field_name)
+        if value is None or value == "" or value == "-":
             continue
-        obj_type, _, path = target.partition(":")
         if isinstance(value, dict | list):
             continue  # a nested object's or a list's Python text is no address, URL or hash
-        if obj_type == "network-traffic":
+        if how == _TO_TRAFFIC:
             traffic[path] = value
-        elif target in ("ipv4-addr:value", "ipv6-addr:value"):
+        elif how == _TO_IP:
             b.ip(str(value))
-        elif target == "domain-name:value":
+        elif how == _TO_DOMAIN:
             b.domain(str(value))
-        elif target == "url:value":
+        elif how == _TO_URL:
             b.url(str(value))
-        elif target == "email-addr:value":
+        elif how == _TO_EMAIL:
             b.email(str(value))
-        elif obj_type == "file" and path.startswith("hashes."):
-            file_hashes[path.split(".", 1)[1].strip("'")] = str(value)
-        elif target == "file:name":
+        elif how == _TO_HASH:
+            file_hashes[path] = str(value)
+        elif how == _TO_NAME:
             file_name = value
         else:
             generic.setdefault(obj_type, {"type": obj_type})[path] = value

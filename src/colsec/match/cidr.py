@@ -1,0 +1,215 @@
+"""CIDR blocks behind the matching engine (``ISSUBSET``), one index per (type, path).
+
+Octet-aligned IPv4 blocks are hashed text prefixes (an ``index.HashIndex`` per length, no
+address parsing); other IPv4 lengths are sorted network numbers per prefix length over the
+addresses read as numbers (``addresses.ipv4_column``); IPv6 is checked per value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from colsec.match.addresses import ipv4_column
+from colsec.match.index import HashIndex, concat_hits, hash_strings
+
+__all__ = ["CidrIndex", "ipv4_to_u32", "octet_prefix"]
+
+
+def ipv4_to_u32(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Dotted quads -> (uint32 array, valid mask); anything else is invalid."""
+    return ipv4_column(values)
+
+
+@dataclass
+class CidrIndex:
+    """``ISSUBSET`` blocks for one (type, path).
+
+    Octet-aligned IPv4 blocks (/8, /16, /24, /32: nearly all of them in
+    practice) are matched as *string prefixes* ("10.1.2." for 10.1.2.0/24)
+    through a hash index, which needs no address parsing at all; other IPv4
+    lengths use sorted network numbers per prefix length; IPv6 is checked per
+    value.  Hits on the string path are re-checked as real dotted quads.
+    """
+
+    v4: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    v6: dict[int, dict[int, list[int]]] = field(default_factory=dict)
+    pending4: list[tuple[int, int, int]] = field(default_factory=list)
+    octets: dict[int, HashIndex] = field(default_factory=dict)
+    pending_octets: dict[int, tuple[list[str], list[int]]] = field(default_factory=dict)
+    _bits: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def needs_numbers(self) -> bool:
+        return bool(self.v4 or self.pending4)
+
+    def add(self, cidr: str, row: int) -> None:
+        net = ipaddress.ip_network(cidr, strict=False)
+        if net.version == 4 and net.prefixlen in (8, 16, 24, 32):
+            parts = str(net.network_address).split(".")[: net.prefixlen // 8]
+            prefix = ".".join(parts) + ("." if net.prefixlen < 32 else "")
+            pend = self.pending_octets.setdefault(net.prefixlen, ([], []))
+            pend[0].append(prefix)
+            pend[1].append(row)
+        elif net.version == 4:
+            self.pending4.append((net.prefixlen, int(net.network_address) >> (32 - net.prefixlen), row))
+        else:
+            self.v6.setdefault(net.prefixlen, {}).setdefault(
+                int(net.network_address) >> (128 - net.prefixlen), []
+            ).append(row)
+
+    def freeze(self) -> None:
+        for plen, (prefixes, code_list) in self.pending_octets.items():
+            old = self.octets.get(plen)
+            values = pl.Series(prefixes, dtype=pl.String)
+            codes = np.asarray(code_list, dtype=np.int64)
+            if old is not None:
+                values = pl.concat([old.values, values])
+                codes = np.concatenate([old.rows, codes])
+            self.octets[plen] = HashIndex.build(values, codes)
+        self.pending_octets = {}
+        if not self.pending4:
+            return
+        merged: dict[int, list[tuple[int, int]]] = {}
+        for plen, (nets, rows) in self.v4.items():
+            merged.setdefault(plen, []).extend(zip(nets.tolist(), rows.tolist(), strict=True))
+        for plen, netnum, row in self.pending4:
+            merged.setdefault(plen, []).append((netnum, row))
+        self.pending4 = []
+        self.v4 = {}
+        self._bits = {}
+        for plen, items in merged.items():
+            items.sort()
+            nets = np.array([n for n, _ in items], dtype=np.uint32)
+            self.v4[plen] = (nets, np.array([r for _, r in items], dtype=np.int64))
+            if plen <= 26:  # exact membership bitmap (<= 8 MiB) before the binary search
+                bits = np.zeros(max((1 << plen) >> 6, 1), dtype=np.uint64)
+                np.bitwise_or.at(
+                    bits,
+                    (nets >> np.uint32(6)).astype(np.int64),
+                    np.uint64(1) << (nets & np.uint32(63)).astype(np.uint64),
+                )
+                self._bits[plen] = bits
+
+    def __len__(self) -> int:
+        return (
+            sum(len(r) for _, r in self.v4.values())
+            + len(self.pending4)
+            + sum(len(i) for i in self.octets.values())
+            + sum(len(p[0]) for p in self.pending_octets.values())
+            + sum(len(rows) for d in self.v6.values() for rows in d.values())
+        )
+
+    def lookup(
+        self,
+        values: pl.Series,
+        ipv4: tuple[np.ndarray, np.ndarray] | None = None,
+        prefixes: dict[int, tuple[pl.Series, np.ndarray]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Hits for a column of addresses.
+
+        ``ipv4`` = (uint32 numbers, valid mask) and ``prefixes`` = {prefix length: (prefix strings,
+        their hashes)} when the caller computed them in its own vectorised pass.
+        """
+        self.freeze()
+        pos_out: list[np.ndarray] = []
+        row_out: list[np.ndarray] = []
+        if self.octets and len(values):
+            if prefixes is None and len(values) <= _SMALL:
+                # a streamed event's few addresses: a polars query here waits for its thread pool,
+                # which on a busy machine cost a followed line milliseconds (measured)
+                texts = values.to_list()
+                prefixes = {}
+                for plen in self.octets:
+                    pre = pl.Series([_octet_prefix_text(v, plen) for v in texts], dtype=pl.String)
+                    prefixes[plen] = (pre, hash_strings(pre))
+            elif prefixes is None:
+                frame = pl.DataFrame({"v": values}).select(
+                    [octet_prefix(pl.col("v"), plen).alias(str(plen)) for plen in self.octets]
+                )
+                prefixes = {plen: (frame[str(plen)], hash_strings(frame[str(plen)])) for plen in self.octets}
+            for plen, idx8 in self.octets.items():
+                pre, hashes = prefixes[plen]
+                pos, codes = idx8.lookup(pre, hashes)
+                if len(pos):
+                    # a few hits per chunk: precompiled Python regex beats a polars call per chunk
+                    check = _DOTTED_QUAD_RE.match
+                    good = np.fromiter(
+                        (bool(v and check(v)) for v in values.gather(pos).to_list()),
+                        dtype=bool,
+                        count=len(pos),
+                    )
+                    pos_out.append(pos[good])
+                    row_out.append(codes[good])
+        if self.v4 and len(values):
+            ips, ok = ipv4 if ipv4 is not None else ipv4_to_u32(values)
+            idx = np.nonzero(ok)[0]
+            ips = ips[idx]
+            for plen, (nets, rows) in self.v4.items():
+                q = (
+                    (ips >> np.uint32(32 - plen))
+                    if 0 < plen < 32
+                    else (ips if plen == 32 else np.zeros_like(ips))
+                )
+                bits = self._bits.get(plen)
+                sel = np.arange(len(q))
+                if bits is not None:
+                    sel = np.nonzero(
+                        (bits[(q >> np.uint32(6)).astype(np.int64)] >> (q & np.uint32(63)).astype(np.uint64))
+                        & np.uint64(1)
+                    )[0]
+                    q = q[sel]
+                left = np.searchsorted(nets, q, side="left")
+                right = np.searchsorted(nets, q, side="right")
+                for i in np.nonzero(right > left)[0]:
+                    span = rows[left[i] : right[i]]
+                    pos_out.append(np.full(len(span), idx[sel[i]]))
+                    row_out.append(span)
+        if self.v6 and len(values):
+            maybe6 = np.nonzero(values.str.contains(":", literal=True).fill_null(False).to_numpy())[0]
+            for j in maybe6.tolist():
+                v = values[j]
+                try:
+                    num = int(ipaddress.IPv6Address(v))
+                except ValueError:
+                    continue
+                for plen6, nets6 in self.v6.items():
+                    rows6 = nets6.get(num >> (128 - plen6))
+                    if rows6:
+                        pos_out.append(np.full(len(rows6), j))
+                        row_out.append(np.asarray(rows6, dtype=np.int64))
+        return concat_hits(pos_out, row_out)
+
+
+#: up to this many values, ``CidrIndex.lookup`` makes the octet prefixes in Python
+_SMALL = 64
+
+
+def _octet_prefix_text(v: str | None, plen: int) -> str | None:
+    """``octet_prefix`` of one text, step for step (``rstrip`` strips as ``strip_chars_end``)."""
+    if v is None:
+        return None
+    steps = (32 - plen) // 8
+    for i in range(steps):
+        v = v.rstrip("0123456789")
+        if plen < 24 and i < steps - 1:
+            v = v.rstrip(".")
+    return v
+
+
+def octet_prefix(e: pl.Expr, plen: int) -> pl.Expr:
+    """ "10.1.2.3" -> "10.1.2." for /24, "10.1." for /16, "10." for /8, itself for /32."""
+    for _ in range((32 - plen) // 8):
+        e = e.str.strip_chars_end("0123456789")
+        if plen < 24:
+            e = e.str.strip_chars_end(".") if _ < (32 - plen) // 8 - 1 else e
+    return e
+
+
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = rf"^{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}$"  # canonical only, as ipaddress accepts
+_DOTTED_QUAD_RE = re.compile(_DOTTED_QUAD.replace("$", r"\Z"))
