@@ -36,6 +36,7 @@ def handlers_for(
     from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
     from colsec.intel.escalation import ESCALATE_KIND, EscalationPolicy, run_escalation
     from colsec.intel.jobs import REBUILD_KIND, run_rebuild
+    from colsec.jobs.statistics import ANALYZE_KIND, run_analyze
     from colsec.outbound import from_settings
     from colsec.reports.schedule import SCHEDULE_KIND, run_schedules
     from colsec.store.limits import WriteLimits
@@ -61,6 +62,7 @@ def handlers_for(
         ),
         SCHEDULE_KIND: partial(run_schedules, mailer=report_mailer),
         DELIVER_KIND: partial(run_deliver, node_name=settings.node_name),
+        ANALYZE_KIND: run_analyze,
     }
 
 

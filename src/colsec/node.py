@@ -22,6 +22,7 @@ from colsec.demo import DemoExtension
 from colsec.federation.push import queue_urgent
 from colsec.intel.hooks import IntelConfig, post_import_step
 from colsec.jobs.runner import JobRunner, Schedule
+from colsec.jobs.statistics import queue_analyze
 from colsec.outbound import OutboundPolicy, from_settings
 from colsec.settings import Settings
 from colsec.store.audit_anchor import anchor_for
@@ -95,11 +96,15 @@ def build_node(
     ``database`` lets a caller share an engine (tests); the node gets its own wired view
     of it and leaves the caller's object untouched.  ``post_import`` replaces the default
     steps (the intel domain's correlation, scores, exposure and alerts; federation's queueing of
-    urgent objects for peers' inboxes).
+    urgent objects for peers' inboxes; the store's statistics refresh after a large import).
     """
     settings.ensure_secret_key()
     intel = intel or IntelConfig.from_settings(settings)
-    steps = tuple(post_import) if post_import is not None else (post_import_step(intel), queue_urgent)
+    steps = (
+        tuple(post_import)
+        if post_import is not None
+        else (post_import_step(intel), queue_urgent, queue_analyze)
+    )
     base = database or open_database(settings)
     wired = base.wired(**{"audit_anchor": anchor_for(settings), POST_IMPORT: steps})
     return Node(
