@@ -240,6 +240,9 @@ def print_split(name: str, r: dict) -> None:
     top = [k for k in split if not k.startswith("store: batches: ")]
     rest = total - sum(split[k] for k in top)
     print(f"{name}: import CPU {total:.1f} s, peak RSS before post-import {r.get('rss_import_mb', 0):.0f} MB")
+    if not split:  # sections are timed with --split only
+        print(f"  {'post-import steps (apart, same transaction)':55} {r['post_import_cpu']:7.1f} s CPU")
+        return
     order = ["MISP: parse, check and convert", *(key for _, _, key in SECTIONS)]
     ranked = sorted(split.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
     for key, value in [*ranked, ("store: rest of the per-object loop, audit, commit", rest)]:
