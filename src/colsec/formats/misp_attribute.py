@@ -7,6 +7,7 @@ the order carries no meaning), so nothing per attribute is held until the event 
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -25,13 +26,23 @@ from colsec.formats.misp_values import (
     ts_from_epoch,
 )
 
-__all__ = ["Converter", "relationship"]
+__all__ = ["Converter", "relationship", "uuid5_text"]
 
 _NS = uuid.UUID("76beed5f-7251-457e-8c2a-b45f7b589d3d")  # misp-stix's namespace for derived ids
 
 
+def uuid5_text(namespace: uuid.UUID, name: str) -> str:
+    """``str(uuid.uuid5(namespace, name))`` without building a ``UUID`` (a third of the cost of
+    a relationship, profiled); a test holds the two equal."""
+    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def relationship(source: str, rel_type: str, target: str, created: str) -> dict[str, Any]:
-    rid = uuid.uuid5(_NS, f"{source} - {rel_type} - {target}")
+    rid = uuid5_text(_NS, f"{source} - {rel_type} - {target}")
     return {
         "type": "relationship",
         "spec_version": "2.1",
