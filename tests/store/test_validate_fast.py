@@ -123,3 +123,51 @@ def test_ascii_split_finds_the_regex_words(attack: list[dict[str, Any]]) -> None
     texts += ["", "   ", "a_b", "T1566.001", "ПРИВЕТ мир_x", "straße", "x\x00y\x7fz"]
     for text in texts:
         assert _split(text) == _WORD.findall(text), text
+
+
+_IND: dict[str, Any] = {
+    "type": "indicator", "spec_version": "2.1", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+    "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+    "pattern": "[ipv4-addr:value = '10.0.0.1']", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+}  # fmt: skip
+_CRAFTED: list[dict[str, Any]] = [
+    {"valid_until": "2026-01-01T00:00:00.000000Z"},  # equal to valid_from once canonical: refused
+    {"valid_until": "2026-01-01T00:00:00.0000001Z"},  # later only past microseconds: still equal
+    {"valid_until": "2026-01-01T00:00:00.000001Z"},
+    {"valid_until": "2026-02-29T00:00:00Z"}, {"valid_until": "2028-02-29T00:00:00Z"},
+    {"valid_from": "2026-01-01T00:00:60Z", "valid_until": "2026-01-01T00:01:00Z"},
+    {"pattern_type": ""}, {"pattern_type": 1}, {"pattern_type": "sigma", "pattern": "not stix at all"},
+    {"pattern": ""}, {"pattern": ["[x:y = 'z']"]}, {"pattern": "[file:name.true = 'x']"},
+    {"pattern": "[file:true[*][*] = '']"}, {"pattern": "[file:name.'true' = 'x']"},
+    {"pattern": "[file:trueish = 'x']"}, {"pattern": "[file:name.false = 'x']"}, {"pattern": "[false:value = 'x']"}, {"pattern": "[file:name = 'it\\'s']"},
+    {"pattern": "[file:name = 'x'] AND [file:size = 1]"}, {"pattern": "[file:name = 'x' AND ]"},
+    {"id": "indicator--8E2E2D2B-17D4-4CBF-938F-98EE46B3CD3F"}, {"id": "malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"},
+    {"id": "indicator--8e2e2d2b-17d4-4cbf-738f-98ee46b3cd3f"}, {"type": "Indicator"}, {"type": "x-"},
+    {"spec_version": "2.0"}, {"spec_version": None}, {"modified": "2025-12-31T23:59:59.999Z"},
+    {"created": "2026-01-01T00:00:00.0001Z", "modified": "2026-01-01T00:00:00Z"},
+    {"created_by_ref": "malware--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"},
+    {"created_by_ref": "identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"},
+    {"object_marking_refs": ["identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"]}, {"object_marking_refs": ()},
+    {"labels": ["a", 1]}, {"labels": ("a",)}, {"labels": []}, {"confidence": 100}, {"confidence": True},
+    {"confidence": 100.0}, {"external_references": [{"source_name": "x"}, {"source_name": None}]},
+    {"external_references": [{"source_name": "x"}], "labels": ["a"], "confidence": 0},
+    {"revoked": 0}, {"revoked": True}, {"object_refs": ["note--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "x"]},
+    {"object_refs": "note--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"}, {"source_ref": 5},
+    {"first_seen": 20260101}, {"first_seen": []}, {"last_seen": "2026-13-01T00:00:00Z"}, {"x_custom": {"created": 1}},
+]  # fmt: skip
+
+
+def test_crafted_indicators_get_the_ordered_verdict() -> None:
+    """Edges of the fast path's own indicator, timestamp and key-dispatch code, one change each and deletions."""
+    accepted = 0
+    for change in _CRAFTED:
+        obj = {**_IND, **change}
+        _check(obj)
+        accepted += _fast_facts(obj, True) is not None
+        for key in change:
+            if key in _IND:
+                _check({k: v for k, v in obj.items() if k != key})
+    sco = {"type": "url", "id": "url--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f", "value": "http://x"}
+    for change in ({}, {"spec_version": "2.1"}, {"modified": "x"}, {"created": "2026-01-01T00:00:00Z"}):
+        _check({**sco, **change})
+    assert 10 < accepted < len(_CRAFTED) - 20  # both verdicts are exercised

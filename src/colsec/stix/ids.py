@@ -16,6 +16,7 @@ __all__ = [
     "ID_RE",
     "TIMESTAMP_RE",
     "TYPE_RE",
+    "canonical_str",
     "canonical_timestamp",
     "format_timestamp",
     "is_valid_id",
@@ -91,6 +92,10 @@ _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 @lru_cache(maxsize=65_536)
 def _canonical(value: str) -> str:
     return _canonical_uncached(value)
+
+
+canonical_str = _canonical
+"""``canonical_timestamp`` for a value already known to be a ``str``: the bulk validator's call."""
 
 
 def canonical_timestamp(value: object) -> str:

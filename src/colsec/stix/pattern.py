@@ -90,7 +90,7 @@ def _comparisons(expr: ObsExpr | CompExpr) -> list[Comparison]:
 # other text, however valid, takes the full parser.
 _COMPARISON = re.compile(
     r"([a-z][a-z0-9-]*):([a-z_][a-z0-9_]*(?:\.(?:[a-z_][a-z0-9_]*|'[^'\\]*')|\[\*\])*)"
-    r" = ('(?:[^'\\]|\\'|\\\\)*')"
+    r" = ('[^'\\]*(?:\\['\\][^'\\]*)*')"  # a quoted string, unrolled: no alternation per character
 )
 _BOOLEANS = frozenset({"true", "false"})  # lexed as literals, never as names
 
@@ -106,8 +106,7 @@ def _simple_atoms(text: str) -> tuple[Atom, ...] | None:
         if m is None:
             return None
         obj_type, path, value = m.groups()
-        names = {step.split("[", 1)[0] for step in path.split(".")}  # 'true[*][*]' is the keyword too
-        if obj_type in _BOOLEANS or not names.isdisjoint(_BOOLEANS):
+        if obj_type in _BOOLEANS or (("true" in path or "false" in path) and _names_a_boolean(path)):
             return None
         atoms.append(Atom(obj_type, path.replace("'", ""), "=", unescape_string(value)))
         pos = m.end()
@@ -116,6 +115,11 @@ def _simple_atoms(text: str) -> tuple[Atom, ...] | None:
         if not text.startswith(" AND ", pos):
             return None
         pos += 5
+
+
+def _names_a_boolean(path: str) -> bool:
+    """A step of the path is the keyword ``true``/``false`` ('true[*][*]' too); only run when it may be."""
+    return not {step.split("[", 1)[0] for step in path.split(".")}.isdisjoint(_BOOLEANS)
 
 
 @lru_cache(maxsize=8192)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from colsec.errors import StixValidationError
-from colsec.stix.ids import ID_RE, TYPE_RE, canonical_timestamp, is_valid_id
+from colsec.stix.ids import ID_RE, TYPE_RE, canonical_str, canonical_timestamp, is_valid_id
 from colsec.stix.pattern import PatternError
 from colsec.stix.pattern import validate as validate_pattern
 
@@ -233,11 +233,6 @@ def _check_indicator(oid: str, obj: Mapping[str, Any], check_pattern: bool) -> N
 # bounded cache of known-good identifiers, checks only the properties the object carries,
 # and answers None on anything unusual, leaving the verdict and the message to
 # ``validate_ordered``.  tests/store/test_validate_fast.py holds the two to the same answers.
-_TS_SET = frozenset(_TIMESTAMP_PROPS)
-_REF_SET = frozenset(_REF_PROPS)
-_REF_LIST_SET = frozenset(_REF_LIST_PROPS)
-_OTHER = frozenset({"labels", "confidence", "external_references"})
-_CHECKED = _TS_SET | _REF_SET | _REF_LIST_SET | _OTHER
 _ID_TYPE: dict[str, str] = {}  # identifier -> its type, for identifiers already seen valid
 _MAX_IDS = 200_000
 _GOOD_TYPES: set[str] = set()
@@ -279,13 +274,33 @@ def _fast_facts(obj: Any, check_pattern: bool) -> ObjectFacts | None:
     for prop in _REQUIRED.get(t, ()):
         if prop not in obj:
             return None
-    present = _CHECKED.intersection(obj)
+    # One pass over the object's own keys (a handful) instead of one set intersection per kind.
     canon: dict[str, str] = {}
-    for prop in _TS_SET.intersection(present):
-        try:
-            canon[prop] = canonical_timestamp(obj[prop])
-        except ValueError:
-            return None
+    common_seen = False
+    for prop in obj:
+        kind = _KIND.get(prop)
+        if kind is None:
+            continue
+        if kind == _TS:
+            value = obj[prop]
+            if type(value) is not str:
+                return None
+            try:
+                canon[prop] = canonical_str(value)
+            except ValueError:
+                return None
+        elif kind == _REF:
+            if _ref_type(obj[prop]) is None:
+                return None
+        elif kind == _REF_LIST:
+            refs = obj[prop]
+            if type(refs) is not list:
+                return None
+            for r in refs:
+                if _ref_type(r) is None:
+                    return None
+        else:
+            common_seen = True  # labels, confidence, external_references: checked below
     if not is_sco:
         created = canon.get("created")
         if created is None:
@@ -295,18 +310,8 @@ def _fast_facts(obj: Any, check_pattern: bool) -> ObjectFacts | None:
         if canon.get("modified", created) < created:
             return None
     cbr = obj.get("created_by_ref")
-    for prop in _REF_SET.intersection(present):
-        if _ref_type(obj[prop]) is None:
-            return None
     if cbr is not None and _ref_type(cbr) != "identity":
         return None
-    for prop in _REF_LIST_SET.intersection(present):
-        refs = obj[prop]
-        if type(refs) is not list:
-            return None
-        for r in refs:
-            if _ref_type(r) is None:
-                return None
     omr = obj.get("object_marking_refs")
     if omr is not None:
         if type(omr) is not list:
@@ -317,35 +322,66 @@ def _fast_facts(obj: Any, check_pattern: bool) -> ObjectFacts | None:
     revoked = obj.get("revoked", False)
     if type(revoked) is not bool:
         return None
-    if "labels" in present:
-        labels = obj["labels"]
-        if type(labels) is not list or not all(type(x) is str for x in labels):
-            return None
-    conf = obj.get("confidence")
-    if conf is not None and (type(conf) is not int or not 0 <= conf <= 100):
+    if common_seen and not _common_ok(obj):
         return None
-    refs = obj.get("external_references")
-    if refs is not None:
-        if type(refs) is not list:
+    if t == "indicator":
+        if not _indicator_ok(obj, canon, check_pattern):
             return None
-        for r in refs:
-            if type(r) is not dict or type(r.get("source_name")) is not str:
-                return None
-    if t in _SPECIAL:
+    elif t in _SPECIAL:
         try:
             _check_type(oid, t, obj, check_pattern)
         except StixValidationError:
             return None
-    return ObjectFacts(
-        id=oid,
-        type=t,
-        spec_version="2.1",
-        created=canon.get("created"),
-        modified=canon.get("modified", canon.get("created", "")) if not is_sco else canon.get("modified", ""),
-        created_by_ref=cbr,
-        revoked=revoked,
-    )
+    created = canon.get("created")
+    if is_sco:
+        modified = canon.get("modified", "")
+    else:
+        modified = canon.get("modified", created or "")
+    return _new_facts((oid, t, "2.1", created, modified, cbr, revoked))
 
 
+def _common_ok(obj: dict[str, Any]) -> bool:
+    """labels, confidence and external_references, when the object carries any of them."""
+    if "labels" in obj:
+        labels = obj["labels"]
+        if type(labels) is not list or not all(type(x) is str for x in labels):
+            return False
+    conf = obj.get("confidence")
+    if conf is not None and (type(conf) is not int or not 0 <= conf <= 100):
+        return False
+    refs = obj.get("external_references")
+    if refs is not None:
+        if type(refs) is not list:
+            return False
+        for r in refs:
+            if type(r) is not dict or type(r.get("source_name")) is not str:
+                return False
+    return True
+
+
+def _indicator_ok(obj: dict[str, Any], canon: dict[str, str], check_pattern: bool) -> bool:
+    """``_check_indicator`` without building an error: the timestamps are already canonical."""
+    ptype = obj["pattern_type"]
+    pattern = obj["pattern"]
+    if type(ptype) is not str or not ptype or type(pattern) is not str or not pattern:
+        return False
+    if "valid_until" in canon and canon["valid_until"] <= canon["valid_from"]:
+        return False
+    if ptype == "stix" and check_pattern:
+        try:
+            validate_pattern(pattern)
+        except PatternError:
+            return False
+    return True
+
+
+_new_facts = ObjectFacts._make  # positional, from one tuple: cheaper than keyword construction
+_TS, _REF, _REF_LIST, _COMMON = range(4)
+_KIND: dict[str, int] = {
+    **dict.fromkeys(_TIMESTAMP_PROPS, _TS),
+    **dict.fromkeys(_REF_PROPS, _REF),
+    **dict.fromkeys(_REF_LIST_PROPS, _REF_LIST),
+    **dict.fromkeys(("labels", "confidence", "external_references"), _COMMON),
+}
 _VERSIONED = SDO_TYPES | SRO_TYPES | META_TYPES
 _SPECIAL = frozenset({"indicator", "malware", "observed-data", "sighting"})
