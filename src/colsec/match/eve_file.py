@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from colsec.gcpause import young_gc_only
 from colsec.match.engine import MatchEngine
 from colsec.match.eve_columns import eve_schema
 from colsec.match.vector import VectorResult, indexed_keys, match_eve_frame, needs_events
+from colsec.pipeline import parsed_ahead
 
 __all__ = ["EVE_SCHEMA", "match_eve_file"]
 
@@ -166,21 +166,15 @@ def match_eve_file(
     # when some indicators need whole events, every field is parsed
     schema = None if needs_events(engine) else eve_schema(indexed_keys(engine))
 
-    def parse_next() -> tuple[bytes, pl.DataFrame | None] | None:
+    def parse(chunk: bytes) -> tuple[bytes, pl.DataFrame | None]:
         # Only the parse, the longer half of a run: measured, moving the column preparation
         # here made runs slower (both threads then queue for polars' thread pool), and moving
         # the newline scan out made them faster.
-        chunk = next(pieces, None)
-        if chunk is None:
-            return None
         return chunk, _read(chunk, schema)
 
     line_no = 1
-    with young_gc_only(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="eve-parse") as pool:
-        pending = pool.submit(parse_next)
-        while (parsed := pending.result()) is not None:
-            pending = pool.submit(parse_next)
-            chunk, df = parsed
+    with young_gc_only():
+        for chunk, df in parsed_ahead(pieces, parse, name="eve-parse"):
             part = _frame(chunk, bad, line_no, schema=schema, parsed=(df, _newlines(chunk)))
             frame = part.frame
             if len(frame):

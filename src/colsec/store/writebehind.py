@@ -19,8 +19,10 @@ started for an import that has nothing to overlap.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
+
+from colsec.pipeline import Helper
 
 __all__ = ["WriteBehind"]
 
@@ -30,7 +32,7 @@ class WriteBehind:
 
     def __init__(self) -> None:
         self.inline = False  # set for the last batch: nothing left to overlap
-        self._pool: ThreadPoolExecutor | None = None
+        self._helper = Helper("colsec-write")
         self._jobs: list[Future[Any]] = []
         self._later: list[Callable[[], None]] = []
 
@@ -43,9 +45,7 @@ class WriteBehind:
                 done.set_exception(exc)
             self._jobs.append(done)
             return done
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="colsec-write")
-        job = self._pool.submit(fn, *args)
+        job = self._helper.submit(fn, *args)
         self._jobs.append(job)
         return job
 
@@ -71,6 +71,4 @@ class WriteBehind:
             job.exception()
         self._jobs.clear()
         self._later.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self._helper.shutdown()

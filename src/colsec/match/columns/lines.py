@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, TypeVar, cast
+from typing import BinaryIO, cast
 
 import numpy as np
 import polars as pl
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 #: field -> its values row by row (a Series, null where absent), or sparse: (rows, values)
 Columns = dict[str, "pl.Series | tuple[np.ndarray, pl.Series]"]
@@ -122,18 +118,3 @@ def chunks(f: BinaryIO, batch_bytes: int) -> Iterator[bytes]:
         rest = f.readline()
         yield chunk + rest if rest else chunk
         size = min(size * 2, batch_bytes)
-
-
-def parsed_ahead(items: Iterable[T], parse: Callable[[T], R]) -> Iterator[R]:
-    """``parse`` of each item in order, the next one's running in a second thread while the
-    caller works on this one: polars and numpy parse without the GIL, so on two cores the
-    parse of a chunk overlaps the matching of the one before (as ``eve_file`` does for EVE)."""
-    with ThreadPoolExecutor(1, thread_name_prefix="colsec-parse") as pool:
-        pending: Future[R] | None = None
-        for item in items:
-            upcoming = pool.submit(parse, item)
-            if pending is not None:
-                yield pending.result()
-            pending = upcoming
-        if pending is not None:
-            yield pending.result()

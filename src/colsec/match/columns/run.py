@@ -18,12 +18,13 @@ from colsec.match.events import Event
 from colsec.match.hits import PreparedFrame, collect_hits, hit_rows
 from colsec.match.readers import DECODERS, FieldMapping, ReaderFormat, ReaderStats, decode_line
 from colsec.match.vector import VectorResult, indexed_keys
+from colsec.pipeline import parsed_ahead
 
 from .alerts import direct_alerts
 from .delimited import HEADER_LINE, Zeek, csv_columns, tsv_columns, zeek_header
 from .feeds import table_for, uses_columns
 from .json import json_columns, json_lists, json_literal, with_url, wrapped
-from .lines import Columns, Lines, Refused, chunks, open_file, parsed_ahead, unspaced
+from .lines import Columns, Lines, Refused, chunks, open_file, unspaced
 from .table import ADDRESS_KEYS, UNSPACED, Key, Table, Transform, raw
 from .text import cef_columns, syslog_columns
 

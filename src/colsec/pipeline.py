@@ -1,0 +1,57 @@
+"""The one way code outside the job runner may use a second thread: a pipeline inside one call.
+
+Background work goes through the durable job table (``colsec.jobs``): a thread that outlives its
+call would die with the process and lose its work.  A pipeline is different: it overlaps two
+halves of one call (a parse with the matching of the chunk before; a batch's inserts with the
+decisions on the next), on the two cores that C code releasing the GIL makes available, and it
+is joined before the call returns, so nothing is left running and no work can be lost.  Keeping
+both forms here lets the thread scan in ``tests/jobs/test_no_stray_threads.py`` allow this one
+module instead of every caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+__all__ = ["Helper", "parsed_ahead"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parsed_ahead(items: Iterable[T], parse: Callable[[T], R], *, name: str = "colsec-parse") -> Iterator[R]:
+    """``parse`` of each item in order, the next one's running in a second thread while the
+    caller works on this one (polars, numpy and the database drivers work without the GIL).
+
+    The thread stops when the iterator is exhausted or closed, so a caller that stops early
+    (an error, a ``break``) waits for at most one parse and leaves nothing running."""
+    with ThreadPoolExecutor(1, thread_name_prefix=name) as pool:
+        pending: Future[R] | None = None
+        for item in items:
+            upcoming = pool.submit(parse, item)
+            if pending is not None:
+                yield pending.result()
+            pending = upcoming
+        if pending is not None:
+            yield pending.result()
+
+
+class Helper:
+    """One helper thread for ordered jobs of one call; ``shutdown`` joins it (callers do so in a
+    ``finally``).  Started on the first job, so a call with nothing to overlap starts no thread."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._pool: ThreadPoolExecutor | None = None
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self._name)
+        return self._pool.submit(fn, *args)
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
