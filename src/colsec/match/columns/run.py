@@ -207,16 +207,27 @@ class _Run:
             keep = rows >= skip
             rows, codes, where = rows[keep], codes[keep], where[keep]
             texts = [t for t, k in zip(texts, keep.tolist(), strict=True) if k]
-        events: dict[int, Event] = {}
-        decoder, stats = self.decoder, self.stats
-        for r, text in zip(*lines.pick(np.unique(rows)), strict=True):
-            ev = decode_line(decoder, text + "\n", first_line + r, stats)
-            if ev is not None:
-                events[r] = ev
+        events = self.read_rows(lines, np.unique(rows), first_line)
         self.flush()  # alerts stay in file order
         got = direct_alerts(self.engine, events, rows, codes, where, texts, hits.paths)
         self.alerts.extend(got)
         self.hits += len({id(a.events[-1]) for a in got})
+
+    def read_rows(self, lines: Lines, rows: np.ndarray, first_line: int) -> dict[int, Event]:
+        """The reader's event of each of ``rows`` (sorted, each once) that makes one: in one
+        batch where the reader reads a batch (``rows``), else line by line."""
+        picked, texts = lines.pick(rows)
+        decoder, stats = self.decoder, self.stats
+        batch = getattr(decoder, "rows", None)
+        if batch is not None:
+            got = batch(texts, [first_line + r for r in picked], stats)
+            return {r: ev for r, ev in zip(picked, got, strict=True) if ev is not None}
+        events: dict[int, Event] = {}
+        for r, text in zip(picked, texts, strict=True):
+            ev = decode_line(decoder, text + "\n", first_line + r, stats)
+            if ev is not None:
+                events[r] = ev
+        return events
 
     def flush(self) -> None:
         if self.pending:
