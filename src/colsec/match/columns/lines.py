@@ -137,3 +137,13 @@ def parsed_ahead(items: Iterable[T], parse: Callable[[T], R]) -> Iterator[R]:
             pending = upcoming
         if pending is not None:
             yield pending.result()
+
+
+def parsed_after_first(items: Iterable[T], first: Callable[[T], R], parse: Callable[[T], R]) -> Iterator[R]:
+    """``first`` of the first item, in the caller's turn (it reads a header the others' parse
+    needs before asking for more), then ``parsed_ahead`` of the others."""
+    rest = iter(items)
+    for item in rest:
+        yield first(item)
+        break
+    yield from parsed_ahead(rest, parse)
