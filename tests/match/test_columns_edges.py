@@ -148,3 +148,25 @@ def test_cef_escaped_line_ends_and_python_spaces(tmp_path: Path) -> None:
     path = tmp_path / "escaped.cef"
     path.write_text("\n".join(lines) + "\n")
     assert _equal(path, ReaderFormat.CEF) > 100
+
+
+def test_csv_and_zeek_tsv_over_many_chunks(tmp_path: Path) -> None:
+    """Chunks after the first are parsed ahead, beside the matching of the one before: with
+    the header read from the first chunk alone (CSV columns, Zeek fields), and a chunk polars
+    refuses in the middle still taking the event path."""
+    rows = [f"{1714557600 + n},10.{n % 7}.{n % 250}.{n % 99},h{n % 500}.example.com,{n}" for n in range(4000)]
+    rows[2500] = '1714560100,10.9.9.9,"split\nline.example.com",x'  # a quoted line end: one row, two lines
+    path = tmp_path / "many.csv"
+    path.write_text("when,addr,name,note\n" + "\n".join(rows) + "\n")
+    assert path.stat().st_size > 2 << 16  # three chunks at least of ``_equal``'s 64 KiB
+    spec = {"timestamp": "when", "fields": {"addr": "ipv4-addr:value", "name": "domain-name:value"}}
+    assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec), refused=1) > 4000
+    fields = ["ts", "uid", "id.orig_h", "query", "answers"]
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns"]
+    head += ["#fields\t" + "\t".join(fields), "#types\ttime\tstring\taddr\tstring\tvector[string]"]
+    lines = [f"{1521911720 + n}.5\tC{n}\t10.0.{n % 9}.{n % 250}\th{n % 700}.example.com\ta{n % 300}.example.net"
+             for n in range(4000)]  # fmt: skip
+    path = tmp_path / "dns.log"
+    path.write_text("\n".join(head + lines) + "\n")
+    assert path.stat().st_size > 2 << 16
+    assert _equal(path, ReaderFormat.ZEEK_TSV) > 4000

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO, TypeVar, cast
 
 import numpy as np
 import polars as pl
+
+from colsec.pipeline import parsed_ahead
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: field -> its values row by row (a Series, null where absent), or sparse: (rows, values)
 Columns = dict[str, "pl.Series | tuple[np.ndarray, pl.Series]"]
@@ -118,3 +123,13 @@ def chunks(f: BinaryIO, batch_bytes: int) -> Iterator[bytes]:
         rest = f.readline()
         yield chunk + rest if rest else chunk
         size = min(size * 2, batch_bytes)
+
+
+def parsed_after_first(items: Iterable[T], first: Callable[[T], R], parse: Callable[[T], R]) -> Iterator[R]:
+    """``first`` of the first item, in the caller's turn (it reads a header the others' parse
+    needs before asking for more), then ``parsed_ahead`` of the others."""
+    rest = iter(items)
+    for item in rest:
+        yield first(item)
+        break
+    yield from parsed_ahead(rest, parse)

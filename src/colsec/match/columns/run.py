@@ -12,7 +12,6 @@ import numpy as np
 import polars as pl
 
 from colsec.gcpause import young_gc_only
-from colsec.match.addresses import canonical_ipv6
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event
 from colsec.match.hits import PreparedFrame, collect_hits, hit_rows
@@ -24,140 +23,10 @@ from .alerts import direct_alerts
 from .delimited import HEADER_LINE, Zeek, csv_columns, tsv_columns, zeek_header
 from .feeds import table_for, uses_columns
 from .json import json_columns, json_lists, json_literal, with_url, wrapped
-from .lines import Columns, Lines, Refused, chunks, open_file, unspaced
-from .table import ADDRESS_KEYS, UNSPACED, Key, Table, Transform, raw
+from .lines import Columns, Lines, Refused, chunks, open_file, parsed_after_first, unspaced
+from .prepare import prepare
+from .table import Table
 from .text import cef_columns, syslog_columns
-
-# -- the shared half: columns -> prepared values -> rows to read -----------------------------
-
-
-def prepare(
-    engine: MatchEngine, table: Table, cols: Columns, rows: int, *, spaced: bool = True, colon: bool = True
-) -> PreparedFrame:
-    """The table's columns as the indexes' value columns: non-null values and their rows.
-
-    ``spaced=False``: no value holds whitespace (``lines.unspaced``), so the strippings are
-    skipped; ``colon=False``: no value holds a colon, so no IPv6 text needs its canonical
-    spelling.  A field given to several feeds with the same (effective) transform is prepared
-    once: its values are hashed and looked up once per index, not once per feed.
-    """
-    keys = indexed_keys(engine)
-    # a field no row holds (most of a table's fields in any one log) costs nothing further
-    cols = {f: c for f, c in cols.items() if not isinstance(c, pl.Series) or c.null_count() < len(c)}
-    positions: dict[str, np.ndarray] = {}
-    values: dict[str, pl.Series] = {}
-    columns: list[tuple[Key, str]] = []
-    done: dict[tuple[str, Transform, bool], str | None] = {}
-    flat: dict[str, tuple[np.ndarray, pl.Series]] = {}  # a list field is exploded once
-    feeds = [
-        (
-            n,
-            feed,
-            [k for k in feed.keys if k in keys],
-            feed.transform if spaced else UNSPACED.get(feed.transform, feed.transform),
-        )
-        for n, feed in enumerate(table.feeds)
-    ]
-    batch = _batch_values(cols, rows, {(f.field, t) for _, f, wanted, t in feeds if wanted})
-    for n, feed, wanted, transform in feeds:
-        col = cols.get(feed.field)
-        if not wanted or col is None:
-            continue
-        addresses = any(k in ADDRESS_KEYS for k in wanted)
-        seen = (feed.field, transform, addresses and colon)
-        if seen in done:
-            name = done[seen]
-            if name is not None:
-                columns.extend((k, name) for k in wanted if (k, name) not in columns)
-            continue
-        done[seen] = None
-        if (feed.field, transform) in batch:
-            got = batch[(feed.field, transform)]
-        else:
-            if feed.field not in flat:
-                flat[feed.field] = _flat(col)
-            got = _values(*flat[feed.field], transform)
-        if got is None:
-            continue
-        pos, out = got
-        if addresses and colon and out.str.contains(":", literal=True).any():
-            out = canonical_ipv6(out)
-        name = done[seen] = f"c{n}"
-        positions[name], values[name] = pos, out
-        columns.extend((k, name) for k in wanted)
-    return PreparedFrame(rows, columns, positions, values)
-
-
-def _batch_values(
-    cols: Columns, rows: int, todo: set[tuple[str, Transform]]
-) -> dict[tuple[str, Transform], tuple[np.ndarray, pl.Series] | None]:
-    """``_values`` of every plain text field and its transform in one polars select (a call per
-    field and step cost a Windows chunk more than its parse); a transform that makes lists is
-    left out (``prepare`` explodes it on its own)."""
-    todo_list = [
-        (f, t)
-        for f, t in sorted(todo, key=lambda ft: (ft[0], id(ft[1])))
-        if isinstance(col := cols.get(f), pl.Series) and col.dtype == pl.String and len(col) == rows
-    ]
-    if not todo_list:
-        return {}
-    frame = pl.DataFrame({f: cols[f] for f in dict.fromkeys(f for f, _ in todo_list)})
-    exprs: list[pl.Expr] = []
-    for i, (f, t) in enumerate(todo_list):
-        v = pl.col(f) if t is raw else t(pl.col(f))
-        exprs.append(v.alias(f"v{i}"))
-    out = frame.select(exprs)
-    texts = [i for i in range(len(todo_list)) if out[f"v{i}"].dtype == pl.String]
-    keep = out.select(
-        (pl.col(f"v{i}").str.len_bytes() > 0).fill_null(False).alias(f"k{i}") for i in texts
-    ) if texts else None  # fmt: skip
-    got: dict[tuple[str, Transform], tuple[np.ndarray, pl.Series] | None] = {}
-    for i in texts:
-        assert keep is not None
-        mask = keep[f"k{i}"]
-        pos = np.flatnonzero(mask.to_numpy())
-        if not len(pos):
-            got[todo_list[i]] = None
-            continue
-        series = out[f"v{i}"]
-        got[todo_list[i]] = (pos, series if len(pos) == rows else series.filter(mask))
-    return got
-
-
-def _flat(col: pl.Series | tuple[np.ndarray, pl.Series]) -> tuple[np.ndarray, pl.Series]:
-    """A column's non-null values with their rows (a list: one row per item)."""
-    if isinstance(col, tuple):
-        return col
-    if col.dtype == pl.List(pl.String):
-        flat_frame = (
-            pl.DataFrame({"row": pl.int_range(len(col), dtype=pl.Int64, eager=True), "v": col})
-            .explode("v")
-            .drop_nulls("v")
-        )
-        pos, flat = flat_frame["row"].to_numpy(), flat_frame["v"]
-    else:
-        mask = col.is_not_null()
-        pos = np.flatnonzero(mask.to_numpy())
-        flat = col.filter(mask) if len(pos) < len(col) else col
-    return pos, flat
-
-
-def _values(pos: np.ndarray, flat: pl.Series, transform: Transform) -> tuple[np.ndarray, pl.Series] | None:
-    """Non-null values after ``transform``, the empty ones dropped, with their rows."""
-    if not len(flat):
-        return None
-    out = flat if transform is raw else flat.to_frame("v").select(transform(pl.col("v"))).to_series()
-    if out.dtype == pl.List(pl.String):
-        size = out.list.len().fill_null(0).to_numpy()
-        pos = np.repeat(pos, np.maximum(size, 1))  # explode keeps a null for an empty list
-        out = out.explode()
-    keep_np = (out.str.len_bytes() > 0).fill_null(False).to_numpy()  # a length: no string compare
-    if not keep_np.all():
-        pos, out = pos[keep_np], out.filter(pl.Series(keep_np))
-    if not len(out):
-        return None
-    return pos, out
-
 
 # -- files -------------------------------------------------------------------------------------
 
@@ -208,16 +77,27 @@ class _Run:
             keep = rows >= skip
             rows, codes, where = rows[keep], codes[keep], where[keep]
             texts = [t for t, k in zip(texts, keep.tolist(), strict=True) if k]
-        events: dict[int, Event] = {}
-        decoder, stats = self.decoder, self.stats
-        for r, text in zip(*lines.pick(np.unique(rows)), strict=True):
-            ev = decode_line(decoder, text + "\n", first_line + r, stats)
-            if ev is not None:
-                events[r] = ev
+        events = self.read_rows(lines, np.unique(rows), first_line)
         self.flush()  # alerts stay in file order
         got = direct_alerts(self.engine, events, rows, codes, where, texts, hits.paths)
         self.alerts.extend(got)
         self.hits += len({id(a.events[-1]) for a in got})
+
+    def read_rows(self, lines: Lines, rows: np.ndarray, first_line: int) -> dict[int, Event]:
+        """The reader's event of each of ``rows`` (sorted, each once) that makes one: in one
+        batch where the reader reads a batch (``rows``), else line by line."""
+        picked, texts = lines.pick(rows)
+        decoder, stats = self.decoder, self.stats
+        batch = getattr(decoder, "rows", None)
+        if batch is not None:
+            got = batch(texts, [first_line + r for r in picked], stats)
+            return {r: ev for r, ev in zip(picked, got, strict=True) if ev is not None}
+        events: dict[int, Event] = {}
+        for r, text in zip(picked, texts, strict=True):
+            ev = decode_line(decoder, text + "\n", first_line + r, stats)
+            if ev is not None:
+                events[r] = ev
+        return events
 
     def flush(self) -> None:
         if self.pending:
@@ -299,10 +179,12 @@ def match_columns_file(
         first = True
         source = chunks(f, batch_bytes)
         ready: Iterator[tuple[bytes, Lines, Columns | Refused | None]]
-        if columns_ok and fmt in _JSON:  # no header: a chunk's columns need no chunk before
-            ready = parsed_ahead(source, functools.partial(_parsed, run))
-        else:
+        if not columns_ok:
             ready = ((chunk, Lines(chunk), None) for chunk in source)
+        elif fmt in _HEADED:  # the first chunk's header says how the others read
+            ready = parsed_after_first(source, _unparsed, functools.partial(_parsed, run))
+        else:  # no header: a chunk's columns need no chunk before
+            ready = parsed_ahead(source, functools.partial(_parsed, run))
         for chunk, lines, cols in ready:
             run.rows += len(lines)
             if not columns_ok:
@@ -315,7 +197,11 @@ def match_columns_file(
     return ColumnResult(run.rows, run.hits, run.alerts, run.refused)
 
 
-_JSON = frozenset({ReaderFormat.ZEEK_JSON, ReaderFormat.WINDOWS, ReaderFormat.JSON})
+_HEADED = frozenset({ReaderFormat.ZEEK_TSV, ReaderFormat.CSV})
+
+
+def _unparsed(chunk: bytes) -> tuple[bytes, Lines, Columns | Refused | None]:
+    return chunk, Lines(chunk), None
 
 
 def _parsed(run: _Run, chunk: bytes) -> tuple[bytes, Lines, Columns | Refused]:

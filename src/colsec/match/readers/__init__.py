@@ -18,6 +18,7 @@ import orjson
 
 from colsec.match.events import Event, Malformed
 from colsec.match.jsonrecord import loads_first
+from colsec.match.readers.batch import csv_rows, zeek_rows
 from colsec.match.readers.formats import Decoder, ReaderFormat, ReaderStats, decode_line
 from colsec.match.readers.host import windows_event
 from colsec.match.readers.network import eve_event, zeek_event, zeek_tsv_header, zeek_tsv_record
@@ -117,6 +118,12 @@ class _ZeekTsvDecoder:
         event = zeek_event(rec, line_no, self.meta.get("path") or None)
         return event if event is not None else Malformed(line_no, "no timestamp")
 
+    def rows(self, texts: list[str], line_nos: list[int], stats: ReaderStats) -> list[Event | None]:
+        """The hit rows of a column chunk, as ``decode_line`` reads them (``batch``)."""
+        if self.meta is None or any(t.startswith("#") for t in texts):
+            return [decode_line(self, t + "\n", n, stats) for t, n in zip(texts, line_nos, strict=True)]
+        return zeek_rows(self.meta, texts, line_nos, stats)
+
 
 class _TextDecoder:
     def __init__(self, fmt: ReaderFormat, mapping: FieldMapping | None) -> None:
@@ -165,6 +172,12 @@ class _CsvDecoder:
             return Malformed(line_no, "too few CSV columns")
         event = mapped_event(rec, line_no, self.mapping.fields, self.mapping.time_of(rec), "csv")
         return event if event is not None else Malformed(line_no, "no readable timestamp")
+
+    def rows(self, texts: list[str], line_nos: list[int], stats: ReaderStats) -> list[Event | None]:
+        """The hit rows of a column chunk, as ``decode_line`` reads them (``batch``)."""
+        if self.need_header or self.mapping.columns is None:
+            return [decode_line(self, t + "\n", n, stats) for t, n in zip(texts, line_nos, strict=True)]
+        return csv_rows(self.mapping, texts, line_nos, stats)
 
 
 DECODERS: dict[ReaderFormat, Callable[[ReaderFormat, FieldMapping | None], Decoder]] = {

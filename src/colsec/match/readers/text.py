@@ -250,6 +250,9 @@ def _lookup(rec: Mapping[str, Any], dotted: str) -> Any:
     return cur
 
 
+#: values ``mapped_event`` leaves out (a tuple: ``dict | list`` made a union at each field)
+_NESTED = (dict, list)
+
 #: what ``mapped_event`` does with a target
 _TO_TRAFFIC, _TO_IP, _TO_DOMAIN, _TO_URL, _TO_EMAIL, _TO_HASH, _TO_NAME, _TO_OTHER = range(8)
 
@@ -296,7 +299,7 @@ def mapped_event(
         value = rec[field_name] if field_name in rec else _lookup(rec, field_name)
         if value is None or value == "" or value == "-":
             continue
-        if isinstance(value, dict | list):
+        if isinstance(value, _NESTED):
             continue  # a nested object's or a list's Python text is no address, URL or hash
         if how == _TO_TRAFFIC:
             traffic[path] = value
