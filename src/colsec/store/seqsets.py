@@ -22,8 +22,11 @@ MAX_ROWS = 5000  # sequences per statement: a range's rows are fetched at once
 
 def seq_runs(seqs: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted, distinct ``seqs`` as inclusive ``(lo, hi)`` runs of consecutive integers."""
+    ordered = sorted(set(seqs))
+    if ordered and ordered[-1] - ordered[0] + 1 == len(ordered):  # one run, the usual import
+        return [(ordered[0], ordered[-1])]
     runs: list[tuple[int, int]] = []
-    for s in sorted(set(seqs)):
+    for s in ordered:
         if runs and runs[-1][1] == s - 1:
             runs[-1] = (runs[-1][0], s)
         else:
