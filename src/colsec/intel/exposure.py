@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
@@ -134,19 +134,20 @@ def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = N
     """Exposure alerts for new object versions: indicators/SCOs by their values, sightings by their indicator's."""
     index = index or AssetIndex.load(db)
     alerts: list[Alert] = []
-    obj_info: dict[int, tuple[str, str, str]] = {}
+    obj_info: dict[int, tuple[str, str]] = {}
     sightings: list[tuple[int, str, str]] = []
+    body = case((StixObject.type == "sighting", StixObject.body))  # only sightings' bodies are read
     for batch in seq_batches(StixObject.seq, seqs):
-        for seq, oid, typ, body in db.execute(
-            select(StixObject.seq, StixObject.id, StixObject.type, StixObject.body).where(
+        for seq, oid, typ, sighting_body in db.execute(
+            select(StixObject.seq, StixObject.id, StixObject.type, body).where(
                 batch,
                 StixObject.is_latest,
                 StixObject.revoked.is_(False),
             )
         ):
-            obj_info[seq] = (oid, typ, body)
+            obj_info[seq] = (oid, typ)
             if typ == "sighting":
-                ref = orjson.loads(body).get("sighting_of_ref")
+                ref = orjson.loads(sighting_body).get("sighting_of_ref")
                 if isinstance(ref, str):
                     sightings.append((seq, oid, ref))
     if cves := _cve_values(db, list(obj_info)):
@@ -163,7 +164,7 @@ def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = N
         ):
             values[seq].append((kind, value))
     for seq, pairs in values.items():
-        oid, typ, _ = obj_info[seq]
+        oid, typ = obj_info[seq]
         for kind, value in pairs:
             for asset, reason in index.touched_by(kind, value):
                 hit = (kind, value, reason)
