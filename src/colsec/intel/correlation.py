@@ -29,6 +29,7 @@ from colsec.intel.containment import Key, _bulk, _chunks, full_edges, insert_edg
 from colsec.intel.models import Correlation, CorrelationDomain, CorrelationEdge
 from colsec.stix.ids import now_timestamp
 from colsec.store.models import Observable, StixObject
+from colsec.store.seqsets import seq_batches
 
 __all__ = [
     "DEFAULT_CAP",
@@ -242,11 +243,9 @@ def _keys_of_seqs(db: Session, seqs: Sequence[int]) -> tuple[set[Key], set[Key]]
     """(new keys, keys of earlier versions of the same objects) for the inserted seqs."""
     new: set[Key] = set()
     ids: set[str] = set()
-    for chunk in _chunks(list(seqs)):
+    for batch in seq_batches(Observable.object_seq, seqs):
         for k, v, oid in db.execute(
-            select(Observable.kind, Observable.value, Observable.object_id).where(
-                Observable.object_seq.in_(list(chunk))
-            )
+            select(Observable.kind, Observable.value, Observable.object_id).where(batch)
         ):
             new.add((k, v))
             ids.add(oid)

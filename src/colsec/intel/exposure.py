@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
@@ -23,6 +23,7 @@ from colsec.intel.containment import host_of
 from colsec.intel.models import Alert, Asset, Vulnerability
 from colsec.intel.vulns import Cpe, match_vulnerability, parse_cpe
 from colsec.store.models import Observable, StixObject
+from colsec.store.seqsets import seq_batches
 
 __all__ = ["AssetIndex", "check_objects", "check_vulnerabilities", "scan_asset", "value_key"]
 
@@ -133,19 +134,20 @@ def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = N
     """Exposure alerts for new object versions: indicators/SCOs by their values, sightings by their indicator's."""
     index = index or AssetIndex.load(db)
     alerts: list[Alert] = []
-    obj_info: dict[int, tuple[str, str, str]] = {}
+    obj_info: dict[int, tuple[str, str]] = {}
     sightings: list[tuple[int, str, str]] = []
-    for i in range(0, len(seqs), 900):
-        for seq, oid, typ, body in db.execute(
-            select(StixObject.seq, StixObject.id, StixObject.type, StixObject.body).where(
-                StixObject.seq.in_(list(seqs[i : i + 900])),
+    body = case((StixObject.type == "sighting", StixObject.body))  # only sightings' bodies are read
+    for batch in seq_batches(StixObject.seq, seqs):
+        for seq, oid, typ, sighting_body in db.execute(
+            select(StixObject.seq, StixObject.id, StixObject.type, body).where(
+                batch,
                 StixObject.is_latest,
                 StixObject.revoked.is_(False),
             )
         ):
-            obj_info[seq] = (oid, typ, body)
+            obj_info[seq] = (oid, typ)
             if typ == "sighting":
-                ref = orjson.loads(body).get("sighting_of_ref")
+                ref = orjson.loads(sighting_body).get("sighting_of_ref")
                 if isinstance(ref, str):
                     sightings.append((seq, oid, ref))
     if cves := _cve_values(db, list(obj_info)):
@@ -154,15 +156,15 @@ def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = N
         return alerts
     values: dict[int, list[tuple[str, str]]] = defaultdict(list)
     seq_list = list(obj_info)
-    for i in range(0, len(seq_list), 900):
+    for batch in seq_batches(Observable.object_seq, seq_list):
         for seq, kind, value in db.execute(
             select(Observable.object_seq, Observable.kind, Observable.value).where(
-                Observable.object_seq.in_(seq_list[i : i + 900]), Observable.kind.in_(_VALUE_KINDS)
+                batch, Observable.kind.in_(_VALUE_KINDS)
             )
         ):
             values[seq].append((kind, value))
     for seq, pairs in values.items():
-        oid, typ, _ = obj_info[seq]
+        oid, typ = obj_info[seq]
         for kind, value in pairs:
             for asset, reason in index.touched_by(kind, value):
                 hit = (kind, value, reason)
@@ -188,11 +190,9 @@ def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = N
 
 def _cve_values(db: Session, seqs: list[int]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = defaultdict(list)
-    for i in range(0, len(seqs), 900):
+    for batch in seq_batches(Observable.object_seq, seqs):
         for seq, value in db.execute(
-            select(Observable.object_seq, Observable.value).where(
-                Observable.object_seq.in_(seqs[i : i + 900]), Observable.kind == "cve"
-            )
+            select(Observable.object_seq, Observable.value).where(batch, Observable.kind == "cve")
         ):
             out[value].append(seq)
     return out

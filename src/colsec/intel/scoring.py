@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from colsec.intel.models import IndicatorScore
 from colsec.stix.ids import format_timestamp, now_timestamp, parse_timestamp
 from colsec.store.models import Observable, StixObject
+from colsec.store.seqsets import seq_batches
 
 __all__ = [
     "DECAY",
@@ -120,12 +121,9 @@ def active_indicator_ids(db: Session, *, now: str | None = None) -> set[str]:
 
 def _kind_of(db: Session, seqs: Sequence[int]) -> dict[int, str]:
     kinds: dict[int, str] = {}
-    for i in range(0, len(seqs), 900):
-        chunk = list(seqs[i : i + 900])
+    for batch in seq_batches(Observable.object_seq, seqs):
         for seq, kind in db.execute(
-            select(Observable.object_seq, Observable.kind)
-            .where(Observable.object_seq.in_(chunk))
-            .order_by(Observable.id)
+            select(Observable.object_seq, Observable.kind).where(batch).order_by(Observable.id)
         ):
             kinds.setdefault(seq, kind)
     return kinds
@@ -206,13 +204,11 @@ def update_for_import(db: Session, seqs: Sequence[int]) -> None:
     """Score new indicator versions and count new sightings against their indicators."""
     indicators: list[tuple[int, str, str]] = []
     sights: list[tuple[str, int, str]] = []
-    for i in range(0, len(seqs), 900):
+    for batch in seq_batches(StixObject.seq, seqs):
         for seq, oid, typ, body, latest in db.execute(
             select(
                 StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest
-            ).where(
-                StixObject.seq.in_(list(seqs[i : i + 900])), StixObject.type.in_(["indicator", "sighting"])
-            )
+            ).where(batch, StixObject.type.in_(["indicator", "sighting"]))
         ):
             if typ == "indicator" and latest:
                 indicators.append((seq, oid, body))

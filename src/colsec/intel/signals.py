@@ -27,6 +27,7 @@ from colsec.intel.models import Alert, Correlation, CorrelationEdge
 from colsec.stix.ids import parse_timestamp
 from colsec.store.models import Observable, StixObject
 from colsec.store.policy import Recipient, may_share
+from colsec.store.seqsets import seq_batches
 from colsec.store.sources import alliance_orgs, source_facts
 
 __all__ = ["NAMED_THREATS", "Event", "best_window", "check_keys", "check_named", "keys_for_sightings"]
@@ -217,11 +218,9 @@ def _norm(name: str) -> str:
 def check_named(db: Session, seqs: Sequence[int], *, threshold: int, window_hours: float) -> list[Alert]:
     """Cross-member alerts for malware / actors / intrusion sets / campaigns named in new objects."""
     wanted: set[tuple[str, str]] = set()
-    for i in range(0, len(seqs), 900):
+    for batch in seq_batches(StixObject.seq, seqs):
         for typ, body in db.execute(
-            select(StixObject.type, StixObject.body).where(
-                StixObject.seq.in_(list(seqs[i : i + 900])), StixObject.type.in_(NAMED_THREATS)
-            )
+            select(StixObject.type, StixObject.body).where(batch, StixObject.type.in_(NAMED_THREATS))
         ):
             name = orjson.loads(body).get("name")
             if isinstance(name, str) and name.strip():
@@ -262,12 +261,8 @@ def check_named(db: Session, seqs: Sequence[int], *, threshold: int, window_hour
 def keys_for_sightings(db: Session, seqs: Sequence[int]) -> tuple[list[Key], list[int]]:
     """Values of indicators sighted by new sightings, and seqs of sighted named threats."""
     refs: set[str] = set()
-    for i in range(0, len(seqs), 900):
-        for (body,) in db.execute(
-            select(StixObject.body).where(
-                StixObject.seq.in_(list(seqs[i : i + 900])), StixObject.type == "sighting"
-            )
-        ):
+    for batch in seq_batches(StixObject.seq, seqs):
+        for (body,) in db.execute(select(StixObject.body).where(batch, StixObject.type == "sighting")):
             ref = orjson.loads(body).get("sighting_of_ref")
             if isinstance(ref, str):
                 refs.add(ref)

