@@ -11,6 +11,7 @@ module instead of every caller.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -21,21 +22,28 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def parsed_ahead(items: Iterable[T], parse: Callable[[T], R], *, name: str = "colsec-parse") -> Iterator[R]:
-    """``parse`` of each item in order, the next one's running in a second thread while the
-    caller works on this one (polars, numpy and the database drivers work without the GIL).
+def parsed_ahead(
+    items: Iterable[T], parse: Callable[[T], R], *, name: str = "colsec-parse", depth: int = 1
+) -> Iterator[R]:
+    """``parse`` of each item in order, the next ``depth`` ones' running in a second thread while
+    the caller works on this one (polars, numpy and the database drivers work without the GIL).
 
-    The thread stops when the iterator is exhausted or closed, so a caller that stops early
-    (an error, a ``break``) waits for at most one parse and leaves nothing running."""
+    A depth above one lets the parse run on while the caller is slower than it on some item,
+    at the cost of holding that many more parsed items.  The thread stops when the iterator is
+    exhausted or closed, so a caller that stops early (an error, a ``break``) waits for at
+    most the parse running and leaves nothing running."""
     with ThreadPoolExecutor(1, thread_name_prefix=name) as pool:
-        pending: Future[R] | None = None
-        for item in items:
-            upcoming = pool.submit(parse, item)
-            if pending is not None:
-                yield pending.result()
-            pending = upcoming
-        if pending is not None:
-            yield pending.result()
+        pending: deque[Future[R]] = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(parse, item))
+                if len(pending) > depth:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for future in pending:  # a caller stopping early: no parse nobody will read
+                future.cancel()
 
 
 class Helper:

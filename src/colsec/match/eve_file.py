@@ -8,6 +8,7 @@ always line ``i`` of the chunk, so alerts and malformed-line reports name physic
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,16 +128,27 @@ def _chunks(path: str | Path, batch_bytes: int) -> Iterator[bytes]:
     """The file in pieces of about ``batch_bytes``, each ending at a line end.
 
     The first pieces are smaller (from 1/8 of ``batch_bytes``, doubling): nothing overlaps the
-    parse of the first, so a small one lets matching start sooner.
+    parse of the first, so a small one lets matching start sooner.  So are the last (each at most
+    half of what remains, down to that 1/8): nothing overlaps the matching of the last.
     """
-    size = max(batch_bytes // 8, 1)
+    smallest = max(batch_bytes // 8, 1)
+    size = smallest
     with open(path, "rb") as f:
+        total = os.fstat(f.fileno()).st_size
+        start = 0
         while True:
-            chunk = f.read(size)
+            size = min(size, max((total - start) // 2, smallest))
+            # find where the piece's last line ends first, then read the piece in one call:
+            # reading the bytes and the rest of the line apart and joining them copied every
+            # piece twice (measured: the join cost as much as the read)
+            f.seek(start + size)
+            end = start + size + len(f.readline())
+            f.seek(start)
+            chunk = f.read(end - start)
             if not chunk:
                 return
-            rest = f.readline()  # finish the last line of the chunk
-            yield chunk + rest if rest else chunk
+            yield chunk
+            start += len(chunk)
             size = min(size * 2, batch_bytes)
 
 
@@ -174,7 +186,7 @@ def match_eve_file(
 
     line_no = 1
     with young_gc_only():
-        for chunk, df in parsed_ahead(pieces, parse, name="eve-parse"):
+        for chunk, df in parsed_ahead(pieces, parse, name="eve-parse", depth=2):
             part = _frame(chunk, bad, line_no, schema=schema, parsed=(df, _newlines(chunk)))
             frame = part.frame
             if len(frame):
