@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -93,3 +94,18 @@ def test_parsed_ahead_stopped_early_leaves_nothing_running() -> None:
     it.close()
     assert threading.active_count() == before
     assert len(ran) <= 5  # the queued parses were cancelled, not run to the end
+
+
+def test_pieces_of_a_pipe(tmp_path: Path) -> None:
+    """A pipe cannot seek: it is read on, each piece still ending at a line end."""
+    data = _lines(random.Random(9), 2_000)
+    fifo = tmp_path / "eve.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,))
+    writer.start()
+    try:
+        pieces = list(_chunks(fifo, 4_096))
+    finally:
+        writer.join()
+    assert b"".join(pieces) == data
+    assert all(p.endswith(b"\n") for p in pieces) and len(pieces) > 3

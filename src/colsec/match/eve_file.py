@@ -134,6 +134,11 @@ def _chunks(path: str | Path, batch_bytes: int) -> Iterator[bytes]:
     smallest = max(batch_bytes // 8, 1)
     size = smallest
     with open(path, "rb") as f:
+        if not f.seekable():  # a pipe: read on, finishing each piece's last line
+            while chunk := f.read(size):
+                yield chunk + f.readline()
+                size = min(size * 2, batch_bytes)
+            return
         total = os.fstat(f.fileno()).st_size
         start = 0
         while True:
