@@ -1,6 +1,6 @@
 """EVE JSON files through the vectorised matcher, chunk by chunk.
 
-Reading is pipelined: the next chunk is parsed in a second thread (polars parses
+Reading is pipelined: the next chunks are parsed in a second thread (polars parses
 without the GIL) while the current one is matched.  Row ``i`` of a chunk's frame is
 always line ``i`` of the chunk, so alerts and malformed-line reports name physical lines.
 """
@@ -168,9 +168,10 @@ def match_eve_file(
 ) -> VectorResult:
     """Match an EVE ndjson file chunk by chunk with polars; returns totals.
 
-    The next chunk is read and parsed in a second thread while this one is matched
-    (polars parses without the GIL), so parsing and matching overlap on two cores; at
-    most two chunks are held at once.  The parse is the longer half, so the parse thread
+    The next two chunks are parsed in a second thread while this one is matched (polars
+    parses without the GIL), so parsing and matching overlap on two cores, and a chunk
+    that is slow to match (many hits) does not stall the parse; at most three chunks are
+    held at once.  The parse is the longer half, so the parse thread
     does nothing else: line counting, checks and any line-by-line fallback happen here.
     Alerts pile up over the run, so only young generations are collected meanwhile (see
     ``colsec.gcpause``).  Malformed lines are skipped and their numbers appended to
