@@ -378,9 +378,9 @@ def test_a_failure_on_the_writer_thread_fails_the_unit_and_writes_nothing(
         threads: list[str] = []
         write = inserts._write_index
 
-        def recorded(*args: Any) -> None:
+        def recorded(*args: Any) -> Any:
             threads.append(threading.current_thread().name)
-            write(*args)
+            return write(*args)
 
         monkeypatch.setattr(inserts, "_write_index", recorded)
         with pytest.raises(sqlite3.IntegrityError, match="planted refusal"):

@@ -182,15 +182,11 @@ def _insert_sqlite_behind(
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
     obs_rows = observable_rows(wanted, docs)
     terms, links = sqlite_index_rows(docs)
-    behind.submit(_write_index, raw, wrote, len(wanted), obs_rows, terms, links)
+    indexed = behind.submit(_write_index, raw, wrote, docs, obs_rows, terms, links)
     attempted = [(r[0], r[4]) for r in rows]  # not the rows themselves: their bodies go once written
 
     def settle() -> None:
-        inserted: Inserted = wrote.result()
-        kept = docs
-        if len(inserted) < len(wanted):
-            stored = {seq for seq, _, _ in inserted}
-            kept = [d for d in docs if d[0] in stored]
+        inserted, kept = indexed.result()
         settle_versions(
             db, inserted=inserted, attempted=attempted, docs=kept,
             recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
@@ -203,21 +199,25 @@ def _insert_sqlite_behind(
 def _write_index(
     cur: Any,
     wrote: Future[Inserted],
-    wanted: int,
+    docs: list[tuple[int, dict[str, Any]]],
     obs_rows: list[tuple[str, str, int, str]],
     terms: list[tuple[int, str]],
     links: list[tuple[str, int]],
-) -> None:
-    """On the writer thread, after the object rows: the rows of the versions stored."""
+) -> tuple[Inserted, list[tuple[int, dict[str, Any]]]]:
+    """On the writer thread, after the object rows: the rows of the versions stored.  Returns
+    those versions and their (seq, body), the one place a version the conflict rule skipped
+    is left out (``settle_versions`` takes both as they are)."""
     inserted = wrote.result()
-    if len(inserted) < wanted:
+    if len(inserted) < len(docs):
         stored = {seq for seq, _, _ in inserted}
+        docs = [d for d in docs if d[0] in stored]
         obs_rows = [r for r in obs_rows if r[2] in stored]
         terms = [r for r in terms if r[0] in stored]
         links = [r for r in links if r[1] in stored]
     if obs_rows:
         cur.executemany(SQLITE_OBSERVABLES, obs_rows)
     write_sqlite_index(cur, terms, links)
+    return inserted, docs
 
 
 def _copy_pg_behind(

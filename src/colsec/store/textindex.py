@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from operator import add
 from typing import Any
 
@@ -86,24 +86,10 @@ def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequenc
 
 
 def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-    """PostgreSQL: search_doc rows with their ``tsvector`` as text, by COPY.
-
-    The rows are made as COPY streams them: the server indexes one buffer's rows while the next
-    buffer's words are stemmed here.  Terms outside the plain alphabets go through the server's
-    ``to_tsvector`` instead (``_EXOTIC``), whose parser may split them differently.
-    """
-    exotic: list[tuple[int, str]] = []
-
-    def rows() -> Iterator[tuple[int, str, str]]:
-        for seq, body in versions:
-            terms = document_terms(body)
-            tsv = _tsvector(terms)
-            if tsv is None:
-                exotic.append((seq, terms))
-            else:
-                yield seq, terms, tsv
-
-    copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), rows())
+    """PostgreSQL through the session: the rows of ``pg_search_rows`` (the import's writer thread
+    writes the same rows through ``write_pg_search``)."""
+    rows, exotic = pg_search_rows(versions)
+    copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), rows)
     if exotic:
         db.execute(text(_EXOTIC), {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
 
@@ -112,7 +98,8 @@ def pg_search_rows(
     versions: Sequence[tuple[int, Mapping[str, Any]]],
 ) -> tuple[list[tuple[int, str, str]], list[tuple[int, str]]]:
     """PostgreSQL: the (seq, terms, tsv) rows of ``versions`` made here, and the (seq, terms) whose
-    tsvector the server makes; written by ``write_pg_search`` on the import's writer thread."""
+    tsvector the server makes (``_EXOTIC``: terms outside the plain alphabets, which its parser
+    may split differently); the one split of both writers, ``write_pg_search`` and ``_copy_pg``."""
     rows: list[tuple[int, str, str]] = []
     exotic: list[tuple[int, str]] = []
     for seq, body in versions:
