@@ -110,18 +110,20 @@ def _texts(body: Mapping[str, Any]) -> Iterator[str]:
 
 
 # Word characters are the alphanumerics (``[^\W_]``); on ASCII text that is [a-z0-9] after lowering,
-# and a byte translation plus split finds the same words as the regex at twice its speed.
-_ASCII_BREAKS = bytes(b if b < 128 and chr(b).isalnum() else 32 for b in range(256))
+# and a byte translation (lowering and breaking in one pass) plus split finds the same words as
+# the regex over the lowered text at three times its speed.
+_ASCII_BREAKS = bytes(ord(chr(b).lower()) if b < 128 and chr(b).isalnum() else 32 for b in range(256))
 
 
 def _split(text: str) -> list[str]:
+    """The lower-cased words of ``text``."""
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_BREAKS).decode("ascii").split()
-    return _WORD.findall(text)
+    return _WORD.findall(text.lower())
 
 
 def _words(text: str) -> list[str]:
-    words = _split(text.lower())
+    words = _split(text)
     stems = list(map(_STEMS.get, words))  # one C-level pass; a word not seen yet maps to None
     if None in stems:
         return [s or _stem(w) for s, w in zip(stems, words, strict=True)]

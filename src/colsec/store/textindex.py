@@ -39,6 +39,7 @@ _SQLITE_INSERT = "INSERT INTO search_doc (seq, terms) VALUES (?, ?)"
 _SQLITE_FTS = "INSERT INTO search_fts (rowid, terms) VALUES (?, ?)"
 _SQLITE_LINKS = "INSERT INTO object_link (ref_id, seq) VALUES (?, ?)"
 LINK_KEYS = ("source_ref", "target_ref", "sighting_of_ref")  # what an object page lists as related
+_LINKED = frozenset({"relationship", "sighting"})
 
 
 def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
@@ -56,16 +57,17 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
 
 
 def link_rows(versions: Sequence[tuple[int, Mapping[str, Any]]]) -> list[tuple[str, int]]:
-    """The (named id, seq) rows of the relationships and sightings among ``versions``."""
-    return sorted(
-        {
-            (body[k], seq)
-            for seq, body in versions
-            if body.get("type") in ("relationship", "sighting")
-            for k in LINK_KEYS
-            if isinstance(body.get(k), str) and len(body[k]) <= 120
-        }
-    )
+    """The (named id, seq) rows of the relationships and sightings among ``versions``, in their order.
+
+    Each row names its own version, so only one object's refs can repeat (a relationship from an
+    object to itself): those are made distinct per object, not by a set and sort of the batch's rows.
+    """
+    rows: list[tuple[str, int]] = []
+    for seq, body in versions:
+        if body.get("type") in _LINKED:
+            refs = [ref for k in LINK_KEYS if isinstance(ref := body.get(k), str) and len(ref) <= 120]
+            rows.extend((ref, seq) for ref in dict.fromkeys(refs))
+    return rows
 
 
 def sqlite_index_rows(
