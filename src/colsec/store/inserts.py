@@ -31,7 +31,6 @@ from colsec.store.rows import copy_raw, copy_rows, driver_cursor, insert_stmt, s
 from colsec.store.sqlbulk import insert_values
 from colsec.store.textindex import (
     link_rows,
-    pg_search_rows,
     sqlite_index_rows,
     write_pg_search,
     write_sqlite_index,
@@ -240,9 +239,8 @@ def _copy_pg_behind(
     wanted = [(v[0], v[1], v[5]) for v in values]
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
     obs_rows = observable_rows(wanted, docs)
-    search, exotic = pg_search_rows(docs)
     links = link_rows(docs)
-    behind.submit(_copy_index_raw, cur, copied, obs_rows, search, exotic, links)
+    behind.submit(_copy_index_raw, cur, copied, obs_rows, docs, links)
 
     def settle() -> None:
         if not copied.result():
@@ -280,13 +278,14 @@ def _copy_index_raw(
     cur: Any,
     copied: Future[bool],
     obs_rows: list[tuple[str, str, int, str]],
-    search: list[tuple[int, str, str]],
-    exotic: list[tuple[int, str]],
+    docs: list[tuple[int, dict[str, Any]]],
     links: list[tuple[str, int]],
 ) -> None:
-    """On the writer thread, after the object rows (if COPY took them): their index rows."""
+    """On the writer thread, after the object rows (if COPY took them): their index rows, the
+    search rows' words stemmed here as they stream to the server (the main thread meanwhile
+    decides the next batch; the server is the slower half on PostgreSQL)."""
     if not copied.result():
         return
     if obs_rows:
         copy_raw(cur, "observable", ("kind", "value", "object_seq", "object_id"), obs_rows)
-    write_pg_search(cur, search, exotic, links)
+    write_pg_search(cur, docs, links)

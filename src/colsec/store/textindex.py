@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from operator import add
 from typing import Any
 
@@ -90,39 +90,36 @@ def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequenc
 def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
     """PostgreSQL through the session: the rows of ``pg_search_rows`` (the import's writer thread
     writes the same rows through ``write_pg_search``)."""
-    rows, exotic = pg_search_rows(versions)
-    copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), rows)
+    exotic: list[tuple[int, str]] = []
+    copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), pg_search_rows(versions, exotic))
     if exotic:
         db.execute(text(_EXOTIC), {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
 
 
 def pg_search_rows(
-    versions: Sequence[tuple[int, Mapping[str, Any]]],
-) -> tuple[list[tuple[int, str, str]], list[tuple[int, str]]]:
-    """PostgreSQL: the (seq, terms, tsv) rows of ``versions`` made here, and the (seq, terms) whose
-    tsvector the server makes (``_EXOTIC``: terms outside the plain alphabets, which its parser
-    may split differently); the one split of both writers, ``write_pg_search`` and ``_copy_pg``."""
-    rows: list[tuple[int, str, str]] = []
-    exotic: list[tuple[int, str]] = []
+    versions: Sequence[tuple[int, Mapping[str, Any]]], exotic: list[tuple[int, str]]
+) -> Iterator[tuple[int, str, str]]:
+    """PostgreSQL: the (seq, terms, tsv) rows of ``versions``, made as COPY streams them (the
+    server indexes one buffer's rows while the next buffer's words are stemmed here); the
+    (seq, terms) whose tsvector the server makes go to ``exotic`` (``_EXOTIC``: terms outside
+    the plain alphabets, which its parser may split differently).  The one split of both
+    writers, ``write_pg_search`` and ``_copy_pg``."""
     for seq, body in versions:
         terms = document_terms(body)
         tsv = _tsvector(terms)
         if tsv is None:
             exotic.append((seq, terms))
         else:
-            rows.append((seq, terms, tsv))
-    return rows, exotic
+            yield seq, terms, tsv
 
 
 def write_pg_search(
-    cur: Any,
-    rows: Sequence[tuple[int, str, str]],
-    exotic: Sequence[tuple[int, str]],
-    links: Sequence[tuple[str, int]],
+    cur: Any, versions: Sequence[tuple[int, Mapping[str, Any]]], links: Sequence[tuple[str, int]]
 ) -> None:
-    """PostgreSQL, through the psycopg cursor ``cur``: the rows of ``pg_search_rows`` and links."""
-    if rows:
-        copy_raw(cur, "search_doc", ("seq", "terms", "tsv"), rows)
+    """PostgreSQL, through the psycopg cursor ``cur`` (the import's writer thread): the search
+    rows of ``versions``, their words stemmed on this thread, and the link rows."""
+    exotic: list[tuple[int, str]] = []
+    copy_raw(cur, "search_doc", ("seq", "terms", "tsv"), pg_search_rows(versions, exotic))
     if exotic:
         cur.execute(_EXOTIC_PG, {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
     if links:
