@@ -31,7 +31,7 @@ from colsec.store.rows import copy_raw, copy_rows, driver_cursor, insert_stmt, s
 from colsec.store.sqlbulk import insert_values
 from colsec.store.textindex import (
     link_rows,
-    sqlite_search_rows,
+    sqlite_index_rows,
     write_pg_search,
     write_sqlite_index,
 )
@@ -169,9 +169,8 @@ def _insert_sqlite_behind(
     result: ImportResult,
     behind: WriteBehind,
 ) -> None:
-    """SQLite through the writer thread: the object rows go first; their observable and link rows
-    are made here meanwhile and follow them on the thread, which stems the search rows' words
-    itself (as on PostgreSQL: the main thread moves on to the next batch).
+    """SQLite through the writer thread: the object rows go first; their index rows are made here
+    meanwhile (words, observables: the Python half of the work) and follow them on the thread.
 
     Should the conflict rule skip a version (the gate answers stored ones first, so it does not),
     its index rows are left out once the stored rows are known, as ``record_versions`` would.
@@ -181,8 +180,8 @@ def _insert_sqlite_behind(
     wanted = [(v[0], v[1], v[5]) for v in values]
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
     obs_rows = observable_rows(wanted, docs)
-    links = link_rows(docs)
-    indexed = behind.submit(_write_index, raw, wrote, docs, obs_rows, links)
+    terms, links = sqlite_index_rows(docs)
+    indexed = behind.submit(_write_index, raw, wrote, docs, obs_rows, terms, links)
     attempted = [(r[0], r[4]) for r in rows]  # not the rows themselves: their bodies go once written
 
     def settle() -> None:
@@ -201,20 +200,22 @@ def _write_index(
     wrote: Future[Inserted],
     docs: list[tuple[int, dict[str, Any]]],
     obs_rows: list[tuple[str, str, int, str]],
+    terms: list[tuple[int, str]],
     links: list[tuple[str, int]],
 ) -> tuple[Inserted, list[tuple[int, dict[str, Any]]]]:
-    """On the writer thread, after the object rows: the index rows of the versions stored, their
-    search terms made here.  Returns those versions and their (seq, body): the one place a
-    version the conflict rule skipped is left out (``settle_versions`` takes both as they are)."""
+    """On the writer thread, after the object rows: the rows of the versions stored.  Returns
+    those versions and their (seq, body), the one place a version the conflict rule skipped
+    is left out (``settle_versions`` takes both as they are)."""
     inserted = wrote.result()
     if len(inserted) < len(docs):
         stored = {seq for seq, _, _ in inserted}
         docs = [d for d in docs if d[0] in stored]
         obs_rows = [r for r in obs_rows if r[2] in stored]
+        terms = [r for r in terms if r[0] in stored]
         links = [r for r in links if r[1] in stored]
     if obs_rows:
         cur.executemany(SQLITE_OBSERVABLES, obs_rows)
-    write_sqlite_index(cur, sqlite_search_rows(docs), links)
+    write_sqlite_index(cur, terms, links)
     return inserted, docs
 
 

@@ -27,7 +27,7 @@ __all__ = [
     "index_versions",
     "link_rows",
     "pg_search_rows",
-    "sqlite_search_rows",
+    "sqlite_index_rows",
     "write_pg_search",
     "write_sqlite_index",
 ]
@@ -48,7 +48,7 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
         return
     raw = sqlite_cursor(db)
     if raw is not None:
-        write_sqlite_index(raw, sqlite_search_rows(versions), link_rows(versions))
+        write_sqlite_index(raw, *sqlite_index_rows(versions))
     else:
         _copy_pg(db, versions)
         links = link_rows(versions)
@@ -70,14 +70,16 @@ def link_rows(versions: Sequence[tuple[int, Mapping[str, Any]]]) -> list[tuple[s
     return rows
 
 
-def sqlite_search_rows(versions: Sequence[tuple[int, Mapping[str, Any]]]) -> list[tuple[int, str]]:
-    """SQLite: the (seq, terms) rows of ``versions`` (on the import's writer thread, beside their
-    inserts), written by ``write_sqlite_index`` into the table and its FTS5 index."""
-    return [(seq, document_terms(body)) for seq, body in versions]
+def sqlite_index_rows(
+    versions: Sequence[tuple[int, Mapping[str, Any]]],
+) -> tuple[list[tuple[int, str]], list[tuple[str, int]]]:
+    """SQLite: the (seq, terms) rows of ``versions`` and their link rows, made before any is written
+    (the import's writer thread writes them while the next batch is decided)."""
+    return [(seq, document_terms(body)) for seq, body in versions], link_rows(versions)
 
 
 def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequence[tuple[str, int]]) -> None:
-    """SQLite: the rows of ``sqlite_search_rows`` and ``link_rows`` through the driver cursor ``raw``."""
+    """SQLite: the rows of ``sqlite_index_rows`` through the driver cursor ``raw``."""
     if rows:
         raw.executemany(_SQLITE_INSERT, rows)
         raw.executemany(_SQLITE_FTS, rows)
