@@ -378,9 +378,9 @@ def test_a_failure_on_the_writer_thread_fails_the_unit_and_writes_nothing(
         threads: list[str] = []
         write = inserts._write_index
 
-        def recorded(*args: Any) -> None:
+        def recorded(*args: Any) -> Any:
             threads.append(threading.current_thread().name)
-            write(*args)
+            return write(*args)
 
         monkeypatch.setattr(inserts, "_write_index", recorded)
         with pytest.raises(sqlite3.IntegrityError, match="planted refusal"):
@@ -397,3 +397,68 @@ def test_a_failure_on_the_writer_thread_fails_the_unit_and_writes_nothing(
         assert result.inserted == 50
     finally:
         database.dispose()
+
+
+def test_sqlite_writer_thread_leaves_out_the_index_rows_of_a_version_already_stored(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    """The gate answers stored versions first; were one to reach the writer thread all the same,
+    the conflict rule skips its row and its observable, search and link rows are left out with
+    it (a row naming no stored seq would fail the foreign key and the unit), counted unchanged."""
+    path = tmp_path / "t.db"
+    shutil.copy(sqlite_template, path)
+    stamp = "2026-01-01T00:00:00.000Z"
+    objects = [
+        _indicator(1),
+        _indicator(2),
+        {
+            "type": "relationship", "spec_version": "2.1", "id": f"relationship--{uuid.UUID(int=7, version=4)}",
+            "created": stamp, "modified": stamp, "relationship_type": "indicates",
+            "source_ref": _indicator(1)["id"], "target_ref": _indicator(2)["id"],
+        },
+    ]  # fmt: skip
+
+    def row(obj: dict[str, Any], n: int) -> tuple[Any, ...]:
+        body = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+        at = "2026-01-01T00:00:00.000000Z"  # as the gate stores ``modified`` (microseconds)
+        return (obj["id"], obj["type"], "2.1", at, at, None, None, 0, None, False, True,
+                f"2026-12-01T00:00:00.{n:06d}Z", None, body)  # fmt: skip
+
+    database = Database(f"sqlite:///{path}")
+    try:
+        with database.unit_of_work() as s:
+            import_objects(s, actor=SYSTEM, objects=[objects[0]])
+        with database.unit_of_work() as s:
+            behind, result = WriteBehind(), ImportResult()
+            rows = [row(obj, n) for n, obj in enumerate(objects)]
+            by_key = {(r[0], r[4]): orjson.loads(r[13]) for r in rows}
+            threads: list[str] = []
+            write = inserts._write_index
+
+            def recorded(*args: Any) -> Any:
+                threads.append(threading.current_thread().name)
+                return write(*args)
+
+            try:
+                with pytest.MonkeyPatch.context() as m:
+                    m.setattr(inserts, "_write_index", recorded)
+                    inserts.insert_rows(s, rows, by_key, inserts.Target((), {}, set()), result, behind)
+                    behind.drain()
+            finally:
+                behind.close()
+        with database.unit_of_work(write=False) as s:
+            seqs = dict(s.execute(select(StixObject.id, StixObject.seq)).all())
+            indexed = sorted(s.execute(select(SearchDoc.seq)).scalars())
+            observed = sorted(s.execute(select(Observable.object_seq)).scalars())
+            linked = sorted(s.execute(select(ObjectLink.ref_id, ObjectLink.seq)).all())
+            fts = s.execute(text("SELECT count(*) FROM search_fts")).scalar_one()
+    finally:
+        database.dispose()
+    assert threads and threads[0].startswith("colsec-write")
+    assert (result.inserted, result.unchanged) == (2, 1)
+    assert dict(result.by_type) == {"indicator": 1, "relationship": 1}
+    assert list(result.pending_seqs) == [seqs[objects[1]["id"]], seqs[objects[2]["id"]]]
+    assert indexed == sorted(seqs.values()) and fts == 3  # the first import's row, then the two new
+    assert observed == sorted([seqs[objects[0]["id"]], seqs[objects[1]["id"]]])
+    rel = seqs[objects[2]["id"]]
+    assert linked == sorted([(objects[0]["id"], rel), (objects[1]["id"], rel)])

@@ -93,3 +93,38 @@ def test_attack_rows_store_the_parsers_tsvector(db: Session, shared_data: Path) 
         objects = [o for o in json.load(f)["objects"] if o["type"] != "relationship"]
     import_objects(db, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
     _same(db)
+
+
+def test_terms_made_on_the_writer_thread_are_each_versions_own(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over many batches, with texts the server parses itself among them, each stored row holds
+    the terms of its own version's body (the import's writer thread stems them as they stream
+    to the server on PostgreSQL) and every version has its row; on SQLite the same holds."""
+    import threading
+
+    import orjson
+
+    from colsec.store import inserts, service
+
+    monkeypatch.setattr(service, "BATCH_SIZE", 7)
+    threads: set[str] = set()
+    for name in ("_copy_index_raw", "_write_index"):
+        job = getattr(inserts, name)
+
+        def recorded(*args: Any, _job: Any = job) -> Any:
+            threads.add(threading.current_thread().name)
+            return _job(*args)
+
+        monkeypatch.setattr(inserts, name, recorded)
+    objects = [_object(i, f"{_TEXTS[i % len(_TEXTS)][:400]} distinct{i} ёлка{i}") for i in range(60)]
+    import_objects(db, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
+    rows = db.execute(
+        text("SELECT o.id, o.body, d.terms FROM stix_object o JOIN search_doc d ON d.seq = o.seq")
+    ).all()
+    assert any(name.startswith("colsec-write") for name in threads)
+    assert sorted(oid for oid, _, _ in rows) == sorted(o["id"] for o in objects)
+    for oid, body, terms in rows:
+        assert terms == document_terms(orjson.loads(body)), oid
+    if not is_sqlite(db):
+        _same(db)

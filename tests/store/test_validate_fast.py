@@ -118,11 +118,11 @@ def test_fast_path_never_accepts_what_the_ordered_checks_refuse(attack: list[dic
 
 def test_ascii_split_finds_the_regex_words(attack: list[dict[str, Any]]) -> None:
     rng = random.Random(7)
-    texts = [o.get("description", "").lower() for o in attack[:3000]]
+    texts = [o.get("description", "") for o in attack[:3000]]  # lowered by the translation itself
     texts += ["".join(rng.choice(string.printable + "_") for _ in range(200)) for _ in range(2000)]
     texts += ["", "   ", "a_b", "T1566.001", "ПРИВЕТ мир_x", "straße", "x\x00y\x7fz"]
     for text in texts:
-        assert _split(text) == _WORD.findall(text), text
+        assert _split(text) == _WORD.findall(text.lower()), text
 
 
 _IND: dict[str, Any] = {

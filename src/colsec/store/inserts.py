@@ -31,7 +31,6 @@ from colsec.store.rows import copy_raw, copy_rows, driver_cursor, insert_stmt, s
 from colsec.store.sqlbulk import insert_values
 from colsec.store.textindex import (
     link_rows,
-    pg_search_rows,
     sqlite_index_rows,
     write_pg_search,
     write_sqlite_index,
@@ -182,15 +181,11 @@ def _insert_sqlite_behind(
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
     obs_rows = observable_rows(wanted, docs)
     terms, links = sqlite_index_rows(docs)
-    behind.submit(_write_index, raw, wrote, len(wanted), obs_rows, terms, links)
+    indexed = behind.submit(_write_index, raw, wrote, docs, obs_rows, terms, links)
     attempted = [(r[0], r[4]) for r in rows]  # not the rows themselves: their bodies go once written
 
     def settle() -> None:
-        inserted: Inserted = wrote.result()
-        kept = docs
-        if len(inserted) < len(wanted):
-            stored = {seq for seq, _, _ in inserted}
-            kept = [d for d in docs if d[0] in stored]
+        inserted, kept = indexed.result()
         settle_versions(
             db, inserted=inserted, attempted=attempted, docs=kept,
             recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
@@ -203,21 +198,25 @@ def _insert_sqlite_behind(
 def _write_index(
     cur: Any,
     wrote: Future[Inserted],
-    wanted: int,
+    docs: list[tuple[int, dict[str, Any]]],
     obs_rows: list[tuple[str, str, int, str]],
     terms: list[tuple[int, str]],
     links: list[tuple[str, int]],
-) -> None:
-    """On the writer thread, after the object rows: the rows of the versions stored."""
+) -> tuple[Inserted, list[tuple[int, dict[str, Any]]]]:
+    """On the writer thread, after the object rows: the rows of the versions stored.  Returns
+    those versions and their (seq, body), the one place a version the conflict rule skipped
+    is left out (``settle_versions`` takes both as they are)."""
     inserted = wrote.result()
-    if len(inserted) < wanted:
+    if len(inserted) < len(docs):
         stored = {seq for seq, _, _ in inserted}
+        docs = [d for d in docs if d[0] in stored]
         obs_rows = [r for r in obs_rows if r[2] in stored]
         terms = [r for r in terms if r[0] in stored]
         links = [r for r in links if r[1] in stored]
     if obs_rows:
         cur.executemany(SQLITE_OBSERVABLES, obs_rows)
     write_sqlite_index(cur, terms, links)
+    return inserted, docs
 
 
 def _copy_pg_behind(
@@ -240,9 +239,8 @@ def _copy_pg_behind(
     wanted = [(v[0], v[1], v[5]) for v in values]
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
     obs_rows = observable_rows(wanted, docs)
-    search, exotic = pg_search_rows(docs)
     links = link_rows(docs)
-    behind.submit(_copy_index_raw, cur, copied, obs_rows, search, exotic, links)
+    behind.submit(_copy_index_raw, cur, copied, obs_rows, docs, links)
 
     def settle() -> None:
         if not copied.result():
@@ -280,13 +278,14 @@ def _copy_index_raw(
     cur: Any,
     copied: Future[bool],
     obs_rows: list[tuple[str, str, int, str]],
-    search: list[tuple[int, str, str]],
-    exotic: list[tuple[int, str]],
+    docs: list[tuple[int, dict[str, Any]]],
     links: list[tuple[str, int]],
 ) -> None:
-    """On the writer thread, after the object rows (if COPY took them): their index rows."""
+    """On the writer thread, after the object rows (if COPY took them): their index rows, the
+    search rows' words stemmed here as they stream to the server (the main thread meanwhile
+    decides the next batch; the server is the slower half on PostgreSQL)."""
     if not copied.result():
         return
     if obs_rows:
         copy_raw(cur, "observable", ("kind", "value", "object_seq", "object_id"), obs_rows)
-    write_pg_search(cur, search, exotic, links)
+    write_pg_search(cur, docs, links)

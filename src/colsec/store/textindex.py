@@ -39,6 +39,7 @@ _SQLITE_INSERT = "INSERT INTO search_doc (seq, terms) VALUES (?, ?)"
 _SQLITE_FTS = "INSERT INTO search_fts (rowid, terms) VALUES (?, ?)"
 _SQLITE_LINKS = "INSERT INTO object_link (ref_id, seq) VALUES (?, ?)"
 LINK_KEYS = ("source_ref", "target_ref", "sighting_of_ref")  # what an object page lists as related
+_LINKED = frozenset({"relationship", "sighting"})
 
 
 def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
@@ -56,16 +57,17 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
 
 
 def link_rows(versions: Sequence[tuple[int, Mapping[str, Any]]]) -> list[tuple[str, int]]:
-    """The (named id, seq) rows of the relationships and sightings among ``versions``."""
-    return sorted(
-        {
-            (body[k], seq)
-            for seq, body in versions
-            if body.get("type") in ("relationship", "sighting")
-            for k in LINK_KEYS
-            if isinstance(body.get(k), str) and len(body[k]) <= 120
-        }
-    )
+    """The (named id, seq) rows of the relationships and sightings among ``versions``, in their order.
+
+    Each row names its own version, so only one object's refs can repeat (a relationship from an
+    object to itself): those are made distinct per object, not by a set and sort of the batch's rows.
+    """
+    rows: list[tuple[str, int]] = []
+    for seq, body in versions:
+        if body.get("type") in _LINKED:
+            refs = [ref for k in LINK_KEYS if isinstance(ref := body.get(k), str) and len(ref) <= 120]
+            rows.extend((ref, seq) for ref in dict.fromkeys(refs))
+    return rows
 
 
 def sqlite_index_rows(
@@ -86,54 +88,38 @@ def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequenc
 
 
 def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-    """PostgreSQL: search_doc rows with their ``tsvector`` as text, by COPY.
-
-    The rows are made as COPY streams them: the server indexes one buffer's rows while the next
-    buffer's words are stemmed here.  Terms outside the plain alphabets go through the server's
-    ``to_tsvector`` instead (``_EXOTIC``), whose parser may split them differently.
-    """
+    """PostgreSQL through the session: the rows of ``pg_search_rows`` (the import's writer thread
+    writes the same rows through ``write_pg_search``)."""
     exotic: list[tuple[int, str]] = []
-
-    def rows() -> Iterator[tuple[int, str, str]]:
-        for seq, body in versions:
-            terms = document_terms(body)
-            tsv = _tsvector(terms)
-            if tsv is None:
-                exotic.append((seq, terms))
-            else:
-                yield seq, terms, tsv
-
-    copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), rows())
+    copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), pg_search_rows(versions, exotic))
     if exotic:
         db.execute(text(_EXOTIC), {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
 
 
 def pg_search_rows(
-    versions: Sequence[tuple[int, Mapping[str, Any]]],
-) -> tuple[list[tuple[int, str, str]], list[tuple[int, str]]]:
-    """PostgreSQL: the (seq, terms, tsv) rows of ``versions`` made here, and the (seq, terms) whose
-    tsvector the server makes; written by ``write_pg_search`` on the import's writer thread."""
-    rows: list[tuple[int, str, str]] = []
-    exotic: list[tuple[int, str]] = []
+    versions: Sequence[tuple[int, Mapping[str, Any]]], exotic: list[tuple[int, str]]
+) -> Iterator[tuple[int, str, str]]:
+    """PostgreSQL: the (seq, terms, tsv) rows of ``versions``, made as COPY streams them (the
+    server indexes one buffer's rows while the next buffer's words are stemmed here); the
+    (seq, terms) whose tsvector the server makes go to ``exotic`` (``_EXOTIC``: terms outside
+    the plain alphabets, which its parser may split differently).  The one split of both
+    writers, ``write_pg_search`` and ``_copy_pg``."""
     for seq, body in versions:
         terms = document_terms(body)
         tsv = _tsvector(terms)
         if tsv is None:
             exotic.append((seq, terms))
         else:
-            rows.append((seq, terms, tsv))
-    return rows, exotic
+            yield seq, terms, tsv
 
 
 def write_pg_search(
-    cur: Any,
-    rows: Sequence[tuple[int, str, str]],
-    exotic: Sequence[tuple[int, str]],
-    links: Sequence[tuple[str, int]],
+    cur: Any, versions: Sequence[tuple[int, Mapping[str, Any]]], links: Sequence[tuple[str, int]]
 ) -> None:
-    """PostgreSQL, through the psycopg cursor ``cur``: the rows of ``pg_search_rows`` and links."""
-    if rows:
-        copy_raw(cur, "search_doc", ("seq", "terms", "tsv"), rows)
+    """PostgreSQL, through the psycopg cursor ``cur`` (the import's writer thread): the search
+    rows of ``versions``, their words stemmed on this thread, and the link rows."""
+    exotic: list[tuple[int, str]] = []
+    copy_raw(cur, "search_doc", ("seq", "terms", "tsv"), pg_search_rows(versions, exotic))
     if exotic:
         cur.execute(_EXOTIC_PG, {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
     if links:
