@@ -29,11 +29,10 @@ from colsec.jsonutil import MAX_DEPTH, escaped_bytes
 __all__ = ["CHUNK", "BundleEnvelope", "StructureScanner", "parse_errors", "stream_bundle", "unreadable"]
 
 CHUNK = 1 << 20
-_MARK = bytes(1 if c in b'[]{}"' else 0 for c in range(256))
-_DELTA = np.zeros(256, dtype=np.int64)
+_DELTA = np.zeros(256, dtype=np.int8)
 _DELTA[list(b"[{")] = 1
 _DELTA[list(b"]}")] = -1
-_QUOTE, _OPEN_ARRAY, _CLOSE_MAP = ord('"'), ord("["), ord("}")
+_QUOTE, _OPEN_ARRAY, _OPEN_MAP, _CLOSE_MAP = ord('"'), ord("["), ord("{"), ord("}")
 _STARTS = ("start_map", "start_array")
 _ENDS = ("end_map", "end_array")
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -135,7 +134,7 @@ class Marks:
         self.open2 = open2  # an opening bracket entering level 2 (a member of the bundle)
         self.close1 = close1  # a closing bracket back to level 1 (that member's end)
         self.ends = ends  # a closing brace back to level 2 (an element of an array member ends)
-        self.bad = bad  # a string or array starting at level 2 (not an object, if in "objects")
+        self.bad = bad  # an array opening at level 3 (not an object, if in "objects")
         self.too_deep = too_deep  # where the nesting first passes the limit: refused there
 
 
@@ -154,35 +153,41 @@ class StructureScanner:
 
     def scan(self, chunk: bytes) -> Marks:
         arr = np.frombuffer(chunk, dtype=np.uint8)
-        pos = np.flatnonzero(np.frombuffer(chunk.translate(_MARK), dtype=np.bool_))
-        kinds = arr[pos]
+        quotes = np.flatnonzero(arr == _QUOTE)
         if self._escape_next or b"\\" in chunk:
             escaped, self._escape_next = escaped_bytes(arr, self._escape_next)
             escaped = escaped[arr[escaped] == _QUOTE]
-            if escaped.size:
-                kinds[np.searchsorted(pos, escaped)] = 0  # an escaped quote is string content
+            if escaped.size:  # an escaped quote is string content
+                quotes = np.delete(quotes, np.searchsorted(quotes, escaped))
+        # "[" and "{" are the only bytes that OR 0x20 makes "{", "]" and "}" the only ones it
+        # makes "}": two compares find every bracket, in SIMD passes over the chunk.
+        folded = arr | 0x20
+        brackets = np.flatnonzero((folded == _OPEN_MAP) | (folded == _CLOSE_MAP))
+        carried = self.in_string
+        self.in_string = bool((quotes.size + carried) & 1)
+        if not brackets.size:
+            return Marks(_EMPTY, _EMPTY, _EMPTY, _EMPTY)
+        # Quotes before a bracket (plus a string carried in): odd = the bracket is in a string.
+        outside = (np.searchsorted(quotes, brackets) + carried) & 1 == 0
+        pos = brackets[outside]
         if not pos.size:
             return Marks(_EMPTY, _EMPTY, _EMPTY, _EMPTY)
-        quote = kinds == _QUOTE
-        # Quotes so far (this one included) plus a string carried in: odd = inside a string.
-        inside = ((np.cumsum(quote) + self.in_string) & 1).astype(np.bool_)
+        kinds = arr[pos]
         delta = _DELTA[kinds]
-        delta[inside] = 0
-        levels = np.cumsum(delta) + self.level
+        levels = np.cumsum(delta, dtype=np.int64) + self.level
         too_deep = None
         if int(levels.max()) > self.limit:
             # Refused where it happens: problems earlier in the text are reported first, as
             # an event-by-event parser would.
             too_deep = int(pos[int(np.argmax(levels > self.limit))])
         self.level = int(levels[-1])
-        self.in_string = bool(inside[-1])
         opens, closes = delta == 1, delta == -1
         at2 = levels == 2
         return Marks(
             open2=pos[opens & at2],
             close1=pos[closes & (levels == 1)],
             ends=pos[closes & at2 & (kinds == _CLOSE_MAP)],
-            bad=pos[(opens & (levels == 3) & (kinds == _OPEN_ARRAY)) | (quote & inside & at2)],
+            bad=pos[opens & (levels == 3) & (kinds == _OPEN_ARRAY)],
             too_deep=too_deep,
         )
 
