@@ -6,9 +6,9 @@ binary and nesting limits are the same everywhere.
 
 Depth is checked *before* any parser builds anything: a linear scan of bracket depth
 outside strings (``DepthScanner``), fed chunk by chunk, in vectorised byte operations
-(escape pairs removed by one regex, everything but brackets and quotes dropped by
-``bytes.translate``, quote parity and depth as numpy cumulative sums): about half the
-time orjson takes to parse the same text.  Parsers that build first and measure later
+(escaped quotes found from the runs of backslashes, everything but brackets and quotes
+dropped by ``bytes.translate``, quote parity and depth as numpy cumulative sums): about a
+fifth of the time orjson takes to parse the same text.  Parsers that build first and measure later
 spend memory quadratic in the nesting of a hostile document before they refuse it.
 """
 

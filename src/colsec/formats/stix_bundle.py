@@ -1,7 +1,9 @@
-"""Streaming STIX 2.1 bundle reader: objects are yielded one by one, never the whole file.
+"""STIX 2.1 files in: objects are yielded one by one, a large file never whole in memory.
 
-Accepts plain or gzip files; checks the envelope shape (a bundle with an
-``objects`` array) and limits nesting depth per object.
+Accepts plain or gzip files under a decompression cap; checks the envelope shape (a bundle
+with an ``objects`` array) and limits nesting depth anywhere in the document.  Bundles are
+read by ``bundle_stream`` (a structure scan and orjson batches); ``read_bundle_reference``
+is the same reader event by event through ijson, kept as the reference it is tested against.
 """
 
 from __future__ import annotations
