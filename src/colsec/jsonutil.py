@@ -6,9 +6,9 @@ binary and nesting limits are the same everywhere.
 
 Depth is checked *before* any parser builds anything: a linear scan of bracket depth
 outside strings (``DepthScanner``), fed chunk by chunk, in vectorised byte operations
-(escape pairs removed by one regex, everything but brackets and quotes dropped by
-``bytes.translate``, quote parity and depth as numpy cumulative sums): about half the
-time orjson takes to parse the same text.  Parsers that build first and measure later
+(escaped quotes found from the runs of backslashes, everything but brackets and quotes
+dropped by ``bytes.translate``, quote parity and depth as numpy cumulative sums): about a
+fifth of the time orjson takes to parse the same text.  Parsers that build first and measure later
 spend memory quadratic in the nesting of a hostile document before they refuse it.
 """
 
@@ -30,6 +30,7 @@ __all__ = [
     "DepthScanner",
     "check_depth",
     "check_text_depth",
+    "escaped_bytes",
     "load_file",
     "loads",
 ]
@@ -44,7 +45,33 @@ _DELTA = np.zeros(256, dtype=np.int8)
 _DELTA[list(b"[{")] = 1
 _DELTA[list(b"]}")] = -1
 _QUOTE = ord('"')
+_BACKSLASH = ord("\\")
 _CHUNK = 1 << 20
+
+
+def escaped_bytes(arr: np.ndarray, first_escaped: bool = False) -> tuple[np.ndarray, bool]:
+    """Positions of the bytes a backslash escapes in a chunk, and whether the byte after it is.
+
+    Each run of backslashes escapes its own pairs and, when its length is odd, the byte that
+    follows; ``first_escaped`` says the previous chunk ended in such a run.  Vectorised over
+    the backslashes only (a few per kilobyte of real intelligence).
+    """
+    backslashes = np.flatnonzero(arr == _BACKSLASH)
+    lead = [0] if first_escaped else []
+    if first_escaped and backslashes.size and backslashes[0] == 0:
+        backslashes = backslashes[1:]  # escaped by the carried backslash: it starts no run
+    if not backslashes.size:
+        return np.array(lead, dtype=np.int64), False
+    breaks = np.flatnonzero(np.diff(backslashes) != 1)
+    starts = np.concatenate((backslashes[:1], backslashes[breaks + 1]))
+    ends = np.concatenate((backslashes[breaks], backslashes[-1:]))
+    escaped = ends[(ends - starts) % 2 == 0] + 1  # odd runs escape the next byte
+    carry = bool(escaped.size and escaped[-1] == len(arr))
+    if carry:
+        escaped = escaped[:-1]
+    if lead:
+        escaped = np.concatenate((np.array(lead, dtype=np.int64), escaped))
+    return escaped, carry
 
 
 def depth_message(what: str, limit: int) -> str:
@@ -58,7 +85,16 @@ class DepthScanner:
     runs afterwards refuses anyway.  Memory is one chunk, whatever the input.
     """
 
-    __slots__ = ("_carry", "_in_string", "_string_bytes", "level", "limit", "max_string_bytes", "what")
+    __slots__ = (
+        "_carry",
+        "_escape_next",
+        "_in_string",
+        "_string_bytes",
+        "level",
+        "limit",
+        "max_string_bytes",
+        "what",
+    )
 
     def __init__(
         self, limit: int = MAX_DEPTH, *, what: str = "document", max_string_bytes: int | None = None
@@ -72,30 +108,35 @@ class DepthScanner:
         self._in_string = False
         self._string_bytes = 0  # bytes of the string still open at the end of the last chunk
         self._carry = b""
+        self._escape_next = False  # the last chunk ended in an odd run of backslashes
 
     def feed(self, data: bytes) -> None:
         for start in range(0, len(data), _CHUNK):
             self._feed(data[start : start + _CHUNK])
 
     def _feed(self, piece: bytes) -> None:
-        if self._carry:
-            piece = self._carry + piece
-            self._carry = b""
-        # Escapes only occur inside strings; dropping each pair keeps quotes honest.  A lone
-        # backslash left at the end began an escape the next chunk completes.
         if self.max_string_bytes is not None:
+            if self._carry:
+                piece = self._carry + piece
+                self._carry = b""
+            # Escapes only occur inside strings; dropping each pair keeps quotes and lengths
+            # honest.  A lone backslash left at the end began an escape the next chunk completes.
             piece = _ESCAPE.sub(b"", piece)
-        elif b"\\" in piece:
-            # Only the pairs that hide a backslash or a quote matter to depth: each run of
-            # backslashes loses its pairs from the left, as the regex pairs them, and an escaped
-            # quote goes after; other escapes (\n, \u...) hold no bracket or quote.  Twice the
-            # regex's speed on ATT&CK's descriptions.
-            piece = piece.replace(b"\\\\", b"").replace(b'\\"', b"")
-        if piece.endswith(b"\\"):
-            self._carry = b"\\"
-            piece = piece[:-1]
-        if self.max_string_bytes is not None:
+            if piece.endswith(b"\\"):
+                self._carry = b"\\"
+                piece = piece[:-1]
             self._check_strings(piece)
+        elif self._escape_next or b"\\" in piece:
+            # Only an escaped quote matters to depth (other escapes hold no bracket or quote):
+            # found from the backslash runs in numpy and blanked in a copy, without a pass of
+            # Python-level replacing over the whole text.
+            arr = np.frombuffer(piece, dtype=np.uint8)
+            escaped, self._escape_next = escaped_bytes(arr, self._escape_next)
+            escaped = escaped[arr[escaped] == _QUOTE]
+            if escaped.size:
+                copy = np.array(arr)
+                copy[escaped] = ord(" ")
+                piece = copy.tobytes()
         marks = piece.translate(None, _NOT_STRUCTURE)
         if not marks:
             return
