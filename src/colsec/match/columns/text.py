@@ -98,6 +98,7 @@ def _patterns(ascii_only: bool) -> tuple[str, str]:
     )
 
 
+#: a run that may be a dotted quad (a token holds a letter, '-' or whitespace, a URL a colon)
 _QUAD = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"
 #: a token ending where a URL may start: the line's URLs are read again alone
 _SWALLOWED = r"(?i)[.-]https?$"
@@ -117,14 +118,12 @@ def syslog_columns(lines: pl.Series, names: list[str], *, ascii_only: bool = Fal
         .select(pl.col("row").cast(pl.Int64), pl.col("l").str.extract_all(pattern).alias("v"))
         .explode("v")
         .drop_nulls("v")
-        .with_columns(
-            url=pl.col("v").str.contains(":", literal=True),
-            run=pl.col("v").str.contains(f"^{run}$"),
-        )
+        .with_columns(url=pl.col("v").str.contains(":", literal=True), quad=pl.col("v").str.contains(_QUAD))
         .collect()
     )
     urls = found.filter("url").select("row", "v")
-    tokens = found.filter(~pl.col("url") & ~pl.col("run")).select(
+    # the tokens, and the runs that are no quad (a superset: the reader makes no domain of them)
+    tokens = found.filter(~pl.col("url") & ~pl.col("quad")).select(
         "row", pl.col("v").str.replace(rf"^[{_PY_SPACE}]", "")
     )
     out: Columns = {}
@@ -138,8 +137,9 @@ def syslog_columns(lines: pl.Series, names: list[str], *, ascii_only: bool = Fal
             .explode("v")
             .drop_nulls("v")
         )
-        quads = pl.concat([found.lazy().filter("run").select("row", "v"), inside])
-        got = quads.filter(pl.col("v").str.contains(_QUAD)).collect()
+        got = pl.concat(
+            [found.lazy().filter("quad").select("row", "v"), inside.filter(pl.col("v").str.contains(_QUAD))]
+        ).collect()
         out["#quads"] = (got["row"].to_numpy(), got["v"])
     if want_urls:
         swallowed = tokens.filter(pl.col("v").str.contains(_SWALLOWED))["row"].unique()
