@@ -216,3 +216,34 @@ def test_syslog_generated_lines(tmp_path: Path) -> None:
     path = tmp_path / "generated.log"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert _equal(path, ReaderFormat.SYSLOG) > 500
+
+
+def test_zeek_tsv_odd_fields_in_chunks_prepared_ahead(tmp_path: Path) -> None:
+    """Chunks after the first are split and prepared off the main thread, each by what its own
+    text holds: unset and empty fields, sets, padded values (stripped), IPv6 (made canonical),
+    non-ASCII names, in some chunks and not in others."""
+    fields = ["ts", "uid", "id.orig_h", "id.resp_h", "query", "answers", "TTLs"]
+    types = ["time", "string", "addr", "addr", "string", "vector[string]", "vector[interval]"]
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns"]
+    head += ["#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
+    odd = [
+        ["-", "(empty)", "(empty)", "-"],
+        [" 10.8.0.1 ", " Pad.Example.COM. ", "x.example.org , 10.8.0.2", "1"],
+        ["2001:DB8::0:1", "caf\u00e9.example.com", "2001:db8:0:0::2,\u212a.example.net", "1,2"],
+        ["10.8.0.3", "", ",10.8.0.4,", ""],
+    ]
+    lines = []
+    for n in range(6000):
+        block = (n // 1500) % 2  # odd values in the second and fourth quarter only
+        dst, query, answers, ttls = (
+            odd[n % 4]
+            if block and n % 3 == 0
+            else [f"10.9.{n % 9}.{n % 250}", f"h{n % 700}.example.com", f"a{n % 300}.example.net", "60.0"]
+        )
+        lines.append(
+            "\t".join([f"{1521911720 + n}.5", f"C{n}", f"10.0.{n % 9}.{n % 250}", dst, query, answers, ttls])
+        )
+    path = tmp_path / "dns.log"
+    path.write_text("\n".join(head + lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 4 << 16  # five chunks at least of ``_equal``'s 64 KiB
+    assert _equal(path, ReaderFormat.ZEEK_TSV) > 6000
