@@ -111,15 +111,22 @@ def syslog_columns(lines: pl.Series, names: list[str], *, ascii_only: bool = Fal
     if not want_urls and "#quads" not in names and "#tokens" not in names:
         return {}
     pattern, run = _patterns(ascii_only)
-    found = (
-        pl.DataFrame({"l": lines})
-        .lazy()
-        .with_row_index("row")
-        .select(pl.col("row").cast(pl.Int64), pl.col("l").str.extract_all(pattern).alias("v"))
-        .explode("v")
-        .drop_nulls("v")
-        .with_columns(url=pl.col("v").str.contains(":", literal=True), quad=pl.col("v").str.contains(_QUAD))
-        .collect()
+    frame = pl.DataFrame({"l": lines}).lazy().with_row_index("row")
+    half = len(lines) // 2
+    # the pass in two halves, one a core: the one pattern is a single expression, which polars
+    # would run on one thread
+    found = pl.concat(
+        pl.collect_all(
+            [
+                part.select(pl.col("row").cast(pl.Int64), pl.col("l").str.extract_all(pattern).alias("v"))
+                .explode("v")
+                .drop_nulls("v")
+                .with_columns(
+                    url=pl.col("v").str.contains(":", literal=True), quad=pl.col("v").str.contains(_QUAD)
+                )
+                for part in (frame.slice(0, half), frame.slice(half))
+            ]
+        )
     )
     urls = found.filter("url").select("row", "v")
     # the tokens, and the runs that are no quad (a superset: the reader makes no domain of them)
