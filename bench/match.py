@@ -20,6 +20,7 @@ Zeek TSV and CSV, polars.read_ndjson for the JSON formats, a plain split/regex l
 and syslog), the ratio, and the event-by-event rate (the path before) on a sample.
 
     python bench/match.py --indicators 200000 --events 20000 --formats-only
+    python bench/match.py --indicators 200000 --events 20000 --formats-only --format syslog --format zeek-tsv
     python bench/match.py --indicators 200000 --events 20000 --follow-only   # streaming alone
 """
 
@@ -40,7 +41,8 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+if not os.environ.get("PYTHONPATH"):  # set: the tree it names is measured (an A/B against another tree)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from colsec.match.engine import IndicatorRecord, MatchEngine  # noqa: E402
 from colsec.match.eve_file import match_eve_file  # noqa: E402
@@ -392,9 +394,10 @@ def _syslog(i: int, r: random.Random, planted: dict[str, list[str]], plant: bool
 
 
 def write_formats(
-    n: int, planted: dict[str, list[str]], seed: int, folder: Path
+    n: int, planted: dict[str, list[str]], seed: int, folder: Path, only: set[str] | None = None
 ) -> dict[str, tuple[Path, object]]:
-    """One file per format, n lines each, ~1% carrying an indicator value; with the mapping."""
+    """One file per format, n lines each, ~1% carrying an indicator value; with the mapping.
+    ``only``: the formats kept (all are generated, so each file's lines are the same either way)."""
     from colsec.match.readers import FieldMapping
 
     r = random.Random(seed + 1)  # not the indicators' sequence: their values would recur
@@ -447,9 +450,13 @@ def write_formats(
     p.write_text("".join(_syslog(i, r, planted, plants[i]) + "\n" for i in range(n)))
     out["syslog"] = (p, None)
     del FieldMapping
+    if only is not None:
+        for name in set(out) - only:
+            out.pop(name)[0].unlink()
     return out
 
 
+_FORMAT_NAMES = ("zeek-tsv", "zeek-json", "windows", "json", "csv", "cef", "syslog")
 _CEF_KV = re.compile(r"(\w+)=(\S*)")
 _SYSLOG_HEAD = re.compile(r"^(?:<\d{1,3}>)?([A-Z][a-z]{2}\s+\d{1,2} \d\d:\d\d:\d\d)\s")
 
@@ -646,6 +653,12 @@ def main() -> None:
         "--follow-only", action="store_true", help="only the streaming figures (line appended -> alert)"
     )
     ap.add_argument("--eve-only", action="store_true", help="only the EVE end-to-end figures beside polars")
+    ap.add_argument(
+        "--format",
+        action="append",
+        choices=_FORMAT_NAMES,
+        help="only this format among the other formats (repeatable; default: all)",
+    )
     args = ap.parse_args()
     r = random.Random(args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="colsec-bench-"))
@@ -700,7 +713,9 @@ def main() -> None:
         print_eve(engine, events_path, args.repeat)
         return
     print(f"writing {args.format_events:,} lines of each other format ...", flush=True)
-    format_files = write_formats(args.format_events, planted, args.seed, tmp)
+    format_files = write_formats(
+        args.format_events, planted, args.seed, tmp, set(args.format) if args.format else None
+    )
     formats = format_rates(engine, format_files, args.repeat, min(50_000, args.format_events))
     if args.formats_only:
         width = max(len(a) for a, _, _ in formats)

@@ -170,3 +170,80 @@ def test_csv_and_zeek_tsv_over_many_chunks(tmp_path: Path) -> None:
     path.write_text("\n".join(head + lines) + "\n")
     assert path.stat().st_size > 2 << 16
     assert _equal(path, ReaderFormat.ZEEK_TSV) > 4000
+
+
+def test_syslog_one_pass_urls_tokens_and_runs(tmp_path: Path) -> None:
+    """The one regex pass finds URLs, tokens and runs together: a token that runs into a
+    URL's ``http`` (the line's URLs are read again alone), quads inside URLs and tokens, odd
+    headers, structured data, missing fields and non-ASCII text, beside plain lines."""
+    lines = [
+        f"<134>May  1 10:00:{n % 60:02d} proxy squid[1]: 10.0.0.{n} GET http://h{n}.example.com/x"
+        for n in range(60)
+    ]
+    lines += [
+        "Jan  5 05:38:59 fw a.http://evil.example.com/x 10.7.0.1",
+        "Jan  5 05:38:59 fw 10.20.30.http://10.7.0.2/p and x-HTTPS://Cdn.Example.NET:8443/q",
+        "Jan  5 05:38:59 fw b.c.https://one.example.org/http://two.example.org/ 10.7.0.3",
+        "Jan  5 05:38:59 fw see:http://three.example.net/a.b.c 10.7.0.4.5 1.2.3.4-x.example.com",
+        '<165>1 2024-05-01T10:00:00.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" '
+        'src="10.7.0.5" host="sd.example.com"] BOMAn application event log entry http://sd.example.com/e',
+        "<13>1 2024-05-01T10:00:00Z - - - - - 10.7.0.6",
+        "<13>May  1 10:00:00 : 10.7.0.7",
+        "<999>May  1 10:00:00 odd.example.com 10.7.0.8",
+        "May  1 10:00:00 caf\u00e9.example.com http://\u212aelvin.example.com/\u00e9 10.7.0.9\u00a0www.\u0130.example.org",
+        "May  1 10:00:00 h \u0661.\u0662.\u0663.\u0664 http://x.example.com/\u0665.1.2.3.4 end",
+        "May  1 10:00:00 h url=http://q.example.com/a,b;c) (http://r.example.com/).",
+    ]
+    path = tmp_path / "mixed.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _equal(path, ReaderFormat.SYSLOG) > 60
+
+
+def test_syslog_generated_lines(tmp_path: Path) -> None:
+    """Lines glued from fragments where the URL, token and run patterns meet (seeded): the
+    column path's alerts are the event path's on every value the reader makes."""
+    pieces = [
+        *(" ", " ", "\t", "\x1c", ".", "-", ":", "/", "(", ")", ",", "=", '"', "a", "Z", "x.y", "0", "7."),
+        *("10.1.2.3", "10.1.2.", "3.4", "255.255.255.255", "999.1.1.1", ".5", "1234567"),
+        *("http", "https", "HTTP", "://", "http://", "https://", ".http://", "-https://"),
+        *("www.example.com", "Example.ORG", "h-1.example.net", "example.", "caf\u00e9", "\u212a"),
+    ]
+    r = random.Random(20)
+    lines = [
+        f"May  1 10:00:{n % 60:02d} h " + "".join(r.choice(pieces) for _ in range(r.randrange(1, 14)))
+        for n in range(1500)
+    ]
+    path = tmp_path / "generated.log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _equal(path, ReaderFormat.SYSLOG) > 500
+
+
+def test_zeek_tsv_odd_fields_in_chunks_prepared_ahead(tmp_path: Path) -> None:
+    """Chunks after the first are split and prepared off the main thread, each by what its own
+    text holds: unset and empty fields, sets, padded values (stripped), IPv6 (made canonical),
+    non-ASCII names, in some chunks and not in others."""
+    fields = ["ts", "uid", "id.orig_h", "id.resp_h", "query", "answers", "TTLs"]
+    types = ["time", "string", "addr", "addr", "string", "vector[string]", "vector[interval]"]
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns"]
+    head += ["#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
+    odd = [
+        ["-", "(empty)", "(empty)", "-"],
+        [" 10.8.0.1 ", " Pad.Example.COM. ", "x.example.org , 10.8.0.2", "1"],
+        ["2001:DB8::0:1", "caf\u00e9.example.com", "2001:db8:0:0::2,\u212a.example.net", "1,2"],
+        ["10.8.0.3", "", ",10.8.0.4,", ""],
+    ]
+    lines = []
+    for n in range(6000):
+        block = (n // 1500) % 2  # odd values in the second and fourth quarter only
+        dst, query, answers, ttls = (
+            odd[n % 4]
+            if block and n % 3 == 0
+            else [f"10.9.{n % 9}.{n % 250}", f"h{n % 700}.example.com", f"a{n % 300}.example.net", "60.0"]
+        )
+        lines.append(
+            "\t".join([f"{1521911720 + n}.5", f"C{n}", f"10.0.{n % 9}.{n % 250}", dst, query, answers, ttls])
+        )
+    path = tmp_path / "dns.log"
+    path.write_text("\n".join(head + lines) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 4 << 16  # five chunks at least of ``_equal``'s 64 KiB
+    assert _equal(path, ReaderFormat.ZEEK_TSV) > 6000

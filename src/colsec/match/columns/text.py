@@ -70,19 +70,22 @@ _FOLDED = "\u0130\u0131\u017f\u212a"
 _PY_SPACE = r"\s\x1c-\x1f"
 
 
-def _patterns(ascii_only: bool) -> tuple[str, str, str]:
-    """The URL pattern, the word pattern and the run pattern, each finding a superset of
-    what ``readers.text`` finds in a line.
+def _patterns(ascii_only: bool) -> tuple[str, str]:
+    """The one pattern that finds, in a line, a superset of what ``readers.text`` finds there,
+    and the run pattern.  Its alternatives, leftmost first:
 
-    - URLs: the reader's URL pattern.
-    - Words, one pass for two columns, either
-      a *token*: host-name characters with a '.' ending in a letter or '-', after whitespace
+    - a *URL*: the reader's URL pattern (only a URL holds a colon);
+    - a *token*: host-name characters with a '.' ending in a letter or '-', after whitespace
       or at the line start (a whitespace token the reader takes as a domain is such a run,
-      whole; the whitespace is cut off after), or
-      a *run*: a maximal run of digits and dots (the reader's IPv4 pattern is bounded by
-      neither, so it finds exactly the runs that are a dotted quad), outside the tokens.
-      A token neither starts nor ends with a digit or a dot, so the runs inside it are
-      maximal too, and the run pattern finds them there.
+      whole; the whitespace is cut off after);
+    - a *run*: a maximal run of digits and dots (the reader's IPv4 pattern is bounded by
+      neither, so it finds exactly the runs that are a dotted quad).
+
+    Runs inside a token or a URL are maximal too (a token neither starts nor ends with a digit
+    or a dot, a URL starts with a letter and ends before whitespace, a quote or a bracket): the
+    run pattern finds them there.  A token swallows a URL's start only when it ends in
+    ``.http``/``-http(s)`` right before the URL's ``://``: ``syslog_columns`` reads that
+    line's URLs again alone.
 
     On ASCII text the classes are spelled in ASCII (the same sets there, and faster).
     """
@@ -90,47 +93,72 @@ def _patterns(ascii_only: bool) -> tuple[str, str, str]:
     name = f"{letter}0-9.-"
     run = rf"[{digit}.]{{7,}}"
     return (
-        rf"(?i)\bhttps?://[^{_PY_SPACE}\"'<>]+",
-        rf"(?:^|[{_PY_SPACE}])[{name}]*\.[{name}]*[{letter}-]|{run}",
+        rf"(?i:\bhttps?://[^{_PY_SPACE}\"'<>]+)|(?:^|[{_PY_SPACE}])[{name}]*\.[{name}]*[{letter}-]|{run}",
         run,
     )
 
 
+#: a run that may be a dotted quad (a token holds a letter, '-' or whitespace, a URL a colon)
 _QUAD = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"
-
-
-def _exploded(frame: pl.LazyFrame, name: str) -> pl.LazyFrame:
-    return frame.select("row", name).explode(name).drop_nulls(name)
+#: a token ending where a URL may start: the line's URLs are read again alone
+_SWALLOWED = r"(?i)[.-]https?$"
 
 
 def syslog_columns(lines: pl.Series, names: list[str], *, ascii_only: bool = False) -> Columns:
-    """URLs, dotted quads and host-name tokens of every line: two regex passes over the
-    lines, run side by side by polars (a match never spans a line)."""
-    urls, words, run = _patterns(ascii_only)
-    exprs = {}
-    if "#urls" in names:
-        exprs["#urls"] = pl.col("l").str.extract_all(urls)
-    if "#quads" in names or "#tokens" in names:
-        exprs["#words"] = pl.col("l").str.extract_all(words)
-    if not exprs:
+    """URLs, dotted quads and host-name tokens of every line, found in one regex pass over
+    the lines (a match never spans a line), then told apart by their characters."""
+    want_urls = "#urls" in names
+    if not want_urls and "#quads" not in names and "#tokens" not in names:
         return {}
+    pattern, run = _patterns(ascii_only)
     frame = pl.DataFrame({"l": lines}).lazy().with_row_index("row")
-    found = frame.select(pl.col("row").cast(pl.Int64), **exprs).collect().lazy()
-    out: Columns = {}
-    if "#urls" in exprs:
-        got = _exploded(found, "#urls").collect()
-        out["#urls"] = (got["row"].to_numpy(), got["#urls"])
-    if "#words" in exprs:
-        every = _exploded(found, "#words").collect()
-        is_token = ~every["#words"].str.contains(f"^(?:{run})$")  # a token has a letter or '-'
-        tokens = every.filter(is_token).select(
-            "row", pl.col("#words").str.replace(rf"^[{_PY_SPACE}]", "").alias("v")
+    half = len(lines) // 2
+    # the pass in two halves, one a core: the one pattern is a single expression, which polars
+    # would run on one thread
+    found = pl.concat(
+        pl.collect_all(
+            [
+                part.select(pl.col("row").cast(pl.Int64), pl.col("l").str.extract_all(pattern).alias("v"))
+                .explode("v")
+                .drop_nulls("v")
+                .with_columns(
+                    url=pl.col("v").str.contains(":", literal=True), quad=pl.col("v").str.contains(_QUAD)
+                )
+                for part in (frame.slice(0, half), frame.slice(half))
+            ]
         )
-        if "#tokens" in names:
-            out["#tokens"] = (tokens["row"].to_numpy(), tokens["v"])
-        if "#quads" in names:
-            inside = _exploded(tokens.lazy().select("row", pl.col("v").str.extract_all(run)), "v")
-            quads = pl.concat([every.lazy().filter(~is_token).rename({"#words": "v"}), inside])
-            got = quads.filter(pl.col("v").str.contains(_QUAD)).collect()
-            out["#quads"] = (got["row"].to_numpy(), got["v"])
+    )
+    urls = found.filter("url").select("row", "v")
+    # the tokens, and the runs that are no quad (a superset: the reader makes no domain of them)
+    tokens = found.filter(~pl.col("url") & ~pl.col("quad")).select(
+        "row", pl.col("v").str.replace(rf"^[{_PY_SPACE}]", "")
+    )
+    out: Columns = {}
+    if "#tokens" in names:
+        out["#tokens"] = (tokens["row"].to_numpy(), tokens["v"])
+    if "#quads" in names:
+        inside = (
+            pl.concat([urls, tokens])
+            .lazy()
+            .select("row", pl.col("v").str.extract_all(run))
+            .explode("v")
+            .drop_nulls("v")
+        )
+        got = pl.concat(
+            [found.lazy().filter("quad").select("row", "v"), inside.filter(pl.col("v").str.contains(_QUAD))]
+        ).collect()
+        out["#quads"] = (got["row"].to_numpy(), got["v"])
+    if want_urls:
+        swallowed = tokens.filter(pl.col("v").str.contains(_SWALLOWED))["row"].unique()
+        if len(swallowed):  # those lines' URLs as the URL pattern alone finds them
+            again = (
+                pl.DataFrame({"row": swallowed, "v": lines.gather(swallowed)})
+                .select("row", pl.col("v").str.extract_all(pattern.split("|", 1)[0]))
+                .explode("v")
+                .drop_nulls("v")
+            )
+            urls = pl.concat([urls.filter(~pl.col("row").is_in(swallowed)), again]).sort(
+                "row", maintain_order=True
+            )
+        out["#urls"] = (urls["row"].to_numpy(), urls["v"])
     return out

@@ -2,13 +2,14 @@
 
 ``decode_line`` costs a call per line and per step (the count, the length check, ``feed``,
 the record, the event); for the thousands of rows a chunk's columns hit, that overhead cost
-as much as reading the record.  These loops read each line as ``decode_line`` with the
-format's ``feed`` does, and count it alike in the stats (the column tests hold the events to
-the event path's, field for field).  Lines come without their line end, as ``Lines`` gives them.
+as much as reading the record.  One loop (``_rows``) reads each line as ``decode_line`` with
+the format's ``feed`` does, and counts it alike in the stats (the column tests hold the events
+to the event path's, field for field); each format gives it only its record-to-event step.  Lines come without their line end, as ``Lines`` gives them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from colsec.match.events import Event, Malformed
@@ -25,31 +26,21 @@ def csv_rows(
     assert columns is not None
     sep, fields, time_of, width = mapping.delimiter, mapping.fields, mapping.time_of, len(columns)
     plain_sep = sep not in _CSV_SPECIAL
-    out: list[Event | None] = []
-    for text, line_no in zip(texts, line_nos, strict=True):
-        event: Event | Malformed | None = None
-        if text.strip():
-            if not text.startswith("#"):
-                stats.lines += 1
-            if len(text) >= MAX_LINE:
-                event = Malformed(line_no, "line too long")
-            else:
-                rec: dict[str, Any] | None
-                if plain_sep and not any(c in text for c in _CSV_SPECIAL):
-                    row = text.split(sep)  # ``csv_record``'s own fast spelling
-                    rec = dict(zip(columns, row, strict=False)) if len(row) >= width else None
-                else:
-                    rec = mapping.csv_record(text + "\n")
-                if rec is None:
-                    event = Malformed(line_no, "too few CSV columns")
-                else:
-                    event = mapped_event(rec, line_no, fields, time_of(rec), "csv")
-                    if event is None:
-                        event = Malformed(line_no, "no readable timestamp")
-        elif len(text) >= MAX_LINE:
-            event = Malformed(line_no, "line too long")
-        out.append(_counted(event, stats))
-    return out
+
+    def read(text: str, line_no: int) -> Event | Malformed:
+        rec: dict[str, Any] | None
+        if plain_sep and not any(c in text for c in _CSV_SPECIAL):
+            row = text.split(sep)  # ``csv_record``'s own fast spelling
+            rec = dict(zip(columns, row, strict=False)) if len(row) >= width else None
+        else:
+            rec = mapping.csv_record(text + "\n")
+        if rec is None:
+            return Malformed(line_no, "too few CSV columns")
+        return mapped_event(rec, line_no, fields, time_of(rec), "csv") or Malformed(
+            line_no, "no readable timestamp"
+        )
+
+    return _rows(read, texts, line_nos, stats)
 
 
 def zeek_rows(
@@ -57,30 +48,37 @@ def zeek_rows(
 ) -> list[Event | None]:
     """Zeek TSV data lines (none a "#" line) under the header ``meta`` to events."""
     path = meta.get("path") or None
+
+    def read(text: str, line_no: int) -> Event | Malformed:
+        rec = zeek_tsv_record(text, meta)  # it strips the line end itself
+        if rec is None:
+            return Malformed(line_no, "wrong number of Zeek TSV fields")
+        return zeek_event(rec, line_no, path) or Malformed(line_no, "no timestamp")
+
+    return _rows(read, texts, line_nos, stats)
+
+
+def _rows(
+    read: Callable[[str, int], Event | Malformed], texts: list[str], line_nos: list[int], stats: ReaderStats
+) -> list[Event | None]:
+    """Each line as ``decode_line`` takes it (counted, a blank line skipped, a long one
+    malformed), ``read`` for the rest, counted in ``stats`` alike."""
     out: list[Event | None] = []
     for text, line_no in zip(texts, line_nos, strict=True):
         event: Event | Malformed | None = None
-        if text.strip():
-            stats.lines += 1
-            if len(text) >= MAX_LINE:
-                event = Malformed(line_no, "line too long")
-            elif (rec := zeek_tsv_record(text, meta)) is None:  # it strips the line end itself
-                event = Malformed(line_no, "wrong number of Zeek TSV fields")
-            else:
-                event = zeek_event(rec, line_no, path)
-                if event is None:
-                    event = Malformed(line_no, "no timestamp")
-        elif len(text) >= MAX_LINE:
+        if len(text) >= MAX_LINE:  # with its line end, longer than ``MAX_LINE``
+            if text.strip() and not text.startswith("#"):
+                stats.lines += 1
             event = Malformed(line_no, "line too long")
-        out.append(_counted(event, stats))
-    return out
-
-
-def _counted(out: Event | Malformed | None, stats: ReaderStats) -> Event | None:
-    """A line's decoding counted in ``stats`` as ``decode_line`` counts it."""
-    if isinstance(out, Malformed):
-        stats.bad(out)
-        return None
-    if out is not None:
-        stats.events += 1
+        elif text.strip():
+            if not text.startswith("#"):
+                stats.lines += 1
+            event = read(text, line_no)
+        if isinstance(event, Malformed):
+            stats.bad(event)
+            out.append(None)
+        else:
+            if event is not None:
+                stats.events += 1
+            out.append(event)
     return out
