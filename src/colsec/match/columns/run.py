@@ -14,7 +14,7 @@ import polars as pl
 from colsec.gcpause import young_gc_only
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event
-from colsec.match.hits import PreparedFrame, collect_hits, hit_rows
+from colsec.match.hits import PreparedFrame, collect_hits, column_values, hit_rows
 from colsec.match.readers import DECODERS, FieldMapping, ReaderFormat, ReaderStats, decode_line
 from colsec.match.vector import VectorResult, indexed_keys
 from colsec.pipeline import parsed_ahead
@@ -174,23 +174,25 @@ def match_columns_file(
         decoder.year = year
     run = _Run(engine, fmt, table, mapping, stats, decoder)
     columns_ok = uses_columns(engine, table)
+    for cidx in engine.cidr.values():  # ``column_values`` ahead (``_parsed``) only reads them
+        cidx.freeze()
     line_no = 1
     with young_gc_only(), open_file(p) as f:
         first = True
         source = chunks(f, batch_bytes)
-        ready: Iterator[tuple[bytes, Lines, Columns | Refused | None]]
+        ready: Iterator[_Ready]
         if not columns_ok:
-            ready = ((chunk, Lines(chunk), None) for chunk in source)
+            ready = ((chunk, Lines(chunk), None, None) for chunk in source)
         elif fmt in _HEADED:  # the first chunk's header says how the others read
             ready = parsed_after_first(source, _unparsed, functools.partial(_parsed, run))
         else:  # no header: a chunk's columns need no chunk before
             ready = parsed_ahead(source, functools.partial(_parsed, run))
-        for chunk, lines, cols in ready:
+        for chunk, lines, cols, prepared in ready:
             run.rows += len(lines)
             if not columns_ok:
                 run.events(lines, line_no)
             else:
-                _column_chunk(run, chunk, lines, line_no, first, cols)
+                _column_chunk(run, chunk, lines, line_no, first, cols, prepared)
             first = False
             line_no += len(lines)
     run.flush()
@@ -198,23 +200,46 @@ def match_columns_file(
 
 
 _HEADED = frozenset({ReaderFormat.ZEEK_TSV, ReaderFormat.CSV})
+#: Formats whose columns are also prepared, hashed and cut into octet prefixes off the main
+#: thread (polars' work, without the GIL), beside the lookups, the reader and the alerts of the
+#: chunk before: a CSV chunk's preparation and hashing cost the main thread more than its parse
+_PREPARED_AHEAD = frozenset({ReaderFormat.CSV})
+
+#: a chunk, its lines, its columns (None: not parsed yet; or why polars refused them), and
+#: the columns prepared when that was done ahead
+_Ready = tuple[bytes, Lines, Columns | Refused | None, PreparedFrame | None]
 
 
-def _unparsed(chunk: bytes) -> tuple[bytes, Lines, Columns | Refused | None]:
-    return chunk, Lines(chunk), None
+def _unparsed(chunk: bytes) -> _Ready:
+    return chunk, Lines(chunk), None, None
 
 
-def _parsed(run: _Run, chunk: bytes) -> tuple[bytes, Lines, Columns | Refused]:
-    """A standalone chunk's lines and columns (or why polars refused it), off the main thread."""
+def _parsed(run: _Run, chunk: bytes) -> _Ready:
+    """A standalone chunk's lines and columns (or why polars refused them), off the main thread."""
     lines = Lines(chunk)
     try:
-        return chunk, lines, _chunk_columns(run, chunk, lines, False)
+        cols = _chunk_columns(run, chunk, lines, False)
     except Refused as exc:
-        return chunk, lines, exc
+        return chunk, lines, exc, None
+    prepared = _prepared(run, chunk, lines, cols, 0) if run.fmt in _PREPARED_AHEAD else None
+    if prepared is not None:
+        prepared.hashed = column_values(run.engine, prepared)
+    return chunk, lines, cols, prepared
+
+
+def _prepared(run: _Run, chunk: bytes, lines: Lines, cols: Columns, skip: int) -> PreparedFrame:
+    spaced, colon = _chunk_text(run, chunk, lines.offset(skip) if skip < len(lines) else len(chunk))
+    return prepare(run.engine, run.table, cols, len(lines), spaced=spaced, colon=colon)
 
 
 def _column_chunk(
-    run: _Run, chunk: bytes, lines: Lines, line_no: int, first: bool, ready: Columns | Refused | None = None
+    run: _Run,
+    chunk: bytes,
+    lines: Lines,
+    line_no: int,
+    first: bool,
+    ready: Columns | Refused | None = None,
+    prepared: PreparedFrame | None = None,
 ) -> None:
     skip = 0
     if first and run.fmt is ReaderFormat.ZEEK_TSV:
@@ -243,8 +268,8 @@ def _column_chunk(
         return
     if first and run.fmt is ReaderFormat.ZEEK_TSV:
         skip = run.zeek_skip
-    spaced, colon = _chunk_text(run, chunk, lines.offset(skip) if skip < len(lines) else len(chunk))
-    prepared = prepare(run.engine, run.table, cols, len(lines), spaced=spaced, colon=colon)
+    if prepared is None:
+        prepared = _prepared(run, chunk, lines, cols, skip)
     run.direct(lines, line_no, prepared, skip)
 
 
