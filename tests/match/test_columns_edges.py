@@ -247,3 +247,33 @@ def test_zeek_tsv_odd_fields_in_chunks_prepared_ahead(tmp_path: Path) -> None:
     path.write_text("\n".join(head + lines) + "\n", encoding="utf-8")
     assert path.stat().st_size > 4 << 16  # five chunks at least of ``_equal``'s 64 KiB
     assert _equal(path, ReaderFormat.ZEEK_TSV) > 6000
+
+
+def test_csv_odd_bytes_and_shapes_over_chunks(tmp_path: Path) -> None:
+    """CSV chunks read ahead (strict UTF-8 first, the lossy reading only for a chunk that is no
+    UTF-8): a byte-order mark, CRLF line ends, non-ASCII and invalid UTF-8 fields, short and long
+    rows, empty and quoted values (a separator, a quote, a line end inside): the event path's
+    alerts, and no chunk refused but the one with a quoted line end."""
+    rows = [
+        f"{1714557600 + n},10.{n % 7}.{n % 250}.{n % 99},h{n % 500}.example.com,n{n}" for n in range(4000)
+    ]
+    rows[10] = "1714557610,10.0.0.10,\u0434\u043e\u043c\u0435\u043d.example.com,\u00e9"  # non-ASCII, valid
+    rows[1300] = "1714558900,10.1.0.1,bad\udcff.example.com,x"  # invalid UTF-8 (a lone 0xff byte)
+    rows[1301] = "1714558901,10.1.0.2"  # too few columns: no event
+    rows[1302] = "1714558902,10.1.0.3,,"  # an empty name
+    rows[1303] = "1714558903,10.1.0.4,extra.example.com,x,more,fields"
+    rows[1304] = '1714558904,"10.1.0.5","q,uoted.example.com","a ""b"""'
+    rows[2600] = '1714560200,10.2.0.1,"line\nend.example.com",x'  # a quoted line end: refused
+    rows[2601] = "1714560201,-,-,-"
+    text = "\ufeffid,when,addr,name\r\n"  # the mark glued to the first column's name
+    body = "\r\n".join(f"{n},{r}" for n, r in enumerate(rows)) + "\r\n"
+    path = tmp_path / "odd.csv"
+    path.write_bytes((text + body).encode("utf-8", errors="surrogateescape"))
+    assert path.stat().st_size > 2 << 16
+    spec = {"timestamp": "when", "fields": {"addr": "ipv4-addr:value", "name": "domain-name:value"}}
+    assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec), refused=1) > 4000
+    # no header: the mark is glued to the first field of the first row, an address here
+    head = {**spec, "columns": ["addr", "when", "name"]}
+    lines = [f"10.{n % 7}.{n % 250}.{n % 99},{1714557600 + n},h{n % 500}.example.com" for n in range(3000)]
+    path.write_bytes(("\ufeff" + "\n".join(lines) + "\n").encode())
+    assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(head), refused=1) > 3000  # the first chunk

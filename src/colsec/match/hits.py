@@ -30,6 +30,8 @@ class PreparedFrame:
     columns: list[tuple[tuple[str, str], str]]
     positions: dict[str, np.ndarray]
     values: dict[str, pl.Series]
+    #: ``column_values`` of these columns when made already (in a parse-ahead thread)
+    hashed: dict[str, Any] | None = None
 
 
 def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any]:
@@ -75,7 +77,7 @@ def hit_rows(engine: MatchEngine, prepared: PreparedFrame) -> np.ndarray:
 def collect_hits(engine: MatchEngine, prepared: PreparedFrame, *, make_alerts: bool) -> Hits:
     """Every index hit of every prepared column (matched texts kept only for alerts)."""
     hits = Hits()
-    extra = column_values(engine, prepared)
+    extra = prepared.hashed if prepared.hashed is not None else column_values(engine, prepared)
     for key, name in prepared.columns:
         rows_of = prepared.positions[name]
         s = prepared.values[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -42,20 +43,30 @@ def delimited(
     begin = lines.offset(start)
     end = lines.offset(stop)
     data = lines.chunk if begin == 0 and end == len(lines.chunk) else lines.chunk[begin:end]
+    if data.startswith(b"\xef\xbb\xbf"):  # polars drops the mark; the reader keeps it in the first field
+        raise Refused("byte-order mark before the data")
+    read = functools.partial(
+        pl.read_csv,
+        data,
+        separator=sep,
+        has_header=False,
+        columns=[fields.index(n) for n in wanted],
+        infer_schema=False,
+        quote_char=quote,
+        truncate_ragged_lines=True,
+        null_values=unset,
+    )
     try:
-        df = pl.read_csv(
-            data,
-            separator=sep,
-            has_header=False,
-            columns=[fields.index(n) for n in wanted],
-            infer_schema=False,
-            quote_char=quote,
-            encoding="utf8-lossy",
-            truncate_ragged_lines=True,
-            null_values=unset,
-        )
+        # the lossy decoding copies the whole chunk first (a third of the parse): only for a
+        # chunk that is no UTF-8, which the strict reading refuses
+        df = read(encoding="utf8")
     except (pl.exceptions.PolarsError, ValueError) as exc:
-        raise Refused(str(exc)) from exc
+        if data.isascii() or _is_utf8(data):
+            raise Refused(str(exc)) from exc
+        try:
+            df = read(encoding="utf8-lossy")
+        except (pl.exceptions.PolarsError, ValueError) as exc2:
+            raise Refused(str(exc2)) from exc2
     if len(df) != stop - start:
         raise Refused("not one row a line")
     df.columns = sorted(wanted, key=fields.index)
@@ -64,6 +75,14 @@ def delimited(
     before = pl.Series([None] * start, dtype=pl.String)
     after = pl.Series([None] * (len(lines) - stop), dtype=pl.String)
     return {n: pl.concat([before, df[n], after]) for n in wanted}
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def tsv_columns(lines: Lines, start: int, names: list[str], head: Zeek) -> dict[str, pl.Series]:

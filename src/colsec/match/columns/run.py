@@ -14,7 +14,7 @@ import polars as pl
 from colsec.gcpause import young_gc_only
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event
-from colsec.match.hits import PreparedFrame, collect_hits, hit_rows
+from colsec.match.hits import PreparedFrame, collect_hits, column_values, hit_rows
 from colsec.match.readers import DECODERS, FieldMapping, ReaderFormat, ReaderStats, decode_line
 from colsec.match.vector import VectorResult, indexed_keys
 from colsec.pipeline import parsed_ahead
@@ -174,6 +174,8 @@ def match_columns_file(
         decoder.year = year
     run = _Run(engine, fmt, table, mapping, stats, decoder)
     columns_ok = uses_columns(engine, table)
+    for cidx in engine.cidr.values():  # ``column_values`` ahead (``_parsed``) only reads them
+        cidx.freeze()
     line_no = 1
     with young_gc_only(), open_file(p) as f:
         first = True
@@ -198,10 +200,12 @@ def match_columns_file(
 
 
 _HEADED = frozenset({ReaderFormat.ZEEK_TSV, ReaderFormat.CSV})
-#: Formats whose columns are also prepared off the main thread: polars splits them faster than
-#: the main thread looks their values up, which then waited on its own preparation (a syslog
-#: chunk's regex pass is the slower half: its preparation stays on the main thread)
-_PREPARED_AHEAD = frozenset({ReaderFormat.ZEEK_TSV})
+#: Formats whose columns are also prepared, hashed and cut into octet prefixes off the main
+#: thread (polars' work, without the GIL), beside the lookups, the reader and the alerts of the
+#: chunk before: polars splits them faster than the main thread looks their values up, which then
+#: waited on its own preparation (a syslog chunk's regex pass is the slower half: its preparation
+#: stays on the main thread)
+_PREPARED_AHEAD = frozenset({ReaderFormat.ZEEK_TSV, ReaderFormat.CSV})
 
 #: a chunk, its lines, its columns (None: not parsed yet; or why polars refused them), and
 #: the columns prepared when that was done ahead
@@ -220,6 +224,8 @@ def _parsed(run: _Run, chunk: bytes) -> _Ready:
     except Refused as exc:
         return chunk, lines, exc, None
     prepared = _prepared(run, chunk, lines, cols, 0) if run.fmt in _PREPARED_AHEAD else None
+    if prepared is not None:
+        prepared.hashed = column_values(run.engine, prepared)
     return chunk, lines, cols, prepared
 
 
