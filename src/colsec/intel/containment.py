@@ -112,7 +112,7 @@ def insert_edges(db: Session, edges: Iterable[tuple[str, str, str, str]]) -> int
         if h not in known
     ]
     for chunk in _chunks(rows, 5000):
-        db.execute(insert(CorrelationEdge), list(chunk))
+        db.execute(insert(CorrelationEdge.__table__), list(chunk))
     return len(rows)
 
 

@@ -84,12 +84,16 @@ def _status(kind: str, value: str, n_objects: int, config: CorrelationConfig) ->
 # them before any row of observable or stix_object is read.
 _SHARED = "(SELECT count(*) FROM observable o2 WHERE o2.kind = k.kind AND o2.value = k.value) > 1"
 
+# SQLite's CROSS JOIN keeps the join order as written: the shared keys drive, one index probe
+# each.  Left to choose, its planner walked the whole (kind, value) index and read the object
+# row of every observable in the database, once per slice of an import (15 slices for a
+# 200,000-attribute event): the step grew with the database, not with the keys.
 _EXACT_SQL = text(
     "WITH sk AS MATERIALIZED (SELECT kind, value FROM corr_key k WHERE " + _SHARED + ") "
-    "SELECT o.kind, o.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
-    "FROM sk k JOIN observable o ON o.kind = k.kind AND o.value = k.value "
-    "JOIN stix_object s ON s.seq = o.object_seq "
-    "WHERE s.is_latest AND NOT s.revoked GROUP BY o.kind, o.value"
+    "SELECT k.kind, k.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
+    "FROM sk k CROSS JOIN observable o CROSS JOIN stix_object s "
+    "WHERE o.kind = k.kind AND o.value = k.value AND s.seq = o.object_seq "
+    "AND s.is_latest AND NOT s.revoked GROUP BY k.kind, k.value"
 )
 
 # PostgreSQL's planner prefers hashing the whole observables table against a few thousand keys;
@@ -111,9 +115,9 @@ _CONTAIN_SQL = text(
     "  UNION SELECT e.parent_kind, e.parent_value, e.parent_kind, e.parent_value"
     "  FROM corr_key k JOIN correlation_edge e ON e.parent_kind = k.kind AND e.parent_value = k.value"
     "  WHERE k.kind IN ('domain', 'cidr4', 'cidr6')"
-    ") x JOIN observable o ON o.kind = x.ck AND o.value = x.cv "
-    "JOIN stix_object s ON s.seq = o.object_seq "
-    "WHERE s.is_latest AND NOT s.revoked GROUP BY x.pk, x.pv "
+    ") x CROSS JOIN observable o CROSS JOIN stix_object s "  # the group's values drive, as above
+    "WHERE o.kind = x.ck AND o.value = x.cv AND s.seq = o.object_seq "
+    "AND s.is_latest AND NOT s.revoked GROUP BY x.pk, x.pv "
     "HAVING sum(CASE WHEN x.ck = x.pk AND x.cv = x.pv THEN 1 ELSE 0 END) > 0 "
     "AND count(DISTINCT x.ck || ':' || x.cv) > 1"
 )
@@ -186,10 +190,10 @@ def _write_groups(
         else:
             out.warninglisted += 1
         if len(rows) >= 5000:
-            db.execute(insert(Correlation), rows)
+            db.execute(insert(Correlation.__table__), rows)
             rows = []
     if rows:
-        db.execute(insert(Correlation), rows)
+        db.execute(insert(Correlation.__table__), rows)
     return out
 
 

@@ -174,7 +174,7 @@ def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
                 "updated_at": now,
             }
         )  # fmt: skip
-    db.execute(insert(IndicatorScore), out)
+    db.execute(insert(IndicatorScore.__table__), out)
     return len(out)
 
 
