@@ -6,7 +6,8 @@ they had before.  Both count the same realistic unit (the shared MISP events hel
 members) plus planted cases the counts turn on: a CIDR holding addresses, a domain with
 sub-domains, URL and e-mail hosts, a revoked object, an object's superseded version, a value
 stated only once, a value past the cap; and a warninglisted value.  The slices' correlations
-must be identical, on each backend.
+must be identical, on each backend; so must the keys a slice touches (``_keys_of_seqs``, which
+finds earlier versions by a subquery where it used lists of ids).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from colsec.formats.service import import_source
 from colsec.intel import correlation
 from colsec.intel.hooks import IntelConfig, on_import
 from colsec.intel.models import Correlation
-from colsec.store.models import StixObject
+from colsec.store.models import Observable, StixObject
 
 from .conftest import Orgs, indicator
 
@@ -49,6 +50,26 @@ _OLD_CONTAIN = text(
     "HAVING sum(CASE WHEN x.ck = x.pk AND x.cv = x.pv THEN 1 ELSE 0 END) > 0 "
     "AND count(DISTINCT x.ck || ':' || x.cv) > 1"
 )
+
+
+def _old_keys_of_seqs(db: Session, seqs: list[int]) -> tuple[set[Any], set[Any]]:
+    """The reference: the earlier versions found by lists of the new objects' ids."""
+    new: set[Any] = set()
+    ids: set[str] = set()
+    for k, v, oid in db.execute(
+        select(Observable.kind, Observable.value, Observable.object_id).where(Observable.object_seq.in_(seqs))
+    ):
+        new.add((k, v))
+        ids.add(oid)
+    old: set[Any] = set()
+    for k, v, s in db.execute(
+        select(Observable.kind, Observable.value, Observable.object_seq)
+        .join(StixObject, StixObject.seq == Observable.object_seq)
+        .where(StixObject.id.in_(sorted(ids)), StixObject.is_latest.is_(False))
+    ):
+        if s not in set(seqs):
+            old.add((k, v))
+    return new, old
 
 
 def _planted(orgs: Orgs) -> None:
@@ -106,12 +127,15 @@ def test_fixed_join_order_counts_what_the_planners_order_counted(
     # whole, in slices that split versions and groups apart, and only the planted objects
     cuts = (every, every[: len(every) // 3], every[len(every) // 3 :], every[-25:])
     for seqs in cuts:
+        assert correlation._keys_of_seqs(db, seqs) == _old_keys_of_seqs(db, seqs)
         fixed = _correlations(db, seqs, config)
         monkeypatch.setattr(correlation, "_EXACT_SQL", _OLD_EXACT)
         monkeypatch.setattr(correlation, "_CONTAIN_SQL", _OLD_CONTAIN)
         planned = _correlations(db, seqs, config)
         monkeypatch.undo()
         assert fixed == planned
+    new, old = correlation._keys_of_seqs(db, every[-3:])  # the planted object's new version
+    assert ("ipv4", "203.0.113.10") in old and ("ipv4", "203.0.113.11") in new
     whole = _correlations(db, every, config)
     statuses = {row[4] for row in whole}
     assert statuses == {"active", "capped", "warninglisted"}

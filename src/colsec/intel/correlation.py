@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from colsec.db import is_sqlite
 from colsec.intel.containment import Key, _bulk, _chunks, full_edges, insert_edges, new_edges
@@ -244,22 +244,22 @@ def rebuild(db: Session, *, config: CorrelationConfig | None = None) -> Correlat
 
 
 def _keys_of_seqs(db: Session, seqs: Sequence[int]) -> tuple[set[Key], set[Key]]:
-    """(new keys, keys of earlier versions of the same objects) for the inserted seqs."""
+    """(new keys, keys of earlier versions of the same objects) for the inserted seqs.
+
+    The earlier versions are found by a subquery over the same batch of sequences, not by
+    lists of the new objects' ids (900 bound values a statement cost more to build than to run).
+    """
     new: set[Key] = set()
-    ids: set[str] = set()
-    for batch in seq_batches(Observable.object_seq, seqs):
-        for k, v, oid in db.execute(
-            select(Observable.kind, Observable.value, Observable.object_id).where(batch)
-        ):
-            new.add((k, v))
-            ids.add(oid)
     old: set[Key] = set()
     seqset = set(seqs)
-    for chunk in _chunks(sorted(ids)):
+    fresh = aliased(Observable)
+    for batch in seq_batches(fresh.object_seq, seqs):
+        for k, v in db.execute(select(fresh.kind, fresh.value).where(batch)):
+            new.add((k, v))
         for k, v, s in db.execute(
             select(Observable.kind, Observable.value, Observable.object_seq)
             .join(StixObject, StixObject.seq == Observable.object_seq)
-            .where(StixObject.id.in_(list(chunk)), StixObject.is_latest.is_(False))
+            .where(StixObject.id.in_(select(fresh.object_id).where(batch)), StixObject.is_latest.is_(False))
         ):
             if s not in seqset:
                 old.add((k, v))
