@@ -123,8 +123,9 @@ _CONTAIN_SQL = text(
 )
 
 
-def fill_temp_keys(db: Session, keys: Iterable[Key]) -> None:
-    """Fill the session's temporary key table (joins beat long IN lists: one statement, no re-compiles)."""
+def fill_temp_keys(db: Session, keys: Iterable[Key], *, add: bool = False) -> None:
+    """Fill the session's temporary key table (joins beat long IN lists: one statement, no re-compiles);
+    ``add`` adds keys (not already there) to those it holds."""
     if is_sqlite(db):
         db.execute(text("CREATE TEMP TABLE IF NOT EXISTS corr_key (kind TEXT, value TEXT, h TEXT)"))
     else:
@@ -133,7 +134,8 @@ def fill_temp_keys(db: Session, keys: Iterable[Key]) -> None:
                 "CREATE TEMP TABLE IF NOT EXISTS corr_key (kind TEXT, value TEXT, h TEXT) ON COMMIT DELETE ROWS"
             )
         )
-    db.execute(text("DELETE FROM corr_key"))
+    if not add:
+        db.execute(text("DELETE FROM corr_key"))
     _bulk(
         db,
         "INSERT INTO corr_key (kind, value, h) VALUES ({})",
@@ -143,10 +145,12 @@ def fill_temp_keys(db: Session, keys: Iterable[Key]) -> None:
         db.execute(text("ANALYZE corr_key"))
 
 
-def _stats_for(db: Session, keys: Iterable[Key]) -> dict[Key, tuple[int, int, bool]]:
-    """(n_objects, n_owners, has_children) per key, containment groups overriding exact ones."""
+def _stats_for(db: Session, keys: Iterable[Key] | None) -> dict[Key, tuple[int, int, bool]]:
+    """(n_objects, n_owners, has_children) per key, containment groups overriding exact ones;
+    ``keys`` None: those the temporary key table holds."""
     stats: dict[Key, tuple[int, int, bool]] = {}
-    fill_temp_keys(db, keys)
+    if keys is not None:
+        fill_temp_keys(db, keys)
     for k, v, n_obj, n_own in db.execute(_EXACT_SQL if is_sqlite(db) else _EXACT_SQL_PG):
         stats[(k, v)] = (int(n_obj), int(n_own), False)
     for k, v, n_obj, n_own in db.execute(_CONTAIN_SQL):
@@ -286,7 +290,8 @@ def correlate_new(
     ):
         parents.add((pk, pv))
     keys = touched | parents
-    out = _write_groups(db, keys, _stats_for(db, keys), config, keys_in_temp=True)
+    fill_temp_keys(db, parents - touched, add=True)  # the touched keys are there already
+    out = _write_groups(db, keys, _stats_for(db, None), config, keys_in_temp=True)
     db.execute(text("DELETE FROM corr_key"))
     out.edges = n_edges
     return out
