@@ -239,7 +239,9 @@ def _rows(db: Session) -> list[tuple[Any, ...]]:
 def _org(db: Session) -> int:
     """The importing organisation, made once (its identity carries the time it was made)."""
     if not db.info.get("facts_test_org"):
-        db.info["facts_test_org"] = create_organisation(db, actor=SYSTEM, name="Example CERT", short_name="ex").id
+        db.info["facts_test_org"] = create_organisation(
+            db, actor=SYSTEM, name="Example CERT", short_name="ex"
+        ).id
     return int(db.info["facts_test_org"])
 
 
@@ -258,7 +260,11 @@ def _store(db: Session, wrapper: dict[str, Any], claims: list[ObjectFacts] | Non
 
     try:
         import_objects(
-            db, actor=SYSTEM, objects=objects, owner_org_id=org_id, facts_for=facts_for if claims is not None else None
+            db,
+            actor=SYSTEM,
+            objects=objects,
+            owner_org_id=org_id,
+            facts_for=facts_for if claims is not None else None,
         )
         return _rows(db)
     finally:
@@ -268,7 +274,9 @@ def _store(db: Session, wrapper: dict[str, Any], claims: list[ObjectFacts] | Non
 def test_stored_rows_equal_with_and_without_the_claims(db: Session) -> None:
     kinds = sorted(FAST_TYPES)
     values = [v for v in _VALUES if len(v) < 100 and "\x00" not in v]  # PostgreSQL text holds no NUL
-    attributes = [_attribute(i * len(_UUIDS), kinds[i % len(kinds)], values[i % len(values)]) for i in range(300)]
+    attributes = [
+        _attribute(i * len(_UUIDS), kinds[i % len(kinds)], values[i % len(values)]) for i in range(300)
+    ]
     wrapper = _event([a for a in attributes if is_fast_attribute(a)])
     plain = _store(db, wrapper, None)
     claims: list[ObjectFacts] = []

@@ -228,7 +228,9 @@ class WarninglistIndex:
     @property
     def empty(self) -> bool:
         """No list holds anything: every value's answer is no list."""
-        return not (self.exact or self.hostnames or self.substrings or self.regexes or any(self._starts.values()))
+        return not (
+            self.exact or self.hostnames or self.substrings or self.regexes or any(self._starts.values())
+        )
 
     def is_warninglisted(self, kind: str, value: str) -> bool:
         return bool(self.lists_for(kind, value))
