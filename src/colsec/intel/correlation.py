@@ -19,9 +19,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.orm import Session, aliased
 
 from colsec.db import is_sqlite
@@ -30,6 +30,8 @@ from colsec.intel.models import Correlation, CorrelationDomain, CorrelationEdge
 from colsec.stix.ids import now_timestamp
 from colsec.store.models import Observable, StixObject
 from colsec.store.seqsets import seq_batches
+
+_CORRELATION_TABLE = cast(Table, Correlation.__table__)  # Core inserts: no ORM bookkeeping per row
 
 __all__ = [
     "DEFAULT_CAP",
@@ -194,10 +196,10 @@ def _write_groups(
         else:
             out.warninglisted += 1
         if len(rows) >= 5000:
-            db.execute(insert(Correlation.__table__), rows)
+            db.execute(insert(_CORRELATION_TABLE), rows)
             rows = []
     if rows:
-        db.execute(insert(Correlation.__table__), rows)
+        db.execute(insert(_CORRELATION_TABLE), rows)
     return out
 
 

@@ -17,16 +17,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import ColumnElement, delete, exists, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.intel.models import IndicatorScore
 from colsec.stix.ids import format_timestamp, now_timestamp, parse_timestamp
 from colsec.store.models import Observable, StixObject
 from colsec.store.seqsets import seq_batches
+
+_INDICATOR_SCORE_TABLE = cast(Table, IndicatorScore.__table__)  # Core inserts: no ORM bookkeeping per row
 
 __all__ = [
     "DECAY",
@@ -174,7 +176,7 @@ def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
                 "updated_at": now,
             }
         )  # fmt: skip
-    db.execute(insert(IndicatorScore.__table__), out)
+    db.execute(insert(_INDICATOR_SCORE_TABLE), out)
     return len(out)
 
 
