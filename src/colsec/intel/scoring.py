@@ -138,12 +138,8 @@ def _ts(value: Any, fallback: str) -> datetime:
         return parse_timestamp(fallback)
 
 
-def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
-    """(Re)score indicator versions given as (seq, id, body); keeps sightings already counted."""
-    if not rows:
-        return 0
-    kinds = _kind_of(db, [r[0] for r in rows])
-    ids = [r[1] for r in rows]
+def _prior_by_ids(db: Session, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Sightings and reference time already counted for ``ids``, whose score rows go."""
     prior: dict[str, tuple[int, str]] = {}
     for i in range(0, len(ids), 900):
         for oid, n, prior_ref in db.execute(
@@ -153,12 +149,51 @@ def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
         ):
             prior[oid] = (n, prior_ref)
         db.execute(delete(IndicatorScore).where(IndicatorScore.object_id.in_(ids[i : i + 900])))
+    return prior
+
+
+def score_indicators(
+    db: Session,
+    rows: Sequence[tuple[int, str, str]],
+    *,
+    kinds: dict[int, str] | None = None,
+    prior: dict[str, tuple[int, str]] | None = None,
+) -> int:
+    """(Re)score indicator versions given as (seq, id, body); keeps sightings already counted.
+
+    ``kinds`` (observable kind per seq) and ``prior`` (what ``_prior_by_ids`` gives, the rows
+    already gone) come from a caller that read them by ranges of sequences; else they are read
+    here by the rows' own seqs and ids.
+    """
+    if not rows:
+        return 0
+    if kinds is None:
+        kinds = _kind_of(db, [r[0] for r in rows])
+    if prior is None:
+        prior = _prior_by_ids(db, [r[1] for r in rows])
     now = now_timestamp()
     out = []
+    parsed: dict[Any, datetime] = {}  # an event's indicators share a few times: each parsed, spelled once
+    spelled: dict[datetime, str] = {}
+
+    def ts(value: Any) -> datetime:
+        if type(value) is not str:
+            return _ts(value, now)
+        got = parsed.get(value)
+        if got is None:
+            got = parsed[value] = _ts(value, now)
+        return got
+
+    def spell(dt: datetime) -> str:
+        got = spelled.get(dt)
+        if got is None:
+            got = spelled[dt] = format_timestamp(dt)
+        return got
+
     for seq, oid, body in rows:
         obj = orjson.loads(body)
         kind = kinds.get(seq, "default")
-        start = _ts(obj.get("valid_from") or obj.get("created"), now)
+        start = ts(obj.get("valid_from") or obj.get("created"))
         n, last = prior.get(oid, (0, ""))
         ref: datetime = max(start, parse_timestamp(last)) if last else start
         conf = obj.get("confidence")
@@ -167,12 +202,12 @@ def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
         if obj.get("revoked"):
             exp = min(exp, ref)
         if obj.get("valid_until"):
-            exp = min(exp, _ts(obj["valid_until"], now))
+            exp = min(exp, ts(obj["valid_until"]))
         out.append(
             {
                 "object_id": oid, "object_seq": seq, "kind": kind,
                 "confidence": conf if isinstance(conf, int) else DEFAULT_CONFIDENCE, "sightings": n,
-                "ref_time": format_timestamp(ref), "base_score": base, "expires_at": format_timestamp(exp),
+                "ref_time": spell(ref), "base_score": base, "expires_at": spell(exp),
                 "updated_at": now,
             }
         )  # fmt: skip
@@ -206,7 +241,25 @@ def update_for_import(db: Session, seqs: Sequence[int]) -> None:
     """Score new indicator versions and count new sightings against their indicators."""
     indicators: list[tuple[int, str, str]] = []
     sights: list[tuple[str, int, str]] = []
+    kinds: dict[int, str] = {}
+    prior: dict[str, tuple[int, str]] = {}
+    for batch in seq_batches(
+        Observable.object_seq, seqs
+    ):  # by ranges: the indicators' own seqs are scattered
+        for seq, kind in db.execute(
+            select(Observable.object_seq, Observable.kind).where(batch).order_by(Observable.id)
+        ):
+            kinds.setdefault(seq, kind)
     for batch in seq_batches(StixObject.seq, seqs):
+        # what _prior_by_ids reads and deletes, for this batch's latest indicators, without id lists
+        rescored = select(StixObject.id).where(batch, StixObject.type == "indicator", StixObject.is_latest)
+        for oid, n, prior_ref in db.execute(
+            select(IndicatorScore.object_id, IndicatorScore.sightings, IndicatorScore.ref_time).where(
+                IndicatorScore.object_id.in_(rescored)
+            )
+        ):
+            prior[oid] = (n, prior_ref)
+        db.execute(delete(IndicatorScore).where(IndicatorScore.object_id.in_(rescored)))
         for seq, oid, typ, body, latest in db.execute(
             select(
                 StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest
@@ -221,6 +274,6 @@ def update_for_import(db: Session, seqs: Sequence[int]) -> None:
                     count = obj.get("count", 1)
                     seen = obj.get("last_seen") or obj.get("created")
                     sights.append((ref, count if isinstance(count, int) and count > 0 else 1, str(seen)))
-    score_indicators(db, indicators)
+    score_indicators(db, indicators, kinds=kinds, prior=prior)
     db.flush()
     _apply_sightings(db, sights)

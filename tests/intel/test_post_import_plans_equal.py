@@ -1,4 +1,6 @@
-"""Correlation's statements with the join order fixed give the groups the planner-chosen ones gave.
+"""The post-import steps' cheaper statements give the rows the statements they replace gave.
+
+Correlation's statements with the join order fixed give the groups the planner-chosen ones gave.
 
 ``correlation._EXACT_SQL`` and ``_CONTAIN_SQL`` name their join order (the keys drive) so the
 step no longer walks the whole observables index once per slice.  The reference is the text
@@ -7,7 +9,8 @@ members) plus planted cases the counts turn on: a CIDR holding addresses, a doma
 sub-domains, URL and e-mail hosts, a revoked object, an object's superseded version, a value
 stated only once, a value past the cap; and a warninglisted value.  The slices' correlations
 must be identical, on each backend; so must the keys a slice touches (``_keys_of_seqs``, which
-finds earlier versions by a subquery where it used lists of ids).
+finds earlier versions by a subquery where it used lists of ids).  Scores read by ranges of
+sequences equal the scores read by the indicators' own seqs and ids, prior sightings included.
 """
 
 from __future__ import annotations
@@ -15,17 +18,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from colsec.formats.service import import_source
-from colsec.intel import correlation
+from colsec.intel import correlation, scoring
 from colsec.intel.hooks import IntelConfig, on_import
-from colsec.intel.models import Correlation
+from colsec.intel.models import Correlation, IndicatorScore
 from colsec.store.models import Observable, StixObject
 
-from .conftest import Orgs, indicator
+from .conftest import Orgs, indicator, sighting
 
 _EVENTS = ("asert_long_event", "circl_xorist_57c4445b", "existing_event_sednit", "misp_event")
 
@@ -142,3 +146,56 @@ def test_fixed_join_order_counts_what_the_planners_order_counted(
     assert any(row[6] for row in whole)  # containment groups
     assert ("ipv4", "203.0.113.9", 1) not in {row[:3] for row in whole}  # the revoked one not counted
     assert ("cidr4", "203.0.113.0/24") in {row[:2] for row in whole}
+
+
+def _old_update_for_import(db: Session, seqs: list[int]) -> None:
+    """The reference, as the step was: indicators scored by their own seqs and ids."""
+    indicators: list[tuple[int, str, str]] = []
+    sights: list[tuple[str, int, str]] = []
+    for seq, oid, typ, body, latest in db.execute(
+        select(StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest).where(
+            StixObject.seq.in_(seqs), StixObject.type.in_(["indicator", "sighting"])
+        )
+    ):
+        if typ == "indicator" and latest:
+            indicators.append((seq, oid, body))
+        elif typ == "sighting":
+            obj = orjson.loads(body)
+            count = obj.get("count", 1)
+            sights.append((obj["sighting_of_ref"], count, str(obj.get("last_seen") or obj.get("created"))))
+    scoring.score_indicators(db, indicators)
+    db.flush()
+    scoring._apply_sightings(db, sights)
+
+
+def _scores(db: Session, seqs: list[int], update: Any) -> list[tuple[Any, ...]]:
+    point = db.begin_nested()
+    update(db, seqs)
+    db.flush()
+    rows = sorted(
+        (s.object_id, s.object_seq, s.kind, s.confidence, s.sightings, s.ref_time, s.base_score, s.expires_at)
+        for s in db.execute(select(IndicatorScore)).scalars()
+    )
+    point.rollback()
+    return rows
+
+
+def test_scores_read_by_ranges_equal_scores_read_by_ids(
+    db: Session, orgs: Orgs, shared_data: Path, intel_hook: IntelConfig
+) -> None:
+    for name in _EVENTS:
+        data = (shared_data / "misp" / "events" / f"pymisp_{name}.json").read_bytes()
+        import_source(db, actor=orgs.actor("A"), data=data, owner_org_id=orgs("A").id)
+    _planted(orgs)
+    seen = indicator("seen", "ipv4", "198.51.100.99", valid_until="2027-01-01T00:00:00.000Z")
+    orgs.add("A", [seen, indicator("old", "domain", "old.example", revoked=True)])
+    orgs.add("B", [sighting("seen-1", seen["id"], created="2026-11-23T10:00:00.000Z")])
+    orgs.add("A", [{**seen, "modified": "2026-11-24T10:00:00.000Z", "confidence": 40}])  # sightings carried
+    every = sorted(db.execute(select(StixObject.seq)).scalars())
+    for seqs in (every, every[: len(every) // 2], every[-6:], every[-1:]):
+        ranges = _scores(db, seqs, scoring.update_for_import)
+        assert ranges == _scores(db, seqs, _old_update_for_import)
+    whole = _scores(db, every, scoring.update_for_import)
+    assert {row[2] for row in whole} >= {"ipv4", "domain", "sha256"}
+    last = _scores(db, every[-1:], scoring.update_for_import)  # the new version alone
+    assert any(row[0] == seen["id"] and row[4] == 1 and row[3] == 40 for row in last)  # its sighting kept
