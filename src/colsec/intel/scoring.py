@@ -138,18 +138,16 @@ def _ts(value: Any, fallback: str) -> datetime:
         return parse_timestamp(fallback)
 
 
-def _prior_by_ids(db: Session, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
-    """Sightings and reference time already counted for ``ids``, whose score rows go."""
-    prior: dict[str, tuple[int, str]] = {}
-    for i in range(0, len(ids), 900):
-        for oid, n, prior_ref in db.execute(
-            select(IndicatorScore.object_id, IndicatorScore.sightings, IndicatorScore.ref_time).where(
-                IndicatorScore.object_id.in_(ids[i : i + 900])
-            )
-        ):
-            prior[oid] = (n, prior_ref)
-        db.execute(delete(IndicatorScore).where(IndicatorScore.object_id.in_(ids[i : i + 900])))
-    return prior
+def _take_prior(db: Session, ids: Any, prior: dict[str, tuple[int, str]]) -> None:
+    """Sightings and reference time already counted for ``ids`` (a list, or a query of ids) into
+    ``prior``; their score rows go, to be written anew."""
+    for oid, n, prior_ref in db.execute(
+        select(IndicatorScore.object_id, IndicatorScore.sightings, IndicatorScore.ref_time).where(
+            IndicatorScore.object_id.in_(ids)
+        )
+    ):
+        prior[oid] = (n, prior_ref)
+    db.execute(delete(IndicatorScore).where(IndicatorScore.object_id.in_(ids)))
 
 
 def score_indicators(
@@ -161,7 +159,7 @@ def score_indicators(
 ) -> int:
     """(Re)score indicator versions given as (seq, id, body); keeps sightings already counted.
 
-    ``kinds`` (observable kind per seq) and ``prior`` (what ``_prior_by_ids`` gives, the rows
+    ``kinds`` (observable kind per seq) and ``prior`` (what ``_take_prior`` gives, the rows
     already gone) come from a caller that read them by ranges of sequences; else they are read
     here by the rows' own seqs and ids.
     """
@@ -170,7 +168,10 @@ def score_indicators(
     if kinds is None:
         kinds = _kind_of(db, [r[0] for r in rows])
     if prior is None:
-        prior = _prior_by_ids(db, [r[1] for r in rows])
+        prior = {}
+        ids = [r[1] for r in rows]
+        for i in range(0, len(ids), 900):
+            _take_prior(db, ids[i : i + 900], prior)
     now = now_timestamp()
     out = []
     parsed: dict[Any, datetime] = {}  # an event's indicators share a few times: each parsed, spelled once
@@ -251,15 +252,12 @@ def update_for_import(db: Session, seqs: Sequence[int]) -> None:
         ):
             kinds.setdefault(seq, kind)
     for batch in seq_batches(StixObject.seq, seqs):
-        # what _prior_by_ids reads and deletes, for this batch's latest indicators, without id lists
-        rescored = select(StixObject.id).where(batch, StixObject.type == "indicator", StixObject.is_latest)
-        for oid, n, prior_ref in db.execute(
-            select(IndicatorScore.object_id, IndicatorScore.sightings, IndicatorScore.ref_time).where(
-                IndicatorScore.object_id.in_(rescored)
-            )
-        ):
-            prior[oid] = (n, prior_ref)
-        db.execute(delete(IndicatorScore).where(IndicatorScore.object_id.in_(rescored)))
+        # the batch's latest indicators named by a subquery, not by a list of their ids
+        _take_prior(
+            db,
+            select(StixObject.id).where(batch, StixObject.type == "indicator", StixObject.is_latest),
+            prior,
+        )
         for seq, oid, typ, body, latest in db.execute(
             select(
                 StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest
