@@ -61,6 +61,7 @@ def parse_misp(data: bytes) -> Iterator[ImportUnit]:
             sharing_group_name=sharing.sharing_group_name if sharing else None,
             origin="misp",
             notes=unit.notes,  # filled while the objects are converted, read after the unit is stored
+            facts_for=unit.facts_for,
         )
 
 

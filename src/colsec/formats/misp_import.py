@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from colsec.errors import InvalidInput
+from colsec.formats.misp_facts import BuiltFacts
 from colsec.formats.misp_to_stix import MispEventInfo, convert_attributes, convert_event, event_info
 from colsec.stix.tlp import TLP
 
@@ -26,6 +27,7 @@ class MispUnit:
     objects: Iterator[dict[str, Any]]
     info: MispEventInfo | None = None
     notes: list[str] = field(default_factory=list)
+    facts_for: BuiltFacts | None = None  # the store's facts of the objects built in a proven shape
 
 
 def looks_like_misp(value: Any) -> bool:
@@ -80,8 +82,9 @@ def iter_misp_units(value: Any, *, attributes: Iterable[Any] | None = None) -> I
         info = event_info(event) if isinstance(event, Mapping) else None
         name = f"MISP event {event.get('uuid')}" if isinstance(event, Mapping) else "MISP event"
         notes: list[str] = []
-        objects = convert_event(wrapper, notes, attributes=attributes)
-        yield MispUnit(name=name, objects=objects, info=info, notes=notes)
+        built = BuiltFacts()
+        objects = convert_event(wrapper, notes, attributes=attributes, built=built)
+        yield MispUnit(name=name, objects=objects, info=info, notes=notes, facts_for=built)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from colsec.formats.misp_attribute import Converter
+from colsec.formats.misp_facts import BuiltFacts, built_facts, canonical_uuid
 from colsec.formats.misp_reference import misp_stix, reference_attributes, reference_convert
 from colsec.formats.misp_types import misp_types
 from colsec.formats.misp_validate import attribute_kept, validate_event, validate_frame
@@ -98,24 +99,33 @@ def _needs_reference(event: Mapping[str, Any], rare: list[Any]) -> bool:
 
 
 def convert_event(
-    wrapper: Mapping[str, Any], notes: list[str] | None = None, *, attributes: Iterable[Any] | None = None
+    wrapper: Mapping[str, Any],
+    notes: list[str] | None = None,
+    *,
+    attributes: Iterable[Any] | None = None,
+    built: BuiltFacts | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the STIX 2.1 objects for one MISP event; the report/grouping comes last.
 
     Elements the reference cannot map are left out and named in ``notes``; registry
     hives are spelled out as STIX requires (misp-stix keeps ``HKLM``).  ``attributes``
     replaces the event's own (an event split from its document by ``misp_split``):
-    each is converted as it arrives, so the event is never held whole.
+    each is converted as it arrives, so the event is never held whole.  ``built`` is told
+    the facts of each object the fast path built in a proven shape (``misp_facts``).
     """
     from colsec.formats.registry_keys import expand_hives_in
 
-    for obj in _convert_event(wrapper, notes, attributes):
-        yield expand_hives_in(obj)
+    for obj, ours in _convert_event(wrapper, notes, attributes):
+        obj = expand_hives_in(obj)
+        if built is not None:
+            built.claim(obj, built_facts(obj) if ours else None)
+        yield obj
 
 
 def _convert_event(
     wrapper: Mapping[str, Any], notes: list[str] | None, attributes: Iterable[Any] | None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Each object, and whether the fast path built it with ids the validator takes (``misp_facts``)."""
     from colsec.formats.misp_salvage import convert_salvaging, prepared, prepared_attribute
 
     event = validate_frame(wrapper, notes)
@@ -132,6 +142,9 @@ def _convert_event(
     rare: list[Any] = []
     emitted: set[str] = set()
     kept = 0
+    # Ids the validator takes: the creator's, the event's, every fast attribute's (the report lists them).
+    ids_ok = conv.identity_id is None or canonical_uuid(conv.identity_id.split("--", 1)[1])
+    report_ok = ids_ok and canonical_uuid(str(event["uuid"]))
     for i, attr in enumerate(own if attributes is None else attributes):
         if not attribute_kept(attr, i, notes, types):
             continue
@@ -142,8 +155,11 @@ def _convert_event(
             continue
         if conv.identity_id and conv.identity_id not in emitted:
             emitted.add(conv.identity_id)
-            yield conv.identity()
-        yield from conv.attribute(attr, refs)
+            yield conv.identity(), ids_ok
+        ours = ids_ok and canonical_uuid(str(attr["uuid"]))
+        report_ok = report_ok and ours
+        for obj in conv.attribute(attr, refs):
+            yield obj, ours
     report: dict[str, Any] | None = None
     if _needs_reference(event, rare) or not kept:
         for obj in convert_salvaging({**event, "Attribute": rare}, reference_convert, notes):
@@ -151,26 +167,27 @@ def _convert_event(
                 report = obj
             elif obj["id"] not in emitted:  # our identity, or a marking both halves use
                 emitted.add(obj["id"])
-                yield obj
+                yield obj, False
     del rare
     for mid, marking in list(conv.markings_used.items()):
         if mid not in emitted:
             emitted.add(mid)
-            yield marking
+            yield marking, False
     if report is None:
         report = conv.report(refs)
         for mid, marking in conv.markings_used.items():  # the event's own tags
             if mid not in emitted:
-                yield marking
-    else:
-        merged = list(report.get("object_refs", []))
-        empty = [r for r in merged if r.startswith("note--") and r.endswith(str(event["uuid"]))]
-        if empty and refs:  # misp-stix's "empty event" note is not needed once our half adds content
-            merged = [r for r in merged if r not in empty]
-        merged.extend(refs)
-        refs.clear()
-        report["object_refs"] = merged
-    yield report
+                yield marking, False
+        yield report, report_ok
+        return
+    merged = list(report.get("object_refs", []))
+    empty = [r for r in merged if r.startswith("note--") and r.endswith(str(event["uuid"]))]
+    if empty and refs:  # misp-stix's "empty event" note is not needed once our half adds content
+        merged = [r for r in merged if r not in empty]
+    merged.extend(refs)
+    refs.clear()
+    report["object_refs"] = merged
+    yield report, False  # misp-stix's report, our references merged in
 
 
 def convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:

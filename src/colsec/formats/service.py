@@ -152,6 +152,7 @@ def import_source(
             limits=limits,
             declassify=declassify,
             collection_ids=collection_ids,
+            facts_for=unit.facts_for,
             **kwargs,
         )
         report.units += 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from colsec.stix.tlp import TLP
+from colsec.stix.validate import ObjectFacts
 
 __all__ = ["ImportUnit"]
 
@@ -21,3 +22,5 @@ class ImportUnit:
     sharing_group_name: str | None = None
     origin: str | None = None
     notes: list[str] = field(default_factory=list)
+    # The facts of objects the parser built in a shape proven valid (None: the store validates each).
+    facts_for: Callable[[Mapping[str, Any]], ObjectFacts | None] | None = None

@@ -225,6 +225,13 @@ class WarninglistIndex:
                 found.add(name)
         return {n for n in found if (k := self.applies.get(n)) is None or kind in k}
 
+    @property
+    def empty(self) -> bool:
+        """No list holds anything: every value's answer is no list."""
+        return not (
+            self.exact or self.hostnames or self.substrings or self.regexes or any(self._starts.values())
+        )
+
     def is_warninglisted(self, kind: str, value: str) -> bool:
         return bool(self.lists_for(kind, value))
 

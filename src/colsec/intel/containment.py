@@ -14,14 +14,16 @@ import hashlib
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from colsec.db import is_sqlite
 from colsec.intel.models import CorrelationEdge
 from colsec.store.models import Observable
+
+_CORRELATION_EDGE_TABLE = cast(Table, CorrelationEdge.__table__)  # Core inserts: no ORM bookkeeping per row
 
 __all__ = ["Key", "full_edges", "host_of", "insert_edges", "new_edges", "parent_domains"]
 
@@ -112,7 +114,7 @@ def insert_edges(db: Session, edges: Iterable[tuple[str, str, str, str]]) -> int
         if h not in known
     ]
     for chunk in _chunks(rows, 5000):
-        db.execute(insert(CorrelationEdge), list(chunk))
+        db.execute(insert(_CORRELATION_EDGE_TABLE), list(chunk))
     return len(rows)
 
 

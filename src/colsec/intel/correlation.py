@@ -19,10 +19,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, delete, insert, select, text
+from sqlalchemy.orm import Session, aliased
 
 from colsec.db import is_sqlite
 from colsec.intel.containment import Key, _bulk, _chunks, full_edges, insert_edges, new_edges
@@ -30,6 +30,8 @@ from colsec.intel.models import Correlation, CorrelationDomain, CorrelationEdge
 from colsec.stix.ids import now_timestamp
 from colsec.store.models import Observable, StixObject
 from colsec.store.seqsets import seq_batches
+
+_CORRELATION_TABLE = cast(Table, Correlation.__table__)  # Core inserts: no ORM bookkeeping per row
 
 __all__ = [
     "DEFAULT_CAP",
@@ -84,12 +86,16 @@ def _status(kind: str, value: str, n_objects: int, config: CorrelationConfig) ->
 # them before any row of observable or stix_object is read.
 _SHARED = "(SELECT count(*) FROM observable o2 WHERE o2.kind = k.kind AND o2.value = k.value) > 1"
 
+# SQLite's CROSS JOIN keeps the join order as written: the shared keys drive, one index probe
+# each.  Left to choose, its planner walked the whole (kind, value) index and read the object
+# row of every observable in the database, once per slice of an import (15 slices for a
+# 200,000-attribute event): the step grew with the database, not with the keys.
 _EXACT_SQL = text(
     "WITH sk AS MATERIALIZED (SELECT kind, value FROM corr_key k WHERE " + _SHARED + ") "
-    "SELECT o.kind, o.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
-    "FROM sk k JOIN observable o ON o.kind = k.kind AND o.value = k.value "
-    "JOIN stix_object s ON s.seq = o.object_seq "
-    "WHERE s.is_latest AND NOT s.revoked GROUP BY o.kind, o.value"
+    "SELECT k.kind, k.value, count(DISTINCT s.id), count(DISTINCT s.owner_org_id) "
+    "FROM sk k CROSS JOIN observable o CROSS JOIN stix_object s "
+    "WHERE o.kind = k.kind AND o.value = k.value AND s.seq = o.object_seq "
+    "AND s.is_latest AND NOT s.revoked GROUP BY k.kind, k.value"
 )
 
 # PostgreSQL's planner prefers hashing the whole observables table against a few thousand keys;
@@ -111,16 +117,17 @@ _CONTAIN_SQL = text(
     "  UNION SELECT e.parent_kind, e.parent_value, e.parent_kind, e.parent_value"
     "  FROM corr_key k JOIN correlation_edge e ON e.parent_kind = k.kind AND e.parent_value = k.value"
     "  WHERE k.kind IN ('domain', 'cidr4', 'cidr6')"
-    ") x JOIN observable o ON o.kind = x.ck AND o.value = x.cv "
-    "JOIN stix_object s ON s.seq = o.object_seq "
-    "WHERE s.is_latest AND NOT s.revoked GROUP BY x.pk, x.pv "
+    ") x CROSS JOIN observable o CROSS JOIN stix_object s "  # the group's values drive, as above
+    "WHERE o.kind = x.ck AND o.value = x.cv AND s.seq = o.object_seq "
+    "AND s.is_latest AND NOT s.revoked GROUP BY x.pk, x.pv "
     "HAVING sum(CASE WHEN x.ck = x.pk AND x.cv = x.pv THEN 1 ELSE 0 END) > 0 "
     "AND count(DISTINCT x.ck || ':' || x.cv) > 1"
 )
 
 
-def fill_temp_keys(db: Session, keys: Iterable[Key]) -> None:
-    """Fill the session's temporary key table (joins beat long IN lists: one statement, no re-compiles)."""
+def fill_temp_keys(db: Session, keys: Iterable[Key], *, add: bool = False) -> None:
+    """Fill the session's temporary key table (joins beat long IN lists: one statement, no re-compiles);
+    ``add`` adds keys (not already there) to those it holds."""
     if is_sqlite(db):
         db.execute(text("CREATE TEMP TABLE IF NOT EXISTS corr_key (kind TEXT, value TEXT, h TEXT)"))
     else:
@@ -129,7 +136,8 @@ def fill_temp_keys(db: Session, keys: Iterable[Key]) -> None:
                 "CREATE TEMP TABLE IF NOT EXISTS corr_key (kind TEXT, value TEXT, h TEXT) ON COMMIT DELETE ROWS"
             )
         )
-    db.execute(text("DELETE FROM corr_key"))
+    if not add:
+        db.execute(text("DELETE FROM corr_key"))
     _bulk(
         db,
         "INSERT INTO corr_key (kind, value, h) VALUES ({})",
@@ -139,10 +147,12 @@ def fill_temp_keys(db: Session, keys: Iterable[Key]) -> None:
         db.execute(text("ANALYZE corr_key"))
 
 
-def _stats_for(db: Session, keys: Iterable[Key]) -> dict[Key, tuple[int, int, bool]]:
-    """(n_objects, n_owners, has_children) per key, containment groups overriding exact ones."""
+def _stats_for(db: Session, keys: Iterable[Key] | None) -> dict[Key, tuple[int, int, bool]]:
+    """(n_objects, n_owners, has_children) per key, containment groups overriding exact ones;
+    ``keys`` None: those the temporary key table holds."""
     stats: dict[Key, tuple[int, int, bool]] = {}
-    fill_temp_keys(db, keys)
+    if keys is not None:
+        fill_temp_keys(db, keys)
     for k, v, n_obj, n_own in db.execute(_EXACT_SQL if is_sqlite(db) else _EXACT_SQL_PG):
         stats[(k, v)] = (int(n_obj), int(n_own), False)
     for k, v, n_obj, n_own in db.execute(_CONTAIN_SQL):
@@ -186,10 +196,10 @@ def _write_groups(
         else:
             out.warninglisted += 1
         if len(rows) >= 5000:
-            db.execute(insert(Correlation), rows)
+            db.execute(insert(_CORRELATION_TABLE), rows)
             rows = []
     if rows:
-        db.execute(insert(Correlation), rows)
+        db.execute(insert(_CORRELATION_TABLE), rows)
     return out
 
 
@@ -240,22 +250,22 @@ def rebuild(db: Session, *, config: CorrelationConfig | None = None) -> Correlat
 
 
 def _keys_of_seqs(db: Session, seqs: Sequence[int]) -> tuple[set[Key], set[Key]]:
-    """(new keys, keys of earlier versions of the same objects) for the inserted seqs."""
+    """(new keys, keys of earlier versions of the same objects) for the inserted seqs.
+
+    The earlier versions are found by a subquery over the same batch of sequences, not by
+    lists of the new objects' ids (900 bound values a statement cost more to build than to run).
+    """
     new: set[Key] = set()
-    ids: set[str] = set()
-    for batch in seq_batches(Observable.object_seq, seqs):
-        for k, v, oid in db.execute(
-            select(Observable.kind, Observable.value, Observable.object_id).where(batch)
-        ):
-            new.add((k, v))
-            ids.add(oid)
     old: set[Key] = set()
     seqset = set(seqs)
-    for chunk in _chunks(sorted(ids)):
+    fresh = aliased(Observable)
+    for batch in seq_batches(fresh.object_seq, seqs):
+        for k, v in db.execute(select(fresh.kind, fresh.value).where(batch)):
+            new.add((k, v))
         for k, v, s in db.execute(
             select(Observable.kind, Observable.value, Observable.object_seq)
             .join(StixObject, StixObject.seq == Observable.object_seq)
-            .where(StixObject.id.in_(list(chunk)), StixObject.is_latest.is_(False))
+            .where(StixObject.id.in_(select(fresh.object_id).where(batch)), StixObject.is_latest.is_(False))
         ):
             if s not in seqset:
                 old.add((k, v))
@@ -282,7 +292,8 @@ def correlate_new(
     ):
         parents.add((pk, pv))
     keys = touched | parents
-    out = _write_groups(db, keys, _stats_for(db, keys), config, keys_in_temp=True)
+    fill_temp_keys(db, parents - touched, add=True)  # the touched keys are there already
+    out = _write_groups(db, keys, _stats_for(db, None), config, keys_in_temp=True)
     db.execute(text("DELETE FROM corr_key"))
     out.edges = n_edges
     return out

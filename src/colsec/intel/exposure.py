@@ -21,6 +21,7 @@ from colsec.accounts.models import Organisation
 from colsec.intel.alerts import raise_alert
 from colsec.intel.containment import host_of
 from colsec.intel.models import Alert, Asset, Vulnerability
+from colsec.intel.scoring import range_driven
 from colsec.intel.vulns import Cpe, match_vulnerability, parse_cpe
 from colsec.store.models import Observable, StixObject
 from colsec.store.seqsets import seq_batches
@@ -159,7 +160,7 @@ def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = N
     for batch in seq_batches(Observable.object_seq, seq_list):
         for seq, kind, value in db.execute(
             select(Observable.object_seq, Observable.kind, Observable.value).where(
-                batch, Observable.kind.in_(_VALUE_KINDS)
+                batch, range_driven(Observable.kind).in_(_VALUE_KINDS)
             )
         ):
             values[seq].append((kind, value))
@@ -192,7 +193,9 @@ def _cve_values(db: Session, seqs: list[int]) -> dict[str, list[int]]:
     out: dict[str, list[int]] = defaultdict(list)
     for batch in seq_batches(Observable.object_seq, seqs):
         for seq, value in db.execute(
-            select(Observable.object_seq, Observable.value).where(batch, Observable.kind == "cve")
+            select(Observable.object_seq, Observable.value).where(
+                batch, range_driven(Observable.kind) == "cve"
+            )
         ):
             out[value].append(seq)
     return out

@@ -9,9 +9,10 @@ is registered on import; two nodes in one process keep their own configuration.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -53,7 +54,38 @@ def benign_lookup(db: Session, config: IntelConfig) -> BenignLookup | None:
     except ImportError:  # formats domain absent: nothing is warninglisted
         return None
     index = cached_index(db)
-    return lambda kind, value: ", ".join(sorted(index.lists_for(kind, value))) or None
+    if index.empty:
+        return None  # no list stored: nothing is warninglisted, and no key need be asked
+    return _verdicts(index)
+
+
+_VERDICTS_HELD = 200_000  # per index; an import's shared keys, and the next feed's same values
+_by_index: dict[int, tuple[object, Callable[[str, str], str | None]]] = {}
+
+
+def _verdicts(index: Any) -> BenignLookup:
+    """The index's verdict per (kind, value), kept while the index is the current one: re-imports
+    of a feed state mostly the same values, and each verdict walks every substring and regex list."""
+    held = _by_index.get(id(index))
+    if held is not None and held[0] is index:
+        return held[1]
+    verdicts: dict[tuple[str, str], str | None] = {}
+
+    def lookup(kind: str, value: str) -> str | None:
+        key = (kind, value)
+        try:
+            return verdicts[key]
+        except KeyError:
+            pass
+        if len(verdicts) >= _VERDICTS_HELD:
+            verdicts.clear()
+        found = verdicts[key] = ", ".join(sorted(index.lists_for(kind, value))) or None
+        return found
+
+    if len(_by_index) >= 4:  # an index replaced (lists changed) or another node's
+        _by_index.clear()
+    _by_index[id(index)] = (index, lookup)
+    return lookup
 
 
 CHUNK = 50_000

@@ -17,16 +17,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import ColumnElement, delete, exists, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.intel.models import IndicatorScore
 from colsec.stix.ids import format_timestamp, now_timestamp, parse_timestamp
 from colsec.store.models import Observable, StixObject
 from colsec.store.seqsets import seq_batches
+
+_INDICATOR_SCORE_TABLE = cast(Table, IndicatorScore.__table__)  # Core inserts: no ORM bookkeeping per row
 
 __all__ = [
     "DECAY",
@@ -37,6 +39,7 @@ __all__ = [
     "active_indicator_ids",
     "base_score",
     "expiry",
+    "range_driven",
     "score_at",
     "score_indicators",
     "update_for_import",
@@ -119,6 +122,16 @@ def active_indicator_ids(db: Session, *, now: str | None = None) -> set[str]:
     return set(db.execute(stmt).scalars())
 
 
+def range_driven(column: Any) -> Any:
+    """``column`` as an expression no index answers, for filters beside a unit's range of sequences.
+
+    Given ``seq BETWEEN a AND b AND type IN (...)``, SQLite answers from the (type, ...) index: it
+    reads every indicator in the database and keeps the batch's, once per batch of every import
+    (quadratic in a large event).  ``type || ''`` is the same text, but only the range can drive.
+    """
+    return column + ""
+
+
 def _kind_of(db: Session, seqs: Sequence[int]) -> dict[int, str]:
     kinds: dict[int, str] = {}
     for batch in seq_batches(Observable.object_seq, seqs):
@@ -136,27 +149,63 @@ def _ts(value: Any, fallback: str) -> datetime:
         return parse_timestamp(fallback)
 
 
-def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
-    """(Re)score indicator versions given as (seq, id, body); keeps sightings already counted."""
+def _take_prior(db: Session, ids: Any, prior: dict[str, tuple[int, str]]) -> None:
+    """Sightings and reference time already counted for ``ids`` (a list, or a query of ids) into
+    ``prior``; their score rows go, to be written anew."""
+    for oid, n, prior_ref in db.execute(
+        select(IndicatorScore.object_id, IndicatorScore.sightings, IndicatorScore.ref_time).where(
+            IndicatorScore.object_id.in_(ids)
+        )
+    ):
+        prior[oid] = (n, prior_ref)
+    db.execute(delete(IndicatorScore).where(IndicatorScore.object_id.in_(ids)))
+
+
+def score_indicators(
+    db: Session,
+    rows: Sequence[tuple[int, str, str]],
+    *,
+    kinds: dict[int, str] | None = None,
+    prior: dict[str, tuple[int, str]] | None = None,
+) -> int:
+    """(Re)score indicator versions given as (seq, id, body); keeps sightings already counted.
+
+    ``kinds`` (observable kind per seq) and ``prior`` (what ``_take_prior`` gives, the rows
+    already gone) come from a caller that read them by ranges of sequences; else they are read
+    here by the rows' own seqs and ids.
+    """
     if not rows:
         return 0
-    kinds = _kind_of(db, [r[0] for r in rows])
-    ids = [r[1] for r in rows]
-    prior: dict[str, tuple[int, str]] = {}
-    for i in range(0, len(ids), 900):
-        for oid, n, prior_ref in db.execute(
-            select(IndicatorScore.object_id, IndicatorScore.sightings, IndicatorScore.ref_time).where(
-                IndicatorScore.object_id.in_(ids[i : i + 900])
-            )
-        ):
-            prior[oid] = (n, prior_ref)
-        db.execute(delete(IndicatorScore).where(IndicatorScore.object_id.in_(ids[i : i + 900])))
+    if kinds is None:
+        kinds = _kind_of(db, [r[0] for r in rows])
+    if prior is None:
+        prior = {}
+        ids = [r[1] for r in rows]
+        for i in range(0, len(ids), 900):
+            _take_prior(db, ids[i : i + 900], prior)
     now = now_timestamp()
     out = []
+    parsed: dict[Any, datetime] = {}  # an event's indicators share a few times: each parsed, spelled once
+    spelled: dict[datetime, str] = {}
+
+    def ts(value: Any) -> datetime:
+        if type(value) is not str:
+            return _ts(value, now)
+        got = parsed.get(value)
+        if got is None:
+            got = parsed[value] = _ts(value, now)
+        return got
+
+    def spell(dt: datetime) -> str:
+        got = spelled.get(dt)
+        if got is None:
+            got = spelled[dt] = format_timestamp(dt)
+        return got
+
     for seq, oid, body in rows:
         obj = orjson.loads(body)
         kind = kinds.get(seq, "default")
-        start = _ts(obj.get("valid_from") or obj.get("created"), now)
+        start = ts(obj.get("valid_from") or obj.get("created"))
         n, last = prior.get(oid, (0, ""))
         ref: datetime = max(start, parse_timestamp(last)) if last else start
         conf = obj.get("confidence")
@@ -165,16 +214,16 @@ def score_indicators(db: Session, rows: Sequence[tuple[int, str, str]]) -> int:
         if obj.get("revoked"):
             exp = min(exp, ref)
         if obj.get("valid_until"):
-            exp = min(exp, _ts(obj["valid_until"], now))
+            exp = min(exp, ts(obj["valid_until"]))
         out.append(
             {
                 "object_id": oid, "object_seq": seq, "kind": kind,
                 "confidence": conf if isinstance(conf, int) else DEFAULT_CONFIDENCE, "sightings": n,
-                "ref_time": format_timestamp(ref), "base_score": base, "expires_at": format_timestamp(exp),
+                "ref_time": spell(ref), "base_score": base, "expires_at": spell(exp),
                 "updated_at": now,
             }
         )  # fmt: skip
-    db.execute(insert(IndicatorScore), out)
+    db.execute(insert(_INDICATOR_SCORE_TABLE), out)
     return len(out)
 
 
@@ -204,11 +253,28 @@ def update_for_import(db: Session, seqs: Sequence[int]) -> None:
     """Score new indicator versions and count new sightings against their indicators."""
     indicators: list[tuple[int, str, str]] = []
     sights: list[tuple[str, int, str]] = []
+    kinds: dict[int, str] = {}
+    prior: dict[str, tuple[int, str]] = {}
+    for batch in seq_batches(
+        Observable.object_seq, seqs
+    ):  # by ranges: the indicators' own seqs are scattered
+        for seq, kind in db.execute(
+            select(Observable.object_seq, Observable.kind).where(batch).order_by(Observable.id)
+        ):
+            kinds.setdefault(seq, kind)
     for batch in seq_batches(StixObject.seq, seqs):
+        # the batch's latest indicators named by a subquery, not by a list of their ids
+        _take_prior(
+            db,
+            select(StixObject.id).where(
+                batch, range_driven(StixObject.type) == "indicator", StixObject.is_latest
+            ),
+            prior,
+        )
         for seq, oid, typ, body, latest in db.execute(
             select(
                 StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest
-            ).where(batch, StixObject.type.in_(["indicator", "sighting"]))
+            ).where(batch, range_driven(StixObject.type).in_(["indicator", "sighting"]))
         ):
             if typ == "indicator" and latest:
                 indicators.append((seq, oid, body))
@@ -219,6 +285,6 @@ def update_for_import(db: Session, seqs: Sequence[int]) -> None:
                     count = obj.get("count", 1)
                     seen = obj.get("last_seen") or obj.get("created")
                     sights.append((ref, count if isinstance(count, int) and count > 0 else 1, str(seen)))
-    score_indicators(db, indicators)
+    score_indicators(db, indicators, kinds=kinds, prior=prior)
     db.flush()
     _apply_sightings(db, sights)

@@ -1,0 +1,78 @@
+"""The store's facts of the objects the fast MISP converter builds, so it need not validate them again.
+
+The converter builds its objects from a few fixed shapes (``misp_attribute``); what can vary is
+the attribute's uuid, its timestamps and its value.  Where each of those is one the validator
+is known to accept (a canonical RFC 4122 uuid, a timestamp it reads, a pattern within its
+length), the facts are read straight off the object; anything else gets none and the store
+validates it as any other object.  tests/formats/test_misp_facts.py runs the full validator
+over the converter's output for every MISP type, odd values included, and requires exactly
+these facts: a shape that drifts from what the validator accepts fails there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from colsec.stix.ids import canonical_str
+from colsec.stix.pattern import MAX_PATTERN_LENGTH
+from colsec.stix.validate import SCO_TYPES, ObjectFacts
+
+__all__ = ["BuiltFacts", "built_facts", "canonical_uuid"]
+
+# What the validator's identifier rule takes after the type: the canonical spelling, RFC 4122 variant.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}")
+_TIMES = ("first_observed", "last_observed", "valid_from", "published")
+
+
+def canonical_uuid(value: object) -> bool:
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
+
+
+def _canonical(value: str) -> str | None:
+    """The validator's spelling of a timestamp (cached there), None where it would refuse it."""
+    try:
+        return canonical_str(value)
+    except ValueError:
+        return None
+
+
+def built_facts(obj: dict[str, Any]) -> ObjectFacts | None:
+    """Facts of one converter-built object whose ids the converter checked, or None to validate it."""
+    kind = obj["type"]
+    if kind in SCO_TYPES:
+        return ObjectFacts(obj["id"], kind, "2.1", None, "", None, False)
+    created = _canonical(obj["created"])
+    if created is None or obj["modified"] != obj["created"]:
+        return None
+    for prop in _TIMES:
+        if prop in obj and _canonical(obj[prop]) is None:
+            return None
+    if kind == "indicator" and len(obj["pattern"]) > MAX_PATTERN_LENGTH:
+        return None
+    if not all(type(label) is str for label in obj.get("labels", ())):
+        return None
+    return ObjectFacts(obj["id"], kind, "2.1", created, created, obj.get("created_by_ref"), False)
+
+
+class BuiltFacts:
+    """The facts of the object the converter yielded last; the store asks for each object it receives.
+
+    Only that very object (``is``, not an equal copy) gets them, once: anything else the store
+    sees (misp-stix's half of an event, an object changed on the way) is validated.
+    """
+
+    __slots__ = ("_facts", "_obj")
+
+    def __init__(self) -> None:
+        self._obj: object = None
+        self._facts: ObjectFacts | None = None
+
+    def claim(self, obj: dict[str, Any], facts: ObjectFacts | None) -> None:
+        self._obj, self._facts = obj, facts
+
+    def __call__(self, obj: object) -> ObjectFacts | None:
+        if obj is not self._obj:
+            return None
+        facts, self._obj, self._facts = self._facts, None, None
+        return facts
