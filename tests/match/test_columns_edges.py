@@ -277,3 +277,13 @@ def test_csv_odd_bytes_and_shapes_over_chunks(tmp_path: Path) -> None:
     lines = [f"10.{n % 7}.{n % 250}.{n % 99},{1714557600 + n},h{n % 500}.example.com" for n in range(3000)]
     path.write_bytes(("\ufeff" + "\n".join(lines) + "\n").encode())
     assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(head), refused=1) > 3000  # the first chunk
+
+
+def test_csv_header_with_a_byte_order_mark_on_the_timestamp_column(tmp_path: Path) -> None:
+    """A spreadsheet's export starts with a byte-order mark; with the timestamp as the first column
+    its name must still read ``when`` (not ``\\ufeffwhen``), or no line has a time and none alerts."""
+    rows = [f"{1714557600 + n},10.{n % 7}.{n % 250}.{n % 99},h{n % 500}.example.com" for n in range(3000)]
+    path = tmp_path / "bom.csv"
+    path.write_bytes(("\ufeffwhen,addr,name\r\n" + "\r\n".join(rows) + "\r\n").encode())
+    spec = {"timestamp": "when", "fields": {"addr": "ipv4-addr:value", "name": "domain-name:value"}}
+    assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec)) > 3000

@@ -164,7 +164,9 @@ class _CsvDecoder:
         if self.need_header:
             import csv
 
-            self.mapping.columns = next(csv.reader([line], delimiter=self.mapping.delimiter))
+            # A byte-order mark is no part of the first column's name (polars drops it too).
+            head = line[1:] if line.startswith("\ufeff") else line
+            self.mapping.columns = next(csv.reader([head], delimiter=self.mapping.delimiter))
             self.need_header = False
             return None
         rec = self.mapping.csv_record(line)
