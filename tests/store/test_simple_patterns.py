@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from colsec.stix.pattern import _COMPARISON, PatternError, _parsed_atoms, _simple_atoms, validate
+from colsec.stix.pattern import _COMPARISON, Atom, PatternError, _parsed_atoms, _simple_atoms, validate
 
 NAMES = st.sampled_from(
     [
@@ -116,3 +116,23 @@ def test_quoted_value_reads_as_the_per_character_alternation_did() -> None:
             text = "'" + "".join(chars)
             b, a = before.match(text), after.match(text)
             assert (b and b.group()) == (a and a.group()), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[ipv4-addr:value = '198.51.100.7']",
+        "[file:hashes.'SHA-256' = '" + "ab" * 32 + "']",
+        "[url:value = 'https://example.com/it\\'s' AND file:name = 'a\\\\b']",
+        "[file:name = '' AND file:hashes.'SHA-1' = 'x']",
+    ],
+)
+def test_shortcut_atoms_are_atoms_field_for_field(text: str) -> None:
+    """Equal tuples are not enough: the shortcut builds its atoms without Atom's constructor,
+    and readers take them by field name, so each must be an Atom with the parser's fields."""
+    fast, parsed = _simple_atoms(text), _parsed_atoms(text)
+    assert fast is not None and type(fast) is tuple and len(fast) == len(parsed)
+    for a, b in zip(fast, parsed, strict=True):
+        assert type(a) is Atom
+        assert (a.object_type, a.path, a.op, a.value) == (b.object_type, b.path, b.op, b.value)
+        assert a._asdict() == b._asdict()

@@ -9,6 +9,7 @@ free text) and every consumer agree.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -60,6 +61,13 @@ def pattern_path_kind(object_type: str, path: str) -> str | None:
     return None
 
 
+# An IPv4 address already in the form ``str(ipaddress.ip_address(...))`` gives: four ASCII decimal
+# octets 0-255 without leading zeros.  Most addresses arrive so (indicators, MISP attributes,
+# sensor events), and the ``ipaddress`` round trip costs more than the rest of their import step.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def normalise(kind: str, value: Any) -> tuple[str, str] | None:
     """Canonical (kind, value) or None when the value does not fit the kind."""
     if value is None:
@@ -68,6 +76,8 @@ def normalise(kind: str, value: Any) -> tuple[str, str] | None:
     if not text or len(text) > 2048:
         return None
     if kind in ("ipv4", "ipv6", "ip"):
+        if _DOTTED_QUAD.fullmatch(text):  # already canonical: what ``ipaddress`` would print back
+            return ("ipv4", text)
         try:
             if "/" in text:
                 net = ipaddress.ip_network(text, strict=False)

@@ -93,6 +93,8 @@ _COMPARISON = re.compile(
     r" = ('[^'\\]*(?:\\['\\][^'\\]*)*')"  # a quoted string, unrolled: no alternation per character
 )
 _BOOLEANS = frozenset({"true", "false"})  # lexed as literals, never as names
+_match_comparison = _COMPARISON.match
+_new_atom = tuple.__new__
 
 
 def _simple_atoms(text: str) -> tuple[Atom, ...] | None:
@@ -102,16 +104,23 @@ def _simple_atoms(text: str) -> tuple[Atom, ...] | None:
     atoms: list[Atom] = []
     pos, end = 1, len(text) - 1
     while True:
-        m = _COMPARISON.match(text, pos)
+        m = _match_comparison(text, pos)
         if m is None:
             return None
         obj_type, path, value = m.groups()
         if obj_type in _BOOLEANS or (("true" in path or "false" in path) and _names_a_boolean(path)):
             return None
-        atoms.append(Atom(obj_type, path.replace("'", ""), "=", unescape_string(value)))
+        # Built as a plain tuple of the Atom class (its keyword constructor costs as much as the
+        # regex here); the quoted value without its quotes unless it escapes something.
+        value = value[1:-1] if "\\" not in value else unescape_string(value)
+        atom = _new_atom(Atom, (obj_type, path.replace("'", "") if "'" in path else path, "=", value))
         pos = m.end()
         if pos == end:
+            if not atoms:
+                return (atom,)  # the usual one comparison: no list
+            atoms.append(atom)
             return tuple(atoms)
+        atoms.append(atom)
         if not text.startswith(" AND ", pos):
             return None
         pos += 5
