@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import repeat
 from typing import Any, TypeVar
 
-__all__ = ["Helper", "parsed_ahead"]
+__all__ = ["Helper", "parsed_ahead", "read_ahead"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,6 +45,22 @@ def parsed_ahead(
         finally:
             for future in pending:  # a caller stopping early: no parse nobody will read
                 future.cancel()
+
+
+def read_ahead(read: Callable[[int], bytes], size: int, *, name: str = "colsec-read") -> Iterator[bytes]:
+    """``read(size)`` until it returns nothing, the next read running in a second thread while
+    the caller works on this chunk (zlib inflates without the GIL, so a gzip stream's
+    decompression leaves the caller's thread).  A read's error is raised where that chunk
+    would have been read; closing the iterator waits for the read running and starts no other,
+    so the caller may close the stream right after."""
+    chunks = parsed_ahead(repeat(size), read, name=name)
+    try:
+        for chunk in chunks:
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        chunks.close()
 
 
 class Helper:

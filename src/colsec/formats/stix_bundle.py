@@ -166,10 +166,20 @@ def _read_upto(path: Path, size: int | None, *, max_decompressed: int) -> bytes:
 
 
 def read_bundle(
-    stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH, chunk_size: int = CHUNK
+    stream: IO[bytes],
+    *,
+    source: str = "input",
+    max_depth: int = MAX_DEPTH,
+    chunk_size: int = CHUNK,
+    ahead: bool | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield the objects of a bundle; raise InvalidInput naming the problem (see bundle_stream)."""
-    return stream_bundle(stream, source=source, max_depth=max_depth, chunk_size=chunk_size)
+    """Yield the objects of a bundle; raise InvalidInput naming the problem (see bundle_stream).
+
+    A gzip stream is decompressed a chunk ahead in a helper thread (``ahead`` None: decided by
+    the stream), so inflating leaves the caller's thread."""
+    if ahead is None:
+        ahead = isinstance(stream, CappedReader)
+    return stream_bundle(stream, source=source, max_depth=max_depth, chunk_size=chunk_size, ahead=ahead)
 
 
 def read_bundle_reference(
