@@ -12,7 +12,7 @@ module instead of every caller.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import repeat
 from typing import Any, TypeVar
@@ -25,7 +25,7 @@ R = TypeVar("R")
 
 def parsed_ahead(
     items: Iterable[T], parse: Callable[[T], R], *, name: str = "colsec-parse", depth: int = 1
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """``parse`` of each item in order, the next ``depth`` ones' running in a second thread while
     the caller works on this one (polars, numpy and the database drivers work without the GIL).
 
@@ -47,7 +47,9 @@ def parsed_ahead(
                 future.cancel()
 
 
-def read_ahead(read: Callable[[int], bytes], size: int, *, name: str = "colsec-read") -> Iterator[bytes]:
+def read_ahead(
+    read: Callable[[int], bytes], size: int, *, name: str = "colsec-read"
+) -> Generator[bytes, None, None]:
     """``read(size)`` until it returns nothing, the next read running in a second thread while
     the caller works on this chunk (zlib inflates without the GIL, so a gzip stream's
     decompression leaves the caller's thread).  A read's error is raised where that chunk

@@ -15,7 +15,7 @@ reference's.  Memory: one chunk, one batch and the largest object; never the fil
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from typing import IO, Any
 
@@ -264,7 +264,7 @@ def stream_bundle(
     max_depth: int = MAX_DEPTH,
     chunk_size: int = CHUNK,
     ahead: bool = False,
-) -> Iterator[dict[str, Any]]:
+) -> Generator[dict[str, Any], None, None]:
     """Yield the objects of a bundle; raise InvalidInput naming the problem.
 
     ``ahead`` reads the next chunk in a helper thread while this one is scanned and parsed:
