@@ -160,14 +160,20 @@ def test_past_the_whole_read_size_streams_on(tmp_path: Path, monkeypatch: pytest
     monkeypatch.setattr(stix_bundle, "_rest", recording)
     assert _small(path) == expected and len(orjson.loads(expected[1])) == 3_000
     assert len(handed_on) == 1 and 0 < handed_on[0] < 3_000  # held some, streamed the rest
+    single = tmp_path / "single.json.gz"  # its trailer says it is too large to hold: not held
+    single.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())))
+    assert single.stat().st_size <= size
+    assert _small(single) == expected and len(handed_on) == 1
 
 
 @pytest.mark.parametrize("small", [True, False])
 def test_early_close_leaves_no_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: bool) -> None:
     path = tmp_path / "b.json.gz"
-    _write_indicators(path, 20_000, gz=True)
-    if small:
-        monkeypatch.setattr(stix_bundle, "SMALL_FILE", path.stat().st_size)  # small: held, then streamed
+    if small:  # small, its trailer hinting at a small size: held, then handed on to the stream
+        _multi_member(path, 20_000)
+        monkeypatch.setattr(stix_bundle, "SMALL_FILE", path.stat().st_size)
+    else:
+        _write_indicators(path, 20_000, gz=True)
     before = {t.ident for t in threading.enumerate()}
     it = read_stix_file(path) if small else stix_bundle.read_bundle_file(path)
     assert next(it)["type"] == "indicator"

@@ -286,8 +286,12 @@ def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> I
     data: bytes | None = raw
     if raw[:2] == b"\x1f\x8b":
         # A bundle streams with its decompression in a helper thread; anything the stream
-        # refuses (a lone object, a list, a damaged file) is read whole as before.
-        streamed = _gzip_bundle(path, max_decompressed)
+        # refuses (a lone object, a list, a damaged file) is read whole as before.  Not when
+        # the gzip trailer (the last member's size, modulo 4 GiB: a hint, never trusted for
+        # what is read) says it expands past what would be held: holding that many objects
+        # costs more in garbage-collector passes than the helper thread saves.
+        hint = int.from_bytes(raw[-4:], "little")
+        streamed = _gzip_bundle(path, max_decompressed) if hint <= SMALL_FILE * 8 else None
         if streamed is not None:
             yield from streamed
             return
