@@ -3,8 +3,9 @@
 Background work goes through the durable job table (``colsec.jobs``): a thread that outlives its
 call would die with the process and lose its work.  A pipeline is different: it overlaps two
 halves of one call (a parse with the matching of the chunk before; a batch's inserts with the
-decisions on the next), on the two cores that C code releasing the GIL makes available, and it
-is joined before the call returns, so nothing is left running and no work can be lost.  Keeping
+decisions on the next; a gzip chunk's inflating with the parse of the one before), on the two
+cores that C code releasing the GIL makes available, and it is joined before the call returns,
+so nothing is left running and no work can be lost.  Keeping
 both forms here lets the thread scan in ``tests/jobs/test_no_stray_threads.py`` allow this one
 module instead of every caller.
 """

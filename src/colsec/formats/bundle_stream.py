@@ -9,7 +9,8 @@ each element of ``objects`` ends; the complete elements are parsed a batch at a 
 orjson, which also validates every byte of them.  The bundle's own members (everything
 outside the objects array, normally a few dozen bytes) still go through ijson's push
 parser and the shared :class:`BundleEnvelope`, so envelope checks and messages are the
-reference's.  Memory: one chunk, one batch and the largest object; never the file.
+reference's.  Memory: one chunk (two when a gzip stream is read ahead), one batch and the
+largest object; never the file.
 """
 
 from __future__ import annotations
