@@ -3,8 +3,9 @@
 Background work goes through the durable job table (``colsec.jobs``): a thread that outlives its
 call would die with the process and lose its work.  A pipeline is different: it overlaps two
 halves of one call (a parse with the matching of the chunk before; a batch's inserts with the
-decisions on the next), on the two cores that C code releasing the GIL makes available, and it
-is joined before the call returns, so nothing is left running and no work can be lost.  Keeping
+decisions on the next; a gzip chunk's inflating with the parse of the one before), on the two
+cores that C code releasing the GIL makes available, and it is joined before the call returns,
+so nothing is left running and no work can be lost.  Keeping
 both forms here lets the thread scan in ``tests/jobs/test_no_stray_threads.py`` allow this one
 module instead of every caller.
 """
@@ -12,11 +13,12 @@ module instead of every caller.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import repeat
 from typing import Any, TypeVar
 
-__all__ = ["Helper", "parsed_ahead"]
+__all__ = ["Helper", "parsed_ahead", "read_ahead"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -24,7 +26,7 @@ R = TypeVar("R")
 
 def parsed_ahead(
     items: Iterable[T], parse: Callable[[T], R], *, name: str = "colsec-parse", depth: int = 1
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """``parse`` of each item in order, the next ``depth`` ones' running in a second thread while
     the caller works on this one (polars, numpy and the database drivers work without the GIL).
 
@@ -44,6 +46,24 @@ def parsed_ahead(
         finally:
             for future in pending:  # a caller stopping early: no parse nobody will read
                 future.cancel()
+
+
+def read_ahead(
+    read: Callable[[int], bytes], size: int, *, name: str = "colsec-read"
+) -> Generator[bytes, None, None]:
+    """``read(size)`` until it returns nothing, the next read running in a second thread while
+    the caller works on this chunk (zlib inflates without the GIL, so a gzip stream's
+    decompression leaves the caller's thread).  A read's error is raised where that chunk
+    would have been read; closing the iterator waits for the read running and starts no other,
+    so the caller may close the stream right after."""
+    chunks = parsed_ahead(repeat(size), read, name=name)
+    try:
+        for chunk in chunks:
+            if not chunk:
+                return
+            yield chunk
+    finally:
+        chunks.close()
 
 
 class Helper:

@@ -9,14 +9,15 @@ each element of ``objects`` ends; the complete elements are parsed a batch at a 
 orjson, which also validates every byte of them.  The bundle's own members (everything
 outside the objects array, normally a few dozen bytes) still go through ijson's push
 parser and the shared :class:`BundleEnvelope`, so envelope checks and messages are the
-reference's.  Memory: one chunk, one batch and the largest object; never the file.
+reference's.  Memory: one chunk (two when a gzip stream is read ahead), one batch and the
+largest object; never the file.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import closing, contextmanager
 from typing import IO, Any
 
 import ijson
@@ -25,6 +26,7 @@ import orjson
 
 from colsec.errors import InvalidInput
 from colsec.jsonutil import MAX_DEPTH, escaped_bytes
+from colsec.pipeline import read_ahead
 
 __all__ = ["CHUNK", "BundleEnvelope", "StructureScanner", "parse_errors", "stream_bundle", "unreadable"]
 
@@ -257,9 +259,26 @@ class _Objects:
 
 
 def stream_bundle(
-    stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH, chunk_size: int = CHUNK
-) -> Iterator[dict[str, Any]]:
-    """Yield the objects of a bundle; raise InvalidInput naming the problem."""
+    stream: IO[bytes],
+    *,
+    source: str = "input",
+    max_depth: int = MAX_DEPTH,
+    chunk_size: int = CHUNK,
+    ahead: bool = False,
+) -> Generator[dict[str, Any], None, None]:
+    """Yield the objects of a bundle; raise InvalidInput naming the problem.
+
+    ``ahead`` reads the next chunk in a helper thread while this one is scanned and parsed:
+    worth it where reading is work (a gzip stream), not for a plain file."""
+    if not ahead:
+        yield from _stream(iter(lambda: stream.read(chunk_size), b""), source, max_depth)
+        return
+    # Closed here, before the caller can close the stream: the helper's read is done by then.
+    with closing(read_ahead(stream.read, chunk_size, name="colsec-gunzip")) as chunks:
+        yield from _stream(chunks, source, max_depth)
+
+
+def _stream(chunks: Iterable[bytes], source: str, max_depth: int) -> Iterator[dict[str, Any]]:
     envelope = BundleEnvelope(source)
     events = ijson.sendable_list()
     parser = ijson.basic_parse_coro(events, use_float=True)
@@ -275,7 +294,7 @@ def stream_bundle(
     objects: _Objects | None = None
     offset = 0
     with parse_errors(source):
-        while chunk := stream.read(chunk_size):
+        for chunk in chunks:
             marks = scanner.scan(chunk)
             view = memoryview(chunk)
             p, n = 0, len(chunk) if marks.too_deep is None else marks.too_deep

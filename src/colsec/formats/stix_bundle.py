@@ -11,7 +11,8 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import IO, Any
 
@@ -103,6 +104,11 @@ class CappedReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    @property
+    def expanded(self) -> int:
+        """Decompressed bytes handed out so far."""
+        return self._count
+
     def readinto(self, buffer: Any) -> int:
         # Never expand more than one byte past the cap, whatever size the caller asks for.
         view = memoryview(buffer)[: self._limit - self._count + 1]
@@ -166,10 +172,20 @@ def _read_upto(path: Path, size: int | None, *, max_decompressed: int) -> bytes:
 
 
 def read_bundle(
-    stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH, chunk_size: int = CHUNK
-) -> Iterator[dict[str, Any]]:
-    """Yield the objects of a bundle; raise InvalidInput naming the problem (see bundle_stream)."""
-    return stream_bundle(stream, source=source, max_depth=max_depth, chunk_size=chunk_size)
+    stream: IO[bytes],
+    *,
+    source: str = "input",
+    max_depth: int = MAX_DEPTH,
+    chunk_size: int = CHUNK,
+    ahead: bool | None = None,
+) -> Generator[dict[str, Any], None, None]:
+    """Yield the objects of a bundle; raise InvalidInput naming the problem (see bundle_stream).
+
+    A gzip stream is decompressed a chunk ahead in a helper thread (``ahead`` None: decided by
+    the stream), so inflating leaves the caller's thread."""
+    if ahead is None:
+        ahead = isinstance(stream, CappedReader)
+    return stream_bundle(stream, source=source, max_depth=max_depth, chunk_size=chunk_size, ahead=ahead)
 
 
 def read_bundle_reference(
@@ -219,6 +235,39 @@ def check_object_depth(obj: Any) -> None:
 SMALL_FILE = 16 * 1024 * 1024
 
 
+def _gzip_bundle(path: Path, max_decompressed: int) -> Iterator[dict[str, Any]] | None:
+    """A small gzip bundle's objects, or None if the stream refuses it before expanding past
+    what the whole read would hold (the caller then reads it whole, with its own messages).
+
+    Objects are held until the stream ends or passes that size, so a refusal yields nothing;
+    past it, the rest is streamed as a large file is (the whole read would stream it too)."""
+    held: list[dict[str, Any]] = []
+    f = open_maybe_gzip(path, max_decompressed=max_decompressed)
+    objects = read_bundle(f, source=str(path), ahead=True)
+    handed_on = False
+    try:
+        for obj in objects:
+            held.append(obj)
+            if f.expanded > SMALL_FILE * 8:  # type: ignore[attr-defined]
+                handed_on = True
+                return _rest(held, objects, f)
+        return iter(held)
+    except (InvalidInput, TooLarge):
+        return None
+    finally:
+        if not handed_on:
+            objects.close()
+            f.close()
+
+
+def _rest(
+    held: list[dict[str, Any]], objects: Generator[dict[str, Any], None, None], f: IO[bytes]
+) -> Iterator[dict[str, Any]]:
+    with f, closing(objects):
+        yield from held
+        yield from objects
+
+
 def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> Iterator[dict[str, Any]]:
     """Objects of a bundle, a single STIX object, or a JSON list of objects.
 
@@ -235,7 +284,17 @@ def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> I
     except OSError as exc:
         raise InvalidInput(unreadable(path, exc)) from None
     data: bytes | None = raw
-    if raw[:2] == b"\x1f\x8b":  # expanded in one call, not read back through a stream
+    if raw[:2] == b"\x1f\x8b":
+        # A bundle streams with its decompression in a helper thread; anything the stream
+        # refuses (a lone object, a list, a damaged file) is read whole as before.  Not when
+        # the gzip trailer (the last member's size, modulo 4 GiB: a hint, never trusted for
+        # what is read) says it expands past what would be held: holding that many objects
+        # costs more in garbage-collector passes than the helper thread saves.
+        hint = int.from_bytes(raw[-4:], "little")
+        streamed = _gzip_bundle(path, max_decompressed) if hint <= SMALL_FILE * 8 else None
+        if streamed is not None:
+            yield from streamed
+            return
         data = gunzip_whole(raw, source=str(path), limit=max_decompressed, stop=SMALL_FILE * 8)
     if data is None:
         yield from read_bundle_file(path, max_decompressed=max_decompressed)
