@@ -88,3 +88,69 @@ def test_hash_index_finds_every_row_of_a_value() -> None:
         got = sorted(zip(pos.tolist(), rows.tolist(), strict=True))
         want = sorted((i, r * 10) for i, q in enumerate(query) for r, v in enumerate(values) if v == q)
         assert got == want
+
+
+AWKWARD = [
+    "10.0.0.0", "10.255.255.255", "9.255.255.255", "11.0.0.0", "010.0.0.1", "10.01.2.3", "10.1.2.3 ",
+    " 10.1.2.3", "10.1.2", "10.1.2.3.4", "10.1.2.3.", "255.255.255.255", "0.0.0.0", "256.1.2.3",
+    "10.1.256.1", "::ffff:10.1.2.3", "::ffff:a01:203", "2001:db8::1", "", "10.1.1.255", "10.1.3.0",
+    "10.1.2.255", "10.2.0.0", "10.0.255.255", "172.16.31.255", "172.16.32.0", "172.16.47.255",
+    "172.16.48.0", "0.255.255.255", "1.0.0.0", "8.8.8.8", "8.8.8.80", "88.8.8.8", "10.1.2.3\n",
+    "١٠.1.2.3", "10.1.2.-3", "+10.1.2.3",
+]  # fmt: skip
+BLOCKS = [
+    "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "8.8.8.8/32", "255.255.255.255/32", "0.0.0.0/8",
+    "172.16.32.0/20", "255.0.0.0/8",
+]  # fmt: skip
+
+
+def _truth(values: list[str | None]) -> set[tuple[int, int]]:
+    """Per value with ``ipaddress``: a canonical dotted quad inside an octet-aligned block, or any
+    value ``ipv4_column`` reads as a number inside another block."""
+    import ipaddress
+
+    from colsec.match.addresses import ipv4_numbers
+
+    want = set()
+    for i, v in enumerate(values):
+        for n, block in enumerate(BLOCKS):
+            net = ipaddress.ip_network(block)
+            if v is None:
+                continue
+            if net.prefixlen % 8 == 0:
+                try:
+                    canonical = str(ipaddress.IPv4Address(v)) == v
+                except ValueError:
+                    canonical = False
+                if canonical and ipaddress.IPv4Address(v) in net:
+                    want.add((i, n))
+            else:
+                nums, ok = ipv4_numbers([v])
+                if ok[0] and ipaddress.IPv4Address(int(nums[0])) in net:
+                    want.add((i, n))
+    return want
+
+
+def test_octet_blocks_of_every_length_hit_only_canonical_quads() -> None:
+    """Several octet lengths at once take the one-regex route (``octet_prefixes``); each value,
+    awkward or on a block's edge, hits exactly the blocks ``ipaddress`` puts it in."""
+    from colsec.match.cidr import nested_prefixes
+
+    idx = CidrIndex()
+    for n, block in enumerate(BLOCKS):
+        idx.add(block, n)
+    idx.freeze()
+    assert nested_prefixes(list(idx.octets))
+    values: list[str | None] = [*AWKWARD, None] * 3  # past _SMALL: the vectorised route
+    assert len(values) > _SMALL
+    pos, codes = idx.lookup(pl.Series(values, dtype=pl.String))
+    got = set(zip(pos.tolist(), codes.tolist(), strict=True))
+    assert len(got) == len(pos)
+    want = _truth(values)
+    assert got == want
+    hit = {(values[i], n) for i, n in got}
+    assert {("10.1.2.255", 2), ("10.0.0.0", 0), ("0.255.255.255", 5), ("255.255.255.255", 4)} <= hit
+    assert {("172.16.32.0", 6), ("172.16.47.255", 6)} <= hit and ("172.16.48.0", 6) not in hit
+    assert not {v for v, _ in hit} & {"010.0.0.1", "10.01.2.3", "10.1.2.3 ", "10.1.2.3.4", "::ffff:a01:203"}
+    small = [v for v in AWKWARD if v]
+    assert _hits(idx, small) == {(values[i], n) for i, n in want if values[i] in small}

@@ -102,6 +102,9 @@ def _equal(
     records.append(IndicatorRecord("indicator--cidr", "[ipv4-addr:value ISSUBSET '10.0.0.0/8']"))
     # a block that is no octet prefix: read through the addresses' numbers (``ipv4_column``)
     records.append(IndicatorRecord("indicator--cidr12", "[ipv4-addr:value ISSUBSET '10.0.0.0/12']"))
+    # several octet lengths at once: cut by one regex pass (``cidr.octet_prefixes``)
+    records.append(IndicatorRecord("indicator--cidr16", "[ipv4-addr:value ISSUBSET '10.0.0.0/16']"))
+    records.append(IndicatorRecord("indicator--cidr24", "[ipv4-addr:value ISSUBSET '10.0.1.0/24']"))
     records.append(IndicatorRecord("indicator--like", "[domain-name:value LIKE '%.com']"))
     uncovered = {(t, k) for t, k, _ in found} - table.covered
     columnar = [r for n, r in enumerate(records) if n >= len(found) or found[n][:2] not in uncovered]

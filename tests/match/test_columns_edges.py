@@ -96,6 +96,23 @@ def test_csv_quoted_fields(tmp_path: Path) -> None:
     assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec)) > 200
 
 
+def test_csv_awkward_addresses_on_block_edges(tmp_path: Path) -> None:
+    """Texts that are no dotted quad (or no canonical one) beside the edges of /8, /16, /24 and
+    /12 blocks: the column path's octet prefixes hit exactly what the event path's do."""
+    awkward = [
+        "010.0.0.1", "10.0.0.1 ", " 10.0.1.1", "10.0.1", "10.0.1.2.3", "10.0.1.", "255.255.255.255",
+        "0.0.0.0", "256.0.1.1", "::ffff:10.0.1.9", "::ffff:a00:102", "2001:db8::1", "", "10.0.0.255",
+        "10.0.2.0", "10.0.1.255", "10.1.0.0", "10.15.255.255", "10.16.0.0", "9.255.255.255", "11.0.0.0",
+        "10.00.1.1",
+    ]  # fmt: skip
+    rows = [f"{1714557600 + n},10.{n % 3}.{n % 4}.{n % 250},h{n}.example.com" for n in range(200)]
+    rows += [f"{1714557800 + n},{a},x{n}.example.com" for n, a in enumerate(awkward)]
+    path = tmp_path / "edges.csv"
+    path.write_text("when,addr,name\n" + "\n".join(rows) + "\n")
+    spec = {"timestamp": "when", "fields": {"addr": "ipv4-addr:value", "name": "domain-name:value"}}
+    assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec)) > 200
+
+
 def test_zeek_tsv_unset_empty_and_sets(tmp_path: Path) -> None:
     fields = ["ts", "uid", "id.orig_h", "id.resp_h", "proto", "query", "answers", "TTLs"]
     types = ["time", "string", "addr", "addr", "enum", "string", "vector[string]", "vector[interval]"]

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from colsec.match.addresses import ipv4_column
-from colsec.match.cidr import octet_prefix
+from colsec.match.cidr import nested_prefixes, octet_prefix, octet_prefixes
 from colsec.match.compiler import MAX_LEAVES
 from colsec.match.engine import MatchEngine
 from colsec.match.index import HASH_SEED, SubstringIndex, SuffixIndex
@@ -47,8 +47,14 @@ def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any
         cidx = engine.cidr.get(key)
         if cidx is not None:
             cidx.freeze()
-            for plen in cidx.octets:
-                select[f"{name}#p{plen}"] = octet_prefix(v, plen).implode().alias(f"{name}#p{plen}")
+            todo = [plen for plen in cidx.octets if f"{name}#p{plen}" not in out]
+            if nested_prefixes(todo):  # several lengths: one regex pass of its own
+                for plen, pre in octet_prefixes(prepared.values[name], todo).items():
+                    out[f"{name}#p{plen}"] = pre
+                    out[f"{name}#p{plen}h"] = pre.hash(HASH_SEED).to_numpy()
+            else:
+                for plen in todo:
+                    select[f"{name}#p{plen}"] = octet_prefix(v, plen).implode().alias(f"{name}#p{plen}")
             if cidx.needs_numbers and name + "#ip" not in out:
                 # a query of its own: among the hashes, polars split the text once per octet
                 out[name + "#ip"], out[name + "#ok"] = ipv4_column(prepared.values[name])
