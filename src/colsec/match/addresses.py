@@ -87,11 +87,12 @@ def ipv4_column(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     number = (
         pl.DataFrame({"v": values})
         .lazy()
-        .select(pl.col("v").str.split_exact(".", 3))
+        # a sign or a space is no part of a dotted quad, though the cast would read "+10" as 10
+        .select(pl.col("v").str.split_exact(".", 3), pl.col("v").str.contains("^[0-9.]+$").alias("digits"))
         .unnest("v")
-        .select(pl.all().cast(pl.UInt32, strict=False))
+        .select(*(o.cast(pl.UInt32, strict=False) for o in octets), "digits")
         .select(
-            pl.when(pl.all_horizontal([o.is_not_null() & (o < 256) for o in octets]))
+            pl.when(pl.col("digits") & pl.all_horizontal([o.is_not_null() & (o < 256) for o in octets]))
             .then(octets[0] * 16_777_216 + octets[1] * 65_536 + octets[2] * 256 + octets[3])
             .alias("n")
         )
