@@ -173,7 +173,9 @@ async def get_objects(request: Request) -> Response:
     def work(db: Session | ReadUnit, actor: Actor) -> Response:
         filters = filters_of(request)  # after the caller (401 before 400), as on every TAXII route
         coll, viewer = access.check(db, actor)
-        page = reads.read_page(db, actor=actor, collection=coll, filters=filters, viewer=viewer)
+        page = reads.read_page(
+            db, actor=actor, collection=coll, filters=filters, viewer=viewer, envelope_only=True
+        )
         return taxii_response(page.envelope(), headers=page.headers)
 
     return await run_raw_read(request, work, caller=access.caller)
@@ -195,8 +197,9 @@ async def get_object(request: Request) -> Response:
             page = reads.page_of(access.rows, filters.limit)
         else:
             page = reads.read_page(
-                db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
-            )
+                db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer,
+                envelope_only=True,
+            )  # fmt: skip
         if not page.rows and filters.next is None:
             return nothing_matched(db, actor, coll, object_id, viewer)
         return taxii_response(page.envelope(), headers=page.headers)
