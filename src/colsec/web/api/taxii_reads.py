@@ -178,7 +178,10 @@ async def get_objects(request: Request) -> Response:
         )
         return taxii_response(page.envelope(), headers=page.headers)
 
-    return await run_raw_read(request, work, caller=access.caller)
+    # On SQLite the token caller's page runs on the event loop too, as the raw ceiling's does: with 4
+    # clients the worker-thread hop put the loop and the reading thread in a GIL queue, and the page
+    # p99 went from 1.2-1.4x the ceiling's to 0.7-0.9x (``bench/taxii.py --phases pages``, A/B).
+    return await run_raw_read(request, work, caller=access.caller, small=True)
 
 
 async def get_object(request: Request) -> Response:
