@@ -41,8 +41,8 @@ else:
 MEMBER = f"EXISTS (SELECT 1 FROM collection_object m WHERE m.collection_id = {P} AND m.object_seq = seq)"
 PAGE = (
     f"SELECT date_added, seq, body FROM stix_object WHERE is_latest AND {MEMBER} "
-    f"AND (date_added > {P} OR (date_added = {P} AND seq > {P})) ORDER BY date_added, seq LIMIT {P}"
-)
+    f"AND (date_added, seq) > ({P}, {P}) ORDER BY date_added, seq LIMIT {P}"
+)  # the row value is a range on the (date_added, seq) index; an OR of the two scanned it from its start
 FIRST = f"SELECT date_added, seq, body FROM stix_object WHERE is_latest AND {MEMBER} ORDER BY date_added, seq LIMIT {P}"
 BY_ID = f"SELECT date_added, body FROM stix_object WHERE id = {P} AND is_latest AND {MEMBER}"
 
@@ -62,7 +62,7 @@ async def objects(request: Request) -> Response:
     nxt = request.query_params.get("next")
     if nxt:
         date_added, _, seq = nxt.rpartition("_")
-        rows = _conn.execute(PAGE, (cid, date_added, date_added, int(seq), limit + 1)).fetchall()
+        rows = _conn.execute(PAGE, (cid, date_added, int(seq), limit + 1)).fetchall()
     else:
         rows = _conn.execute(FIRST, (cid, limit + 1)).fetchall()
     more = len(rows) > limit

@@ -131,8 +131,8 @@ class ReadUnit:
     A TAXII object by id is three indexed lookups (token, collection, object); an ORM
     session around them (begin and commit events, connection bookkeeping) costs more than
     the lookups.  Statements run here as :class:`RawQuery` through :func:`fetch_raw`.
-    ``small``: the unit's statements fetch a handful of rows by key (an object by id), so
-    they take no turn in ``_SQLITE_BULK_READ``; a read on the event loop must never wait there.
+    ``small``: the unit runs on the event loop (an object by id, a TAXII objects page on SQLite),
+    so its statements take no turn in ``_SQLITE_BULK_READ``: the loop must never wait there.
     """
 
     __slots__ = ("_conn", "dialect", "small", "sqlite")

@@ -282,9 +282,10 @@ def run_raw_read(
     measured on SQLite, the read on the event loop spent less CPU but answered a single
     client more slowly than the hop.
 
-    ``small``: a read of a few rows (an object by id).  On SQLite its token caller's unit runs
-    on the event loop: a hop to a worker thread and back cost it more than its statements
-    (``bench/taxii.py``, GET by id).  The other paths (a session, a password, a failed
+    ``small``: a read answered faster on the event loop than through the hop (an object by id,
+    a TAXII objects page).  On SQLite its token caller's unit runs on the event loop: a hop to
+    a worker thread and back cost it more than its statements, and under concurrent clients
+    queued the loop behind the reading thread for the GIL (``bench/taxii.py``).  The other paths (a session, a password, a failed
     token: hashing, counting) still take the thread.
     """
     database = get_database(request)

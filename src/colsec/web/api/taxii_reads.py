@@ -173,10 +173,15 @@ async def get_objects(request: Request) -> Response:
     def work(db: Session | ReadUnit, actor: Actor) -> Response:
         filters = filters_of(request)  # after the caller (401 before 400), as on every TAXII route
         coll, viewer = access.check(db, actor)
-        page = reads.read_page(db, actor=actor, collection=coll, filters=filters, viewer=viewer)
+        page = reads.read_page(
+            db, actor=actor, collection=coll, filters=filters, viewer=viewer, envelope_only=True
+        )
         return taxii_response(page.envelope(), headers=page.headers)
 
-    return await run_raw_read(request, work, caller=access.caller)
+    # On SQLite the token caller's page runs on the event loop too, as the raw ceiling's does: with 4
+    # clients the worker-thread hop put the loop and the reading thread in a GIL queue, and the page
+    # p99 went from 1.2-1.4x the ceiling's to 0.7-0.9x (``bench/taxii.py --phases pages``, A/B).
+    return await run_raw_read(request, work, caller=access.caller, small=True)
 
 
 async def get_object(request: Request) -> Response:
@@ -195,8 +200,9 @@ async def get_object(request: Request) -> Response:
             page = reads.page_of(access.rows, filters.limit)
         else:
             page = reads.read_page(
-                db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
-            )
+                db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer,
+                envelope_only=True,
+            )  # fmt: skip
         if not page.rows and filters.next is None:
             return nothing_matched(db, actor, coll, object_id, viewer)
         return taxii_response(page.envelope(), headers=page.headers)
