@@ -74,3 +74,19 @@ def test_import_restores_collection_even_when_refused(database: Database) -> Non
     with pytest.raises(InvalidInput), database.unit_of_work() as s:
         import_objects(s, actor=SYSTEM, objects=[{"type": "indicator", "id": "bad"}])
     assert gc.isenabled()
+
+
+def test_tick_waits_for_young_containers_to_pile_up() -> None:
+    """A tick with ``grown`` leaves a few young cycles for later and frees them once that many
+    containers have piled up (the import's batches: most end with no collection)."""
+    with young_gc_only():
+        gc.collect(1)
+        node = _Node()
+        ref = weakref.ref(node)
+        del node
+        tick(grown=10_000)
+        assert ref() is not None  # too few young containers yet
+        kept = [[] for _ in range(20_000)]
+        tick(grown=10_000)
+        assert ref() is None
+        del kept

@@ -17,11 +17,12 @@ from colsec.stix.observables import extract as extract_observables
 from colsec.store.models import EXERCISE_RUN, CollectionObject, ObjectRecipient, Observable, StixObject
 from colsec.store.results import ImportResult
 from colsec.store.rows import copy_rows, fix_latest, inherit_collections, insert_stmt
+from colsec.store.sqlbulk import insert_values
 from colsec.store.textindex import drop_superseded, index_versions
 
-__all__ = ["SQLITE_OBSERVABLES", "observable_rows", "record_versions", "settle_versions"]
+__all__ = ["observable_rows", "record_versions", "settle_versions", "write_sqlite_observables"]
 
-SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES (?, ?, ?, ?)"
+_SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES"
 
 
 def record_versions(
@@ -41,7 +42,7 @@ def record_versions(
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in inserted]
     obs_rows = observable_rows(inserted, docs)
     if obs_rows and raw is not None:
-        raw.executemany(SQLITE_OBSERVABLES, obs_rows)
+        write_sqlite_observables(raw, obs_rows)
     elif obs_rows:
         copy_rows(db, Observable.__table__, ("kind", "value", "object_seq", "object_id"), obs_rows)
     index_versions(db, docs)
@@ -60,6 +61,13 @@ def observable_rows(
         for (seq, oid, _), (_, body) in zip(inserted, docs, strict=True)
         for kind, value in set(extract_observables(body))
     ]
+
+
+def write_sqlite_observables(raw: Any, rows: Sequence[tuple[str, str, int, str]]) -> None:
+    """SQLite: observable rows through the driver cursor ``raw``, many a statement
+    (``colsec.store.sqlbulk``: a statement per row hands the GIL back and forth per row while
+    the import's main thread runs).  The value column bounds a statement's bytes."""
+    insert_values(raw, _SQLITE_OBSERVABLES, rows, size_at=1)
 
 
 def settle_versions(

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from colsec.store.companions import SQLITE_OBSERVABLES, observable_rows, record_versions, settle_versions
+from colsec.store.companions import observable_rows, record_versions, settle_versions, write_sqlite_observables
 from colsec.store.models import StixObject
 from colsec.store.results import ImportResult
 from colsec.store.rows import copy_raw, copy_rows, driver_cursor, insert_stmt, sqlite_cursor
@@ -214,7 +214,7 @@ def _write_index(
         terms = [r for r in terms if r[0] in stored]
         links = [r for r in links if r[1] in stored]
     if obs_rows:
-        cur.executemany(SQLITE_OBSERVABLES, obs_rows)
+        write_sqlite_observables(cur, obs_rows)
     write_sqlite_index(cur, terms, links)
     return inserted, docs
 

@@ -60,6 +60,10 @@ __all__ = [
 ]
 
 BATCH_SIZE = 1000
+# Young containers piled up before a batch's end collects them (``colsec.gcpause.tick``): a
+# quarter of a million, tens of MB should every one be cyclic garbage; an import's batches make
+# next to none, so they mostly run with no collection at all.
+YOUNG_GC_AT = 250_000
 
 # Called as step(db, inserted seqs) at the end of every import, inside its transaction, so
 # derived data (correlation, scores, exposure) lands atomically with the objects.  The node
@@ -188,7 +192,7 @@ def _import_objects(
         batch.clear()
         batch_keys.clear()
         seen.spill()
-        gc_tick()
+        gc_tick(grown=YOUNG_GC_AT)
 
     for obj in objects:
         result.received += 1

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from colsec.fulltext import MAX_DOC_CHARS, document_terms
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
 from colsec.store.rows import copy_raw, copy_rows, sqlite_cursor
+from colsec.store.sqlbulk import insert_values
 
 __all__ = [
     "LINK_KEYS",
@@ -32,12 +33,12 @@ __all__ = [
     "write_sqlite_index",
 ]
 
-_SQLITE_INSERT = "INSERT INTO search_doc (seq, terms) VALUES (?, ?)"
+_SQLITE_INSERT = "INSERT INTO search_doc (seq, terms) VALUES"
 # search_fts is an external-content FTS5 table over search_doc; its rows are inserted here rather
 # than by a trigger (a trigger's savepoint makes FTS5 write one segment per row: the
 # fts_direct_insert migration has the measurements).  Delete and update triggers remain.
-_SQLITE_FTS = "INSERT INTO search_fts (rowid, terms) VALUES (?, ?)"
-_SQLITE_LINKS = "INSERT INTO object_link (ref_id, seq) VALUES (?, ?)"
+_SQLITE_FTS = "INSERT INTO search_fts (rowid, terms) VALUES"
+_SQLITE_LINKS = "INSERT INTO object_link (ref_id, seq) VALUES"
 LINK_KEYS = ("source_ref", "target_ref", "sighting_of_ref")  # what an object page lists as related
 _LINKED = frozenset({"relationship", "sighting"})
 
@@ -79,12 +80,14 @@ def sqlite_index_rows(
 
 
 def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequence[tuple[str, int]]) -> None:
-    """SQLite: the rows of ``sqlite_index_rows`` through the driver cursor ``raw``."""
+    """SQLite: the rows of ``sqlite_index_rows`` through the driver cursor ``raw``, many a
+    statement (``colsec.store.sqlbulk``): an executemany runs a statement per row, and pysqlite
+    hands the GIL back and forth around each while the import's main thread runs Python."""
     if rows:
-        raw.executemany(_SQLITE_INSERT, rows)
-        raw.executemany(_SQLITE_FTS, rows)
+        insert_values(raw, _SQLITE_INSERT, rows, size_at=1)
+        insert_values(raw, _SQLITE_FTS, rows, size_at=1)
     if links:
-        raw.executemany(_SQLITE_LINKS, links)
+        insert_values(raw, _SQLITE_LINKS, links)
 
 
 def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
