@@ -171,6 +171,10 @@ def _import_objects(
     failed = False
     claim = group_claim(db, sharing_group_id) if sharing_group_id is not None else None
     horizon = limits.horizon()
+    # A body no longer than both byte caps, with timestamps before the horizon, breaks no limit:
+    # ``limit_problem`` is asked only about the others.
+    plain_size = min(limits.max_object_bytes, limits.max_string_length)
+    max_objects = limits.max_objects_per_unit
 
     def flush() -> None:
         nonlocal failed
@@ -196,10 +200,8 @@ def _import_objects(
 
     for obj in objects:
         result.received += 1
-        if result.received > limits.max_objects_per_unit:
-            raise TooLarge(
-                f"more than {limits.max_objects_per_unit} objects in one unit; nothing was imported"
-            )
+        if result.received > max_objects:
+            raise TooLarge(f"more than {max_objects} objects in one unit; nothing was imported")
         try:
             built = facts_for(obj) if facts_for is not None else None
             facts = built if built is not None else validate_object(obj)
@@ -215,16 +217,17 @@ def _import_objects(
                 marking_id(default_tlp),
             ]
             level = default_tlp
-        # Granular TLP markings restrict the whole row (colsec.store.policy explains why).
-        level = restricted_tlp(body_obj, level)
+        if "granular_markings" in body_obj:  # they restrict the whole row (colsec.store.policy)
+            level = restricted_tlp(body_obj, level)
         if claim is not None and GROUP_PROPERTY not in body_obj and facts.type != "marking-definition":
             body_obj[GROUP_PROPERTY] = claim  # the restriction travels with the object to peers
         body = orjson.dumps(body_obj, option=orjson.OPT_SORT_KEYS)
-        problem = limit_problem(facts, body, body_obj, limits, horizon)
-        if problem is not None:
-            failed = True
-            add_error(result, facts.id, problem)
-            continue
+        if len(body) > plain_size or facts.modified > horizon or (facts.created or "") > horizon:
+            problem = limit_problem(facts, body, body_obj, limits, horizon)
+            if problem is not None:
+                failed = True
+                add_error(result, facts.id, problem)
+                continue
         key, digest = version_key(facts.id, facts.modified), body_digest(body)
         prior = seen.recent(key, digest)
         if prior is not None:
@@ -297,29 +300,29 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
     for body_obj, facts, body, level in batch:
         prev = held.get(facts.id)
         if prev is None and fresh is not None:
-            d = fresh
+            d = fresh  # a plain write, widening nothing
         else:
             d = decide(
                 unit.writer, facts=facts, obj=body_obj, level=int(level), group_id=unit.sharing_group_id,
                 held=prev, known_seq=known.get((facts.id, facts.modified)), look=unit.look,
             )  # fmt: skip
-        if d.verdict is Verdict.REFUSE:
-            if not unit.keep_going:
-                raise Forbidden(d.message)
-            add_error(result, facts.id, d.message)
-            continue
-        if d.verdict is Verdict.CO_HOLD and d.seq is not None and d.owner_org_id is not None:
-            co_holds.setdefault((d.seq, d.owner_org_id), facts.type)
-            continue
-        if d.verdict is Verdict.SAME:
-            result.unchanged += 1
-            continue
-        if d.verdict is not Verdict.WRITE:  # answered like a fresh write; nothing to record
-            result.inserted += 1
-            result.by_type[facts.type] += 1
-            continue
-        if d.widens and prev is not None:
-            widened.append((facts, prev, d, int(level)))
+            if d.verdict is Verdict.REFUSE:
+                if not unit.keep_going:
+                    raise Forbidden(d.message)
+                add_error(result, facts.id, d.message)
+                continue
+            if d.verdict is Verdict.CO_HOLD and d.seq is not None and d.owner_org_id is not None:
+                co_holds.setdefault((d.seq, d.owner_org_id), facts.type)
+                continue
+            if d.verdict is Verdict.SAME:
+                result.unchanged += 1
+                continue
+            if d.verdict is not Verdict.WRITE:  # answered like a fresh write; nothing to record
+                result.inserted += 1
+                result.by_type[facts.type] += 1
+                continue
+            if d.widens and prev is not None:
+                widened.append((facts, prev, d, int(level)))
         rows.append((  # in OBJECT_COLUMNS order
             facts.id, facts.type, facts.spec_version, facts.created, facts.modified, facts.created_by_ref,
             d.owner_org_id, int(level), d.sharing_group_id, facts.revoked, True, unit.clock.next(),
