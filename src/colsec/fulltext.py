@@ -132,6 +132,16 @@ def _words(text: str) -> list[str]:
     return stems  # type: ignore[return-value]  # no None left
 
 
+def _joined_terms(text: str) -> str:
+    """``" ".join(_words(text))``: the stems joined straight from the lookups when every word is
+    known already (no list of them, no search of it for a word not seen yet)."""
+    words = _split(text)
+    try:
+        return " ".join(map(_STEMS.__getitem__, words))
+    except KeyError:  # a word not seen yet (or not kept: long, with digits)
+        return " ".join([_STEMS.get(w) or _stem(w) for w in words])
+
+
 # The terms of each text an import has recently indexed: a value recurs across its objects
 # (an indicator's pattern and its observable; a MISP event's labels on every observed-data), so
 # a repeat costs one lookup.  Bounded (cleared when full) and for short texts only: long ones
@@ -144,7 +154,7 @@ _MAX_CACHED_TEXT = 256
 def _text_terms(text: str) -> str:
     terms = _TEXT_TERMS.get(text)
     if terms is None:
-        terms = " ".join(_words(text))
+        terms = _joined_terms(text)
         if len(text) <= _MAX_CACHED_TEXT:
             if len(_TEXT_TERMS) >= _MAX_TEXTS:
                 _TEXT_TERMS.clear()
