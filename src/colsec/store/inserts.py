@@ -24,7 +24,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from colsec.store.companions import observable_rows, record_versions, settle_versions, write_sqlite_observables
+from colsec.store.companions import (
+    observable_rows,
+    record_versions,
+    settle_versions,
+    write_sqlite_observables,
+)
 from colsec.store.models import StixObject
 from colsec.store.results import ImportResult
 from colsec.store.rows import copy_raw, copy_rows, driver_cursor, insert_stmt, sqlite_cursor
