@@ -100,14 +100,15 @@ def _texts(body: Mapping[str, Any]) -> Iterator[str]:
     pattern = body.get("pattern")
     if isinstance(pattern, str):  # the values an indicator matches, without the path syntax
         yield from (m.replace("\\'", "'") for m in _QUOTED.findall(pattern))
+    # ``type(x) is dict`` first: parsed JSON is plain dicts, and the ABC check costs a call each.
     hashes = body.get("hashes")
-    if isinstance(hashes, Mapping):
+    if type(hashes) is dict or isinstance(hashes, Mapping):
         yield from (v for v in hashes.values() if isinstance(v, str))
     for ref in body.get("external_references") or ():
-        if isinstance(ref, Mapping) and isinstance(ref.get("external_id"), str):
+        if (type(ref) is dict or isinstance(ref, Mapping)) and isinstance(ref.get("external_id"), str):
             yield ref["external_id"]
     for phase in body.get("kill_chain_phases") or ():
-        if isinstance(phase, Mapping) and isinstance(phase.get("phase_name"), str):
+        if (type(phase) is dict or isinstance(phase, Mapping)) and isinstance(phase.get("phase_name"), str):
             yield phase["phase_name"]
 
 
