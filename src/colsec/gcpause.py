@@ -49,7 +49,7 @@ def tick(*, grown: int = 0) -> None:
     With ``grown``, only once that many tracked containers have piled up since the last
     collection (allocations less deallocations, as CPython counts them for its own trigger):
     a batch whose objects die by reference counting leaves nothing to collect, and scanning its
-    live ones each time cost a tenth of a bulk import's main thread (ATT&CK: its 157,000 parsed
+    live ones each time cost a twentieth of a bulk import's main thread (ATT&CK: its 157,000 parsed
     containers, then ~2,000 a batch; not one cycle among them).
     """
     if gc.get_count()[0] >= grown:
