@@ -110,8 +110,10 @@ class EventBuilder:
     def _simple(self, type_: str, value: str) -> str:
         key = (type_, value)
         oid = self._seen.get(key)
-        if oid is None:
-            oid = self._seen[key] = self.add({"type": type_, "value": value})
+        if oid is None:  # ``add`` inlined: a call per object of every event read
+            objects = self.objects
+            oid = self._seen[key] = str(len(objects))
+            objects[oid] = {"type": type_, "value": value}
         return oid
 
     def ip(self, value: Any) -> str | None:
@@ -168,12 +170,13 @@ class EventBuilder:
             obj["src_ref"] = src_ref
         if dst_ref:
             obj["dst_ref"] = dst_ref
-        for key, port in (("src_port", sport), ("dst_port", dport)):
-            try:
-                if port is not None and port != "-":
-                    obj[key] = int(port)
-            except (TypeError, ValueError):
-                pass
+        if sport is not None or dport is not None:
+            for key, port in (("src_port", sport), ("dst_port", dport)):
+                try:
+                    if port is not None and port != "-":
+                        obj[key] = int(port)
+                except (TypeError, ValueError):
+                    pass
         if proto and isinstance(proto, str) and proto != "-":
             obj["protocols"] = [proto.lower()]
         if extensions:

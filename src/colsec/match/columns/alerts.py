@@ -30,6 +30,15 @@ def _steps(path: str) -> tuple[str, Steps]:
     return obj_type, path_steps(key)
 
 
+def _plain(path: str) -> tuple[str, str] | None:
+    """(object type, property) of a path that is one plain property ("value"), else None."""
+    obj_type, steps = _steps(path)
+    step = steps[0] if len(steps) == 1 else None
+    if step is not None and not step.endswith(("_ref", "_refs")):
+        return obj_type, step
+    return None
+
+
 def event_values(ev: Event, path: str) -> list[str]:
     """Every value the event holds at ``path`` ("type:key"), as the engine gathers them."""
     obj_type, steps = _steps(path)
@@ -84,18 +93,28 @@ def direct_alerts(
         listed = engine.warninglisted if engine.has_warninglist else None
         r_list, i_list = r_s.tolist(), inds[simple].tolist()
         held: dict[tuple[int, str], list[str]] = {}
+        plain = [_plain(p) for p in paths]
         for a, b in zip(starts.tolist(), ends, strict=True):
             row = r_list[a]
             ev = events.get(row)
             if ev is None:
                 continue
             matched: list[tuple[str, Any]]
-            if b - a == 1:  # nearly every hit: one value of one path
-                path, text = paths[where_s[a]], texts_s[a]
-                values = held.get((row, path))
-                if values is None:
-                    values = held[(row, path)] = event_values(ev, path)
-                matched = [(path, text)] * values.count(text)
+            if b - a == 1:  # nearly every hit: one value of one plain property
+                w, text = where_s[a], texts_s[a]
+                path, one = paths[w], plain[w]
+                if one is not None:  # ``event_values(ev, path).count(text)`` without the list
+                    obj_type, step = one
+                    n = 0
+                    for obj in ev.objects.values():
+                        if obj.get("type") == obj_type and obj.get(step) == text:
+                            n += 1
+                else:
+                    values = held.get((row, path))
+                    if values is None:
+                        values = held[(row, path)] = event_values(ev, path)
+                    n = values.count(text)
+                matched = [(path, text)] * n
             else:
                 matched = []
                 for path, text in dict.fromkeys((paths[where_s[j]], texts_s[j]) for j in range(a, b)):

@@ -15,7 +15,7 @@ from typing import Any
 from colsec.match.events import Event, Malformed
 from colsec.match.readers.formats import MAX_LINE, ReaderStats
 from colsec.match.readers.network import zeek_event, zeek_tsv_record
-from colsec.match.readers.text import _CSV_SPECIAL, FieldMapping, mapped_event
+from colsec.match.readers.text import _CSV_SPECIAL, FieldMapping, field_plan, planned_event
 
 
 def csv_rows(
@@ -24,21 +24,23 @@ def csv_rows(
     """CSV data lines (the header read: ``mapping.columns`` set) to events, None where none."""
     columns = mapping.columns
     assert columns is not None
-    sep, fields, time_of, width = mapping.delimiter, mapping.fields, mapping.time_of, len(columns)
+    sep, plan, time_of, width = mapping.delimiter, field_plan(mapping.fields), mapping.time_of, len(columns)
     plain_sep = sep not in _CSV_SPECIAL
+    assert _CSV_SPECIAL == ('"', "\r", "\n", "\x00")  # spelled out below: no generator per line
 
     def read(text: str, line_no: int) -> Event | Malformed:
         rec: dict[str, Any] | None
-        if plain_sep and not any(c in text for c in _CSV_SPECIAL):
+        if plain_sep and not ('"' in text or "\r" in text or "\n" in text or "\x00" in text):
             row = text.split(sep)  # ``csv_record``'s own fast spelling
             rec = dict(zip(columns, row, strict=False)) if len(row) >= width else None
         else:
             rec = mapping.csv_record(text + "\n")
         if rec is None:
             return Malformed(line_no, "too few CSV columns")
-        return mapped_event(rec, line_no, fields, time_of(rec), "csv") or Malformed(
-            line_no, "no readable timestamp"
-        )
+        ts = time_of(rec)
+        if ts is None:
+            return Malformed(line_no, "no readable timestamp")
+        return planned_event(rec, line_no, plan, ts, "csv")  # ``mapped_event``, the plan taken once
 
     return _rows(read, texts, line_nos, stats)
 

@@ -290,18 +290,33 @@ def mapped_event(
     """Build an event from a record and a field -> target mapping."""
     if ts is None:
         return None
+    return planned_event(rec, line_no, field_plan(fields), ts, source)
+
+
+def field_plan(fields: Mapping[str, str]) -> tuple[tuple[str, int, str, str], ...]:
+    """``mapped_event``'s plan of a mapping: a caller reading many records takes it once."""
+    return _plan(tuple(fields.items()))
+
+
+def planned_event(
+    rec: Mapping[str, Any], line_no: int, plan: tuple[tuple[str, int, str, str], ...], ts: int, source: str
+) -> Event:
+    """``mapped_event`` under its mapping's plan (``field_plan``); the containers of targets a
+    record does not fill are never made (most records fill two or three kinds)."""
     b = EventBuilder()
-    traffic: dict[str, Any] = {}
-    generic: dict[str, dict[str, Any]] = {}
-    file_hashes: dict[str, Any] = {}
+    traffic: dict[str, Any] | None = None
+    generic: dict[str, dict[str, Any]] | None = None
+    file_hashes: dict[str, Any] | None = None
     file_name: Any = None
-    for field_name, how, obj_type, path in _plan(tuple(fields.items())):
+    for field_name, how, obj_type, path in plan:
         value = rec[field_name] if field_name in rec else _lookup(rec, field_name)
         if value is None or value == "" or value == "-":
             continue
         if isinstance(value, _NESTED):
             continue  # a nested object's or a list's Python text is no address, URL or hash
         if how == _TO_TRAFFIC:
+            if traffic is None:
+                traffic = {}
             traffic[path] = value
         elif how == _TO_IP:
             b.ip(str(value))
@@ -312,21 +327,27 @@ def mapped_event(
         elif how == _TO_EMAIL:
             b.email(str(value))
         elif how == _TO_HASH:
+            if file_hashes is None:
+                file_hashes = {}
             file_hashes[path] = str(value)
         elif how == _TO_NAME:
             file_name = value
         else:
+            if generic is None:
+                generic = {}
             generic.setdefault(obj_type, {"type": obj_type})[path] = value
     if traffic:
+        get = traffic.get
         b.traffic(
-            traffic.get("src_ref.value"),
-            traffic.get("dst_ref.value"),
-            traffic.get("src_port"),
-            traffic.get("dst_port"),
-            traffic.get("protocols[*]") or traffic.get("protocols"),
+            get("src_ref.value"),
+            get("dst_ref.value"),
+            get("src_port"),
+            get("dst_port"),
+            get("protocols[*]") or get("protocols"),
         )
     if file_hashes or file_name:
-        b.file(file_name, file_hashes)
-    for obj in generic.values():
-        b.add(obj)
+        b.file(file_name, file_hashes or {})
+    if generic:
+        for obj in generic.values():
+            b.add(obj)
     return b.event(ts, source, line_no, rec)

@@ -1,0 +1,102 @@
+"""CSV flows through the column path (issue #20): chunks after the first are looked up in the
+indexes ahead, off the main thread, and their hit rows read by the batch reader; the alerts stay
+the event path's, compound and removed indicators included."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from colsec.match.columns import match_columns_file
+from colsec.match.columns import run as column_run
+from colsec.match.engine import IndicatorRecord, MatchEngine
+from colsec.match.readers import FieldMapping, ReaderFormat
+
+from .test_columns import YEAR, _count, _reference
+
+_SPEC = {
+    "timestamp": "time",
+    "fields": {
+        "src": "network-traffic:src_ref.value",
+        "dst": "network-traffic:dst_ref.value",
+        "dport": "network-traffic:dst_port",
+        "host": "domain-name:value",
+    },
+}
+
+
+def _flows(path: Path, n: int) -> None:
+    rows = [
+        f"{1714557600 + i / 1000:.3f},10.{i % 7}.{i % 250}.{i % 99},{1024 + i % 60000},"
+        f"192.0.2.{i % 200},{443 if i % 3 else 80},H{i % 700}.Example.com.,{i % 9999}"
+        for i in range(n)
+    ]
+    path.write_text("time,src,sport,dst,dport,host,bytes\n" + "\n".join(rows) + "\n")
+
+
+def _indicators() -> list[IndicatorRecord]:
+    recs = [
+        IndicatorRecord(f"indicator--ip{i}", f"[ipv4-addr:value = '192.0.2.{i}']") for i in range(0, 200, 7)
+    ]
+    recs += [
+        IndicatorRecord(f"indicator--d{i}", f"[domain-name:value = 'h{i}.example.com']")
+        for i in range(0, 700, 11)
+    ]
+    recs += [
+        IndicatorRecord("indicator--net", "[ipv4-addr:value ISSUBSET '10.3.0.0/16']"),
+        IndicatorRecord("indicator--block", "[ipv4-addr:value ISSUBSET '10.4.4.0/24']"),
+        # compound: its hit rows go through the engine after the direct alerts
+        IndicatorRecord(
+            "indicator--and",
+            "[network-traffic:dst_ref.value = '192.0.2.5' AND network-traffic:dst_port = 443]",
+        ),
+        IndicatorRecord("indicator--gone", "[ipv4-addr:value = '192.0.2.3']"),
+    ]
+    return recs
+
+
+@pytest.mark.parametrize("removed", [False, True])
+def test_csv_flows_looked_up_ahead_are_the_event_path(tmp_path: Path, removed: bool) -> None:
+    path = tmp_path / "flows.csv"
+    _flows(path, 6000)
+    assert path.stat().st_size > 4 << 16  # five chunks at least of 64 KiB
+
+    def engine() -> MatchEngine:
+        e = MatchEngine()
+        assert e.load(_indicators()).invalid == 0
+        if removed:  # the hits looked up ahead still meet ``alive`` on the main thread
+            assert e.remove("indicator--gone")
+        return e
+
+    expected = _count(_reference(engine(), path, ReaderFormat.CSV, lambda: FieldMapping(_SPEC)))
+    res = match_columns_file(
+        engine(), path, ReaderFormat.CSV, mapping=FieldMapping(_SPEC), year=YEAR, batch_bytes=1 << 16
+    )
+    assert res.refused == 0
+    assert _count(res.alerts) == expected
+    assert sum(expected.values()) > 1000
+    assert any(a.indicator_id == "indicator--and" for a in res.alerts)
+    assert any(a.indicator_id == "indicator--gone" for a in res.alerts) is not removed
+
+
+def test_csv_lookups_after_the_first_chunk_run_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the first chunk (it holds the header the others' columns need) is looked up on the
+    caller's thread; the others' lookups run beside the matching of the chunk before."""
+    path = tmp_path / "flows.csv"
+    _flows(path, 6000)
+    threads: list[bool] = []
+    collect = column_run.collect_hits
+
+    def spy(*args: object, **kwargs: object) -> object:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return collect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(column_run, "collect_hits", spy)
+    e = MatchEngine()
+    e.load(_indicators())
+    match_columns_file(e, path, ReaderFormat.CSV, mapping=FieldMapping(_SPEC), year=YEAR, batch_bytes=1 << 16)
+    assert len(threads) >= 5
+    assert threads[0] is True
+    assert not any(threads[1:])
