@@ -150,7 +150,7 @@ class Observable(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[str] = mapped_column(String(2048))
-    object_seq: Mapped[int] = mapped_column(BigId, index=True)  # no foreign key (comment above)
+    object_seq: Mapped[int] = mapped_column(BigId, index=True)  # no foreign key: see above
     object_id: Mapped[str] = mapped_column(String(120))
 
 
@@ -167,9 +167,8 @@ class SearchDoc(Base):
 
     __tablename__ = "search_doc"
 
-    seq: Mapped[int] = mapped_column(
-        BigId, primary_key=True, autoincrement=False
-    )  # no foreign key (above ``Observable``)
+    # No foreign key: see the comment above ``Observable``.
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     terms: Mapped[str] = mapped_column(Text)
 
 
@@ -184,9 +183,8 @@ class ObjectLink(Base):
     __tablename__ = "object_link"
 
     ref_id: Mapped[str] = mapped_column(String(120), primary_key=True)
-    seq: Mapped[int] = mapped_column(
-        BigId, primary_key=True, index=True
-    )  # no foreign key (above ``Observable``)
+    # No foreign key: see the comment above ``Observable``.
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, index=True)
 
 
 class Collection(Base):
