@@ -19,6 +19,9 @@ __all__ = ["RowTable"]
 
 Meta = tuple[str, str | None, str | None, str | None]
 
+#: bulk rows' metadata kept by ``get_many`` at most (about 100 bytes each)
+_SEEN_MAX = 100_000
+
 
 class RowTable:
     def __init__(self) -> None:
@@ -28,6 +31,7 @@ class RowTable:
         self._cache: list[tuple[list[str], list[str | None], list[str | None], list[str | None]] | None] = []
         self._single: dict[int, Meta] = {}
         self._single_rows: dict[str, list[int]] = {}
+        self._seen: dict[int, Meta] = {}  # bulk rows ``get_many`` gathered already
 
     def __len__(self) -> int:
         return self._n
@@ -74,26 +78,34 @@ class RowTable:
         return (frame["id"][i], frame["owner"][i], frame["tlp"][i], frame["name"][i])
 
     def get_many(self, rows: Sequence[int]) -> dict[int, Meta]:
-        """Metadata of many rows with one gather per chunk (alerts come in batches)."""
+        """Metadata of many rows with one gather per chunk (alerts come in batches).
+
+        Bulk rows gathered once are kept (a row's metadata never changes: rows are not
+        reused), so the indicators that alert chunk after chunk cost a dict lookup, not a gather.
+        """
         out: dict[int, Meta] = {}
-        if self._single:
-            bulk = []
-            for row in rows:
-                meta = self._single.get(row)
-                if meta is None:
-                    bulk.append(row)
-                else:
-                    out[row] = meta
-            rows = bulk
+        single, seen = self._single, self._seen
+        bulk = []
+        for row in rows:
+            meta = single.get(row) or seen.get(row)
+            if meta is None:
+                bulk.append(row)
+            else:
+                out[row] = meta
+        rows = bulk
         if not rows or not self._chunks:
             return out
+        if len(seen) + len(rows) > _SEEN_MAX:  # bounded: a long run alerting on everything
+            seen.clear()
         wanted = np.asarray(rows, dtype=np.int64)
         chunk_of = np.searchsorted(np.asarray(self._starts, dtype=np.int64), wanted, side="right") - 1
         for k in np.unique(chunk_of).tolist():
             mine = wanted[chunk_of == k]
             sub = self._chunks[k][mine - self._starts[k]]
             columns = [sub[c].to_list() for c in ("id", "owner", "tlp", "name")]
-            out.update(zip(mine.tolist(), zip(*columns, strict=True), strict=True))
+            got = dict(zip(mine.tolist(), zip(*columns, strict=True), strict=True))
+            out.update(got)
+            seen.update(got)
         return out
 
     def rows_of(self, ids: Sequence[str]) -> list[int]:

@@ -250,13 +250,15 @@ def _alerts_for(
         meta = engine.rows.get_many(np.unique(inds[simple]).tolist())
         where_s = where[simple].tolist()
         texts_s = [texts[i] for i in simple.tolist()] if texts else [None] * len(simple)
+        # every (path, value) pair made in one pass; an alert takes its run of them as a slice
+        pairs = [(paths[w], t) for w, t in zip(where_s, texts_s, strict=True)]
         listed = engine.warninglisted if engine.has_warninglist else None
         r_list, i_list = r_s.tolist(), inds[simple].tolist()
         for a, b in zip(starts.tolist(), ends, strict=True):
             ev = events.get(r_list[a])
             if ev is None:
                 continue
-            m = [(paths[where_s[j]], texts_s[j]) for j in range(a, b)]
+            m = pairs[a:b]
             if listed is not None and all(listed(w, v) for w, v in m):
                 engine.suppressed += 1
                 continue
