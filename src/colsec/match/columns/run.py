@@ -14,7 +14,7 @@ import polars as pl
 from colsec.gcpause import young_gc_only
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event
-from colsec.match.hits import PreparedFrame, collect_hits, column_values, hit_rows
+from colsec.match.hits import Hits, PreparedFrame, collect_hits, column_values, hit_rows
 from colsec.match.readers import DECODERS, FieldMapping, ReaderFormat, ReaderStats, decode_line
 from colsec.match.vector import VectorResult, indexed_keys
 from colsec.pipeline import parsed_ahead
@@ -66,10 +66,13 @@ class _Run:
                 if len(self.pending) >= 5_000:
                     self.flush()
 
-    def direct(self, lines: Lines, first_line: int, prepared: PreparedFrame, skip: int) -> None:
+    def direct(
+        self, lines: Lines, first_line: int, prepared: PreparedFrame, skip: int, hits: Hits | None = None
+    ) -> None:
         """The column hits of a chunk made alerts: each hit row read once by the reader, no
-        engine pass for simple indicators (``alerts.direct_alerts``)."""
-        hits = collect_hits(self.engine, prepared, make_alerts=True)
+        engine pass for simple indicators (``alerts.direct_alerts``); ``hits``: looked up ahead."""
+        if hits is None:
+            hits = collect_hits(self.engine, prepared, make_alerts=True)
         if not hits.rows:
             return
         rows, codes, where, texts = hits.live(self.engine.alive)
@@ -176,23 +179,25 @@ def match_columns_file(
     columns_ok = uses_columns(engine, table)
     for cidx in engine.cidr.values():  # ``column_values`` ahead (``_parsed``) only reads them
         cidx.freeze()
+    for sub in engine.substr.values():  # nor do the lookups ahead: the automata are built here
+        sub.prepared()
     line_no = 1
     with young_gc_only(), open_file(p) as f:
         first = True
         source = chunks(f, batch_bytes)
         ready: Iterator[_Ready]
         if not columns_ok:
-            ready = ((chunk, Lines(chunk), None, None) for chunk in source)
+            ready = ((chunk, Lines(chunk), None, None, None) for chunk in source)
         elif fmt in _HEADED:  # the first chunk's header says how the others read
             ready = parsed_after_first(source, _unparsed, functools.partial(_parsed, run))
         else:  # no header: a chunk's columns need no chunk before
             ready = parsed_ahead(source, functools.partial(_parsed, run))
-        for chunk, lines, cols, prepared in ready:
+        for chunk, lines, cols, prepared, hits in ready:
             run.rows += len(lines)
             if not columns_ok:
                 run.events(lines, line_no)
             else:
-                _column_chunk(run, chunk, lines, line_no, first, cols, prepared)
+                _column_chunk(run, chunk, lines, line_no, first, cols, prepared, hits)
             first = False
             line_no += len(lines)
     run.flush()
@@ -204,16 +209,17 @@ _HEADED = frozenset({ReaderFormat.ZEEK_TSV, ReaderFormat.CSV})
 #: thread (polars' work, without the GIL), beside the lookups, the reader and the alerts of the
 #: chunk before: polars splits them faster than the main thread looks their values up, which then
 #: waited on its own preparation (a syslog chunk's regex pass is the slower half: its preparation
-#: stays on the main thread)
+#: stays on the main thread).  Their index lookups are done there too (numpy's, mostly without
+#: the GIL): the main thread is left the reader's reading of the hit rows and the alerts
 _PREPARED_AHEAD = frozenset({ReaderFormat.ZEEK_TSV, ReaderFormat.CSV})
 
 #: a chunk, its lines, its columns (None: not parsed yet; or why polars refused them), and
-#: the columns prepared when that was done ahead
-_Ready = tuple[bytes, Lines, Columns | Refused | None, PreparedFrame | None]
+#: the columns prepared and their index hits when that was done ahead
+_Ready = tuple[bytes, Lines, Columns | Refused | None, PreparedFrame | None, Hits | None]
 
 
 def _unparsed(chunk: bytes) -> _Ready:
-    return chunk, Lines(chunk), None, None
+    return chunk, Lines(chunk), None, None, None
 
 
 def _parsed(run: _Run, chunk: bytes) -> _Ready:
@@ -222,11 +228,12 @@ def _parsed(run: _Run, chunk: bytes) -> _Ready:
     try:
         cols = _chunk_columns(run, chunk, lines, False)
     except Refused as exc:
-        return chunk, lines, exc, None
-    prepared = _prepared(run, chunk, lines, cols, 0) if run.fmt in _PREPARED_AHEAD else None
-    if prepared is not None:
-        prepared.hashed = column_values(run.engine, prepared)
-    return chunk, lines, cols, prepared
+        return chunk, lines, exc, None, None
+    if run.fmt not in _PREPARED_AHEAD:
+        return chunk, lines, cols, None, None
+    prepared = _prepared(run, chunk, lines, cols, 0)
+    prepared.hashed = column_values(run.engine, prepared)
+    return chunk, lines, cols, prepared, collect_hits(run.engine, prepared, make_alerts=True)
 
 
 def _prepared(run: _Run, chunk: bytes, lines: Lines, cols: Columns, skip: int) -> PreparedFrame:
@@ -242,6 +249,7 @@ def _column_chunk(
     first: bool,
     ready: Columns | Refused | None = None,
     prepared: PreparedFrame | None = None,
+    hits: Hits | None = None,
 ) -> None:
     skip = 0
     if first and run.fmt is ReaderFormat.ZEEK_TSV:
@@ -272,7 +280,7 @@ def _column_chunk(
         skip = run.zeek_skip
     if prepared is None:
         prepared = _prepared(run, chunk, lines, cols, skip)
-    run.direct(lines, line_no, prepared, skip)
+    run.direct(lines, line_no, prepared, skip, hits)
 
 
 def _chunk_text(run: _Run, chunk: bytes, start: int) -> tuple[bool, bool]:
