@@ -8,11 +8,15 @@ import random
 import re
 from pathlib import Path
 
+from colsec.match.columns import match_columns_file
+from colsec.match.columns.lines import Lines
+from colsec.match.columns.text import syslog_columns
+from colsec.match.engine import IndicatorRecord, MatchEngine
 from colsec.match.readers import FieldMapping, ReaderFormat
 from colsec.match.readers.cef import parse_cef
 from colsec.match.readers.text import syslog_event
 
-from .test_columns import _equal
+from .test_columns import YEAR, _count, _equal, _reference
 
 #: the bounded pattern the syslog reader's IPv4 addresses were found with
 _IPV4 = re.compile(
@@ -304,3 +308,79 @@ def test_csv_header_with_a_byte_order_mark_on_the_timestamp_column(tmp_path: Pat
     path.write_bytes(("\ufeffwhen,addr,name\r\n" + "\r\n".join(rows) + "\r\n").encode())
     spec = {"timestamp": "when", "fields": {"addr": "ipv4-addr:value", "name": "domain-name:value"}}
     assert _equal(path, ReaderFormat.CSV, lambda: FieldMapping(spec)) > 3000
+
+
+def _mixed_engine(patterns: list[str]) -> tuple[MatchEngine, MatchEngine]:
+    """Two engines of the same indicators: one for the column path, one for the event path."""
+    records = [IndicatorRecord(f"indicator--m{n}", p) for n, p in enumerate(patterns)]
+    engines = (MatchEngine(), MatchEngine())
+    for engine in engines:
+        assert engine.load(records).invalid == 0
+    return engines
+
+
+def test_zeek_tsv_lookups_ahead_with_every_index(tmp_path: Path) -> None:
+    """Chunks after the first are looked up in the parse-ahead thread (equality, CIDR, suffix
+    and substring indexes), while the main thread reads the hit rows and runs the compound
+    indicators of the chunk before: the alerts are the event path's."""
+    fields = ["ts", "uid", "id.orig_h", "id.resp_h", "query", "answers"]
+    types = ["time", "string", "addr", "addr", "string", "vector[string]"]
+    head = ["#separator \\x09", "#set_separator\t,", "#empty_field\t(empty)", "#unset_field\t-", "#path\tdns"]
+    head += ["#fields\t" + "\t".join(fields), "#types\t" + "\t".join(types)]
+    lines = [
+        f"{1521911720 + n}.5\tC{n}\t10.0.{n % 9}.{n % 250}\t172.16.{n % 5}.{n % 200}\t"
+        f"h{n % 700}.example.com\ta{n % 300}.example.net,10.1.{n % 3}.{n % 100}"
+        for n in range(6000)
+    ]
+    path = tmp_path / "dns.log"
+    path.write_text("\n".join(head + lines) + "\n")
+    assert path.stat().st_size > 4 << 16  # five chunks at least of 64 KiB
+    patterns = [
+        "[ipv4-addr:value = '10.0.3.21']",
+        "[ipv4-addr:value ISSUBSET '172.16.2.0/24']",
+        "[ipv4-addr:value ISSUBSET '10.1.0.0/12']",
+        "[domain-name:value = 'h77.example.com']",
+        "[domain-name:value LIKE '%.example.net' AND domain-name:value = 'a7.example.net']",
+        "[domain-name:value LIKE '%h12%']",
+        "[domain-name:value MATCHES '^a2[0-9]\\\\.example']",
+        "[network-traffic:dst_ref.value = '172.16.1.101'] AND [domain-name:value = 'h5.example.com']",
+    ]
+    engine, reference = _mixed_engine(patterns)
+    res = match_columns_file(engine, path, ReaderFormat.ZEEK_TSV, batch_bytes=1 << 16)
+    expected = _reference(reference, path, ReaderFormat.ZEEK_TSV, lambda: None)
+    assert res.refused == 0
+    assert _count(res.alerts) == _count(expected)
+    assert len({a.indicator_id for a in expected}) == len(patterns)  # every index has hits
+
+
+def test_syslog_address_repeated_on_its_line(tmp_path: Path) -> None:
+    """A firewall line names an address twice in a row (ASA's ``outside:a/443 (a/443)``): the
+    columns offer it once there, and the alerts are the event path's."""
+    lines = []
+    for n in range(3000):
+        a, b = f"10.{n % 3}.{n % 7}.{n % 250}", f"192.168.{n % 4}.{n % 200}"
+        lines.append(
+            f"<166>May  1 10:{(n // 60) % 60:02d}:{n % 60:02d} 10.22.8.216 %ASA-6-302013: Built outbound "
+            f"TCP connection {n} for outside:{a}/443 ({a}/443) to inside:{b}/5{n % 999} ({b}/5555) {a} "
+            f"http://{a}/x/{b}"
+        )
+    path = tmp_path / "asa.log"
+    path.write_text("\n".join(lines) + "\n")
+    patterns = [
+        "[ipv4-addr:value = '10.1.3.100']",
+        "[ipv4-addr:value = '192.168.2.18']",
+        "[ipv4-addr:value = '10.22.8.216']",
+        "[ipv4-addr:value ISSUBSET '10.2.0.0/16']",
+        "[ipv4-addr:value = '10.0.0.0'] OR [ipv4-addr:value = '192.168.3.7']",
+    ]
+    engine, reference = _mixed_engine(patterns)
+    res = match_columns_file(engine, path, ReaderFormat.SYSLOG, year=YEAR, batch_bytes=1 << 16)
+    expected = _reference(reference, path, ReaderFormat.SYSLOG, lambda: None)
+    assert _count(res.alerts) == _count(expected)
+    assert len(expected) > 3000
+    cols = syslog_columns(Lines(lines[0].encode()).series(), ["#quads"], ascii_only=True)
+    rows, values = cols["#quads"]
+    # offered once where repeated side by side; again where apart, and inside the URL
+    a, b = "10.0.0.0", "192.168.0.0"
+    assert values.to_list() == ["10.22.8.216", a, b, a, a, b]
+    assert rows.tolist() == [0] * 6

@@ -194,10 +194,14 @@ class SubstringIndex:
             self._literals = [str(k) for k in self.automaton.keys()]
         return self._literals
 
-    def lookup(self, values: Iterable[str | None]) -> Iterable[tuple[int, int]]:
+    def prepared(self) -> None:
+        """Build the automaton now (lookups build it on first use): before lookups in two threads."""
         if not self.built:
             self.automaton.make_automaton()
             self.built = True
+
+    def lookup(self, values: Iterable[str | None]) -> Iterable[tuple[int, int]]:
+        self.prepared()
         for i, v in enumerate(values):
             if not v:
                 continue

@@ -179,6 +179,8 @@ def match_columns_file(
     columns_ok = uses_columns(engine, table)
     for cidx in engine.cidr.values():  # ``column_values`` ahead (``_parsed``) only reads them
         cidx.freeze()
+    for sub in engine.substr.values():  # nor do the lookups ahead: the automata are built here
+        sub.prepared()
     line_no = 1
     with young_gc_only(), open_file(p) as f:
         first = True

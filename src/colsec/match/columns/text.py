@@ -104,6 +104,14 @@ _QUAD = r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$"
 _SWALLOWED = r"(?i)[.-]https?$"
 
 
+def _not_repeated() -> pl.Expr:
+    """A value other than the one before it on its line: a firewall line names an address twice
+    in a row (ASA's ``outside:a/443 (a/443)``), and a row offering a value twice hits the same
+    indicators twice, which the alerts then count once (they count the event's values)."""
+    row, v = pl.col("row"), pl.col("v")
+    return ((row != row.shift(1)) | (v != v.shift(1))).fill_null(True)
+
+
 def syslog_columns(lines: pl.Series, names: list[str], *, ascii_only: bool = False) -> Columns:
     """URLs, dotted quads and host-name tokens of every line, found in one regex pass over
     the lines (a match never spans a line), then told apart by their characters."""
@@ -145,7 +153,10 @@ def syslog_columns(lines: pl.Series, names: list[str], *, ascii_only: bool = Fal
             .drop_nulls("v")
         )
         got = pl.concat(
-            [found.lazy().filter("quad").select("row", "v"), inside.filter(pl.col("v").str.contains(_QUAD))]
+            [
+                found.lazy().filter("quad").select("row", "v").filter(_not_repeated()),
+                inside.filter(pl.col("v").str.contains(_QUAD)),
+            ]
         ).collect()
         out["#quads"] = (got["row"].to_numpy(), got["v"])
     if want_urls:
