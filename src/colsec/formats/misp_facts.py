@@ -7,14 +7,21 @@ length), the facts are read straight off the object; anything else gets none and
 validates it as any other object.  tests/formats/test_misp_facts.py runs the full validator
 over the converter's output for every MISP type, odd values included, and requires exactly
 these facts: a shape that drifts from what the validator accepts fails there.
+
+The facts carry the object's observable index pairs where the converter knows them without
+reading the object again: an indicator's from the atoms it wrote into the pattern (the store
+would parse the pattern back), none for the kinds that state none.  The same test holds them
+equal to what the store extracts from the object, for every type and odd value.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from colsec.stix.ids import canonical_str
+from colsec.stix.observables import atom_observable
 from colsec.stix.pattern import MAX_PATTERN_LENGTH
 from colsec.stix.validate import SCO_TYPES, ObjectFacts
 
@@ -23,6 +30,10 @@ __all__ = ["BuiltFacts", "built_facts", "canonical_uuid"]
 # What the validator's identifier rule takes after the type: the canonical spelling, RFC 4122 variant.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}")
 _TIMES = ("first_observed", "last_observed", "valid_from", "published")
+# What the converter builds of these kinds names no value the observables index keeps.
+_STATES_NONE = frozenset(
+    {"observed-data", "relationship", "identity", "report", "grouping", "x-misp-attribute"}
+)
 
 
 def canonical_uuid(value: object) -> bool:
@@ -37,11 +48,14 @@ def _canonical(value: str) -> str | None:
         return None
 
 
-def built_facts(obj: dict[str, Any]) -> ObjectFacts | None:
-    """Facts of one converter-built object whose ids the converter checked, or None to validate it."""
+def built_facts(
+    obj: dict[str, Any], atoms: Iterable[tuple[str, str, str]] | None = None
+) -> ObjectFacts | None:
+    """Facts of one converter-built object whose ids the converter checked, or None to validate it;
+    ``atoms`` are an indicator's pattern comparisons as the converter wrote them."""
     kind = obj["type"]
     if kind in SCO_TYPES:
-        return ObjectFacts(obj["id"], kind, "2.1", None, "", None, False)
+        return ObjectFacts(obj["id"], kind, "2.1", None, "", None, False)  # their values: read as stored
     created = _canonical(obj["created"])
     if created is None or obj["modified"] != obj["created"]:
         return None
@@ -52,7 +66,12 @@ def built_facts(obj: dict[str, Any]) -> ObjectFacts | None:
         return None
     if not all(type(label) is str for label in obj.get("labels", ())):
         return None
-    return ObjectFacts(obj["id"], kind, "2.1", created, created, obj.get("created_by_ref"), False)
+    observed: tuple[tuple[str, str], ...] | None = None
+    if kind in _STATES_NONE:
+        observed = ()
+    elif kind == "indicator" and atoms is not None:
+        observed = tuple(norm for atom in atoms if (norm := atom_observable(*atom)) is not None)
+    return ObjectFacts(obj["id"], kind, "2.1", created, created, obj.get("created_by_ref"), False, observed)
 
 
 class BuiltFacts:

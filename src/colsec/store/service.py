@@ -280,6 +280,7 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
     rows: list[tuple[Any, ...]] = []
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
     recipients: dict[tuple[str, str], set[int]] = {}
+    stated: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # observables the producer gave
     co_holds: dict[tuple[int, int], str] = {}
     widened: list[tuple[ObjectFacts, Held, Decision, int]] = []
     inherited = unit.look.recipients(h.seq for h in held.values()) if held else {}
@@ -322,6 +323,8 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
             unit.writer.origin, body,
         ))  # fmt: skip
         by_key[(facts.id, facts.modified)] = _indexed(body_obj)
+        if facts.observables is not None:
+            stated[(facts.id, facts.modified)] = facts.observables
         # Recipients named by the caller are the version's audience (it may narrow); naming none
         # keeps the latest version's (revocation, edits), so none is dropped silently.
         audience = named or (inherited.get(prev.seq) if prev is not None else None)
@@ -333,7 +336,7 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
     body_obj = {}
     record_co_holders(db, co_holds, result)
     if rows:
-        target = Target(unit.collection_ids, recipients, set(held))
+        target = Target(unit.collection_ids, recipients, set(held), stated)
         insert_rows(db, rows, by_key, target, result, unit.behind)
     if widened:
         unit.behind.drain()  # the audit below goes through the session
