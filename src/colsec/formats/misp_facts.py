@@ -40,38 +40,41 @@ def canonical_uuid(value: object) -> bool:
     return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
-def _canonical(value: str) -> str | None:
-    """The validator's spelling of a timestamp (cached there), None where it would refuse it."""
-    try:
-        return canonical_str(value)
-    except ValueError:
-        return None
-
-
 def built_facts(
     obj: dict[str, Any], atoms: Iterable[tuple[str, str, str]] | None = None
 ) -> ObjectFacts | None:
     """Facts of one converter-built object whose ids the converter checked, or None to validate it;
     ``atoms`` are an indicator's pattern comparisons as the converter wrote them."""
     kind = obj["type"]
-    if kind in SCO_TYPES:
-        return ObjectFacts(obj["id"], kind, "2.1", None, "", None, False)  # their values: read as stored
-    created = _canonical(obj["created"])
-    if created is None or obj["modified"] != obj["created"]:
+    if kind in SCO_TYPES:  # their values are read as stored
+        return _new_facts(ObjectFacts, (obj["id"], kind, "2.1", None, "", None, False, None))
+    stamp = obj["created"]
+    try:  # the validator's spellings (cached there); a time it would refuse: no facts
+        created = canonical_str(stamp)
+        for prop in _TIMES:
+            if prop in obj:
+                canonical_str(obj[prop])
+    except ValueError:
         return None
-    for prop in _TIMES:
-        if prop in obj and _canonical(obj[prop]) is None:
-            return None
+    if obj["modified"] != stamp:
+        return None
     if kind == "indicator" and len(obj["pattern"]) > MAX_PATTERN_LENGTH:
         return None
-    if not all(type(label) is str for label in obj.get("labels", ())):
-        return None
+    for label in obj.get("labels", ()):
+        if type(label) is not str:
+            return None
     observed: tuple[tuple[str, str], ...] | None = None
     if kind in _STATES_NONE:
         observed = ()
     elif kind == "indicator" and atoms is not None:
         observed = tuple(norm for atom in atoms if (norm := atom_observable(*atom)) is not None)
-    return ObjectFacts(obj["id"], kind, "2.1", created, created, obj.get("created_by_ref"), False, observed)
+    return _new_facts(
+        ObjectFacts, (obj["id"], kind, "2.1", created, created, obj.get("created_by_ref"), False, observed)
+    )
+
+
+# Built as a plain tuple of the class: its keyword constructor is a Python call per object.
+_new_facts = tuple.__new__
 
 
 class BuiltFacts:
