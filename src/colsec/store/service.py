@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor, Role
 from colsec.db import lock_for_append
 from colsec.errors import Forbidden, InvalidInput, StixValidationError, TooLarge
+from colsec.gcpause import release_free_memory, young_gc_only
 from colsec.gcpause import tick as gc_tick
-from colsec.gcpause import young_gc_only
 from colsec.stix.tlp import TLP, marking_id, tlp_of
 from colsec.stix.validate import ObjectFacts, validate_object
 from colsec.store import audit
@@ -240,6 +240,11 @@ def _import_objects(
                 progress(result.received)
     obj = body_obj = {}  # the last object may be a grouping of every id: not held while it is written
     behind.inline = True  # nothing left to overlap the last batch with
+    if result.received > BATCH_SIZE:
+        # A large unit's last batch may hold its grouping of every id, a row the driver copies
+        # twice more (74 MB at 700,000 ids): the heap the earlier batches freed goes back first.
+        behind.drain()
+        release_free_memory()
     flush()
     behind.drain()
     result.settle()
