@@ -25,6 +25,7 @@ from colsec.errors import InvalidInput, StixValidationError
 from colsec.formats.misp_facts import BuiltFacts
 from colsec.formats.misp_to_stix import FAST_TYPES, convert_event, is_fast_attribute
 from colsec.formats.misp_types import misp_types
+from colsec.stix.observables import extract as extract_observables
 from colsec.stix.validate import ObjectFacts, validate_object, validate_ordered
 from colsec.store.models import Observable, StixObject
 from colsec.store.service import import_objects
@@ -100,15 +101,20 @@ def _validated(obj: dict[str, Any]) -> ObjectFacts | str:
 
 
 def _mismatches(pairs: list[tuple[dict[str, Any], ObjectFacts | None]]) -> list[str]:
+    """Claims the validator would not make, and stated observables the store would not extract."""
     bad = []
     for obj, claimed in pairs:
         if claimed is None:
             continue
         reference = _validated(obj)
+        stated = claimed.observables
+        claimed = claimed._replace(observables=None)  # the validator states none: the store extracts
         if reference != claimed:
             bad.append(f"{obj['id'][:60]}: claimed {claimed}, the validator says {reference}")
         elif validate_object(obj) != claimed:
             bad.append(f"{obj['id'][:60]}: the validator's fast path disagrees")
+        elif stated is not None and stated != tuple(extract_observables(obj)):
+            bad.append(f"{obj['id'][:60]}: stated observables {stated}, the pattern or body says otherwise")
     return bad
 
 
@@ -143,6 +149,14 @@ def test_every_misp_type_gets_the_validators_facts_or_none() -> None:
             for obj, _ in pairs
             if obj["type"] in ("observed-data", "vulnerability", "x-misp-attribute")
         ), kind
+    # every claimed indicator hands the store its pattern's observables (equal, per _mismatches)
+    stated = {obj["type"] for obj, facts in pairs if facts is not None and facts.observables is not None}
+    assert stated >= {"indicator", "observed-data", "relationship", "identity"}
+    assert all(
+        facts.observables is not None
+        for obj, facts in pairs
+        if facts is not None and obj["type"] == "indicator"
+    )
     # misp-stix's half (the rare types, here merged into its report) is never claimed
     assert not any(facts for obj, facts in pairs if obj["id"].split("--", 1)[1] in {a["uuid"] for a in rare})
     assert pairs[-1][1] is None  # the report came from misp-stix: validated
@@ -159,7 +173,9 @@ def test_odd_event_frames_claim_nothing_the_validator_refuses() -> None:
         assert _mismatches(pairs) == []
     published = _event(attrs, published=True, publish_timestamp="1767225600", Tag=[{"name": "x"}])
     pairs = _claims(published)
-    assert pairs[-1][0]["type"] == "report" and pairs[-1][1] == validate_ordered(pairs[-1][0])
+    report, facts = pairs[-1]
+    assert report["type"] == "report" and facts is not None
+    assert facts._replace(observables=None) == validate_ordered(report) and facts.observables == ()
     assert _mismatches(pairs) == []
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from colsec.formats.misp_observables import observables
+from colsec.formats.misp_observables import Atoms, observables
 from colsec.formats.misp_types import misp_types
 from colsec.formats.misp_values import (
     CONFIDENCE,
@@ -110,8 +110,11 @@ class Converter:
         self._tags(attr.get("Tag") or [], sdo)
         return sdo
 
-    def attribute(self, attr: Mapping[str, Any], refs: list[str]) -> Iterator[dict[str, Any]]:
-        """The attribute's objects; each id is added to ``refs`` (the report's object_refs)."""
+    def attribute(
+        self, attr: Mapping[str, Any], refs: list[str]
+    ) -> Iterator[tuple[dict[str, Any], Atoms | None]]:
+        """The attribute's objects, an indicator with the atoms of its pattern (``misp_observables``);
+        each id is added to ``refs`` (the report's object_refs)."""
         attr_type = str(attr["type"])
         uid = str(attr["uuid"])
         value = str(attr["value"])
@@ -125,11 +128,11 @@ class Converter:
         if attr_type == "vulnerability" or attr_type in CUSTOM_TYPES:
             sdo = self._sdo(attr, attr_type, category, value, uid, created)
             refs.append(sdo["id"])
-            yield sdo
+            yield sdo, None
             return
         labels = [f'misp:type="{attr_type}"', f'misp:category="{category}"']
         tags = attr.get("Tag") or []
-        scos, pattern = observables(attr_type, value, uid)
+        scos, pattern, atoms = observables(attr_type, value, uid)
         first = parse_seen(attr.get("first_seen")) or ts
         last = parse_seen(attr.get("last_seen")) or ts
         if first > last:
@@ -153,10 +156,10 @@ class Converter:
             observed["created_by_ref"] = self.identity_id
         self._tags(tags, observed)
         refs.append(observed["id"])
-        yield observed
+        yield observed, None
         for sco in scos:
             refs.append(sco["id"])
-            yield sco
+            yield sco, None
         if not self._to_ids(attr, attr_type):
             return
         indicator: dict[str, Any] = {
@@ -178,10 +181,10 @@ class Converter:
             indicator["description"] = attr["comment"]
         self._tags(tags, indicator)
         refs.append(indicator["id"])
-        yield indicator
+        yield indicator, atoms
         rel = relationship(indicator["id"], "based-on", observed["id"], created)
         refs.append(rel["id"])
-        yield rel
+        yield rel, None
 
     def _to_ids(self, attr: Mapping[str, Any], attr_type: str) -> bool:
         to_ids = attr.get("to_ids")

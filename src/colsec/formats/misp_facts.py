@@ -7,14 +7,21 @@ length), the facts are read straight off the object; anything else gets none and
 validates it as any other object.  tests/formats/test_misp_facts.py runs the full validator
 over the converter's output for every MISP type, odd values included, and requires exactly
 these facts: a shape that drifts from what the validator accepts fails there.
+
+The facts carry the object's observable index pairs where the converter knows them without
+reading the object again: an indicator's from the atoms it wrote into the pattern (the store
+would parse the pattern back), none for the kinds that state none.  The same test holds them
+equal to what the store extracts from the object, for every type and odd value.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from colsec.stix.ids import canonical_str
+from colsec.stix.observables import atom_observable
 from colsec.stix.pattern import MAX_PATTERN_LENGTH
 from colsec.stix.validate import SCO_TYPES, ObjectFacts
 
@@ -23,36 +30,51 @@ __all__ = ["BuiltFacts", "built_facts", "canonical_uuid"]
 # What the validator's identifier rule takes after the type: the canonical spelling, RFC 4122 variant.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}")
 _TIMES = ("first_observed", "last_observed", "valid_from", "published")
+# What the converter builds of these kinds names no value the observables index keeps.
+_STATES_NONE = frozenset(
+    {"observed-data", "relationship", "identity", "report", "grouping", "x-misp-attribute"}
+)
 
 
 def canonical_uuid(value: object) -> bool:
     return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
-def _canonical(value: str) -> str | None:
-    """The validator's spelling of a timestamp (cached there), None where it would refuse it."""
-    try:
-        return canonical_str(value)
+def built_facts(
+    obj: dict[str, Any], atoms: Iterable[tuple[str, str, str]] | None = None
+) -> ObjectFacts | None:
+    """Facts of one converter-built object whose ids the converter checked, or None to validate it;
+    ``atoms`` are an indicator's pattern comparisons as the converter wrote them."""
+    kind = obj["type"]
+    if kind in SCO_TYPES:  # their values are read as stored
+        return _new_facts(ObjectFacts, (obj["id"], kind, "2.1", None, "", None, False, None))
+    stamp = obj["created"]
+    try:  # the validator's spellings (cached there); a time it would refuse: no facts
+        created = canonical_str(stamp)
+        for prop in _TIMES:
+            if prop in obj:
+                canonical_str(obj[prop])
     except ValueError:
         return None
-
-
-def built_facts(obj: dict[str, Any]) -> ObjectFacts | None:
-    """Facts of one converter-built object whose ids the converter checked, or None to validate it."""
-    kind = obj["type"]
-    if kind in SCO_TYPES:
-        return ObjectFacts(obj["id"], kind, "2.1", None, "", None, False)
-    created = _canonical(obj["created"])
-    if created is None or obj["modified"] != obj["created"]:
+    if obj["modified"] != stamp:
         return None
-    for prop in _TIMES:
-        if prop in obj and _canonical(obj[prop]) is None:
-            return None
     if kind == "indicator" and len(obj["pattern"]) > MAX_PATTERN_LENGTH:
         return None
-    if not all(type(label) is str for label in obj.get("labels", ())):
-        return None
-    return ObjectFacts(obj["id"], kind, "2.1", created, created, obj.get("created_by_ref"), False)
+    for label in obj.get("labels", ()):
+        if type(label) is not str:
+            return None
+    observed: tuple[tuple[str, str], ...] | None = None
+    if kind in _STATES_NONE:
+        observed = ()
+    elif kind == "indicator" and atoms is not None:
+        observed = tuple(norm for atom in atoms if (norm := atom_observable(*atom)) is not None)
+    return _new_facts(
+        ObjectFacts, (obj["id"], kind, "2.1", created, created, obj.get("created_by_ref"), False, observed)
+    )
+
+
+# Built as a plain tuple of the class: its keyword constructor is a Python call per object.
+_new_facts = tuple.__new__
 
 
 class BuiltFacts:

@@ -23,6 +23,7 @@ from typing import Any
 
 from colsec.formats.misp_attribute import Converter
 from colsec.formats.misp_facts import BuiltFacts, built_facts, canonical_uuid
+from colsec.formats.misp_observables import Atoms
 from colsec.formats.misp_reference import misp_stix, reference_attributes, reference_convert
 from colsec.formats.misp_types import misp_types
 from colsec.formats.misp_validate import attribute_kept, validate_event, validate_frame
@@ -115,17 +116,18 @@ def convert_event(
     """
     from colsec.formats.registry_keys import expand_hives_in
 
-    for obj, ours in _convert_event(wrapper, notes, attributes):
+    for obj, ours, atoms in _convert_event(wrapper, notes, attributes):
         obj = expand_hives_in(obj)
         if built is not None:
-            built.claim(obj, built_facts(obj) if ours else None)
+            built.claim(obj, built_facts(obj, atoms) if ours else None)
         yield obj
 
 
 def _convert_event(
     wrapper: Mapping[str, Any], notes: list[str] | None, attributes: Iterable[Any] | None
-) -> Iterator[tuple[dict[str, Any], bool]]:
-    """Each object, and whether the fast path built it with ids the validator takes (``misp_facts``)."""
+) -> Iterator[tuple[dict[str, Any], bool, Atoms | None]]:
+    """Each object, whether the fast path built it with ids the validator takes (``misp_facts``),
+    and an indicator's pattern atoms as the fast path wrote them."""
     from colsec.formats.misp_salvage import convert_salvaging, prepared, prepared_attribute
 
     event = validate_frame(wrapper, notes)
@@ -155,11 +157,11 @@ def _convert_event(
             continue
         if conv.identity_id and conv.identity_id not in emitted:
             emitted.add(conv.identity_id)
-            yield conv.identity(), ids_ok
+            yield conv.identity(), ids_ok, None
         ours = ids_ok and canonical_uuid(str(attr["uuid"]))
         report_ok = report_ok and ours
-        for obj in conv.attribute(attr, refs):
-            yield obj, ours
+        for obj, atoms in conv.attribute(attr, refs):
+            yield obj, ours, atoms
     report: dict[str, Any] | None = None
     if _needs_reference(event, rare) or not kept:
         for obj in convert_salvaging({**event, "Attribute": rare}, reference_convert, notes):
@@ -167,18 +169,18 @@ def _convert_event(
                 report = obj
             elif obj["id"] not in emitted:  # our identity, or a marking both halves use
                 emitted.add(obj["id"])
-                yield obj, False
+                yield obj, False, None
     del rare
     for mid, marking in list(conv.markings_used.items()):
         if mid not in emitted:
             emitted.add(mid)
-            yield marking, False
+            yield marking, False, None
     if report is None:
         report = conv.report(refs)
         for mid, marking in conv.markings_used.items():  # the event's own tags
             if mid not in emitted:
-                yield marking, False
-        yield report, report_ok
+                yield marking, False, None
+        yield report, report_ok, None
         return
     merged = list(report.get("object_refs", []))
     empty = [r for r in merged if r.startswith("note--") and r.endswith(str(event["uuid"]))]
@@ -187,7 +189,7 @@ def _convert_event(
     merged.extend(refs)
     refs.clear()
     report["object_refs"] = merged
-    yield report, False  # misp-stix's report, our references merged in
+    yield report, False, None  # misp-stix's report, our references merged in
 
 
 def convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:
@@ -216,7 +218,7 @@ def _convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:
     refs: list[str] = []
     for attr, quick in zip(attrs, fast, strict=True):
         if quick:
-            yield from conv.attribute(attr, refs)
+            yield from (obj for obj, _ in conv.attribute(attr, refs))
     for mid, marking in conv.markings_used.items():
         if mid not in emitted:
             yield marking

@@ -15,7 +15,7 @@ from typing import Any
 
 from colsec.stix.pattern import PatternError, equality_atoms
 
-__all__ = ["HASH_KINDS", "Observable", "extract", "normalise", "pattern_path_kind"]
+__all__ = ["HASH_KINDS", "Observable", "atom_observable", "extract", "normalise", "pattern_path_kind"]
 
 Observable = tuple[str, str]
 
@@ -106,6 +106,14 @@ def normalise(kind: str, value: Any) -> tuple[str, str] | None:
     return (kind, text)
 
 
+def atom_observable(object_type: str, path: str, value: Any) -> Observable | None:
+    """The observable of one equality comparison of a pattern (object type, path, value), None
+    when its path is not indexed or its value does not fit: of a parsed pattern here, or of one a
+    converter wrote (``colsec.formats.misp_facts``), which need not be parsed again then."""
+    kind = pattern_path_kind(object_type, path)
+    return normalise(kind, value) if kind else None
+
+
 def extract(obj: Mapping[str, Any]) -> Iterator[Observable]:
     """Observables stated by an object: SCO values and equality atoms of STIX indicator patterns."""
     t = obj.get("type")
@@ -116,11 +124,9 @@ def extract(obj: Mapping[str, Any]) -> Iterator[Observable]:
             except PatternError:
                 return
             for atom in atoms:
-                kind = pattern_path_kind(atom.object_type, atom.path)
-                if kind:
-                    norm = normalise(kind, atom.value)
-                    if norm:
-                        yield norm
+                norm = atom_observable(atom.object_type, atom.path, atom.value)
+                if norm:
+                    yield norm
         return
     if t == "vulnerability":
         name = obj.get("name")

@@ -89,6 +89,9 @@ class ObjectFacts(NamedTuple):
     modified: str  # canonical; "" for unversioned SCOs
     created_by_ref: str | None
     revoked: bool
+    # Its observable index pairs when its producer knows them (``colsec.formats.misp_facts``: the
+    # atoms the converter wrote into a pattern); None, as the validator gives: the store extracts them.
+    observables: tuple[tuple[str, str], ...] | None = None
 
 
 def _fail(obj_id: str | None, problem: str) -> StixValidationError:
@@ -337,7 +340,7 @@ def _fast_facts(obj: Any, check_pattern: bool) -> ObjectFacts | None:
         modified = canon.get("modified", "")
     else:
         modified = canon.get("modified", created or "")
-    return _new_facts((oid, t, "2.1", created, modified, cbr, revoked))
+    return _new_facts((oid, t, "2.1", created, modified, cbr, revoked, None))
 
 
 def _common_ok(obj: dict[str, Any]) -> bool:

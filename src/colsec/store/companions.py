@@ -7,7 +7,7 @@ Called by the write gate only (``colsec.store.service``), once per batch of inse
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -36,11 +36,12 @@ def record_versions(
     held_ids: set[str],
     collection_ids: Sequence[str],
     result: ImportResult,
+    observables: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
 ) -> None:
     """Rows for the versions ``inserted`` (seq, id, modified) of those ``attempted`` (id, modified);
-    ``raw`` is the SQLite driver cursor (None on PostgreSQL)."""
+    ``raw`` is the SQLite driver cursor (None on PostgreSQL); ``observables`` as for ``observable_rows``."""
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in inserted]
-    obs_rows = observable_rows(inserted, docs)
+    obs_rows = observable_rows(inserted, docs, observables)
     if obs_rows and raw is not None:
         write_sqlite_observables(raw, obs_rows)
     elif obs_rows:
@@ -53,14 +54,25 @@ def record_versions(
 
 
 def observable_rows(
-    inserted: Sequence[tuple[int, str, str]], docs: Sequence[tuple[int, dict[str, Any]]]
+    inserted: Sequence[tuple[int, str, str]],
+    docs: Sequence[tuple[int, dict[str, Any]]],
+    given: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
 ) -> list[tuple[str, str, int, str]]:
-    """The observable index rows (kind, value, seq, id) of the versions ``inserted``."""
-    return [
-        (kind, value, seq, oid)
-        for (seq, oid, _), (_, body) in zip(inserted, docs, strict=True)
-        for kind, value in set(extract_observables(body))
-    ]
+    """The observable index rows (kind, value, seq, id) of the versions ``inserted``; ``given``
+    holds, by (id, modified), those their producer stated (``ObjectFacts.observables``: the
+    atoms a converter wrote into a pattern, not parsed back here), the same pairs in the same order."""
+    if not given:
+        return [
+            (kind, value, seq, oid)
+            for (seq, oid, _), (_, body) in zip(inserted, docs, strict=True)
+            for kind, value in set(extract_observables(body))
+        ]
+    rows: list[tuple[str, str, int, str]] = []
+    for (seq, oid, modified), (_, body) in zip(inserted, docs, strict=True):
+        stated = given.get((oid, modified))
+        pairs = stated if stated is not None else extract_observables(body)
+        rows.extend((kind, value, seq, oid) for kind, value in set(pairs))
+    return rows
 
 
 def write_sqlite_observables(raw: Any, rows: Sequence[tuple[str, str, int, str]]) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
@@ -64,6 +64,8 @@ class Target:
     collection_ids: Sequence[str]
     recipients: dict[tuple[str, str], set[int]]  # (id, modified) -> recipient organisations
     held_ids: set[str]  # ids that had a version before this batch
+    # (id, modified) -> observables its producer stated (``ObjectFacts.observables``), if any
+    observables: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 def insert_rows(
@@ -96,7 +98,7 @@ def insert_rows(
     record_versions(
         db, raw=raw, inserted=inserted, attempted=[(r[0], r[4]) for r in rows], by_key=by_key,
         recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
-        result=result,
+        result=result, observables=target.observables,
     )  # fmt: skip
 
 
@@ -184,7 +186,7 @@ def _insert_sqlite_behind(
     wrote = behind.submit(_insert_sqlite_values, raw, values)
     wanted = [(v[0], v[1], v[5]) for v in values]
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
-    obs_rows = observable_rows(wanted, docs)
+    obs_rows = observable_rows(wanted, docs, target.observables)
     terms, links = sqlite_index_rows(docs)
     indexed = behind.submit(_write_index, raw, wrote, docs, obs_rows, terms, links)
     attempted = [(r[0], r[4]) for r in rows]  # not the rows themselves: their bodies go once written
@@ -243,7 +245,7 @@ def _copy_pg_behind(
     copied = behind.submit(_copy_objects_raw, cur, values)
     wanted = [(v[0], v[1], v[5]) for v in values]
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
-    obs_rows = observable_rows(wanted, docs)
+    obs_rows = observable_rows(wanted, docs, target.observables)
     links = link_rows(docs)
     behind.submit(_copy_index_raw, cur, copied, obs_rows, docs, links)
 
@@ -252,7 +254,7 @@ def _copy_pg_behind(
             record_versions(
                 db, raw=None, inserted=insert_portable(db, rows), attempted=[(r[0], r[4]) for r in rows],
                 by_key=by_key, recipients=target.recipients, held_ids=target.held_ids,
-                collection_ids=target.collection_ids, result=result,
+                collection_ids=target.collection_ids, result=result, observables=target.observables,
             )  # fmt: skip
             return
         settle_versions(

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from colsec.accounts.roles import Actor, Role
 from colsec.db import lock_for_append
 from colsec.errors import Forbidden, InvalidInput, StixValidationError, TooLarge
+from colsec.gcpause import release_free_memory, young_gc_only
 from colsec.gcpause import tick as gc_tick
-from colsec.gcpause import young_gc_only
 from colsec.stix.tlp import TLP, marking_id, tlp_of
 from colsec.stix.validate import ObjectFacts, validate_object
 from colsec.store import audit
@@ -247,6 +247,11 @@ def _import_objects(
                 progress(result.received)
     obj = body_obj = {}  # the last object may be a grouping of every id: not held while it is written
     behind.inline = True  # nothing left to overlap the last batch with
+    if result.received > BATCH_SIZE:
+        # A large unit's last batch may hold its grouping of every id, a row the driver copies
+        # twice more (74 MB at 700,000 ids): the heap the earlier batches freed goes back first.
+        behind.drain()
+        release_free_memory()
     flush()
     behind.drain()
     result.settle()
@@ -287,6 +292,7 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
     rows: list[tuple[Any, ...]] = []
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
     recipients: dict[tuple[str, str], set[int]] = {}
+    stated: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # observables the producer gave
     co_holds: dict[tuple[int, int], str] = {}
     widened: list[tuple[ObjectFacts, Held, Decision, int]] = []
     inherited = unit.look.recipients(h.seq for h in held.values()) if held else {}
@@ -329,6 +335,8 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
             unit.writer.origin, body,
         ))  # fmt: skip
         by_key[(facts.id, facts.modified)] = _indexed(body_obj)
+        if facts.observables is not None:
+            stated[(facts.id, facts.modified)] = facts.observables
         # Recipients named by the caller are the version's audience (it may narrow); naming none
         # keeps the latest version's (revocation, edits), so none is dropped silently.
         audience = named or (inherited.get(prev.seq) if prev is not None else None)
@@ -340,7 +348,7 @@ def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) 
     body_obj = {}
     record_co_holders(db, co_holds, result)
     if rows:
-        target = Target(unit.collection_ids, recipients, set(held))
+        target = Target(unit.collection_ids, recipients, set(held), stated)
         insert_rows(db, rows, by_key, target, result, unit.behind)
     if widened:
         unit.behind.drain()  # the audit below goes through the session
