@@ -40,8 +40,8 @@ def eve_file(shared_data: Path, tmp_path: Path) -> Path:
     return out
 
 
-def _count(alerts: list) -> collections.Counter[tuple[str, int]]:
-    return collections.Counter((a.indicator_id, a.events[-1].line) for a in alerts)
+def _count(alerts: list) -> collections.Counter[tuple[str, int, tuple[tuple[str, object], ...]]]:
+    return collections.Counter((a.indicator_id, a.events[-1].line, tuple(a.matched)) for a in alerts)
 
 
 def test_vector_equals_event_path(eve_file: Path) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "ADDRESS_COLUMNS",
     "COVERED",
     "NULLABLE",
+    "ONCE",
     "READER_ONLY",
     "REJECTS",
     "Column",
@@ -157,7 +158,8 @@ _URL: Key = ("url", "value")
 _HTTP = "extensions.http-request-ext."
 _X509 = "x509-certificate"
 
-# EVE field -> the STIX paths it feeds, its column name ("" for a numbered one), its transform
+# EVE field -> the STIX paths it feeds, its column name ("" for a numbered one), its transform;
+# the address fields in the reader's order (alerts list a CIDR block's addresses in it)
 _EVE_VALUES: tuple[tuple[Path, tuple[Key, ...], str, Transform], ...] = (
     (("src_ip",), (*_ADDR, ("network-traffic", "src_ref.value")), "src", None),
     (("dest_ip",), (*_ADDR, ("network-traffic", "dst_ref.value")), "dst", None),
@@ -215,6 +217,12 @@ REJECTS: dict[Transform, Reject] = {
 }
 #: Every (object type, path) the table gives values for.
 COVERED: frozenset[Key] = frozenset({k for _, feeds, _, _ in _EVE_VALUES for k in feeds} | {_URL})
+#: Paths the reader holds each value at most once per event: it makes one object per distinct
+#: address, name, URL or e-mail address, where several fields (src_ip and dest_ip, a DNS name and
+#: its answers) or list items may give the columns one value twice.
+ONCE: frozenset[str] = frozenset(
+    f"{t}:value" for t in ("ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr")
+)
 #: Paths the reader fills that columns do not (a domain's resolved addresses, the types of
 #: referenced objects): an engine indexing any of them matches EVE event by event.
 READER_ONLY: frozenset[Key] = frozenset(

@@ -29,6 +29,7 @@ from colsec.match.engine import Alert, MatchEngine
 from colsec.match.eve_columns import (
     ADDRESS_COLUMNS,
     NULLABLE,
+    ONCE,
     READER_ONLY,
     REJECTS,
     Key,
@@ -254,11 +255,17 @@ def _alerts_for(
         pairs = [(paths[w], t) for w, t in zip(where_s, texts_s, strict=True)]
         listed = engine.warninglisted if engine.has_warninglist else None
         r_list, i_list = r_s.tolist(), inds[simple].tolist()
+        once = [p in ONCE for p in paths]
         for a, b in zip(starts.tolist(), ends, strict=True):
             ev = events.get(r_list[a])
             if ev is None:
                 continue
             m = pairs[a:b]
+            if b - a > 1 and once[where_s[a]]:
+                # a simple indicator's run is of one path (several values only for a CIDR block,
+                # in the reader's order): a value several fields gave is one object of the reader's;
+                # src_ip == dest_ip, the usual case, without a dict
+                m = m[:1] if b - a == 2 and m[0] == m[1] else list(dict.fromkeys(m))
             if listed is not None and all(listed(w, v) for w, v in m):
                 engine.suppressed += 1
                 continue
