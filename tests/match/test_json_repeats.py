@@ -137,3 +137,43 @@ def test_repeated_keys_alert_alike_on_the_first_value(tmp_path: Path, fmt: str) 
 def test_loads_first(line: str, want: object) -> None:
     assert loads_first(line) == want
     assert loads_first(line.encode()) == want
+
+
+_COMPACT = [
+    b'{"a":1,"a":2}',
+    b'{"o":{"a":1,"b":[1,{"c":2,"c":3}]},"o":{}}',
+    b'{"a":"\\u0022:","a":"x"}',
+    b'{"a":":x","b":{"":1,"":2}}',
+    b'{"f":1.5,"g":-0.25e-3,"h":12345678901234567,"u":"\xc3\xa9\\u00e9","n":null,"t":true}',
+    b'{"a":[],"b":{},"c":[[{"d":"\\\\"}]],"e":"x\\":y"}',
+    b'[{"a":1,"a":2},{"a":3}]',
+    b'{"timestamp":"2024-05-01T10:00:00.000000+0000","dns":{"rrname":"a.example","rrtype":"A"}}',
+]
+
+
+@pytest.mark.parametrize("line", _COMPACT)
+def test_loads_first_compact_lines_keep_first_values(line: bytes) -> None:
+    """Compact lines (a repeat, escapes, odd numbers and types) decode as the first-value reference."""
+    import json
+
+    def first(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for k, v in pairs:
+            out.setdefault(k, v)
+        return out
+
+    assert loads_first(line) == json.loads(line, object_pairs_hook=first)
+
+
+def test_loads_first_takes_a_compact_line_without_counting_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line that is its record's own compact text needs no key count (the alerts' common case)."""
+    from colsec.match import jsonrecord
+
+    def no_count(value: object) -> int:
+        raise AssertionError("counted")
+
+    monkeypatch.setattr(jsonrecord, "_keys", no_count)
+    line = b'{"timestamp":"2024-05-01T10:00:00.000000+0000","dns":{"rrname":"a.example","rrtype":"A"}}'
+    assert loads_first(line)["dns"]["rrname"] == "a.example"
+    with pytest.raises(AssertionError):  # a repeated key still goes to the count
+        loads_first(b'{"dns":{"rrname":"a.example","rrname":"b.example"},"x":1}')
