@@ -35,3 +35,19 @@ def test_a_column_of_nulls_is_no_hit() -> None:
     forged = hash_strings(pl.Series(["a.example", "10.0.0.1"], dtype=pl.String))
     pos, rows = idx.lookup(q, forged)
     assert not len(pos) and not len(rows)
+
+
+def test_substring_candidates_follow_literals_added_after_a_lookup() -> None:
+    """The literals' column kept between lookups is remade when a literal is added."""
+    import polars as pl
+
+    from colsec.match.hits import _candidates
+    from colsec.match.index import SubstringIndex
+
+    idx = SubstringIndex()
+    values = pl.Series(["/a/evil1.php", "/b/good.php", "/c/evil2.php"], dtype=pl.String)
+    assert _candidates(idx, values)[1] == []
+    idx.add("/evil1", 0)
+    assert _candidates(idx, values)[1] == ["/a/evil1.php"]
+    idx.add("/evil2", 1)
+    assert _candidates(idx, values)[1] == ["/a/evil1.php", "/c/evil2.php"]

@@ -142,8 +142,8 @@ class Hits:
 
 def _candidates(idx: SuffixIndex | SubstringIndex, s: pl.Series) -> tuple[np.ndarray, list[str | None]]:
     """Positions and values that may hit, chosen in one vectorised pass (Aho-Corasick in polars)."""
-    needles = list(idx.suffixes) if isinstance(idx, SuffixIndex) else idx.literals()
-    if not needles:
+    needles: list[str] | pl.Series = list(idx.suffixes) if isinstance(idx, SuffixIndex) else idx.needles()
+    if not len(needles) or (isinstance(needles, pl.Series) and not len(needles[0])):
         return np.empty(0, dtype=np.int64), []
     pos = np.nonzero(s.str.contains_any(needles).fill_null(False).to_numpy())[0]
     return pos, s.gather(pos.tolist()).to_list()
