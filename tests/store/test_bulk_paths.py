@@ -246,7 +246,7 @@ def test_postgres_copy_path_stores_what_executemany_stores(
     def plain(db: Any, rows: Any, by_key: Any, target: Any, result: Any, behind: Any) -> None:
         inserts.insert_rows(db, rows, by_key, target, result)  # no writer thread: the session's statements
 
-    def executemany(db: Any, table: Any, columns: Any, values: Any) -> None:
+    def executemany(db: Any, table: Any, columns: Any, values: Any, types: Any = None) -> None:
         # By the columns named (search_doc.tsv, PostgreSQL's alone, is in no model).
         stmt = text(
             f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"

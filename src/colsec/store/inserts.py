@@ -49,6 +49,11 @@ OBJECT_COLUMNS = (
     "id", "type", "spec_version", "created", "modified", "created_by_ref", "owner_org_id", "tlp",
     "sharing_group_id", "revoked", "is_latest", "date_added", "origin", "body",
 )  # fmt: skip
+# The types of ("seq", *OBJECT_COLUMNS) for PostgreSQL's binary COPY (``colsec.store.rows.copy_raw``).
+_PG_TYPES = (
+    "int8", "text", "text", "text", "text", "text", "text", "int4", "int2", "int4", "bool", "bool", "text", "text",
+    "text",
+)  # fmt: skip
 _SQLITE_OBJECTS = f"INSERT INTO stix_object (seq, {', '.join(OBJECT_COLUMNS)}) VALUES"
 _SQLITE_CONFLICT = "ON CONFLICT (id, modified) DO NOTHING"
 # n seqs in one step: the next value, and the sequence moved on to the last of the n.
@@ -131,7 +136,7 @@ def copy_objects(db: Session, rows: list[tuple[Any, ...]]) -> Inserted:
     values = _pg_numbered(db, rows)
     try:
         with db.begin_nested():
-            copy_rows(db, StixObject.__table__, ("seq", *OBJECT_COLUMNS), values)
+            copy_rows(db, StixObject.__table__, ("seq", *OBJECT_COLUMNS), values, _PG_TYPES)
     except UniqueViolation:
         return insert_portable(db, rows)
     return [(v[0], v[1], v[5]) for v in values]
@@ -272,7 +277,7 @@ def _copy_objects_raw(cur: Any, values: list[tuple[Any, ...]]) -> bool:
 
     cur.execute("SAVEPOINT colsec_copy")
     try:
-        copy_raw(cur, "stix_object", ("seq", *OBJECT_COLUMNS), values)
+        copy_raw(cur, "stix_object", ("seq", *OBJECT_COLUMNS), values, _PG_TYPES)
     except UniqueViolation:
         cur.execute("ROLLBACK TO SAVEPOINT colsec_copy")
         cur.execute("RELEASE SAVEPOINT colsec_copy")

@@ -54,7 +54,7 @@ def index_versions(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]
         _copy_pg(db, versions)
         links = link_rows(versions)
         if links:
-            copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links)
+            copy_rows(db, ObjectLink.__table__, ("ref_id", "seq"), links, _LINK_TYPES)
 
 
 def link_rows(versions: Sequence[tuple[int, Mapping[str, Any]]]) -> list[tuple[str, int]]:
@@ -126,9 +126,10 @@ def write_pg_search(
     if exotic:
         cur.execute(_EXOTIC_PG, {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
     if links:
-        copy_raw(cur, "object_link", ("ref_id", "seq"), links)
+        copy_raw(cur, "object_link", ("ref_id", "seq"), links, _LINK_TYPES)
 
 
+_LINK_TYPES = ("text", "int8")  # object_link's rows in binary (``colsec.store.rows.copy_raw``)
 _EXOTIC = (
     "INSERT INTO search_doc (seq, terms, tsv) SELECT s, t, to_tsvector('simple'::regconfig, t) "
     "FROM unnest(CAST(:seqs AS bigint[]), CAST(:terms AS text[])) AS u(s, t)"
