@@ -8,6 +8,13 @@ loop calls :func:`tick` once per batch, which collects the young generations
 only: garbage cycles made by the batch are still freed, old objects are not
 rescanned.  Re-entrant and thread-safe: automatic collection comes back when
 the last user leaves.
+
+Coming back, the young generation holds every container the loop kept (a matching run's
+alerts and their events): the first automatic collection would scan them all at once, a
+tenth of a Zeek file's matching.  A user that knows its loop made no garbage cycle sets
+``promote`` on the pause, and those survivors go straight to the oldest generation instead,
+scanned only by the next full collection (which would have scanned them anyway); a cycle
+among the young ones (at most the few hundred made before the pause) waits for that one too.
 """
 
 from __future__ import annotations
@@ -19,27 +26,42 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["release_free_memory", "tick", "young_gc_only"]
+__all__ = ["Pause", "release_free_memory", "tick", "young_gc_only"]
 
 _lock = threading.Lock()
 _depth = 0
 _was_enabled = True
+_promote = True
+
+
+class Pause:
+    """One user's pause; ``promote``: its loop left no garbage cycle (see the module's text)."""
+
+    promote: bool = False
 
 
 @contextmanager
-def young_gc_only() -> Iterator[None]:
-    global _depth, _was_enabled
+def young_gc_only() -> Iterator[Pause]:
+    global _depth, _was_enabled, _promote
+    pause = Pause()
     with _lock:
         if _depth == 0:
             _was_enabled = gc.isenabled()
+            _promote = True
         _depth += 1
         gc.disable()
     try:
-        yield
+        yield pause
     finally:
         with _lock:
             _depth -= 1
+            _promote = _promote and pause.promote  # every user of this pause must vouch
             if _depth == 0 and _was_enabled:
+                if _promote and gc.get_freeze_count() == 0:  # nobody else's frozen objects to thaw
+                    # freezing moves every generation's objects aside and resets the young count;
+                    # thawing puts them back in the oldest: no scan, and no collection due now
+                    gc.freeze()
+                    gc.unfreeze()
                 gc.enable()
 
 

@@ -4,6 +4,7 @@ the event path's, compound and removed indicators included."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 
@@ -100,3 +101,24 @@ def test_csv_lookups_after_the_first_chunk_run_ahead(tmp_path: Path, monkeypatch
     assert len(threads) >= 5
     assert threads[0] is True
     assert not any(threads[1:])
+
+
+@pytest.mark.parametrize("refused", [False, True])
+def test_alerts_of_a_run_skip_the_young_collection(tmp_path: Path, refused: bool) -> None:
+    """A run that made no garbage cycle hands its alerts to the oldest generation unscanned
+    (``gcpause``); a refused chunk's exception and traceback make one: collected as before."""
+    path = tmp_path / "flows.csv"
+    _flows(path, 6000)
+    if refused:  # a quoted line end: polars reads two lines as one row, the chunk is refused
+        with path.open("a") as f:
+            f.write('1714557700.000,"10.3.0.1\n",1,192.0.2.7,443,h0.example.com,1\n')
+    e = MatchEngine()
+    e.load(_indicators())
+    gc.collect()
+    before = sum(g["collections"] for g in gc.get_stats())
+    res = match_columns_file(e, path, ReaderFormat.CSV, mapping=FieldMapping(_SPEC), year=YEAR)
+    [[] for _ in range(10)]  # allocations: a due collection starts
+    assert (res.refused > 0) is refused
+    assert (sum(g["collections"] for g in gc.get_stats()) > before) is refused
+    if not refused:
+        assert any(o is res.alerts[0] for o in gc.get_objects(2))

@@ -8,8 +8,10 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
+
 from colsec.match.columns import match_columns_file
-from colsec.match.columns.lines import Lines
+from colsec.match.columns.lines import Lines, unspaced
 from colsec.match.columns.text import syslog_columns
 from colsec.match.engine import IndicatorRecord, MatchEngine
 from colsec.match.readers import FieldMapping, ReaderFormat
@@ -384,3 +386,42 @@ def test_syslog_address_repeated_on_its_line(tmp_path: Path) -> None:
     a, b = "10.0.0.0", "192.168.0.0"
     assert values.to_list() == ["10.22.8.216", a, b, a, a, b]
     assert rows.tolist() == [0] * 6
+
+
+def _unspaced_reference(chunk: bytes, start: int, sep: bytes | None) -> bool:
+    """The spelling before the numpy count: ASCII, none of the whitespace bytes but ``sep``."""
+    spaces = (b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+    return chunk[start:].isascii() and all(chunk.find(b, start) < 0 for b in spaces if b != sep)
+
+
+def test_unspaced_and_line_ends_across_blocks() -> None:
+    """``unspaced`` answers as the byte scans did (a control byte that is no whitespace may only
+    make it keep the strippings), block edges included; ``Lines`` finds every line end."""
+    r = random.Random(3)
+    alphabet = [
+        b"a",
+        b"1",
+        b".",
+        b",",
+        b"\n",
+        b"\t",
+        b" ",
+        b"\r",
+        b"\x00",
+        b"\x1c",
+        b"\x7f",
+        b"\xc3\xa9",
+        b";",
+    ]
+    control = set(range(32)) - {9, 10, 11, 12, 13, 28, 29, 30, 31}
+    for _ in range(5000):
+        chunk = b"".join(r.choice(alphabet[: r.choice([5, len(alphabet)])]) for _ in range(r.randrange(60)))
+        start, sep = r.randrange(len(chunk) + 1), r.choice([None, b",", b"\t", b" ", b"ab"])
+        want, got = _unspaced_reference(chunk, start, sep), unspaced(chunk, start, sep)
+        assert got == want or (want and not got and control & set(chunk[start:])), (chunk, start, sep)
+    big = b"".join(r.choice(alphabet[:5]) for _ in range(1_000_000))
+    for at in (0, 262_143, 262_144, 999_999):
+        for sep in (None, b",", b"\t"):
+            for spaced in (big, big[:at] + b" " + big[at:]):
+                assert unspaced(spaced, 5, sep) == _unspaced_reference(spaced, 5, sep)
+        assert np.array_equal(Lines(big[:at]).ends, np.flatnonzero(np.frombuffer(big[:at], np.uint8) == 10))

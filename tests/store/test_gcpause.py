@@ -90,3 +90,48 @@ def test_tick_waits_for_young_containers_to_pile_up() -> None:
         tick(grown=10_000)
         assert ref() is None
         del kept
+
+
+def _after_pause(promote: bool, users: int = 1) -> tuple[list[list[int]], bool]:
+    """Containers kept by a pause, and whether a collection started as soon as it ended."""
+    started: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.collect()
+    gc.callbacks.append(seen)
+    try:
+        with young_gc_only() as outer:
+            for _ in range(users - 1):
+                with young_gc_only() as inner:
+                    inner.promote = True
+            kept = [[] for _ in range(2000)]
+            outer.promote = promote
+        [[] for _ in range(10)]  # allocations: a due collection starts
+    finally:
+        gc.callbacks.remove(seen)
+    return kept, bool(started)
+
+
+def test_promoted_survivors_skip_the_young_collection() -> None:
+    """Survivors of a pause vouched free of cycles go to the oldest generation unscanned; a
+    pause that does not vouch leaves them young, for the collection due at once."""
+    kept, collected = _after_pause(False)
+    assert collected
+    kept, collected = _after_pause(True)
+    assert not collected
+    assert any(o is kept[0] for o in gc.get_objects(2))
+
+
+def test_promotion_needs_every_user_and_no_frozen_objects() -> None:
+    _, collected = _after_pause(False, users=2)  # the inner user vouched, the outer did not
+    assert collected
+    gc.freeze()  # someone else's frozen objects stay frozen: no promotion then
+    try:
+        _, collected = _after_pause(True)
+        assert collected
+        assert gc.get_freeze_count() > 0  # not thawed
+    finally:
+        gc.unfreeze()

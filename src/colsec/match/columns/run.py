@@ -182,7 +182,7 @@ def match_columns_file(
     for sub in engine.substr.values():  # nor do the lookups ahead: the automata are built here
         sub.prepared()
     line_no = 1
-    with young_gc_only(), open_file(p) as f:
+    with young_gc_only() as pause, open_file(p) as f:
         first = True
         source = chunks(f, batch_bytes)
         ready: Iterator[_Ready]
@@ -200,7 +200,10 @@ def match_columns_file(
                 _column_chunk(run, chunk, lines, line_no, first, cols, prepared, hits)
             first = False
             line_no += len(lines)
-    run.flush()
+        run.flush()
+        # a run makes no garbage cycle but a refusal's (the exception and its traceback's frame):
+        # its alerts and events skip the young collection that automatic collection would start
+        pause.promote = run.refused == 0
     return ColumnResult(run.rows, run.hits, run.alerts, run.refused)
 
 
