@@ -107,11 +107,20 @@ def canonical_timestamp(value: object) -> str:
     return _canonical(value)
 
 
+# The form most producers write (milliseconds, a valid time of day): its canonical form is itself
+# with three more zeros once its date is known valid, without the groups of ``TIMESTAMP_RE``.
+_MILLIS_RE = re.compile(
+    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z"
+)
+
+
 def _canonical_uncached(value: object) -> str:
     """Canonical sortable form of a STIX timestamp string (ValueError if malformed).
 
     String work only (no datetime): this runs several times per imported object.
     """
+    if type(value) is str and len(value) == 24 and value[:10] in _GOOD_DATES and _MILLIS_RE.fullmatch(value):
+        return value[:23] + "000Z"
     if not isinstance(value, str):
         raise ValueError(f"timestamp must be a string, got {type(value).__name__}")
     m = TIMESTAMP_RE.match(value)

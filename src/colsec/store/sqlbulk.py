@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 __all__ = ["MAX_BYTES", "MAX_ROWS", "insert_values"]
@@ -52,7 +53,7 @@ def insert_values(
                     break
         chunk = rows[start:end]
         sql = full if len(chunk) == size else f"{head} {', '.join([one] * len(chunk))} {tail}"
-        cur.execute(sql, [v for row in chunk for v in row])
+        cur.execute(sql, list(chain.from_iterable(chunk)))  # the values flattened in C
         changed += cur.rowcount
         start = end
     return changed
