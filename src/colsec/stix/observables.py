@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from colsec.stix.pattern import PatternError, equality_atoms
+from colsec.stix.pattern import PatternError, comparison_atoms
 
 __all__ = ["HASH_KINDS", "Observable", "atom_observable", "extract", "normalise", "pattern_path_kind"]
 
@@ -118,15 +118,17 @@ def extract(obj: Mapping[str, Any]) -> Iterator[Observable]:
     """Observables stated by an object: SCO values and equality atoms of STIX indicator patterns."""
     t = obj.get("type")
     if t == "indicator":
-        if obj.get("pattern_type") == "stix" and isinstance(obj.get("pattern"), str):
+        pattern = obj.get("pattern")
+        if obj.get("pattern_type") == "stix" and isinstance(pattern, str):
             try:
-                atoms = equality_atoms(obj["pattern"])
+                atoms = comparison_atoms(pattern)  # the positive "=" ones below, as equality_atoms gives
             except PatternError:
                 return
-            for atom in atoms:
-                norm = atom_observable(atom.object_type, atom.path, atom.value)
-                if norm:
-                    yield norm
+            for object_type, path, op, value in atoms:
+                if op == "=":
+                    norm = atom_observable(object_type, path, value)
+                    if norm:
+                        yield norm
         return
     if t == "vulnerability":
         name = obj.get("name")

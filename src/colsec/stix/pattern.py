@@ -97,8 +97,34 @@ _match_comparison = _COMPARISON.match
 _new_atom = tuple.__new__
 
 
+# Heads ("[ipv4-addr:value", "[file:hashes.'SHA-256'") of one-comparison patterns the regex
+# below has read, with their (object type, path): a bulk import's indicators share a few, so the
+# next pattern with a known head is read by slicing.  A head holds no space, so its path cannot
+# run on past it and " = " can only follow it; with a value holding no quote or backslash, the
+# regex could read such a text in one way only: this head's type and path, this value
+# (tests/store/test_pattern_heads.py holds the slice to the regex and the parser).  Bounded:
+# heads come from outside.
+_HEADS: dict[str, tuple[str, str]] = {}
+_MAX_HEADS = 4096
+
+
+def _known_head(text: str) -> tuple[Atom] | None:
+    """The atom of ``head = 'value'`` in brackets when the head is known, else None."""
+    at = text.find(" = '")
+    head = _HEADS.get(text[:at]) if at > 0 else None
+    if head is None or len(text) < at + 6 or text[-2:] != "']":
+        return None
+    value = text[at + 4 : -2]
+    if "'" in value or "\\" in value:
+        return None
+    return (_new_atom(Atom, (head[0], head[1], "=", value)),)
+
+
 def _simple_atoms(text: str) -> tuple[Atom, ...] | None:
     """Atoms of a ``[a:b = 'c' AND ...]`` pattern read without the parser, or None for any other text."""
+    known = _known_head(text)
+    if known is not None:
+        return known
     if text[:1] != "[" or text[-1:] != "]":
         return None
     atoms: list[Atom] = []
@@ -117,6 +143,10 @@ def _simple_atoms(text: str) -> tuple[Atom, ...] | None:
         pos = m.end()
         if pos == end:
             if not atoms:
+                if " " not in path:  # (see _HEADS)
+                    if len(_HEADS) >= _MAX_HEADS:
+                        _HEADS.clear()
+                    _HEADS[text[: m.end(2)]] = (atom.object_type, atom.path)
                 return (atom,)  # the usual one comparison: no list
             atoms.append(atom)
             return tuple(atoms)

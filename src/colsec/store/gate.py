@@ -23,6 +23,7 @@ held.  Those ids are random UUIDs, so only a caller that already learnt an id ca
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -47,6 +48,7 @@ __all__ = [
     "Verdict",
     "WriteLimits",
     "Writer",
+    "any_held",
     "decide",
     "group_claim",
     "held_versions",
@@ -317,6 +319,20 @@ def held_versions_portable(db: Session, ids: list[str], cur: Any = None) -> Vers
     return held, known
 
 
+def any_held(cur: Any, ids: list[str]) -> bool:
+    """SQLite, through the driver cursor ``cur``: whether any of ``ids`` has a stored version.
+
+    One row per statement: the import's writer thread asks it of the next batch (``held_versions``
+    is then needed only on True), and a fetched row hands the GIL back on that thread."""
+    size = cur.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    for i in range(0, len(ids), size):
+        chunk = ids[i : i + size]
+        if cur.execute(_ANY.format(", ".join("?" * len(chunk))), chunk).fetchone()[0]:
+            return True
+    return False
+
+
+_ANY = "SELECT EXISTS (SELECT 1 FROM stix_object WHERE id IN ({}))"
 # The same two lookups as SQL text for SQLite's driver: building the statement per chunk through
 # SQLAlchemy was a tenth of a large import.
 _HELD = (

@@ -11,6 +11,7 @@ whole call raises and the caller rolls back, so nothing of the unit is written.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ from colsec.store.gate import (
     Verdict,
     WriteLimits,
     Writer,
+    any_held,
     decide,
     group_claim,
     held_versions,
@@ -46,6 +48,7 @@ from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
 from colsec.store.results import MAX_REPORTED_ERRORS, ImportResult, add_error, twice
 from colsec.store.rows import Clock as _Clock
+from colsec.store.rows import sqlite_cursor
 from colsec.store.seen import SeenVersions, body_digest, version_key
 from colsec.store.writebehind import WriteBehind
 
@@ -175,9 +178,14 @@ def _import_objects(
     # ``limit_problem`` is asked only about the others.
     plain_size = min(limits.max_object_bytes, limits.max_string_length)
     max_objects = limits.max_objects_per_unit
+    # SQLite: a full batch waits for the next one while the writer thread finds whether any of
+    # its ids is stored (``any_held``, after the rows before it): a fresh import's lookups leave
+    # the main thread.  Elsewhere (the session's lookups) a batch is stored when full.
+    probe_cur = sqlite_cursor(db)
+    waiting: tuple[_Batch, Future[bool]] | None = None
 
     def flush() -> None:
-        nonlocal failed
+        nonlocal failed, waiting
         # Repeats of versions received long before (spilled out of the recent ones) leave the batch here.
         older = seen.older([k for k, _ in batch_keys])
         if any(p is not None for p in older):
@@ -191,8 +199,15 @@ def _import_objects(
                 else:
                     result.unchanged += 1
             batch[:] = kept
+        if waiting is not None and (keep_going or not failed):
+            _store_batch(db, unit, *waiting, result)
+        waiting = None
         if batch and (keep_going or not failed):
-            _store_batch(db, unit, batch, result)
+            if probe_cur is not None and not behind.inline:
+                ids = [entry[1].id for entry in batch]
+                waiting = (list(batch), behind.submit(any_held, probe_cur, ids))
+            else:
+                _store_batch(db, unit, batch, None, result)
         batch.clear()
         batch_keys.clear()
         seen.spill()
@@ -286,9 +301,16 @@ def _import_objects(
     return result
 
 
-def _store_batch(db: Session, unit: _Unit, batch: _Batch, result: ImportResult) -> None:
+def _store_batch(
+    db: Session, unit: _Unit, batch: _Batch, stored: Future[bool] | None, result: ImportResult
+) -> None:
+    """``stored``: whether any id of the batch is stored, asked on the writer thread (None: ask here)."""
     unit.behind.drain()  # the previous batch's rows are in: the lookups below see them
-    held, known = held_versions(db, list({facts.id for _, facts, _, _ in batch}))
+    if stored is not None and not stored.result():
+        held: dict[str, Held] = {}
+        known: dict[tuple[str, str], int] = {}
+    else:
+        held, known = held_versions(db, list({facts.id for _, facts, _, _ in batch}))
     rows: list[tuple[Any, ...]] = []
     by_key: dict[tuple[str, str], dict[str, Any]] = {}
     recipients: dict[tuple[str, str], set[int]] = {}

@@ -5,7 +5,8 @@ SQLite's and psycopg's C code release the GIL while the database works (a multi-
 COPY), so a batch's rows going in on the writer thread overlap the Python work of the next: the
 import stays one transaction, with one owner at a time.  The rules:
 
-- a job only executes statements on a driver cursor with rows the main thread already decided;
+- a job only executes statements on a driver cursor with rows the main thread already decided,
+  or reads what the main thread will need next (``colsec.store.gate.any_held`` of a full batch);
 - the main thread calls ``drain`` before it touches the session or the connection itself (the
   gate's lookups, the rows beside a version, the audit), and ``drain`` then runs, on the main
   thread and in order, the session work each job left for after it (``later``);

@@ -1,0 +1,70 @@
+"""SQLite: a full batch's ids are looked up on the writer thread while the next batch is read
+(issue 20).  Only a batch none of whose ids is stored skips the gate's lookup of held versions;
+a batch naming an id stored before the import or by the batch before it is decided as before."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from colsec.accounts.roles import SYSTEM
+from colsec.db import Database
+from colsec.stix.tlp import TLP
+from colsec.store import service
+from colsec.store.service import BATCH_SIZE, import_objects
+
+
+def _indicator(oid: str | None = None, modified: str = "2026-01-01T00:00:00.000Z") -> dict[str, Any]:
+    return {
+        "type": "indicator", "spec_version": "2.1", "id": oid or f"indicator--{uuid.uuid4()}",
+        "created": "2026-01-01T00:00:00.000Z", "modified": modified,
+        "pattern": f"[domain-name:value = 'h{uuid.uuid4().hex}.example']", "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+    }  # fmt: skip
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = service.held_versions
+
+    def counted(db: Any, ids: list[str]) -> Any:
+        calls.append(len(ids))
+        return real(db, ids)
+
+    monkeypatch.setattr(service, "held_versions", counted)
+    return calls
+
+
+def test_fresh_batches_skip_the_lookup(sqlite_database: Database, lookups: list[int]) -> None:
+    objects = [_indicator() for _ in range(3 * BATCH_SIZE + 5)]
+    with sqlite_database.unit_of_work() as s:
+        r = import_objects(s, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
+    assert r.inserted == len(objects)
+    assert lookups == [5]  # only the last batch, stored at once with nothing to overlap
+
+
+def test_ids_stored_before_or_a_batch_earlier_are_decided_as_before(
+    sqlite_database: Database, lookups: list[int]
+) -> None:
+    earlier = _indicator()
+    with sqlite_database.unit_of_work() as s:
+        import_objects(s, actor=SYSTEM, objects=[earlier], default_tlp=TLP.CLEAR)
+    lookups.clear()
+    first = [_indicator() for _ in range(BATCH_SIZE)]
+    again = _indicator(first[-1]["id"], "2026-02-01T00:00:00.000Z")  # a newer version, next batch
+    second = [again, dict(earlier), *(_indicator() for _ in range(BATCH_SIZE - 2))]
+    third = [_indicator() for _ in range(BATCH_SIZE)]
+    with sqlite_database.unit_of_work() as s:
+        r = import_objects(s, actor=SYSTEM, objects=[*first, *second, *third], default_tlp=TLP.CLEAR)
+        latest = s.execute(
+            text("SELECT modified, is_latest FROM stix_object WHERE id = :id ORDER BY modified"),
+            {"id": again["id"]},
+        ).all()
+    assert r.inserted == 3 * BATCH_SIZE - 1
+    assert r.unchanged == 1  # the version stored before the import
+    assert [(m[:7], bool(flag)) for m, flag in latest] == [("2026-01", False), ("2026-02", True)]
+    assert lookups == [BATCH_SIZE]  # the second batch only: the first and third name no stored id
