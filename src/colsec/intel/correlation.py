@@ -259,10 +259,11 @@ def _keys_of_seqs(db: Session, seqs: Sequence[int]) -> tuple[set[Key], set[Key]]
     old: set[Key] = set()
     seqset = set(seqs)
     fresh = aliased(Observable)
+    db.flush()
+    conn = db.connection()  # plain rows: the ORM's per-row work was most of this for a large unit
     for batch in seq_batches(fresh.object_seq, seqs):
-        for k, v in db.execute(select(fresh.kind, fresh.value).where(batch)):
-            new.add((k, v))
-        for k, v, s in db.execute(
+        new.update((k, v) for k, v in conn.execute(select(fresh.kind, fresh.value).where(batch)))
+        for k, v, s in conn.execute(
             select(Observable.kind, Observable.value, Observable.object_seq)
             .join(StixObject, StixObject.seq == Observable.object_seq)
             .where(StixObject.id.in_(select(fresh.object_id).where(batch)), StixObject.is_latest.is_(False))
