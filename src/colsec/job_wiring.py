@@ -35,7 +35,7 @@ def handlers_for(
     from colsec.formats import jobs as formats
     from colsec.groups.jobs import DIGEST_KIND, SWEEP_KIND, run_digest, run_sweep
     from colsec.intel.escalation import ESCALATE_KIND, EscalationPolicy, run_escalation
-    from colsec.intel.jobs import REBUILD_KIND, run_rebuild
+    from colsec.intel.jobs import AFTER_IMPORT_KIND, REBUILD_KIND, run_after_import, run_rebuild
     from colsec.jobs.statistics import ANALYZE_KIND, run_analyze
     from colsec.outbound import from_settings
     from colsec.reports.schedule import SCHEDULE_KIND, run_schedules
@@ -44,11 +44,13 @@ def handlers_for(
 
     limits = WriteLimits.from_settings(settings)
     outbound = from_settings(settings)
+    intel = intel or IntelConfig.from_settings(settings)
     return {
         formats.IMPORT_KIND: partial(formats.run_import, limits=limits),
         formats.FEED_KIND: partial(formats.run_feed, outbound=outbound),
         taxii.ADD_KIND: partial(taxii.run_add, limits=limits),
-        REBUILD_KIND: partial(run_rebuild, config=intel or IntelConfig.from_settings(settings)),
+        REBUILD_KIND: partial(run_rebuild, config=intel),
+        AFTER_IMPORT_KIND: partial(run_after_import, config=intel),
         federation.SYNC_DUE_KIND: federation.queue_due_pulls,
         federation.PULL_KIND: partial(federation.run_pull, outbound=outbound, limits=limits),
         TICK_KIND: partial(run_tick, settings=settings),

@@ -78,7 +78,8 @@ def _ipv4_prefix_range(net: ipaddress.IPv4Network) -> tuple[str, str] | None:
 
 
 def _bulk(db: Session, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """executemany straight to the driver (temporary tables only; no ORM parameter processing)."""
+    """executemany straight to the driver, no parameter processing: for temporary tables and for
+    tables of plain text, numbers and booleans, written in the driver's own types."""
     if not rows:
         return
     mark = "?" if is_sqlite(db) else "%s"

@@ -19,9 +19,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session, aliased
 
 from colsec.db import is_sqlite
@@ -31,7 +31,12 @@ from colsec.stix.ids import now_timestamp
 from colsec.store.models import Observable, StixObject
 from colsec.store.seqsets import seq_batches
 
-_CORRELATION_TABLE = cast(Table, Correlation.__table__)  # Core inserts: no ORM bookkeeping per row
+# A large import writes a group per shared value (an indicator and its SCO share each value):
+# executemany at the driver, no parameter processing per row.
+_INSERT_GROUP = (
+    "INSERT INTO correlation (key_hash, kind, value, n_objects, n_owners, status, warninglist, contains, "
+    "updated_at) VALUES ({})"
+)
 
 __all__ = [
     "DEFAULT_CAP",
@@ -176,17 +181,12 @@ def _write_groups(
         for chunk in _chunks([key_hash(k, v) for k, v in keys]):
             db.execute(delete(Correlation).where(Correlation.key_hash.in_(list(chunk))))
     now = now_timestamp()
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []  # in _INSERT_GROUP's column order, straight to the driver
     for (kind, value), (n_obj, n_own, contains) in stats.items():
         if n_obj < 2:
             continue
         status, wl = _status(kind, value, n_obj, config)
-        rows.append(
-            {
-                "key_hash": key_hash(kind, value), "kind": kind, "value": value, "n_objects": n_obj,
-                "n_owners": n_own, "status": status, "warninglist": wl, "contains": contains, "updated_at": now,
-            }
-        )  # fmt: skip
+        rows.append((key_hash(kind, value), kind, value, n_obj, n_own, status, wl, contains, now))
         if status == "active":
             out.active += 1
             out.changed.append((kind, value))
@@ -195,11 +195,10 @@ def _write_groups(
             out.changed.append((kind, value))  # still active for a reader who sees few holders
         else:
             out.warninglisted += 1
-        if len(rows) >= 5000:
-            db.execute(insert(_CORRELATION_TABLE), rows)
+        if len(rows) >= 10_000:  # a rebuild writes every group of the node: never all at once
+            _bulk(db, _INSERT_GROUP, rows)
             rows = []
-    if rows:
-        db.execute(insert(_CORRELATION_TABLE), rows)
+    _bulk(db, _INSERT_GROUP, rows)
     return out
 
 
@@ -259,10 +258,11 @@ def _keys_of_seqs(db: Session, seqs: Sequence[int]) -> tuple[set[Key], set[Key]]
     old: set[Key] = set()
     seqset = set(seqs)
     fresh = aliased(Observable)
+    db.flush()
+    conn = db.connection()  # plain rows: the ORM's per-row work was most of this for a large unit
     for batch in seq_batches(fresh.object_seq, seqs):
-        for k, v in db.execute(select(fresh.kind, fresh.value).where(batch)):
-            new.add((k, v))
-        for k, v, s in db.execute(
+        new.update((k, v) for k, v in conn.execute(select(fresh.kind, fresh.value).where(batch)))
+        for k, v, s in conn.execute(
             select(Observable.kind, Observable.value, Observable.object_seq)
             .join(StixObject, StixObject.seq == Observable.object_seq)
             .where(StixObject.id.in_(select(fresh.object_id).where(batch)), StixObject.is_latest.is_(False))

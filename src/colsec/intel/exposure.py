@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation
@@ -132,40 +132,53 @@ _VALUE_KINDS = ("ipv4", "ipv6", "cidr4", "cidr6", "domain", "url", "email")
 
 
 def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = None) -> list[Alert]:
-    """Exposure alerts for new object versions: indicators/SCOs by their values, sightings by their indicator's."""
+    """Exposure alerts for new object versions: indicators/SCOs by their values, sightings by their indicator's.
+
+    With no asset registered nothing can touch one (nor can a CVE: ``check_vulnerabilities``
+    has no target), so a node without assets reads nothing.  Otherwise only the observables
+    of the kinds that can touch an asset are read, joined to their latest, unrevoked
+    versions, and the sightings by type: never a row per new version.
+    """
     index = index or AssetIndex.load(db)
+    if not index.items:
+        return []
     alerts: list[Alert] = []
-    obj_info: dict[int, tuple[str, str]] = {}
-    sightings: list[tuple[int, str, str]] = []
-    body = case((StixObject.type == "sighting", StixObject.body))  # only sightings' bodies are read
-    for batch in seq_batches(StixObject.seq, seqs):
-        for seq, oid, typ, sighting_body in db.execute(
-            select(StixObject.seq, StixObject.id, StixObject.type, body).where(
+    cves: dict[str, list[int]] = defaultdict(list)
+    values: dict[int, tuple[str, str, list[tuple[str, str]]]] = {}  # seq -> (id, type, (kind, value)...)
+    for batch in seq_batches(Observable.object_seq, seqs):
+        for seq, kind, value, oid, typ in db.execute(
+            select(Observable.object_seq, Observable.kind, Observable.value, StixObject.id, StixObject.type)
+            .join(StixObject, StixObject.seq == Observable.object_seq)
+            .where(
                 batch,
+                range_driven(Observable.kind).in_(("cve", *_VALUE_KINDS)),
                 StixObject.is_latest,
                 StixObject.revoked.is_(False),
             )
+            .order_by(Observable.object_seq, Observable.id)
         ):
-            obj_info[seq] = (oid, typ)
-            if typ == "sighting":
-                ref = orjson.loads(sighting_body).get("sighting_of_ref")
-                if isinstance(ref, str):
-                    sightings.append((seq, oid, ref))
-    if cves := _cve_values(db, list(obj_info)):
-        alerts += check_vulnerabilities(db, sorted(cves), objects=cves)
-    if not index.items:
-        return alerts
-    values: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    seq_list = list(obj_info)
-    for batch in seq_batches(Observable.object_seq, seq_list):
-        for seq, kind, value in db.execute(
-            select(Observable.object_seq, Observable.kind, Observable.value).where(
-                batch, range_driven(Observable.kind).in_(_VALUE_KINDS)
+            if kind == "cve":
+                cves[value].append(seq)
+            else:
+                values.setdefault(seq, (oid, typ, []))[2].append((kind, value))
+    sightings: list[tuple[int, str, str]] = []
+    for batch in seq_batches(StixObject.seq, seqs):
+        for seq, oid, sighting_body in db.execute(
+            select(StixObject.seq, StixObject.id, StixObject.body)
+            .where(
+                batch,
+                range_driven(StixObject.type) == "sighting",
+                StixObject.is_latest,
+                StixObject.revoked.is_(False),
             )
+            .order_by(StixObject.seq)
         ):
-            values[seq].append((kind, value))
-    for seq, pairs in values.items():
-        oid, typ = obj_info[seq]
+            ref = orjson.loads(sighting_body).get("sighting_of_ref")
+            if isinstance(ref, str):
+                sightings.append((seq, oid, ref))
+    if cves:
+        alerts += check_vulnerabilities(db, sorted(cves), objects=cves)
+    for seq, (oid, typ, pairs) in values.items():
         for kind, value in pairs:
             for asset, reason in index.touched_by(kind, value):
                 hit = (kind, value, reason)
@@ -187,18 +200,6 @@ def check_objects(db: Session, seqs: Sequence[int], index: AssetIndex | None = N
                 if (a := _indicator_alert(db, asset, seq, oid, "sighting", hit, (row,))) is not None:
                     alerts.append(a)
     return alerts
-
-
-def _cve_values(db: Session, seqs: list[int]) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = defaultdict(list)
-    for batch in seq_batches(Observable.object_seq, seqs):
-        for seq, value in db.execute(
-            select(Observable.object_seq, Observable.value).where(
-                batch, range_driven(Observable.kind) == "cve"
-            )
-        ):
-            out[value].append(seq)
-    return out
 
 
 def _cve_objects(db: Session, cves: Sequence[str]) -> dict[str, list[int]]:

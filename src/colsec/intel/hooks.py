@@ -5,6 +5,14 @@ The node (``colsec.node``) builds an ``IntelConfig`` from its settings and passe
 ``on_import`` inside the import's transaction: correlation of the touched keys,
 scores, exposure and cross-member alerts land atomically with the objects.  Nothing
 is registered on import; two nodes in one process keep their own configuration.
+
+An import of ``defer_after`` new versions or more (a 200,000-attribute MISP event makes
+~730,000) queues that work as a durable job (``AFTER_IMPORT_KIND``, run by
+``colsec.intel.jobs``) in the import's transaction instead: the import answers without it,
+a rolled-back import queues nothing, and the job works through the same slices later, each
+slice its own transaction (every step recomputes what it touches, so a retried job only
+repeats work).  Until it has run, the event's values are not correlated yet and its
+indicators carry no score (read as active, as an indicator not scored yet always is).
 """
 
 from __future__ import annotations
@@ -16,12 +24,27 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from colsec.accounts.roles import SYSTEM
 from colsec.intel import exposure, scoring, signals
 from colsec.intel.correlation import DEFAULT_CAP, BenignLookup, CorrelationConfig, correlate_new
+from colsec.jobs import queue
 from colsec.settings import Settings
+from colsec.store.seqsets import seq_runs
 from colsec.store.service import PostImportStep
 
-__all__ = ["IntelConfig", "benign_lookup", "on_import", "post_import_step"]
+__all__ = [
+    "AFTER_IMPORT_KIND",
+    "CHUNK",
+    "DEFER_AFTER",
+    "IntelConfig",
+    "benign_lookup",
+    "on_import",
+    "on_slice",
+    "post_import_step",
+]
+
+AFTER_IMPORT_KIND = "intel.after_import"
+DEFER_AFTER = 100_000  # new versions in one import from which its post-import work is a job
 
 
 @dataclass(frozen=True)
@@ -30,6 +53,7 @@ class IntelConfig:
     cross_member_threshold: int = 3
     cross_member_window_hours: int = 72
     benign: BenignLookup | None = None  # None: the stored MISP warninglists (colsec.formats.warninglists)
+    defer_after: int | None = DEFER_AFTER  # None: always in the import's transaction
 
     @classmethod
     def from_settings(cls, settings: Settings, *, benign: BenignLookup | None = None) -> IntelConfig:
@@ -92,12 +116,18 @@ CHUNK = 50_000
 
 
 def on_import(db: Session, seqs: Sequence[int], *, config: IntelConfig) -> None:
-    """Everything that follows arrival; big imports go in slices so memory stays bounded."""
+    """Everything that follows arrival; big imports go in slices so memory stays bounded,
+    and the biggest to a job, off the import's request (see the module's docstring)."""
+    if config.defer_after is not None and len(seqs) >= config.defer_after:
+        runs = [[lo, hi] for lo, hi in seq_runs(seqs)]
+        queue.enqueue(db, kind=AFTER_IMPORT_KIND, payload={"runs": runs, "versions": len(seqs)}, actor=SYSTEM)
+        return
     for i in range(0, len(seqs), CHUNK):
-        _on_slice(db, seqs[i : i + CHUNK], config)
+        on_slice(db, seqs[i : i + CHUNK], config)
 
 
-def _on_slice(db: Session, seqs: Sequence[int], cfg: IntelConfig) -> None:
+def on_slice(db: Session, seqs: Sequence[int], cfg: IntelConfig) -> None:
+    """The post-import work of one slice of an import's new versions."""
     corr = correlate_new(db, seqs, config=CorrelationConfig(cap=cfg.cap, benign=benign_lookup(db, cfg)))
     scoring.update_for_import(db, seqs)
     exposure.check_objects(db, seqs)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import ColumnElement, Table, delete, exists, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, case, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.intel.models import IndicatorScore
@@ -223,7 +223,7 @@ def score_indicators(
                 "updated_at": now,
             }
         )  # fmt: skip
-    db.execute(insert(_INDICATOR_SCORE_TABLE), out)
+    db.connection().execute(insert(_INDICATOR_SCORE_TABLE), out)  # Core: no ORM bulk path per row
     return len(out)
 
 
@@ -250,34 +250,40 @@ def _apply_sightings(db: Session, sightings: Sequence[tuple[str, int, str]]) -> 
 
 
 def update_for_import(db: Session, seqs: Sequence[int]) -> None:
-    """Score new indicator versions and count new sightings against their indicators."""
+    """Score new indicator versions and count new sightings against their indicators.
+
+    Read by ranges of sequences (the indicators' own seqs are scattered), each latest indicator
+    with its first observable's kind beside it: the observables of the unit's other objects
+    (most of a MISP event's) are never read.  Rows come through the session's connection, as
+    tuples: the ORM's per-row work was most of the step for a large event.
+    """
     indicators: list[tuple[int, str, str]] = []
     sights: list[tuple[str, int, str]] = []
     kinds: dict[int, str] = {}
     prior: dict[str, tuple[int, str]] = {}
-    for batch in seq_batches(
-        Observable.object_seq, seqs
-    ):  # by ranges: the indicators' own seqs are scattered
-        for seq, kind in db.execute(
-            select(Observable.object_seq, Observable.kind).where(batch).order_by(Observable.id)
-        ):
-            kinds.setdefault(seq, kind)
+    db.flush()  # the connection's reads below see what the session holds
+    conn = db.connection()
+    is_indicator = range_driven(StixObject.type) == "indicator"
+    first_kind = (
+        select(Observable.kind)
+        .where(Observable.object_seq == StixObject.seq)
+        .order_by(Observable.id)
+        .limit(1)
+        .scalar_subquery()
+    )
     for batch in seq_batches(StixObject.seq, seqs):
         # the batch's latest indicators named by a subquery, not by a list of their ids
-        _take_prior(
-            db,
-            select(StixObject.id).where(
-                batch, range_driven(StixObject.type) == "indicator", StixObject.is_latest
-            ),
-            prior,
-        )
-        for seq, oid, typ, body, latest in db.execute(
+        _take_prior(db, select(StixObject.id).where(batch, is_indicator, StixObject.is_latest), prior)
+        for seq, oid, typ, body, latest, kind in conn.execute(
             select(
-                StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest
+                StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest,
+                case((and_(is_indicator, StixObject.is_latest), first_kind)),
             ).where(batch, range_driven(StixObject.type).in_(["indicator", "sighting"]))
-        ):
+        ):  # fmt: skip
             if typ == "indicator" and latest:
                 indicators.append((seq, oid, body))
+                if kind is not None:
+                    kinds[seq] = kind
             elif typ == "sighting":
                 obj = orjson.loads(body)
                 ref = obj.get("sighting_of_ref")

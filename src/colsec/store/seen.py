@@ -3,7 +3,7 @@
 
 A version is its (id, modified) key and its body's digest, 16 bytes each.  The latest
 ``RECENT`` versions sit in a dict, checked as each object arrives; older ones are spilled
-into one sorted numpy table (32 bytes a version) that is checked a batch at a time, before
+into one sorted numpy table (32 bytes a version, in two arrays) that is checked a batch at a time, before
 the batch is stored, so a repeat from far back is caught before it is written either way.
 """
 
@@ -40,10 +40,14 @@ class SeenVersions:
     def __init__(self, recent: int | None = None) -> None:
         self._limit = RECENT if recent is None else recent
         self._recent: dict[bytes, bytes] = {}
-        self._table: npt.NDArray[np.uint64] = np.zeros((0, 4), dtype=np.uint64)  # sorted by column 0
+        # The table in two arrays, sorted by ``_first`` (key high): that column stays contiguous,
+        # as a search in a column of one 4-wide table (a strided view) copied all of it first,
+        # each batch; the rest of each row (key low, digest) sits beside it, row for row.
+        self._first: npt.NDArray[np.uint64] = np.zeros(0, dtype=np.uint64)
+        self._rest: npt.NDArray[np.uint64] = np.zeros((0, 3), dtype=np.uint64)
 
     def __len__(self) -> int:
-        return len(self._recent) + len(self._table)
+        return len(self._recent) + len(self._first)
 
     def recent(self, key: bytes, digest: bytes) -> bytes | None:
         """The digest of an earlier arrival of ``key`` among the recent versions, or None after
@@ -57,16 +61,16 @@ class SeenVersions:
         """For each key, the digest of an arrival already spilled into the table, or None.
         A key found there leaves the recent versions: its first arrival stays the reference."""
         found: list[bytes | None] = [None] * len(keys)
-        if not len(self._table) or not keys:
+        if not len(self._first) or not keys:
             return found
         wanted = np.frombuffer(b"".join(keys), dtype=np.uint64).reshape(-1, 2)
-        first = self._table[:, 0]
+        first = self._first
         lo = np.searchsorted(first, wanted[:, 0], side="left")
         hi = np.searchsorted(first, wanted[:, 0], side="right")
         for i in np.flatnonzero(hi > lo).tolist():
-            for row in self._table[int(lo[i]) : int(hi[i])]:
-                if row[1] == wanted[i, 1]:
-                    found[i] = row[2:].tobytes()
+            for row in self._rest[int(lo[i]) : int(hi[i])]:
+                if row[0] == wanted[i, 1]:
+                    found[i] = row[1:].tobytes()
                     self._recent.pop(keys[i], None)
                     break
         return found
@@ -81,5 +85,6 @@ class SeenVersions:
         new = new[np.argsort(new[:, 0], kind="stable")]
         # Merged in place of a re-sort: one new table beside the old, no index array of it; a
         # key received again lands after its first arrival, which ``older`` meets first.
-        at = np.searchsorted(self._table[:, 0], new[:, 0], side="right")
-        self._table = np.insert(self._table, at, new, axis=0)
+        at = np.searchsorted(self._first, new[:, 0], side="right")
+        self._first = np.insert(self._first, at, new[:, 0])
+        self._rest = np.insert(self._rest, at, new[:, 1:], axis=0)
