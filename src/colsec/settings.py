@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     smtp_from: str = "colsec@localhost"
     cross_member_threshold: int = Field(default=3, ge=2)
     cross_member_window_hours: int = 72
+    # New versions in one import from which its correlation, scores and exposure run as a background
+    # job instead of in the import's transaction (0: always in the transaction).
+    intel_defer_after: int = Field(default=100_000, ge=0)
     # Acknowledgement-tracked alerting (colsec.intel.escalation): an unacknowledged alert of these
     # severities is told to the organisation's deputies, then to the crisis centre, after these delays.
     alert_escalate_deputies_seconds: int = Field(default=15 * 60, ge=0)

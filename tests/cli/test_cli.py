@@ -174,3 +174,36 @@ def test_kill_9_mid_import_leaves_store_unchanged(tmp_path: Path, database: Data
     assert r.returncode == 0, r.stderr
     assert _count(database) == before + KILL_OBJECTS
     assert _run(["audit", "verify"], env).returncode == 0
+
+
+def test_big_import_says_its_post_import_work_is_queued(tmp_path: Path, database: Database) -> None:
+    """An import past ``intel_defer_after`` leaves scores to a job, and the command says who runs it;
+    a smaller one scores inline and says nothing."""
+    from colsec.intel.models import IndicatorScore
+
+    def scored() -> int:
+        with database.unit_of_work(write=False) as s:
+            return int(s.execute(select(func.count()).select_from(IndicatorScore)).scalar_one())
+
+    env = {**_env(tmp_path, database), "COLSEC_INTEL_DEFER_AFTER": "10"}
+    assert _run(["org", "add", "TEST-CERT", "--name", "Test CERT"], env).returncode == 0
+    big, small, text = tmp_path / "big.json", tmp_path / "small.json", tmp_path / "iocs.txt"
+    _big_bundle(big, 12)
+    _big_bundle(small, 3)
+    text.write_text("".join(f"seen 192.0.2.{i} beaconing\n" for i in range(1, 13)))
+
+    r = _run(["import", str(big), "--org", "TEST-CERT", "--tlp", "green"], env)
+    assert r.returncode == 0, r.stderr
+    assert "of 12 new versions are queued as a background job" in r.stdout, r.stdout
+    assert scored() == 0
+    r = _run(["worker", "--once"], env)
+    assert r.returncode == 0, r.stderr
+    assert scored() == 12
+
+    r = _run(["import", str(small), "--org", "TEST-CERT", "--tlp", "green"], env)
+    assert r.returncode == 0, r.stderr
+    assert "queued" not in r.stdout and scored() == 15
+
+    r = _run(["import", str(text), "--format", "text", "--org", "TEST-CERT", "--tlp", "green"], env)
+    assert r.returncode == 0, r.stderr
+    assert "new versions are queued as a background job" in r.stdout, r.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -107,7 +108,7 @@ def import_cmd(
     ] = None,
 ) -> None:
     """Import files, one transaction per file (all-or-nothing), with a progress bar."""
-    from colsec.cli.formats import collection_id, import_non_stix
+    from colsec.cli.formats import collection_id, import_non_stix, print_deferred_note
 
     with open_session(write=False) as session:
         acting_for(session, as_user=as_user, org=org)  # refuse before any file is read
@@ -125,6 +126,7 @@ def import_cmd(
     failures = 0
     for path in files:
         started = time.perf_counter()
+        since = datetime.now(UTC)
         size = path.stat().st_size
         with Progress(
             SpinnerColumn(),
@@ -174,6 +176,7 @@ def import_cmd(
             f"{path.name}: {result.inserted:,} new, {result.unchanged:,} unchanged "
             f"of {result.received:,} in {elapsed:.1f}s ({result.received / max(elapsed, 1e-6):,.0f} obj/s)"
         )
+        print_deferred_note(since)
     if failures:
         raise typer.Exit(2)
 

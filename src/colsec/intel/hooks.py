@@ -61,6 +61,7 @@ class IntelConfig:
             cross_member_threshold=settings.cross_member_threshold,
             cross_member_window_hours=settings.cross_member_window_hours,
             benign=benign,
+            defer_after=settings.intel_defer_after or None,
         )
 
 
