@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import ColumnElement, Table, and_, case, delete, exists, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.intel.models import IndicatorScore
@@ -264,26 +264,26 @@ def update_for_import(db: Session, seqs: Sequence[int]) -> None:
     db.flush()  # the connection's reads below see what the session holds
     conn = db.connection()
     is_indicator = range_driven(StixObject.type) == "indicator"
-    first_kind = (
-        select(Observable.kind)
-        .where(Observable.object_seq == StixObject.seq)
-        .order_by(Observable.id)
-        .limit(1)
-        .scalar_subquery()
-    )
     for batch in seq_batches(StixObject.seq, seqs):
         # the batch's latest indicators named by a subquery, not by a list of their ids
         _take_prior(db, select(StixObject.id).where(batch, is_indicator, StixObject.is_latest), prior)
-        for seq, oid, typ, body, latest, kind in conn.execute(
+        # Each latest indicator's first observable by a join, in (seq, id) order: a per-row
+        # "ORDER BY id LIMIT 1" subquery let PostgreSQL walk the observable key for every row
+        # on a freshly filled, unanalysed table (quadratic in the import's size).
+        for seq, kind in conn.execute(
+            select(Observable.object_seq, Observable.kind)
+            .join(StixObject, StixObject.seq == Observable.object_seq)
+            .where(batch, is_indicator, StixObject.is_latest)
+            .order_by(Observable.object_seq, Observable.id)
+        ):
+            kinds.setdefault(seq, kind)
+        for seq, oid, typ, body, latest in conn.execute(
             select(
-                StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest,
-                case((and_(is_indicator, StixObject.is_latest), first_kind)),
+                StixObject.seq, StixObject.id, StixObject.type, StixObject.body, StixObject.is_latest
             ).where(batch, range_driven(StixObject.type).in_(["indicator", "sighting"]))
         ):  # fmt: skip
             if typ == "indicator" and latest:
                 indicators.append((seq, oid, body))
-                if kind is not None:
-                    kinds[seq] = kind
             elif typ == "sighting":
                 obj = orjson.loads(body)
                 ref = obj.get("sighting_of_ref")
