@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from tests.intel.conftest import indicator
+
+from colsec.db import Database
+from colsec.settings import Settings
 
 
 def test_import_job_lifecycle(
@@ -112,3 +117,43 @@ def test_gzipped_body_imports_like_the_cli(
     assert refused.status_code == 413 and "decompression bomb" in refused.json()["detail"], refused.text
     cut = client.post("/api/v1/imports", content=data[: len(data) // 2], headers=acc.headers)
     assert cut.status_code == 422 and cut.json()["error"] == "invalid_input", cut.text
+
+
+def _bundle(*labels: str) -> bytes:
+    objects = [indicator(label, "domain", f"{label}.example.org") for label in labels]
+    return json.dumps(
+        {"type": "bundle", "id": "bundle--7d1c0e3a-5b2f-4c6e-8a9d-000000000000", "objects": objects}
+    ).encode()
+
+
+def test_import_status_says_where_its_post_import_work_stands(
+    settings: Settings, database: Database, make_account: Callable[..., Any]
+) -> None:
+    """A large import's correlation, scores and exposure run as a job of the node's own; the
+    import's status tells its organisation whether that job is queued or done."""
+    from colsec.intel.hooks import AFTER_IMPORT_KIND
+    from colsec.web.app import create_app
+
+    app = create_app(settings.model_copy(update={"intel_defer_after": 3}), database=database)
+    acc, colleague, other = make_account(), make_account(), make_account(org="ORG-B")
+    with TestClient(app) as client:
+        job = client.post(
+            "/api/v1/imports", content=_bundle("later-a", "later-b", "later-c"), headers=acc.headers
+        ).json()
+        runner = app.state.node.job_runner(schedules=())
+        after_import = runner.handlers.pop(AFTER_IMPORT_KIND)
+        assert runner.run_once() == 1
+        status = client.get(job["url"], headers=colleague.headers).json()
+        assert status["status"] == "succeeded"
+        assert status["follow_up"] == {"state": "queued", "versions": 3, "processed": 0}
+        assert client.get(job["url"], headers=other.headers).status_code == 404
+        runner.handlers[AFTER_IMPORT_KIND] = after_import
+        assert runner.run_once() == 1
+        status = client.get(job["url"], headers=acc.headers).json()
+        assert status["follow_up"] == {"state": "done", "versions": 3, "processed": 3}
+
+        small = client.post("/api/v1/imports", content=_bundle("later-d", "later-e"),
+                            headers=acc.headers).json()  # fmt: skip
+        assert runner.run_once() == 1
+        status = client.get(small["url"], headers=acc.headers).json()
+        assert status["status"] == "succeeded" and status["follow_up"] is None

@@ -8,8 +8,10 @@ stores nothing twice (object versions are unique).
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
@@ -24,9 +26,11 @@ from colsec.store.limits import WriteLimits
 __all__ = [
     "FEED_KIND",
     "IMPORT_KIND",
+    "FollowUp",
     "enqueue_feed",
     "enqueue_import",
     "estimate_objects",
+    "follow_up",
     "import_view",
     "run_feed",
     "run_import",
@@ -116,12 +120,51 @@ def run_feed(ctx: JobContext, *, outbound: OutboundPolicy = DENY_ALL) -> dict[st
     return dict(report.to_dict())
 
 
-def import_view(job: Job, live: tuple[int, int | None] | None = None) -> dict[str, Any]:
-    """The import API's view of a job: the job, plus the format detected and the upload's size."""
+@dataclass(frozen=True)
+class FollowUp:
+    """Where the work an import left to jobs stands (a large import's correlation, scores, exposure)."""
+
+    state: str  # queued | running | done | failed
+    versions: int  # new versions it covers
+    processed: int
+
+    @property
+    def pending(self) -> bool:
+        return self.state in ("queued", "running")
+
+
+_STATE = {"succeeded": "done", "failed": "failed", "running": "running"}
+
+
+def follow_up(db: Session, job: Job) -> FollowUp | None:
+    """The state of the jobs ``job``'s import queued (``follow_up_jobs`` of its report), read from
+    their rows.  They run as the node, so no caller may read them directly: whoever may see the
+    import sees this summary of them, and nothing else of theirs."""
+    ids = (job.result or {}).get("follow_up_jobs") or []
+    if not ids:
+        return None
+    rows = db.execute(select(Job.status, Job.payload, Job.processed).where(Job.id.in_(ids))).all()
+    if not rows:
+        return None  # pruned long after they finished
+    states = {_STATE.get(status, "queued") for status, _, _ in rows}
+    if "failed" in states or len(states) == 1:
+        state = "failed" if "failed" in states else states.pop()
+    else:
+        state = "running"  # some done or running, others still waiting
+    versions = sum(int((payload or {}).get("versions") or 0) for _, payload, _ in rows)
+    return FollowUp(state=state, versions=versions, processed=sum(p for _, _, p in rows))
+
+
+def import_view(
+    job: Job, live: tuple[int, int | None] | None = None, follow: FollowUp | None = None
+) -> dict[str, Any]:
+    """The import API's view of a job: the job, plus the format detected, the upload's size and
+    where its correlation, scores and exposure stand when a large import left them to a job."""
     payload = job.payload or {}
     return {
         **queue.to_dict(job, live),
         "format": (job.result or {}).get("format") or payload.get("format"),
         "bytes": payload.get("bytes", 0),
+        "follow_up": asdict(follow) if follow is not None else None,
         "url": f"/api/v1/imports/{job.id}",
     }

@@ -46,6 +46,7 @@ class ImportReport:
     unchanged: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    follow_up_jobs: list[str] = field(default_factory=list)  # its correlation, scores, exposure, if queued
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class ImportReport:
             "unchanged": self.unchanged,
             "by_type": self.by_type,
             "notes": self.notes,
+            "follow_up_jobs": self.follow_up_jobs,
         }
 
 
@@ -162,6 +164,7 @@ def import_source(
         for k, v in result.by_type.items():
             report.by_type[k] = report.by_type.get(k, 0) + v
         report.notes.extend(unit.notes)
+        report.follow_up_jobs.extend(result.follow_up_jobs)
         base += result.received
     if report.units == 0:
         raise InvalidInput("input holds nothing to import")

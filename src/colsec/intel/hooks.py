@@ -116,15 +116,17 @@ def _verdicts(index: Any) -> BenignLookup:
 CHUNK = 50_000
 
 
-def on_import(db: Session, seqs: Sequence[int], *, config: IntelConfig) -> None:
+def on_import(db: Session, seqs: Sequence[int], *, config: IntelConfig) -> str | None:
     """Everything that follows arrival; big imports go in slices so memory stays bounded,
-    and the biggest to a job, off the import's request (see the module's docstring)."""
+    and the biggest to a job, off the import's request (see the module's docstring), whose id
+    the import reports so its page can show that work's state."""
     if config.defer_after is not None and len(seqs) >= config.defer_after:
         runs = [[lo, hi] for lo, hi in seq_runs(seqs)]
-        queue.enqueue(db, kind=AFTER_IMPORT_KIND, payload={"runs": runs, "versions": len(seqs)}, actor=SYSTEM)
-        return
+        payload = {"runs": runs, "versions": len(seqs)}
+        return queue.enqueue(db, kind=AFTER_IMPORT_KIND, payload=payload, actor=SYSTEM).id
     for i in range(0, len(seqs), CHUNK):
         on_slice(db, seqs[i : i + CHUNK], config)
+    return None
 
 
 def on_slice(db: Session, seqs: Sequence[int], cfg: IntelConfig) -> None:

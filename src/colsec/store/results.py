@@ -25,6 +25,7 @@ class ImportResult:
     errors: list[dict[str, str]] = field(default_factory=list)
     inserted_ids: list[str] = field(default_factory=list)
     inserted_seqs: list[int] = field(default_factory=list)
+    follow_up_jobs: list[str] = field(default_factory=list)  # jobs finishing derived data (PostImportStep)
     # While batches are stored, the new seqs as 8-byte integers (a list of 700,000 ints is ~29 MB,
     # held through the end of a large unit); ``settle`` moves them into ``inserted_seqs``.
     pending_seqs: array[int] = field(default_factory=lambda: array("q"), repr=False)

@@ -72,7 +72,9 @@ YOUNG_GC_AT = 250_000
 # derived data (correlation, scores, exposure) lands atomically with the objects.  The node
 # (``colsec.node``) puts its steps in the info of every session its database opens, under this
 # key: no entry point can import without them, and two nodes in one process never share them.
-PostImportStep = Callable[[Session, Sequence[int]], None]
+# A step that leaves this import's derived data to a job returns the job's id: the import
+# reports it (``ImportResult.follow_up_jobs``), so its page can say that work is still pending.
+PostImportStep = Callable[[Session, Sequence[int]], str | None]
 POST_IMPORT = "post_import"
 
 _Batch = list[tuple[dict[str, Any], ObjectFacts, str, TLP]]
@@ -285,7 +287,9 @@ def _import_objects(
         include_new(db, result.inserted_seqs)  # filter collections publish what matches
         steps: Sequence[PostImportStep] = db.info.get(POST_IMPORT, ())
         for step in steps:
-            step(db, result.inserted_seqs)
+            job_id = step(db, result.inserted_seqs)
+            if job_id is not None:
+                result.follow_up_jobs.append(job_id)
     if result.inserted:
         audit.record(
             db,

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, NotFound
 from colsec.formats.freetext import extract_candidates, import_candidates
-from colsec.formats.jobs import FEED_KIND, IMPORT_KIND, enqueue_feed, enqueue_import, import_view
+from colsec.formats.jobs import FEED_KIND, IMPORT_KIND, enqueue_feed, enqueue_import, follow_up, import_view
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ImportFormat
 from colsec.formats.stix_bundle import gunzip_upload
 from colsec.jobs import queue
@@ -99,7 +99,7 @@ def job_status(request: Request, db: DbDep, actor: ActorDep, job_id: str) -> dic
     job = queue.get(db, job_id, actor)
     if job.kind not in (IMPORT_KIND, FEED_KIND):
         raise NotFound(f"import job {job_id} not found")
-    return import_view(job, live_progress(request, job))
+    return import_view(job, live_progress(request, job), follow_up(db, job))
 
 
 @router.post("/candidates")

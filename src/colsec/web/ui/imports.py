@@ -2,7 +2,8 @@
 
 Files are imported by a durable job (its own unit of work, all-or-nothing per source)
 whose progress the page polls from the job table, so a large bundle shows live counts
-and a restart loses no accepted upload.  The page shows a job only to its user.
+and a restart loses no accepted upload.  The page shows a job only to its user, with, after a
+large import, where the correlation, scores and exposure it left to a job of the node's stand.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.datastructures import UploadFile
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput, NotFound
 from colsec.formats import freetext
-from colsec.formats.jobs import IMPORT_KIND, enqueue_import
+from colsec.formats.jobs import IMPORT_KIND, FollowUp, enqueue_import, follow_up
 from colsec.formats.registry import IMPORTERS, ImportFormat
 from colsec.formats.service import detect_format
 from colsec.formats.stix_bundle import gunzip_upload
@@ -52,6 +53,12 @@ class ImportJob:
     state: str = "running"  # running | done | failed
     report: dict[str, Any] | None = None
     error: str | None = None
+    follow_up: FollowUp | None = None  # a large import's correlation, scores and exposure, left to a job
+
+    @property
+    def polled(self) -> bool:
+        """The page refreshes itself while the import, or the work it left to a job, is not finished."""
+        return self.state == "running" or (self.follow_up is not None and self.follow_up.pending)
 
     @classmethod
     def from_job(cls, job: Job, live: tuple[int, int | None] | None = None) -> ImportJob:
@@ -78,6 +85,7 @@ def _own_job(request: Request, db: Any, job_id: str, actor: Actor) -> ImportJob:
     view = ImportJob.from_job(job, live_progress(request, job))
     if view.user_id != actor.user_id or job.kind not in (IMPORT_KIND, TEXT_KIND):
         raise NotFound("import job not found")
+    view.follow_up = follow_up(db, job)
     return view
 
 
@@ -172,7 +180,8 @@ async def import_reviewed(request: Request, db: WriteDb, actor: FormActor) -> Re
         raise InvalidInput("no candidate was accepted; nothing to import")
     result = freetext.import_candidates(db, actor=actor, candidates=accepted, default_tlp=level)
     report = {"format": "text", "received": result.received, "inserted": result.inserted,
-              "unchanged": result.unchanged, "by_type": dict(result.by_type), "notes": []}  # fmt: skip
+              "unchanged": result.unchanged, "by_type": dict(result.by_type), "notes": [],
+              "follow_up_jobs": result.follow_up_jobs}  # fmt: skip
     job = queue.record_done(
         db, kind=TEXT_KIND, payload={"name": "text", "format": "text"}, actor=actor, result=report
     )
