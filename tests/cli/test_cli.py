@@ -177,13 +177,21 @@ def test_kill_9_mid_import_leaves_store_unchanged(tmp_path: Path, database: Data
 
 
 def test_big_import_says_its_post_import_work_is_queued(tmp_path: Path, database: Database) -> None:
-    """An import past ``intel_defer_after`` leaves scores to a job, and the command says who runs it;
-    a smaller one scores inline and says nothing."""
+    """An import past ``intel_defer_after`` leaves scores to a job, and the command names that job
+    (the one its result reports) and who runs it; a smaller one scores inline and says nothing."""
+    from colsec.intel.hooks import AFTER_IMPORT_KIND
     from colsec.intel.models import IndicatorScore
+    from colsec.jobs.models import Job
 
     def scored() -> int:
         with database.unit_of_work(write=False) as s:
             return int(s.execute(select(func.count()).select_from(IndicatorScore)).scalar_one())
+
+    def queued() -> list[str]:
+        with database.unit_of_work(write=False) as s:
+            return list(
+                s.scalars(select(Job.id).where(Job.kind == AFTER_IMPORT_KIND, Job.finished_at.is_(None)))
+            )
 
     env = {**_env(tmp_path, database), "COLSEC_INTEL_DEFER_AFTER": "10"}
     assert _run(["org", "add", "TEST-CERT", "--name", "Test CERT"], env).returncode == 0
@@ -194,11 +202,12 @@ def test_big_import_says_its_post_import_work_is_queued(tmp_path: Path, database
 
     r = _run(["import", str(big), "--org", "TEST-CERT", "--tlp", "green"], env)
     assert r.returncode == 0, r.stderr
-    assert "of 12 new versions are queued as a background job" in r.stdout, r.stdout
+    [job] = queued()
+    assert f"of 12 new versions are queued as background job {job};" in r.stdout, r.stdout
     assert scored() == 0
     r = _run(["worker", "--once"], env)
     assert r.returncode == 0, r.stderr
-    assert scored() == 12
+    assert scored() == 12 and queued() == []
 
     r = _run(["import", str(small), "--org", "TEST-CERT", "--tlp", "green"], env)
     assert r.returncode == 0, r.stderr
@@ -206,4 +215,5 @@ def test_big_import_says_its_post_import_work_is_queued(tmp_path: Path, database
 
     r = _run(["import", str(text), "--format", "text", "--org", "TEST-CERT", "--tlp", "green"], env)
     assert r.returncode == 0, r.stderr
-    assert "new versions are queued as a background job" in r.stdout, r.stdout
+    [job] = queued()
+    assert f"new versions are queued as background job {job};" in r.stdout, r.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.errors import InvalidInput
@@ -67,6 +68,29 @@ def test_broken_feed_event_reported_others_land(
     assert report.fetched == 2 and [f["event"] for f in report.failed] == [bad]
     with pytest.raises(InvalidInput, match="neither a folder"):
         import_feed(db, actor=acc.actor, source=str(tmp_path / "missing"))
+
+
+def test_feed_names_the_jobs_its_events_left_their_post_import_work_to(
+    db: Session, make_account: Callable[..., Any], shared_data: Path, tmp_path: Path
+) -> None:
+    """Past ``defer_after`` each event's correlation, scores and exposure go to a job; the pull's
+    report names them (as an import's does), so the feed job's status shows where they stand."""
+    from colsec.formats.jobs import FEED_KIND, follow_up
+    from colsec.intel.hooks import AFTER_IMPORT_KIND, IntelConfig, post_import_step
+    from colsec.jobs.models import Job
+    from colsec.store.service import POST_IMPORT
+
+    db.info[POST_IMPORT] = (post_import_step(IntelConfig(defer_after=2)),)
+    acc = make_account()
+    _make_feed(shared_data, tmp_path)
+    report = import_feed(db, actor=acc.actor, source=str(tmp_path))
+    queued = set(db.scalars(select(Job.id).where(Job.kind == AFTER_IMPORT_KIND)))
+    assert report.fetched == 3 and len(queued) == 3
+    assert sorted(report.to_dict()["follow_up_jobs"]) == sorted(queued)
+    state = follow_up(db, Job(kind=FEED_KIND, result=report.to_dict()))
+    assert state is not None and state.state == "queued" and state.versions == report.inserted
+    again = import_feed(db, actor=acc.actor, source=str(tmp_path))
+    assert again.skipped_unchanged == 3 and again.to_dict()["follow_up_jobs"] == []
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import colsec.outbox
-from colsec.outbox import signing
+from colsec.outbox import signing, text
 
 EXPECTED = {
     "Channel", "Claimed", "DeliveryFailed", "OutboxMessage", "Outgoing", "RetryPolicy", "Sender", "Status",
@@ -13,6 +13,7 @@ SIGNING = {
     "EVENT_HEADER", "IDEMPOTENCY_HEADER", "SIGNATURE_HEADER", "TOLERANCE_SECONDS", "SignatureInvalid",
     "headers", "sign", "verify",
 }  # fmt: skip
+TEXT = {"LANGUAGES", "N_", "Message", "Text", "render"}  # what the domains say to people, and its marker
 
 
 def _isort(name: str) -> tuple[int, str]:
@@ -21,7 +22,7 @@ def _isort(name: str) -> tuple[int, str]:
 
 
 def test_public_names() -> None:
-    for module, expected in ((colsec.outbox, EXPECTED), (signing, SIGNING)):
+    for module, expected in ((colsec.outbox, EXPECTED), (signing, SIGNING), (text, TEXT)):
         assert set(module.__all__) == expected
         assert list(module.__all__) == sorted(module.__all__, key=_isort)  # ruff's RUF022 order
         for name in module.__all__:

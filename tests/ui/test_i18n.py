@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
+from babel.messages.catalog import Catalog, Message
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from babel.util import pathmatch
 
 from colsec.web.i18n import LOCALE_DIR, negotiate, parse_accept_language
 
 from .conftest import csrf_of
 
 REPO = Path(__file__).resolve().parents[2]
+LOCALE = Path("src/colsec/web/locale")  # the catalogs, from the repository root (where the commands run)
 # Names that stay in Latin script in Russian text: standards, formats, products, units.
 LATIN_OK = {"TLP", "STIX", "TAXII", "URL", "IP", "IPv4", "IPv6", "MD5", "SHA", "CVE", "API", "MISP", "MITRE",
             "ATT", "CK", "CSV", "CERT", "CAP", "UTC", "colsec"}  # fmt: skip
@@ -202,42 +209,102 @@ def test_dates_and_numbers_are_localised(ui_client) -> None:
     )
 
 
-def _catalog(lang: str):  # type: ignore[no-untyped-def]
-    with open(LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
+def _catalog(path: Path) -> Catalog:
+    with open(path, "rb") as f:
         return read_po(f)
 
 
+def _po(lang: str, root: Path = LOCALE_DIR) -> Path:
+    return root / lang / "LC_MESSAGES" / "messages.po"
+
+
+def _key(m: Message) -> tuple[object, str | None]:
+    """A message as the catalog knows it: its id (singular and plural) and its context."""
+    return (tuple(m.id) if isinstance(m.id, list | tuple) else m.id, m.context)
+
+
+def _text(m: Message) -> object:
+    return tuple(m.string) if isinstance(m.string, list | tuple) else m.string
+
+
+def _entries(cat: Catalog) -> list[tuple[object, str | None]]:
+    return [_key(m) for m in cat if m.id]
+
+
+def _documented(verb: str, root: Path) -> list[str]:
+    """The ``pybabel <verb>`` command of ``locale/README.md`` as a developer runs it, writing its
+    catalogs under ``root`` in place of the committed ones."""
+    text = (LOCALE_DIR / "README.md").read_text().replace("\\\n", " ")
+    [line] = [x for x in text.splitlines() if x.strip().startswith(f"pybabel {verb} ")]
+    args = shlex.split(line)
+    for i, arg in enumerate(args):
+        if args[i - 1] in ("-o", "-i", "-d"):
+            args[i] = str(root / Path(arg).relative_to(LOCALE))
+    return [sys.executable, "-m", "babel.messages.frontend", *args[1:]]
+
+
 def test_catalogs_are_complete_and_compiled() -> None:
-    with open(LOCALE_DIR / "messages.pot", "rb") as f:
-        pot = {m.id for m in read_po(f) if m.id}
+    pot = _entries(_catalog(LOCALE_DIR / "messages.pot"))
     assert len(pot) > 150
     for lang in ("en", "ru"):
-        cat = _catalog(lang)
-        ids = {m.id for m in cat if m.id}
-        assert ids == pot, (lang, pot ^ ids)
+        cat = _catalog(_po(lang))
+        assert _entries(cat) == pot, (lang, set(pot) ^ set(_entries(cat)))  # same messages, same order
+        assert not cat.obsolete, (lang, list(cat.obsolete))
         for m in cat:
             if m.id:
-                assert m.string and not m.fuzzy, (lang, m.id)
-        mo = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.mo"
-        assert mo.stat().st_mtime >= (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").stat().st_mtime - 1
-    ru = _catalog("ru")
+                forms = m.string if isinstance(m.string, list | tuple) else [m.string]
+                assert all(forms) and not m.fuzzy, (lang, m.id)
+        with open(LOCALE_DIR / lang / "LC_MESSAGES" / "messages.mo", "rb") as f:
+            mo = {_key(m): _text(m) for m in read_mo(f) if m.id}
+        assert mo == {_key(m): _text(m) for m in cat if m.id}, f"run pybabel compile for {lang}"
+    ru = _catalog(_po("ru"))
     same = [m.id for m in ru if m.id and m.string == m.id and not set(m.id.split()) <= LATIN_OK | {"URL"}]
     assert same == [], "Russian entries left in English"
 
 
-def test_template_catalog_is_up_to_date(tmp_path: Path) -> None:
-    """Re-extract the messages from the sources: every message must already be in the catalog."""
-    out = tmp_path / "fresh.pot"
-    subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", str(LOCALE_DIR / "babel.cfg"),
-         "-k", "N_", "-k", "_", "-k", "Text", "-o", str(out), "--no-location", "."],
-        cwd=REPO, check=True, capture_output=True,
-    )  # fmt: skip
-    with open(out, "rb") as f:
-        fresh = {m.id for m in read_po(f) if m.id}
-    with open(LOCALE_DIR / "messages.pot", "rb") as f:
-        known = {m.id for m in read_po(f) if m.id}
-    assert fresh - known == set(), "run the extraction in src/colsec/web/locale/README.md"
+def test_catalogs_are_what_the_documented_commands_make(tmp_path: Path) -> None:
+    """The README's extraction and update, run afresh, give the committed catalogs: every message
+    the sources use (plural and context included), nothing stale, in the tools' own order."""
+    shutil.copytree(LOCALE_DIR, tmp_path, dirs_exist_ok=True)
+    for verb in ("extract", "update"):
+        subprocess.run(_documented(verb, tmp_path), cwd=REPO, check=True, capture_output=True)
+    fresh = _entries(_catalog(tmp_path / "messages.pot"))
+    known = _entries(_catalog(LOCALE_DIR / "messages.pot"))
+    assert set(fresh) - set(known) == set(), "missing from messages.pot: run locale/README.md"
+    assert set(known) - set(fresh) == set(), "stale in messages.pot (no source uses them)"
+    assert fresh == known, "messages.pot is not in the order the extraction writes: run locale/README.md"
+    for lang in ("en", "ru"):
+        merged = [(_key(m), _text(m)) for m in _catalog(_po(lang, tmp_path)) if m.id]
+        assert merged == [(_key(m), _text(m)) for m in _catalog(_po(lang)) if m.id], lang
+
+
+def test_every_module_that_marks_messages_is_extracted() -> None:
+    """A module outside ``babel.cfg`` would lose its messages at the next extraction."""
+    with open(LOCALE_DIR / "babel.cfg") as f:
+        methods, _ = parse_mapping_cfg(f)
+    marks = re.compile(r"(?<![\w])(?:_|N_|Text|gettext|ngettext|pgettext|npgettext)\(\s*[rbuf]*[\"']")
+    python = [pattern for pattern, method in methods if method == "python"]
+    sources = (p.relative_to(REPO).as_posix() for p in sorted((REPO / "src" / "colsec").rglob("*.py")))
+    outside = [
+        rel
+        for rel in sources
+        if marks.search((REPO / rel).read_text()) and not any(pathmatch(pattern, rel) for pattern in python)
+    ]
+    assert outside == [], "add these to src/colsec/web/locale/babel.cfg"
+
+
+def test_messages_chosen_at_run_time_are_in_the_catalog() -> None:
+    """States, outcomes and severities become messages by name (``state_text``, ``Text(severity)``)."""
+    from colsec.crisis import states
+    from colsec.crisis.notify import state_text
+    from colsec.crisis.outcome import Outcome
+    from colsec.intel.alerts import SEVERITIES
+
+    names = {name for machine in (states.INCIDENT, states.CRISIS, states.REQUEST, states.OFFER)
+             for to, sources in machine.items() for name in (to, *sources)}  # fmt: skip
+    wanted = {state_text(n).msgid for n in names | {o.value for o in Outcome}} | set(SEVERITIES)
+    known = {m.id for m in _catalog(LOCALE_DIR / "messages.pot") if m.id}
+    assert wanted - known == set()
 
 
 def test_the_checker_finds_untranslated_text() -> None:

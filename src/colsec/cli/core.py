@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -126,7 +125,6 @@ def import_cmd(
     failures = 0
     for path in files:
         started = time.perf_counter()
-        since = datetime.now(UTC)
         size = path.stat().st_size
         with Progress(
             SpinnerColumn(),
@@ -176,7 +174,7 @@ def import_cmd(
             f"{path.name}: {result.inserted:,} new, {result.unchanged:,} unchanged "
             f"of {result.received:,} in {elapsed:.1f}s ({result.received / max(elapsed, 1e-6):,.0f} obj/s)"
         )
-        print_deferred_note(since)
+        print_deferred_note(result.follow_up_jobs)
     if failures:
         raise typer.Exit(2)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import zlib
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -57,7 +56,6 @@ def import_cmd(
     cap = get_settings().max_decompressed_bytes
     for path in files:
         started = time.perf_counter()
-        since = datetime.now(UTC)
         with open_session() as session:
             actor = acting_for(session, as_user=as_user, org=org)
             owner = actor.org_id
@@ -79,29 +77,27 @@ def import_cmd(
         )
         for note in report.notes:
             console.print(f"  note: {note}")
-        print_deferred_note(since)
+        print_deferred_note(report.follow_up_jobs)
 
 
-def print_deferred_note(since: datetime) -> None:
+def print_deferred_note(job_ids: list[str]) -> None:
     """Say when an import's correlation, scores and exposure went to a background job (a big
-    import, ``intel_defer_after``): an operator importing from the shell sees why they are not there yet."""
+    import, ``intel_defer_after``), naming the jobs its result reports: an operator importing from
+    the shell sees why they are not there yet, and which job to watch."""
+    if not job_ids:
+        return
     from sqlalchemy import select
 
-    from colsec.intel.hooks import AFTER_IMPORT_KIND
     from colsec.jobs.models import Job
 
     with open_session(write=False) as session:
-        payloads = session.scalars(
-            select(Job.payload).where(
-                Job.kind == AFTER_IMPORT_KIND, Job.finished_at.is_(None), Job.created_at >= since
-            )
-        ).all()
-    if payloads:
-        versions = sum(int(p.get("versions", 0)) for p in payloads)
-        console.print(
-            f"  note: correlation, scores and exposure of {versions:,} new versions are queued as a "
-            "background job; 'colsec serve' or 'colsec worker' runs it"
-        )
+        payloads = session.scalars(select(Job.payload).where(Job.id.in_(job_ids))).all()
+    versions = sum(int((p or {}).get("versions", 0)) for p in payloads)
+    jobs = "job" if len(job_ids) == 1 else "jobs"
+    console.print(
+        f"  note: correlation, scores and exposure of {versions:,} new versions are queued as "
+        f"background {jobs} {', '.join(job_ids)}; 'colsec serve' or 'colsec worker' runs it"
+    )
 
 
 def collection_id(session: Any, name: str) -> str:

@@ -22,7 +22,7 @@ from colsec.crisis.states import now
 from colsec.outbound import OutboundPolicy
 from colsec.outbox import Channel, Outgoing, put
 from colsec.outbox.models import Topic, Webhook
-from colsec.outbox.text import Message, Text, render
+from colsec.outbox.text import N_, Message, Text, render
 from colsec.outbox.webhooks import create_webhook, destination, subscribed
 from colsec.store.models import EXERCISE_RUN
 
@@ -38,11 +38,11 @@ __all__ = [
 ]
 
 _CAPABILITIES = {
-    "cert-incident-response": "CERT incident response", "forensics": "digital forensics",
-    "emergency-medical": "emergency medical team", "biological-safety": "biological safety",
-    "search-and-rescue": "search and rescue", "power-equipment": "power equipment",
-    "communications-equipment": "communications equipment", "laboratory-equipment": "laboratory equipment",
-    "water-purification": "water purification",
+    "cert-incident-response": N_("CERT incident response"), "forensics": N_("digital forensics"),
+    "emergency-medical": N_("emergency medical team"), "biological-safety": N_("biological safety"),
+    "search-and-rescue": N_("search and rescue"), "power-equipment": N_("power equipment"),
+    "communications-equipment": N_("communications equipment"),
+    "laboratory-equipment": N_("laboratory equipment"), "water-purification": N_("water purification"),
 }  # fmt: skip
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from colsec.outbox.text import Text, render
+from colsec.outbox.text import N_, Text, render
 
 __all__ = [
     "REASONS",
@@ -42,25 +42,26 @@ __all__ = [
     "stored_reason",
 ]
 
-# The one table of reasons (consultations and written procedures): stable code -> catalog msgid.
+# The one table of reasons (consultations and written procedures): stable code -> catalog msgid
+# (marked: ``Reason.text`` looks them up by code).
 REASONS: dict[str, str] = {
-    "objections_block": "%(object)s objection(s) block consensus",
-    "quorum_not_reached": "quorum not reached: %(answered)s of %(quorum)s required answers",
-    "no_agreement": "no member agreed (all answers were abstentions)",
-    "consensus": "consensus: %(agree)s agree, %(abstain)s abstain, no objection",
-    "majority": "majority: %(agree)s agree against %(object)s object (%(abstain)s abstain)",
-    "no_majority": "no majority: %(agree)s agree against %(object)s object (%(abstain)s abstain)",
-    "waiting_any_objection_blocks": "waiting for %(pending)s member(s); any objection would block",
-    "waiting": "waiting for %(pending)s member(s)",
-    "silence_broken": "silence broken: %(object)s objection(s)",
-    "silence_kept": "silence procedure: no objection by the deadline (%(agree)s agreed)",
-    "silence_holds": "silence holds; %(pending)s member(s) may still object",
-    "qualified_majority": "qualified majority: %(agree)s agree against %(object)s object",
-    "no_qualified_majority": "no qualified majority (2/3): %(agree)s agree against %(object)s object",
-    "request_withdrawn": "request withdrawn",
+    "objections_block": N_("%(object)s objection(s) block consensus"),
+    "quorum_not_reached": N_("quorum not reached: %(answered)s of %(quorum)s required answers"),
+    "no_agreement": N_("no member agreed (all answers were abstentions)"),
+    "consensus": N_("consensus: %(agree)s agree, %(abstain)s abstain, no objection"),
+    "majority": N_("majority: %(agree)s agree against %(object)s object (%(abstain)s abstain)"),
+    "no_majority": N_("no majority: %(agree)s agree against %(object)s object (%(abstain)s abstain)"),
+    "waiting_any_objection_blocks": N_("waiting for %(pending)s member(s); any objection would block"),
+    "waiting": N_("waiting for %(pending)s member(s)"),
+    "silence_broken": N_("silence broken: %(object)s objection(s)"),
+    "silence_kept": N_("silence procedure: no objection by the deadline (%(agree)s agreed)"),
+    "silence_holds": N_("silence holds; %(pending)s member(s) may still object"),
+    "qualified_majority": N_("qualified majority: %(agree)s agree against %(object)s object"),
+    "no_qualified_majority": N_("no qualified majority (2/3): %(agree)s agree against %(object)s object"),
+    "request_withdrawn": N_("request withdrawn"),
 }
-_SETTLED = "%(reason)s; the remaining members cannot change it"
-_DEADLINE = "deadline passed: %(reason)s"
+_SETTLED = N_("%(reason)s; the remaining members cannot change it")
+_DEADLINE = N_("deadline passed: %(reason)s")
 
 
 class Rule(StrEnum):

@@ -23,6 +23,7 @@ from colsec.crisis.requests import get_request
 from colsec.crisis.schemas import OfferIn, ResourceIn
 from colsec.crisis.states import OFFER, move, now
 from colsec.errors import Forbidden, InvalidInput, NotFound
+from colsec.outbox.text import N_
 from colsec.store import audit
 
 __all__ = [
@@ -169,7 +170,7 @@ def advance_offer(db: Session, *, actor: Actor, offer_id: int, to: str) -> Resou
     )
     if to in _CENTRE_STEPS:
         who = notices.recipients(db, roles=[Role.REPRESENTATIVE], org_ids=[offer.organisation_id])
-        action = "Commit the team/equipment." if to == "accepted" else ""
+        action = N_("Commit the team/equipment.") if to == "accepted" else ""
     else:
         who = notices.recipients(db, roles=[Role.COORDINATOR], centre=True) + notices.recipients(
             db, roles=[Role.REPRESENTATIVE], org_ids=[req.organisation_id]

@@ -43,6 +43,7 @@ class FeedReport:
     skipped_unchanged: int = 0
     inserted: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
+    follow_up_jobs: list[str] = field(default_factory=list)  # the events' post-import work, if queued
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +52,7 @@ class FeedReport:
             "skipped_unchanged": self.skipped_unchanged,
             "inserted": self.inserted,
             "failed": self.failed,
+            "follow_up_jobs": self.follow_up_jobs,
         }
 
 
@@ -155,4 +157,5 @@ def import_feed(
             continue
         report.fetched += 1
         report.inserted += result.inserted
+        report.follow_up_jobs.extend(result.follow_up_jobs)
     return report

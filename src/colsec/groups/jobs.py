@@ -22,6 +22,7 @@ from colsec.db import Database
 from colsec.groups.models import ActionItem, Group, Person
 from colsec.groups.procedure import close_due, remind_pending
 from colsec.jobs.runner import JobContext
+from colsec.outbox.text import N_
 
 __all__ = [
     "REMIND_DAYS_BEFORE",
@@ -154,7 +155,7 @@ def weekly_digest(db: Session, *, now: datetime | None = None) -> int:
         .order_by(Meeting.starts_at)
     ):  # fmt: skip
         meetings[gid].append(notices.Text("[%(code)s] meeting '%(title)s' on %(start)s",
-                                          {"code": codes[gid], "title": title, "start": f"{starts:%Y-%m-%d %H:%M} UTC"}))  # fmt: skip
+                                          {"code": codes[gid], "title": title, "start": starts.strftime("%Y-%m-%d %H:%M UTC")}))  # fmt: skip
     waiting: dict[tuple[int, int], list[notices.Text]] = defaultdict(list)  # (group, org) -> lines
     answered = {
         (p, o) for p, o in db.execute(select(ProcedureAnswer.procedure_id, ProcedureAnswer.organisation_id))
@@ -166,7 +167,7 @@ def weekly_digest(db: Session, *, now: datetime | None = None) -> int:
         if (pid, org) not in answered:
             waiting[(gid, org)].append(notices.Text(
                 "[%(code)s] written procedure #%(id)s until %(until)s: %(question)s",
-                {"code": codes[gid], "id": pid, "until": f"{deadline:%Y-%m-%d}", "question": question[:120]},
+                {"code": codes[gid], "id": pid, "until": deadline.strftime("%Y-%m-%d"), "question": question[:120]},
             ))  # fmt: skip
     due: dict[tuple[int, int], list[notices.Text]] = defaultdict(list)
     for aid, gid, org, title, due_on in db.execute(
@@ -175,9 +176,9 @@ def weekly_digest(db: Session, *, now: datetime | None = None) -> int:
         .order_by(ActionItem.due_on)
     ):  # fmt: skip
         line = (
-            "[%(code)s] action #%(id)s due %(due)s (overdue): %(title)s"
+            N_("[%(code)s] action #%(id)s due %(due)s (overdue): %(title)s")
             if due_on < at.date()
-            else "[%(code)s] action #%(id)s due %(due)s: %(title)s"
+            else N_("[%(code)s] action #%(id)s due %(due)s: %(title)s")
         )
         due[(gid, org)].append(
             notices.Text(

@@ -162,7 +162,7 @@ def send_invitations(db: Session, *, actor: Actor, meeting_id: int, now: datetim
         Outgoing(channel=Channel.EMAIL, destination=str(u.email), event="groups.meeting.invitation", org_id=u.organisation_id,
                  idempotency_key=f"groups:meeting:{m.id}:invite:{stamp}:{u.id}",
                  payload={"subject": render(Text("[%(code)s] Invitation: %(title)s %(start)s %(tz)s", {
-                              "code": g.code, "title": m.title, "start": f"{start:%Y-%m-%d %H:%M}", "tz": m.tz}), u.language),
+                              "code": g.code, "title": m.title, "start": start.strftime("%Y-%m-%d %H:%M"), "tz": m.tz}), u.language),
                           "body": body,
                           "attachments": [{"filename": "invite.ics", "content_type": "text/calendar; method=REQUEST",
                                            "content": ics}]})

@@ -100,7 +100,7 @@ def draft_minutes(
         ).scalars()
     )
     notices.notify(db, kind="groups.minutes.draft", subject=notices.Text("[%(code)s] Draft minutes of '%(title)s': comments until %(until)s",
-                                                                             {"code": g.code, "title": m.title, "until": f"{until:%Y-%m-%d}"}),
+                                                                             {"code": g.code, "title": m.title, "until": until.strftime("%Y-%m-%d")}),
                    body=minutes_en, target=f"meeting:{m.id}", user_ids=people_of(db, g.id, attendees))  # fmt: skip
     audit.record(db, actor=actor, action="groups.minutes.draft", target=f"meeting:{m.id}")
     return m

@@ -38,6 +38,7 @@ from colsec.groups.access import get_group, member_kind, require_officer
 from colsec.groups.models import Delegation, Group, Person, Procedure, ProcedureAnswer, ProcedureMember
 from colsec.groups.schemas import AnswerIn, ProcedureIn, ProcedureRule
 from colsec.groups.service import member_org_ids, new_decision, people_of, utc
+from colsec.outbox.text import N_
 from colsec.store import audit
 
 __all__ = [
@@ -52,6 +53,13 @@ __all__ = [
 
 REMIND_BEFORE = timedelta(hours=24)
 _COUNTER = {"agree": "agree_count", "object": "object_count", "abstain": "abstain_count"}
+# A rule as its notice names it (the catalog message of each rule).
+_RULE_NAMES = {
+    ProcedureRule.CONSENSUS: N_("consensus"),
+    ProcedureRule.SIMPLE: N_("simple"),
+    ProcedureRule.QUALIFIED: N_("qualified"),
+    ProcedureRule.SILENCE: N_("silence"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +133,7 @@ def open_procedure(
                  details={"group": g.code, "rule": p.rule, "quorum": quorum, "deadline": deadline.isoformat()})  # fmt: skip
     notices.notify(db, kind="groups.procedure.opened",
                    subject=notices.Text("[%(code)s] Written procedure #%(id)s (%(rule)s): answer before %(deadline)s",
-                                        {"code": g.code, "id": p.id, "rule": notices.Text(p.rule), "deadline": deadline}),
+                                        {"code": g.code, "id": p.id, "rule": notices.Text(_RULE_NAMES[ProcedureRule(p.rule)]), "deadline": deadline}),
                    body=p.question, target=f"procedure:{p.id}", user_ids=people_of(db, g.id, orgs))  # fmt: skip
     return p
 

@@ -6,6 +6,8 @@ node's one set of Babel catalogs (the web UI's, ``colsec/web/locale``), so a Rus
 member reads Russian in the inbox and in the e-mail alike.  Parameters that are themselves
 ``Text`` (a state, a role) are translated too; dates are formatted per language, in UTC.
 Plain strings pass through untouched: they are data (an inject's title, a user's question).
+The extraction (``web/locale/README.md``) finds a message only as a literal argument of ``Text``,
+``N_`` or gettext: a message chosen at run time is marked with ``N_`` where it is written.
 """
 
 from __future__ import annotations
@@ -19,12 +21,18 @@ from typing import Any
 from babel.dates import format_datetime
 from babel.support import NullTranslations, Translations
 
-__all__ = ["LANGUAGES", "Message", "Text", "render"]
+__all__ = ["LANGUAGES", "N_", "Message", "Text", "render"]
 
 LANGUAGES = ("en", "ru")
 _LOCALE_DIR = Path(__file__).resolve().parent.parent / "web" / "locale"
 # The UI's one date-and-time format per language (``colsec.web.i18n.DATETIME_PATTERN``).
 _DATETIME = "d MMM y, HH:mm"
+
+
+def N_(message: str) -> str:
+    """Mark a message for extraction where it is only named (a table of messages, one of two
+    branches): it is translated later, as a ``Text`` or in a template, where the language is known."""
+    return message
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from colsec.outbox.text import N_
+
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
@@ -39,11 +41,6 @@ DEFAULT_LANGUAGE = "en"
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
 # One date-and-time format per language (CLDR patterns, month names localised by Babel; times in UTC).
 DATETIME_PATTERN = {"en": "d MMM y, HH:mm", "ru": "d MMM y, HH:mm"}
-
-
-def N_(message: str) -> str:
-    """Mark a message for extraction; it is translated later, where the language is known."""
-    return message
 
 
 @cache
