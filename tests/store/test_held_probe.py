@@ -1,5 +1,5 @@
-"""SQLite: a full batch's ids are looked up on the writer thread while the next batch is read
-(issue 20).  Only a batch none of whose ids is stored skips the gate's lookup of held versions;
+"""SQLite and PostgreSQL: a full batch's ids are looked up on the writer thread while the next
+batch is read (issue 20).  Only a batch none of whose ids is stored skips the gate's lookup of held versions;
 a batch naming an id stored before the import or by the batch before it is decided as before."""
 
 from __future__ import annotations
@@ -39,26 +39,26 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_fresh_batches_skip_the_lookup(sqlite_database: Database, lookups: list[int]) -> None:
+def test_fresh_batches_skip_the_lookup(database: Database, lookups: list[int]) -> None:
     objects = [_indicator() for _ in range(3 * BATCH_SIZE + 5)]
-    with sqlite_database.unit_of_work() as s:
+    with database.unit_of_work() as s:
         r = import_objects(s, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
     assert r.inserted == len(objects)
     assert lookups == [5]  # only the last batch, stored at once with nothing to overlap
 
 
 def test_ids_stored_before_or_a_batch_earlier_are_decided_as_before(
-    sqlite_database: Database, lookups: list[int]
+    database: Database, lookups: list[int]
 ) -> None:
     earlier = _indicator()
-    with sqlite_database.unit_of_work() as s:
+    with database.unit_of_work() as s:
         import_objects(s, actor=SYSTEM, objects=[earlier], default_tlp=TLP.CLEAR)
     lookups.clear()
     first = [_indicator() for _ in range(BATCH_SIZE)]
     again = _indicator(first[-1]["id"], "2026-02-01T00:00:00.000Z")  # a newer version, next batch
     second = [again, dict(earlier), *(_indicator() for _ in range(BATCH_SIZE - 2))]
     third = [_indicator() for _ in range(BATCH_SIZE)]
-    with sqlite_database.unit_of_work() as s:
+    with database.unit_of_work() as s:
         r = import_objects(s, actor=SYSTEM, objects=[*first, *second, *third], default_tlp=TLP.CLEAR)
         latest = s.execute(
             text("SELECT modified, is_latest FROM stix_object WHERE id = :id ORDER BY modified"),

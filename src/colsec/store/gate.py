@@ -320,10 +320,13 @@ def held_versions_portable(db: Session, ids: list[str], cur: Any = None) -> Vers
 
 
 def any_held(cur: Any, ids: list[str]) -> bool:
-    """SQLite, through the driver cursor ``cur``: whether any of ``ids`` has a stored version.
+    """Whether any of ``ids`` has a stored version, through the SQLite or psycopg driver cursor ``cur``.
 
     One row per statement: the import's writer thread asks it of the next batch (``held_versions``
-    is then needed only on True), and a fetched row hands the GIL back on that thread."""
+    is then needed only on True), and a fetched row hands the GIL back on that thread.  On
+    PostgreSQL an id index probe each, as in ``held_versions_pg``, and one statement for the batch."""
+    if not isinstance(cur, sqlite3.Cursor):
+        return bool(cur.execute(_ANY_PG, {"ids": ids}).fetchone()[0])
     size = cur.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     for i in range(0, len(ids), size):
         chunk = ids[i : i + size]
@@ -333,6 +336,10 @@ def any_held(cur: Any, ids: list[str]) -> bool:
 
 
 _ANY = "SELECT EXISTS (SELECT 1 FROM stix_object WHERE id IN ({}))"
+_ANY_PG = (
+    "SELECT EXISTS (SELECT 1 FROM unnest(CAST(%(ids)s AS text[])) AS u(id) CROSS JOIN LATERAL ("
+    "SELECT 1 FROM stix_object WHERE stix_object.id = u.id LIMIT 1) AS v)"
+)
 # The same two lookups as SQL text for SQLite's driver: building the statement per chunk through
 # SQLAlchemy was a tenth of a large import.
 _HELD = (

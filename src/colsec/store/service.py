@@ -48,7 +48,7 @@ from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
 from colsec.store.results import MAX_REPORTED_ERRORS, ImportResult, add_error, twice
 from colsec.store.rows import Clock as _Clock
-from colsec.store.rows import sqlite_cursor
+from colsec.store.rows import driver_cursor, sqlite_cursor
 from colsec.store.seen import SeenVersions, body_digest, version_key
 from colsec.store.writebehind import WriteBehind
 
@@ -180,10 +180,12 @@ def _import_objects(
     # ``limit_problem`` is asked only about the others.
     plain_size = min(limits.max_object_bytes, limits.max_string_length)
     max_objects = limits.max_objects_per_unit
-    # SQLite: a full batch waits for the next one while the writer thread finds whether any of
-    # its ids is stored (``any_held``, after the rows before it): a fresh import's lookups leave
-    # the main thread.  Elsewhere (the session's lookups) a batch is stored when full.
-    probe_cur = sqlite_cursor(db)
+    # SQLite and PostgreSQL: a full batch waits for the next one while the writer thread finds
+    # whether any of its ids is stored (``any_held``, after the rows before it): a fresh import's
+    # lookups leave the main thread.  Elsewhere (the session's lookups) a batch is stored when full.
+    probe_cur = sqlite_cursor(db) or (
+        driver_cursor(db) if db.get_bind().dialect.name == "postgresql" else None
+    )
     waiting: tuple[_Batch, Future[bool]] | None = None
 
     def flush() -> None:
