@@ -2,7 +2,9 @@
 
 Octet-aligned IPv4 blocks are hashed text prefixes (an ``index.HashIndex`` per length, no
 address parsing; several lengths cut in one regex pass, ``octet_prefixes``); other IPv4 lengths are sorted network numbers per prefix length over the
-addresses read as numbers (``addresses.ipv4_column``); IPv6 is checked per value.
+addresses read as numbers (``addresses.ipv4_column``); IPv6 is checked per value.  When an index
+holds both, the addresses are read as numbers anyway, and the octet-aligned blocks are then
+tested on those numbers too (``CidrIndex.numeric_octets``): no prefix is cut or hashed.
 """
 
 from __future__ import annotations
@@ -42,10 +44,19 @@ class CidrIndex:
     octets: dict[int, HashIndex] = field(default_factory=dict)
     pending_octets: dict[int, tuple[list[str], list[int]]] = field(default_factory=dict)
     _bits: dict[int, np.ndarray] = field(default_factory=dict)
+    #: the octet-aligned blocks as network numbers (built with ``octets``), and their bitmaps
+    aligned: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _aligned_bits: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
     def needs_numbers(self) -> bool:
         return bool(self.v4 or self.pending4)
+
+    @property
+    def numeric_octets(self) -> bool:
+        """Whether ``lookup`` tests the octet-aligned blocks on the addresses' numbers (read for
+        the other blocks anyway: reading them costs twice a prefix's cut and hash, measured)."""
+        return self.needs_numbers and bool(self.octets or self.pending_octets)
 
     def add(self, cidr: str, row: int) -> None:
         net = ipaddress.ip_network(cidr, strict=False)
@@ -71,29 +82,20 @@ class CidrIndex:
                 values = pl.concat([old.values, values])
                 codes = np.concatenate([old.rows, codes])
             self.octets[plen] = HashIndex.build(values, codes)
+            self.aligned.pop(plen, None)
         self.pending_octets = {}
-        if not self.pending4:
-            return
-        merged: dict[int, list[tuple[int, int]]] = {}
-        for plen, (nets, rows) in self.v4.items():
-            merged.setdefault(plen, []).extend(zip(nets.tolist(), rows.tolist(), strict=True))
-        for plen, netnum, row in self.pending4:
-            merged.setdefault(plen, []).append((netnum, row))
-        self.pending4 = []
-        self.v4 = {}
-        self._bits = {}
-        for plen, items in merged.items():
-            items.sort()
-            nets = np.array([n for n, _ in items], dtype=np.uint32)
-            self.v4[plen] = (nets, np.array([r for _, r in items], dtype=np.int64))
-            if plen <= 26:  # exact membership bitmap (<= 8 MiB) before the binary search
-                bits = np.zeros(max((1 << plen) >> 6, 1), dtype=np.uint64)
-                np.bitwise_or.at(
-                    bits,
-                    (nets >> np.uint32(6)).astype(np.int64),
-                    np.uint64(1) << (nets & np.uint32(63)).astype(np.uint64),
-                )
-                self._bits[plen] = bits
+        if self.pending4:
+            merged: dict[int, list[tuple[int, int]]] = {}
+            for plen, (nets, rows) in self.v4.items():
+                merged.setdefault(plen, []).extend(zip(nets.tolist(), rows.tolist(), strict=True))
+            for plen, netnum, row in self.pending4:
+                merged.setdefault(plen, []).append((netnum, row))
+            self.pending4 = []
+            self.v4, self._bits = _numbered(merged)
+        if self.needs_numbers and len(self.aligned) < len(self.octets):
+            self.aligned, self._aligned_bits = _numbered(
+                {plen: _prefix_numbers(idx8) for plen, idx8 in self.octets.items()}
+            )
 
     def __len__(self) -> int:
         return (
@@ -118,7 +120,17 @@ class CidrIndex:
         self.freeze()
         pos_out: list[np.ndarray] = []
         row_out: list[np.ndarray] = []
-        if self.octets and len(values):
+        numeric = self.numeric_octets
+        if numeric and len(values):
+            ips, ok = ipv4 if ipv4 is not None else ipv4_to_u32(values)
+            ipv4 = ips, ok
+            for plen, (nets, rows) in self.aligned.items():
+                pos, codes = _number_hits(ips, ok, plen, nets, rows, self._aligned_bits.get(plen))
+                if len(pos):  # a number says nothing of the spelling: a canonical quad only
+                    good = _canonical(values, pos)
+                    pos_out.append(pos[good])
+                    row_out.append(codes[good])
+        if self.octets and len(values) and not numeric:
             if prefixes is None and len(values) <= _SMALL:
                 # a streamed event's few addresses: a polars query here waits for its thread pool,
                 # which on a busy machine cost a followed line milliseconds (measured)
@@ -134,39 +146,15 @@ class CidrIndex:
                 pre, hashes = prefixes[plen]
                 pos, codes = idx8.lookup(pre, hashes)
                 if len(pos):
-                    # a few hits per chunk: precompiled Python regex beats a polars call per chunk
-                    check = _DOTTED_QUAD_RE.match
-                    good = np.fromiter(
-                        (bool(v and check(v)) for v in values.gather(pos).to_list()),
-                        dtype=bool,
-                        count=len(pos),
-                    )
+                    good = _canonical(values, pos)
                     pos_out.append(pos[good])
                     row_out.append(codes[good])
         if self.v4 and len(values):
             ips, ok = ipv4 if ipv4 is not None else ipv4_to_u32(values)
-            idx = np.nonzero(ok)[0]
-            ips = ips[idx]
             for plen, (nets, rows) in self.v4.items():
-                q = (
-                    (ips >> np.uint32(32 - plen))
-                    if 0 < plen < 32
-                    else (ips if plen == 32 else np.zeros_like(ips))
-                )
-                bits = self._bits.get(plen)
-                sel = np.arange(len(q))
-                if bits is not None:
-                    sel = np.nonzero(
-                        (bits[(q >> np.uint32(6)).astype(np.int64)] >> (q & np.uint32(63)).astype(np.uint64))
-                        & np.uint64(1)
-                    )[0]
-                    q = q[sel]
-                left = np.searchsorted(nets, q, side="left")
-                right = np.searchsorted(nets, q, side="right")
-                for i in np.nonzero(right > left)[0]:
-                    span = rows[left[i] : right[i]]
-                    pos_out.append(np.full(len(span), idx[sel[i]]))
-                    row_out.append(span)
+                pos, codes = _number_hits(ips, ok, plen, nets, rows, self._bits.get(plen))
+                pos_out.append(pos)
+                row_out.append(codes)
         if self.v6 and len(values):
             maybe6 = np.nonzero(values.str.contains(":", literal=True).fill_null(False).to_numpy())[0]
             for j in maybe6.tolist():
@@ -185,6 +173,71 @@ class CidrIndex:
 
 #: up to this many values, ``CidrIndex.lookup`` makes the octet prefixes in Python
 _SMALL = 64
+
+
+def _numbered(
+    blocks: dict[int, list[tuple[int, int]]],
+) -> tuple[dict[int, tuple[np.ndarray, np.ndarray]], dict[int, np.ndarray]]:
+    """(network number, row) pairs per prefix length as sorted arrays, and a membership bitmap
+    per length up to /26 (<= 8 MiB), tested before the binary search."""
+    tables: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    bitmaps: dict[int, np.ndarray] = {}
+    for plen, items in blocks.items():
+        items.sort()
+        nets = np.array([n for n, _ in items], dtype=np.uint32)
+        tables[plen] = (nets, np.array([r for _, r in items], dtype=np.int64))
+        if plen <= 26:
+            bits = np.zeros(max((1 << plen) >> 6, 1), dtype=np.uint64)
+            np.bitwise_or.at(
+                bits,
+                (nets >> np.uint32(6)).astype(np.int64),
+                np.uint64(1) << (nets & np.uint32(63)).astype(np.uint64),
+            )
+            bitmaps[plen] = bits
+    return tables, bitmaps
+
+
+def _prefix_numbers(idx: HashIndex) -> list[tuple[int, int]]:
+    """(network number >> host bits, row) of each octet prefix ("10.1.2." for 10.1.2.0/24)."""
+    out = []
+    for text, row in zip(idx.values.to_list(), idx.rows.tolist(), strict=True):
+        num = 0
+        for part in text.rstrip(".").split("."):
+            num = (num << 8) | int(part)
+        out.append((num, row))
+    return out
+
+
+def _number_hits(
+    ips: np.ndarray, ok: np.ndarray, plen: int, nets: np.ndarray, rows: np.ndarray, bits: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, rows) of the valid numbers inside a block of one length: the bitmap first
+    (when there is one), the binary search for the survivors only."""
+    sel = np.flatnonzero(ok)
+    q = ips[sel]
+    q = (q >> np.uint32(32 - plen)) if 0 < plen < 32 else (q if plen == 32 else np.zeros_like(q))
+    if bits is not None:
+        inside = np.flatnonzero(
+            (bits[(q >> np.uint32(6)).astype(np.int64)] >> (q & np.uint32(63)).astype(np.uint64))
+            & np.uint64(1)
+        )
+        sel, q = sel[inside], q[inside]
+    left = np.searchsorted(nets, q, side="left")
+    counts = np.searchsorted(nets, q, side="right") - left
+    found = np.flatnonzero(counts)
+    counts, left, sel = counts[found], left[found], sel[found]
+    offsets = np.repeat(np.cumsum(counts) - counts, counts)
+    span = np.repeat(left, counts) + (np.arange(int(counts.sum())) - offsets)
+    return np.repeat(sel, counts).astype(np.int64), rows[span]
+
+
+def _canonical(values: pl.Series, pos: np.ndarray) -> np.ndarray:
+    """Which of ``values`` at ``pos`` are canonical dotted quads (as ``ipaddress`` reads them): a
+    few hits per chunk, where a precompiled Python regex beats a polars call."""
+    check = _DOTTED_QUAD_RE.match
+    return np.fromiter(
+        (bool(v and check(v)) for v in values.gather(pos).to_list()), dtype=bool, count=len(pos)
+    )
 
 
 def _octet_prefix_text(v: str | None, plen: int) -> str | None:

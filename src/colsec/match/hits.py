@@ -47,7 +47,10 @@ def column_values(engine: MatchEngine, prepared: PreparedFrame) -> dict[str, Any
         cidx = engine.cidr.get(key)
         if cidx is not None:
             cidx.freeze()
-            todo = [plen for plen in cidx.octets if f"{name}#p{plen}" not in out]
+            # the numbers answer the octet blocks too when they are read anyway
+            todo = (
+                [] if cidx.numeric_octets else [plen for plen in cidx.octets if f"{name}#p{plen}" not in out]
+            )
             if nested_prefixes(todo):  # several lengths: one regex pass of its own
                 for plen, pre in octet_prefixes(prepared.values[name], todo).items():
                     out[f"{name}#p{plen}"] = pre
@@ -93,7 +96,11 @@ def collect_hits(engine: MatchEngine, prepared: PreparedFrame, *, make_alerts: b
         if key in engine.cidr:
             cidx = engine.cidr[key]
             ipv4 = (extra[name + "#ip"], extra[name + "#ok"]) if name + "#ip" in extra else None
-            prefixes = {plen: (extra[f"{name}#p{plen}"], extra[f"{name}#p{plen}h"]) for plen in cidx.octets}
+            prefixes = None
+            if not cidx.numeric_octets:
+                prefixes = {
+                    plen: (extra[f"{name}#p{plen}"], extra[f"{name}#p{plen}h"]) for plen in cidx.octets
+                }
             lookups.append(cidx.lookup(s, ipv4, prefixes))
         for table2 in (engine.suffix, engine.substr):
             idx2 = table2.get(key)
