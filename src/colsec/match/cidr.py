@@ -153,8 +153,10 @@ class CidrIndex:
             ips, ok = ipv4 if ipv4 is not None else ipv4_to_u32(values)
             for plen, (nets, rows) in self.v4.items():
                 pos, codes = _number_hits(ips, ok, plen, nets, rows, self._bits.get(plen))
-                pos_out.append(pos)
-                row_out.append(codes)
+                if len(pos):  # the event route and the columns read odd spellings apart: canonical only
+                    good = _canonical(values, pos)
+                    pos_out.append(pos[good])
+                    row_out.append(codes[good])
         if self.v6 and len(values):
             maybe6 = np.nonzero(values.str.contains(":", literal=True).fill_null(False).to_numpy())[0]
             for j in maybe6.tolist():
