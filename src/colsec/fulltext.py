@@ -22,7 +22,7 @@ from typing import Any
 
 import snowballstemmer
 
-__all__ = ["MAX_DOC_CHARS", "document_terms", "query_terms", "stem"]
+__all__ = ["MAX_DOC_CHARS", "document_terms", "query_terms", "stem", "text_terms"]
 
 MAX_DOC_CHARS = 20_000  # text read per object: ATT&CK descriptions fit, a pasted report is cut
 MAX_TERM = 60
@@ -161,6 +161,12 @@ def _text_terms(text: str) -> str:
                 _TEXT_TERMS.clear()
             _TEXT_TERMS[text] = terms
     return terms
+
+
+def text_terms(text: str) -> str:
+    """The terms of one text no longer than ``MAX_DOC_CHARS``: ``document_terms`` of an object
+    holding only it."""
+    return _text_terms(text)
 
 
 def document_terms(body: Mapping[str, Any]) -> str:

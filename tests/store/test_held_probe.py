@@ -14,7 +14,7 @@ from colsec.accounts.roles import SYSTEM
 from colsec.db import Database
 from colsec.stix.tlp import TLP
 from colsec.store import service
-from colsec.store.service import BATCH_SIZE, import_objects
+from colsec.store.service import BATCH_SIZE, ImportResult, import_objects
 
 
 def _indicator(oid: str | None = None, modified: str = "2026-01-01T00:00:00.000Z") -> dict[str, Any]:
@@ -24,6 +24,18 @@ def _indicator(oid: str | None = None, modified: str = "2026-01-01T00:00:00.000Z
         "pattern": f"[domain-name:value = 'h{uuid.uuid4().hex}.example']", "pattern_type": "stix",
         "valid_from": "2026-01-01T00:00:00Z",
     }  # fmt: skip
+
+
+def _import_and_flags(
+    database: Database, objects: list[dict[str, Any]], oid: str
+) -> tuple[ImportResult, list[tuple[str, bool]]]:
+    """The import's report and the (month, latest flag) of each stored version of ``oid``."""
+    with database.unit_of_work() as s:
+        r = import_objects(s, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
+        rows = s.execute(
+            text("SELECT modified, is_latest FROM stix_object WHERE id = :id ORDER BY modified"), {"id": oid}
+        ).all()
+    return r, [(m[:7], bool(flag)) for m, flag in rows]
 
 
 @pytest.fixture
@@ -40,6 +52,9 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_fresh_batches_skip_the_lookup(database: Database, lookups: list[int]) -> None:
+    with database.unit_of_work() as s:  # a store holding something: its index is probed
+        import_objects(s, actor=SYSTEM, objects=[_indicator()], default_tlp=TLP.CLEAR)
+    lookups.clear()
     objects = [_indicator() for _ in range(3 * BATCH_SIZE + 5)]
     with database.unit_of_work() as s:
         r = import_objects(s, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
@@ -58,13 +73,28 @@ def test_ids_stored_before_or_a_batch_earlier_are_decided_as_before(
     again = _indicator(first[-1]["id"], "2026-02-01T00:00:00.000Z")  # a newer version, next batch
     second = [again, dict(earlier), *(_indicator() for _ in range(BATCH_SIZE - 2))]
     third = [_indicator() for _ in range(BATCH_SIZE)]
-    with database.unit_of_work() as s:
-        r = import_objects(s, actor=SYSTEM, objects=[*first, *second, *third], default_tlp=TLP.CLEAR)
-        latest = s.execute(
-            text("SELECT modified, is_latest FROM stix_object WHERE id = :id ORDER BY modified"),
-            {"id": again["id"]},
-        ).all()
+    r, latest = _import_and_flags(database, [*first, *second, *third], again["id"])
     assert r.inserted == 3 * BATCH_SIZE - 1
     assert r.unchanged == 1  # the version stored before the import
-    assert [(m[:7], bool(flag)) for m, flag in latest] == [("2026-01", False), ("2026-02", True)]
+    assert latest == [("2026-01", False), ("2026-02", True)]
     assert lookups == [BATCH_SIZE]  # the second batch only: the first and third name no stored id
+
+
+def test_into_an_empty_store_only_the_units_own_ids_are_looked_up(
+    database: Database, lookups: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing stored as the unit began: whether a batch names a held id is answered from the
+    unit's own ids (``colsec.store.seen.UnitIds``), with no probe of the store; a batch naming an
+    id of an earlier batch is still decided against its stored version."""
+    probes: list[int] = []
+    real_any = service.any_held
+    monkeypatch.setattr(service, "any_held", lambda cur, ids: probes.append(len(ids)) or real_any(cur, ids))
+    first = [_indicator() for _ in range(BATCH_SIZE)]
+    again = _indicator(first[3]["id"], "2026-02-01T00:00:00.000Z")
+    second = [*(_indicator() for _ in range(BATCH_SIZE - 1)), again]
+    third = [_indicator() for _ in range(BATCH_SIZE)]
+    r, latest = _import_and_flags(database, [*first, *second, *third], again["id"])
+    assert r.inserted == 3 * BATCH_SIZE
+    assert latest == [("2026-01", False), ("2026-02", True)]
+    assert probes == []
+    assert lookups == [BATCH_SIZE]  # the second batch only, not even the last one's (stored inline)

@@ -108,3 +108,15 @@ def test_far_conflicting_repeat_refuses_the_unit(database: Database) -> None:
             import_objects(s, actor=SYSTEM, objects=[*objects, changed])
     assert str(objects[1]["id"]) in exc.value.message
     assert _count(database) == 0
+
+
+def test_unit_ids_find_an_id_in_the_recent_set_and_in_the_spilled_table() -> None:
+    ids = seen.UnitIds(recent=4)
+    batches = [[f"indicator--{uuid.uuid4()}" for _ in range(3)] for _ in range(5)]
+    for batch in batches:
+        assert not ids.any_of(batch)
+        assert ids.answer(batch).result() is False
+    for batch in batches:  # the early ones spilled into the table, the last one still recent
+        assert ids.any_of([f"indicator--{uuid.uuid4()}", batch[1]])
+        assert ids.answer([batch[2]]).result() is True
+    assert not ids.any_of([f"indicator--{uuid.uuid4()}" for _ in range(50)])

@@ -20,7 +20,13 @@ from colsec.store.rows import copy_rows, fix_latest, inherit_collections, insert
 from colsec.store.sqlbulk import insert_values
 from colsec.store.textindex import drop_superseded, index_versions
 
-__all__ = ["observable_rows", "record_versions", "settle_versions", "write_sqlite_observables"]
+__all__ = [
+    "indexed_body",
+    "observable_rows",
+    "record_versions",
+    "settle_versions",
+    "write_sqlite_observables",
+]
 
 _SQLITE_OBSERVABLES = "INSERT INTO observable (kind, value, object_seq, object_id) VALUES"
 
@@ -139,3 +145,11 @@ def settle_versions(
             )
     if recipient_rows:
         db.execute(insert(ObjectRecipient), recipient_rows)
+
+
+def indexed_body(body_obj: dict[str, Any]) -> dict[str, Any]:
+    """What the rows beside a version read of it (this module's): not the
+    object_refs of a report or grouping, which are neither observables nor searchable words."""
+    if body_obj.get("type") in ("report", "grouping") and "object_refs" in body_obj:
+        return {k: v for k, v in body_obj.items() if k != "object_refs"}
+    return body_obj

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
@@ -26,6 +27,7 @@ from colsec.gcpause import tick as gc_tick
 from colsec.stix.tlp import TLP, marking_id, tlp_of
 from colsec.stix.validate import ObjectFacts, validate_object
 from colsec.store import audit
+from colsec.store.companions import indexed_body
 from colsec.store.gate import (
     Decision,
     Held,
@@ -43,13 +45,13 @@ from colsec.store.gate import (
     unheld,
 )
 from colsec.store.inserts import Target, insert_rows
-from colsec.store.models import EXERCISE_RUN
+from colsec.store.models import EXERCISE_RUN, StixObject
 from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
 from colsec.store.results import MAX_REPORTED_ERRORS, ImportResult, add_error, twice
 from colsec.store.rows import Clock as _Clock
 from colsec.store.rows import driver_cursor, sqlite_cursor
-from colsec.store.seen import SeenVersions, body_digest, version_key
+from colsec.store.seen import SeenVersions, UnitIds, body_digest, version_key
 from colsec.store.writebehind import WriteBehind
 
 __all__ = [
@@ -186,6 +188,8 @@ def _import_objects(
     probe_cur = sqlite_cursor(db) or (
         driver_cursor(db) if db.get_bind().dialect.name == "postgresql" else None
     )
+    # Into a store that held no object (under the append lock), only this unit's own ids can be held.
+    unit_ids = UnitIds() if db.execute(select(StixObject.seq).limit(1)).first() is None else None
     waiting: tuple[_Batch, Future[bool]] | None = None
 
     def flush() -> None:
@@ -207,11 +211,12 @@ def _import_objects(
             _store_batch(db, unit, *waiting, result)
         waiting = None
         if batch and (keep_going or not failed):
+            ids = [entry[1].id for entry in batch]
+            answered = unit_ids.answer(ids) if unit_ids is not None else None
             if probe_cur is not None and not behind.inline:
-                ids = [entry[1].id for entry in batch]
-                waiting = (list(batch), behind.submit(any_held, probe_cur, ids))
+                waiting = (list(batch), answered or behind.submit(any_held, probe_cur, ids))
             else:
-                _store_batch(db, unit, batch, None, result)
+                _store_batch(db, unit, batch, answered, result)
         batch.clear()
         batch_keys.clear()
         seen.spill()
@@ -362,7 +367,7 @@ def _store_batch(
             d.owner_org_id, int(level), d.sharing_group_id, facts.revoked, True, unit.clock.next(),
             unit.writer.origin, body,
         ))  # fmt: skip
-        by_key[(facts.id, facts.modified)] = _indexed(body_obj)
+        by_key[(facts.id, facts.modified)] = indexed_body(body_obj)
         if facts.observables is not None:
             stated[(facts.id, facts.modified)] = facts.observables
         # Recipients named by the caller are the version's audience (it may narrow); naming none
@@ -392,11 +397,3 @@ def _store_batch(
                 "sharing_group": [prev.sharing_group_id, d.sharing_group_id],
             },
         )
-
-
-def _indexed(body_obj: dict[str, Any]) -> dict[str, Any]:
-    """What the rows beside a version read of it (``colsec.store.companions``): not the
-    object_refs of a report or grouping, which are neither observables nor searchable words."""
-    if body_obj.get("type") in ("report", "grouping") and "object_refs" in body_obj:
-        return {k: v for k, v in body_obj.items() if k != "object_refs"}
-    return body_obj

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from colsec.fulltext import MAX_DOC_CHARS, document_terms
+from colsec.fulltext import MAX_DOC_CHARS, document_terms, text_terms
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
+from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.rows import copy_raw, copy_rows, sqlite_cursor
 from colsec.store.sqlbulk import insert_values
 
@@ -27,6 +28,7 @@ __all__ = [
     "drop_superseded",
     "index_versions",
     "link_rows",
+    "object_terms",
     "pg_search_rows",
     "sqlite_index_rows",
     "write_pg_search",
@@ -37,7 +39,12 @@ _SQLITE_INSERT = "INSERT INTO search_doc (seq, terms) VALUES"
 # search_fts is an external-content FTS5 table over search_doc; its rows are inserted here rather
 # than by a trigger (a trigger's savepoint makes FTS5 write one segment per row: the
 # fts_direct_insert migration has the measurements).  Delete and update triggers remain.
-_SQLITE_FTS = "INSERT INTO search_fts (rowid, terms) VALUES"
+# Copied from the search_doc rows just written, by their seq range: their terms are bound once, not
+# twice (a tenth of the index rows' time on the writer thread).  The versions indexed are new, so
+# their seqs lie above every row search_doc held before (checked by the count).
+_SQLITE_FTS = (
+    "INSERT INTO search_fts (rowid, terms) SELECT seq, terms FROM search_doc WHERE seq BETWEEN ? AND ?"
+)
 _SQLITE_LINKS = "INSERT INTO object_link (ref_id, seq) VALUES"
 LINK_KEYS = ("source_ref", "target_ref", "sighting_of_ref")  # what an object page lists as related
 _LINKED = frozenset({"relationship", "sighting"})
@@ -71,12 +78,47 @@ def link_rows(versions: Sequence[tuple[int, Mapping[str, Any]]]) -> list[tuple[s
     return rows
 
 
+# The keys of an indicator whose only searchable text is its pattern's quoted values (none of them
+# is a text key of ``colsec.fulltext``): a bulk import's usual indicator.
+_PATTERN_ONLY = frozenset({
+    "type", "spec_version", "id", "created", "modified", "pattern", "pattern_type", "pattern_version",
+    "valid_from", "valid_until", "object_marking_refs", "created_by_ref", "revoked", "confidence", "lang",
+    GROUP_PROPERTY,
+})  # fmt: skip
+# The terms of a pattern's head ("[file:hashes.'SHA-256'"): a bulk import's patterns share a few.
+_HEAD_TERMS: dict[str, str] = {}
+_MAX_HEADS = 4096
+
+
+def object_terms(body: Mapping[str, Any]) -> str:
+    """``document_terms(body)``; an indicator of ``head = 'value'`` with no other text as its
+    head's terms (made once per head) and its value's: the quoted values are the head's and then
+    the value when the head holds no backslash and its quotes pair up (the one split of both writers)."""
+    pattern = body.get("pattern")
+    if type(pattern) is not str or not body.keys() <= _PATTERN_ONLY or len(pattern) >= MAX_DOC_CHARS:
+        return document_terms(body)
+    at = pattern.find(" = '")
+    value = pattern[at + 4 : -2]
+    if at < 1 or pattern[-2:] != "']" or "'" in value or "\\" in value:
+        return document_terms(body)
+    head = pattern[:at]
+    terms = _HEAD_TERMS.get(head)
+    if terms is None:
+        if "\\" in head or head.count("'") % 2:
+            return document_terms(body)
+        if len(_HEAD_TERMS) >= _MAX_HEADS:
+            _HEAD_TERMS.clear()
+        terms = _HEAD_TERMS[head] = document_terms({"pattern": head})
+    value_terms = text_terms(value)
+    return f"{terms} {value_terms}" if terms and value_terms else terms or value_terms
+
+
 def sqlite_index_rows(
     versions: Sequence[tuple[int, Mapping[str, Any]]],
 ) -> tuple[list[tuple[int, str]], list[tuple[str, int]]]:
     """SQLite: the (seq, terms) rows of ``versions`` and their link rows, made before any is written
     (the import's writer thread writes them while the next batch is decided)."""
-    return [(seq, document_terms(body)) for seq, body in versions], link_rows(versions)
+    return [(seq, object_terms(body)) for seq, body in versions], link_rows(versions)
 
 
 def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequence[tuple[str, int]]) -> None:
@@ -85,7 +127,9 @@ def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequenc
     hands the GIL back and forth around each while the import's main thread runs Python."""
     if rows:
         insert_values(raw, _SQLITE_INSERT, rows, size_at=1)
-        insert_values(raw, _SQLITE_FTS, rows, size_at=1)
+        seqs = [seq for seq, _ in rows]
+        if raw.execute(_SQLITE_FTS, (min(seqs), max(seqs))).rowcount != len(rows):
+            raise RuntimeError("search_doc held rows among the seqs of new versions")
     if links:
         insert_values(raw, _SQLITE_LINKS, links)
 
@@ -108,7 +152,7 @@ def pg_search_rows(
     the plain alphabets, which its parser may split differently).  The one split of both
     writers, ``write_pg_search`` and ``_copy_pg``."""
     for seq, body in versions:
-        terms = document_terms(body)
+        terms = object_terms(body)
         tsv = _tsvector(terms)
         if tsv is None:
             exotic.append((seq, terms))
