@@ -123,7 +123,7 @@ def import_file(path: str, timings: dict[str, float] | None = None) -> int:
             org_id = org.id
         spent["post_import"] = spent["post_import_cpu"] = 0.0  # setup's own import ran them too
         spent.pop("rss_import_mb", None)
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
         with db.unit_of_work() as session:
             report = import_source(
                 session,
@@ -134,6 +134,7 @@ def import_file(path: str, timings: dict[str, float] | None = None) -> int:
         # the import's unit of work, committed, without the node's setup and the post-import steps
         spent["import"] = time.perf_counter() - t0 - spent["post_import"]
         spent["import_cpu"] = time.process_time() - c0 - spent["post_import_cpu"]
+        spent["import_main_cpu"] = time.thread_time() - m0 - spent["post_import_cpu"]
         # A large import's post-import work is a job (colsec.intel.hooks): run by the node's
         # runner as a worker would, after the import has answered, and timed apart.
         t, c = time.perf_counter(), time.process_time()
@@ -157,24 +158,68 @@ SECTIONS = [
 ]
 
 
+WRITER = "writer thread: "  # the keys of the writer thread's jobs (``colsec.store.writebehind``)
+WAITS = "main thread waiting for the writer thread (wall)"
+
+
 def install_split(cpu: dict[str, float]) -> None:
-    """CPU seconds per section (process time: robust to other load on the machine)."""
+    """CPU seconds per section of the main thread and per job of the import's writer thread
+    (thread time: robust to other load on the machine, and the writer's CPU, which runs beside
+    the main thread's, is not counted in the main thread's sections), and the wall seconds the
+    main thread waits for the writer: which of the two bounds the import's wall."""
     import importlib
 
     import colsec.formats.adapters as adapters
+    import colsec.store.service as service
     from colsec.formats.registry import IMPORTERS, ImportFormat
+    from colsec.store.writebehind import WriteBehind
+
+    def add(key: str, value: float) -> None:
+        cpu[key] = cpu.get(key, 0.0) + value
 
     def wrap(module: Any, name: str, key: str) -> None:
         inner = getattr(module, name)
 
         def run(*args: Any, **kwargs: Any) -> Any:
-            t = time.process_time()
+            t = time.thread_time()
             try:
                 return inner(*args, **kwargs)
             finally:
-                cpu[key] = cpu.get(key, 0.0) + time.process_time() - t
+                add(key, time.thread_time() - t)
 
         setattr(module, name, run)
+
+    submit, drain = WriteBehind.submit, WriteBehind.drain
+
+    def timed_submit(self: Any, fn: Any, *args: Any) -> Any:
+        def job(*job_args: Any) -> Any:
+            t = time.thread_time()
+            try:
+                return fn(*job_args)
+            finally:
+                add(WRITER + fn.__name__, time.thread_time() - t)
+
+        return submit(self, job, *args)
+
+    def timed_drain(self: Any) -> None:
+        t = time.perf_counter()
+        for waiting in list(self._jobs):
+            waiting.exception()  # the jobs' end, before the session work ``drain`` runs after them
+        add(WAITS, time.perf_counter() - t)
+        drain(self)
+
+    WriteBehind.submit, WriteBehind.drain = timed_submit, timed_drain  # type: ignore[method-assign]
+    if hasattr(service, "_store_batch"):
+        store_batch = service._store_batch
+
+        def waited_store_batch(db: Any, unit: Any, batch: Any, stored: Any, result: Any) -> Any:
+            if stored is not None:  # the writer thread's look-up of the batch's stored ids
+                t = time.perf_counter()
+                stored.exception()
+                add(WAITS, time.perf_counter() - t)
+            return store_batch(db, unit, batch, stored, result)
+
+        service._store_batch = waited_store_batch
 
     for module_name, name, key in SECTIONS:
         module = importlib.import_module(module_name)
@@ -188,11 +233,9 @@ def install_split(cpu: dict[str, float]) -> None:
 
             def converted(objects: Any = objects) -> Any:
                 while True:
-                    t = time.process_time()
+                    t = time.thread_time()
                     obj = next(objects, None)
-                    cpu["MISP: parse, check and convert"] = (
-                        cpu.get("MISP: parse, check and convert", 0.0) + time.process_time() - t
-                    )
+                    add("MISP: parse, check and convert", time.thread_time() - t)
                     if obj is None:
                         return
                     yield obj
@@ -245,17 +288,22 @@ def print_split(name: str, r: dict) -> None:
     """The import's CPU seconds by section, the post-import steps apart; peak RSS before them."""
     total = r["import_cpu"]
     split = r.get("split") or {}
-    top = [k for k in split if not k.startswith("store: batches: ")]
-    rest = total - sum(split[k] for k in top)
     print(f"{name}: import CPU {total:.1f} s, peak RSS before post-import {r.get('rss_import_mb', 0):.0f} MB")
     if not split:  # sections are timed with --split only
         print(f"  {'post-import steps (apart, same transaction)':55} {r['post_import_cpu']:7.1f} s CPU")
         print(f"  {'queued jobs, run after the import (apart)':55} {r['deferred_cpu']:7.1f} s CPU")
         return
+    main = r["import_main_cpu"]
+    writer = {k: v for k, v in split.items() if k.startswith(WRITER)}
+    sections = {k: v for k, v in split.items() if k not in writer and k != WAITS}
+    top = [k for k in sections if not k.startswith("store: batches: ")]
+    rest = main - sum(sections[k] for k in top)
     order = ["MISP: parse, check and convert", *(key for _, _, key in SECTIONS)]
-    ranked = sorted(split.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
-    for key, value in [*ranked, ("store: rest of the per-object loop, audit, commit", rest)]:
+    ranked = sorted(sections.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    print(f"  main thread CPU {main:.1f} s, writer thread CPU {sum(writer.values()):.1f} s:")
+    for key, value in [*ranked, ("store: rest of the per-object loop, audit, commit", rest), *writer.items()]:
         print(f"  {key:55} {value:7.1f} s {100 * value / total:5.1f}%")
+    print(f"  {WAITS:55} {split.get(WAITS, 0.0):7.1f} s")
     print(f"  {'post-import steps (apart, same transaction)':55} {r['post_import_cpu']:7.1f} s")
     print(f"  {'queued jobs, run after the import (apart)':55} {r['deferred_cpu']:7.1f} s")
 

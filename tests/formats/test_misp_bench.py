@@ -30,3 +30,6 @@ def test_bench_times_post_import_steps_apart(tmp_path: Path) -> None:
     assert result["import_cpu"] > 0 and 0 < result["rss_import_mb"] <= result["rss_mb"]
     assert result["split"]["MISP: parse, check and convert"] > 0
     assert result["split"]["store: validate each object"] > 0
+    # the writer thread's jobs are timed on that thread, apart from the main thread's sections
+    assert result["split"]["writer thread: _insert_sqlite_values"] > 0
+    assert 0 < result["import_main_cpu"] < result["import_cpu"]
