@@ -14,7 +14,7 @@ import polars as pl
 from colsec.gcpause import young_gc_only
 from colsec.match.engine import Alert, MatchEngine
 from colsec.match.events import Event
-from colsec.match.hits import Hits, PreparedFrame, collect_hits, column_values, hit_rows
+from colsec.match.hits import PreparedFrame, collect_hits, column_values, hit_rows
 from colsec.match.readers import DECODERS, FieldMapping, ReaderFormat, ReaderStats, decode_line
 from colsec.match.vector import VectorResult, indexed_keys
 from colsec.pipeline import parsed_ahead
@@ -66,13 +66,10 @@ class _Run:
                 if len(self.pending) >= 5_000:
                     self.flush()
 
-    def direct(
-        self, lines: Lines, first_line: int, prepared: PreparedFrame, skip: int, hits: Hits | None = None
-    ) -> None:
-        """The column hits of a chunk (``hits`` when looked up ahead) made alerts: each hit row
-        read once by the reader, no engine pass for simple indicators (``alerts.direct_alerts``)."""
-        if hits is None:
-            hits = collect_hits(self.engine, prepared, make_alerts=True)
+    def direct(self, lines: Lines, first_line: int, prepared: PreparedFrame, skip: int) -> None:
+        """The column hits of a chunk made alerts: each hit row read once by the reader, no
+        engine pass for simple indicators (``alerts.direct_alerts``)."""
+        hits = collect_hits(self.engine, prepared, make_alerts=True)
         if not hits.rows:
             return
         rows, codes, where, texts = hits.live(self.engine.alive)
@@ -179,7 +176,7 @@ def match_columns_file(
     columns_ok = uses_columns(engine, table)
     for cidx in engine.cidr.values():  # ``column_values`` ahead (``_parsed``) only reads them
         cidx.freeze()
-    for sub in engine.substr.values():  # nor do the lookups ahead: the automata are built here
+    for sub in engine.substr.values():  # the automata are built once, before the first chunk
         sub.prepared()
     line_no = 1
     with young_gc_only() as pause, open_file(p) as f:
@@ -187,17 +184,17 @@ def match_columns_file(
         source = chunks(f, batch_bytes)
         ready: Iterator[_Ready]
         if not columns_ok:
-            ready = ((chunk, Lines(chunk), None, None, None) for chunk in source)
+            ready = ((chunk, Lines(chunk), None, None) for chunk in source)
         elif fmt in _HEADED:  # the first chunk's header says how the others read
             ready = parsed_after_first(source, _unparsed, functools.partial(_parsed, run))
         else:  # no header: a chunk's columns need no chunk before
             ready = parsed_ahead(source, functools.partial(_parsed, run))
-        for chunk, lines, cols, prepared, hits in ready:
+        for chunk, lines, cols, prepared in ready:
             run.rows += len(lines)
             if not columns_ok:
                 run.events(lines, line_no)
             else:
-                _column_chunk(run, chunk, lines, line_no, first, cols, prepared, hits)
+                _column_chunk(run, chunk, lines, line_no, first, cols, prepared)
             first = False
             line_no += len(lines)
         run.flush()
@@ -208,20 +205,22 @@ def match_columns_file(
 
 
 _HEADED = frozenset({ReaderFormat.ZEEK_TSV, ReaderFormat.CSV})
-#: Formats whose columns are also prepared, hashed, cut into octet prefixes and looked up in the
-#: indexes off the main thread (polars' and numpy's work, mostly without the GIL), beside the
-#: reader and the alerts of the chunk before: polars splits them faster than the main thread
-#: builds a chunk's hit rows, which then waited on its own preparation and lookups (a syslog
-#: chunk's regex pass is the slower half: its preparation stays on the main thread)
+#: Formats whose columns are also prepared, hashed and cut into octet prefixes off the main
+#: thread (polars' work, without the GIL), beside the reader and the alerts of the chunk before
+#: (a syslog chunk's regex pass is the slower half: its preparation stays on the main thread).
+#: The index lookups stay on the main thread: ahead, they made the parse the slower half, and
+#: the main thread waited on it (Zeek TSV: 3.0 s of a 5.6 s run against 1.4 s of 4.8 s with
+#: them on the main thread; CSV: 1.0 s of 2.3 s against 0.4 s of 2.2 s; medians of 5 runs on
+#: a loaded machine, the same CPU-s)
 _PREPARED_AHEAD = frozenset({ReaderFormat.ZEEK_TSV, ReaderFormat.CSV})
 
 #: a chunk, its lines, its columns (None: not parsed yet; or why polars refused them), and
-#: the columns prepared and their index hits when that was done ahead
-_Ready = tuple[bytes, Lines, Columns | Refused | None, PreparedFrame | None, Hits | None]
+#: the columns prepared when that was done ahead
+_Ready = tuple[bytes, Lines, Columns | Refused | None, PreparedFrame | None]
 
 
 def _unparsed(chunk: bytes) -> _Ready:
-    return chunk, Lines(chunk), None, None, None
+    return chunk, Lines(chunk), None, None
 
 
 def _parsed(run: _Run, chunk: bytes) -> _Ready:
@@ -230,13 +229,12 @@ def _parsed(run: _Run, chunk: bytes) -> _Ready:
     try:
         cols = _chunk_columns(run, chunk, lines, False)
     except Refused as exc:
-        return chunk, lines, exc, None, None
+        return chunk, lines, exc, None
     if run.fmt not in _PREPARED_AHEAD:
-        return chunk, lines, cols, None, None
+        return chunk, lines, cols, None
     prepared = _prepared(run, chunk, lines, cols, 0)
     prepared.hashed = column_values(run.engine, prepared)
-    # the indexes are only read (``alive`` is applied on the main thread, in ``Hits.live``)
-    return chunk, lines, cols, prepared, collect_hits(run.engine, prepared, make_alerts=True)
+    return chunk, lines, cols, prepared
 
 
 def _prepared(run: _Run, chunk: bytes, lines: Lines, cols: Columns, skip: int) -> PreparedFrame:
@@ -252,7 +250,6 @@ def _column_chunk(
     first: bool,
     ready: Columns | Refused | None = None,
     prepared: PreparedFrame | None = None,
-    hits: Hits | None = None,
 ) -> None:
     skip = 0
     if first and run.fmt is ReaderFormat.ZEEK_TSV:
@@ -283,7 +280,7 @@ def _column_chunk(
         skip = run.zeek_skip
     if prepared is None:
         prepared = _prepared(run, chunk, lines, cols, skip)
-    run.direct(lines, line_no, prepared, skip, hits)
+    run.direct(lines, line_no, prepared, skip)
 
 
 def _chunk_text(run: _Run, chunk: bytes, start: int) -> tuple[bool, bool]:
