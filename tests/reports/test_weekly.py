@@ -115,6 +115,8 @@ def _pdf_has_headings_and_chart_labels_in_both_languages(database: Database, dem
             assert gettext(msg) in text.replace("\n", " "), (lang, msg)
         for label in ("New intelligence per day", "New intelligence by member"):
             assert gettext(label) in text, (lang, label)  # chart titles, drawn in the SVG
+        for label in ("Indicator",):  # the legend: the pages' type names
+            assert gettext(label) in text, (lang, label)
         fonts = {
             str(f.get_object().get("/BaseFont"))
             for p in reader.pages

@@ -93,10 +93,10 @@ def print_deferred_note(job_ids: list[str]) -> None:
     with open_session(write=False) as session:
         payloads = session.scalars(select(Job.payload).where(Job.id.in_(job_ids))).all()
     versions = sum(int((p or {}).get("versions", 0)) for p in payloads)
-    jobs = "job" if len(job_ids) == 1 else "jobs"
+    jobs, them = ("job", "it") if len(job_ids) == 1 else ("jobs", "them")
     console.print(
         f"  note: correlation, scores and exposure of {versions:,} new versions are queued as "
-        f"background {jobs} {', '.join(job_ids)}; 'colsec serve' or 'colsec worker' runs it"
+        f"background {jobs} {', '.join(job_ids)}; 'colsec serve' or 'colsec worker' runs {them}"
     )
 
 

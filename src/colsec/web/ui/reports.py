@@ -105,7 +105,8 @@ def _charts(b: Bulletin, lang: str) -> dict[str, Markup]:
     intel = s.get("new_intel")
     if intel:
         days = [format_date(datetime.fromisoformat(d).date(), "d MMM", locale=lang) for d in intel["days"]]
-        chart = {gettext(t.replace("-", " ").capitalize()): v for t, v in intel["chart"].items()}
+        type_text = ui_environment(lang).get_template("ui/_macros.html").module.type_text  # type: ignore[attr-defined]
+        chart = {type_text(t): v for t, v in intel["chart"].items()}  # the pages' one table of type names
         out["intel_days"] = stacked_days(gettext("New intelligence per day"), days, chart)
         out["intel_member"] = bar_chart(gettext("New intelligence by member"), intel["by_member"])
         out["intel_sector"] = bar_chart(gettext("New intelligence by sector"), intel["by_sector"])
