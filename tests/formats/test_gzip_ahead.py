@@ -34,8 +34,7 @@ def _read(path: Path, *, ahead: bool, chunk_size: int = 1 << 20, limit: int = LI
 def _whole(path: Path, limit: int = LIMIT) -> tuple[Any, ...]:
     """What the small-file path gave before: gzip expanded in one call, then parsed whole."""
     try:
-        data = stix_bundle.gunzip_whole(path.read_bytes(), source=str(path), limit=limit, stop=LIMIT)
-        assert data is not None
+        data = stix_bundle.gunzip_whole(path.read_bytes(), source=str(path), limit=limit)
         value = orjson.loads(data)
         objs = value.get("objects", []) if isinstance(value, dict) and "objects" in value else value
         return ("objects", orjson.dumps(objs if isinstance(objs, list) else [objs]))
@@ -143,27 +142,35 @@ def test_non_bundles_and_refusals_read_whole_as_before(tmp_path: Path) -> None:
 
 
 def test_past_the_whole_read_size_streams_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A small file expanding past what the whole read holds continues as one stream."""
+    """A small file expanding past what the whole read holds continues as one stream: objects
+    come before the end of the input, which is expanded once."""
     path = tmp_path / "b.json.gz"
-    _multi_member(path, 3_000)
+    _multi_member(path, 12_000)
     expected = _read(path, ahead=False)
     size = path.stat().st_size
     monkeypatch.setattr(stix_bundle, "SMALL_FILE", size)  # small, and expanding past 8 times that
-    assert len(gzip.decompress(path.read_bytes())) > 8 * size
-    handed_on: list[int] = []
-    rest = stix_bundle._rest
-
-    def recording(held: list[dict[str, Any]], *args: Any) -> Any:
-        handed_on.append(len(held))
-        return rest(held, *args)
-
-    monkeypatch.setattr(stix_bundle, "_rest", recording)
-    assert _small(path) == expected and len(orjson.loads(expected[1])) == 3_000
-    assert len(handed_on) == 1 and 0 < handed_on[0] < 3_000  # held some, streamed the rest
+    expanded = len(gzip.decompress(path.read_bytes()))
+    assert expanded > 8 * size
+    assert _small(path) == expected and len(orjson.loads(expected[1])) == 12_000
     single = tmp_path / "single.json.gz"  # its trailer says it is too large to hold: not held
     single.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())))
     assert single.stat().st_size <= size
-    assert _small(single) == expected and len(handed_on) == 1
+    assert _small(single) == expected
+    for file in (path, single):
+        read: list[int] = []
+        real = stix_bundle.GzipInflater.read
+
+        def counting(self: Any, n: int = -1, read: list[int] = read, real: Any = real) -> bytes:
+            out: bytes = real(self, n)
+            read.append(len(out))
+            return out
+
+        monkeypatch.setattr(stix_bundle.GzipInflater, "read", counting)
+        objects = read_stix_file(file)
+        next(objects)
+        assert sum(read) < expanded  # handed on before the end
+        assert sum(1 for _ in objects) == 11_999 and sum(read) == expanded
+        monkeypatch.setattr(stix_bundle.GzipInflater, "read", real)
 
 
 @pytest.mark.parametrize("small", [True, False])

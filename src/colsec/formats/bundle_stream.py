@@ -75,8 +75,8 @@ class BundleEnvelope:
         self.source = source
         self.depth = 0
         self.key: str | None = None  # the current key of the bundle itself
+        self.keys: set[str] = set()  # the bundle's keys so far: a repeated one is refused
         self.seen_type: str | None = None
-        self.saw_objects = False
         self.in_objects = False
 
     def event(self, event: str, value: Any) -> bool:
@@ -92,6 +92,11 @@ class BundleEnvelope:
             return False  # the bundle's closing brace
         if depth == 1:  # the bundle's own keys and scalar values
             if event == "map_key":
+                if value in self.keys:
+                    # Parsed whole, the last would win; streamed, the first is already read:
+                    # neither is the sender's meaning, so the bundle is refused.
+                    raise InvalidInput(f"{source}: bundle has more than one {value!r} member")
+                self.keys.add(value)
                 self.key = value
             elif event in _ENDS:
                 self.in_objects = False
@@ -111,9 +116,7 @@ class BundleEnvelope:
         if depth == 2 and event in _STARTS:
             if event == "start_map":
                 raise InvalidInput(f"{source}: bundle 'objects' must be a list")
-            if self.saw_objects:
-                raise InvalidInput(f"{source}: bundle has more than one 'objects' member")
-            self.saw_objects = self.in_objects = True
+            self.in_objects = True
             return False
         if depth == 2 and event == "end_map":
             return False  # an element's closing brace

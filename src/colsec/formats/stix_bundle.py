@@ -11,14 +11,14 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import IO, Any
 
 import ijson
 
-from colsec.errors import InvalidInput, TooLarge
+from colsec.errors import ColsecError, InvalidInput, TooLarge
 from colsec.formats.bundle_stream import CHUNK, BundleEnvelope, parse_errors, stream_bundle, unreadable
 from colsec.jsonutil import MAX_DEPTH, check_depth
 
@@ -38,48 +38,77 @@ __all__ = [
 
 def gunzip_upload(data: bytes, *, source: str, limit: int) -> bytes:
     """An uploaded ``.json.gz`` expanded (plain data is returned as is), never past ``limit`` bytes."""
-    if data[:2] != b"\x1f\x8b":
+    if data[:2] != GZIP_MAGIC:
         return data
-    out = gunzip_whole(data, source=source, limit=limit)
-    assert out is not None
-    return out
+    return gunzip_whole(data, source=source, limit=limit)
 
 
-def gunzip_whole(data: bytes, *, source: str, limit: int, stop: int | None = None) -> bytes | None:
-    """Gzip data expanded in one call per member, never past ``limit`` bytes (TooLarge), or
-    None once past ``stop`` (the caller streams instead).  Concatenated members are read
-    like ``gzip.open`` reads them, zero padding after the last one included."""
-    # Never inflate past what real data could expand to (see MAX_RATIO): a bomb stops there.
-    ceiling = min(limit, max(RATIO_AFTER, MAX_RATIO * len(data)))
-    budget = ceiling if stop is None else min(ceiling, stop)
-    parts: list[bytes] = []
-    size = 0
-    rest = data
-    try:
-        while rest:
-            if rest[:2] != b"\x1f\x8b":
-                raise zlib.error("trailing data after the gzip stream is not gzip")
-            inflater = zlib.decompressobj(wbits=31)
-            parts.append(inflater.decompress(rest, budget - size + 1))
-            size += len(parts[-1])
-            if size > budget:
-                if budget < ceiling:
-                    return None
-                if size > limit:
-                    raise TooLarge(
-                        f"{source}: decompresses to more than {limit} bytes (max_decompressed_bytes)"
-                    )
-                raise TooLarge(
-                    f"{source}: expands more than {MAX_RATIO} times its compressed size (a decompression bomb, not data)"
-                )
-            if not inflater.eof:
-                raise EOFError("compressed data ends before the end-of-stream marker")
-            rest = inflater.unused_data.lstrip(b"\x00")
-    except (EOFError, zlib.error) as exc:
-        raise InvalidInput(unreadable(source, exc)) from None
+def gunzip_whole(data: bytes, *, source: str, limit: int) -> bytes:
+    """Gzip data expanded in one call per member, never past ``limit`` bytes (TooLarge)."""
+    inflater = GzipInflater(data, source=source, limit=limit)
+    parts = list(iter(lambda: inflater.read(-1), b""))
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
+class GzipInflater:
+    """Gzip data held in memory, expanded piece by piece (``read``), never past ``limit`` bytes
+    nor past what real data could expand to (see MAX_RATIO): a bomb stops there, TooLarge.
+    Concatenated members are read like ``gzip.open`` reads them, zero padding after the last
+    one included; a damaged or truncated stream is an InvalidInput naming the problem."""
+
+    def __init__(self, data: bytes, *, source: str, limit: int) -> None:
+        self._source = source
+        self._limit = limit
+        self._ceiling = min(limit, max(RATIO_AFTER, MAX_RATIO * len(data)))
+        self._rest = data  # members not started yet
+        self._pending = b""  # the current member's input not inflated yet
+        self._inflater: Any = None
+        self._failed: ColsecError | None = None  # raised again by any later read
+        self.expanded = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._failed is not None:
+            raise self._failed
+        try:
+            return self._read(size)
+        except (EOFError, zlib.error) as exc:
+            self._failed = InvalidInput(unreadable(self._source, exc))
+        except TooLarge as exc:
+            self._failed = exc
+        raise self._failed
+
+    def _read(self, size: int) -> bytes:
+        while True:
+            if self._inflater is None:
+                if not self._rest:
+                    return b""
+                if self._rest[:2] != GZIP_MAGIC:
+                    raise zlib.error("trailing data after the gzip stream is not gzip")
+                self._inflater = zlib.decompressobj(wbits=31)
+                self._pending, self._rest = self._rest, b""
+            room = self._ceiling - self.expanded + 1  # one byte past the ceiling tells it is passed
+            out = self._inflater.decompress(self._pending, room if size < 0 else min(size, room))
+            self._pending = self._inflater.unconsumed_tail
+            self.expanded += len(out)
+            if self.expanded > self._ceiling:
+                if self.expanded > self._limit:
+                    raise TooLarge(
+                        f"{self._source}: decompresses to more than {self._limit} bytes (max_decompressed_bytes)"
+                    )
+                raise TooLarge(
+                    f"{self._source}: expands more than {MAX_RATIO} times its compressed size "
+                    "(a decompression bomb, not data)"
+                )
+            if self._inflater.eof:
+                self._rest = self._inflater.unused_data.lstrip(b"\x00")
+                self._inflater = None
+            elif not out and not self._pending:
+                raise EOFError("compressed data ends before the end-of-stream marker")
+            if out:
+                return out  # type: ignore[no-any-return]
+
+
+GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024
 # Real intelligence and logs expand 5-20 times (ATT&CK 5x, Sysmon NDJSON 18x); deflate's ceiling is
 # about 1,030x, which only a bomb reaches.  Past the first megabytes, a stream that has expanded
@@ -142,7 +171,7 @@ def open_maybe_gzip(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> 
     f = path.open("rb")
     magic = f.read(2)
     f.seek(0)
-    if magic == b"\x1f\x8b":
+    if magic == GZIP_MAGIC:
         f.close()
         inner: IO[bytes] = gzip.open(path, "rb")  # type: ignore[assignment]
         return CappedReader(inner, limit=max_decompressed, source=str(path))  # type: ignore[return-value]
@@ -235,47 +264,46 @@ def check_object_depth(obj: Any) -> None:
 SMALL_FILE = 16 * 1024 * 1024
 
 
-def _gzip_bundle(path: Path, max_decompressed: int) -> Iterator[dict[str, Any]] | None:
-    """A small gzip bundle's objects, or None if the stream refuses it before expanding past
-    what the whole read would hold (the caller then reads it whole, with its own messages).
+class _Kept:
+    """A stream whose reads are kept while they add up to at most ``limit`` bytes: a refused
+    small file is then read whole from what was read, its input expanded only once."""
 
-    Objects are held until the stream ends or passes that size, so a refusal yields nothing;
-    past it, the rest is streamed as a large file is (the whole read would stream it too)."""
-    held: list[dict[str, Any]] = []
-    f = open_maybe_gzip(path, max_decompressed=max_decompressed)
-    objects = read_bundle(f, source=str(path), ahead=True)
-    handed_on = False
-    try:
-        for obj in objects:
-            held.append(obj)
-            if f.expanded > SMALL_FILE * 8:  # type: ignore[attr-defined]
-                handed_on = True
-                return _rest(held, objects, f)
-        return iter(held)
-    except (InvalidInput, TooLarge):
-        return None
-    finally:
-        if not handed_on:
-            objects.close()
-            f.close()
+    def __init__(self, read: Callable[[int], bytes], limit: int) -> None:
+        self._read = read
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self.size = 0
 
+    @property
+    def past(self) -> bool:
+        """Read past what is kept: the file is no longer small."""
+        return self.size > self._limit
 
-def _rest(
-    held: list[dict[str, Any]], objects: Generator[dict[str, Any], None, None], f: IO[bytes]
-) -> Iterator[dict[str, Any]]:
-    with f, closing(objects):
-        yield from held
-        yield from objects
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._read(size)
+        self.size += len(chunk)
+        if self.past:
+            self._parts.clear()
+        else:
+            self._parts.append(chunk)
+        return chunk
+
+    def whole(self) -> bytes | None:
+        """Everything, read on to the end; None once that is more than is kept."""
+        while not self.past and self.read(CHUNK):
+            pass
+        return None if self.past else b"".join(self._parts)
 
 
 def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> Iterator[dict[str, Any]]:
     """Objects of a bundle, a single STIX object, or a JSON list of objects.
 
-    Small files are parsed whole (so a lone object or a list is recognised);
-    large ones must be bundles and are streamed.
+    Every bundle is read by the stream reader, whatever its size and compression, so it is
+    accepted or refused alike everywhere.  A small file (at most ``SMALL_FILE`` bytes, expanding
+    to at most ``WHOLE_READ``) that the stream refuses is read whole, from the bytes already
+    expanded, so that a lone object or a list is recognised; larger input must be a bundle.
+    Gzip input is expanded once, a chunk ahead in a helper thread.
     """
-    from colsec.jsonutil import loads
-
     if path.stat().st_size > SMALL_FILE:
         yield from read_bundle_file(path, max_decompressed=max_decompressed)
         return
@@ -283,45 +311,66 @@ def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> I
         raw = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(unreadable(path, exc)) from None
-    data: bytes | None = raw
-    if raw[:2] == b"\x1f\x8b":
-        # A bundle streams with its decompression in a helper thread; anything the stream
-        # refuses (a lone object, a list, a damaged file) is read whole as before.  Not when
-        # the gzip trailer (the last member's size, modulo 4 GiB: a hint, never trusted for
-        # what is read) says it expands past what would be held: holding that many objects
-        # costs more in garbage-collector passes than the helper thread saves.
-        hint = int.from_bytes(raw[-4:], "little")
-        streamed = _gzip_bundle(path, max_decompressed) if hint <= SMALL_FILE * 8 else None
-        if streamed is not None:
-            yield from streamed
+    source = str(path)
+    if raw[:2] != GZIP_MAGIC:
+        plain = io.BytesIO(raw)
+        yield from _small_file(_Kept(plain.read, len(raw)), source, ahead=False)
+        return
+    inflater = GzipInflater(raw, source=source, limit=max_decompressed)
+    # The gzip trailer holds the last member's size modulo 4 GiB: a hint, never trusted for what
+    # is read.  Past what would be held, the objects are not held (holding that many costs more
+    # in garbage-collector passes than the helper thread saves) and the file must be a bundle,
+    # as any file that large must.
+    hint, held = int.from_bytes(raw[-4:], "little"), SMALL_FILE * 8
+    del raw
+    yield from _small_file(_Kept(inflater.read, held if hint <= held else -1), source, ahead=True)
+
+
+def _small_file(kept: _Kept, source: str, *, ahead: bool) -> Iterator[dict[str, Any]]:
+    """A small file's objects: the bundle's held until it ends (a refusal yields nothing) or
+    until it passes what a whole read holds, when the rest streams on as a large file does."""
+    held: list[dict[str, Any]] = []
+    refusal: InvalidInput | None = None
+    objects = read_bundle(kept, source=source, ahead=ahead)  # type: ignore[arg-type]
+    with closing(objects):
+        try:
+            for obj in objects:
+                held.append(obj)
+                if kept.past:
+                    break
+        except InvalidInput as exc:
+            refusal = exc
+        if refusal is None:
+            yield from held
+            held.clear()
+            yield from objects
             return
-        data = gunzip_whole(raw, source=str(path), limit=max_decompressed, stop=SMALL_FILE * 8)
+    data = kept.whole()  # read on past the refusal: a damaged or oversized file says so
     if data is None:
-        yield from read_bundle_file(path, max_decompressed=max_decompressed)
-        return
+        raise refusal
+    yield from _whole(data, source, refusal)
+
+
+def _whole(data: bytes, source: str, refusal: InvalidInput) -> list[dict[str, Any]]:
+    """A lone STIX object or a list of objects, parsed whole; a bundle keeps the stream's refusal."""
+    from colsec.jsonutil import loads
+
     try:
-        value = loads(data, what=str(path))
+        value = loads(data, what=source)
     except InvalidInput:
-        # Re-read with the streaming parser: it reports the position of the problem.
-        yield from read_bundle_file(path, max_decompressed=max_decompressed)
-        return
-    if isinstance(value, dict) and (
-        value.get("type") == "bundle" or str(value.get("id", "")).startswith("bundle--")
-    ):
-        objs = value.get("objects", [])
-        if not isinstance(objs, list):
-            raise InvalidInput(f"{path}: bundle 'objects' must be a list")
-        if value.get("type", "bundle") != "bundle":
-            raise InvalidInput(f"{path}: not a STIX bundle (type is {value['type']!r})")
-        if "spec_version" in value and value["spec_version"] != "2.1":  # as the streamed path checks
-            raise InvalidInput(f"{path}: bundle spec_version {value['spec_version']!r} is not STIX 2.1")
-    elif isinstance(value, dict) and isinstance(value.get("type"), str) and "id" in value:
-        objs = [value]
-    elif isinstance(value, list):
+        raise refusal from None  # the stream's message says where the text goes wrong
+    if isinstance(value, list):
         objs = value
+    elif (
+        isinstance(value, dict)
+        and value.get("type") != "bundle"
+        and not str(value.get("id", "")).startswith("bundle--")
+    ):
+        if not isinstance(value.get("type"), str) or "id" not in value:
+            raise InvalidInput(f"{source}: neither a STIX bundle, a STIX object nor a list of objects")
+        objs = [value]
     else:
-        raise InvalidInput(f"{path}: neither a STIX bundle, a STIX object nor a list of objects")
-    for obj in objs:
-        if not isinstance(obj, dict):
-            raise InvalidInput(f"{path}: bundle 'objects' must contain JSON objects")
-        yield obj
+        raise refusal
+    if not all(isinstance(obj, dict) for obj in objs):
+        raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
+    return objs
