@@ -13,7 +13,7 @@ import pytest
 
 import colsec.formats.stix_bundle as stix_bundle
 from colsec.errors import ColsecError
-from colsec.formats.stix_bundle import CappedReader, open_maybe_gzip, read_bundle, read_stix_file
+from colsec.formats.stix_bundle import GzipInflater, open_maybe_gzip, read_bundle, read_stix_file
 
 from .test_bundle_stream import HEAD, _write_indicators
 
@@ -80,13 +80,13 @@ def test_the_helper_thread_decompresses(tmp_path: Path, monkeypatch: pytest.Monk
     path = tmp_path / "b.json.gz"
     _write_indicators(path, 2_000, gz=True)
     readers: set[str] = set()
-    readinto = CappedReader.readinto
+    read = GzipInflater.read
 
-    def recording(self: CappedReader, buffer: Any) -> int:
+    def recording(self: GzipInflater, size: int | None = -1) -> bytes:
         readers.add(threading.current_thread().name)
-        return readinto(self, buffer)
+        return read(self, size)
 
-    monkeypatch.setattr(CappedReader, "readinto", recording)
+    monkeypatch.setattr(GzipInflater, "read", recording)
     assert len(list(read_stix_file(path))) == 2_000
     assert len(list(stix_bundle.read_bundle_file(path))) == 2_000
     assert readers and all(name.startswith("colsec-gunzip") for name in readers), readers

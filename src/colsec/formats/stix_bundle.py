@@ -8,7 +8,6 @@ is the same reader event by event through ijson, kept as the reference it is tes
 
 from __future__ import annotations
 
-import gzip
 import io
 import zlib
 from collections.abc import Callable, Generator, Iterator
@@ -18,14 +17,25 @@ from typing import IO, Any
 
 import ijson
 
-from colsec.errors import ColsecError, InvalidInput, TooLarge
+from colsec.errors import InvalidInput
 from colsec.formats.bundle_stream import CHUNK, BundleEnvelope, parse_errors, stream_bundle, unreadable
+from colsec.formats.gzipped import (
+    GZIP_MAGIC,
+    MAX_DECOMPRESSED,
+    CappedReader,
+    GzipInflater,
+    gunzip_upload,
+    gunzip_whole,
+    open_maybe_gzip,
+)
 from colsec.jsonutil import MAX_DEPTH, check_depth
 
 __all__ = [
     "MAX_DECOMPRESSED",
     "CappedReader",
+    "GzipInflater",
     "gunzip_upload",
+    "gunzip_whole",
     "open_maybe_gzip",
     "read_bundle",
     "read_bundle_file",
@@ -34,148 +44,6 @@ __all__ = [
     "read_stix_file",
     "unreadable",
 ]
-
-
-def gunzip_upload(data: bytes, *, source: str, limit: int) -> bytes:
-    """An uploaded ``.json.gz`` expanded (plain data is returned as is), never past ``limit`` bytes."""
-    if data[:2] != GZIP_MAGIC:
-        return data
-    return gunzip_whole(data, source=source, limit=limit)
-
-
-def gunzip_whole(data: bytes, *, source: str, limit: int) -> bytes:
-    """Gzip data expanded in one call per member, never past ``limit`` bytes (TooLarge)."""
-    inflater = GzipInflater(data, source=source, limit=limit)
-    parts = list(iter(lambda: inflater.read(-1), b""))
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-class GzipInflater:
-    """Gzip data held in memory, expanded piece by piece (``read``), never past ``limit`` bytes
-    nor past what real data could expand to (see MAX_RATIO): a bomb stops there, TooLarge.
-    Concatenated members are read like ``gzip.open`` reads them, zero padding after the last
-    one included; a damaged or truncated stream is an InvalidInput naming the problem."""
-
-    def __init__(self, data: bytes, *, source: str, limit: int) -> None:
-        self._source = source
-        self._limit = limit
-        self._ceiling = min(limit, max(RATIO_AFTER, MAX_RATIO * len(data)))
-        self._rest = data  # members not started yet
-        self._pending = b""  # the current member's input not inflated yet
-        self._inflater: Any = None
-        self._failed: ColsecError | None = None  # raised again by any later read
-        self.expanded = 0
-
-    def read(self, size: int = -1) -> bytes:
-        if self._failed is not None:
-            raise self._failed
-        try:
-            return self._read(size)
-        except (EOFError, zlib.error) as exc:
-            self._failed = InvalidInput(unreadable(self._source, exc))
-        except TooLarge as exc:
-            self._failed = exc
-        raise self._failed
-
-    def _read(self, size: int) -> bytes:
-        while True:
-            if self._inflater is None:
-                if not self._rest:
-                    return b""
-                if self._rest[:2] != GZIP_MAGIC:
-                    raise zlib.error("trailing data after the gzip stream is not gzip")
-                self._inflater = zlib.decompressobj(wbits=31)
-                self._pending, self._rest = self._rest, b""
-            room = self._ceiling - self.expanded + 1  # one byte past the ceiling tells it is passed
-            out = self._inflater.decompress(self._pending, room if size < 0 else min(size, room))
-            self._pending = self._inflater.unconsumed_tail
-            self.expanded += len(out)
-            if self.expanded > self._ceiling:
-                if self.expanded > self._limit:
-                    raise TooLarge(
-                        f"{self._source}: decompresses to more than {self._limit} bytes (max_decompressed_bytes)"
-                    )
-                raise TooLarge(
-                    f"{self._source}: expands more than {MAX_RATIO} times its compressed size "
-                    "(a decompression bomb, not data)"
-                )
-            if self._inflater.eof:
-                self._rest = self._inflater.unused_data.lstrip(b"\x00")
-                self._inflater = None
-            elif not out and not self._pending:
-                raise EOFError("compressed data ends before the end-of-stream marker")
-            if out:
-                return out  # type: ignore[no-any-return]
-
-
-GZIP_MAGIC = b"\x1f\x8b"
-MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024
-# Real intelligence and logs expand 5-20 times (ATT&CK 5x, Sysmon NDJSON 18x); deflate's ceiling is
-# about 1,030x, which only a bomb reaches.  Past the first megabytes, a stream that has expanded
-# more than this is refused at once instead of after gigabytes.
-MAX_RATIO = 200
-RATIO_AFTER = 32 * 1024 * 1024
-
-
-class CappedReader(io.RawIOBase):
-    """A decompressing stream that refuses to expand past ``limit`` bytes (a gzip bomb turns
-    a few megabytes into terabytes); the count is of bytes handed out, so it holds while
-    streaming, never after the fact."""
-
-    def __init__(self, inner: IO[bytes], *, limit: int, source: str) -> None:
-        super().__init__()
-        self._inner = inner
-        self._limit = limit
-        self._source = source
-        self._count = 0
-        self.fileobj = getattr(inner, "fileobj", inner)  # the compressed file, for progress
-
-    def readable(self) -> bool:
-        return True
-
-    @property
-    def expanded(self) -> int:
-        """Decompressed bytes handed out so far."""
-        return self._count
-
-    def readinto(self, buffer: Any) -> int:
-        # Never expand more than one byte past the cap, whatever size the caller asks for.
-        view = memoryview(buffer)[: self._limit - self._count + 1]
-        n = self._inner.readinto(view)  # type: ignore[attr-defined]
-        self._count += n
-        if self._count > self._limit:
-            raise TooLarge(
-                f"{self._source}: decompresses to more than {self._limit} bytes (max_decompressed_bytes)"
-            )
-        if self._count > RATIO_AFTER:
-            read = self._compressed_read()
-            if read and self._count > MAX_RATIO * read:
-                raise TooLarge(
-                    f"{self._source}: expands more than {MAX_RATIO} times its compressed size "
-                    "(a decompression bomb, not data)"
-                )
-        return int(n)
-
-    def _compressed_read(self) -> int:
-        try:
-            return int(self.fileobj.tell())
-        except (AttributeError, OSError, ValueError):
-            return 0
-
-    def close(self) -> None:
-        self._inner.close()
-        super().close()
-
-
-def open_maybe_gzip(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> IO[bytes]:
-    f = path.open("rb")
-    magic = f.read(2)
-    f.seek(0)
-    if magic == GZIP_MAGIC:
-        f.close()
-        inner: IO[bytes] = gzip.open(path, "rb")  # type: ignore[assignment]
-        return CappedReader(inner, limit=max_decompressed, source=str(path))  # type: ignore[return-value]
-    return f
 
 
 def read_maybe_gzip(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> bytes:
@@ -316,7 +184,7 @@ def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> I
         plain = io.BytesIO(raw)
         yield from _small_file(_Kept(plain.read, len(raw)), source, ahead=False)
         return
-    inflater = GzipInflater(raw, source=source, limit=max_decompressed)
+    inflater = GzipInflater.of_bytes(raw, source=source, limit=max_decompressed)
     # The gzip trailer holds the last member's size modulo 4 GiB: a hint, never trusted for what
     # is read.  Past what would be held, the objects are not held (holding that many costs more
     # in garbage-collector passes than the helper thread saves) and the file must be a bundle,
