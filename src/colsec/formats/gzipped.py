@@ -36,7 +36,7 @@ MAX_DECOMPRESSED = 2 * 1024 * 1024 * 1024
 # more than this is refused at once instead of after gigabytes.
 MAX_RATIO = 200
 RATIO_AFTER = 32 * 1024 * 1024
-IN_STEP = 1 << 16  # compressed bytes read at a time
+IN_STEP = 1 << 18  # compressed bytes read at a time
 OUT_STEP = 1 << 20  # the most expanded in one step; the caps are checked after each
 
 
@@ -93,13 +93,16 @@ class GzipInflater:
             self._ended = True
 
     def _step(self) -> bytes:
-        while True:
+        """The next ``OUT_STEP`` expanded bytes (fewer only at the end); empty at the end."""
+        parts: list[bytes] = []
+        got = 0
+        while got < OUT_STEP:
             if self._inflater is None and not self._start():
-                return b""
+                break
             if not self._input and not self._ended:
                 self._fill()
             given = self._input
-            out = self._inflater.decompress(given, min(OUT_STEP, self._limit - self.expanded + 1))
+            out = self._inflater.decompress(given, min(OUT_STEP - got, self._limit - self.expanded + 1))
             rest = self._inflater.unused_data if self._inflater.eof else self._inflater.unconsumed_tail
             self._taken += len(given) - len(rest)
             self._input = rest
@@ -110,7 +113,9 @@ class GzipInflater:
             elif not out and not self._input and self._ended:
                 raise EOFError("compressed data ends before the end-of-stream marker")
             if out:
-                return out  # type: ignore[no-any-return]
+                parts.append(out)
+                got += len(out)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _start(self) -> bool:
         """A member begins here (True), or the input ends (False), zero padding skipped."""
