@@ -89,14 +89,9 @@ def test_exactly_at_the_cap_accepted_one_past_refused(
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database: Database) -> Settings:
+def settings(settings: Settings) -> Settings:
     """The app's settings with a small decompression cap."""
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database.url,
-        secret_key="test-secret-key-not-for-production",
-        max_decompressed_bytes=CAP,
-    )
+    return settings.model_copy(update={"max_decompressed_bytes": CAP})
 
 
 def test_api_caps_like_the_cli(
