@@ -44,6 +44,17 @@ def test_detect_format(shared_data: Path) -> None:
     assert detect_format(misp) == ImportFormat.MISP
     assert detect_format((shared_data / "attack/ics-attack-18.1.json").read_bytes()) == ImportFormat.ATTACK
     assert detect_format(b'{"type": "bundle", "id": "bundle--x", "objects": []}') == ImportFormat.STIX
+    # A lone STIX object (the OASIS interop example) or a list of them, as the STIX reader takes.
+    lone = (shared_data / "stix/oasis_examples/examples/interop-objectmarking-test.json").read_bytes()
+    assert detect_format(lone) == ImportFormat.STIX
+    assert (
+        detect_format(
+            b'[{"type": "indicator", "id": "indicator--' + b"0" * 8 + b"-0000-4000-8000-" + b"0" * 12 + b'"}]'
+        )
+        == ImportFormat.STIX
+    )
+    with pytest.raises(InvalidInput):
+        detect_format(b'{"name": "x", "id": "not-a-stix-id"}')
     assert detect_format(b"type,value\nip-dst,198.51.100.1\n") == ImportFormat.CSV
     assert detect_format(b"Seen hxxp://evil[.]example[.]com today") == ImportFormat.TEXT
     for junk in (b"\x89PNG\r\n\x1a\n\x00\x00", bytes(range(256)) * 4, b"   "):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import subprocess
 import sys
@@ -118,6 +119,11 @@ def test_api_submit_batch(
     assert len(body["sightings"]) == 2
     r = client.get("/api/v1/objects?type=sighting", headers=a.headers)
     assert {o["sighting_of_ref"] for o in r.json()["objects"]} == {ids["own"], ids["shared"]}
+    # A gzipped body is matched as the CLI matches a .gz file (not read as 'malformed' syslog).
+    gz = client.post(
+        "/api/v1/match?sightings=false", content=gzip.compress(ZEEK_DNS.encode()), headers=a.headers
+    )
+    assert gz.status_code == 200 and gz.json()["events"] == 1 and gz.json()["malformed"] == 0, gz.text
     assert client.post("/api/v1/match?format=nope", content=ZEEK_DNS, headers=a.headers).status_code == 422
     assert client.post("/api/v1/match", content=ZEEK_DNS).status_code == 401
 

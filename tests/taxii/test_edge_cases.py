@@ -272,6 +272,26 @@ def test_invalid_objects_among_good_ones(node: Node) -> None:
     assert again["success_count"] == 4 and len(_page_all(node, url)) == 4
 
 
+def test_status_parts_versions_of_one_id_and_items_without_id(node: Node) -> None:
+    """One version stored and another refused are reported apart; id-less items keep their own message."""
+    url = _fresh(node, "parted")
+    first = indicator(95, tag="parted")
+    broken = {**first, "modified": "2026-02-01T00:00:00Z", "pattern": "[not a pattern"}
+    status = _post(node, url, {"objects": [first, broken, 7, {"type": "indicator"}]}).json()
+    assert status["successes"] == [{"id": first["id"], "version": first["modified"]}]
+    failures = status["failures"]
+    assert [(f["id"], f["version"]) for f in failures] == [
+        (first["id"], broken["modified"]),
+        ("", ""),
+        ("", ""),
+    ]
+    assert "pattern" in failures[0]["message"]
+    assert "expected a JSON object" in failures[1]["message"]
+    assert "'id'" in failures[2]["message"] and "'type'" not in failures[2]["message"]
+    versions = _get(node, f"{url}objects/{first['id']}/versions/").json()["versions"]
+    assert versions == [first["modified"]]
+
+
 def test_sharing_policy_applies_to_every_read(node: Node) -> None:
     url = _fresh(node, "policy")
     red = indicator(1, tag="red", tlp=TLP.RED)

@@ -61,6 +61,7 @@ class ImportReport:
         }
 
 
+_STIX_OBJECT = re.compile(r'^\[?\{.*"id":"[a-z][a-z0-9-]*--[0-9a-fA-F-]{36}"')
 _CSV_HEADER = re.compile(r"^\ufeff?\s*#?\s*[A-Za-z_. -]+(\s*[,;\t|]\s*[A-Za-z_. -]+)+\s*$")
 
 
@@ -88,6 +89,8 @@ def detect_format(data: bytes) -> ImportFormat:
             )
         if '"Attribute":' in window:
             return ImportFormat.MISP
+        if _STIX_OBJECT.search(window):  # a lone STIX object, or a list of them, as the STIX reader takes
+            return ImportFormat.STIX
         raise InvalidInput("JSON input is neither a STIX bundle nor a MISP event")
     first = next((line for line in text.splitlines() if line.strip()), "")
     if _CSV_HEADER.match(first):

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MAX_REPORTED_ERRORS", "ImportResult", "add_error", "twice"]
+from colsec.stix.ids import canonical_timestamp
+
+__all__ = ["MAX_REPORTED_ERRORS", "ImportResult", "add_error", "raw_version", "twice", "version_key_of"]
 
 MAX_REPORTED_ERRORS = 200
 
@@ -48,7 +51,29 @@ def twice(object_id: str) -> str:
     return f"{object_id}: appears twice with the same 'modified' and different content"
 
 
-def add_error(result: ImportResult, object_id: str | None, message: str) -> None:
-    """Record a refused object; past MAX_REPORTED_ERRORS only the count in the message grows."""
+def add_error(result: ImportResult, object_id: str | None, message: str, version: object = "") -> None:
+    """Record a refused object and its version ('modified', else 'created'; '' without one).
+
+    Past MAX_REPORTED_ERRORS only the count in the message grows.  The version tells apart
+    two versions of one id in the same unit, one stored and one refused (TAXII status).
+    """
     if len(result.errors) < MAX_REPORTED_ERRORS:
-        result.errors.append({"id": object_id or "", "message": message})
+        ver = version if isinstance(version, str) else ""
+        result.errors.append({"id": object_id or "", "version": ver, "message": message})
+
+
+def version_key_of(version: object) -> str:
+    """A version as errors carry it: canonical when it is a STIX timestamp, else as given ('' if none)."""
+    if not isinstance(version, str):
+        return ""
+    try:
+        return canonical_timestamp(version)
+    except ValueError:
+        return version
+
+
+def raw_version(obj: object) -> str:
+    """The version an item names itself ('modified', else 'created'), canonical when valid."""
+    if not isinstance(obj, Mapping):
+        return ""
+    return version_key_of(obj.get("modified") or obj.get("created"))

@@ -48,7 +48,7 @@ from colsec.store.inserts import Target, insert_rows
 from colsec.store.models import EXERCISE_RUN, StixObject
 from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
-from colsec.store.results import MAX_REPORTED_ERRORS, ImportResult, add_error, twice
+from colsec.store.results import MAX_REPORTED_ERRORS, ImportResult, add_error, raw_version, twice
 from colsec.store.rows import Clock as _Clock
 from colsec.store.rows import driver_cursor, sqlite_cursor
 from colsec.store.seen import SeenVersions, UnitIds, body_digest, version_key
@@ -203,7 +203,7 @@ def _import_objects(
                     kept.append(entry)
                 elif prior != digest:
                     failed = True
-                    add_error(result, entry[1].id, twice(entry[1].id))
+                    add_error(result, entry[1].id, twice(entry[1].id), entry[1].modified)
                 else:
                     result.unchanged += 1
             batch[:] = kept
@@ -231,7 +231,7 @@ def _import_objects(
             facts = built if built is not None else validate_object(obj)
         except StixValidationError as exc:
             failed = True
-            add_error(result, exc.object_id, exc.message)
+            add_error(result, exc.object_id, exc.message, raw_version(obj))
             continue
         body_obj = dict(obj)
         level = tlp_of(body_obj)
@@ -250,14 +250,14 @@ def _import_objects(
             problem = limit_problem(facts, body, body_obj, limits, horizon)
             if problem is not None:
                 failed = True
-                add_error(result, facts.id, problem)
+                add_error(result, facts.id, problem, facts.modified)
                 continue
         key, digest = version_key(facts.id, facts.modified), body_digest(body)
         prior = seen.recent(key, digest)
         if prior is not None:
             if prior != digest:
                 failed = True
-                add_error(result, facts.id, twice(facts.id))
+                add_error(result, facts.id, twice(facts.id), facts.modified)
             else:
                 result.unchanged += 1
             continue
@@ -348,7 +348,7 @@ def _store_batch(
             if d.verdict is Verdict.REFUSE:
                 if not unit.keep_going:
                     raise Forbidden(d.message)
-                add_error(result, facts.id, d.message)
+                add_error(result, facts.id, d.message, facts.modified)
                 continue
             if d.verdict is Verdict.CO_HOLD and d.seq is not None and d.owner_org_id is not None:
                 co_holds.setdefault((d.seq, d.owner_org_id), facts.type)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from colsec.stix.ids import now_timestamp
 from colsec.stix.tlp import TLP
 from colsec.store import audit, queries
 from colsec.store.models import Collection, CollectionObject
+from colsec.store.results import raw_version, version_key_of
 from colsec.store.service import MAX_REPORTED_ERRORS, WriteLimits, import_objects
 from colsec.taxii.models import TaxiiStatus
 from colsec.taxii.reads import Filters
@@ -48,6 +50,44 @@ def envelope_versions(objects: Sequence[Any]) -> list[tuple[str, str]]:
         else:
             out.append(("", ""))
     return out
+
+
+def _outcomes(
+    objects: Sequence[Any], errors: Sequence[Mapping[str, str]]
+) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Each posted item's success or failure, its store error found by id and version, in order.
+
+    Two versions of one id may part (one stored, one refused), and items without an id each
+    keep their own message.
+    """
+    named = envelope_versions(objects)
+    keys = [(oid, raw_version(obj)) for obj, (oid, _) in zip(objects, named, strict=True)]
+    posted = set(keys)
+    refused: dict[tuple[str, str], deque[str]] = {}
+    by_id: dict[str, str] = {}  # an error whose version names no posted item fails its id's items
+    for err in errors:
+        key = (err.get("id", ""), version_key_of(err.get("version", "")))
+        message = err.get("message", "invalid object")
+        if key in posted:
+            refused.setdefault(key, deque()).append(message)
+        else:
+            by_id.setdefault(key[0], message)
+    successes: list[dict[str, str]] = []
+    failures: list[dict[str, str]] = []
+    for obj, key, (oid, ver) in zip(objects, keys, named, strict=True):
+        messages = refused.get(key)
+        if messages:
+            message = messages.popleft()
+            if not isinstance(obj, Mapping):  # the store saw a stand-in (add_objects)
+                message = f"expected a JSON object, got {type(obj).__name__}"
+            failures.append({"id": oid, "version": ver, "message": message})
+        elif oid in by_id:
+            failures.append({"id": oid, "version": ver, "message": by_id[oid]})
+        elif not oid:
+            failures.append({"id": oid, "version": ver, "message": "not a valid STIX object"})
+        else:
+            successes.append({"id": oid, "version": ver})
+    return successes, failures
 
 
 def _prune_statuses(db: Session) -> None:
@@ -106,17 +146,7 @@ def add_objects(
             errors = [e for i in range(0, len(items), step) for e in run(items[i : i + step])]
         else:
             savepoint.commit()
-        failed_ids: dict[str, str] = {}
-        for err in errors:
-            failed_ids.setdefault(err.get("id", ""), err.get("message", "invalid object"))
-        successes: list[dict[str, str]] = []
-        failures: list[dict[str, str]] = []
-        for oid, ver in envelope_versions(objects):
-            if oid and oid not in failed_ids:
-                successes.append({"id": oid, "version": ver})
-            else:
-                message = failed_ids.get(oid) or "not a valid STIX object"
-                failures.append({"id": oid, "version": ver, "message": message})
+        successes, failures = _outcomes(objects, errors)
         row = db.get(TaxiiStatus, status_id)
         if row is None:  # pruned or never created: nothing to report into
             return

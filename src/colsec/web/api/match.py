@@ -9,10 +9,11 @@ from starlette.concurrency import run_in_threadpool
 
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput
+from colsec.formats.stix_bundle import gunzip_upload
 from colsec.match.readers import ReaderFormat
 from colsec.match.selection import mode_from_options
 from colsec.match.service import match_lines
-from colsec.web.deps import DbDep, require_role
+from colsec.web.deps import DbDep, get_settings, require_role
 
 router = APIRouter(prefix="/api/v1/match", tags=["match"])
 Matcher = Annotated[Actor, Depends(require_role(Role.ANALYST, Role.COORDINATOR))]
@@ -44,7 +45,10 @@ async def submit_batch(
             ) from None
     if fmt is ReaderFormat.CSV:
         raise InvalidInput("CSV needs a field mapping: use the command line (colsec match --mapping)")
-    body = (await request.body()).decode("utf-8", errors="replace")
+    # A .gz body is taken as the CLI takes a .gz file, under the import's caps.
+    limit = get_settings(request).max_decompressed_bytes
+    raw = gunzip_upload(await request.body(), source="request body", limit=limit)
+    body = raw.decode("utf-8", errors="replace")
     run = await run_in_threadpool(
         match_lines,
         db,
