@@ -17,7 +17,7 @@ import snowballstemmer
 from colsec import fulltext
 from colsec.formats.misp_import import iter_misp_units
 from colsec.formats.stix_bundle import read_stix_file
-from colsec.fulltext import MAX_DOC_CHARS, MAX_TERM, _texts, document_terms
+from colsec.fulltext import MAX_DOC_CHARS, MAX_TERM, _texts, document_terms, documents_terms
 
 _RUSSIAN = snowballstemmer.stemmer("russian")
 _ENGLISH = snowballstemmer.stemmer("english")
@@ -51,14 +51,27 @@ _CRAFTED: list[dict[str, Any]] = [
     {"type": "report", "name": "long", "description": "word " * 5_000, "labels": ["cut off"]},
     {"type": "attack-pattern", "name": "", "description": "a" * 300, "aliases": ["", "   ", "_"]},
     {"type": "identity", "name": "x" * (MAX_DOC_CHARS + 10), "roles": ["never read"]},
+    {"type": "tool", "name": "nul\x00in a name", "description": "\x00"},
+    {"type": "tool", "name": "  ", "description": "x\x00 \x00y", "aliases": ["\x00\x00"]},
+    {"type": "campaign"},
+    {"type": "tool", "name": "", "description": ""},
+    {"type": "tool", "name": "Plain ASCII only, T1566.001 (Citation: Mandiant 2019)"},
+    {"type": "tool", "name": "rapid7g20espionage" * 3, "description": "A_B-c d\te\nf 0x7F"},
 ]  # fmt: skip
 
 
 def _check(objects: list[dict[str, Any]]) -> None:
     fulltext._TEXT_TERMS.clear()
+    fulltext._STEMS.clear()
+    expected = [_reference(obj) for obj in objects]
     for _ in range(2):
-        for obj in objects:
-            assert document_terms(obj) == _reference(obj), obj.get("id", obj)
+        for obj, terms in zip(objects, expected, strict=True):
+            assert document_terms(obj) == terms, obj.get("id", obj)
+    # A batch's texts read as one string (issue 20), in batches of several sizes, cold and warm.
+    for size in (1, 3, 1000, len(objects)):
+        fulltext._STEMS.clear()
+        batches = [objects[i : i + size] for i in range(0, len(objects), size)]
+        assert [t for batch in batches for t in documents_terms(batch)] == expected, size
 
 
 def test_crafted_texts() -> None:

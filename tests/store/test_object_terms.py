@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from colsec.fulltext import document_terms
 from colsec.store import textindex
-from colsec.store.textindex import object_terms
+from colsec.store.textindex import object_terms, objects_terms
 
 HEADS = [
     "[ipv4-addr:value", "[domain-name:value", "[url:value", "[file:hashes.'SHA-256'", "[file:hashes.MD5",
@@ -82,3 +82,19 @@ def test_the_pattern_only_keys_hold_no_other_searched_text() -> None:
     others = textindex._PATTERN_ONLY - {"pattern"}
     assert others.isdisjoint(fulltext._TEXT_KEYS)
     assert others.isdisjoint(fulltext._OTHER_KEYS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    heads=st.lists(st.sampled_from(HEADS), max_size=6), value=VALUES, extra=EXTRA,
+    others=st.lists(st.sampled_from(["Phishing mail", "Фишинг", "a\x00b", "", "T1566.001"]), max_size=6),
+)  # fmt: skip
+def test_a_batch_terms_equal_each_objects(
+    heads: list[str], value: str, extra: dict[str, Any], others: list[str]
+) -> None:
+    """Indicators and other objects mixed in one batch: each object's terms as ``object_terms``."""
+    bodies = [_indicator(f"{head} = '{value}']", **extra) for head in heads]
+    bodies += [{"type": "malware", "name": name, **extra} for name in others]
+    bodies = bodies[::2] + bodies[1::2]
+    assert objects_terms(bodies) == [document_terms(b) for b in bodies]
+    assert objects_terms(bodies) == [object_terms(b) for b in bodies]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from colsec.fulltext import MAX_DOC_CHARS, document_terms, text_terms
+from colsec.fulltext import MAX_DOC_CHARS, document_terms, documents_terms, text_terms
 from colsec.store.models import ObjectLink, SearchDoc, StixObject
 from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.rows import copy_raw, copy_rows, sqlite_cursor
@@ -29,6 +29,7 @@ __all__ = [
     "index_versions",
     "link_rows",
     "object_terms",
+    "objects_terms",
     "pg_search_rows",
     "sqlite_index_rows",
     "write_pg_search",
@@ -113,12 +114,22 @@ def object_terms(body: Mapping[str, Any]) -> str:
     return f"{terms} {value_terms}" if terms and value_terms else terms or value_terms
 
 
+def objects_terms(bodies: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``[object_terms(b) for b in bodies]``: indicators by ``object_terms``, the other objects'
+    texts read as one (``documents_terms``)."""
+    if not any("pattern" in body for body in bodies):
+        return documents_terms(bodies)
+    others = iter(documents_terms([body for body in bodies if "pattern" not in body]))
+    return [object_terms(body) if "pattern" in body else next(others) for body in bodies]
+
+
 def sqlite_index_rows(
     versions: Sequence[tuple[int, Mapping[str, Any]]],
 ) -> tuple[list[tuple[int, str]], list[tuple[str, int]]]:
     """SQLite: the (seq, terms) rows of ``versions`` and their link rows, made before any is written
     (the import's writer thread writes them while the next batch is decided)."""
-    return [(seq, object_terms(body)) for seq, body in versions], link_rows(versions)
+    terms = objects_terms([body for _, body in versions])
+    return list(zip([seq for seq, _ in versions], terms, strict=True)), link_rows(versions)
 
 
 def write_sqlite_index(raw: Any, rows: Sequence[tuple[int, str]], links: Sequence[tuple[str, int]]) -> None:
