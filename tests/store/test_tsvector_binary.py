@@ -69,3 +69,11 @@ def test_batch_chunks_and_long_texts(monkeypatch: pytest.MonkeyPatch) -> None:
     made = binary_tsvectors(texts)
     assert made == [binary_tsvector(t) for t in texts]
     assert made[-2] is None and made[-1] is not None
+
+
+def test_words_sharing_a_hash_take_the_reference_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    monkeypatch.setattr(tsvector, "_MIX", np.zeros(4, dtype=np.uint64))  # every word one hash
+    texts = ["b a b", "abc абв ab", "x"]
+    assert binary_tsvectors(texts) == [binary_tsvector(t) for t in texts]

@@ -66,6 +66,33 @@ def binary_tsvectors(texts: Sequence[str]) -> list[bytes | None]:
     return out
 
 
+def _ranks(buf: np.ndarray, begins: np.ndarray, lens: np.ndarray) -> np.ndarray | None:
+    """Each word's rank among the distinct words, in PostgreSQL's order of lexemes (bytes, a prefix
+    first).  Words are told apart by a hash of their zero-padded bytes, checked byte for byte (None
+    should two words share one), and only the distinct ones are sorted as byte strings."""
+    n = len(begins)
+    width = -(-int(lens.max()) // 8) * 8
+    offsets = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+    table = np.zeros((n, width), dtype=np.uint8)
+    table[np.repeat(np.arange(n), lens), offsets] = buf[np.repeat(begins, lens) + offsets]
+    lanes = table.view(np.uint64)
+    digest = lens.astype(np.uint64) * _MIX[0]
+    for k in range(lanes.shape[1]):
+        digest = (digest ^ lanes[:, k]) * _MIX[1 + k % (len(_MIX) - 1)]
+        digest ^= digest >> np.uint64(29)
+    distinct, first, which = np.unique(digest, return_index=True, return_inverse=True)
+    which = which.ravel()
+    if not np.array_equal(table, table[first[which]]):
+        return None  # two words with one hash: the caller takes the reference way
+    order = np.argsort(table[first].view(f"S{width}").ravel(), kind="stable")
+    rank_of = np.empty(len(distinct), dtype=np.int64)
+    rank_of[order] = np.arange(len(distinct))
+    return rank_of[which]
+
+
+_MIX = np.array(
+    [0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD6E8FEB86659FD93], dtype=np.uint64
+)
 _CHUNK_CHARS = 1 << 18  # text per numpy pass: its word table holds a row of the longest word per word
 
 
@@ -85,13 +112,10 @@ def _encoded(texts: Sequence[str]) -> list[bytes | None]:
         return [binary_tsvector(t) for t in texts]
     first_of_doc = np.concatenate(([0], np.cumsum(per_doc)[:-1]))
     position = np.arange(n) - first_of_doc[doc] + 1
-    # Each word as a fixed-width byte string (zero-padded: ordered as PostgreSQL orders lexemes).
-    width = int(lens.max())
-    offsets = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
-    table = np.zeros((n, width), dtype=np.uint8)
-    table[np.repeat(np.arange(n), lens), offsets] = buf[np.repeat(begins, lens) + offsets]
-    _, rank = np.unique(table.view(f"S{width}").ravel(), return_inverse=True)
-    key = doc * (int(rank.max()) + 1) + rank.ravel()
+    rank = _ranks(buf, begins, lens)
+    if rank is None:
+        return [binary_tsvector(t) for t in texts]
+    key = doc * (int(rank.max()) + 1) + rank
     order = np.argsort(key, kind="stable")  # by text, then word, then position
     keys = key[order]
     first = np.concatenate(([True], keys[1:] != keys[:-1]))
