@@ -80,8 +80,8 @@ def copy_raw(
     With ``types`` (each column's type as psycopg names it: the binary form of each value must
     be the column's own, ``int2`` for a smallint) the rows go in binary: neither the driver
     escapes each value nor the server parses it (an ATT&CK import's object and link rows: a
-    fifth of the server's CPU on them, and of the client's).  Not for a tsvector: its binary
-    form, made in Python, cost the client more than it spared the server."""
+    fifth of the server's CPU on them, and of the client's); a tsvector goes as the bytes
+    ``colsec.store.tsvector`` made, typed ``bytea`` (passed through as they are)."""
     binary = "" if types is None else " (FORMAT BINARY)"
     with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}") as copy:
         if types is not None:

@@ -9,9 +9,7 @@ finds an object by words it no longer carries.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from operator import add
 from typing import Any
 
 from sqlalchemy import delete, select, text
@@ -22,6 +20,7 @@ from colsec.store.models import ObjectLink, SearchDoc, StixObject
 from colsec.store.policy import GROUP_PROPERTY
 from colsec.store.rows import copy_raw, copy_rows, sqlite_cursor
 from colsec.store.sqlbulk import insert_values
+from colsec.store.tsvector import binary_tsvectors
 
 __all__ = [
     "LINK_KEYS",
@@ -149,26 +148,32 @@ def _copy_pg(db: Session, versions: Sequence[tuple[int, Mapping[str, Any]]]) -> 
     """PostgreSQL through the session: the rows of ``pg_search_rows`` (the import's writer thread
     writes the same rows through ``write_pg_search``)."""
     exotic: list[tuple[int, str]] = []
-    copy_rows(db, SearchDoc.__table__, ("seq", "terms", "tsv"), pg_search_rows(versions, exotic))
+    copy_rows(
+        db, SearchDoc.__table__, ("seq", "terms", "tsv"), pg_search_rows(versions, exotic), _SEARCH_TYPES
+    )
     if exotic:
         db.execute(text(_EXOTIC), {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
 
 
 def pg_search_rows(
     versions: Sequence[tuple[int, Mapping[str, Any]]], exotic: list[tuple[int, str]]
-) -> Iterator[tuple[int, str, str]]:
+) -> Iterator[tuple[int, str, bytes]]:
     """PostgreSQL: the (seq, terms, tsv) rows of ``versions``, made as COPY streams them (the
-    server indexes one buffer's rows while the next buffer's words are stemmed here); the
-    (seq, terms) whose tsvector the server makes go to ``exotic`` (``_EXOTIC``: terms outside
-    the plain alphabets, which its parser may split differently).  The one split of both
-    writers, ``write_pg_search`` and ``_copy_pg``."""
-    for seq, body in versions:
-        terms = object_terms(body)
-        tsv = _tsvector(terms)
-        if tsv is None:
-            exotic.append((seq, terms))
-        else:
-            yield seq, terms, tsv
+    server indexes one buffer's rows while the next buffer's words are stemmed here), the tsv in
+    its binary form (``colsec.store.tsvector``); the (seq, terms) whose tsvector the server makes
+    go to ``exotic`` (``_EXOTIC``: terms outside the plain alphabets, or with a number the parser
+    reads inside a word, which it may split differently).  The one split of both writers, ``write_pg_search`` and ``_copy_pg``."""
+    for start in range(0, len(versions), _ENCODED_AT_ONCE):
+        plain: list[tuple[int, str]] = []
+        for seq, body in versions[start : start + _ENCODED_AT_ONCE]:
+            terms = object_terms(body)
+            (plain if _PLAIN.fullmatch(terms) and not _NUMBER.search(terms) else exotic).append((seq, terms))
+        tsvs = binary_tsvectors([terms for _, terms in plain])
+        for (seq, terms), tsv in zip(plain, tsvs, strict=True):
+            if tsv is None:
+                exotic.append((seq, terms))
+            else:
+                yield seq, terms, tsv
 
 
 def write_pg_search(
@@ -177,7 +182,7 @@ def write_pg_search(
     """PostgreSQL, through the psycopg cursor ``cur`` (the import's writer thread): the search
     rows of ``versions``, their words stemmed on this thread, and the link rows."""
     exotic: list[tuple[int, str]] = []
-    copy_raw(cur, "search_doc", ("seq", "terms", "tsv"), pg_search_rows(versions, exotic))
+    copy_raw(cur, "search_doc", ("seq", "terms", "tsv"), pg_search_rows(versions, exotic), _SEARCH_TYPES)
     if exotic:
         cur.execute(_EXOTIC_PG, {"seqs": [s for s, _ in exotic], "terms": [t for _, t in exotic]})
     if links:
@@ -194,25 +199,13 @@ _EXOTIC_PG = _EXOTIC.replace(":seqs", "%(seqs)s").replace(":terms", "%(terms)s")
 
 # Words to_tsvector's parser takes whole (letters and digits of these alphabets, lower case).
 _PLAIN = re.compile(r"[a-z0-9а-я ]*")
-_POSITIONS = [f":{i}" for i in range(1, MAX_DOC_CHARS // 2 + 2)]  # a word and a space at least
-_MAX_POSITIONS = 255  # to_tsvector keeps a word's first 255 positions (tsvector input: 256)
-
-
-def _tsvector(terms: str) -> str | None:
-    """``to_tsvector('simple', terms)`` as tsvector text (each word with its position), or None
-    when the terms hold characters whose parsing is the server's to decide."""
-    if not _PLAIN.fullmatch(terms):
-        return None
-    words = terms.split()
-    if len(words) > _MAX_POSITIONS:
-        seen: Counter[str] = Counter()
-        kept = []
-        for word, position in zip(words, _POSITIONS, strict=False):
-            seen[word] += 1
-            if seen[word] <= _MAX_POSITIONS:
-                kept.append(word + position)
-        return " ".join(kept)
-    return " ".join(map(add, words, _POSITIONS))
+# but a word of digits, "e" and a digit: the parser may read a number in it and split it there
+# (the hash "1958e722afd0" as "1958e722" and "afd0"), so the server's parser makes those rows.
+_NUMBER = re.compile(r"(?:^| )[0-9]+e[0-9]")
+# search_doc's rows in binary: the tsv as the bytes ``binary_tsvector`` made, passed through as they
+# are (psycopg's bytea dumper adds nothing in binary) for the server's tsvector receive function.
+_SEARCH_TYPES = ("int8", "text", "bytea")
+_ENCODED_AT_ONCE = 250  # versions whose tsvectors one numpy pass makes, as COPY streams the ones before
 
 
 def drop_superseded(db: Session, ids: Sequence[str]) -> None:
