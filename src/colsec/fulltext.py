@@ -134,13 +134,10 @@ def _words(text: str) -> list[str]:
 
 
 def _joined_terms(text: str) -> str:
-    """``" ".join(_words(text))``: the stems joined straight from the lookups when every word is
-    known already (no list of them, no search of it for a word not seen yet)."""
-    words = _split(text)
-    try:
-        return " ".join(map(_STEMS.__getitem__, words))
-    except KeyError:  # a word not seen yet (or not kept: long, with digits)
-        return " ".join([_STEMS.get(w) or _stem(w) for w in words])
+    """``" ".join(_words(text))``: the stems of one C-level pass of lookups, a word not seen yet
+    stemmed (a KeyError raised and caught per text with a new word, most of an import's values,
+    cost more than the list)."""
+    return " ".join(_words(text))
 
 
 # The terms of each text an import has recently indexed: a value recurs across its objects
