@@ -22,6 +22,7 @@ from colsec.cli.common import (
 )
 from colsec.crisis import alerts, service
 from colsec.errors import ColsecError
+from colsec.formats.cap_feed import is_feed
 
 __all__ = ["register"]
 
@@ -125,11 +126,17 @@ def cap_import(
     as_user: Annotated[str, typer.Option("--as", help="Import as this user (their organisation and role)")],
     crisis_id: Annotated[int | None, typer.Option("--crisis", help="Attach to this crisis")] = None,
 ) -> None:
-    """Import a CAP 1.2 (or 1.0/1.1, stored as 1.2) alert file; hostile or invalid files are refused."""
+    """Import a CAP 1.2 (or 1.0/1.1, stored as 1.2) alert file, or an Atom/RSS feed of inline alerts.
+
+    Hostile or invalid documents are refused; in a feed each alert stands alone.
+    """
     try:
         data = path.read_bytes()
     except OSError as exc:
         fail(f"cannot read {path}: {exc.strerror}", 2)
+    if is_feed(data):
+        _import_feed(data, as_user, crisis_id)
+        return
     with open_session() as s:
         try:
             row = alerts.import_alert(s, actor=resolve_actor(s, as_user), data=data, crisis_id=crisis_id)
@@ -140,6 +147,23 @@ def cap_import(
             f"CAP alert {row.identifier} from {row.sender} imported (id {row.id}): {row.event}",
             highlight=False,
         )
+
+
+def _import_feed(data: bytes, as_user: str, crisis_id: int | None) -> None:
+    """A feed's alerts each imported on their own; exit 1 when one was refused (the rest are kept)."""
+    with open_session() as s:
+        try:
+            outcomes = alerts.import_feed(s, actor=resolve_actor(s, as_user), data=data, crisis_id=crisis_id)
+        except ColsecError as exc:
+            err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_CODES.get(exc.status, 1)) from None
+    for o in outcomes:
+        line = f"{o.outcome}: {o.entry_id}: {o.message}" + (f" (id {o.alert_id})" if o.alert_id else "")
+        (err_console if o.outcome == "refused" else console).print(line, highlight=False, soft_wrap=True)
+    imported = sum(o.outcome == "imported" for o in outcomes)
+    console.print(f"CAP feed: {imported} of {len(outcomes)} entries imported", highlight=False)
+    if any(o.outcome == "refused" for o in outcomes):
+        raise typer.Exit(1)
 
 
 @crisis_app.command("cap-issue")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -12,11 +14,12 @@ from colsec.crisis.access import require_centre, require_role
 from colsec.crisis.crises import get_crisis, log_event
 from colsec.crisis.models import AssistanceRequest, CapAlert, Incident, SituationReport
 from colsec.crisis.states import now
-from colsec.errors import Conflict, InvalidInput, NotFound
+from colsec.errors import ColsecError, Conflict, InvalidInput, NotFound
 from colsec.formats.cap import CapArea, CapInfo, CapMessage, build_alert, cap_time, parse_cap
+from colsec.formats.cap_feed import feed_entries
 from colsec.store import audit
 
-__all__ = ["crisis_alert", "get_alert", "import_alert", "list_alerts"]
+__all__ = ["FeedOutcome", "crisis_alert", "get_alert", "import_alert", "import_feed", "list_alerts"]
 
 _CATEGORIES = {
     "cyber": ["Infra", "Security"],
@@ -158,6 +161,44 @@ def import_alert(db: Session, *, actor: Actor, data: bytes, crisis_id: int | Non
         details={"sender": msg.sender, "identifier": msg.identifier, "cap_version": msg.version},
     )
     return row
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """What became of one entry of a CAP feed: imported (the alert's id), refused (why), or linked only."""
+
+    entry_id: str
+    title: str
+    outcome: str  # "imported" | "duplicate" | "refused" | "linked"
+    message: str
+    alert_id: int | None = None
+
+
+def import_feed(db: Session, *, actor: Actor, data: bytes, crisis_id: int | None = None) -> list[FeedOutcome]:
+    """Import every inline alert of an Atom/RSS feed, each its own unit: one bad alert refuses only itself."""
+    require_role(actor, Role.COORDINATOR, Role.ANALYST, Role.REPRESENTATIVE, doing="import CAP alerts")
+    if crisis_id is not None:
+        get_crisis(db, crisis_id=crisis_id)
+    out: list[FeedOutcome] = []
+    for entry in feed_entries(data):
+        if not entry.alerts:
+            out.append(
+                FeedOutcome(
+                    entry.entry_id, entry.title, "linked", f"alert only linked, not fetched: {entry.link}"
+                )
+            )
+            continue
+        for xml in entry.alerts:
+            try:
+                with db.begin_nested():
+                    row = import_alert(db, actor=actor, data=xml, crisis_id=crisis_id)
+            except Conflict as exc:
+                out.append(FeedOutcome(entry.entry_id, entry.title, "duplicate", exc.message))
+            except ColsecError as exc:
+                out.append(FeedOutcome(entry.entry_id, entry.title, "refused", exc.message))
+            else:
+                out.append(FeedOutcome(entry.entry_id, entry.title, "imported", row.event, alert_id=row.id))
+    return out
 
 
 def get_alert(db: Session, *, alert_id: int) -> CapAlert:

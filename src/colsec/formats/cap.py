@@ -33,6 +33,7 @@ __all__ = [
     "build_alert",
     "cap_time",
     "parse_cap",
+    "safe_tree",
     "spec_problems",
     "validate_cap",
 ]
@@ -94,9 +95,10 @@ def _schema(namespace: str) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(SCHEMA_DIR / name), parser))
 
 
-def _safe_tree(data: bytes) -> etree._Element:
-    if len(data) > MAX_CAP_BYTES:
-        raise TooLarge(f"CAP document over {MAX_CAP_BYTES} bytes")
+def safe_tree(data: bytes, *, limit: int = MAX_CAP_BYTES) -> etree._Element:
+    """The document's tree, refused before lxml sees it if it has a DTD or entities."""
+    if len(data) > limit:
+        raise TooLarge(f"CAP document over {limit} bytes")
     try:
         safe_et.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -169,7 +171,7 @@ def _to_cap12(root: etree._Element, ns: str) -> etree._Element:
 
 def _read(data: bytes) -> tuple[etree._Element, str]:
     """The alert as a validated CAP 1.2 tree, and the CAP version the document was written in."""
-    root = _safe_tree(data)
+    root = safe_tree(data)
     ns = etree.QName(root).namespace or ""
     if etree.QName(root).localname != "alert" or ns not in _VERSIONS:
         raise InvalidInput("not a CAP 1.0/1.1/1.2 <alert> document")

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from colsec.accounts.service import organisations_by_id
 from colsec.crisis import alerts, views
@@ -33,6 +34,7 @@ from colsec.crisis.schemas import (
 from colsec.crisis.staff import CRISIS_ROLES
 from colsec.crisis.ticker import SITREP_INTERVAL
 from colsec.errors import InvalidInput
+from colsec.formats.cap_feed import is_feed
 from colsec.web.deps import DbDep, get_settings
 from colsec.web.params import IdPath
 from colsec.web.ui.forms import back_on_error, field, local_next, see_other, validated, when
@@ -241,6 +243,26 @@ async def issue_cap(request: Request, db: WriteDb, actor: FormActor, crisis_id: 
         status=field(form, "status") or "Actual",
     )  # fmt: skip
     return see_other(f"/crisis/{crisis_id}#cap")
+
+
+@router.post("/crisis/{crisis_id}/cap/import")
+async def import_cap(request: Request, db: WriteDb, actor: FormActor, crisis_id: IdPath) -> Response:
+    """An agency's CAP alert, or its feed, uploaded by the crisis staff and attached to this crisis."""
+    back_on_error(request, f"/crisis/{crisis_id}#cap")
+    form = await form_data(request)
+    upload = form.get("file")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not data.strip():
+        raise InvalidInput("choose a CAP alert or feed file to import")
+    if not is_feed(data):
+        alerts.import_alert(db, actor=actor, data=data, crisis_id=crisis_id)
+        return see_other(f"/crisis/{crisis_id}#cap")
+    outcomes = alerts.import_feed(db, actor=actor, data=data, crisis_id=crisis_id)
+    ctx = {
+        "crisis_id": crisis_id, "outcomes": outcomes, "total": len(outcomes),
+        "imported": sum(o.outcome == "imported" for o in outcomes),
+    }  # fmt: skip
+    return page(request, "ui/cap_feed.html", ctx, actor=actor)
 
 
 @router.get("/crisis/cap/{alert_id}")

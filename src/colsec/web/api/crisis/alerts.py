@@ -72,6 +72,24 @@ async def import_alert(request: Request, db: DbDep, actor: ActorDep, crisis_id: 
     )
 
 
+class FeedEntryOut(BaseModel):
+    model_config = {"from_attributes": True}
+    entry_id: str
+    title: str
+    outcome: Literal["imported", "duplicate", "refused", "linked"]
+    message: str
+    alert_id: int | None
+
+
+@router.post("/alerts/import-feed", response_model=list[FeedEntryOut])
+async def import_feed(request: Request, db: DbDep, actor: ActorDep, crisis_id: IdQuery = None) -> Any:
+    """Import the inline alerts of an Atom/RSS feed (raw XML body), each on its own: one entry per result."""
+    data = await request.body()
+    return await run_in_threadpool(
+        lambda: alerts.import_feed(db, actor=actor, data=data, crisis_id=crisis_id)
+    )
+
+
 @router.get("/alerts", response_model=list[AlertOut])
 def list_alerts(db: DbDep, actor: ActorDep, crisis_id: IdQuery = None) -> Any:
     return alerts.list_alerts(db, crisis_id=crisis_id)
