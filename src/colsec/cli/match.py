@@ -255,8 +255,8 @@ def match_cmd(
                     assert isinstance(column_fmt, _Fmt)
                     sub = ReaderStats()
                     cres = match_columns_file(engine, path, column_fmt, mapping=field_map, stats=sub)
-                    stats.lines += cres.rows
-                    stats.events += cres.rows - sub.malformed
+                    stats.lines += cres.records
+                    stats.events += cres.records - sub.malformed
                     stats.malformed += sub.malformed
                     stats.reasons.update(sub.reasons)
                     stats.examples.extend(sub.examples[: max(0, 10 - len(stats.examples))])
