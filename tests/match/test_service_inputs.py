@@ -1,9 +1,11 @@
 """What the API and the command line make of an input alike: a Zeek TSV file's events (its
-data lines, not its "#" header and footer lines)."""
+data lines, not its "#" header and footer lines), and binary data (refused, as the import does)."""
 
 from __future__ import annotations
 
+import gzip
 import os
+import random
 import re
 import subprocess
 import sys
@@ -57,3 +59,20 @@ def test_zeek_tsv_events_are_its_data_lines_in_the_api_and_the_cli(
     assert events is not None, r.stderr
     assert int(events.group(1).replace(",", "")) == expected, r.stderr
     assert body["alerts_total"] > 0
+
+
+def test_binary_input_is_refused_in_the_api_and_the_cli(
+    client: TestClient, tmp_path: Path, database: Database, make_account: Callable[..., Account]
+) -> None:
+    a, _, _ = seed(database, make_account)
+    junk = random.Random(3).randbytes(4096)
+    for body in (junk, gzip.compress(junk)):
+        r = client.post("/api/v1/match?sightings=false", content=body, headers=a.headers)
+        assert 400 <= r.status_code < 500, r.text
+        assert "input is binary data" in r.json()["detail"], r.text
+    for name, body in (("junk.log", junk), ("junk.log.gz", gzip.compress(junk))):
+        path = tmp_path / name
+        path.write_bytes(body)
+        r = _cli(tmp_path, database, str(path), "--as", a.user.username)
+        assert r.returncode != 0, r.stderr
+        assert "input is binary data" in r.stderr and "Traceback" not in r.stderr, r.stderr
