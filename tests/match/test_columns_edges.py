@@ -20,17 +20,20 @@ from colsec.match.readers.text import syslog_event
 
 from .test_columns import YEAR, _count, _equal, _reference
 
-#: the bounded pattern the syslog reader's IPv4 addresses were found with
+#: the bounded pattern the syslog reader's IPv4 addresses were found with: a quad that is a
+#: token by itself (no ASCII letter, '_' or '-' against it: a range is no address)
 _IPV4 = re.compile(
-    r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?![\d.])"
+    r"(?<![\d.A-Za-z_-])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}"
+    r"(?![\d.A-Za-z_-])"
 )
 
 
 def test_syslog_addresses_are_the_bounded_pattern() -> None:
     r = random.Random(11)
-    alphabet = [*"0123456789....a -/", "255", "256", "1.2.3.4", "\u0663", "00", "10.0.0."]
+    alphabet = [*"0123456789....a -/_,:", "255", "256", "1.2.3.4", "\u0663", "00", "10.0.0."]
     texts = [
         "1.2.3.4.5 01.2.3.4 256.1.1.1 a1.2.3.4b 1.2.3.4. .1.2.3.4 9.9.9.9/24 255.255.255.255",
+        "0x0,10.0.0.0-10.255.255.255,US 1.2.3.4abc x_5.6.7.8 (9.9.9.9) outside:10.1.1.1/443",
         "\u0661.\u0662.\u0663.\u0664 10.0.0.1",
     ]
     texts += ["".join(r.choice(alphabet) for _ in range(r.randrange(30))) for _ in range(3000)]
@@ -39,6 +42,27 @@ def test_syslog_addresses_are_the_bounded_pattern() -> None:
         assert ev is not None
         got = sorted({o["value"] for o in ev.objects.values() if o["type"] == "ipv4-addr"})
         assert got == sorted(set(_IPV4.findall(text))), text
+
+
+def test_a_range_is_no_address(shared_data: Path, tmp_path: Path) -> None:
+    """Palo Alto's location range ``10.0.0.0-10.255.255.255`` (and any run joined to a longer
+    token) is no observed address, on the columns as on the event path; both paths equal."""
+    path = tmp_path / "paloalto.log"
+    path.write_bytes((shared_data / "telemetry/firewall/paloalto_threat_traffic.metron.log").read_bytes())
+    path.write_text(path.read_text() + "Jan  5 05:38:59 fw 1.2.3.4abc,x_5.6.7.8 (9.9.9.9)\n")
+    joined = ["10.0.0.0", "10.255.255.255", "192.168.0.0", "1.2.3.4", "5.6.7.8"]
+    records = [IndicatorRecord(f"indicator--{n}", f"[ipv4-addr:value = '{a}']") for n, a in enumerate(joined)]
+    records.append(IndicatorRecord("indicator--alone", "[ipv4-addr:value = '9.9.9.9']"))
+    for run in ("columns", "events"):
+        engine = MatchEngine()
+        engine.load(records)
+        alerts = (
+            match_columns_file(engine, path, ReaderFormat.SYSLOG, year=YEAR).alerts
+            if run == "columns"
+            else _reference(engine, path, ReaderFormat.SYSLOG, lambda: None)
+        )
+        assert [a.indicator_id for a in alerts] == ["indicator--alone"], run
+    assert _equal(path, ReaderFormat.SYSLOG) > 0
 
 
 def test_cef_extension_keys_and_escapes() -> None:

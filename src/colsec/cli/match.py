@@ -139,6 +139,8 @@ def match_cmd(
     for given in [*(files or []), *([follow] if follow is not None else [])]:
         if str(given) != "-" and not given.is_file():
             fail(f"{given}: {'not a file' if given.exists() else 'no such file'}", 2)
+        if str(given) != "-":
+            _refuse_binary_file(given)
     try:
         field_map = load_mapping(mapping) if mapping else None
     except (OSError, ValueError) as exc:  # orjson's decode error is a ValueError
@@ -255,8 +257,8 @@ def match_cmd(
                     assert isinstance(column_fmt, _Fmt)
                     sub = ReaderStats()
                     cres = match_columns_file(engine, path, column_fmt, mapping=field_map, stats=sub)
-                    stats.lines += cres.rows
-                    stats.events += cres.rows - sub.malformed
+                    stats.lines += cres.records
+                    stats.events += cres.records - sub.malformed
                     stats.malformed += sub.malformed
                     stats.reasons.update(sub.reasons)
                     stats.examples.extend(sub.examples[: max(0, 10 - len(stats.examples))])
@@ -324,6 +326,23 @@ def _run_nats(opts: Any, *, actor: Any, sighter: str | None, engine: Any, cursor
         f"{run.sightings:,} sighting versions",
         highlight=False,
     )
+
+
+def _refuse_binary_file(path: Path) -> None:
+    """Exit 2 when a telemetry file (after gunzip) is binary data, as the import refuses it."""
+    import gzip
+
+    from colsec.errors import InvalidInput
+    from colsec.formats.service import BINARY_HEAD, refuse_binary
+    from colsec.match.readers import TELEMETRY_TEXT
+
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
+            refuse_binary(f.read(BINARY_HEAD), TELEMETRY_TEXT)
+    except InvalidInput as exc:
+        fail(f"{path}: {exc.message}", 2)
+    except OSError as exc:  # unreadable, or a .gz that is no gzip
+        fail(f"{path}: {exc}", 2)
 
 
 def exclusion_counts(report: CompileReport) -> dict[str, int]:

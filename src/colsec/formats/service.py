@@ -65,13 +65,23 @@ _STIX_OBJECT = re.compile(r'^\[?\{.*"id":"[a-z][a-z0-9-]*--[0-9a-fA-F-]{36}"')
 _CSV_HEADER = re.compile(r"^\ufeff?\s*#?\s*[A-Za-z_. -]+(\s*[,;\t|]\s*[A-Za-z_. -]+)+\s*$")
 
 
+#: how much of an input tells whether it is binary data
+BINARY_HEAD = 65536
+
+
+def refuse_binary(data: bytes, expected: str = "a supported format (STIX, MISP, CSV, text)") -> None:
+    """InvalidInput when ``data`` is binary data (a NUL byte in its head), no text: an import's
+    input, or telemetry to match (``expected`` names what it should have been)."""
+    if b"\x00" in data[:BINARY_HEAD]:
+        raise InvalidInput(f"input is binary data, not {expected}")
+
+
 def detect_format(data: bytes) -> ImportFormat:
     """The import format from content; InvalidInput for binary junk or an empty input."""
-    head = data[:65536]
+    head = data[:BINARY_HEAD]
     if not head.strip():
         raise InvalidInput("input is empty")
-    if b"\x00" in head:
-        raise InvalidInput("input is binary data, not a supported format (STIX, MISP, CSV, text)")
+    refuse_binary(head)
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -10,6 +10,7 @@ from typing import BinaryIO, TypeVar, cast
 import numpy as np
 import polars as pl
 
+from colsec.match.readers.formats import MAX_LINE
 from colsec.pipeline import parsed_ahead
 
 T = TypeVar("T")
@@ -67,6 +68,21 @@ class Lines:
         starts = np.r_[0, self.ends + 1][start : self.n]
         heads: np.ndarray = np.frombuffer(self.chunk, dtype=np.uint8)[starts]
         return heads
+
+    def records(self, start: int = 0, *, comments: bool = False) -> int:
+        """How many lines from ``start`` a reader reads as records, an event or a malformed line:
+        not blank (``decode_line``'s test: only whitespace, and not too long), nor, with
+        ``comments``, a "#" line (Zeek TSV's header and footer). Only the lines that start with
+        whitespace, a control or a non-ASCII byte are decoded to tell."""
+        heads = self.heads(start)
+        n = len(heads)
+        if comments:
+            n -= int(np.count_nonzero(heads == ord("#")))
+        for i in np.flatnonzero((heads <= 32) | (heads >= 128)).tolist():
+            text = self._one(start + i)
+            if not text.strip() and len(text) < MAX_LINE:
+                n -= 1
+        return n
 
     def slice(self, start: int, stop: int | None = None) -> list[str]:
         return [self._one(i) for i in range(start, min(self.n, self.n if stop is None else stop))]

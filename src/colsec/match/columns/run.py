@@ -33,9 +33,13 @@ from .text import cef_columns, syslog_columns
 
 @dataclass
 class ColumnResult(VectorResult):
-    """Totals of a run; ``refused``: chunks polars could not read, matched event by event."""
+    """Totals of a run; ``refused``: chunks polars could not read, matched event by event;
+    ``records``: the lines the reader reads as records (``rows`` less the blank lines, a Zeek
+    TSV file's "#" lines and a CSV file's header), as ``decode_line`` counts its events and
+    malformed lines."""
 
     refused: int = 0
+    records: int = 0
 
 
 @dataclass
@@ -48,6 +52,7 @@ class _Run:
     decoder: Any
     alerts: list[Alert] = field(default_factory=list)
     rows: int = 0
+    records: int = 0
     hits: int = 0
     zeek: Zeek | None = None
     zeek_skip: int = 0
@@ -173,6 +178,7 @@ def match_columns_file(
     if year is not None and hasattr(decoder, "year"):
         decoder.year = year
     run = _Run(engine, fmt, table, mapping, stats, decoder)
+    header = mapping is not None and mapping.columns is None  # a CSV file's first line names them
     columns_ok = uses_columns(engine, table)
     for cidx in engine.cidr.values():  # ``column_values`` ahead (``_parsed``) only reads them
         cidx.freeze()
@@ -191,6 +197,7 @@ def match_columns_file(
             ready = parsed_ahead(source, functools.partial(_parsed, run))
         for chunk, lines, cols, prepared in ready:
             run.rows += len(lines)
+            run.records += lines.records(comments=fmt is ReaderFormat.ZEEK_TSV)
             if not columns_ok:
                 run.events(lines, line_no)
             else:
@@ -201,7 +208,9 @@ def match_columns_file(
         # a run makes no garbage cycle but a refusal's (the exception and its traceback's frame):
         # its alerts and events skip the young collection that automatic collection would start
         pause.promote = run.refused == 0
-    return ColumnResult(run.rows, run.hits, run.alerts, run.refused)
+    if fmt is ReaderFormat.CSV and header and run.mapping is not None and run.mapping.columns is not None:
+        run.records -= 1  # the header line the reader read for its column names
+    return ColumnResult(run.rows, run.hits, run.alerts, run.refused, run.records)
 
 
 _HEADED = frozenset({ReaderFormat.ZEEK_TSV, ReaderFormat.CSV})

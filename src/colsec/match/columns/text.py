@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 
 from colsec.match.readers.cef import CEF_FULL_NAMES, unescape
+from colsec.match.readers.text import QUAD_JOINED
 
 from .lines import Columns
 from .table import py_strip
@@ -79,7 +80,10 @@ def _patterns(ascii_only: bool) -> tuple[str, str]:
       or at the line start (a whitespace token the reader takes as a domain is such a run,
       whole; the whitespace is cut off after);
     - a *run*: a maximal run of digits and dots (the reader's IPv4 pattern is bounded by
-      neither, so it finds exactly the runs that are a dotted quad).
+      neither, so it finds exactly the runs that are a dotted quad), with the characters that
+      join it to a longer token (``QUAD_JOINED``) and every run they join: such a run is no
+      quad, as the reader takes no address from it (``10.0.0.0-10.255.255.255`` is one value,
+      and a chain ending ``-http`` is ``_SWALLOWED``, its line's URLs read again).
 
     Runs inside a token or a URL are maximal too (a token neither starts nor ends with a digit
     or a dot, a URL starts with a letter and ends before whitespace, a quote or a bracket): the
@@ -91,7 +95,7 @@ def _patterns(ascii_only: bool) -> tuple[str, str]:
     """
     digit, letter = ("0-9", "A-Za-z") if ascii_only else (r"\d", "A-Za-z" + _FOLDED)
     name = f"{letter}0-9.-"
-    run = rf"[{digit}.]{{7,}}"
+    run = rf"[{QUAD_JOINED}]?[{digit}.]{{7,}}(?:[{QUAD_JOINED}][{digit}.]*)*"
     return (
         rf"(?i:\bhttps?://[^{_PY_SPACE}\"'<>]+)|(?:^|[{_PY_SPACE}])[{name}]*\.[{name}]*[{letter}-]|{run}",
         run,

@@ -19,7 +19,7 @@ import orjson
 from colsec.match.events import Event, Malformed
 from colsec.match.jsonrecord import loads_first
 from colsec.match.readers.batch import csv_rows, zeek_rows
-from colsec.match.readers.formats import Decoder, ReaderFormat, ReaderStats, decode_line
+from colsec.match.readers.formats import TELEMETRY_TEXT, Decoder, ReaderFormat, ReaderStats, decode_line
 from colsec.match.readers.host import windows_event
 from colsec.match.readers.network import eve_event, zeek_event, zeek_tsv_header, zeek_tsv_record
 from colsec.match.readers.text import (
@@ -34,6 +34,7 @@ from colsec.match.readers.text import (
 
 __all__ = [
     "DECODERS",
+    "TELEMETRY_TEXT",
     "Decoder",
     "FieldMapping",
     "ReaderFormat",

@@ -9,9 +9,11 @@ from typing import Protocol
 
 from colsec.match.events import Event, Malformed
 
-__all__ = ["MAX_LINE", "Decoder", "ReaderFormat", "ReaderStats", "decode_line"]
+__all__ = ["MAX_LINE", "TELEMETRY_TEXT", "Decoder", "ReaderFormat", "ReaderStats", "decode_line"]
 
 MAX_LINE = 1 << 20  # a longer line is malformed, not a memory problem
+#: what matching takes, in the refusal of binary input
+TELEMETRY_TEXT = "telemetry text (EVE, Zeek, Windows, CEF, syslog, JSON or CSV lines)"
 
 
 class ReaderFormat(StrEnum):

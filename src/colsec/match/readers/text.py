@@ -19,6 +19,7 @@ from colsec.match.readers.cef import cef_event
 
 __all__ = [
     "DEFAULT_JSON_FIELDS",
+    "QUAD_JOINED",
     "SNORT_CSV_LINE",
     "FieldMapping",
     "cef_event",
@@ -30,8 +31,12 @@ __all__ = [
 
 # Fixed, trusted token patterns for free text (never user-supplied).
 #: IPv4 addresses: each maximal run of digits and dots that is a dotted quad as a whole (the
-#: bounded pattern ``(?<![\d.])quad(?![\d.])`` tried at every position cost twice as much)
+#: bounded pattern ``(?<![\d.])quad(?![\d.])`` tried at every position cost twice as much),
+#: and a token by itself: a run against an ASCII letter, '_' or '-' (a range such as
+#: ``10.0.0.0-10.255.255.255``, a name such as ``10.0.0.1abc``) is no observed address
 _RUN = re.compile(r"[\d.]{7,}")
+QUAD_JOINED = "A-Za-z_-"  # a regex class's characters, as the columns' pattern takes them
+_JOINED = re.compile(rf"[{QUAD_JOINED}]")
 _QUAD = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 _URL = re.compile(r"\bhttps?://[^\s\"'<>]+", re.IGNORECASE)
 _DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$", re.IGNORECASE)
@@ -74,12 +79,18 @@ def _extract_free_text(b: EventBuilder, text: str) -> None:
         host = url.split("//", 1)[1].split("/", 1)[0].split(":", 1)[0]
         if _DOMAIN.match(host):
             b.domain(host)
-    for run in _RUN.findall(text):
-        if _QUAD.fullmatch(run):
+    for m in _RUN.finditer(text):
+        run = m.group()
+        if _QUAD.fullmatch(run) and not _joined(text, m.start(), m.end()):
             b.ip(run)
     for token in text.split():
         if "." in token and not token[-1].isdigit() and _DOMAIN.match(token):
             b.domain(token)
+
+
+def _joined(text: str, start: int, end: int) -> bool:
+    """Whether the run ``text[start:end]`` is part of a longer token (``QUAD_JOINED``)."""
+    return bool((start > 0 and _JOINED.match(text, start - 1)) or _JOINED.match(text, end))
 
 
 def syslog_event(line: str, line_no: int, year: int) -> Event | None:

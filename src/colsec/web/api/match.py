@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import InvalidInput
+from colsec.formats.service import refuse_binary
 from colsec.formats.stix_bundle import gunzip_upload
-from colsec.match.readers import ReaderFormat
+from colsec.match.readers import TELEMETRY_TEXT, ReaderFormat
 from colsec.match.selection import mode_from_options
 from colsec.match.service import match_lines
 from colsec.web.deps import DbDep, get_settings, require_role
@@ -48,6 +49,7 @@ async def submit_batch(
     # A .gz body is taken as the CLI takes a .gz file, under the import's caps.
     limit = get_settings(request).max_decompressed_bytes
     raw = gunzip_upload(await request.body(), source="request body", limit=limit)
+    refuse_binary(raw, TELEMETRY_TEXT)
     body = raw.decode("utf-8", errors="replace")
     run = await run_in_threadpool(
         match_lines,
