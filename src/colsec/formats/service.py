@@ -21,6 +21,7 @@ from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ExportFormat, ImportFormat
 from colsec.formats.sensor_values import MIN_PREFIX_V4, MIN_PREFIX_V6
+from colsec.jsonutil import refuse_utf16
 from colsec.stix.ids import canonical_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.limits import WriteLimits
@@ -70,6 +71,7 @@ def detect_format(data: bytes) -> ImportFormat:
     head = data[:65536]
     if not head.strip():
         raise InvalidInput("input is empty")
+    refuse_utf16(head, "input")
     if b"\x00" in head:
         raise InvalidInput("input is binary data, not a supported format (STIX, MISP, CSV, text)")
     try:
