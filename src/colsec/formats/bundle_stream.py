@@ -16,7 +16,7 @@ largest object; never the file.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from typing import IO, Any
 
@@ -76,23 +76,28 @@ def parse_errors(source: str) -> Iterator[None]:
 
 class TextStart:
     """A byte stream read from where its JSON text starts: a leading UTF-8 byte-order mark is
-    skipped and UTF-16 refused by name (``jsonutil.text_start``); both readers open with it."""
+    skipped and UTF-16 refused by name (``jsonutil.text_start``); both readers open with it.
+    Nothing is read before the first ``read``, so a read-ahead thread does all the reading."""
 
     def __init__(self, stream: IO[bytes], source: str) -> None:
+        self._stream = stream
+        self._source = source
+        self._read: Callable[[int], bytes] | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self._read is not None:
+            return self._read(size)
+        if size == 0:  # ijson reads 0 bytes to learn the stream's type
+            return b""
         head = b""
         while len(head) < 4:
-            more = stream.read(4 - len(head))
+            more = self._stream.read(4 - len(head))
             if not more:
                 break
             head += more
-        self._head = head[text_start(head, source) :]
-        self._read = stream.read
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head and size != 0:  # ijson reads 0 bytes to learn the stream's type
-            head, self._head = self._head, b""
-            return head + self._read() if size is None or size < 0 else head
-        return self._read(size)
+        self._read = self._stream.read
+        head = head[text_start(head, self._source) :]
+        return head + self._read() if size is None or size < 0 else head
 
 
 class BundleEnvelope:
@@ -332,8 +337,7 @@ def stream_bundle(
     ``ahead`` reads the next chunk in a helper thread while this one is scanned and parsed:
     worth it where reading is work (a gzip stream), not for a plain file.  A STIX 2.0 bundle's
     objects are upgraded to 2.1, said in ``notes`` once the bundle is read."""
-    with parse_errors(source):
-        text = TextStart(stream, source)
+    text = TextStart(stream, source)
     if not ahead:
         yield from _stream(iter(lambda: text.read(chunk_size), b""), source, max_depth, notes)
         return
