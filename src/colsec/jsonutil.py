@@ -26,13 +26,17 @@ from colsec.errors import InvalidInput, TooLarge
 __all__ = [
     "MAX_DEPTH",
     "MAX_JSON_BYTES",
+    "UTF8_BOM",
     "DepthCheckedStream",
     "DepthScanner",
     "check_depth",
     "check_text_depth",
     "escaped_bytes",
+    "is_utf16",
     "load_file",
     "loads",
+    "refuse_utf16",
+    "text_start",
 ]
 
 # Real MISP events and STIX bundles are < 12 deep; far below orjson's own 1024.
@@ -72,6 +76,35 @@ def escaped_bytes(arr: np.ndarray, first_escaped: bool = False) -> tuple[np.ndar
     if lead:
         escaped = np.concatenate((np.array(lead, dtype=np.int64), escaped))
     return escaped, carry
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def is_utf16(head: bytes) -> bool:
+    """UTF-16 text, by its byte-order mark or (without one) a NUL beside each ASCII character."""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    pairs = [head[i : i + 2] for i in range(0, min(len(head), 4) - 1, 2)]
+    return bool(pairs) and (
+        all(p[0] == 0 and 9 <= p[1] < 0x7F for p in pairs)
+        or all(p[1] == 0 and 9 <= p[0] < 0x7F for p in pairs)
+    )
+
+
+def refuse_utf16(head: bytes, what: str) -> None:
+    """UTF-16 input (Windows tools write it) refused by name rather than as binary data."""
+    if is_utf16(head):
+        raise InvalidInput(f"{what} is UTF-16 text, not UTF-8: save it as UTF-8")
+
+
+def text_start(head: bytes, what: str) -> int:
+    """Where JSON text starts in input beginning with ``head`` (its first 4 bytes or more): after
+    a UTF-8 byte-order mark (Windows tools write one; RFC 8259 lets a parser ignore it)."""
+    if head.startswith(UTF8_BOM):
+        return len(UTF8_BOM)
+    refuse_utf16(head, what)
+    return 0
 
 
 def depth_message(what: str, limit: int) -> str:
@@ -215,6 +248,8 @@ def loads(
         data = data.encode("utf-8", "surrogatepass")
     if len(data) > max_bytes:
         raise TooLarge(f"{what} is larger than {max_bytes} bytes")
+    if start := text_start(data[:4], what):
+        data = data[start:]
     if b"\x00" in data[:4096]:
         raise InvalidInput(f"{what} is not JSON text (binary data)")
     check_text_depth(data, max_depth, what=what)

@@ -31,6 +31,7 @@ from colsec.jsonutil import MAX_DEPTH
 
 HEAD = '{"type": "bundle", "id": "bundle--5e0e2f4c-6c3b-4a3b-9d59-1a2b3c4d5e6f", '
 CATEGORIES = (
+    "UTF-16",
     "nested deeper",
     "spec_version",
     "not a STIX bundle",
@@ -164,7 +165,17 @@ HOSTILE = {
     "type not bundle": (b'{"type": "campaign-list", "objects": []}', "not a STIX bundle"),
     "type after the objects": (b'{"objects": [{"type": "x"}], "type": "report"}', "not a STIX bundle"),
     "no type, no id": (b'{"objects": []}', "not a STIX bundle"),
-    "spec_version 2.0": (_bundle("[]", '"spec_version": "2.0", '), "spec_version"),
+    "spec_version 2.0": (_bundle('[{"type": "x"}]', '"spec_version": "2.0", '), "objects"),
+    "spec_version 2.0 after its objects": (
+        b'{"type": "bundle", "objects": [{"type": "x"}], "spec_version": "2.0"}',
+        "spec_version",
+    ),
+    "spec_version 2.2": (_bundle("[]", '"spec_version": "2.2", '), "spec_version"),
+    "UTF-8 BOM": (b"\xef\xbb\xbf" + _bundle('[{"type": "x"}]'), "objects"),
+    "UTF-8 BOM only": (b"\xef\xbb\xbf", "invalid"),
+    "two UTF-8 BOMs": (b"\xef\xbb\xbf\xef\xbb\xbf" + _bundle("[]"), "invalid"),
+    "UTF-16 LE with BOM": (_bundle('[{"type": "x"}]').decode().encode("utf-16"), "UTF-16"),
+    "UTF-16 BE without BOM": (_bundle('[{"type": "x"}]').decode().encode("utf-16-be"), "UTF-16"),
     "top level array": (b'[{"type": "bundle", "objects": []}]', "not a STIX bundle"),
     "top level string": (b'"bundle"', "not a STIX bundle"),
     "empty input": (b"", "invalid"),
@@ -285,5 +296,76 @@ def test_read_stix_file_small_and_large_paths_agree(tmp_path: Path, shared_data:
         stix_bundle.SMALL_FILE = small_file
     assert orjson.dumps(whole) == orjson.dumps(streamed)
     with pytest.raises(InvalidInput, match="spec_version"):
-        path.write_bytes(_bundle("[]", '"spec_version": "2.0", '))
+        path.write_bytes(_bundle("[]", '"spec_version": "2.2", '))
         list(read_stix_file(path))
+    path.write_bytes(_bundle('[{"type": "x"}]', '"spec_version": "2.0", '))  # upgraded on both paths
+    said: list[list[str]] = []
+    for size in (small_file, 16):
+        stix_bundle.SMALL_FILE = size
+        try:
+            notes: list[str] = []
+            assert list(read_stix_file(path, notes=notes)) == [{"type": "x", "spec_version": "2.1"}]
+            said.append(notes)
+        finally:
+            stix_bundle.SMALL_FILE = small_file
+    assert said[0] == said[1] and "upgraded to 2.1: 1 objects" in said[0][0]
+
+
+def _both_with_notes(data: bytes, **kwargs: Any) -> list[tuple[Any, list[str]]]:
+    out = []
+    for reader, sizes in ((read_bundle_reference, (None,)), (read_bundle, (1, 7, 1 << 20))):
+        for size in sizes:
+            notes: list[str] = []
+            extra = {} if size is None else {"chunk_size": size}
+            objects = list(reader(io.BytesIO(data), source="t", notes=notes, **extra, **kwargs))
+            out.append((orjson.dumps(objects), notes))
+    return out
+
+
+def test_stix20_bundle_upgraded_alike(shared_data: Path) -> None:
+    """A STIX 2.0 bundle is read upgraded to 2.1 as a medallion migration upgrades its objects
+    (``stix.upgrade``), by both readers, and both say so in the notes."""
+    from colsec.stix.upgrade import upgrade_to_21
+
+    raw = (shared_data / "misp/misp_stix_pairs/test_event1_stix20.json").read_bytes()
+    expected = [upgrade_to_21(o)[0] for o in json.loads(raw)["objects"]]
+    outcomes = _both_with_notes(raw)
+    assert all(o == outcomes[0] for o in outcomes)
+    objects, notes = orjson.loads(outcomes[0][0]), outcomes[0][1]
+    assert objects == expected and all(o["spec_version"] == "2.1" for o in objects)
+    assert (
+        len(notes) == 1
+        and "STIX 2.0 bundle upgraded to 2.1" in notes[0]
+        and "spec_version 2.1 added" in notes[0]
+    )
+    bom = b"\xef\xbb\xbf" + raw
+    assert _both_with_notes(bom) == outcomes
+    plain_21 = _bundle('[{"type": "x", "spec_version": "2.1"}]')
+    assert all(notes == [] for _, notes in _both_with_notes(plain_21))
+
+
+def test_bom_and_utf16_files_gzip_or_plain(tmp_path: Path, shared_data: Path) -> None:
+    """A file beginning with a UTF-8 BOM reads as without one, plain or gzip, small or large path;
+    UTF-16 is refused naming UTF-16."""
+    raw = (shared_data / "misp/misp_stix_pairs/test_event1_stix21.json").read_bytes()
+    expected = list(read_stix_file(_write(tmp_path / "plain.json", raw)))
+    for name, data in (
+        ("bom.json", b"\xef\xbb\xbf" + raw),
+        ("bom.json.gz", gzip.compress(b"\xef\xbb\xbf" + raw)),
+    ):
+        path = _write(tmp_path / name, data)
+        assert list(read_stix_file(path)) == expected
+        assert list(read_bundle_file(path)) == expected
+    for name, data in (
+        ("u16.json", raw.decode().encode("utf-16")),
+        ("u16.json.gz", gzip.compress(raw.decode().encode("utf-16"))),
+    ):
+        path = _write(tmp_path / name, data)
+        for read in (read_stix_file, read_bundle_file):
+            with pytest.raises(InvalidInput, match="UTF-16"):
+                list(read(path))
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

@@ -157,3 +157,36 @@ def test_import_status_says_where_its_post_import_work_stands(
         assert runner.run_once() == 1
         status = client.get(small["url"], headers=acc.headers).json()
         assert status["status"] == "succeeded" and status["follow_up"] is None
+
+
+def test_bom_utf16_and_stix20_bodies(
+    client: TestClient, make_account: Callable[..., Any], shared_data: Path, run_jobs: Callable[[], int]
+) -> None:
+    """Windows tools write a UTF-8 BOM: STIX and MISP bodies (plain or gzip) import as without it;
+    UTF-16 is refused naming UTF-16; a STIX 2.0 bundle is upgraded to 2.1 and the result says so."""
+    import gzip
+
+    acc = make_account()
+    bom = b"\xef\xbb\xbf"
+    stix = (shared_data / "misp/misp_stix_pairs/test_event1_stix21.json").read_bytes()
+    misp = (shared_data / "misp/events/pymisp_circl_xorist_57c4445b.json").read_bytes()
+    stix20 = (shared_data / "misp/misp_stix_pairs/test_event1_stix20.json").read_bytes()
+
+    def post(body: bytes) -> dict[str, Any]:
+        resp = client.post("/api/v1/imports", content=body, headers=acc.headers)
+        assert resp.status_code == 202, resp.text
+        run_jobs()
+        result: dict[str, Any] = client.get(resp.json()["url"], headers=acc.headers).json()
+        return result
+
+    for data, fmt in ((stix, "stix"), (misp, "misp")):
+        for body in (bom + data, gzip.compress(bom + data)):
+            status = post(body)
+            assert status["status"] == "succeeded" and status["format"] == fmt, status
+    for body in (stix.decode().encode("utf-16"), gzip.compress(misp.decode().encode("utf-16-le"))):
+        status = post(body)
+        assert status["status"] == "failed" and "UTF-16" in status["error"]["detail"], status
+    status = post(stix20)
+    assert status["status"] == "succeeded" and status["format"] == "stix", status
+    assert status["result"]["received"] == 7
+    assert any("STIX 2.0 bundle upgraded to 2.1" in n for n in status["result"]["notes"]), status

@@ -233,6 +233,15 @@ def test_malformed_envelopes(node: Node) -> None:
     _error(_post(node, url, b"{not json"), 400)
     _error(_post(node, url, b"[1, 2]"), 400)
     _error(_post(node, url, {"objects": {"a": 1}}), 400)
+    _error(_post(node, url, {"objects": {}}), 400)
+    _error(_post(node, url, {"objects": "x"}), 400)
+    # TAXII 2.1 (3.7): 'objects' is optional in an envelope, so an envelope without it adds nothing.
+    for empty in (b"{}", {"more": False}):
+        r = _post(node, url, empty)
+        assert r.status_code == 202, r.text
+        status = r.json()
+        assert status["status"] == "complete" and status["total_count"] == 0
+        assert status["success_count"] == 0 and status["failure_count"] == 0 and status["pending_count"] == 0
     deep: Any = []
     for _ in range(200):
         deep = [deep]

@@ -137,6 +137,7 @@ def import_cmd(
             transient=False,
         ) as progress:
             task = progress.add_task(path.name, total=size, objects=0, rate=0.0)
+            notes: list[str] = []  # a STIX 2.0 bundle's upgrade to 2.1
             raw = open_maybe_gzip(path, max_decompressed=settings.max_decompressed_bytes)
             underlying = getattr(raw, "fileobj", None) or raw
 
@@ -153,7 +154,9 @@ def import_cmd(
                     result = import_objects(
                         session,
                         actor=actor,
-                        objects=read_stix_file(path, max_decompressed=settings.max_decompressed_bytes),
+                        objects=read_stix_file(
+                            path, max_decompressed=settings.max_decompressed_bytes, notes=notes
+                        ),
                         owner_org_id=owner,
                         default_tlp=level,
                         progress=tick,
@@ -174,6 +177,8 @@ def import_cmd(
             f"{path.name}: {result.inserted:,} new, {result.unchanged:,} unchanged "
             f"of {result.received:,} in {elapsed:.1f}s ({result.received / max(elapsed, 1e-6):,.0f} obj/s)"
         )
+        for note in notes:
+            console.print(note)
         print_deferred_note(result.follow_up_jobs)
     if failures:
         raise typer.Exit(2)

@@ -32,19 +32,21 @@ __all__ = [
 def parse_stix(data: bytes) -> Iterator[ImportUnit]:
     from colsec.formats.stix_bundle import read_bundle
 
-    yield ImportUnit(
-        name="STIX bundle", objects=read_bundle(io.BytesIO(data), source="STIX bundle"), origin="stix"
-    )
+    notes: list[str] = []  # filled once the bundle is read (a STIX 2.0 bundle's upgrade)
+    objects = read_bundle(io.BytesIO(data), source="STIX bundle", notes=notes)
+    yield ImportUnit(name="STIX bundle", objects=objects, origin="stix", notes=notes)
 
 
 def parse_attack(data: bytes) -> Iterator[ImportUnit]:
     from colsec.formats.attack import attack_objects
     from colsec.formats.stix_bundle import read_bundle
 
+    notes: list[str] = []
     yield ImportUnit(
         name="ATT&CK bundle",
-        objects=attack_objects(read_bundle(io.BytesIO(data), source="ATT&CK bundle")),
+        objects=attack_objects(read_bundle(io.BytesIO(data), source="ATT&CK bundle", notes=notes)),
         origin="attack",
+        notes=notes,
     )
 
 
@@ -66,6 +68,9 @@ def parse_misp(data: bytes) -> Iterator[ImportUnit]:
 
 
 def _text(data: bytes, what: str) -> str:
+    from colsec.jsonutil import refuse_utf16
+
+    refuse_utf16(data[:4], f"{what} input")
     if b"\x00" in data[:8192]:
         raise InvalidInput(f"{what} input is binary data, not text")
     try:

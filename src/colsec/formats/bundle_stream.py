@@ -16,7 +16,7 @@ largest object; never the file.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from typing import IO, Any
 
@@ -25,10 +25,19 @@ import numpy as np
 import orjson
 
 from colsec.errors import InvalidInput
-from colsec.jsonutil import MAX_DEPTH, escaped_bytes
+from colsec.jsonutil import MAX_DEPTH, escaped_bytes, text_start
 from colsec.pipeline import read_ahead
+from colsec.stix.upgrade import upgrade_to_21
 
-__all__ = ["CHUNK", "BundleEnvelope", "StructureScanner", "parse_errors", "stream_bundle", "unreadable"]
+__all__ = [
+    "CHUNK",
+    "BundleEnvelope",
+    "StructureScanner",
+    "TextStart",
+    "parse_errors",
+    "stream_bundle",
+    "unreadable",
+]
 
 CHUNK = 1 << 20
 _DELTA = np.zeros(256, dtype=np.int8)
@@ -65,14 +74,44 @@ def parse_errors(source: str) -> Iterator[None]:
         raise InvalidInput(f"{source}: cannot read input ({exc})") from None
 
 
+class TextStart:
+    """A byte stream read from where its JSON text starts: a leading UTF-8 byte-order mark is
+    skipped and UTF-16 refused by name (``jsonutil.text_start``); both readers open with it.
+    Nothing is read before the first ``read``, so a read-ahead thread does all the reading."""
+
+    def __init__(self, stream: IO[bytes], source: str) -> None:
+        self._stream = stream
+        self._source = source
+        self._read: Callable[[int], bytes] | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        if self._read is not None:
+            return self._read(size)
+        if size == 0:  # ijson reads 0 bytes to learn the stream's type
+            return b""
+        head = b""
+        while len(head) < 4:
+            more = self._stream.read(4 - len(head))
+            if not more:
+                break
+            head += more
+        self._read = self._stream.read
+        head = head[text_start(head, self._source) :]
+        return head + self._read() if size is None or size < 0 else head
+
+
 class BundleEnvelope:
     """The bundle's own shape, checked from parser events; both readers share it.
 
     ``event`` answers True at the start of an element of ``objects`` (the reference reader
     builds it; the fast reader never feeds element events here)."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, notes: list[str] | None = None) -> None:
         self.source = source
+        self.notes = notes  # where the upgrade of a STIX 2.0 bundle is reported
+        self.stix20 = False  # spec_version "2.0": each object is upgraded to 2.1 as it is read
+        self.upgraded = 0
+        self.changes: dict[str, None] = {}
         self.depth = 0
         self.key: str | None = None  # the current key of the bundle itself
         self.keys: set[str] = set()  # the bundle's keys so far: a repeated one is refused
@@ -108,8 +147,12 @@ class BundleEnvelope:
                     raise InvalidInput(f"{source}: not a STIX bundle (type is {value!r})")
             elif self.key == "id" and event == "string" and str(value).startswith("bundle--"):
                 self.seen_type = self.seen_type or "bundle"
+            elif self.key == "spec_version" and event == "string" and value == "2.0":
+                if "objects" in self.keys:  # its objects are read already: too late to upgrade them
+                    raise InvalidInput(f"{source}: bundle spec_version '2.0' must come before its 'objects'")
+                self.stix20 = True
             elif self.key == "spec_version" and event == "string" and value != "2.1":
-                raise InvalidInput(f"{source}: bundle spec_version {value!r} is not STIX 2.1")
+                raise InvalidInput(f"{source}: bundle spec_version {value!r} is not STIX 2.1 (nor 2.0)")
             return False
         if self.key != "objects":
             return False  # other members of the bundle are skipped (depth-checked all the same)
@@ -124,10 +167,29 @@ class BundleEnvelope:
             return True
         raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
 
+    def upgrade(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The objects of a STIX 2.0 bundle upgraded to 2.1 (``stix.upgrade``, as a medallion
+        migration does); those of a 2.1 bundle as they are."""
+        if not self.stix20:
+            return objects
+        out = []
+        for obj in objects:
+            new, changes = upgrade_to_21(obj)
+            if changes:
+                self.upgraded += 1
+                self.changes.update(dict.fromkeys(changes))
+            out.append(new)
+        return out
+
     def finish(self) -> None:
         if self.seen_type is None:
             # Some published bundles omit "type"; a "bundle--" id is accepted instead.
             raise InvalidInput(f"{self.source}: not a STIX bundle (neither 'type': 'bundle' nor a bundle id)")
+        if self.stix20 and self.notes is not None:
+            self.notes.append(
+                f"{self.source}: STIX 2.0 bundle upgraded to 2.1: {self.upgraded} objects"
+                + (f" ({'; '.join(self.changes)})" if self.changes else "")
+            )
 
 
 class Marks:
@@ -268,21 +330,26 @@ def stream_bundle(
     max_depth: int = MAX_DEPTH,
     chunk_size: int = CHUNK,
     ahead: bool = False,
+    notes: list[str] | None = None,
 ) -> Generator[dict[str, Any], None, None]:
     """Yield the objects of a bundle; raise InvalidInput naming the problem.
 
     ``ahead`` reads the next chunk in a helper thread while this one is scanned and parsed:
-    worth it where reading is work (a gzip stream), not for a plain file."""
+    worth it where reading is work (a gzip stream), not for a plain file.  A STIX 2.0 bundle's
+    objects are upgraded to 2.1, said in ``notes`` once the bundle is read."""
+    text = TextStart(stream, source)
     if not ahead:
-        yield from _stream(iter(lambda: stream.read(chunk_size), b""), source, max_depth)
+        yield from _stream(iter(lambda: text.read(chunk_size), b""), source, max_depth, notes)
         return
     # Closed here, before the caller can close the stream: the helper's read is done by then.
-    with closing(read_ahead(stream.read, chunk_size, name="colsec-gunzip")) as chunks:
-        yield from _stream(chunks, source, max_depth)
+    with closing(read_ahead(text.read, chunk_size, name="colsec-gunzip")) as chunks:
+        yield from _stream(chunks, source, max_depth, notes)
 
 
-def _stream(chunks: Iterable[bytes], source: str, max_depth: int) -> Iterator[dict[str, Any]]:
-    envelope = BundleEnvelope(source)
+def _stream(
+    chunks: Iterable[bytes], source: str, max_depth: int, notes: list[str] | None
+) -> Iterator[dict[str, Any]]:
+    envelope = BundleEnvelope(source, notes)
     events = ijson.sendable_list()
     parser = ijson.basic_parse_coro(events, use_float=True)
     scanner = StructureScanner(max_depth, f"{source}: JSON nested deeper than {max_depth} levels")
@@ -317,10 +384,10 @@ def _stream(chunks: Iterable[bytes], source: str, max_depth: int) -> Iterator[di
                 end = int(closing[0]) if closing.size else n
                 if _between(marks.bad, p, end).size:
                     raise InvalidInput(f"{source}: bundle 'objects' must contain JSON objects")
-                yield from objects.feed(view, p, end, _between(marks.ends, p, end))
+                yield from envelope.upgrade(objects.feed(view, p, end, _between(marks.ends, p, end)))
                 if end == n:
                     break
-                yield from objects.parse()
+                yield from envelope.upgrade(objects.parse())
                 objects, p = None, end  # the closing bracket goes to the envelope parser
             if marks.too_deep is not None:
                 raise InvalidInput(scanner.message)

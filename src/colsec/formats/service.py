@@ -21,6 +21,7 @@ from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ExportFormat, ImportFormat
 from colsec.formats.sensor_values import MIN_PREFIX_V4, MIN_PREFIX_V6
+from colsec.jsonutil import refuse_utf16
 from colsec.stix.ids import canonical_timestamp
 from colsec.stix.tlp import TLP, tlp_of
 from colsec.store.limits import WriteLimits
@@ -72,6 +73,7 @@ BINARY_HEAD = 65536
 def refuse_binary(data: bytes, expected: str = "a supported format (STIX, MISP, CSV, text)") -> None:
     """InvalidInput when ``data`` is binary data (a NUL byte in its head), no text: an import's
     input, or telemetry to match (``expected`` names what it should have been)."""
+    refuse_utf16(data[:4], "input")  # named, not called binary for its NUL bytes
     if b"\x00" in data[:BINARY_HEAD]:
         raise InvalidInput(f"input is binary data, not {expected}")
 

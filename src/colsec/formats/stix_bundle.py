@@ -18,7 +18,14 @@ from typing import IO, Any
 import ijson
 
 from colsec.errors import InvalidInput
-from colsec.formats.bundle_stream import CHUNK, BundleEnvelope, parse_errors, stream_bundle, unreadable
+from colsec.formats.bundle_stream import (
+    CHUNK,
+    BundleEnvelope,
+    TextStart,
+    parse_errors,
+    stream_bundle,
+    unreadable,
+)
 from colsec.formats.gzipped import (
     GZIP_MAGIC,
     MAX_DECOMPRESSED,
@@ -75,18 +82,22 @@ def read_bundle(
     max_depth: int = MAX_DEPTH,
     chunk_size: int = CHUNK,
     ahead: bool | None = None,
+    notes: list[str] | None = None,
 ) -> Generator[dict[str, Any], None, None]:
     """Yield the objects of a bundle; raise InvalidInput naming the problem (see bundle_stream).
 
     A gzip stream is decompressed a chunk ahead in a helper thread (``ahead`` None: decided by
-    the stream), so inflating leaves the caller's thread."""
+    the stream), so inflating leaves the caller's thread.  A STIX 2.0 bundle is read upgraded
+    to 2.1 (``stix.upgrade``), which is said in ``notes``."""
     if ahead is None:
         ahead = isinstance(stream, CappedReader)
-    return stream_bundle(stream, source=source, max_depth=max_depth, chunk_size=chunk_size, ahead=ahead)
+    return stream_bundle(
+        stream, source=source, max_depth=max_depth, chunk_size=chunk_size, ahead=ahead, notes=notes
+    )
 
 
 def read_bundle_reference(
-    stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH
+    stream: IO[bytes], *, source: str = "input", max_depth: int = MAX_DEPTH, notes: list[str] | None = None
 ) -> Iterator[dict[str, Any]]:
     """The same objects and refusals as ``read_bundle``, event by event through ijson.
 
@@ -95,11 +106,11 @@ def read_bundle_reference(
     builds a dotted prefix per event, so memory and time would grow with the square of the
     nesting before any limit could refuse; here the whole document stops at ``max_depth``.
     """
-    envelope = BundleEnvelope(source)
+    envelope = BundleEnvelope(source, notes)
     builder: Any = None
     depth = 0
     with parse_errors(source):
-        for event, value in ijson.basic_parse(stream, use_float=True):
+        for event, value in ijson.basic_parse(TextStart(stream, source), use_float=True):
             if event in ("start_map", "start_array"):
                 depth += 1
                 if depth > max_depth:
@@ -116,13 +127,15 @@ def read_bundle_reference(
                 envelope.event(event, value)  # the object's closing brace
                 obj = builder.value
                 builder = None
-                yield obj
+                yield envelope.upgrade([obj])[0]
     envelope.finish()
 
 
-def read_bundle_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> Iterator[dict[str, Any]]:
+def read_bundle_file(
+    path: Path, *, max_decompressed: int = MAX_DECOMPRESSED, notes: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
     with open_maybe_gzip(path, max_decompressed=max_decompressed) as f:
-        yield from read_bundle(f, source=str(path))
+        yield from read_bundle(f, source=str(path), notes=notes)
 
 
 def check_object_depth(obj: Any) -> None:
@@ -163,17 +176,20 @@ class _Kept:
         return None if self.past else b"".join(self._parts)
 
 
-def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> Iterator[dict[str, Any]]:
+def read_stix_file(
+    path: Path, *, max_decompressed: int = MAX_DECOMPRESSED, notes: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
     """Objects of a bundle, a single STIX object, or a JSON list of objects.
 
     Every bundle is read by the stream reader, whatever its size and compression, so it is
     accepted or refused alike everywhere.  A small file (at most ``SMALL_FILE`` bytes, expanding
     to at most ``WHOLE_READ``) that the stream refuses is read whole, from the bytes already
     expanded, so that a lone object or a list is recognised; larger input must be a bundle.
-    Gzip input is expanded once, a chunk ahead in a helper thread.
+    Gzip input is expanded once, a chunk ahead in a helper thread.  A STIX 2.0 bundle is
+    upgraded to 2.1 as it is read, and ``notes`` says so.
     """
     if path.stat().st_size > SMALL_FILE:
-        yield from read_bundle_file(path, max_decompressed=max_decompressed)
+        yield from read_bundle_file(path, max_decompressed=max_decompressed, notes=notes)
         return
     try:
         raw = path.read_bytes()
@@ -182,7 +198,7 @@ def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> I
     source = str(path)
     if raw[:2] != GZIP_MAGIC:
         plain = io.BytesIO(raw)
-        yield from _small_file(_Kept(plain.read, len(raw)), source, ahead=False)
+        yield from _small_file(_Kept(plain.read, len(raw)), source, ahead=False, notes=notes)
         return
     inflater = GzipInflater.of_bytes(raw, source=source, limit=max_decompressed)
     # The gzip trailer holds the last member's size modulo 4 GiB: a hint, never trusted for what
@@ -191,15 +207,18 @@ def read_stix_file(path: Path, *, max_decompressed: int = MAX_DECOMPRESSED) -> I
     # as any file that large must.
     hint, held = int.from_bytes(raw[-4:], "little"), SMALL_FILE * 8
     del raw
-    yield from _small_file(_Kept(inflater.read, held if hint <= held else -1), source, ahead=True)
+    kept = _Kept(inflater.read, held if hint <= held else -1)
+    yield from _small_file(kept, source, ahead=True, notes=notes)
 
 
-def _small_file(kept: _Kept, source: str, *, ahead: bool) -> Iterator[dict[str, Any]]:
+def _small_file(
+    kept: _Kept, source: str, *, ahead: bool, notes: list[str] | None
+) -> Iterator[dict[str, Any]]:
     """A small file's objects: the bundle's held until it ends (a refusal yields nothing) or
     until it passes what a whole read holds, when the rest streams on as a large file does."""
     held: list[dict[str, Any]] = []
     refusal: InvalidInput | None = None
-    objects = read_bundle(kept, source=source, ahead=ahead)  # type: ignore[arg-type]
+    objects = read_bundle(kept, source=source, ahead=ahead, notes=notes)  # type: ignore[arg-type]
     with closing(objects):
         try:
             for obj in objects:

@@ -167,7 +167,7 @@ def _envelope_objects(raw: bytes, max_depth: int) -> list[Any]:
             raise InvalidInput(
                 'the body is a bare STIX object, not a TAXII envelope: send {"objects": [...]}'
             )
-        raise InvalidInput("the envelope has no 'objects' list")
+        return []  # TAXII 2.1 (3.7): 'objects' is optional in an envelope; none is an empty add
     objects = data["objects"]
     if not isinstance(objects, list):
         raise BadRequest("the envelope's 'objects' must be a list")
