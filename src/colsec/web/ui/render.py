@@ -202,6 +202,15 @@ async def _form_actor(request: Request) -> AsyncIterator[Actor]:
     Uploaded files of the form are closed when the route is done.
     """
     request.state.ui_started = time.perf_counter()
+    try:
+        yield await _checked_form_actor(request)
+    finally:  # a refused post's uploads too (its form was read for the token)
+        pending: FormData | None = getattr(request.state, "ui_form", None)
+        if pending is not None:
+            await pending.close()
+
+
+async def _checked_form_actor(request: Request) -> Actor:
     sess = current_session(request)
     presented = request.headers.get(CSRF_HEADER)
     if not presented:
@@ -216,12 +225,7 @@ async def _form_actor(request: Request) -> AsyncIterator[Actor]:
     actor = get_optional_actor(request)
     if actor is None:
         raise LoginRequired
-    try:
-        yield actor
-    finally:
-        pending: FormData | None = getattr(request.state, "ui_form", None)
-        if pending is not None:
-            await pending.close()
+    return actor
 
 
 PageActor = Annotated[Actor, Depends(_page_actor)]
