@@ -66,8 +66,8 @@ _TagEffects = tuple[list[str], int | None, list[str]]  # labels, confidence, mar
 _NO_TAGS: _TagEffects = ([], None, [])
 
 
-def _times_ok(*texts: str) -> bool:
-    return all(canonical_or_none(text) is not None for text in texts)
+def _time_ok(text: str) -> bool:
+    return canonical_or_none(text) is not None
 
 
 class Converter:
@@ -174,13 +174,18 @@ class Converter:
             refs.append(sdo["id"])
             return [(sdo, None if stamp is None else sdo_facts(sdo["id"], sdo["type"], stamp, identity_id))]
         scos, pattern, atoms = observables(attr_type, value, uid)
-        first = parse_seen(attr.get("first_seen")) or ts
-        last = parse_seen(attr.get("last_seen")) or ts
-        if first > last:
-            if attr.get("last_seen"):
-                first = last
-            else:
-                last = first
+        first = last = ts
+        seen_first, seen_last = attr.get("first_seen"), attr.get("last_seen")
+        if seen_first or seen_last:
+            first = parse_seen(seen_first) or ts
+            last = parse_seen(seen_last) or ts
+            if first > last:
+                if seen_last:
+                    first = last
+                else:
+                    last = first
+        ts_ok = stamp is not None and canonical_or_none(ts_text) is not None
+        sco_ids: list[str] = []
         observed_id = f"observed-data--{uid}"
         observed: dict[str, Any] = {
             "type": "observed-data",
@@ -191,7 +196,7 @@ class Converter:
             "first_observed": ts_text if first is ts else fmt_any(first),
             "last_observed": ts_text if last is ts else fmt_any(last),
             "number_observed": 1,
-            "object_refs": [s["id"] for s in scos],
+            "object_refs": sco_ids,  # filled below
             "labels": list(labels),
         }
         if identity_id:
@@ -200,13 +205,18 @@ class Converter:
             self._apply(effects, observed)
         refs.append(observed_id)
         facts = None
-        if stamp is not None and _times_ok(observed["first_observed"], observed["last_observed"]):
+        if (
+            stamp is not None
+            and (ts_ok if first is ts else _time_ok(observed["first_observed"]))
+            and (ts_ok if last is ts else _time_ok(observed["last_observed"]))
+        ):
             facts = sdo_facts(observed_id, "observed-data", stamp, identity_id)
         out: list[Built] = [(observed, facts)]
         for sco in scos:
             if attr_type == "regkey":
                 expand_hives_in(sco)
             sco_id = sco["id"]
+            sco_ids.append(sco_id)
             refs.append(sco_id)
             out.append((sco, sco_facts(sco_id, sco["type"]) if ours else None))
         if not self._to_ids(attr, attr_type):
@@ -234,7 +244,7 @@ class Converter:
         expand_hives_in(indicator)
         refs.append(indicator_id)
         facts = None
-        if stamp is not None and _times_ok(ts_text) and len(indicator["pattern"]) <= MAX_PATTERN_LENGTH:
+        if ts_ok and len(indicator["pattern"]) <= MAX_PATTERN_LENGTH:
             facts = sdo_facts(indicator_id, "indicator", stamp, identity_id, atoms)
         out.append((indicator, facts))
         rel = relationship(indicator_id, "based-on", observed_id, created)
