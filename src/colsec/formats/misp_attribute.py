@@ -244,7 +244,7 @@ class Converter:
         expand_hives_in(indicator)
         refs.append(indicator_id)
         facts = None
-        if ts_ok and len(indicator["pattern"]) <= MAX_PATTERN_LENGTH:
+        if stamp is not None and ts_ok and len(indicator["pattern"]) <= MAX_PATTERN_LENGTH:
             facts = sdo_facts(indicator_id, "indicator", stamp, identity_id, atoms)
         out.append((indicator, facts))
         rel = relationship(indicator_id, "based-on", observed_id, created)
