@@ -25,7 +25,16 @@ from colsec.stix.observables import atom_observable
 from colsec.stix.pattern import MAX_PATTERN_LENGTH
 from colsec.stix.validate import SCO_TYPES, ObjectFacts
 
-__all__ = ["BuiltFacts", "built_facts", "canonical_uuid"]
+__all__ = [
+    "MAX_PATTERN_LENGTH",
+    "BuiltFacts",
+    "built_facts",
+    "canonical_or_none",
+    "canonical_uuid",
+    "plain_texts",
+    "sco_facts",
+    "sdo_facts",
+]
 
 # What the validator's identifier rule takes after the type: the canonical spelling, RFC 4122 variant.
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}")
@@ -71,6 +80,44 @@ def built_facts(
     return _new_facts(
         ObjectFacts, (obj["id"], kind, "2.1", created, created, obj.get("created_by_ref"), False, observed)
     )
+
+
+def canonical_or_none(stamp: str) -> str | None:
+    """The validator's spelling of a timestamp, None where it would refuse it."""
+    try:
+        return canonical_str(stamp)
+    except ValueError:
+        return None
+
+
+def plain_texts(values: Iterable[object]) -> bool:
+    """Whether every value is a plain ``str`` (the labels ``built_facts`` takes)."""
+    return all(type(value) is str for value in values)
+
+
+def sco_facts(obj_id: str, kind: str) -> ObjectFacts | None:
+    """``built_facts`` of a converter-built SCO: its values are read as stored."""
+    if kind not in SCO_TYPES:
+        return None
+    return _new_facts(ObjectFacts, (obj_id, kind, "2.1", None, "", None, False, None))
+
+
+def sdo_facts(
+    obj_id: str,
+    kind: str,
+    stamp: str,
+    creator: str | None,
+    atoms: Iterable[tuple[str, str, str]] | None = None,
+) -> ObjectFacts:
+    """``built_facts`` of an object built for one attribute (``misp_attribute``) whose times,
+    labels and pattern length the converter checked as ``built_facts`` does: ``stamp`` is the
+    validator's spelling of its creation (and modification) time, ``atoms`` an indicator's."""
+    observed: tuple[tuple[str, str], ...] | None = None
+    if kind in _STATES_NONE:
+        observed = ()
+    elif kind == "indicator" and atoms is not None:
+        observed = tuple(norm for atom in atoms if (norm := atom_observable(*atom)) is not None)
+    return _new_facts(ObjectFacts, (obj_id, kind, "2.1", stamp, stamp, creator, False, observed))
 
 
 # Built as a plain tuple of the class: its keyword constructor is a Python call per object.

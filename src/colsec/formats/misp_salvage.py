@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from colsec.errors import InvalidInput
+from colsec.formats.misp_urls import conform_attribute
 
 __all__ = [
     "CLUSTER_NAMESPACE",
@@ -147,9 +148,7 @@ def prepared(event: Mapping[str, Any]) -> dict[str, Any]:
 
 def prepared_attribute(attr: Any) -> Any:
     """One attribute of the event as ``prepared`` leaves it, for events streamed attribute by attribute."""
-    from colsec.formats.misp_urls import conform_attribute
-
-    if isinstance(attr, Mapping) and _lacking(attr.get("Galaxy")):
+    if (type(attr) is dict or isinstance(attr, Mapping)) and attr.get("Galaxy") and _lacking(attr["Galaxy"]):
         attr = copy.deepcopy(dict(attr))
         _fill_galaxies(attr["Galaxy"])
     return conform_attribute(attr)

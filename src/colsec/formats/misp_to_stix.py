@@ -21,13 +21,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from colsec.formats.misp_attribute import Converter
+from colsec.formats.misp_attribute import Built, Converter
 from colsec.formats.misp_facts import BuiltFacts, built_facts, canonical_uuid
-from colsec.formats.misp_observables import Atoms
 from colsec.formats.misp_reference import misp_stix, reference_attributes, reference_convert
 from colsec.formats.misp_types import misp_types
 from colsec.formats.misp_validate import attribute_kept, validate_event, validate_frame
 from colsec.formats.misp_values import FAST_TYPES, MARKINGS, is_fast_attribute
+from colsec.formats.registry_keys import expand_hives_in
 from colsec.stix.tlp import TLP
 
 __all__ = [
@@ -114,20 +114,21 @@ def convert_event(
     each is converted as it arrives, so the event is never held whole.  ``built`` is told
     the facts of each object the fast path built in a proven shape (``misp_facts``).
     """
-    from colsec.formats.registry_keys import expand_hives_in
-
-    for obj, ours, atoms in _convert_event(wrapper, notes, attributes):
-        obj = expand_hives_in(obj)
-        if built is not None:
-            built.claim(obj, built_facts(obj, atoms) if ours else None)
+    if built is None:
+        for obj, _ in _convert_event(wrapper, notes, attributes):
+            yield obj
+        return
+    claim = built.claim
+    for obj, facts in _convert_event(wrapper, notes, attributes):
+        claim(obj, facts)
         yield obj
 
 
 def _convert_event(
     wrapper: Mapping[str, Any], notes: list[str] | None, attributes: Iterable[Any] | None
-) -> Iterator[tuple[dict[str, Any], bool, Atoms | None]]:
-    """Each object, whether the fast path built it with ids the validator takes (``misp_facts``),
-    and an indicator's pattern atoms as the fast path wrote them."""
+) -> Iterator[Built]:
+    """Each object, registry hives spelled out, with the store's facts of it where the fast path
+    built it in a proven shape with ids the validator takes (``misp_facts``), else None."""
     from colsec.formats.misp_salvage import convert_salvaging, prepared, prepared_attribute
 
     event = validate_frame(wrapper, notes)
@@ -157,11 +158,11 @@ def _convert_event(
             continue
         if conv.identity_id and conv.identity_id not in emitted:
             emitted.add(conv.identity_id)
-            yield conv.identity(), ids_ok, None
+            identity = conv.identity()
+            yield identity, built_facts(identity) if ids_ok else None
         ours = ids_ok and canonical_uuid(str(attr["uuid"]))
         report_ok = report_ok and ours
-        for obj, atoms in conv.attribute(attr, refs):
-            yield obj, ours, atoms
+        yield from conv.attribute(attr, refs, ours)
     report: dict[str, Any] | None = None
     if _needs_reference(event, rare) or not kept:
         for obj in convert_salvaging({**event, "Attribute": rare}, reference_convert, notes):
@@ -169,18 +170,18 @@ def _convert_event(
                 report = obj
             elif obj["id"] not in emitted:  # our identity, or a marking both halves use
                 emitted.add(obj["id"])
-                yield obj, False, None
+                yield expand_hives_in(obj), None
     del rare
     for mid, marking in list(conv.markings_used.items()):
         if mid not in emitted:
             emitted.add(mid)
-            yield marking, False, None
+            yield marking, None
     if report is None:
         report = conv.report(refs)
         for mid, marking in conv.markings_used.items():  # the event's own tags
             if mid not in emitted:
-                yield marking, False, None
-        yield report, report_ok, None
+                yield marking, None
+        yield report, built_facts(report) if report_ok else None
         return
     merged = list(report.get("object_refs", []))
     empty = [r for r in merged if r.startswith("note--") and r.endswith(str(event["uuid"]))]
@@ -189,13 +190,11 @@ def _convert_event(
     merged.extend(refs)
     refs.clear()
     report["object_refs"] = merged
-    yield report, False, None  # misp-stix's report, our references merged in
+    yield report, None  # misp-stix's report, our references merged in
 
 
 def convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:
     """STIX for a bare attribute collection (MISP ``/attributes`` REST output): no report, no identity."""
-    from colsec.formats.registry_keys import expand_hives_in
-
     for obj in _convert_attributes(attributes):
         yield expand_hives_in(obj)
 

@@ -42,7 +42,7 @@ def url_value(value: str) -> str | None:
 
 def conform_attribute(attr: Any, in_object: bool = False) -> Any:
     """The attribute with a URL value made valid, or retyped ``other`` (a copy, only when changed)."""
-    if not isinstance(attr, Mapping) or attr.get("type") not in _URL_TYPES:
+    if (type(attr) is not dict and not isinstance(attr, Mapping)) or attr.get("type") not in _URL_TYPES:
         return attr
     value = attr.get("value")
     if not isinstance(value, str) or _SCHEME.match(value):

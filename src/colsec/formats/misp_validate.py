@@ -41,7 +41,7 @@ def _check_tags(tags: Any, where: str) -> None:
     if tags is None:
         return
     if not isinstance(tags, list) or not all(
-        isinstance(t, Mapping) and isinstance(t.get("name"), str) for t in tags
+        (type(t) is dict or isinstance(t, Mapping)) and isinstance(t.get("name"), str) for t in tags
     ):
         raise InvalidInput(f"{where}: 'Tag' must be a list of objects with a string 'name'")
 
@@ -55,33 +55,43 @@ def _check_list_of_objects(value: Any, where: str, key: str) -> list[Mapping[str
 
 
 def _check_attribute(attr: Any, where: str, types: Any) -> None:
-    if not isinstance(attr, Mapping):
+    if type(attr) is not dict and not isinstance(attr, Mapping):
         raise InvalidInput(f"{where}: attribute must be a JSON object")
-    t = attr.get("type")
+    get = attr.get
+    t = get("type")
     if not isinstance(t, str) or t not in types.types:
         raise InvalidInput(f"{where}: unknown MISP attribute type {t!r}")
-    if attr.get("value") is None:
+    value = get("value")
+    if value is None:
         raise InvalidInput(f"{where} ({t}): attribute has no value")
-    if not isinstance(attr["value"], str):
+    if not isinstance(value, str):
         raise InvalidInput(f"{where} ({t}): attribute value must be a string")
-    if not is_uuid(attr.get("uuid")):
-        raise InvalidInput(f"{where} ({t}): invalid uuid {attr.get('uuid')!r}")
-    for key in ("timestamp",):
-        if attr.get(key) is not None and not _digits(attr[key]):
-            raise InvalidInput(f"{where} ({t}): {key} must be epoch seconds")
-    for key in ("category", "comment", "first_seen", "last_seen", "object_relation"):
-        if attr.get(key) is not None and not isinstance(attr[key], str):
+    if not is_uuid(get("uuid")):
+        raise InvalidInput(f"{where} ({t}): invalid uuid {get('uuid')!r}")
+    stamp = get("timestamp")
+    if stamp is not None and not (type(stamp) is str and stamp.isdigit()) and not _digits(stamp):
+        raise InvalidInput(f"{where} ({t}): timestamp must be epoch seconds")
+    for key in _TEXT_KEYS:
+        text = get(key)
+        if text is not None and not isinstance(text, str):
             raise InvalidInput(f"{where} ({t}): {key} must be a string")
-    to_ids = attr.get("to_ids")
+    to_ids = get("to_ids")
     if (
         to_ids is not None
         and not isinstance(to_ids, bool | int)
         and str(to_ids).strip().lower() not in ("0", "1", "true", "false")
     ):
         raise InvalidInput(f"{where} ({t}): to_ids must be a boolean")
-    _check_tags(attr.get("Tag"), where)
-    for key in ("Sighting", "Galaxy", "Note", "Opinion"):
-        _check_list_of_objects(attr.get(key), where, key)
+    tags = get("Tag")
+    if tags is not None:
+        _check_tags(tags, where)
+    for key in _LIST_KEYS:
+        if get(key) is not None:
+            _check_list_of_objects(get(key), where, key)
+
+
+_TEXT_KEYS = ("category", "comment", "first_seen", "last_seen", "object_relation")
+_LIST_KEYS = ("Sighting", "Galaxy", "Note", "Opinion")
 
 
 def validate_event(wrapper: Any, notes: list[str] | None = None) -> dict[str, Any]:

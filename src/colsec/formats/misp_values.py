@@ -170,21 +170,27 @@ def _valid_value(attr_type: str, value: str) -> bool:
 
 
 def is_fast_attribute(attr: Mapping[str, Any], referenced: frozenset[str] | set[str] = frozenset()) -> bool:
-    attr_type = attr.get("type")
-    value = attr.get("value")
+    get = attr.get
+    attr_type = get("type")
+    value = get("value")
     if attr_type not in FAST_TYPES or not isinstance(value, str):
         return False
-    if attr.get("uuid") in referenced or attr.get("data"):
+    if get("uuid") in referenced or get("data"):
         return False
-    for key in ("Galaxy", "Sighting", "Note", "Opinion", "Relationship", "ShadowAttribute"):
-        if attr.get(key):
+    for key in _NOT_FAST_WITH:
+        if get(key):
             return False
     for key in ("first_seen", "last_seen"):
-        if attr.get(key) and (
+        if get(key) and (
             parse_seen(attr[key]) is None or attr_type in CUSTOM_TYPES or attr_type == "vulnerability"
         ):
             return False
-    tags = attr.get("Tag") or []
-    if not all(isinstance(t, Mapping) and isinstance(t.get("name"), str) for t in tags):
+    tags = get("Tag")
+    if tags and not all(
+        (type(t) is dict or isinstance(t, Mapping)) and isinstance(t.get("name"), str) for t in tags
+    ):
         return False
     return _valid_value(str(attr_type), value)
+
+
+_NOT_FAST_WITH = ("Galaxy", "Sighting", "Note", "Opinion", "Relationship", "ShadowAttribute")
