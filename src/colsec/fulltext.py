@@ -22,7 +22,15 @@ from typing import Any
 
 import snowballstemmer
 
-__all__ = ["MAX_DOC_CHARS", "document_terms", "documents_terms", "query_terms", "stem", "text_terms"]
+__all__ = [
+    "MAX_DOC_CHARS",
+    "document_terms",
+    "documents_terms",
+    "query_terms",
+    "stem",
+    "text_terms",
+    "texts_terms",
+]
 
 MAX_DOC_CHARS = 20_000  # text read per object: ATT&CK descriptions fit, a pasted report is cut
 MAX_TERM = 60
@@ -222,6 +230,25 @@ def documents_terms(bodies: Sequence[Mapping[str, Any]]) -> list[str]:
             out.append(None)
         else:
             out.append(document_terms(body))
+    if not joined:
+        return out  # type: ignore[return-value]  # no None in it
+    words = f" {_MARK} ".join(joined).encode("ascii").translate(_BATCH_BREAKS).decode("ascii").split()
+    parts = iter(" ".join(map(_STEMS.__getitem__, words)).split(_MARK))  # the mark's term is itself
+    return [next(parts).strip(" ") if t is None else t for t in out]
+
+
+def texts_terms(texts: Sequence[str]) -> list[str]:
+    """``[text_terms(t) for t in texts]``: the ASCII texts as one string, split, looked up and joined
+    in one C-level pass each (as ``documents_terms``), not a cache lookup and four calls per text
+    (a bulk import's indicator values: each one new)."""
+    out: list[str | None] = []
+    joined: list[str] = []
+    for text in texts:
+        if text.isascii() and _MARK not in text:
+            joined.append(text)
+            out.append(None)
+        else:
+            out.append(_text_terms(text))
     if not joined:
         return out  # type: ignore[return-value]  # no None in it
     words = f" {_MARK} ".join(joined).encode("ascii").translate(_BATCH_BREAKS).decode("ascii").split()

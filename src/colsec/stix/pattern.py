@@ -28,7 +28,15 @@ from colsec.stix.pattern_ast import (
 )
 from colsec.stix.pattern_parse import PatternSyntaxError, parse_pattern, unescape_string
 
-__all__ = ["MAX_PATTERN_LENGTH", "Atom", "PatternError", "comparison_atoms", "equality_atoms", "validate"]
+__all__ = [
+    "MAX_PATTERN_LENGTH",
+    "Atom",
+    "PatternError",
+    "comparison_atoms",
+    "equality_atoms",
+    "known_head",
+    "validate",
+]
 
 MAX_PATTERN_LENGTH = 16_384
 
@@ -106,6 +114,12 @@ _new_atom = tuple.__new__
 # heads come from outside.
 _HEADS: dict[str, tuple[str, str]] = {}
 _MAX_HEADS = 4096
+
+
+def known_head(head: str) -> tuple[str, str] | None:
+    """(object type, path) of a head the regex has read (``_HEADS``), else None: a text
+    ``head = 'value']`` whose value holds no quote or backslash has that one atom, ``=`` the value."""
+    return _HEADS.get(head)
 
 
 def _known_head(text: str) -> tuple[Atom] | None:
