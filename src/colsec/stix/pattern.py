@@ -199,7 +199,18 @@ def _parsed_atoms(text: str) -> tuple[Atom, ...]:
 
 
 def validate(text: str) -> None:
-    """Raise PatternError if ``text`` is not a valid STIX 2.1 pattern."""
+    """Raise PatternError if ``text`` is not a valid STIX 2.1 pattern.
+
+    A text of a known head and a value holding no quote or backslash is valid (``_known_head``
+    would read it): answered without building its atom or filling the cache with it (a bulk
+    import's indicators are each new, and their index rows read the head, not the atom).
+    """
+    if type(text) is str and len(text) <= MAX_PATTERN_LENGTH:
+        at = text.find(" = '")
+        if at > 0 and text[-2:] == "']" and len(text) >= at + 6 and text[:at] in _HEADS:
+            value = text[at + 4 : -2]
+            if "'" not in value and "\\" not in value:
+                return
     _inspect(text)
 
 

@@ -76,14 +76,15 @@ def index_rows(
         if record is None:
             heads.append(None)
             others.append(body)
-            pairs = stated if stated is not None else extract_observables(body)
-            obs.extend((kind, v, seq, oid) for kind, v in set(pairs))
+            for kind, v in set(stated if stated is not None else extract_observables(body)):
+                obs.append((kind, v, seq, oid))
             continue
         kind, head_terms = record
         heads.append(head_terms)
         values.append(value)  # type: ignore[arg-type]  # a str wherever record is set
         if stated is not None:
-            obs.extend((k, v, seq, oid) for k, v in set(stated))
+            for k, v in set(stated):
+                obs.append((k, v, seq, oid))
         elif kind is not None and body.get("pattern_type") == "stix":
             norm = normalise(kind, value)
             if norm is not None:
