@@ -86,7 +86,32 @@ def _sources(shared_data: Path) -> list[bytes]:
         orjson.dumps(first),
         orjson.dumps(later),
         rich,
+        orjson.dumps(_bundle(300)),
     ]  # the repeat is all unchanged
+
+
+# A STIX bundle's usual indicators (one comparison, no other text: their index rows come from
+# their pattern's head) beside odd ones, which take the one-by-one reading.
+_PATTERNS = [
+    "[ipv4-addr:value = '10.0.{i}.1']", "[domain-name:value = 'Host{i}.Example.COM.']",
+    "[file:hashes.'SHA-256' = '{h}{h}']", "[url:value = 'http://files.example.net/{i}.bin']",
+    "[domain-name:value = 'bücher{i}.example']", "[email-addr:value = 'User{i}@example.org']",
+    "[ipv4-addr:value = '10.0.{i}.0/24']", "[file:name = 'a\\'b{i}.exe']",
+    "[domain-name:value = 'a{i}.example' OR domain-name:value = 'b{i}.example']",
+]  # fmt: skip
+
+
+def _bundle(n: int) -> dict[str, Any]:
+    objects = []
+    for i in range(n):
+        objects.append({
+            "type": "indicator", "spec_version": "2.1", "id": f"indicator--{uuid.UUID(int=10_000 + i, version=4)}",
+            "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+            "pattern": _PATTERNS[i % len(_PATTERNS)].format(i=i % 250, h=uuid.UUID(int=i).hex),
+            "pattern_type": "stix" if i % 11 else "snort", "valid_from": "2026-01-01T00:00:00Z",
+            **({"description": "Seen in the phishing wave"} if i % 13 == 0 else {}),
+        })  # fmt: skip
+    return {"type": "bundle", "id": "bundle--5e8b6c2a-1111-4222-8333-444455556677", "objects": objects}
 
 
 def _run(url: str, sources: list[bytes]) -> tuple[list[dict[str, Any]], dict[str, Any]]:

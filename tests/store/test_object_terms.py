@@ -79,7 +79,7 @@ def test_the_pattern_only_keys_hold_no_other_searched_text() -> None:
     """Should ``colsec.fulltext`` come to read one of these keys, the fast reading would miss it."""
     from colsec import fulltext
 
-    others = textindex._PATTERN_ONLY - {"pattern"}
+    others = textindex.PATTERN_ONLY - {"pattern"}
     assert others.isdisjoint(fulltext._TEXT_KEYS)
     assert others.isdisjoint(fulltext._OTHER_KEYS)
 

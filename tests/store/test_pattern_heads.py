@@ -81,6 +81,16 @@ def test_a_known_head_reads_as_the_regex_and_the_parser(head: str, first: str, v
             assert fast == _regex_only(text)
             assert fast == _parser(text)
             assert type(fast[0]) is pattern.Atom and fast[0]._asdict() == _parsed_atoms(text)[0]._asdict()
+        # validation answers a known head's text without reading it: the reader's verdict all the same
+        assert _verdict(pattern.validate, text) == _verdict(pattern._inspect.__wrapped__, text)
+
+
+def _verdict(check: object, text: str) -> bool:
+    try:
+        check(text)  # type: ignore[operator]
+    except PatternError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize(
@@ -99,6 +109,7 @@ def test_look_alikes_of_a_known_head_fall_through(known: str, text: str) -> None
         _simple_atoms(known)
         assert _known_head(text) is None
         assert _simple_atoms(text) == _regex_only(text)
+        assert _verdict(pattern.validate, text) == _verdict(pattern._inspect.__wrapped__, text)
 
 
 def test_common_heads_are_read_by_slicing() -> None:

@@ -1,6 +1,8 @@
-"""An indicator's pattern is parsed once per import, though validation and the observables index
-both read its atoms: the second read is a hit of the parser's bounded cache, which must hold at
-least a batch of the write gate (the atoms of a batch are extracted after all of it is validated)."""
+"""An indicator's pattern is parsed at most once per import, though validation, the observables
+index and the search index all read it: a usual indicator is valid by its known head and its
+index rows come from the head's record (``colsec.store.patternindex``); any other's atoms come
+from a hit of the parser's bounded cache, which must hold at least a batch of the write gate (the
+atoms of a batch are extracted after all of it is validated)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ def test_each_pattern_is_parsed_once(sqlite_database: Database) -> None:
         r = import_objects(s, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
     after = pattern._inspect.cache_info()
     assert r.inserted == n
-    assert after.misses - before.misses == n  # one parse per indicator
-    assert after.hits - before.hits == n  # the observables index reused it
+    # The first pattern is read by the regex, which learns its head (unless an earlier test taught
+    # it); the others are valid by that head (``pattern.validate``) and their index rows read its
+    # record, not the pattern again.
+    assert after.misses - before.misses <= 1
+    assert after.hits - before.hits == 0
     assert pattern._inspect.cache_info().maxsize >= BATCH_SIZE

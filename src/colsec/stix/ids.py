@@ -14,6 +14,8 @@ from functools import lru_cache
 
 __all__ = [
     "ID_RE",
+    "ID_TYPE_RE",
+    "ID_UUID_RE",
     "TIMESTAMP_RE",
     "TYPE_RE",
     "canonical_str",
@@ -27,11 +29,15 @@ __all__ = [
 ]
 
 TYPE_RE = re.compile(r"^(x-)?[a-z0-9]+(-[a-z0-9]+)*$")
-_ID_RE = re.compile(
-    r"^(?P<type>[a-z0-9]+(?:-[a-z0-9]+)*)--"
-    r"(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12})$"
-)
+_TYPE = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+_ID_RE = re.compile(rf"^(?P<type>{_TYPE})--(?P<uuid>{_UUID})$")
 ID_RE = _ID_RE  # group "type": the identifier's type
+# An identifier's type as ``ID_RE`` reads it (no newline at its end, unlike ``TYPE_RE``'s ``$``), and
+# the rest of an identifier after ``type--`` (``ID_TYPE_RE.fullmatch(t)`` and ``oid.startswith(t + "--")``
+# and ``ID_UUID_RE.match(oid, len(t) + 2)``: ``ID_RE`` matches ``oid`` with the type ``t``).
+ID_TYPE_RE = re.compile(_TYPE)
+ID_UUID_RE = re.compile(rf"{_UUID}$")
 TIMESTAMP_RE = re.compile(
     r"^(?P<date>\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))T"
     r"(?P<time>(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60))(?:\.(?P<frac>\d+))?Z$"

@@ -28,7 +28,15 @@ from colsec.stix.pattern_ast import (
 )
 from colsec.stix.pattern_parse import PatternSyntaxError, parse_pattern, unescape_string
 
-__all__ = ["MAX_PATTERN_LENGTH", "Atom", "PatternError", "comparison_atoms", "equality_atoms", "validate"]
+__all__ = [
+    "MAX_PATTERN_LENGTH",
+    "Atom",
+    "PatternError",
+    "comparison_atoms",
+    "equality_atoms",
+    "known_head",
+    "validate",
+]
 
 MAX_PATTERN_LENGTH = 16_384
 
@@ -108,6 +116,12 @@ _HEADS: dict[str, tuple[str, str]] = {}
 _MAX_HEADS = 4096
 
 
+def known_head(head: str) -> tuple[str, str] | None:
+    """(object type, path) of a head the regex has read (``_HEADS``), else None: a text
+    ``head = 'value']`` whose value holds no quote or backslash has that one atom, ``=`` the value."""
+    return _HEADS.get(head)
+
+
 def _known_head(text: str) -> tuple[Atom] | None:
     """The atom of ``head = 'value'`` in brackets when the head is known, else None."""
     at = text.find(" = '")
@@ -185,7 +199,18 @@ def _parsed_atoms(text: str) -> tuple[Atom, ...]:
 
 
 def validate(text: str) -> None:
-    """Raise PatternError if ``text`` is not a valid STIX 2.1 pattern."""
+    """Raise PatternError if ``text`` is not a valid STIX 2.1 pattern.
+
+    A text of a known head and a value holding no quote or backslash is valid (``_known_head``
+    would read it): answered without building its atom or filling the cache with it (a bulk
+    import's indicators are each new, and their index rows read the head, not the atom).
+    """
+    if type(text) is str and len(text) <= MAX_PATTERN_LENGTH:
+        at = text.find(" = '")
+        if at > 0 and text[-2:] == "']" and len(text) >= at + 6 and text[:at] in _HEADS:
+            value = text[at + 4 : -2]
+            if "'" not in value and "\\" not in value:
+                return
     _inspect(text)
 
 

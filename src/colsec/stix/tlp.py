@@ -5,7 +5,7 @@ Levels are ordered so that ``max`` gives the most restrictive marking on an obje
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from enum import IntEnum
 from typing import Any
 
@@ -84,11 +84,10 @@ def marking_object(level: TLP) -> dict[str, Any]:
 
 def tlp_of(obj: Mapping[str, Any], default: TLP | None = None) -> TLP | None:
     """Most restrictive TLP among the object's markings, else ``default``."""
-    refs = obj.get("object_marking_refs")
-    found: Iterable[TLP] = ()
-    if isinstance(refs, list):
-        found = [_ALL_IDS[r] for r in refs if isinstance(r, str) and r in _ALL_IDS]
-    levels = list(found)
     if obj.get("type") == "marking-definition":
         return TLP.CLEAR  # marking definitions themselves are public
+    refs = obj.get("object_marking_refs")
+    if not refs or not isinstance(refs, list):  # most of a bulk import: no markings of its own
+        return default
+    levels = [_ALL_IDS[r] for r in refs if isinstance(r, str) and r in _ALL_IDS]
     return max(levels) if levels else default

@@ -12,71 +12,24 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from colsec.errors import StixValidationError
-from colsec.stix.ids import ID_RE, TYPE_RE, canonical_str, canonical_timestamp, is_valid_id
+from colsec.stix.ids import (
+    ID_RE,
+    ID_TYPE_RE,
+    ID_UUID_RE,
+    TYPE_RE,
+    canonical_str,
+    canonical_timestamp,
+    is_valid_id,
+)
 from colsec.stix.pattern import PatternError
 from colsec.stix.pattern import validate as validate_pattern
+from colsec.stix.spec import META_TYPES, SCO_TYPES, SDO_TYPES, SRO_TYPES, VERSIONED
+from colsec.stix.spec import REF_LIST_PROPS as _REF_LIST_PROPS
+from colsec.stix.spec import REF_PROPS as _REF_PROPS
+from colsec.stix.spec import REQUIRED as _REQUIRED
+from colsec.stix.spec import TIMESTAMP_PROPS as _TIMESTAMP_PROPS
 
 __all__ = ["SCO_TYPES", "SDO_TYPES", "SRO_TYPES", "ObjectFacts", "validate_object", "validate_ordered"]
-
-SDO_TYPES = frozenset(
-    {
-        "attack-pattern", "campaign", "course-of-action", "grouping", "identity", "incident",
-        "indicator", "infrastructure", "intrusion-set", "location", "malware", "malware-analysis",
-        "note", "observed-data", "opinion", "report", "threat-actor", "tool", "vulnerability",
-    }
-)  # fmt: skip
-SRO_TYPES = frozenset({"relationship", "sighting"})
-SCO_TYPES = frozenset(
-    {
-        "artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message",
-        "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process",
-        "software", "url", "user-account", "windows-registry-key", "x509-certificate",
-    }
-)  # fmt: skip
-META_TYPES = frozenset({"marking-definition", "language-content", "extension-definition"})
-
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "attack-pattern": ("name",),
-    "campaign": ("name",),
-    "course-of-action": ("name",),
-    "grouping": ("context", "object_refs"),
-    "identity": ("name",),
-    "incident": ("name",),
-    "indicator": ("pattern", "pattern_type", "valid_from"),
-    "infrastructure": ("name",),
-    "intrusion-set": ("name",),
-    "malware": ("is_family",),
-    "malware-analysis": ("product",),
-    "note": ("content", "object_refs"),
-    "observed-data": ("first_observed", "last_observed", "number_observed"),
-    "opinion": ("opinion", "object_refs"),
-    "report": ("name", "published", "object_refs"),
-    "threat-actor": ("name",),
-    "tool": ("name",),
-    "vulnerability": ("name",),
-    "relationship": ("relationship_type", "source_ref", "target_ref"),
-    "sighting": ("sighting_of_ref",),
-    "language-content": ("object_ref", "object_modified", "contents"),
-    "extension-definition": ("name", "schema", "version", "extension_types", "created_by_ref"),
-    "domain-name": ("value",),
-    "email-addr": ("value",),
-    "ipv4-addr": ("value",),
-    "ipv6-addr": ("value",),
-    "mac-addr": ("value",),
-    "mutex": ("name",),
-    "url": ("value",),
-    "software": ("name",),
-    "windows-registry-key": (),
-    "autonomous-system": ("number",),
-    "network-traffic": ("protocols",),
-    "email-message": ("is_multipart",),
-}
-_TIMESTAMP_PROPS = (
-    "created", "modified", "valid_from", "valid_until", "first_seen", "last_seen", "published",
-    "first_observed", "last_observed", "start_time", "stop_time", "object_modified",
-)  # fmt: skip
-_REF_PROPS = ("created_by_ref", "source_ref", "target_ref", "sighting_of_ref", "object_ref")
-_REF_LIST_PROPS = ("object_refs", "where_sighted_refs", "observed_data_refs", "sample_refs")
 
 
 class ObjectFacts(NamedTuple):
@@ -231,14 +184,14 @@ def _check_indicator(oid: str, obj: Mapping[str, Any], check_pattern: bool) -> N
             raise _fail(oid, f"invalid STIX pattern: {exc}") from None
 
 
-# The fast path.  Bulk imports are mostly valid objects whose references repeat (the author,
-# the markings, the few hundred objects relationships point at): it looks those up in a
-# bounded cache of known-good identifiers, checks only the properties the object carries,
-# and answers None on anything unusual, leaving the verdict and the message to
-# ``validate_ordered``.  tests/store/test_validate_fast.py holds the two to the same answers.
+# The fast path.  Bulk imports are mostly valid objects of a few shapes (a type and its keys in
+# order) whose references repeat (the author, the markings, the few hundred objects relationships
+# point at): which checks an object needs is decided once per shape (``_Plan``), references are
+# looked up in a bounded cache of known-good identifiers, and anything unusual is answered None,
+# leaving the verdict and the message to ``validate_ordered``.  tests/store/test_validate_fast.py
+# holds the two to the same answers.
 _ID_TYPE: dict[str, str] = {}  # identifier -> its type, for identifiers already seen valid
 _MAX_IDS = 200_000
-_GOOD_TYPES: set[str] = set()
 
 
 def _ref_type(value: object) -> str | None:
@@ -256,86 +209,126 @@ def _ref_type(value: object) -> str | None:
     return t
 
 
+class _Plan(NamedTuple):
+    """The checks of one shape of object (its type, its keys in order), decided once per shape:
+    what depends on the keys alone (required ones, 'created' and 'modified' present) holds."""
+
+    prefix: str  # "type--", how its id starts
+    is_sco: bool
+    spec: bool  # it has 'spec_version' (an SCO may not)
+    ts: tuple[str, ...]  # its timestamp properties
+    refs: tuple[str, ...]  # its single references ('created_by_ref' among them)
+    ref_lists: tuple[str, ...]
+    common: bool  # labels, confidence or external_references
+    marks: bool  # object_marking_refs
+    revoked: bool
+    special: int  # 1: an indicator, 2: another type with its own checks (``_SPECIAL``)
+
+
+_PLANS: dict[tuple[Any, ...], _Plan | None] = {}  # None: a shape the fast path declines
+_MAX_PLANS = 4096  # bounded (cleared when full): shapes come from outside
+_UNPLANNED: Any = object()
+_id_uuid = ID_UUID_RE.match
+
+
+def _plan(shape: tuple[Any, ...]) -> _Plan | None:
+    t, keys = shape[0], shape[1:]
+    plan = None
+    if t != "bundle" and 3 <= len(t) <= 250 and TYPE_RE.match(t) and ID_TYPE_RE.fullmatch(t):
+        plan = _shape_plan(t, keys)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[shape] = plan
+    return plan
+
+
+def _shape_plan(t: str, keys: tuple[Any, ...]) -> _Plan | None:
+    is_sco = t in SCO_TYPES
+    has = frozenset(keys)
+    if "spec_version" not in has and not is_sco:
+        return None
+    if not has.issuperset(_REQUIRED.get(t, ())):
+        return None
+    if not is_sco and (
+        "created" not in has or ("modified" not in has and t != "marking-definition" and t in VERSIONED)
+    ):
+        return None
+    kinds = [_KIND.get(k) for k in keys]
+    return _Plan(
+        f"{t}--", is_sco, "spec_version" in has,
+        tuple(k for k, kind in zip(keys, kinds, strict=True) if kind == _TS),
+        tuple(k for k, kind in zip(keys, kinds, strict=True) if kind == _REF),
+        tuple(k for k, kind in zip(keys, kinds, strict=True) if kind == _REF_LIST),
+        _COMMON in kinds, "object_marking_refs" in has, "revoked" in has,
+        1 if t == "indicator" else 2 if t in _SPECIAL else 0,
+    )  # fmt: skip
+
+
 def _fast_facts(obj: Any, check_pattern: bool) -> ObjectFacts | None:
     if type(obj) is not dict:
         return None
     t = obj.get("type")
     oid = obj.get("id")
-    if type(t) is not str or type(oid) is not str or t == "bundle":
+    if type(t) is not str or type(oid) is not str:
         return None
-    if t not in _GOOD_TYPES:
-        if not TYPE_RE.match(t) or not 3 <= len(t) <= 250:
+    shape = (t, *obj)
+    plan = _PLANS.get(shape, _UNPLANNED)
+    if plan is _UNPLANNED:
+        plan = _plan(shape)
+    # The object's own id (unique, not worth caching): ``ID_RE`` with the type ``t`` (``colsec.stix.ids``).
+    if plan is None or not oid.startswith(plan.prefix) or _id_uuid(oid, len(plan.prefix)) is None:
+        return None
+    is_sco = plan.is_sco
+    if plan.spec:
+        spec = obj["spec_version"]
+        if spec != "2.1" and (spec is not None or not is_sco):
             return None
-        _GOOD_TYPES.add(t)
-    m = ID_RE.match(oid)  # the object's own id: unique, not worth caching
-    if m is None or m.group("type") != t:
-        return None
-    is_sco = t in SCO_TYPES
-    spec = obj.get("spec_version")
-    if spec != "2.1" and (spec is not None or not is_sco):
-        return None
-    for prop in _REQUIRED.get(t, ()):
-        if prop not in obj:
-            return None
-    # One pass over the object's own keys (a handful) instead of one set intersection per kind.
     canon: dict[str, str] = {}
-    common_seen = False
-    for prop in obj:
-        kind = _KIND.get(prop)
-        if kind is None:
-            continue
-        if kind == _TS:
-            value = obj[prop]
-            if type(value) is not str:
-                return None
-            try:
-                canon[prop] = canonical_str(value)
-            except ValueError:
-                return None
-        elif kind == _REF:
-            if _ref_type(obj[prop]) is None:
-                return None
-        elif kind == _REF_LIST:
-            refs = obj[prop]
-            if type(refs) is not list:
-                return None
-            for r in refs:
-                if _ref_type(r) is None:
-                    return None
-        else:
-            common_seen = True  # labels, confidence, external_references: checked below
-    if not is_sco:
-        created = canon.get("created")
-        if created is None:
+    for prop in plan.ts:
+        value = obj[prop]
+        if type(value) is not str:
             return None
-        if "modified" not in canon and t != "marking-definition" and t in _VERSIONED:
+        try:
+            canon[prop] = canonical_str(value)
+        except ValueError:
             return None
-        if canon.get("modified", created) < created:
+    for prop in plan.refs:
+        if _ref_type(obj[prop]) is None:
             return None
+    for prop in plan.ref_lists:
+        refs = obj[prop]
+        if type(refs) is not list:
+            return None
+        for r in refs:
+            if _ref_type(r) is None:
+                return None
+    created = canon.get("created")
+    if not is_sco and canon.get("modified", created) < created:  # type: ignore[operator]  # planned: present
+        return None
     cbr = obj.get("created_by_ref")
     if cbr is not None and _ref_type(cbr) != "identity":
         return None
-    omr = obj.get("object_marking_refs")
-    if omr is not None:
-        if type(omr) is not list:
-            return None
-        for r in omr:
-            if _ref_type(r) != "marking-definition":
+    if plan.marks:
+        omr = obj["object_marking_refs"]
+        if omr is not None:
+            if type(omr) is not list:
                 return None
-    revoked = obj.get("revoked", False)
+            for r in omr:
+                if _ref_type(r) != "marking-definition":
+                    return None
+    revoked = obj["revoked"] if plan.revoked else False
     if type(revoked) is not bool:
         return None
-    if common_seen and not _common_ok(obj):
+    if plan.common and not _common_ok(obj):
         return None
-    if t == "indicator":
+    if plan.special == 1:
         if not _indicator_ok(obj, canon, check_pattern):
             return None
-    elif t in _SPECIAL:
+    elif plan.special:
         try:
             _check_type(oid, t, obj, check_pattern)
         except StixValidationError:
             return None
-    created = canon.get("created")
     if is_sco:
         modified = canon.get("modified", "")
     else:
@@ -386,5 +379,4 @@ _KIND: dict[str, int] = {
     **dict.fromkeys(_REF_LIST_PROPS, _REF_LIST),
     **dict.fromkeys(("labels", "confidence", "external_references"), _COMMON),
 }
-_VERSIONED = SDO_TYPES | SRO_TYPES | META_TYPES
 _SPECIAL = frozenset({"indicator", "malware", "observed-data", "sighting"})

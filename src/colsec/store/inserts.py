@@ -31,15 +31,11 @@ from colsec.store.companions import (
     write_sqlite_observables,
 )
 from colsec.store.models import StixObject
+from colsec.store.patternindex import index_rows
 from colsec.store.results import ImportResult
 from colsec.store.rows import copy_raw, copy_rows, driver_cursor, insert_stmt, sqlite_cursor
 from colsec.store.sqlbulk import insert_values
-from colsec.store.textindex import (
-    link_rows,
-    sqlite_index_rows,
-    write_pg_search,
-    write_sqlite_index,
-)
+from colsec.store.textindex import link_rows, write_pg_search, write_sqlite_index
 from colsec.store.writebehind import WriteBehind
 
 __all__ = ["OBJECT_COLUMNS", "Inserted", "Target", "copy_objects", "insert_portable", "insert_rows"]
@@ -191,8 +187,8 @@ def _insert_sqlite_behind(
     wrote = behind.submit(_insert_sqlite_values, raw, values)
     wanted = [(v[0], v[1], v[5]) for v in values]
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in wanted]
-    obs_rows = observable_rows(wanted, docs, target.observables)
-    terms, links = sqlite_index_rows(docs)
+    obs_rows, terms = index_rows(wanted, docs, target.observables)
+    links = link_rows(docs)
     indexed = behind.submit(_write_index, raw, wrote, docs, obs_rows, terms, links)
     attempted = [(r[0], r[4]) for r in rows]  # not the rows themselves: their bodies go once written
 

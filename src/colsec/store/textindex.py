@@ -24,6 +24,7 @@ from colsec.store.tsvector import binary_tsvectors
 
 __all__ = [
     "LINK_KEYS",
+    "PATTERN_ONLY",
     "drop_superseded",
     "index_versions",
     "link_rows",
@@ -80,7 +81,7 @@ def link_rows(versions: Sequence[tuple[int, Mapping[str, Any]]]) -> list[tuple[s
 
 # The keys of an indicator whose only searchable text is its pattern's quoted values (none of them
 # is a text key of ``colsec.fulltext``): a bulk import's usual indicator.
-_PATTERN_ONLY = frozenset({
+PATTERN_ONLY = frozenset({
     "type", "spec_version", "id", "created", "modified", "pattern", "pattern_type", "pattern_version",
     "valid_from", "valid_until", "object_marking_refs", "created_by_ref", "revoked", "confidence", "lang",
     GROUP_PROPERTY,
@@ -95,7 +96,7 @@ def object_terms(body: Mapping[str, Any]) -> str:
     head's terms (made once per head) and its value's: the quoted values are the head's and then
     the value when the head holds no backslash and its quotes pair up (the one split of both writers)."""
     pattern = body.get("pattern")
-    if type(pattern) is not str or not body.keys() <= _PATTERN_ONLY or len(pattern) >= MAX_DOC_CHARS:
+    if type(pattern) is not str or not body.keys() <= PATTERN_ONLY or len(pattern) >= MAX_DOC_CHARS:
         return document_terms(body)
     at = pattern.find(" = '")
     value = pattern[at + 4 : -2]
