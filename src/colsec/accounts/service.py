@@ -50,8 +50,8 @@ __all__ = [
     "set_user_language",
 ]
 
-_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}$")
-_SHORT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+_USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,79}\Z")
+_SHORT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}\Z")
 ORG_NAMESPACE = uuid.UUID("0b6f2d1e-52b4-4d2c-9a3e-6f1d7c4e8a90")
 
 

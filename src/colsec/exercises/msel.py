@@ -40,12 +40,12 @@ COLUMNS = ("number", "offset", "after", "target", "channel", "type", "title", "c
 MAX_ROWS = 10_000
 MAX_BYTES = 20 * 1024 * 1024
 
-_AFTER = re.compile(r"^(inject|expectation)\s+(\d+)\s+(answered|missed)$", re.I)
-_DURATION = re.compile(r"^(\d+):([0-5]\d):([0-5]\d)$")
+_AFTER = re.compile(r"^(inject|expectation)\s+(\d+)\s+(answered|missed)\Z", re.I)
+_DURATION = re.compile(r"^(\d+):([0-5]\d):([0-5]\d)\Z")
 _EXPECT = re.compile(
     r"^(?P<number>\d+)\s*:\s*(?P<event>[a-z][a-z0-9_.]*)"
     r"(?:\s+by\s+(?P<who>[^\s]+))?\s+within\s+(?P<within>\S+)"
-    r"(?P<rest>(?:\s+\w+=\S+)*)$"
+    r"(?P<rest>(?:\s+\w+=\S+)*)\Z"
 )
 
 

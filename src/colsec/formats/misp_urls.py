@@ -19,7 +19,7 @@ from typing import Any
 __all__ = ["conform_attribute", "conform_url_attributes", "url_value"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{1,62}$")
+_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{1,62}\Z")
 _URL_TYPES = frozenset({"url", "link"})
 _UNSAFE = re.compile(r"[\s<>\"{}|\\^`]")
 

@@ -70,9 +70,9 @@ EXTRA_HASHES = {
     "ssdeep": ("SSDEEP", "SSDEEP", None),
 }
 CUSTOM_TYPES = frozenset({"text", "comment", "other"})  # misp-stix keeps these as x-misp-attribute
-_CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
-AS_NUMBER = re.compile(r"^(?:AS|as)?(\d{1,10})$")
+_CVE = re.compile(r"^CVE-\d{4}-\d{4,}\Z")
+_HEX = re.compile(r"^[0-9a-fA-F]+\Z")
+AS_NUMBER = re.compile(r"^(?:AS|as)?(\d{1,10})\Z")
 FAST_TYPES = frozenset(
     {
         "ip-src", "ip-dst", "ip-src|port", "ip-dst|port", "domain", "hostname", "domain|ip", "url",

@@ -31,7 +31,7 @@ __all__ = [
     "update_asset",
 ]
 
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}\Z)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}\Z")
 _SPLIT = re.compile(r"[\s;,|]+")
 
 

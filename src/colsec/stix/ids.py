@@ -28,19 +28,20 @@ __all__ = [
     "type_of",
 ]
 
-TYPE_RE = re.compile(r"^(x-)?[a-z0-9]+(-[a-z0-9]+)*$")
+TYPE_RE = re.compile(r"^(x-)?[a-z0-9]+(-[a-z0-9]+)*\Z")
 _TYPE = r"[a-z0-9]+(?:-[a-z0-9]+)*"
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
-_ID_RE = re.compile(rf"^(?P<type>{_TYPE})--(?P<uuid>{_UUID})$")
+_ID_RE = re.compile(rf"^(?P<type>{_TYPE})--(?P<uuid>{_UUID})\Z")
 ID_RE = _ID_RE  # group "type": the identifier's type
-# An identifier's type as ``ID_RE`` reads it (no newline at its end, unlike ``TYPE_RE``'s ``$``), and
+# Every pattern here ends in ``\Z``, not ``$``: ``$`` also matches before a final newline, and
+# ``indicator--…\n`` is no identifier.  An identifier's type as ``ID_RE`` reads it, and
 # the rest of an identifier after ``type--`` (``ID_TYPE_RE.fullmatch(t)`` and ``oid.startswith(t + "--")``
 # and ``ID_UUID_RE.match(oid, len(t) + 2)``: ``ID_RE`` matches ``oid`` with the type ``t``).
 ID_TYPE_RE = re.compile(_TYPE)
-ID_UUID_RE = re.compile(rf"{_UUID}$")
+ID_UUID_RE = re.compile(rf"{_UUID}\Z")
 TIMESTAMP_RE = re.compile(
     r"^(?P<date>\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]))T"
-    r"(?P<time>(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60))(?:\.(?P<frac>\d+))?Z$"
+    r"(?P<time>(?:[01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60))(?:\.(?P<frac>\d+))?Z\Z"
 )
 
 

@@ -68,7 +68,7 @@ __all__ = [
 
 STIX_MEDIA = "application/stix+json;version=2.1"
 DEFAULT_ROOT = "root"
-_ROOT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_ROOT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 
 
 # --- API roots and discovery --------------------------------------------------------------------

@@ -139,7 +139,7 @@ _WINDOWS_TYPES = frozenset(
     {"user-account", "process", "file", "network-traffic", "ipv4-addr", "ipv6-addr", "domain-name",
      "windows-registry-key"}
 )  # fmt: skip
-_PLAIN_PATH = re.compile(r"^[A-Za-z0-9_-]+$")
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9_-]+\Z")
 
 
 def _mapped_feeds(fields: dict[str, str]) -> tuple[list[Feed], frozenset[str]]:

@@ -41,7 +41,7 @@ CEF_FULL_NAMES = {
 _KEY = re.compile(r"(?<!\S)([A-Za-z_][\w.\[\]-]*)=")
 _ESCAPES = {"=": "=", "\\": "\\", "n": "\n", "r": "\r", "|": "|"}
 _ESCAPED = re.compile(r"\\([=\\nr|])")
-_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$", re.IGNORECASE)
+_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}\Z", re.IGNORECASE)
 _HASH_BY_LENGTH = {32: "MD5", 40: "SHA-1", 64: "SHA-256", 128: "SHA-512"}
 _DOMAIN_KEYS = ("shost", "dhost", "dvchost", "sourceDnsDomain", "destinationDnsDomain", "deviceDnsDomain")
 

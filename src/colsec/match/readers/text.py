@@ -39,7 +39,7 @@ QUAD_JOINED = "A-Za-z_-"  # a regex class's characters, as the columns' pattern 
 _JOINED = re.compile(rf"[{QUAD_JOINED}]")
 _QUAD = re.compile(r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 _URL = re.compile(r"\bhttps?://[^\s\"'<>]+", re.IGNORECASE)
-_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$", re.IGNORECASE)
+_DOMAIN = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}\Z", re.IGNORECASE)
 _SYSLOG_TS = re.compile(r"^(?:<\d{1,3}>)?(?:1 )?([A-Z][a-z]{2}\s+\d{1,2}(?: \d{4})? \d\d:\d\d:\d\d):?\s")
 _ISO_TS = re.compile(
     r"^(?:<\d{1,3}>)?(?:1 )?(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"
@@ -107,7 +107,7 @@ def syslog_event(line: str, line_no: int, year: int) -> Event | None:
 
 #: A Snort alert_csv line starts with its packet time: ``MM/DD[/YY]-hh:mm:ss.ffffff``.
 SNORT_CSV_LINE = re.compile(r"^\s*(\d\d/\d\d(?:/\d\d)?-\d\d:\d\d:\d\d(?:\.\d+)?)\s*,")
-_MAC = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$")
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}\Z")
 
 
 def _snort_time(text: str, year: int) -> int | None:
