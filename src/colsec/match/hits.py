@@ -84,23 +84,27 @@ def hit_rows(engine: MatchEngine, prepared: PreparedFrame) -> np.ndarray:
 
 
 def collect_hits(engine: MatchEngine, prepared: PreparedFrame, *, make_alerts: bool) -> Hits:
-    """Every index hit of every prepared column (matched texts kept only for alerts)."""
+    """Every index hit of every prepared column (matched texts kept only for alerts).
+
+    The columns of one key (a source and a destination address, a DNS answer) are looked up
+    together, as one column: an index is asked once per key, not once per column (each ask
+    costs a few polars calls whatever its size)."""
     hits = Hits()
     extra = prepared.hashed if prepared.hashed is not None else column_values(engine, prepared)
+    names_of: dict[tuple[str, str], list[str]] = {}
     for key, name in prepared.columns:
-        rows_of = prepared.positions[name]
-        s = prepared.values[name]
+        names_of.setdefault(key, []).append(name)
+    for key, names in names_of.items():
+        rows_of, s, got = _joined(names, prepared, extra)
         lookups: list[tuple[np.ndarray, np.ndarray]] = []
         if key in engine.eq:
-            lookups.append(engine.eq[key].lookup(s, extra[name + "#h"]))
+            lookups.append(engine.eq[key].lookup(s, got["#h"]))
         if key in engine.cidr:
             cidx = engine.cidr[key]
-            ipv4 = (extra[name + "#ip"], extra[name + "#ok"]) if name + "#ip" in extra else None
+            ipv4 = (got["#ip"], got["#ok"]) if "#ip" in got else None
             prefixes = None
             if not cidx.numeric_octets:
-                prefixes = {
-                    plen: (extra[f"{name}#p{plen}"], extra[f"{name}#p{plen}h"]) for plen in cidx.octets
-                }
+                prefixes = {plen: (got[f"#p{plen}"], got[f"#p{plen}h"]) for plen in cidx.octets}
             lookups.append(cidx.lookup(s, ipv4, prefixes))
         for table2 in (engine.suffix, engine.substr):
             idx2 = table2.get(key)
@@ -114,6 +118,26 @@ def collect_hits(engine: MatchEngine, prepared: PreparedFrame, *, make_alerts: b
             if len(pos):
                 hits.add(f"{key[0]}:{key[1]}", rows_of[pos], codes, s.gather(pos) if make_alerts else None)
     return hits
+
+
+def _joined(
+    names: list[str], prepared: PreparedFrame, extra: dict[str, Any]
+) -> tuple[np.ndarray, pl.Series, dict[str, Any]]:
+    """The rows, values and ``column_values`` entries (by suffix) of columns taken as one, in
+    order: a hit's position in the joined column is its position in its own plus the lengths
+    of the columns before."""
+    if len(names) == 1:
+        name = names[0]
+        mine = {k[len(name) :]: v for k, v in extra.items() if k.startswith(name + "#")}
+        return prepared.positions[name], prepared.values[name], mine
+    got: dict[str, Any] = {}
+    for suffix in {k[len(names[0]) :] for k in extra if k.startswith(names[0] + "#")}:
+        parts = [extra[n + suffix] for n in names if n + suffix in extra]
+        if len(parts) < len(names):
+            continue  # an entry made for some columns only: the lookup makes its own
+        got[suffix] = pl.concat(parts) if isinstance(parts[0], pl.Series) else np.concatenate(parts)
+    rows_of = np.concatenate([prepared.positions[n] for n in names])
+    return rows_of, pl.concat([prepared.values[n] for n in names]), got
 
 
 class Hits:

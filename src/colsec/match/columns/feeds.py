@@ -59,8 +59,9 @@ def _zeek_feeds() -> list[Feed]:
         Feed("uri", URL),
         Feed("#url", URL),  # "http://" + host + uri, made by the splitter
         Feed("query", DOMAIN, domain),
-        Feed("answers", ADDR, strip, True),
-        Feed("answers", DOMAIN, domain, True),
+        # an answer is read as an address or as a name: each index is given its own half
+        Feed("answers", ADDR, strip, True, addresses=True),
+        Feed("answers", DOMAIN, domain, True, addresses=False),
         Feed("server_name", DOMAIN, domain),
         *x509,
         Feed("subject", ((X509, "subject"), ("email-message", "subject"))),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from colsec.match.addresses import canonical_ipv6
+from colsec.match.addresses import ADDRESS_LIKE, canonical_ipv6
 from colsec.match.engine import MatchEngine
 from colsec.match.hits import PreparedFrame
 from colsec.match.vector import indexed_keys
@@ -31,8 +31,9 @@ def prepare(
     positions: dict[str, np.ndarray] = {}
     values: dict[str, pl.Series] = {}
     columns: list[tuple[Key, str]] = []
-    done: dict[tuple[str, Transform, bool], str | None] = {}
+    done: dict[tuple[str, Transform, bool, bool | None], str | None] = {}
     flat: dict[str, tuple[np.ndarray, pl.Series]] = {}  # a list field is exploded once
+    split: dict[str, np.ndarray] = {}  # and its values told apart as addresses once
     feeds = [
         (
             n,
@@ -42,25 +43,33 @@ def prepare(
         )
         for n, feed in enumerate(table.feeds)
     ]
-    batch = _batch_values(cols, rows, {(f.field, t) for _, f, wanted, t in feeds if wanted})
+    batch = _batch_values(
+        cols, rows, {(f.field, t) for _, f, wanted, t in feeds if wanted and f.addresses is None}
+    )
     for n, feed, wanted, transform in feeds:
         col = cols.get(feed.field)
         if not wanted or col is None:
             continue
         addresses = any(k in ADDRESS_KEYS for k in wanted)
-        seen = (feed.field, transform, addresses and colon)
+        seen = (feed.field, transform, addresses and colon, feed.addresses)
         if seen in done:
             name = done[seen]
             if name is not None:
                 columns.extend((k, name) for k in wanted if (k, name) not in columns)
             continue
         done[seen] = None
-        if (feed.field, transform) in batch:
+        if feed.addresses is None and (feed.field, transform) in batch:
             got = batch[(feed.field, transform)]
         else:
             if feed.field not in flat:
                 flat[feed.field] = _flat(col)
-            got = _values(*flat[feed.field], transform)
+            pos, items = flat[feed.field]
+            if feed.addresses is not None:
+                if feed.field not in split:  # the reader's test, on the text as it reads it
+                    split[feed.field] = items.str.contains(ADDRESS_LIKE).fill_null(False).to_numpy()
+                keep = split[feed.field] if feed.addresses else ~split[feed.field]
+                pos, items = pos[keep], items.filter(pl.Series(keep))
+            got = _values(pos, items, transform)
         if got is None:
             continue
         pos, out = got

@@ -108,12 +108,15 @@ class Feed:
     """A source field, the keys the reader fills from it, and how it normalises the value.
 
     ``listed``: the field may hold a list of values (JSON array, Zeek set), each a value.
+    ``addresses``: only the values the reader takes for an address (``looks_like_address``:
+    True) or only the others (False), as it reads a DNS answer as one or the other; None: all.
     """
 
     field: str
     keys: tuple[Key, ...]
     transform: Transform = raw
     listed: bool = False
+    addresses: bool | None = None
 
 
 @dataclass
