@@ -13,12 +13,11 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from colsec.db import Database
-from colsec.demo import DemoExtension
 from colsec.federation.push import queue_urgent
 from colsec.intel.hooks import IntelConfig, post_import_step
 from colsec.jobs.runner import JobRunner, Schedule
@@ -27,6 +26,9 @@ from colsec.outbound import OutboundPolicy, from_settings
 from colsec.settings import Settings
 from colsec.store.audit_anchor import anchor_for
 from colsec.store.service import POST_IMPORT, PostImportStep
+
+if TYPE_CHECKING:
+    from colsec.demo import DemoExtension
 
 __all__ = ["Node", "build_node", "demo_extensions", "open_database"]
 
@@ -38,10 +40,14 @@ class Node:
     intel: IntelConfig
     outbound: OutboundPolicy
     post_import: tuple[PostImportStep, ...]
-    demo_extensions: tuple[DemoExtension, ...]
     owns_database: bool = True
     # (bulletin, language) -> (subject, body): e-mails of bulletins the schedule publishes itself.
     report_mailer: Callable[[Any, str], tuple[str, str]] | None = None
+
+    @property
+    def demo_extensions(self) -> tuple[DemoExtension, ...]:
+        """The domains' demo scenarios, imported when a demo is built rather than by every command."""
+        return demo_extensions(self.intel)
 
     def job_runner(
         self, *, worker_id: str | None = None, schedules: Sequence[Schedule] | None = None
@@ -113,7 +119,6 @@ def build_node(
         intel=intel,
         outbound=from_settings(settings),
         post_import=steps,
-        demo_extensions=demo_extensions(intel),
         owns_database=database is None,
         report_mailer=report_mailer,
     )

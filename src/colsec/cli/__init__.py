@@ -1,30 +1,72 @@
-"""The ``colsec`` command: one Typer app; each domain adds its sub-commands here."""
+"""The ``colsec`` command: one Typer app, composed here from each domain's command module.
+
+Only the module of the command being run is imported: importing every domain (its services,
+models and web helpers) cost about a second on each start, which every script and sensor hook that
+calls the CLI paid.  ``COMMANDS`` names, for each top-level command, the modules that define it;
+``tests/cli/test_lazy_commands.py`` holds it equal to the full composition.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 import typer
 
-from colsec.cli import accounts, core, federation, formats, intel, jobs, match, outbox, taxii
-from colsec.cli import crisis as crisis_cli
-from colsec.cli import exercises as exercises_cli
-from colsec.cli import groups as groups_cli
-from colsec.cli import reports as reports_cli
-from colsec.cli.common import allow_new_node, begin_invocation
+__all__ = ["COMMANDS", "MODULES", "build_app", "main", "modules_for"]
+
+# Every command module, in the order their commands are listed by ``colsec --help``.
+MODULES: tuple[str, ...] = (
+    "core",
+    "accounts",
+    "formats",
+    "federation",
+    "taxii",
+    "intel",
+    "match",
+    "crisis",
+    "exercises",
+    "outbox",
+    "groups",
+    "jobs",
+    "reports",
+)
+
+# Top-level command → the module that registers it on the root app.
+COMMANDS: dict[str, str] = {
+    "serve": "core",
+    "import": "core",
+    "export": "core",
+    "stats": "core",
+    "demo": "core",
+    "db": "core",
+    "audit": "core",
+    "org": "accounts",
+    "user": "accounts",
+    "token": "accounts",
+    "formats": "formats",
+    "warninglist": "formats",
+    "peer": "federation",
+    "sharing-group": "federation",
+    "sync": "federation",
+    "taxii": "taxii",
+    "collection": "taxii",
+    "intel": "intel",
+    "match": "match",
+    "crisis": "crisis",
+    "exercise": "exercises",
+    "outbox": "outbox",
+    "group": "groups",
+    "worker": "jobs",
+    "jobs": "jobs",
+    "report": "reports",
+}
 
 # the commands that set a node up; every other one refuses to start an empty node
 _CREATE_NODE = frozenset({"demo", "db", "serve"})
-
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="colsec",
-    help="colsec: collective cyber security and crisis response node.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+_HELP = "colsec: collective cyber security and crisis response node."
 
 
 def _version(value: bool) -> None:
@@ -35,7 +77,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     ctx: typer.Context,
     show_version: Annotated[
@@ -43,25 +84,46 @@ def _root(
     ] = False,
 ) -> None:
     """colsec: collective cyber security and crisis response node."""
+    from colsec.cli.common import allow_new_node, begin_invocation
+
     begin_invocation()
     if ctx.invoked_subcommand in _CREATE_NODE:
         allow_new_node()
 
 
-core.register(app)
-accounts.register(app)
-formats.register(app)
-federation.register(app)
-taxii.register(app)
-intel.register(app)
-match.register(app)
-crisis_cli.register(app)
-exercises_cli.register(app)
-outbox.register(app)
-groups_cli.register(app)
-jobs.register(app)
-reports_cli.register(app)
+def build_app(modules: Iterable[str] = MODULES) -> typer.Typer:
+    """A root app holding the commands of ``modules`` (all by default); each call builds a new one."""
+    app = typer.Typer(
+        name="colsec", help=_HELP, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False
+    )
+    app.callback()(_root)
+    for name in modules:
+        importlib.import_module(f"colsec.cli.{name}").register(app)
+    return app
+
+
+def modules_for(args: Sequence[str]) -> tuple[str, ...]:
+    """The modules a command line needs: its command's module, none for ``--version`` alone, and
+    every one otherwise (``--help``, no command, an unknown name: the full list is shown)."""
+    if args and args[0] in COMMANDS:
+        return (COMMANDS[args[0]],)
+    if list(args) == ["--version"]:
+        return ()
+    return MODULES
+
+
+_full_app: typer.Typer | None = None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``colsec.cli.app``: every command, built on first use (tests drive it with CliRunner)."""
+    global _full_app
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _full_app is None:
+        _full_app = build_app()
+    return _full_app
 
 
 def main() -> None:
-    app()
+    build_app(modules_for(sys.argv[1:]))()

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +20,9 @@ from colsec.errors import ColsecError
 from colsec.migrations import upgrade
 from colsec.node import Node, build_node
 from colsec.settings import Settings
+
+if TYPE_CHECKING:
+    from colsec.reports.models import Bulletin
 
 __all__ = [
     "EXIT_CODES",
@@ -106,14 +109,20 @@ def get_node(*, migrate: bool = True) -> Node:
     if state.node is None:
         settings = get_settings()
         _check_data_folder(settings)
-        from colsec.web.ui.reports import mail_text
-
         # The first command run on a new node creates its secret.
-        node = build_node(settings, report_mailer=mail_text)
+        node = build_node(settings, report_mailer=_mail_text)
         if migrate:
             upgrade(node.database.engine)
         state.node = node
     return state.node
+
+
+def _mail_text(bulletin: Bulletin, lang: str) -> tuple[str, str]:
+    """The bulletin e-mail, rendered by the web UI's text: imported only when a command mails one
+    (the UI package costs a quarter of a second to import)."""
+    from colsec.web.ui.reports import mail_text
+
+    return mail_text(bulletin, lang)
 
 
 def get_database(*, migrate: bool = True) -> Database:

@@ -22,14 +22,11 @@ audit_app = typer.Typer(help="Tamper-evident audit log.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(serve)
     from colsec.cli.exporting import export_cmd
-    from colsec.cli.formats import formats_app
 
+    app.command()(serve)
     app.command("import")(import_cmd)
     app.command("export")(export_cmd)
-    formats_app.command("import", help="Alias of 'colsec import'.")(import_cmd)
-    formats_app.command("export", help="Alias of 'colsec export'.")(export_cmd)
     app.command()(stats)
     app.command()(demo)
     app.add_typer(db_app, name="db")

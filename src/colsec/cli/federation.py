@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Annotated
 
 import typer
@@ -25,13 +24,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(peer_app, name="peer")
     app.add_typer(group_app, name="sharing-group")
     app.command("sync")(sync)
-    # ``taxii pull`` joins the TAXII command group when the server side provides one.
-    try:
-        taxii_app: typer.Typer = importlib.import_module("colsec.cli.taxii").taxii_app
-    except (ImportError, AttributeError):
-        taxii_app = typer.Typer(help="TAXII 2.1.", no_args_is_help=True)
-        app.add_typer(taxii_app, name="taxii")
-    taxii_app.command("pull")(taxii_pull)
 
 
 def _csv(value: str | None) -> list[str]:

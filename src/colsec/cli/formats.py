@@ -11,6 +11,8 @@ import typer
 
 from colsec.cli.acting import AsOption, OrgOption, acting_for
 from colsec.cli.common import console, fail, get_node, get_settings, open_session, resolve_actor
+from colsec.cli.core import import_cmd as import_any_cmd
+from colsec.cli.exporting import export_cmd
 
 __all__ = ["register"]
 
@@ -210,3 +212,8 @@ def vocabulary_cmd(
             session, actor=resolve_actor(session, as_user), taxonomies=taxonomies, galaxies=galaxies
         )
     console.print(f"{len(counts)} namespaces, {sum(counts.values()):,} tags")
+
+
+# ``colsec import`` and ``colsec export`` are offered in the formats group too.
+formats_app.command("import", help="Alias of 'colsec import'.")(import_any_cmd)
+formats_app.command("export", help="Alias of 'colsec export'.")(export_cmd)

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from colsec.cli.common import console, fail, get_settings, open_session, resolve_actor
+from colsec.cli.federation import taxii_pull
 
 __all__ = ["collection_app", "register", "taxii_app"]
 
@@ -229,3 +230,7 @@ def load_medallion_cmd(
         console.print(f"STIX 2.0 objects migrated to 2.1: {len(report.upgraded):,}")
     for u in report.upgraded[:20]:
         console.print(f"  upgraded {u['id']} {u['version']}: {u['changes']}", highlight=False)
+
+
+# the client side: pull from any TAXII 2.1 server (the federation commands hold it)
+taxii_app.command("pull")(taxii_pull)
