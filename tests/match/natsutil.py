@@ -33,6 +33,9 @@ def require_nats() -> str:
     pytest.skip(message)
 
 
+ACK_TIMEOUT = 60.0
+
+
 def unique_stream() -> str:
     return f"T{uuid.uuid4().hex[:12]}"
 
@@ -51,8 +54,13 @@ async def _publish(
             await js.add_stream(name=stream, subjects=[subject])
         seqs: list[int] = []
         for i in range(0, len(lines), 256):  # pipelined: one connection keeps the order
+            # the acks of a pipelined batch can take longer than the client's 5 s default when the
+            # machine is loaded (workers, database and server share two cores); that is not a failure
             acks = await asyncio.gather(
-                *(js.publish(subject, line.encode(), headers=headers) for line in lines[i : i + 256])
+                *(
+                    js.publish(subject, line.encode(), headers=headers, timeout=ACK_TIMEOUT)
+                    for line in lines[i : i + 256]
+                )
             )
             seqs.extend(a.seq for a in acks)
         return seqs
