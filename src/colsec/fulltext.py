@@ -16,8 +16,10 @@ This module sits in the base layer so the migration that backfills the index use
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 import snowballstemmer
@@ -237,52 +239,65 @@ def documents_terms(bodies: Sequence[Mapping[str, Any]]) -> list[str]:
     one C-level pass each, not four calls and a cache lookup per text.  An object with other texts
     (Cyrillic, accented letters, or holding the mark) is read text by text."""
     texts = [" ".join(_document_texts(body)) for body in bodies]
-    return _batch_terms(texts, lambda i: document_terms(bodies[i]))
+    return _batch_terms(texts, lambda i: document_terms(bodies[i]), _GROUP_CHARS)
 
 
 def texts_terms(texts: Sequence[str]) -> list[str]:
     """``[text_terms(t) for t in texts]``, read as ``documents_terms`` reads objects: not a cache
     lookup and four calls per text (a bulk import's indicator values: each one new)."""
-    return _batch_terms(texts, lambda i: _text_terms(texts[i]))
+    return _batch_terms(texts, lambda i: _text_terms(texts[i]), _VALUES_GROUP_CHARS)
 
 
-def _batch_terms(texts: Sequence[str], one: Callable[[int], str]) -> list[str]:
+def _batch_terms(texts: Sequence[str], one: Callable[[int], str], group_chars: int) -> list[str]:
     """The terms of each of ``texts``: the ASCII ones (or read as ASCII: ``_ascii_form``) without
-    the mark by ``_group_terms``, about ``_GROUP_CHARS`` of text at a time; the others as
+    the mark by ``_group_terms``, about ``group_chars`` of text at a time; the others as
     ``one(i)`` gives them."""
     out: list[str | None] = []
-    terms: list[str] = []
-    group: list[str] = []
-    size = 0
+    joined: list[str] = []
     for i, text in enumerate(texts):
-        plain = text if text.isascii() else _ascii_form(text)
-        if plain is not None and _MARK not in plain:
-            group.append(plain)
-            size += len(plain)
+        if text.isascii() and _MARK not in text:
+            joined.append(text)
             out.append(None)
-            if size >= _GROUP_CHARS:
-                terms += _group_terms(group)
-                group, size = [], 0
+            continue
+        plain = None if text.isascii() else _ascii_form(text)
+        if plain is not None and _MARK not in plain:
+            joined.append(plain)
+            out.append(None)
         else:
             out.append(one(i))
-    if group:
-        terms += _group_terms(group)
-    parts = iter(terms)
-    return [next(parts) if t is None else t for t in out]
+    if not joined:
+        return out  # type: ignore[return-value]  # no None in it
+    # Each group ends with the text that brings it to ``group_chars``, found by bisection over the
+    # running sizes (no count kept per text: a batch of short values paid it per value).
+    if sum(map(len, joined)) <= group_chars:
+        parts = iter(_group_terms(joined))
+    else:
+        ends = list(accumulate(map(len, joined)))
+        terms: list[str] = []
+        start = 0
+        while start < len(joined):
+            end = bisect_left(ends, (ends[start - 1] if start else 0) + group_chars, lo=start) + 1
+            terms += _group_terms(joined[start:end])
+            start = end
+        parts = iter(terms)
+    return [next(parts).strip(" ") if t is None else t for t in out]
 
 
 # Text read as one string at a time: a group's string, words and stems stay in the processor's
 # cache.  ATT&CK in groups of about 8,000 characters (30 objects): its terms in two fifths less
 # time than in one string per batch of 1,000 objects (250,000 characters); 1,000 to 16,000 measured alike.
 _GROUP_CHARS = 8_192
+# A bulk import's indicator values (a word or a few each, most of them new: their stemming costs
+# more than their reading) measured slower in such groups (a twentieth): a batch's values, some
+# 30,000 characters, stay one group.
+_VALUES_GROUP_CHARS = 65_536
 
 
 def _group_terms(texts: list[str]) -> list[str]:
-    """The terms of each of ``texts`` (ASCII, without the mark): one string split, its words looked
-    up (a new one stemmed) and the stems joined, one C-level pass each."""
+    """The terms of each of ``texts`` (ASCII, without the mark), a space either side: one string
+    split, its words looked up (a new one stemmed) and the stems joined, one C-level pass each."""
     words = f" {_MARK} ".join(texts).encode("ascii").translate(_BATCH_BREAKS).decode("ascii").split()
-    parts = " ".join(map(_STEMS.__getitem__, words)).split(_MARK)  # the mark's term is itself
-    return [part.strip(" ") for part in parts]
+    return " ".join(map(_STEMS.__getitem__, words)).split(_MARK)  # the mark's term is itself
 
 
 def query_terms(text: str) -> list[list[str]]:

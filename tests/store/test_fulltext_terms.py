@@ -154,12 +154,13 @@ def test_adversarial_texts_equal_the_definition(texts: list[str], cold: bool, gr
         fulltext._TEXT_TERMS.clear()
     bodies = [{"type": "note", "content": t, "labels": [t[::-1], "x"]} for t in texts]
     expected = [_reference(b) for b in bodies]
-    default, fulltext._GROUP_CHARS = fulltext._GROUP_CHARS, group
+    defaults = fulltext._GROUP_CHARS, fulltext._VALUES_GROUP_CHARS
+    fulltext._GROUP_CHARS = fulltext._VALUES_GROUP_CHARS = group
     try:
         assert documents_terms(bodies) == expected
         assert texts_terms(texts) == [_reference({"name": t}) for t in texts]
     finally:
-        fulltext._GROUP_CHARS = default
+        fulltext._GROUP_CHARS, fulltext._VALUES_GROUP_CHARS = defaults
     assert [document_terms(b) for b in bodies] == expected
     assert [text_terms(t) for t in texts] == [_reference({"name": t}) for t in texts]
     for t in texts:
