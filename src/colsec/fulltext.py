@@ -284,8 +284,9 @@ def _batch_terms(texts: Sequence[str], one: Callable[[int], str], group_chars: i
 
 
 # Text read as one string at a time: a group's string, words and stems stay in the processor's
-# cache.  ATT&CK in groups of about 8,000 characters (30 objects): its terms in two fifths less
-# time than in one string per batch of 1,000 objects (250,000 characters); 1,000 to 16,000 measured alike.
+# cache.  ATT&CK in groups of about 8,000 characters (30 objects): its terms in about a third
+# less time than in one string per batch of 1,000 objects (250,000 characters); 1,000 to 16,000
+# measured alike.
 _GROUP_CHARS = 8_192
 # A bulk import's indicator values (a word or a few each, most of them new: their stemming costs
 # more than their reading) measured slower in such groups (a twentieth): a batch's values, some
