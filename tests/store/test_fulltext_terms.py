@@ -13,11 +13,22 @@ from typing import Any
 import orjson
 import pytest
 import snowballstemmer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from colsec import fulltext
 from colsec.formats.misp_import import iter_misp_units
 from colsec.formats.stix_bundle import read_stix_file
-from colsec.fulltext import MAX_DOC_CHARS, MAX_TERM, _texts, document_terms, documents_terms
+from colsec.fulltext import (
+    MAX_DOC_CHARS,
+    MAX_TERM,
+    _texts,
+    document_terms,
+    documents_terms,
+    query_terms,
+    text_terms,
+    texts_terms,
+)
 
 _RUSSIAN = snowballstemmer.stemmer("russian")
 _ENGLISH = snowballstemmer.stemmer("english")
@@ -101,3 +112,86 @@ def test_quoted_values_read_as_the_per_character_alternation_did() -> None:
         for chars in itertools.product("a'\\\n", repeat=n):
             text = "".join(chars)
             assert fulltext._QUOTED.findall(text) == before.findall(text), repr(text)
+
+
+# Non-ASCII texts whose non-ASCII characters are no word characters (curly quotes, dashes, arrows,
+# no-break spaces) are read by the ASCII translation with those characters as spaces
+# (``fulltext._ascii_form``); texts with one that is, or lowers into one, by the regex.
+_ADVERSARIAL = (
+    "абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ"  # Russian, both cases, ё/Ё
+    "ΣσςΑΟΔİıßẞǅǄﬁＡｚ１²ⅫⓐⒶ"  # final sigma, dotted İ, sharp s, titlecase, ligature, fullwidth, numbers
+    "’‘“”–—…→➜®×≠\xa0\u202f\u2060\u200b\u200d\ufeff·•\u0301\u0307😀\ud800"  # separators, combining marks
+    "aZqx09_-./:?=&%@#'\\ \t\n\x00"
+)
+_WORDS = st.sampled_from([
+    "https://example.com/path?q=Фишинг&x=1#frag", "T1566.001", "a" * 70, "x" * 17 + "123", "ЁЛКИ-палки",
+    "İstanbul", "STRASSE straße", "ΟΔΟΣ", "It’s “quoted” — ok → next", "Ünïcödé", "12e45abc", "\u00a0",
+    "Running", "ПОДКЛЮЧЕНИЯ", "caf\u0065\u0301", "ǅemal", "\x00",
+])  # fmt: skip
+_TEXTS = st.lists(st.text(alphabet=_ADVERSARIAL, max_size=30) | _WORDS, max_size=6).map(" ".join)
+
+
+def _reference_query(text: str) -> list[list[str]]:
+    phrases = []
+    for chunk in text.lower().split():
+        words = _reference({"name": chunk}).split()
+        if words:
+            phrases.append(words)
+    return phrases[:16]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    texts=st.lists(_TEXTS, min_size=1, max_size=6),
+    cold=st.booleans(),
+    group=st.sampled_from([1, 7, 40, fulltext._GROUP_CHARS]),
+)
+def test_adversarial_texts_equal_the_definition(texts: list[str], cold: bool, group: int) -> None:
+    """Every way of reading texts (in a batch read a group at a time, object by object, alone, as
+    a query) gives the definition's terms, whether the stems are known yet or not."""
+    if cold:
+        fulltext._STEMS.clear()
+        fulltext._TEXT_TERMS.clear()
+    bodies = [{"type": "note", "content": t, "labels": [t[::-1], "x"]} for t in texts]
+    expected = [_reference(b) for b in bodies]
+    defaults = fulltext._GROUP_CHARS, fulltext._VALUES_GROUP_CHARS
+    fulltext._GROUP_CHARS = fulltext._VALUES_GROUP_CHARS = group
+    try:
+        assert documents_terms(bodies) == expected
+        assert texts_terms(texts) == [_reference({"name": t}) for t in texts]
+    finally:
+        fulltext._GROUP_CHARS, fulltext._VALUES_GROUP_CHARS = defaults
+    assert [document_terms(b) for b in bodies] == expected
+    assert [text_terms(t) for t in texts] == [_reference({"name": t}) for t in texts]
+    for t in texts:
+        assert query_terms(t) == _reference_query(t)
+
+
+def test_every_character_splits_words_as_the_regex() -> None:
+    """Each code point between words, doubled and at the end: the words read (by ``_ascii_form``
+    when it applies) are the regex's over the lowered text."""
+    word = re.compile(r"[^\W_]+")
+    fast = 0
+    for code in range(0x80, 0x110000):
+        char = chr(code)
+        text = f"Ab{char}Cd x{char}{char}9 {char}"
+        assert fulltext._split(text) == word.findall(text.lower()), hex(code)
+        fast += fulltext._ascii_form(text) is not None
+    assert fast > 10_000  # the fast reading is taken (symbols, punctuation, spaces)
+
+
+@pytest.mark.parametrize(
+    ("text", "ascii_form"),
+    [
+        ("It’s “quoted” — ok → next\xa0end", "It s  quoted    ok   next end"),
+        ("Фишинг", None),
+        ("café", None),
+        ("ΟΔΟΣ’", None),
+        ("İ", None),
+        ("Ⓐb²", None),  # ² is a word character (a digit), Ⓐ is not
+        ("Ⓐb", " b"),
+        ("plain", "plain"),
+    ],
+)
+def test_ascii_form(text: str, ascii_form: str | None) -> None:
+    assert fulltext._ascii_form(text) == ascii_form
