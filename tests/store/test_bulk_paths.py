@@ -30,7 +30,7 @@ from colsec.accounts.roles import SYSTEM
 from colsec.accounts.service import create_organisation
 from colsec.db import Database
 from colsec.formats.service import import_source
-from colsec.store import companions, gate, inserts, service, textindex
+from colsec.store import batches, companions, gate, inserts, service, textindex
 from colsec.store.models import (
     CollectionObject,
     ObjectLink,
@@ -210,8 +210,8 @@ def test_one_decision_per_unit_for_unheld_ids_equals_deciding_each_object(
         return gate.decide(*args, **kwargs)
 
     with monkeypatch.context() as m:  # no shortcut: every object goes through decide()
-        m.setattr(service, "unheld", lambda writer, group_id: None)
-        m.setattr(service, "decide", decide)
+        m.setattr(batches, "unheld", lambda writer, group_id: None)
+        m.setattr(batches, "decide", decide)
         plain_rows, plain_rest = _run(f"sqlite:///{plain_db}", sources)
     assert len(asked) >= len(plain_rows)
     _assert_equal(fast_rows, fast_rest, plain_rows, plain_rest)

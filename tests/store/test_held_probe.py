@@ -4,7 +4,9 @@ a batch naming an id stored before the import or by the batch before it is decid
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ from sqlalchemy import text
 from colsec.accounts.roles import SYSTEM
 from colsec.db import Database
 from colsec.stix.tlp import TLP
-from colsec.store import service
+from colsec.store import batches, inserts, service
 from colsec.store.service import BATCH_SIZE, ImportResult, import_objects
 
 
@@ -41,13 +43,13 @@ def _import_and_flags(
 @pytest.fixture
 def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    real = service.held_versions
+    real = batches.held_versions
 
     def counted(db: Any, ids: list[str]) -> Any:
         calls.append(len(ids))
         return real(db, ids)
 
-    monkeypatch.setattr(service, "held_versions", counted)
+    monkeypatch.setattr(batches, "held_versions", counted)
     return calls
 
 
@@ -98,3 +100,45 @@ def test_into_an_empty_store_only_the_units_own_ids_are_looked_up(
     assert latest == [("2026-01", False), ("2026-02", True)]
     assert probes == []
     assert lookups == [BATCH_SIZE]  # the second batch only, not even the last one's (stored inline)
+
+
+def test_a_fresh_batch_is_decided_while_the_writer_writes_the_batch_before(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch none of whose ids can be stored needs no lookup: it is decided before the batch
+    ahead of it is drained.  Each of the first writer jobs waits here for the next batch's
+    decision; were that decision made after the drain, the job would wait in vain."""
+    monkeypatch.setattr(service, "BATCH_SIZE", 50)
+    decisions = 0
+    turn = threading.Condition()
+    waited: list[bool] = []
+    real_decide = batches._decide
+
+    def deciding(*args: Any, **kwargs: Any) -> Any:
+        nonlocal decisions
+        with turn:
+            decisions += 1
+            turn.notify_all()
+        return real_decide(*args, **kwargs)
+
+    def held_until_next_decided(real: Callable[..., Any]) -> Callable[..., Any]:
+        def job(*args: Any) -> Any:
+            n = len(waited) + 1  # the writer runs one job at a time: this is batch n's
+            if n <= 2:  # later batches end the unit: drained with no batch after them
+                with turn:
+                    waited.append(turn.wait_for(lambda: decisions > n, timeout=10))
+            else:
+                waited.append(True)
+            return real(*args)
+
+        return job
+
+    monkeypatch.setattr(batches, "_decide", deciding)
+    monkeypatch.setattr(inserts, "_write_index", held_until_next_decided(inserts._write_index))
+    monkeypatch.setattr(inserts, "_copy_index_raw", held_until_next_decided(inserts._copy_index_raw))
+    objects = [_indicator() for _ in range(5 * 50 + 5)]
+    with database.unit_of_work() as s:
+        r = import_objects(s, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
+        stored = s.execute(text("SELECT count(*) FROM stix_object WHERE type = 'indicator'")).scalar()
+    assert waited[:2] == [True, True]
+    assert r.inserted == stored == len(objects)

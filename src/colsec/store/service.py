@@ -1,7 +1,8 @@
 """Adding STIX objects: the one write gate; validated, bounded, deduplicated, versioned, indexed.
 
 ``import_objects`` is the only inserter of object rows (its row writer,
-``colsec.store.inserts``, runs after the rules; a test scans the source for others), so the rules in ``colsec.store.gate`` (limits, clock skew, owner, origin,
+``colsec.store.inserts``, runs after the rules, from its batch step ``colsec.store.batches``; a
+test scans the source for others), so the rules in ``colsec.store.gate`` (limits, clock skew, owner, origin,
 markings never widening) hold for every path that writes objects.  It streams: it
 consumes any iterable of dicts in batches, so a bundle of a million objects never
 sits in memory.  The caller owns the transaction; when any object is refused the
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -21,30 +21,22 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
 from colsec.db import lock_for_append
-from colsec.errors import Forbidden, InvalidInput, StixValidationError, TooLarge
+from colsec.errors import InvalidInput, StixValidationError, TooLarge
 from colsec.gcpause import release_free_memory, young_gc_only
 from colsec.gcpause import tick as gc_tick
 from colsec.stix.tlp import TLP, marking_id, tlp_of
 from colsec.stix.validate import ObjectFacts, validate_object
 from colsec.store import audit
-from colsec.store.companions import indexed_body
+from colsec.store.batches import Batch, Unit, store_batch
 from colsec.store.gate import (
-    Decision,
-    Held,
     Lookup,
-    Verdict,
     WriteLimits,
     Writer,
     any_held,
-    decide,
     group_claim,
-    held_versions,
     limit_problem,
     local_org_ids,
-    record_co_holders,
-    unheld,
 )
-from colsec.store.inserts import Target, insert_rows
 from colsec.store.models import EXERCISE_RUN, StixObject
 from colsec.store.policy import GROUP_PROPERTY, restricted_tlp
 from colsec.store.publishing import include_new
@@ -78,8 +70,6 @@ YOUNG_GC_AT = 250_000
 # reports it (``ImportResult.follow_up_jobs``), so its page can say that work is still pending.
 PostImportStep = Callable[[Session, Sequence[int]], str | None]
 POST_IMPORT = "post_import"
-
-_Batch = list[tuple[dict[str, Any], ObjectFacts, str, TLP]]
 
 
 def import_objects(
@@ -124,21 +114,6 @@ def import_objects(
         behind.close()  # no statement outlives the call, whatever it raised
 
 
-@dataclass
-class _Unit:
-    """What every batch of one call shares."""
-
-    actor: Actor
-    writer: Writer
-    clock: _Clock
-    look: Lookup
-    collection_ids: Sequence[str]
-    recipient_org_ids: Sequence[int]
-    sharing_group_id: int | None
-    keep_going: bool
-    behind: WriteBehind  # the writer thread: drained before each use of the session
-
-
 def _import_objects(
     db: Session,
     *,
@@ -167,13 +142,13 @@ def _import_objects(
         local_org_ids=local_org_ids(db) if received else frozenset(),
     )
     lock_for_append(db)
-    unit = _Unit(
+    unit = Unit(
         actor, writer, _Clock(db), Lookup(db), collection_ids, recipient_org_ids, sharing_group_id, keep_going,
         behind,
     )  # fmt: skip
     result = ImportResult()
     seen = SeenVersions()
-    batch: _Batch = []
+    batch: Batch = []
     batch_keys: list[tuple[bytes, bytes]] = []  # (version key, body digest) of each batch entry
     failed = False
     claim = group_claim(db, sharing_group_id) if sharing_group_id is not None else None
@@ -190,7 +165,7 @@ def _import_objects(
     )
     # Into a store that held no object (under the append lock), only this unit's own ids can be held.
     unit_ids = UnitIds() if db.execute(select(StixObject.seq).limit(1)).first() is None else None
-    waiting: tuple[_Batch, Future[bool]] | None = None
+    waiting: tuple[Batch, Future[bool]] | None = None
 
     def flush() -> None:
         nonlocal failed, waiting
@@ -208,7 +183,7 @@ def _import_objects(
                     result.unchanged += 1
             batch[:] = kept
         if waiting is not None and (keep_going or not failed):
-            _store_batch(db, unit, *waiting, result)
+            store_batch(db, unit, *waiting, result)
         waiting = None
         if batch and (keep_going or not failed):
             ids = [entry[1].id for entry in batch]
@@ -216,7 +191,7 @@ def _import_objects(
             if probe_cur is not None and not behind.inline:
                 waiting = (list(batch), answered or behind.submit(any_held, probe_cur, ids))
             else:
-                _store_batch(db, unit, batch, answered, result)
+                store_batch(db, unit, batch, answered, result)
         batch.clear()
         batch_keys.clear()
         seen.spill()
@@ -310,90 +285,3 @@ def _import_objects(
             },
         )
     return result
-
-
-def _store_batch(
-    db: Session, unit: _Unit, batch: _Batch, stored: Future[bool] | None, result: ImportResult
-) -> None:
-    """``stored``: whether any id of the batch is stored, asked on the writer thread (None: ask here)."""
-    unit.behind.drain()  # the previous batch's rows are in: the lookups below see them
-    if stored is not None and not stored.result():
-        held: dict[str, Held] = {}
-        known: dict[tuple[str, str], int] = {}
-    else:
-        held, known = held_versions(db, list({facts.id for _, facts, _, _ in batch}))
-    rows: list[tuple[Any, ...]] = []
-    by_key: dict[tuple[str, str], dict[str, Any]] = {}
-    recipients: dict[tuple[str, str], set[int]] = {}
-    stated: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}  # observables the producer gave
-    co_holds: dict[tuple[int, int], str] = {}
-    widened: list[tuple[ObjectFacts, Held, Decision, int]] = []
-    inherited = unit.look.recipients(h.seq for h in held.values()) if held else {}
-    owner = unit.writer.owner_org_id
-    unit.look.prefetch(
-        [h.seq for h in held.values() if h.owner_org_id != owner]
-        + [seq for (oid, _), seq in known.items() if held[oid].owner_org_id != owner]
-    )
-    fresh = unheld(unit.writer, unit.sharing_group_id)  # most of an import: ids not held yet
-    named = frozenset(unit.recipient_org_ids)
-    for body_obj, facts, body, level in batch:
-        prev = held.get(facts.id)
-        if prev is None and fresh is not None:
-            d = fresh  # a plain write, widening nothing
-        else:
-            d = decide(
-                unit.writer, facts=facts, obj=body_obj, level=int(level), group_id=unit.sharing_group_id,
-                held=prev, known_seq=known.get((facts.id, facts.modified)), look=unit.look,
-            )  # fmt: skip
-            if d.verdict is Verdict.REFUSE:
-                if not unit.keep_going:
-                    raise Forbidden(d.message)
-                add_error(result, facts.id, d.message, facts.modified)
-                continue
-            if d.verdict is Verdict.CO_HOLD and d.seq is not None and d.owner_org_id is not None:
-                co_holds.setdefault((d.seq, d.owner_org_id), facts.type)
-                continue
-            if d.verdict is Verdict.SAME:
-                result.unchanged += 1
-                continue
-            if d.verdict is not Verdict.WRITE:  # answered like a fresh write; nothing to record
-                result.inserted += 1
-                result.by_type[facts.type] += 1
-                continue
-            if d.widens and prev is not None:
-                widened.append((facts, prev, d, int(level)))
-        rows.append((  # in OBJECT_COLUMNS order
-            facts.id, facts.type, facts.spec_version, facts.created, facts.modified, facts.created_by_ref,
-            d.owner_org_id, int(level), d.sharing_group_id, facts.revoked, True, unit.clock.next(),
-            unit.writer.origin, body,
-        ))  # fmt: skip
-        by_key[(facts.id, facts.modified)] = indexed_body(body_obj)
-        if facts.observables is not None:
-            stated[(facts.id, facts.modified)] = facts.observables
-        # Recipients named by the caller are the version's audience (it may narrow); naming none
-        # keeps the latest version's (revocation, edits), so none is dropped silently.
-        audience = named or (inherited.get(prev.seq) if prev is not None else None)
-        if audience:  # none named and none inherited: no entry (read as none)
-            recipients[(facts.id, facts.modified)] = set(audience)
-    # The batch's objects are in rows and by_key now: a large event's grouping (its object_refs,
-    # ~75 MB at 700,000 ids) is let go before its 37 MB row is handed to the database.
-    batch.clear()
-    body_obj = {}
-    record_co_holders(db, co_holds, result)
-    if rows:
-        target = Target(unit.collection_ids, recipients, set(held), stated)
-        insert_rows(db, rows, by_key, target, result, unit.behind)
-    if widened:
-        unit.behind.drain()  # the audit below goes through the session
-    for facts, prev, d, new_tlp in widened:
-        audit.record(
-            db,
-            actor=unit.actor,
-            action="stix.declassify",
-            target=facts.id,
-            details={
-                "modified": facts.modified,
-                "tlp": [prev.tlp, new_tlp],
-                "sharing_group": [prev.sharing_group_id, d.sharing_group_id],
-            },
-        )
