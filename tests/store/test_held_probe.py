@@ -53,8 +53,11 @@ def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def test_fresh_batches_skip_the_lookup(database: Database, lookups: list[int]) -> None:
-    with database.unit_of_work() as s:  # a store holding something: its index is probed
+def test_fresh_batches_skip_the_lookup(
+    database: Database, lookups: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "FEW_STORED", 0)
+    with database.unit_of_work() as s:  # a store holding more than a few: its index is probed
         import_objects(s, actor=SYSTEM, objects=[_indicator()], default_tlp=TLP.CLEAR)
     lookups.clear()
     objects = [_indicator() for _ in range(3 * BATCH_SIZE + 5)]
@@ -142,3 +145,48 @@ def test_a_fresh_batch_is_decided_while_the_writer_writes_the_batch_before(
         stored = s.execute(text("SELECT count(*) FROM stix_object WHERE type = 'indicator'")).scalar()
     assert waited[:2] == [True, True]
     assert r.inserted == stored == len(objects)
+
+
+def test_into_a_store_of_few_objects_their_ids_and_the_units_own_answer(
+    database: Database, lookups: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store of a few objects (a new node's own identities) has its ids read once: no batch
+    probes the store, and a batch naming one of them or an id of an earlier batch is still
+    decided against the stored version."""
+    earlier = [_indicator() for _ in range(3)]
+    with database.unit_of_work() as s:
+        import_objects(s, actor=SYSTEM, objects=earlier, default_tlp=TLP.CLEAR)
+    lookups.clear()
+    probes: list[int] = []
+    real_any = service.any_held
+    monkeypatch.setattr(service, "any_held", lambda cur, ids: probes.append(len(ids)) or real_any(cur, ids))
+    first = [_indicator() for _ in range(BATCH_SIZE)]
+    again = _indicator(first[3]["id"], "2026-02-01T00:00:00.000Z")
+    second = [*(_indicator() for _ in range(BATCH_SIZE - 1)), again]
+    third = [*(_indicator() for _ in range(BATCH_SIZE - 1)), dict(earlier[1])]
+    fourth = [_indicator() for _ in range(BATCH_SIZE)]
+    r, latest = _import_and_flags(database, [*first, *second, *third, *fourth], again["id"])
+    assert r.inserted == 4 * BATCH_SIZE - 1
+    assert r.unchanged == 1  # the version stored before the import
+    assert latest == [("2026-01", False), ("2026-02", True)]
+    assert probes == []
+    assert lookups == [BATCH_SIZE, BATCH_SIZE]  # the second batch and the third, no other
+
+
+def test_a_store_of_more_than_few_objects_is_probed_per_batch(
+    database: Database, lookups: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "FEW_STORED", 2)
+    earlier = [_indicator() for _ in range(3)]
+    with database.unit_of_work() as s:
+        import_objects(s, actor=SYSTEM, objects=earlier, default_tlp=TLP.CLEAR)
+    lookups.clear()
+    probes: list[int] = []
+    real_any = service.any_held
+    monkeypatch.setattr(service, "any_held", lambda cur, ids: probes.append(len(ids)) or real_any(cur, ids))
+    objects = [*(_indicator() for _ in range(2 * BATCH_SIZE - 1)), dict(earlier[0]), _indicator()]
+    with database.unit_of_work() as s:
+        r = import_objects(s, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
+    assert r.inserted == len(objects) - 1 and r.unchanged == 1
+    assert probes == [BATCH_SIZE, BATCH_SIZE]  # the full batches, each probed on the writer thread
+    assert lookups == [BATCH_SIZE, 1]  # the second names a stored id; the last is looked up inline

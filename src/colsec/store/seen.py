@@ -94,7 +94,7 @@ class SeenVersions:
 class UnitIds:
     """The ids one unit has sent to be stored, as their ``hash`` (8 bytes each in a sorted table,
     the latest ``RECENT`` in a set).  When the store held no object as the unit began, only these
-    can be stored: whether a batch names one is answered here, not by an index probe of the store
+    can be stored (when it held few, they are added too: ``service.few_stored_ids``): whether a batch names one is answered here, not by an index probe of the store
     per id (a fifth of the writer thread's time at a million indicators).  Two ids of one hash only
     make a batch look held, and a held batch is looked up in the store as before."""
 
