@@ -40,17 +40,29 @@ def _import_and_flags(
     return r, [(m[:7], bool(flag)) for m, flag in rows]
 
 
+def _counted(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[int]:
+    """How many ids each call of ``module.name`` was given."""
+    calls: list[int] = []
+    real = getattr(module, name)
+
+    def counted(conn: Any, ids: list[str]) -> Any:
+        calls.append(len(ids))
+        return real(conn, ids)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
 @pytest.fixture
 def lookups(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    real = batches.held_versions
+    """The batch sizes the gate looked held versions up for, through the session."""
+    return _counted(monkeypatch, batches, "held_versions")
 
-    def counted(db: Any, ids: list[str]) -> Any:
-        calls.append(len(ids))
-        return real(db, ids)
 
-    monkeypatch.setattr(batches, "held_versions", counted)
-    return calls
+@pytest.fixture
+def probes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The batch sizes the writer thread probed the store for (``any_held``)."""
+    return _counted(monkeypatch, service, "any_held")
 
 
 def test_fresh_batches_skip_the_lookup(
@@ -86,14 +98,11 @@ def test_ids_stored_before_or_a_batch_earlier_are_decided_as_before(
 
 
 def test_into_an_empty_store_only_the_units_own_ids_are_looked_up(
-    database: Database, lookups: list[int], monkeypatch: pytest.MonkeyPatch
+    database: Database, lookups: list[int], probes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Nothing stored as the unit began: whether a batch names a held id is answered from the
     unit's own ids (``colsec.store.seen.UnitIds``), with no probe of the store; a batch naming an
     id of an earlier batch is still decided against its stored version."""
-    probes: list[int] = []
-    real_any = service.any_held
-    monkeypatch.setattr(service, "any_held", lambda cur, ids: probes.append(len(ids)) or real_any(cur, ids))
     first = [_indicator() for _ in range(BATCH_SIZE)]
     again = _indicator(first[3]["id"], "2026-02-01T00:00:00.000Z")
     second = [*(_indicator() for _ in range(BATCH_SIZE - 1)), again]
@@ -148,7 +157,7 @@ def test_a_fresh_batch_is_decided_while_the_writer_writes_the_batch_before(
 
 
 def test_into_a_store_of_few_objects_their_ids_and_the_units_own_answer(
-    database: Database, lookups: list[int], monkeypatch: pytest.MonkeyPatch
+    database: Database, lookups: list[int], probes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A store of a few objects (a new node's own identities) has its ids read once: no batch
     probes the store, and a batch naming one of them or an id of an earlier batch is still
@@ -157,9 +166,6 @@ def test_into_a_store_of_few_objects_their_ids_and_the_units_own_answer(
     with database.unit_of_work() as s:
         import_objects(s, actor=SYSTEM, objects=earlier, default_tlp=TLP.CLEAR)
     lookups.clear()
-    probes: list[int] = []
-    real_any = service.any_held
-    monkeypatch.setattr(service, "any_held", lambda cur, ids: probes.append(len(ids)) or real_any(cur, ids))
     first = [_indicator() for _ in range(BATCH_SIZE)]
     again = _indicator(first[3]["id"], "2026-02-01T00:00:00.000Z")
     second = [*(_indicator() for _ in range(BATCH_SIZE - 1)), again]
@@ -174,16 +180,13 @@ def test_into_a_store_of_few_objects_their_ids_and_the_units_own_answer(
 
 
 def test_a_store_of_more_than_few_objects_is_probed_per_batch(
-    database: Database, lookups: list[int], monkeypatch: pytest.MonkeyPatch
+    database: Database, lookups: list[int], probes: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(service, "FEW_STORED", 2)
     earlier = [_indicator() for _ in range(3)]
     with database.unit_of_work() as s:
         import_objects(s, actor=SYSTEM, objects=earlier, default_tlp=TLP.CLEAR)
     lookups.clear()
-    probes: list[int] = []
-    real_any = service.any_held
-    monkeypatch.setattr(service, "any_held", lambda cur, ids: probes.append(len(ids)) or real_any(cur, ids))
     objects = [*(_indicator() for _ in range(2 * BATCH_SIZE - 1)), dict(earlier[0]), _indicator()]
     with database.unit_of_work() as s:
         r = import_objects(s, actor=SYSTEM, objects=objects, default_tlp=TLP.CLEAR)
