@@ -15,6 +15,7 @@ from colsec.store.models import AuditEntry
 
 B = "/api/v1/crisis"
 SOON = (datetime.now(UTC) + timedelta(hours=5)).isoformat()
+PAST = (datetime.now(UTC) - timedelta(days=1)).isoformat()
 
 
 def _ok(r: Any, code: int = 200) -> Any:
@@ -215,6 +216,14 @@ CASES: list[tuple[str, Callable[[Any], str], str, dict[str, Any] | None, int, st
         lambda a: "reps.EV",
         "/requests/{req}/offers",
         {"resource_id": "{res}", "quantity": 9},
+        422,
+        "invalid_input",
+    ),
+    (
+        "request help needed by a time already past",
+        lambda a: "reps.NM",
+        "/crises/{crisis}/requests",
+        {"capability": "forensics", "quantity": 1, "location": "NM", "needed_by": PAST},
         422,
         "invalid_input",
     ),

@@ -343,3 +343,45 @@ def test_discovery_lists_every_root(node: Node, tmp_path: Path) -> None:
     assert body["default"] == node.root_url()
     creds: Credentials = node.accounts["analyst"]
     assert creds.org == "ORG-A"
+
+
+def test_an_object_by_id_ignores_match_type_as_it_ignores_match_id(node: Node) -> None:
+    """Get An Object takes neither filter (TAXII 2.1 §5.6): both are ignored alike."""
+    url = _fresh(node, "by-id-params")
+    obj = indicator(120, tag="by-id-params")
+    assert _post(node, url, {"objects": [obj]}).json()["success_count"] == 1
+    for params in (
+        {"match[type]": "malware"},
+        {"match[id]": "malware--00000000-0000-4000-8000-000000000001"},
+    ):
+        body = _get(node, f"{url}objects/{obj['id']}/", params=params).json()
+        assert [o["id"] for o in body["objects"]] == [obj["id"]], params
+
+
+def test_next_on_an_unknown_object_is_404_and_past_a_known_ones_end_empty(node: Node) -> None:
+    url = _fresh(node, "next-404")
+    obj = indicator(121, tag="next-404")
+    _post(node, url, {"objects": [obj]})
+    past = {"next": "2099-01-01T00:00:00.000000Z_1"}
+    missing = "indicator--00000000-0000-4000-8000-0000000000ee"
+    for path in (f"objects/{missing}/", f"objects/{missing}/versions/"):
+        _error(_get(node, url + path, params=past), 404)
+    for path in (f"objects/{obj['id']}/", f"objects/{obj['id']}/versions/"):
+        r = _get(node, url + path, params=past)
+        assert r.status_code == 200 and r.json() == {"more": False}, (path, r.text)
+
+
+def test_a_posted_sco_reports_the_version_its_manifest_shows(node: Node) -> None:
+    """An SCO states no version: its status entry carries the one the manifest gives it."""
+    url = _fresh(node, "sco-version")
+    sco = {
+        "type": "ipv4-addr",
+        "spec_version": "2.1",
+        "id": f"ipv4-addr--{uuid.uuid4()}",
+        "value": "203.0.113.9",
+    }
+    status = _post(node, url, {"objects": [sco]}).json()
+    assert status["success_count"] == 1, status
+    [entry] = status["successes"]
+    manifest = _get(node, url + "manifest/", params={"match[id]": sco["id"]}).json()["objects"]
+    assert RFC3339_MICRO.match(entry["version"]) and entry["version"] == manifest[0]["version"]

@@ -38,6 +38,14 @@ def test_viewer_and_analyst_cannot_reach_admin_pages(ui_client, path: str) -> No
     assert admin.get(path).status_code == 200
 
 
+def test_a_new_users_role_defaults_to_the_least_privilege(ui_client) -> None:
+    """The new-user form starts at viewer: an administrator is chosen, never defaulted to."""
+    html = ui_client("admin").get("/admin/users").text
+    form = html[html.index('<select name="role">') :]
+    form = form[: form.index("</select>")]
+    assert form.count(" selected") == 1 and '<option value="viewer" selected>' in form
+
+
 def test_viewer_cannot_import(ui_client) -> None:
     c = ui_client("viewer")
     assert c.get("/import").status_code == 403

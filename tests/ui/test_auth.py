@@ -121,3 +121,51 @@ def test_unknown_pages_get_an_html_error_page_and_api_paths_keep_json(ui_client)
     assert r.status_code == 404 and 'data-testid="error-title"' in r.text
     r = c.get("/api/v1/no-such-endpoint", headers={"Accept": "text/html"})
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_the_password_hash_is_checked_before_the_write_lock_and_off_the_event_loop(
+    ui_client, demo_database, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """While a login's hash is checked, another writer can take SQLite's write lock and another
+    request is served: the hash (seconds on a loaded host) held both, and a node stalled."""
+    import sqlite3
+    import threading
+
+    from colsec.accounts import authn
+
+    path = demo_database.url.split("///", 1)[1]
+    real = authn.verify_password
+    seen: dict[str, object] = {}
+    c = ui_client()
+
+    def slow_verify(stored: str | None, password: str) -> bool:
+        con = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")  # "database is locked" if the login held the lock
+            con.execute("ROLLBACK")
+            seen["lock"] = "free"
+        except sqlite3.OperationalError as exc:
+            seen["lock"] = str(exc)
+        finally:
+            con.close()
+        # a request to the same app (the same event loop) is served while this hash runs
+        probe = threading.Thread(target=lambda: seen.update(page=c.get("/healthz").status_code))
+        probe.start()
+        probe.join(10)
+        seen.setdefault("page", "not served while the hash ran")
+        return real(stored, password)
+
+    monkeypatch.setattr(authn, "verify_password", slow_verify)
+    token = csrf_of(c.get("/login").text)
+    done: dict[str, int] = {}
+
+    def attempt() -> None:
+        r = c.post("/login", data={"csrf_token": token, "username": "nm-analyst", "password": DEMO_PASSWORD},
+                   follow_redirects=False)  # fmt: skip
+        done["status"] = r.status_code
+
+    worker = threading.Thread(target=attempt)
+    worker.start()
+    worker.join(30)
+    assert done == {"status": 303}
+    assert seen["lock"] == "free" and seen["page"] == 200, seen

@@ -184,6 +184,15 @@ def test_language_from_user_setting_then_accept_language(ui_client) -> None:
     assert negotiate(user_language="en", session_language="ru", accept_language="ru") == "en"
 
 
+def test_public_pages_follow_a_logged_in_users_setting(ui_client) -> None:
+    """The public pages (open to anyone) still speak a logged-in user's saved language."""
+    ru_user = ui_client("coordinator", **{"Accept-Language": "en-GB,en;q=0.9"})  # demo setting: ru
+    assert '<html lang="ru">' in ru_user.get("/public").text
+    assert '<html lang="en">' in ru_user.get("/public?lang=en").text  # asked for: it wins
+    anonymous = ui_client(**{"Accept-Language": "en"})
+    assert '<html lang="en">' in anonymous.get("/public").text
+
+
 def test_switching_language_is_stored_as_the_users_setting(ui_client) -> None:
     c = ui_client("admin")
     _switch(c, "ru")

@@ -56,21 +56,36 @@ def authenticate_password(
     password: str,
     source: str | None = None,
     policy: Throttle | None = None,
+    reader: Session | None = None,
 ) -> User:
-    """Check a password.  The caller must commit even on failure (the throttle counts)."""
+    """Check a password.  The caller must commit even on failure (the throttle counts).
+
+    ``reader``: a read-only session for the lookups, so that the hash check (argon2id: a
+    memory-hard tenth of a second, seconds on a loaded host) runs before ``db`` issues its
+    first statement.  On SQLite that statement takes the node's one write lock (``BEGIN
+    IMMEDIATE``), and every writer, jobs included, queued behind each login's hash.
+    """
     policy = policy or Throttle()
     uname = _canonical(username)
-    if throttle.is_blocked(db, username=uname, source=source):
+    look = reader if reader is not None else db
+    if throttle.is_blocked(look, username=uname, source=source):
         verify_password(None, password)  # same work, same time as a wrong password
         raise Unauthorized(PASSWORD_FAILED)
-    user = db.execute(select(User).where(User.username == uname)).scalar_one_or_none()
-    ok = verify_password(user.password_hash if user else None, password)
-    if not ok or user is None or not user.is_active:
+    found = look.execute(
+        select(User.id, User.password_hash, User.is_active).where(User.username == uname)
+    ).one_or_none()
+    ok = verify_password(found.password_hash if found else None, password)
+    if reader is not None:
+        reader.rollback()  # the read snapshot ends before the writes begin
+    if not ok or found is None or not found.is_active:
         throttle.register_failure(db, username=uname, source=source, policy=policy)
         db.flush()
         raise Unauthorized(PASSWORD_FAILED)
     throttle.clear(db, username=uname, source=source)
     db.flush()
+    user = db.get(User, found.id)
+    if user is None or not user.is_active:  # removed or disabled while the hash was checked
+        raise Unauthorized(PASSWORD_FAILED)
     return user
 
 

@@ -16,7 +16,7 @@ from colsec.crisis.crises import get_crisis, log_event
 from colsec.crisis.errors import InvalidTransition
 from colsec.crisis.models import AssistanceRequest
 from colsec.crisis.schemas import RequestIn
-from colsec.crisis.states import REQUEST, move, now
+from colsec.crisis.states import REQUEST, aware, move, now
 from colsec.errors import InvalidInput, NotFound
 from colsec.store import audit
 
@@ -31,6 +31,11 @@ def create_request(db: Session, *, actor: Actor, crisis_id: int, data: RequestIn
     crisis = get_crisis(db, crisis_id=crisis_id)
     if crisis.status not in ("opened", "active", "stabilising"):
         raise InvalidTransition(f"crisis {crisis_id} is '{crisis.status}': no new requests")
+    if aware(data.needed_by) <= now():  # its consultation would close at once, deciding nothing
+        raise InvalidInput(
+            f"needed by {aware(data.needed_by):%Y-%m-%d %H:%M} UTC is not in the future: "
+            "give the time the help is still needed by"
+        )
     req = AssistanceRequest(
         crisis_id=crisis_id, organisation_id=actor.org_id, created_by=actor.username,
         capability=data.capability.value, quantity=data.quantity, location=data.location,

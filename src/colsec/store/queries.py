@@ -83,24 +83,41 @@ def recipient_for_org(db: Session, org_id: int | None) -> Recipient:
 
 
 def version_clause(
-    stmt: Select[Any], versions: Sequence[str], viewer: Recipient | None = None
+    stmt: Select[Any],
+    versions: Sequence[str],
+    viewer: Recipient | None = None,
+    collection: ColumnElement[Any] | None = None,
 ) -> Select[Any]:
     """Restrict ``stmt`` to the asked versions; ``first`` is the earliest version ``viewer`` may see.
 
     Counting only visible versions keeps ``first`` from answering "nothing" where an
-    earlier, hidden version exists (the answer would reveal that history).
+    earlier, hidden version exists (the answer would reveal that history).  In a
+    ``collection`` (TAXII 2.1 §3.4.2: the versions a collection holds) ``first`` and ``last``
+    are the earliest and latest of its versions the viewer may see: a version removed from
+    the collection, or never published into it, leaves the one before as its latest.
     """
     conds: list[ColumnElement[bool]] = []
     for v in versions:
         if v == "all":
             return stmt
         if v == "last":
-            conds.append(StixObject.is_latest == true())
+            latest: ColumnElement[bool] = StixObject.is_latest == true()
+            if collection is not None:  # the newest in the store is the newest anywhere it is
+                newer = aliased(StixObject, name="o3")
+                latest = or_(
+                    latest,
+                    ~_held_version(newer, collection, viewer)
+                    .where(newer.modified > StixObject.modified)
+                    .exists(),
+                )
+            conds.append(latest)
         elif v == "first":
             o2 = aliased(StixObject, name="o2")
             earliest = select(func.min(o2.modified)).where(o2.id == StixObject.id)
             if viewer is not None:
                 earliest = earliest.where(row_visible_clause(viewer, row=o2))
+            if collection is not None:
+                earliest = earliest.where(_member(o2, collection))
             conds.append(StixObject.modified == earliest.scalar_subquery())
         else:
             try:
@@ -111,6 +128,21 @@ def version_clause(
                 ) from None
             conds.append(StixObject.modified == ts)
     return stmt.where(or_(*conds)) if conds else stmt
+
+
+def _member(row: Any, collection: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``row`` (an alias of ``StixObject``) is a version ``collection`` holds."""
+    return (
+        select(CollectionObject.object_seq)
+        .where(CollectionObject.collection_id == collection, CollectionObject.object_seq == row.seq)
+        .exists()
+    )
+
+
+def _held_version(row: Any, collection: ColumnElement[Any], viewer: Recipient | None) -> Select[Any]:
+    """Another version of the outer row's object that ``collection`` holds (and ``viewer`` may see)."""
+    stmt = select(row.seq).where(row.id == StixObject.id, _member(row, collection))
+    return stmt.where(row_visible_clause(viewer, row=row)) if viewer is not None else stmt
 
 
 def list_objects(
@@ -149,7 +181,10 @@ def list_objects(
         stmt = stmt.where(StixObject.tlp <= max_tlp)
     if not include_revoked:
         stmt = stmt.where(StixObject.revoked.is_(False))
-    stmt = version_clause(stmt, versions, viewer)
+    in_collection: ColumnElement[Any] | None = (
+        None if collection_id is None else bindparam("version_cid", collection_id)
+    )
+    stmt = version_clause(stmt, versions, viewer, in_collection)
     if added_after is not None:
         try:
             stmt = stmt.where(StixObject.date_added > canonical_timestamp(added_after))

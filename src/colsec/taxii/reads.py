@@ -208,7 +208,7 @@ def page_select(viewer: Recipient, shape: _Shape) -> Select[Any]:
         stmt = stmt.where(
             StixObject.spec_version.in_([bindparam(f"spec_{i}") for i in range(shape.spec_versions)])
         )
-    stmt = version_clause(stmt, shape.versions, viewer)
+    stmt = version_clause(stmt, shape.versions, viewer, bindparam("cid"))
     if shape.added_after:
         stmt = stmt.where(StixObject.date_added > bindparam("added_after"))
     if shape.after:
@@ -246,14 +246,16 @@ def read_page(
         # An object by id with no filters, what TAXII clients send most: the one shape, held.
         shape, params["id_0"] = LATEST_BY_ID, object_id
     else:
+        # an object by id takes no match[id] nor match[type] (TAXII 2.1 §5.6): both ignored alike
         ids = [object_id] if object_id is not None else filters.ids
+        types = filters.types if object_id is None else []
         shape = _Shape(
-            ids=len(ids), types=len(filters.types), spec_versions=len(filters.spec_versions),
+            ids=len(ids), types=len(types), spec_versions=len(filters.spec_versions),
             versions=tuple(filters.versions or [default_version]), added_after=filters.added_after is not None,
             after=filters.next is not None, envelope_only=envelope_only,
         )  # fmt: skip
         params.update({f"id_{i}": v for i, v in enumerate(ids)})
-        params.update({f"type_{i}": v for i, v in enumerate(filters.types)})
+        params.update({f"type_{i}": v for i, v in enumerate(types)})
         params.update({f"spec_{i}": v for i, v in enumerate(filters.spec_versions)})
         if filters.added_after is not None:
             params["added_after"] = filters.added_after

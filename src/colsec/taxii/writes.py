@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete
+from sqlalchemy import delete, select, true
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
@@ -18,7 +18,7 @@ from colsec.errors import BadRequest, Forbidden, InvalidInput, NotFound
 from colsec.stix.ids import now_timestamp
 from colsec.stix.tlp import TLP
 from colsec.store import audit, queries
-from colsec.store.models import Collection, CollectionObject
+from colsec.store.models import Collection, CollectionObject, StixObject
 from colsec.store.results import raw_version, version_key_of
 from colsec.store.service import MAX_REPORTED_ERRORS, WriteLimits, import_objects
 from colsec.taxii.models import TaxiiStatus
@@ -147,6 +147,7 @@ def add_objects(
         else:
             savepoint.commit()
         successes, failures = _outcomes(objects, errors)
+        _stored_versions(db, successes)
         row = db.get(TaxiiStatus, status_id)
         if row is None:  # pruned or never created: nothing to report into
             return
@@ -164,6 +165,21 @@ def add_objects(
             target=collection_id,
             details={"status": status_id, "successes": len(successes), "failures": len(failures)},
         )
+
+
+def _stored_versions(db: Session, successes: list[dict[str, str]]) -> None:
+    """A stored object that states no version (an SCO) gets the one its manifest entry shows,
+    the time it was added: status details require a version (TAXII 2.1 §4.3.1)."""
+    unversioned = list({s["id"] for s in successes if not s["version"]})
+    added: dict[str, str] = {}
+    for i in range(0, len(unversioned), 500):
+        stmt = select(StixObject.id, StixObject.date_added).where(
+            StixObject.id.in_(unversioned[i : i + 500]), StixObject.is_latest == true()
+        )
+        added.update({oid: str(when) for oid, when in db.execute(stmt)})
+    for item in successes:
+        if not item["version"]:
+            item["version"] = added.get(item["id"], "")
 
 
 def fail_status(database: Database, *, status_id: str, objects: Sequence[Any]) -> None:

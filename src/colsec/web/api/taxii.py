@@ -135,8 +135,10 @@ async def get_versions(request: Request, api_root: str, collection_id: str, obje
         page = service.read_page(
             db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer
         )
-        if not page.rows and filters.next is None:
-            return nothing_matched(db, actor, coll, object_id, viewer)
+        if not page.rows:  # a 404 unless the object is here, paged past its end or not
+            empty = nothing_matched(db, actor, coll, object_id, viewer)
+            if filters.next is None:
+                return empty
         return taxii_response(page.versions(), headers=page.headers)
 
     return await run_read(request, work)

@@ -203,8 +203,10 @@ async def get_object(request: Request) -> Response:
                 db, actor=actor, collection=coll, filters=filters, object_id=object_id, viewer=viewer,
                 envelope_only=True,
             )  # fmt: skip
-        if not page.rows and filters.next is None:
-            return nothing_matched(db, actor, coll, object_id, viewer)
+        if not page.rows:  # a 404 unless the object is here, paged past its end or not
+            empty = nothing_matched(db, actor, coll, object_id, viewer)
+            if filters.next is None:
+                return empty
         return taxii_response(page.envelope(), headers=page.headers)
 
     return await run_raw_read(request, work, caller=access.caller, small=True)

@@ -1,7 +1,8 @@
 """Login, logout and the language switch.
 
 Login goes through ``accounts.authenticate_password`` in the request's write
-transaction; a refused login renders a page (it does not raise), so the session
+transaction, its password checked on a read session before that transaction's first
+statement, and off the event loop (as logout and the language switch write); a refused login renders a page (it does not raise), so the session
 dependency commits the failure too and the one throttle per (username, source)
 counts form logins exactly like API ones; unknown user, wrong password and throttled
 all render the same page.  A successful login starts a new server-side session
@@ -12,11 +13,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from colsec.accounts import service as accounts
 from colsec.accounts import sessions as server_sessions
 from colsec.errors import ColsecError
-from colsec.web.deps import DbDep, client_address, get_optional_actor, get_settings, login_throttle
+from colsec.web.deps import (
+    DbDep,
+    client_address,
+    get_database,
+    get_optional_actor,
+    get_settings,
+    login_throttle,
+)
 from colsec.web.i18n import LANGUAGES
 from colsec.web.sessions import CSRF_FIELD, credential_fingerprint, current_session
 from colsec.web.ui.forms import see_other
@@ -51,18 +62,26 @@ def login_form(request: Request, next: str = "/") -> Response:
 async def login(request: Request, db: DbDep) -> Response:
     form = await form_data(request)
     _check_csrf(request, form.get(CSRF_FIELD))
+    return await run_in_threadpool(_login, request, db, form)
+
+
+def _login(request: Request, db: Session, form: FormData) -> Response:
+    """The password checked on a read session, then the writes (off the event loop: the hash
+    and a wait for SQLite's write lock held up every request of the node)."""
     username = str(form.get("username") or "")
     password = str(form.get("password") or "")
     nxt = safe_next(form.get("next"))
     settings = get_settings(request)
     try:
-        user = accounts.authenticate_password(
-            db,
-            username=username,
-            password=password,
-            source=client_address(request),
-            policy=login_throttle(settings),
-        )
+        with get_database(request).session(write=False) as reader:
+            user = accounts.authenticate_password(
+                db,
+                username=username,
+                password=password,
+                source=client_address(request),
+                policy=login_throttle(settings),
+                reader=reader,
+            )
     except ColsecError:  # returned, not raised: the dependency commits the counted failure
         return page(
             request, "ui/login.html", {"next": nxt, "error": "invalid", "username": username}, status=401
@@ -83,7 +102,7 @@ async def logout(request: Request, db: DbDep) -> Response:
     _check_csrf(request, form.get(CSRF_FIELD))
     sess, _ = ensure_session(request)
     if sess.uid is not None:
-        server_sessions.end_session(db, sess.sid)
+        await run_in_threadpool(server_sessions.end_session, db, sess.sid)
     response = see_other("/login")
     set_session(request, response, sess.rotated(uid=None))
     return response
@@ -99,7 +118,7 @@ async def switch_language(request: Request, db: DbDep) -> Response:
         lang = "en"
     actor = get_optional_actor(request)
     if actor is not None:
-        accounts.set_user_language(db, actor=actor, language=lang)
+        await run_in_threadpool(accounts.set_user_language, db, actor=actor, language=lang)
     sess, _ = ensure_session(request)
     response = see_other(safe_next(form.get("next")))
     set_session(request, response, sess.with_lang(lang))

@@ -17,7 +17,7 @@ from colsec.reports import feed as feeds
 from colsec.reports import service
 from colsec.reports.models import Bulletin
 from colsec.stix.tlp import TLP
-from colsec.web.deps import DbDep, counted_request, get_settings
+from colsec.web.deps import DbDep, counted_request, get_optional_actor, get_settings
 from colsec.web.i18n import translations
 from colsec.web.params import IdPath
 from colsec.web.ui.render import language_of, page
@@ -48,11 +48,21 @@ def _public_bulletin(db: Any, bulletin_id: int) -> Bulletin:
 LangQuery = Annotated[str | None, Query(description="en or ru")]
 
 
+def _language(request: Request, asked: str | None) -> str:
+    """The asked language, else the reader's: a logged-in user's saved choice holds here too."""
+    if asked:
+        return bulletin_lang(asked)
+    try:
+        actor = get_optional_actor(request)
+    except ColsecError:  # a public page reads on without a valid caller
+        actor = None
+    return language_of(request, actor)
+
+
 @router.get("/public", response_class=HTMLResponse)
 @router.get("/public/", response_class=HTMLResponse, include_in_schema=False)
 def public_index(request: Request, db: DbDep, lang: LangQuery = None) -> HTMLResponse:
-    lang = bulletin_lang(lang) if lang else None
-    use = lang or language_of(request)
+    use = _language(request, lang)
     rows = service.current_published(db, audience=TLP.CLEAR)
     alerts = db.execute(
         select(CapAlert).where(feeds.public_alerts())
@@ -69,7 +79,7 @@ def public_index(request: Request, db: DbDep, lang: LangQuery = None) -> HTMLRes
 @router.get("/public/bulletins/{bulletin_id}", response_class=HTMLResponse)
 def public_bulletin(request: Request, bulletin_id: IdPath, db: DbDep, lang: LangQuery = None) -> HTMLResponse:
     b = _public_bulletin(db, bulletin_id)
-    use = bulletin_lang(lang) if lang else language_of(request)
+    use = _language(request, lang)
     ctx = doc_context(b, use)
     ctx["feed_links"] = _feed_links(use)
     return page(request, "ui/public_bulletin.html", ctx, lang=use)
@@ -86,7 +96,7 @@ def public_alert(request: Request, alert_id: IdPath, db: DbDep) -> HTMLResponse:
     a = db.get(CapAlert, alert_id)
     if a is None or a.scope != "Public" or a.status != "Actual" or a.exercise_run_id is not None:
         raise NotFound(f"alert {alert_id} not found")
-    use = language_of(request)
+    use = _language(request, None)
     return page(request, "ui/public_alert.html", {"a": a, "feed_links": _feed_links(use)}, lang=use)
 
 
