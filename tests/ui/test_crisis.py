@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,6 +88,15 @@ def test_crisis_workspace_pages_and_one_click_answer(ui_client, demo_database) -
         r.text.split('data-testid="request-consultation"')[0].rsplit('href="', 1)[1].split('"')[0]
     )
     assert cons_page.status_code == 200 and 'data-testid="answer-form"' in cons_page.text
+    # its question, written by the node, is asked in each reader's language, with the capability's name
+    asked = cons_page.url.path
+    assert "№" in coord.get(asked).text.split("<h2>")[1].split("</h2>")[0]  # the coordinator reads Russian
+    heading = ui_client("admin").get(asked).text.split("<h2>")[1].split("</h2>")[0]
+    heading = re.sub(r"<[^>]+>", "", heading)  # the place, as written, is marked not to translate
+    assert "Approve request #" in heading and "3 × water purification for Northmark delta?" in heading, (
+        heading
+    )
+    assert "water-purification" not in heading
 
     admin = ui_client("admin")
     for client, lang in ((coord, "ru"), (admin, "en")):  # the demo's language settings

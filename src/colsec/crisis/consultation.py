@@ -11,6 +11,7 @@ the figures it returns are exact and the early close (another conditional UPDATE
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import datetime, timedelta
 from functools import partial
@@ -51,8 +52,24 @@ __all__ = [
     "list_positions",
     "open_consultation",
     "post_position",
+    "request_question",
     "submit_for_consultation",
 ]
+
+#: The question a request's own consultation asks, stored as this text (what the API returns and
+#: the record keeps); ``request_question`` reads it back so the UI asks it in the reader's language.
+REQUEST_QUESTION = "Approve request #{id}: {quantity} x {capability} for {location}?"
+_REQUEST_QUESTION = re.compile(
+    r"Approve request #(?P<id>\d+): (?P<quantity>\d+) x (?P<capability>[a-z0-9-]+) for (?P<location>.+)\?",
+    re.S,
+)
+
+
+def request_question(text: str) -> dict[str, str] | None:
+    """The parts of a question ``REQUEST_QUESTION`` wrote; None for a question someone typed."""
+    m = _REQUEST_QUESTION.fullmatch(text)
+    return m.groupdict() if m else None
+
 
 _COUNTER = {"agree": "agree_count", "object": "object_count", "abstain": "abstain_count"}
 
@@ -129,7 +146,9 @@ def submit_for_consultation(db: Session, *, actor: Actor, request_id: int) -> Co
     at = now()
     deadline = min(aware(req.needed_by), at + timedelta(hours=FAST_TRACK_HOURS))
     deadline = max(deadline, at + timedelta(hours=1))
-    question = f"Approve request #{req.id}: {req.quantity} x {req.capability} for {req.location}?"
+    question = REQUEST_QUESTION.format(
+        id=req.id, quantity=req.quantity, capability=req.capability, location=req.location
+    )
     return open_consultation(
         db, actor=SYSTEM, request_id=req.id,
         data=ConsultationIn(question=question, rule=Rule.MAJORITY, deadline=deadline),

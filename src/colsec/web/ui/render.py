@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session as DbSession
 from starlette.datastructures import FormData
 
 from colsec.accounts.roles import Actor, Role
+from colsec.crisis.consultation import request_question
 from colsec.crisis.outcome import reason_message
 from colsec.errors import ColsecError, Forbidden
 from colsec.outbox.text import render as render_text
@@ -62,6 +63,7 @@ def ui_environment(lang: str) -> Environment:
     env.filters["tlp"] = lambda v: TLP(int(v))
     env.filters["display_name"] = display_name
     env.filters["reason"] = lambda v: _reason_html(v, lang)
+    env.filters["request_question"] = request_question
     return env
 
 
