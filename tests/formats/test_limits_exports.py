@@ -39,7 +39,9 @@ def _networks() -> list[dict[str, object]]:
     out = []
     for n, net in enumerate(BROAD + NARROW):
         kind = "ipv6-addr" if ":" in net else "ipv4-addr"
-        op = "ISSUBSET" if n % 2 else "="
+        # a network is asked for with ISSUBSET (equality compares the text: no address equals a
+        # network, see the test at the end); a single address either way
+        op = "ISSUBSET" if n % 2 or "/" in net else "="
         out.append(_indicator(n, f"[{kind}:value {op} '{net}']"))
     return out
 
@@ -152,3 +154,37 @@ def test_finding_15c_export_selection_applies_the_nodes_floor(db, make_account) 
         lines = [ln for ln in b"".join(files.values()).decode().splitlines() if not ln.startswith("#")]
         assert any("198.51.100.0" in ln for ln in lines), fmt
         assert not any("10.0.0.0" in ln for ln in lines), fmt
+
+
+def test_sensors_get_what_matching_matches_for_addresses_and_networks() -> None:
+    """A sensor alerts on an address exactly where colsec's matcher does (and stix2-matcher):
+    equality with a network ('= 10.22.8.0/24', even '/32') compares the text, so no address
+    equals it; ISSUBSET asks for the range, and a plain address is itself."""
+    import ipaddress
+
+    from colsec.match.engine import IndicatorRecord, MatchEngine
+    from colsec.match.events import Event
+
+    patterns = [
+        "[ipv4-addr:value = '10.22.8.0/24']",
+        "[ipv4-addr:value = '10.22.8.5/32']",
+        "[ipv4-addr:value ISSUBSET '10.22.8.0/24']",
+        "[ipv4-addr:value = '10.22.8.5']",
+        "[ipv6-addr:value = '2001:db8::/64']",
+        "[ipv6-addr:value ISSUBSET '2001:db8::/64']",
+    ]
+    observed = {"ipv4-addr": "10.22.8.5", "ipv6-addr": "2001:db8::5"}
+    for n, pattern in enumerate(patterns):
+        oid = f"indicator--00000000-0000-4000-8000-{n:012d}"
+        obj = {"type": "indicator", "pattern_type": "stix", "id": oid, "pattern": pattern}
+        covered = [
+            v
+            for v in sensor_values([obj])
+            if ipaddress.ip_address(observed[pattern[1:10]]) in ipaddress.ip_network(v.value)
+        ]
+        engine = MatchEngine()
+        engine.load([IndicatorRecord(id=oid, pattern=pattern)])
+        event = Event(
+            1_700_000_000_000_000, {"0": {"type": pattern[1:10], "value": observed[pattern[1:10]]}}, "t", 1
+        )
+        assert bool(covered) == bool(engine.match([event])), pattern

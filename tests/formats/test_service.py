@@ -60,6 +60,20 @@ def test_detect_format(shared_data: Path) -> None:
     for junk in (b"\x89PNG\r\n\x1a\n\x00\x00", bytes(range(256)) * 4, b"   "):
         with pytest.raises(InvalidInput):
             detect_format(junk)
+    assert detect_format(b"<alice@example.org> reported 198.51.100.1") == ImportFormat.TEXT
+
+
+def test_xml_is_refused_with_the_way_in_for_cap(shared_data: Path) -> None:
+    """A CAP alert or feed (the hostile one and one in ISO-8859-1 too) is no IOC list: read as free
+    text, its namespace and schema URLs became indicators and sensor rules."""
+    files = sorted((shared_data / "cap").rglob("*.xml"))
+    assert len(files) >= 12
+    for path in files:
+        with pytest.raises(InvalidInput, match="input is XML.*cap-import"):
+            detect_format(path.read_bytes())
+    for doc in (b"<html><body>1.2.3.4</body></html>", b'\xef\xbb\xbf<feed xmlns="x"><id/></feed>'):
+        with pytest.raises(InvalidInput, match="input is XML"):
+            detect_format(doc)
 
 
 def test_misp_fixtures_import(db: Session, make_account: Callable[..., Any], shared_data: Path) -> None:

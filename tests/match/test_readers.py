@@ -301,3 +301,18 @@ def test_eve_cname_with_three_dots_is_a_name_not_an_address() -> None:
         ("ipv6-addr", "2001:db8::7"),
     } <= values
     assert ("ipv4-addr", "e1234.a.akamaiedge.net") not in values
+
+
+@pytest.mark.parametrize("named", [None, ReaderFormat.EVE, ReaderFormat.JSON])
+def test_a_json_array_file_is_read_whole_whatever_format_is_named(
+    telemetry: Path, named: ReaderFormat | None
+) -> None:
+    """``colsec match --format json`` on a JSON array went to the line-by-line column path and
+    reported every line malformed ("not JSON"): an array is read whole by the reader."""
+    from colsec.cli.match import _column_format
+
+    path = telemetry / "suricata/eve_alerts_first-org-conf-2015.json"
+    assert _column_format(path, named, None) is None
+    stats = ReaderStats()
+    events = list(read_file(path, fmt=named, stats=stats))
+    assert len(events) == 136 and stats.malformed == 0

@@ -385,3 +385,16 @@ def test_a_posted_sco_reports_the_version_its_manifest_shows(node: Node) -> None
     [entry] = status["successes"]
     manifest = _get(node, url + "manifest/", params={"match[id]": sco["id"]}).json()["objects"]
     assert RFC3339_MICRO.match(entry["version"]) and entry["version"] == manifest[0]["version"]
+
+
+def test_a_method_not_allowed_names_the_allowed_ones(node: Node) -> None:
+    """A 405 carries Allow (RFC 9110 §15.5.6) beside the TAXII error body."""
+    url = _fresh(node, "allow-405")
+    r = httpx.put(
+        url + "objects/", auth=node.accounts["analyst"].auth, headers={"Accept": TAXII}, content=b"{}"
+    )
+    body = _error(r, 405)
+    assert body["http_status"] == "405"
+    assert "GET" in {m.strip() for m in r.headers["allow"].split(",")}, r.headers
+    r = httpx.post(url + "manifest/", auth=node.accounts["analyst"].auth, headers={"Accept": TAXII})
+    assert r.status_code == 405 and "GET" in r.headers.get("allow", ""), r.headers

@@ -40,12 +40,12 @@ def _column_format(path: Path, chosen: object, mapping: object) -> object:
     from colsec.match.columns import COLUMN_FORMATS
     from colsec.match.readers import FieldMapping, ReaderFormat, detect_format, open_text
 
-    if chosen is not None:
-        return chosen if chosen in COLUMN_FORMATS else None
     with open_text(path) as f:
         head = [f.readline() for _ in range(20)]
-    if head[0].lstrip().startswith("["):
-        return None  # a JSON array: read whole by the reader
+    if "".join(head).lstrip().startswith("["):
+        return None  # a JSON array, whatever the format named: read whole by the reader
+    if chosen is not None:
+        return chosen if chosen in COLUMN_FORMATS else None
     fmt = detect_format(head, mapping=mapping if isinstance(mapping, FieldMapping) else None)
     return fmt if fmt in COLUMN_FORMATS and fmt is not ReaderFormat.EVE else None
 

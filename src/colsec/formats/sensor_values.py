@@ -29,6 +29,7 @@ __all__ = [
 
 MIN_PREFIX_V4 = 8
 MIN_PREFIX_V6 = 32
+_ADDRESSES = frozenset({"ipv4", "ipv6", "cidr4", "cidr6"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,11 @@ def sensor_values(
                 continue
             norm = normalise(kind, atom.value)
             if norm is None or (norm in seen):
+                continue
+            if atom.op == "=" and "/" in atom.value and norm[0] in _ADDRESSES:
+                # equality with a network ('10.0.0.0/24', even '/32') compares the text, as the
+                # matcher and stix2-matcher do: no observed address equals it, so a sensor must
+                # not alert on the range either (ISSUBSET asks for the range)
                 continue
             seen.add(norm)
             value = SensorValue(norm[0], norm[1], str(obj["id"]), name)

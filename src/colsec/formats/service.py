@@ -78,11 +78,26 @@ def refuse_binary(data: bytes, expected: str = "a supported format (STIX, MISP, 
         raise InvalidInput(f"input is binary data, not {expected}")
 
 
+#: an XML declaration, a doctype or a comment, or an element whose tag is closed in the head
+_XML = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?\s*(?:<\?xml[\s?]|<!DOCTYPE\s|<!--"
+    rb"|<(?P<tag>[A-Za-z_][\w.:-]*)[\s>/][\s\S]*(?:</(?P=tag)\s*>|/>))",
+    re.IGNORECASE,
+)
+
+
 def detect_format(data: bytes) -> ImportFormat:
     """The import format from content; InvalidInput for binary junk or an empty input."""
     head = data[:BINARY_HEAD]
     if not head.strip():
         raise InvalidInput("input is empty")
+    if _XML.match(head):  # before decoding: an XML document may declare another encoding
+        raise InvalidInput(
+            "input is XML (a CAP alert, a feed or a web page?), which no import here reads: its "
+            "namespace and schema URLs would become indicators. A CAP alert or feed goes in with "
+            "`colsec crisis cap-import` or the crisis page's CAP upload; this import takes STIX, "
+            "MISP, CSV and plain-text IOC lists"
+        )
     refuse_binary(head)
     try:
         text = head.decode("utf-8-sig")

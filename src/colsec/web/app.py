@@ -120,7 +120,7 @@ def create_app(
             cause = exc.__cause__
             return error_response(request, cause.status, cause.code, cause.message, cause.details)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(request, exc.status_code, code, exc.detail)
+        return error_response(request, exc.status_code, code, exc.detail, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

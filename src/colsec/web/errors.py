@@ -7,6 +7,7 @@ hot TAXII reads (``web/api/taxii_reads.py``), which render their own errors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -18,8 +19,16 @@ from colsec.taxii.media import TAXII_MEDIA
 __all__ = ["colsec_error_response", "error_response"]
 
 
-def error_response(request: Request, status: int, code: str, detail: Any, extra: Any = None) -> JSONResponse:
-    headers: dict[str, str] = {}
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: Any,
+    extra: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The error body (TAXII's under /taxii2); ``headers`` are the HTTP error's own (a 405's Allow)."""
+    headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="colsec", Bearer'
     if request.url.path.startswith("/taxii2"):
