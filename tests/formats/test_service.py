@@ -369,10 +369,15 @@ def test_label_and_since_filters(db: Session, make_account: Callable[..., Any], 
         ]
         == []
     )
-    with pytest.raises(InvalidInput, match="added since"):
+    with pytest.raises(InvalidInput, match=r"added since.*give a date \(2026-01-31\) or an RFC 3339 time"):
         export_selection(
             db, actor=acc.actor, fmt=ExportFormat.STIX, flt=ExportFilter(added_since="yesterday")
         )
+    for since, found in (("2999-01-01", False), ("2000-01-01", True)):  # a date: from its start, in UTC
+        bundle = export_selection(
+            db, actor=acc.actor, fmt=ExportFormat.STIX, flt=ExportFilter(added_since=since)
+        )
+        assert bool(orjson.loads(bundle["bundle.json"])["objects"]) is found, since
 
 
 def test_misp_sharing_group_becomes_sharing_policy(

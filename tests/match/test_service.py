@@ -149,6 +149,7 @@ def test_cli_batch_and_follow(
     )
     assert r.returncode == 0, r.stderr
     assert "match summary" in r.stderr and "events/s" in r.stderr
+    assert "read as zeek-tsv (detected)" in r.stderr  # the summary says how each file was read
     lines = [orjson.loads(x) for x in alerts.read_text().splitlines()]
     assert lines and {x["indicator_id"] for x in lines} <= {ids["own"], ids["shared"]}
 

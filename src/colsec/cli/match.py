@@ -50,6 +50,22 @@ def _column_format(path: Path, chosen: object, mapping: object) -> object:
     return fmt if fmt in COLUMN_FORMATS and fmt is not ReaderFormat.EVE else None
 
 
+def _format_label(path: Path, chosen: object, mapping: object) -> str:
+    """How a file is read, for the summary: the format named, or the one detected from its head."""
+    from colsec.match.readers import FieldMapping, ReaderFormat, detect_format, open_text
+
+    if isinstance(chosen, ReaderFormat):
+        return f"{chosen.value} (as named)"
+    if str(path) == "-":
+        return "detected from the first lines of standard input"
+    with open_text(path) as f:
+        head = [f.readline() for _ in range(20)]
+    if "".join(head).lstrip().startswith("["):
+        return "a JSON array (detected)"
+    fmt = detect_format(head, mapping=mapping if isinstance(mapping, FieldMapping) else None)
+    return f"{fmt.value} (detected)"
+
+
 def match_cmd(
     files: Annotated[
         list[Path] | None, typer.Argument(help="Telemetry files (gzip allowed); '-' for stdin")
@@ -193,6 +209,7 @@ def match_cmd(
             err_console.print(f"sightings: {res.inserted} stored")
 
     started = time.perf_counter()
+    read_as: list[str] = []  # each file and the format it was read as, for the summary
     if nats_url is not None and stream_name:
         from colsec.match.nats_worker import StreamOptions
 
@@ -230,6 +247,7 @@ def match_cmd(
         ) as progress:
             task = progress.add_task("matching", total=total or None, rate="")
             for path in files or []:
+                read_as.append(f"{path}: read as {_format_label(path, chosen, field_map)}")
                 if str(path) != "-" and _is_eve_ndjson(path, chosen):
                     # vectorised path: polars columns, Python only for the rows that hit
                     from colsec.match.eve_file import match_eve_file
@@ -294,6 +312,8 @@ def match_cmd(
     table.add_row("suppressed (warninglisted)", f"{engine.suppressed:,}")
     for reason, n in exclusion_counts(report).items():
         table.add_row(f"left out: {reason}", f"{n:,}")
+    for line in read_as:  # a file read as the wrong format shows here, not only in odd counts
+        err_console.print(line, markup=False, highlight=False)
     err_console.print(table)
     for reason, n in stats.reasons.most_common(5):
         err_console.print(f"  malformed: {n:,} x {reason}")

@@ -228,10 +228,16 @@ def select_objects(db: Session, *, viewer_org_id: int | None, flt: ExportFilter)
     viewer = recipient_for_org(db, viewer_org_id)
     added_after = None
     if flt.added_since:
+        since = flt.added_since.strip()
+        if re.fullmatch(r"\d{4}-\d\d-\d\d", since):  # a date: from its start, in UTC
+            since += "T00:00:00Z"
         try:
-            added_after = canonical_timestamp(flt.added_since)
+            added_after = canonical_timestamp(since)
         except ValueError:
-            raise InvalidInput(f"invalid 'added since' timestamp {flt.added_since!r}") from None
+            raise InvalidInput(
+                f"invalid 'added since' time {flt.added_since!r}: give a date (2026-01-31) or an "
+                "RFC 3339 time in UTC (2026-01-31T08:00:00Z)"
+            ) from None
     cursor = None
     n = 0
     wanted_labels = set(flt.labels)
