@@ -316,3 +316,23 @@ def test_a_json_array_file_is_read_whole_whatever_format_is_named(
     stats = ReaderStats()
     events = list(read_file(path, fmt=named, stats=stats))
     assert len(events) == 136 and stats.malformed == 0
+
+
+def test_zeek_tsv_escapes_are_undone_as_the_json_writer_gives_them(telemetry: Path) -> None:
+    r"""A Zeek TSV value with ``\\`` or ``\xHH`` reads as the same log's JSON record: the x509
+    subject ``O=VMware\, Inc`` kept a doubled backslash and matched no indicator on its value."""
+    from colsec.match.readers.network import zeek_unescape
+
+    def subjects(name: str) -> set[str]:
+        return {
+            o["subject"]
+            for e in read_file(telemetry / "zeek" / name)
+            for o in e.objects.values()
+            if o.get("type") == "x509-certificate" and "subject" in o
+        }
+
+    tsv, json = subjects("wrccdc2018_x509.tsv.log"), subjects("wrccdc2018_x509.ndjson")
+    vmware = [s for s in tsv if "VMware" in s]
+    assert vmware and all("\\\\" not in s for s in vmware) and tsv == json
+    assert zeek_unescape(r"caf\xc3\xa9 \x2c a\\b") == "café , a\\b"
+    assert zeek_unescape(r"\x2d") == "-"  # a value equal to the unset marker, escaped: no marker

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from colsec.match.readers.network import zeek_unescape
+
 from .lines import Columns, Lines, Refused
 
 
@@ -98,11 +100,35 @@ def tsv_columns(lines: Lines, start: int, names: list[str], head: Zeek) -> dict[
         stop = start + int(comments[0])
     frame = delimited(lines, start, stop, head.sep, head.fields, names, None, head.unset)
     out: dict[str, pl.Series] = {}
+    # one search of the data lines' bytes spares a pass over each column for escapes
+    end = lines.offset(stop) if stop < len(lines) else len(lines.chunk)
+    escaped = lines.chunk.find(b"\\", lines.offset(start), end) >= 0
     for name, col in frame.items():
         # an empty set is offered as its marker: a value the reader does not make is dropped
         # by the alerts' confirmation, and a test spares a pass over the column
-        out[name] = col.str.split(head.set_sep) if name in head.sets else col
+        sep = head.set_sep if name in head.sets else None
+        if escaped:
+            out[name] = _unescaped(col, sep)
+        else:
+            out[name] = col if sep is None else col.str.split(sep)
     return out
+
+
+def _unescaped(col: pl.Series, set_sep: str | None) -> pl.Series:
+    r"""A column as the reader reads it: a set split at its separator, and the few values holding
+    Zeek's escapes (``\\``, ``\xHH``) undone by the reader's own ``zeek_unescape``, a set's
+    item by item (an escaped separator inside an item stays in it)."""
+    rows = np.flatnonzero(col.str.contains("\\", literal=True).fill_null(False).to_numpy())
+    if set_sep is None:
+        if not len(rows):
+            return col
+        fixed = pl.Series([zeek_unescape(v) for v in col.gather(rows).to_list()], dtype=pl.String)
+        return col.scatter(rows.tolist(), fixed)
+    sets = col.str.split(set_sep)
+    if not len(rows):
+        return sets
+    items = [[zeek_unescape(v) for v in text.split(set_sep)] for text in col.gather(rows).to_list()]
+    return sets.scatter(rows.tolist(), pl.Series(items, dtype=pl.List(pl.String)))
 
 
 def csv_columns(lines: Lines, start: int, names: list[str], columns: list[str], delimiter: str) -> Columns:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -331,6 +332,21 @@ def zeek_tsv_header(lines: list[str]) -> dict[str, Any]:
 #: how a Zeek TSV field's text is read, by its ``#types`` entry
 _LIST, _INT, _BOOL, _TEXT = 0, 1, 2, 3
 
+#: Zeek's ASCII writer escapes a backslash as ``\\`` and a byte it must not write (the
+#: separators, a control, a value equal to the unset or empty marker) as ``\xHH``
+_ZEEK_ESCAPE = re.compile(rb"\\(\\|x[0-9A-Fa-f]{2})")
+
+
+def zeek_unescape(text: str) -> str:
+    """A Zeek TSV value as its JSON writer gives it: the escapes undone, the bytes read as UTF-8
+    (a multi-byte character may be escaped byte by byte)."""
+    if "\\" not in text:
+        return text
+    raw = _ZEEK_ESCAPE.sub(
+        lambda m: b"\\" if m.group(1) == b"\\" else bytes([int(m.group(1)[1:], 16)]), text.encode("utf-8")
+    )
+    return raw.decode("utf-8", errors="replace")
+
 
 def _zeek_plan(meta: Mapping[str, Any]) -> list[tuple[str, int]]:
     """(field, how to read it) for each column: the ``#types`` tests done once per header,
@@ -361,9 +377,10 @@ def zeek_tsv_record(line: str, meta: dict[str, Any]) -> dict[str, Any] | None:
         if value == unset:
             continue
         if how == _TEXT:
-            rec[name] = value
+            rec[name] = zeek_unescape(value) if "\\" in value else value
         elif how == _LIST:
-            rec[name] = [] if value == empty else value.split(set_sep)
+            items = [] if value == empty else value.split(set_sep)
+            rec[name] = [zeek_unescape(v) for v in items] if "\\" in value else items
         elif how == _INT:
             try:
                 rec[name] = int(value)
