@@ -90,3 +90,25 @@ def test_unknown_attribute_type_is_left_out_of_the_store(
     report = import_source(db, actor=make_account().actor, data=json.dumps({"Event": event}).encode())
     assert report.by_type["ipv4-addr"] == 1 and report.by_type["indicator"] == 1
     assert report.notes == ["Attribute #1: unknown MISP attribute type 'evil-type': left out"]
+
+
+def test_attributes_the_converter_drops_are_named_too(db: Session, make_account: Callable[..., Any]) -> None:
+    """misp-stix drops an attribute whose value fails its validation (an ``ip-dst`` that is no
+    address) and only logs it; an empty value vanished too. Each is named in the report now."""
+    base = "6b4f1c55-0d3c-4a4c-9d6b-1c0f8a4c1d"
+    attrs = [("ip-dst", "198.51.100.1"), ("ip-dst", "not-an-ip"), ("sha256", "xyz"), ("url", " ")]
+    event = {
+        "uuid": f"{base}1e",
+        "info": "t",
+        "Attribute": [
+            {"uuid": f"{base}{30 + n}", "type": t, "value": v, "category": "Network activity", "to_ids": True}
+            for n, (t, v) in enumerate(attrs)
+        ],
+    }
+    report = import_source(db, actor=make_account().actor, data=json.dumps({"Event": event}).encode())
+    assert report.by_type["indicator"] == 1
+    assert report.notes == [
+        "Attribute #3 (url): attribute value is empty: left out",
+        "Attribute #1: ip-dst value 'not-an-ip' is not valid for its type: left out",
+        "Attribute #2: sha256 value 'xyz' is not valid for its type: left out",
+    ], report.notes

@@ -143,6 +143,7 @@ def _convert_event(
     types = misp_types()
     refs: list[str] = []
     rare: list[Any] = []
+    rare_at: list[int] = []  # each rare attribute's place in the event, for its note
     emitted: set[str] = set()
     kept = 0
     # Ids the validator takes: the creator's, the event's, every fast attribute's (the report lists them).
@@ -155,6 +156,7 @@ def _convert_event(
         attr = prepared_attribute(attr)
         if not is_fast_attribute(attr, referenced):
             rare.append(attr)  # for misp-stix, once every attribute has passed
+            rare_at.append(i)
             continue
         if conv.identity_id and conv.identity_id not in emitted:
             emitted.add(conv.identity_id)
@@ -165,12 +167,16 @@ def _convert_event(
         yield from conv.attribute(attr, refs, ours)
     report: dict[str, Any] | None = None
     if _needs_reference(event, rare) or not kept:
+        made: set[str] = set()  # the uuids misp-stix made an object of
         for obj in convert_salvaging({**event, "Attribute": rare}, reference_convert, notes):
+            made.add(obj["id"].split("--", 1)[1])
             if obj["type"] in ("report", "grouping") and obj["id"].split("--", 1)[1] == str(event["uuid"]):
                 report = obj
             elif obj["id"] not in emitted:  # our identity, or a marking both halves use
                 emitted.add(obj["id"])
                 yield expand_hives_in(obj), None
+        if notes is not None:
+            notes.extend(_dropped(rare, rare_at, made))
     del rare
     for mid, marking in list(conv.markings_used.items()):
         if mid not in emitted:
@@ -191,6 +197,18 @@ def _convert_event(
     refs.clear()
     report["object_refs"] = merged
     yield report, None  # misp-stix's report, our references merged in
+
+
+def _dropped(rare: list[Any], at: list[int], made: set[str]) -> list[str]:
+    """Notes for the attributes misp-stix dropped without a word (a value its validation refuses,
+    such as an ``ip-dst`` that is no address: it only logs them): no object bears their uuid."""
+    out = []
+    for i, attr in zip(at, rare, strict=True):
+        uuid = str(attr.get("uuid") or "")
+        if uuid and uuid not in made and not attr.get("deleted"):
+            kind, value = attr.get("type"), str(attr.get("value") or "")[:80]
+            out.append(f"Attribute #{i}: {kind} value {value!r} is not valid for its type: left out")
+    return out
 
 
 def convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:

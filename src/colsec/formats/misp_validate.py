@@ -66,6 +66,8 @@ def _check_attribute(attr: Any, where: str, types: Any) -> None:
         raise InvalidInput(f"{where} ({t}): attribute has no value")
     if not isinstance(value, str):
         raise InvalidInput(f"{where} ({t}): attribute value must be a string")
+    if not value.strip():  # MISP requires one; misp-stix dropped it without a word
+        raise InvalidInput(f"{where} ({t}): attribute value is empty")
     if not is_uuid(get("uuid")):
         raise InvalidInput(f"{where} ({t}): invalid uuid {get('uuid')!r}")
     stamp = get("timestamp")
