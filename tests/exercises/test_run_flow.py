@@ -175,6 +175,16 @@ def test_pause_shifts_and_deliver_now(client: TestClient, database: Database, al
     got = _ok(client.post(f"{API}/runs/{run['id']}/injects/3/deliver", headers=ctl))
     assert got["status"] == "delivered" and got["refs"][0].startswith("consultation:")
     assert client.post(f"{API}/runs/{run['id']}/injects/3/deliver", headers=ctl).status_code == 422
+    # in the browser, a stale page's Deliver button on it leads back to the run, not to an error
+    from tests.ui.conftest import login
+
+    ui = login(TestClient(client.app), alliance.controller.user.username, alliance.controller.password)
+    page = ui.get(f"/exercises/runs/{run['id']}")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = ui.post(
+        f"/exercises/runs/{run['id']}/injects/3/deliver", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/exercises/runs/{run['id']}", r.text[:300]
     # an invalid move is refused
     assert (
         client.post(f"{API}/runs/{run['id']}/state", headers=ctl, json={"to": "reviewed"}).status_code == 409

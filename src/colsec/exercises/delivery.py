@@ -27,7 +27,15 @@ from colsec.exercises.run import _now, get_run, participant_org_ids
 from colsec.jobs.runner import JobContext
 from colsec.store import audit
 
-__all__ = ["Delivery", "acknowledge", "deliver_due", "deliver_now", "deliver_pass", "run_deliver"]
+__all__ = [
+    "AlreadyDelivered",
+    "Delivery",
+    "acknowledge",
+    "deliver_due",
+    "deliver_now",
+    "deliver_pass",
+    "run_deliver",
+]
 
 _NODE = Delivery()  # the default: CAP alerts sent as "colsec"
 
@@ -136,6 +144,11 @@ def deliver_due(
     return count
 
 
+class AlreadyDelivered(InvalidInput):
+    """The inject went out before this ask (the run's clock, or another controller): the page a
+    controller clicked on was stale, and what was asked for is done."""
+
+
 def deliver_now(
     db: Session,
     *,
@@ -155,6 +168,8 @@ def deliver_now(
     ).scalar_one_or_none()
     if inj is None:
         raise NotFound(f"inject {number} not found in run {run.id}")
+    if inj.status == "delivered":
+        raise AlreadyDelivered(f"inject {number} is 'delivered'")
     if inj.status != "pending":
         raise InvalidInput(f"inject {number} is '{inj.status}'")
     _deliver_one(db, run, inj, _now(now), how)

@@ -80,13 +80,16 @@ async def run_speed(run_id: IdPath, request: Request, db: WriteDb, actor: FormAc
 
 @router.post("/exercises/runs/{run_id}/injects/{number}/deliver")
 def run_deliver(run_id: IdPath, number: IdPath, request: Request, db: WriteDb, actor: FormActor) -> Response:
-    delivery.deliver_now(
-        db,
-        actor=actor,
-        run_id=run_id,
-        number=number,
-        how=delivery.Delivery(node_name=request.app.state.settings.node_name),
-    )
+    try:
+        delivery.deliver_now(
+            db,
+            actor=actor,
+            run_id=run_id,
+            number=number,
+            how=delivery.Delivery(node_name=request.app.state.settings.node_name),
+        )
+    except delivery.AlreadyDelivered:  # a stale page's button: the run page shows it delivered
+        pass
     return _back(run_id)
 
 
