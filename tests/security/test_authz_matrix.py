@@ -413,6 +413,7 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("POST", "/crisis/{crisis_id}/cap"): ("crisis", _post("/crisis/{t}/cap", data={})),
     ("POST", "/crisis/{crisis_id}/cap/import"): ("crisis", _post("/crisis/{t}/cap/import", data={}, files={"file": ("a.xml", b"<alert/>")})),
     ("GET", "/crisis/cap/{alert_id}"): ("cap", _get("/crisis/cap/{t}")),
+    ("GET", "/crisis/cap/{alert_id}.xml"): ("cap", _get("/crisis/cap/{t}.xml")),
     ("POST", "/crisis/requests/{request_id}/submit"): ("request", _post("/crisis/requests/{t}/submit", data={})),
     ("POST", "/crisis/requests/{request_id}/withdraw"): ("request", _post("/crisis/requests/{t}/withdraw", data={})),
     ("POST", "/crisis/requests/{request_id}/consultation"): ("request", _post("/crisis/requests/{t}/consultation", data={})),

@@ -137,3 +137,20 @@ def test_resource_board_offer_and_advance(ui_client, demo_database) -> None:
     kd = ui_client("kd-rep")
     page = kd.get(f"/crisis/requests/{rid}").text
     assert kd.post(offer_form, data={"csrf_token": csrf_of(page), "to": "accepted"}).status_code in (403, 409)
+
+
+def test_a_cap_alert_is_a_page_with_its_xml_one_click_away(ui_client, demo_database) -> None:
+    """The crisis page's CAP link opened the browser's raw XML tree: now a page in the reader's
+    language, the XML as issued beside it."""
+    from colsec.crisis.models import CapAlert
+
+    with demo_database.unit_of_work() as db:
+        alert = db.execute(select(CapAlert).where(CapAlert.crisis_id.is_not(None)).limit(1)).scalar_one()
+        alert_id, identifier = alert.id, alert.identifier
+    for who, lang in (("coordinator", "ru"), ("admin", "en")):
+        c = ui_client(who)
+        html = c.get(f"/crisis/cap/{alert_id}").text
+        assert f'<html lang="{lang}">' in html and 'data-testid="cap-alert"' in html and identifier in html
+        assert untranslated(html, lang) == [], lang
+        xml = c.get(f"/crisis/cap/{alert_id}.xml")
+        assert xml.headers["content-type"].startswith("application/xml") and identifier in xml.text

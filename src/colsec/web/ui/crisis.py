@@ -265,11 +265,18 @@ async def import_cap(request: Request, db: WriteDb, actor: FormActor, crisis_id:
     return page(request, "ui/cap_feed.html", ctx, actor=actor)
 
 
-@router.get("/crisis/cap/{alert_id}")
+@router.get("/crisis/cap/{alert_id}.xml")
 def cap_xml(db: DbDep, actor: PageActor, alert_id: IdPath) -> Response:
     """The CAP message as issued (XML), to hand to warning systems."""
     row = alerts.get_alert(db, alert_id=alert_id)
     return Response(row.xml, media_type="application/xml")
+
+
+@router.get("/crisis/cap/{alert_id}", response_class=HTMLResponse)
+def cap_page(request: Request, db: DbDep, actor: PageActor, alert_id: IdPath) -> HTMLResponse:
+    """A CAP alert read in the UI (the crisis page links here), its XML one click away."""
+    row = alerts.get_alert(db, alert_id=alert_id)
+    return page(request, "ui/cap_alert.html", {"a": row}, actor=actor)
 
 
 @router.post("/crisis/{crisis_id}/requests")
