@@ -140,3 +140,41 @@ def test_map_shows_crisis_level_and_own_exposure_with_activity_apart(ui_client: 
     centre_html = ui_client("coordinator").get("/").text  # the crisis centre sees every member's
     centre = dict(re.findall(r'data-exposure-org="([^"]+)" data-exposure="(\d+)"', centre_html))
     assert {"NM-CERT", "EV-CERT"} <= set(centre)
+
+
+def test_an_alerts_summary_is_worded_in_the_readers_language(ui_client: Client, demo_database) -> None:  # type: ignore[no-untyped-def]
+    """The node wrote every alert's summary in English; a cross-member or vulnerability alert now
+    reads in Russian too (the stored sentence stays for the API and older alerts)."""
+    import orjson
+    from sqlalchemy import select
+
+    from colsec.accounts.models import Organisation
+    from colsec.intel.models import Alert, AlertRecipient
+
+    from .test_i18n import _switch, untranslated
+
+    with demo_database.unit_of_work() as db:
+        mine = (
+            select(Alert)
+            .join(AlertRecipient, AlertRecipient.alert_id == Alert.id)
+            .join(Organisation, Organisation.id == AlertRecipient.organisation_id)
+            .where(Organisation.short_name == "EV-CERT")
+            .order_by(Alert.id)
+        )
+        kinds = {
+            a.kind if a.cve is None else "cve": a.id
+            for a in db.execute(mine).scalars()
+            if "hours" in orjson.loads(a.details) or a.cve
+        }
+    assert {"cross_member", "cve"} <= set(kinds), kinds
+    c = ui_client("ev-analyst")
+    words = {
+        "ru": ("Угроза сообщена", "затрагивает актив"),
+        "en": ("Threat reported or sighted", "affects asset"),
+    }
+    for lang in ("ru", "en"):
+        _switch(c, lang)
+        for kind, word in zip(("cross_member", "cve"), words[lang], strict=True):
+            r = c.get(f"/alerts/{kinds[kind]}")
+            summary = r.text.split('data-testid="alert-title">')[1].split("</dd>")[0]
+            assert word in summary and untranslated(r.text, lang) == [], (lang, kind, summary)

@@ -147,6 +147,8 @@ def _raise(
                 "window_start": min(e.at for e in window).isoformat(),
                 "window_end": max(e.at for e in window).isoformat(),
                 "threshold": threshold,
+                "hours": hours,  # with the label, the title's parts: the UI words it in each language
+                "label": label,
             },
         )
         if alert is not None:
