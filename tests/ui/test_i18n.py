@@ -321,3 +321,17 @@ def test_the_checker_finds_untranslated_text() -> None:
     assert untranslated('<p translate="no">Northmark CERT</p><input placeholder="Value">', "ru") == ["Value"]
     assert untranslated("<p>Протокол TLP, адрес IPv4, хеш SHA-256</p>", "ru") == []
     assert untranslated("<p>Найти</p>", "en") == ["Найти"]
+
+
+def test_members_still_to_answer_takes_the_plural_each_language_needs() -> None:
+    """ "4 member(s) still to answer" read as English in a Russian sentence: three Russian forms now."""
+    from colsec.web.i18n import translations
+
+    def say(lang: str, n: int) -> str:
+        one, many = "%(num)s member still to answer", "%(num)s members still to answer"
+        return str(translations(lang).ngettext(one, many, n) % {"num": n})
+
+    assert [say("ru", n) for n in (1, 3, 5, 21)] == [
+        "ещё не ответил 1 член", "ещё не ответили 3 члена", "ещё не ответили 5 членов", "ещё не ответил 21 член",
+    ]  # fmt: skip
+    assert [say("en", n) for n in (1, 4)] == ["1 member still to answer", "4 members still to answer"]
