@@ -335,3 +335,18 @@ def test_members_still_to_answer_takes_the_plural_each_language_needs() -> None:
         "ещё не ответил 1 член", "ещё не ответили 3 члена", "ещё не ответили 5 членов", "ещё не ответил 21 член",
     ]  # fmt: skip
     assert [say("en", n) for n in (1, 4)] == ["1 member still to answer", "4 members still to answer"]
+
+
+def test_a_severity_and_an_alert_level_agree_with_their_own_nouns() -> None:
+    """ "high" as a severity sat beside "критическая / средняя / низкая" as "высокий" (the alert
+    level's word): a context parts the two."""
+    from colsec.web.ui.render import ui_environment as environment
+
+    macros = environment("ru").get_template("ui/_macros.html").module
+    assert "высокая" in str(macros.severity_label("high")) and "средняя" in str(
+        macros.severity_label("medium")
+    )
+    assert (
+        str(macros.level_label(3)).strip() == "высокий" and str(macros.level_label(2)).strip() == "повышенный"
+    )
+    assert str(environment("en").get_template("ui/_macros.html").module.level_label(3)).strip() == "high"
