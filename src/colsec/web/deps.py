@@ -32,6 +32,7 @@ __all__ = [
     "ActorDep",
     "DbDep",
     "OptionalActorDep",
+    "ReaderDep",
     "caller_in",
     "client_address",
     "get_actor",
@@ -100,6 +101,16 @@ def get_db(
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.close()
+
+
+def get_reader(request: Request) -> Iterator[Session]:
+    """A read-only session beside the request's own, closed after: work that must not hold the
+    write lock (a login's password hash) reads here before the request's session begins."""
+    session = get_database(request).session(write=False)
+    try:
+        yield session
     finally:
         session.close()
 
@@ -246,6 +257,7 @@ OptionalActorDep = Annotated[Actor | None, Depends(get_optional_actor)]
 # scope="function": the transaction commits before the response is sent, so a client that
 # reads right after a successful write always sees it.
 DbDep = Annotated[Session, Depends(get_db, scope="function")]
+ReaderDep = Annotated[Session, Depends(get_reader, scope="function")]
 
 
 def run_read(request: Request, work: Callable[[Session, Actor], T]) -> Awaitable[T]:

@@ -22,8 +22,8 @@ from colsec.accounts import sessions as server_sessions
 from colsec.errors import ColsecError
 from colsec.web.deps import (
     DbDep,
+    ReaderDep,
     client_address,
-    get_database,
     get_optional_actor,
     get_settings,
     login_throttle,
@@ -59,13 +59,13 @@ def login_form(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-async def login(request: Request, db: DbDep) -> Response:
+async def login(request: Request, db: DbDep, reader: ReaderDep) -> Response:
     form = await form_data(request)
     _check_csrf(request, form.get(CSRF_FIELD))
-    return await run_in_threadpool(_login, request, db, form)
+    return await run_in_threadpool(_login, request, db, reader, form)
 
 
-def _login(request: Request, db: Session, form: FormData) -> Response:
+def _login(request: Request, db: Session, reader: Session, form: FormData) -> Response:
     """The password checked on a read session, then the writes (off the event loop: the hash
     and a wait for SQLite's write lock held up every request of the node)."""
     username = str(form.get("username") or "")
@@ -73,15 +73,14 @@ def _login(request: Request, db: Session, form: FormData) -> Response:
     nxt = safe_next(form.get("next"))
     settings = get_settings(request)
     try:
-        with get_database(request).session(write=False) as reader:
-            user = accounts.authenticate_password(
-                db,
-                username=username,
-                password=password,
-                source=client_address(request),
-                policy=login_throttle(settings),
-                reader=reader,
-            )
+        user = accounts.authenticate_password(
+            db,
+            username=username,
+            password=password,
+            source=client_address(request),
+            policy=login_throttle(settings),
+            reader=reader,
+        )
     except ColsecError:  # returned, not raised: the dependency commits the counted failure
         return page(
             request, "ui/login.html", {"next": nxt, "error": "invalid", "username": username}, status=401
