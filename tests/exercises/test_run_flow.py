@@ -190,3 +190,41 @@ def test_pause_shifts_and_deliver_now(client: TestClient, database: Database, al
         client.post(f"{API}/runs/{run['id']}/state", headers=ctl, json={"to": "reviewed"}).status_code == 409
     )
     _ok(client.post(f"{API}/runs/{run['id']}/state", headers=ctl, json={"to": "ended"}))
+
+
+def test_a_controller_schedules_and_starts_a_run_in_the_browser(
+    client: TestClient, database: Database, alliance: Any
+) -> None:
+    """The exercises page listed scenarios with export links only: a run could be made through the
+    API alone. Its row now schedules one, and the run's page starts it."""
+    from tests.ui.conftest import login
+
+    sc = _ok(client.post(f"{API}/scenarios", headers=alliance.controller.headers, json=scenario_doc()), 201)
+    ui = login(TestClient(client.app), alliance.controller.user.username, alliance.controller.password)
+    page = ui.get("/exercises").text
+    assert f'data-testid="schedule-run-{sc["id"]}"' in page
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {"csrf_token": token, "scenario_id": str(sc["id"]), "name": "Browser drill", "speed": "60"}
+    r = ui.post("/exercises/runs", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text[:300]
+    run_id = int(r.headers["location"].rsplit("/", 1)[1])
+    with database.unit_of_work() as s:
+        run = s.get(ExerciseRun, run_id)
+        assert run is not None and (run.name, run.status, run.speed) == ("Browser drill", "scheduled", 60)
+    r = ui.post(
+        f"/exercises/runs/{run_id}/state", data={"csrf_token": token, "to": "running"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    with database.unit_of_work() as s:
+        assert s.get(ExerciseRun, run_id).status == "running"  # type: ignore[union-attr]
+    bad = ui.post("/exercises/runs", data={**form, "speed": "fast"}, follow_redirects=False)
+    assert bad.status_code == 422 and "speed as a number" in bad.text
+    member = login(TestClient(client.app), alliance.reps["EV"].user.username, alliance.reps["EV"].password)
+    refused = member.post(
+        "/exercises/runs", data={**form, "csrf_token": csrf(member)}, follow_redirects=False
+    )
+    assert refused.status_code == 403  # only the crisis centre runs exercises
+
+
+def csrf(c: TestClient) -> str:
+    return c.get("/exercises").text.split('name="csrf_token" value="')[1].split('"')[0]

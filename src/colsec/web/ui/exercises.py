@@ -44,6 +44,21 @@ def exercises_page(request: Request, db: DbDep, actor: PageActor) -> HTMLRespons
     return page(request, "ui/exercises.html", ctx, actor=actor)
 
 
+@router.post("/exercises/runs")
+async def run_create(request: Request, db: WriteDb, actor: FormActor) -> Response:
+    """A run of a scenario, scheduled from its row on the exercises page; started on the run's page."""
+    form = await form_data(request)
+    try:
+        scenario_id = int(field(form, "scenario_id"))
+        speed = float(field(form, "speed") or "1")
+    except ValueError:
+        raise InvalidInput("choose a scenario, and a speed as a number (1 = real time)") from None
+    run = runs.create_run(
+        db, actor=actor, scenario_id=scenario_id, name=field(form, "name") or None, speed=speed
+    )
+    return _back(run.id)
+
+
 @router.get("/exercises/runs/{run_id}", response_class=HTMLResponse)
 def run_page(run_id: IdPath, request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     run = views.readable_run(db, actor, run_id)
