@@ -143,3 +143,33 @@ def test_role_aware_group_page(app: Any, database: Database, committee: Committe
         assert s.get(ActionItem, a2_id).status == "verified"  # type: ignore[union-attr]
         assert s.get(Procedure, 1).outcome == "rejected"  # type: ignore[union-attr]
     del mid
+
+
+def test_the_crisis_centre_sets_a_group_up_in_the_browser(
+    app: Any, database: Database, committee: Committee
+) -> None:
+    """No page created a group or named its officers, so nobody got the meeting and procedure
+    forms. The centre's coordinator now creates one on /groups, chairing it by default."""
+    c = committee
+    with database.unit_of_work() as s:
+        for p in (c.coordinator, c.reps["NM"]):
+            accounts.set_password(s, actor=SYSTEM, user=s.get(User, p.user.id), password=PASSWORD)  # type: ignore[arg-type]
+    coord = _login(app, c.coordinator.user.username)
+    page = coord.get("/groups").text
+    assert 'data-testid="group-form"' in page and f'value="{c.coordinator.user.username}"' in page
+    form = {"csrf_token": _csrf(page), "code": "ics-wg", "name_en": "ICS working group", "name_ru": "Рабочая группа АСУ ТП",
+            "kind": "expert_group", "chair": c.coordinator.user.username, "secretary": "", "members": "NM, EV"}  # fmt: skip
+    r = coord.post("/groups", data=form, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/groups/"), r.text[:300]
+    group = coord.get(r.headers["location"]).text
+    assert (
+        "ICS-WG" in group and 'action="/groups/' in group and "/meetings" in group
+    )  # the chair plans meetings
+    again = coord.post("/groups", data=form, follow_redirects=False)
+    assert again.status_code == 409 and "exists already" in again.text
+    member = _login(app, c.reps["NM"].user.username)
+    assert 'data-testid="group-form"' not in member.get("/groups").text
+    refused = member.post(
+        "/groups", data={**form, "code": "X2", "csrf_token": _csrf(member.get("/groups").text)}
+    )
+    assert refused.status_code == 403

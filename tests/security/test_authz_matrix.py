@@ -485,6 +485,7 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("POST", "/api/v1/groups/papers/{paper_id}/versions"): ("paper", _post("/api/v1/groups/papers/{t}/versions", files={"file": ("x.txt", b"x")})),
     ("GET", "/groups"): (None, _get("/groups?q=victim")),
     ("GET", "/groups/{group_id}"): ("wg", _get("/groups/{t}")),
+    ("POST", "/groups"): (None, _post("/groups", data={"code": "X", "name_en": "x"})),
     ("POST", "/groups/{group_id}/meetings"): ("wg", _post("/groups/{t}/meetings", data={"title": "x"})),
     ("POST", "/groups/{group_id}/procedures"): ("wg", _post("/groups/{t}/procedures", data={"question": "x"})),
     ("POST", "/groups/{group_id}/papers"): ("wg", _post("/groups/{t}/papers", data={"title": "x"})),

@@ -17,11 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
+from colsec.crisis.access import allows, require_centre
 from colsec.crisis.states import aware, now
 from colsec.errors import InvalidInput
 from colsec.groups import actions, meetings, minutes, papers, procedure, service, views
 from colsec.groups.models import Delegation, Person, ProcedureAnswer
-from colsec.groups.schemas import AgendaIn, AnswerIn, MeetingIn, ProcedureIn, Stance
+from colsec.groups.schemas import AgendaIn, AnswerIn, GroupIn, MeetingIn, ProcedureIn, Stance
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
 from colsec.web.ui.forms import field, see_other, validated
@@ -39,8 +40,24 @@ def groups_page(request: Request, db: DbDep, actor: PageActor, q: str = "") -> H
     found = views.search_decisions(db, actor=actor, q=q, limit=100) if q else []
     codes = {g.id: g.code for g in groups}
     lang = language_of(request, actor)
-    ctx = {"groups": groups, "q": q, "found": found, "codes": codes, "lang": lang}
+    can_create = allows(lambda: require_centre(db, actor, doing="create working groups"))
+    ctx = {"groups": groups, "q": q, "found": found, "codes": codes, "lang": lang, "can_create": can_create}
     return page(request, "ui/groups_list.html", ctx, actor=actor, lang=lang)
+
+
+@router.post("/groups")
+async def create_group(request: Request, db: WriteDb, actor: FormActor) -> Response:
+    """The crisis centre sets a group up: its names, kind, officers and member organisations (the
+    chair or secretary then plans its meetings and written procedures on its page)."""
+    form = await form_data(request)
+    members = [{"organisation": o.strip()} for o in field(form, "members").split(",") if o.strip()]
+    data = validated(GroupIn, {"code": field(form, "code"), "name_en": field(form, "name_en"),
+                               "name_ru": field(form, "name_ru") or field(form, "name_en"),
+                               "kind": field(form, "kind") or "working_group", "chair": field(form, "chair") or None,
+                               "secretary": field(form, "secretary") or None, "members": members})  # fmt: skip
+    g = service.create_group(db, actor=actor, data=data)
+    officer = actor.user_id is not None and actor.user_id in (g.chair_user_id, g.secretary_user_id)
+    return see_other(f"/groups/{g.id}" if officer or actor.is_operator else "/groups")
 
 
 def _voice(db: Session, actor: Actor, group_id: int, my_kind: str | None) -> bool:
