@@ -385,6 +385,7 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("GET", "/admin/users"): (None, _get("/admin/users")),
     ("POST", "/admin/users"): (None, _post("/admin/users", data={})),
     ("GET", "/admin/tokens"): (None, _get("/admin/tokens")),
+    ("GET", "/admin/audit"): (None, _get("/admin/audit")),
     ("POST", "/admin/tokens"): ("user", _post("/admin/tokens", data=None, _form=lambda t: {"username": t})),
     ("GET", "/admin/peers"): (None, _get("/admin/peers")),
     ("GET", "/admin/outbox"): (None, _get("/admin/outbox")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -182,3 +184,27 @@ def test_no_foreign_red_object_on_postgresql_either(database, tmp_path) -> None:
     with TestClient(create_app(settings, database=database)) as owner:
         login(owner, "ev-analyst")
         assert ind in results_of(owner.get(f"/intel?q={SECRET_VALUE}").text)
+
+
+def test_the_audit_log_page_shows_an_administrator_their_entries(ui_client, demo_database) -> None:
+    """The audit log had no page (only the verify command): the node operator reads every row,
+    newest first, filtered by action prefix and user, paging on; other roles are refused."""
+    from colsec.accounts.roles import SYSTEM
+    from colsec.store import audit
+
+    with demo_database.unit_of_work() as db:
+        for n in range(120):  # more than a page
+            audit.record(db, actor=SYSTEM, action="test.entry", target=f"t{n}")
+    admin = ui_client("admin")
+    html = admin.get("/admin/audit").text
+    assert 'data-testid="audit-rows"' in html and 'href="/admin/audit"' in html
+    ids = [int(x) for x in re.findall(r'data-audit-id="(\d+)"', html)]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 100
+    older = admin.get(f"/admin/audit?before={ids[-1]}").text
+    assert max(int(x) for x in re.findall(r'data-audit-id="(\d+)"', older)) < ids[-1]
+    crisis = admin.get("/admin/audit?action=crisis.").text
+    actions = re.findall(r"<code>([^<]+)</code>", crisis.split('data-testid="audit-rows"')[1])
+    assert actions and all(a.startswith("crisis.") for a in actions)
+    assert "No entry matches" in admin.get("/admin/audit?action=no-such.").text
+    for username in ("viewer", "nm-analyst", "coordinator"):
+        assert ui_client(username).get("/admin/audit").status_code == 403, username

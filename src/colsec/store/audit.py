@@ -22,7 +22,7 @@ from colsec.stix.ids import now_timestamp
 from colsec.store.audit_anchor import AuditAnchor, Checkpoint
 from colsec.store.models import AuditEntry
 
-__all__ = ["GENESIS", "VerifyResult", "record", "verify", "verify_anchored"]
+__all__ = ["GENESIS", "VerifyResult", "entries", "record", "verify", "verify_anchored"]
 
 GENESIS = "0" * 64
 
@@ -30,6 +30,31 @@ GENESIS = "0" * 64
 def _digest(prev: str, at: str, actor: str, org: str | None, action: str, target: str, details: str) -> str:
     payload = orjson.dumps([prev, at, actor, org, action, target, details])
     return hashlib.sha256(payload).hexdigest()
+
+
+def entries(
+    db: Session,
+    *,
+    organisation: str | None,
+    action: str = "",
+    actor: str = "",
+    before: int | None = None,
+    limit: int = 100,
+) -> list[AuditEntry]:
+    """The newest rows first, for the administration page: every organisation's for the node
+    operator (``organisation`` None), else those done by one organisation's people.  ``action`` is
+    a prefix (``crisis.``), ``actor`` a username; ``before`` pages on by id."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(min(max(limit, 1), 500))
+    if organisation is not None:
+        stmt = stmt.where(AuditEntry.organisation == organisation)
+    if action:
+        escaped = action.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(AuditEntry.action.like(escaped + "%", escape="\\"))
+    if actor:
+        stmt = stmt.where(AuditEntry.actor == actor)
+    if before is not None:
+        stmt = stmt.where(AuditEntry.id < before)
+    return list(db.execute(stmt).scalars())
 
 
 def record(

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from colsec.accounts import service as accounts
 from colsec.accounts.roles import Actor, Role
 from colsec.errors import Forbidden
+from colsec.store import audit
 from colsec.web.deps import DbDep
 from colsec.web.ui.forms import field, see_other
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
@@ -77,6 +78,26 @@ async def create_user(request: Request, db: WriteDb, actor: FormActor) -> Respon
         language=field(form, "language") or "en",
     )
     return see_other("/admin/users")
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_log(
+    request: Request, db: DbDep, actor: PageActor, action: str = "", user: str = "", before: int | None = None
+) -> HTMLResponse:
+    """The audit log, newest first: every organisation's for the node operator, an organisation's own
+    for its admins; the chain itself is checked by ``colsec audit verify``."""
+    require(actor)
+    if not actor.is_operator and actor.org_short_name is None:
+        raise Forbidden("an administrator without an organisation has no audit log to read")
+    rows = audit.entries(
+        db, organisation=None if actor.is_operator else actor.org_short_name, action=action.strip()[:80],
+        actor=user.strip()[:120], before=before, limit=PAGE,
+    )  # fmt: skip
+    ctx = {"rows": rows, "action": action, "user": user, "older": rows[-1].id if len(rows) == PAGE else None}
+    return page(request, "ui/admin_audit.html", ctx, actor=actor)
+
+
+PAGE = 100
 
 
 @router.get("/admin/tokens", response_class=HTMLResponse)
