@@ -375,6 +375,7 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("GET", "/dashboard/crisis-panel"): (None, _get("/dashboard/crisis-panel")),
     ("GET", "/intel"): ("object", _get("/intel?q={t}")),
     ("GET", "/api/v1/intel/search"): ("object", _get("/api/v1/intel/search?q={t}")),
+    ("GET", "/intel/export"): (None, _get("/intel/export?format=stix")),
     ("GET", "/intel/{object_id}"): ("object", _get("/intel/{t}")),
     ("GET", "/import"): (None, _get("/import")),
     ("POST", "/import"): (None, _post("/import", data={"text": "x"})),

@@ -208,3 +208,31 @@ def test_the_audit_log_page_shows_an_administrator_their_entries(ui_client, demo
     assert "No entry matches" in admin.get("/admin/audit?action=no-such.").text
     for username in ("viewer", "nm-analyst", "coordinator"):
         assert ui_client(username).get("/admin/audit").status_code == 403, username
+
+
+def test_an_analyst_exports_from_the_browser_what_their_organisation_may_see(
+    ui_client, demo_database
+) -> None:
+    """Export was the command line's and TAXII's alone. The intelligence page now downloads a STIX
+    bundle, a MISP event, CSV or sensor files (several as a zip), through the same sharing policy."""
+    import io
+    import zipfile
+
+    import orjson
+
+    ind, rel = _red_object(demo_database)  # EV-CERT's TLP:RED: never in NM-CERT's export
+    nm = ui_client("nm-analyst")
+    assert 'data-testid="export-form"' in nm.get("/intel").text
+    r = nm.get("/intel/export?format=stix&type=indicator")
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    objects = orjson.loads(r.content)["objects"]
+    indicators = [o for o in objects if o["type"] == "indicator"]
+    assert indicators and ind not in {o["id"] for o in objects} and SECRET_VALUE.encode() not in r.content
+    rules = nm.get("/intel/export?format=suricata")
+    assert rules.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(rules.content)).namelist()
+    assert any(n.endswith(".rules") for n in names) and SECRET_VALUE.encode() not in rules.content
+    bad = nm.get("/intel/export?format=docx")
+    assert bad.status_code == 422 and "unknown export format" in bad.text
+    owner = ui_client("ev-analyst")  # the owner's own export holds it
+    assert ind.encode() in owner.get("/intel/export?format=stix&type=indicator").content

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,7 +12,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from colsec.accounts.service import organisations_by_id
 from colsec.db_base import MAX_ID
@@ -203,6 +205,34 @@ def search_page(
     }
     template = "ui/_intel_results.html" if request.headers.get("hx-target") == "results" else "ui/intel.html"
     return page(request, template, ctx, actor=actor)
+
+
+#: what the export form offers, each with the file name of a one-file answer
+EXPORTS = ("stix", "misp", "csv", "values", "suricata", "zeek")
+
+
+@router.get("/intel/export")
+def export(db: DbDep, actor: PageActor, format: str = "stix", type: str = "", since: str = "") -> Response:
+    """What the reader's organisation may see, in a format for another tool or a sensor (the CLI's
+    ``colsec export``, for an analyst in the browser); several files come as one zip."""
+    from colsec.formats.registry import ExportFormat
+    from colsec.formats.service import ExportFilter, export_selection
+
+    if format not in EXPORTS:
+        raise InvalidInput(f"unknown export format {format!r}: one of {', '.join(EXPORTS)}")
+    flt = ExportFilter(types=[type[:250]] if type else [], added_since=since[:40] or None)
+    files = export_selection(db, actor=actor, fmt=ExportFormat(format), flt=flt)
+    if len(files) == 1:
+        [(name, data)] = files.items()
+    else:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for member, content in files.items():
+                z.writestr(member, content)
+        name, data = f"colsec-{format}.zip", buffer.getvalue()
+    media = "application/zip" if name.endswith(".zip") else "application/octet-stream"
+    headers = {"Content-Disposition": f'attachment; filename="{name.rsplit("/", 1)[-1]}"'}
+    return Response(data, media_type=media, headers=headers)
 
 
 @router.get("/intel/{object_id}", response_class=HTMLResponse)
