@@ -385,6 +385,8 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("POST", "/admin/organisations"): (None, _post("/admin/organisations", data={})),
     ("GET", "/admin/users"): (None, _get("/admin/users")),
     ("POST", "/admin/users"): (None, _post("/admin/users", data={})),
+    ("POST", "/admin/users/{username}/active"): ("user", _post("/admin/users/{t}/active", data={"active": "0"})),
+    ("POST", "/admin/users/{username}/password"): ("user", _post("/admin/users/{t}/password", data={"password": "long enough pw"})),
     ("GET", "/admin/tokens"): (None, _get("/admin/tokens")),
     ("GET", "/admin/audit"): (None, _get("/admin/audit")),
     ("POST", "/admin/tokens"): ("user", _post("/admin/tokens", data=None, _form=lambda t: {"username": t})),

@@ -236,3 +236,41 @@ def test_an_analyst_exports_from_the_browser_what_their_organisation_may_see(
     assert bad.status_code == 422 and "unknown export format" in bad.text
     owner = ui_client("ev-analyst")  # the owner's own export holds it
     assert ind.encode() in owner.get("/intel/export?format=stix&type=indicator").content
+
+
+def test_an_admin_disables_enables_and_resets_a_user_in_the_browser(ui_client, demo_database) -> None:
+    """Disabling an account and setting its password were API-only: /admin/users now does both; the
+    disabled user's session stops at once, and the new password is the one that logs in."""
+    from colsec.accounts.models import User
+    from colsec.demo import DEMO_PASSWORD
+
+    from .conftest import login
+
+    victim = ui_client("viewer")
+    assert victim.get("/", follow_redirects=False).status_code == 200
+    admin = ui_client("admin")
+    page = admin.get("/admin/users").text
+    token = csrf_of(page)
+    assert 'action="/admin/users/viewer/active"' in page and 'action="/admin/users/admin/active"' not in page
+    r = admin.post(
+        "/admin/users/viewer/active", data={"csrf_token": token, "active": "0"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    assert victim.get("/", follow_redirects=False).status_code == 303  # back to the login page
+    admin.post("/admin/users/viewer/active", data={"csrf_token": token, "active": "1"})
+    short = admin.post("/admin/users/viewer/password", data={"csrf_token": token, "password": "short"})
+    assert short.status_code == 422 and "at least 8 characters" in short.text
+    r = admin.post(
+        "/admin/users/viewer/password", data={"csrf_token": token, "password": "a new long secret"}
+    )
+    assert r.status_code == 200
+    with demo_database.unit_of_work() as db:
+        assert db.execute(select(User.is_active).where(User.username == "viewer")).scalar_one()
+    login(ui_client(), "viewer", "a new long secret")
+    old = ui_client()
+    page = old.get("/login").text
+    refused = old.post(
+        "/login", data={"csrf_token": csrf_of(page), "username": "viewer", "password": DEMO_PASSWORD}
+    )
+    assert refused.status_code == 401
+    assert ui_client("nm-analyst").post("/admin/users/viewer/active", data={"active": "0"}).status_code == 403

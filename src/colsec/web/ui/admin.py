@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from colsec.accounts import service as accounts
 from colsec.accounts.roles import Actor, Role
-from colsec.errors import Forbidden
+from colsec.errors import Forbidden, InvalidInput
 from colsec.store import audit
 from colsec.web.deps import DbDep
 from colsec.web.ui.forms import field, see_other
@@ -77,6 +77,31 @@ async def create_user(request: Request, db: WriteDb, actor: FormActor) -> Respon
         display_name=field(form, "display_name"),
         language=field(form, "language") or "en",
     )
+    return see_other("/admin/users")
+
+
+@router.post("/admin/users/{username}/active")
+async def set_user_active(request: Request, db: WriteDb, actor: FormActor, username: str) -> Response:
+    """Disable an account (its sessions and tokens stop at the next request) or enable it again."""
+    require(actor)
+    form = await form_data(request)
+    user = accounts.get_managed_user(db, actor=actor, username=username)
+    accounts.set_active(db, actor=actor, user=user, active=field(form, "active") == "1")
+    return see_other("/admin/users")
+
+
+@router.post("/admin/users/{username}/password")
+async def reset_password(request: Request, db: WriteDb, actor: FormActor, username: str) -> Response:
+    """An admin sets a user's new password (every session of the user ends); one's own is changed
+    with the current password, through the API."""
+    require(actor)
+    form = await form_data(request)
+    user = accounts.get_managed_user(db, actor=actor, username=username)
+    if user.id == actor.user_id:
+        raise InvalidInput(
+            "change your own password with your current one (PUT /api/v1/users/<you>/password)"
+        )
+    accounts.set_password(db, actor=actor, user=user, password=str(form.get("password") or ""))
     return see_other("/admin/users")
 
 
