@@ -274,3 +274,31 @@ def test_an_admin_disables_enables_and_resets_a_user_in_the_browser(ui_client, d
     )
     assert refused.status_code == 401
     assert ui_client("nm-analyst").post("/admin/users/viewer/active", data={"active": "0"}).status_code == 403
+
+
+def test_a_coordinator_manages_their_organisations_sharing_groups_in_the_browser(ui_client) -> None:
+    """Sharing groups (who a TLP:AMBER object goes to) were API-only. A coordinator now creates one,
+    adds and removes members; a group another organisation owns is listed without controls."""
+    coord = ui_client("coordinator")
+    assert 'href="/admin/sharing-groups"' in coord.get("/").text  # in the coordinator's navigation
+    page = coord.get("/admin/sharing-groups").text
+    assert 'data-testid="sharing-group-form"' in page and 'href="/admin/users"' not in page
+    token = csrf_of(page)
+    r = coord.post("/admin/sharing-groups", data={"csrf_token": token, "name": "water-ops", "description": "Water",
+                                                  "members": "NM-CERT"}, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    coord.post(
+        "/admin/sharing-groups/water-ops/members", data={"csrf_token": token, "organisation": "EV-CERT"}
+    )
+    row = coord.get("/admin/sharing-groups").text.split('data-group="water-ops"')[1].split("</tr>")[0]
+    assert "NM-CERT" in row and "EV-CERT" in row and 'action="/admin/sharing-groups/water-ops/members"' in row
+    coord.post(
+        "/admin/sharing-groups/water-ops/members",
+        data={"csrf_token": token, "organisation": "NM-CERT", "remove": "1"},
+    )
+    row = coord.get("/admin/sharing-groups").text.split('data-group="water-ops"')[1].split("</tr>")[0]
+    assert "NM-CERT" not in row and "EV-CERT" in row
+    nm_admin_view = ui_client("nm-rep").get("/admin/sharing-groups")
+    assert nm_admin_view.status_code == 403  # a representative manages none
+    again = coord.post("/admin/sharing-groups", data={"csrf_token": token, "name": "water-ops"})
+    assert again.status_code == 409 and "already exists" in again.text

@@ -123,6 +123,8 @@ def nav_items(actor: Actor | None) -> list[tuple[str, str]]:
         items.append(("/admin/organisations", N_("Administration")))
     elif actor.role == Role.ADMIN:
         items.append(("/admin/users", N_("Administration")))
+    elif actor.role == Role.COORDINATOR:  # a coordinator's organisation owns sharing groups
+        items.append(("/admin/sharing-groups", N_("Sharing groups")))
     return items
 
 
