@@ -389,6 +389,7 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("POST", "/admin/users/{username}/password"): ("user", _post("/admin/users/{t}/password", data={"password": "long enough pw"})),
     ("GET", "/admin/tokens"): (None, _get("/admin/tokens")),
     ("GET", "/admin/audit"): (None, _get("/admin/audit")),
+    ("GET", "/admin/jobs"): (None, _get("/admin/jobs")),
     ("POST", "/admin/tokens"): ("user", _post("/admin/tokens", data=None, _form=lambda t: {"username": t})),
     ("GET", "/admin/peers"): (None, _get("/admin/peers")),
     ("GET", "/admin/sharing-groups"): (None, _get("/admin/sharing-groups")),

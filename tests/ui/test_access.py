@@ -302,3 +302,25 @@ def test_a_coordinator_manages_their_organisations_sharing_groups_in_the_browser
     assert nm_admin_view.status_code == 403  # a representative manages none
     again = coord.post("/admin/sharing-groups", data={"csrf_token": token, "name": "water-ops"})
     assert again.status_code == 409 and "already exists" in again.text
+
+
+def test_an_admin_reads_the_background_jobs_and_why_one_failed(ui_client, demo_database) -> None:
+    """Jobs (imports, post-import work, pulls) were listed by the API and the CLI alone."""
+    from colsec.accounts.roles import SYSTEM
+    from colsec.jobs import queue
+
+    with demo_database.unit_of_work() as db:
+        job = queue.enqueue(db, kind="test.kind", payload={}, actor=SYSTEM)
+        job_id = job.id
+        job.status, job.error = "failed", "the peer refused the token"  # as the runner leaves it
+    admin = ui_client("admin")
+    html = admin.get("/admin/jobs").text
+    assert (
+        'data-testid="jobs"' in html
+        and f'data-job="{job_id}"' in html
+        and "the peer refused the token" in html
+    )
+    failed = admin.get("/admin/jobs?status=failed").text
+    assert all(s == "failed" for s in re.findall(r'data-status="([a-z_]+)"', failed))
+    assert admin.get("/admin/jobs?status=odd").status_code == 422
+    assert ui_client("nm-analyst").get("/admin/jobs").status_code == 403

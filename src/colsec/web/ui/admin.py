@@ -125,6 +125,26 @@ def audit_log(
 PAGE = 100
 
 
+@router.get("/admin/jobs", response_class=HTMLResponse)
+def jobs(request: Request, db: DbDep, actor: PageActor, status: str = "") -> HTMLResponse:
+    """The newest background jobs (imports, post-import intelligence, pulls, deliveries): the
+    organisation's own for its admins, every one for the node operator; a failed one says why."""
+    from colsec.jobs import queue
+    from colsec.jobs.models import JobStatus
+
+    require(actor)
+    states = [s.value for s in JobStatus]
+    if status and status not in states:
+        raise InvalidInput(f"unknown job state {status!r}: one of {', '.join(states)}")
+    rows = [
+        queue.to_dict(j)
+        for j in queue.list_jobs(db, actor=actor, kind=None, status=status or None, limit=200)
+    ]
+    return page(
+        request, "ui/admin_jobs.html", {"jobs": rows, "status": status, "states": states}, actor=actor
+    )
+
+
 @router.get("/admin/tokens", response_class=HTMLResponse)
 def tokens(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     require(actor)
