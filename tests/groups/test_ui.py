@@ -173,3 +173,19 @@ def test_the_crisis_centre_sets_a_group_up_in_the_browser(
         "/groups", data={**form, "code": "X2", "csrf_token": _csrf(member.get("/groups").text)}
     )
     assert refused.status_code == 403
+
+
+def test_the_node_operator_gets_the_officers_forms_the_domain_lets_them_use(
+    app: Any, database: Database, committee: Committee, quick_account: Any
+) -> None:
+    """The domain lets the node operator act as a group's officer; the page offered the meeting and
+    procedure forms to the chair and the secretary only."""
+    from colsec.accounts.roles import Role
+
+    op = quick_account(Role.ADMIN, "OPS")
+    with database.unit_of_work() as s:
+        user = s.get(User, op.user.id)
+        accounts.set_node_operator(s, actor=SYSTEM, user=user, operator=True)  # type: ignore[arg-type]
+        accounts.set_password(s, actor=SYSTEM, user=user, password=PASSWORD)  # type: ignore[arg-type]
+    page = _login(app, op.user.username).get(f"/groups/{committee.group_id}").text
+    assert 'data-testid="plan-meeting"' in page and 'data-testid="open-procedure"' in page
