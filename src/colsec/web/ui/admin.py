@@ -14,6 +14,7 @@ from colsec.accounts.roles import Actor, Role
 from colsec.errors import Forbidden, InvalidInput
 from colsec.store import audit
 from colsec.web.deps import DbDep
+from colsec.web.params import IdQuery
 from colsec.web.ui.forms import field, see_other
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
 
@@ -107,7 +108,7 @@ async def reset_password(request: Request, db: WriteDb, actor: FormActor, userna
 
 @router.get("/admin/audit", response_class=HTMLResponse)
 def audit_log(
-    request: Request, db: DbDep, actor: PageActor, action: str = "", user: str = "", before: int | None = None
+    request: Request, db: DbDep, actor: PageActor, action: str = "", user: str = "", before: IdQuery = None
 ) -> HTMLResponse:
     """The audit log, newest first: every organisation's for the node operator, an organisation's own
     for its admins; the chain itself is checked by ``colsec audit verify``."""
