@@ -1,7 +1,7 @@
 """The raw ceiling of ``bench/taxii.py``: a minimal Starlette keyset-paging app over colsec's own rows.
 
 No ORM, no policy, no sessions: one driver connection, one query per request over the same
-``stix_object`` rows (``(date_added, seq)`` keyset, the same index), the stored bodies
+``stix_object`` rows (the collection's ``(date_added, seq)`` keyset, the same index), the stored bodies
 concatenated into the same envelope bytes, and one fixed Basic credential compared in memory.
 It tells how fast this machine can answer the same client loops at all, so colsec's figure is
 read as a share of it.  Started by ``bench/taxii.py`` as
@@ -37,14 +37,21 @@ else:
     _conn = psycopg.connect(URL.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
     P = "%s"
 
-# Membership as colsec reads it: a correlated EXISTS on the collection_object key.
-MEMBER = f"EXISTS (SELECT 1 FROM collection_object m WHERE m.collection_id = {P} AND m.object_seq = seq)"
+# Membership as colsec reads it: the collection's members in their own (date_added, seq) order,
+# each version read by its key.
 PAGE = (
-    f"SELECT date_added, seq, body FROM stix_object WHERE is_latest AND {MEMBER} "
-    f"AND (date_added, seq) > ({P}, {P}) ORDER BY date_added, seq LIMIT {P}"
-)  # the row value is a range on the (date_added, seq) index; an OR of the two scanned it from its start
-FIRST = f"SELECT date_added, seq, body FROM stix_object WHERE is_latest AND {MEMBER} ORDER BY date_added, seq LIMIT {P}"
-BY_ID = f"SELECT date_added, body FROM stix_object WHERE id = {P} AND is_latest AND {MEMBER}"
+    "SELECT m.date_added, s.seq, s.body FROM collection_object m JOIN stix_object s ON s.seq = m.object_seq "
+    f"WHERE m.collection_id = {P} AND s.is_latest AND (m.date_added, m.object_seq) > ({P}, {P}) "
+    f"ORDER BY m.date_added, m.object_seq LIMIT {P}"
+)  # the row value is a range on the (collection_id, date_added, object_seq) index
+FIRST = (
+    "SELECT m.date_added, s.seq, s.body FROM collection_object m JOIN stix_object s ON s.seq = m.object_seq "
+    f"WHERE m.collection_id = {P} AND s.is_latest ORDER BY m.date_added, m.object_seq LIMIT {P}"
+)
+BY_ID = (
+    "SELECT m.date_added, s.body FROM stix_object s JOIN collection_object m ON m.object_seq = s.seq "
+    f"WHERE s.id = {P} AND s.is_latest AND m.collection_id = {P}"
+)
 
 
 def _refused(request: Request) -> Response | None:

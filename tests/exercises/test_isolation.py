@@ -96,7 +96,13 @@ def test_runs_never_reach_the_real_picture(client: TestClient, database: Databas
             default_tlp=TLP.GREEN,
         )
         coll = create_collection(s, actor=SYSTEM, title="Everything", can_read=["*"])
-        s.add(CollectionObject(collection_id=coll.id, object_seq=real.inserted_seqs[0]))
+        s.add(
+            CollectionObject(
+                collection_id=coll.id,
+                object_seq=real.inserted_seqs[0],
+                date_added=s.get(StixObject, real.inserted_seqs[0]).date_added,
+            )
+        )
         collection = coll.id
     r = client.post(
         "/api/v1/crisis/incidents",
@@ -138,7 +144,10 @@ def test_runs_never_reach_the_real_picture(client: TestClient, database: Databas
             ]
             mine = list(s.execute(select(StixObject).where(StixObject.exercise_run_id == run_id)).scalars())
             # adversarial: even inside a collection, a run's object is not served
-            s.add_all(CollectionObject(collection_id=collection, object_seq=o.seq) for o in mine)
+            s.add_all(
+                CollectionObject(collection_id=collection, object_seq=o.seq, date_added=o.date_added)
+                for o in mine
+            )
             if any(ch in ("stix", "incident") for ch, _, _ in plan):
                 assert mine, "the run created STIX objects"
             for o in mine:

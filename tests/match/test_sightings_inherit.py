@@ -121,7 +121,10 @@ def test_finding_01_sighting_inherits_indicator_marking(
     # TAXII: even in a collection everyone may read, ORG-C gets only what it may see
     with database.unit_of_work() as s:
         coll = create_collection(s, actor=SYSTEM, title="match output", can_read=["*"])
-        s.add_all(CollectionObject(collection_id=coll.id, object_seq=row.seq) for row in rows.values())
+        s.add_all(
+            CollectionObject(collection_id=coll.id, object_seq=row.seq, date_added=row.date_added)
+            for row in rows.values()
+        )
         coll_id = coll.id
     url = f"/taxii2/root/collections/{coll_id}/objects/"
     taxii_c = client.get(url, headers={**c.headers, "Accept": TAXII})

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from colsec.accounts.models import ApiToken, User
 from colsec.accounts.roles import Role
 from colsec.stix.tlp import TLP
-from colsec.store.models import CollectionObject, StixObject
+from colsec.store.models import CollectionObject
 from colsec.taxii.models import TaxiiApiRoot
 from taxii.nodes import BACKENDS, start_node
 from taxii.server import Credentials, Node
@@ -99,8 +99,9 @@ def test_several_objects_with_the_same_date_added(node: Node) -> None:
     cid = node.collections["ties"]
     same = "2026-03-01T00:00:00.000000Z"
     with node.session() as s:
-        seqs = select(CollectionObject.object_seq).where(CollectionObject.collection_id == cid)
-        s.execute(update(StixObject).where(StixObject.seq.in_(seqs)).values(date_added=same))
+        s.execute(
+            update(CollectionObject).where(CollectionObject.collection_id == cid).values(date_added=same)
+        )
     seen = []
     nxt = None
     while True:

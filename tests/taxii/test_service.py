@@ -111,10 +111,11 @@ def test_rights_by_org_role_and_everyone(database: Database) -> None:
 
 
 def test_sqlite_pages_walk_the_date_added_index(sqlite_database: Database) -> None:
-    """A page reads its rows in (date_added, seq) order off the index and stops at the limit.
+    """A page reads its rows in the collection's (date_added, seq) order off the index and stops at the limit.
 
     Without statistics SQLite took the exercise-run test (``IS NULL`` on an indexed column) as
-    selective: it read every real row by that index and sorted them all, for every page.
+    selective: it read every real row by that index and sorted them all, for every page.  An
+    object by id is found by its id index, not by walking the whole collection in order.
     """
     from colsec.store.policy import Recipient
     from colsec.taxii import reads
@@ -131,5 +132,15 @@ def test_sqlite_pages_walk_the_date_added_index(sqlite_database: Database) -> No
             params = {"cid": "c", "lim": 1001, "after_added": "2026-01-01", "after_seq": 1}
             cursor = s.connection().connection.cursor()
             plan = [row[3] for row in cursor.execute("EXPLAIN QUERY PLAN " + query.sql, query.bind(params))]
-            assert any("stix_object USING INDEX ix_stix_object_date_added_seq" in step for step in plan), plan
+            assert any(
+                "collection_object USING COVERING INDEX ix_collection_object_added" in step for step in plan
+            )
+            assert any("stix_object USING INTEGER PRIMARY KEY" in step for step in plan), plan
             assert not any("TEMP B-TREE" in step for step in plan), plan
+        query = reads._page_query(dialect, viewer, reads.LATEST_BY_ID)
+        params = {"cid": "c", "lim": 2, "id_0": "indicator--x"}
+        plan = [row[3] for row in cursor.execute("EXPLAIN QUERY PLAN " + query.sql, query.bind(params))]
+        assert plan[0].startswith("SEARCH stix_object USING INDEX sqlite_autoindex_stix_object_1 (id=?)"), (
+            plan
+        )
+        assert not any("ix_collection_object_added" in step for step in plan), plan

@@ -99,7 +99,7 @@ def store_batch(
         decided = _decide(unit, batch, held, known, inherited, fresh, result)
     record_co_holders(db, decided.co_holds, result)
     if decided.rows:
-        target = Target(unit.collection_ids, decided.recipients, decided.held_ids, decided.stated)
+        target = Target(unit.collection_ids, decided.recipients, decided.held_ids, decided.stated, unit.clock)
         insert_rows(db, decided.rows, decided.by_key, target, result, unit.behind)
     if decided.widened:
         unit.behind.drain()  # the audit below goes through the session

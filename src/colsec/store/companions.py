@@ -14,9 +14,16 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from colsec.stix.observables import extract as extract_observables
-from colsec.store.models import EXERCISE_RUN, CollectionObject, ObjectRecipient, Observable, StixObject
+from colsec.store.models import EXERCISE_RUN, ObjectRecipient, Observable, StixObject
 from colsec.store.results import ImportResult
-from colsec.store.rows import copy_rows, fix_latest, inherit_collections, insert_stmt
+from colsec.store.rows import (
+    Clock,
+    copy_rows,
+    fix_latest,
+    inherit_collections,
+    join_known_versions,
+    join_new_versions,
+)
 from colsec.store.sqlbulk import insert_values
 from colsec.store.textindex import drop_superseded, index_versions
 
@@ -43,9 +50,11 @@ def record_versions(
     collection_ids: Sequence[str],
     result: ImportResult,
     observables: Mapping[tuple[str, str], Sequence[tuple[str, str]]] | None = None,
+    clock: Clock | None = None,
 ) -> None:
     """Rows for the versions ``inserted`` (seq, id, modified) of those ``attempted`` (id, modified);
-    ``raw`` is the SQLite driver cursor (None on PostgreSQL); ``observables`` as for ``observable_rows``."""
+    ``raw`` is the SQLite driver cursor (None on PostgreSQL); ``observables`` as for ``observable_rows``;
+    ``clock`` stamps versions stored before that join ``collection_ids`` now."""
     docs = [(seq, by_key[(oid, modified)]) for seq, oid, modified in inserted]
     obs_rows = observable_rows(inserted, docs, observables)
     if obs_rows and raw is not None:
@@ -55,7 +64,7 @@ def record_versions(
     index_versions(db, docs)
     settle_versions(
         db, inserted=inserted, attempted=attempted, docs=docs, recipients=recipients, held_ids=held_ids,
-        collection_ids=collection_ids, result=result,
+        collection_ids=collection_ids, result=result, clock=clock,
     )  # fmt: skip
 
 
@@ -98,6 +107,7 @@ def settle_versions(
     held_ids: set[str],
     collection_ids: Sequence[str],
     result: ImportResult,
+    clock: Clock | None = None,
 ) -> None:
     """What follows the rows of the versions ``inserted`` (their index rows already written): the
     counts, latest flags, superseded index rows, collections and recipients (``docs`` are the
@@ -126,10 +136,11 @@ def settle_versions(
     if not collection_ids:
         inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in held_ids])
     else:
-        seqs = new_seqs
-        if len(inserted) < len(attempted):  # already-known versions join the collection too
-            wanted = set(attempted)
-            seqs = [
+        join_new_versions(db, ((c, s) for c in collection_ids for s in new_seqs))
+        if len(inserted) < len(attempted):  # already-known versions join the collection too, as of now
+            stored = {(oid, modified) for _, oid, modified in inserted}
+            wanted = {k for k in attempted if k not in stored}
+            known = [
                 s
                 for s, i, m in db.execute(
                     select(StixObject.seq, StixObject.id, StixObject.modified).where(
@@ -138,11 +149,10 @@ def settle_versions(
                 ).all()
                 if (i, m) in wanted
             ]
-        member_rows = [{"collection_id": c, "object_seq": s} for c in collection_ids for s in seqs]
-        if member_rows:
-            db.execute(
-                insert_stmt(db, CollectionObject.__table__).values(member_rows).on_conflict_do_nothing(),
-            )
+            if known:
+                if clock is None:
+                    raise ValueError("versions stored before join a collection only with the unit's clock")
+                join_known_versions(db, ((c, s) for c in collection_ids for s in known), clock)
     if recipient_rows:
         db.execute(insert(ObjectRecipient), recipient_rows)
 

@@ -33,7 +33,7 @@ from colsec.store.companions import (
 from colsec.store.models import StixObject
 from colsec.store.patternindex import index_rows
 from colsec.store.results import ImportResult
-from colsec.store.rows import copy_raw, copy_rows, driver_cursor, insert_stmt, sqlite_cursor
+from colsec.store.rows import Clock, copy_raw, copy_rows, driver_cursor, insert_stmt, sqlite_cursor
 from colsec.store.sqlbulk import insert_values
 from colsec.store.textindex import link_rows, write_pg_search, write_sqlite_index
 from colsec.store.writebehind import WriteBehind
@@ -67,6 +67,7 @@ class Target:
     held_ids: set[str]  # ids that had a version before this batch
     # (id, modified) -> observables its producer stated (``ObjectFacts.observables``), if any
     observables: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    clock: Clock | None = None  # stamps versions stored before that join the collections now
 
 
 def insert_rows(
@@ -99,7 +100,7 @@ def insert_rows(
     record_versions(
         db, raw=raw, inserted=inserted, attempted=[(r[0], r[4]) for r in rows], by_key=by_key,
         recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
-        result=result, observables=target.observables,
+        result=result, observables=target.observables, clock=target.clock,
     )  # fmt: skip
 
 
@@ -197,7 +198,7 @@ def _insert_sqlite_behind(
         settle_versions(
             db, inserted=inserted, attempted=attempted, docs=kept,
             recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
-            result=result,
+            result=result, clock=target.clock,
         )  # fmt: skip
 
     behind.later(settle)
@@ -255,13 +256,13 @@ def _copy_pg_behind(
             record_versions(
                 db, raw=None, inserted=insert_portable(db, rows), attempted=[(r[0], r[4]) for r in rows],
                 by_key=by_key, recipients=target.recipients, held_ids=target.held_ids,
-                collection_ids=target.collection_ids, result=result, observables=target.observables,
+                collection_ids=target.collection_ids, result=result, observables=target.observables, clock=target.clock,
             )  # fmt: skip
             return
         settle_versions(
             db, inserted=wanted, attempted=[(r[0], r[4]) for r in rows], docs=docs,
             recipients=target.recipients, held_ids=target.held_ids, collection_ids=target.collection_ids,
-            result=result,
+            result=result, clock=target.clock,
         )  # fmt: skip
 
     behind.later(settle)

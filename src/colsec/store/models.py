@@ -204,7 +204,18 @@ class Collection(Base):
 
 
 class CollectionObject(Base):
+    """A version a TAXII collection holds, and when it joined that collection.
+
+    ``date_added`` is the collection's own (TAXII 2.1 §3.2: the time the object was added to
+    *this* collection): a version published into a collection after it was stored joins it
+    now, so ``added_after`` pollers of that collection see it, and adding it to a second
+    collection leaves the first one's pollers alone.  A new version joins its collections at
+    its own store ``date_added``; one already stored joins at a fresh tick of the write gate's
+    clock (``colsec.store.rows.Clock``), so a collection's stamps are unique and only grow.
+    """
+
     __tablename__ = "collection_object"
+    __table_args__ = (Index("ix_collection_object_added", "collection_id", "date_added", "object_seq"),)
 
     collection_id: Mapped[str] = mapped_column(
         ForeignKey("collection.id", ondelete="CASCADE"), primary_key=True
@@ -212,6 +223,7 @@ class CollectionObject(Base):
     object_seq: Mapped[int] = mapped_column(
         ForeignKey("stix_object.seq", ondelete="CASCADE"), primary_key=True, index=True
     )
+    date_added: Mapped[str] = mapped_column(String(32))
 
 
 class AuditEntry(Base):

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
-from colsec.db import is_sqlite
+from colsec.db import lock_for_append
 from colsec.errors import Forbidden, InvalidInput, NotFound
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.store import audit
 from colsec.store.models import Collection, CollectionFilter, CollectionObject, SharingGroup, StixObject
+from colsec.store.rows import Clock, join_known_versions, join_new_versions
 
 __all__ = [
     "FILTER_KEYS",
@@ -178,14 +178,14 @@ def clear_filter(db: Session, *, actor: Actor, collection_id: str) -> None:
     audit.record(db, actor=actor, action="collection.filter.clear", target=collection_id, details={})
 
 
-def _insert_members(db: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        table = cast(Table, CollectionObject.__table__)
-        stmt = sqlite.insert(table) if is_sqlite(db) else postgresql.insert(table)
-        db.execute(stmt.values(rows).on_conflict_do_nothing())
+def _include(
+    db: Session, seqs: Sequence[int], specs: list[tuple[str, FilterSpec]], clock: Clock | None = None
+) -> int:
+    """Members for the versions ``seqs`` that ``specs`` match; the members matched.
 
-
-def _include(db: Session, seqs: Sequence[int], specs: list[tuple[str, FilterSpec]]) -> int:
+    Without ``clock`` the versions are this transaction's new ones and join at their own
+    ``date_added``; with it they were stored before and join now (``join_known_versions``).
+    """
     need_labels = any(spec.labels for _, spec in specs)
     cols: list[Any] = [StixObject.seq, StixObject.type, StixObject.owner_org_id, StixObject.tlp,
                        StixObject.sharing_group_id]  # fmt: skip
@@ -194,16 +194,17 @@ def _include(db: Session, seqs: Sequence[int], specs: list[tuple[str, FilterSpec
     added = 0
     for i in range(0, len(seqs), CHUNK):
         chunk = list(seqs[i : i + CHUNK])
-        members: list[dict[str, Any]] = []
+        members: list[tuple[str, int]] = []
         for row in db.execute(select(*cols).where(StixObject.seq.in_(chunk))).all():
             labels: list[str] = []
             if need_labels:
                 found = orjson.loads(row.body).get("labels")
                 labels = [v for v in found if isinstance(v, str)] if isinstance(found, list) else []
-            members += [
-                {"collection_id": c, "object_seq": row.seq} for c, s in specs if s.matches(row, labels)
-            ]
-        _insert_members(db, members)
+            members += [(c, row.seq) for c, s in specs if s.matches(row, labels)]
+        if clock is None:
+            join_new_versions(db, members)
+        else:
+            join_known_versions(db, members, clock)
         added += len(members)
         for cid, spec in specs:  # the ceiling also holds for versions that inherited membership
             if spec.max_tlp is not None:
@@ -233,6 +234,8 @@ def include_existing(db: Session, *, actor: Actor, collection_id: str) -> int:
     spec = get_filter(db, collection_id)
     if spec is None:
         raise InvalidInput(f"collection {collection_id} has no filter")
+    lock_for_append(db)  # the members' stamps come from the one clock writers share
+    clock = Clock(db)
     added, last = 0, 0
     while True:
         seqs = list(
@@ -242,7 +245,7 @@ def include_existing(db: Session, *, actor: Actor, collection_id: str) -> int:
         )
         if not seqs:
             break
-        added += _include(db, seqs, [(collection_id, spec)])
+        added += _include(db, seqs, [(collection_id, spec)], clock)
         last = seqs[-1]
     audit.record(db, actor=actor, action="collection.filter.backfill", target=collection_id,
                  details={"matched": added})  # fmt: skip
@@ -277,9 +280,8 @@ def add_objects(db: Session, *, actor: Actor, collection_id: str, object_ids: Se
             raise InvalidInput(
                 f"{len(above)} object(s) above the collection's ceiling {spec.max_tlp.display}: {', '.join(above[:5])}"
             )
-    before = _count(db, collection_id)
-    _insert_members(db, [{"collection_id": collection_id, "object_seq": seq} for seq, _, _ in rows])
-    added = _count(db, collection_id) - before
+    lock_for_append(db)  # the members' stamps come from the one clock writers share
+    added = join_known_versions(db, [(collection_id, seq) for seq, _, _ in rows], Clock(db))
     audit.record(db, actor=actor, action="collection.objects.add", target=collection_id,
                  details={"objects": len(set(object_ids)), "versions": added})  # fmt: skip
     return added
@@ -302,13 +304,3 @@ def remove_objects(db: Session, *, actor: Actor, collection_id: str, object_ids:
     audit.record(db, actor=actor, action="collection.objects.remove", target=collection_id,
                  details={"objects": len(set(object_ids)), "versions": removed})  # fmt: skip
     return removed
-
-
-def _count(db: Session, collection_id: str) -> int:
-    return int(
-        db.execute(
-            select(func.count())
-            .select_from(CollectionObject)
-            .where(CollectionObject.collection_id == collection_id)
-        ).scalar_one()
-    )

@@ -1,4 +1,4 @@
-"""Row-level helpers of the write gate: the ``date_added`` clock, latest flags, collection inheritance.
+"""Row-level helpers of the write gate: the ``date_added`` clock, latest flags, collection membership.
 
 Only ``colsec.store.service`` calls these; they write no object rows themselves.
 """
@@ -9,13 +9,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from colsec.db import is_sqlite
 from colsec.stix.ids import format_timestamp, parse_timestamp
-from colsec.store.models import CollectionObject, StixObject
+from colsec.store.models import Collection, CollectionObject, StixObject
 
 __all__ = [
     "Clock",
@@ -26,6 +26,8 @@ __all__ = [
     "inherit_collections",
     "insert_stmt",
     "iter_batches",
+    "join_known_versions",
+    "join_new_versions",
     "sqlite_cursor",
 ]
 
@@ -91,10 +93,19 @@ def copy_raw(
 
 
 class Clock:
-    """Strictly increasing date_added (µs steps) so ``added_after`` never splits a tie."""
+    """Strictly increasing date_added (µs steps) so ``added_after`` never splits a tie.
+
+    It starts after the newest stamp anywhere: a version's, and a collection member's (a
+    version stored earlier joins a collection at a tick of its own).  The caller holds the
+    append lock (``colsec.db.lock_for_append``), so no other writer draws from the same range.
+    """
 
     def __init__(self, db: Session) -> None:
-        last = db.execute(select(func.max(StixObject.date_added))).scalar()
+        last = max(
+            (v for v in (db.execute(select(func.max(StixObject.date_added))).scalar(),
+                         db.execute(_NEWEST_MEMBER).scalar()) if v),
+            default=None,
+        )  # fmt: skip
         now = datetime.now(UTC)
         start = max(now, parse_timestamp(last) + timedelta(microseconds=1)) if last else now
         self._second = start.replace(microsecond=0)
@@ -112,6 +123,72 @@ class Clock:
         return value
 
 
+# The newest member stamp: per collection a seek of the (collection_id, date_added) index, as a
+# max over the whole table would read it all.
+_NEWEST_MEMBER = select(
+    func.max(
+        select(CollectionObject.date_added)
+        .where(CollectionObject.collection_id == Collection.id)
+        .order_by(CollectionObject.date_added.desc())
+        .limit(1)
+        .correlate(Collection)
+        .scalar_subquery()
+    )
+).select_from(Collection)
+
+_MEMBER_CHUNK = 500
+
+
+def join_new_versions(db: Session, members: Iterable[tuple[str, int]]) -> None:
+    """(collection id, seq) of versions stored in this transaction: each joins at its store ``date_added``.
+
+    The collection's stamp is the version's own, so a TAXII reader of the collection sees the
+    same time in the manifest as the store recorded, and the clock's order holds across both.
+    """
+    by_collection: dict[str, list[int]] = {}
+    for cid, seq in members:
+        by_collection.setdefault(cid, []).append(seq)
+    for cid, seqs in by_collection.items():
+        for i in range(0, len(seqs), _MEMBER_CHUNK):
+            rows = select(literal(cid, String), StixObject.seq, StixObject.date_added).where(
+                StixObject.seq.in_(seqs[i : i + _MEMBER_CHUNK])
+            )
+            db.execute(
+                insert_stmt(db, CollectionObject.__table__)
+                .from_select(["collection_id", "object_seq", "date_added"], rows)
+                .on_conflict_do_nothing()
+            )
+
+
+def join_known_versions(db: Session, members: Iterable[tuple[str, int]], clock: Clock) -> int:
+    """(collection id, seq) of versions stored before: each not yet a member joins now, at a tick of ``clock``.
+
+    A version already in the collection keeps its stamp: publishing it again must not hand it
+    to that collection's ``added_after`` pollers a second time.  Returns the members added.
+    """
+    pairs = list(dict.fromkeys(members))
+    added = 0
+    for i in range(0, len(pairs), _MEMBER_CHUNK):
+        chunk = pairs[i : i + _MEMBER_CHUNK]
+        held = {
+            (cid, seq)
+            for cid, seq in db.execute(
+                select(CollectionObject.collection_id, CollectionObject.object_seq).where(
+                    CollectionObject.object_seq.in_({seq for _, seq in chunk})
+                )
+            )
+        }
+        rows = [
+            {"collection_id": cid, "object_seq": seq, "date_added": clock.next()}
+            for cid, seq in chunk
+            if (cid, seq) not in held
+        ]
+        if rows:
+            db.execute(insert_stmt(db, CollectionObject.__table__).values(rows).on_conflict_do_nothing())
+            added += len(rows)
+    return added
+
+
 def inherit_collections(db: Session, new_versions: list[tuple[int, str]]) -> None:
     """A new version added without naming collections (revocation, edit) joins its earlier versions' ones.
 
@@ -127,13 +204,7 @@ def inherit_collections(db: Session, new_versions: list[tuple[int, str]]) -> Non
         .where(StixObject.id.in_(ids))
     ).all():
         by_id.setdefault(oid, set()).add(cid)
-    rows = [
-        {"collection_id": c, "object_seq": seq}
-        for seq, oid in new_versions
-        for c in sorted(by_id.get(oid, ()))
-    ]
-    if rows:
-        db.execute(insert_stmt(db, CollectionObject.__table__).values(rows).on_conflict_do_nothing())
+    join_new_versions(db, ((c, seq) for seq, oid in new_versions for c in sorted(by_id.get(oid, ()))))
 
 
 def fix_latest(db: Session, ids: list[str]) -> None:

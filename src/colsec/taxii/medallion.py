@@ -197,7 +197,8 @@ def _version_key(oid: str, version: str | None) -> tuple[str, str]:
 def _restore_date_added(
     db: Session, cid: str, coll: Mapping[str, Any], objects: list[dict[str, Any]]
 ) -> None:
-    """Give each version the date_added medallion served it with (the earliest when seen twice)."""
+    """Give each version the date_added medallion served it with in this collection (the earliest
+    when seen twice), and the store's the earliest of its collections', so pollers carry on."""
     added: dict[tuple[str, str], str] = {}
     for entry in coll.get("manifest") or []:
         if not isinstance(entry, dict) or "id" not in entry or "date_added" not in entry:
@@ -220,7 +221,14 @@ def _restore_date_added(
     ).all()
     for seq, oid, modified, current in rows:
         restored = added.get((oid, modified or ""))
-        if restored is not None and restored < current:
+        if restored is None:
+            continue
+        db.execute(
+            update(CollectionObject)
+            .where(CollectionObject.collection_id == cid, CollectionObject.object_seq == seq)
+            .values(date_added=restored)
+        )
+        if restored < current:
             db.execute(update(StixObject).where(StixObject.seq == seq).values(date_added=restored))
 
 

@@ -1,6 +1,7 @@
 """TAXII reads: query parameters, keyset pages and their envelopes (the access check: ``taxii.access``).
 
-Pages run on ``(date_added, seq)`` keyset with the ``visible_clause`` sharing policy, per
+Pages run on the collection's own ``(date_added, seq)`` keyset (``CollectionObject``: when each
+version joined the collection) with the ``visible_clause`` sharing policy, per
 version (an older version shows only while its latest version is visible too), so every
 object a TAXII caller sees, in objects, manifests and version lists, passed the same policy
 as everywhere else.  Each statement shape is built and compiled once per viewer and runs
@@ -16,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Dialect, Integer, Select, bindparam, exists, select, tuple_
+from sqlalchemy import Dialect, Integer, Select, bindparam, select, tuple_
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from colsec.accounts.roles import Actor
 from colsec.db import RawQuery, ReadUnit, compile_raw, dialect_of, fetch_raw
@@ -103,8 +106,9 @@ class Filters:
 # Only what a TAXII response needs, as driver tuples in this order: no ORM entities, no Row objects.
 # An objects envelope reads only the first ``_ENVELOPE_WIDTH`` (its keyset, headers and bodies):
 # each further column is a value the driver builds per row, a quarter of a 1,000-row page's fetch.
+# DATE_ADDED is the collection's own (``CollectionObject.date_added``, TAXII 2.1 §3.2).
 _PAGE_COLUMNS = (
-    StixObject.seq, StixObject.date_added, StixObject.body, StixObject.id, StixObject.modified,
+    StixObject.seq, CollectionObject.date_added, StixObject.body, StixObject.id, StixObject.modified,
     StixObject.created, StixObject.spec_version,
 )  # fmt: skip
 SEQ, DATE_ADDED, BODY, ID, MODIFIED, CREATED, SPEC_VERSION = range(len(_PAGE_COLUMNS))
@@ -194,12 +198,20 @@ def _page_query(dialect: Dialect, viewer: Recipient, shape: _Shape) -> RawQuery:
 
 
 def page_select(viewer: Recipient, shape: _Shape) -> Select[Any]:
-    """``_page_query``'s statement, uncompiled: ``by_id`` nests it under the caller's statement."""
-    member = exists().where(
-        CollectionObject.collection_id == bindparam("cid"), CollectionObject.object_seq == StixObject.seq
-    )
+    """``_page_query``'s statement, uncompiled: ``by_id`` nests it under the caller's statement.
+
+    It walks the collection's members in their own order, the (collection_id, date_added,
+    object_seq) index, and reads each version by its key: a page costs the same at any
+    depth, and in a small collection of a large store it reads only that collection's rows.
+    """
+    member = CollectionObject
     columns = _PAGE_COLUMNS[:_ENVELOPE_WIDTH] if shape.envelope_only else _PAGE_COLUMNS
-    stmt: Select[Any] = select(*columns).where(member, visible_clause(viewer))  # type: ignore[assignment]
+    stmt: Select[Any] = (
+        select(*columns)  # type: ignore[assignment]
+        .select_from(member)
+        .join(StixObject, StixObject.seq == member.object_seq)
+        .where(_by_key(member.collection_id, shape.ids) == bindparam("cid"), visible_clause(viewer))
+    )
     if shape.ids:
         stmt = stmt.where(StixObject.id.in_([bindparam(f"id_{i}") for i in range(shape.ids)]))
     if shape.types:
@@ -210,13 +222,39 @@ def page_select(viewer: Recipient, shape: _Shape) -> Select[Any]:
         )
     stmt = version_clause(stmt, shape.versions, viewer, bindparam("cid"))
     if shape.added_after:
-        stmt = stmt.where(StixObject.date_added > bindparam("added_after"))
+        stmt = stmt.where(member.date_added > bindparam("added_after"))
     if shape.after:
         stmt = stmt.where(
-            tuple_(StixObject.date_added, StixObject.seq)
+            tuple_(member.date_added, member.object_seq)
             > tuple_(bindparam("after_added"), bindparam("after_seq"))
         )
-    return stmt.order_by(StixObject.date_added, StixObject.seq).limit(bindparam("lim", type_=Integer))
+    return stmt.order_by(member.date_added, member.object_seq).limit(bindparam("lim", type_=Integer))
+
+
+class _not_indexed(FunctionElement[Any]):
+    """A column SQLite may not look up by index (``+col``, the same value); the plain column elsewhere."""
+
+    inherit_cache = True
+    name = "not_indexed"
+
+
+@compiles(_not_indexed)
+def _not_indexed_default(element: _not_indexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(_not_indexed, "sqlite")
+def _not_indexed_sqlite(element: _not_indexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+def _by_key(collection_id: Any, ids: int) -> Any:
+    """The collection term: the index's first column for a walk; kept off it when ids are named.
+
+    SQLite plans without statistics and would walk the whole collection in order rather than
+    find a named object by its id index and sort its few rows; PostgreSQL's statistics decide.
+    """
+    return _not_indexed(collection_id) if ids else collection_id
 
 
 def read_page(
@@ -232,9 +270,9 @@ def read_page(
 ) -> Page:
     """One keyset page of a collection as the caller may see it (``visible_clause``), oldest first.
 
-    Membership is a correlated EXISTS on the (collection_id, object_seq) key, so SQLite and
-    PostgreSQL walk the ``(date_added, seq)`` index (or the id index) and stop after
-    ``limit`` rows: a page costs the same at any depth and in any collection size.
+    SQLite and PostgreSQL walk the collection's ``(collection_id, date_added, object_seq)``
+    index (or the id index) and stop after ``limit`` rows: a page costs the same at any
+    depth and in any collection size.
     ``viewer`` may be passed when the caller already resolved it (``recipient_for_org``).
     ``envelope_only``: the page serves ``Page.envelope`` alone, so its rows skip the columns
     only manifests and version lists read.
@@ -306,7 +344,9 @@ def _has_object_queries(dialect: Dialect, viewer: Recipient) -> tuple[RawQuery, 
     member = (
         select(CollectionObject.object_seq)
         .join(StixObject, StixObject.seq == CollectionObject.object_seq)
-        .where(CollectionObject.collection_id == bindparam("cid"), StixObject.id == bindparam("oid"))
+        .where(
+            _by_key(CollectionObject.collection_id, 1) == bindparam("cid"), StixObject.id == bindparam("oid")
+        )
         .limit(1)
     )
     latest = (

@@ -147,7 +147,7 @@ def add_objects(
         else:
             savepoint.commit()
         successes, failures = _outcomes(objects, errors)
-        _stored_versions(db, successes)
+        _stored_versions(db, collection_id, successes)
         row = db.get(TaxiiStatus, status_id)
         if row is None:  # pruned or never created: nothing to report into
             return
@@ -167,14 +167,20 @@ def add_objects(
         )
 
 
-def _stored_versions(db: Session, successes: list[dict[str, str]]) -> None:
+def _stored_versions(db: Session, collection_id: str, successes: list[dict[str, str]]) -> None:
     """A stored object that states no version (an SCO) gets the one its manifest entry shows,
-    the time it was added: status details require a version (TAXII 2.1 §4.3.1)."""
+    the time it was added to the collection: status details require a version (TAXII 2.1 §4.3.1)."""
     unversioned = list({s["id"] for s in successes if not s["version"]})
     added: dict[str, str] = {}
     for i in range(0, len(unversioned), 500):
-        stmt = select(StixObject.id, StixObject.date_added).where(
-            StixObject.id.in_(unversioned[i : i + 500]), StixObject.is_latest == true()
+        stmt = (
+            select(StixObject.id, CollectionObject.date_added)
+            .join(CollectionObject, CollectionObject.object_seq == StixObject.seq)
+            .where(
+                CollectionObject.collection_id == collection_id,
+                StixObject.id.in_(unversioned[i : i + 500]),
+                StixObject.is_latest == true(),
+            )
         )
         added.update({oid: str(when) for oid, when in db.execute(stmt)})
     for item in successes:
