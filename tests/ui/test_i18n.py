@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 LOCALE = Path("src/colsec/web/locale")  # the catalogs, from the repository root (where the commands run)
 # Names that stay in Latin script in Russian text: standards, formats, products, units.
 LATIN_OK = {"TLP", "STIX", "TAXII", "URL", "IP", "IPv4", "IPv6", "MD5", "SHA", "CVE", "API", "MISP", "MITRE",
-            "ATT", "CK", "CSV", "CERT", "CAP", "UTC", "XML", "Suricata", "Zeek", "Intel", "colsec"}  # fmt: skip
+            "ATT", "CK", "CSV", "PDF", "ICS", "CERT", "CAP", "UTC", "XML", "Suricata", "Zeek", "Intel", "colsec"}  # fmt: skip
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 TEXT_ATTRS = ("placeholder", "title", "aria-label", "alt")
 

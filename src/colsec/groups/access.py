@@ -24,6 +24,7 @@ __all__ = [
     "member_kind",
     "require_chair",
     "require_officer",
+    "sees",
     "visible_group_ids",
 ]
 
@@ -48,6 +49,12 @@ def get_group(db: Session, actor: Actor, group_id: int) -> Group:
     if g is None:
         raise NotFound(f"group {group_id} not found")
     return g
+
+
+def sees(db: Session, actor: Actor, group_id: int) -> bool:
+    """Whether ``actor`` still sees the group: an officer who hands over the office may not."""
+    found = db.execute(select(Group.id).where(Group.id == group_id, Group.id.in_(visible_group_ids(actor))))
+    return found.first() is not None
 
 
 def member_kind(db: Session, group_id: int, org_id: int | None) -> str | None:

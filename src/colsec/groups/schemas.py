@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from colsec.crisis.outcome import reason_english
+from colsec.db_base import MAX_ID
 
 __all__ = [
     "ActionIn",
@@ -29,6 +30,8 @@ __all__ = [
     "MeetingOut",
     "MemberIn",
     "MinutesIn",
+    "OfficersIn",
+    "PersonIn",
     "ProcedureIn",
     "ProcedureOut",
     "ProcedureRule",
@@ -83,6 +86,19 @@ class GroupIn(_In):
     chair: str | None = Field(default=None, max_length=80, description="username")
     secretary: str | None = Field(default=None, max_length=80, description="username")
     members: list[MemberIn] = Field(default_factory=list, max_length=200)
+
+
+class PersonIn(_In):
+    organisation: str = Field(min_length=1, max_length=40, description="short name of a member or observer")
+    username: str = Field(min_length=1, max_length=80)
+    function: str = Field(default="deputy", pattern="^(representative|deputy)$")
+
+
+class OfficersIn(_In):
+    """Only the fields sent change; ``null`` leaves the office vacant."""
+
+    chair: str | None = Field(default=None, max_length=80, description="username")
+    secretary: str | None = Field(default=None, max_length=80, description="username")
 
 
 class GroupOut(BaseModel):
@@ -242,8 +258,8 @@ class ActionIn(_In):
     owner_user: str | None = Field(default=None, max_length=80)
     due_on: date
     source: str = Field(default="minutes", pattern="^(decision|minutes|exercise)$")
-    decision_id: int | None = None
-    meeting_id: int | None = None
+    decision_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    meeting_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class LessonActionIn(_In):

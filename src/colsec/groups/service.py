@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from colsec.accounts.roles import Actor
 from colsec.crisis.access import require_centre
 from colsec.crisis.states import aware
 from colsec.errors import Conflict, Forbidden, InvalidInput
-from colsec.groups.access import get_group, require_officer
+from colsec.groups.access import get_group, member_kind, require_officer
 from colsec.groups.models import (
     Decision,
     Delegation,
@@ -35,6 +35,8 @@ from colsec.groups.schemas import (
     DelegationIn,
     GroupIn,
     MemberIn,
+    OfficersIn,
+    PersonIn,
 )
 from colsec.stix.tlp import TLP, TLP_BY_NAME
 from colsec.store import audit
@@ -43,6 +45,7 @@ __all__ = [
     "OPEN_ACTION_STATES",
     "active_user",
     "add_member",
+    "add_person",
     "check_papers",
     "create_group",
     "delegate",
@@ -51,6 +54,10 @@ __all__ = [
     "new_decision",
     "org_named",
     "people_of",
+    "remove_member",
+    "remove_person",
+    "require_appointer",
+    "set_officers",
     "tlp_of",
     "utc",
 ]
@@ -144,6 +151,93 @@ def add_member(db: Session, *, actor: Actor, group_id: int, data: MemberIn) -> M
     audit.record(db, actor=actor, action="groups.member.add", target=f"group:{g.id}",
                  details={"org": data.organisation, "kind": data.kind})  # fmt: skip
     return row
+
+
+def remove_member(db: Session, *, actor: Actor, group_id: int, organisation: str) -> None:
+    """The organisation leaves the group with its people; delegations it gave end with them."""
+    g = get_group(db, actor, group_id)
+    require_officer(g, actor, doing="change the membership")
+    org = org_named(db, organisation)
+    res = db.execute(delete(Member).where(Member.group_id == g.id, Member.organisation_id == org.id))
+    if getattr(res, "rowcount", 0) != 1:
+        raise InvalidInput(f"{org.short_name} is not in {g.code}")
+    db.execute(delete(Person).where(Person.group_id == g.id, Person.organisation_id == org.id))
+    db.execute(delete(Delegation).where(Delegation.group_id == g.id, Delegation.organisation_id == org.id))
+    audit.record(db, actor=actor, action="groups.member.remove", target=f"group:{g.id}",
+                 details={"org": org.short_name})  # fmt: skip
+
+
+def add_person(db: Session, *, actor: Actor, group_id: int, data: PersonIn) -> Person:
+    """A representative or deputy for an organisation already in the group; one representative each,
+    since the representative is who answers written procedures for it."""
+    g = get_group(db, actor, group_id)
+    require_officer(g, actor, doing="change the membership")
+    org = org_named(db, data.organisation)
+    if member_kind(db, g.id, org.id) is None:
+        raise InvalidInput(f"{org.short_name} is not in {g.code}")
+    user = active_user(db, data.username, org_id=org.id)
+    if data.function == "representative":
+        current = db.execute(
+            select(User.username).join(Person, Person.user_id == User.id).where(
+                Person.group_id == g.id, Person.organisation_id == org.id, Person.function == "representative"
+            )
+        ).scalar()  # fmt: skip
+        if current is not None:
+            raise Conflict(f"{current} represents {org.short_name} in {g.code}: remove them first")
+    row = Person(group_id=g.id, organisation_id=org.id, user_id=user.id, function=data.function)
+    try:
+        with db.begin_nested():
+            db.add(row)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"{user.username} is already in {g.code}") from None
+    audit.record(db, actor=actor, action="groups.person.add", target=f"group:{g.id}",
+                 details={"org": org.short_name, "user": user.username, "function": data.function})  # fmt: skip
+    return row
+
+
+def remove_person(db: Session, *, actor: Actor, group_id: int, username: str) -> None:
+    """A representative or deputy leaves the group (deactivated accounts too); their delegations end."""
+    g = get_group(db, actor, group_id)
+    require_officer(g, actor, doing="change the membership")
+    user_id = db.execute(select(User.id).where(User.username == username.lower())).scalar()
+    gone = 0
+    if user_id is not None:
+        gone = getattr(
+            db.execute(delete(Person).where(Person.group_id == g.id, Person.user_id == user_id)),
+            "rowcount",
+            0,
+        )
+    if gone != 1:
+        raise InvalidInput(f"{username!r} is neither a representative nor a deputy in {g.code}")
+    db.execute(delete(Delegation).where(Delegation.group_id == g.id, Delegation.deputy_user_id == user_id))
+    audit.record(db, actor=actor, action="groups.person.remove", target=f"group:{g.id}",
+                 details={"user": username.lower()})  # fmt: skip
+
+
+def require_appointer(db: Session, actor: Actor) -> None:
+    """Officers are appointed by whoever sets groups up (the crisis centre), or the node operator."""
+    if not actor.is_operator:
+        require_centre(db, actor, doing="appoint the officers of working groups")
+
+
+def set_officers(db: Session, *, actor: Actor, group_id: int, data: OfficersIn) -> Group:
+    """A new chair or secretary (only the offices sent; an empty name leaves the office vacant)."""
+    g = get_group(db, actor, group_id)
+    require_appointer(db, actor)
+    changes: dict[str, str | None] = {}
+    for office in ("chair", "secretary"):
+        if office not in data.model_fields_set:
+            continue
+        name = getattr(data, office)
+        user = active_user(db, name) if name else None
+        if getattr(g, f"{office}_user_id") != (user.id if user else None):
+            setattr(g, f"{office}_user_id", user.id if user else None)
+            changes[office] = user.username if user else None
+    db.flush()
+    if changes:
+        audit.record(db, actor=actor, action="groups.officers", target=f"group:{g.id}", details=changes)
+    return g
 
 
 def list_groups(db: Session, *, actor: Actor) -> list[Group]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -20,7 +20,17 @@ from colsec.accounts.models import Organisation, User
 from colsec.accounts.roles import Actor
 from colsec.groups.access import get_group, is_chair, is_secretary, member_kind, visible_group_ids
 from colsec.groups.minutes import STYLE, pdf
-from colsec.groups.models import ActionItem, Attendance, Decision, Group, Meeting, Member, Paper, Procedure
+from colsec.groups.models import (
+    ActionItem,
+    Attendance,
+    Decision,
+    Group,
+    Meeting,
+    Member,
+    Paper,
+    Person,
+    Procedure,
+)
 from colsec.groups.papers import paper_visible
 from colsec.stix.tlp import TLP
 
@@ -44,6 +54,7 @@ class GroupPage:
     papers: list[Paper]
     org_names: dict[int, str]
     attended: frozenset[int] = frozenset()  # meetings the reader's organisation attended (may comment)
+    people: list[tuple[str, str, str]] = field(default_factory=list)  # (short name, username, function)
 
 
 def group_page(db: Session, *, actor: Actor, group_id: int, limit: int = 50) -> GroupPage:
@@ -71,6 +82,11 @@ def group_page(db: Session, *, actor: Actor, group_id: int, limit: int = 50) -> 
         papers=papers, org_names=dict(db.execute(select(Organisation.id, Organisation.short_name)).all()),
         attended=frozenset(db.execute(select(Attendance.meeting_id).join(Meeting, Meeting.id == Attendance.meeting_id).where(
             Meeting.group_id == g.id, Attendance.organisation_id == actor.org_id, Attendance.present)).scalars()),
+        people=[(o, u, f) for o, u, f in db.execute(
+            select(Organisation.short_name, User.username, Person.function)
+            .join(Person, Person.organisation_id == Organisation.id).join(User, User.id == Person.user_id)
+            .where(Person.group_id == g.id).order_by(Organisation.short_name, Person.function.desc(), User.username)
+        ).all()],
     )  # fmt: skip
 
 

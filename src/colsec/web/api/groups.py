@@ -30,6 +30,8 @@ from colsec.groups.schemas import (
     MeetingOut,
     MemberIn,
     MinutesIn,
+    OfficersIn,
+    PersonIn,
     ProcedureIn,
     ProcedureOut,
 )
@@ -227,6 +229,7 @@ def get_group(group_id: IdPath, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     return {**GroupOut.model_validate(pg.group).model_dump(mode="json"),
             "members": [{"organisation": s, "kind": k} for s, k in pg.members], "chair": pg.chair,
             "secretary": pg.secretary, "open_actions": pg.open_actions,
+            "people": [{"organisation": o, "username": u, "function": f} for o, u, f in pg.people],
             "meetings": [MeetingOut.model_validate(m).model_dump(mode="json") for m in pg.meetings],
             "procedures": [ProcedureOut.model_validate(p).model_dump(mode="json") for p in pg.procedures],
             "decisions": [DecisionOut.model_validate(d).model_dump(mode="json") for d in pg.decisions],
@@ -238,6 +241,28 @@ def get_group(group_id: IdPath, db: DbDep, actor: ActorDep) -> dict[str, Any]:
 def add_member(group_id: IdPath, data: MemberIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
     m = service.add_member(db, actor=actor, group_id=group_id, data=data)
     return {"id": m.id, "organisation_id": m.organisation_id, "kind": m.kind}
+
+
+@router.delete("/{group_id}/members/{organisation}", status_code=204)
+def remove_member(group_id: IdPath, organisation: str, db: DbDep, actor: ActorDep) -> None:
+    service.remove_member(db, actor=actor, group_id=group_id, organisation=organisation)
+
+
+@router.post("/{group_id}/people", status_code=201)
+def add_person(group_id: IdPath, data: PersonIn, db: DbDep, actor: ActorDep) -> dict[str, Any]:
+    p = service.add_person(db, actor=actor, group_id=group_id, data=data)
+    return {"id": p.id, "organisation_id": p.organisation_id, "user_id": p.user_id, "function": p.function}
+
+
+@router.delete("/{group_id}/people/{username}", status_code=204)
+def remove_person(group_id: IdPath, username: str, db: DbDep, actor: ActorDep) -> None:
+    service.remove_person(db, actor=actor, group_id=group_id, username=username)
+
+
+@router.patch("/{group_id}/officers", response_model=GroupOut)
+def set_officers(group_id: IdPath, data: OfficersIn, db: DbDep, actor: ActorDep) -> Any:
+    """Only the offices sent change; ``null`` leaves one vacant."""
+    return service.set_officers(db, actor=actor, group_id=group_id, data=data)
 
 
 @router.post("/{group_id}/delegations", status_code=201)

@@ -2,7 +2,9 @@
 
 Each person sees only the buttons they may use: the owner organisation moves its action items,
 the chair verifies them and approves minutes, the secretary drafts minutes, a representative (or a
-deputy under an active delegation) answers written procedures.  The domain checks again on every post.
+deputy under an active delegation) answers written procedures and delegates, the officers (and the
+node operator) change the membership, record attendance and decisions and set action items, and the
+crisis centre appoints the officers.  The domain checks again on every post.
 """
 
 from __future__ import annotations
@@ -21,11 +23,25 @@ from colsec.crisis.access import allows, require_centre
 from colsec.crisis.states import aware, now
 from colsec.errors import InvalidInput
 from colsec.groups import actions, meetings, minutes, papers, procedure, service, views
+from colsec.groups.access import is_officer, sees
 from colsec.groups.models import Delegation, Person, ProcedureAnswer
-from colsec.groups.schemas import AgendaIn, AnswerIn, GroupIn, MeetingIn, ProcedureIn, Stance
+from colsec.groups.schemas import (
+    ActionIn,
+    AgendaIn,
+    AnswerIn,
+    DecisionIn,
+    DelegationIn,
+    GroupIn,
+    MeetingIn,
+    MemberIn,
+    OfficersIn,
+    PersonIn,
+    ProcedureIn,
+    Stance,
+)
 from colsec.web.deps import DbDep
 from colsec.web.params import IdPath
-from colsec.web.ui.forms import field, see_other, validated
+from colsec.web.ui.forms import back_on_error, field, see_other, validated, when
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, language_of, page
 
 __all__ = ["router"]
@@ -90,10 +106,14 @@ def group_page(request: Request, db: DbDep, actor: PageActor, group_id: IdPath) 
             ProcedureAnswer.organisation_id == actor.org_id,
             ProcedureAnswer.procedure_id.in_([p.id for p in pg.procedures])
         )).scalars())  # fmt: skip
+    mine = {(f, o) for o, u, f in pg.people if u == actor.username}
     ctx: dict[str, Any] = {
         "pg": pg, "g": pg.group, "lang": lang, "local": local, "answered": answered,
         "may_answer": _voice(db, actor, pg.group.id, pg.my_kind), "my_org": actor.org_id,
-        "now": now(),
+        "now": now(), "officer": is_officer(pg.group, actor),
+        "may_appoint": allows(lambda: service.require_appointer(db, actor)),
+        # a representative delegates to the deputies of their own organisation
+        "my_deputies": [u for o, u, f in pg.people if f == "deputy" and ("representative", o) in mine],
     }  # fmt: skip
     return page(request, "ui/group.html", ctx, actor=actor, lang=lang)
 
@@ -182,3 +202,94 @@ async def table_paper(request: Request, db: WriteDb, actor: FormActor, group_id:
     papers.upload_paper(db, actor=actor, group_id=group_id, title=field(form, "title"), language=field(form, "language") or "en",
                          tlp=field(form, "tlp") or None, filename=upload.filename, content=content, recipients=recipients or None)  # fmt: skip
     return see_other(f"/groups/{group_id}#papers")
+
+
+@router.post("/groups/{group_id}/members")
+async def add_member(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    """An officer adds a member or observer organisation, with its representative if named."""
+    back_on_error(request, f"/groups/{group_id}#members")
+    form = await form_data(request)
+    data = validated(MemberIn, {"organisation": field(form, "organisation"), "kind": field(form, "kind") or "member",
+                                "representative": field(form, "representative") or None})  # fmt: skip
+    service.add_member(db, actor=actor, group_id=group_id, data=data)
+    return see_other(f"/groups/{group_id}#members")
+
+
+@router.post("/groups/{group_id}/members/remove")
+async def remove_member(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    back_on_error(request, f"/groups/{group_id}#members")
+    form = await form_data(request)
+    service.remove_member(db, actor=actor, group_id=group_id, organisation=field(form, "organisation"))
+    return see_other(f"/groups/{group_id}#members")
+
+
+@router.post("/groups/{group_id}/people")
+async def add_person(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    back_on_error(request, f"/groups/{group_id}#members")
+    form = await form_data(request)
+    data = validated(PersonIn, {"organisation": field(form, "organisation"), "username": field(form, "username"),
+                                "function": field(form, "function") or "deputy"})  # fmt: skip
+    service.add_person(db, actor=actor, group_id=group_id, data=data)
+    return see_other(f"/groups/{group_id}#members")
+
+
+@router.post("/groups/{group_id}/people/remove")
+async def remove_person(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    back_on_error(request, f"/groups/{group_id}#members")
+    form = await form_data(request)
+    service.remove_person(db, actor=actor, group_id=group_id, username=field(form, "username"))
+    return see_other(f"/groups/{group_id}#members")
+
+
+@router.post("/groups/{group_id}/officers")
+async def set_officers(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    """Both offices are posted; an empty one is left vacant. Whoever hands over an office they held
+    and is otherwise not in the group goes back to the list, where the group is no longer theirs."""
+    back_on_error(request, f"/groups/{group_id}#members")
+    form = await form_data(request)
+    data = validated(
+        OfficersIn, {"chair": field(form, "chair") or None, "secretary": field(form, "secretary") or None}
+    )
+    service.set_officers(db, actor=actor, group_id=group_id, data=data)
+    return see_other(f"/groups/{group_id}#members" if sees(db, actor, group_id) else "/groups")
+
+
+@router.post("/groups/{group_id}/delegations")
+async def delegate(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    """The representative lets a deputy answer for the organisation between two UTC times."""
+    back_on_error(request, f"/groups/{group_id}#members")
+    form = await form_data(request)
+    data = validated(DelegationIn, {"deputy": field(form, "deputy"), "starts_at": when(field(form, "starts_at")),
+                                    "ends_at": when(field(form, "ends_at"))})  # fmt: skip
+    service.delegate(db, actor=actor, group_id=group_id, data=data)
+    return see_other(f"/groups/{group_id}#members")
+
+
+@router.post("/groups/{group_id}/actions")
+async def create_action(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    """An officer sets an action item outside minutes, optionally following one of the group's decisions."""
+    back_on_error(request, f"/groups/{group_id}#actions")
+    form = await form_data(request)
+    data = validated(ActionIn, {"title": field(form, "title"), "owner_organisation": field(form, "owner_organisation"),
+                                "owner_user": field(form, "owner_user") or None, "due_on": field(form, "due_on"),
+                                "decision_id": field(form, "decision_id") or None})  # fmt: skip
+    actions.create_action(db, actor=actor, group_id=group_id, data=data)
+    return see_other(f"/groups/{group_id}#actions")
+
+
+@router.post("/groups/meetings/{meeting_id}/held")
+async def hold_meeting(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
+    """An officer records which organisations attended; the quorum follows, and with it whether
+    the meeting may decide."""
+    form = await form_data(request)
+    present = [p.strip() for p in form.getlist("present") if isinstance(p, str) and p.strip()]
+    m = meetings.hold_meeting(db, actor=actor, meeting_id=meeting_id, present=present)
+    return see_other(f"/groups/{m.group_id}#meetings")
+
+
+@router.post("/groups/meetings/{meeting_id}/decisions")
+async def record_decision(request: Request, db: WriteDb, actor: FormActor, meeting_id: IdPath) -> Response:
+    form = await form_data(request)
+    data = validated(DecisionIn, {"text_en": field(form, "text_en"), "text_ru": field(form, "text_ru")})
+    d = meetings.record_meeting_decision(db, actor=actor, meeting_id=meeting_id, data=data)
+    return see_other(f"/groups/{d.group_id}#decisions")
