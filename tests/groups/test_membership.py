@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import SYSTEM, Role
+from colsec.db import Database
 from colsec.errors import Conflict, Forbidden, InvalidInput, NotFound
 from colsec.groups import service
 from colsec.groups.access import member_kind
 from colsec.groups.models import Delegation, Group, Person
 from colsec.groups.schemas import DelegationIn, OfficersIn, PersonIn
+from colsec.migrations import alembic_config, upgrade
 from colsec.store.models import AuditEntry
 
 from .conftest import Committee
@@ -98,3 +103,58 @@ def test_the_crisis_centre_appoints_the_officers(
     service.set_officers(db, actor=SYSTEM, group_id=gid, data=OfficersIn(chair=None))  # the node operator
     assert db.get(Group, gid).chair_user_id is None  # type: ignore[union-attr]
     assert _audit(db, "groups.officers")[-1] == {"chair": None}
+
+
+def test_the_database_holds_one_representative_per_organisation(
+    db: Session, committee: Committee, quick_account: Callable[..., Any]
+) -> None:
+    """Two officers adding a representative at once both pass the service's check; the index refuses one."""
+    c = committee
+    gid = c.group_id
+    rep = c.reps["NM"]
+    second = quick_account(Role.REPRESENTATIVE, "NM")
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.add(
+            Person(
+                group_id=gid, organisation_id=rep.org.id, user_id=second.user.id, function="representative"
+            )
+        )
+        db.flush()
+    db.add(Person(group_id=gid, organisation_id=rep.org.id, user_id=second.user.id, function="deputy"))
+    db.flush()  # a deputy beside the representative is fine
+
+
+def test_the_migration_keeps_the_first_representative_and_seats_the_others_as_deputies(
+    tmp_path: Path,
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    cfg = alembic_config(database.url)
+    now = "2026-12-01 10:00:00"
+    with database.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "heads")
+        command.downgrade(cfg, "groups")  # the schema just before this migration
+        conn.execute(text(
+            "INSERT INTO organisation (id, name, short_name, identity_id, kind, created_at) VALUES "
+            f"(1, 'Northmark', 'NM', 'identity--7f0b3cde-5b5a-4f0e-9d4e-0c3c6f7b2a11', 'member', '{now}')"
+        ))  # fmt: skip
+        for uid in (1, 2, 3):
+            conn.execute(text(
+                "INSERT INTO user_account (id, username, display_name, role, organisation_id, language, "
+                f"is_active, failed_logins, created_at, email) VALUES ({uid}, 'u{uid}', 'U', 'representative', "
+                f"1, 'en', 1, 0, '{now}', 'u{uid}@nm.example.org')"
+            ))  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO groups_group (id, code, name_en, name_ru, mandate_en, mandate_ru, kind, default_tlp, "
+            f"created_by, created_at) VALUES (1, 'WG1', 'One', 'Один', '', '', 'working_group', 2, 'admin', '{now}')"
+        ))  # fmt: skip
+        for pid, uid in ((1, 2), (2, 1), (3, 3)):
+            conn.execute(text(
+                "INSERT INTO groups_person (id, group_id, organisation_id, user_id, function) "
+                f"VALUES ({pid}, 1, 1, {uid}, 'representative')"
+            ))  # fmt: skip
+    upgrade(database.engine)
+    with database.unit_of_work(write=False) as s:
+        got = s.execute(select(Person.id, Person.function).order_by(Person.id)).all()
+        assert [tuple(r) for r in got] == [(1, "representative"), (2, "deputy"), (3, "deputy")]
+    database.dispose()

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -84,7 +85,19 @@ class Member(Base):
 
 class Person(Base):
     __tablename__ = "groups_person"
-    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("group_id", "user_id"),
+        # One representative per organisation and group, held by the database so that two
+        # officers adding one at the same moment cannot both succeed.
+        Index(
+            "uq_groups_person_representative",
+            "group_id",
+            "organisation_id",
+            unique=True,
+            sqlite_where=text("function = 'representative'"),
+            postgresql_where=text("function = 'representative'"),
+        ),  # fmt: skip
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups_group.id", ondelete="CASCADE"), index=True)

@@ -189,8 +189,12 @@ def add_person(db: Session, *, actor: Actor, group_id: int, data: PersonIn) -> P
         with db.begin_nested():
             db.add(row)
             db.flush()
-    except IntegrityError:
-        raise Conflict(f"{user.username} is already in {g.code}") from None
+    except IntegrityError:  # the same user, or a representative added meanwhile (one per organisation)
+        raise Conflict(
+            f"{user.username} is already in {g.code}"
+            if db.execute(select(Person.id).where(Person.group_id == g.id, Person.user_id == user.id)).first()
+            else f"{org.short_name} already has a representative in {g.code}"
+        ) from None
     audit.record(db, actor=actor, action="groups.person.add", target=f"group:{g.id}",
                  details={"org": org.short_name, "user": user.username, "function": data.function})  # fmt: skip
     return row
