@@ -297,7 +297,8 @@ def test_stored_rows_equal_with_and_without_the_claims(db: Session) -> None:
     plain = _store(db, wrapper, None)
     claims: list[ObjectFacts] = []
     assert _store(db, wrapper, claims) == plain
-    assert len(claims) > 300 and len(plain) > len(claims)  # objects and their observables
+    # objects and their observables; the odd values misp-stix respells or refuses go its way, unclaimed
+    assert len(claims) > 150 and len(plain) > len(claims)
 
 
 def test_a_claim_does_not_let_an_invalid_id_through(db: Session) -> None:

@@ -76,3 +76,31 @@ def test_binary_input_is_refused_in_the_api_and_the_cli(
         r = _cli(tmp_path, database, str(path), "--as", a.user.username)
         assert r.returncode != 0, r.stderr
         assert "input is binary data" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_json_array_on_stdin_is_read_whole_and_alerts_name_its_lines(
+    tmp_path: Path, database: Database, make_account: Callable[..., Account]
+) -> None:
+    """Issue: ``colsec match -`` read an EVE array line by line: every line "not JSON", no alert."""
+    import orjson
+
+    a, _, ids = seed(database, make_account)
+    records = [
+        {"timestamp": "2024-03-01T10:00:00Z", "event_type": "dns", "src_ip": "192.0.2.10",
+         "dns": {"type": "query", "rrname": name}}
+        for name in ("a.example.com", "b.example.com", "ise.wrccdc.org")
+    ]  # fmt: skip
+    text = orjson.dumps(records, option=orjson.OPT_INDENT_2).decode()
+    out = tmp_path / "alerts.jsonl"
+    env = {**os.environ, "COLSEC_DATA_DIR": str(tmp_path / "data"), "COLSEC_DATABASE_URL": database.url}
+    r = subprocess.run(
+        [sys.executable, "-m", "colsec", "match", "-", "--as", a.user.username, "--no-sightings",
+         "--alerts", str(out)],
+        env={**env, "COLUMNS": "200"}, input=text, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"│\s*malformed lines\s*│\s*0\s*│", r.stderr), r.stderr
+    (alert,) = [orjson.loads(line) for line in out.read_text().splitlines()]
+    assert alert["indicator_id"] == ids["own"]
+    third = [i + 1 for i, line in enumerate(text.splitlines()) if line == "  {"][2]
+    assert alert["events"][0]["line"] == third

@@ -153,7 +153,9 @@ def _convert_event(
         if not attribute_kept(attr, i, notes, types):
             continue
         kept += 1
-        attr = prepared_attribute(attr)
+        given, attr = attr, prepared_attribute(attr)
+        if notes is not None and attr.get("type") != given.get("type"):
+            notes.append(_not_a_url(i, given))
         if not is_fast_attribute(attr, referenced):
             rare.append(attr)  # for misp-stix, once every attribute has passed
             rare_at.append(i)
@@ -209,6 +211,13 @@ def _dropped(rare: list[Any], at: list[int], made: set[str]) -> list[str]:
             kind, value = attr.get("type"), str(attr.get("value") or "")[:80]
             out.append(f"Attribute #{i}: {kind} value {value!r} is not valid for its type: left out")
     return out
+
+
+def _not_a_url(i: int, attr: Any) -> str:
+    """The note for a ``url``/``link`` attribute whose value is no URL (``misp_urls``): its value
+    is kept as an ``other`` attribute, which no indicator is made of."""
+    kind, value = attr.get("type"), str(attr.get("value") or "")[:80]
+    return f"Attribute #{i}: {kind} value {value!r} is not a URL: kept as text, no indicator"
 
 
 def convert_attributes(attributes: list[Any]) -> Iterator[dict[str, Any]]:

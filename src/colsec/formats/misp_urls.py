@@ -7,6 +7,8 @@ stix2-validator refuses.  A value that starts with a host gets ``http://``, as
 browsers and MISP's freetext import read it; anything else is kept verbatim as an
 ``other`` attribute (an ``x-misp-attribute``), never guessed into another type
 (inside a MISP object only the scheme is added: the object's template owns its types).
+A "host" ending in a file extension no top-level domain has (``igfxtray.exe``) is a file
+name: ``http://igfxtray.exe`` would be an indicator that names nothing.
 """
 
 from __future__ import annotations
@@ -16,12 +18,26 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["conform_attribute", "conform_url_attributes", "url_value"]
+__all__ = ["FILE_EXTENSIONS", "conform_attribute", "conform_url_attributes", "url_value"]
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{1,62}\Z")
 _URL_TYPES = frozenset({"url", "link"})
 _UNSAFE = re.compile(r"[\s<>\"{}|\\^`]")
+# Extensions of executables, scripts, documents and archives that are no top-level domain
+# (tests hold them to IANA's root zone): ``.zip``, ``.com`` or ``.sh`` hosts stay hosts.
+FILE_EXTENSIONS = frozenset(
+    {
+        "apk", "asp", "aspx", "bak", "bat", "bin", "bz2", "cer", "cfg", "cgi", "chm", "class", "cmd",
+        "conf", "cpl", "crt", "csv", "dat", "db", "deb", "dll", "dmg", "doc", "docm", "docx", "dotm",
+        "drv", "dylib", "elf", "eml", "exe", "gadget", "gz", "hlp", "hta", "htm", "html", "img", "inf",
+        "ini", "ipa", "iso", "jar", "job", "js", "jse", "json", "jsp", "ko", "lib", "lnk", "log", "msg",
+        "msi", "msp", "ocx", "ods", "odt", "out", "p12", "pdb", "pdf", "pem", "pfx", "php", "pif", "pkg",
+        "ppt", "pptm", "pptx", "ps1", "psd1", "psm1", "rar", "reg", "rpm", "rtf", "scr", "sqlite", "svg",
+        "swf", "sys", "tar", "tgz", "tmp", "txt", "vbe", "vbs", "vhd", "vhdx", "wsf", "wsh", "xls",
+        "xlsb", "xlsm", "xlsx", "xml", "xz",
+    }
+)  # fmt: skip
 
 
 def url_value(value: str) -> str | None:
@@ -35,7 +51,7 @@ def url_value(value: str) -> str | None:
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        if not _HOST.match(host):
+        if not _HOST.match(host) or host.rsplit(".", 1)[-1].lower() in FILE_EXTENSIONS:
             return None
     return f"http://{value}"
 

@@ -2,7 +2,10 @@
 
 ``is_fast_attribute`` is the gate: only an attribute whose type and value this module
 knows to map exactly as misp-stix does goes the fast way; anything else goes to
-misp-stix (``colsec.formats.misp_reference``).
+misp-stix (``colsec.formats.misp_reference``).  misp-stix first runs PyMISP's attribute
+validation, which respells some values (case, a trailing dot, refanged ``hxxp``, IP and IDNA
+forms, surrounding space) and refuses others (``exa mple..com`` as a domain): such a value is
+left to misp-stix, so both paths agree, and one it drops is named in the import's notes.
 """
 
 from __future__ import annotations
@@ -169,6 +172,53 @@ def _valid_value(attr_type: str, value: str) -> bool:
     return bool(value)
 
 
+# Shapes PyMISP's validation keeps as they are, answered without it (the commonest values);
+# tests/formats/test_misp_reference_values.py holds every value the gate takes to PyMISP's answer.
+_PLAIN_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.[a-z0-9-]{2,}")
+_LOWER_HEX = re.compile(r"[0-9a-f]+")
+_PLAIN_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")
+_PLAIN_TEXT_TYPES = frozenset({"filename", "mutex", "regkey", "text", "comment", "other"})
+_DEFANGED_SCHEME = ("hxxp", "hxtp", "htxp", "meow", "h[tt")
+
+
+@lru_cache(maxsize=1)
+def _validation_tool() -> Any:
+    """PyMISP's attribute validation, imported once it is needed."""
+    from pymisp.tools.attributevalidationtool import AttributeValidationTool
+
+    return AttributeValidationTool
+
+
+def _reference_keeps(attr_type: str, value: str) -> bool:
+    """Whether the value passes PyMISP's validation unchanged (an AS number: valid, as the fast
+    path reads the number whatever its spelling)."""
+    if value.isascii() and "\n" not in value and value.strip() == value:
+        if attr_type in ("domain", "hostname"):
+            if _PLAIN_HOST.fullmatch(value):
+                return True
+        elif attr_type in ("ip-src", "ip-dst"):
+            if _DOTTED_QUAD.fullmatch(value):
+                return True
+        elif attr_type in HASHES or attr_type in ("sha224", "sha384", "imphash"):
+            if _LOWER_HEX.fullmatch(value):
+                return True
+        elif attr_type in _PLAIN_TEXT_TYPES:
+            return True
+        elif attr_type in ("email", "email-src", "email-dst"):
+            if _PLAIN_EMAIL.fullmatch(value):
+                return True
+        elif attr_type == "url" and "[" not in value and "(" not in value:
+            if not value[:4].lower().startswith(_DEFANGED_SCHEME):
+                return True
+    tool = _validation_tool()
+    try:
+        changed = tool.modifyBeforeValidation(attr_type, value)
+        valid = tool.validate(attr_type, changed) is True
+    except Exception:  # what misp-stix takes for a refusal too (an IDNA label it cannot encode)
+        return False
+    return valid and (changed == value or attr_type == "AS")
+
+
 def is_fast_attribute(attr: Mapping[str, Any], referenced: frozenset[str] | set[str] = frozenset()) -> bool:
     get = attr.get
     attr_type = get("type")
@@ -190,7 +240,7 @@ def is_fast_attribute(attr: Mapping[str, Any], referenced: frozenset[str] | set[
         (type(t) is dict or isinstance(t, Mapping)) and isinstance(t.get("name"), str) for t in tags
     ):
         return False
-    return _valid_value(str(attr_type), value)
+    return _valid_value(str(attr_type), value) and _reference_keeps(str(attr_type), value)
 
 
 _NOT_FAST_WITH = ("Galaxy", "Sighting", "Note", "Opinion", "Relationship", "ShadowAttribute")

@@ -18,6 +18,7 @@ import orjson
 
 from colsec.match.events import Event, Malformed
 from colsec.match.jsonrecord import loads_first
+from colsec.match.readers.array import LineBytes, read_json_array
 from colsec.match.readers.batch import csv_rows, zeek_rows
 from colsec.match.readers.formats import TELEMETRY_TEXT, Decoder, ReaderFormat, ReaderStats, decode_line
 from colsec.match.readers.host import windows_event
@@ -255,10 +256,17 @@ def read_lines(
     mapping: FieldMapping | None = None,
     stats: ReaderStats | None = None,
 ) -> Iterator[Event]:
-    """Decode a stream of text lines (a followed file, stdin, an upload)."""
+    """Decode a stream of text lines (stdin, an upload); a JSON array is read whole, as a file is."""
     stats = stats if stats is not None else ReaderStats()
     it = iter(lines)
     head: list[str] = []
+    for line in it:
+        head.append(line)
+        if line.strip():
+            break
+    if head and head[-1].lstrip().startswith("[") and fmt in _ARRAY_FORMATS:
+        yield from read_json_array(LineBytes(_chain(head, it)), stats, _array_decoder)
+        return
     if fmt is None:
         for line in it:
             head.append(line)
@@ -273,6 +281,11 @@ def read_lines(
             out = decode_line(decoder, line, line_no, stats)
             if out is not None:
                 yield out
+
+
+def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
+    yield from head
+    yield from rest
 
 
 class StreamDecoder:
@@ -309,33 +322,13 @@ class StreamDecoder:
         return out
 
 
-def _read_json_array(f: Any, stats: ReaderStats) -> Iterator[Event]:
-    """Whole-file JSON arrays (as some EVE exports are), streamed with ijson; nesting is scanned
-    before ijson sees it (its per-event prefixes cost the square of the depth)."""
-    import ijson
+# Formats whose records may come as one JSON array (read whole, not line by line).
+_ARRAY_FORMATS = (None, ReaderFormat.EVE, ReaderFormat.JSON, ReaderFormat.WINDOWS)
 
-    from colsec.errors import InvalidInput
-    from colsec.jsonutil import DepthCheckedStream
 
-    decoder: _JsonDecoder | None = None
-    n = 0
-    try:
-        for rec in ijson.items(DepthCheckedStream(f, what="JSON array"), "item", use_float=True):
-            n += 1
-            stats.lines += 1
-            if decoder is None:
-                kind = _json_kind(rec) if isinstance(rec, dict) else ReaderFormat.JSON
-                decoder = _JsonDecoder(kind, None)
-            out = decoder.record(rec, n)
-            if isinstance(out, Malformed):
-                stats.bad(out)
-            elif out is not None:
-                stats.events += 1
-                yield out
-    except ijson.JSONError as exc:
-        stats.bad(Malformed(n + 1, f"JSON array broken, rest of file skipped ({exc})"))
-    except InvalidInput as exc:
-        stats.bad(Malformed(n + 1, f"{exc.message}, rest of file skipped"))
+def _array_decoder(rec: Any) -> _JsonDecoder:
+    """The decoder of an array's records, its kind judged from the first one."""
+    return _JsonDecoder(_json_kind(rec) if isinstance(rec, dict) else ReaderFormat.JSON, None)
 
 
 def read_file(
@@ -350,7 +343,7 @@ def read_file(
         start = f.read(1)
         while start and start.isspace():
             start = f.read(1)
-        if start == "[" and fmt in (None, ReaderFormat.EVE, ReaderFormat.JSON, ReaderFormat.WINDOWS):
+        if start == "[" and fmt in _ARRAY_FORMATS:
             array_mode = True
         else:
             array_mode = False
@@ -359,7 +352,7 @@ def read_file(
     if array_mode:
         p = Path(path)
         with gzip.open(p, "rb") if p.suffix == ".gz" else open(p, "rb") as raw:  # ijson reads bytes
-            yield from _read_json_array(raw, stats)
+            yield from read_json_array(raw, stats, _array_decoder)
 
 
 def _prepend(first: str, f: IO[str]) -> Iterator[str]:
