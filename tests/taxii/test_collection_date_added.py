@@ -164,6 +164,51 @@ def test_a_new_version_joins_its_collections_at_its_own_time(node: Node) -> None
         assert len(set(stamps)) == 2  # each version its own time
 
 
+def test_a_version_posted_into_one_collection_reaches_the_others_that_hold_the_object(node: Node) -> None:
+    early, cursor = _seen_b(node)
+    with node.database.unit_of_work() as s:
+        publishing.add_objects(s, actor=SYSTEM, collection_id=node.b, object_ids=[early["id"]])
+    _, b_cursor = node.poll(node.b, cursor)
+    revoked = {**early, "modified": "2026-02-01T00:00:00.000Z", "revoked": True}
+    node.post(node.a, revoked)
+    assert node.poll(node.b, b_cursor)[0] == [early["id"]]
+    r = node.client.get(f"{ROOT}/{node.b}/objects/{early['id']}/", headers=node.headers)
+    assert [o.get("revoked") for o in r.json()["objects"]] == [True]
+
+
+def test_an_sco_is_selected_by_the_version_its_collection_names(node: Node) -> None:
+    """An SCO states no version; TAXII names its date_added in the collection, and takes it back."""
+    sco = {
+        "type": "ipv4-addr",
+        "spec_version": "2.1",
+        "id": f"ipv4-addr--{uuid.uuid4()}",
+        "value": "203.0.113.9",
+    }
+    node.post(node.a, sco)
+    node.post(node.b, sco)
+    version_a, version_b = node.added(node.a, sco["id"]), node.added(node.b, sco["id"])
+    assert version_a < version_b
+    for cid, version in ((node.a, version_a), (node.b, version_b)):
+        r = node.client.get(f"{ROOT}/{cid}/manifest/", params={"match[id]": sco["id"]}, headers=node.headers)
+        assert [m["version"] for m in r.json()["objects"]] == [version]
+        r = node.client.get(
+            f"{ROOT}/{cid}/objects/", params={"match[id]": sco["id"], "match[version]": version},
+            headers=node.headers,
+        )  # fmt: skip
+        assert [o["id"] for o in r.json().get("objects", [])] == [sco["id"]], r.text
+    # the other collection's version names nothing here
+    r = node.client.get(
+        f"{ROOT}/{node.a}/objects/", params={"match[id]": sco["id"], "match[version]": version_b},
+        headers=node.headers,
+    )  # fmt: skip
+    assert "objects" not in r.json()
+    r = node.client.delete(
+        f"{ROOT}/{node.b}/objects/{sco['id']}/", params={"match[version]": version_b}, headers=node.headers
+    )
+    assert r.status_code == 200, r.text
+    assert node.poll(node.b)[0] == [] and sco["id"] in node.poll(node.a)[0]
+
+
 def test_migration_gives_existing_members_their_versions_time(tmp_path: Path) -> None:
     """Members stored before the migration keep the time TAXII served them with: no poller sees them again."""
     database = Database(f"sqlite:///{tmp_path / 'old.db'}")

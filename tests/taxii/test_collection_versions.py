@@ -107,11 +107,14 @@ def test_removing_the_first_version_makes_the_next_one_first(node: Node) -> None
 
 
 def test_a_collection_holding_older_versions_only_serves_its_latest(node: Node) -> None:
-    """Published into ``b`` up to V2 (V3 went to ``a`` alone): ``b`` serves V2 as the latest."""
+    """Published into ``b`` up to V2 (V3, posted to ``a``, joined ``b`` as a new version of what
+    it holds, and was then taken out of ``b``): ``b`` serves V2 as the latest."""
     oid = f"indicator--{uuid.uuid4()}"
     node.store(_version(oid, V1), node.a, node.b)
     node.store(_version(oid, V2), node.a, node.b)
     node.store(_version(oid, V3), node.a)
+    _same(node.versions(node.b, oid), [V3])
+    node.delete(node.b, oid, V3)
     _same(node.versions(node.b, oid), [V2])
     _same(node.versions(node.b, oid, "first"), [V1])
     _same(node.versions(node.a, oid), [V3])

@@ -144,3 +144,13 @@ def test_sqlite_pages_walk_the_date_added_index(sqlite_database: Database) -> No
             plan
         )
         assert not any("ix_collection_object_added" in step for step in plan), plan
+
+
+def test_an_added_after_with_an_offset_is_refused_as_not_utc() -> None:
+    from colsec.errors import BadRequest
+    from colsec.taxii.reads import Filters
+
+    with pytest.raises(BadRequest, match="must be a UTC timestamp ending in Z"):
+        Filters.parse([("added_after", "2026-12-07T20:37:16.459077+02:00")], default_limit=10, max_limit=10)
+    with pytest.raises(BadRequest, match="not an RFC 3339 timestamp"):
+        Filters.parse([("added_after", "yesterday")], default_limit=10, max_limit=10)

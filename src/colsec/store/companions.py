@@ -133,9 +133,11 @@ def settle_versions(
     if multi:
         fix_latest(db, multi)
         drop_superseded(db, multi)
-    if not collection_ids:
-        inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in held_ids])
-    else:
+    # A new version joins every collection its earlier versions are in, whether or not the caller
+    # named collections: readers of each then see its revocations and updates (a version posted
+    # over TAXII into one collection reaches the others that hold the object too).
+    inherit_collections(db, [(seq, oid) for seq, oid, _ in inserted if oid in held_ids])
+    if collection_ids:
         join_new_versions(db, ((c, s) for c in collection_ids for s in new_seqs))
         if len(inserted) < len(attempted):  # already-known versions join the collection too, as of now
             stored = {(oid, modified) for _, oid, modified in inserted}

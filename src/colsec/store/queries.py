@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from colsec.accounts.models import Organisation
 from colsec.errors import InvalidInput, NotFound
@@ -87,6 +87,7 @@ def version_clause(
     versions: Sequence[str],
     viewer: Recipient | None = None,
     collection: ColumnElement[Any] | None = None,
+    added: ColumnElement[Any] | InstrumentedAttribute[Any] | None = None,
 ) -> Select[Any]:
     """Restrict ``stmt`` to the asked versions; ``first`` is the earliest version ``viewer`` may see.
 
@@ -95,6 +96,8 @@ def version_clause(
     ``collection`` (TAXII 2.1 §3.4.2: the versions a collection holds) ``first`` and ``last``
     are the earliest and latest of its versions the viewer may see: a version removed from
     the collection, or never published into it, leaves the one before as its latest.
+    ``added`` is the collection's ``date_added`` of the row: the version TAXII names for an
+    object that states none (an SCO), so a timestamp selects such an object by it too.
     """
     conds: list[ColumnElement[bool]] = []
     for v in versions:
@@ -126,7 +129,10 @@ def version_clause(
                 raise InvalidInput(
                     f"invalid version filter {v!r}: use first, last, all or a timestamp"
                 ) from None
-            conds.append(StixObject.modified == ts)
+            stated: ColumnElement[bool] = StixObject.modified == ts
+            if added is not None:
+                stated = or_(stated, and_(StixObject.modified == "", added == ts))
+            conds.append(stated)
     return stmt.where(or_(*conds)) if conds else stmt
 
 
@@ -181,10 +187,18 @@ def list_objects(
         stmt = stmt.where(StixObject.tlp <= max_tlp)
     if not include_revoked:
         stmt = stmt.where(StixObject.revoked.is_(False))
-    in_collection: ColumnElement[Any] | None = (
-        None if collection_id is None else bindparam("version_cid", collection_id)
-    )
-    stmt = version_clause(stmt, versions, viewer, in_collection)
+    in_collection: ColumnElement[Any] | None = None
+    added: ColumnElement[Any] | None = None
+    if collection_id is not None:
+        in_collection = bindparam("version_cid", collection_id)
+        added = (
+            select(CollectionObject.date_added)
+            .where(
+                CollectionObject.collection_id == in_collection, CollectionObject.object_seq == StixObject.seq
+            )
+            .scalar_subquery()
+        )
+    stmt = version_clause(stmt, versions, viewer, in_collection, added)
     if added_after is not None:
         try:
             stmt = stmt.where(StixObject.date_added > canonical_timestamp(added_after))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -78,7 +79,7 @@ class Filters:
                 try:
                     f.added_after = canonical_timestamp(value)
                 except ValueError:
-                    raise BadRequest(f"added_after is not an RFC 3339 timestamp: {value!r}") from None
+                    raise BadRequest(_timestamp_problem("added_after", value)) from None
             elif key == "limit":
                 try:
                     n = int(value)
@@ -101,6 +102,15 @@ class Filters:
                         f"match[version] must be first, last, all or a timestamp: {v!r}"
                     ) from None
         return f
+
+
+def _timestamp_problem(name: str, value: str) -> str:
+    """Why ``value`` is refused: TAXII 2.1 (§3.1) timestamps are UTC, so an offset is named as such."""
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return f"{name} is not an RFC 3339 timestamp: {value!r}"
+    return f"{name} must be a UTC timestamp ending in Z (TAXII 2.1 §3.1), as 2026-01-31T08:00:00Z: {value!r}"
 
 
 # Only what a TAXII response needs, as driver tuples in this order: no ORM entities, no Row objects.
@@ -220,7 +230,7 @@ def page_select(viewer: Recipient, shape: _Shape) -> Select[Any]:
         stmt = stmt.where(
             StixObject.spec_version.in_([bindparam(f"spec_{i}") for i in range(shape.spec_versions)])
         )
-    stmt = version_clause(stmt, shape.versions, viewer, bindparam("cid"))
+    stmt = version_clause(stmt, shape.versions, viewer, bindparam("cid"), member.date_added)
     if shape.added_after:
         stmt = stmt.where(member.date_added > bindparam("added_after"))
     if shape.after:
