@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_timedelta
@@ -28,6 +29,8 @@ __all__ = [
     "N_",
     "TEMPLATE_DIR",
     "environment",
+    "format_day",
+    "format_when",
     "negotiate",
     "parse_accept_language",
     "translations",
@@ -39,8 +42,10 @@ TEMPLATE_DIR = WEB_DIR / "templates"
 LANGUAGES: tuple[str, ...] = ("en", "ru")
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
-# One date-and-time format per language (CLDR patterns, month names localised by Babel; times in UTC).
-DATETIME_PATTERN = {"en": "d MMM y, HH:mm", "ru": "d MMM y, HH:mm"}
+# The UI's one date-and-time and one date format (CLDR patterns; Babel localises the month names,
+# "5 Dec 2026" / "5 дек. 2026"); times are shown in UTC, and say so.
+DATETIME_PATTERN = "d MMM y, HH:mm"
+DAY_PATTERN = "d MMM y"
 
 
 @cache
@@ -87,8 +92,10 @@ def _to_datetime(value: Any) -> datetime | None:
         return None
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00")
+        text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
@@ -97,19 +104,47 @@ def _to_datetime(value: Any) -> datetime | None:
     return None
 
 
+def _is_day(value: Any) -> bool:
+    """A date with no time of day (a ``date``, or ``2026-12-05`` as text): shown as a day, no
+    midnight invented for it."""
+    if isinstance(value, str):
+        return len(value.strip()) == 10
+    return isinstance(value, date) and not isinstance(value, datetime)
+
+
+def format_day(value: Any, lang: str) -> str:
+    """A date in the UI's one day format ("5 Dec 2026" / "5 дек. 2026"); a time is read in UTC."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return format_date(value, DAY_PATTERN, locale=lang)
+    parsed = _to_datetime(value)
+    return format_date(parsed.astimezone(UTC).date(), DAY_PATTERN, locale=lang) if parsed else ""
+
+
+def format_when(value: Any, lang: str, *, tz: str | None = None) -> str:
+    """A moment in the UI's one format, its zone stated: "5 Dec 2026, 10:00 UTC"; with ``tz`` (a
+    meeting's own zone) the local time, whose zone the page names beside it. A bare date stays a
+    day; text that is not a date is shown as it is rather than lost."""
+    if _is_day(value) and _to_datetime(value) is not None:
+        return format_day(value, lang)
+    parsed = _to_datetime(value)
+    if parsed is None:
+        return value if isinstance(value, str) else ""
+    if tz is not None:
+        try:
+            return format_datetime(parsed, DATETIME_PATTERN, tzinfo=ZoneInfo(tz), locale=lang)
+        except (ValueError, ZoneInfoNotFoundError):  # a zone this system does not know: UTC, said so
+            pass
+    return format_datetime(parsed, DATETIME_PATTERN, tzinfo=UTC, locale=lang) + " UTC"
+
+
 def _filters(lang: str) -> dict[str, Callable[..., str]]:
     loc = Locale.parse(lang)
 
-    def dt(value: Any, fmt: str = "") -> str:
-        """Every date and time on a page in the language's one format (``fmt`` is kept for old callers)."""
-        parsed = _to_datetime(value)
-        return format_datetime(parsed, DATETIME_PATTERN[lang], tzinfo=UTC, locale=loc) if parsed else ""
+    def when(value: Any, *, tz: str | None = None) -> str:
+        return format_when(value, lang, tz=tz)
 
-    def d(value: Any, fmt: str = "medium") -> str:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return format_date(value, fmt, locale=loc)
-        parsed = _to_datetime(value)
-        return format_date(parsed.date(), fmt, locale=loc) if parsed else ""
+    def day(value: Any) -> str:
+        return format_day(value, lang)
 
     def num(value: Any) -> str:
         return format_decimal(value, locale=loc) if value is not None else ""
@@ -124,7 +159,8 @@ def _filters(lang: str) -> dict[str, Callable[..., str]]:
             return ""
         return format_timedelta(value, locale=loc, add_direction=add_direction, threshold=1.1)
 
-    return {"datetime": dt, "date": d, "number": num, "timedelta": delta}
+    # One filter for a moment, one for a day: a second format would need a second filter.
+    return {"datetime": when, "date": day, "number": num, "timedelta": delta}
 
 
 @cache

@@ -9,6 +9,17 @@
     return d.toISOString().slice(0, 16);
   }
 
+  /* The instant as the server writes every date on the page ("5 Dec 2026, 10:00 UTC"), in the
+     page's language. */
+  function shown(iso) {
+    var parts = {};
+    new Intl.DateTimeFormat(document.documentElement.lang || "en", {
+      day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23", timeZone: "UTC"
+    }).formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.day + " " + parts.month + " " + parts.year + ", " + parts.hour + ":" + parts.minute + " UTC";
+  }
+
   function start() {
     var slider = document.getElementById("replay-slider");
     if (!slider) { return; }
@@ -23,7 +34,7 @@
     slider.addEventListener("input", function () {
       var iso = chosen();
       if (!iso) { return; }
-      if (label) { label.textContent = minute(iso).replace("T", " ") + " UTC"; }
+      if (label) { label.textContent = shown(iso); }
       if (field) { field.value = minute(iso); }
     });
     slider.addEventListener("change", function () {

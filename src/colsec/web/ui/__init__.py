@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -50,7 +51,8 @@ def install(app: FastAPI) -> None:
     from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui import reports as reports_ui
-    from colsec.web.ui.render import LoginRequired, page
+    from colsec.web.ui.forms import explain, form_problems
+    from colsec.web.ui.render import LoginRequired, gettext_for, language_of, page
 
     settings: Settings = app.state.settings
     app.state.session_codec = SessionCodec(
@@ -91,19 +93,41 @@ def install(app: FastAPI) -> None:
 
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
+    def _reader(request: Request) -> Any:
+        from colsec.web.deps import get_optional_actor
+
+        try:
+            return getattr(request.state, "actor", None) or get_optional_actor(request)
+        except ColsecError:
+            return None
+
+    def error_page(request: Request, status: int, code: str, detail: str, details: Any) -> Response:
+        """The UI's error page in the reader's language; a refused form's problems are worded for
+        the reader, each field named by its label on the form, with the way back to the form."""
+        actor = _reader(request)
+        lang = language_of(request, actor)
+        back = getattr(request.state, "error_back", None)  # a form's own page, when the route set one
+        ctx = {"status": status, "code": code, "detail": detail, "details": details, "back": back,
+               "problems": explain(details, gettext_for(lang))}  # fmt: skip
+        return page(request, "ui/error.html", ctx, actor=actor, status=status, lang=lang)
+
     async def colsec_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ColsecError)
         if not is_ui_path(request.url.path) and api_error_handler is not None:
             return await api_error_handler(request, exc)  # type: ignore[no-any-return]
-        from colsec.web.deps import get_optional_actor
+        return error_page(request, exc.status, exc.code, exc.message, exc.details)
 
-        try:
-            actor = getattr(request.state, "actor", None) or get_optional_actor(request)
-        except ColsecError:
-            actor = None
-        back = getattr(request.state, "error_back", None)  # a form's own page, when the route set one
-        return page(request, "ui/error.html", {"status": exc.status, "code": exc.code, "detail": exc.message,
-                    "details": exc.details, "back": back}, actor=actor, status=exc.status)  # fmt: skip
+    validation_error_handler: Any = app.exception_handlers.get(RequestValidationError)
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        """A page's parameters (an id beyond range, a query a link garbled): the error page, not the
+        API's JSON; API and TAXII paths keep the app's own answer."""
+        assert isinstance(exc, RequestValidationError)
+        if not is_ui_path(request.url.path) and validation_error_handler is not None:
+            return await validation_error_handler(request, exc)  # type: ignore[no-any-return]
+        problems = form_problems(exc.errors())
+        detail = "; ".join(f"{p['field']}: {p['msg']}" for p in problems[:5]) or "invalid request"
+        return error_page(request, 422, "invalid_input", detail, {"problems": problems})
 
     http_error_handler: Any = app.exception_handlers.get(StarletteHTTPException)
 
@@ -118,4 +142,5 @@ def install(app: FastAPI) -> None:
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(ColsecError, colsec_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

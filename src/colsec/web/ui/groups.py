@@ -10,9 +10,7 @@ crisis centre appoints the officers.  The domain checks again on every post.
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
@@ -20,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.crisis.access import allows, require_centre
-from colsec.crisis.states import aware, now
+from colsec.crisis.states import now
 from colsec.errors import InvalidInput
 from colsec.groups import actions, meetings, minutes, papers, procedure, service, views
 from colsec.groups.access import is_officer, sees
@@ -40,6 +38,7 @@ from colsec.groups.schemas import (
     Stance,
 )
 from colsec.web.deps import DbDep
+from colsec.web.i18n import N_
 from colsec.web.params import IdPath
 from colsec.web.ui.forms import back_on_error, field, see_other, validated, when
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, language_of, page
@@ -65,6 +64,7 @@ def groups_page(request: Request, db: DbDep, actor: PageActor, q: str = "") -> H
 async def create_group(request: Request, db: WriteDb, actor: FormActor) -> Response:
     """The crisis centre sets a group up: its names, kind, officers and member organisations (the
     chair or secretary then plans its meetings and written procedures on its page)."""
+    back_on_error(request, "/groups")
     form = await form_data(request)
     members = [{"organisation": o.strip()} for o in field(form, "members").split(",") if o.strip()]
     data = validated(GroupIn, {"code": field(form, "code"), "name_en": field(form, "name_en"),
@@ -96,10 +96,6 @@ def _voice(db: Session, actor: Actor, group_id: int, my_kind: str | None) -> boo
 def group_page(request: Request, db: DbDep, actor: PageActor, group_id: IdPath) -> HTMLResponse:
     pg = views.group_page(db, actor=actor, group_id=group_id)
     lang = language_of(request, actor)
-    local = {
-        m.id: format_datetime(aware(m.starts_at), "medium", tzinfo=ZoneInfo(m.tz), locale=lang)
-        for m in pg.meetings
-    }
     answered: set[int] = set()
     if actor.org_id is not None and pg.procedures:
         answered = set(db.execute(select(ProcedureAnswer.procedure_id).where(
@@ -108,7 +104,7 @@ def group_page(request: Request, db: DbDep, actor: PageActor, group_id: IdPath) 
         )).scalars())  # fmt: skip
     mine = {(f, o) for o, u, f in pg.people if u == actor.username}
     ctx: dict[str, Any] = {
-        "pg": pg, "g": pg.group, "lang": lang, "local": local, "answered": answered,
+        "pg": pg, "g": pg.group, "lang": lang, "answered": answered,
         "may_answer": _voice(db, actor, pg.group.id, pg.my_kind), "my_org": actor.org_id,
         "now": now(), "officer": is_officer(pg.group, actor),
         "may_appoint": allows(lambda: service.require_appointer(db, actor)),
@@ -166,6 +162,7 @@ def _local(value: str) -> str:
 @router.post("/groups/{group_id}/meetings")
 async def plan_meeting(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
     """The chair or secretary plans a meeting (local time in its own zone), one agenda item per line."""
+    back_on_error(request, f"/groups/{group_id}#meetings")
     form = await form_data(request)
     agenda = [
         AgendaIn(title=line.strip()[:300], presenter="")
@@ -173,18 +170,21 @@ async def plan_meeting(request: Request, db: WriteDb, actor: FormActor, group_id
         if line.strip()
     ]
     data = validated(MeetingIn, {"title": field(form, "title"), "starts_at": _local(field(form, "starts_at")),
-                                  "tz": field(form, "tz") or "UTC", "place": field(form, "place"), "agenda": agenda})  # fmt: skip
+                                  "tz": field(form, "tz") or "UTC", "place": field(form, "place"), "agenda": agenda},
+                     labels={"starts_at": N_("Start (local time)")})  # fmt: skip
     meetings.create_meeting(db, actor=actor, group_id=group_id, data=data)
     return see_other(f"/groups/{group_id}#meetings")
 
 
 @router.post("/groups/{group_id}/procedures")
 async def open_procedure(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
+    back_on_error(request, f"/groups/{group_id}#procedures")
     form = await form_data(request)
     deadline = _local(field(form, "deadline"))
     data = validated(ProcedureIn, {"question": field(form, "question"), "text_en": field(form, "text_en"),
                                     "text_ru": field(form, "text_ru"), "rule": field(form, "rule") or "consensus",
-                                    "deadline": deadline + "Z" if deadline and deadline[-1].isdigit() else deadline})  # fmt: skip
+                                    "deadline": deadline + "Z" if deadline and deadline[-1].isdigit() else deadline},
+                     labels={"deadline": N_("Deadline (UTC)")})  # fmt: skip
     procedure.open_procedure(db, actor=actor, group_id=group_id, data=data)
     return see_other(f"/groups/{group_id}#procedures")
 
@@ -193,6 +193,7 @@ async def open_procedure(request: Request, db: WriteDb, actor: FormActor, group_
 async def table_paper(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
     from starlette.datastructures import UploadFile
 
+    back_on_error(request, f"/groups/{group_id}#papers")
     form = await form_data(request)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -260,7 +261,8 @@ async def delegate(request: Request, db: WriteDb, actor: FormActor, group_id: Id
     back_on_error(request, f"/groups/{group_id}#members")
     form = await form_data(request)
     data = validated(DelegationIn, {"deputy": field(form, "deputy"), "starts_at": when(field(form, "starts_at")),
-                                    "ends_at": when(field(form, "ends_at"))})  # fmt: skip
+                                    "ends_at": when(field(form, "ends_at"))},
+                     labels={"starts_at": N_("From (UTC)")})  # fmt: skip
     service.delegate(db, actor=actor, group_id=group_id, data=data)
     return see_other(f"/groups/{group_id}#members")
 
@@ -272,7 +274,8 @@ async def create_action(request: Request, db: WriteDb, actor: FormActor, group_i
     form = await form_data(request)
     data = validated(ActionIn, {"title": field(form, "title"), "owner_organisation": field(form, "owner_organisation"),
                                 "owner_user": field(form, "owner_user") or None, "due_on": field(form, "due_on"),
-                                "decision_id": field(form, "decision_id") or None})  # fmt: skip
+                                "decision_id": field(form, "decision_id") or None},
+                     labels={"title": N_("Action")})  # fmt: skip
     actions.create_action(db, actor=actor, group_id=group_id, data=data)
     return see_other(f"/groups/{group_id}#actions")
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date
@@ -30,6 +31,8 @@ _SHOWN_ELSEWHERE = frozenset(
     {"type", "id", "spec_version", "object_marking_refs", "created_by_ref", "name", "object_refs"}
 )
 LONG_LIST = 12  # items shown before a list folds away behind "show all"
+# A STIX timestamp (``2026-01-01T00:00:00.000Z``): read as a moment, shown in the pages' one format.
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ class Prop:
     """One property as the object page renders it: ``kind`` picks the template's renderer."""
 
     key: str
-    kind: str  # text | prose | list | ref | refs | links | phases | pairs | json
+    kind: str  # text | when | prose | list | ref | refs | links | phases | pairs | json
     value: Any
 
 
@@ -96,6 +99,8 @@ def property_rows(body: dict[str, Any]) -> list[Prop]:
             key in ("description", "abstract", "content", "explanation") or "\n" in value
         ):
             rows.append(Prop(key, "prose", _text(value)))
+        elif isinstance(value, str) and _TIMESTAMP.fullmatch(value):
+            rows.append(Prop(key, "when", value))
         elif isinstance(value, str | int | float | bool):
             rows.append(Prop(key, "text", _text(value) if not isinstance(value, bool) else value))
         else:

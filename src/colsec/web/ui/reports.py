@@ -26,7 +26,7 @@ from colsec.reports.models import Bulletin, BulletinSubscription
 from colsec.reports.sections import KINDS
 from colsec.stix.tlp import TLP
 from colsec.web.deps import DbDep
-from colsec.web.i18n import LANGUAGES, N_, WEB_DIR, translations
+from colsec.web.i18n import LANGUAGES, N_, WEB_DIR, format_day, translations
 from colsec.web.params import IdPath
 from colsec.web.ui.charts import bar_chart, stacked_days
 from colsec.web.ui.forms import see_other
@@ -77,8 +77,8 @@ def period_text(b: Bulletin, lang: str) -> str:
     start = _aware(b.period_start).date()
     last = (_aware(b.period_end) - timedelta(seconds=1)).date()
     if start == last:
-        return format_date(start, "long", locale=lang)
-    return f"{format_date(start, 'long', locale=lang)} – {format_date(last, 'long', locale=lang)}"
+        return format_day(start, lang)
+    return f"{format_day(start, lang)} – {format_day(last, lang)}"
 
 
 def describe(b: Bulletin, lang: str) -> tuple[str, str]:
