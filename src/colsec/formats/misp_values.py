@@ -178,6 +178,12 @@ _PLAIN_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.[a-z0-9-]{2,}")
 _LOWER_HEX = re.compile(r"[0-9a-f]+")
 _PLAIN_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9_-]+(?:\.[a-z0-9_-]+)+")
 _PLAIN_TEXT_TYPES = frozenset({"filename", "mutex", "regkey", "text", "comment", "other"})
+# filename|<hash>: PyMISP lower-cases the hash and wants its exact length (a tenth of a typical event)
+_FILENAME_HASH_LENGTH = {
+    f"filename|{name}": n
+    for name, n in (("md5", 32), ("sha1", 40), ("sha224", 56), ("sha256", 64), ("sha384", 96),
+                    ("sha512", 128), ("imphash", 32), ("authentihash", 64))
+}  # fmt: skip
 _DEFANGED_SCHEME = ("hxxp", "hxtp", "htxp", "meow", "h[tt")
 
 
@@ -209,6 +215,10 @@ def _reference_keeps(attr_type: str, value: str) -> bool:
                 return True
         elif attr_type == "url" and "[" not in value and "(" not in value:
             if not value[:4].lower().startswith(_DEFANGED_SCHEME):
+                return True
+        elif attr_type in _FILENAME_HASH_LENGTH and value.count("|") == 1:
+            name, digest = value.split("|")
+            if name and len(digest) == _FILENAME_HASH_LENGTH[attr_type] and _LOWER_HEX.fullmatch(digest):
                 return True
     tool = _validation_tool()
     try:
