@@ -111,6 +111,7 @@ def import_cmd(
         collection_ids = [collection_id(session, c) for c in collection or []]
     # MISP, CSV, text: format registry
     files = import_non_stix(files, fmt, org=org, as_user=as_user, tlp=tlp, collection=collection)
+    from colsec.formats.network_equality import NetworkEqualities
     from colsec.formats.stix_bundle import open_maybe_gzip, read_stix_file
     from colsec.stix.tlp import TLP_BY_NAME
     from colsec.store.service import WriteLimits, import_objects
@@ -135,6 +136,7 @@ def import_cmd(
         ) as progress:
             task = progress.add_task(path.name, total=size, objects=0, rate=0.0)
             notes: list[str] = []  # a STIX 2.0 bundle's upgrade to 2.1
+            equalities = NetworkEqualities()  # address = network comparisons, which match nothing
             raw = open_maybe_gzip(path, max_decompressed=settings.max_decompressed_bytes)
             underlying = getattr(raw, "fileobj", None) or raw
 
@@ -151,8 +153,10 @@ def import_cmd(
                     result = import_objects(
                         session,
                         actor=actor,
-                        objects=read_stix_file(
-                            path, max_decompressed=settings.max_decompressed_bytes, notes=notes
+                        objects=equalities.watch(
+                            read_stix_file(
+                                path, max_decompressed=settings.max_decompressed_bytes, notes=notes
+                            )
                         ),
                         owner_org_id=owner,
                         default_tlp=level,
@@ -176,6 +180,8 @@ def import_cmd(
         )
         for note in notes:
             console.print(note)
+        for note in equalities.notes():
+            console.print(f"  note: {note}", markup=False)
         print_deferred_note(result.follow_up_jobs)
     if failures:
         raise typer.Exit(2)

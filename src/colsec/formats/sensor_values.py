@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from colsec.formats.network_equality import is_network_equality
 from colsec.stix.ids import now_timestamp, parse_timestamp
 from colsec.stix.observables import normalise, pattern_path_kind
 from colsec.stix.pattern import PatternError, comparison_atoms
@@ -29,7 +30,6 @@ __all__ = [
 
 MIN_PREFIX_V4 = 8
 MIN_PREFIX_V6 = 32
-_ADDRESSES = frozenset({"ipv4", "ipv6", "cidr4", "cidr6"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +111,9 @@ def sensor_values(
             norm = normalise(kind, atom.value)
             if norm is None or (norm in seen):
                 continue
-            if atom.op == "=" and "/" in atom.value and norm[0] in _ADDRESSES:
-                # equality with a network ('10.0.0.0/24', even '/32') compares the text, as the
-                # matcher and stix2-matcher do: no observed address equals it, so a sensor must
-                # not alert on the range either (ISSUBSET asks for the range)
+            if is_network_equality(atom.op, atom.value, norm[0]):
+                # no observed address equals it, so a sensor must not alert on the range either
+                # (ISSUBSET asks for the range); an import notes it (``network_equality``)
                 continue
             seen.add(norm)
             value = SensorValue(norm[0], norm[1], str(obj["id"]), name)

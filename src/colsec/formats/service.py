@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor
 from colsec.errors import InvalidInput
+from colsec.formats.network_equality import NetworkEqualities
 from colsec.formats.registry import EXPORTERS, IMPORTERS, ExportFormat, ImportFormat
 from colsec.formats.sensor_values import MIN_PREFIX_V4, MIN_PREFIX_V6
 from colsec.jsonutil import refuse_utf16
@@ -155,6 +156,7 @@ def import_source(
 
     fmt = fmt or detect_format(data)
     report = ImportReport(fmt=fmt)
+    equalities = NetworkEqualities()  # address = network comparisons, valid but matching nothing
     base = 0
     for unit in IMPORTERS[fmt].parse(data):
         level = unit.default_tlp if unit.default_tlp is not None else default_tlp
@@ -176,7 +178,7 @@ def import_source(
         result = import_objects(
             db,
             actor=actor,
-            objects=unit.objects,
+            objects=equalities.watch(unit.objects, misp=unit.origin == "misp"),
             owner_org_id=owner_org_id,
             sharing_group_id=group_id,
             origin=unit.origin,
@@ -198,6 +200,7 @@ def import_source(
         base += result.received
     if report.units == 0:
         raise InvalidInput("input holds nothing to import")
+    report.notes.extend(equalities.notes())
     return report
 
 
