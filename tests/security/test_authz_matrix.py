@@ -573,6 +573,8 @@ TABLE: dict[tuple[str, str], tuple[str | None, Probe]] = {
     ("GET", "/exercises/runs/{run_id}/replay"): (None, _get("/exercises/runs/999999/replay")),
     ("GET", "/exercises/runs/{run_id}/report"): (None, _get("/exercises/runs/999999/report")),
     ("POST", "/exercises/runs"): (None, _post("/exercises/runs", data={"scenario_id": "999999"})),
+    ("POST", "/exercises/scenarios"): (None, _post("/exercises/scenarios", data={}, files={"file": ("s.yaml", b"name: probe")})),
+    ("GET", "/exercises/scenarios/{scenario_id}"): (None, _get("/exercises/scenarios/999999")),
     ("POST", "/exercises/runs/{run_id}/state"): (None, _post("/exercises/runs/999999/state", data={"to": "running"})),
     ("POST", "/exercises/runs/{run_id}/speed"): (None, _post("/exercises/runs/999999/speed", data={"speed": "2"})),
     ("POST", "/exercises/runs/{run_id}/notes"): (None, _post("/exercises/runs/999999/notes", data={"text": "x"})),

@@ -47,6 +47,8 @@ LATIN_OK = {
     "CAP",
     "UTC",
     "XML",
+    "YAML",
+    "JSON",
     "Suricata",
     "Zeek",
     "Intel",
@@ -172,6 +174,13 @@ def _pages(c, admin: bool, drain: Callable[[], int]) -> dict[str, str]:  # type:
             "/reports/schedules",
         ):
             pages[p] = c.get(p).text
+        scenario = re.search(r'href="(/exercises/scenarios/\d+)"', pages["/exercises"])
+        assert scenario, "the demo scenario is listed"
+        pages[scenario.group(1)] = c.get(scenario.group(1)).text
+        assert 'data-testid="scenario-injects"' in pages[scenario.group(1)]
+        pages["scenario-refused"] = c.post("/exercises/scenarios", data={"csrf_token": token},
+                                           files={"file": ("s.yaml", b"name: [")}).text  # fmt: skip
+        assert 'data-testid="error-problems"' in pages["scenario-refused"]
         assert 'data-testid="peers"' in pages["/admin/peers"]
         assert 'data-testid="schedule-form"' in pages["/reports/schedules"]
         pages["schedule-refused"] = c.post("/reports/schedules", data={"csrf_token": token, "kind": "weekly",

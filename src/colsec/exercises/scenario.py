@@ -1,7 +1,9 @@
 """The scenario document: what is played, to whom, through which channel, and what is expected back.
 
 One pydantic model is the contract for the YAML file, the API body and the MSEL rows, so a
-scenario refused in one form is refused in all, with the place of the problem named.
+scenario refused in one form is refused in all, with the place of the problem named.  A refusal
+also carries each problem as data (``details["document_problems"]``: where in the file, a stable
+kind, its numbers) so a page can word it in the reader's language.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
-from colsec.errors import Conflict, InvalidInput, NotFound
+from colsec.errors import Conflict, InvalidInput, NotFound, TooLarge
 from colsec.exercises.models import ExerciseScenario, ref
 from colsec.store import audit
 
@@ -28,9 +31,11 @@ __all__ = [
     "dump_yaml",
     "get_scenario",
     "list_scenarios",
+    "load_json",
     "load_yaml",
     "model_of",
     "parse_scenario",
+    "require_author",
     "scenario_document",
 ]
 
@@ -77,9 +82,9 @@ class Target(BaseModel):
     @model_validator(mode="after")
     def _some(self) -> Target:
         if not self.org and not self.user:
-            raise ValueError("a target names an organisation or a user")
+            raise PydanticCustomError("scenario_target_empty", "a target names an organisation or a user")
         if self.role and self.role not in {r.value for r in Role}:
-            raise ValueError(f"unknown role {self.role!r}")
+            raise PydanticCustomError("scenario_unknown_role", "unknown role '{role}'", {"role": self.role})
         return self
 
 
@@ -93,7 +98,9 @@ class After(BaseModel):
     @model_validator(mode="after")
     def _one(self) -> After:
         if (self.inject is None) == (self.expectation is None):
-            raise ValueError("a dependency names exactly one inject or one expectation")
+            raise PydanticCustomError(
+                "scenario_after_one", "a dependency names exactly one inject or one expectation"
+            )
         return self
 
 
@@ -125,7 +132,7 @@ class Inject(BaseModel):
     @model_validator(mode="after")
     def _when(self) -> Inject:
         if self.offset is None and self.after is None:
-            raise ValueError("an inject has an offset or a dependency")
+            raise PydanticCustomError("scenario_inject_when", "an inject has an offset or a dependency")
         return self
 
 
@@ -146,19 +153,33 @@ class Scenario(BaseModel):
     def _consistent(self) -> Scenario:
         numbers = [i.number for i in self.injects]
         if len(set(numbers)) != len(numbers):
-            raise ValueError("inject numbers must be unique")
+            raise PydanticCustomError("scenario_injects_unique", "inject numbers must be unique")
         expectations = [e.number for i in self.injects for e in i.expects]
         if len(set(expectations)) != len(expectations):
-            raise ValueError("expectation numbers must be unique across the scenario")
+            raise PydanticCustomError(
+                "scenario_expectations_unique", "expectation numbers must be unique across the scenario"
+            )
         keys = {o.key for o in self.objectives}
         for i in self.injects:
             if i.after and i.after.inject is not None and i.after.inject not in numbers:
-                raise ValueError(f"inject {i.number} depends on unknown inject {i.after.inject}")
+                raise PydanticCustomError(
+                    "scenario_unknown_inject",
+                    "inject {inject} depends on unknown inject {after}",
+                    {"inject": i.number, "after": i.after.inject},
+                )
             if i.after and i.after.expectation is not None and i.after.expectation not in expectations:
-                raise ValueError(f"inject {i.number} depends on unknown expectation {i.after.expectation}")
+                raise PydanticCustomError(
+                    "scenario_unknown_expectation",
+                    "inject {inject} depends on unknown expectation {after}",
+                    {"inject": i.number, "after": i.after.expectation},
+                )
             for e in i.expects:
                 if e.objective and e.objective not in keys:
-                    raise ValueError(f"expectation {e.number} names unknown objective {e.objective!r}")
+                    raise PydanticCustomError(
+                        "scenario_unknown_objective",
+                        "expectation {expectation} names unknown objective '{objective}'",
+                        {"expectation": e.number, "objective": e.objective},
+                    )
         return self
 
 
@@ -170,28 +191,67 @@ def _where(err: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _problem(kind: str, msg: str, *, place: list[str | int] | None = None, **ctx: Any) -> dict[str, Any]:
+    """One problem of a refused file as data: where (keys and list positions), a stable kind, its numbers."""
+    return {"place": place or [], "type": kind, "ctx": ctx, "msg": msg}
+
+
+def _problems(err: ValidationError) -> list[dict[str, Any]]:
+    out = []
+    for e in err.errors()[:5]:
+        ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, int | float | str)}
+        out.append(_problem(e["type"], e["msg"], place=list(e["loc"]), **ctx))
+    return out
+
+
 def parse_scenario(data: Any) -> Scenario:
     """A validated scenario from plain data, or ``InvalidInput`` naming where it is wrong."""
     if not isinstance(data, dict):
-        raise InvalidInput(
-            "a scenario is a mapping (name, title, narrative, objectives, participants, injects)"
-        )
+        msg = "a scenario is a mapping (name, title, narrative, objectives, participants, injects)"
+        raise InvalidInput(msg, details={"document_problems": [_problem("scenario_not_mapping", msg)]})
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise InvalidInput(f"invalid scenario: {_where(err)}") from None
+        raise InvalidInput(
+            f"invalid scenario: {_where(err)}", details={"document_problems": _problems(err)}
+        ) from None
+
+
+def _too_large(limit: int) -> InvalidInput:
+    msg = f"scenario file larger than {limit} bytes"
+    return InvalidInput(msg, details={"document_problems": [_problem("file_too_large", msg, limit=limit)]})
 
 
 def load_yaml(text: bytes | str) -> Scenario:
     raw = text.encode() if isinstance(text, str) else text
     if len(raw) > MAX_YAML_BYTES:
-        raise InvalidInput(f"scenario file larger than {MAX_YAML_BYTES} bytes")
+        raise _too_large(MAX_YAML_BYTES)
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise InvalidInput(f"not valid YAML{where}") from None
+        msg = f"not valid YAML{where}"
+        problem = (
+            _problem("yaml_syntax_at", msg, line=mark.line + 1, column=mark.column + 1)
+            if mark
+            else _problem("yaml_syntax", msg)
+        )
+        raise InvalidInput(msg, details={"document_problems": [problem]}) from None
+    return parse_scenario(data)
+
+
+def load_json(raw: bytes, *, max_bytes: int = MAX_YAML_BYTES) -> Scenario:
+    """A scenario from a JSON file, refused as a YAML file is (the same problems as data)."""
+    from colsec.jsonutil import loads
+
+    if len(raw) > max_bytes:
+        raise _too_large(max_bytes)
+    try:
+        data = loads(raw, what="scenario file")
+    except (InvalidInput, TooLarge) as err:
+        details = {"document_problems": [_problem("json_syntax", err.message)]}
+        raise type(err)(err.message, details=details) from None
     return parse_scenario(data)
 
 
@@ -207,9 +267,7 @@ def create_scenario(
     db: Session, *, actor: Actor, scenario: Scenario, replace: bool = False
 ) -> ExerciseScenario:
     """Store a scenario (coordinators and admins of the crisis centre write scenarios)."""
-    from colsec.crisis.access import require_centre
-
-    require_centre(db, actor, doing="write exercise scenarios")
+    require_author(db, actor)
     row = db.execute(
         select(ExerciseScenario).where(ExerciseScenario.name == scenario.name)
     ).scalar_one_or_none()
@@ -227,6 +285,14 @@ def create_scenario(
         details={"name": scenario.name, "injects": len(scenario.injects)},
     )  # fmt: skip
     return row
+
+
+def require_author(db: Session, actor: Actor) -> None:
+    """Who may write scenarios; a page asks it before reading an upload, so a refused role learns
+    nothing about its file."""
+    from colsec.crisis.access import require_centre
+
+    require_centre(db, actor, doing="write exercise scenarios")
 
 
 def _json(s: Scenario) -> str:

@@ -21,6 +21,7 @@ from colsec.crisis.models import Crisis, Notification
 from colsec.errors import NotFound
 from colsec.exercises.models import ExerciseInject, ExerciseNote, ExerciseRun
 from colsec.exercises.run import frozen, get_run, list_runs, participant_org_ids
+from colsec.exercises.scenario import Inject, Scenario
 from colsec.exercises.scoring import summary
 from colsec.stix.tlp import TLP
 from colsec.store.models import ObjectRecipient, SharingGroupMember, StixObject
@@ -35,6 +36,7 @@ __all__ = [
     "readable_run",
     "report",
     "run_objects",
+    "scenario_timeline",
     "visible_runs",
 ]
 
@@ -171,6 +173,12 @@ def run_notifications(db: Session, run: ExerciseRun) -> int:
     return len(
         list(db.execute(select(Notification.id).where(Notification.exercise_run_id == run.id)).scalars())
     )
+
+
+def scenario_timeline(sc: Scenario) -> list[Inject]:
+    """A scenario's injects in the order they are played: those on the clock by offset, then those
+    waiting on an answer or a miss (whose time the run decides), by number."""
+    return sorted(sc.injects, key=lambda i: (i.after is not None, i.offset or 0, i.number))
 
 
 def timeline(db: Session, run: ExerciseRun) -> list[dict[str, Any]]:

@@ -51,7 +51,7 @@ def install(app: FastAPI) -> None:
     from colsec.web.ui import groups as groups_ui
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui import reports as reports_ui
-    from colsec.web.ui.forms import explain, form_problems
+    from colsec.web.ui.forms import explain, explain_document, form_problems
     from colsec.web.ui.render import LoginRequired, gettext_for, language_of, page
 
     settings: Settings = app.state.settings
@@ -108,7 +108,8 @@ def install(app: FastAPI) -> None:
         lang = language_of(request, actor)
         back = getattr(request.state, "error_back", None)  # a form's own page, when the route set one
         ctx = {"status": status, "code": code, "detail": detail, "details": details, "back": back,
-               "problems": explain(details, gettext_for(lang))}  # fmt: skip
+               "problems": explain(details, gettext_for(lang)),
+               "document_problems": explain_document(details, gettext_for(lang))}  # fmt: skip
         return page(request, "ui/error.html", ctx, actor=actor, status=status, lang=lang)
 
     async def colsec_error(request: Request, exc: Exception) -> Response:

@@ -1,5 +1,6 @@
-"""Exercise pages: the runs, a run's controller view (clock, injects, scores, notes), a participant's
-inbox, and the after-action report (HTML, a CSV annex, and PDF when WeasyPrint is installed)."""
+"""Exercise pages: the runs, a scenario (imported here from YAML or JSON, as the API and the CLI
+take it), a run's controller view (clock, injects, scores, notes), a participant's inbox, and the
+after-action report (HTML, a CSV annex, and PDF when WeasyPrint is installed)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,27 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
+from colsec.crisis.access import allows
 from colsec.errors import Forbidden, InvalidInput
 from colsec.exercises import delivery, scoring, views
 from colsec.exercises import run as runs
-from colsec.exercises.scenario import list_scenarios
+from colsec.exercises.msel import hms
+from colsec.exercises.scenario import (
+    MAX_YAML_BYTES,
+    create_scenario,
+    get_scenario,
+    list_scenarios,
+    load_json,
+    load_yaml,
+    model_of,
+    require_author,
+)
 from colsec.web.deps import DbDep
+from colsec.web.i18n import N_
 from colsec.web.params import IdPath
-from colsec.web.ui.forms import field, see_other
+from colsec.web.ui.forms import back_on_error, field, see_other
 from colsec.web.ui.render import (
     FormActor,
     PageActor,
@@ -31,6 +45,8 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
+FILE_LABEL = N_("Scenario file (YAML or JSON)")  # the upload's label on the exercises page
+
 
 @router.get("/exercises", response_class=HTMLResponse)
 def exercises_page(request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
@@ -39,9 +55,46 @@ def exercises_page(request: Request, db: DbDep, actor: PageActor) -> HTMLRespons
         "runs": views.visible_runs(db, actor),
         "scenarios": list_scenarios(db) if controller else [],
         "controller": controller,
+        "author": allows(lambda: require_author(db, actor)),
+        "max_bytes": MAX_YAML_BYTES,
         "lang": language_of(request, actor),
     }
     return page(request, "ui/exercises.html", ctx, actor=actor)
+
+
+@router.post("/exercises/scenarios")
+async def scenario_import(request: Request, db: WriteDb, actor: FormActor) -> Response:
+    """A scenario file from the browser: YAML, or JSON by its name, read as the API reads each."""
+    back_on_error(request, "/exercises#scenario-import")
+    require_author(db, actor)  # before the file is read: a refused role learns nothing about it
+    form = await form_data(request)
+    upload = form.get("file")
+    # one byte beyond the cap is enough for the loaders to refuse the file as too large
+    raw = await upload.read(MAX_YAML_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    if not raw.strip():
+        raise InvalidInput(
+            "choose a scenario file (YAML or JSON) to import",
+            details={
+                "field": "file",
+                "problems": [{"field": "file", "type": "missing", "label": FILE_LABEL}],
+            },
+        )
+    name = (upload.filename or "").lower() if isinstance(upload, UploadFile) else ""
+    scenario = load_json(raw) if name.endswith(".json") else load_yaml(raw)
+    row = create_scenario(db, actor=actor, scenario=scenario, replace=field(form, "replace") == "1")
+    return see_other(f"/exercises/scenarios/{row.id}")
+
+
+@router.get("/exercises/scenarios/{scenario_id}", response_class=HTMLResponse)
+def scenario_page(scenario_id: IdPath, request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
+    """What a scenario plays, for the crisis centre that schedules its runs (as the API shows it)."""
+    if not views.is_controller(db, actor):
+        raise Forbidden("only the crisis centre manages exercises")
+    row = get_scenario(db, scenario_id=scenario_id)
+    sc = model_of(row)
+    injects = [{"inject": i, "at": hms(i.offset or 0)} for i in views.scenario_timeline(sc)]
+    ctx = {"row": row, "scenario": sc, "injects": injects, "lang": language_of(request, actor)}
+    return page(request, "ui/exercise_scenario.html", ctx, actor=actor)
 
 
 @router.post("/exercises/runs")

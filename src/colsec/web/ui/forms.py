@@ -25,6 +25,7 @@ __all__ = [
     "FIELD_LABELS",
     "back_on_error",
     "explain",
+    "explain_document",
     "field",
     "form_problems",
     "local_next",
@@ -221,6 +222,57 @@ def explain(details: Any, gettext: Callable[[str], str]) -> list[tuple[str, str,
         except (KeyError, TypeError, ValueError):
             text = gettext(NOT_VALID)
         out.append((label, text, ""))
+    return out
+
+
+# What is wrong inside an uploaded document (a scenario file), by the refusal's stable kind.
+_DOCUMENT_PROBLEMS: dict[str, str] = {
+    "file_too_large": N_("the file is larger than %(limit)s bytes."),
+    "yaml_syntax": N_("the file is not valid YAML."),
+    "yaml_syntax_at": N_("the file is not valid YAML: see line %(line)s, column %(column)s."),
+    "json_syntax": N_("the file is not valid JSON."),
+    "scenario_not_mapping": N_(
+        "the file does not hold a scenario: its top level must be a mapping of fields."
+    ),
+    "scenario_target_empty": N_("a target names an organisation or a user."),
+    "scenario_unknown_role": N_("unknown role “%(role)s”."),
+    "scenario_after_one": N_("a dependency names exactly one inject or one expectation."),
+    "scenario_inject_when": N_("an inject needs an offset or a dependency."),
+    "scenario_injects_unique": N_("inject numbers must be unique."),
+    "scenario_expectations_unique": N_("expectation numbers must be unique across the scenario."),
+    "scenario_unknown_inject": N_(
+        "inject %(inject)s depends on inject %(after)s, which the scenario does not have."
+    ),
+    "scenario_unknown_expectation": N_(
+        "inject %(inject)s depends on expectation %(after)s, which the scenario does not have."
+    ),
+    "scenario_unknown_objective": N_(
+        "expectation %(expectation)s names objective “%(objective)s”, which the scenario does not have."
+    ),
+}
+# Kinds whose own sentence lists what is allowed (the channels, a pattern): shown beside ours.
+_KEEP_ORIGINAL = {"enum", "literal_error", "string_pattern_mismatch", "json_syntax"}
+
+
+def explain_document(details: Any, gettext: Callable[[str], str]) -> list[tuple[str, str, str]]:
+    """A refused file's problems in the reader's language: (where in the file, as its own keys with
+    list items counted from 1; what is wrong; the parser's English sentence where it helps)."""
+    problems = details.get("document_problems") if isinstance(details, Mapping) else None
+    if not isinstance(problems, list):
+        return []
+    out: list[tuple[str, str, str]] = []
+    for p in problems:
+        if not isinstance(p, Mapping):
+            continue
+        place = " › ".join(str(x + 1) if isinstance(x, int) else str(x) for x in p.get("place") or ())
+        kind = str(p.get("type", ""))
+        wording = _DOCUMENT_PROBLEMS.get(kind) or _PROBLEMS.get(kind)
+        original = str(p.get("msg", "")) if wording is None or kind in _KEEP_ORIGINAL else ""
+        try:
+            text = gettext(wording) % dict(p.get("ctx") or {}) if wording else gettext(NOT_VALID)
+        except (KeyError, TypeError, ValueError):
+            text = gettext(NOT_VALID)
+        out.append((place, text, original))
     return out
 
 
