@@ -154,3 +154,20 @@ def test_csv_export_neutralises_formulas() -> None:
     )
     assert neutralise_cell("a=b") == "a=b"
     assert render_values(_indicators(), kinds=["ipv4"]).decode() == "198.51.100.7\n"
+
+
+def test_ipv6_networks_are_networks_in_text_and_csv() -> None:
+    """An IPv6 network was read from text as its first address (an equality that names one host),
+    and a CSV row holding one refused the whole file as 'not a valid ip'."""
+    got = {
+        (c.kind, c.value) for c in extract_candidates("C2 range 2001:db8:bad::/48 and host 2001:db8::1/128.")
+    }
+    assert got == {("cidr6", "2001:db8:bad::/48"), ("ipv6", "2001:db8::1")}
+    rows = "type,value\nip-dst,2001:db8:bad::/48\nip-src,198.51.100.0/24\n"
+    assert [(c.kind, c.value) for c in read_csv_candidates(rows)] == [
+        ("cidr6", "2001:db8:bad::/48"),
+        ("cidr4", "198.51.100.0/24"),
+    ]
+    (obj,) = candidate_objects([("cidr6", "2001:db8:bad::/48")])
+    validate_object(obj)
+    assert obj["pattern"] == "[ipv6-addr:value ISSUBSET '2001:db8:bad::/48']"

@@ -53,7 +53,7 @@ def _classify(kind: str, value: str) -> tuple[str, str] | None:
         except ValueError:
             return None
         if net.num_addresses > 1:
-            return ("cidr4", str(net)) if net.version == 4 else None
+            return ("cidr4" if net.version == 4 else "cidr6", str(net))
         return ("ipv4" if net.version == 4 else "ipv6", str(net.network_address))
     if kind == "hash":
         k = _HASH_KINDS.get(len(value))

@@ -41,6 +41,7 @@ _URL_RE = re.compile(r"\b(?:https?|ftp)://[^\s<>\"'`{}|\\^\[\]]+", re.I)
 _EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}\b")
 _IPV4_RE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?![\d.]*\d)")
 _IPV6_RE = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}:?[0-9A-Fa-f:]{0,39}(?![\w:])")
+_PREFIX_RE = re.compile(r"/(?:12[0-8]|1[01]\d|\d{1,2})(?![\w/])")
 _DOMAIN_RE = re.compile(
     r"\b(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24}|xn--[a-z0-9-]{2,59})\b"
 )
@@ -50,7 +51,7 @@ _CVE_RE = re.compile(r"\bCVE-\d{4}-\d{4,7}\b", re.I)
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    kind: str  # ipv4, ipv6, cidr4, domain, url, email, md5, sha1, sha256, sha512, cve
+    kind: str  # ipv4, ipv6, cidr4, cidr6, domain, url, email, md5, sha1, sha256, sha512, cve
     value: str
     context: str  # the line it came from, trimmed, for the reviewer
 
@@ -105,11 +106,15 @@ def extract_candidates(text: str) -> list[Candidate]:
         for m in _IPV6_RE.finditer(line):
             if any(a <= m.start() < b for a, b in consumed):
                 continue
+            prefix = _PREFIX_RE.match(line, m.end())  # a network, "2001:db8::/32": not its first address
             try:
-                addr = ipaddress.IPv6Address(m.group(0))
+                net = ipaddress.IPv6Network(m.group(0) + (prefix.group(0) if prefix else ""), strict=False)
             except ValueError:
                 continue
-            add("ipv6", str(addr), raw_line)
+            if prefix and net.num_addresses > 1:
+                add("cidr6", str(net), raw_line)
+            else:
+                add("ipv6", str(net.network_address), raw_line)
         for m in _DOMAIN_RE.finditer(line):
             if any(a <= m.start() < b for a, b in consumed):
                 continue
@@ -129,6 +134,7 @@ _PATTERNS = {
     "ipv4": "ipv4-addr:value = '{v}'",
     "cidr4": "ipv4-addr:value ISSUBSET '{v}'",
     "ipv6": "ipv6-addr:value = '{v}'",
+    "cidr6": "ipv6-addr:value ISSUBSET '{v}'",
     "domain": "domain-name:value = '{v}'",
     "url": "url:value = '{v}'",
     "email": "email-addr:value = '{v}'",
