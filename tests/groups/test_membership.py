@@ -105,6 +105,21 @@ def test_the_crisis_centre_appoints_the_officers(
     assert _audit(db, "groups.officers")[-1] == {"chair": None}
 
 
+def test_a_read_only_account_holds_no_office_in_a_group(
+    db: Session, committee: Committee, quick_account: Callable[..., Any]
+) -> None:
+    """A viewer made secretary got every officer form and ran the group (browser review)."""
+    c = committee
+    gid = c.group_id
+    viewer = quick_account(Role.VIEWER, "NM").user.username
+    with pytest.raises(InvalidInput, match="read-only account"):
+        service.set_officers(db, actor=c.chair.actor, group_id=gid, data=OfficersIn(secretary=viewer))
+    with pytest.raises(InvalidInput, match="read-only account"):
+        service.add_person(db, actor=c.secretary.actor, group_id=gid,
+                           data=PersonIn(organisation="NM", username=viewer, function="deputy"))  # fmt: skip
+    assert db.get(Group, gid).secretary_user_id == c.secretary.user.id  # type: ignore[union-attr]
+
+
 def test_the_database_holds_one_representative_per_organisation(
     db: Session, committee: Committee, quick_account: Callable[..., Any]
 ) -> None:

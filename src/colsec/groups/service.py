@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation, User
-from colsec.accounts.roles import Actor
+from colsec.accounts.roles import Actor, Role
 from colsec.crisis.access import require_centre
 from colsec.crisis.states import aware
 from colsec.errors import Conflict, Forbidden, InvalidInput
@@ -87,12 +87,16 @@ def org_named(db: Session, short_name: str) -> Organisation:
     return o
 
 
-def active_user(db: Session, username: str, *, org_id: int | None = None) -> User:
+def active_user(db: Session, username: str, *, org_id: int | None = None, office: str | None = None) -> User:
+    """The active account named; with ``office`` (chair, secretary, representative, deputy) one
+    that may act: a viewer's or a peer's account is read-only, and an office acts for the group."""
     u = db.execute(select(User).where(User.username == username.lower())).scalar()
     if u is None or not u.is_active:
         raise InvalidInput(f"unknown user {username!r}")
     if org_id is not None and u.organisation_id != org_id:
         raise InvalidInput(f"user {username!r} does not belong to that organisation")
+    if office is not None and u.role in (Role.VIEWER, Role.PEER):
+        raise InvalidInput(f"user {username!r} has a read-only account ({u.role}) and cannot be {office}")
     return u
 
 
@@ -110,8 +114,8 @@ def create_group(db: Session, *, actor: Actor, data: GroupIn) -> Group:
         code=data.code.upper(), name_en=data.name_en, name_ru=data.name_ru, mandate_en=data.mandate_en,
         mandate_ru=data.mandate_ru, kind=data.kind.value, parent_id=data.parent_id, term_start=data.term_start,
         term_end=data.term_end, default_tlp=int(tlp_of(data.default_tlp)), created_by=actor.username,
-        chair_user_id=active_user(db, data.chair).id if data.chair else None,
-        secretary_user_id=active_user(db, data.secretary).id if data.secretary else None,
+        chair_user_id=active_user(db, data.chair, office="chair").id if data.chair else None,
+        secretary_user_id=active_user(db, data.secretary, office="secretary").id if data.secretary else None,
     )  # fmt: skip
     try:
         with db.begin_nested():
@@ -138,7 +142,7 @@ def _add_member(db: Session, g: Group, m: MemberIn) -> Member:
     people = [(m.representative, "representative")] if m.representative else []
     people += [(d, "deputy") for d in m.deputies]
     for username, function in people:
-        u = active_user(db, username, org_id=org.id)
+        u = active_user(db, username, org_id=org.id, office=function)
         db.add(Person(group_id=g.id, organisation_id=org.id, user_id=u.id, function=function))
     db.flush()
     return row
@@ -175,7 +179,7 @@ def add_person(db: Session, *, actor: Actor, group_id: int, data: PersonIn) -> P
     org = org_named(db, data.organisation)
     if member_kind(db, g.id, org.id) is None:
         raise InvalidInput(f"{org.short_name} is not in {g.code}")
-    user = active_user(db, data.username, org_id=org.id)
+    user = active_user(db, data.username, org_id=org.id, office=data.function)
     if data.function == "representative":
         current = db.execute(
             select(User.username).join(Person, Person.user_id == User.id).where(
@@ -234,7 +238,7 @@ def set_officers(db: Session, *, actor: Actor, group_id: int, data: OfficersIn) 
         if office not in data.model_fields_set:
             continue
         name = getattr(data, office)
-        user = active_user(db, name) if name else None
+        user = active_user(db, name, office=office) if name else None
         if getattr(g, f"{office}_user_id") != (user.id if user else None):
             setattr(g, f"{office}_user_id", user.id if user else None)
             changes[office] = user.username if user else None
@@ -283,7 +287,7 @@ def delegate(db: Session, *, actor: Actor, group_id: int, data: DelegationIn) ->
     ).scalar()
     if fn != "representative" or actor.org_id is None:
         raise Forbidden("only the organisation's representative in the group delegates")
-    deputy = active_user(db, data.deputy, org_id=actor.org_id)
+    deputy = active_user(db, data.deputy, org_id=actor.org_id, office="deputy")
     is_deputy = db.execute(
         select(Person.id).where(
             Person.group_id == g.id, Person.user_id == deputy.id, Person.function == "deputy"
