@@ -176,5 +176,7 @@ def _candidates(idx: SuffixIndex | SubstringIndex, s: pl.Series) -> tuple[np.nda
     needles: list[str] | pl.Series = list(idx.suffixes) if isinstance(idx, SuffixIndex) else idx.needles()
     if not len(needles) or (isinstance(needles, pl.Series) and not len(needles[0])):
         return np.empty(0, dtype=np.int64), []
-    pos = np.nonzero(s.str.contains_any(needles).fill_null(False).to_numpy())[0]
+    # The one-item list column goes as a scalar expression: polars 2.2 takes no Series here.
+    patterns: list[str] | pl.Expr = pl.lit(needles).first() if isinstance(needles, pl.Series) else needles
+    pos = np.nonzero(s.str.contains_any(patterns).fill_null(False).to_numpy())[0]
     return pos, s.gather(pos.tolist()).to_list()
