@@ -179,3 +179,34 @@ def test_a_pages_bad_parameter_gets_the_error_page_and_the_api_keeps_its_json(ui
     body = api.json()
     assert body["error"] == "invalid_input" and re.match(r"path\.request_id: ", body["detail"])
     assert body["details"][0]["loc"] == ["path", "request_id"]
+
+
+def test_a_refused_post_leads_back_to_its_page_and_the_language_switch_reloads_that_page(
+    ui_client: Client,
+) -> None:
+    """Refusals a route words itself had only "Back to the dashboard", and the language switch on
+    any refusal reloaded the post's own address: 405 Method Not Allowed (browser review)."""
+    c = ui_client("coordinator")
+    token = csrf_of(c.get("/crisis/1").text)
+    form = {"csrf_token": token, "capability": "forensics", "quantity": "2", "location": "Northmark capital",
+            "needed_by": "2020-01-01T10:00"}  # fmt: skip
+    r = c.post("/crisis/1/requests", data=form)  # the route names its form's page: the switch goes there
+    assert r.status_code == 403 and BACK.format("/crisis/1#requests") in r.text
+    assert re.findall(r'<input type="hidden" name="next" value="([^"]*)">', r.text) == ["/crisis/1#requests"]
+    # a route that names none: back to the page the form was on, and the switch reloads that page
+    moved = {"csrf_token": token, "to": "done"}
+    r = c.post(
+        "/groups/actions/999999/move", data=moved, headers={"Referer": "http://testserver/groups/1?x=1"}
+    )
+    assert r.status_code == 404 and BACK.format("/groups/1?x=1") in r.text
+    (nxt,) = re.findall(r'<input type="hidden" name="next" value="([^"]*)">', r.text)
+    assert nxt == "/groups/1?x=1"
+    switched = c.post(
+        "/lang", data={"csrf_token": csrf_of(r.text), "lang": "en", "next": nxt}, follow_redirects=False
+    )
+    assert switched.status_code == 303 and switched.headers["location"] == "/groups/1?x=1"
+    # another site's page is never a way back
+    r = c.post(
+        "/groups/actions/999999/move", data=moved, headers={"Referer": "https://attacker.example/groups/1"}
+    )
+    assert "attacker.example" not in r.text and "error-back" not in r.text

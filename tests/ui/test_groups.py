@@ -79,9 +79,12 @@ def test_officers_change_the_members_on_the_page(
         f"{url}/people", data={"csrf_token": token, "organisation": "EV", "username": c.name("new_sec")}
     )
     assert r.status_code == 422 and "does not belong" in r.text  # a person of another organisation
-    r = sec.post(f"{url}/people", data={"csrf_token": token, "organisation": "NM", "username": c.name("nm_viewer"),
+    r = sec.post(f"{url}/people", data={"csrf_token": token, "organisation": "NM", "username": c.name("nm_dep"),
                                         "function": "representative"})  # fmt: skip
     assert r.status_code == 409 and "remove them first" in r.text
+    r = sec.post(f"{url}/people", data={"csrf_token": token, "organisation": "NM", "username": c.name("nm_viewer"),
+                                        "function": "deputy"})  # fmt: skip
+    assert r.status_code == 422 and "read-only account" in r.text  # a viewer holds no seat
     r = sec.post(f"{url}/people/remove", data={"csrf_token": token, "username": c.name("nm_dep")})
     assert r.status_code == 200  # followed back to the page
     members = _section(r.text, 'id="members"')

@@ -61,7 +61,9 @@ def test_an_officer_runs_a_group_with_the_mouse(browser, server: str, lang: str,
         p.click("[data-testid=actions] details summary")
         p.fill("[data-testid=add-action] input[name=title]", "Patch the gateways")
         p.select_option("[data-testid=add-action] select[name=owner_organisation]", "NM-CERT")
-        p.fill("[data-testid=add-action] input[name=due_on]", (start + timedelta(days=30)).strftime("%Y-%m-%d"))
+        p.fill(
+            "[data-testid=add-action] input[name=due_on]", (start + timedelta(days=30)).strftime("%Y-%m-%d")
+        )
         with p.expect_navigation():
             p.click("[data-testid=add-action] button[type=submit]")
         p.goto(group_url)

@@ -52,7 +52,7 @@ def install(app: FastAPI) -> None:
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui import reports as reports_ui
     from colsec.web.ui.forms import explain, explain_document, form_problems
-    from colsec.web.ui.render import LoginRequired, gettext_for, language_of, page
+    from colsec.web.ui.render import LoginRequired, came_from, gettext_for, language_of, page
 
     settings: Settings = app.state.settings
     app.state.session_codec = SessionCodec(
@@ -106,7 +106,10 @@ def install(app: FastAPI) -> None:
         the reader, each field named by its label on the form, with the way back to the form."""
         actor = _reader(request)
         lang = language_of(request, actor)
-        back = getattr(request.state, "error_back", None)  # a form's own page, when the route set one
+        # a form's own page, when the route set one; else the page a refused post came from
+        back = getattr(request.state, "error_back", None) or (
+            came_from(request) if request.method != "GET" else None
+        )
         ctx = {"status": status, "code": code, "detail": detail, "details": details, "back": back,
                "problems": explain(details, gettext_for(lang)),
                "document_problems": explain_document(details, gettext_for(lang))}  # fmt: skip

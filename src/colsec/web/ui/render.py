@@ -36,6 +36,7 @@ __all__ = [
     "LoginRequired",
     "PageActor",
     "WriteDb",
+    "came_from",
     "form_data",
     "gettext_for",
     "language_of",
@@ -56,6 +57,26 @@ class CsrfFailed(ColsecError):
 
 
 @cache
+def came_from(request: Request) -> str | None:
+    """The page of this site a form was posted from (its Referer), as a local path; None otherwise.
+
+    A page answering a post has no address of its own to reload: going back, or switching the
+    language, returns to the form's page.
+    """
+    from urllib.parse import urlsplit
+
+    referer = request.headers.get("referer")
+    if not referer:
+        return None
+    parts = urlsplit(referer)
+    if parts.netloc and parts.netloc != request.headers.get("host"):
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or path == request.url.path:
+        return None
+    return path
+
+
 def ui_environment(lang: str) -> Environment:
     """The language's Jinja2 environment with the UI's data filters added."""
     env = environment(lang)
@@ -171,6 +192,8 @@ def page(
     }
     if context:
         ctx.update(context)
+    if request.method != "GET":  # a page answering a form: switching language reloads the form, not the post
+        ctx["path"] = ctx.get("back") or came_from(request) or "/"
     html = ui_environment(lang).get_template(template).render(ctx)
     response = HTMLResponse(html, status_code=status)
     response.headers["Content-Language"] = lang
