@@ -14,6 +14,7 @@ from colsec.stix.tlp import TLP, marking_id
 from colsec.store.service import import_objects
 
 from .conftest import csrf_of
+from .test_i18n import _switch, untranslated
 
 SECRET_VALUE = "203.0.113.199"
 
@@ -324,3 +325,21 @@ def test_an_admin_reads_the_background_jobs_and_why_one_failed(ui_client, demo_d
     assert all(s == "failed" for s in re.findall(r'data-status="([a-z_]+)"', failed))
     assert admin.get("/admin/jobs?status=odd").status_code == 422
     assert ui_client("nm-analyst").get("/admin/jobs").status_code == 403
+
+
+def test_the_jobs_and_audit_pages_name_states_kinds_and_actions_in_russian(ui_client, demo_database) -> None:
+    """The browser review read job states and kinds raw on Russian pages, and the audit log's
+    'Action' column as 'Поручение' (an action item)."""
+    from colsec.accounts.roles import SYSTEM
+    from colsec.jobs import queue
+
+    with demo_database.unit_of_work() as db:
+        queue.enqueue(db, kind="federation.pull", payload={}, actor=SYSTEM)
+    admin = ui_client("admin")
+    _switch(admin, "ru")
+    jobs = admin.get("/admin/jobs").text
+    assert "Федерация: загрузка с узла-партнёра" in jobs and ">в очереди<" in jobs
+    assert 'translate="no">federation.pull</code>' in jobs  # the stored kind stays beside, for support
+    assert untranslated(jobs, "ru") == []
+    audit_page = admin.get("/admin/audit").text
+    assert "<th>Действие</th>" in audit_page and "Поручение" not in audit_page

@@ -73,5 +73,6 @@ def test_an_officer_runs_a_group_with_the_mouse(browser, server: str, lang: str,
         assert p.locator("[data-testid=actions] button[value=done]").count() == 1
         if lang == "ru":
             assert english_on(p) == []
+            assert "выполняется" in p.inner_text("[data-testid=actions]")  # an action item's own gender
     finally:
         ctx.close()

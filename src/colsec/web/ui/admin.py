@@ -14,6 +14,7 @@ from colsec.accounts.roles import Actor, Role
 from colsec.errors import Forbidden, InvalidInput
 from colsec.store import audit
 from colsec.web.deps import DbDep
+from colsec.web.i18n import N_
 from colsec.web.params import IdQuery
 from colsec.web.ui.forms import field, see_other
 from colsec.web.ui.render import FormActor, PageActor, WriteDb, form_data, page, require
@@ -126,6 +127,32 @@ def audit_log(
 PAGE = 100
 
 
+#: a job's state and kind as the jobs page names them (the stored values stay beside, for support)
+JOB_STATES = {
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "succeeded": N_("succeeded"),
+    "failed": N_("failed"),
+}
+JOB_KINDS = {
+    "import": N_("Import"),
+    "import.feed": N_("Feed import"),
+    "taxii.add": N_("TAXII upload"),
+    "intel.after_import": N_("Intelligence after an import"),
+    "correlation.rebuild": N_("Correlation rebuild"),
+    "intel.alert_escalation": N_("Alert escalation"),
+    "federation.sync_due": N_("Federation: pulls due"),
+    "federation.pull": N_("Federation: pull from a peer"),
+    "crisis.tick": N_("Crisis deadlines"),
+    "crisis.sitrep_reminders": N_("Situation report reminders"),
+    "groups.sweep": N_("Working group deadlines"),
+    "groups.digest": N_("Working group digest"),
+    "reports.schedule": N_("Scheduled bulletins"),
+    "exercise.deliver": N_("Exercise injects"),
+    "store.analyze": N_("Database statistics"),
+}
+
+
 @router.get("/admin/jobs", response_class=HTMLResponse)
 def jobs(request: Request, db: DbDep, actor: PageActor, status: str = "") -> HTMLResponse:
     """The newest background jobs (imports, post-import intelligence, pulls, deliveries): the
@@ -142,8 +169,10 @@ def jobs(request: Request, db: DbDep, actor: PageActor, status: str = "") -> HTM
         for j in queue.list_jobs(db, actor=actor, kind=None, status=status or None, limit=200)
     ]
     return page(
-        request, "ui/admin_jobs.html", {"jobs": rows, "status": status, "states": states}, actor=actor
-    )
+        request, "ui/admin_jobs.html",
+        {"jobs": rows, "status": status, "states": states, "state_labels": JOB_STATES, "kind_labels": JOB_KINDS},
+        actor=actor,
+    )  # fmt: skip
 
 
 @router.get("/admin/tokens", response_class=HTMLResponse)
