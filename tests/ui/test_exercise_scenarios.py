@@ -94,6 +94,8 @@ def test_an_invalid_file_is_refused_naming_the_problem_and_stores_nothing(
     before = _count(demo_database)
     bad_channel = SAMPLE.read_bytes().replace(b"channel: email", b"channel: pigeon")
     unknown_dep = SAMPLE.read_bytes().replace(b"after: {expectation: 1,", b"after: {expectation: 9,")
+    # an incident inject the crisis domain would refuse at delivery, mid-exercise (browser review)
+    bad_category = SAMPLE.read_bytes().replace(b"type: emergency", b"type: outage")
     cases = {
         "en": [
             (BAD_YAML, "flood.yaml", "The file is not valid YAML: see line 4, column 1."),
@@ -104,6 +106,7 @@ def test_an_invalid_file_is_refused_naming_the_problem_and_stores_nothing(
                 "Inject 3 depends on expectation 9, which the scenario does not have.",
             ),
             (b"{not json", "flood.json", "The file is not valid JSON."),
+            (bad_category, "flood.yaml", '” is not an incident category (one of <span translate="no">cyber,'),
             (b"- just\n- a list\n", "flood.yml", "The file does not hold a scenario"),
             (b"", "empty.yaml", "Scenario file (YAML or JSON)"),
         ],
@@ -116,6 +119,11 @@ def test_an_invalid_file_is_refused_naming_the_problem_and_stores_nothing(
                 "Вводная 3 зависит от ожидаемого действия 9, которого нет в сценарии.",
             ),
             (b"{not json", "flood.json", "Файл не является корректным JSON."),
+            (
+                bad_category,
+                "flood.yaml",
+                '» — не категория инцидента (допустимы: <span translate="no">cyber,',
+            ),
             (b"- just\n- a list\n", "flood.yml", "В файле нет сценария"),
             (b"", "empty.yaml", "Файл сценария (YAML или JSON)"),
         ],
@@ -151,3 +159,27 @@ def test_only_the_crisis_centres_coordinators_import_scenarios(ui_client: Any, d
     refused = _upload(analyst, "flood.yaml", BAD_YAML)
     assert refused.status_code == 403 and "YAML" not in refused.text.split("<main", 1)[-1]
     assert _count(demo_database) == before
+
+
+def test_a_failed_inject_says_why_on_the_run_page(ui_client: Any, demo_database: Any) -> None:
+    """A failed inject showed only "failed"; the reason the domain gave was in the API alone."""
+    from colsec.exercises.models import ExerciseInject
+
+    c = ui_client("coordinator")
+    scenario_url = _upload(c, "flood.yaml", SAMPLE.read_bytes()).headers["location"]
+    page = c.get(scenario_url).text
+    r = c.post("/exercises/runs", data={"csrf_token": csrf_of(page), "scenario_id": scenario_url.rsplit("/", 1)[1],
+                                        "name": "why drill", "speed": "1"}, follow_redirects=False)  # fmt: skip
+    run_id = int(r.headers["location"].rsplit("/", 1)[1])
+    with demo_database.unit_of_work() as db:
+        inj = db.execute(
+            select(ExerciseInject)
+            .where(ExerciseInject.run_id == run_id)
+            .order_by(ExerciseInject.number)
+            .limit(1)
+        ).scalar_one()
+        inj.status, inj.object_ref = "failed", "error: the target organisation has no analyst"
+    for lang, why in (("en", "Why:"), ("ru", "Причина:")):
+        _switch(c, lang)
+        html = c.get(f"/exercises/runs/{run_id}").text
+        assert f'{why} <span translate="no">the target organisation has no analyst</span>' in html

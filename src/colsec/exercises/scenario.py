@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from colsec.accounts.roles import Actor, Role
+from colsec.crisis.schemas import CategoryName
 from colsec.errors import Conflict, InvalidInput, NotFound, TooLarge
 from colsec.exercises.models import ExerciseScenario, ref
 from colsec.store import audit
@@ -160,7 +161,15 @@ class Scenario(BaseModel):
                 "scenario_expectations_unique", "expectation numbers must be unique across the scenario"
             )
         keys = {o.key for o in self.objectives}
+        categories = [c.value for c in CategoryName]
         for i in self.injects:
+            if i.channel == Channel.INCIDENT and i.type and i.type not in categories:
+                # caught here, not when the run's clock delivers it: a failed inject mid-exercise
+                raise PydanticCustomError(
+                    "scenario_incident_category",
+                    "inject {inject}: '{category}' is no incident category (one of {categories})",
+                    {"inject": i.number, "category": i.type, "categories": ", ".join(categories)},
+                )
             if i.after and i.after.inject is not None and i.after.inject not in numbers:
                 raise PydanticCustomError(
                     "scenario_unknown_inject",

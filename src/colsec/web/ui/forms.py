@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
+from markupsafe import Markup, escape
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
@@ -249,6 +250,9 @@ _DOCUMENT_PROBLEMS: dict[str, str] = {
     "scenario_unknown_objective": N_(
         "expectation %(expectation)s names objective “%(objective)s”, which the scenario does not have."
     ),
+    "scenario_incident_category": N_(
+        "inject %(inject)s: “%(category)s” is not an incident category (one of %(categories)s)."
+    ),
 }
 # Kinds whose own sentence lists what is allowed (the channels, a pattern): shown beside ours.
 _KEEP_ORIGINAL = {"enum", "literal_error", "string_pattern_mismatch", "json_syntax"}
@@ -268,8 +272,11 @@ def explain_document(details: Any, gettext: Callable[[str], str]) -> list[tuple[
         kind = str(p.get("type", ""))
         wording = _DOCUMENT_PROBLEMS.get(kind) or _PROBLEMS.get(kind)
         original = str(p.get("msg", "")) if wording is None or kind in _KEEP_ORIGINAL else ""
+        # names taken from the file (a category, a role, an objective) are data, not words to translate
+        values = {k: v if isinstance(v, int) else Markup('<span translate="no">{}</span>').format(v)
+                  for k, v in dict(p.get("ctx") or {}).items()}  # fmt: skip
         try:
-            text = gettext(wording) % dict(p.get("ctx") or {}) if wording else gettext(NOT_VALID)
+            text = Markup(escape(gettext(wording))) % values if wording else gettext(NOT_VALID)
         except (KeyError, TypeError, ValueError):
             text = gettext(NOT_VALID)
         out.append((place, text, original))
