@@ -149,3 +149,27 @@ def test_feed_export_round_trips(
     again = import_feed(db, actor=other.actor, source=str(out))
     assert again.skipped_unchanged + again.fetched == 3 and not again.failed
     assert list(convert_event(json.loads(files[f"{next(iter(manifest))}.json"])))
+
+
+def test_a_feed_keeps_each_events_notes(
+    db: Session, make_account: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A feed's events were imported with their notes thrown away: an attribute left out went unsaid."""
+    acc = make_account()
+    uuid_ = "5f1e7c2a-3b4d-4e5f-8a9b-0c1d2e3f4a5b"
+    event = {"uuid": uuid_, "info": "feed note", "timestamp": "1700000000", "date": "2023-11-14",
+             "threat_level_id": "3", "analysis": "2", "distribution": "1", "published": True,
+             "Attribute": [
+                 {"uuid": "6a2f8d3b-4c5e-4f60-9b1a-2d3e4f5a6b7c", "type": "ip-dst", "category": "Network activity",
+                  "value": "198.51.100.9", "to_ids": True, "timestamp": "1700000000"},
+                 {"uuid": "7b3a9e4c-5d6f-4a71-8c2b-3e4f5a6b7c8d", "type": "ip-dst", "category": "Network activity",
+                  "value": "not-an-ip", "to_ids": True, "timestamp": "1700000000"},
+             ]}  # fmt: skip
+    (tmp_path / f"{uuid_}.json").write_text(json.dumps({"Event": event}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({uuid_: {"info": "feed note", "timestamp": "1700000000"}})
+    )
+    report = import_feed(db, actor=acc.actor, source=str(tmp_path))
+    assert report.fetched == 1 and report.inserted >= 1
+    assert any(n["event"] == uuid_ and "not-an-ip" in n["note"] for n in report.notes), report.notes
+    assert report.to_dict()["notes"] == report.notes

@@ -36,6 +36,9 @@ MAX_EVENT_BYTES = 512 * 1024 * 1024
 Fetcher = Callable[[str], bytes]
 
 
+MAX_NOTES = 500  # a feed of thousands of events: the report stays readable
+
+
 @dataclass
 class FeedReport:
     events_in_manifest: int = 0
@@ -44,6 +47,8 @@ class FeedReport:
     inserted: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     follow_up_jobs: list[str] = field(default_factory=list)  # the events' post-import work, if queued
+    # what each event's import noted (attributes left out, indicators that cannot match), bounded
+    notes: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +58,7 @@ class FeedReport:
             "inserted": self.inserted,
             "failed": self.failed,
             "follow_up_jobs": self.follow_up_jobs,
+            "notes": self.notes,
         }
 
 
@@ -158,4 +164,6 @@ def import_feed(
         report.fetched += 1
         report.inserted += result.inserted
         report.follow_up_jobs.extend(result.follow_up_jobs)
+        room = MAX_NOTES - len(report.notes)
+        report.notes.extend({"event": event_uuid, "note": n} for n in result.notes[: max(room, 0)])
     return report
