@@ -102,7 +102,10 @@ def test_ranges_and_in_lists_agree(
         ],
     )
     every = sorted(db.execute(select(StixObject.seq)).scalars())
-    holes = [s for s in every if s % 5 and s % 13 not in (2, 3)]
+    # the last three versions (the indicators and the sighting on the asset) make the alerts: the
+    # holes keep them, whatever seqs the events' conversion left them on
+    touching = set(every[-3:])
+    holes = [s for s in every if (s % 5 and s % 13 not in (2, 3)) or s in touching]
     modules = (correlation, exposure, scoring, signals)
     for seqs in (every, holes):
         ranges = _outcome(db, seqs)
