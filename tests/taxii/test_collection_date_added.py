@@ -27,9 +27,9 @@ from colsec.stix.tlp import TLP, marking_id
 from colsec.store import publishing
 from colsec.store.models import CollectionObject
 from colsec.store.publishing import FilterSpec
-from colsec.store.service import import_objects
-from colsec.taxii import service as taxii
 from colsec.taxii.media import TAXII_MEDIA
+
+from .test_collection_versions import Node as TwoCollections
 
 ROOT = "/taxii2/root/collections"
 
@@ -44,19 +44,8 @@ def _indicator(name: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-class Node:
-    def __init__(self, client: TestClient, database: Database, headers: dict[str, str], org_id: int) -> None:
-        self.client, self.database, self.org_id = client, database, org_id
-        self.headers = {**headers, "Accept": TAXII_MEDIA}
-        with database.unit_of_work() as s:
-            self.a = taxii.create_collection(s, actor=SYSTEM, title="a", can_read=["*"], can_write=["*"]).id
-            self.b = taxii.create_collection(s, actor=SYSTEM, title="b", can_read=["*"], can_write=["*"]).id
-
-    def store(self, obj: dict[str, Any], *collections: str) -> None:
-        with self.database.unit_of_work() as s:
-            import_objects(
-                s, actor=SYSTEM, objects=[obj], owner_org_id=self.org_id, collection_ids=list(collections)
-            )
+class Node(TwoCollections):
+    """Two collections ``a`` and ``b`` (``test_collection_versions``'s), read as a poller reads them."""
 
     def post(self, cid: str, *objects: dict[str, Any]) -> None:
         r = self.client.post(
