@@ -343,3 +343,15 @@ def test_the_jobs_and_audit_pages_name_states_kinds_and_actions_in_russian(ui_cl
     assert untranslated(jobs, "ru") == []
     audit_page = admin.get("/admin/audit").text
     assert "<th>Действие</th>" in audit_page and "Поручение" not in audit_page
+
+
+def test_every_job_kind_the_runner_handles_is_named_on_the_jobs_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The page's names are its own table: a kind the runner gains must gain a name there too."""
+    from colsec.job_wiring import handlers_for
+    from colsec.settings import Settings
+    from colsec.web.ui.admin import JOB_KINDS
+
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'n.db'}", secret_key="jobs-key"
+    )
+    assert set(handlers_for(settings)) == set(JOB_KINDS)
