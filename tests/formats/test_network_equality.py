@@ -40,6 +40,8 @@ PATTERNS = {
     "[ipv4-addr:value = '198.51.100.0/24' AND ipv4-addr:value != '198.51.100.7']": True,
     "[domain-name:value = 'evil.example.com'] OR [ipv4-addr:value = '192.0.2.0/25']": True,
     "[network-traffic:dst_ref.type = 'ipv4-addr' AND network-traffic:dst_ref.value = '192.0.2.128/25']": True,
+    "[domain-name:value = 'a.example' AND domain-name:resolves_to_refs[*].value = '10.0.0.0/24']": True,
+    "[domain-name:value = 'a.example' AND domain-name:resolves_to_refs[*].value = '10.0.0.7']": False,
     "[ipv4-addr:value ISSUBSET '10.22.8.0/24']": False,  # what the analyst meant
     "[ipv4-addr:value = '198.51.100.7']": False,
     "[url:value = 'http://evil.example.com/a/b']": False,
@@ -91,22 +93,29 @@ def test_notes_name_the_first_and_count_the_rest(db: Session, make_account: Call
 def test_misp_cidr_attribute_is_noted_as_the_converters(
     db: Session, make_account: Callable[..., Any]
 ) -> None:
-    """misp-stix writes a CIDR ip-dst as ``network-traffic:dst_ref.value = '<network>'`` (both paths)."""
+    """misp-stix writes a CIDR ip-dst as ``network-traffic:dst_ref.value = '<network>'`` (both
+    paths), and the ip half of a ``domain|ip`` as ``domain-name:resolves_to_refs[*].value``."""
     acc = make_account()
-    cidr, plain = str(uuid.uuid4()), str(uuid.uuid4())
+    cidr, plain, resolved = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     attrs = [
         {"uuid": cidr, "type": "ip-dst", "category": "Network activity", "to_ids": True,
          "value": "192.0.2.0/24", "timestamp": "1767225600"},
         {"uuid": plain, "type": "ip-dst", "category": "Network activity", "to_ids": True,
          "value": "192.0.2.7", "timestamp": "1767225600"},
+        {"uuid": resolved, "type": "domain|ip", "category": "Network activity", "to_ids": True,
+         "value": "evil.example|198.51.100.0/24", "timestamp": "1767225600"},
+        {"uuid": str(uuid.uuid4()), "type": "domain|ip", "category": "Network activity", "to_ids": True,
+         "value": "good.example|198.51.100.9", "timestamp": "1767225600"},
     ]  # fmt: skip
     event = {"Event": {"uuid": str(uuid.uuid4()), "info": "cidr", "date": "2026-01-01",
                        "timestamp": "1767225600", "Attribute": attrs}}  # fmt: skip
     report = import_source(db, actor=acc.actor, data=orjson.dumps(event))
     assert report.fmt == ImportFormat.MISP
-    assert _noted(report.notes) == {f"indicator--{cidr}"}
-    [note] = [n for n in report.notes if n.startswith("indicator--")]
+    assert _noted(report.notes) == {f"indicator--{cidr}", f"indicator--{resolved}"}
+    [note] = [n for n in report.notes if n.startswith(f"indicator--{cidr}")]
     assert "misp-stix" in note and "network-traffic:dst_ref.value = '192.0.2.0/24'" in note
+    [note] = [n for n in report.notes if n.startswith(f"indicator--{resolved}")]
+    assert "domain-name:resolves_to_refs[*].value = '198.51.100.0/24'" in note
 
 
 def test_csv_and_text_networks_become_issubset(db: Session, make_account: Callable[..., Any]) -> None:

@@ -34,13 +34,25 @@ def is_network_equality(op: str, value: str, kind: str) -> bool:
     return op == "=" and "/" in value and kind in ADDRESS_KINDS
 
 
+# A reference list of addresses read by value: misp-stix writes a MISP ``domain|ip`` attribute as
+# ``domain-name:resolves_to_refs[*].value = '<ip>'``, its ip half a network when the value is one.
+_REFS_VALUE = "_refs[*].value"
+
+
+def _address_ref_kind(path: str) -> str | None:
+    """The kind "ip" for a path reading an address through a reference (``dst_ref.value``,
+    ``resolves_to_refs[*].value``) the observables index does not know: its value says which."""
+    return "ip" if path.endswith(("_ref.value", _REFS_VALUE)) else None
+
+
 def network_equalities(pattern: str) -> list[Atom]:
     """The comparisons of a STIX pattern that set an address equal to a network, in pattern order.
 
     Substring tests answer for nearly every pattern; the rest are read by the cached parser the
     store reads them with next, so a bulk import parses no pattern twice.
     """
-    if "/" not in pattern or ("-addr:value" not in pattern and "_ref.value" not in pattern):
+    if "/" not in pattern or ("-addr:value" not in pattern and "_ref.value" not in pattern
+                              and _REFS_VALUE not in pattern):  # fmt: skip
         return []
     try:
         atoms = comparison_atoms(pattern)
@@ -50,7 +62,7 @@ def network_equalities(pattern: str) -> list[Atom]:
     for atom in atoms:
         if atom.op != "=" or "/" not in atom.value:
             continue
-        kind = pattern_path_kind(atom.object_type, atom.path)
+        kind = pattern_path_kind(atom.object_type, atom.path) or _address_ref_kind(atom.path)
         norm = normalise(kind, atom.value) if kind else None
         if norm is not None and is_network_equality(atom.op, atom.value, norm[0]):
             out.append(atom)
