@@ -18,10 +18,16 @@ to a non-zero exit code.  Nothing expected ever becomes a 500.
     ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── Locked (423 locked)                   account locked out
     └── UpstreamError (502 upstream_error)    a peer or feed misbehaved
+
+A refusal a person can cause may also name its ``kind`` (a stable snake_case id) and the
+``params`` its sentence quotes: the message stays English (API, logs), while the web UI words
+the kind in the reader's language from its own catalogue (``colsec.web.ui.refusals``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, ClassVar
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "Locked",
     "NotAcceptable",
     "NotFound",
+    "Param",
     "PreconditionFailed",
     "StixValidationError",
     "TooLarge",
@@ -42,21 +49,44 @@ __all__ = [
 ]
 
 
+# A value a refusal's sentence quotes: a name or an id from the input (shown as data), a number,
+# or a moment (shown in the reader's date format).
+Param = str | int | float | datetime
+
+
 class ColsecError(Exception):
-    """Root of every expected failure; carries an HTTP status and a stable code."""
+    """Root of every expected failure; carries an HTTP status and a stable code, and, for a
+    refusal a person can cause, the ``kind`` and ``params`` a page words in its reader's language."""
 
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
 
-    def __init__(self, message: str, *, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Any = None,
+        kind: str | None = None,
+        params: Mapping[str, Param] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.kind = kind
+        self.params: dict[str, Param] = dict(params or {})
+
+    def machine_fields(self) -> dict[str, Any]:
+        """``kind`` and ``params`` as JSON values (moments as ISO 8601), for bodies and job outcomes."""
+        if self.kind is None:
+            return {}
+        params = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.params.items()}
+        return {"kind": self.kind, "params": params}
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.code, "detail": self.message}
         if self.details is not None:
             body["details"] = self.details
+        body.update(self.machine_fields())
         return body
 
 

@@ -16,12 +16,13 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from icalendar import Calendar
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from colsec.accounts.roles import SYSTEM
 from colsec.crisis.models import Notification
 from colsec.db import Database
 from colsec.groups.jobs import SWEEP_KIND
+from colsec.groups.models import Meeting
 from colsec.jobs import queue
 from colsec.settings import Settings
 
@@ -119,6 +120,11 @@ def test_full_cycle_six_organisations(
     assert len(event["attendee"]) == queued["queued"] and cal.walk("VTIMEZONE")
     r = client.get(f"/api/v1/groups/meetings/{m['id']}/invite.ics", headers=committee.reps["KR"].headers)
     assert r.status_code == 200 and Calendar.from_ical(r.content).walk("VEVENT")[0]["uid"] == event["uid"]
+
+    # attendance is recorded once the meeting has begun, not while it is still ahead
+    early = client.post(f"/api/v1/groups/meetings/{m['id']}/held", headers=sec, json={"present": ["NM"]})
+    assert early.status_code == 422 and early.json()["kind"] == "meeting_held_before_start", early.text
+    _begun(database, m["id"])
 
     # held with five of six members present: quorum; a decision is recorded in the register
     held = _ok(client.post(f"/api/v1/groups/meetings/{m['id']}/held", headers=sec,
@@ -244,14 +250,22 @@ def test_full_cycle_six_organisations(
     )
 
 
+def _begun(database: Database, meeting_id: int) -> None:
+    """The day of a meeting planned ahead has come (it started an hour ago)."""
+    with database.unit_of_work() as s:
+        s.execute(update(Meeting).where(Meeting.id == meeting_id)
+                  .values(starts_at=datetime.now(UTC) - timedelta(hours=1)))  # fmt: skip
+
+
 def test_a_meeting_without_quorum_decides_nothing(
-    mail_app: tuple[TestClient, Any], committee: Committee
+    mail_app: tuple[TestClient, Any], database: Database, committee: Committee
 ) -> None:
     client, _ = mail_app
     sec = committee.secretary.headers
     starts = datetime.now(UTC) + timedelta(days=3)
     m = _ok(client.post(f"/api/v1/groups/{committee.group_id}/meetings", headers=sec,
                         json={"title": "Thin", "starts_at": starts.isoformat(), "tz": "UTC"}), 201)  # fmt: skip
+    _begun(database, m["id"])
     held = _ok(
         client.post(
             f"/api/v1/groups/meetings/{m['id']}/held", headers=sec, json={"present": ["NM", "EV", "OBS"]}

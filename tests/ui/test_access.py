@@ -302,7 +302,11 @@ def test_a_coordinator_manages_their_organisations_sharing_groups_in_the_browser
     nm_admin_view = ui_client("nm-rep").get("/admin/sharing-groups")
     assert nm_admin_view.status_code == 403  # a representative manages none
     again = coord.post("/admin/sharing-groups", data={"csrf_token": token, "name": "water-ops"})
-    assert again.status_code == 409 and "already exists" in again.text
+    # the coordinator reads Russian: the refusal too, the group's name quoted as typed
+    assert (
+        again.status_code == 409
+        and 'Группа обмена «<span translate="no">water-ops</span>» уже существует.' in again.text
+    )
 
 
 def test_an_admin_reads_the_background_jobs_and_why_one_failed(ui_client, demo_database) -> None:

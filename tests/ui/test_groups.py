@@ -157,10 +157,11 @@ def test_attendance_decisions_action_items_and_delegations_on_the_page(
 ) -> None:
     c = _committee(database, make_account)
     url = f"/groups/{c.group_id}"
-    soon = datetime.now(UTC) + timedelta(days=2)
-    with database.unit_of_work() as s:
-        ids = [meetings.create_meeting(s, actor=c.people["sec"].actor, group_id=c.group_id,
-                                       data=MeetingIn(title=t, starts_at=soon)).id for t in ("Plenary", "Thin")]  # fmt: skip
+    t0 = datetime.now(UTC)
+    with database.unit_of_work() as s:  # planned yesterday for an hour ago: they can be held now
+        ids = [meetings.create_meeting(s, actor=c.people["sec"].actor, group_id=c.group_id, now=t0 - timedelta(days=1),
+                                       data=MeetingIn(title=t, starts_at=t0 - timedelta(hours=1))).id
+               for t in ("Plenary", "Thin")]  # fmt: skip
     full, thin = ids
     sec = _client(app, c, "sec")
     page = sec.get(url).text

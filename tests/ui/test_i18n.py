@@ -47,6 +47,7 @@ LATIN_OK = {
     "CAP",
     "UTC",
     "XML",
+    "UTF",
     "YAML",
     "JSON",
     "Suricata",

@@ -30,16 +30,32 @@ def normalise_email(text: str) -> str | None:
     if not value:
         return None
     if len(value) > MAX_EMAIL:
-        raise InvalidInput(f"e-mail address longer than {MAX_EMAIL} characters")
+        raise InvalidInput(
+            f"e-mail address longer than {MAX_EMAIL} characters",
+            kind="email_too_long",
+            params={"limit": MAX_EMAIL},
+        )
     local, at, domain = value.rpartition("@")
     if not at or not local or not domain:
-        raise InvalidInput(f"not an e-mail address: {value!r} (expected name@example.org)")
+        raise InvalidInput(
+            f"not an e-mail address: {value!r} (expected name@example.org)",
+            kind="email_invalid",
+            params={"email": value},
+        )
     domain = domain.lower().rstrip(".")
     labels = domain.split(".")
     if not _LOCAL.match(local) or len(local) > 64:
-        raise InvalidInput(f"not an e-mail address: {value!r} (the part before @ is not valid)")
+        raise InvalidInput(
+            f"not an e-mail address: {value!r} (the part before @ is not valid)",
+            kind="email_invalid_local",
+            params={"email": value},
+        )
     if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-        raise InvalidInput(f"not an e-mail address: {value!r} (the domain is not valid)")
+        raise InvalidInput(
+            f"not an e-mail address: {value!r} (the domain is not valid)",
+            kind="email_invalid_domain",
+            params={"email": value},
+        )
     return f"{local}@{domain}"
 
 
@@ -54,7 +70,10 @@ def set_email(db: Session, *, actor: Actor, user: User, email: str) -> User:
     """Set (or clear, with an empty string) ``user``'s address; the user, their org's admin or the node."""
     own = actor.user_id is not None and actor.user_id == user.id
     if not (own or actor.manages(user.organisation_id)):
-        raise Forbidden("only the user or an administrator of their organisation may change this address")
+        raise Forbidden(
+            "only the user or an administrator of their organisation may change this address",
+            kind="email_owner_only",
+        )
     user.email = normalise_email(email)
     db.flush()
     audit.record(

@@ -61,12 +61,12 @@ def _canonical(username: str) -> str:
 
 def _require_admin(actor: Actor) -> None:
     if not (actor.is_operator or actor.role == Role.ADMIN):
-        raise Forbidden(f"role '{actor.role}' may not manage accounts")
+        raise Forbidden(f"role '{actor.role}' may not manage accounts", kind="accounts_admin_only")
 
 
 def _require_operator(actor: Actor) -> None:
     if not actor.is_operator:
-        raise Forbidden("only the node operator may do this")
+        raise Forbidden("only the node operator may do this", kind="operator_only")
 
 
 def create_organisation(
@@ -83,15 +83,23 @@ def create_organisation(
     """Create an organisation and publish its STIX identity (TLP:GREEN, so peers can name it)."""
     _require_operator(actor)
     if not name.strip():
-        raise InvalidInput("organisation name must not be empty")
+        raise InvalidInput("organisation name must not be empty", kind="organisation_name_empty")
     if not _SHORT_RE.match(short_name):
-        raise InvalidInput(f"invalid short name {short_name!r}: letters, digits, '-' and '_' only")
+        raise InvalidInput(
+            f"invalid short name {short_name!r}: letters, digits, '-' and '_' only",
+            kind="short_name_invalid",
+            params={"name": short_name},
+        )
     if kind not in ("member", "crisis_centre", "external"):
-        raise InvalidInput(f"unknown organisation kind {kind!r}")
+        raise InvalidInput(f"unknown organisation kind {kind!r}", kind="organisation_kind_unknown")
     if db.execute(
         select(Organisation.id).where((Organisation.name == name) | (Organisation.short_name == short_name))
     ).first():
-        raise Conflict(f"organisation {short_name!r} already exists")
+        raise Conflict(
+            f"organisation {short_name!r} already exists",
+            kind="organisation_exists",
+            params={"org": short_name},
+        )
     ident = identity_id or f"identity--{uuid.uuid5(ORG_NAMESPACE, short_name)}"
     org = Organisation(
         name=name, short_name=short_name, identity_id=ident, country=country, kind=kind, sector=sector
@@ -121,7 +129,7 @@ def get_org_by_name(db: Session, name: str) -> Organisation:
         select(Organisation).where((Organisation.short_name == name) | (Organisation.name == name))
     ).scalar_one_or_none()
     if org is None:
-        raise NotFound(f"organisation {name!r} not found")
+        raise NotFound(f"organisation {name!r} not found", kind="unknown_organisation", params={"org": name})
     return org
 
 
@@ -152,17 +160,21 @@ def create_user(
         raise NotFound(f"organisation {org.short_name!r} not found")
     uname = _canonical(username)
     if not _USERNAME_RE.match(uname):
-        raise InvalidInput(f"invalid username {username!r}")
+        raise InvalidInput(
+            f"invalid username {username!r}", kind="username_invalid", params={"user": username}
+        )
     try:
         role = Role(role)
     except ValueError:
-        raise InvalidInput(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}") from None
+        raise InvalidInput(
+            f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}", kind="role_unknown"
+        ) from None
     if password is not None and len(password) < 8:
-        raise InvalidInput("password must have at least 8 characters")
+        raise InvalidInput("password must have at least 8 characters", kind="password_too_short")
     if language not in ("en", "ru"):
-        raise InvalidInput("language must be 'en' or 'ru'")
+        raise InvalidInput("language must be 'en' or 'ru'", kind="unknown_language")
     if db.execute(select(User.id).where(User.username == uname)).first():
-        raise Conflict(f"user {uname!r} already exists")
+        raise Conflict(f"user {uname!r} already exists", kind="user_exists", params={"user": uname})
     user = User(
         username=uname,
         display_name=display_name or uname,
@@ -231,9 +243,9 @@ def create_token(
     if not actor.manages(user.organisation_id):
         raise NotFound(f"user {user.username!r} not found")
     if not name.strip() or len(name) > 100:
-        raise InvalidInput("token name must be 1-100 characters")
+        raise InvalidInput("token name must be 1-100 characters", kind="token_name_length")
     if expires_days is not None and not 1 <= expires_days <= 3650:
-        raise InvalidInput("expires_days must be between 1 and 3650")
+        raise InvalidInput("expires_days must be between 1 and 3650", kind="token_expiry_range")
     token = new_token()
     expires = datetime.now(UTC) + timedelta(days=expires_days) if expires_days else None
     db.add(
@@ -278,13 +290,13 @@ def set_password(
     """A user changes its own password (proving the current one), or its admin does; every session ends."""
     if actor.user_id == user.id:
         if not verify_password(user.password_hash, current_password or ""):
-            raise Forbidden("the current password is wrong")
+            raise Forbidden("the current password is wrong", kind="current_password_wrong")
     else:
         _require_admin(actor)
         if not actor.manages(user.organisation_id):
             raise NotFound(f"user {user.username!r} not found")
     if len(password) < 8:
-        raise InvalidInput("password must have at least 8 characters")
+        raise InvalidInput("password must have at least 8 characters", kind="password_too_short")
     user.password_hash = hash_password(password)
     db.flush()
     end_user_sessions(db, user_id=user.id)
@@ -308,7 +320,7 @@ def set_node_operator(db: Session, *, actor: Actor, user: User, operator: bool) 
     """Grant or withdraw node-operator rights (the CLI only: an organisation admin cannot)."""
     _require_operator(actor)
     if operator and user.role != Role.ADMIN.value:
-        raise InvalidInput("only an admin account can be a node operator")
+        raise InvalidInput("only an admin account can be a node operator", kind="operator_needs_admin")
     user.node_operator = operator
     db.flush()
     audit.record(db, actor=actor, action="user.node_operator", target=user.username, details={"on": operator})
@@ -318,7 +330,7 @@ def set_node_operator(db: Session, *, actor: Actor, user: User, operator: bool) 
 def set_user_language(db: Session, *, actor: Actor, language: str) -> None:
     """Store the UI language as the user's setting (audited like any account change)."""
     if language not in ("en", "ru"):
-        raise InvalidInput("language must be 'en' or 'ru'")
+        raise InvalidInput("language must be 'en' or 'ru'", kind="unknown_language")
     if actor.user_id is None:
         return
     user = db.get(User, actor.user_id)

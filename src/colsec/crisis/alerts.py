@@ -38,7 +38,11 @@ def crisis_alert(
     require_centre(db, actor, doing="issue CAP alerts")
     crisis = get_crisis(db, crisis_id=crisis_id)
     if status not in ("Actual", "Exercise", "Test"):
-        raise InvalidInput("status must be Actual, Exercise or Test")
+        raise InvalidInput(
+            "status must be Actual, Exercise or Test",
+            kind="cap_status",
+            params={"allowed": "Actual, Exercise, Test"},
+        )
     incidents = list(db.execute(select(Incident).where(Incident.crisis_id == crisis_id)).scalars())
     categories = sorted({c for i in incidents for c in _CATEGORIES.get(i.category, ["Other"])}) or ["Other"]
     countries = sorted(
@@ -127,7 +131,11 @@ def _store(
             db.add(row)
             db.flush()
     except IntegrityError:
-        raise Conflict(f"CAP alert {msg.sender}/{msg.identifier}/{msg.sent} is already stored") from None
+        raise Conflict(
+            f"CAP alert {msg.sender}/{msg.identifier}/{msg.sent} is already stored",
+            kind="cap_alert_stored",
+            params={"alert": msg.identifier},
+        ) from None
     return row
 
 
@@ -204,7 +212,9 @@ def import_feed(db: Session, *, actor: Actor, data: bytes, crisis_id: int | None
 def get_alert(db: Session, *, alert_id: int) -> CapAlert:
     row = db.get(CapAlert, alert_id)
     if row is None:
-        raise NotFound(f"CAP alert {alert_id} not found")
+        raise NotFound(
+            f"CAP alert {alert_id} not found", kind="cap_alert_not_found", params={"alert": alert_id}
+        )
     return row
 
 

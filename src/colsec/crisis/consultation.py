@@ -81,7 +81,7 @@ def open_consultation(db: Session, *, actor: Actor, request_id: int, data: Consu
     at = now()
     deadline = aware(data.deadline)
     if deadline <= at:
-        raise InvalidInput("the deadline must be in the future")
+        raise InvalidInput("the deadline must be in the future", kind="deadline_not_future")
     if data.eligible_org_ids is None:
         orgs = list(
             db.execute(
@@ -96,12 +96,23 @@ def open_consultation(db: Session, *, actor: Actor, request_id: int, data: Consu
             ).scalars()
         )
         if known != set(orgs):
-            raise InvalidInput(f"not member organisations: {sorted(set(orgs) - known)}")
+            raise InvalidInput(
+                f"not member organisations: {sorted(set(orgs) - known)}",
+                kind="not_member_organisations",
+                params={"orgs": ", ".join(map(str, sorted(set(orgs) - known)))},
+            )
     if not orgs:
-        raise InvalidInput("a consultation needs at least one eligible member organisation")
+        raise InvalidInput(
+            "a consultation needs at least one eligible member organisation",
+            kind="consultation_needs_members",
+        )
     quorum = data.quorum if data.quorum is not None else len(orgs) // 2 + 1
     if quorum > len(orgs):
-        raise InvalidInput(f"quorum {quorum} exceeds the {len(orgs)} eligible members")
+        raise InvalidInput(
+            f"quorum {quorum} exceeds the {len(orgs)} eligible members",
+            kind="quorum_exceeds_members",
+            params={"quorum": quorum, "members": len(orgs)},
+        )
     req = move(
         db, AssistanceRequest, request_id, machine=REQUEST, to="in_consultation", label=f"request {req.id}"
     )
@@ -158,7 +169,11 @@ def submit_for_consultation(db: Session, *, actor: Actor, request_id: int) -> Co
 def get_consultation(db: Session, *, consultation_id: int) -> Consultation:
     c = db.get(Consultation, consultation_id)
     if c is None:
-        raise NotFound(f"consultation {consultation_id} not found")
+        raise NotFound(
+            f"consultation {consultation_id} not found",
+            kind="consultation_not_found",
+            params={"consultation": consultation_id},
+        )
     return c
 
 
@@ -234,7 +249,7 @@ def _acting_org(db: Session, actor: Actor, c: Consultation, on_behalf_of: int | 
     """Which organisation this answer counts for, and whether it is cast under a delegation."""
     org_id = on_behalf_of if on_behalf_of is not None else actor.org_id
     if org_id is None:
-        raise Forbidden("positions are cast for an organisation")
+        raise Forbidden("positions are cast for an organisation", kind="answer_needs_organisation")
     d = db.execute(
         select(ConsultationDelegation.delegate_user_id).where(
             ConsultationDelegation.consultation_id == c.id, ConsultationDelegation.organisation_id == org_id
@@ -242,10 +257,12 @@ def _acting_org(db: Session, actor: Actor, c: Consultation, on_behalf_of: int | 
     ).scalar()
     if d is not None:
         if d != actor.user_id:
-            raise Forbidden("this organisation's answer has been delegated to another user")
+            raise Forbidden(
+                "this organisation's answer has been delegated to another user", kind="answer_delegated"
+            )
         return org_id, True
     if org_id != actor.org_id:
-        raise Forbidden("you hold no delegation for that organisation")
+        raise Forbidden("you hold no delegation for that organisation", kind="no_delegation_held")
     require_role(actor, Role.REPRESENTATIVE, doing="answer consultations")
     return org_id, False
 
@@ -256,13 +273,20 @@ def post_position(db: Session, *, actor: Actor, consultation_id: int, data: Posi
     at = now()
     if c.status != "open" or aware(c.deadline) <= at:
         # fast, clear refusal; the conditional UPDATE below is what guards the race
-        raise ConsultationClosed(f"consultation {c.id} is closed or past its deadline: position refused")
+        raise ConsultationClosed(
+            f"consultation {c.id} is closed or past its deadline: position refused",
+            kind="consultation_closed",
+        )
     org_id, delegated = _acting_org(db, actor, c, data.on_behalf_of)
     if not is_eligible(db, c.id, org_id):
-        raise Forbidden("this organisation is not eligible in this consultation")
+        raise Forbidden("this organisation is not eligible in this consultation", kind="org_not_eligible")
     options = orjson.loads(c.options)
     if data.option is not None and data.option not in options:
-        raise InvalidInput(f"unknown option {data.option!r}; one of: {', '.join(options)}")
+        raise InvalidInput(
+            f"unknown option {data.option!r}; one of: {', '.join(options)}",
+            kind="unknown_option",
+            params={"option": data.option, "options": ", ".join(options)},
+        )
     pos = Position(
         consultation_id=c.id, organisation_id=org_id, stance=data.stance.value, option=data.option,
         comment=data.comment, cast_by=actor.username, delegated=delegated, cast_at=at,
@@ -272,7 +296,9 @@ def post_position(db: Session, *, actor: Actor, consultation_id: int, data: Posi
             db.add(pos)
             db.flush()
     except IntegrityError:
-        raise Conflict("this organisation has already answered this consultation") from None
+        raise Conflict(
+            "this organisation has already answered this consultation", kind="consultation_already_answered"
+        ) from None
     col = getattr(Consultation, _COUNTER[data.stance.value])
     row = db.execute(
         update(Consultation)
@@ -282,7 +308,10 @@ def post_position(db: Session, *, actor: Actor, consultation_id: int, data: Posi
         .execution_options(synchronize_session=False)
     ).first()
     if row is None:
-        raise ConsultationClosed(f"consultation {c.id} is closed or past its deadline: position refused")
+        raise ConsultationClosed(
+            f"consultation {c.id} is closed or past its deadline: position refused",
+            kind="consultation_closed",
+        )
     audit.record(
         db, actor=actor, action="crisis.consultation.position", target=f"consultation:{c.id}",
         details={"org": org_id, "stance": pos.stance, "option": pos.option, "delegated": delegated},

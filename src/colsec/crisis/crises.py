@@ -76,7 +76,11 @@ def open_crisis(db: Session, *, actor: Actor, data: CrisisIn) -> Crisis:
     lead_name = data.lead_username or actor.username
     lead = db.execute(select(User).where(User.username == lead_name.lower())).scalar_one_or_none()
     if lead is None or lead.role not in (Role.COORDINATOR.value, Role.ADMIN.value):
-        raise InvalidInput(f"lead coordinator {lead_name!r} is not a coordinator")
+        raise InvalidInput(
+            f"lead coordinator {lead_name!r} is not a coordinator",
+            kind="lead_not_coordinator",
+            params={"user": lead_name},
+        )
     ids = sorted(set(data.incident_ids))
     crisis = Crisis(
         title=data.title, description=data.description, alert_level=data.alert_level, lead_user_id=lead.id,
@@ -95,9 +99,14 @@ def open_crisis(db: Session, *, actor: Actor, data: CrisisIn) -> Crisis:
         found = dict(db.execute(select(Incident.id, Incident.status).where(Incident.id.in_(ids))).all())
         missing = [i for i in ids if i not in found]
         if missing:
-            raise NotFound(f"incident(s) not found: {', '.join(map(str, missing))}")
+            raise NotFound(
+                f"incident(s) not found: {', '.join(map(str, missing))}",
+                kind="incidents_not_found",
+                params={"incidents": ", ".join(map(str, missing))},
+            )
         raise InvalidTransition(
             "a crisis is opened only from escalated incidents not already in a crisis",
+            kind="crisis_needs_escalated_incidents",
             details={"incidents": {str(k): v for k, v in found.items()}},
         )
     log_event(
@@ -127,7 +136,7 @@ def open_crisis(db: Session, *, actor: Actor, data: CrisisIn) -> Crisis:
 def get_crisis(db: Session, *, crisis_id: int) -> Crisis:
     crisis = db.get(Crisis, crisis_id)
     if crisis is None:
-        raise NotFound(f"crisis {crisis_id} not found")
+        raise NotFound(f"crisis {crisis_id} not found", kind="crisis_not_found", params={"crisis": crisis_id})
     return crisis
 
 
@@ -147,7 +156,9 @@ def advance_crisis(db: Session, *, actor: Actor, crisis_id: int, to: str, note: 
             select(func.count()).select_from(Lesson).where(Lesson.crisis_id == crisis_id)
         ).scalar_one()
         if n == 0:
-            raise InvalidInput("record at least one lesson before marking the crisis reviewed")
+            raise InvalidInput(
+                "record at least one lesson before marking the crisis reviewed", kind="review_needs_lesson"
+            )
     crisis = move(db, Crisis, crisis_id, machine=CRISIS, to=to, label=f"crisis {crisis_id}")
     log_event(
         db, crisis_id=crisis_id, actor=actor, kind=to, summary=note or f"crisis {to}", params={"note": note}
@@ -166,7 +177,7 @@ def set_alert_level(db: Session, *, actor: Actor, crisis_id: int, level: int, no
     """Raise or lower the alert level of a running crisis (recorded on the timeline)."""
     require_centre(db, actor, doing="change the alert level")
     if not 1 <= level <= 5:
-        raise InvalidInput("alert level is 1 to 5")
+        raise InvalidInput("alert level is 1 to 5", kind="alert_level_range")
     crisis = get_crisis(db, crisis_id=crisis_id)
     _require_running(crisis, "change the alert level")
     before = crisis.alert_level
@@ -203,7 +214,9 @@ def set_alert_level(db: Session, *, actor: Actor, crisis_id: int, level: int, no
 
 def _require_running(crisis: Crisis, doing: str) -> None:
     if crisis.status not in ("opened", "active", "stabilising"):
-        raise InvalidTransition(f"crisis {crisis.id} is '{crisis.status}': cannot {doing}")
+        raise InvalidTransition(
+            f"crisis {crisis.id} is '{crisis.status}': cannot {doing}", kind="crisis_not_running"
+        )
 
 
 def add_sitrep(db: Session, *, actor: Actor, crisis_id: int, data: SitrepIn) -> SituationReport:
@@ -211,7 +224,7 @@ def add_sitrep(db: Session, *, actor: Actor, crisis_id: int, data: SitrepIn) -> 
     crisis = get_crisis(db, crisis_id=crisis_id)
     _require_running(crisis, "add a situation report")
     if data.next_report_due is not None and aware(data.next_report_due) <= now():
-        raise InvalidInput("next_report_due must be in the future")
+        raise InvalidInput("next_report_due must be in the future", kind="next_report_not_future")
     number = (
         db.execute(
             select(func.max(SituationReport.number)).where(SituationReport.crisis_id == crisis_id)
@@ -261,10 +274,11 @@ def add_lesson(db: Session, *, actor: Actor, crisis_id: int, data: LessonIn) -> 
     crisis = get_crisis(db, crisis_id=crisis_id)
     if crisis.status not in ("closed", "reviewed"):
         raise InvalidTransition(
-            f"crisis {crisis_id} is '{crisis.status}': lessons are recorded after closure"
+            f"crisis {crisis_id} is '{crisis.status}': lessons are recorded after closure",
+            kind="lessons_after_closure",
         )
     if data.kind == "recommendation" and not data.owner.strip():
-        raise InvalidInput("a recommendation needs an owner")
+        raise InvalidInput("a recommendation needs an owner", kind="recommendation_needs_owner")
     lesson = Lesson(
         crisis_id=crisis_id,
         kind=data.kind,
@@ -296,7 +310,7 @@ def search_lessons(db: Session, *, query: str, limit: int = 100) -> list[Lesson]
     """Case-insensitive search over every crisis's lessons (text and owner)."""
     words = [w for w in query.lower().split() if w][:8]
     if not words:
-        raise InvalidInput("search needs at least one word")
+        raise InvalidInput("search needs at least one word", kind="search_needs_word")
     stmt = select(Lesson).order_by(Lesson.id.desc()).limit(min(limit, 500))
     for w in words:
         like = "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

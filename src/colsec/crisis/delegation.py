@@ -31,14 +31,16 @@ def delegate(
     require_role(actor, Role.REPRESENTATIVE, doing="delegate a position")
     c = get_consultation(db, consultation_id=consultation_id)
     if c.status != "open":
-        raise ConsultationClosed(f"consultation {c.id} is closed")
+        raise ConsultationClosed(f"consultation {c.id} is closed", kind="consultation_closed")
     if actor.org_id is None or not is_eligible(db, c.id, actor.org_id):
-        raise Forbidden("your organisation is not eligible in this consultation")
+        raise Forbidden("your organisation is not eligible in this consultation", kind="org_not_eligible")
     user = db.execute(select(User).where(User.username == delegate_username.lower())).scalar_one_or_none()
     if user is None or not user.is_active:
-        raise NotFound(f"user {delegate_username!r} not found")
+        raise NotFound(
+            f"user {delegate_username!r} not found", kind="unknown_user", params={"user": delegate_username}
+        )
     if user.role not in (Role.REPRESENTATIVE.value, Role.ANALYST.value) or user.id == actor.user_id:
-        raise InvalidInput("delegate to another representative or analyst")
+        raise InvalidInput("delegate to another representative or analyst", kind="delegate_role")
     d = ConsultationDelegation(
         consultation_id=c.id,
         organisation_id=actor.org_id,
@@ -51,7 +53,9 @@ def delegate(
             db.add(d)
             db.flush()
     except IntegrityError:
-        raise Conflict(f"{actor.org_short_name} has already delegated in consultation {c.id}") from None
+        raise Conflict(
+            f"{actor.org_short_name} has already delegated in consultation {c.id}", kind="already_delegated"
+        ) from None
     audit.record(
         db,
         actor=actor,

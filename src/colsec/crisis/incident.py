@@ -163,10 +163,16 @@ def report_incident(db: Session, *, actor: Actor, data: IncidentIn) -> Incident:
     """A member organisation reports an incident (analysts and representatives)."""
     require_role(actor, *NATIONAL_ROLES, doing="report incidents")
     if actor.org_id is None:
-        raise InvalidInput("incidents are reported by a member organisation")
+        raise InvalidInput(
+            "incidents are reported by a member organisation", kind="incident_needs_organisation"
+        )
     bad = [r for r in data.stix_refs if not is_valid_id(r)]
     if bad:
-        raise InvalidInput(f"not STIX identifiers: {', '.join(bad[:5])}")
+        raise InvalidInput(
+            f"not STIX identifiers: {', '.join(bad[:5])}",
+            kind="not_stix_ids",
+            params={"ids": ", ".join(bad[:5])},
+        )
     inc = Incident(
         stix_id=new_id("incident"),
         organisation_id=actor.org_id,
@@ -206,7 +212,9 @@ def report_incident(db: Session, *, actor: Actor, data: IncidentIn) -> Incident:
 def get_incident(db: Session, *, actor: Actor, incident_id: int) -> Incident:
     inc = db.get(Incident, incident_id)
     if inc is None or not _may_see(db, actor, inc):
-        raise NotFound(f"incident {incident_id} not found")
+        raise NotFound(
+            f"incident {incident_id} not found", kind="incident_not_found", params={"incident": incident_id}
+        )
     return inc
 
 

@@ -27,14 +27,20 @@ def create_request(db: Session, *, actor: Actor, crisis_id: int, data: RequestIn
     """Draft a request; only member organisations ask for assistance."""
     require_role(actor, *NATIONAL_ROLES, doing="draft requests for assistance")
     if actor.org_id is None or org_kind(db, actor.org_id) != "member":
-        raise InvalidInput("requests for assistance come from a member organisation")
+        raise InvalidInput(
+            "requests for assistance come from a member organisation", kind="request_needs_organisation"
+        )
     crisis = get_crisis(db, crisis_id=crisis_id)
     if crisis.status not in ("opened", "active", "stabilising"):
-        raise InvalidTransition(f"crisis {crisis_id} is '{crisis.status}': no new requests")
+        raise InvalidTransition(
+            f"crisis {crisis_id} is '{crisis.status}': no new requests", kind="crisis_no_new_requests"
+        )
     if aware(data.needed_by) <= now():  # its consultation would close at once, deciding nothing
         raise InvalidInput(
             f"needed by {aware(data.needed_by):%Y-%m-%d %H:%M} UTC is not in the future: "
-            "give the time the help is still needed by"
+            "give the time the help is still needed by",
+            kind="needed_by_not_future",
+            params={"needed_by": aware(data.needed_by)},
         )
     req = AssistanceRequest(
         crisis_id=crisis_id, organisation_id=actor.org_id, created_by=actor.username,
@@ -60,7 +66,9 @@ def create_request(db: Session, *, actor: Actor, crisis_id: int, data: RequestIn
 def get_request(db: Session, *, request_id: int) -> AssistanceRequest:
     req = db.get(AssistanceRequest, request_id)
     if req is None:
-        raise NotFound(f"request {request_id} not found")
+        raise NotFound(
+            f"request {request_id} not found", kind="request_not_found", params={"request": request_id}
+        )
     return req
 
 

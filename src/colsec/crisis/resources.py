@@ -49,7 +49,9 @@ _MEMBER_STEPS = {"committed", "deployed", "demobilised"}
 def register_resource(db: Session, *, actor: Actor, data: ResourceIn) -> Resource:
     require_role(actor, *NATIONAL_ROLES, doing="register resources")
     if actor.org_id is None or org_kind(db, actor.org_id) != "member":
-        raise InvalidInput("resources are registered by member organisations")
+        raise InvalidInput(
+            "resources are registered by member organisations", kind="resource_needs_organisation"
+        )
     res = Resource(
         organisation_id=actor.org_id, kind=data.kind, name=data.name, capability=data.capability.value,
         size=data.size, readiness_hours=data.readiness_hours, location=data.location, created_at=now(),
@@ -83,19 +85,29 @@ def make_offer(db: Session, *, actor: Actor, request_id: int, data: OfferIn) -> 
     req = get_request(db, request_id=request_id)
     if req.status != "approved":
         raise InvalidTransition(
-            f"request {req.id} is '{req.status}': offers are made against approved requests"
+            f"request {req.id} is '{req.status}': offers are made against approved requests",
+            kind="offer_needs_approved_request",
         )
     res = db.get(Resource, data.resource_id)
     if res is None:
-        raise NotFound(f"resource {data.resource_id} not found")
+        raise NotFound(
+            f"resource {data.resource_id} not found",
+            kind="resource_not_found",
+            params={"resource": data.resource_id},
+        )
     if res.organisation_id != actor.org_id:
-        raise Forbidden("only the organisation owning the resource may offer it")
+        raise Forbidden("only the organisation owning the resource may offer it", kind="resource_owner_only")
     if res.capability != req.capability:
         raise InvalidInput(
-            f"resource capability {res.capability!r} does not match the requested {req.capability!r}"
+            f"resource capability {res.capability!r} does not match the requested {req.capability!r}",
+            kind="capability_mismatch",
         )
     if data.quantity > res.size:
-        raise InvalidInput(f"quantity {data.quantity} exceeds the resource size {res.size}")
+        raise InvalidInput(
+            f"quantity {data.quantity} exceeds the resource size {res.size}",
+            kind="quantity_exceeds_size",
+            params={"quantity": data.quantity, "size": res.size},
+        )
     offer = ResourceOffer(
         request_id=req.id, resource_id=res.id, organisation_id=res.organisation_id, quantity=data.quantity,
         note=data.note, status="offered", offered_at=now(),
@@ -126,7 +138,7 @@ def make_offer(db: Session, *, actor: Actor, request_id: int, data: OfferIn) -> 
 def get_offer(db: Session, *, offer_id: int) -> ResourceOffer:
     offer = db.get(ResourceOffer, offer_id)
     if offer is None:
-        raise NotFound(f"offer {offer_id} not found")
+        raise NotFound(f"offer {offer_id} not found", kind="offer_not_found", params={"offer": offer_id})
     return offer
 
 
@@ -148,7 +160,7 @@ def check_offer_step(db: Session, actor: Actor, offer: ResourceOffer, to: str) -
             require_role(actor, Role.REPRESENTATIVE, doing=f"mark offers '{to}'")
             require_org(actor, offer.organisation_id, doing=f"mark this offer '{to}'")
     else:
-        raise InvalidInput(f"unknown offer state {to!r}")
+        raise InvalidInput(f"unknown offer state {to!r}", kind="unknown_step")
 
 
 def advance_offer(db: Session, *, actor: Actor, offer_id: int, to: str) -> ResourceOffer:

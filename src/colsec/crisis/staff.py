@@ -29,15 +29,23 @@ def assign_role(db: Session, *, actor: Actor, crisis_id: int, username: str, rol
     """Give ``username`` a role on the crisis; a liaison speaks for their own organisation."""
     require_centre(db, actor, doing="assign roles on a crisis")
     if role not in CRISIS_ROLES:
-        raise InvalidInput(f"unknown crisis role {role!r}; one of: {', '.join(CRISIS_ROLES)}")
+        raise InvalidInput(
+            f"unknown crisis role {role!r}; one of: {', '.join(CRISIS_ROLES)}", kind="unknown_crisis_role"
+        )
     crisis = get_crisis(db, crisis_id=crisis_id)
     user = db.execute(select(User).where(User.username == username.strip().lower())).scalar_one_or_none()
     if user is None or not user.is_active:
-        raise NotFound(f"user {username!r} not found")
+        raise NotFound(f"user {username!r} not found", kind="unknown_user", params={"user": username})
     if role == "lead" and user.role not in (Role.COORDINATOR.value, Role.ADMIN.value):
-        raise InvalidInput(f"the lead must be a coordinator; {user.username!r} is not")
+        raise InvalidInput(
+            f"the lead must be a coordinator; {user.username!r} is not",
+            kind="lead_not_coordinator",
+            params={"user": user.username},
+        )
     if role == "liaison" and user.role not in (Role.REPRESENTATIVE.value, Role.ANALYST.value):
-        raise InvalidInput("a liaison is an analyst or representative of a member organisation")
+        raise InvalidInput(
+            "a liaison is an analyst or representative of a member organisation", kind="liaison_role"
+        )
     if role == "lead":
         db.execute(delete(CrisisRole).where(CrisisRole.crisis_id == crisis_id, CrisisRole.role == "lead"))
         db.execute(
@@ -56,7 +64,11 @@ def assign_role(db: Session, *, actor: Actor, crisis_id: int, username: str, rol
             db.add(row)
             db.flush()
     except IntegrityError:
-        raise Conflict(f"{user.username} already holds the role {role!r} on crisis {crisis_id}") from None
+        raise Conflict(
+            f"{user.username} already holds the role {role!r} on crisis {crisis_id}",
+            kind="crisis_role_held",
+            params={"user": user.username},
+        ) from None
     log_event(db, crisis_id=crisis_id, actor=actor, kind="role", summary=f"{user.username} is now {role}",
               params={"user": user.username, "role": role})  # fmt: skip
     audit.record(db, actor=actor, action="crisis.role", target=f"crisis:{crisis_id}",
@@ -83,10 +95,12 @@ def remove_role(db: Session, *, actor: Actor, crisis_id: int, username: str, rol
     crisis never runs without one."""
     require_centre(db, actor, doing="remove roles on a crisis")
     if role not in CRISIS_ROLES:
-        raise InvalidInput(f"unknown crisis role {role!r}; one of: {', '.join(CRISIS_ROLES)}")
+        raise InvalidInput(
+            f"unknown crisis role {role!r}; one of: {', '.join(CRISIS_ROLES)}", kind="unknown_crisis_role"
+        )
     get_crisis(db, crisis_id=crisis_id)
     if role == "lead":
-        raise Conflict("the lead is handed over, not removed: assign another lead")
+        raise Conflict("the lead is handed over, not removed: assign another lead", kind="lead_not_removed")
     name = username.strip().lower()
     row = db.execute(
         select(CrisisRole).where(
@@ -94,7 +108,11 @@ def remove_role(db: Session, *, actor: Actor, crisis_id: int, username: str, rol
         )
     ).scalar_one_or_none()
     if row is None:
-        raise NotFound(f"{username!r} holds no role {role!r} on crisis {crisis_id}")
+        raise NotFound(
+            f"{username!r} holds no role {role!r} on crisis {crisis_id}",
+            kind="crisis_role_not_held",
+            params={"user": username},
+        )
     db.delete(row)
     db.flush()
     log_event(db, crisis_id=crisis_id, actor=actor, kind="role.removed", summary=f"{name} is no longer {role}",

@@ -102,7 +102,7 @@ def move(
     """Move ``model`` row ``obj_id`` to state ``to`` or raise InvalidTransition/NotFound."""
     allowed = machine.get(to)
     if allowed is None:
-        raise InvalidTransition(f"{label}: unknown target state {to!r}")
+        raise InvalidTransition(f"{label}: unknown target state {to!r}", kind="unknown_step")
     when = at or now()
     table: Any = model
     stmt = (

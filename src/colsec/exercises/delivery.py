@@ -162,16 +162,25 @@ def deliver_now(
     require_centre(db, actor, doing="deliver injects")
     run = get_run(db, run_id=run_id)
     if run.status not in ("running", "paused"):
-        raise InvalidInput(f"exercise run {run.id} is '{run.status}': injects are delivered while it runs")
+        raise InvalidInput(
+            f"exercise run {run.id} is '{run.status}': injects are delivered while it runs",
+            kind="deliver_while_running",
+        )
     inj = db.execute(
         select(ExerciseInject).where(ExerciseInject.run_id == run.id, ExerciseInject.number == number)
     ).scalar_one_or_none()
     if inj is None:
-        raise NotFound(f"inject {number} not found in run {run.id}")
+        raise NotFound(
+            f"inject {number} not found in run {run.id}", kind="inject_not_found", params={"inject": number}
+        )
     if inj.status == "delivered":
-        raise AlreadyDelivered(f"inject {number} is 'delivered'")
+        raise AlreadyDelivered(
+            f"inject {number} is 'delivered'", kind="inject_delivered", params={"inject": number}
+        )
     if inj.status != "pending":
-        raise InvalidInput(f"inject {number} is '{inj.status}'")
+        raise InvalidInput(
+            f"inject {number} is '{inj.status}'", kind="inject_not_pending", params={"inject": number}
+        )
     _deliver_one(db, run, inj, _now(now), how)
     db.flush()
     audit.record(
@@ -191,7 +200,9 @@ def acknowledge(db: Session, *, actor: Actor, run_id: int, number: int) -> Exerc
         select(ExerciseInject).where(ExerciseInject.run_id == run.id, ExerciseInject.number == number)
     ).scalar_one_or_none()
     if inj is None or inj.status != "delivered" or not _addressed(db, run, inj, actor):
-        raise NotFound(f"inject {number} not found in run {run.id}")
+        raise NotFound(
+            f"inject {number} not found in run {run.id}", kind="inject_not_found", params={"inject": number}
+        )
     audit.record(
         db,
         actor=actor,

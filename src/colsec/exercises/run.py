@@ -69,7 +69,7 @@ def _now(now: datetime | None) -> datetime:
 def get_run(db: Session, *, run_id: int) -> ExerciseRun:
     run = db.get(ExerciseRun, run_id)
     if run is None:
-        raise NotFound(f"exercise run {run_id} not found")
+        raise NotFound(f"exercise run {run_id} not found", kind="run_not_found", params={"run": run_id})
     return run
 
 
@@ -86,7 +86,11 @@ def _orgs(db: Session, names: set[str]) -> dict[str, Organisation]:
     }
     missing = sorted(names - set(found))
     if missing:
-        raise InvalidInput(f"unknown organisation(s) in the scenario: {', '.join(missing)}")
+        raise InvalidInput(
+            f"unknown organisation(s) in the scenario: {', '.join(missing)}",
+            kind="scenario_unknown_organisations",
+            params={"orgs": ", ".join(missing)},
+        )
     return found
 
 
@@ -100,7 +104,11 @@ def _inject_rows(db: Session, run: ExerciseRun, sc: Scenario, injects: list[Inje
             i.target.user
             and db.execute(select(User.id).where(User.username == i.target.user.lower())).scalar() is None
         ):
-            raise InvalidInput(f"inject {i.number}: unknown user {i.target.user!r}")
+            raise InvalidInput(
+                f"inject {i.number}: unknown user {i.target.user!r}",
+                kind="inject_unknown_user",
+                params={"inject": i.number, "user": i.target.user},
+            )
         target_org = orgs[i.target.org].id if i.target.org and i.target.org != "*" else None
         db.add(
             ExerciseInject(
@@ -117,7 +125,11 @@ def _inject_rows(db: Session, run: ExerciseRun, sc: Scenario, injects: list[Inje
         for e in i.expects:
             org = orgs[e.org].id if e.org else target_org
             if org is None:
-                raise InvalidInput(f"expectation {e.number}: name the organisation expected to act")
+                raise InvalidInput(
+                    f"expectation {e.number}: name the organisation expected to act",
+                    kind="expectation_needs_organisation",
+                    params={"expectation": e.number},
+                )
             db.add(
                 ExerciseExpectation(
                     run_id=run.id, number=e.number, inject_number=i.number, objective=e.objective,
@@ -139,7 +151,7 @@ def create_run(
     """Schedule a run of a scenario; the run keeps a frozen copy, later edits do not reach it."""
     require_centre(db, actor, doing="run exercises")
     if not 0.01 <= speed <= 3600:
-        raise InvalidInput("speed must be between 0.01 and 3600")
+        raise InvalidInput("speed must be between 0.01 and 3600", kind="speed_range")
     row = get_scenario(db, scenario_id=scenario_id)
     sc = model_of(row)
     run = ExerciseRun(
@@ -182,11 +194,13 @@ def move(db: Session, *, actor: Actor, run_id: int, to: str, now: datetime | Non
     at = _now(now)
     run = get_run(db, run_id=run_id)
     if to not in RUN:
-        raise InvalidInput(f"unknown state {to!r}; one of {', '.join(RUN)}")
+        raise InvalidInput(f"unknown state {to!r}; one of {', '.join(RUN)}", kind="unknown_step")
     if run.status not in RUN[to]:
         from colsec.crisis.errors import InvalidTransition
 
-        raise InvalidTransition(f"exercise run {run.id} is '{run.status}': cannot move to '{to}'")
+        raise InvalidTransition(
+            f"exercise run {run.id} is '{run.status}': cannot move to '{to}'", kind="run_step_not_now"
+        )
     if to == "running" and run.status == "scheduled":
         run.started_at = at
         for inj in db.execute(select(ExerciseInject).where(ExerciseInject.run_id == run.id)).scalars():
@@ -216,7 +230,7 @@ def set_speed(
     """Run the clock ×``speed``: what is left of every pending offset is rescaled from now."""
     require_centre(db, actor, doing="control exercises")
     if not 0.01 <= speed <= 3600:
-        raise InvalidInput("speed must be between 0.01 and 3600")
+        raise InvalidInput("speed must be between 0.01 and 3600", kind="speed_range")
     run = get_run(db, run_id=run_id)
     at = aware(run.paused_at) if run.paused_at else _now(now)
     ratio = run.speed / speed
@@ -241,14 +255,20 @@ def add_inject(
     require_centre(db, actor, doing="add injects")
     run = get_run(db, run_id=run_id)
     if run.status not in ("scheduled", "running", "paused"):
-        raise InvalidInput(f"exercise run {run.id} is '{run.status}': no new injects")
+        raise InvalidInput(
+            f"exercise run {run.id} is '{run.status}': no new injects", kind="run_no_new_injects"
+        )
     taken = db.execute(
         select(ExerciseInject.id).where(
             ExerciseInject.run_id == run.id, ExerciseInject.number == inject.number
         )
     ).scalar()
     if taken is not None:
-        raise InvalidInput(f"inject {inject.number} exists in this run")
+        raise InvalidInput(
+            f"inject {inject.number} exists in this run",
+            kind="inject_exists",
+            params={"inject": inject.number},
+        )
     _inject_rows(db, run, frozen(run), [inject])
     db.flush()
     row = db.execute(
@@ -280,11 +300,11 @@ def add_note(
 ) -> ExerciseNote:
     require_centre(db, actor, doing="write exercise notes")
     if kind not in ("note", "worked", "failed", "recommendation"):
-        raise InvalidInput("kind is one of note, worked, failed, recommendation")
+        raise InvalidInput("kind is one of note, worked, failed, recommendation", kind="note_kind")
     if not text.strip():
-        raise InvalidInput("a note has text")
+        raise InvalidInput("a note has text", kind="note_empty")
     if kind == "recommendation" and not owner.strip():
-        raise InvalidInput("a recommendation names its owner")
+        raise InvalidInput("a recommendation names its owner", kind="recommendation_needs_owner")
     run = get_run(db, run_id=run_id)
     note = ExerciseNote(run_id=run.id, kind=kind, text=text, owner=owner, author=actor.username)
     db.add(note)

@@ -281,7 +281,11 @@ def create_scenario(
         select(ExerciseScenario).where(ExerciseScenario.name == scenario.name)
     ).scalar_one_or_none()
     if row is not None and not replace:
-        raise Conflict(f"a scenario named {scenario.name!r} exists")
+        raise Conflict(
+            f"a scenario named {scenario.name!r} exists",
+            kind="scenario_name_taken",
+            params={"name": scenario.name},
+        )
     if row is None:
         row = ExerciseScenario(name=scenario.name, created_by=actor.username, document="{}", title_en="")
         db.add(row)
@@ -311,7 +315,9 @@ def _json(s: Scenario) -> str:
 def get_scenario(db: Session, *, scenario_id: int) -> ExerciseScenario:
     row = db.get(ExerciseScenario, scenario_id)
     if row is None:
-        raise NotFound(f"scenario {scenario_id} not found")
+        raise NotFound(
+            f"scenario {scenario_id} not found", kind="scenario_not_found", params={"scenario": scenario_id}
+        )
     return row
 
 

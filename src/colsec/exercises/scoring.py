@@ -298,16 +298,20 @@ def override(
     """An umpire sets (or clears, with ``status=None``) the result of one expected action."""
     require_centre(db, actor, doing="umpire exercises")
     if status is not None and status not in VALUE:
-        raise InvalidInput("status is one of met, late, missed (or empty to clear)")
+        raise InvalidInput("status is one of met, late, missed (or empty to clear)", kind="override_status")
     if status is not None and not reason.strip():
-        raise InvalidInput("an override needs a reason")
+        raise InvalidInput("an override needs a reason", kind="override_needs_reason")
     e = db.execute(
         select(ExerciseExpectation).where(
             ExerciseExpectation.run_id == run_id, ExerciseExpectation.number == number
         )
     ).scalar_one_or_none()
     if e is None:
-        raise NotFound(f"expectation {number} not found in run {run_id}")
+        raise NotFound(
+            f"expectation {number} not found in run {run_id}",
+            kind="expectation_not_found",
+            params={"expectation": number},
+        )
     e.override = status
     e.override_reason = reason if status else ""
     e.override_by = actor.username if status else ""

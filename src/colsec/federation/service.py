@@ -181,12 +181,17 @@ def create_sharing_group(
 ) -> SharingGroup:
     """A new group owned by the caller's organisation (the node operator may name any owner, or none)."""
     if not name.strip() or len(name) > 120:
-        raise InvalidInput("sharing group name must be 1-120 characters")
+        raise InvalidInput("sharing group name must be 1-120 characters", kind="sharing_group_name_length")
     if owner is not None and not actor.is_operator:
-        raise Forbidden("only the node operator may create a group for another organisation")
+        raise Forbidden(
+            "only the node operator may create a group for another organisation",
+            kind="sharing_group_owner_operator_only",
+        )
     owner_id = get_org_by_name(db, owner).id if owner is not None else actor.org_id
     if db.execute(select(SharingGroup.id).where(SharingGroup.name == name)).first():
-        raise Conflict(f"sharing group {name!r} already exists")
+        raise Conflict(
+            f"sharing group {name!r} already exists", kind="sharing_group_exists", params={"name": name}
+        )
     group = SharingGroup(name=name, description=description, owner_org_id=owner_id)
     db.add(group)
     db.flush()
@@ -218,7 +223,11 @@ def _require_owner(actor: Actor, group: SharingGroup) -> None:
         or group.owner_org_id != actor.org_id
         or actor.role not in (Role.ADMIN, Role.COORDINATOR)
     ):
-        raise Forbidden(f"only the owner organisation of sharing group {group.name!r} may change its members")
+        raise Forbidden(
+            f"only the owner organisation of sharing group {group.name!r} may change its members",
+            kind="sharing_group_owner_only",
+            params={"name": group.name},
+        )
 
 
 def add_group_member(db: Session, *, actor: Actor, group: str, organisation: str) -> SharingGroup:
@@ -248,7 +257,11 @@ def remove_group_member(db: Session, *, actor: Actor, group: str, organisation: 
         )
     )
     if not gone.rowcount:  # type: ignore[attr-defined]
-        raise NotFound(f"{org.short_name} is not a member of sharing group {group!r}")
+        raise NotFound(
+            f"{org.short_name} is not a member of sharing group {group!r}",
+            kind="sharing_group_not_member",
+            params={"org": org.short_name, "name": group},
+        )
     db.flush()
     republished = _republish(db, g)
     audit.record(
@@ -297,7 +310,9 @@ def _republish(db: Session, group: SharingGroup) -> int:
 def get_sharing_group(db: Session, name: str) -> SharingGroup:
     g = db.execute(select(SharingGroup).where(SharingGroup.name == name)).scalar_one_or_none()
     if g is None:
-        raise NotFound(f"sharing group {name!r} not found")
+        raise NotFound(
+            f"sharing group {name!r} not found", kind="sharing_group_not_found", params={"name": name}
+        )
     return g
 
 

@@ -47,7 +47,7 @@ def visible_group_ids(actor: Actor) -> Select[Any]:
 def get_group(db: Session, actor: Actor, group_id: int) -> Group:
     g = db.execute(select(Group).where(Group.id == group_id, Group.id.in_(visible_group_ids(actor)))).scalar()
     if g is None:
-        raise NotFound(f"group {group_id} not found")
+        raise NotFound(f"group {group_id} not found", kind="group_not_found", params={"group": group_id})
     return g
 
 
@@ -80,9 +80,15 @@ def is_officer(g: Group, actor: Actor) -> bool:
 
 def require_chair(g: Group, actor: Actor, *, doing: str) -> None:
     if not (is_chair(g, actor) or actor.is_operator):
-        raise Forbidden(f"only the chair of {g.code} may {doing}")
+        raise Forbidden(
+            f"only the chair of {g.code} may {doing}", kind="chair_only", params={"group": g.code}
+        )
 
 
 def require_officer(g: Group, actor: Actor, *, doing: str) -> None:
     if not is_officer(g, actor):
-        raise Forbidden(f"only the chair or the secretary of {g.code} may {doing}")
+        raise Forbidden(
+            f"only the chair or the secretary of {g.code} may {doing}",
+            kind="officer_only",
+            params={"group": g.code},
+        )

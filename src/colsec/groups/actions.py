@@ -50,7 +50,11 @@ def _new_action(
 ) -> ActionItem:  # fmt: skip
     org = org_named(db, owner_org)
     if member_kind(db, g.id, org.id) is None:
-        raise InvalidInput(f"{owner_org} is not in {g.code}: only members own action items")
+        raise InvalidInput(
+            f"{owner_org} is not in {g.code}: only members own action items",
+            kind="action_owner_not_member",
+            params={"org": owner_org, "group": g.code},
+        )
     user = active_user(db, owner_user, org_id=org.id) if owner_user else None
     a = ActionItem(group_id=g.id, title=title, source=source, decision_id=decision_id, meeting_id=meeting_id,
                    lesson_id=lesson_id, owner_org_id=org.id, owner_user_id=user.id if user else None, due_on=due_on,
@@ -75,11 +79,19 @@ def create_action(db: Session, *, actor: Actor, group_id: int, data: ActionIn) -
     if data.decision_id is not None:
         d = db.get(Decision, data.decision_id)
         if d is None or d.group_id != g.id:
-            raise InvalidInput(f"decision {data.decision_id} is not in {g.code}")
+            raise InvalidInput(
+                f"decision {data.decision_id} is not in {g.code}",
+                kind="decision_not_in_group",
+                params={"decision": data.decision_id, "group": g.code},
+            )
     if data.meeting_id is not None:
         mt = db.get(Meeting, data.meeting_id)
         if mt is None or mt.group_id != g.id:
-            raise InvalidInput(f"meeting {data.meeting_id} is not in {g.code}")
+            raise InvalidInput(
+                f"meeting {data.meeting_id} is not in {g.code}",
+                kind="meeting_not_in_group",
+                params={"meeting": data.meeting_id, "group": g.code},
+            )
     source = "decision" if data.decision_id is not None and data.source == "minutes" else data.source
     return _new_action(db, g, actor=actor, title=data.title, source=source, owner_org=data.owner_organisation,
                        owner_user=data.owner_user, due_on=data.due_on, decision_id=data.decision_id,
@@ -95,10 +107,16 @@ def action_from_lesson(db: Session, *, actor: Actor, group_id: int, data: Lesson
         raise NotFound(f"lesson {data.lesson_id} not found")
     crisis = db.get(Crisis, lesson.crisis_id)
     if crisis is None or crisis.status not in ("closed", "reviewed"):
-        raise InvalidInput("only lessons of closed crises become action items")
+        raise InvalidInput(
+            "only lessons of closed crises become action items", kind="lesson_crisis_not_closed"
+        )
     taken = db.execute(select(ActionItem.id).where(ActionItem.lesson_id == lesson.id)).first()
     if taken is not None:
-        raise Conflict(f"lesson {lesson.id} is already action item #{taken[0]}")
+        raise Conflict(
+            f"lesson {lesson.id} is already action item #{taken[0]}",
+            kind="lesson_already_action",
+            params={"lesson": lesson.id, "action": taken[0]},
+        )
     return _new_action(db, g, actor=actor, title=f"Lesson {lesson.id} ({crisis.title}): {lesson.text}"[:500],
                        source="lesson", owner_org=data.owner_organisation, owner_user=data.owner_user,
                        due_on=data.due_on, lesson_id=lesson.id)  # fmt: skip
@@ -116,12 +134,12 @@ def move_action(
     except NotFound:
         raise NotFound(f"action item {action_id} not found") from None
     if to not in ACTION_FLOW:
-        raise InvalidInput(f"unknown state {to!r}; one of: {', '.join(ACTION_FLOW)}")
+        raise InvalidInput(f"unknown state {to!r}; one of: {', '.join(ACTION_FLOW)}", kind="unknown_step")
     allowed, who = ACTION_FLOW[to]
     if who == "chair":
         require_chair(g, actor, doing=f"mark action items {to}")
     elif not (actor.org_id == a.owner_org_id or is_chair(g, actor) or actor.is_operator):
-        raise Forbidden("only the owner organisation moves its action item")
+        raise Forbidden("only the owner organisation moves its action item", kind="action_owner_only")
     at = now or clock()
     values: dict[str, object] = {"status": to}
     if to == "done":
@@ -133,7 +151,9 @@ def move_action(
         .execution_options(synchronize_session=False)
     )  # fmt: skip
     if getattr(res, "rowcount", 0) != 1:
-        raise InvalidTransition(f"action item {a.id} is '{a.status}': cannot move to '{to}'")
+        raise InvalidTransition(
+            f"action item {a.id} is '{a.status}': cannot move to '{to}'", kind="action_step_not_now"
+        )
     db.refresh(a)
     if to == "verified" and a.lesson_id is not None:
         db.execute(

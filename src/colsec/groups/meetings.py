@@ -35,7 +35,14 @@ from colsec.groups.schemas import (
     DecisionIn,
     MeetingIn,
 )
-from colsec.groups.service import OPEN_ACTION_STATES, check_papers, new_decision, org_named, people_of
+from colsec.groups.service import (
+    OPEN_ACTION_STATES,
+    check_papers,
+    new_decision,
+    not_in_group,
+    org_named,
+    people_of,
+)
 from colsec.outbox import Channel, Outgoing, put
 from colsec.outbox.text import Text, render
 from colsec.store import audit
@@ -63,11 +70,15 @@ MEETING_FLOW: dict[str, tuple[str, ...]] = {
 def get_meeting(db: Session, *, actor: Actor, meeting_id: int) -> tuple[Meeting, Group]:
     m = db.get(Meeting, meeting_id)
     if m is None:
-        raise NotFound(f"meeting {meeting_id} not found")
+        raise NotFound(
+            f"meeting {meeting_id} not found", kind="meeting_not_found", params={"meeting": meeting_id}
+        )
     try:
         g = get_group(db, actor, m.group_id)
     except NotFound:
-        raise NotFound(f"meeting {meeting_id} not found") from None
+        raise NotFound(
+            f"meeting {meeting_id} not found", kind="meeting_not_found", params={"meeting": meeting_id}
+        ) from None
     return m, g
 
 
@@ -75,7 +86,11 @@ def _zone(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {tz!r}; use an IANA name such as Europe/Vienna") from None
+        raise InvalidInput(
+            f"unknown time zone {tz!r}; use an IANA name such as Europe/Vienna",
+            kind="unknown_time_zone",
+            params={"tz": tz, "example": "Europe/Vienna"},
+        ) from None
 
 
 def create_meeting(
@@ -90,7 +105,7 @@ def create_meeting(
         UTC
     )
     if starts <= (now or clock()):
-        raise InvalidInput("the meeting must start in the future")
+        raise InvalidInput("the meeting must start in the future", kind="meeting_not_future")
     m = Meeting(group_id=g.id, title=data.title, starts_at=starts, tz=data.tz, duration_minutes=data.duration_minutes,
                 place=data.place, link=data.link, status="planned")  # fmt: skip
     db.add(m)
@@ -145,7 +160,10 @@ def send_invitations(db: Session, *, actor: Actor, meeting_id: int, now: datetim
     m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
     require_officer(g, actor, doing="send invitations")
     if m.status != "planned":
-        raise InvalidTransition(f"meeting {m.id} is '{m.status}': invitations go out before it is held")
+        raise InvalidTransition(
+            f"meeting {m.id} is '{m.status}': invitations go out before it is held",
+            kind="invitations_after_held",
+        )
     agenda = list(
         db.execute(
             select(AgendaItem).where(AgendaItem.meeting_id == m.id).order_by(AgendaItem.position)
@@ -185,7 +203,8 @@ def move_meeting(db: Session, m: Meeting, to: str, at: datetime, **values: objec
     )  # fmt: skip
     if getattr(res, "rowcount", 0) != 1:
         raise InvalidTransition(
-            f"meeting {m.id} is '{m.status}': cannot move to '{to}' (needs {', '.join(allowed)})"
+            f"meeting {m.id} is '{m.status}': cannot move to '{to}' (needs {', '.join(allowed)})",
+            kind="meeting_step_not_now",
         )
     db.refresh(m)
 
@@ -193,7 +212,8 @@ def move_meeting(db: Session, m: Meeting, to: str, at: datetime, **values: objec
 def hold_meeting(
     db: Session, *, actor: Actor, meeting_id: int, present: list[str], now: datetime | None = None
 ) -> Meeting:
-    """Record attendance per organisation; the quorum is a majority of the voting members present."""
+    """Record attendance per organisation; the quorum is a majority of the voting members present.
+    Only once the meeting has begun: attendance recorded ahead of it would be invented."""
     m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
     require_officer(g, actor, doing="record attendance")
     members = {
@@ -204,12 +224,19 @@ def hold_meeting(
     for short in present:
         org = org_named(db, short)
         if org.id not in members:
-            raise InvalidInput(f"{short} is not in {g.code}")
+            raise not_in_group(short, g)
         here.add(org.id)
     voting = [o for o, k in members.items() if k == "member"]
     quorum = len(voting) // 2 + 1
     reached = sum(1 for o in voting if o in here) >= quorum
-    move_meeting(db, m, "held", now or clock(), quorum_reached=reached)
+    at = now or clock()
+    if at < aware(m.starts_at):
+        raise InvalidInput(
+            f"meeting {m.id} starts at {aware(m.starts_at):%Y-%m-%d %H:%M} UTC: it cannot be held before",
+            kind="meeting_held_before_start",
+            params={"starts_at": aware(m.starts_at)},
+        )
+    move_meeting(db, m, "held", at, quorum_reached=reached)
     db.add_all(Attendance(meeting_id=m.id, organisation_id=o, present=o in here) for o in sorted(members))
     db.flush()
     audit.record(db, actor=actor, action="groups.meeting.held", target=f"meeting:{m.id}",
@@ -224,9 +251,9 @@ def record_meeting_decision(
     m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
     require_officer(g, actor, doing="record decisions")
     if m.status == "planned":
-        raise InvalidTransition(f"meeting {m.id} has not been held")
+        raise InvalidTransition(f"meeting {m.id} has not been held", kind="meeting_not_held")
     if not m.quorum_reached:
-        raise InvalidInput(f"meeting {m.id} had no quorum: it cannot decide")
+        raise InvalidInput(f"meeting {m.id} had no quorum: it cannot decide", kind="meeting_no_quorum")
     check_papers(db, g.id, data.paper_ids)
     present = db.execute(
         select(Organisation.short_name).join(Attendance, Attendance.organisation_id == Organisation.id)

@@ -75,7 +75,11 @@ def draft_minutes(
     """The secretary drafts the minutes (from the agenda when no text is given) and circulates them."""
     m, g = get_meeting(db, actor=actor, meeting_id=meeting_id)
     if not (g.secretary_user_id == actor.user_id or actor.is_operator):
-        raise Forbidden(f"only the secretary of {g.code} drafts minutes")
+        raise Forbidden(
+            f"only the secretary of {g.code} drafts minutes",
+            kind="minutes_secretary_only",
+            params={"group": g.code},
+        )
     at = now or clock()
     agenda = list(
         db.execute(
@@ -125,19 +129,29 @@ def comment_minutes(
     at = now or clock()
     if m.status != "minutes_draft":
         raise InvalidTransition(
-            f"the minutes of meeting {m.id} are not open for comments (they are '{m.status}')"
+            f"the minutes of meeting {m.id} are not open for comments (they are '{m.status}')",
+            kind="minutes_not_open",
         )
     if m.comments_until is not None and at > aware(m.comments_until):
         raise InvalidTransition(
-            f"comments on the minutes of meeting {m.id} closed at {aware(m.comments_until):%Y-%m-%d %H:%M} UTC"
+            f"comments on the minutes of meeting {m.id} closed at {aware(m.comments_until):%Y-%m-%d %H:%M} UTC",
+            kind="minutes_comments_closed",
+            params={"until": aware(m.comments_until)},
         )
     if actor.org_id is None or actor.org_id not in _present_orgs(db, m.id):
-        raise Forbidden(f"only organisations present at meeting {m.id} comment on its minutes")
+        raise Forbidden(
+            f"only organisations present at meeting {m.id} comment on its minutes",
+            kind="minutes_present_only",
+        )
     body = text.strip()
     if not body:
-        raise InvalidInput("a comment needs text")
+        raise InvalidInput("a comment needs text", kind="comment_empty")
     if len(body) > MAX_COMMENT:
-        raise InvalidInput(f"a comment holds at most {MAX_COMMENT} characters, this one {len(body)}")
+        raise InvalidInput(
+            f"a comment holds at most {MAX_COMMENT} characters, this one {len(body)}",
+            kind="comment_too_long",
+            params={"limit": MAX_COMMENT, "length": len(body)},
+        )
     c = MinutesComment(
         meeting_id=m.id, organisation_id=actor.org_id, author=actor.username, text=body, created_at=at
     )

@@ -17,7 +17,7 @@ from colsec.accounts.roles import Actor
 from colsec.errors import Forbidden, InvalidInput, NotFound, TooLarge, UnsupportedMediaType
 from colsec.groups.access import get_group, is_chair, member_kind
 from colsec.groups.models import AgendaItem, Group, Meeting, Paper, PaperVersion
-from colsec.groups.service import org_named, tlp_of
+from colsec.groups.service import not_in_group, org_named, tlp_of
 from colsec.stix.tlp import TLP
 from colsec.store import audit
 
@@ -41,23 +41,41 @@ PAPER_TYPES: dict[str, tuple[str, bytes | None]] = {
 
 def _check_file(filename: str, content: bytes, max_bytes: int) -> str:
     if len(content) > max_bytes:
-        raise TooLarge(f"{filename}: {len(content)} bytes exceeds the {max_bytes}-byte limit for papers")
+        raise TooLarge(
+            f"{filename}: {len(content)} bytes exceeds the {max_bytes}-byte limit for papers",
+            kind="paper_too_large",
+            params={"file": filename, "limit": max_bytes},
+        )
     if not content:
-        raise InvalidInput(f"{filename}: the file is empty")
+        raise InvalidInput(f"{filename}: the file is empty", kind="paper_empty", params={"file": filename})
     ext = filename.rpartition(".")[2].lower() if "." in filename else ""
     kind = PAPER_TYPES.get(ext)
     if kind is None:
-        raise UnsupportedMediaType(f"{filename}: papers are {', '.join(sorted(PAPER_TYPES))} files")
+        raise UnsupportedMediaType(
+            f"{filename}: papers are {', '.join(sorted(PAPER_TYPES))} files",
+            kind="paper_type",
+            params={"file": filename, "types": ", ".join(sorted(PAPER_TYPES))},
+        )
     ctype, magic = kind
     if magic is None:
         try:
             content.decode("utf-8")
         except UnicodeDecodeError:
-            raise UnsupportedMediaType(f"{filename}: not UTF-8 text") from None
+            raise UnsupportedMediaType(
+                f"{filename}: not UTF-8 text", kind="paper_not_utf8", params={"file": filename}
+            ) from None
         if b"\0" in content:
-            raise UnsupportedMediaType(f"{filename}: binary content in a text file")
+            raise UnsupportedMediaType(
+                f"{filename}: binary content in a text file",
+                kind="paper_binary_text",
+                params={"file": filename},
+            )
     elif not content.startswith(magic):
-        raise UnsupportedMediaType(f"{filename}: the content is not a .{ext} file")
+        raise UnsupportedMediaType(
+            f"{filename}: the content is not a .{ext} file",
+            kind="paper_content_mismatch",
+            params={"file": filename, "ext": ext},
+        )
     return ctype
 
 
@@ -70,34 +88,47 @@ def upload_paper(
     g = get_group(db, actor, group_id)
     if not (member_kind(db, g.id, actor.org_id) == "member" or is_chair(g, actor) or g.secretary_user_id == actor.user_id
             or actor.is_operator):  # fmt: skip
-        raise Forbidden(f"only members of {g.code} table papers")
+        raise Forbidden(
+            f"only members of {g.code} table papers", kind="paper_members_only", params={"group": g.code}
+        )
     if language not in ("en", "ru"):
-        raise InvalidInput("language is 'en' or 'ru'")
+        raise InvalidInput("language is 'en' or 'ru'", kind="unknown_language")
     if not title.strip() or len(title) > 300:
-        raise InvalidInput("a paper needs a title of at most 300 characters")
+        raise InvalidInput("a paper needs a title of at most 300 characters", kind="paper_title")
     level = tlp_of(tlp) if tlp else TLP(g.default_tlp)
     named: list[int] = []
     if level == TLP.RED:
         if not recipients:
-            raise InvalidInput("a TLP:RED paper names the organisations that may read it (recipients)")
+            raise InvalidInput(
+                "a TLP:RED paper names the organisations that may read it (recipients)",
+                kind="paper_red_recipients",
+            )
         for short in recipients:
             org = org_named(db, short)
             if member_kind(db, g.id, org.id) is None:
-                raise InvalidInput(f"{short} is not in {g.code}")
+                raise not_in_group(short, g)
             named.append(org.id)
         if actor.org_id is not None and actor.org_id not in named:
             named.append(actor.org_id)  # the author's organisation keeps sight of what it tabled
     elif recipients:
-        raise InvalidInput("recipients are named only for TLP:RED papers")
+        raise InvalidInput("recipients are named only for TLP:RED papers", kind="paper_recipients_not_red")
     if meeting_id is not None:
         mt = db.get(Meeting, meeting_id)
         if mt is None or mt.group_id != g.id:
-            raise InvalidInput(f"meeting {meeting_id} is not in {g.code}")
+            raise InvalidInput(
+                f"meeting {meeting_id} is not in {g.code}",
+                kind="meeting_not_in_group",
+                params={"meeting": meeting_id, "group": g.code},
+            )
     if agenda_item_id is not None:
         ai = db.get(AgendaItem, agenda_item_id)
         mt = db.get(Meeting, ai.meeting_id) if ai else None
         if mt is None or mt.group_id != g.id:
-            raise InvalidInput(f"agenda item {agenda_item_id} is not in {g.code}")
+            raise InvalidInput(
+                f"agenda item {agenda_item_id} is not in {g.code}",
+                kind="agenda_item_not_in_group",
+                params={"item": agenda_item_id, "group": g.code},
+            )
         meeting_id = mt.id
     ctype = _check_file(filename, content, max_bytes)
     p = Paper(group_id=g.id, meeting_id=meeting_id, agenda_item_id=agenda_item_id, title=title, language=language,
@@ -160,5 +191,7 @@ def add_paper_version(
     if p.created_by != actor.username and not actor.is_operator:
         g = db.get(Group, p.group_id)
         if g is None or not (is_chair(g, actor) or g.secretary_user_id == actor.user_id):
-            raise Forbidden("only the author, the chair or the secretary adds versions")
+            raise Forbidden(
+                "only the author, the chair or the secretary adds versions", kind="paper_version_author_only"
+            )
     return _version(db, p, actor, filename, _check_file(filename, content, max_bytes), content)

@@ -115,13 +115,19 @@ def open_procedure(
     at = now or clock()
     deadline = utc(data.deadline, "deadline")
     if deadline <= at:
-        raise InvalidInput("the deadline must be in the future")
+        raise InvalidInput("the deadline must be in the future", kind="deadline_not_future")
     orgs = member_org_ids(db, g.id)
     if not orgs:
-        raise InvalidInput(f"{g.code} has no voting members")
+        raise InvalidInput(
+            f"{g.code} has no voting members", kind="group_no_voting_members", params={"group": g.code}
+        )
     quorum = data.quorum if data.quorum is not None else len(orgs) // 2 + 1
     if quorum > len(orgs):
-        raise InvalidInput(f"quorum {quorum} exceeds the {len(orgs)} voting members")
+        raise InvalidInput(
+            f"quorum {quorum} exceeds the {len(orgs)} voting members",
+            kind="quorum_exceeds_members",
+            params={"quorum": quorum, "members": len(orgs)},
+        )
     p = Procedure(group_id=g.id, question=data.question, text_en=data.text_en, text_ru=data.text_ru,
                   options=orjson.dumps(data.options).decode(), rule=data.rule.value, quorum=quorum,
                   eligible_count=len(orgs), deadline=deadline, status="open", opened_by=actor.username, opened_at=at)  # fmt: skip
@@ -153,16 +159,22 @@ def _acting_org(
 ) -> tuple[int, bool]:
     """Which organisation this answer counts for, and whether a deputy casts it."""
     if actor.org_id is None:
-        raise Forbidden("answers are cast for an organisation")
+        raise Forbidden("answers are cast for an organisation", kind="answer_needs_organisation")
     if on_behalf_of is not None:
         org = db.execute(select(Organisation.id).where(Organisation.short_name == on_behalf_of)).scalar()
         if org != actor.org_id:
-            raise Forbidden("you answer only for your own organisation")
+            raise Forbidden("you answer only for your own organisation", kind="answer_own_organisation_only")
     kind = member_kind(db, g.id, actor.org_id)
     if kind == "observer":
-        raise Forbidden(f"observers in {g.code} do not vote")
+        raise Forbidden(
+            f"observers in {g.code} do not vote", kind="observers_do_not_vote", params={"group": g.code}
+        )
     if kind is None:
-        raise Forbidden(f"your organisation is not a member of {g.code}")
+        raise Forbidden(
+            f"your organisation is not a member of {g.code}",
+            kind="your_org_not_member",
+            params={"group": g.code},
+        )
     fn = db.execute(
         select(Person.function).where(Person.group_id == g.id, Person.user_id == actor.user_id)
     ).scalar()
@@ -176,9 +188,16 @@ def _acting_org(
             )
         ).first()  # fmt: skip
         if active is None:
-            raise Forbidden("a deputy answers only while a delegation from the representative is active")
+            raise Forbidden(
+                "a deputy answers only while a delegation from the representative is active",
+                kind="deputy_without_delegation",
+            )
         return actor.org_id, True
-    raise Forbidden(f"only your organisation's representative (or a delegated deputy) answers in {g.code}")
+    raise Forbidden(
+        f"only your organisation's representative (or a delegated deputy) answers in {g.code}",
+        kind="representative_answers",
+        params={"group": g.code},
+    )
 
 
 def answer(
@@ -188,7 +207,9 @@ def answer(
     p, g = get_procedure(db, actor=actor, procedure_id=procedure_id)
     at = now or clock()
     if p.status != "open" or aware(p.deadline) <= at:
-        raise ConsultationClosed(f"procedure {p.id} is closed or past its deadline: answer refused")
+        raise ConsultationClosed(
+            f"procedure {p.id} is closed or past its deadline: answer refused", kind="procedure_closed"
+        )
     org_id, deputy = _acting_org(db, actor, g, data.on_behalf_of, at)
     eligible = db.execute(
         select(ProcedureMember.id).where(
@@ -196,10 +217,17 @@ def answer(
         )
     ).first()
     if eligible is None:
-        raise Forbidden("your organisation was not a voting member when this procedure opened")
+        raise Forbidden(
+            "your organisation was not a voting member when this procedure opened",
+            kind="not_voting_at_opening",
+        )
     options = orjson.loads(p.options)
     if data.option is not None and data.option not in options:
-        raise InvalidInput(f"unknown option {data.option!r}; one of: {', '.join(options)}")
+        raise InvalidInput(
+            f"unknown option {data.option!r}; one of: {', '.join(options)}",
+            kind="unknown_option",
+            params={"option": data.option, "options": ", ".join(options)},
+        )
     row = ProcedureAnswer(procedure_id=p.id, organisation_id=org_id, stance=data.stance.value, option=data.option,
                           comment=data.comment, cast_by=actor.username, by_deputy=deputy, cast_at=at)  # fmt: skip
     try:
@@ -207,7 +235,9 @@ def answer(
             db.add(row)
             db.flush()
     except IntegrityError:
-        raise Conflict("your organisation has already answered this procedure") from None
+        raise Conflict(
+            "your organisation has already answered this procedure", kind="procedure_already_answered"
+        ) from None
     col = getattr(Procedure, _COUNTER[data.stance.value])
     counts = db.execute(
         update(Procedure).where(Procedure.id == p.id, Procedure.status == "open", Procedure.deadline > at)
@@ -216,7 +246,9 @@ def answer(
         .execution_options(synchronize_session=False)
     ).first()  # fmt: skip
     if counts is None:
-        raise ConsultationClosed(f"procedure {p.id} is closed or past its deadline: answer refused")
+        raise ConsultationClosed(
+            f"procedure {p.id} is closed or past its deadline: answer refused", kind="procedure_closed"
+        )
     audit.record(db, actor=actor, action="groups.procedure.answer", target=f"procedure:{p.id}",
                  details={"org": org_id, "stance": row.stance, "deputy": deputy})  # fmt: skip
     tally = Tally(

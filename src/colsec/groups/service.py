@@ -52,6 +52,7 @@ __all__ = [
     "list_groups",
     "member_org_ids",
     "new_decision",
+    "not_in_group",
     "org_named",
     "people_of",
     "remove_member",
@@ -70,20 +71,26 @@ def utc(value: datetime, what: str = "time") -> datetime:
     try:
         return aware(value).astimezone(UTC)
     except (OverflowError, ValueError):
-        raise InvalidInput(f"the {what} is out of range") from None
+        raise InvalidInput(f"the {what} is out of range", kind="time_out_of_range") from None
 
 
 def tlp_of(name: str) -> TLP:
     level = TLP_BY_NAME.get(name.strip().lower())
     if level is None:
-        raise InvalidInput(f"unknown TLP {name!r}; one of: clear, green, amber, amber+strict, red")
+        raise InvalidInput(
+            f"unknown TLP {name!r}; one of: clear, green, amber, amber+strict, red",
+            kind="unknown_tlp",
+            params={"tlp": name},
+        )
     return level
 
 
 def org_named(db: Session, short_name: str) -> Organisation:
     o = db.execute(select(Organisation).where(Organisation.short_name == short_name)).scalar()
     if o is None:
-        raise InvalidInput(f"unknown organisation {short_name!r}")
+        raise InvalidInput(
+            f"unknown organisation {short_name!r}", kind="unknown_organisation", params={"org": short_name}
+        )
     return o
 
 
@@ -92,11 +99,19 @@ def active_user(db: Session, username: str, *, org_id: int | None = None, office
     that may act: a viewer's or a peer's account is read-only, and an office acts for the group."""
     u = db.execute(select(User).where(User.username == username.lower())).scalar()
     if u is None or not u.is_active:
-        raise InvalidInput(f"unknown user {username!r}")
+        raise InvalidInput(f"unknown user {username!r}", kind="unknown_user", params={"user": username})
     if org_id is not None and u.organisation_id != org_id:
-        raise InvalidInput(f"user {username!r} does not belong to that organisation")
+        raise InvalidInput(
+            f"user {username!r} does not belong to that organisation",
+            kind="user_not_of_organisation",
+            params={"user": username},
+        )
     if office is not None and u.role in (Role.VIEWER, Role.PEER):
-        raise InvalidInput(f"user {username!r} has a read-only account ({u.role}) and cannot be {office}")
+        raise InvalidInput(
+            f"user {username!r} has a read-only account ({u.role}) and cannot be {office}",
+            kind="user_read_only",
+            params={"user": username},
+        )
     return u
 
 
@@ -107,9 +122,13 @@ def create_group(db: Session, *, actor: Actor, data: GroupIn) -> Group:
     """The crisis centre (the alliance secretariat) sets groups up; members are organisations."""
     require_centre(db, actor, doing="create working groups")
     if data.term_start and data.term_end and data.term_end < data.term_start:
-        raise InvalidInput("the term ends before it starts")
+        raise InvalidInput("the term ends before it starts", kind="term_ends_before_start")
     if data.parent_id is not None and db.get(Group, data.parent_id) is None:
-        raise InvalidInput(f"parent group {data.parent_id} does not exist")
+        raise InvalidInput(
+            f"parent group {data.parent_id} does not exist",
+            kind="unknown_parent_group",
+            params={"group": data.parent_id},
+        )
     g = Group(
         code=data.code.upper(), name_en=data.name_en, name_ru=data.name_ru, mandate_en=data.mandate_en,
         mandate_ru=data.mandate_ru, kind=data.kind.value, parent_id=data.parent_id, term_start=data.term_start,
@@ -122,7 +141,11 @@ def create_group(db: Session, *, actor: Actor, data: GroupIn) -> Group:
             db.add(g)
             db.flush()
     except IntegrityError:
-        raise Conflict(f"a group with code {data.code.upper()!r} exists already") from None
+        raise Conflict(
+            f"a group with code {data.code.upper()!r} exists already",
+            kind="group_code_taken",
+            params={"code": data.code.upper()},
+        ) from None
     for m in data.members:
         _add_member(db, g, m)
     audit.record(db, actor=actor, action="groups.create", target=f"group:{g.id}",
@@ -138,7 +161,11 @@ def _add_member(db: Session, g: Group, m: MemberIn) -> Member:
             db.add(row)
             db.flush()
     except IntegrityError:
-        raise Conflict(f"{org.short_name} is already in {g.code}") from None
+        raise Conflict(
+            f"{org.short_name} is already in {g.code}",
+            kind="organisation_already_in_group",
+            params={"org": org.short_name, "group": g.code},
+        ) from None
     people = [(m.representative, "representative")] if m.representative else []
     people += [(d, "deputy") for d in m.deputies]
     for username, function in people:
@@ -164,7 +191,7 @@ def remove_member(db: Session, *, actor: Actor, group_id: int, organisation: str
     org = org_named(db, organisation)
     res = db.execute(delete(Member).where(Member.group_id == g.id, Member.organisation_id == org.id))
     if getattr(res, "rowcount", 0) != 1:
-        raise InvalidInput(f"{org.short_name} is not in {g.code}")
+        raise not_in_group(org.short_name, g)
     db.execute(delete(Person).where(Person.group_id == g.id, Person.organisation_id == org.id))
     db.execute(delete(Delegation).where(Delegation.group_id == g.id, Delegation.organisation_id == org.id))
     audit.record(db, actor=actor, action="groups.member.remove", target=f"group:{g.id}",
@@ -178,7 +205,7 @@ def add_person(db: Session, *, actor: Actor, group_id: int, data: PersonIn) -> P
     require_officer(g, actor, doing="change the membership")
     org = org_named(db, data.organisation)
     if member_kind(db, g.id, org.id) is None:
-        raise InvalidInput(f"{org.short_name} is not in {g.code}")
+        raise not_in_group(org.short_name, g)
     user = active_user(db, data.username, org_id=org.id, office=data.function)
     if data.function == "representative":
         current = db.execute(
@@ -187,17 +214,27 @@ def add_person(db: Session, *, actor: Actor, group_id: int, data: PersonIn) -> P
             )
         ).scalar()  # fmt: skip
         if current is not None:
-            raise Conflict(f"{current} represents {org.short_name} in {g.code}: remove them first")
+            raise Conflict(
+                f"{current} represents {org.short_name} in {g.code}: remove them first",
+                kind="group_has_representative",
+                params={"user": current, "org": org.short_name, "group": g.code},
+            )
     row = Person(group_id=g.id, organisation_id=org.id, user_id=user.id, function=data.function)
     try:
         with db.begin_nested():
             db.add(row)
             db.flush()
     except IntegrityError:  # the same user, or a representative added meanwhile (one per organisation)
+        if db.execute(select(Person.id).where(Person.group_id == g.id, Person.user_id == user.id)).first():
+            raise Conflict(
+                f"{user.username} is already in {g.code}",
+                kind="person_already_in_group",
+                params={"user": user.username, "group": g.code},
+            ) from None
         raise Conflict(
-            f"{user.username} is already in {g.code}"
-            if db.execute(select(Person.id).where(Person.group_id == g.id, Person.user_id == user.id)).first()
-            else f"{org.short_name} already has a representative in {g.code}"
+            f"{org.short_name} already has a representative in {g.code}",
+            kind="organisation_has_representative",
+            params={"org": org.short_name, "group": g.code},
         ) from None
     audit.record(db, actor=actor, action="groups.person.add", target=f"group:{g.id}",
                  details={"org": org.short_name, "user": user.username, "function": data.function})  # fmt: skip
@@ -217,7 +254,11 @@ def remove_person(db: Session, *, actor: Actor, group_id: int, username: str) ->
             0,
         )
     if gone != 1:
-        raise InvalidInput(f"{username!r} is neither a representative nor a deputy in {g.code}")
+        raise InvalidInput(
+            f"{username!r} is neither a representative nor a deputy in {g.code}",
+            kind="person_not_in_group",
+            params={"user": username, "group": g.code},
+        )
     db.execute(delete(Delegation).where(Delegation.group_id == g.id, Delegation.deputy_user_id == user_id))
     audit.record(db, actor=actor, action="groups.person.remove", target=f"group:{g.id}",
                  details={"user": username.lower()})  # fmt: skip
@@ -246,6 +287,13 @@ def set_officers(db: Session, *, actor: Actor, group_id: int, data: OfficersIn) 
     if changes:
         audit.record(db, actor=actor, action="groups.officers", target=f"group:{g.id}", details=changes)
     return g
+
+
+def not_in_group(org: str, g: Group) -> InvalidInput:
+    """The one refusal for an organisation named that the group does not hold (every verb words it alike)."""
+    return InvalidInput(
+        f"{org} is not in {g.code}", kind="organisation_not_in_group", params={"org": org, "group": g.code}
+    )
 
 
 def list_groups(db: Session, *, actor: Actor) -> list[Group]:
@@ -286,7 +334,10 @@ def delegate(db: Session, *, actor: Actor, group_id: int, data: DelegationIn) ->
         select(Person.function).where(Person.group_id == g.id, Person.user_id == actor.user_id)
     ).scalar()
     if fn != "representative" or actor.org_id is None:
-        raise Forbidden("only the organisation's representative in the group delegates")
+        raise Forbidden(
+            "only the organisation's representative in the group delegates",
+            kind="delegation_representative_only",
+        )
     deputy = active_user(db, data.deputy, org_id=actor.org_id, office="deputy")
     is_deputy = db.execute(
         select(Person.id).where(
@@ -294,10 +345,14 @@ def delegate(db: Session, *, actor: Actor, group_id: int, data: DelegationIn) ->
         )
     ).first()
     if is_deputy is None:
-        raise InvalidInput(f"{data.deputy!r} is not a deputy of your organisation in {g.code}")
+        raise InvalidInput(
+            f"{data.deputy!r} is not a deputy of your organisation in {g.code}",
+            kind="not_a_deputy",
+            params={"user": data.deputy, "group": g.code},
+        )
     starts, ends = utc(data.starts_at, "start"), utc(data.ends_at, "end")
     if ends <= starts:
-        raise InvalidInput("the delegation ends before it starts")
+        raise InvalidInput("the delegation ends before it starts", kind="delegation_ends_before_start")
     d = Delegation(group_id=g.id, organisation_id=actor.org_id, deputy_user_id=deputy.id, starts_at=starts,
                    ends_at=ends, created_by=actor.username)  # fmt: skip
     db.add(d)
@@ -337,7 +392,7 @@ def new_decision(
         except IntegrityError:
             continue  # a concurrent writer took the number: take the next one
         return d
-    raise Conflict("could not allocate a decision number; try again")
+    raise Conflict("could not allocate a decision number; try again", kind="decision_number_busy")
 
 
 def check_papers(db: Session, group_id: int, paper_ids: list[int]) -> None:
@@ -347,4 +402,8 @@ def check_papers(db: Session, group_id: int, paper_ids: list[int]) -> None:
         db.execute(select(Paper.id).where(Paper.id.in_(paper_ids), Paper.group_id == group_id)).scalars()
     )
     if found != set(paper_ids):
-        raise InvalidInput(f"papers not in this group: {sorted(set(paper_ids) - found)}")
+        raise InvalidInput(
+            f"papers not in this group: {sorted(set(paper_ids) - found)}",
+            kind="papers_not_in_group",
+            params={"papers": ", ".join(map(str, sorted(set(paper_ids) - found)))},
+        )

@@ -154,7 +154,9 @@ def minutes_pdf(db: Session, *, actor: Actor, meeting_id: int) -> bytes:
 
     m, _ = get_meeting(db, actor=actor, meeting_id=meeting_id)
     if m.status != "minutes_approved" or m.minutes_pdf is None:
-        raise InvalidTransition(f"the minutes of meeting {m.id} are not approved yet")
+        raise InvalidTransition(
+            f"the minutes of meeting {m.id} are not approved yet", kind="minutes_not_approved"
+        )
     return m.minutes_pdf
 
 

@@ -38,17 +38,20 @@ _SPLIT = re.compile(r"[\s;,|]+")
 def normalise_asset(data: AssetIn) -> dict[str, Any]:
     """Validated, canonical column values; every bad entry is reported at once."""
     problems: list[str] = []
+    bad: list[str] = []  # the values themselves, which the page quotes in the reader's sentence
     ranges = []
     for r in data.ip_ranges:
         try:
             ranges.append(str(ipaddress.ip_network(r.strip(), strict=False)))
         except ValueError:
             problems.append(f"invalid IP range {r!r}")
+            bad.append(r)
     domains = []
     for d in data.domains:
         d2 = d.strip().rstrip(".").lower()
         if not _DOMAIN.match(d2):
             problems.append(f"invalid domain {d!r}")
+            bad.append(d)
         domains.append(d2)
     cpes = []
     for c in data.cpes:
@@ -56,8 +59,14 @@ def normalise_asset(data: AssetIn) -> dict[str, Any]:
             cpes.append(str(parse_cpe(c)))
         except InvalidInput as exc:
             problems.append(exc.message)
+            bad.append(c)
     if problems:
-        raise InvalidInput("; ".join(problems), details={"errors": problems})
+        raise InvalidInput(
+            "; ".join(problems),
+            details={"errors": problems},
+            kind="asset_values_invalid",
+            params={"values": ", ".join(bad)},
+        )
     return {
         "name": data.name.strip(),
         "sector": data.sector.strip().lower(),
@@ -72,7 +81,9 @@ def normalise_asset(data: AssetIn) -> dict[str, Any]:
 def _target_org(db: Session, actor: Actor, organisation: str | None) -> int:
     if organisation is None:
         if actor.org_id is None:
-            raise InvalidInput("the node itself owns no assets: name the organisation")
+            raise InvalidInput(
+                "the node itself owns no assets: name the organisation", kind="asset_needs_organisation"
+            )
         return actor.org_id
     org = db.execute(
         select(Organisation).where(
@@ -80,9 +91,16 @@ def _target_org(db: Session, actor: Actor, organisation: str | None) -> int:
         )
     ).scalar_one_or_none()
     if org is None:
-        raise NotFound(f"organisation {organisation!r} not found")
+        raise NotFound(
+            f"organisation {organisation!r} not found",
+            kind="unknown_organisation",
+            params={"org": organisation},
+        )
     if org.id != actor.org_id and not actor.is_operator:
-        raise Forbidden("only the node operator may register assets for another organisation")
+        raise Forbidden(
+            "only the node operator may register assets for another organisation",
+            kind="asset_other_org_operator_only",
+        )
     return org.id
 
 
@@ -93,7 +111,11 @@ def create_asset(db: Session, *, actor: Actor, data: AssetIn, scan: bool = True)
     if db.execute(
         select(Asset.id).where(Asset.organisation_id == org_id, Asset.name == values["name"])
     ).first():
-        raise Conflict(f"asset {values['name']!r} already exists for this organisation")
+        raise Conflict(
+            f"asset {values['name']!r} already exists for this organisation",
+            kind="asset_exists",
+            params={"name": values["name"]},
+        )
     asset = Asset(organisation_id=org_id, **values)
     db.add(asset)
     db.flush()
@@ -114,7 +136,7 @@ def update_asset(db: Session, *, actor: Actor, asset_id: int, data: AssetIn, sca
     """
     asset = get_asset(db, actor=actor, asset_id=asset_id)
     if asset.organisation_id != actor.org_id and not actor.is_operator:
-        raise Forbidden("only the owning organisation may edit an asset")
+        raise Forbidden("only the owning organisation may edit an asset", kind="asset_owner_only")
     values = normalise_asset(data)
     clash = db.execute(
         select(Asset.id).where(
@@ -122,7 +144,11 @@ def update_asset(db: Session, *, actor: Actor, asset_id: int, data: AssetIn, sca
         )
     ).first()
     if clash:
-        raise Conflict(f"asset {values['name']!r} already exists for this organisation")
+        raise Conflict(
+            f"asset {values['name']!r} already exists for this organisation",
+            kind="asset_exists",
+            params={"name": values["name"]},
+        )
     changed = {k: v for k, v in values.items() if getattr(asset, k) != v}
     for key, value in changed.items():
         setattr(asset, key, value)
@@ -154,14 +180,14 @@ def list_assets(db: Session, *, actor: Actor) -> list[Asset]:
 def get_asset(db: Session, *, actor: Actor, asset_id: int) -> Asset:
     asset = db.get(Asset, asset_id)
     if asset is None or asset not in list_assets(db, actor=actor):
-        raise NotFound(f"asset {asset_id} not found")
+        raise NotFound(f"asset {asset_id} not found", kind="asset_not_found", params={"asset": asset_id})
     return asset
 
 
 def delete_asset(db: Session, *, actor: Actor, asset_id: int) -> None:
     asset = get_asset(db, actor=actor, asset_id=asset_id)
     if asset.organisation_id != actor.org_id and not actor.is_operator:
-        raise Forbidden("only the owning organisation may delete an asset")
+        raise Forbidden("only the owning organisation may delete an asset", kind="asset_owner_only")
     db.delete(asset)
     db.flush()
     audit.record(db, actor=actor, action="asset.delete", target=f"asset:{asset_id}")

@@ -38,12 +38,12 @@ def _stamp(now: datetime | None) -> str:
 
 def _copy(db: Session, actor: Actor, alert_id: int) -> AlertRecipient:
     if actor.org_id is None:
-        raise InvalidInput("alerts belong to organisations")
+        raise InvalidInput("alerts belong to organisations", kind="alerts_need_organisation")
     if not can_work(actor):
-        raise Forbidden(f"role '{actor.role}' may read alerts but not act on them")
+        raise Forbidden(f"role '{actor.role}' may read alerts but not act on them", kind="alerts_read_only")
     row = db.get(AlertRecipient, (alert_id, actor.org_id))
     if row is None:
-        raise NotFound(f"alert {alert_id} not found")
+        raise NotFound(f"alert {alert_id} not found", kind="alert_not_found", params={"alert": alert_id})
     return row
 
 
@@ -61,7 +61,8 @@ def _move(
     before = row.state
     if before not in allowed_from:
         raise Conflict(
-            f"alert {alert_id} is {before.replace('_', ' ')}: it cannot be {action.split('.')[-1]}"
+            f"alert {alert_id} is {before.replace('_', ' ')}: it cannot be {action.split('.')[-1]}",
+            kind="alert_step_not_now",
         )
     res = db.execute(
         update(AlertRecipient)
@@ -74,7 +75,7 @@ def _move(
         .execution_options(synchronize_session=False)
     )
     if getattr(res, "rowcount", 0) != 1:
-        raise Conflict(f"alert {alert_id} was changed by someone else; reload it")
+        raise Conflict(f"alert {alert_id} was changed by someone else; reload it", kind="changed_meanwhile")
     db.expire(row)
     audit.record(
         db, actor=actor, action=action, target=f"alert:{alert_id}",
@@ -116,9 +117,11 @@ def close(db: Session, *, actor: Actor, alert_id: int, reason: str, now: datetim
     """Closed with the reason (resolved, false positive, accepted risk...): required, it is the record."""
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("reason: say why the alert is closed")
+        raise InvalidInput("reason: say why the alert is closed", kind="close_needs_reason")
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"reason: at most {MAX_REASON} characters")
+        raise InvalidInput(
+            f"reason: at most {MAX_REASON} characters", kind="reason_too_long", params={"limit": MAX_REASON}
+        )
     at = _stamp(now)
     row = _copy(db, actor, alert_id)
     values = {"state": "closed", "closed_by": actor.username, "closed_at": at, "close_reason": reason}
@@ -139,7 +142,11 @@ def assign(db: Session, *, actor: Actor, alert_id: int, username: str) -> AlertV
             )
         ).scalar_one_or_none()
         if user is None:
-            raise InvalidInput(f"assignee: no active user {username!r} in your organisation")
+            raise InvalidInput(
+                f"assignee: no active user {username!r} in your organisation",
+                kind="assignee_unknown",
+                params={"user": username},
+            )
     return _move(
         db, actor, alert_id, allowed_from=OPEN_STATES, action="alert.assign",
         values={"state": row.state, "assigned_to": username or None}, details={"assignee": username or None},

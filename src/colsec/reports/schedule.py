@@ -72,7 +72,7 @@ def may_auto_publish(kind: str, audience: int, *, commentary: bool) -> bool:
 def require_scheduler(actor: Actor) -> None:
     """Schedules act for the whole node (drafts as ``SYSTEM``): only its operator sets them."""
     if not actor.is_operator:
-        raise Forbidden("only the node operator sets bulletin schedules")
+        raise Forbidden("only the node operator sets bulletin schedules", kind="operator_only")
 
 
 def next_slot(kind: str, hour: int, minute: int, now: datetime) -> datetime:

@@ -69,7 +69,9 @@ def period_ending(end: date, days: int) -> Period:
 
 def _editor(actor: Actor) -> None:
     if not (actor.is_system or actor.has(*EDITORS)):
-        raise Forbidden("only analysts, coordinators and administrators prepare bulletins")
+        raise Forbidden(
+            "only analysts, coordinators and administrators prepare bulletins", kind="bulletin_editors_only"
+        )
 
 
 def _readable(db: Session, actor: Actor, b: Bulletin) -> bool:
@@ -84,7 +86,9 @@ def get(db: Session, *, actor: Actor, bulletin_id: int) -> Bulletin:
     """One version; a bulletin the caller may not read does not exist for it (404)."""
     b = db.get(Bulletin, bulletin_id)
     if b is None or not _readable(db, actor, b):
-        raise NotFound(f"bulletin {bulletin_id} not found")
+        raise NotFound(
+            f"bulletin {bulletin_id} not found", kind="bulletin_not_found", params={"bulletin": bulletin_id}
+        )
     return b
 
 
@@ -173,7 +177,8 @@ def _editable(db: Session, actor: Actor, bulletin_id: int) -> Bulletin:
     b = get(db, actor=actor, bulletin_id=bulletin_id)
     if b.status != "draft":
         raise Conflict(
-            f"bulletin {b.id} is {b.status}: only a draft is edited (publish a correction instead)"
+            f"bulletin {b.id} is {b.status}: only a draft is edited (publish a correction instead)",
+            kind="bulletin_not_draft",
         )
     return b
 
@@ -183,9 +188,15 @@ def set_commentary(
 ) -> Bulletin:
     """The analyst's commentary in one language (each language has its own text)."""
     if language not in LANGUAGES:
-        raise InvalidInput(f"commentary language {language!r}: one of {', '.join(LANGUAGES)}")
+        raise InvalidInput(
+            f"commentary language {language!r}: one of {', '.join(LANGUAGES)}", kind="unknown_language"
+        )
     if len(text) > MAX_COMMENTARY:
-        raise InvalidInput(f"commentary is limited to {MAX_COMMENTARY} characters")
+        raise InvalidInput(
+            f"commentary is limited to {MAX_COMMENTARY} characters",
+            kind="commentary_too_long",
+            params={"limit": MAX_COMMENTARY},
+        )
     b = _editable(db, actor, bulletin_id)
     data = orjson.loads(b.commentary)
     data[language] = text
@@ -205,11 +216,15 @@ def set_links(
     for i, link in enumerate(links):
         member, url, lang = (str(link.get(k, "")).strip() for k in ("member", "url", "language"))
         if not member or not url.startswith(("https://", "http://")) or not lang:
-            raise InvalidInput(f"link {i + 1}: member, an http(s) url and a language are required")
+            raise InvalidInput(
+                f"link {i + 1}: member, an http(s) url and a language are required",
+                kind="advisory_link_incomplete",
+                params={"link": i + 1},
+            )
         clean.append({"member": member[:60], "url": url[:500], "language": lang[:20]})
     b = _editable(db, actor, bulletin_id)
     if not kind_of(b.kind).advisory:
-        raise InvalidInput("only a joint advisory lists national advisory links")
+        raise InvalidInput("only a joint advisory lists national advisory links", kind="links_only_advisory")
     data = orjson.loads(b.commentary)
     data["links"] = clean
     b.commentary = orjson.dumps(data).decode()
@@ -239,9 +254,12 @@ def approve(db: Session, *, actor: Actor, bulletin_id: int, now: datetime | None
     _editor(actor)
     b = get(db, actor=actor, bulletin_id=bulletin_id)
     if b.status != "in_review":
-        raise Conflict(f"bulletin {b.id} is {b.status}: only a bulletin in review is approved")
+        raise Conflict(
+            f"bulletin {b.id} is {b.status}: only a bulletin in review is approved",
+            kind="bulletin_not_in_review",
+        )
     if actor.username == b.author:
-        raise Forbidden("the approver cannot be the author of the bulletin")
+        raise Forbidden("the approver cannot be the author of the bulletin", kind="approver_is_author")
     b.approved_by = actor.username
     return _move(db, actor, b, "approved", now)
 
@@ -253,7 +271,10 @@ def publish(
     _editor(actor)
     b = get(db, actor=actor, bulletin_id=bulletin_id)
     if b.status != "approved":
-        raise Conflict(f"bulletin {b.id} is {b.status}: only an approved bulletin is published")
+        raise Conflict(
+            f"bulletin {b.id} is {b.status}: only an approved bulletin is published",
+            kind="bulletin_not_approved",
+        )
     b.published_at = _now(now)
     _move(db, actor, b, "published", now)
     if mailer is not None:
@@ -294,7 +315,10 @@ def correct(db: Session, *, actor: Actor, bulletin_id: int, now: datetime | None
     _editor(actor)
     old = get(db, actor=actor, bulletin_id=bulletin_id)
     if old.status != "published":
-        raise Conflict(f"bulletin {old.id} is {old.status}: only a published bulletin is corrected")
+        raise Conflict(
+            f"bulletin {old.id} is {old.status}: only a published bulletin is corrected",
+            kind="bulletin_not_published",
+        )
     top = db.execute(select(func.max(Bulletin.version)).where(Bulletin.series == old.series)).scalar() or 0
     at = _now(now)
     b = Bulletin(
@@ -314,13 +338,18 @@ def subscribe(db: Session, *, actor: Actor, email: str, language: str = "en") ->
     """Subscribe an address of the caller's organisation to published bulletins."""
     email = email.strip()
     if "@" not in email or len(email) > 200 or any(c.isspace() for c in email):
-        raise InvalidInput(f"invalid e-mail address {email!r}")
+        raise InvalidInput(f"invalid e-mail address {email!r}", kind="email_invalid", params={"email": email})
     if language not in LANGUAGES:
-        raise InvalidInput(f"language {language!r}: one of {', '.join(LANGUAGES)}")
+        raise InvalidInput(f"language {language!r}: one of {', '.join(LANGUAGES)}", kind="unknown_language")
     if actor.org_id is None:
-        raise InvalidInput("a subscription belongs to an organisation")
+        raise InvalidInput(
+            "a subscription belongs to an organisation", kind="subscription_needs_organisation"
+        )
     if not (actor.has(Role.ADMIN, Role.COORDINATOR, Role.ANALYST) or actor.is_operator):
-        raise Forbidden("only analysts, coordinators and administrators manage subscriptions")
+        raise Forbidden(
+            "only analysts, coordinators and administrators manage subscriptions",
+            kind="subscription_editors_only",
+        )
     existing = db.execute(
         select(BulletinSubscription).where(
             BulletinSubscription.organisation_id == actor.org_id, BulletinSubscription.email == email

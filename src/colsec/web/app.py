@@ -117,8 +117,7 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, ColsecError):  # FastAPI wraps errors raised while reading a body
-            cause = exc.__cause__
-            return error_response(request, cause.status, cause.code, cause.message, cause.details)
+            return colsec_error_response(request, exc.__cause__)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(request, exc.status_code, code, exc.detail, headers=exc.headers)
 

@@ -26,8 +26,11 @@ def error_response(
     detail: Any,
     extra: Any = None,
     headers: Mapping[str, str] | None = None,
+    machine: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    """The error body (TAXII's under /taxii2); ``headers`` are the HTTP error's own (a 405's Allow)."""
+    """The error body (TAXII's under /taxii2); ``headers`` are the HTTP error's own (a 405's Allow);
+    ``machine``: a refusal's ``kind`` and ``params`` beside the English detail (not in TAXII's
+    envelope, whose fields the standard fixes)."""
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="colsec", Bearer'
@@ -43,8 +46,11 @@ def error_response(
     payload: dict[str, Any] = {"error": code, "detail": detail}
     if extra is not None:
         payload["details"] = extra
+    payload.update(machine or {})
     return JSONResponse(payload, status_code=status, headers=headers)
 
 
 def colsec_error_response(request: Request, exc: ColsecError) -> JSONResponse:
-    return error_response(request, exc.status, exc.code, exc.message, exc.details)
+    return error_response(
+        request, exc.status, exc.code, exc.message, exc.details, machine=exc.machine_fields()
+    )

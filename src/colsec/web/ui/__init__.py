@@ -7,6 +7,7 @@ page routers, and HTML error pages for UI paths (API and TAXII paths keep JSON).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -52,6 +53,7 @@ def install(app: FastAPI) -> None:
     from colsec.web.ui import outbox as outbox_ui
     from colsec.web.ui import reports as reports_ui
     from colsec.web.ui.forms import explain, explain_document, form_problems
+    from colsec.web.ui.refusals import explain_refusal
     from colsec.web.ui.render import LoginRequired, came_from, gettext_for, language_of, page
 
     settings: Settings = app.state.settings
@@ -101,25 +103,36 @@ def install(app: FastAPI) -> None:
         except ColsecError:
             return None
 
-    def error_page(request: Request, status: int, code: str, detail: str, details: Any) -> Response:
-        """The UI's error page in the reader's language; a refused form's problems are worded for
-        the reader, each field named by its label on the form, with the way back to the form."""
+    def error_page(
+        request: Request,
+        status: int,
+        code: str,
+        detail: str,
+        details: Any,
+        kind: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Response:
+        """The UI's error page in the reader's language: a service's refusal by its kind
+        (``refusals``), a refused form's problems each by the field's label on the form, with
+        the way back to the form."""
         actor = _reader(request)
         lang = language_of(request, actor)
+        gettext = gettext_for(lang)
         # a form's own page, when the route set one; else the page a refused post came from
         back = getattr(request.state, "error_back", None) or (
             came_from(request) if request.method != "GET" else None
         )
         ctx = {"status": status, "code": code, "detail": detail, "details": details, "back": back,
-               "problems": explain(details, gettext_for(lang)),
-               "document_problems": explain_document(details, gettext_for(lang))}  # fmt: skip
+               "refusal": explain_refusal(kind, params or {}, gettext, lang),
+               "problems": explain(details, gettext),
+               "document_problems": explain_document(details, gettext, lang)}  # fmt: skip
         return page(request, "ui/error.html", ctx, actor=actor, status=status, lang=lang)
 
     async def colsec_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ColsecError)
         if not is_ui_path(request.url.path) and api_error_handler is not None:
             return await api_error_handler(request, exc)  # type: ignore[no-any-return]
-        return error_page(request, exc.status, exc.code, exc.message, exc.details)
+        return error_page(request, exc.status, exc.code, exc.message, exc.details, exc.kind, exc.params)
 
     validation_error_handler: Any = app.exception_handlers.get(RequestValidationError)
 

@@ -29,7 +29,7 @@ KINDS = ["member", "crisis_centre", "external"]
 
 def require_operator(actor: Actor) -> None:
     if not actor.is_operator:
-        raise Forbidden("only the node operator may open this page")
+        raise Forbidden("only the node operator may open this page", kind="operator_only")
 
 
 @router.get("/admin/organisations", response_class=HTMLResponse)
@@ -101,7 +101,8 @@ async def reset_password(request: Request, db: WriteDb, actor: FormActor, userna
     user = accounts.get_managed_user(db, actor=actor, username=username)
     if user.id == actor.user_id:
         raise InvalidInput(
-            "change your own password with your current one (PUT /api/v1/users/<you>/password)"
+            "change your own password with your current one (PUT /api/v1/users/<you>/password)",
+            kind="own_password_via_profile",
         )
     accounts.set_password(db, actor=actor, user=user, password=str(form.get("password") or ""))
     return see_other("/admin/users")
@@ -115,7 +116,10 @@ def audit_log(
     for its admins; the chain itself is checked by ``colsec audit verify``."""
     require(actor)
     if not actor.is_operator and actor.org_short_name is None:
-        raise Forbidden("an administrator without an organisation has no audit log to read")
+        raise Forbidden(
+            "an administrator without an organisation has no audit log to read",
+            kind="audit_needs_organisation",
+        )
     rows = audit.entries(
         db, organisation=None if actor.is_operator else actor.org_short_name, action=action.strip()[:80],
         actor=user.strip()[:120], before=before, limit=PAGE,

@@ -122,7 +122,7 @@ async def alert_events(request: Request, actor: PageActor, once: bool = False) -
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
 def alert_page(request: Request, db: DbDep, actor: PageActor, alert_id: IdPath) -> HTMLResponse:
     if actor.org_id is None:
-        raise InvalidInput("alerts belong to organisations")
+        raise InvalidInput("alerts belong to organisations", kind="alerts_need_organisation")
     view = alerts.alert_for(db, org_id=actor.org_id, alert_id=alert_id)
     ctx = {"a": view, "can_work": inbox.can_work(actor), "colleagues": inbox.colleagues(db, actor=actor)}
     return page(request, "ui/alert.html", ctx, actor=actor)

@@ -46,7 +46,10 @@ def safe_next(value: object) -> str:
 def _check_csrf(request: Request, value: object) -> None:
     sess = current_session(request)
     if sess is None or not sess.csrf_ok(value if isinstance(value, str) else None):
-        raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
+        raise CsrfFailed(
+            "the form has expired or did not come from this site; reload the page and try again",
+            kind="form_expired",
+        )
     request.state.csrf_ok = True
 
 

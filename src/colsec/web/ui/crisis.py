@@ -253,7 +253,7 @@ async def import_cap(request: Request, db: WriteDb, actor: FormActor, crisis_id:
     upload = form.get("file")
     data = await upload.read() if isinstance(upload, UploadFile) else b""
     if not data.strip():
-        raise InvalidInput("choose a CAP alert or feed file to import")
+        raise InvalidInput("choose a CAP alert or feed file to import", kind="choose_cap_file")
     if not is_feed(data):
         alerts.import_alert(db, actor=actor, data=data, crisis_id=crisis_id)
         return see_other(f"/crisis/{crisis_id}#cap")

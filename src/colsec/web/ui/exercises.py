@@ -89,7 +89,7 @@ async def scenario_import(request: Request, db: WriteDb, actor: FormActor) -> Re
 def scenario_page(scenario_id: IdPath, request: Request, db: DbDep, actor: PageActor) -> HTMLResponse:
     """What a scenario plays, for the crisis centre that schedules its runs (as the API shows it)."""
     if not views.is_controller(db, actor):
-        raise Forbidden("only the crisis centre manages exercises")
+        raise Forbidden("only the crisis centre manages exercises", kind="exercises_centre_only")
     row = get_scenario(db, scenario_id=scenario_id)
     sc = model_of(row)
     injects = [{"inject": i, "at": hms(i.offset or 0)} for i in views.scenario_timeline(sc)]
@@ -105,7 +105,9 @@ async def run_create(request: Request, db: WriteDb, actor: FormActor) -> Respons
         scenario_id = int(field(form, "scenario_id"))
         speed = float(field(form, "speed") or "1")
     except ValueError:
-        raise InvalidInput("choose a scenario, and a speed as a number (1 = real time)") from None
+        raise InvalidInput(
+            "choose a scenario, and a speed as a number (1 = real time)", kind="choose_scenario_speed"
+        ) from None
     run = runs.create_run(
         db, actor=actor, scenario_id=scenario_id, name=field(form, "name") or None, speed=speed
     )
@@ -141,7 +143,7 @@ async def run_speed(run_id: IdPath, request: Request, db: WriteDb, actor: FormAc
     try:
         speed = float(field(await form_data(request), "speed"))
     except ValueError:
-        raise InvalidInput("speed must be a number") from None
+        raise InvalidInput("speed must be a number", kind="speed_not_number") from None
     runs.set_speed(db, actor=actor, run_id=run_id, speed=speed)
     return _back(run_id)
 
@@ -199,7 +201,7 @@ def run_report(
     """The page (every inject and action), the PDF (aggregates) or the CSV annex (every action)."""
     run = views.readable_run(db, actor, run_id)
     if not views.is_controller(db, actor):
-        raise Forbidden("the after-action report is the crisis centre's")
+        raise Forbidden("the after-action report is the crisis centre's", kind="exercises_centre_only")
     if format not in ("html", "pdf", "csv"):
         raise InvalidInput("format is one of html, pdf, csv")
     lang = language_of(request, actor)
@@ -248,6 +250,8 @@ def report_pdf(html: str) -> bytes:
     try:
         from weasyprint import HTML
     except ImportError:  # pragma: no cover - depends on the installation
-        raise InvalidInput("PDF output needs WeasyPrint on this node; the HTML report is available") from None
+        raise InvalidInput(
+            "PDF output needs WeasyPrint on this node; the HTML report is available", kind="pdf_unavailable"
+        ) from None
     out: bytes = HTML(string=html).write_pdf()
     return out

@@ -55,7 +55,7 @@ async def change_member(request: Request, db: WriteDb, actor: FormActor, name: s
     form = await form_data(request)
     org = field(form, "organisation")
     if not org:
-        raise InvalidInput("name the organisation (its short name)")
+        raise InvalidInput("name the organisation (its short name)", kind="name_the_organisation")
     if field(form, "remove") == "1":
         service.remove_group_member(db, actor=actor, group=name, organisation=org)
     else:

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from markupsafe import Markup, escape
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from colsec.errors import InvalidInput
 from colsec.web.i18n import N_
+from colsec.web.ui.refusals import phrase
 
 __all__ = [
     "FIELD_LABELS",
@@ -258,7 +258,9 @@ _DOCUMENT_PROBLEMS: dict[str, str] = {
 _KEEP_ORIGINAL = {"enum", "literal_error", "string_pattern_mismatch", "json_syntax"}
 
 
-def explain_document(details: Any, gettext: Callable[[str], str]) -> list[tuple[str, str, str]]:
+def explain_document(
+    details: Any, gettext: Callable[[str], str], lang: str = "en"
+) -> list[tuple[str, str, str]]:
     """A refused file's problems in the reader's language: (where in the file, as its own keys with
     list items counted from 1; what is wrong; the parser's English sentence where it helps)."""
     problems = details.get("document_problems") if isinstance(details, Mapping) else None
@@ -273,10 +275,8 @@ def explain_document(details: Any, gettext: Callable[[str], str]) -> list[tuple[
         wording = _DOCUMENT_PROBLEMS.get(kind) or _PROBLEMS.get(kind)
         original = str(p.get("msg", "")) if wording is None or kind in _KEEP_ORIGINAL else ""
         # names taken from the file (a category, a role, an objective) are data, not words to translate
-        values = {k: v if isinstance(v, int) else Markup('<span translate="no">{}</span>').format(v)
-                  for k, v in dict(p.get("ctx") or {}).items()}  # fmt: skip
         try:
-            text = Markup(escape(gettext(wording))) % values if wording else gettext(NOT_VALID)
+            text = phrase(wording, dict(p.get("ctx") or {}), gettext, lang) if wording else gettext(NOT_VALID)
         except (KeyError, TypeError, ValueError):
             text = gettext(NOT_VALID)
         out.append((place, text, original))

@@ -120,7 +120,7 @@ async def answer(request: Request, db: WriteDb, actor: FormActor, procedure_id: 
     try:
         stance = Stance(field(form, "stance"))
     except ValueError:
-        raise InvalidInput("choose agree, object or abstain") from None
+        raise InvalidInput("choose agree, object or abstain", kind="choose_stance") from None
     p, _ = procedure.get_procedure(db, actor=actor, procedure_id=procedure_id)
     procedure.answer(db, actor=actor, procedure_id=procedure_id,
                      data=AnswerIn(stance=stance, comment=field(form, "comment")[:5000]))  # fmt: skip
@@ -197,7 +197,7 @@ async def table_paper(request: Request, db: WriteDb, actor: FormActor, group_id:
     form = await form_data(request)
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        raise InvalidInput("choose a file to upload")
+        raise InvalidInput("choose a file to upload", kind="choose_file")
     content = await upload.read(papers.MAX_PAPER_BYTES + 1)
     recipients = [r.strip() for r in field(form, "recipients").split(",") if r.strip()]
     papers.upload_paper(db, actor=actor, group_id=group_id, title=field(form, "title"), language=field(form, "language") or "en",

@@ -92,7 +92,7 @@ def _own_job(request: Request, db: Any, job_id: str, actor: Actor) -> ImportJob:
 def _tlp(value: object, default: str) -> TLP:
     level = TLP_BY_NAME.get(str(value or default).lower())
     if level is None:
-        raise InvalidInput(f"unknown TLP {value!r}")
+        raise InvalidInput(f"unknown TLP {value!r}", kind="unknown_tlp", params={"tlp": str(value)})
     return level
 
 
@@ -136,7 +136,7 @@ async def start_import(request: Request, db: WriteDb, actor: FormActor) -> Respo
         raw = text.encode("utf-8")
         name = "text"
     if not raw.strip():
-        raise InvalidInput("choose a file or paste some text to import")
+        raise InvalidInput("choose a file or paste some text to import", kind="import_nothing_chosen")
     chosen = str(form.get("format") or "auto")
     if chosen == "auto":
         fmt = detect_format(raw)
@@ -144,12 +144,14 @@ async def start_import(request: Request, db: WriteDb, actor: FormActor) -> Respo
         try:
             fmt = ImportFormat(chosen)
         except ValueError:
-            raise InvalidInput(f"unknown format {chosen!r}") from None
+            raise InvalidInput(
+                f"unknown format {chosen!r}", kind="unknown_format", params={"format": chosen}
+            ) from None
     if fmt == ImportFormat.TEXT:
         try:
             content = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise InvalidInput("text must be UTF-8") from None
+            raise InvalidInput("text must be UTF-8", kind="text_not_utf8") from None
         candidates = freetext.extract_candidates(content)
         return page(
             request,
@@ -174,10 +176,10 @@ async def import_reviewed(request: Request, db: WriteDb, actor: FormActor) -> Re
             continue
         kind, sep, value = item.partition("\t")
         if not sep or not value:
-            raise InvalidInput("malformed candidate in the review form")
+            raise InvalidInput("malformed candidate in the review form", kind="review_candidate_malformed")
         accepted.append((kind, value))
     if not accepted:
-        raise InvalidInput("no candidate was accepted; nothing to import")
+        raise InvalidInput("no candidate was accepted; nothing to import", kind="review_nothing_accepted")
     result = freetext.import_candidates(db, actor=actor, candidates=accepted, default_tlp=level)
     report = {"format": "text", "received": result.received, "inserted": result.inserted,
               "unchanged": result.unchanged, "by_type": dict(result.by_type), "notes": [],

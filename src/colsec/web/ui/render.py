@@ -247,7 +247,10 @@ async def _checked_form_actor(request: Request) -> Actor:
             value = form.get(CSRF_FIELD)
             presented = value if isinstance(value, str) else None
     if sess is None or not sess.csrf_ok(presented):
-        raise CsrfFailed("the form has expired or did not come from this site; reload the page and try again")
+        raise CsrfFailed(
+            "the form has expired or did not come from this site; reload the page and try again",
+            kind="form_expired",
+        )
     request.state.csrf_ok = True
     actor = get_optional_actor(request)
     if actor is None:
@@ -265,4 +268,4 @@ WriteDb = Annotated[DbSession, Depends(get_db, scope="function")]
 def require(actor: Actor, *roles: Role) -> None:
     """Admin always passes; anyone else must hold one of ``roles``."""
     if actor.role != Role.ADMIN and actor.role not in roles:
-        raise Forbidden(f"role '{actor.role}' may not open this page")
+        raise Forbidden(f"role '{actor.role}' may not open this page", kind="page_not_for_role")
