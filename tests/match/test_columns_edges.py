@@ -449,3 +449,20 @@ def test_unspaced_and_line_ends_across_blocks() -> None:
             for spaced in (big, big[:at] + b" " + big[at:]):
                 assert unspaced(spaced, 5, sep) == _unspaced_reference(spaced, 5, sep)
         assert np.array_equal(Lines(big[:at]).ends, np.flatnonzero(np.frombuffer(big[:at], np.uint8) == 10))
+
+
+def test_picked_lines_are_the_lines_asked_for() -> None:
+    """``Lines.pick`` finds each asked row's bounds alone: a last line without its end, a chunk
+    of one such line, blank lines, the first and the last row, a multi-byte character."""
+    r = random.Random(11)
+    chunks = [b"a\nbb\nccc", b"a\nbb\nccc\n", b"\n\nx\n", b"only", b"only\n", b"\xc3\xa9\n\xff", b""]
+    chunks += [bytes(r.choice(b"ab\n") for _ in range(r.randrange(40))) for _ in range(500)]
+    for chunk in chunks:
+        lines = Lines(chunk)
+        every = [lines[i] for i in range(len(lines))]
+        assert every == (chunk.decode("utf-8", errors="replace").split("\n")[: len(lines)] if chunk else [])
+        for _ in range(4):
+            rows = sorted(r.sample(range(len(lines)), r.randrange(len(lines) + 1)))
+            picked, texts = lines.pick(np.asarray(rows, dtype=np.int64))
+            assert picked == rows and texts == [every[i] for i in rows]
+        assert lines.heads(0).tolist() == [chunk[lines.offset(i)] for i in range(len(lines))]

@@ -51,3 +51,22 @@ def test_substring_candidates_follow_literals_added_after_a_lookup() -> None:
     assert _candidates(idx, values)[1] == ["/a/evil1.php"]
     idx.add("/evil2", 1)
     assert _candidates(idx, values)[1] == ["/a/evil1.php", "/c/evil2.php"]
+
+
+def test_bitmap_test_passes_exactly_the_hashes_whose_top_bits_are_set() -> None:
+    """The bit test (cut to a byte, shifted in place) against the plain reading of the bitmap:
+    every stored hash passes, and any other only when its top bits' bit is set."""
+    from colsec.match.index import _bitmap, _in_bitmap
+
+    rng = np.random.default_rng(20)
+    for log2 in (16, 22, 26):
+        keys = rng.integers(0, 2**64, 5_000, dtype=np.uint64)
+        bitmap = _bitmap(keys, log2)
+        q = np.concatenate(
+            [rng.integers(0, 2**64, 20_000, dtype=np.uint64), keys[::7], np.array([0, 2**64 - 1], np.uint64)]
+        )
+        top = (q >> np.uint64(64 - log2)).astype(np.int64)
+        want = np.flatnonzero((bitmap[top // 8] >> (top % 8).astype(np.uint8)) & 1)
+        got = _in_bitmap(bitmap, log2, q)
+        assert np.array_equal(got, want)
+        assert set(range(20_000, 20_000 + len(keys[::7]))) <= set(got.tolist())

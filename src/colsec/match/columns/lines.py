@@ -32,6 +32,7 @@ class Lines:
         self.chunk = chunk
         self.ends = _byte_positions(chunk, 10)
         self.n = len(self.ends) + (0 if chunk.endswith(b"\n") or not chunk else 1)
+        self._heads: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.n
@@ -46,15 +47,20 @@ class Lines:
 
     def pick(self, rows: np.ndarray) -> tuple[list[int], list[str]]:
         """Rows (sorted, each once) and their lines: the bounds gathered in numpy, not looked
-        up line by line (a chunk's hit rows are thousands)."""
+        up line by line (a chunk's hit rows are thousands), and only theirs (bounds made for
+        every line cost three times the slicing, measured)."""
         if not len(rows):
             return [], []
-        ends = np.r_[self.ends, len(self.chunk)]
-        starts = np.r_[0, self.ends + 1]
-        chunk = self.chunk
+        ends, chunk = self.ends, self.chunk
+        if not len(ends):  # one line without its end
+            return rows.tolist(), [chunk.decode("utf-8", errors="replace")] * len(rows)
+        last = len(ends) - 1
+        starts = np.where(rows > 0, ends[np.clip(rows - 1, 0, last)] + 1, 0)
+        # a last line may lack its end: it stops at the chunk's
+        stops = np.where(rows <= last, ends[np.minimum(rows, last)], len(chunk))
         texts = [
             chunk[a:b].decode("utf-8", errors="replace")
-            for a, b in zip(starts[rows].tolist(), ends[rows].tolist(), strict=True)
+            for a, b in zip(starts.tolist(), stops.tolist(), strict=True)
         ]
         return rows.tolist(), texts
 
@@ -64,9 +70,12 @@ class Lines:
 
     def heads(self, start: int = 0) -> np.ndarray:
         """The first byte of each line from ``start`` (10 for a blank line): one gather, where
-        searching the chunk for "\\n#" cost as much as reading it."""
-        starts = np.r_[0, self.ends + 1][start : self.n]
-        heads: np.ndarray = np.frombuffer(self.chunk, dtype=np.uint8)[starts]
+        searching the chunk for "\\n#" cost as much as reading it; made once (a Zeek TSV chunk
+        asks three times: its header test, its footer test and its record count)."""
+        if self._heads is None:
+            starts = np.r_[0, self.ends + 1][: self.n]
+            self._heads = np.frombuffer(self.chunk, dtype=np.uint8)[starts]
+        heads: np.ndarray = self._heads[start:]
         return heads
 
     def records(self, start: int = 0, *, comments: bool = False) -> int:
