@@ -95,7 +95,7 @@ def is_utf16(head: bytes) -> bool:
 def refuse_utf16(head: bytes, what: str) -> None:
     """UTF-16 input (Windows tools write it) refused by name rather than as binary data."""
     if is_utf16(head):
-        raise InvalidInput(f"{what} is UTF-16 text, not UTF-8: save it as UTF-8")
+        raise InvalidInput(f"{what} is UTF-16 text, not UTF-8: save it as UTF-8", kind="text_utf16")
 
 
 def text_start(head: bytes, what: str) -> int:

@@ -69,8 +69,11 @@ def test_finding_08_org_admin_cannot_mint_tokens_for_other_org(client, make_acco
     r = client.post(f"/api/v1/users/{other.user.username}/tokens", json={}, headers=admin_a.headers)
     absent = client.post("/api/v1/users/no-such-user/tokens", json={}, headers=admin_a.headers)
     assert r.status_code == absent.status_code == 404
-    assert r.json() == {"error": "not_found", "detail": f"user {other.user.username!r} not found"}
-    assert absent.json() == {"error": "not_found", "detail": "user 'no-such-user' not found"}
+    # the other organisation's user answers exactly as one that does not exist (its name as asked)
+    assert r.json() == {"error": "not_found", "detail": f"user {other.user.username!r} not found",
+                        "kind": "user_not_found", "params": {"user": other.user.username}}  # fmt: skip
+    assert absent.json() == {"error": "not_found", "detail": "user 'no-such-user' not found",
+                             "kind": "user_not_found", "params": {"user": "no-such-user"}}  # fmt: skip
     for path in (f"/api/v1/users/{other.user.username}", f"/api/v1/users/{other.user.username}/disable"):
         method = client.get if path.count("/") == 4 else client.post
         assert method(path, headers=admin_a.headers).status_code == 404

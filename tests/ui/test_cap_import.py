@@ -42,3 +42,25 @@ def test_coordinator_imports_an_alert_and_a_feed(
     assert r.status_code == 409 and f"/crisis/{crisis_id}#cap" in r.text
     empty = coord.post(url, data={"csrf_token": csrf_of(page)}, files={"file": ("e.xml", b"")})
     assert empty.status_code == 422
+
+
+def test_a_document_that_is_no_cap_alert_is_refused_in_the_readers_language(
+    ui_client: Any, demo_database: Any
+) -> None:
+    crisis_id = _crisis_with_consultation(demo_database)[0]
+    coord = ui_client("coordinator")
+    _switch(coord, "ru")
+    url = f"/crisis/{crisis_id}/cap/import"
+
+    def refused(content: bytes) -> str:
+        page = coord.get(f"/crisis/{crisis_id}").text
+        r = coord.post(url, data={"csrf_token": csrf_of(page)}, files={"file": ("x.xml", content)})
+        assert r.status_code == 422 and not untranslated(r.text, "ru")
+        return r.text.split('data-testid="error-detail">', 1)[1].split("</p>", 1)[0]
+
+    assert refused(b"<alert><b>x</b></alert>") == (
+        "Это не оповещение CAP 1.0, 1.1 или 1.2: корневым элементом должен быть "
+        '<span translate="no">&lt;alert&gt;</span> в пространстве имён CAP.'
+    )
+    detail = refused(b"plain text, not XML")
+    assert detail.startswith('Документ CAP не является правильно построенным XML (<span translate="no">')

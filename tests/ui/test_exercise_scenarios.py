@@ -183,3 +183,50 @@ def test_a_failed_inject_says_why_on_the_run_page(ui_client: Any, demo_database:
         _switch(c, lang)
         html = c.get(f"/exercises/runs/{run_id}").text
         assert f'{why} <span translate="no">the target organisation has no analyst</span>' in html
+
+
+def test_the_browser_takes_the_injects_from_an_msel_as_the_cli_does(
+    ui_client: Any, demo_database: Any
+) -> None:
+    """The API and the CLI read an MSEL (CSV or XLSX); the browser's upload form had no way to: it
+    now takes one beside the scenario file, through the same reader, refused on the same page."""
+    from colsec.exercises import msel
+    from colsec.exercises.scenario import load_yaml
+
+    c = ui_client("coordinator")
+    assert 'name="msel"' in c.get("/exercises").text
+    yaml = SAMPLE.read_bytes().replace(b"name: flood-telecom", b"name: flood-msel")
+    sheet = msel.export_csv(load_yaml(yaml)).replace(
+        b"Telecom exchange under water", b"Exchange flooded (MSEL)"
+    )
+    token = csrf_of(c.get("/exercises").text)
+    for name, data in (("msel.csv", sheet), ("msel.xlsx", msel.export_xlsx(msel.scenario_with_msel(
+            load_yaml(yaml), msel.read_csv(sheet))))):  # fmt: skip
+        r = c.post("/exercises/scenarios", data={"csrf_token": token, "replace": "1"},
+                   files={"file": ("flood.yaml", yaml), "msel": (name, data)}, follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303, r.text[:500]
+        html = c.get(r.headers["location"]).text
+        assert "Exchange flooded (MSEL)" in html and "Telecom exchange under water" not in html, name
+    before = _count(demo_database)
+    bad_header = b"number,title,colour\n1,x,red\n"
+    bad_cell = sheet.replace(b"\n1,0:30:00,", b"\n1,half an hour,")
+    assert bad_cell != sheet
+    row = 1 + bad_cell.split(b"\n").index(next(x for x in bad_cell.split(b"\n") if x.startswith(b"1,half")))
+    col = '<span translate="no">offset</span>'
+    for lang, header_words, cell_words, unreadable in (
+        ("en", "The first row of the MSEL must name its columns", f"Row {row}, column “{col}” of the MSEL is not valid.",
+         "The MSEL is neither a readable UTF-8 CSV file nor an XLSX workbook."),
+        ("ru", "В первой строке таблицы MSEL должны стоять названия столбцов",
+         f"Ячейка в строке {row}, столбце «{col}» таблицы MSEL заполнена неверно.",
+         "Файл MSEL не читается ни как CSV в UTF-8, ни как книга XLSX."),
+    ):  # fmt: skip
+        _switch(c, lang)
+        token = csrf_of(c.get("/exercises").text)
+        for name, data, words in (("m.csv", bad_header, header_words), ("m.csv", bad_cell, cell_words),
+                                  ("m.xlsx", b"not a workbook", unreadable)):  # fmt: skip
+            r = c.post("/exercises/scenarios", data={"csrf_token": token},
+                       files={"file": ("flood.yaml", yaml), "msel": (name, data)})  # fmt: skip
+            assert r.status_code == 422 and 'data-testid="error-problems"' in r.text, (name, r.text[:300])
+            assert words in r.text, (lang, words, r.text[r.text.find("<main") :][200:2500])
+            assert "/exercises#scenario-import" in r.text and not untranslated(r.text, lang)
+    assert _count(demo_database) == before

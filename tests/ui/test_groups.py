@@ -15,7 +15,7 @@ from colsec.accounts.roles import Role
 from colsec.db import Database
 from colsec.groups import meetings, service
 from colsec.groups.models import ActionItem, Decision, Delegation, Group
-from colsec.groups.schemas import GroupIn, MeetingIn, MemberIn
+from colsec.groups.schemas import DelegationIn, GroupIn, MeetingIn, MemberIn
 
 from .conftest import csrf_of, login
 from .test_i18n import _switch, untranslated
@@ -85,11 +85,18 @@ def test_officers_change_the_members_on_the_page(
     r = sec.post(f"{url}/people", data={"csrf_token": token, "organisation": "NM", "username": c.name("nm_viewer"),
                                         "function": "deputy"})  # fmt: skip
     assert r.status_code == 422 and "read-only account" in r.text  # a viewer holds no seat
+    # a removal asks first: without the ticked box nothing is removed, and the refusal says why
     r = sec.post(f"{url}/people/remove", data={"csrf_token": token, "username": c.name("nm_dep")})
+    assert r.status_code == 422 and "nothing was removed" in r.text
+    r = sec.post(f"{url}/members/remove", data={"csrf_token": token, "organisation": "EV"})
+    assert r.status_code == 422 and 'data-member="EV"' in sec.get(url).text
+    r = sec.post(
+        f"{url}/people/remove", data={"csrf_token": token, "username": c.name("nm_dep"), "confirm": "1"}
+    )
     assert r.status_code == 200  # followed back to the page
     members = _section(r.text, 'id="members"')
     assert 'data-member="SD"' in members and c.name("sd") in members and c.name("nm_dep") not in members
-    r = sec.post(f"{url}/members/remove", data={"csrf_token": token, "organisation": "EV"})
+    r = sec.post(f"{url}/members/remove", data={"csrf_token": token, "organisation": "EV", "confirm": "1"})
     assert r.status_code == 200 and 'data-member="EV"' not in r.text
     assert _client(app, c, "ev").get(url).status_code == 404  # EV left the group with its people
 
@@ -99,7 +106,10 @@ def test_officers_change_the_members_on_the_page(
     assert 'data-testid="add-member"' not in nm_page and 'data-testid="remove-member-' not in nm_page
     form = {"csrf_token": csrf_of(nm_page), "organisation": "OUT"}
     assert nm.post(f"{url}/members", data=form).status_code == 403
-    assert nm.post(f"{url}/members/remove", data={**form, "organisation": "SD"}).status_code == 403
+    assert (
+        nm.post(f"{url}/members/remove", data={**form, "organisation": "SD", "confirm": "1"}).status_code
+        == 403
+    )
     viewer = _client(app, c, "nm_viewer")
     assert (
         viewer.post(f"{url}/members", data={**form, "csrf_token": csrf_of(viewer.get(url).text)}).status_code
@@ -114,6 +124,8 @@ def test_officers_change_the_members_on_the_page(
     page = sec.get(url).text
     members = _section(page, 'id="members"')
     assert "Добавить члена или наблюдателя" in members and "Исключить из группы" in members
+    # the removal form asks for the ticked box (required, so the browser asks before it posts)
+    assert 'name="confirm" value="1" required' in members and "Подтверждаю: " in members
     assert "наблюдатель" in members and not untranslated(members, "ru")
     with database.unit_of_work(write=False) as s:
         assert service.member_org_ids(s, c.group_id, kinds=("observer",)) == [c.people["sd"].org.id]
@@ -233,3 +245,39 @@ def test_attendance_decisions_action_items_and_delegations_on_the_page(
         item = s.execute(select(ActionItem).where(ActionItem.group_id == c.group_id)).scalar_one()
         assert (item.decision_id, item.source, item.due_on) == (decision.id, "decision", date(2030, 1, 15))
         assert s.execute(select(Delegation.deputy_user_id)).scalar_one() == c.people["nm_dep"].user.id
+
+
+def test_the_group_page_lists_current_and_upcoming_delegations(
+    app: Any, database: Database, make_account: Callable[..., Any]
+) -> None:
+    """A browser review found delegations recorded but listed nowhere: the members' list now says
+    who answers for whom and until when, in both languages; an ended one is history, not listed."""
+    c = _committee(database, make_account)
+    url = f"/groups/{c.group_id}"
+    t0 = datetime.now(UTC).replace(second=0, microsecond=0)
+    windows = {"current": (t0 - timedelta(hours=1), t0 + timedelta(days=2)),
+               "upcoming": (t0 + timedelta(days=10), t0 + timedelta(days=12)),
+               "ended": (t0 - timedelta(days=5), t0 - timedelta(days=4))}  # fmt: skip
+    with database.unit_of_work() as s:
+        for starts, ends in windows.values():
+            service.delegate(s, actor=c.people["nm"].actor, group_id=c.group_id,
+                             data=DelegationIn(deputy=c.name("nm_dep"), starts_at=starts, ends_at=ends))  # fmt: skip
+    ev = _client(app, c, "ev")  # another member reads it too: who answers for NM is the group's business
+    members = _section(ev.get(url).text, 'id="members"')
+    listed = members.split('data-testid="delegations"', 1)[1].split("</ul>", 1)[0]
+    assert listed.count("<li") == 2 and c.name("nm_dep") in listed and c.name("nm") in listed
+    assert "(current)" in listed and "(upcoming)" in listed
+    assert listed.index("(current)") < listed.index("(upcoming)")  # by start
+    days = [w.strftime("%-d %b %Y") for w in (windows["upcoming"][0], windows["upcoming"][1])]
+    assert all(d in listed for d in days), (days, listed)
+    assert windows["ended"][0].strftime("%-d %b %Y, %H:%M") not in listed
+    _switch(ev, "ru")
+    members = _section(ev.get(url).text, 'id="members"')
+    assert "Передача полномочий" in members and "действует" in members and "предстоит" in members
+    assert "отвечает вместо" in members and not untranslated(members, "ru")
+    # a group without any delegation says so
+    sec = _client(app, c, "sec")
+    with database.unit_of_work() as s:
+        for d in s.execute(select(Delegation)).scalars():
+            s.delete(d)
+    assert 'data-testid="no-delegations"' in sec.get(url).text

@@ -47,6 +47,8 @@ LATIN_OK = {
     "CAP",
     "UTC",
     "XML",
+    "XLSX",
+    "MSEL",
     "UTF",
     "YAML",
     "JSON",

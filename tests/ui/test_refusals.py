@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from colsec.crisis.models import Incident
 from colsec.db import Database
 from colsec.errors import InvalidInput
 from colsec.groups import meetings
@@ -151,6 +153,13 @@ def test_working_group_refusals_read_in_the_readers_language(
     assert "must start in the future" not in r.text and untranslated(r.text, "ru") == []
     assert 'data-testid="error-back"' in r.text  # back to the form, as for a field's problem
 
+    # a start that no time zone can carry into UTC (year 10000): refused, not a server error
+    r = sec.post(
+        f"{url}/meetings", data={**past, "starts_at": "9999-12-31T23:59", "tz": "America/Los_Angeles"}
+    )
+    assert r.status_code == 422
+    assert _detail(r.text) == "Начало заседания выходит за пределы дат, которые хранит узел."
+
     # an organisation typed into the form: named as typed, escaped, and not for translation
     r = sec.post(f"{url}/members", data={"csrf_token": token, "organisation": "<b>XX</b>", "kind": "member"})
     assert r.status_code == 422
@@ -242,3 +251,77 @@ def test_crisis_refusals_read_in_the_readers_language(ui_client, demo_database) 
     assert _detail(r.text) == (
         "“Needed by” (2 Jan 2020, 03:04 UTC) is not in the future: give the time by which the help is still needed."
     )
+
+
+def test_admin_and_procedure_lookups_name_what_was_not_found(ui_client) -> None:  # type: ignore[no-untyped-def]
+    """An organisation, a user or a written procedure that is not there (or not the reader's) is
+    named in the reader's language, as typed, not as the service's English with Python quotes."""
+    admin = ui_client("admin")
+    _switch(admin, "ru")
+    token = csrf_of(admin.get("/admin/users").text)
+    r = admin.post("/admin/users", data={"csrf_token": token, "org": "NOPE", "username": "new-one",
+                                         "password": "long-enough-1", "role": "viewer"})  # fmt: skip
+    assert r.status_code == 404
+    assert _detail(r.text) == 'Организация «<span translate="no">NOPE</span>» не найдена.'
+    r = admin.post("/admin/users/ghost/active", data={"csrf_token": token, "active": "0"})
+    assert (
+        r.status_code == 404
+        and _detail(r.text) == 'Пользователь «<span translate="no">ghost</span>» не найден.'
+    )
+    assert "not found" not in r.text and untranslated(r.text, "ru") == []
+
+    r = admin.get("/admin/jobs?status=<b>zz</b>")
+    assert r.status_code == 422 and _detail(r.text) == (
+        'В этом списке нет фильтра «<span translate="no">&lt;b&gt;zz&lt;/b&gt;</span>»; выберите один из фильтров на странице.'
+    )
+
+    outsider = ui_client("sd-rep")
+    _switch(outsider, "en")
+    r = outsider.post(
+        "/groups/procedures/1/answer",
+        data={"csrf_token": csrf_of(outsider.get("/groups").text), "stance": "agree"},
+    )
+    assert r.status_code == 404 and _detail(r.text) == "Written procedure 1 was not found."
+
+
+def test_a_step_out_of_order_names_every_state_in_the_readers_language(ui_client, demo_database) -> None:  # type: ignore[no-untyped-def]
+    crisis_id, _, _ = _crisis_with_consultation(demo_database)
+    coord = ui_client("coordinator")
+    _switch(coord, "ru")
+    token = csrf_of(coord.get(f"/crisis/{crisis_id}").text)
+    r = coord.post(f"/crisis/{crisis_id}/advance", data={"csrf_token": token, "to": "closed"})
+    assert r.status_code == 409
+    assert _detail(r.text) == "Сейчас состояние «активен»; перейти в «закрыт» можно только из: стабилизация."
+    # an incident's states too (they were shown as their codes)
+    with demo_database.unit_of_work(write=False) as s:
+        [incident_id] = s.execute(select(Incident.id).where(Incident.crisis_id == crisis_id)).scalars()
+    rep = ui_client("nm-rep")
+    _switch(rep, "ru")
+    r = rep.post(f"/crisis/incidents/{incident_id}/advance",
+                 data={"csrf_token": csrf_of(rep.get("/crisis").text), "to": "escalated"})  # fmt: skip
+    assert r.status_code == 409 and "«передан»" in _detail(r.text) and "escalated" not in _detail(r.text)
+    assert "triaged" not in _detail(r.text) and "оценён" in _detail(r.text)
+
+
+def test_an_import_the_node_cannot_read_is_refused_in_the_readers_language(ui_client) -> None:  # type: ignore[no-untyped-def]
+    analyst = ui_client("nm-analyst")
+    _switch(analyst, "ru")
+    token = csrf_of(analyst.get("/import").text)
+
+    def refused(content: bytes) -> str:
+        r = analyst.post("/import", data={"csrf_token": token, "format": "auto"},
+                         files={"file": ("upload.bin", content, "application/octet-stream")})  # fmt: skip
+        assert r.status_code == 422 and '<html lang="ru">' in r.text
+        assert untranslated(r.text, "ru") == [] and 'data-testid="error-back"' in r.text
+        return _detail(r.text)
+
+    assert (
+        refused(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+        == "Файл содержит двоичные данные, а не STIX, MISP, CSV или текст."
+    )
+    assert refused(b'{"a": {"b": 1}}') == "JSON не является ни пакетом STIX, ни событием MISP."
+    assert (
+        refused("indicator,type\n".encode("utf-16"))
+        == "Текст в кодировке UTF-16: сохраните его в UTF-8 и повторите попытку."
+    )
+    assert refused(b'<?xml version="1.0"?><alert/>').startswith("Это XML-документ")

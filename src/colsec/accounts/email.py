@@ -62,7 +62,7 @@ def normalise_email(text: str) -> str | None:
 def get_user(db: Session, username: str) -> User:
     user = db.execute(select(User).where(User.username == username.strip().lower())).scalar_one_or_none()
     if user is None:
-        raise NotFound(f"user {username!r} not found")
+        raise NotFound(f"user {username!r} not found", kind="user_not_found", params={"user": username})
     return user
 
 

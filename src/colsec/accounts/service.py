@@ -157,7 +157,11 @@ def create_user(
     """Create a user in ``org``: the node operator anywhere, an organisation admin in its own only."""
     _require_admin(actor)
     if not actor.manages(org.id):
-        raise NotFound(f"organisation {org.short_name!r} not found")
+        raise NotFound(
+            f"organisation {org.short_name!r} not found",
+            kind="organisation_not_found",
+            params={"org": org.short_name},
+        )
     uname = _canonical(username)
     if not _USERNAME_RE.match(uname):
         raise InvalidInput(
@@ -212,7 +216,11 @@ def get_managed_user(db: Session, *, actor: Actor, username: str) -> User:
     _require_admin(actor)
     user = db.execute(select(User).where(User.username == _canonical(username))).scalar_one_or_none()
     if user is None or not actor.manages(user.organisation_id):
-        raise NotFound(f"user {_canonical(username)!r} not found")
+        raise NotFound(
+            f"user {_canonical(username)!r} not found",
+            kind="user_not_found",
+            params={"user": _canonical(username)},
+        )
     return user
 
 
@@ -231,7 +239,9 @@ def get_managed_org(db: Session, *, actor: Actor, name: str) -> Organisation:
     except NotFound:
         org = None
     if org is None or not actor.manages(org.id):
-        raise NotFound(f"organisation {name!r} not found")
+        raise NotFound(
+            f"organisation {name!r} not found", kind="organisation_not_found", params={"org": name}
+        )
     return org
 
 
@@ -241,7 +251,9 @@ def create_token(
     """Create an API token; the clear value is returned once and only its hash is stored."""
     _require_admin(actor)
     if not actor.manages(user.organisation_id):
-        raise NotFound(f"user {user.username!r} not found")
+        raise NotFound(
+            f"user {user.username!r} not found", kind="user_not_found", params={"user": user.username}
+        )
     if not name.strip() or len(name) > 100:
         raise InvalidInput("token name must be 1-100 characters", kind="token_name_length")
     if expires_days is not None and not 1 <= expires_days <= 3650:
@@ -276,7 +288,7 @@ def revoke_token(db: Session, *, actor: Actor, token_id: int) -> ApiToken:
     tok = db.get(ApiToken, token_id)
     user = db.get(User, tok.user_id) if tok is not None else None
     if tok is None or user is None or not actor.manages(user.organisation_id):
-        raise NotFound(f"token {token_id} not found")
+        raise NotFound(f"token {token_id} not found", kind="token_not_found", params={"token": token_id})
     if tok.revoked_at is None:
         tok.revoked_at = datetime.now(UTC)
         db.flush()
@@ -294,7 +306,9 @@ def set_password(
     else:
         _require_admin(actor)
         if not actor.manages(user.organisation_id):
-            raise NotFound(f"user {user.username!r} not found")
+            raise NotFound(
+                f"user {user.username!r} not found", kind="user_not_found", params={"user": user.username}
+            )
     if len(password) < 8:
         raise InvalidInput("password must have at least 8 characters", kind="password_too_short")
     user.password_hash = hash_password(password)
@@ -307,7 +321,9 @@ def set_active(db: Session, *, actor: Actor, user: User, active: bool) -> User:
     """Enable or disable an account; disabling ends its sessions (its tokens stop working too)."""
     _require_admin(actor)
     if not actor.manages(user.organisation_id):
-        raise NotFound(f"user {user.username!r} not found")
+        raise NotFound(
+            f"user {user.username!r} not found", kind="user_not_found", params={"user": user.username}
+        )
     user.is_active = active
     db.flush()
     if not active:

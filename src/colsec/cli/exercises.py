@@ -48,7 +48,7 @@ def import_scenario(
         if not msel_file.is_file():
             fail(f"no such file: {msel_file}")
         data = msel_file.read_bytes()
-        rows = msel.read_xlsx(data) if msel_file.suffix.lower() == ".xlsx" else msel.read_csv(data)
+        rows = msel.read_file(data, msel_file.name)
         sc = msel.scenario_with_msel(sc, rows)
     with open_session() as s:
         row = create_scenario(s, actor=resolve_actor(s, as_user), scenario=sc, replace=replace)

@@ -19,7 +19,15 @@ from colsec.formats.cap import CapArea, CapInfo, CapMessage, build_alert, cap_ti
 from colsec.formats.cap_feed import feed_entries
 from colsec.store import audit
 
-__all__ = ["FeedOutcome", "crisis_alert", "get_alert", "import_alert", "import_feed", "list_alerts"]
+__all__ = [
+    "FeedOutcome",
+    "crisis_alert",
+    "get_alert",
+    "import_alert",
+    "import_feed",
+    "list_alerts",
+    "read_alert",
+]
 
 _CATEGORIES = {
     "cyber": ["Infra", "Security"],
@@ -216,6 +224,17 @@ def get_alert(db: Session, *, alert_id: int) -> CapAlert:
             f"CAP alert {alert_id} not found", kind="cap_alert_not_found", params={"alert": alert_id}
         )
     return row
+
+
+def read_alert(db: Session, *, alert_id: int) -> tuple[CapAlert, CapMessage | None]:
+    """The stored alert with its message read back from the XML: the summary row keeps neither
+    category, certainty nor response type, which the alert page shows. None if the XML no longer
+    reads (a row kept from before a parser change), so the page still shows the summary."""
+    row = get_alert(db, alert_id=alert_id)
+    try:
+        return row, parse_cap(row.xml.encode("utf-8"))
+    except ColsecError:
+        return row, None
 
 
 def list_alerts(db: Session, *, crisis_id: int | None = None, limit: int = 200) -> list[CapAlert]:

@@ -32,6 +32,7 @@ __all__ = [
     "export_xlsx",
     "import_rows",
     "read_csv",
+    "read_file",
     "read_xlsx",
     "scenario_with_msel",
 ]
@@ -54,6 +55,13 @@ class _Refused(Exception):
         super().__init__(problem)
         self.column = column
         self.problem = problem
+
+
+def _refusal(msg: str, kind: str, *, place: list[str | int] | None = None, **ctx: Any) -> InvalidInput:
+    """A refused MSEL, its problem also as data (``details["document_problems"]``, as a refused
+    scenario file has it), so the browser's document-problem page words it in the reader's language."""
+    problem = {"place": place or [], "type": kind, "ctx": ctx, "msg": msg}
+    return InvalidInput(msg, details={"document_problems": [problem]})
 
 
 def duration(text: str, column: str) -> int:
@@ -162,54 +170,73 @@ def import_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     header = [str(h or "").strip().lower() for h in next(it, [])]
     missing = [c for c in ("number", "target", "channel", "title") if c not in header]
     if missing:
-        raise InvalidInput(f"row 1: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+        raise _refusal(
+            f"row 1: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}",
+            "msel_columns",
+            expected=", ".join(COLUMNS),
+        )
     unknown = [h for h in header if h and h not in COLUMNS]
     if unknown:
-        raise InvalidInput(f"row 1: unknown column(s) {', '.join(unknown)}; expected {', '.join(COLUMNS)}")
+        raise _refusal(
+            f"row 1: unknown column(s) {', '.join(unknown)}; expected {', '.join(COLUMNS)}",
+            "msel_columns",
+            expected=", ".join(COLUMNS),
+        )
     injects = []
     for n, values in enumerate(it, start=2):
         if n > MAX_ROWS + 1:
-            raise InvalidInput(f"more than {MAX_ROWS} rows")
+            raise _refusal(f"more than {MAX_ROWS} rows", "msel_too_many_rows", limit=MAX_ROWS)
         cells = {h: ("" if v is None else str(v)) for h, v in zip(header, values, strict=False) if h}
         if not any(v.strip() for v in cells.values()):
             continue
         try:
             injects.append(_row(cells))
         except _Refused as r:
-            raise InvalidInput(f"row {n}, column {r.column!r}: {r.problem}") from None
+            raise _refusal(
+                f"row {n}, column {r.column!r}: {r.problem}",
+                "msel_cell",
+                row=n,
+                column=r.column,
+            ) from None
     return injects
 
 
 def read_csv(data: bytes) -> list[dict[str, Any]]:
     if len(data) > MAX_BYTES:
-        raise InvalidInput(f"MSEL larger than {MAX_BYTES} bytes")
+        raise _refusal(f"MSEL larger than {MAX_BYTES} bytes", "file_too_large", limit=MAX_BYTES)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("the CSV is not UTF-8") from None
+        raise _refusal("the CSV is not UTF-8", "msel_unreadable") from None
     try:
         return import_rows(csv.reader(io.StringIO(text)))
     except csv.Error as err:
-        raise InvalidInput(f"not a readable CSV: {err}") from None
+        raise _refusal(f"not a readable CSV: {err}", "msel_unreadable") from None
 
 
 def read_xlsx(data: bytes) -> list[dict[str, Any]]:
     from openpyxl import load_workbook
 
     if len(data) > MAX_BYTES:
-        raise InvalidInput(f"MSEL larger than {MAX_BYTES} bytes")
+        raise _refusal(f"MSEL larger than {MAX_BYTES} bytes", "file_too_large", limit=MAX_BYTES)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a damaged file
-        raise InvalidInput("not a readable XLSX workbook") from None
+        raise _refusal("not a readable XLSX workbook", "msel_unreadable") from None
     if not book.worksheets:
-        raise InvalidInput("the workbook has no sheet")
+        raise _refusal("the workbook has no sheet", "msel_unreadable")
     try:
         return import_rows(book.worksheets[0].iter_rows(values_only=True))
     except InvalidInput:
         raise
     except Exception:  # a damaged sheet fails while it is read
-        raise InvalidInput("not a readable XLSX workbook") from None
+        raise _refusal("not a readable XLSX workbook", "msel_unreadable") from None
+
+
+def read_file(data: bytes, filename: str) -> list[dict[str, Any]]:
+    """An uploaded MSEL by its name, as the CLI and the browser take it: ``.xlsx`` is a workbook,
+    anything else is read as CSV (whose refusal then says why)."""
+    return read_xlsx(data) if filename.lower().endswith(".xlsx") else read_csv(data)
 
 
 def _cells(inject: dict[str, Any]) -> list[str]:

@@ -103,10 +103,13 @@ def safe_tree(data: bytes, *, limit: int = MAX_CAP_BYTES) -> etree._Element:
         safe_et.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise InvalidInput(
-            f"CAP document refused: {type(exc).__name__} (DTDs and entities are not accepted)"
+            f"CAP document refused: {type(exc).__name__} (DTDs and entities are not accepted)",
+            kind="cap_dtd_refused",
         ) from None
     except safe_et.ParseError as exc:
-        raise InvalidInput(f"CAP document is not well-formed XML: {exc}") from None
+        raise InvalidInput(
+            f"CAP document is not well-formed XML: {exc}", kind="cap_not_xml", params={"error": str(exc)}
+        ) from None
     except LookupError as exc:  # an encoding declaration Python does not know
         raise InvalidInput(f"CAP document declares an unknown character encoding: {exc}") from None
     parser = etree.XMLParser(
@@ -120,7 +123,9 @@ def safe_tree(data: bytes, *, limit: int = MAX_CAP_BYTES) -> etree._Element:
     try:
         return etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise InvalidInput(f"CAP document is not well-formed XML: {exc}") from None
+        raise InvalidInput(
+            f"CAP document is not well-formed XML: {exc}", kind="cap_not_xml", params={"error": str(exc)}
+        ) from None
 
 
 def _check_schema(root: etree._Element, ns: str, version: str) -> None:
@@ -128,7 +133,10 @@ def _check_schema(root: etree._Element, ns: str, version: str) -> None:
     if not schema.validate(root):
         errors = [f"line {e.line}: {e.message}" for e in list(schema.error_log)[:10]]
         raise InvalidInput(
-            f"CAP document fails the CAP {version} schema: {errors[0]}", details={"errors": errors}
+            f"CAP document fails the CAP {version} schema: {errors[0]}",
+            details={"errors": errors},
+            kind="cap_schema",
+            params={"version": version, "error": errors[0]},
         )
 
 
@@ -174,7 +182,9 @@ def _read(data: bytes) -> tuple[etree._Element, str]:
     root = safe_tree(data)
     ns = etree.QName(root).namespace or ""
     if etree.QName(root).localname != "alert" or ns not in _VERSIONS:
-        raise InvalidInput("not a CAP 1.0/1.1/1.2 <alert> document")
+        raise InvalidInput(
+            "not a CAP 1.0/1.1/1.2 <alert> document", kind="cap_not_alert", params={"element": "<alert>"}
+        )
     version = _VERSIONS[ns]
     _drop_empty_polygons(root, ns)
     if ns in _SCHEMAS:  # no OASIS XSD was ever published for 1.0; its 1.2 form is checked below

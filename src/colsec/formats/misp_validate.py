@@ -132,7 +132,7 @@ def _checked_frame(wrapper: Any) -> dict[str, Any]:
     try:
         uuid.UUID(str(ev_uuid))
     except ValueError:
-        raise InvalidInput(f"MISP event has no valid uuid ({ev_uuid!r})") from None
+        raise InvalidInput(f"MISP event has no valid uuid ({ev_uuid!r})", kind="misp_event_no_uuid") from None
     if not isinstance(event.get("info"), str) or not event["info"].strip():
         raise InvalidInput(f"MISP event {ev_uuid}: 'info' (the event title) must be a non-empty string")
     for key in ("timestamp", "publish_timestamp"):

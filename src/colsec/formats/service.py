@@ -71,11 +71,16 @@ _CSV_HEADER = re.compile(r"^\ufeff?\s*#?\s*[A-Za-z_. -]+(\s*[,;\t|]\s*[A-Za-z_. 
 BINARY_HEAD = 65536
 
 
-def refuse_binary(data: bytes, expected: str = "a supported format (STIX, MISP, CSV, text)") -> None:
+_IMPORTS = "a supported format (STIX, MISP, CSV, text)"
+
+
+def refuse_binary(data: bytes, expected: str = _IMPORTS) -> None:
     """InvalidInput when ``data`` is binary data (a NUL byte in its head), no text: an import's
     input, or telemetry to match (``expected`` names what it should have been)."""
     refuse_utf16(data[:4], "input")  # named, not called binary for its NUL bytes
     if b"\x00" in data[:BINARY_HEAD]:
+        if expected == _IMPORTS:  # telemetry names its own expectation, in English
+            raise InvalidInput(f"input is binary data, not {expected}", kind="input_binary")
         raise InvalidInput(f"input is binary data, not {expected}")
 
 
@@ -91,20 +96,23 @@ def detect_format(data: bytes) -> ImportFormat:
     """The import format from content; InvalidInput for binary junk or an empty input."""
     head = data[:BINARY_HEAD]
     if not head.strip():
-        raise InvalidInput("input is empty")
+        raise InvalidInput("input is empty", kind="input_empty")
     if _XML.match(head):  # before decoding: an XML document may declare another encoding
         raise InvalidInput(
             "input is XML (a CAP alert, a feed or a web page?), which no import here reads: its "
             "namespace and schema URLs would become indicators. A CAP alert or feed goes in with "
             "`colsec crisis cap-import` or the crisis page's CAP upload; this import takes STIX, "
-            "MISP, CSV and plain-text IOC lists"
+            "MISP, CSV and plain-text IOC lists",
+            kind="input_xml",
         )
     refuse_binary(head)
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not merely a multi-byte char cut at the window's end
-            raise InvalidInput("input is neither UTF-8 text nor JSON (binary data?)") from None
+            raise InvalidInput(
+                "input is neither UTF-8 text nor JSON (binary data?)", kind="input_not_utf8"
+            ) from None
         text = head[: exc.start].decode("utf-8-sig", "ignore")
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
@@ -119,7 +127,9 @@ def detect_format(data: bytes) -> ImportFormat:
             return ImportFormat.MISP
         if _STIX_OBJECT.search(window):  # a lone STIX object, or a list of them, as the STIX reader takes
             return ImportFormat.STIX
-        raise InvalidInput("JSON input is neither a STIX bundle nor a MISP event")
+        raise InvalidInput(
+            "JSON input is neither a STIX bundle nor a MISP event", kind="json_not_stix_or_misp"
+        )
     first = next((line for line in text.splitlines() if line.strip()), "")
     if _CSV_HEADER.match(first):
         return ImportFormat.CSV

@@ -101,9 +101,14 @@ def create_meeting(
     require_officer(g, actor, doing="plan meetings")
     zone = _zone(data.tz)
     # naive times are the meeting's local time; stored in UTC (SQLite keeps no offset)
-    starts = (data.starts_at if data.starts_at.tzinfo else data.starts_at.replace(tzinfo=zone)).astimezone(
-        UTC
-    )
+    try:
+        starts = (
+            data.starts_at if data.starts_at.tzinfo else data.starts_at.replace(tzinfo=zone)
+        ).astimezone(UTC)
+    except OverflowError:  # 9999-12-31 23:59 west of Greenwich lies past the last date Python keeps
+        raise InvalidInput(
+            "the meeting's start is beyond the dates this node keeps", kind="meeting_start_out_of_range"
+        ) from None
     if starts <= (now or clock()):
         raise InvalidInput("the meeting must start in the future", kind="meeting_not_future")
     m = Meeting(group_id=g.id, title=data.title, starts_at=starts, tz=data.tz, duration_minutes=data.duration_minutes,

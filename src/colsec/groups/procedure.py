@@ -147,11 +147,19 @@ def open_procedure(
 def get_procedure(db: Session, *, actor: Actor, procedure_id: int) -> tuple[Procedure, Group]:
     p = db.get(Procedure, procedure_id)
     if p is None:
-        raise NotFound(f"procedure {procedure_id} not found")
+        raise NotFound(
+            f"procedure {procedure_id} not found",
+            kind="procedure_not_found",
+            params={"procedure": procedure_id},
+        )
     try:
         return p, get_group(db, actor, p.group_id)
     except NotFound:
-        raise NotFound(f"procedure {procedure_id} not found") from None
+        raise NotFound(
+            f"procedure {procedure_id} not found",
+            kind="procedure_not_found",
+            params={"procedure": procedure_id},
+        ) from None
 
 
 def _acting_org(

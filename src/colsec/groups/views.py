@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,12 +19,15 @@ from sqlalchemy.orm import Session
 
 from colsec.accounts.models import Organisation, User
 from colsec.accounts.roles import Actor
+from colsec.crisis.states import aware
+from colsec.crisis.states import now as clock
 from colsec.groups.access import get_group, is_chair, is_secretary, member_kind, visible_group_ids
 from colsec.groups.minutes import STYLE, pdf
 from colsec.groups.models import (
     ActionItem,
     Attendance,
     Decision,
+    Delegation,
     Group,
     Meeting,
     Member,
@@ -34,7 +38,27 @@ from colsec.groups.models import (
 from colsec.groups.papers import paper_visible
 from colsec.stix.tlp import TLP
 
-__all__ = ["GroupPage", "decisions_csv", "decisions_pdf", "group_page", "minutes_pdf", "search_decisions"]
+__all__ = [
+    "DelegationRow",
+    "GroupPage",
+    "decisions_csv",
+    "decisions_pdf",
+    "group_page",
+    "minutes_pdf",
+    "search_decisions",
+]
+
+
+@dataclass(frozen=True)
+class DelegationRow:
+    """A delegation still to come or under way, as the group page lists it beside the members."""
+
+    organisation: str
+    representative: str  # who delegated (the representative's username)
+    deputy: str
+    starts_at: datetime
+    ends_at: datetime
+    current: bool
 
 
 @dataclass
@@ -55,9 +79,29 @@ class GroupPage:
     org_names: dict[int, str]
     attended: frozenset[int] = frozenset()  # meetings the reader's organisation attended (may comment)
     people: list[tuple[str, str, str]] = field(default_factory=list)  # (short name, username, function)
+    delegations: list[DelegationRow] = field(default_factory=list)
 
 
-def group_page(db: Session, *, actor: Actor, group_id: int, limit: int = 50) -> GroupPage:
+def _delegations(db: Session, group_id: int, *, at: datetime, limit: int) -> list[DelegationRow]:
+    """Current and upcoming delegations: members see who answers for whom, and until when; ended
+    ones are history (the audit log keeps them)."""
+    rows = db.execute(
+        select(Organisation.short_name, Delegation.created_by, User.username, Delegation.starts_at, Delegation.ends_at)
+        .join(Organisation, Organisation.id == Delegation.organisation_id)
+        .join(User, User.id == Delegation.deputy_user_id)
+        .where(Delegation.group_id == group_id, Delegation.ends_at > at)
+        .order_by(Delegation.starts_at, Organisation.short_name, Delegation.id)
+        .limit(limit)
+    ).all()  # fmt: skip
+    return [
+        DelegationRow(o, by, deputy, aware(starts), aware(ends), aware(starts) <= at)
+        for o, by, deputy, starts, ends in rows
+    ]
+
+
+def group_page(
+    db: Session, *, actor: Actor, group_id: int, limit: int = 50, now: datetime | None = None
+) -> GroupPage:
     g = get_group(db, actor, group_id)
     members = [(s, k) for s, k in db.execute(
         select(Organisation.short_name, Member.kind).join(Member, Member.organisation_id == Organisation.id)
@@ -87,6 +131,7 @@ def group_page(db: Session, *, actor: Actor, group_id: int, limit: int = 50) -> 
             .join(Person, Person.organisation_id == Organisation.id).join(User, User.id == Person.user_id)
             .where(Person.group_id == g.id).order_by(Organisation.short_name, Person.function.desc(), User.username)
         ).all()],
+        delegations=_delegations(db, g.id, at=now or clock(), limit=limit),
     )  # fmt: skip
 
 

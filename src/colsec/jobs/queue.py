@@ -143,7 +143,8 @@ def _visible(job: Job | None, actor: Actor) -> bool:
 def get(session: Session, job_id: str, actor: Actor) -> Job:
     job = session.get(Job, job_id)
     if not _visible(job, actor):
-        raise NotFound(f"job {job_id} not found")  # another organisation's job is not disclosed
+        # another organisation's job is not disclosed
+        raise NotFound(f"job {job_id} not found", kind="job_not_found", params={"job": job_id})
     assert job is not None
     return job
 

@@ -30,6 +30,7 @@ __all__ = [
     "TEMPLATE_DIR",
     "environment",
     "format_day",
+    "format_duration",
     "format_when",
     "negotiate",
     "parse_accept_language",
@@ -137,6 +138,33 @@ def format_when(value: Any, lang: str, *, tz: str | None = None) -> str:
     return format_datetime(parsed, DATETIME_PATTERN, tzinfo=UTC, locale=lang) + " UTC"
 
 
+# A duration's parts, largest first: abbreviations do not decline, so one word serves every number.
+_DURATION_UNITS = (
+    (86400, N_("%(n)s d")),
+    (3600, N_("%(n)s h")),
+    (60, N_("%(n)s min")),
+    (1, N_("%(n)s s")),
+)
+
+
+def format_duration(value: Any, lang: str) -> str:
+    """Seconds (or a ``timedelta``) as a reader writes them: "1 h 30 min" / "1 ч 30 мин", zero
+    parts left out; a scenario's deadlines are stored in seconds, which nobody reads at a glance."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return ""
+    total = round(abs(value))
+    gettext = translations(lang).gettext
+    parts = []
+    for size, unit in _DURATION_UNITS:
+        count, total = divmod(total, size)
+        if count:
+            parts.append(gettext(unit) % {"n": format_decimal(count, locale=lang)})
+    text = " ".join(parts) or gettext(_DURATION_UNITS[-1][1]) % {"n": "0"}
+    return ("−" + text) if value <= -0.5 else text
+
+
 def _filters(lang: str) -> dict[str, Callable[..., str]]:
     loc = Locale.parse(lang)
 
@@ -159,8 +187,11 @@ def _filters(lang: str) -> dict[str, Callable[..., str]]:
             return ""
         return format_timedelta(value, locale=loc, add_direction=add_direction, threshold=1.1)
 
+    def duration(value: Any) -> str:
+        return format_duration(value, lang)
+
     # One filter for a moment, one for a day: a second format would need a second filter.
-    return {"datetime": when, "date": day, "number": num, "timedelta": delta}
+    return {"datetime": when, "date": day, "number": num, "timedelta": delta, "duration": duration}
 
 
 @cache

@@ -167,7 +167,11 @@ def jobs(request: Request, db: DbDep, actor: PageActor, status: str = "") -> HTM
     require(actor)
     states = [s.value for s in JobStatus]
     if status and status not in states:
-        raise InvalidInput(f"unknown job state {status!r}: one of {', '.join(states)}")
+        raise InvalidInput(
+            f"unknown job state {status!r}: one of {', '.join(states)}",
+            kind="filter_unknown",
+            params={"value": status},
+        )
     rows = [
         queue.to_dict(j)
         for j in queue.list_jobs(db, actor=actor, kind=None, status=status or None, limit=200)

@@ -63,7 +63,9 @@ def inbox_page(
     request: Request, db: DbDep, actor: PageActor, state: str = "open", severity: str = "", before: str = ""
 ) -> HTMLResponse:
     if state not in FILTERS:
-        raise InvalidInput(f"state must be one of: {', '.join(FILTERS)}")
+        raise InvalidInput(
+            f"state must be one of: {', '.join(FILTERS)}", kind="filter_unknown", params={"value": state}
+        )
     org = actor.org_id
     rows = (
         alerts.list_alerts(

@@ -275,8 +275,8 @@ def cap_xml(db: DbDep, actor: PageActor, alert_id: IdPath) -> Response:
 @router.get("/crisis/cap/{alert_id}", response_class=HTMLResponse)
 def cap_page(request: Request, db: DbDep, actor: PageActor, alert_id: IdPath) -> HTMLResponse:
     """A CAP alert read in the UI (the crisis page links here), its XML one click away."""
-    row = alerts.get_alert(db, alert_id=alert_id)
-    return page(request, "ui/cap_alert.html", {"a": row}, actor=actor)
+    row, msg = alerts.read_alert(db, alert_id=alert_id)
+    return page(request, "ui/cap_alert.html", {"a": row, "msg": msg}, actor=actor)
 
 
 @router.post("/crisis/{crisis_id}/requests")

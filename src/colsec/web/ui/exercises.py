@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 
 from colsec.crisis.access import allows
 from colsec.errors import Forbidden, InvalidInput
-from colsec.exercises import delivery, scoring, views
+from colsec.exercises import delivery, msel, scoring, views
 from colsec.exercises import run as runs
 from colsec.exercises.msel import hms
 from colsec.exercises.scenario import (
@@ -64,7 +64,8 @@ def exercises_page(request: Request, db: DbDep, actor: PageActor) -> HTMLRespons
 
 @router.post("/exercises/scenarios")
 async def scenario_import(request: Request, db: WriteDb, actor: FormActor) -> Response:
-    """A scenario file from the browser: YAML, or JSON by its name, read as the API reads each."""
+    """A scenario file from the browser: YAML, or JSON by its name, read as the API reads each; its
+    injects optionally from an MSEL spreadsheet (CSV or XLSX), as the command line takes them."""
     back_on_error(request, "/exercises#scenario-import")
     require_author(db, actor)  # before the file is read: a refused role learns nothing about it
     form = await form_data(request)
@@ -81,6 +82,11 @@ async def scenario_import(request: Request, db: WriteDb, actor: FormActor) -> Re
         )
     name = (upload.filename or "").lower() if isinstance(upload, UploadFile) else ""
     scenario = load_json(raw) if name.endswith(".json") else load_yaml(raw)
+    sheet = form.get("msel")
+    if isinstance(sheet, UploadFile) and sheet.filename:
+        # the injects from an MSEL, as ``colsec exercise import --msel`` takes them (one reader)
+        data = await sheet.read(msel.MAX_BYTES + 1)
+        scenario = msel.scenario_with_msel(scenario, msel.read_file(data, sheet.filename))
     row = create_scenario(db, actor=actor, scenario=scenario, replace=field(form, "replace") == "1")
     return see_other(f"/exercises/scenarios/{row.id}")
 

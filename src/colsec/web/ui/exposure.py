@@ -113,7 +113,11 @@ def correlations_page(
     request: Request, db: DbDep, actor: PageActor, node: NodeDep, status: str = "active"
 ) -> HTMLResponse:
     if status not in queries.STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(queries.STATUSES)}")
+        raise InvalidInput(
+            f"status must be one of {', '.join(queries.STATUSES)}",
+            kind="filter_unknown",
+            params={"value": status},
+        )
     rows = queries.list_correlations(db, actor=actor, status=status, limit=200, cap=node.intel.cap)
     ctx = {"rows": rows, "status": status, "statuses": queries.STATUSES}
     return page(request, "ui/correlations.html", ctx, actor=actor)

@@ -250,12 +250,18 @@ _DOCUMENT_PROBLEMS: dict[str, str] = {
     "scenario_unknown_objective": N_(
         "expectation %(expectation)s names objective “%(objective)s”, which the scenario does not have."
     ),
+    "msel_columns": N_("the first row of the MSEL must name its columns: %(expected)s."),
+    "msel_cell": N_("row %(row)s, column “%(column)s” of the MSEL is not valid."),
+    "msel_too_many_rows": N_("the MSEL has more than %(limit)s rows."),
+    "msel_unreadable": N_("the MSEL is neither a readable UTF-8 CSV file nor an XLSX workbook."),
     "scenario_incident_category": N_(
         "inject %(inject)s: “%(category)s” is not an incident category (one of %(categories)s)."
     ),
 }
 # Kinds whose own sentence lists what is allowed (the channels, a pattern): shown beside ours.
-_KEEP_ORIGINAL = {"enum", "literal_error", "string_pattern_mismatch", "json_syntax"}
+_KEEP_ORIGINAL = {
+    "enum", "literal_error", "string_pattern_mismatch", "json_syntax", "msel_columns", "msel_cell", "msel_unreadable",
+}  # fmt: skip
 
 
 def explain_document(

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from colsec.accounts.roles import Actor
 from colsec.crisis.access import allows, require_centre
@@ -216,10 +217,19 @@ async def add_member(request: Request, db: WriteDb, actor: FormActor, group_id: 
     return see_other(f"/groups/{group_id}#members")
 
 
+def _removal_confirmed(form: FormData) -> None:
+    """A removal takes the organisation's people and their delegations with it, and cannot be
+    undone from the page: the form asks for a ticked box first (the CSP allows no inline script
+    for a confirm() dialog), and a post without it is refused rather than acted on."""
+    if field(form, "confirm") != "1":
+        raise InvalidInput("tick the box to confirm the removal", kind="removal_not_confirmed")
+
+
 @router.post("/groups/{group_id}/members/remove")
 async def remove_member(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
     back_on_error(request, f"/groups/{group_id}#members")
     form = await form_data(request)
+    _removal_confirmed(form)
     service.remove_member(db, actor=actor, group_id=group_id, organisation=field(form, "organisation"))
     return see_other(f"/groups/{group_id}#members")
 
@@ -238,6 +248,7 @@ async def add_person(request: Request, db: WriteDb, actor: FormActor, group_id: 
 async def remove_person(request: Request, db: WriteDb, actor: FormActor, group_id: IdPath) -> Response:
     back_on_error(request, f"/groups/{group_id}#members")
     form = await form_data(request)
+    _removal_confirmed(form)
     service.remove_person(db, actor=actor, group_id=group_id, username=field(form, "username"))
     return see_other(f"/groups/{group_id}#members")
 

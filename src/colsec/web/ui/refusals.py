@@ -45,8 +45,13 @@ REFUSALS: dict[str, str] = {
     "unknown_language": N_("Choose English or Russian as the language."),
     "unknown_organisation": N_("Unknown organisation “%(org)s”."),
     "unknown_user": N_("There is no active user “%(user)s”."),
+    "organisation_not_found": N_("The organisation “%(org)s” was not found."),
+    "user_not_found": N_("The user “%(user)s” was not found."),
+    "token_not_found": N_("Token %(token)s was not found."),
     "user_exists": N_("The user “%(user)s” already exists."),
     "username_invalid": N_("The user name “%(user)s” is not valid."),
+    "filter_unknown": N_("This list has no filter “%(value)s”; choose one of the filters on the page."),
+    "job_not_found": N_("Job %(job)s was not found."),
     "form_expired": N_("The form has expired or did not come from this site; reload the page and try again."),
     "page_not_for_role": N_("Your role may not open this page."),
     # sharing groups
@@ -62,6 +67,17 @@ REFUSALS: dict[str, str] = {
         "Only the node operator may create a sharing group for another organisation."
     ),
     # imports
+    "input_binary": N_("The file is binary data, not STIX, MISP, CSV or text."),
+    "input_empty": N_("The input is empty: choose a file or paste some text."),
+    "input_not_utf8": N_("The input is neither UTF-8 text nor JSON."),
+    "input_xml": N_(
+        "This is an XML document (a CAP alert, a feed or a web page?), which this import does not read: "
+        "a CAP alert goes in through the crisis page's CAP upload; this import takes STIX, MISP, CSV "
+        "and plain-text lists of indicators."
+    ),
+    "json_not_stix_or_misp": N_("The JSON is neither a STIX bundle nor a MISP event."),
+    "misp_event_no_uuid": N_("The MISP event has no valid uuid."),
+    "text_utf16": N_("The text is in UTF-16: save it as UTF-8 and try again."),
     "import_nothing_chosen": N_("Choose a file or paste some text to import."),
     "review_candidate_malformed": N_("The review form holds a damaged entry; start the import again."),
     "review_nothing_accepted": N_("No candidate was accepted; there is nothing to import."),
@@ -87,6 +103,12 @@ REFUSALS: dict[str, str] = {
     "already_delegated": N_("Your organisation has already delegated its answer in this consultation."),
     "alert_level_range": N_("The alert level is from 1 to 5."),
     "answer_delegated": N_("Your organisation's answer has been delegated to another user."),
+    "cap_dtd_refused": N_("The CAP document declares a DTD or entities, which are not accepted."),
+    "cap_not_alert": N_(
+        "This is not a CAP 1.0, 1.1 or 1.2 alert: its root element must be %(element)s in a CAP namespace."
+    ),
+    "cap_not_xml": N_("The CAP document is not well-formed XML (%(error)s)."),
+    "cap_schema": N_("The CAP document does not meet the CAP %(version)s schema (%(error)s)."),
     "cap_alert_not_found": N_("CAP alert %(alert)s was not found."),
     "cap_alert_stored": N_("This CAP alert (%(alert)s) is already stored."),
     "cap_status": N_("The status of a CAP alert is one of %(allowed)s."),
@@ -163,7 +185,9 @@ REFUSALS: dict[str, str] = {
     ),
     "meeting_no_quorum": N_("The meeting had no quorum: it cannot take decisions."),
     "meeting_not_found": N_("Meeting %(meeting)s was not found."),
+    "procedure_not_found": N_("Written procedure %(procedure)s was not found."),
     "meeting_not_future": N_("The meeting must start in the future."),
+    "meeting_start_out_of_range": N_("The meeting's start lies beyond the dates this node keeps."),
     "meeting_not_held": N_("The meeting has not been held yet."),
     "meeting_not_in_group": N_("Meeting %(meeting)s is not in %(group)s."),
     "meeting_step_not_now": N_("The meeting cannot take this step in its current state."),
@@ -192,6 +216,7 @@ REFUSALS: dict[str, str] = {
     "paper_version_author_only": N_("Only the author, the chair or the secretary adds versions of a paper."),
     "papers_not_in_group": N_("These papers are not in this group: %(papers)s."),
     "person_already_in_group": N_("%(user)s is already in %(group)s."),
+    "removal_not_confirmed": N_("Tick “I confirm” to remove: nothing was removed."),
     "person_not_in_group": N_("“%(user)s” is neither a representative nor a deputy in %(group)s."),
     "procedure_already_answered": N_("Your organisation has already answered this procedure."),
     "procedure_closed": N_("The procedure is closed or its deadline has passed: the answer was not recorded."),

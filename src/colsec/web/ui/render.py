@@ -7,6 +7,7 @@ signed session cookie.  Form posts check the CSRF field before the session count
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from functools import cache
@@ -85,7 +86,36 @@ def ui_environment(lang: str) -> Environment:
     env.filters["display_name"] = display_name
     env.filters["reason"] = lambda v: _reason_html(v, lang)
     env.filters["request_question"] = request_question
+    env.filters["detail_fields"] = detail_fields
     return env
+
+
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
+
+
+def detail_fields(stored: object, *, limit: int = 12, width: int = 160) -> list[tuple[str, str, bool]]:
+    """An audit entry's JSON details as (key, value, is_moment) rows for a compact key/value list:
+    a nested value stays one line of compact JSON, long values are cut, and a value that is an
+    ISO moment is flagged so the page shows it with the ``datetime`` filter. Details that are not
+    a JSON object come back as one row keyed ``""``."""
+    try:
+        data = orjson.loads(stored) if isinstance(stored, str | bytes) else stored
+    except orjson.JSONDecodeError:
+        data = stored
+    if not isinstance(data, dict):
+        return [] if data in (None, "", {}) else [("", _compact(data, width), False)]
+    rows = []
+    for key, value in list(data.items())[:limit]:
+        moment = isinstance(value, str) and _ISO_MOMENT.fullmatch(value.strip()) is not None
+        rows.append((str(key), value if moment else _compact(value, width), moment))
+    if len(data) > limit:
+        rows.append(("…", f"+{len(data) - limit}", False))
+    return rows
+
+
+def _compact(value: object, width: int) -> str:
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _reason_html(stored: object, lang: str) -> Markup:
